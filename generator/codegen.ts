@@ -1,0 +1,146 @@
+// Renders a message body (a list of spec elements) as straight-line code in TypeScript and in Lua.
+// Both outputs call the same small set of runtime readers (TS: Body methods; Lua: b_* functions),
+// so that the two decoders walk every message the same way.
+
+import { type Element, intSize, type IntType } from "../spec/dsl.ts";
+import type { Model } from "./model.ts";
+
+const isSigned = (t: string) => t.startsWith("int");
+
+function sizeOf(t: string): number {
+  return t === "bool" ? 1 : intSize[t as IntType];
+}
+
+function q(s: string): string {
+  return JSON.stringify(s);
+}
+
+export function tsBody(model: Model, body: readonly Element[], indent = "  "): string {
+  let depth = 0;
+  const key = (f: Parameters<Model["fieldKey"]["get"]>[0]) => `F.${model.fieldKey.get(f)}`;
+  const lines: string[] = [];
+  const emit = (els: readonly Element[], ind: string) => {
+    for (const e of els) {
+      switch (e.kind) {
+        case "int":
+          lines.push(
+            `${ind}b.int(${key(e.field)}, ${sizeOf(e.field.type)}, ${isSigned(e.field.type)}${e.bind ? `, ${q(e.bind)}` : ""});`,
+          );
+          break;
+        case "string":
+          lines.push(`${ind}b.str(${key(e.field)}${e.bind ? `, ${q(e.bind)}` : ""});`);
+          break;
+        case "bytes": {
+          const len =
+            typeof e.length === "number"
+              ? String(e.length)
+              : e.length === "rest"
+                ? '"rest"'
+                : `b.num(${q(e.length.slice(1))})`;
+          lines.push(`${ind}b.bytes(${key(e.field)}, ${len}${e.bind ? `, ${q(e.bind)}` : ""});`);
+          break;
+        }
+        case "repeat": {
+          const d = ++depth;
+          lines.push(`${ind}for (let i${d} = 0, n${d} = b.num(${q(e.count.slice(1))}); i${d} < n${d} && b.ok; i${d}++) {`);
+          emit(e.body, `${ind}  `);
+          lines.push(`${ind}}`);
+          break;
+        }
+        case "untilZero":
+          lines.push(`${ind}while (b.more()) {`);
+          emit(e.body, `${ind}  `);
+          lines.push(`${ind}}`, `${ind}b.zero();`);
+          break;
+        case "switch": {
+          lines.push(`${ind}switch (b.num(${q(e.on.slice(1))})) {`);
+          for (const [v, b] of e.cases) {
+            lines.push(`${ind}  case ${v}:`);
+            emit(b, `${ind}    `);
+            lines.push(`${ind}    break;`);
+          }
+          lines.push(`${ind}  default:`);
+          emit(e.otherwise, `${ind}    `);
+          lines.push(`${ind}}`);
+          break;
+        }
+        case "tree":
+          emit(e.body, ind);
+          break;
+      }
+    }
+  };
+  emit(body, indent);
+  return lines.join("\n");
+}
+
+export function luaBody(model: Model, body: readonly Element[], indent = "  "): string {
+  let depth = 0;
+  const key = (f: Parameters<Model["fieldKey"]["get"]>[0]) => `F.${model.fieldKey.get(f)}`;
+  const lines: string[] = [];
+  const emit = (els: readonly Element[], ind: string, label?: string) => {
+    for (const e of els) {
+      switch (e.kind) {
+        case "int":
+          lines.push(
+            `${ind}b_int(b, ${key(e.field)}, ${sizeOf(e.field.type)}, ${isSigned(e.field.type)}${e.bind ? `, ${q(e.bind)}` : ""})`,
+          );
+          break;
+        case "string":
+          lines.push(`${ind}b_str(b, ${key(e.field)}${e.bind ? `, ${q(e.bind)}` : ""})`);
+          break;
+        case "bytes": {
+          const len =
+            typeof e.length === "number"
+              ? String(e.length)
+              : e.length === "rest"
+                ? "b.e - b.pos"
+                : `b_num(b, ${q(e.length.slice(1))})`;
+          lines.push(`${ind}b_bytes(b, ${key(e.field)}, ${len}${e.bind ? `, ${q(e.bind)}` : ""})`);
+          break;
+        }
+        case "repeat": {
+          const d = ++depth;
+          lines.push(`${ind}do`, `${ind}  local n${d}, i${d} = b_num(b, ${q(e.count.slice(1))}), 0`);
+          lines.push(`${ind}  while i${d} < n${d} and b.ok do`);
+          if (e.label) {
+            lines.push(`${ind}    local t${d} = b_open(b, ${q(`${e.label} `)} .. (i${d} + 1))`);
+            emit(e.body, `${ind}    `);
+            lines.push(`${ind}    b_close(b, t${d})`);
+          } else emit(e.body, `${ind}    `, `i${d}`);
+          lines.push(`${ind}    i${d} = i${d} + 1`, `${ind}  end`, `${ind}end`);
+          break;
+        }
+        case "untilZero":
+          lines.push(`${ind}while b_more(b) do`);
+          emit(e.body, `${ind}  `);
+          lines.push(`${ind}end`, `${ind}b_zero(b)`);
+          break;
+        case "switch": {
+          const d = ++depth;
+          lines.push(`${ind}local s${d} = b_num(b, ${q(e.on.slice(1))})`);
+          e.cases.forEach(([v, b], i) => {
+            lines.push(`${ind}${i === 0 ? "if" : "elseif"} s${d} == ${v} then`);
+            emit(b, `${ind}  `);
+          });
+          if (e.otherwise.length > 0) {
+            lines.push(`${ind}else`);
+            emit(e.otherwise, `${ind}  `);
+          }
+          lines.push(`${ind}end`);
+          break;
+        }
+        case "tree": {
+          const d = ++depth;
+          const lbl = label ? `${q(`${e.label} `)} .. (${label} + 1)` : q(e.label);
+          lines.push(`${ind}local t${d} = b_open(b, ${lbl})`);
+          emit(e.body, ind);
+          lines.push(`${ind}b_close(b, t${d})`);
+          break;
+        }
+      }
+    }
+  };
+  emit(body, indent);
+  return lines.join("\n");
+}

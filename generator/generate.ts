@@ -1,0 +1,59 @@
+// npm run generate: renders the spec into dissector/pgwire.lua and dissector/pgwire.ts.
+// With --check it writes nothing and exits 1 when a generated file would change.
+
+import { readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import ejs from "ejs";
+import { luaBody, tsBody } from "./codegen.ts";
+import { buildModel } from "./model.ts";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+
+export function render(): Record<string, string> {
+  const model = buildModel();
+  const q = (s: string) => JSON.stringify(s);
+  const ctx = { model, q, tsBody, luaBody, luaString };
+  const out: Record<string, string> = {};
+  for (const [tpl, target] of [
+    ["pgwire.ts.ejs", "dissector/pgwire.ts"],
+    ["pgwire.lua.ejs", "dissector/pgwire.lua"],
+  ] as const) {
+    const file = join(root, "generator/templates", tpl);
+    out[target] = ejs.render(readFileSync(file, "utf8"), ctx, { filename: file });
+  }
+  return out;
+}
+
+/** A Lua string literal: only printable ASCII, the rest as decimal escapes (valid in Lua 5.1-5.4). */
+export function luaString(s: string): string {
+  let r = '"';
+  for (const byte of new TextEncoder().encode(s)) {
+    if (byte === 0x22 || byte === 0x5c) r += `\\${String.fromCharCode(byte)}`;
+    else if (byte >= 0x20 && byte < 0x7f) r += String.fromCharCode(byte);
+    else r += `\\${String(byte).padStart(3, "0")}`;
+  }
+  return `${r}"`;
+}
+
+function main(): void {
+  const check = process.argv.includes("--check");
+  let stale = false;
+  for (const [target, text] of Object.entries(render())) {
+    const path = join(root, target);
+    let old = "";
+    try {
+      old = readFileSync(path, "utf8");
+    } catch {}
+    if (old === text) continue;
+    stale = true;
+    if (check) console.error(`${target} is out of date: run npm run generate`);
+    else {
+      writeFileSync(path, text);
+      console.log(`wrote ${target}`);
+    }
+  }
+  if (check && stale) process.exit(1);
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) main();

@@ -1,0 +1,134 @@
+// Turns the spec into the model both templates render: numbered fields, messages with their
+// Info templates parsed, dispatch groups with their length bounds, and checks that the spec is
+// consistent (every variable used is bound before, every field declared once).
+
+import { boundVars, type Element, type FieldDef, type MessageDef, usedFields } from "../spec/dsl.ts";
+import { type ExpertDef, experts } from "../spec/experts.ts";
+import { fields, messages } from "../spec/index.ts";
+
+/** The largest length any typed message may claim when the spec names no smaller bound. */
+export const DEFAULT_MAX_LENGTH = 0x3fffffff;
+
+export interface FieldModel extends FieldDef {
+  /** The key in spec/fields.ts, used as the identifier in generated code. */
+  key: string;
+}
+
+export type InfoPart = { lit: string } | { v: string; char?: true };
+
+export interface MessageModel extends MessageDef {
+  id: number;
+  /** A valid identifier for the message's body function. */
+  fn: string;
+  infoParts: InfoPart[];
+}
+
+export interface GroupModel {
+  /** "F" or "B" */
+  dir: string;
+  /** Type byte as a number for typed messages; "untyped" or "single" otherwise. */
+  key: number | "untyped" | "single";
+  min: number;
+  max: number;
+  variants: MessageModel[];
+}
+
+export interface Model {
+  fields: FieldModel[];
+  fieldKey: Map<FieldDef, string>;
+  messages: MessageModel[];
+  groups: GroupModel[];
+  experts: Array<ExpertDef & { key: string }>;
+  maxDefault: number;
+}
+
+function parseInfo(info: string | undefined, name: string, vars: Set<string>): InfoPart[] {
+  if (!info) return [];
+  const parts: InfoPart[] = [];
+  const re = /\{(\w+)(:char)?\}/g;
+  let last = 0;
+  for (let m = re.exec(info); m; m = re.exec(info)) {
+    if (m.index > last) parts.push({ lit: info.slice(last, m.index) });
+    if (!vars.has(m[1]) && !["user", "database"].includes(m[1])) {
+      throw new Error(`${name}: info uses {${m[1]}} but the body binds no such variable`);
+    }
+    parts.push(m[2] ? { v: m[1], char: true } : { v: m[1] });
+    last = m.index + m[0].length;
+  }
+  if (last < info.length) parts.push({ lit: info.slice(last) });
+  return parts;
+}
+
+/** Checks that counts, lengths and switches only use variables bound earlier in the body. */
+function checkVars(m: MessageDef): void {
+  const known = new Set<string>(["bodylen"]);
+  const walk = (els: readonly Element[]) => {
+    for (const e of els) {
+      const use = e.kind === "repeat" ? e.count : e.kind === "switch" ? e.on : e.kind === "bytes" ? e.length : null;
+      if (typeof use === "string" && use.startsWith("$") && !known.has(use.slice(1))) {
+        throw new Error(`${m.name}: ${use} is used before it is bound`);
+      }
+      if ((e.kind === "int" || e.kind === "string" || e.kind === "bytes") && e.bind && !e.bind.startsWith("$")) {
+        known.add(e.bind);
+      }
+      if (e.kind === "switch") {
+        for (const [, b] of e.cases) walk(b);
+        walk(e.otherwise);
+      } else if (e.kind === "repeat" || e.kind === "untilZero" || e.kind === "tree") walk(e.body);
+    }
+  };
+  walk(m.body);
+}
+
+export function buildModel(): Model {
+  const fieldKey = new Map<FieldDef, string>();
+  const seen = new Set<string>();
+  const fieldList: FieldModel[] = [];
+  for (const [key, f] of Object.entries(fields)) {
+    if (seen.has(f.abbrev)) throw new Error(`field pgwire.${f.abbrev} is declared twice`);
+    seen.add(f.abbrev);
+    fieldKey.set(f, key);
+    fieldList.push({ ...f, key });
+  }
+  const msgModels: MessageModel[] = messages.map((m, id) => {
+    checkVars(m);
+    for (const f of usedFields(m.body)) {
+      if (!fieldKey.has(f)) throw new Error(`${m.name}: field ${f.abbrev} is not in spec/fields.ts`);
+    }
+    const vars = new Set(boundVars(m.body));
+    const fn = `${m.name}_${m.dir}`;
+    return { ...m, id, fn, infoParts: parseInfo(m.info, m.name, vars) };
+  });
+
+  const groups = new Map<string, GroupModel>();
+  for (const m of msgModels) {
+    const key: GroupModel["key"] = m.shape === "typed" ? (m.type as string).charCodeAt(0) : m.shape;
+    const id = `${m.dir}:${key}`;
+    let g = groups.get(id);
+    if (!g) {
+      g = { dir: m.dir, key, min: Number.POSITIVE_INFINITY, max: 0, variants: [] };
+      groups.set(id, g);
+    }
+    g.variants.push(m);
+    const lo = m.fixedLength ?? (m.shape === "untyped" ? 8 : 4);
+    const hi = m.fixedLength ?? m.maxLength ?? DEFAULT_MAX_LENGTH;
+    g.min = Math.min(g.min, lo);
+    g.max = Math.max(g.max, hi);
+  }
+  for (const g of groups.values()) {
+    const defaults = g.variants.filter((v) => !v.when);
+    if (defaults.length > 1) throw new Error(`${g.dir}:${g.key} has more than one variant without a selector`);
+    if (defaults.length === 1 && g.variants[g.variants.length - 1] !== defaults[0]) {
+      throw new Error(`${g.dir}:${g.key}: the variant without a selector must come last`);
+    }
+    if (g.key === "single") g.min = g.max = 1;
+  }
+  return {
+    fields: fieldList,
+    fieldKey,
+    messages: msgModels,
+    groups: [...groups.values()],
+    experts: Object.entries(experts).map(([key, e]) => ({ ...e, key })),
+    maxDefault: DEFAULT_MAX_LENGTH,
+  };
+}

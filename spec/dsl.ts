@@ -1,0 +1,273 @@
+// The message-spec DSL: the vocabulary in which every PostgreSQL message is written once.
+// The generator turns a spec written in it into the Lua plugin and the TypeScript decoder.
+//
+// A message is a list of elements read in order from its body. Every element that reads bytes
+// names a filterable field (pgwire.<abbrev>) declared once in a field table, so that the same
+// field can appear in many messages and keeps one meaning. Values read by an element can be
+// bound to a variable ($name) that later elements use as a count, a length or a switch key, and
+// that the message's Info-column summary shows.
+
+/** Wireshark field types that the spec uses. Sizes of integers follow from the type. */
+export type FieldType =
+  | "uint8"
+  | "uint16"
+  | "uint32"
+  | "int8"
+  | "int16"
+  | "int32"
+  | "int64"
+  | "uint64"
+  | "bool"
+  | "string"
+  | "stringz"
+  | "bytes"
+  | "none";
+
+export type ValueTable = Readonly<Record<number, string>>;
+
+/** One filterable field: pgwire.<abbrev>. */
+export interface FieldDef {
+  readonly abbrev: string;
+  readonly label: string;
+  readonly type: FieldType;
+  readonly values?: ValueTable;
+  readonly description: string;
+  /** The built-in pgsql field with the same meaning and value, if there is one. */
+  readonly builtin?: string;
+}
+
+export type IntType = "uint8" | "uint16" | "uint32" | "int8" | "int16" | "int32" | "int64" | "uint64";
+
+export const intSize: Readonly<Record<IntType, number>> = {
+  uint8: 1,
+  int8: 1,
+  uint16: 2,
+  int16: 2,
+  uint32: 4,
+  int32: 4,
+  int64: 8,
+  uint64: 8,
+};
+
+/** A variable reference: "$name". */
+export type VarRef = `$${string}`;
+
+/** Elements: what a message body is made of. */
+export type Element =
+  | IntElement
+  | StringElement
+  | BytesElement
+  | RepeatElement
+  | UntilZeroElement
+  | SwitchElement
+  | TreeElement;
+
+export interface IntElement {
+  readonly kind: "int";
+  readonly field: FieldDef;
+  readonly bind?: string;
+}
+
+/**
+ * A NUL-terminated string (the terminator is part of the field's bytes, as in Wireshark).
+ * `bind` names the variable to bind it to; a bind of the form "$v" binds it under the name that
+ * variable v holds (a parameter value under its parameter's name).
+ */
+export interface StringElement {
+  readonly kind: "string";
+  readonly field: FieldDef;
+  readonly bind?: string;
+}
+
+/**
+ * Raw bytes: a fixed count, the rest of the message, or a count held in a variable.
+ * A count below 1 adds nothing (an Int32 length of -1 means NULL, 0 an empty value).
+ */
+export interface BytesElement {
+  readonly kind: "bytes";
+  readonly field: FieldDef;
+  readonly length: number | "rest" | VarRef;
+  /** Bind the bytes, decoded as UTF-8 text, to a variable (for the Info column). */
+  readonly bind?: string;
+}
+
+/** Elements repeated as many times as a variable says, each in a subtree labelled label + index. */
+export interface RepeatElement {
+  readonly kind: "repeat";
+  readonly count: VarRef;
+  readonly label?: string;
+  readonly body: readonly Element[];
+}
+
+/** Elements repeated until the next byte is 0x00; the terminator is consumed. */
+export interface UntilZeroElement {
+  readonly kind: "untilZero";
+  readonly body: readonly Element[];
+}
+
+/** A switch on a bound variable, with a fallback. */
+export interface SwitchElement {
+  readonly kind: "switch";
+  readonly on: VarRef;
+  readonly cases: ReadonlyArray<readonly [number, readonly Element[]]>;
+  readonly otherwise: readonly Element[];
+}
+
+/** A subtree that groups elements under a label (not a field of its own). */
+export interface TreeElement {
+  readonly kind: "tree";
+  readonly label: string;
+  readonly body: readonly Element[];
+}
+
+/** State changes a message makes on its connection, carried out by the runtime in both languages. */
+export type Effect =
+  /** StartupMessage: the client's packets are typed from now on. */
+  | "startup"
+  /** SSLRequest / GSSENCRequest: the server answers with one byte. */
+  | "sslRequest"
+  | "gssRequest"
+  /** The server's one-byte answer: 'S' = TLS follows, 'G' = GSSAPI encryption follows, 'N' = no. */
+  | "encryptionAnswer"
+  /** CancelRequest: nothing more is expected on the connection. */
+  | "cancel"
+  /** An Authentication request: its code ($authtype) selects the next 'p' message's variant. */
+  | "authRequest"
+  /** COPY sub-protocol starts (CopyInResponse, CopyOutResponse, CopyBothResponse) or ends. */
+  | "copyIn"
+  | "copyOut"
+  | "copyBoth"
+  | "copyDone";
+
+/** How a message variant is picked among those that share a type byte and direction. */
+export type Selector =
+  /** The Int32 at the start of the body (Authentication code, startup packet code). */
+  | { readonly peekInt32: readonly number[] }
+  /** The code of the last Authentication request on the connection. */
+  | { readonly lastAuth: readonly number[] }
+  /** The protocol version major number from the StartupMessage code (Int32 >> 16). */
+  | { readonly peekMajor: number }
+  /** Which request the server's one-byte answer answers. */
+  | { readonly answerTo: "SSLRequest" | "GSSENCRequest" };
+
+export type Direction = "F" | "B";
+
+/**
+ * A message. `type` is its type byte; `untyped` marks the startup-phase packets that have no
+ * type byte (Int32 length first); `single` marks the one-byte answers to SSLRequest and
+ * GSSENCRequest (no length at all).
+ */
+export interface MessageDef {
+  readonly name: string;
+  readonly dir: Direction;
+  readonly type?: string;
+  readonly shape: "typed" | "untyped" | "single";
+  readonly when?: Selector;
+  readonly body: readonly Element[];
+  /** Fixed length value (the Int32 length field) when the message has only one size. */
+  readonly fixedLength?: number;
+  /** The largest length the server accepts for it; anything longer is a framing error. */
+  readonly maxLength?: number;
+  /**
+   * Info column summary: text with {var} placeholders, appended after the name. {var:char}
+   * shows a number as the character with that code. A variable that is not bound shows as "".
+   */
+  readonly info?: string;
+  readonly effects?: readonly Effect[];
+  readonly description: string;
+  /** PostgreSQL version or protocol minor that introduced it, where that matters. */
+  readonly since?: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Builders: small functions that keep the spec files readable.
+
+export function field(
+  abbrev: string,
+  label: string,
+  type: FieldType,
+  description: string,
+  opts: { values?: ValueTable; builtin?: string } = {},
+): FieldDef {
+  return { abbrev, label, type, description, ...opts };
+}
+
+export function int(f: FieldDef, bind?: string): IntElement {
+  if (!(f.type in intSize) && f.type !== "bool") throw new Error(`${f.abbrev} is not an integer field`);
+  return bind === undefined ? { kind: "int", field: f } : { kind: "int", field: f, bind };
+}
+
+export function str(f: FieldDef, bind?: string): StringElement {
+  if (f.type !== "stringz") throw new Error(`${f.abbrev} is not a stringz field`);
+  return bind === undefined ? { kind: "string", field: f } : { kind: "string", field: f, bind };
+}
+
+export function bytes(f: FieldDef, length: number | "rest" | VarRef, bind?: string): BytesElement {
+  if (f.type !== "bytes" && f.type !== "string") throw new Error(`${f.abbrev} is not a bytes or string field`);
+  return bind === undefined ? { kind: "bytes", field: f, length } : { kind: "bytes", field: f, length, bind };
+}
+
+export function repeat(count: VarRef, body: readonly Element[], label?: string): RepeatElement {
+  return label === undefined ? { kind: "repeat", count, body } : { kind: "repeat", count, body, label };
+}
+
+export function untilZero(body: readonly Element[]): UntilZeroElement {
+  return { kind: "untilZero", body };
+}
+
+export function switchOn(
+  on: VarRef,
+  cases: ReadonlyArray<readonly [number | string, readonly Element[]]>,
+  otherwise: readonly Element[] = [],
+): SwitchElement {
+  return {
+    kind: "switch",
+    on,
+    cases: cases.map(([k, v]) => [typeof k === "string" ? k.charCodeAt(0) : k, v] as const),
+    otherwise,
+  };
+}
+
+export function tree(label: string, body: readonly Element[]): TreeElement {
+  return { kind: "tree", label, body };
+}
+
+/** Value table keyed by ASCII letters: { I: "Idle" } → { 73: "Idle" }. */
+export function charTable(t: Readonly<Record<string, string>>): ValueTable {
+  const out: Record<number, string> = {};
+  for (const [k, v] of Object.entries(t)) out[k.charCodeAt(0)] = v;
+  return out;
+}
+
+/** Every variable that an element list binds, in order (for checks in the generator). */
+export function boundVars(body: readonly Element[]): string[] {
+  const out: string[] = [];
+  const walk = (els: readonly Element[]) => {
+    for (const e of els) {
+      if ((e.kind === "int" || e.kind === "string" || e.kind === "bytes") && e.bind) out.push(e.bind);
+      if (e.kind === "repeat" || e.kind === "untilZero" || e.kind === "tree") walk(e.body);
+      if (e.kind === "switch") {
+        for (const [, b] of e.cases) walk(b);
+        walk(e.otherwise);
+      }
+    }
+  };
+  walk(body);
+  return out;
+}
+
+/** Every field an element list uses. */
+export function usedFields(body: readonly Element[]): FieldDef[] {
+  const out: FieldDef[] = [];
+  const walk = (els: readonly Element[]) => {
+    for (const e of els) {
+      if (e.kind === "int" || e.kind === "string" || e.kind === "bytes") out.push(e.field);
+      else if (e.kind === "switch") {
+        for (const [, b] of e.cases) walk(b);
+        walk(e.otherwise);
+      } else walk(e.body);
+    }
+  };
+  walk(body);
+  return out;
+}

@@ -1,0 +1,259 @@
+// Every field of the protocol, declared once. `builtin` names the field of Wireshark's built-in
+// pgsql dissector with the same meaning and value, so that users' filters carry over.
+
+import { charTable, field } from "./dsl.ts";
+
+export const authTypes = {
+  0: "Ok",
+  2: "KerberosV5",
+  3: "CleartextPassword",
+  5: "MD5Password",
+  7: "GSS",
+  8: "GSSContinue",
+  9: "SSPI",
+  10: "SASL",
+  11: "SASLContinue",
+  12: "SASLFinal",
+} as const;
+
+export const formatCodes = { 0: "Text", 1: "Binary" } as const;
+
+export const requestCodes = {
+  80877102: "CancelRequest",
+  80877103: "SSLRequest",
+  80877104: "GSSENCRequest",
+} as const;
+
+/** ErrorResponse / NoticeResponse field codes. */
+export const errorFieldCodes = charTable({
+  S: "Severity",
+  V: "Severity (non-localized)",
+  C: "Code",
+  M: "Message",
+  D: "Detail",
+  H: "Hint",
+  P: "Position",
+  p: "Internal position",
+  q: "Internal query",
+  W: "Where",
+  s: "Schema name",
+  t: "Table name",
+  c: "Column name",
+  d: "Data type name",
+  n: "Constraint name",
+  F: "File",
+  L: "Line",
+  R: "Routine",
+});
+
+export const F = {
+  // --- framing, present on every message (the runtime adds them) ---
+  msg: field("msg", "Message", "string", "The message's name as PostgreSQL's documentation writes it."),
+  type: field("type", "Type", "string", "The one-byte message type (absent on untyped startup packets).", {
+    builtin: "pgsql.type",
+  }),
+  length: field("length", "Length", "uint32", "The message length, counting itself but not the type byte.", {
+    builtin: "pgsql.length",
+  }),
+  frontend: field("frontend", "Frontend", "bool", "True for messages from the frontend (client).", {
+    builtin: "pgsql.frontend",
+  }),
+  undecoded: field("undecoded", "Undecoded data", "bytes", "Bytes skipped while looking for the next message."),
+
+  // --- startup phase ---
+  versionMajor: field("version_major", "Protocol major version", "uint16", "Protocol major version.", {
+    builtin: "pgsql.version_major",
+  }),
+  versionMinor: field("version_minor", "Protocol minor version", "uint16", "Protocol minor version.", {
+    builtin: "pgsql.version_minor",
+  }),
+  requestCode: field("request_code", "Request code", "uint32", "The code of an untyped request packet.", {
+    values: requestCodes,
+  }),
+  startupCode: field("startup_code", "Startup code", "uint32", "The code of an unrecognised untyped packet."),
+  parameterName: field("parameter_name", "Parameter name", "stringz", "The name of a run-time parameter.", {
+    builtin: "pgsql.parameter_name",
+  }),
+  parameterValue: field("parameter_value", "Parameter value", "stringz", "The value of a run-time parameter.", {
+    builtin: "pgsql.parameter_value",
+  }),
+  encryptionResponse: field(
+    "encryption_response",
+    "Encryption response",
+    "uint8",
+    "The server's one-byte answer to SSLRequest or GSSENCRequest.",
+    { values: charTable({ S: "Accepted", G: "Accepted", N: "Refused" }) },
+  ),
+  pid: field("pid", "PID", "uint32", "The process ID of a backend.", { builtin: "pgsql.pid" }),
+  key: field("key", "Key", "uint32", "The secret key of a backend (4 bytes, protocol 3.0).", {
+    builtin: "pgsql.key",
+  }),
+  keyData: field("key_data", "Key data", "bytes", "The secret key of a backend (protocol 3.2: up to 256 bytes)."),
+  versionSupported: field(
+    "version_supported_minor",
+    "Newest supported version",
+    "uint32",
+    "The newest protocol version the server supports (the wire carries the whole version code).",
+    { builtin: "pgsql.version_supported_minor" },
+  ),
+  nonsupportedCount: field(
+    "number_nonsupported_options",
+    "Number of nonsupported options",
+    "int32",
+    "How many protocol options the server did not recognise.",
+    { builtin: "pgsql.number_nonsupported_options" },
+  ),
+  nonsupportedOption: field("nonsupported_option", "Nonsupported option", "stringz", "An unrecognised option.", {
+    builtin: "pgsql.nonsupported_option",
+  }),
+
+  // --- authentication ---
+  authtype: field("authtype", "Authentication type", "uint32", "The type of authentication requested.", {
+    values: authTypes,
+    builtin: "pgsql.authtype",
+  }),
+  salt: field("salt", "Salt value", "bytes", "The salt to use while hashing the password with MD5.", {
+    builtin: "pgsql.salt",
+  }),
+  password: field("password", "Password", "stringz", "A password: cleartext, or md5 followed by the hash.", {
+    builtin: "pgsql.password",
+  }),
+  gssData: field("auth.gssapi_sspi.data", "GSSAPI or SSPI data", "bytes", "A GSSAPI or SSPI token.", {
+    builtin: "pgsql.auth.gssapi_sspi.data",
+  }),
+  saslMech: field("auth.sasl.mech", "SASL authentication mechanism", "stringz", "A SASL mechanism name.", {
+    builtin: "pgsql.auth.sasl.mech",
+  }),
+  saslDataLength: field(
+    "auth.sasl.data.length",
+    "SASL authentication data length",
+    "int32",
+    "Length of the initial client response (-1: none).",
+    { builtin: "pgsql.auth.sasl.data.length" },
+  ),
+  saslData: field("auth.sasl.data", "SASL authentication data", "bytes", "SASL mechanism data.", {
+    builtin: "pgsql.auth.sasl.data",
+  }),
+  authData: field("auth.data", "Authentication data", "bytes", "Data of an unknown authentication request."),
+
+  // --- queries ---
+  query: field("query", "Query", "stringz", "A query string.", { builtin: "pgsql.query" }),
+  statement: field("statement", "Statement", "stringz", "The name of a prepared statement (empty: unnamed).", {
+    builtin: "pgsql.statement",
+  }),
+  portal: field("portal", "Portal", "stringz", "The name of a portal (empty: unnamed).", {
+    builtin: "pgsql.portal",
+  }),
+  target: field("target", "Target", "uint8", "What Describe or Close refers to.", {
+    values: charTable({ S: "Prepared statement", P: "Portal" }),
+  }),
+  targetName: field("target_name", "Name", "stringz", "The name given to Describe or Close with an unknown target."),
+  returns: field("returns", "Returns", "uint32", "The row limit of Execute (0: no limit).", {
+    builtin: "pgsql.returns",
+  }),
+  paramTypeCount: field("param.type_count", "Parameter type count", "uint16", "How many parameter types Parse names."),
+  paramFormatCount: field("param.format_count", "Parameter format count", "uint16", "How many format codes follow."),
+  paramCount: field("param.count", "Parameter count", "uint16", "How many parameter values follow."),
+  resultFormatCount: field("result.format_count", "Result format count", "uint16", "How many format codes follow."),
+  format: field("format", "Format", "uint16", "A format code.", { values: formatCodes, builtin: "pgsql.format" }),
+  tableOid: field("oid.table", "Table OID", "uint32", "The object identifier of a table.", {
+    builtin: "pgsql.oid.table",
+  }),
+  typeOid: field("oid.type", "Type OID", "uint32", "The object identifier of a type.", {
+    builtin: "pgsql.oid.type",
+  }),
+  oid: field("oid", "OID", "uint32", "An object identifier (the function of FunctionCall).", {
+    builtin: "pgsql.oid",
+  }),
+  fieldCount: field("field.count", "Field count", "uint16", "The number of fields within a row.", {
+    builtin: "pgsql.field.count",
+  }),
+  colName: field("col.name", "Column name", "stringz", "The name of a column.", { builtin: "pgsql.col.name" }),
+  colIndex: field("col.index", "Column index", "uint32", "The attribute number of a column in its table.", {
+    builtin: "pgsql.col.index",
+  }),
+  typeLength: field("col.typelen", "Type length", "int16", "pg_type.typlen of the column's type."),
+  typemod: field("col.typemod", "Type modifier", "int32", "The type modifier for a column.", {
+    builtin: "pgsql.col.typemod",
+  }),
+  valLength: field("val.length", "Column length", "int32", "The length of a value, in bytes; -1 means NULL.", {
+    builtin: "pgsql.val.length",
+  }),
+  valData: field("val.data", "Data", "bytes", "A value's bytes.", { builtin: "pgsql.val.data" }),
+  tag: field("tag", "Tag", "stringz", "A command completion tag.", { builtin: "pgsql.tag" }),
+  status: field("status", "Status", "uint8", "The transaction status of the backend.", {
+    values: charTable({ I: "Idle", T: "In a transaction", E: "In a failed transaction" }),
+    builtin: "pgsql.status",
+  }),
+
+  // --- COPY ---
+  copydata: field("copydata", "Copy data", "bytes", "Data of the COPY stream.", { builtin: "pgsql.copydata" }),
+  copyFormat: field("copy.format", "Copy format", "uint8", "The overall COPY format.", {
+    values: { 0: "Textual", 1: "Binary" },
+  }),
+  copyColumns: field("copy.columns", "Columns", "uint16", "The number of columns of the COPY data."),
+  error: field("error", "Error", "stringz", "The reason given by CopyFail.", { builtin: "pgsql.error" }),
+
+  // --- asynchronous ---
+  condition: field("condition", "Condition", "stringz", "The channel of a notification.", {
+    builtin: "pgsql.condition",
+  }),
+  text: field("text", "Text", "stringz", "The payload of a notification.", { builtin: "pgsql.text" }),
+
+  // --- ErrorResponse / NoticeResponse ---
+  errorField: field("error_field", "Field type", "uint8", "The code of an error or notice field.", {
+    values: errorFieldCodes,
+  }),
+  severity: field("severity", "Severity", "stringz", "Message severity (possibly localized).", {
+    builtin: "pgsql.severity",
+  }),
+  severityNonlocalized: field(
+    "severity_nonlocalized",
+    "Severity (non-localized)",
+    "stringz",
+    "Message severity, never localized.",
+  ),
+  code: field("code", "Code", "stringz", "SQLSTATE code.", { builtin: "pgsql.code" }),
+  message: field("message", "Message", "stringz", "Primary message.", { builtin: "pgsql.message" }),
+  detail: field("detail", "Detail", "stringz", "Detailed message.", { builtin: "pgsql.detail" }),
+  hint: field("hint", "Hint", "stringz", "A suggestion to resolve the problem.", { builtin: "pgsql.hint" }),
+  position: field("position", "Position", "stringz", "Cursor position into the query string (1-based).", {
+    builtin: "pgsql.position",
+  }),
+  internalPosition: field(
+    "internal_position",
+    "Position (internal)",
+    "stringz",
+    "Cursor position into the internal query.",
+    { builtin: "pgsql.internal_position" },
+  ),
+  internalQuery: field("internal_query", "Query (internal)", "stringz", "An internally generated query.", {
+    builtin: "pgsql.internal_query",
+  }),
+  where: field("where", "Context", "stringz", "The context in which the error occurred.", {
+    builtin: "pgsql.where",
+  }),
+  schemaName: field("schema_name", "Schema", "stringz", "The schema the error concerns.", {
+    builtin: "pgsql.schema_name",
+  }),
+  tableName: field("table_name", "Table", "stringz", "The table the error concerns.", {
+    builtin: "pgsql.table_name",
+  }),
+  columnName: field("column_name", "Column", "stringz", "The column the error concerns.", {
+    builtin: "pgsql.column_name",
+  }),
+  typeName: field("type_name", "Type", "stringz", "The data type the error concerns.", {
+    builtin: "pgsql.type_name",
+  }),
+  constraintName: field("constraint_name", "Constraint", "stringz", "The constraint the error concerns.", {
+    builtin: "pgsql.constraint_name",
+  }),
+  file: field("file", "File", "stringz", "The server source file that reported the error.", {
+    builtin: "pgsql.file",
+  }),
+  line: field("line", "Line", "stringz", "The source line that reported the error.", { builtin: "pgsql.line" }),
+  routine: field("routine", "Routine", "stringz", "The source routine that reported the error.", {
+    builtin: "pgsql.routine",
+  }),
+  unknownField: field("unknown_field", "Unknown field", "stringz", "The value of an error field of unknown code."),
+} as const;

@@ -1,0 +1,16 @@
+// The whole protocol, as the generator reads it.
+
+import type { MessageDef } from "./dsl.ts";
+import { F } from "./fields.ts";
+import { asynchronous } from "./messages/async.ts";
+import { auth } from "./messages/auth.ts";
+import { copy } from "./messages/copy.ts";
+import { functionCall, query } from "./messages/query.ts";
+import { startup } from "./messages/startup.ts";
+
+export const messages: readonly MessageDef[] = [...startup, ...auth, ...query, ...functionCall, ...copy, ...asynchronous];
+
+export const fields = F;
+
+/** Protocol versions the spec covers. */
+export const protocolVersions = ["3.0", "3.2"] as const;

@@ -1,0 +1,108 @@
+// Authentication: the server's 'R' requests (the Int32 after the length picks the variant) and
+// the client's 'p' answers (the last request on the connection picks the variant).
+
+import { bytes, int, type MessageDef, str, untilZero } from "../dsl.ts";
+import { F } from "../fields.ts";
+
+function authRequest(
+  name: string,
+  code: number,
+  description: string,
+  rest: MessageDef["body"] = [],
+  extra: Partial<MessageDef> = {},
+): MessageDef {
+  return {
+    name,
+    dir: "B",
+    type: "R",
+    shape: "typed",
+    when: { peekInt32: [code] },
+    body: [int(F.authtype, "authtype"), ...rest],
+    effects: ["authRequest"],
+    description,
+    ...(rest.length === 0 ? { fixedLength: 8 } : {}),
+    ...extra,
+  };
+}
+
+export const auth: MessageDef[] = [
+  authRequest("AuthenticationOk", 0, "Authentication succeeded."),
+  authRequest("AuthenticationKerberosV5", 2, "Kerberos V5 authentication is required (no longer supported)."),
+  authRequest("AuthenticationCleartextPassword", 3, "A cleartext password is required."),
+  authRequest(
+    "AuthenticationMD5Password",
+    5,
+    "An MD5-hashed password is required: md5(md5(password + user) + salt).",
+    [bytes(F.salt, 4)],
+    { fixedLength: 12 },
+  ),
+  authRequest("AuthenticationGSS", 7, "GSSAPI authentication is required."),
+  authRequest("AuthenticationGSSContinue", 8, "GSSAPI or SSPI authentication data.", [bytes(F.gssData, "rest")]),
+  authRequest("AuthenticationSSPI", 9, "SSPI authentication is required."),
+  authRequest(
+    "AuthenticationSASL",
+    10,
+    "SASL authentication is required; the mechanisms the server offers follow.",
+    [untilZero([str(F.saslMech, "mech")])],
+    { info: " {mech}" },
+  ),
+  authRequest("AuthenticationSASLContinue", 11, "A SASL challenge (SCRAM: server-first-message).", [
+    bytes(F.saslData, "rest"),
+  ]),
+  authRequest("AuthenticationSASLFinal", 12, "SASL outcome data (SCRAM: server-final-message).", [
+    bytes(F.saslData, "rest"),
+  ]),
+  {
+    name: "AuthenticationRequest",
+    dir: "B",
+    type: "R",
+    shape: "typed",
+    body: [int(F.authtype, "authtype"), bytes(F.authData, "rest")],
+    info: " type={authtype}",
+    effects: ["authRequest"],
+    description: "An authentication request of a type PostgreSQL no longer sends or never defined.",
+  },
+
+  // The client's answers: one type byte 'p', four meanings.
+  {
+    name: "SASLInitialResponse",
+    dir: "F",
+    type: "p",
+    shape: "typed",
+    when: { lastAuth: [10] },
+    maxLength: 65535,
+    body: [str(F.saslMech, "mech"), int(F.saslDataLength, "n"), bytes(F.saslData, "$n")],
+    info: " {mech}",
+    description: "The SASL mechanism the client chose and its initial response (SCRAM: client-first-message).",
+  },
+  {
+    name: "SASLResponse",
+    dir: "F",
+    type: "p",
+    shape: "typed",
+    when: { lastAuth: [11] },
+    maxLength: 65535,
+    body: [bytes(F.saslData, "rest")],
+    description: "SASL mechanism data (SCRAM: client-final-message).",
+  },
+  {
+    name: "GSSResponse",
+    dir: "F",
+    type: "p",
+    shape: "typed",
+    when: { lastAuth: [7, 8, 9] },
+    maxLength: 65535,
+    body: [bytes(F.gssData, "rest")],
+    description: "A GSSAPI or SSPI token.",
+  },
+  {
+    name: "PasswordMessage",
+    dir: "F",
+    type: "p",
+    shape: "typed",
+    maxLength: 65535,
+    body: [str(F.password)],
+    description:
+      "A password: cleartext after AuthenticationCleartextPassword, 'md5' and 32 hex digits after AuthenticationMD5Password.",
+  },
+];

@@ -1,0 +1,63 @@
+// COPY: the responses that start the sub-protocol and the messages inside it.
+
+import { bytes, int, type MessageDef, repeat, str } from "../dsl.ts";
+import { F } from "../fields.ts";
+
+function copyResponse(name: string, type: string, effect: "copyIn" | "copyOut" | "copyBoth", description: string) {
+  const m: MessageDef = {
+    name,
+    dir: "B",
+    type,
+    shape: "typed",
+    body: [int(F.copyFormat, "format"), int(F.copyColumns, "n"), repeat("$n", [int(F.format)])],
+    info: " format={format} columns={n}",
+    effects: [effect],
+    description,
+  };
+  return m;
+}
+
+function copyData(dir: "F" | "B"): MessageDef {
+  return {
+    name: "CopyData",
+    dir,
+    type: "d",
+    shape: "typed",
+    body: [bytes(F.copydata, "rest")],
+    description: "A chunk of the COPY stream (or a replication message inside CopyBoth).",
+  };
+}
+
+function copyDone(dir: "F" | "B"): MessageDef {
+  return {
+    name: "CopyDone",
+    dir,
+    type: "c",
+    shape: "typed",
+    fixedLength: 4,
+    body: [],
+    effects: ["copyDone"],
+    description: "The sender has finished its COPY data.",
+  };
+}
+
+export const copy: MessageDef[] = [
+  copyResponse("CopyInResponse", "G", "copyIn", "COPY FROM STDIN starts: the client sends CopyData."),
+  copyResponse("CopyOutResponse", "H", "copyOut", "COPY TO STDOUT starts: the server sends CopyData."),
+  copyResponse("CopyBothResponse", "W", "copyBoth", "Copy-both mode starts (streaming replication)."),
+  copyData("F"),
+  copyData("B"),
+  copyDone("F"),
+  copyDone("B"),
+  {
+    name: "CopyFail",
+    dir: "F",
+    type: "f",
+    shape: "typed",
+    maxLength: 10000,
+    body: [str(F.error, "reason")],
+    info: ": {reason}",
+    effects: ["copyDone"],
+    description: "The client aborts COPY FROM STDIN with a reason.",
+  },
+];

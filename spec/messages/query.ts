@@ -1,0 +1,215 @@
+// Simple and extended query: the requests and the answers that carry results.
+
+import { bytes, int, type MessageDef, repeat, str, switchOn, tree } from "../dsl.ts";
+import { F } from "../fields.ts";
+
+/** Int32 length + bytes, the value encoding of Bind, DataRow and FunctionCall (-1: NULL). */
+const value = [int(F.valLength, "vlen"), bytes(F.valData, "$vlen")];
+
+/** A Describe or Close target: 'S' with a statement name, 'P' with a portal name. */
+const target = [
+  int(F.target, "target"),
+  switchOn(
+    "$target",
+    [
+      ["S", [str(F.statement, "name")]],
+      ["P", [str(F.portal, "name")]],
+    ],
+    [str(F.targetName, "name")],
+  ),
+];
+
+function empty(name: string, dir: "F" | "B", type: string, description: string): MessageDef {
+  return { name, dir, type, shape: "typed", fixedLength: 4, body: [], description };
+}
+
+export const query: MessageDef[] = [
+  {
+    name: "Query",
+    dir: "F",
+    type: "Q",
+    shape: "typed",
+    body: [str(F.query, "query")],
+    info: ": {query}",
+    description: "A simple query: one or more SQL statements separated by semicolons.",
+  },
+  {
+    name: "Parse",
+    dir: "F",
+    type: "P",
+    shape: "typed",
+    body: [
+      str(F.statement, "stmt"),
+      str(F.query, "query"),
+      int(F.paramTypeCount, "n"),
+      repeat("$n", [int(F.typeOid)]),
+    ],
+    info: ' "{stmt}": {query}',
+    description: "Creates a prepared statement from one SQL statement, with optional parameter types.",
+  },
+  {
+    name: "Bind",
+    dir: "F",
+    type: "B",
+    shape: "typed",
+    body: [
+      str(F.portal, "portal"),
+      str(F.statement, "stmt"),
+      int(F.paramFormatCount, "nf"),
+      repeat("$nf", [int(F.format)]),
+      int(F.paramCount, "np"),
+      repeat("$np", value, "Parameter"),
+      int(F.resultFormatCount, "nr"),
+      repeat("$nr", [int(F.format)]),
+    ],
+    info: ' "{portal}" "{stmt}"',
+    description: "Creates a portal from a prepared statement and parameter values.",
+  },
+  {
+    name: "Describe",
+    dir: "F",
+    type: "D",
+    shape: "typed",
+    maxLength: 10000,
+    body: target,
+    info: ' {target:char} "{name}"',
+    description: "Asks for the description of a prepared statement ('S') or portal ('P').",
+  },
+  {
+    name: "Execute",
+    dir: "F",
+    type: "E",
+    shape: "typed",
+    maxLength: 10000,
+    body: [str(F.portal, "portal"), int(F.returns, "rows")],
+    info: ' "{portal}" rows={rows}',
+    description: "Runs a portal, returning at most the given number of rows (0: all).",
+  },
+  {
+    name: "Close",
+    dir: "F",
+    type: "C",
+    shape: "typed",
+    maxLength: 10000,
+    body: target,
+    info: ' {target:char} "{name}"',
+    description: "Closes a prepared statement ('S') or portal ('P').",
+  },
+  empty("Sync", "F", "S", "Ends an extended-query batch: commit or roll back, then ReadyForQuery."),
+  empty("Flush", "F", "H", "Asks the server to send what it has produced."),
+  empty("Terminate", "F", "X", "The client closes the session."),
+
+  // --- answers ---
+  {
+    name: "RowDescription",
+    dir: "B",
+    type: "T",
+    shape: "typed",
+    body: [
+      int(F.fieldCount, "n"),
+      repeat("$n", [
+        tree("Column", [
+          str(F.colName),
+          int(F.tableOid),
+          int(F.colIndex),
+          int(F.typeOid),
+          int(F.typeLength),
+          int(F.typemod),
+          int(F.format),
+        ]),
+      ]),
+    ],
+    info: " ({n} columns)",
+    description: "Describes the columns of the rows that follow.",
+  },
+  {
+    name: "DataRow",
+    dir: "B",
+    type: "D",
+    shape: "typed",
+    body: [int(F.fieldCount, "n"), repeat("$n", value, "Column")],
+    description: "One row of a result.",
+  },
+  {
+    name: "CommandComplete",
+    dir: "B",
+    type: "C",
+    shape: "typed",
+    body: [str(F.tag, "tag")],
+    info: ": {tag}",
+    description: "A command finished; the tag names it and counts its rows.",
+  },
+  {
+    name: "ReadyForQuery",
+    dir: "B",
+    type: "Z",
+    shape: "typed",
+    fixedLength: 5,
+    body: [int(F.status, "status")],
+    info: " {status:char}",
+    description: "The server is ready for a new query; the transaction status follows.",
+  },
+  {
+    name: "ParameterDescription",
+    dir: "B",
+    type: "t",
+    shape: "typed",
+    body: [int(F.paramCount, "n"), repeat("$n", [int(F.typeOid)])],
+    info: " ({n} parameters)",
+    description: "The parameter types of a prepared statement.",
+  },
+  empty("EmptyQueryResponse", "B", "I", "The query string was empty."),
+  empty("NoData", "B", "n", "The statement or portal returns no rows."),
+  empty("ParseComplete", "B", "1", "Parse succeeded."),
+  empty("BindComplete", "B", "2", "Bind succeeded."),
+  empty("CloseComplete", "B", "3", "Close succeeded."),
+  empty("PortalSuspended", "B", "s", "Execute reached its row limit; the portal can be executed again."),
+  {
+    name: "BackendKeyData",
+    dir: "B",
+    type: "K",
+    shape: "typed",
+    maxLength: 264,
+    body: [
+      int(F.pid, "pid"),
+      switchOn("$bodylen", [[8, [int(F.key)]]], [bytes(F.keyData, "rest")]),
+    ],
+    info: " pid={pid}",
+    description: "The process ID and secret key that a CancelRequest needs (key: 4 bytes in 3.0, up to 256 in 3.2).",
+  },
+  {
+    name: "NegotiateProtocolVersion",
+    dir: "B",
+    type: "v",
+    shape: "typed",
+    body: [int(F.versionSupported, "version"), int(F.nonsupportedCount, "n"), repeat("$n", [str(F.nonsupportedOption)])],
+    description: "The server does not support the requested minor version or protocol options.",
+  },
+];
+
+export const functionCall: MessageDef[] = [
+  {
+    name: "FunctionCall",
+    dir: "F",
+    type: "F",
+    shape: "typed",
+    body: [
+      int(F.oid, "oid"),
+      int(F.paramFormatCount, "nf"),
+      repeat("$nf", [int(F.format)]),
+      int(F.paramCount, "np"),
+      repeat("$np", value, "Argument"),
+      int(F.format),
+    ],
+    info: " oid={oid}",
+    description: "Calls a function by OID (the legacy fast-path interface).",
+  },
+  {
+    name: "FunctionCallResponse",
+    dir: "B",
+    type: "V",
+    shape: "typed",
+    body: value,
+    description: "The result of a FunctionCall.",
+  },
+];

@@ -1,0 +1,85 @@
+// Startup phase: the untyped packets a client sends before the StartupMessage is accepted,
+// and the server's one-byte answers to the encryption requests.
+
+import { bytes, int, type MessageDef, str, untilZero } from "../dsl.ts";
+import { F } from "../fields.ts";
+
+export const startup: MessageDef[] = [
+  {
+    name: "StartupMessage",
+    dir: "F",
+    shape: "untyped",
+    when: { peekMajor: 3 },
+    maxLength: 10004,
+    body: [
+      int(F.versionMajor, "major"),
+      int(F.versionMinor, "minor"),
+      untilZero([str(F.parameterName, "pname"), str(F.parameterValue, "$pname")]),
+    ],
+    info: " {major}.{minor} user={user} database={database}",
+    effects: ["startup"],
+    description:
+      "Opens a session: protocol version (3.0, or 3.2 from PostgreSQL 18) and parameters (user, database, options, replication, run-time settings).",
+  },
+  {
+    name: "CancelRequest",
+    dir: "F",
+    shape: "untyped",
+    when: { peekInt32: [80877102] },
+    maxLength: 268,
+    body: [int(F.requestCode), int(F.pid, "pid"), bytes(F.keyData, "rest")],
+    info: " pid={pid}",
+    effects: ["cancel"],
+    description:
+      "Asks the server to cancel the query of the backend with this process ID and secret key (4 bytes in 3.0, up to 256 in 3.2).",
+  },
+  {
+    name: "SSLRequest",
+    dir: "F",
+    shape: "untyped",
+    when: { peekInt32: [80877103] },
+    fixedLength: 8,
+    body: [int(F.requestCode)],
+    effects: ["sslRequest"],
+    description: "Asks the server to use TLS; the server answers with one byte.",
+  },
+  {
+    name: "GSSENCRequest",
+    dir: "F",
+    shape: "untyped",
+    when: { peekInt32: [80877104] },
+    fixedLength: 8,
+    body: [int(F.requestCode)],
+    effects: ["gssRequest"],
+    description: "Asks the server to use GSSAPI encryption; the server answers with one byte.",
+  },
+  {
+    name: "UnknownStartupPacket",
+    dir: "F",
+    shape: "untyped",
+    maxLength: 10004,
+    body: [int(F.startupCode, "code"), bytes(F.undecoded, "rest")],
+    info: " code={code}",
+    description: "An untyped packet whose code is none of the known ones (an old protocol version, or not PostgreSQL).",
+  },
+  {
+    name: "SSLResponse",
+    dir: "B",
+    shape: "single",
+    when: { answerTo: "SSLRequest" },
+    body: [int(F.encryptionResponse, "answer")],
+    info: " {answer:char}",
+    effects: ["encryptionAnswer"],
+    description: "The server's answer to SSLRequest: 'S' (TLS follows) or 'N' (continue in clear).",
+  },
+  {
+    name: "GSSENCResponse",
+    dir: "B",
+    shape: "single",
+    when: { answerTo: "GSSENCRequest" },
+    body: [int(F.encryptionResponse, "answer")],
+    info: " {answer:char}",
+    effects: ["encryptionAnswer"],
+    description: "The server's answer to GSSENCRequest: 'G' (GSSAPI encryption follows) or 'N' (continue in clear).",
+  },
+];

@@ -1,0 +1,52 @@
+// Interfaces between the capture layer (files, link layers, IP, TCP reassembly) and the
+// PostgreSQL decoder runtime. Hand-written runtime, not message-specific.
+
+/** One record of a pcap or pcapng file, numbered from 1 as Wireshark numbers frames. */
+export interface CapturePacket {
+  frame: number;
+  /** Seconds since the Unix epoch, with the fraction (microsecond precision is enough). */
+  time: number;
+  /** Link-layer type (LINKTYPE_* numbers: 1 Ethernet, 113 SLL, 276 SLL2, 0 NULL, 101/228/229 raw, 12 raw). */
+  linkType: number;
+  /** Captured bytes (may be shorter than origLen when the capture was cut by a snap length). */
+  data: Uint8Array;
+  origLen: number;
+}
+
+/** Bytes of one TCP direction that just became contiguous, in stream order. */
+export interface TcpData {
+  kind: "data";
+  /** Conversation index, numbered like Wireshark's tcp.stream (0, 1, ... in order of first sight). */
+  stream: number;
+  /** The frame whose arrival made these bytes contiguous. */
+  frame: number;
+  time: number;
+  src: string;
+  srcPort: number;
+  dst: string;
+  dstPort: number;
+  data: Uint8Array;
+  /** True when these bytes were captured short (snap length): the rest of the segment is missing. */
+  truncated?: boolean;
+  /** True when bytes before these were never captured and the reassembler skipped the gap. */
+  gap?: boolean;
+}
+
+/** A connection event: SYN seen, FIN or RST from one side. */
+export interface TcpEvent {
+  kind: "syn" | "fin" | "rst";
+  stream: number;
+  frame: number;
+  time: number;
+  src: string;
+  srcPort: number;
+  dst: string;
+  dstPort: number;
+}
+
+export type TcpOutput = TcpData | TcpEvent;
+
+/** A clean, user-facing problem with a capture file: the command line prints its message alone. */
+export class CaptureError extends Error {
+  override name = "CaptureError";
+}

@@ -1,0 +1,147 @@
+// The reader that generated message decoders call: it walks one message body, records each field
+// with its offset from the message start, binds variables, and turns every out-of-bounds read
+// into an expert item instead of an exception. Mirrors the Lua runtime's b_* functions.
+
+export type FieldValue = number | bigint | string | boolean | Uint8Array;
+
+export interface FieldInfo {
+  readonly abbrev: string;
+  readonly type: string;
+  readonly label: string;
+  readonly values?: Readonly<Record<number, string>>;
+}
+
+export interface DecodedField {
+  /** Full filter name, e.g. "pgwire.query"; experts are "expert:pgwire.<abbrev>". */
+  name: string;
+  value: FieldValue;
+  /** Offset from the start of the message (its type byte, or its length on untyped packets). */
+  offset: number;
+  length: number;
+}
+
+export type Vars = Record<string, number | string>;
+
+const utf8 = new TextDecoder("utf-8");
+
+export function utf8Text(buf: Uint8Array, start: number, end: number): string {
+  return utf8.decode(buf.subarray(start, end));
+}
+
+export class Body {
+  pos: number;
+  ok = true;
+  readonly vars: Vars = {};
+  readonly fields: DecodedField[] = [];
+
+  /**
+   * @param buf bytes that hold the message
+   * @param base offset of the message start in buf
+   * @param start offset of the body in buf
+   * @param end offset one past the message end in buf
+   */
+  constructor(
+    readonly buf: Uint8Array,
+    readonly base: number,
+    start: number,
+    readonly end: number,
+  ) {
+    this.pos = start;
+  }
+
+  add(f: FieldInfo, value: FieldValue, at: number, length: number): void {
+    this.fields.push({ name: `pgwire.${f.abbrev}`, value, offset: at - this.base, length });
+  }
+
+  expert(abbrev: string, text: string): void {
+    this.fields.push({ name: `expert:pgwire.${abbrev}`, value: text, offset: this.pos - this.base, length: 0 });
+  }
+
+  private need(n: number): boolean {
+    if (this.pos + n <= this.end) return true;
+    this.expert("overrun", "Field runs past the end of the message");
+    this.ok = false;
+    return false;
+  }
+
+  int(f: FieldInfo, size: number, signed: boolean, bind?: string): void {
+    if (!this.ok || !this.need(size)) return;
+    const b = this.buf;
+    const p = this.pos;
+    let v: number | bigint;
+    if (size === 1) v = signed ? (b[p] << 24) >> 24 : b[p];
+    else if (size === 2) {
+      const u = (b[p] << 8) | b[p + 1];
+      v = signed ? (u << 16) >> 16 : u;
+    } else if (size === 4) {
+      const i = (b[p] << 24) | (b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3];
+      v = signed ? i : i >>> 0;
+    } else {
+      const dv = new DataView(b.buffer, b.byteOffset + p, 8);
+      v = signed ? dv.getBigInt64(0) : dv.getBigUint64(0);
+    }
+    this.add(f, f.type === "bool" ? v !== 0 : v, p, size);
+    if (bind !== undefined) this.vars[bind] = typeof v === "bigint" ? v.toString() : v;
+    this.pos = p + size;
+  }
+
+  str(f: FieldInfo, bind?: string): void {
+    if (!this.ok) return;
+    const b = this.buf;
+    let z = this.pos;
+    while (z < this.end && b[z] !== 0) z++;
+    if (z >= this.end) {
+      this.expert("unterminated", "String has no terminating NUL");
+      this.ok = false;
+      return;
+    }
+    const s = utf8Text(b, this.pos, z);
+    this.add(f, s, this.pos, z + 1 - this.pos);
+    if (bind !== undefined) {
+      if (bind.startsWith("$")) {
+        const key = this.vars[bind.slice(1)];
+        if (typeof key === "string") this.vars[key] = s;
+      } else this.vars[bind] = s;
+    }
+    this.pos = z + 1;
+  }
+
+  bytes(f: FieldInfo, length: number | "rest", bind?: string): void {
+    if (!this.ok) return;
+    const n = length === "rest" ? this.end - this.pos : length;
+    if (n <= 0) return;
+    if (!this.need(n)) return;
+    const v = this.buf.slice(this.pos, this.pos + n);
+    this.add(f, f.type === "string" ? utf8Text(v, 0, n) : v, this.pos, n);
+    if (bind !== undefined) this.vars[bind] = utf8Text(v, 0, n);
+    this.pos += n;
+  }
+
+  /** A bound variable as a count or length; anything unbound or not a number counts as 0. */
+  num(name: string): number {
+    const v = this.vars[name];
+    return typeof v === "number" ? v : 0;
+  }
+
+  /** True while an until-zero list goes on: more bytes, and the next one is not 0. */
+  more(): boolean {
+    return this.ok && this.pos < this.end && this.buf[this.pos] !== 0;
+  }
+
+  /** Consumes the 0 that ends an until-zero list. */
+  zero(): void {
+    if (!this.ok) return;
+    if (this.pos < this.end) this.pos++;
+    else {
+      this.expert("overrun", "Field runs past the end of the message");
+      this.ok = false;
+    }
+  }
+
+  /** After the body: bytes the spec did not account for. */
+  finish(): void {
+    if (this.ok && this.pos < this.end) {
+      this.expert("trailing", `${this.end - this.pos} bytes after the last field`);
+    }
+  }
+}
