@@ -342,7 +342,7 @@ function RowDescription_B(b: Body): void {
   for (let i1 = 0, n1 = b.num("n"); i1 < n1 && b.ok; i1++) {
     b.str(F.colName);
     b.int(F.tableOid, 4, false);
-    b.int(F.colIndex, 4, false);
+    b.int(F.colIndex, 2, false);
     b.int(F.typeOid, 4, false);
     b.int(F.typeLength, 2, true);
     b.int(F.typemod, 4, true);

@@ -2,7 +2,7 @@
 // Both outputs call the same small set of runtime readers (TS: Body methods; Lua: b_* functions),
 // so that the two decoders walk every message the same way.
 
-import { type Element, intSize, type IntType } from "../spec/dsl.ts";
+import { type Element, type IntType, intSize } from "../spec/dsl.ts";
 import type { Model } from "./model.ts";
 
 const isSigned = (t: string) => t.startsWith("int");
@@ -24,7 +24,7 @@ export function tsBody(model: Model, body: readonly Element[], indent = "  "): s
       switch (e.kind) {
         case "int":
           lines.push(
-            `${ind}b.int(${key(e.field)}, ${sizeOf(e.field.type)}, ${isSigned(e.field.type)}${e.bind ? `, ${q(e.bind)}` : ""});`,
+            `${ind}b.int(${key(e.field)}, ${e.size ?? sizeOf(e.field.type)}, ${isSigned(e.field.type)}${e.bind ? `, ${q(e.bind)}` : ""});`,
           );
           break;
         case "string":
@@ -42,7 +42,9 @@ export function tsBody(model: Model, body: readonly Element[], indent = "  "): s
         }
         case "repeat": {
           const d = ++depth;
-          lines.push(`${ind}for (let i${d} = 0, n${d} = b.num(${q(e.count.slice(1))}); i${d} < n${d} && b.ok; i${d}++) {`);
+          lines.push(
+            `${ind}for (let i${d} = 0, n${d} = b.num(${q(e.count.slice(1))}); i${d} < n${d} && b.ok; i${d}++) {`,
+          );
           emit(e.body, `${ind}  `);
           lines.push(`${ind}}`);
           break;
@@ -83,7 +85,7 @@ export function luaBody(model: Model, body: readonly Element[], indent = "  "): 
       switch (e.kind) {
         case "int":
           lines.push(
-            `${ind}b_int(b, ${key(e.field)}, ${sizeOf(e.field.type)}, ${isSigned(e.field.type)}${e.bind ? `, ${q(e.bind)}` : ""})`,
+            `${ind}b_int(b, ${key(e.field)}, ${e.size ?? sizeOf(e.field.type)}, ${isSigned(e.field.type)}${e.bind ? `, ${q(e.bind)}` : ""})`,
           );
           break;
         case "string":

@@ -66,6 +66,8 @@ export interface IntElement {
   readonly kind: "int";
   readonly field: FieldDef;
   readonly bind?: string;
+  /** Bytes on the wire when they are fewer than the field type's size (a uint32 field over an Int16). */
+  readonly size?: number;
 }
 
 /**
@@ -195,6 +197,11 @@ export function field(
 export function int(f: FieldDef, bind?: string): IntElement {
   if (!(f.type in intSize) && f.type !== "bool") throw new Error(`${f.abbrev} is not an integer field`);
   return bind === undefined ? { kind: "int", field: f } : { kind: "int", field: f, bind };
+}
+
+/** An integer of `size` bytes on the wire shown in a wider field (as the built-in dissector does). */
+export function intN(f: FieldDef, size: 1 | 2 | 4, bind?: string): IntElement {
+  return { ...int(f, bind), size };
 }
 
 export function str(f: FieldDef, bind?: string): StringElement {

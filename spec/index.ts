@@ -8,7 +8,14 @@ import { copy } from "./messages/copy.ts";
 import { functionCall, query } from "./messages/query.ts";
 import { startup } from "./messages/startup.ts";
 
-export const messages: readonly MessageDef[] = [...startup, ...auth, ...query, ...functionCall, ...copy, ...asynchronous];
+export const messages: readonly MessageDef[] = [
+  ...startup,
+  ...auth,
+  ...query,
+  ...functionCall,
+  ...copy,
+  ...asynchronous,
+];
 
 export const fields = F;
 

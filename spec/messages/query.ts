@@ -1,6 +1,6 @@
 // Simple and extended query: the requests and the answers that carry results.
 
-import { bytes, int, type MessageDef, repeat, str, switchOn, tree } from "../dsl.ts";
+import { bytes, int, intN, type MessageDef, repeat, str, switchOn, tree } from "../dsl.ts";
 import { F } from "../fields.ts";
 
 /** Int32 length + bytes, the value encoding of Bind, DataRow and FunctionCall (-1: NULL). */
@@ -38,12 +38,7 @@ export const query: MessageDef[] = [
     dir: "F",
     type: "P",
     shape: "typed",
-    body: [
-      str(F.statement, "stmt"),
-      str(F.query, "query"),
-      int(F.paramTypeCount, "n"),
-      repeat("$n", [int(F.typeOid)]),
-    ],
+    body: [str(F.statement, "stmt"), str(F.query, "query"), int(F.paramTypeCount, "n"), repeat("$n", [int(F.typeOid)])],
     info: ' "{stmt}": {query}',
     description: "Creates a prepared statement from one SQL statement, with optional parameter types.",
   },
@@ -111,7 +106,7 @@ export const query: MessageDef[] = [
         tree("Column", [
           str(F.colName),
           int(F.tableOid),
-          int(F.colIndex),
+          intN(F.colIndex, 2),
           int(F.typeOid),
           int(F.typeLength),
           int(F.typemod),
@@ -170,10 +165,7 @@ export const query: MessageDef[] = [
     type: "K",
     shape: "typed",
     maxLength: 264,
-    body: [
-      int(F.pid, "pid"),
-      switchOn("$bodylen", [[8, [int(F.key)]]], [bytes(F.keyData, "rest")]),
-    ],
+    body: [int(F.pid, "pid"), switchOn("$bodylen", [[8, [int(F.key)]]], [bytes(F.keyData, "rest")])],
     info: " pid={pid}",
     description: "The process ID and secret key that a CancelRequest needs (key: 4 bytes in 3.0, up to 256 in 3.2).",
   },
@@ -182,7 +174,11 @@ export const query: MessageDef[] = [
     dir: "B",
     type: "v",
     shape: "typed",
-    body: [int(F.versionSupported, "version"), int(F.nonsupportedCount, "n"), repeat("$n", [str(F.nonsupportedOption)])],
+    body: [
+      int(F.versionSupported, "version"),
+      int(F.nonsupportedCount, "n"),
+      repeat("$n", [str(F.nonsupportedOption)]),
+    ],
     description: "The server does not support the requested minor version or protocol options.",
   },
 ];

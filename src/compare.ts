@@ -1,0 +1,336 @@
+// pgwire compare: the Lua plugin under tshark against the TypeScript decoder, field by field.
+// Both sides reduce to the same shape: per frame, the pgwire items in order, each with its fields
+// as (name, shown value, offset from the item start, length), and the Info column.
+
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { execa } from "execa";
+import { CaptureError } from "./capture-types.ts";
+import type { DecodedMessage, FieldValue } from "./decoder.ts";
+import { type DecodeOptions, decodeCapture } from "./pipeline.ts";
+
+export const PLUGIN = join(dirname(fileURLToPath(import.meta.url)), "..", "dissector", "pgwire.lua");
+
+export interface CmpField {
+  name: string;
+  show: string;
+  offset: number;
+  length: number;
+}
+
+export interface CmpItem {
+  label: string;
+  fields: CmpField[];
+}
+
+export interface CmpFrame {
+  frame: number;
+  items: CmpItem[];
+  info?: string;
+}
+
+export interface LuaRun {
+  frames: Map<number, CmpFrame>;
+  /** Lua errors on stderr, _ws.lua.error and _ws.malformed items, each with its frame. */
+  problems: string[];
+}
+
+export interface TsharkOptions extends DecodeOptions {
+  keylog?: string;
+  twoPass?: boolean;
+  plugin?: string;
+  /** Extra -o preferences. */
+  prefs?: string[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// How tshark shows values in PDML's show attribute, for the TS side.
+
+function showString(s: string): string {
+  // Wireshark escapes control characters other than tab, newline and carriage return as \xN.
+  return s.replace(/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16)}`);
+}
+
+export function showValue(v: FieldValue): string {
+  if (typeof v === "string") return showString(v);
+  if (typeof v === "boolean") return v ? "1" : "0";
+  if (v instanceof Uint8Array) return Array.from(v, (b) => b.toString(16).padStart(2, "0")).join(":");
+  return String(v);
+}
+
+export function tsItem(m: DecodedMessage): CmpItem {
+  return {
+    label: m.label,
+    fields: m.fields.map((f) => ({
+      name: f.name,
+      show: f.name.startsWith("expert:") ? String(f.value) : showValue(f.value),
+      offset: f.name.startsWith("expert:") ? 0 : f.offset,
+      length: f.name.startsWith("expert:") ? 0 : f.length,
+    })),
+  };
+}
+
+export async function tsSide(file: string, opts: DecodeOptions = {}): Promise<Map<number, CmpFrame>> {
+  const out = new Map<number, CmpFrame>();
+  for await (const fr of decodeCapture(file, opts)) {
+    const prev = out.get(fr.frame);
+    const items = fr.items.map(tsItem);
+    if (prev) prev.items.push(...items);
+    else out.set(fr.frame, { frame: fr.frame, items, info: fr.info });
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// PDML: a small reader for what tshark writes (one element per line, attributes in double quotes).
+
+function unescapeXml(s: string): string {
+  return s.replace(/&(quot|lt|gt|amp|apos|#x[0-9a-fA-F]+|#\d+);/g, (_m, e: string) => {
+    if (e === "quot") return '"';
+    if (e === "lt") return "<";
+    if (e === "gt") return ">";
+    if (e === "amp") return "&";
+    if (e === "apos") return "'";
+    return String.fromCodePoint(e[1] === "x" ? Number.parseInt(e.slice(2), 16) : Number.parseInt(e.slice(1), 10));
+  });
+}
+
+interface Tag {
+  name: string;
+  attrs: Record<string, string>;
+  close: boolean;
+  selfClose: boolean;
+}
+
+function* tags(xml: string): Generator<Tag> {
+  const re = /<(\/?)([a-zA-Z_]+)((?:\s+[a-zA-Z_]+="[^"]*")*)\s*(\/?)>/g;
+  const attrRe = /([a-zA-Z_]+)="([^"]*)"/g;
+  for (let m = re.exec(xml); m; m = re.exec(xml)) {
+    const attrs: Record<string, string> = {};
+    for (let a = attrRe.exec(m[3]); a; a = attrRe.exec(m[3])) attrs[a[1]] = unescapeXml(a[2]);
+    yield { name: m[2], attrs, close: m[1] === "/", selfClose: m[4] === "/" };
+  }
+}
+
+/** Parses tshark's PDML into pgwire items per frame, and notes Lua errors and malformed packets. */
+export function parsePdml(xml: string): LuaRun {
+  const frames = new Map<number, CmpFrame>();
+  const problems: string[] = [];
+  let frame = 0;
+  let item: { start: number; data: CmpItem } | null = null;
+  let protoDepth = 0;
+  // Elements open inside the current pgwire proto: "field", "expert" (an _ws.expert block), etc.
+  const stack: string[] = [];
+  let expert: { name?: string; message?: string } | null = null;
+  for (const t of tags(xml)) {
+    if (t.name === "packet" && !t.close) {
+      frame++;
+      continue;
+    }
+    if (t.name === "proto") {
+      if (t.close) {
+        if (item && protoDepth === 1) {
+          const fr = frames.get(frame) ?? { frame, items: [] };
+          fr.items.push(item.data);
+          frames.set(frame, fr);
+          item = null;
+        }
+        protoDepth = Math.max(0, protoDepth - 1);
+        continue;
+      }
+      if (t.attrs.name === "pgwire" && !item) {
+        item = { start: Number(t.attrs.pos ?? 0), data: { label: t.attrs.showname ?? "", fields: [] } };
+        protoDepth = 1;
+        stack.length = 0;
+        if (t.selfClose) {
+          const fr = frames.get(frame) ?? { frame, items: [] };
+          fr.items.push(item.data);
+          frames.set(frame, fr);
+          item = null;
+          protoDepth = 0;
+        }
+      } else if (item && !t.selfClose) protoDepth++;
+      if (t.attrs.name === "_ws.malformed")
+        problems.push(`frame ${frame}: malformed packet (${t.attrs.showname ?? ""})`);
+      continue;
+    }
+    if (t.name !== "field") continue;
+    if (t.close) {
+      const top = stack.pop();
+      if (top === "expert" && expert && item) {
+        item.data.fields.push({
+          name: `expert:${expert.name ?? "?"}`,
+          show: expert.message ?? "",
+          offset: 0,
+          length: 0,
+        });
+        expert = null;
+      }
+      continue;
+    }
+    const name = t.attrs.name ?? "";
+    if (name === "_ws.lua.error") problems.push(`frame ${frame}: Lua error: ${t.attrs.showname ?? t.attrs.show ?? ""}`);
+    if (name === "_ws.malformed") problems.push(`frame ${frame}: malformed packet`);
+    if (!item) {
+      if (!t.selfClose) stack.push("other");
+      continue;
+    }
+    if (name === "_ws.expert") {
+      if (t.selfClose) continue;
+      expert = {};
+      stack.push("expert");
+      continue;
+    }
+    if (expert) {
+      if (name === "_ws.expert.message") expert.message = t.attrs.show ?? "";
+      else if (name.startsWith("pgwire.")) expert.name = name;
+    } else if (name.startsWith("pgwire.")) {
+      item.data.fields.push({
+        name,
+        show: t.attrs.show ?? "",
+        offset: Number(t.attrs.pos ?? 0) - item.start,
+        length: Number(t.attrs.size ?? 0),
+      });
+    }
+    if (!t.selfClose) stack.push("field");
+  }
+  return { frames, problems };
+}
+
+export function tsharkArgs(file: string, opts: TsharkOptions, output: string[]): string[] {
+  const args = ["-n", "-X", `lua_script:${opts.plugin ?? PLUGIN}`, "-r", file, ...output];
+  if (opts.keylog) args.push("-o", `tls.keylog_file:${opts.keylog}`);
+  if (opts.ports) args.push("-o", `pgwire.ports:${opts.ports.join(",")}`);
+  for (const p of opts.prefs ?? []) args.push("-o", p);
+  if (opts.twoPass) args.push("-2");
+  return args;
+}
+
+export async function runTshark(args: string[]): Promise<{ stdout: string; stderr: string }> {
+  try {
+    const r = await execa("tshark", args, { maxBuffer: 1024 * 1024 * 1024, reject: false, stripFinalNewline: false });
+    if (r.exitCode !== 0)
+      throw new CaptureError(
+        `tshark failed: ${r.stderr.split("\n").find((l) => l.trim() && !l.startsWith("Running as user")) ?? `exit ${r.exitCode}`}`,
+      );
+    return { stdout: r.stdout, stderr: r.stderr };
+  } catch (e) {
+    if (e instanceof CaptureError) throw e;
+    const err = e as { code?: string };
+    if (err.code === "ENOENT") throw new CaptureError("tshark not found: install it (Debian: apt-get install tshark)");
+    throw e;
+  }
+}
+
+/** Lua errors that tshark reports on stderr (it still exits 0). */
+export function stderrProblems(stderr: string): string[] {
+  return stderr
+    .split("\n")
+    .filter((l) => /lua|error/i.test(l) && !l.startsWith("Running as user"))
+    .map((l) => `tshark: ${l}`);
+}
+
+export async function luaSide(file: string, opts: TsharkOptions = {}): Promise<LuaRun> {
+  if (!existsSync(opts.plugin ?? PLUGIN)) throw new CaptureError(`plugin not found: ${opts.plugin ?? PLUGIN}`);
+  const [pdml, cols] = await Promise.all([
+    runTshark(tsharkArgs(file, opts, ["-T", "pdml"])),
+    runTshark(
+      tsharkArgs(file, opts, ["-T", "fields", "-e", "frame.number", "-e", "_ws.col.Protocol", "-e", "_ws.col.Info"]),
+    ),
+  ]);
+  const run = parsePdml(pdml.stdout);
+  run.problems.push(...stderrProblems(pdml.stderr), ...stderrProblems(cols.stderr));
+  for (const line of cols.stdout.split("\n")) {
+    const [n, proto, info] = line.split("\t");
+    const fr = run.frames.get(Number(n));
+    if (fr && proto === "PGWIRE") fr.info = info;
+  }
+  return run;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function fmtField(f: CmpField | undefined): string {
+  if (!f) return "(none)";
+  return `${f.name} = ${JSON.stringify(f.show)} @${f.offset}+${f.length}`;
+}
+
+/** Every difference between the two sides, readably; empty when they agree. */
+export function diffFrames(lua: Map<number, CmpFrame>, ts: Map<number, CmpFrame>, limit = 50): string[] {
+  const out: string[] = [];
+  const frames = [...new Set([...lua.keys(), ...ts.keys()])].sort((a, b) => a - b);
+  for (const n of frames) {
+    if (out.length >= limit) break;
+    const a = lua.get(n);
+    const b = ts.get(n);
+    if (!a || !b) {
+      out.push(
+        `frame ${n}: ${a ? "only the Lua plugin" : "only the TS decoder"} shows pgwire items: ${(a ?? b)?.items.map((i) => i.label).join(", ")}`,
+      );
+      continue;
+    }
+    if ((a.info ?? "") !== (b.info ?? "")) out.push(`frame ${n}: Info differs\n  lua: ${a.info}\n  ts:  ${b.info}`);
+    if (a.items.length !== b.items.length) {
+      out.push(
+        `frame ${n}: ${a.items.length} items in Lua, ${b.items.length} in TS\n  lua: ${a.items.map((i) => i.label).join(", ")}\n  ts:  ${b.items.map((i) => i.label).join(", ")}`,
+      );
+      continue;
+    }
+    a.items.forEach((ia, i) => {
+      const ib = b.items[i];
+      if (ia.label !== ib.label)
+        out.push(`frame ${n} item ${i + 1}: label ${JSON.stringify(ia.label)} vs ${JSON.stringify(ib.label)}`);
+      const len = Math.max(ia.fields.length, ib.fields.length);
+      for (let k = 0; k < len; k++) {
+        const fa = ia.fields[k];
+        const fb = ib.fields[k];
+        if (
+          fa &&
+          fb &&
+          fa.name === fb.name &&
+          fa.show === fb.show &&
+          fa.offset === fb.offset &&
+          fa.length === fb.length
+        )
+          continue;
+        out.push(
+          `frame ${n} item ${i + 1} (${ia.label}) field ${k + 1}:\n  lua: ${fmtField(fa)}\n  ts:  ${fmtField(fb)}`,
+        );
+        break;
+      }
+    });
+  }
+  return out;
+}
+
+export interface CompareResult {
+  frames: number;
+  items: number;
+  fields: number;
+  differences: string[];
+  problems: string[];
+  /** Frames only the plugin decodes (TLS-decrypted with a key log). */
+  notCompared: number[];
+}
+
+export async function compare(file: string, opts: TsharkOptions = {}): Promise<CompareResult> {
+  const [lua, ts] = await Promise.all([luaSide(file, opts), tsSide(file, opts)]);
+  // With a key log the plugin also decodes what TLS decrypts; the TS decoder does not decrypt
+  // (README: known gaps), so those frames are counted as not compared instead.
+  const notCompared: number[] = [];
+  if (opts.keylog) {
+    for (const n of lua.frames.keys()) {
+      if (!ts.has(n)) notCompared.push(n);
+    }
+    for (const n of notCompared) lua.frames.delete(n);
+  }
+  const differences = diffFrames(lua.frames, ts);
+  let items = 0;
+  let fields = 0;
+  for (const f of lua.frames.values()) {
+    items += f.items.length;
+    for (const i of f.items) fields += i.fields.length;
+  }
+  return { frames: lua.frames.size, items, fields, differences, problems: lua.problems, notCompared };
+}

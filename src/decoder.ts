@@ -1,0 +1,362 @@
+// The TypeScript reference decoder's runtime: framing, resynchronisation and connection state,
+// mirroring the runtime part of generator/templates/pgwire.lua.ejs step for step, so that both
+// produce the same messages and fields. The message layouts themselves are generated
+// (dissector/pgwire.ts) from the spec.
+
+import { DEFAULT_MAX_LENGTH, EXPERTS, F, GROUPS, type Group, type MessageMeta } from "../dissector/pgwire.ts";
+import { Body, type DecodedField, type FieldInfo, type Vars } from "./runtime/body.ts";
+
+export type { DecodedField, FieldValue } from "./runtime/body.ts";
+export { DEFAULT_MAX_LENGTH, EXPERTS, F as FIELDS };
+
+/** One item pgwire puts in the tree: a message, or bytes it could not decode. */
+export interface DecodedMessage {
+  frame: number;
+  frontend: boolean;
+  /** The message name; null for undecoded or partial data. */
+  name: string | null;
+  /** The subtree label, as in Wireshark ("PostgreSQL: Query"). */
+  label: string;
+  /** Offset of the item in its direction's byte stream. */
+  streamOffset: number;
+  /** Bytes the item covers. */
+  size: number;
+  fields: DecodedField[];
+  /** Variables bound while decoding (query, tag, severity, ...). */
+  vars: Vars;
+  /** This item's part of the Info column, or undefined when it adds none. */
+  info?: string;
+}
+
+/** Connection state; never mutated, so that a snapshot is a reference (as in the Lua runtime). */
+export interface ConnState {
+  readonly cph: "startup" | "typed";
+  readonly ans?: "SSLRequest" | "GSSENCRequest";
+  readonly auth: number;
+  readonly tls: boolean;
+  readonly gss: boolean;
+  readonly copy?: "in" | "out" | "both";
+}
+
+export const INITIAL_STATE: ConnState = { cph: "startup", auth: -1, tls: false, gss: false };
+
+function applyEffects(S: ConnState, effects: readonly string[], v: Vars): ConnState {
+  for (const e of effects) {
+    switch (e) {
+      case "startup":
+        S = { ...S, cph: "typed" };
+        break;
+      case "sslRequest":
+        S = { ...S, ans: "SSLRequest" };
+        break;
+      case "gssRequest":
+        S = { ...S, ans: "GSSENCRequest" };
+        break;
+      case "encryptionAnswer":
+        S = { ...S, ans: undefined };
+        if (v.answer === 83) S = { ...S, tls: true };
+        else if (v.answer === 71) S = { ...S, gss: true };
+        break;
+      case "authRequest":
+        S = { ...S, auth: typeof v.authtype === "number" ? v.authtype : -1 };
+        break;
+      case "copyIn":
+        S = { ...S, copy: "in" };
+        break;
+      case "copyOut":
+        S = { ...S, copy: "out" };
+        break;
+      case "copyBoth":
+        S = { ...S, copy: "both" };
+        break;
+      case "copyDone":
+        S = { ...S, copy: undefined };
+        break;
+    }
+  }
+  return S;
+}
+
+function u32(b: Uint8Array, i: number): number {
+  return ((b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]) >>> 0;
+}
+
+function selects(m: MessageMeta, S: ConnState, buf: Uint8Array, body: number): boolean {
+  const w = m.when;
+  if (!w) return true;
+  if ("lastAuth" in w) return w.lastAuth.includes(S.auth);
+  if ("answerTo" in w) return S.ans === w.answerTo;
+  if (buf.length < body + 4) return false;
+  const code = u32(buf, body);
+  if ("peekInt32" in w) return w.peekInt32.includes(code);
+  return Math.floor(code / 65536) === w.peekMajor;
+}
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+/** Info column values: control characters as spaces, cut at 80 bytes on a UTF-8 boundary. */
+export function infoText(v: number | string): string {
+  if (typeof v === "number") return String(v);
+  let bytes = enc.encode(v.replace(/[\x00-\x1f\x7f]/g, " "));
+  if (bytes.length > 80) {
+    let cut = 80;
+    while (cut > 0 && bytes[cut] >= 128 && bytes[cut] < 192) cut--;
+    bytes = bytes.subarray(0, cut);
+    return `${dec.decode(bytes)}...`;
+  }
+  return dec.decode(bytes);
+}
+
+function charOf(v: number | string): string {
+  return typeof v === "number" && v >= 32 && v < 127 ? String.fromCharCode(v) : String(v);
+}
+
+function infoOf(m: MessageMeta, v: Vars): string {
+  let out = m.name;
+  for (const p of m.info) {
+    if ("lit" in p) out += p.lit;
+    else if (v[p.v] !== undefined) out += p.char ? charOf(v[p.v]) : infoText(v[p.v]);
+  }
+  return out;
+}
+
+function headerOk(buf: Uint8Array, p: number, dir: "F" | "B"): number | null {
+  if (p + 5 > buf.length) return null;
+  const g = GROUPS[`${dir}:${buf[p]}`];
+  if (!g) return null;
+  const len = u32(buf, p + 1);
+  if (len < g.min || len > g.max) return null;
+  return p + 1 + len;
+}
+
+/** Where a message plausibly starts again after bad bytes (see the Lua runtime's resync_point). */
+function resyncPoint(buf: Uint8Array, from: number, dir: "F" | "B", total: number): number {
+  for (let p = from; p <= buf.length - 5; p++) {
+    const nxt = headerOk(buf, p, dir);
+    if (nxt !== null && (nxt === total || headerOk(buf, nxt, dir) !== null)) return p;
+  }
+  return buf.length;
+}
+
+function field(f: FieldInfo, value: DecodedField["value"], offset: number, length: number): DecodedField {
+  return { name: `pgwire.${f.abbrev}`, value, offset, length };
+}
+
+function expertField(abbrev: string, text: string): DecodedField {
+  return { name: `expert:pgwire.${abbrev}`, value: text, offset: 0, length: 0 };
+}
+
+/** What one call of the dissector over a buffer left: messages, and where it wants more bytes. */
+interface CallResult {
+  S: ConnState;
+  items: DecodedMessage[];
+  /** Offset where undecoded bytes start and how many more are needed ("one" = one more segment). */
+  desegment?: { offset: number; need: number | "one" };
+  /** The rest from this offset on belongs to TLS. */
+  tlsFrom?: number;
+}
+
+/**
+ * Decodes the messages in one buffer, as the Lua dissector does for one call: the buffer starts
+ * at a message boundary; a message that runs past its end asks for more bytes.
+ */
+export function dissectCall(
+  buf: Uint8Array,
+  frame: number,
+  streamBase: number,
+  S: ConnState,
+  fe: boolean,
+  canDesegment: boolean,
+  total = buf.length,
+): CallResult {
+  const caplen = buf.length;
+  const items: DecodedMessage[] = [];
+  const dir = fe ? "F" : "B";
+  const item = (name: string | null, label: string, off: number, size: number, fields: DecodedField[]) => {
+    const it: DecodedMessage = {
+      frame,
+      frontend: fe,
+      name,
+      label,
+      streamOffset: streamBase + off,
+      size,
+      fields,
+      vars: {},
+    };
+    items.push(it);
+    return it;
+  };
+  let off = 0;
+  while (off < total) {
+    if (off >= caplen) break;
+    if (S.tls) return { S, items, tlsFrom: off };
+    if (S.gss) {
+      item(null, "PostgreSQL: GSSAPI-encrypted data", off, caplen - off, [
+        field(F.undecoded, buf.slice(off, caplen), 0, caplen - off),
+      ]);
+      break;
+    }
+    const first = buf[off];
+    let shape: "typed" | "untyped" | "single" = "typed";
+    if (fe && S.cph === "startup") {
+      if (first === 22) {
+        S = { ...S, tls: true };
+        continue;
+      }
+      if (first === 0) shape = "untyped";
+      else S = { ...S, cph: "typed" };
+    } else if (!fe && S.ans && (first === 83 || first === 78 || first === 71)) shape = "single";
+
+    let g: Group | undefined;
+    let hdr: number;
+    let size = 1;
+    if (shape === "single") {
+      g = GROUPS["B:single"];
+      hdr = 0;
+    } else {
+      hdr = shape === "typed" ? 1 : 0;
+      if (off + hdr + 4 > total || off + hdr + 4 > caplen) {
+        if (off + hdr + 4 > total && canDesegment) return { S, items, desegment: { offset: off, need: "one" } };
+        item(null, "PostgreSQL: partial message", off, caplen - off, [
+          expertField(EXPERTS.truncated.abbrev, "Message cut short in the capture"),
+        ]).info = undefined;
+        break;
+      }
+      const len = u32(buf, off + hdr);
+      g = GROUPS[`${dir}:${shape === "typed" ? first : "untyped"}`];
+      if (!g || len < g.min || len > g.max) {
+        const stop = resyncPoint(buf, off + 1, dir, total);
+        const fields: DecodedField[] = [
+          g
+            ? expertField(EXPERTS.badLength.abbrev, `Invalid message length ${len}`)
+            : expertField(EXPERTS.unknownType.abbrev, `Unknown ${fe ? "frontend" : "backend"} message type ${first}`),
+        ];
+        if (stop > off) fields.push(field(F.undecoded, buf.slice(off, stop), 0, stop - off));
+        fields.push(expertField(EXPERTS.resync.abbrev, `Skipped ${stop - off} bytes to find the next message`));
+        item(null, "PostgreSQL: undecoded data", off, stop - off, fields).info = g ? "Bad length" : "Unknown message";
+        off = stop;
+        continue;
+      }
+      size = hdr + len;
+    }
+    if (off + size > total && canDesegment) {
+      return { S, items, desegment: { offset: off, need: off + size - total } };
+    }
+    const m = g.variants.find((v) => selects(v, S, buf, off + hdr + 4)) as MessageMeta;
+    const fields: DecodedField[] = [field(F.msg, m.name, 0, 0)];
+    if (shape === "typed") {
+      fields.push(field(F.type, String.fromCharCode(first), 0, 1), field(F.length, u32(buf, off + 1), 1, 4));
+    } else if (shape === "untyped") fields.push(field(F.length, u32(buf, off), 0, 4));
+    fields.push(field(F.frontend, fe, 0, 0));
+    const it = item(m.name, `PostgreSQL: ${m.name}`, off, Math.min(size, caplen - off), fields);
+    it.info = m.name;
+    if (off + size > caplen) {
+      fields.push(
+        expertField(EXPERTS.truncated.abbrev, `Message cut short in the capture (${caplen - off} of ${size} bytes)`),
+      );
+      break;
+    }
+    const bodylen = size - hdr - (shape === "single" ? 0 : 4);
+    const b = new Body(buf, off, off + size - bodylen, off + size);
+    b.vars.bodylen = bodylen;
+    if (
+      (m.fixedLength !== undefined && m.fixedLength !== size - hdr) ||
+      (m.maxLength !== undefined && size - hdr > m.maxLength)
+    ) {
+      b.expert(EXPERTS.badLength.abbrev, `Invalid message length ${size - hdr}`);
+    }
+    m.parse(b);
+    b.finish();
+    for (const f of b.fields) fields.push(f.name.startsWith("expert:") ? { ...f, offset: 0 } : f);
+    it.vars = b.vars;
+    it.info = infoOf(m, b.vars);
+    if (!fe && S.ans && shape === "typed") S = { ...S, ans: undefined };
+    S = applyEffects(S, m.effects, b.vars);
+    off += size;
+  }
+  return { S, items };
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  if (a.length === 0) return b;
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}
+
+interface Pending {
+  buf: Uint8Array;
+  need: number | "one";
+  /** Offset of buf[0] in the direction's byte stream. */
+  base: number;
+}
+
+/**
+ * One TCP connection: feed it each direction's bytes as they become contiguous, with the frame
+ * that delivered them; it returns the items for that frame. It reassembles as Wireshark's TCP
+ * does for a dissector that asks for more bytes: a message that completes is decoded on its own,
+ * then the rest of the segment.
+ */
+export class ConnectionDecoder {
+  state: ConnState = INITIAL_STATE;
+  private pending: { F?: Pending; B?: Pending } = {};
+  private offsets = { F: 0, B: 0 };
+  /** True once the connection is TLS: the rest cannot be decoded without keys. */
+  get encrypted(): boolean {
+    return this.state.tls;
+  }
+
+  feed(frontend: boolean, data: Uint8Array, frame: number, opts: { truncated?: boolean } = {}): DecodedMessage[] {
+    const d = frontend ? "F" : "B";
+    const base = this.offsets[d];
+    this.offsets[d] += data.length;
+    if (this.state.tls) return [];
+    const out: DecodedMessage[] = [];
+    const call = (buf: Uint8Array, bufBase: number) => {
+      const canDesegment = !opts.truncated;
+      const r = dissectCall(
+        buf,
+        frame,
+        bufBase,
+        this.state,
+        frontend,
+        canDesegment,
+        opts.truncated ? Number.MAX_SAFE_INTEGER : buf.length,
+      );
+      this.state = r.S;
+      out.push(...r.items);
+      if (r.desegment) {
+        this.pending[d] = {
+          buf: buf.slice(r.desegment.offset),
+          need: r.desegment.need,
+          base: bufBase + r.desegment.offset,
+        };
+      }
+    };
+    const p = this.pending[d];
+    this.pending[d] = undefined;
+    if (!p) call(data, base);
+    else if (p.need === "one") call(concat(p.buf, data), p.base);
+    else if (data.length < p.need)
+      this.pending[d] = { buf: concat(p.buf, data), need: p.need - data.length, base: p.base };
+    else {
+      call(concat(p.buf, data.subarray(0, p.need)), p.base);
+      if (data.length > p.need && !this.state.tls) {
+        // The completed message ends the reassembled buffer exactly; the rest is a new call.
+        const rest = data.subarray(p.need);
+        const restBase = base + p.need;
+        call(rest, restBase);
+      }
+    }
+    return out;
+  }
+}
+
+/** Builds the Info column of a frame from its items, as the Lua plugin sets and appends it. */
+export function frameInfo(items: readonly DecodedMessage[]): string | undefined {
+  const parts = items.filter((i) => i.info !== undefined).map((i) => i.info as string);
+  if (parts.length === 0) return undefined;
+  return `${items[0].frontend ? ">" : "<"} ${parts.join(", ")}`;
+}
