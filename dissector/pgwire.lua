@@ -50,21 +50,19 @@ local F = {
   paramFormatCount = ProtoField.uint16("pgwire.param.format_count", "Parameter format count", base.DEC, nil, nil, "How many format codes follow."),
   paramCount = ProtoField.uint16("pgwire.param.count", "Parameter count", base.DEC, nil, nil, "How many parameter values follow."),
   resultFormatCount = ProtoField.uint16("pgwire.result.format_count", "Result format count", base.DEC, nil, nil, "How many format codes follow."),
-  format = ProtoField.uint16("pgwire.format", "Format", base.DEC, { [0] = "Text", [1] = "Binary" }, nil, "A format code."),
+  format = ProtoField.uint16("pgwire.format", "Format", base.DEC, { [0] = "Text", [1] = "Binary" }, nil, "A format code (COPY's overall format: 0 textual, 1 binary)."),
   tableOid = ProtoField.uint32("pgwire.oid.table", "Table OID", base.DEC, nil, nil, "The object identifier of a table."),
   typeOid = ProtoField.uint32("pgwire.oid.type", "Type OID", base.DEC, nil, nil, "The object identifier of a type."),
   oid = ProtoField.uint32("pgwire.oid", "OID", base.DEC, nil, nil, "An object identifier (the function of FunctionCall)."),
   fieldCount = ProtoField.uint16("pgwire.field.count", "Field count", base.DEC, nil, nil, "The number of fields within a row."),
   colName = ProtoField.stringz("pgwire.col.name", "Column name", nil, "The name of a column."),
   colIndex = ProtoField.uint32("pgwire.col.index", "Column index", base.DEC, nil, nil, "The attribute number of a column in its table."),
-  typeLength = ProtoField.int16("pgwire.col.typelen", "Type length", base.DEC, nil, nil, "pg_type.typlen of the column's type."),
   typemod = ProtoField.int32("pgwire.col.typemod", "Type modifier", base.DEC, nil, nil, "The type modifier for a column."),
-  valLength = ProtoField.int32("pgwire.val.length", "Column length", base.DEC, nil, nil, "The length of a value, in bytes; -1 means NULL."),
+  valLength = ProtoField.int32("pgwire.val.length", "Column length", base.DEC, nil, nil, "The length of a value in bytes (-1: NULL); in RowDescription the type's length (pg_type.typlen: -1 varlena, -2 C string)."),
   valData = ProtoField.bytes("pgwire.val.data", "Data", nil, "A value's bytes."),
   tag = ProtoField.stringz("pgwire.tag", "Tag", nil, "A command completion tag."),
   status = ProtoField.uint8("pgwire.status", "Status", base.DEC, { [69] = "In a failed transaction", [73] = "Idle", [84] = "In a transaction" }, nil, "The transaction status of the backend."),
   copydata = ProtoField.bytes("pgwire.copydata", "Copy data", nil, "Data of the COPY stream."),
-  copyFormat = ProtoField.uint8("pgwire.copy.format", "Copy format", base.DEC, { [0] = "Textual", [1] = "Binary" }, nil, "The overall COPY format."),
   copyColumns = ProtoField.uint16("pgwire.copy.columns", "Columns", base.DEC, nil, nil, "The number of columns of the COPY data."),
   error = ProtoField.stringz("pgwire.error", "Error", nil, "The reason given by CopyFail."),
   condition = ProtoField.stringz("pgwire.condition", "Condition", nil, "The channel of a notification."),
@@ -136,14 +134,12 @@ do
   list[#list + 1] = F.fieldCount
   list[#list + 1] = F.colName
   list[#list + 1] = F.colIndex
-  list[#list + 1] = F.typeLength
   list[#list + 1] = F.typemod
   list[#list + 1] = F.valLength
   list[#list + 1] = F.valData
   list[#list + 1] = F.tag
   list[#list + 1] = F.status
   list[#list + 1] = F.copydata
-  list[#list + 1] = F.copyFormat
   list[#list + 1] = F.copyColumns
   list[#list + 1] = F.error
   list[#list + 1] = F.condition
@@ -319,7 +315,12 @@ end
 local function CancelRequest_F(b)
   b_int(b, F.requestCode, 4, false)
   b_int(b, F.pid, 4, false, "pid")
-  b_bytes(b, F.keyData, b.e - b.pos)
+  local s1 = b_num(b, "bodylen")
+  if s1 == 12 then
+    b_int(b, F.key, 4, false)
+  else
+    b_bytes(b, F.keyData, b.e - b.pos)
+  end
 end
 
 -- SSLRequest (frontend)
@@ -538,7 +539,7 @@ local function RowDescription_B(b)
       b_int(b, F.tableOid, 4, false)
       b_int(b, F.colIndex, 2, false)
       b_int(b, F.typeOid, 4, false)
-      b_int(b, F.typeLength, 2, true)
+      b_int(b, F.valLength, 2, true)
       b_int(b, F.typemod, 4, true)
       b_int(b, F.format, 2, false)
       b_close(b, t2)
@@ -659,7 +660,7 @@ end
 
 -- CopyInResponse (backend)
 local function CopyInResponse_B(b)
-  b_int(b, F.copyFormat, 1, false, "format")
+  b_int(b, F.format, 1, false, "format")
   b_int(b, F.copyColumns, 2, false, "n")
   do
     local n1, i1 = b_num(b, "n"), 0
@@ -672,7 +673,7 @@ end
 
 -- CopyOutResponse (backend)
 local function CopyOutResponse_B(b)
-  b_int(b, F.copyFormat, 1, false, "format")
+  b_int(b, F.format, 1, false, "format")
   b_int(b, F.copyColumns, 2, false, "n")
   do
     local n1, i1 = b_num(b, "n"), 0
@@ -685,7 +686,7 @@ end
 
 -- CopyBothResponse (backend)
 local function CopyBothResponse_B(b)
-  b_int(b, F.copyFormat, 1, false, "format")
+  b_int(b, F.format, 1, false, "format")
   b_int(b, F.copyColumns, 2, false, "n")
   do
     local n1, i1 = b_num(b, "n"), 0

@@ -75,14 +75,12 @@ export const F = {
   fieldCount: { abbrev: "field.count", type: "uint16", label: "Field count" },
   colName: { abbrev: "col.name", type: "stringz", label: "Column name" },
   colIndex: { abbrev: "col.index", type: "uint32", label: "Column index" },
-  typeLength: { abbrev: "col.typelen", type: "int16", label: "Type length" },
   typemod: { abbrev: "col.typemod", type: "int32", label: "Type modifier" },
   valLength: { abbrev: "val.length", type: "int32", label: "Column length" },
   valData: { abbrev: "val.data", type: "bytes", label: "Data" },
   tag: { abbrev: "tag", type: "stringz", label: "Tag" },
   status: { abbrev: "status", type: "uint8", label: "Status", values: {"69":"In a failed transaction","73":"Idle","84":"In a transaction"} },
   copydata: { abbrev: "copydata", type: "bytes", label: "Copy data" },
-  copyFormat: { abbrev: "copy.format", type: "uint8", label: "Copy format", values: {"0":"Textual","1":"Binary"} },
   copyColumns: { abbrev: "copy.columns", type: "uint16", label: "Columns" },
   error: { abbrev: "error", type: "stringz", label: "Error" },
   condition: { abbrev: "condition", type: "stringz", label: "Condition" },
@@ -136,7 +134,13 @@ function StartupMessage_F(b: Body): void {
 function CancelRequest_F(b: Body): void {
   b.int(F.requestCode, 4, false);
   b.int(F.pid, 4, false, "pid");
-  b.bytes(F.keyData, "rest");
+  switch (b.num("bodylen")) {
+    case 12:
+      b.int(F.key, 4, false);
+      break;
+    default:
+      b.bytes(F.keyData, "rest");
+  }
 }
 
 /** SSLRequest (frontend): Asks the server to use TLS; the server answers with one byte. */
@@ -344,7 +348,7 @@ function RowDescription_B(b: Body): void {
     b.int(F.tableOid, 4, false);
     b.int(F.colIndex, 2, false);
     b.int(F.typeOid, 4, false);
-    b.int(F.typeLength, 2, true);
+    b.int(F.valLength, 2, true);
     b.int(F.typemod, 4, true);
     b.int(F.format, 2, false);
   }
@@ -451,7 +455,7 @@ function FunctionCallResponse_B(b: Body): void {
 
 /** CopyInResponse (backend): COPY FROM STDIN starts: the client sends CopyData. */
 function CopyInResponse_B(b: Body): void {
-  b.int(F.copyFormat, 1, false, "format");
+  b.int(F.format, 1, false, "format");
   b.int(F.copyColumns, 2, false, "n");
   for (let i1 = 0, n1 = b.num("n"); i1 < n1 && b.ok; i1++) {
     b.int(F.format, 2, false);
@@ -460,7 +464,7 @@ function CopyInResponse_B(b: Body): void {
 
 /** CopyOutResponse (backend): COPY TO STDOUT starts: the server sends CopyData. */
 function CopyOutResponse_B(b: Body): void {
-  b.int(F.copyFormat, 1, false, "format");
+  b.int(F.format, 1, false, "format");
   b.int(F.copyColumns, 2, false, "n");
   for (let i1 = 0, n1 = b.num("n"); i1 < n1 && b.ok; i1++) {
     b.int(F.format, 2, false);
@@ -469,7 +473,7 @@ function CopyOutResponse_B(b: Body): void {
 
 /** CopyBothResponse (backend): Copy-both mode starts (streaming replication). */
 function CopyBothResponse_B(b: Body): void {
-  b.int(F.copyFormat, 1, false, "format");
+  b.int(F.format, 1, false, "format");
   b.int(F.copyColumns, 2, false, "n");
   for (let i1 = 0, n1 = b.num("n"); i1 < n1 && b.ok; i1++) {
     b.int(F.format, 2, false);

@@ -155,7 +155,10 @@ export const F = {
   paramFormatCount: field("param.format_count", "Parameter format count", "uint16", "How many format codes follow."),
   paramCount: field("param.count", "Parameter count", "uint16", "How many parameter values follow."),
   resultFormatCount: field("result.format_count", "Result format count", "uint16", "How many format codes follow."),
-  format: field("format", "Format", "uint16", "A format code.", { values: formatCodes, builtin: "pgsql.format" }),
+  format: field("format", "Format", "uint16", "A format code (COPY's overall format: 0 textual, 1 binary).", {
+    values: formatCodes,
+    builtin: "pgsql.format",
+  }),
   tableOid: field("oid.table", "Table OID", "uint32", "The object identifier of a table.", {
     builtin: "pgsql.oid.table",
   }),
@@ -172,11 +175,10 @@ export const F = {
   colIndex: field("col.index", "Column index", "uint32", "The attribute number of a column in its table.", {
     builtin: "pgsql.col.index",
   }),
-  typeLength: field("col.typelen", "Type length", "int16", "pg_type.typlen of the column's type."),
   typemod: field("col.typemod", "Type modifier", "int32", "The type modifier for a column.", {
     builtin: "pgsql.col.typemod",
   }),
-  valLength: field("val.length", "Column length", "int32", "The length of a value, in bytes; -1 means NULL.", {
+  valLength: field("val.length", "Column length", "int32", "The length of a value in bytes (-1: NULL); in RowDescription the type's length (pg_type.typlen: -1 varlena, -2 C string).", {
     builtin: "pgsql.val.length",
   }),
   valData: field("val.data", "Data", "bytes", "A value's bytes.", { builtin: "pgsql.val.data" }),
@@ -188,9 +190,6 @@ export const F = {
 
   // --- COPY ---
   copydata: field("copydata", "Copy data", "bytes", "Data of the COPY stream.", { builtin: "pgsql.copydata" }),
-  copyFormat: field("copy.format", "Copy format", "uint8", "The overall COPY format.", {
-    values: { 0: "Textual", 1: "Binary" },
-  }),
   copyColumns: field("copy.columns", "Columns", "uint16", "The number of columns of the COPY data."),
   error: field("error", "Error", "stringz", "The reason given by CopyFail.", { builtin: "pgsql.error" }),
 

@@ -114,7 +114,8 @@ function* tags(xml: string): Generator<Tag> {
 }
 
 /** Parses tshark's PDML into pgwire items per frame, and notes Lua errors and malformed packets. */
-export function parsePdml(xml: string): LuaRun {
+export function parsePdml(xml: string, proto = "pgwire"): LuaRun {
+  const prefix = `${proto}.`;
   const frames = new Map<number, CmpFrame>();
   const problems: string[] = [];
   let frame = 0;
@@ -139,7 +140,7 @@ export function parsePdml(xml: string): LuaRun {
         protoDepth = Math.max(0, protoDepth - 1);
         continue;
       }
-      if (t.attrs.name === "pgwire" && !item) {
+      if (t.attrs.name === proto && !item) {
         item = { start: Number(t.attrs.pos ?? 0), data: { label: t.attrs.showname ?? "", fields: [] } };
         protoDepth = 1;
         stack.length = 0;
@@ -184,8 +185,8 @@ export function parsePdml(xml: string): LuaRun {
     }
     if (expert) {
       if (name === "_ws.expert.message") expert.message = t.attrs.show ?? "";
-      else if (name.startsWith("pgwire.")) expert.name = name;
-    } else if (name.startsWith("pgwire.")) {
+      else if (name.startsWith(prefix)) expert.name = name;
+    } else if (name.startsWith(prefix)) {
       item.data.fields.push({
         name,
         show: t.attrs.show ?? "",

@@ -1,6 +1,6 @@
 // COPY: the responses that start the sub-protocol and the messages inside it.
 
-import { bytes, int, type MessageDef, repeat, str } from "../dsl.ts";
+import { bytes, int, intN, type MessageDef, repeat, str } from "../dsl.ts";
 import { F } from "../fields.ts";
 
 function copyResponse(name: string, type: string, effect: "copyIn" | "copyOut" | "copyBoth", description: string) {
@@ -9,7 +9,7 @@ function copyResponse(name: string, type: string, effect: "copyIn" | "copyOut" |
     dir: "B",
     type,
     shape: "typed",
-    body: [int(F.copyFormat, "format"), int(F.copyColumns, "n"), repeat("$n", [int(F.format)])],
+    body: [intN(F.format, 1, "format"), int(F.copyColumns, "n"), repeat("$n", [int(F.format)])],
     info: " format={format} columns={n}",
     effects: [effect],
     description,

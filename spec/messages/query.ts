@@ -108,7 +108,7 @@ export const query: MessageDef[] = [
           int(F.tableOid),
           intN(F.colIndex, 2),
           int(F.typeOid),
-          int(F.typeLength),
+          intN(F.valLength, 2),
           int(F.typemod),
           int(F.format),
         ]),

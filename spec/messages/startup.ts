@@ -1,7 +1,7 @@
 // Startup phase: the untyped packets a client sends before the StartupMessage is accepted,
 // and the server's one-byte answers to the encryption requests.
 
-import { bytes, int, type MessageDef, str, untilZero } from "../dsl.ts";
+import { bytes, int, type MessageDef, str, switchOn, untilZero } from "../dsl.ts";
 import { F } from "../fields.ts";
 
 export const startup: MessageDef[] = [
@@ -27,7 +27,11 @@ export const startup: MessageDef[] = [
     shape: "untyped",
     when: { peekInt32: [80877102] },
     maxLength: 268,
-    body: [int(F.requestCode), int(F.pid, "pid"), bytes(F.keyData, "rest")],
+    body: [
+      int(F.requestCode),
+      int(F.pid, "pid"),
+      switchOn("$bodylen", [[12, [int(F.key)]]], [bytes(F.keyData, "rest")]),
+    ],
     info: " pid={pid}",
     effects: ["cancel"],
     description:
