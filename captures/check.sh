@@ -1,0 +1,206 @@
+#!/usr/bin/env bash
+# Check the fixture captures in this folder with tshark's built-in pgsql dissector (Wireshark
+# decodes tcp/5432 as PostgreSQL by default): each file must hold the PostgreSQL messages its
+# scenario produces (see manifest.md), only port-5432 traffic, the expected number of TCP
+# connections, and no malformed or lost packets. Run by record.sh after recording; can be run alone:
+#   bash captures/check.sh
+set -euo pipefail
+
+CAPDIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+KEYS="$CAPDIR/tls-keylog.keys"
+command -v tshark >/dev/null || {
+  echo "check.sh: tshark not found (apt-get install tshark)" >&2
+  exit 1
+}
+
+FAILS=0
+FILE=''
+declare -A TYPES=()
+
+fail() {
+  printf '  FAIL %s: %s\n' "${FILE##*/}" "$*" >&2
+  FAILS=$((FAILS + 1))
+}
+# tshark on the current file; the TLS key log is always given (harmless for clear-text files).
+tsh() { tshark -r "$FILE" -o "tls.keylog_file:$KEYS" "$@" 2>/dev/null; }
+# frames FILTER: how many frames match (-1 when tshark rejects the filter, so that checks fail).
+frames() {
+  local out
+  out=$(tsh -Y "$1" -T fields -e frame.number) || {
+    echo "  tshark failed on filter: $1" >&2
+    echo -1
+    return 0
+  }
+  grep -c . <<<"$out" || true
+}
+
+# begin FILE STREAMS: open a capture, check the basics, count the pgsql message types in it.
+begin() {
+  FILE="$CAPDIR/$1"
+  TYPES=()
+  if [[ ! -s "$FILE" ]]; then
+    fail "missing"
+    return 1
+  fi
+  local n
+  n=$(tsh -T fields -e tcp.stream | sort -u | grep -c . || true)
+  ((n == $2)) || fail "$n TCP connections, expected $2"
+  n=$(frames '!(tcp.port == 5432)')
+  ((n == 0)) || fail "$n frames that are not tcp/5432"
+  n=$(frames '_ws.malformed || _ws.expert.severity == "Error"')
+  ((n == 0)) || fail "$n malformed frames"
+  n=$(frames 'tcp.analysis.lost_segment || tcp.analysis.ack_lost_segment || tcp.analysis.retransmission')
+  ((n == 0)) || fail "$n lost or retransmitted segments"
+  local t
+  while read -r t; do
+    [[ -n "$t" ]] && TYPES[$t]=$((${TYPES[$t]:-0} + 1))
+  done < <(tsh -T fields -E occurrence=a -E aggregator=$'\n' -e pgsql.type)
+  return 0
+}
+
+# has TYPE [N]: at least one message of that type (or exactly N).
+has() {
+  local c=${TYPES[$1]:-0}
+  if (($# > 1)); then
+    ((c == $2)) || fail "$c × '$1', expected $2"
+  else
+    ((c > 0)) || fail "no '$1' message"
+  fi
+}
+lacks() { ((${TYPES[$1]:-0} == 0)) || fail "unexpected '$1' message (${TYPES[$1]})"; }
+# match DESCRIPTION FILTER [N]: at least one frame (or exactly N frames) match the display filter.
+match() {
+  local c
+  c=$(frames "$2")
+  if (($# > 2)); then
+    ((c == $3)) || fail "$1: $c frames match '$2', expected $3"
+  else
+    ((c > 0)) || fail "$1: no frame matches '$2'"
+  fi
+}
+summary() {
+  local t out=''
+  for t in "${!TYPES[@]}"; do out+="$t×${TYPES[$t]}, "; done
+  printf '  %-28s %7s bytes  %s\n' "${FILE##*/}" "$(stat -c %s "$FILE")" "$(tr ',' '\n' <<<"${out%, }" | sed 's/^ //' | sort | paste -sd, | sed 's/,/, /g')"
+}
+
+COMMON_STARTUP=("Startup message" "Authentication request" "Parameter status" "Backend key data" "Ready for query")
+
+echo "checking captures in $CAPDIR"
+
+if begin ssl-refused.pcapng 1; then
+  for t in "SSL request" "${COMMON_STARTUP[@]}" "Password message" "Simple query" "Row description" \
+    "Data row" "Command completion" "Termination"; do has "$t"; done
+  has "SSL request" 1
+  match "server refuses TLS with 'N'" 'tcp.srcport == 5432 && tcp.payload == 4e' 1
+  match "MD5 challenge" 'pgsql.authtype == 5 && pgsql.salt' 1
+  summary
+fi
+
+if begin seed-md5.pcapng 1; then
+  for t in "${COMMON_STARTUP[@]}" "Password message" "Simple query" "Row description" \
+    "Command completion" "Termination"; do has "$t"; done
+  has "Data row" 5
+  lacks "SSL request"
+  match "MD5 challenge" 'pgsql.authtype == 5 && pgsql.salt' 1
+  match "the lecture's query" 'pgsql.query == "SELECT * FROM employees"' 1
+  match "client FIN after Terminate" 'tcp.dstport == 5432 && tcp.flags.fin == 1' 1
+  summary
+fi
+
+if begin seed-wrong-password.pcapng 1; then
+  has "Startup message"
+  has "Authentication request" 1
+  has "Password message" 1
+  has "Error" 1
+  lacks "Ready for query"
+  lacks "Termination"
+  match "FATAL 28P01 with F/L/R fields" \
+    'pgsql.severity == "FATAL" && pgsql.code == "28P01" && pgsql.file && pgsql.line && pgsql.routine' 1
+  summary
+fi
+
+if begin psql-scram.pcapng 1; then
+  for t in "${COMMON_STARTUP[@]}" "SASLInitialResponse message" "SASLResponse message" "Simple query" \
+    "Error" "Notice" "Empty query" "Notification" "Row description" "Data row" "Command completion" \
+    "CopyOut response" "CopyIn response" "Copy data" "Copy completion" "Termination"; do has "$t"; done
+  match "SASL, SASL continue, SASL final" 'pgsql.authtype == 10 || pgsql.authtype == 11 || pgsql.authtype == 12' 3
+  match "SCRAM-SHA-256 mechanism" 'pgsql.auth.sasl.mech == "SCRAM-SHA-256"' 2
+  match "division by zero" 'pgsql.code == "22012"' 2
+  match "syntax error" 'pgsql.code == "42601"' 1
+  match "NOTICE hello" 'pgsql.severity == "NOTICE" && pgsql.message == "hello"' 1
+  match "ParameterStatus application_name" \
+    'pgsql.parameter_name == "application_name" && pgsql.parameter_value == "pgwire-capture"' 1
+  match "two result sets in one Query" 'pgsql.query contains "SELECT 1 AS one"' 1
+  match "ReadyForQuery in transaction (T)" 'pgsql.status == 84'
+  match "ReadyForQuery in failed transaction (E)" 'pgsql.status == 69'
+  match "a DataRow over 100 kB, reassembled from many segments" \
+    'pgsql.type == "Data row" && tcp.reassembled.length > 100000' 1
+  ((${TYPES["Data row"]:-0} >= 2000)) || fail "expected ≥ 2000 DataRows (generate_series)"
+  summary
+fi
+
+if begin node-extended.pcapng 1; then
+  for t in "${COMMON_STARTUP[@]}" "Password message" "Parse" "Bind" "Describe" "Execute" "Sync" \
+    "Parse completion" "Bind completion" "Row description" "Data row" "Command completion" "Error" \
+    "Simple query" "Termination"; do has "$t"; done
+  match "MD5 challenge" 'pgsql.authtype == 5' 1
+  match "named statement parsed once" 'pgsql.type == "Parse" && pgsql.statement == "emp_by_id"' 1
+  match "named statement bound twice" 'pgsql.type == "Bind" && pgsql.statement == "emp_by_id"' 2
+  match "NULL parameter" 'pgsql.type == "Bind" && pgsql.val.length == -1' 1
+  match "binary result format requested" 'pgsql.type == "Bind" && pgsql.format == 1' 1
+  match "error at Parse" 'pgsql.code == "42P01"' 1
+  match "error at Execute" 'pgsql.code == "22012"' 1
+  summary
+fi
+
+if begin pgbench-extended.pcapng 3; then
+  for t in "Startup message" "Authentication request" "Simple query" "Parse" "Bind" "Describe" "Execute" \
+    "Sync" "Parse completion" "Bind completion" "No data" "Row description" "Data row" \
+    "Command completion" "Termination"; do has "$t"; done
+  lacks "SSL request"
+  lacks "Password message"
+  has "Execute" 280
+  ((${TYPES[Parse]:-0} == ${TYPES[Execute]:-0})) || fail "extended mode: one Parse per Execute expected"
+  match "trust: AuthenticationOk at once" 'pgsql.authtype == 0' 3
+  match "unnamed statements only" 'pgsql.type == "Parse" && pgsql.statement matches "."' 0
+  summary
+fi
+
+if begin pgbench-prepared.pcapng 3; then
+  for t in "Startup message" "Authentication request" "Simple query" "Parse" "Bind" "Describe" "Execute" \
+    "Sync" "Parse completion" "Bind completion" "No data" "Row description" "Data row" \
+    "Command completion" "Termination"; do has "$t"; done
+  lacks "SSL request"
+  has "Execute" 280
+  has "Parse" 14
+  match "named statements P_0..P_6" 'pgsql.type == "Parse" && pgsql.statement matches "^P_[0-6]$"'
+  summary
+fi
+
+if begin psql-cancel.pcapng 2; then
+  for t in "${COMMON_STARTUP[@]}" "Password message" "Simple query" "Error" "Termination"; do has "$t"; done
+  has "Cancel request" 1
+  match "CancelRequest on its own connection" 'pgsql.type == "Cancel request" && tcp.stream == 1' 1
+  match "query canceled (57014)" 'pgsql.code == "57014"' 1
+  summary
+fi
+
+if begin tls-keylog.pcapng 1; then
+  [[ -s "$KEYS" ]] || fail "tls-keylog.keys missing"
+  for t in "SSL request" "${COMMON_STARTUP[@]}" "Password message" "Simple query" "Row description" \
+    "Data row" "Command completion" "Termination"; do has "$t"; done
+  match "server accepts TLS with 'S'" 'tcp.srcport == 5432 && tcp.payload == 53' 1
+  match "one ClientHello" 'tls.handshake.type == 1' 1
+  match "one ServerHello (no HelloRetryRequest)" 'tls.handshake.type == 2' 1
+  match "decrypted query inside TLS" 'tls && pgsql.type == "Simple query"' 1
+  n=$(tshark -r "$FILE" -Y 'pgsql.type == "Startup message"' 2>/dev/null | wc -l)
+  ((n == 0)) || fail "StartupMessage readable without the key log?"
+  summary
+fi
+
+if ((FAILS)); then
+  echo "check.sh: $FAILS problem(s)" >&2
+  exit 1
+fi
+echo "check.sh: all captures look right"

@@ -1,0 +1,30 @@
+// The lecture's session: connect as `app` (MD5 auth), SELECT * FROM employees, end.
+// Usage: node captures/clients/seed.mjs [password]   (or SEED_PASSWORD=... node ...)
+// Connection: PGHOST_CAPTURE (default 127.0.0.1), PGPORT_CAPTURE (default 5432).
+// Exits 0 on success, 1 when the connection or query fails (capture 2 expects that).
+import pg from "pg";
+
+const password = process.argv[2] ?? process.env.SEED_PASSWORD;
+if (password === undefined) {
+  console.error("usage: node seed.mjs PASSWORD (or set SEED_PASSWORD)");
+  process.exit(2);
+}
+
+const client = new pg.Client({
+  host: process.env.PGHOST_CAPTURE ?? "127.0.0.1",
+  port: Number(process.env.PGPORT_CAPTURE ?? 5432),
+  user: "app",
+  password,
+  database: "company",
+});
+
+try {
+  await client.connect();
+  const res = await client.query("SELECT * FROM employees");
+  console.log(`${res.rowCount} rows`);
+  for (const row of res.rows) console.log(row);
+  await client.end(); // sends Terminate ('X'), then the socket is closed (FIN)
+} catch (err) {
+  console.error(`error: ${err.severity ?? ""} ${err.code ?? ""} ${err.message}`);
+  process.exitCode = 1;
+}

@@ -1,0 +1,402 @@
+#!/usr/bin/env bash
+# Re-record the fixture captures in this folder from a real PostgreSQL 15 server and real clients
+# (node `pg`, psql/libpq, pgbench). See captures/manifest.md for what each capture contains.
+#
+# Usage (as root, from anywhere):
+#   bash captures/record.sh             # record every capture, then check each with tshark
+#   bash captures/record.sh --install   # first apt-get install whatever is missing
+#   bash captures/record.sh --no-check  # skip the tshark checks at the end
+#
+# What it does: initdb a throwaway cluster (as the `postgres` user) in a mktemp -d folder, listening
+# on 127.0.0.1:5432 only (so Wireshark's pgsql dissector decodes it by default), with the Unix
+# socket in the temp folder; creates roles `app` (MD5 password), `scram_user` (SCRAM-SHA-256) and
+# `bench` (trust, for pgbench, database `bench` only), database `company` with a fixed `employees`
+# table; then, for each capture, starts `dumpcap -i lo -f 'tcp port 5432'`, runs one client
+# scenario, and stops dumpcap with SIGINT. Setup traffic goes over the Unix socket or happens
+# between captures, so each file holds exactly one scenario. The server, dumpcap and the temp
+# folder are cleaned up on exit (trap). Re-running overwrites the captures (idempotent).
+#
+# Needs: postgresql-15 (initdb, pg_ctl, psql, pgbench), wireshark-common (dumpcap), tshark, openssl,
+# node >= 20 with this repo's node_modules (npm ci), iproute2 (ss), util-linux (runuser).
+set -euo pipefail
+
+CAPDIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$CAPDIR/.." && pwd)
+CLIENTS="$CAPDIR/clients"
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+HOST=127.0.0.1
+PORT=5432 # fixed on purpose: Wireshark decodes tcp/5432 as pgsql without "Decode As"
+
+# Fixed credentials of the throwaway cluster (they only exist while this script runs).
+APP_PASSWORD='app-secret'
+WRONG_PASSWORD='not-the-password'
+SCRAM_PASSWORD='scram-secret'
+
+INSTALL=0
+CHECK=1
+for arg in "$@"; do
+  case "$arg" in
+    --install) INSTALL=1 ;;
+    --no-check) CHECK=0 ;;
+    -h | --help)
+      sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+      exit 0
+      ;;
+    *)
+      echo "record.sh: unknown argument: $arg (try --help)" >&2
+      exit 2
+      ;;
+  esac
+done
+
+log() { printf '\n[record] %s\n' "$*" >&2; }
+die() {
+  printf '[record] ERROR: %s\n' "$*" >&2
+  exit 1
+}
+
+[[ $(id -u) -eq 0 ]] || die "run as root (dumpcap on lo, runuser to the postgres user)"
+
+# ---------------------------------------------------------------------------------------------
+# Dependencies
+# ---------------------------------------------------------------------------------------------
+missing_packages() {
+  local -a pkgs=()
+  [[ -x "$PGBIN/initdb" && -x "$PGBIN/pgbench" ]] || pkgs+=(postgresql-15)
+  [[ -x "$PGBIN/psql" ]] || pkgs+=(postgresql-client-15)
+  command -v dumpcap >/dev/null || pkgs+=(wireshark-common)
+  command -v tshark >/dev/null || pkgs+=(tshark)
+  command -v openssl >/dev/null || pkgs+=(openssl)
+  command -v node >/dev/null || pkgs+=(nodejs)
+  command -v ss >/dev/null || pkgs+=(iproute2)
+  command -v runuser >/dev/null || pkgs+=(util-linux)
+  command -v timeout >/dev/null || pkgs+=(coreutils)
+  printf '%s\n' "${pkgs[@]}" | sort -u | grep . || true
+}
+
+mapfile -t MISSING < <(missing_packages)
+if ((${#MISSING[@]})); then
+  if ((INSTALL)); then
+    log "installing: ${MISSING[*]}"
+    apt-get update
+    DEBIAN_FRONTEND=noninteractive apt-get install -y "${MISSING[@]}"
+    # The Debian package starts a `main` cluster on 5432: stop it, we need the port.
+    if command -v pg_ctlcluster >/dev/null && pg_lsclusters -h 2>/dev/null | grep -q '^15 *main .*online'; then
+      pg_ctlcluster 15 main stop || true
+    fi
+  else
+    die "missing packages: ${MISSING[*]} (re-run with --install to apt-get install them)"
+  fi
+fi
+id postgres >/dev/null 2>&1 || die "no 'postgres' user (is postgresql-15 installed?)"
+"$PGBIN/postgres" --version | grep -q ' 15\.' || die "$PGBIN/postgres is not PostgreSQL 15: $("$PGBIN/postgres" --version)"
+if [[ ! -f "$REPO/node_modules/pg/package.json" ]]; then
+  if ((INSTALL)); then
+    log "installing node_modules (npm ci)"
+    (cd "$REPO" && npm ci)
+  else
+    die "node package 'pg' not found in $REPO/node_modules (run 'npm ci', or re-run with --install)"
+  fi
+fi
+
+# A clean client environment: no PG* variables, no ~/.psqlrc, no NODE_OPTIONS from the caller.
+while read -r v; do
+  if [[ $v == PG* && $v != PGBIN ]]; then unset "$v"; fi
+done < <(compgen -e)
+unset NODE_OPTIONS
+export PGCLIENTENCODING=UTF8 # psql would otherwise derive client_encoding from the locale
+export TZ=UTC
+
+# ---------------------------------------------------------------------------------------------
+# Port check, temp folder, cleanup
+# ---------------------------------------------------------------------------------------------
+if ss -Hltn "sport = :$PORT" | grep -q .; then
+  die "TCP port $PORT is already in use (stop the local PostgreSQL first, e.g. 'pg_ctlcluster 15 main stop'):
+$(ss -Hltnp "sport = :$PORT")"
+fi
+
+TMPD=$(mktemp -d /tmp/pgcapture.XXXXXX) # the cluster's folder, owned by postgres
+chown postgres:postgres "$TMPD"
+chmod 0700 "$TMPD"
+DATA="$TMPD/data"
+# dumpcap gives up root's file-access override once capturing, so it writes into a root-owned
+# folder of its own; a finished capture is then moved into captures/ (never a half-written file).
+PCAPTMP=$(mktemp -d /tmp/pgcapture-pcap.XXXXXX)
+SERVER_UP=0
+DUMPCAP_PID=''
+
+cleanup() {
+  local rc=$?
+  set +e
+  if [[ -n "$DUMPCAP_PID" ]]; then
+    kill -INT "$DUMPCAP_PID" 2>/dev/null
+    wait "$DUMPCAP_PID" 2>/dev/null
+  fi
+  if ((SERVER_UP)); then
+    (cd "$TMPD" && runuser -u postgres -- "$PGBIN/pg_ctl" -D "$DATA" -m fast -w stop >/dev/null 2>&1) ||
+      (cd "$TMPD" && runuser -u postgres -- "$PGBIN/pg_ctl" -D "$DATA" -m immediate -w stop >/dev/null 2>&1)
+  fi
+  if ((rc != 0)) && [[ -f "$TMPD/server.log" ]]; then
+    echo "[record] last lines of the server log:" >&2
+    tail -n 20 "$TMPD/server.log" >&2
+  fi
+  rm -rf "$TMPD" "$PCAPTMP"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+as_postgres() { (cd "$TMPD" && runuser -u postgres -- "$@"); }
+# Admin SQL goes over the Unix socket in the temp folder: it never shows up on lo.
+psql_admin() { as_postgres "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$TMPD" -p "$PORT" -U postgres "$@"; }
+pg_ctl_() { as_postgres "$PGBIN/pg_ctl" -D "$DATA" -l "$TMPD/server.log" -w -t 60 "$@" >/dev/null; }
+
+# libpq connection strings for the captured clients (gssencmode=disable: no GSSENCRequest probe).
+conninfo() { echo "host=$HOST port=$PORT user=$1 dbname=$2 sslmode=$3 gssencmode=disable"; }
+
+# ---------------------------------------------------------------------------------------------
+# Capturing
+# ---------------------------------------------------------------------------------------------
+start_capture() {
+  local file=$1
+  rm -f "$file"
+  dumpcap -i lo -f "tcp port $PORT" -w "$file" -q 2>"$TMPD/dumpcap.err" &
+  DUMPCAP_PID=$!
+  local i
+  for ((i = 0; i < 100; i++)); do
+    # Wait until dumpcap has opened the interface and written the pcapng header.
+    if [[ -s "$file" ]] && grep -q 'File:' "$TMPD/dumpcap.err" 2>/dev/null; then break; fi
+    kill -0 "$DUMPCAP_PID" 2>/dev/null || die "dumpcap exited early: $(cat "$TMPD/dumpcap.err")"
+    sleep 0.1
+  done
+  [[ -s "$file" ]] || die "dumpcap did not start writing $file: $(cat "$TMPD/dumpcap.err")"
+  sleep 1
+}
+
+stop_capture() {
+  sleep 0.5 # let the last FIN/ACKs through
+  kill -INT "$DUMPCAP_PID"
+  wait "$DUMPCAP_PID" || die "dumpcap failed: $(cat "$TMPD/dumpcap.err")"
+  DUMPCAP_PID=''
+  # "Packets received/dropped on interface 'Loopback: lo': 17/0 (...)"
+  local dropped
+  dropped=$(sed -n "s|^Packets received/dropped on interface .*: [0-9]*/\([0-9]*\) .*|\1|p" "$TMPD/dumpcap.err")
+  [[ "$dropped" == 0 ]] || die "dumpcap dropped packets or did not report: $(cat "$TMPD/dumpcap.err")"
+}
+
+# record NAME.pcapng FUNCTION: one capture = one scenario.
+record() {
+  local name=$1 scenario=$2
+  log "recording $name"
+  start_capture "$PCAPTMP/$name"
+  "$scenario"
+  stop_capture
+  install -m 0644 "$PCAPTMP/$name" "$CAPDIR/$name"
+  rm -f "$PCAPTMP/$name"
+  printf '[record] %s: %s bytes\n' "$name" "$(stat -c %s "$CAPDIR/$name")" >&2
+}
+
+# ---------------------------------------------------------------------------------------------
+# The throwaway cluster
+# ---------------------------------------------------------------------------------------------
+T0=$SECONDS
+log "initdb in $DATA"
+as_postgres "$PGBIN/initdb" -D "$DATA" -U postgres -E UTF8 --locale=C --auth-local=peer --auth-host=reject \
+  --no-sync >"$TMPD/initdb.log" || die "initdb failed: $(cat "$TMPD/initdb.log")"
+
+cat >>"$DATA/postgresql.conf" <<EOF
+
+# --- captures/record.sh ---
+listen_addresses = '$HOST'
+port = $PORT
+unix_socket_directories = '$TMPD'
+password_encryption = 'scram-sha-256'   # app's MD5 password is set with SET password_encryption = 'md5'
+lc_messages = 'C'
+timezone = 'UTC'
+log_timezone = 'UTC'
+datestyle = 'ISO, MDY'
+ssl = off
+max_connections = 20
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+EOF
+
+cat >"$DATA/pg_hba.conf" <<EOF
+# TYPE  DATABASE  USER        ADDRESS        METHOD
+local   all       postgres                   peer
+host    all       app         $HOST/32   md5
+host    all       scram_user  $HOST/32   scram-sha-256
+# pgbench's user: trust, and only for its own database (throwaway cluster on loopback only).
+host    bench     bench       $HOST/32   trust
+EOF
+
+SERVER_UP=1 # from here on, the trap stops the server (harmless if it did not start)
+pg_ctl_ start
+
+log "creating roles, databases, table employees"
+psql_admin -d postgres <<SQL
+SET password_encryption = 'md5';
+CREATE ROLE app LOGIN PASSWORD '$APP_PASSWORD';
+SET password_encryption = 'scram-sha-256';
+CREATE ROLE scram_user LOGIN PASSWORD '$SCRAM_PASSWORD';
+CREATE ROLE bench LOGIN;
+CREATE DATABASE company OWNER app;
+CREATE DATABASE bench OWNER bench;
+SQL
+psql_admin -d company <<'SQL'
+SET ROLE app;
+CREATE TABLE employees (
+  id serial PRIMARY KEY,
+  name text,
+  title text,
+  salary numeric(10, 2),
+  hired date
+);
+INSERT INTO employees (name, title, salary, hired) VALUES
+  ('Alice Johnson', 'Engineer', 85000.00, '2019-03-15'),
+  ('Bob Smith', 'Manager', 95000.00, '2017-07-01'),
+  ('Carol White', 'Engineer', 78000.50, '2021-01-10'),
+  ('Dave Brown', 'Analyst', 62000.00, '2022-05-23'),
+  ('Eve Davis', 'Director', 120000.00, '2015-11-30');
+GRANT SELECT, INSERT ON employees TO scram_user;
+GRANT USAGE ON SEQUENCE employees_id_seq TO scram_user;
+SQL
+hashes=$(psql_admin -d postgres -At -c \
+  "SELECT rolname || ':' || left(rolpassword, 13) FROM pg_authid WHERE rolname IN ('app', 'scram_user') ORDER BY 1")
+grep -q '^app:md5' <<<"$hashes" || die "app does not have an MD5 password: $hashes"
+grep -q '^scram_user:SCRAM-SHA-256' <<<"$hashes" || die "scram_user does not have a SCRAM password: $hashes"
+
+# pgbench's tables, made now so that the captures hold only the benchmark runs.
+log "pgbench -i -s 1 (not captured)"
+"$PGBIN/pgbench" -i -s 1 -q -h "$HOST" -p "$PORT" -U bench bench >"$TMPD/pgbench-init.log" 2>&1 ||
+  die "pgbench -i failed: $(cat "$TMPD/pgbench-init.log")"
+
+# ---------------------------------------------------------------------------------------------
+# Scenarios (server without SSL)
+# ---------------------------------------------------------------------------------------------
+scenario_ssl_refused() {
+  # libpq asks for TLS (SSLRequest), the server answers 'N', libpq goes on in clear text on the
+  # same connection: StartupMessage, MD5 auth, one query, Terminate.
+  PGPASSWORD=$APP_PASSWORD "$PGBIN/psql" -X "$(conninfo app company prefer)" \
+    -c "SELECT count(*) AS employees FROM employees"
+}
+
+scenario_seed_md5() {
+  node "$CLIENTS/seed.mjs" "$APP_PASSWORD"
+}
+
+scenario_seed_wrong_password() {
+  if node "$CLIENTS/seed.mjs" "$WRONG_PASSWORD"; then
+    die "seed.mjs with a wrong password unexpectedly succeeded"
+  fi
+}
+
+scenario_psql_scram() {
+  local sql="$TMPD/psql-scram.sql"
+  # The COPY data lines below are tab-separated (text format); printf writes the tabs.
+  {
+    cat <<'SQL'
+SET application_name = 'pgwire-capture';
+SELECT 1 / 0;
+SELEC 1;
+DO $$ BEGIN RAISE NOTICE 'hello'; END $$;
+/* an empty query: EmptyQueryResponse */ ;
+LISTEN chan;
+NOTIFY chan, 'payload';
+SELECT 1 AS one \; SELECT 2 AS two;
+SELECT repeat('x', 100000) AS big;
+SELECT g, md5(g::text) FROM generate_series(1, 2000) g;
+BEGIN;
+INSERT INTO employees (name, title, salary, hired) VALUES ('Temp', 'Temp', 1.00, '2024-01-01');
+SELECT 1 / 0;
+ROLLBACK;
+BEGIN;
+SELECT count(*) FROM employees;
+COMMIT;
+COPY employees TO STDOUT;
+COPY employees (name, title, salary, hired) FROM STDIN;
+SQL
+    printf '%s\t%s\t%s\t%s\n' 'Frank Miller' 'Intern' '31000.00' '2023-06-01' 'Grace Lee' 'Engineer' '88000.25' '2023-09-18'
+    # Kept last: psql 15 silently stops reading a -f script when an empty query directly follows
+    # the COPY data, and the final SELECT shows that the session goes on after COPY FROM STDIN.
+    cat <<'SQL'
+\.
+SELECT count(*) FROM employees;
+SQL
+  } >"$sql"
+  # Big results go to /dev/null; the rest of psql's output is shown.
+  PGPASSWORD=$SCRAM_PASSWORD "$PGBIN/psql" -X -v ON_ERROR_STOP=0 "$(conninfo scram_user company disable)" \
+    -f "$sql" -o /dev/null
+}
+
+scenario_node_extended() {
+  node "$CLIENTS/extended.mjs" "$APP_PASSWORD"
+}
+
+pgbench_run() {
+  # -n: no VACUUM before the run; fixed seed. Trust auth for `bench` (no password exchange).
+  # No SSLRequest/GSSENCRequest probe (ssl-refused.pcapng shows that one).
+  PGSSLMODE=disable PGGSSENCMODE=disable "$PGBIN/pgbench" -n --random-seed=1 -M "$1" -c 2 -t 20 -h "$HOST" -p "$PORT" -U bench bench
+}
+scenario_pgbench_extended() { pgbench_run extended; }
+scenario_pgbench_prepared() { pgbench_run prepared; }
+
+scenario_psql_cancel() {
+  # psql gets SIGINT after 1 s and sends a CancelRequest on a second connection.
+  local rc=0
+  PGPASSWORD=$APP_PASSWORD timeout -s INT 1 "$PGBIN/psql" -X "$(conninfo app company disable)" \
+    -c "SELECT pg_sleep(5)" || rc=$?
+  ((rc == 124)) || die "psql was not interrupted by timeout (exit $rc)"
+}
+
+scenario_tls_keylog() {
+  local keys="$PCAPTMP/tls-keylog.keys"
+  rm -f "$keys"
+  NODE_OPTIONS="--tls-keylog=$keys" node "$CLIENTS/tls.mjs" "$APP_PASSWORD" "$TLS_VERSION"
+  [[ -s "$keys" ]] || die "node wrote no TLS key log"
+  install -m 0644 "$keys" "$CAPDIR/tls-keylog.keys"
+}
+
+record ssl-refused.pcapng scenario_ssl_refused
+record seed-md5.pcapng scenario_seed_md5
+record seed-wrong-password.pcapng scenario_seed_wrong_password
+record psql-scram.pcapng scenario_psql_scram
+record node-extended.pcapng scenario_node_extended
+record pgbench-extended.pcapng scenario_pgbench_extended
+record pgbench-prepared.pcapng scenario_pgbench_prepared
+record psql-cancel.pcapng scenario_psql_cancel
+
+# ---------------------------------------------------------------------------------------------
+# Restart with TLS on (self-signed certificate) for the key-log capture
+# ---------------------------------------------------------------------------------------------
+TLS_VERSION=${CAPTURE_TLS_VERSION:-TLSv1.3}
+log "restarting the server with ssl = on ($TLS_VERSION)"
+openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj /CN=localhost \
+  -keyout "$TMPD/server.key" -out "$TMPD/server.crt" 2>"$TMPD/openssl.log" ||
+  die "openssl failed: $(cat "$TMPD/openssl.log")"
+chown postgres:postgres "$TMPD/server.key" "$TMPD/server.crt"
+chmod 0600 "$TMPD/server.key"
+cat >>"$DATA/postgresql.conf" <<EOF
+ssl = on
+ssl_cert_file = '$TMPD/server.crt'
+ssl_key_file = '$TMPD/server.key'
+ssl_min_protocol_version = '$TLS_VERSION'
+ssl_max_protocol_version = '$TLS_VERSION'
+EOF
+pg_ctl_ restart
+
+record tls-keylog.pcapng scenario_tls_keylog
+
+pg_ctl_ stop
+SERVER_UP=0
+log "recorded all captures in $((SECONDS - T0)) s"
+
+# ---------------------------------------------------------------------------------------------
+# Checks: every capture has the PostgreSQL messages its scenario should produce, nothing else
+# ---------------------------------------------------------------------------------------------
+if ((CHECK)); then
+  log "checking captures with tshark"
+  bash "$CAPDIR/check.sh"
+fi
