@@ -942,7 +942,6 @@ G.B[65] = { min = 4, max = 1073741823, v = { M[58] } }
 -- connection state and its per-frame snapshots, TLS hand-over, Info column.
 
 local DESEGMENT_ONE_MORE = DESEGMENT_ONE_MORE_SEGMENT or 0x0fffffff
-local f_tcp_stream = Field.new("tcp.stream")
 local tls_handle = Dissector.get("tls")
 local in_tls = false
 
@@ -1058,8 +1057,16 @@ local function add_header(t, tvb, off, shape, fe, name)
   t:add(F.frontend, tvb(off, 0), fe):set_generated()
 end
 
+-- An untyped packet with a known code: what a new connection's client sends first.
+local START_CODES = set_of({ 196608, 196610, 80877102, 80877103, 80877104 })
+local function new_connection(s, caplen)
+  if caplen < 8 or sbyte(s, 1) ~= 0 then return false end
+  local len = u32(s, 1)
+  return len >= 8 and len <= 10004 and START_CODES[u32(s, 5)] == true
+end
+
 -- Decodes the messages of one call; returns the new state and the Info texts.
-local function dissect_messages(tvb, pinfo, tree, S, fe)
+local function dissect_messages(tvb, pinfo, tree, S, fe, fr, tag)
   local caplen, total = tvb:len(), tvb:reported_len()
   local s = tvb:raw(0, caplen)
   local infos = {}
@@ -1067,6 +1074,10 @@ local function dissect_messages(tvb, pinfo, tree, S, fe)
   local off = 0
   while off < total do
     if off >= caplen then break end
+    if fe and off == 0 and not in_tls and (S.cph == "typed" or S.tls) and new_connection(s, caplen) then
+      -- A client reusing the address and port pair of an earlier connection starts over.
+      S = INITIAL
+    end
     if S.tls and not in_tls then
       -- TLS follows the server's 'S' (or a direct TLS ClientHello): Wireshark's TLS dissector
       -- takes the bytes, and hands decrypted data back to pgwire through the tls.port table.
@@ -1161,9 +1172,15 @@ local function dissect_messages(tvb, pinfo, tree, S, fe)
         m.parse(b)
         b_finish(b)
         infos[#infos + 1] = info_of(m, b.v)
+        local before = S
         if not fe and S.ans and shape == "typed" then S = with(S, "ans", nil) end
         S = apply_effects(S, m.effects, b.v)
         off = off + size
+        if fr and S ~= before and off < caplen then
+          -- A later pass may start a call at the next message: remember the state there.
+          fr.alt = fr.alt or {}
+          fr.alt[ssub(s, off + 1, off + 16) .. tag] = S
+        end
       end
     end
   end
@@ -1171,40 +1188,50 @@ local function dissect_messages(tvb, pinfo, tree, S, fe)
 end
 
 local conns = {}
-local info_frame = -1
-local call_info = {}
 
 function pgwire.init()
   conns = {}
-  info_frame = -1
-  call_info = {}
   in_tls = false
 end
 
 function pgwire.dissector(tvb, pinfo, tree)
   local caplen = tvb:len()
   if caplen == 0 then return 0 end
-  local fi = f_tcp_stream()
-  local key = fi and fi.value or (tostring(pinfo.src) .. ":" .. pinfo.src_port .. "-" .. tostring(pinfo.dst) .. ":" .. pinfo.dst_port)
+  -- Connections are keyed by their address and port pair, the same in both directions and in
+  -- every pass (tcp.stream is not available to Lua when tshark builds no tree).
+  local a, z = tostring(pinfo.src) .. ":" .. pinfo.src_port, tostring(pinfo.dst) .. ":" .. pinfo.dst_port
+  local key = (a < z) and (a .. " " .. z) or (z .. " " .. a)
   local conn = conns[key]
   if not conn then
     local sport = (pinfo.match_uint == pinfo.src_port) and pinfo.src_port or pinfo.dst_port
-    conn = { sport = sport, saddr = tostring(sport == pinfo.src_port and pinfo.src or pinfo.dst), cur = INITIAL, snaps = {} }
+    conn = { sport = sport, saddr = tostring(sport == pinfo.src_port and pinfo.src or pinfo.dst), cur = INITIAL, frames = {} }
     conns[key] = conn
   end
   local fe
   if pinfo.src_port == pinfo.dst_port then fe = tostring(pinfo.dst) == conn.saddr
   else fe = pinfo.dst_port == conn.sport end
 
-  local snap = pinfo.number .. "/" .. tvb:reported_len() .. "/" .. sbyte(tvb:raw(0, 1)) .. (in_tls and "t" or "")
+  -- Per-frame state, so that a second pass and a click in the GUI decode as the first pass did:
+  -- the state at the frame's first call, and where a message changed it, the state at the next
+  -- message (keyed by its first bytes, since TCP may split a frame's calls differently later).
+  local tag = in_tls and "t" or ""
+  local key16 = tvb:raw(0, math.min(16, caplen)) .. tag
+  local fr = conn.frames[pinfo.number]
   local S
-  if pinfo.visited then S = conn.snaps[snap] or conn.cur
+  if pinfo.visited and fr then
+    S = (fr.alt and fr.alt[key16]) or fr.S
   else
     S = conn.cur
-    conn.snaps[snap] = S
+    if not fr then
+      fr = { S = S }
+      conn.frames[pinfo.number] = fr
+    elseif S ~= fr.S then
+      fr.alt = fr.alt or {}
+      fr.alt[key16] = S
+    end
   end
 
-  local ok, S2, infos, handed = pcall(dissect_messages, tvb, pinfo, tree, S, fe)
+  local ok, S2, infos, handed = pcall(dissect_messages, tvb, pinfo, tree, S, fe, (not pinfo.visited) and fr or nil, tag)
   if not ok then
     -- A bug, never the data's fault: show it as an expert item instead of a Lua error.
     local t = tree:add(pgwire, tvb(), "PostgreSQL: decoder error")
@@ -1215,19 +1242,16 @@ function pgwire.dissector(tvb, pinfo, tree)
   if handed then return caplen end
 
   if #infos > 0 then
-    -- The first call in a frame sets the Info column; later calls in the same frame (the rest of
-    -- a segment after a reassembled message) append to it, since TCP fences what came before.
-    if not pinfo.visited then
-      if info_frame ~= pinfo.number then
-        info_frame = pinfo.number
-        call_info[snap] = (fe and "> " or "< ") .. tconcat(infos, ", ")
-      else
-        call_info[snap] = ", " .. tconcat(infos, ", ")
-      end
-    end
-    local text = call_info[snap] or tconcat(infos, ", ")
+    -- The frame's first call with messages sets the Info column; later calls in the same frame
+    -- (the rest of a segment after a reassembled message) append, since TCP fences what came before.
+    if not pinfo.visited and not fr.first then fr.first = key16 end
+    local text = tconcat(infos, ", ")
     pinfo.cols.protocol = "PGWIRE"
-    if sbyte(text, 1) == 44 then pinfo.cols.info:append(text) else pinfo.cols.info:set(text) end
+    if fr.first == key16 then
+      pinfo.cols.info:set((fe and "> " or "< ") .. text)
+    else
+      pinfo.cols.info:append(", " .. text)
+    end
   end
   return caplen
 end

@@ -71,7 +71,9 @@ export function diffBuiltin(pgwire: Map<number, CmpFrame>, pgsql: Map<number, Cm
         const theirs = values(ib, name);
         compared += theirs.length;
         if (mine.join("\u0000") !== theirs.join("\u0000")) {
-          differences.push(`frame ${n} message ${i + 1} (${msg}): ${name} = ${JSON.stringify(theirs)}, pgwire = ${JSON.stringify(mine)}`);
+          differences.push(
+            `frame ${n} message ${i + 1} (${msg}): ${name} = ${JSON.stringify(theirs)}, pgwire = ${JSON.stringify(mine)}`,
+          );
         }
       }
     });

@@ -139,6 +139,15 @@ function resyncPoint(buf: Uint8Array, from: number, dir: "F" | "B", total: numbe
   return buf.length;
 }
 
+const START_CODES = [196608, 196610, 80877102, 80877103, 80877104];
+
+/** An untyped packet with a known code: what a new connection's client sends first. */
+function newConnection(buf: Uint8Array): boolean {
+  if (buf.length < 8 || buf[0] !== 0) return false;
+  const len = u32(buf, 0);
+  return len >= 8 && len <= 10004 && START_CODES.includes(u32(buf, 4));
+}
+
 function field(f: FieldInfo, value: DecodedField["value"], offset: number, length: number): DecodedField {
   return { name: `pgwire.${f.abbrev}`, value, offset, length };
 }
@@ -190,6 +199,10 @@ export function dissectCall(
   let off = 0;
   while (off < total) {
     if (off >= caplen) break;
+    if (fe && off === 0 && (S.cph === "typed" || S.tls) && newConnection(buf)) {
+      // A client reusing the address and port pair of an earlier connection starts over.
+      S = INITIAL_STATE;
+    }
     if (S.tls) return { S, items, tlsFrom: off };
     if (S.gss) {
       item(null, "PostgreSQL: GSSAPI-encrypted data", off, caplen - off, [

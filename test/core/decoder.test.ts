@@ -38,7 +38,24 @@ const rowDesc = typed(
 const dataRow = typed("D", be16(2), be32(1), [0x31], be32(0xffffffff));
 const complete = typed("C", "SELECT 1");
 const ready = typed("Z", [0x49]);
-const error = typed("E", [0x53], "FATAL", [0x43], "28P01", [0x4d], "password authentication failed", [0x46], "auth.c", [0x4c], "334", [0x52], "auth_failed", [0x5a], "zzz", [0]);
+const error = typed(
+  "E",
+  [0x53],
+  "FATAL",
+  [0x43],
+  "28P01",
+  [0x4d],
+  "password authentication failed",
+  [0x46],
+  "auth.c",
+  [0x4c],
+  "334",
+  [0x52],
+  "auth_failed",
+  [0x5a],
+  "zzz",
+  [0],
+);
 
 /** Feeds a conversation (direction, bytes) in order, each chunk one frame. */
 function run(chunks: Array<[boolean, Uint8Array]>): DecodedMessage[] {
@@ -106,7 +123,10 @@ describe("TS decoder", () => {
   });
 
   it("gives field offsets from the message start", () => {
-    const q = run([[true, startup], [true, query]])[1];
+    const q = run([
+      [true, startup],
+      [true, query],
+    ])[1];
     expect(q.fields.map((f) => [f.name, f.offset, f.length])).toEqual([
       ["pgwire.msg", 0, 0],
       ["pgwire.type", 0, 1],
@@ -195,16 +215,27 @@ describe("TS decoder", () => {
 
   it("raises experts and resynchronises after a bad length", () => {
     const bad = Uint8Array.from([0x51, 0, 0, 0, 2]);
-    const ms = run([[true, startup], [true, concat(bad, query, typed("S"))]]);
+    const ms = run([
+      [true, startup],
+      [true, concat(bad, query, typed("S"))],
+    ]);
     expect(ms.map((m) => m.name)).toEqual(["StartupMessage", null, "Query", "Sync"]);
-    expect(ms[1].fields.map((f) => f.name)).toEqual(["expert:pgwire.bad_length", "pgwire.undecoded", "expert:pgwire.resync"]);
+    expect(ms[1].fields.map((f) => f.name)).toEqual([
+      "expert:pgwire.bad_length",
+      "pgwire.undecoded",
+      "expert:pgwire.resync",
+    ]);
     expect(ms[1].fields[0].value).toBe("Invalid message length 2");
   });
 
   it("flags a string without its NUL and a count past the message end", () => {
     const noNul = Uint8Array.from([0x51, 0, 0, 0, 7, 0x61, 0x62, 0x63]);
     const rd = typed("T", be16(5), "id", be32(1), be16(1), be32(23), be16(4), be32(0), be16(0));
-    const ms = run([[true, startup], [true, noNul], [false, rd]]);
+    const ms = run([
+      [true, startup],
+      [true, noNul],
+      [false, rd],
+    ]);
     expect(ms[1].fields.map((f) => f.name)).toContain("expert:pgwire.unterminated");
     expect(ms[2].fields.map((f) => f.name)).toContain("expert:pgwire.unterminated");
     expect(fieldsOf(ms[2])["pgwire.col.name"]).toEqual(["id"]);

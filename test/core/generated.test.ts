@@ -1,0 +1,44 @@
+// Generated files are current, parse under every Lua version and pass luacheck.
+
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { execa } from "execa";
+import { describe, expect, it } from "vitest";
+import { render } from "../../generator/generate.ts";
+import { messages } from "../../spec/index.ts";
+import { hasCommand, ROOT } from "./helpers.ts";
+
+describe("generated files", () => {
+  it("are what npm run generate would write", () => {
+    for (const [target, text] of Object.entries(render())) {
+      expect(readFileSync(join(ROOT, target), "utf8"), `${target} is stale: run npm run generate`).toBe(text);
+      expect(text).toContain("@generated");
+    }
+  });
+
+  it("decode every message of the spec in both languages", () => {
+    const lua = readFileSync(join(ROOT, "dissector/pgwire.lua"), "utf8");
+    const ts = readFileSync(join(ROOT, "dissector/pgwire.ts"), "utf8");
+    for (const m of messages) {
+      expect(lua).toContain(`local function ${m.name}_${m.dir}(`);
+      expect(ts).toContain(`function ${m.name}_${m.dir}(`);
+    }
+  });
+
+  for (const v of ["5.1", "5.2", "5.3", "5.4"]) {
+    it.skipIf(!hasCommand(`luac${v}`))(`parse with luac${v}`, async () => {
+      await execa(`luac${v}`, ["-p", join(ROOT, "dissector/pgwire.lua")]);
+    });
+  }
+
+  it.skipIf(!hasCommand("luacheck"))("pass luacheck", async () => {
+    const r = await execa("luacheck", ["--no-color", "dissector/pgwire.lua"], { cwd: ROOT, reject: false });
+    expect(r.stdout).toContain("0 warnings / 0 errors");
+  });
+
+  it("use no Lua 5.3-only syntax or escapes", () => {
+    const lua = readFileSync(join(ROOT, "dissector/pgwire.lua"), "utf8").replace(/--.*$/gm, "");
+    expect(lua).not.toMatch(/\\x[0-9a-fA-F]{2}|\\u\{|\bgoto\b|\/\/|<<|>>|[^~]~[^=]/);
+    expect(lua).not.toMatch(/require\s*\(?\s*["']bit32/);
+  });
+});

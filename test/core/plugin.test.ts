@@ -1,0 +1,53 @@
+// The generated plugin on the recorded captures: no Lua error, the TS decoder agrees field by
+// field, one pass equals two, the built-in agrees where both decode, TLS with a key log.
+
+import { basename, join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { compareBuiltin, KNOWN_DIFFERENCES } from "../../src/builtin.ts";
+import { compare, luaSide } from "../../src/compare.ts";
+import { hasCommand, REAL_CAPTURES, ROOT } from "./helpers.ts";
+
+const tshark = hasCommand("tshark");
+
+describe.skipIf(!tshark)("plugin under tshark", () => {
+  for (const file of REAL_CAPTURES) {
+    it(`${basename(file)}: the Lua plugin and the TS decoder agree, with no Lua error`, async () => {
+      const r = await compare(file);
+      expect(r.problems).toEqual([]);
+      expect(r.differences).toEqual([]);
+      expect(r.items).toBeGreaterThan(0);
+    });
+
+    it(`${basename(file)}: one pass and two passes give the same tree and Info`, async () => {
+      const [one, two] = await Promise.all([luaSide(file), luaSide(file, { twoPass: true })]);
+      expect(two.problems).toEqual([]);
+      expect([...two.frames.entries()]).toEqual([...one.frames.entries()]);
+    });
+
+    it(`${basename(file)}: the built-in pgsql shows the same messages and values`, async () => {
+      const r = await compareBuiltin(file);
+      expect(r.differences).toEqual([]);
+      expect(r.values).toBeGreaterThan(0);
+    });
+  }
+
+  it("decodes the session inside TLS with the key log", async () => {
+    const file = join(ROOT, "captures", "tls-keylog.pcapng");
+    const keylog = join(ROOT, "captures", "tls-keylog.keys");
+    const lua = await luaSide(file, { keylog });
+    expect(lua.problems).toEqual([]);
+    const names = [...lua.frames.values()].flatMap((f) => f.items.map((i) => i.label));
+    expect(names).toContain("PostgreSQL: StartupMessage");
+    expect(names).toContain("PostgreSQL: Query");
+    expect(names).toContain("PostgreSQL: Terminate");
+    const r = await compare(file, { keylog });
+    expect(r.differences).toEqual([]);
+    expect(r.notCompared.length).toBeGreaterThan(0);
+  });
+
+  it("names the built-in's known faults where they show", async () => {
+    // psql-scram's COPY TO of the 5-column employees table: the built-in lists 3 column formats.
+    const field = KNOWN_DIFFERENCES.find((k) => k.field === "pgsql.format");
+    expect(field?.in).toContain("CopyOutResponse");
+  });
+});
