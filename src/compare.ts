@@ -211,6 +211,10 @@ export function tsharkArgs(file: string, opts: TsharkOptions, output: string[]):
 export async function runTshark(args: string[]): Promise<{ stdout: string; stderr: string }> {
   try {
     const r = await execa("tshark", args, { maxBuffer: 1024 * 1024 * 1024, reject: false, stripFinalNewline: false });
+    // With reject: false, execa returns a failure to start tshark instead of throwing it.
+    if ((r as { code?: string }).code === "ENOENT" || /ENOENT/.test(String((r as { message?: string }).message))) {
+      throw new CaptureError("tshark not found: install it (Debian: apt-get install tshark)");
+    }
     if (r.exitCode !== 0)
       throw new CaptureError(
         `tshark failed: ${r.stderr.split("\n").find((l) => l.trim() && !l.startsWith("Running as user")) ?? `exit ${r.exitCode}`}`,

@@ -8,7 +8,10 @@ import { be16, be32, concat, typed, untyped } from "./helpers.ts";
 
 function fieldsOf(m: DecodedMessage): Record<string, unknown[]> {
   const out: Record<string, unknown[]> = {};
-  for (const f of m.fields) (out[f.name] ??= []).push(f.value);
+  for (const f of m.fields) {
+    out[f.name] ??= [];
+    out[f.name].push(f.value);
+  }
   return out;
 }
 
@@ -61,7 +64,9 @@ const error = typed(
 function run(chunks: Array<[boolean, Uint8Array]>): DecodedMessage[] {
   const d = new ConnectionDecoder();
   const out: DecodedMessage[] = [];
-  chunks.forEach(([fe, b], i) => out.push(...d.feed(fe, b, i + 1)));
+  chunks.forEach(([fe, b], i) => {
+    out.push(...d.feed(fe, b, i + 1));
+  });
   return out;
 }
 
@@ -247,7 +252,9 @@ describe("TS decoder", () => {
         fc.array(fc.tuple(fc.boolean(), fc.uint8Array({ minLength: 1, maxLength: 200 })), { maxLength: 20 }),
         (chunks) => {
           const d = new ConnectionDecoder();
-          chunks.forEach(([fe, b], i) => d.feed(fe, b, i + 1));
+          chunks.forEach(([fe, b], i) => {
+            d.feed(fe, b, i + 1);
+          });
         },
       ),
       { numRuns: 2000 },

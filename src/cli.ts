@@ -1,0 +1,512 @@
+// The pgwire command line: `pgwire decode` prints the PostgreSQL messages of a capture with the
+// TypeScript reference decoder, `pgwire compare` checks the Lua plugin (under tshark) against it.
+// Argument parsing is hand-written; every user-facing failure is one `pgwire: ...` line on stderr.
+
+import { accessSync, constants, readFileSync, statSync } from "node:fs";
+import { delimiter, join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { CaptureError } from "./capture-types.ts";
+import { compare } from "./compare.ts";
+import { type DecodedMessage, FIELDS, type FieldValue } from "./decoder.ts";
+import { readCapture } from "./pcap.ts";
+import { decodeCapture, type FrameResult } from "./pipeline.ts";
+import type { FieldInfo } from "./runtime/body.ts";
+
+/** Exit statuses, as the help texts document them. */
+export const EXIT = { ok: 0, differences: 1, usage: 2, input: 3, internal: 70 } as const;
+
+const EXIT_HELP = `Exit status:
+  0   success
+  1   compare: the plugin and the decoder differ, or tshark reported a Lua error or a malformed packet
+  2   usage error (unknown command or option, missing or extra argument)
+  3   input error (missing or unreadable file, not a pcap/pcapng capture, truncated capture,
+      unsupported link type, tshark missing or failing, output cannot be written)
+  70  internal error (set PGWIRE_DEBUG=1 for a stack trace)`;
+
+const MAIN_HELP = `pgwire: decode PostgreSQL wire-protocol traffic in pcap/pcapng captures
+
+Usage:
+  pgwire <command> [options] FILE
+  pgwire help [command]
+
+Commands:
+  decode FILE    print the PostgreSQL messages of a capture (TypeScript reference decoder)
+  compare FILE   run the Wireshark Lua plugin under tshark and check it against the decoder
+
+Options:
+  -h, --help     show this help (or a command's: pgwire decode --help)
+  -V, --version  show the version
+
+${EXIT_HELP}
+
+Examples:
+  pgwire decode captures/seed-md5.pcapng
+  pgwire decode --json --port 5432,6432 traffic.pcapng | jq 'select(.msg == "Query")'
+  pgwire compare captures/tls-keylog.pcapng --keylog captures/tls-keylog.keys
+`;
+
+const DECODE_HELP = `Usage: pgwire decode FILE [--json] [--port P[,P...]]
+
+Prints the PostgreSQL messages of a pcap or pcapng capture, decoded by the TypeScript
+reference decoder, as they are read (the file is streamed, not loaded).
+
+Text output: one line per frame that carries PostgreSQL messages,
+  FRAME  TIME  STREAM  INFO
+(TIME is seconds since the first frame shown; STREAM is Wireshark's tcp.stream; INFO is the
+Info column, starting with > for client-to-server or < for server-to-client), then one
+indented line per message with its fields. Strings are quoted, bytes are shown as hex
+(with their text when printable), long values are cut.
+
+Options:
+  --json             one JSON object per line and message:
+                     {"frame", "time" (seconds since the epoch), "stream",
+                      "direction": "frontend"|"backend", "msg" (null for undecoded bytes),
+                      "label", "fields": [{"name", "value", "offset", "length"}]}
+                     bytes values are hex strings, 64-bit integers are decimal strings;
+                     offsets are from the start of the message
+  --port P[,P...]    server ports to decode as PostgreSQL (default 5432); may be repeated
+  -h, --help         show this help
+
+A truncated capture is decoded up to where it is cut, then reported (exit status 3).
+
+${EXIT_HELP}
+
+Examples:
+  pgwire decode captures/seed-md5.pcapng
+  pgwire decode --port 6432 pgbouncer.pcap | less
+  pgwire decode --json captures/seed-md5.pcapng | jq -r 'select(.msg == "Query") | .fields[] | select(.name == "pgwire.query") | .value'
+`;
+
+const COMPARE_HELP = `Usage: pgwire compare FILE [--keylog FILE] [--port P[,P...]] [-2|--two-pass]
+
+Runs tshark with the Lua plugin (dissector/pgwire.lua) over the capture and decodes it with
+the TypeScript reference decoder, then compares both frame by frame: each item's label, each
+field's name, shown value, offset and length, and the Info column. Prints a summary line,
+then every difference and every problem (Lua errors, malformed packets). Needs tshark on PATH.
+
+Options:
+  --keylog FILE      TLS key log for tshark; frames only the plugin decodes (decrypted TLS,
+                     which the TypeScript decoder does not decrypt) are counted as not compared
+  --port P[,P...]    server ports to decode as PostgreSQL (default 5432); may be repeated
+  -2, --two-pass     run tshark with two-pass analysis (-2)
+  -h, --help         show this help
+
+Exit status 0 only when there is no difference and no problem; 1 otherwise.
+
+${EXIT_HELP}
+
+Examples:
+  pgwire compare captures/seed-md5.pcapng
+  pgwire compare -2 captures/pgbench-extended.pcapng
+  pgwire compare captures/tls-keylog.pcapng --keylog captures/tls-keylog.keys
+`;
+
+class UsageError extends Error {
+  constructor(
+    message: string,
+    readonly command?: string,
+  ) {
+    super(message);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Arguments
+
+interface OptionSpec {
+  /** Canonical key of the option. */
+  key: string;
+  /** Takes a value (--port 5432 or --port=5432). */
+  value: boolean;
+}
+
+interface Parsed {
+  options: Map<string, string[]>;
+  positional: string[];
+  help: boolean;
+}
+
+function parseArgs(command: string, args: readonly string[], spec: Record<string, OptionSpec>): Parsed {
+  const options = new Map<string, string[]>();
+  const positional: string[] = [];
+  let help = false;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--") {
+      positional.push(...args.slice(i + 1));
+      break;
+    }
+    if (arg === "-h" || arg === "--help") {
+      help = true;
+      continue;
+    }
+    if (!arg.startsWith("-") || arg === "-") {
+      positional.push(arg);
+      continue;
+    }
+    const eq = arg.startsWith("--") ? arg.indexOf("=") : -1;
+    const name = eq >= 0 ? arg.slice(0, eq) : arg;
+    const opt = spec[name];
+    if (!opt) throw new UsageError(`unknown option '${name}' for ${command}`, command);
+    let value = "";
+    if (opt.value) {
+      if (eq >= 0) value = arg.slice(eq + 1);
+      else if (i + 1 < args.length) value = args[++i];
+      else throw new UsageError(`option '${name}' needs a value`, command);
+    } else if (eq >= 0) {
+      throw new UsageError(`option '${name}' takes no value`, command);
+    }
+    const list = options.get(opt.key) ?? [];
+    list.push(value);
+    options.set(opt.key, list);
+  }
+  return { options, positional, help };
+}
+
+function oneFile(command: string, p: Parsed): string {
+  if (p.positional.length === 0) throw new UsageError(`${command} needs a capture FILE`, command);
+  if (p.positional.length > 1)
+    throw new UsageError(`${command} takes one capture FILE, got ${p.positional.length}`, command);
+  return p.positional[0];
+}
+
+function parsePorts(command: string, values: readonly string[] | undefined): number[] | undefined {
+  if (!values) return undefined;
+  const ports: number[] = [];
+  for (const v of values) {
+    for (const part of v.split(",")) {
+      const s = part.trim();
+      const n = Number(s);
+      if (!/^\d+$/.test(s) || n < 1 || n > 65535)
+        throw new UsageError(`invalid port '${part}': expected a number from 1 to 65535`, command);
+      ports.push(n);
+    }
+  }
+  return ports;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output: streamed in small batches, quiet when the reader goes away (EPIPE, e.g. `| head`).
+
+class Output {
+  private buf = "";
+  private last = Date.now();
+  /** The reader closed the pipe or writing failed: stop producing output. */
+  closed = false;
+  error?: Error;
+
+  constructor(private readonly stream: NodeJS.WritableStream) {
+    stream.on("error", (e: NodeJS.ErrnoException) => {
+      this.closed = true;
+      if (e.code !== "EPIPE" && !this.error) this.error = e;
+    });
+  }
+
+  write(s: string): void {
+    if (!this.closed) this.buf += s;
+  }
+
+  /** Writes out what is pending when enough has gathered or some time has passed. */
+  async maybeFlush(): Promise<void> {
+    if (this.buf.length >= 16384 || Date.now() - this.last >= 100) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    this.last = Date.now();
+    if (this.closed || this.buf === "") return;
+    const s = this.buf;
+    this.buf = "";
+    if (this.stream.write(s)) return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        this.stream.off("drain", done);
+        this.stream.off("error", done);
+        this.stream.off("close", done);
+        resolve();
+      };
+      this.stream.on("drain", done);
+      this.stream.on("error", done);
+      this.stream.on("close", done);
+    });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// decode
+
+const HIDDEN_TEXT_FIELDS = new Set(["pgwire.msg", "pgwire.type", "pgwire.length", "pgwire.frontend"]);
+const MAX_STRING = 80;
+const MAX_BYTES = 32;
+
+const fieldInfo = new Map<string, FieldInfo>(
+  Object.values(FIELDS as Record<string, FieldInfo>).map((f) => [`pgwire.${f.abbrev}`, f]),
+);
+
+function hex(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("hex");
+}
+
+function cutString(s: string): string {
+  const chars = Array.from(s);
+  if (chars.length <= MAX_STRING) return JSON.stringify(s);
+  return `${JSON.stringify(chars.slice(0, MAX_STRING).join(""))}...(${chars.length} chars)`;
+}
+
+function textValue(name: string, v: FieldValue): string {
+  if (typeof v === "string") return cutString(v);
+  if (typeof v === "boolean") return v ? "true" : "false";
+  if (typeof v === "bigint") return String(v);
+  if (typeof v === "number") {
+    const label = fieldInfo.get(name)?.values?.[v];
+    return label !== undefined ? `${v} (${label})` : String(v);
+  }
+  const shown = v.length > MAX_BYTES ? `${hex(v.subarray(0, MAX_BYTES))}...(${v.length} bytes)` : hex(v);
+  const printable = v.length > 0 && v.length <= MAX_STRING && v.every((b) => b >= 0x20 && b < 0x7f);
+  return printable ? `${shown} (${JSON.stringify(Buffer.from(v).toString("latin1"))})` : shown;
+}
+
+function msgTitle(m: DecodedMessage): string {
+  return m.name ?? m.label.replace(/^PostgreSQL: /, "");
+}
+
+/** The fields of a message as `name=value` words, wrapped into indented lines. */
+function textMessage(m: DecodedMessage, width: number): string {
+  const words: string[] = [];
+  for (const f of m.fields) {
+    if (HIDDEN_TEXT_FIELDS.has(f.name)) continue;
+    if (f.name.startsWith("expert:")) words.push(`[${f.name.replace(/^expert:pgwire\./, "expert ")}: ${f.value}]`);
+    else words.push(`${f.name.replace(/^pgwire\./, "")}=${textValue(f.name, f.value)}`);
+  }
+  const lines: string[] = [];
+  let line = `  ${msgTitle(m)}`;
+  let first = true;
+  for (const w of words) {
+    const sep = first ? "  " : " ";
+    if (!first && line.length + sep.length + w.length > width) {
+      lines.push(line);
+      line = `      ${w}`;
+    } else line += sep + w;
+    first = false;
+  }
+  lines.push(line);
+  return `${lines.join("\n")}\n`;
+}
+
+function textFrame(fr: FrameResult, t0: number, width: number): string {
+  const dir = fr.items[0]?.frontend ? ">" : "<";
+  let s = `${String(fr.frame).padStart(6)}  ${(fr.time - t0).toFixed(6).padStart(11)}  ${String(fr.stream).padStart(3)}  `;
+  const info = fr.info ?? `${dir} ${fr.items.map(msgTitle).join(", ")}`;
+  // The Info column can list dozens of messages; they all follow, one per line.
+  const room = Math.max(20, width - s.length);
+  s += `${info.length > room ? `${info.slice(0, room - 3)}...` : info}\n`;
+  for (const m of fr.items) s += textMessage(m, width);
+  return s;
+}
+
+function jsonValue(v: FieldValue): string | number | boolean {
+  if (v instanceof Uint8Array) return hex(v);
+  if (typeof v === "bigint") return String(v);
+  return v;
+}
+
+function jsonFrame(fr: FrameResult): string {
+  let s = "";
+  for (const m of fr.items) {
+    s += `${JSON.stringify({
+      frame: m.frame,
+      time: fr.time,
+      stream: fr.stream,
+      direction: m.frontend ? "frontend" : "backend",
+      msg: m.name,
+      label: m.label,
+      fields: m.fields.map((f) => ({ name: f.name, value: jsonValue(f.value), offset: f.offset, length: f.length })),
+    })}\n`;
+  }
+  return s;
+}
+
+async function decodeCommand(args: readonly string[], out: Output): Promise<number> {
+  const p = parseArgs("decode", args, {
+    "--json": { key: "json", value: false },
+    "--port": { key: "port", value: true },
+  });
+  if (p.help) {
+    out.write(DECODE_HELP);
+    return EXIT.ok;
+  }
+  const file = oneFile("decode", p);
+  const ports = parsePorts("decode", p.options.get("port"));
+  const json = p.options.has("json");
+  const width = Math.max(60, (process.stdout.isTTY && process.stdout.columns) || 120);
+  let t0: number | undefined;
+  for await (const fr of decodeCapture(file, { ports })) {
+    if (out.closed) break;
+    t0 ??= fr.time;
+    out.write(json ? jsonFrame(fr) : textFrame(fr, t0, width));
+    await out.maybeFlush();
+  }
+  return EXIT.ok;
+}
+
+// ---------------------------------------------------------------------------------------------
+// compare
+
+function onPath(cmd: string): boolean {
+  const exts = process.platform === "win32" ? (process.env.PATHEXT ?? ".EXE").split(";") : [""];
+  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
+    if (!dir) continue;
+    for (const ext of exts) {
+      const file = join(dir, cmd + ext);
+      try {
+        if (!statSync(file).isFile()) continue;
+        accessSync(file, constants.X_OK);
+        return true;
+      } catch {
+        // not here
+      }
+    }
+  }
+  return false;
+}
+
+/** Opens the capture and reads its header and first frame, so bad input fails with the decoder's own message. */
+async function checkCapture(file: string): Promise<void> {
+  const it = readCapture(file);
+  try {
+    await it.next();
+  } finally {
+    await it.return(undefined);
+  }
+}
+
+async function compareCommand(args: readonly string[], out: Output): Promise<number> {
+  const p = parseArgs("compare", args, {
+    "--keylog": { key: "keylog", value: true },
+    "--port": { key: "port", value: true },
+    "-2": { key: "twoPass", value: false },
+    "--two-pass": { key: "twoPass", value: false },
+  });
+  if (p.help) {
+    out.write(COMPARE_HELP);
+    return EXIT.ok;
+  }
+  const file = oneFile("compare", p);
+  const ports = parsePorts("compare", p.options.get("port"));
+  const keylogs = p.options.get("keylog");
+  if (keylogs && keylogs.length > 1) throw new UsageError("option '--keylog' given more than once", "compare");
+  const keylog = keylogs?.[0];
+  await checkCapture(file);
+  if (keylog !== undefined) {
+    try {
+      if (!statSync(keylog).isFile()) throw new CaptureError(`key log ${keylog} is not a file`);
+      accessSync(keylog, constants.R_OK);
+    } catch (e) {
+      if (e instanceof CaptureError) throw e;
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new CaptureError(
+        code === "ENOENT" ? `key log file ${keylog} does not exist` : `cannot read key log file ${keylog}`,
+      );
+    }
+  }
+  if (!onPath("tshark"))
+    throw new CaptureError("tshark not found on PATH; compare needs it (Debian/Ubuntu: apt-get install tshark)");
+  const r = await compare(file, { keylog, ports, twoPass: p.options.has("twoPass") });
+  let summary = `${file}: compared ${r.frames} frames, ${r.items} items, ${r.fields} fields`;
+  summary +=
+    r.notCompared.length > 0
+      ? `; ${r.notCompared.length} frames not compared (decrypted TLS, which the TS decoder does not decrypt): ${r.notCompared.join(", ")}`
+      : "; 0 frames not compared";
+  out.write(`${summary}\n`);
+  for (const d of r.differences) out.write(`difference: ${d}\n`);
+  if (r.differences.length >= 50) out.write("(differences stop at the first 50)\n");
+  for (const pr of r.problems) out.write(`problem: ${pr}\n`);
+  const ok = r.differences.length === 0 && r.problems.length === 0;
+  out.write(
+    ok
+      ? "OK: the Lua plugin and the TypeScript decoder agree\n"
+      : `FAILED: ${r.differences.length} difference${r.differences.length === 1 ? "" : "s"}, ${r.problems.length} problem${r.problems.length === 1 ? "" : "s"}\n`,
+  );
+  return ok ? EXIT.ok : EXIT.differences;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function version(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version?: string };
+    return pkg.version ?? "unknown";
+  } catch {
+    return "unknown";
+  }
+}
+
+const COMMANDS: Record<string, { help: string; run: (args: readonly string[], out: Output) => Promise<number> }> = {
+  decode: { help: DECODE_HELP, run: decodeCommand },
+  compare: { help: COMPARE_HELP, run: compareCommand },
+};
+
+async function dispatch(argv: readonly string[], out: Output): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (cmd === undefined) throw new UsageError("no command given");
+  if (cmd === "-h" || cmd === "--help") {
+    out.write(MAIN_HELP);
+    return EXIT.ok;
+  }
+  if (cmd === "-V" || cmd === "--version") {
+    out.write(`pgwire ${version()}\n`);
+    return EXIT.ok;
+  }
+  if (cmd === "help") {
+    const topic = rest[0];
+    if (topic === undefined) out.write(MAIN_HELP);
+    else if (COMMANDS[topic]) out.write(COMMANDS[topic].help);
+    else throw new UsageError(`unknown command '${topic}'`);
+    return EXIT.ok;
+  }
+  if (cmd.startsWith("-")) throw new UsageError(`unknown option '${cmd}'`);
+  const c = COMMANDS[cmd];
+  if (!c) throw new UsageError(`unknown command '${cmd}'`);
+  return c.run(rest, out);
+}
+
+function oneLine(s: string): string {
+  return s.replace(/\s*\n\s*/g, " ").trim();
+}
+
+/** Runs the command line and returns the exit status; writes to stdout and stderr. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const out = new Output(process.stdout);
+  let status: number;
+  let message: string | undefined;
+  try {
+    status = await dispatch(argv, out);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      status = EXIT.usage;
+      message = `${e.message} (see 'pgwire ${e.command ? `${e.command} ` : ""}--help')`;
+    } else if (e instanceof CaptureError) {
+      status = EXIT.input;
+      message = oneLine(e.message);
+    } else {
+      status = EXIT.internal;
+      message = `internal error: ${oneLine(e instanceof Error ? e.message : String(e))}`;
+      if (process.env.PGWIRE_DEBUG === "1" && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
+    }
+  }
+  // What was decoded before an error is written first, then the error line.
+  await out.flush();
+  if (out.error && !message) {
+    status = EXIT.input;
+    message = `cannot write output: ${oneLine(out.error.message)}`;
+  }
+  if (message) process.stderr.write(`pgwire: ${message}\n`);
+  return status;
+}
+
+/** Entry point for bin/pgwire.js. */
+export async function run(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
+  process.exitCode = await main(argv);
+}
+
+// Also runnable directly: npx tsx src/cli.ts decode FILE
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await run();

@@ -1,0 +1,261 @@
+// The pgwire command line, run as a user runs it: `node bin/pgwire.js ...` in a child process.
+
+import { spawnSync } from "node:child_process";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { execa } from "execa";
+import { afterAll, describe, expect, it } from "vitest";
+import { PcapWriter } from "../../src/pcap.ts";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const BIN = join(ROOT, "bin", "pgwire.js");
+const SEED = "captures/seed-md5.pcapng";
+const hasTshark = spawnSync("tshark", ["-v"], { stdio: "ignore" }).status === 0;
+
+const tmp = mkdtempSync(join(tmpdir(), "pgwire-cli-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+function pgwire(args: string[], env?: Record<string, string>) {
+  return execa(process.execPath, [BIN, ...args], { cwd: ROOT, reject: false, env, stdin: "ignore" });
+}
+
+/** A clean failure: exactly one `pgwire: ...` line on stderr, no stack trace. */
+function expectOneErrorLine(stderr: string, pattern: RegExp): void {
+  expect(stderr.split("\n")).toHaveLength(1);
+  expect(stderr).toMatch(/^pgwire: /);
+  expect(stderr).toMatch(pattern);
+  expect(stderr).not.toMatch(/\bat .*:\d+/);
+  expect(stderr).not.toMatch(/Error:/);
+}
+
+interface JsonMessage {
+  frame: number;
+  time: number;
+  stream: number;
+  direction: "frontend" | "backend";
+  msg: string | null;
+  fields: { name: string; value: unknown; offset: number; length: number }[];
+}
+
+function jsonLines(stdout: string): JsonMessage[] {
+  return stdout
+    .split("\n")
+    .filter((l) => l !== "")
+    .map((l) => JSON.parse(l) as JsonMessage);
+}
+
+describe("pgwire decode", { timeout: 60_000 }, () => {
+  it("prints each frame's Info line, then its messages with their fields", async () => {
+    const r = await pgwire(["decode", SEED]);
+    expect(r.exitCode).toBe(0);
+    expect(r.stderr).toBe("");
+    const out = r.stdout;
+    // Frame lines: frame, time since the first frame shown, stream, Info column.
+    expect(out).toMatch(/^ +\d+ +0\.000000 +0 {2}> StartupMessage 3\.0 user=app database=company$/m);
+    expect(out).toMatch(/^ +\d+ +\d+\.\d{6} +0 {2}< AuthenticationMD5Password$/m);
+    expect(out).toMatch(/^ +\d+ +\d+\.\d{6} +0 {2}> Query: SELECT \* FROM employees$/m);
+    expect(out).toMatch(/^ +\d+ +\d+\.\d{6} +0 {2}> Terminate$/m);
+    // Message lines, indented, with their fields.
+    expect(out).toMatch(
+      /^ {2}StartupMessage {2}version_major=3 version_minor=0 parameter_name="user" parameter_value="app"/m,
+    );
+    expect(out).toMatch(/^ {2}AuthenticationMD5Password {2}authtype=5 \(MD5Password\) salt=[0-9a-f]{8}$/m);
+    expect(out).toMatch(/^ {2}PasswordMessage {2}password="md5[0-9a-f]{32}"$/m);
+    expect(out).toMatch(/^ {2}Query {2}query="SELECT \* FROM employees"$/m);
+    expect(out.match(/^ {2}DataRow {2}field\.count=5 /gm)).toHaveLength(5);
+    expect(out).toContain('("Alice Johnson")');
+    expect(out).toMatch(/^ {2}CommandComplete {2}tag="SELECT 5"$/m);
+    expect(out).toMatch(/^ {2}ReadyForQuery {2}status=73 \(Idle\)$/m);
+    expect(out).toMatch(/^ {2}Terminate$/m);
+    // In capture order.
+    const order = ["StartupMessage", "AuthenticationMD5Password", "PasswordMessage", "Query", "DataRow", "Terminate"];
+    const at = order.map((m) => out.search(new RegExp(`^ {2}${m}\\b`, "m")));
+    expect(at.every((p) => p >= 0)).toBe(true);
+    expect([...at].sort((a, b) => a - b)).toEqual(at);
+  });
+
+  it("--json writes one parseable object per message", async () => {
+    const r = await pgwire(["decode", "--json", SEED]);
+    expect(r.exitCode).toBe(0);
+    expect(r.stderr).toBe("");
+    const msgs = jsonLines(r.stdout);
+    for (const m of msgs) {
+      expect(Object.keys(m)).toEqual(expect.arrayContaining(["frame", "time", "stream", "direction", "msg", "fields"]));
+      expect(typeof m.frame).toBe("number");
+      expect(typeof m.time).toBe("number");
+      expect(m.stream).toBe(0);
+      expect(["frontend", "backend"]).toContain(m.direction);
+      for (const f of m.fields) {
+        expect(typeof f.name).toBe("string");
+        expect(typeof f.offset).toBe("number");
+        expect(typeof f.length).toBe("number");
+      }
+    }
+    const names = msgs.map((m) => m.msg);
+    expect(names[0]).toBe("StartupMessage");
+    expect(names).toContain("AuthenticationMD5Password");
+    expect(names.filter((n) => n === "DataRow")).toHaveLength(5);
+    expect(names.at(-1)).toBe("Terminate");
+    const query = msgs.find((m) => m.msg === "Query");
+    expect(query?.direction).toBe("frontend");
+    expect(query?.fields).toContainEqual({
+      name: "pgwire.query",
+      value: "SELECT * FROM employees",
+      offset: 5,
+      length: 24,
+    });
+    // Bytes are hex strings.
+    const auth = msgs.find((m) => m.msg === "AuthenticationMD5Password");
+    expect(auth?.direction).toBe("backend");
+    expect(auth?.fields.find((f) => f.name === "pgwire.salt")?.value).toMatch(/^[0-9a-f]{8}$/);
+  });
+
+  it("--port chooses the server ports", async () => {
+    const other = await pgwire(["decode", "--port", "6432", SEED]);
+    expect(other.exitCode).toBe(0);
+    expect(other.stdout).toBe("");
+    const both = await pgwire(["decode", "--port=6432,5432", "--json", SEED]);
+    const plain = await pgwire(["decode", "--json", SEED]);
+    expect(both.exitCode).toBe(0);
+    expect(both.stdout).toBe(plain.stdout);
+  });
+
+  it("stops quietly when the reader goes away (| head)", async () => {
+    const r = await execa(
+      "bash",
+      [
+        "-c",
+        `"${process.execPath}" "${BIN}" decode --json captures/pgbench-extended.pcapng | head -n 1 >/dev/null; echo "status \${PIPESTATUS[0]}" >&2`,
+      ],
+      { cwd: ROOT, reject: false },
+    );
+    expect(r.stderr).toBe("status 0");
+  });
+});
+
+describe("pgwire compare", { timeout: 120_000 }, () => {
+  it.skipIf(!hasTshark)("the plugin and the decoder agree on the seed capture", async () => {
+    const r = await pgwire(["compare", SEED]);
+    expect(r.stderr).toBe("");
+    expect(r.exitCode).toBe(0);
+    const lines = r.stdout.split("\n");
+    expect(lines[0]).toMatch(
+      /^captures\/seed-md5\.pcapng: compared [1-9]\d* frames, [1-9]\d* items, [1-9]\d* fields; 0 frames not compared$/,
+    );
+    expect(lines.at(-1)).toMatch(/^OK: /);
+  });
+
+  it("without tshark on PATH: one line naming tshark, exit 3", async () => {
+    const bin = mkdtempSync(join(tmp, "path-"));
+    symlinkSync(process.execPath, join(bin, "node"));
+    const r = await pgwire(["compare", SEED], { PATH: bin });
+    expect(r.exitCode).toBe(3);
+    expect(r.stdout).toBe("");
+    expectOneErrorLine(r.stderr, /tshark/);
+  });
+
+  it("a missing capture fails before tshark runs", async () => {
+    const r = await pgwire(["compare", join(tmp, "nope.pcapng")]);
+    expect(r.exitCode).toBe(3);
+    expect(r.stdout).toBe("");
+    expectOneErrorLine(r.stderr, /nope\.pcapng does not exist/);
+  });
+
+  it("a missing key log", async () => {
+    const r = await pgwire(["compare", SEED, "--keylog", join(tmp, "nope.keys")]);
+    expect(r.exitCode).toBe(3);
+    expectOneErrorLine(r.stderr, /key log file .*nope\.keys does not exist/);
+  });
+});
+
+describe("bad input: one error line, exit 3", { timeout: 60_000 }, () => {
+  it("a missing file", async () => {
+    const r = await pgwire(["decode", join(tmp, "missing.pcap")]);
+    expect(r.exitCode).toBe(3);
+    expect(r.stdout).toBe("");
+    expectOneErrorLine(r.stderr, /missing\.pcap does not exist/);
+  });
+
+  it("a text file", async () => {
+    const file = join(tmp, "hello.txt");
+    writeFileSync(file, "hello\n");
+    const r = await pgwire(["decode", file]);
+    expect(r.exitCode).toBe(3);
+    expect(r.stdout).toBe("");
+    expectOneErrorLine(r.stderr, /hello\.txt is not a pcap or pcapng capture file/);
+  });
+
+  it("a directory", async () => {
+    const r = await pgwire(["decode", tmp]);
+    expect(r.exitCode).toBe(3);
+    expectOneErrorLine(r.stderr, /directory/);
+  });
+
+  it("a truncated capture: decodes the frames before the cut, then reports it", async () => {
+    const file = join(tmp, "cut.pcapng");
+    copyFileSync(join(ROOT, SEED), file);
+    truncateSync(file, readFileSync(file).length - 10);
+    const r = await pgwire(["decode", file]);
+    expect(r.exitCode).toBe(3);
+    expectOneErrorLine(r.stderr, /cut\.pcapng is truncated after frame \d+/);
+    expect(r.stdout).toMatch(/^ {2}StartupMessage /m);
+    expect(r.stdout).toMatch(/^ {2}Query {2}query="SELECT \* FROM employees"$/m);
+    expect(r.stdout).toMatch(/^ {2}DataRow /m);
+
+    const j = await pgwire(["decode", "--json", file]);
+    expect(j.exitCode).toBe(3);
+    expectOneErrorLine(j.stderr, /truncated/);
+    expect(jsonLines(j.stdout).map((m) => m.msg)).toContain("Query");
+  });
+
+  it("an unsupported link type", async () => {
+    const file = join(tmp, "linktype147.pcap");
+    writeFileSync(file, new PcapWriter(147).addPacket(1, new Uint8Array(40)).toBuffer());
+    const r = await pgwire(["decode", file]);
+    expect(r.exitCode).toBe(3);
+    expect(r.stdout).toBe("");
+    expectOneErrorLine(r.stderr, /unsupported link type 147/);
+  });
+});
+
+describe("usage", { timeout: 60_000 }, () => {
+  it("--help, per-command --help and --version", async () => {
+    const top = await pgwire(["--help"]);
+    expect(top.exitCode).toBe(0);
+    expect(top.stdout).toMatch(/^Usage:/m);
+    expect(top.stdout).toContain("decode FILE");
+    expect(top.stdout).toContain("compare FILE");
+    expect(top.stdout).toMatch(/^ {2}70 /m);
+    for (const cmd of ["decode", "compare"]) {
+      const h = await pgwire([cmd, "--help"]);
+      expect(h.exitCode).toBe(0);
+      expect(h.stdout).toMatch(new RegExp(`^Usage: pgwire ${cmd} FILE`));
+      expect(h.stdout).toContain("Examples:");
+      expect(h.stdout).toContain("Exit status:");
+      expect((await pgwire(["help", cmd])).stdout).toBe(h.stdout);
+    }
+    const v = await pgwire(["--version"]);
+    const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string };
+    expect(v.stdout).toBe(`pgwire ${pkg.version}`);
+  });
+
+  it.each([
+    [["frobnicate", SEED], /unknown command 'frobnicate'/],
+    [[], /no command/],
+    [["--frob"], /unknown option '--frob'/],
+    [["decode"], /needs a capture FILE/],
+    [["decode", SEED, SEED], /one capture FILE/],
+    [["decode", "--yaml", SEED], /unknown option '--yaml' for decode.*pgwire decode --help/],
+    [["decode", "--port", "http", SEED], /invalid port 'http'/],
+    [["decode", SEED, "--port"], /'--port' needs a value/],
+    [["compare", "--json", SEED], /unknown option '--json' for compare/],
+  ])("%j: usage hint, exit 2", async (args, pattern) => {
+    const r = await pgwire(args as string[]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stdout).toBe("");
+    expectOneErrorLine(r.stderr, pattern as RegExp);
+    expect(r.stderr).toMatch(/--help/);
+  });
+});
