@@ -5,6 +5,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import ejs from "ejs";
+import { BUILTIN_MISSING, KNOWN_DIFFERENCES } from "../src/builtin.ts";
 import { luaBody, tsBody } from "./codegen.ts";
 import { buildModel } from "./model.ts";
 
@@ -13,11 +14,12 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 export function render(): Record<string, string> {
   const model = buildModel();
   const q = (s: string) => JSON.stringify(s);
-  const ctx = { model, q, tsBody, luaBody, luaString };
+  const ctx = { model, q, tsBody, luaBody, luaString, known: KNOWN_DIFFERENCES, builtinMissing: BUILTIN_MISSING };
   const out: Record<string, string> = {};
   for (const [tpl, target] of [
     ["pgwire.ts.ejs", "dissector/pgwire.ts"],
     ["pgwire.lua.ejs", "dissector/pgwire.lua"],
+    ["fields.md.ejs", "docs/fields.md"],
   ] as const) {
     const file = join(root, "generator/templates", tpl);
     out[target] = ejs.render(readFileSync(file, "utf8"), ctx, { filename: file });

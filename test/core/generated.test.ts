@@ -42,3 +42,22 @@ describe("generated files", () => {
     expect(lua).not.toMatch(/require\s*\(?\s*["']bit32/);
   });
 });
+
+describe.skipIf(!hasCommand("tshark"))("field names", () => {
+  it("give every field of the built-in pgsql dissector a pgwire counterpart", async () => {
+    const { fields } = await import("../../spec/index.ts");
+    const { stdout } = await execa("tshark", ["-G", "fields"]);
+    const builtin = stdout
+      .split("\n")
+      .map((l) => l.split("\t"))
+      .filter((c) => c[0] === "F" && c[4] === "pgsql")
+      .map((c) => c[2]);
+    expect(builtin.length).toBeGreaterThan(40);
+    const mirrored = new Set(Object.values(fields).map((f) => f.builtin));
+    const missing = builtin.filter((name) => !mirrored.has(name));
+    expect(missing).toEqual([]);
+    for (const f of Object.values(fields)) {
+      if (f.builtin) expect(f.builtin).toBe(`pgsql.${f.abbrev}`);
+    }
+  });
+});
