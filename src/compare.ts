@@ -200,7 +200,18 @@ export function parsePdml(xml: string, proto = "pgwire"): LuaRun {
 }
 
 export function tsharkArgs(file: string, opts: TsharkOptions, output: string[]): string[] {
-  const args = ["-n", "-X", `lua_script:${opts.plugin ?? PLUGIN}`, "-r", file, ...output];
+  // Wireshark 4.0 hands out-of-order segments over as they come unless told to reorder them;
+  // the TS decoder reorders, so the comparison asks tshark to do the same.
+  const args = [
+    "-n",
+    "-X",
+    `lua_script:${opts.plugin ?? PLUGIN}`,
+    "-o",
+    "tcp.reassemble_out_of_order:TRUE",
+    "-r",
+    file,
+    ...output,
+  ];
   if (opts.keylog) args.push("-o", `tls.keylog_file:${opts.keylog}`);
   if (opts.ports) args.push("-o", `pgwire.ports:${opts.ports.join(",")}`);
   for (const p of opts.prefs ?? []) args.push("-o", p);
@@ -249,7 +260,8 @@ export async function luaSide(file: string, opts: TsharkOptions = {}): Promise<L
   for (const line of cols.stdout.split("\n")) {
     const [n, proto, info] = line.split("\t");
     const fr = run.frames.get(Number(n));
-    if (fr && proto === "PGWIRE") fr.info = info;
+    // TCP's analysis notes ("[TCP Out-Of-Order] ") stand before what pgwire writes: not ours.
+    if (fr && proto === "PGWIRE") fr.info = info.replace(/^(\[TCP [^\]]*\] )+/, "");
   }
   return run;
 }
