@@ -385,7 +385,7 @@ class Writer {
 }
 
 /** Encodes one message and reports the fields it wrote, with their offsets from the message start. */
-export function encodeMessageTraced(m: MessageDef, values: Values, opts: EncodeOptions = {}): Encoded {
+export function encodeMessageTraced(m: MessageDef, values: Values = {}, opts: EncodeOptions = {}): Encoded {
   const header = m.shape === "typed" ? 5 : m.shape === "untyped" ? 4 : 0;
   const w = new Writer(m, header, new Set(bindsIn(m.body)));
   w.list(m.body, values, { vars: {} });
@@ -425,7 +425,7 @@ export function encodeMessageTraced(m: MessageDef, values: Values, opts: EncodeO
 }
 
 /** Encodes one message of the spec from its values (see the file comment for the convention). */
-export function encodeMessage(m: MessageDef, values: Values, opts: EncodeOptions = {}): Uint8Array {
+export function encodeMessage(m: MessageDef, values: Values = {}, opts: EncodeOptions = {}): Uint8Array {
   return encodeMessageTraced(m, values, opts).bytes;
 }
 
@@ -440,7 +440,7 @@ export function findMessage(name: string, dir?: Direction): MessageDef {
 export function encodeByName(
   name: string,
   dir: Direction | undefined,
-  values: Values,
+  values: Values = {},
   opts?: EncodeOptions,
 ): Uint8Array {
   return encodeMessage(findMessage(name, dir), values, opts);

@@ -1,0 +1,921 @@
+// Synthetic captures: deterministic pcapng files built from the spec with the generic encoder
+// (src/encoder.ts) and the TCP session builder (src/synth.ts). Run `npx tsx captures/synth.ts`
+// to (re)write captures/synth/*.pcapng; the tests import the builders and EXAMPLES from here.
+// Everything is fixed: timestamps, ports, sequence numbers, and the seed of the one PRNG.
+
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import type { Direction } from "../spec/dsl.ts";
+import { concatBytes, type EncodeOptions, encodeByName, type Values } from "../src/encoder.ts";
+import { PcapngWriter } from "../src/pcap.ts";
+import { sessionsToPcapng, TcpSessionBuilder } from "../src/synth.ts";
+
+export const SYNTH_DIR = join(dirname(fileURLToPath(import.meta.url)), "synth");
+
+const te = new TextEncoder();
+const text = (s: string): Uint8Array => te.encode(s);
+
+/** A frontend message. */
+export function fe(name: string, values: Values = {}, opts?: EncodeOptions): Uint8Array {
+  return encodeByName(name, "F", values, opts);
+}
+
+/** A backend message. */
+export function be(name: string, values: Values = {}, opts?: EncodeOptions): Uint8Array {
+  return encodeByName(name, "B", values, opts);
+}
+
+/** Deterministic PRNG (mulberry32). */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function randomBytes(n: number, seed: number): Uint8Array {
+  const r = prng(seed);
+  return Uint8Array.from({ length: n }, () => Math.floor(r() * 256));
+}
+
+const int32 = (v: number): Uint8Array => {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setInt32(0, v);
+  return b;
+};
+
+// ---------------------------------------------------------------------------------------------
+// One example (or more) of every message of the spec, for the encoder round-trip tests.
+
+export interface Example {
+  name: string;
+  dir: Direction;
+  values: Values;
+}
+
+const ex = (name: string, dir: Direction, values: Values = {}): Example => ({ name, dir, values });
+
+const KEY32 = Uint8Array.from({ length: 32 }, (_, i) => (i * 37 + 11) & 0xff);
+
+export const EXAMPLES: readonly Example[] = [
+  // startup
+  ex("StartupMessage", "F", { major: 3, minor: 0, "*": { user: "alice", database: "shop" } }),
+  ex("StartupMessage", "F", {
+    major: 3,
+    minor: 2,
+    "*": [
+      { pname: "user", parameter_value: "bob" },
+      { pname: "_pq_.test_option", parameter_value: "on" },
+    ],
+  }),
+  ex("CancelRequest", "F", { request_code: 80877102, pid: 4242, key: 0x1badcafe }),
+  ex("CancelRequest", "F", { request_code: 80877102, pid: 4243, key_data: KEY32 }),
+  ex("SSLRequest", "F", { request_code: 80877103 }),
+  ex("GSSENCRequest", "F", { request_code: 80877104 }),
+  ex("UnknownStartupPacket", "F", { code: 131072, undecoded: text("alice\0shop\0") }),
+  ex("SSLResponse", "B", { answer: "N" }),
+  ex("SSLResponse", "B", { answer: "S" }),
+  ex("GSSENCResponse", "B", { answer: "N" }),
+  // authentication
+  ex("AuthenticationOk", "B", { authtype: 0 }),
+  ex("AuthenticationKerberosV5", "B", { authtype: 2 }),
+  ex("AuthenticationCleartextPassword", "B", { authtype: 3 }),
+  ex("AuthenticationMD5Password", "B", { authtype: 5, salt: Uint8Array.of(1, 2, 3, 4) }),
+  ex("AuthenticationGSS", "B", { authtype: 7 }),
+  ex("AuthenticationGSSContinue", "B", { authtype: 8, "auth.gssapi_sspi.data": Uint8Array.of(0x60, 0x82, 1, 2) }),
+  ex("AuthenticationSSPI", "B", { authtype: 9 }),
+  ex("AuthenticationSASL", "B", { authtype: 10, "*": [{ mech: "SCRAM-SHA-256-PLUS" }, { mech: "SCRAM-SHA-256" }] }),
+  ex("AuthenticationSASLContinue", "B", { authtype: 11, "auth.sasl.data": "r=abc,s=c2FsdA==,i=4096" }),
+  ex("AuthenticationSASLFinal", "B", { authtype: 12, "auth.sasl.data": "v=c2lnbmF0dXJl" }),
+  ex("AuthenticationRequest", "B", { authtype: 6 }),
+  ex("AuthenticationRequest", "B", { authtype: 99, "auth.data": Uint8Array.of(9, 8, 7) }),
+  ex("SASLInitialResponse", "F", { mech: "SCRAM-SHA-256", "auth.sasl.data": "n,,n=,r=abc" }),
+  ex("SASLInitialResponse", "F", { mech: "SCRAM-SHA-256" }),
+  ex("SASLResponse", "F", { "auth.sasl.data": "c=biws,r=abcdef,p=cHJvb2Y=" }),
+  ex("GSSResponse", "F", { "auth.gssapi_sspi.data": Uint8Array.of(0x60, 0x81, 0x10) }),
+  ex("PasswordMessage", "F", { password: "md5a3556571e93b0d20722ba62be61e8c2d" }),
+  // queries
+  ex("Query", "F", { query: "SELECT 1" }),
+  ex("Query", "F", { query: "" }),
+  ex("Parse", "F", { stmt: "s1", query: "SELECT $1::int + $2", $n: [{ "oid.type": 23 }, { "oid.type": 0 }] }),
+  ex("Parse", "F", { stmt: "", query: "SELECT 1" }),
+  ex("Bind", "F", {
+    portal: "p1",
+    stmt: "s1",
+    $nf: [{ format: 0 }, { format: 1 }],
+    $np: [{ "val.data": "42" }, { "val.data": null }, { "val.data": "" }],
+    $nr: [{ format: 1 }],
+  }),
+  ex("Bind", "F", { portal: "", stmt: "" }),
+  ex("Describe", "F", { target: "S", name: "s1" }),
+  ex("Describe", "F", { target: "P", name: "" }),
+  ex("Describe", "F", { target: "X", name: "odd" }),
+  ex("Execute", "F", { portal: "p1", rows: 10 }),
+  ex("Close", "F", { target: "S", name: "s1" }),
+  ex("Close", "F", { target: "P", name: "p1" }),
+  ex("Sync", "F"),
+  ex("Flush", "F"),
+  ex("Terminate", "F"),
+  ex("RowDescription", "B", {
+    $n: [
+      {
+        "col.name": "id",
+        "oid.table": 16384,
+        "col.index": 1,
+        "oid.type": 23,
+        "val.length": 4,
+        "col.typemod": -1,
+        format: 0,
+      },
+      {
+        "col.name": "name",
+        "oid.table": 16384,
+        "col.index": 2,
+        "oid.type": 25,
+        "val.length": -1,
+        "col.typemod": -1,
+        format: 1,
+      },
+    ],
+  }),
+  ex("RowDescription", "B", {}),
+  ex("DataRow", "B", { $n: [{ "val.data": "1" }, { "val.data": null }, { "val.data": "" }] }),
+  ex("CommandComplete", "B", { tag: "SELECT 2" }),
+  ex("ReadyForQuery", "B", { status: "I" }),
+  ex("ReadyForQuery", "B", { status: "E" }),
+  ex("ParameterDescription", "B", { $n: [{ "oid.type": 23 }, { "oid.type": 25 }] }),
+  ex("EmptyQueryResponse", "B"),
+  ex("NoData", "B"),
+  ex("ParseComplete", "B"),
+  ex("BindComplete", "B"),
+  ex("CloseComplete", "B"),
+  ex("PortalSuspended", "B"),
+  ex("BackendKeyData", "B", { pid: 4242, key: 0x1badcafe }),
+  ex("BackendKeyData", "B", { pid: 4243, key_data: KEY32 }),
+  ex("NegotiateProtocolVersion", "B", { version: 196608, $n: [{ nonsupported_option: "_pq_.test_option" }] }),
+  ex("FunctionCall", "F", {
+    oid: 1598,
+    $nf: [{ format: 1 }],
+    $np: [{ "val.data": int32(7) }, { "val.data": null }],
+    format: 1,
+  }),
+  ex("FunctionCallResponse", "B", { "val.data": int32(49) }),
+  ex("FunctionCallResponse", "B", { "val.data": null }),
+  // COPY
+  ex("CopyInResponse", "B", { format: 0, $n: [{ format: 0 }, { format: 0 }] }),
+  ex("CopyOutResponse", "B", { format: 1, $n: [{ format: 1 }] }),
+  ex("CopyBothResponse", "B", { format: 0 }),
+  ex("CopyData", "F", { copydata: "1\tapple\n" }),
+  ex("CopyData", "B", { copydata: "2\tpear\n" }),
+  ex("CopyDone", "F"),
+  ex("CopyDone", "B"),
+  ex("CopyFail", "F", { reason: "aborted by user" }),
+  // asynchronous
+  ex("ErrorResponse", "B", {
+    "*": { S: "ERROR", V: "ERROR", C: "22012", M: "division by zero", F: "int.c", L: "841", R: "int4div" },
+  }),
+  ex("NoticeResponse", "B", {
+    "*": [
+      { fc: "S", severity: "NOTICE" },
+      { fc: "M", message: "hello" },
+    ],
+  }),
+  ex("ParameterStatus", "B", { name: "TimeZone", value: "UTC" }),
+  ex("NotificationResponse", "B", { pid: 4242, channel: "jobs", payload: "42" }),
+];
+
+// ---------------------------------------------------------------------------------------------
+// Session helpers
+
+const T0 = 1700000000;
+const LOCAL = "127.0.0.1";
+
+/** A client → 127.0.0.1:port session with a handshake, at a fixed start time. */
+function session(clientPort: number, start: number, opts: { serverPort?: number; v6?: boolean } = {}) {
+  const ip = opts.v6 ? "::1" : LOCAL;
+  return new TcpSessionBuilder({
+    client: { ip, port: clientPort },
+    server: { ip, port: opts.serverPort ?? 5432 },
+    startTime: start,
+  }).handshake();
+}
+
+/** Sends a flight of messages from one side as one write (segments of up to 1460 bytes). */
+function c(b: TcpSessionBuilder, ...msgs: Uint8Array[]): TcpSessionBuilder {
+  return b.send(true, concatBytes(...msgs));
+}
+function s(b: TcpSessionBuilder, ...msgs: Uint8Array[]): TcpSessionBuilder {
+  return b.send(false, concatBytes(...msgs));
+}
+
+const ALL_ERROR_FIELDS: Values = {
+  "*": [
+    { fc: "S", severity: "ERROR" },
+    { fc: "V", severity_v: "ERROR" },
+    { fc: "C", code: "23505" },
+    { fc: "M", message: 'duplicate key value violates unique constraint "items_pkey"' },
+    { fc: "D", detail: "Key (id)=(1) already exists." },
+    { fc: "H", hint: "Pick another id." },
+    { fc: "P", position: "13" },
+    { fc: "p", internal_position: "7" },
+    { fc: "q", internal_query: "INSERT INTO items VALUES ($1)" },
+    { fc: "W", where: 'SQL function "add_item" statement 1' },
+    { fc: "s", schema_name: "public" },
+    { fc: "t", table_name: "items" },
+    { fc: "c", column_name: "id" },
+    { fc: "d", type_name: "integer" },
+    { fc: "n", constraint_name: "items_pkey" },
+    { fc: "F", file: "nbtinsert.c" },
+    { fc: "L", line: "666" },
+    { fc: "R", routine: "_bt_check_unique" },
+    { fc: "Z", unknown_field: "a field code this spec does not know" },
+  ],
+};
+
+const COLS_ID_NAME = {
+  $n: [
+    {
+      "col.name": "id",
+      "oid.table": 16384,
+      "col.index": 1,
+      "oid.type": 23,
+      "val.length": 4,
+      "col.typemod": -1,
+      format: 0,
+    },
+    {
+      "col.name": "name",
+      "oid.table": 16384,
+      "col.index": 2,
+      "oid.type": 25,
+      "val.length": -1,
+      "col.typemod": -1,
+      format: 0,
+    },
+  ],
+};
+
+const row = (...vals: (string | null | Uint8Array)[]): Uint8Array =>
+  be("DataRow", { $n: vals.map((v) => ({ "val.data": v })) });
+const rfq = (status: string): Uint8Array => be("ReadyForQuery", { status });
+const done = (tag: string): Uint8Array => be("CommandComplete", { tag });
+const query = (q: string): Uint8Array => fe("Query", { query: q });
+const ps = (name: string, value: string): Uint8Array => be("ParameterStatus", { name, value });
+
+/** The server's usual flight after authentication succeeded. */
+function welcome(pid: number, key: Values): Uint8Array {
+  return concatBytes(
+    be("AuthenticationOk", { authtype: 0 }),
+    ps("server_version", "18.0"),
+    ps("client_encoding", "UTF8"),
+    ps("TimeZone", "UTC"),
+    be("BackendKeyData", { pid, ...key }),
+    rfq("I"),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// all-messages.pcapng: every message of the spec at least once, in plausible sessions.
+
+export function allMessagesSessions(): TcpSessionBuilder[] {
+  const out: TcpSessionBuilder[] = [];
+
+  // 1. Protocol 3.0, GSSENCRequest and SSLRequest refused, MD5 password, simple and extended
+  //    queries, every ErrorResponse field, notices and notifications, COPY in/out/fail, FunctionCall.
+  {
+    const b = session(40001, T0);
+    c(b, fe("GSSENCRequest", { request_code: 80877104 }));
+    s(b, be("GSSENCResponse", { answer: "N" }));
+    c(b, fe("SSLRequest", { request_code: 80877103 }));
+    s(b, be("SSLResponse", { answer: "N" }));
+    c(
+      b,
+      fe("StartupMessage", {
+        major: 3,
+        minor: 0,
+        "*": { user: "alice", database: "shop", application_name: "synth", client_encoding: "UTF8" },
+      }),
+    );
+    s(b, be("AuthenticationMD5Password", { authtype: 5, salt: Uint8Array.of(0x5a, 0x17, 0x3c, 0x99) }));
+    c(b, fe("PasswordMessage", { password: "md54bd2cf0d2a8d4b1c5e5b1c8e2b4f6a7d" }));
+    s(b, welcome(31001, { key: 0x1badcafe }));
+    // Simple query with a NULL.
+    c(b, query("SELECT id, name FROM items ORDER BY id"));
+    s(b, be("RowDescription", COLS_ID_NAME), row("1", "apple"), row("2", null), done("SELECT 2"), rfq("I"));
+    // Empty query.
+    c(b, query(""));
+    s(b, be("EmptyQueryResponse"), rfq("I"));
+    // An error with every field code, and one the spec does not know ('Z').
+    c(b, query("INSERT INTO items VALUES (1, 'again')"));
+    s(b, be("ErrorResponse", ALL_ERROR_FIELDS), rfq("I"));
+    // LISTEN, a notice, a notification.
+    c(b, query("LISTEN jobs; NOTIFY jobs, 'hello'"));
+    s(
+      b,
+      done("LISTEN"),
+      be("NoticeResponse", { "*": { S: "NOTICE", V: "NOTICE", C: "00000", M: "listening on jobs" } }),
+      done("NOTIFY"),
+      be("NotificationResponse", { pid: 31001, channel: "jobs", payload: "hello" }),
+      rfq("I"),
+    );
+    // Extended query inside a transaction: Parse/Describe/Flush, Bind/Execute(1)/Sync (PortalSuspended).
+    c(b, query("BEGIN"));
+    s(b, done("BEGIN"), rfq("T"));
+    c(
+      b,
+      fe("Parse", { stmt: "s1", query: "SELECT id, name FROM items WHERE id >= $1", $n: [{ "oid.type": 23 }] }),
+      fe("Describe", { target: "S", name: "s1" }),
+      fe("Flush"),
+    );
+    s(
+      b,
+      be("ParseComplete"),
+      be("ParameterDescription", { $n: [{ "oid.type": 23 }] }),
+      be("RowDescription", COLS_ID_NAME),
+    );
+    c(
+      b,
+      fe("Bind", {
+        portal: "p1",
+        stmt: "s1",
+        $nf: [{ format: 0 }],
+        $np: [{ "val.data": "1" }],
+        $nr: [{ format: 0 }],
+      }),
+      fe("Execute", { portal: "p1", rows: 1 }),
+      fe("Sync"),
+    );
+    s(b, be("BindComplete"), row("1", "apple"), be("PortalSuspended"), rfq("T"));
+    c(
+      b,
+      fe("Describe", { target: "P", name: "p1" }),
+      fe("Execute", { portal: "p1", rows: 0 }),
+      fe("Close", { target: "P", name: "p1" }),
+      fe("Close", { target: "S", name: "s1" }),
+      fe("Sync"),
+    );
+    s(
+      b,
+      be("RowDescription", COLS_ID_NAME),
+      row("2", null),
+      done("SELECT 1"),
+      be("CloseComplete"),
+      be("CloseComplete"),
+      rfq("T"),
+    );
+    // An unnamed statement that returns no rows: NoData.
+    c(
+      b,
+      fe("Parse", { stmt: "", query: "UPDATE items SET name = name" }),
+      fe("Bind", { portal: "", stmt: "" }),
+      fe("Describe", { target: "P", name: "" }),
+      fe("Execute", { portal: "", rows: 0 }),
+      fe("Sync"),
+    );
+    s(b, be("ParseComplete"), be("BindComplete"), be("NoData"), done("UPDATE 2"), rfq("T"));
+    c(b, query("COMMIT"));
+    s(b, done("COMMIT"), rfq("I"));
+    // COPY FROM STDIN.
+    c(b, query("COPY items FROM STDIN"));
+    s(b, be("CopyInResponse", { format: 0, $n: [{ format: 0 }, { format: 0 }] }));
+    c(b, fe("CopyData", { copydata: "3\tpear\n" }), fe("CopyData", { copydata: "4\tplum\n" }), fe("CopyDone"));
+    s(b, done("COPY 2"), rfq("I"));
+    // COPY FROM STDIN aborted by the client.
+    c(b, query("COPY items FROM STDIN"));
+    s(b, be("CopyInResponse", { format: 0, $n: [{ format: 0 }, { format: 0 }] }));
+    c(b, fe("CopyData", { copydata: "5\tfig\n" }), fe("CopyFail", { reason: "aborted by user" }));
+    s(
+      b,
+      be("ErrorResponse", {
+        "*": { S: "ERROR", V: "ERROR", C: "57014", M: "COPY from stdin failed: aborted by user" },
+      }),
+      rfq("I"),
+    );
+    // COPY TO STDOUT.
+    c(b, query("COPY items TO STDOUT"));
+    s(
+      b,
+      be("CopyOutResponse", { format: 0, $n: [{ format: 0 }, { format: 0 }] }),
+      be("CopyData", { copydata: "1\tapple\n" }),
+      be("CopyData", { copydata: "2\t\\N\n" }),
+      be("CopyDone"),
+      done("COPY 2"),
+      rfq("I"),
+    );
+    // Fast-path function calls: int4 argument in binary, then a NULL argument and a NULL result.
+    c(b, fe("FunctionCall", { oid: 1598, $nf: [{ format: 1 }], $np: [{ "val.data": int32(7) }], format: 1 }));
+    s(b, be("FunctionCallResponse", { "val.data": int32(49) }), rfq("I"));
+    c(b, fe("FunctionCall", { oid: 1598, $nf: [{ format: 1 }], $np: [{ "val.data": null }], format: 1 }));
+    s(b, be("FunctionCallResponse", { "val.data": null }), rfq("I"));
+    // A long query, canceled by session 7's CancelRequest (4-byte key) at T0 + 5.
+    c(b, query("SELECT pg_sleep(60)"));
+    b.at(T0 + 5.5);
+    s(
+      b,
+      be("ErrorResponse", {
+        "*": { S: "ERROR", V: "ERROR", C: "57014", M: "canceling statement due to user request" },
+      }),
+      rfq("I"),
+    );
+    c(b, fe("Terminate"));
+    b.close(true);
+    out.push(b);
+  }
+
+  // 2. Protocol 3.2 with an unknown protocol option: NegotiateProtocolVersion, SCRAM, a 32-byte key.
+  {
+    const b = session(40002, T0 + 10);
+    c(
+      b,
+      fe("StartupMessage", {
+        major: 3,
+        minor: 2,
+        "*": { user: "bob", database: "shop", "_pq_.test_option": "on" },
+      }),
+    );
+    s(
+      b,
+      be("NegotiateProtocolVersion", { version: 196610, $n: [{ nonsupported_option: "_pq_.test_option" }] }),
+      be("AuthenticationSASL", { authtype: 10, "*": [{ mech: "SCRAM-SHA-256-PLUS" }, { mech: "SCRAM-SHA-256" }] }),
+    );
+    c(b, fe("SASLInitialResponse", { mech: "SCRAM-SHA-256", "auth.sasl.data": "n,,n=,r=rOprNGfwEbeRWgbNEkqO" }));
+    s(
+      b,
+      be("AuthenticationSASLContinue", {
+        authtype: 11,
+        "auth.sasl.data": "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096",
+      }),
+    );
+    c(
+      b,
+      fe("SASLResponse", {
+        "auth.sasl.data":
+          "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=",
+      }),
+    );
+    s(
+      b,
+      be("AuthenticationSASLFinal", {
+        authtype: 12,
+        "auth.sasl.data": "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=",
+      }),
+      welcome(31002, { key_data: KEY32 }),
+    );
+    c(b, query("SELECT pg_sleep(10)"));
+    // Canceled by session 6's CancelRequest (32-byte key) at T0 + 12.
+    b.at(T0 + 12.5);
+    s(
+      b,
+      be("ErrorResponse", {
+        "*": { S: "ERROR", V: "ERROR", C: "57014", M: "canceling statement due to user request" },
+      }),
+      rfq("I"),
+    );
+    c(b, fe("Terminate"));
+    b.close(true);
+    out.push(b);
+  }
+
+  // 3. A logical replication connection: cleartext password, CopyBoth, CopyData both ways, CopyDone both ways.
+  {
+    const b = session(40003, T0 + 20);
+    c(
+      b,
+      fe("StartupMessage", { major: 3, minor: 0, "*": { user: "repl", database: "shop", replication: "database" } }),
+    );
+    s(b, be("AuthenticationCleartextPassword", { authtype: 3 }));
+    c(b, fe("PasswordMessage", { password: "repl-secret" }));
+    s(b, welcome(31003, { key: 0x0badf00d }));
+    c(b, query("START_REPLICATION SLOT sub LOGICAL 0/0 (proto_version '4', publication_names 'pub')"));
+    const keepalive = concatBytes(text("k"), new Uint8Array(8), new Uint8Array(8), Uint8Array.of(1));
+    const status = concatBytes(text("r"), new Uint8Array(8 * 4), Uint8Array.of(0));
+    s(b, be("CopyBothResponse", { format: 0 }), be("CopyData", { copydata: keepalive }));
+    c(b, fe("CopyData", { copydata: status }));
+    c(b, fe("CopyDone"));
+    s(b, be("CopyDone"), done("START_REPLICATION"), rfq("I"));
+    c(b, fe("Terminate"));
+    b.close(true);
+    out.push(b);
+  }
+
+  // 4. GSSAPI authentication: AuthenticationGSS, GSSResponse, AuthenticationGSSContinue, GSSResponse.
+  {
+    const b = session(40004, T0 + 30);
+    c(b, fe("StartupMessage", { major: 3, minor: 0, "*": { user: "carol@EXAMPLE.COM", database: "shop" } }));
+    s(b, be("AuthenticationGSS", { authtype: 7 }));
+    c(b, fe("GSSResponse", { "auth.gssapi_sspi.data": randomBytes(48, 4) }));
+    s(b, be("AuthenticationGSSContinue", { authtype: 8, "auth.gssapi_sspi.data": randomBytes(32, 5) }));
+    c(b, fe("GSSResponse", { "auth.gssapi_sspi.data": randomBytes(16, 6) }));
+    s(b, welcome(31004, { key: 0x12345678 }));
+    c(b, fe("Terminate"));
+    b.close(true);
+    out.push(b);
+  }
+
+  // 5. SSPI authentication (the answers are GSSResponse too).
+  {
+    const b = session(40005, T0 + 40);
+    c(b, fe("StartupMessage", { major: 3, minor: 0, "*": { user: "dave", database: "shop" } }));
+    s(b, be("AuthenticationSSPI", { authtype: 9 }));
+    c(b, fe("GSSResponse", { "auth.gssapi_sspi.data": randomBytes(40, 7) }));
+    s(b, welcome(31005, { key: 0x0000beef }));
+    c(b, fe("Terminate"));
+    b.close(true);
+    out.push(b);
+  }
+
+  // 6. CancelRequest with a 32-byte key (3.2, for session 2) and 7. with a 4-byte key (3.0, session 1).
+  {
+    const b = session(40006, T0 + 12);
+    c(b, fe("CancelRequest", { request_code: 80877102, pid: 31002, key_data: KEY32 }));
+    b.close(false);
+    out.push(b);
+  }
+  {
+    const b = session(40007, T0 + 5);
+    c(b, fe("CancelRequest", { request_code: 80877102, pid: 31001, key: 0x1badcafe }));
+    b.close(false);
+    out.push(b);
+  }
+
+  // 8. Kerberos V5 (no longer supported by clients), 9. an unknown authentication code (6).
+  {
+    const b = session(40008, T0 + 60);
+    c(b, fe("StartupMessage", { major: 3, minor: 0, "*": { user: "erin", database: "shop" } }));
+    s(b, be("AuthenticationKerberosV5", { authtype: 2 }));
+    b.close(true);
+    out.push(b);
+  }
+  {
+    const b = session(40009, T0 + 70);
+    c(b, fe("StartupMessage", { major: 3, minor: 0, "*": { user: "frank", database: "shop" } }));
+    s(b, be("AuthenticationRequest", { authtype: 6 }));
+    b.close(true);
+    out.push(b);
+  }
+
+  // 10. A protocol 2.0 startup packet, refused by the server.
+  {
+    const b = session(40010, T0 + 80);
+    const v2 = new Uint8Array(292); // database[64] user[32] options[64] unused[64] tty[64]
+    v2.set(text("shop"), 0);
+    v2.set(text("grace"), 64);
+    c(b, fe("UnknownStartupPacket", { code: 131072, undecoded: v2 }));
+    s(
+      b,
+      be("ErrorResponse", {
+        "*": {
+          S: "FATAL",
+          V: "FATAL",
+          C: "0A000",
+          M: "unsupported frontend protocol 2.0: server supports 3.0 to 3.2",
+          F: "backend_startup.c",
+          L: "814",
+          R: "ProcessStartupPacket",
+        },
+      }),
+    );
+    b.close(false);
+    out.push(b);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// segmentation.pcapng: the same kind of traffic cut into TCP segments in awkward places.
+
+/**
+ * Segment-boundary sessions. With `split` false the same byte streams are sent as whole flights
+ * (one send per flight, 1460-byte segments, in order, no duplicates): the test checks that both
+ * versions decode to the same messages.
+ */
+export function segmentationSessions(split = true): TcpSessionBuilder[] {
+  const out: TcpSessionBuilder[] = [];
+  const send = (b: TcpSessionBuilder, client: boolean, data: Uint8Array, sizes: number[]) =>
+    split ? b.send(client, data, { segmentSizes: sizes }) : b.send(client, data);
+
+  // 1. Several messages per segment; a 20000-byte DataRow over many segments; header splits.
+  {
+    const b = session(41001, T0);
+    c(b, fe("StartupMessage", { major: 3, minor: 0, "*": { user: "alice", database: "shop" } }));
+    s(b, welcome(32001, { key: 0x01020304 })); // six messages in one segment
+    c(b, query("SELECT id, repeat('x', 20000) FROM items WHERE id = 1"));
+    const big = concatBytes(
+      be("RowDescription", COLS_ID_NAME),
+      row("1", "x".repeat(20000)),
+      done("SELECT 1"),
+      rfq("I"),
+    );
+    send(b, false, big, [1460]);
+    // Extended-query batch: boundaries after a type byte, and after 3 bytes of a header.
+    const parse = fe("Parse", { stmt: "", query: "SELECT $1::text", $n: [{ "oid.type": 25 }] });
+    const bind = fe("Bind", { portal: "", stmt: "", $np: [{ "val.data": "hello" }] });
+    const batch = concatBytes(
+      parse,
+      bind,
+      fe("Describe", { target: "P", name: "" }),
+      fe("Execute", { portal: "", rows: 0 }),
+      fe("Sync"),
+    );
+    send(b, true, batch, [parse.length + 1, bind.length + 2, 7, 3]);
+    const answer = concatBytes(
+      be("ParseComplete"),
+      be("BindComplete"),
+      be("RowDescription", {
+        $n: [
+          {
+            "col.name": "text",
+            "oid.table": 0,
+            "col.index": 0,
+            "oid.type": 25,
+            "val.length": -1,
+            "col.typemod": -1,
+            format: 0,
+          },
+        ],
+      }),
+      row("hello"),
+      done("SELECT 1"),
+      rfq("I"),
+    );
+    send(b, false, answer, [8, 3, 4, 2, 60]);
+    c(b, fe("Terminate"));
+    b.close(true);
+    out.push(b);
+  }
+
+  // 2. A whole startup + query exchange in 1-byte segments.
+  {
+    const b = session(41002, T0 + 10);
+    const one = [1];
+    send(b, true, fe("StartupMessage", { major: 3, minor: 0, "*": { user: "bob", database: "shop" } }), one);
+    send(b, false, welcome(32002, { key: 0x05060708 }), one);
+    send(b, true, query("SELECT 1 AS one"), one);
+    send(
+      b,
+      false,
+      concatBytes(
+        be("RowDescription", {
+          $n: [
+            {
+              "col.name": "one",
+              "oid.table": 0,
+              "col.index": 0,
+              "oid.type": 23,
+              "val.length": 4,
+              "col.typemod": -1,
+              format: 0,
+            },
+          ],
+        }),
+        row("1"),
+        done("SELECT 1"),
+        rfq("I"),
+      ),
+      one,
+    );
+    send(b, true, fe("Terminate"), one);
+    b.close(true);
+    out.push(b);
+  }
+
+  // 3. An out-of-order pair (server) and a retransmitted segment (client, then server).
+  {
+    const b = session(41003, T0 + 20);
+    const startup = fe("StartupMessage", { major: 3, minor: 0, "*": { user: "carol", database: "shop" } });
+    const hello = welcome(32003, { key: 0x090a0b0c });
+    c(b, startup);
+    s(b, hello);
+    const q = query("SELECT id, name FROM items");
+    const answer = concatBytes(
+      be("RowDescription", COLS_ID_NAME),
+      row("1", "apple"),
+      row("2", "pear"),
+      done("SELECT 2"),
+      rfq("I"),
+    );
+    if (split) {
+      // The query, then the same segment again (a retransmission).
+      b.raw(true, startup.length, q);
+      b.raw(true, startup.length, q);
+      b.ack(false);
+      // The answer in two segments, the second one first (cut inside the first DataRow).
+      const cut = be("RowDescription", COLS_ID_NAME).length + 9;
+      b.raw(false, hello.length + cut, answer.subarray(cut));
+      b.raw(false, hello.length, answer.subarray(0, cut));
+      b.ack(true);
+      // A retransmission of the last server segment.
+      b.raw(false, hello.length + cut, answer.subarray(cut));
+      b.ack(true);
+    } else {
+      c(b, q);
+      s(b, answer);
+    }
+    c(b, fe("Terminate"));
+    b.close(true);
+    out.push(b);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// bad-lengths.pcapng: framing and body errors, each followed by valid messages (resync).
+
+/** The valid messages sent after each piece of garbage; the test checks they are decoded. */
+export const RESYNC_QUERIES = ["SELECT 'after length 3'", "SELECT 'after length 0x7fffffff'", "SELECT 'after type Y'"];
+
+export function badLengthSessions(): TcpSessionBuilder[] {
+  const b = session(42001, T0);
+  c(b, fe("StartupMessage", { major: 3, minor: 0, "*": { user: "alice", database: "shop" } }));
+  s(b, welcome(33001, { key: 0x11223344 }));
+  // 1. A typed message with length 3 (below the minimum 4), then valid messages.
+  c(b, fe("Query", { query: "SELECT 1" }, { length: 3 }).subarray(0, 5), query(RESYNC_QUERIES[0]), fe("Sync"));
+  s(b, be("RowDescription", { $n: [] }), done("SELECT 1"), rfq("I"));
+  // 2. A typed message with length 0x7fffffff, then valid messages.
+  c(b, fe("Query", { query: "SELECT 2" }, { length: 0x7fffffff }), query(RESYNC_QUERIES[1]), fe("Sync"));
+  // 3. ReadyForQuery with length 6 (fixed at 5; 7 bytes on the wire), then valid messages.
+  s(
+    b,
+    done("SELECT 1"),
+    be("ReadyForQuery", { status: "I" }, { length: 6 }),
+    Uint8Array.of(0x49),
+    rfq("I"),
+    ps("DateStyle", "ISO, MDY"),
+  );
+  // 4. An unknown frontend type byte with junk, then valid messages.
+  c(b, Uint8Array.of(0x59), text("garbage!"), query(RESYNC_QUERIES[2]), fe("Sync"));
+  // 5. RowDescription claiming 5 columns with data for 1; a DataRow whose value runs past its end.
+  const oneCol = COLS_ID_NAME.$n.slice(0, 1);
+  s(
+    b,
+    be("RowDescription", { n: 5, $n: oneCol }),
+    be("DataRow", { $n: [{ vlen: 100, "val.data": "short" }] }),
+    done("SELECT 1"),
+    rfq("I"),
+  );
+  // 6. Bytes after the last field (CommandComplete with 3 extra bytes), and a fixed-length message
+  //    with another length its group allows (AuthenticationOk with length 12).
+  const tagged = done("SELECT 0");
+  s(
+    b,
+    concatBytes(Uint8Array.of(0x43), int32(tagged.length - 1 + 3), tagged.subarray(5), text("xyz")),
+    be("AuthenticationOk", { authtype: 0 }, { length: 12 }),
+    Uint8Array.of(0, 0, 0, 0),
+    rfq("I"),
+  );
+  // 7. A Query whose string lacks the terminating NUL (its length covers only the text): the server
+  //    reports a protocol violation and closes.
+  const noNul = text("SELECT 'no terminator'");
+  c(b, concatBytes(Uint8Array.of(0x51), int32(4 + noNul.length), noNul), fe("Sync"));
+  s(b, be("ErrorResponse", { "*": { S: "FATAL", V: "FATAL", C: "08P01", M: "invalid string in message" } }));
+  b.close(false);
+  return [b];
+}
+
+// ---------------------------------------------------------------------------------------------
+// truncated.pcapng: a session captured with a 200-byte snap length.
+
+export const SNAP_LEN = 200;
+
+export function truncatedSessions(): TcpSessionBuilder[] {
+  const b = session(43001, T0);
+  c(b, fe("StartupMessage", { major: 3, minor: 0, "*": { user: "alice", database: "shop" } }));
+  s(b, welcome(34001, { key: 0x55667788 }));
+  c(b, query("SELECT id, payload FROM blobs"));
+  // A 3000-byte DataRow over three segments, each cut at the snap length.
+  s(b, be("RowDescription", COLS_ID_NAME), row("1", "y".repeat(3000)), done("SELECT 1"), rfq("I"));
+  // Short messages afterwards fit in the snap length again.
+  c(b, query("SELECT 1"));
+  s(b, be("RowDescription", { $n: [] }), done("SELECT 1"), rfq("I"));
+  // A flight whose last message is cut: many ParameterStatus messages in one segment.
+  c(b, query("SHOW ALL"));
+  const many = Array.from({ length: 12 }, (_, i) => ps(`setting_${i}`, `value number ${i}`));
+  s(b, ...many, rfq("I"));
+  c(b, fe("Terminate"));
+  b.close(true);
+  return [b];
+}
+
+/** Writes the sessions with every frame cut to `snapLen` bytes (original length kept). */
+export function snapPcapng(builders: TcpSessionBuilder[], snapLen: number): Uint8Array {
+  const w = new PcapngWriter(builders[0].linkType, snapLen);
+  const all = builders.flatMap((b) => b.packets()).sort((a, b) => a.time - b.time);
+  for (const p of all) w.addPacket(p.time, p.data.subarray(0, Math.min(snapLen, p.data.length)), p.data.length);
+  return w.toBuffer();
+}
+
+// ---------------------------------------------------------------------------------------------
+// not-postgres.pcapng: other protocols on port 5432.
+
+function tlsClientHello(): Uint8Array {
+  const u16 = (v: number) => Uint8Array.of(v >> 8, v & 0xff);
+  const u24 = (v: number) => Uint8Array.of(v >> 16, (v >> 8) & 0xff, v & 0xff);
+  const vec16 = (b: Uint8Array) => concatBytes(u16(b.length), b);
+  const vec8 = (b: Uint8Array) => concatBytes(Uint8Array.of(b.length), b);
+  const ext = (type: number, body: Uint8Array) => concatBytes(u16(type), vec16(body));
+  const host = text("db.example.com");
+  const extensions = concatBytes(
+    ext(0x0000, vec16(concatBytes(Uint8Array.of(0), vec16(host)))), // server_name
+    ext(0x000a, vec16(concatBytes(u16(0x001d), u16(0x0017)))), // supported_groups
+    ext(0x000d, vec16(concatBytes(u16(0x0403), u16(0x0804)))), // signature_algorithms
+    ext(0x0010, vec16(vec8(text("postgresql")))), // ALPN
+    ext(0x002b, vec8(u16(0x0304))), // supported_versions: TLS 1.3
+    ext(0x0033, vec16(concatBytes(u16(0x001d), vec16(randomBytes(32, 11))))), // key_share x25519
+  );
+  const hello = concatBytes(
+    u16(0x0303),
+    randomBytes(32, 12),
+    vec8(randomBytes(32, 13)),
+    vec16(concatBytes(u16(0x1301), u16(0x1302), u16(0x1303))),
+    vec8(Uint8Array.of(0)),
+    vec16(extensions),
+  );
+  const handshake = concatBytes(Uint8Array.of(1), u24(hello.length), hello);
+  return concatBytes(Uint8Array.of(0x16, 0x03, 0x01), u16(handshake.length), handshake);
+}
+
+export function notPostgresSessions(): TcpSessionBuilder[] {
+  const http = session(44001, T0);
+  http.send(true, text("GET / HTTP/1.1\r\nHost: db.example.com:5432\r\nUser-Agent: curl/8.5.0\r\nAccept: */*\r\n\r\n"));
+  http.send(
+    false,
+    text("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 12\r\nConnection: close\r\n\r\nhello world\n"),
+  );
+  http.close(false);
+  const tls = session(44002, T0 + 10);
+  tls.send(true, tlsClientHello());
+  tls.close(false);
+  const noise = session(44003, T0 + 20);
+  const rnd = randomBytes(2048, 0x5eed);
+  if (rnd[0] === 0 || rnd[0] === 0x16) rnd[0] = 0x42; // keep the first byte a non-startup, non-TLS one
+  noise.send(true, rnd);
+  noise.send(false, randomBytes(300, 0x5eee));
+  noise.close(true);
+  return [http, tls, noise];
+}
+
+// ---------------------------------------------------------------------------------------------
+// ipv6-and-ports.pcapng: a session over ::1, and one with the server on port 5433.
+
+function smallSession(b: TcpSessionBuilder, pid: number): TcpSessionBuilder {
+  c(b, fe("StartupMessage", { major: 3, minor: 0, "*": { user: "alice", database: "shop" } }));
+  s(b, welcome(pid, { key: pid * 3 }));
+  c(b, query("SELECT 1 AS one"));
+  s(
+    b,
+    be("RowDescription", {
+      $n: [
+        {
+          "col.name": "one",
+          "oid.table": 0,
+          "col.index": 0,
+          "oid.type": 23,
+          "val.length": 4,
+          "col.typemod": -1,
+          format: 0,
+        },
+      ],
+    }),
+    row("1"),
+    done("SELECT 1"),
+    rfq("I"),
+  );
+  c(b, fe("Terminate"));
+  return b.close(true);
+}
+
+export function ipv6AndPortsSessions(): TcpSessionBuilder[] {
+  return [
+    smallSession(session(45001, T0, { v6: true }), 35001),
+    smallSession(session(45002, T0 + 10, { serverPort: 5433 }), 35002),
+  ];
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export const FILES: Record<string, () => Uint8Array> = {
+  "all-messages.pcapng": () => sessionsToPcapng(allMessagesSessions()),
+  "segmentation.pcapng": () => sessionsToPcapng(segmentationSessions(true)),
+  "bad-lengths.pcapng": () => sessionsToPcapng(badLengthSessions()),
+  "truncated.pcapng": () => snapPcapng(truncatedSessions(), SNAP_LEN),
+  "not-postgres.pcapng": () => sessionsToPcapng(notPostgresSessions()),
+  "ipv6-and-ports.pcapng": () => sessionsToPcapng(ipv6AndPortsSessions()),
+};
+
+export function writeAll(dir = SYNTH_DIR): string[] {
+  mkdirSync(dir, { recursive: true });
+  return Object.entries(FILES).map(([name, build]) => {
+    const path = join(dir, name);
+    writeFileSync(path, build());
+    return path;
+  });
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  for (const p of writeAll()) console.log(`wrote ${p}`);
+}
