@@ -178,9 +178,15 @@ export const F = {
   typemod: field("col.typemod", "Type modifier", "int32", "The type modifier for a column.", {
     builtin: "pgsql.col.typemod",
   }),
-  valLength: field("val.length", "Column length", "int32", "The length of a value in bytes (-1: NULL); in RowDescription the type's length (pg_type.typlen: -1 varlena, -2 C string).", {
-    builtin: "pgsql.val.length",
-  }),
+  valLength: field(
+    "val.length",
+    "Column length",
+    "int32",
+    "The length of a value in bytes (-1: NULL); in RowDescription the type's length (pg_type.typlen: -1 varlena, -2 C string).",
+    {
+      builtin: "pgsql.val.length",
+    },
+  ),
   valData: field("val.data", "Data", "bytes", "A value's bytes.", { builtin: "pgsql.val.data" }),
   tag: field("tag", "Tag", "stringz", "A command completion tag.", { builtin: "pgsql.tag" }),
   status: field("status", "Status", "uint8", "The transaction status of the backend.", {
