@@ -506,19 +506,6 @@ local function Execute_F(b)
   b_int(b, F.returns, 4, false, "rows")
 end
 
--- Close (frontend)
-local function Close_F(b)
-  b_int(b, F.target, 1, false, "target")
-  local s1 = b_num(b, "target")
-  if s1 == 83 then
-    b_str(b, F.statement, "name")
-  elseif s1 == 80 then
-    b_str(b, F.portal, "name")
-  else
-    b_str(b, F.targetName, "name")
-  end
-end
-
 -- Sync (frontend)
 local function Sync_F(_) end
 
@@ -702,11 +689,6 @@ local function CopyData_F(b)
   b_bytes(b, F.copydata, b.e - b.pos)
 end
 
--- CopyData (backend)
-local function CopyData_B(b)
-  b_bytes(b, F.copydata, b.e - b.pos)
-end
-
 -- CopyDone (frontend)
 local function CopyDone_F(_) end
 
@@ -720,54 +702,6 @@ end
 
 -- ErrorResponse (backend)
 local function ErrorResponse_B(b)
-  while b_more(b) do
-    b_int(b, F.errorField, 1, false, "fc")
-    local s1 = b_num(b, "fc")
-    if s1 == 83 then
-      b_str(b, F.severity, "severity")
-    elseif s1 == 86 then
-      b_str(b, F.severityNonlocalized, "severity_v")
-    elseif s1 == 67 then
-      b_str(b, F.code, "code")
-    elseif s1 == 77 then
-      b_str(b, F.message, "message")
-    elseif s1 == 68 then
-      b_str(b, F.detail)
-    elseif s1 == 72 then
-      b_str(b, F.hint)
-    elseif s1 == 80 then
-      b_str(b, F.position)
-    elseif s1 == 112 then
-      b_str(b, F.internalPosition)
-    elseif s1 == 113 then
-      b_str(b, F.internalQuery)
-    elseif s1 == 87 then
-      b_str(b, F.where)
-    elseif s1 == 115 then
-      b_str(b, F.schemaName)
-    elseif s1 == 116 then
-      b_str(b, F.tableName)
-    elseif s1 == 99 then
-      b_str(b, F.columnName)
-    elseif s1 == 100 then
-      b_str(b, F.typeName)
-    elseif s1 == 110 then
-      b_str(b, F.constraintName)
-    elseif s1 == 70 then
-      b_str(b, F.file)
-    elseif s1 == 76 then
-      b_str(b, F.line)
-    elseif s1 == 82 then
-      b_str(b, F.routine)
-    else
-      b_str(b, F.unknownField)
-    end
-  end
-  b_zero(b)
-end
-
--- NoticeResponse (backend)
-local function NoticeResponse_B(b)
   while b_more(b) do
     b_int(b, F.errorField, 1, false, "fc")
     local s1 = b_num(b, "fc")
@@ -861,7 +795,7 @@ local M = {
   { name = "Bind", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = " \"" }, { v = "portal" }, { lit = "\" \"" }, { v = "stmt" }, { lit = "\"" } }, effects = {  }, parse = Bind_F },
   { name = "Describe", fe = true, when = nil, fixed = nil, max = 10000, info = { { lit = " " }, { v = "target", char = true }, { lit = " \"" }, { v = "name" }, { lit = "\"" } }, effects = {  }, parse = Describe_F },
   { name = "Execute", fe = true, when = nil, fixed = nil, max = 10000, info = { { lit = " \"" }, { v = "portal" }, { lit = "\" rows=" }, { v = "rows" } }, effects = {  }, parse = Execute_F },
-  { name = "Close", fe = true, when = nil, fixed = nil, max = 10000, info = { { lit = " " }, { v = "target", char = true }, { lit = " \"" }, { v = "name" }, { lit = "\"" } }, effects = {  }, parse = Close_F },
+  { name = "Close", fe = true, when = nil, fixed = nil, max = 10000, info = { { lit = " " }, { v = "target", char = true }, { lit = " \"" }, { v = "name" }, { lit = "\"" } }, effects = {  }, parse = Describe_F },
   { name = "Sync", fe = true, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = Sync_F },
   { name = "Flush", fe = true, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = Flush_F },
   { name = "Terminate", fe = true, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = Terminate_F },
@@ -884,12 +818,12 @@ local M = {
   { name = "CopyOutResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " format=" }, { v = "format" }, { lit = " columns=" }, { v = "n" } }, effects = { "copyOut" }, parse = CopyOutResponse_B },
   { name = "CopyBothResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " format=" }, { v = "format" }, { lit = " columns=" }, { v = "n" } }, effects = { "copyBoth" }, parse = CopyBothResponse_B },
   { name = "CopyData", fe = true, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = CopyData_F },
-  { name = "CopyData", fe = false, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = CopyData_B },
+  { name = "CopyData", fe = false, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = CopyData_F },
   { name = "CopyDone", fe = true, when = nil, fixed = 4, max = nil, info = {  }, effects = { "copyDone" }, parse = CopyDone_F },
   { name = "CopyDone", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = { "copyDone" }, parse = CopyDone_B },
   { name = "CopyFail", fe = true, when = nil, fixed = nil, max = 10000, info = { { lit = ": " }, { v = "reason" } }, effects = { "copyDone" }, parse = CopyFail_F },
   { name = "ErrorResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } }, effects = {  }, parse = ErrorResponse_B },
-  { name = "NoticeResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } }, effects = {  }, parse = NoticeResponse_B },
+  { name = "NoticeResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } }, effects = {  }, parse = ErrorResponse_B },
   { name = "ParameterStatus", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "name" }, { lit = "=" }, { v = "value" } }, effects = {  }, parse = ParameterStatus_B },
   { name = "NotificationResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "channel" }, { lit = ": " }, { v = "payload" } }, effects = {  }, parse = NotificationResponse_B },
 }

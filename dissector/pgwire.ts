@@ -310,21 +310,6 @@ function Execute_F(b: Body): void {
   b.int(F.returns, 4, false, "rows");
 }
 
-/** Close (frontend): Closes a prepared statement ('S') or portal ('P'). */
-function Close_F(b: Body): void {
-  b.int(F.target, 1, false, "target");
-  switch (b.num("target")) {
-    case 83:
-      b.str(F.statement, "name");
-      break;
-    case 80:
-      b.str(F.portal, "name");
-      break;
-    default:
-      b.str(F.targetName, "name");
-  }
-}
-
 /** Sync (frontend): Ends an extended-query batch: commit or roll back, then ReadyForQuery. */
 function Sync_F(b: Body): void {
   void b;
@@ -485,11 +470,6 @@ function CopyData_F(b: Body): void {
   b.bytes(F.copydata, "rest");
 }
 
-/** CopyData (backend): A chunk of the COPY stream (or a replication message inside CopyBoth). */
-function CopyData_B(b: Body): void {
-  b.bytes(F.copydata, "rest");
-}
-
 /** CopyDone (frontend): The sender has finished its COPY data. */
 function CopyDone_F(b: Body): void {
   void b;
@@ -507,72 +487,6 @@ function CopyFail_F(b: Body): void {
 
 /** ErrorResponse (backend): An error; the fields carry severity, SQLSTATE, message and where it came from. */
 function ErrorResponse_B(b: Body): void {
-  while (b.more()) {
-    b.int(F.errorField, 1, false, "fc");
-    switch (b.num("fc")) {
-      case 83:
-        b.str(F.severity, "severity");
-        break;
-      case 86:
-        b.str(F.severityNonlocalized, "severity_v");
-        break;
-      case 67:
-        b.str(F.code, "code");
-        break;
-      case 77:
-        b.str(F.message, "message");
-        break;
-      case 68:
-        b.str(F.detail);
-        break;
-      case 72:
-        b.str(F.hint);
-        break;
-      case 80:
-        b.str(F.position);
-        break;
-      case 112:
-        b.str(F.internalPosition);
-        break;
-      case 113:
-        b.str(F.internalQuery);
-        break;
-      case 87:
-        b.str(F.where);
-        break;
-      case 115:
-        b.str(F.schemaName);
-        break;
-      case 116:
-        b.str(F.tableName);
-        break;
-      case 99:
-        b.str(F.columnName);
-        break;
-      case 100:
-        b.str(F.typeName);
-        break;
-      case 110:
-        b.str(F.constraintName);
-        break;
-      case 70:
-        b.str(F.file);
-        break;
-      case 76:
-        b.str(F.line);
-        break;
-      case 82:
-        b.str(F.routine);
-        break;
-      default:
-        b.str(F.unknownField);
-    }
-  }
-  b.zero();
-}
-
-/** NoticeResponse (backend): A notice or warning; same fields as ErrorResponse. */
-function NoticeResponse_B(b: Body): void {
   while (b.more()) {
     b.int(F.errorField, 1, false, "fc");
     switch (b.num("fc")) {
@@ -931,7 +845,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     maxLength: 10000,
     info: [{"lit":" "},{"v":"target","char":true},{"lit":" \""},{"v":"name"},{"lit":"\""}],
     effects: [],
-    parse: Close_F,
+    parse: Describe_F,
   },
   {
     name: "Sync",
@@ -1149,7 +1063,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     shape: "typed",
     info: [],
     effects: [],
-    parse: CopyData_B,
+    parse: CopyData_F,
   },
   {
     name: "CopyDone",
@@ -1197,7 +1111,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     shape: "typed",
     info: [{"lit":" "},{"v":"severity"},{"lit":" "},{"v":"code"},{"lit":": "},{"v":"message"}],
     effects: [],
-    parse: NoticeResponse_B,
+    parse: ErrorResponse_B,
   },
   {
     name: "ParameterStatus",

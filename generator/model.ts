@@ -20,6 +20,8 @@ export interface MessageModel extends MessageDef {
   id: number;
   /** A valid identifier for the message's body function. */
   fn: string;
+  /** True when an earlier message has the same body, so its function serves this one too. */
+  shared: boolean;
   infoParts: InfoPart[];
 }
 
@@ -90,14 +92,19 @@ export function buildModel(): Model {
     fieldKey.set(f, key);
     fieldList.push({ ...f, key });
   }
+  // Messages that share one body (ErrorResponse and NoticeResponse, CopyData in both directions)
+  // share one decoder function: the first message's.
+  const fnOfBody = new Map<readonly Element[], string>();
   const msgModels: MessageModel[] = messages.map((m, id) => {
     checkVars(m);
     for (const f of usedFields(m.body)) {
       if (!fieldKey.has(f)) throw new Error(`${m.name}: field ${f.abbrev} is not in spec/fields.ts`);
     }
     const vars = new Set(boundVars(m.body));
-    const fn = `${m.name}_${m.dir}`;
-    return { ...m, id, fn, infoParts: parseInfo(m.info, m.name, vars) };
+    const fn = fnOfBody.get(m.body) ?? `${m.name}_${m.dir}`;
+    const shared = fnOfBody.has(m.body);
+    fnOfBody.set(m.body, fn);
+    return { ...m, id, fn, shared, infoParts: parseInfo(m.info, m.name, vars) };
   });
 
   const groups = new Map<string, GroupModel>();

@@ -17,13 +17,15 @@ function copyResponse(name: string, type: string, effect: "copyIn" | "copyOut" |
   return m;
 }
 
+const copyDataBody = [bytes(F.copydata, "rest")];
+
 function copyData(dir: "F" | "B"): MessageDef {
   return {
     name: "CopyData",
     dir,
     type: "d",
     shape: "typed",
-    body: [bytes(F.copydata, "rest")],
+    body: copyDataBody,
     description: "A chunk of the COPY stream (or a replication message inside CopyBoth).",
   };
 }

@@ -20,8 +20,8 @@ describe("generated files", () => {
     const lua = readFileSync(join(ROOT, "dissector/pgwire.lua"), "utf8");
     const ts = readFileSync(join(ROOT, "dissector/pgwire.ts"), "utf8");
     for (const m of messages) {
-      expect(lua).toContain(`local function ${m.name}_${m.dir}(`);
-      expect(ts).toContain(`function ${m.name}_${m.dir}(`);
+      expect(lua).toContain(`{ name = "${m.name}", fe = ${m.dir === "F"},`);
+      expect(ts).toContain(`name: "${m.name}",\n    dir: "${m.dir}",`);
     }
   });
 

@@ -39,12 +39,4 @@ export function be16(n: number): number[] {
   return [(n >>> 8) & 255, n & 255];
 }
 
-export function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
+export { concatBytes as concat } from "../../src/encoder.ts";
