@@ -45,7 +45,7 @@ Examples:
   pgwire compare captures/tls-keylog.pcapng --keylog captures/tls-keylog.keys
 `;
 
-const DECODE_HELP = `Usage: pgwire decode FILE [--json] [--port P[,P...]]
+const DECODE_HELP = `Usage: pgwire decode FILE [--json] [--port P[,P...]] [--keylog FILE]
 
 Prints the PostgreSQL messages of a pcap or pcapng capture, decoded by the TypeScript
 reference decoder, as they are read (the file is streamed, not loaded).
@@ -65,6 +65,7 @@ Options:
                      bytes values are hex strings, 64-bit integers are decimal strings;
                      offsets are from the start of the message
   --port P[,P...]    server ports to decode as PostgreSQL (default 5432); may be repeated
+  --keylog FILE      TLS key log (SSLKEYLOGFILE format): decrypt TLS sessions and decode them
   -h, --help         show this help
 
 A truncated capture is decoded up to where it is cut, then reported (exit status 3).
@@ -85,8 +86,8 @@ field's name, shown value, offset and length, and the Info column. Prints a summ
 then every difference and every problem (Lua errors, malformed packets). Needs tshark on PATH.
 
 Options:
-  --keylog FILE      TLS key log for tshark; frames only the plugin decodes (decrypted TLS,
-                     which the TypeScript decoder does not decrypt) are counted as not compared
+  --keylog FILE      TLS key log: tshark and the TypeScript decoder both decrypt TLS with it,
+                     and the decrypted messages are compared like the rest
   --port P[,P...]    server ports to decode as PostgreSQL (default 5432); may be repeated
   -2, --two-pass     run tshark with two-pass analysis (-2)
   -h, --help         show this help
@@ -329,6 +330,7 @@ async function decodeCommand(args: readonly string[], out: Output): Promise<numb
   const p = parseArgs("decode", args, {
     "--json": { key: "json", value: false },
     "--port": { key: "port", value: true },
+    "--keylog": { key: "keylog", value: true },
   });
   if (p.help) {
     out.write(DECODE_HELP);
@@ -339,7 +341,8 @@ async function decodeCommand(args: readonly string[], out: Output): Promise<numb
   const json = p.options.has("json");
   const width = Math.max(60, (process.stdout.isTTY && process.stdout.columns) || 120);
   let t0: number | undefined;
-  for await (const fr of decodeCapture(file, { ports })) {
+  const keylog = p.options.get("keylog")?.at(-1);
+  for await (const fr of decodeCapture(file, { ports, keylog })) {
     if (out.closed) break;
     t0 ??= fr.time;
     out.write(json ? jsonFrame(fr) : textFrame(fr, t0, width));
@@ -411,12 +414,7 @@ async function compareCommand(args: readonly string[], out: Output): Promise<num
   if (!onPath("tshark"))
     throw new CaptureError("tshark not found on PATH; compare needs it (Debian/Ubuntu: apt-get install tshark)");
   const r = await compare(file, { keylog, ports, twoPass: p.options.has("twoPass") });
-  let summary = `${file}: compared ${r.frames} frames, ${r.items} items, ${r.fields} fields`;
-  summary +=
-    r.notCompared.length > 0
-      ? `; ${r.notCompared.length} frames not compared (decrypted TLS, which the TS decoder does not decrypt): ${r.notCompared.join(", ")}`
-      : "; 0 frames not compared";
-  out.write(`${summary}\n`);
+  out.write(`${file}: compared ${r.frames} frames, ${r.items} items, ${r.fields} fields\n`);
   for (const d of r.differences) out.write(`difference: ${d}\n`);
   if (r.differences.length >= 50) out.write("(differences stop at the first 50)\n");
   for (const pr of r.problems) out.write(`problem: ${pr}\n`);

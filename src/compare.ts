@@ -72,6 +72,7 @@ export function tsItem(m: DecodedMessage): CmpItem {
 }
 
 export async function tsSide(file: string, opts: DecodeOptions = {}): Promise<Map<number, CmpFrame>> {
+  // (keylog and ports are DecodeOptions too: the TS decoder decrypts TLS with the same key log.)
   const out = new Map<number, CmpFrame>();
   for await (const fr of decodeCapture(file, opts)) {
     const prev = out.get(fr.frame);
@@ -327,21 +328,10 @@ export interface CompareResult {
   fields: number;
   differences: string[];
   problems: string[];
-  /** Frames only the plugin decodes (TLS-decrypted with a key log). */
-  notCompared: number[];
 }
 
 export async function compare(file: string, opts: TsharkOptions = {}): Promise<CompareResult> {
   const [lua, ts] = await Promise.all([luaSide(file, opts), tsSide(file, opts)]);
-  // With a key log the plugin also decodes what TLS decrypts; the TS decoder does not decrypt
-  // (README: known gaps), so those frames are counted as not compared instead.
-  const notCompared: number[] = [];
-  if (opts.keylog) {
-    for (const n of lua.frames.keys()) {
-      if (!ts.has(n)) notCompared.push(n);
-    }
-    for (const n of notCompared) lua.frames.delete(n);
-  }
   const differences = diffFrames(lua.frames, ts);
   let items = 0;
   let fields = 0;
@@ -349,5 +339,5 @@ export async function compare(file: string, opts: TsharkOptions = {}): Promise<C
     items += f.items.length;
     for (const i of f.items) fields += i.fields.length;
   }
-  return { frames: lua.frames.size, items, fields, differences, problems: lua.problems, notCompared };
+  return { frames: lua.frames.size, items, fields, differences, problems: lua.problems };
 }

@@ -5,6 +5,7 @@
 
 import { DEFAULT_MAX_LENGTH, EXPERTS, F, GROUPS, type Group, type MessageMeta } from "../dissector/pgwire.ts";
 import { Body, type DecodedField, type FieldInfo, type Vars } from "./runtime/body.ts";
+import { TlsDecryptor } from "./tls.ts";
 
 export type { DecodedField, FieldValue } from "./runtime/body.ts";
 export { DEFAULT_MAX_LENGTH, EXPERTS, F as FIELDS };
@@ -178,6 +179,8 @@ export function dissectCall(
   fe: boolean,
   canDesegment: boolean,
   total = buf.length,
+  /** Decrypted data handed back by TLS: the TLS hand-over and new-connection checks do not apply. */
+  inTls = false,
 ): CallResult {
   const caplen = buf.length;
   const items: DecodedMessage[] = [];
@@ -199,11 +202,11 @@ export function dissectCall(
   let off = 0;
   while (off < total) {
     if (off >= caplen) break;
-    if (fe && off === 0 && (S.cph === "typed" || S.tls) && newConnection(buf)) {
+    if (fe && off === 0 && !inTls && (S.cph === "typed" || S.tls) && newConnection(buf)) {
       // A client reusing the address and port pair of an earlier connection starts over.
       S = INITIAL_STATE;
     }
-    if (S.tls) return { S, items, tlsFrom: off };
+    if (S.tls && !inTls) return { S, items, tlsFrom: off };
     if (S.gss) {
       item(null, "PostgreSQL: GSSAPI-encrypted data", off, caplen - off, [
         field(F.undecoded, buf.slice(off, caplen), 0, caplen - off),
@@ -213,7 +216,7 @@ export function dissectCall(
     const first = buf[off];
     let shape: "typed" | "untyped" | "single" = "typed";
     if (fe && S.cph === "startup") {
-      if (first === 22) {
+      if (first === 22 && !inTls) {
         S = { ...S, tls: true };
         continue;
       }
@@ -306,64 +309,96 @@ interface Pending {
   base: number;
 }
 
+/** What a call over a buffer asks for: nothing, or more bytes from an offset on. */
+type Call = (buf: Uint8Array, base: number) => CallResult["desegment"];
+
+/**
+ * Hands a byte stream to the dissector in the calls Wireshark would make for a dissector that
+ * asks for more bytes: a message that completes is decoded on its own, then the rest of the
+ * segment. One per layer (TCP, and the plaintext inside TLS).
+ */
+class Desegmenter {
+  private pending: { F?: Pending; B?: Pending } = {};
+  private offsets = { F: 0, B: 0 };
+
+  push(frontend: boolean, data: Uint8Array, call: Call): void {
+    const d = frontend ? "F" : "B";
+    const base = this.offsets[d];
+    this.offsets[d] += data.length;
+    const run = (buf: Uint8Array, bufBase: number) => {
+      const want = call(buf, bufBase);
+      if (want) this.pending[d] = { buf: buf.slice(want.offset), need: want.need, base: bufBase + want.offset };
+    };
+    const p = this.pending[d];
+    this.pending[d] = undefined;
+    if (!p) run(data, base);
+    else if (p.need === "one") run(concat(p.buf, data), p.base);
+    else if (data.length < p.need)
+      this.pending[d] = { buf: concat(p.buf, data), need: p.need - data.length, base: p.base };
+    else {
+      run(concat(p.buf, data.subarray(0, p.need)), p.base);
+      // The completed message ends the reassembled buffer exactly; the rest is a new call.
+      if (data.length > p.need) run(data.subarray(p.need), base + p.need);
+    }
+  }
+}
+
+export interface ConnectionOptions {
+  /** TLS secrets (parseKeylog): with them the decoder reads what TLS carries, as Wireshark does. */
+  keylog?: ReadonlyMap<string, string>;
+}
+
 /**
  * One TCP connection: feed it each direction's bytes as they become contiguous, with the frame
- * that delivered them; it returns the items for that frame. It reassembles as Wireshark's TCP
- * does for a dissector that asks for more bytes: a message that completes is decoded on its own,
- * then the rest of the segment.
+ * that delivered them; it returns the items they complete. Each item carries its own frame: the
+ * one whose bytes completed it (inside TLS, the one that completed the TLS record).
  */
 export class ConnectionDecoder {
   state: ConnState = INITIAL_STATE;
-  private pending: { F?: Pending; B?: Pending } = {};
-  private offsets = { F: 0, B: 0 };
-  /** True once the connection is TLS: the rest cannot be decoded without keys. */
+  private readonly tcp = new Desegmenter();
+  private readonly inner = new Desegmenter();
+  private tls?: TlsDecryptor;
+
+  constructor(private readonly opts: ConnectionOptions = {}) {}
+
+  /** True once the connection is TLS. */
   get encrypted(): boolean {
     return this.state.tls;
   }
 
   feed(frontend: boolean, data: Uint8Array, frame: number, opts: { truncated?: boolean } = {}): DecodedMessage[] {
-    const d = frontend ? "F" : "B";
-    const base = this.offsets[d];
-    this.offsets[d] += data.length;
-    if (this.state.tls) return [];
     const out: DecodedMessage[] = [];
-    const call = (buf: Uint8Array, bufBase: number) => {
-      const canDesegment = !opts.truncated;
-      const r = dissectCall(
-        buf,
-        frame,
-        bufBase,
-        this.state,
-        frontend,
-        canDesegment,
-        opts.truncated ? Number.MAX_SAFE_INTEGER : buf.length,
-      );
+    if (this.state.tls) {
+      this.feedTls(frontend, data, frame, out);
+      return out;
+    }
+    this.tcp.push(frontend, data, (buf, base) => {
+      if (this.state.tls) {
+        this.feedTls(frontend, buf, frame, out);
+        return undefined;
+      }
+      const total = opts.truncated ? Number.MAX_SAFE_INTEGER : buf.length;
+      const r = dissectCall(buf, frame, base, this.state, frontend, !opts.truncated, total);
       this.state = r.S;
       out.push(...r.items);
-      if (r.desegment) {
-        this.pending[d] = {
-          buf: buf.slice(r.desegment.offset),
-          need: r.desegment.need,
-          base: bufBase + r.desegment.offset,
-        };
-      }
-    };
-    const p = this.pending[d];
-    this.pending[d] = undefined;
-    if (!p) call(data, base);
-    else if (p.need === "one") call(concat(p.buf, data), p.base);
-    else if (data.length < p.need)
-      this.pending[d] = { buf: concat(p.buf, data), need: p.need - data.length, base: p.base };
-    else {
-      call(concat(p.buf, data.subarray(0, p.need)), p.base);
-      if (data.length > p.need && !this.state.tls) {
-        // The completed message ends the reassembled buffer exactly; the rest is a new call.
-        const rest = data.subarray(p.need);
-        const restBase = base + p.need;
-        call(rest, restBase);
-      }
-    }
+      if (r.tlsFrom !== undefined) this.feedTls(frontend, buf.subarray(r.tlsFrom), frame, out);
+      return r.desegment;
+    });
     return out;
+  }
+
+  /** TLS bytes: decrypted with the key log when there is one, then decoded like the Lua plugin does. */
+  private feedTls(frontend: boolean, data: Uint8Array, frame: number, out: DecodedMessage[]): void {
+    if (!this.opts.keylog || data.length === 0) return;
+    this.tls ??= new TlsDecryptor(this.opts.keylog);
+    for (const chunk of this.tls.feed(frontend, data, frame)) {
+      this.inner.push(chunk.fromClient, chunk.data, (buf, base) => {
+        const r = dissectCall(buf, chunk.frame, base, this.state, chunk.fromClient, true, buf.length, true);
+        this.state = r.S;
+        out.push(...r.items);
+        return r.desegment;
+      });
+    }
   }
 }
 

@@ -1,14 +1,26 @@
 // Capture file → TCP streams → PostgreSQL items, frame by frame, streaming in constant memory
 // (only each connection's state and partial message are kept).
 
-import type { TcpOutput } from "./capture-types.ts";
+import { readFile } from "node:fs/promises";
+import { CaptureError, type TcpOutput } from "./capture-types.ts";
 import { ConnectionDecoder, type DecodedMessage, frameInfo } from "./decoder.ts";
 import { readCapture } from "./pcap.ts";
 import { TcpReassembler } from "./tcp.ts";
+import { parseKeylog } from "./tls.ts";
+
+async function readKeylog(path: string): Promise<string> {
+  try {
+    return await readFile(path, "utf8");
+  } catch {
+    throw new CaptureError(`cannot read key log file ${path}`);
+  }
+}
 
 export interface DecodeOptions {
   /** Server ports to decode (default 5432), as the plugin's port preference. */
   ports?: readonly number[];
+  /** A TLS key log file (SSLKEYLOGFILE format): TLS sessions are decrypted and decoded. */
+  keylog?: string;
 }
 
 export interface FrameResult {
@@ -30,12 +42,18 @@ interface Conn {
 export class CaptureDecoder {
   private readonly conns = new Map<number, Conn | null>();
   private readonly ports: ReadonlySet<number>;
-  constructor(opts: DecodeOptions = {}) {
+  constructor(
+    opts: DecodeOptions = {},
+    private readonly keylog?: ReadonlyMap<string, string>,
+  ) {
     this.ports = new Set(opts.ports ?? [5432]);
   }
 
-  /** Items for the outputs of one packet, grouped as one frame (or null when there are none). */
-  frame(outputs: readonly TcpOutput[], frame: number, time: number): FrameResult | null {
+  /**
+   * Items for the outputs of one packet, grouped by the frame each belongs to (inside TLS a
+   * record may complete an item of an earlier frame's data): usually one group, the packet's.
+   */
+  frame(outputs: readonly TcpOutput[], frame: number, time: number): FrameResult[] {
     const items: DecodedMessage[] = [];
     let stream = -1;
     for (const o of outputs) {
@@ -47,7 +65,11 @@ export class CaptureDecoder {
         const serverPort =
           this.ports.has(o.dstPort) && (!this.ports.has(o.srcPort) || o.dstPort === lo) ? o.dstPort : o.srcPort;
         c = this.ports.has(serverPort)
-          ? { decoder: new ConnectionDecoder(), serverPort, serverAddr: serverPort === o.dstPort ? o.dst : o.src }
+          ? {
+              decoder: new ConnectionDecoder({ keylog: this.keylog }),
+              serverPort,
+              serverAddr: serverPort === o.dstPort ? o.dst : o.src,
+            }
           : null;
         this.conns.set(o.stream, c);
       }
@@ -56,17 +78,21 @@ export class CaptureDecoder {
       stream = o.stream;
       items.push(...c.decoder.feed(fe, o.data, o.frame, { truncated: o.truncated }));
     }
-    if (items.length === 0) return null;
-    return { frame, time, stream, items, info: frameInfo(items) };
+    const groups = new Map<number, DecodedMessage[]>();
+    for (const it of items) {
+      const g = groups.get(it.frame) ?? [];
+      g.push(it);
+      groups.set(it.frame, g);
+    }
+    return [...groups].map(([n, g]) => ({ frame: n, time, stream, items: g, info: frameInfo(g) }));
   }
 }
 
 export async function* decodeCapture(path: string, opts: DecodeOptions = {}): AsyncGenerator<FrameResult> {
   const tcp = new TcpReassembler();
-  const dec = new CaptureDecoder(opts);
+  const dec = new CaptureDecoder(opts, opts.keylog ? parseKeylog(await readKeylog(opts.keylog)) : undefined);
   for await (const pkt of readCapture(path)) {
-    const r = dec.frame(tcp.push(pkt), pkt.frame, pkt.time);
-    if (r) yield r;
+    yield* dec.frame(tcp.push(pkt), pkt.frame, pkt.time);
   }
   const rest = tcp.end();
   // Data flushed past a gap at the end: attribute each chunk to its own frame.
@@ -76,8 +102,5 @@ export async function* decodeCapture(path: string, opts: DecodeOptions = {}): As
     list.push(o);
     byFrame.set(o.frame, list);
   }
-  for (const [frame, outs] of byFrame) {
-    const r = dec.frame(outs, frame, outs[0].time);
-    if (r) yield r;
-  }
+  for (const [frame, outs] of byFrame) yield* dec.frame(outs, frame, outs[0].time);
 }
