@@ -53,7 +53,7 @@ export class CaptureDecoder {
    * Items for the outputs of one packet, grouped by the frame each belongs to (inside TLS a
    * record may complete an item of an earlier frame's data): usually one group, the packet's.
    */
-  frame(outputs: readonly TcpOutput[], frame: number, time: number): FrameResult[] {
+  frame(outputs: readonly TcpOutput[], time: number): FrameResult[] {
     const items: DecodedMessage[] = [];
     let stream = -1;
     for (const o of outputs) {
@@ -92,7 +92,7 @@ export async function* decodeCapture(path: string, opts: DecodeOptions = {}): As
   const tcp = new TcpReassembler();
   const dec = new CaptureDecoder(opts, opts.keylog ? parseKeylog(await readKeylog(opts.keylog)) : undefined);
   for await (const pkt of readCapture(path)) {
-    yield* dec.frame(tcp.push(pkt), pkt.frame, pkt.time);
+    yield* dec.frame(tcp.push(pkt), pkt.time);
   }
   const rest = tcp.end();
   // Data flushed past a gap at the end: attribute each chunk to its own frame.
@@ -102,5 +102,5 @@ export async function* decodeCapture(path: string, opts: DecodeOptions = {}): As
     list.push(o);
     byFrame.set(o.frame, list);
   }
-  for (const [frame, outs] of byFrame) yield* dec.frame(outs, frame, outs[0].time);
+  for (const outs of byFrame.values()) yield* dec.frame(outs, outs[0].time);
 }

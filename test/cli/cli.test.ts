@@ -141,9 +141,7 @@ describe("pgwire compare", { timeout: 120_000 }, () => {
     expect(r.stderr).toBe("");
     expect(r.exitCode).toBe(0);
     const lines = r.stdout.split("\n");
-    expect(lines[0]).toMatch(
-      /^captures\/seed-md5\.pcapng: compared [1-9]\d* frames, [1-9]\d* items, [1-9]\d* fields$/,
-    );
+    expect(lines[0]).toMatch(/^captures\/seed-md5\.pcapng: compared [1-9]\d* frames, [1-9]\d* items, [1-9]\d* fields$/);
     expect(lines.at(-1)).toMatch(/^OK: /);
   });
 
