@@ -2,6 +2,6 @@
 std = "lua51"
 max_line_length = false
 read_globals = {
-  "Proto", "ProtoField", "ProtoExpert", "expert", "base", "Pref", "Field", "Dissector", "DissectorTable",
+  "Proto", "ProtoField", "NSTime", "ProtoExpert", "expert", "base", "Pref", "Field", "Dissector", "DissectorTable",
   "ENC_UTF_8", "ENC_BIG_ENDIAN", "DESEGMENT_ONE_MORE_SEGMENT",
 }

@@ -86,6 +86,11 @@ local F = {
   file = ProtoField.stringz("pgwire.file", "File", nil, "The server source file that reported the error."),
   line = ProtoField.stringz("pgwire.line", "Line", nil, "The source line that reported the error."),
   routine = ProtoField.stringz("pgwire.routine", "Routine", nil, "The source routine that reported the error."),
+  responseIn = ProtoField.framenum("pgwire.response_in", "Response in", base.NONE),
+  responseTo = ProtoField.framenum("pgwire.response_to", "Request in", base.NONE),
+  time = ProtoField.relative_time("pgwire.time", "Response time", "Time from the request to the response that completes it."),
+  rowCount = ProtoField.uint32("pgwire.row_count", "Rows", base.DEC, nil, nil, "DataRow messages the request returned."),
+  txStatus = ProtoField.uint8("pgwire.tx_status", "Transaction status", base.DEC, { [69] = "In a failed transaction", [73] = "Idle", [84] = "In a transaction" }, nil, "The transaction status from the last ReadyForQuery."),
   unknownField = ProtoField.stringz("pgwire.unknown_field", "Unknown field", nil, "The value of an error field of unknown code."),
 }
 
@@ -163,6 +168,11 @@ do
   list[#list + 1] = F.file
   list[#list + 1] = F.line
   list[#list + 1] = F.routine
+  list[#list + 1] = F.responseIn
+  list[#list + 1] = F.responseTo
+  list[#list + 1] = F.time
+  list[#list + 1] = F.rowCount
+  list[#list + 1] = F.txStatus
   list[#list + 1] = F.unknownField
   pgwire.fields = list
 end
@@ -768,64 +778,64 @@ local function set_of(list)
 end
 
 local M = {
-  { name = "StartupMessage", fe = true, when = { peekMajor = 3 }, fixed = nil, max = 10004, info = { { lit = " " }, { v = "major" }, { lit = "." }, { v = "minor" }, { lit = " user=" }, { v = "user" }, { lit = " database=" }, { v = "database" } }, effects = { "startup" }, parse = StartupMessage_F },
-  { name = "CancelRequest", fe = true, when = { peekInt32 = set_of({ 80877102 }) }, fixed = nil, max = 268, info = { { lit = " pid=" }, { v = "pid" } }, effects = { "cancel" }, parse = CancelRequest_F },
-  { name = "SSLRequest", fe = true, when = { peekInt32 = set_of({ 80877103 }) }, fixed = 8, max = nil, info = {  }, effects = { "sslRequest" }, parse = SSLRequest_F },
-  { name = "GSSENCRequest", fe = true, when = { peekInt32 = set_of({ 80877104 }) }, fixed = 8, max = nil, info = {  }, effects = { "gssRequest" }, parse = GSSENCRequest_F },
-  { name = "UnknownStartupPacket", fe = true, when = nil, fixed = nil, max = 10004, info = { { lit = " code=" }, { v = "code" } }, effects = {  }, parse = UnknownStartupPacket_F },
-  { name = "SSLResponse", fe = false, when = { answerTo = "SSLRequest" }, fixed = nil, max = nil, info = { { lit = " " }, { v = "answer", char = true } }, effects = { "encryptionAnswer" }, parse = SSLResponse_B },
-  { name = "GSSENCResponse", fe = false, when = { answerTo = "GSSENCRequest" }, fixed = nil, max = nil, info = { { lit = " " }, { v = "answer", char = true } }, effects = { "encryptionAnswer" }, parse = GSSENCResponse_B },
-  { name = "AuthenticationOk", fe = false, when = { peekInt32 = set_of({ 0 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationOk_B },
-  { name = "AuthenticationKerberosV5", fe = false, when = { peekInt32 = set_of({ 2 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationKerberosV5_B },
-  { name = "AuthenticationCleartextPassword", fe = false, when = { peekInt32 = set_of({ 3 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationCleartextPassword_B },
-  { name = "AuthenticationMD5Password", fe = false, when = { peekInt32 = set_of({ 5 }) }, fixed = 12, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationMD5Password_B },
-  { name = "AuthenticationGSS", fe = false, when = { peekInt32 = set_of({ 7 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationGSS_B },
-  { name = "AuthenticationGSSContinue", fe = false, when = { peekInt32 = set_of({ 8 }) }, fixed = nil, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationGSSContinue_B },
-  { name = "AuthenticationSSPI", fe = false, when = { peekInt32 = set_of({ 9 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationSSPI_B },
-  { name = "AuthenticationSASL", fe = false, when = { peekInt32 = set_of({ 10 }) }, fixed = nil, max = nil, info = { { lit = " " }, { v = "mech" } }, effects = { "authRequest" }, parse = AuthenticationSASL_B },
-  { name = "AuthenticationSASLContinue", fe = false, when = { peekInt32 = set_of({ 11 }) }, fixed = nil, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationSASLContinue_B },
-  { name = "AuthenticationSASLFinal", fe = false, when = { peekInt32 = set_of({ 12 }) }, fixed = nil, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationSASLFinal_B },
-  { name = "AuthenticationRequest", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " type=" }, { v = "authtype" } }, effects = { "authRequest" }, parse = AuthenticationRequest_B },
-  { name = "SASLInitialResponse", fe = true, when = { lastAuth = set_of({ 10 }) }, fixed = nil, max = 65535, info = { { lit = " " }, { v = "mech" } }, effects = {  }, parse = SASLInitialResponse_F },
-  { name = "SASLResponse", fe = true, when = { lastAuth = set_of({ 11 }) }, fixed = nil, max = 65535, info = {  }, effects = {  }, parse = SASLResponse_F },
-  { name = "GSSResponse", fe = true, when = { lastAuth = set_of({ 7, 8, 9 }) }, fixed = nil, max = 65535, info = {  }, effects = {  }, parse = GSSResponse_F },
-  { name = "PasswordMessage", fe = true, when = nil, fixed = nil, max = 65535, info = {  }, effects = {  }, parse = PasswordMessage_F },
-  { name = "Query", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = ": " }, { v = "query" } }, effects = {  }, parse = Query_F },
-  { name = "Parse", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = " \"" }, { v = "stmt" }, { lit = "\": " }, { v = "query" } }, effects = {  }, parse = Parse_F },
-  { name = "Bind", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = " \"" }, { v = "portal" }, { lit = "\" \"" }, { v = "stmt" }, { lit = "\"" } }, effects = {  }, parse = Bind_F },
-  { name = "Describe", fe = true, when = nil, fixed = nil, max = 10000, info = { { lit = " " }, { v = "target", char = true }, { lit = " \"" }, { v = "name" }, { lit = "\"" } }, effects = {  }, parse = Describe_F },
-  { name = "Execute", fe = true, when = nil, fixed = nil, max = 10000, info = { { lit = " \"" }, { v = "portal" }, { lit = "\" rows=" }, { v = "rows" } }, effects = {  }, parse = Execute_F },
-  { name = "Close", fe = true, when = nil, fixed = nil, max = 10000, info = { { lit = " " }, { v = "target", char = true }, { lit = " \"" }, { v = "name" }, { lit = "\"" } }, effects = {  }, parse = Describe_F },
-  { name = "Sync", fe = true, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = Sync_F },
-  { name = "Flush", fe = true, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = Flush_F },
-  { name = "Terminate", fe = true, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = Terminate_F },
-  { name = "RowDescription", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " (" }, { v = "n" }, { lit = " columns)" } }, effects = {  }, parse = RowDescription_B },
-  { name = "DataRow", fe = false, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = DataRow_B },
-  { name = "CommandComplete", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = ": " }, { v = "tag" } }, effects = {  }, parse = CommandComplete_B },
-  { name = "ReadyForQuery", fe = false, when = nil, fixed = 5, max = nil, info = { { lit = " " }, { v = "status", char = true } }, effects = {  }, parse = ReadyForQuery_B },
-  { name = "ParameterDescription", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " (" }, { v = "n" }, { lit = " parameters)" } }, effects = {  }, parse = ParameterDescription_B },
-  { name = "EmptyQueryResponse", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = EmptyQueryResponse_B },
-  { name = "NoData", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = NoData_B },
-  { name = "ParseComplete", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = ParseComplete_B },
-  { name = "BindComplete", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = BindComplete_B },
-  { name = "CloseComplete", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = CloseComplete_B },
-  { name = "PortalSuspended", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = PortalSuspended_B },
-  { name = "BackendKeyData", fe = false, when = nil, fixed = nil, max = 264, info = { { lit = " pid=" }, { v = "pid" } }, effects = {  }, parse = BackendKeyData_B },
-  { name = "NegotiateProtocolVersion", fe = false, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = NegotiateProtocolVersion_B },
-  { name = "FunctionCall", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = " oid=" }, { v = "oid" } }, effects = {  }, parse = FunctionCall_F },
-  { name = "FunctionCallResponse", fe = false, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = FunctionCallResponse_B },
-  { name = "CopyInResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " format=" }, { v = "format" }, { lit = " columns=" }, { v = "n" } }, effects = { "copyIn" }, parse = CopyInResponse_B },
-  { name = "CopyOutResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " format=" }, { v = "format" }, { lit = " columns=" }, { v = "n" } }, effects = { "copyOut" }, parse = CopyOutResponse_B },
-  { name = "CopyBothResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " format=" }, { v = "format" }, { lit = " columns=" }, { v = "n" } }, effects = { "copyBoth" }, parse = CopyBothResponse_B },
-  { name = "CopyData", fe = true, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = CopyData_F },
-  { name = "CopyData", fe = false, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = CopyData_F },
-  { name = "CopyDone", fe = true, when = nil, fixed = 4, max = nil, info = {  }, effects = { "copyDone" }, parse = CopyDone_F },
-  { name = "CopyDone", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = { "copyDone" }, parse = CopyDone_B },
-  { name = "CopyFail", fe = true, when = nil, fixed = nil, max = 10000, info = { { lit = ": " }, { v = "reason" } }, effects = { "copyDone" }, parse = CopyFail_F },
-  { name = "ErrorResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } }, effects = {  }, parse = ErrorResponse_B },
-  { name = "NoticeResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } }, effects = {  }, parse = ErrorResponse_B },
-  { name = "ParameterStatus", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "name" }, { lit = "=" }, { v = "value" } }, effects = {  }, parse = ParameterStatus_B },
-  { name = "NotificationResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "channel" }, { lit = ": " }, { v = "payload" } }, effects = {  }, parse = NotificationResponse_B },
+  { name = "StartupMessage", fe = true, when = { peekMajor = 3 }, fixed = nil, max = 10004, info = { { lit = " " }, { v = "major" }, { lit = "." }, { v = "minor" }, { lit = " user=" }, { v = "user" }, { lit = " database=" }, { v = "database" } }, effects = { "startup" }, parse = StartupMessage_F, ends = set_of({ "ReadyForQuery", "ErrorResponse" }), async = false, row = false },
+  { name = "CancelRequest", fe = true, when = { peekInt32 = set_of({ 80877102 }) }, fixed = nil, max = 268, info = { { lit = " pid=" }, { v = "pid" } }, effects = { "cancel" }, parse = CancelRequest_F, ends = nil, async = false, row = false },
+  { name = "SSLRequest", fe = true, when = { peekInt32 = set_of({ 80877103 }) }, fixed = 8, max = nil, info = {  }, effects = { "sslRequest" }, parse = SSLRequest_F, ends = set_of({ "SSLResponse", "ErrorResponse" }), async = false, row = false },
+  { name = "GSSENCRequest", fe = true, when = { peekInt32 = set_of({ 80877104 }) }, fixed = 8, max = nil, info = {  }, effects = { "gssRequest" }, parse = GSSENCRequest_F, ends = set_of({ "GSSENCResponse", "ErrorResponse" }), async = false, row = false },
+  { name = "UnknownStartupPacket", fe = true, when = nil, fixed = nil, max = 10004, info = { { lit = " code=" }, { v = "code" } }, effects = {  }, parse = UnknownStartupPacket_F, ends = nil, async = false, row = false },
+  { name = "SSLResponse", fe = false, when = { answerTo = "SSLRequest" }, fixed = nil, max = nil, info = { { lit = " " }, { v = "answer", char = true } }, effects = { "encryptionAnswer" }, parse = SSLResponse_B, ends = nil, async = false, row = false },
+  { name = "GSSENCResponse", fe = false, when = { answerTo = "GSSENCRequest" }, fixed = nil, max = nil, info = { { lit = " " }, { v = "answer", char = true } }, effects = { "encryptionAnswer" }, parse = GSSENCResponse_B, ends = nil, async = false, row = false },
+  { name = "AuthenticationOk", fe = false, when = { peekInt32 = set_of({ 0 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationOk_B, ends = nil, async = false, row = false },
+  { name = "AuthenticationKerberosV5", fe = false, when = { peekInt32 = set_of({ 2 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationKerberosV5_B, ends = nil, async = false, row = false },
+  { name = "AuthenticationCleartextPassword", fe = false, when = { peekInt32 = set_of({ 3 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationCleartextPassword_B, ends = nil, async = false, row = false },
+  { name = "AuthenticationMD5Password", fe = false, when = { peekInt32 = set_of({ 5 }) }, fixed = 12, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationMD5Password_B, ends = nil, async = false, row = false },
+  { name = "AuthenticationGSS", fe = false, when = { peekInt32 = set_of({ 7 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationGSS_B, ends = nil, async = false, row = false },
+  { name = "AuthenticationGSSContinue", fe = false, when = { peekInt32 = set_of({ 8 }) }, fixed = nil, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationGSSContinue_B, ends = nil, async = false, row = false },
+  { name = "AuthenticationSSPI", fe = false, when = { peekInt32 = set_of({ 9 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationSSPI_B, ends = nil, async = false, row = false },
+  { name = "AuthenticationSASL", fe = false, when = { peekInt32 = set_of({ 10 }) }, fixed = nil, max = nil, info = { { lit = " " }, { v = "mech" } }, effects = { "authRequest" }, parse = AuthenticationSASL_B, ends = nil, async = false, row = false },
+  { name = "AuthenticationSASLContinue", fe = false, when = { peekInt32 = set_of({ 11 }) }, fixed = nil, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationSASLContinue_B, ends = nil, async = false, row = false },
+  { name = "AuthenticationSASLFinal", fe = false, when = { peekInt32 = set_of({ 12 }) }, fixed = nil, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationSASLFinal_B, ends = nil, async = false, row = false },
+  { name = "AuthenticationRequest", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " type=" }, { v = "authtype" } }, effects = { "authRequest" }, parse = AuthenticationRequest_B, ends = nil, async = false, row = false },
+  { name = "SASLInitialResponse", fe = true, when = { lastAuth = set_of({ 10 }) }, fixed = nil, max = 65535, info = { { lit = " " }, { v = "mech" } }, effects = {  }, parse = SASLInitialResponse_F, ends = nil, async = false, row = false },
+  { name = "SASLResponse", fe = true, when = { lastAuth = set_of({ 11 }) }, fixed = nil, max = 65535, info = {  }, effects = {  }, parse = SASLResponse_F, ends = nil, async = false, row = false },
+  { name = "GSSResponse", fe = true, when = { lastAuth = set_of({ 7, 8, 9 }) }, fixed = nil, max = 65535, info = {  }, effects = {  }, parse = GSSResponse_F, ends = nil, async = false, row = false },
+  { name = "PasswordMessage", fe = true, when = nil, fixed = nil, max = 65535, info = {  }, effects = {  }, parse = PasswordMessage_F, ends = nil, async = false, row = false },
+  { name = "Query", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = ": " }, { v = "query" } }, effects = {  }, parse = Query_F, ends = set_of({ "ReadyForQuery" }), async = false, row = false },
+  { name = "Parse", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = " \"" }, { v = "stmt" }, { lit = "\": " }, { v = "query" } }, effects = {  }, parse = Parse_F, ends = set_of({ "ParseComplete", "ErrorResponse" }), async = false, row = false },
+  { name = "Bind", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = " \"" }, { v = "portal" }, { lit = "\" \"" }, { v = "stmt" }, { lit = "\"" } }, effects = {  }, parse = Bind_F, ends = set_of({ "BindComplete", "ErrorResponse" }), async = false, row = false },
+  { name = "Describe", fe = true, when = nil, fixed = nil, max = 10000, info = { { lit = " " }, { v = "target", char = true }, { lit = " \"" }, { v = "name" }, { lit = "\"" } }, effects = {  }, parse = Describe_F, ends = set_of({ "RowDescription", "NoData", "ErrorResponse" }), async = false, row = false },
+  { name = "Execute", fe = true, when = nil, fixed = nil, max = 10000, info = { { lit = " \"" }, { v = "portal" }, { lit = "\" rows=" }, { v = "rows" } }, effects = {  }, parse = Execute_F, ends = set_of({ "CommandComplete", "EmptyQueryResponse", "PortalSuspended", "ErrorResponse" }), async = false, row = false },
+  { name = "Close", fe = true, when = nil, fixed = nil, max = 10000, info = { { lit = " " }, { v = "target", char = true }, { lit = " \"" }, { v = "name" }, { lit = "\"" } }, effects = {  }, parse = Describe_F, ends = set_of({ "CloseComplete", "ErrorResponse" }), async = false, row = false },
+  { name = "Sync", fe = true, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = Sync_F, ends = set_of({ "ReadyForQuery" }), async = false, row = false },
+  { name = "Flush", fe = true, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = Flush_F, ends = nil, async = false, row = false },
+  { name = "Terminate", fe = true, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = Terminate_F, ends = nil, async = false, row = false },
+  { name = "RowDescription", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " (" }, { v = "n" }, { lit = " columns)" } }, effects = {  }, parse = RowDescription_B, ends = nil, async = false, row = false },
+  { name = "DataRow", fe = false, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = DataRow_B, ends = nil, async = false, row = true },
+  { name = "CommandComplete", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = ": " }, { v = "tag" } }, effects = {  }, parse = CommandComplete_B, ends = nil, async = false, row = false },
+  { name = "ReadyForQuery", fe = false, when = nil, fixed = 5, max = nil, info = { { lit = " " }, { v = "status", char = true } }, effects = { "txStatus" }, parse = ReadyForQuery_B, ends = nil, async = false, row = false },
+  { name = "ParameterDescription", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " (" }, { v = "n" }, { lit = " parameters)" } }, effects = {  }, parse = ParameterDescription_B, ends = nil, async = false, row = false },
+  { name = "EmptyQueryResponse", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = EmptyQueryResponse_B, ends = nil, async = false, row = false },
+  { name = "NoData", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = NoData_B, ends = nil, async = false, row = false },
+  { name = "ParseComplete", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = ParseComplete_B, ends = nil, async = false, row = false },
+  { name = "BindComplete", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = BindComplete_B, ends = nil, async = false, row = false },
+  { name = "CloseComplete", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = CloseComplete_B, ends = nil, async = false, row = false },
+  { name = "PortalSuspended", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = PortalSuspended_B, ends = nil, async = false, row = false },
+  { name = "BackendKeyData", fe = false, when = nil, fixed = nil, max = 264, info = { { lit = " pid=" }, { v = "pid" } }, effects = {  }, parse = BackendKeyData_B, ends = nil, async = false, row = false },
+  { name = "NegotiateProtocolVersion", fe = false, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = NegotiateProtocolVersion_B, ends = nil, async = false, row = false },
+  { name = "FunctionCall", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = " oid=" }, { v = "oid" } }, effects = {  }, parse = FunctionCall_F, ends = set_of({ "ReadyForQuery" }), async = false, row = false },
+  { name = "FunctionCallResponse", fe = false, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = FunctionCallResponse_B, ends = nil, async = false, row = false },
+  { name = "CopyInResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " format=" }, { v = "format" }, { lit = " columns=" }, { v = "n" } }, effects = { "copyIn" }, parse = CopyInResponse_B, ends = nil, async = false, row = false },
+  { name = "CopyOutResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " format=" }, { v = "format" }, { lit = " columns=" }, { v = "n" } }, effects = { "copyOut" }, parse = CopyOutResponse_B, ends = nil, async = false, row = false },
+  { name = "CopyBothResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " format=" }, { v = "format" }, { lit = " columns=" }, { v = "n" } }, effects = { "copyBoth" }, parse = CopyBothResponse_B, ends = nil, async = false, row = false },
+  { name = "CopyData", fe = true, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = CopyData_F, ends = nil, async = false, row = false },
+  { name = "CopyData", fe = false, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = CopyData_F, ends = nil, async = false, row = false },
+  { name = "CopyDone", fe = true, when = nil, fixed = 4, max = nil, info = {  }, effects = { "copyDone" }, parse = CopyDone_F, ends = nil, async = false, row = false },
+  { name = "CopyDone", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = { "copyDone" }, parse = CopyDone_B, ends = nil, async = false, row = false },
+  { name = "CopyFail", fe = true, when = nil, fixed = nil, max = 10000, info = { { lit = ": " }, { v = "reason" } }, effects = { "copyDone" }, parse = CopyFail_F, ends = nil, async = false, row = false },
+  { name = "ErrorResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } }, effects = {  }, parse = ErrorResponse_B, ends = nil, async = false, row = false },
+  { name = "NoticeResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } }, effects = {  }, parse = ErrorResponse_B, ends = nil, async = true, row = false },
+  { name = "ParameterStatus", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "name" }, { lit = "=" }, { v = "value" } }, effects = {  }, parse = ParameterStatus_B, ends = nil, async = true, row = false },
+  { name = "NotificationResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "channel" }, { lit = ": " }, { v = "payload" } }, effects = {  }, parse = NotificationResponse_B, ends = nil, async = true, row = false },
 }
 
 -- Dispatch: G.F[type byte], G.B[type byte], and the untyped and single-byte startup shapes.
@@ -903,6 +913,7 @@ local function apply_effects(S, effects, v)
     elseif e == "copyOut" then S = with(S, "copy", "out")
     elseif e == "copyBoth" then S = with(S, "copy", "both")
     elseif e == "copyDone" then S = with(S, "copy", nil)
+    elseif e == "txStatus" then if S.txs ~= v.status then S = with(S, "txs", v.status) end
     end
   end
   return S
@@ -991,6 +1002,18 @@ local function add_header(t, tvb, off, shape, fe, name)
   t:add(F.frontend, tvb(off, 0), fe):set_generated()
 end
 
+-- A key for the message that starts at off: its first bytes, at most 16 and never past its own
+-- end, so that a later pass finds it however TCP split the frame's bytes into calls.
+local function msg_key(s, off, caplen)
+  local n = caplen - off
+  if n >= 5 then
+    local len = (sbyte(s, off + 1) == 0) and u32(s, off + 1) or (1 + u32(s, off + 2))
+    if len >= 1 and len < n then n = len end
+  end
+  if n > 16 then n = 16 end
+  return ssub(s, off + 1, off + n)
+end
+
 -- An untyped packet with a known code: what a new connection's client sends first.
 local START_CODES = set_of({ 196608, 196610, 80877102, 80877103, 80877104 })
 local function new_connection(s, caplen)
@@ -999,8 +1022,45 @@ local function new_connection(s, caplen)
   return len >= 8 and len <= 10004 and START_CODES[u32(s, 5)] == true
 end
 
+-- Requests and their responses. The first pass matches them with a queue per connection and
+-- stores what it found per message (frame record, message ordinal); later passes show the same.
+local function link_first_pass(conn, m, fe, pinfo)
+  local q = conn.q
+  if fe then
+    if m.ends then
+      local r = { frame = pinfo.number, time = pinfo.abs_ts, rows = 0, ends = m.ends }
+      q[#q + 1] = r
+      return { req = r }
+    end
+    return nil
+  end
+  if m.async or #q == 0 then return nil end
+  for i = 1, #q do
+    local r = q[i]
+    if r.ends[m.name] then
+      -- This completes request i; the ones before it got no answer (skipped after an error).
+      for _ = 1, i do table.remove(q, 1) end
+      r.resp = pinfo.number
+      return { to = r.frame, us = floor((pinfo.abs_ts - r.time) * 1000000 + 0.5), rows = r.rows }
+    end
+  end
+  if m.row then q[1].rows = q[1].rows + 1 end
+  return nil
+end
+
+local function add_links(t, tvb, off, rec)
+  if not rec then return end
+  if rec.to then
+    t:add(F.responseTo, tvb(off, 0), rec.to):set_generated()
+    t:add(F.time, tvb(off, 0), NSTime.new(floor(rec.us / 1000000), (rec.us % 1000000) * 1000)):set_generated()
+    if rec.rows > 0 then t:add(F.rowCount, tvb(off, 0), rec.rows):set_generated() end
+  elseif rec.req and rec.req.resp then
+    t:add(F.responseIn, tvb(off, 0), rec.req.resp):set_generated()
+  end
+end
+
 -- Decodes the messages of one call; returns the new state and the Info texts.
-local function dissect_messages(tvb, pinfo, tree, S, fe, fr, tag)
+local function dissect_messages(tvb, pinfo, tree, S, fe, fr, tag, ctx)
   local caplen, total = tvb:len(), tvb:reported_len()
   local s = tvb:raw(0, caplen)
   local infos = {}
@@ -1011,10 +1071,14 @@ local function dissect_messages(tvb, pinfo, tree, S, fe, fr, tag)
     if fe and off == 0 and not in_tls and (S.cph == "typed" or S.tls) and new_connection(s, caplen) then
       -- A client reusing the address and port pair of an earlier connection starts over.
       S = INITIAL
+      if fr then ctx.conn.q = {} end
     end
     if S.tls and not in_tls then
       -- TLS follows the server's 'S' (or a direct TLS ClientHello): Wireshark's TLS dissector
       -- takes the bytes, and hands decrypted data back to pgwire through the tls.port table.
+      -- The decrypted messages come back through a nested call that reads and updates the
+      -- connection's state: hand it the current one first.
+      if fr then ctx.conn.cur = S end
       in_tls = true
       pcall(function() tls_handle:call(tvb(off):tvb(), pinfo, tree) end)
       in_tls = false
@@ -1092,6 +1156,7 @@ local function dissect_messages(tvb, pinfo, tree, S, fe, fr, tag)
         end
         local t = tree:add(pgwire, tvb(off, math.min(size, caplen - off)), "PostgreSQL: " .. m.name)
         add_header(t, tvb, off, shape, fe, m.name)
+        if S.txs then t:add(F.txStatus, tvb(off, 0), S.txs):set_generated() end
         if off + size > caplen then
           t:add_proto_expert_info(E.truncated, sformat("Message cut short in the capture (%d of %d bytes)", caplen - off, size))
           infos[#infos + 1] = m.name
@@ -1105,6 +1170,15 @@ local function dissect_messages(tvb, pinfo, tree, S, fe, fr, tag)
         end
         m.parse(b)
         b_finish(b)
+        local rec
+        if fr then
+          rec = link_first_pass(ctx.conn, m, fe, pinfo)
+          if rec then ctx.fr.links[ctx.ord] = rec end
+        else
+          rec = ctx.fr.links[ctx.ord]
+        end
+        ctx.ord = ctx.ord + 1
+        add_links(t, tvb, off, rec)
         infos[#infos + 1] = info_of(m, b.v)
         local before = S
         if not fe and S.ans and shape == "typed" then S = with(S, "ans", nil) end
@@ -1113,7 +1187,7 @@ local function dissect_messages(tvb, pinfo, tree, S, fe, fr, tag)
         if fr and S ~= before and off < caplen then
           -- A later pass may start a call at the next message: remember the state there.
           fr.alt = fr.alt or {}
-          fr.alt[ssub(s, off + 1, off + 16) .. tag] = S
+          fr.alt[msg_key(s, off, caplen) .. tag] = S
         end
       end
     end
@@ -1138,7 +1212,7 @@ function pgwire.dissector(tvb, pinfo, tree)
   local conn = conns[key]
   if not conn then
     local sport = (pinfo.match_uint == pinfo.src_port) and pinfo.src_port or pinfo.dst_port
-    conn = { sport = sport, saddr = tostring(sport == pinfo.src_port and pinfo.src or pinfo.dst), cur = INITIAL, frames = {} }
+    conn = { sport = sport, saddr = tostring(sport == pinfo.src_port and pinfo.src or pinfo.dst), cur = INITIAL, frames = {}, q = {} }
     conns[key] = conn
   end
   local fe
@@ -1149,7 +1223,7 @@ function pgwire.dissector(tvb, pinfo, tree)
   -- the state at the frame's first call, and where a message changed it, the state at the next
   -- message (keyed by its first bytes, since TCP may split a frame's calls differently later).
   local tag = in_tls and "t" or ""
-  local key16 = tvb:raw(0, math.min(16, caplen)) .. tag
+  local key16 = msg_key(tvb:raw(0, math.min(16, caplen)), 0, math.min(16, caplen)) .. tag
   local fr = conn.frames[pinfo.number]
   local S
   if pinfo.visited and fr then
@@ -1157,7 +1231,7 @@ function pgwire.dissector(tvb, pinfo, tree)
   else
     S = conn.cur
     if not fr then
-      fr = { S = S }
+      fr = { S = S, links = {}, n = 0 }
       conn.frames[pinfo.number] = fr
     elseif S ~= fr.S then
       fr.alt = fr.alt or {}
@@ -1165,15 +1239,20 @@ function pgwire.dissector(tvb, pinfo, tree)
     end
   end
 
-  local ok, S2, infos, handed = pcall(dissect_messages, tvb, pinfo, tree, S, fe, (not pinfo.visited) and fr or nil, tag)
+  -- Messages are numbered within their frame, so that links found in the first pass can be
+  -- shown again however TCP splits the frame's calls: a later pass restarts at the first call.
+  if pinfo.visited and fr.first == key16 then fr.n = 0 end
+  local ctx = { conn = conn, fr = fr, ord = fr.n }
+  local ok, S2, infos, handed = pcall(dissect_messages, tvb, pinfo, tree, S, fe, (not pinfo.visited) and fr or nil, tag, ctx)
+  fr.n = ctx.ord
   if not ok then
     -- A bug, never the data's fault: show it as an expert item instead of a Lua error.
     local t = tree:add(pgwire, tvb(), "PostgreSQL: decoder error")
     t:add_proto_expert_info(E.overrun, "Decoder error: " .. tostring(S2))
     return caplen
   end
-  if not pinfo.visited then conn.cur = S2 end
   if handed then return caplen end
+  if not pinfo.visited then conn.cur = S2 end
 
   if #infos > 0 then
     -- The frame's first call with messages sets the Info column; later calls in the same frame

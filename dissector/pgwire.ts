@@ -23,6 +23,10 @@ export interface MessageMeta {
   readonly info: readonly InfoPart[];
   readonly effects: readonly string[];
   readonly parse: (b: Body) => void;
+  /** Backend messages that complete this request. */
+  readonly request?: readonly string[];
+  readonly async?: boolean;
+  readonly row?: boolean;
 }
 
 export interface Group {
@@ -104,6 +108,11 @@ export const F = {
   file: { abbrev: "file", type: "stringz", label: "File" },
   line: { abbrev: "line", type: "stringz", label: "Line" },
   routine: { abbrev: "routine", type: "stringz", label: "Routine" },
+  responseIn: { abbrev: "response_in", type: "framenum", label: "Response in" },
+  responseTo: { abbrev: "response_to", type: "framenum", label: "Request in" },
+  time: { abbrev: "time", type: "reltime", label: "Response time" },
+  rowCount: { abbrev: "row_count", type: "uint32", label: "Rows" },
+  txStatus: { abbrev: "tx_status", type: "uint8", label: "Transaction status", values: {"69":"In a failed transaction","73":"Idle","84":"In a transaction"} },
   unknownField: { abbrev: "unknown_field", type: "stringz", label: "Unknown field" },
 } as const satisfies Record<string, FieldInfo>;
 
@@ -574,6 +583,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     info: [{"lit":" "},{"v":"major"},{"lit":"."},{"v":"minor"},{"lit":" user="},{"v":"user"},{"lit":" database="},{"v":"database"}],
     effects: ["startup"],
     parse: StartupMessage_F,
+    request: ["ReadyForQuery","ErrorResponse"],
   },
   {
     name: "CancelRequest",
@@ -594,6 +604,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     info: [],
     effects: ["sslRequest"],
     parse: SSLRequest_F,
+    request: ["SSLResponse","ErrorResponse"],
   },
   {
     name: "GSSENCRequest",
@@ -604,6 +615,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     info: [],
     effects: ["gssRequest"],
     parse: GSSENCRequest_F,
+    request: ["GSSENCResponse","ErrorResponse"],
   },
   {
     name: "UnknownStartupPacket",
@@ -798,6 +810,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     info: [{"lit":": "},{"v":"query"}],
     effects: [],
     parse: Query_F,
+    request: ["ReadyForQuery"],
   },
   {
     name: "Parse",
@@ -807,6 +820,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     info: [{"lit":" \""},{"v":"stmt"},{"lit":"\": "},{"v":"query"}],
     effects: [],
     parse: Parse_F,
+    request: ["ParseComplete","ErrorResponse"],
   },
   {
     name: "Bind",
@@ -816,6 +830,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     info: [{"lit":" \""},{"v":"portal"},{"lit":"\" \""},{"v":"stmt"},{"lit":"\""}],
     effects: [],
     parse: Bind_F,
+    request: ["BindComplete","ErrorResponse"],
   },
   {
     name: "Describe",
@@ -826,6 +841,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     info: [{"lit":" "},{"v":"target","char":true},{"lit":" \""},{"v":"name"},{"lit":"\""}],
     effects: [],
     parse: Describe_F,
+    request: ["RowDescription","NoData","ErrorResponse"],
   },
   {
     name: "Execute",
@@ -836,6 +852,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     info: [{"lit":" \""},{"v":"portal"},{"lit":"\" rows="},{"v":"rows"}],
     effects: [],
     parse: Execute_F,
+    request: ["CommandComplete","EmptyQueryResponse","PortalSuspended","ErrorResponse"],
   },
   {
     name: "Close",
@@ -846,6 +863,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     info: [{"lit":" "},{"v":"target","char":true},{"lit":" \""},{"v":"name"},{"lit":"\""}],
     effects: [],
     parse: Describe_F,
+    request: ["CloseComplete","ErrorResponse"],
   },
   {
     name: "Sync",
@@ -856,6 +874,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     info: [],
     effects: [],
     parse: Sync_F,
+    request: ["ReadyForQuery"],
   },
   {
     name: "Flush",
@@ -894,6 +913,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     info: [],
     effects: [],
     parse: DataRow_B,
+    row: true,
   },
   {
     name: "CommandComplete",
@@ -911,7 +931,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     shape: "typed",
     fixedLength: 5,
     info: [{"lit":" "},{"v":"status","char":true}],
-    effects: [],
+    effects: ["txStatus"],
     parse: ReadyForQuery_B,
   },
   {
@@ -1010,6 +1030,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     info: [{"lit":" oid="},{"v":"oid"}],
     effects: [],
     parse: FunctionCall_F,
+    request: ["ReadyForQuery"],
   },
   {
     name: "FunctionCallResponse",
@@ -1112,6 +1133,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     info: [{"lit":" "},{"v":"severity"},{"lit":" "},{"v":"code"},{"lit":": "},{"v":"message"}],
     effects: [],
     parse: ErrorResponse_B,
+    async: true,
   },
   {
     name: "ParameterStatus",
@@ -1121,6 +1143,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     info: [{"lit":" "},{"v":"name"},{"lit":"="},{"v":"value"}],
     effects: [],
     parse: ParameterStatus_B,
+    async: true,
   },
   {
     name: "NotificationResponse",
@@ -1130,6 +1153,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     info: [{"lit":" "},{"v":"channel"},{"lit":": "},{"v":"payload"}],
     effects: [],
     parse: NotificationResponse_B,
+    async: true,
   },
 ];
 

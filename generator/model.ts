@@ -107,6 +107,14 @@ export function buildModel(): Model {
     return { ...m, id, fn, shared, infoParts: parseInfo(m.info, m.name, vars) };
   });
 
+  const backendNames = new Set(msgModels.filter((m) => m.dir === "B").map((m) => m.name));
+  for (const m of msgModels) {
+    for (const n of m.request ?? []) {
+      if (!backendNames.has(n)) throw new Error(`${m.name}: request completes on ${n}, which is no backend message`);
+    }
+    if (m.request && m.dir !== "F") throw new Error(`${m.name}: only frontend messages are requests`);
+  }
+
   const groups = new Map<string, GroupModel>();
   for (const m of msgModels) {
     const key: GroupModel["key"] = m.shape === "typed" ? (m.type as string).charCodeAt(0) : m.shape;

@@ -21,6 +21,8 @@ export type FieldType =
   | "string"
   | "stringz"
   | "bytes"
+  | "framenum"
+  | "reltime"
   | "none";
 
 export type ValueTable = Readonly<Record<number, string>>;
@@ -139,7 +141,9 @@ export type Effect =
   | "copyIn"
   | "copyOut"
   | "copyBoth"
-  | "copyDone";
+  | "copyDone"
+  /** ReadyForQuery: the transaction status ($status) every later message shows. */
+  | "txStatus";
 
 /** How a message variant is picked among those that share a type byte and direction. */
 export type Selector =
@@ -179,6 +183,17 @@ export interface MessageDef {
   readonly description: string;
   /** PostgreSQL version or protocol minor that introduced it, where that matters. */
   readonly since?: string;
+  /**
+   * A request (frontend): the backend messages that complete it. The runtime links each request
+   * to the response that completes it (pgwire.response_in / response_to, pgwire.time); a response
+   * that completes a later request completes the ones before it without an answer (what the
+   * server skips after an error until Sync).
+   */
+  readonly request?: readonly string[];
+  /** A backend message that answers no request (sent whenever the server likes). */
+  readonly async?: boolean;
+  /** A result row: counted into pgwire.row_count of the request it answers. */
+  readonly row?: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------

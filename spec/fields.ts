@@ -260,5 +260,14 @@ export const F = {
   routine: field("routine", "Routine", "stringz", "The source routine that reported the error.", {
     builtin: "pgsql.routine",
   }),
+  // --- generated: links between requests and responses, and connection context ---
+  responseIn: field("response_in", "Response in", "framenum", "The frame of the response that completes this request."),
+  responseTo: field("response_to", "Request in", "framenum", "The frame of the request this response completes."),
+  time: field("time", "Response time", "reltime", "Time from the request to the response that completes it."),
+  rowCount: field("row_count", "Rows", "uint32", "DataRow messages the request returned."),
+  txStatus: field("tx_status", "Transaction status", "uint8", "The transaction status from the last ReadyForQuery.", {
+    values: charTable({ I: "Idle", T: "In a transaction", E: "In a failed transaction" }),
+  }),
+
   unknownField: field("unknown_field", "Unknown field", "stringz", "The value of an error field of unknown code."),
 } as const;

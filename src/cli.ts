@@ -78,7 +78,7 @@ Examples:
   pgwire decode --json captures/seed-md5.pcapng | jq -r 'select(.msg == "Query") | .fields[] | select(.name == "pgwire.query") | .value'
 `;
 
-const COMPARE_HELP = `Usage: pgwire compare FILE [--keylog FILE] [--port P[,P...]] [-2|--two-pass]
+const COMPARE_HELP = `Usage: pgwire compare FILE [--keylog FILE] [--port P[,P...]] [--one-pass]
 
 Runs tshark with the Lua plugin (dissector/pgwire.lua) over the capture and decodes it with
 the TypeScript reference decoder, then compares both frame by frame: each item's label, each
@@ -89,7 +89,9 @@ Options:
   --keylog FILE      TLS key log: tshark and the TypeScript decoder both decrypt TLS with it,
                      and the decrypted messages are compared like the rest
   --port P[,P...]    server ports to decode as PostgreSQL (default 5432); may be repeated
-  -2, --two-pass     run tshark with two-pass analysis (-2)
+  --one-pass         run tshark in one pass (the default is two passes, -2, as links
+                     to later frames such as pgwire.response_in need them); the TS
+                     decoder's links to later frames are then not compared
   -h, --help         show this help
 
 Exit status 0 only when there is no difference and no problem; 1 otherwise.
@@ -235,7 +237,13 @@ class Output {
 // ---------------------------------------------------------------------------------------------
 // decode
 
-const HIDDEN_TEXT_FIELDS = new Set(["pgwire.msg", "pgwire.type", "pgwire.length", "pgwire.frontend"]);
+const HIDDEN_TEXT_FIELDS = new Set([
+  "pgwire.msg",
+  "pgwire.type",
+  "pgwire.length",
+  "pgwire.frontend",
+  "pgwire.tx_status",
+]);
 const MAX_STRING = 80;
 const MAX_BYTES = 32;
 
@@ -386,8 +394,7 @@ async function compareCommand(args: readonly string[], out: Output): Promise<num
   const p = parseArgs("compare", args, {
     "--keylog": { key: "keylog", value: true },
     "--port": { key: "port", value: true },
-    "-2": { key: "twoPass", value: false },
-    "--two-pass": { key: "twoPass", value: false },
+    "--one-pass": { key: "onePass", value: false },
   });
   if (p.help) {
     out.write(COMPARE_HELP);
@@ -413,7 +420,7 @@ async function compareCommand(args: readonly string[], out: Output): Promise<num
   }
   if (!onPath("tshark"))
     throw new CaptureError("tshark not found on PATH; compare needs it (Debian/Ubuntu: apt-get install tshark)");
-  const r = await compare(file, { keylog, ports, twoPass: p.options.has("twoPass") });
+  const r = await compare(file, { keylog, ports, twoPass: p.options.has("onePass") ? false : undefined });
   out.write(`${file}: compared ${r.frames} frames, ${r.items} items, ${r.fields} fields\n`);
   for (const d of r.differences) out.write(`difference: ${d}\n`);
   if (r.differences.length >= 50) out.write("(differences stop at the first 50)\n");

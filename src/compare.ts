@@ -7,7 +7,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { CaptureError } from "./capture-types.ts";
-import type { DecodedMessage, FieldValue } from "./decoder.ts";
+import { type DecodedMessage, FIELDS, type FieldValue } from "./decoder.ts";
 import { type DecodeOptions, decodeCapture } from "./pipeline.ts";
 
 export const PLUGIN = join(dirname(fileURLToPath(import.meta.url)), "..", "dissector", "pgwire.lua");
@@ -38,6 +38,7 @@ export interface LuaRun {
 
 export interface TsharkOptions extends DecodeOptions {
   keylog?: string;
+  /** Run tshark with -2 (the default); false for a single pass. */
   twoPass?: boolean;
   plugin?: string;
   /** Extra -o preferences. */
@@ -59,12 +60,23 @@ export function showValue(v: FieldValue): string {
   return String(v);
 }
 
+/** Fields whose value the TS decoder keeps as seconds and tshark shows as a relative time. */
+const RELTIME = new Set(
+  Object.values(FIELDS)
+    .filter((f) => f.type === "reltime")
+    .map((f) => `pgwire.${f.abbrev}`),
+);
+
 export function tsItem(m: DecodedMessage): CmpItem {
   return {
     label: m.label,
     fields: m.fields.map((f) => ({
       name: f.name,
-      show: f.name.startsWith("expert:") ? String(f.value) : showValue(f.value),
+      show: f.name.startsWith("expert:")
+        ? String(f.value)
+        : RELTIME.has(f.name)
+          ? (f.value as number).toFixed(9)
+          : showValue(f.value),
       offset: f.name.startsWith("expert:") ? 0 : f.offset,
       length: f.name.startsWith("expert:") ? 0 : f.length,
     })),
@@ -72,14 +84,16 @@ export function tsItem(m: DecodedMessage): CmpItem {
 }
 
 export async function tsSide(file: string, opts: DecodeOptions = {}): Promise<Map<number, CmpFrame>> {
-  // (keylog and ports are DecodeOptions too: the TS decoder decrypts TLS with the same key log.)
-  const out = new Map<number, CmpFrame>();
+  // Items are converted at the end: a request gets its pgwire.response_in when the response
+  // arrives, after the request's frame was yielded.
+  const frames = new Map<number, { items: DecodedMessage[]; info?: string }>();
   for await (const fr of decodeCapture(file, opts)) {
-    const prev = out.get(fr.frame);
-    const items = fr.items.map(tsItem);
-    if (prev) prev.items.push(...items);
-    else out.set(fr.frame, { frame: fr.frame, items, info: fr.info });
+    const prev = frames.get(fr.frame);
+    if (prev) prev.items.push(...fr.items);
+    else frames.set(fr.frame, { items: [...fr.items], info: fr.info });
   }
+  const out = new Map<number, CmpFrame>();
+  for (const [n, fr] of frames) out.set(n, { frame: n, items: fr.items.map(tsItem), info: fr.info });
   return out;
 }
 
@@ -216,7 +230,9 @@ export function tsharkArgs(file: string, opts: TsharkOptions, output: string[]):
   if (opts.keylog) args.push("-o", `tls.keylog_file:${opts.keylog}`);
   if (opts.ports) args.push("-o", `pgwire.ports:${opts.ports.join(",")}`);
   for (const p of opts.prefs ?? []) args.push("-o", p);
-  if (opts.twoPass) args.push("-2");
+  // Two passes by default: links to later frames (pgwire.response_in) are known only then, as
+  // in the GUI; the TS decoder adds them when the response arrives.
+  if (opts.twoPass !== false) args.push("-2");
   return args;
 }
 
@@ -332,6 +348,12 @@ export interface CompareResult {
 
 export async function compare(file: string, opts: TsharkOptions = {}): Promise<CompareResult> {
   const [lua, ts] = await Promise.all([luaSide(file, opts), tsSide(file, opts)]);
+  if (opts.twoPass === false) {
+    // One pass: the plugin cannot know links to later frames yet; the TS decoder adds them.
+    for (const fr of ts.values()) {
+      for (const it of fr.items) it.fields = it.fields.filter((f) => f.name !== "pgwire.response_in");
+    }
+  }
   const differences = diffFrames(lua.frames, ts);
   let items = 0;
   let fields = 0;

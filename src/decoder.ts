@@ -10,6 +10,14 @@ import { TlsDecryptor } from "./tls.ts";
 export type { DecodedField, FieldValue } from "./runtime/body.ts";
 export { DEFAULT_MAX_LENGTH, EXPERTS, F as FIELDS };
 
+/**
+ * Fields the runtime adds from connection context rather than from the message's bytes: links
+ * between requests and responses (frame numbers, times) and the transaction status.
+ */
+export const CONTEXT_FIELDS: ReadonlySet<string> = new Set(
+  [F.txStatus, F.responseIn, F.responseTo, F.time, F.rowCount].map((f) => `pgwire.${f.abbrev}`),
+);
+
 /** One item pgwire puts in the tree: a message, or bytes it could not decode. */
 export interface DecodedMessage {
   frame: number;
@@ -37,6 +45,8 @@ export interface ConnState {
   readonly tls: boolean;
   readonly gss: boolean;
   readonly copy?: "in" | "out" | "both";
+  /** Transaction status byte of the last ReadyForQuery. */
+  readonly txs?: number;
 }
 
 export const INITIAL_STATE: ConnState = { cph: "startup", auth: -1, tls: false, gss: false };
@@ -72,6 +82,9 @@ function applyEffects(S: ConnState, effects: readonly string[], v: Vars): ConnSt
         break;
       case "copyDone":
         S = { ...S, copy: undefined };
+        break;
+      case "txStatus":
+        if (S.txs !== v.status && typeof v.status === "number") S = { ...S, txs: v.status };
         break;
     }
   }
@@ -157,6 +170,9 @@ function expertField(abbrev: string, text: string): DecodedField {
   return { name: `expert:pgwire.${abbrev}`, value: text, offset: 0, length: 0 };
 }
 
+/** Called for every decoded message, in order: returns the link fields to append to it. */
+export type LinkHook = (m: MessageMeta, fe: boolean, item: DecodedMessage) => DecodedField[];
+
 /** What one call of the dissector over a buffer left: messages, and where it wants more bytes. */
 interface CallResult {
   S: ConnState;
@@ -181,6 +197,9 @@ export function dissectCall(
   total = buf.length,
   /** Decrypted data handed back by TLS: the TLS hand-over and new-connection checks do not apply. */
   inTls = false,
+  links?: LinkHook,
+  /** Called when a client starts a new connection on the same address pair. */
+  onRestart?: () => void,
 ): CallResult {
   const caplen = buf.length;
   const items: DecodedMessage[] = [];
@@ -205,6 +224,7 @@ export function dissectCall(
     if (fe && off === 0 && !inTls && (S.cph === "typed" || S.tls) && newConnection(buf)) {
       // A client reusing the address and port pair of an earlier connection starts over.
       S = INITIAL_STATE;
+      onRestart?.();
     }
     if (S.tls && !inTls) return { S, items, tlsFrom: off };
     if (S.gss) {
@@ -265,6 +285,7 @@ export function dissectCall(
       fields.push(field(F.type, String.fromCharCode(first), 0, 1), field(F.length, u32(buf, off + 1), 1, 4));
     } else if (shape === "untyped") fields.push(field(F.length, u32(buf, off), 0, 4));
     fields.push(field(F.frontend, fe, 0, 0));
+    if (S.txs !== undefined) fields.push(field(F.txStatus, S.txs, 0, 0));
     const it = item(m.name, `PostgreSQL: ${m.name}`, off, Math.min(size, caplen - off), fields);
     it.info = m.name;
     if (off + size > caplen) {
@@ -285,6 +306,7 @@ export function dissectCall(
     m.parse(b);
     b.finish();
     for (const f of b.fields) fields.push(f.name.startsWith("expert:") ? { ...f, offset: 0 } : f);
+    if (links) fields.push(...links(m, fe, it));
     it.vars = b.vars;
     it.info = infoOf(m, b.vars);
     if (!fe && S.ans && shape === "typed") S = { ...S, ans: undefined };
@@ -358,16 +380,52 @@ export class ConnectionDecoder {
   private readonly tcp = new Desegmenter();
   private readonly inner = new Desegmenter();
   private tls?: TlsDecryptor;
+  /** Requests waiting for the response that completes them, oldest first. */
+  private queue: Array<{ item: DecodedMessage; time: number; rows: number; ends: readonly string[] }> = [];
+  private now = 0;
 
   constructor(private readonly opts: ConnectionOptions = {}) {}
+
+  /** Links requests and responses, as the plugin's link_first_pass does. */
+  private readonly links: LinkHook = (m, fe, item) => {
+    const q = this.queue;
+    if (fe) {
+      if (m.request) q.push({ item, time: this.now, rows: 0, ends: m.request });
+      return [];
+    }
+    if (m.async || q.length === 0) return [];
+    const i = q.findIndex((r) => r.ends.includes(m.name));
+    if (i >= 0) {
+      // This completes request i; the ones before it got no answer (skipped after an error).
+      const r = q[i];
+      q.splice(0, i + 1);
+      r.item.fields.push(field(F.responseIn, item.frame, 0, 0));
+      const us = Math.floor((this.now - r.time) * 1000000 + 0.5);
+      const out = [field(F.responseTo, r.item.frame, 0, 0), field(F.time, us / 1000000, 0, 0)];
+      if (r.rows > 0) out.push(field(F.rowCount, r.rows, 0, 0));
+      return out;
+    }
+    if (m.row) q[0].rows++;
+    return [];
+  };
+
+  private readonly restart = () => {
+    this.queue = [];
+  };
 
   /** True once the connection is TLS. */
   get encrypted(): boolean {
     return this.state.tls;
   }
 
-  feed(frontend: boolean, data: Uint8Array, frame: number, opts: { truncated?: boolean } = {}): DecodedMessage[] {
+  feed(
+    frontend: boolean,
+    data: Uint8Array,
+    frame: number,
+    opts: { truncated?: boolean; time?: number } = {},
+  ): DecodedMessage[] {
     const out: DecodedMessage[] = [];
+    this.now = opts.time ?? 0;
     if (this.state.tls) {
       this.feedTls(frontend, data, frame, out);
       return out;
@@ -378,7 +436,18 @@ export class ConnectionDecoder {
         return undefined;
       }
       const total = opts.truncated ? Number.MAX_SAFE_INTEGER : buf.length;
-      const r = dissectCall(buf, frame, base, this.state, frontend, !opts.truncated, total);
+      const r = dissectCall(
+        buf,
+        frame,
+        base,
+        this.state,
+        frontend,
+        !opts.truncated,
+        total,
+        false,
+        this.links,
+        this.restart,
+      );
       this.state = r.S;
       out.push(...r.items);
       if (r.tlsFrom !== undefined) this.feedTls(frontend, buf.subarray(r.tlsFrom), frame, out);
@@ -393,7 +462,7 @@ export class ConnectionDecoder {
     this.tls ??= new TlsDecryptor(this.opts.keylog);
     for (const chunk of this.tls.feed(frontend, data, frame)) {
       this.inner.push(chunk.fromClient, chunk.data, (buf, base) => {
-        const r = dissectCall(buf, chunk.frame, base, this.state, chunk.fromClient, true, buf.length, true);
+        const r = dissectCall(buf, chunk.frame, base, this.state, chunk.fromClient, true, buf.length, true, this.links);
         this.state = r.S;
         out.push(...r.items);
         return r.desegment;

@@ -76,7 +76,7 @@ export class CaptureDecoder {
       if (!c) continue;
       const fe = o.srcPort === o.dstPort ? o.dst === c.serverAddr : o.dstPort === c.serverPort;
       stream = o.stream;
-      items.push(...c.decoder.feed(fe, o.data, o.frame, { truncated: o.truncated }));
+      items.push(...c.decoder.feed(fe, o.data, o.frame, { truncated: o.truncated, time: o.time }));
     }
     const groups = new Map<number, DecodedMessage[]>();
     for (const it of items) {

@@ -46,6 +46,7 @@ export const asynchronous: MessageDef[] = [
   },
   {
     name: "NoticeResponse",
+    async: true,
     dir: "B",
     type: "N",
     shape: "typed",
@@ -55,6 +56,7 @@ export const asynchronous: MessageDef[] = [
   },
   {
     name: "ParameterStatus",
+    async: true,
     dir: "B",
     type: "S",
     shape: "typed",
@@ -64,6 +66,7 @@ export const asynchronous: MessageDef[] = [
   },
   {
     name: "NotificationResponse",
+    async: true,
     dir: "B",
     type: "A",
     shape: "typed",

@@ -19,13 +19,20 @@ const target = [
   ),
 ];
 
-function empty(name: string, dir: "F" | "B", type: string, description: string): MessageDef {
-  return { name, dir, type, shape: "typed", fixedLength: 4, body: [], description };
+function empty(
+  name: string,
+  dir: "F" | "B",
+  type: string,
+  description: string,
+  extra: Partial<MessageDef> = {},
+): MessageDef {
+  return { name, dir, type, shape: "typed", fixedLength: 4, body: [], description, ...extra };
 }
 
 export const query: MessageDef[] = [
   {
     name: "Query",
+    request: ["ReadyForQuery"],
     dir: "F",
     type: "Q",
     shape: "typed",
@@ -35,6 +42,7 @@ export const query: MessageDef[] = [
   },
   {
     name: "Parse",
+    request: ["ParseComplete", "ErrorResponse"],
     dir: "F",
     type: "P",
     shape: "typed",
@@ -44,6 +52,7 @@ export const query: MessageDef[] = [
   },
   {
     name: "Bind",
+    request: ["BindComplete", "ErrorResponse"],
     dir: "F",
     type: "B",
     shape: "typed",
@@ -62,6 +71,7 @@ export const query: MessageDef[] = [
   },
   {
     name: "Describe",
+    request: ["RowDescription", "NoData", "ErrorResponse"],
     dir: "F",
     type: "D",
     shape: "typed",
@@ -72,6 +82,7 @@ export const query: MessageDef[] = [
   },
   {
     name: "Execute",
+    request: ["CommandComplete", "EmptyQueryResponse", "PortalSuspended", "ErrorResponse"],
     dir: "F",
     type: "E",
     shape: "typed",
@@ -82,6 +93,7 @@ export const query: MessageDef[] = [
   },
   {
     name: "Close",
+    request: ["CloseComplete", "ErrorResponse"],
     dir: "F",
     type: "C",
     shape: "typed",
@@ -90,7 +102,9 @@ export const query: MessageDef[] = [
     info: ' {target:char} "{name}"',
     description: "Closes a prepared statement ('S') or portal ('P').",
   },
-  empty("Sync", "F", "S", "Ends an extended-query batch: commit or roll back, then ReadyForQuery."),
+  empty("Sync", "F", "S", "Ends an extended-query batch: commit or roll back, then ReadyForQuery.", {
+    request: ["ReadyForQuery"],
+  }),
   empty("Flush", "F", "H", "Asks the server to send what it has produced."),
   empty("Terminate", "F", "X", "The client closes the session."),
 
@@ -119,6 +133,7 @@ export const query: MessageDef[] = [
   },
   {
     name: "DataRow",
+    row: true,
     dir: "B",
     type: "D",
     shape: "typed",
@@ -142,6 +157,7 @@ export const query: MessageDef[] = [
     fixedLength: 5,
     body: [int(F.status, "status")],
     info: " {status:char}",
+    effects: ["txStatus"],
     description: "The server is ready for a new query; the transaction status follows.",
   },
   {
@@ -186,6 +202,7 @@ export const query: MessageDef[] = [
 export const functionCall: MessageDef[] = [
   {
     name: "FunctionCall",
+    request: ["ReadyForQuery"],
     dir: "F",
     type: "F",
     shape: "typed",

@@ -7,6 +7,7 @@ import { F } from "../fields.ts";
 export const startup: MessageDef[] = [
   {
     name: "StartupMessage",
+    request: ["ReadyForQuery", "ErrorResponse"],
     dir: "F",
     shape: "untyped",
     when: { peekMajor: 3 },
@@ -39,6 +40,7 @@ export const startup: MessageDef[] = [
   },
   {
     name: "SSLRequest",
+    request: ["SSLResponse", "ErrorResponse"],
     dir: "F",
     shape: "untyped",
     when: { peekInt32: [80877103] },
@@ -49,6 +51,7 @@ export const startup: MessageDef[] = [
   },
   {
     name: "GSSENCRequest",
+    request: ["GSSENCResponse", "ErrorResponse"],
     dir: "F",
     shape: "untyped",
     when: { peekInt32: [80877104] },

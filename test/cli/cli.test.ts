@@ -67,7 +67,9 @@ describe("pgwire decode", { timeout: 60_000 }, () => {
     expect(out.match(/^ {2}DataRow {2}field\.count=5 /gm)).toHaveLength(5);
     expect(out).toContain('("Alice Johnson")');
     expect(out).toMatch(/^ {2}CommandComplete {2}tag="SELECT 5"$/m);
-    expect(out).toMatch(/^ {2}ReadyForQuery {2}status=73 \(Idle\)$/m);
+    expect(out).toMatch(/^ {2}ReadyForQuery {2}status=73 \(Idle\)( response_to=\d+ time=[\d.]+)?$/m);
+    // The query's response time: its ReadyForQuery links back to it.
+    expect(out).toMatch(/^ {2}ReadyForQuery {2}status=73 \(Idle\) response_to=\d+ time=0\.\d+ row_count=5$/m);
     expect(out).toMatch(/^ {2}Terminate$/m);
     // In capture order.
     const order = ["StartupMessage", "AuthenticationMD5Password", "PasswordMessage", "Query", "DataRow", "Terminate"];

@@ -19,9 +19,22 @@ describe.skipIf(!tshark)("plugin under tshark", () => {
     });
 
     it(`${basename(file)}: one pass and two passes give the same tree and Info`, async () => {
-      const [one, two] = await Promise.all([luaSide(file), luaSide(file, { twoPass: true })]);
+      const [one, two] = await Promise.all([luaSide(file, { twoPass: false }), luaSide(file, { twoPass: true })]);
+      expect(one.problems).toEqual([]);
       expect(two.problems).toEqual([]);
-      expect([...two.frames.entries()]).toEqual([...one.frames.entries()]);
+      // Only links forward in time (pgwire.response_in) need the second pass, as dns.response_in does.
+      const forward = (f: { name: string }) => f.name === "pgwire.response_in";
+      const strip = (m: typeof two.frames) =>
+        [...m.entries()].map(([n, fr]) => [
+          n,
+          { ...fr, items: fr.items.map((i) => ({ ...i, fields: i.fields.filter((f) => !forward(f)) })) },
+        ]);
+      expect(strip(two.frames)).toEqual(strip(one.frames));
+      const links = [...two.frames.values()].flatMap((fr) => fr.items.flatMap((i) => i.fields.filter(forward)));
+      const backward = [...two.frames.values()].flatMap((fr) =>
+        fr.items.flatMap((i) => i.fields.filter((f) => f.name === "pgwire.response_to")),
+      );
+      expect(links.length).toBe(backward.length);
     });
 
     it(`${basename(file)}: the built-in pgsql shows the same messages and values`, async () => {
