@@ -71,6 +71,8 @@ local F = {
   severity = ProtoField.stringz("pgwire.severity", "Severity", nil, "Message severity (possibly localized)."),
   severityNonlocalized = ProtoField.stringz("pgwire.severity_nonlocalized", "Severity (non-localized)", nil, "Message severity, never localized."),
   code = ProtoField.stringz("pgwire.code", "Code", nil, "SQLSTATE code."),
+  codeName = ProtoField.string("pgwire.code_name", "Condition", nil, "The SQLSTATE's condition name (errcodes.txt)."),
+  codeClass = ProtoField.string("pgwire.code_class", "Class", nil, "The SQLSTATE's class."),
   message = ProtoField.stringz("pgwire.message", "Message", nil, "Primary message."),
   detail = ProtoField.stringz("pgwire.detail", "Detail", nil, "Detailed message."),
   hint = ProtoField.stringz("pgwire.hint", "Hint", nil, "A suggestion to resolve the problem."),
@@ -153,6 +155,8 @@ do
   list[#list + 1] = F.severity
   list[#list + 1] = F.severityNonlocalized
   list[#list + 1] = F.code
+  list[#list + 1] = F.codeName
+  list[#list + 1] = F.codeClass
   list[#list + 1] = F.message
   list[#list + 1] = F.detail
   list[#list + 1] = F.hint
@@ -188,8 +192,333 @@ local E = {
   trailing = ProtoExpert.new("pgwire.trailing", "Bytes after the last field", expert.group.MALFORMED, expert.severity.WARN),
   truncated = ProtoExpert.new("pgwire.truncated", "Message cut short in the capture", expert.group.UNDECODED, expert.severity.WARN),
   resync = ProtoExpert.new("pgwire.resync", "Bytes skipped to find the next message", expert.group.MALFORMED, expert.severity.WARN),
+  error = ProtoExpert.new("pgwire.error", "The server reports an error", expert.group.RESPONSE_CODE, expert.severity.ERROR),
+  noticeWarning = ProtoExpert.new("pgwire.warning", "The server sends a warning", expert.group.RESPONSE_CODE, expert.severity.WARN),
+  notice = ProtoExpert.new("pgwire.notice", "The server sends a notice", expert.group.RESPONSE_CODE, expert.severity.NOTE),
+  sourceLeak = ProtoExpert.new("pgwire.source_leak", "The message names the server's source file, line and routine", expert.group.SECURITY, expert.severity.NOTE),
+  cleartextPassword = ProtoExpert.new("pgwire.cleartext_password", "Password sent in cleartext", expert.group.SECURITY, expert.severity.WARN),
+  md5Hash = ProtoExpert.new("pgwire.md5_hash", "MD5 password hash sent without TLS", expert.group.SECURITY, expert.severity.WARN),
+  trustLogin = ProtoExpert.new("pgwire.trust_login", "Access granted without a password", expert.group.SECURITY, expert.severity.WARN),
+  tlsRefused = ProtoExpert.new("pgwire.tls_refused", "The server refused encryption", expert.group.SECURITY, expert.severity.WARN),
+  passwordLiteral = ProtoExpert.new("pgwire.password_literal", "A query sets a password in plain text", expert.group.SECURITY, expert.severity.WARN),
 }
-pgwire.experts = { E.badLength, E.unknownType, E.overrun, E.unterminated, E.trailing, E.truncated, E.resync }
+pgwire.experts = { E.badLength, E.unknownType, E.overrun, E.unterminated, E.trailing, E.truncated, E.resync, E.error, E.noticeWarning, E.notice, E.sourceLeak, E.cleartextPassword, E.md5Hash, E.trustLogin, E.tlsRefused, E.passwordLiteral }
+
+---------------------------------------------------------------------------------------------------
+-- Tables for lookups (spec/tables.ts)
+
+local T = {
+  sqlstate = {
+    ["10608"] = "invalid_argument_for_xquery",
+    ["20000"] = "case_not_found",
+    ["21000"] = "cardinality_violation",
+    ["22000"] = "data_exception",
+    ["22001"] = "string_data_right_truncation",
+    ["22002"] = "null_value_no_indicator_parameter",
+    ["22003"] = "numeric_value_out_of_range",
+    ["22004"] = "null_value_not_allowed",
+    ["22005"] = "error_in_assignment",
+    ["22007"] = "invalid_datetime_format",
+    ["22008"] = "datetime_field_overflow",
+    ["22009"] = "invalid_time_zone_displacement_value",
+    ["22010"] = "invalid_indicator_parameter_value",
+    ["22011"] = "substring_error",
+    ["22012"] = "division_by_zero",
+    ["22013"] = "invalid_preceding_or_following_size",
+    ["22014"] = "invalid_argument_for_ntile_function",
+    ["22015"] = "interval_field_overflow",
+    ["22016"] = "invalid_argument_for_nth_value_function",
+    ["22018"] = "invalid_character_value_for_cast",
+    ["22019"] = "invalid_escape_character",
+    ["22021"] = "character_not_in_repertoire",
+    ["22022"] = "indicator_overflow",
+    ["22023"] = "invalid_parameter_value",
+    ["22024"] = "unterminated_c_string",
+    ["22025"] = "invalid_escape_sequence",
+    ["22026"] = "string_data_length_mismatch",
+    ["22027"] = "trim_error",
+    ["22030"] = "duplicate_json_object_key_value",
+    ["22031"] = "invalid_argument_for_sql_json_datetime_function",
+    ["22032"] = "invalid_json_text",
+    ["22033"] = "invalid_sql_json_subscript",
+    ["22034"] = "more_than_one_sql_json_item",
+    ["22035"] = "no_sql_json_item",
+    ["22036"] = "non_numeric_sql_json_item",
+    ["22037"] = "non_unique_keys_in_a_json_object",
+    ["22038"] = "singleton_sql_json_item_required",
+    ["22039"] = "sql_json_array_not_found",
+    ["23000"] = "integrity_constraint_violation",
+    ["23001"] = "restrict_violation",
+    ["23502"] = "not_null_violation",
+    ["23503"] = "foreign_key_violation",
+    ["23505"] = "unique_violation",
+    ["23514"] = "check_violation",
+    ["24000"] = "invalid_cursor_state",
+    ["25000"] = "invalid_transaction_state",
+    ["25001"] = "active_sql_transaction",
+    ["25002"] = "branch_transaction_already_active",
+    ["25003"] = "inappropriate_access_mode_for_branch_transaction",
+    ["25004"] = "inappropriate_isolation_level_for_branch_transaction",
+    ["25005"] = "no_active_sql_transaction_for_branch_transaction",
+    ["25006"] = "read_only_sql_transaction",
+    ["25007"] = "schema_and_data_statement_mixing_not_supported",
+    ["25008"] = "held_cursor_requires_same_isolation_level",
+    ["26000"] = "invalid_sql_statement_name",
+    ["27000"] = "triggered_data_change_violation",
+    ["28000"] = "invalid_authorization_specification",
+    ["34000"] = "invalid_cursor_name",
+    ["38000"] = "external_routine_exception",
+    ["38001"] = "containing_sql_not_permitted",
+    ["38002"] = "modifying_sql_data_not_permitted",
+    ["38003"] = "prohibited_sql_statement_attempted",
+    ["38004"] = "reading_sql_data_not_permitted",
+    ["39000"] = "external_routine_invocation_exception",
+    ["39001"] = "invalid_sqlstate_returned",
+    ["39004"] = "null_value_not_allowed",
+    ["40000"] = "transaction_rollback",
+    ["40001"] = "serialization_failure",
+    ["40002"] = "transaction_integrity_constraint_violation",
+    ["40003"] = "statement_completion_unknown",
+    ["42000"] = "syntax_error_or_access_rule_violation",
+    ["42501"] = "insufficient_privilege",
+    ["42601"] = "syntax_error",
+    ["42602"] = "invalid_name",
+    ["42611"] = "invalid_column_definition",
+    ["42622"] = "name_too_long",
+    ["42701"] = "duplicate_column",
+    ["42702"] = "ambiguous_column",
+    ["42703"] = "undefined_column",
+    ["42704"] = "undefined_object",
+    ["42710"] = "duplicate_object",
+    ["42712"] = "duplicate_alias",
+    ["42723"] = "duplicate_function",
+    ["42725"] = "ambiguous_function",
+    ["42803"] = "grouping_error",
+    ["42804"] = "datatype_mismatch",
+    ["42809"] = "wrong_object_type",
+    ["42830"] = "invalid_foreign_key",
+    ["42846"] = "cannot_coerce",
+    ["42883"] = "undefined_function",
+    ["42939"] = "reserved_name",
+    ["44000"] = "with_check_option_violation",
+    ["53000"] = "insufficient_resources",
+    ["53100"] = "disk_full",
+    ["53200"] = "out_of_memory",
+    ["53300"] = "too_many_connections",
+    ["53400"] = "configuration_limit_exceeded",
+    ["54000"] = "program_limit_exceeded",
+    ["54001"] = "statement_too_complex",
+    ["54011"] = "too_many_columns",
+    ["54023"] = "too_many_arguments",
+    ["55000"] = "object_not_in_prerequisite_state",
+    ["55006"] = "object_in_use",
+    ["57000"] = "operator_intervention",
+    ["57014"] = "query_canceled",
+    ["58000"] = "system_error",
+    ["58030"] = "io_error",
+    ["00000"] = "successful_completion",
+    ["01000"] = "warning",
+    ["0100C"] = "dynamic_result_sets_returned",
+    ["01008"] = "implicit_zero_bit_padding",
+    ["01003"] = "null_value_eliminated_in_set_function",
+    ["01007"] = "privilege_not_granted",
+    ["01006"] = "privilege_not_revoked",
+    ["01004"] = "string_data_right_truncation",
+    ["01P01"] = "deprecated_feature",
+    ["02000"] = "no_data",
+    ["02001"] = "no_additional_dynamic_result_sets_returned",
+    ["03000"] = "sql_statement_not_yet_complete",
+    ["08000"] = "connection_exception",
+    ["08003"] = "connection_does_not_exist",
+    ["08006"] = "connection_failure",
+    ["08001"] = "sqlclient_unable_to_establish_sqlconnection",
+    ["08004"] = "sqlserver_rejected_establishment_of_sqlconnection",
+    ["08007"] = "transaction_resolution_unknown",
+    ["08P01"] = "protocol_violation",
+    ["09000"] = "triggered_action_exception",
+    ["0A000"] = "feature_not_supported",
+    ["0B000"] = "invalid_transaction_initiation",
+    ["0F000"] = "locator_exception",
+    ["0F001"] = "invalid_locator_specification",
+    ["0L000"] = "invalid_grantor",
+    ["0LP01"] = "invalid_grant_operation",
+    ["0P000"] = "invalid_role_specification",
+    ["0Z000"] = "diagnostics_exception",
+    ["0Z002"] = "stacked_diagnostics_accessed_without_active_handler",
+    ["2202E"] = "array_subscript_error",
+    ["2200B"] = "escape_character_conflict",
+    ["2201E"] = "invalid_argument_for_logarithm",
+    ["2201F"] = "invalid_argument_for_power_function",
+    ["2201G"] = "invalid_argument_for_width_bucket_function",
+    ["2200D"] = "invalid_escape_octet",
+    ["22P06"] = "nonstandard_use_of_escape_character",
+    ["2201B"] = "invalid_regular_expression",
+    ["2201W"] = "invalid_row_count_in_limit_clause",
+    ["2201X"] = "invalid_row_count_in_result_offset_clause",
+    ["2202H"] = "invalid_tablesample_argument",
+    ["2202G"] = "invalid_tablesample_repeat",
+    ["2200C"] = "invalid_use_of_escape_character",
+    ["2200G"] = "most_specific_type_mismatch",
+    ["2200H"] = "sequence_generator_limit_exceeded",
+    ["2200F"] = "zero_length_character_string",
+    ["22P01"] = "floating_point_exception",
+    ["22P02"] = "invalid_text_representation",
+    ["22P03"] = "invalid_binary_representation",
+    ["22P04"] = "bad_copy_file_format",
+    ["22P05"] = "untranslatable_character",
+    ["22P07"] = "datum_version_mismatch",
+    ["2200L"] = "not_an_xml_document",
+    ["2200M"] = "invalid_xml_document",
+    ["2200N"] = "invalid_xml_content",
+    ["2200S"] = "invalid_xml_comment",
+    ["2200T"] = "invalid_xml_processing_instruction",
+    ["2203A"] = "sql_json_member_not_found",
+    ["2203B"] = "sql_json_number_not_found",
+    ["2203C"] = "sql_json_object_not_found",
+    ["2203D"] = "too_many_json_array_elements",
+    ["2203E"] = "too_many_json_object_members",
+    ["2203F"] = "sql_json_scalar_required",
+    ["2203G"] = "sql_json_item_cannot_be_cast_to_target_type",
+    ["23P01"] = "exclusion_violation",
+    ["25P01"] = "no_active_sql_transaction",
+    ["25P02"] = "in_failed_sql_transaction",
+    ["25P03"] = "idle_in_transaction_session_timeout",
+    ["25P04"] = "transaction_timeout",
+    ["28P01"] = "invalid_password",
+    ["2B000"] = "dependent_privilege_descriptors_still_exist",
+    ["2BP01"] = "dependent_objects_still_exist",
+    ["2D000"] = "invalid_transaction_termination",
+    ["2F000"] = "sql_routine_exception",
+    ["2F005"] = "function_executed_no_return_statement",
+    ["2F002"] = "modifying_sql_data_not_permitted",
+    ["2F003"] = "prohibited_sql_statement_attempted",
+    ["2F004"] = "reading_sql_data_not_permitted",
+    ["39P01"] = "trigger_protocol_violated",
+    ["39P02"] = "srf_protocol_violated",
+    ["39P03"] = "event_trigger_protocol_violated",
+    ["3B000"] = "savepoint_exception",
+    ["3B001"] = "invalid_savepoint_specification",
+    ["3D000"] = "invalid_catalog_name",
+    ["3F000"] = "invalid_schema_name",
+    ["40P01"] = "deadlock_detected",
+    ["42P20"] = "windowing_error",
+    ["42P19"] = "invalid_recursion",
+    ["42P18"] = "indeterminate_datatype",
+    ["42P21"] = "collation_mismatch",
+    ["42P22"] = "indeterminate_collation",
+    ["428C9"] = "generated_always",
+    ["42P01"] = "undefined_table",
+    ["42P02"] = "undefined_parameter",
+    ["42P03"] = "duplicate_cursor",
+    ["42P04"] = "duplicate_database",
+    ["42P05"] = "duplicate_prepared_statement",
+    ["42P06"] = "duplicate_schema",
+    ["42P07"] = "duplicate_table",
+    ["42P08"] = "ambiguous_parameter",
+    ["42P09"] = "ambiguous_alias",
+    ["42P10"] = "invalid_column_reference",
+    ["42P11"] = "invalid_cursor_definition",
+    ["42P12"] = "invalid_database_definition",
+    ["42P13"] = "invalid_function_definition",
+    ["42P14"] = "invalid_prepared_statement_definition",
+    ["42P15"] = "invalid_schema_definition",
+    ["42P16"] = "invalid_table_definition",
+    ["42P17"] = "invalid_object_definition",
+    ["55P02"] = "cant_change_runtime_param",
+    ["55P03"] = "lock_not_available",
+    ["55P04"] = "unsafe_new_enum_value_usage",
+    ["57P01"] = "admin_shutdown",
+    ["57P02"] = "crash_shutdown",
+    ["57P03"] = "cannot_connect_now",
+    ["57P04"] = "database_dropped",
+    ["57P05"] = "idle_session_timeout",
+    ["58P01"] = "undefined_file",
+    ["58P02"] = "duplicate_file",
+    ["58P03"] = "file_name_too_long",
+    ["F0000"] = "config_file_error",
+    ["F0001"] = "lock_file_exists",
+    ["HV000"] = "fdw_error",
+    ["HV005"] = "fdw_column_name_not_found",
+    ["HV002"] = "fdw_dynamic_parameter_value_needed",
+    ["HV010"] = "fdw_function_sequence_error",
+    ["HV021"] = "fdw_inconsistent_descriptor_information",
+    ["HV024"] = "fdw_invalid_attribute_value",
+    ["HV007"] = "fdw_invalid_column_name",
+    ["HV008"] = "fdw_invalid_column_number",
+    ["HV004"] = "fdw_invalid_data_type",
+    ["HV006"] = "fdw_invalid_data_type_descriptors",
+    ["HV091"] = "fdw_invalid_descriptor_field_identifier",
+    ["HV00B"] = "fdw_invalid_handle",
+    ["HV00C"] = "fdw_invalid_option_index",
+    ["HV00D"] = "fdw_invalid_option_name",
+    ["HV090"] = "fdw_invalid_string_length_or_buffer_length",
+    ["HV00A"] = "fdw_invalid_string_format",
+    ["HV009"] = "fdw_invalid_use_of_null_pointer",
+    ["HV014"] = "fdw_too_many_handles",
+    ["HV001"] = "fdw_out_of_memory",
+    ["HV00P"] = "fdw_no_schemas",
+    ["HV00J"] = "fdw_option_name_not_found",
+    ["HV00K"] = "fdw_reply_handle",
+    ["HV00Q"] = "fdw_schema_not_found",
+    ["HV00R"] = "fdw_table_not_found",
+    ["HV00L"] = "fdw_unable_to_create_execution",
+    ["HV00M"] = "fdw_unable_to_create_reply",
+    ["HV00N"] = "fdw_unable_to_establish_connection",
+    ["P0000"] = "plpgsql_error",
+    ["P0001"] = "raise_exception",
+    ["P0002"] = "no_data_found",
+    ["P0003"] = "too_many_rows",
+    ["P0004"] = "assert_failure",
+    ["XX000"] = "internal_error",
+    ["XX001"] = "data_corrupted",
+    ["XX002"] = "index_corrupted",
+  },
+  sqlstateClass = {
+    ["10"] = "XQuery Error",
+    ["20"] = "Case Not Found",
+    ["21"] = "Cardinality Violation",
+    ["22"] = "Data Exception",
+    ["23"] = "Integrity Constraint Violation",
+    ["24"] = "Invalid Cursor State",
+    ["25"] = "Invalid Transaction State",
+    ["26"] = "Invalid SQL Statement Name",
+    ["27"] = "Triggered Data Change Violation",
+    ["28"] = "Invalid Authorization Specification",
+    ["34"] = "Invalid Cursor Name",
+    ["38"] = "External Routine Exception",
+    ["39"] = "External Routine Invocation Exception",
+    ["40"] = "Transaction Rollback",
+    ["42"] = "Syntax Error or Access Rule Violation",
+    ["44"] = "WITH CHECK OPTION Violation",
+    ["53"] = "Insufficient Resources",
+    ["54"] = "Program Limit Exceeded",
+    ["55"] = "Object Not In Prerequisite State",
+    ["57"] = "Operator Intervention",
+    ["58"] = "System Error (errors external to PostgreSQL itself)",
+    ["00"] = "Successful Completion",
+    ["01"] = "Warning",
+    ["02"] = "No Data (this is also a warning class per the SQL standard)",
+    ["03"] = "SQL Statement Not Yet Complete",
+    ["08"] = "Connection Exception",
+    ["09"] = "Triggered Action Exception",
+    ["0A"] = "Feature Not Supported",
+    ["0B"] = "Invalid Transaction Initiation",
+    ["0F"] = "Locator Exception",
+    ["0L"] = "Invalid Grantor",
+    ["0P"] = "Invalid Role Specification",
+    ["0Z"] = "Diagnostics Exception",
+    ["2B"] = "Dependent Privilege Descriptors Still Exist",
+    ["2D"] = "Invalid Transaction Termination",
+    ["2F"] = "SQL Routine Exception",
+    ["3B"] = "Savepoint Exception",
+    ["3D"] = "Invalid Catalog Name",
+    ["3F"] = "Invalid Schema Name",
+    ["F0"] = "Configuration File Error",
+    ["HV"] = "Foreign Data Wrapper Error (SQL/MED)",
+    ["P0"] = "PL/pgSQL Error",
+    ["XX"] = "Internal Error",
+  },
+}
 
 ---------------------------------------------------------------------------------------------------
 -- Preferences
@@ -273,6 +602,17 @@ local function b_bytes(b, f, n, bind)
   b.tree:add(f, b.tvb(p, n))
   if bind then b.v[bind] = ssub(b.s, p + 1, p + n) end
   b.pos = p + n
+end
+
+local function b_lookup(b, f, from, tbl, prefix, bind)
+  if not b.ok then return end
+  local key = b.v[from]
+  if type(key) ~= "string" then return end
+  if prefix then key = ssub(key, 1, prefix) end
+  local v = tbl[key]
+  if v == nil then return end
+  b.tree:add(f, b.tvb(b.base, 0), v):set_generated()
+  if bind then b.v[bind] = v end
 end
 
 local function b_num(b, name)
@@ -442,7 +782,7 @@ end
 
 -- PasswordMessage (frontend)
 local function PasswordMessage_F(b)
-  b_str(b, F.password)
+  b_str(b, F.password, "password")
 end
 
 -- Query (frontend)
@@ -721,6 +1061,8 @@ local function ErrorResponse_B(b)
       b_str(b, F.severityNonlocalized, "severity_v")
     elseif s1 == 67 then
       b_str(b, F.code, "code")
+      b_lookup(b, F.codeName, "code", T.sqlstate, nil, "codename")
+      b_lookup(b, F.codeClass, "code", T.sqlstateClass, 2)
     elseif s1 == 77 then
       b_str(b, F.message, "message")
     elseif s1 == 68 then
@@ -746,11 +1088,11 @@ local function ErrorResponse_B(b)
     elseif s1 == 110 then
       b_str(b, F.constraintName)
     elseif s1 == 70 then
-      b_str(b, F.file)
+      b_str(b, F.file, "file")
     elseif s1 == 76 then
-      b_str(b, F.line)
+      b_str(b, F.line, "line")
     elseif s1 == 82 then
-      b_str(b, F.routine)
+      b_str(b, F.routine, "routine")
     else
       b_str(b, F.unknownField)
     end
@@ -778,64 +1120,64 @@ local function set_of(list)
 end
 
 local M = {
-  { name = "StartupMessage", fe = true, when = { peekMajor = 3 }, fixed = nil, max = 10004, info = { { lit = " " }, { v = "major" }, { lit = "." }, { v = "minor" }, { lit = " user=" }, { v = "user" }, { lit = " database=" }, { v = "database" } }, effects = { "startup" }, parse = StartupMessage_F, ends = set_of({ "ReadyForQuery", "ErrorResponse" }), async = false, row = false },
-  { name = "CancelRequest", fe = true, when = { peekInt32 = set_of({ 80877102 }) }, fixed = nil, max = 268, info = { { lit = " pid=" }, { v = "pid" } }, effects = { "cancel" }, parse = CancelRequest_F, ends = nil, async = false, row = false },
-  { name = "SSLRequest", fe = true, when = { peekInt32 = set_of({ 80877103 }) }, fixed = 8, max = nil, info = {  }, effects = { "sslRequest" }, parse = SSLRequest_F, ends = set_of({ "SSLResponse", "ErrorResponse" }), async = false, row = false },
-  { name = "GSSENCRequest", fe = true, when = { peekInt32 = set_of({ 80877104 }) }, fixed = 8, max = nil, info = {  }, effects = { "gssRequest" }, parse = GSSENCRequest_F, ends = set_of({ "GSSENCResponse", "ErrorResponse" }), async = false, row = false },
-  { name = "UnknownStartupPacket", fe = true, when = nil, fixed = nil, max = 10004, info = { { lit = " code=" }, { v = "code" } }, effects = {  }, parse = UnknownStartupPacket_F, ends = nil, async = false, row = false },
-  { name = "SSLResponse", fe = false, when = { answerTo = "SSLRequest" }, fixed = nil, max = nil, info = { { lit = " " }, { v = "answer", char = true } }, effects = { "encryptionAnswer" }, parse = SSLResponse_B, ends = nil, async = false, row = false },
-  { name = "GSSENCResponse", fe = false, when = { answerTo = "GSSENCRequest" }, fixed = nil, max = nil, info = { { lit = " " }, { v = "answer", char = true } }, effects = { "encryptionAnswer" }, parse = GSSENCResponse_B, ends = nil, async = false, row = false },
-  { name = "AuthenticationOk", fe = false, when = { peekInt32 = set_of({ 0 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationOk_B, ends = nil, async = false, row = false },
-  { name = "AuthenticationKerberosV5", fe = false, when = { peekInt32 = set_of({ 2 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationKerberosV5_B, ends = nil, async = false, row = false },
-  { name = "AuthenticationCleartextPassword", fe = false, when = { peekInt32 = set_of({ 3 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationCleartextPassword_B, ends = nil, async = false, row = false },
-  { name = "AuthenticationMD5Password", fe = false, when = { peekInt32 = set_of({ 5 }) }, fixed = 12, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationMD5Password_B, ends = nil, async = false, row = false },
-  { name = "AuthenticationGSS", fe = false, when = { peekInt32 = set_of({ 7 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationGSS_B, ends = nil, async = false, row = false },
-  { name = "AuthenticationGSSContinue", fe = false, when = { peekInt32 = set_of({ 8 }) }, fixed = nil, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationGSSContinue_B, ends = nil, async = false, row = false },
-  { name = "AuthenticationSSPI", fe = false, when = { peekInt32 = set_of({ 9 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationSSPI_B, ends = nil, async = false, row = false },
-  { name = "AuthenticationSASL", fe = false, when = { peekInt32 = set_of({ 10 }) }, fixed = nil, max = nil, info = { { lit = " " }, { v = "mech" } }, effects = { "authRequest" }, parse = AuthenticationSASL_B, ends = nil, async = false, row = false },
-  { name = "AuthenticationSASLContinue", fe = false, when = { peekInt32 = set_of({ 11 }) }, fixed = nil, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationSASLContinue_B, ends = nil, async = false, row = false },
-  { name = "AuthenticationSASLFinal", fe = false, when = { peekInt32 = set_of({ 12 }) }, fixed = nil, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationSASLFinal_B, ends = nil, async = false, row = false },
-  { name = "AuthenticationRequest", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " type=" }, { v = "authtype" } }, effects = { "authRequest" }, parse = AuthenticationRequest_B, ends = nil, async = false, row = false },
-  { name = "SASLInitialResponse", fe = true, when = { lastAuth = set_of({ 10 }) }, fixed = nil, max = 65535, info = { { lit = " " }, { v = "mech" } }, effects = {  }, parse = SASLInitialResponse_F, ends = nil, async = false, row = false },
-  { name = "SASLResponse", fe = true, when = { lastAuth = set_of({ 11 }) }, fixed = nil, max = 65535, info = {  }, effects = {  }, parse = SASLResponse_F, ends = nil, async = false, row = false },
-  { name = "GSSResponse", fe = true, when = { lastAuth = set_of({ 7, 8, 9 }) }, fixed = nil, max = 65535, info = {  }, effects = {  }, parse = GSSResponse_F, ends = nil, async = false, row = false },
-  { name = "PasswordMessage", fe = true, when = nil, fixed = nil, max = 65535, info = {  }, effects = {  }, parse = PasswordMessage_F, ends = nil, async = false, row = false },
-  { name = "Query", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = ": " }, { v = "query" } }, effects = {  }, parse = Query_F, ends = set_of({ "ReadyForQuery" }), async = false, row = false },
-  { name = "Parse", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = " \"" }, { v = "stmt" }, { lit = "\": " }, { v = "query" } }, effects = {  }, parse = Parse_F, ends = set_of({ "ParseComplete", "ErrorResponse" }), async = false, row = false },
-  { name = "Bind", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = " \"" }, { v = "portal" }, { lit = "\" \"" }, { v = "stmt" }, { lit = "\"" } }, effects = {  }, parse = Bind_F, ends = set_of({ "BindComplete", "ErrorResponse" }), async = false, row = false },
-  { name = "Describe", fe = true, when = nil, fixed = nil, max = 10000, info = { { lit = " " }, { v = "target", char = true }, { lit = " \"" }, { v = "name" }, { lit = "\"" } }, effects = {  }, parse = Describe_F, ends = set_of({ "RowDescription", "NoData", "ErrorResponse" }), async = false, row = false },
-  { name = "Execute", fe = true, when = nil, fixed = nil, max = 10000, info = { { lit = " \"" }, { v = "portal" }, { lit = "\" rows=" }, { v = "rows" } }, effects = {  }, parse = Execute_F, ends = set_of({ "CommandComplete", "EmptyQueryResponse", "PortalSuspended", "ErrorResponse" }), async = false, row = false },
-  { name = "Close", fe = true, when = nil, fixed = nil, max = 10000, info = { { lit = " " }, { v = "target", char = true }, { lit = " \"" }, { v = "name" }, { lit = "\"" } }, effects = {  }, parse = Describe_F, ends = set_of({ "CloseComplete", "ErrorResponse" }), async = false, row = false },
-  { name = "Sync", fe = true, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = Sync_F, ends = set_of({ "ReadyForQuery" }), async = false, row = false },
-  { name = "Flush", fe = true, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = Flush_F, ends = nil, async = false, row = false },
-  { name = "Terminate", fe = true, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = Terminate_F, ends = nil, async = false, row = false },
-  { name = "RowDescription", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " (" }, { v = "n" }, { lit = " columns)" } }, effects = {  }, parse = RowDescription_B, ends = nil, async = false, row = false },
-  { name = "DataRow", fe = false, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = DataRow_B, ends = nil, async = false, row = true },
-  { name = "CommandComplete", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = ": " }, { v = "tag" } }, effects = {  }, parse = CommandComplete_B, ends = nil, async = false, row = false },
-  { name = "ReadyForQuery", fe = false, when = nil, fixed = 5, max = nil, info = { { lit = " " }, { v = "status", char = true } }, effects = { "txStatus" }, parse = ReadyForQuery_B, ends = nil, async = false, row = false },
-  { name = "ParameterDescription", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " (" }, { v = "n" }, { lit = " parameters)" } }, effects = {  }, parse = ParameterDescription_B, ends = nil, async = false, row = false },
-  { name = "EmptyQueryResponse", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = EmptyQueryResponse_B, ends = nil, async = false, row = false },
-  { name = "NoData", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = NoData_B, ends = nil, async = false, row = false },
-  { name = "ParseComplete", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = ParseComplete_B, ends = nil, async = false, row = false },
-  { name = "BindComplete", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = BindComplete_B, ends = nil, async = false, row = false },
-  { name = "CloseComplete", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = CloseComplete_B, ends = nil, async = false, row = false },
-  { name = "PortalSuspended", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = PortalSuspended_B, ends = nil, async = false, row = false },
-  { name = "BackendKeyData", fe = false, when = nil, fixed = nil, max = 264, info = { { lit = " pid=" }, { v = "pid" } }, effects = {  }, parse = BackendKeyData_B, ends = nil, async = false, row = false },
-  { name = "NegotiateProtocolVersion", fe = false, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = NegotiateProtocolVersion_B, ends = nil, async = false, row = false },
-  { name = "FunctionCall", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = " oid=" }, { v = "oid" } }, effects = {  }, parse = FunctionCall_F, ends = set_of({ "ReadyForQuery" }), async = false, row = false },
-  { name = "FunctionCallResponse", fe = false, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = FunctionCallResponse_B, ends = nil, async = false, row = false },
-  { name = "CopyInResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " format=" }, { v = "format" }, { lit = " columns=" }, { v = "n" } }, effects = { "copyIn" }, parse = CopyInResponse_B, ends = nil, async = false, row = false },
-  { name = "CopyOutResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " format=" }, { v = "format" }, { lit = " columns=" }, { v = "n" } }, effects = { "copyOut" }, parse = CopyOutResponse_B, ends = nil, async = false, row = false },
-  { name = "CopyBothResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " format=" }, { v = "format" }, { lit = " columns=" }, { v = "n" } }, effects = { "copyBoth" }, parse = CopyBothResponse_B, ends = nil, async = false, row = false },
-  { name = "CopyData", fe = true, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = CopyData_F, ends = nil, async = false, row = false },
-  { name = "CopyData", fe = false, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = CopyData_F, ends = nil, async = false, row = false },
-  { name = "CopyDone", fe = true, when = nil, fixed = 4, max = nil, info = {  }, effects = { "copyDone" }, parse = CopyDone_F, ends = nil, async = false, row = false },
-  { name = "CopyDone", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = { "copyDone" }, parse = CopyDone_B, ends = nil, async = false, row = false },
-  { name = "CopyFail", fe = true, when = nil, fixed = nil, max = 10000, info = { { lit = ": " }, { v = "reason" } }, effects = { "copyDone" }, parse = CopyFail_F, ends = nil, async = false, row = false },
-  { name = "ErrorResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } }, effects = {  }, parse = ErrorResponse_B, ends = nil, async = false, row = false },
-  { name = "NoticeResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } }, effects = {  }, parse = ErrorResponse_B, ends = nil, async = true, row = false },
-  { name = "ParameterStatus", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "name" }, { lit = "=" }, { v = "value" } }, effects = {  }, parse = ParameterStatus_B, ends = nil, async = true, row = false },
-  { name = "NotificationResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "channel" }, { lit = ": " }, { v = "payload" } }, effects = {  }, parse = NotificationResponse_B, ends = nil, async = true, row = false },
+  { name = "StartupMessage", fe = true, when = { peekMajor = 3 }, fixed = nil, max = 10004, info = { { lit = " " }, { v = "major" }, { lit = "." }, { v = "minor" }, { lit = " user=" }, { v = "user" }, { lit = " database=" }, { v = "database" } }, effects = { "startup" }, parse = StartupMessage_F, ends = set_of({ "ReadyForQuery", "ErrorResponse" }), async = false, row = false, findings = nil },
+  { name = "CancelRequest", fe = true, when = { peekInt32 = set_of({ 80877102 }) }, fixed = nil, max = 268, info = { { lit = " pid=" }, { v = "pid" } }, effects = { "cancel" }, parse = CancelRequest_F, ends = nil, async = false, row = false, findings = nil },
+  { name = "SSLRequest", fe = true, when = { peekInt32 = set_of({ 80877103 }) }, fixed = 8, max = nil, info = {  }, effects = { "sslRequest" }, parse = SSLRequest_F, ends = set_of({ "SSLResponse", "ErrorResponse" }), async = false, row = false, findings = nil },
+  { name = "GSSENCRequest", fe = true, when = { peekInt32 = set_of({ 80877104 }) }, fixed = 8, max = nil, info = {  }, effects = { "gssRequest" }, parse = GSSENCRequest_F, ends = set_of({ "GSSENCResponse", "ErrorResponse" }), async = false, row = false, findings = nil },
+  { name = "UnknownStartupPacket", fe = true, when = nil, fixed = nil, max = 10004, info = { { lit = " code=" }, { v = "code" } }, effects = {  }, parse = UnknownStartupPacket_F, ends = nil, async = false, row = false, findings = nil },
+  { name = "SSLResponse", fe = false, when = { answerTo = "SSLRequest" }, fixed = nil, max = nil, info = { { lit = " " }, { v = "answer", char = true } }, effects = { "encryptionAnswer" }, parse = SSLResponse_B, ends = nil, async = false, row = false, findings = { { e = "tlsRefused", when = { var = "answer", equals = 78 }, text = { { lit = "The server refused encryption: the session continues unencrypted" } } } } },
+  { name = "GSSENCResponse", fe = false, when = { answerTo = "GSSENCRequest" }, fixed = nil, max = nil, info = { { lit = " " }, { v = "answer", char = true } }, effects = { "encryptionAnswer" }, parse = GSSENCResponse_B, ends = nil, async = false, row = false, findings = { { e = "tlsRefused", when = { var = "answer", equals = 78 }, text = { { lit = "The server refused encryption: the session continues unencrypted" } } } } },
+  { name = "AuthenticationOk", fe = false, when = { peekInt32 = set_of({ 0 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationOk_B, ends = nil, async = false, row = false, findings = { { e = "trustLogin", when = { lastAuth = set_of({ -1 }) }, text = { { lit = "Access granted without a password (trust authentication)" } } } } },
+  { name = "AuthenticationKerberosV5", fe = false, when = { peekInt32 = set_of({ 2 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationKerberosV5_B, ends = nil, async = false, row = false, findings = nil },
+  { name = "AuthenticationCleartextPassword", fe = false, when = { peekInt32 = set_of({ 3 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationCleartextPassword_B, ends = nil, async = false, row = false, findings = nil },
+  { name = "AuthenticationMD5Password", fe = false, when = { peekInt32 = set_of({ 5 }) }, fixed = 12, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationMD5Password_B, ends = nil, async = false, row = false, findings = nil },
+  { name = "AuthenticationGSS", fe = false, when = { peekInt32 = set_of({ 7 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationGSS_B, ends = nil, async = false, row = false, findings = nil },
+  { name = "AuthenticationGSSContinue", fe = false, when = { peekInt32 = set_of({ 8 }) }, fixed = nil, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationGSSContinue_B, ends = nil, async = false, row = false, findings = nil },
+  { name = "AuthenticationSSPI", fe = false, when = { peekInt32 = set_of({ 9 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationSSPI_B, ends = nil, async = false, row = false, findings = nil },
+  { name = "AuthenticationSASL", fe = false, when = { peekInt32 = set_of({ 10 }) }, fixed = nil, max = nil, info = { { lit = " " }, { v = "mech" } }, effects = { "authRequest" }, parse = AuthenticationSASL_B, ends = nil, async = false, row = false, findings = nil },
+  { name = "AuthenticationSASLContinue", fe = false, when = { peekInt32 = set_of({ 11 }) }, fixed = nil, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationSASLContinue_B, ends = nil, async = false, row = false, findings = nil },
+  { name = "AuthenticationSASLFinal", fe = false, when = { peekInt32 = set_of({ 12 }) }, fixed = nil, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationSASLFinal_B, ends = nil, async = false, row = false, findings = nil },
+  { name = "AuthenticationRequest", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " type=" }, { v = "authtype" } }, effects = { "authRequest" }, parse = AuthenticationRequest_B, ends = nil, async = false, row = false, findings = nil },
+  { name = "SASLInitialResponse", fe = true, when = { lastAuth = set_of({ 10 }) }, fixed = nil, max = 65535, info = { { lit = " " }, { v = "mech" } }, effects = {  }, parse = SASLInitialResponse_F, ends = nil, async = false, row = false, findings = nil },
+  { name = "SASLResponse", fe = true, when = { lastAuth = set_of({ 11 }) }, fixed = nil, max = 65535, info = {  }, effects = {  }, parse = SASLResponse_F, ends = nil, async = false, row = false, findings = nil },
+  { name = "GSSResponse", fe = true, when = { lastAuth = set_of({ 7, 8, 9 }) }, fixed = nil, max = 65535, info = {  }, effects = {  }, parse = GSSResponse_F, ends = nil, async = false, row = false, findings = nil },
+  { name = "PasswordMessage", fe = true, when = nil, fixed = nil, max = 65535, info = {  }, effects = {  }, parse = PasswordMessage_F, ends = nil, async = false, row = false, findings = { { e = "cleartextPassword", when = { lastAuth = set_of({ 3 }), clear = true }, text = { { lit = "Password sent in cleartext" } } }, { e = "md5Hash", when = { lastAuth = set_of({ 5 }), clear = true }, text = { { lit = "MD5 password hash sent without TLS: with the salt and the user name it can be cracked offline" } } } } },
+  { name = "Query", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = ": " }, { v = "query" } }, effects = {  }, parse = Query_F, ends = set_of({ "ReadyForQuery" }), async = false, row = false, findings = { { e = "passwordLiteral", when = { passwordLiteral = "query" }, text = { { lit = "The query sets a password in plain text: it is visible here and may reach the server's logs" } } } } },
+  { name = "Parse", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = " \"" }, { v = "stmt" }, { lit = "\": " }, { v = "query" } }, effects = {  }, parse = Parse_F, ends = set_of({ "ParseComplete", "ErrorResponse" }), async = false, row = false, findings = { { e = "passwordLiteral", when = { passwordLiteral = "query" }, text = { { lit = "The query sets a password in plain text: it is visible here and may reach the server's logs" } } } } },
+  { name = "Bind", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = " \"" }, { v = "portal" }, { lit = "\" \"" }, { v = "stmt" }, { lit = "\"" } }, effects = {  }, parse = Bind_F, ends = set_of({ "BindComplete", "ErrorResponse" }), async = false, row = false, findings = nil },
+  { name = "Describe", fe = true, when = nil, fixed = nil, max = 10000, info = { { lit = " " }, { v = "target", char = true }, { lit = " \"" }, { v = "name" }, { lit = "\"" } }, effects = {  }, parse = Describe_F, ends = set_of({ "RowDescription", "NoData", "ErrorResponse" }), async = false, row = false, findings = nil },
+  { name = "Execute", fe = true, when = nil, fixed = nil, max = 10000, info = { { lit = " \"" }, { v = "portal" }, { lit = "\" rows=" }, { v = "rows" } }, effects = {  }, parse = Execute_F, ends = set_of({ "CommandComplete", "EmptyQueryResponse", "PortalSuspended", "ErrorResponse" }), async = false, row = false, findings = nil },
+  { name = "Close", fe = true, when = nil, fixed = nil, max = 10000, info = { { lit = " " }, { v = "target", char = true }, { lit = " \"" }, { v = "name" }, { lit = "\"" } }, effects = {  }, parse = Describe_F, ends = set_of({ "CloseComplete", "ErrorResponse" }), async = false, row = false, findings = nil },
+  { name = "Sync", fe = true, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = Sync_F, ends = set_of({ "ReadyForQuery" }), async = false, row = false, findings = nil },
+  { name = "Flush", fe = true, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = Flush_F, ends = nil, async = false, row = false, findings = nil },
+  { name = "Terminate", fe = true, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = Terminate_F, ends = nil, async = false, row = false, findings = nil },
+  { name = "RowDescription", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " (" }, { v = "n" }, { lit = " columns)" } }, effects = {  }, parse = RowDescription_B, ends = nil, async = false, row = false, findings = nil },
+  { name = "DataRow", fe = false, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = DataRow_B, ends = nil, async = false, row = true, findings = nil },
+  { name = "CommandComplete", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = ": " }, { v = "tag" } }, effects = {  }, parse = CommandComplete_B, ends = nil, async = false, row = false, findings = nil },
+  { name = "ReadyForQuery", fe = false, when = nil, fixed = 5, max = nil, info = { { lit = " " }, { v = "status", char = true } }, effects = { "txStatus" }, parse = ReadyForQuery_B, ends = nil, async = false, row = false, findings = nil },
+  { name = "ParameterDescription", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " (" }, { v = "n" }, { lit = " parameters)" } }, effects = {  }, parse = ParameterDescription_B, ends = nil, async = false, row = false, findings = nil },
+  { name = "EmptyQueryResponse", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = EmptyQueryResponse_B, ends = nil, async = false, row = false, findings = nil },
+  { name = "NoData", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = NoData_B, ends = nil, async = false, row = false, findings = nil },
+  { name = "ParseComplete", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = ParseComplete_B, ends = nil, async = false, row = false, findings = nil },
+  { name = "BindComplete", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = BindComplete_B, ends = nil, async = false, row = false, findings = nil },
+  { name = "CloseComplete", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = CloseComplete_B, ends = nil, async = false, row = false, findings = nil },
+  { name = "PortalSuspended", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = PortalSuspended_B, ends = nil, async = false, row = false, findings = nil },
+  { name = "BackendKeyData", fe = false, when = nil, fixed = nil, max = 264, info = { { lit = " pid=" }, { v = "pid" } }, effects = {  }, parse = BackendKeyData_B, ends = nil, async = false, row = false, findings = nil },
+  { name = "NegotiateProtocolVersion", fe = false, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = NegotiateProtocolVersion_B, ends = nil, async = false, row = false, findings = nil },
+  { name = "FunctionCall", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = " oid=" }, { v = "oid" } }, effects = {  }, parse = FunctionCall_F, ends = set_of({ "ReadyForQuery" }), async = false, row = false, findings = nil },
+  { name = "FunctionCallResponse", fe = false, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = FunctionCallResponse_B, ends = nil, async = false, row = false, findings = nil },
+  { name = "CopyInResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " format=" }, { v = "format" }, { lit = " columns=" }, { v = "n" } }, effects = { "copyIn" }, parse = CopyInResponse_B, ends = nil, async = false, row = false, findings = nil },
+  { name = "CopyOutResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " format=" }, { v = "format" }, { lit = " columns=" }, { v = "n" } }, effects = { "copyOut" }, parse = CopyOutResponse_B, ends = nil, async = false, row = false, findings = nil },
+  { name = "CopyBothResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " format=" }, { v = "format" }, { lit = " columns=" }, { v = "n" } }, effects = { "copyBoth" }, parse = CopyBothResponse_B, ends = nil, async = false, row = false, findings = nil },
+  { name = "CopyData", fe = true, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = CopyData_F, ends = nil, async = false, row = false, findings = nil },
+  { name = "CopyData", fe = false, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = CopyData_F, ends = nil, async = false, row = false, findings = nil },
+  { name = "CopyDone", fe = true, when = nil, fixed = 4, max = nil, info = {  }, effects = { "copyDone" }, parse = CopyDone_F, ends = nil, async = false, row = false, findings = nil },
+  { name = "CopyDone", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = { "copyDone" }, parse = CopyDone_B, ends = nil, async = false, row = false, findings = nil },
+  { name = "CopyFail", fe = true, when = nil, fixed = nil, max = 10000, info = { { lit = ": " }, { v = "reason" } }, effects = { "copyDone" }, parse = CopyFail_F, ends = nil, async = false, row = false, findings = nil },
+  { name = "ErrorResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } }, effects = {  }, parse = ErrorResponse_B, ends = nil, async = false, row = false, findings = { { e = "error", when = {  }, text = { { v = "severity" }, { lit = " " }, { v = "code" }, { lit = " " }, { v = "codename" }, { lit = ": " }, { v = "message" } } }, { e = "sourceLeak", when = { var = "file", present = true }, text = { { lit = "Exposes the server's source: " }, { v = "file" }, { lit = ":" }, { v = "line" }, { lit = " in " }, { v = "routine" } } } } },
+  { name = "NoticeResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } }, effects = {  }, parse = ErrorResponse_B, ends = nil, async = true, row = false, findings = { { e = "noticeWarning", when = { var = "severity_v", oneOf = set_of({ "WARNING" }) }, text = { { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } } }, { e = "notice", when = { var = "severity_v", noneOf = set_of({ "WARNING" }) }, text = { { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } } }, { e = "sourceLeak", when = { var = "file", present = true }, text = { { lit = "Exposes the server's source: " }, { v = "file" }, { lit = ":" }, { v = "line" }, { lit = " in " }, { v = "routine" } } } } },
+  { name = "ParameterStatus", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "name" }, { lit = "=" }, { v = "value" } }, effects = {  }, parse = ParameterStatus_B, ends = nil, async = true, row = false, findings = nil },
+  { name = "NotificationResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "channel" }, { lit = ": " }, { v = "payload" } }, effects = {  }, parse = NotificationResponse_B, ends = nil, async = true, row = false, findings = nil },
 }
 
 -- Dispatch: G.F[type byte], G.B[type byte], and the untyped and single-byte startup shapes.
@@ -954,15 +1296,43 @@ local function info_text(v)
   return s
 end
 
-local function info_of(m, v)
-  local out = { m.name }
-  for i = 1, #m.info do
-    local p = m.info[i]
+local function render(parts, v, out)
+  for i = 1, #parts do
+    local p = parts[i]
     if p.lit then out[#out + 1] = p.lit
     elseif v[p.v] ~= nil then out[#out + 1] = p.char and char_of(v[p.v]) or info_text(v[p.v])
     end
   end
   return tconcat(out)
+end
+
+local function info_of(m, v)
+  return render(m.info, v, { m.name })
+end
+
+-- SQL that sets a role's password with a literal: ALTER/CREATE ROLE/USER ... PASSWORD '...'.
+local function sets_password_literal(sql)
+  local u = string.upper(sql)
+  local w1, w2 = string.match(u, "^%s*(%a+)%s+(%a+)")
+  if (w1 ~= "ALTER" and w1 ~= "CREATE") or (w2 ~= "ROLE" and w2 ~= "USER") then return false end
+  return sfind(u, "PASSWORD%s*'") ~= nil
+end
+
+local function holds(w, S, v)
+  if w.var then
+    local x = v[w.var]
+    if w.present ~= nil and (x ~= nil) ~= w.present then return false end
+    if w.equals ~= nil and x ~= w.equals then return false end
+    if w.oneOf and (x == nil or not w.oneOf[x]) then return false end
+    if w.noneOf and x ~= nil and w.noneOf[x] then return false end
+  end
+  if w.lastAuth and not w.lastAuth[S.auth] then return false end
+  if w.clear and in_tls then return false end
+  if w.passwordLiteral then
+    local sql = v[w.passwordLiteral]
+    if type(sql) ~= "string" or not sets_password_literal(sql) then return false end
+  end
+  return true
 end
 
 -- A place where a message of this direction plausibly starts: a known type byte and a length in
@@ -1179,6 +1549,12 @@ local function dissect_messages(tvb, pinfo, tree, S, fe, fr, tag, ctx)
         end
         ctx.ord = ctx.ord + 1
         add_links(t, tvb, off, rec)
+        if m.findings then
+          for i = 1, #m.findings do
+            local f = m.findings[i]
+            if holds(f.when, S, b.v) then t:add_proto_expert_info(E[f.e], render(f.text, b.v, {})) end
+          end
+        end
         infos[#infos + 1] = info_of(m, b.v)
         local before = S
         if not fe and S.ans and shape == "typed" then S = with(S, "ans", nil) end

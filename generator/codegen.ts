@@ -69,6 +69,11 @@ export function tsBody(model: Model, body: readonly Element[], indent = "  "): s
         case "tree":
           emit(e.body, ind);
           break;
+        case "lookup":
+          lines.push(
+            `${ind}b.lookup(${key(e.field)}, ${q(e.from.slice(1))}, TABLES.${e.table}, ${e.prefix ?? 0}${e.bind ? `, ${q(e.bind)}` : ""});`,
+          );
+          break;
       }
     }
   };
@@ -140,6 +145,11 @@ export function luaBody(model: Model, body: readonly Element[], indent = "  "): 
           lines.push(`${ind}b_close(b, t${d})`);
           break;
         }
+        case "lookup":
+          lines.push(
+            `${ind}b_lookup(b, ${key(e.field)}, ${q(e.from.slice(1))}, T.${e.table}, ${e.prefix ?? "nil"}${e.bind ? `, ${q(e.bind)}` : ""})`,
+          );
+          break;
       }
     }
   };

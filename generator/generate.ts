@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import ejs from "ejs";
-import { BUILTIN_MISSING, KNOWN_DIFFERENCES } from "../src/builtin.ts";
+import { BUILTIN_MISSING, KNOWN_DIFFERENCES } from "../spec/builtin.ts";
 import { luaBody, tsBody } from "./codegen.ts";
 import { buildModel } from "./model.ts";
 

@@ -2,9 +2,10 @@
 // Info templates parsed, dispatch groups with their length bounds, and checks that the spec is
 // consistent (every variable used is bound before, every field declared once).
 
-import { boundVars, type Element, type FieldDef, type MessageDef, usedFields } from "../spec/dsl.ts";
+import { boundVars, type Condition, type Element, type FieldDef, type MessageDef, usedFields } from "../spec/dsl.ts";
 import { type ExpertDef, experts } from "../spec/experts.ts";
 import { fields, messages } from "../spec/index.ts";
+import { tables } from "../spec/tables.ts";
 
 /** The largest length any typed message may claim when the spec names no smaller bound. */
 export const DEFAULT_MAX_LENGTH = 0x3fffffff;
@@ -16,8 +17,15 @@ export interface FieldModel extends FieldDef {
 
 export type InfoPart = { lit: string } | { v: string; char?: true };
 
+export interface FindingModel {
+  expert: string;
+  when: Condition;
+  parts: InfoPart[];
+}
+
 export interface MessageModel extends MessageDef {
   id: number;
+  findingModels: FindingModel[];
   /** A valid identifier for the message's body function. */
   fn: string;
   /** True when an earlier message has the same body, so its function serves this one too. */
@@ -41,6 +49,9 @@ export interface Model {
   messages: MessageModel[];
   groups: GroupModel[];
   experts: Array<ExpertDef & { key: string }>;
+  tables: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /** Fields that lookup elements fill in. */
+  lookupFields: FieldDef[];
   maxDefault: number;
 }
 
@@ -70,7 +81,15 @@ function checkVars(m: MessageDef): void {
       if (typeof use === "string" && use.startsWith("$") && !known.has(use.slice(1))) {
         throw new Error(`${m.name}: ${use} is used before it is bound`);
       }
-      if ((e.kind === "int" || e.kind === "string" || e.kind === "bytes") && e.bind && !e.bind.startsWith("$")) {
+      if (e.kind === "lookup") {
+        if (!known.has(e.from.slice(1))) throw new Error(`${m.name}: ${e.from} is used before it is bound`);
+        if (!tables[e.table]) throw new Error(`${m.name}: no table ${e.table} in spec/tables.ts`);
+      }
+      if (
+        (e.kind === "int" || e.kind === "string" || e.kind === "bytes" || e.kind === "lookup") &&
+        e.bind &&
+        !e.bind.startsWith("$")
+      ) {
         known.add(e.bind);
       }
       if (e.kind === "switch") {
@@ -80,6 +99,18 @@ function checkVars(m: MessageDef): void {
     }
   };
   walk(m.body);
+}
+
+function lookupFieldsOf(body: readonly Element[]): FieldDef[] {
+  return body.flatMap((e) =>
+    e.kind === "lookup"
+      ? [e.field]
+      : e.kind === "switch"
+        ? [...e.cases.flatMap(([, b]) => lookupFieldsOf(b)), ...lookupFieldsOf(e.otherwise)]
+        : e.kind === "repeat" || e.kind === "untilZero" || e.kind === "tree"
+          ? lookupFieldsOf(e.body)
+          : [],
+  );
 }
 
 export function buildModel(): Model {
@@ -104,7 +135,16 @@ export function buildModel(): Model {
     const fn = fnOfBody.get(m.body) ?? `${m.name}_${m.dir}`;
     const shared = fnOfBody.has(m.body);
     fnOfBody.set(m.body, fn);
-    return { ...m, id, fn, shared, infoParts: parseInfo(m.info, m.name, vars) };
+    const findingModels = (m.findings ?? []).map((f) => {
+      if (!(f.expert in experts)) throw new Error(`${m.name}: no expert ${f.expert} in spec/experts.ts`);
+      const w = f.when ?? {};
+      for (const v of [w.var, w.passwordLiteral]) {
+        if (v !== undefined && !vars.has(v))
+          throw new Error(`${m.name}: finding uses ${v}, which the body does not bind`);
+      }
+      return { expert: f.expert, when: w, parts: parseInfo(f.text, m.name, vars) };
+    });
+    return { ...m, id, fn, shared, findingModels, infoParts: parseInfo(m.info, m.name, vars) };
   });
 
   const backendNames = new Set(msgModels.filter((m) => m.dir === "B").map((m) => m.name));
@@ -144,6 +184,8 @@ export function buildModel(): Model {
     messages: msgModels,
     groups: [...groups.values()],
     experts: Object.entries(experts).map(([key, e]) => ({ ...e, key })),
+    tables,
+    lookupFields: [...new Set(messages.flatMap((m) => lookupFieldsOf(m.body)))],
     maxDefault: DEFAULT_MAX_LENGTH,
   };
 }

@@ -62,7 +62,21 @@ export type Element =
   | RepeatElement
   | UntilZeroElement
   | SwitchElement
-  | TreeElement;
+  | TreeElement
+  | LookupElement;
+
+/**
+ * A generated field: the value of a variable looked up in one of the spec's tables (spec/tables.ts),
+ * e.g. an SQLSTATE's condition name. `prefix` looks up only the first characters (the class).
+ */
+export interface LookupElement {
+  readonly kind: "lookup";
+  readonly field: FieldDef;
+  readonly from: VarRef;
+  readonly table: string;
+  readonly prefix?: number;
+  readonly bind?: string;
+}
 
 export interface IntElement {
   readonly kind: "int";
@@ -122,6 +136,30 @@ export interface TreeElement {
   readonly kind: "tree";
   readonly label: string;
   readonly body: readonly Element[];
+}
+
+/**
+ * When a finding applies: all the given conditions hold. Variables are the message's bound ones;
+ * `lastAuth` is the code of the last Authentication request before this message (-1: none);
+ * `clear` means not inside TLS; `passwordLiteral` holds when the variable's SQL text sets a
+ * role's password with a literal (ALTER/CREATE ROLE/USER ... PASSWORD '...').
+ */
+export interface Condition {
+  readonly var?: string;
+  readonly equals?: number | string;
+  readonly oneOf?: ReadonlyArray<number | string>;
+  readonly noneOf?: ReadonlyArray<number | string>;
+  readonly present?: boolean;
+  readonly lastAuth?: readonly number[];
+  readonly clear?: boolean;
+  readonly passwordLiteral?: string;
+}
+
+/** An expert info a message raises when its condition holds; text has {var} placeholders. */
+export interface Finding {
+  readonly expert: string;
+  readonly text: string;
+  readonly when?: Condition;
 }
 
 /** State changes a message makes on its connection, carried out by the runtime in both languages. */
@@ -194,6 +232,8 @@ export interface MessageDef {
   readonly async?: boolean;
   /** A result row: counted into pgwire.row_count of the request it answers. */
   readonly row?: boolean;
+  /** Expert infos: errors, notices, and what the message exposes (security findings). */
+  readonly findings?: readonly Finding[];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -254,6 +294,16 @@ export function tree(label: string, body: readonly Element[]): TreeElement {
   return { kind: "tree", label, body };
 }
 
+export function lookup(
+  f: FieldDef,
+  from: VarRef,
+  table: string,
+  opts: { prefix?: number; bind?: string } = {},
+): LookupElement {
+  if (f.type !== "string") throw new Error(`${f.abbrev}: a lookup's field is a string field`);
+  return { kind: "lookup", field: f, from, table, ...opts };
+}
+
 /** Value table keyed by ASCII letters: { I: "Idle" } → { 73: "Idle" }. */
 export function charTable(t: Readonly<Record<string, string>>): ValueTable {
   const out: Record<number, string> = {};
@@ -266,7 +316,9 @@ export function boundVars(body: readonly Element[]): string[] {
   const out: string[] = [];
   const walk = (els: readonly Element[]) => {
     for (const e of els) {
-      if ((e.kind === "int" || e.kind === "string" || e.kind === "bytes") && e.bind) out.push(e.bind);
+      if ((e.kind === "int" || e.kind === "string" || e.kind === "bytes" || e.kind === "lookup") && e.bind) {
+        out.push(e.bind);
+      }
       if (e.kind === "repeat" || e.kind === "untilZero" || e.kind === "tree") walk(e.body);
       if (e.kind === "switch") {
         for (const [, b] of e.cases) walk(b);
@@ -283,7 +335,7 @@ export function usedFields(body: readonly Element[]): FieldDef[] {
   const out: FieldDef[] = [];
   const walk = (els: readonly Element[]) => {
     for (const e of els) {
-      if (e.kind === "int" || e.kind === "string" || e.kind === "bytes") out.push(e.field);
+      if (e.kind === "int" || e.kind === "string" || e.kind === "bytes" || e.kind === "lookup") out.push(e.field);
       else if (e.kind === "switch") {
         for (const [, b] of e.cases) walk(b);
         walk(e.otherwise);

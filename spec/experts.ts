@@ -3,7 +3,7 @@
 export interface ExpertDef {
   readonly abbrev: string;
   readonly text: string;
-  readonly group: "MALFORMED" | "PROTOCOL" | "UNDECODED" | "SEQUENCE";
+  readonly group: "MALFORMED" | "PROTOCOL" | "UNDECODED" | "SEQUENCE" | "RESPONSE_CODE" | "SECURITY";
   readonly severity: "ERROR" | "WARN" | "NOTE" | "CHAT";
 }
 
@@ -20,6 +20,37 @@ export const experts = {
   trailing: { abbrev: "trailing", text: "Bytes after the last field", group: "MALFORMED", severity: "WARN" },
   truncated: { abbrev: "truncated", text: "Message cut short in the capture", group: "UNDECODED", severity: "WARN" },
   resync: { abbrev: "resync", text: "Bytes skipped to find the next message", group: "MALFORMED", severity: "WARN" },
+
+  // Raised by the messages' findings (spec/messages/*.ts).
+  error: { abbrev: "error", text: "The server reports an error", group: "RESPONSE_CODE", severity: "ERROR" },
+  noticeWarning: { abbrev: "warning", text: "The server sends a warning", group: "RESPONSE_CODE", severity: "WARN" },
+  notice: { abbrev: "notice", text: "The server sends a notice", group: "RESPONSE_CODE", severity: "NOTE" },
+  sourceLeak: {
+    abbrev: "source_leak",
+    text: "The message names the server's source file, line and routine",
+    group: "SECURITY",
+    severity: "NOTE",
+  },
+  cleartextPassword: {
+    abbrev: "cleartext_password",
+    text: "Password sent in cleartext",
+    group: "SECURITY",
+    severity: "WARN",
+  },
+  md5Hash: { abbrev: "md5_hash", text: "MD5 password hash sent without TLS", group: "SECURITY", severity: "WARN" },
+  trustLogin: {
+    abbrev: "trust_login",
+    text: "Access granted without a password",
+    group: "SECURITY",
+    severity: "WARN",
+  },
+  tlsRefused: { abbrev: "tls_refused", text: "The server refused encryption", group: "SECURITY", severity: "WARN" },
+  passwordLiteral: {
+    abbrev: "password_literal",
+    text: "A query sets a password in plain text",
+    group: "SECURITY",
+    severity: "WARN",
+  },
 } as const satisfies Record<string, ExpertDef>;
 
 export type ExpertKey = keyof typeof experts;

@@ -219,6 +219,8 @@ export const F = {
     "Message severity, never localized.",
   ),
   code: field("code", "Code", "stringz", "SQLSTATE code.", { builtin: "pgsql.code" }),
+  codeName: field("code_name", "Condition", "string", "The SQLSTATE's condition name (errcodes.txt)."),
+  codeClass: field("code_class", "Class", "string", "The SQLSTATE's class."),
   message: field("message", "Message", "stringz", "Primary message.", { builtin: "pgsql.message" }),
   detail: field("detail", "Detail", "stringz", "Detailed message.", { builtin: "pgsql.detail" }),
   hint: field("hint", "Hint", "stringz", "A suggestion to resolve the problem.", { builtin: "pgsql.hint" }),

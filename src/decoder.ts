@@ -3,12 +3,23 @@
 // produce the same messages and fields. The message layouts themselves are generated
 // (dissector/pgwire.ts) from the spec.
 
-import { DEFAULT_MAX_LENGTH, EXPERTS, F, GROUPS, type Group, type MessageMeta } from "../dissector/pgwire.ts";
+import {
+  type Condition,
+  DEFAULT_MAX_LENGTH,
+  EXPERTS,
+  F,
+  GROUPS,
+  type Group,
+  type InfoPart,
+  LOOKUP_FIELDS,
+  MESSAGES,
+  type MessageMeta,
+} from "../dissector/pgwire.ts";
 import { Body, type DecodedField, type FieldInfo, type Vars } from "./runtime/body.ts";
 import { TlsDecryptor } from "./tls.ts";
 
 export type { DecodedField, FieldValue } from "./runtime/body.ts";
-export { DEFAULT_MAX_LENGTH, EXPERTS, F as FIELDS };
+export { DEFAULT_MAX_LENGTH, EXPERTS, F as FIELDS, LOOKUP_FIELDS };
 
 /**
  * Fields the runtime adds from connection context rather than from the message's bytes: links
@@ -16,6 +27,14 @@ export { DEFAULT_MAX_LENGTH, EXPERTS, F as FIELDS };
  */
 export const CONTEXT_FIELDS: ReadonlySet<string> = new Set(
   [F.txStatus, F.responseIn, F.responseTo, F.time, F.rowCount].map((f) => `pgwire.${f.abbrev}`),
+);
+
+/**
+ * Experts raised by messages' findings (errors, notices, security), as opposed to the runtime's
+ * framing experts (bad length, overrun, ...): "expert:pgwire.<abbrev>".
+ */
+export const FINDING_EXPERTS: ReadonlySet<string> = new Set(
+  MESSAGES.flatMap((m) => (m.findings ?? []).map((f) => `expert:pgwire.${EXPERTS[f.expert].abbrev}`)),
 );
 
 /** One item pgwire puts in the tree: a message, or bytes it could not decode. */
@@ -126,13 +145,44 @@ function charOf(v: number | string): string {
   return typeof v === "number" && v >= 32 && v < 127 ? String.fromCharCode(v) : String(v);
 }
 
-function infoOf(m: MessageMeta, v: Vars): string {
-  let out = m.name;
-  for (const p of m.info) {
+function render(parts: readonly InfoPart[], v: Vars): string {
+  let out = "";
+  for (const p of parts) {
     if ("lit" in p) out += p.lit;
     else if (v[p.v] !== undefined) out += p.char ? charOf(v[p.v]) : infoText(v[p.v]);
   }
   return out;
+}
+
+function infoOf(m: MessageMeta, v: Vars): string {
+  return m.name + render(m.info, v);
+}
+
+const upperAscii = (s: string) => s.replace(/[a-z]/g, (c) => c.toUpperCase());
+
+/** SQL that sets a role's password with a literal: ALTER/CREATE ROLE/USER ... PASSWORD '...'. */
+export function setsPasswordLiteral(sql: string): boolean {
+  const u = upperAscii(sql);
+  const m = /^[ \t\n\v\f\r]*([A-Za-z]+)[ \t\n\v\f\r]+([A-Za-z]+)/.exec(u);
+  if (!m || (m[1] !== "ALTER" && m[1] !== "CREATE") || (m[2] !== "ROLE" && m[2] !== "USER")) return false;
+  return /PASSWORD[ \t\n\v\f\r]*'/.test(u);
+}
+
+function holds(w: Condition, S: ConnState, v: Vars, inTls: boolean): boolean {
+  if (w.var !== undefined) {
+    const x = v[w.var];
+    if (w.present !== undefined && (x !== undefined) !== w.present) return false;
+    if (w.equals !== undefined && x !== w.equals) return false;
+    if (w.oneOf && (x === undefined || !w.oneOf.includes(x))) return false;
+    if (w.noneOf && x !== undefined && w.noneOf.includes(x)) return false;
+  }
+  if (w.lastAuth && !w.lastAuth.includes(S.auth)) return false;
+  if (w.clear && inTls) return false;
+  if (w.passwordLiteral !== undefined) {
+    const sql = v[w.passwordLiteral];
+    if (typeof sql !== "string" || !setsPasswordLiteral(sql)) return false;
+  }
+  return true;
 }
 
 function headerOk(buf: Uint8Array, p: number, dir: "F" | "B"): number | null {
@@ -307,6 +357,9 @@ export function dissectCall(
     b.finish();
     for (const f of b.fields) fields.push(f.name.startsWith("expert:") ? { ...f, offset: 0 } : f);
     if (links) fields.push(...links(m, fe, it));
+    for (const f of m.findings ?? []) {
+      if (holds(f.when, S, b.vars, inTls)) fields.push(expertField(EXPERTS[f.expert].abbrev, render(f.text, b.vars)));
+    }
     it.vars = b.vars;
     it.info = infoOf(m, b.vars);
     if (!fe && S.ans && shape === "typed") S = { ...S, ans: undefined };

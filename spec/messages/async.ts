@@ -1,6 +1,6 @@
 // Messages the server may send at any time, and the error and notice reports.
 
-import { int, type MessageDef, str, switchOn, untilZero } from "../dsl.ts";
+import { type Finding, int, lookup, type MessageDef, str, switchOn, untilZero } from "../dsl.ts";
 import { F } from "../fields.ts";
 
 /** The fields of ErrorResponse and NoticeResponse: a code byte, then a string, until a 0 byte. */
@@ -12,7 +12,14 @@ const errorFields = [
       [
         ["S", [str(F.severity, "severity")]],
         ["V", [str(F.severityNonlocalized, "severity_v")]],
-        ["C", [str(F.code, "code")]],
+        [
+          "C",
+          [
+            str(F.code, "code"),
+            lookup(F.codeName, "$code", "sqlstate", { bind: "codename" }),
+            lookup(F.codeClass, "$code", "sqlstateClass", { prefix: 2 }),
+          ],
+        ],
         ["M", [str(F.message, "message")]],
         ["D", [str(F.detail)]],
         ["H", [str(F.hint)]],
@@ -25,14 +32,21 @@ const errorFields = [
         ["c", [str(F.columnName)]],
         ["d", [str(F.typeName)]],
         ["n", [str(F.constraintName)]],
-        ["F", [str(F.file)]],
-        ["L", [str(F.line)]],
-        ["R", [str(F.routine)]],
+        ["F", [str(F.file, "file")]],
+        ["L", [str(F.line, "line")]],
+        ["R", [str(F.routine, "routine")]],
       ],
       [str(F.unknownField)],
     ),
   ]),
 ];
+
+/** Every error or notice that carries F/L/R tells who reads the traffic where in the server it came from. */
+const sourceLeak: Finding = {
+  expert: "sourceLeak",
+  when: { var: "file", present: true },
+  text: "Exposes the server's source: {file}:{line} in {routine}",
+};
 
 export const asynchronous: MessageDef[] = [
   {
@@ -42,6 +56,7 @@ export const asynchronous: MessageDef[] = [
     shape: "typed",
     body: errorFields,
     info: " {severity} {code}: {message}",
+    findings: [{ expert: "error", text: "{severity} {code} {codename}: {message}" }, sourceLeak],
     description: "An error; the fields carry severity, SQLSTATE, message and where it came from.",
   },
   {
@@ -52,6 +67,15 @@ export const asynchronous: MessageDef[] = [
     shape: "typed",
     body: errorFields,
     info: " {severity} {code}: {message}",
+    findings: [
+      {
+        expert: "noticeWarning",
+        when: { var: "severity_v", oneOf: ["WARNING"] },
+        text: "{severity} {code}: {message}",
+      },
+      { expert: "notice", when: { var: "severity_v", noneOf: ["WARNING"] }, text: "{severity} {code}: {message}" },
+      sourceLeak,
+    ],
     description: "A notice or warning; same fields as ErrorResponse.",
   },
   {

@@ -26,7 +26,15 @@ function authRequest(
 }
 
 export const auth: MessageDef[] = [
-  authRequest("AuthenticationOk", 0, "Authentication succeeded."),
+  authRequest("AuthenticationOk", 0, "Authentication succeeded.", [], {
+    findings: [
+      {
+        expert: "trustLogin",
+        when: { lastAuth: [-1] },
+        text: "Access granted without a password (trust authentication)",
+      },
+    ],
+  }),
   authRequest("AuthenticationKerberosV5", 2, "Kerberos V5 authentication is required (no longer supported)."),
   authRequest("AuthenticationCleartextPassword", 3, "A cleartext password is required."),
   authRequest(
@@ -101,7 +109,15 @@ export const auth: MessageDef[] = [
     type: "p",
     shape: "typed",
     maxLength: 65535,
-    body: [str(F.password)],
+    body: [str(F.password, "password")],
+    findings: [
+      { expert: "cleartextPassword", when: { lastAuth: [3], clear: true }, text: "Password sent in cleartext" },
+      {
+        expert: "md5Hash",
+        when: { lastAuth: [5], clear: true },
+        text: "MD5 password hash sent without TLS: with the salt and the user name it can be cracked offline",
+      },
+    ],
     description:
       "A password: cleartext after AuthenticationCleartextPassword, 'md5' and 32 hex digits after AuthenticationMD5Password.",
   },

@@ -38,6 +38,13 @@ export const query: MessageDef[] = [
     shape: "typed",
     body: [str(F.query, "query")],
     info: ": {query}",
+    findings: [
+      {
+        expert: "passwordLiteral",
+        when: { passwordLiteral: "query" },
+        text: "The query sets a password in plain text: it is visible here and may reach the server's logs",
+      },
+    ],
     description: "A simple query: one or more SQL statements separated by semicolons.",
   },
   {
@@ -48,6 +55,13 @@ export const query: MessageDef[] = [
     shape: "typed",
     body: [str(F.statement, "stmt"), str(F.query, "query"), int(F.paramTypeCount, "n"), repeat("$n", [int(F.typeOid)])],
     info: ' "{stmt}": {query}',
+    findings: [
+      {
+        expert: "passwordLiteral",
+        when: { passwordLiteral: "query" },
+        text: "The query sets a password in plain text: it is visible here and may reach the server's logs",
+      },
+    ],
     description: "Creates a prepared statement from one SQL statement, with optional parameter types.",
   },
   {

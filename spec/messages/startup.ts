@@ -77,6 +77,13 @@ export const startup: MessageDef[] = [
     body: [int(F.encryptionResponse, "answer")],
     info: " {answer:char}",
     effects: ["encryptionAnswer"],
+    findings: [
+      {
+        expert: "tlsRefused",
+        when: { var: "answer", equals: 78 },
+        text: "The server refused encryption: the session continues unencrypted",
+      },
+    ],
     description: "The server's answer to SSLRequest: 'S' (TLS follows) or 'N' (continue in clear).",
   },
   {
@@ -87,6 +94,13 @@ export const startup: MessageDef[] = [
     body: [int(F.encryptionResponse, "answer")],
     info: " {answer:char}",
     effects: ["encryptionAnswer"],
+    findings: [
+      {
+        expert: "tlsRefused",
+        when: { var: "answer", equals: 78 },
+        text: "The server refused encryption: the session continues unencrypted",
+      },
+    ],
     description: "The server's answer to GSSENCRequest: 'G' (GSSAPI encryption follows) or 'N' (continue in clear).",
   },
 ];

@@ -117,6 +117,18 @@ export class Body {
     this.pos += n;
   }
 
+  /** A generated field: a variable's value looked up in a spec table (anchored at the message start). */
+  lookup(f: FieldInfo, from: string, table: Readonly<Record<string, string>>, prefix: number, bind?: string): void {
+    if (!this.ok) return;
+    const key = this.vars[from];
+    if (typeof key !== "string") return;
+    const k = prefix > 0 ? key.slice(0, prefix) : key;
+    if (!Object.hasOwn(table, k)) return;
+    const v = table[k];
+    this.add(f, v, this.base, 0);
+    if (bind !== undefined) this.vars[bind] = v;
+  }
+
   /** A bound variable as a count or length; anything unbound or not a number counts as 0. */
   num(name: string): number {
     const v = this.vars[name];

@@ -1,4 +1,4 @@
-import { CONTEXT_FIELDS } from "../../src/decoder.ts";
+import { CONTEXT_FIELDS, FINDING_EXPERTS } from "../../src/decoder.ts";
 // The synthetic captures (captures/synth.ts → captures/synth/*.pcapng): up to date, decoded the
 // same by the Lua plugin under tshark and by the TS decoder, covering every message of the spec,
 // insensitive to TCP segmentation, and resynchronising after bad lengths.
@@ -35,8 +35,11 @@ async function decodeAll(path: string, opts: DecodeOptions = {}): Promise<FrameR
   return out;
 }
 
+/** The runtime's framing experts of an item (not the messages' findings: errors, security notes). */
 const expertsOf = (m: DecodedMessage): string[] =>
-  m.fields.filter((f) => f.name.startsWith("expert:")).map((f) => f.name.slice("expert:".length));
+  m.fields
+    .filter((f) => f.name.startsWith("expert:") && !FINDING_EXPERTS.has(f.name))
+    .map((f) => f.name.slice("expert:".length));
 
 const MALFORMED_EXPERTS = new Set(
   Object.values(EXPERTS)
