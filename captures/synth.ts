@@ -124,22 +124,22 @@ export const EXAMPLES: readonly Example[] = [
   ex("RowDescription", "B", {
     $n: [
       {
-        "col.name": "id",
+        cn: "id",
         "oid.table": 16384,
         "col.index": 1,
-        "oid.type": 23,
+        ct: 23,
         "val.length": 4,
         "col.typemod": -1,
-        format: 0,
+        cf: 0,
       },
       {
-        "col.name": "name",
+        cn: "name",
         "oid.table": 16384,
         "col.index": 2,
-        "oid.type": 25,
+        ct: 25,
         "val.length": -1,
         "col.typemod": -1,
-        format: 1,
+        cf: 1,
       },
     ],
   }),
@@ -240,22 +240,22 @@ const ALL_ERROR_FIELDS: Values = {
 const COLS_ID_NAME = {
   $n: [
     {
-      "col.name": "id",
+      cn: "id",
       "oid.table": 16384,
       "col.index": 1,
-      "oid.type": 23,
+      ct: 23,
       "val.length": 4,
       "col.typemod": -1,
-      format: 0,
+      cf: 0,
     },
     {
-      "col.name": "name",
+      cn: "name",
       "oid.table": 16384,
       "col.index": 2,
-      "oid.type": 25,
+      ct: 25,
       "val.length": -1,
       "col.typemod": -1,
-      format: 0,
+      cf: 0,
     },
   ],
 };
@@ -629,13 +629,13 @@ export function segmentationSessions(split = true): TcpSessionBuilder[] {
       be("RowDescription", {
         $n: [
           {
-            "col.name": "text",
+            cn: "text",
             "oid.table": 0,
             "col.index": 0,
-            "oid.type": 25,
+            ct: 25,
             "val.length": -1,
             "col.typemod": -1,
-            format: 0,
+            cf: 0,
           },
         ],
       }),
@@ -663,13 +663,13 @@ export function segmentationSessions(split = true): TcpSessionBuilder[] {
         be("RowDescription", {
           $n: [
             {
-              "col.name": "one",
+              cn: "one",
               "oid.table": 0,
               "col.index": 0,
-              "oid.type": 23,
+              ct: 23,
               "val.length": 4,
               "col.typemod": -1,
-              format: 0,
+              cf: 0,
             },
           ],
         }),
@@ -871,13 +871,13 @@ function smallSession(b: TcpSessionBuilder, pid: number): TcpSessionBuilder {
     be("RowDescription", {
       $n: [
         {
-          "col.name": "one",
+          cn: "one",
           "oid.table": 0,
           "col.index": 0,
-          "oid.type": 23,
+          ct: 23,
           "val.length": 4,
           "col.typemod": -1,
-          format: 0,
+          cf: 0,
         },
       ],
     }),

@@ -19,7 +19,7 @@ export function tsBody(model: Model, body: readonly Element[], indent = "  "): s
   let depth = 0;
   const key = (f: Parameters<Model["fieldKey"]["get"]>[0]) => `F.${model.fieldKey.get(f)}`;
   const lines: string[] = [];
-  const emit = (els: readonly Element[], ind: string) => {
+  const emit = (els: readonly Element[], ind: string, idx = "0") => {
     for (const e of els) {
       switch (e.kind) {
         case "int":
@@ -45,7 +45,7 @@ export function tsBody(model: Model, body: readonly Element[], indent = "  "): s
           lines.push(
             `${ind}for (let i${d} = 0, n${d} = b.num(${q(e.count.slice(1))}); i${d} < n${d} && b.ok; i${d}++) {`,
           );
-          emit(e.body, `${ind}  `);
+          emit(e.body, `${ind}  `, `i${d}`);
           lines.push(`${ind}}`);
           break;
         }
@@ -67,7 +67,15 @@ export function tsBody(model: Model, body: readonly Element[], indent = "  "): s
           break;
         }
         case "tree":
-          emit(e.body, ind);
+          emit(e.body, ind, idx);
+          break;
+        case "remember":
+          lines.push(`${ind}b.remember(${q(e.list)}, ${JSON.stringify(e.vars)});`);
+          break;
+        case "column":
+          lines.push(
+            `${ind}b.column(${key(e.length)}, ${key(e.data)}, ${key(e.name)}, ${key(e.type)}, ${key(e.value)}, ${idx});`,
+          );
           break;
         case "lookup":
           lines.push(
@@ -85,7 +93,7 @@ export function luaBody(model: Model, body: readonly Element[], indent = "  "): 
   let depth = 0;
   const key = (f: Parameters<Model["fieldKey"]["get"]>[0]) => `F.${model.fieldKey.get(f)}`;
   const lines: string[] = [];
-  const emit = (els: readonly Element[], ind: string, label?: string) => {
+  const emit = (els: readonly Element[], ind: string, label?: string, idx = "0") => {
     for (const e of els) {
       switch (e.kind) {
         case "int":
@@ -112,9 +120,9 @@ export function luaBody(model: Model, body: readonly Element[], indent = "  "): 
           lines.push(`${ind}  while i${d} < n${d} and b.ok do`);
           if (e.label) {
             lines.push(`${ind}    local t${d} = b_open(b, ${q(`${e.label} `)} .. (i${d} + 1))`);
-            emit(e.body, `${ind}    `);
+            emit(e.body, `${ind}    `, undefined, `i${d}`);
             lines.push(`${ind}    b_close(b, t${d})`);
-          } else emit(e.body, `${ind}    `, `i${d}`);
+          } else emit(e.body, `${ind}    `, `i${d}`, `i${d}`);
           lines.push(`${ind}    i${d} = i${d} + 1`, `${ind}  end`, `${ind}end`);
           break;
         }
@@ -141,10 +149,18 @@ export function luaBody(model: Model, body: readonly Element[], indent = "  "): 
           const d = ++depth;
           const lbl = label ? `${q(`${e.label} `)} .. (${label} + 1)` : q(e.label);
           lines.push(`${ind}local t${d} = b_open(b, ${lbl})`);
-          emit(e.body, ind);
+          emit(e.body, ind, undefined, idx);
           lines.push(`${ind}b_close(b, t${d})`);
           break;
         }
+        case "remember":
+          lines.push(`${ind}b_remember(b, ${q(e.list)}, { ${e.vars.map(q).join(", ")} })`);
+          break;
+        case "column":
+          lines.push(
+            `${ind}b_column(b, ${key(e.length)}, ${key(e.data)}, ${key(e.name)}, ${key(e.type)}, ${key(e.value)}, ${idx})`,
+          );
+          break;
         case "lookup":
           lines.push(
             `${ind}b_lookup(b, ${key(e.field)}, ${q(e.from.slice(1))}, T.${e.table}, ${e.prefix ?? "nil"}${e.bind ? `, ${q(e.bind)}` : ""})`,

@@ -6,6 +6,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import ejs from "ejs";
 import { BUILTIN_MISSING, KNOWN_DIFFERENCES } from "../spec/builtin.ts";
+import { luaTypeTable } from "../spec/data/types.ts";
 import { luaBody, tsBody } from "./codegen.ts";
 import { buildModel } from "./model.ts";
 
@@ -14,7 +15,16 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 export function render(): Record<string, string> {
   const model = buildModel();
   const q = (s: string) => JSON.stringify(s);
-  const ctx = { model, q, tsBody, luaBody, luaString, known: KNOWN_DIFFERENCES, builtinMissing: BUILTIN_MISSING };
+  const ctx = {
+    model,
+    q,
+    tsBody,
+    luaBody,
+    luaString,
+    luaTypeTable,
+    known: KNOWN_DIFFERENCES,
+    builtinMissing: BUILTIN_MISSING,
+  };
   const out: Record<string, string> = {};
   for (const [tpl, target] of [
     ["pgwire.ts.ejs", "dissector/pgwire.ts"],

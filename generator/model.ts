@@ -81,6 +81,9 @@ function checkVars(m: MessageDef): void {
       if (typeof use === "string" && use.startsWith("$") && !known.has(use.slice(1))) {
         throw new Error(`${m.name}: ${use} is used before it is bound`);
       }
+      if (e.kind === "remember") {
+        for (const v of e.vars) if (!known.has(v)) throw new Error(`${m.name}: remember uses ${v} before it is bound`);
+      }
       if (e.kind === "lookup") {
         if (!known.has(e.from.slice(1))) throw new Error(`${m.name}: ${e.from} is used before it is bound`);
         if (!tables[e.table]) throw new Error(`${m.name}: no table ${e.table} in spec/tables.ts`);

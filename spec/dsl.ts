@@ -63,7 +63,30 @@ export type Element =
   | UntilZeroElement
   | SwitchElement
   | TreeElement
-  | LookupElement;
+  | LookupElement
+  | RememberElement
+  | ColumnElement;
+
+/** Keeps the listed variables as one record of a list the message hands to its connection (effect "rowDescription"). */
+export interface RememberElement {
+  readonly kind: "remember";
+  readonly list: string;
+  readonly vars: readonly string[];
+}
+
+/**
+ * A column value (Int32 length, -1 for NULL, then the bytes) shown typed: the record of the same
+ * index in the connection's list (the last RowDescription's columns: name, type, format) gives its
+ * name, type and how to decode it, as PostgreSQL would print it.
+ */
+export interface ColumnElement {
+  readonly kind: "column";
+  readonly length: FieldDef;
+  readonly data: FieldDef;
+  readonly name: FieldDef;
+  readonly type: FieldDef;
+  readonly value: FieldDef;
+}
 
 /**
  * A generated field: the value of a variable looked up in one of the spec's tables (spec/tables.ts),
@@ -181,7 +204,9 @@ export type Effect =
   | "copyBoth"
   | "copyDone"
   /** ReadyForQuery: the transaction status ($status) every later message shows. */
-  | "txStatus";
+  | "txStatus"
+  /** RowDescription: its list "columns" types the DataRows that follow. */
+  | "rowDescription";
 
 /** How a message variant is picked among those that share a type byte and direction. */
 export type Selector =
@@ -294,6 +319,20 @@ export function tree(label: string, body: readonly Element[]): TreeElement {
   return { kind: "tree", label, body };
 }
 
+export function remember(list: string, vars: readonly string[]): RememberElement {
+  return { kind: "remember", list, vars };
+}
+
+export function column(f: {
+  length: FieldDef;
+  data: FieldDef;
+  name: FieldDef;
+  type: FieldDef;
+  value: FieldDef;
+}): ColumnElement {
+  return { kind: "column", ...f };
+}
+
 export function lookup(
   f: FieldDef,
   from: VarRef,
@@ -336,6 +375,8 @@ export function usedFields(body: readonly Element[]): FieldDef[] {
   const walk = (els: readonly Element[]) => {
     for (const e of els) {
       if (e.kind === "int" || e.kind === "string" || e.kind === "bytes" || e.kind === "lookup") out.push(e.field);
+      else if (e.kind === "column") out.push(e.length, e.data, e.name, e.type, e.value);
+      else if (e.kind === "remember") continue;
       else if (e.kind === "switch") {
         for (const [, b] of e.cases) walk(b);
         walk(e.otherwise);

@@ -172,6 +172,9 @@ export const F = {
     builtin: "pgsql.field.count",
   }),
   colName: field("col.name", "Column name", "stringz", "The name of a column.", { builtin: "pgsql.col.name" }),
+  column: field("column", "Column", "string", "In DataRow: the name of the value's column (from the RowDescription)."),
+  colType: field("col.type", "Column type", "string", "The name of the column's type (from its OID)."),
+  colValue: field("col.value", "Value", "string", "The column's value as PostgreSQL prints it (absent for NULL)."),
   colIndex: field("col.index", "Column index", "uint32", "The attribute number of a column in its table.", {
     builtin: "pgsql.col.index",
   }),

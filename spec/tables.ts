@@ -1,10 +1,13 @@
 // Tables the spec's lookup elements use, keyed by name. Generated into both decoders.
 
 import { SQLSTATE_CLASSES, SQLSTATES } from "./data/sqlstate.ts";
+import { PG_TYPES } from "./data/types.ts";
 
 export const tables: Readonly<Record<string, Readonly<Record<string, string>>>> = {
   /** SQLSTATE code → condition name (PostgreSQL's errcodes.txt). */
   sqlstate: Object.fromEntries(Object.entries(SQLSTATES).map(([code, s]) => [code, s.name])),
   /** SQLSTATE class (the code's first two characters) → class title. */
   sqlstateClass: SQLSTATE_CLASSES,
+  /** Built-in type OID → type name (pg_type.dat). */
+  types: Object.fromEntries(Object.entries(PG_TYPES).map(([oid, t]) => [oid, t.name])),
 };

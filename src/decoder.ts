@@ -15,7 +15,7 @@ import {
   MESSAGES,
   type MessageMeta,
 } from "../dissector/pgwire.ts";
-import { Body, type DecodedField, type FieldInfo, type Vars } from "./runtime/body.ts";
+import { Body, type DecodedField, type FieldInfo, type Remembered, type Vars } from "./runtime/body.ts";
 import { TlsDecryptor } from "./tls.ts";
 
 export type { DecodedField, FieldValue } from "./runtime/body.ts";
@@ -66,11 +66,13 @@ export interface ConnState {
   readonly copy?: "in" | "out" | "both";
   /** Transaction status byte of the last ReadyForQuery. */
   readonly txs?: number;
+  /** The last RowDescription's columns: name, type OID, format. */
+  readonly columns?: readonly Remembered[];
 }
 
 export const INITIAL_STATE: ConnState = { cph: "startup", auth: -1, tls: false, gss: false };
 
-function applyEffects(S: ConnState, effects: readonly string[], v: Vars): ConnState {
+function applyEffects(S: ConnState, effects: readonly string[], v: Vars, lists: Body["lists"]): ConnState {
   for (const e of effects) {
     switch (e) {
       case "startup":
@@ -101,6 +103,9 @@ function applyEffects(S: ConnState, effects: readonly string[], v: Vars): ConnSt
         break;
       case "copyDone":
         S = { ...S, copy: undefined };
+        break;
+      case "rowDescription":
+        S = { ...S, columns: lists.columns ?? [] };
         break;
       case "txStatus":
         if (S.txs !== v.status && typeof v.status === "number") S = { ...S, txs: v.status };
@@ -346,6 +351,7 @@ export function dissectCall(
     }
     const bodylen = size - hdr - (shape === "single" ? 0 : 4);
     const b = new Body(buf, off, off + size - bodylen, off + size);
+    b.columns = S.columns;
     b.vars.bodylen = bodylen;
     if (
       (m.fixedLength !== undefined && m.fixedLength !== size - hdr) ||
@@ -363,7 +369,7 @@ export function dissectCall(
     it.vars = b.vars;
     it.info = infoOf(m, b.vars);
     if (!fe && S.ans && shape === "typed") S = { ...S, ans: undefined };
-    S = applyEffects(S, m.effects, b.vars);
+    S = applyEffects(S, m.effects, b.vars, b.lists);
     off += size;
   }
   return { S, items };

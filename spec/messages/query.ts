@@ -1,6 +1,6 @@
 // Simple and extended query: the requests and the answers that carry results.
 
-import { bytes, int, intN, type MessageDef, repeat, str, switchOn, tree } from "../dsl.ts";
+import { bytes, column, int, intN, lookup, type MessageDef, remember, repeat, str, switchOn } from "../dsl.ts";
 import { F } from "../fields.ts";
 
 /** Int32 length + bytes, the value encoding of Bind, DataRow and FunctionCall (-1: NULL). */
@@ -130,19 +130,21 @@ export const query: MessageDef[] = [
     shape: "typed",
     body: [
       int(F.fieldCount, "n"),
+      // No subtree per column: Wireshark 4.0 misplaces generated items inside Lua subtrees (PDML).
       repeat("$n", [
-        tree("Column", [
-          str(F.colName),
-          int(F.tableOid),
-          intN(F.colIndex, 2),
-          int(F.typeOid),
-          intN(F.valLength, 2),
-          int(F.typemod),
-          int(F.format),
-        ]),
+        str(F.colName, "cn"),
+        int(F.tableOid),
+        intN(F.colIndex, 2),
+        int(F.typeOid, "ct"),
+        lookup(F.colType, "$ct", "types"),
+        intN(F.valLength, 2),
+        int(F.typemod),
+        int(F.format, "cf"),
+        remember("columns", ["cn", "ct", "cf"]),
       ]),
     ],
     info: " ({n} columns)",
+    effects: ["rowDescription"],
     description: "Describes the columns of the rows that follow.",
   },
   {
@@ -151,7 +153,12 @@ export const query: MessageDef[] = [
     dir: "B",
     type: "D",
     shape: "typed",
-    body: [int(F.fieldCount, "n"), repeat("$n", value, "Column")],
+    body: [
+      int(F.fieldCount, "n"),
+      repeat("$n", [
+        column({ length: F.valLength, data: F.valData, name: F.column, type: F.colType, value: F.colValue }),
+      ]),
+    ],
     description: "One row of a result.",
   },
   {

@@ -22,6 +22,27 @@ export interface DecodedField {
 
 export type Vars = Record<string, number | string>;
 
+/** A record a message keeps for its connection (remember): the bound values, in the listed order. */
+export type Remembered = ReadonlyArray<number | string | undefined>;
+
+/** The longest column value shown, in bytes; longer ones are cut (the bytes stay in pgwire.val.data). */
+export const MAX_VALUE_BYTES = 1024;
+
+const enc = new TextEncoder();
+
+/** Cuts text to at most max UTF-8 bytes, at a character boundary, marking the cut with "...". */
+export function cutUtf8(s: string, max: number): string {
+  if (s.length * 3 <= max) return s;
+  const bytes = enc.encode(s);
+  if (bytes.length <= max) return s;
+  let cut = max;
+  while (cut > 0 && bytes[cut] >= 128 && bytes[cut] < 192) cut--;
+  return `${utf8.decode(bytes.subarray(0, cut))}...`;
+}
+
+import { PG_TYPES } from "../../spec/data/types.ts";
+import { valueText } from "./values.ts";
+
 const utf8 = new TextDecoder("utf-8");
 
 export function utf8Text(buf: Uint8Array, start: number, end: number): string {
@@ -33,6 +54,10 @@ export class Body {
   ok = true;
   readonly vars: Vars = {};
   readonly fields: DecodedField[] = [];
+  /** Lists of records the message keeps for its connection (remember). */
+  readonly lists: Record<string, Remembered[]> = {};
+  /** The connection's column list (the last RowDescription's name, type, format per column). */
+  columns?: readonly Remembered[];
 
   /**
    * @param buf bytes that hold the message
@@ -117,11 +142,38 @@ export class Body {
     this.pos += n;
   }
 
+  remember(list: string, vars: readonly string[]): void {
+    if (!this.ok) return;
+    this.lists[list] ??= [];
+    this.lists[list].push(vars.map((v) => this.vars[v]));
+  }
+
+  /** A column value, typed by the connection's column list (see ColumnElement in spec/dsl.ts). */
+  column(len: FieldInfo, data: FieldInfo, name: FieldInfo, type: FieldInfo, value: FieldInfo, i: number): void {
+    if (!this.ok) return;
+    const start = this.pos;
+    this.int(len, 4, true, "vlen");
+    const n = this.num("vlen");
+    const at = this.pos;
+    this.bytes(data, n);
+    if (!this.ok) return;
+    const c = this.columns?.[i];
+    if (!c) return;
+    const [cn, ct, cf] = c;
+    if (typeof cn === "string") this.add(name, cn, start, 0);
+    if (typeof ct === "number" && Object.hasOwn(PG_TYPES, ct)) this.add(type, PG_TYPES[ct].name, start, 0);
+    if (n >= 0 && typeof ct === "number" && typeof cf === "number") {
+      const text = valueText(ct, cf, this.buf.subarray(at, at + n));
+      this.add(value, cutUtf8(text, MAX_VALUE_BYTES), start, 0);
+    }
+  }
+
   /** A generated field: a variable's value looked up in a spec table (anchored at the message start). */
   lookup(f: FieldInfo, from: string, table: Readonly<Record<string, string>>, prefix: number, bind?: string): void {
     if (!this.ok) return;
-    const key = this.vars[from];
-    if (typeof key !== "string") return;
+    const raw = this.vars[from];
+    if (raw === undefined) return;
+    const key = String(raw);
     const k = prefix > 0 ? key.slice(0, prefix) : key;
     if (!Object.hasOwn(table, k)) return;
     const v = table[k];

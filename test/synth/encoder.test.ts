@@ -23,6 +23,7 @@ import {
   encodeByName,
   encodeMessage,
   encodeMessageTraced,
+  expandColumns,
   findMessage,
   UNTIL_ZERO_KEY,
   type Values,
@@ -222,17 +223,17 @@ function genList(
   first = false,
   single = false,
 ): void {
-  els.forEach((e, i) => {
+  expandColumns(els).forEach((e, i, all) => {
     const nz = first && i === 0;
     switch (e.kind) {
       case "int": {
         const k = valueKey(e);
         const ref = e.bind ? `$${e.bind}` : undefined;
-        const derived = els
+        const derived = all
           .slice(i + 1)
           .some((x) => (x.kind === "repeat" && x.count === ref) || (x.kind === "bytes" && x.length === ref));
         if (derived) return;
-        const sw = els.slice(i + 1).find((x) => x.kind === "switch" && x.on === ref);
+        const sw = all.slice(i + 1).find((x) => x.kind === "switch" && x.on === ref);
         let v: number | bigint;
         if (sw && sw.kind === "switch") {
           // A case key, or a value no case has (the fallback).
