@@ -1,0 +1,122 @@
+// What the plugin and the TS decoder say about the recorded sessions beyond the bytes: typed
+// column values, request/response links, SQLSTATE names and the findings. Expected values come
+// from the recording (captures/record.sh inserts the employees; PostgreSQL printed the values).
+
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { type CmpFrame, type CmpItem, luaSide, tsSide } from "../../src/compare.ts";
+import { hasCommand, ROOT } from "./helpers.ts";
+
+const cap = (name: string) => join(ROOT, "captures", name);
+
+function items(frames: Map<number, CmpFrame>, msg?: string): Array<CmpItem & { frame: number }> {
+  return [...frames.values()].flatMap((f) =>
+    f.items
+      .filter((i) => msg === undefined || i.fields.some((x) => x.name === "pgwire.msg" && x.show === msg))
+      .map((i) => ({ ...i, frame: f.frame })),
+  );
+}
+
+const values = (it: CmpItem, name: string) => it.fields.filter((f) => f.name === name).map((f) => f.show);
+const experts = (frames: Map<number, CmpFrame>) =>
+  [...frames.values()].flatMap((f) => f.items.flatMap((i) => i.fields.filter((x) => x.name.startsWith("expert:"))));
+
+/** Both sides, so every assertion below holds for the plugin and for the TS decoder alike. */
+async function sides(file: string, opts = {}): Promise<Array<[string, Map<number, CmpFrame>]>> {
+  const out: Array<[string, Map<number, CmpFrame>]> = [["ts", await tsSide(file, opts)]];
+  if (hasCommand("tshark")) out.push(["lua", (await luaSide(file, opts)).frames]);
+  return out;
+}
+
+describe("the seed session", () => {
+  it("shows the employees' rows by column name with their values, and the query's response", async () => {
+    for (const [side, frames] of await sides(cap("seed-md5.pcapng"))) {
+      const rows = items(frames, "DataRow");
+      expect(rows.length, side).toBe(5);
+      expect(values(rows[0], "pgwire.column"), side).toEqual(["id", "name", "title", "salary", "hired"]);
+      expect(values(rows[0], "pgwire.col.type"), side).toEqual(["int4", "text", "text", "numeric", "date"]);
+      expect(values(rows[0], "pgwire.col.value"), side).toEqual([
+        "1",
+        "Alice Johnson",
+        "Engineer",
+        "85000.00",
+        "2019-03-15",
+      ]);
+      expect(values(rows[4], "pgwire.col.value"), side).toEqual([
+        "5",
+        "Eve Davis",
+        "Director",
+        "120000.00",
+        "2015-11-30",
+      ]);
+      const query = items(frames, "Query")[0];
+      const ready = items(frames, "ReadyForQuery").find(
+        (r) => values(r, "pgwire.response_to")[0] === String(query.frame),
+      );
+      expect(ready, side).toBeDefined();
+      expect(values(ready as CmpItem, "pgwire.row_count"), side).toEqual(["5"]);
+      expect(Number(values(ready as CmpItem, "pgwire.time")[0]), side).toBeGreaterThan(0);
+      expect(values(query, "pgwire.response_in"), side).toEqual([String((ready as { frame: number }).frame)]);
+      const md5 = experts(frames).filter((e) => e.name === "expert:pgwire.md5_hash");
+      expect(md5.length, side).toBe(1);
+    }
+  });
+
+  it("names the wrong password's SQLSTATE and flags the leaked source location", async () => {
+    for (const [side, frames] of await sides(cap("seed-wrong-password.pcapng"))) {
+      const err = items(frames, "ErrorResponse")[0];
+      expect(values(err, "pgwire.code"), side).toEqual(["28P01"]);
+      expect(values(err, "pgwire.code_name"), side).toEqual(["invalid_password"]);
+      expect(values(err, "pgwire.code_class"), side).toEqual(["Invalid Authorization Specification"]);
+      const names = experts(frames).map((e) => e.name);
+      expect(names, side).toContain("expert:pgwire.error");
+      expect(names, side).toContain("expert:pgwire.source_leak");
+      const leak = experts(frames).find((e) => e.name === "expert:pgwire.source_leak");
+      expect(leak?.show, side).toMatch(/^Exposes the server's source: auth\.c:\d+ in auth_failed$/);
+      // The login request (StartupMessage) is answered by the error.
+      expect(values(err, "pgwire.response_to"), side).toEqual([String(items(frames, "StartupMessage")[0].frame)]);
+    }
+  });
+
+  it("flags a refused SSLRequest and a login without a password", async () => {
+    for (const [side, frames] of await sides(cap("ssl-refused.pcapng"))) {
+      expect(
+        experts(frames).map((e) => e.name),
+        side,
+      ).toContain("expert:pgwire.tls_refused");
+    }
+    for (const [side, frames] of await sides(cap("pgbench-extended.pcapng"))) {
+      expect(experts(frames).filter((e) => e.name === "expert:pgwire.trust_login").length, side).toBe(3);
+      expect(experts(frames).filter((e) => e.name === "expert:pgwire.md5_hash").length, side).toBe(0);
+    }
+  });
+});
+
+describe("binary column values", () => {
+  it("read as PostgreSQL printed the same values in text format", async () => {
+    // captures/values/binary.pcapng runs one query of 227 literals twice: text, then binary results.
+    for (const [side, frames] of await sides(cap("values/binary.pcapng"), { ports: [55432] })) {
+      const rows = items(frames, "DataRow").filter((r) => values(r, "pgwire.field.count")[0] === "227");
+      expect(rows.length, side).toBe(2);
+      // Per column: its value, or undefined for NULL (no pgwire.col.value follows its name).
+      const byName = (r: CmpItem) => {
+        const out = new Map<string, string | undefined>();
+        let current = "";
+        for (const f of r.fields) {
+          if (f.name === "pgwire.column") {
+            current = f.show;
+            out.set(current, undefined);
+          } else if (f.name === "pgwire.col.value") out.set(current, f.show);
+        }
+        return out;
+      };
+      const [text, binary] = rows.map(byName);
+      // The second row really is binary: the same values, other bytes (int4 1 is 00:00:00:01).
+      expect(values(rows[1], "pgwire.val.data"), side).not.toEqual(values(rows[0], "pgwire.val.data"));
+      // reg* types carry names in text but only OIDs in binary (a catalog lookup PostgreSQL does).
+      const comparable = [...text.keys()].filter((n) => !/^reg/.test(n));
+      expect(comparable.length).toBeGreaterThan(200);
+      for (const n of comparable) expect(binary.get(n), `${side} ${n}`).toBe(text.get(n));
+    }
+  });
+});
