@@ -90,13 +90,13 @@ export const EXAMPLES: readonly Example[] = [
   ex("AuthenticationGSSContinue", "B", { authtype: 8, "auth.gssapi_sspi.data": Uint8Array.of(0x60, 0x82, 1, 2) }),
   ex("AuthenticationSSPI", "B", { authtype: 9 }),
   ex("AuthenticationSASL", "B", { authtype: 10, "*": [{ mech: "SCRAM-SHA-256-PLUS" }, { mech: "SCRAM-SHA-256" }] }),
-  ex("AuthenticationSASLContinue", "B", { authtype: 11, "auth.sasl.data": "r=abc,s=c2FsdA==,i=4096" }),
-  ex("AuthenticationSASLFinal", "B", { authtype: 12, "auth.sasl.data": "v=c2lnbmF0dXJl" }),
+  ex("AuthenticationSASLContinue", "B", { authtype: 11, data: "r=abc,s=c2FsdA==,i=4096" }),
+  ex("AuthenticationSASLFinal", "B", { authtype: 12, data: "v=c2lnbmF0dXJl" }),
   ex("AuthenticationRequest", "B", { authtype: 6 }),
   ex("AuthenticationRequest", "B", { authtype: 99, "auth.data": Uint8Array.of(9, 8, 7) }),
-  ex("SASLInitialResponse", "F", { mech: "SCRAM-SHA-256", "auth.sasl.data": "n,,n=,r=abc" }),
+  ex("SASLInitialResponse", "F", { mech: "SCRAM-SHA-256", data: "n,,n=,r=abc" }),
   ex("SASLInitialResponse", "F", { mech: "SCRAM-SHA-256" }),
-  ex("SASLResponse", "F", { "auth.sasl.data": "c=biws,r=abcdef,p=cHJvb2Y=" }),
+  ex("SASLResponse", "F", { data: "c=biws,r=abcdef,p=cHJvb2Y=" }),
   ex("GSSResponse", "F", { "auth.gssapi_sspi.data": Uint8Array.of(0x60, 0x81, 0x10) }),
   ex("PasswordMessage", "F", { password: "md5a3556571e93b0d20722ba62be61e8c2d" }),
   // queries
@@ -443,26 +443,25 @@ export function allMessagesSessions(): TcpSessionBuilder[] {
       be("NegotiateProtocolVersion", { version: 196610, $n: [{ nonsupported_option: "_pq_.test_option" }] }),
       be("AuthenticationSASL", { authtype: 10, "*": [{ mech: "SCRAM-SHA-256-PLUS" }, { mech: "SCRAM-SHA-256" }] }),
     );
-    c(b, fe("SASLInitialResponse", { mech: "SCRAM-SHA-256", "auth.sasl.data": "n,,n=,r=rOprNGfwEbeRWgbNEkqO" }));
+    c(b, fe("SASLInitialResponse", { mech: "SCRAM-SHA-256", data: "n,,n=,r=rOprNGfwEbeRWgbNEkqO" }));
     s(
       b,
       be("AuthenticationSASLContinue", {
         authtype: 11,
-        "auth.sasl.data": "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096",
+        data: "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096",
       }),
     );
     c(
       b,
       fe("SASLResponse", {
-        "auth.sasl.data":
-          "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=",
+        data: "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=",
       }),
     );
     s(
       b,
       be("AuthenticationSASLFinal", {
         authtype: 12,
-        "auth.sasl.data": "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=",
+        data: "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=",
       }),
       welcome(31002, { key_data: KEY32 }),
     );

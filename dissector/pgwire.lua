@@ -39,6 +39,17 @@ local F = {
   saslMech = ProtoField.stringz("pgwire.auth.sasl.mech", "SASL authentication mechanism", nil, "A SASL mechanism name."),
   saslDataLength = ProtoField.int32("pgwire.auth.sasl.data.length", "SASL authentication data length", base.DEC, nil, nil, "Length of the initial client response (-1: none)."),
   saslData = ProtoField.bytes("pgwire.auth.sasl.data", "SASL authentication data", nil, "SASL mechanism data."),
+  scramCbind = ProtoField.string("pgwire.scram.gs2_cbind_flag", "GS2 channel-binding flag", nil, "n: none, y: client could but server did not offer, p=<type>: used."),
+  scramAuthzid = ProtoField.string("pgwire.scram.authzid", "Authorization identity", nil, "The GS2 authzid (a=...), usually empty."),
+  scramUser = ProtoField.string("pgwire.scram.user", "User name", nil, "SCRAM n=: the user (PostgreSQL ignores it; the StartupMessage's counts)."),
+  scramNonce = ProtoField.string("pgwire.scram.nonce", "Nonce", nil, "SCRAM r=: client nonce, then client+server nonce."),
+  scramSalt = ProtoField.string("pgwire.scram.salt", "Salt", nil, "SCRAM s=: the password's salt (base64)."),
+  scramIterations = ProtoField.string("pgwire.scram.iterations", "Iterations", nil, "SCRAM i=: PBKDF2 iteration count."),
+  scramChannelBinding = ProtoField.string("pgwire.scram.channel_binding", "Channel binding", nil, "SCRAM c=: GS2 header and binding data (base64)."),
+  scramProof = ProtoField.string("pgwire.scram.proof", "Client proof", nil, "SCRAM p=: the client's proof (base64)."),
+  scramVerifier = ProtoField.string("pgwire.scram.verifier", "Server signature", nil, "SCRAM v=: the server's signature (base64)."),
+  scramError = ProtoField.string("pgwire.scram.error", "Error", nil, "SCRAM e=: the server's error."),
+  scramOther = ProtoField.string("pgwire.scram.attribute", "Attribute", nil, "A SCRAM attribute of another name (k=v)."),
   authData = ProtoField.bytes("pgwire.auth.data", "Authentication data", nil, "Data of an unknown authentication request."),
   query = ProtoField.stringz("pgwire.query", "Query", nil, "A query string."),
   statement = ProtoField.stringz("pgwire.statement", "Statement", nil, "The name of a prepared statement (empty: unnamed)."),
@@ -126,6 +137,17 @@ do
   list[#list + 1] = F.saslMech
   list[#list + 1] = F.saslDataLength
   list[#list + 1] = F.saslData
+  list[#list + 1] = F.scramCbind
+  list[#list + 1] = F.scramAuthzid
+  list[#list + 1] = F.scramUser
+  list[#list + 1] = F.scramNonce
+  list[#list + 1] = F.scramSalt
+  list[#list + 1] = F.scramIterations
+  list[#list + 1] = F.scramChannelBinding
+  list[#list + 1] = F.scramProof
+  list[#list + 1] = F.scramVerifier
+  list[#list + 1] = F.scramError
+  list[#list + 1] = F.scramOther
   list[#list + 1] = F.authData
   list[#list + 1] = F.query
   list[#list + 1] = F.statement
@@ -2141,6 +2163,41 @@ end
 
 local MAX_VALUE_BYTES = 1024
 
+-- Generated fields from a text of one-letter attributes (AttributesElement in spec/dsl.ts).
+local function b_attributes(b, from, gs2, keys, fcbind, fauthzid, fother)
+  if not b.ok then return end
+  local text = b.v[from]
+  if type(text) ~= "string" then return end
+  local items, p = {}, 1
+  while true do
+    local c = sfind(text, ",", p, true)
+    if not c then
+      items[#items + 1] = ssub(text, p)
+      break
+    end
+    items[#items + 1] = ssub(text, p, c - 1)
+    p = c + 1
+  end
+  local first = gs2 and 3 or 1
+  if #items < first then return end
+  for i = first, #items do
+    if not sfind(items[i], "^%a=") then return end
+  end
+  local r = b.tvb(b.base, 0)
+  if gs2 then
+    b.tree:add(fcbind, r, items[1]):set_generated()
+    if items[2] ~= "" then b.tree:add(fauthzid, r, items[2]):set_generated() end
+  end
+  for i = first, #items do
+    local f = keys[ssub(items[i], 1, 1)]
+    if f then
+      b.tree:add(f, r, ssub(items[i], 3)):set_generated()
+    else
+      b.tree:add(fother, r, items[i]):set_generated()
+    end
+  end
+end
+
 local function b_remember(b, list, vars)
   if not b.ok then return end
   local rec = {}
@@ -2277,13 +2334,15 @@ end
 -- AuthenticationSASLContinue (backend)
 local function AuthenticationSASLContinue_B(b)
   b_int(b, F.authtype, 4, false, "authtype")
-  b_bytes(b, F.saslData, b.e - b.pos)
+  b_bytes(b, F.saslData, b.e - b.pos, "data")
+  b_attributes(b, "data", false, { n = F.scramUser, r = F.scramNonce, s = F.scramSalt, i = F.scramIterations, c = F.scramChannelBinding, p = F.scramProof, v = F.scramVerifier, e = F.scramError }, F.scramCbind, F.scramAuthzid, F.scramOther)
 end
 
 -- AuthenticationSASLFinal (backend)
 local function AuthenticationSASLFinal_B(b)
   b_int(b, F.authtype, 4, false, "authtype")
-  b_bytes(b, F.saslData, b.e - b.pos)
+  b_bytes(b, F.saslData, b.e - b.pos, "data")
+  b_attributes(b, "data", false, { n = F.scramUser, r = F.scramNonce, s = F.scramSalt, i = F.scramIterations, c = F.scramChannelBinding, p = F.scramProof, v = F.scramVerifier, e = F.scramError }, F.scramCbind, F.scramAuthzid, F.scramOther)
 end
 
 -- AuthenticationRequest (backend)
@@ -2296,12 +2355,14 @@ end
 local function SASLInitialResponse_F(b)
   b_str(b, F.saslMech, "mech")
   b_int(b, F.saslDataLength, 4, true, "n")
-  b_bytes(b, F.saslData, b_num(b, "n"))
+  b_bytes(b, F.saslData, b_num(b, "n"), "data")
+  b_attributes(b, "data", true, { n = F.scramUser, r = F.scramNonce, s = F.scramSalt, i = F.scramIterations, c = F.scramChannelBinding, p = F.scramProof, v = F.scramVerifier, e = F.scramError }, F.scramCbind, F.scramAuthzid, F.scramOther)
 end
 
 -- SASLResponse (frontend)
 local function SASLResponse_F(b)
-  b_bytes(b, F.saslData, b.e - b.pos)
+  b_bytes(b, F.saslData, b.e - b.pos, "data")
+  b_attributes(b, "data", false, { n = F.scramUser, r = F.scramNonce, s = F.scramSalt, i = F.scramIterations, c = F.scramChannelBinding, p = F.scramProof, v = F.scramVerifier, e = F.scramError }, F.scramCbind, F.scramAuthzid, F.scramOther)
 end
 
 -- GSSResponse (frontend)

@@ -69,6 +69,11 @@ export function tsBody(model: Model, body: readonly Element[], indent = "  "): s
         case "tree":
           emit(e.body, ind, idx);
           break;
+        case "attributes":
+          lines.push(
+            `${ind}b.attributes(${q(e.from.slice(1))}, ${e.gs2}, { ${e.keys.map(([k, f]) => `${k}: ${key(f)}`).join(", ")} }, ${key(e.cbind)}, ${key(e.authzid)}, ${key(e.other)});`,
+          );
+          break;
         case "remember":
           lines.push(`${ind}b.remember(${q(e.list)}, ${JSON.stringify(e.vars)});`);
           break;
@@ -153,6 +158,11 @@ export function luaBody(model: Model, body: readonly Element[], indent = "  "): 
           lines.push(`${ind}b_close(b, t${d})`);
           break;
         }
+        case "attributes":
+          lines.push(
+            `${ind}b_attributes(b, ${q(e.from.slice(1))}, ${e.gs2}, { ${e.keys.map(([k, f]) => `${k} = ${key(f)}`).join(", ")} }, ${key(e.cbind)}, ${key(e.authzid)}, ${key(e.other)})`,
+          );
+          break;
         case "remember":
           lines.push(`${ind}b_remember(b, ${q(e.list)}, { ${e.vars.map(q).join(", ")} })`);
           break;

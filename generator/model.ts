@@ -50,8 +50,8 @@ export interface Model {
   groups: GroupModel[];
   experts: Array<ExpertDef & { key: string }>;
   tables: Readonly<Record<string, Readonly<Record<string, string>>>>;
-  /** Fields that lookup elements fill in. */
-  lookupFields: FieldDef[];
+  /** Fields the decoder derives (lookup, attributes and column elements). */
+  derivedFields: FieldDef[];
   maxDefault: number;
 }
 
@@ -104,15 +104,20 @@ function checkVars(m: MessageDef): void {
   walk(m.body);
 }
 
-function lookupFieldsOf(body: readonly Element[]): FieldDef[] {
+/** Fields the decoder derives rather than reads: lookups, attributes, a column's name/type/value. */
+function derivedFieldsOf(body: readonly Element[]): FieldDef[] {
   return body.flatMap((e) =>
     e.kind === "lookup"
       ? [e.field]
-      : e.kind === "switch"
-        ? [...e.cases.flatMap(([, b]) => lookupFieldsOf(b)), ...lookupFieldsOf(e.otherwise)]
-        : e.kind === "repeat" || e.kind === "untilZero" || e.kind === "tree"
-          ? lookupFieldsOf(e.body)
-          : [],
+      : e.kind === "attributes"
+        ? [...e.keys.map(([, f]) => f), e.cbind, e.authzid, e.other]
+        : e.kind === "column"
+          ? [e.name, e.type, e.value]
+          : e.kind === "switch"
+            ? [...e.cases.flatMap(([, b]) => derivedFieldsOf(b)), ...derivedFieldsOf(e.otherwise)]
+            : e.kind === "repeat" || e.kind === "untilZero" || e.kind === "tree"
+              ? derivedFieldsOf(e.body)
+              : [],
   );
 }
 
@@ -188,7 +193,7 @@ export function buildModel(): Model {
     groups: [...groups.values()],
     experts: Object.entries(experts).map(([key, e]) => ({ ...e, key })),
     tables,
-    lookupFields: [...new Set(messages.flatMap((m) => lookupFieldsOf(m.body)))],
+    derivedFields: [...new Set(messages.flatMap((m) => derivedFieldsOf(m.body)))],
     maxDefault: DEFAULT_MAX_LENGTH,
   };
 }

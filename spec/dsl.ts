@@ -65,7 +65,23 @@ export type Element =
   | TreeElement
   | LookupElement
   | RememberElement
-  | ColumnElement;
+  | ColumnElement
+  | AttributesElement;
+
+/**
+ * Generated fields from a bound text of comma-separated one-letter attributes, as SCRAM writes its
+ * messages (RFC 5802): "r=...,s=...,i=4096". With gs2, the first two items are the GS2 header
+ * (channel-binding flag, authzid). Applied only when every item has the k=v form.
+ */
+export interface AttributesElement {
+  readonly kind: "attributes";
+  readonly from: VarRef;
+  readonly gs2: boolean;
+  readonly keys: ReadonlyArray<readonly [string, FieldDef]>;
+  readonly cbind: FieldDef;
+  readonly authzid: FieldDef;
+  readonly other: FieldDef;
+}
 
 /** Keeps the listed variables as one record of a list the message hands to its connection (effect "rowDescription"). */
 export interface RememberElement {
@@ -333,6 +349,15 @@ export function column(f: {
   return { kind: "column", ...f };
 }
 
+export function attributes(
+  from: VarRef,
+  keys: Readonly<Record<string, FieldDef>>,
+  fields: { cbind: FieldDef; authzid: FieldDef; other: FieldDef },
+  gs2 = false,
+): AttributesElement {
+  return { kind: "attributes", from, gs2, keys: Object.entries(keys), ...fields };
+}
+
 export function lookup(
   f: FieldDef,
   from: VarRef,
@@ -376,6 +401,7 @@ export function usedFields(body: readonly Element[]): FieldDef[] {
     for (const e of els) {
       if (e.kind === "int" || e.kind === "string" || e.kind === "bytes" || e.kind === "lookup") out.push(e.field);
       else if (e.kind === "column") out.push(e.length, e.data, e.name, e.type, e.value);
+      else if (e.kind === "attributes") out.push(...e.keys.map(([, f]) => f), e.cbind, e.authzid, e.other);
       else if (e.kind === "remember") continue;
       else if (e.kind === "switch") {
         for (const [, b] of e.cases) walk(b);

@@ -134,6 +134,32 @@ export const F = {
   saslData: field("auth.sasl.data", "SASL authentication data", "bytes", "SASL mechanism data.", {
     builtin: "pgsql.auth.sasl.data",
   }),
+  scramCbind: field(
+    "scram.gs2_cbind_flag",
+    "GS2 channel-binding flag",
+    "string",
+    "n: none, y: client could but server did not offer, p=<type>: used.",
+  ),
+  scramAuthzid: field("scram.authzid", "Authorization identity", "string", "The GS2 authzid (a=...), usually empty."),
+  scramUser: field(
+    "scram.user",
+    "User name",
+    "string",
+    "SCRAM n=: the user (PostgreSQL ignores it; the StartupMessage's counts).",
+  ),
+  scramNonce: field("scram.nonce", "Nonce", "string", "SCRAM r=: client nonce, then client+server nonce."),
+  scramSalt: field("scram.salt", "Salt", "string", "SCRAM s=: the password's salt (base64)."),
+  scramIterations: field("scram.iterations", "Iterations", "string", "SCRAM i=: PBKDF2 iteration count."),
+  scramChannelBinding: field(
+    "scram.channel_binding",
+    "Channel binding",
+    "string",
+    "SCRAM c=: GS2 header and binding data (base64).",
+  ),
+  scramProof: field("scram.proof", "Client proof", "string", "SCRAM p=: the client's proof (base64)."),
+  scramVerifier: field("scram.verifier", "Server signature", "string", "SCRAM v=: the server's signature (base64)."),
+  scramError: field("scram.error", "Error", "string", "SCRAM e=: the server's error."),
+  scramOther: field("scram.attribute", "Attribute", "string", "A SCRAM attribute of another name (k=v)."),
   authData: field("auth.data", "Authentication data", "bytes", "Data of an unknown authentication request."),
 
   // --- queries ---

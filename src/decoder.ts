@@ -6,12 +6,12 @@
 import {
   type Condition,
   DEFAULT_MAX_LENGTH,
+  DERIVED_FIELDS,
   EXPERTS,
   F,
   GROUPS,
   type Group,
   type InfoPart,
-  LOOKUP_FIELDS,
   MESSAGES,
   type MessageMeta,
 } from "../dissector/pgwire.ts";
@@ -19,7 +19,7 @@ import { Body, type DecodedField, type FieldInfo, type Remembered, type Vars } f
 import { TlsDecryptor } from "./tls.ts";
 
 export type { DecodedField, FieldValue } from "./runtime/body.ts";
-export { DEFAULT_MAX_LENGTH, EXPERTS, F as FIELDS, LOOKUP_FIELDS };
+export { DEFAULT_MAX_LENGTH, DERIVED_FIELDS, EXPERTS, F as FIELDS };
 
 /**
  * Fields the runtime adds from connection context rather than from the message's bytes: links

@@ -1,7 +1,7 @@
 // Authentication: the server's 'R' requests (the Int32 after the length picks the variant) and
 // the client's 'p' answers (the last request on the connection picks the variant).
 
-import { bytes, int, type MessageDef, str, untilZero } from "../dsl.ts";
+import { attributes, bytes, int, type MessageDef, str, untilZero } from "../dsl.ts";
 import { F } from "../fields.ts";
 
 function authRequest(
@@ -23,6 +23,25 @@ function authRequest(
     ...(rest.length === 0 ? { fixedLength: 8 } : {}),
     ...extra,
   };
+}
+
+/** SCRAM's attributes (RFC 5802) inside the SASL data bound to $data. */
+function scram(gs2 = false) {
+  return attributes(
+    "$data",
+    {
+      n: F.scramUser,
+      r: F.scramNonce,
+      s: F.scramSalt,
+      i: F.scramIterations,
+      c: F.scramChannelBinding,
+      p: F.scramProof,
+      v: F.scramVerifier,
+      e: F.scramError,
+    },
+    { cbind: F.scramCbind, authzid: F.scramAuthzid, other: F.scramOther },
+    gs2,
+  );
 }
 
 export const auth: MessageDef[] = [
@@ -55,10 +74,12 @@ export const auth: MessageDef[] = [
     { info: " {mech}" },
   ),
   authRequest("AuthenticationSASLContinue", 11, "A SASL challenge (SCRAM: server-first-message).", [
-    bytes(F.saslData, "rest"),
+    bytes(F.saslData, "rest", "data"),
+    scram(),
   ]),
   authRequest("AuthenticationSASLFinal", 12, "SASL outcome data (SCRAM: server-final-message).", [
-    bytes(F.saslData, "rest"),
+    bytes(F.saslData, "rest", "data"),
+    scram(),
   ]),
   {
     name: "AuthenticationRequest",
@@ -79,7 +100,7 @@ export const auth: MessageDef[] = [
     shape: "typed",
     when: { lastAuth: [10] },
     maxLength: 65535,
-    body: [str(F.saslMech, "mech"), int(F.saslDataLength, "n"), bytes(F.saslData, "$n")],
+    body: [str(F.saslMech, "mech"), int(F.saslDataLength, "n"), bytes(F.saslData, "$n", "data"), scram(true)],
     info: " {mech}",
     description: "The SASL mechanism the client chose and its initial response (SCRAM: client-first-message).",
   },
@@ -90,7 +111,7 @@ export const auth: MessageDef[] = [
     shape: "typed",
     when: { lastAuth: [11] },
     maxLength: 65535,
-    body: [bytes(F.saslData, "rest")],
+    body: [bytes(F.saslData, "rest", "data"), scram()],
     description: "SASL mechanism data (SCRAM: client-final-message).",
   },
   {

@@ -142,6 +142,31 @@ export class Body {
     this.pos += n;
   }
 
+  /** Generated fields from a text of one-letter attributes (AttributesElement in spec/dsl.ts). */
+  attributes(
+    from: string,
+    gs2: boolean,
+    keys: Readonly<Record<string, FieldInfo>>,
+    cbind: FieldInfo,
+    authzid: FieldInfo,
+    other: FieldInfo,
+  ): void {
+    if (!this.ok) return;
+    const text = this.vars[from];
+    if (typeof text !== "string") return;
+    const items = text.split(",");
+    const rest = gs2 ? items.slice(2) : items;
+    if ((gs2 && items.length < 2) || rest.length === 0 || !rest.every((i) => /^[A-Za-z]=/.test(i))) return;
+    if (gs2) {
+      this.add(cbind, items[0], this.base, 0);
+      if (items[1] !== "") this.add(authzid, items[1], this.base, 0);
+    }
+    for (const item of rest) {
+      const f = Object.hasOwn(keys, item[0]) ? keys[item[0]] : undefined;
+      this.add(f ?? other, f ? item.slice(2) : item, this.base, 0);
+    }
+  }
+
   remember(list: string, vars: readonly string[]): void {
     if (!this.ok) return;
     this.lists[list] ??= [];

@@ -11,10 +11,10 @@ import { messages } from "../../spec/index.ts";
 import {
   CONTEXT_FIELDS,
   ConnectionDecoder,
+  DERIVED_FIELDS,
   type DecodedMessage,
   EXPERTS,
   FINDING_EXPERTS,
-  LOOKUP_FIELDS,
 } from "../../src/decoder.ts";
 import {
   concatBytes,
@@ -91,7 +91,7 @@ const FRAMING = new Set([
   "pgwire.length",
   "pgwire.frontend",
   ...CONTEXT_FIELDS,
-  ...LOOKUP_FIELDS,
+  ...DERIVED_FIELDS,
   ...FINDING_EXPERTS,
 ]);
 
