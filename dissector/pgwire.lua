@@ -2025,6 +2025,8 @@ end
 -- Preferences
 
 pgwire.prefs.ports = Pref.range("TCP ports", "5432", "TCP ports on which to decode PostgreSQL", 65535)
+pgwire.prefs.heuristic = Pref.bool("Detect on any port", true,
+  "Recognise PostgreSQL on other TCP ports: a startup packet, or a segment of whole valid messages")
 
 ---------------------------------------------------------------------------------------------------
 -- Readers that the generated message decoders call. `b` is one message being decoded:
@@ -3157,17 +3159,25 @@ function pgwire.init()
   in_tls = false
 end
 
+-- Connections are keyed by their address and port pair, the same in both directions and in
+-- every pass (tcp.stream is not available to Lua when tshark builds no tree).
+local function conn_key(pinfo)
+  local a, z = tostring(pinfo.src) .. ":" .. pinfo.src_port, tostring(pinfo.dst) .. ":" .. pinfo.dst_port
+  return (a < z) and (a .. " " .. z) or (z .. " " .. a)
+end
+
+local function new_conn(pinfo, sport)
+  return { sport = sport, saddr = tostring(sport == pinfo.src_port and pinfo.src or pinfo.dst), cur = INITIAL,
+           frames = {}, q = {} }
+end
+
 function pgwire.dissector(tvb, pinfo, tree)
   local caplen = tvb:len()
   if caplen == 0 then return 0 end
-  -- Connections are keyed by their address and port pair, the same in both directions and in
-  -- every pass (tcp.stream is not available to Lua when tshark builds no tree).
-  local a, z = tostring(pinfo.src) .. ":" .. pinfo.src_port, tostring(pinfo.dst) .. ":" .. pinfo.dst_port
-  local key = (a < z) and (a .. " " .. z) or (z .. " " .. a)
+  local key = conn_key(pinfo)
   local conn = conns[key]
   if not conn then
-    local sport = (pinfo.match_uint == pinfo.src_port) and pinfo.src_port or pinfo.dst_port
-    conn = { sport = sport, saddr = tostring(sport == pinfo.src_port and pinfo.src or pinfo.dst), cur = INITIAL, frames = {}, q = {} }
+    conn = new_conn(pinfo, (pinfo.match_uint == pinfo.src_port) and pinfo.src_port or pinfo.dst_port)
     conns[key] = conn
   end
   local fe
@@ -3225,7 +3235,60 @@ function pgwire.dissector(tvb, pinfo, tree)
 end
 
 ---------------------------------------------------------------------------------------------------
--- Registration: the port preference, Decode As, and the TLS port table for decrypted data.
+-- Detection on other ports (mirrored by heuristicSide in src/decoder.ts): a segment that is one
+-- whole startup packet (the client's side), or two or more whole typed messages that are valid in
+-- one direction only.
+
+local function typed_run(s, caplen, groups)
+  local p, n = 0, 0
+  while p < caplen do
+    local nxt = header_ok(s, p, groups, caplen)
+    if not nxt or nxt > caplen then return false end
+    p, n = nxt, n + 1
+  end
+  return n >= 2
+end
+
+local function heuristic_side(s, caplen)
+  if caplen >= 8 and sbyte(s, 1) == 0 then
+    local len, code = u32(s, 1), u32(s, 5)
+    if len ~= caplen then return nil end
+    if code == 80877103 or code == 80877104 then return (len == 8) and "F" or nil end
+    if code == 80877102 then return (len >= 16 and len <= 268) and "F" or nil end
+    if floor(code / 65536) == 3 and len <= 10004 and sbyte(s, caplen) == 0 and sfind(s, "user\0", 9, true) then
+      return "F"
+    end
+    return nil
+  end
+  local f, b = typed_run(s, caplen, G.F), typed_run(s, caplen, G.B)
+  if f and not b then return "F" end
+  if b and not f then return "B" end
+  return nil
+end
+
+local function heuristic(tvb, pinfo, tree)
+  if not pgwire.prefs.heuristic then return false end
+  local key = conn_key(pinfo)
+  local conn = conns[key]
+  if conn then
+    -- Found before: decode from the frame where it was found on, in every pass.
+    if not conn.heur or pinfo.number < conn.heur then return false end
+  else
+    local caplen = tvb:len()
+    if caplen < 5 or caplen ~= tvb:reported_len() or pinfo.visited then return false end
+    local side = heuristic_side(tvb:raw(0, caplen), caplen)
+    if not side then return false end
+    conn = new_conn(pinfo, (side == "F") and pinfo.dst_port or pinfo.src_port)
+    conn.heur = pinfo.number
+    conns[key] = conn
+  end
+  pgwire.dissector(tvb, pinfo, tree)
+  return true
+end
+
+---------------------------------------------------------------------------------------------------
+-- Registration: the port preference, Decode As, the TLS port table for decrypted data, and the
+-- heuristic for other ports.
 
 local registered = nil
 
@@ -3247,3 +3310,4 @@ end
 
 register_ports()
 DissectorTable.get("tcp.port"):add_for_decode_as(pgwire)
+pgwire:register_heuristic("tcp", heuristic)

@@ -66,6 +66,7 @@ Options:
                      offsets are from the start of the message
   --port P[,P...]    server ports to decode as PostgreSQL (default 5432); may be repeated
   --keylog FILE      TLS key log (SSLKEYLOGFILE format): decrypt TLS sessions and decode them
+  --no-heuristic     decode only the server ports, not PostgreSQL found on other ports
   -h, --help         show this help
 
 A truncated capture is decoded up to where it is cut, then reported (exit status 3).
@@ -89,6 +90,7 @@ Options:
   --keylog FILE      TLS key log: tshark and the TypeScript decoder both decrypt TLS with it,
                      and the decrypted messages are compared like the rest
   --port P[,P...]    server ports to decode as PostgreSQL (default 5432); may be repeated
+  --no-heuristic     decode only the server ports (tshark: -o pgwire.heuristic:FALSE)
   --one-pass         run tshark in one pass (the default is two passes, -2, as links
                      to later frames such as pgwire.response_in need them); the TS
                      decoder's links to later frames are then not compared
@@ -339,6 +341,7 @@ async function decodeCommand(args: readonly string[], out: Output): Promise<numb
     "--json": { key: "json", value: false },
     "--port": { key: "port", value: true },
     "--keylog": { key: "keylog", value: true },
+    "--no-heuristic": { key: "noHeuristic", value: false },
   });
   if (p.help) {
     out.write(DECODE_HELP);
@@ -350,7 +353,8 @@ async function decodeCommand(args: readonly string[], out: Output): Promise<numb
   const width = Math.max(60, (process.stdout.isTTY && process.stdout.columns) || 120);
   let t0: number | undefined;
   const keylog = p.options.get("keylog")?.at(-1);
-  for await (const fr of decodeCapture(file, { ports, keylog })) {
+  const heuristic = !p.options.has("noHeuristic");
+  for await (const fr of decodeCapture(file, { ports, keylog, heuristic })) {
     if (out.closed) break;
     t0 ??= fr.time;
     out.write(json ? jsonFrame(fr) : textFrame(fr, t0, width));
@@ -394,6 +398,7 @@ async function compareCommand(args: readonly string[], out: Output): Promise<num
   const p = parseArgs("compare", args, {
     "--keylog": { key: "keylog", value: true },
     "--port": { key: "port", value: true },
+    "--no-heuristic": { key: "noHeuristic", value: false },
     "--one-pass": { key: "onePass", value: false },
   });
   if (p.help) {
@@ -420,7 +425,12 @@ async function compareCommand(args: readonly string[], out: Output): Promise<num
   }
   if (!onPath("tshark"))
     throw new CaptureError("tshark not found on PATH; compare needs it (Debian/Ubuntu: apt-get install tshark)");
-  const r = await compare(file, { keylog, ports, twoPass: p.options.has("onePass") ? false : undefined });
+  const r = await compare(file, {
+    keylog,
+    ports,
+    heuristic: !p.options.has("noHeuristic"),
+    twoPass: p.options.has("onePass") ? false : undefined,
+  });
   out.write(`${file}: compared ${r.frames} frames, ${r.items} items, ${r.fields} fields\n`);
   for (const d of r.differences) out.write(`difference: ${d}\n`);
   if (r.differences.length >= 50) out.write("(differences stop at the first 50)\n");

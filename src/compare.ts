@@ -229,6 +229,7 @@ export function tsharkArgs(file: string, opts: TsharkOptions, output: string[]):
   ];
   if (opts.keylog) args.push("-o", `tls.keylog_file:${opts.keylog}`);
   if (opts.ports) args.push("-o", `pgwire.ports:${opts.ports.join(",")}`);
+  if (opts.heuristic === false) args.push("-o", "pgwire.heuristic:FALSE");
   for (const p of opts.prefs ?? []) args.push("-o", p);
   // Two passes by default: links to later frames (pgwire.response_in) are known only then, as
   // in the GUI; the TS decoder adds them when the response arrives.

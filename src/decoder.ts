@@ -199,6 +199,51 @@ function headerOk(buf: Uint8Array, p: number, dir: "F" | "B"): number | null {
   return p + 1 + len;
 }
 
+function typedRun(buf: Uint8Array, dir: "F" | "B"): boolean {
+  let p = 0;
+  let n = 0;
+  while (p < buf.length) {
+    const nxt = headerOk(buf, p, dir);
+    if (nxt === null || nxt > buf.length) return false;
+    p = nxt;
+    n++;
+  }
+  return n >= 2;
+}
+
+/**
+ * Detection on other ports (the Lua runtime's heuristic_side): a segment that is one whole startup
+ * packet is the client's; two or more whole typed messages valid in one direction only are that
+ * direction's. Returns the direction of the segment's sender, or null.
+ */
+export function heuristicSide(buf: Uint8Array): "F" | "B" | null {
+  const n = buf.length;
+  if (n >= 8 && buf[0] === 0) {
+    const len = u32(buf, 0);
+    const code = u32(buf, 4);
+    if (len !== n) return null;
+    if (code === 80877103 || code === 80877104) return len === 8 ? "F" : null;
+    if (code === 80877102) return len >= 16 && len <= 268 ? "F" : null;
+    if (Math.floor(code / 65536) === 3 && len <= 10004 && buf[n - 1] === 0 && indexOf(buf, USER, 8) >= 0) return "F";
+    return null;
+  }
+  const f = typedRun(buf, "F");
+  const b = typedRun(buf, "B");
+  if (f && !b) return "F";
+  if (b && !f) return "B";
+  return null;
+}
+
+const USER = Uint8Array.from([0x75, 0x73, 0x65, 0x72, 0]); // "user\0"
+
+function indexOf(buf: Uint8Array, needle: Uint8Array, from: number): number {
+  outer: for (let i = from; i <= buf.length - needle.length; i++) {
+    for (let k = 0; k < needle.length; k++) if (buf[i + k] !== needle[k]) continue outer;
+    return i;
+  }
+  return -1;
+}
+
 /** Where a message plausibly starts again after bad bytes (see the Lua runtime's resync_point). */
 function resyncPoint(buf: Uint8Array, from: number, dir: "F" | "B", total: number): number {
   for (let p = from; p <= buf.length - 5; p++) {

@@ -3,7 +3,7 @@
 
 import { readFile } from "node:fs/promises";
 import { CaptureError, type TcpOutput } from "./capture-types.ts";
-import { ConnectionDecoder, type DecodedMessage, frameInfo } from "./decoder.ts";
+import { ConnectionDecoder, type DecodedMessage, frameInfo, heuristicSide } from "./decoder.ts";
 import { readCapture } from "./pcap.ts";
 import { TcpReassembler } from "./tcp.ts";
 import { parseKeylog } from "./tls.ts";
@@ -21,6 +21,8 @@ export interface DecodeOptions {
   ports?: readonly number[];
   /** A TLS key log file (SSLKEYLOGFILE format): TLS sessions are decrypted and decoded. */
   keylog?: string;
+  /** Recognise PostgreSQL on other ports (the plugin's pgwire.heuristic preference; default on). */
+  heuristic?: boolean;
 }
 
 export interface FrameResult {
@@ -42,11 +44,19 @@ interface Conn {
 export class CaptureDecoder {
   private readonly conns = new Map<number, Conn | null>();
   private readonly ports: ReadonlySet<number>;
+  private readonly heuristic: boolean;
   constructor(
     opts: DecodeOptions = {},
     private readonly keylog?: ReadonlyMap<string, string>,
   ) {
     this.ports = new Set(opts.ports ?? [5432]);
+    this.heuristic = opts.heuristic ?? true;
+  }
+
+  private conn(stream: number, serverPort: number, serverAddr: string): Conn {
+    const c = { decoder: new ConnectionDecoder({ keylog: this.keylog }), serverPort, serverAddr };
+    this.conns.set(stream, c);
+    return c;
   }
 
   /**
@@ -64,14 +74,14 @@ export class CaptureDecoder {
         const lo = Math.min(o.srcPort, o.dstPort);
         const serverPort =
           this.ports.has(o.dstPort) && (!this.ports.has(o.srcPort) || o.dstPort === lo) ? o.dstPort : o.srcPort;
-        c = this.ports.has(serverPort)
-          ? {
-              decoder: new ConnectionDecoder({ keylog: this.keylog }),
-              serverPort,
-              serverAddr: serverPort === o.dstPort ? o.dst : o.src,
-            }
-          : null;
-        this.conns.set(o.stream, c);
+        if (this.ports.has(serverPort)) c = this.conn(o.stream, serverPort, serverPort === o.dstPort ? o.dst : o.src);
+        else if (!this.heuristic) this.conns.set(o.stream, null);
+        else if (!o.truncated) {
+          // Not on a configured port: decode from the first segment that looks like PostgreSQL on.
+          const side = heuristicSide(o.data);
+          if (side === "F") c = this.conn(o.stream, o.dstPort, o.dst);
+          else if (side === "B") c = this.conn(o.stream, o.srcPort, o.src);
+        }
       }
       if (!c) continue;
       const fe = o.srcPort === o.dstPort ? o.dst === c.serverAddr : o.dstPort === c.serverPort;

@@ -115,9 +115,12 @@ describe("pgwire decode", { timeout: 60_000 }, () => {
   });
 
   it("--port chooses the server ports", async () => {
-    const other = await pgwire(["decode", "--port", "6432", SEED]);
+    const other = await pgwire(["decode", "--port", "6432", "--no-heuristic", SEED]);
     expect(other.exitCode).toBe(0);
     expect(other.stdout).toBe("");
+    // Without --no-heuristic the session on 5432 is still found by its startup packet.
+    const found = await pgwire(["decode", "--port", "6432", SEED]);
+    expect(found.stdout).toContain("Query: SELECT * FROM employees");
     const both = await pgwire(["decode", "--port=6432,5432", "--json", SEED]);
     const plain = await pgwire(["decode", "--json", SEED]);
     expect(both.exitCode).toBe(0);

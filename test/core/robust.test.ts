@@ -39,8 +39,8 @@ describe.skipIf(!hasCommand("tshark"))("ports and loading", () => {
   const synth = join(ROOT, "captures", "synth", "ipv6-and-ports.pcapng");
 
   it("decodes another port with Decode As and with the port preference", async () => {
-    const plain = await luaSide(synth);
-    const byPref = await luaSide(synth, { ports: [5432, 5433] });
+    const plain = await luaSide(synth, { heuristic: false });
+    const byPref = await luaSide(synth, { ports: [5432, 5433], heuristic: false });
     expect(byPref.frames.size).toBeGreaterThan(plain.frames.size);
     const r = await execa("tshark", [
       "-n",

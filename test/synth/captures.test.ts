@@ -12,6 +12,7 @@ import {
   badLengthSessions,
   FILES,
   RESYNC_QUERIES,
+  randomBytes,
   SNAP_LEN,
   SYNTH_DIR,
   segmentationSessions,
@@ -21,7 +22,7 @@ import { type CompareResult, compare } from "../../src/compare.ts";
 import { type DecodedMessage, EXPERTS } from "../../src/decoder.ts";
 import { parseCaptureBuffer } from "../../src/pcap.ts";
 import { type DecodeOptions, decodeCapture, type FrameResult } from "../../src/pipeline.ts";
-import { sessionsToPcapng } from "../../src/synth.ts";
+import { sessionsToPcapng, TcpSessionBuilder } from "../../src/synth.ts";
 import { tempDir } from "../capture/helpers.ts";
 
 const CAPTURES = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "captures");
@@ -146,14 +147,52 @@ describe.skipIf(!hasTshark)("Lua plugin and TS decoder agree on every synthetic 
     }
   }
 
-  it("ipv6-and-ports.pcapng decodes the ::1 session and leaves port 5433 alone by default", async () => {
-    const frames = await decodeAll(join(SYNTH_DIR, "ipv6-and-ports.pcapng"));
-    expect(new Set(frames.map((f) => f.stream))).toEqual(new Set([0]));
-    const r: CompareResult = await compare(join(SYNTH_DIR, "ipv6-and-ports.pcapng"), { ports: [5432, 5433] });
-    expect(r.differences).toEqual([]);
-    expect(r.problems).toEqual([]);
-    const both = await decodeAll(join(SYNTH_DIR, "ipv6-and-ports.pcapng"), { ports: [5432, 5433] });
-    expect(new Set(both.map((f) => f.stream))).toEqual(new Set([0, 1]));
+  it("ipv6-and-ports.pcapng: the session on port 5433 is found by the heuristic, or by the port preference", async () => {
+    const path = join(SYNTH_DIR, "ipv6-and-ports.pcapng");
+    const streams = async (opts: DecodeOptions) => new Set((await decodeAll(path, opts)).map((f) => f.stream));
+    expect(await streams({ heuristic: false })).toEqual(new Set([0]));
+    expect(await streams({})).toEqual(new Set([0, 1]));
+    expect(await streams({ ports: [5432, 5433], heuristic: false })).toEqual(new Set([0, 1]));
+    for (const opts of [{}, { heuristic: false }, { ports: [5432, 5433], heuristic: false }]) {
+      const r: CompareResult = await compare(path, opts);
+      expect(r.differences).toEqual([]);
+      expect(r.problems).toEqual([]);
+    }
+  });
+
+  it("the heuristic takes no other traffic for PostgreSQL (HTTP, TLS, random bytes on other ports)", async () => {
+    const path = tmp.path("not-postgres-elsewhere.pcapng");
+    const enc = (t: string) => new TextEncoder().encode(t);
+    const sessions = [
+      {
+        port: 8081,
+        client: enc("GET / HTTP/1.1\r\nHost: db.example.com\r\n\r\n"),
+        server: enc("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+      },
+      {
+        port: 8443,
+        client: Uint8Array.from([0x16, 3, 1, 0, 8, 1, 0, 0, 4, 3, 3, 0, 0]),
+        server: Uint8Array.from([0x16, 3, 3, 0, 2, 2, 0]),
+      },
+      { port: 9999, client: randomBytes(2048, 99), server: randomBytes(2048, 100) },
+    ].map((x, i) => {
+      const b = new TcpSessionBuilder({
+        client: { ip: "127.0.0.1", port: 46000 + i },
+        server: { ip: "127.0.0.1", port: x.port },
+        startTime: 100 + i,
+      });
+      b.handshake();
+      b.send(true, x.client);
+      b.send(false, x.server);
+      b.close();
+      return b;
+    });
+    writeFileSync(path, sessionsToPcapng(sessions));
+    expect(await decodeAll(path)).toEqual([]);
+    const r = await compare(path);
+    expect(r.frames).toBe(0);
+    // No pgwire item at all; the truncated TLS hello is Wireshark's TLS dissector's to flag.
+    expect(r.problems.filter((p) => /lua/i.test(p))).toEqual([]);
   });
 });
 
