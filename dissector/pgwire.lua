@@ -105,6 +105,7 @@ local F = {
   responseIn = ProtoField.framenum("pgwire.response_in", "Response in", base.NONE),
   responseTo = ProtoField.framenum("pgwire.response_to", "Request in", base.NONE),
   time = ProtoField.relative_time("pgwire.time", "Response time", "Time from the request to the response that completes it."),
+  sql = ProtoField.string("pgwire.sql", "SQL", nil, "The SQL of the prepared statement or portal the message refers to."),
   rowCount = ProtoField.uint32("pgwire.row_count", "Rows", base.DEC, nil, nil, "DataRow messages the request returned."),
   txStatus = ProtoField.uint8("pgwire.tx_status", "Transaction status", base.DEC, { [69] = "In a failed transaction", [73] = "Idle", [84] = "In a transaction" }, nil, "The transaction status from the last ReadyForQuery."),
   unknownField = ProtoField.stringz("pgwire.unknown_field", "Unknown field", nil, "The value of an error field of unknown code."),
@@ -203,6 +204,7 @@ do
   list[#list + 1] = F.responseIn
   list[#list + 1] = F.responseTo
   list[#list + 1] = F.time
+  list[#list + 1] = F.sql
   list[#list + 1] = F.rowCount
   list[#list + 1] = F.txStatus
   list[#list + 1] = F.unknownField
@@ -2709,64 +2711,64 @@ local function set_of(list)
 end
 
 local M = {
-  { name = "StartupMessage", fe = true, when = { peekMajor = 3 }, fixed = nil, max = 10004, info = { { lit = " " }, { v = "major" }, { lit = "." }, { v = "minor" }, { lit = " user=" }, { v = "user" }, { lit = " database=" }, { v = "database" } }, effects = { "startup" }, parse = StartupMessage_F, ends = set_of({ "ReadyForQuery", "ErrorResponse" }), async = false, row = false, findings = nil },
-  { name = "CancelRequest", fe = true, when = { peekInt32 = set_of({ 80877102 }) }, fixed = nil, max = 268, info = { { lit = " pid=" }, { v = "pid" } }, effects = { "cancel" }, parse = CancelRequest_F, ends = nil, async = false, row = false, findings = nil },
-  { name = "SSLRequest", fe = true, when = { peekInt32 = set_of({ 80877103 }) }, fixed = 8, max = nil, info = {  }, effects = { "sslRequest" }, parse = SSLRequest_F, ends = set_of({ "SSLResponse", "ErrorResponse" }), async = false, row = false, findings = nil },
-  { name = "GSSENCRequest", fe = true, when = { peekInt32 = set_of({ 80877104 }) }, fixed = 8, max = nil, info = {  }, effects = { "gssRequest" }, parse = GSSENCRequest_F, ends = set_of({ "GSSENCResponse", "ErrorResponse" }), async = false, row = false, findings = nil },
-  { name = "UnknownStartupPacket", fe = true, when = nil, fixed = nil, max = 10004, info = { { lit = " code=" }, { v = "code" } }, effects = {  }, parse = UnknownStartupPacket_F, ends = nil, async = false, row = false, findings = nil },
-  { name = "SSLResponse", fe = false, when = { answerTo = "SSLRequest" }, fixed = nil, max = nil, info = { { lit = " " }, { v = "answer", char = true } }, effects = { "encryptionAnswer" }, parse = SSLResponse_B, ends = nil, async = false, row = false, findings = { { e = "tlsRefused", when = { var = "answer", equals = 78 }, text = { { lit = "The server refused encryption: the session continues unencrypted" } } } } },
-  { name = "GSSENCResponse", fe = false, when = { answerTo = "GSSENCRequest" }, fixed = nil, max = nil, info = { { lit = " " }, { v = "answer", char = true } }, effects = { "encryptionAnswer" }, parse = GSSENCResponse_B, ends = nil, async = false, row = false, findings = { { e = "tlsRefused", when = { var = "answer", equals = 78 }, text = { { lit = "The server refused encryption: the session continues unencrypted" } } } } },
-  { name = "AuthenticationOk", fe = false, when = { peekInt32 = set_of({ 0 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationOk_B, ends = nil, async = false, row = false, findings = { { e = "trustLogin", when = { lastAuth = set_of({ -1 }) }, text = { { lit = "Access granted without a password (trust authentication)" } } } } },
-  { name = "AuthenticationKerberosV5", fe = false, when = { peekInt32 = set_of({ 2 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationKerberosV5_B, ends = nil, async = false, row = false, findings = nil },
-  { name = "AuthenticationCleartextPassword", fe = false, when = { peekInt32 = set_of({ 3 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationCleartextPassword_B, ends = nil, async = false, row = false, findings = nil },
-  { name = "AuthenticationMD5Password", fe = false, when = { peekInt32 = set_of({ 5 }) }, fixed = 12, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationMD5Password_B, ends = nil, async = false, row = false, findings = nil },
-  { name = "AuthenticationGSS", fe = false, when = { peekInt32 = set_of({ 7 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationGSS_B, ends = nil, async = false, row = false, findings = nil },
-  { name = "AuthenticationGSSContinue", fe = false, when = { peekInt32 = set_of({ 8 }) }, fixed = nil, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationGSSContinue_B, ends = nil, async = false, row = false, findings = nil },
-  { name = "AuthenticationSSPI", fe = false, when = { peekInt32 = set_of({ 9 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationSSPI_B, ends = nil, async = false, row = false, findings = nil },
-  { name = "AuthenticationSASL", fe = false, when = { peekInt32 = set_of({ 10 }) }, fixed = nil, max = nil, info = { { lit = " " }, { v = "mech" } }, effects = { "authRequest" }, parse = AuthenticationSASL_B, ends = nil, async = false, row = false, findings = nil },
-  { name = "AuthenticationSASLContinue", fe = false, when = { peekInt32 = set_of({ 11 }) }, fixed = nil, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationSASLContinue_B, ends = nil, async = false, row = false, findings = nil },
-  { name = "AuthenticationSASLFinal", fe = false, when = { peekInt32 = set_of({ 12 }) }, fixed = nil, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationSASLFinal_B, ends = nil, async = false, row = false, findings = nil },
-  { name = "AuthenticationRequest", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " type=" }, { v = "authtype" } }, effects = { "authRequest" }, parse = AuthenticationRequest_B, ends = nil, async = false, row = false, findings = nil },
-  { name = "SASLInitialResponse", fe = true, when = { lastAuth = set_of({ 10 }) }, fixed = nil, max = 65535, info = { { lit = " " }, { v = "mech" } }, effects = {  }, parse = SASLInitialResponse_F, ends = nil, async = false, row = false, findings = nil },
-  { name = "SASLResponse", fe = true, when = { lastAuth = set_of({ 11 }) }, fixed = nil, max = 65535, info = {  }, effects = {  }, parse = SASLResponse_F, ends = nil, async = false, row = false, findings = nil },
-  { name = "GSSResponse", fe = true, when = { lastAuth = set_of({ 7, 8, 9 }) }, fixed = nil, max = 65535, info = {  }, effects = {  }, parse = GSSResponse_F, ends = nil, async = false, row = false, findings = nil },
-  { name = "PasswordMessage", fe = true, when = nil, fixed = nil, max = 65535, info = {  }, effects = {  }, parse = PasswordMessage_F, ends = nil, async = false, row = false, findings = { { e = "cleartextPassword", when = { lastAuth = set_of({ 3 }), clear = true }, text = { { lit = "Password sent in cleartext" } } }, { e = "md5Hash", when = { lastAuth = set_of({ 5 }), clear = true }, text = { { lit = "MD5 password hash sent without TLS: with the salt and the user name it can be cracked offline" } } } } },
-  { name = "Query", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = ": " }, { v = "query" } }, effects = {  }, parse = Query_F, ends = set_of({ "ReadyForQuery" }), async = false, row = false, findings = { { e = "passwordLiteral", when = { passwordLiteral = "query" }, text = { { lit = "The query sets a password in plain text: it is visible here and may reach the server's logs" } } } } },
-  { name = "Parse", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = " \"" }, { v = "stmt" }, { lit = "\": " }, { v = "query" } }, effects = {  }, parse = Parse_F, ends = set_of({ "ParseComplete", "ErrorResponse" }), async = false, row = false, findings = { { e = "passwordLiteral", when = { passwordLiteral = "query" }, text = { { lit = "The query sets a password in plain text: it is visible here and may reach the server's logs" } } } } },
-  { name = "Bind", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = " \"" }, { v = "portal" }, { lit = "\" \"" }, { v = "stmt" }, { lit = "\"" } }, effects = {  }, parse = Bind_F, ends = set_of({ "BindComplete", "ErrorResponse" }), async = false, row = false, findings = nil },
-  { name = "Describe", fe = true, when = nil, fixed = nil, max = 10000, info = { { lit = " " }, { v = "target", char = true }, { lit = " \"" }, { v = "name" }, { lit = "\"" } }, effects = {  }, parse = Describe_F, ends = set_of({ "RowDescription", "NoData", "ErrorResponse" }), async = false, row = false, findings = nil },
-  { name = "Execute", fe = true, when = nil, fixed = nil, max = 10000, info = { { lit = " \"" }, { v = "portal" }, { lit = "\" rows=" }, { v = "rows" } }, effects = {  }, parse = Execute_F, ends = set_of({ "CommandComplete", "EmptyQueryResponse", "PortalSuspended", "ErrorResponse" }), async = false, row = false, findings = nil },
-  { name = "Close", fe = true, when = nil, fixed = nil, max = 10000, info = { { lit = " " }, { v = "target", char = true }, { lit = " \"" }, { v = "name" }, { lit = "\"" } }, effects = {  }, parse = Describe_F, ends = set_of({ "CloseComplete", "ErrorResponse" }), async = false, row = false, findings = nil },
-  { name = "Sync", fe = true, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = Sync_F, ends = set_of({ "ReadyForQuery" }), async = false, row = false, findings = nil },
-  { name = "Flush", fe = true, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = Flush_F, ends = nil, async = false, row = false, findings = nil },
-  { name = "Terminate", fe = true, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = Terminate_F, ends = nil, async = false, row = false, findings = nil },
-  { name = "RowDescription", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " (" }, { v = "n" }, { lit = " columns)" } }, effects = { "rowDescription" }, parse = RowDescription_B, ends = nil, async = false, row = false, findings = nil },
-  { name = "DataRow", fe = false, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = DataRow_B, ends = nil, async = false, row = true, findings = nil },
-  { name = "CommandComplete", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = ": " }, { v = "tag" } }, effects = {  }, parse = CommandComplete_B, ends = nil, async = false, row = false, findings = nil },
-  { name = "ReadyForQuery", fe = false, when = nil, fixed = 5, max = nil, info = { { lit = " " }, { v = "status", char = true } }, effects = { "txStatus" }, parse = ReadyForQuery_B, ends = nil, async = false, row = false, findings = nil },
-  { name = "ParameterDescription", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " (" }, { v = "n" }, { lit = " parameters)" } }, effects = {  }, parse = ParameterDescription_B, ends = nil, async = false, row = false, findings = nil },
-  { name = "EmptyQueryResponse", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = EmptyQueryResponse_B, ends = nil, async = false, row = false, findings = nil },
-  { name = "NoData", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = NoData_B, ends = nil, async = false, row = false, findings = nil },
-  { name = "ParseComplete", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = ParseComplete_B, ends = nil, async = false, row = false, findings = nil },
-  { name = "BindComplete", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = BindComplete_B, ends = nil, async = false, row = false, findings = nil },
-  { name = "CloseComplete", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = CloseComplete_B, ends = nil, async = false, row = false, findings = nil },
-  { name = "PortalSuspended", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = PortalSuspended_B, ends = nil, async = false, row = false, findings = nil },
-  { name = "BackendKeyData", fe = false, when = nil, fixed = nil, max = 264, info = { { lit = " pid=" }, { v = "pid" } }, effects = {  }, parse = BackendKeyData_B, ends = nil, async = false, row = false, findings = nil },
-  { name = "NegotiateProtocolVersion", fe = false, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = NegotiateProtocolVersion_B, ends = nil, async = false, row = false, findings = nil },
-  { name = "FunctionCall", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = " oid=" }, { v = "oid" } }, effects = {  }, parse = FunctionCall_F, ends = set_of({ "ReadyForQuery" }), async = false, row = false, findings = nil },
-  { name = "FunctionCallResponse", fe = false, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = FunctionCallResponse_B, ends = nil, async = false, row = false, findings = nil },
-  { name = "CopyInResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " format=" }, { v = "format" }, { lit = " columns=" }, { v = "n" } }, effects = { "copyIn" }, parse = CopyInResponse_B, ends = nil, async = false, row = false, findings = nil },
-  { name = "CopyOutResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " format=" }, { v = "format" }, { lit = " columns=" }, { v = "n" } }, effects = { "copyOut" }, parse = CopyOutResponse_B, ends = nil, async = false, row = false, findings = nil },
-  { name = "CopyBothResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " format=" }, { v = "format" }, { lit = " columns=" }, { v = "n" } }, effects = { "copyBoth" }, parse = CopyBothResponse_B, ends = nil, async = false, row = false, findings = nil },
-  { name = "CopyData", fe = true, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = CopyData_F, ends = nil, async = false, row = false, findings = nil },
-  { name = "CopyData", fe = false, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = CopyData_F, ends = nil, async = false, row = false, findings = nil },
-  { name = "CopyDone", fe = true, when = nil, fixed = 4, max = nil, info = {  }, effects = { "copyDone" }, parse = CopyDone_F, ends = nil, async = false, row = false, findings = nil },
-  { name = "CopyDone", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = { "copyDone" }, parse = CopyDone_B, ends = nil, async = false, row = false, findings = nil },
-  { name = "CopyFail", fe = true, when = nil, fixed = nil, max = 10000, info = { { lit = ": " }, { v = "reason" } }, effects = { "copyDone" }, parse = CopyFail_F, ends = nil, async = false, row = false, findings = nil },
-  { name = "ErrorResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } }, effects = {  }, parse = ErrorResponse_B, ends = nil, async = false, row = false, findings = { { e = "error", when = {  }, text = { { v = "severity" }, { lit = " " }, { v = "code" }, { lit = " " }, { v = "codename" }, { lit = ": " }, { v = "message" } } }, { e = "sourceLeak", when = { var = "file", present = true }, text = { { lit = "Exposes the server's source: " }, { v = "file" }, { lit = ":" }, { v = "line" }, { lit = " in " }, { v = "routine" } } } } },
-  { name = "NoticeResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } }, effects = {  }, parse = ErrorResponse_B, ends = nil, async = true, row = false, findings = { { e = "noticeWarning", when = { var = "severity_v", oneOf = set_of({ "WARNING" }) }, text = { { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } } }, { e = "notice", when = { var = "severity_v", noneOf = set_of({ "WARNING" }) }, text = { { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } } }, { e = "sourceLeak", when = { var = "file", present = true }, text = { { lit = "Exposes the server's source: " }, { v = "file" }, { lit = ":" }, { v = "line" }, { lit = " in " }, { v = "routine" } } } } },
-  { name = "ParameterStatus", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "name" }, { lit = "=" }, { v = "value" } }, effects = {  }, parse = ParameterStatus_B, ends = nil, async = true, row = false, findings = nil },
-  { name = "NotificationResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "channel" }, { lit = ": " }, { v = "payload" } }, effects = {  }, parse = NotificationResponse_B, ends = nil, async = true, row = false, findings = nil },
+  { name = "StartupMessage", fe = true, when = { peekMajor = 3 }, fixed = nil, max = 10004, info = { { lit = " " }, { v = "major" }, { lit = "." }, { v = "minor" }, { lit = " user=" }, { v = "user" }, { lit = " database=" }, { v = "database" } }, effects = { "startup" }, parse = StartupMessage_F, ends = set_of({ "ReadyForQuery", "ErrorResponse" }), async = false, row = false, findings = nil, objects = nil },
+  { name = "CancelRequest", fe = true, when = { peekInt32 = set_of({ 80877102 }) }, fixed = nil, max = 268, info = { { lit = " pid=" }, { v = "pid" } }, effects = { "cancel" }, parse = CancelRequest_F, ends = nil, async = false, row = false, findings = nil, objects = nil },
+  { name = "SSLRequest", fe = true, when = { peekInt32 = set_of({ 80877103 }) }, fixed = 8, max = nil, info = {  }, effects = { "sslRequest" }, parse = SSLRequest_F, ends = set_of({ "SSLResponse", "ErrorResponse" }), async = false, row = false, findings = nil, objects = nil },
+  { name = "GSSENCRequest", fe = true, when = { peekInt32 = set_of({ 80877104 }) }, fixed = 8, max = nil, info = {  }, effects = { "gssRequest" }, parse = GSSENCRequest_F, ends = set_of({ "GSSENCResponse", "ErrorResponse" }), async = false, row = false, findings = nil, objects = nil },
+  { name = "UnknownStartupPacket", fe = true, when = nil, fixed = nil, max = 10004, info = { { lit = " code=" }, { v = "code" } }, effects = {  }, parse = UnknownStartupPacket_F, ends = nil, async = false, row = false, findings = nil, objects = nil },
+  { name = "SSLResponse", fe = false, when = { answerTo = "SSLRequest" }, fixed = nil, max = nil, info = { { lit = " " }, { v = "answer", char = true } }, effects = { "encryptionAnswer" }, parse = SSLResponse_B, ends = nil, async = false, row = false, findings = { { e = "tlsRefused", when = { var = "answer", equals = 78 }, text = { { lit = "The server refused encryption: the session continues unencrypted" } } } }, objects = nil },
+  { name = "GSSENCResponse", fe = false, when = { answerTo = "GSSENCRequest" }, fixed = nil, max = nil, info = { { lit = " " }, { v = "answer", char = true } }, effects = { "encryptionAnswer" }, parse = GSSENCResponse_B, ends = nil, async = false, row = false, findings = { { e = "tlsRefused", when = { var = "answer", equals = 78 }, text = { { lit = "The server refused encryption: the session continues unencrypted" } } } }, objects = nil },
+  { name = "AuthenticationOk", fe = false, when = { peekInt32 = set_of({ 0 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationOk_B, ends = nil, async = false, row = false, findings = { { e = "trustLogin", when = { lastAuth = set_of({ -1 }) }, text = { { lit = "Access granted without a password (trust authentication)" } } } }, objects = nil },
+  { name = "AuthenticationKerberosV5", fe = false, when = { peekInt32 = set_of({ 2 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationKerberosV5_B, ends = nil, async = false, row = false, findings = nil, objects = nil },
+  { name = "AuthenticationCleartextPassword", fe = false, when = { peekInt32 = set_of({ 3 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationCleartextPassword_B, ends = nil, async = false, row = false, findings = nil, objects = nil },
+  { name = "AuthenticationMD5Password", fe = false, when = { peekInt32 = set_of({ 5 }) }, fixed = 12, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationMD5Password_B, ends = nil, async = false, row = false, findings = nil, objects = nil },
+  { name = "AuthenticationGSS", fe = false, when = { peekInt32 = set_of({ 7 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationGSS_B, ends = nil, async = false, row = false, findings = nil, objects = nil },
+  { name = "AuthenticationGSSContinue", fe = false, when = { peekInt32 = set_of({ 8 }) }, fixed = nil, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationGSSContinue_B, ends = nil, async = false, row = false, findings = nil, objects = nil },
+  { name = "AuthenticationSSPI", fe = false, when = { peekInt32 = set_of({ 9 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationSSPI_B, ends = nil, async = false, row = false, findings = nil, objects = nil },
+  { name = "AuthenticationSASL", fe = false, when = { peekInt32 = set_of({ 10 }) }, fixed = nil, max = nil, info = { { lit = " " }, { v = "mech" } }, effects = { "authRequest" }, parse = AuthenticationSASL_B, ends = nil, async = false, row = false, findings = nil, objects = nil },
+  { name = "AuthenticationSASLContinue", fe = false, when = { peekInt32 = set_of({ 11 }) }, fixed = nil, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationSASLContinue_B, ends = nil, async = false, row = false, findings = nil, objects = nil },
+  { name = "AuthenticationSASLFinal", fe = false, when = { peekInt32 = set_of({ 12 }) }, fixed = nil, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationSASLFinal_B, ends = nil, async = false, row = false, findings = nil, objects = nil },
+  { name = "AuthenticationRequest", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " type=" }, { v = "authtype" } }, effects = { "authRequest" }, parse = AuthenticationRequest_B, ends = nil, async = false, row = false, findings = nil, objects = nil },
+  { name = "SASLInitialResponse", fe = true, when = { lastAuth = set_of({ 10 }) }, fixed = nil, max = 65535, info = { { lit = " " }, { v = "mech" } }, effects = {  }, parse = SASLInitialResponse_F, ends = nil, async = false, row = false, findings = nil, objects = nil },
+  { name = "SASLResponse", fe = true, when = { lastAuth = set_of({ 11 }) }, fixed = nil, max = 65535, info = {  }, effects = {  }, parse = SASLResponse_F, ends = nil, async = false, row = false, findings = nil, objects = nil },
+  { name = "GSSResponse", fe = true, when = { lastAuth = set_of({ 7, 8, 9 }) }, fixed = nil, max = 65535, info = {  }, effects = {  }, parse = GSSResponse_F, ends = nil, async = false, row = false, findings = nil, objects = nil },
+  { name = "PasswordMessage", fe = true, when = nil, fixed = nil, max = 65535, info = {  }, effects = {  }, parse = PasswordMessage_F, ends = nil, async = false, row = false, findings = { { e = "cleartextPassword", when = { lastAuth = set_of({ 3 }), clear = true }, text = { { lit = "Password sent in cleartext" } } }, { e = "md5Hash", when = { lastAuth = set_of({ 5 }), clear = true }, text = { { lit = "MD5 password hash sent without TLS: with the salt and the user name it can be cracked offline" } } } }, objects = nil },
+  { name = "Query", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = ": " }, { v = "query" } }, effects = {  }, parse = Query_F, ends = set_of({ "ReadyForQuery" }), async = false, row = false, findings = { { e = "passwordLiteral", when = { passwordLiteral = "query" }, text = { { lit = "The query sets a password in plain text: it is visible here and may reach the server's logs" } } } }, objects = nil },
+  { name = "Parse", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = " \"" }, { v = "stmt" }, { lit = "\": " }, { v = "query" } }, effects = {  }, parse = Parse_F, ends = set_of({ "ParseComplete", "ErrorResponse" }), async = false, row = false, findings = { { e = "passwordLiteral", when = { passwordLiteral = "query" }, text = { { lit = "The query sets a password in plain text: it is visible here and may reach the server's logs" } } } }, objects = { define = { map = "S", name = "stmt", sql = "query" } } },
+  { name = "Bind", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = " \"" }, { v = "portal" }, { lit = "\" \"" }, { v = "stmt" }, { lit = "\"" } }, effects = {  }, parse = Bind_F, ends = set_of({ "BindComplete", "ErrorResponse" }), async = false, row = false, findings = nil, objects = { refer = { map = "S", name = "stmt" }, define = { map = "P", name = "portal" } } },
+  { name = "Describe", fe = true, when = nil, fixed = nil, max = 10000, info = { { lit = " " }, { v = "target", char = true }, { lit = " \"" }, { v = "name" }, { lit = "\"" } }, effects = {  }, parse = Describe_F, ends = set_of({ "RowDescription", "NoData", "ErrorResponse" }), async = false, row = false, findings = nil, objects = { refer = { mapVar = "target", name = "name" } } },
+  { name = "Execute", fe = true, when = nil, fixed = nil, max = 10000, info = { { lit = " \"" }, { v = "portal" }, { lit = "\" rows=" }, { v = "rows" } }, effects = {  }, parse = Execute_F, ends = set_of({ "CommandComplete", "EmptyQueryResponse", "PortalSuspended", "ErrorResponse" }), async = false, row = false, findings = nil, objects = { refer = { map = "P", name = "portal" } } },
+  { name = "Close", fe = true, when = nil, fixed = nil, max = 10000, info = { { lit = " " }, { v = "target", char = true }, { lit = " \"" }, { v = "name" }, { lit = "\"" } }, effects = {  }, parse = Describe_F, ends = set_of({ "CloseComplete", "ErrorResponse" }), async = false, row = false, findings = nil, objects = { refer = { mapVar = "target", name = "name", drop = true } } },
+  { name = "Sync", fe = true, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = Sync_F, ends = set_of({ "ReadyForQuery" }), async = false, row = false, findings = nil, objects = nil },
+  { name = "Flush", fe = true, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = Flush_F, ends = nil, async = false, row = false, findings = nil, objects = nil },
+  { name = "Terminate", fe = true, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = Terminate_F, ends = nil, async = false, row = false, findings = nil, objects = nil },
+  { name = "RowDescription", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " (" }, { v = "n" }, { lit = " columns)" } }, effects = { "rowDescription" }, parse = RowDescription_B, ends = nil, async = false, row = false, findings = nil, objects = nil },
+  { name = "DataRow", fe = false, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = DataRow_B, ends = nil, async = false, row = true, findings = nil, objects = nil },
+  { name = "CommandComplete", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = ": " }, { v = "tag" } }, effects = {  }, parse = CommandComplete_B, ends = nil, async = false, row = false, findings = nil, objects = nil },
+  { name = "ReadyForQuery", fe = false, when = nil, fixed = 5, max = nil, info = { { lit = " " }, { v = "status", char = true } }, effects = { "txStatus" }, parse = ReadyForQuery_B, ends = nil, async = false, row = false, findings = nil, objects = nil },
+  { name = "ParameterDescription", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " (" }, { v = "n" }, { lit = " parameters)" } }, effects = {  }, parse = ParameterDescription_B, ends = nil, async = false, row = false, findings = nil, objects = nil },
+  { name = "EmptyQueryResponse", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = EmptyQueryResponse_B, ends = nil, async = false, row = false, findings = nil, objects = nil },
+  { name = "NoData", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = NoData_B, ends = nil, async = false, row = false, findings = nil, objects = nil },
+  { name = "ParseComplete", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = ParseComplete_B, ends = nil, async = false, row = false, findings = nil, objects = nil },
+  { name = "BindComplete", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = BindComplete_B, ends = nil, async = false, row = false, findings = nil, objects = nil },
+  { name = "CloseComplete", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = CloseComplete_B, ends = nil, async = false, row = false, findings = nil, objects = nil },
+  { name = "PortalSuspended", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = PortalSuspended_B, ends = nil, async = false, row = false, findings = nil, objects = nil },
+  { name = "BackendKeyData", fe = false, when = nil, fixed = nil, max = 264, info = { { lit = " pid=" }, { v = "pid" } }, effects = {  }, parse = BackendKeyData_B, ends = nil, async = false, row = false, findings = nil, objects = nil },
+  { name = "NegotiateProtocolVersion", fe = false, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = NegotiateProtocolVersion_B, ends = nil, async = false, row = false, findings = nil, objects = nil },
+  { name = "FunctionCall", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = " oid=" }, { v = "oid" } }, effects = {  }, parse = FunctionCall_F, ends = set_of({ "ReadyForQuery" }), async = false, row = false, findings = nil, objects = nil },
+  { name = "FunctionCallResponse", fe = false, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = FunctionCallResponse_B, ends = nil, async = false, row = false, findings = nil, objects = nil },
+  { name = "CopyInResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " format=" }, { v = "format" }, { lit = " columns=" }, { v = "n" } }, effects = { "copyIn" }, parse = CopyInResponse_B, ends = nil, async = false, row = false, findings = nil, objects = nil },
+  { name = "CopyOutResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " format=" }, { v = "format" }, { lit = " columns=" }, { v = "n" } }, effects = { "copyOut" }, parse = CopyOutResponse_B, ends = nil, async = false, row = false, findings = nil, objects = nil },
+  { name = "CopyBothResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " format=" }, { v = "format" }, { lit = " columns=" }, { v = "n" } }, effects = { "copyBoth" }, parse = CopyBothResponse_B, ends = nil, async = false, row = false, findings = nil, objects = nil },
+  { name = "CopyData", fe = true, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = CopyData_F, ends = nil, async = false, row = false, findings = nil, objects = nil },
+  { name = "CopyData", fe = false, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = CopyData_F, ends = nil, async = false, row = false, findings = nil, objects = nil },
+  { name = "CopyDone", fe = true, when = nil, fixed = 4, max = nil, info = {  }, effects = { "copyDone" }, parse = CopyDone_F, ends = nil, async = false, row = false, findings = nil, objects = nil },
+  { name = "CopyDone", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = { "copyDone" }, parse = CopyDone_B, ends = nil, async = false, row = false, findings = nil, objects = nil },
+  { name = "CopyFail", fe = true, when = nil, fixed = nil, max = 10000, info = { { lit = ": " }, { v = "reason" } }, effects = { "copyDone" }, parse = CopyFail_F, ends = nil, async = false, row = false, findings = nil, objects = nil },
+  { name = "ErrorResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } }, effects = {  }, parse = ErrorResponse_B, ends = nil, async = false, row = false, findings = { { e = "error", when = {  }, text = { { v = "severity" }, { lit = " " }, { v = "code" }, { lit = " " }, { v = "codename" }, { lit = ": " }, { v = "message" } } }, { e = "sourceLeak", when = { var = "file", present = true }, text = { { lit = "Exposes the server's source: " }, { v = "file" }, { lit = ":" }, { v = "line" }, { lit = " in " }, { v = "routine" } } } }, objects = nil },
+  { name = "NoticeResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } }, effects = {  }, parse = ErrorResponse_B, ends = nil, async = true, row = false, findings = { { e = "noticeWarning", when = { var = "severity_v", oneOf = set_of({ "WARNING" }) }, text = { { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } } }, { e = "notice", when = { var = "severity_v", noneOf = set_of({ "WARNING" }) }, text = { { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } } }, { e = "sourceLeak", when = { var = "file", present = true }, text = { { lit = "Exposes the server's source: " }, { v = "file" }, { lit = ":" }, { v = "line" }, { lit = " in " }, { v = "routine" } } } }, objects = nil },
+  { name = "ParameterStatus", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "name" }, { lit = "=" }, { v = "value" } }, effects = {  }, parse = ParameterStatus_B, ends = nil, async = true, row = false, findings = nil, objects = nil },
+  { name = "NotificationResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "channel" }, { lit = ": " }, { v = "payload" } }, effects = {  }, parse = NotificationResponse_B, ends = nil, async = true, row = false, findings = nil, objects = nil },
 }
 
 -- Dispatch: G.F[type byte], G.B[type byte], and the untyped and single-byte startup shapes.
@@ -2999,15 +3001,46 @@ local function link_first_pass(conn, m, fe, pinfo)
   return nil
 end
 
+-- Prepared statements and portals by name, with their SQL (spec/dsl.ts Objects); first pass only.
+local function objects_first_pass(conn, m, v)
+  local o = m.objects
+  if not o then return nil end
+  local objs, sql = conn.objs, nil
+  if o.refer then
+    local map = o.refer.map
+    if not map then
+      local t = v[o.refer.mapVar]
+      map = (t == 83 and "S") or (t == 80 and "P") or nil
+    end
+    local key = v[o.refer.name]
+    if map and type(key) == "string" then
+      sql = objs[map][key]
+      if o.refer.drop then objs[map][key] = nil end
+    end
+  end
+  if o.define then
+    local key = v[o.define.name]
+    local val = sql
+    if o.define.sql then val = v[o.define.sql] end
+    if type(key) == "string" and type(val) == "string" then objs[o.define.map][key] = val end
+  end
+  return sql
+end
+
+-- What the first pass found for a message: its link back to the request, and the SQL it refers to.
 local function add_links(t, tvb, off, rec)
   if not rec then return end
   if rec.to then
     t:add(F.responseTo, tvb(off, 0), rec.to):set_generated()
     t:add(F.time, tvb(off, 0), NSTime.new(floor(rec.us / 1000000), (rec.us % 1000000) * 1000)):set_generated()
     if rec.rows > 0 then t:add(F.rowCount, tvb(off, 0), rec.rows):set_generated() end
-  elseif rec.req and rec.req.resp then
-    t:add(F.responseIn, tvb(off, 0), rec.req.resp):set_generated()
   end
+  if rec.sql then t:add(F.sql, tvb(off, 0), rec.sql):set_generated() end
+end
+
+-- The link forward to the response, known once the response was seen: last in the message.
+local function add_response_in(t, tvb, off, rec)
+  if rec and rec.req and rec.req.resp then t:add(F.responseIn, tvb(off, 0), rec.req.resp):set_generated() end
 end
 
 -- Decodes the messages of one call; returns the new state and the Info texts.
@@ -3022,7 +3055,10 @@ local function dissect_messages(tvb, pinfo, tree, S, fe, fr, tag, ctx)
     if fe and off == 0 and not in_tls and (S.cph == "typed" or S.tls) and new_connection(s, caplen) then
       -- A client reusing the address and port pair of an earlier connection starts over.
       S = INITIAL
-      if fr then ctx.conn.q = {} end
+      if fr then
+        ctx.conn.q = {}
+        ctx.conn.objs = { S = {}, P = {} }
+      end
     end
     if S.tls and not in_tls then
       -- TLS follows the server's 'S' (or a direct TLS ClientHello): Wireshark's TLS dissector
@@ -3124,6 +3160,11 @@ local function dissect_messages(tvb, pinfo, tree, S, fe, fr, tag, ctx)
         local rec
         if fr then
           rec = link_first_pass(ctx.conn, m, fe, pinfo)
+          local sql = objects_first_pass(ctx.conn, m, b.v)
+          if sql then
+            rec = rec or {}
+            rec.sql = sql
+          end
           if rec then ctx.fr.links[ctx.ord] = rec end
         else
           rec = ctx.fr.links[ctx.ord]
@@ -3136,6 +3177,7 @@ local function dissect_messages(tvb, pinfo, tree, S, fe, fr, tag, ctx)
             if holds(f.when, S, b.v) then t:add_proto_expert_info(E[f.e], render(f.text, b.v, {})) end
           end
         end
+        add_response_in(t, tvb, off, rec)
         infos[#infos + 1] = info_of(m, b.v)
         local before = S
         if not fe and S.ans and shape == "typed" then S = with(S, "ans", nil) end
@@ -3168,7 +3210,7 @@ end
 
 local function new_conn(pinfo, sport)
   return { sport = sport, saddr = tostring(sport == pinfo.src_port and pinfo.src or pinfo.dst), cur = INITIAL,
-           frames = {}, q = {} }
+           frames = {}, q = {}, objs = { S = {}, P = {} } }
 end
 
 function pgwire.dissector(tvb, pinfo, tree)

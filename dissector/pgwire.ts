@@ -28,6 +28,11 @@ export interface MessageMeta {
   readonly findings?: readonly Finding[];
   readonly async?: boolean;
   readonly row?: boolean;
+  /** Prepared statements and portals this message defines, refers to or closes (spec/dsl.ts Objects). */
+  readonly objects?: {
+    readonly refer?: { readonly map?: "S" | "P"; readonly mapVar?: string; readonly name: string; readonly drop?: boolean };
+    readonly define?: { readonly map: "S" | "P"; readonly name: string; readonly sql?: string };
+  };
 }
 
 export interface Condition {
@@ -145,6 +150,7 @@ export const F = {
   responseIn: { abbrev: "response_in", type: "framenum", label: "Response in" },
   responseTo: { abbrev: "response_to", type: "framenum", label: "Request in" },
   time: { abbrev: "time", type: "reltime", label: "Response time" },
+  sql: { abbrev: "sql", type: "string", label: "SQL" },
   rowCount: { abbrev: "row_count", type: "uint32", label: "Rows" },
   txStatus: { abbrev: "tx_status", type: "uint8", label: "Transaction status", values: {"69":"In a failed transaction","73":"Idle","84":"In a transaction"} },
   unknownField: { abbrev: "unknown_field", type: "stringz", label: "Unknown field" },
@@ -896,6 +902,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     effects: [],
     parse: Parse_F,
     request: ["ParseComplete","ErrorResponse"],
+    objects: {"define":{"map":"S","name":"stmt","sql":"query"}},
     findings: [
       { expert: "passwordLiteral", when: {"passwordLiteral":"query"}, text: [{"lit":"The query sets a password in plain text: it is visible here and may reach the server's logs"}] },
     ],
@@ -909,6 +916,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     effects: [],
     parse: Bind_F,
     request: ["BindComplete","ErrorResponse"],
+    objects: {"refer":{"map":"S","name":"stmt"},"define":{"map":"P","name":"portal"}},
   },
   {
     name: "Describe",
@@ -920,6 +928,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     effects: [],
     parse: Describe_F,
     request: ["RowDescription","NoData","ErrorResponse"],
+    objects: {"refer":{"mapVar":"target","name":"name"}},
   },
   {
     name: "Execute",
@@ -931,6 +940,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     effects: [],
     parse: Execute_F,
     request: ["CommandComplete","EmptyQueryResponse","PortalSuspended","ErrorResponse"],
+    objects: {"refer":{"map":"P","name":"portal"}},
   },
   {
     name: "Close",
@@ -942,6 +952,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     effects: [],
     parse: Describe_F,
     request: ["CloseComplete","ErrorResponse"],
+    objects: {"refer":{"mapVar":"target","name":"name","drop":true}},
   },
   {
     name: "Sync",

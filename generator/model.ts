@@ -152,6 +152,10 @@ export function buildModel(): Model {
       }
       return { expert: f.expert, when: w, parts: parseInfo(f.text, m.name, vars) };
     });
+    const o = m.objects;
+    for (const v of [o?.refer?.name, o?.refer?.mapVar, o?.define?.name, o?.define?.sql]) {
+      if (v !== undefined && !vars.has(v)) throw new Error(`${m.name}: objects use ${v}, which the body does not bind`);
+    }
     return { ...m, id, fn, shared, findingModels, infoParts: parseInfo(m.info, m.name, vars) };
   });
 

@@ -275,6 +275,19 @@ export interface MessageDef {
   readonly row?: boolean;
   /** Expert infos: errors, notices, and what the message exposes (security findings). */
   readonly findings?: readonly Finding[];
+  /** Prepared statements and portals: what the message defines, refers to or closes. */
+  readonly objects?: Objects;
+}
+
+/**
+ * Statements ("S") and portals ("P") per connection, by name, each with its SQL text. `refer`
+ * looks an object up (pgwire.sql shows its SQL; `drop` closes it); `define` creates one, with the
+ * SQL of a variable or, without `sql`, the SQL of the object `refer` found. Variables hold names;
+ * `mapVar` names a variable that holds 'S' or 'P'.
+ */
+export interface Objects {
+  readonly refer?: { readonly map?: "S" | "P"; readonly mapVar?: string; readonly name: string; readonly drop?: boolean };
+  readonly define?: { readonly map: "S" | "P"; readonly name: string; readonly sql?: string };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -295,6 +295,7 @@ export const F = {
   responseIn: field("response_in", "Response in", "framenum", "The frame of the response that completes this request."),
   responseTo: field("response_to", "Request in", "framenum", "The frame of the request this response completes."),
   time: field("time", "Response time", "reltime", "Time from the request to the response that completes it."),
+  sql: field("sql", "SQL", "string", "The SQL of the prepared statement or portal the message refers to."),
   rowCount: field("row_count", "Rows", "uint32", "DataRow messages the request returned."),
   txStatus: field("tx_status", "Transaction status", "uint8", "The transaction status from the last ReadyForQuery.", {
     values: charTable({ I: "Idle", T: "In a transaction", E: "In a failed transaction" }),

@@ -271,7 +271,7 @@ function expertField(abbrev: string, text: string): DecodedField {
 }
 
 /** Called for every decoded message, in order: returns the link fields to append to it. */
-export type LinkHook = (m: MessageMeta, fe: boolean, item: DecodedMessage) => DecodedField[];
+export type LinkHook = (m: MessageMeta, fe: boolean, item: DecodedMessage, v: Vars) => DecodedField[];
 
 /** What one call of the dissector over a buffer left: messages, and where it wants more bytes. */
 interface CallResult {
@@ -407,7 +407,7 @@ export function dissectCall(
     m.parse(b);
     b.finish();
     for (const f of b.fields) fields.push(f.name.startsWith("expert:") ? { ...f, offset: 0 } : f);
-    if (links) fields.push(...links(m, fe, it));
+    if (links) fields.push(...links(m, fe, it, b.vars));
     for (const f of m.findings ?? []) {
       if (holds(f.when, S, b.vars, inTls)) fields.push(expertField(EXPERTS[f.expert].abbrev, render(f.text, b.vars)));
     }
@@ -490,8 +490,39 @@ export class ConnectionDecoder {
 
   constructor(private readonly opts: ConnectionOptions = {}) {}
 
-  /** Links requests and responses, as the plugin's link_first_pass does. */
-  private readonly links: LinkHook = (m, fe, item) => {
+  /** Prepared statements and portals by name: their SQL (the plugin's conn.objs). */
+  private objs: { S: Map<string, string>; P: Map<string, string> } = { S: new Map(), P: new Map() };
+
+  /** Links requests and responses, and names statements and portals, as the plugin's message_first_pass does. */
+  private readonly links: LinkHook = (m, fe, item, v) => {
+    const out = this.link(m, fe, item);
+    const sql = this.objects(m, v);
+    if (sql !== undefined) out.push(field(F.sql, sql, 0, 0));
+    return out;
+  };
+
+  private objects(m: MessageMeta, v: Vars): string | undefined {
+    const o = m.objects;
+    if (!o) return undefined;
+    let sql: string | undefined;
+    if (o.refer) {
+      const t = o.refer.mapVar !== undefined ? v[o.refer.mapVar] : undefined;
+      const map = o.refer.map ?? (t === 83 ? "S" : t === 80 ? "P" : undefined);
+      const key = v[o.refer.name];
+      if (map && typeof key === "string") {
+        sql = this.objs[map].get(key);
+        if (o.refer.drop) this.objs[map].delete(key);
+      }
+    }
+    if (o.define) {
+      const key = v[o.define.name];
+      const val = o.define.sql !== undefined ? v[o.define.sql] : sql;
+      if (typeof key === "string" && typeof val === "string") this.objs[o.define.map].set(key, val);
+    }
+    return sql;
+  }
+
+  private link(m: MessageMeta, fe: boolean, item: DecodedMessage): DecodedField[] {
     const q = this.queue;
     if (fe) {
       if (m.request) q.push({ item, time: this.now, rows: 0, ends: m.request });
@@ -511,10 +542,12 @@ export class ConnectionDecoder {
     }
     if (m.row) q[0].rows++;
     return [];
-  };
+  }
+
 
   private readonly restart = () => {
     this.queue = [];
+    this.objs = { S: new Map(), P: new Map() };
   };
 
   /** True once the connection is TLS. */

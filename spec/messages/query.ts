@@ -49,6 +49,7 @@ export const query: MessageDef[] = [
   },
   {
     name: "Parse",
+    objects: { define: { map: "S", name: "stmt", sql: "query" } },
     request: ["ParseComplete", "ErrorResponse"],
     dir: "F",
     type: "P",
@@ -66,6 +67,7 @@ export const query: MessageDef[] = [
   },
   {
     name: "Bind",
+    objects: { refer: { map: "S", name: "stmt" }, define: { map: "P", name: "portal" } },
     request: ["BindComplete", "ErrorResponse"],
     dir: "F",
     type: "B",
@@ -85,6 +87,7 @@ export const query: MessageDef[] = [
   },
   {
     name: "Describe",
+    objects: { refer: { mapVar: "target", name: "name" } },
     request: ["RowDescription", "NoData", "ErrorResponse"],
     dir: "F",
     type: "D",
@@ -96,6 +99,7 @@ export const query: MessageDef[] = [
   },
   {
     name: "Execute",
+    objects: { refer: { map: "P", name: "portal" } },
     request: ["CommandComplete", "EmptyQueryResponse", "PortalSuspended", "ErrorResponse"],
     dir: "F",
     type: "E",
@@ -107,6 +111,7 @@ export const query: MessageDef[] = [
   },
   {
     name: "Close",
+    objects: { refer: { mapVar: "target", name: "name", drop: true } },
     request: ["CloseComplete", "ErrorResponse"],
     dir: "F",
     type: "C",

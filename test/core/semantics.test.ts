@@ -120,3 +120,33 @@ describe("binary column values", () => {
     }
   });
 });
+
+describe("prepared statements and portals", () => {
+  it("show the SQL that Bind, Describe and Execute refer to, named statements included", async () => {
+    for (const [side, frames] of await sides(cap("pgbench-prepared.pcapng"))) {
+      const binds = items(frames, "Bind");
+      const p1 = binds.filter((b) => values(b, "pgwire.statement")[0] === "P_1");
+      expect(p1.length, side).toBe(40);
+      for (const b of p1) {
+        expect(values(b, "pgwire.sql"), side).toEqual([
+          "UPDATE pgbench_accounts SET abalance = abalance + $1 WHERE aid = $2;",
+        ]);
+      }
+      // Execute of the unnamed portal shows the SQL its Bind gave it.
+      const exec = items(frames, "Execute");
+      expect(
+        exec.every((e) => values(e, "pgwire.sql").length === 1),
+        side,
+      ).toBe(true);
+    }
+    for (const [side, frames] of await sides(cap("node-extended.pcapng"))) {
+      const byName = items(frames, "Bind").filter((b) => values(b, "pgwire.statement")[0] === "emp_by_id");
+      expect(byName.length, side).toBe(2);
+      const parse = items(frames, "Parse").find((p) => values(p, "pgwire.statement")[0] === "emp_by_id");
+      expect(
+        byName.map((b) => values(b, "pgwire.sql")[0]),
+        side,
+      ).toEqual(Array(2).fill(values(parse as CmpItem, "pgwire.query")[0]));
+    }
+  });
+});
