@@ -74,7 +74,7 @@ export const EXAMPLES: readonly Example[] = [
     ],
   }),
   ex("CancelRequest", "F", { request_code: 80877102, pid: 4242, key: 0x1badcafe }),
-  ex("CancelRequest", "F", { request_code: 80877102, pid: 4243, key_data: KEY32 }),
+  ex("CancelRequest", "F", { request_code: 80877102, pid: 4243, key: KEY32 }),
   ex("SSLRequest", "F", { request_code: 80877103 }),
   ex("GSSENCRequest", "F", { request_code: 80877104 }),
   ex("UnknownStartupPacket", "F", { code: 131072, undecoded: text("alice\0shop\0") }),
@@ -156,7 +156,7 @@ export const EXAMPLES: readonly Example[] = [
   ex("CloseComplete", "B"),
   ex("PortalSuspended", "B"),
   ex("BackendKeyData", "B", { pid: 4242, key: 0x1badcafe }),
-  ex("BackendKeyData", "B", { pid: 4243, key_data: KEY32 }),
+  ex("BackendKeyData", "B", { pid: 4243, key: KEY32 }),
   ex("NegotiateProtocolVersion", "B", { version: 196608, $n: [{ nonsupported_option: "_pq_.test_option" }] }),
   ex("FunctionCall", "F", {
     oid: 1598,
@@ -463,7 +463,7 @@ export function allMessagesSessions(): TcpSessionBuilder[] {
         authtype: 12,
         data: "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=",
       }),
-      welcome(31002, { key_data: KEY32 }),
+      welcome(31002, { key: KEY32 }),
     );
     c(b, query("SELECT pg_sleep(10)"));
     // Canceled by session 6's CancelRequest (32-byte key) at T0 + 12.
@@ -531,7 +531,7 @@ export function allMessagesSessions(): TcpSessionBuilder[] {
   // 6. CancelRequest with a 32-byte key (3.2, for session 2) and 7. with a 4-byte key (3.0, session 1).
   {
     const b = session(40006, T0 + 12);
-    c(b, fe("CancelRequest", { request_code: 80877102, pid: 31002, key_data: KEY32 }));
+    c(b, fe("CancelRequest", { request_code: 80877102, pid: 31002, key: KEY32 }));
     b.close(false);
     out.push(b);
   }

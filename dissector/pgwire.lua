@@ -106,6 +106,8 @@ local F = {
   responseTo = ProtoField.framenum("pgwire.response_to", "Request in", base.NONE),
   time = ProtoField.relative_time("pgwire.time", "Response time", "Time from the request to the response that completes it."),
   sql = ProtoField.string("pgwire.sql", "SQL", nil, "The SQL of the prepared statement or portal the message refers to."),
+  cancelBackend = ProtoField.framenum("pgwire.cancel.backend", "Backend key in", base.NONE),
+  cancelRequest = ProtoField.framenum("pgwire.cancel.request", "Cancels request in", base.NONE),
   rowCount = ProtoField.uint32("pgwire.row_count", "Rows", base.DEC, nil, nil, "DataRow messages the request returned."),
   txStatus = ProtoField.uint8("pgwire.tx_status", "Transaction status", base.DEC, { [69] = "In a failed transaction", [73] = "Idle", [84] = "In a transaction" }, nil, "The transaction status from the last ReadyForQuery."),
   unknownField = ProtoField.stringz("pgwire.unknown_field", "Unknown field", nil, "The value of an error field of unknown code."),
@@ -205,6 +207,8 @@ do
   list[#list + 1] = F.responseTo
   list[#list + 1] = F.time
   list[#list + 1] = F.sql
+  list[#list + 1] = F.cancelBackend
+  list[#list + 1] = F.cancelRequest
   list[#list + 1] = F.rowCount
   list[#list + 1] = F.txStatus
   list[#list + 1] = F.unknownField
@@ -2257,9 +2261,9 @@ local function CancelRequest_F(b)
   b_int(b, F.pid, 4, false, "pid")
   local s1 = b_num(b, "bodylen")
   if s1 == 12 then
-    b_int(b, F.key, 4, false)
+    b_int(b, F.key, 4, false, "key")
   else
-    b_bytes(b, F.keyData, b.e - b.pos)
+    b_bytes(b, F.keyData, b.e - b.pos, "key")
   end
 end
 
@@ -2536,9 +2540,9 @@ local function BackendKeyData_B(b)
   b_int(b, F.pid, 4, false, "pid")
   local s1 = b_num(b, "bodylen")
   if s1 == 8 then
-    b_int(b, F.key, 4, false)
+    b_int(b, F.key, 4, false, "key")
   else
-    b_bytes(b, F.keyData, b.e - b.pos)
+    b_bytes(b, F.keyData, b.e - b.pos, "key")
   end
 end
 
@@ -2711,64 +2715,64 @@ local function set_of(list)
 end
 
 local M = {
-  { name = "StartupMessage", fe = true, when = { peekMajor = 3 }, fixed = nil, max = 10004, info = { { lit = " " }, { v = "major" }, { lit = "." }, { v = "minor" }, { lit = " user=" }, { v = "user" }, { lit = " database=" }, { v = "database" } }, effects = { "startup" }, parse = StartupMessage_F, ends = set_of({ "ReadyForQuery", "ErrorResponse" }), async = false, row = false, findings = nil, objects = nil },
-  { name = "CancelRequest", fe = true, when = { peekInt32 = set_of({ 80877102 }) }, fixed = nil, max = 268, info = { { lit = " pid=" }, { v = "pid" } }, effects = { "cancel" }, parse = CancelRequest_F, ends = nil, async = false, row = false, findings = nil, objects = nil },
-  { name = "SSLRequest", fe = true, when = { peekInt32 = set_of({ 80877103 }) }, fixed = 8, max = nil, info = {  }, effects = { "sslRequest" }, parse = SSLRequest_F, ends = set_of({ "SSLResponse", "ErrorResponse" }), async = false, row = false, findings = nil, objects = nil },
-  { name = "GSSENCRequest", fe = true, when = { peekInt32 = set_of({ 80877104 }) }, fixed = 8, max = nil, info = {  }, effects = { "gssRequest" }, parse = GSSENCRequest_F, ends = set_of({ "GSSENCResponse", "ErrorResponse" }), async = false, row = false, findings = nil, objects = nil },
-  { name = "UnknownStartupPacket", fe = true, when = nil, fixed = nil, max = 10004, info = { { lit = " code=" }, { v = "code" } }, effects = {  }, parse = UnknownStartupPacket_F, ends = nil, async = false, row = false, findings = nil, objects = nil },
-  { name = "SSLResponse", fe = false, when = { answerTo = "SSLRequest" }, fixed = nil, max = nil, info = { { lit = " " }, { v = "answer", char = true } }, effects = { "encryptionAnswer" }, parse = SSLResponse_B, ends = nil, async = false, row = false, findings = { { e = "tlsRefused", when = { var = "answer", equals = 78 }, text = { { lit = "The server refused encryption: the session continues unencrypted" } } } }, objects = nil },
-  { name = "GSSENCResponse", fe = false, when = { answerTo = "GSSENCRequest" }, fixed = nil, max = nil, info = { { lit = " " }, { v = "answer", char = true } }, effects = { "encryptionAnswer" }, parse = GSSENCResponse_B, ends = nil, async = false, row = false, findings = { { e = "tlsRefused", when = { var = "answer", equals = 78 }, text = { { lit = "The server refused encryption: the session continues unencrypted" } } } }, objects = nil },
-  { name = "AuthenticationOk", fe = false, when = { peekInt32 = set_of({ 0 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationOk_B, ends = nil, async = false, row = false, findings = { { e = "trustLogin", when = { lastAuth = set_of({ -1 }) }, text = { { lit = "Access granted without a password (trust authentication)" } } } }, objects = nil },
-  { name = "AuthenticationKerberosV5", fe = false, when = { peekInt32 = set_of({ 2 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationKerberosV5_B, ends = nil, async = false, row = false, findings = nil, objects = nil },
-  { name = "AuthenticationCleartextPassword", fe = false, when = { peekInt32 = set_of({ 3 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationCleartextPassword_B, ends = nil, async = false, row = false, findings = nil, objects = nil },
-  { name = "AuthenticationMD5Password", fe = false, when = { peekInt32 = set_of({ 5 }) }, fixed = 12, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationMD5Password_B, ends = nil, async = false, row = false, findings = nil, objects = nil },
-  { name = "AuthenticationGSS", fe = false, when = { peekInt32 = set_of({ 7 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationGSS_B, ends = nil, async = false, row = false, findings = nil, objects = nil },
-  { name = "AuthenticationGSSContinue", fe = false, when = { peekInt32 = set_of({ 8 }) }, fixed = nil, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationGSSContinue_B, ends = nil, async = false, row = false, findings = nil, objects = nil },
-  { name = "AuthenticationSSPI", fe = false, when = { peekInt32 = set_of({ 9 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationSSPI_B, ends = nil, async = false, row = false, findings = nil, objects = nil },
-  { name = "AuthenticationSASL", fe = false, when = { peekInt32 = set_of({ 10 }) }, fixed = nil, max = nil, info = { { lit = " " }, { v = "mech" } }, effects = { "authRequest" }, parse = AuthenticationSASL_B, ends = nil, async = false, row = false, findings = nil, objects = nil },
-  { name = "AuthenticationSASLContinue", fe = false, when = { peekInt32 = set_of({ 11 }) }, fixed = nil, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationSASLContinue_B, ends = nil, async = false, row = false, findings = nil, objects = nil },
-  { name = "AuthenticationSASLFinal", fe = false, when = { peekInt32 = set_of({ 12 }) }, fixed = nil, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationSASLFinal_B, ends = nil, async = false, row = false, findings = nil, objects = nil },
-  { name = "AuthenticationRequest", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " type=" }, { v = "authtype" } }, effects = { "authRequest" }, parse = AuthenticationRequest_B, ends = nil, async = false, row = false, findings = nil, objects = nil },
-  { name = "SASLInitialResponse", fe = true, when = { lastAuth = set_of({ 10 }) }, fixed = nil, max = 65535, info = { { lit = " " }, { v = "mech" } }, effects = {  }, parse = SASLInitialResponse_F, ends = nil, async = false, row = false, findings = nil, objects = nil },
-  { name = "SASLResponse", fe = true, when = { lastAuth = set_of({ 11 }) }, fixed = nil, max = 65535, info = {  }, effects = {  }, parse = SASLResponse_F, ends = nil, async = false, row = false, findings = nil, objects = nil },
-  { name = "GSSResponse", fe = true, when = { lastAuth = set_of({ 7, 8, 9 }) }, fixed = nil, max = 65535, info = {  }, effects = {  }, parse = GSSResponse_F, ends = nil, async = false, row = false, findings = nil, objects = nil },
-  { name = "PasswordMessage", fe = true, when = nil, fixed = nil, max = 65535, info = {  }, effects = {  }, parse = PasswordMessage_F, ends = nil, async = false, row = false, findings = { { e = "cleartextPassword", when = { lastAuth = set_of({ 3 }), clear = true }, text = { { lit = "Password sent in cleartext" } } }, { e = "md5Hash", when = { lastAuth = set_of({ 5 }), clear = true }, text = { { lit = "MD5 password hash sent without TLS: with the salt and the user name it can be cracked offline" } } } }, objects = nil },
-  { name = "Query", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = ": " }, { v = "query" } }, effects = {  }, parse = Query_F, ends = set_of({ "ReadyForQuery" }), async = false, row = false, findings = { { e = "passwordLiteral", when = { passwordLiteral = "query" }, text = { { lit = "The query sets a password in plain text: it is visible here and may reach the server's logs" } } } }, objects = nil },
-  { name = "Parse", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = " \"" }, { v = "stmt" }, { lit = "\": " }, { v = "query" } }, effects = {  }, parse = Parse_F, ends = set_of({ "ParseComplete", "ErrorResponse" }), async = false, row = false, findings = { { e = "passwordLiteral", when = { passwordLiteral = "query" }, text = { { lit = "The query sets a password in plain text: it is visible here and may reach the server's logs" } } } }, objects = { define = { map = "S", name = "stmt", sql = "query" } } },
-  { name = "Bind", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = " \"" }, { v = "portal" }, { lit = "\" \"" }, { v = "stmt" }, { lit = "\"" } }, effects = {  }, parse = Bind_F, ends = set_of({ "BindComplete", "ErrorResponse" }), async = false, row = false, findings = nil, objects = { refer = { map = "S", name = "stmt" }, define = { map = "P", name = "portal" } } },
-  { name = "Describe", fe = true, when = nil, fixed = nil, max = 10000, info = { { lit = " " }, { v = "target", char = true }, { lit = " \"" }, { v = "name" }, { lit = "\"" } }, effects = {  }, parse = Describe_F, ends = set_of({ "RowDescription", "NoData", "ErrorResponse" }), async = false, row = false, findings = nil, objects = { refer = { mapVar = "target", name = "name" } } },
-  { name = "Execute", fe = true, when = nil, fixed = nil, max = 10000, info = { { lit = " \"" }, { v = "portal" }, { lit = "\" rows=" }, { v = "rows" } }, effects = {  }, parse = Execute_F, ends = set_of({ "CommandComplete", "EmptyQueryResponse", "PortalSuspended", "ErrorResponse" }), async = false, row = false, findings = nil, objects = { refer = { map = "P", name = "portal" } } },
-  { name = "Close", fe = true, when = nil, fixed = nil, max = 10000, info = { { lit = " " }, { v = "target", char = true }, { lit = " \"" }, { v = "name" }, { lit = "\"" } }, effects = {  }, parse = Describe_F, ends = set_of({ "CloseComplete", "ErrorResponse" }), async = false, row = false, findings = nil, objects = { refer = { mapVar = "target", name = "name", drop = true } } },
-  { name = "Sync", fe = true, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = Sync_F, ends = set_of({ "ReadyForQuery" }), async = false, row = false, findings = nil, objects = nil },
-  { name = "Flush", fe = true, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = Flush_F, ends = nil, async = false, row = false, findings = nil, objects = nil },
-  { name = "Terminate", fe = true, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = Terminate_F, ends = nil, async = false, row = false, findings = nil, objects = nil },
-  { name = "RowDescription", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " (" }, { v = "n" }, { lit = " columns)" } }, effects = { "rowDescription" }, parse = RowDescription_B, ends = nil, async = false, row = false, findings = nil, objects = nil },
-  { name = "DataRow", fe = false, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = DataRow_B, ends = nil, async = false, row = true, findings = nil, objects = nil },
-  { name = "CommandComplete", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = ": " }, { v = "tag" } }, effects = {  }, parse = CommandComplete_B, ends = nil, async = false, row = false, findings = nil, objects = nil },
-  { name = "ReadyForQuery", fe = false, when = nil, fixed = 5, max = nil, info = { { lit = " " }, { v = "status", char = true } }, effects = { "txStatus" }, parse = ReadyForQuery_B, ends = nil, async = false, row = false, findings = nil, objects = nil },
-  { name = "ParameterDescription", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " (" }, { v = "n" }, { lit = " parameters)" } }, effects = {  }, parse = ParameterDescription_B, ends = nil, async = false, row = false, findings = nil, objects = nil },
-  { name = "EmptyQueryResponse", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = EmptyQueryResponse_B, ends = nil, async = false, row = false, findings = nil, objects = nil },
-  { name = "NoData", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = NoData_B, ends = nil, async = false, row = false, findings = nil, objects = nil },
-  { name = "ParseComplete", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = ParseComplete_B, ends = nil, async = false, row = false, findings = nil, objects = nil },
-  { name = "BindComplete", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = BindComplete_B, ends = nil, async = false, row = false, findings = nil, objects = nil },
-  { name = "CloseComplete", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = CloseComplete_B, ends = nil, async = false, row = false, findings = nil, objects = nil },
-  { name = "PortalSuspended", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = PortalSuspended_B, ends = nil, async = false, row = false, findings = nil, objects = nil },
-  { name = "BackendKeyData", fe = false, when = nil, fixed = nil, max = 264, info = { { lit = " pid=" }, { v = "pid" } }, effects = {  }, parse = BackendKeyData_B, ends = nil, async = false, row = false, findings = nil, objects = nil },
-  { name = "NegotiateProtocolVersion", fe = false, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = NegotiateProtocolVersion_B, ends = nil, async = false, row = false, findings = nil, objects = nil },
-  { name = "FunctionCall", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = " oid=" }, { v = "oid" } }, effects = {  }, parse = FunctionCall_F, ends = set_of({ "ReadyForQuery" }), async = false, row = false, findings = nil, objects = nil },
-  { name = "FunctionCallResponse", fe = false, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = FunctionCallResponse_B, ends = nil, async = false, row = false, findings = nil, objects = nil },
-  { name = "CopyInResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " format=" }, { v = "format" }, { lit = " columns=" }, { v = "n" } }, effects = { "copyIn" }, parse = CopyInResponse_B, ends = nil, async = false, row = false, findings = nil, objects = nil },
-  { name = "CopyOutResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " format=" }, { v = "format" }, { lit = " columns=" }, { v = "n" } }, effects = { "copyOut" }, parse = CopyOutResponse_B, ends = nil, async = false, row = false, findings = nil, objects = nil },
-  { name = "CopyBothResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " format=" }, { v = "format" }, { lit = " columns=" }, { v = "n" } }, effects = { "copyBoth" }, parse = CopyBothResponse_B, ends = nil, async = false, row = false, findings = nil, objects = nil },
-  { name = "CopyData", fe = true, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = CopyData_F, ends = nil, async = false, row = false, findings = nil, objects = nil },
-  { name = "CopyData", fe = false, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = CopyData_F, ends = nil, async = false, row = false, findings = nil, objects = nil },
-  { name = "CopyDone", fe = true, when = nil, fixed = 4, max = nil, info = {  }, effects = { "copyDone" }, parse = CopyDone_F, ends = nil, async = false, row = false, findings = nil, objects = nil },
-  { name = "CopyDone", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = { "copyDone" }, parse = CopyDone_B, ends = nil, async = false, row = false, findings = nil, objects = nil },
-  { name = "CopyFail", fe = true, when = nil, fixed = nil, max = 10000, info = { { lit = ": " }, { v = "reason" } }, effects = { "copyDone" }, parse = CopyFail_F, ends = nil, async = false, row = false, findings = nil, objects = nil },
-  { name = "ErrorResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } }, effects = {  }, parse = ErrorResponse_B, ends = nil, async = false, row = false, findings = { { e = "error", when = {  }, text = { { v = "severity" }, { lit = " " }, { v = "code" }, { lit = " " }, { v = "codename" }, { lit = ": " }, { v = "message" } } }, { e = "sourceLeak", when = { var = "file", present = true }, text = { { lit = "Exposes the server's source: " }, { v = "file" }, { lit = ":" }, { v = "line" }, { lit = " in " }, { v = "routine" } } } }, objects = nil },
-  { name = "NoticeResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } }, effects = {  }, parse = ErrorResponse_B, ends = nil, async = true, row = false, findings = { { e = "noticeWarning", when = { var = "severity_v", oneOf = set_of({ "WARNING" }) }, text = { { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } } }, { e = "notice", when = { var = "severity_v", noneOf = set_of({ "WARNING" }) }, text = { { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } } }, { e = "sourceLeak", when = { var = "file", present = true }, text = { { lit = "Exposes the server's source: " }, { v = "file" }, { lit = ":" }, { v = "line" }, { lit = " in " }, { v = "routine" } } } }, objects = nil },
-  { name = "ParameterStatus", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "name" }, { lit = "=" }, { v = "value" } }, effects = {  }, parse = ParameterStatus_B, ends = nil, async = true, row = false, findings = nil, objects = nil },
-  { name = "NotificationResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "channel" }, { lit = ": " }, { v = "payload" } }, effects = {  }, parse = NotificationResponse_B, ends = nil, async = true, row = false, findings = nil, objects = nil },
+  { name = "StartupMessage", fe = true, when = { peekMajor = 3 }, fixed = nil, max = 10004, info = { { lit = " " }, { v = "major" }, { lit = "." }, { v = "minor" }, { lit = " user=" }, { v = "user" }, { lit = " database=" }, { v = "database" } }, effects = { "startup" }, parse = StartupMessage_F, ends = set_of({ "ReadyForQuery", "ErrorResponse" }), async = false, row = false, findings = nil, objects = nil, cancelKey = nil },
+  { name = "CancelRequest", fe = true, when = { peekInt32 = set_of({ 80877102 }) }, fixed = nil, max = 268, info = { { lit = " pid=" }, { v = "pid" } }, effects = { "cancel" }, parse = CancelRequest_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = "cancel" },
+  { name = "SSLRequest", fe = true, when = { peekInt32 = set_of({ 80877103 }) }, fixed = 8, max = nil, info = {  }, effects = { "sslRequest" }, parse = SSLRequest_F, ends = set_of({ "SSLResponse", "ErrorResponse" }), async = false, row = false, findings = nil, objects = nil, cancelKey = nil },
+  { name = "GSSENCRequest", fe = true, when = { peekInt32 = set_of({ 80877104 }) }, fixed = 8, max = nil, info = {  }, effects = { "gssRequest" }, parse = GSSENCRequest_F, ends = set_of({ "GSSENCResponse", "ErrorResponse" }), async = false, row = false, findings = nil, objects = nil, cancelKey = nil },
+  { name = "UnknownStartupPacket", fe = true, when = nil, fixed = nil, max = 10004, info = { { lit = " code=" }, { v = "code" } }, effects = {  }, parse = UnknownStartupPacket_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil },
+  { name = "SSLResponse", fe = false, when = { answerTo = "SSLRequest" }, fixed = nil, max = nil, info = { { lit = " " }, { v = "answer", char = true } }, effects = { "encryptionAnswer" }, parse = SSLResponse_B, ends = nil, async = false, row = false, findings = { { e = "tlsRefused", when = { var = "answer", equals = 78 }, text = { { lit = "The server refused encryption: the session continues unencrypted" } } } }, objects = nil, cancelKey = nil },
+  { name = "GSSENCResponse", fe = false, when = { answerTo = "GSSENCRequest" }, fixed = nil, max = nil, info = { { lit = " " }, { v = "answer", char = true } }, effects = { "encryptionAnswer" }, parse = GSSENCResponse_B, ends = nil, async = false, row = false, findings = { { e = "tlsRefused", when = { var = "answer", equals = 78 }, text = { { lit = "The server refused encryption: the session continues unencrypted" } } } }, objects = nil, cancelKey = nil },
+  { name = "AuthenticationOk", fe = false, when = { peekInt32 = set_of({ 0 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationOk_B, ends = nil, async = false, row = false, findings = { { e = "trustLogin", when = { lastAuth = set_of({ -1 }) }, text = { { lit = "Access granted without a password (trust authentication)" } } } }, objects = nil, cancelKey = nil },
+  { name = "AuthenticationKerberosV5", fe = false, when = { peekInt32 = set_of({ 2 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationKerberosV5_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil },
+  { name = "AuthenticationCleartextPassword", fe = false, when = { peekInt32 = set_of({ 3 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationCleartextPassword_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil },
+  { name = "AuthenticationMD5Password", fe = false, when = { peekInt32 = set_of({ 5 }) }, fixed = 12, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationMD5Password_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil },
+  { name = "AuthenticationGSS", fe = false, when = { peekInt32 = set_of({ 7 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationGSS_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil },
+  { name = "AuthenticationGSSContinue", fe = false, when = { peekInt32 = set_of({ 8 }) }, fixed = nil, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationGSSContinue_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil },
+  { name = "AuthenticationSSPI", fe = false, when = { peekInt32 = set_of({ 9 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationSSPI_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil },
+  { name = "AuthenticationSASL", fe = false, when = { peekInt32 = set_of({ 10 }) }, fixed = nil, max = nil, info = { { lit = " " }, { v = "mech" } }, effects = { "authRequest" }, parse = AuthenticationSASL_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil },
+  { name = "AuthenticationSASLContinue", fe = false, when = { peekInt32 = set_of({ 11 }) }, fixed = nil, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationSASLContinue_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil },
+  { name = "AuthenticationSASLFinal", fe = false, when = { peekInt32 = set_of({ 12 }) }, fixed = nil, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationSASLFinal_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil },
+  { name = "AuthenticationRequest", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " type=" }, { v = "authtype" } }, effects = { "authRequest" }, parse = AuthenticationRequest_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil },
+  { name = "SASLInitialResponse", fe = true, when = { lastAuth = set_of({ 10 }) }, fixed = nil, max = 65535, info = { { lit = " " }, { v = "mech" } }, effects = {  }, parse = SASLInitialResponse_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil },
+  { name = "SASLResponse", fe = true, when = { lastAuth = set_of({ 11 }) }, fixed = nil, max = 65535, info = {  }, effects = {  }, parse = SASLResponse_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil },
+  { name = "GSSResponse", fe = true, when = { lastAuth = set_of({ 7, 8, 9 }) }, fixed = nil, max = 65535, info = {  }, effects = {  }, parse = GSSResponse_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil },
+  { name = "PasswordMessage", fe = true, when = nil, fixed = nil, max = 65535, info = {  }, effects = {  }, parse = PasswordMessage_F, ends = nil, async = false, row = false, findings = { { e = "cleartextPassword", when = { lastAuth = set_of({ 3 }), clear = true }, text = { { lit = "Password sent in cleartext" } } }, { e = "md5Hash", when = { lastAuth = set_of({ 5 }), clear = true }, text = { { lit = "MD5 password hash sent without TLS: with the salt and the user name it can be cracked offline" } } } }, objects = nil, cancelKey = nil },
+  { name = "Query", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = ": " }, { v = "query" } }, effects = {  }, parse = Query_F, ends = set_of({ "ReadyForQuery" }), async = false, row = false, findings = { { e = "passwordLiteral", when = { passwordLiteral = "query" }, text = { { lit = "The query sets a password in plain text: it is visible here and may reach the server's logs" } } } }, objects = nil, cancelKey = nil },
+  { name = "Parse", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = " \"" }, { v = "stmt" }, { lit = "\": " }, { v = "query" } }, effects = {  }, parse = Parse_F, ends = set_of({ "ParseComplete", "ErrorResponse" }), async = false, row = false, findings = { { e = "passwordLiteral", when = { passwordLiteral = "query" }, text = { { lit = "The query sets a password in plain text: it is visible here and may reach the server's logs" } } } }, objects = { define = { map = "S", name = "stmt", sql = "query" } }, cancelKey = nil },
+  { name = "Bind", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = " \"" }, { v = "portal" }, { lit = "\" \"" }, { v = "stmt" }, { lit = "\"" } }, effects = {  }, parse = Bind_F, ends = set_of({ "BindComplete", "ErrorResponse" }), async = false, row = false, findings = nil, objects = { refer = { map = "S", name = "stmt" }, define = { map = "P", name = "portal" } }, cancelKey = nil },
+  { name = "Describe", fe = true, when = nil, fixed = nil, max = 10000, info = { { lit = " " }, { v = "target", char = true }, { lit = " \"" }, { v = "name" }, { lit = "\"" } }, effects = {  }, parse = Describe_F, ends = set_of({ "RowDescription", "NoData", "ErrorResponse" }), async = false, row = false, findings = nil, objects = { refer = { mapVar = "target", name = "name" } }, cancelKey = nil },
+  { name = "Execute", fe = true, when = nil, fixed = nil, max = 10000, info = { { lit = " \"" }, { v = "portal" }, { lit = "\" rows=" }, { v = "rows" } }, effects = {  }, parse = Execute_F, ends = set_of({ "CommandComplete", "EmptyQueryResponse", "PortalSuspended", "ErrorResponse" }), async = false, row = false, findings = nil, objects = { refer = { map = "P", name = "portal" } }, cancelKey = nil },
+  { name = "Close", fe = true, when = nil, fixed = nil, max = 10000, info = { { lit = " " }, { v = "target", char = true }, { lit = " \"" }, { v = "name" }, { lit = "\"" } }, effects = {  }, parse = Describe_F, ends = set_of({ "CloseComplete", "ErrorResponse" }), async = false, row = false, findings = nil, objects = { refer = { mapVar = "target", name = "name", drop = true } }, cancelKey = nil },
+  { name = "Sync", fe = true, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = Sync_F, ends = set_of({ "ReadyForQuery" }), async = false, row = false, findings = nil, objects = nil, cancelKey = nil },
+  { name = "Flush", fe = true, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = Flush_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil },
+  { name = "Terminate", fe = true, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = Terminate_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil },
+  { name = "RowDescription", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " (" }, { v = "n" }, { lit = " columns)" } }, effects = { "rowDescription" }, parse = RowDescription_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil },
+  { name = "DataRow", fe = false, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = DataRow_B, ends = nil, async = false, row = true, findings = nil, objects = nil, cancelKey = nil },
+  { name = "CommandComplete", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = ": " }, { v = "tag" } }, effects = {  }, parse = CommandComplete_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil },
+  { name = "ReadyForQuery", fe = false, when = nil, fixed = 5, max = nil, info = { { lit = " " }, { v = "status", char = true } }, effects = { "txStatus" }, parse = ReadyForQuery_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil },
+  { name = "ParameterDescription", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " (" }, { v = "n" }, { lit = " parameters)" } }, effects = {  }, parse = ParameterDescription_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil },
+  { name = "EmptyQueryResponse", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = EmptyQueryResponse_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil },
+  { name = "NoData", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = NoData_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil },
+  { name = "ParseComplete", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = ParseComplete_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil },
+  { name = "BindComplete", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = BindComplete_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil },
+  { name = "CloseComplete", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = CloseComplete_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil },
+  { name = "PortalSuspended", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = PortalSuspended_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil },
+  { name = "BackendKeyData", fe = false, when = nil, fixed = nil, max = 264, info = { { lit = " pid=" }, { v = "pid" } }, effects = {  }, parse = BackendKeyData_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = "register" },
+  { name = "NegotiateProtocolVersion", fe = false, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = NegotiateProtocolVersion_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil },
+  { name = "FunctionCall", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = " oid=" }, { v = "oid" } }, effects = {  }, parse = FunctionCall_F, ends = set_of({ "ReadyForQuery" }), async = false, row = false, findings = nil, objects = nil, cancelKey = nil },
+  { name = "FunctionCallResponse", fe = false, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = FunctionCallResponse_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil },
+  { name = "CopyInResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " format=" }, { v = "format" }, { lit = " columns=" }, { v = "n" } }, effects = { "copyIn" }, parse = CopyInResponse_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil },
+  { name = "CopyOutResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " format=" }, { v = "format" }, { lit = " columns=" }, { v = "n" } }, effects = { "copyOut" }, parse = CopyOutResponse_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil },
+  { name = "CopyBothResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " format=" }, { v = "format" }, { lit = " columns=" }, { v = "n" } }, effects = { "copyBoth" }, parse = CopyBothResponse_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil },
+  { name = "CopyData", fe = true, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = CopyData_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil },
+  { name = "CopyData", fe = false, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = CopyData_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil },
+  { name = "CopyDone", fe = true, when = nil, fixed = 4, max = nil, info = {  }, effects = { "copyDone" }, parse = CopyDone_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil },
+  { name = "CopyDone", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = { "copyDone" }, parse = CopyDone_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil },
+  { name = "CopyFail", fe = true, when = nil, fixed = nil, max = 10000, info = { { lit = ": " }, { v = "reason" } }, effects = { "copyDone" }, parse = CopyFail_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil },
+  { name = "ErrorResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } }, effects = {  }, parse = ErrorResponse_B, ends = nil, async = false, row = false, findings = { { e = "error", when = {  }, text = { { v = "severity" }, { lit = " " }, { v = "code" }, { lit = " " }, { v = "codename" }, { lit = ": " }, { v = "message" } } }, { e = "sourceLeak", when = { var = "file", present = true }, text = { { lit = "Exposes the server's source: " }, { v = "file" }, { lit = ":" }, { v = "line" }, { lit = " in " }, { v = "routine" } } } }, objects = nil, cancelKey = nil },
+  { name = "NoticeResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } }, effects = {  }, parse = ErrorResponse_B, ends = nil, async = true, row = false, findings = { { e = "noticeWarning", when = { var = "severity_v", oneOf = set_of({ "WARNING" }) }, text = { { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } } }, { e = "notice", when = { var = "severity_v", noneOf = set_of({ "WARNING" }) }, text = { { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } } }, { e = "sourceLeak", when = { var = "file", present = true }, text = { { lit = "Exposes the server's source: " }, { v = "file" }, { lit = ":" }, { v = "line" }, { lit = " in " }, { v = "routine" } } } }, objects = nil, cancelKey = nil },
+  { name = "ParameterStatus", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "name" }, { lit = "=" }, { v = "value" } }, effects = {  }, parse = ParameterStatus_B, ends = nil, async = true, row = false, findings = nil, objects = nil, cancelKey = nil },
+  { name = "NotificationResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "channel" }, { lit = ": " }, { v = "payload" } }, effects = {  }, parse = NotificationResponse_B, ends = nil, async = true, row = false, findings = nil, objects = nil, cancelKey = nil },
 }
 
 -- Dispatch: G.F[type byte], G.B[type byte], and the untyped and single-byte startup shapes.
@@ -3027,6 +3031,23 @@ local function objects_first_pass(conn, m, v)
   return sql
 end
 
+-- Cancel keys across connections: "pid key" -> the BackendKeyData's frame and connection.
+local cancel_keys = {}
+
+local function cancel_first_pass(conn, m, v, pinfo)
+  if not m.cancelKey or v.pid == nil or v.key == nil then return nil end
+  local k = (type(v.pid) == "number" and sformat("%d", v.pid) or tostring(v.pid)) .. " " ..
+    (type(v.key) == "number" and sformat("%d", v.key) or v.key)
+  if m.cancelKey == "register" then
+    cancel_keys[k] = { frame = pinfo.number, conn = conn }
+    return nil
+  end
+  local owner = cancel_keys[k]
+  if not owner then return nil end
+  local head = owner.conn.q[1]
+  return owner.frame, head and head.frame or nil
+end
+
 -- What the first pass found for a message: its link back to the request, and the SQL it refers to.
 local function add_links(t, tvb, off, rec)
   if not rec then return end
@@ -3036,6 +3057,8 @@ local function add_links(t, tvb, off, rec)
     if rec.rows > 0 then t:add(F.rowCount, tvb(off, 0), rec.rows):set_generated() end
   end
   if rec.sql then t:add(F.sql, tvb(off, 0), rec.sql):set_generated() end
+  if rec.cb then t:add(F.cancelBackend, tvb(off, 0), rec.cb):set_generated() end
+  if rec.cq then t:add(F.cancelRequest, tvb(off, 0), rec.cq):set_generated() end
 end
 
 -- The link forward to the response, known once the response was seen: last in the message.
@@ -3165,6 +3188,11 @@ local function dissect_messages(tvb, pinfo, tree, S, fe, fr, tag, ctx)
             rec = rec or {}
             rec.sql = sql
           end
+          local cb, cq = cancel_first_pass(ctx.conn, m, b.v, pinfo)
+          if cb then
+            rec = rec or {}
+            rec.cb, rec.cq = cb, cq
+          end
           if rec then ctx.fr.links[ctx.ord] = rec end
         else
           rec = ctx.fr.links[ctx.ord]
@@ -3198,6 +3226,7 @@ local conns = {}
 
 function pgwire.init()
   conns = {}
+  cancel_keys = {}
   in_tls = false
 end
 

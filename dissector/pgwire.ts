@@ -28,6 +28,7 @@ export interface MessageMeta {
   readonly findings?: readonly Finding[];
   readonly async?: boolean;
   readonly row?: boolean;
+  readonly cancelKey?: "register" | "cancel";
   /** Prepared statements and portals this message defines, refers to or closes (spec/dsl.ts Objects). */
   readonly objects?: {
     readonly refer?: { readonly map?: "S" | "P"; readonly mapVar?: string; readonly name: string; readonly drop?: boolean };
@@ -151,6 +152,8 @@ export const F = {
   responseTo: { abbrev: "response_to", type: "framenum", label: "Request in" },
   time: { abbrev: "time", type: "reltime", label: "Response time" },
   sql: { abbrev: "sql", type: "string", label: "SQL" },
+  cancelBackend: { abbrev: "cancel.backend", type: "framenum", label: "Backend key in" },
+  cancelRequest: { abbrev: "cancel.request", type: "framenum", label: "Cancels request in" },
   rowCount: { abbrev: "row_count", type: "uint32", label: "Rows" },
   txStatus: { abbrev: "tx_status", type: "uint8", label: "Transaction status", values: {"69":"In a failed transaction","73":"Idle","84":"In a transaction"} },
   unknownField: { abbrev: "unknown_field", type: "stringz", label: "Unknown field" },
@@ -203,10 +206,10 @@ function CancelRequest_F(b: Body): void {
   b.int(F.pid, 4, false, "pid");
   switch (b.num("bodylen")) {
     case 12:
-      b.int(F.key, 4, false);
+      b.int(F.key, 4, false, "key");
       break;
     default:
-      b.bytes(F.keyData, "rest");
+      b.bytes(F.keyData, "rest", "key");
   }
 }
 
@@ -473,10 +476,10 @@ function BackendKeyData_B(b: Body): void {
   b.int(F.pid, 4, false, "pid");
   switch (b.num("bodylen")) {
     case 8:
-      b.int(F.key, 4, false);
+      b.int(F.key, 4, false, "key");
       break;
     default:
-      b.bytes(F.keyData, "rest");
+      b.bytes(F.keyData, "rest", "key");
   }
 }
 
@@ -659,6 +662,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     info: [{"lit":" pid="},{"v":"pid"}],
     effects: ["cancel"],
     parse: CancelRequest_F,
+    cancelKey: "cancel",
   },
   {
     name: "SSLRequest",
@@ -1101,6 +1105,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     info: [{"lit":" pid="},{"v":"pid"}],
     effects: [],
     parse: BackendKeyData_B,
+    cancelKey: "register",
   },
   {
     name: "NegotiateProtocolVersion",

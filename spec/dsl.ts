@@ -277,6 +277,11 @@ export interface MessageDef {
   readonly findings?: readonly Finding[];
   /** Prepared statements and portals: what the message defines, refers to or closes. */
   readonly objects?: Objects;
+  /**
+   * Cancel keys ($pid and $key): BackendKeyData registers a backend's, CancelRequest looks it up
+   * across connections and links to it and to the request that backend was running.
+   */
+  readonly cancelKey?: "register" | "cancel";
 }
 
 /**
@@ -286,7 +291,12 @@ export interface MessageDef {
  * `mapVar` names a variable that holds 'S' or 'P'.
  */
 export interface Objects {
-  readonly refer?: { readonly map?: "S" | "P"; readonly mapVar?: string; readonly name: string; readonly drop?: boolean };
+  readonly refer?: {
+    readonly map?: "S" | "P";
+    readonly mapVar?: string;
+    readonly name: string;
+    readonly drop?: boolean;
+  };
   readonly define?: { readonly map: "S" | "P"; readonly name: string; readonly sql?: string };
 }
 

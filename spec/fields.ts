@@ -296,6 +296,18 @@ export const F = {
   responseTo: field("response_to", "Request in", "framenum", "The frame of the request this response completes."),
   time: field("time", "Response time", "reltime", "Time from the request to the response that completes it."),
   sql: field("sql", "SQL", "string", "The SQL of the prepared statement or portal the message refers to."),
+  cancelBackend: field(
+    "cancel.backend",
+    "Backend key in",
+    "framenum",
+    "The BackendKeyData that gave this process ID and key.",
+  ),
+  cancelRequest: field(
+    "cancel.request",
+    "Cancels request in",
+    "framenum",
+    "The request the backend was running when the CancelRequest came.",
+  ),
   rowCount: field("row_count", "Rows", "uint32", "DataRow messages the request returned."),
   txStatus: field("tx_status", "Transaction status", "uint8", "The transaction status from the last ReadyForQuery.", {
     values: charTable({ I: "Idle", T: "In a transaction", E: "In a failed transaction" }),

@@ -472,6 +472,8 @@ class Desegmenter {
 export interface ConnectionOptions {
   /** TLS secrets (parseKeylog): with them the decoder reads what TLS carries, as Wireshark does. */
   keylog?: ReadonlyMap<string, string>;
+  /** Cancel keys shared by the connections of a capture: "pid key" -> BackendKeyData's frame and connection. */
+  cancelKeys?: Map<string, { frame: number; conn: ConnectionDecoder }>;
 }
 
 /**
@@ -485,7 +487,7 @@ export class ConnectionDecoder {
   private readonly inner = new Desegmenter();
   private tls?: TlsDecryptor;
   /** Requests waiting for the response that completes them, oldest first. */
-  private queue: Array<{ item: DecodedMessage; time: number; rows: number; ends: readonly string[] }> = [];
+  queue: Array<{ item: DecodedMessage; time: number; rows: number; ends: readonly string[] }> = [];
   private now = 0;
 
   constructor(private readonly opts: ConnectionOptions = {}) {}
@@ -498,8 +500,27 @@ export class ConnectionDecoder {
     const out = this.link(m, fe, item);
     const sql = this.objects(m, v);
     if (sql !== undefined) out.push(field(F.sql, sql, 0, 0));
+    const cancel = this.cancel(m, v, item.frame);
+    if (cancel) {
+      out.push(field(F.cancelBackend, cancel.frame, 0, 0));
+      if (cancel.request !== undefined) out.push(field(F.cancelRequest, cancel.request, 0, 0));
+    }
     return out;
   };
+
+  /** Cancel keys across connections (the plugin's cancel_first_pass). */
+  private cancel(m: MessageMeta, v: Vars, frame: number): { frame: number; request?: number } | undefined {
+    const keys = this.opts.cancelKeys;
+    if (!keys || !m.cancelKey || v.pid === undefined || v.key === undefined) return undefined;
+    const k = `${v.pid} ${v.key}`;
+    if (m.cancelKey === "register") {
+      keys.set(k, { frame, conn: this });
+      return undefined;
+    }
+    const owner = keys.get(k);
+    if (!owner) return undefined;
+    return { frame: owner.frame, request: owner.conn.queue[0]?.item.frame };
+  }
 
   private objects(m: MessageMeta, v: Vars): string | undefined {
     const o = m.objects;
@@ -543,7 +564,6 @@ export class ConnectionDecoder {
     if (m.row) q[0].rows++;
     return [];
   }
-
 
   private readonly restart = () => {
     this.queue = [];

@@ -156,6 +156,8 @@ function hasRequired(listed: readonly Element[], values: Values): boolean {
       if (!hasRequired(e.body, values)) return false;
     } else if (e.kind === "int") {
       if (!(valueKey(e) in values) && !derivable(els, i)) return false;
+      // Bytes given under the same name belong to a bytes branch (a 3.2 key vs a 3.0 Int32 key).
+      if (values[valueKey(e)] instanceof Uint8Array) return false;
     } else if (e.kind === "string") {
       if (!(valueKey(e) in values)) return false;
     } else if (e.kind === "bytes") {

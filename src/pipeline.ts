@@ -45,6 +45,7 @@ export class CaptureDecoder {
   private readonly conns = new Map<number, Conn | null>();
   private readonly ports: ReadonlySet<number>;
   private readonly heuristic: boolean;
+  private readonly cancelKeys = new Map<string, { frame: number; conn: ConnectionDecoder }>();
   constructor(
     opts: DecodeOptions = {},
     private readonly keylog?: ReadonlyMap<string, string>,
@@ -54,7 +55,11 @@ export class CaptureDecoder {
   }
 
   private conn(stream: number, serverPort: number, serverAddr: string): Conn {
-    const c = { decoder: new ConnectionDecoder({ keylog: this.keylog }), serverPort, serverAddr };
+    const c = {
+      decoder: new ConnectionDecoder({ keylog: this.keylog, cancelKeys: this.cancelKeys }),
+      serverPort,
+      serverAddr,
+    };
     this.conns.set(stream, c);
     return c;
   }

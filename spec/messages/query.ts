@@ -207,8 +207,9 @@ export const query: MessageDef[] = [
     type: "K",
     shape: "typed",
     maxLength: 264,
-    body: [int(F.pid, "pid"), switchOn("$bodylen", [[8, [int(F.key)]]], [bytes(F.keyData, "rest")])],
+    body: [int(F.pid, "pid"), switchOn("$bodylen", [[8, [int(F.key, "key")]]], [bytes(F.keyData, "rest", "key")])],
     info: " pid={pid}",
+    cancelKey: "register",
     description: "The process ID and secret key that a CancelRequest needs (key: 4 bytes in 3.0, up to 256 in 3.2).",
   },
   {

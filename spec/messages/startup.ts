@@ -31,8 +31,9 @@ export const startup: MessageDef[] = [
     body: [
       int(F.requestCode),
       int(F.pid, "pid"),
-      switchOn("$bodylen", [[12, [int(F.key)]]], [bytes(F.keyData, "rest")]),
+      switchOn("$bodylen", [[12, [int(F.key, "key")]]], [bytes(F.keyData, "rest", "key")]),
     ],
+    cancelKey: "cancel",
     info: " pid={pid}",
     effects: ["cancel"],
     description:

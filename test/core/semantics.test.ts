@@ -150,3 +150,21 @@ describe("prepared statements and portals", () => {
     }
   });
 });
+
+describe("a cancel", () => {
+  it("links the CancelRequest to the backend's key and to the query it interrupts", async () => {
+    for (const [side, frames] of await sides(cap("psql-cancel.pcapng"))) {
+      const cancel = items(frames, "CancelRequest")[0];
+      const key = items(frames, "BackendKeyData").find(
+        (k) => values(k, "pgwire.pid")[0] === values(cancel, "pgwire.pid")[0],
+      );
+      expect(key, side).toBeDefined();
+      expect(values(cancel, "pgwire.cancel.backend"), side).toEqual([String((key as { frame: number }).frame)]);
+      const query = items(frames, "Query").find((q) => /pg_sleep/.test(values(q, "pgwire.query")[0]));
+      expect(values(cancel, "pgwire.cancel.request"), side).toEqual([String((query as { frame: number }).frame)]);
+      // The query ends with 57014 query_canceled.
+      const err = items(frames, "ErrorResponse")[0];
+      expect(values(err, "pgwire.code_name"), side).toEqual(["query_canceled"]);
+    }
+  });
+});

@@ -166,7 +166,7 @@ describe("encoder round trip through the TS decoder", () => {
     ]);
     // BackendKeyData 3.0 (key as an Int32) and 3.2 (key bytes): the $bodylen switch.
     expect(encodeByName("BackendKeyData", "B", { pid: 1, key: 2 }).length).toBe(13);
-    expect(encodeByName("BackendKeyData", "B", { pid: 1, key_data: new Uint8Array(32) }).length).toBe(41);
+    expect(encodeByName("BackendKeyData", "B", { pid: 1, key: new Uint8Array(32) }).length).toBe(41);
   });
 
   it("rejects values that do not fit the spec, with the message and key in the error", () => {
@@ -178,7 +178,7 @@ describe("encoder round trip through the TS decoder", () => {
     );
     expect(() => encodeByName("StartupMessage", "F", { major: 3, minor: 0, "*": { "": "x" } })).toThrow(/0 byte/);
     // A 4-byte key given as key bytes would decode as the Int32 key: the encoder says so.
-    expect(() => encodeByName("BackendKeyData", "B", { pid: 1, key_data: new Uint8Array(4) })).toThrow(EncodeError);
+    expect(() => encodeByName("BackendKeyData", "B", { pid: 1, key: new Uint8Array(4) })).toThrow(EncodeError);
     expect(() => findMessage("CopyData")).toThrow(/both directions/);
     expect(() => findMessage("NoSuchMessage", "F")).toThrow(/no message/);
   });
