@@ -167,6 +167,7 @@ export const EXPERTS = {
   trailing: { abbrev: "trailing", group: "MALFORMED", severity: "WARN" },
   truncated: { abbrev: "truncated", group: "UNDECODED", severity: "WARN" },
   resync: { abbrev: "resync", group: "MALFORMED", severity: "WARN" },
+  unexpectedResponse: { abbrev: "unexpected_response", group: "PROTOCOL", severity: "WARN" },
   error: { abbrev: "error", group: "RESPONSE_CODE", severity: "ERROR" },
   noticeWarning: { abbrev: "warning", group: "RESPONSE_CODE", severity: "WARN" },
   notice: { abbrev: "notice", group: "RESPONSE_CODE", severity: "NOTE" },
@@ -694,6 +695,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     info: [{"lit":" code="},{"v":"code"}],
     effects: [],
     parse: UnknownStartupPacket_F,
+    request: ["ErrorResponse","ReadyForQuery"],
   },
   {
     name: "SSLResponse",

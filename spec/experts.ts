@@ -21,6 +21,13 @@ export const experts = {
   truncated: { abbrev: "truncated", text: "Message cut short in the capture", group: "UNDECODED", severity: "WARN" },
   resync: { abbrev: "resync", text: "Bytes skipped to find the next message", group: "MALFORMED", severity: "WARN" },
 
+  unexpectedResponse: {
+    abbrev: "unexpected_response",
+    text: "A response with no request waiting for it",
+    group: "PROTOCOL",
+    severity: "WARN",
+  },
+
   // Raised by the messages' findings (spec/messages/*.ts).
   error: { abbrev: "error", text: "The server reports an error", group: "RESPONSE_CODE", severity: "ERROR" },
   noticeWarning: { abbrev: "warning", text: "The server sends a warning", group: "RESPONSE_CODE", severity: "WARN" },

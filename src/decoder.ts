@@ -23,11 +23,15 @@ export { DEFAULT_MAX_LENGTH, DERIVED_FIELDS, EXPERTS, F as FIELDS };
 
 /**
  * Fields the runtime adds from connection context rather than from the message's bytes: links
- * between requests and responses (frame numbers, times) and the transaction status.
+ * between requests and responses (frame numbers, times), the transaction status, the SQL of
+ * statements and portals, cancel links, and the finding of a response no request waits for.
  */
-export const CONTEXT_FIELDS: ReadonlySet<string> = new Set(
-  [F.txStatus, F.responseIn, F.responseTo, F.time, F.rowCount].map((f) => `pgwire.${f.abbrev}`),
-);
+export const CONTEXT_FIELDS: ReadonlySet<string> = new Set([
+  ...[F.txStatus, F.responseIn, F.responseTo, F.time, F.rowCount, F.sql, F.cancelBackend, F.cancelRequest].map(
+    (f) => `pgwire.${f.abbrev}`,
+  ),
+  `expert:pgwire.${EXPERTS.unexpectedResponse.abbrev}`,
+]);
 
 /**
  * Experts raised by messages' findings (errors, notices, security), as opposed to the runtime's
@@ -497,6 +501,9 @@ export class ConnectionDecoder {
 
   /** Links requests and responses, and names statements and portals, as the plugin's message_first_pass does. */
   private readonly links: LinkHook = (m, fe, item, v) => {
+    // Seen from its start, a connection answers only what was asked.
+    if (fe && m.shape === "untyped") this.started = true;
+    const unexpected = !fe && !m.async && this.queue.length === 0 && this.started;
     const out = this.link(m, fe, item);
     const sql = this.objects(m, v);
     if (sql !== undefined) out.push(field(F.sql, sql, 0, 0));
@@ -505,6 +512,8 @@ export class ConnectionDecoder {
       out.push(field(F.cancelBackend, cancel.frame, 0, 0));
       if (cancel.request !== undefined) out.push(field(F.cancelRequest, cancel.request, 0, 0));
     }
+    if (unexpected)
+      out.push(expertField(EXPERTS.unexpectedResponse.abbrev, "A response with no request waiting for it"));
     return out;
   };
 
@@ -565,7 +574,10 @@ export class ConnectionDecoder {
     return [];
   }
 
+  private started = false;
+
   private readonly restart = () => {
+    this.started = false;
     this.queue = [];
     this.objs = { S: new Map(), P: new Map() };
   };

@@ -63,6 +63,7 @@ export const startup: MessageDef[] = [
   },
   {
     name: "UnknownStartupPacket",
+    request: ["ErrorResponse", "ReadyForQuery"],
     dir: "F",
     shape: "untyped",
     maxLength: 10004,

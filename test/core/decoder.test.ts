@@ -252,6 +252,19 @@ describe("TS decoder", () => {
     expect(fieldsOf(ms[2])["pgwire.col.name"]).toEqual(["id"]);
   });
 
+  it("flags a response with no request waiting, on a connection seen from its start", () => {
+    const ms = run([
+      [true, startup],
+      [false, concat(authOk, ready)],
+      [false, complete],
+    ]);
+    const unexpected = (m: DecodedMessage) => m.fields.some((f) => f.name === "expert:pgwire.unexpected_response");
+    expect(ms.map(unexpected)).toEqual([false, false, false, true]);
+    // A capture that starts mid-connection does not know what was asked: no such finding.
+    const mid = run([[false, complete]]);
+    expect(mid[0].fields.some((f) => f.name === "expert:pgwire.unexpected_response")).toBe(false);
+  });
+
   it("never throws on arbitrary bytes, in either direction, however they are split", () => {
     fc.assert(
       fc.property(
