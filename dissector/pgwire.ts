@@ -2,13 +2,11 @@
 // The PostgreSQL message decoders of the TypeScript reference decoder; the runtime that frames
 // messages and keeps connection state is src/decoder.ts.
 
+import type { Condition, Objects, Selector } from "../spec/dsl.ts";
 import type { Body, FieldInfo } from "../src/runtime/body.ts";
 
-export type Selector =
-  | { readonly peekInt32: readonly number[] }
-  | { readonly lastAuth: readonly number[] }
-  | { readonly peekMajor: number }
-  | { readonly answerTo: string };
+export type { Condition, Selector };
+
 
 export type InfoPart = { readonly lit: string } | { readonly v: string; readonly char?: true };
 
@@ -30,21 +28,7 @@ export interface MessageMeta {
   readonly row?: boolean;
   readonly cancelKey?: "register" | "cancel";
   /** Prepared statements and portals this message defines, refers to or closes (spec/dsl.ts Objects). */
-  readonly objects?: {
-    readonly refer?: { readonly map?: "S" | "P"; readonly mapVar?: string; readonly name: string; readonly drop?: boolean };
-    readonly define?: { readonly map: "S" | "P"; readonly name: string; readonly sql?: string };
-  };
-}
-
-export interface Condition {
-  readonly var?: string;
-  readonly equals?: number | string;
-  readonly oneOf?: ReadonlyArray<number | string>;
-  readonly noneOf?: ReadonlyArray<number | string>;
-  readonly present?: boolean;
-  readonly lastAuth?: readonly number[];
-  readonly clear?: boolean;
-  readonly passwordLiteral?: string;
+  readonly objects?: Objects;
 }
 
 export interface Finding {

@@ -4,6 +4,27 @@
 import { bytes, int, type MessageDef, str, switchOn, untilZero } from "../dsl.ts";
 import { F } from "../fields.ts";
 
+/** The server's one-byte answer to an encryption request. */
+function encryptionAnswer(name: string, answerTo: "SSLRequest" | "GSSENCRequest", answers: string): MessageDef {
+  return {
+    name,
+    dir: "B",
+    shape: "single",
+    when: { answerTo },
+    body: [int(F.encryptionResponse, "answer")],
+    info: " {answer:char}",
+    effects: ["encryptionAnswer"],
+    findings: [
+      {
+        expert: "tlsRefused",
+        when: { var: "answer", equals: 78 },
+        text: "The server refused encryption: the session continues unencrypted",
+      },
+    ],
+    description: `The server's answer to ${answerTo}: ${answers}.`,
+  };
+}
+
 export const startup: MessageDef[] = [
   {
     name: "StartupMessage",
@@ -71,38 +92,6 @@ export const startup: MessageDef[] = [
     info: " code={code}",
     description: "An untyped packet whose code is none of the known ones (an old protocol version, or not PostgreSQL).",
   },
-  {
-    name: "SSLResponse",
-    dir: "B",
-    shape: "single",
-    when: { answerTo: "SSLRequest" },
-    body: [int(F.encryptionResponse, "answer")],
-    info: " {answer:char}",
-    effects: ["encryptionAnswer"],
-    findings: [
-      {
-        expert: "tlsRefused",
-        when: { var: "answer", equals: 78 },
-        text: "The server refused encryption: the session continues unencrypted",
-      },
-    ],
-    description: "The server's answer to SSLRequest: 'S' (TLS follows) or 'N' (continue in clear).",
-  },
-  {
-    name: "GSSENCResponse",
-    dir: "B",
-    shape: "single",
-    when: { answerTo: "GSSENCRequest" },
-    body: [int(F.encryptionResponse, "answer")],
-    info: " {answer:char}",
-    effects: ["encryptionAnswer"],
-    findings: [
-      {
-        expert: "tlsRefused",
-        when: { var: "answer", equals: 78 },
-        text: "The server refused encryption: the session continues unencrypted",
-      },
-    ],
-    description: "The server's answer to GSSENCRequest: 'G' (GSSAPI encryption follows) or 'N' (continue in clear).",
-  },
+  encryptionAnswer("SSLResponse", "SSLRequest", "'S' (TLS follows) or 'N' (continue in clear)"),
+  encryptionAnswer("GSSENCResponse", "GSSENCRequest", "'G' (GSSAPI encryption follows) or 'N' (continue in clear)"),
 ];
