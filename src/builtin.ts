@@ -59,6 +59,8 @@ export function diffBuiltin(pgwire: Map<number, CmpFrame>, pgsql: Map<number, Cm
 
 export async function builtinSide(file: string, opts: TsharkOptions = {}): Promise<Map<number, CmpFrame>> {
   const args = ["-n", "-r", file, "-T", "pdml"];
+  // The built-in has no heuristic: tell it the other server ports.
+  for (const port of opts.ports ?? []) if (port !== 5432) args.push("-d", `tcp.port==${port},pgsql`);
   if (opts.keylog) args.push("-o", `tls.keylog_file:${opts.keylog}`);
   const { stdout } = await runTshark(args);
   return parsePdml(stdout, "pgsql").frames;

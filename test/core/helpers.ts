@@ -9,6 +9,11 @@ export const REAL_CAPTURES = readdirSync(join(ROOT, "captures"))
   .filter((f) => f.endsWith(".pcapng"))
   .map((f) => join(ROOT, "captures", f));
 
+/** Captures whose server is not on 5432: the port, for the built-in dissector (which has no heuristic). */
+export const CAPTURE_PORTS: Readonly<Record<string, readonly number[]>> = {
+  "psql-other-port.pcapng": [6543],
+};
+
 export function hasCommand(cmd: string): boolean {
   try {
     execaSync("sh", ["-c", `command -v ${cmd}`]);

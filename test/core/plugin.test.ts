@@ -5,7 +5,7 @@ import { basename, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { compareBuiltin, KNOWN_DIFFERENCES } from "../../src/builtin.ts";
 import { compare, luaSide } from "../../src/compare.ts";
-import { hasCommand, REAL_CAPTURES, ROOT } from "./helpers.ts";
+import { CAPTURE_PORTS, hasCommand, REAL_CAPTURES, ROOT } from "./helpers.ts";
 
 const tshark = hasCommand("tshark");
 
@@ -38,7 +38,7 @@ describe.skipIf(!tshark)("plugin under tshark", () => {
     });
 
     it(`${basename(file)}: the built-in pgsql shows the same messages and values`, async () => {
-      const r = await compareBuiltin(file);
+      const r = await compareBuiltin(file, { ports: CAPTURE_PORTS[basename(file)] });
       expect(r.differences).toEqual([]);
       expect(r.values).toBeGreaterThan(0);
     });
