@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Check the fixture captures in this folder with tshark's built-in pgsql dissector (Wireshark
-# decodes tcp/5432 as PostgreSQL by default): each file must hold the PostgreSQL messages its
-# scenario produces (see manifest.md), only port-5432 traffic, the expected number of TCP
-# connections, and no malformed or lost packets. Run by record.sh after recording; can be run alone:
-#   bash captures/check.sh
+# decodes tcp/5432 as PostgreSQL by default; psql-other-port.pcapng is on tcp/6543 and is read with
+# `-d tcp.port==6543,pgsql`): each file must hold the PostgreSQL messages its scenario produces (see
+# manifest.md), only traffic on its server port, the expected number of TCP connections, and no
+# malformed or lost packets. Run by record.sh after recording; can be run alone:
+#   bash captures/check.sh                              # every capture
+#   bash captures/check.sh node-binary psql-other-port  # only these (with or without .pcapng)
 set -euo pipefail
 
 CAPDIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -15,14 +17,23 @@ command -v tshark >/dev/null || {
 
 FAILS=0
 FILE=''
+SPORT=5432    # the current file's server port
+DECODE_AS=()  # extra tshark options for the current file (Decode As for a non-standard port)
 declare -A TYPES=()
+
+# Which captures to check: all (no arguments) or the ones named.
+declare -A WANTED=() CHECKED=()
+for arg in "$@"; do
+  arg=${arg##*/}
+  WANTED[${arg%.pcapng}]=1
+done
 
 fail() {
   printf '  FAIL %s: %s\n' "${FILE##*/}" "$*" >&2
   FAILS=$((FAILS + 1))
 }
 # tshark on the current file; the TLS key log is always given (harmless for clear-text files).
-tsh() { tshark -r "$FILE" -o "tls.keylog_file:$KEYS" "$@" 2>/dev/null; }
+tsh() { tshark -r "$FILE" -o "tls.keylog_file:$KEYS" "${DECODE_AS[@]}" "$@" 2>/dev/null; }
 # frames FILTER: how many frames match (-1 when tshark rejects the filter, so that checks fail).
 frames() {
   local out
@@ -34,9 +45,16 @@ frames() {
   grep -c . <<<"$out" || true
 }
 
-# begin FILE STREAMS: open a capture, check the basics, count the pgsql message types in it.
+# begin FILE STREAMS [PORT]: open a capture (server on PORT, default 5432: other ports are decoded
+# as pgsql with -d), check the basics, count the pgsql message types in it. Returns 1 (skip the
+# file's checks) when the file is missing or was not named on the command line.
 begin() {
+  if ((${#WANTED[@]})) && [[ -z ${WANTED[${1%.pcapng}]:-} ]]; then return 1; fi
+  CHECKED[${1%.pcapng}]=1
   FILE="$CAPDIR/$1"
+  SPORT=${3:-5432}
+  DECODE_AS=()
+  if ((SPORT != 5432)); then DECODE_AS=(-d "tcp.port==$SPORT,pgsql"); fi
   TYPES=()
   if [[ ! -s "$FILE" ]]; then
     fail "missing"
@@ -45,8 +63,8 @@ begin() {
   local n
   n=$(tsh -T fields -e tcp.stream | sort -u | grep -c . || true)
   ((n == $2)) || fail "$n TCP connections, expected $2"
-  n=$(frames '!(tcp.port == 5432)')
-  ((n == 0)) || fail "$n frames that are not tcp/5432"
+  n=$(frames "!(tcp.port == $SPORT)")
+  ((n == 0)) || fail "$n frames that are not tcp/$SPORT"
   n=$(frames '_ws.malformed || _ws.expert.severity == "Error"')
   ((n == 0)) || fail "$n malformed frames"
   n=$(frames 'tcp.analysis.lost_segment || tcp.analysis.ack_lost_segment || tcp.analysis.retransmission')
@@ -78,6 +96,8 @@ match() {
     ((c > 0)) || fail "$1: no frame matches '$2'"
   fi
 }
+# values FILTER FIELD: every occurrence of FIELD in the frames matching FILTER, one per line.
+values() { tsh -Y "$1" -T fields -E occurrence=a -E aggregator=$'\n' -e "$2" | grep . || true; }
 summary() {
   local t out=''
   for t in "${!TYPES[@]}"; do out+="$t×${TYPES[$t]}, "; done
@@ -186,6 +206,71 @@ if begin psql-cancel.pcapng 2; then
   summary
 fi
 
+if begin node-binary.pcapng 1; then
+  for t in "${COMMON_STARTUP[@]}" "Password message" "Parse completion" "Bind completion" \
+    "Command completion" "Termination"; do has "$t"; done
+  for t in Parse Bind Describe Execute Sync "Row description"; do has "$t" 2; done
+  has "Data row" 8
+  lacks "Simple query"
+  match "MD5 challenge" 'pgsql.authtype == 5' 1
+  match "the lecture's query, extended protocol" 'pgsql.type == "Parse" && pgsql.query == "SELECT * FROM employees"' 1
+  match "Bind asks for binary results" 'pgsql.type == "Bind" && pgsql.format == 1' 2
+  formats=$(values 'tcp.srcport == 5432 && pgsql.type == "Row description"' pgsql.format | sort | uniq -c | xargs)
+  [[ "$formats" == "16 1" ]] || fail "RowDescription formats: '$formats', expected 16 columns (5 + 11) all 1 (binary)"
+  match "binary int8 9007199254740993" 'pgsql.type == "Data row" && pgsql.val.data == 00:20:00:00:00:00:00:01' 1
+  match "binary float8 -1.5" 'pgsql.type == "Data row" && pgsql.val.data == bf:f8:00:00:00:00:00:00' 1
+  match "binary uuid (16 bytes)" \
+    'pgsql.type == "Data row" && pgsql.val.data == a0:ee:bc:99:9c:0b:4e:f8:bb:6d:6b:b9:bd:38:0a:11' 1
+  match "binary int4 ids (4 bytes)" 'pgsql.type == "Data row" && pgsql.val.data == 00:00:00:07' 1
+  # pgsql.val.length is also RowDescription's column length (-1 for numeric, bytea, text[]): count
+  # the -1 lengths inside the DataRow of the literals only.
+  n=$(tsh -V -Y 'pgsql.val.data == a0:ee:bc:99:9c:0b:4e:f8:bb:6d:6b:b9:bd:38:0a:11' |
+    awk '/^ +Type: / { t = $0 } /Column length: -1$/ && t ~ /Data row/ { c++ } END { print c + 0 }')
+  ((n == 1)) || fail "$n NULL values (length -1) in the literals' DataRow, expected 1"
+  summary
+fi
+
+if begin pgbench-pipeline.pcapng 2; then
+  for t in "Startup message" "Authentication request" "Parameter status" "Backend key data" \
+    "Row description" "Data row" "No data" "Termination"; do has "$t"; done
+  for t in Parse Bind Describe Execute "Parse completion" "Bind completion" "Command completion"; do has "$t" 20; done
+  has Sync 5
+  has "Ready for query" 7 # 2 after startup, 1 per pipeline
+  has "No data" 5         # the UPDATE
+  has "Data row" 15       # the three SELECTs
+  lacks "Simple query"
+  lacks "Password message"
+  lacks "SSL request"
+  # In message order: the four P/B/D/E of a pipeline go out before any answer, then one Sync.
+  read -r syncs bad before < <(tsh -T fields -E occurrence=a -E aggregator=';' -e tcp.srcport -e pgsql.type |
+    awk -F'\t' '$2 != "" {
+      n = split($2, m, ";")
+      for (i = 1; i <= n; i++) {
+        if ($1 != 5432 && m[i] == "Execute") { ex++; total++ }
+        if ($1 != 5432 && m[i] == "Sync") { syncs++; if (ex != 4) bad++; ex = 0 }
+        if ($1 == 5432 && m[i] == "Parse completion" && before == "") before = total
+      }
+    } END { print syncs + 0, bad + 0, before + 0 }')
+  ((syncs == 5 && bad == 0)) || fail "$syncs Syncs, $bad of them not after exactly 4 Executes"
+  ((before == 4)) || fail "$before Executes before the first ParseComplete, expected 4 (pipelined)"
+  match "one segment per pipeline: P/B/D/E ×4 + Sync" \
+    'tcp.dstport == 5432 && pgsql.type == "Sync" && count(pgsql.type) == 17' 5
+  summary
+fi
+
+if begin psql-other-port.pcapng 1 6543; then
+  for t in "${COMMON_STARTUP[@]}" "Password message" "Termination"; do has "$t"; done
+  has "Simple query" 2
+  has "Row description" 2
+  has "Data row" 4
+  has "Command completion" 2
+  match "MD5 challenge" 'pgsql.authtype == 5' 1
+  match "inet_server_port() = 6543" 'tcp.srcport == 6543 && pgsql.type == "Data row" && pgsql.val.data == 36:35:34:33' 1
+  n=$(tshark -r "$FILE" -Y pgsql 2>/dev/null | wc -l)
+  ((n == 0)) || fail "$n frames decoded as pgsql without -d tcp.port==6543,pgsql (expected none)"
+  summary
+fi
+
 if begin tls-keylog.pcapng 1; then
   [[ -s "$KEYS" ]] || fail "tls-keylog.keys missing"
   for t in "SSL request" "${COMMON_STARTUP[@]}" "Password message" "Simple query" "Row description" \
@@ -198,6 +283,10 @@ if begin tls-keylog.pcapng 1; then
   ((n == 0)) || fail "StartupMessage readable without the key log?"
   summary
 fi
+
+for n in "${!WANTED[@]}"; do
+  [[ -n ${CHECKED[$n]:-} ]] || fail "no checks for '$n' (unknown capture name)"
+done
 
 if ((FAILS)); then
   echo "check.sh: $FAILS problem(s)" >&2

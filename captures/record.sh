@@ -6,6 +6,8 @@
 #   bash captures/record.sh             # record every capture, then check each with tshark
 #   bash captures/record.sh --install   # first apt-get install whatever is missing
 #   bash captures/record.sh --no-check  # skip the tshark checks at the end
+#   bash captures/record.sh only node-binary psql-other-port  # record (and check) only these
+#                                       # captures, named with or without .pcapng; the others stay as they are
 #
 # What it does: initdb a throwaway cluster (as the `postgres` user) in a mktemp -d folder, listening
 # on 127.0.0.1:5432 only (so Wireshark's pgsql dissector decodes it by default), with the Unix
@@ -14,7 +16,10 @@
 # table; then, for each capture, starts `dumpcap -i lo -f 'tcp port 5432'`, runs one client
 # scenario, and stops dumpcap with SIGINT. Setup traffic goes over the Unix socket or happens
 # between captures, so each file holds exactly one scenario. The server, dumpcap and the temp
-# folder are cleaned up on exit (trap). Re-running overwrites the captures (idempotent).
+# folder are cleaned up on exit (trap). Re-running overwrites the captures (idempotent). With `only`,
+# the skipped scenarios' effects on the data that later captures read are reproduced without capturing
+# (psql-scram's two COPY rows), so a capture's content does not depend on which ones were recorded.
+# psql-other-port.pcapng is recorded with the server restarted on 127.0.0.1:6543 (`tcp port 6543`).
 #
 # Needs: postgresql-15 (initdb, pg_ctl, psql, pgbench), wireshark-common (dumpcap), tshark, openssl,
 # node >= 20 with this repo's node_modules (npm ci), iproute2 (ss), util-linux (runuser).
@@ -26,28 +31,52 @@ CLIENTS="$CAPDIR/clients"
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 HOST=127.0.0.1
 PORT=5432 # fixed on purpose: Wireshark decodes tcp/5432 as pgsql without "Decode As"
+OTHER_PORT=6543 # psql-other-port.pcapng only: a non-standard port (tshark needs -d tcp.port==6543,pgsql)
+CAPTURE_PORT=$PORT # the port dumpcap captures
 
 # Fixed credentials of the throwaway cluster (they only exist while this script runs).
 APP_PASSWORD='app-secret'
 WRONG_PASSWORD='not-the-password'
 SCRAM_PASSWORD='scram-secret'
 
+# Every capture, in recording order (tls-keylog last: it needs the server restarted with TLS).
+ALL_CAPTURES=(ssl-refused seed-md5 seed-wrong-password psql-scram node-extended pgbench-extended
+  pgbench-prepared psql-cancel node-binary pgbench-pipeline psql-other-port tls-keylog)
+
 INSTALL=0
 CHECK=1
+ONLY_ARGS=0
+declare -A ONLY=() # empty: record everything
 for arg in "$@"; do
   case "$arg" in
     --install) INSTALL=1 ;;
     --no-check) CHECK=0 ;;
     -h | --help)
-      sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+      sed -n '2,25p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
+    only | --only) ONLY_ARGS=1 ;;
     *)
-      echo "record.sh: unknown argument: $arg (try --help)" >&2
-      exit 2
+      name=${arg##*/}
+      name=${name%.pcapng}
+      if ((ONLY_ARGS)) && [[ " ${ALL_CAPTURES[*]} " == *" $name "* ]]; then
+        ONLY[$name]=1
+      elif ((ONLY_ARGS)) && [[ $arg != -* ]]; then
+        echo "record.sh: unknown capture: $arg (known: ${ALL_CAPTURES[*]})" >&2
+        exit 2
+      else
+        echo "record.sh: unknown argument: $arg (try --help)" >&2
+        exit 2
+      fi
       ;;
   esac
 done
+if ((ONLY_ARGS && ${#ONLY[@]} == 0)); then
+  echo "record.sh: 'only' needs at least one capture name (known: ${ALL_CAPTURES[*]})" >&2
+  exit 2
+fi
+# selected NAME: is this capture to be recorded in this run?
+selected() { ((${#ONLY[@]} == 0)) || [[ -n ${ONLY[$1]:-} ]]; }
 
 log() { printf '\n[record] %s\n' "$*" >&2; }
 die() {
@@ -114,6 +143,10 @@ if ss -Hltn "sport = :$PORT" | grep -q .; then
   die "TCP port $PORT is already in use (stop the local PostgreSQL first, e.g. 'pg_ctlcluster 15 main stop'):
 $(ss -Hltnp "sport = :$PORT")"
 fi
+if selected psql-other-port && ss -Hltn "sport = :$OTHER_PORT" | grep -q .; then
+  die "TCP port $OTHER_PORT (for psql-other-port.pcapng) is already in use:
+$(ss -Hltnp "sport = :$OTHER_PORT")"
+fi
 
 TMPD=$(mktemp -d /tmp/pgcapture.XXXXXX) # the cluster's folder, owned by postgres
 chown postgres:postgres "$TMPD"
@@ -153,7 +186,7 @@ psql_admin() { as_postgres "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$TMPD" -p 
 pg_ctl_() { as_postgres "$PGBIN/pg_ctl" -D "$DATA" -l "$TMPD/server.log" -w -t 60 "$@" >/dev/null; }
 
 # libpq connection strings for the captured clients (gssencmode=disable: no GSSENCRequest probe).
-conninfo() { echo "host=$HOST port=$PORT user=$1 dbname=$2 sslmode=$3 gssencmode=disable"; }
+conninfo() { echo "host=$HOST port=${4:-$PORT} user=$1 dbname=$2 sslmode=$3 gssencmode=disable"; }
 
 # ---------------------------------------------------------------------------------------------
 # Capturing
@@ -161,7 +194,7 @@ conninfo() { echo "host=$HOST port=$PORT user=$1 dbname=$2 sslmode=$3 gssencmode
 start_capture() {
   local file=$1
   rm -f "$file"
-  dumpcap -i lo -f "tcp port $PORT" -w "$file" -q 2>"$TMPD/dumpcap.err" &
+  dumpcap -i lo -f "tcp port $CAPTURE_PORT" -w "$file" -q 2>"$TMPD/dumpcap.err" &
   DUMPCAP_PID=$!
   local i
   for ((i = 0; i < 100; i++)); do
@@ -185,9 +218,13 @@ stop_capture() {
   [[ "$dropped" == 0 ]] || die "dumpcap dropped packets or did not report: $(cat "$TMPD/dumpcap.err")"
 }
 
-# record NAME.pcapng FUNCTION: one capture = one scenario.
+# record NAME.pcapng FUNCTION: one capture = one scenario (skipped when not selected with `only`).
 record() {
   local name=$1 scenario=$2
+  if ! selected "${name%.pcapng}"; then
+    log "skipping $name (not selected)"
+    return 0
+  fi
   log "recording $name"
   start_capture "$PCAPTMP/$name"
   "$scenario"
@@ -269,9 +306,12 @@ grep -q '^app:md5' <<<"$hashes" || die "app does not have an MD5 password: $hash
 grep -q '^scram_user:SCRAM-SHA-256' <<<"$hashes" || die "scram_user does not have a SCRAM password: $hashes"
 
 # pgbench's tables, made now so that the captures hold only the benchmark runs.
-log "pgbench -i -s 1 (not captured)"
-"$PGBIN/pgbench" -i -s 1 -q -h "$HOST" -p "$PORT" -U bench bench >"$TMPD/pgbench-init.log" 2>&1 ||
-  die "pgbench -i failed: $(cat "$TMPD/pgbench-init.log")"
+pgbench_init() {
+  log "pgbench -i -s 1 (not captured)"
+  PGSSLMODE=disable PGGSSENCMODE=disable "$PGBIN/pgbench" -i -s 1 -q -h "$HOST" -p "$PORT" -U bench bench \
+    >"$TMPD/pgbench-init.log" 2>&1 || die "pgbench -i failed: $(cat "$TMPD/pgbench-init.log")"
+}
+pgbench_init
 
 # ---------------------------------------------------------------------------------------------
 # Scenarios (server without SSL)
@@ -359,44 +399,99 @@ scenario_tls_keylog() {
   install -m 0644 "$keys" "$CAPDIR/tls-keylog.keys"
 }
 
+scenario_node_binary() {
+  node "$CLIENTS/binary.mjs" "$APP_PASSWORD"
+}
+
+scenario_pgbench_pipeline() {
+  # One client, five runs of a script with four statements between \startpipeline and \endpipeline.
+  PGSSLMODE=disable PGGSSENCMODE=disable "$PGBIN/pgbench" -n --random-seed=1 -M extended -c 1 -t 5 \
+    -f "$CLIENTS/pipeline.sql" -h "$HOST" -p "$PORT" -U bench bench
+}
+
+scenario_psql_other_port() {
+  # The server listens on 6543 for this capture only (see below); two -c: two simple Queries.
+  PGPASSWORD=$APP_PASSWORD "$PGBIN/psql" -X "$(conninfo app company disable "$OTHER_PORT")" \
+    -c "SELECT inet_server_port() AS port, current_setting('port') AS setting" \
+    -c "SELECT id, name, title FROM employees ORDER BY id LIMIT 3"
+}
+
 record ssl-refused.pcapng scenario_ssl_refused
 record seed-md5.pcapng scenario_seed_md5
 record seed-wrong-password.pcapng scenario_seed_wrong_password
 record psql-scram.pcapng scenario_psql_scram
+if ! selected psql-scram; then
+  # What psql-scram leaves in the table for the later captures: id 6 used by its rolled-back INSERT,
+  # two rows (ids 7 and 8) added by its COPY FROM STDIN. Over the Unix socket, not captured.
+  log "adding psql-scram's two rows without capturing"
+  psql_admin -d company <<'SQL'
+SET ROLE app;
+SELECT nextval('employees_id_seq') \g /dev/null
+INSERT INTO employees (name, title, salary, hired) VALUES
+  ('Frank Miller', 'Intern', 31000.00, '2023-06-01'),
+  ('Grace Lee', 'Engineer', 88000.25, '2023-09-18');
+SQL
+fi
 record node-extended.pcapng scenario_node_extended
 record pgbench-extended.pcapng scenario_pgbench_extended
 record pgbench-prepared.pcapng scenario_pgbench_prepared
 record psql-cancel.pcapng scenario_psql_cancel
+record node-binary.pcapng scenario_node_binary
+if selected pgbench-pipeline; then
+  pgbench_init # fresh pgbench tables: the balances it reads do not depend on the runs above
+  record pgbench-pipeline.pcapng scenario_pgbench_pipeline
+fi
+
+# ---------------------------------------------------------------------------------------------
+# psql-other-port: the same server restarted on a non-standard port, then back on 5432
+# ---------------------------------------------------------------------------------------------
+if selected psql-other-port; then
+  log "restarting the server on port $OTHER_PORT"
+  pg_ctl_ restart -o "-p $OTHER_PORT"
+  CAPTURE_PORT=$OTHER_PORT
+  record psql-other-port.pcapng scenario_psql_other_port
+  CAPTURE_PORT=$PORT
+  log "restarting the server on port $PORT"
+  pg_ctl_ restart -o "-p $PORT"
+fi
 
 # ---------------------------------------------------------------------------------------------
 # Restart with TLS on (self-signed certificate) for the key-log capture
 # ---------------------------------------------------------------------------------------------
-TLS_VERSION=${CAPTURE_TLS_VERSION:-TLSv1.3}
-log "restarting the server with ssl = on ($TLS_VERSION)"
-openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj /CN=localhost \
-  -keyout "$TMPD/server.key" -out "$TMPD/server.crt" 2>"$TMPD/openssl.log" ||
-  die "openssl failed: $(cat "$TMPD/openssl.log")"
-chown postgres:postgres "$TMPD/server.key" "$TMPD/server.crt"
-chmod 0600 "$TMPD/server.key"
-cat >>"$DATA/postgresql.conf" <<EOF
+if selected tls-keylog; then
+  TLS_VERSION=${CAPTURE_TLS_VERSION:-TLSv1.3}
+  log "restarting the server with ssl = on ($TLS_VERSION)"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj /CN=localhost \
+    -keyout "$TMPD/server.key" -out "$TMPD/server.crt" 2>"$TMPD/openssl.log" ||
+    die "openssl failed: $(cat "$TMPD/openssl.log")"
+  chown postgres:postgres "$TMPD/server.key" "$TMPD/server.crt"
+  chmod 0600 "$TMPD/server.key"
+  cat >>"$DATA/postgresql.conf" <<EOF
 ssl = on
 ssl_cert_file = '$TMPD/server.crt'
 ssl_key_file = '$TMPD/server.key'
 ssl_min_protocol_version = '$TLS_VERSION'
 ssl_max_protocol_version = '$TLS_VERSION'
 EOF
-pg_ctl_ restart
+  pg_ctl_ restart
 
-record tls-keylog.pcapng scenario_tls_keylog
+  record tls-keylog.pcapng scenario_tls_keylog
+fi
 
 pg_ctl_ stop
 SERVER_UP=0
-log "recorded all captures in $((SECONDS - T0)) s"
+if ((${#ONLY[@]})); then
+  log "recorded ${!ONLY[*]} in $((SECONDS - T0)) s"
+else
+  log "recorded all captures in $((SECONDS - T0)) s"
+fi
 
 # ---------------------------------------------------------------------------------------------
 # Checks: every capture has the PostgreSQL messages its scenario should produce, nothing else
 # ---------------------------------------------------------------------------------------------
 if ((CHECK)); then
   log "checking captures with tshark"
-  bash "$CAPDIR/check.sh"
+  # With `only`, check just the captures recorded now.
+  mapfile -t CHECK_NAMES < <(for n in "${ALL_CAPTURES[@]}"; do if ((${#ONLY[@]})) && selected "$n"; then echo "$n"; fi; done)
+  bash "$CAPDIR/check.sh" "${CHECK_NAMES[@]}"
 fi

@@ -168,3 +168,53 @@ describe("a cancel", () => {
     }
   });
 });
+
+describe("binary results from a real client and a pipeline", () => {
+  it("reads node pg's binary results as PostgreSQL prints the literals", async () => {
+    for (const [side, frames] of await sides(cap("node-binary.pcapng"))) {
+      const row = items(frames, "DataRow").find((r) => values(r, "pgwire.field.count")[0] === "11") as CmpItem;
+      expect(values(row, "pgwire.column"), side).toEqual([
+        "i2",
+        "i8",
+        "f8",
+        "num",
+        "b",
+        "d",
+        "tstz",
+        "u",
+        "bytes",
+        "arr",
+        "nothing",
+      ]);
+      // The literals of captures/clients/binary.mjs, in PostgreSQL's text form (UTC session).
+      expect(values(row, "pgwire.col.value"), side).toEqual([
+        "42",
+        "9007199254740993",
+        "-1.5",
+        "12345.678",
+        "t",
+        "2024-02-29",
+        "2024-02-29 12:34:56.789+00",
+        "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+        "\\xdeadbeef",
+        '{a,"b c",NULL}',
+      ]);
+      const employees = items(frames, "DataRow").filter((r) => values(r, "pgwire.field.count")[0] === "5");
+      expect(values(employees[0], "pgwire.col.value").slice(0, 2), side).toEqual(["1", "Alice Johnson"]);
+    }
+  });
+
+  it("matches pipelined requests to their responses in order", async () => {
+    for (const [side, frames] of await sides(cap("pgbench-pipeline.pcapng"))) {
+      const executes = items(frames, "Execute");
+      const completes = items(frames, "CommandComplete");
+      expect(executes.length, side).toBe(20);
+      // Four Executes in one frame before any answer; each CommandComplete answers the next one.
+      expect(new Set(executes.slice(0, 4).map((e) => e.frame)).size, side).toBe(1);
+      const answered = completes.map((c) => values(c, "pgwire.response_to")[0]);
+      expect(answered, side).toEqual(executes.map((e) => String(e.frame)));
+      const rows = completes.map((c) => values(c, "pgwire.row_count")[0] ?? "0");
+      expect(rows.slice(0, 4), side).toEqual(["1", "0", "1", "1"]);
+    }
+  });
+});
