@@ -3,21 +3,9 @@
 // carry binary values. Queries without parameters need `queryMode: 'extended'`: otherwise node `pg`
 // sends them as a simple Query, whose results are always text.
 // Usage: node captures/clients/binary.mjs PASSWORD   (or APP_PASSWORD=...)
-import pg from "pg";
+import { appClient } from "./app.mjs";
 
-const password = process.argv[2] ?? process.env.APP_PASSWORD;
-if (password === undefined) {
-  console.error("usage: node binary.mjs PASSWORD (or set APP_PASSWORD)");
-  process.exit(2);
-}
-
-const client = new pg.Client({
-  host: process.env.PGHOST_CAPTURE ?? "127.0.0.1",
-  port: Number(process.env.PGPORT_CAPTURE ?? 5432),
-  user: "app",
-  password,
-  database: "company",
-});
+const client = appClient("binary.mjs", "APP_PASSWORD");
 
 // Only the wire matters here. node `pg` 8 reads every DataRow value as a UTF-8 string, even binary
 // ones, so bytes that are not valid UTF-8 are lost before pg-types' binary parsers see them (float8,

@@ -2,21 +2,9 @@
 // a named prepared statement used twice (second use: no Parse), a NULL parameter, errors inside
 // the extended protocol (one at Parse, one at Execute), rowMode 'array', and binary results.
 // Usage: node captures/clients/extended.mjs PASSWORD   (or APP_PASSWORD=...)
-import pg from "pg";
+import { appClient } from "./app.mjs";
 
-const password = process.argv[2] ?? process.env.APP_PASSWORD;
-if (password === undefined) {
-  console.error("usage: node extended.mjs PASSWORD (or set APP_PASSWORD)");
-  process.exit(2);
-}
-
-const client = new pg.Client({
-  host: process.env.PGHOST_CAPTURE ?? "127.0.0.1",
-  port: Number(process.env.PGPORT_CAPTURE ?? 5432),
-  user: "app",
-  password,
-  database: "company",
-});
+const client = appClient("extended.mjs", "APP_PASSWORD");
 
 async function expectError(what, config) {
   try {

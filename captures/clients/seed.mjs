@@ -2,21 +2,9 @@
 // Usage: node captures/clients/seed.mjs [password]   (or SEED_PASSWORD=... node ...)
 // Connection: PGHOST_CAPTURE (default 127.0.0.1), PGPORT_CAPTURE (default 5432).
 // Exits 0 on success, 1 when the connection or query fails (capture 2 expects that).
-import pg from "pg";
+import { appClient } from "./app.mjs";
 
-const password = process.argv[2] ?? process.env.SEED_PASSWORD;
-if (password === undefined) {
-  console.error("usage: node seed.mjs PASSWORD (or set SEED_PASSWORD)");
-  process.exit(2);
-}
-
-const client = new pg.Client({
-  host: process.env.PGHOST_CAPTURE ?? "127.0.0.1",
-  port: Number(process.env.PGPORT_CAPTURE ?? 5432),
-  user: "app",
-  password,
-  database: "company",
-});
+const client = appClient("seed.mjs", "SEED_PASSWORD");
 
 try {
   await client.connect();

@@ -1,21 +1,10 @@
 // TLS session with node `pg`: SSLRequest, server answers 'S', TLS handshake, then the usual startup
 // and one query inside TLS. Run with NODE_OPTIONS=--tls-keylog=FILE so Wireshark can decrypt it.
 // Usage: node captures/clients/tls.mjs PASSWORD [TLSv1.2|TLSv1.3]
-import pg from "pg";
+import { appClient } from "./app.mjs";
 
-const password = process.argv[2] ?? process.env.APP_PASSWORD;
 const tlsVersion = process.argv[3] ?? process.env.CAPTURE_TLS_VERSION ?? "TLSv1.3";
-if (password === undefined) {
-  console.error("usage: node tls.mjs PASSWORD [TLSv1.2|TLSv1.3]");
-  process.exit(2);
-}
-
-const client = new pg.Client({
-  host: process.env.PGHOST_CAPTURE ?? "127.0.0.1",
-  port: Number(process.env.PGPORT_CAPTURE ?? 5432),
-  user: "app",
-  password,
-  database: "company",
+const client = appClient("tls.mjs", "APP_PASSWORD", {
   // Self-signed server certificate: no verification. ecdhCurve P-256 is the curve PostgreSQL 15
   // uses by default (ssl_ecdh_curve = prime256v1), so the TLS 1.3 handshake needs no
   // HelloRetryRequest (node would otherwise offer an X25519 key share first).
