@@ -102,13 +102,13 @@ export const EXAMPLES: readonly Example[] = [
   // queries
   ex("Query", "F", { query: "SELECT 1" }),
   ex("Query", "F", { query: "" }),
-  ex("Parse", "F", { stmt: "s1", query: "SELECT $1::int + $2", $n: [{ "oid.type": 23 }, { "oid.type": 0 }] }),
+  ex("Parse", "F", { stmt: "s1", query: "SELECT $1::int + $2", $n: [{ pt: 23 }, { pt: 0 }] }),
   ex("Parse", "F", { stmt: "", query: "SELECT 1" }),
   ex("Bind", "F", {
     portal: "p1",
     stmt: "s1",
-    $nf: [{ format: 0 }, { format: 1 }],
-    $np: [{ "val.data": "42" }, { "val.data": null }, { "val.data": "" }],
+    $nf: [{ pf: 0 }, { pf: 1 }],
+    $np: [{ pv: "42" }, { pv: null }, { pv: "" }],
     $nr: [{ format: 1 }],
   }),
   ex("Bind", "F", { portal: "", stmt: "" }),
@@ -328,7 +328,7 @@ export function allMessagesSessions(): TcpSessionBuilder[] {
     s(b, done("BEGIN"), rfq("T"));
     c(
       b,
-      fe("Parse", { stmt: "s1", query: "SELECT id, name FROM items WHERE id >= $1", $n: [{ "oid.type": 23 }] }),
+      fe("Parse", { stmt: "s1", query: "SELECT id, name FROM items WHERE id >= $1", $n: [{ pt: 23 }] }),
       fe("Describe", { target: "S", name: "s1" }),
       fe("Flush"),
     );
@@ -343,8 +343,8 @@ export function allMessagesSessions(): TcpSessionBuilder[] {
       fe("Bind", {
         portal: "p1",
         stmt: "s1",
-        $nf: [{ format: 0 }],
-        $np: [{ "val.data": "1" }],
+        $nf: [{ pf: 0 }],
+        $np: [{ pv: "1" }],
         $nr: [{ format: 0 }],
       }),
       fe("Execute", { portal: "p1", rows: 1 }),
@@ -612,8 +612,8 @@ export function segmentationSessions(split = true): TcpSessionBuilder[] {
     );
     send(b, false, big, [1460]);
     // Extended-query batch: boundaries after a type byte, and after 3 bytes of a header.
-    const parse = fe("Parse", { stmt: "", query: "SELECT $1::text", $n: [{ "oid.type": 25 }] });
-    const bind = fe("Bind", { portal: "", stmt: "", $np: [{ "val.data": "hello" }] });
+    const parse = fe("Parse", { stmt: "", query: "SELECT $1::text", $n: [{ pt: 25 }] });
+    const bind = fe("Bind", { portal: "", stmt: "", $np: [{ pv: "hello" }] });
     const batch = concatBytes(
       parse,
       bind,

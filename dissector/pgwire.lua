@@ -108,6 +108,8 @@ local F = {
   sql = ProtoField.string("pgwire.sql", "SQL", nil, "The SQL of the prepared statement or portal the message refers to."),
   cancelBackend = ProtoField.framenum("pgwire.cancel.backend", "Backend key in", base.NONE),
   cancelRequest = ProtoField.framenum("pgwire.cancel.request", "Cancels request in", base.NONE),
+  paramType = ProtoField.string("pgwire.param.type", "Parameter type", nil, "A Bind parameter's type, from its statement's Parse."),
+  paramValue = ProtoField.string("pgwire.param.value", "Parameter value", nil, "A Bind parameter's value as PostgreSQL prints it (absent for NULL)."),
   rowCount = ProtoField.uint32("pgwire.row_count", "Rows", base.DEC, nil, nil, "DataRow messages the request returned."),
   txStatus = ProtoField.uint8("pgwire.tx_status", "Transaction status", base.DEC, { [69] = "In a failed transaction", [73] = "Idle", [84] = "In a transaction" }, nil, "The transaction status from the last ReadyForQuery."),
   unknownField = ProtoField.stringz("pgwire.unknown_field", "Unknown field", nil, "The value of an error field of unknown code."),
@@ -209,6 +211,8 @@ do
   list[#list + 1] = F.sql
   list[#list + 1] = F.cancelBackend
   list[#list + 1] = F.cancelRequest
+  list[#list + 1] = F.paramType
+  list[#list + 1] = F.paramValue
   list[#list + 1] = F.rowCount
   list[#list + 1] = F.txStatus
   list[#list + 1] = F.unknownField
@@ -2397,7 +2401,8 @@ local function Parse_F(b)
   do
     local n1, i1 = b_num(b, "n"), 0
     while i1 < n1 and b.ok do
-      b_int(b, F.typeOid, 4, false)
+      b_int(b, F.typeOid, 4, false, "pt")
+      b_remember(b, "ptypes", { "pt" })
       i1 = i1 + 1
     end
   end
@@ -2411,7 +2416,8 @@ local function Bind_F(b)
   do
     local n1, i1 = b_num(b, "nf"), 0
     while i1 < n1 and b.ok do
-      b_int(b, F.format, 2, false)
+      b_int(b, F.format, 2, false, "pf")
+      b_remember(b, "pformats", { "pf" })
       i1 = i1 + 1
     end
   end
@@ -2421,7 +2427,8 @@ local function Bind_F(b)
     while i2 < n2 and b.ok do
       local t2 = b_open(b, "Parameter " .. (i2 + 1))
       b_int(b, F.valLength, 4, true, "vlen")
-      b_bytes(b, F.valData, b_num(b, "vlen"))
+      b_bytes(b, F.valData, b_num(b, "vlen"), "pv")
+      b_remember(b, "params", { "vlen", "pv" })
       b_close(b, t2)
       i2 = i2 + 1
     end
@@ -2739,8 +2746,8 @@ local M = {
   { name = "GSSResponse", fe = true, when = { lastAuth = set_of({ 7, 8, 9 }) }, fixed = nil, max = 65535, info = {  }, effects = {  }, parse = GSSResponse_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false },
   { name = "PasswordMessage", fe = true, when = nil, fixed = nil, max = 65535, info = {  }, effects = {  }, parse = PasswordMessage_F, ends = nil, async = false, row = false, findings = { { e = "cleartextPassword", when = { lastAuth = set_of({ 3 }), clear = true }, text = { { lit = "Password sent in cleartext" } } }, { e = "md5Hash", when = { lastAuth = set_of({ 5 }), clear = true }, text = { { lit = "MD5 password hash sent without TLS: with the salt and the user name it can be cracked offline" } } } }, objects = nil, cancelKey = nil, start = false },
   { name = "Query", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = ": " }, { v = "query" } }, effects = {  }, parse = Query_F, ends = set_of({ "ReadyForQuery" }), async = false, row = false, findings = { { e = "passwordLiteral", when = { passwordLiteral = "query" }, text = { { lit = "The query sets a password in plain text: it is visible here and may reach the server's logs" } } } }, objects = nil, cancelKey = nil, start = false },
-  { name = "Parse", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = " \"" }, { v = "stmt" }, { lit = "\": " }, { v = "query" } }, effects = {  }, parse = Parse_F, ends = set_of({ "ParseComplete", "ErrorResponse" }), async = false, row = false, findings = { { e = "passwordLiteral", when = { passwordLiteral = "query" }, text = { { lit = "The query sets a password in plain text: it is visible here and may reach the server's logs" } } } }, objects = { define = { map = "S", name = "stmt", sql = "query" } }, cancelKey = nil, start = false },
-  { name = "Bind", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = " \"" }, { v = "portal" }, { lit = "\" \"" }, { v = "stmt" }, { lit = "\"" } }, effects = {  }, parse = Bind_F, ends = set_of({ "BindComplete", "ErrorResponse" }), async = false, row = false, findings = nil, objects = { refer = { map = "S", name = "stmt" }, define = { map = "P", name = "portal" } }, cancelKey = nil, start = false },
+  { name = "Parse", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = " \"" }, { v = "stmt" }, { lit = "\": " }, { v = "query" } }, effects = {  }, parse = Parse_F, ends = set_of({ "ParseComplete", "ErrorResponse" }), async = false, row = false, findings = { { e = "passwordLiteral", when = { passwordLiteral = "query" }, text = { { lit = "The query sets a password in plain text: it is visible here and may reach the server's logs" } } } }, objects = { define = { map = "S", name = "stmt", sql = "query", types = "ptypes" } }, cancelKey = nil, start = false },
+  { name = "Bind", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = " \"" }, { v = "portal" }, { lit = "\" \"" }, { v = "stmt" }, { lit = "\"" } }, effects = {  }, parse = Bind_F, ends = set_of({ "BindComplete", "ErrorResponse" }), async = false, row = false, findings = nil, objects = { refer = { map = "S", name = "stmt" }, define = { map = "P", name = "portal" }, params = { values = "params", formats = "pformats" } }, cancelKey = nil, start = false },
   { name = "Describe", fe = true, when = nil, fixed = nil, max = 10000, info = { { lit = " " }, { v = "target", char = true }, { lit = " \"" }, { v = "name" }, { lit = "\"" } }, effects = {  }, parse = Describe_F, ends = set_of({ "RowDescription", "NoData", "ErrorResponse" }), async = false, row = false, findings = nil, objects = { refer = { mapVar = "target", name = "name" } }, cancelKey = nil, start = false },
   { name = "Execute", fe = true, when = nil, fixed = nil, max = 10000, info = { { lit = " \"" }, { v = "portal" }, { lit = "\" rows=" }, { v = "rows" } }, effects = {  }, parse = Execute_F, ends = set_of({ "CommandComplete", "EmptyQueryResponse", "PortalSuspended", "ErrorResponse" }), async = false, row = false, findings = nil, objects = { refer = { map = "P", name = "portal" } }, cancelKey = nil, start = false },
   { name = "Close", fe = true, when = nil, fixed = nil, max = 10000, info = { { lit = " " }, { v = "target", char = true }, { lit = " \"" }, { v = "name" }, { lit = "\"" } }, effects = {  }, parse = Describe_F, ends = set_of({ "CloseComplete", "ErrorResponse" }), async = false, row = false, findings = nil, objects = { refer = { mapVar = "target", name = "name", drop = true } }, cancelKey = nil, start = false },
@@ -3009,11 +3016,12 @@ local function link_first_pass(conn, m, fe, pinfo)
   return nil
 end
 
--- Prepared statements and portals by name, with their SQL (spec/dsl.ts Objects); first pass only.
-local function objects_first_pass(conn, m, v)
+-- Prepared statements and portals by name, with their SQL and parameter types (spec/dsl.ts
+-- Objects); first pass only. Returns the object the message refers to.
+local function objects_first_pass(conn, m, v, lists)
   local o = m.objects
   if not o then return nil end
-  local objs, sql = conn.objs, nil
+  local objs, found = conn.objs, nil
   if o.refer then
     local map = o.refer.map
     if not map then
@@ -3022,17 +3030,40 @@ local function objects_first_pass(conn, m, v)
     end
     local key = v[o.refer.name]
     if map and type(key) == "string" then
-      sql = objs[map][key]
+      found = objs[map][key]
       if o.refer.drop then objs[map][key] = nil end
     end
   end
   if o.define then
     local key = v[o.define.name]
-    local val = sql
-    if o.define.sql then val = v[o.define.sql] end
-    if type(key) == "string" and type(val) == "string" then objs[o.define.map][key] = val end
+    local sql, types = found and found.sql, found and found.types
+    if o.define.sql then sql = v[o.define.sql] end
+    if o.define.types then types = lists[o.define.types] or {} end
+    if type(key) == "string" and type(sql) == "string" then objs[o.define.map][key] = { sql = sql, types = types } end
   end
-  return sql
+  return found
+end
+
+-- Bind's parameters typed by their statement's types and Bind's format codes (0: all text, 1: one
+-- code for all, N: one each), as typedParams in src/decoder.ts: { type name or nil, value or nil }.
+local function typed_params(types, params, formats)
+  local out = {}
+  params, formats = params or {}, formats or {}
+  for i = 1, #params do
+    local vlen, raw = params[i][1], params[i][2]
+    local f = 0
+    if #formats == 1 then f = formats[1][1] elseif #formats > 1 then f = formats[i] and formats[i][1] end
+    local t = types and types[i] and types[i][1]
+    local oid = type(t) == "number" and t or 0
+    local p = {}
+    if oid ~= 0 and PG_TYPES[oid] then p.t = PG_TYPES[oid].name end
+    if type(vlen) == "number" and vlen >= 0 and type(f) == "number" then
+      local bytes = (vlen > 0 and type(raw) == "string") and raw or ""
+      p.v = cut_utf8(pg_value_text(oid, f, bytes), MAX_VALUE_BYTES)
+    end
+    out[i] = p
+  end
+  return out
 end
 
 -- Cancel keys across connections: "pid key" -> the BackendKeyData's frame and connection.
@@ -3061,6 +3092,13 @@ local function add_links(t, tvb, off, rec)
     if rec.rows > 0 then t:add(F.rowCount, tvb(off, 0), rec.rows):set_generated() end
   end
   if rec.sql then t:add(F.sql, tvb(off, 0), rec.sql):set_generated() end
+  if rec.params then
+    for i = 1, #rec.params do
+      local p = rec.params[i]
+      if p.t then t:add(F.paramType, tvb(off, 0), p.t):set_generated() end
+      if p.v then t:add(F.paramValue, tvb(off, 0), p.v):set_generated() end
+    end
+  end
   if rec.cb then t:add(F.cancelBackend, tvb(off, 0), rec.cb):set_generated() end
   if rec.cq then t:add(F.cancelRequest, tvb(off, 0), rec.cq):set_generated() end
   if rec.unexpected then t:add_proto_expert_info(E.unexpectedResponse, "A response with no request waiting for it") end
@@ -3189,10 +3227,14 @@ local function dissect_messages(tvb, pinfo, tree, S, fe, fr, tag, ctx)
         local rec
         if fr then
           rec = link_first_pass(ctx.conn, m, fe, pinfo)
-          local sql = objects_first_pass(ctx.conn, m, b.v)
-          if sql then
+          local obj = objects_first_pass(ctx.conn, m, b.v, b.lists)
+          if obj then
             rec = rec or {}
-            rec.sql = sql
+            rec.sql = obj.sql
+          end
+          if m.objects and m.objects.params then
+            rec = rec or {}
+            rec.params = typed_params(obj and obj.types, b.lists[m.objects.params.values], b.lists[m.objects.params.formats])
           end
           local cb, cq = cancel_first_pass(ctx.conn, m, b.v, pinfo)
           if cb then

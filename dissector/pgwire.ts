@@ -138,6 +138,8 @@ export const F = {
   sql: { abbrev: "sql", type: "string", label: "SQL" },
   cancelBackend: { abbrev: "cancel.backend", type: "framenum", label: "Backend key in" },
   cancelRequest: { abbrev: "cancel.request", type: "framenum", label: "Cancels request in" },
+  paramType: { abbrev: "param.type", type: "string", label: "Parameter type" },
+  paramValue: { abbrev: "param.value", type: "string", label: "Parameter value" },
   rowCount: { abbrev: "row_count", type: "uint32", label: "Rows" },
   txStatus: { abbrev: "tx_status", type: "uint8", label: "Transaction status", values: {"69":"In a failed transaction","73":"Idle","84":"In a transaction"} },
   unknownField: { abbrev: "unknown_field", type: "stringz", label: "Unknown field" },
@@ -325,7 +327,8 @@ function Parse_F(b: Body): void {
   b.str(F.query, "query");
   b.int(F.paramTypeCount, 2, false, "n");
   for (let i1 = 0, n1 = b.num("n"); i1 < n1 && b.ok; i1++) {
-    b.int(F.typeOid, 4, false);
+    b.int(F.typeOid, 4, false, "pt");
+    b.remember("ptypes", ["pt"]);
   }
 }
 
@@ -335,12 +338,14 @@ function Bind_F(b: Body): void {
   b.str(F.statement, "stmt");
   b.int(F.paramFormatCount, 2, false, "nf");
   for (let i1 = 0, n1 = b.num("nf"); i1 < n1 && b.ok; i1++) {
-    b.int(F.format, 2, false);
+    b.int(F.format, 2, false, "pf");
+    b.remember("pformats", ["pf"]);
   }
   b.int(F.paramCount, 2, false, "np");
   for (let i2 = 0, n2 = b.num("np"); i2 < n2 && b.ok; i2++) {
     b.int(F.valLength, 4, true, "vlen");
-    b.bytes(F.valData, b.num("vlen"));
+    b.bytes(F.valData, b.num("vlen"), "pv");
+    b.remember("params", ["vlen","pv"]);
   }
   b.int(F.resultFormatCount, 2, false, "nr");
   for (let i3 = 0, n3 = b.num("nr"); i3 < n3 && b.ok; i3++) {
@@ -892,7 +897,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     effects: [],
     parse: Parse_F,
     request: ["ParseComplete","ErrorResponse"],
-    objects: {"define":{"map":"S","name":"stmt","sql":"query"}},
+    objects: {"define":{"map":"S","name":"stmt","sql":"query","types":"ptypes"}},
     findings: [
       { expert: "passwordLiteral", when: {"passwordLiteral":"query"}, text: [{"lit":"The query sets a password in plain text: it is visible here and may reach the server's logs"}] },
     ],
@@ -906,7 +911,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     effects: [],
     parse: Bind_F,
     request: ["BindComplete","ErrorResponse"],
-    objects: {"refer":{"map":"S","name":"stmt"},"define":{"map":"P","name":"portal"}},
+    objects: {"refer":{"map":"S","name":"stmt"},"define":{"map":"P","name":"portal"},"params":{"values":"params","formats":"pformats"}},
   },
   {
     name: "Describe",

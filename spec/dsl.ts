@@ -297,7 +297,13 @@ export interface Objects {
     readonly name: string;
     readonly drop?: boolean;
   };
-  readonly define?: { readonly map: "S" | "P"; readonly name: string; readonly sql?: string };
+  /** `types` names the message's list of parameter type OIDs (remember) the object keeps. */
+  readonly define?: { readonly map: "S" | "P"; readonly name: string; readonly sql?: string; readonly types?: string };
+  /**
+   * Parameter values typed by the referred object's types: `values` names the list of
+   * [length, bytes] records, `formats` the list of [format code] records (0, 1 or N codes).
+   */
+  readonly params?: { readonly values: string; readonly formats: string };
 }
 
 // ---------------------------------------------------------------------------------------------

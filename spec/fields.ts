@@ -308,6 +308,13 @@ export const F = {
     "framenum",
     "The request the backend was running when the CancelRequest came.",
   ),
+  paramType: field("param.type", "Parameter type", "string", "A Bind parameter's type, from its statement's Parse."),
+  paramValue: field(
+    "param.value",
+    "Parameter value",
+    "string",
+    "A Bind parameter's value as PostgreSQL prints it (absent for NULL).",
+  ),
   rowCount: field("row_count", "Rows", "uint32", "DataRow messages the request returned."),
   txStatus: field("tx_status", "Transaction status", "uint8", "The transaction status from the last ReadyForQuery.", {
     values: charTable({ I: "Idle", T: "In a transaction", E: "In a failed transaction" }),

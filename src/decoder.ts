@@ -15,7 +15,17 @@ import {
   MESSAGES,
   type MessageMeta,
 } from "../dissector/pgwire.ts";
-import { Body, type DecodedField, type FieldInfo, type Remembered, type Vars } from "./runtime/body.ts";
+import { PG_TYPES } from "../spec/data/types.ts";
+import {
+  Body,
+  cutUtf8,
+  type DecodedField,
+  type FieldInfo,
+  MAX_VALUE_BYTES,
+  type Remembered,
+  type Vars,
+} from "./runtime/body.ts";
+import { valueText } from "./runtime/values.ts";
 import { TlsDecryptor } from "./tls.ts";
 
 export type { DecodedField, FieldValue } from "./runtime/body.ts";
@@ -24,12 +34,22 @@ export { DEFAULT_MAX_LENGTH, DERIVED_FIELDS, EXPERTS, F as FIELDS };
 /**
  * Fields the runtime adds from connection context rather than from the message's bytes: links
  * between requests and responses (frame numbers, times), the transaction status, the SQL of
- * statements and portals, cancel links, and the finding of a response no request waits for.
+ * statements and portals and Bind's parameters typed by them, cancel links, and the finding of a
+ * response no request waits for.
  */
 export const CONTEXT_FIELDS: ReadonlySet<string> = new Set([
-  ...[F.txStatus, F.responseIn, F.responseTo, F.time, F.rowCount, F.sql, F.cancelBackend, F.cancelRequest].map(
-    (f) => `pgwire.${f.abbrev}`,
-  ),
+  ...[
+    F.txStatus,
+    F.responseIn,
+    F.responseTo,
+    F.time,
+    F.rowCount,
+    F.sql,
+    F.paramType,
+    F.paramValue,
+    F.cancelBackend,
+    F.cancelRequest,
+  ].map((f) => `pgwire.${f.abbrev}`),
   `expert:pgwire.${EXPERTS.unexpectedResponse.abbrev}`,
 ]);
 
@@ -117,6 +137,37 @@ function applyEffects(S: ConnState, effects: readonly string[], v: Vars, lists: 
     }
   }
   return S;
+}
+
+/** A prepared statement or portal: its SQL and its parameter types (one [OID] record each). */
+interface Obj {
+  sql: string;
+  types?: readonly Remembered[];
+}
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * Bind's parameters typed by their statement's types and Bind's format codes (0: all text, 1: one
+ * code for all, N: one each), as the plugin's typed_params: a type and a value for each.
+ */
+function typedParams(
+  types: readonly Remembered[] | undefined,
+  params: readonly Remembered[] | undefined,
+  formats: readonly Remembered[] | undefined,
+): DecodedField[] {
+  const out: DecodedField[] = [];
+  (params ?? []).forEach(([vlen, raw], i) => {
+    const fmts = formats ?? [];
+    const f = fmts.length === 0 ? 0 : fmts.length === 1 ? fmts[0][0] : fmts[i]?.[0];
+    const t = types?.[i]?.[0];
+    const oid = typeof t === "number" ? t : 0;
+    if (oid !== 0 && Object.hasOwn(PG_TYPES, oid)) out.push(field(F.paramType, PG_TYPES[oid].name, 0, 0));
+    if (typeof vlen !== "number" || vlen < 0 || typeof f !== "number") return;
+    const bytes = vlen === 0 ? EMPTY : raw instanceof Uint8Array ? raw : EMPTY;
+    out.push(field(F.paramValue, cutUtf8(valueText(oid, f, bytes), MAX_VALUE_BYTES), 0, 0));
+  });
+  return out;
 }
 
 function u32(b: Uint8Array, i: number): number {
@@ -275,7 +326,13 @@ function expertField(abbrev: string, text: string): DecodedField {
 }
 
 /** Called for every decoded message, in order: returns the link fields to append to it. */
-export type LinkHook = (m: MessageMeta, fe: boolean, item: DecodedMessage, v: Vars) => DecodedField[];
+export type LinkHook = (
+  m: MessageMeta,
+  fe: boolean,
+  item: DecodedMessage,
+  v: Vars,
+  lists: Body["lists"],
+) => DecodedField[];
 
 /** What one call of the dissector over a buffer left: messages, and where it wants more bytes. */
 interface CallResult {
@@ -411,7 +468,7 @@ export function dissectCall(
     m.parse(b);
     b.finish();
     for (const f of b.fields) fields.push(f.name.startsWith("expert:") ? { ...f, offset: 0 } : f);
-    if (links) fields.push(...links(m, fe, it, b.vars));
+    if (links) fields.push(...links(m, fe, it, b.vars, b.lists));
     for (const f of m.findings ?? []) {
       if (holds(f.when, S, b.vars, inTls)) fields.push(expertField(EXPERTS[f.expert].abbrev, render(f.text, b.vars)));
     }
@@ -496,17 +553,19 @@ export class ConnectionDecoder {
 
   constructor(private readonly opts: ConnectionOptions = {}) {}
 
-  /** Prepared statements and portals by name: their SQL (the plugin's conn.objs). */
-  private objs: { S: Map<string, string>; P: Map<string, string> } = { S: new Map(), P: new Map() };
+  /** Prepared statements and portals by name: their SQL and parameter types (the plugin's conn.objs). */
+  private objs: { S: Map<string, Obj>; P: Map<string, Obj> } = { S: new Map(), P: new Map() };
 
   /** Links requests and responses, and names statements and portals, as the plugin's message_first_pass does. */
-  private readonly links: LinkHook = (m, fe, item, v) => {
+  private readonly links: LinkHook = (m, fe, item, v, lists) => {
     // Seen from its start, a connection answers only what was asked.
     if (fe && m.shape === "untyped") this.started = true;
     const unexpected = !fe && !m.async && this.queue.length === 0 && this.started;
     const out = this.link(m, fe, item);
-    const sql = this.objects(m, v);
-    if (sql !== undefined) out.push(field(F.sql, sql, 0, 0));
+    const obj = this.objects(m, v, lists);
+    if (obj?.sql !== undefined) out.push(field(F.sql, obj.sql, 0, 0));
+    if (m.objects?.params)
+      out.push(...typedParams(obj?.types, lists[m.objects.params.values], lists[m.objects.params.formats]));
     const cancel = this.cancel(m, v, item.frame);
     if (cancel) {
       out.push(field(F.cancelBackend, cancel.frame, 0, 0));
@@ -531,25 +590,27 @@ export class ConnectionDecoder {
     return { frame: owner.frame, request: owner.conn.queue[0]?.item.frame };
   }
 
-  private objects(m: MessageMeta, v: Vars): string | undefined {
+  /** The object (statement or portal) the message refers to; defines and drops as the spec says. */
+  private objects(m: MessageMeta, v: Vars, lists: Body["lists"]): Obj | undefined {
     const o = m.objects;
     if (!o) return undefined;
-    let sql: string | undefined;
+    let found: Obj | undefined;
     if (o.refer) {
       const t = o.refer.mapVar !== undefined ? v[o.refer.mapVar] : undefined;
       const map = o.refer.map ?? (t === 83 ? "S" : t === 80 ? "P" : undefined);
       const key = v[o.refer.name];
       if (map && typeof key === "string") {
-        sql = this.objs[map].get(key);
+        found = this.objs[map].get(key);
         if (o.refer.drop) this.objs[map].delete(key);
       }
     }
     if (o.define) {
       const key = v[o.define.name];
-      const val = o.define.sql !== undefined ? v[o.define.sql] : sql;
-      if (typeof key === "string" && typeof val === "string") this.objs[o.define.map].set(key, val);
+      const sql = o.define.sql !== undefined ? v[o.define.sql] : found?.sql;
+      const types = o.define.types !== undefined ? (lists[o.define.types] ?? []) : found?.types;
+      if (typeof key === "string" && typeof sql === "string") this.objs[o.define.map].set(key, { sql, types });
     }
-    return sql;
+    return found;
   }
 
   private link(m: MessageMeta, fe: boolean, item: DecodedMessage): DecodedField[] {

@@ -49,12 +49,17 @@ export const query: MessageDef[] = [
   },
   {
     name: "Parse",
-    objects: { define: { map: "S", name: "stmt", sql: "query" } },
+    objects: { define: { map: "S", name: "stmt", sql: "query", types: "ptypes" } },
     request: ["ParseComplete", "ErrorResponse"],
     dir: "F",
     type: "P",
     shape: "typed",
-    body: [str(F.statement, "stmt"), str(F.query, "query"), int(F.paramTypeCount, "n"), repeat("$n", [int(F.typeOid)])],
+    body: [
+      str(F.statement, "stmt"),
+      str(F.query, "query"),
+      int(F.paramTypeCount, "n"),
+      repeat("$n", [int(F.typeOid, "pt"), remember("ptypes", ["pt"])]),
+    ],
     info: ' "{stmt}": {query}',
     findings: [
       {
@@ -67,7 +72,11 @@ export const query: MessageDef[] = [
   },
   {
     name: "Bind",
-    objects: { refer: { map: "S", name: "stmt" }, define: { map: "P", name: "portal" } },
+    objects: {
+      refer: { map: "S", name: "stmt" },
+      define: { map: "P", name: "portal" },
+      params: { values: "params", formats: "pformats" },
+    },
     request: ["BindComplete", "ErrorResponse"],
     dir: "F",
     type: "B",
@@ -76,9 +85,13 @@ export const query: MessageDef[] = [
       str(F.portal, "portal"),
       str(F.statement, "stmt"),
       int(F.paramFormatCount, "nf"),
-      repeat("$nf", [int(F.format)]),
+      repeat("$nf", [int(F.format, "pf"), remember("pformats", ["pf"])]),
       int(F.paramCount, "np"),
-      repeat("$np", value, "Parameter"),
+      repeat(
+        "$np",
+        [int(F.valLength, "vlen"), bytes(F.valData, "$vlen", "pv"), remember("params", ["vlen", "pv"])],
+        "Parameter",
+      ),
       int(F.resultFormatCount, "nr"),
       repeat("$nr", [int(F.format)]),
     ],

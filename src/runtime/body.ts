@@ -23,7 +23,7 @@ export interface DecodedField {
 export type Vars = Record<string, number | string>;
 
 /** A record a message keeps for its connection (remember): the bound values, in the listed order. */
-export type Remembered = ReadonlyArray<number | string | undefined>;
+export type Remembered = ReadonlyArray<number | string | Uint8Array | undefined>;
 
 /** The longest column value shown, in bytes; longer ones are cut (the bytes stay in pgwire.val.data). */
 export const MAX_VALUE_BYTES = 1024;
@@ -56,6 +56,8 @@ export class Body {
   readonly fields: DecodedField[] = [];
   /** Lists of records the message keeps for its connection (remember). */
   readonly lists: Record<string, Remembered[]> = {};
+  /** The raw bytes of bound bytes elements (vars holds their text). */
+  private readonly raw: Record<string, Uint8Array> = {};
   /** The connection's column list (the last RowDescription's name, type, format per column). */
   columns?: readonly Remembered[];
 
@@ -138,7 +140,10 @@ export class Body {
     if (!this.need(n)) return;
     const v = this.buf.slice(this.pos, this.pos + n);
     this.add(f, f.type === "string" ? utf8Text(v, 0, n) : v, this.pos, n);
-    if (bind !== undefined) this.vars[bind] = utf8Text(v, 0, n);
+    if (bind !== undefined) {
+      this.vars[bind] = utf8Text(v, 0, n);
+      this.raw[bind] = v;
+    }
     this.pos += n;
   }
 
@@ -170,7 +175,7 @@ export class Body {
   remember(list: string, vars: readonly string[]): void {
     if (!this.ok) return;
     this.lists[list] ??= [];
-    this.lists[list].push(vars.map((v) => this.vars[v]));
+    this.lists[list].push(vars.map((v) => this.raw[v] ?? this.vars[v]));
   }
 
   /** A column value, typed by the connection's column list (see ColumnElement in spec/dsl.ts). */

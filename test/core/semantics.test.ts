@@ -218,3 +218,24 @@ describe("binary results from a real client and a pipeline", () => {
     }
   });
 });
+
+describe("Bind parameters", () => {
+  it("show each parameter's value (node pg sends text, untyped), NULL without one", async () => {
+    for (const [side, frames] of await sides(cap("node-extended.pcapng"))) {
+      const binds = items(frames, "Bind");
+      const byStmt = (re: RegExp) => binds.find((b) => re.test(values(b, "pgwire.sql")[0] ?? "")) as CmpItem;
+      expect(values(byStmt(/salary > \$1 AND hired < \$2/), "pgwire.param.value"), side).toEqual([
+        "60000",
+        "2022-01-01",
+      ]);
+      const emp = binds.filter((b) => values(b, "pgwire.statement")[0] === "emp_by_id");
+      expect(
+        emp.map((b) => values(b, "pgwire.param.value")),
+        side,
+      ).toEqual([["1"], ["3"]]);
+      const nul = byStmt(/IS NULL AS is_null/);
+      expect(values(nul, "pgwire.val.length"), side).toEqual(["-1"]);
+      expect(values(nul, "pgwire.param.value"), side).toEqual([]);
+    }
+  });
+});

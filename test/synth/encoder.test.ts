@@ -411,8 +411,8 @@ describe("the decoder never throws on arbitrary bytes", () => {
   it("random bytes after a valid startup, and valid messages with random corruption", () => {
     const valid = concatBytes(
       encodeByName("Query", "F", { query: "SELECT 1" }),
-      encodeByName("Parse", "F", { stmt: "", query: "x", $n: [{ "oid.type": 23 }] }),
-      encodeByName("Bind", "F", { portal: "", stmt: "", $np: [{ "val.data": "1" }] }),
+      encodeByName("Parse", "F", { stmt: "", query: "x", $n: [{ pt: 23 }] }),
+      encodeByName("Bind", "F", { portal: "", stmt: "", $np: [{ pv: "1" }] }),
       encodeByName("Sync", "F"),
     );
     fc.assert(
