@@ -2235,6 +2235,10 @@ local function b_column(b, flen, fdata, fname, ftype, fvalue, i)
   local c = b.cols and b.cols[i + 1]
   if not c then return end
   local cn, ct, cf = c[1], c[2], c[3]
+  local rf = b.rf
+  if rf then
+    if #rf == 0 then cf = 0 elseif #rf == 1 then cf = rf[1][1] else cf = rf[i + 1] and rf[i + 1][1] end
+  end
   local r = b.tvb(start, 0)
   if type(cn) == "string" then b.tree:add(fname, r, cn):set_generated() end
   local t = type(ct) == "number" and PG_TYPES[ct]
@@ -2437,7 +2441,8 @@ local function Bind_F(b)
   do
     local n3, i3 = b_num(b, "nr"), 0
     while i3 < n3 and b.ok do
-      b_int(b, F.format, 2, false)
+      b_int(b, F.format, 2, false, "rf")
+      b_remember(b, "rformats", { "rf" })
       i3 = i3 + 1
     end
   end
@@ -2723,64 +2728,64 @@ local function set_of(list)
 end
 
 local M = {
-  { name = "StartupMessage", fe = true, when = { peekMajor = 3 }, fixed = nil, max = 10004, info = { { lit = " " }, { v = "major" }, { lit = "." }, { v = "minor" }, { lit = " user=" }, { v = "user" }, { lit = " database=" }, { v = "database" } }, effects = { "startup" }, parse = StartupMessage_F, ends = set_of({ "ReadyForQuery", "ErrorResponse" }), async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = true },
-  { name = "CancelRequest", fe = true, when = { peekInt32 = set_of({ 80877102 }) }, fixed = nil, max = 268, info = { { lit = " pid=" }, { v = "pid" } }, effects = { "cancel" }, parse = CancelRequest_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = "cancel", start = true },
-  { name = "SSLRequest", fe = true, when = { peekInt32 = set_of({ 80877103 }) }, fixed = 8, max = nil, info = {  }, effects = { "sslRequest" }, parse = SSLRequest_F, ends = set_of({ "SSLResponse", "ErrorResponse" }), async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = true },
-  { name = "GSSENCRequest", fe = true, when = { peekInt32 = set_of({ 80877104 }) }, fixed = 8, max = nil, info = {  }, effects = { "gssRequest" }, parse = GSSENCRequest_F, ends = set_of({ "GSSENCResponse", "ErrorResponse" }), async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = true },
-  { name = "UnknownStartupPacket", fe = true, when = nil, fixed = nil, max = 10004, info = { { lit = " code=" }, { v = "code" } }, effects = {  }, parse = UnknownStartupPacket_F, ends = set_of({ "ErrorResponse", "ReadyForQuery" }), async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = true },
-  { name = "SSLResponse", fe = false, when = { answerTo = "SSLRequest" }, fixed = nil, max = nil, info = { { lit = " " }, { v = "answer", char = true } }, effects = { "encryptionAnswer" }, parse = SSLResponse_B, ends = nil, async = false, row = false, findings = { { e = "tlsRefused", when = { var = "answer", equals = 78 }, text = { { lit = "The server refused encryption: the session continues unencrypted" } } } }, objects = nil, cancelKey = nil, start = false },
-  { name = "GSSENCResponse", fe = false, when = { answerTo = "GSSENCRequest" }, fixed = nil, max = nil, info = { { lit = " " }, { v = "answer", char = true } }, effects = { "encryptionAnswer" }, parse = GSSENCResponse_B, ends = nil, async = false, row = false, findings = { { e = "tlsRefused", when = { var = "answer", equals = 78 }, text = { { lit = "The server refused encryption: the session continues unencrypted" } } } }, objects = nil, cancelKey = nil, start = false },
-  { name = "AuthenticationOk", fe = false, when = { peekInt32 = set_of({ 0 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationOk_B, ends = nil, async = false, row = false, findings = { { e = "trustLogin", when = { lastAuth = set_of({ -1 }) }, text = { { lit = "Access granted without a password (trust authentication)" } } } }, objects = nil, cancelKey = nil, start = false },
-  { name = "AuthenticationKerberosV5", fe = false, when = { peekInt32 = set_of({ 2 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationKerberosV5_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false },
-  { name = "AuthenticationCleartextPassword", fe = false, when = { peekInt32 = set_of({ 3 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationCleartextPassword_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false },
-  { name = "AuthenticationMD5Password", fe = false, when = { peekInt32 = set_of({ 5 }) }, fixed = 12, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationMD5Password_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false },
-  { name = "AuthenticationGSS", fe = false, when = { peekInt32 = set_of({ 7 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationGSS_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false },
-  { name = "AuthenticationGSSContinue", fe = false, when = { peekInt32 = set_of({ 8 }) }, fixed = nil, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationGSSContinue_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false },
-  { name = "AuthenticationSSPI", fe = false, when = { peekInt32 = set_of({ 9 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationSSPI_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false },
-  { name = "AuthenticationSASL", fe = false, when = { peekInt32 = set_of({ 10 }) }, fixed = nil, max = nil, info = { { lit = " " }, { v = "mech" } }, effects = { "authRequest" }, parse = AuthenticationSASL_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false },
-  { name = "AuthenticationSASLContinue", fe = false, when = { peekInt32 = set_of({ 11 }) }, fixed = nil, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationSASLContinue_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false },
-  { name = "AuthenticationSASLFinal", fe = false, when = { peekInt32 = set_of({ 12 }) }, fixed = nil, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationSASLFinal_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false },
-  { name = "AuthenticationRequest", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " type=" }, { v = "authtype" } }, effects = { "authRequest" }, parse = AuthenticationRequest_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false },
-  { name = "SASLInitialResponse", fe = true, when = { lastAuth = set_of({ 10 }) }, fixed = nil, max = 65535, info = { { lit = " " }, { v = "mech" } }, effects = {  }, parse = SASLInitialResponse_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false },
-  { name = "SASLResponse", fe = true, when = { lastAuth = set_of({ 11 }) }, fixed = nil, max = 65535, info = {  }, effects = {  }, parse = SASLResponse_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false },
-  { name = "GSSResponse", fe = true, when = { lastAuth = set_of({ 7, 8, 9 }) }, fixed = nil, max = 65535, info = {  }, effects = {  }, parse = GSSResponse_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false },
-  { name = "PasswordMessage", fe = true, when = nil, fixed = nil, max = 65535, info = {  }, effects = {  }, parse = PasswordMessage_F, ends = nil, async = false, row = false, findings = { { e = "cleartextPassword", when = { lastAuth = set_of({ 3 }), clear = true }, text = { { lit = "Password sent in cleartext" } } }, { e = "md5Hash", when = { lastAuth = set_of({ 5 }), clear = true }, text = { { lit = "MD5 password hash sent without TLS: with the salt and the user name it can be cracked offline" } } } }, objects = nil, cancelKey = nil, start = false },
-  { name = "Query", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = ": " }, { v = "query" } }, effects = {  }, parse = Query_F, ends = set_of({ "ReadyForQuery" }), async = false, row = false, findings = { { e = "passwordLiteral", when = { passwordLiteral = "query" }, text = { { lit = "The query sets a password in plain text: it is visible here and may reach the server's logs" } } } }, objects = nil, cancelKey = nil, start = false },
-  { name = "Parse", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = " \"" }, { v = "stmt" }, { lit = "\": " }, { v = "query" } }, effects = {  }, parse = Parse_F, ends = set_of({ "ParseComplete", "ErrorResponse" }), async = false, row = false, findings = { { e = "passwordLiteral", when = { passwordLiteral = "query" }, text = { { lit = "The query sets a password in plain text: it is visible here and may reach the server's logs" } } } }, objects = { define = { map = "S", name = "stmt", sql = "query", types = "ptypes" } }, cancelKey = nil, start = false },
-  { name = "Bind", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = " \"" }, { v = "portal" }, { lit = "\" \"" }, { v = "stmt" }, { lit = "\"" } }, effects = {  }, parse = Bind_F, ends = set_of({ "BindComplete", "ErrorResponse" }), async = false, row = false, findings = nil, objects = { refer = { map = "S", name = "stmt" }, define = { map = "P", name = "portal" }, params = { values = "params", formats = "pformats" } }, cancelKey = nil, start = false },
-  { name = "Describe", fe = true, when = nil, fixed = nil, max = 10000, info = { { lit = " " }, { v = "target", char = true }, { lit = " \"" }, { v = "name" }, { lit = "\"" } }, effects = {  }, parse = Describe_F, ends = set_of({ "RowDescription", "NoData", "ErrorResponse" }), async = false, row = false, findings = nil, objects = { refer = { mapVar = "target", name = "name" } }, cancelKey = nil, start = false },
-  { name = "Execute", fe = true, when = nil, fixed = nil, max = 10000, info = { { lit = " \"" }, { v = "portal" }, { lit = "\" rows=" }, { v = "rows" } }, effects = {  }, parse = Execute_F, ends = set_of({ "CommandComplete", "EmptyQueryResponse", "PortalSuspended", "ErrorResponse" }), async = false, row = false, findings = nil, objects = { refer = { map = "P", name = "portal" } }, cancelKey = nil, start = false },
-  { name = "Close", fe = true, when = nil, fixed = nil, max = 10000, info = { { lit = " " }, { v = "target", char = true }, { lit = " \"" }, { v = "name" }, { lit = "\"" } }, effects = {  }, parse = Describe_F, ends = set_of({ "CloseComplete", "ErrorResponse" }), async = false, row = false, findings = nil, objects = { refer = { mapVar = "target", name = "name", drop = true } }, cancelKey = nil, start = false },
-  { name = "Sync", fe = true, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = Sync_F, ends = set_of({ "ReadyForQuery" }), async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false },
-  { name = "Flush", fe = true, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = Flush_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false },
-  { name = "Terminate", fe = true, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = Terminate_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false },
-  { name = "RowDescription", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " (" }, { v = "n" }, { lit = " columns)" } }, effects = { "rowDescription" }, parse = RowDescription_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false },
-  { name = "DataRow", fe = false, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = DataRow_B, ends = nil, async = false, row = true, findings = nil, objects = nil, cancelKey = nil, start = false },
-  { name = "CommandComplete", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = ": " }, { v = "tag" } }, effects = {  }, parse = CommandComplete_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false },
-  { name = "ReadyForQuery", fe = false, when = nil, fixed = 5, max = nil, info = { { lit = " " }, { v = "status", char = true } }, effects = { "txStatus" }, parse = ReadyForQuery_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false },
-  { name = "ParameterDescription", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " (" }, { v = "n" }, { lit = " parameters)" } }, effects = {  }, parse = ParameterDescription_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false },
-  { name = "EmptyQueryResponse", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = EmptyQueryResponse_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false },
-  { name = "NoData", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = NoData_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false },
-  { name = "ParseComplete", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = ParseComplete_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false },
-  { name = "BindComplete", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = BindComplete_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false },
-  { name = "CloseComplete", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = CloseComplete_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false },
-  { name = "PortalSuspended", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = PortalSuspended_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false },
-  { name = "BackendKeyData", fe = false, when = nil, fixed = nil, max = 264, info = { { lit = " pid=" }, { v = "pid" } }, effects = {  }, parse = BackendKeyData_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = "register", start = false },
-  { name = "NegotiateProtocolVersion", fe = false, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = NegotiateProtocolVersion_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false },
-  { name = "FunctionCall", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = " oid=" }, { v = "oid" } }, effects = {  }, parse = FunctionCall_F, ends = set_of({ "ReadyForQuery" }), async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false },
-  { name = "FunctionCallResponse", fe = false, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = FunctionCallResponse_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false },
-  { name = "CopyInResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " format=" }, { v = "format" }, { lit = " columns=" }, { v = "n" } }, effects = { "copyIn" }, parse = CopyInResponse_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false },
-  { name = "CopyOutResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " format=" }, { v = "format" }, { lit = " columns=" }, { v = "n" } }, effects = { "copyOut" }, parse = CopyOutResponse_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false },
-  { name = "CopyBothResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " format=" }, { v = "format" }, { lit = " columns=" }, { v = "n" } }, effects = { "copyBoth" }, parse = CopyBothResponse_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false },
-  { name = "CopyData", fe = true, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = CopyData_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false },
-  { name = "CopyData", fe = false, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = CopyData_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false },
-  { name = "CopyDone", fe = true, when = nil, fixed = 4, max = nil, info = {  }, effects = { "copyDone" }, parse = CopyDone_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false },
-  { name = "CopyDone", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = { "copyDone" }, parse = CopyDone_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false },
-  { name = "CopyFail", fe = true, when = nil, fixed = nil, max = 10000, info = { { lit = ": " }, { v = "reason" } }, effects = { "copyDone" }, parse = CopyFail_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false },
-  { name = "ErrorResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } }, effects = {  }, parse = ErrorResponse_B, ends = nil, async = false, row = false, findings = { { e = "error", when = {  }, text = { { v = "severity" }, { lit = " " }, { v = "code" }, { lit = " " }, { v = "codename" }, { lit = ": " }, { v = "message" } } }, { e = "sourceLeak", when = { var = "file", present = true }, text = { { lit = "Exposes the server's source: " }, { v = "file" }, { lit = ":" }, { v = "line" }, { lit = " in " }, { v = "routine" } } } }, objects = nil, cancelKey = nil, start = false },
-  { name = "NoticeResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } }, effects = {  }, parse = ErrorResponse_B, ends = nil, async = true, row = false, findings = { { e = "noticeWarning", when = { var = "severity_v", oneOf = set_of({ "WARNING" }) }, text = { { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } } }, { e = "notice", when = { var = "severity_v", noneOf = set_of({ "WARNING" }) }, text = { { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } } }, { e = "sourceLeak", when = { var = "file", present = true }, text = { { lit = "Exposes the server's source: " }, { v = "file" }, { lit = ":" }, { v = "line" }, { lit = " in " }, { v = "routine" } } } }, objects = nil, cancelKey = nil, start = false },
-  { name = "ParameterStatus", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "name" }, { lit = "=" }, { v = "value" } }, effects = {  }, parse = ParameterStatus_B, ends = nil, async = true, row = false, findings = nil, objects = nil, cancelKey = nil, start = false },
-  { name = "NotificationResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "channel" }, { lit = ": " }, { v = "payload" } }, effects = {  }, parse = NotificationResponse_B, ends = nil, async = true, row = false, findings = nil, objects = nil, cancelKey = nil, start = false },
+  { name = "StartupMessage", fe = true, when = { peekMajor = 3 }, fixed = nil, max = 10004, info = { { lit = " " }, { v = "major" }, { lit = "." }, { v = "minor" }, { lit = " user=" }, { v = "user" }, { lit = " database=" }, { v = "database" } }, effects = { "startup" }, parse = StartupMessage_F, ends = set_of({ "ReadyForQuery", "ErrorResponse" }), async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = true, resultFormats = nil },
+  { name = "CancelRequest", fe = true, when = { peekInt32 = set_of({ 80877102 }) }, fixed = nil, max = 268, info = { { lit = " pid=" }, { v = "pid" } }, effects = { "cancel" }, parse = CancelRequest_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = "cancel", start = true, resultFormats = nil },
+  { name = "SSLRequest", fe = true, when = { peekInt32 = set_of({ 80877103 }) }, fixed = 8, max = nil, info = {  }, effects = { "sslRequest" }, parse = SSLRequest_F, ends = set_of({ "SSLResponse", "ErrorResponse" }), async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = true, resultFormats = nil },
+  { name = "GSSENCRequest", fe = true, when = { peekInt32 = set_of({ 80877104 }) }, fixed = 8, max = nil, info = {  }, effects = { "gssRequest" }, parse = GSSENCRequest_F, ends = set_of({ "GSSENCResponse", "ErrorResponse" }), async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = true, resultFormats = nil },
+  { name = "UnknownStartupPacket", fe = true, when = nil, fixed = nil, max = 10004, info = { { lit = " code=" }, { v = "code" } }, effects = {  }, parse = UnknownStartupPacket_F, ends = set_of({ "ErrorResponse", "ReadyForQuery" }), async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = true, resultFormats = nil },
+  { name = "SSLResponse", fe = false, when = { answerTo = "SSLRequest" }, fixed = nil, max = nil, info = { { lit = " " }, { v = "answer", char = true } }, effects = { "encryptionAnswer" }, parse = SSLResponse_B, ends = nil, async = false, row = false, findings = { { e = "tlsRefused", when = { var = "answer", equals = 78 }, text = { { lit = "The server refused encryption: the session continues unencrypted" } } } }, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
+  { name = "GSSENCResponse", fe = false, when = { answerTo = "GSSENCRequest" }, fixed = nil, max = nil, info = { { lit = " " }, { v = "answer", char = true } }, effects = { "encryptionAnswer" }, parse = GSSENCResponse_B, ends = nil, async = false, row = false, findings = { { e = "tlsRefused", when = { var = "answer", equals = 78 }, text = { { lit = "The server refused encryption: the session continues unencrypted" } } } }, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
+  { name = "AuthenticationOk", fe = false, when = { peekInt32 = set_of({ 0 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationOk_B, ends = nil, async = false, row = false, findings = { { e = "trustLogin", when = { lastAuth = set_of({ -1 }) }, text = { { lit = "Access granted without a password (trust authentication)" } } } }, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
+  { name = "AuthenticationKerberosV5", fe = false, when = { peekInt32 = set_of({ 2 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationKerberosV5_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
+  { name = "AuthenticationCleartextPassword", fe = false, when = { peekInt32 = set_of({ 3 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationCleartextPassword_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
+  { name = "AuthenticationMD5Password", fe = false, when = { peekInt32 = set_of({ 5 }) }, fixed = 12, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationMD5Password_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
+  { name = "AuthenticationGSS", fe = false, when = { peekInt32 = set_of({ 7 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationGSS_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
+  { name = "AuthenticationGSSContinue", fe = false, when = { peekInt32 = set_of({ 8 }) }, fixed = nil, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationGSSContinue_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
+  { name = "AuthenticationSSPI", fe = false, when = { peekInt32 = set_of({ 9 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationSSPI_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
+  { name = "AuthenticationSASL", fe = false, when = { peekInt32 = set_of({ 10 }) }, fixed = nil, max = nil, info = { { lit = " " }, { v = "mech" } }, effects = { "authRequest" }, parse = AuthenticationSASL_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
+  { name = "AuthenticationSASLContinue", fe = false, when = { peekInt32 = set_of({ 11 }) }, fixed = nil, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationSASLContinue_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
+  { name = "AuthenticationSASLFinal", fe = false, when = { peekInt32 = set_of({ 12 }) }, fixed = nil, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationSASLFinal_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
+  { name = "AuthenticationRequest", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " type=" }, { v = "authtype" } }, effects = { "authRequest" }, parse = AuthenticationRequest_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
+  { name = "SASLInitialResponse", fe = true, when = { lastAuth = set_of({ 10 }) }, fixed = nil, max = 65535, info = { { lit = " " }, { v = "mech" } }, effects = {  }, parse = SASLInitialResponse_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
+  { name = "SASLResponse", fe = true, when = { lastAuth = set_of({ 11 }) }, fixed = nil, max = 65535, info = {  }, effects = {  }, parse = SASLResponse_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
+  { name = "GSSResponse", fe = true, when = { lastAuth = set_of({ 7, 8, 9 }) }, fixed = nil, max = 65535, info = {  }, effects = {  }, parse = GSSResponse_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
+  { name = "PasswordMessage", fe = true, when = nil, fixed = nil, max = 65535, info = {  }, effects = {  }, parse = PasswordMessage_F, ends = nil, async = false, row = false, findings = { { e = "cleartextPassword", when = { lastAuth = set_of({ 3 }), clear = true }, text = { { lit = "Password sent in cleartext" } } }, { e = "md5Hash", when = { lastAuth = set_of({ 5 }), clear = true }, text = { { lit = "MD5 password hash sent without TLS: with the salt and the user name it can be cracked offline" } } } }, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
+  { name = "Query", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = ": " }, { v = "query" } }, effects = {  }, parse = Query_F, ends = set_of({ "ReadyForQuery" }), async = false, row = false, findings = { { e = "passwordLiteral", when = { passwordLiteral = "query" }, text = { { lit = "The query sets a password in plain text: it is visible here and may reach the server's logs" } } } }, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
+  { name = "Parse", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = " \"" }, { v = "stmt" }, { lit = "\": " }, { v = "query" } }, effects = {  }, parse = Parse_F, ends = set_of({ "ParseComplete", "ErrorResponse" }), async = false, row = false, findings = { { e = "passwordLiteral", when = { passwordLiteral = "query" }, text = { { lit = "The query sets a password in plain text: it is visible here and may reach the server's logs" } } } }, objects = { define = { map = "S", name = "stmt", sql = "query", types = "ptypes" } }, cancelKey = nil, start = false, resultFormats = nil },
+  { name = "Bind", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = " \"" }, { v = "portal" }, { lit = "\" \"" }, { v = "stmt" }, { lit = "\"" } }, effects = {  }, parse = Bind_F, ends = set_of({ "BindComplete", "ErrorResponse" }), async = false, row = false, findings = nil, objects = { refer = { map = "S", name = "stmt" }, define = { map = "P", name = "portal" }, params = { values = "params", formats = "pformats" } }, cancelKey = nil, start = false, resultFormats = "rformats" },
+  { name = "Describe", fe = true, when = nil, fixed = nil, max = 10000, info = { { lit = " " }, { v = "target", char = true }, { lit = " \"" }, { v = "name" }, { lit = "\"" } }, effects = {  }, parse = Describe_F, ends = set_of({ "RowDescription", "NoData", "ErrorResponse" }), async = false, row = false, findings = nil, objects = { refer = { mapVar = "target", name = "name" } }, cancelKey = nil, start = false, resultFormats = nil },
+  { name = "Execute", fe = true, when = nil, fixed = nil, max = 10000, info = { { lit = " \"" }, { v = "portal" }, { lit = "\" rows=" }, { v = "rows" } }, effects = {  }, parse = Execute_F, ends = set_of({ "CommandComplete", "EmptyQueryResponse", "PortalSuspended", "ErrorResponse" }), async = false, row = false, findings = nil, objects = { refer = { map = "P", name = "portal" } }, cancelKey = nil, start = false, resultFormats = nil },
+  { name = "Close", fe = true, when = nil, fixed = nil, max = 10000, info = { { lit = " " }, { v = "target", char = true }, { lit = " \"" }, { v = "name" }, { lit = "\"" } }, effects = {  }, parse = Describe_F, ends = set_of({ "CloseComplete", "ErrorResponse" }), async = false, row = false, findings = nil, objects = { refer = { mapVar = "target", name = "name", drop = true } }, cancelKey = nil, start = false, resultFormats = nil },
+  { name = "Sync", fe = true, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = Sync_F, ends = set_of({ "ReadyForQuery" }), async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
+  { name = "Flush", fe = true, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = Flush_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
+  { name = "Terminate", fe = true, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = Terminate_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
+  { name = "RowDescription", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " (" }, { v = "n" }, { lit = " columns)" } }, effects = { "rowDescription" }, parse = RowDescription_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
+  { name = "DataRow", fe = false, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = DataRow_B, ends = nil, async = false, row = true, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
+  { name = "CommandComplete", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = ": " }, { v = "tag" } }, effects = {  }, parse = CommandComplete_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
+  { name = "ReadyForQuery", fe = false, when = nil, fixed = 5, max = nil, info = { { lit = " " }, { v = "status", char = true } }, effects = { "txStatus" }, parse = ReadyForQuery_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
+  { name = "ParameterDescription", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " (" }, { v = "n" }, { lit = " parameters)" } }, effects = {  }, parse = ParameterDescription_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
+  { name = "EmptyQueryResponse", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = EmptyQueryResponse_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
+  { name = "NoData", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = NoData_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
+  { name = "ParseComplete", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = ParseComplete_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
+  { name = "BindComplete", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = { "resultFormats" }, parse = BindComplete_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
+  { name = "CloseComplete", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = CloseComplete_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
+  { name = "PortalSuspended", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = PortalSuspended_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
+  { name = "BackendKeyData", fe = false, when = nil, fixed = nil, max = 264, info = { { lit = " pid=" }, { v = "pid" } }, effects = {  }, parse = BackendKeyData_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = "register", start = false, resultFormats = nil },
+  { name = "NegotiateProtocolVersion", fe = false, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = NegotiateProtocolVersion_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
+  { name = "FunctionCall", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = " oid=" }, { v = "oid" } }, effects = {  }, parse = FunctionCall_F, ends = set_of({ "ReadyForQuery" }), async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
+  { name = "FunctionCallResponse", fe = false, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = FunctionCallResponse_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
+  { name = "CopyInResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " format=" }, { v = "format" }, { lit = " columns=" }, { v = "n" } }, effects = { "copyIn" }, parse = CopyInResponse_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
+  { name = "CopyOutResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " format=" }, { v = "format" }, { lit = " columns=" }, { v = "n" } }, effects = { "copyOut" }, parse = CopyOutResponse_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
+  { name = "CopyBothResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " format=" }, { v = "format" }, { lit = " columns=" }, { v = "n" } }, effects = { "copyBoth" }, parse = CopyBothResponse_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
+  { name = "CopyData", fe = true, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = CopyData_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
+  { name = "CopyData", fe = false, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = CopyData_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
+  { name = "CopyDone", fe = true, when = nil, fixed = 4, max = nil, info = {  }, effects = { "copyDone" }, parse = CopyDone_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
+  { name = "CopyDone", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = { "copyDone" }, parse = CopyDone_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
+  { name = "CopyFail", fe = true, when = nil, fixed = nil, max = 10000, info = { { lit = ": " }, { v = "reason" } }, effects = { "copyDone" }, parse = CopyFail_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
+  { name = "ErrorResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } }, effects = {  }, parse = ErrorResponse_B, ends = nil, async = false, row = false, findings = { { e = "error", when = {  }, text = { { v = "severity" }, { lit = " " }, { v = "code" }, { lit = " " }, { v = "codename" }, { lit = ": " }, { v = "message" } } }, { e = "sourceLeak", when = { var = "file", present = true }, text = { { lit = "Exposes the server's source: " }, { v = "file" }, { lit = ":" }, { v = "line" }, { lit = " in " }, { v = "routine" } } } }, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
+  { name = "NoticeResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } }, effects = {  }, parse = ErrorResponse_B, ends = nil, async = true, row = false, findings = { { e = "noticeWarning", when = { var = "severity_v", oneOf = set_of({ "WARNING" }) }, text = { { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } } }, { e = "notice", when = { var = "severity_v", noneOf = set_of({ "WARNING" }) }, text = { { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } } }, { e = "sourceLeak", when = { var = "file", present = true }, text = { { lit = "Exposes the server's source: " }, { v = "file" }, { lit = ":" }, { v = "line" }, { lit = " in " }, { v = "routine" } } } }, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
+  { name = "ParameterStatus", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "name" }, { lit = "=" }, { v = "value" } }, effects = {  }, parse = ParameterStatus_B, ends = nil, async = true, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
+  { name = "NotificationResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "channel" }, { lit = ": " }, { v = "payload" } }, effects = {  }, parse = NotificationResponse_B, ends = nil, async = true, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
 }
 
 -- Dispatch: G.F[type byte], G.B[type byte], and the untyped and single-byte startup shapes.
@@ -2844,7 +2849,7 @@ end
 
 local INITIAL = { cph = "startup", auth = -1, tls = false, gss = false }
 
-local function apply_effects(S, effects, v, lists)
+local function apply_effects(S, effects, v, lists, done)
   for i = 1, #effects do
     local e = effects[i]
     if e == "startup" then S = with(S, "cph", "typed")
@@ -2858,7 +2863,8 @@ local function apply_effects(S, effects, v, lists)
     elseif e == "copyOut" then S = with(S, "copy", "out")
     elseif e == "copyBoth" then S = with(S, "copy", "both")
     elseif e == "copyDone" then S = with(S, "copy", nil)
-    elseif e == "rowDescription" then S = with(S, "columns", lists.columns or {})
+    elseif e == "rowDescription" then S = with(with(S, "columns", lists.columns or {}), "rformats", nil)
+    elseif e == "resultFormats" then S = with(S, "rformats", done)
     elseif e == "txStatus" then if S.txs ~= v.status then S = with(S, "txs", v.status) end
     end
   end
@@ -2989,12 +2995,14 @@ end
 
 -- Requests and their responses. The first pass matches them with a queue per connection and
 -- stores what it found per message (frame record, message ordinal); later passes show the same.
-local function link_first_pass(conn, m, fe, pinfo)
+local function link_first_pass(conn, m, fe, pinfo, lists)
   local q = conn.q
+  if not fe then conn.done = nil end
   if fe then
     if m.start then conn.started = true end
     if m.ends then
       local r = { frame = pinfo.number, time = pinfo.abs_ts, rows = 0, ends = m.ends }
+      if m.resultFormats then r.formats = lists[m.resultFormats] or {} end
       q[#q + 1] = r
       return { req = r }
     end
@@ -3009,6 +3017,7 @@ local function link_first_pass(conn, m, fe, pinfo)
       -- This completes request i; the ones before it got no answer (skipped after an error).
       for _ = 1, i do table.remove(q, 1) end
       r.resp = pinfo.number
+      conn.done = r
       return { to = r.frame, us = floor((pinfo.abs_ts - r.time) * 1000000 + 0.5), rows = r.rows }
     end
   end
@@ -3204,6 +3213,16 @@ local function dissect_messages(tvb, pinfo, tree, S, fe, fr, tag, ctx)
             break
           end
         end
+        -- The state before this message, as the first pass had it (see apply_effects below).
+        if fr then
+          if S ~= ctx.prev then
+            fr.st = fr.st or {}
+            fr.st[ctx.ord] = S
+            ctx.prev = S
+          end
+        elseif ctx.fr.st and ctx.fr.st[ctx.ord] then
+          S = ctx.fr.st[ctx.ord]
+        end
         local m
         for i = 1, #g.v do
           if selects(g.v[i].when, S, s, off + hdr + 4) then m = g.v[i] break end
@@ -3218,7 +3237,7 @@ local function dissect_messages(tvb, pinfo, tree, S, fe, fr, tag, ctx)
         end
         local bodylen = size - hdr - ((shape == "single") and 0 or 4)
         local b = { s = s, tvb = tvb, tree = t, pos = off + size - bodylen, e = off + size, ok = true,
-                    v = { bodylen = bodylen }, base = off, lists = {}, cols = S.columns }
+                    v = { bodylen = bodylen }, base = off, lists = {}, cols = S.columns, rf = S.rformats }
         if (m.fixed and m.fixed ~= size - hdr) or (m.max and size - hdr > m.max) then
           b_expert(b, "badLength", sformat("Invalid message length %d", size - hdr))
         end
@@ -3226,7 +3245,7 @@ local function dissect_messages(tvb, pinfo, tree, S, fe, fr, tag, ctx)
         b_finish(b)
         local rec
         if fr then
-          rec = link_first_pass(ctx.conn, m, fe, pinfo)
+          rec = link_first_pass(ctx.conn, m, fe, pinfo, b.lists)
           local obj = objects_first_pass(ctx.conn, m, b.v, b.lists)
           if obj then
             rec = rec or {}
@@ -3257,7 +3276,9 @@ local function dissect_messages(tvb, pinfo, tree, S, fe, fr, tag, ctx)
         infos[#infos + 1] = info_of(m, b.v)
         local before = S
         if not fe and S.ans and shape == "typed" then S = with(S, "ans", nil) end
-        S = apply_effects(S, m.effects, b.v, b.lists)
+        -- Effects that need the first pass's request queue (resultFormats) are replayed from the
+        -- states the first pass kept per message (fr.st).
+        S = apply_effects(S, m.effects, b.v, b.lists, fr and ctx.conn.done and ctx.conn.done.formats or nil)
         off = off + size
         if fr and S ~= before and off < caplen then
           -- A later pass may start a call at the next message: remember the state there.

@@ -27,6 +27,8 @@ export interface MessageMeta {
   readonly async?: boolean;
   readonly row?: boolean;
   readonly cancelKey?: "register" | "cancel";
+  /** The list of result format records a request keeps (Bind). */
+  readonly resultFormats?: string;
   /** Prepared statements and portals this message defines, refers to or closes (spec/dsl.ts Objects). */
   readonly objects?: Objects;
 }
@@ -349,7 +351,8 @@ function Bind_F(b: Body): void {
   }
   b.int(F.resultFormatCount, 2, false, "nr");
   for (let i3 = 0, n3 = b.num("nr"); i3 < n3 && b.ok; i3++) {
-    b.int(F.format, 2, false);
+    b.int(F.format, 2, false, "rf");
+    b.remember("rformats", ["rf"]);
   }
 }
 
@@ -912,6 +915,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     parse: Bind_F,
     request: ["BindComplete","ErrorResponse"],
     objects: {"refer":{"map":"S","name":"stmt"},"define":{"map":"P","name":"portal"},"params":{"values":"params","formats":"pformats"}},
+    resultFormats: "rformats",
   },
   {
     name: "Describe",
@@ -1064,7 +1068,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     shape: "typed",
     fixedLength: 4,
     info: [],
-    effects: [],
+    effects: ["resultFormats"],
     parse: BindComplete_B,
   },
   {

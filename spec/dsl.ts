@@ -222,7 +222,9 @@ export type Effect =
   /** ReadyForQuery: the transaction status ($status) every later message shows. */
   | "txStatus"
   /** RowDescription: its list "columns" types the DataRows that follow. */
-  | "rowDescription";
+  | "rowDescription"
+  /** BindComplete: the result formats of the Bind it completes apply to the DataRows that follow. */
+  | "resultFormats";
 
 /** How a message variant is picked among those that share a type byte and direction. */
 export type Selector =
@@ -282,6 +284,8 @@ export interface MessageDef {
    * across connections and links to it and to the request that backend was running.
    */
   readonly cancelKey?: "register" | "cancel";
+  /** A request's list of [format code] records that its results come in (Bind's result formats). */
+  readonly resultFormats?: string;
 }
 
 /**

@@ -92,11 +92,19 @@ export interface ConnState {
   readonly txs?: number;
   /** The last RowDescription's columns: name, type OID, format. */
   readonly columns?: readonly Remembered[];
+  /** Result formats of the last completed Bind, until the next RowDescription (which has its own). */
+  readonly rformats?: readonly Remembered[];
 }
 
 export const INITIAL_STATE: ConnState = { cph: "startup", auth: -1, tls: false, gss: false };
 
-function applyEffects(S: ConnState, effects: readonly string[], v: Vars, lists: Body["lists"]): ConnState {
+function applyEffects(
+  S: ConnState,
+  effects: readonly string[],
+  v: Vars,
+  lists: Body["lists"],
+  done?: readonly Remembered[],
+): ConnState {
   for (const e of effects) {
     switch (e) {
       case "startup":
@@ -129,7 +137,10 @@ function applyEffects(S: ConnState, effects: readonly string[], v: Vars, lists: 
         S = { ...S, copy: undefined };
         break;
       case "rowDescription":
-        S = { ...S, columns: lists.columns ?? [] };
+        S = { ...S, columns: lists.columns ?? [], rformats: undefined };
+        break;
+      case "resultFormats":
+        S = { ...S, rformats: done };
         break;
       case "txStatus":
         if (S.txs !== v.status && typeof v.status === "number") S = { ...S, txs: v.status };
@@ -361,6 +372,8 @@ export function dissectCall(
   links?: LinkHook,
   /** Called when a client starts a new connection on the same address pair. */
   onRestart?: () => void,
+  /** The result formats of the request the last message completed (for the resultFormats effect). */
+  completed?: () => readonly Remembered[] | undefined,
 ): CallResult {
   const caplen = buf.length;
   const items: DecodedMessage[] = [];
@@ -458,6 +471,7 @@ export function dissectCall(
     const bodylen = size - hdr - (shape === "single" ? 0 : 4);
     const b = new Body(buf, off, off + size - bodylen, off + size);
     b.columns = S.columns;
+    b.rformats = S.rformats;
     b.vars.bodylen = bodylen;
     if (
       (m.fixedLength !== undefined && m.fixedLength !== size - hdr) ||
@@ -475,7 +489,7 @@ export function dissectCall(
     it.vars = b.vars;
     it.info = infoOf(m, b.vars);
     if (!fe && S.ans && shape === "typed") S = { ...S, ans: undefined };
-    S = applyEffects(S, m.effects, b.vars, b.lists);
+    S = applyEffects(S, m.effects, b.vars, b.lists, completed?.());
     off += size;
   }
   return { S, items };
@@ -548,7 +562,16 @@ export class ConnectionDecoder {
   private readonly inner = new Desegmenter();
   private tls?: TlsDecryptor;
   /** Requests waiting for the response that completes them, oldest first. */
-  queue: Array<{ item: DecodedMessage; time: number; rows: number; ends: readonly string[] }> = [];
+  queue: Array<{
+    item: DecodedMessage;
+    time: number;
+    rows: number;
+    ends: readonly string[];
+    formats?: readonly Remembered[];
+  }> = [];
+  /** The request the last backend message completed. */
+  private done?: { formats?: readonly Remembered[] };
+  private readonly completedFormats = () => this.done?.formats;
   private now = 0;
 
   constructor(private readonly opts: ConnectionOptions = {}) {}
@@ -561,7 +584,7 @@ export class ConnectionDecoder {
     // Seen from its start, a connection answers only what was asked.
     if (fe && m.shape === "untyped") this.started = true;
     const unexpected = !fe && !m.async && this.queue.length === 0 && this.started;
-    const out = this.link(m, fe, item);
+    const out = this.link(m, fe, item, lists);
     const obj = this.objects(m, v, lists);
     if (obj?.sql !== undefined) out.push(field(F.sql, obj.sql, 0, 0));
     if (m.objects?.params)
@@ -613,10 +636,14 @@ export class ConnectionDecoder {
     return found;
   }
 
-  private link(m: MessageMeta, fe: boolean, item: DecodedMessage): DecodedField[] {
+  private link(m: MessageMeta, fe: boolean, item: DecodedMessage, lists: Body["lists"]): DecodedField[] {
     const q = this.queue;
+    if (!fe) this.done = undefined;
     if (fe) {
-      if (m.request) q.push({ item, time: this.now, rows: 0, ends: m.request });
+      if (m.request) {
+        const formats = m.resultFormats !== undefined ? (lists[m.resultFormats] ?? []) : undefined;
+        q.push({ item, time: this.now, rows: 0, ends: m.request, formats });
+      }
       return [];
     }
     if (m.async || q.length === 0) return [];
@@ -625,6 +652,7 @@ export class ConnectionDecoder {
       // This completes request i; the ones before it got no answer (skipped after an error).
       const r = q[i];
       q.splice(0, i + 1);
+      this.done = r;
       r.item.fields.push(field(F.responseIn, item.frame, 0, 0));
       const us = Math.floor((this.now - r.time) * 1000000 + 0.5);
       const out = [field(F.responseTo, r.item.frame, 0, 0), field(F.time, us / 1000000, 0, 0)];
@@ -677,6 +705,7 @@ export class ConnectionDecoder {
         false,
         this.links,
         this.restart,
+        this.completedFormats,
       );
       this.state = r.S;
       out.push(...r.items);
@@ -692,7 +721,19 @@ export class ConnectionDecoder {
     this.tls ??= new TlsDecryptor(this.opts.keylog);
     for (const chunk of this.tls.feed(frontend, data, frame)) {
       this.inner.push(chunk.fromClient, chunk.data, (buf, base) => {
-        const r = dissectCall(buf, chunk.frame, base, this.state, chunk.fromClient, true, buf.length, true, this.links);
+        const r = dissectCall(
+          buf,
+          chunk.frame,
+          base,
+          this.state,
+          chunk.fromClient,
+          true,
+          buf.length,
+          true,
+          this.links,
+          undefined,
+          this.completedFormats,
+        );
         this.state = r.S;
         out.push(...r.items);
         return r.desegment;

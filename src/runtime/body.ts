@@ -60,6 +60,8 @@ export class Body {
   private readonly raw: Record<string, Uint8Array> = {};
   /** The connection's column list (the last RowDescription's name, type, format per column). */
   columns?: readonly Remembered[];
+  /** Result formats of the last completed Bind (0 codes: all text, 1: for all, N: one each). */
+  rformats?: readonly Remembered[];
 
   /**
    * @param buf bytes that hold the message
@@ -189,7 +191,9 @@ export class Body {
     if (!this.ok) return;
     const c = this.columns?.[i];
     if (!c) return;
-    const [cn, ct, cf] = c;
+    const [cn, ct, rowFormat] = c;
+    const rf = this.rformats;
+    const cf = rf === undefined ? rowFormat : rf.length === 0 ? 0 : rf.length === 1 ? rf[0][0] : rf[i]?.[0];
     if (typeof cn === "string") this.add(name, cn, start, 0);
     if (typeof ct === "number" && Object.hasOwn(PG_TYPES, ct)) this.add(type, PG_TYPES[ct].name, start, 0);
     if (n >= 0 && typeof ct === "number" && typeof cf === "number") {

@@ -239,3 +239,58 @@ describe("Bind parameters", () => {
     }
   });
 });
+
+describe("result formats", () => {
+  it("decode DataRows in the formats Bind asked for when the statement was described before", async () => {
+    // Parse and Describe of a statement (its RowDescription says text), then Bind asking for
+    // binary results and Execute: the DataRow carries int4 7 as 00 00 00 07.
+    const { encodeByName } = await import("../../src/encoder.ts");
+    const { TcpSessionBuilder, sessionsToPcapng } = await import("../../src/synth.ts");
+    const { writeFileSync, mkdtempSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const fe = (n: string, v = {}) => encodeByName(n, "F", v);
+    const be = (n: string, v = {}) => encodeByName(n, "B", v);
+    const cat = (...p: Uint8Array[]) => Uint8Array.from(p.flatMap((x) => [...x]));
+    const b = new TcpSessionBuilder({
+      client: { ip: "127.0.0.1", port: 47000 },
+      server: { ip: "127.0.0.1", port: 5432 },
+    });
+    b.handshake();
+    b.send(true, fe("StartupMessage", { major: 3, minor: 0, "*": { user: "u" } }));
+    b.send(false, cat(be("AuthenticationOk", { authtype: 0 }), be("ReadyForQuery", { status: "I" })));
+    b.send(
+      true,
+      cat(
+        fe("Parse", { stmt: "s", query: "SELECT 7::int4 AS n" }),
+        fe("Describe", { target: "S", name: "s" }),
+        fe("Sync"),
+      ),
+    );
+    const rd = be("RowDescription", {
+      $n: [{ cn: "n", "oid.table": 0, "col.index": 0, ct: 23, "val.length": 4, "col.typemod": -1, cf: 0 }],
+    });
+    b.send(
+      false,
+      cat(be("ParseComplete"), be("ParameterDescription", { $n: [] }), rd, be("ReadyForQuery", { status: "I" })),
+    );
+    b.send(
+      true,
+      cat(fe("Bind", { portal: "", stmt: "s", $nr: [{ rf: 1 }] }), fe("Execute", { portal: "", rows: 0 }), fe("Sync")),
+    );
+    const row = be("DataRow", { $n: [{ "val.data": Uint8Array.from([0, 0, 0, 7]) }] });
+    b.send(
+      false,
+      cat(be("BindComplete"), row, be("CommandComplete", { tag: "SELECT 1" }), be("ReadyForQuery", { status: "I" })),
+    );
+    const file = join(mkdtempSync(join(tmpdir(), "pgwire-fmt-")), "formats.pcapng");
+    writeFileSync(file, sessionsToPcapng([b]));
+    for (const [side, frames] of await sides(file)) {
+      const dr = items(frames, "DataRow")[0];
+      expect(values(dr, "pgwire.col.value"), side).toEqual(["7"]);
+    }
+    if (hasCommand("tshark")) {
+      const one = await luaSide(file, { twoPass: false });
+      expect(values(items(one.frames, "DataRow")[0], "pgwire.col.value")).toEqual(["7"]);
+    }
+  });
+});
