@@ -148,39 +148,10 @@ if selected psql-other-port && ss -Hltn "sport = :$OTHER_PORT" | grep -q .; then
 $(ss -Hltnp "sport = :$OTHER_PORT")"
 fi
 
-TMPD=$(mktemp -d /tmp/pgcapture.XXXXXX) # the cluster's folder, owned by postgres
-chown postgres:postgres "$TMPD"
-chmod 0700 "$TMPD"
-DATA="$TMPD/data"
-# dumpcap gives up root's file-access override once capturing, so it writes into a root-owned
-# folder of its own; a finished capture is then moved into captures/ (never a half-written file).
-PCAPTMP=$(mktemp -d /tmp/pgcapture-pcap.XXXXXX)
-SERVER_UP=0
-DUMPCAP_PID=''
-
-cleanup() {
-  local rc=$?
-  set +e
-  if [[ -n "$DUMPCAP_PID" ]]; then
-    kill -INT "$DUMPCAP_PID" 2>/dev/null
-    wait "$DUMPCAP_PID" 2>/dev/null
-  fi
-  if ((SERVER_UP)); then
-    (cd "$TMPD" && runuser -u postgres -- "$PGBIN/pg_ctl" -D "$DATA" -m fast -w stop >/dev/null 2>&1) ||
-      (cd "$TMPD" && runuser -u postgres -- "$PGBIN/pg_ctl" -D "$DATA" -m immediate -w stop >/dev/null 2>&1)
-  fi
-  if ((rc != 0)) && [[ -f "$TMPD/server.log" ]]; then
-    echo "[record] last lines of the server log:" >&2
-    tail -n 20 "$TMPD/server.log" >&2
-  fi
-  rm -rf "$TMPD" "$PCAPTMP"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-as_postgres() { (cd "$TMPD" && runuser -u postgres -- "$@"); }
+TAG=record
+# shellcheck source=captures/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+capture_setup pgcapture
 # Admin SQL goes over the Unix socket in the temp folder: it never shows up on lo.
 psql_admin() { as_postgres "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$TMPD" -p "$PORT" -U postgres "$@"; }
 pg_ctl_() { as_postgres "$PGBIN/pg_ctl" -D "$DATA" -l "$TMPD/server.log" -w -t 60 "$@" >/dev/null; }
@@ -191,33 +162,6 @@ conninfo() { echo "host=$HOST port=${4:-$PORT} user=$1 dbname=$2 sslmode=$3 gsse
 # ---------------------------------------------------------------------------------------------
 # Capturing
 # ---------------------------------------------------------------------------------------------
-start_capture() {
-  local file=$1
-  rm -f "$file"
-  dumpcap -i lo -f "tcp port $CAPTURE_PORT" -w "$file" -q 2>"$TMPD/dumpcap.err" &
-  DUMPCAP_PID=$!
-  local i
-  for ((i = 0; i < 100; i++)); do
-    # Wait until dumpcap has opened the interface and written the pcapng header.
-    if [[ -s "$file" ]] && grep -q 'File:' "$TMPD/dumpcap.err" 2>/dev/null; then break; fi
-    kill -0 "$DUMPCAP_PID" 2>/dev/null || die "dumpcap exited early: $(cat "$TMPD/dumpcap.err")"
-    sleep 0.1
-  done
-  [[ -s "$file" ]] || die "dumpcap did not start writing $file: $(cat "$TMPD/dumpcap.err")"
-  sleep 1
-}
-
-stop_capture() {
-  sleep 0.5 # let the last FIN/ACKs through
-  kill -INT "$DUMPCAP_PID"
-  wait "$DUMPCAP_PID" || die "dumpcap failed: $(cat "$TMPD/dumpcap.err")"
-  DUMPCAP_PID=''
-  # "Packets received/dropped on interface 'Loopback: lo': 17/0 (...)"
-  local dropped
-  dropped=$(sed -n "s|^Packets received/dropped on interface .*: [0-9]*/\([0-9]*\) .*|\1|p" "$TMPD/dumpcap.err")
-  [[ "$dropped" == 0 ]] || die "dumpcap dropped packets or did not report: $(cat "$TMPD/dumpcap.err")"
-}
-
 # record NAME.pcapng FUNCTION: one capture = one scenario (skipped when not selected with `only`).
 record() {
   local name=$1 scenario=$2
@@ -226,7 +170,7 @@ record() {
     return 0
   fi
   log "recording $name"
-  start_capture "$PCAPTMP/$name"
+  start_capture "$PCAPTMP/$name" "$CAPTURE_PORT"
   "$scenario"
   stop_capture
   install -m 0644 "$PCAPTMP/$name" "$CAPDIR/$name"

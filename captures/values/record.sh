@@ -40,34 +40,10 @@ while read -r v; do
 done < <(compgen -e)
 unset NODE_OPTIONS
 
-TMPD=$(mktemp -d /tmp/pgvalues.XXXXXX)
-chown postgres:postgres "$TMPD"
-chmod 0700 "$TMPD"
-PCAPTMP=$(mktemp -d /tmp/pgvalues-pcap.XXXXXX)
-DATA="$TMPD/data"
-SERVER_UP=0
-DUMPCAP_PID=''
-
-cleanup() {
-  local rc=$?
-  set +e
-  if [[ -n "$DUMPCAP_PID" ]]; then
-    kill -INT "$DUMPCAP_PID" 2>/dev/null
-    wait "$DUMPCAP_PID" 2>/dev/null
-  fi
-  if ((SERVER_UP)); then
-    (cd "$TMPD" && runuser -u postgres -- "$PGBIN/pg_ctl" -D "$DATA" -m fast -w stop >/dev/null 2>&1) ||
-      (cd "$TMPD" && runuser -u postgres -- "$PGBIN/pg_ctl" -D "$DATA" -m immediate -w stop >/dev/null 2>&1)
-  fi
-  if ((rc != 0)) && [[ -f "$TMPD/server.log" ]]; then tail -n 20 "$TMPD/server.log" >&2; fi
-  rm -rf "$TMPD" "$PCAPTMP"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-as_postgres() { (cd "$TMPD" && runuser -u postgres -- "$@"); }
+TAG=values
+# shellcheck source=captures/lib.sh
+source "$HERE/../lib.sh"
+capture_setup pgvalues
 
 echo "[values] initdb in $TMPD (locale from the environment: LANG=${LANG:-unset} LC_ALL=${LC_ALL:-unset})" >&2
 as_postgres "$PGBIN/initdb" -D "$DATA" -E UTF8 --auth=trust -U postgres >"$TMPD/initdb.log" 2>&1 ||
@@ -76,25 +52,13 @@ as_postgres "$PGBIN/pg_ctl" -D "$DATA" -l "$TMPD/server.log" -w -t 60 \
   -o "-c listen_addresses=127.0.0.1 -p $PORT -k $TMPD" start >/dev/null
 SERVER_UP=1
 
-if ((PCAP)); then
-  dumpcap -i lo -f "tcp port $PORT" -w "$PCAPTMP/binary.pcapng" -q 2>"$PCAPTMP/dumpcap.err" &
-  DUMPCAP_PID=$!
-  for ((i = 0; i < 100; i++)); do
-    if [[ -s "$PCAPTMP/binary.pcapng" ]] && grep -q 'File:' "$PCAPTMP/dumpcap.err" 2>/dev/null; then break; fi
-    kill -0 "$DUMPCAP_PID" 2>/dev/null || die "dumpcap exited early: $(cat "$PCAPTMP/dumpcap.err")"
-    sleep 0.1
-  done
-  sleep 1
-fi
+if ((PCAP)); then start_capture "$PCAPTMP/binary.pcapng" "$PORT"; fi
 
 if ((PCAP)); then
   # The capture holds one session without the (large) random-value queries: the settings and the
   # literal query in text and in binary format. The fixture is recorded by the full run below.
   (cd "$REPO" && npx tsx captures/values/query.ts 127.0.0.1 "$PORT" "$PCAPTMP/literals.json" --no-random)
-  sleep 0.5
-  kill -INT "$DUMPCAP_PID"
-  wait "$DUMPCAP_PID" || die "dumpcap failed: $(cat "$PCAPTMP/dumpcap.err")"
-  DUMPCAP_PID=''
+  stop_capture
   install -m 0644 "$PCAPTMP/binary.pcapng" "$HERE/binary.pcapng"
   echo "[values] $HERE/binary.pcapng: $(stat -c %s "$HERE/binary.pcapng") bytes" >&2
 fi
