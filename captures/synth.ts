@@ -148,7 +148,7 @@ export const EXAMPLES: readonly Example[] = [
   ex("CommandComplete", "B", { tag: "SELECT 2" }),
   ex("ReadyForQuery", "B", { status: "I" }),
   ex("ReadyForQuery", "B", { status: "E" }),
-  ex("ParameterDescription", "B", { $n: [{ "oid.type": 23 }, { "oid.type": 25 }] }),
+  ex("ParameterDescription", "B", { $n: [{ pt: 23 }, { pt: 25 }] }),
   ex("EmptyQueryResponse", "B"),
   ex("NoData", "B"),
   ex("ParseComplete", "B"),
@@ -335,7 +335,7 @@ export function allMessagesSessions(): TcpSessionBuilder[] {
     s(
       b,
       be("ParseComplete"),
-      be("ParameterDescription", { $n: [{ "oid.type": 23 }] }),
+      be("ParameterDescription", { $n: [{ pt: 23 }] }),
       be("RowDescription", COLS_ID_NAME),
     );
     c(

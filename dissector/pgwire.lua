@@ -8,6 +8,7 @@
 local pgwire = Proto("pgwire", "PostgreSQL Wire Protocol")
 
 local sbyte, ssub, sfind, tconcat, sformat = string.byte, string.sub, string.find, table.concat, string.format
+local smatch = string.match
 local floor = math.floor
 
 ---------------------------------------------------------------------------------------------------
@@ -108,9 +109,11 @@ local F = {
   sql = ProtoField.string("pgwire.sql", "SQL", nil, "The SQL of the prepared statement or portal the message refers to."),
   cancelBackend = ProtoField.framenum("pgwire.cancel.backend", "Backend key in", base.NONE),
   cancelRequest = ProtoField.framenum("pgwire.cancel.request", "Cancels request in", base.NONE),
-  paramType = ProtoField.string("pgwire.param.type", "Parameter type", nil, "A Bind parameter's type, from its statement's Parse."),
+  paramType = ProtoField.string("pgwire.param.type", "Parameter type", nil, "A parameter's type: in Bind from its statement's Parse or ParameterDescription."),
   paramValue = ProtoField.string("pgwire.param.value", "Parameter value", nil, "A Bind parameter's value as PostgreSQL prints it (absent for NULL)."),
   rowCount = ProtoField.uint32("pgwire.row_count", "Rows", base.DEC, nil, nil, "DataRow messages the request returned."),
+  tags = ProtoField.string("pgwire.tags", "Command tags", nil, "The CommandComplete tags of the request's statements before the response that completes it, joined by '; '."),
+  tagRows = ProtoField.uint32("pgwire.tag_rows", "Rows in command tags", base.DEC, nil, nil, "The sum of the row counts in those tags (INSERT, UPDATE, DELETE, MERGE, SELECT, COPY, FETCH, MOVE; at most 4294967295)."),
   txStatus = ProtoField.uint8("pgwire.tx_status", "Transaction status", base.DEC, { [69] = "In a failed transaction", [73] = "Idle", [84] = "In a transaction" }, nil, "The transaction status from the last ReadyForQuery."),
   unknownField = ProtoField.stringz("pgwire.unknown_field", "Unknown field", nil, "The value of an error field of unknown code."),
 }
@@ -214,6 +217,8 @@ do
   list[#list + 1] = F.paramType
   list[#list + 1] = F.paramValue
   list[#list + 1] = F.rowCount
+  list[#list + 1] = F.tags
+  list[#list + 1] = F.tagRows
   list[#list + 1] = F.txStatus
   list[#list + 1] = F.unknownField
   pgwire.fields = list
@@ -231,6 +236,7 @@ local E = {
   truncated = ProtoExpert.new("pgwire.truncated", "Message cut short in the capture", expert.group.UNDECODED, expert.severity.WARN),
   resync = ProtoExpert.new("pgwire.resync", "Bytes skipped to find the next message", expert.group.MALFORMED, expert.severity.WARN),
   unexpectedResponse = ProtoExpert.new("pgwire.unexpected_response", "A response with no request waiting for it", expert.group.PROTOCOL, expert.severity.WARN),
+  unexpectedMessage = ProtoExpert.new("pgwire.unexpected_message", "A message that is not allowed at this point of the connection", expert.group.SEQUENCE, expert.severity.WARN),
   error = ProtoExpert.new("pgwire.error", "The server reports an error", expert.group.RESPONSE_CODE, expert.severity.ERROR),
   noticeWarning = ProtoExpert.new("pgwire.warning", "The server sends a warning", expert.group.RESPONSE_CODE, expert.severity.WARN),
   notice = ProtoExpert.new("pgwire.notice", "The server sends a notice", expert.group.RESPONSE_CODE, expert.severity.NOTE),
@@ -241,7 +247,16 @@ local E = {
   tlsRefused = ProtoExpert.new("pgwire.tls_refused", "The server refused encryption", expert.group.SECURITY, expert.severity.WARN),
   passwordLiteral = ProtoExpert.new("pgwire.password_literal", "A query sets a password in plain text", expert.group.SECURITY, expert.severity.WARN),
 }
-pgwire.experts = { E.badLength, E.unknownType, E.overrun, E.unterminated, E.trailing, E.truncated, E.resync, E.unexpectedResponse, E.error, E.noticeWarning, E.notice, E.sourceLeak, E.cleartextPassword, E.md5Hash, E.trustLogin, E.tlsRefused, E.passwordLiteral }
+pgwire.experts = { E.badLength, E.unknownType, E.overrun, E.unterminated, E.trailing, E.truncated, E.resync, E.unexpectedResponse, E.unexpectedMessage, E.error, E.noticeWarning, E.notice, E.sourceLeak, E.cleartextPassword, E.md5Hash, E.trustLogin, E.tlsRefused, E.passwordLiteral }
+
+-- Where each phase is, for the finding of a message out of its phases (spec/dsl.ts Phase).
+local PHASE_TEXT = {
+  auth = "before authentication has completed",
+  ready = "once the session is ready (no authentication or COPY in progress)",
+  copyIn = "while the client sends COPY data",
+  copyDropped = "after the server ended the client's COPY with an error",
+  copyOut = "while the server sends COPY data",
+}
 
 ---------------------------------------------------------------------------------------------------
 -- Tables for lookups (spec/tables.ts)
@@ -2524,7 +2539,9 @@ local function ParameterDescription_B(b)
   do
     local n1, i1 = b_num(b, "n"), 0
     while i1 < n1 and b.ok do
-      b_int(b, F.typeOid, 4, false)
+      b_int(b, F.typeOid, 4, false, "pt")
+      b_lookup(b, F.paramType, "pt", T.types, nil)
+      b_remember(b, "ptypes", { "pt" })
       i1 = i1 + 1
     end
   end
@@ -2728,64 +2745,64 @@ local function set_of(list)
 end
 
 local M = {
-  { name = "StartupMessage", fe = true, when = { peekMajor = 3 }, fixed = nil, max = 10004, info = { { lit = " " }, { v = "major" }, { lit = "." }, { v = "minor" }, { lit = " user=" }, { v = "user" }, { lit = " database=" }, { v = "database" } }, effects = { "startup" }, parse = StartupMessage_F, ends = set_of({ "ReadyForQuery", "ErrorResponse" }), async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = true, resultFormats = nil },
-  { name = "CancelRequest", fe = true, when = { peekInt32 = set_of({ 80877102 }) }, fixed = nil, max = 268, info = { { lit = " pid=" }, { v = "pid" } }, effects = { "cancel" }, parse = CancelRequest_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = "cancel", start = true, resultFormats = nil },
-  { name = "SSLRequest", fe = true, when = { peekInt32 = set_of({ 80877103 }) }, fixed = 8, max = nil, info = {  }, effects = { "sslRequest" }, parse = SSLRequest_F, ends = set_of({ "SSLResponse", "ErrorResponse" }), async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = true, resultFormats = nil },
-  { name = "GSSENCRequest", fe = true, when = { peekInt32 = set_of({ 80877104 }) }, fixed = 8, max = nil, info = {  }, effects = { "gssRequest" }, parse = GSSENCRequest_F, ends = set_of({ "GSSENCResponse", "ErrorResponse" }), async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = true, resultFormats = nil },
-  { name = "UnknownStartupPacket", fe = true, when = nil, fixed = nil, max = 10004, info = { { lit = " code=" }, { v = "code" } }, effects = {  }, parse = UnknownStartupPacket_F, ends = set_of({ "ErrorResponse", "ReadyForQuery" }), async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = true, resultFormats = nil },
-  { name = "SSLResponse", fe = false, when = { answerTo = "SSLRequest" }, fixed = nil, max = nil, info = { { lit = " " }, { v = "answer", char = true } }, effects = { "encryptionAnswer" }, parse = SSLResponse_B, ends = nil, async = false, row = false, findings = { { e = "tlsRefused", when = { var = "answer", equals = 78 }, text = { { lit = "The server refused encryption: the session continues unencrypted" } } } }, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
-  { name = "GSSENCResponse", fe = false, when = { answerTo = "GSSENCRequest" }, fixed = nil, max = nil, info = { { lit = " " }, { v = "answer", char = true } }, effects = { "encryptionAnswer" }, parse = GSSENCResponse_B, ends = nil, async = false, row = false, findings = { { e = "tlsRefused", when = { var = "answer", equals = 78 }, text = { { lit = "The server refused encryption: the session continues unencrypted" } } } }, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
-  { name = "AuthenticationOk", fe = false, when = { peekInt32 = set_of({ 0 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationOk_B, ends = nil, async = false, row = false, findings = { { e = "trustLogin", when = { lastAuth = set_of({ -1 }) }, text = { { lit = "Access granted without a password (trust authentication)" } } } }, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
-  { name = "AuthenticationKerberosV5", fe = false, when = { peekInt32 = set_of({ 2 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationKerberosV5_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
-  { name = "AuthenticationCleartextPassword", fe = false, when = { peekInt32 = set_of({ 3 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationCleartextPassword_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
-  { name = "AuthenticationMD5Password", fe = false, when = { peekInt32 = set_of({ 5 }) }, fixed = 12, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationMD5Password_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
-  { name = "AuthenticationGSS", fe = false, when = { peekInt32 = set_of({ 7 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationGSS_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
-  { name = "AuthenticationGSSContinue", fe = false, when = { peekInt32 = set_of({ 8 }) }, fixed = nil, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationGSSContinue_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
-  { name = "AuthenticationSSPI", fe = false, when = { peekInt32 = set_of({ 9 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationSSPI_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
-  { name = "AuthenticationSASL", fe = false, when = { peekInt32 = set_of({ 10 }) }, fixed = nil, max = nil, info = { { lit = " " }, { v = "mech" } }, effects = { "authRequest" }, parse = AuthenticationSASL_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
-  { name = "AuthenticationSASLContinue", fe = false, when = { peekInt32 = set_of({ 11 }) }, fixed = nil, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationSASLContinue_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
-  { name = "AuthenticationSASLFinal", fe = false, when = { peekInt32 = set_of({ 12 }) }, fixed = nil, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationSASLFinal_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
-  { name = "AuthenticationRequest", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " type=" }, { v = "authtype" } }, effects = { "authRequest" }, parse = AuthenticationRequest_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
-  { name = "SASLInitialResponse", fe = true, when = { lastAuth = set_of({ 10 }) }, fixed = nil, max = 65535, info = { { lit = " " }, { v = "mech" } }, effects = {  }, parse = SASLInitialResponse_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
-  { name = "SASLResponse", fe = true, when = { lastAuth = set_of({ 11 }) }, fixed = nil, max = 65535, info = {  }, effects = {  }, parse = SASLResponse_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
-  { name = "GSSResponse", fe = true, when = { lastAuth = set_of({ 7, 8, 9 }) }, fixed = nil, max = 65535, info = {  }, effects = {  }, parse = GSSResponse_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
-  { name = "PasswordMessage", fe = true, when = nil, fixed = nil, max = 65535, info = {  }, effects = {  }, parse = PasswordMessage_F, ends = nil, async = false, row = false, findings = { { e = "cleartextPassword", when = { lastAuth = set_of({ 3 }), clear = true }, text = { { lit = "Password sent in cleartext" } } }, { e = "md5Hash", when = { lastAuth = set_of({ 5 }), clear = true }, text = { { lit = "MD5 password hash sent without TLS: with the salt and the user name it can be cracked offline" } } } }, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
-  { name = "Query", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = ": " }, { v = "query" } }, effects = {  }, parse = Query_F, ends = set_of({ "ReadyForQuery" }), async = false, row = false, findings = { { e = "passwordLiteral", when = { passwordLiteral = "query" }, text = { { lit = "The query sets a password in plain text: it is visible here and may reach the server's logs" } } } }, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
-  { name = "Parse", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = " \"" }, { v = "stmt" }, { lit = "\": " }, { v = "query" } }, effects = {  }, parse = Parse_F, ends = set_of({ "ParseComplete", "ErrorResponse" }), async = false, row = false, findings = { { e = "passwordLiteral", when = { passwordLiteral = "query" }, text = { { lit = "The query sets a password in plain text: it is visible here and may reach the server's logs" } } } }, objects = { define = { map = "S", name = "stmt", sql = "query", types = "ptypes" } }, cancelKey = nil, start = false, resultFormats = nil },
-  { name = "Bind", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = " \"" }, { v = "portal" }, { lit = "\" \"" }, { v = "stmt" }, { lit = "\"" } }, effects = {  }, parse = Bind_F, ends = set_of({ "BindComplete", "ErrorResponse" }), async = false, row = false, findings = nil, objects = { refer = { map = "S", name = "stmt" }, define = { map = "P", name = "portal" }, params = { values = "params", formats = "pformats" } }, cancelKey = nil, start = false, resultFormats = "rformats" },
-  { name = "Describe", fe = true, when = nil, fixed = nil, max = 10000, info = { { lit = " " }, { v = "target", char = true }, { lit = " \"" }, { v = "name" }, { lit = "\"" } }, effects = {  }, parse = Describe_F, ends = set_of({ "RowDescription", "NoData", "ErrorResponse" }), async = false, row = false, findings = nil, objects = { refer = { mapVar = "target", name = "name" } }, cancelKey = nil, start = false, resultFormats = nil },
-  { name = "Execute", fe = true, when = nil, fixed = nil, max = 10000, info = { { lit = " \"" }, { v = "portal" }, { lit = "\" rows=" }, { v = "rows" } }, effects = {  }, parse = Execute_F, ends = set_of({ "CommandComplete", "EmptyQueryResponse", "PortalSuspended", "ErrorResponse" }), async = false, row = false, findings = nil, objects = { refer = { map = "P", name = "portal" } }, cancelKey = nil, start = false, resultFormats = nil },
-  { name = "Close", fe = true, when = nil, fixed = nil, max = 10000, info = { { lit = " " }, { v = "target", char = true }, { lit = " \"" }, { v = "name" }, { lit = "\"" } }, effects = {  }, parse = Describe_F, ends = set_of({ "CloseComplete", "ErrorResponse" }), async = false, row = false, findings = nil, objects = { refer = { mapVar = "target", name = "name", drop = true } }, cancelKey = nil, start = false, resultFormats = nil },
-  { name = "Sync", fe = true, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = Sync_F, ends = set_of({ "ReadyForQuery" }), async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
-  { name = "Flush", fe = true, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = Flush_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
-  { name = "Terminate", fe = true, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = Terminate_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
-  { name = "RowDescription", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " (" }, { v = "n" }, { lit = " columns)" } }, effects = { "rowDescription" }, parse = RowDescription_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
-  { name = "DataRow", fe = false, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = DataRow_B, ends = nil, async = false, row = true, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
-  { name = "CommandComplete", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = ": " }, { v = "tag" } }, effects = {  }, parse = CommandComplete_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
-  { name = "ReadyForQuery", fe = false, when = nil, fixed = 5, max = nil, info = { { lit = " " }, { v = "status", char = true } }, effects = { "txStatus" }, parse = ReadyForQuery_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
-  { name = "ParameterDescription", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " (" }, { v = "n" }, { lit = " parameters)" } }, effects = {  }, parse = ParameterDescription_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
-  { name = "EmptyQueryResponse", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = EmptyQueryResponse_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
-  { name = "NoData", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = NoData_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
-  { name = "ParseComplete", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = ParseComplete_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
-  { name = "BindComplete", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = { "resultFormats" }, parse = BindComplete_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
-  { name = "CloseComplete", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = CloseComplete_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
-  { name = "PortalSuspended", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = PortalSuspended_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
-  { name = "BackendKeyData", fe = false, when = nil, fixed = nil, max = 264, info = { { lit = " pid=" }, { v = "pid" } }, effects = {  }, parse = BackendKeyData_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = "register", start = false, resultFormats = nil },
-  { name = "NegotiateProtocolVersion", fe = false, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = NegotiateProtocolVersion_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
-  { name = "FunctionCall", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = " oid=" }, { v = "oid" } }, effects = {  }, parse = FunctionCall_F, ends = set_of({ "ReadyForQuery" }), async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
-  { name = "FunctionCallResponse", fe = false, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = FunctionCallResponse_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
-  { name = "CopyInResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " format=" }, { v = "format" }, { lit = " columns=" }, { v = "n" } }, effects = { "copyIn" }, parse = CopyInResponse_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
-  { name = "CopyOutResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " format=" }, { v = "format" }, { lit = " columns=" }, { v = "n" } }, effects = { "copyOut" }, parse = CopyOutResponse_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
-  { name = "CopyBothResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " format=" }, { v = "format" }, { lit = " columns=" }, { v = "n" } }, effects = { "copyBoth" }, parse = CopyBothResponse_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
-  { name = "CopyData", fe = true, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = CopyData_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
-  { name = "CopyData", fe = false, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = CopyData_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
-  { name = "CopyDone", fe = true, when = nil, fixed = 4, max = nil, info = {  }, effects = { "copyDone" }, parse = CopyDone_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
-  { name = "CopyDone", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = { "copyDone" }, parse = CopyDone_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
-  { name = "CopyFail", fe = true, when = nil, fixed = nil, max = 10000, info = { { lit = ": " }, { v = "reason" } }, effects = { "copyDone" }, parse = CopyFail_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
-  { name = "ErrorResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } }, effects = {  }, parse = ErrorResponse_B, ends = nil, async = false, row = false, findings = { { e = "error", when = {  }, text = { { v = "severity" }, { lit = " " }, { v = "code" }, { lit = " " }, { v = "codename" }, { lit = ": " }, { v = "message" } } }, { e = "sourceLeak", when = { var = "file", present = true }, text = { { lit = "Exposes the server's source: " }, { v = "file" }, { lit = ":" }, { v = "line" }, { lit = " in " }, { v = "routine" } } } }, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
-  { name = "NoticeResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } }, effects = {  }, parse = ErrorResponse_B, ends = nil, async = true, row = false, findings = { { e = "noticeWarning", when = { var = "severity_v", oneOf = set_of({ "WARNING" }) }, text = { { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } } }, { e = "notice", when = { var = "severity_v", noneOf = set_of({ "WARNING" }) }, text = { { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } } }, { e = "sourceLeak", when = { var = "file", present = true }, text = { { lit = "Exposes the server's source: " }, { v = "file" }, { lit = ":" }, { v = "line" }, { lit = " in " }, { v = "routine" } } } }, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
-  { name = "ParameterStatus", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "name" }, { lit = "=" }, { v = "value" } }, effects = {  }, parse = ParameterStatus_B, ends = nil, async = true, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
-  { name = "NotificationResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "channel" }, { lit = ": " }, { v = "payload" } }, effects = {  }, parse = NotificationResponse_B, ends = nil, async = true, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, resultFormats = nil },
+  { name = "StartupMessage", fe = true, when = { peekMajor = 3 }, fixed = nil, max = 10004, info = { { lit = " " }, { v = "major" }, { lit = "." }, { v = "minor" }, { lit = " user=" }, { v = "user" }, { lit = " database=" }, { v = "database" } }, effects = { "startup" }, parse = StartupMessage_F, ends = set_of({ "ReadyForQuery", "ErrorResponse" }), async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = true, allowed = nil, commandTag = nil },
+  { name = "CancelRequest", fe = true, when = { peekInt32 = set_of({ 80877102 }) }, fixed = nil, max = 268, info = { { lit = " pid=" }, { v = "pid" } }, effects = { "cancel" }, parse = CancelRequest_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = "cancel", start = true, allowed = nil, commandTag = nil },
+  { name = "SSLRequest", fe = true, when = { peekInt32 = set_of({ 80877103 }) }, fixed = 8, max = nil, info = {  }, effects = { "sslRequest" }, parse = SSLRequest_F, ends = set_of({ "SSLResponse", "ErrorResponse" }), async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = true, allowed = nil, commandTag = nil },
+  { name = "GSSENCRequest", fe = true, when = { peekInt32 = set_of({ 80877104 }) }, fixed = 8, max = nil, info = {  }, effects = { "gssRequest" }, parse = GSSENCRequest_F, ends = set_of({ "GSSENCResponse", "ErrorResponse" }), async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = true, allowed = nil, commandTag = nil },
+  { name = "UnknownStartupPacket", fe = true, when = nil, fixed = nil, max = 10004, info = { { lit = " code=" }, { v = "code" } }, effects = {  }, parse = UnknownStartupPacket_F, ends = set_of({ "ErrorResponse", "ReadyForQuery" }), async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = true, allowed = nil, commandTag = nil },
+  { name = "SSLResponse", fe = false, when = { answerTo = "SSLRequest" }, fixed = nil, max = nil, info = { { lit = " " }, { v = "answer", char = true } }, effects = { "encryptionAnswer" }, parse = SSLResponse_B, ends = nil, async = false, row = false, findings = { { e = "tlsRefused", when = { var = "answer", equals = 78 }, text = { { lit = "The server refused encryption: the session continues unencrypted" } } } }, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
+  { name = "GSSENCResponse", fe = false, when = { answerTo = "GSSENCRequest" }, fixed = nil, max = nil, info = { { lit = " " }, { v = "answer", char = true } }, effects = { "encryptionAnswer" }, parse = GSSENCResponse_B, ends = nil, async = false, row = false, findings = { { e = "tlsRefused", when = { var = "answer", equals = 78 }, text = { { lit = "The server refused encryption: the session continues unencrypted" } } } }, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
+  { name = "AuthenticationOk", fe = false, when = { peekInt32 = set_of({ 0 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationOk_B, ends = nil, async = false, row = false, findings = { { e = "trustLogin", when = { lastAuth = set_of({ -1 }) }, text = { { lit = "Access granted without a password (trust authentication)" } } } }, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "auth" }), commandTag = nil },
+  { name = "AuthenticationKerberosV5", fe = false, when = { peekInt32 = set_of({ 2 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationKerberosV5_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "auth" }), commandTag = nil },
+  { name = "AuthenticationCleartextPassword", fe = false, when = { peekInt32 = set_of({ 3 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationCleartextPassword_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "auth" }), commandTag = nil },
+  { name = "AuthenticationMD5Password", fe = false, when = { peekInt32 = set_of({ 5 }) }, fixed = 12, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationMD5Password_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "auth" }), commandTag = nil },
+  { name = "AuthenticationGSS", fe = false, when = { peekInt32 = set_of({ 7 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationGSS_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "auth" }), commandTag = nil },
+  { name = "AuthenticationGSSContinue", fe = false, when = { peekInt32 = set_of({ 8 }) }, fixed = nil, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationGSSContinue_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "auth" }), commandTag = nil },
+  { name = "AuthenticationSSPI", fe = false, when = { peekInt32 = set_of({ 9 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationSSPI_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "auth" }), commandTag = nil },
+  { name = "AuthenticationSASL", fe = false, when = { peekInt32 = set_of({ 10 }) }, fixed = nil, max = nil, info = { { lit = " " }, { v = "mech" } }, effects = { "authRequest" }, parse = AuthenticationSASL_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "auth" }), commandTag = nil },
+  { name = "AuthenticationSASLContinue", fe = false, when = { peekInt32 = set_of({ 11 }) }, fixed = nil, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationSASLContinue_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "auth" }), commandTag = nil },
+  { name = "AuthenticationSASLFinal", fe = false, when = { peekInt32 = set_of({ 12 }) }, fixed = nil, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationSASLFinal_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "auth" }), commandTag = nil },
+  { name = "AuthenticationRequest", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " type=" }, { v = "authtype" } }, effects = { "authRequest" }, parse = AuthenticationRequest_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "auth" }), commandTag = nil },
+  { name = "SASLInitialResponse", fe = true, when = { lastAuth = set_of({ 10 }) }, fixed = nil, max = 65535, info = { { lit = " " }, { v = "mech" } }, effects = {  }, parse = SASLInitialResponse_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "auth" }), commandTag = nil },
+  { name = "SASLResponse", fe = true, when = { lastAuth = set_of({ 11 }) }, fixed = nil, max = 65535, info = {  }, effects = {  }, parse = SASLResponse_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "auth" }), commandTag = nil },
+  { name = "GSSResponse", fe = true, when = { lastAuth = set_of({ 7, 8, 9 }) }, fixed = nil, max = 65535, info = {  }, effects = {  }, parse = GSSResponse_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "auth" }), commandTag = nil },
+  { name = "PasswordMessage", fe = true, when = nil, fixed = nil, max = 65535, info = {  }, effects = {  }, parse = PasswordMessage_F, ends = nil, async = false, row = false, findings = { { e = "cleartextPassword", when = { lastAuth = set_of({ 3 }), clear = true }, text = { { lit = "Password sent in cleartext" } } }, { e = "md5Hash", when = { lastAuth = set_of({ 5 }), clear = true }, text = { { lit = "MD5 password hash sent without TLS: with the salt and the user name it can be cracked offline" } } } }, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "auth" }), commandTag = nil },
+  { name = "Query", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = ": " }, { v = "query" } }, effects = {  }, parse = Query_F, ends = set_of({ "ReadyForQuery" }), async = false, row = false, findings = { { e = "passwordLiteral", when = { passwordLiteral = "query" }, text = { { lit = "The query sets a password in plain text: it is visible here and may reach the server's logs" } } } }, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready", "copyDropped" }), commandTag = nil },
+  { name = "Parse", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = " \"" }, { v = "stmt" }, { lit = "\": " }, { v = "query" } }, effects = {  }, parse = Parse_F, ends = set_of({ "ParseComplete", "ErrorResponse" }), async = false, row = false, findings = { { e = "passwordLiteral", when = { passwordLiteral = "query" }, text = { { lit = "The query sets a password in plain text: it is visible here and may reach the server's logs" } } } }, objects = { define = { map = "S", name = "stmt", sql = "query", types = "ptypes" } }, cancelKey = nil, start = false, allowed = set_of({ "ready", "copyDropped" }), commandTag = nil },
+  { name = "Bind", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = " \"" }, { v = "portal" }, { lit = "\" \"" }, { v = "stmt" }, { lit = "\"" } }, effects = {  }, parse = Bind_F, ends = set_of({ "BindComplete", "ErrorResponse" }), async = false, row = false, findings = nil, objects = { refer = { map = "S", name = "stmt" }, define = { map = "P", name = "portal", formats = "rformats" }, params = { values = "params", formats = "pformats" } }, cancelKey = nil, start = false, allowed = set_of({ "ready", "copyDropped" }), commandTag = nil },
+  { name = "Describe", fe = true, when = nil, fixed = nil, max = 10000, info = { { lit = " " }, { v = "target", char = true }, { lit = " \"" }, { v = "name" }, { lit = "\"" } }, effects = {  }, parse = Describe_F, ends = set_of({ "RowDescription", "NoData", "ErrorResponse" }), async = false, row = false, findings = nil, objects = { refer = { mapVar = "target", name = "name" } }, cancelKey = nil, start = false, allowed = set_of({ "ready", "copyDropped" }), commandTag = nil },
+  { name = "Execute", fe = true, when = nil, fixed = nil, max = 10000, info = { { lit = " \"" }, { v = "portal" }, { lit = "\" rows=" }, { v = "rows" } }, effects = {  }, parse = Execute_F, ends = set_of({ "CommandComplete", "EmptyQueryResponse", "PortalSuspended", "ErrorResponse" }), async = false, row = false, findings = nil, objects = { refer = { map = "P", name = "portal" }, rows = true }, cancelKey = nil, start = false, allowed = set_of({ "ready", "copyDropped" }), commandTag = nil },
+  { name = "Close", fe = true, when = nil, fixed = nil, max = 10000, info = { { lit = " " }, { v = "target", char = true }, { lit = " \"" }, { v = "name" }, { lit = "\"" } }, effects = {  }, parse = Describe_F, ends = set_of({ "CloseComplete", "ErrorResponse" }), async = false, row = false, findings = nil, objects = { refer = { mapVar = "target", name = "name", drop = true } }, cancelKey = nil, start = false, allowed = set_of({ "ready", "copyDropped" }), commandTag = nil },
+  { name = "Sync", fe = true, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = Sync_F, ends = set_of({ "ReadyForQuery" }), async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready", "copyIn", "copyDropped" }), commandTag = nil },
+  { name = "Flush", fe = true, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = Flush_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready", "copyIn", "copyDropped" }), commandTag = nil },
+  { name = "Terminate", fe = true, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = Terminate_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "auth", "ready", "copyIn", "copyDropped" }), commandTag = nil },
+  { name = "RowDescription", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " (" }, { v = "n" }, { lit = " columns)" } }, effects = { "rowDescription" }, parse = RowDescription_B, ends = nil, async = false, row = false, findings = nil, objects = { answerColumns = "columns" }, cancelKey = nil, start = false, allowed = set_of({ "ready" }), commandTag = nil },
+  { name = "DataRow", fe = false, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = DataRow_B, ends = nil, async = false, row = true, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready" }), commandTag = nil },
+  { name = "CommandComplete", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = ": " }, { v = "tag" } }, effects = {  }, parse = CommandComplete_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready" }), commandTag = { var = "tag", counting = set_of({ "INSERT", "DELETE", "UPDATE", "MERGE", "SELECT", "MOVE", "FETCH", "COPY" }) } },
+  { name = "ReadyForQuery", fe = false, when = nil, fixed = 5, max = nil, info = { { lit = " " }, { v = "status", char = true } }, effects = { "txStatus" }, parse = ReadyForQuery_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready" }), commandTag = nil },
+  { name = "ParameterDescription", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " (" }, { v = "n" }, { lit = " parameters)" } }, effects = {  }, parse = ParameterDescription_B, ends = nil, async = false, row = false, findings = nil, objects = { answerTypes = "ptypes" }, cancelKey = nil, start = false, allowed = set_of({ "ready" }), commandTag = nil },
+  { name = "EmptyQueryResponse", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = EmptyQueryResponse_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready" }), commandTag = nil },
+  { name = "NoData", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = NoData_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready" }), commandTag = nil },
+  { name = "ParseComplete", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = ParseComplete_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready" }), commandTag = nil },
+  { name = "BindComplete", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = BindComplete_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready" }), commandTag = nil },
+  { name = "CloseComplete", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = CloseComplete_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready" }), commandTag = nil },
+  { name = "PortalSuspended", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = PortalSuspended_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready" }), commandTag = nil },
+  { name = "BackendKeyData", fe = false, when = nil, fixed = nil, max = 264, info = { { lit = " pid=" }, { v = "pid" } }, effects = {  }, parse = BackendKeyData_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = "register", start = false, allowed = set_of({ "ready" }), commandTag = nil },
+  { name = "NegotiateProtocolVersion", fe = false, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = NegotiateProtocolVersion_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "auth" }), commandTag = nil },
+  { name = "FunctionCall", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = " oid=" }, { v = "oid" } }, effects = {  }, parse = FunctionCall_F, ends = set_of({ "ReadyForQuery" }), async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready", "copyDropped" }), commandTag = nil },
+  { name = "FunctionCallResponse", fe = false, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = FunctionCallResponse_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready" }), commandTag = nil },
+  { name = "CopyInResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " format=" }, { v = "format" }, { lit = " columns=" }, { v = "n" } }, effects = { "copyIn" }, parse = CopyInResponse_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready" }), commandTag = nil },
+  { name = "CopyOutResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " format=" }, { v = "format" }, { lit = " columns=" }, { v = "n" } }, effects = { "copyOut" }, parse = CopyOutResponse_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready" }), commandTag = nil },
+  { name = "CopyBothResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " format=" }, { v = "format" }, { lit = " columns=" }, { v = "n" } }, effects = { "copyBoth" }, parse = CopyBothResponse_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready" }), commandTag = nil },
+  { name = "CopyData", fe = true, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = CopyData_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "copyIn", "copyDropped" }), commandTag = nil },
+  { name = "CopyData", fe = false, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = CopyData_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "copyOut" }), commandTag = nil },
+  { name = "CopyDone", fe = true, when = nil, fixed = 4, max = nil, info = {  }, effects = { "copyInDone" }, parse = CopyDone_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "copyIn", "copyDropped" }), commandTag = nil },
+  { name = "CopyDone", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = { "copyOutDone" }, parse = CopyDone_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "copyOut" }), commandTag = nil },
+  { name = "CopyFail", fe = true, when = nil, fixed = nil, max = 10000, info = { { lit = ": " }, { v = "reason" } }, effects = { "copyInDone" }, parse = CopyFail_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "copyIn", "copyDropped" }), commandTag = nil },
+  { name = "ErrorResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } }, effects = { "copyError" }, parse = ErrorResponse_B, ends = nil, async = false, row = false, findings = { { e = "error", when = {  }, text = { { v = "severity" }, { lit = " " }, { v = "code" }, { lit = " " }, { v = "codename" }, { lit = ": " }, { v = "message" } } }, { e = "sourceLeak", when = { var = "file", present = true }, text = { { lit = "Exposes the server's source: " }, { v = "file" }, { lit = ":" }, { v = "line" }, { lit = " in " }, { v = "routine" } } } }, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "auth", "ready", "copyOut" }), commandTag = nil },
+  { name = "NoticeResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } }, effects = {  }, parse = ErrorResponse_B, ends = nil, async = true, row = false, findings = { { e = "noticeWarning", when = { var = "severity_v", oneOf = set_of({ "WARNING" }) }, text = { { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } } }, { e = "notice", when = { var = "severity_v", noneOf = set_of({ "WARNING" }) }, text = { { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } } }, { e = "sourceLeak", when = { var = "file", present = true }, text = { { lit = "Exposes the server's source: " }, { v = "file" }, { lit = ":" }, { v = "line" }, { lit = " in " }, { v = "routine" } } } }, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "auth", "ready", "copyOut" }), commandTag = nil },
+  { name = "ParameterStatus", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "name" }, { lit = "=" }, { v = "value" } }, effects = {  }, parse = ParameterStatus_B, ends = nil, async = true, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready", "copyOut" }), commandTag = nil },
+  { name = "NotificationResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "channel" }, { lit = ": " }, { v = "payload" } }, effects = {  }, parse = NotificationResponse_B, ends = nil, async = true, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready", "copyOut" }), commandTag = nil },
 }
 
 -- Dispatch: G.F[type byte], G.B[type byte], and the untyped and single-byte startup shapes.
@@ -2849,10 +2866,10 @@ end
 
 local INITIAL = { cph = "startup", auth = -1, tls = false, gss = false }
 
-local function apply_effects(S, effects, v, lists, done)
+local function apply_effects(S, effects, v, lists)
   for i = 1, #effects do
     local e = effects[i]
-    if e == "startup" then S = with(S, "cph", "typed")
+    if e == "startup" then S = with(with(S, "cph", "typed"), "known", true)
     elseif e == "sslRequest" then S = with(S, "ans", "SSLRequest")
     elseif e == "gssRequest" then S = with(S, "ans", "GSSENCRequest")
     elseif e == "encryptionAnswer" then
@@ -2862,13 +2879,37 @@ local function apply_effects(S, effects, v, lists, done)
     elseif e == "copyIn" then S = with(S, "copy", "in")
     elseif e == "copyOut" then S = with(S, "copy", "out")
     elseif e == "copyBoth" then S = with(S, "copy", "both")
-    elseif e == "copyDone" then S = with(S, "copy", nil)
+    elseif e == "copyInDone" then
+      S = with(S, "copy", (S.copy == "both" or S.copy == "out") and "out" or nil)
+    elseif e == "copyOutDone" then
+      if S.copy == "both" then S = with(S, "copy", "in") elseif S.copy == "out" then S = with(S, "copy", nil) end
+    elseif e == "copyError" then
+      if S.copy then S = with(S, "copy", (S.copy == "in") and "dropped" or nil) end
     elseif e == "rowDescription" then S = with(with(S, "columns", lists.columns or {}), "rformats", nil)
-    elseif e == "resultFormats" then S = with(S, "rformats", done)
     elseif e == "txStatus" then if S.txs ~= v.status then S = with(S, "txs", v.status) end
     end
   end
   return S
+end
+
+-- Where a message comes (spec/dsl.ts Phase), or nil before the StartupMessage was seen.
+local function phase_of(S, fe)
+  if not S.known then return nil end
+  if S.auth ~= 0 then return "auth" end
+  if fe then
+    if S.copy == "in" or S.copy == "both" then return "copyIn" end
+    if S.copy == "dropped" then return "copyDropped" end
+    return "ready"
+  end
+  if S.copy == "out" or S.copy == "both" then return "copyOut" end
+  return "ready"
+end
+
+-- The rows a command tag counts: its last number when its first word counts rows, else 0.
+local function tag_rows(tag, counting)
+  local w, n = smatch(tag, "^(%u+) "), smatch(tag, " (%d+)$")
+  if w and n and counting[w] then return tonumber(n) end
+  return 0
 end
 
 local function selects(when, S, s, body)
@@ -2995,14 +3036,23 @@ end
 
 -- Requests and their responses. The first pass matches them with a queue per connection and
 -- stores what it found per message (frame record, message ordinal); later passes show the same.
-local function link_first_pass(conn, m, fe, pinfo, lists)
+-- What an answer tells of the object its request refers to (spec/dsl.ts answerTypes, answerColumns).
+local function answer(m, r, lists)
+  local o = m.objects
+  if not o or not r.obj then return end
+  -- The parameter types as the server resolved them: later Binds of the statement use them.
+  if o.answerTypes then r.obj.types = lists[o.answerTypes] or {} end
+  if o.answerColumns then r.obj.columns = lists[o.answerColumns] or {} end
+end
+
+-- obj is what objects_first_pass found: the statement or portal the message refers to.
+local function link_first_pass(conn, m, fe, pinfo, v, lists, obj)
   local q = conn.q
-  if not fe then conn.done = nil end
   if fe then
     if m.start then conn.started = true end
     if m.ends then
-      local r = { frame = pinfo.number, time = pinfo.abs_ts, rows = 0, ends = m.ends }
-      if m.resultFormats then r.formats = lists[m.resultFormats] or {} end
+      local r = { frame = pinfo.number, time = pinfo.abs_ts, rows = 0, ends = m.ends, tags = {}, tagRows = 0,
+                  obj = obj, rowsOfObj = (m.objects and m.objects.rows) or false }
       q[#q + 1] = r
       return { req = r }
     end
@@ -3016,17 +3066,27 @@ local function link_first_pass(conn, m, fe, pinfo, lists)
     if r.ends[m.name] then
       -- This completes request i; the ones before it got no answer (skipped after an error).
       for _ = 1, i do table.remove(q, 1) end
+      answer(m, r, lists)
       r.resp = pinfo.number
-      conn.done = r
-      return { to = r.frame, us = floor((pinfo.abs_ts - r.time) * 1000000 + 0.5), rows = r.rows }
+      local rec = { to = r.frame, us = floor((pinfo.abs_ts - r.time) * 1000000 + 0.5), rows = r.rows }
+      if #r.tags > 0 then rec.tags, rec.tagRows = cut_utf8(tconcat(r.tags, "; "), MAX_VALUE_BYTES), r.tagRows end
+      return rec
     end
   end
-  if m.row then q[1].rows = q[1].rows + 1 end
+  local head = q[1]
+  if m.row then head.rows = head.rows + 1 end
+  local tag = m.commandTag and v[m.commandTag.var]
+  if type(tag) == "string" then
+    head.tags[#head.tags + 1] = tag
+    head.tagRows = math.min(head.tagRows + tag_rows(tag, m.commandTag.counting), 4294967295)
+  end
+  answer(m, head, lists)
   return nil
 end
 
--- Prepared statements and portals by name, with their SQL and parameter types (spec/dsl.ts
--- Objects); first pass only. Returns the object the message refers to.
+-- Prepared statements and portals by name (spec/dsl.ts Objects), each with its SQL, parameter
+-- types, columns once described, and for a portal its result formats and its statement; first
+-- pass only. Returns the object the message refers to.
 local function objects_first_pass(conn, m, v, lists)
   local o = m.objects
   if not o then return nil end
@@ -3048,7 +3108,10 @@ local function objects_first_pass(conn, m, v, lists)
     local sql, types = found and found.sql, found and found.types
     if o.define.sql then sql = v[o.define.sql] end
     if o.define.types then types = lists[o.define.types] or {} end
-    if type(key) == "string" and type(sql) == "string" then objs[o.define.map][key] = { sql = sql, types = types } end
+    local formats = o.define.formats and (lists[o.define.formats] or {}) or nil
+    if type(key) == "string" and type(sql) == "string" then
+      objs[o.define.map][key] = { sql = sql, types = types, formats = formats, stmt = found }
+    end
   end
   return found
 end
@@ -3099,6 +3162,10 @@ local function add_links(t, tvb, off, rec)
     t:add(F.responseTo, tvb(off, 0), rec.to):set_generated()
     t:add(F.time, tvb(off, 0), NSTime.new(floor(rec.us / 1000000), (rec.us % 1000000) * 1000)):set_generated()
     if rec.rows > 0 then t:add(F.rowCount, tvb(off, 0), rec.rows):set_generated() end
+    if rec.tags then
+      t:add(F.tags, tvb(off, 0), rec.tags):set_generated()
+      if rec.tagRows > 0 then t:add(F.tagRows, tvb(off, 0), rec.tagRows):set_generated() end
+    end
   end
   if rec.sql then t:add(F.sql, tvb(off, 0), rec.sql):set_generated() end
   if rec.params then
@@ -3213,6 +3280,14 @@ local function dissect_messages(tvb, pinfo, tree, S, fe, fr, tag, ctx)
             break
           end
         end
+        local head = fr and not fe and ctx.conn.q[1]
+        if head and head.rowsOfObj and head.obj then
+          -- Execute's rows are its portal's (columns, result formats), whatever came in between.
+          local o = head.obj
+          local cols = o.columns or (o.stmt and o.stmt.columns)
+          if cols and cols ~= S.columns then S = with(S, "columns", cols) end
+          if o.formats and o.formats ~= S.rformats then S = with(S, "rformats", o.formats) end
+        end
         -- The state before this message, as the first pass had it (see apply_effects below).
         if fr then
           if S ~= ctx.prev then
@@ -3243,10 +3318,14 @@ local function dissect_messages(tvb, pinfo, tree, S, fe, fr, tag, ctx)
         end
         m.parse(b)
         b_finish(b)
+        local phase = m.allowed and phase_of(S, fe)
+        if phase and not m.allowed[phase] then
+          t:add_proto_expert_info(E.unexpectedMessage, m.name .. " is not allowed " .. PHASE_TEXT[phase])
+        end
         local rec
         if fr then
-          rec = link_first_pass(ctx.conn, m, fe, pinfo, b.lists)
           local obj = objects_first_pass(ctx.conn, m, b.v, b.lists)
+          rec = link_first_pass(ctx.conn, m, fe, pinfo, b.v, b.lists, obj)
           if obj then
             rec = rec or {}
             rec.sql = obj.sql
@@ -3276,9 +3355,7 @@ local function dissect_messages(tvb, pinfo, tree, S, fe, fr, tag, ctx)
         infos[#infos + 1] = info_of(m, b.v)
         local before = S
         if not fe and S.ans and shape == "typed" then S = with(S, "ans", nil) end
-        -- Effects that need the first pass's request queue (resultFormats) are replayed from the
-        -- states the first pass kept per message (fr.st).
-        S = apply_effects(S, m.effects, b.v, b.lists, fr and ctx.conn.done and ctx.conn.done.formats or nil)
+        S = apply_effects(S, m.effects, b.v, b.lists)
         off = off + size
         if fr and S ~= before and off < caplen then
           -- A later pass may start a call at the next message: remember the state there.

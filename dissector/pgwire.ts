@@ -2,7 +2,7 @@
 // The PostgreSQL message decoders of the TypeScript reference decoder; the runtime that frames
 // messages and keeps connection state is src/decoder.ts.
 
-import type { Condition, Objects, Selector } from "../spec/dsl.ts";
+import type { Condition, Objects, Phase, Selector } from "../spec/dsl.ts";
 import type { Body, FieldInfo } from "../src/runtime/body.ts";
 
 export type { Condition, Selector };
@@ -27,8 +27,10 @@ export interface MessageMeta {
   readonly async?: boolean;
   readonly row?: boolean;
   readonly cancelKey?: "register" | "cancel";
-  /** The list of result format records a request keeps (Bind). */
-  readonly resultFormats?: string;
+  /** Where the message may come (spec/dsl.ts Phase); absent for the untyped and one-byte ones. */
+  readonly allowed?: readonly Phase[];
+  /** CommandComplete's tag variable and the commands whose tags count rows. */
+  readonly commandTag?: { readonly var: string; readonly counting: readonly string[] };
   /** Prepared statements and portals this message defines, refers to or closes (spec/dsl.ts Objects). */
   readonly objects?: Objects;
 }
@@ -143,6 +145,8 @@ export const F = {
   paramType: { abbrev: "param.type", type: "string", label: "Parameter type" },
   paramValue: { abbrev: "param.value", type: "string", label: "Parameter value" },
   rowCount: { abbrev: "row_count", type: "uint32", label: "Rows" },
+  tags: { abbrev: "tags", type: "string", label: "Command tags" },
+  tagRows: { abbrev: "tag_rows", type: "uint32", label: "Rows in command tags" },
   txStatus: { abbrev: "tx_status", type: "uint8", label: "Transaction status", values: {"69":"In a failed transaction","73":"Idle","84":"In a transaction"} },
   unknownField: { abbrev: "unknown_field", type: "stringz", label: "Unknown field" },
 } as const satisfies Record<string, FieldInfo>;
@@ -156,6 +160,7 @@ export const EXPERTS = {
   truncated: { abbrev: "truncated", group: "UNDECODED", severity: "WARN" },
   resync: { abbrev: "resync", group: "MALFORMED", severity: "WARN" },
   unexpectedResponse: { abbrev: "unexpected_response", group: "PROTOCOL", severity: "WARN" },
+  unexpectedMessage: { abbrev: "unexpected_message", group: "SEQUENCE", severity: "WARN" },
   error: { abbrev: "error", group: "RESPONSE_CODE", severity: "ERROR" },
   noticeWarning: { abbrev: "warning", group: "RESPONSE_CODE", severity: "WARN" },
   notice: { abbrev: "notice", group: "RESPONSE_CODE", severity: "NOTE" },
@@ -174,9 +179,12 @@ export const TABLES: Readonly<Record<string, Readonly<Record<string, string>>>> 
 };
 
 /** Fields the decoder derives rather than reads them: lookups, attributes, typed columns (full filter names). */
-export const DERIVED_FIELDS: readonly string[] = ["pgwire.scram.user","pgwire.scram.nonce","pgwire.scram.salt","pgwire.scram.iterations","pgwire.scram.channel_binding","pgwire.scram.proof","pgwire.scram.verifier","pgwire.scram.error","pgwire.scram.gs2_cbind_flag","pgwire.scram.authzid","pgwire.scram.attribute","pgwire.col.type","pgwire.column","pgwire.col.value","pgwire.code_name","pgwire.code_class"];
+export const DERIVED_FIELDS: readonly string[] = ["pgwire.scram.user","pgwire.scram.nonce","pgwire.scram.salt","pgwire.scram.iterations","pgwire.scram.channel_binding","pgwire.scram.proof","pgwire.scram.verifier","pgwire.scram.error","pgwire.scram.gs2_cbind_flag","pgwire.scram.authzid","pgwire.scram.attribute","pgwire.col.type","pgwire.column","pgwire.col.value","pgwire.param.type","pgwire.code_name","pgwire.code_class"];
 
 export const DEFAULT_MAX_LENGTH = 1073741823;
+
+/** Where each phase is, for the finding of a message out of its phases (spec/dsl.ts Phase). */
+export const PHASE_TEXT: Readonly<Record<Phase, string>> = {"auth":"before authentication has completed","ready":"once the session is ready (no authentication or COPY in progress)","copyIn":"while the client sends COPY data","copyDropped":"after the server ended the client's COPY with an error","copyOut":"while the server sends COPY data"};
 
 /** StartupMessage (frontend): Opens a session: protocol version (3.0, or 3.2 from PostgreSQL 18) and parameters (user, database, options, replication, run-time settings). */
 function StartupMessage_F(b: Body): void {
@@ -430,7 +438,9 @@ function ReadyForQuery_B(b: Body): void {
 function ParameterDescription_B(b: Body): void {
   b.int(F.paramCount, 2, false, "n");
   for (let i1 = 0, n1 = b.num("n"); i1 < n1 && b.ok; i1++) {
-    b.int(F.typeOid, 4, false);
+    b.int(F.typeOid, 4, false, "pt");
+    b.lookup(F.paramType, "pt", TABLES.types, 0);
+    b.remember("ptypes", ["pt"]);
   }
 }
 
@@ -723,6 +733,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     info: [],
     effects: ["authRequest"],
     parse: AuthenticationOk_B,
+    allowed: ["auth"],
     findings: [
       { expert: "trustLogin", when: {"lastAuth":[-1]}, text: [{"lit":"Access granted without a password (trust authentication)"}] },
     ],
@@ -737,6 +748,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     info: [],
     effects: ["authRequest"],
     parse: AuthenticationKerberosV5_B,
+    allowed: ["auth"],
   },
   {
     name: "AuthenticationCleartextPassword",
@@ -748,6 +760,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     info: [],
     effects: ["authRequest"],
     parse: AuthenticationCleartextPassword_B,
+    allowed: ["auth"],
   },
   {
     name: "AuthenticationMD5Password",
@@ -759,6 +772,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     info: [],
     effects: ["authRequest"],
     parse: AuthenticationMD5Password_B,
+    allowed: ["auth"],
   },
   {
     name: "AuthenticationGSS",
@@ -770,6 +784,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     info: [],
     effects: ["authRequest"],
     parse: AuthenticationGSS_B,
+    allowed: ["auth"],
   },
   {
     name: "AuthenticationGSSContinue",
@@ -780,6 +795,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     info: [],
     effects: ["authRequest"],
     parse: AuthenticationGSSContinue_B,
+    allowed: ["auth"],
   },
   {
     name: "AuthenticationSSPI",
@@ -791,6 +807,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     info: [],
     effects: ["authRequest"],
     parse: AuthenticationSSPI_B,
+    allowed: ["auth"],
   },
   {
     name: "AuthenticationSASL",
@@ -801,6 +818,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     info: [{"lit":" "},{"v":"mech"}],
     effects: ["authRequest"],
     parse: AuthenticationSASL_B,
+    allowed: ["auth"],
   },
   {
     name: "AuthenticationSASLContinue",
@@ -811,6 +829,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     info: [],
     effects: ["authRequest"],
     parse: AuthenticationSASLContinue_B,
+    allowed: ["auth"],
   },
   {
     name: "AuthenticationSASLFinal",
@@ -821,6 +840,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     info: [],
     effects: ["authRequest"],
     parse: AuthenticationSASLFinal_B,
+    allowed: ["auth"],
   },
   {
     name: "AuthenticationRequest",
@@ -830,6 +850,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     info: [{"lit":" type="},{"v":"authtype"}],
     effects: ["authRequest"],
     parse: AuthenticationRequest_B,
+    allowed: ["auth"],
   },
   {
     name: "SASLInitialResponse",
@@ -841,6 +862,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     info: [{"lit":" "},{"v":"mech"}],
     effects: [],
     parse: SASLInitialResponse_F,
+    allowed: ["auth"],
   },
   {
     name: "SASLResponse",
@@ -852,6 +874,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     info: [],
     effects: [],
     parse: SASLResponse_F,
+    allowed: ["auth"],
   },
   {
     name: "GSSResponse",
@@ -863,6 +886,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     info: [],
     effects: [],
     parse: GSSResponse_F,
+    allowed: ["auth"],
   },
   {
     name: "PasswordMessage",
@@ -873,6 +897,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     info: [],
     effects: [],
     parse: PasswordMessage_F,
+    allowed: ["auth"],
     findings: [
       { expert: "cleartextPassword", when: {"lastAuth":[3],"clear":true}, text: [{"lit":"Password sent in cleartext"}] },
       { expert: "md5Hash", when: {"lastAuth":[5],"clear":true}, text: [{"lit":"MD5 password hash sent without TLS: with the salt and the user name it can be cracked offline"}] },
@@ -887,6 +912,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     effects: [],
     parse: Query_F,
     request: ["ReadyForQuery"],
+    allowed: ["ready","copyDropped"],
     findings: [
       { expert: "passwordLiteral", when: {"passwordLiteral":"query"}, text: [{"lit":"The query sets a password in plain text: it is visible here and may reach the server's logs"}] },
     ],
@@ -901,6 +927,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     parse: Parse_F,
     request: ["ParseComplete","ErrorResponse"],
     objects: {"define":{"map":"S","name":"stmt","sql":"query","types":"ptypes"}},
+    allowed: ["ready","copyDropped"],
     findings: [
       { expert: "passwordLiteral", when: {"passwordLiteral":"query"}, text: [{"lit":"The query sets a password in plain text: it is visible here and may reach the server's logs"}] },
     ],
@@ -914,8 +941,8 @@ export const MESSAGES: readonly MessageMeta[] = [
     effects: [],
     parse: Bind_F,
     request: ["BindComplete","ErrorResponse"],
-    objects: {"refer":{"map":"S","name":"stmt"},"define":{"map":"P","name":"portal"},"params":{"values":"params","formats":"pformats"}},
-    resultFormats: "rformats",
+    objects: {"refer":{"map":"S","name":"stmt"},"define":{"map":"P","name":"portal","formats":"rformats"},"params":{"values":"params","formats":"pformats"}},
+    allowed: ["ready","copyDropped"],
   },
   {
     name: "Describe",
@@ -928,6 +955,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     parse: Describe_F,
     request: ["RowDescription","NoData","ErrorResponse"],
     objects: {"refer":{"mapVar":"target","name":"name"}},
+    allowed: ["ready","copyDropped"],
   },
   {
     name: "Execute",
@@ -939,7 +967,8 @@ export const MESSAGES: readonly MessageMeta[] = [
     effects: [],
     parse: Execute_F,
     request: ["CommandComplete","EmptyQueryResponse","PortalSuspended","ErrorResponse"],
-    objects: {"refer":{"map":"P","name":"portal"}},
+    objects: {"refer":{"map":"P","name":"portal"},"rows":true},
+    allowed: ["ready","copyDropped"],
   },
   {
     name: "Close",
@@ -952,6 +981,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     parse: Describe_F,
     request: ["CloseComplete","ErrorResponse"],
     objects: {"refer":{"mapVar":"target","name":"name","drop":true}},
+    allowed: ["ready","copyDropped"],
   },
   {
     name: "Sync",
@@ -963,6 +993,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     effects: [],
     parse: Sync_F,
     request: ["ReadyForQuery"],
+    allowed: ["ready","copyIn","copyDropped"],
   },
   {
     name: "Flush",
@@ -973,6 +1004,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     info: [],
     effects: [],
     parse: Flush_F,
+    allowed: ["ready","copyIn","copyDropped"],
   },
   {
     name: "Terminate",
@@ -983,6 +1015,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     info: [],
     effects: [],
     parse: Terminate_F,
+    allowed: ["auth","ready","copyIn","copyDropped"],
   },
   {
     name: "RowDescription",
@@ -992,6 +1025,8 @@ export const MESSAGES: readonly MessageMeta[] = [
     info: [{"lit":" ("},{"v":"n"},{"lit":" columns)"}],
     effects: ["rowDescription"],
     parse: RowDescription_B,
+    objects: {"answerColumns":"columns"},
+    allowed: ["ready"],
   },
   {
     name: "DataRow",
@@ -1002,6 +1037,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     effects: [],
     parse: DataRow_B,
     row: true,
+    allowed: ["ready"],
   },
   {
     name: "CommandComplete",
@@ -1011,6 +1047,8 @@ export const MESSAGES: readonly MessageMeta[] = [
     info: [{"lit":": "},{"v":"tag"}],
     effects: [],
     parse: CommandComplete_B,
+    allowed: ["ready"],
+    commandTag: {"var":"tag","counting":["INSERT","DELETE","UPDATE","MERGE","SELECT","MOVE","FETCH","COPY"]},
   },
   {
     name: "ReadyForQuery",
@@ -1021,6 +1059,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     info: [{"lit":" "},{"v":"status","char":true}],
     effects: ["txStatus"],
     parse: ReadyForQuery_B,
+    allowed: ["ready"],
   },
   {
     name: "ParameterDescription",
@@ -1030,6 +1069,8 @@ export const MESSAGES: readonly MessageMeta[] = [
     info: [{"lit":" ("},{"v":"n"},{"lit":" parameters)"}],
     effects: [],
     parse: ParameterDescription_B,
+    objects: {"answerTypes":"ptypes"},
+    allowed: ["ready"],
   },
   {
     name: "EmptyQueryResponse",
@@ -1040,6 +1081,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     info: [],
     effects: [],
     parse: EmptyQueryResponse_B,
+    allowed: ["ready"],
   },
   {
     name: "NoData",
@@ -1050,6 +1092,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     info: [],
     effects: [],
     parse: NoData_B,
+    allowed: ["ready"],
   },
   {
     name: "ParseComplete",
@@ -1060,6 +1103,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     info: [],
     effects: [],
     parse: ParseComplete_B,
+    allowed: ["ready"],
   },
   {
     name: "BindComplete",
@@ -1068,8 +1112,9 @@ export const MESSAGES: readonly MessageMeta[] = [
     shape: "typed",
     fixedLength: 4,
     info: [],
-    effects: ["resultFormats"],
+    effects: [],
     parse: BindComplete_B,
+    allowed: ["ready"],
   },
   {
     name: "CloseComplete",
@@ -1080,6 +1125,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     info: [],
     effects: [],
     parse: CloseComplete_B,
+    allowed: ["ready"],
   },
   {
     name: "PortalSuspended",
@@ -1090,6 +1136,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     info: [],
     effects: [],
     parse: PortalSuspended_B,
+    allowed: ["ready"],
   },
   {
     name: "BackendKeyData",
@@ -1100,6 +1147,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     info: [{"lit":" pid="},{"v":"pid"}],
     effects: [],
     parse: BackendKeyData_B,
+    allowed: ["ready"],
     cancelKey: "register",
   },
   {
@@ -1110,6 +1158,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     info: [],
     effects: [],
     parse: NegotiateProtocolVersion_B,
+    allowed: ["auth"],
   },
   {
     name: "FunctionCall",
@@ -1120,6 +1169,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     effects: [],
     parse: FunctionCall_F,
     request: ["ReadyForQuery"],
+    allowed: ["ready","copyDropped"],
   },
   {
     name: "FunctionCallResponse",
@@ -1129,6 +1179,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     info: [],
     effects: [],
     parse: FunctionCallResponse_B,
+    allowed: ["ready"],
   },
   {
     name: "CopyInResponse",
@@ -1138,6 +1189,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     info: [{"lit":" format="},{"v":"format"},{"lit":" columns="},{"v":"n"}],
     effects: ["copyIn"],
     parse: CopyInResponse_B,
+    allowed: ["ready"],
   },
   {
     name: "CopyOutResponse",
@@ -1147,6 +1199,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     info: [{"lit":" format="},{"v":"format"},{"lit":" columns="},{"v":"n"}],
     effects: ["copyOut"],
     parse: CopyOutResponse_B,
+    allowed: ["ready"],
   },
   {
     name: "CopyBothResponse",
@@ -1156,6 +1209,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     info: [{"lit":" format="},{"v":"format"},{"lit":" columns="},{"v":"n"}],
     effects: ["copyBoth"],
     parse: CopyBothResponse_B,
+    allowed: ["ready"],
   },
   {
     name: "CopyData",
@@ -1165,6 +1219,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     info: [],
     effects: [],
     parse: CopyData_F,
+    allowed: ["copyIn","copyDropped"],
   },
   {
     name: "CopyData",
@@ -1174,6 +1229,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     info: [],
     effects: [],
     parse: CopyData_F,
+    allowed: ["copyOut"],
   },
   {
     name: "CopyDone",
@@ -1182,8 +1238,9 @@ export const MESSAGES: readonly MessageMeta[] = [
     shape: "typed",
     fixedLength: 4,
     info: [],
-    effects: ["copyDone"],
+    effects: ["copyInDone"],
     parse: CopyDone_F,
+    allowed: ["copyIn","copyDropped"],
   },
   {
     name: "CopyDone",
@@ -1192,8 +1249,9 @@ export const MESSAGES: readonly MessageMeta[] = [
     shape: "typed",
     fixedLength: 4,
     info: [],
-    effects: ["copyDone"],
+    effects: ["copyOutDone"],
     parse: CopyDone_B,
+    allowed: ["copyOut"],
   },
   {
     name: "CopyFail",
@@ -1202,8 +1260,9 @@ export const MESSAGES: readonly MessageMeta[] = [
     shape: "typed",
     maxLength: 10000,
     info: [{"lit":": "},{"v":"reason"}],
-    effects: ["copyDone"],
+    effects: ["copyInDone"],
     parse: CopyFail_F,
+    allowed: ["copyIn","copyDropped"],
   },
   {
     name: "ErrorResponse",
@@ -1211,8 +1270,9 @@ export const MESSAGES: readonly MessageMeta[] = [
     type: "E",
     shape: "typed",
     info: [{"lit":" "},{"v":"severity"},{"lit":" "},{"v":"code"},{"lit":": "},{"v":"message"}],
-    effects: [],
+    effects: ["copyError"],
     parse: ErrorResponse_B,
+    allowed: ["auth","ready","copyOut"],
     findings: [
       { expert: "error", when: {}, text: [{"v":"severity"},{"lit":" "},{"v":"code"},{"lit":" "},{"v":"codename"},{"lit":": "},{"v":"message"}] },
       { expert: "sourceLeak", when: {"var":"file","present":true}, text: [{"lit":"Exposes the server's source: "},{"v":"file"},{"lit":":"},{"v":"line"},{"lit":" in "},{"v":"routine"}] },
@@ -1227,6 +1287,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     effects: [],
     parse: ErrorResponse_B,
     async: true,
+    allowed: ["auth","ready","copyOut"],
     findings: [
       { expert: "noticeWarning", when: {"var":"severity_v","oneOf":["WARNING"]}, text: [{"v":"severity"},{"lit":" "},{"v":"code"},{"lit":": "},{"v":"message"}] },
       { expert: "notice", when: {"var":"severity_v","noneOf":["WARNING"]}, text: [{"v":"severity"},{"lit":" "},{"v":"code"},{"lit":": "},{"v":"message"}] },
@@ -1242,6 +1303,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     effects: [],
     parse: ParameterStatus_B,
     async: true,
+    allowed: ["ready","copyOut"],
   },
   {
     name: "NotificationResponse",
@@ -1252,6 +1314,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     effects: [],
     parse: NotificationResponse_B,
     async: true,
+    allowed: ["ready","copyOut"],
   },
 ];
 

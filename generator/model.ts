@@ -2,7 +2,17 @@
 // Info templates parsed, dispatch groups with their length bounds, and checks that the spec is
 // consistent (every variable used is bound before, every field declared once).
 
-import { boundVars, type Condition, type Element, type FieldDef, type MessageDef, usedFields } from "../spec/dsl.ts";
+import {
+  boundVars,
+  type Condition,
+  defaultPhases,
+  type Element,
+  type FieldDef,
+  type MessageDef,
+  type Phase,
+  PHASE_TEXT,
+  usedFields,
+} from "../spec/dsl.ts";
 import { type ExpertDef, experts } from "../spec/experts.ts";
 import { fields, messages } from "../spec/index.ts";
 import { tables } from "../spec/tables.ts";
@@ -31,7 +41,15 @@ export interface MessageModel extends MessageDef {
   /** True when an earlier message has the same body, so its function serves this one too. */
   shared: boolean;
   infoParts: InfoPart[];
+  /** Where a typed message may come (spec/dsl.ts Phase); undefined for the untyped and one-byte ones. */
+  allowed?: readonly Phase[];
 }
+
+/** The phases of each direction: a client's message never comes in "copyOut", nor a server's in "copyIn". */
+const DIR_PHASES: Record<"F" | "B", readonly Phase[]> = {
+  F: ["auth", "ready", "copyIn", "copyDropped"],
+  B: ["auth", "ready", "copyOut"],
+};
 
 export interface GroupModel {
   /** "F" or "B" */
@@ -53,6 +71,7 @@ export interface Model {
   /** Fields the decoder derives (lookup, attributes and column elements). */
   derivedFields: FieldDef[];
   maxDefault: number;
+  phaseText: Readonly<Record<Phase, string>>;
 }
 
 function parseInfo(info: string | undefined, name: string, vars: Set<string>): InfoPart[] {
@@ -153,10 +172,16 @@ export function buildModel(): Model {
       return { expert: f.expert, when: w, parts: parseInfo(f.text, m.name, vars) };
     });
     const o = m.objects;
-    for (const v of [o?.refer?.name, o?.refer?.mapVar, o?.define?.name, o?.define?.sql]) {
-      if (v !== undefined && !vars.has(v)) throw new Error(`${m.name}: objects use ${v}, which the body does not bind`);
+    for (const v of [o?.refer?.name, o?.refer?.mapVar, o?.define?.name, o?.define?.sql, m.commandTag?.var]) {
+      if (v !== undefined && !vars.has(v)) throw new Error(`${m.name}: ${v} is used but the body does not bind it`);
     }
-    return { ...m, id, fn, shared, findingModels, infoParts: parseInfo(m.info, m.name, vars) };
+    if (o?.rows && !o.refer) throw new Error(`${m.name}: rows needs an object to refer to`);
+    if (m.phases && m.shape !== "typed") throw new Error(`${m.name}: only typed messages have phases`);
+    const allowed = m.shape === "typed" ? (m.phases ?? defaultPhases(m.dir)) : undefined;
+    for (const p of allowed ?? []) {
+      if (!DIR_PHASES[m.dir].includes(p)) throw new Error(`${m.name}: phase ${p} is not one of its direction's`);
+    }
+    return { ...m, id, fn, shared, findingModels, infoParts: parseInfo(m.info, m.name, vars), allowed };
   });
 
   const backendNames = new Set(msgModels.filter((m) => m.dir === "B").map((m) => m.name));
@@ -199,5 +224,6 @@ export function buildModel(): Model {
     tables,
     derivedFields: [...new Set(messages.flatMap((m) => derivedFieldsOf(m.body)))],
     maxDefault: DEFAULT_MAX_LENGTH,
+    phaseText: PHASE_TEXT,
   };
 }

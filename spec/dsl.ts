@@ -203,7 +203,7 @@ export interface Finding {
 
 /** State changes a message makes on its connection, carried out by the runtime in both languages. */
 export type Effect =
-  /** StartupMessage: the client's packets are typed from now on. */
+  /** StartupMessage: the client's packets are typed from now on, and the connection is seen from its start. */
   | "startup"
   /** SSLRequest / GSSENCRequest: the server answers with one byte. */
   | "sslRequest"
@@ -214,17 +214,51 @@ export type Effect =
   | "cancel"
   /** An Authentication request: its code ($authtype) selects the next 'p' message's variant. */
   | "authRequest"
-  /** COPY sub-protocol starts (CopyInResponse, CopyOutResponse, CopyBothResponse) or ends. */
+  /** COPY sub-protocol starts (CopyInResponse, CopyOutResponse, CopyBothResponse). */
   | "copyIn"
   | "copyOut"
   | "copyBoth"
-  | "copyDone"
+  /** The client's side of COPY ends (its CopyDone or CopyFail); in copy-both the server's goes on. */
+  | "copyInDone"
+  /** The server's side of COPY ends (its CopyDone); in copy-both the client's goes on. */
+  | "copyOutDone"
+  /**
+   * ErrorResponse: the server leaves COPY. The client's CopyData, CopyDone and CopyFail still in
+   * flight are dropped by the server, so they stay allowed until the client's CopyDone or CopyFail.
+   */
+  | "copyError"
   /** ReadyForQuery: the transaction status ($status) every later message shows. */
   | "txStatus"
   /** RowDescription: its list "columns" types the DataRows that follow. */
-  | "rowDescription"
-  /** BindComplete: the result formats of the Bind it completes apply to the DataRows that follow. */
-  | "resultFormats";
+  | "rowDescription";
+
+/**
+ * Where a message may come, as the runtime tracks the connection (only once it saw the
+ * StartupMessage; a capture that starts mid-connection is not checked):
+ * - "auth": after the StartupMessage, before AuthenticationOk;
+ * - "ready": after AuthenticationOk, outside COPY (for the client: not copying in; for the
+ *   server: not copying out);
+ * - "copyIn": the client is in COPY FROM STDIN or copy-both (client's messages only);
+ * - "copyDropped": the server left COPY FROM STDIN with an error and drops what the client still
+ *   sends until its CopyDone or CopyFail (client's messages only);
+ * - "copyOut": the server is in COPY TO STDOUT or copy-both (server's messages only).
+ * A message in a phase it does not list raises pgwire.unexpected_message.
+ */
+export type Phase = "auth" | "ready" | "copyIn" | "copyDropped" | "copyOut";
+
+/** Where each phase is, as the finding says it: "<message> is not allowed <where>". */
+export const PHASE_TEXT: Readonly<Record<Phase, string>> = {
+  auth: "before authentication has completed",
+  ready: "once the session is ready (no authentication or COPY in progress)",
+  copyIn: "while the client sends COPY data",
+  copyDropped: "after the server ended the client's COPY with an error",
+  copyOut: "while the server sends COPY data",
+};
+
+/** The phases a typed message may come in when its definition does not say. */
+export function defaultPhases(dir: Direction): readonly Phase[] {
+  return dir === "F" ? ["ready", "copyDropped"] : ["ready"];
+}
 
 /** How a message variant is picked among those that share a type byte and direction. */
 export type Selector =
@@ -284,8 +318,17 @@ export interface MessageDef {
    * across connections and links to it and to the request that backend was running.
    */
   readonly cancelKey?: "register" | "cancel";
-  /** A request's list of [format code] records that its results come in (Bind's result formats). */
-  readonly resultFormats?: string;
+  /**
+   * Where a typed message may come (see Phase); the default is defaultPhases(dir). Untyped and
+   * one-byte messages are framed by the startup state itself and are not checked.
+   */
+  readonly phases?: readonly Phase[];
+  /**
+   * CommandComplete: `var` holds its command tag. Tags that come before the response that
+   * completes a request are listed on that response (pgwire.tags) with the sum of their row
+   * counts (pgwire.tag_rows): the last number of a tag whose first word is in `counting`.
+   */
+  readonly commandTag?: { readonly var: string; readonly counting: readonly string[] };
 }
 
 /**
@@ -301,13 +344,38 @@ export interface Objects {
     readonly name: string;
     readonly drop?: boolean;
   };
-  /** `types` names the message's list of parameter type OIDs (remember) the object keeps. */
-  readonly define?: { readonly map: "S" | "P"; readonly name: string; readonly sql?: string; readonly types?: string };
+  /**
+   * `types` names the message's list of parameter type OIDs (remember) the object keeps;
+   * `formats` its list of result format codes (Bind: the portal's result formats).
+   */
+  readonly define?: {
+    readonly map: "S" | "P";
+    readonly name: string;
+    readonly sql?: string;
+    readonly types?: string;
+    readonly formats?: string;
+  };
   /**
    * Parameter values typed by the referred object's types: `values` names the list of
    * [length, bytes] records, `formats` the list of [format code] records (0, 1 or N codes).
    */
   readonly params?: { readonly values: string; readonly formats: string };
+  /**
+   * A request whose answer's rows are those of the object it refers to (Execute: its portal),
+   * whatever was bound or described in between: they take the portal's result formats (from its
+   * Bind) and its columns (from a Describe of the portal or of its statement).
+   */
+  readonly rows?: boolean;
+  /**
+   * An answer that gives the parameter types (a list of [OID] records) of the statement that the
+   * request it answers refers to (ParameterDescription to Describe 'S'): later Binds use them.
+   */
+  readonly answerTypes?: string;
+  /**
+   * An answer that gives the columns (a list of [name, type OID, format] records) of the
+   * statement or portal the request it answers refers to (RowDescription to Describe).
+   */
+  readonly answerColumns?: string;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -27,6 +27,12 @@ export const experts = {
     group: "PROTOCOL",
     severity: "WARN",
   },
+  unexpectedMessage: {
+    abbrev: "unexpected_message",
+    text: "A message that is not allowed at this point of the connection",
+    group: "SEQUENCE",
+    severity: "WARN",
+  },
 
   // Raised by the messages' findings (spec/messages/*.ts).
   error: { abbrev: "error", text: "The server reports an error", group: "RESPONSE_CODE", severity: "ERROR" },

@@ -308,7 +308,12 @@ export const F = {
     "framenum",
     "The request the backend was running when the CancelRequest came.",
   ),
-  paramType: field("param.type", "Parameter type", "string", "A Bind parameter's type, from its statement's Parse."),
+  paramType: field(
+    "param.type",
+    "Parameter type",
+    "string",
+    "A parameter's type: in Bind from its statement's Parse or ParameterDescription.",
+  ),
   paramValue: field(
     "param.value",
     "Parameter value",
@@ -316,6 +321,18 @@ export const F = {
     "A Bind parameter's value as PostgreSQL prints it (absent for NULL).",
   ),
   rowCount: field("row_count", "Rows", "uint32", "DataRow messages the request returned."),
+  tags: field(
+    "tags",
+    "Command tags",
+    "string",
+    "The CommandComplete tags of the request's statements before the response that completes it, joined by '; '.",
+  ),
+  tagRows: field(
+    "tag_rows",
+    "Rows in command tags",
+    "uint32",
+    "The sum of the row counts in those tags (INSERT, UPDATE, DELETE, MERGE, SELECT, COPY, FETCH, MOVE; at most 4294967295).",
+  ),
   txStatus: field("tx_status", "Transaction status", "uint8", "The transaction status from the last ReadyForQuery.", {
     values: charTable({ I: "Idle", T: "In a transaction", E: "In a failed transaction" }),
   }),

@@ -13,9 +13,11 @@ import {
   type Group,
   type InfoPart,
   MESSAGES,
+  PHASE_TEXT,
   type MessageMeta,
 } from "../dissector/pgwire.ts";
 import { PG_TYPES } from "../spec/data/types.ts";
+import type { Phase } from "../spec/dsl.ts";
 import {
   Body,
   cutUtf8,
@@ -33,9 +35,9 @@ export { DEFAULT_MAX_LENGTH, DERIVED_FIELDS, EXPERTS, F as FIELDS };
 
 /**
  * Fields the runtime adds from connection context rather than from the message's bytes: links
- * between requests and responses (frame numbers, times), the transaction status, the SQL of
- * statements and portals and Bind's parameters typed by them, cancel links, and the finding of a
- * response no request waits for.
+ * between requests and responses (frame numbers, times, rows, command tags), the transaction
+ * status, the SQL of statements and portals and Bind's parameters typed by them, cancel links, and
+ * the findings of a response no request waits for and of a message out of its phase.
  */
 export const CONTEXT_FIELDS: ReadonlySet<string> = new Set([
   ...[
@@ -44,6 +46,8 @@ export const CONTEXT_FIELDS: ReadonlySet<string> = new Set([
     F.responseTo,
     F.time,
     F.rowCount,
+    F.tags,
+    F.tagRows,
     F.sql,
     F.paramType,
     F.paramValue,
@@ -51,6 +55,7 @@ export const CONTEXT_FIELDS: ReadonlySet<string> = new Set([
     F.cancelRequest,
   ].map((f) => `pgwire.${f.abbrev}`),
   `expert:pgwire.${EXPERTS.unexpectedResponse.abbrev}`,
+  `expert:pgwire.${EXPERTS.unexpectedMessage.abbrev}`,
 ]);
 
 /**
@@ -83,32 +88,29 @@ export interface DecodedMessage {
 /** Connection state; never mutated, so that a snapshot is a reference (as in the Lua runtime). */
 export interface ConnState {
   readonly cph: "startup" | "typed";
+  /** The StartupMessage was seen: the phase of each message is known (spec/dsl.ts Phase). */
+  readonly known?: true;
   readonly ans?: "SSLRequest" | "GSSENCRequest";
   readonly auth: number;
   readonly tls: boolean;
   readonly gss: boolean;
-  readonly copy?: "in" | "out" | "both";
+  /** COPY in progress; "dropped": the server ended the client's COPY with an error. */
+  readonly copy?: "in" | "out" | "both" | "dropped";
   /** Transaction status byte of the last ReadyForQuery. */
   readonly txs?: number;
   /** The last RowDescription's columns: name, type OID, format. */
   readonly columns?: readonly Remembered[];
-  /** Result formats of the last completed Bind, until the next RowDescription (which has its own). */
+  /** Result formats of the portal being executed, until the next RowDescription (which has its own). */
   readonly rformats?: readonly Remembered[];
 }
 
 export const INITIAL_STATE: ConnState = { cph: "startup", auth: -1, tls: false, gss: false };
 
-function applyEffects(
-  S: ConnState,
-  effects: readonly string[],
-  v: Vars,
-  lists: Body["lists"],
-  done?: readonly Remembered[],
-): ConnState {
+function applyEffects(S: ConnState, effects: readonly string[], v: Vars, lists: Body["lists"]): ConnState {
   for (const e of effects) {
     switch (e) {
       case "startup":
-        S = { ...S, cph: "typed" };
+        S = { ...S, cph: "typed", known: true };
         break;
       case "sslRequest":
         S = { ...S, ans: "SSLRequest" };
@@ -133,14 +135,17 @@ function applyEffects(
       case "copyBoth":
         S = { ...S, copy: "both" };
         break;
-      case "copyDone":
-        S = { ...S, copy: undefined };
+      case "copyInDone":
+        S = { ...S, copy: S.copy === "both" ? "out" : S.copy === "out" ? "out" : undefined };
+        break;
+      case "copyOutDone":
+        S = { ...S, copy: S.copy === "both" ? "in" : S.copy === "out" ? undefined : S.copy };
+        break;
+      case "copyError":
+        if (S.copy !== undefined) S = { ...S, copy: S.copy === "in" ? "dropped" : undefined };
         break;
       case "rowDescription":
         S = { ...S, columns: lists.columns ?? [], rformats: undefined };
-        break;
-      case "resultFormats":
-        S = { ...S, rformats: done };
         break;
       case "txStatus":
         if (S.txs !== v.status && typeof v.status === "number") S = { ...S, txs: v.status };
@@ -150,10 +155,37 @@ function applyEffects(
   return S;
 }
 
-/** A prepared statement or portal: its SQL and its parameter types (one [OID] record each). */
+/**
+ * A prepared statement or portal: its SQL, its parameter types (one [OID] record each), its
+ * columns once described, and for a portal its result formats and its statement. Answers to a
+ * request that refers to it (ParameterDescription, RowDescription) fill it in later.
+ */
 interface Obj {
-  sql: string;
+  readonly sql: string;
   types?: readonly Remembered[];
+  columns?: readonly Remembered[];
+  readonly formats?: readonly Remembered[];
+  readonly stmt?: Obj;
+}
+
+/** What the rows answering a request are: their columns and result formats, where known. */
+interface RowsOf {
+  columns?: readonly Remembered[];
+  formats?: readonly Remembered[];
+}
+
+/** Where a message comes (spec/dsl.ts Phase), or undefined before the StartupMessage was seen. */
+function phaseOf(S: ConnState, fe: boolean): Phase | undefined {
+  if (!S.known) return undefined;
+  if (S.auth !== 0) return "auth";
+  if (fe) return S.copy === "in" || S.copy === "both" ? "copyIn" : S.copy === "dropped" ? "copyDropped" : "ready";
+  return S.copy === "out" || S.copy === "both" ? "copyOut" : "ready";
+}
+
+/** The rows a command tag counts: its last number when its first word counts rows, else 0. */
+function tagRows(tag: string, counting: readonly string[]): number {
+  const m = /^([A-Z]+)(?: .*)? ([0-9]+)$/.exec(tag);
+  return m && counting.includes(m[1]) ? Number(m[2]) : 0;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -372,8 +404,8 @@ export function dissectCall(
   links?: LinkHook,
   /** Called when a client starts a new connection on the same address pair. */
   onRestart?: () => void,
-  /** The result formats of the request the last message completed (for the resultFormats effect). */
-  completed?: () => readonly Remembered[] | undefined,
+  /** What the rows answering the oldest waiting request are, if it says. */
+  answering?: () => RowsOf | undefined,
 ): CallResult {
   const caplen = buf.length;
   const items: DecodedMessage[] = [];
@@ -453,6 +485,12 @@ export function dissectCall(
     if (off + size > total && canDesegment) {
       return { S, items, desegment: { offset: off, need: off + size - total } };
     }
+    if (!fe) {
+      // Execute's rows are its portal's (columns, result formats), whatever came in between.
+      const a = answering?.();
+      if (a?.columns !== undefined && a.columns !== S.columns) S = { ...S, columns: a.columns };
+      if (a?.formats !== undefined && a.formats !== S.rformats) S = { ...S, rformats: a.formats };
+    }
     const m = g.variants.find((v) => selects(v, S, buf, off + hdr + 4)) as MessageMeta;
     const fields: DecodedField[] = [field(F.msg, m.name, 0, 0)];
     if (shape === "typed") {
@@ -482,6 +520,10 @@ export function dissectCall(
     m.parse(b);
     b.finish();
     for (const f of b.fields) fields.push(f.name.startsWith("expert:") ? { ...f, offset: 0 } : f);
+    const phase = m.allowed ? phaseOf(S, fe) : undefined;
+    if (phase !== undefined && !m.allowed?.includes(phase)) {
+      fields.push(expertField(EXPERTS.unexpectedMessage.abbrev, `${m.name} is not allowed ${PHASE_TEXT[phase]}`));
+    }
     if (links) fields.push(...links(m, fe, it, b.vars, b.lists));
     for (const f of m.findings ?? []) {
       if (holds(f.when, S, b.vars, inTls)) fields.push(expertField(EXPERTS[f.expert].abbrev, render(f.text, b.vars)));
@@ -489,7 +531,7 @@ export function dissectCall(
     it.vars = b.vars;
     it.info = infoOf(m, b.vars);
     if (!fe && S.ans && shape === "typed") S = { ...S, ans: undefined };
-    S = applyEffects(S, m.effects, b.vars, b.lists, completed?.());
+    S = applyEffects(S, m.effects, b.vars, b.lists);
     off += size;
   }
   return { S, items };
@@ -544,6 +586,21 @@ class Desegmenter {
   }
 }
 
+/** A request waiting for the response that completes it (the plugin's queue records). */
+interface Request {
+  item: DecodedMessage;
+  time: number;
+  rows: number;
+  ends: readonly string[];
+  /** The statement or portal it refers to. */
+  obj?: Obj;
+  /** Its answer's rows are obj's (Execute). */
+  rowsOfObj: boolean;
+  /** Command tags that came before the response that completes it, and their row counts. */
+  tags: string[];
+  tagRows: number;
+}
+
 export interface ConnectionOptions {
   /** TLS secrets (parseKeylog): with them the decoder reads what TLS carries, as Wireshark does. */
   keylog?: ReadonlyMap<string, string>;
@@ -562,16 +619,12 @@ export class ConnectionDecoder {
   private readonly inner = new Desegmenter();
   private tls?: TlsDecryptor;
   /** Requests waiting for the response that completes them, oldest first. */
-  queue: Array<{
-    item: DecodedMessage;
-    time: number;
-    rows: number;
-    ends: readonly string[];
-    formats?: readonly Remembered[];
-  }> = [];
-  /** The request the last backend message completed. */
-  private done?: { formats?: readonly Remembered[] };
-  private readonly completedFormats = () => this.done?.formats;
+  queue: Request[] = [];
+  private readonly answering = (): RowsOf | undefined => {
+    const h = this.queue[0];
+    if (!h?.rowsOfObj || !h.obj) return undefined;
+    return { columns: h.obj.columns ?? h.obj.stmt?.columns, formats: h.obj.formats };
+  };
   private now = 0;
 
   constructor(private readonly opts: ConnectionOptions = {}) {}
@@ -584,8 +637,8 @@ export class ConnectionDecoder {
     // Seen from its start, a connection answers only what was asked.
     if (fe && m.shape === "untyped") this.started = true;
     const unexpected = !fe && !m.async && this.queue.length === 0 && this.started;
-    const out = this.link(m, fe, item, lists);
     const obj = this.objects(m, v, lists);
+    const out = this.link(m, fe, item, v, lists, obj);
     if (obj?.sql !== undefined) out.push(field(F.sql, obj.sql, 0, 0));
     if (m.objects?.params)
       out.push(...typedParams(obj?.types, lists[m.objects.params.values], lists[m.objects.params.formats]));
@@ -631,18 +684,26 @@ export class ConnectionDecoder {
       const key = v[o.define.name];
       const sql = o.define.sql !== undefined ? v[o.define.sql] : found?.sql;
       const types = o.define.types !== undefined ? (lists[o.define.types] ?? []) : found?.types;
-      if (typeof key === "string" && typeof sql === "string") this.objs[o.define.map].set(key, { sql, types });
+      const formats = o.define.formats !== undefined ? (lists[o.define.formats] ?? []) : undefined;
+      if (typeof key === "string" && typeof sql === "string")
+        this.objs[o.define.map].set(key, { sql, types, formats, stmt: found });
     }
     return found;
   }
 
-  private link(m: MessageMeta, fe: boolean, item: DecodedMessage, lists: Body["lists"]): DecodedField[] {
+  private link(
+    m: MessageMeta,
+    fe: boolean,
+    item: DecodedMessage,
+    v: Vars,
+    lists: Body["lists"],
+    obj: Obj | undefined,
+  ): DecodedField[] {
     const q = this.queue;
-    if (!fe) this.done = undefined;
     if (fe) {
       if (m.request) {
-        const formats = m.resultFormats !== undefined ? (lists[m.resultFormats] ?? []) : undefined;
-        q.push({ item, time: this.now, rows: 0, ends: m.request, formats });
+        const rowsOfObj = m.objects?.rows === true;
+        q.push({ item, time: this.now, rows: 0, ends: m.request, obj, rowsOfObj, tags: [], tagRows: 0 });
       }
       return [];
     }
@@ -652,15 +713,35 @@ export class ConnectionDecoder {
       // This completes request i; the ones before it got no answer (skipped after an error).
       const r = q[i];
       q.splice(0, i + 1);
-      this.done = r;
+      this.answer(m, r, lists);
       r.item.fields.push(field(F.responseIn, item.frame, 0, 0));
       const us = Math.floor((this.now - r.time) * 1000000 + 0.5);
       const out = [field(F.responseTo, r.item.frame, 0, 0), field(F.time, us / 1000000, 0, 0)];
       if (r.rows > 0) out.push(field(F.rowCount, r.rows, 0, 0));
+      if (r.tags.length > 0) {
+        out.push(field(F.tags, cutUtf8(r.tags.join("; "), MAX_VALUE_BYTES), 0, 0));
+        if (r.tagRows > 0) out.push(field(F.tagRows, r.tagRows, 0, 0));
+      }
       return out;
     }
-    if (m.row) q[0].rows++;
+    const head = q[0];
+    if (m.row) head.rows++;
+    const tag = m.commandTag ? v[m.commandTag.var] : undefined;
+    if (typeof tag === "string" && m.commandTag) {
+      head.tags.push(tag);
+      head.tagRows = Math.min(head.tagRows + tagRows(tag, m.commandTag.counting), 4294967295);
+    }
+    this.answer(m, head, lists);
     return [];
+  }
+
+  /** What an answer tells of the object its request refers to (spec/dsl.ts answerTypes, answerColumns). */
+  private answer(m: MessageMeta, head: Request, lists: Body["lists"]): void {
+    const o = m.objects;
+    if (!o || !head.obj) return;
+    // The parameter types as the server resolved them: later Binds of the statement use them.
+    if (o.answerTypes !== undefined) head.obj.types = lists[o.answerTypes] ?? [];
+    if (o.answerColumns !== undefined) head.obj.columns = lists[o.answerColumns] ?? [];
   }
 
   private started = false;
@@ -705,7 +786,7 @@ export class ConnectionDecoder {
         false,
         this.links,
         this.restart,
-        this.completedFormats,
+        this.answering,
       );
       this.state = r.S;
       out.push(...r.items);
@@ -732,7 +813,7 @@ export class ConnectionDecoder {
           true,
           this.links,
           undefined,
-          this.completedFormats,
+          this.answering,
         );
         this.state = r.S;
         out.push(...r.items);

@@ -56,12 +56,15 @@ export const asynchronous: MessageDef[] = [
     shape: "typed",
     body: errorFields,
     info: " {severity} {code}: {message}",
+    effects: ["copyError"],
+    phases: ["auth", "ready", "copyOut"],
     findings: [{ expert: "error", text: "{severity} {code} {codename}: {message}" }, sourceLeak],
     description: "An error; the fields carry severity, SQLSTATE, message and where it came from.",
   },
   {
     name: "NoticeResponse",
     async: true,
+    phases: ["auth", "ready", "copyOut"],
     dir: "B",
     type: "N",
     shape: "typed",
@@ -81,6 +84,7 @@ export const asynchronous: MessageDef[] = [
   {
     name: "ParameterStatus",
     async: true,
+    phases: ["ready", "copyOut"],
     dir: "B",
     type: "S",
     shape: "typed",
@@ -91,6 +95,7 @@ export const asynchronous: MessageDef[] = [
   {
     name: "NotificationResponse",
     async: true,
+    phases: ["ready", "copyOut"],
     dir: "B",
     type: "A",
     shape: "typed",

@@ -19,10 +19,14 @@ function copyResponse(name: string, type: string, effect: "copyIn" | "copyOut" |
 
 const copyDataBody = [bytes(F.copydata, "rest")];
 
+/** The client's COPY messages come while it copies in, or after an error dropped its COPY. */
+const clientCopy = ["copyIn", "copyDropped"] as const;
+
 function copyData(dir: "F" | "B"): MessageDef {
   return {
     name: "CopyData",
     dir,
+    phases: dir === "F" ? clientCopy : ["copyOut"],
     type: "d",
     shape: "typed",
     body: copyDataBody,
@@ -38,7 +42,8 @@ function copyDone(dir: "F" | "B"): MessageDef {
     shape: "typed",
     fixedLength: 4,
     body: [],
-    effects: ["copyDone"],
+    effects: [dir === "F" ? "copyInDone" : "copyOutDone"],
+    phases: dir === "F" ? clientCopy : ["copyOut"],
     description: "The sender has finished its COPY data.",
   };
 }
@@ -59,7 +64,8 @@ export const copy: MessageDef[] = [
     maxLength: 10000,
     body: [str(F.error, "reason")],
     info: ": {reason}",
-    effects: ["copyDone"],
+    effects: ["copyInDone"],
+    phases: clientCopy,
     description: "The client aborts COPY FROM STDIN with a reason.",
   },
 ];

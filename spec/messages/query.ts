@@ -74,7 +74,7 @@ export const query: MessageDef[] = [
     name: "Bind",
     objects: {
       refer: { map: "S", name: "stmt" },
-      define: { map: "P", name: "portal" },
+      define: { map: "P", name: "portal", formats: "rformats" },
       params: { values: "params", formats: "pformats" },
     },
     request: ["BindComplete", "ErrorResponse"],
@@ -95,7 +95,6 @@ export const query: MessageDef[] = [
       int(F.resultFormatCount, "nr"),
       repeat("$nr", [int(F.format, "rf"), remember("rformats", ["rf"])]),
     ],
-    resultFormats: "rformats",
     info: ' "{portal}" "{stmt}"',
     description: "Creates a portal from a prepared statement and parameter values.",
   },
@@ -113,7 +112,7 @@ export const query: MessageDef[] = [
   },
   {
     name: "Execute",
-    objects: { refer: { map: "P", name: "portal" } },
+    objects: { refer: { map: "P", name: "portal" }, rows: true },
     request: ["CommandComplete", "EmptyQueryResponse", "PortalSuspended", "ErrorResponse"],
     dir: "F",
     type: "E",
@@ -135,11 +134,17 @@ export const query: MessageDef[] = [
     info: ' {target:char} "{name}"',
     description: "Closes a prepared statement ('S') or portal ('P').",
   },
+  // The server ignores Sync and Flush in COPY FROM STDIN; Terminate may come at any time.
   empty("Sync", "F", "S", "Ends an extended-query batch: commit or roll back, then ReadyForQuery.", {
     request: ["ReadyForQuery"],
+    phases: ["ready", "copyIn", "copyDropped"],
   }),
-  empty("Flush", "F", "H", "Asks the server to send what it has produced."),
-  empty("Terminate", "F", "X", "The client closes the session."),
+  empty("Flush", "F", "H", "Asks the server to send what it has produced.", {
+    phases: ["ready", "copyIn", "copyDropped"],
+  }),
+  empty("Terminate", "F", "X", "The client closes the session.", {
+    phases: ["auth", "ready", "copyIn", "copyDropped"],
+  }),
 
   // --- answers ---
   {
@@ -164,6 +169,7 @@ export const query: MessageDef[] = [
     ],
     info: " ({n} columns)",
     effects: ["rowDescription"],
+    objects: { answerColumns: "columns" },
     description: "Describes the columns of the rows that follow.",
   },
   {
@@ -187,6 +193,8 @@ export const query: MessageDef[] = [
     shape: "typed",
     body: [str(F.tag, "tag")],
     info: ": {tag}",
+    // The tags that end in a row count (src/backend/tcop/cmdtaglist.h: rowcount true).
+    commandTag: { var: "tag", counting: ["INSERT", "DELETE", "UPDATE", "MERGE", "SELECT", "MOVE", "FETCH", "COPY"] },
     description: "A command finished; the tag names it and counts its rows.",
   },
   {
@@ -205,14 +213,18 @@ export const query: MessageDef[] = [
     dir: "B",
     type: "t",
     shape: "typed",
-    body: [int(F.paramCount, "n"), repeat("$n", [int(F.typeOid)])],
+    body: [
+      int(F.paramCount, "n"),
+      repeat("$n", [int(F.typeOid, "pt"), lookup(F.paramType, "$pt", "types"), remember("ptypes", ["pt"])]),
+    ],
+    objects: { answerTypes: "ptypes" },
     info: " ({n} parameters)",
     description: "The parameter types of a prepared statement.",
   },
   empty("EmptyQueryResponse", "B", "I", "The query string was empty."),
   empty("NoData", "B", "n", "The statement or portal returns no rows."),
   empty("ParseComplete", "B", "1", "Parse succeeded."),
-  empty("BindComplete", "B", "2", "Bind succeeded.", { effects: ["resultFormats"] }),
+  empty("BindComplete", "B", "2", "Bind succeeded."),
   empty("CloseComplete", "B", "3", "Close succeeded."),
   empty("PortalSuspended", "B", "s", "Execute reached its row limit; the portal can be executed again."),
   {
@@ -229,6 +241,7 @@ export const query: MessageDef[] = [
   {
     name: "NegotiateProtocolVersion",
     dir: "B",
+    phases: ["auth"],
     type: "v",
     shape: "typed",
     body: [

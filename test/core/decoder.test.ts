@@ -130,8 +130,9 @@ describe("TS decoder", () => {
   it("gives field offsets from the message start", () => {
     const q = run([
       [true, startup],
+      [false, typed("R", be32(0))],
       [true, query],
-    ])[1];
+    ])[2];
     expect(q.fields.map((f) => [f.name, f.offset, f.length])).toEqual([
       ["pgwire.msg", 0, 0],
       ["pgwire.type", 0, 1],

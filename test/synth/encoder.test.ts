@@ -102,7 +102,10 @@ function roundTrip(m: MessageDef, values: Values): DecodedMessage {
   expect(names(items)).toEqual([m.name]);
   const it0 = items[0];
   expect(it0.size).toBe(bytes.length);
-  const experts = it0.fields.filter((f) => f.name.startsWith("expert:") && !FINDING_EXPERTS.has(f.name));
+  // Experts from the message's bytes only: none (findings and context come from elsewhere).
+  const experts = it0.fields.filter(
+    (f) => f.name.startsWith("expert:") && !FINDING_EXPERTS.has(f.name) && !CONTEXT_FIELDS.has(f.name),
+  );
   expect(experts).toEqual([]);
   // Framing: the message name, type byte, length, direction.
   const framing = it0.fields
