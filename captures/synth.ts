@@ -332,12 +332,7 @@ export function allMessagesSessions(): TcpSessionBuilder[] {
       fe("Describe", { target: "S", name: "s1" }),
       fe("Flush"),
     );
-    s(
-      b,
-      be("ParseComplete"),
-      be("ParameterDescription", { $n: [{ pt: 23 }] }),
-      be("RowDescription", COLS_ID_NAME),
-    );
+    s(b, be("ParseComplete"), be("ParameterDescription", { $n: [{ pt: 23 }] }), be("RowDescription", COLS_ID_NAME));
     c(
       b,
       fe("Bind", {

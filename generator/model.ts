@@ -9,8 +9,8 @@ import {
   type Element,
   type FieldDef,
   type MessageDef,
-  type Phase,
   PHASE_TEXT,
+  type Phase,
   usedFields,
 } from "../spec/dsl.ts";
 import { type ExpertDef, experts } from "../spec/experts.ts";

@@ -13,8 +13,8 @@ import {
   type Group,
   type InfoPart,
   MESSAGES,
-  PHASE_TEXT,
   type MessageMeta,
+  PHASE_TEXT,
 } from "../dissector/pgwire.ts";
 import { PG_TYPES } from "../spec/data/types.ts";
 import type { Phase } from "../spec/dsl.ts";

@@ -69,7 +69,9 @@ describe("pgwire decode", { timeout: 60_000 }, () => {
     expect(out).toMatch(/^ {2}CommandComplete {2}tag="SELECT 5"$/m);
     expect(out).toMatch(/^ {2}ReadyForQuery {2}status=73 \(Idle\)( response_to=\d+ time=[\d.]+)?$/m);
     // The query's response time: its ReadyForQuery links back to it.
-    expect(out).toMatch(/^ {2}ReadyForQuery {2}status=73 \(Idle\) response_to=\d+ time=0\.\d+ row_count=5 tags="SELECT 5" tag_rows=5$/m);
+    expect(out).toMatch(
+      /^ {2}ReadyForQuery {2}status=73 \(Idle\) response_to=\d+ time=0\.\d+ row_count=5 tags="SELECT 5" tag_rows=5$/m,
+    );
     expect(out).toMatch(/^ {2}Terminate$/m);
     // In capture order.
     const order = ["StartupMessage", "AuthenticationMD5Password", "PasswordMessage", "Query", "DataRow", "Terminate"];
