@@ -230,6 +230,24 @@ if begin node-binary.pcapng 1; then
   summary
 fi
 
+if begin node-protocol.pcapng 2; then
+  for t in "${COMMON_STARTUP[@]}" "Password message" "Row description" "Data row" "Termination"; do has "$t"; done
+  has "Parameter description" 2 # Describe S "typed" and "pair"
+  has Bind 3
+  has Execute 3
+  has "CopyIn response" 2
+  has "CopyOut response" 1
+  has "Copy completion" 2 # the client's CopyDone after the dropped COPY, the server's after COPY TO STDOUT
+  has Error 3
+  lacks "Function call"
+  match "Bind with three binary parameters" 'pgsql.type == "Bind" && pgsql.val.data == 00:00:00:28' 1
+  match "portal a asks for binary results" 'pgsql.type == "Bind" && pgsql.portal == "a" && pgsql.format == 1' 1
+  match "the bad COPY row" 'pgsql.code == "22P02"' 1
+  match "the Query in the middle of COPY and the FATAL after it" 'pgsql.code == "08P01"' 2
+  match "CopyData after the error (dropped by the server)" 'tcp.dstport == 5432 && pgsql.copydata == 37:09:73:65:76:65:6e:0a' 1
+  summary
+fi
+
 if begin pgbench-pipeline.pcapng 2; then
   for t in "Startup message" "Authentication request" "Parameter status" "Backend key data" \
     "Row description" "Data row" "No data" "Termination"; do has "$t"; done

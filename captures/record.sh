@@ -41,7 +41,7 @@ SCRAM_PASSWORD='scram-secret'
 
 # Every capture, in recording order (tls-keylog last: it needs the server restarted with TLS).
 ALL_CAPTURES=(ssl-refused seed-md5 seed-wrong-password psql-scram node-extended pgbench-extended
-  pgbench-prepared psql-cancel node-binary pgbench-pipeline psql-other-port tls-keylog)
+  pgbench-prepared psql-cancel node-binary node-protocol pgbench-pipeline psql-other-port tls-keylog)
 
 INSTALL=0
 CHECK=1
@@ -347,6 +347,10 @@ scenario_node_binary() {
   node "$CLIENTS/binary.mjs" "$APP_PASSWORD"
 }
 
+scenario_node_protocol() {
+  node "$CLIENTS/protocol.mjs" "$APP_PASSWORD"
+}
+
 scenario_pgbench_pipeline() {
   # One client, five runs of a script with four statements between \startpipeline and \endpipeline.
   PGSSLMODE=disable PGGSSENCMODE=disable "$PGBIN/pgbench" -n --random-seed=1 -M extended -c 1 -t 5 \
@@ -381,6 +385,7 @@ record pgbench-extended.pcapng scenario_pgbench_extended
 record pgbench-prepared.pcapng scenario_pgbench_prepared
 record psql-cancel.pcapng scenario_psql_cancel
 record node-binary.pcapng scenario_node_binary
+record node-protocol.pcapng scenario_node_protocol
 if selected pgbench-pipeline; then
   pgbench_init # fresh pgbench tables: the balances it reads do not depend on the runs above
   record pgbench-pipeline.pcapng scenario_pgbench_pipeline

@@ -294,3 +294,86 @@ describe("result formats", () => {
     }
   });
 });
+
+describe("protocol details from raw node pg messages (node-protocol.pcapng)", () => {
+  // captures/clients/protocol.mjs: the values below are what its console printed when recorded
+  // and what PostgreSQL computed (40 + 2, upper('binary text'), 7 / 2.0 as numeric(10, 2)).
+  const file = cap("node-protocol.pcapng");
+  const byFirst = (frames: Map<number, CmpFrame>, msg: string, field: string, show: string) =>
+    items(frames, msg).find((i) => values(i, field)[0] === show);
+
+  it("lists a Query's command tags and sums their rows on its ReadyForQuery", async () => {
+    for (const [side, frames] of await sides(file)) {
+      const q = items(frames, "Query")[0];
+      const ready = items(frames, "ReadyForQuery").find((r) => values(r, "pgwire.response_to")[0] === String(q.frame));
+      expect(ready, side).toBeDefined();
+      const r = ready as CmpItem;
+      expect(values(r, "pgwire.tags"), side).toEqual(["CREATE TABLE; INSERT 0 3; UPDATE 2; SELECT 3"]);
+      expect(values(r, "pgwire.tag_rows"), side).toEqual(["8"]);
+      expect(values(r, "pgwire.row_count"), side).toEqual(["3"]);
+    }
+  });
+
+  it("types a Bind's parameters by the statement's ParameterDescription when Parse named none", async () => {
+    for (const [side, frames] of await sides(file)) {
+      const pd = items(frames, "ParameterDescription")[0];
+      expect(values(pd, "pgwire.param.type"), side).toEqual(["int4", "int8", "text"]);
+      const bind = byFirst(frames, "Bind", "pgwire.statement", "typed") as CmpItem;
+      expect(values(bind, "pgwire.param.type"), side).toEqual(["int4", "int8", "text"]);
+      expect(values(bind, "pgwire.param.value"), side).toEqual(["40", "2", "binary text"]);
+      const row = items(frames, "DataRow").find((d) => values(d, "pgwire.column")[0] === "sum") as CmpItem;
+      expect(values(row, "pgwire.col.value"), side).toEqual(["42", "BINARY TEXT"]);
+    }
+  });
+
+  it("decodes each portal's rows in its own result formats when both were bound before either ran", async () => {
+    const check = (side: string, frames: Map<number, CmpFrame>) => {
+      const rows = items(frames, "DataRow").filter((d) => values(d, "pgwire.column")[0] === "n");
+      expect(
+        rows.map((r) => values(r, "pgwire.col.value")),
+        side,
+      ).toEqual([
+        ["7", "3.50"],
+        ["8", "4.00"],
+      ]);
+      // Portal "a" asked for binary results: int4 7 is 00 00 00 07 on the wire.
+      expect(values(rows[0], "pgwire.val.data")[0], side).toBe("00:00:00:07");
+    };
+    for (const [side, frames] of await sides(file)) check(side, frames);
+    if (hasCommand("tshark")) check("lua one pass", (await luaSide(file, { twoPass: false })).frames);
+  });
+
+  it("flags the Query sent in the middle of COPY FROM STDIN, and nothing in the COPY the server dropped", async () => {
+    for (const [side, frames] of await sides(file)) {
+      const out = [...frames.values()].flatMap((f) =>
+        f.items
+          .filter((i) => i.fields.some((x) => x.name === "expert:pgwire.unexpected_message"))
+          .map((i) => [f.frame, values(i, "pgwire.query")[0]]),
+      );
+      expect(out.length, side).toBe(1);
+      expect(out[0][1], side).toBe("SELECT 1");
+      const e = experts(frames).find((x) => x.name === "expert:pgwire.unexpected_message");
+      expect(e?.show, side).toBe("Query is not allowed while the client sends COPY data");
+      // The server's answer: protocol_violation, then FATAL.
+      const codes = items(frames, "ErrorResponse").map((i) => values(i, "pgwire.code")[0]);
+      expect(codes, side).toEqual(["22P02", "08P01", "08P01"]);
+      // After the bad row the client still sends CopyData and CopyDone: dropped, allowed.
+      expect(items(frames, "CopyDone").length, side).toBe(2);
+    }
+  });
+
+  it("raises no out-of-phase finding on any other real capture", async () => {
+    const { readdirSync } = await import("node:fs");
+    const others = readdirSync(join(ROOT, "captures")).filter(
+      (f) => f.endsWith(".pcapng") && f !== "node-protocol.pcapng",
+    );
+    expect(others.length).toBeGreaterThan(10);
+    for (const f of others) {
+      const frames = await tsSide(cap(f), { ports: f === "psql-other-port.pcapng" ? [6543] : undefined });
+      expect(
+        experts(frames).filter((e) => e.name === "expert:pgwire.unexpected_message"),
+        f,
+      ).toEqual([]);
+    }
+  });
+});
