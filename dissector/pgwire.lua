@@ -2744,6 +2744,14 @@ local function set_of(list)
   return t
 end
 
+-- The packets that open a connection: their codes (or protocol major version) and length bounds.
+local OPENING = {
+  { name = "StartupMessage", major = 3, min = 8, max = 10004, contains = "user\000", endsWithZero = true },
+  { name = "CancelRequest", codes = set_of({ 80877102 }), min = 16, max = 268 },
+  { name = "SSLRequest", codes = set_of({ 80877103 }), min = 8, max = 8 },
+  { name = "GSSENCRequest", codes = set_of({ 80877104 }), min = 8, max = 8 },
+}
+
 local M = {
   { name = "StartupMessage", fe = true, when = { peekMajor = 3 }, fixed = nil, max = 10004, info = { { lit = " " }, { v = "major" }, { lit = "." }, { v = "minor" }, { lit = " user=" }, { v = "user" }, { lit = " database=" }, { v = "database" } }, effects = { "startup" }, parse = StartupMessage_F, ends = set_of({ "ReadyForQuery", "ErrorResponse" }), async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = true, allowed = nil, commandTag = nil },
   { name = "CancelRequest", fe = true, when = { peekInt32 = set_of({ 80877102 }) }, fixed = nil, max = 268, info = { { lit = " pid=" }, { v = "pid" } }, effects = { "cancel" }, parse = CancelRequest_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = "cancel", start = true, allowed = nil, commandTag = nil },
@@ -3026,12 +3034,22 @@ local function msg_key(s, off, caplen)
   return ssub(s, off + 1, off + n)
 end
 
--- An untyped packet with a known code: what a new connection's client sends first.
-local START_CODES = set_of({ 196608, 196610, 80877102, 80877103, 80877104 })
+-- The packet that opens a connection (spec: MessageDef.opens) that s starts with, by code and length.
+local function opening(s, caplen)
+  if caplen < 8 or sbyte(s, 1) ~= 0 then return nil end
+  local len, code = u32(s, 1), u32(s, 5)
+  for i = 1, #OPENING do
+    local o = OPENING[i]
+    local known
+    if o.codes then known = o.codes[code] == true else known = floor(code / 65536) == o.major end
+    if known and len >= o.min and len <= o.max then return o end
+  end
+  return nil
+end
+
+-- What a new connection's client sends first.
 local function new_connection(s, caplen)
-  if caplen < 8 or sbyte(s, 1) ~= 0 then return false end
-  local len = u32(s, 1)
-  return len >= 8 and len <= 10004 and START_CODES[u32(s, 5)] == true
+  return opening(s, caplen) ~= nil
 end
 
 -- Requests and their responses. The first pass matches them with a queue per connection and
@@ -3468,14 +3486,11 @@ end
 
 local function heuristic_side(s, caplen)
   if caplen >= 8 and sbyte(s, 1) == 0 then
-    local len, code = u32(s, 1), u32(s, 5)
-    if len ~= caplen then return nil end
-    if code == 80877103 or code == 80877104 then return (len == 8) and "F" or nil end
-    if code == 80877102 then return (len >= 16 and len <= 268) and "F" or nil end
-    if floor(code / 65536) == 3 and len <= 10004 and sbyte(s, caplen) == 0 and sfind(s, "user\0", 9, true) then
-      return "F"
-    end
-    return nil
+    local o = opening(s, caplen)
+    if not o or u32(s, 1) ~= caplen then return nil end
+    if o.endsWithZero and sbyte(s, caplen) ~= 0 then return nil end
+    if o.contains and not sfind(s, o.contains, 9, true) then return nil end
+    return "F"
   end
   local f, b = typed_run(s, caplen, G.F), typed_run(s, caplen, G.B)
   if f and not b then return "F" end

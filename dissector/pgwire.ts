@@ -183,6 +183,19 @@ export const DERIVED_FIELDS: readonly string[] = ["pgwire.scram.user","pgwire.sc
 
 export const DEFAULT_MAX_LENGTH = 1073741823;
 
+/** The packets that open a connection: their codes (or protocol major version) and length bounds. */
+export interface Opening {
+  readonly name: string;
+  readonly codes?: readonly number[];
+  readonly major?: number;
+  readonly min: number;
+  readonly max: number;
+  readonly contains?: string;
+  readonly endsWithZero?: boolean;
+}
+
+export const OPENING: readonly Opening[] = [{"name":"StartupMessage","major":3,"min":8,"max":10004,"contains":"user\u0000","endsWithZero":true},{"name":"CancelRequest","codes":[80877102],"min":16,"max":268},{"name":"SSLRequest","codes":[80877103],"min":8,"max":8},{"name":"GSSENCRequest","codes":[80877104],"min":8,"max":8}];
+
 /** Where each phase is, for the finding of a message out of its phases (spec/dsl.ts Phase). */
 export const PHASE_TEXT: Readonly<Record<Phase, string>> = {"auth":"before authentication has completed","ready":"once the session is ready (no authentication or COPY in progress)","copyIn":"while the client sends COPY data","copyDropped":"after the server ended the client's COPY with an error","copyOut":"while the server sends COPY data"};
 

@@ -72,6 +72,19 @@ export interface Model {
   derivedFields: FieldDef[];
   maxDefault: number;
   phaseText: Readonly<Record<Phase, string>>;
+  /** The packets that open a connection (spec/dsl.ts MessageDef.opens), with their codes and bounds. */
+  opening: OpeningModel[];
+}
+
+export interface OpeningModel {
+  name: string;
+  /** The codes it has (peekInt32), or its protocol major version (peekMajor). */
+  codes?: readonly number[];
+  major?: number;
+  min: number;
+  max: number;
+  contains?: string;
+  endsWithZero?: boolean;
 }
 
 function parseInfo(info: string | undefined, name: string, vars: Set<string>): InfoPart[] {
@@ -138,6 +151,20 @@ function derivedFieldsOf(body: readonly Element[]): FieldDef[] {
               ? derivedFieldsOf(e.body)
               : [],
   );
+}
+
+function openingOf(m: MessageDef): OpeningModel {
+  const w = m.when;
+  if (m.shape !== "untyped" || !w || !("peekInt32" in w || "peekMajor" in w)) {
+    throw new Error(`${m.name}: only untyped packets with a code selector open a connection`);
+  }
+  return {
+    name: m.name,
+    ...("peekInt32" in w ? { codes: w.peekInt32 } : { major: w.peekMajor }),
+    min: m.fixedLength ?? m.minLength ?? 8,
+    max: m.fixedLength ?? m.maxLength ?? DEFAULT_MAX_LENGTH,
+    ...m.opens,
+  };
 }
 
 export function buildModel(): Model {
@@ -225,5 +252,6 @@ export function buildModel(): Model {
     derivedFields: [...new Set(messages.flatMap((m) => derivedFieldsOf(m.body)))],
     maxDefault: DEFAULT_MAX_LENGTH,
     phaseText: PHASE_TEXT,
+    opening: messages.filter((m) => m.opens).map(openingOf),
   };
 }

@@ -289,6 +289,14 @@ export interface MessageDef {
   readonly fixedLength?: number;
   /** The largest length the server accepts for it; anything longer is a framing error. */
   readonly maxLength?: number;
+  /** The smallest length it can have, where that is more than its shape's minimum. */
+  readonly minLength?: number;
+  /**
+   * An untyped packet with a selector starts a connection: the runtime recognises a new
+   * connection on a reused address pair by it, and the heuristic a PostgreSQL client on any port.
+   * `contains`: bytes a well-formed one always holds; `endsWithZero`: its last byte is 0.
+   */
+  readonly opens?: { readonly contains?: string; readonly endsWithZero?: boolean };
   /**
    * Info column summary: text with {var} placeholders, appended after the name. {var:char}
    * shows a number as the character with that code. A variable that is not bound shows as "".

@@ -14,6 +14,8 @@ import {
   type InfoPart,
   MESSAGES,
   type MessageMeta,
+  OPENING,
+  type Opening,
   PHASE_TEXT,
 } from "../dissector/pgwire.ts";
 import { PG_TYPES } from "../spec/data/types.ts";
@@ -317,13 +319,11 @@ function typedRun(buf: Uint8Array, dir: "F" | "B"): boolean {
 export function heuristicSide(buf: Uint8Array): "F" | "B" | null {
   const n = buf.length;
   if (n >= 8 && buf[0] === 0) {
-    const len = u32(buf, 0);
-    const code = u32(buf, 4);
-    if (len !== n) return null;
-    if (code === 80877103 || code === 80877104) return len === 8 ? "F" : null;
-    if (code === 80877102) return len >= 16 && len <= 268 ? "F" : null;
-    if (Math.floor(code / 65536) === 3 && len <= 10004 && buf[n - 1] === 0 && indexOf(buf, USER, 8) >= 0) return "F";
-    return null;
+    const o = opening(buf);
+    if (!o || u32(buf, 0) !== n) return null;
+    if (o.endsWithZero && buf[n - 1] !== 0) return null;
+    if (o.contains !== undefined && indexOf(buf, enc.encode(o.contains), 8) < 0) return null;
+    return "F";
   }
   const f = typedRun(buf, "F");
   const b = typedRun(buf, "B");
@@ -331,8 +331,6 @@ export function heuristicSide(buf: Uint8Array): "F" | "B" | null {
   if (b && !f) return "B";
   return null;
 }
-
-const USER = Uint8Array.from([0x75, 0x73, 0x65, 0x72, 0]); // "user\0"
 
 function indexOf(buf: Uint8Array, needle: Uint8Array, from: number): number {
   outer: for (let i = from; i <= buf.length - needle.length; i++) {
@@ -351,13 +349,19 @@ function resyncPoint(buf: Uint8Array, from: number, dir: "F" | "B", total: numbe
   return buf.length;
 }
 
-const START_CODES = [196608, 196610, 80877102, 80877103, 80877104];
-
-/** An untyped packet with a known code: what a new connection's client sends first. */
-function newConnection(buf: Uint8Array): boolean {
-  if (buf.length < 8 || buf[0] !== 0) return false;
+/** The packet that opens a connection (spec: MessageDef.opens) that buf starts with, by code and length. */
+function opening(buf: Uint8Array): Opening | undefined {
+  if (buf.length < 8 || buf[0] !== 0) return undefined;
   const len = u32(buf, 0);
-  return len >= 8 && len <= 10004 && START_CODES.includes(u32(buf, 4));
+  const code = u32(buf, 4);
+  return OPENING.find(
+    (o) => (o.codes ? o.codes.includes(code) : Math.floor(code / 65536) === o.major) && len >= o.min && len <= o.max,
+  );
+}
+
+/** What a new connection's client sends first. */
+function newConnection(buf: Uint8Array): boolean {
+  return opening(buf) !== undefined;
 }
 
 function field(f: FieldInfo, value: DecodedField["value"], offset: number, length: number): DecodedField {

@@ -33,6 +33,8 @@ export const startup: MessageDef[] = [
     shape: "untyped",
     when: { peekMajor: 3 },
     maxLength: 10004,
+    // PostgreSQL requires the parameter "user"; the list ends with a 0 byte.
+    opens: { contains: "user\0", endsWithZero: true },
     body: [
       int(F.versionMajor, "major"),
       int(F.versionMinor, "minor"),
@@ -48,7 +50,9 @@ export const startup: MessageDef[] = [
     dir: "F",
     shape: "untyped",
     when: { peekInt32: [80877102] },
+    minLength: 16,
     maxLength: 268,
+    opens: {},
     body: [
       int(F.requestCode),
       int(F.pid, "pid"),
@@ -67,6 +71,7 @@ export const startup: MessageDef[] = [
     shape: "untyped",
     when: { peekInt32: [80877103] },
     fixedLength: 8,
+    opens: {},
     body: [int(F.requestCode)],
     effects: ["sslRequest"],
     description: "Asks the server to use TLS; the server answers with one byte.",
@@ -78,6 +83,7 @@ export const startup: MessageDef[] = [
     shape: "untyped",
     when: { peekInt32: [80877104] },
     fixedLength: 8,
+    opens: {},
     body: [int(F.requestCode)],
     effects: ["gssRequest"],
     description: "Asks the server to use GSSAPI encryption; the server answers with one byte.",
