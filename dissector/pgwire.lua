@@ -2065,8 +2065,10 @@ local function u32(s, i)
   return ((a * 256 + b) * 256 + c) * 256 + d
 end
 
+-- b.nt: no tree to fill (tshark without -V, filters or field output gives the dissector a NULL
+-- tree): the body is still read for its variables, but nothing crosses into Wireshark's C API.
 local function b_expert(b, key, text)
-  b.tree:add_proto_expert_info(E[key], text)
+  if not b.nt then b.tree:add_proto_expert_info(E[key], text) end
 end
 
 local function b_overrun(b)
@@ -2078,7 +2080,7 @@ local function b_int(b, f, size, signed, bind)
   if not b.ok then return end
   local p = b.pos
   if p + size > b.e then return b_overrun(b) end
-  b.tree:add(f, b.tvb(p, size))
+  if not b.nt then b.tree:add(f, b.tvb(p, size)) end
   if bind then
     local s = b.s
     local v
@@ -2111,7 +2113,7 @@ local function b_str(b, f, bind)
     b.ok = false
     return
   end
-  b.tree:add_packet_field(f, b.tvb(p, z - p), ENC_UTF_8)
+  if not b.nt then b.tree:add_packet_field(f, b.tvb(p, z - p), ENC_UTF_8) end
   if bind then
     local val = ssub(b.s, p + 1, z - 1)
     if sbyte(bind, 1) == 36 then
@@ -2128,7 +2130,7 @@ local function b_bytes(b, f, n, bind)
   if not b.ok or n <= 0 then return end
   local p = b.pos
   if p + n > b.e then return b_overrun(b) end
-  b.tree:add(f, b.tvb(p, n))
+  if not b.nt then b.tree:add(f, b.tvb(p, n)) end
   if bind then b.v[bind] = ssub(b.s, p + 1, p + n) end
   b.pos = p + n
 end
@@ -2153,7 +2155,7 @@ local function b_lookup(b, f, from, tbl, prefix, bind)
   if prefix then key = ssub(key, 1, prefix) end
   local v = tbl[key]
   if v == nil then return end
-  b.tree:add(f, b.tvb(b.base, 0), v):set_generated()
+  if not b.nt then b.tree:add(f, b.r0, v):set_generated() end
   if bind then b.v[bind] = v end
 end
 
@@ -2173,12 +2175,14 @@ local function b_zero(b)
 end
 
 local function b_open(b, label)
+  if b.nt then return nil end
   local parent = b.tree
   b.tree = parent:add(b.tvb(b.pos, 0), label)
   return { parent = parent, start = b.pos }
 end
 
 local function b_close(b, t)
+  if not t then return end
   b.tree:set_len(b.pos - t.start)
   b.tree = t.parent
 end
@@ -2193,7 +2197,7 @@ local MAX_VALUE_BYTES = 1024
 
 -- Generated fields from a text of one-letter attributes (AttributesElement in spec/dsl.ts).
 local function b_attributes(b, from, gs2, keys, fcbind, fauthzid, fother)
-  if not b.ok then return end
+  if not b.ok or b.nt then return end
   local text = b.v[from]
   if type(text) ~= "string" then return end
   local items, p = {}, 1
@@ -2211,7 +2215,7 @@ local function b_attributes(b, from, gs2, keys, fcbind, fauthzid, fother)
   for i = first, #items do
     if not sfind(items[i], "^%a=") then return end
   end
-  local r = b.tvb(b.base, 0)
+  local r = b.r0
   if gs2 then
     b.tree:add(fcbind, r, items[1]):set_generated()
     if items[2] ~= "" then b.tree:add(fauthzid, r, items[2]):set_generated() end
@@ -2246,7 +2250,7 @@ local function b_column(b, flen, fdata, fname, ftype, fvalue, i)
   local n = b_num(b, "vlen")
   local at = b.pos
   b_bytes(b, fdata, n)
-  if not b.ok then return end
+  if not b.ok or b.nt then return end
   local c = b.cols and b.cols[i + 1]
   if not c then return end
   local cn, ct, cf = c[1], c[2], c[3]
@@ -2957,6 +2961,7 @@ local function render(parts, v, out)
 end
 
 local function info_of(m, v)
+  if #m.info == 0 then return m.name end
   return render(m.info, v, { m.name })
 end
 
@@ -3011,15 +3016,16 @@ local function add_undecoded(tvb, tree, off, stop, key, text)
   t:add_proto_expert_info(E.resync, sformat("Skipped %d bytes to find the next message", stop - off))
 end
 
-local function add_header(t, tvb, off, shape, fe, name)
-  t:add(F.msg, tvb(off, 0), name):set_generated()
+-- r0: the zero-length range at the message's start, shared by its generated items.
+local function add_header(t, tvb, r0, off, shape, fe, name)
+  t:add(F.msg, r0, name):set_generated()
   if shape == "typed" then
     t:add(F.type, tvb(off, 1))
     t:add(F.length, tvb(off + 1, 4))
   elseif shape == "untyped" then
     t:add(F.length, tvb(off, 4))
   end
-  t:add(F.frontend, tvb(off, 0), fe):set_generated()
+  t:add(F.frontend, r0, fe):set_generated()
 end
 
 -- A key for the message that starts at off: its first bytes, at most 16 and never past its own
@@ -3069,7 +3075,7 @@ local function link_first_pass(conn, m, fe, pinfo, v, lists, obj)
   if fe then
     if m.start then conn.started = true end
     if m.ends then
-      local r = { frame = pinfo.number, time = pinfo.abs_ts, rows = 0, ends = m.ends, tags = {}, tagRows = 0,
+      local r = { frame = pinfo.number, time = pinfo.abs_ts, rows = 0, ends = m.ends, tagRows = 0,
                   obj = obj, rowsOfObj = (m.objects and m.objects.rows) or false }
       q[#q + 1] = r
       return { req = r }
@@ -3087,7 +3093,7 @@ local function link_first_pass(conn, m, fe, pinfo, v, lists, obj)
       answer(m, r, lists)
       r.resp = pinfo.number
       local rec = { to = r.frame, us = floor((pinfo.abs_ts - r.time) * 1000000 + 0.5), rows = r.rows }
-      if #r.tags > 0 then rec.tags, rec.tagRows = cut_utf8(tconcat(r.tags, "; "), MAX_VALUE_BYTES), r.tagRows end
+      if r.tags then rec.tags, rec.tagRows = cut_utf8(tconcat(r.tags, "; "), MAX_VALUE_BYTES), r.tagRows end
       return rec
     end
   end
@@ -3095,6 +3101,7 @@ local function link_first_pass(conn, m, fe, pinfo, v, lists, obj)
   if m.row then head.rows = head.rows + 1 end
   local tag = m.commandTag and v[m.commandTag.var]
   if type(tag) == "string" then
+    head.tags = head.tags or {}
     head.tags[#head.tags + 1] = tag
     head.tagRows = math.min(head.tagRows + tag_rows(tag, m.commandTag.counting), 4294967295)
   end
@@ -3174,33 +3181,35 @@ local function cancel_first_pass(conn, m, v, pinfo)
 end
 
 -- What the first pass found for a message: its link back to the request, and the SQL it refers to.
-local function add_links(t, tvb, off, rec)
+local function add_links(t, r0, rec)
   if not rec then return end
   if rec.to then
-    t:add(F.responseTo, tvb(off, 0), rec.to):set_generated()
-    t:add(F.time, tvb(off, 0), NSTime.new(floor(rec.us / 1000000), (rec.us % 1000000) * 1000)):set_generated()
-    if rec.rows > 0 then t:add(F.rowCount, tvb(off, 0), rec.rows):set_generated() end
+    t:add(F.responseTo, r0, rec.to):set_generated()
+    t:add(F.time, r0, NSTime.new(floor(rec.us / 1000000), (rec.us % 1000000) * 1000)):set_generated()
+    if rec.rows > 0 then t:add(F.rowCount, r0, rec.rows):set_generated() end
     if rec.tags then
-      t:add(F.tags, tvb(off, 0), rec.tags):set_generated()
-      if rec.tagRows > 0 then t:add(F.tagRows, tvb(off, 0), rec.tagRows):set_generated() end
+      t:add(F.tags, r0, rec.tags):set_generated()
+      if rec.tagRows > 0 then t:add(F.tagRows, r0, rec.tagRows):set_generated() end
     end
   end
-  if rec.sql then t:add(F.sql, tvb(off, 0), rec.sql):set_generated() end
+  if rec.sql then t:add(F.sql, r0, rec.sql):set_generated() end
   if rec.params then
-    for i = 1, #rec.params do
-      local p = rec.params[i]
-      if p.t then t:add(F.paramType, tvb(off, 0), p.t):set_generated() end
-      if p.v then t:add(F.paramValue, tvb(off, 0), p.v):set_generated() end
+    -- Typed when shown: the first pass keeps what they need (the statement's types then).
+    local params = typed_params(rec.params.types, rec.params.values, rec.params.formats)
+    for i = 1, #params do
+      local p = params[i]
+      if p.t then t:add(F.paramType, r0, p.t):set_generated() end
+      if p.v then t:add(F.paramValue, r0, p.v):set_generated() end
     end
   end
-  if rec.cb then t:add(F.cancelBackend, tvb(off, 0), rec.cb):set_generated() end
-  if rec.cq then t:add(F.cancelRequest, tvb(off, 0), rec.cq):set_generated() end
+  if rec.cb then t:add(F.cancelBackend, r0, rec.cb):set_generated() end
+  if rec.cq then t:add(F.cancelRequest, r0, rec.cq):set_generated() end
   if rec.unexpected then t:add_proto_expert_info(E.unexpectedResponse, "A response with no request waiting for it") end
 end
 
 -- The link forward to the response, known once the response was seen: last in the message.
-local function add_response_in(t, tvb, off, rec)
-  if rec and rec.req and rec.req.resp then t:add(F.responseIn, tvb(off, 0), rec.req.resp):set_generated() end
+local function add_response_in(t, r0, rec)
+  if rec and rec.req and rec.req.resp then t:add(F.responseIn, r0, rec.req.resp):set_generated() end
 end
 
 -- Decodes the messages of one call; returns the new state and the Info texts.
@@ -3320,16 +3329,23 @@ local function dissect_messages(tvb, pinfo, tree, S, fe, fr, tag, ctx)
         for i = 1, #g.v do
           if selects(g.v[i].when, S, s, off + hdr + 4) then m = g.v[i] break end
         end
-        local t = tree:add(pgwire, tvb(off, math.min(size, caplen - off)), "PostgreSQL: " .. m.name)
-        add_header(t, tvb, off, shape, fe, m.name)
-        if S.txs then t:add(F.txStatus, tvb(off, 0), S.txs):set_generated() end
+        local nt = ctx.nt
+        local t, r0
+        if not nt then
+          t = tree:add(pgwire, tvb(off, math.min(size, caplen - off)), "PostgreSQL: " .. m.name)
+          r0 = tvb(off, 0)
+          add_header(t, tvb, r0, off, shape, fe, m.name)
+          if S.txs then t:add(F.txStatus, r0, S.txs):set_generated() end
+        end
         if off + size > caplen then
-          t:add_proto_expert_info(E.truncated, sformat("Message cut short in the capture (%d of %d bytes)", caplen - off, size))
+          if not nt then
+            t:add_proto_expert_info(E.truncated, sformat("Message cut short in the capture (%d of %d bytes)", caplen - off, size))
+          end
           infos[#infos + 1] = m.name
           break
         end
         local bodylen = size - hdr - ((shape == "single") and 0 or 4)
-        local b = { s = s, tvb = tvb, tree = t, pos = off + size - bodylen, e = off + size, ok = true,
+        local b = { s = s, tvb = tvb, tree = t, nt = nt, r0 = r0, pos = off + size - bodylen, e = off + size, ok = true,
                     v = { bodylen = bodylen }, base = off, lists = {}, cols = S.columns, rf = S.rformats }
         if (m.fixed and m.fixed ~= size - hdr) or (m.max and size - hdr > m.max) then
           b_expert(b, "badLength", sformat("Invalid message length %d", size - hdr))
@@ -3337,7 +3353,7 @@ local function dissect_messages(tvb, pinfo, tree, S, fe, fr, tag, ctx)
         m.parse(b)
         b_finish(b)
         local phase = m.allowed and phase_of(S, fe)
-        if phase and not m.allowed[phase] then
+        if phase and not m.allowed[phase] and not nt then
           t:add_proto_expert_info(E.unexpectedMessage, m.name .. " is not allowed " .. PHASE_TEXT[phase])
         end
         local rec
@@ -3350,7 +3366,8 @@ local function dissect_messages(tvb, pinfo, tree, S, fe, fr, tag, ctx)
           end
           if m.objects and m.objects.params then
             rec = rec or {}
-            rec.params = typed_params(obj and obj.types, b.lists[m.objects.params.values], b.lists[m.objects.params.formats])
+            rec.params = { types = obj and obj.types, values = b.lists[m.objects.params.values],
+                           formats = b.lists[m.objects.params.formats] }
           end
           local cb, cq = cancel_first_pass(ctx.conn, m, b.v, pinfo)
           if cb then
@@ -3362,14 +3379,14 @@ local function dissect_messages(tvb, pinfo, tree, S, fe, fr, tag, ctx)
           rec = ctx.fr.links[ctx.ord]
         end
         ctx.ord = ctx.ord + 1
-        add_links(t, tvb, off, rec)
-        if m.findings then
+        if not nt then add_links(t, r0, rec) end
+        if m.findings and not nt then
           for i = 1, #m.findings do
             local f = m.findings[i]
             if holds(f.when, S, b.v) then t:add_proto_expert_info(E[f.e], render(f.text, b.v, {})) end
           end
         end
-        add_response_in(t, tvb, off, rec)
+        if not nt then add_response_in(t, r0, rec) end
         infos[#infos + 1] = info_of(m, b.v)
         local before = S
         if not fe and S.ans and shape == "typed" then S = with(S, "ans", nil) end
@@ -3442,7 +3459,11 @@ function pgwire.dissector(tvb, pinfo, tree)
   -- Messages are numbered within their frame, so that links found in the first pass can be
   -- shown again however TCP splits the frame's calls: a later pass restarts at the first call.
   if pinfo.visited and fr.first == key16 then fr.n = 0 end
-  local ctx = { conn = conn, fr = fr, ord = fr.n }
+  -- No tree (tshark without -V, filters or field output): decode for the Info column and the
+  -- connection's state only. TreeItem's tostring tells a NULL tree apart (since Wireshark 1.99.8).
+  -- prev: the state last recorded for a later pass; a call starts with the one the frame keeps.
+  local ctx = { conn = conn, fr = fr, ord = fr.n, prev = S,
+                nt = sfind(tostring(tree), "has subtree=false", 1, true) ~= nil }
   local ok, S2, infos, handed = pcall(dissect_messages, tvb, pinfo, tree, S, fe, (not pinfo.visited) and fr or nil, tag, ctx)
   fr.n = ctx.ord
   if not ok then

@@ -128,80 +128,116 @@ function* tags(xml: string): Generator<Tag> {
   }
 }
 
-/** Parses tshark's PDML into pgwire items per frame, and notes Lua errors and malformed packets. */
-export function parsePdml(xml: string, proto = "pgwire"): LuaRun {
-  const prefix = `${proto}.`;
-  const frames = new Map<number, CmpFrame>();
-  const problems: string[] = [];
-  let frame = 0;
-  let item: { start: number; data: CmpItem } | null = null;
-  let protoDepth = 0;
-  // Elements open inside the current pgwire proto: "field", "expert" (an _ws.expert block), etc.
-  const stack: string[] = [];
-  let expert: { name?: string; message?: string } | null = null;
-  for (const t of tags(xml)) {
+/**
+ * Reads tshark's PDML into pgwire items per frame, and notes Lua errors and malformed packets.
+ * Fed chunk by chunk (push), so that a PDML larger than a string can hold is read as it comes.
+ */
+export class PdmlReader {
+  readonly frames = new Map<number, CmpFrame>();
+  readonly problems: string[] = [];
+  private readonly prefix: string;
+  private frame = 0;
+  private item: { start: number; data: CmpItem } | null = null;
+  private protoDepth = 0;
+  // Elements open inside the current proto: "field", "expert" (an _ws.expert block), etc.
+  private readonly stack: string[] = [];
+  private expert: { name?: string; message?: string } | null = null;
+  private rest = "";
+
+  constructor(private readonly proto = "pgwire") {
+    this.prefix = `${proto}.`;
+  }
+
+  /**
+   * Takes the next chunk of PDML text; tags are read once complete (PDML escapes '>' inside
+   * values, so a '>' ends a tag; values may hold raw newlines).
+   */
+  push(chunk: string): void {
+    const text = this.rest + chunk;
+    const cut = text.lastIndexOf(">");
+    if (cut < 0) {
+      this.rest = text;
+      return;
+    }
+    this.rest = text.slice(cut + 1);
+    for (const t of tags(text.slice(0, cut + 1))) this.tag(t);
+  }
+
+  /** The frames read, once the PDML has ended. */
+  end(): LuaRun {
+    if (this.rest) for (const t of tags(this.rest)) this.tag(t);
+    this.rest = "";
+    return { frames: this.frames, problems: this.problems };
+  }
+
+  private addItem(data: CmpItem): void {
+    const fr = this.frames.get(this.frame) ?? { frame: this.frame, items: [] };
+    fr.items.push(data);
+    this.frames.set(this.frame, fr);
+  }
+
+  private tag(t: Tag): void {
+    const frame = this.frame;
     if (t.name === "packet" && !t.close) {
-      frame++;
-      continue;
+      this.frame++;
+      return;
     }
     if (t.name === "proto") {
       if (t.close) {
-        if (item && protoDepth === 1) {
-          const fr = frames.get(frame) ?? { frame, items: [] };
-          fr.items.push(item.data);
-          frames.set(frame, fr);
-          item = null;
+        if (this.item && this.protoDepth === 1) {
+          this.addItem(this.item.data);
+          this.item = null;
         }
-        protoDepth = Math.max(0, protoDepth - 1);
-        continue;
+        this.protoDepth = Math.max(0, this.protoDepth - 1);
+        return;
       }
-      if (t.attrs.name === proto && !item) {
-        item = { start: Number(t.attrs.pos ?? 0), data: { label: t.attrs.showname ?? "", fields: [] } };
-        protoDepth = 1;
-        stack.length = 0;
+      if (t.attrs.name === this.proto && !this.item) {
+        this.item = { start: Number(t.attrs.pos ?? 0), data: { label: t.attrs.showname ?? "", fields: [] } };
+        this.protoDepth = 1;
+        this.stack.length = 0;
         if (t.selfClose) {
-          const fr = frames.get(frame) ?? { frame, items: [] };
-          fr.items.push(item.data);
-          frames.set(frame, fr);
-          item = null;
-          protoDepth = 0;
+          this.addItem(this.item.data);
+          this.item = null;
+          this.protoDepth = 0;
         }
-      } else if (item && !t.selfClose) protoDepth++;
+      } else if (this.item && !t.selfClose) this.protoDepth++;
       if (t.attrs.name === "_ws.malformed")
-        problems.push(`frame ${frame}: malformed packet (${t.attrs.showname ?? ""})`);
-      continue;
+        this.problems.push(`frame ${frame}: malformed packet (${t.attrs.showname ?? ""})`);
+      return;
     }
-    if (t.name !== "field") continue;
+    if (t.name !== "field") return;
+    const item = this.item;
     if (t.close) {
-      const top = stack.pop();
-      if (top === "expert" && expert && item) {
+      const top = this.stack.pop();
+      if (top === "expert" && this.expert && item) {
         item.data.fields.push({
-          name: `expert:${expert.name ?? "?"}`,
-          show: expert.message ?? "",
+          name: `expert:${this.expert.name ?? "?"}`,
+          show: this.expert.message ?? "",
           offset: 0,
           length: 0,
         });
-        expert = null;
+        this.expert = null;
       }
-      continue;
+      return;
     }
     const name = t.attrs.name ?? "";
-    if (name === "_ws.lua.error") problems.push(`frame ${frame}: Lua error: ${t.attrs.showname ?? t.attrs.show ?? ""}`);
-    if (name === "_ws.malformed") problems.push(`frame ${frame}: malformed packet`);
+    if (name === "_ws.lua.error")
+      this.problems.push(`frame ${frame}: Lua error: ${t.attrs.showname ?? t.attrs.show ?? ""}`);
+    if (name === "_ws.malformed") this.problems.push(`frame ${frame}: malformed packet`);
     if (!item) {
-      if (!t.selfClose) stack.push("other");
-      continue;
+      if (!t.selfClose) this.stack.push("other");
+      return;
     }
     if (name === "_ws.expert") {
-      if (t.selfClose) continue;
-      expert = {};
-      stack.push("expert");
-      continue;
+      if (t.selfClose) return;
+      this.expert = {};
+      this.stack.push("expert");
+      return;
     }
-    if (expert) {
-      if (name === "_ws.expert.message") expert.message = t.attrs.show ?? "";
-      else if (name.startsWith(prefix)) expert.name = name;
-    } else if (name.startsWith(prefix)) {
+    if (this.expert) {
+      if (name === "_ws.expert.message") this.expert.message = t.attrs.show ?? "";
+      else if (name.startsWith(this.prefix)) this.expert.name = name;
+    } else if (name.startsWith(this.prefix)) {
       item.data.fields.push({
         name,
         show: t.attrs.show ?? "",
@@ -209,9 +245,15 @@ export function parsePdml(xml: string, proto = "pgwire"): LuaRun {
         length: Number(t.attrs.size ?? 0),
       });
     }
-    if (!t.selfClose) stack.push("field");
+    if (!t.selfClose) this.stack.push("field");
   }
-  return { frames, problems };
+}
+
+/** Parses a whole PDML text (see PdmlReader). */
+export function parsePdml(xml: string, proto = "pgwire"): LuaRun {
+  const r = new PdmlReader(proto);
+  r.push(xml);
+  return r.end();
 }
 
 export function tsharkArgs(file: string, opts: TsharkOptions, output: string[]): string[] {
@@ -257,6 +299,33 @@ export async function runTshark(args: string[]): Promise<{ stdout: string; stder
   }
 }
 
+/**
+ * tshark with its standard output handed over chunk by chunk as it comes (PDML of a big capture
+ * can outgrow a string); the standard error is kept.
+ */
+export async function streamTshark(args: string[], onChunk: (text: string) => void): Promise<{ stderr: string }> {
+  let sub: ReturnType<typeof execa>;
+  try {
+    sub = execa("tshark", args, { buffer: { stdout: false, stderr: true }, reject: false, encoding: "utf8" });
+  } catch (e) {
+    if ((e as { code?: string }).code === "ENOENT")
+      throw new CaptureError("tshark not found: install it (Debian: apt-get install tshark)");
+    throw e;
+  }
+  sub.stdout?.setEncoding("utf8");
+  sub.stdout?.on("data", (c: string) => onChunk(c));
+  const r = await sub;
+  if ((r as { code?: string }).code === "ENOENT" || /ENOENT/.test(String((r as { message?: string }).message))) {
+    throw new CaptureError("tshark not found: install it (Debian: apt-get install tshark)");
+  }
+  const stderr = String(r.stderr ?? "");
+  if (r.exitCode !== 0)
+    throw new CaptureError(
+      `tshark failed: ${stderr.split("\n").find((l) => l.trim() && !l.startsWith("Running as user")) ?? `exit ${r.exitCode}`}`,
+    );
+  return { stderr };
+}
+
 /** Lua errors that tshark reports on stderr (it still exits 0). */
 export function stderrProblems(stderr: string): string[] {
   return stderr
@@ -267,13 +336,14 @@ export function stderrProblems(stderr: string): string[] {
 
 export async function luaSide(file: string, opts: TsharkOptions = {}): Promise<LuaRun> {
   if (!existsSync(opts.plugin ?? PLUGIN)) throw new CaptureError(`plugin not found: ${opts.plugin ?? PLUGIN}`);
+  const reader = new PdmlReader();
   const [pdml, cols] = await Promise.all([
-    runTshark(tsharkArgs(file, opts, ["-T", "pdml"])),
+    streamTshark(tsharkArgs(file, opts, ["-T", "pdml"]), (c) => reader.push(c)),
     runTshark(
       tsharkArgs(file, opts, ["-T", "fields", "-e", "frame.number", "-e", "_ws.col.Protocol", "-e", "_ws.col.Info"]),
     ),
   ]);
-  const run = parsePdml(pdml.stdout);
+  const run = reader.end();
   run.problems.push(...stderrProblems(pdml.stderr), ...stderrProblems(cols.stderr));
   for (const line of cols.stdout.split("\n")) {
     const [n, proto, info] = line.split("\t");

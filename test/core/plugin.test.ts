@@ -4,7 +4,7 @@
 import { basename, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { compareBuiltin, KNOWN_DIFFERENCES } from "../../src/builtin.ts";
-import { compare, luaSide } from "../../src/compare.ts";
+import { compare, luaSide, PdmlReader, parsePdml, runTshark, stderrProblems, tsharkArgs } from "../../src/compare.ts";
 import { CAPTURE_PORTS, hasCommand, REAL_CAPTURES, ROOT } from "./helpers.ts";
 
 const tshark = hasCommand("tshark");
@@ -37,6 +37,28 @@ describe.skipIf(!tshark)("plugin under tshark", () => {
       expect(links.length).toBe(backward.length);
     });
 
+    it(`${basename(file)}: without a tree (plain tshark -r, one and two passes) the Info column is the same`, async () => {
+      // Plain `tshark -r` builds no tree: the plugin then decodes for the Info column only.
+      const ports = CAPTURE_PORTS[basename(file)];
+      const withTree = await luaSide(file, { ports: ports ? [...ports] : undefined });
+      const want = [...withTree.frames.values()].filter((f) => f.info !== undefined).map((f) => [f.frame, f.info]);
+      for (const passes of [[], ["-2"]]) {
+        const args = tsharkArgs(file, { ports: ports ? [...ports] : undefined, twoPass: false }, [
+          ...passes,
+          "-o",
+          'gui.column.format:"No.","%m","Protocol","%p","Info","%i"',
+        ]);
+        const r = await runTshark(args);
+        expect(stderrProblems(r.stderr)).toEqual([]);
+        const got = r.stdout
+          .split("\n")
+          .map((l) => /^\s*(\d+)\s+PGWIRE\s+(.*)$/.exec(l))
+          .filter((m) => m !== null)
+          .map((m) => [Number(m[1]), m[2].replace(/^(\[TCP [^\]]*\] )+/, "")]);
+        expect(got, passes.join(" ")).toEqual(want);
+      }
+    });
+
     it(`${basename(file)}: the built-in pgsql shows the same messages and values`, async () => {
       const r = await compareBuiltin(file, { ports: CAPTURE_PORTS[basename(file)] });
       expect(r.differences).toEqual([]);
@@ -64,5 +86,19 @@ describe.skipIf(!tshark)("plugin under tshark", () => {
     // psql-scram's COPY TO of the 5-column employees table: the built-in lists 3 column formats.
     const field = KNOWN_DIFFERENCES.find((k) => k.field === "pgsql.format");
     expect(field?.in).toContain("CopyOutResponse");
+  });
+});
+
+describe.skipIf(!tshark)("reading PDML as it comes", () => {
+  it("gives the same frames whatever the chunks (values with newlines included)", async () => {
+    const file = join(ROOT, "captures", "values", "binary.pcapng");
+    const { stdout } = await runTshark(tsharkArgs(file, { ports: [55432] }, ["-T", "pdml"]));
+    const whole = parsePdml(stdout);
+    expect(whole.frames.size).toBeGreaterThan(5);
+    for (const size of [1, 7, 4096]) {
+      const r = new PdmlReader();
+      for (let i = 0; i < stdout.length; i += size) r.push(stdout.slice(i, i + size));
+      expect(r.end(), `chunks of ${size}`).toEqual(whole);
+    }
   });
 });
