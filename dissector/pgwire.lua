@@ -2946,7 +2946,10 @@ local function info_text(v)
     if v == floor(v) then return sformat("%d", v) end
     return tostring(v)
   end
-  local s = string.gsub(tostring(v), "[%z\1-\31\127]", " ")
+  local s = tostring(v)
+  -- Most values are short printable ASCII: as they are.
+  if #s <= 80 and not sfind(s, "[^\32-\126]") then return s end
+  s = string.gsub(s, "[%z\1-\31\127]", " ")
   return cut_utf8(s, 80)
 end
 

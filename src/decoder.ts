@@ -234,8 +234,11 @@ const enc = new TextEncoder();
 const dec = new TextDecoder();
 
 /** Info column values: control characters as spaces, cut at 80 bytes on a UTF-8 boundary. */
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
 export function infoText(v: number | string): string {
   if (typeof v === "number") return String(v);
+  if (v.length <= 80 && PRINTABLE_ASCII.test(v)) return v;
   let bytes = enc.encode(v.replace(/[\x00-\x1f\x7f]/g, " "));
   if (bytes.length > 80) {
     let cut = 80;
@@ -260,7 +263,7 @@ function render(parts: readonly InfoPart[], v: Vars): string {
 }
 
 function infoOf(m: MessageMeta, v: Vars): string {
-  return m.name + render(m.info, v);
+  return m.info.length === 0 ? m.name : m.name + render(m.info, v);
 }
 
 const upperAscii = (s: string) => s.replace(/[a-z]/g, (c) => c.toUpperCase());
@@ -290,9 +293,16 @@ function holds(w: Condition, S: ConnState, v: Vars, inTls: boolean): boolean {
   return true;
 }
 
+/** The typed groups by direction and type byte (GROUPS' "F:81" as TYPED.F[81]). */
+const TYPED: Record<"F" | "B", Array<Group | undefined>> = { F: new Array(256), B: new Array(256) };
+for (const [k, g] of Object.entries(GROUPS)) {
+  const [d, t] = k.split(":");
+  if (/^\d+$/.test(t)) TYPED[d as "F" | "B"][Number(t)] = g;
+}
+
 function headerOk(buf: Uint8Array, p: number, dir: "F" | "B"): number | null {
   if (p + 5 > buf.length) return null;
-  const g = GROUPS[`${dir}:${buf[p]}`];
+  const g = TYPED[dir][buf[p]];
   if (!g) return null;
   const len = u32(buf, p + 1);
   if (len < g.min || len > g.max) return null;
@@ -365,7 +375,7 @@ function newConnection(buf: Uint8Array): boolean {
 }
 
 function field(f: FieldInfo, value: DecodedField["value"], offset: number, length: number): DecodedField {
-  return { name: `pgwire.${f.abbrev}`, value, offset, length };
+  return { name: f.name, value, offset, length };
 }
 
 function expertField(abbrev: string, text: string): DecodedField {
@@ -380,6 +390,23 @@ export type LinkHook = (
   v: Vars,
   lists: Body["lists"],
 ) => DecodedField[];
+
+function newItem(
+  items: DecodedMessage[],
+  frame: number,
+  frontend: boolean,
+  name: string | null,
+  label: string,
+  streamOffset: number,
+  size: number,
+  fields: DecodedField[],
+): DecodedMessage {
+  const it: DecodedMessage = { frame, frontend, name, label, streamOffset, size, fields, vars: EMPTY_VARS };
+  items.push(it);
+  return it;
+}
+
+const EMPTY_VARS: Vars = Object.freeze({}) as Vars;
 
 /** What one call of the dissector over a buffer left: messages, and where it wants more bytes. */
 interface CallResult {
@@ -414,20 +441,8 @@ export function dissectCall(
   const caplen = buf.length;
   const items: DecodedMessage[] = [];
   const dir = fe ? "F" : "B";
-  const item = (name: string | null, label: string, off: number, size: number, fields: DecodedField[]) => {
-    const it: DecodedMessage = {
-      frame,
-      frontend: fe,
-      name,
-      label,
-      streamOffset: streamBase + off,
-      size,
-      fields,
-      vars: {},
-    };
-    items.push(it);
-    return it;
-  };
+  const item = (name: string | null, label: string, off: number, size: number, fields: DecodedField[]) =>
+    newItem(items, frame, fe, name, label, streamBase + off, size, fields);
   let off = 0;
   while (off < total) {
     if (off >= caplen) break;
@@ -470,7 +485,7 @@ export function dissectCall(
         break;
       }
       const len = u32(buf, off + hdr);
-      g = GROUPS[`${dir}:${shape === "typed" ? first : "untyped"}`];
+      g = shape === "typed" ? TYPED[dir][first] : GROUPS[`${dir}:untyped`];
       if (!g || len < g.min || len > g.max) {
         const stop = resyncPoint(buf, off + 1, dir, total);
         const fields: DecodedField[] = [
@@ -495,14 +510,29 @@ export function dissectCall(
       if (a?.columns !== undefined && a.columns !== S.columns) S = { ...S, columns: a.columns };
       if (a?.formats !== undefined && a.formats !== S.rformats) S = { ...S, rformats: a.formats };
     }
-    const m = g.variants.find((v) => selects(v, S, buf, off + hdr + 4)) as MessageMeta;
+    let m = g.variants[g.variants.length - 1];
+    for (const v of g.variants) {
+      if (selects(v, S, buf, off + hdr + 4)) {
+        m = v;
+        break;
+      }
+    }
     const fields: DecodedField[] = [field(F.msg, m.name, 0, 0)];
     if (shape === "typed") {
       fields.push(field(F.type, String.fromCharCode(first), 0, 1), field(F.length, u32(buf, off + 1), 1, 4));
     } else if (shape === "untyped") fields.push(field(F.length, u32(buf, off), 0, 4));
     fields.push(field(F.frontend, fe, 0, 0));
     if (S.txs !== undefined) fields.push(field(F.txStatus, S.txs, 0, 0));
-    const it = item(m.name, `PostgreSQL: ${m.name}`, off, Math.min(size, caplen - off), fields);
+    const it = newItem(
+      items,
+      frame,
+      fe,
+      m.name,
+      `PostgreSQL: ${m.name}`,
+      streamBase + off,
+      Math.min(size, caplen - off),
+      fields,
+    );
     it.info = m.name;
     if (off + size > caplen) {
       fields.push(
@@ -523,12 +553,12 @@ export function dissectCall(
     }
     m.parse(b);
     b.finish();
-    for (const f of b.fields) fields.push(f.name.startsWith("expert:") ? { ...f, offset: 0 } : f);
+    for (const f of b.fields) fields.push(f);
     const phase = m.allowed ? phaseOf(S, fe) : undefined;
     if (phase !== undefined && !m.allowed?.includes(phase)) {
       fields.push(expertField(EXPERTS.unexpectedMessage.abbrev, `${m.name} is not allowed ${PHASE_TEXT[phase]}`));
     }
-    if (links) fields.push(...links(m, fe, it, b.vars, b.lists));
+    if (links) for (const f of links(m, fe, it, b.vars, b.lists)) fields.push(f);
     for (const f of m.findings ?? []) {
       if (holds(f.when, S, b.vars, inTls)) fields.push(expertField(EXPERTS[f.expert].abbrev, render(f.text, b.vars)));
     }
@@ -572,21 +602,22 @@ class Desegmenter {
     const d = frontend ? "F" : "B";
     const base = this.offsets[d];
     this.offsets[d] += data.length;
-    const run = (buf: Uint8Array, bufBase: number) => {
-      const want = call(buf, bufBase);
-      if (want) this.pending[d] = { buf: buf.slice(want.offset), need: want.need, base: bufBase + want.offset };
-    };
     const p = this.pending[d];
     this.pending[d] = undefined;
-    if (!p) run(data, base);
-    else if (p.need === "one") run(concat(p.buf, data), p.base);
+    if (!p) this.run(d, data, base, call);
+    else if (p.need === "one") this.run(d, concat(p.buf, data), p.base, call);
     else if (data.length < p.need)
       this.pending[d] = { buf: concat(p.buf, data), need: p.need - data.length, base: p.base };
     else {
-      run(concat(p.buf, data.subarray(0, p.need)), p.base);
+      this.run(d, concat(p.buf, data.subarray(0, p.need)), p.base, call);
       // The completed message ends the reassembled buffer exactly; the rest is a new call.
-      if (data.length > p.need) run(data.subarray(p.need), base + p.need);
+      if (data.length > p.need) this.run(d, data.subarray(p.need), base + p.need, call);
     }
+  }
+
+  private run(d: "F" | "B", buf: Uint8Array, bufBase: number, call: Call): void {
+    const want = call(buf, bufBase);
+    if (want) this.pending[d] = { buf: buf.slice(want.offset), need: want.need, base: bufBase + want.offset };
   }
 }
 
@@ -773,32 +804,43 @@ export class ConnectionDecoder {
       this.feedTls(frontend, data, frame, out);
       return out;
     }
-    this.tcp.push(frontend, data, (buf, base) => {
-      if (this.state.tls) {
-        this.feedTls(frontend, buf, frame, out);
-        return undefined;
-      }
-      const total = opts.truncated ? Number.MAX_SAFE_INTEGER : buf.length;
-      const r = dissectCall(
-        buf,
-        frame,
-        base,
-        this.state,
-        frontend,
-        !opts.truncated,
-        total,
-        false,
-        this.links,
-        this.restart,
-        this.answering,
-      );
-      this.state = r.S;
-      out.push(...r.items);
-      if (r.tlsFrom !== undefined) this.feedTls(frontend, buf.subarray(r.tlsFrom), frame, out);
-      return r.desegment;
-    });
+    const c = this.call;
+    c.frontend = frontend;
+    c.frame = frame;
+    c.truncated = opts.truncated === true;
+    c.out = out;
+    this.tcp.push(frontend, data, this.onTcp);
     return out;
   }
+
+  /** The feed in progress, for onTcp (one closure for all calls, not one per feed). */
+  private readonly call = { frontend: false, frame: 0, truncated: false, out: [] as DecodedMessage[] };
+
+  private readonly onTcp: Call = (buf, base) => {
+    const { frontend, frame, truncated, out } = this.call;
+    if (this.state.tls) {
+      this.feedTls(frontend, buf, frame, out);
+      return undefined;
+    }
+    const total = truncated ? Number.MAX_SAFE_INTEGER : buf.length;
+    const r = dissectCall(
+      buf,
+      frame,
+      base,
+      this.state,
+      frontend,
+      !truncated,
+      total,
+      false,
+      this.links,
+      this.restart,
+      this.answering,
+    );
+    this.state = r.S;
+    for (const it of r.items) out.push(it);
+    if (r.tlsFrom !== undefined) this.feedTls(frontend, buf.subarray(r.tlsFrom), frame, out);
+    return r.desegment;
+  };
 
   /** TLS bytes: decrypted with the key log when there is one, then decoded like the Lua plugin does. */
   private feedTls(frontend: boolean, data: Uint8Array, frame: number, out: DecodedMessage[]): void {

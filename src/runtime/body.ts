@@ -6,6 +6,8 @@ export type FieldValue = number | bigint | string | boolean | Uint8Array;
 
 export interface FieldInfo {
   readonly abbrev: string;
+  /** The full filter name, "pgwire." + abbrev. */
+  readonly name: string;
   readonly type: string;
   readonly label: string;
   readonly values?: Readonly<Record<number, string>>;
@@ -45,7 +47,19 @@ import { valueText } from "./values.ts";
 
 const utf8 = new TextDecoder("utf-8");
 
+/** Text of UTF-8 bytes (invalid sequences as U+FFFD, as TextDecoder and Wireshark show them). */
 export function utf8Text(buf: Uint8Array, start: number, end: number): string {
+  // Short ASCII text, most of what the protocol carries: without TextDecoder's per-call cost.
+  if (end - start <= 64) {
+    let ascii = true;
+    for (let i = start; i < end; i++) {
+      if (buf[i] >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
+    if (ascii) return String.fromCharCode.apply(null, buf.subarray(start, end) as unknown as number[]);
+  }
   return utf8.decode(buf.subarray(start, end));
 }
 
@@ -79,11 +93,12 @@ export class Body {
   }
 
   add(f: FieldInfo, value: FieldValue, at: number, length: number): void {
-    this.fields.push({ name: `pgwire.${f.abbrev}`, value, offset: at - this.base, length });
+    this.fields.push({ name: f.name, value, offset: at - this.base, length });
   }
 
   expert(abbrev: string, text: string): void {
-    this.fields.push({ name: `expert:pgwire.${abbrev}`, value: text, offset: this.pos - this.base, length: 0 });
+    // Experts point at no bytes (offset 0, length 0), as the plugin adds them.
+    this.fields.push({ name: `expert:pgwire.${abbrev}`, value: text, offset: 0, length: 0 });
   }
 
   private need(n: number): boolean {
