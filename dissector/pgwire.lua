@@ -2970,10 +2970,11 @@ end
 
 -- SQL that sets a role's password with a literal: ALTER/CREATE ROLE/USER ... PASSWORD '...'.
 local function sets_password_literal(sql)
-  local u = string.upper(sql)
-  local w1, w2 = string.match(u, "^%s*(%a+)%s+(%a+)")
+  local w1, w2 = smatch(sql, "^%s*(%a+)%s+(%a+)")
+  if not w1 then return false end
+  w1, w2 = string.upper(w1), string.upper(w2)
   if (w1 ~= "ALTER" and w1 ~= "CREATE") or (w2 ~= "ROLE" and w2 ~= "USER") then return false end
-  return sfind(u, "PASSWORD%s*'") ~= nil
+  return sfind(string.upper(sql), "PASSWORD%s*'") ~= nil
 end
 
 local function holds(w, S, v)

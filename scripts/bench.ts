@@ -210,15 +210,23 @@ async function main(): Promise<void> {
       const out = join(DIR, `big-${label}.pcapng`);
       await replicate(pgbench, out, size);
       log(`TS decoder peak memory on ${out}`);
-      const m = await tsBench<{ peakMB: number; seconds: number; messages: number }>("memory", out);
+      type Mem = { peakMB: number; seconds: number; messages: number };
+      const m = await tsBench<Mem>("memory", out);
+      const d = await tsBench<Mem>("memory", out, "--default-heap");
       mem.push(
-        `| big-${label}.pcapng | ${(statSync(out).size / 1e6).toFixed(0)} | ${m.messages} | ${m.peakMB.toFixed(0)} | ${m.seconds.toFixed(1)} |`,
+        `| big-${label}.pcapng | ${(statSync(out).size / 1e6).toFixed(0)} | ${m.messages} | ${m.peakMB.toFixed(0)} | ${d.peakMB.toFixed(0)} | ${m.seconds.toFixed(1)} |`,
       );
     }
   }
 
   const tsharkVersion = execFileSync("tshark", ["-v"], { encoding: "utf8" }).split("\n")[0];
-  const luaVersion = /with Lua ([0-9.]+)/.exec(execFileSync("tshark", ["-v"], { encoding: "utf8" }))?.[1] ?? "?";
+  // tshark -v says "with Lua" only: ask the embedded Lua itself.
+  const probe = join(DIR, "lua-version.lua");
+  writeFileSync(probe, 'io.stdout:write("LUA=" .. _VERSION .. "\\n")\n');
+  const luaVersion =
+    /LUA=Lua ([0-9.]+)/.exec(
+      execFileSync("tshark", ["-X", `lua_script:${probe}`, "-r", pgbench, "-c", "1"], { encoding: "utf8" }),
+    )?.[1] ?? "?";
   const pgVersion = JSON.parse(readFileSync(join(ROOT, "node_modules", "pg-protocol", "package.json"), "utf8")).version;
   const table = [
     "| capture | packets | MB | floor | built-in pgsql | pgwire.lua | pgwire / built-in | floor -V | built-in -V | pgwire -V | pgwire / built-in (-V) | built-in -e pgsql.query | pgwire -e pgwire.query |",
@@ -236,7 +244,11 @@ async function main(): Promise<void> {
     `| pg-protocol ${pgVersion} Parser | ${fmt(p.pgProtocol)} | ${(p.bytes / 1e6 / p.pgProtocol.min).toFixed(1)} | ${pr.pgMessages} |`,
     `| TS decoder (every field: ${pr.fields}) | ${fmt(p.ts)} | ${(p.bytes / 1e6 / p.ts.min).toFixed(1)} | ${pr.tsMessages} |`,
   ];
-  const memTable = ["| capture | MB | messages | peak RSS (MB) | seconds |", "|---|---|---|---|---|", ...mem];
+  const memTable = [
+    "| capture | MB | messages | peak RSS, pgwire's setting (MB) | peak RSS, V8's default (MB) | seconds |",
+    "|---|---|---|---|---|---|",
+    ...mem,
+  ];
   const machine = `${cpus()[0]?.model ?? "?"}, ${cpus().length} CPUs, ${(totalmem() / 2 ** 30).toFixed(0)} GiB`;
   const report = `## Results (${new Date().toISOString().slice(0, 10)})
 

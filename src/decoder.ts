@@ -266,14 +266,13 @@ function infoOf(m: MessageMeta, v: Vars): string {
   return m.info.length === 0 ? m.name : m.name + render(m.info, v);
 }
 
-const upperAscii = (s: string) => s.replace(/[a-z]/g, (c) => c.toUpperCase());
-
 /** SQL that sets a role's password with a literal: ALTER/CREATE ROLE/USER ... PASSWORD '...'. */
+// Without the u flag, i folds ASCII letters only (as the plugin's string.upper does).
+const ROLE_SQL = /^[ \t\n\v\f\r]*(?:ALTER|CREATE)[ \t\n\v\f\r]+(?:ROLE|USER)(?![A-Za-z])/i;
+const PASSWORD_LITERAL = /PASSWORD[ \t\n\v\f\r]*'/i;
+
 export function setsPasswordLiteral(sql: string): boolean {
-  const u = upperAscii(sql);
-  const m = /^[ \t\n\v\f\r]*([A-Za-z]+)[ \t\n\v\f\r]+([A-Za-z]+)/.exec(u);
-  if (!m || (m[1] !== "ALTER" && m[1] !== "CREATE") || (m[2] !== "ROLE" && m[2] !== "USER")) return false;
-  return /PASSWORD[ \t\n\v\f\r]*'/.test(u);
+  return ROLE_SQL.test(sql) && PASSWORD_LITERAL.test(sql);
 }
 
 function holds(w: Condition, S: ConnState, v: Vars, inTls: boolean): boolean {

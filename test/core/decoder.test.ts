@@ -3,7 +3,13 @@
 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { CONTEXT_FIELDS, ConnectionDecoder, type DecodedMessage, FINDING_EXPERTS } from "../../src/decoder.ts";
+import {
+  CONTEXT_FIELDS,
+  ConnectionDecoder,
+  type DecodedMessage,
+  FINDING_EXPERTS,
+  setsPasswordLiteral,
+} from "../../src/decoder.ts";
 import { be16, be32, concat, typed, untyped } from "./helpers.ts";
 
 function fieldsOf(m: DecodedMessage): Record<string, unknown[]> {
@@ -278,6 +284,35 @@ describe("TS decoder", () => {
         },
       ),
       { numRuns: 2000 },
+    );
+  });
+});
+
+describe("setsPasswordLiteral", () => {
+  // The plugin's rule, word by word (string.upper, then "^%s*(%a+)%s+(%a+)" and "PASSWORD%s*'").
+  const reference = (sql: string) => {
+    const u = sql.replace(/[a-z]/g, (c) => c.toUpperCase());
+    const m = /^[ \t\n\v\f\r]*([A-Za-z]+)[ \t\n\v\f\r]+([A-Za-z]+)/.exec(u);
+    if (!m || (m[1] !== "ALTER" && m[1] !== "CREATE") || (m[2] !== "ROLE" && m[2] !== "USER")) return false;
+    return /PASSWORD[ \t\n\v\f\r]*'/.test(u);
+  };
+
+  it("finds a password literal in ALTER/CREATE ROLE/USER, and nowhere else", () => {
+    expect(setsPasswordLiteral("ALTER ROLE app PASSWORD 'x'")).toBe(true);
+    expect(setsPasswordLiteral("\n create user bob with password  'x'")).toBe(true);
+    expect(setsPasswordLiteral("ALTER ROLES app PASSWORD 'x'")).toBe(false);
+    expect(setsPasswordLiteral("SELECT 'ALTER ROLE a PASSWORD ''x'''")).toBe(false);
+    expect(setsPasswordLiteral("ALTER ROLE app PASSWORD NULL")).toBe(false);
+    expect(setsPasswordLiteral("ALTER\u017f ROLE a PASSWORD 'x'")).toBe(false);
+  });
+
+  it("agrees with the plugin's rule on arbitrary text", () => {
+    const word = fc.constantFrom("alter", "ALTER", "Create", "role", "USER", "users", "password", "PassWord", "ſ", "K");
+    const sep = fc.constantFrom(" ", "\t", "\n", "", "'", "  ", "x", "\u00a0");
+    const sql = fc.array(fc.oneof(word, sep, fc.string({ maxLength: 3 })), { maxLength: 8 }).map((p) => p.join(""));
+    fc.assert(
+      fc.property(sql, (s) => setsPasswordLiteral(s) === reference(s)),
+      { numRuns: 5000 },
     );
   });
 });
