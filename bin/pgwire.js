@@ -2,13 +2,7 @@
 // The pgwire command line: loads the TypeScript sources through tsx and runs src/cli.ts.
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { setFlagsFromString } from "node:v8";
 import { register } from "tsx/esm/api";
-
-// A small young generation: the decoder makes much short-lived garbage, and V8 would otherwise let
-// the young generation grow to tens of MB, resident memory that buys no speed here (semi-spaces are
-// resized while running, so this takes effect; docs/benchmarks.md has the numbers).
-setFlagsFromString("--max-semi-space-size=4");
 
 // Use the package's own tsconfig, not one found in the user's working directory.
 const tsconfig = fileURLToPath(new URL("../tsconfig.json", import.meta.url));

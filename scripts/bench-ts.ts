@@ -4,10 +4,8 @@
 //   node bench-ts.mjs decode FILE REPS     the whole pipeline (pcap, TCP, decoder): seconds, messages
 //   node bench-ts.mjs parsers FILE REPS    pg-protocol's Parser and the TS decoder on the server streams
 
-//   node bench-ts.mjs memory FILE [--default-heap]   one decode; peak resident memory (with the
-//                                         command line's young-generation limit, bin/pgwire.js)
+//   node bench-ts.mjs memory FILE          one decode; peak resident memory
 
-import { setFlagsFromString } from "node:v8";
 import { Parser } from "pg-protocol/dist/parser.js";
 import { ConnectionDecoder } from "../src/decoder.ts";
 import { readCapture } from "../src/pcap.ts";
@@ -15,8 +13,6 @@ import { decodeCapture } from "../src/pipeline.ts";
 import { TcpReassembler } from "../src/tcp.ts";
 
 const [mode, file, repsArg] = process.argv.slice(2);
-// The command line's setting (bin/pgwire.js), unless V8's default is asked for.
-if (mode === "memory" && repsArg !== "--default-heap") setFlagsFromString("--max-semi-space-size=4");
 const reps = Number(repsArg ?? 1);
 
 async function decode(): Promise<{ seconds: number[]; messages: number }> {
