@@ -235,9 +235,9 @@ if begin node-protocol.pcapng 2; then
   has "Parameter description" 2 # Describe S "typed" and "pair"
   has Bind 3
   has Execute 3
-  has "CopyIn response" 2
-  has "CopyOut response" 1
-  has "Copy completion" 2 # the client's CopyDone after the dropped COPY, the server's after COPY TO STDOUT
+  has "CopyIn response" 3
+  has "CopyOut response" 2
+  has "Copy completion" 4 # client: after the dropped COPY and the w/k rows; server: two COPY TO STDOUT
   has Error 3
   lacks "Function call"
   match "Bind with three binary parameters" 'pgsql.type == "Bind" && pgsql.val.data == 00:00:00:28' 1
@@ -245,6 +245,25 @@ if begin node-protocol.pcapng 2; then
   match "the bad COPY row" 'pgsql.code == "22P02"' 1
   match "the Query in the middle of COPY and the FATAL after it" 'pgsql.code == "08P01"' 2
   match "CopyData after the error (dropped by the server)" 'tcp.dstport == 5432 && pgsql.copydata == 37:09:73:65:76:65:6e:0a' 1
+  match "COPY rows that start with w and k (client)" 'tcp.dstport == 5432 && pgsql.copydata matches "^(walrus|kiwi)"' 2
+  match "COPY rows that start with w, r, k and h (server)" 'tcp.srcport == 5432 && pgsql.copydata matches "^(walrus|rhubarb|kiwi|hops)"' 1
+  summary
+fi
+
+if begin pg-receivewal.pcapng 1; then
+  for t in "SSL request" "Startup message" "Authentication request" "Simple query" "Row description" "Data row" \
+    "Command completion" "Ready for query" "Copy data" "Copy completion" "Termination"; do has "$t"; done
+  has "Unknown" 1 # CopyBothResponse ('W'): Wireshark 4.0's pgsql does not know it
+  match "CopyBothResponse" 'tcp.srcport == 5432 && pgsql.type == "Unknown" && frame contains "W"' 1
+  has "Copy completion" 2 # the client's CopyDone (SIGINT), then the server's
+  lacks "Password message"
+  match "START_REPLICATION" 'pgsql.query matches "^START_REPLICATION [0-9A-F]+/[0-9A-F]+ TIMELINE 1$"' 1
+  match "IDENTIFY_SYSTEM" 'pgsql.query == "IDENTIFY_SYSTEM"'
+  # Copy data inside copy-both: XLogData ('w') and keepalives ('k') from the server, status updates ('r') from the client.
+  match "XLogData" 'tcp.srcport == 5432 && pgsql.copydata[0] == 0x77'
+  match "keepalive" 'tcp.srcport == 5432 && pgsql.copydata[0] == 0x6b'
+  match "standby status update" 'tcp.dstport == 5432 && pgsql.copydata[0] == 0x72'
+  match "the stream ends with START_STREAMING and START_REPLICATION" 'pgsql.tag == "START_STREAMING"' 1
   summary
 fi
 

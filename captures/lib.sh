@@ -46,7 +46,8 @@ as_postgres() { (cd "$TMPD" && runuser -u postgres -- "$@"); }
 start_capture() {
   local file=$1 port=$2
   rm -f "$file"
-  dumpcap -i lo -f "tcp port $port" -w "$file" -q 2>"$PCAPTMP/dumpcap.err" &
+  # A 64 MiB kernel buffer: WAL streaming sends bursts of 64 KB loopback segments.
+  dumpcap -i lo -B 64 -f "tcp port $port" -w "$file" -q 2>"$PCAPTMP/dumpcap.err" &
   DUMPCAP_PID=$!
   local i
   for ((i = 0; i < 100; i++)); do

@@ -41,7 +41,7 @@ SCRAM_PASSWORD='scram-secret'
 
 # Every capture, in recording order (tls-keylog last: it needs the server restarted with TLS).
 ALL_CAPTURES=(ssl-refused seed-md5 seed-wrong-password psql-scram node-extended pgbench-extended
-  pgbench-prepared psql-cancel node-binary node-protocol pgbench-pipeline psql-other-port tls-keylog)
+  pgbench-prepared psql-cancel node-binary node-protocol pg-receivewal pgbench-pipeline psql-other-port tls-keylog)
 
 INSTALL=0
 CHECK=1
@@ -202,6 +202,7 @@ max_connections = 20
 fsync = off
 synchronous_commit = off
 full_page_writes = off
+wal_sender_timeout = '2s'               # pg-receivewal: the server's keepalives come after 1 s idle
 EOF
 
 cat >"$DATA/pg_hba.conf" <<EOF
@@ -211,6 +212,8 @@ host    all       app         $HOST/32   md5
 host    all       scram_user  $HOST/32   scram-sha-256
 # pgbench's user: trust, and only for its own database (throwaway cluster on loopback only).
 host    bench     bench       $HOST/32   trust
+# pg_receivewal's user: physical replication only.
+host    replication  repl     $HOST/32   trust
 EOF
 
 SERVER_UP=1 # from here on, the trap stops the server (harmless if it did not start)
@@ -223,6 +226,7 @@ CREATE ROLE app LOGIN PASSWORD '$APP_PASSWORD';
 SET password_encryption = 'scram-sha-256';
 CREATE ROLE scram_user LOGIN PASSWORD '$SCRAM_PASSWORD';
 CREATE ROLE bench LOGIN;
+CREATE ROLE repl LOGIN REPLICATION;
 CREATE DATABASE company OWNER app;
 CREATE DATABASE bench OWNER bench;
 SQL
@@ -351,6 +355,28 @@ scenario_node_protocol() {
   node "$CLIENTS/protocol.mjs" "$APP_PASSWORD"
 }
 
+scenario_pg_receivewal() {
+  # Physical streaming replication: IDENTIFY_SYSTEM and the rest as simple queries on a
+  # replication connection, START_REPLICATION, then copy-both: XLogData from the server, a status
+  # update from the client every second, keepalives when idle; SIGINT ends it with CopyDone.
+  local dir="$TMPD/wal"
+  # A fresh WAL segment: pg_receivewal starts at the segment's start, so little old WAL is sent.
+  psql_admin -d postgres -c "SELECT pg_switch_wal()" >/dev/null
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  chown postgres:postgres "$dir"
+  as_postgres "$PGBIN/pg_receivewal" -h "$HOST" -p "$PORT" -U repl -D "$dir" --status-interval=1 --no-loop \
+    >"$TMPD/receivewal.log" 2>&1 &
+  local pid=$!
+  sleep 1.5
+  psql_admin -d company -c "CREATE TABLE wal_demo AS SELECT g FROM generate_series(1, 200) g" >/dev/null
+  sleep 2.5
+  # $! is the subshell around runuser: signal pg_receivewal itself (SIGINT: stop streaming cleanly).
+  pkill -INT -x pg_receivewal
+  wait "$pid" || die "pg_receivewal failed: $(cat "$TMPD/receivewal.log")"
+  psql_admin -d company -c "DROP TABLE wal_demo" >/dev/null
+}
+
 scenario_pgbench_pipeline() {
   # One client, five runs of a script with four statements between \startpipeline and \endpipeline.
   PGSSLMODE=disable PGGSSENCMODE=disable "$PGBIN/pgbench" -n --random-seed=1 -M extended -c 1 -t 5 \
@@ -386,6 +412,7 @@ record pgbench-prepared.pcapng scenario_pgbench_prepared
 record psql-cancel.pcapng scenario_psql_cancel
 record node-binary.pcapng scenario_node_binary
 record node-protocol.pcapng scenario_node_protocol
+record pg-receivewal.pcapng scenario_pg_receivewal
 if selected pgbench-pipeline; then
   pgbench_init # fresh pgbench tables: the balances it reads do not depend on the runs above
   record pgbench-pipeline.pcapng scenario_pgbench_pipeline

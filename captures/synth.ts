@@ -170,6 +170,36 @@ export const EXAMPLES: readonly Example[] = [
   ex("CopyInResponse", "B", { format: 0, $n: [{ format: 0 }, { format: 0 }] }),
   ex("CopyOutResponse", "B", { format: 1, $n: [{ format: 1 }] }),
   ex("CopyBothResponse", "B", { format: 0 }),
+  // 0/16B3748 and 2026-11-27 01:27:01.5+00 (microseconds since 2000-01-01).
+  ex("XLogData", "B", {
+    "repl.type": "w",
+    "repl.wal_start": 23803720,
+    "repl.wal_end": 23803800,
+    "repl.time": 849058021500000,
+    "repl.wal_data": Uint8Array.of(1, 2, 3),
+  }),
+  ex("PrimaryKeepalive", "B", {
+    "repl.type": "k",
+    "repl.wal_end": 23803800,
+    "repl.time": 849058021500000,
+    reply: 0,
+  }),
+  ex("StandbyStatusUpdate", "F", {
+    "repl.type": "r",
+    "repl.written": 23803800,
+    "repl.flushed": 23803800,
+    "repl.applied": 0,
+    "repl.time": 849058022000000,
+    "repl.reply": 0,
+  }),
+  ex("HotStandbyFeedback", "F", {
+    "repl.type": "h",
+    "repl.time": 849058022000000,
+    xmin: 735,
+    "repl.xmin_epoch": 0,
+    "repl.catalog_xmin": 0,
+    "repl.catalog_xmin_epoch": 0,
+  }),
   ex("CopyData", "F", { copydata: "1\tapple\n" }),
   ex("CopyData", "B", { copydata: "2\tpear\n" }),
   ex("CopyDone", "F"),
@@ -486,10 +516,45 @@ export function allMessagesSessions(): TcpSessionBuilder[] {
     c(b, fe("PasswordMessage", { password: "repl-secret" }));
     s(b, welcome(31003, { key: 0x0badf00d }));
     c(b, query("START_REPLICATION SLOT sub LOGICAL 0/0 (proto_version '4', publication_names 'pub')"));
-    const keepalive = concatBytes(text("k"), new Uint8Array(8), new Uint8Array(8), Uint8Array.of(1));
-    const status = concatBytes(text("r"), new Uint8Array(8 * 4), Uint8Array.of(0));
-    s(b, be("CopyBothResponse", { format: 0 }), be("CopyData", { copydata: keepalive }));
-    c(b, fe("CopyData", { copydata: status }));
+    // The replication messages inside copy-both (pgoutput's payloads are not decoded yet).
+    const t = 849058021500000; // 2026-11-27 01:27:01.5+00, in microseconds since 2000-01-01
+    s(
+      b,
+      be("CopyBothResponse", { format: 0 }),
+      be("PrimaryKeepalive", { "repl.type": "k", "repl.wal_end": 23803720, "repl.time": t, reply: 1 }),
+    );
+    c(
+      b,
+      fe("StandbyStatusUpdate", {
+        "repl.type": "r",
+        "repl.written": 23803720,
+        "repl.flushed": 23803720,
+        "repl.applied": 23803720,
+        "repl.time": t + 100,
+        "repl.reply": 0,
+      }),
+    );
+    s(
+      b,
+      be("XLogData", {
+        "repl.type": "w",
+        "repl.wal_start": 23803720,
+        "repl.wal_end": 23803800,
+        "repl.time": t + 200,
+        "repl.wal_data": text("B\u0000\u0000\u0000\u0000"),
+      }),
+    );
+    c(
+      b,
+      fe("HotStandbyFeedback", {
+        "repl.type": "h",
+        "repl.time": t + 300,
+        xmin: 735,
+        "repl.xmin_epoch": 0,
+        "repl.catalog_xmin": 0,
+        "repl.catalog_xmin_epoch": 0,
+      }),
+    );
     c(b, fe("CopyDone"));
     s(b, be("CopyDone"), done("START_REPLICATION"), rfq("I"));
     c(b, fe("Terminate"));

@@ -79,6 +79,25 @@ local F = {
   status = ProtoField.uint8("pgwire.status", "Status", base.DEC, { [69] = "In a failed transaction", [73] = "Idle", [84] = "In a transaction" }, nil, "The transaction status of the backend."),
   copydata = ProtoField.bytes("pgwire.copydata", "Copy data", nil, "Data of the COPY stream."),
   copyColumns = ProtoField.uint16("pgwire.copy.columns", "Columns", base.DEC, nil, nil, "The number of columns of the COPY data."),
+  replType = ProtoField.uint8("pgwire.repl.type", "Replication message", base.DEC, { [104] = "Hot standby feedback", [107] = "Primary keepalive", [114] = "Standby status update", [119] = "XLogData" }, nil, "The replication message's own type byte."),
+  walStart = ProtoField.uint64("pgwire.repl.wal_start", "WAL start", base.DEC, nil, nil, "The WAL position of the data in this message."),
+  walStartLsn = ProtoField.string("pgwire.repl.wal_start_lsn", "WAL start LSN", nil, "The WAL start as PostgreSQL writes an LSN."),
+  walEnd = ProtoField.uint64("pgwire.repl.wal_end", "WAL end", base.DEC, nil, nil, "The current end of WAL on the server."),
+  walEndLsn = ProtoField.string("pgwire.repl.wal_end_lsn", "WAL end LSN", nil, "The end of WAL as PostgreSQL writes an LSN."),
+  replTime = ProtoField.int64("pgwire.repl.time", "Send time", base.DEC, nil, nil, "The sender's clock when it sent the message: microseconds since 2000-01-01 00:00 UTC."),
+  replTimeText = ProtoField.string("pgwire.repl.time_text", "Send time (text)", nil, "The send time as PostgreSQL prints a timestamptz."),
+  walData = ProtoField.bytes("pgwire.repl.wal_data", "WAL data", nil, "A section of the WAL stream."),
+  replyRequested = ProtoField.uint8("pgwire.repl.reply", "Reply requested", base.DEC, nil, nil, "1: the sender asks for an immediate reply."),
+  written = ProtoField.uint64("pgwire.repl.written", "Written", base.DEC, nil, nil, "The last WAL byte + 1 the standby has written to disk."),
+  writtenLsn = ProtoField.string("pgwire.repl.written_lsn", "Written LSN", nil, "Written, as PostgreSQL writes an LSN."),
+  flushed = ProtoField.uint64("pgwire.repl.flushed", "Flushed", base.DEC, nil, nil, "The last WAL byte + 1 the standby has flushed to disk."),
+  flushedLsn = ProtoField.string("pgwire.repl.flushed_lsn", "Flushed LSN", nil, "Flushed, as PostgreSQL writes an LSN."),
+  applied = ProtoField.uint64("pgwire.repl.applied", "Applied", base.DEC, nil, nil, "The last WAL byte + 1 the standby has applied."),
+  appliedLsn = ProtoField.string("pgwire.repl.applied_lsn", "Applied LSN", nil, "Applied, as PostgreSQL writes an LSN."),
+  xmin = ProtoField.uint32("pgwire.repl.xmin", "Xmin", base.DEC, nil, nil, "The standby's current global xmin (0: none)."),
+  xminEpoch = ProtoField.uint32("pgwire.repl.xmin_epoch", "Xmin epoch", base.DEC, nil, nil, "The epoch of that xmin."),
+  catalogXmin = ProtoField.uint32("pgwire.repl.catalog_xmin", "Catalog xmin", base.DEC, nil, nil, "The lowest catalog_xmin of the standby's slots."),
+  catalogXminEpoch = ProtoField.uint32("pgwire.repl.catalog_xmin_epoch", "Catalog xmin epoch", base.DEC, nil, nil, "The epoch of that catalog_xmin."),
   error = ProtoField.stringz("pgwire.error", "Error", nil, "The reason given by CopyFail."),
   condition = ProtoField.stringz("pgwire.condition", "Condition", nil, "The channel of a notification."),
   text = ProtoField.stringz("pgwire.text", "Text", nil, "The payload of a notification."),
@@ -184,6 +203,25 @@ do
   list[#list + 1] = F.status
   list[#list + 1] = F.copydata
   list[#list + 1] = F.copyColumns
+  list[#list + 1] = F.replType
+  list[#list + 1] = F.walStart
+  list[#list + 1] = F.walStartLsn
+  list[#list + 1] = F.walEnd
+  list[#list + 1] = F.walEndLsn
+  list[#list + 1] = F.replTime
+  list[#list + 1] = F.replTimeText
+  list[#list + 1] = F.walData
+  list[#list + 1] = F.replyRequested
+  list[#list + 1] = F.written
+  list[#list + 1] = F.writtenLsn
+  list[#list + 1] = F.flushed
+  list[#list + 1] = F.flushedLsn
+  list[#list + 1] = F.applied
+  list[#list + 1] = F.appliedLsn
+  list[#list + 1] = F.xmin
+  list[#list + 1] = F.xminEpoch
+  list[#list + 1] = F.catalogXmin
+  list[#list + 1] = F.catalogXminEpoch
   list[#list + 1] = F.error
   list[#list + 1] = F.condition
   list[#list + 1] = F.text
@@ -2159,6 +2197,15 @@ local function b_lookup(b, f, from, tbl, prefix, bind)
   if bind then b.v[bind] = v end
 end
 
+-- The size bytes just read, as PostgreSQL prints a binary value of type oid (TextElement).
+local function b_text(b, f, size, oid, bind)
+  if not b.ok or (b.nt and not bind) then return end
+  local p = b.pos - size
+  local text = pg_value_text(oid, 1, ssub(b.s, p + 1, b.pos))
+  if not b.nt then b.tree:add(f, b.tvb(p, 0), text):set_generated() end
+  if bind then b.v[bind] = text end
+end
+
 local function b_num(b, name)
   local v = b.v[name]
   if type(v) == "number" then return v end
@@ -2624,6 +2671,53 @@ local function FunctionCallResponse_B(b)
   b_bytes(b, F.valData, b_num(b, "vlen"))
 end
 
+-- XLogData (backend)
+local function XLogData_B(b)
+  b_int(b, F.replType, 1, false)
+  b_int(b, F.walStart, 8, false)
+  b_text(b, F.walStartLsn, 8, 3220, "start")
+  b_int(b, F.walEnd, 8, false)
+  b_text(b, F.walEndLsn, 8, 3220)
+  b_int(b, F.replTime, 8, true)
+  b_text(b, F.replTimeText, 8, 1184)
+  b_bytes(b, F.walData, b.e - b.pos)
+end
+
+-- PrimaryKeepalive (backend)
+local function PrimaryKeepalive_B(b)
+  b_int(b, F.replType, 1, false)
+  b_int(b, F.walEnd, 8, false)
+  b_text(b, F.walEndLsn, 8, 3220, "end")
+  b_int(b, F.replTime, 8, true)
+  b_text(b, F.replTimeText, 8, 1184)
+  b_int(b, F.replyRequested, 1, false, "reply")
+end
+
+-- StandbyStatusUpdate (frontend)
+local function StandbyStatusUpdate_F(b)
+  b_int(b, F.replType, 1, false)
+  b_int(b, F.written, 8, false)
+  b_text(b, F.writtenLsn, 8, 3220, "written")
+  b_int(b, F.flushed, 8, false)
+  b_text(b, F.flushedLsn, 8, 3220)
+  b_int(b, F.applied, 8, false)
+  b_text(b, F.appliedLsn, 8, 3220)
+  b_int(b, F.replTime, 8, true)
+  b_text(b, F.replTimeText, 8, 1184)
+  b_int(b, F.replyRequested, 1, false)
+end
+
+-- HotStandbyFeedback (frontend)
+local function HotStandbyFeedback_F(b)
+  b_int(b, F.replType, 1, false)
+  b_int(b, F.replTime, 8, true)
+  b_text(b, F.replTimeText, 8, 1184)
+  b_int(b, F.xmin, 4, false, "xmin")
+  b_int(b, F.xminEpoch, 4, false)
+  b_int(b, F.catalogXmin, 4, false)
+  b_int(b, F.catalogXminEpoch, 4, false)
+end
+
 -- CopyInResponse (backend)
 local function CopyInResponse_B(b)
   b_int(b, F.format, 1, false, "format")
@@ -2803,6 +2897,10 @@ local M = {
   { name = "NegotiateProtocolVersion", fe = false, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = NegotiateProtocolVersion_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "auth" }), commandTag = nil },
   { name = "FunctionCall", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = " oid=" }, { v = "oid" } }, effects = {  }, parse = FunctionCall_F, ends = set_of({ "ReadyForQuery" }), async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready", "copyDropped" }), commandTag = nil },
   { name = "FunctionCallResponse", fe = false, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = FunctionCallResponse_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready" }), commandTag = nil },
+  { name = "XLogData", fe = false, when = { copyBoth = 119 }, fixed = nil, max = nil, info = { { lit = " " }, { v = "start" } }, effects = {  }, parse = XLogData_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "copyOut" }), commandTag = nil },
+  { name = "PrimaryKeepalive", fe = false, when = { copyBoth = 107 }, fixed = 22, max = nil, info = { { lit = " " }, { v = "end" }, { lit = " reply=" }, { v = "reply" } }, effects = {  }, parse = PrimaryKeepalive_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "copyOut" }), commandTag = nil },
+  { name = "StandbyStatusUpdate", fe = true, when = { copyBoth = 114 }, fixed = 38, max = nil, info = { { lit = " written=" }, { v = "written" } }, effects = {  }, parse = StandbyStatusUpdate_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "copyIn", "copyDropped" }), commandTag = nil },
+  { name = "HotStandbyFeedback", fe = true, when = { copyBoth = 104 }, fixed = 29, max = nil, info = { { lit = " xmin=" }, { v = "xmin" } }, effects = {  }, parse = HotStandbyFeedback_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "copyIn", "copyDropped" }), commandTag = nil },
   { name = "CopyInResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " format=" }, { v = "format" }, { lit = " columns=" }, { v = "n" } }, effects = { "copyIn" }, parse = CopyInResponse_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready" }), commandTag = nil },
   { name = "CopyOutResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " format=" }, { v = "format" }, { lit = " columns=" }, { v = "n" } }, effects = { "copyOut" }, parse = CopyOutResponse_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready" }), commandTag = nil },
   { name = "CopyBothResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " format=" }, { v = "format" }, { lit = " columns=" }, { v = "n" } }, effects = { "copyBoth" }, parse = CopyBothResponse_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready" }), commandTag = nil },
@@ -2847,18 +2945,18 @@ G.B[75] = { min = 4, max = 264, v = { M[43] } }
 G.B[118] = { min = 4, max = 1073741823, v = { M[44] } }
 G.F[70] = { min = 4, max = 1073741823, v = { M[45] } }
 G.B[86] = { min = 4, max = 1073741823, v = { M[46] } }
-G.B[71] = { min = 4, max = 1073741823, v = { M[47] } }
-G.B[72] = { min = 4, max = 1073741823, v = { M[48] } }
-G.B[87] = { min = 4, max = 1073741823, v = { M[49] } }
-G.F[100] = { min = 4, max = 1073741823, v = { M[50] } }
-G.B[100] = { min = 4, max = 1073741823, v = { M[51] } }
-G.F[99] = { min = 4, max = 4, v = { M[52] } }
-G.B[99] = { min = 4, max = 4, v = { M[53] } }
-G.F[102] = { min = 4, max = 10000, v = { M[54] } }
-G.B[69] = { min = 4, max = 1073741823, v = { M[55] } }
-G.B[78] = { min = 4, max = 1073741823, v = { M[56] } }
-G.B[83] = { min = 4, max = 1073741823, v = { M[57] } }
-G.B[65] = { min = 4, max = 1073741823, v = { M[58] } }
+G.B[100] = { min = 4, max = 1073741823, v = { M[47], M[48], M[55] } }
+G.F[100] = { min = 4, max = 1073741823, v = { M[49], M[50], M[54] } }
+G.B[71] = { min = 4, max = 1073741823, v = { M[51] } }
+G.B[72] = { min = 4, max = 1073741823, v = { M[52] } }
+G.B[87] = { min = 4, max = 1073741823, v = { M[53] } }
+G.F[99] = { min = 4, max = 4, v = { M[56] } }
+G.B[99] = { min = 4, max = 4, v = { M[57] } }
+G.F[102] = { min = 4, max = 10000, v = { M[58] } }
+G.B[69] = { min = 4, max = 1073741823, v = { M[59] } }
+G.B[78] = { min = 4, max = 1073741823, v = { M[60] } }
+G.B[83] = { min = 4, max = 1073741823, v = { M[61] } }
+G.B[65] = { min = 4, max = 1073741823, v = { M[62] } }
 
 ---------------------------------------------------------------------------------------------------
 -- Runtime (hand-written in the template, mirrored by src/decoder.ts): framing, resynchronisation,
@@ -2890,7 +2988,7 @@ local function apply_effects(S, effects, v, lists)
     elseif e == "authRequest" then S = with(S, "auth", v.authtype)
     elseif e == "copyIn" then S = with(S, "copy", "in")
     elseif e == "copyOut" then S = with(S, "copy", "out")
-    elseif e == "copyBoth" then S = with(S, "copy", "both")
+    elseif e == "copyBoth" then S = with(with(S, "copy", "both"), "cb", true)
     elseif e == "copyInDone" then
       S = with(S, "copy", (S.copy == "both" or S.copy == "out") and "out" or nil)
     elseif e == "copyOutDone" then
@@ -2901,6 +2999,7 @@ local function apply_effects(S, effects, v, lists)
     elseif e == "txStatus" then if S.txs ~= v.status then S = with(S, "txs", v.status) end
     end
   end
+  if S.cb and not S.copy then S = with(S, "cb", nil) end
   return S
 end
 
@@ -2928,6 +3027,7 @@ local function selects(when, S, s, body)
   if not when then return true end
   if when.lastAuth then return when.lastAuth[S.auth] == true end
   if when.answerTo then return S.ans == when.answerTo end
+  if when.copyBoth then return S.cb == true and sbyte(s, body + 1) == when.copyBoth end
   if #s < body + 4 then return false end
   local code = u32(s, body + 1)
   if when.peekInt32 then return when.peekInt32[code] == true end

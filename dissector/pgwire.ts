@@ -112,6 +112,25 @@ export const F = {
   status: { abbrev: "status", name: "pgwire.status", type: "uint8", label: "Status", values: {"69":"In a failed transaction","73":"Idle","84":"In a transaction"} },
   copydata: { abbrev: "copydata", name: "pgwire.copydata", type: "bytes", label: "Copy data" },
   copyColumns: { abbrev: "copy.columns", name: "pgwire.copy.columns", type: "uint16", label: "Columns" },
+  replType: { abbrev: "repl.type", name: "pgwire.repl.type", type: "uint8", label: "Replication message", values: {"104":"Hot standby feedback","107":"Primary keepalive","114":"Standby status update","119":"XLogData"} },
+  walStart: { abbrev: "repl.wal_start", name: "pgwire.repl.wal_start", type: "uint64", label: "WAL start" },
+  walStartLsn: { abbrev: "repl.wal_start_lsn", name: "pgwire.repl.wal_start_lsn", type: "string", label: "WAL start LSN" },
+  walEnd: { abbrev: "repl.wal_end", name: "pgwire.repl.wal_end", type: "uint64", label: "WAL end" },
+  walEndLsn: { abbrev: "repl.wal_end_lsn", name: "pgwire.repl.wal_end_lsn", type: "string", label: "WAL end LSN" },
+  replTime: { abbrev: "repl.time", name: "pgwire.repl.time", type: "int64", label: "Send time" },
+  replTimeText: { abbrev: "repl.time_text", name: "pgwire.repl.time_text", type: "string", label: "Send time (text)" },
+  walData: { abbrev: "repl.wal_data", name: "pgwire.repl.wal_data", type: "bytes", label: "WAL data" },
+  replyRequested: { abbrev: "repl.reply", name: "pgwire.repl.reply", type: "uint8", label: "Reply requested" },
+  written: { abbrev: "repl.written", name: "pgwire.repl.written", type: "uint64", label: "Written" },
+  writtenLsn: { abbrev: "repl.written_lsn", name: "pgwire.repl.written_lsn", type: "string", label: "Written LSN" },
+  flushed: { abbrev: "repl.flushed", name: "pgwire.repl.flushed", type: "uint64", label: "Flushed" },
+  flushedLsn: { abbrev: "repl.flushed_lsn", name: "pgwire.repl.flushed_lsn", type: "string", label: "Flushed LSN" },
+  applied: { abbrev: "repl.applied", name: "pgwire.repl.applied", type: "uint64", label: "Applied" },
+  appliedLsn: { abbrev: "repl.applied_lsn", name: "pgwire.repl.applied_lsn", type: "string", label: "Applied LSN" },
+  xmin: { abbrev: "repl.xmin", name: "pgwire.repl.xmin", type: "uint32", label: "Xmin" },
+  xminEpoch: { abbrev: "repl.xmin_epoch", name: "pgwire.repl.xmin_epoch", type: "uint32", label: "Xmin epoch" },
+  catalogXmin: { abbrev: "repl.catalog_xmin", name: "pgwire.repl.catalog_xmin", type: "uint32", label: "Catalog xmin" },
+  catalogXminEpoch: { abbrev: "repl.catalog_xmin_epoch", name: "pgwire.repl.catalog_xmin_epoch", type: "uint32", label: "Catalog xmin epoch" },
   error: { abbrev: "error", name: "pgwire.error", type: "stringz", label: "Error" },
   condition: { abbrev: "condition", name: "pgwire.condition", type: "stringz", label: "Condition" },
   text: { abbrev: "text", name: "pgwire.text", type: "stringz", label: "Text" },
@@ -179,7 +198,7 @@ export const TABLES: Readonly<Record<string, Readonly<Record<string, string>>>> 
 };
 
 /** Fields the decoder derives rather than reads them: lookups, attributes, typed columns (full filter names). */
-export const DERIVED_FIELDS: readonly string[] = ["pgwire.scram.user","pgwire.scram.nonce","pgwire.scram.salt","pgwire.scram.iterations","pgwire.scram.channel_binding","pgwire.scram.proof","pgwire.scram.verifier","pgwire.scram.error","pgwire.scram.gs2_cbind_flag","pgwire.scram.authzid","pgwire.scram.attribute","pgwire.col.type","pgwire.column","pgwire.col.value","pgwire.param.type","pgwire.code_name","pgwire.code_class"];
+export const DERIVED_FIELDS: readonly string[] = ["pgwire.scram.user","pgwire.scram.nonce","pgwire.scram.salt","pgwire.scram.iterations","pgwire.scram.channel_binding","pgwire.scram.proof","pgwire.scram.verifier","pgwire.scram.error","pgwire.scram.gs2_cbind_flag","pgwire.scram.authzid","pgwire.scram.attribute","pgwire.col.type","pgwire.column","pgwire.col.value","pgwire.param.type","pgwire.repl.wal_start_lsn","pgwire.repl.wal_end_lsn","pgwire.repl.time_text","pgwire.repl.written_lsn","pgwire.repl.flushed_lsn","pgwire.repl.applied_lsn","pgwire.code_name","pgwire.code_class"];
 
 export const DEFAULT_MAX_LENGTH = 1073741823;
 
@@ -527,6 +546,53 @@ function FunctionCall_F(b: Body): void {
 function FunctionCallResponse_B(b: Body): void {
   b.int(F.valLength, 4, true, "vlen");
   b.bytes(F.valData, b.num("vlen"));
+}
+
+/** XLogData (backend): WAL data from the server: where it starts, the server's end of WAL, its clock, the bytes. */
+function XLogData_B(b: Body): void {
+  b.int(F.replType, 1, false);
+  b.int(F.walStart, 8, false);
+  b.text(F.walStartLsn, 8, 3220, "start");
+  b.int(F.walEnd, 8, false);
+  b.text(F.walEndLsn, 8, 3220);
+  b.int(F.replTime, 8, true);
+  b.text(F.replTimeText, 8, 1184);
+  b.bytes(F.walData, "rest");
+}
+
+/** PrimaryKeepalive (backend): The server's keepalive: its end of WAL, its clock, and whether it wants a reply now. */
+function PrimaryKeepalive_B(b: Body): void {
+  b.int(F.replType, 1, false);
+  b.int(F.walEnd, 8, false);
+  b.text(F.walEndLsn, 8, 3220, "end");
+  b.int(F.replTime, 8, true);
+  b.text(F.replTimeText, 8, 1184);
+  b.int(F.replyRequested, 1, false, "reply");
+}
+
+/** StandbyStatusUpdate (frontend): The standby's progress: WAL written, flushed and applied, its clock, reply wanted. */
+function StandbyStatusUpdate_F(b: Body): void {
+  b.int(F.replType, 1, false);
+  b.int(F.written, 8, false);
+  b.text(F.writtenLsn, 8, 3220, "written");
+  b.int(F.flushed, 8, false);
+  b.text(F.flushedLsn, 8, 3220);
+  b.int(F.applied, 8, false);
+  b.text(F.appliedLsn, 8, 3220);
+  b.int(F.replTime, 8, true);
+  b.text(F.replTimeText, 8, 1184);
+  b.int(F.replyRequested, 1, false);
+}
+
+/** HotStandbyFeedback (frontend): The standby's oldest running transaction, so that the primary keeps the rows it still needs. */
+function HotStandbyFeedback_F(b: Body): void {
+  b.int(F.replType, 1, false);
+  b.int(F.replTime, 8, true);
+  b.text(F.replTimeText, 8, 1184);
+  b.int(F.xmin, 4, false, "xmin");
+  b.int(F.xminEpoch, 4, false);
+  b.int(F.catalogXmin, 4, false);
+  b.int(F.catalogXminEpoch, 4, false);
 }
 
 /** CopyInResponse (backend): COPY FROM STDIN starts: the client sends CopyData. */
@@ -1195,6 +1261,53 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: ["ready"],
   },
   {
+    name: "XLogData",
+    dir: "B",
+    type: "d",
+    shape: "typed",
+    when: {"copyBoth":"w"},
+    info: [{"lit":" "},{"v":"start"}],
+    effects: [],
+    parse: XLogData_B,
+    allowed: ["copyOut"],
+  },
+  {
+    name: "PrimaryKeepalive",
+    dir: "B",
+    type: "d",
+    shape: "typed",
+    when: {"copyBoth":"k"},
+    fixedLength: 22,
+    info: [{"lit":" "},{"v":"end"},{"lit":" reply="},{"v":"reply"}],
+    effects: [],
+    parse: PrimaryKeepalive_B,
+    allowed: ["copyOut"],
+  },
+  {
+    name: "StandbyStatusUpdate",
+    dir: "F",
+    type: "d",
+    shape: "typed",
+    when: {"copyBoth":"r"},
+    fixedLength: 38,
+    info: [{"lit":" written="},{"v":"written"}],
+    effects: [],
+    parse: StandbyStatusUpdate_F,
+    allowed: ["copyIn","copyDropped"],
+  },
+  {
+    name: "HotStandbyFeedback",
+    dir: "F",
+    type: "d",
+    shape: "typed",
+    when: {"copyBoth":"h"},
+    fixedLength: 29,
+    info: [{"lit":" xmin="},{"v":"xmin"}],
+    effects: [],
+    parse: HotStandbyFeedback_F,
+    allowed: ["copyIn","copyDropped"],
+  },
+  {
     name: "CopyInResponse",
     dir: "B",
     type: "G",
@@ -1361,16 +1474,16 @@ export const GROUPS: Readonly<Record<string, Group>> = {
   "B:118": { min: 4, max: 1073741823, variants: [MESSAGES[43]] },
   "F:70": { min: 4, max: 1073741823, variants: [MESSAGES[44]] },
   "B:86": { min: 4, max: 1073741823, variants: [MESSAGES[45]] },
-  "B:71": { min: 4, max: 1073741823, variants: [MESSAGES[46]] },
-  "B:72": { min: 4, max: 1073741823, variants: [MESSAGES[47]] },
-  "B:87": { min: 4, max: 1073741823, variants: [MESSAGES[48]] },
-  "F:100": { min: 4, max: 1073741823, variants: [MESSAGES[49]] },
-  "B:100": { min: 4, max: 1073741823, variants: [MESSAGES[50]] },
-  "F:99": { min: 4, max: 4, variants: [MESSAGES[51]] },
-  "B:99": { min: 4, max: 4, variants: [MESSAGES[52]] },
-  "F:102": { min: 4, max: 10000, variants: [MESSAGES[53]] },
-  "B:69": { min: 4, max: 1073741823, variants: [MESSAGES[54]] },
-  "B:78": { min: 4, max: 1073741823, variants: [MESSAGES[55]] },
-  "B:83": { min: 4, max: 1073741823, variants: [MESSAGES[56]] },
-  "B:65": { min: 4, max: 1073741823, variants: [MESSAGES[57]] },
+  "B:100": { min: 4, max: 1073741823, variants: [MESSAGES[46], MESSAGES[47], MESSAGES[54]] },
+  "F:100": { min: 4, max: 1073741823, variants: [MESSAGES[48], MESSAGES[49], MESSAGES[53]] },
+  "B:71": { min: 4, max: 1073741823, variants: [MESSAGES[50]] },
+  "B:72": { min: 4, max: 1073741823, variants: [MESSAGES[51]] },
+  "B:87": { min: 4, max: 1073741823, variants: [MESSAGES[52]] },
+  "F:99": { min: 4, max: 4, variants: [MESSAGES[55]] },
+  "B:99": { min: 4, max: 4, variants: [MESSAGES[56]] },
+  "F:102": { min: 4, max: 10000, variants: [MESSAGES[57]] },
+  "B:69": { min: 4, max: 1073741823, variants: [MESSAGES[58]] },
+  "B:78": { min: 4, max: 1073741823, variants: [MESSAGES[59]] },
+  "B:83": { min: 4, max: 1073741823, variants: [MESSAGES[60]] },
+  "B:65": { min: 4, max: 1073741823, variants: [MESSAGES[61]] },
 };

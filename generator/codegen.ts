@@ -87,6 +87,9 @@ export function tsBody(model: Model, body: readonly Element[], indent = "  "): s
             `${ind}b.lookup(${key(e.field)}, ${q(e.from.slice(1))}, TABLES.${e.table}, ${e.prefix ?? 0}${e.bind ? `, ${q(e.bind)}` : ""});`,
           );
           break;
+        case "text":
+          lines.push(`${ind}b.text(${key(e.field)}, ${e.size}, ${e.oid}${e.bind ? `, ${q(e.bind)}` : ""});`);
+          break;
       }
     }
   };
@@ -175,6 +178,9 @@ export function luaBody(model: Model, body: readonly Element[], indent = "  "): 
           lines.push(
             `${ind}b_lookup(b, ${key(e.field)}, ${q(e.from.slice(1))}, T.${e.table}, ${e.prefix ?? "nil"}${e.bind ? `, ${q(e.bind)}` : ""})`,
           );
+          break;
+        case "text":
+          lines.push(`${ind}b_text(b, ${key(e.field)}, ${e.size}, ${e.oid}${e.bind ? `, ${q(e.bind)}` : ""})`);
           break;
       }
     }

@@ -121,7 +121,7 @@ function checkVars(m: MessageDef): void {
         if (!tables[e.table]) throw new Error(`${m.name}: no table ${e.table} in spec/tables.ts`);
       }
       if (
-        (e.kind === "int" || e.kind === "string" || e.kind === "bytes" || e.kind === "lookup") &&
+        (e.kind === "int" || e.kind === "string" || e.kind === "bytes" || e.kind === "lookup" || e.kind === "text") &&
         e.bind &&
         !e.bind.startsWith("$")
       ) {
@@ -139,7 +139,7 @@ function checkVars(m: MessageDef): void {
 /** Fields the decoder derives rather than reads: lookups, attributes, a column's name/type/value. */
 function derivedFieldsOf(body: readonly Element[]): FieldDef[] {
   return body.flatMap((e) =>
-    e.kind === "lookup"
+    e.kind === "lookup" || e.kind === "text"
       ? [e.field]
       : e.kind === "attributes"
         ? [...e.keys.map(([, f]) => f), e.cbind, e.authzid, e.other]

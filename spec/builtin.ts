@@ -24,6 +24,12 @@ export const KNOWN_DIFFERENCES: ReadonlyArray<{ field: string; in?: readonly str
     reason:
       "the built-in shows the per-column format codes of two columns fewer than the column count it shows (3 of 5); pgwire shows the overall format and one code per column",
   },
+  {
+    field: "pgsql.copydata",
+    in: ["XLogData", "PrimaryKeepalive", "StandbyStatusUpdate", "HotStandbyFeedback"],
+    reason:
+      "in streaming replication (copy-both) the built-in shows the CopyData payload as bytes; pgwire decodes the replication message in it (pgwire.repl.*: LSNs, times, WAL data)",
+  },
 ];
 
 /** Messages the built-in does not show at all (4.0): the one-byte answers to the encryption requests. */

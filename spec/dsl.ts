@@ -7,6 +7,8 @@
 // bound to a variable ($name) that later elements use as a count, a length or a switch key, and
 // that the message's Info-column summary shows.
 
+import { PG_TYPES } from "./data/types.ts";
+
 /** Wireshark field types that the spec uses. Sizes of integers follow from the type. */
 export type FieldType =
   | "uint8"
@@ -66,7 +68,8 @@ export type Element =
   | LookupElement
   | RememberElement
   | ColumnElement
-  | AttributesElement;
+  | AttributesElement
+  | TextElement;
 
 /**
  * Generated fields from a bound text of comma-separated one-letter attributes, as SCRAM writes its
@@ -148,6 +151,19 @@ export interface BytesElement {
   readonly bind?: string;
 }
 
+/**
+ * A generated string field: the `size` bytes just read (by the element before it) as PostgreSQL
+ * prints a value of type `oid` in binary format (an LSN as 0/16B3748, a timestamp as text). Reads
+ * nothing itself; `bind` binds the text for the Info column.
+ */
+export interface TextElement {
+  readonly kind: "text";
+  readonly field: FieldDef;
+  readonly size: number;
+  readonly oid: number;
+  readonly bind?: string;
+}
+
 /** Elements repeated as many times as a variable says, each in a subtree labelled label + index. */
 export interface RepeatElement {
   readonly kind: "repeat";
@@ -214,7 +230,10 @@ export type Effect =
   | "cancel"
   /** An Authentication request: its code ($authtype) selects the next 'p' message's variant. */
   | "authRequest"
-  /** COPY sub-protocol starts (CopyInResponse, CopyOutResponse, CopyBothResponse). */
+  /**
+   * COPY sub-protocol starts (CopyInResponse, CopyOutResponse, CopyBothResponse); copy-both also
+   * marks the COPY as replication's, until it ends on both sides.
+   */
   | "copyIn"
   | "copyOut"
   | "copyBoth"
@@ -269,7 +288,12 @@ export type Selector =
   /** The protocol version major number from the StartupMessage code (Int32 >> 16). */
   | { readonly peekMajor: number }
   /** Which request the server's one-byte answer answers. */
-  | { readonly answerTo: "SSLRequest" | "GSSENCRequest" };
+  | { readonly answerTo: "SSLRequest" | "GSSENCRequest" }
+  /**
+   * Inside copy-both (streaming replication, after CopyBothResponse) and only there: the first
+   * byte of the body, a replication message's own type ('w' XLogData, 'k' keepalive, ...).
+   */
+  | { readonly copyBoth: string };
 
 export type Direction = "F" | "B";
 
@@ -477,6 +501,14 @@ export function lookup(
   return { kind: "lookup", field: f, from, table, ...opts };
 }
 
+/** The text of the `size` bytes just read, as PostgreSQL prints a binary value of type `typeName`. */
+export function pgText(f: FieldDef, size: number, typeName: string, bind?: string): TextElement {
+  if (f.type !== "string") throw new Error(`${f.abbrev}: a text element's field is a string field`);
+  const oid = Number(Object.entries(PG_TYPES).find(([, t]) => t.name === typeName)?.[0]);
+  if (!oid) throw new Error(`${f.abbrev}: no PostgreSQL type ${typeName} in spec/data/types.ts`);
+  return bind === undefined ? { kind: "text", field: f, size, oid } : { kind: "text", field: f, size, oid, bind };
+}
+
 /** Value table keyed by ASCII letters: { I: "Idle" } → { 73: "Idle" }. */
 export function charTable(t: Readonly<Record<string, string>>): ValueTable {
   const out: Record<number, string> = {};
@@ -489,7 +521,10 @@ export function boundVars(body: readonly Element[]): string[] {
   const out: string[] = [];
   const walk = (els: readonly Element[]) => {
     for (const e of els) {
-      if ((e.kind === "int" || e.kind === "string" || e.kind === "bytes" || e.kind === "lookup") && e.bind) {
+      if (
+        (e.kind === "int" || e.kind === "string" || e.kind === "bytes" || e.kind === "lookup" || e.kind === "text") &&
+        e.bind
+      ) {
         out.push(e.bind);
       }
       if (e.kind === "repeat" || e.kind === "untilZero" || e.kind === "tree") walk(e.body);
@@ -508,7 +543,8 @@ export function usedFields(body: readonly Element[]): FieldDef[] {
   const out: FieldDef[] = [];
   const walk = (els: readonly Element[]) => {
     for (const e of els) {
-      if (e.kind === "int" || e.kind === "string" || e.kind === "bytes" || e.kind === "lookup") out.push(e.field);
+      if (e.kind === "int" || e.kind === "string" || e.kind === "bytes" || e.kind === "lookup" || e.kind === "text")
+        out.push(e.field);
       else if (e.kind === "column") out.push(e.length, e.data, e.name, e.type, e.value);
       else if (e.kind === "attributes") out.push(...e.keys.map(([, f]) => f), e.cbind, e.authzid, e.other);
       else if (e.kind === "remember") continue;

@@ -226,6 +226,43 @@ export const F = {
   // --- COPY ---
   copydata: field("copydata", "Copy data", "bytes", "Data of the COPY stream.", { builtin: "pgsql.copydata" }),
   copyColumns: field("copy.columns", "Columns", "uint16", "The number of columns of the COPY data."),
+  // --- streaming replication, inside CopyData of copy-both ---
+  replType: field("repl.type", "Replication message", "uint8", "The replication message's own type byte.", {
+    values: charTable({
+      w: "XLogData",
+      k: "Primary keepalive",
+      r: "Standby status update",
+      h: "Hot standby feedback",
+    }),
+  }),
+  walStart: field("repl.wal_start", "WAL start", "uint64", "The WAL position of the data in this message."),
+  walStartLsn: field("repl.wal_start_lsn", "WAL start LSN", "string", "The WAL start as PostgreSQL writes an LSN."),
+  walEnd: field("repl.wal_end", "WAL end", "uint64", "The current end of WAL on the server."),
+  walEndLsn: field("repl.wal_end_lsn", "WAL end LSN", "string", "The end of WAL as PostgreSQL writes an LSN."),
+  replTime: field(
+    "repl.time",
+    "Send time",
+    "int64",
+    "The sender's clock when it sent the message: microseconds since 2000-01-01 00:00 UTC.",
+  ),
+  replTimeText: field(
+    "repl.time_text",
+    "Send time (text)",
+    "string",
+    "The send time as PostgreSQL prints a timestamptz.",
+  ),
+  walData: field("repl.wal_data", "WAL data", "bytes", "A section of the WAL stream."),
+  replyRequested: field("repl.reply", "Reply requested", "uint8", "1: the sender asks for an immediate reply."),
+  written: field("repl.written", "Written", "uint64", "The last WAL byte + 1 the standby has written to disk."),
+  writtenLsn: field("repl.written_lsn", "Written LSN", "string", "Written, as PostgreSQL writes an LSN."),
+  flushed: field("repl.flushed", "Flushed", "uint64", "The last WAL byte + 1 the standby has flushed to disk."),
+  flushedLsn: field("repl.flushed_lsn", "Flushed LSN", "string", "Flushed, as PostgreSQL writes an LSN."),
+  applied: field("repl.applied", "Applied", "uint64", "The last WAL byte + 1 the standby has applied."),
+  appliedLsn: field("repl.applied_lsn", "Applied LSN", "string", "Applied, as PostgreSQL writes an LSN."),
+  xmin: field("repl.xmin", "Xmin", "uint32", "The standby's current global xmin (0: none)."),
+  xminEpoch: field("repl.xmin_epoch", "Xmin epoch", "uint32", "The epoch of that xmin."),
+  catalogXmin: field("repl.catalog_xmin", "Catalog xmin", "uint32", "The lowest catalog_xmin of the standby's slots."),
+  catalogXminEpoch: field("repl.catalog_xmin_epoch", "Catalog xmin epoch", "uint32", "The epoch of that catalog_xmin."),
   error: field("error", "Error", "stringz", "The reason given by CopyFail.", { builtin: "pgsql.error" }),
 
   // --- asynchronous ---

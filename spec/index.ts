@@ -6,6 +6,7 @@ import { asynchronous } from "./messages/async.ts";
 import { auth } from "./messages/auth.ts";
 import { copy } from "./messages/copy.ts";
 import { functionCall, query } from "./messages/query.ts";
+import { streaming } from "./messages/replication.ts";
 import { startup } from "./messages/startup.ts";
 
 export const messages: readonly MessageDef[] = [
@@ -13,6 +14,8 @@ export const messages: readonly MessageDef[] = [
   ...auth,
   ...query,
   ...functionCall,
+  // Before copy: they are CopyData variants, and CopyData (no selector) comes last in its group.
+  ...streaming,
   ...copy,
   ...asynchronous,
 ];

@@ -98,6 +98,8 @@ export interface ConnState {
   readonly gss: boolean;
   /** COPY in progress; "dropped": the server ended the client's COPY with an error. */
   readonly copy?: "in" | "out" | "both" | "dropped";
+  /** The COPY is copy-both (streaming replication), until it ends on both sides. */
+  readonly cb?: true;
   /** Transaction status byte of the last ReadyForQuery. */
   readonly txs?: number;
   /** The last RowDescription's columns: name, type OID, format. */
@@ -135,7 +137,7 @@ function applyEffects(S: ConnState, effects: readonly string[], v: Vars, lists: 
         S = { ...S, copy: "out" };
         break;
       case "copyBoth":
-        S = { ...S, copy: "both" };
+        S = { ...S, copy: "both", cb: true };
         break;
       case "copyInDone":
         S = { ...S, copy: S.copy === "both" ? "out" : S.copy === "out" ? "out" : undefined };
@@ -154,6 +156,7 @@ function applyEffects(S: ConnState, effects: readonly string[], v: Vars, lists: 
         break;
     }
   }
+  if (S.cb && S.copy === undefined) S = { ...S, cb: undefined };
   return S;
 }
 
@@ -224,6 +227,7 @@ function selects(m: MessageMeta, S: ConnState, buf: Uint8Array, body: number): b
   if (!w) return true;
   if ("lastAuth" in w) return w.lastAuth.includes(S.auth);
   if ("answerTo" in w) return S.ans === w.answerTo;
+  if ("copyBoth" in w) return S.cb === true && buf.length > body && buf[body] === w.copyBoth.charCodeAt(0);
   if (buf.length < body + 4) return false;
   const code = u32(buf, body);
   if ("peekInt32" in w) return w.peekInt32.includes(code);

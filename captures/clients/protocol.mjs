@@ -2,7 +2,8 @@
 // serializer (pg-protocol) once pg.Client has logged in: a statement typed by the server
 // (Describe 'S' -> ParameterDescription) then bound with binary parameters; two portals of one
 // statement bound with different result formats and executed after both Binds; a multi-statement
-// Query; COPY data the server drops after an error; COPY TO STDOUT; and on a second connection,
+// Query; COPY data the server drops after an error; COPY TO STDOUT; COPY rows that start with the
+// replication messages' type bytes (they stay COPY data); and on a second connection,
 // COPY FROM STDIN interrupted by a Query (the server rejects it and closes the connection).
 // Usage: node captures/clients/protocol.mjs PASSWORD   (or APP_PASSWORD=...)
 import { appClient } from "./app.mjs";
@@ -109,9 +110,22 @@ show("after the dropped copy", await until("readyForQuery"));
 con.query("COPY items TO STDOUT");
 show("copy out", await until("readyForQuery"));
 
+// 6. COPY data that starts with 'w', 'k', 'r' and 'h' (the replication messages' type bytes): in
+// ordinary COPY it stays COPY data. In, then out.
+con.query("COPY items (name, id) FROM STDIN");
+show("copy in", await until("copyInResponse"));
+con.sendCopyFromChunk(Buffer.from("walrus\t9\n"));
+con.sendCopyFromChunk(Buffer.from("kiwi\t10\n"));
+con.endCopyFrom();
+show("copy in w/k rows", await until("readyForQuery"));
+con.query(
+  "COPY (SELECT name FROM items WHERE id >= 9 UNION ALL SELECT 'rhubarb' UNION ALL SELECT 'hops' ORDER BY 1 DESC) TO STDOUT",
+);
+show("copy out w/k/r/h rows", await until("readyForQuery"));
+
 await client.end();
 
-// 6. On a second connection: a Query in the middle of COPY FROM STDIN. The server answers with an
+// 7. On a second connection: a Query in the middle of COPY FROM STDIN. The server answers with an
 // ErrorResponse, then a FATAL one ("protocol synchronization was lost"), and closes.
 const second = appClient("protocol.mjs", "APP_PASSWORD");
 await second.connect();

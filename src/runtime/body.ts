@@ -129,6 +129,15 @@ export class Body {
     this.pos = p + size;
   }
 
+  /** The `size` bytes just read, as PostgreSQL prints a binary value of type `oid` (TextElement). */
+  text(f: FieldInfo, size: number, oid: number, bind?: string): void {
+    if (!this.ok) return;
+    const p = this.pos - size;
+    const s = valueText(oid, 1, this.buf.subarray(p, this.pos));
+    this.add(f, s, p, 0);
+    if (bind !== undefined) this.vars[bind] = s;
+  }
+
   str(f: FieldInfo, bind?: string): void {
     if (!this.ok) return;
     const b = this.buf;

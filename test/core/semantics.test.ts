@@ -357,8 +357,9 @@ describe("protocol details from raw node pg messages (node-protocol.pcapng)", ()
       // The server's answer: protocol_violation, then FATAL.
       const codes = items(frames, "ErrorResponse").map((i) => values(i, "pgwire.code")[0]);
       expect(codes, side).toEqual(["22P02", "08P01", "08P01"]);
-      // After the bad row the client still sends CopyData and CopyDone: dropped, allowed.
-      expect(items(frames, "CopyDone").length, side).toBe(2);
+      // After the bad row the client still sends CopyData and CopyDone: dropped, allowed. (Two more
+      // CopyDone: the w/k rows' COPY FROM STDIN and the second COPY TO STDOUT.)
+      expect(items(frames, "CopyDone").length, side).toBe(4);
     }
   });
 
@@ -374,6 +375,64 @@ describe("protocol details from raw node pg messages (node-protocol.pcapng)", ()
         experts(frames).filter((e) => e.name === "expert:pgwire.unexpected_message"),
         f,
       ).toEqual([]);
+    }
+  });
+});
+
+describe("streaming replication (pg-receivewal.pcapng) and COPY that looks like it", () => {
+  const LSN = /^[0-9A-F]+\/[0-9A-F]+$/;
+
+  it("decodes the copy-both stream: XLogData, keepalives and status updates with LSNs and times", async () => {
+    for (const [side, frames] of await sides(cap("pg-receivewal.pcapng"))) {
+      const start = items(frames, "Query")
+        .map((q) => values(q, "pgwire.query")[0])
+        .find((q) => q.startsWith("START_REPLICATION")) as string;
+      // START_REPLICATION 0/3000000 TIMELINE 1: the first XLogData starts where the client asked.
+      const asked = /^START_REPLICATION ([0-9A-F]+\/[0-9A-F]+) TIMELINE 1$/.exec(start)?.[1];
+      expect(asked, side).toMatch(LSN);
+      const wal = items(frames, "XLogData");
+      expect(wal.length, side).toBeGreaterThan(0);
+      expect(values(wal[0], "pgwire.repl.wal_start_lsn"), side).toEqual([asked]);
+      // The LSN text is the Int64 written as PostgreSQL does: high and low 32 bits in hex.
+      for (const w of wal) {
+        const n = BigInt(values(w, "pgwire.repl.wal_start")[0]);
+        const text = `${(n >> 32n).toString(16).toUpperCase()}/${(n & 0xffffffffn).toString(16).toUpperCase()}`;
+        expect(values(w, "pgwire.repl.wal_start_lsn"), side).toEqual([text]);
+        expect(values(w, "pgwire.repl.time_text")[0], side).toMatch(/^20\d\d-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)?\+00$/);
+      }
+      const keepalives = items(frames, "PrimaryKeepalive");
+      expect(keepalives.length, side).toBeGreaterThan(0);
+      // wal_sender_timeout = 2s: the server asks for a reply after 1 s idle.
+      expect(
+        keepalives.every((k) => values(k, "pgwire.repl.reply")[0] === "1"),
+        side,
+      ).toBe(true);
+      const updates = items(frames, "StandbyStatusUpdate");
+      expect(updates.length, side).toBeGreaterThan(2);
+      for (const u of updates) expect(values(u, "pgwire.repl.written_lsn")[0], side).toMatch(LSN);
+      // No plain CopyData left inside copy-both, and nothing out of its phase.
+      expect(items(frames, "CopyData").length, side).toBe(0);
+      expect(
+        experts(frames).filter((e) => e.name === "expert:pgwire.unexpected_message"),
+        side,
+      ).toEqual([]);
+    }
+  });
+
+  it("leaves ordinary COPY data that starts with w, k, r or h as CopyData", async () => {
+    for (const [side, frames] of await sides(cap("node-protocol.pcapng"))) {
+      const data = items(frames, "CopyData").map((i) =>
+        Buffer.from(values(i, "pgwire.copydata")[0].replace(/:/g, ""), "hex").toString(),
+      );
+      for (const start of ["walrus", "kiwi", "rhubarb", "hops"]) {
+        expect(
+          data.some((d) => d.startsWith(start)),
+          `${side} ${start}`,
+        ).toBe(true);
+      }
+      for (const name of ["XLogData", "PrimaryKeepalive", "StandbyStatusUpdate", "HotStandbyFeedback"]) {
+        expect(items(frames, name).length, `${side} ${name}`).toBe(0);
+      }
     }
   });
 });

@@ -211,6 +211,11 @@ local function new_item(kind, fields) return setmetatable({ kind = kind, childre
 
 local function show_from_range(f, r)
   local raw = r:bytes_raw()
+  if f.ftype == "uint64" or f.ftype == "int64" then
+    if #raw ~= 8 then error("field " .. f.abbrev .. ": 64-bit range of " .. #raw .. " bytes", 3) end
+    local r = setmetatable({ tvb = new_tvb(raw), off = 0, len = 8 }, RANGE)
+    return "v", tostring(f.ftype == "uint64" and r:uint64() or r:int64())
+  end
   local n = INT_TYPES[f.ftype]
   if n then
     -- Wireshark reads an integer field from as many bytes as the range has (1 to 4).
