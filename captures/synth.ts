@@ -9,7 +9,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Direction } from "../spec/dsl.ts";
 import { concatBytes, type EncodeOptions, encodeByName, type Values } from "../src/encoder.ts";
 import { PcapngWriter } from "../src/pcap.ts";
-import { sessionsToPcapng, TcpSessionBuilder } from "../src/synth.ts";
+import { prng, sessionsToPcapng, TcpSessionBuilder } from "../src/synth.ts";
 
 export const SYNTH_DIR = join(dirname(fileURLToPath(import.meta.url)), "synth");
 
@@ -24,18 +24,6 @@ export function fe(name: string, values: Values = {}, opts?: EncodeOptions): Uin
 /** A backend message. */
 export function be(name: string, values: Values = {}, opts?: EncodeOptions): Uint8Array {
   return encodeByName(name, "B", values, opts);
-}
-
-/** Deterministic PRNG (mulberry32). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export function randomBytes(n: number, seed: number): Uint8Array {

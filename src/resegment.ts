@@ -4,7 +4,7 @@
 
 import type { TcpOutput } from "./capture-types.ts";
 import { readCapture } from "./pcap.ts";
-import { sessionsToPcapng, TcpSessionBuilder } from "./synth.ts";
+import { prng, sessionsToPcapng, TcpSessionBuilder } from "./synth.ts";
 import { TcpReassembler } from "./tcp.ts";
 
 export interface ResegmentOptions {
@@ -16,18 +16,6 @@ export interface ResegmentOptions {
   reorder?: number;
   /** Probability that a segment is sent twice (default 0). */
   duplicate?: number;
-}
-
-/** mulberry32: a small seeded generator, floats in [0, 1). */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 interface Stream {
@@ -51,7 +39,7 @@ async function streamData(path: string): Promise<TcpOutput[]> {
  * image. Each connection gets a handshake and a close; the client is the side that sent first.
  */
 export async function resegmentCapture(path: string, opts: ResegmentOptions): Promise<Uint8Array> {
-  const rnd = random(opts.seed);
+  const rnd = prng(opts.seed);
   const max = Math.max(1, opts.maxSegment ?? 16);
   const streams = new Map<number, Stream>();
   const step = 1e-6;

@@ -17,6 +17,7 @@
 //  - `settings`: the server's version and the GUCs that decide text output.
 import { writeFileSync } from "node:fs";
 import net from "node:net";
+import { prng } from "../../src/synth.ts";
 
 const [host = "127.0.0.1", portArg = "55432", out = "test/values/fixtures.json", mode = ""] = process.argv.slice(2);
 const withRandom = mode !== "--no-random"; // record.sh captures a --no-random run: a small pcapng
@@ -262,17 +263,7 @@ const LITERALS: [string, string][] = [
 // ------------------------------------------------------------------------------------------------
 // Deterministic pseudo-random values for the `random` section.
 // ------------------------------------------------------------------------------------------------
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const rnd = mulberry32(20240229);
+const rnd = prng(20240229);
 const randInt = (n: number) => Math.floor(rnd() * n);
 const digits = (n: number) => Array.from({ length: n }, () => String(randInt(10))).join("");
 const u32 = () => randInt(0x100000000);
