@@ -3429,7 +3429,8 @@ local function dissect_messages(tvb, pinfo, tree, S, fe, fr, tag, ctx)
         elseif ctx.fr.st and ctx.fr.st[ctx.ord] then
           S = ctx.fr.st[ctx.ord]
         end
-        local m
+        -- The variant whose selector holds; the last one (the group's fallback) when none does.
+        local m = g.v[#g.v]
         for i = 1, #g.v do
           if selects(g.v[i].when, S, s, off + hdr + 4) then m = g.v[i] break end
         end

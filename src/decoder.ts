@@ -237,9 +237,9 @@ function selects(m: MessageMeta, S: ConnState, buf: Uint8Array, body: number): b
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-/** Info column values: control characters as spaces, cut at 80 bytes on a UTF-8 boundary. */
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 
+/** Info column values: control characters as spaces, cut at 80 bytes on a UTF-8 boundary. */
 export function infoText(v: number | string): string {
   if (typeof v === "number") return String(v);
   if (v.length <= 80 && PRINTABLE_ASCII.test(v)) return v;
@@ -513,6 +513,7 @@ export function dissectCall(
       if (a?.columns !== undefined && a.columns !== S.columns) S = { ...S, columns: a.columns };
       if (a?.formats !== undefined && a.formats !== S.rformats) S = { ...S, rformats: a.formats };
     }
+    // The variant whose selector holds; the last one (the group's fallback) when none does.
     let m = g.variants[g.variants.length - 1];
     for (const v of g.variants) {
       if (selects(v, S, buf, off + hdr + 4)) {

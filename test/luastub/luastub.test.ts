@@ -27,6 +27,7 @@ const CAPTURES: Array<{ file: string; prefs?: string[] }> = [
   { file: "captures/seed-wrong-password.pcapng" },
   { file: "captures/psql-scram.pcapng" },
   { file: "captures/node-protocol.pcapng" },
+  { file: "captures/pg-receivewal.pcapng" },
   { file: "captures/pgbench-pipeline.pcapng" },
   { file: "captures/psql-cancel.pcapng" },
   { file: "captures/values/binary.pcapng", prefs: ["ports=55432"] },
