@@ -14,7 +14,13 @@ const lsn = (raw: FieldOf, text: FieldOf, bind?: string) => [int(raw), pgText(te
 /** An Int64 time in microseconds since 2000-01-01, and its text as a timestamptz. */
 const time = [int(F.replTime), pgText(F.replTimeText, 8, "timestamptz")];
 
-function replication(name: string, dir: "F" | "B", type: string, body: MessageDef["body"], extra: Partial<MessageDef>) {
+function replication(
+  name: string,
+  dir: "F" | "B",
+  type: string,
+  body: MessageDef["body"],
+  extra: Partial<MessageDef> & { description: string },
+) {
   const m: MessageDef = {
     name,
     dir,
@@ -23,8 +29,7 @@ function replication(name: string, dir: "F" | "B", type: string, body: MessageDe
     when: { copyBoth: type },
     body: [int(F.replType), ...body],
     phases: dir === "F" ? ["copyIn", "copyDropped"] : ["copyOut"],
-    since: "PostgreSQL 9.0 (replication protocol)",
-    description: "",
+    since: "PostgreSQL 9.0",
     ...extra,
   };
   return m;
@@ -76,6 +81,7 @@ export const streaming: MessageDef[] = [
     [...time, int(F.xmin, "xmin"), int(F.xminEpoch), int(F.catalogXmin), int(F.catalogXminEpoch)],
     {
       fixedLength: 4 + 25,
+      since: "PostgreSQL 9.1 (the catalog xmin fields since 10)",
       info: " xmin={xmin}",
       description: "The standby's oldest running transaction, so that the primary keeps the rows it still needs.",
     },
