@@ -79,6 +79,7 @@ local F = {
   status = ProtoField.uint8("pgwire.status", "Status", base.DEC, { [69] = "In a failed transaction", [73] = "Idle", [84] = "In a transaction" }, nil, "The transaction status of the backend."),
   copydata = ProtoField.bytes("pgwire.copydata", "Copy data", nil, "Data of the COPY stream."),
   copyColumns = ProtoField.uint16("pgwire.copy.columns", "Columns", base.DEC, nil, nil, "The number of columns of the COPY data."),
+  replConnection = ProtoField.string("pgwire.repl.connection", "Replication connection", nil, "A StartupMessage that opens a replication connection: physical (replication=true) or logical (replication=database)."),
   replType = ProtoField.uint8("pgwire.repl.type", "Replication message", base.DEC, { [104] = "Hot standby feedback", [107] = "Primary keepalive", [114] = "Standby status update", [119] = "XLogData" }, nil, "The replication message's own type byte."),
   walStart = ProtoField.uint64("pgwire.repl.wal_start", "WAL start", base.DEC, nil, nil, "The WAL position of the data in this message."),
   walStartLsn = ProtoField.string("pgwire.repl.wal_start_lsn", "WAL start LSN", nil, "The WAL start as PostgreSQL writes an LSN."),
@@ -203,6 +204,7 @@ do
   list[#list + 1] = F.status
   list[#list + 1] = F.copydata
   list[#list + 1] = F.copyColumns
+  list[#list + 1] = F.replConnection
   list[#list + 1] = F.replType
   list[#list + 1] = F.walStart
   list[#list + 1] = F.walStartLsn
@@ -804,6 +806,13 @@ local T = {
     ["6153"] = "_tstzmultirange",
     ["6155"] = "_datemultirange",
     ["6157"] = "_int8multirange",
+  },
+  replicationModes = {
+    ["1"] = "physical",
+    ["true"] = "physical",
+    ["on"] = "physical",
+    ["yes"] = "physical",
+    ["database"] = "logical",
   },
 }
 
@@ -2328,6 +2337,7 @@ local function StartupMessage_F(b)
     b_str(b, F.parameterValue, "$pname")
   end
   b_zero(b)
+  b_lookup(b, F.replConnection, "replication", T.replicationModes, nil)
 end
 
 -- CancelRequest (frontend)

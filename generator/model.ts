@@ -117,15 +117,16 @@ function checkVars(m: MessageDef): void {
         for (const v of e.vars) if (!known.has(v)) throw new Error(`${m.name}: remember uses ${v} before it is bound`);
       }
       if (e.kind === "lookup") {
-        if (!known.has(e.from.slice(1))) throw new Error(`${m.name}: ${e.from} is used before it is bound`);
+        // After a "$name" bind (values bound under names the data gives), any name may be bound.
+        if (!known.has(e.from.slice(1)) && !known.has("$"))
+          throw new Error(`${m.name}: ${e.from} is used before it is bound`);
         if (!tables[e.table]) throw new Error(`${m.name}: no table ${e.table} in spec/tables.ts`);
       }
       if (
         (e.kind === "int" || e.kind === "string" || e.kind === "bytes" || e.kind === "lookup" || e.kind === "text") &&
-        e.bind &&
-        !e.bind.startsWith("$")
+        e.bind
       ) {
-        known.add(e.bind);
+        known.add(e.bind.startsWith("$") ? "$" : e.bind);
       }
       if (e.kind === "switch") {
         for (const [, b] of e.cases) walk(b);

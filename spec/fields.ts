@@ -226,7 +226,13 @@ export const F = {
   // --- COPY ---
   copydata: field("copydata", "Copy data", "bytes", "Data of the COPY stream.", { builtin: "pgsql.copydata" }),
   copyColumns: field("copy.columns", "Columns", "uint16", "The number of columns of the COPY data."),
-  // --- streaming replication, inside CopyData of copy-both ---
+  // --- streaming replication ---
+  replConnection: field(
+    "repl.connection",
+    "Replication connection",
+    "string",
+    "A StartupMessage that opens a replication connection: physical (replication=true) or logical (replication=database).",
+  ),
   replType: field("repl.type", "Replication message", "uint8", "The replication message's own type byte.", {
     values: charTable({
       w: "XLogData",

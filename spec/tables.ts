@@ -10,4 +10,15 @@ export const tables: Readonly<Record<string, Readonly<Record<string, string>>>> 
   sqlstateClass: SQLSTATE_CLASSES,
   /** Built-in type OID → type name (pg_type.dat). */
   types: Object.fromEntries(Object.entries(PG_TYPES).map(([oid, t]) => [oid, t.name])),
+  /**
+   * The StartupMessage's `replication` parameter → the kind of replication connection (the
+   * walsender's replication option: a boolean, or "database" for logical replication).
+   */
+  replicationModes: {
+    true: "physical",
+    on: "physical",
+    yes: "physical",
+    "1": "physical",
+    database: "logical",
+  },
 };

@@ -1,7 +1,7 @@
 // Startup phase: the untyped packets a client sends before the StartupMessage is accepted,
 // and the server's one-byte answers to the encryption requests.
 
-import { bytes, int, type MessageDef, str, switchOn, untilZero } from "../dsl.ts";
+import { bytes, int, lookup, type MessageDef, str, switchOn, untilZero } from "../dsl.ts";
 import { F } from "../fields.ts";
 
 /** The server's one-byte answer to an encryption request. */
@@ -39,6 +39,8 @@ export const startup: MessageDef[] = [
       int(F.versionMajor, "major"),
       int(F.versionMinor, "minor"),
       untilZero([str(F.parameterName, "pname"), str(F.parameterValue, "$pname")]),
+      // The parameters bind under their own names ($pname): replication= opens a walsender.
+      lookup(F.replConnection, "$replication", "replicationModes"),
     ],
     info: " {major}.{minor} user={user} database={database}",
     effects: ["startup"],

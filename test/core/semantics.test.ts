@@ -382,6 +382,16 @@ describe("protocol details from raw node pg messages (node-protocol.pcapng)", ()
 describe("streaming replication (pg-receivewal.pcapng) and COPY that looks like it", () => {
   const LSN = /^[0-9A-F]+\/[0-9A-F]+$/;
 
+  it("recognises a replication connection from its StartupMessage, and only that one", async () => {
+    for (const [side, frames] of await sides(cap("pg-receivewal.pcapng"))) {
+      // pg_receivewal connects with database=replication replication=true.
+      expect(values(items(frames, "StartupMessage")[0], "pgwire.repl.connection"), side).toEqual(["physical"]);
+    }
+    for (const [side, frames] of await sides(cap("seed-md5.pcapng"))) {
+      expect(values(items(frames, "StartupMessage")[0], "pgwire.repl.connection"), side).toEqual([]);
+    }
+  });
+
   it("decodes the copy-both stream: XLogData, keepalives and status updates with LSNs and times", async () => {
     for (const [side, frames] of await sides(cap("pg-receivewal.pcapng"))) {
       const start = items(frames, "Query")
