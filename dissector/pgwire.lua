@@ -80,6 +80,7 @@ local F = {
   copydata = ProtoField.bytes("pgwire.copydata", "Copy data", nil, "Data of the COPY stream."),
   copyColumns = ProtoField.uint16("pgwire.copy.columns", "Columns", base.DEC, nil, nil, "The number of columns of the COPY data."),
   replConnection = ProtoField.string("pgwire.repl.connection", "Replication connection", nil, "A StartupMessage that opens a replication connection: physical (replication=true) or logical (replication=database)."),
+  replCommand = ProtoField.string("pgwire.repl.command", "Replication command", nil, "A Query that is a replication command (IDENTIFY_SYSTEM, START_REPLICATION, BASE_BACKUP, ...)."),
   replType = ProtoField.uint8("pgwire.repl.type", "Replication message", base.DEC, { [104] = "Hot standby feedback", [107] = "Primary keepalive", [114] = "Standby status update", [119] = "XLogData" }, nil, "The replication message's own type byte."),
   walStart = ProtoField.uint64("pgwire.repl.wal_start", "WAL start", base.DEC, nil, nil, "The WAL position of the data in this message."),
   walStartLsn = ProtoField.string("pgwire.repl.wal_start_lsn", "WAL start LSN", nil, "The WAL start as PostgreSQL writes an LSN."),
@@ -205,6 +206,7 @@ do
   list[#list + 1] = F.copydata
   list[#list + 1] = F.copyColumns
   list[#list + 1] = F.replConnection
+  list[#list + 1] = F.replCommand
   list[#list + 1] = F.replType
   list[#list + 1] = F.walStart
   list[#list + 1] = F.walStartLsn
@@ -813,6 +815,17 @@ local T = {
     ["on"] = "physical",
     ["yes"] = "physical",
     ["database"] = "logical",
+  },
+  replicationCommands = {
+    ["IDENTIFY_SYSTEM"] = "IDENTIFY_SYSTEM",
+    ["TIMELINE_HISTORY"] = "TIMELINE_HISTORY",
+    ["CREATE_REPLICATION_SLOT"] = "CREATE_REPLICATION_SLOT",
+    ["READ_REPLICATION_SLOT"] = "READ_REPLICATION_SLOT",
+    ["ALTER_REPLICATION_SLOT"] = "ALTER_REPLICATION_SLOT",
+    ["DROP_REPLICATION_SLOT"] = "DROP_REPLICATION_SLOT",
+    ["START_REPLICATION"] = "START_REPLICATION",
+    ["BASE_BACKUP"] = "BASE_BACKUP",
+    ["UPLOAD_MANIFEST"] = "UPLOAD_MANIFEST",
   },
 }
 
@@ -2194,11 +2207,16 @@ local function cut_utf8(s, max)
   return ssub(s, 1, cut) .. "..."
 end
 
-local function b_lookup(b, f, from, tbl, prefix, bind)
+local function b_lookup(b, f, from, tbl, prefix, bind, first_word)
   if not b.ok then return end
   local key = b.v[from]
   if type(key) == "number" then key = sformat("%d", key) end
   if type(key) ~= "string" then return end
+  if first_word then
+    key = smatch(key, "^%s*([%a_]+)")
+    if not key then return end
+    key = string.upper(key)
+  end
   if prefix then key = ssub(key, 1, prefix) end
   local v = tbl[key]
   if v == nil then return end
@@ -2471,6 +2489,7 @@ end
 -- Query (frontend)
 local function Query_F(b)
   b_str(b, F.query, "query")
+  b_lookup(b, F.replCommand, "query", T.replicationCommands, nil, nil, true)
 end
 
 -- Parse (frontend)

@@ -118,6 +118,8 @@ export interface LookupElement {
   readonly table: string;
   readonly prefix?: number;
   readonly bind?: string;
+  /** The key is the text's first word (ASCII letters and _), upper-cased: a command's name. */
+  readonly firstWord?: boolean;
 }
 
 export interface IntElement {
@@ -495,7 +497,7 @@ export function lookup(
   f: FieldDef,
   from: VarRef,
   table: string,
-  opts: { prefix?: number; bind?: string } = {},
+  opts: { prefix?: number; bind?: string; firstWord?: boolean } = {},
 ): LookupElement {
   if (f.type !== "string") throw new Error(`${f.abbrev}: a lookup's field is a string field`);
   return { kind: "lookup", field: f, from, table, ...opts };

@@ -233,6 +233,12 @@ export const F = {
     "string",
     "A StartupMessage that opens a replication connection: physical (replication=true) or logical (replication=database).",
   ),
+  replCommand: field(
+    "repl.command",
+    "Replication command",
+    "string",
+    "A Query that is a replication command (IDENTIFY_SYSTEM, START_REPLICATION, BASE_BACKUP, ...).",
+  ),
   replType: field("repl.type", "Replication message", "uint8", "The replication message's own type byte.", {
     values: charTable({
       w: "XLogData",

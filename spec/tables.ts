@@ -21,4 +21,18 @@ export const tables: Readonly<Record<string, Readonly<Record<string, string>>>> 
     "1": "physical",
     database: "logical",
   },
+  /** The replication commands (walsender's grammar, PostgreSQL 15-17), by their first word. */
+  replicationCommands: Object.fromEntries(
+    [
+      "IDENTIFY_SYSTEM",
+      "TIMELINE_HISTORY",
+      "CREATE_REPLICATION_SLOT",
+      "READ_REPLICATION_SLOT",
+      "ALTER_REPLICATION_SLOT",
+      "DROP_REPLICATION_SLOT",
+      "START_REPLICATION",
+      "BASE_BACKUP",
+      "UPLOAD_MANIFEST",
+    ].map((c) => [c, c]),
+  ),
 };

@@ -36,7 +36,8 @@ export const query: MessageDef[] = [
     dir: "F",
     type: "Q",
     shape: "typed",
-    body: [str(F.query, "query")],
+    // Replication commands are not SQL: their first word names them on any connection.
+    body: [str(F.query, "query"), lookup(F.replCommand, "$query", "replicationCommands", { firstWord: true })],
     info: ": {query}",
     findings: [
       {

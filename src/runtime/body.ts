@@ -227,11 +227,23 @@ export class Body {
   }
 
   /** A generated field: a variable's value looked up in a spec table (anchored at the message start). */
-  lookup(f: FieldInfo, from: string, table: Readonly<Record<string, string>>, prefix: number, bind?: string): void {
+  lookup(
+    f: FieldInfo,
+    from: string,
+    table: Readonly<Record<string, string>>,
+    prefix: number,
+    bind?: string,
+    firstWord?: boolean,
+  ): void {
     if (!this.ok) return;
     const raw = this.vars[from];
     if (raw === undefined) return;
-    const key = String(raw);
+    let key = String(raw);
+    if (firstWord) {
+      const w = /^[ \t\n\v\f\r]*([A-Za-z_]+)/.exec(key);
+      if (!w) return;
+      key = w[1].replace(/[a-z]/g, (c) => c.toUpperCase());
+    }
     const k = prefix > 0 ? key.slice(0, prefix) : key;
     if (!Object.hasOwn(table, k)) return;
     const v = table[k];

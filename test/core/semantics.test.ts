@@ -386,9 +386,23 @@ describe("streaming replication (pg-receivewal.pcapng) and COPY that looks like 
     for (const [side, frames] of await sides(cap("pg-receivewal.pcapng"))) {
       // pg_receivewal connects with database=replication replication=true.
       expect(values(items(frames, "StartupMessage")[0], "pgwire.repl.connection"), side).toEqual(["physical"]);
+      // Its commands: SHOW (also SQL: not named), IDENTIFY_SYSTEM three times, START_REPLICATION.
+      const commands = items(frames, "Query").map((q) => [
+        values(q, "pgwire.query")[0].split(" ")[0],
+        values(q, "pgwire.repl.command")[0],
+      ]);
+      expect(commands, side).toEqual([
+        ["SHOW", undefined],
+        ["IDENTIFY_SYSTEM", "IDENTIFY_SYSTEM"],
+        ["SHOW", undefined],
+        ["IDENTIFY_SYSTEM", "IDENTIFY_SYSTEM"],
+        ["IDENTIFY_SYSTEM", "IDENTIFY_SYSTEM"],
+        ["START_REPLICATION", "START_REPLICATION"],
+      ]);
     }
     for (const [side, frames] of await sides(cap("seed-md5.pcapng"))) {
       expect(values(items(frames, "StartupMessage")[0], "pgwire.repl.connection"), side).toEqual([]);
+      expect(values(items(frames, "Query")[0], "pgwire.repl.command"), side).toEqual([]);
     }
   });
 
