@@ -1,4 +1,4 @@
-// npm run bench [-- --reps N] [-- --dir DIR] [-- --no-memory]: the benchmark of issue 5, measured
+// npm run bench [-- --reps N] [-- --dir DIR] [-- --no-memory]: the benchmark, measured
 // side by side in one run; the results go into docs/benchmarks.md (between its markers).
 //
 // Captures (made once by scripts/bench-capture.sh, as root, into DIR; default tmp/bench):
