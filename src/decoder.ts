@@ -20,6 +20,7 @@ import {
 } from "../dissector/pgwire.ts";
 import { PG_TYPES } from "../spec/data/types.ts";
 import type { Phase } from "../spec/dsl.ts";
+import { concat } from "./bytes.ts";
 import {
   Body,
   cutUtf8,
@@ -575,14 +576,6 @@ export function dissectCall(
   return { S, items };
 }
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.length === 0) return b;
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
-}
-
 interface Pending {
   buf: Uint8Array;
   need: number | "one";
@@ -609,11 +602,11 @@ class Desegmenter {
     const p = this.pending[d];
     this.pending[d] = undefined;
     if (!p) this.run(d, data, base, call);
-    else if (p.need === "one") this.run(d, concat(p.buf, data), p.base, call);
+    else if (p.need === "one") this.run(d, concat([p.buf, data]), p.base, call);
     else if (data.length < p.need)
-      this.pending[d] = { buf: concat(p.buf, data), need: p.need - data.length, base: p.base };
+      this.pending[d] = { buf: concat([p.buf, data]), need: p.need - data.length, base: p.base };
     else {
-      this.run(d, concat(p.buf, data.subarray(0, p.need)), p.base, call);
+      this.run(d, concat([p.buf, data.subarray(0, p.need)]), p.base, call);
       // The completed message ends the reassembled buffer exactly; the rest is a new call.
       if (data.length > p.need) this.run(d, data.subarray(p.need), base + p.need, call);
     }

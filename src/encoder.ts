@@ -33,6 +33,7 @@
 import type { BytesElement, Direction, Element, IntElement, MessageDef, StringElement } from "../spec/dsl.ts";
 import { intSize } from "../spec/dsl.ts";
 import { messages } from "../spec/index.ts";
+import { concat } from "./bytes.ts";
 import type { FieldValue } from "./runtime/body.ts";
 
 export type Values = Record<string, unknown>;
@@ -477,11 +478,5 @@ export function encodeByName(
 
 /** Concatenates encoded messages (several messages in one segment). */
 export function concatBytes(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concat(parts);
 }

@@ -6,6 +6,7 @@
 // block, possibly producing a packet) or says how many bytes that unit needs.
 
 import { type FileHandle, open } from "node:fs/promises";
+import { concat } from "./bytes.ts";
 import { CaptureError, type CapturePacket } from "./capture-types.ts";
 
 /** Largest single record or block we accept; anything bigger means the file is corrupt. */
@@ -335,16 +336,6 @@ export function parseCaptureBuffer(buf: Uint8Array, name = "(buffer)"): CaptureP
 
 // ---------------------------------------------------------------------------------------
 // Writers (little-endian, in memory)
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 /** Builds a pcapng file: one section, one interface (microsecond timestamps). */
 export class PcapngWriter {

@@ -7,6 +7,7 @@
 // a direction that cannot be decrypted silently stops producing output.
 
 import { createDecipheriv, createHmac } from "node:crypto";
+import { concat } from "./bytes.ts";
 
 export interface TlsPlaintext {
   fromClient: boolean;
@@ -72,18 +73,6 @@ function hexToBytes(hex: string): Uint8Array {
 
 function toHex(b: Uint8Array): string {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("hex");
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 /** Byte at `i`, or 0 past the end (callers check lengths first). */

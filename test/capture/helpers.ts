@@ -92,15 +92,7 @@ export function epb(le: boolean, ifId: number, ts: bigint, data: Uint8Array, ori
   return block(le, 6, body);
 }
 
-export function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
+export { concatBytes as concat } from "../../src/encoder.ts";
 
 /** A temporary directory removed by the returned cleanup function. */
 export function tempDir(): { dir: string; path: (name: string) => string; cleanup: () => void } {
