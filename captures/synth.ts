@@ -50,6 +50,20 @@ const ex = (name: string, dir: Direction, values: Values = {}): Example => ({ na
 
 const KEY32 = Uint8Array.from({ length: 32 }, (_, i) => (i * 37 + 11) & 0xff);
 
+/** RowDescription values of a table (id int4, name text), the name column in this format. */
+function idNameColumns(nameFormat: number): { $n: Values[] } {
+  const col = (cn: string, index: number, ct: number, len: number, cf: number) => ({
+    cn,
+    "oid.table": 16384,
+    "col.index": index,
+    ct,
+    "val.length": len,
+    "col.typemod": -1,
+    cf,
+  });
+  return { $n: [col("id", 1, 23, 4, 0), col("name", 2, 25, -1, nameFormat)] };
+}
+
 export const EXAMPLES: readonly Example[] = [
   // startup
   ex("StartupMessage", "F", { major: 3, minor: 0, "*": { user: "alice", database: "shop" } }),
@@ -109,28 +123,7 @@ export const EXAMPLES: readonly Example[] = [
   ex("Sync", "F"),
   ex("Flush", "F"),
   ex("Terminate", "F"),
-  ex("RowDescription", "B", {
-    $n: [
-      {
-        cn: "id",
-        "oid.table": 16384,
-        "col.index": 1,
-        ct: 23,
-        "val.length": 4,
-        "col.typemod": -1,
-        cf: 0,
-      },
-      {
-        cn: "name",
-        "oid.table": 16384,
-        "col.index": 2,
-        ct: 25,
-        "val.length": -1,
-        "col.typemod": -1,
-        cf: 1,
-      },
-    ],
-  }),
+  ex("RowDescription", "B", idNameColumns(1)),
   ex("RowDescription", "B", {}),
   ex("DataRow", "B", { $n: [{ "val.data": "1" }, { "val.data": null }, { "val.data": "" }] }),
   ex("CommandComplete", "B", { tag: "SELECT 2" }),
@@ -255,28 +248,7 @@ const ALL_ERROR_FIELDS: Values = {
   ],
 };
 
-const COLS_ID_NAME = {
-  $n: [
-    {
-      cn: "id",
-      "oid.table": 16384,
-      "col.index": 1,
-      ct: 23,
-      "val.length": 4,
-      "col.typemod": -1,
-      cf: 0,
-    },
-    {
-      cn: "name",
-      "oid.table": 16384,
-      "col.index": 2,
-      ct: 25,
-      "val.length": -1,
-      "col.typemod": -1,
-      cf: 0,
-    },
-  ],
-};
+const COLS_ID_NAME = idNameColumns(0);
 
 const row = (...vals: (string | null | Uint8Array)[]): Uint8Array =>
   be("DataRow", { $n: vals.map((v) => ({ "val.data": v })) });
