@@ -105,6 +105,10 @@ summary() {
 }
 
 COMMON_STARTUP=("Startup message" "Authentication request" "Parameter status" "Backend key data" "Ready for query")
+# What both pgbench modes (extended, prepared) send and receive.
+PGBENCH_TYPES=("Startup message" "Authentication request" "Simple query" "Parse" "Bind" "Describe" "Execute"
+  "Sync" "Parse completion" "Bind completion" "No data" "Row description" "Data row" "Command completion"
+  "Termination")
 
 echo "checking captures in $CAPDIR"
 
@@ -175,9 +179,7 @@ if begin node-extended.pcapng 1; then
 fi
 
 if begin pgbench-extended.pcapng 3; then
-  for t in "Startup message" "Authentication request" "Simple query" "Parse" "Bind" "Describe" "Execute" \
-    "Sync" "Parse completion" "Bind completion" "No data" "Row description" "Data row" \
-    "Command completion" "Termination"; do has "$t"; done
+  for t in "${PGBENCH_TYPES[@]}"; do has "$t"; done
   lacks "SSL request"
   lacks "Password message"
   has "Execute" 280
@@ -188,9 +190,7 @@ if begin pgbench-extended.pcapng 3; then
 fi
 
 if begin pgbench-prepared.pcapng 3; then
-  for t in "Startup message" "Authentication request" "Simple query" "Parse" "Bind" "Describe" "Execute" \
-    "Sync" "Parse completion" "Bind completion" "No data" "Row description" "Data row" \
-    "Command completion" "Termination"; do has "$t"; done
+  for t in "${PGBENCH_TYPES[@]}"; do has "$t"; done
   lacks "SSL request"
   has "Execute" 280
   has "Parse" 14

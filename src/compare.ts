@@ -326,6 +326,14 @@ export async function streamTshark(args: string[], onChunk: (text: string) => vo
   return { stderr };
 }
 
+/**
+ * The problems other than malformed-packet items (which captures of bad data are expected to
+ * raise): Lua errors on stderr and in the tree.
+ */
+export function withoutMalformed(problems: readonly string[]): string[] {
+  return problems.filter((p) => !/malformed packet/.test(p));
+}
+
 /** Lua errors that tshark reports on stderr (it still exits 0). */
 export function stderrProblems(stderr: string): string[] {
   return stderr

@@ -7,7 +7,7 @@
 import { writeFile } from "node:fs/promises";
 import { execa } from "execa";
 import type { CapturePacket } from "./capture-types.ts";
-import { type CmpFrame, compare, diffFrames, luaSide, tsSide } from "./compare.ts";
+import { type CmpFrame, compare, diffFrames, luaSide, tsSide, withoutMalformed } from "./compare.ts";
 import { decodePacket } from "./packet.ts";
 import { readCapture } from "./pcap.ts";
 import { type ResegmentOptions, resegmentCapture } from "./resegment.ts";
@@ -80,7 +80,7 @@ export async function editcapFuzz(
     problems.push(`TS decoder threw: ${(e as Error).stack ?? e}`);
   }
   const lua = await luaSide(out, { ports });
-  problems.push(...lua.problems.filter((p) => !/malformed packet/.test(p)), ...decoderErrors(lua.frames));
+  problems.push(...withoutMalformed(lua.problems), ...decoderErrors(lua.frames));
   if (ts) {
     for (const d of diffFrames(lua.frames, ts, 1000)) {
       // A CancelRequest's links point into another connection, which may be a changed one.
@@ -104,9 +104,6 @@ export async function resegmentFuzz(
   const r = await compare(out, { ports });
   return {
     mutated: 0,
-    problems: [
-      ...r.problems.filter((p) => !/malformed packet/.test(p)),
-      ...r.differences.map((d) => `disagreement: ${d}`),
-    ],
+    problems: [...withoutMalformed(r.problems), ...r.differences.map((d) => `disagreement: ${d}`)],
   };
 }
