@@ -3346,9 +3346,9 @@ local function add_response_in(t, r0, rec)
 end
 
 -- Decodes the messages of one call; returns the new state and the Info texts.
-local function dissect_messages(tvb, pinfo, tree, S, fe, fr, tag, ctx)
-  local caplen, total = tvb:len(), tvb:reported_len()
-  local s = tvb:raw(0, caplen)
+-- s: the captured bytes of tvb, read once by the caller.
+local function dissect_messages(tvb, s, pinfo, tree, S, fe, fr, tag, ctx)
+  local caplen, total = #s, tvb:reported_len()
   local infos = {}
   local groups = fe and G.F or G.B
   local off = 0
@@ -3574,7 +3574,8 @@ function pgwire.dissector(tvb, pinfo, tree)
   -- the state at the frame's first call, and where a message changed it, the state at the next
   -- message (keyed by its first bytes, since TCP may split a frame's calls differently later).
   local tag = in_tls and "t" or ""
-  local key16 = msg_key(tvb:raw(0, math.min(16, caplen)), 0, math.min(16, caplen)) .. tag
+  local s = tvb:raw(0, caplen)
+  local key16 = msg_key(s, 0, caplen) .. tag
   local fr = conn.frames[pinfo.number]
   local S
   if pinfo.visited and fr then
@@ -3598,7 +3599,7 @@ function pgwire.dissector(tvb, pinfo, tree)
   -- prev: the state last recorded for a later pass; a call starts with the one the frame keeps.
   local ctx = { conn = conn, fr = fr, ord = fr.n, prev = S,
                 nt = sfind(tostring(tree), "has subtree=false", 1, true) ~= nil }
-  local ok, S2, infos, handed = pcall(dissect_messages, tvb, pinfo, tree, S, fe, (not pinfo.visited) and fr or nil, tag, ctx)
+  local ok, S2, infos, handed = pcall(dissect_messages, tvb, s, pinfo, tree, S, fe, (not pinfo.visited) and fr or nil, tag, ctx)
   fr.n = ctx.ord
   if not ok then
     -- A bug, never the data's fault: show it as an expert item instead of a Lua error.
