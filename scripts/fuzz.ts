@@ -8,6 +8,7 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { parseArgs } from "node:util";
+import { portsOf } from "../captures/ports.ts";
 import { editcapFuzz, type FuzzOutcome, resegmentFuzz } from "../src/fuzz.ts";
 
 const ROOT = join(import.meta.dirname, "..");
@@ -20,7 +21,6 @@ if (!Number.isInteger(seeds) || seeds < 1) {
   process.exit(2);
 }
 
-const PORTS: Record<string, number[]> = { "psql-other-port.pcapng": [6543], "binary.pcapng": [55432] };
 const inputs = ["", "synth", "values"]
   .flatMap((d) =>
     readdirSync(join(ROOT, "captures", d))
@@ -47,7 +47,7 @@ function report(what: string, out: string, r: FuzzOutcome): void {
 }
 
 for (const file of inputs) {
-  const ports = PORTS[basename(file)];
+  const ports = portsOf(basename(file));
   const name = basename(file, ".pcapng");
   for (let seed = 1; seed <= seeds; seed++) {
     for (const rate of RATES) {

@@ -9,10 +9,7 @@ export const REAL_CAPTURES = readdirSync(join(ROOT, "captures"))
   .filter((f) => f.endsWith(".pcapng"))
   .map((f) => join(ROOT, "captures", f));
 
-/** Captures whose server is not on 5432: the port, for the built-in dissector (which has no heuristic). */
-export const CAPTURE_PORTS: Readonly<Record<string, readonly number[]>> = {
-  "psql-other-port.pcapng": [6543],
-};
+export { CAPTURE_PORTS, portsOf } from "../../captures/ports.ts";
 
 export function hasCommand(cmd: string): boolean {
   try {

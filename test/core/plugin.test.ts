@@ -5,7 +5,7 @@ import { basename, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { compareBuiltin, KNOWN_DIFFERENCES } from "../../src/builtin.ts";
 import { compare, luaSide, PdmlReader, parsePdml, runTshark, stderrProblems, tsharkArgs } from "../../src/compare.ts";
-import { CAPTURE_PORTS, hasCommand, REAL_CAPTURES, ROOT } from "./helpers.ts";
+import { CAPTURE_PORTS, hasCommand, portsOf, REAL_CAPTURES, ROOT } from "./helpers.ts";
 
 const tshark = hasCommand("tshark");
 
@@ -39,11 +39,11 @@ describe.skipIf(!tshark)("plugin under tshark", () => {
 
     it(`${basename(file)}: without a tree (plain tshark -r, one and two passes) the Info column is the same`, async () => {
       // Plain `tshark -r` builds no tree: the plugin then decodes for the Info column only.
-      const ports = CAPTURE_PORTS[basename(file)];
-      const withTree = await luaSide(file, { ports: ports ? [...ports] : undefined });
+      const ports = portsOf(basename(file));
+      const withTree = await luaSide(file, { ports });
       const want = [...withTree.frames.values()].filter((f) => f.info !== undefined).map((f) => [f.frame, f.info]);
       for (const passes of [[], ["-2"]]) {
-        const args = tsharkArgs(file, { ports: ports ? [...ports] : undefined, twoPass: false }, [
+        const args = tsharkArgs(file, { ports, twoPass: false }, [
           ...passes,
           "-o",
           'gui.column.format:"No.","%m","Protocol","%p","Info","%i"',
@@ -92,7 +92,7 @@ describe.skipIf(!tshark)("plugin under tshark", () => {
 describe.skipIf(!tshark)("reading PDML as it comes", () => {
   it("gives the same frames whatever the chunks (values with newlines included)", async () => {
     const file = join(ROOT, "captures", "values", "binary.pcapng");
-    const { stdout } = await runTshark(tsharkArgs(file, { ports: [55432] }, ["-T", "pdml"]));
+    const { stdout } = await runTshark(tsharkArgs(file, { ports: portsOf("binary.pcapng") }, ["-T", "pdml"]));
     const whole = parsePdml(stdout);
     expect(whole.frames.size).toBeGreaterThan(5);
     for (const size of [1, 7, 4096]) {

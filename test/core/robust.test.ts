@@ -12,17 +12,15 @@ import { readCapture } from "../../src/pcap.ts";
 import { decodeCapture } from "../../src/pipeline.ts";
 import { type ResegmentOptions, resegmentCapture } from "../../src/resegment.ts";
 import { TcpReassembler } from "../../src/tcp.ts";
-import { CAPTURE_PORTS, hasCommand, REAL_CAPTURES, ROOT } from "./helpers.ts";
-
-const portsFor = (f: string) => (CAPTURE_PORTS[f] ? [...CAPTURE_PORTS[f]] : undefined);
+import { hasCommand, portsOf, REAL_CAPTURES, ROOT } from "./helpers.ts";
 
 /** Every fixture capture (the TLS one without its keys: opaque records) and the ports it needs. */
 const FUZZ_INPUTS: Array<{ file: string; ports?: number[] }> = [
-  ...REAL_CAPTURES.map((f) => ({ file: f, ports: portsFor(basename(f)) })),
+  ...REAL_CAPTURES.map((f) => ({ file: f, ports: portsOf(basename(f)) })),
   ...["all-messages", "segmentation", "ipv6-and-ports", "bad-lengths", "truncated", "not-postgres"].map((n) => ({
     file: join(ROOT, "captures", "synth", `${n}.pcapng`),
   })),
-  { file: join(ROOT, "captures", "values", "binary.pcapng"), ports: [55432] },
+  { file: join(ROOT, "captures", "values", "binary.pcapng"), ports: portsOf("binary.pcapng") },
 ];
 
 describe.skipIf(!hasCommand("tshark") || !hasCommand("editcap"))("fuzzed captures (editcap -E)", () => {

@@ -5,7 +5,7 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { type CmpFrame, type CmpItem, luaSide, tsSide } from "../../src/compare.ts";
-import { hasCommand, ROOT } from "./helpers.ts";
+import { hasCommand, portsOf, ROOT } from "./helpers.ts";
 
 const cap = (name: string) => join(ROOT, "captures", name);
 
@@ -95,7 +95,7 @@ describe("the seed session", () => {
 describe("binary column values", () => {
   it("read as PostgreSQL printed the same values in text format", async () => {
     // captures/values/binary.pcapng runs one query of 227 literals twice: text, then binary results.
-    for (const [side, frames] of await sides(cap("values/binary.pcapng"), { ports: [55432] })) {
+    for (const [side, frames] of await sides(cap("values/binary.pcapng"), { ports: portsOf("binary.pcapng") })) {
       const rows = items(frames, "DataRow").filter((r) => values(r, "pgwire.field.count")[0] === "227");
       expect(rows.length, side).toBe(2);
       // Per column: its value, or undefined for NULL (no pgwire.col.value follows its name).
@@ -370,7 +370,7 @@ describe("protocol details from raw node pg messages (node-protocol.pcapng)", ()
     );
     expect(others.length).toBeGreaterThan(10);
     for (const f of others) {
-      const frames = await tsSide(cap(f), { ports: f === "psql-other-port.pcapng" ? [6543] : undefined });
+      const frames = await tsSide(cap(f), { ports: portsOf(f) });
       expect(
         experts(frames).filter((e) => e.name === "expert:pgwire.unexpected_message"),
         f,

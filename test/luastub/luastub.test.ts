@@ -4,7 +4,7 @@
 
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 import {
@@ -19,13 +19,13 @@ import {
 import { readCapture } from "../../src/pcap.ts";
 import { utf8Text } from "../../src/runtime/body.ts";
 import { TcpReassembler } from "../../src/tcp.ts";
-import { hasCommand, ROOT } from "../core/helpers.ts";
+import { hasCommand, portsOf, ROOT } from "../core/helpers.ts";
 
 const RUNNER = join(ROOT, "test", "luastub", "run.lua");
 const VERSIONS = ["lua5.1", "lua5.2", "lua5.3", "lua5.4"];
 
 /** The captures and the preferences they need: synthetic ones (every message) and real ones. */
-const CAPTURES: Array<{ file: string; prefs?: string[] }> = [
+const CAPTURES: Array<{ file: string }> = [
   { file: "captures/synth/all-messages.pcapng" },
   { file: "captures/synth/segmentation.pcapng" },
   { file: "captures/synth/ipv6-and-ports.pcapng" },
@@ -38,8 +38,8 @@ const CAPTURES: Array<{ file: string; prefs?: string[] }> = [
   { file: "captures/pg-receivewal.pcapng" },
   { file: "captures/pgbench-pipeline.pcapng" },
   { file: "captures/psql-cancel.pcapng" },
-  { file: "captures/values/binary.pcapng", prefs: ["ports=55432"] },
-  { file: "captures/psql-other-port.pcapng", prefs: ["ports=6543"] },
+  { file: "captures/values/binary.pcapng" },
+  { file: "captures/psql-other-port.pcapng" },
 ];
 
 /** The TCP data of a capture, chunk by chunk as TCP hands it on (run.lua's input). */
@@ -94,19 +94,20 @@ function parseTree(out: string): { frames: Map<number, CmpFrame>; errors: string
 const dir = mkdtempSync(join(tmpdir(), "pgwire-luastub-"));
 
 describe("the plugin under Lua 5.1 to 5.4 (a stand-in for Wireshark's Lua API)", () => {
-  for (const { file, prefs } of CAPTURES) {
+  for (const { file } of CAPTURES) {
     it.skipIf(!hasCommand("tshark") || !VERSIONS.every(hasCommand))(
       `${file}: every Lua version shows what tshark shows, with no Lua error`,
       async () => {
         const path = join(ROOT, file);
         const seg = join(dir, `${file.replace(/[/.]/g, "_")}.txt`);
         writeFileSync(seg, await segments(path));
-        const ports = prefs?.find((p) => p.startsWith("ports="))?.slice(6);
-        const tshark = await luaSide(path, { ports: ports ? ports.split(",").map(Number) : undefined });
+        const ports = portsOf(basename(file));
+        const prefs = ports ? [`ports=${ports.join(",")}`] : [];
+        const tshark = await luaSide(path, { ports });
         // Malformed items are expected in the bad-data captures (test/synth); Lua errors never.
         expect(withoutMalformed(tshark.problems)).toEqual([]);
         for (const lua of VERSIONS) {
-          const r = await execa(lua, [RUNNER, PLUGIN, seg, ...(prefs ?? [])], { maxBuffer: 512 * 1024 * 1024 });
+          const r = await execa(lua, [RUNNER, PLUGIN, seg, ...prefs], { maxBuffer: 512 * 1024 * 1024 });
           const got = parseTree(r.stdout);
           expect(got.errors, lua).toEqual([]);
           expect(diffFrames(tshark.frames, got.frames, 20), lua).toEqual([]);
