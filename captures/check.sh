@@ -98,6 +98,18 @@ match() {
 }
 # values FILTER FIELD: every occurrence of FIELD in the frames matching FILTER, one per line.
 values() { tsh -Y "$1" -T fields -E occurrence=a -E aggregator=$'\n' -e "$2" | grep . || true; }
+# pgoutput NAME LETTER [N]: at least one (or exactly N) XLogData from the server whose pgoutput
+# message (the byte after XLogData's 25-byte header) has this type letter.
+pgoutput() {
+  local hex c
+  hex=$(printf '%02x' "'$2")
+  c=$(values "tcp.srcport == $SPORT" pgsql.copydata | grep -c "^77.\{48\}$hex" || true)
+  if (($# > 2)); then
+    ((c == $3)) || fail "$c × pgoutput $1, expected $3"
+  else
+    ((c > 0)) || fail "no pgoutput $1"
+  fi
+}
 summary() {
   local t out=''
   for t in "${!TYPES[@]}"; do out+="$t×${TYPES[$t]}, "; done
@@ -264,6 +276,34 @@ if begin pg-receivewal.pcapng 1; then
   match "keepalive" 'tcp.srcport == 5432 && pgsql.copydata[0] == 0x6b'
   match "standby status update" 'tcp.dstport == 5432 && pgsql.copydata[0] == 0x72'
   match "the stream ends with START_STREAMING and START_REPLICATION" 'pgsql.tag == "START_STREAMING"' 1
+  summary
+fi
+
+if begin node-pgoutput.pcapng 4; then
+  # The app connection that makes the changes, and three replication connections (pgoutput 1, 2, 3).
+  for t in "${COMMON_STARTUP[@]}" "Password message" "Simple query" "Row description" "Data row" \
+    "Command completion" "Copy data" "Copy completion" "Termination"; do has "$t"; done
+  has "Unknown" 3 # CopyBothResponse ('W'): Wireshark 4.0's pgsql does not know it
+  match "three replication connections" 'pgsql.parameter_value == "database"' 3
+  match "CREATE_REPLICATION_SLOT with pgoutput, once with two-phase" 'pgsql.query matches "^CREATE_REPLICATION_SLOT slot_v[123] LOGICAL pgoutput"' 3
+  for v in 1 2 3; do
+    match "START_REPLICATION with proto_version $v" "pgsql.query matches \"^START_REPLICATION SLOT slot_v$v LOGICAL 0/0 \\\\(proto_version '$v', publication_names\"" 1
+  done
+  # Version 1: nine transactions (the INSERT of three rows, two UPDATEs and a DELETE on lr_items,
+  # the same on lr_full, the one with a transactional message, the TRUNCATE); every change.
+  pgoutput Begin B 10 # and the one of version 2 (its TRUNCATE, not streamed)
+  pgoutput Commit C 10
+  pgoutput Type Y 2 # the enum mood, before lr_items in versions 1 and 3
+  pgoutput Update U 3
+  pgoutput Delete D 3 # two in version 1, one prepared then rolled back in version 3
+  pgoutput Message M 2 # one transactional, one not
+  pgoutput Truncate T 2
+  pgoutput Insert I
+  pgoutput Relation R
+  # Version 2: streaming; version 3: two-phase.
+  for m in "Stream Start:S" "Stream Stop:E" "Stream Commit:c" "Stream Abort:A" "Begin Prepare:b" "Prepare:P" \
+    "Commit Prepared:K" "Rollback Prepared:r" "Stream Prepare:p"; do pgoutput "${m%:*}" "${m#*:}"; done
+  pgoutput Origin O 0 # only when changes come from another origin
   summary
 fi
 

@@ -41,7 +41,8 @@ SCRAM_PASSWORD='scram-secret'
 
 # Every capture, in recording order (tls-keylog last: it needs the server restarted with TLS).
 ALL_CAPTURES=(ssl-refused seed-md5 seed-wrong-password psql-scram node-extended pgbench-extended
-  pgbench-prepared psql-cancel node-binary node-protocol pg-receivewal pgbench-pipeline psql-other-port tls-keylog)
+  pgbench-prepared psql-cancel node-binary node-protocol pg-receivewal node-pgoutput pgbench-pipeline psql-other-port
+  tls-keylog)
 
 INSTALL=0
 CHECK=1
@@ -203,6 +204,9 @@ fsync = off
 synchronous_commit = off
 full_page_writes = off
 wal_sender_timeout = '2s'               # pg-receivewal: the server's keepalives come after 1 s idle
+wal_level = logical                     # node-pgoutput: logical replication slots
+max_prepared_transactions = 4           # node-pgoutput: two-phase transactions
+logical_decoding_work_mem = '64kB'      # node-pgoutput: large transactions are streamed
 EOF
 
 cat >"$DATA/pg_hba.conf" <<EOF
@@ -214,6 +218,8 @@ host    all       scram_user  $HOST/32   scram-sha-256
 host    bench     bench       $HOST/32   trust
 # pg_receivewal's user: physical replication only.
 host    replication  repl     $HOST/32   trust
+# ... and logical replication from database company (node-pgoutput).
+host    company   repl        $HOST/32   trust
 EOF
 
 SERVER_UP=1 # from here on, the trap stops the server (harmless if it did not start)
@@ -377,6 +383,11 @@ scenario_pg_receivewal() {
   psql_admin -d company -c "DROP TABLE wal_demo" >/dev/null
 }
 
+scenario_node_pgoutput() {
+  # Logical replication: three pgoutput sessions (protocol versions 1, 2 and 3), see the script.
+  node "$CLIENTS/pgoutput.mjs" "$APP_PASSWORD"
+}
+
 scenario_pgbench_pipeline() {
   # One client, five runs of a script with four statements between \startpipeline and \endpipeline.
   PGSSLMODE=disable PGGSSENCMODE=disable "$PGBIN/pgbench" -n --random-seed=1 -M extended -c 1 -t 5 \
@@ -413,6 +424,7 @@ record psql-cancel.pcapng scenario_psql_cancel
 record node-binary.pcapng scenario_node_binary
 record node-protocol.pcapng scenario_node_protocol
 record pg-receivewal.pcapng scenario_pg_receivewal
+record node-pgoutput.pcapng scenario_node_pgoutput
 if selected pgbench-pipeline; then
   pgbench_init # fresh pgbench tables: the balances it reads do not depend on the runs above
   record pgbench-pipeline.pcapng scenario_pgbench_pipeline

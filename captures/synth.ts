@@ -64,6 +64,121 @@ function idNameColumns(nameFormat: number): { $n: Values[] } {
   return { $n: [col("id", 1, 23, 4, 0), col("name", 2, 25, -1, nameFormat)] };
 }
 
+/** LSNs and times of the synthetic pgoutput messages: 0/16B3748 and after, 2026-11-27 01:27:01.5+00 and after. */
+const LSN0 = 23803720;
+const TIME0 = 849058021500000;
+/** The (id int4 key, name text, feel mood) relation 16400 "public"."items" of the synthetic stream. */
+const ITEMS_RELATION: Values = {
+  relid: 16400,
+  nspname: "public",
+  relname: "items",
+  "pgoutput.replica_identity": "f",
+  $n: [
+    { "pgoutput.column_flags": 1, attname: "id", atttypid: 23, "col.typemod": -1 },
+    { "pgoutput.column_flags": 0, attname: "name", atttypid: 25, "col.typemod": -1 },
+    { "pgoutput.column_flags": 0, attname: "feel", atttypid: 16500, "col.typemod": -1 },
+  ],
+};
+const tcol = (kind: string, data?: string | Uint8Array): Values =>
+  data === undefined ? { "pgoutput.column_kind": kind } : { "pgoutput.column_kind": kind, "val.data": data };
+
+/** One example of every pgoutput message, protocol version 4 (Stream Abort with its abort LSN and time). */
+const PGOUTPUT_EXAMPLES: readonly Example[] = [
+  ex("Begin", "B", {
+    "pgoutput.final_lsn": LSN0 + 400,
+    "pgoutput.commit_time": TIME0,
+    xid: 800,
+  }),
+  ex("Origin", "B", { "pgoutput.origin_lsn": 4096, origin: "upstream" }),
+  ex("Type", "B", { typid: 16500, "pgoutput.namespace": "public", typname: "mood" }),
+  ex("Relation", "B", ITEMS_RELATION),
+  ex("Insert", "B", {
+    relid: 16400,
+    "pgoutput.tuple": "N",
+    $ncols: [tcol("t", "1"), tcol("t", "apple"), tcol("n")],
+  }),
+  ex("Update", "B", {
+    relid: 16400,
+    tuple: "O",
+    $oldcols: [tcol("t", "1"), tcol("t", "apple"), tcol("n")],
+    "pgoutput.tuple": "N",
+    $ncols: [tcol("t", "1"), tcol("u"), tcol("t", "happy")],
+  }),
+  ex("Delete", "B", {
+    relid: 16400,
+    "pgoutput.tuple": "K",
+    $oldcols: [tcol("b", Uint8Array.of(0, 0, 0, 1)), tcol("n"), tcol("n")],
+  }),
+  ex("Truncate", "B", { "pgoutput.truncate_options": 3, $n: [{ relid: 16400 }, { relid: 16401 }] }),
+  ex("Message", "B", {
+    "pgoutput.message_flags": 1,
+    "pgoutput.message_lsn": LSN0 + 200,
+    prefix: "pgwire",
+    "pgoutput.content": "hello",
+  }),
+  ex("Commit", "B", {
+    "pgoutput.flags": 0,
+    "pgoutput.commit_lsn": LSN0 + 400,
+    "pgoutput.end_lsn": LSN0 + 480,
+    "pgoutput.commit_time": TIME0,
+  }),
+  ex("Stream Start", "B", { xid: 801, "pgoutput.first_segment": 1 }),
+  ex("Stream Stop", "B"),
+  ex("Stream Commit", "B", {
+    xid: 803,
+    "pgoutput.flags": 0,
+    "pgoutput.commit_lsn": LSN0 + 1000,
+    "pgoutput.end_lsn": LSN0 + 1080,
+    "pgoutput.commit_time": TIME0 + 3000,
+  }),
+  ex("Stream Abort", "B", {
+    xid: 801,
+    "pgoutput.subxid": 802,
+    "pgoutput.abort_lsn": LSN0 + 800,
+    "pgoutput.abort_time": TIME0 + 2000,
+  }),
+  ex("Begin Prepare", "B", {
+    "pgoutput.prepare_lsn": LSN0 + 1400,
+    "pgoutput.end_lsn": LSN0 + 1480,
+    "pgoutput.prepare_time": TIME0 + 4000,
+    xid: 806,
+    gid: "g1",
+  }),
+  ex("Prepare", "B", {
+    "pgoutput.flags": 0,
+    "pgoutput.prepare_lsn": LSN0 + 1400,
+    "pgoutput.end_lsn": LSN0 + 1480,
+    "pgoutput.prepare_time": TIME0 + 4000,
+    xid: 806,
+    gid: "g1",
+  }),
+  ex("Commit Prepared", "B", {
+    "pgoutput.flags": 0,
+    "pgoutput.commit_lsn": LSN0 + 1600,
+    "pgoutput.end_lsn": LSN0 + 1680,
+    "pgoutput.commit_time": TIME0 + 5000,
+    xid: 806,
+    gid: "g1",
+  }),
+  ex("Rollback Prepared", "B", {
+    "pgoutput.flags": 0,
+    "pgoutput.prepare_end_lsn": LSN0 + 1480,
+    "pgoutput.rollback_end_lsn": LSN0 + 1800,
+    "pgoutput.prepare_time": TIME0 + 4000,
+    "pgoutput.rollback_time": TIME0 + 6000,
+    xid: 807,
+    gid: "g2",
+  }),
+  ex("Stream Prepare", "B", {
+    "pgoutput.flags": 0,
+    "pgoutput.prepare_lsn": LSN0 + 2000,
+    "pgoutput.end_lsn": LSN0 + 2080,
+    "pgoutput.prepare_time": TIME0 + 7000,
+    xid: 808,
+    gid: "g3",
+  }),
+];
+
 export const EXAMPLES: readonly Example[] = [
   // startup
   ex("StartupMessage", "F", { major: 3, minor: 0, "*": { user: "alice", database: "shop" } }),
@@ -181,6 +296,8 @@ export const EXAMPLES: readonly Example[] = [
     "repl.catalog_xmin": 0,
     "repl.catalog_xmin_epoch": 0,
   }),
+  // pgoutput (inside XLogData of a logical replication stream): values of the carried message.
+  ...PGOUTPUT_EXAMPLES,
   ex("CopyData", "F", { copydata: "1\tapple\n" }),
   ex("CopyData", "B", { copydata: "2\tpear\n" }),
   ex("CopyDone", "F"),
@@ -475,8 +592,13 @@ export function allMessagesSessions(): TcpSessionBuilder[] {
     s(b, be("AuthenticationCleartextPassword", { authtype: 3 }));
     c(b, fe("PasswordMessage", { password: "repl-secret" }));
     s(b, welcome(31003, { key: 0x0badf00d }));
-    c(b, query("START_REPLICATION SLOT sub LOGICAL 0/0 (proto_version '4', publication_names 'pub')"));
-    // The replication messages inside copy-both (pgoutput's payloads are not decoded yet).
+    c(
+      b,
+      query(
+        "START_REPLICATION SLOT sub LOGICAL 0/0 (proto_version '4', publication_names '\"pub\"', streaming 'parallel', two_phase 'on', messages 'true')",
+      ),
+    );
+    // The replication messages inside copy-both; the XLogData carry pgoutput (protocol 4) messages.
     const t = 849058021500000; // 2026-11-27 01:27:01.5+00, in microseconds since 2000-01-01
     s(
       b,
@@ -494,15 +616,57 @@ export function allMessagesSessions(): TcpSessionBuilder[] {
         "repl.reply": 0,
       }),
     );
+    // Every pgoutput message once as its example has it, in an order a stream has them, and the
+    // messages of streamed transactions with their xid between Stream Start and Stream Stop.
+    const pg = Object.fromEntries(PGOUTPUT_EXAMPLES.map((e) => [e.name, e.values]));
+    const insert = (xid: number | undefined, id: string): [string, Values] => [
+      "Insert",
+      { ...(xid === undefined ? {} : { xid }), ...pg.Insert, $ncols: [tcol("t", id), tcol("t", "pear"), tcol("n")] },
+    ];
+    const stream: Array<[string, Values]> = [
+      ["Begin", pg.Begin],
+      ["Origin", pg.Origin],
+      ["Type", pg.Type],
+      ["Relation", pg.Relation],
+      ["Insert", pg.Insert],
+      ["Update", pg.Update],
+      ["Delete", pg.Delete],
+      ["Truncate", pg.Truncate],
+      ["Message", pg.Message],
+      ["Commit", pg.Commit],
+      ["Stream Start", pg["Stream Start"]],
+      ["Relation", { xid: 801, ...ITEMS_RELATION }],
+      insert(801, "2"),
+      ["Stream Stop", {}],
+      ["Stream Abort", pg["Stream Abort"]],
+      ["Stream Start", { xid: 803, "pgoutput.first_segment": 1 }],
+      insert(803, "3"),
+      ["Message", { xid: 803, ...pg.Message }],
+      ["Stream Stop", {}],
+      ["Stream Commit", pg["Stream Commit"]],
+      ["Begin Prepare", pg["Begin Prepare"]],
+      insert(undefined, "4"),
+      ["Prepare", pg.Prepare],
+      ["Commit Prepared", pg["Commit Prepared"]],
+      ["Rollback Prepared", pg["Rollback Prepared"]],
+      ["Stream Start", { xid: 808, "pgoutput.first_segment": 1 }],
+      insert(808, "5"),
+      ["Stream Stop", {}],
+      ["Stream Prepare", pg["Stream Prepare"]],
+      // Protocol 2 to 4 without parallel streaming: Stream Abort without the abort LSN and time.
+      ["Stream Abort", { xid: 809, "pgoutput.subxid": 809 }],
+    ];
     s(
       b,
-      be("XLogData", {
-        "repl.type": "w",
-        "repl.wal_start": 23803720,
-        "repl.wal_end": 23803800,
-        "repl.time": t + 200,
-        "repl.wal_data": text("B\u0000\u0000\u0000\u0000"),
-      }),
+      ...stream.map(([name, values], i) =>
+        be("XLogData", {
+          "repl.type": "w",
+          "repl.wal_start": LSN0 + 100 * i,
+          "repl.wal_end": LSN0 + 100 * i + 80,
+          "repl.time": t + 200 + i,
+          "repl.wal_data": be(name, values),
+        }),
+      ),
     );
     c(
       b,

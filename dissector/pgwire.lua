@@ -100,6 +100,57 @@ local F = {
   xminEpoch = ProtoField.uint32("pgwire.repl.xmin_epoch", "Xmin epoch", base.DEC, nil, nil, "The epoch of that xmin."),
   catalogXmin = ProtoField.uint32("pgwire.repl.catalog_xmin", "Catalog xmin", base.DEC, nil, nil, "The lowest catalog_xmin of the standby's slots."),
   catalogXminEpoch = ProtoField.uint32("pgwire.repl.catalog_xmin_epoch", "Catalog xmin epoch", base.DEC, nil, nil, "The epoch of that catalog_xmin."),
+  replOption = ProtoField.string("pgwire.repl.option", "Option", nil, "An option of a replication command, as name=value (START_REPLICATION's plugin options, BASE_BACKUP's, ...)."),
+  pgoType = ProtoField.uint8("pgwire.pgoutput.type", "pgoutput message", base.DEC, { [65] = "Stream Abort", [66] = "Begin", [67] = "Commit", [68] = "Delete", [69] = "Stream Stop", [73] = "Insert", [75] = "Commit Prepared", [77] = "Message", [79] = "Origin", [80] = "Prepare", [82] = "Relation", [83] = "Stream Start", [84] = "Truncate", [85] = "Update", [89] = "Type", [98] = "Begin Prepare", [99] = "Stream Commit", [112] = "Stream Prepare", [114] = "Rollback Prepared" }, nil, "The type byte of a pgoutput message."),
+  pgoXid = ProtoField.uint32("pgwire.pgoutput.xid", "Transaction ID", base.DEC, nil, nil, "The xid of the transaction."),
+  pgoSubxid = ProtoField.uint32("pgwire.pgoutput.subxid", "Subtransaction ID", base.DEC, nil, nil, "The xid of the subtransaction (the xid itself at top level)."),
+  pgoFlags = ProtoField.uint8("pgwire.pgoutput.flags", "Flags", base.DEC, nil, nil, "Flags (currently unused, 0)."),
+  pgoFinalLsn = ProtoField.uint64("pgwire.pgoutput.final_lsn", "Final LSN", base.DEC, nil, nil, "The LSN of the transaction's commit record."),
+  pgoFinalLsnText = ProtoField.string("pgwire.pgoutput.final_lsn_text", "Final LSN (text)", nil, "The final LSN as PostgreSQL writes it."),
+  pgoCommitLsn = ProtoField.uint64("pgwire.pgoutput.commit_lsn", "Commit LSN", base.DEC, nil, nil, "The LSN of the commit."),
+  pgoCommitLsnText = ProtoField.string("pgwire.pgoutput.commit_lsn_text", "Commit LSN (text)", nil, "The commit LSN as PostgreSQL writes it."),
+  pgoEndLsn = ProtoField.uint64("pgwire.pgoutput.end_lsn", "End LSN", base.DEC, nil, nil, "The end LSN of the transaction (or its prepare)."),
+  pgoEndLsnText = ProtoField.string("pgwire.pgoutput.end_lsn_text", "End LSN (text)", nil, "The end LSN as PostgreSQL writes it."),
+  pgoPrepareLsn = ProtoField.uint64("pgwire.pgoutput.prepare_lsn", "Prepare LSN", base.DEC, nil, nil, "The LSN of the prepare."),
+  pgoPrepareLsnText = ProtoField.string("pgwire.pgoutput.prepare_lsn_text", "Prepare LSN (text)", nil, "The prepare LSN as PostgreSQL writes it."),
+  pgoPrepareEndLsn = ProtoField.uint64("pgwire.pgoutput.prepare_end_lsn", "Prepare end LSN", base.DEC, nil, nil, "The end LSN of the prepared transaction."),
+  pgoPrepareEndLsnText = ProtoField.string("pgwire.pgoutput.prepare_end_lsn_text", "Prepare end LSN (text)", nil, "The prepare end LSN as PostgreSQL writes it."),
+  pgoRollbackEndLsn = ProtoField.uint64("pgwire.pgoutput.rollback_end_lsn", "Rollback end LSN", base.DEC, nil, nil, "The end LSN of the rollback of the prepared transaction."),
+  pgoRollbackEndLsnText = ProtoField.string("pgwire.pgoutput.rollback_end_lsn_text", "Rollback end LSN (text)", nil, "The rollback end LSN as PostgreSQL writes it."),
+  pgoAbortLsn = ProtoField.uint64("pgwire.pgoutput.abort_lsn", "Abort LSN", base.DEC, nil, nil, "The LSN of the abort (protocol 4, parallel streaming)."),
+  pgoAbortLsnText = ProtoField.string("pgwire.pgoutput.abort_lsn_text", "Abort LSN (text)", nil, "The abort LSN as PostgreSQL writes it."),
+  pgoMessageLsn = ProtoField.uint64("pgwire.pgoutput.message_lsn", "Message LSN", base.DEC, nil, nil, "The LSN of the logical decoding message."),
+  pgoMessageLsnText = ProtoField.string("pgwire.pgoutput.message_lsn_text", "Message LSN (text)", nil, "The message LSN as PostgreSQL writes it."),
+  pgoOriginLsn = ProtoField.uint64("pgwire.pgoutput.origin_lsn", "Origin commit LSN", base.DEC, nil, nil, "The LSN of the commit on the origin server."),
+  pgoOriginLsnText = ProtoField.string("pgwire.pgoutput.origin_lsn_text", "Origin commit LSN (text)", nil, "The origin's commit LSN as PostgreSQL writes it."),
+  pgoCommitTime = ProtoField.int64("pgwire.pgoutput.commit_time", "Commit time", base.DEC, nil, nil, "The commit time: microseconds since 2000-01-01 00:00 UTC."),
+  pgoCommitTimeText = ProtoField.string("pgwire.pgoutput.commit_time_text", "Commit time (text)", nil, "The commit time as PostgreSQL prints a timestamptz."),
+  pgoPrepareTime = ProtoField.int64("pgwire.pgoutput.prepare_time", "Prepare time", base.DEC, nil, nil, "The prepare time: microseconds since 2000-01-01 00:00 UTC."),
+  pgoPrepareTimeText = ProtoField.string("pgwire.pgoutput.prepare_time_text", "Prepare time (text)", nil, "The prepare time as PostgreSQL prints a timestamptz."),
+  pgoRollbackTime = ProtoField.int64("pgwire.pgoutput.rollback_time", "Rollback time", base.DEC, nil, nil, "The rollback time: microseconds since 2000-01-01 00:00 UTC."),
+  pgoRollbackTimeText = ProtoField.string("pgwire.pgoutput.rollback_time_text", "Rollback time (text)", nil, "The rollback time as PostgreSQL prints a timestamptz."),
+  pgoAbortTime = ProtoField.int64("pgwire.pgoutput.abort_time", "Abort time", base.DEC, nil, nil, "The abort time: microseconds since 2000-01-01 00:00 UTC."),
+  pgoAbortTimeText = ProtoField.string("pgwire.pgoutput.abort_time_text", "Abort time (text)", nil, "The abort time as PostgreSQL prints a timestamptz."),
+  pgoGid = ProtoField.stringz("pgwire.pgoutput.gid", "GID", nil, "The global identifier of the prepared transaction."),
+  pgoMessageFlags = ProtoField.uint8("pgwire.pgoutput.message_flags", "Message flags", base.DEC, { [0] = "Not transactional", [1] = "Transactional" }, nil, "1: the message is transactional."),
+  pgoPrefix = ProtoField.stringz("pgwire.pgoutput.prefix", "Prefix", nil, "The prefix of the logical decoding message."),
+  pgoContentLength = ProtoField.int32("pgwire.pgoutput.content_length", "Content length", base.DEC, nil, nil, "The length of the message's content."),
+  pgoContent = ProtoField.bytes("pgwire.pgoutput.content", "Content", nil, "The content of the logical decoding message."),
+  pgoOrigin = ProtoField.stringz("pgwire.pgoutput.origin", "Origin", nil, "The name of the origin."),
+  pgoRelid = ProtoField.uint32("pgwire.pgoutput.relid", "Relation OID", base.DEC, nil, nil, "The OID of a relation."),
+  pgoNamespace = ProtoField.stringz("pgwire.pgoutput.namespace", "Namespace", nil, "A schema name (empty: pg_catalog)."),
+  pgoRelname = ProtoField.stringz("pgwire.pgoutput.relname", "Relation name", nil, "The name of the relation."),
+  pgoRelation = ProtoField.string("pgwire.pgoutput.relation", "Relation", nil, "The relation as schema.name, from the stream's Relation message."),
+  pgoReplicaIdentity = ProtoField.uint8("pgwire.pgoutput.replica_identity", "Replica identity", base.DEC, { [100] = "Default (primary key)", [102] = "Full (all columns)", [105] = "Index", [110] = "Nothing" }, nil, "What identifies the old row in updates and deletes."),
+  pgoColumnCount = ProtoField.uint16("pgwire.pgoutput.column_count", "Column count", base.DEC, nil, nil, "The number of columns."),
+  pgoColumnFlags = ProtoField.uint8("pgwire.pgoutput.column_flags", "Column flags", base.DEC, { [0] = "Not part of the key", [1] = "Part of the key" }, nil, "1: the column is part of the key."),
+  pgoTypeName = ProtoField.stringz("pgwire.pgoutput.type_name", "Type name", nil, "The name of a data type."),
+  pgoTuple = ProtoField.uint8("pgwire.pgoutput.tuple", "Tuple", base.DEC, { [75] = "Old key", [78] = "New tuple", [79] = "Old tuple" }, nil, "Which tuple follows."),
+  pgoTupleColumns = ProtoField.uint16("pgwire.pgoutput.tuple_columns", "Tuple columns", base.DEC, nil, nil, "The number of columns in the tuple."),
+  pgoColumnKind = ProtoField.uint8("pgwire.pgoutput.column_kind", "Column data", base.DEC, { [98] = "Binary", [110] = "NULL", [116] = "Text", [117] = "Unchanged TOASTed value" }, nil, "What the tuple holds for a column."),
+  pgoRelationCount = ProtoField.uint32("pgwire.pgoutput.relation_count", "Relation count", base.DEC, nil, nil, "The number of relations truncated."),
+  pgoTruncateOptions = ProtoField.uint8("pgwire.pgoutput.truncate_options", "Truncate options", base.DEC, { [0] = "None", [1] = "CASCADE", [2] = "RESTART IDENTITY", [3] = "CASCADE, RESTART IDENTITY" }, nil, "1: CASCADE, 2: RESTART IDENTITY (or both)."),
+  pgoFirstSegment = ProtoField.uint8("pgwire.pgoutput.first_segment", "First segment", base.DEC, { [0] = "No", [1] = "Yes" }, nil, "1: the first block of the streamed transaction."),
   error = ProtoField.stringz("pgwire.error", "Error", nil, "The reason given by CopyFail."),
   condition = ProtoField.stringz("pgwire.condition", "Condition", nil, "The channel of a notification."),
   text = ProtoField.stringz("pgwire.text", "Text", nil, "The payload of a notification."),
@@ -226,6 +277,57 @@ do
   list[#list + 1] = F.xminEpoch
   list[#list + 1] = F.catalogXmin
   list[#list + 1] = F.catalogXminEpoch
+  list[#list + 1] = F.replOption
+  list[#list + 1] = F.pgoType
+  list[#list + 1] = F.pgoXid
+  list[#list + 1] = F.pgoSubxid
+  list[#list + 1] = F.pgoFlags
+  list[#list + 1] = F.pgoFinalLsn
+  list[#list + 1] = F.pgoFinalLsnText
+  list[#list + 1] = F.pgoCommitLsn
+  list[#list + 1] = F.pgoCommitLsnText
+  list[#list + 1] = F.pgoEndLsn
+  list[#list + 1] = F.pgoEndLsnText
+  list[#list + 1] = F.pgoPrepareLsn
+  list[#list + 1] = F.pgoPrepareLsnText
+  list[#list + 1] = F.pgoPrepareEndLsn
+  list[#list + 1] = F.pgoPrepareEndLsnText
+  list[#list + 1] = F.pgoRollbackEndLsn
+  list[#list + 1] = F.pgoRollbackEndLsnText
+  list[#list + 1] = F.pgoAbortLsn
+  list[#list + 1] = F.pgoAbortLsnText
+  list[#list + 1] = F.pgoMessageLsn
+  list[#list + 1] = F.pgoMessageLsnText
+  list[#list + 1] = F.pgoOriginLsn
+  list[#list + 1] = F.pgoOriginLsnText
+  list[#list + 1] = F.pgoCommitTime
+  list[#list + 1] = F.pgoCommitTimeText
+  list[#list + 1] = F.pgoPrepareTime
+  list[#list + 1] = F.pgoPrepareTimeText
+  list[#list + 1] = F.pgoRollbackTime
+  list[#list + 1] = F.pgoRollbackTimeText
+  list[#list + 1] = F.pgoAbortTime
+  list[#list + 1] = F.pgoAbortTimeText
+  list[#list + 1] = F.pgoGid
+  list[#list + 1] = F.pgoMessageFlags
+  list[#list + 1] = F.pgoPrefix
+  list[#list + 1] = F.pgoContentLength
+  list[#list + 1] = F.pgoContent
+  list[#list + 1] = F.pgoOrigin
+  list[#list + 1] = F.pgoRelid
+  list[#list + 1] = F.pgoNamespace
+  list[#list + 1] = F.pgoRelname
+  list[#list + 1] = F.pgoRelation
+  list[#list + 1] = F.pgoReplicaIdentity
+  list[#list + 1] = F.pgoColumnCount
+  list[#list + 1] = F.pgoColumnFlags
+  list[#list + 1] = F.pgoTypeName
+  list[#list + 1] = F.pgoTuple
+  list[#list + 1] = F.pgoTupleColumns
+  list[#list + 1] = F.pgoColumnKind
+  list[#list + 1] = F.pgoRelationCount
+  list[#list + 1] = F.pgoTruncateOptions
+  list[#list + 1] = F.pgoFirstSegment
   list[#list + 1] = F.error
   list[#list + 1] = F.condition
   list[#list + 1] = F.text
@@ -279,6 +381,7 @@ local E = {
   resync = ProtoExpert.new("pgwire.resync", "Bytes skipped to find the next message", expert.group.MALFORMED, expert.severity.WARN),
   unexpectedResponse = ProtoExpert.new("pgwire.unexpected_response", "A response with no request waiting for it", expert.group.PROTOCOL, expert.severity.WARN),
   unexpectedMessage = ProtoExpert.new("pgwire.unexpected_message", "A message that is not allowed at this point of the connection", expert.group.SEQUENCE, expert.severity.WARN),
+  unknownPayload = ProtoExpert.new("pgwire.unknown_payload", "Unknown type of a message or value carried inside another message", expert.group.PROTOCOL, expert.severity.WARN),
   error = ProtoExpert.new("pgwire.error", "The server reports an error", expert.group.RESPONSE_CODE, expert.severity.ERROR),
   noticeWarning = ProtoExpert.new("pgwire.warning", "The server sends a warning", expert.group.RESPONSE_CODE, expert.severity.WARN),
   notice = ProtoExpert.new("pgwire.notice", "The server sends a notice", expert.group.RESPONSE_CODE, expert.severity.NOTE),
@@ -289,7 +392,7 @@ local E = {
   tlsRefused = ProtoExpert.new("pgwire.tls_refused", "The server refused encryption", expert.group.SECURITY, expert.severity.WARN),
   passwordLiteral = ProtoExpert.new("pgwire.password_literal", "A query sets a password in plain text", expert.group.SECURITY, expert.severity.WARN),
 }
-pgwire.experts = { E.badLength, E.unknownType, E.overrun, E.unterminated, E.trailing, E.truncated, E.resync, E.unexpectedResponse, E.unexpectedMessage, E.error, E.noticeWarning, E.notice, E.sourceLeak, E.cleartextPassword, E.md5Hash, E.trustLogin, E.tlsRefused, E.passwordLiteral }
+pgwire.experts = { E.badLength, E.unknownType, E.overrun, E.unterminated, E.trailing, E.truncated, E.resync, E.unexpectedResponse, E.unexpectedMessage, E.unknownPayload, E.error, E.noticeWarning, E.notice, E.sourceLeak, E.cleartextPassword, E.md5Hash, E.trustLogin, E.tlsRefused, E.passwordLiteral }
 
 -- Where each phase is, for the finding of a message out of its phases (spec/dsl.ts Phase).
 local PHASE_TEXT = {
@@ -2343,6 +2446,147 @@ local function b_column(b, flen, fdata, fname, ftype, fvalue, i)
 end
 
 
+-- Message sets carried inside other messages (spec/dsl.ts PayloadSet), filled in below.
+local P = {}
+
+-- The rest of the message as bytes; inside the payload set the connection carries, one of its
+-- messages (PayloadElement in spec/dsl.ts): its fields follow, b.sub names it.
+local function b_payload(b, set, f, ftype)
+  if not b.ok then return end
+  local n = b.e - b.pos
+  if n <= 0 then return end
+  if not b.nt then b.tree:add(f, b.tvb(b.pos, n)) end
+  if b.st.sub ~= set.name then
+    b.pos = b.e
+    return
+  end
+  local t = sbyte(b.s, b.pos + 1)
+  local m = set.types[t]
+  if not m then
+    b_expert(b, "unknownPayload", sformat("Unknown %s message type %d", set.name, t))
+    b.pos = b.e
+    return
+  end
+  b_int(b, ftype, 1, false)
+  b.v.instream = b.st.stream and 1 or 0
+  b.sub = m
+  m.parse(b)
+end
+
+-- The relation whose OID variable from holds, as the stream's Relation message described it.
+local function b_relation(b, f, from, bind)
+  if not b.ok then return end
+  local rels = b.st.rels
+  local r = rels and rels[b.v[from]]
+  b.cols = r and r.cols
+  if not r then return end
+  if not b.nt then b.tree:add(f, b.r0, r.name):set_generated() end
+  if bind then b.v[bind] = r.name end
+end
+
+-- A column of a logical replication tuple (TupleColumnElement in spec/dsl.ts): valued holds the
+-- kind bytes followed by a length and a value, digits their formats; empty the kinds with nothing.
+local function b_tuple_column(b, fkind, valued, digits, empty, flen, fdata, fname, ftype, fvalue, i)
+  if not b.ok then return end
+  local start = b.pos
+  if start + 1 > b.e then return b_overrun(b) end
+  local k = ssub(b.s, start + 1, start + 1)
+  b_int(b, fkind, 1, false)
+  local c = b.cols and b.cols[i + 1]
+  local cn, ct = c and c[1], c and c[2]
+  if not b.nt then
+    local r = b.tvb(start, 0)
+    if type(cn) == "string" then b.tree:add(fname, r, cn):set_generated() end
+    local t = type(ct) == "number" and PG_TYPES[ct]
+    if t then b.tree:add(ftype, r, t.name):set_generated() end
+  end
+  local vi = sfind(valued, k, 1, true)
+  if vi then
+    b_int(b, flen, 4, true, "vlen")
+    local n = b_num(b, "vlen")
+    local at = b.pos
+    b_bytes(b, fdata, n)
+    if not b.ok or b.nt or n < 0 or type(ct) ~= "number" then return end
+    local text = cut_utf8(pg_value_text(ct, sbyte(digits, vi) - 48, ssub(b.s, at + 1, at + n)), MAX_VALUE_BYTES)
+    b.tree:add(fvalue, b.tvb(start, 0), text):set_generated()
+  elseif not sfind(empty, k, 1, true) then
+    b_expert(b, "unknownPayload", sformat("Unknown kind of column data %d", sbyte(k)))
+    b.ok = false
+  end
+end
+
+-- The options of a replication command: the list in parentheses of its text, outside quotes,
+-- as { name, value } pairs (value nil for an option without one). Bare names fold to lower case.
+local function repl_options(text)
+  local out = {}
+  local p, n, q = 1, #text, nil
+  while p <= n do
+    local c = ssub(text, p, p)
+    if q then
+      if c == q then q = nil end
+    elseif c == "'" or c == '"' then q = c
+    elseif c == "(" then break
+    end
+    p = p + 1
+  end
+  if p > n then return out end
+  p = p + 1
+  -- A quoted token starting at p (quote character qc, doubled inside): its text and the next position.
+  local function quoted(qc)
+    local parts, i = {}, p + 1
+    while i <= n do
+      local z = sfind(text, qc, i, true)
+      if not z then return nil end
+      parts[#parts + 1] = ssub(text, i, z - 1)
+      if ssub(text, z + 1, z + 1) == qc then
+        parts[#parts + 1] = qc
+        i = z + 2
+      else
+        return tconcat(parts), z + 1
+      end
+    end
+    return nil
+  end
+  while true do
+    p = sfind(text, "[^ \t\n\r\f\v]", p) or n + 1
+    local name, value
+    local c = ssub(text, p, p)
+    if c == '"' then
+      name, p = quoted('"')
+      if not name then return out end
+    else
+      name = smatch(text, "^[A-Za-z0-9_]+", p)
+      if not name then return out end
+      p = p + #name
+      name = string.lower(name)
+    end
+    p = sfind(text, "[^ \t\n\r\f\v]", p) or n + 1
+    c = ssub(text, p, p)
+    if c == "'" or c == '"' then
+      value, p = quoted(c)
+      if not value then return out end
+    elseif c ~= "," and c ~= ")" and c ~= "" then
+      value = smatch(text, "^[^ \t\n\r\f\v,)]+", p)
+      p = p + #value
+    end
+    out[#out + 1] = { name, value }
+    p = sfind(text, "[^ \t\n\r\f\v]", p) or n + 1
+    c = ssub(text, p, p)
+    if c ~= "," then return out end
+    p = p + 1
+  end
+end
+
+local function b_options(b, f, from, when)
+  if not b.ok or b.v[when] == nil or type(b.v[from]) ~= "string" then return end
+  local list = repl_options(b.v[from])
+  for i = 1, #list do
+    local name, value = list[i][1], list[i][2]
+    if not b.nt then b.tree:add(f, b.r0, value and (name .. "=" .. value) or name):set_generated() end
+    b.v["opt:" .. name] = value or ""
+  end
+end
+
 ---------------------------------------------------------------------------------------------------
 -- Message decoders (spec/messages/*.ts)
 
@@ -2489,7 +2733,8 @@ end
 -- Query (frontend)
 local function Query_F(b)
   b_str(b, F.query, "query")
-  b_lookup(b, F.replCommand, "query", T.replicationCommands, nil, nil, true)
+  b_lookup(b, F.replCommand, "query", T.replicationCommands, nil, "replcmd", true)
+  b_options(b, F.replOption, "query", "replcmd")
 end
 
 -- Parse (frontend)
@@ -2709,7 +2954,7 @@ local function XLogData_B(b)
   b_text(b, F.walEndLsn, 8, 3220)
   b_int(b, F.replTime, 8, true)
   b_text(b, F.replTimeText, 8, 1184)
-  b_bytes(b, F.walData, b.e - b.pos)
+  b_payload(b, P.pgoutput, F.walData, F.pgoType)
 end
 
 -- PrimaryKeepalive (backend)
@@ -2865,6 +3110,284 @@ local function NotificationResponse_B(b)
   b_str(b, F.text, "payload")
 end
 
+-- Begin (backend)
+local function pgoutput_Begin_B(b)
+  b_int(b, F.pgoFinalLsn, 8, false)
+  b_text(b, F.pgoFinalLsnText, 8, 3220)
+  b_int(b, F.pgoCommitTime, 8, true)
+  b_text(b, F.pgoCommitTimeText, 8, 1184)
+  b_int(b, F.pgoXid, 4, false, "xid")
+end
+
+-- Message (backend)
+local function pgoutput_Message_B(b)
+  local s1 = b_num(b, "instream")
+  if s1 == 1 then
+    b_int(b, F.pgoXid, 4, false, "xid")
+  end
+  b_int(b, F.pgoMessageFlags, 1, false)
+  b_int(b, F.pgoMessageLsn, 8, false)
+  b_text(b, F.pgoMessageLsnText, 8, 3220)
+  b_str(b, F.pgoPrefix, "prefix")
+  b_int(b, F.pgoContentLength, 4, true, "n")
+  b_bytes(b, F.pgoContent, b_num(b, "n"))
+end
+
+-- Commit (backend)
+local function pgoutput_Commit_B(b)
+  b_int(b, F.pgoFlags, 1, false)
+  b_int(b, F.pgoCommitLsn, 8, false)
+  b_text(b, F.pgoCommitLsnText, 8, 3220, "lsn")
+  b_int(b, F.pgoEndLsn, 8, false)
+  b_text(b, F.pgoEndLsnText, 8, 3220)
+  b_int(b, F.pgoCommitTime, 8, true)
+  b_text(b, F.pgoCommitTimeText, 8, 1184)
+end
+
+-- Origin (backend)
+local function pgoutput_Origin_B(b)
+  b_int(b, F.pgoOriginLsn, 8, false)
+  b_text(b, F.pgoOriginLsnText, 8, 3220)
+  b_str(b, F.pgoOrigin, "origin")
+end
+
+-- Relation (backend)
+local function pgoutput_Relation_B(b)
+  local s1 = b_num(b, "instream")
+  if s1 == 1 then
+    b_int(b, F.pgoXid, 4, false, "xid")
+  end
+  b_int(b, F.pgoRelid, 4, false, "relid")
+  b_str(b, F.pgoNamespace, "nspname")
+  b_str(b, F.pgoRelname, "relname")
+  b_int(b, F.pgoReplicaIdentity, 1, false)
+  b_int(b, F.pgoColumnCount, 2, false, "n")
+  do
+    local n2, i2 = b_num(b, "n"), 0
+    while i2 < n2 and b.ok do
+      local t2 = b_open(b, "Column " .. (i2 + 1))
+      b_int(b, F.pgoColumnFlags, 1, false)
+      b_str(b, F.colName, "attname")
+      b_int(b, F.typeOid, 4, false, "atttypid")
+      b_int(b, F.typemod, 4, true)
+      b_remember(b, "relcols", { "attname", "atttypid" })
+      b_close(b, t2)
+      i2 = i2 + 1
+    end
+  end
+end
+
+-- Type (backend)
+local function pgoutput_Type_B(b)
+  local s1 = b_num(b, "instream")
+  if s1 == 1 then
+    b_int(b, F.pgoXid, 4, false, "xid")
+  end
+  b_int(b, F.typeOid, 4, false, "typid")
+  b_str(b, F.pgoNamespace)
+  b_str(b, F.pgoTypeName, "typname")
+end
+
+-- Insert (backend)
+local function pgoutput_Insert_B(b)
+  local s1 = b_num(b, "instream")
+  if s1 == 1 then
+    b_int(b, F.pgoXid, 4, false, "xid")
+  end
+  b_int(b, F.pgoRelid, 4, false, "relid")
+  b_relation(b, F.pgoRelation, "relid", "rel")
+  b_int(b, F.pgoTuple, 1, false)
+  b_int(b, F.pgoTupleColumns, 2, false, "ncols")
+  do
+    local n2, i2 = b_num(b, "ncols"), 0
+    while i2 < n2 and b.ok do
+      b_tuple_column(b, F.pgoColumnKind, "bt", "10", "nu", F.valLength, F.valData, F.column, F.colType, F.colValue, i2)
+      i2 = i2 + 1
+    end
+  end
+end
+
+-- Update (backend)
+local function pgoutput_Update_B(b)
+  local s1 = b_num(b, "instream")
+  if s1 == 1 then
+    b_int(b, F.pgoXid, 4, false, "xid")
+  end
+  b_int(b, F.pgoRelid, 4, false, "relid")
+  b_relation(b, F.pgoRelation, "relid", "rel")
+  b_int(b, F.pgoTuple, 1, false, "tuple")
+  local s2 = b_num(b, "tuple")
+  if s2 == 75 then
+    b_int(b, F.pgoTupleColumns, 2, false, "oldcols")
+    do
+      local n3, i3 = b_num(b, "oldcols"), 0
+      while i3 < n3 and b.ok do
+        b_tuple_column(b, F.pgoColumnKind, "bt", "10", "nu", F.valLength, F.valData, F.column, F.colType, F.colValue, i3)
+        i3 = i3 + 1
+      end
+    end
+    b_int(b, F.pgoTuple, 1, false)
+    b_int(b, F.pgoTupleColumns, 2, false, "ncols")
+    do
+      local n4, i4 = b_num(b, "ncols"), 0
+      while i4 < n4 and b.ok do
+        b_tuple_column(b, F.pgoColumnKind, "bt", "10", "nu", F.valLength, F.valData, F.column, F.colType, F.colValue, i4)
+        i4 = i4 + 1
+      end
+    end
+  elseif s2 == 79 then
+    b_int(b, F.pgoTupleColumns, 2, false, "oldcols")
+    do
+      local n5, i5 = b_num(b, "oldcols"), 0
+      while i5 < n5 and b.ok do
+        b_tuple_column(b, F.pgoColumnKind, "bt", "10", "nu", F.valLength, F.valData, F.column, F.colType, F.colValue, i5)
+        i5 = i5 + 1
+      end
+    end
+    b_int(b, F.pgoTuple, 1, false)
+    b_int(b, F.pgoTupleColumns, 2, false, "ncols")
+    do
+      local n6, i6 = b_num(b, "ncols"), 0
+      while i6 < n6 and b.ok do
+        b_tuple_column(b, F.pgoColumnKind, "bt", "10", "nu", F.valLength, F.valData, F.column, F.colType, F.colValue, i6)
+        i6 = i6 + 1
+      end
+    end
+  else
+    b_int(b, F.pgoTupleColumns, 2, false, "ncols")
+    do
+      local n7, i7 = b_num(b, "ncols"), 0
+      while i7 < n7 and b.ok do
+        b_tuple_column(b, F.pgoColumnKind, "bt", "10", "nu", F.valLength, F.valData, F.column, F.colType, F.colValue, i7)
+        i7 = i7 + 1
+      end
+    end
+  end
+end
+
+-- Delete (backend)
+local function pgoutput_Delete_B(b)
+  local s1 = b_num(b, "instream")
+  if s1 == 1 then
+    b_int(b, F.pgoXid, 4, false, "xid")
+  end
+  b_int(b, F.pgoRelid, 4, false, "relid")
+  b_relation(b, F.pgoRelation, "relid", "rel")
+  b_int(b, F.pgoTuple, 1, false)
+  b_int(b, F.pgoTupleColumns, 2, false, "oldcols")
+  do
+    local n2, i2 = b_num(b, "oldcols"), 0
+    while i2 < n2 and b.ok do
+      b_tuple_column(b, F.pgoColumnKind, "bt", "10", "nu", F.valLength, F.valData, F.column, F.colType, F.colValue, i2)
+      i2 = i2 + 1
+    end
+  end
+end
+
+-- Truncate (backend)
+local function pgoutput_Truncate_B(b)
+  local s1 = b_num(b, "instream")
+  if s1 == 1 then
+    b_int(b, F.pgoXid, 4, false, "xid")
+  end
+  b_int(b, F.pgoRelationCount, 4, false, "n")
+  b_int(b, F.pgoTruncateOptions, 1, false)
+  do
+    local n2, i2 = b_num(b, "n"), 0
+    while i2 < n2 and b.ok do
+      b_int(b, F.pgoRelid, 4, false, "relid")
+      b_relation(b, F.pgoRelation, "relid")
+      i2 = i2 + 1
+    end
+  end
+end
+
+-- Stream Start (backend)
+local function pgoutput_StreamStart_B(b)
+  b_int(b, F.pgoXid, 4, false, "xid")
+  b_int(b, F.pgoFirstSegment, 1, false)
+end
+
+-- Stream Stop (backend)
+local function pgoutput_StreamStop_B(_) end
+
+-- Stream Commit (backend)
+local function pgoutput_StreamCommit_B(b)
+  b_int(b, F.pgoXid, 4, false, "xid")
+  b_int(b, F.pgoFlags, 1, false)
+  b_int(b, F.pgoCommitLsn, 8, false)
+  b_text(b, F.pgoCommitLsnText, 8, 3220)
+  b_int(b, F.pgoEndLsn, 8, false)
+  b_text(b, F.pgoEndLsnText, 8, 3220)
+  b_int(b, F.pgoCommitTime, 8, true)
+  b_text(b, F.pgoCommitTimeText, 8, 1184)
+end
+
+-- Stream Abort (backend)
+local function pgoutput_StreamAbort_B(b)
+  b_int(b, F.pgoXid, 4, false, "xid")
+  b_int(b, F.pgoSubxid, 4, false)
+  if b.ok and b.pos < b.e then
+    b_int(b, F.pgoAbortLsn, 8, false)
+    b_text(b, F.pgoAbortLsnText, 8, 3220)
+    b_int(b, F.pgoAbortTime, 8, true)
+    b_text(b, F.pgoAbortTimeText, 8, 1184)
+  end
+end
+
+-- Begin Prepare (backend)
+local function pgoutput_BeginPrepare_B(b)
+  b_int(b, F.pgoPrepareLsn, 8, false)
+  b_text(b, F.pgoPrepareLsnText, 8, 3220)
+  b_int(b, F.pgoEndLsn, 8, false)
+  b_text(b, F.pgoEndLsnText, 8, 3220)
+  b_int(b, F.pgoPrepareTime, 8, true)
+  b_text(b, F.pgoPrepareTimeText, 8, 1184)
+  b_int(b, F.pgoXid, 4, false, "xid")
+  b_str(b, F.pgoGid, "gid")
+end
+
+-- Prepare (backend)
+local function pgoutput_Prepare_B(b)
+  b_int(b, F.pgoFlags, 1, false)
+  b_int(b, F.pgoPrepareLsn, 8, false)
+  b_text(b, F.pgoPrepareLsnText, 8, 3220, "lsn")
+  b_int(b, F.pgoEndLsn, 8, false)
+  b_text(b, F.pgoEndLsnText, 8, 3220)
+  b_int(b, F.pgoPrepareTime, 8, true)
+  b_text(b, F.pgoPrepareTimeText, 8, 1184)
+  b_int(b, F.pgoXid, 4, false, "xid")
+  b_str(b, F.pgoGid, "gid")
+end
+
+-- Commit Prepared (backend)
+local function pgoutput_CommitPrepared_B(b)
+  b_int(b, F.pgoFlags, 1, false)
+  b_int(b, F.pgoCommitLsn, 8, false)
+  b_text(b, F.pgoCommitLsnText, 8, 3220)
+  b_int(b, F.pgoEndLsn, 8, false)
+  b_text(b, F.pgoEndLsnText, 8, 3220)
+  b_int(b, F.pgoCommitTime, 8, true)
+  b_text(b, F.pgoCommitTimeText, 8, 1184)
+  b_int(b, F.pgoXid, 4, false, "xid")
+  b_str(b, F.pgoGid, "gid")
+end
+
+-- Rollback Prepared (backend)
+local function pgoutput_RollbackPrepared_B(b)
+  b_int(b, F.pgoFlags, 1, false)
+  b_int(b, F.pgoPrepareEndLsn, 8, false)
+  b_text(b, F.pgoPrepareEndLsnText, 8, 3220)
+  b_int(b, F.pgoRollbackEndLsn, 8, false)
+  b_text(b, F.pgoRollbackEndLsnText, 8, 3220)
+  b_int(b, F.pgoPrepareTime, 8, true)
+  b_text(b, F.pgoPrepareTimeText, 8, 1184)
+  b_int(b, F.pgoRollbackTime, 8, true)
+  b_text(b, F.pgoRollbackTimeText, 8, 1184)
+  b_int(b, F.pgoXid, 4, false, "xid")
+  b_str(b, F.pgoGid, "gid")
+end
+
 local function set_of(list)
   local t = {}
   for i = 1, #list do t[list[i]] = true end
@@ -2902,7 +3425,7 @@ local M = {
   { name = "SASLResponse", fe = true, when = { lastAuth = set_of({ 11 }) }, fixed = nil, max = 65535, info = {  }, effects = {  }, parse = SASLResponse_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "auth" }), commandTag = nil },
   { name = "GSSResponse", fe = true, when = { lastAuth = set_of({ 7, 8, 9 }) }, fixed = nil, max = 65535, info = {  }, effects = {  }, parse = GSSResponse_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "auth" }), commandTag = nil },
   { name = "PasswordMessage", fe = true, when = nil, fixed = nil, max = 65535, info = {  }, effects = {  }, parse = PasswordMessage_F, ends = nil, async = false, row = false, findings = { { e = "cleartextPassword", when = { lastAuth = set_of({ 3 }), clear = true }, text = { { lit = "Password sent in cleartext" } } }, { e = "md5Hash", when = { lastAuth = set_of({ 5 }), clear = true }, text = { { lit = "MD5 password hash sent without TLS: with the salt and the user name it can be cracked offline" } } } }, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "auth" }), commandTag = nil },
-  { name = "Query", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = ": " }, { v = "query" } }, effects = {  }, parse = Query_F, ends = set_of({ "ReadyForQuery" }), async = false, row = false, findings = { { e = "passwordLiteral", when = { passwordLiteral = "query" }, text = { { lit = "The query sets a password in plain text: it is visible here and may reach the server's logs" } } } }, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready", "copyDropped" }), commandTag = nil },
+  { name = "Query", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = ": " }, { v = "query" } }, effects = { "startReplication" }, parse = Query_F, ends = set_of({ "ReadyForQuery" }), async = false, row = false, findings = { { e = "passwordLiteral", when = { passwordLiteral = "query" }, text = { { lit = "The query sets a password in plain text: it is visible here and may reach the server's logs" } } } }, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready", "copyDropped" }), commandTag = nil },
   { name = "Parse", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = " \"" }, { v = "stmt" }, { lit = "\": " }, { v = "query" } }, effects = {  }, parse = Parse_F, ends = set_of({ "ParseComplete", "ErrorResponse" }), async = false, row = false, findings = { { e = "passwordLiteral", when = { passwordLiteral = "query" }, text = { { lit = "The query sets a password in plain text: it is visible here and may reach the server's logs" } } } }, objects = { define = { map = "S", name = "stmt", sql = "query", types = "ptypes" } }, cancelKey = nil, start = false, allowed = set_of({ "ready", "copyDropped" }), commandTag = nil },
   { name = "Bind", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = " \"" }, { v = "portal" }, { lit = "\" \"" }, { v = "stmt" }, { lit = "\"" } }, effects = {  }, parse = Bind_F, ends = set_of({ "BindComplete", "ErrorResponse" }), async = false, row = false, findings = nil, objects = { refer = { map = "S", name = "stmt" }, define = { map = "P", name = "portal", formats = "rformats" }, params = { values = "params", formats = "pformats" } }, cancelKey = nil, start = false, allowed = set_of({ "ready", "copyDropped" }), commandTag = nil },
   { name = "Describe", fe = true, when = nil, fixed = nil, max = 10000, info = { { lit = " " }, { v = "target", char = true }, { lit = " \"" }, { v = "name" }, { lit = "\"" } }, effects = {  }, parse = Describe_F, ends = set_of({ "RowDescription", "NoData", "ErrorResponse" }), async = false, row = false, findings = nil, objects = { refer = { mapVar = "target", name = "name" } }, cancelKey = nil, start = false, allowed = set_of({ "ready", "copyDropped" }), commandTag = nil },
@@ -2942,7 +3465,29 @@ local M = {
   { name = "NoticeResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } }, effects = {  }, parse = ErrorResponse_B, ends = nil, async = true, row = false, findings = { { e = "noticeWarning", when = { var = "severity_v", oneOf = set_of({ "WARNING" }) }, text = { { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } } }, { e = "notice", when = { var = "severity_v", noneOf = set_of({ "WARNING" }) }, text = { { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } } }, { e = "sourceLeak", when = { var = "file", present = true }, text = { { lit = "Exposes the server's source: " }, { v = "file" }, { lit = ":" }, { v = "line" }, { lit = " in " }, { v = "routine" } } } }, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "auth", "ready", "copyOut" }), commandTag = nil },
   { name = "ParameterStatus", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "name" }, { lit = "=" }, { v = "value" } }, effects = {  }, parse = ParameterStatus_B, ends = nil, async = true, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready", "copyOut" }), commandTag = nil },
   { name = "NotificationResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "channel" }, { lit = ": " }, { v = "payload" } }, effects = {  }, parse = NotificationResponse_B, ends = nil, async = true, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready", "copyOut" }), commandTag = nil },
+  { name = "Begin", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " xid=" }, { v = "xid" } }, effects = {  }, parse = pgoutput_Begin_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
+  { name = "Message", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "prefix" } }, effects = {  }, parse = pgoutput_Message_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
+  { name = "Commit", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "lsn" } }, effects = {  }, parse = pgoutput_Commit_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
+  { name = "Origin", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "origin" } }, effects = {  }, parse = pgoutput_Origin_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
+  { name = "Relation", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "nspname" }, { lit = "." }, { v = "relname" } }, effects = { "relation" }, parse = pgoutput_Relation_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
+  { name = "Type", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "typname" } }, effects = {  }, parse = pgoutput_Type_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
+  { name = "Insert", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "rel" } }, effects = {  }, parse = pgoutput_Insert_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
+  { name = "Update", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "rel" } }, effects = {  }, parse = pgoutput_Update_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
+  { name = "Delete", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "rel" } }, effects = {  }, parse = pgoutput_Delete_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
+  { name = "Truncate", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "n" }, { lit = " relations" } }, effects = {  }, parse = pgoutput_Truncate_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
+  { name = "Stream Start", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " xid=" }, { v = "xid" } }, effects = { "streamStart" }, parse = pgoutput_StreamStart_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
+  { name = "Stream Stop", fe = false, when = nil, fixed = nil, max = nil, info = {  }, effects = { "streamStop" }, parse = pgoutput_StreamStop_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
+  { name = "Stream Commit", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " xid=" }, { v = "xid" } }, effects = {  }, parse = pgoutput_StreamCommit_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
+  { name = "Stream Abort", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " xid=" }, { v = "xid" } }, effects = {  }, parse = pgoutput_StreamAbort_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
+  { name = "Begin Prepare", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "gid" } }, effects = {  }, parse = pgoutput_BeginPrepare_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
+  { name = "Prepare", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "gid" } }, effects = {  }, parse = pgoutput_Prepare_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
+  { name = "Commit Prepared", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "gid" } }, effects = {  }, parse = pgoutput_CommitPrepared_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
+  { name = "Rollback Prepared", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "gid" } }, effects = {  }, parse = pgoutput_RollbackPrepared_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
+  { name = "Stream Prepare", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "gid" } }, effects = {  }, parse = pgoutput_Prepare_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
 }
+
+P.pgoutput = { name = "pgoutput", options = { "proto_version", "publication_names" },
+  types = { [66] = M[63], [77] = M[64], [67] = M[65], [79] = M[66], [82] = M[67], [89] = M[68], [73] = M[69], [85] = M[70], [68] = M[71], [84] = M[72], [83] = M[73], [69] = M[74], [99] = M[75], [65] = M[76], [98] = M[77], [80] = M[78], [75] = M[79], [114] = M[80], [112] = M[81] } }
 
 -- Dispatch: G.F[type byte], G.B[type byte], and the untyped and single-byte startup shapes.
 local G = { F = {}, B = {} }
@@ -3005,6 +3550,18 @@ end
 
 local INITIAL = { cph = "startup", auth = -1, tls = false, gss = false }
 
+-- The payload set a START_REPLICATION's options start: the first whose options were all given.
+local function payload_set_of(v)
+  for _, set in pairs(P) do
+    local all = true
+    for i = 1, #set.options do
+      if v["opt:" .. set.options[i]] == nil then all = false end
+    end
+    if all then return set.name end
+  end
+  return nil
+end
+
 local function apply_effects(S, effects, v, lists)
   for i = 1, #effects do
     local e = effects[i]
@@ -3026,6 +3583,18 @@ local function apply_effects(S, effects, v, lists)
       if S.copy then S = with(S, "copy", (S.copy == "in") and "dropped" or nil) end
     elseif e == "rowDescription" then S = with(with(S, "columns", lists.columns or {}), "rformats", nil)
     elseif e == "txStatus" then if S.txs ~= v.status then S = with(S, "txs", v.status) end
+    elseif e == "startReplication" then
+      if v.replcmd == "START_REPLICATION" then S = with(with(S, "sub", payload_set_of(v)), "stream", nil) end
+    elseif e == "relation" then
+      if type(v.relid) == "number" and type(v.nspname) == "string" and type(v.relname) == "string" then
+        local rels = {}
+        if S.rels then for id, r in pairs(S.rels) do rels[id] = r end end
+        rels[v.relid] = { name = ((v.nspname == "") and "pg_catalog" or v.nspname) .. "." .. v.relname,
+                          cols = lists.relcols or {} }
+        S = with(S, "rels", rels)
+      end
+    elseif e == "streamStart" then S = with(S, "stream", true)
+    elseif e == "streamStop" then S = with(S, "stream", nil)
     end
   end
   if S.cb and not S.copy then S = with(S, "cb", nil) end
@@ -3480,7 +4049,7 @@ local function dissect_messages(tvb, s, pinfo, tree, S, fe, fr, tag, ctx)
         end
         local bodylen = size - hdr - ((shape == "single") and 0 or 4)
         local b = { s = s, tvb = tvb, tree = t, nt = nt, r0 = r0, pos = off + size - bodylen, e = off + size, ok = true,
-                    v = { bodylen = bodylen }, base = off, lists = {}, cols = S.columns, rf = S.rformats }
+                    v = { bodylen = bodylen }, base = off, lists = {}, cols = S.columns, rf = S.rformats, st = S }
         if (m.fixed and m.fixed ~= size - hdr) or (m.max and size - hdr > m.max) then
           b_expert(b, "badLength", sformat("Invalid message length %d", size - hdr))
         end
@@ -3521,10 +4090,12 @@ local function dissect_messages(tvb, s, pinfo, tree, S, fe, fr, tag, ctx)
           end
         end
         if not nt then add_response_in(t, r0, rec) end
-        infos[#infos + 1] = info_of(m, b.v)
+        local sub = b.sub
+        infos[#infos + 1] = sub and (info_of(m, b.v) .. " " .. info_of(sub, b.v)) or info_of(m, b.v)
         local before = S
         if not fe and S.ans and shape == "typed" then S = with(S, "ans", nil) end
         S = apply_effects(S, m.effects, b.v, b.lists)
+        if sub then S = apply_effects(S, sub.effects, b.v, b.lists) end
         off = off + size
         if fr and S ~= before and off < caplen then
           -- A later pass may start a call at the next message: remember the state there.

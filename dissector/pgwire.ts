@@ -14,7 +14,7 @@ export interface MessageMeta {
   readonly name: string;
   readonly dir: "F" | "B";
   readonly type?: string;
-  readonly shape: "typed" | "untyped" | "single";
+  readonly shape: "typed" | "untyped" | "single" | "payload";
   readonly when?: Selector;
   readonly fixedLength?: number;
   readonly maxLength?: number;
@@ -33,6 +33,14 @@ export interface MessageMeta {
   readonly commandTag?: { readonly var: string; readonly counting: readonly string[] };
   /** Prepared statements and portals this message defines, refers to or closes (spec/dsl.ts Objects). */
   readonly objects?: Objects;
+}
+
+/** A message set carried inside other messages (spec/dsl.ts PayloadSet): its messages by type byte. */
+export interface PayloadSetMeta {
+  readonly name: string;
+  /** The START_REPLICATION options that all start it. */
+  readonly options: readonly string[];
+  readonly types: Readonly<Record<number, MessageMeta>>;
 }
 
 export interface Finding {
@@ -133,6 +141,57 @@ export const F = {
   xminEpoch: { abbrev: "repl.xmin_epoch", name: "pgwire.repl.xmin_epoch", type: "uint32", label: "Xmin epoch" },
   catalogXmin: { abbrev: "repl.catalog_xmin", name: "pgwire.repl.catalog_xmin", type: "uint32", label: "Catalog xmin" },
   catalogXminEpoch: { abbrev: "repl.catalog_xmin_epoch", name: "pgwire.repl.catalog_xmin_epoch", type: "uint32", label: "Catalog xmin epoch" },
+  replOption: { abbrev: "repl.option", name: "pgwire.repl.option", type: "string", label: "Option" },
+  pgoType: { abbrev: "pgoutput.type", name: "pgwire.pgoutput.type", type: "uint8", label: "pgoutput message", values: {"65":"Stream Abort","66":"Begin","67":"Commit","68":"Delete","69":"Stream Stop","73":"Insert","75":"Commit Prepared","77":"Message","79":"Origin","80":"Prepare","82":"Relation","83":"Stream Start","84":"Truncate","85":"Update","89":"Type","98":"Begin Prepare","99":"Stream Commit","112":"Stream Prepare","114":"Rollback Prepared"} },
+  pgoXid: { abbrev: "pgoutput.xid", name: "pgwire.pgoutput.xid", type: "uint32", label: "Transaction ID" },
+  pgoSubxid: { abbrev: "pgoutput.subxid", name: "pgwire.pgoutput.subxid", type: "uint32", label: "Subtransaction ID" },
+  pgoFlags: { abbrev: "pgoutput.flags", name: "pgwire.pgoutput.flags", type: "uint8", label: "Flags" },
+  pgoFinalLsn: { abbrev: "pgoutput.final_lsn", name: "pgwire.pgoutput.final_lsn", type: "uint64", label: "Final LSN" },
+  pgoFinalLsnText: { abbrev: "pgoutput.final_lsn_text", name: "pgwire.pgoutput.final_lsn_text", type: "string", label: "Final LSN (text)" },
+  pgoCommitLsn: { abbrev: "pgoutput.commit_lsn", name: "pgwire.pgoutput.commit_lsn", type: "uint64", label: "Commit LSN" },
+  pgoCommitLsnText: { abbrev: "pgoutput.commit_lsn_text", name: "pgwire.pgoutput.commit_lsn_text", type: "string", label: "Commit LSN (text)" },
+  pgoEndLsn: { abbrev: "pgoutput.end_lsn", name: "pgwire.pgoutput.end_lsn", type: "uint64", label: "End LSN" },
+  pgoEndLsnText: { abbrev: "pgoutput.end_lsn_text", name: "pgwire.pgoutput.end_lsn_text", type: "string", label: "End LSN (text)" },
+  pgoPrepareLsn: { abbrev: "pgoutput.prepare_lsn", name: "pgwire.pgoutput.prepare_lsn", type: "uint64", label: "Prepare LSN" },
+  pgoPrepareLsnText: { abbrev: "pgoutput.prepare_lsn_text", name: "pgwire.pgoutput.prepare_lsn_text", type: "string", label: "Prepare LSN (text)" },
+  pgoPrepareEndLsn: { abbrev: "pgoutput.prepare_end_lsn", name: "pgwire.pgoutput.prepare_end_lsn", type: "uint64", label: "Prepare end LSN" },
+  pgoPrepareEndLsnText: { abbrev: "pgoutput.prepare_end_lsn_text", name: "pgwire.pgoutput.prepare_end_lsn_text", type: "string", label: "Prepare end LSN (text)" },
+  pgoRollbackEndLsn: { abbrev: "pgoutput.rollback_end_lsn", name: "pgwire.pgoutput.rollback_end_lsn", type: "uint64", label: "Rollback end LSN" },
+  pgoRollbackEndLsnText: { abbrev: "pgoutput.rollback_end_lsn_text", name: "pgwire.pgoutput.rollback_end_lsn_text", type: "string", label: "Rollback end LSN (text)" },
+  pgoAbortLsn: { abbrev: "pgoutput.abort_lsn", name: "pgwire.pgoutput.abort_lsn", type: "uint64", label: "Abort LSN" },
+  pgoAbortLsnText: { abbrev: "pgoutput.abort_lsn_text", name: "pgwire.pgoutput.abort_lsn_text", type: "string", label: "Abort LSN (text)" },
+  pgoMessageLsn: { abbrev: "pgoutput.message_lsn", name: "pgwire.pgoutput.message_lsn", type: "uint64", label: "Message LSN" },
+  pgoMessageLsnText: { abbrev: "pgoutput.message_lsn_text", name: "pgwire.pgoutput.message_lsn_text", type: "string", label: "Message LSN (text)" },
+  pgoOriginLsn: { abbrev: "pgoutput.origin_lsn", name: "pgwire.pgoutput.origin_lsn", type: "uint64", label: "Origin commit LSN" },
+  pgoOriginLsnText: { abbrev: "pgoutput.origin_lsn_text", name: "pgwire.pgoutput.origin_lsn_text", type: "string", label: "Origin commit LSN (text)" },
+  pgoCommitTime: { abbrev: "pgoutput.commit_time", name: "pgwire.pgoutput.commit_time", type: "int64", label: "Commit time" },
+  pgoCommitTimeText: { abbrev: "pgoutput.commit_time_text", name: "pgwire.pgoutput.commit_time_text", type: "string", label: "Commit time (text)" },
+  pgoPrepareTime: { abbrev: "pgoutput.prepare_time", name: "pgwire.pgoutput.prepare_time", type: "int64", label: "Prepare time" },
+  pgoPrepareTimeText: { abbrev: "pgoutput.prepare_time_text", name: "pgwire.pgoutput.prepare_time_text", type: "string", label: "Prepare time (text)" },
+  pgoRollbackTime: { abbrev: "pgoutput.rollback_time", name: "pgwire.pgoutput.rollback_time", type: "int64", label: "Rollback time" },
+  pgoRollbackTimeText: { abbrev: "pgoutput.rollback_time_text", name: "pgwire.pgoutput.rollback_time_text", type: "string", label: "Rollback time (text)" },
+  pgoAbortTime: { abbrev: "pgoutput.abort_time", name: "pgwire.pgoutput.abort_time", type: "int64", label: "Abort time" },
+  pgoAbortTimeText: { abbrev: "pgoutput.abort_time_text", name: "pgwire.pgoutput.abort_time_text", type: "string", label: "Abort time (text)" },
+  pgoGid: { abbrev: "pgoutput.gid", name: "pgwire.pgoutput.gid", type: "stringz", label: "GID" },
+  pgoMessageFlags: { abbrev: "pgoutput.message_flags", name: "pgwire.pgoutput.message_flags", type: "uint8", label: "Message flags", values: {"0":"Not transactional","1":"Transactional"} },
+  pgoPrefix: { abbrev: "pgoutput.prefix", name: "pgwire.pgoutput.prefix", type: "stringz", label: "Prefix" },
+  pgoContentLength: { abbrev: "pgoutput.content_length", name: "pgwire.pgoutput.content_length", type: "int32", label: "Content length" },
+  pgoContent: { abbrev: "pgoutput.content", name: "pgwire.pgoutput.content", type: "bytes", label: "Content" },
+  pgoOrigin: { abbrev: "pgoutput.origin", name: "pgwire.pgoutput.origin", type: "stringz", label: "Origin" },
+  pgoRelid: { abbrev: "pgoutput.relid", name: "pgwire.pgoutput.relid", type: "uint32", label: "Relation OID" },
+  pgoNamespace: { abbrev: "pgoutput.namespace", name: "pgwire.pgoutput.namespace", type: "stringz", label: "Namespace" },
+  pgoRelname: { abbrev: "pgoutput.relname", name: "pgwire.pgoutput.relname", type: "stringz", label: "Relation name" },
+  pgoRelation: { abbrev: "pgoutput.relation", name: "pgwire.pgoutput.relation", type: "string", label: "Relation" },
+  pgoReplicaIdentity: { abbrev: "pgoutput.replica_identity", name: "pgwire.pgoutput.replica_identity", type: "uint8", label: "Replica identity", values: {"100":"Default (primary key)","102":"Full (all columns)","105":"Index","110":"Nothing"} },
+  pgoColumnCount: { abbrev: "pgoutput.column_count", name: "pgwire.pgoutput.column_count", type: "uint16", label: "Column count" },
+  pgoColumnFlags: { abbrev: "pgoutput.column_flags", name: "pgwire.pgoutput.column_flags", type: "uint8", label: "Column flags", values: {"0":"Not part of the key","1":"Part of the key"} },
+  pgoTypeName: { abbrev: "pgoutput.type_name", name: "pgwire.pgoutput.type_name", type: "stringz", label: "Type name" },
+  pgoTuple: { abbrev: "pgoutput.tuple", name: "pgwire.pgoutput.tuple", type: "uint8", label: "Tuple", values: {"75":"Old key","78":"New tuple","79":"Old tuple"} },
+  pgoTupleColumns: { abbrev: "pgoutput.tuple_columns", name: "pgwire.pgoutput.tuple_columns", type: "uint16", label: "Tuple columns" },
+  pgoColumnKind: { abbrev: "pgoutput.column_kind", name: "pgwire.pgoutput.column_kind", type: "uint8", label: "Column data", values: {"98":"Binary","110":"NULL","116":"Text","117":"Unchanged TOASTed value"} },
+  pgoRelationCount: { abbrev: "pgoutput.relation_count", name: "pgwire.pgoutput.relation_count", type: "uint32", label: "Relation count" },
+  pgoTruncateOptions: { abbrev: "pgoutput.truncate_options", name: "pgwire.pgoutput.truncate_options", type: "uint8", label: "Truncate options", values: {"0":"None","1":"CASCADE","2":"RESTART IDENTITY","3":"CASCADE, RESTART IDENTITY"} },
+  pgoFirstSegment: { abbrev: "pgoutput.first_segment", name: "pgwire.pgoutput.first_segment", type: "uint8", label: "First segment", values: {"0":"No","1":"Yes"} },
   error: { abbrev: "error", name: "pgwire.error", type: "stringz", label: "Error" },
   condition: { abbrev: "condition", name: "pgwire.condition", type: "stringz", label: "Condition" },
   text: { abbrev: "text", name: "pgwire.text", type: "stringz", label: "Text" },
@@ -182,6 +241,7 @@ export const EXPERTS = {
   resync: { abbrev: "resync", group: "MALFORMED", severity: "WARN" },
   unexpectedResponse: { abbrev: "unexpected_response", group: "PROTOCOL", severity: "WARN" },
   unexpectedMessage: { abbrev: "unexpected_message", group: "SEQUENCE", severity: "WARN" },
+  unknownPayload: { abbrev: "unknown_payload", group: "PROTOCOL", severity: "WARN" },
   error: { abbrev: "error", group: "RESPONSE_CODE", severity: "ERROR" },
   noticeWarning: { abbrev: "warning", group: "RESPONSE_CODE", severity: "WARN" },
   notice: { abbrev: "notice", group: "RESPONSE_CODE", severity: "NOTE" },
@@ -202,7 +262,7 @@ export const TABLES: Readonly<Record<string, Readonly<Record<string, string>>>> 
 };
 
 /** Fields the decoder derives rather than reads them: lookups, attributes, typed columns (full filter names). */
-export const DERIVED_FIELDS: readonly string[] = ["pgwire.repl.connection","pgwire.scram.user","pgwire.scram.nonce","pgwire.scram.salt","pgwire.scram.iterations","pgwire.scram.channel_binding","pgwire.scram.proof","pgwire.scram.verifier","pgwire.scram.error","pgwire.scram.gs2_cbind_flag","pgwire.scram.authzid","pgwire.scram.attribute","pgwire.repl.command","pgwire.col.type","pgwire.column","pgwire.col.value","pgwire.param.type","pgwire.repl.wal_start_lsn","pgwire.repl.wal_end_lsn","pgwire.repl.time_text","pgwire.repl.written_lsn","pgwire.repl.flushed_lsn","pgwire.repl.applied_lsn","pgwire.code_name","pgwire.code_class"];
+export const DERIVED_FIELDS: readonly string[] = ["pgwire.repl.connection","pgwire.scram.user","pgwire.scram.nonce","pgwire.scram.salt","pgwire.scram.iterations","pgwire.scram.channel_binding","pgwire.scram.proof","pgwire.scram.verifier","pgwire.scram.error","pgwire.scram.gs2_cbind_flag","pgwire.scram.authzid","pgwire.scram.attribute","pgwire.repl.command","pgwire.repl.option","pgwire.col.type","pgwire.column","pgwire.col.value","pgwire.param.type","pgwire.repl.wal_start_lsn","pgwire.repl.wal_end_lsn","pgwire.repl.time_text","pgwire.repl.written_lsn","pgwire.repl.flushed_lsn","pgwire.repl.applied_lsn","pgwire.code_name","pgwire.code_class","pgwire.pgoutput.final_lsn_text","pgwire.pgoutput.commit_time_text","pgwire.pgoutput.message_lsn_text","pgwire.pgoutput.commit_lsn_text","pgwire.pgoutput.end_lsn_text","pgwire.pgoutput.origin_lsn_text","pgwire.pgoutput.relation","pgwire.pgoutput.abort_lsn_text","pgwire.pgoutput.abort_time_text","pgwire.pgoutput.prepare_lsn_text","pgwire.pgoutput.prepare_time_text","pgwire.pgoutput.prepare_end_lsn_text","pgwire.pgoutput.rollback_end_lsn_text","pgwire.pgoutput.rollback_time_text"];
 
 export const DEFAULT_MAX_LENGTH = 1073741823;
 
@@ -366,7 +426,8 @@ function PasswordMessage_F(b: Body): void {
 /** Query (frontend): A simple query: one or more SQL statements separated by semicolons. */
 function Query_F(b: Body): void {
   b.str(F.query, "query");
-  b.lookup(F.replCommand, "query", TABLES.replicationCommands, 0, undefined, true);
+  b.lookup(F.replCommand, "query", TABLES.replicationCommands, 0, "replcmd", true);
+  b.options(F.replOption, "query", "replcmd");
 }
 
 /** Parse (frontend): Creates a prepared statement from one SQL statement, with optional parameter types. */
@@ -563,7 +624,7 @@ function XLogData_B(b: Body): void {
   b.text(F.walEndLsn, 8, 3220);
   b.int(F.replTime, 8, true);
   b.text(F.replTimeText, 8, 1184);
-  b.bytes(F.walData, "rest");
+  b.payload(PAYLOADS.pgoutput, F.walData, F.pgoType);
 }
 
 /** PrimaryKeepalive (backend): The server's keepalive: its end of WAL, its clock, and whether it wants a reply now. */
@@ -727,6 +788,264 @@ function NotificationResponse_B(b: Body): void {
   b.int(F.pid, 4, false, "pid");
   b.str(F.condition, "channel");
   b.str(F.text, "payload");
+}
+
+/** Begin (backend): A transaction begins: its final LSN, commit time, xid. */
+function pgoutput_Begin_B(b: Body): void {
+  b.int(F.pgoFinalLsn, 8, false);
+  b.text(F.pgoFinalLsnText, 8, 3220);
+  b.int(F.pgoCommitTime, 8, true);
+  b.text(F.pgoCommitTimeText, 8, 1184);
+  b.int(F.pgoXid, 4, false, "xid");
+}
+
+/** Message (backend): A logical decoding message (pg_logical_emit_message): flags, LSN, prefix, content. */
+function pgoutput_Message_B(b: Body): void {
+  switch (b.num("instream")) {
+    case 1:
+      b.int(F.pgoXid, 4, false, "xid");
+      break;
+    default:
+  }
+  b.int(F.pgoMessageFlags, 1, false);
+  b.int(F.pgoMessageLsn, 8, false);
+  b.text(F.pgoMessageLsnText, 8, 3220);
+  b.str(F.pgoPrefix, "prefix");
+  b.int(F.pgoContentLength, 4, true, "n");
+  b.bytes(F.pgoContent, b.num("n"));
+}
+
+/** Commit (backend): The transaction commits: its commit LSN, end LSN, time. */
+function pgoutput_Commit_B(b: Body): void {
+  b.int(F.pgoFlags, 1, false);
+  b.int(F.pgoCommitLsn, 8, false);
+  b.text(F.pgoCommitLsnText, 8, 3220, "lsn");
+  b.int(F.pgoEndLsn, 8, false);
+  b.text(F.pgoEndLsnText, 8, 3220);
+  b.int(F.pgoCommitTime, 8, true);
+  b.text(F.pgoCommitTimeText, 8, 1184);
+}
+
+/** Origin (backend): The transaction comes from another origin: its commit LSN there, the origin's name. */
+function pgoutput_Origin_B(b: Body): void {
+  b.int(F.pgoOriginLsn, 8, false);
+  b.text(F.pgoOriginLsnText, 8, 3220);
+  b.str(F.pgoOrigin, "origin");
+}
+
+/** Relation (backend): Describes a relation before its first change (and again when it changed): name, identity, columns. */
+function pgoutput_Relation_B(b: Body): void {
+  switch (b.num("instream")) {
+    case 1:
+      b.int(F.pgoXid, 4, false, "xid");
+      break;
+    default:
+  }
+  b.int(F.pgoRelid, 4, false, "relid");
+  b.str(F.pgoNamespace, "nspname");
+  b.str(F.pgoRelname, "relname");
+  b.int(F.pgoReplicaIdentity, 1, false);
+  b.int(F.pgoColumnCount, 2, false, "n");
+  for (let i1 = 0, n1 = b.num("n"); i1 < n1 && b.ok; i1++) {
+    b.int(F.pgoColumnFlags, 1, false);
+    b.str(F.colName, "attname");
+    b.int(F.typeOid, 4, false, "atttypid");
+    b.int(F.typemod, 4, true);
+    b.remember("relcols", ["attname","atttypid"]);
+  }
+}
+
+/** Type (backend): Describes a data type that is not built in, before a relation that uses it. */
+function pgoutput_Type_B(b: Body): void {
+  switch (b.num("instream")) {
+    case 1:
+      b.int(F.pgoXid, 4, false, "xid");
+      break;
+    default:
+  }
+  b.int(F.typeOid, 4, false, "typid");
+  b.str(F.pgoNamespace);
+  b.str(F.pgoTypeName, "typname");
+}
+
+/** Insert (backend): A row inserted: the relation, then the new tuple ('N'). */
+function pgoutput_Insert_B(b: Body): void {
+  switch (b.num("instream")) {
+    case 1:
+      b.int(F.pgoXid, 4, false, "xid");
+      break;
+    default:
+  }
+  b.int(F.pgoRelid, 4, false, "relid");
+  b.relation(F.pgoRelation, "relid", "rel");
+  b.int(F.pgoTuple, 1, false);
+  b.int(F.pgoTupleColumns, 2, false, "ncols");
+  for (let i1 = 0, n1 = b.num("ncols"); i1 < n1 && b.ok; i1++) {
+    b.tupleColumn(F.pgoColumnKind, {"98":1,"116":0}, [110,117], F.valLength, F.valData, F.column, F.colType, F.colValue, i1);
+  }
+}
+
+/** Update (backend): A row updated: the relation, the old key ('K') or old row ('O') if sent, then the new tuple ('N'). */
+function pgoutput_Update_B(b: Body): void {
+  switch (b.num("instream")) {
+    case 1:
+      b.int(F.pgoXid, 4, false, "xid");
+      break;
+    default:
+  }
+  b.int(F.pgoRelid, 4, false, "relid");
+  b.relation(F.pgoRelation, "relid", "rel");
+  b.int(F.pgoTuple, 1, false, "tuple");
+  switch (b.num("tuple")) {
+    case 75:
+      b.int(F.pgoTupleColumns, 2, false, "oldcols");
+      for (let i1 = 0, n1 = b.num("oldcols"); i1 < n1 && b.ok; i1++) {
+        b.tupleColumn(F.pgoColumnKind, {"98":1,"116":0}, [110,117], F.valLength, F.valData, F.column, F.colType, F.colValue, i1);
+      }
+      b.int(F.pgoTuple, 1, false);
+      b.int(F.pgoTupleColumns, 2, false, "ncols");
+      for (let i2 = 0, n2 = b.num("ncols"); i2 < n2 && b.ok; i2++) {
+        b.tupleColumn(F.pgoColumnKind, {"98":1,"116":0}, [110,117], F.valLength, F.valData, F.column, F.colType, F.colValue, i2);
+      }
+      break;
+    case 79:
+      b.int(F.pgoTupleColumns, 2, false, "oldcols");
+      for (let i3 = 0, n3 = b.num("oldcols"); i3 < n3 && b.ok; i3++) {
+        b.tupleColumn(F.pgoColumnKind, {"98":1,"116":0}, [110,117], F.valLength, F.valData, F.column, F.colType, F.colValue, i3);
+      }
+      b.int(F.pgoTuple, 1, false);
+      b.int(F.pgoTupleColumns, 2, false, "ncols");
+      for (let i4 = 0, n4 = b.num("ncols"); i4 < n4 && b.ok; i4++) {
+        b.tupleColumn(F.pgoColumnKind, {"98":1,"116":0}, [110,117], F.valLength, F.valData, F.column, F.colType, F.colValue, i4);
+      }
+      break;
+    default:
+      b.int(F.pgoTupleColumns, 2, false, "ncols");
+      for (let i5 = 0, n5 = b.num("ncols"); i5 < n5 && b.ok; i5++) {
+        b.tupleColumn(F.pgoColumnKind, {"98":1,"116":0}, [110,117], F.valLength, F.valData, F.column, F.colType, F.colValue, i5);
+      }
+  }
+}
+
+/** Delete (backend): A row deleted: the relation, then its old key ('K') or old row ('O'). */
+function pgoutput_Delete_B(b: Body): void {
+  switch (b.num("instream")) {
+    case 1:
+      b.int(F.pgoXid, 4, false, "xid");
+      break;
+    default:
+  }
+  b.int(F.pgoRelid, 4, false, "relid");
+  b.relation(F.pgoRelation, "relid", "rel");
+  b.int(F.pgoTuple, 1, false);
+  b.int(F.pgoTupleColumns, 2, false, "oldcols");
+  for (let i1 = 0, n1 = b.num("oldcols"); i1 < n1 && b.ok; i1++) {
+    b.tupleColumn(F.pgoColumnKind, {"98":1,"116":0}, [110,117], F.valLength, F.valData, F.column, F.colType, F.colValue, i1);
+  }
+}
+
+/** Truncate (backend): Relations truncated: how many, the options (CASCADE, RESTART IDENTITY), their OIDs. */
+function pgoutput_Truncate_B(b: Body): void {
+  switch (b.num("instream")) {
+    case 1:
+      b.int(F.pgoXid, 4, false, "xid");
+      break;
+    default:
+  }
+  b.int(F.pgoRelationCount, 4, false, "n");
+  b.int(F.pgoTruncateOptions, 1, false);
+  for (let i1 = 0, n1 = b.num("n"); i1 < n1 && b.ok; i1++) {
+    b.int(F.pgoRelid, 4, false, "relid");
+    b.relation(F.pgoRelation, "relid");
+  }
+}
+
+/** Stream Start (backend): A block of a streamed (still running) transaction begins; its changes carry its xid. */
+function pgoutput_StreamStart_B(b: Body): void {
+  b.int(F.pgoXid, 4, false, "xid");
+  b.int(F.pgoFirstSegment, 1, false);
+}
+
+/** Stream Stop (backend): The block of the streamed transaction ends. */
+function pgoutput_StreamStop_B(b: Body): void {
+  void b;
+}
+
+/** Stream Commit (backend): The streamed transaction commits. */
+function pgoutput_StreamCommit_B(b: Body): void {
+  b.int(F.pgoXid, 4, false, "xid");
+  b.int(F.pgoFlags, 1, false);
+  b.int(F.pgoCommitLsn, 8, false);
+  b.text(F.pgoCommitLsnText, 8, 3220);
+  b.int(F.pgoEndLsn, 8, false);
+  b.text(F.pgoEndLsnText, 8, 3220);
+  b.int(F.pgoCommitTime, 8, true);
+  b.text(F.pgoCommitTimeText, 8, 1184);
+}
+
+/** Stream Abort (backend): The streamed transaction, or one of its subtransactions, aborts. */
+function pgoutput_StreamAbort_B(b: Body): void {
+  b.int(F.pgoXid, 4, false, "xid");
+  b.int(F.pgoSubxid, 4, false);
+  if (b.ok && b.pos < b.end) {
+    b.int(F.pgoAbortLsn, 8, false);
+    b.text(F.pgoAbortLsnText, 8, 3220);
+    b.int(F.pgoAbortTime, 8, true);
+    b.text(F.pgoAbortTimeText, 8, 1184);
+  }
+}
+
+/** Begin Prepare (backend): A transaction to be prepared (two-phase) begins. */
+function pgoutput_BeginPrepare_B(b: Body): void {
+  b.int(F.pgoPrepareLsn, 8, false);
+  b.text(F.pgoPrepareLsnText, 8, 3220);
+  b.int(F.pgoEndLsn, 8, false);
+  b.text(F.pgoEndLsnText, 8, 3220);
+  b.int(F.pgoPrepareTime, 8, true);
+  b.text(F.pgoPrepareTimeText, 8, 1184);
+  b.int(F.pgoXid, 4, false, "xid");
+  b.str(F.pgoGid, "gid");
+}
+
+/** Prepare (backend): The transaction is prepared (PREPARE TRANSACTION). */
+function pgoutput_Prepare_B(b: Body): void {
+  b.int(F.pgoFlags, 1, false);
+  b.int(F.pgoPrepareLsn, 8, false);
+  b.text(F.pgoPrepareLsnText, 8, 3220, "lsn");
+  b.int(F.pgoEndLsn, 8, false);
+  b.text(F.pgoEndLsnText, 8, 3220);
+  b.int(F.pgoPrepareTime, 8, true);
+  b.text(F.pgoPrepareTimeText, 8, 1184);
+  b.int(F.pgoXid, 4, false, "xid");
+  b.str(F.pgoGid, "gid");
+}
+
+/** Commit Prepared (backend): The prepared transaction commits (COMMIT PREPARED). */
+function pgoutput_CommitPrepared_B(b: Body): void {
+  b.int(F.pgoFlags, 1, false);
+  b.int(F.pgoCommitLsn, 8, false);
+  b.text(F.pgoCommitLsnText, 8, 3220);
+  b.int(F.pgoEndLsn, 8, false);
+  b.text(F.pgoEndLsnText, 8, 3220);
+  b.int(F.pgoCommitTime, 8, true);
+  b.text(F.pgoCommitTimeText, 8, 1184);
+  b.int(F.pgoXid, 4, false, "xid");
+  b.str(F.pgoGid, "gid");
+}
+
+/** Rollback Prepared (backend): The prepared transaction rolls back (ROLLBACK PREPARED). */
+function pgoutput_RollbackPrepared_B(b: Body): void {
+  b.int(F.pgoFlags, 1, false);
+  b.int(F.pgoPrepareEndLsn, 8, false);
+  b.text(F.pgoPrepareEndLsnText, 8, 3220);
+  b.int(F.pgoRollbackEndLsn, 8, false);
+  b.text(F.pgoRollbackEndLsnText, 8, 3220);
+  b.int(F.pgoPrepareTime, 8, true);
+  b.text(F.pgoPrepareTimeText, 8, 1184);
+  b.int(F.pgoRollbackTime, 8, true);
+  b.text(F.pgoRollbackTimeText, 8, 1184);
+  b.int(F.pgoXid, 4, false, "xid");
+  b.str(F.pgoGid, "gid");
 }
 
 export const MESSAGES: readonly MessageMeta[] = [
@@ -994,7 +1313,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     type: "Q",
     shape: "typed",
     info: [{"lit":": "},{"v":"query"}],
-    effects: [],
+    effects: ["startReplication"],
     parse: Query_F,
     request: ["ReadyForQuery"],
     allowed: ["ready","copyDropped"],
@@ -1448,6 +1767,177 @@ export const MESSAGES: readonly MessageMeta[] = [
     async: true,
     allowed: ["ready","copyOut"],
   },
+  {
+    name: "Begin",
+    dir: "B",
+    type: "B",
+    shape: "payload",
+    info: [{"lit":" xid="},{"v":"xid"}],
+    effects: [],
+    parse: pgoutput_Begin_B,
+  },
+  {
+    name: "Message",
+    dir: "B",
+    type: "M",
+    shape: "payload",
+    info: [{"lit":" "},{"v":"prefix"}],
+    effects: [],
+    parse: pgoutput_Message_B,
+  },
+  {
+    name: "Commit",
+    dir: "B",
+    type: "C",
+    shape: "payload",
+    info: [{"lit":" "},{"v":"lsn"}],
+    effects: [],
+    parse: pgoutput_Commit_B,
+  },
+  {
+    name: "Origin",
+    dir: "B",
+    type: "O",
+    shape: "payload",
+    info: [{"lit":" "},{"v":"origin"}],
+    effects: [],
+    parse: pgoutput_Origin_B,
+  },
+  {
+    name: "Relation",
+    dir: "B",
+    type: "R",
+    shape: "payload",
+    info: [{"lit":" "},{"v":"nspname"},{"lit":"."},{"v":"relname"}],
+    effects: ["relation"],
+    parse: pgoutput_Relation_B,
+  },
+  {
+    name: "Type",
+    dir: "B",
+    type: "Y",
+    shape: "payload",
+    info: [{"lit":" "},{"v":"typname"}],
+    effects: [],
+    parse: pgoutput_Type_B,
+  },
+  {
+    name: "Insert",
+    dir: "B",
+    type: "I",
+    shape: "payload",
+    info: [{"lit":" "},{"v":"rel"}],
+    effects: [],
+    parse: pgoutput_Insert_B,
+  },
+  {
+    name: "Update",
+    dir: "B",
+    type: "U",
+    shape: "payload",
+    info: [{"lit":" "},{"v":"rel"}],
+    effects: [],
+    parse: pgoutput_Update_B,
+  },
+  {
+    name: "Delete",
+    dir: "B",
+    type: "D",
+    shape: "payload",
+    info: [{"lit":" "},{"v":"rel"}],
+    effects: [],
+    parse: pgoutput_Delete_B,
+  },
+  {
+    name: "Truncate",
+    dir: "B",
+    type: "T",
+    shape: "payload",
+    info: [{"lit":" "},{"v":"n"},{"lit":" relations"}],
+    effects: [],
+    parse: pgoutput_Truncate_B,
+  },
+  {
+    name: "Stream Start",
+    dir: "B",
+    type: "S",
+    shape: "payload",
+    info: [{"lit":" xid="},{"v":"xid"}],
+    effects: ["streamStart"],
+    parse: pgoutput_StreamStart_B,
+  },
+  {
+    name: "Stream Stop",
+    dir: "B",
+    type: "E",
+    shape: "payload",
+    info: [],
+    effects: ["streamStop"],
+    parse: pgoutput_StreamStop_B,
+  },
+  {
+    name: "Stream Commit",
+    dir: "B",
+    type: "c",
+    shape: "payload",
+    info: [{"lit":" xid="},{"v":"xid"}],
+    effects: [],
+    parse: pgoutput_StreamCommit_B,
+  },
+  {
+    name: "Stream Abort",
+    dir: "B",
+    type: "A",
+    shape: "payload",
+    info: [{"lit":" xid="},{"v":"xid"}],
+    effects: [],
+    parse: pgoutput_StreamAbort_B,
+  },
+  {
+    name: "Begin Prepare",
+    dir: "B",
+    type: "b",
+    shape: "payload",
+    info: [{"lit":" "},{"v":"gid"}],
+    effects: [],
+    parse: pgoutput_BeginPrepare_B,
+  },
+  {
+    name: "Prepare",
+    dir: "B",
+    type: "P",
+    shape: "payload",
+    info: [{"lit":" "},{"v":"gid"}],
+    effects: [],
+    parse: pgoutput_Prepare_B,
+  },
+  {
+    name: "Commit Prepared",
+    dir: "B",
+    type: "K",
+    shape: "payload",
+    info: [{"lit":" "},{"v":"gid"}],
+    effects: [],
+    parse: pgoutput_CommitPrepared_B,
+  },
+  {
+    name: "Rollback Prepared",
+    dir: "B",
+    type: "r",
+    shape: "payload",
+    info: [{"lit":" "},{"v":"gid"}],
+    effects: [],
+    parse: pgoutput_RollbackPrepared_B,
+  },
+  {
+    name: "Stream Prepare",
+    dir: "B",
+    type: "p",
+    shape: "payload",
+    info: [{"lit":" "},{"v":"gid"}],
+    effects: [],
+    parse: pgoutput_Prepare_B,
+  },
 ];
 
 /** Dispatch: "F:81" is the frontend's type byte 'Q'; "F:untyped" and "B:single" the startup shapes. */
@@ -1492,4 +1982,13 @@ export const GROUPS: Readonly<Record<string, Group>> = {
   "B:78": { min: 4, max: 1073741823, variants: [MESSAGES[59]] },
   "B:83": { min: 4, max: 1073741823, variants: [MESSAGES[60]] },
   "B:65": { min: 4, max: 1073741823, variants: [MESSAGES[61]] },
+};
+
+/** Message sets carried inside other messages, by name. */
+export const PAYLOADS: Readonly<Record<string, PayloadSetMeta>> = {
+  pgoutput: {
+    name: "pgoutput",
+    options: ["proto_version","publication_names"],
+    types: { 66: MESSAGES[62], 77: MESSAGES[63], 67: MESSAGES[64], 79: MESSAGES[65], 82: MESSAGES[66], 89: MESSAGES[67], 73: MESSAGES[68], 85: MESSAGES[69], 68: MESSAGES[70], 84: MESSAGES[71], 83: MESSAGES[72], 69: MESSAGES[73], 99: MESSAGES[74], 65: MESSAGES[75], 98: MESSAGES[76], 80: MESSAGES[77], 75: MESSAGES[78], 114: MESSAGES[79], 112: MESSAGES[80] },
+  },
 };

@@ -90,6 +90,25 @@ export function tsBody(model: Model, body: readonly Element[], indent = "  "): s
         case "text":
           lines.push(`${ind}b.text(${key(e.field)}, ${e.size}, ${e.oid}${e.bind ? `, ${q(e.bind)}` : ""});`);
           break;
+        case "payload":
+          lines.push(`${ind}b.payload(PAYLOADS.${e.set}, ${key(e.field)}, ${key(e.type)});`);
+          break;
+        case "tupleColumn":
+          lines.push(
+            `${ind}b.tupleColumn(${key(e.marker)}, ${JSON.stringify(e.formats)}, ${JSON.stringify(e.empty)}, ${key(e.length)}, ${key(e.data)}, ${key(e.name)}, ${key(e.type)}, ${key(e.value)}, ${idx});`,
+          );
+          break;
+        case "relation":
+          lines.push(`${ind}b.relation(${key(e.field)}, ${q(e.from.slice(1))}${e.bind ? `, ${q(e.bind)}` : ""});`);
+          break;
+        case "optional":
+          lines.push(`${ind}if (b.ok && b.pos < b.end) {`);
+          emit(e.body, `${ind}  `, idx);
+          lines.push(`${ind}}`);
+          break;
+        case "options":
+          lines.push(`${ind}b.options(${key(e.field)}, ${q(e.from.slice(1))}, ${q(e.when)});`);
+          break;
       }
     }
   };
@@ -181,6 +200,30 @@ export function luaBody(model: Model, body: readonly Element[], indent = "  "): 
           break;
         case "text":
           lines.push(`${ind}b_text(b, ${key(e.field)}, ${e.size}, ${e.oid}${e.bind ? `, ${q(e.bind)}` : ""})`);
+          break;
+        case "payload":
+          lines.push(`${ind}b_payload(b, P.${e.set}, ${key(e.field)}, ${key(e.type)})`);
+          break;
+        case "tupleColumn": {
+          // The kinds as strings (one character each, the format as a digit): constants, no table per call.
+          const kinds = Object.keys(e.formats).map((k) => String.fromCharCode(Number(k)));
+          const digits = Object.values(e.formats).join("");
+          const empty = e.empty.map((k) => String.fromCharCode(k)).join("");
+          lines.push(
+            `${ind}b_tuple_column(b, ${key(e.marker)}, ${q(kinds.join(""))}, ${q(digits)}, ${q(empty)}, ${key(e.length)}, ${key(e.data)}, ${key(e.name)}, ${key(e.type)}, ${key(e.value)}, ${idx})`,
+          );
+          break;
+        }
+        case "relation":
+          lines.push(`${ind}b_relation(b, ${key(e.field)}, ${q(e.from.slice(1))}${e.bind ? `, ${q(e.bind)}` : ""})`);
+          break;
+        case "optional":
+          lines.push(`${ind}if b.ok and b.pos < b.e then`);
+          emit(e.body, `${ind}  `, label, idx);
+          lines.push(`${ind}end`);
+          break;
+        case "options":
+          lines.push(`${ind}b_options(b, ${key(e.field)}, ${q(e.from.slice(1))}, ${q(e.when)})`);
           break;
       }
     }

@@ -14,7 +14,7 @@ import {
   usedFields,
 } from "../spec/dsl.ts";
 import { type ExpertDef, experts } from "../spec/experts.ts";
-import { fields, messages } from "../spec/index.ts";
+import { fields, messages, payloadSets } from "../spec/index.ts";
 import { tables } from "../spec/tables.ts";
 
 /** The largest length any typed message may claim when the spec names no smaller bound. */
@@ -74,6 +74,14 @@ export interface Model {
   phaseText: Readonly<Record<Phase, string>>;
   /** The packets that open a connection (spec/dsl.ts MessageDef.opens), with their codes and bounds. */
   opening: OpeningModel[];
+  /** Message sets carried inside other messages (spec/dsl.ts PayloadSet), with their messages. */
+  payloads: PayloadModel[];
+}
+
+export interface PayloadModel {
+  name: string;
+  options: readonly string[];
+  variants: MessageModel[];
 }
 
 export interface OpeningModel {
@@ -106,7 +114,8 @@ function parseInfo(info: string | undefined, name: string, vars: Set<string>): I
 
 /** Checks that counts, lengths and switches only use variables bound earlier in the body. */
 function checkVars(m: MessageDef): void {
-  const known = new Set<string>(["bodylen"]);
+  // The runtime binds bodylen in every message, and instream in a payload set's messages.
+  const known = new Set<string>(m.shape === "payload" ? ["bodylen", "instream"] : ["bodylen"]);
   const walk = (els: readonly Element[]) => {
     for (const e of els) {
       const use = e.kind === "repeat" ? e.count : e.kind === "switch" ? e.on : e.kind === "bytes" ? e.length : null;
@@ -116,6 +125,14 @@ function checkVars(m: MessageDef): void {
       if (e.kind === "remember") {
         for (const v of e.vars) if (!known.has(v)) throw new Error(`${m.name}: remember uses ${v} before it is bound`);
       }
+      if (e.kind === "relation" || e.kind === "options") {
+        if (!known.has(e.from.slice(1))) throw new Error(`${m.name}: ${e.from} is used before it is bound`);
+      }
+      if (e.kind === "options" && !known.has(e.when))
+        throw new Error(`${m.name}: ${e.when} is used before it is bound`);
+      if (e.kind === "payload" && !payloadSets.some((p) => p.name === e.set)) {
+        throw new Error(`${m.name}: no payload set ${e.set} in spec/index.ts`);
+      }
       if (e.kind === "lookup") {
         // After a "$name" bind (values bound under names the data gives), any name may be bound.
         if (!known.has(e.from.slice(1)) && !known.has("$"))
@@ -123,7 +140,12 @@ function checkVars(m: MessageDef): void {
         if (!tables[e.table]) throw new Error(`${m.name}: no table ${e.table} in spec/tables.ts`);
       }
       if (
-        (e.kind === "int" || e.kind === "string" || e.kind === "bytes" || e.kind === "lookup" || e.kind === "text") &&
+        (e.kind === "int" ||
+          e.kind === "string" ||
+          e.kind === "bytes" ||
+          e.kind === "lookup" ||
+          e.kind === "text" ||
+          e.kind === "relation") &&
         e.bind
       ) {
         known.add(e.bind.startsWith("$") ? "$" : e.bind);
@@ -131,7 +153,8 @@ function checkVars(m: MessageDef): void {
       if (e.kind === "switch") {
         for (const [, b] of e.cases) walk(b);
         walk(e.otherwise);
-      } else if (e.kind === "repeat" || e.kind === "untilZero" || e.kind === "tree") walk(e.body);
+      } else if (e.kind === "repeat" || e.kind === "untilZero" || e.kind === "tree" || e.kind === "optional")
+        walk(e.body);
     }
   };
   walk(m.body);
@@ -140,15 +163,15 @@ function checkVars(m: MessageDef): void {
 /** Fields the decoder derives rather than reads: lookups, attributes, a column's name/type/value. */
 function derivedFieldsOf(body: readonly Element[]): FieldDef[] {
   return body.flatMap((e) =>
-    e.kind === "lookup" || e.kind === "text"
+    e.kind === "lookup" || e.kind === "text" || e.kind === "relation" || e.kind === "options"
       ? [e.field]
       : e.kind === "attributes"
         ? [...e.keys.map(([, f]) => f), e.cbind, e.authzid, e.other]
-        : e.kind === "column"
+        : e.kind === "column" || e.kind === "tupleColumn"
           ? [e.name, e.type, e.value]
           : e.kind === "switch"
             ? [...e.cases.flatMap(([, b]) => derivedFieldsOf(b)), ...derivedFieldsOf(e.otherwise)]
-            : e.kind === "repeat" || e.kind === "untilZero" || e.kind === "tree"
+            : e.kind === "repeat" || e.kind === "untilZero" || e.kind === "tree" || e.kind === "optional"
               ? derivedFieldsOf(e.body)
               : [],
   );
@@ -187,7 +210,7 @@ export function buildModel(): Model {
       if (!fieldKey.has(f)) throw new Error(`${m.name}: field ${f.abbrev} is not in spec/fields.ts`);
     }
     const vars = new Set(boundVars(m.body));
-    const fn = fnOfBody.get(m.body) ?? `${m.name}_${m.dir}`;
+    const fn = fnOfBody.get(m.body) ?? `${m.set ? `${m.set}_` : ""}${m.name.replace(/[^A-Za-z0-9]/g, "")}_${m.dir}`;
     const shared = fnOfBody.has(m.body);
     fnOfBody.set(m.body, fn);
     const findingModels = (m.findings ?? []).map((f) => {
@@ -220,9 +243,19 @@ export function buildModel(): Model {
     if (m.request && m.dir !== "F") throw new Error(`${m.name}: only frontend messages are requests`);
   }
 
+  const payloads: PayloadModel[] = payloadSets.map((p) => ({ ...p, variants: [] }));
+  for (const m of msgModels.filter((x) => x.shape === "payload")) {
+    const p = payloads.find((x) => x.name === m.set);
+    if (!p) throw new Error(`${m.name}: no payload set ${m.set} in spec/index.ts`);
+    if (m.type?.length !== 1) throw new Error(`${m.name}: a payload message has a one-byte type`);
+    if (p.variants.some((v) => v.type === m.type)) throw new Error(`${m.name}: type ${m.type} twice in ${m.set}`);
+    p.variants.push(m);
+  }
+
   const groups = new Map<string, GroupModel>();
-  for (const m of msgModels) {
-    const key: GroupModel["key"] = m.shape === "typed" ? (m.type as string).charCodeAt(0) : m.shape;
+  for (const m of msgModels.filter((x) => x.shape !== "payload")) {
+    const key: GroupModel["key"] =
+      m.shape === "typed" ? (m.type as string).charCodeAt(0) : (m.shape as "untyped" | "single");
     const id = `${m.dir}:${key}`;
     let g = groups.get(id);
     if (!g) {
@@ -254,5 +287,6 @@ export function buildModel(): Model {
     maxDefault: DEFAULT_MAX_LENGTH,
     phaseText: PHASE_TEXT,
     opening: messages.filter((m) => m.opens).map(openingOf),
+    payloads,
   };
 }

@@ -69,7 +69,76 @@ export type Element =
   | RememberElement
   | ColumnElement
   | AttributesElement
-  | TextElement;
+  | TextElement
+  | PayloadElement
+  | TupleColumnElement
+  | RelationElement
+  | OptionalElement
+  | OptionsElement;
+
+/**
+ * The rest of the message, as a bytes field; and when the connection carries messages of the
+ * payload set `set` there (the replication stream a START_REPLICATION with its options started,
+ * see PayloadSet), decoded as one of them: its type byte picks the message (shape "payload").
+ * Its fields follow in the same message, its variables join the message's, its Info follows the
+ * message's, and its effects apply after the message's. Inside it, the runtime binds `instream`
+ * (1 between a Stream Start and a Stream Stop, else 0).
+ */
+export interface PayloadElement {
+  readonly kind: "payload";
+  readonly set: string;
+  readonly field: FieldDef;
+  /** The sub-message's type byte. */
+  readonly type: FieldDef;
+}
+
+/**
+ * One column of a logical replication tuple: a kind byte, then for the kinds in `formats` an
+ * Int32 length and the value in that format (0 text, 1 binary); the kinds in `empty` have nothing
+ * after them (NULL, an unchanged TOASTed value). The column's name and type come from the record
+ * of the same index in the columns a relation element picked; the value is shown typed.
+ */
+export interface TupleColumnElement {
+  readonly kind: "tupleColumn";
+  readonly marker: FieldDef;
+  readonly formats: Readonly<Record<number, number>>;
+  readonly empty: readonly number[];
+  readonly length: FieldDef;
+  readonly data: FieldDef;
+  readonly name: FieldDef;
+  readonly type: FieldDef;
+  readonly value: FieldDef;
+}
+
+/**
+ * The relation a variable holds the OID of, as a Relation message of the stream described it
+ * (effect "relation"): its qualified name as a generated field (bound to `bind`), and its columns
+ * for the tuple columns that follow.
+ */
+export interface RelationElement {
+  readonly kind: "relation";
+  readonly field: FieldDef;
+  readonly from: VarRef;
+  readonly bind?: string;
+}
+
+/** Elements decoded only when bytes remain in the message (fields a later version appends). */
+export interface OptionalElement {
+  readonly kind: "optional";
+  readonly body: readonly Element[];
+}
+
+/**
+ * The options of a replication command, the list in parentheses of its text (`(name 'value',
+ * name value, name)`), only when variable `when` is bound: each a generated field "name=value",
+ * and each value bound as variable "opt:name" (the start of a payload set looks at them).
+ */
+export interface OptionsElement {
+  readonly kind: "options";
+  readonly field: FieldDef;
+  readonly from: VarRef;
+  readonly when: string;
+}
 
 /**
  * Generated fields from a bound text of comma-separated one-letter attributes, as SCRAM writes its
@@ -251,7 +320,22 @@ export type Effect =
   /** ReadyForQuery: the transaction status ($status) every later message shows. */
   | "txStatus"
   /** RowDescription: its list "columns" types the DataRows that follow. */
-  | "rowDescription";
+  | "rowDescription"
+  /**
+   * A replication command ($replcmd, its options bound by an options element): START_REPLICATION
+   * with every option a payload set names starts that set's messages in the XLogData that follow
+   * (another START_REPLICATION stops them).
+   */
+  | "startReplication"
+  /**
+   * A logical replication Relation: the relation $relid, named $nspname.$relname ("" is
+   * pg_catalog), with the columns of its list "relcols" ([name, type OID] records), for the tuples
+   * that name it later.
+   */
+  | "relation"
+  /** Stream Start / Stream Stop: messages of a streamed transaction carry its xid in between. */
+  | "streamStart"
+  | "streamStop";
 
 /**
  * Where a message may come, as the runtime tracks the connection (only once it saw the
@@ -308,7 +392,9 @@ export interface MessageDef {
   readonly name: string;
   readonly dir: Direction;
   readonly type?: string;
-  readonly shape: "typed" | "untyped" | "single";
+  readonly shape: "typed" | "untyped" | "single" | "payload";
+  /** For shape "payload": the payload set it belongs to (see PayloadElement). */
+  readonly set?: string;
   readonly when?: Selector;
   readonly body: readonly Element[];
   /** Fixed length value (the Int32 length field) when the message has only one size. */
@@ -363,6 +449,17 @@ export interface MessageDef {
    * counts (pgwire.tag_rows): the last number of a tag whose first word is in `counting`.
    */
   readonly commandTag?: { readonly var: string; readonly counting: readonly string[] };
+}
+
+/**
+ * Messages carried inside another message's bytes (PayloadElement), started by a replication
+ * command: START_REPLICATION with all of `options` (pgoutput: proto_version and
+ * publication_names).
+ */
+export interface PayloadSet {
+  readonly name: string;
+  readonly options: readonly string[];
+  readonly description: string;
 }
 
 /**
@@ -511,6 +608,38 @@ export function pgText(f: FieldDef, size: number, typeName: string, bind?: strin
   return bind === undefined ? { kind: "text", field: f, size, oid } : { kind: "text", field: f, size, oid, bind };
 }
 
+export function payload(set: string, f: FieldDef, type: FieldDef): PayloadElement {
+  return { kind: "payload", set, field: f, type };
+}
+
+export function tupleColumn(
+  f: { marker: FieldDef; length: FieldDef; data: FieldDef; name: FieldDef; type: FieldDef; value: FieldDef },
+  formats: Readonly<Record<string, number>>,
+  empty: readonly string[],
+): TupleColumnElement {
+  const code = (c: string) => c.charCodeAt(0);
+  return {
+    kind: "tupleColumn",
+    ...f,
+    formats: Object.fromEntries(Object.entries(formats).map(([k, v]) => [code(k), v])),
+    empty: empty.map(code),
+  };
+}
+
+export function relation(f: FieldDef, from: VarRef, bind?: string): RelationElement {
+  if (f.type !== "string") throw new Error(`${f.abbrev}: a relation's field is a string field`);
+  return bind === undefined ? { kind: "relation", field: f, from } : { kind: "relation", field: f, from, bind };
+}
+
+export function optional(body: readonly Element[]): OptionalElement {
+  return { kind: "optional", body };
+}
+
+export function options(f: FieldDef, from: VarRef, when: string): OptionsElement {
+  if (f.type !== "string") throw new Error(`${f.abbrev}: an options element's field is a string field`);
+  return { kind: "options", field: f, from, when };
+}
+
 /** Value table keyed by ASCII letters: { I: "Idle" } → { 73: "Idle" }. */
 export function charTable(t: Readonly<Record<string, string>>): ValueTable {
   const out: Record<number, string> = {};
@@ -524,12 +653,17 @@ export function boundVars(body: readonly Element[]): string[] {
   const walk = (els: readonly Element[]) => {
     for (const e of els) {
       if (
-        (e.kind === "int" || e.kind === "string" || e.kind === "bytes" || e.kind === "lookup" || e.kind === "text") &&
+        (e.kind === "int" ||
+          e.kind === "string" ||
+          e.kind === "bytes" ||
+          e.kind === "lookup" ||
+          e.kind === "text" ||
+          e.kind === "relation") &&
         e.bind
       ) {
         out.push(e.bind);
       }
-      if (e.kind === "repeat" || e.kind === "untilZero" || e.kind === "tree") walk(e.body);
+      if (e.kind === "repeat" || e.kind === "untilZero" || e.kind === "tree" || e.kind === "optional") walk(e.body);
       if (e.kind === "switch") {
         for (const [, b] of e.cases) walk(b);
         walk(e.otherwise);
@@ -545,9 +679,19 @@ export function usedFields(body: readonly Element[]): FieldDef[] {
   const out: FieldDef[] = [];
   const walk = (els: readonly Element[]) => {
     for (const e of els) {
-      if (e.kind === "int" || e.kind === "string" || e.kind === "bytes" || e.kind === "lookup" || e.kind === "text")
+      if (
+        e.kind === "int" ||
+        e.kind === "string" ||
+        e.kind === "bytes" ||
+        e.kind === "lookup" ||
+        e.kind === "text" ||
+        e.kind === "relation" ||
+        e.kind === "options"
+      )
         out.push(e.field);
+      else if (e.kind === "payload") out.push(e.field, e.type);
       else if (e.kind === "column") out.push(e.length, e.data, e.name, e.type, e.value);
+      else if (e.kind === "tupleColumn") out.push(e.marker, e.length, e.data, e.name, e.type, e.value);
       else if (e.kind === "attributes") out.push(...e.keys.map(([, f]) => f), e.cbind, e.authzid, e.other);
       else if (e.kind === "remember") continue;
       else if (e.kind === "switch") {

@@ -33,6 +33,12 @@ export const experts = {
     group: "SEQUENCE",
     severity: "WARN",
   },
+  unknownPayload: {
+    abbrev: "unknown_payload",
+    text: "Unknown type of a message or value carried inside another message",
+    group: "PROTOCOL",
+    severity: "WARN",
+  },
 
   // Raised by the messages' findings (spec/messages/*.ts).
   error: { abbrev: "error", text: "The server reports an error", group: "RESPONSE_CODE", severity: "ERROR" },

@@ -1,10 +1,11 @@
 // The whole protocol, as the generator reads it.
 
-import type { MessageDef } from "./dsl.ts";
+import type { MessageDef, PayloadSet } from "./dsl.ts";
 import { F } from "./fields.ts";
 import { asynchronous } from "./messages/async.ts";
 import { auth } from "./messages/auth.ts";
 import { copy } from "./messages/copy.ts";
+import { pgoutputMessages, pgoutputSet } from "./messages/pgoutput.ts";
 import { functionCall, query } from "./messages/query.ts";
 import { streaming } from "./messages/replication.ts";
 import { startup } from "./messages/startup.ts";
@@ -18,7 +19,12 @@ export const messages: readonly MessageDef[] = [
   ...streaming,
   ...copy,
   ...asynchronous,
+  // Carried inside XLogData (shape "payload"), not framed on their own.
+  ...pgoutputMessages,
 ];
+
+/** Message sets carried inside other messages, and what starts them. */
+export const payloadSets: readonly PayloadSet[] = [pgoutputSet];
 
 export const fields = F;
 

@@ -16,6 +16,7 @@ import {
   type MessageMeta,
   OPENING,
   type Opening,
+  PAYLOADS,
   PHASE_TEXT,
 } from "../dissector/pgwire.ts";
 import { PG_TYPES } from "../spec/data/types.ts";
@@ -27,6 +28,7 @@ import {
   type DecodedField,
   type FieldInfo,
   MAX_VALUE_BYTES,
+  type Relation,
   type Remembered,
   type Vars,
 } from "./runtime/body.ts";
@@ -107,6 +109,20 @@ export interface ConnState {
   readonly columns?: readonly Remembered[];
   /** Result formats of the portal being executed, until the next RowDescription (which has its own). */
   readonly rformats?: readonly Remembered[];
+  /** The payload set (spec/dsl.ts PayloadSet) the XLogData of this replication stream carry. */
+  readonly sub?: string;
+  /** Between a Stream Start and a Stream Stop. */
+  readonly stream?: true;
+  /** The relations the stream described (Relation messages), by OID. */
+  readonly rels?: ReadonlyMap<number, Relation>;
+}
+
+/** The payload set a START_REPLICATION's options start: the first whose options were all given. */
+function payloadSetOf(v: Vars): string | undefined {
+  for (const set of Object.values(PAYLOADS)) {
+    if (set.options.every((o) => v[`opt:${o}`] !== undefined)) return set.name;
+  }
+  return undefined;
 }
 
 export const INITIAL_STATE: ConnState = { cph: "startup", auth: -1, tls: false, gss: false };
@@ -154,6 +170,25 @@ function applyEffects(S: ConnState, effects: readonly string[], v: Vars, lists: 
         break;
       case "txStatus":
         if (S.txs !== v.status && typeof v.status === "number") S = { ...S, txs: v.status };
+        break;
+      case "startReplication":
+        if (v.replcmd === "START_REPLICATION") S = { ...S, sub: payloadSetOf(v), stream: undefined };
+        break;
+      case "relation":
+        if (typeof v.relid === "number" && typeof v.nspname === "string" && typeof v.relname === "string") {
+          const rels = new Map(S.rels);
+          rels.set(v.relid, {
+            name: `${v.nspname === "" ? "pg_catalog" : v.nspname}.${v.relname}`,
+            cols: lists.relcols ?? [],
+          });
+          S = { ...S, rels };
+        }
+        break;
+      case "streamStart":
+        S = { ...S, stream: true };
+        break;
+      case "streamStop":
+        S = { ...S, stream: undefined };
         break;
     }
   }
@@ -549,6 +584,9 @@ export function dissectCall(
     const b = new Body(buf, off, off + size - bodylen, off + size);
     b.columns = S.columns;
     b.rformats = S.rformats;
+    b.sub = S.sub;
+    b.stream = S.stream === true;
+    b.rels = S.rels;
     b.vars.bodylen = bodylen;
     if (
       (m.fixedLength !== undefined && m.fixedLength !== size - hdr) ||
@@ -568,9 +606,11 @@ export function dissectCall(
       if (holds(f.when, S, b.vars, inTls)) fields.push(expertField(EXPERTS[f.expert].abbrev, render(f.text, b.vars)));
     }
     it.vars = b.vars;
-    it.info = infoOf(m, b.vars);
+    const sub = b.picked;
+    it.info = sub ? `${infoOf(m, b.vars)} ${infoOf(sub, b.vars)}` : infoOf(m, b.vars);
     if (!fe && S.ans && shape === "typed") S = { ...S, ans: undefined };
     S = applyEffects(S, m.effects, b.vars, b.lists);
+    if (sub) S = applyEffects(S, sub.effects, b.vars, b.lists);
     off += size;
   }
   return { S, items };

@@ -245,7 +245,19 @@ class Writer {
         case "text":
         case "remember":
         case "column":
+        case "relation":
+        case "options":
           // Generated or kept by the decoder: nothing on the wire (columns are expanded above).
+          break;
+        case "payload":
+          // The carried message as bytes (encode it with encodeMessage: type byte and body).
+          this.bytesEl({ kind: "bytes", field: e.field, length: "rest" }, values, scope);
+          break;
+        case "tupleColumn":
+          this.tupleColumn(e, values, scope);
+          break;
+        case "optional":
+          if (hasRequired(e.body, values)) this.list(e.body, values, scope);
           break;
         case "repeat": {
           const items = this.items(values, e.count, e.body);
@@ -273,9 +285,9 @@ class Writer {
           let v: unknown = lookup(scope, name);
           if (v === undefined && name in values) v = this.take(values, name);
           if (v === undefined && !this.declared.has(name)) {
-            // A runtime variable ($bodylen): the first branch whose values are given.
+            // A runtime variable ($bodylen, $instream): the first branch whose values are given.
             const pick = e.cases.find(([, b]) => hasRequired(b, values));
-            this.bodylenChoices.push({ cases: e.cases.map(([k]) => k), chosen: pick?.[0] });
+            if (name === "bodylen") this.bodylenChoices.push({ cases: e.cases.map(([k]) => k), chosen: pick?.[0] });
             this.list(pick ? pick[1] : e.otherwise, values, scope);
             break;
           }
@@ -348,6 +360,26 @@ class Writer {
     if (e.bind) scope.vars[e.bind] = typeof value === "bigint" ? value.toString() : Number(back);
   }
 
+  /**
+   * A logical replication tuple column: its kind (values key: the marker's abbrev, a character),
+   * then for the kinds with a value an Int32 length (from the bytes under the data's abbrev, or
+   * given under the length's abbrev) and the bytes.
+   */
+  private tupleColumn(e: Extract<Element, { kind: "tupleColumn" }>, values: Values, scope: Scope): void {
+    const kindKey = e.marker.abbrev;
+    const marker: IntElement = { kind: "int", field: e.marker };
+    this.int(marker, [marker], 0, values, scope);
+    const kind = Number(toInt(values[kindKey], this.where(kindKey)));
+    if (!Object.hasOwn(e.formats, kind)) return;
+    const data = this.take(values, e.data.abbrev);
+    const given = this.take(values, e.length.abbrev);
+    const n = given ?? (data === undefined || data === null ? -1 : toBytes(data, this.where(e.data.abbrev)).length);
+    const inner: Scope = { vars: {}, parent: scope };
+    const length: IntElement = { kind: "int", field: e.length, bind: "vlen" };
+    this.int(length, [length], 0, { vlen: n }, inner);
+    this.bytesEl({ kind: "bytes", field: e.data, length: "$vlen" }, { [e.data.abbrev]: data }, inner);
+  }
+
   /** A count or length that the elements after the int determine. */
   private derive(bind: string, rest: readonly Element[], values: Values): number {
     const ref = `$${bind}`;
@@ -416,7 +448,9 @@ class Writer {
 
 /** Encodes one message and reports the fields it wrote, with their offsets from the message start. */
 export function encodeMessageTraced(m: MessageDef, values: Values = {}, opts: EncodeOptions = {}): Encoded {
-  const header = m.shape === "typed" ? 5 : m.shape === "untyped" ? 4 : 0;
+  // A payload message (shape "payload") is its type byte and its body, as it sits inside the
+  // message that carries it.
+  const header = m.shape === "typed" ? 5 : m.shape === "untyped" ? 4 : m.shape === "payload" ? 1 : 0;
   const w = new Writer(m, header, new Set(bindsIn(m.body)));
   w.list(m.body, values, { vars: {} });
   for (const [obj, keys] of w.used) {
@@ -437,7 +471,9 @@ export function encodeMessageTraced(m: MessageDef, values: Values = {}, opts: En
     }
   }
   let out: Uint8Array;
-  if (m.shape === "single") {
+  if (m.shape === "payload") {
+    out = concat([Uint8Array.of((m.type as string).charCodeAt(0)), body]);
+  } else if (m.shape === "single") {
     if (body.length !== 1) throw new EncodeError(`${m.name} (${m.dir}): a single-byte message must have a 1-byte body`);
     out = body;
   } else {

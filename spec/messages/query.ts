@@ -1,6 +1,6 @@
 // Simple and extended query: the requests and the answers that carry results.
 
-import { bytes, column, int, intN, lookup, type MessageDef, remember, repeat, str, switchOn } from "../dsl.ts";
+import { bytes, column, int, intN, lookup, type MessageDef, options, remember, repeat, str, switchOn } from "../dsl.ts";
 import { F } from "../fields.ts";
 
 /** Int32 length + bytes, the value encoding of Bind, DataRow and FunctionCall (-1: NULL). */
@@ -37,7 +37,12 @@ export const query: MessageDef[] = [
     type: "Q",
     shape: "typed",
     // Replication commands are not SQL: their first word names them on any connection.
-    body: [str(F.query, "query"), lookup(F.replCommand, "$query", "replicationCommands", { firstWord: true })],
+    body: [
+      str(F.query, "query"),
+      lookup(F.replCommand, "$query", "replicationCommands", { firstWord: true, bind: "replcmd" }),
+      options(F.replOption, "$query", "replcmd"),
+    ],
+    effects: ["startReplication"],
     info: ": {query}",
     findings: [
       {

@@ -3,7 +3,7 @@
 // ('d') variants picked by the first body byte, and only in copy-both: ordinary COPY data that
 // happens to start with 'w' or 'k' stays CopyData.
 
-import { bytes, int, type MessageDef, pgText } from "../dsl.ts";
+import { int, type MessageDef, payload, pgText } from "../dsl.ts";
 import { F } from "../fields.ts";
 
 type FieldOf = (typeof F)[keyof typeof F];
@@ -40,7 +40,12 @@ export const streaming: MessageDef[] = [
     "XLogData",
     "B",
     "w",
-    [...lsn(F.walStart, F.walStartLsn, "start"), ...lsn(F.walEnd, F.walEndLsn), ...time, bytes(F.walData, "rest")],
+    [
+      ...lsn(F.walStart, F.walStartLsn, "start"),
+      ...lsn(F.walEnd, F.walEndLsn),
+      ...time,
+      payload("pgoutput", F.walData, F.pgoType),
+    ],
     {
       info: " {start}",
       description: "WAL data from the server: where it starts, the server's end of WAL, its clock, the bytes.",

@@ -42,8 +42,15 @@ export function cutUtf8(s: string, max: number): string {
   return `${utf8.decode(bytes.subarray(0, cut))}...`;
 }
 
+import type { MessageMeta, PayloadSetMeta } from "../../dissector/pgwire.ts";
 import { PG_TYPES } from "../../spec/data/types.ts";
 import { valueText } from "./values.ts";
+
+/** A relation a logical replication stream described: schema.name, and [name, type OID] per column. */
+export interface Relation {
+  readonly name: string;
+  readonly cols: readonly Remembered[];
+}
 
 const utf8 = new TextDecoder("utf-8");
 
@@ -76,6 +83,14 @@ export class Body {
   columns?: readonly Remembered[];
   /** Result formats of the last completed Bind (0 codes: all text, 1: for all, N: one each). */
   rformats?: readonly Remembered[];
+  /** The payload set the connection's XLogData carry (PayloadElement), if any. */
+  sub?: string;
+  /** Between a Stream Start and a Stream Stop. */
+  stream = false;
+  /** The relations the replication stream described, by OID. */
+  rels?: ReadonlyMap<number, Relation>;
+  /** The payload message decoded inside this one. */
+  picked?: MessageMeta;
 
   /**
    * @param buf bytes that hold the message
@@ -226,6 +241,86 @@ export class Body {
     }
   }
 
+  /** The rest of the message as bytes; inside the connection's payload set, one of its messages. */
+  payload(set: PayloadSetMeta, f: FieldInfo, type: FieldInfo): void {
+    if (!this.ok) return;
+    const n = this.end - this.pos;
+    if (n <= 0) return;
+    this.add(f, this.buf.slice(this.pos, this.end), this.pos, n);
+    if (this.sub !== set.name) {
+      this.pos = this.end;
+      return;
+    }
+    const t = this.buf[this.pos];
+    const m = Object.hasOwn(set.types, t) ? set.types[t] : undefined;
+    if (!m) {
+      this.expert("unknown_payload", `Unknown ${set.name} message type ${t}`);
+      this.pos = this.end;
+      return;
+    }
+    this.int(type, 1, false);
+    this.vars.instream = this.stream ? 1 : 0;
+    this.picked = m;
+    m.parse(this);
+  }
+
+  /** The relation whose OID variable `from` holds, as the stream's Relation message described it. */
+  relation(f: FieldInfo, from: string, bind?: string): void {
+    if (!this.ok) return;
+    const id = this.vars[from];
+    const r = typeof id === "number" ? this.rels?.get(id) : undefined;
+    this.columns = r?.cols;
+    if (!r) return;
+    this.add(f, r.name, this.base, 0);
+    if (bind !== undefined) this.vars[bind] = r.name;
+  }
+
+  /** A column of a logical replication tuple (TupleColumnElement in spec/dsl.ts). */
+  tupleColumn(
+    kind: FieldInfo,
+    formats: Readonly<Record<number, number>>,
+    empty: readonly number[],
+    len: FieldInfo,
+    data: FieldInfo,
+    name: FieldInfo,
+    type: FieldInfo,
+    value: FieldInfo,
+    i: number,
+  ): void {
+    if (!this.ok) return;
+    const start = this.pos;
+    if (!this.need(1)) return;
+    const k = this.buf[start];
+    this.int(kind, 1, false);
+    const c = this.columns?.[i];
+    const cn = c?.[0];
+    const ct = c?.[1];
+    if (typeof cn === "string") this.add(name, cn, start, 0);
+    if (typeof ct === "number" && Object.hasOwn(PG_TYPES, ct)) this.add(type, PG_TYPES[ct].name, start, 0);
+    if (Object.hasOwn(formats, k)) {
+      this.int(len, 4, true, "vlen");
+      const n = this.num("vlen");
+      const at = this.pos;
+      this.bytes(data, n);
+      if (!this.ok || n < 0 || typeof ct !== "number") return;
+      const text = valueText(ct, formats[k], this.buf.subarray(at, at + n));
+      this.add(value, cutUtf8(text, MAX_VALUE_BYTES), start, 0);
+    } else if (!empty.includes(k)) {
+      this.expert("unknown_payload", `Unknown kind of column data ${k}`);
+      this.ok = false;
+    }
+  }
+
+  /** A replication command's options (OptionsElement): generated "name=value" fields, bound as opt:name. */
+  options(f: FieldInfo, from: string, when: string): void {
+    const text = this.vars[from];
+    if (!this.ok || this.vars[when] === undefined || typeof text !== "string") return;
+    for (const [n, v] of replOptions(text)) {
+      this.add(f, v === undefined ? n : `${n}=${v}`, this.base, 0);
+      this.vars[`opt:${n}`] = v ?? "";
+    }
+  }
+
   /** A generated field: a variable's value looked up in a spec table (anchored at the message start). */
   lookup(
     f: FieldInfo,
@@ -277,5 +372,78 @@ export class Body {
     if (this.ok && this.pos < this.end) {
       this.expert("trailing", `${this.end - this.pos} bytes after the last field`);
     }
+  }
+}
+
+const SPACE = /[^ \t\n\r\f\v]/g;
+
+/**
+ * The options of a replication command: the list in parentheses of its text, outside quotes, as
+ * [name, value] pairs (value undefined for an option without one). Bare names fold to lower case
+ * (ASCII only, as the plugin's string.lower). Stops at the first thing that is not an option.
+ */
+export function replOptions(text: string): Array<[string, string | undefined]> {
+  const out: Array<[string, string | undefined]> = [];
+  const n = text.length;
+  let p = 0;
+  let q: string | undefined;
+  for (; p < n; p++) {
+    const c = text[p];
+    if (q) {
+      if (c === q) q = undefined;
+    } else if (c === "'" || c === '"') q = c;
+    else if (c === "(") break;
+  }
+  if (p >= n) return out;
+  p++;
+  const skip = () => {
+    SPACE.lastIndex = p;
+    const m = SPACE.exec(text);
+    p = m ? m.index : n;
+  };
+  // A quoted token at p (its quote doubled inside): its text, p moved past it; undefined if unclosed.
+  const quoted = (qc: string): string | undefined => {
+    let out = "";
+    let i = p + 1;
+    for (;;) {
+      const z = text.indexOf(qc, i);
+      if (z < 0) return undefined;
+      out += text.slice(i, z);
+      if (text[z + 1] === qc) {
+        out += qc;
+        i = z + 2;
+      } else {
+        p = z + 1;
+        return out;
+      }
+    }
+  };
+  for (;;) {
+    skip();
+    let name: string | undefined;
+    let value: string | undefined;
+    if (text[p] === '"') {
+      name = quoted('"');
+      if (name === undefined) return out;
+    } else {
+      const m = /^[A-Za-z0-9_]+/.exec(text.slice(p));
+      if (!m) return out;
+      p += m[0].length;
+      name = m[0].replace(/[A-Z]/g, (c) => c.toLowerCase());
+    }
+    skip();
+    const c = text[p];
+    if (c === "'" || c === '"') {
+      value = quoted(c);
+      if (value === undefined) return out;
+    } else if (c !== undefined && c !== "," && c !== ")") {
+      const m = /^[^ \t\n\r\f\v,)]+/.exec(text.slice(p)) as RegExpExecArray;
+      value = m[0];
+      p += value.length;
+    }
+    out.push([name, value]);
+    skip();
+    if (text[p] !== ",") return out;
+    p++;
   }
 }

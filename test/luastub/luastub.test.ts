@@ -36,6 +36,7 @@ const CAPTURES: Array<{ file: string }> = [
   { file: "captures/psql-scram.pcapng" },
   { file: "captures/node-protocol.pcapng" },
   { file: "captures/pg-receivewal.pcapng" },
+  { file: "captures/node-pgoutput.pcapng" },
   { file: "captures/pgbench-pipeline.pcapng" },
   { file: "captures/psql-cancel.pcapng" },
   { file: "captures/values/binary.pcapng" },

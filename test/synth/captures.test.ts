@@ -17,6 +17,7 @@ import {
   SYNTH_DIR,
   segmentationSessions,
 } from "../../captures/synth.ts";
+import { PAYLOADS } from "../../dissector/pgwire.ts";
 import { messages } from "../../spec/index.ts";
 import { type CompareResult, compare } from "../../src/compare.ts";
 import { type DecodedMessage, EXPERTS } from "../../src/decoder.ts";
@@ -214,11 +215,17 @@ describe("capture coverage", () => {
       for (const fr of await decodeAll(file)) {
         for (const it of fr.items) {
           if (!it.name) continue;
-          const k = `${it.name}:${it.frontend ? "F" : "B"}`;
-          const list = seen.get(k) ?? [];
-          const base = file.slice(CAPTURES.length + 1);
-          if (!list.includes(base)) list.push(base);
-          seen.set(k, list);
+          // A message carried inside XLogData (pgoutput) counts under its own name too.
+          const carried = it.fields.find((f) => f.name === "pgwire.pgoutput.type")?.value;
+          const names = [it.name];
+          if (typeof carried === "number") names.push(PAYLOADS.pgoutput.types[carried].name);
+          for (const name of names) {
+            const k = `${name}:${it.frontend ? "F" : "B"}`;
+            const list = seen.get(k) ?? [];
+            const base = file.slice(CAPTURES.length + 1);
+            if (!list.includes(base)) list.push(base);
+            seen.set(k, list);
+          }
         }
       }
     }

@@ -127,6 +127,57 @@ function roundTrip(m: MessageDef, values: Values): DecodedMessage {
   return it0;
 }
 
+/** An XLogData ('w') carrying these bytes. Its header ('d', length, 'w', three Int64) is 30 bytes. */
+const XLOG_HEADER = 30;
+const xlog = (data: Uint8Array): Uint8Array =>
+  encodeByName("XLogData", "B", {
+    "repl.type": "w",
+    "repl.wal_start": 1,
+    "repl.wal_end": 2,
+    "repl.time": 3,
+    "repl.wal_data": data,
+  });
+
+/** Whether these values of a payload message give the xid it carries inside a streamed transaction. */
+const streamedValues = (m: MessageDef, values: Values): boolean =>
+  m.body[0]?.kind === "switch" && m.body[0].on === "$instream" && "xid" in values;
+
+/**
+ * A decoder in a pgoutput stream: START_REPLICATION with pgoutput's options, CopyBothResponse, and
+ * when `streamed`, a Stream Start (the messages of a streamed transaction carry its xid).
+ */
+function pgoutputDecoder(streamed: boolean): ConnectionDecoder {
+  const d = new ConnectionDecoder();
+  const start = "START_REPLICATION SLOT s LOGICAL 0/0 (proto_version '4', publication_names 'p')";
+  expect(names(d.feed(true, encodeByName("Query", "F", { query: start }), 1))).toEqual(["Query"]);
+  const cb = encodeByName("CopyBothResponse", "B", { format: 0, $n: [] });
+  expect(names(d.feed(false, cb, 2))).toEqual(["CopyBothResponse"]);
+  if (streamed) {
+    const ss = encodeByName("Stream Start", "B", { xid: 1, "pgoutput.first_segment": 1 });
+    expect(names(d.feed(false, xlog(ss), 3))).toEqual(["XLogData"]);
+  }
+  return d;
+}
+
+/** A payload message (pgoutput) inside XLogData: its fields follow the payload's type byte. */
+function roundTripPayload(m: MessageDef, values: Values): DecodedMessage {
+  const { bytes, fields } = encodeMessageTraced(m, values);
+  const items = pgoutputDecoder(streamedValues(m, values)).feed(false, xlog(bytes), 10);
+  expect(names(items)).toEqual(["XLogData"]);
+  const it0 = items[0];
+  expect(it0.fields.filter((f) => f.name.startsWith("expert:"))).toEqual([]);
+  const at = it0.fields.findIndex((f) => f.name === "pgwire.pgoutput.type");
+  expect(it0.fields[at]).toEqual({
+    name: "pgwire.pgoutput.type",
+    value: (m.type as string).charCodeAt(0),
+    offset: XLOG_HEADER,
+    length: 1,
+  });
+  const body = it0.fields.slice(at + 1).filter((f) => !FRAMING.has(f.name));
+  expect(body).toEqual(fields.map((f) => ({ ...f, offset: f.offset + XLOG_HEADER })));
+  return it0;
+}
+
 describe("encoder round trip through the TS decoder", () => {
   it("has an example for every message of the spec, and only for messages of the spec", () => {
     const have = new Set(EXAMPLES.map(key));
@@ -138,7 +189,7 @@ describe("encoder round trip through the TS decoder", () => {
   for (const ex of EXAMPLES) {
     const m = findMessage(ex.name, ex.dir);
     it(`${ex.name} (${ex.dir}) ${JSON.stringify(ex.values, (_k, v) => (v instanceof Uint8Array ? `<${v.length} bytes>` : v)).slice(0, 90)}`, () => {
-      const item = roundTrip(m, ex.values);
+      const item = m.shape === "payload" ? roundTripPayload(m, ex.values) : roundTrip(m, ex.values);
       // The top-level string values given are bound under their names (what the Info column shows).
       for (const [k, v] of Object.entries(ex.values)) {
         const el = m.body.find((e) => (e.kind === "string" || e.kind === "int") && e.bind === k);
@@ -272,6 +323,21 @@ function genList(
       case "tree":
         genList(g, e.body, out, vars);
         return;
+      case "optional":
+        if (g(fc.boolean)) genList(g, e.body, out, vars);
+        return;
+      case "payload":
+        out[e.field.abbrev] = g(fc.uint8Array, { maxLength: 24 });
+        return;
+      case "tupleColumn": {
+        const kinds = [...Object.keys(e.formats).map(Number), ...e.empty];
+        const k = g(fc.constantFrom, ...kinds);
+        out[e.marker.abbrev] = k;
+        if (Object.hasOwn(e.formats, k)) {
+          out[e.data.abbrev] = g(() => fc.option(fc.uint8Array({ maxLength: 24 }), { nil: null }));
+        }
+        return;
+      }
       case "repeat":
       case "untilZero": {
         const n = g(fc.integer, { min: 0, max: 4 });
@@ -317,8 +383,12 @@ function valuesArb(m: MessageDef): fc.Arbitrary<Values> {
   });
 }
 
+/** The messages carried inside others (pgoutput): their property test wraps them (roundTripPayload). */
+const PAYLOAD_MESSAGES = messages.filter((m) => m.shape === "payload");
+
 /** Messages whose variant a random body cannot pick by accident: all but the fallbacks of shared groups. */
 const PROPERTY_MESSAGES = messages.filter((m) => {
+  if (m.shape === "payload") return false;
   const siblings = messages.filter((o) => o !== m && o.dir === m.dir && o.shape === m.shape && o.type === m.type);
   // PasswordMessage and CopyData: their siblings are picked by connection state that decoderFor
   // does not set up for them (the last Authentication request; copy-both).
@@ -327,7 +397,19 @@ const PROPERTY_MESSAGES = messages.filter((m) => {
 
 describe("encoder property tests (fast-check)", () => {
   it("covers most of the spec", () => {
-    expect(PROPERTY_MESSAGES.length).toBeGreaterThanOrEqual(messages.length - 2);
+    expect(PROPERTY_MESSAGES.length + PAYLOAD_MESSAGES.length).toBeGreaterThanOrEqual(messages.length - 2);
+  });
+
+  it("random valid values of any pgoutput message round-trip inside XLogData", () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...PAYLOAD_MESSAGES).chain((m) => valuesArb(m).map((v) => [m, v] as const)),
+        ([m, v]) => {
+          roundTripPayload(m, v);
+        },
+      ),
+      { numRuns: 600, seed: 20261127 },
+    );
   });
 
   it("random valid values of any message encode and decode back to the same fields", () => {
