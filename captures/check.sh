@@ -279,6 +279,24 @@ if begin pg-receivewal.pcapng 1; then
   summary
 fi
 
+if begin node-copy.pcapng 1; then
+  for t in "${COMMON_STARTUP[@]}" "Password message" "Simple query" "Copy data" "Copy completion" \
+    "Command completion" "Termination"; do has "$t"; done
+  match "COPY statements" 'pgsql.query matches "^COPY "' 7
+  has "CopyIn response" 4  # CSV, text, binary, old syntax
+  has "CopyOut response" 3 # CSV, text, binary
+  match "CSV in: the header line, cut after 7 bytes" 'tcp.dstport == 5432 && pgsql.copydata == "id;name"' 1
+  match "text in: a row ends exactly at a CopyData's end" 'tcp.dstport == 5432 && pgsql.copydata == 5c:4e:0a' 1
+  match "CSV out starts with its header line" 'tcp.srcport == 5432 && pgsql.copydata == "id,name,note,amount\n"' 1
+  match "binary out starts with the PGCOPY signature" 'tcp.srcport == 5432 && pgsql.copydata[0:11] == 50:47:43:4f:50:59:0a:ff:0d:0a:00' 1
+  match "binary in starts with the signature's first 5 bytes" 'tcp.dstport == 5432 && pgsql.copydata == "PGCOP"' 1
+  match "the binary trailer" 'tcp.srcport == 5432 && pgsql.copydata == ff:ff' 1
+  n=$(values 'pgsql.tag' pgsql.tag | grep -c '^COPY ')
+  ((n == 7)) || fail "$n COPY command tags, expected 7"
+  lacks Error
+  summary
+fi
+
 if begin node-pgoutput.pcapng 4; then
   # The app connection that makes the changes, and three replication connections (pgoutput 1, 2, 3).
   for t in "${COMMON_STARTUP[@]}" "Password message" "Simple query" "Row description" "Data row" \

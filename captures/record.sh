@@ -41,8 +41,8 @@ SCRAM_PASSWORD='scram-secret'
 
 # Every capture, in recording order (tls-keylog last: it needs the server restarted with TLS).
 ALL_CAPTURES=(ssl-refused seed-md5 seed-wrong-password psql-scram node-extended pgbench-extended
-  pgbench-prepared psql-cancel node-binary node-protocol pg-receivewal node-pgoutput pgbench-pipeline psql-other-port
-  tls-keylog)
+  pgbench-prepared psql-cancel node-binary node-protocol pg-receivewal node-pgoutput node-copy pgbench-pipeline
+  psql-other-port tls-keylog)
 
 INSTALL=0
 CHECK=1
@@ -383,6 +383,11 @@ scenario_pg_receivewal() {
   psql_admin -d company -c "DROP TABLE wal_demo" >/dev/null
 }
 
+scenario_node_copy() {
+  # COPY in text, CSV and binary, in and out, cut into CopyData at awkward places (see the script).
+  node "$CLIENTS/copy.mjs" "$APP_PASSWORD"
+}
+
 scenario_node_pgoutput() {
   # Logical replication: three pgoutput sessions (protocol versions 1, 2 and 3), see the script.
   node "$CLIENTS/pgoutput.mjs" "$APP_PASSWORD"
@@ -425,6 +430,7 @@ record node-binary.pcapng scenario_node_binary
 record node-protocol.pcapng scenario_node_protocol
 record pg-receivewal.pcapng scenario_pg_receivewal
 record node-pgoutput.pcapng scenario_node_pgoutput
+record node-copy.pcapng scenario_node_copy
 if selected pgbench-pipeline; then
   pgbench_init # fresh pgbench tables: the balances it reads do not depend on the runs above
   record pgbench-pipeline.pcapng scenario_pgbench_pipeline

@@ -1081,7 +1081,115 @@ export function ipv6AndPortsSessions(): TcpSessionBuilder[] {
 
 // ---------------------------------------------------------------------------------------------
 
+// ---------------------------------------------------------------------------------------------
+// copy-edges.pcapng: COPY data at the limits of its decoding, and COPY statements in other places.
+
+/** The length of the over-long text COPY row (more than the 65536 bytes a row is split up to). */
+export const LONG_COPY_ROW = 140000;
+
+export function copyEdgeSessions(): TcpSessionBuilder[] {
+  const b = session(46001, T0);
+  c(b, fe("StartupMessage", { major: 3, minor: 0, "*": { user: "alice", database: "shop" } }));
+  s(b, welcome(35001, { key: 0x10203040 }));
+  const copyIn = (n: number, format = 0) =>
+    be("CopyInResponse", { format, $n: Array.from({ length: n }, () => ({ format })) });
+  const copyOut = (n: number, format = 0) =>
+    be("CopyOutResponse", { format, $n: Array.from({ length: n }, () => ({ format })) });
+  const data = (d: string | Uint8Array) => fe("CopyData", { copydata: d });
+  // 1. Text: a row longer than the decoder splits, over three CopyData, then an ordinary row.
+  c(b, query("COPY t (id, body) FROM STDIN"));
+  s(b, copyIn(2));
+  const long = `1\t${"x".repeat(LONG_COPY_ROW)}\n`;
+  const third = Math.ceil(long.length / 3);
+  c(b, data(long.slice(0, third)), data(long.slice(third, 2 * third)), data(`${long.slice(2 * third)}2\tshort\n`));
+  c(b, fe("CopyDone"));
+  s(b, done("COPY 2"), rfq("I"));
+  // 2. A multi-statement Query with two COPYs: each response takes its own statement.
+  c(b, query("CREATE TEMP TABLE u (a int, b text); COPY u (a, b) FROM STDIN; COPY u TO STDOUT (FORMAT csv)"));
+  s(b, done("CREATE TABLE"), copyIn(2));
+  c(b, data("1\tone\n"), fe("CopyDone"));
+  s(b, done("COPY 1"), copyOut(2), be("CopyData", { copydata: '1,"one, two"\n' }), be("CopyDone"), done("COPY 1"));
+  s(b, rfq("I"));
+  // 3. COPY over the extended protocol: the Parse's statement; CSV with a header and a NULL string.
+  c(
+    b,
+    fe("Parse", { stmt: "", query: "COPY u FROM STDIN (FORMAT csv, HEADER, NULL '?')" }),
+    fe("Bind", { portal: "", stmt: "" }),
+    fe("Execute", { portal: "", rows: 0 }),
+    fe("Sync"),
+  );
+  s(b, be("ParseComplete"), be("BindComplete"), copyIn(2));
+  c(b, data('a,b\n2,?\n3,""\n'), fe("CopyDone"));
+  s(b, done("COPY 2"), rfq("I"));
+  // 4. Binary COPY that breaks its format: no signature; a field length of -5; bytes after the trailer.
+  c(b, query("COPY u FROM STDIN (FORMAT binary)"));
+  s(b, copyIn(2, 1));
+  c(b, data("not a PGCOPY header"), fe("CopyDone"));
+  s(
+    b,
+    be("ErrorResponse", { "*": { S: "ERROR", V: "ERROR", C: "22P04", M: "COPY file signature not recognized" } }),
+    rfq("I"),
+  );
+  const header = concatBytes(text("PGCOPY\n"), Uint8Array.of(0xff, 0x0d, 0x0a, 0), int32(0), int32(0));
+  c(b, query("COPY u TO STDOUT (FORMAT binary)"));
+  s(
+    b,
+    copyOut(2, 1),
+    be("CopyData", { copydata: concatBytes(header, Uint8Array.of(0, 2), int32(1), Uint8Array.of(7), int32(-5)) }),
+    be("CopyDone"),
+    done("COPY 1"),
+    rfq("I"),
+  );
+  c(b, query("COPY u TO STDOUT (FORMAT binary)"));
+  s(
+    b,
+    copyOut(2, 1),
+    be("CopyData", { copydata: concatBytes(header, Uint8Array.of(0, 1), int32(-1), Uint8Array.of(0xff, 0xff, 1, 2)) }),
+    be("CopyDone"),
+    done("COPY 1"),
+    rfq("I"),
+  );
+  c(b, fe("Terminate"));
+  b.close(true);
+  // 5. BASE_BACKUP on a replication connection: its COPY data is a tar stream in sub-messages
+  //    (new archive 'n', data 'd', progress 'p'), no COPY statement: not split into rows.
+  const r = session(46002, T0 + 10);
+  c(
+    r,
+    fe("StartupMessage", { major: 3, minor: 0, "*": { user: "repl", database: "replication", replication: "true" } }),
+  );
+  s(r, welcome(35002, { key: 0x50607080 }));
+  c(r, query("BASE_BACKUP (LABEL 'pgwire', PROGRESS, CHECKPOINT 'fast', MANIFEST 'no')"));
+  const textCol = (name: string) => ({
+    cn: name,
+    "oid.table": 0,
+    "col.index": 0,
+    ct: 25,
+    "val.length": -1,
+    "col.typemod": -1,
+    cf: 0,
+  });
+  s(
+    r,
+    be("RowDescription", { $n: [textCol("recptr"), textCol("tli")] }),
+    row("0/2000028", "1"),
+    copyOut(0),
+    be("CopyData", { copydata: concatBytes(text("nbase.tar"), Uint8Array.of(0), Uint8Array.of(0)) }),
+    be("CopyData", { copydata: concatBytes(text("d"), text("PG_VERSION\t15\n"), new Uint8Array(16)) }),
+    be("CopyData", { copydata: concatBytes(text("p"), Uint8Array.of(0, 0, 0, 0, 0, 0, 0x20, 0)) }),
+    be("CopyDone"),
+    be("RowDescription", { $n: [textCol("recptr"), textCol("tli")] }),
+    row("0/2000100", "1"),
+    done("BASE_BACKUP"),
+    rfq("I"),
+  );
+  c(r, fe("Terminate"));
+  r.close(true);
+  return [b, r];
+}
+
 export const FILES: Record<string, () => Uint8Array> = {
+  "copy-edges.pcapng": () => sessionsToPcapng(copyEdgeSessions()),
   "all-messages.pcapng": () => sessionsToPcapng(allMessagesSessions()),
   "segmentation.pcapng": () => sessionsToPcapng(segmentationSessions(true)),
   "bad-lengths.pcapng": () => sessionsToPcapng(badLengthSessions()),

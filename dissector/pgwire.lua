@@ -79,6 +79,11 @@ local F = {
   status = ProtoField.uint8("pgwire.status", "Status", base.DEC, { [69] = "In a failed transaction", [73] = "Idle", [84] = "In a transaction" }, nil, "The transaction status of the backend."),
   copydata = ProtoField.bytes("pgwire.copydata", "Copy data", nil, "Data of the COPY stream."),
   copyColumns = ProtoField.uint16("pgwire.copy.columns", "Columns", base.DEC, nil, nil, "The number of columns of the COPY data."),
+  copyOption = ProtoField.string("pgwire.copy.option", "COPY option", nil, "An option of a COPY statement that streams over the connection (FROM STDIN, TO STDOUT), as name=value."),
+  copyRow = ProtoField.uint32("pgwire.copy.row", "Row", base.DEC, nil, nil, "The number of a row of COPY data within its COPY (from 1)."),
+  copyColumn = ProtoField.string("pgwire.copy.column", "Column", nil, "The column of a COPY field: from the COPY statement's column list or the data's header line."),
+  copyValue = ProtoField.string("pgwire.copy.value", "Value", nil, "A COPY field's value: text and CSV with their escapes resolved, binary as hex (the types are not in the data)."),
+  copyNull = ProtoField.bool("pgwire.copy.null", "NULL", base.NONE, nil, nil, "The COPY field is NULL."),
   replConnection = ProtoField.string("pgwire.repl.connection", "Replication connection", nil, "A StartupMessage that opens a replication connection: physical (replication=true) or logical (replication=database)."),
   replCommand = ProtoField.string("pgwire.repl.command", "Replication command", nil, "A Query that is a replication command (IDENTIFY_SYSTEM, START_REPLICATION, BASE_BACKUP, ...)."),
   replType = ProtoField.uint8("pgwire.repl.type", "Replication message", base.DEC, { [104] = "Hot standby feedback", [107] = "Primary keepalive", [114] = "Standby status update", [119] = "XLogData" }, nil, "The replication message's own type byte."),
@@ -256,6 +261,11 @@ do
   list[#list + 1] = F.status
   list[#list + 1] = F.copydata
   list[#list + 1] = F.copyColumns
+  list[#list + 1] = F.copyOption
+  list[#list + 1] = F.copyRow
+  list[#list + 1] = F.copyColumn
+  list[#list + 1] = F.copyValue
+  list[#list + 1] = F.copyNull
   list[#list + 1] = F.replConnection
   list[#list + 1] = F.replCommand
   list[#list + 1] = F.replType
@@ -382,6 +392,8 @@ local E = {
   unexpectedResponse = ProtoExpert.new("pgwire.unexpected_response", "A response with no request waiting for it", expert.group.PROTOCOL, expert.severity.WARN),
   unexpectedMessage = ProtoExpert.new("pgwire.unexpected_message", "A message that is not allowed at this point of the connection", expert.group.SEQUENCE, expert.severity.WARN),
   unknownPayload = ProtoExpert.new("pgwire.unknown_payload", "Unknown type of a message or value carried inside another message", expert.group.PROTOCOL, expert.severity.WARN),
+  copyFormat = ProtoExpert.new("pgwire.copy_format", "COPY data that does not follow its format", expert.group.PROTOCOL, expert.severity.WARN),
+  copyLongRow = ProtoExpert.new("pgwire.copy_long_row", "A COPY row too long to split into fields", expert.group.UNDECODED, expert.severity.NOTE),
   error = ProtoExpert.new("pgwire.error", "The server reports an error", expert.group.RESPONSE_CODE, expert.severity.ERROR),
   noticeWarning = ProtoExpert.new("pgwire.warning", "The server sends a warning", expert.group.RESPONSE_CODE, expert.severity.WARN),
   notice = ProtoExpert.new("pgwire.notice", "The server sends a notice", expert.group.RESPONSE_CODE, expert.severity.NOTE),
@@ -392,7 +404,7 @@ local E = {
   tlsRefused = ProtoExpert.new("pgwire.tls_refused", "The server refused encryption", expert.group.SECURITY, expert.severity.WARN),
   passwordLiteral = ProtoExpert.new("pgwire.password_literal", "A query sets a password in plain text", expert.group.SECURITY, expert.severity.WARN),
 }
-pgwire.experts = { E.badLength, E.unknownType, E.overrun, E.unterminated, E.trailing, E.truncated, E.resync, E.unexpectedResponse, E.unexpectedMessage, E.unknownPayload, E.error, E.noticeWarning, E.notice, E.sourceLeak, E.cleartextPassword, E.md5Hash, E.trustLogin, E.tlsRefused, E.passwordLiteral }
+pgwire.experts = { E.badLength, E.unknownType, E.overrun, E.unterminated, E.trailing, E.truncated, E.resync, E.unexpectedResponse, E.unexpectedMessage, E.unknownPayload, E.copyFormat, E.copyLongRow, E.error, E.noticeWarning, E.notice, E.sourceLeak, E.cleartextPassword, E.md5Hash, E.trustLogin, E.tlsRefused, E.passwordLiteral }
 
 -- Where each phase is, for the finding of a message out of its phases (spec/dsl.ts Phase).
 local PHASE_TEXT = {
@@ -2446,6 +2458,558 @@ local function b_column(b, flen, fdata, fname, ftype, fvalue, i)
 end
 
 
+-- luacheck: push ignore 421
+-- Included by pgwire.lua.ejs (one drop-in file); uses its readers (b_expert, cut_utf8, u32, pg_value_text).
+-- COPY statements and the rows of their data (CopyStatementElement, CopyRowsElement in
+-- spec/dsl.ts; mirrored by src/runtime/copy.ts).
+
+-- The tokens of SQL text, at most max: { k, t } with k "w" a word (ASCII letters folded to lower
+-- case; bytes from 128 on count as letters, as PostgreSQL's scanner has them), "q" a quoted
+-- identifier, "s" a string literal (E'' with its backslash escapes), "p" any other character.
+local LOWER = {}
+for c = 65, 90 do LOWER[string.char(c)] = string.char(c + 32) end
+
+-- ASCII letters to lower case, whatever the locale (string.lower follows the C library's).
+local function ascii_lower(s)
+  return (string.gsub(s, "[A-Z]", LOWER))
+end
+
+local function sql_tokens(sql, max)
+  local out, p, n = {}, 1, #sql
+  while p <= n and #out < max do
+    local c = ssub(sql, p, p)
+    if sfind(c, "^[ \t\n\r\f\v]") then
+      p = p + 1
+    elseif c == "-" and ssub(sql, p + 1, p + 1) == "-" then
+      p = (sfind(sql, "\n", p, true) or n) + 1
+    elseif c == "/" and ssub(sql, p + 1, p + 1) == "*" then
+      local z = sfind(sql, "*/", p + 2, true)
+      p = z and z + 2 or n + 1
+    elseif c == "'" or c == '"' or ((c == "E" or c == "e") and ssub(sql, p + 1, p + 1) == "'") then
+      local esc = c == "E" or c == "e"
+      if esc then p = p + 1 end
+      local qc = ssub(sql, p, p)
+      local parts, i = {}, p + 1
+      while true do
+        local z = sfind(sql, esc and "['\\]" or qc, i, not esc)
+        if not z then
+          parts[#parts + 1] = ssub(sql, i)
+          i = n + 1
+          break
+        end
+        parts[#parts + 1] = ssub(sql, i, z - 1)
+        local d = ssub(sql, z, z)
+        if d == "\\" then
+          local e = ssub(sql, z + 1, z + 1)
+          parts[#parts + 1] = (e == "n" and "\n") or (e == "t" and "\t") or (e == "r" and "\r") or e
+          i = z + 2
+        elseif ssub(sql, z + 1, z + 1) == qc then
+          parts[#parts + 1] = qc
+          i = z + 2
+        else
+          i = z + 1
+          break
+        end
+      end
+      out[#out + 1] = { k = (qc == '"') and "q" or "s", t = tconcat(parts) }
+      p = i
+    else
+      local w = smatch(sql, "^[A-Za-z0-9_\128-\255][A-Za-z0-9_$\128-\255]*", p)
+      if w then
+        out[#out + 1] = { k = "w", t = ascii_lower(w) }
+        p = p + #w
+      else
+        out[#out + 1] = { k = "p", t = c }
+        p = p + 1
+      end
+    end
+  end
+  return out
+end
+
+-- The COPY statements in SQL text, in order, as the COPY data they send or receive will need
+-- them: { cols = names or nil, opts = { { name, value }, ... }, format, delimiter, null, quote,
+-- escape, header }. Statements COPY does not stream over the connection (a file, a program) are
+-- left out; so is everything that is not COPY.
+local COPY_MAX_TOKENS = 10000
+
+local function copy_statements(sql)
+  if not sfind(sql, "[Cc][Oo][Pp][Yy]") then return nil end
+  local t = sql_tokens(sql, COPY_MAX_TOKENS)
+  local out, i = {}, 1
+  local function w(k) local x = t[k] return x and x.k == "w" and x.t end
+  local function p(k) local x = t[k] return x and x.k == "p" and x.t end
+  local function name(k) local x = t[k] return x and (x.k == "w" or x.k == "q") and x.t end
+  -- A parenthesised list from t[k] = "(": its names, and the index after its ")".
+  local function list(k)
+    local names, depth = {}, 0
+    while t[k] do
+      local x = p(k)
+      if x == "(" then depth = depth + 1
+      elseif x == ")" then
+        depth = depth - 1
+        if depth == 0 then return names, k + 1 end
+      elseif depth == 1 and name(k) then names[#names + 1] = name(k)
+      end
+      k = k + 1
+    end
+    return names, k
+  end
+  while t[i] do
+    -- One statement: from here to the next ";" outside parentheses.
+    local start = i
+    if w(i) == "copy" then
+      local st = { opts = {} }
+      i = i + 1
+      local ok = true
+      if p(i) == "(" then
+        local _
+        _, i = list(i)
+      else
+        if w(i) == "binary" then
+          st.format = "binary"
+          st.opts[#st.opts + 1] = { "format", "binary" }
+          i = i + 1
+        end
+        ok = name(i) ~= nil
+        i = i + 1
+        while p(i) == "." and name(i + 1) do i = i + 2 end
+        if p(i) == "(" then st.cols, i = list(i) end
+      end
+      local dir = w(i)
+      ok = ok and (dir == "from" or dir == "to") and (w(i + 1) == "stdin" or w(i + 1) == "stdout")
+      i = i + 2
+      if ok then
+        local function opt(n, v)
+          st.opts[#st.opts + 1] = { n, v }
+          if n == "format" and v then st.format = v
+          elseif n == "delimiter" or n == "null" or n == "quote" or n == "escape" then st[n] = v
+          elseif n == "header" then st.header = v == nil or v == "true" or v == "on" or v == "1" or v == "match"
+          end
+        end
+        if w(i) == "using" then i = i + 1 end
+        if w(i) == "delimiters" and t[i + 1] and t[i + 1].k == "s" then
+          opt("delimiter", t[i + 1].t)
+          i = i + 2
+        end
+        if w(i) == "with" then i = i + 1 end
+        if p(i) == "(" then
+          i = i + 1
+          while name(i) do
+            local n = name(i)
+            i = i + 1
+            local v
+            local x = t[i]
+            if x and (x.k == "s" or x.k == "w" or x.k == "q") then
+              v = x.t
+              i = i + 1
+            elseif p(i) == "*" then
+              v = "*"
+              i = i + 1
+            elseif p(i) == "(" then
+              local names
+              names, i = list(i)
+              v = tconcat(names, ",")
+            end
+            opt(n, v)
+            if p(i) ~= "," then break end
+            i = i + 1
+          end
+        else
+          while t[i] and p(i) ~= ";" do
+            local k = w(i)
+            if k == "binary" or k == "csv" then
+              opt("format", k)
+              i = i + 1
+            elseif k == "header" then
+              opt("header", "true")
+              i = i + 1
+            elseif k == "delimiter" or k == "null" or k == "quote" or k == "escape" or k == "encoding" then
+              i = i + 1
+              if w(i) == "as" then i = i + 1 end
+              if t[i] and t[i].k == "s" then
+                opt(k, t[i].t)
+                i = i + 1
+              end
+            elseif k == "force" or k == "not" or k == "quote" or k == "null" then
+              i = i + 1
+            elseif k == "freeze" or k == "oids" then
+              i = i + 1
+            elseif name(i) or p(i) == "," or p(i) == "*" then
+              -- The columns of FORCE QUOTE / FORCE NOT NULL / FORCE NULL.
+              i = i + 1
+            else
+              break
+            end
+          end
+        end
+        out[#out + 1] = st
+      end
+    end
+    -- On to the next statement.
+    local depth = 0
+    while t[i] and not (depth == 0 and p(i) == ";") do
+      local x = p(i)
+      if x == "(" then depth = depth + 1 elseif x == ")" then depth = depth - 1 end
+      i = i + 1
+    end
+    i = math.max(i + 1, start + 1)
+  end
+  if #out == 0 then return nil end
+  return out
+end
+
+-- COPY data: the rows of a COPY whose statement the connection saw, split into fields across its
+-- CopyData messages. cs is the COPY's state (immutable: each CopyData makes a new one).
+local MAX_COPY_ROW = 65536
+local COPY_SIGNATURE = "PGCOPY\n\255\r\n\0"
+
+-- The state a COPY starts with: its statement's settings (PostgreSQL's defaults for the rest) and
+-- the overall format of the CopyInResponse/CopyOutResponse (1: binary, whatever the statement said).
+-- The first byte of an option's value, or the default (PostgreSQL takes one-byte characters).
+local function first_byte(v, default)
+  if v and #v > 0 then return ssub(v, 1, 1) end
+  return default
+end
+
+local function copy_start(st, format, dir)
+  local fmt = (format == 1) and "binary" or ((st.format == "csv") and "csv" or "text")
+  local cs = { fmt = fmt, dir = dir, row = 0, names = st.cols, carry = "", header = st.header and fmt ~= "binary" }
+  if fmt == "csv" then
+    cs.delim, cs.null, cs.quote = first_byte(st.delimiter, ","), st.null or "", first_byte(st.quote, '"')
+    cs.escape = first_byte(st.escape, cs.quote)
+  elseif fmt == "text" then
+    cs.delim, cs.null = first_byte(st.delimiter, "\t"), st.null or "\\N"
+  else
+    cs.stage, cs.need, cs.acc = "sig", 19, ""
+  end
+  return cs
+end
+
+local function copy_state(cs, k, v)
+  local n = {}
+  for key, val in pairs(cs) do n[key] = val end
+  n[k] = v
+  return n
+end
+
+-- A text-format field with its backslash escapes resolved (PostgreSQL's CopyReadAttributesText).
+local TEXT_ESCAPES = { b = "\b", f = "\f", n = "\n", r = "\r", t = "\t", v = "\v" }
+
+local function text_unescape(s)
+  if not sfind(s, "\\", 1, true) then return s end
+  local out, p = {}, 1
+  while true do
+    local z = sfind(s, "\\", p, true)
+    if not z then
+      out[#out + 1] = ssub(s, p)
+      break
+    end
+    out[#out + 1] = ssub(s, p, z - 1)
+    local c = ssub(s, z + 1, z + 1)
+    local oct = smatch(s, "^[0-7][0-7]?[0-7]?", z + 1)
+    local hex = (c == "x") and smatch(s, "^[0-9A-Fa-f][0-9A-Fa-f]?", z + 2)
+    if oct then
+      out[#out + 1] = string.char(tonumber(oct, 8) % 256)
+      p = z + 1 + #oct
+    elseif hex then
+      out[#out + 1] = string.char(tonumber(hex, 16))
+      p = z + 2 + #hex
+    elseif c == "" then
+      p = z + 1
+    else
+      out[#out + 1] = TEXT_ESCAPES[c] or c
+      p = z + 2
+    end
+    if p > #s then break end
+  end
+  return tconcat(out)
+end
+
+-- The fields of a text-format line: { start, value or nil for NULL } (start 1-based in line).
+local function text_fields(line, cs)
+  local out, p = {}, 1
+  while true do
+    local z = sfind(line, cs.delim, p, true)
+    local raw = ssub(line, p, (z or #line + 1) - 1)
+    out[#out + 1] = { p, (raw ~= cs.null) and text_unescape(raw) or nil }
+    if not z then break end
+    p = z + #cs.delim
+  end
+  return out
+end
+
+-- The fields of a CSV line (PostgreSQL's CopyReadAttributesCSV): an unquoted field equal to the
+-- NULL string is NULL; inside quotes, the escape character before a quote or itself keeps it.
+local function csv_fields(line, cs)
+  local out, p, n = {}, 1, #line
+  local q, e, d = cs.quote, cs.escape, cs.delim
+  while true do
+    local start, parts, quoted = p, {}, false
+    while p <= n do
+      local c = ssub(line, p, p)
+      if c == d then break end
+      if c == q then
+        quoted = true
+        p = p + 1
+        while p <= n do
+          local c2, nx = ssub(line, p, p), ssub(line, p + 1, p + 1)
+          if c2 == e and (nx == q or nx == e) then
+            parts[#parts + 1] = nx
+            p = p + 2
+          elseif c2 == q then
+            p = p + 1
+            break
+          else
+            parts[#parts + 1] = c2
+            p = p + 1
+          end
+        end
+      else
+        parts[#parts + 1] = c
+        p = p + 1
+      end
+    end
+    local v = tconcat(parts)
+    out[#out + 1] = { start, (quoted or v ~= cs.null) and v or nil }
+    if p > n then break end
+    -- Past the delimiter: a field follows, empty if the line ends here.
+    p = p + 1
+  end
+  return out
+end
+
+-- Where the line that starts at p of buf ends in a CSV stream: the index of its newline (outside
+-- quotes), or nil with the quote state at the end of buf. inq: the state at p.
+local function csv_newline(buf, p, cs, inq)
+  local q, e, n = cs.quote, cs.escape, #buf
+  while p <= n do
+    if inq then
+      local zq = sfind(buf, q, p, true)
+      local ze = (e ~= q) and sfind(buf, e, p, true) or nil
+      if not zq then return nil, true end
+      if ze and ze < zq then
+        local nx = ssub(buf, ze + 1, ze + 1)
+        p = (nx == q or nx == e) and ze + 2 or ze + 1
+      else
+        -- A doubled quote (escape = quote) reads as leaving and entering again: the same state.
+        inq = false
+        p = zq + 1
+      end
+    else
+      local zn = sfind(buf, "\n", p, true)
+      local zq = sfind(buf, q, p, true)
+      if zn and (not zq or zn < zq) then return zn, false end
+      if not zq then return nil, false end
+      inq = true
+      p = zq + 1
+    end
+  end
+  return nil, inq
+end
+
+-- Where an item of the COPY data goes: at the position q of the data as the COPY state saw it
+-- (the carried bytes of earlier messages, then this message's), or at the start of this message's
+-- data when it began in an earlier message.
+local function copy_at(b, q, carried, base)
+  if q > carried then return b.tvb(base + q - carried - 1, 0) end
+  return b.tvb(base, 0)
+end
+
+-- One row: its number, then each field's column name (when known) and value (or NULL).
+local function copy_emit_row(b, f, row, fields, names, at, carried, base)
+  if b.nt then return end
+  b.tree:add(f.row, copy_at(b, at, carried, base), row):set_generated()
+  for k = 1, #fields do
+    local r = copy_at(b, at + fields[k][1] - 1, carried, base)
+    local name = names and names[k]
+    if name then b.tree:add(f.column, r, name):set_generated() end
+    local v = fields[k][2]
+    if v then b.tree:add(f.value, r, cut_utf8(v, MAX_VALUE_BYTES)):set_generated()
+    else b.tree:add(f.null, r, true):set_generated() end
+  end
+end
+
+-- Text and CSV: whole lines (the carried start of a line, then this message's data) become rows;
+-- the rest is carried to the next CopyData. Returns the new state.
+local function copy_text(b, f, cs, data, base)
+  local carried = #cs.carry
+  local buf = (carried > 0) and (cs.carry .. data) or data
+  local csv = cs.fmt == "csv"
+  local p, row, header, names, skip, inq = 1, cs.row, cs.header, cs.names, cs.skip, cs.inq or false
+  while true do
+    local nl
+    if csv then nl, inq = csv_newline(buf, p, cs, skip and inq or false)
+    else nl = sfind(buf, "\n", p, true) end
+    if not nl then break end
+    local line = ssub(buf, p, nl - 1)
+    if sbyte(line, -1) == 13 then line = ssub(line, 1, -2) end
+    if skip then
+      skip, inq = false, false
+      row = row + 1
+    elseif header then
+      header = false
+      if not names then
+        local fields = csv and csv_fields(line, cs) or text_fields(line, cs)
+        names = {}
+        for k = 1, #fields do names[k] = fields[k][2] or "" end
+      end
+    elseif csv or line ~= "\\." then
+      -- (A text line "\." is the end-of-data marker of COPY FROM STDIN, not a row.)
+      row = row + 1
+      if not b.nt then
+        copy_emit_row(b, f, row, csv and csv_fields(line, cs) or text_fields(line, cs), names, p, carried, base)
+      end
+    end
+    p = nl + 1
+  end
+  local rest = ssub(buf, p)
+  if skip then
+    rest = ""
+  elseif #rest > MAX_COPY_ROW then
+    b_expert(b, "copyLongRow", sformat("A COPY row longer than %d bytes: not split into fields", MAX_COPY_ROW))
+    if csv then
+      local _
+      _, inq = csv_newline(rest, 1, cs, false)
+    end
+    skip, rest = true, ""
+  end
+  local n = copy_state(cs, "carry", rest)
+  n.row, n.header, n.names, n.skip, n.inq = row, header, names, skip or nil, (skip and inq) or nil
+  return n
+end
+
+-- Binary COPY (signature, flags, header extension, tuples of fields, trailer): a small machine
+-- that needs a number of bytes for its stage, keeps the bytes of fixed-size parts and at most
+-- MAX_VALUE_BYTES of a value. Values show as bytea does: the types are not in the data.
+local function copy_binary(b, f, cs, data, base)
+  local stage, need, acc = cs.stage, cs.need, cs.acc
+  local row, nf, fi, rowAt, fieldAt = cs.row, cs.nf, cs.fi, cs.rowAt, cs.fieldAt
+  local p, n = 1, #data
+  local fields = {}
+  local function flush_row()
+    -- The fields that completed in this message, under the row they belong to.
+    if #fields > 0 and not b.nt then
+      for k = 1, #fields do
+        local fd = fields[k]
+        local r = (fd.at and b.tvb(base + fd.at - 1, 0)) or b.tvb(base, 0)
+        local name = cs.names and cs.names[fd.i]
+        if name then b.tree:add(f.column, r, name):set_generated() end
+        if fd.v then b.tree:add(f.value, r, fd.v):set_generated()
+        else b.tree:add(f.null, r, true):set_generated() end
+      end
+    end
+    fields = {}
+  end
+  local function next_field()
+    if fi < nf then stage, need = "len", 4 else stage, need = "count", 2 end
+    acc = ""
+  end
+  while p <= n and stage ~= "end" and stage ~= "dead" do
+    local take = math.min(need, n - p + 1)
+    if stage == "data" then
+      if #acc < MAX_VALUE_BYTES then acc = acc .. ssub(data, p, p + math.min(take, MAX_VALUE_BYTES - #acc) - 1) end
+    elseif stage ~= "ext" then
+      if stage == "count" and need == 2 then rowAt = p end
+      if stage == "len" and need == 4 then fieldAt = p end
+      acc = acc .. ssub(data, p, p + take - 1)
+    end
+    need, p = need - take, p + take
+    if need == 0 then
+      if stage == "sig" then
+        if ssub(acc, 1, 11) ~= COPY_SIGNATURE then
+          b_expert(b, "copyFormat", "Binary COPY data without the PGCOPY signature")
+          stage = "dead"
+        else
+          local ext = u32(acc, 16)
+          acc = ""
+          if ext > 0 then stage, need = "ext", ext else stage, need = "count", 2 end
+        end
+      elseif stage == "ext" then
+        stage, need = "count", 2
+      elseif stage == "count" then
+        flush_row()
+        local c = sbyte(acc, 1) * 256 + sbyte(acc, 2)
+        if c == 65535 then
+          stage = "end"
+        else
+          row, nf, fi = row + 1, c, 0
+          if not b.nt then
+            b.tree:add(f.row, (rowAt and b.tvb(base + rowAt - 1, 0)) or b.tvb(base, 0), row):set_generated()
+          end
+          rowAt = nil
+          next_field()
+        end
+      elseif stage == "len" then
+        local len = u32(acc, 1)
+        fi = fi + 1
+        if len == 4294967295 then
+          fields[#fields + 1] = { i = fi, at = fieldAt }
+          fieldAt = nil
+          next_field()
+        elseif len >= 2147483648 then
+          b_expert(b, "copyFormat", sformat("Binary COPY field with length %d", len - 4294967296))
+          stage = "dead"
+        elseif len == 0 then
+          fields[#fields + 1] = { i = fi, at = fieldAt, v = "" }
+          fieldAt = nil
+          next_field()
+        else
+          stage, need, acc = "data", len, ""
+        end
+      elseif stage == "data" then
+        fields[#fields + 1] = { i = fi, at = fieldAt, v = cut_utf8(pg_value_text(17, 1, acc), MAX_VALUE_BYTES) }
+        fieldAt = nil
+        next_field()
+      end
+    end
+  end
+  flush_row()
+  if stage == "end" and p <= n then
+    b_expert(b, "copyFormat", sformat("%d bytes after the binary COPY trailer", n - p + 1))
+  end
+  local s = copy_state(cs, "stage", stage)
+  s.need, s.acc, s.row, s.nf, s.fi = need, acc, row, nf, fi
+  -- Positions of a part that began in this message do not carry over: the next message anchors
+  -- it at its own start.
+  s.rowAt, s.fieldAt = nil, nil
+  return s
+end
+
+-- The COPY statements of a query (CopyStatementElement): shown as their options, kept in b.copy
+-- for the effect "copyStatement".
+local function b_copy_statement(b, f, from)
+  if not b.ok then return end
+  local sql = b.v[from]
+  local list = type(sql) == "string" and copy_statements(sql) or nil
+  b.copy = list
+  if not list or b.nt then return end
+  for i = 1, #list do
+    local opts = list[i].opts
+    for k = 1, #opts do
+      local n, v = opts[k][1], opts[k][2]
+      b.tree:add(f, b.r0, v and (n .. "=" .. v) or n):set_generated()
+    end
+  end
+end
+
+-- A CopyData's data: the bytes, and in a COPY whose statement was seen, its rows (CopyRowsElement);
+-- the COPY's next state goes to b.cs for the effect "copyData".
+local function b_copy_rows(b, fdata, f)
+  if not b.ok then return end
+  local n = b.e - b.pos
+  if n > 0 and not b.nt then b.tree:add(fdata, b.tvb(b.pos, n)) end
+  local cs = b.st.cs
+  if cs and n > 0 and (cs.dir == "in") == b.fe then
+    local data = ssub(b.s, b.pos + 1, b.e)
+    if cs.fmt == "binary" then b.cs = copy_binary(b, f, cs, data, b.pos)
+    else b.cs = copy_text(b, f, cs, data, b.pos) end
+  end
+  b.pos = b.e
+end
+
+-- luacheck: pop
+
 -- Message sets carried inside other messages (spec/dsl.ts PayloadSet), filled in below.
 local P = {}
 
@@ -2735,6 +3299,7 @@ local function Query_F(b)
   b_str(b, F.query, "query")
   b_lookup(b, F.replCommand, "query", T.replicationCommands, nil, "replcmd", true)
   b_options(b, F.replOption, "query", "replcmd")
+  b_copy_statement(b, F.copyOption, "query")
 end
 
 -- Parse (frontend)
@@ -2750,6 +3315,7 @@ local function Parse_F(b)
       i1 = i1 + 1
     end
   end
+  b_copy_statement(b, F.copyOption, "query")
 end
 
 -- Bind (frontend)
@@ -3033,7 +3599,7 @@ end
 
 -- CopyData (frontend)
 local function CopyData_F(b)
-  b_bytes(b, F.copydata, b.e - b.pos)
+  b_copy_rows(b, F.copydata, { row = F.copyRow, column = F.copyColumn, value = F.copyValue, null = F.copyNull })
 end
 
 -- CopyDone (frontend)
@@ -3425,8 +3991,8 @@ local M = {
   { name = "SASLResponse", fe = true, when = { lastAuth = set_of({ 11 }) }, fixed = nil, max = 65535, info = {  }, effects = {  }, parse = SASLResponse_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "auth" }), commandTag = nil },
   { name = "GSSResponse", fe = true, when = { lastAuth = set_of({ 7, 8, 9 }) }, fixed = nil, max = 65535, info = {  }, effects = {  }, parse = GSSResponse_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "auth" }), commandTag = nil },
   { name = "PasswordMessage", fe = true, when = nil, fixed = nil, max = 65535, info = {  }, effects = {  }, parse = PasswordMessage_F, ends = nil, async = false, row = false, findings = { { e = "cleartextPassword", when = { lastAuth = set_of({ 3 }), clear = true }, text = { { lit = "Password sent in cleartext" } } }, { e = "md5Hash", when = { lastAuth = set_of({ 5 }), clear = true }, text = { { lit = "MD5 password hash sent without TLS: with the salt and the user name it can be cracked offline" } } } }, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "auth" }), commandTag = nil },
-  { name = "Query", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = ": " }, { v = "query" } }, effects = { "startReplication" }, parse = Query_F, ends = set_of({ "ReadyForQuery" }), async = false, row = false, findings = { { e = "passwordLiteral", when = { passwordLiteral = "query" }, text = { { lit = "The query sets a password in plain text: it is visible here and may reach the server's logs" } } } }, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready", "copyDropped" }), commandTag = nil },
-  { name = "Parse", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = " \"" }, { v = "stmt" }, { lit = "\": " }, { v = "query" } }, effects = {  }, parse = Parse_F, ends = set_of({ "ParseComplete", "ErrorResponse" }), async = false, row = false, findings = { { e = "passwordLiteral", when = { passwordLiteral = "query" }, text = { { lit = "The query sets a password in plain text: it is visible here and may reach the server's logs" } } } }, objects = { define = { map = "S", name = "stmt", sql = "query", types = "ptypes" } }, cancelKey = nil, start = false, allowed = set_of({ "ready", "copyDropped" }), commandTag = nil },
+  { name = "Query", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = ": " }, { v = "query" } }, effects = { "startReplication", "copyStatement" }, parse = Query_F, ends = set_of({ "ReadyForQuery" }), async = false, row = false, findings = { { e = "passwordLiteral", when = { passwordLiteral = "query" }, text = { { lit = "The query sets a password in plain text: it is visible here and may reach the server's logs" } } } }, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready", "copyDropped" }), commandTag = nil },
+  { name = "Parse", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = " \"" }, { v = "stmt" }, { lit = "\": " }, { v = "query" } }, effects = { "copyStatement" }, parse = Parse_F, ends = set_of({ "ParseComplete", "ErrorResponse" }), async = false, row = false, findings = { { e = "passwordLiteral", when = { passwordLiteral = "query" }, text = { { lit = "The query sets a password in plain text: it is visible here and may reach the server's logs" } } } }, objects = { define = { map = "S", name = "stmt", sql = "query", types = "ptypes" } }, cancelKey = nil, start = false, allowed = set_of({ "ready", "copyDropped" }), commandTag = nil },
   { name = "Bind", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = " \"" }, { v = "portal" }, { lit = "\" \"" }, { v = "stmt" }, { lit = "\"" } }, effects = {  }, parse = Bind_F, ends = set_of({ "BindComplete", "ErrorResponse" }), async = false, row = false, findings = nil, objects = { refer = { map = "S", name = "stmt" }, define = { map = "P", name = "portal", formats = "rformats" }, params = { values = "params", formats = "pformats" } }, cancelKey = nil, start = false, allowed = set_of({ "ready", "copyDropped" }), commandTag = nil },
   { name = "Describe", fe = true, when = nil, fixed = nil, max = 10000, info = { { lit = " " }, { v = "target", char = true }, { lit = " \"" }, { v = "name" }, { lit = "\"" } }, effects = {  }, parse = Describe_F, ends = set_of({ "RowDescription", "NoData", "ErrorResponse" }), async = false, row = false, findings = nil, objects = { refer = { mapVar = "target", name = "name" } }, cancelKey = nil, start = false, allowed = set_of({ "ready", "copyDropped" }), commandTag = nil },
   { name = "Execute", fe = true, when = nil, fixed = nil, max = 10000, info = { { lit = " \"" }, { v = "portal" }, { lit = "\" rows=" }, { v = "rows" } }, effects = {  }, parse = Execute_F, ends = set_of({ "CommandComplete", "EmptyQueryResponse", "PortalSuspended", "ErrorResponse" }), async = false, row = false, findings = nil, objects = { refer = { map = "P", name = "portal" }, rows = true }, cancelKey = nil, start = false, allowed = set_of({ "ready", "copyDropped" }), commandTag = nil },
@@ -3456,8 +4022,8 @@ local M = {
   { name = "CopyInResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " format=" }, { v = "format" }, { lit = " columns=" }, { v = "n" } }, effects = { "copyIn" }, parse = CopyInResponse_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready" }), commandTag = nil },
   { name = "CopyOutResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " format=" }, { v = "format" }, { lit = " columns=" }, { v = "n" } }, effects = { "copyOut" }, parse = CopyOutResponse_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready" }), commandTag = nil },
   { name = "CopyBothResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " format=" }, { v = "format" }, { lit = " columns=" }, { v = "n" } }, effects = { "copyBoth" }, parse = CopyBothResponse_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready" }), commandTag = nil },
-  { name = "CopyData", fe = true, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = CopyData_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "copyIn", "copyDropped" }), commandTag = nil },
-  { name = "CopyData", fe = false, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = CopyData_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "copyOut" }), commandTag = nil },
+  { name = "CopyData", fe = true, when = nil, fixed = nil, max = nil, info = {  }, effects = { "copyData" }, parse = CopyData_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "copyIn", "copyDropped" }), commandTag = nil },
+  { name = "CopyData", fe = false, when = nil, fixed = nil, max = nil, info = {  }, effects = { "copyData" }, parse = CopyData_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "copyOut" }), commandTag = nil },
   { name = "CopyDone", fe = true, when = nil, fixed = 4, max = nil, info = {  }, effects = { "copyInDone" }, parse = CopyDone_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "copyIn", "copyDropped" }), commandTag = nil },
   { name = "CopyDone", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = { "copyOutDone" }, parse = CopyDone_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "copyOut" }), commandTag = nil },
   { name = "CopyFail", fe = true, when = nil, fixed = nil, max = 10000, info = { { lit = ": " }, { v = "reason" } }, effects = { "copyInDone" }, parse = CopyFail_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "copyIn", "copyDropped" }), commandTag = nil },
@@ -3562,7 +4128,9 @@ local function payload_set_of(v)
   return nil
 end
 
-local function apply_effects(S, effects, v, lists)
+-- b: the message just decoded (its variables, lists, and what its elements found).
+local function apply_effects(S, effects, b)
+  local v, lists = b.v, b.lists
   for i = 1, #effects do
     local e = effects[i]
     if e == "startup" then S = with(with(S, "cph", "typed"), "known", true)
@@ -3572,9 +4140,22 @@ local function apply_effects(S, effects, v, lists)
       S = with(S, "ans", nil)
       if v.answer == 83 then S = with(S, "tls", true) elseif v.answer == 71 then S = with(S, "gss", true) end
     elseif e == "authRequest" then S = with(S, "auth", v.authtype)
-    elseif e == "copyIn" then S = with(S, "copy", "in")
-    elseif e == "copyOut" then S = with(S, "copy", "out")
-    elseif e == "copyBoth" then S = with(with(S, "copy", "both"), "cb", true)
+    elseif e == "copyIn" or e == "copyOut" then
+      -- The COPY statement it answers, if the query was seen: its rows can be split.
+      local dir = (e == "copyIn") and "in" or "out"
+      S = with(S, "copy", dir)
+      local cq = S.cq
+      if cq then
+        S = with(S, "cs", copy_start(cq[1], v.format, dir))
+        local rest = {}
+        for k = 2, #cq do rest[k - 1] = cq[k] end
+        S = with(S, "cq", (#rest > 0) and rest or nil)
+      else
+        S = with(S, "cs", nil)
+      end
+    elseif e == "copyBoth" then S = with(with(with(S, "copy", "both"), "cb", true), "cs", nil)
+    elseif e == "copyStatement" then S = with(S, "cq", b.copy)
+    elseif e == "copyData" then if b.cs then S = with(S, "cs", b.cs) end
     elseif e == "copyInDone" then
       S = with(S, "copy", (S.copy == "both" or S.copy == "out") and "out" or nil)
     elseif e == "copyOutDone" then
@@ -3598,6 +4179,7 @@ local function apply_effects(S, effects, v, lists)
     end
   end
   if S.cb and not S.copy then S = with(S, "cb", nil) end
+  if S.cs and not S.copy then S = with(S, "cs", nil) end
   return S
 end
 
@@ -4049,7 +4631,8 @@ local function dissect_messages(tvb, s, pinfo, tree, S, fe, fr, tag, ctx)
         end
         local bodylen = size - hdr - ((shape == "single") and 0 or 4)
         local b = { s = s, tvb = tvb, tree = t, nt = nt, r0 = r0, pos = off + size - bodylen, e = off + size, ok = true,
-                    v = { bodylen = bodylen }, base = off, lists = {}, cols = S.columns, rf = S.rformats, st = S }
+                    v = { bodylen = bodylen }, base = off, lists = {}, cols = S.columns, rf = S.rformats, st = S,
+                    fe = fe }
         if (m.fixed and m.fixed ~= size - hdr) or (m.max and size - hdr > m.max) then
           b_expert(b, "badLength", sformat("Invalid message length %d", size - hdr))
         end
@@ -4094,8 +4677,8 @@ local function dissect_messages(tvb, s, pinfo, tree, S, fe, fr, tag, ctx)
         infos[#infos + 1] = sub and (info_of(m, b.v) .. " " .. info_of(sub, b.v)) or info_of(m, b.v)
         local before = S
         if not fe and S.ans and shape == "typed" then S = with(S, "ans", nil) end
-        S = apply_effects(S, m.effects, b.v, b.lists)
-        if sub then S = apply_effects(S, sub.effects, b.v, b.lists) end
+        S = apply_effects(S, m.effects, b)
+        if sub then S = apply_effects(S, sub.effects, b) end
         off = off + size
         if fr and S ~= before and off < caplen then
           -- A later pass may start a call at the next message: remember the state there.

@@ -120,6 +120,11 @@ export const F = {
   status: { abbrev: "status", name: "pgwire.status", type: "uint8", label: "Status", values: {"69":"In a failed transaction","73":"Idle","84":"In a transaction"} },
   copydata: { abbrev: "copydata", name: "pgwire.copydata", type: "bytes", label: "Copy data" },
   copyColumns: { abbrev: "copy.columns", name: "pgwire.copy.columns", type: "uint16", label: "Columns" },
+  copyOption: { abbrev: "copy.option", name: "pgwire.copy.option", type: "string", label: "COPY option" },
+  copyRow: { abbrev: "copy.row", name: "pgwire.copy.row", type: "uint32", label: "Row" },
+  copyColumn: { abbrev: "copy.column", name: "pgwire.copy.column", type: "string", label: "Column" },
+  copyValue: { abbrev: "copy.value", name: "pgwire.copy.value", type: "string", label: "Value" },
+  copyNull: { abbrev: "copy.null", name: "pgwire.copy.null", type: "bool", label: "NULL" },
   replConnection: { abbrev: "repl.connection", name: "pgwire.repl.connection", type: "string", label: "Replication connection" },
   replCommand: { abbrev: "repl.command", name: "pgwire.repl.command", type: "string", label: "Replication command" },
   replType: { abbrev: "repl.type", name: "pgwire.repl.type", type: "uint8", label: "Replication message", values: {"104":"Hot standby feedback","107":"Primary keepalive","114":"Standby status update","119":"XLogData"} },
@@ -242,6 +247,8 @@ export const EXPERTS = {
   unexpectedResponse: { abbrev: "unexpected_response", group: "PROTOCOL", severity: "WARN" },
   unexpectedMessage: { abbrev: "unexpected_message", group: "SEQUENCE", severity: "WARN" },
   unknownPayload: { abbrev: "unknown_payload", group: "PROTOCOL", severity: "WARN" },
+  copyFormat: { abbrev: "copy_format", group: "PROTOCOL", severity: "WARN" },
+  copyLongRow: { abbrev: "copy_long_row", group: "UNDECODED", severity: "NOTE" },
   error: { abbrev: "error", group: "RESPONSE_CODE", severity: "ERROR" },
   noticeWarning: { abbrev: "warning", group: "RESPONSE_CODE", severity: "WARN" },
   notice: { abbrev: "notice", group: "RESPONSE_CODE", severity: "NOTE" },
@@ -262,7 +269,7 @@ export const TABLES: Readonly<Record<string, Readonly<Record<string, string>>>> 
 };
 
 /** Fields the decoder derives rather than reads them: lookups, attributes, typed columns (full filter names). */
-export const DERIVED_FIELDS: readonly string[] = ["pgwire.repl.connection","pgwire.scram.user","pgwire.scram.nonce","pgwire.scram.salt","pgwire.scram.iterations","pgwire.scram.channel_binding","pgwire.scram.proof","pgwire.scram.verifier","pgwire.scram.error","pgwire.scram.gs2_cbind_flag","pgwire.scram.authzid","pgwire.scram.attribute","pgwire.repl.command","pgwire.repl.option","pgwire.col.type","pgwire.column","pgwire.col.value","pgwire.param.type","pgwire.repl.wal_start_lsn","pgwire.repl.wal_end_lsn","pgwire.repl.time_text","pgwire.repl.written_lsn","pgwire.repl.flushed_lsn","pgwire.repl.applied_lsn","pgwire.code_name","pgwire.code_class","pgwire.pgoutput.final_lsn_text","pgwire.pgoutput.commit_time_text","pgwire.pgoutput.message_lsn_text","pgwire.pgoutput.commit_lsn_text","pgwire.pgoutput.end_lsn_text","pgwire.pgoutput.origin_lsn_text","pgwire.pgoutput.relation","pgwire.pgoutput.abort_lsn_text","pgwire.pgoutput.abort_time_text","pgwire.pgoutput.prepare_lsn_text","pgwire.pgoutput.prepare_time_text","pgwire.pgoutput.prepare_end_lsn_text","pgwire.pgoutput.rollback_end_lsn_text","pgwire.pgoutput.rollback_time_text"];
+export const DERIVED_FIELDS: readonly string[] = ["pgwire.repl.connection","pgwire.scram.user","pgwire.scram.nonce","pgwire.scram.salt","pgwire.scram.iterations","pgwire.scram.channel_binding","pgwire.scram.proof","pgwire.scram.verifier","pgwire.scram.error","pgwire.scram.gs2_cbind_flag","pgwire.scram.authzid","pgwire.scram.attribute","pgwire.repl.command","pgwire.repl.option","pgwire.copy.option","pgwire.col.type","pgwire.column","pgwire.col.value","pgwire.param.type","pgwire.repl.wal_start_lsn","pgwire.repl.wal_end_lsn","pgwire.repl.time_text","pgwire.repl.written_lsn","pgwire.repl.flushed_lsn","pgwire.repl.applied_lsn","pgwire.copy.row","pgwire.copy.column","pgwire.copy.value","pgwire.copy.null","pgwire.code_name","pgwire.code_class","pgwire.pgoutput.final_lsn_text","pgwire.pgoutput.commit_time_text","pgwire.pgoutput.message_lsn_text","pgwire.pgoutput.commit_lsn_text","pgwire.pgoutput.end_lsn_text","pgwire.pgoutput.origin_lsn_text","pgwire.pgoutput.relation","pgwire.pgoutput.abort_lsn_text","pgwire.pgoutput.abort_time_text","pgwire.pgoutput.prepare_lsn_text","pgwire.pgoutput.prepare_time_text","pgwire.pgoutput.prepare_end_lsn_text","pgwire.pgoutput.rollback_end_lsn_text","pgwire.pgoutput.rollback_time_text"];
 
 export const DEFAULT_MAX_LENGTH = 1073741823;
 
@@ -428,6 +435,7 @@ function Query_F(b: Body): void {
   b.str(F.query, "query");
   b.lookup(F.replCommand, "query", TABLES.replicationCommands, 0, "replcmd", true);
   b.options(F.replOption, "query", "replcmd");
+  b.copyStatement(F.copyOption, "query");
 }
 
 /** Parse (frontend): Creates a prepared statement from one SQL statement, with optional parameter types. */
@@ -439,6 +447,7 @@ function Parse_F(b: Body): void {
     b.int(F.typeOid, 4, false, "pt");
     b.remember("ptypes", ["pt"]);
   }
+  b.copyStatement(F.copyOption, "query");
 }
 
 /** Bind (frontend): Creates a portal from a prepared statement and parameter values. */
@@ -691,7 +700,7 @@ function CopyBothResponse_B(b: Body): void {
 
 /** CopyData (frontend): A chunk of the COPY stream (or a replication message inside CopyBoth). */
 function CopyData_F(b: Body): void {
-  b.bytes(F.copydata, "rest");
+  b.copyRows(F.copydata, { row: F.copyRow, column: F.copyColumn, value: F.copyValue, null: F.copyNull });
 }
 
 /** CopyDone (frontend): The sender has finished its COPY data. */
@@ -1313,7 +1322,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     type: "Q",
     shape: "typed",
     info: [{"lit":": "},{"v":"query"}],
-    effects: ["startReplication"],
+    effects: ["startReplication","copyStatement"],
     parse: Query_F,
     request: ["ReadyForQuery"],
     allowed: ["ready","copyDropped"],
@@ -1327,7 +1336,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     type: "P",
     shape: "typed",
     info: [{"lit":" \""},{"v":"stmt"},{"lit":"\": "},{"v":"query"}],
-    effects: [],
+    effects: ["copyStatement"],
     parse: Parse_F,
     request: ["ParseComplete","ErrorResponse"],
     objects: {"define":{"map":"S","name":"stmt","sql":"query","types":"ptypes"}},
@@ -1668,7 +1677,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     type: "d",
     shape: "typed",
     info: [],
-    effects: [],
+    effects: ["copyData"],
     parse: CopyData_F,
     allowed: ["copyIn","copyDropped"],
   },
@@ -1678,7 +1687,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     type: "d",
     shape: "typed",
     info: [],
-    effects: [],
+    effects: ["copyData"],
     parse: CopyData_F,
     allowed: ["copyOut"],
   },

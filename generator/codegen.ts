@@ -109,6 +109,14 @@ export function tsBody(model: Model, body: readonly Element[], indent = "  "): s
         case "options":
           lines.push(`${ind}b.options(${key(e.field)}, ${q(e.from.slice(1))}, ${q(e.when)});`);
           break;
+        case "copyStatement":
+          lines.push(`${ind}b.copyStatement(${key(e.field)}, ${q(e.from.slice(1))});`);
+          break;
+        case "copyRows":
+          lines.push(
+            `${ind}b.copyRows(${key(e.field)}, { row: ${key(e.row)}, column: ${key(e.column)}, value: ${key(e.value)}, null: ${key(e.isNull)} });`,
+          );
+          break;
       }
     }
   };
@@ -224,6 +232,14 @@ export function luaBody(model: Model, body: readonly Element[], indent = "  "): 
           break;
         case "options":
           lines.push(`${ind}b_options(b, ${key(e.field)}, ${q(e.from.slice(1))}, ${q(e.when)})`);
+          break;
+        case "copyStatement":
+          lines.push(`${ind}b_copy_statement(b, ${key(e.field)}, ${q(e.from.slice(1))})`);
+          break;
+        case "copyRows":
+          lines.push(
+            `${ind}b_copy_rows(b, ${key(e.field)}, { row = ${key(e.row)}, column = ${key(e.column)}, value = ${key(e.value)}, null = ${key(e.isNull)} })`,
+          );
           break;
       }
     }

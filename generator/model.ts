@@ -125,7 +125,7 @@ function checkVars(m: MessageDef): void {
       if (e.kind === "remember") {
         for (const v of e.vars) if (!known.has(v)) throw new Error(`${m.name}: remember uses ${v} before it is bound`);
       }
-      if (e.kind === "relation" || e.kind === "options") {
+      if (e.kind === "relation" || e.kind === "options" || e.kind === "copyStatement") {
         if (!known.has(e.from.slice(1))) throw new Error(`${m.name}: ${e.from} is used before it is bound`);
       }
       if (e.kind === "options" && !known.has(e.when))
@@ -163,17 +163,23 @@ function checkVars(m: MessageDef): void {
 /** Fields the decoder derives rather than reads: lookups, attributes, a column's name/type/value. */
 function derivedFieldsOf(body: readonly Element[]): FieldDef[] {
   return body.flatMap((e) =>
-    e.kind === "lookup" || e.kind === "text" || e.kind === "relation" || e.kind === "options"
+    e.kind === "lookup" ||
+    e.kind === "text" ||
+    e.kind === "relation" ||
+    e.kind === "options" ||
+    e.kind === "copyStatement"
       ? [e.field]
-      : e.kind === "attributes"
-        ? [...e.keys.map(([, f]) => f), e.cbind, e.authzid, e.other]
-        : e.kind === "column" || e.kind === "tupleColumn"
-          ? [e.name, e.type, e.value]
-          : e.kind === "switch"
-            ? [...e.cases.flatMap(([, b]) => derivedFieldsOf(b)), ...derivedFieldsOf(e.otherwise)]
-            : e.kind === "repeat" || e.kind === "untilZero" || e.kind === "tree" || e.kind === "optional"
-              ? derivedFieldsOf(e.body)
-              : [],
+      : e.kind === "copyRows"
+        ? [e.row, e.column, e.value, e.isNull]
+        : e.kind === "attributes"
+          ? [...e.keys.map(([, f]) => f), e.cbind, e.authzid, e.other]
+          : e.kind === "column" || e.kind === "tupleColumn"
+            ? [e.name, e.type, e.value]
+            : e.kind === "switch"
+              ? [...e.cases.flatMap(([, b]) => derivedFieldsOf(b)), ...derivedFieldsOf(e.otherwise)]
+              : e.kind === "repeat" || e.kind === "untilZero" || e.kind === "tree" || e.kind === "optional"
+                ? derivedFieldsOf(e.body)
+                : [],
   );
 }
 

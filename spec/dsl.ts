@@ -74,7 +74,38 @@ export type Element =
   | TupleColumnElement
   | RelationElement
   | OptionalElement
-  | OptionsElement;
+  | OptionsElement
+  | CopyStatementElement
+  | CopyRowsElement;
+
+/**
+ * The COPY statements in a variable's SQL text (those that stream over the connection: FROM STDIN,
+ * TO STDOUT), each with its table's column list and its options (the parenthesised list or the
+ * old keywords): a generated field per option, "name=value". The effect "copyStatement" keeps them
+ * for the CopyInResponse / CopyOutResponse that start them, in order.
+ */
+export interface CopyStatementElement {
+  readonly kind: "copyStatement";
+  readonly field: FieldDef;
+  readonly from: VarRef;
+}
+
+/**
+ * The rest of the message, a CopyData's bytes; in a COPY whose statement was seen, the rows they
+ * hold, as that statement's format says: text or CSV lines (its delimiter, quote, escape, NULL
+ * string and header) or binary COPY tuples, across CopyData messages (a row that an earlier
+ * message began ends in the one that completes it). Each row: its number, then per field the
+ * column's name (from the statement's column list or the header line) and its value, or NULL. The
+ * effect "copyData" keeps the COPY's state for the next CopyData.
+ */
+export interface CopyRowsElement {
+  readonly kind: "copyRows";
+  readonly field: FieldDef;
+  readonly row: FieldDef;
+  readonly column: FieldDef;
+  readonly value: FieldDef;
+  readonly isNull: FieldDef;
+}
 
 /**
  * The rest of the message, as a bytes field; and when the connection carries messages of the
@@ -335,7 +366,11 @@ export type Effect =
   | "relation"
   /** Stream Start / Stream Stop: messages of a streamed transaction carry its xid in between. */
   | "streamStart"
-  | "streamStop";
+  | "streamStop"
+  /** A query: the COPY statements its copyStatement element found (none: forget earlier ones). */
+  | "copyStatement"
+  /** CopyData: the COPY's state after its rows (copyRows element). */
+  | "copyData";
 
 /**
  * Where a message may come, as the runtime tracks the connection (only once it saw the
@@ -640,6 +675,21 @@ export function options(f: FieldDef, from: VarRef, when: string): OptionsElement
   return { kind: "options", field: f, from, when };
 }
 
+export function copyStatement(f: FieldDef, from: VarRef): CopyStatementElement {
+  if (f.type !== "string") throw new Error(`${f.abbrev}: a copyStatement's field is a string field`);
+  return { kind: "copyStatement", field: f, from };
+}
+
+export function copyRows(f: {
+  field: FieldDef;
+  row: FieldDef;
+  column: FieldDef;
+  value: FieldDef;
+  isNull: FieldDef;
+}): CopyRowsElement {
+  return { kind: "copyRows", ...f };
+}
+
 /** Value table keyed by ASCII letters: { I: "Idle" } → { 73: "Idle" }. */
 export function charTable(t: Readonly<Record<string, string>>): ValueTable {
   const out: Record<number, string> = {};
@@ -686,9 +736,11 @@ export function usedFields(body: readonly Element[]): FieldDef[] {
         e.kind === "lookup" ||
         e.kind === "text" ||
         e.kind === "relation" ||
-        e.kind === "options"
+        e.kind === "options" ||
+        e.kind === "copyStatement"
       )
         out.push(e.field);
+      else if (e.kind === "copyRows") out.push(e.field, e.row, e.column, e.value, e.isNull);
       else if (e.kind === "payload") out.push(e.field, e.type);
       else if (e.kind === "column") out.push(e.length, e.data, e.name, e.type, e.value);
       else if (e.kind === "tupleColumn") out.push(e.marker, e.length, e.data, e.name, e.type, e.value);

@@ -39,6 +39,18 @@ export const experts = {
     group: "PROTOCOL",
     severity: "WARN",
   },
+  copyFormat: {
+    abbrev: "copy_format",
+    text: "COPY data that does not follow its format",
+    group: "PROTOCOL",
+    severity: "WARN",
+  },
+  copyLongRow: {
+    abbrev: "copy_long_row",
+    text: "A COPY row too long to split into fields",
+    group: "UNDECODED",
+    severity: "NOTE",
+  },
 
   // Raised by the messages' findings (spec/messages/*.ts).
   error: { abbrev: "error", text: "The server reports an error", group: "RESPONSE_CODE", severity: "ERROR" },

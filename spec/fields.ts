@@ -226,6 +226,26 @@ export const F = {
   // --- COPY ---
   copydata: field("copydata", "Copy data", "bytes", "Data of the COPY stream.", { builtin: "pgsql.copydata" }),
   copyColumns: field("copy.columns", "Columns", "uint16", "The number of columns of the COPY data."),
+  copyOption: field(
+    "copy.option",
+    "COPY option",
+    "string",
+    "An option of a COPY statement that streams over the connection (FROM STDIN, TO STDOUT), as name=value.",
+  ),
+  copyRow: field("copy.row", "Row", "uint32", "The number of a row of COPY data within its COPY (from 1)."),
+  copyColumn: field(
+    "copy.column",
+    "Column",
+    "string",
+    "The column of a COPY field: from the COPY statement's column list or the data's header line.",
+  ),
+  copyValue: field(
+    "copy.value",
+    "Value",
+    "string",
+    "A COPY field's value: text and CSV with their escapes resolved, binary as hex (the types are not in the data).",
+  ),
+  copyNull: field("copy.null", "NULL", "bool", "The COPY field is NULL."),
   // --- streaming replication ---
   replConnection: field(
     "repl.connection",

@@ -32,6 +32,7 @@ import {
   type Remembered,
   type Vars,
 } from "./runtime/body.ts";
+import { type CopyState, type CopyStatement, copyStart } from "./runtime/copy.ts";
 import { valueText } from "./runtime/values.ts";
 import { TlsDecryptor } from "./tls.ts";
 
@@ -115,6 +116,10 @@ export interface ConnState {
   readonly stream?: true;
   /** The relations the stream described (Relation messages), by OID. */
   readonly rels?: ReadonlyMap<number, Relation>;
+  /** The COPY statements of the last query, for the COPY responses still to come. */
+  readonly cq?: readonly CopyStatement[];
+  /** The COPY in progress whose statement was seen. */
+  readonly cs?: CopyState;
 }
 
 /** The payload set a START_REPLICATION's options start: the first whose options were all given. */
@@ -127,7 +132,10 @@ function payloadSetOf(v: Vars): string | undefined {
 
 export const INITIAL_STATE: ConnState = { cph: "startup", auth: -1, tls: false, gss: false };
 
-function applyEffects(S: ConnState, effects: readonly string[], v: Vars, lists: Body["lists"]): ConnState {
+/** b: the message just decoded (its variables, lists, and what its elements found). */
+function applyEffects(S: ConnState, effects: readonly string[], b: Body): ConnState {
+  const v = b.vars;
+  const lists = b.lists;
   for (const e of effects) {
     switch (e) {
       case "startup":
@@ -148,13 +156,25 @@ function applyEffects(S: ConnState, effects: readonly string[], v: Vars, lists: 
         S = { ...S, auth: typeof v.authtype === "number" ? v.authtype : -1 };
         break;
       case "copyIn":
-        S = { ...S, copy: "in" };
+      case "copyOut": {
+        // The COPY statement it answers, if the query was seen: its rows can be split.
+        const dir = e === "copyIn" ? "in" : "out";
+        S = { ...S, copy: dir };
+        const cq = S.cq;
+        if (cq) {
+          const format = typeof v.format === "number" ? v.format : 0;
+          S = { ...S, cs: copyStart(cq[0], format, dir), cq: cq.length > 1 ? cq.slice(1) : undefined };
+        } else S = { ...S, cs: undefined };
         break;
-      case "copyOut":
-        S = { ...S, copy: "out" };
-        break;
+      }
       case "copyBoth":
-        S = { ...S, copy: "both", cb: true };
+        S = { ...S, copy: "both", cb: true, cs: undefined };
+        break;
+      case "copyStatement":
+        S = { ...S, cq: b.copy };
+        break;
+      case "copyData":
+        if (b.copyNext) S = { ...S, cs: b.copyNext };
         break;
       case "copyInDone":
         S = { ...S, copy: S.copy === "both" ? "out" : S.copy === "out" ? "out" : undefined };
@@ -193,6 +213,7 @@ function applyEffects(S: ConnState, effects: readonly string[], v: Vars, lists: 
     }
   }
   if (S.cb && S.copy === undefined) S = { ...S, cb: undefined };
+  if (S.cs && S.copy === undefined) S = { ...S, cs: undefined };
   return S;
 }
 
@@ -587,6 +608,8 @@ export function dissectCall(
     b.sub = S.sub;
     b.stream = S.stream === true;
     b.rels = S.rels;
+    b.fe = fe;
+    b.copyState = S.cs;
     b.vars.bodylen = bodylen;
     if (
       (m.fixedLength !== undefined && m.fixedLength !== size - hdr) ||
@@ -609,8 +632,8 @@ export function dissectCall(
     const sub = b.picked;
     it.info = sub ? `${infoOf(m, b.vars)} ${infoOf(sub, b.vars)}` : infoOf(m, b.vars);
     if (!fe && S.ans && shape === "typed") S = { ...S, ans: undefined };
-    S = applyEffects(S, m.effects, b.vars, b.lists);
-    if (sub) S = applyEffects(S, sub.effects, b.vars, b.lists);
+    S = applyEffects(S, m.effects, b);
+    if (sub) S = applyEffects(S, sub.effects, b);
     off += size;
   }
   return { S, items };

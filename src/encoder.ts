@@ -247,10 +247,15 @@ class Writer {
         case "column":
         case "relation":
         case "options":
+        case "copyStatement":
           // Generated or kept by the decoder: nothing on the wire (columns are expanded above).
           break;
         case "payload":
           // The carried message as bytes (encode it with encodeMessage: type byte and body).
+          this.bytesEl({ kind: "bytes", field: e.field, length: "rest" }, values, scope);
+          break;
+        case "copyRows":
+          // The COPY data as bytes; its rows are the decoder's reading of them.
           this.bytesEl({ kind: "bytes", field: e.field, length: "rest" }, values, scope);
           break;
         case "tupleColumn":

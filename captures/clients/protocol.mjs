@@ -7,52 +7,13 @@
 // COPY FROM STDIN interrupted by a Query (the server rejects it and closes the connection).
 // Usage: node captures/clients/protocol.mjs PASSWORD   (or APP_PASSWORD=...)
 import { appClient } from "./app.mjs";
+import { rawConnection } from "./raw.mjs";
 
 const client = appClient("protocol.mjs", "APP_PASSWORD");
 await client.connect();
 
 // From here on this script reads the server's messages itself: pg.Client must not see them.
-const con = client.connection;
-for (const ev of [
-  "readyForQuery",
-  "rowDescription",
-  "dataRow",
-  "portalSuspended",
-  "emptyQuery",
-  "commandComplete",
-  "parseComplete",
-  "copyInResponse",
-  "copyData",
-  "errorMessage",
-  "notice",
-  "notification",
-]) {
-  con.removeAllListeners(ev);
-}
-con._emitMessage = true;
-const inbox = [];
-let wake = null;
-con.on("message", (msg) => {
-  inbox.push(msg);
-  wake?.();
-});
-
-/** Waits for the next message named `name`; returns the messages up to it. */
-async function until(name) {
-  for (;;) {
-    const i = inbox.findIndex((m) => m.name === name);
-    if (i >= 0) return inbox.splice(0, i + 1);
-    await new Promise((resolve) => {
-      wake = resolve;
-    });
-    wake = null;
-  }
-}
-
-function show(step, msgs) {
-  const summary = msgs.map((m) => (m.name === "error" ? `error ${m.code} ${m.message}` : m.name)).join(", ");
-  console.log(`${step}: ${summary}`);
-}
+const { con, until, show } = rawConnection(client);
 
 const int4 = (n) => {
   const b = Buffer.alloc(4);

@@ -1,6 +1,6 @@
 // COPY: the responses that start the sub-protocol and the messages inside it.
 
-import { bytes, int, intN, type MessageDef, repeat, str } from "../dsl.ts";
+import { copyRows, int, intN, type MessageDef, repeat, str } from "../dsl.ts";
 import { F } from "../fields.ts";
 
 function copyResponse(name: string, type: string, effect: "copyIn" | "copyOut" | "copyBoth", description: string) {
@@ -17,7 +17,9 @@ function copyResponse(name: string, type: string, effect: "copyIn" | "copyOut" |
   return m;
 }
 
-const copyDataBody = [bytes(F.copydata, "rest")];
+const copyDataBody = [
+  copyRows({ field: F.copydata, row: F.copyRow, column: F.copyColumn, value: F.copyValue, isNull: F.copyNull }),
+];
 
 /** The client's COPY messages come while it copies in, or after an error dropped its COPY. */
 const clientCopy = ["copyIn", "copyDropped"] as const;
@@ -30,6 +32,7 @@ function copyData(dir: "F" | "B"): MessageDef {
     type: "d",
     shape: "typed",
     body: copyDataBody,
+    effects: ["copyData"],
     description: "A chunk of the COPY stream (or a replication message inside CopyBoth).",
   };
 }

@@ -1,6 +1,19 @@
 // Simple and extended query: the requests and the answers that carry results.
 
-import { bytes, column, int, intN, lookup, type MessageDef, options, remember, repeat, str, switchOn } from "../dsl.ts";
+import {
+  bytes,
+  column,
+  copyStatement,
+  int,
+  intN,
+  lookup,
+  type MessageDef,
+  options,
+  remember,
+  repeat,
+  str,
+  switchOn,
+} from "../dsl.ts";
 import { F } from "../fields.ts";
 
 /** Int32 length + bytes, the value encoding of Bind, DataRow and FunctionCall (-1: NULL). */
@@ -41,8 +54,9 @@ export const query: MessageDef[] = [
       str(F.query, "query"),
       lookup(F.replCommand, "$query", "replicationCommands", { firstWord: true, bind: "replcmd" }),
       options(F.replOption, "$query", "replcmd"),
+      copyStatement(F.copyOption, "$query"),
     ],
-    effects: ["startReplication"],
+    effects: ["startReplication", "copyStatement"],
     info: ": {query}",
     findings: [
       {
@@ -65,7 +79,10 @@ export const query: MessageDef[] = [
       str(F.query, "query"),
       int(F.paramTypeCount, "n"),
       repeat("$n", [int(F.typeOid, "pt"), remember("ptypes", ["pt"])]),
+      copyStatement(F.copyOption, "$query"),
     ],
+    // A COPY over the extended protocol: its CopyInResponse / CopyOutResponse answers the Execute.
+    effects: ["copyStatement"],
     info: ' "{stmt}": {query}',
     findings: [
       {

@@ -44,6 +44,7 @@ export function cutUtf8(s: string, max: number): string {
 
 import type { MessageMeta, PayloadSetMeta } from "../../dissector/pgwire.ts";
 import { PG_TYPES } from "../../spec/data/types.ts";
+import { type CopyState, type CopyStatement, copyRows, copyStatements } from "./copy.ts";
 import { valueText } from "./values.ts";
 
 /** A relation a logical replication stream described: schema.name, and [name, type OID] per column. */
@@ -91,6 +92,14 @@ export class Body {
   rels?: ReadonlyMap<number, Relation>;
   /** The payload message decoded inside this one. */
   picked?: MessageMeta;
+  /** The message comes from the client. */
+  fe = false;
+  /** The COPY in progress whose statement was seen (its rows can be split), if any. */
+  copyState?: CopyState;
+  /** What a copyStatement element found (effect "copyStatement"). */
+  copy?: CopyStatement[];
+  /** The COPY's state after this CopyData's rows (effect "copyData"). */
+  copyNext?: CopyState;
 
   /**
    * @param buf bytes that hold the message
@@ -319,6 +328,37 @@ export class Body {
       this.add(f, v === undefined ? n : `${n}=${v}`, this.base, 0);
       this.vars[`opt:${n}`] = v ?? "";
     }
+  }
+
+  /** The COPY statements in a variable's SQL text (CopyStatementElement): one field per option. */
+  copyStatement(f: FieldInfo, from: string): void {
+    if (!this.ok) return;
+    const sql = this.vars[from];
+    this.copy = typeof sql === "string" ? copyStatements(sql) : undefined;
+    for (const st of this.copy ?? []) {
+      for (const [n, v] of st.opts) this.add(f, v === undefined ? n : `${n}=${v}`, this.base, 0);
+    }
+  }
+
+  /** A CopyData's bytes and, in a COPY whose statement was seen, its rows (CopyRowsElement). */
+  copyRows(data: FieldInfo, f: { row: FieldInfo; column: FieldInfo; value: FieldInfo; null: FieldInfo }): void {
+    if (!this.ok) return;
+    const n = this.end - this.pos;
+    if (n > 0) this.add(data, this.buf.slice(this.pos, this.end), this.pos, n);
+    const cs = this.copyState;
+    if (cs && n > 0 && (cs.dir === "in") === this.fe) {
+      this.copyNext = copyRows(this.buf, this.pos, this.end, cs, {
+        tree: true,
+        row: (at, row) => this.add(f.row, row, at, 0),
+        field: (at, name, value) => {
+          if (name !== undefined) this.add(f.column, name, at, 0);
+          if (value !== undefined) this.add(f.value, value, at, 0);
+          else this.add(f.null, true, at, 0);
+        },
+        expert: (key, text) => this.expert(key === "copyFormat" ? "copy_format" : "copy_long_row", text),
+      });
+    }
+    this.pos = this.end;
   }
 
   /** A generated field: a variable's value looked up in a spec table (anchored at the message start). */

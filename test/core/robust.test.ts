@@ -17,9 +17,11 @@ import { hasCommand, portsOf, REAL_CAPTURES, ROOT } from "./helpers.ts";
 /** Every fixture capture (the TLS one without its keys: opaque records) and the ports it needs. */
 const FUZZ_INPUTS: Array<{ file: string; ports?: number[] }> = [
   ...REAL_CAPTURES.map((f) => ({ file: f, ports: portsOf(basename(f)) })),
-  ...["all-messages", "segmentation", "ipv6-and-ports", "bad-lengths", "truncated", "not-postgres"].map((n) => ({
-    file: join(ROOT, "captures", "synth", `${n}.pcapng`),
-  })),
+  ...["all-messages", "segmentation", "ipv6-and-ports", "bad-lengths", "truncated", "not-postgres", "copy-edges"].map(
+    (n) => ({
+      file: join(ROOT, "captures", "synth", `${n}.pcapng`),
+    }),
+  ),
   { file: join(ROOT, "captures", "values", "binary.pcapng"), ports: portsOf("binary.pcapng") },
 ];
 

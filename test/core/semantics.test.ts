@@ -599,3 +599,196 @@ describe("logical replication with pgoutput (node-pgoutput.pcapng)", () => {
     }
   });
 });
+
+describe("COPY data split into rows (node-copy.pcapng, synth/copy-edges.pcapng)", () => {
+  /** Every row of the COPY data of a side, in order: [row number, [column, value or null][]]. */
+  function rows(frames: Map<number, CmpFrame>): Array<[number, Array<[string | undefined, string | null]>]> {
+    const out: Array<[number, Array<[string | undefined, string | null]>]> = [];
+    for (const it of items(frames, "CopyData")) {
+      let col: string | undefined;
+      for (const f of it.fields) {
+        if (f.name === "pgwire.copy.row") out.push([Number(f.show), []]);
+        else if (f.name === "pgwire.copy.column") col = f.show;
+        else if (f.name === "pgwire.copy.value" || f.name === "pgwire.copy.null") {
+          // A field without a row of its own continues the last row (binary rows across CopyData).
+          out.at(-1)?.[1].push([col, f.name === "pgwire.copy.null" ? null : f.show]);
+          col = undefined;
+        }
+      }
+    }
+    return out;
+  }
+
+  it("decodes CSV, text and binary COPY in both directions, rows cut anywhere", async () => {
+    for (const [side, frames] of await sides(cap("node-copy.pcapng"))) {
+      const all = rows(frames);
+      const csvRow = (id: string, name: string, note: string | null, amount: string | null) => [
+        ["id", id],
+        ["name", name],
+        ["note", note],
+        ["amount", amount],
+      ];
+      // 1. CSV in (7-byte chunks), names from the statement; 2. CSV out, names from the header line.
+      for (const start of [0, 3]) {
+        expect(
+          all.slice(start, start + 3).map(([, f]) => f),
+          `${side} CSV from ${start}`,
+        ).toEqual([
+          csvRow("1", "semi;colon", "two\nlines", "1.50"),
+          csvRow("2", 'say "hi"', "", null),
+          csvRow("3", "plain", null, start === 0 ? "-2" : "-2.00"),
+        ]);
+        expect(
+          all.slice(start, start + 3).map(([n]) => n),
+          side,
+        ).toEqual([1, 2, 3]);
+      }
+      // 3. Text in with escapes, a row across three CopyData.
+      expect(
+        all.slice(6, 9).map(([, f]) => f),
+        side,
+      ).toEqual([
+        [
+          ["id", "4"],
+          ["name", "tab\there"],
+          ["note", "back\\slash"],
+        ],
+        [
+          ["id", "5"],
+          ["name", "new\nline"],
+          ["note", null],
+        ],
+        [
+          ["id", "6"],
+          ["name", "octal A hex B"],
+          ["note", null],
+        ],
+      ]);
+      // 4. Text out of two columns: six rows.
+      expect(
+        all.slice(9, 15).map(([n, f]) => [n, f.length]),
+        side,
+      ).toEqual([1, 2, 3, 4, 5, 6].map((n) => [n, 2]));
+      // 5. Binary out and 6. the same bytes in 5-byte chunks: the same three rows, values as bytea.
+      const binary = [
+        [
+          [undefined, "\\x00000001"],
+          [undefined, "\\x73656d693b636f6c6f6e"],
+          [undefined, "\\x000200000000000200011388"],
+        ],
+        [
+          [undefined, "\\x00000002"],
+          [undefined, "\\x7361792022686922"],
+          [undefined, null],
+        ],
+        [
+          [undefined, "\\x00000003"],
+          [undefined, "\\x706c61696e"],
+          [undefined, "\\x00010000400000020002"],
+        ],
+      ];
+      expect(
+        all.slice(15, 18).map(([, f]) => f),
+        side,
+      ).toEqual(binary);
+      expect(
+        all.slice(18, 21).map(([, f]) => f),
+        side,
+      ).toEqual(binary);
+      // 7. The old keyword syntax.
+      expect(
+        all.slice(21).map(([, f]) => f),
+        side,
+      ).toEqual([
+        [
+          ["id", "7"],
+          ["note", "a|b"],
+        ],
+        [
+          ["id", "8"],
+          ["note", null],
+        ],
+      ]);
+      const options = items(frames, "Query").map((q) => values(q, "pgwire.copy.option"));
+      expect(
+        options.filter((o) => o.length > 0),
+        side,
+      ).toEqual([
+        ["format=csv", "header=true", "delimiter=;", "null=NULL"],
+        ["format=csv", "header", "force_quote=*"],
+        ["format=binary"],
+        ["format=binary"],
+        ["format=csv", "delimiter=|", "null=-"],
+      ]);
+      expect(
+        experts(frames).filter((e) => e.name.startsWith("expert:pgwire.copy")),
+        side,
+      ).toEqual([]);
+    }
+  });
+
+  it("skips an over-long row, follows several COPYs of one query and the extended protocol, flags broken binary data, leaves BASE_BACKUP's data alone", async () => {
+    for (const [side, frames] of await sides(cap("synth/copy-edges.pcapng"))) {
+      const all = rows(frames);
+      expect(all, side).toEqual([
+        // The 140000-byte row is counted, not split; the row after it is.
+        [
+          2,
+          [
+            ["id", "2"],
+            ["body", "short"],
+          ],
+        ],
+        [
+          1,
+          [
+            ["a", "1"],
+            ["b", "one"],
+          ],
+        ],
+        [
+          1,
+          [
+            [undefined, "1"],
+            [undefined, "one, two"],
+          ],
+        ],
+        [
+          1,
+          [
+            ["a", "2"],
+            ["b", null],
+          ],
+        ],
+        [
+          2,
+          [
+            ["a", "3"],
+            ["b", ""],
+          ],
+        ],
+        [1, [[undefined, "\\x07"]]],
+        [1, [[undefined, null]]],
+      ]);
+      expect(
+        experts(frames)
+          .filter((e) => e.name.startsWith("expert:pgwire.copy"))
+          .map((e) => e.show),
+        side,
+      ).toEqual([
+        "A COPY row longer than 65536 bytes: not split into fields",
+        "Binary COPY data without the PGCOPY signature",
+        "Binary COPY field with length -5",
+        "2 bytes after the binary COPY trailer",
+      ]);
+    }
+  });
+
+  it("does not split replication streams into COPY rows", async () => {
+    for (const f of ["pg-receivewal.pcapng", "node-pgoutput.pcapng"]) {
+      for (const [side, frames] of await sides(cap(f))) {
+        expect(rows(frames), `${side} ${f}`).toEqual([]);
+      }
+    }
+  });
+});

@@ -37,6 +37,8 @@ const CAPTURES: Array<{ file: string }> = [
   { file: "captures/node-protocol.pcapng" },
   { file: "captures/pg-receivewal.pcapng" },
   { file: "captures/node-pgoutput.pcapng" },
+  { file: "captures/node-copy.pcapng" },
+  { file: "captures/synth/copy-edges.pcapng" },
   { file: "captures/pgbench-pipeline.pcapng" },
   { file: "captures/psql-cancel.pcapng" },
   { file: "captures/values/binary.pcapng" },

@@ -327,6 +327,7 @@ function genList(
         if (g(fc.boolean)) genList(g, e.body, out, vars);
         return;
       case "payload":
+      case "copyRows":
         out[e.field.abbrev] = g(fc.uint8Array, { maxLength: 24 });
         return;
       case "tupleColumn": {
