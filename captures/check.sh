@@ -279,6 +279,21 @@ if begin pg-receivewal.pcapng 1; then
   summary
 fi
 
+if begin pg-standby.pcapng 1; then
+  for t in "Startup message" "Authentication request" "Simple query" "Row description" "Data row" \
+    "Command completion" "Ready for query" "Copy data" "Termination"; do has "$t"; done
+  has "Unknown" 1 # CopyBothResponse ('W'): Wireshark 4.0's pgsql does not know it
+  lacks "Password message"
+  match "the walreceiver's application_name" 'pgsql.parameter_value == "pgwire_standby"'
+  match "IDENTIFY_SYSTEM" 'pgsql.query == "IDENTIFY_SYSTEM"' 1
+  match "START_REPLICATION" 'pgsql.query matches "^START_REPLICATION [0-9A-F]+/[0-9A-F]+ TIMELINE 1$"' 1
+  match "XLogData" 'tcp.srcport == 5432 && pgsql.copydata[0] == 0x77'
+  match "keepalive" 'tcp.srcport == 5432 && pgsql.copydata[0] == 0x6b'
+  match "standby status update" 'tcp.dstport == 5432 && pgsql.copydata[0] == 0x72'
+  match "hot standby feedback with an xmin" 'tcp.dstport == 5432 && pgsql.copydata[0] == 0x68 && pgsql.copydata[9:4] != 00:00:00:00'
+  summary
+fi
+
 if begin node-copy.pcapng 1; then
   for t in "${COMMON_STARTUP[@]}" "Password message" "Simple query" "Copy data" "Copy completion" \
     "Command completion" "Termination"; do has "$t"; done

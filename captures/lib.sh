@@ -13,6 +13,7 @@ capture_setup() {
   DATA="$TMPD/data"
   PCAPTMP=$(mktemp -d "/tmp/$1-pcap.XXXXXX")
   SERVER_UP=0
+  STANDBY_UP=0 # a second cluster in $STANDBY_DATA (record.sh's pg-standby)
   DUMPCAP_PID=''
   trap capture_cleanup EXIT
   trap 'exit 130' INT
@@ -27,6 +28,9 @@ capture_cleanup() {
   if [[ -n "$DUMPCAP_PID" ]]; then
     kill -INT "$DUMPCAP_PID" 2>/dev/null
     wait "$DUMPCAP_PID" 2>/dev/null
+  fi
+  if ((STANDBY_UP)); then
+    (cd "$TMPD" && runuser -u postgres -- "$PGBIN/pg_ctl" -D "$STANDBY_DATA" -m immediate -w stop >/dev/null 2>&1)
   fi
   if ((SERVER_UP)); then
     (cd "$TMPD" && runuser -u postgres -- "$PGBIN/pg_ctl" -D "$DATA" -m fast -w stop >/dev/null 2>&1) ||

@@ -41,8 +41,8 @@ SCRAM_PASSWORD='scram-secret'
 
 # Every capture, in recording order (tls-keylog last: it needs the server restarted with TLS).
 ALL_CAPTURES=(ssl-refused seed-md5 seed-wrong-password psql-scram node-extended pgbench-extended
-  pgbench-prepared psql-cancel node-binary node-protocol pg-receivewal node-pgoutput node-copy pgbench-pipeline
-  psql-other-port tls-keylog)
+  pgbench-prepared psql-cancel node-binary node-protocol pg-receivewal pg-standby node-pgoutput node-copy
+  pgbench-pipeline psql-other-port tls-keylog)
 
 INSTALL=0
 CHECK=1
@@ -156,6 +156,10 @@ capture_setup pgcapture
 # Admin SQL goes over the Unix socket in the temp folder: it never shows up on lo.
 psql_admin() { as_postgres "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$TMPD" -p "$PORT" -U postgres "$@"; }
 pg_ctl_() { as_postgres "$PGBIN/pg_ctl" -D "$DATA" -l "$TMPD/server.log" -w -t 60 "$@" >/dev/null; }
+# pg-standby's hot standby: its data folder and port (Unix socket only); capture_cleanup stops it.
+STANDBY_DATA="$TMPD/standby"
+STANDBY_PORT=5434
+pg_ctl_standby() { as_postgres "$PGBIN/pg_ctl" -D "$STANDBY_DATA" -l "$TMPD/standby.log" -w -t 60 "$@" >/dev/null; }
 
 # libpq connection strings for the captured clients (gssencmode=disable: no GSSENCRequest probe).
 conninfo() { echo "host=$HOST port=${4:-$PORT} user=$1 dbname=$2 sslmode=$3 gssencmode=disable"; }
@@ -212,6 +216,8 @@ EOF
 cat >"$DATA/pg_hba.conf" <<EOF
 # TYPE  DATABASE  USER        ADDRESS        METHOD
 local   all       postgres                   peer
+# pg-standby's base backup, taken over the Unix socket (not captured).
+local   replication postgres                 peer
 host    all       app         $HOST/32   md5
 host    all       scram_user  $HOST/32   scram-sha-256
 # pgbench's user: trust, and only for its own database (throwaway cluster on loopback only).
@@ -383,6 +389,30 @@ scenario_pg_receivewal() {
   psql_admin -d company -c "DROP TABLE wal_demo" >/dev/null
 }
 
+scenario_pg_standby() {
+  # A hot standby (port 5434, Unix socket only) that streams from this server over TCP, with
+  # hot_standby_feedback on and a status every second: the walreceiver's IDENTIFY_SYSTEM and
+  # START_REPLICATION, then XLogData, keepalives, status updates and hot standby feedback. The base
+  # backup was taken before the capture started; a fast shutdown of the standby ends it.
+  STANDBY_UP=1
+  pg_ctl_standby start
+  sleep 2
+  psql_admin -d company -c "CREATE TABLE standby_demo AS SELECT g FROM generate_series(1, 100) g" >/dev/null
+  # A query on the standby holds its xmin for a moment: the feedback reports it. First wait until
+  # the standby has replayed the table.
+  local i
+  for ((i = 0; i < 50; i++)); do
+    [[ $(as_postgres "$PGBIN/psql" -X -At -h "$TMPD" -p "$STANDBY_PORT" -U postgres -d company \
+      -c "SELECT count(*) FROM pg_class WHERE relname = 'standby_demo'") == 1 ]] && break
+    sleep 0.1
+  done
+  as_postgres "$PGBIN/psql" -X -q -h "$TMPD" -p "$STANDBY_PORT" -U postgres -d company \
+    -c "SELECT count(*), pg_sleep(2) FROM standby_demo" >/dev/null
+  pg_ctl_standby stop -m fast
+  STANDBY_UP=0
+  psql_admin -d company -c "DROP TABLE standby_demo" >/dev/null
+}
+
 scenario_node_copy() {
   # COPY in text, CSV and binary, in and out, cut into CopyData at awkward places (see the script).
   node "$CLIENTS/copy.mjs" "$APP_PASSWORD"
@@ -429,6 +459,20 @@ record psql-cancel.pcapng scenario_psql_cancel
 record node-binary.pcapng scenario_node_binary
 record node-protocol.pcapng scenario_node_protocol
 record pg-receivewal.pcapng scenario_pg_receivewal
+if selected pg-standby; then
+  log "pg_basebackup for the standby (over the Unix socket, not captured)"
+  as_postgres "$PGBIN/pg_basebackup" -h "$TMPD" -p "$PORT" -U postgres -D "$STANDBY_DATA" -X fetch -c fast \
+    --no-sync >"$TMPD/basebackup.log" 2>&1 || die "pg_basebackup failed: $(cat "$TMPD/basebackup.log")"
+  as_postgres touch "$STANDBY_DATA/standby.signal"
+  cat >>"$STANDBY_DATA/postgresql.auto.conf" <<EOF
+port = $STANDBY_PORT
+listen_addresses = ''
+hot_standby_feedback = on
+wal_receiver_status_interval = '1s'
+primary_conninfo = 'host=$HOST port=$PORT user=repl application_name=pgwire_standby sslmode=disable gssencmode=disable'
+EOF
+  record pg-standby.pcapng scenario_pg_standby
+fi
 record node-pgoutput.pcapng scenario_node_pgoutput
 record node-copy.pcapng scenario_node_copy
 if selected pgbench-pipeline; then

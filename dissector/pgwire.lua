@@ -931,6 +931,9 @@ local T = {
     ["yes"] = "physical",
     ["database"] = "logical",
   },
+  replicationSqlCommands = {
+    ["SHOW"] = "SHOW",
+  },
   replicationCommands = {
     ["IDENTIFY_SYSTEM"] = "IDENTIFY_SYSTEM",
     ["TIMELINE_HISTORY"] = "TIMELINE_HISTORY",
@@ -2322,8 +2325,8 @@ local function cut_utf8(s, max)
   return ssub(s, 1, cut) .. "..."
 end
 
-local function b_lookup(b, f, from, tbl, prefix, bind, first_word)
-  if not b.ok then return end
+local function b_lookup(b, f, from, tbl, prefix, bind, first_word, replication)
+  if not b.ok or (replication and not b.st.repl) then return end
   local key = b.v[from]
   if type(key) == "number" then key = sformat("%d", key) end
   if type(key) ~= "string" then return end
@@ -3163,7 +3166,7 @@ local function StartupMessage_F(b)
     b_str(b, F.parameterValue, "$pname")
   end
   b_zero(b)
-  b_lookup(b, F.replConnection, "replication", T.replicationModes, nil)
+  b_lookup(b, F.replConnection, "replication", T.replicationModes, nil, "replmode")
 end
 
 -- CancelRequest (frontend)
@@ -3298,6 +3301,7 @@ end
 local function Query_F(b)
   b_str(b, F.query, "query")
   b_lookup(b, F.replCommand, "query", T.replicationCommands, nil, "replcmd", true)
+  b_lookup(b, F.replCommand, "query", T.replicationSqlCommands, nil, "replcmd", true, true)
   b_options(b, F.replOption, "query", "replcmd")
   b_copy_statement(b, F.copyOption, "query")
 end
@@ -4133,7 +4137,7 @@ local function apply_effects(S, effects, b)
   local v, lists = b.v, b.lists
   for i = 1, #effects do
     local e = effects[i]
-    if e == "startup" then S = with(with(S, "cph", "typed"), "known", true)
+    if e == "startup" then S = with(with(with(S, "cph", "typed"), "known", true), "repl", v.replmode)
     elseif e == "sslRequest" then S = with(S, "ans", "SSLRequest")
     elseif e == "gssRequest" then S = with(S, "ans", "GSSENCRequest")
     elseif e == "encryptionAnswer" then

@@ -84,7 +84,7 @@ export function tsBody(model: Model, body: readonly Element[], indent = "  "): s
           break;
         case "lookup":
           lines.push(
-            `${ind}b.lookup(${key(e.field)}, ${q(e.from.slice(1))}, TABLES.${e.table}, ${e.prefix ?? 0}${e.bind || e.firstWord ? `, ${e.bind ? q(e.bind) : "undefined"}` : ""}${e.firstWord ? ", true" : ""});`,
+            `${ind}b.lookup(${key(e.field)}, ${q(e.from.slice(1))}, TABLES.${e.table}, ${e.prefix ?? 0}${e.bind || e.firstWord || e.replication ? `, ${e.bind ? q(e.bind) : "undefined"}` : ""}${e.firstWord || e.replication ? `, ${!!e.firstWord}` : ""}${e.replication ? ", true" : ""});`,
           );
           break;
         case "text":
@@ -203,7 +203,7 @@ export function luaBody(model: Model, body: readonly Element[], indent = "  "): 
           break;
         case "lookup":
           lines.push(
-            `${ind}b_lookup(b, ${key(e.field)}, ${q(e.from.slice(1))}, T.${e.table}, ${e.prefix ?? "nil"}${e.bind || e.firstWord ? `, ${e.bind ? q(e.bind) : "nil"}` : ""}${e.firstWord ? ", true" : ""})`,
+            `${ind}b_lookup(b, ${key(e.field)}, ${q(e.from.slice(1))}, T.${e.table}, ${e.prefix ?? "nil"}${e.bind || e.firstWord || e.replication ? `, ${e.bind ? q(e.bind) : "nil"}` : ""}${e.firstWord || e.replication ? `, ${!!e.firstWord}` : ""}${e.replication ? ", true" : ""})`,
           );
           break;
         case "text":

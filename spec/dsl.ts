@@ -220,6 +220,8 @@ export interface LookupElement {
   readonly bind?: string;
   /** The key is the text's first word (ASCII letters and _), upper-cased: a command's name. */
   readonly firstWord?: boolean;
+  /** Only on a replication connection (its StartupMessage had replication=...). */
+  readonly replication?: boolean;
 }
 
 export interface IntElement {
@@ -321,7 +323,10 @@ export interface Finding {
 
 /** State changes a message makes on its connection, carried out by the runtime in both languages. */
 export type Effect =
-  /** StartupMessage: the client's packets are typed from now on, and the connection is seen from its start. */
+  /**
+   * StartupMessage: the client's packets are typed from now on, and the connection is seen from its
+   * start; $replmode: the kind of replication connection it opens, if any.
+   */
   | "startup"
   /** SSLRequest / GSSENCRequest: the server answers with one byte. */
   | "sslRequest"
@@ -629,7 +634,7 @@ export function lookup(
   f: FieldDef,
   from: VarRef,
   table: string,
-  opts: { prefix?: number; bind?: string; firstWord?: boolean } = {},
+  opts: { prefix?: number; bind?: string; firstWord?: boolean; replication?: boolean } = {},
 ): LookupElement {
   if (f.type !== "string") throw new Error(`${f.abbrev}: a lookup's field is a string field`);
   return { kind: "lookup", field: f, from, table, ...opts };

@@ -21,6 +21,8 @@ export const tables: Readonly<Record<string, Readonly<Record<string, string>>>> 
     "1": "physical",
     database: "logical",
   },
+  /** The replication commands that are SQL commands too: named only on a replication connection. */
+  replicationSqlCommands: { SHOW: "SHOW" },
   /** The replication commands (walsender's grammar, PostgreSQL 15-17), by their first word. */
   replicationCommands: Object.fromEntries(
     [

@@ -116,6 +116,8 @@ export interface ConnState {
   readonly stream?: true;
   /** The relations the stream described (Relation messages), by OID. */
   readonly rels?: ReadonlyMap<number, Relation>;
+  /** The kind of replication connection its StartupMessage opened (physical, logical). */
+  readonly repl?: string;
   /** The COPY statements of the last query, for the COPY responses still to come. */
   readonly cq?: readonly CopyStatement[];
   /** The COPY in progress whose statement was seen. */
@@ -139,7 +141,7 @@ function applyEffects(S: ConnState, effects: readonly string[], b: Body): ConnSt
   for (const e of effects) {
     switch (e) {
       case "startup":
-        S = { ...S, cph: "typed", known: true };
+        S = { ...S, cph: "typed", known: true, repl: typeof v.replmode === "string" ? v.replmode : undefined };
         break;
       case "sslRequest":
         S = { ...S, ans: "SSLRequest" };
@@ -609,6 +611,7 @@ export function dissectCall(
     b.stream = S.stream === true;
     b.rels = S.rels;
     b.fe = fe;
+    b.repl = S.repl !== undefined;
     b.copyState = S.cs;
     b.vars.bodylen = bodylen;
     if (

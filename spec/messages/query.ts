@@ -53,6 +53,12 @@ export const query: MessageDef[] = [
     body: [
       str(F.query, "query"),
       lookup(F.replCommand, "$query", "replicationCommands", { firstWord: true, bind: "replcmd" }),
+      // SHOW is also SQL: a replication command only on a replication connection.
+      lookup(F.replCommand, "$query", "replicationSqlCommands", {
+        firstWord: true,
+        bind: "replcmd",
+        replication: true,
+      }),
       options(F.replOption, "$query", "replcmd"),
       copyStatement(F.copyOption, "$query"),
     ],

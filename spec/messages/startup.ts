@@ -40,7 +40,7 @@ export const startup: MessageDef[] = [
       int(F.versionMinor, "minor"),
       untilZero([str(F.parameterName, "pname"), str(F.parameterValue, "$pname")]),
       // The parameters bind under their own names ($pname): replication= opens a walsender.
-      lookup(F.replConnection, "$replication", "replicationModes"),
+      lookup(F.replConnection, "$replication", "replicationModes", { bind: "replmode" }),
     ],
     info: " {major}.{minor} user={user} database={database}",
     effects: ["startup"],

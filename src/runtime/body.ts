@@ -94,6 +94,8 @@ export class Body {
   picked?: MessageMeta;
   /** The message comes from the client. */
   fe = false;
+  /** The connection is a replication connection (physical or logical). */
+  repl = false;
   /** The COPY in progress whose statement was seen (its rows can be split), if any. */
   copyState?: CopyState;
   /** What a copyStatement element found (effect "copyStatement"). */
@@ -369,8 +371,9 @@ export class Body {
     prefix: number,
     bind?: string,
     firstWord?: boolean,
+    replication?: boolean,
   ): void {
-    if (!this.ok) return;
+    if (!this.ok || (replication && !this.repl)) return;
     const raw = this.vars[from];
     if (raw === undefined) return;
     let key = String(raw);

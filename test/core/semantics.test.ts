@@ -386,15 +386,16 @@ describe("streaming replication (pg-receivewal.pcapng) and COPY that looks like 
     for (const [side, frames] of await sides(cap("pg-receivewal.pcapng"))) {
       // pg_receivewal connects with database=replication replication=true.
       expect(values(items(frames, "StartupMessage")[0], "pgwire.repl.connection"), side).toEqual(["physical"]);
-      // Its commands: SHOW (also SQL: not named), IDENTIFY_SYSTEM three times, START_REPLICATION.
+      // Its commands: SHOW (named on a replication connection only), IDENTIFY_SYSTEM three times,
+      // START_REPLICATION.
       const commands = items(frames, "Query").map((q) => [
         values(q, "pgwire.query")[0].split(" ")[0],
         values(q, "pgwire.repl.command")[0],
       ]);
       expect(commands, side).toEqual([
-        ["SHOW", undefined],
+        ["SHOW", "SHOW"],
         ["IDENTIFY_SYSTEM", "IDENTIFY_SYSTEM"],
-        ["SHOW", undefined],
+        ["SHOW", "SHOW"],
         ["IDENTIFY_SYSTEM", "IDENTIFY_SYSTEM"],
         ["IDENTIFY_SYSTEM", "IDENTIFY_SYSTEM"],
         ["START_REPLICATION", "START_REPLICATION"],
@@ -403,6 +404,12 @@ describe("streaming replication (pg-receivewal.pcapng) and COPY that looks like 
     for (const [side, frames] of await sides(cap("seed-md5.pcapng"))) {
       expect(values(items(frames, "StartupMessage")[0], "pgwire.repl.connection"), side).toEqual([]);
       expect(values(items(frames, "Query")[0], "pgwire.repl.command"), side).toEqual([]);
+    }
+    // SHOW on an ordinary connection is SQL.
+    for (const [side, frames] of await sides(cap("synth/truncated.pcapng"))) {
+      const show = items(frames, "Query").find((q) => values(q, "pgwire.query")[0] === "SHOW ALL") as CmpItem;
+      expect(show, side).toBeDefined();
+      expect(values(show, "pgwire.repl.command"), side).toEqual([]);
     }
   });
 
@@ -440,6 +447,24 @@ describe("streaming replication (pg-receivewal.pcapng) and COPY that looks like 
         experts(frames).filter((e) => e.name === "expert:pgwire.unexpected_message"),
         side,
       ).toEqual([]);
+    }
+  });
+
+  it("decodes a real standby's hot standby feedback (pg-standby.pcapng)", async () => {
+    for (const [side, frames] of await sides(cap("pg-standby.pcapng"))) {
+      expect(values(items(frames, "StartupMessage")[0], "pgwire.repl.connection"), side).toEqual(["physical"]);
+      const feedback = items(frames, "HotStandbyFeedback");
+      expect(feedback.length, side).toBeGreaterThan(1);
+      for (const f of feedback) {
+        // The standby's xmin (a transaction ID of this young cluster), epoch 0, no catalog xmin.
+        expect(Number(values(f, "pgwire.repl.xmin")[0]), side).toBeGreaterThan(3);
+        expect(values(f, "pgwire.repl.xmin_epoch"), side).toEqual(["0"]);
+        expect(values(f, "pgwire.repl.catalog_xmin"), side).toEqual(["0"]);
+        expect(values(f, "pgwire.repl.time_text")[0], side).toMatch(/^20\d\d-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)?\+00$/);
+      }
+      expect(items(frames, "XLogData").length, side).toBeGreaterThan(0);
+      expect(items(frames, "StandbyStatusUpdate").length, side).toBeGreaterThan(2);
+      expect(items(frames, "CopyData").length, side).toBe(0);
     }
   });
 

@@ -36,6 +36,7 @@ const CAPTURES: Array<{ file: string }> = [
   { file: "captures/psql-scram.pcapng" },
   { file: "captures/node-protocol.pcapng" },
   { file: "captures/pg-receivewal.pcapng" },
+  { file: "captures/pg-standby.pcapng" },
   { file: "captures/node-pgoutput.pcapng" },
   { file: "captures/node-copy.pcapng" },
   { file: "captures/synth/copy-edges.pcapng" },
