@@ -297,9 +297,11 @@ fi
 if begin node-copy.pcapng 1; then
   for t in "${COMMON_STARTUP[@]}" "Password message" "Simple query" "Copy data" "Copy completion" \
     "Command completion" "Termination"; do has "$t"; done
-  match "COPY statements" 'pgsql.query matches "^COPY "' 7
-  has "CopyIn response" 4  # CSV, text, binary, old syntax
-  has "CopyOut response" 3 # CSV, text, binary
+  match "COPY statements" 'pgsql.query matches "^COPY "' 9
+  has "CopyIn response" 5  # CSV, text, binary, old syntax, look-alike rows
+  has "CopyOut response" 4 # CSV, text, binary, look-alike rows
+  match "rows that start with B, I, U, w, k (client, one CopyData)" 'tcp.dstport == 5432 && pgsql.copydata matches "^Begin\t10\nInsert\t11\nUpdate\t12\nwal\t13\nkeep\t14\n$"' 1
+  match "rows that start with B, I, U, w, k (server)" 'tcp.srcport == 5432 && pgsql.copydata matches "^(Begin|Insert|Update|wal|keep)\n$"' 1
   match "CSV in: the header line, cut after 7 bytes" 'tcp.dstport == 5432 && pgsql.copydata == "id;name"' 1
   match "text in: a row ends exactly at a CopyData's end" 'tcp.dstport == 5432 && pgsql.copydata == 5c:4e:0a' 1
   match "CSV out starts with its header line" 'tcp.srcport == 5432 && pgsql.copydata == "id,name,note,amount\n"' 1
@@ -307,7 +309,7 @@ if begin node-copy.pcapng 1; then
   match "binary in starts with the signature's first 5 bytes" 'tcp.dstport == 5432 && pgsql.copydata == "PGCOP"' 1
   match "the binary trailer" 'tcp.srcport == 5432 && pgsql.copydata == ff:ff' 1
   n=$(values 'pgsql.tag' pgsql.tag | grep -c '^COPY ')
-  ((n == 7)) || fail "$n COPY command tags, expected 7"
+  ((n == 9)) || fail "$n COPY command tags, expected 9"
   lacks Error
   summary
 fi
@@ -322,10 +324,11 @@ if begin node-pgoutput.pcapng 4; then
   for v in 1 2 3; do
     match "START_REPLICATION with proto_version $v" "pgsql.query matches \"^START_REPLICATION SLOT slot_v$v LOGICAL 0/0 \\\\(proto_version '$v', publication_names\"" 1
   done
-  # Version 1: nine transactions (the INSERT of three rows, two UPDATEs and a DELETE on lr_items,
-  # the same on lr_full, the one with a transactional message, the TRUNCATE); every change.
-  pgoutput Begin B 10 # and the one of version 2 (its TRUNCATE, not streamed)
-  pgoutput Commit C 10
+  # Version 1: ten transactions (the INSERT of three rows, two UPDATEs and a DELETE on lr_items,
+  # the same on lr_full, the one with a transactional message, the TRUNCATE, the one from another
+  # origin); every change.
+  pgoutput Begin B 11 # and the one of version 2 (its TRUNCATE, not streamed)
+  pgoutput Commit C 11
   pgoutput Type Y 2 # the enum mood, before lr_items in versions 1 and 3
   pgoutput Update U 3
   pgoutput Delete D 3 # two in version 1, one prepared then rolled back in version 3
@@ -336,7 +339,7 @@ if begin node-pgoutput.pcapng 4; then
   # Version 2: streaming; version 3: two-phase.
   for m in "Stream Start:S" "Stream Stop:E" "Stream Commit:c" "Stream Abort:A" "Begin Prepare:b" "Prepare:P" \
     "Commit Prepared:K" "Rollback Prepared:r" "Stream Prepare:p"; do pgoutput "${m%:*}" "${m#*:}"; done
-  pgoutput Origin O 0 # only when changes come from another origin
+  pgoutput Origin O 1 # the transaction app marked as coming from origin "upstream"
   summary
 fi
 

@@ -260,6 +260,12 @@ INSERT INTO employees (name, title, salary, hired) VALUES
 GRANT SELECT, INSERT ON employees TO scram_user;
 GRANT USAGE ON SEQUENCE employees_id_seq TO scram_user;
 SQL
+# node-pgoutput: app marks one transaction as replicated from another origin (pgoutput's Origin).
+psql_admin -d company <<'SQL'
+GRANT EXECUTE ON FUNCTION pg_replication_origin_create(text), pg_replication_origin_drop(text),
+  pg_replication_origin_session_setup(text), pg_replication_origin_session_reset(),
+  pg_replication_origin_xact_setup(pg_lsn, timestamptz) TO app;
+SQL
 hashes=$(psql_admin -d postgres -At -c \
   "SELECT rolname || ':' || left(rolpassword, 13) FROM pg_authid WHERE rolname IN ('app', 'scram_user') ORDER BY 1")
 grep -q '^app:md5' <<<"$hashes" || die "app does not have an MD5 password: $hashes"

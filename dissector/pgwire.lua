@@ -84,6 +84,9 @@ local F = {
   copyColumn = ProtoField.string("pgwire.copy.column", "Column", nil, "The column of a COPY field: from the COPY statement's column list or the data's header line."),
   copyValue = ProtoField.string("pgwire.copy.value", "Value", nil, "A COPY field's value: text and CSV with their escapes resolved, binary as hex (the types are not in the data)."),
   copyNull = ProtoField.bool("pgwire.copy.null", "NULL", base.NONE, nil, nil, "The COPY field is NULL."),
+  copyFlags = ProtoField.uint32("pgwire.copy.flags", "Flags", base.DEC, nil, nil, "The flags of a binary COPY header (bit 16: each tuple has an OID; the other high bits are critical)."),
+  copyExtension = ProtoField.uint32("pgwire.copy.extension_length", "Header extension length", base.DEC, nil, nil, "The length of a binary COPY header's extension area (0: none)."),
+  copyTrailer = ProtoField.bool("pgwire.copy.trailer", "Trailer", base.NONE, nil, nil, "The end of binary COPY data (a field count of -1)."),
   replConnection = ProtoField.string("pgwire.repl.connection", "Replication connection", nil, "A StartupMessage that opens a replication connection: physical (replication=true) or logical (replication=database)."),
   replCommand = ProtoField.string("pgwire.repl.command", "Replication command", nil, "A Query that is a replication command (IDENTIFY_SYSTEM, START_REPLICATION, BASE_BACKUP, ...)."),
   replType = ProtoField.uint8("pgwire.repl.type", "Replication message", base.DEC, { [104] = "Hot standby feedback", [107] = "Primary keepalive", [114] = "Standby status update", [119] = "XLogData" }, nil, "The replication message's own type byte."),
@@ -266,6 +269,9 @@ do
   list[#list + 1] = F.copyColumn
   list[#list + 1] = F.copyValue
   list[#list + 1] = F.copyNull
+  list[#list + 1] = F.copyFlags
+  list[#list + 1] = F.copyExtension
+  list[#list + 1] = F.copyTrailer
   list[#list + 1] = F.replConnection
   list[#list + 1] = F.replCommand
   list[#list + 1] = F.replType
@@ -2908,8 +2914,10 @@ local function copy_binary(b, f, cs, data, base)
     if fi < nf then stage, need = "len", 4 else stage, need = "count", 2 end
     acc = ""
   end
+  local sigAt
   while p <= n and stage ~= "end" and stage ~= "dead" do
     local take = math.min(need, n - p + 1)
+    if stage == "sig" and need == 19 then sigAt = p end
     if stage == "data" then
       if #acc < MAX_VALUE_BYTES then acc = acc .. ssub(data, p, p + math.min(take, MAX_VALUE_BYTES - #acc) - 1) end
     elseif stage ~= "ext" then
@@ -2925,6 +2933,11 @@ local function copy_binary(b, f, cs, data, base)
           stage = "dead"
         else
           local ext = u32(acc, 16)
+          if not b.nt then
+            local r = (sigAt and b.tvb(base + sigAt - 1, 0)) or b.tvb(base, 0)
+            b.tree:add(f.flags, r, u32(acc, 12)):set_generated()
+            b.tree:add(f.extension, r, ext):set_generated()
+          end
           acc = ""
           if ext > 0 then stage, need = "ext", ext else stage, need = "count", 2 end
         end
@@ -2935,6 +2948,9 @@ local function copy_binary(b, f, cs, data, base)
         local c = sbyte(acc, 1) * 256 + sbyte(acc, 2)
         if c == 65535 then
           stage = "end"
+          if not b.nt then
+            b.tree:add(f.trailer, (rowAt and b.tvb(base + rowAt - 1, 0)) or b.tvb(base, 0), true):set_generated()
+          end
         else
           row, nf, fi = row + 1, c, 0
           if not b.nt then
@@ -3064,8 +3080,9 @@ local function b_tuple_column(b, fkind, valued, digits, empty, flen, fdata, fnam
   if not b.nt then
     local r = b.tvb(start, 0)
     if type(cn) == "string" then b.tree:add(fname, r, cn):set_generated() end
-    local t = type(ct) == "number" and PG_TYPES[ct]
-    if t then b.tree:add(ftype, r, t.name):set_generated() end
+    -- A built-in type, or one the stream's Type message named.
+    local t = type(ct) == "number" and (PG_TYPES[ct] and PG_TYPES[ct].name or (b.st.types and b.st.types[ct]))
+    if t then b.tree:add(ftype, r, t):set_generated() end
   end
   local vi = sfind(valued, k, 1, true)
   if vi then
@@ -3603,7 +3620,7 @@ end
 
 -- CopyData (frontend)
 local function CopyData_F(b)
-  b_copy_rows(b, F.copydata, { row = F.copyRow, column = F.copyColumn, value = F.copyValue, null = F.copyNull })
+  b_copy_rows(b, F.copydata, { row = F.copyRow, column = F.copyColumn, value = F.copyValue, null = F.copyNull, flags = F.copyFlags, extension = F.copyExtension, trailer = F.copyTrailer })
 end
 
 -- CopyDone (frontend)
@@ -4040,7 +4057,7 @@ local M = {
   { name = "Commit", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "lsn" } }, effects = {  }, parse = pgoutput_Commit_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
   { name = "Origin", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "origin" } }, effects = {  }, parse = pgoutput_Origin_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
   { name = "Relation", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "nspname" }, { lit = "." }, { v = "relname" } }, effects = { "relation" }, parse = pgoutput_Relation_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
-  { name = "Type", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "typname" } }, effects = {  }, parse = pgoutput_Type_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
+  { name = "Type", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "typname" } }, effects = { "dataType" }, parse = pgoutput_Type_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
   { name = "Insert", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "rel" } }, effects = {  }, parse = pgoutput_Insert_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
   { name = "Update", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "rel" } }, effects = {  }, parse = pgoutput_Update_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
   { name = "Delete", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "rel" } }, effects = {  }, parse = pgoutput_Delete_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
@@ -4177,6 +4194,13 @@ local function apply_effects(S, effects, b)
         rels[v.relid] = { name = ((v.nspname == "") and "pg_catalog" or v.nspname) .. "." .. v.relname,
                           cols = lists.relcols or {} }
         S = with(S, "rels", rels)
+      end
+    elseif e == "dataType" then
+      if type(v.typid) == "number" and type(v.typname) == "string" then
+        local types = {}
+        if S.types then for id, name in pairs(S.types) do types[id] = name end end
+        types[v.typid] = v.typname
+        S = with(S, "types", types)
       end
     elseif e == "streamStart" then S = with(S, "stream", true)
     elseif e == "streamStop" then S = with(S, "stream", nil)

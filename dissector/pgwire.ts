@@ -125,6 +125,9 @@ export const F = {
   copyColumn: { abbrev: "copy.column", name: "pgwire.copy.column", type: "string", label: "Column" },
   copyValue: { abbrev: "copy.value", name: "pgwire.copy.value", type: "string", label: "Value" },
   copyNull: { abbrev: "copy.null", name: "pgwire.copy.null", type: "bool", label: "NULL" },
+  copyFlags: { abbrev: "copy.flags", name: "pgwire.copy.flags", type: "uint32", label: "Flags" },
+  copyExtension: { abbrev: "copy.extension_length", name: "pgwire.copy.extension_length", type: "uint32", label: "Header extension length" },
+  copyTrailer: { abbrev: "copy.trailer", name: "pgwire.copy.trailer", type: "bool", label: "Trailer" },
   replConnection: { abbrev: "repl.connection", name: "pgwire.repl.connection", type: "string", label: "Replication connection" },
   replCommand: { abbrev: "repl.command", name: "pgwire.repl.command", type: "string", label: "Replication command" },
   replType: { abbrev: "repl.type", name: "pgwire.repl.type", type: "uint8", label: "Replication message", values: {"104":"Hot standby feedback","107":"Primary keepalive","114":"Standby status update","119":"XLogData"} },
@@ -270,7 +273,7 @@ export const TABLES: Readonly<Record<string, Readonly<Record<string, string>>>> 
 };
 
 /** Fields the decoder derives rather than reads them: lookups, attributes, typed columns (full filter names). */
-export const DERIVED_FIELDS: readonly string[] = ["pgwire.repl.connection","pgwire.scram.user","pgwire.scram.nonce","pgwire.scram.salt","pgwire.scram.iterations","pgwire.scram.channel_binding","pgwire.scram.proof","pgwire.scram.verifier","pgwire.scram.error","pgwire.scram.gs2_cbind_flag","pgwire.scram.authzid","pgwire.scram.attribute","pgwire.repl.command","pgwire.repl.option","pgwire.copy.option","pgwire.col.type","pgwire.column","pgwire.col.value","pgwire.param.type","pgwire.repl.wal_start_lsn","pgwire.repl.wal_end_lsn","pgwire.repl.time_text","pgwire.repl.written_lsn","pgwire.repl.flushed_lsn","pgwire.repl.applied_lsn","pgwire.copy.row","pgwire.copy.column","pgwire.copy.value","pgwire.copy.null","pgwire.code_name","pgwire.code_class","pgwire.pgoutput.final_lsn_text","pgwire.pgoutput.commit_time_text","pgwire.pgoutput.message_lsn_text","pgwire.pgoutput.commit_lsn_text","pgwire.pgoutput.end_lsn_text","pgwire.pgoutput.origin_lsn_text","pgwire.pgoutput.relation","pgwire.pgoutput.abort_lsn_text","pgwire.pgoutput.abort_time_text","pgwire.pgoutput.prepare_lsn_text","pgwire.pgoutput.prepare_time_text","pgwire.pgoutput.prepare_end_lsn_text","pgwire.pgoutput.rollback_end_lsn_text","pgwire.pgoutput.rollback_time_text"];
+export const DERIVED_FIELDS: readonly string[] = ["pgwire.repl.connection","pgwire.scram.user","pgwire.scram.nonce","pgwire.scram.salt","pgwire.scram.iterations","pgwire.scram.channel_binding","pgwire.scram.proof","pgwire.scram.verifier","pgwire.scram.error","pgwire.scram.gs2_cbind_flag","pgwire.scram.authzid","pgwire.scram.attribute","pgwire.repl.command","pgwire.repl.option","pgwire.copy.option","pgwire.col.type","pgwire.column","pgwire.col.value","pgwire.param.type","pgwire.repl.wal_start_lsn","pgwire.repl.wal_end_lsn","pgwire.repl.time_text","pgwire.repl.written_lsn","pgwire.repl.flushed_lsn","pgwire.repl.applied_lsn","pgwire.copy.row","pgwire.copy.column","pgwire.copy.value","pgwire.copy.null","pgwire.copy.flags","pgwire.copy.extension_length","pgwire.copy.trailer","pgwire.code_name","pgwire.code_class","pgwire.pgoutput.final_lsn_text","pgwire.pgoutput.commit_time_text","pgwire.pgoutput.message_lsn_text","pgwire.pgoutput.commit_lsn_text","pgwire.pgoutput.end_lsn_text","pgwire.pgoutput.origin_lsn_text","pgwire.pgoutput.relation","pgwire.pgoutput.abort_lsn_text","pgwire.pgoutput.abort_time_text","pgwire.pgoutput.prepare_lsn_text","pgwire.pgoutput.prepare_time_text","pgwire.pgoutput.prepare_end_lsn_text","pgwire.pgoutput.rollback_end_lsn_text","pgwire.pgoutput.rollback_time_text"];
 
 export const DEFAULT_MAX_LENGTH = 1073741823;
 
@@ -702,7 +705,7 @@ function CopyBothResponse_B(b: Body): void {
 
 /** CopyData (frontend): A chunk of the COPY stream (or a replication message inside CopyBoth). */
 function CopyData_F(b: Body): void {
-  b.copyRows(F.copydata, { row: F.copyRow, column: F.copyColumn, value: F.copyValue, null: F.copyNull });
+  b.copyRows(F.copydata, { row: F.copyRow, column: F.copyColumn, value: F.copyValue, null: F.copyNull, flags: F.copyFlags, extension: F.copyExtension, trailer: F.copyTrailer });
 }
 
 /** CopyDone (frontend): The sender has finished its COPY data. */
@@ -1829,7 +1832,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     type: "Y",
     shape: "payload",
     info: [{"lit":" "},{"v":"typname"}],
-    effects: [],
+    effects: ["dataType"],
     parse: pgoutput_Type_B,
   },
   {

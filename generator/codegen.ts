@@ -114,7 +114,7 @@ export function tsBody(model: Model, body: readonly Element[], indent = "  "): s
           break;
         case "copyRows":
           lines.push(
-            `${ind}b.copyRows(${key(e.field)}, { row: ${key(e.row)}, column: ${key(e.column)}, value: ${key(e.value)}, null: ${key(e.isNull)} });`,
+            `${ind}b.copyRows(${key(e.field)}, { row: ${key(e.row)}, column: ${key(e.column)}, value: ${key(e.value)}, null: ${key(e.isNull)}, flags: ${key(e.flags)}, extension: ${key(e.extension)}, trailer: ${key(e.trailer)} });`,
           );
           break;
       }
@@ -238,7 +238,7 @@ export function luaBody(model: Model, body: readonly Element[], indent = "  "): 
           break;
         case "copyRows":
           lines.push(
-            `${ind}b_copy_rows(b, ${key(e.field)}, { row = ${key(e.row)}, column = ${key(e.column)}, value = ${key(e.value)}, null = ${key(e.isNull)} })`,
+            `${ind}b_copy_rows(b, ${key(e.field)}, { row = ${key(e.row)}, column = ${key(e.column)}, value = ${key(e.value)}, null = ${key(e.isNull)}, flags = ${key(e.flags)}, extension = ${key(e.extension)}, trailer = ${key(e.trailer)} })`,
           );
           break;
       }

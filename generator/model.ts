@@ -170,7 +170,7 @@ function derivedFieldsOf(body: readonly Element[]): FieldDef[] {
     e.kind === "copyStatement"
       ? [e.field]
       : e.kind === "copyRows"
-        ? [e.row, e.column, e.value, e.isNull]
+        ? [e.row, e.column, e.value, e.isNull, e.flags, e.extension, e.trailer]
         : e.kind === "attributes"
           ? [...e.keys.map(([, f]) => f), e.cbind, e.authzid, e.other]
           : e.kind === "column" || e.kind === "tupleColumn"

@@ -105,6 +105,10 @@ export interface CopyRowsElement {
   readonly column: FieldDef;
   readonly value: FieldDef;
   readonly isNull: FieldDef;
+  /** Binary COPY: the header's flags and extension length, and the trailer. */
+  readonly flags: FieldDef;
+  readonly extension: FieldDef;
+  readonly trailer: FieldDef;
 }
 
 /**
@@ -369,6 +373,8 @@ export type Effect =
    * that name it later.
    */
   | "relation"
+  /** A logical replication Type: the type $typid is named $typname (tuple columns of that type show it). */
+  | "dataType"
   /** Stream Start / Stream Stop: messages of a streamed transaction carry its xid in between. */
   | "streamStart"
   | "streamStop"
@@ -691,6 +697,9 @@ export function copyRows(f: {
   column: FieldDef;
   value: FieldDef;
   isNull: FieldDef;
+  flags: FieldDef;
+  extension: FieldDef;
+  trailer: FieldDef;
 }): CopyRowsElement {
   return { kind: "copyRows", ...f };
 }
@@ -745,7 +754,8 @@ export function usedFields(body: readonly Element[]): FieldDef[] {
         e.kind === "copyStatement"
       )
         out.push(e.field);
-      else if (e.kind === "copyRows") out.push(e.field, e.row, e.column, e.value, e.isNull);
+      else if (e.kind === "copyRows")
+        out.push(e.field, e.row, e.column, e.value, e.isNull, e.flags, e.extension, e.trailer);
       else if (e.kind === "payload") out.push(e.field, e.type);
       else if (e.kind === "column") out.push(e.length, e.data, e.name, e.type, e.value);
       else if (e.kind === "tupleColumn") out.push(e.marker, e.length, e.data, e.name, e.type, e.value);

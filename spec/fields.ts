@@ -246,6 +246,19 @@ export const F = {
     "A COPY field's value: text and CSV with their escapes resolved, binary as hex (the types are not in the data).",
   ),
   copyNull: field("copy.null", "NULL", "bool", "The COPY field is NULL."),
+  copyFlags: field(
+    "copy.flags",
+    "Flags",
+    "uint32",
+    "The flags of a binary COPY header (bit 16: each tuple has an OID; the other high bits are critical).",
+  ),
+  copyExtension: field(
+    "copy.extension_length",
+    "Header extension length",
+    "uint32",
+    "The length of a binary COPY header's extension area (0: none).",
+  ),
+  copyTrailer: field("copy.trailer", "Trailer", "bool", "The end of binary COPY data (a field count of -1)."),
   // --- streaming replication ---
   replConnection: field(
     "repl.connection",

@@ -249,13 +249,16 @@ export class PdmlReader {
   }
 }
 
-/** Wireshark keeps at most this many bytes of a frame's Info column (COL_MAX_INFO_LEN - 1). */
-const INFO_MAX_BYTES = 4095;
+/**
+ * Wireshark keeps at most COL_MAX_INFO_LEN (4096) bytes of a frame's Info column, less where it
+ * was appended to in several steps: a column at least this long may have been cut.
+ */
+const INFO_CUT_BYTES = 4000;
 
 /** The plugin's Info equals the decoder's, or is its start where Wireshark cut the column. */
 function sameInfo(lua: string, ts: string): boolean {
   if (lua === ts) return true;
-  return Buffer.byteLength(lua) >= INFO_MAX_BYTES - 3 && ts.startsWith(lua);
+  return Buffer.byteLength(lua) >= INFO_CUT_BYTES && ts.startsWith(lua);
 }
 
 /** Parses a whole PDML text (see PdmlReader). */

@@ -116,6 +116,8 @@ export interface ConnState {
   readonly stream?: true;
   /** The relations the stream described (Relation messages), by OID. */
   readonly rels?: ReadonlyMap<number, Relation>;
+  /** The types the stream named (Type messages), by OID. */
+  readonly types?: ReadonlyMap<number, string>;
   /** The kind of replication connection its StartupMessage opened (physical, logical). */
   readonly repl?: string;
   /** The COPY statements of the last query, for the COPY responses still to come. */
@@ -204,6 +206,11 @@ function applyEffects(S: ConnState, effects: readonly string[], b: Body): ConnSt
             cols: lists.relcols ?? [],
           });
           S = { ...S, rels };
+        }
+        break;
+      case "dataType":
+        if (typeof v.typid === "number" && typeof v.typname === "string") {
+          S = { ...S, types: new Map(S.types).set(v.typid, v.typname) };
         }
         break;
       case "streamStart":
@@ -610,6 +617,7 @@ export function dissectCall(
     b.sub = S.sub;
     b.stream = S.stream === true;
     b.rels = S.rels;
+    b.types = S.types;
     b.fe = fe;
     b.repl = S.repl !== undefined;
     b.copyState = S.cs;

@@ -8,7 +8,8 @@
 //   4. text out of a column list;
 //   5. binary out (PGCOPY signature, flags, tuples of fields with lengths, the -1 trailer);
 //   6. binary in, the bytes of step 5 sent back in 5-byte chunks;
-//   7. CSV in with the old keyword syntax (CSV DELIMITER AS '|' NULL AS '-').
+//   7. CSV in with the old keyword syntax (CSV DELIMITER AS '|' NULL AS '-');
+//   8. rows that start with the type bytes of pgoutput and replication messages (B, I, U, w, k).
 // Usage: node captures/clients/copy.mjs PASSWORD   (or APP_PASSWORD=...)
 import { appClient } from "./app.mjs";
 import { rawConnection } from "./raw.mjs";
@@ -71,6 +72,15 @@ con.query("COPY c (id, note) FROM STDIN CSV DELIMITER AS '|' NULL AS '-'");
 show("old syntax", await until("copyInResponse"));
 sendChunks(Buffer.from('7|"a|b"\n8|-\n'), 64);
 show("old syntax data", await until("readyForQuery"));
+
+// 8. Rows that start with pgoutput's and replication's type bytes (B, I, U, w, k): COPY data, in
+// and out, never replication messages.
+con.query("COPY c (name, id) FROM STDIN");
+show("look-alike rows", await until("copyInResponse"));
+sendChunks(Buffer.from("Begin\t10\nInsert\t11\nUpdate\t12\nwal\t13\nkeep\t14\n"), 64);
+show("look-alike rows data", await until("readyForQuery"));
+con.query("COPY (SELECT name FROM c WHERE id >= 10 ORDER BY id) TO STDOUT");
+show("look-alike rows out", await until("readyForQuery"));
 
 con.query("SELECT count(*) AS rows FROM c");
 show("count", await until("readyForQuery"));

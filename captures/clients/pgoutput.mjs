@@ -4,7 +4,8 @@
 // on an ordinary connection (app) after the slot exists and before START_REPLICATION:
 //   v1 (messages, binary): Relation, Type (an enum column), Insert with NULLs and a TOASTed value,
 //       Update with and without a key change, with the TOASTed value unchanged ('u'), Delete,
-//       REPLICA IDENTITY FULL (old rows 'O'), logical decoding messages, Truncate with options;
+//       REPLICA IDENTITY FULL (old rows 'O'), logical decoding messages, Truncate with options,
+//       Origin (a transaction replicated from another origin);
 //   v2 (streaming, logical_decoding_work_mem is 64 kB): a large transaction streamed in blocks then
 //       committed (Stream Start/Stop/Commit), one rolled back (Stream Abort), one with a savepoint
 //       rolled back inside a streamed transaction (Stream Abort of a subtransaction);
@@ -23,6 +24,8 @@ const dml = appClient("pgoutput.mjs", "APP_PASSWORD");
 dml.on("error", (e) => console.error("app connection:", e.message));
 await dml.connect();
 await dml.query(`
+  SELECT pg_replication_origin_drop('upstream') FROM pg_replication_origin WHERE roname = 'upstream';
+  SELECT pg_replication_origin_create('upstream');
   DROP PUBLICATION IF EXISTS pub_demo;
   DROP TABLE IF EXISTS lr_items, lr_full;
   DROP TYPE IF EXISTS mood;
@@ -91,17 +94,22 @@ async function session(slot, slotOptions, startOptions, changes) {
   con._emitMessage = true;
   const next = inboxOf(con);
   con.query(`START_REPLICATION SLOT ${slot} LOGICAL 0/0 (${startOptions})`);
+  // The server may send a keepalive past the changes' LSN before it has sent them all: the stream
+  // is complete once such a keepalive came and no XLogData followed for half a second.
   let seen = 0;
+  let reached = 0n;
   for (;;) {
-    const m = await next(["copyData", "error"]);
+    const m = await next(["copyData", "error"], reached > 0n ? 500 : 15000).catch((e) => {
+      if (reached > 0n) return null;
+      throw e;
+    });
+    if (m === null) break;
     if (m.name === "error") throw new Error(`${slot}: ${m.message}`);
     const kind = String.fromCharCode(m.chunk[0]);
     if (kind === "w") seen++;
-    if (kind === "k" && m.chunk.readBigUInt64BE(1) >= target) {
-      con.sendCopyFromChunk(statusUpdate(m.chunk.readBigUInt64BE(1)));
-      break;
-    }
+    if (kind === "k" && m.chunk.readBigUInt64BE(1) >= target) reached = m.chunk.readBigUInt64BE(1);
   }
+  con.sendCopyFromChunk(statusUpdate(reached));
   con.endCopyFrom();
   await next(["readyForQuery"]);
   con.query(`DROP_REPLICATION_SLOT ${slot}`);
@@ -125,6 +133,10 @@ await session("slot_v1", "", `proto_version '1', publication_names '"pub_demo"',
   "BEGIN; SELECT pg_logical_emit_message(true, 'pgwire', 'in a transaction'); INSERT INTO lr_full VALUES (3, 'c'); COMMIT",
   "SELECT pg_logical_emit_message(false, 'pgwire', 'outside any transaction')",
   "TRUNCATE lr_full RESTART IDENTITY",
+  // A transaction replicated from another origin: Begin, then Origin (its name and commit LSN there).
+  `BEGIN; SELECT pg_replication_origin_session_setup('upstream');
+     SELECT pg_replication_origin_xact_setup('0/1234ABC', '2026-01-01 00:00:00+00');
+     INSERT INTO lr_full VALUES (4, 'from upstream'); COMMIT; SELECT pg_replication_origin_session_reset()`,
 ]);
 
 await session("slot_v2", "", `proto_version '2', publication_names '"pub_demo"', streaming 'on'`, [
@@ -150,5 +162,7 @@ await session(
   ],
 );
 
-await dml.query("DROP PUBLICATION pub_demo; DROP TABLE lr_items, lr_full; DROP TYPE mood");
+await dml.query(
+  "DROP PUBLICATION pub_demo; DROP TABLE lr_items, lr_full; DROP TYPE mood; SELECT pg_replication_origin_drop('upstream')",
+);
 await dml.end();

@@ -444,8 +444,10 @@ local function copy_binary(b, f, cs, data, base)
     if fi < nf then stage, need = "len", 4 else stage, need = "count", 2 end
     acc = ""
   end
+  local sigAt
   while p <= n and stage ~= "end" and stage ~= "dead" do
     local take = math.min(need, n - p + 1)
+    if stage == "sig" and need == 19 then sigAt = p end
     if stage == "data" then
       if #acc < MAX_VALUE_BYTES then acc = acc .. ssub(data, p, p + math.min(take, MAX_VALUE_BYTES - #acc) - 1) end
     elseif stage ~= "ext" then
@@ -461,6 +463,11 @@ local function copy_binary(b, f, cs, data, base)
           stage = "dead"
         else
           local ext = u32(acc, 16)
+          if not b.nt then
+            local r = (sigAt and b.tvb(base + sigAt - 1, 0)) or b.tvb(base, 0)
+            b.tree:add(f.flags, r, u32(acc, 12)):set_generated()
+            b.tree:add(f.extension, r, ext):set_generated()
+          end
           acc = ""
           if ext > 0 then stage, need = "ext", ext else stage, need = "count", 2 end
         end
@@ -471,6 +478,9 @@ local function copy_binary(b, f, cs, data, base)
         local c = sbyte(acc, 1) * 256 + sbyte(acc, 2)
         if c == 65535 then
           stage = "end"
+          if not b.nt then
+            b.tree:add(f.trailer, (rowAt and b.tvb(base + rowAt - 1, 0)) or b.tvb(base, 0), true):set_generated()
+          end
         else
           row, nf, fi = row + 1, c, 0
           if not b.nt then

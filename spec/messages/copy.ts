@@ -18,7 +18,16 @@ function copyResponse(name: string, type: string, effect: "copyIn" | "copyOut" |
 }
 
 const copyDataBody = [
-  copyRows({ field: F.copydata, row: F.copyRow, column: F.copyColumn, value: F.copyValue, isNull: F.copyNull }),
+  copyRows({
+    field: F.copydata,
+    row: F.copyRow,
+    column: F.copyColumn,
+    value: F.copyValue,
+    isNull: F.copyNull,
+    flags: F.copyFlags,
+    extension: F.copyExtension,
+    trailer: F.copyTrailer,
+  }),
 ];
 
 /** The client's COPY messages come while it copies in, or after an error dropped its COPY. */

@@ -158,6 +158,7 @@ export const pgoutputMessages: MessageDef[] = [
   ),
   pgoutput("Type", "Y", [streamedXid, int(F.typeOid, "typid"), str(F.pgoNamespace), str(F.pgoTypeName, "typname")], {
     info: " {typname}",
+    effects: ["dataType"],
     since: "protocol 1",
     description: "Describes a data type that is not built in, before a relation that uses it.",
   }),

@@ -90,6 +90,8 @@ export class Body {
   stream = false;
   /** The relations the replication stream described, by OID. */
   rels?: ReadonlyMap<number, Relation>;
+  /** The types the replication stream named, by OID. */
+  types?: ReadonlyMap<number, string>;
   /** The payload message decoded inside this one. */
   picked?: MessageMeta;
   /** The message comes from the client. */
@@ -307,7 +309,10 @@ export class Body {
     const cn = c?.[0];
     const ct = c?.[1];
     if (typeof cn === "string") this.add(name, cn, start, 0);
-    if (typeof ct === "number" && Object.hasOwn(PG_TYPES, ct)) this.add(type, PG_TYPES[ct].name, start, 0);
+    // A built-in type, or one the stream's Type message named.
+    const tn =
+      typeof ct !== "number" ? undefined : Object.hasOwn(PG_TYPES, ct) ? PG_TYPES[ct].name : this.types?.get(ct);
+    if (tn !== undefined) this.add(type, tn, start, 0);
     if (Object.hasOwn(formats, k)) {
       this.int(len, 4, true, "vlen");
       const n = this.num("vlen");
@@ -343,7 +348,18 @@ export class Body {
   }
 
   /** A CopyData's bytes and, in a COPY whose statement was seen, its rows (CopyRowsElement). */
-  copyRows(data: FieldInfo, f: { row: FieldInfo; column: FieldInfo; value: FieldInfo; null: FieldInfo }): void {
+  copyRows(
+    data: FieldInfo,
+    f: {
+      row: FieldInfo;
+      column: FieldInfo;
+      value: FieldInfo;
+      null: FieldInfo;
+      flags: FieldInfo;
+      extension: FieldInfo;
+      trailer: FieldInfo;
+    },
+  ): void {
     if (!this.ok) return;
     const n = this.end - this.pos;
     if (n > 0) this.add(data, this.buf.slice(this.pos, this.end), this.pos, n);
@@ -352,6 +368,11 @@ export class Body {
       this.copyNext = copyRows(this.buf, this.pos, this.end, cs, {
         tree: true,
         row: (at, row) => this.add(f.row, row, at, 0),
+        header: (at, flags, extension) => {
+          this.add(f.flags, flags, at, 0);
+          this.add(f.extension, extension, at, 0);
+        },
+        trailer: (at) => this.add(f.trailer, true, at, 0),
         field: (at, name, value) => {
           if (name !== undefined) this.add(f.column, name, at, 0);
           if (value !== undefined) this.add(f.value, value, at, 0);

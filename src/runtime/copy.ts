@@ -291,6 +291,9 @@ export interface CopySink {
   /** The message has a tree (the plugin fills none without one). */
   readonly tree: boolean;
   row(at: number, n: number): void;
+  /** Binary COPY's header: its flags and extension length. */
+  header(at: number, flags: number, extension: number): void;
+  trailer(at: number): void;
   field(at: number, name: string | undefined, value: string | undefined): void;
   expert(key: "copyFormat" | "copyLongRow", text: string): void;
 }
@@ -541,8 +544,10 @@ function copyBinary(b: Uint8Array, base: number, end: number, cs: CopyState, sin
     acc = [];
   };
   let p = base;
+  let sigAt: number | undefined;
   while (p < end && stage !== "end" && stage !== "dead") {
     const take = Math.min(need, end - p);
+    if (stage === "sig" && need === 19) sigAt = p;
     if (stage === "data") {
       const keep = Math.min(take, MAX_VALUE_BYTES - acc.length);
       for (let k = 0; k < keep; k++) acc.push(b[p + k]);
@@ -560,6 +565,8 @@ function copyBinary(b: Uint8Array, base: number, end: number, cs: CopyState, sin
         stage = "dead";
       } else {
         const ext = ((acc[15] << 24) | (acc[16] << 16) | (acc[17] << 8) | acc[18]) >>> 0;
+        const flags = ((acc[11] << 24) | (acc[12] << 16) | (acc[13] << 8) | acc[14]) >>> 0;
+        if (sink.tree) sink.header(sigAt ?? base, flags, ext);
         acc = [];
         if (ext > 0) {
           stage = "ext";
@@ -575,8 +582,10 @@ function copyBinary(b: Uint8Array, base: number, end: number, cs: CopyState, sin
     } else if (stage === "count") {
       flush();
       const c = acc[0] * 256 + acc[1];
-      if (c === 65535) stage = "end";
-      else {
+      if (c === 65535) {
+        stage = "end";
+        if (sink.tree) sink.trailer(rowAt ?? base);
+      } else {
         row++;
         nf = c;
         fi = 0;

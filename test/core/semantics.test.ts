@@ -532,6 +532,8 @@ describe("logical replication with pgoutput (node-pgoutput.pcapng)", () => {
       for (const ins of inserts) {
         expect(values(ins, "pgwire.column"), side).toEqual(["id", "name", "note", "feel", "big", "n"]);
       }
+      // Built-in types by their OID, the enum by the stream's Type message.
+      expect(values(inserts[0], "pgwire.col.type"), side).toEqual(["int4", "text", "text", "mood", "text", "numeric"]);
       expect(values(inserts[0], "pgwire.col.value")[0], side).toBe("1");
       expect(values(inserts[0], "pgwire.col.value")[1], side).toBe("one");
       expect(values(inserts[0], "pgwire.col.value").at(-1), side).toBe("1.5");
@@ -722,7 +724,7 @@ describe("COPY data split into rows (node-copy.pcapng, synth/copy-edges.pcapng)"
       ).toEqual(binary);
       // 7. The old keyword syntax.
       expect(
-        all.slice(21).map(([, f]) => f),
+        all.slice(21, 23).map(([, f]) => f),
         side,
       ).toEqual([
         [
@@ -745,6 +747,26 @@ describe("COPY data split into rows (node-copy.pcapng, synth/copy-edges.pcapng)"
         ["format=binary"],
         ["format=csv", "delimiter=|", "null=-"],
       ]);
+      // The binary header (no flags, no extension) and trailer, out and in.
+      const copyFields = (name: string) => items(frames, "CopyData").flatMap((i) => values(i, name));
+      expect(copyFields("pgwire.copy.flags"), side).toEqual(["0", "0"]);
+      expect(copyFields("pgwire.copy.extension_length"), side).toEqual(["0", "0"]);
+      expect(copyFields("pgwire.copy.trailer").length, side).toBe(2);
+      // 8. Rows that start with pgoutput's and replication's type bytes: COPY rows, in and out.
+      const names = ["Begin", "Insert", "Update", "wal", "keep"];
+      expect(
+        all.slice(23, 28).map(([, f]) => f),
+        side,
+      ).toEqual(
+        names.map((n, i) => [
+          ["name", n],
+          ["id", String(10 + i)],
+        ]),
+      );
+      expect(
+        all.slice(28).map(([, f]) => f),
+        side,
+      ).toEqual(names.map((n) => [[undefined, n]]));
       expect(
         experts(frames).filter((e) => e.name.startsWith("expert:pgwire.copy")),
         side,
@@ -806,6 +828,25 @@ describe("COPY data split into rows (node-copy.pcapng, synth/copy-edges.pcapng)"
         "Binary COPY field with length -5",
         "2 bytes after the binary COPY trailer",
       ]);
+    }
+  });
+
+  it("leaves COPY data that starts with B, I, U, w or k as COPY data (node-copy.pcapng)", async () => {
+    for (const [side, frames] of await sides(cap("node-copy.pcapng"))) {
+      const data = items(frames, "CopyData").map((i) =>
+        Buffer.from(values(i, "pgwire.copydata")[0].replace(/:/g, ""), "hex").toString(),
+      );
+      for (const start of ["Begin", "Insert", "Update", "wal", "keep"]) {
+        // The client's CopyData holds all five rows; the server sends one per row.
+        expect(data.filter((d) => d.startsWith(start)).length, `${side} ${start}`).toBe(start === "Begin" ? 2 : 1);
+      }
+      for (const name of ["XLogData", "PrimaryKeepalive", "StandbyStatusUpdate", "HotStandbyFeedback"]) {
+        expect(items(frames, name).length, `${side} ${name}`).toBe(0);
+      }
+      const carried = [...frames.values()].flatMap((fr) =>
+        fr.items.flatMap((i) => i.fields.filter((x) => x.name.startsWith("pgwire.pgoutput."))),
+      );
+      expect(carried, side).toEqual([]);
     }
   });
 
