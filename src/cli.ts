@@ -5,12 +5,15 @@
 import { accessSync, constants, readFileSync, statSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { CaptureError } from "./capture-types.ts";
+import { Analyzer, type AnalyzerListener, type ConnectionRecord, type Finding } from "./analysis.ts";
+import { CaptureError, type CapturePacket } from "./capture-types.ts";
 import { compare } from "./compare.ts";
 import { type DecodedMessage, FIELDS, type FieldValue } from "./decoder.ts";
+import { COLOR, connectionJson, explainConnection, findingsSummary, PLAIN, type Style } from "./explain.ts";
 import { readCapture } from "./pcap.ts";
-import { decodeCapture, type FrameResult } from "./pipeline.ts";
+import { decodeCapture, decodeSteps, type FrameResult, type Step } from "./pipeline.ts";
 import type { FieldInfo } from "./runtime/body.ts";
+import { CSV_TABLES, Stats, statsCsv, statsText } from "./stats.ts";
 
 /** Exit statuses, as the help texts document them. */
 export const EXIT = { ok: 0, differences: 1, usage: 2, input: 3, internal: 70 } as const;
@@ -30,6 +33,10 @@ Usage:
   pgwire help [command]
 
 Commands:
+  explain FILE   tell each connection's story: handshake, TLS, startup, authentication and what
+                 it exposed, queries with rows, times and errors, how it ended; then the findings
+  stats FILE     queries grouped by shape with response-time percentiles, connections, errors by
+                 SQLSTATE, authentication methods
   decode FILE    print the PostgreSQL messages of a capture (TypeScript reference decoder)
   compare FILE   run the Wireshark Lua plugin under tshark and check it against the decoder
 
@@ -40,9 +47,73 @@ Options:
 ${EXIT_HELP}
 
 Examples:
+  pgwire explain captures/seed-md5.pcapng
+  pgwire stats --csv traffic.pcapng > queries.csv
   pgwire decode captures/seed-md5.pcapng
   pgwire decode --json --port 5432,6432 traffic.pcapng | jq 'select(.msg == "Query")'
   pgwire compare captures/tls-keylog.pcapng --keylog captures/tls-keylog.keys
+`;
+
+const FILTER_HELP = `Which traffic (explain, stats):
+  --port P[,P...]    server ports to decode as PostgreSQL (default 5432); may be repeated
+  --keylog FILE      TLS key log (SSLKEYLOGFILE format): decrypt TLS sessions and decode them
+  --no-heuristic     decode only the server ports, not PostgreSQL found on other ports
+  --stream N[,N...]  only these connections (Wireshark's tcp.stream numbers); may be repeated
+  --since T          only packets from T on, and --until T only up to T: seconds from the
+  --until T          capture's first packet (12.5), or a date and time (2026-11-27T10:00:00Z)`;
+
+const EXPLAIN_HELP = `Usage: pgwire explain FILE [--json] [filters]
+
+Tells each PostgreSQL connection's story, top to bottom: the TCP handshake, TLS or not, the
+startup (protocol version, user, database, application_name), the authentication method, its
+outcome and what it exposed on the wire (cleartext password, MD5 hash and salt, SCRAM, trust),
+the server's parameters, each query or statement with its rows, command tag and response time,
+errors and notices (severity, SQLSTATE and its name, message, and the server's source file,
+line and routine they leak), and how the connection ended (Terminate then FIN, or an abrupt
+close, and by whom). A connection is told when it closes; at most ${500} requests each (the rest
+are counted). Then a summary of the findings of the whole capture.
+
+Options:
+  --json             one JSON document: {"connections": [...], "findings": [...]}
+  --color, --no-color  colour on or off (default: on when stdout is a terminal and NO_COLOR is unset)
+${FILTER_HELP}
+  -h, --help         show this help
+
+A truncated capture is explained up to where it is cut, then reported (exit status 3). A
+capture without PostgreSQL traffic is an error (exit status 3).
+
+${EXIT_HELP}
+
+Examples:
+  pgwire explain captures/seed-wrong-password.pcapng
+  pgwire explain --stream 3 --since 10 big.pcapng | less -R
+  pgwire explain --json captures/seed-md5.pcapng | jq '.connections[].auth'
+`;
+
+const STATS_HELP = `Usage: pgwire stats FILE [--json | --csv [--table NAME]] [filters]
+
+The numbers of a whole capture: queries grouped by their normalised text (literals and
+parameters replaced by ?) with count, total, mean, p50, p95 and max response time, rows and
+errors; connections with their duration, bytes and requests; errors by SQLSTATE; the
+authentication methods seen. Response time is from the request (Query, Execute, FunctionCall)
+to the message that completes it. Percentiles are exact to within 2%.
+
+Options:
+  --json             all tables as one JSON document (times in seconds)
+  --csv              one table as CSV (times in seconds): --table queries (default),
+                     connections, errors or auth
+  --table NAME       the table --csv writes
+  --top N            queries shown in the text table (default 20; --json and --csv have all)
+  --color, --no-color  colour on or off (default: on when stdout is a terminal and NO_COLOR is unset)
+${FILTER_HELP}
+  -h, --help         show this help
+
+${EXIT_HELP}
+
+Examples:
+  pgwire stats captures/pgbench-extended.pcapng
+  pgwire stats --csv --table errors traffic.pcapng
+  pgwire stats --json traffic.pcapng | jq '.queries[0]'
 `;
 
 const DECODE_HELP = `Usage: pgwire decode FILE [--json] [--port P[,P...]] [--keylog FILE]
@@ -364,6 +435,237 @@ async function decodeCommand(args: readonly string[], out: Output): Promise<numb
 }
 
 // ---------------------------------------------------------------------------------------------
+// explain, stats: the analysis of a whole capture, with the filters they share
+
+const FILTER_OPTIONS: Record<string, OptionSpec> = {
+  "--port": { key: "port", value: true },
+  "--keylog": { key: "keylog", value: true },
+  "--no-heuristic": { key: "noHeuristic", value: false },
+  "--stream": { key: "stream", value: true },
+  "--since": { key: "since", value: true },
+  "--until": { key: "until", value: true },
+  "--color": { key: "color", value: false },
+  "--no-color": { key: "noColor", value: false },
+};
+
+interface Filters {
+  streams?: ReadonlySet<number>;
+  /** Seconds from the first packet, or absolute times (seconds since the epoch). */
+  since?: { rel?: number; abs?: number };
+  until?: { rel?: number; abs?: number };
+}
+
+function parseTime(command: string, name: string, v: string | undefined): { rel?: number; abs?: number } | undefined {
+  if (v === undefined) return undefined;
+  if (/^\d+(\.\d+)?$/.test(v)) return { rel: Number(v) };
+  const t = Date.parse(v);
+  if (/^\d{4}-\d\d-\d\d/.test(v) && !Number.isNaN(t)) return { abs: t / 1000 };
+  throw new UsageError(`invalid time '${v}' for ${name}: seconds from the first packet, or a date and time`, command);
+}
+
+function parseFilters(command: string, p: Parsed): Filters {
+  const streams = p.options.get("stream");
+  const set = new Set<number>();
+  for (const v of streams ?? []) {
+    for (const part of v.split(",")) {
+      if (!/^\d+$/.test(part.trim())) throw new UsageError(`invalid stream '${part}': expected a number`, command);
+      set.add(Number(part.trim()));
+    }
+  }
+  return {
+    streams: streams ? set : undefined,
+    since: parseTime(command, "--since", p.options.get("since")?.at(-1)),
+    until: parseTime(command, "--until", p.options.get("until")?.at(-1)),
+  };
+}
+
+function styleFor(p: Parsed): Style {
+  if (p.options.has("noColor")) return PLAIN;
+  if (p.options.has("color")) return COLOR;
+  return process.stdout.isTTY && !process.env.NO_COLOR ? COLOR : PLAIN;
+}
+
+/**
+ * A progress line on stderr for captures that take more than a moment (only on a terminal):
+ * how much of the file has been read.
+ */
+class Progress {
+  private readonly size: number;
+  private readonly started = Date.now();
+  private lastDraw = 0;
+  private drawn = false;
+  bytes = 0;
+
+  constructor(file: string) {
+    let size = 0;
+    try {
+      size = statSync(file).size;
+    } catch {
+      // the reader reports it
+    }
+    this.size = size;
+  }
+
+  tick(): void {
+    if (!process.stderr.isTTY || this.size === 0) return;
+    const now = Date.now();
+    if (now - this.started < 1000 || now - this.lastDraw < 200) return;
+    this.lastDraw = now;
+    this.drawn = true;
+    const pct = Math.min(100, Math.floor((this.bytes / this.size) * 100));
+    const bar = "#".repeat(Math.floor(pct / 4)).padEnd(25, ".");
+    process.stderr.write(`\rpgwire: [${bar}] ${String(pct).padStart(3)}% of ${(this.size / 1e6).toFixed(0)} MB`);
+  }
+
+  done(): void {
+    if (this.drawn) process.stderr.write("\r\x1b[K");
+  }
+}
+
+async function* counted(packets: AsyncIterable<CapturePacket>, progress: Progress): AsyncGenerator<CapturePacket> {
+  for await (const p of packets) {
+    // The record header and padding are not known here: 16 bytes is close enough for a percentage.
+    progress.bytes += p.data.length + 16;
+    yield p;
+  }
+}
+
+/** Keeps what the filters let through: the connections asked for, the packets in the time window. */
+function filterStep(step: Step, f: Filters, t0: number): Step | undefined {
+  const t = step.time;
+  const inTime = (lim: { rel?: number; abs?: number } | undefined, after: boolean) => {
+    if (!lim) return true;
+    const at = lim.abs ?? t0 + (lim.rel ?? 0);
+    return after ? t >= at : t <= at;
+  };
+  if (!inTime(f.since, true) || !inTime(f.until, false)) return undefined;
+  if (!f.streams) return step;
+  const streams = f.streams;
+  return {
+    ...step,
+    frames: step.frames.filter((fr) => streams.has(fr.stream)),
+    events: step.events.filter((e) => streams.has(e.stream)),
+  };
+}
+
+interface AnalysisRun {
+  t0: number;
+  connections: number;
+  /** The capture's problem (truncated, ...), reported after what could be read was told. */
+  error?: CaptureError;
+}
+
+/** Runs the analysis over a capture file; the listener gets requests and connections as they complete. */
+async function analyze(command: string, file: string, p: Parsed, listener: AnalyzerListener): Promise<AnalysisRun> {
+  const filters = parseFilters(command, p);
+  const ports = parsePorts(command, p.options.get("port"));
+  const keylog = p.options.get("keylog")?.at(-1);
+  const heuristic = !p.options.has("noHeuristic");
+  let connections = 0;
+  const analyzer = new Analyzer({
+    ...listener,
+    connection: (c) => {
+      connections++;
+      listener.connection?.(c);
+    },
+  });
+  const progress = new Progress(file);
+  let t0: number | undefined;
+  let error: CaptureError | undefined;
+  try {
+    for await (const step of decodeSteps(counted(readCapture(file), progress), { ports, keylog, heuristic })) {
+      t0 ??= step.time;
+      const kept = filterStep(step, filters, t0);
+      if (kept) analyzer.step(kept);
+      progress.tick();
+    }
+  } catch (e) {
+    // What was read is told first; the problem is reported after it.
+    if (!(e instanceof CaptureError) || t0 === undefined) throw e;
+    error = e;
+  } finally {
+    progress.done();
+  }
+  analyzer.end();
+  if (connections === 0 && !error) {
+    throw new CaptureError(
+      `no PostgreSQL traffic in ${file} (server ports ${(ports ?? [5432]).join(",")}${filters.streams || filters.since || filters.until ? ", with the filters given" : ""}; try --port)`,
+    );
+  }
+  return { t0: t0 ?? 0, connections, error };
+}
+
+async function explainCommand(args: readonly string[], out: Output): Promise<number> {
+  const p = parseArgs("explain", args, { ...FILTER_OPTIONS, "--json": { key: "json", value: false } });
+  if (p.help) {
+    out.write(EXPLAIN_HELP);
+    return EXIT.ok;
+  }
+  const file = oneFile("explain", p);
+  const json = p.options.has("json");
+  const st = styleFor(p);
+  const findings: Finding[] = [];
+  const records: Array<Record<string, unknown>> = [];
+  let t0: number | undefined;
+  const run = await analyze("explain", file, p, {
+    connection: (c: ConnectionRecord) => {
+      findings.push(...c.findings);
+      if (json) records.push(connectionJson(c));
+      else {
+        t0 ??= c.syn?.time ?? c.first.time;
+        out.write(`${explainConnection(c, t0, st)}\n`);
+      }
+    },
+  });
+  if (json) out.write(`${JSON.stringify({ connections: records, findings }, jsonReplacer)}\n`);
+  else out.write(findingsSummary(findings, st));
+  if (run.error) throw run.error;
+  return EXIT.ok;
+}
+
+function jsonReplacer(_k: string, v: unknown): unknown {
+  if (v instanceof Uint8Array) return Buffer.from(v).toString("hex");
+  if (typeof v === "bigint") return String(v);
+  return v;
+}
+
+async function statsCommand(args: readonly string[], out: Output): Promise<number> {
+  const p = parseArgs("stats", args, {
+    ...FILTER_OPTIONS,
+    "--json": { key: "json", value: false },
+    "--csv": { key: "csv", value: false },
+    "--table": { key: "table", value: true },
+    "--top": { key: "top", value: true },
+  });
+  if (p.help) {
+    out.write(STATS_HELP);
+    return EXIT.ok;
+  }
+  const file = oneFile("stats", p);
+  if (p.options.has("json") && p.options.has("csv"))
+    throw new UsageError("--json and --csv exclude each other", "stats");
+  const tableName = p.options.get("table")?.at(-1) ?? "queries";
+  if (!(CSV_TABLES as readonly string[]).includes(tableName))
+    throw new UsageError(`unknown table '${tableName}' (tables: ${CSV_TABLES.join(", ")})`, "stats");
+  const topArg = p.options.get("top")?.at(-1);
+  if (topArg !== undefined && !/^\d+$/.test(topArg)) throw new UsageError(`invalid --top '${topArg}'`, "stats");
+  const stats = new Stats();
+  const run = await analyze("stats", file, p, {
+    request: (r) => stats.request(r),
+    connection: (c) => stats.connection(c),
+  });
+  const r = stats.result();
+  if (p.options.has("json")) out.write(`${JSON.stringify(r)}\n`);
+  else if (p.options.has("csv")) out.write(statsCsv(r, tableName as (typeof CSV_TABLES)[number]));
+  else {
+    const width = Math.max(80, (process.stdout.isTTY && process.stdout.columns) || 140);
+    out.write(statsText(r, styleFor(p), width, topArg === undefined ? 20 : Number(topArg)));
+  }
+  if (run.error) throw run.error;
+  return EXIT.ok;
+}
+
+// ---------------------------------------------------------------------------------------------
 // compare
 
 function onPath(cmd: string): boolean {
@@ -456,6 +758,8 @@ function version(): string {
 }
 
 const COMMANDS: Record<string, { help: string; run: (args: readonly string[], out: Output) => Promise<number> }> = {
+  explain: { help: EXPLAIN_HELP, run: explainCommand },
+  stats: { help: STATS_HELP, run: statsCommand },
   decode: { help: DECODE_HELP, run: decodeCommand },
   compare: { help: COMPARE_HELP, run: compareCommand },
 };

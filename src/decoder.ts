@@ -89,6 +89,14 @@ export interface DecodedMessage {
   vars: Vars;
   /** This item's part of the Info column, or undefined when it adds none. */
   info?: string;
+  /** The time of the packet that completed it (seconds since the epoch), when the caller gave one. */
+  time?: number;
+  /**
+   * A server message's request: the one it completes, or the oldest one still waiting that it
+   * belongs to (rows, command tags, an error before ReadyForQuery). Not a field: for the commands
+   * that tell what happened (explain, stats).
+   */
+  request?: DecodedMessage;
 }
 
 /** Connection state; never mutated, so that a snapshot is a reference (as in the Lua runtime). */
@@ -819,6 +827,7 @@ export class ConnectionDecoder {
       // This completes request i; the ones before it got no answer (skipped after an error).
       const r = q[i];
       q.splice(0, i + 1);
+      item.request = r.item;
       this.answer(m, r, lists);
       r.item.fields.push(field(F.responseIn, item.frame, 0, 0));
       const us = Math.floor((this.now - r.time) * 1000000 + 0.5);
@@ -831,6 +840,7 @@ export class ConnectionDecoder {
       return out;
     }
     const head = q[0];
+    item.request = head.item;
     if (m.row) head.rows++;
     const tag = m.commandTag ? v[m.commandTag.var] : undefined;
     if (typeof tag === "string" && m.commandTag) {
@@ -871,16 +881,16 @@ export class ConnectionDecoder {
   ): DecodedMessage[] {
     const out: DecodedMessage[] = [];
     this.now = opts.time ?? 0;
-    if (this.state.tls) {
-      this.feedTls(frontend, data, frame, out);
-      return out;
+    if (this.state.tls) this.feedTls(frontend, data, frame, out);
+    else {
+      const c = this.call;
+      c.frontend = frontend;
+      c.frame = frame;
+      c.truncated = opts.truncated === true;
+      c.out = out;
+      this.tcp.push(frontend, data, this.onTcp);
     }
-    const c = this.call;
-    c.frontend = frontend;
-    c.frame = frame;
-    c.truncated = opts.truncated === true;
-    c.out = out;
-    this.tcp.push(frontend, data, this.onTcp);
+    if (opts.time !== undefined) for (const it of out) it.time = opts.time;
     return out;
   }
 

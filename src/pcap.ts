@@ -274,47 +274,79 @@ export async function* readCapture(path: string): AsyncGenerator<CapturePacket> 
     throw fileError(path, err);
   }
   try {
-    const parser = new CaptureParser(path);
-    let buf = new Uint8Array(CHUNK);
-    let start = 0;
-    let end = 0;
-    let total = 0;
-    let eof = false;
-    for (;;) {
-      const step = parser.next(buf, start, end);
-      if (step.kind === "ok") {
-        start += step.size;
-        if (step.packet) yield step.packet;
-        continue;
-      }
-      if (eof) {
-        parser.finish(end - start, total);
-        return;
-      }
-      if (step.bytes > buf.length - start) {
-        // Not enough room after `start`: move the unparsed tail to the front, growing if needed.
-        if (step.bytes > buf.length) {
-          const bigger = new Uint8Array(Math.max(step.bytes, buf.length * 2));
-          bigger.set(buf.subarray(start, end));
-          buf = bigger;
-        } else {
-          buf.copyWithin(0, start, end);
-        }
-        end -= start;
-        start = 0;
-      }
-      let bytesRead: number;
+    yield* parseCapture(path, async (buf, at, room) => {
       try {
-        ({ bytesRead } = await fh.read(buf, end, buf.length - end, null));
+        return (await fh.read(buf, at, room, null)).bytesRead;
       } catch (err) {
         throw fileError(path, err);
       }
-      if (bytesRead === 0) eof = true;
-      end += bytesRead;
-      total += bytesRead;
-    }
+    });
   } finally {
     await fh.close();
+  }
+}
+
+/**
+ * Reads a pcap or pcapng stream as it arrives (dumpcap -w - through a pipe): packets come out
+ * as soon as their bytes are in. `name` names the stream in error messages.
+ */
+export async function* readCaptureStream(
+  stream: AsyncIterable<Uint8Array>,
+  name: string,
+): AsyncGenerator<CapturePacket> {
+  const it = stream[Symbol.asyncIterator]();
+  let pending: Uint8Array | undefined;
+  yield* parseCapture(name, async (buf, at, room) => {
+    if (!pending || pending.length === 0) {
+      const r = await it.next();
+      if (r.done) return 0;
+      pending = r.value;
+    }
+    const n = Math.min(room, pending.length);
+    buf.set(pending.subarray(0, n), at);
+    pending = pending.subarray(n);
+    return n;
+  });
+}
+
+/** The parser over a byte source: read(buf, at, room) fills buf from at with up to room bytes, 0 at the end. */
+async function* parseCapture(
+  name: string,
+  read: (buf: Uint8Array, at: number, room: number) => Promise<number>,
+): AsyncGenerator<CapturePacket> {
+  const parser = new CaptureParser(name);
+  let buf = new Uint8Array(CHUNK);
+  let start = 0;
+  let end = 0;
+  let total = 0;
+  let eof = false;
+  for (;;) {
+    const step = parser.next(buf, start, end);
+    if (step.kind === "ok") {
+      start += step.size;
+      if (step.packet) yield step.packet;
+      continue;
+    }
+    if (eof) {
+      parser.finish(end - start, total);
+      return;
+    }
+    if (step.bytes > buf.length - start) {
+      // Not enough room after `start`: move the unparsed tail to the front, growing if needed.
+      if (step.bytes > buf.length) {
+        const bigger = new Uint8Array(Math.max(step.bytes, buf.length * 2));
+        bigger.set(buf.subarray(start, end));
+        buf = bigger;
+      } else {
+        buf.copyWithin(0, start, end);
+      }
+      end -= start;
+      start = 0;
+    }
+    const bytesRead = await read(buf, end, buf.length - end);
+    if (bytesRead === 0) eof = true;
+    end += bytesRead;
+    total += bytesRead;
   }
 }
 

@@ -2,7 +2,7 @@
 // (only each connection's state and partial message are kept).
 
 import { readFile } from "node:fs/promises";
-import { CaptureError, type TcpOutput } from "./capture-types.ts";
+import { CaptureError, type CapturePacket, type TcpEvent, type TcpOutput } from "./capture-types.ts";
 import { ConnectionDecoder, type DecodedMessage, frameInfo, heuristicSide } from "./decoder.ts";
 import { readCapture } from "./pcap.ts";
 import { TcpReassembler } from "./tcp.ts";
@@ -32,12 +32,16 @@ export interface FrameResult {
   items: DecodedMessage[];
   /** The Info column as the plugin shows it. */
   info?: string;
+  /** The connection's client and server (address and port). */
+  client?: { addr: string; port: number };
+  server?: { addr: string; port: number };
 }
 
 interface Conn {
   decoder: ConnectionDecoder;
   serverPort: number;
   serverAddr: string;
+  client?: { addr: string; port: number };
 }
 
 /** Decodes every TCP chunk the reassembler produced for one packet. */
@@ -71,6 +75,7 @@ export class CaptureDecoder {
   frame(outputs: readonly TcpOutput[], time: number): FrameResult[] {
     const items: DecodedMessage[] = [];
     let stream = -1;
+    let conn: Conn | undefined;
     for (const o of outputs) {
       if (o.kind !== "data") continue;
       let c = this.conns.get(o.stream);
@@ -90,7 +95,9 @@ export class CaptureDecoder {
       }
       if (!c) continue;
       const fe = o.srcPort === o.dstPort ? o.dst === c.serverAddr : o.dstPort === c.serverPort;
+      c.client ??= fe ? { addr: o.src, port: o.srcPort } : { addr: o.dst, port: o.dstPort };
       stream = o.stream;
+      conn = c;
       items.push(...c.decoder.feed(fe, o.data, o.frame, { truncated: o.truncated, time: o.time }));
     }
     const groups = new Map<number, DecodedMessage[]>();
@@ -99,15 +106,41 @@ export class CaptureDecoder {
       g.push(it);
       groups.set(it.frame, g);
     }
-    return [...groups].map(([n, g]) => ({ frame: n, time, stream, items: g, info: frameInfo(g) }));
+    const client = conn?.client;
+    const server = conn && { addr: conn.serverAddr, port: conn.serverPort };
+    return [...groups].map(([n, g]) => ({ frame: n, time, stream, items: g, info: frameInfo(g), client, server }));
   }
 }
 
 export async function* decodeCapture(path: string, opts: DecodeOptions = {}): AsyncGenerator<FrameResult> {
+  for await (const step of decodeSteps(readCapture(path), opts)) yield* step.frames;
+}
+
+/** What one packet of a capture brought: decoded frames, and TCP events (SYN, FIN, RST). */
+export interface Step {
+  /** The packet's frame number and time. */
+  frame: number;
+  time: number;
+  frames: FrameResult[];
+  events: TcpEvent[];
+}
+
+/**
+ * Decodes packets as they come (a file, or a live capture), one step per packet, with the TCP
+ * events of every connection: the commands that tell a connection's story need its handshake
+ * and how it ended.
+ */
+export async function* decodeSteps(
+  packets: AsyncIterable<CapturePacket>,
+  opts: DecodeOptions = {},
+): AsyncGenerator<Step> {
   const tcp = new TcpReassembler();
   const dec = new CaptureDecoder(opts, opts.keylog ? parseKeylog(await readKeylog(opts.keylog)) : undefined);
-  for await (const pkt of readCapture(path)) {
-    yield* dec.frame(tcp.push(pkt), pkt.time);
+  let last = { frame: 0, time: 0 };
+  for await (const pkt of packets) {
+    last = pkt;
+    const outs = tcp.push(pkt);
+    yield { frame: pkt.frame, time: pkt.time, frames: dec.frame(outs, pkt.time), events: eventsOf(outs) };
   }
   const rest = tcp.end();
   // Data flushed past a gap at the end: attribute each chunk to its own frame.
@@ -117,5 +150,11 @@ export async function* decodeCapture(path: string, opts: DecodeOptions = {}): As
     list.push(o);
     byFrame.set(o.frame, list);
   }
-  for (const outs of byFrame.values()) yield* dec.frame(outs, outs[0].time);
+  for (const outs of byFrame.values()) {
+    yield { frame: last.frame, time: last.time, frames: dec.frame(outs, outs[0].time), events: eventsOf(outs) };
+  }
+}
+
+function eventsOf(outs: readonly TcpOutput[]): TcpEvent[] {
+  return outs.filter((o): o is TcpEvent => o.kind !== "data");
 }

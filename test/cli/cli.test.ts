@@ -249,7 +249,7 @@ describe("usage", { timeout: 60_000 }, () => {
     expect(top.stdout).toContain("decode FILE");
     expect(top.stdout).toContain("compare FILE");
     expect(top.stdout).toMatch(/^ {2}70 /m);
-    for (const cmd of ["decode", "compare"]) {
+    for (const cmd of ["explain", "stats", "decode", "compare"]) {
       const h = await pgwire([cmd, "--help"]);
       expect(h.exitCode).toBe(0);
       expect(h.stdout).toMatch(new RegExp(`^Usage: pgwire ${cmd} FILE`));

@@ -1,0 +1,481 @@
+// What happened on each PostgreSQL connection of a capture, built from the decoder's messages and
+// the TCP events as they stream by: the handshake, TLS, the startup, authentication and what it
+// exposed, the server's parameters, each request with its rows, command tags, response time and
+// error, the notices, the security findings, and how the connection ended. `pgwire explain`,
+// `stats`, `report` and `watch` all read it. Memory stays bounded: a connection keeps at most
+// MAX_KEPT requests and messages for its story (the rest are counted), and is handed on and
+// forgotten when it closes.
+
+import type { TcpEvent } from "./capture-types.ts";
+import type { DecodedMessage, FieldValue } from "./decoder.ts";
+import type { Step } from "./pipeline.ts";
+
+export interface Endpoint {
+  addr: string;
+  port: number;
+}
+
+/** A request as the client sent it: a simple Query, an Execute (extended protocol), a FunctionCall. */
+export interface RequestRecord {
+  stream: number;
+  kind: "Query" | "Execute" | "FunctionCall";
+  /** The SQL (an Execute's: its portal's statement), or a description for a function call. */
+  sql: string;
+  frame: number;
+  time: number;
+  /** Bind's parameters (typed text), for an Execute. */
+  params?: string[];
+  /** Filled in as the answer comes: */
+  rows: number;
+  tags: string[];
+  /** Seconds from the request to the message that completed it. */
+  duration?: number;
+  responseFrame?: number;
+  error?: ServerMessage;
+  notices: ServerMessage[];
+  /** Completed (its answer came), as opposed to never answered within the capture. */
+  done: boolean;
+}
+
+/** An ErrorResponse or NoticeResponse. */
+export interface ServerMessage {
+  frame: number;
+  time: number;
+  severity: string;
+  code: string;
+  /** The SQLSTATE's condition name. */
+  name?: string;
+  message: string;
+  detail?: string;
+  hint?: string;
+  /** Where in the server's source it was raised: file, line, routine. */
+  file?: string;
+  line?: string;
+  routine?: string;
+}
+
+/** A security or protocol finding: one of the decoder's expert infos (group Security and the like). */
+export interface Finding {
+  stream: number;
+  frame: number;
+  time: number;
+  /** The expert's abbrev without "pgwire." (md5_hash, source_leak, ...). */
+  kind: string;
+  text: string;
+}
+
+/** One message for the sequence diagram. */
+export interface MessageRecord {
+  frame: number;
+  time: number;
+  frontend: boolean;
+  name: string;
+  info: string;
+  /** An error, a notice or a finding: shown in colour. */
+  mark?: "error" | "notice" | "finding";
+}
+
+export interface ConnectionRecord {
+  stream: number;
+  client: Endpoint;
+  server: Endpoint;
+  /** The client's SYN (the handshake), when the capture has it. */
+  syn?: { frame: number; time: number };
+  first: { frame: number; time: number };
+  last: { frame: number; time: number };
+  /** SSLRequest / GSSENCRequest and the answer; TLS that followed. */
+  encryption: { requested?: "SSL" | "GSSAPI"; answer?: string; tls: boolean };
+  startup?: {
+    frame: number;
+    time: number;
+    version: string;
+    params: Record<string, string>;
+  };
+  /** The replication mode from the startup's replication parameter (physical, logical). */
+  replication?: string;
+  auth: {
+    /** The methods the server asked for, in order (MD5, SASL (SCRAM-SHA-256), cleartext password, trust, ...). */
+    methods: string[];
+    outcome?: "ok" | "failed";
+    frame?: number;
+    time?: number;
+    /** What travelled on the wire: the MD5 hash and salt, a cleartext password, SCRAM's exchange. */
+    exposed: string[];
+    /** The exchange step by step: each method asked for and each thing exposed, with its time. */
+    steps: Array<{ frame: number; time: number; text: string; exposed?: boolean }>;
+  };
+  serverParams: Record<string, string>;
+  /** The first ParameterStatus. */
+  paramsAt?: { frame: number; time: number };
+  backend?: { pid: number; frame: number; time: number };
+  requests: RequestRecord[];
+  /** Requests beyond MAX_KEPT, counted only. */
+  moreRequests: number;
+  errors: ServerMessage[];
+  notices: ServerMessage[];
+  findings: Finding[];
+  messages: MessageRecord[];
+  moreMessages: number;
+  /** Messages per type and direction. */
+  counts: Record<string, { client: number; server: number }>;
+  bytes: { client: number; server: number };
+  terminate?: { frame: number; time: number };
+  fin: { client?: { frame: number; time: number }; server?: { frame: number; time: number } };
+  rst?: { frame: number; time: number; by: "client" | "server" };
+  /** The connection closed within the capture (FIN both ways or RST). */
+  closed: boolean;
+  /** At least one PostgreSQL message was decoded (not only bytes on the port that are something else). */
+  postgres: boolean;
+}
+
+/** Requests and messages a connection keeps for its story; the rest are only counted. */
+export const MAX_KEPT = 500;
+
+export interface AnalyzerListener {
+  /** A request got its answer (or the connection ended without one). */
+  request?(r: RequestRecord, c: ConnectionRecord): void;
+  /** A connection closed, or the capture ended: its record is complete. */
+  connection?(c: ConnectionRecord): void;
+  /** A frame's messages, as they are decoded (watch). */
+  messages?(items: readonly DecodedMessage[], c: ConnectionRecord): void;
+}
+
+/** The findings worth telling: security and protocol problems, by expert abbrev. */
+const FINDING_KINDS = new Set([
+  "cleartext_password",
+  "md5_hash",
+  "trust_login",
+  "tls_refused",
+  "source_leak",
+  "password_literal",
+  "unexpected_message",
+  "unexpected_response",
+  "bad_length",
+  "unknown_type",
+  "resync",
+  "truncated",
+  "copy_format",
+]);
+
+/** The authentication requests that name a method by themselves (MD5 and SASL say more). */
+const AUTH_METHODS: Record<string, string> = {
+  AuthenticationKerberosV5: "Kerberos V5",
+  AuthenticationCleartextPassword: "cleartext password",
+  AuthenticationGSS: "GSSAPI",
+  AuthenticationSSPI: "SSPI",
+};
+
+function field(m: DecodedMessage, name: string): FieldValue | undefined {
+  return m.fields.find((f) => f.name === name)?.value;
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === "string" ? v : typeof v === "number" ? String(v) : undefined;
+}
+
+function hex(v: FieldValue | undefined): string | undefined {
+  return v instanceof Uint8Array ? Buffer.from(v).toString("hex") : undefined;
+}
+
+function serverMessage(m: DecodedMessage, time: number): ServerMessage {
+  const v = m.vars;
+  return {
+    frame: m.frame,
+    time,
+    severity: str(v.severity_v) ?? str(v.severity) ?? "",
+    code: str(v.code) ?? "",
+    name: str(v.codename),
+    message: str(v.message) ?? "",
+    detail: str(v.detail),
+    hint: str(v.hint),
+    file: str(v.file),
+    line: str(v.line),
+    routine: str(v.routine),
+  };
+}
+
+/** Builds connection records from the steps of a capture (pipeline.ts decodeSteps). */
+export class Analyzer {
+  private readonly conns = new Map<number, ConnectionRecord>();
+  /** Streams seen (SYN) but not yet known to carry PostgreSQL: their handshake, for a moment. */
+  private readonly syns = new Map<number, { frame: number; time: number }>();
+  /** Per connection: the Execute's Bind parameters and the open requests by their message. */
+  private readonly requestOf = new WeakMap<DecodedMessage, RequestRecord>();
+  private readonly binds = new Map<number, string[]>();
+
+  constructor(private readonly listener: AnalyzerListener = {}) {}
+
+  step(s: Step): void {
+    for (const fr of s.frames) {
+      if (fr.items.length === 0) continue;
+      const c = this.connection(fr.stream, fr.frame, fr.time);
+      if (c.client.port === 0 && fr.client && fr.server) {
+        c.client = fr.client;
+        c.server = fr.server;
+      }
+      for (const it of fr.items) this.item(c, it, it.time ?? fr.time);
+      c.last = { frame: fr.frame, time: fr.time };
+      this.listener.messages?.(fr.items, c);
+    }
+    for (const e of s.events) this.event(e);
+  }
+
+  /** The end of the capture: every connection still open is handed on as it is. */
+  end(): void {
+    for (const c of [...this.conns.values()]) this.finish(c);
+    this.syns.clear();
+  }
+
+  private connection(stream: number, frame: number, time: number): ConnectionRecord {
+    let c = this.conns.get(stream);
+    if (c) return c;
+    c = {
+      stream,
+      client: { addr: "", port: 0 },
+      server: { addr: "", port: 0 },
+      syn: this.syns.get(stream),
+      first: { frame, time },
+      last: { frame, time },
+      encryption: { tls: false },
+      auth: { methods: [], exposed: [], steps: [] },
+      serverParams: {},
+      requests: [],
+      moreRequests: 0,
+      errors: [],
+      notices: [],
+      findings: [],
+      messages: [],
+      moreMessages: 0,
+      counts: {},
+      bytes: { client: 0, server: 0 },
+      fin: {},
+      closed: false,
+      postgres: false,
+    };
+    this.syns.delete(stream);
+    this.conns.set(stream, c);
+    return c;
+  }
+
+  private event(e: TcpEvent): void {
+    const c = this.conns.get(e.stream);
+    if (!c) {
+      if (e.kind === "syn") this.syns.set(e.stream, { frame: e.frame, time: e.time });
+      else this.syns.delete(e.stream);
+      return;
+    }
+    const fromClient = c.client.port !== 0 ? e.srcPort === c.client.port && e.src === c.client.addr : undefined;
+    const at = { frame: e.frame, time: e.time };
+    if (e.kind === "fin") {
+      if (fromClient === false) c.fin.server ??= at;
+      else c.fin.client ??= at;
+    } else if (e.kind === "rst") {
+      c.rst ??= { ...at, by: fromClient === false ? "server" : "client" };
+    }
+    c.last = at;
+    if (e.kind === "rst" || (c.fin.client && c.fin.server)) {
+      c.closed = true;
+      this.finish(c);
+    }
+  }
+
+  private finish(c: ConnectionRecord): void {
+    if (!this.conns.has(c.stream)) return;
+    this.conns.delete(c.stream);
+    this.binds.delete(c.stream);
+    // Bytes on a PostgreSQL port that never held a PostgreSQL message: not a connection to tell.
+    if (!c.postgres) return;
+    // Requests still waiting never got an answer within the capture.
+    for (const r of c.requests) if (!r.done) this.listener.request?.(r, c);
+    this.listener.connection?.(c);
+  }
+
+  private method(c: ConnectionRecord, it: DecodedMessage, time: number, method: string): void {
+    c.auth.methods.push(method);
+    c.auth.steps.push({ frame: it.frame, time, text: `the server asks for ${method} authentication` });
+  }
+
+  private exposed(c: ConnectionRecord, it: DecodedMessage, time: number, what: string): void {
+    c.auth.exposed.push(what);
+    c.auth.steps.push({ frame: it.frame, time, text: what, exposed: true });
+  }
+
+  private keepMessage(c: ConnectionRecord, m: MessageRecord): void {
+    if (c.messages.length < MAX_KEPT) c.messages.push(m);
+    else c.moreMessages++;
+  }
+
+  private item(c: ConnectionRecord, it: DecodedMessage, time: number): void {
+    const side = it.frontend ? "client" : "server";
+    c.bytes[side] += it.size;
+    const name = it.name ?? "undecoded";
+    if (it.name) c.postgres = true;
+    let count = c.counts[name];
+    if (!count) {
+      count = { client: 0, server: 0 };
+      c.counts[name] = count;
+    }
+    count[side]++;
+    const v = it.vars;
+    let mark: MessageRecord["mark"];
+    for (const f of it.fields) {
+      if (!f.name.startsWith("expert:pgwire.")) continue;
+      const kind = f.name.slice("expert:pgwire.".length);
+      if (FINDING_KINDS.has(kind)) {
+        c.findings.push({ stream: c.stream, frame: it.frame, time, kind, text: String(f.value) });
+        mark ??= "finding";
+      }
+    }
+    switch (it.name) {
+      case "StartupMessage": {
+        const params: Record<string, string> = {};
+        const names = it.fields.filter((f) => f.name === "pgwire.parameter_name").map((f) => String(f.value));
+        const vals = it.fields.filter((f) => f.name === "pgwire.parameter_value").map((f) => String(f.value));
+        names.forEach((n, i) => {
+          params[n] = vals[i] ?? "";
+        });
+        c.startup = { frame: it.frame, time, version: `${v.major}.${v.minor}`, params };
+        c.replication = str(field(it, "pgwire.repl.connection"));
+        break;
+      }
+      case "SSLRequest":
+        c.encryption.requested = "SSL";
+        break;
+      case "GSSENCRequest":
+        c.encryption.requested = "GSSAPI";
+        break;
+      case "SSLResponse":
+      case "GSSENCResponse":
+        c.encryption.answer = typeof v.answer === "number" ? String.fromCharCode(v.answer) : undefined;
+        if (c.encryption.answer === "S") c.encryption.tls = true;
+        break;
+      case "AuthenticationOk":
+        if (c.auth.methods.length === 0) this.method(c, it, time, "trust");
+        c.auth.outcome = "ok";
+        c.auth.frame = it.frame;
+        c.auth.time = time;
+        break;
+      case "AuthenticationSASL": {
+        const mechs = it.fields.filter((f) => f.name === "pgwire.auth.sasl.mech").map((f) => String(f.value));
+        this.method(c, it, time, `SASL (${mechs.join(", ")})`);
+        break;
+      }
+      case "AuthenticationMD5Password": {
+        this.method(c, it, time, "MD5");
+        const salt = hex(field(it, "pgwire.salt"));
+        if (salt) this.exposed(c, it, time, `the MD5 salt ${salt}`);
+        break;
+      }
+      case "PasswordMessage": {
+        const pw = str(v.password);
+        if (pw?.startsWith("md5")) {
+          this.exposed(c, it, time, `the MD5 hash ${pw} (md5 of the password and user name, salted)`);
+        } else if (pw !== undefined) this.exposed(c, it, time, `the password itself: "${pw}"`);
+        break;
+      }
+      case "SASLInitialResponse":
+      case "SASLResponse":
+        if (c.auth.exposed.every((e) => !e.startsWith("the SCRAM"))) {
+          this.exposed(
+            c,
+            it,
+            time,
+            "the SCRAM exchange (nonces, salt, iteration count, proof): not the password, but enough to test guesses offline",
+          );
+        }
+        break;
+      case "ParameterStatus": {
+        const n = str(v.name);
+        if (n !== undefined) c.serverParams[n] = str(v.value) ?? "";
+        c.paramsAt ??= { frame: it.frame, time };
+        break;
+      }
+      case "BackendKeyData":
+        if (typeof v.pid === "number") c.backend = { pid: v.pid, frame: it.frame, time };
+        break;
+      case "Bind":
+        this.binds.set(
+          c.stream,
+          it.fields.filter((f) => f.name === "pgwire.param.value").map((f) => String(f.value)),
+        );
+        break;
+      case "Query":
+      case "Execute":
+      case "FunctionCall": {
+        const sql =
+          it.name === "Query"
+            ? (str(v.query) ?? "")
+            : it.name === "Execute"
+              ? (str(field(it, "pgwire.sql")) ?? "(an unnamed portal the capture did not show)")
+              : `function call (OID ${v.oid ?? "?"})`;
+        const r: RequestRecord = {
+          stream: c.stream,
+          kind: it.name,
+          sql,
+          frame: it.frame,
+          time,
+          rows: 0,
+          tags: [],
+          notices: [],
+          done: false,
+        };
+        if (it.name === "Execute") r.params = this.binds.get(c.stream);
+        this.requestOf.set(it, r);
+        if (c.requests.length < MAX_KEPT) c.requests.push(r);
+        else c.moreRequests++;
+        break;
+      }
+      case "Terminate":
+        c.terminate = { frame: it.frame, time };
+        break;
+      case "ErrorResponse":
+      case "NoticeResponse": {
+        const sm = serverMessage(it, time);
+        const error = it.name === "ErrorResponse";
+        mark = error ? "error" : "notice";
+        (error ? c.errors : c.notices).push(sm);
+        if (error && c.auth.outcome !== "ok" && c.startup) c.auth.outcome = "failed";
+        const r = it.request && this.requestOf.get(it.request);
+        if (r) {
+          if (error) r.error ??= sm;
+          else r.notices.push(sm);
+        }
+        break;
+      }
+      default:
+        if (it.name && Object.hasOwn(AUTH_METHODS, it.name)) this.method(c, it, time, AUTH_METHODS[it.name]);
+    }
+    // Rows, tags and completion of the request this server message belongs to.
+    if (!it.frontend && it.request) {
+      const r = this.requestOf.get(it.request);
+      if (r && !r.done) {
+        const tag = it.name === "CommandComplete" ? str(v.tag) : undefined;
+        if (tag !== undefined) r.tags.push(tag);
+        if (it.name === "DataRow") r.rows++;
+        const completes = it.fields.some((f) => f.name === "pgwire.response_to");
+        if (completes) {
+          const t = field(it, "pgwire.time");
+          r.duration = typeof t === "number" ? t : time - r.time;
+          r.responseFrame = it.frame;
+          r.done = true;
+          this.listener.request?.(r, c);
+        }
+      }
+    }
+    const info = it.info ?? name;
+    this.keepMessage(c, { frame: it.frame, time, frontend: it.frontend, name, info, mark });
+  }
+}
+
+/** A query's text with its literals and parameters replaced by ?, for grouping (pgwire stats). */
+export function normalizeSql(sql: string): string {
+  return sql
+    .replace(/--[^\n]*/g, " ")
+    .replace(/\/\*[\s\S]*?\*\//g, " ")
+    .replace(/[Ee]?'(?:[^']|'')*'/g, "?")
+    .replace(/\$\d+/g, "?")
+    .replace(/(?<![A-Za-z_0-9$])-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?(?![A-Za-z_0-9$])/g, "?")
+    .replace(/\s+/g, " ")
+    .replace(/\b(IN\s*)\(\s*\?(?:\s*,\s*\?)+\s*\)/gi, "$1(...)")
+    .trim();
+}

@@ -1,0 +1,197 @@
+// `pgwire explain`: each connection's story, told top to bottom as the seed's lecture tells it,
+// then the findings of the whole capture. Text (with colour on a terminal) or JSON.
+
+import type { ConnectionRecord, Finding, RequestRecord, ServerMessage } from "./analysis.ts";
+
+export interface Style {
+  bold(s: string): string;
+  dim(s: string): string;
+  red(s: string): string;
+  yellow(s: string): string;
+  green(s: string): string;
+}
+
+const ansi = (code: number, reset: number) => (s: string) => `\x1b[${code}m${s}\x1b[${reset}m`;
+
+export const COLOR: Style = {
+  bold: ansi(1, 22),
+  dim: ansi(2, 22),
+  red: ansi(31, 39),
+  yellow: ansi(33, 39),
+  green: ansi(32, 39),
+};
+
+const same = (s: string) => s;
+export const PLAIN: Style = { bold: same, dim: same, red: same, yellow: same, green: same };
+
+/** A duration as people read it: µs, ms or s. */
+export function duration(seconds: number): string {
+  if (seconds < 0.001) return `${(seconds * 1e6).toFixed(0)} µs`;
+  if (seconds < 1) return `${(seconds * 1000).toFixed(seconds < 0.01 ? 2 : 1)} ms`;
+  return `${seconds.toFixed(seconds < 10 ? 2 : 1)} s`;
+}
+
+function cut(s: string, n: number): string {
+  const one = s.replace(/\s+/g, " ").trim();
+  return one.length > n ? `${one.slice(0, n - 1)}…` : one;
+}
+
+const endpoint = (e: { addr: string; port: number }) =>
+  e.addr.includes(":") ? `[${e.addr}]:${e.port}` : `${e.addr}:${e.port}`;
+
+export function serverMessageText(m: ServerMessage, st: Style): string {
+  const head = `${m.severity} ${m.code}${m.name ? ` ${m.name}` : ""}: ${m.message}`;
+  let s = m.severity === "ERROR" || m.severity === "FATAL" || m.severity === "PANIC" ? st.red(head) : st.yellow(head);
+  if (m.detail) s += ` (detail: ${m.detail})`;
+  if (m.hint) s += ` (hint: ${m.hint})`;
+  if (m.file) {
+    s += st.yellow(
+      ` — leaks the server's source: ${m.file}${m.line ? `:${m.line}` : ""}${m.routine ? ` in ${m.routine}` : ""}`,
+    );
+  }
+  return s;
+}
+
+function requestText(r: RequestRecord, st: Style): string {
+  const what = r.kind === "Query" ? "Query" : r.kind === "Execute" ? "Execute" : "Function call";
+  let s = `${what}: ${st.bold(cut(r.sql, 160))}`;
+  if (r.params && r.params.length > 0) s += ` with parameters (${r.params.map((p) => cut(p, 40)).join(", ")})`;
+  const parts: string[] = [];
+  if (r.rows > 0 || r.tags.some((t) => /^SELECT /.test(t))) parts.push(`${r.rows} row${r.rows === 1 ? "" : "s"}`);
+  if (r.tags.length > 0) parts.push(cut(r.tags.join("; "), 80));
+  if (r.duration !== undefined) parts.push(duration(r.duration));
+  else if (!r.done) parts.push("no answer in the capture");
+  if (parts.length) s += ` → ${parts.join(", ")}`;
+  if (r.error) s += `\n      ${serverMessageText(r.error, st)}`;
+  for (const n of r.notices) s += `\n      ${serverMessageText(n, st)}`;
+  return s;
+}
+
+/** The startup parameters a person wants first; the rest follow. */
+const FIRST_PARAMS = ["user", "database", "application_name", "replication", "options", "client_encoding"];
+const SERVER_PARAMS_SHOWN = ["server_version", "server_encoding", "client_encoding", "TimeZone", "DateStyle"];
+
+/** One connection's story, line by line; times in seconds since t0. */
+export function explainConnection(c: ConnectionRecord, t0: number, st: Style): string {
+  const lines: string[] = [];
+  const at = (time: number) => st.dim(`${(time - t0).toFixed(6).padStart(11)}`);
+  const say = (time: number, text: string) => lines.push(`${at(time)}  ${text}`);
+  const title = `Connection ${c.stream}: client ${endpoint(c.client)} → server ${endpoint(c.server)}${c.replication ? ` (${c.replication} replication)` : ""}`;
+  lines.push(st.bold(title));
+  if (c.syn) say(c.syn.time, `TCP handshake: the client opens the connection (SYN, frame ${c.syn.frame})`);
+  else say(c.first.time, "The capture starts in the middle of this connection (no SYN)");
+
+  const e = c.encryption;
+  const clearText = !e.tls;
+  if (e.requested === "SSL" && e.answer === "N")
+    say(
+      c.first.time,
+      st.yellow("The client asks for TLS (SSLRequest); the server refuses ('N'): the session goes on in clear text"),
+    );
+  else if (e.requested && e.answer === "S")
+    say(c.first.time, `The client asks for TLS (SSLRequest); the server accepts: the rest is encrypted`);
+  else if (e.requested === "GSSAPI")
+    say(c.first.time, `The client asks for GSSAPI encryption; the server answers '${e.answer ?? "?"}'`);
+  else if (c.startup)
+    say(
+      c.startup.time,
+      st.yellow("No TLS: the client did not ask for encryption; everything below travels in clear text"),
+    );
+
+  if (c.startup) {
+    const p = c.startup.params;
+    const keys = [...FIRST_PARAMS.filter((k) => k in p), ...Object.keys(p).filter((k) => !FIRST_PARAMS.includes(k))];
+    say(
+      c.startup.time,
+      `StartupMessage (frame ${c.startup.frame}): protocol ${c.startup.version}, ${keys.map((k) => `${k} ${JSON.stringify(p[k])}`).join(", ")} (no password in it)`,
+    );
+  }
+  const a = c.auth;
+  for (const step of a.steps) {
+    if (step.exposed) say(step.time, st.yellow(`  ${clearText ? "In clear on the wire" : "Inside TLS"}: ${step.text}`));
+    else if (step.text.includes("trust")) say(step.time, st.yellow("No password asked: trust authentication"));
+    else say(step.time, `Authentication: ${step.text}`);
+  }
+  if (a.outcome === "ok")
+    say(a.time ?? c.first.time, st.green(`Authentication succeeded (AuthenticationOk, frame ${a.frame})`));
+  else if (a.outcome === "failed")
+    say(c.errors[0]?.time ?? c.last.time, st.red("Authentication failed: the server refuses the login"));
+  const params = Object.keys(c.serverParams);
+  if (params.length > 0 && c.paramsAt) {
+    const shown = SERVER_PARAMS_SHOWN.filter((k) => k in c.serverParams).map((k) => `${k} ${c.serverParams[k]}`);
+    say(
+      c.paramsAt.time,
+      `Server parameters: ${shown.join(", ")}${params.length > shown.length ? ` (${params.length} in all)` : ""}`,
+    );
+  }
+  if (c.backend) {
+    say(
+      c.backend.time,
+      `BackendKeyData: backend process ${c.backend.pid}${clearText ? " (its cancel key travels in clear text)" : ""}`,
+    );
+  }
+  // Requests and the errors and notices of no request, in time order.
+  const events: Array<{ time: number; frame: number; text: string }> = [];
+  for (const r of c.requests) events.push({ time: r.time, frame: r.frame, text: requestText(r, st) });
+  const attached = new Set<ServerMessage>(c.requests.flatMap((r) => [...(r.error ? [r.error] : []), ...r.notices]));
+  for (const m of [...c.errors, ...c.notices]) {
+    if (!attached.has(m)) events.push({ time: m.time, frame: m.frame, text: serverMessageText(m, st) });
+  }
+  events.sort((x, y) => x.frame - y.frame || x.time - y.time);
+  for (const ev of events) say(ev.time, ev.text);
+  if (c.moreRequests > 0) say(c.last.time, `… and ${c.moreRequests} more requests (pgwire stats sums them all)`);
+
+  // How it ended.
+  const fin = c.fin;
+  const firstFin =
+    fin.client && fin.server
+      ? fin.client.frame <= fin.server.frame
+        ? "client"
+        : "server"
+      : fin.client
+        ? "client"
+        : fin.server
+          ? "server"
+          : undefined;
+  if (c.terminate) {
+    say(
+      c.terminate.time,
+      `The client ends the session (Terminate, frame ${c.terminate.frame})${firstFin ? `, then the ${firstFin} closes the connection (FIN)` : ""}`,
+    );
+  } else if (c.rst) say(c.rst.time, st.red(`The connection is reset (RST) by the ${c.rst.by}, frame ${c.rst.frame}`));
+  else if (firstFin) {
+    const f = fin[firstFin] as { frame: number; time: number };
+    say(
+      f.time,
+      `${firstFin === "server" ? st.yellow("The server closes the connection") : "The client closes the connection"} (FIN, frame ${f.frame}) without Terminate`,
+    );
+  } else say(c.last.time, "Still open when the capture ends");
+  return `${lines.join("\n")}\n`;
+}
+
+/** What the findings of a capture add up to, one line per kind. */
+export function findingsSummary(findings: readonly Finding[], st: Style): string {
+  if (findings.length === 0) return `${st.bold("Findings:")} none\n`;
+  const byKind = new Map<string, Finding[]>();
+  for (const f of findings) {
+    const list = byKind.get(f.kind) ?? [];
+    list.push(f);
+    byKind.set(f.kind, list);
+  }
+  const lines = [st.bold(`Findings (${findings.length}):`)];
+  for (const [, list] of byKind) {
+    const first = list[0];
+    const where = list
+      .slice(0, 5)
+      .map((f) => `frame ${f.frame}`)
+      .join(", ");
+    lines.push(st.yellow(`  ${list.length} × ${first.text}`) + st.dim(` (${where}${list.length > 5 ? ", …" : ""})`));
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+/** A connection record as JSON: its story's facts (without the message list kept for diagrams). */
+export function connectionJson(c: ConnectionRecord): Record<string, unknown> {
+  const { messages: _m, moreMessages: _mm, ...rest } = c;
+  return rest;
+}

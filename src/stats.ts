@@ -1,0 +1,274 @@
+// `pgwire stats`: the numbers of a whole capture, gathered as the analysis streams by (constant
+// memory per query shape): queries grouped by their normalised text with response-time
+// percentiles, connections, errors by SQLSTATE, authentication methods.
+
+import { type ConnectionRecord, normalizeSql, type RequestRecord } from "./analysis.ts";
+import { duration, type Style } from "./explain.ts";
+
+/** Response times in buckets 2% wide (from 1 µs): percentiles within 2%, in constant memory. */
+class Histogram {
+  private readonly buckets = new Map<number, number>();
+  count = 0;
+  total = 0;
+  max = 0;
+
+  add(seconds: number): void {
+    const us = Math.max(1, seconds * 1e6);
+    const b = Math.floor(Math.log(us) / Math.log(1.02));
+    this.buckets.set(b, (this.buckets.get(b) ?? 0) + 1);
+    this.count++;
+    this.total += seconds;
+    if (seconds > this.max) this.max = seconds;
+  }
+
+  /** The q-quantile (0..1): the upper bound of the bucket that holds it, at most the maximum. */
+  quantile(q: number): number {
+    if (this.count === 0) return 0;
+    const want = Math.max(1, Math.ceil(q * this.count));
+    let seen = 0;
+    for (const b of [...this.buckets.keys()].sort((x, y) => x - y)) {
+      seen += this.buckets.get(b) as number;
+      if (seen >= want) return Math.min(this.max, 1.02 ** (b + 1) / 1e6);
+    }
+    return this.max;
+  }
+}
+
+export interface QueryRow {
+  query: string;
+  count: number;
+  total: number;
+  mean: number;
+  p50: number;
+  p95: number;
+  max: number;
+  rows: number;
+  errors: number;
+  /** Requests that got no answer within the capture (not in the times). */
+  unanswered: number;
+}
+
+export interface ConnectionRow {
+  stream: number;
+  client: string;
+  server: string;
+  user?: string;
+  database?: string;
+  application?: string;
+  auth: string;
+  tls: boolean;
+  start: number;
+  duration: number;
+  bytesFromClient: number;
+  bytesFromServer: number;
+  requests: number;
+  errors: number;
+  messages: Record<string, { client: number; server: number }>;
+}
+
+export interface ErrorRow {
+  code: string;
+  name?: string;
+  severity: string;
+  count: number;
+  example: string;
+}
+
+export interface StatsResult {
+  queries: QueryRow[];
+  connections: ConnectionRow[];
+  errors: ErrorRow[];
+  auth: Array<{ method: string; connections: number; failed: number }>;
+}
+
+export class Stats {
+  private readonly queries = new Map<
+    string,
+    { hist: Histogram; rows: number; errors: number; count: number; unanswered: number }
+  >();
+  private readonly connections: ConnectionRow[] = [];
+  private readonly errors = new Map<string, ErrorRow>();
+  private readonly auth = new Map<string, { connections: number; failed: number }>();
+
+  request(r: RequestRecord): void {
+    const key = normalizeSql(r.sql);
+    let q = this.queries.get(key);
+    if (!q) {
+      q = { hist: new Histogram(), rows: 0, errors: 0, count: 0, unanswered: 0 };
+      this.queries.set(key, q);
+    }
+    q.count++;
+    q.rows += r.rows;
+    if (r.error) q.errors++;
+    if (r.duration !== undefined) q.hist.add(r.duration);
+    else q.unanswered++;
+  }
+
+  connection(c: ConnectionRecord): void {
+    const p = c.startup?.params ?? {};
+    const method = c.auth.methods.join(" + ") || "(not seen)";
+    const a = this.auth.get(method) ?? { connections: 0, failed: 0 };
+    a.connections++;
+    if (c.auth.outcome === "failed") a.failed++;
+    this.auth.set(method, a);
+    for (const m of c.errors) {
+      const e = this.errors.get(m.code) ?? {
+        code: m.code,
+        name: m.name,
+        severity: m.severity,
+        count: 0,
+        example: m.message,
+      };
+      e.count++;
+      this.errors.set(m.code, e);
+    }
+    const end = c.last.time;
+    const start = c.syn?.time ?? c.first.time;
+    this.connections.push({
+      stream: c.stream,
+      client: `${c.client.addr}:${c.client.port}`,
+      server: `${c.server.addr}:${c.server.port}`,
+      user: p.user,
+      database: p.database,
+      application: p.application_name,
+      auth: method,
+      tls: c.encryption.tls,
+      start,
+      duration: Math.round((end - start) * 1e6) / 1e6,
+      bytesFromClient: c.bytes.client,
+      bytesFromServer: c.bytes.server,
+      requests: c.requests.length + c.moreRequests,
+      errors: c.errors.length,
+      messages: c.counts,
+    });
+  }
+
+  result(): StatsResult {
+    // Times in seconds, to the microsecond the captures have.
+    const us = (t: number) => Math.round(t * 1e6) / 1e6;
+    const queries = [...this.queries].map(([query, q]) => ({
+      query,
+      count: q.count,
+      total: us(q.hist.total),
+      mean: us(q.hist.count ? q.hist.total / q.hist.count : 0),
+      p50: us(q.hist.quantile(0.5)),
+      p95: us(q.hist.quantile(0.95)),
+      max: us(q.hist.max),
+      rows: q.rows,
+      errors: q.errors,
+      unanswered: q.unanswered,
+    }));
+    queries.sort((a, b) => b.total - a.total || b.count - a.count);
+    return {
+      queries,
+      connections: [...this.connections].sort((a, b) => a.stream - b.stream),
+      errors: [...this.errors.values()].sort((a, b) => b.count - a.count),
+      auth: [...this.auth].map(([method, a]) => ({ method, ...a })),
+    };
+  }
+}
+
+function table(headers: string[], rows: string[][], right: boolean[]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (right[i] ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .join("  ")
+      .trimEnd();
+  return `${[line(headers), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n")}\n`;
+}
+
+const cut = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+
+/** The stats as tables for a terminal. */
+export function statsText(r: StatsResult, st: Style, width = 120, top = 20): string {
+  const requests = r.queries.reduce((n, q) => n + q.count, 0);
+  let out = `${st.bold(`Queries (${r.queries.length} shapes, ${requests} requests)`)}\n`;
+  const qw = Math.max(30, width - 80);
+  out += table(
+    ["count", "total", "mean", "p50", "p95", "max", "rows", "errors", "query"],
+    r.queries
+      .slice(0, top)
+      .map((q) => [
+        String(q.count),
+        duration(q.total),
+        duration(q.mean),
+        duration(q.p50),
+        duration(q.p95),
+        duration(q.max),
+        String(q.rows),
+        String(q.errors),
+        cut(q.query, qw),
+      ]),
+    [true, true, true, true, true, true, true, true, false],
+  );
+  if (r.queries.length > top) out += st.dim(`… ${r.queries.length - top} more shapes (--json or --csv for all)\n`);
+  out += `\n${st.bold(`Connections (${r.connections.length})`)}\n`;
+  out += table(
+    ["stream", "client", "user", "database", "auth", "tls", "duration", "bytes >", "bytes <", "requests", "errors"],
+    r.connections.map((c) => [
+      String(c.stream),
+      c.client,
+      c.user ?? "",
+      c.database ?? "",
+      c.auth,
+      c.tls ? "yes" : "no",
+      duration(c.duration),
+      String(c.bytesFromClient),
+      String(c.bytesFromServer),
+      String(c.requests),
+      String(c.errors),
+    ]),
+    [true, false, false, false, false, false, true, true, true, true, true],
+  );
+  out += `\n${st.bold(`Errors by SQLSTATE (${r.errors.reduce((n, e) => n + e.count, 0)})`)}\n`;
+  out +=
+    r.errors.length === 0
+      ? "none\n"
+      : table(
+          ["count", "severity", "code", "condition", "example"],
+          r.errors.map((e) => [String(e.count), e.severity, e.code, e.name ?? "", cut(e.example, 60)]),
+          [true, false, false, false, false],
+        );
+  out += `\n${st.bold("Authentication")}\n`;
+  out += table(
+    ["method", "connections", "failed"],
+    r.auth.map((a) => [a.method, String(a.connections), String(a.failed)]),
+    [false, true, true],
+  );
+  return out;
+}
+
+function csvCell(v: unknown): string {
+  const s = typeof v === "number" ? String(v) : v === undefined ? "" : String(v);
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export const CSV_TABLES = ["queries", "connections", "errors", "auth"] as const;
+
+/** One of the stats tables as CSV (times in seconds). */
+export function statsCsv(r: StatsResult, which: (typeof CSV_TABLES)[number]): string {
+  const rows: Array<Record<string, unknown>> =
+    which === "queries"
+      ? r.queries.map((q) => ({ ...q }))
+      : which === "connections"
+        ? r.connections.map(({ messages, ...c }) => ({
+            ...c,
+            messages: Object.entries(messages)
+              .map(([k, v]) => `${k}:${v.client}/${v.server}`)
+              .join(" "),
+          }))
+        : which === "errors"
+          ? r.errors.map((e) => ({ ...e }))
+          : r.auth.map((a) => ({ ...a }));
+  const headers =
+    rows.length > 0
+      ? Object.keys(rows[0])
+      : {
+          queries: ["query", "count", "total", "mean", "p50", "p95", "max", "rows", "errors", "unanswered"],
+          connections: ["stream", "client", "server"],
+          errors: ["code", "name", "severity", "count", "example"],
+          auth: ["method", "connections", "failed"],
+        }[which];
+  return `${[headers.join(","), ...rows.map((row) => headers.map((h) => csvCell(row[h])).join(","))].join("\n")}\n`;
+}

@@ -1,0 +1,228 @@
+// `pgwire explain` and `pgwire stats`, run as a user runs them, on the recorded captures. What
+// they must say comes from the recordings (captures/manifest.md): who connected, how they
+// authenticated, what the server answered.
+
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, truncateSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { execa } from "execa";
+import { afterAll, describe, expect, it } from "vitest";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const BIN = join(ROOT, "bin", "pgwire.js");
+const tmp = mkdtempSync(join(tmpdir(), "pgwire-explain-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+function pgwire(args: string[], env: Record<string, string> = {}) {
+  return execa(process.execPath, [BIN, ...args], { cwd: ROOT, reject: false, stdin: "ignore", env });
+}
+
+const cap = (name: string) => `captures/${name}`;
+/** The story's lines without their time column. */
+const lines = (out: string) => out.split("\n").map((l) => l.replace(/^ +\d+\.\d{6} {2}/, ""));
+
+describe("pgwire explain", { timeout: 60_000 }, () => {
+  it("tells the seed's session: handshake, no TLS, startup, MD5 and what it exposes, the query, the clean close", async () => {
+    const r = await pgwire(["explain", cap("seed-md5.pcapng")]);
+    expect(r.exitCode).toBe(0);
+    expect(r.stderr).toBe("");
+    const l = lines(r.stdout);
+    expect(l[0]).toMatch(/^Connection 0: client 127\.0\.0\.1:\d+ → server 127\.0\.0\.1:5432$/);
+    expect(l).toContain("TCP handshake: the client opens the connection (SYN, frame 2)");
+    expect(l).toContain("No TLS: the client did not ask for encryption; everything below travels in clear text");
+    expect(l.some((x) => /^StartupMessage \(frame 4\): protocol 3\.0, user "app", database "company"/.test(x))).toBe(
+      true,
+    );
+    expect(l).toContain("Authentication: the server asks for MD5 authentication");
+    expect(l.some((x) => /^ {2}In clear on the wire: the MD5 salt [0-9a-f]{8}$/.test(x))).toBe(true);
+    expect(l.some((x) => /^ {2}In clear on the wire: the MD5 hash md5[0-9a-f]{32} /.test(x))).toBe(true);
+    expect(l.some((x) => /^Authentication succeeded \(AuthenticationOk, frame \d+\)$/.test(x))).toBe(true);
+    expect(l.some((x) => /^Server parameters: server_version 15\.\d+/.test(x))).toBe(true);
+    expect(l.some((x) => /^Query: SELECT \* FROM employees → 5 rows, SELECT 5, [\d.]+ (µs|ms)$/.test(x))).toBe(true);
+    expect(l.some((x) => /^The client ends the session \(Terminate, frame \d+\), then the client closes/.test(x))).toBe(
+      true,
+    );
+    expect(r.stdout).toMatch(/^Findings \(1\):\n {2}1 × MD5 password hash sent without TLS/m);
+    // No colour when not on a terminal.
+    expect(r.stdout).not.toContain("\x1b[");
+  });
+
+  it("tells the wrong password: the failure, the leaked source location, the server closing", async () => {
+    const r = await pgwire(["explain", cap("seed-wrong-password.pcapng")]);
+    expect(r.exitCode).toBe(0);
+    const l = lines(r.stdout);
+    expect(l).toContain("Authentication failed: the server refuses the login");
+    expect(
+      l.some((x) =>
+        /^FATAL 28P01 invalid_password: password authentication failed for user "app" — leaks the server's source: auth\.c:\d+ in auth_failed$/.test(
+          x,
+        ),
+      ),
+    ).toBe(true);
+    expect(l.some((x) => /^The server closes the connection \(FIN, frame \d+\) without Terminate$/.test(x))).toBe(true);
+    expect(r.stdout).toMatch(/Exposes the server's source: auth\.c:\d+ in auth_failed/);
+  });
+
+  it("tells a refused SSLRequest, SCRAM, trust, errors and notices", async () => {
+    const ssl = lines((await pgwire(["explain", cap("ssl-refused.pcapng")])).stdout);
+    expect(ssl).toContain(
+      "The client asks for TLS (SSLRequest); the server refuses ('N'): the session goes on in clear text",
+    );
+    const scram = await pgwire(["explain", cap("psql-scram.pcapng")]);
+    const s = lines(scram.stdout);
+    expect(s).toContain("Authentication: the server asks for SASL (SCRAM-SHA-256) authentication");
+    expect(
+      s.some((x) => /^ +ERROR 22012 division_by_zero: division by zero — leaks the server's source: int\.c/.test(x)),
+    ).toBe(true);
+    expect(s.some((x) => /^NOTICE 00000 successful_completion: hello/.test(x))).toBe(true);
+    expect(s.some((x) => /^Query: COPY employees TO STDOUT; → COPY 5, /.test(x))).toBe(true);
+    const bench = lines((await pgwire(["explain", cap("pgbench-extended.pcapng")])).stdout);
+    expect(bench).toContain("No password asked: trust authentication");
+    // Execute shows its statement and its parameters.
+    expect(
+      bench.some((x) =>
+        /^Execute: UPDATE pgbench_accounts SET abalance = abalance \+ \$1 WHERE aid = \$2; with parameters \(-?\d+, \d+\) → UPDATE 1, /.test(
+          x,
+        ),
+      ),
+    ).toBe(true);
+  });
+
+  it("--json: the connections and the findings as one document", async () => {
+    const r = await pgwire(["explain", "--json", cap("seed-md5.pcapng")]);
+    expect(r.exitCode).toBe(0);
+    const doc = JSON.parse(r.stdout) as {
+      connections: Array<{
+        stream: number;
+        startup: { params: Record<string, string> };
+        auth: { methods: string[]; outcome: string };
+        requests: Array<{ sql: string; rows: number; tags: string[]; duration: number }>;
+        terminate?: { frame: number };
+      }>;
+      findings: Array<{ kind: string; frame: number }>;
+    };
+    expect(doc.connections).toHaveLength(1);
+    const c = doc.connections[0];
+    expect(c.startup.params).toMatchObject({ user: "app", database: "company" });
+    expect(c.auth).toMatchObject({ methods: ["MD5"], outcome: "ok" });
+    expect(c.requests.map((q) => [q.sql, q.rows, q.tags])).toEqual([["SELECT * FROM employees", 5, ["SELECT 5"]]]);
+    expect(c.requests[0].duration).toBeGreaterThan(0);
+    expect(c.terminate).toBeDefined();
+    expect(doc.findings.map((f) => f.kind)).toEqual(["md5_hash"]);
+  });
+
+  it("filters: --stream keeps one connection, --since/--until a time window", async () => {
+    const all = lines((await pgwire(["explain", cap("psql-cancel.pcapng")])).stdout).filter((x) =>
+      x.startsWith("Connection"),
+    );
+    expect(all).toHaveLength(2);
+    const one = lines((await pgwire(["explain", "--stream", "1", cap("psql-cancel.pcapng")])).stdout).filter((x) =>
+      x.startsWith("Connection"),
+    );
+    expect(one).toEqual([all.find((x) => x.startsWith("Connection 1:"))]);
+    // The cancel connection opens about a second in: a window before it keeps only the first.
+    const early = await pgwire(["explain", "--until", "0.5", cap("psql-cancel.pcapng")]);
+    expect(lines(early.stdout).filter((x) => x.startsWith("Connection"))).toHaveLength(1);
+    const none = await pgwire(["explain", "--since", "3600", cap("psql-cancel.pcapng")]);
+    expect(none.exitCode).toBe(3);
+    expect(none.stderr).toMatch(/^pgwire: no PostgreSQL traffic in .*with the filters given/);
+  });
+
+  it("colour on request, and never with NO_COLOR", async () => {
+    expect((await pgwire(["explain", "--color", cap("seed-md5.pcapng")])).stdout).toContain("\x1b[1m");
+    expect((await pgwire(["explain", "--color", "--no-color", cap("seed-md5.pcapng")])).stdout).not.toContain("\x1b[");
+  });
+
+  it("a capture without PostgreSQL, a truncated capture, bad options: one error line", async () => {
+    const none = await pgwire(["explain", cap("synth/not-postgres.pcapng")]);
+    expect(none.exitCode).toBe(3);
+    expect(none.stdout).toBe("");
+    expect(none.stderr).toMatch(
+      /^pgwire: no PostgreSQL traffic in captures\/synth\/not-postgres\.pcapng \(server ports 5432; try --port\)$/,
+    );
+    const file = join(tmp, "cut.pcapng");
+    copyFileSync(join(ROOT, cap("seed-md5.pcapng")), file);
+    truncateSync(file, readFileSync(file).length - 10);
+    const cut = await pgwire(["explain", file]);
+    expect(cut.exitCode).toBe(3);
+    expect(cut.stdout).toMatch(/Query: SELECT \* FROM employees/);
+    expect(cut.stderr).toMatch(/^pgwire: .*cut\.pcapng is truncated after frame \d+$/);
+    const bad = await pgwire(["explain", "--since", "yesterday", cap("seed-md5.pcapng")]);
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toMatch(/^pgwire: invalid time 'yesterday' for --since/);
+    const missing = await pgwire(["stats", "captures/nope.pcapng"]);
+    expect(missing.exitCode).toBe(3);
+    expect(missing.stderr.split("\n").filter(Boolean)).toHaveLength(1);
+  });
+});
+
+describe("pgwire stats", { timeout: 60_000 }, () => {
+  it("groups pgbench's statements by shape with their counts, percentiles and rows", async () => {
+    const r = await pgwire(["stats", "--json", cap("pgbench-extended.pcapng")]);
+    expect(r.exitCode).toBe(0);
+    const s = JSON.parse(r.stdout) as {
+      queries: Array<{
+        query: string;
+        count: number;
+        rows: number;
+        p50: number;
+        p95: number;
+        max: number;
+        mean: number;
+      }>;
+      connections: Array<{ user: string; database: string; auth: string; requests: number }>;
+      errors: unknown[];
+      auth: Array<{ method: string; connections: number; failed: number }>;
+    };
+    // pgbench -c 2 -t 20 with its built-in TPC-B script: each statement 40 times.
+    const select = s.queries.find((q) => q.query === "SELECT abalance FROM pgbench_accounts WHERE aid = ?;");
+    expect(select).toMatchObject({ count: 40, rows: 40 });
+    for (const shape of ["BEGIN;", "END;", "UPDATE pgbench_tellers SET tbalance = tbalance + ? WHERE tid = ?;"]) {
+      expect(s.queries.find((q) => q.query === shape)?.count, shape).toBe(40);
+    }
+    for (const q of s.queries) {
+      expect(q.p50).toBeLessThanOrEqual(q.p95);
+      expect(q.p95).toBeLessThanOrEqual(q.max);
+      expect(q.mean).toBeGreaterThan(0);
+    }
+    expect(s.connections.map((c) => [c.user, c.database, c.auth])).toEqual([
+      ["bench", "bench", "trust"],
+      ["bench", "bench", "trust"],
+      ["bench", "bench", "trust"],
+    ]);
+    expect(s.errors).toEqual([]);
+    expect(s.auth).toEqual([{ method: "trust", connections: 3, failed: 0 }]);
+  });
+
+  it("counts errors by SQLSTATE and failed logins", async () => {
+    const r = JSON.parse((await pgwire(["stats", "--json", cap("psql-scram.pcapng")])).stdout) as {
+      errors: Array<{ code: string; name: string; count: number }>;
+    };
+    expect(r.errors.map((e) => [e.code, e.name, e.count])).toEqual([
+      ["22012", "division_by_zero", 2],
+      ["42601", "syntax_error", 1],
+    ]);
+    const w = JSON.parse((await pgwire(["stats", "--json", cap("seed-wrong-password.pcapng")])).stdout) as {
+      auth: Array<{ method: string; failed: number }>;
+    };
+    expect(w.auth).toEqual([{ method: "MD5", connections: 1, failed: 1 }]);
+  });
+
+  it("text tables, and CSV of each table", async () => {
+    const t = await pgwire(["stats", cap("seed-md5.pcapng")]);
+    expect(t.stdout).toMatch(/^Queries \(1 shapes, 1 requests\)$/m);
+    expect(t.stdout).toMatch(/^ +1 .* 5 +0 +SELECT \* FROM employees$/m);
+    expect(t.stdout).toMatch(/^Authentication$/m);
+    const q = await pgwire(["stats", "--csv", cap("psql-scram.pcapng")]);
+    const rows = q.stdout.trim().split("\n");
+    expect(rows[0]).toBe("query,count,total,mean,p50,p95,max,rows,errors,unanswered");
+    expect(rows.some((x) => x.startsWith('"SELECT g, md5(g::text) FROM generate_series(?, ?) g;",1,'))).toBe(true);
+    const e = await pgwire(["stats", "--csv", "--table", "errors", cap("psql-scram.pcapng")]);
+    expect(e.stdout.split("\n")[0]).toBe("code,name,severity,count,example");
+    const bad = await pgwire(["stats", "--csv", "--table", "nope", cap("psql-scram.pcapng")]);
+    expect(bad.exitCode).toBe(2);
+    const both = await pgwire(["stats", "--csv", "--json", cap("psql-scram.pcapng")]);
+    expect(both.exitCode).toBe(2);
+  });
+});
