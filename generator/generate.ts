@@ -48,9 +48,12 @@ export function luaString(s: string): string {
   return `${r}"`;
 }
 
-function main(): void {
-  const check = process.argv.includes("--check");
-  let stale = false;
+/**
+ * Renders the spec and writes the generated files that changed (with check: writes nothing).
+ * Returns the files that were (or, with check, would be) written.
+ */
+export function generate(check = false): string[] {
+  const changed: string[] = [];
   for (const [target, text] of Object.entries(render())) {
     const path = join(root, target);
     let old = "";
@@ -58,14 +61,20 @@ function main(): void {
       old = readFileSync(path, "utf8");
     } catch {}
     if (old === text) continue;
-    stale = true;
-    if (check) console.error(`${target} is out of date: run npm run generate`);
-    else {
-      writeFileSync(path, text);
-      console.log(`wrote ${target}`);
-    }
+    changed.push(target);
+    if (!check) writeFileSync(path, text);
   }
-  if (check && stale) process.exit(1);
+  return changed;
+}
+
+function main(): void {
+  const check = process.argv.includes("--check");
+  const changed = generate(check);
+  for (const target of changed) {
+    if (check) console.error(`${target} is out of date: run npm run generate`);
+    else console.log(`wrote ${target}`);
+  }
+  if (check && changed.length > 0) process.exit(1);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) main();

@@ -10,6 +10,7 @@ import { CaptureError, type CapturePacket } from "./capture-types.ts";
 import { compare } from "./compare.ts";
 import { type DecodedMessage, FIELDS, type FieldValue } from "./decoder.ts";
 import { COLOR, connectionJson, explainConnection, findingsSummary, PLAIN, type Style } from "./explain.ts";
+import { install, personalLuaPlugins } from "./install.ts";
 import { readCapture } from "./pcap.ts";
 import { decodeCapture, decodeSteps, type FrameResult, type Step } from "./pipeline.ts";
 import type { FieldInfo } from "./runtime/body.ts";
@@ -39,6 +40,8 @@ Commands:
                  SQLSTATE, authentication methods
   decode FILE    print the PostgreSQL messages of a capture (TypeScript reference decoder)
   compare FILE   run the Wireshark Lua plugin under tshark and check it against the decoder
+  install        copy the plugin into Wireshark's personal Lua plugins folder
+  generate       regenerate the plugin and the decoder from the spec (spec/)
 
 Options:
   -h, --help     show this help (or a command's: pgwire decode --help)
@@ -61,6 +64,41 @@ const FILTER_HELP = `Which traffic (explain, stats):
   --stream N[,N...]  only these connections (Wireshark's tcp.stream numbers); may be repeated
   --since T          only packets from T on, and --until T only up to T: seconds from the
   --until T          capture's first packet (12.5), or a date and time (2026-11-27T10:00:00Z)`;
+
+const INSTALL_HELP = `Usage: pgwire install [--dir DIR] [--force]
+
+Copies the Wireshark plugin (dissector/pgwire.lua) into Wireshark's personal Lua plugins
+folder, found as Wireshark finds it: from \`tshark -G folders\` when tshark is installed, else
+~/.local/lib/wireshark/plugins (Linux, macOS) or %APPDATA%\\Wireshark\\plugins (Windows).
+Prints where it went. Restart Wireshark (or Analyze > Reload Lua Plugins) to load it.
+
+Options:
+  --dir DIR          install into DIR instead
+  --force            replace a pgwire.lua there that differs from this one
+  -h, --help         show this help
+
+${EXIT_HELP}
+
+Examples:
+  pgwire install
+  pgwire install --dir ~/.local/lib/wireshark/plugins --force
+`;
+
+const GENERATE_HELP = `Usage: pgwire generate [--check]
+
+Regenerates dissector/pgwire.lua, dissector/pgwire.ts and docs/fields.md from the spec
+(spec/), as \`npm run generate\` does, and prints what changed.
+
+Options:
+  --check            write nothing; exit status 1 when a generated file is out of date
+  -h, --help         show this help
+
+${EXIT_HELP}
+
+Examples:
+  pgwire generate
+  pgwire generate --check
+`;
 
 const EXPLAIN_HELP = `Usage: pgwire explain FILE [--json] [filters]
 
@@ -666,6 +704,47 @@ async function statsCommand(args: readonly string[], out: Output): Promise<numbe
 }
 
 // ---------------------------------------------------------------------------------------------
+// install, generate
+
+async function installCommand(args: readonly string[], out: Output): Promise<number> {
+  const p = parseArgs("install", args, {
+    "--dir": { key: "dir", value: true },
+    "--force": { key: "force", value: false },
+  });
+  if (p.help) {
+    out.write(INSTALL_HELP);
+    return EXIT.ok;
+  }
+  if (p.positional.length > 0) throw new UsageError(`install takes no FILE, got '${p.positional[0]}'`, "install");
+  const given = p.options.get("dir")?.at(-1);
+  const where = given !== undefined ? { dir: given, from: "--dir" } : personalLuaPlugins();
+  const r = install(where.dir, p.options.has("force"));
+  const what = {
+    installed: "installed",
+    updated: "replaced the different",
+    unchanged: "already installed, unchanged:",
+  }[r.status];
+  out.write(`pgwire: ${what} ${r.path} (folder from ${where.from})\n`);
+  return EXIT.ok;
+}
+
+async function generateCommand(args: readonly string[], out: Output): Promise<number> {
+  const p = parseArgs("generate", args, { "--check": { key: "check", value: false } });
+  if (p.help) {
+    out.write(GENERATE_HELP);
+    return EXIT.ok;
+  }
+  if (p.positional.length > 0) throw new UsageError(`generate takes no FILE, got '${p.positional[0]}'`, "generate");
+  const check = p.options.has("check");
+  // The generator and its templates are part of the repository, not of the runtime.
+  const { generate } = await import("../generator/generate.ts");
+  const changed = generate(check);
+  for (const f of changed) out.write(check ? `out of date: ${f}\n` : `wrote ${f}\n`);
+  if (changed.length === 0) out.write("pgwire: the generated files are up to date\n");
+  return check && changed.length > 0 ? EXIT.differences : EXIT.ok;
+}
+
+// ---------------------------------------------------------------------------------------------
 // compare
 
 function onPath(cmd: string): boolean {
@@ -761,6 +840,8 @@ const COMMANDS: Record<string, { help: string; run: (args: readonly string[], ou
   explain: { help: EXPLAIN_HELP, run: explainCommand },
   stats: { help: STATS_HELP, run: statsCommand },
   decode: { help: DECODE_HELP, run: decodeCommand },
+  install: { help: INSTALL_HELP, run: installCommand },
+  generate: { help: GENERATE_HELP, run: generateCommand },
   compare: { help: COMPARE_HELP, run: compareCommand },
 };
 

@@ -226,3 +226,43 @@ describe("pgwire stats", { timeout: 60_000 }, () => {
     expect(both.exitCode).toBe(2);
   });
 });
+
+describe("pgwire install and generate", { timeout: 60_000 }, () => {
+  it("installs where Wireshark looks, which tshark then loads; keeps a different file without --force", async () => {
+    const home = mkdtempSync(join(tmp, "home-"));
+    const r = await pgwire(["install"], { HOME: home, PATH: process.env.PATH ?? "" });
+    expect(r.exitCode).toBe(0);
+    const m = /^pgwire: installed (.*pgwire\.lua) \(folder from (.*)\)$/.exec(r.stdout);
+    expect(m, r.stdout).not.toBeNull();
+    const path = (m as RegExpExecArray)[1];
+    expect(path.startsWith(join(home, ".local", "lib", "wireshark", "plugins"))).toBe(true);
+    expect(readFileSync(path, "utf8")).toBe(readFileSync(join(ROOT, "dissector", "pgwire.lua"), "utf8"));
+    if ((m as RegExpExecArray)[2] === "tshark -G folders") {
+      // Wireshark itself finds it there: tshark with that HOME knows the pgwire protocol.
+      const protocols = await execa("tshark", ["-G", "protocols"], { env: { HOME: home }, reject: false });
+      expect(protocols.stdout).toMatch(/^PostgreSQL Wire Protocol\tPGWIRE\tpgwire$/m);
+    }
+    const again = await pgwire(["install"], { HOME: home, PATH: process.env.PATH ?? "" });
+    expect(again.stdout).toMatch(/already installed, unchanged/);
+    const dir = join(tmp, "plugins");
+    expect((await pgwire(["install", "--dir", dir])).exitCode).toBe(0);
+    copyFileSync(join(ROOT, "README.md"), join(dir, "pgwire.lua"));
+    const kept = await pgwire(["install", "--dir", dir]);
+    expect(kept.exitCode).toBe(3);
+    expect(kept.stderr).toMatch(
+      /^pgwire: .*pgwire\.lua exists and differs from this plugin; use --force to replace it$/,
+    );
+    expect(readFileSync(join(dir, "pgwire.lua"), "utf8")).toBe(readFileSync(join(ROOT, "README.md"), "utf8"));
+    const forced = await pgwire(["install", "--dir", dir, "--force"]);
+    expect(forced.stdout).toMatch(/^pgwire: replaced the different /);
+    expect(readFileSync(join(dir, "pgwire.lua"), "utf8")).toBe(
+      readFileSync(join(ROOT, "dissector", "pgwire.lua"), "utf8"),
+    );
+  });
+
+  it("generate --check: the committed files are what the spec generates", async () => {
+    const r = await pgwire(["generate", "--check"]);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toBe("pgwire: the generated files are up to date");
+  });
+});
