@@ -2,10 +2,16 @@
 // TypeScript reference decoder, `pgwire compare` checks the Lua plugin (under tshark) against it.
 // Argument parsing is hand-written; every user-facing failure is one `pgwire: ...` line on stderr.
 
-import { accessSync, constants, readFileSync, statSync } from "node:fs";
+import { accessSync, constants, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { Analyzer, type AnalyzerListener, type ConnectionRecord, type Finding } from "./analysis.ts";
+import {
+  Analyzer,
+  type AnalyzerListener,
+  type ConnectionRecord,
+  type Finding,
+  type RequestRecord,
+} from "./analysis.ts";
 import { CaptureError, type CapturePacket } from "./capture-types.ts";
 import { compare } from "./compare.ts";
 import { type DecodedMessage, FIELDS, type FieldValue } from "./decoder.ts";
@@ -13,6 +19,7 @@ import { COLOR, connectionJson, explainConnection, findingsSummary, PLAIN, type 
 import { install, personalLuaPlugins } from "./install.ts";
 import { readCapture } from "./pcap.ts";
 import { decodeCapture, decodeSteps, type FrameResult, type Step } from "./pipeline.ts";
+import { LatencyHistogram, MAX_DIAGRAMS, MAX_TIMELINE, renderReport } from "./report.ts";
 import type { FieldInfo } from "./runtime/body.ts";
 import { CSV_TABLES, Stats, statsCsv, statsText } from "./stats.ts";
 
@@ -38,6 +45,9 @@ Commands:
                  it exposed, queries with rows, times and errors, how it ended; then the findings
   stats FILE     queries grouped by shape with response-time percentiles, connections, errors by
                  SQLSTATE, authentication methods
+  report FILE -o OUT.html
+                 one self-contained HTML file: sequence diagrams, latency histogram, timeline,
+                 the stats tables and the findings
   decode FILE    print the PostgreSQL messages of a capture (TypeScript reference decoder)
   compare FILE   run the Wireshark Lua plugin under tshark and check it against the decoder
   install        copy the plugin into Wireshark's personal Lua plugins folder
@@ -64,6 +74,27 @@ const FILTER_HELP = `Which traffic (explain, stats):
   --stream N[,N...]  only these connections (Wireshark's tcp.stream numbers); may be repeated
   --since T          only packets from T on, and --until T only up to T: seconds from the
   --until T          capture's first packet (12.5), or a date and time (2026-11-27T10:00:00Z)`;
+
+const REPORT_HELP = `Usage: pgwire report FILE -o OUT.html [filters]
+
+Writes one self-contained HTML file (inline CSS and SVG: nothing to fetch, no script) about the
+capture: the findings, a histogram of response times, a timeline of the requests per connection,
+the stats tables (queries, connections, errors by SQLSTATE, authentication), and per connection
+its story and a sequence diagram of its client's and server's messages along time. The first
+${50} connections are drawn in detail, each with up to ${300} messages; the tables have them all.
+The file is written beside OUT.html and renamed into place: never a half-written report.
+
+Options:
+  -o, --output FILE  the HTML file to write (required)
+${FILTER_HELP}
+  -h, --help         show this help
+
+${EXIT_HELP}
+
+Examples:
+  pgwire report captures/seed-md5.pcapng -o seed.html
+  pgwire report --stream 2 big.pcapng -o one-connection.html
+`;
 
 const INSTALL_HELP = `Usage: pgwire install [--dir DIR] [--force]
 
@@ -667,6 +698,64 @@ function jsonReplacer(_k: string, v: unknown): unknown {
   return v;
 }
 
+async function reportCommand(args: readonly string[], out: Output): Promise<number> {
+  const p = parseArgs("report", args, {
+    ...FILTER_OPTIONS,
+    "-o": { key: "output", value: true },
+    "--output": { key: "output", value: true },
+  });
+  if (p.help) {
+    out.write(REPORT_HELP);
+    return EXIT.ok;
+  }
+  const file = oneFile("report", p);
+  const output = p.options.get("output")?.at(-1);
+  if (output === undefined || output === "") throw new UsageError("report needs -o OUT.html", "report");
+  const stats = new Stats();
+  const latency = new LatencyHistogram();
+  const connections: ConnectionRecord[] = [];
+  const findings: Finding[] = [];
+  const timeline: RequestRecord[] = [];
+  let moreConnections = 0;
+  const run = await analyze("report", file, p, {
+    request: (r) => {
+      stats.request(r);
+      if (r.duration !== undefined) latency.add(r.duration);
+      if (timeline.length < MAX_TIMELINE) timeline.push(r);
+    },
+    connection: (c) => {
+      stats.connection(c);
+      findings.push(...c.findings);
+      if (connections.length < MAX_DIAGRAMS) connections.push(c);
+      else moreConnections++;
+    },
+  });
+  connections.sort((a, b) => a.stream - b.stream);
+  const html = renderReport({
+    file,
+    t0: run.t0,
+    connections,
+    moreConnections,
+    stats: stats.result(),
+    findings,
+    latency,
+    timeline,
+  });
+  const tmpFile = `${output}.tmp-${process.pid}`;
+  try {
+    writeFileSync(tmpFile, html);
+    renameSync(tmpFile, output);
+  } catch (e) {
+    rmSync(tmpFile, { force: true });
+    throw new CaptureError(`cannot write ${output}: ${(e as Error).message}`);
+  }
+  out.write(
+    `pgwire: wrote ${output} (${connections.length + moreConnections} connections, ${findings.length} findings)\n`,
+  );
+  if (run.error) throw run.error;
+  return EXIT.ok;
+}
+
 async function statsCommand(args: readonly string[], out: Output): Promise<number> {
   const p = parseArgs("stats", args, {
     ...FILTER_OPTIONS,
@@ -839,6 +928,7 @@ function version(): string {
 const COMMANDS: Record<string, { help: string; run: (args: readonly string[], out: Output) => Promise<number> }> = {
   explain: { help: EXPLAIN_HELP, run: explainCommand },
   stats: { help: STATS_HELP, run: statsCommand },
+  report: { help: REPORT_HELP, run: reportCommand },
   decode: { help: DECODE_HELP, run: decodeCommand },
   install: { help: INSTALL_HELP, run: installCommand },
   generate: { help: GENERATE_HELP, run: generateCommand },

@@ -1,0 +1,103 @@
+// `pgwire report`: the HTML it writes, rendered by headless Chromium (Debian's chromium) as a
+// person's browser would: no console errors, nothing fetched, and the diagram, the tables and the
+// findings are there for the seed's capture.
+
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { execa } from "execa";
+import { afterAll, describe, expect, it } from "vitest";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const BIN = join(ROOT, "bin", "pgwire.js");
+const tmp = mkdtempSync(join(tmpdir(), "pgwire-report-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+const CHROMIUM = ["chromium", "chromium-browser"].find(
+  (c) => spawnSync(c, ["--version"], { stdio: "ignore" }).status === 0,
+);
+
+function pgwire(args: string[]) {
+  return execa(process.execPath, [BIN, ...args], { cwd: ROOT, reject: false, stdin: "ignore" });
+}
+
+/** Headless Chromium on a file: the DOM after rendering and what it logged. */
+async function render(file: string): Promise<{ dom: string; log: string }> {
+  const r = await execa(
+    CHROMIUM as string,
+    [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--enable-logging=stderr",
+      "--v=0",
+      // Nothing may be fetched: any request outside the file would fail and be logged.
+      "--host-resolver-rules=MAP * ~NOTFOUND",
+      "--dump-dom",
+      `file://${file}`,
+    ],
+    { reject: false, timeout: 60_000 },
+  );
+  return { dom: r.stdout, log: r.stderr };
+}
+
+describe("pgwire report", { timeout: 120_000 }, () => {
+  it("writes one self-contained HTML file with the findings, the charts, the tables and the sequence diagram", async () => {
+    const out = join(tmp, "seed.html");
+    const r = await pgwire(["report", "captures/seed-md5.pcapng", "-o", out]);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toBe(`pgwire: wrote ${out} (1 connections, 1 findings)`);
+    const html = readFileSync(out, "utf8");
+    // Self-contained: no script, no external resource (the SVG namespace is a name, not a fetch).
+    expect(html).not.toMatch(/<script|<link|<img|@import|url\(/i);
+    expect(html.replace(/xmlns="http:\/\/www\.w3\.org\/2000\/svg"/g, "")).not.toMatch(/https?:\/\//);
+    expect(html).toContain('<svg class="sequence"');
+    expect(html).toContain('<svg class="histogram"');
+    expect(html).toContain('<svg class="timeline"');
+  });
+
+  it.skipIf(!CHROMIUM)("renders in headless Chromium without console errors, with everything in place", async () => {
+    const out = join(tmp, "seed-render.html");
+    expect((await pgwire(["report", "captures/seed-md5.pcapng", "-o", out])).exitCode).toBe(0);
+    const { dom, log } = await render(out);
+    expect(log).not.toMatch(/CONSOLE|Uncaught|ERR_NAME_NOT_RESOLVED|Failed to load/);
+    // The sequence diagram: both lifelines, one arrow per message of the seed session, in order.
+    const arrows = [...dom.matchAll(/<g class="msg[^"]*" data-frame="(\d+)">/g)].map((m) => Number(m[1]));
+    expect(arrows.length).toBeGreaterThanOrEqual(12);
+    expect([...arrows].sort((a, b) => a - b)).toEqual(arrows);
+    expect(dom).toMatch(/<text[^>]*class="actor">client 127\.0\.0\.1:\d+<\/text>/);
+    expect(dom).toMatch(/<text[^>]*class="actor">server 127\.0\.0\.1:5432<\/text>/);
+    expect(dom).toMatch(/<g class="msg finding" data-frame="\d+"><title>frame \d+: PasswordMessage<\/title>/);
+    expect(dom).toMatch(/class="label">Query: SELECT \* FROM employees<\/text>/);
+    // The tables: the query with its 5 rows, the connection, the authentication method.
+    expect(dom).toMatch(
+      /<table class="queries">[\s\S]*<td class="num">5<\/td><td class="num">0<\/td><td>SELECT \* FROM employees<\/td>/,
+    );
+    expect(dom).toMatch(/<table class="connections">[\s\S]*<td>app<\/td><td>company<\/td>/);
+    expect(dom).toMatch(/<table class="auth">[\s\S]*<td>MD5<\/td>/);
+    // The findings.
+    expect(dom).toMatch(/<ul class="findings"><li>1 × MD5 password hash sent without TLS/);
+  });
+
+  it.skipIf(!CHROMIUM)("draws a capture with errors, notices and many requests", async () => {
+    const out = join(tmp, "scram.html");
+    expect((await pgwire(["report", "captures/psql-scram.pcapng", "-o", out])).exitCode).toBe(0);
+    const { dom, log } = await render(out);
+    expect(log).not.toMatch(/CONSOLE|Uncaught/);
+    expect(dom).toMatch(/<table class="errors">[\s\S]*<td>22012<\/td><td>division_by_zero<\/td>/);
+    expect((dom.match(/<rect [^>]*class="req error"/g) ?? []).length).toBe(3);
+    expect(dom).toMatch(/<g class="msg error" data-frame="\d+"><title>frame \d+: ErrorResponse ERROR 22012/);
+  });
+
+  it("needs -o, and writes nothing when the capture is bad", async () => {
+    const noOut = await pgwire(["report", "captures/seed-md5.pcapng"]);
+    expect(noOut.exitCode).toBe(2);
+    expect(noOut.stderr).toMatch(/^pgwire: report needs -o OUT\.html/);
+    const out = join(tmp, "none.html");
+    const bad = await pgwire(["report", "README.md", "-o", out]);
+    expect(bad.exitCode).toBe(3);
+    expect(existsSync(out)).toBe(false);
+  });
+});
