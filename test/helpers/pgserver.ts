@@ -1,0 +1,61 @@
+// A throwaway PostgreSQL 15 server for the tests that need a live one: initdb as the postgres
+// user in a temp folder, trust on 127.0.0.1 only, a free port; stopped and removed by stop().
+
+import { execFileSync } from "node:child_process";
+import { chownSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export const PGBIN = process.env.PGBIN ?? "/usr/lib/postgresql/15/bin";
+
+/** Whether this machine can run one: PostgreSQL 15's binaries, root (for runuser), a postgres user. */
+export function canRunServer(): boolean {
+  if (!existsSync(join(PGBIN, "initdb")) || process.getuid?.() !== 0) return false;
+  try {
+    execFileSync("id", ["postgres"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const a = srv.address();
+      srv.close(() => resolve(typeof a === "object" && a ? a.port : 0));
+    });
+  });
+}
+
+export interface TestServer {
+  port: number;
+  stop(): void;
+}
+
+export async function startServer(): Promise<TestServer> {
+  const dir = mkdtempSync(join(tmpdir(), "pgwire-pg-"));
+  const uid = Number(execFileSync("id", ["-u", "postgres"]).toString());
+  const gid = Number(execFileSync("id", ["-g", "postgres"]).toString());
+  chownSync(dir, uid, gid);
+  const data = join(dir, "data");
+  const asPostgres = (cmd: string, args: string[]) =>
+    execFileSync("runuser", ["-u", "postgres", "--", join(PGBIN, cmd), ...args], { cwd: dir, stdio: "pipe" });
+  asPostgres("initdb", ["-D", data, "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8", "--locale=C"]);
+  const port = await freePort();
+  const opts = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${dir} -c fsync=off`;
+  asPostgres("pg_ctl", ["-D", data, "-l", join(dir, "server.log"), "-o", opts, "-w", "-t", "60", "start"]);
+  return {
+    port,
+    stop() {
+      try {
+        asPostgres("pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"]);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}
