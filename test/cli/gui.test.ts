@@ -1,0 +1,51 @@
+// The plugin in the real Wireshark GUI (scripts/gui-screenshot.sh under Xvfb): Wireshark starts
+// with it, shows the capture through the display filter `pgwire`, and no Lua error stops it; a
+// plugin that raises a Lua error while loading is caught by the same check.
+
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { execa } from "execa";
+import { afterAll, describe, expect, it } from "vitest";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const SCRIPT = join(ROOT, "scripts", "gui-screenshot.sh");
+const has = (cmd: string, arg = "--version") => spawnSync(cmd, [arg], { stdio: "ignore" }).error === undefined;
+const canRun = ["wireshark", "xdotool", "import"].every((c) => has(c)) && has("Xvfb", "-help");
+const tmp = mkdtempSync(join(tmpdir(), "pgwire-gui-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe.skipIf(!canRun)("the plugin in Wireshark's GUI", { timeout: 120_000 }, () => {
+  it("starts with the plugin, shows the seed's capture filtered by pgwire, and takes the screenshot", async () => {
+    const out = join(tmp, "gui.png");
+    const r = await execa("bash", [SCRIPT, out], { cwd: ROOT, reject: false });
+    expect(r.stderr).toBe("");
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toMatch(
+      /^gui-screenshot: wrote .*gui\.png \(Wireshark \d+\.\d+\.\d+, seed-md5\.pcapng frame 12\)$/,
+    );
+    // A PNG of the 1400x900 screen.
+    const png = readFileSync(out);
+    expect(png.subarray(1, 4).toString()).toBe("PNG");
+    expect(png.readUInt32BE(16)).toBe(1400);
+    expect(png.readUInt32BE(20)).toBe(900);
+    expect(statSync(out).size).toBeGreaterThan(20_000);
+  });
+
+  it("reports a plugin that raises a Lua error while loading", async () => {
+    const broken = join(tmp, "broken.lua");
+    writeFileSync(
+      broken,
+      `${readFileSync(join(ROOT, "dissector", "pgwire.lua"), "utf8")}\nerror("broken on purpose")\n`,
+    );
+    const r = await execa("bash", [SCRIPT, join(tmp, "broken.png")], {
+      cwd: ROOT,
+      reject: false,
+      env: { PGWIRE_PLUGIN: broken, WAIT: "15" },
+    });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/^gui-screenshot: Wireshark did not show seed-md5\.pcapng within 15s \(a Lua error/);
+  });
+});
