@@ -249,10 +249,21 @@ describe("usage", { timeout: 60_000 }, () => {
     expect(top.stdout).toContain("decode FILE");
     expect(top.stdout).toContain("compare FILE");
     expect(top.stdout).toMatch(/^ {2}70 /m);
-    for (const cmd of ["explain", "stats", "decode", "compare"]) {
+    const usage: Record<string, string> = {
+      explain: "explain FILE",
+      stats: "stats FILE",
+      report: "report FILE -o OUT.html",
+      watch: "watch -i IFACE",
+      decode: "decode FILE",
+      compare: "compare FILE",
+      install: "install [--dir DIR]",
+      generate: "generate [--check]",
+    };
+    for (const [cmd, line] of Object.entries(usage)) {
+      expect(top.stdout, cmd).toMatch(new RegExp(`^ {2}${cmd} `, "m"));
       const h = await pgwire([cmd, "--help"]);
       expect(h.exitCode).toBe(0);
-      expect(h.stdout).toMatch(new RegExp(`^Usage: pgwire ${cmd} FILE`));
+      expect(h.stdout.startsWith(`Usage: pgwire ${line}`), cmd).toBe(true);
       expect(h.stdout).toContain("Examples:");
       expect(h.stdout).toContain("Exit status:");
       expect((await pgwire(["help", cmd])).stdout).toBe(h.stdout);

@@ -2,7 +2,7 @@
 // they must say comes from the recordings (captures/manifest.md): who connected, how they
 // authenticated, what the server answered.
 
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, truncateSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -154,6 +154,23 @@ describe("pgwire explain", { timeout: 60_000 }, () => {
     const missing = await pgwire(["stats", "captures/nope.pcapng"]);
     expect(missing.exitCode).toBe(3);
     expect(missing.stderr.split("\n").filter(Boolean)).toHaveLength(1);
+  });
+});
+
+describe("every real capture", { timeout: 300_000 }, () => {
+  const files = readdirSync(join(ROOT, "captures")).filter((f) => f.endsWith(".pcapng"));
+  const portsOf = (f: string) => (f === "psql-other-port.pcapng" ? ["--port", "6543"] : []);
+  it.each(files)("%s: explain and stats tell every connection, without a word on stderr", async (f) => {
+    const keys = f === "tls-keylog.pcapng" ? ["--keylog", cap("tls-keylog.keys")] : [];
+    const ex = await pgwire(["explain", "--json", ...portsOf(f), ...keys, cap(f)]);
+    expect(ex.stderr).toBe("");
+    expect(ex.exitCode).toBe(0);
+    const doc = JSON.parse(ex.stdout) as { connections: Array<{ stream: number; startup?: unknown }> };
+    expect(doc.connections.length).toBeGreaterThan(0);
+    const st = await pgwire(["stats", "--json", ...portsOf(f), ...keys, cap(f)]);
+    expect(st.exitCode).toBe(0);
+    const stats = JSON.parse(st.stdout) as { connections: Array<{ stream: number }> };
+    expect(stats.connections.map((c) => c.stream)).toEqual(doc.connections.map((c) => c.stream).sort((a, b) => a - b));
   });
 });
 
