@@ -292,7 +292,15 @@ function byStream(frames: FrameResult[]): Map<number, unknown[]> {
   for (const fr of frames) {
     const list = out.get(fr.stream) ?? [];
     for (const it of fr.items) {
-      list.push({ ...it, frame: undefined, fields: it.fields.filter((f) => !CONTEXT_FIELDS.has(f.name)) });
+      // Not the frame and time that completed it, nor the request it answers (with its own time):
+      // those depend on how TCP split the bytes.
+      list.push({
+        ...it,
+        frame: undefined,
+        time: undefined,
+        request: it.request?.name,
+        fields: it.fields.filter((f) => !CONTEXT_FIELDS.has(f.name)),
+      });
     }
     out.set(fr.stream, list);
   }
