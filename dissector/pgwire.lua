@@ -2331,15 +2331,25 @@ local function cut_utf8(s, max)
   return ssub(s, 1, cut) .. "..."
 end
 
+-- ASCII letters to lower or upper case whatever the locale (string.lower and string.upper, like
+-- Lua's %a and %s classes, follow the C library's locale, which Wireshark sets from the user's).
+local LOWER, UPPER = {}, {}
+for c = 65, 90 do
+  LOWER[string.char(c)] = string.char(c + 32)
+  UPPER[string.char(c + 32)] = string.char(c)
+end
+local function ascii_lower(s) return (string.gsub(s, "[A-Z]", LOWER)) end
+local function ascii_upper(s) return (string.gsub(s, "[a-z]", UPPER)) end
+
 local function b_lookup(b, f, from, tbl, prefix, bind, first_word, replication)
   if not b.ok or (replication and not b.st.repl) then return end
   local key = b.v[from]
   if type(key) == "number" then key = sformat("%d", key) end
   if type(key) ~= "string" then return end
   if first_word then
-    key = smatch(key, "^%s*([%a_]+)")
+    key = smatch(key, "^[ \t\n\r\f\v]*([A-Za-z_]+)")
     if not key then return end
-    key = string.upper(key)
+    key = ascii_upper(key)
   end
   if prefix then key = ssub(key, 1, prefix) end
   local v = tbl[key]
@@ -2411,7 +2421,7 @@ local function b_attributes(b, from, gs2, keys, fcbind, fauthzid, fother)
   local first = gs2 and 3 or 1
   if #items < first then return end
   for i = first, #items do
-    if not sfind(items[i], "^%a=") then return end
+    if not sfind(items[i], "^[A-Za-z]=") then return end
   end
   local r = b.r0
   if gs2 then
@@ -2475,14 +2485,6 @@ end
 -- The tokens of SQL text, at most max: { k, t } with k "w" a word (ASCII letters folded to lower
 -- case; bytes from 128 on count as letters, as PostgreSQL's scanner has them), "q" a quoted
 -- identifier, "s" a string literal (E'' with its backslash escapes), "p" any other character.
-local LOWER = {}
-for c = 65, 90 do LOWER[string.char(c)] = string.char(c + 32) end
-
--- ASCII letters to lower case, whatever the locale (string.lower follows the C library's).
-local function ascii_lower(s)
-  return (string.gsub(s, "[A-Z]", LOWER))
-end
-
 local function sql_tokens(sql, max)
   local out, p, n = {}, 1, #sql
   while p <= n and #out < max do
@@ -3142,7 +3144,7 @@ local function repl_options(text)
       name = smatch(text, "^[A-Za-z0-9_]+", p)
       if not name then return out end
       p = p + #name
-      name = string.lower(name)
+      name = ascii_lower(name)
     end
     p = sfind(text, "[^ \t\n\r\f\v]", p) or n + 1
     c = ssub(text, p, p)
@@ -4226,7 +4228,7 @@ end
 
 -- The rows a command tag counts: its last number when its first word counts rows, else 0.
 local function tag_rows(tag, counting)
-  local w, n = smatch(tag, "^(%u+) "), smatch(tag, " (%d+)$")
+  local w, n = smatch(tag, "^([A-Z]+) "), smatch(tag, " ([0-9]+)$")
   if w and n and counting[w] then return tonumber(n) end
   return 0
 end
@@ -4278,11 +4280,11 @@ end
 
 -- SQL that sets a role's password with a literal: ALTER/CREATE ROLE/USER ... PASSWORD '...'.
 local function sets_password_literal(sql)
-  local w1, w2 = smatch(sql, "^%s*(%a+)%s+(%a+)")
+  local w1, w2 = smatch(sql, "^[ \t\n\r\f\v]*([A-Za-z]+)[ \t\n\r\f\v]+([A-Za-z]+)")
   if not w1 then return false end
-  w1, w2 = string.upper(w1), string.upper(w2)
+  w1, w2 = ascii_upper(w1), ascii_upper(w2)
   if (w1 ~= "ALTER" and w1 ~= "CREATE") or (w2 ~= "ROLE" and w2 ~= "USER") then return false end
-  return sfind(string.upper(sql), "PASSWORD%s*'") ~= nil
+  return sfind(ascii_upper(sql), "PASSWORD[ \t\n\r\f\v]*'") ~= nil
 end
 
 local function holds(w, S, v)

@@ -5,14 +5,6 @@
 -- The tokens of SQL text, at most max: { k, t } with k "w" a word (ASCII letters folded to lower
 -- case; bytes from 128 on count as letters, as PostgreSQL's scanner has them), "q" a quoted
 -- identifier, "s" a string literal (E'' with its backslash escapes), "p" any other character.
-local LOWER = {}
-for c = 65, 90 do LOWER[string.char(c)] = string.char(c + 32) end
-
--- ASCII letters to lower case, whatever the locale (string.lower follows the C library's).
-local function ascii_lower(s)
-  return (string.gsub(s, "[A-Z]", LOWER))
-end
-
 local function sql_tokens(sql, max)
   local out, p, n = {}, 1, #sql
   while p <= n and #out < max do
