@@ -2675,33 +2675,45 @@ end
 local MAX_COPY_ROW = 65536
 local COPY_SIGNATURE = "PGCOPY\n\255\r\n\0"
 
--- The state a COPY starts with: its statement's settings (PostgreSQL's defaults for the rest) and
--- the overall format of the CopyInResponse/CopyOutResponse (1: binary, whatever the statement said).
 -- The first byte of an option's value, or the default (PostgreSQL takes one-byte characters).
 local function first_byte(v, default)
   if v and #v > 0 then return ssub(v, 1, 1) end
   return default
 end
 
+-- A COPY's settings (connection state, set by its CopyInResponse/CopyOutResponse): its statement's
+-- options (PostgreSQL's defaults for the rest) and the response's overall format (1: binary,
+-- whatever the statement said). How far its data has got is kept apart (copy_fresh).
 local function copy_start(st, format, dir)
   local fmt = (format == 1) and "binary" or ((st.format == "csv") and "csv" or "text")
-  local cs = { fmt = fmt, dir = dir, row = 0, names = st.cols, carry = "", header = st.header and fmt ~= "binary" }
+  local cfg = { fmt = fmt, dir = dir, names = st.cols, header = st.header and fmt ~= "binary" }
   if fmt == "csv" then
-    cs.delim, cs.null, cs.quote = first_byte(st.delimiter, ","), st.null or "", first_byte(st.quote, '"')
-    cs.escape = first_byte(st.escape, cs.quote)
+    cfg.delim, cfg.null, cfg.quote = first_byte(st.delimiter, ","), st.null or "", first_byte(st.quote, '"')
+    cfg.escape = first_byte(st.escape, cfg.quote)
   elseif fmt == "text" then
-    cs.delim, cs.null = first_byte(st.delimiter, "\t"), st.null or "\\N"
-  else
-    cs.stage, cs.need, cs.acc = "sig", 19, ""
+    cfg.delim, cfg.null = first_byte(st.delimiter, "\t"), st.null or "\\N"
   end
-  return cs
+  return cfg
 end
 
-local function copy_state(cs, k, v)
-  local n = {}
-  for key, val in pairs(cs) do n[key] = val end
-  n[k] = v
-  return n
+-- How far a COPY's data has got before its first CopyData (each CopyData makes a new one): rows,
+-- the start of a line an earlier message began, or the binary machine's stage.
+local function copy_fresh(cfg)
+  if cfg.fmt == "binary" then return { cfg = cfg, row = 0, stage = "sig", need = 19, acc = "" } end
+  return { cfg = cfg, row = 0, carry = "", header = cfg.header, names = cfg.names }
+end
+
+-- The progress as the frame record keeps it for later passes: its row number alone in the usual
+-- case (text or CSV, no line carried, no header to come), else the table.
+local function copy_pack(p)
+  local cfg = p.cfg
+  if cfg.fmt ~= "binary" and p.carry == "" and not p.header and not p.skip and p.names == cfg.names then return p.row end
+  return p
+end
+
+local function copy_unpack(x, cfg)
+  if type(x) == "number" then return { cfg = cfg, row = x, carry = "", names = cfg.names } end
+  return x or copy_fresh(cfg)
 end
 
 -- A text-format field with its backslash escapes resolved (PostgreSQL's CopyReadAttributesText).
@@ -2843,32 +2855,38 @@ end
 
 -- Text and CSV: whole lines (the carried start of a line, then this message's data) become rows;
 -- the rest is carried to the next CopyData. Returns the new state.
-local function copy_text(b, f, cs, data, base)
-  local carried = #cs.carry
-  local buf = (carried > 0) and (cs.carry .. data) or data
+local function copy_text(b, f, st, data, base)
+  local cs = st.cfg
+  local carried = #st.carry
+  local buf = (carried > 0) and (st.carry .. data) or data
   local csv = cs.fmt == "csv"
-  local p, row, header, names, skip, inq = 1, cs.row, cs.header, cs.names, cs.skip, cs.inq or false
+  local p, row, header, names, skip, inq = 1, st.row, st.header, st.names, st.skip, st.inq or false
   while true do
     local nl
     if csv then nl, inq = csv_newline(buf, p, cs, skip and inq or false)
     else nl = sfind(buf, "\n", p, true) end
     if not nl then break end
-    local line = ssub(buf, p, nl - 1)
-    if sbyte(line, -1) == 13 then line = ssub(line, 1, -2) end
+    -- The line without its newline (and a \r before it); its text only where it is needed.
+    local last = (sbyte(buf, nl - 1) == 13 and nl - 1 > p - 1) and nl - 2 or nl - 1
     if skip then
       skip, inq = false, false
       row = row + 1
+    elseif b.nt and not header then
+      -- No tree: only the count (without the end-of-data marker "\." of text COPY FROM STDIN).
+      if csv or last - p ~= 1 or ssub(buf, p, last) ~= "\\." then row = row + 1 end
     elseif header then
+      local line = ssub(buf, p, last)
       header = false
       if not names then
         local fields = csv and csv_fields(line, cs) or text_fields(line, cs)
         names = {}
         for k = 1, #fields do names[k] = fields[k][2] or "" end
       end
-    elseif csv or line ~= "\\." then
+    else
+      local line = ssub(buf, p, last)
       -- (A text line "\." is the end-of-data marker of COPY FROM STDIN, not a row.)
-      row = row + 1
-      if not b.nt then
+      if csv or line ~= "\\." then
+        row = row + 1
         copy_emit_row(b, f, row, csv and csv_fields(line, cs) or text_fields(line, cs), names, p, carried, base)
       end
     end
@@ -2885,17 +2903,19 @@ local function copy_text(b, f, cs, data, base)
     end
     skip, rest = true, ""
   end
-  local n = copy_state(cs, "carry", rest)
-  n.row, n.header, n.names, n.skip, n.inq = row, header, names, skip or nil, (skip and inq) or nil
-  return n
+  return { cfg = cs, row = row, carry = rest, header = header, names = names, skip = skip or nil,
+           inq = (skip and inq) or nil }
 end
 
 -- Binary COPY (signature, flags, header extension, tuples of fields, trailer): a small machine
 -- that needs a number of bytes for its stage, keeps the bytes of fixed-size parts and at most
 -- MAX_VALUE_BYTES of a value. Values show as bytea does: the types are not in the data.
-local function copy_binary(b, f, cs, data, base)
-  local stage, need, acc = cs.stage, cs.need, cs.acc
-  local row, nf, fi, rowAt, fieldAt = cs.row, cs.nf, cs.fi, cs.rowAt, cs.fieldAt
+local function copy_binary(b, f, st, data, base)
+  local cs = st.cfg
+  local stage, need, acc = st.stage, st.need, st.acc
+  local row, nf, fi = st.row, st.nf, st.fi
+  -- Where the part being read began, when in this message: the next message anchors it at its start.
+  local rowAt, fieldAt
   local p, n = 1, #data
   local fields = {}
   local function flush_row()
@@ -2989,12 +3009,7 @@ local function copy_binary(b, f, cs, data, base)
   if stage == "end" and p <= n then
     b_expert(b, "copyFormat", sformat("%d bytes after the binary COPY trailer", n - p + 1))
   end
-  local s = copy_state(cs, "stage", stage)
-  s.need, s.acc, s.row, s.nf, s.fi = need, acc, row, nf, fi
-  -- Positions of a part that began in this message do not carry over: the next message anchors
-  -- it at its own start.
-  s.rowAt, s.fieldAt = nil, nil
-  return s
+  return { cfg = cs, row = row, stage = stage, need = need, acc = acc, nf = nf, fi = fi }
 end
 
 -- The COPY statements of a query (CopyStatementElement): shown as their options, kept in b.copy
@@ -3014,17 +3029,31 @@ local function b_copy_statement(b, f, from)
   end
 end
 
--- A CopyData's data: the bytes, and in a COPY whose statement was seen, its rows (CopyRowsElement);
--- the COPY's next state goes to b.cs for the effect "copyData".
+-- A CopyData's data: the bytes, and in a COPY whose statement was seen, its rows (CopyRowsElement).
+-- How far the COPY has got is not connection state (that would copy the state and keep a snapshot
+-- per CopyData, and COPY sends hundreds of thousands): the first pass keeps it per connection
+-- (conn.cp, set by the effect "copyData" from b.cs) and per message in the frame record, which
+-- later passes read.
 local function b_copy_rows(b, fdata, f)
   if not b.ok then return end
   local n = b.e - b.pos
   if n > 0 and not b.nt then b.tree:add(fdata, b.tvb(b.pos, n)) end
-  local cs = b.st.cs
-  if cs and n > 0 and (cs.dir == "in") == b.fe then
+  local cfg = b.st.cfg
+  if cfg and n > 0 and (cfg.dir == "in") == b.fe then
+    local ctx = b.ctx
+    local p
+    if b.first then
+      p = ctx.conn.cp
+      if not p or p.cfg ~= cfg then p = copy_fresh(cfg) end
+      local fr = ctx.fr
+      fr.cp = fr.cp or {}
+      fr.cp[ctx.ord] = copy_pack(p)
+    else
+      p = copy_unpack(ctx.fr.cp and ctx.fr.cp[ctx.ord], cfg)
+    end
     local data = ssub(b.s, b.pos + 1, b.e)
-    if cs.fmt == "binary" then b.cs = copy_binary(b, f, cs, data, b.pos)
-    else b.cs = copy_text(b, f, cs, data, b.pos) end
+    if cfg.fmt == "binary" then b.cs = copy_binary(b, f, p, data, b.pos)
+    else b.cs = copy_text(b, f, p, data, b.pos) end
   end
   b.pos = b.e
 end
@@ -4169,16 +4198,18 @@ local function apply_effects(S, effects, b)
       S = with(S, "copy", dir)
       local cq = S.cq
       if cq then
-        S = with(S, "cs", copy_start(cq[1], v.format, dir))
+        S = with(S, "cfg", copy_start(cq[1], v.format, dir))
         local rest = {}
         for k = 2, #cq do rest[k - 1] = cq[k] end
         S = with(S, "cq", (#rest > 0) and rest or nil)
       else
-        S = with(S, "cs", nil)
+        S = with(S, "cfg", nil)
       end
-    elseif e == "copyBoth" then S = with(with(with(S, "copy", "both"), "cb", true), "cs", nil)
+    elseif e == "copyBoth" then S = with(with(with(S, "copy", "both"), "cb", true), "cfg", nil)
     elseif e == "copyStatement" then S = with(S, "cq", b.copy)
-    elseif e == "copyData" then if b.cs then S = with(S, "cs", b.cs) end
+    elseif e == "copyData" then
+      -- How far the COPY got (b_copy_rows): kept by the first pass, not in the state.
+      if b.cs and b.first then b.ctx.conn.cp = b.cs end
     elseif e == "copyInDone" then
       S = with(S, "copy", (S.copy == "both" or S.copy == "out") and "out" or nil)
     elseif e == "copyOutDone" then
@@ -4209,7 +4240,7 @@ local function apply_effects(S, effects, b)
     end
   end
   if S.cb and not S.copy then S = with(S, "cb", nil) end
-  if S.cs and not S.copy then S = with(S, "cs", nil) end
+  if S.cfg and not S.copy then S = with(S, "cfg", nil) end
   return S
 end
 
@@ -4541,6 +4572,7 @@ local function dissect_messages(tvb, s, pinfo, tree, S, fe, fr, tag, ctx)
       if fr then
         ctx.conn.q = {}
         ctx.conn.objs = { S = {}, P = {} }
+        ctx.conn.cp = nil
         ctx.conn.started = nil
       end
     end
@@ -4662,7 +4694,7 @@ local function dissect_messages(tvb, s, pinfo, tree, S, fe, fr, tag, ctx)
         local bodylen = size - hdr - ((shape == "single") and 0 or 4)
         local b = { s = s, tvb = tvb, tree = t, nt = nt, r0 = r0, pos = off + size - bodylen, e = off + size, ok = true,
                     v = { bodylen = bodylen }, base = off, lists = {}, cols = S.columns, rf = S.rformats, st = S,
-                    fe = fe }
+                    fe = fe, ctx = ctx, first = fr ~= nil }
         if (m.fixed and m.fixed ~= size - hdr) or (m.max and size - hdr > m.max) then
           b_expert(b, "badLength", sformat("Invalid message length %d", size - hdr))
         end

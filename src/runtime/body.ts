@@ -44,7 +44,7 @@ export function cutUtf8(s: string, max: number): string {
 
 import type { MessageMeta, PayloadSetMeta } from "../../dissector/pgwire.ts";
 import { PG_TYPES } from "../../spec/data/types.ts";
-import { type CopyState, type CopyStatement, copyRows, copyStatements } from "./copy.ts";
+import { type CopySink, type CopyState, type CopyStatement, copyRows, copyStatements } from "./copy.ts";
 import { valueText } from "./values.ts";
 
 /** A relation a logical replication stream described: schema.name, and [name, type OID] per column. */
@@ -348,41 +348,21 @@ export class Body {
   }
 
   /** A CopyData's bytes and, in a COPY whose statement was seen, its rows (CopyRowsElement). */
-  copyRows(
-    data: FieldInfo,
-    f: {
-      row: FieldInfo;
-      column: FieldInfo;
-      value: FieldInfo;
-      null: FieldInfo;
-      flags: FieldInfo;
-      extension: FieldInfo;
-      trailer: FieldInfo;
-    },
-  ): void {
+  copyRows(data: FieldInfo, f: CopyFields): void {
     if (!this.ok) return;
     const n = this.end - this.pos;
     if (n > 0) this.add(data, this.buf.slice(this.pos, this.end), this.pos, n);
     const cs = this.copyState;
-    if (cs && n > 0 && (cs.dir === "in") === this.fe) {
-      this.copyNext = copyRows(this.buf, this.pos, this.end, cs, {
-        tree: true,
-        row: (at, row) => this.add(f.row, row, at, 0),
-        header: (at, flags, extension) => {
-          this.add(f.flags, flags, at, 0);
-          this.add(f.extension, extension, at, 0);
-        },
-        trailer: (at) => this.add(f.trailer, true, at, 0),
-        field: (at, name, value) => {
-          if (name !== undefined) this.add(f.column, name, at, 0);
-          if (value !== undefined) this.add(f.value, value, at, 0);
-          else this.add(f.null, true, at, 0);
-        },
-        expert: (key, text) => this.expert(key === "copyFormat" ? "copy_format" : "copy_long_row", text),
-      });
+    if (cs && n > 0 && (cs.cfg.dir === "in") === this.fe) {
+      this.copySink ??= new CopyFieldSink(this);
+      this.copySink.fields = f;
+      this.copyNext = copyRows(this.buf, this.pos, this.end, cs, this.copySink);
     }
     this.pos = this.end;
   }
+
+  /** What a CopyData's rows add to the message (an object with methods, not closures per message). */
+  private copySink?: CopyFieldSink;
 
   /** A generated field: a variable's value looked up in a spec table (anchored at the message start). */
   lookup(
@@ -509,5 +489,44 @@ export function replOptions(text: string): Array<[string, string | undefined]> {
     skip();
     if (text[p] !== ",") return out;
     p++;
+  }
+}
+
+/** The fields a CopyData's rows are shown in (CopyRowsElement). */
+export interface CopyFields {
+  row: FieldInfo;
+  column: FieldInfo;
+  value: FieldInfo;
+  null: FieldInfo;
+  flags: FieldInfo;
+  extension: FieldInfo;
+  trailer: FieldInfo;
+}
+
+/** Adds what the COPY data of a message holds to its body's fields. */
+class CopyFieldSink implements CopySink {
+  readonly tree = true;
+  fields?: CopyFields;
+  constructor(private readonly body: Body) {}
+  private get f(): CopyFields {
+    return this.fields as CopyFields;
+  }
+  row(at: number, row: number): void {
+    this.body.add(this.f.row, row, at, 0);
+  }
+  header(at: number, flags: number, extension: number): void {
+    this.body.add(this.f.flags, flags, at, 0);
+    this.body.add(this.f.extension, extension, at, 0);
+  }
+  trailer(at: number): void {
+    this.body.add(this.f.trailer, true, at, 0);
+  }
+  field(at: number, name: string | undefined, value: string | undefined): void {
+    if (name !== undefined) this.body.add(this.f.column, name, at, 0);
+    if (value !== undefined) this.body.add(this.f.value, value, at, 0);
+    else this.body.add(this.f.null, true, at, 0);
+  }
+  expert(key: "copyFormat" | "copyLongRow", text: string): void {
+    this.body.expert(key === "copyFormat" ? "copy_format" : "copy_long_row", text);
   }
 }

@@ -236,31 +236,46 @@ export function copyStatements(sqlText: string): CopyStatement[] | undefined {
 export const MAX_COPY_ROW = 65536;
 const COPY_SIGNATURE = [0x50, 0x47, 0x43, 0x4f, 0x50, 0x59, 0x0a, 0xff, 0x0d, 0x0a, 0x00];
 
-/** A COPY's state between its CopyData messages (never mutated: each message makes a new one). */
-export interface CopyState {
+/** A COPY's settings: its statement's options (PostgreSQL's defaults for the rest), its format. */
+export interface CopyConfig {
   readonly fmt: "text" | "csv" | "binary";
   /** "in": COPY FROM STDIN (the client's CopyData), "out": TO STDOUT (the server's). */
   readonly dir: "in" | "out";
-  readonly row: number;
+  /** The statement's column list. */
   readonly names?: readonly string[];
-  /** A header line is still to come (HEADER). */
-  readonly header?: boolean;
+  /** The data starts with a header line (HEADER). */
+  readonly header: boolean;
+  readonly delim: number;
+  readonly null: Uint8Array;
+  readonly quote: number;
+  readonly escape: number;
+}
+
+/**
+ * A COPY's state between its CopyData messages: its settings and how far its data has got (never
+ * mutated: each message makes a new one, of the same small shape).
+ */
+export interface CopyState {
+  readonly cfg: CopyConfig;
+  readonly row: number;
+  /** The column names: the statement's, or the header line's. */
+  readonly names?: readonly string[];
+  /** A header line is still to come. */
+  readonly header: boolean;
   /** Text and CSV: the start of a line that an earlier message began. */
   readonly carry: Uint8Array;
-  readonly delim?: number;
-  readonly null?: Uint8Array;
-  readonly quote?: number;
-  readonly escape?: number;
   /** A line too long to split is being skipped (and, CSV, whether the skip is inside quotes). */
-  readonly skip?: true;
-  readonly inq?: true;
+  readonly skip: boolean;
+  readonly inq: boolean;
   /** Binary: the part being read, how many bytes it still needs, the bytes kept of it. */
-  readonly stage?: "sig" | "ext" | "count" | "len" | "data" | "end" | "dead";
-  readonly need?: number;
-  readonly acc?: Uint8Array;
-  readonly nf?: number;
-  readonly fi?: number;
+  readonly stage: "sig" | "ext" | "count" | "len" | "data" | "end" | "dead";
+  readonly need: number;
+  readonly acc: Uint8Array;
+  readonly nf: number;
+  readonly fi: number;
 }
+
+const NO_BYTES = new Uint8Array(0);
 
 const first = (s: string | undefined, dflt: number) => {
   if (s === undefined) return dflt;
@@ -268,22 +283,34 @@ const first = (s: string | undefined, dflt: number) => {
   return b.length > 0 ? b[0] : dflt;
 };
 
-/** The state a COPY starts with (the plugin's copy_start). */
+/** The state a COPY starts with (the plugin's copy_start and copy_fresh). */
 export function copyStart(st: CopyStatement, format: number, dir: "in" | "out"): CopyState {
-  const fmt: CopyState["fmt"] = format === 1 ? "binary" : st.format === "csv" ? "csv" : "text";
-  const base = { fmt, dir, row: 0, names: st.cols, carry: new Uint8Array(0), header: !!st.header && fmt !== "binary" };
-  if (fmt === "csv") {
-    const quote = first(st.quote, 0x22);
-    return {
-      ...base,
-      delim: first(st.delimiter, 0x2c),
-      null: enc.encode(st.null ?? ""),
-      quote,
-      escape: first(st.escape, quote),
-    };
-  }
-  if (fmt === "text") return { ...base, delim: first(st.delimiter, 0x09), null: enc.encode(st.null ?? "\\N") };
-  return { ...base, stage: "sig", need: 19, acc: new Uint8Array(0) };
+  const fmt: CopyConfig["fmt"] = format === 1 ? "binary" : st.format === "csv" ? "csv" : "text";
+  const quote = first(st.quote, 0x22);
+  const cfg: CopyConfig = {
+    fmt,
+    dir,
+    names: st.cols,
+    header: !!st.header && fmt !== "binary",
+    delim: first(st.delimiter, fmt === "csv" ? 0x2c : 0x09),
+    null: enc.encode(st.null ?? (fmt === "csv" ? "" : "\\N")),
+    quote,
+    escape: first(st.escape, quote),
+  };
+  return {
+    cfg,
+    row: 0,
+    names: cfg.names,
+    header: cfg.header,
+    carry: NO_BYTES,
+    skip: false,
+    inq: false,
+    stage: "sig",
+    need: 19,
+    acc: NO_BYTES,
+    nf: 0,
+    fi: 0,
+  };
 }
 
 /** What the COPY data of one message adds to its message: generated fields, findings. */
@@ -348,13 +375,13 @@ function textUnescape(s: Uint8Array): Uint8Array {
 const equal = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
 
 /** The fields of a text-format line: [start, value or undefined for NULL], start 0-based in line. */
-function textFields(line: Uint8Array, cs: CopyState): Array<[number, Uint8Array | undefined]> {
+function textFields(line: Uint8Array, cs: CopyConfig): Array<[number, Uint8Array | undefined]> {
   const out: Array<[number, Uint8Array | undefined]> = [];
   let p = 0;
   for (;;) {
-    const z = line.indexOf(cs.delim as number, p);
+    const z = line.indexOf(cs.delim, p);
     const raw = line.subarray(p, z < 0 ? line.length : z);
-    out.push([p, equal(raw, cs.null as Uint8Array) ? undefined : textUnescape(raw)]);
+    out.push([p, equal(raw, cs.null) ? undefined : textUnescape(raw)]);
     if (z < 0) break;
     p = z + 1;
   }
@@ -362,12 +389,12 @@ function textFields(line: Uint8Array, cs: CopyState): Array<[number, Uint8Array 
 }
 
 /** The fields of a CSV line (the plugin's csv_fields). */
-function csvFields(line: Uint8Array, cs: CopyState): Array<[number, Uint8Array | undefined]> {
+function csvFields(line: Uint8Array, cs: CopyConfig): Array<[number, Uint8Array | undefined]> {
   const out: Array<[number, Uint8Array | undefined]> = [];
   const n = line.length;
-  const q = cs.quote as number;
-  const e = cs.escape as number;
-  const d = cs.delim as number;
+  const q = cs.quote;
+  const e = cs.escape;
+  const d = cs.delim;
   let p = 0;
   for (;;) {
     const start = p;
@@ -399,7 +426,7 @@ function csvFields(line: Uint8Array, cs: CopyState): Array<[number, Uint8Array |
       }
     }
     const v = Uint8Array.from(parts);
-    out.push([start, quoted || !equal(v, cs.null as Uint8Array) ? v : undefined]);
+    out.push([start, quoted || !equal(v, cs.null) ? v : undefined]);
     if (p >= n) break;
     p++;
   }
@@ -407,9 +434,9 @@ function csvFields(line: Uint8Array, cs: CopyState): Array<[number, Uint8Array |
 }
 
 /** Where the line that starts at p ends in a CSV stream: its newline's index, or -1, and the quote state. */
-function csvNewline(buf: Uint8Array, p: number, cs: CopyState, inq: boolean): [number, boolean] {
-  const q = cs.quote as number;
-  const e = cs.escape as number;
+function csvNewline(buf: Uint8Array, p: number, cs: CopyConfig, inq: boolean): [number, boolean] {
+  const q = cs.quote;
+  const e = cs.escape;
   const n = buf.length;
   while (p < n) {
     if (inq) {
@@ -437,9 +464,24 @@ function csvNewline(buf: Uint8Array, p: number, cs: CopyState, inq: boolean): [n
 
 const MAX_VALUE_BYTES = 1024;
 
+/** UTF-8 text of bytes; short ASCII without TextDecoder's per-call cost (most COPY fields). */
+function decodeText(b: Uint8Array): string {
+  if (b.length <= 64) {
+    let ascii = true;
+    for (let i = 0; i < b.length; i++) {
+      if (b[i] >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
+    if (ascii) return String.fromCharCode.apply(null, b as unknown as number[]);
+  }
+  return utf8.decode(b);
+}
+
 /** Text cut to at most max UTF-8 bytes (the plugin's cut_utf8 on the value's bytes). */
 function cutBytes(b: Uint8Array, max: number): string {
-  if (b.length <= max) return utf8.decode(b);
+  if (b.length <= max) return decodeText(b);
   let cut = max;
   while (cut > 0 && b[cut] >= 0x80 && b[cut] < 0xc0) cut--;
   return `${utf8.decode(b.subarray(0, cut))}...`;
@@ -450,27 +492,28 @@ function cutBytes(b: Uint8Array, max: number): string {
  * for what the message shows, returns the state for the next CopyData.
  */
 export function copyRows(buf: Uint8Array, base: number, end: number, cs: CopyState, sink: CopySink): CopyState {
-  return cs.fmt === "binary" ? copyBinary(buf, base, end, cs, sink) : copyText(buf, base, end, cs, sink);
+  return cs.cfg.fmt === "binary" ? copyBinary(buf, base, end, cs, sink) : copyText(buf, base, end, cs, sink);
 }
 
-function copyText(b: Uint8Array, base: number, end: number, cs: CopyState, sink: CopySink): CopyState {
+function copyText(b: Uint8Array, base: number, end: number, st: CopyState, sink: CopySink): CopyState {
+  const cs = st.cfg;
   const data = b.subarray(base, end);
-  const carried = cs.carry.length;
+  const carried = st.carry.length;
   let buf = data;
   if (carried > 0) {
     buf = new Uint8Array(carried + data.length);
-    buf.set(cs.carry);
+    buf.set(st.carry);
     buf.set(data, carried);
   }
   const csv = cs.fmt === "csv";
   // Position q of buf in the message: this message's bytes where they are, earlier ones at its start.
   const at = (q: number) => (q >= carried ? base + q - carried : base);
   let p = 0;
-  let row = cs.row;
-  let header = cs.header === true;
-  let names = cs.names;
-  let skip = cs.skip === true;
-  let inq = cs.inq === true;
+  let row = st.row;
+  let header = st.header;
+  let names = st.names;
+  let skip = st.skip;
+  let inq = st.inq;
   for (;;) {
     let nl: number;
     if (csv) [nl, inq] = csvNewline(buf, p, cs, skip && inq);
@@ -498,38 +541,29 @@ function copyText(b: Uint8Array, base: number, end: number, cs: CopyState, sink:
     }
     p = nl + 1;
   }
-  let rest = buf.slice(p);
-  if (skip) rest = new Uint8Array(0);
-  else if (rest.length > MAX_COPY_ROW) {
+  let rest = p >= buf.length || skip ? NO_BYTES : buf.slice(p);
+  if (rest.length > MAX_COPY_ROW) {
     sink.expert("copyLongRow", `A COPY row longer than ${MAX_COPY_ROW} bytes: not split into fields`);
     if (csv) inq = csvNewline(rest, 0, cs, false)[1];
     skip = true;
-    rest = new Uint8Array(0);
+    rest = NO_BYTES;
   }
-  return {
-    ...cs,
-    carry: rest,
-    row,
-    header,
-    names,
-    skip: skip ? true : undefined,
-    inq: skip && inq ? true : undefined,
-  };
+  return { ...st, carry: rest, row, header, names, skip, inq: skip && inq };
 }
 
-function copyBinary(b: Uint8Array, base: number, end: number, cs: CopyState, sink: CopySink): CopyState {
-  let stage = cs.stage as NonNullable<CopyState["stage"]>;
-  let need = cs.need as number;
-  let acc: number[] = Array.from(cs.acc ?? []);
-  let row = cs.row;
-  let nf = cs.nf ?? 0;
-  let fi = cs.fi ?? 0;
+function copyBinary(b: Uint8Array, base: number, end: number, st: CopyState, sink: CopySink): CopyState {
+  let stage = st.stage;
+  let need = st.need;
+  let acc: number[] = Array.from(st.acc);
+  let row = st.row;
+  let nf = st.nf;
+  let fi = st.fi;
   let rowAt: number | undefined;
   let fieldAt: number | undefined;
   let fields: Array<{ i: number; at?: number; v?: string }> = [];
   const flush = () => {
     if (sink.tree) {
-      for (const f of fields) sink.field(f.at ?? base, cs.names?.[f.i - 1], f.v);
+      for (const f of fields) sink.field(f.at ?? base, st.names?.[f.i - 1], f.v);
     }
     fields = [];
   };
@@ -620,7 +654,7 @@ function copyBinary(b: Uint8Array, base: number, end: number, cs: CopyState, sin
   }
   flush();
   if (stage === "end" && p < end) sink.expert("copyFormat", `${end - p} bytes after the binary COPY trailer`);
-  return { ...cs, stage, need, acc: Uint8Array.from(acc), row, nf, fi };
+  return { ...st, stage, need, acc: Uint8Array.from(acc), row, nf, fi };
 }
 
 function cutUtf8Text(s: string): string {
