@@ -64,6 +64,17 @@ function idNameColumns(nameFormat: number): { $n: Values[] } {
   return { $n: [col("id", 1, 23, 4, 0), col("name", 2, 25, -1, nameFormat)] };
 }
 
+/** A text column of no table, as RowDescription describes a computed value. */
+const textColumn = (cn: string): Values => ({
+  cn,
+  "oid.table": 0,
+  "col.index": 0,
+  ct: 25,
+  "val.length": -1,
+  "col.typemod": -1,
+  cf: 0,
+});
+
 /** LSNs and times of the synthetic pgoutput messages: 0/16B3748 and after, 2026-11-27 01:27:01.5+00 and after. */
 const LSN0 = 23803720;
 const TIME0 = 849058021500000;
@@ -810,17 +821,7 @@ export function segmentationSessions(split = true): TcpSessionBuilder[] {
       be("ParseComplete"),
       be("BindComplete"),
       be("RowDescription", {
-        $n: [
-          {
-            cn: "text",
-            "oid.table": 0,
-            "col.index": 0,
-            ct: 25,
-            "val.length": -1,
-            "col.typemod": -1,
-            cf: 0,
-          },
-        ],
+        $n: [textColumn("text")],
       }),
       row("hello"),
       done("SELECT 1"),
@@ -1160,25 +1161,16 @@ export function copyEdgeSessions(): TcpSessionBuilder[] {
   );
   s(r, welcome(35002, { key: 0x50607080 }));
   c(r, query("BASE_BACKUP (LABEL 'pgwire', PROGRESS, CHECKPOINT 'fast', MANIFEST 'no')"));
-  const textCol = (name: string) => ({
-    cn: name,
-    "oid.table": 0,
-    "col.index": 0,
-    ct: 25,
-    "val.length": -1,
-    "col.typemod": -1,
-    cf: 0,
-  });
   s(
     r,
-    be("RowDescription", { $n: [textCol("recptr"), textCol("tli")] }),
+    be("RowDescription", { $n: [textColumn("recptr"), textColumn("tli")] }),
     row("0/2000028", "1"),
     copyOut(0),
     be("CopyData", { copydata: concatBytes(text("nbase.tar"), Uint8Array.of(0), Uint8Array.of(0)) }),
     be("CopyData", { copydata: concatBytes(text("d"), text("PG_VERSION\t15\n"), new Uint8Array(16)) }),
     be("CopyData", { copydata: concatBytes(text("p"), Uint8Array.of(0, 0, 0, 0, 0, 0, 0x20, 0)) }),
     be("CopyDone"),
-    be("RowDescription", { $n: [textCol("recptr"), textCol("tli")] }),
+    be("RowDescription", { $n: [textColumn("recptr"), textColumn("tli")] }),
     row("0/2000100", "1"),
     done("BASE_BACKUP"),
     rfq("I"),

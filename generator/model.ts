@@ -3,6 +3,7 @@
 // consistent (every variable used is bound before, every field declared once).
 
 import {
+  bindOf,
   boundVars,
   type Condition,
   defaultPhases,
@@ -139,17 +140,8 @@ function checkVars(m: MessageDef): void {
           throw new Error(`${m.name}: ${e.from} is used before it is bound`);
         if (!tables[e.table]) throw new Error(`${m.name}: no table ${e.table} in spec/tables.ts`);
       }
-      if (
-        (e.kind === "int" ||
-          e.kind === "string" ||
-          e.kind === "bytes" ||
-          e.kind === "lookup" ||
-          e.kind === "text" ||
-          e.kind === "relation") &&
-        e.bind
-      ) {
-        known.add(e.bind.startsWith("$") ? "$" : e.bind);
-      }
+      const bind = bindOf(e);
+      if (bind) known.add(bind.startsWith("$") ? "$" : bind);
       if (e.kind === "switch") {
         for (const [, b] of e.cases) walk(b);
         walk(e.otherwise);

@@ -711,22 +711,25 @@ export function charTable(t: Readonly<Record<string, string>>): ValueTable {
   return out;
 }
 
+/** The variable an element binds, if it binds one ("$v" binds under the name v holds). */
+export function bindOf(e: Element): string | undefined {
+  return e.kind === "int" ||
+    e.kind === "string" ||
+    e.kind === "bytes" ||
+    e.kind === "lookup" ||
+    e.kind === "text" ||
+    e.kind === "relation"
+    ? e.bind
+    : undefined;
+}
+
 /** Every variable that an element list binds, in order (for checks in the generator). */
 export function boundVars(body: readonly Element[]): string[] {
   const out: string[] = [];
   const walk = (els: readonly Element[]) => {
     for (const e of els) {
-      if (
-        (e.kind === "int" ||
-          e.kind === "string" ||
-          e.kind === "bytes" ||
-          e.kind === "lookup" ||
-          e.kind === "text" ||
-          e.kind === "relation") &&
-        e.bind
-      ) {
-        out.push(e.bind);
-      }
+      const bind = bindOf(e);
+      if (bind) out.push(bind);
       if (e.kind === "repeat" || e.kind === "untilZero" || e.kind === "tree" || e.kind === "optional") walk(e.body);
       if (e.kind === "switch") {
         for (const [, b] of e.cases) walk(b);

@@ -18,7 +18,7 @@ import { type DecodedMessage, FIELDS, type FieldValue } from "./decoder.ts";
 import { COLOR, connectionJson, duration, explainConnection, findingsSummary, PLAIN, type Style } from "./explain.ts";
 import { install, personalLuaPlugins } from "./install.ts";
 import { readCapture, readCaptureStream } from "./pcap.ts";
-import { decodeCapture, decodeSteps, type FrameResult, type Step } from "./pipeline.ts";
+import { decodeSteps, type FrameResult, type Step } from "./pipeline.ts";
 import { LatencyHistogram, MAX_DIAGRAMS, MAX_TIMELINE, renderReport } from "./report.ts";
 import type { FieldInfo } from "./runtime/body.ts";
 import { CSV_TABLES, Stats, statsCsv, statsText } from "./stats.ts";
@@ -70,7 +70,7 @@ Examples:
   pgwire compare captures/tls-keylog.pcapng --keylog captures/tls-keylog.keys
 `;
 
-const FILTER_HELP = `Which traffic (explain, stats):
+const FILTER_HELP = `Which traffic:
   --port P[,P...]    server ports to decode as PostgreSQL (default 5432); may be repeated
   --keylog FILE      TLS key log (SSLKEYLOGFILE format): decrypt TLS sessions and decode them
   --no-heuristic     decode only the server ports, not PostgreSQL found on other ports
@@ -230,9 +230,7 @@ Options:
                       "label", "fields": [{"name", "value", "offset", "length"}]}
                      bytes values are hex strings, 64-bit integers are decimal strings;
                      offsets are from the start of the message
-  --port P[,P...]    server ports to decode as PostgreSQL (default 5432); may be repeated
-  --keylog FILE      TLS key log (SSLKEYLOGFILE format): decrypt TLS sessions and decode them
-  --no-heuristic     decode only the server ports, not PostgreSQL found on other ports
+${FILTER_HELP}
   -h, --help         show this help
 
 A truncated capture is decoded up to where it is cut, then reported (exit status 3).
@@ -508,6 +506,9 @@ async function decodeCommand(args: readonly string[], out: Output): Promise<numb
     "--port": { key: "port", value: true },
     "--keylog": { key: "keylog", value: true },
     "--no-heuristic": { key: "noHeuristic", value: false },
+    "--stream": { key: "stream", value: true },
+    "--since": { key: "since", value: true },
+    "--until": { key: "until", value: true },
   });
   if (p.help) {
     out.write(DECODE_HELP);
@@ -520,10 +521,17 @@ async function decodeCommand(args: readonly string[], out: Output): Promise<numb
   let t0: number | undefined;
   const keylog = p.options.get("keylog")?.at(-1);
   const heuristic = !p.options.has("noHeuristic");
-  for await (const fr of decodeCapture(file, { ports, keylog, heuristic })) {
+  const filters = parseFilters("decode", p);
+  // Times shown are from the first frame shown; the time filters count from the first packet.
+  let first: number | undefined;
+  for await (const step of decodeSteps(readCapture(file), { ports, keylog, heuristic })) {
     if (out.closed) break;
-    t0 ??= fr.time;
-    out.write(json ? jsonFrame(fr) : textFrame(fr, t0, width));
+    first ??= step.time;
+    const kept = filterStep(step, filters, first);
+    for (const fr of kept?.frames ?? []) {
+      t0 ??= fr.time;
+      out.write(json ? jsonFrame(fr) : textFrame(fr, t0, width));
+    }
     await out.maybeFlush();
   }
   return EXIT.ok;

@@ -4,7 +4,7 @@
 
 import type { ConnectionRecord, Finding, RequestRecord } from "./analysis.ts";
 import { duration, explainConnection, PLAIN } from "./explain.ts";
-import type { StatsResult } from "./stats.ts";
+import { QUERY_COLUMNS, QUERY_NUMERIC, queryCells, type StatsResult } from "./stats.ts";
 
 /** Connections drawn in detail (the rest are in the tables), and messages per diagram. */
 export const MAX_DIAGRAMS = 50;
@@ -212,21 +212,9 @@ export function renderReport(r: ReportInput): string {
   out.push(
     '<section id="queries"><h2>Queries</h2>',
     table(
-      ["count", "total", "mean", "p50", "p95", "max", "rows", "errors", "query"],
-      s.queries
-        .slice(0, 100)
-        .map((q) => [
-          String(q.count),
-          duration(q.total),
-          duration(q.mean),
-          duration(q.p50),
-          duration(q.p95),
-          duration(q.max),
-          String(q.rows),
-          String(q.errors),
-          cut(q.query, 200),
-        ]),
-      [true, true, true, true, true, true, true, true, false],
+      QUERY_COLUMNS,
+      s.queries.slice(0, 100).map((q) => queryCells(q, 200)),
+      QUERY_NUMERIC,
       "queries",
     ),
     "</section>",

@@ -180,27 +180,23 @@ function table(headers: string[], rows: string[][], right: boolean[]): string {
 
 const cut = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
+/** The query table's columns and, per query shape, its cells (text, HTML): the query cut to width. */
+export const QUERY_COLUMNS = ["count", "total", "mean", "p50", "p95", "max", "rows", "errors", "query"];
+export const QUERY_NUMERIC = [true, true, true, true, true, true, true, true, false];
+export function queryCells(q: QueryRow, width: number): string[] {
+  const times = [q.total, q.mean, q.p50, q.p95, q.max].map(duration);
+  return [String(q.count), ...times, String(q.rows), String(q.errors), cut(q.query.replace(/\s+/g, " "), width)];
+}
+
 /** The stats as tables for a terminal. */
 export function statsText(r: StatsResult, st: Style, width = 120, top = 20): string {
   const requests = r.queries.reduce((n, q) => n + q.count, 0);
   let out = `${st.bold(`Queries (${r.queries.length} shapes, ${requests} requests)`)}\n`;
   const qw = Math.max(30, width - 80);
   out += table(
-    ["count", "total", "mean", "p50", "p95", "max", "rows", "errors", "query"],
-    r.queries
-      .slice(0, top)
-      .map((q) => [
-        String(q.count),
-        duration(q.total),
-        duration(q.mean),
-        duration(q.p50),
-        duration(q.p95),
-        duration(q.max),
-        String(q.rows),
-        String(q.errors),
-        cut(q.query, qw),
-      ]),
-    [true, true, true, true, true, true, true, true, false],
+    QUERY_COLUMNS,
+    r.queries.slice(0, top).map((q) => queryCells(q, qw)),
+    QUERY_NUMERIC,
   );
   if (r.queries.length > top) out += st.dim(`… ${r.queries.length - top} more shapes (--json or --csv for all)\n`);
   out += `\n${st.bold(`Connections (${r.connections.length})`)}\n`;

@@ -283,3 +283,22 @@ describe("pgwire install and generate", { timeout: 60_000 }, () => {
     expect(r.stdout).toBe("pgwire: the generated files are up to date");
   });
 });
+
+describe("pgwire decode's filters", { timeout: 60_000 }, () => {
+  it("--stream and --until keep the frames asked for", async () => {
+    const one = await pgwire(["decode", "--json", "--stream", "1", cap("psql-cancel.pcapng")]);
+    expect(one.exitCode).toBe(0);
+    const msgs = one.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { stream: number; msg: string });
+    expect(msgs.map((m) => [m.stream, m.msg])).toEqual([[1, "CancelRequest"]]);
+    // The seed's first PostgreSQL message comes about 11 ms after its first packet.
+    const early = await pgwire(["decode", "--until", "0.005", cap("seed-md5.pcapng")]);
+    expect(early.exitCode).toBe(0);
+    expect(early.stdout).toBe("");
+    const late = await pgwire(["decode", "--since", "0.1", cap("seed-md5.pcapng")]);
+    expect(late.stdout).toMatch(/> Terminate$/m);
+    expect(late.stdout).not.toMatch(/StartupMessage/);
+  });
+});
