@@ -720,8 +720,11 @@ async function explainCommand(args: readonly string[], out: Output): Promise<num
       }
     },
   });
-  if (json) out.write(`${JSON.stringify({ connections: records, findings }, jsonReplacer)}\n`);
-  else out.write(findingsSummary(findings, st));
+  if (json) {
+    // The document has them by stream number (the text tells each as it closes).
+    records.sort((a, b) => (a.stream as number) - (b.stream as number));
+    out.write(`${JSON.stringify({ connections: records, findings }, jsonReplacer)}\n`);
+  } else out.write(findingsSummary(findings, st));
   if (run.error) throw run.error;
   return EXIT.ok;
 }
