@@ -4206,7 +4206,7 @@ local function apply_effects(S, effects, b)
         S = with(S, "cfg", nil)
       end
     elseif e == "copyBoth" then S = with(with(with(S, "copy", "both"), "cb", true), "cfg", nil)
-    elseif e == "copyStatement" then S = with(S, "cq", b.copy)
+    elseif e == "copyStatement" then if S.cq ~= b.copy then S = with(S, "cq", b.copy) end
     elseif e == "copyData" then
       -- How far the COPY got (b_copy_rows): kept by the first pass, not in the state.
       if b.cs and b.first then b.ctx.conn.cp = b.cs end

@@ -183,7 +183,7 @@ function applyEffects(S: ConnState, effects: readonly string[], b: Body): ConnSt
         S = { ...S, copy: "both", cb: true, cs: undefined };
         break;
       case "copyStatement":
-        S = { ...S, cq: b.copy };
+        if (S.cq !== b.copy) S = { ...S, cq: b.copy };
         break;
       case "copyData":
         if (b.copyNext) S = { ...S, cs: b.copyNext };
@@ -622,13 +622,8 @@ export function dissectCall(
     const b = new Body(buf, off, off + size - bodylen, off + size);
     b.columns = S.columns;
     b.rformats = S.rformats;
-    b.sub = S.sub;
-    b.stream = S.stream === true;
-    b.rels = S.rels;
-    b.types = S.types;
+    b.st = S;
     b.fe = fe;
-    b.repl = S.repl !== undefined;
-    b.copyState = S.cs;
     b.vars.bodylen = bodylen;
     if (
       (m.fixedLength !== undefined && m.fixedLength !== size - hdr) ||

@@ -47,6 +47,23 @@ import { PG_TYPES } from "../../spec/data/types.ts";
 import { type CopySink, type CopyState, type CopyStatement, copyRows, copyStatements } from "./copy.ts";
 import { valueText } from "./values.ts";
 
+/** What of the connection's state (src/decoder.ts ConnState) the message readers look at. */
+export interface BodyContext {
+  /** The payload set the connection's XLogData carry (PayloadElement), if any. */
+  readonly sub?: string;
+  /** Between a Stream Start and a Stream Stop. */
+  readonly stream?: true;
+  /** The relations and types the replication stream described, by OID. */
+  readonly rels?: ReadonlyMap<number, Relation>;
+  readonly types?: ReadonlyMap<number, string>;
+  /** The kind of replication connection, if it is one. */
+  readonly repl?: string;
+  /** The COPY in progress whose statement was seen (its rows can be split), if any. */
+  readonly cs?: CopyState;
+}
+
+const NO_CONTEXT: BodyContext = {};
+
 /** A relation a logical replication stream described: schema.name, and [name, type OID] per column. */
 export interface Relation {
   readonly name: string;
@@ -84,26 +101,17 @@ export class Body {
   columns?: readonly Remembered[];
   /** Result formats of the last completed Bind (0 codes: all text, 1: for all, N: one each). */
   rformats?: readonly Remembered[];
-  /** The payload set the connection's XLogData carry (PayloadElement), if any. */
-  sub?: string;
-  /** Between a Stream Start and a Stream Stop. */
-  stream = false;
-  /** The relations the replication stream described, by OID. */
-  rels?: ReadonlyMap<number, Relation>;
-  /** The types the replication stream named, by OID. */
-  types?: ReadonlyMap<number, string>;
-  /** The payload message decoded inside this one. */
-  picked?: MessageMeta;
+  /** The connection's state the message is read in (one reference, set by the runtime). */
+  st: BodyContext = NO_CONTEXT;
   /** The message comes from the client. */
   fe = false;
-  /** The connection is a replication connection (physical or logical). */
-  repl = false;
-  /** The COPY in progress whose statement was seen (its rows can be split), if any. */
-  copyState?: CopyState;
+  // Set only by the few elements that find them (declared: not a property of every body).
+  /** The payload message decoded inside this one. */
+  declare picked?: MessageMeta;
   /** What a copyStatement element found (effect "copyStatement"). */
-  copy?: CopyStatement[];
+  declare copy?: CopyStatement[];
   /** The COPY's state after this CopyData's rows (effect "copyData"). */
-  copyNext?: CopyState;
+  declare copyNext?: CopyState;
 
   /**
    * @param buf bytes that hold the message
@@ -260,7 +268,7 @@ export class Body {
     const n = this.end - this.pos;
     if (n <= 0) return;
     this.add(f, this.buf.slice(this.pos, this.end), this.pos, n);
-    if (this.sub !== set.name) {
+    if (this.st.sub !== set.name) {
       this.pos = this.end;
       return;
     }
@@ -272,7 +280,7 @@ export class Body {
       return;
     }
     this.int(type, 1, false);
-    this.vars.instream = this.stream ? 1 : 0;
+    this.vars.instream = this.st.stream ? 1 : 0;
     this.picked = m;
     m.parse(this);
   }
@@ -281,7 +289,7 @@ export class Body {
   relation(f: FieldInfo, from: string, bind?: string): void {
     if (!this.ok) return;
     const id = this.vars[from];
-    const r = typeof id === "number" ? this.rels?.get(id) : undefined;
+    const r = typeof id === "number" ? this.st.rels?.get(id) : undefined;
     this.columns = r?.cols;
     if (!r) return;
     this.add(f, r.name, this.base, 0);
@@ -311,7 +319,7 @@ export class Body {
     if (typeof cn === "string") this.add(name, cn, start, 0);
     // A built-in type, or one the stream's Type message named.
     const tn =
-      typeof ct !== "number" ? undefined : Object.hasOwn(PG_TYPES, ct) ? PG_TYPES[ct].name : this.types?.get(ct);
+      typeof ct !== "number" ? undefined : Object.hasOwn(PG_TYPES, ct) ? PG_TYPES[ct].name : this.st.types?.get(ct);
     if (tn !== undefined) this.add(type, tn, start, 0);
     if (Object.hasOwn(formats, k)) {
       this.int(len, 4, true, "vlen");
@@ -352,7 +360,7 @@ export class Body {
     if (!this.ok) return;
     const n = this.end - this.pos;
     if (n > 0) this.add(data, this.buf.slice(this.pos, this.end), this.pos, n);
-    const cs = this.copyState;
+    const cs = this.st.cs;
     if (cs && n > 0 && (cs.cfg.dir === "in") === this.fe) {
       this.copySink ??= new CopyFieldSink(this);
       this.copySink.fields = f;
@@ -362,7 +370,7 @@ export class Body {
   }
 
   /** What a CopyData's rows add to the message (an object with methods, not closures per message). */
-  private copySink?: CopyFieldSink;
+  declare private copySink?: CopyFieldSink;
 
   /** A generated field: a variable's value looked up in a spec table (anchored at the message start). */
   lookup(
@@ -374,7 +382,7 @@ export class Body {
     firstWord?: boolean,
     replication?: boolean,
   ): void {
-    if (!this.ok || (replication && !this.repl)) return;
+    if (!this.ok || (replication && this.st.repl === undefined)) return;
     const raw = this.vars[from];
     if (raw === undefined) return;
     let key = String(raw);
