@@ -136,8 +136,6 @@ export interface AnalyzerListener {
   request?(r: RequestRecord, c: ConnectionRecord): void;
   /** A connection closed, or the capture ended: its record is complete. */
   connection?(c: ConnectionRecord): void;
-  /** A frame's messages, as they are decoded (watch). */
-  messages?(items: readonly DecodedMessage[], c: ConnectionRecord): void;
 }
 
 /** The findings worth telling: security and protocol problems, by expert abbrev. */
@@ -199,9 +197,11 @@ export class Analyzer {
   private readonly conns = new Map<number, ConnectionRecord>();
   /** Streams seen (SYN) but not yet known to carry PostgreSQL: their handshake, for a moment. */
   private readonly syns = new Map<number, { frame: number; time: number }>();
-  /** Per connection: the Execute's Bind parameters and the open requests by their message. */
+  /** Each request's record by its message, for the answers that name it (DecodedMessage.request). */
   private readonly requestOf = new WeakMap<DecodedMessage, RequestRecord>();
+  /** Per connection: the last Bind's parameters (for the Execute after it), the requests not yet answered. */
   private readonly binds = new Map<number, string[]>();
+  private readonly pending = new Map<number, Set<RequestRecord>>();
 
   constructor(private readonly listener: AnalyzerListener = {}) {}
 
@@ -215,7 +215,6 @@ export class Analyzer {
       }
       for (const it of fr.items) this.item(c, it, it.time ?? fr.time);
       c.last = { frame: fr.frame, time: fr.time };
-      this.listener.messages?.(fr.items, c);
     }
     for (const e of s.events) this.event(e);
   }
@@ -283,10 +282,12 @@ export class Analyzer {
     if (!this.conns.has(c.stream)) return;
     this.conns.delete(c.stream);
     this.binds.delete(c.stream);
+    const pending = this.pending.get(c.stream);
+    this.pending.delete(c.stream);
     // Bytes on a PostgreSQL port that never held a PostgreSQL message: not a connection to tell.
     if (!c.postgres) return;
     // Requests still waiting never got an answer within the capture.
-    for (const r of c.requests) if (!r.done) this.listener.request?.(r, c);
+    for (const r of pending ?? []) this.listener.request?.(r, c);
     this.listener.connection?.(c);
   }
 
@@ -421,6 +422,12 @@ export class Analyzer {
         };
         if (it.name === "Execute") r.params = this.binds.get(c.stream);
         this.requestOf.set(it, r);
+        let open = this.pending.get(c.stream);
+        if (!open) {
+          open = new Set();
+          this.pending.set(c.stream, open);
+        }
+        open.add(r);
         if (c.requests.length < MAX_KEPT) c.requests.push(r);
         else c.moreRequests++;
         break;
@@ -458,6 +465,7 @@ export class Analyzer {
           r.duration = typeof t === "number" ? t : time - r.time;
           r.responseFrame = it.frame;
           r.done = true;
+          this.pending.get(c.stream)?.delete(r);
           this.listener.request?.(r, c);
         }
       }
