@@ -898,7 +898,7 @@ async function watchCommand(args: readonly string[], out: Output): Promise<numbe
         const clock = new Date(r.time * 1000).toISOString().slice(11, 23);
         const result = r.error
           ? st.red(`${r.error.code} ${r.error.name ?? ""}: ${r.error.message}`)
-          : `${r.rows > 0 || r.tags.some((t) => t.startsWith("SELECT")) ? `${r.rows} rows ` : ""}${r.tags.join("; ")}`;
+          : `${r.rows > 0 || r.tags.some((t) => t.startsWith("SELECT")) ? `${r.rows} row${r.rows === 1 ? "" : "s"} ` : ""}${r.tags.join("; ")}`;
         const time = r.duration !== undefined ? duration(r.duration) : "no answer";
         out.write(
           `${st.dim(clock)}  ${String(r.stream).padStart(3)}  ${who}  ${time.padStart(9)}  ${result}  ${st.bold(r.sql.replace(/\s+/g, " ").slice(0, 200))}\n`,

@@ -53,7 +53,7 @@ describe("pgwire watch", { timeout: 120_000 }, () => {
       expect(line("SELECT g FROM generate_series(1, 5) g")).toMatch(
         /^\d\d:\d\d:\d\d\.\d{3} +\d+ {2}postgres@postgres +[\d.]+ (µs|ms|s) {2}5 rows SELECT 5 {2}/,
       );
-      expect(line("SELECT $1::int + 1 AS n")).toMatch(/ {2}1 rows SELECT 1 {2}/);
+      expect(line("SELECT $1::int + 1 AS n")).toMatch(/ {2}1 row SELECT 1 {2}/);
       expect(line("SELECT 1 / 0")).toMatch(/ {2}22012 division_by_zero: division by zero {2}/);
       // Ctrl-C: the stats of what was seen.
       expect(out).toMatch(/^Queries \(\d+ shapes, \d+ requests\)$/m);
