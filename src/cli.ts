@@ -501,15 +501,7 @@ function jsonFrame(fr: FrameResult): string {
 }
 
 async function decodeCommand(args: readonly string[], out: Output): Promise<number> {
-  const p = parseArgs("decode", args, {
-    "--json": { key: "json", value: false },
-    "--port": { key: "port", value: true },
-    "--keylog": { key: "keylog", value: true },
-    "--no-heuristic": { key: "noHeuristic", value: false },
-    "--stream": { key: "stream", value: true },
-    "--since": { key: "since", value: true },
-    "--until": { key: "until", value: true },
-  });
+  const p = parseArgs("decode", args, { ...FILTER_OPTIONS, "--json": { key: "json", value: false } });
   if (p.help) {
     out.write(DECODE_HELP);
     return EXIT.ok;
@@ -547,6 +539,9 @@ const FILTER_OPTIONS: Record<string, OptionSpec> = {
   "--stream": { key: "stream", value: true },
   "--since": { key: "since", value: true },
   "--until": { key: "until", value: true },
+};
+
+const COLOR_OPTIONS: Record<string, OptionSpec> = {
   "--color": { key: "color", value: false },
   "--no-color": { key: "noColor", value: false },
 };
@@ -699,7 +694,11 @@ async function analyze(command: string, file: string, p: Parsed, listener: Analy
 }
 
 async function explainCommand(args: readonly string[], out: Output): Promise<number> {
-  const p = parseArgs("explain", args, { ...FILTER_OPTIONS, "--json": { key: "json", value: false } });
+  const p = parseArgs("explain", args, {
+    ...FILTER_OPTIONS,
+    ...COLOR_OPTIONS,
+    "--json": { key: "json", value: false },
+  });
   if (p.help) {
     out.write(EXPLAIN_HELP);
     return EXIT.ok;
@@ -796,6 +795,7 @@ async function reportCommand(args: readonly string[], out: Output): Promise<numb
 async function statsCommand(args: readonly string[], out: Output): Promise<number> {
   const p = parseArgs("stats", args, {
     ...FILTER_OPTIONS,
+    ...COLOR_OPTIONS,
     "--json": { key: "json", value: false },
     "--csv": { key: "csv", value: false },
     "--table": { key: "table", value: true },
@@ -840,8 +840,7 @@ async function watchCommand(args: readonly string[], out: Output): Promise<numbe
     "--port": { key: "port", value: true },
     "--keylog": { key: "keylog", value: true },
     "--json": { key: "json", value: false },
-    "--color": { key: "color", value: false },
-    "--no-color": { key: "noColor", value: false },
+    ...COLOR_OPTIONS,
   });
   if (p.help) {
     out.write(WATCH_HELP);

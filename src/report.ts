@@ -4,7 +4,15 @@
 
 import type { ConnectionRecord, Finding, RequestRecord } from "./analysis.ts";
 import { duration, explainConnection, PLAIN } from "./explain.ts";
-import { QUERY_COLUMNS, QUERY_NUMERIC, queryCells, type StatsResult } from "./stats.ts";
+import {
+  CONNECTION_COLUMNS,
+  CONNECTION_NUMERIC,
+  connectionCells,
+  QUERY_COLUMNS,
+  QUERY_NUMERIC,
+  queryCells,
+  type StatsResult,
+} from "./stats.ts";
 
 /** Connections drawn in detail (the rest are in the tables), and messages per diagram. */
 export const MAX_DIAGRAMS = 50;
@@ -219,40 +227,7 @@ export function renderReport(r: ReportInput): string {
     ),
     "</section>",
     '<section id="connections"><h2>Connections</h2>',
-    table(
-      [
-        "stream",
-        "client",
-        "server",
-        "user",
-        "database",
-        "application",
-        "auth",
-        "TLS",
-        "duration",
-        "bytes from client",
-        "bytes from server",
-        "requests",
-        "errors",
-      ],
-      s.connections.map((c) => [
-        String(c.stream),
-        c.client,
-        c.server,
-        c.user ?? "",
-        c.database ?? "",
-        c.application ?? "",
-        c.auth,
-        c.tls ? "yes" : "no",
-        duration(c.duration),
-        String(c.bytesFromClient),
-        String(c.bytesFromServer),
-        String(c.requests),
-        String(c.errors),
-      ]),
-      [true, false, false, false, false, false, false, false, true, true, true, true, true],
-      "connections",
-    ),
+    table(CONNECTION_COLUMNS, s.connections.map(connectionCells), CONNECTION_NUMERIC, "connections"),
     "</section>",
     '<section id="errors"><h2>Errors by SQLSTATE</h2>',
     s.errors.length === 0

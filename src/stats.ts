@@ -180,6 +180,29 @@ function table(headers: string[], rows: string[][], right: boolean[]): string {
 
 const cut = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
+/** The connection table's columns and, per connection, its cells (text, HTML). */
+export const CONNECTION_COLUMNS = [
+  "stream",
+  "client",
+  "server",
+  "user",
+  "database",
+  "application",
+  "auth",
+  "tls",
+  "duration",
+  "bytes >",
+  "bytes <",
+  "requests",
+  "errors",
+];
+export const CONNECTION_NUMERIC = [true, false, false, false, false, false, false, false, true, true, true, true, true];
+export function connectionCells(c: ConnectionRow): string[] {
+  const text = [c.client, c.server, c.user ?? "", c.database ?? "", c.application ?? "", c.auth, c.tls ? "yes" : "no"];
+  const numbers = [c.bytesFromClient, c.bytesFromServer, c.requests, c.errors].map(String);
+  return [String(c.stream), ...text, duration(c.duration), ...numbers];
+}
+
 /** The query table's columns and, per query shape, its cells (text, HTML): the query cut to width. */
 export const QUERY_COLUMNS = ["count", "total", "mean", "p50", "p95", "max", "rows", "errors", "query"];
 export const QUERY_NUMERIC = [true, true, true, true, true, true, true, true, false];
@@ -200,23 +223,7 @@ export function statsText(r: StatsResult, st: Style, width = 120, top = 20): str
   );
   if (r.queries.length > top) out += st.dim(`… ${r.queries.length - top} more shapes (--json or --csv for all)\n`);
   out += `\n${st.bold(`Connections (${r.connections.length})`)}\n`;
-  out += table(
-    ["stream", "client", "user", "database", "auth", "tls", "duration", "bytes >", "bytes <", "requests", "errors"],
-    r.connections.map((c) => [
-      String(c.stream),
-      c.client,
-      c.user ?? "",
-      c.database ?? "",
-      c.auth,
-      c.tls ? "yes" : "no",
-      duration(c.duration),
-      String(c.bytesFromClient),
-      String(c.bytesFromServer),
-      String(c.requests),
-      String(c.errors),
-    ]),
-    [true, false, false, false, false, false, true, true, true, true, true],
-  );
+  out += table(CONNECTION_COLUMNS, r.connections.map(connectionCells), CONNECTION_NUMERIC);
   out += `\n${st.bold(`Errors by SQLSTATE (${r.errors.reduce((n, e) => n + e.count, 0)})`)}\n`;
   out +=
     r.errors.length === 0
