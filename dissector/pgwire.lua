@@ -4104,7 +4104,7 @@ local M = {
   { name = "Stream Prepare", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "gid" } }, effects = {  }, parse = pgoutput_Prepare_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
 }
 
-P.pgoutput = { name = "pgoutput", options = { "proto_version", "publication_names" },
+P.pgoutput = { name = "pgoutput", command = "START_REPLICATION", options = { "proto_version", "publication_names" },
   types = { [66] = M[63], [77] = M[64], [67] = M[65], [79] = M[66], [82] = M[67], [89] = M[68], [73] = M[69], [85] = M[70], [68] = M[71], [84] = M[72], [83] = M[73], [69] = M[74], [99] = M[75], [65] = M[76], [98] = M[77], [80] = M[78], [75] = M[79], [114] = M[80], [112] = M[81] } }
 
 -- Dispatch: G.F[type byte], G.B[type byte], and the untyped and single-byte startup shapes.
@@ -4168,16 +4168,21 @@ end
 
 local INITIAL = { cph = "startup", auth = -1, tls = false, gss = false }
 
--- The payload set a START_REPLICATION's options start: the first whose options were all given.
+-- The payload set a replication command starts: the first of that command whose options were all
+-- given; false when the command starts sets but its options match none; nil when it starts none.
 local function payload_set_of(v)
+  local starts = nil
   for _, set in pairs(P) do
-    local all = true
-    for i = 1, #set.options do
-      if v["opt:" .. set.options[i]] == nil then all = false end
+    if set.command == v.replcmd then
+      local all = true
+      for i = 1, #set.options do
+        if v["opt:" .. set.options[i]] == nil then all = false end
+      end
+      if all then return set.name end
+      starts = false
     end
-    if all then return set.name end
   end
-  return nil
+  return starts
 end
 
 -- b: the message just decoded (its variables, lists, and what its elements found).
@@ -4219,7 +4224,8 @@ local function apply_effects(S, effects, b)
     elseif e == "rowDescription" then S = with(with(S, "columns", lists.columns or {}), "rformats", nil)
     elseif e == "txStatus" then if S.txs ~= v.status then S = with(S, "txs", v.status) end
     elseif e == "startReplication" then
-      if v.replcmd == "START_REPLICATION" then S = with(with(S, "sub", payload_set_of(v)), "stream", nil) end
+      local set = payload_set_of(v)
+      if set ~= nil then S = with(with(S, "sub", set or nil), "stream", nil) end
     elseif e == "relation" then
       if type(v.relid) == "number" and type(v.nspname) == "string" and type(v.relname) == "string" then
         local rels = {}

@@ -38,7 +38,8 @@ export interface MessageMeta {
 /** A message set carried inside other messages (spec/dsl.ts PayloadSet): its messages by type byte. */
 export interface PayloadSetMeta {
   readonly name: string;
-  /** The START_REPLICATION options that all start it. */
+  /** The replication command and the options that all start it. */
+  readonly command: string;
   readonly options: readonly string[];
   readonly types: Readonly<Record<number, MessageMeta>>;
 }
@@ -2002,6 +2003,7 @@ export const GROUPS: Readonly<Record<string, Group>> = {
 export const PAYLOADS: Readonly<Record<string, PayloadSetMeta>> = {
   pgoutput: {
     name: "pgoutput",
+    command: "START_REPLICATION",
     options: ["proto_version","publication_names"],
     types: { 66: MESSAGES[62], 77: MESSAGES[63], 67: MESSAGES[64], 79: MESSAGES[65], 82: MESSAGES[66], 89: MESSAGES[67], 73: MESSAGES[68], 85: MESSAGES[69], 68: MESSAGES[70], 84: MESSAGES[71], 83: MESSAGES[72], 69: MESSAGES[73], 99: MESSAGES[74], 65: MESSAGES[75], 98: MESSAGES[76], 80: MESSAGES[77], 75: MESSAGES[78], 114: MESSAGES[79], 112: MESSAGES[80] },
   },

@@ -81,6 +81,8 @@ export interface Model {
 
 export interface PayloadModel {
   name: string;
+  /** The replication command that starts it (a key of the replicationCommands table). */
+  command: string;
   options: readonly string[];
   variants: MessageModel[];
 }
@@ -241,7 +243,11 @@ export function buildModel(): Model {
     if (m.request && m.dir !== "F") throw new Error(`${m.name}: only frontend messages are requests`);
   }
 
-  const payloads: PayloadModel[] = payloadSets.map((p) => ({ ...p, variants: [] }));
+  const payloads: PayloadModel[] = payloadSets.map((p) => {
+    if (!Object.hasOwn(tables.replicationCommands, p.command))
+      throw new Error(`payload set ${p.name}: ${p.command} is not in the replicationCommands table`);
+    return { ...p, variants: [] };
+  });
   for (const m of msgModels.filter((x) => x.shape === "payload")) {
     const p = payloads.find((x) => x.name === m.set);
     if (!p) throw new Error(`${m.name}: no payload set ${m.set} in spec/index.ts`);

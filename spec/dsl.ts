@@ -362,9 +362,9 @@ export type Effect =
   /** RowDescription: its list "columns" types the DataRows that follow. */
   | "rowDescription"
   /**
-   * A replication command ($replcmd, its options bound by an options element): START_REPLICATION
-   * with every option a payload set names starts that set's messages in the XLogData that follow
-   * (another START_REPLICATION stops them).
+   * A replication command ($replcmd, its options bound by an options element): the command of a
+   * payload set, given every option the set names, starts that set's messages in the XLogData
+   * that follow (the same command without them stops them).
    */
   | "startReplication"
   /**
@@ -499,11 +499,12 @@ export interface MessageDef {
 
 /**
  * Messages carried inside another message's bytes (PayloadElement), started by a replication
- * command: START_REPLICATION with all of `options` (pgoutput: proto_version and
- * publication_names).
+ * command (its $replcmd) given all of `options` (pgoutput: START_REPLICATION with proto_version
+ * and publication_names).
  */
 export interface PayloadSet {
   readonly name: string;
+  readonly command: string;
   readonly options: readonly string[];
   readonly description: string;
 }

@@ -134,12 +134,18 @@ export interface ConnState {
   readonly cs?: CopyState;
 }
 
-/** The payload set a START_REPLICATION's options start: the first whose options were all given. */
-function payloadSetOf(v: Vars): string | undefined {
+/**
+ * The payload set a replication command starts: the first of that command whose options were all
+ * given; null when the command starts sets but its options match none; undefined when it starts none.
+ */
+function payloadSetOf(v: Vars): string | null | undefined {
+  let starts: null | undefined;
   for (const set of Object.values(PAYLOADS)) {
+    if (set.command !== v.replcmd) continue;
     if (set.options.every((o) => v[`opt:${o}`] !== undefined)) return set.name;
+    starts = null;
   }
-  return undefined;
+  return starts;
 }
 
 export const INITIAL_STATE: ConnState = { cph: "startup", auth: -1, tls: false, gss: false };
@@ -203,9 +209,11 @@ function applyEffects(S: ConnState, effects: readonly string[], b: Body): ConnSt
       case "txStatus":
         if (S.txs !== v.status && typeof v.status === "number") S = { ...S, txs: v.status };
         break;
-      case "startReplication":
-        if (v.replcmd === "START_REPLICATION") S = { ...S, sub: payloadSetOf(v), stream: undefined };
+      case "startReplication": {
+        const set = payloadSetOf(v);
+        if (set !== undefined) S = { ...S, sub: set ?? undefined, stream: undefined };
         break;
+      }
       case "relation":
         if (typeof v.relid === "number" && typeof v.nspname === "string" && typeof v.relname === "string") {
           const rels = new Map(S.rels);

@@ -28,6 +28,7 @@ import { F } from "../fields.ts";
 
 export const pgoutputSet: PayloadSet = {
   name: "pgoutput",
+  command: "START_REPLICATION",
   options: ["proto_version", "publication_names"],
   description: "PostgreSQL's logical replication output plugin, as subscriptions use it.",
 };
