@@ -2,6 +2,8 @@
 // spec/dsl.ts), mirroring the plugin's copy runtime (generator/templates/copy.lua) step for step:
 // the same tokens, the same states, the same positions (bytes, not characters).
 
+// body.ts imports this module too: only its hoisted functions are used here, at run time.
+import { utf8Text } from "./body.ts";
 import { valueText } from "./values.ts";
 
 export interface CopyStatement {
@@ -30,7 +32,6 @@ const isWord = (c: number) => isWordStart(c) || c === 0x24;
 
 const utf8 = new TextDecoder();
 const enc = new TextEncoder();
-const text = (b: Uint8Array, from: number, to: number) => utf8.decode(b.subarray(from, to));
 const lower = (s: string) => s.replace(/[A-Z]/g, (c) => c.toLowerCase());
 
 /** The tokens of SQL text (as bytes), at most max (the plugin's sql_tokens). */
@@ -90,7 +91,7 @@ function sqlTokens(sql: Uint8Array, max: number): Token[] {
     } else if (isWordStart(c)) {
       let z = p + 1;
       while (z < n && isWord(sql[z])) z++;
-      out.push({ k: "w", t: lower(text(sql, p, z)) });
+      out.push({ k: "w", t: lower(utf8Text(sql, p, z)) });
       p = z;
     } else {
       out.push({ k: "p", t: String.fromCharCode(c) });
@@ -464,24 +465,9 @@ function csvNewline(buf: Uint8Array, p: number, cs: CopyConfig, inq: boolean): [
 
 const MAX_VALUE_BYTES = 1024;
 
-/** UTF-8 text of bytes; short ASCII without TextDecoder's per-call cost (most COPY fields). */
-function decodeText(b: Uint8Array): string {
-  if (b.length <= 64) {
-    let ascii = true;
-    for (let i = 0; i < b.length; i++) {
-      if (b[i] >= 0x80) {
-        ascii = false;
-        break;
-      }
-    }
-    if (ascii) return String.fromCharCode.apply(null, b as unknown as number[]);
-  }
-  return utf8.decode(b);
-}
-
 /** Text cut to at most max UTF-8 bytes (the plugin's cut_utf8 on the value's bytes). */
 function cutBytes(b: Uint8Array, max: number): string {
-  if (b.length <= max) return decodeText(b);
+  if (b.length <= max) return utf8Text(b, 0, b.length);
   let cut = max;
   while (cut > 0 && b[cut] >= 0x80 && b[cut] < 0xc0) cut--;
   return `${utf8.decode(b.subarray(0, cut))}...`;
