@@ -729,9 +729,7 @@ async function explainCommand(args: readonly string[], out: Output): Promise<num
 }
 
 function jsonReplacer(_k: string, v: unknown): unknown {
-  if (v instanceof Uint8Array) return Buffer.from(v).toString("hex");
-  if (typeof v === "bigint") return String(v);
-  return v;
+  return v instanceof Uint8Array || typeof v === "bigint" ? jsonValue(v) : v;
 }
 
 async function reportCommand(args: readonly string[], out: Output): Promise<number> {

@@ -31,12 +31,16 @@ export function duration(seconds: number): string {
   return `${seconds.toFixed(seconds < 10 ? 2 : 1)} s`;
 }
 
-function cut(s: string, n: number): string {
-  const one = s.replace(/\s+/g, " ").trim();
+/** Text on one line (each run of whitespace as one space), cut to n characters with "…". */
+export function oneLine(s: string, n: number): string {
+  const one = s.replace(/\s+/g, " ");
   return one.length > n ? `${one.slice(0, n - 1)}…` : one;
 }
 
-const endpoint = (e: { addr: string; port: number }) =>
+const cut = (s: string, n: number) => oneLine(s.trim(), n);
+
+/** An address and port as people write them ([v6]:port). */
+export const endpoint = (e: { addr: string; port: number }) =>
   e.addr.includes(":") ? `[${e.addr}]:${e.port}` : `${e.addr}:${e.port}`;
 
 export function serverMessageText(m: ServerMessage, st: Style): string {

@@ -3,7 +3,7 @@
 // timeline of the queries, the stats tables and the findings.
 
 import type { ConnectionRecord, Finding, RequestRecord } from "./analysis.ts";
-import { duration, explainConnection, PLAIN } from "./explain.ts";
+import { duration, endpoint, explainConnection, oneLine, PLAIN } from "./explain.ts";
 import {
   CONNECTION_COLUMNS,
   CONNECTION_NUMERIC,
@@ -54,14 +54,6 @@ function esc(s: string): string {
   );
 }
 
-function cut(s: string, n: number): string {
-  const one = s.replace(/\s+/g, " ");
-  return one.length > n ? `${one.slice(0, n - 1)}…` : one;
-}
-
-const endpoint = (e: { addr: string; port: number }) =>
-  e.addr.includes(":") ? `[${e.addr}]:${e.port}` : `${e.addr}:${e.port}`;
-
 /** A sequence diagram: the client's and the server's lifelines, one arrow per message. */
 function sequenceDiagram(c: ConnectionRecord, t0: number): string {
   const msgs = c.messages.slice(0, MAX_DIAGRAM_MESSAGES);
@@ -88,7 +80,7 @@ function sequenceDiagram(c: ConnectionRecord, t0: number): string {
       `<text x="10" y="${y + 4}" class="time">${(m.time - t0).toFixed(6)} s · #${m.frame}</text>`,
       `<line x1="${x1}" y1="${y}" x2="${x2}" y2="${y}"/>`,
       `<polygon points="${x2},${y} ${tip},${y - 4} ${tip},${y + 4}"/>`,
-      `<text x="${(left + right) / 2}" y="${y - 4}" text-anchor="middle" class="label">${esc(cut(m.info, 70))}</text></g>`,
+      `<text x="${(left + right) / 2}" y="${y - 4}" text-anchor="middle" class="label">${esc(oneLine(m.info, 70))}</text></g>`,
     );
   });
   const more = c.messages.length - msgs.length + c.moreMessages;
@@ -152,7 +144,7 @@ function timeline(reqs: readonly RequestRecord[], conns: readonly ConnectionReco
     const w = Math.max(2, (r.duration ?? 0) * scale);
     const cls = r.error ? "req error" : "req";
     parts.push(
-      `<rect x="${x.toFixed(1)}" y="${30 + i * lane}" width="${w.toFixed(1)}" height="${lane - 4}" class="${cls}"><title>${esc(cut(r.sql, 200))} — ${r.duration !== undefined ? duration(r.duration) : "no answer"}</title></rect>`,
+      `<rect x="${x.toFixed(1)}" y="${30 + i * lane}" width="${w.toFixed(1)}" height="${lane - 4}" class="${cls}"><title>${esc(oneLine(r.sql, 200))} — ${r.duration !== undefined ? duration(r.duration) : "no answer"}</title></rect>`,
     );
   }
   parts.push("</svg>");
@@ -234,7 +226,7 @@ export function renderReport(r: ReportInput): string {
       ? "<p>None.</p>"
       : table(
           ["count", "severity", "code", "condition", "example"],
-          s.errors.map((e) => [String(e.count), e.severity, e.code, e.name ?? "", cut(e.example, 200)]),
+          s.errors.map((e) => [String(e.count), e.severity, e.code, e.name ?? "", oneLine(e.example, 200)]),
           [true, false, false, false, false],
           "errors",
         ),

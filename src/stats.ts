@@ -3,7 +3,7 @@
 // percentiles, connections, errors by SQLSTATE, authentication methods.
 
 import { type ConnectionRecord, normalizeSql, type RequestRecord } from "./analysis.ts";
-import { duration, type Style } from "./explain.ts";
+import { duration, oneLine, type Style } from "./explain.ts";
 
 /** Response times in buckets 2% wide (from 1 µs): percentiles within 2%, in constant memory. */
 class Histogram {
@@ -208,7 +208,7 @@ export const QUERY_COLUMNS = ["count", "total", "mean", "p50", "p95", "max", "ro
 export const QUERY_NUMERIC = [true, true, true, true, true, true, true, true, false];
 export function queryCells(q: QueryRow, width: number): string[] {
   const times = [q.total, q.mean, q.p50, q.p95, q.max].map(duration);
-  return [String(q.count), ...times, String(q.rows), String(q.errors), cut(q.query.replace(/\s+/g, " "), width)];
+  return [String(q.count), ...times, String(q.rows), String(q.errors), oneLine(q.query, width)];
 }
 
 /** The stats as tables for a terminal. */
