@@ -3042,7 +3042,7 @@ local function b_copy_rows(b, fdata, f)
   if cfg and n > 0 and (cfg.dir == "in") == b.fe then
     local ctx = b.ctx
     local p
-    if b.first then
+    if ctx.first then
       p = ctx.conn.cp
       if not p or p.cfg ~= cfg then p = copy_fresh(cfg) end
       local fr = ctx.fr
@@ -4214,7 +4214,7 @@ local function apply_effects(S, effects, b)
     elseif e == "copyStatement" then if S.cq ~= b.copy then S = with(S, "cq", b.copy) end
     elseif e == "copyData" then
       -- How far the COPY got (b_copy_rows): kept by the first pass, not in the state.
-      if b.cs and b.first then b.ctx.conn.cp = b.cs end
+      if b.cs and b.ctx.first then b.ctx.conn.cp = b.cs end
     elseif e == "copyInDone" then
       S = with(S, "copy", (S.copy == "both" or S.copy == "out") and "out" or nil)
     elseif e == "copyOutDone" then
@@ -4700,7 +4700,7 @@ local function dissect_messages(tvb, s, pinfo, tree, S, fe, fr, tag, ctx)
         local bodylen = size - hdr - ((shape == "single") and 0 or 4)
         local b = { s = s, tvb = tvb, tree = t, nt = nt, r0 = r0, pos = off + size - bodylen, e = off + size, ok = true,
                     v = { bodylen = bodylen }, base = off, lists = {}, cols = S.columns, rf = S.rformats, st = S,
-                    fe = fe, ctx = ctx, first = fr ~= nil }
+                    fe = fe, ctx = ctx }
         if (m.fixed and m.fixed ~= size - hdr) or (m.max and size - hdr > m.max) then
           b_expert(b, "badLength", sformat("Invalid message length %d", size - hdr))
         end
@@ -4819,7 +4819,8 @@ function pgwire.dissector(tvb, pinfo, tree)
   -- No tree (tshark without -V, filters or field output): decode for the Info column and the
   -- connection's state only. TreeItem's tostring tells a NULL tree apart (since Wireshark 1.99.8).
   -- prev: the state last recorded for a later pass; a call starts with the one the frame keeps.
-  local ctx = { conn = conn, fr = fr, ord = fr.n, prev = S,
+  -- first: the first pass, which keeps what later passes read.
+  local ctx = { conn = conn, fr = fr, ord = fr.n, prev = S, first = not pinfo.visited,
                 nt = sfind(tostring(tree), "has subtree=false", 1, true) ~= nil }
   local ok, S2, infos, handed = pcall(dissect_messages, tvb, s, pinfo, tree, S, fe, (not pinfo.visited) and fr or nil, tag, ctx)
   fr.n = ctx.ord

@@ -562,7 +562,7 @@ local function b_copy_rows(b, fdata, f)
   if cfg and n > 0 and (cfg.dir == "in") == b.fe then
     local ctx = b.ctx
     local p
-    if b.first then
+    if ctx.first then
       p = ctx.conn.cp
       if not p or p.cfg ~= cfg then p = copy_fresh(cfg) end
       local fr = ctx.fr
