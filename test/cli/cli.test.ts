@@ -4,22 +4,16 @@ import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
 import { PcapWriter } from "../../src/pcap.ts";
+import { BIN, pgwire, ROOT } from "./helpers.ts";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const BIN = join(ROOT, "bin", "pgwire.js");
 const SEED = "captures/seed-md5.pcapng";
 const hasTshark = spawnSync("tshark", ["-v"], { stdio: "ignore" }).status === 0;
 
 const tmp = mkdtempSync(join(tmpdir(), "pgwire-cli-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-function pgwire(args: string[], env?: Record<string, string>) {
-  return execa(process.execPath, [BIN, ...args], { cwd: ROOT, reject: false, env, stdin: "ignore" });
-}
 
 /** A clean failure: exactly one `pgwire: ...` line on stderr, no stack trace. */
 function expectOneErrorLine(stderr: string, pattern: RegExp): void {

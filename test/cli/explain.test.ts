@@ -5,18 +5,12 @@
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
+import { pgwire, ROOT } from "./helpers.ts";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const BIN = join(ROOT, "bin", "pgwire.js");
 const tmp = mkdtempSync(join(tmpdir(), "pgwire-explain-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-function pgwire(args: string[], env: Record<string, string> = {}) {
-  return execa(process.execPath, [BIN, ...args], { cwd: ROOT, reject: false, stdin: "ignore", env });
-}
 
 const cap = (name: string) => `captures/${name}`;
 /** The story's lines without their time column. */

@@ -5,15 +5,12 @@
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { be, fe } from "../../captures/synth.ts";
 import { concatBytes } from "../../src/encoder.ts";
 import { sessionsToPcapng, TcpSessionBuilder } from "../../src/synth.ts";
+import { pgwire } from "./helpers.ts";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const BIN = join(ROOT, "bin", "pgwire.js");
 const tmp = mkdtempSync(join(tmpdir(), "pgwire-large-"));
 const FILE = join(tmp, "large.pcapng");
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -73,10 +70,6 @@ function build(): Uint8Array {
     sessions.push(b);
   }
   return sessionsToPcapng(sessions);
-}
-
-function pgwire(args: string[]) {
-  return execa(process.execPath, [BIN, ...args], { cwd: ROOT, reject: false, stdin: "ignore", maxBuffer: 1e9 });
 }
 
 const total = (CONNECTIONS - 1) * REQUESTS + LONG;

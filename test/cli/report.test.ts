@@ -6,22 +6,16 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
+import { pgwire } from "./helpers.ts";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const BIN = join(ROOT, "bin", "pgwire.js");
 const tmp = mkdtempSync(join(tmpdir(), "pgwire-report-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 const CHROMIUM = ["chromium", "chromium-browser"].find(
   (c) => spawnSync(c, ["--version"], { stdio: "ignore" }).status === 0,
 );
-
-function pgwire(args: string[]) {
-  return execa(process.execPath, [BIN, ...args], { cwd: ROOT, reject: false, stdin: "ignore" });
-}
 
 /** Headless Chromium on a file: the DOM after rendering and what it logged. */
 async function render(file: string): Promise<{ dom: string; log: string }> {

@@ -2,15 +2,12 @@
 // TS decoder prints each request as its answer comes, Ctrl-C (SIGINT) prints the stats.
 
 import { spawnSync } from "node:child_process";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import pg from "pg";
 import { describe, expect, it } from "vitest";
 import { canRunServer, startServer } from "../helpers/pgserver.ts";
+import { BIN, ROOT } from "./helpers.ts";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const BIN = join(ROOT, "bin", "pgwire.js");
 const hasDumpcap = spawnSync("dumpcap", ["-v"], { stdio: "ignore" }).status === 0;
 
 async function until(check: () => boolean, ms: number): Promise<void> {
