@@ -16,6 +16,7 @@
 // Usage: node captures/clients/pgoutput.mjs PASSWORD   (or APP_PASSWORD=...)
 import pg from "pg";
 import { appClient } from "./app.mjs";
+import { rawConnection } from "./raw.mjs";
 
 const host = process.env.PGHOST_CAPTURE ?? "127.0.0.1";
 const port = Number(process.env.PGPORT_CAPTURE ?? 5432);
@@ -35,29 +36,6 @@ await dml.query(`
   CREATE TABLE lr_full (k int, v text);
   ALTER TABLE lr_full REPLICA IDENTITY FULL;
   CREATE PUBLICATION pub_demo FOR TABLE lr_items, lr_full`);
-
-/** Waits for the connection's next message named one of `names`; returns it. */
-function inboxOf(con) {
-  const inbox = [];
-  let wake = null;
-  con.on("message", (msg) => {
-    inbox.push(msg);
-    wake?.();
-  });
-  return async (names, ms = 15000) => {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const i = inbox.findIndex((m) => names.includes(m.name));
-      if (i >= 0) return inbox.splice(0, i + 1).at(-1);
-      if (Date.now() > deadline) throw new Error(`no ${names.join("/")} within ${ms} ms`);
-      await new Promise((resolve) => {
-        wake = resolve;
-        setTimeout(resolve, 200);
-      });
-      wake = null;
-    }
-  };
-}
 
 const PG_EPOCH_US = 946684800000000n;
 
@@ -87,12 +65,8 @@ async function session(slot, slotOptions, startOptions, changes) {
   const target = lsnOf((await dml.query("SELECT pg_current_wal_lsn() AS l")).rows[0].l);
 
   // From here on this script reads the server's messages itself: pg.Client must not see them.
-  const con = repl.connection;
-  for (const ev of ["readyForQuery", "commandComplete", "copyData", "errorMessage", "replicationStart", "copyDone"]) {
-    con.removeAllListeners(ev);
-  }
-  con._emitMessage = true;
-  const next = inboxOf(con);
+  const { con, until } = rawConnection(repl);
+  const next = async (names, ms = 15000) => (await until(names, ms)).at(-1);
   con.query(`START_REPLICATION SLOT ${slot} LOGICAL 0/0 (${startOptions})`);
   // The server may send a keepalive past the changes' LSN before it has sent them all: the stream
   // is complete once such a keepalive came and no XLogData followed for half a second.

@@ -16,12 +16,14 @@ const EVENTS = [
   "errorMessage",
   "notice",
   "notification",
+  "replicationStart",
 ];
 
 /**
  * Takes the messages of a logged-in pg.Client's connection away from the client. Returns the
- * connection, `until(name)` (waits for the next message named `name`; returns the messages up to
- * it) and `show(step, msgs)` (prints one line per step).
+ * connection, `until(names, ms)` (waits for the next message named `names` or one of them;
+ * returns the messages up to it; with ms, fails after that many milliseconds) and
+ * `show(step, msgs)` (prints one line per step).
  */
 export function rawConnection(client) {
   const con = client.connection;
@@ -33,12 +35,16 @@ export function rawConnection(client) {
     inbox.push(msg);
     wake?.();
   });
-  async function until(name) {
+  async function until(names, ms) {
+    const wanted = Array.isArray(names) ? names : [names];
+    const deadline = ms === undefined ? undefined : Date.now() + ms;
     for (;;) {
-      const i = inbox.findIndex((m) => m.name === name);
+      const i = inbox.findIndex((m) => wanted.includes(m.name));
       if (i >= 0) return inbox.splice(0, i + 1);
+      if (deadline !== undefined && Date.now() > deadline) throw new Error(`no ${wanted.join("/")} within ${ms} ms`);
       await new Promise((resolve) => {
         wake = resolve;
+        if (deadline !== undefined) setTimeout(resolve, 200);
       });
       wake = null;
     }
