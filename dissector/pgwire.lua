@@ -2239,84 +2239,93 @@ pgwire.prefs.heuristic = Pref.bool("Detect on any port", true,
   "Recognise PostgreSQL on other TCP ports: a startup packet, or a segment of whole valid messages")
 
 ---------------------------------------------------------------------------------------------------
--- Readers that the generated message decoders call. `b` is one message being decoded:
---   s: the bytes of the whole call (a Lua string), tvb, tree (current subtree), pos (0-based),
---   e (0-based end of the message), ok (false after an out-of-bounds read), v (bound variables),
---   base (offset of the message start).
+-- Helpers of the message readers (generator/templates/readers.lua)
+
+-- The COPY progress per message (see the runtime's records below): copy_rows keeps it.
+local MCP
+
+-- luacheck: push ignore 421
+-- Included by pgwire.lua.ejs (one drop-in file): the helpers that the generated message readers
+-- call (generator/lua.ts). Mirrored by src/runtime/body.ts.
+--
+-- c is the context of one call of the dissector (one per nesting level, reused from call to call):
+--   c.tvb, c.s       the call's data as a Tvb and as a Lua string (read once per call)
+--   c.root           the tree the call was given (a NULL tree in tshark's summary mode)
+--   c.t              the message's subtree, nil without a tree: experts go there (or on root)
+--   c.vis            the tree is visible (tshark -V, -T pdml, -T fields, the GUI's details)
+--   c.r0             a zero-length range at the message start, for generated items
+--   c.core           the connection's slowly changing state (see the runtime below)
+--   c.cols, c.rf     the columns and result formats the message's values are typed by
+--   c.lists          the records the message keeps (remember), made on the first one
+--   c.sub            the payload message picked inside this one, if any
+--   c.copy, c.cs     what a copyStatement element found; the COPY's progress after a CopyData
+--   c.dirty          the variables table holds names the data gave: the next message takes a new one
+
+-- Integer decoders (1-based index i): the generated readers use those the spec needs.
+-- luacheck: push ignore 211
+local function u16(s, i)
+  local a, b = sbyte(s, i, i + 1)
+  return a * 256 + b
+end
+
+local function i16(s, i)
+  local x = u16(s, i)
+  if x >= 32768 then return x - 65536 end
+  return x
+end
 
 local function u32(s, i)
   local a, b, c, d = sbyte(s, i, i + 3)
   return ((a * 256 + b) * 256 + c) * 256 + d
 end
 
--- b.nt: no tree to fill (tshark without -V, filters or field output gives the dissector a NULL
--- tree): the body is still read for its variables, but nothing crosses into Wireshark's C API.
-local function b_expert(b, key, text)
-  if not b.nt then b.tree:add_proto_expert_info(E[key], text) end
+local function i32(s, i)
+  local x = u32(s, i)
+  if x >= 2147483648 then return x - 4294967296 end
+  return x
 end
 
-local function b_overrun(b)
-  b_expert(b, "overrun", "Field runs past the end of the message")
-  b.ok = false
+local function i8(x)
+  if x >= 128 then return x - 256 end
+  return x
 end
 
-local function b_int(b, f, size, signed, bind)
-  if not b.ok then return end
-  local p = b.pos
-  if p + size > b.e then return b_overrun(b) end
-  if not b.nt then b.tree:add(f, b.tvb(p, size)) end
-  if bind then
-    local s = b.s
-    local v
-    if size == 1 then
-      v = sbyte(s, p + 1)
-      if signed and v >= 128 then v = v - 256 end
-    elseif size == 2 then
-      local x, y = sbyte(s, p + 1, p + 2)
-      v = x * 256 + y
-      if signed and v >= 32768 then v = v - 65536 end
-    elseif size == 4 then
-      v = u32(s, p + 1)
-      if signed and v >= 2147483648 then v = v - 4294967296 end
-    elseif signed then
-      v = tostring(b.tvb(p, 8):int64())
-    else
-      v = tostring(b.tvb(p, 8):uint64())
-    end
-    b.v[bind] = v
-  end
-  b.pos = p + size
+-- 64-bit integers as text, exact on every Lua version (Wireshark's Int64 and UInt64).
+local function i64(c, off) return tostring(c.tvb(off, 8):int64()) end
+local function u64(c, off) return tostring(c.tvb(off, 8):uint64()) end
+-- luacheck: pop
+
+-- A bound variable as a count, a length or a switch key: anything that is not a number is 0.
+local function num(x)
+  if type(x) == "number" then return x end
+  return 0
 end
 
-local function b_str(b, f, bind)
-  if not b.ok then return end
-  local p = b.pos
-  local z = sfind(b.s, "\0", p + 1, true)
-  if not z or z > b.e then
-    b_expert(b, "unterminated", "String has no terminating NUL")
-    b.ok = false
-    return
-  end
-  if not b.nt then b.tree:add_packet_field(f, b.tvb(p, z - p), ENC_UTF_8) end
-  if bind then
-    local val = ssub(b.s, p + 1, z - 1)
-    if sbyte(bind, 1) == 36 then
-      local k = b.v[ssub(bind, 2)]
-      if type(k) == "string" then b.v[k] = val end
-    else
-      b.v[bind] = val
-    end
-  end
-  b.pos = z
+-- TreeItem.referenced, taken from the first tree the dissector is given (a method lookup per call
+-- costs as much as the call itself). Tree items are added only when the tree is visible or a
+-- filter, column or tap uses the field: the same rule Wireshark's own dissectors follow.
+local REF
+
+-- An expert info on the message, or, without a tree, on the call's NULL tree (tshark -z expert
+-- and the expert column still see it).
+local function x_expert(c, key, text)
+  (c.t or c.root):add_proto_expert_info(E[key], text)
+end
+local b_expert = x_expert
+
+local function ovr(c)
+  x_expert(c, "overrun", "Field runs past the end of the message")
+  return nil
 end
 
-local function b_bytes(b, f, n, bind)
-  if not b.ok or n <= 0 then return end
-  local p = b.pos
-  if p + n > b.e then return b_overrun(b) end
-  if not b.nt then b.tree:add(f, b.tvb(p, n)) end
-  if bind then b.v[bind] = ssub(b.s, p + 1, p + n) end
-  b.pos = p + n
+local function unterm(c)
+  x_expert(c, "unterminated", "String has no terminating NUL")
+  return nil
+end
+
+local function unknown_kind(c, k)
+  x_expert(c, "unknownPayload", sformat("Unknown kind of column data %d", k))
+  return nil
 end
 
 -- Text cut to at most max bytes at a UTF-8 character boundary, the cut marked with "...".
@@ -2324,8 +2333,8 @@ local function cut_utf8(s, max)
   if #s <= max then return s end
   local cut = max
   while cut > 0 do
-    local c = sbyte(s, cut + 1)
-    if c < 128 or c >= 192 then break end
+    local b = sbyte(s, cut + 1)
+    if b < 128 or b >= 192 then break end
     cut = cut - 1
   end
   return ssub(s, 1, cut) .. "..."
@@ -2334,151 +2343,297 @@ end
 -- ASCII letters to lower or upper case whatever the locale (string.lower and string.upper, like
 -- Lua's %a and %s classes, follow the C library's locale, which Wireshark sets from the user's).
 local LOWER, UPPER = {}, {}
-for c = 65, 90 do
-  LOWER[string.char(c)] = string.char(c + 32)
-  UPPER[string.char(c + 32)] = string.char(c)
+for b = 65, 90 do
+  LOWER[string.char(b)] = string.char(b + 32)
+  UPPER[string.char(b + 32)] = string.char(b)
 end
 local function ascii_lower(s) return (string.gsub(s, "[A-Z]", LOWER)) end
 local function ascii_upper(s) return (string.gsub(s, "[a-z]", UPPER)) end
 
-local function b_lookup(b, f, from, tbl, prefix, bind, first_word, replication)
-  if not b.ok or (replication and not b.st.repl) then return end
-  local key = b.v[from]
+local MAX_VALUE_BYTES = 1024
+
+local function char_of(x)
+  if type(x) == "number" and x >= 32 and x < 127 then return string.char(x) end
+  return tostring(x)
+end
+
+-- Values in the Info column: control characters as spaces, cut at 80 bytes on a UTF-8 boundary.
+local function info_text(x)
+  if type(x) == "number" then
+    if x == floor(x) then return sformat("%d", x) end
+    return tostring(x)
+  end
+  local s = tostring(x)
+  -- Most values are short printable ASCII: as they are.
+  if #s <= 80 and not sfind(s, "[^\32-\126]") then return s end
+  s = string.gsub(s, "[%z\1-\31\127]", " ")
+  return cut_utf8(s, 80)
+end
+
+-- A variable in an Info text (the generated info functions): "" when it is not bound.
+local function iv(x)
+  if x == nil then return "" end
+  return info_text(x)
+end
+local function ic(x)
+  if x == nil then return "" end
+  return char_of(x)
+end
+
+
+-- A variable's value looked up in a spec table (LookupElement): by its decimal text, its first
+-- characters (prefix), or its first word upper-cased (a command's name).
+local function lookup(tbl, key, prefix, first_word)
   if type(key) == "number" then key = sformat("%d", key) end
-  if type(key) ~= "string" then return end
+  if type(key) ~= "string" then return nil end
   if first_word then
     key = smatch(key, "^[ \t\n\r\f\v]*([A-Za-z_]+)")
-    if not key then return end
+    if not key then return nil end
     key = ascii_upper(key)
   end
   if prefix then key = ssub(key, 1, prefix) end
-  local v = tbl[key]
-  if v == nil then return end
-  if not b.nt then b.tree:add(f, b.r0, v):set_generated() end
-  if bind then b.v[bind] = v end
+  return tbl[key]
 end
 
--- The size bytes just read, as PostgreSQL prints a binary value of type oid (TextElement).
-local function b_text(b, f, size, oid, bind)
-  if not b.ok or (b.nt and not bind) then return end
-  local p = b.pos - size
-  local text = pg_value_text(oid, 1, ssub(b.s, p + 1, b.pos))
-  if not b.nt then b.tree:add(f, b.tvb(p, 0), text):set_generated() end
-  if bind then b.v[bind] = text end
-end
-
-local function b_num(b, name)
-  local v = b.v[name]
-  if type(v) == "number" then return v end
-  return 0
-end
-
-local function b_more(b)
-  return b.ok and b.pos < b.e and sbyte(b.s, b.pos + 1) ~= 0
-end
-
-local function b_zero(b)
-  if not b.ok then return end
-  if b.pos < b.e then b.pos = b.pos + 1 else b_overrun(b) end
-end
-
-local function b_open(b, label)
-  if b.nt then return nil end
-  local parent = b.tree
-  b.tree = parent:add(b.tvb(b.pos, 0), label)
-  return { parent = parent, start = b.pos }
-end
-
-local function b_close(b, t)
-  if not t then return end
-  b.tree:set_len(b.pos - t.start)
-  b.tree = t.parent
-end
-
-local function b_finish(b)
-  if b.ok and b.pos < b.e then
-    b_expert(b, "trailing", sformat("%d bytes after the last field", b.e - b.pos))
+-- One record of a list the message keeps for its connection (RememberElement).
+local function remember(c, name, ...)
+  local l = c.lists
+  if not l then
+    l = {}
+    c.lists = l
   end
+  local r = l[name]
+  if not r then
+    r = {}
+    l[name] = r
+  end
+  r[#r + 1] = { ... }
 end
-
-local MAX_VALUE_BYTES = 1024
 
 -- Generated fields from a text of one-letter attributes (AttributesElement in spec/dsl.ts).
-local function b_attributes(b, from, gs2, keys, fcbind, fauthzid, fother)
-  if not b.ok or b.nt then return end
-  local text = b.v[from]
+local function attributes(c, t, text, gs2, keys, fcbind, fauthzid, fother)
   if type(text) ~= "string" then return end
   local items, p = {}, 1
   while true do
-    local c = sfind(text, ",", p, true)
-    if not c then
+    local k = sfind(text, ",", p, true)
+    if not k then
       items[#items + 1] = ssub(text, p)
       break
     end
-    items[#items + 1] = ssub(text, p, c - 1)
-    p = c + 1
+    items[#items + 1] = ssub(text, p, k - 1)
+    p = k + 1
   end
   local first = gs2 and 3 or 1
   if #items < first then return end
   for i = first, #items do
     if not sfind(items[i], "^[A-Za-z]=") then return end
   end
-  local r = b.r0
+  local r, vis = c.r0, c.vis
   if gs2 then
-    b.tree:add(fcbind, r, items[1]):set_generated()
-    if items[2] ~= "" then b.tree:add(fauthzid, r, items[2]):set_generated() end
+    if vis or REF(t, fcbind) then t:add(fcbind, r, items[1]):set_generated() end
+    if items[2] ~= "" and (vis or REF(t, fauthzid)) then t:add(fauthzid, r, items[2]):set_generated() end
   end
   for i = first, #items do
     local f = keys[ssub(items[i], 1, 1)]
     if f then
-      b.tree:add(f, r, ssub(items[i], 3)):set_generated()
-    else
-      b.tree:add(fother, r, items[i]):set_generated()
+      if vis or REF(t, f) then t:add(f, r, ssub(items[i], 3)):set_generated() end
+    elseif vis or REF(t, fother) then
+      t:add(fother, r, items[i]):set_generated()
     end
   end
 end
 
-local function b_remember(b, list, vars)
-  if not b.ok then return end
-  local rec = {}
-  for i = 1, #vars do rec[i] = b.v[vars[i]] end
-  local l = b.lists[list]
-  if not l then
-    l = {}
-    b.lists[list] = l
-  end
-  l[#l + 1] = rec
-end
-
 -- A column value, typed by the connection's column list (ColumnElement in spec/dsl.ts).
-local function b_column(b, flen, fdata, fname, ftype, fvalue, i)
-  if not b.ok then return end
-  local start = b.pos
-  b_int(b, flen, 4, true, "vlen")
-  local n = b_num(b, "vlen")
-  local at = b.pos
-  b_bytes(b, fdata, n)
-  if not b.ok or b.nt then return end
-  local c = b.cols and b.cols[i + 1]
-  if not c then return end
-  local cn, ct, cf = c[1], c[2], c[3]
-  local rf = b.rf
+local function column(c, t, s, p, e, i, flen, fdata, fname, ftype, fvalue)
+  if p + 4 > e then return ovr(c) end
+  local tvb, vis = c.tvb, c.vis
+  local start = p
+  if vis or REF(t, flen) then t:add(flen, tvb(p, 4)) end
+  local n = i32(s, p + 1)
+  p = p + 4
+  local at = p
+  if n > 0 then
+    if p + n > e then return ovr(c) end
+    if vis or REF(t, fdata) then t:add(fdata, tvb(p, n)) end
+    p = p + n
+  end
+  local col = c.cols and c.cols[i + 1]
+  if not col then return p end
+  local cn, ct, cf = col[1], col[2], col[3]
+  local rf = c.rf
   if rf then
     if #rf == 0 then cf = 0 elseif #rf == 1 then cf = rf[1][1] else cf = rf[i + 1] and rf[i + 1][1] end
   end
-  local r = b.tvb(start, 0)
-  if type(cn) == "string" then b.tree:add(fname, r, cn):set_generated() end
-  local t = type(ct) == "number" and PG_TYPES[ct]
-  if t then b.tree:add(ftype, r, t.name):set_generated() end
-  if n >= 0 and type(ct) == "number" and type(cf) == "number" then
-    local text = cut_utf8(pg_value_text(ct, cf, ssub(b.s, at + 1, at + n)), MAX_VALUE_BYTES)
-    b.tree:add(fvalue, r, text):set_generated()
+  local r = tvb(start, 0)
+  if type(cn) == "string" and (vis or REF(t, fname)) then t:add(fname, r, cn):set_generated() end
+  local ty = type(ct) == "number" and PG_TYPES[ct]
+  if ty and (vis or REF(t, ftype)) then t:add(ftype, r, ty.name):set_generated() end
+  if n >= 0 and type(ct) == "number" and type(cf) == "number" and (vis or REF(t, fvalue)) then
+    local text = cut_utf8(pg_value_text(ct, cf, ssub(s, at + 1, at + n)), MAX_VALUE_BYTES)
+    t:add(fvalue, r, text):set_generated()
+  end
+  return p
+end
+
+-- The relation whose OID id is, as the stream's Relation message described it: its name, and its
+-- columns for the tuple columns that follow (RelationElement).
+local function relation(c, id)
+  local rels = c.core.rels
+  local r = rels and rels[id]
+  c.cols = r and r.cols
+  return r and r.name
+end
+
+-- A column of a logical replication tuple (TupleColumnElement in spec/dsl.ts): valued holds the
+-- kind bytes followed by a length and a value, digits their formats; empty the kinds with nothing.
+local function tuple_column(c, t, s, p, e, i, fkind, valued, digits, empty, flen, fdata, fname, ftype, fvalue)
+  if p + 1 > e then return ovr(c) end
+  local tvb, vis = c.tvb, c.vis
+  local start = p
+  local k = ssub(s, p + 1, p + 1)
+  if vis or REF(t, fkind) then t:add(fkind, tvb(p, 1)) end
+  p = p + 1
+  local col = c.cols and c.cols[i + 1]
+  local cn, ct = col and col[1], col and col[2]
+  local r = tvb(start, 0)
+  if type(cn) == "string" and (vis or REF(t, fname)) then t:add(fname, r, cn):set_generated() end
+  -- A built-in type, or one the stream's Type message named.
+  local tn = type(ct) == "number" and (PG_TYPES[ct] and PG_TYPES[ct].name or (c.core.types and c.core.types[ct]))
+  if tn and (vis or REF(t, ftype)) then t:add(ftype, r, tn):set_generated() end
+  local vi = sfind(valued, k, 1, true)
+  if vi then
+    if p + 4 > e then return ovr(c) end
+    if vis or REF(t, flen) then t:add(flen, tvb(p, 4)) end
+    local n = i32(s, p + 1)
+    p = p + 4
+    local at = p
+    if n > 0 then
+      if p + n > e then return ovr(c) end
+      if vis or REF(t, fdata) then t:add(fdata, tvb(p, n)) end
+      p = p + n
+    end
+    if n >= 0 and type(ct) == "number" and (vis or REF(t, fvalue)) then
+      local text = cut_utf8(pg_value_text(ct, sbyte(digits, vi) - 48, ssub(s, at + 1, at + n)), MAX_VALUE_BYTES)
+      t:add(fvalue, r, text):set_generated()
+    end
+    return p
+  elseif not sfind(empty, k, 1, true) then
+    return unknown_kind(c, sbyte(k))
+  end
+  return p
+end
+
+-- The options of a replication command: the list in parentheses of its text, outside quotes,
+-- as { name, value } pairs (value nil for an option without one). Bare names fold to lower case.
+local function repl_options(text)
+  local out = {}
+  local p, n, q = 1, #text, nil
+  while p <= n do
+    local ch = ssub(text, p, p)
+    if q then
+      if ch == q then q = nil end
+    elseif ch == "'" or ch == '"' then q = ch
+    elseif ch == "(" then break
+    end
+    p = p + 1
+  end
+  if p > n then return out end
+  p = p + 1
+  -- A quoted token starting at p (quote character qc, doubled inside): its text and the next position.
+  local function quoted(qc)
+    local parts, i = {}, p + 1
+    while i <= n do
+      local z = sfind(text, qc, i, true)
+      if not z then return nil end
+      parts[#parts + 1] = ssub(text, i, z - 1)
+      if ssub(text, z + 1, z + 1) == qc then
+        parts[#parts + 1] = qc
+        i = z + 2
+      else
+        return tconcat(parts), z + 1
+      end
+    end
+    return nil
+  end
+  while true do
+    p = sfind(text, "[^ \t\n\r\f\v]", p) or n + 1
+    local name, value
+    local ch = ssub(text, p, p)
+    if ch == '"' then
+      name, p = quoted('"')
+      if not name then return out end
+    else
+      name = smatch(text, "^[A-Za-z0-9_]+", p)
+      if not name then return out end
+      p = p + #name
+      name = ascii_lower(name)
+    end
+    p = sfind(text, "[^ \t\n\r\f\v]", p) or n + 1
+    ch = ssub(text, p, p)
+    if ch == "'" or ch == '"' then
+      value, p = quoted(ch)
+      if not value then return out end
+    elseif ch ~= "," and ch ~= ")" and ch ~= "" then
+      value = smatch(text, "^[^ \t\n\r\f\v,)]+", p)
+      p = p + #value
+    end
+    out[#out + 1] = { name, value }
+    p = sfind(text, "[^ \t\n\r\f\v]", p) or n + 1
+    ch = ssub(text, p, p)
+    if ch ~= "," then return out end
+    p = p + 1
   end
 end
 
+-- A replication command's options (OptionsElement), only when variable `when` is bound: a
+-- generated field each (with a tree), and each value bound as "opt:name".
+local function options(c, t, v, text, when, f)
+  if when == nil or type(text) ~= "string" then return end
+  local list = repl_options(text)
+  for i = 1, #list do
+    local name, value = list[i][1], list[i][2]
+    if t and (c.vis or REF(t, f)) then t:add(f, c.r0, value and (name .. "=" .. value) or name):set_generated() end
+    v["opt:" .. name] = value or ""
+    c.dirty = true
+  end
+end
 
--- luacheck: push ignore 421
--- Included by pgwire.lua.ejs (one drop-in file); uses its readers (b_expert, cut_utf8, u32, pg_value_text).
+-- Message sets carried inside other messages (spec/dsl.ts PayloadSet), filled in below.
+local P = {}
+
+-- The rest of the message; inside the payload set the connection carries, one of its messages
+-- (PayloadElement in spec/dsl.ts), read by its own reader: c.sub names it.
+local function payload_pick(c, s, p, set)
+  if c.core.sub ~= set.name then return nil end
+  local ty = sbyte(s, p + 1)
+  local m = set.types[ty]
+  if not m then x_expert(c, "unknownPayload", sformat("Unknown %s message type %d", set.name, ty)) end
+  return m
+end
+
+local function payload_nt(c, v, s, p, e, set)
+  if p >= e then return p end
+  local m = payload_pick(c, s, p, set)
+  if not m then return e end
+  v.instream = c.core.stream and 1 or 0
+  c.sub = m
+  return m.nt(c, v, s, p + 1, e)
+end
+
+local function payload_tree(c, v, s, p, e, t, set, f, ftype)
+  if p >= e then return p end
+  if c.vis or REF(t, f) then t:add(f, c.tvb(p, e - p)) end
+  local m = payload_pick(c, s, p, set)
+  if not m then return e end
+  if c.vis or REF(t, ftype) then t:add(ftype, c.tvb(p, 1)) end
+  v.instream = c.core.stream and 1 or 0
+  c.sub = m
+  return m.tree(c, v, s, p + 1, e, t)
+end
+
+
+-- Included by pgwire.lua.ejs (one drop-in file); uses readers.lua (b_expert, cut_utf8, u32, REF, MCP)
+-- and values.lua (pg_value_text).
 -- COPY statements and the rows of their data (CopyStatementElement, CopyRowsElement in
 -- spec/dsl.ts; mirrored by src/runtime/copy.ts).
 
@@ -3012,19 +3167,17 @@ local function copy_binary(b, f, st, data, base)
   return { cfg = cs, row = row, stage = stage, need = need, acc = acc, nf = nf, fi = fi }
 end
 
--- The COPY statements of a query (CopyStatementElement): shown as their options, kept in b.copy
--- for the effect "copyStatement".
-local function b_copy_statement(b, f, from)
-  if not b.ok then return end
-  local sql = b.v[from]
+-- The COPY statements of a query (CopyStatementElement): shown as their options (with a tree t),
+-- kept in c.copy for the effect "copyStatement".
+local function copy_statement(c, t, sql, f)
   local list = type(sql) == "string" and copy_statements(sql) or nil
-  b.copy = list
-  if not list or b.nt then return end
+  c.copy = list
+  if not list or not t or not (c.vis or REF(t, f)) then return end
   for i = 1, #list do
     local opts = list[i].opts
     for k = 1, #opts do
       local n, v = opts[k][1], opts[k][2]
-      b.tree:add(f, b.r0, v and (n .. "=" .. v) or n):set_generated()
+      t:add(f, c.r0, v and (n .. "=" .. v) or n):set_generated()
     end
   end
 end
@@ -3032,978 +3185,3169 @@ end
 -- A CopyData's data: the bytes, and in a COPY whose statement was seen, its rows (CopyRowsElement).
 -- How far the COPY has got is not connection state (that would copy the state and keep a snapshot
 -- per CopyData, and COPY sends hundreds of thousands): the first pass keeps it per connection
--- (conn.cp, set by the effect "copyData" from b.cs) and per message in the frame record, which
--- later passes read.
-local function b_copy_rows(b, fdata, f)
-  if not b.ok then return end
-  local n = b.e - b.pos
-  if n > 0 and not b.nt then b.tree:add(fdata, b.tvb(b.pos, n)) end
-  local cfg = b.st.cfg
-  if cfg and n > 0 and (cfg.dir == "in") == b.fe then
-    local ctx = b.ctx
-    local p
-    if ctx.first then
-      p = ctx.conn.cp
-      if not p or p.cfg ~= cfg then p = copy_fresh(cfg) end
-      local fr = ctx.fr
-      fr.cp = fr.cp or {}
-      fr.cp[ctx.ord] = copy_pack(p)
+-- (conn.cp, set by the effect "copyData" from c.cs) and per message (MCP, by the message's number),
+-- which later passes read. Without a tree (t nil) rows are counted, not built.
+local function copy_rows(c, t, s, p, e, fdata, f)
+  local n = e - p
+  if n > 0 and t and (c.vis or REF(t, fdata)) then t:add(fdata, c.tvb(p, n)) end
+  local cfg = c.core.cfg
+  if cfg and n > 0 and (cfg.dir == "in") == c.fe then
+    local st
+    if c.first then
+      st = c.conn.cp
+      if not st or st.cfg ~= cfg then st = copy_fresh(cfg) end
+      MCP[c.g] = copy_pack(st)
     else
-      p = copy_unpack(ctx.fr.cp and ctx.fr.cp[ctx.ord], cfg)
+      st = copy_unpack(MCP[c.g], cfg)
     end
-    local data = ssub(b.s, b.pos + 1, b.e)
-    if cfg.fmt == "binary" then b.cs = copy_binary(b, f, p, data, b.pos)
-    else b.cs = copy_text(b, f, p, data, b.pos) end
+    c.nt, c.tree = (t == nil), t
+    local data = ssub(s, p + 1, e)
+    if cfg.fmt == "binary" then c.cs = copy_binary(c, f, st, data, p)
+    else c.cs = copy_text(c, f, st, data, p) end
   end
-  b.pos = b.e
+  return e
 end
 
 -- luacheck: pop
 
--- Message sets carried inside other messages (spec/dsl.ts PayloadSet), filled in below.
-local P = {}
-
--- The rest of the message as bytes; inside the payload set the connection carries, one of its
--- messages (PayloadElement in spec/dsl.ts): its fields follow, b.sub names it.
-local function b_payload(b, set, f, ftype)
-  if not b.ok then return end
-  local n = b.e - b.pos
-  if n <= 0 then return end
-  if not b.nt then b.tree:add(f, b.tvb(b.pos, n)) end
-  if b.st.sub ~= set.name then
-    b.pos = b.e
-    return
-  end
-  local t = sbyte(b.s, b.pos + 1)
-  local m = set.types[t]
-  if not m then
-    b_expert(b, "unknownPayload", sformat("Unknown %s message type %d", set.name, t))
-    b.pos = b.e
-    return
-  end
-  b_int(b, ftype, 1, false)
-  b.v.instream = b.st.stream and 1 or 0
-  b.sub = m
-  m.parse(b)
-end
-
--- The relation whose OID variable from holds, as the stream's Relation message described it.
-local function b_relation(b, f, from, bind)
-  if not b.ok then return end
-  local rels = b.st.rels
-  local r = rels and rels[b.v[from]]
-  b.cols = r and r.cols
-  if not r then return end
-  if not b.nt then b.tree:add(f, b.r0, r.name):set_generated() end
-  if bind then b.v[bind] = r.name end
-end
-
--- A column of a logical replication tuple (TupleColumnElement in spec/dsl.ts): valued holds the
--- kind bytes followed by a length and a value, digits their formats; empty the kinds with nothing.
-local function b_tuple_column(b, fkind, valued, digits, empty, flen, fdata, fname, ftype, fvalue, i)
-  if not b.ok then return end
-  local start = b.pos
-  if start + 1 > b.e then return b_overrun(b) end
-  local k = ssub(b.s, start + 1, start + 1)
-  b_int(b, fkind, 1, false)
-  local c = b.cols and b.cols[i + 1]
-  local cn, ct = c and c[1], c and c[2]
-  if not b.nt then
-    local r = b.tvb(start, 0)
-    if type(cn) == "string" then b.tree:add(fname, r, cn):set_generated() end
-    -- A built-in type, or one the stream's Type message named.
-    local t = type(ct) == "number" and (PG_TYPES[ct] and PG_TYPES[ct].name or (b.st.types and b.st.types[ct]))
-    if t then b.tree:add(ftype, r, t):set_generated() end
-  end
-  local vi = sfind(valued, k, 1, true)
-  if vi then
-    b_int(b, flen, 4, true, "vlen")
-    local n = b_num(b, "vlen")
-    local at = b.pos
-    b_bytes(b, fdata, n)
-    if not b.ok or b.nt or n < 0 or type(ct) ~= "number" then return end
-    local text = cut_utf8(pg_value_text(ct, sbyte(digits, vi) - 48, ssub(b.s, at + 1, at + n)), MAX_VALUE_BYTES)
-    b.tree:add(fvalue, b.tvb(start, 0), text):set_generated()
-  elseif not sfind(empty, k, 1, true) then
-    b_expert(b, "unknownPayload", sformat("Unknown kind of column data %d", sbyte(k)))
-    b.ok = false
-  end
-end
-
--- The options of a replication command: the list in parentheses of its text, outside quotes,
--- as { name, value } pairs (value nil for an option without one). Bare names fold to lower case.
-local function repl_options(text)
-  local out = {}
-  local p, n, q = 1, #text, nil
-  while p <= n do
-    local c = ssub(text, p, p)
-    if q then
-      if c == q then q = nil end
-    elseif c == "'" or c == '"' then q = c
-    elseif c == "(" then break
-    end
-    p = p + 1
-  end
-  if p > n then return out end
-  p = p + 1
-  -- A quoted token starting at p (quote character qc, doubled inside): its text and the next position.
-  local function quoted(qc)
-    local parts, i = {}, p + 1
-    while i <= n do
-      local z = sfind(text, qc, i, true)
-      if not z then return nil end
-      parts[#parts + 1] = ssub(text, i, z - 1)
-      if ssub(text, z + 1, z + 1) == qc then
-        parts[#parts + 1] = qc
-        i = z + 2
-      else
-        return tconcat(parts), z + 1
-      end
-    end
-    return nil
-  end
-  while true do
-    p = sfind(text, "[^ \t\n\r\f\v]", p) or n + 1
-    local name, value
-    local c = ssub(text, p, p)
-    if c == '"' then
-      name, p = quoted('"')
-      if not name then return out end
-    else
-      name = smatch(text, "^[A-Za-z0-9_]+", p)
-      if not name then return out end
-      p = p + #name
-      name = ascii_lower(name)
-    end
-    p = sfind(text, "[^ \t\n\r\f\v]", p) or n + 1
-    c = ssub(text, p, p)
-    if c == "'" or c == '"' then
-      value, p = quoted(c)
-      if not value then return out end
-    elseif c ~= "," and c ~= ")" and c ~= "" then
-      value = smatch(text, "^[^ \t\n\r\f\v,)]+", p)
-      p = p + #value
-    end
-    out[#out + 1] = { name, value }
-    p = sfind(text, "[^ \t\n\r\f\v]", p) or n + 1
-    c = ssub(text, p, p)
-    if c ~= "," then return out end
-    p = p + 1
-  end
-end
-
-local function b_options(b, f, from, when)
-  if not b.ok or b.v[when] == nil or type(b.v[from]) ~= "string" then return end
-  local list = repl_options(b.v[from])
-  for i = 1, #list do
-    local name, value = list[i][1], list[i][2]
-    if not b.nt then b.tree:add(f, b.r0, value and (name .. "=" .. value) or name):set_generated() end
-    b.v["opt:" .. name] = value or ""
-  end
-end
-
 ---------------------------------------------------------------------------------------------------
--- Message decoders (spec/messages/*.ts)
+-- Message readers (spec/messages/*.ts through generator/lua.ts): for each message, one without a
+-- tree (_nt) and one with (_tree).
+
+local R = {}
 
 -- StartupMessage (frontend)
-local function StartupMessage_F(b)
-  b_int(b, F.versionMajor, 2, false, "major")
-  b_int(b, F.versionMinor, 2, false, "minor")
-  while b_more(b) do
-    b_str(b, F.parameterName, "pname")
-    b_str(b, F.parameterValue, "$pname")
+R.StartupMessage_F_nt = function(c, v, s, p, e)
+  v.major = nil
+  v.minor = nil
+  v.pname = nil
+  v.replmode = nil
+  local z, x
+  if p + 2 > e then return ovr(c) end
+  v.major = u16(s, p + 1)
+  p = p + 2
+  if p + 2 > e then return ovr(c) end
+  v.minor = u16(s, p + 1)
+  p = p + 2
+  while p < e and sbyte(s, p + 1) ~= 0 do
+    z = sfind(s, "\0", p + 1, true)
+    if not z or z > e then return unterm(c) end
+    v.pname = ssub(s, p + 1, z - 1)
+    p = z
+    z = sfind(s, "\0", p + 1, true)
+    if not z or z > e then return unterm(c) end
+    do local k = v.pname if type(k) == "string" then v[k] = ssub(s, p + 1, z - 1) c.dirty = true end end
+    p = z
   end
-  b_zero(b)
-  b_lookup(b, F.replConnection, "replication", T.replicationModes, nil, "replmode")
+  if p < e then p = p + 1 else return ovr(c) end
+  x = lookup(T.replicationModes, v.replication, nil, false)
+  if x then
+    v.replmode = x
+  end
+  return p
+end
+
+R.StartupMessage_F_tree = function(c, v, s, p, e, t)
+  v.major = nil
+  v.minor = nil
+  v.pname = nil
+  v.replmode = nil
+  local tvb, vis = c.tvb, c.vis
+  local r0 = c.r0
+  local z, x
+  if p + 2 > e then return ovr(c) end
+  if (vis or REF(t, F.versionMajor)) then t:add(F.versionMajor, tvb(p, 2)) end
+  v.major = u16(s, p + 1)
+  p = p + 2
+  if p + 2 > e then return ovr(c) end
+  if (vis or REF(t, F.versionMinor)) then t:add(F.versionMinor, tvb(p, 2)) end
+  v.minor = u16(s, p + 1)
+  p = p + 2
+  while p < e and sbyte(s, p + 1) ~= 0 do
+    z = sfind(s, "\0", p + 1, true)
+    if not z or z > e then return unterm(c) end
+    if (vis or REF(t, F.parameterName)) then t:add_packet_field(F.parameterName, tvb(p, z - p), ENC_UTF_8) end
+    v.pname = ssub(s, p + 1, z - 1)
+    p = z
+    z = sfind(s, "\0", p + 1, true)
+    if not z or z > e then return unterm(c) end
+    if (vis or REF(t, F.parameterValue)) then t:add_packet_field(F.parameterValue, tvb(p, z - p), ENC_UTF_8) end
+    do local k = v.pname if type(k) == "string" then v[k] = ssub(s, p + 1, z - 1) c.dirty = true end end
+    p = z
+  end
+  if p < e then p = p + 1 else return ovr(c) end
+  x = lookup(T.replicationModes, v.replication, nil, false)
+  if x then
+    if (vis or REF(t, F.replConnection)) then t:add(F.replConnection, r0, x):set_generated() end
+    v.replmode = x
+  end
+  return p
 end
 
 -- CancelRequest (frontend)
-local function CancelRequest_F(b)
-  b_int(b, F.requestCode, 4, false)
-  b_int(b, F.pid, 4, false, "pid")
-  local s1 = b_num(b, "bodylen")
+R.CancelRequest_F_nt = function(c, v, s, p, e)
+  v.key = nil
+  v.pid = nil
+  local n
+  if p + 4 > e then return ovr(c) end
+  p = p + 4
+  if p + 4 > e then return ovr(c) end
+  v.pid = u32(s, p + 1)
+  p = p + 4
+  local s1 = num(v.bodylen)
   if s1 == 12 then
-    b_int(b, F.key, 4, false, "key")
+    if p + 4 > e then return ovr(c) end
+    v.key = u32(s, p + 1)
+    p = p + 4
   else
-    b_bytes(b, F.keyData, b.e - b.pos, "key")
+    n = e - p
+    if n > 0 then
+      if p + n > e then return ovr(c) end
+      v.key = ssub(s, p + 1, p + n)
+      p = p + n
+    end
   end
+  return p
+end
+
+R.CancelRequest_F_tree = function(c, v, s, p, e, t)
+  v.key = nil
+  v.pid = nil
+  local tvb, vis = c.tvb, c.vis
+  local n
+  if p + 4 > e then return ovr(c) end
+  if (vis or REF(t, F.requestCode)) then t:add(F.requestCode, tvb(p, 4)) end
+  p = p + 4
+  if p + 4 > e then return ovr(c) end
+  if (vis or REF(t, F.pid)) then t:add(F.pid, tvb(p, 4)) end
+  v.pid = u32(s, p + 1)
+  p = p + 4
+  local s1 = num(v.bodylen)
+  if s1 == 12 then
+    if p + 4 > e then return ovr(c) end
+    if (vis or REF(t, F.key)) then t:add(F.key, tvb(p, 4)) end
+    v.key = u32(s, p + 1)
+    p = p + 4
+  else
+    n = e - p
+    if n > 0 then
+      if p + n > e then return ovr(c) end
+      if (vis or REF(t, F.keyData)) then t:add(F.keyData, tvb(p, n)) end
+      v.key = ssub(s, p + 1, p + n)
+      p = p + n
+    end
+  end
+  return p
 end
 
 -- SSLRequest (frontend)
-local function SSLRequest_F(b)
-  b_int(b, F.requestCode, 4, false)
+R.SSLRequest_F_nt = function(c, _, _, p, e)
+  if p + 4 > e then return ovr(c) end
+  p = p + 4
+  return p
+end
+
+R.SSLRequest_F_tree = function(c, _, _, p, e, t)
+  local tvb, vis = c.tvb, c.vis
+  if p + 4 > e then return ovr(c) end
+  if (vis or REF(t, F.requestCode)) then t:add(F.requestCode, tvb(p, 4)) end
+  p = p + 4
+  return p
 end
 
 -- GSSENCRequest (frontend)
-local function GSSENCRequest_F(b)
-  b_int(b, F.requestCode, 4, false)
+R.GSSENCRequest_F_nt = function(c, _, _, p, e)
+  if p + 4 > e then return ovr(c) end
+  p = p + 4
+  return p
+end
+
+R.GSSENCRequest_F_tree = function(c, _, _, p, e, t)
+  local tvb, vis = c.tvb, c.vis
+  if p + 4 > e then return ovr(c) end
+  if (vis or REF(t, F.requestCode)) then t:add(F.requestCode, tvb(p, 4)) end
+  p = p + 4
+  return p
 end
 
 -- UnknownStartupPacket (frontend)
-local function UnknownStartupPacket_F(b)
-  b_int(b, F.startupCode, 4, false, "code")
-  b_bytes(b, F.undecoded, b.e - b.pos)
+R.UnknownStartupPacket_F_nt = function(c, v, s, p, e)
+  v.code = nil
+  local n
+  if p + 4 > e then return ovr(c) end
+  v.code = u32(s, p + 1)
+  p = p + 4
+  n = e - p
+  if n > 0 then
+    if p + n > e then return ovr(c) end
+    p = p + n
+  end
+  return p
+end
+
+R.UnknownStartupPacket_F_tree = function(c, v, s, p, e, t)
+  v.code = nil
+  local tvb, vis = c.tvb, c.vis
+  local n
+  if p + 4 > e then return ovr(c) end
+  if (vis or REF(t, F.startupCode)) then t:add(F.startupCode, tvb(p, 4)) end
+  v.code = u32(s, p + 1)
+  p = p + 4
+  n = e - p
+  if n > 0 then
+    if p + n > e then return ovr(c) end
+    if (vis or REF(t, F.undecoded)) then t:add(F.undecoded, tvb(p, n)) end
+    p = p + n
+  end
+  return p
 end
 
 -- SSLResponse (backend)
-local function SSLResponse_B(b)
-  b_int(b, F.encryptionResponse, 1, false, "answer")
+R.SSLResponse_B_nt = function(c, v, s, p, e)
+  v.answer = nil
+  if p + 1 > e then return ovr(c) end
+  v.answer = sbyte(s, p + 1)
+  p = p + 1
+  return p
+end
+
+R.SSLResponse_B_tree = function(c, v, s, p, e, t)
+  v.answer = nil
+  local tvb, vis = c.tvb, c.vis
+  if p + 1 > e then return ovr(c) end
+  if (vis or REF(t, F.encryptionResponse)) then t:add(F.encryptionResponse, tvb(p, 1)) end
+  v.answer = sbyte(s, p + 1)
+  p = p + 1
+  return p
 end
 
 -- GSSENCResponse (backend)
-local function GSSENCResponse_B(b)
-  b_int(b, F.encryptionResponse, 1, false, "answer")
+R.GSSENCResponse_B_nt = function(c, v, s, p, e)
+  v.answer = nil
+  if p + 1 > e then return ovr(c) end
+  v.answer = sbyte(s, p + 1)
+  p = p + 1
+  return p
+end
+
+R.GSSENCResponse_B_tree = function(c, v, s, p, e, t)
+  v.answer = nil
+  local tvb, vis = c.tvb, c.vis
+  if p + 1 > e then return ovr(c) end
+  if (vis or REF(t, F.encryptionResponse)) then t:add(F.encryptionResponse, tvb(p, 1)) end
+  v.answer = sbyte(s, p + 1)
+  p = p + 1
+  return p
 end
 
 -- AuthenticationOk (backend)
-local function AuthenticationOk_B(b)
-  b_int(b, F.authtype, 4, false, "authtype")
+R.AuthenticationOk_B_nt = function(c, v, s, p, e)
+  v.authtype = nil
+  if p + 4 > e then return ovr(c) end
+  v.authtype = u32(s, p + 1)
+  p = p + 4
+  return p
+end
+
+R.AuthenticationOk_B_tree = function(c, v, s, p, e, t)
+  v.authtype = nil
+  local tvb, vis = c.tvb, c.vis
+  if p + 4 > e then return ovr(c) end
+  if (vis or REF(t, F.authtype)) then t:add(F.authtype, tvb(p, 4)) end
+  v.authtype = u32(s, p + 1)
+  p = p + 4
+  return p
 end
 
 -- AuthenticationKerberosV5 (backend)
-local function AuthenticationKerberosV5_B(b)
-  b_int(b, F.authtype, 4, false, "authtype")
+R.AuthenticationKerberosV5_B_nt = function(c, v, s, p, e)
+  v.authtype = nil
+  if p + 4 > e then return ovr(c) end
+  v.authtype = u32(s, p + 1)
+  p = p + 4
+  return p
+end
+
+R.AuthenticationKerberosV5_B_tree = function(c, v, s, p, e, t)
+  v.authtype = nil
+  local tvb, vis = c.tvb, c.vis
+  if p + 4 > e then return ovr(c) end
+  if (vis or REF(t, F.authtype)) then t:add(F.authtype, tvb(p, 4)) end
+  v.authtype = u32(s, p + 1)
+  p = p + 4
+  return p
 end
 
 -- AuthenticationCleartextPassword (backend)
-local function AuthenticationCleartextPassword_B(b)
-  b_int(b, F.authtype, 4, false, "authtype")
+R.AuthenticationCleartextPassword_B_nt = function(c, v, s, p, e)
+  v.authtype = nil
+  if p + 4 > e then return ovr(c) end
+  v.authtype = u32(s, p + 1)
+  p = p + 4
+  return p
+end
+
+R.AuthenticationCleartextPassword_B_tree = function(c, v, s, p, e, t)
+  v.authtype = nil
+  local tvb, vis = c.tvb, c.vis
+  if p + 4 > e then return ovr(c) end
+  if (vis or REF(t, F.authtype)) then t:add(F.authtype, tvb(p, 4)) end
+  v.authtype = u32(s, p + 1)
+  p = p + 4
+  return p
 end
 
 -- AuthenticationMD5Password (backend)
-local function AuthenticationMD5Password_B(b)
-  b_int(b, F.authtype, 4, false, "authtype")
-  b_bytes(b, F.salt, 4)
+R.AuthenticationMD5Password_B_nt = function(c, v, s, p, e)
+  v.authtype = nil
+  local n
+  if p + 4 > e then return ovr(c) end
+  v.authtype = u32(s, p + 1)
+  p = p + 4
+  n = 4
+  if n > 0 then
+    if p + n > e then return ovr(c) end
+    p = p + n
+  end
+  return p
+end
+
+R.AuthenticationMD5Password_B_tree = function(c, v, s, p, e, t)
+  v.authtype = nil
+  local tvb, vis = c.tvb, c.vis
+  local n
+  if p + 4 > e then return ovr(c) end
+  if (vis or REF(t, F.authtype)) then t:add(F.authtype, tvb(p, 4)) end
+  v.authtype = u32(s, p + 1)
+  p = p + 4
+  n = 4
+  if n > 0 then
+    if p + n > e then return ovr(c) end
+    if (vis or REF(t, F.salt)) then t:add(F.salt, tvb(p, n)) end
+    p = p + n
+  end
+  return p
 end
 
 -- AuthenticationGSS (backend)
-local function AuthenticationGSS_B(b)
-  b_int(b, F.authtype, 4, false, "authtype")
+R.AuthenticationGSS_B_nt = function(c, v, s, p, e)
+  v.authtype = nil
+  if p + 4 > e then return ovr(c) end
+  v.authtype = u32(s, p + 1)
+  p = p + 4
+  return p
+end
+
+R.AuthenticationGSS_B_tree = function(c, v, s, p, e, t)
+  v.authtype = nil
+  local tvb, vis = c.tvb, c.vis
+  if p + 4 > e then return ovr(c) end
+  if (vis or REF(t, F.authtype)) then t:add(F.authtype, tvb(p, 4)) end
+  v.authtype = u32(s, p + 1)
+  p = p + 4
+  return p
 end
 
 -- AuthenticationGSSContinue (backend)
-local function AuthenticationGSSContinue_B(b)
-  b_int(b, F.authtype, 4, false, "authtype")
-  b_bytes(b, F.gssData, b.e - b.pos)
+R.AuthenticationGSSContinue_B_nt = function(c, v, s, p, e)
+  v.authtype = nil
+  local n
+  if p + 4 > e then return ovr(c) end
+  v.authtype = u32(s, p + 1)
+  p = p + 4
+  n = e - p
+  if n > 0 then
+    if p + n > e then return ovr(c) end
+    p = p + n
+  end
+  return p
+end
+
+R.AuthenticationGSSContinue_B_tree = function(c, v, s, p, e, t)
+  v.authtype = nil
+  local tvb, vis = c.tvb, c.vis
+  local n
+  if p + 4 > e then return ovr(c) end
+  if (vis or REF(t, F.authtype)) then t:add(F.authtype, tvb(p, 4)) end
+  v.authtype = u32(s, p + 1)
+  p = p + 4
+  n = e - p
+  if n > 0 then
+    if p + n > e then return ovr(c) end
+    if (vis or REF(t, F.gssData)) then t:add(F.gssData, tvb(p, n)) end
+    p = p + n
+  end
+  return p
 end
 
 -- AuthenticationSSPI (backend)
-local function AuthenticationSSPI_B(b)
-  b_int(b, F.authtype, 4, false, "authtype")
+R.AuthenticationSSPI_B_nt = function(c, v, s, p, e)
+  v.authtype = nil
+  if p + 4 > e then return ovr(c) end
+  v.authtype = u32(s, p + 1)
+  p = p + 4
+  return p
+end
+
+R.AuthenticationSSPI_B_tree = function(c, v, s, p, e, t)
+  v.authtype = nil
+  local tvb, vis = c.tvb, c.vis
+  if p + 4 > e then return ovr(c) end
+  if (vis or REF(t, F.authtype)) then t:add(F.authtype, tvb(p, 4)) end
+  v.authtype = u32(s, p + 1)
+  p = p + 4
+  return p
 end
 
 -- AuthenticationSASL (backend)
-local function AuthenticationSASL_B(b)
-  b_int(b, F.authtype, 4, false, "authtype")
-  while b_more(b) do
-    b_str(b, F.saslMech, "mech")
+R.AuthenticationSASL_B_nt = function(c, v, s, p, e)
+  v.authtype = nil
+  v.mech = nil
+  local z
+  if p + 4 > e then return ovr(c) end
+  v.authtype = u32(s, p + 1)
+  p = p + 4
+  while p < e and sbyte(s, p + 1) ~= 0 do
+    z = sfind(s, "\0", p + 1, true)
+    if not z or z > e then return unterm(c) end
+    v.mech = ssub(s, p + 1, z - 1)
+    p = z
   end
-  b_zero(b)
+  if p < e then p = p + 1 else return ovr(c) end
+  return p
+end
+
+R.AuthenticationSASL_B_tree = function(c, v, s, p, e, t)
+  v.authtype = nil
+  v.mech = nil
+  local tvb, vis = c.tvb, c.vis
+  local z
+  if p + 4 > e then return ovr(c) end
+  if (vis or REF(t, F.authtype)) then t:add(F.authtype, tvb(p, 4)) end
+  v.authtype = u32(s, p + 1)
+  p = p + 4
+  while p < e and sbyte(s, p + 1) ~= 0 do
+    z = sfind(s, "\0", p + 1, true)
+    if not z or z > e then return unterm(c) end
+    if (vis or REF(t, F.saslMech)) then t:add_packet_field(F.saslMech, tvb(p, z - p), ENC_UTF_8) end
+    v.mech = ssub(s, p + 1, z - 1)
+    p = z
+  end
+  if p < e then p = p + 1 else return ovr(c) end
+  return p
 end
 
 -- AuthenticationSASLContinue (backend)
-local function AuthenticationSASLContinue_B(b)
-  b_int(b, F.authtype, 4, false, "authtype")
-  b_bytes(b, F.saslData, b.e - b.pos, "data")
-  b_attributes(b, "data", false, { n = F.scramUser, r = F.scramNonce, s = F.scramSalt, i = F.scramIterations, c = F.scramChannelBinding, p = F.scramProof, v = F.scramVerifier, e = F.scramError }, F.scramCbind, F.scramAuthzid, F.scramOther)
+R.AuthenticationSASLContinue_B_nt = function(c, v, s, p, e)
+  v.authtype = nil
+  v.data = nil
+  local n
+  if p + 4 > e then return ovr(c) end
+  v.authtype = u32(s, p + 1)
+  p = p + 4
+  n = e - p
+  if n > 0 then
+    if p + n > e then return ovr(c) end
+    p = p + n
+  end
+  return p
+end
+
+R.AuthenticationSASLContinue_B_tree = function(c, v, s, p, e, t)
+  v.authtype = nil
+  v.data = nil
+  local tvb, vis = c.tvb, c.vis
+  local n
+  if p + 4 > e then return ovr(c) end
+  if (vis or REF(t, F.authtype)) then t:add(F.authtype, tvb(p, 4)) end
+  v.authtype = u32(s, p + 1)
+  p = p + 4
+  n = e - p
+  if n > 0 then
+    if p + n > e then return ovr(c) end
+    if (vis or REF(t, F.saslData)) then t:add(F.saslData, tvb(p, n)) end
+    v.data = ssub(s, p + 1, p + n)
+    p = p + n
+  end
+  attributes(c, t, v.data, false, { n = F.scramUser, r = F.scramNonce, s = F.scramSalt, i = F.scramIterations, c = F.scramChannelBinding, p = F.scramProof, v = F.scramVerifier, e = F.scramError }, F.scramCbind, F.scramAuthzid, F.scramOther)
+  return p
 end
 
 -- AuthenticationSASLFinal (backend)
-local function AuthenticationSASLFinal_B(b)
-  b_int(b, F.authtype, 4, false, "authtype")
-  b_bytes(b, F.saslData, b.e - b.pos, "data")
-  b_attributes(b, "data", false, { n = F.scramUser, r = F.scramNonce, s = F.scramSalt, i = F.scramIterations, c = F.scramChannelBinding, p = F.scramProof, v = F.scramVerifier, e = F.scramError }, F.scramCbind, F.scramAuthzid, F.scramOther)
+R.AuthenticationSASLFinal_B_nt = function(c, v, s, p, e)
+  v.authtype = nil
+  v.data = nil
+  local n
+  if p + 4 > e then return ovr(c) end
+  v.authtype = u32(s, p + 1)
+  p = p + 4
+  n = e - p
+  if n > 0 then
+    if p + n > e then return ovr(c) end
+    p = p + n
+  end
+  return p
+end
+
+R.AuthenticationSASLFinal_B_tree = function(c, v, s, p, e, t)
+  v.authtype = nil
+  v.data = nil
+  local tvb, vis = c.tvb, c.vis
+  local n
+  if p + 4 > e then return ovr(c) end
+  if (vis or REF(t, F.authtype)) then t:add(F.authtype, tvb(p, 4)) end
+  v.authtype = u32(s, p + 1)
+  p = p + 4
+  n = e - p
+  if n > 0 then
+    if p + n > e then return ovr(c) end
+    if (vis or REF(t, F.saslData)) then t:add(F.saslData, tvb(p, n)) end
+    v.data = ssub(s, p + 1, p + n)
+    p = p + n
+  end
+  attributes(c, t, v.data, false, { n = F.scramUser, r = F.scramNonce, s = F.scramSalt, i = F.scramIterations, c = F.scramChannelBinding, p = F.scramProof, v = F.scramVerifier, e = F.scramError }, F.scramCbind, F.scramAuthzid, F.scramOther)
+  return p
 end
 
 -- AuthenticationRequest (backend)
-local function AuthenticationRequest_B(b)
-  b_int(b, F.authtype, 4, false, "authtype")
-  b_bytes(b, F.authData, b.e - b.pos)
+R.AuthenticationRequest_B_nt = function(c, v, s, p, e)
+  v.authtype = nil
+  local n
+  if p + 4 > e then return ovr(c) end
+  v.authtype = u32(s, p + 1)
+  p = p + 4
+  n = e - p
+  if n > 0 then
+    if p + n > e then return ovr(c) end
+    p = p + n
+  end
+  return p
+end
+
+R.AuthenticationRequest_B_tree = function(c, v, s, p, e, t)
+  v.authtype = nil
+  local tvb, vis = c.tvb, c.vis
+  local n
+  if p + 4 > e then return ovr(c) end
+  if (vis or REF(t, F.authtype)) then t:add(F.authtype, tvb(p, 4)) end
+  v.authtype = u32(s, p + 1)
+  p = p + 4
+  n = e - p
+  if n > 0 then
+    if p + n > e then return ovr(c) end
+    if (vis or REF(t, F.authData)) then t:add(F.authData, tvb(p, n)) end
+    p = p + n
+  end
+  return p
 end
 
 -- SASLInitialResponse (frontend)
-local function SASLInitialResponse_F(b)
-  b_str(b, F.saslMech, "mech")
-  b_int(b, F.saslDataLength, 4, true, "n")
-  b_bytes(b, F.saslData, b_num(b, "n"), "data")
-  b_attributes(b, "data", true, { n = F.scramUser, r = F.scramNonce, s = F.scramSalt, i = F.scramIterations, c = F.scramChannelBinding, p = F.scramProof, v = F.scramVerifier, e = F.scramError }, F.scramCbind, F.scramAuthzid, F.scramOther)
+R.SASLInitialResponse_F_nt = function(c, v, s, p, e)
+  v.data = nil
+  v.mech = nil
+  v.n = nil
+  local z, n
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  v.mech = ssub(s, p + 1, z - 1)
+  p = z
+  if p + 4 > e then return ovr(c) end
+  v.n = i32(s, p + 1)
+  p = p + 4
+  n = num(v.n)
+  if n > 0 then
+    if p + n > e then return ovr(c) end
+    p = p + n
+  end
+  return p
+end
+
+R.SASLInitialResponse_F_tree = function(c, v, s, p, e, t)
+  v.data = nil
+  v.mech = nil
+  v.n = nil
+  local tvb, vis = c.tvb, c.vis
+  local z, n
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  if (vis or REF(t, F.saslMech)) then t:add_packet_field(F.saslMech, tvb(p, z - p), ENC_UTF_8) end
+  v.mech = ssub(s, p + 1, z - 1)
+  p = z
+  if p + 4 > e then return ovr(c) end
+  if (vis or REF(t, F.saslDataLength)) then t:add(F.saslDataLength, tvb(p, 4)) end
+  v.n = i32(s, p + 1)
+  p = p + 4
+  n = num(v.n)
+  if n > 0 then
+    if p + n > e then return ovr(c) end
+    if (vis or REF(t, F.saslData)) then t:add(F.saslData, tvb(p, n)) end
+    v.data = ssub(s, p + 1, p + n)
+    p = p + n
+  end
+  attributes(c, t, v.data, true, { n = F.scramUser, r = F.scramNonce, s = F.scramSalt, i = F.scramIterations, c = F.scramChannelBinding, p = F.scramProof, v = F.scramVerifier, e = F.scramError }, F.scramCbind, F.scramAuthzid, F.scramOther)
+  return p
 end
 
 -- SASLResponse (frontend)
-local function SASLResponse_F(b)
-  b_bytes(b, F.saslData, b.e - b.pos, "data")
-  b_attributes(b, "data", false, { n = F.scramUser, r = F.scramNonce, s = F.scramSalt, i = F.scramIterations, c = F.scramChannelBinding, p = F.scramProof, v = F.scramVerifier, e = F.scramError }, F.scramCbind, F.scramAuthzid, F.scramOther)
+R.SASLResponse_F_nt = function(c, v, _, p, e)
+  v.data = nil
+  local n
+  n = e - p
+  if n > 0 then
+    if p + n > e then return ovr(c) end
+    p = p + n
+  end
+  return p
+end
+
+R.SASLResponse_F_tree = function(c, v, s, p, e, t)
+  v.data = nil
+  local tvb, vis = c.tvb, c.vis
+  local n
+  n = e - p
+  if n > 0 then
+    if p + n > e then return ovr(c) end
+    if (vis or REF(t, F.saslData)) then t:add(F.saslData, tvb(p, n)) end
+    v.data = ssub(s, p + 1, p + n)
+    p = p + n
+  end
+  attributes(c, t, v.data, false, { n = F.scramUser, r = F.scramNonce, s = F.scramSalt, i = F.scramIterations, c = F.scramChannelBinding, p = F.scramProof, v = F.scramVerifier, e = F.scramError }, F.scramCbind, F.scramAuthzid, F.scramOther)
+  return p
 end
 
 -- GSSResponse (frontend)
-local function GSSResponse_F(b)
-  b_bytes(b, F.gssData, b.e - b.pos)
+R.GSSResponse_F_nt = function(c, _, _, p, e)
+  local n
+  n = e - p
+  if n > 0 then
+    if p + n > e then return ovr(c) end
+    p = p + n
+  end
+  return p
+end
+
+R.GSSResponse_F_tree = function(c, _, _, p, e, t)
+  local tvb, vis = c.tvb, c.vis
+  local n
+  n = e - p
+  if n > 0 then
+    if p + n > e then return ovr(c) end
+    if (vis or REF(t, F.gssData)) then t:add(F.gssData, tvb(p, n)) end
+    p = p + n
+  end
+  return p
 end
 
 -- PasswordMessage (frontend)
-local function PasswordMessage_F(b)
-  b_str(b, F.password, "password")
+R.PasswordMessage_F_nt = function(c, v, s, p, e)
+  v.password = nil
+  local z
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  p = z
+  return p
+end
+
+R.PasswordMessage_F_tree = function(c, v, s, p, e, t)
+  v.password = nil
+  local tvb, vis = c.tvb, c.vis
+  local z
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  if (vis or REF(t, F.password)) then t:add_packet_field(F.password, tvb(p, z - p), ENC_UTF_8) end
+  v.password = ssub(s, p + 1, z - 1)
+  p = z
+  return p
 end
 
 -- Query (frontend)
-local function Query_F(b)
-  b_str(b, F.query, "query")
-  b_lookup(b, F.replCommand, "query", T.replicationCommands, nil, "replcmd", true)
-  b_lookup(b, F.replCommand, "query", T.replicationSqlCommands, nil, "replcmd", true, true)
-  b_options(b, F.replOption, "query", "replcmd")
-  b_copy_statement(b, F.copyOption, "query")
+R.Query_F_nt = function(c, v, s, p, e)
+  v.query = nil
+  v.replcmd = nil
+  local z, x
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  v.query = ssub(s, p + 1, z - 1)
+  p = z
+  x = lookup(T.replicationCommands, v.query, nil, true)
+  if x then
+    v.replcmd = x
+  end
+  x = c.core.repl and lookup(T.replicationSqlCommands, v.query, nil, true)
+  if x then
+    v.replcmd = x
+  end
+  options(c, nil, v, v.query, v.replcmd, F.replOption)
+  copy_statement(c, nil, v.query, F.copyOption)
+  return p
+end
+
+R.Query_F_tree = function(c, v, s, p, e, t)
+  v.query = nil
+  v.replcmd = nil
+  local tvb, vis = c.tvb, c.vis
+  local r0 = c.r0
+  local z, x
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  if (vis or REF(t, F.query)) then t:add_packet_field(F.query, tvb(p, z - p), ENC_UTF_8) end
+  v.query = ssub(s, p + 1, z - 1)
+  p = z
+  x = lookup(T.replicationCommands, v.query, nil, true)
+  if x then
+    if (vis or REF(t, F.replCommand)) then t:add(F.replCommand, r0, x):set_generated() end
+    v.replcmd = x
+  end
+  x = c.core.repl and lookup(T.replicationSqlCommands, v.query, nil, true)
+  if x then
+    if (vis or REF(t, F.replCommand)) then t:add(F.replCommand, r0, x):set_generated() end
+    v.replcmd = x
+  end
+  options(c, t, v, v.query, v.replcmd, F.replOption)
+  copy_statement(c, t, v.query, F.copyOption)
+  return p
 end
 
 -- Parse (frontend)
-local function Parse_F(b)
-  b_str(b, F.statement, "stmt")
-  b_str(b, F.query, "query")
-  b_int(b, F.paramTypeCount, 2, false, "n")
-  do
-    local n1, i1 = b_num(b, "n"), 0
-    while i1 < n1 and b.ok do
-      b_int(b, F.typeOid, 4, false, "pt")
-      b_remember(b, "ptypes", { "pt" })
-      i1 = i1 + 1
-    end
+R.Parse_F_nt = function(c, v, s, p, e)
+  v.n = nil
+  v.pt = nil
+  v.query = nil
+  v.stmt = nil
+  local z
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  v.stmt = ssub(s, p + 1, z - 1)
+  p = z
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  v.query = ssub(s, p + 1, z - 1)
+  p = z
+  if p + 2 > e then return ovr(c) end
+  v.n = u16(s, p + 1)
+  p = p + 2
+  for _ = 0, num(v.n) - 1 do
+    if p + 4 > e then return ovr(c) end
+    v.pt = u32(s, p + 1)
+    p = p + 4
+    remember(c, "ptypes", v.pt)
   end
-  b_copy_statement(b, F.copyOption, "query")
+  copy_statement(c, nil, v.query, F.copyOption)
+  return p
+end
+
+R.Parse_F_tree = function(c, v, s, p, e, t)
+  v.n = nil
+  v.pt = nil
+  v.query = nil
+  v.stmt = nil
+  local tvb, vis = c.tvb, c.vis
+  local z
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  if (vis or REF(t, F.statement)) then t:add_packet_field(F.statement, tvb(p, z - p), ENC_UTF_8) end
+  v.stmt = ssub(s, p + 1, z - 1)
+  p = z
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  if (vis or REF(t, F.query)) then t:add_packet_field(F.query, tvb(p, z - p), ENC_UTF_8) end
+  v.query = ssub(s, p + 1, z - 1)
+  p = z
+  if p + 2 > e then return ovr(c) end
+  if (vis or REF(t, F.paramTypeCount)) then t:add(F.paramTypeCount, tvb(p, 2)) end
+  v.n = u16(s, p + 1)
+  p = p + 2
+  for _ = 0, num(v.n) - 1 do
+    if p + 4 > e then return ovr(c) end
+    if (vis or REF(t, F.typeOid)) then t:add(F.typeOid, tvb(p, 4)) end
+    v.pt = u32(s, p + 1)
+    p = p + 4
+    remember(c, "ptypes", v.pt)
+  end
+  copy_statement(c, t, v.query, F.copyOption)
+  return p
 end
 
 -- Bind (frontend)
-local function Bind_F(b)
-  b_str(b, F.portal, "portal")
-  b_str(b, F.statement, "stmt")
-  b_int(b, F.paramFormatCount, 2, false, "nf")
-  do
-    local n1, i1 = b_num(b, "nf"), 0
-    while i1 < n1 and b.ok do
-      b_int(b, F.format, 2, false, "pf")
-      b_remember(b, "pformats", { "pf" })
-      i1 = i1 + 1
+R.Bind_F_nt = function(c, v, s, p, e)
+  v.nf = nil
+  v.np = nil
+  v.nr = nil
+  v.pf = nil
+  v.portal = nil
+  v.pv = nil
+  v.rf = nil
+  v.stmt = nil
+  v.vlen = nil
+  local z, n
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  v.portal = ssub(s, p + 1, z - 1)
+  p = z
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  v.stmt = ssub(s, p + 1, z - 1)
+  p = z
+  if p + 2 > e then return ovr(c) end
+  v.nf = u16(s, p + 1)
+  p = p + 2
+  n = num(v.nf) * 2
+  if n > 0 then
+    if p + n > e then return ovr(c) end
+    p = p + n
+  end
+  if p + 2 > e then return ovr(c) end
+  v.np = u16(s, p + 1)
+  p = p + 2
+  for _ = 0, num(v.np) - 1 do
+    if p + 4 > e then return ovr(c) end
+    v.vlen = i32(s, p + 1)
+    p = p + 4
+    n = num(v.vlen)
+    if n > 0 then
+      if p + n > e then return ovr(c) end
+      p = p + n
     end
   end
-  b_int(b, F.paramCount, 2, false, "np")
-  do
-    local n2, i2 = b_num(b, "np"), 0
-    while i2 < n2 and b.ok do
-      local t2 = b_open(b, "Parameter " .. (i2 + 1))
-      b_int(b, F.valLength, 4, true, "vlen")
-      b_bytes(b, F.valData, b_num(b, "vlen"), "pv")
-      b_remember(b, "params", { "vlen", "pv" })
-      b_close(b, t2)
-      i2 = i2 + 1
-    end
+  if p + 2 > e then return ovr(c) end
+  v.nr = u16(s, p + 1)
+  p = p + 2
+  for _ = 0, num(v.nr) - 1 do
+    if p + 2 > e then return ovr(c) end
+    v.rf = u16(s, p + 1)
+    p = p + 2
+    remember(c, "rformats", v.rf)
   end
-  b_int(b, F.resultFormatCount, 2, false, "nr")
-  do
-    local n3, i3 = b_num(b, "nr"), 0
-    while i3 < n3 and b.ok do
-      b_int(b, F.format, 2, false, "rf")
-      b_remember(b, "rformats", { "rf" })
-      i3 = i3 + 1
-    end
+  return p
+end
+
+R.Bind_F_tree = function(c, v, s, p, e, t)
+  v.nf = nil
+  v.np = nil
+  v.nr = nil
+  v.pf = nil
+  v.portal = nil
+  v.pv = nil
+  v.rf = nil
+  v.stmt = nil
+  v.vlen = nil
+  local tvb, vis = c.tvb, c.vis
+  local z, n
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  if (vis or REF(t, F.portal)) then t:add_packet_field(F.portal, tvb(p, z - p), ENC_UTF_8) end
+  v.portal = ssub(s, p + 1, z - 1)
+  p = z
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  if (vis or REF(t, F.statement)) then t:add_packet_field(F.statement, tvb(p, z - p), ENC_UTF_8) end
+  v.stmt = ssub(s, p + 1, z - 1)
+  p = z
+  if p + 2 > e then return ovr(c) end
+  if (vis or REF(t, F.paramFormatCount)) then t:add(F.paramFormatCount, tvb(p, 2)) end
+  v.nf = u16(s, p + 1)
+  p = p + 2
+  for _ = 0, num(v.nf) - 1 do
+    if p + 2 > e then return ovr(c) end
+    if (vis or REF(t, F.format)) then t:add(F.format, tvb(p, 2)) end
+    v.pf = u16(s, p + 1)
+    p = p + 2
+    remember(c, "pformats", v.pf)
   end
+  if p + 2 > e then return ovr(c) end
+  if (vis or REF(t, F.paramCount)) then t:add(F.paramCount, tvb(p, 2)) end
+  v.np = u16(s, p + 1)
+  p = p + 2
+  for i2 = 0, num(v.np) - 1 do
+    local t2, p2 = t, p
+    if vis then t = t:add(tvb(p, 0), "Parameter " .. (i2 + 1)) end
+    if p + 4 > e then return ovr(c) end
+    if (vis or REF(t, F.valLength)) then t:add(F.valLength, tvb(p, 4)) end
+    v.vlen = i32(s, p + 1)
+    p = p + 4
+    n = num(v.vlen)
+    if n > 0 then
+      if p + n > e then return ovr(c) end
+      if (vis or REF(t, F.valData)) then t:add(F.valData, tvb(p, n)) end
+      v.pv = ssub(s, p + 1, p + n)
+      p = p + n
+    end
+    remember(c, "params", v.vlen, v.pv)
+    if vis then t:set_len(p - p2) t = t2 end
+  end
+  if p + 2 > e then return ovr(c) end
+  if (vis or REF(t, F.resultFormatCount)) then t:add(F.resultFormatCount, tvb(p, 2)) end
+  v.nr = u16(s, p + 1)
+  p = p + 2
+  for _ = 0, num(v.nr) - 1 do
+    if p + 2 > e then return ovr(c) end
+    if (vis or REF(t, F.format)) then t:add(F.format, tvb(p, 2)) end
+    v.rf = u16(s, p + 1)
+    p = p + 2
+    remember(c, "rformats", v.rf)
+  end
+  return p
 end
 
 -- Describe (frontend)
-local function Describe_F(b)
-  b_int(b, F.target, 1, false, "target")
-  local s1 = b_num(b, "target")
+R.Describe_F_nt = function(c, v, s, p, e)
+  v.name = nil
+  v.target = nil
+  local z
+  if p + 1 > e then return ovr(c) end
+  v.target = sbyte(s, p + 1)
+  p = p + 1
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  v.name = ssub(s, p + 1, z - 1)
+  p = z
+  return p
+end
+
+R.Describe_F_tree = function(c, v, s, p, e, t)
+  v.name = nil
+  v.target = nil
+  local tvb, vis = c.tvb, c.vis
+  local z
+  if p + 1 > e then return ovr(c) end
+  if (vis or REF(t, F.target)) then t:add(F.target, tvb(p, 1)) end
+  v.target = sbyte(s, p + 1)
+  p = p + 1
+  local s1 = num(v.target)
   if s1 == 83 then
-    b_str(b, F.statement, "name")
+    z = sfind(s, "\0", p + 1, true)
+    if not z or z > e then return unterm(c) end
+    if (vis or REF(t, F.statement)) then t:add_packet_field(F.statement, tvb(p, z - p), ENC_UTF_8) end
+    v.name = ssub(s, p + 1, z - 1)
+    p = z
   elseif s1 == 80 then
-    b_str(b, F.portal, "name")
+    z = sfind(s, "\0", p + 1, true)
+    if not z or z > e then return unterm(c) end
+    if (vis or REF(t, F.portal)) then t:add_packet_field(F.portal, tvb(p, z - p), ENC_UTF_8) end
+    v.name = ssub(s, p + 1, z - 1)
+    p = z
   else
-    b_str(b, F.targetName, "name")
+    z = sfind(s, "\0", p + 1, true)
+    if not z or z > e then return unterm(c) end
+    if (vis or REF(t, F.targetName)) then t:add_packet_field(F.targetName, tvb(p, z - p), ENC_UTF_8) end
+    v.name = ssub(s, p + 1, z - 1)
+    p = z
   end
+  return p
 end
 
 -- Execute (frontend)
-local function Execute_F(b)
-  b_str(b, F.portal, "portal")
-  b_int(b, F.returns, 4, false, "rows")
+R.Execute_F_nt = function(c, v, s, p, e)
+  v.portal = nil
+  v.rows = nil
+  local z
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  v.portal = ssub(s, p + 1, z - 1)
+  p = z
+  if p + 4 > e then return ovr(c) end
+  v.rows = u32(s, p + 1)
+  p = p + 4
+  return p
+end
+
+R.Execute_F_tree = function(c, v, s, p, e, t)
+  v.portal = nil
+  v.rows = nil
+  local tvb, vis = c.tvb, c.vis
+  local z
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  if (vis or REF(t, F.portal)) then t:add_packet_field(F.portal, tvb(p, z - p), ENC_UTF_8) end
+  v.portal = ssub(s, p + 1, z - 1)
+  p = z
+  if p + 4 > e then return ovr(c) end
+  if (vis or REF(t, F.returns)) then t:add(F.returns, tvb(p, 4)) end
+  v.rows = u32(s, p + 1)
+  p = p + 4
+  return p
 end
 
 -- Sync (frontend)
-local function Sync_F(_) end
+R.Sync_F_nt = function(_, _, _, p) return p end
+
+R.Sync_F_tree = function(_, _, _, p) return p end
 
 -- Flush (frontend)
-local function Flush_F(_) end
+R.Flush_F_nt = function(_, _, _, p) return p end
+
+R.Flush_F_tree = function(_, _, _, p) return p end
 
 -- Terminate (frontend)
-local function Terminate_F(_) end
+R.Terminate_F_nt = function(_, _, _, p) return p end
+
+R.Terminate_F_tree = function(_, _, _, p) return p end
 
 -- RowDescription (backend)
-local function RowDescription_B(b)
-  b_int(b, F.fieldCount, 2, false, "n")
-  do
-    local n1, i1 = b_num(b, "n"), 0
-    while i1 < n1 and b.ok do
-      b_str(b, F.colName, "cn")
-      b_int(b, F.tableOid, 4, false)
-      b_int(b, F.colIndex, 2, false)
-      b_int(b, F.typeOid, 4, false, "ct")
-      b_lookup(b, F.colType, "ct", T.types, nil)
-      b_int(b, F.valLength, 2, true)
-      b_int(b, F.typemod, 4, true)
-      b_int(b, F.format, 2, false, "cf")
-      b_remember(b, "columns", { "cn", "ct", "cf" })
-      i1 = i1 + 1
-    end
+R.RowDescription_B_nt = function(c, v, s, p, e)
+  v.cf = nil
+  v.cn = nil
+  v.ct = nil
+  v.n = nil
+  local z
+  if p + 2 > e then return ovr(c) end
+  v.n = u16(s, p + 1)
+  p = p + 2
+  for _ = 0, num(v.n) - 1 do
+    z = sfind(s, "\0", p + 1, true)
+    if not z or z > e then return unterm(c) end
+    v.cn = ssub(s, p + 1, z - 1)
+    p = z
+    if p + 4 > e then return ovr(c) end
+    p = p + 4
+    if p + 2 > e then return ovr(c) end
+    p = p + 2
+    if p + 4 > e then return ovr(c) end
+    v.ct = u32(s, p + 1)
+    p = p + 4
+    if p + 2 > e then return ovr(c) end
+    p = p + 2
+    if p + 4 > e then return ovr(c) end
+    p = p + 4
+    if p + 2 > e then return ovr(c) end
+    v.cf = u16(s, p + 1)
+    p = p + 2
+    remember(c, "columns", v.cn, v.ct, v.cf)
   end
+  return p
+end
+
+R.RowDescription_B_tree = function(c, v, s, p, e, t)
+  v.cf = nil
+  v.cn = nil
+  v.ct = nil
+  v.n = nil
+  local tvb, vis = c.tvb, c.vis
+  local r0 = c.r0
+  local z, x
+  if p + 2 > e then return ovr(c) end
+  if (vis or REF(t, F.fieldCount)) then t:add(F.fieldCount, tvb(p, 2)) end
+  v.n = u16(s, p + 1)
+  p = p + 2
+  for _ = 0, num(v.n) - 1 do
+    z = sfind(s, "\0", p + 1, true)
+    if not z or z > e then return unterm(c) end
+    if (vis or REF(t, F.colName)) then t:add_packet_field(F.colName, tvb(p, z - p), ENC_UTF_8) end
+    v.cn = ssub(s, p + 1, z - 1)
+    p = z
+    if p + 4 > e then return ovr(c) end
+    if (vis or REF(t, F.tableOid)) then t:add(F.tableOid, tvb(p, 4)) end
+    p = p + 4
+    if p + 2 > e then return ovr(c) end
+    if (vis or REF(t, F.colIndex)) then t:add(F.colIndex, tvb(p, 2)) end
+    p = p + 2
+    if p + 4 > e then return ovr(c) end
+    if (vis or REF(t, F.typeOid)) then t:add(F.typeOid, tvb(p, 4)) end
+    v.ct = u32(s, p + 1)
+    p = p + 4
+    x = lookup(T.types, v.ct, nil, false)
+    if x then
+      if (vis or REF(t, F.colType)) then t:add(F.colType, r0, x):set_generated() end
+    end
+    if p + 2 > e then return ovr(c) end
+    if (vis or REF(t, F.valLength)) then t:add(F.valLength, tvb(p, 2)) end
+    p = p + 2
+    if p + 4 > e then return ovr(c) end
+    if (vis or REF(t, F.typemod)) then t:add(F.typemod, tvb(p, 4)) end
+    p = p + 4
+    if p + 2 > e then return ovr(c) end
+    if (vis or REF(t, F.format)) then t:add(F.format, tvb(p, 2)) end
+    v.cf = u16(s, p + 1)
+    p = p + 2
+    remember(c, "columns", v.cn, v.ct, v.cf)
+  end
+  return p
 end
 
 -- DataRow (backend)
-local function DataRow_B(b)
-  b_int(b, F.fieldCount, 2, false, "n")
-  do
-    local n1, i1 = b_num(b, "n"), 0
-    while i1 < n1 and b.ok do
-      b_column(b, F.valLength, F.valData, F.column, F.colType, F.colValue, i1)
-      i1 = i1 + 1
+R.DataRow_B_nt = function(c, v, s, p, e)
+  v.n = nil
+  local n
+  if p + 2 > e then return ovr(c) end
+  v.n = u16(s, p + 1)
+  p = p + 2
+  for _ = 0, num(v.n) - 1 do
+    if p + 4 > e then return ovr(c) end
+    n = i32(s, p + 1)
+    p = p + 4
+    if n > 0 then
+      if p + n > e then return ovr(c) end
+      p = p + n
     end
   end
+  return p
+end
+
+R.DataRow_B_tree = function(c, v, s, p, e, t)
+  v.n = nil
+  local tvb, vis = c.tvb, c.vis
+  if p + 2 > e then return ovr(c) end
+  if (vis or REF(t, F.fieldCount)) then t:add(F.fieldCount, tvb(p, 2)) end
+  v.n = u16(s, p + 1)
+  p = p + 2
+  for i1 = 0, num(v.n) - 1 do
+    p = column(c, t, s, p, e, i1, F.valLength, F.valData, F.column, F.colType, F.colValue)
+    if not p then return nil end
+  end
+  return p
 end
 
 -- CommandComplete (backend)
-local function CommandComplete_B(b)
-  b_str(b, F.tag, "tag")
+R.CommandComplete_B_nt = function(c, v, s, p, e)
+  v.tag = nil
+  local z
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  v.tag = ssub(s, p + 1, z - 1)
+  p = z
+  return p
+end
+
+R.CommandComplete_B_tree = function(c, v, s, p, e, t)
+  v.tag = nil
+  local tvb, vis = c.tvb, c.vis
+  local z
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  if (vis or REF(t, F.tag)) then t:add_packet_field(F.tag, tvb(p, z - p), ENC_UTF_8) end
+  v.tag = ssub(s, p + 1, z - 1)
+  p = z
+  return p
 end
 
 -- ReadyForQuery (backend)
-local function ReadyForQuery_B(b)
-  b_int(b, F.status, 1, false, "status")
+R.ReadyForQuery_B_nt = function(c, v, s, p, e)
+  v.status = nil
+  if p + 1 > e then return ovr(c) end
+  v.status = sbyte(s, p + 1)
+  p = p + 1
+  return p
+end
+
+R.ReadyForQuery_B_tree = function(c, v, s, p, e, t)
+  v.status = nil
+  local tvb, vis = c.tvb, c.vis
+  if p + 1 > e then return ovr(c) end
+  if (vis or REF(t, F.status)) then t:add(F.status, tvb(p, 1)) end
+  v.status = sbyte(s, p + 1)
+  p = p + 1
+  return p
 end
 
 -- ParameterDescription (backend)
-local function ParameterDescription_B(b)
-  b_int(b, F.paramCount, 2, false, "n")
-  do
-    local n1, i1 = b_num(b, "n"), 0
-    while i1 < n1 and b.ok do
-      b_int(b, F.typeOid, 4, false, "pt")
-      b_lookup(b, F.paramType, "pt", T.types, nil)
-      b_remember(b, "ptypes", { "pt" })
-      i1 = i1 + 1
-    end
+R.ParameterDescription_B_nt = function(c, v, s, p, e)
+  v.n = nil
+  v.pt = nil
+  if p + 2 > e then return ovr(c) end
+  v.n = u16(s, p + 1)
+  p = p + 2
+  for _ = 0, num(v.n) - 1 do
+    if p + 4 > e then return ovr(c) end
+    v.pt = u32(s, p + 1)
+    p = p + 4
+    remember(c, "ptypes", v.pt)
   end
+  return p
+end
+
+R.ParameterDescription_B_tree = function(c, v, s, p, e, t)
+  v.n = nil
+  v.pt = nil
+  local tvb, vis = c.tvb, c.vis
+  local r0 = c.r0
+  local x
+  if p + 2 > e then return ovr(c) end
+  if (vis or REF(t, F.paramCount)) then t:add(F.paramCount, tvb(p, 2)) end
+  v.n = u16(s, p + 1)
+  p = p + 2
+  for _ = 0, num(v.n) - 1 do
+    if p + 4 > e then return ovr(c) end
+    if (vis or REF(t, F.typeOid)) then t:add(F.typeOid, tvb(p, 4)) end
+    v.pt = u32(s, p + 1)
+    p = p + 4
+    x = lookup(T.types, v.pt, nil, false)
+    if x then
+      if (vis or REF(t, F.paramType)) then t:add(F.paramType, r0, x):set_generated() end
+    end
+    remember(c, "ptypes", v.pt)
+  end
+  return p
 end
 
 -- EmptyQueryResponse (backend)
-local function EmptyQueryResponse_B(_) end
+R.EmptyQueryResponse_B_nt = function(_, _, _, p) return p end
+
+R.EmptyQueryResponse_B_tree = function(_, _, _, p) return p end
 
 -- NoData (backend)
-local function NoData_B(_) end
+R.NoData_B_nt = function(_, _, _, p) return p end
+
+R.NoData_B_tree = function(_, _, _, p) return p end
 
 -- ParseComplete (backend)
-local function ParseComplete_B(_) end
+R.ParseComplete_B_nt = function(_, _, _, p) return p end
+
+R.ParseComplete_B_tree = function(_, _, _, p) return p end
 
 -- BindComplete (backend)
-local function BindComplete_B(_) end
+R.BindComplete_B_nt = function(_, _, _, p) return p end
+
+R.BindComplete_B_tree = function(_, _, _, p) return p end
 
 -- CloseComplete (backend)
-local function CloseComplete_B(_) end
+R.CloseComplete_B_nt = function(_, _, _, p) return p end
+
+R.CloseComplete_B_tree = function(_, _, _, p) return p end
 
 -- PortalSuspended (backend)
-local function PortalSuspended_B(_) end
+R.PortalSuspended_B_nt = function(_, _, _, p) return p end
+
+R.PortalSuspended_B_tree = function(_, _, _, p) return p end
 
 -- BackendKeyData (backend)
-local function BackendKeyData_B(b)
-  b_int(b, F.pid, 4, false, "pid")
-  local s1 = b_num(b, "bodylen")
+R.BackendKeyData_B_nt = function(c, v, s, p, e)
+  v.key = nil
+  v.pid = nil
+  local n
+  if p + 4 > e then return ovr(c) end
+  v.pid = u32(s, p + 1)
+  p = p + 4
+  local s1 = num(v.bodylen)
   if s1 == 8 then
-    b_int(b, F.key, 4, false, "key")
+    if p + 4 > e then return ovr(c) end
+    v.key = u32(s, p + 1)
+    p = p + 4
   else
-    b_bytes(b, F.keyData, b.e - b.pos, "key")
+    n = e - p
+    if n > 0 then
+      if p + n > e then return ovr(c) end
+      v.key = ssub(s, p + 1, p + n)
+      p = p + n
+    end
   end
+  return p
+end
+
+R.BackendKeyData_B_tree = function(c, v, s, p, e, t)
+  v.key = nil
+  v.pid = nil
+  local tvb, vis = c.tvb, c.vis
+  local n
+  if p + 4 > e then return ovr(c) end
+  if (vis or REF(t, F.pid)) then t:add(F.pid, tvb(p, 4)) end
+  v.pid = u32(s, p + 1)
+  p = p + 4
+  local s1 = num(v.bodylen)
+  if s1 == 8 then
+    if p + 4 > e then return ovr(c) end
+    if (vis or REF(t, F.key)) then t:add(F.key, tvb(p, 4)) end
+    v.key = u32(s, p + 1)
+    p = p + 4
+  else
+    n = e - p
+    if n > 0 then
+      if p + n > e then return ovr(c) end
+      if (vis or REF(t, F.keyData)) then t:add(F.keyData, tvb(p, n)) end
+      v.key = ssub(s, p + 1, p + n)
+      p = p + n
+    end
+  end
+  return p
 end
 
 -- NegotiateProtocolVersion (backend)
-local function NegotiateProtocolVersion_B(b)
-  b_int(b, F.versionSupported, 4, false, "version")
-  b_int(b, F.nonsupportedCount, 4, true, "n")
-  do
-    local n1, i1 = b_num(b, "n"), 0
-    while i1 < n1 and b.ok do
-      b_str(b, F.nonsupportedOption)
-      i1 = i1 + 1
-    end
+R.NegotiateProtocolVersion_B_nt = function(c, v, s, p, e)
+  v.n = nil
+  v.version = nil
+  local z
+  if p + 4 > e then return ovr(c) end
+  p = p + 4
+  if p + 4 > e then return ovr(c) end
+  v.n = i32(s, p + 1)
+  p = p + 4
+  for _ = 0, num(v.n) - 1 do
+    z = sfind(s, "\0", p + 1, true)
+    if not z or z > e then return unterm(c) end
+    p = z
   end
+  return p
+end
+
+R.NegotiateProtocolVersion_B_tree = function(c, v, s, p, e, t)
+  v.n = nil
+  v.version = nil
+  local tvb, vis = c.tvb, c.vis
+  local z
+  if p + 4 > e then return ovr(c) end
+  if (vis or REF(t, F.versionSupported)) then t:add(F.versionSupported, tvb(p, 4)) end
+  v.version = u32(s, p + 1)
+  p = p + 4
+  if p + 4 > e then return ovr(c) end
+  if (vis or REF(t, F.nonsupportedCount)) then t:add(F.nonsupportedCount, tvb(p, 4)) end
+  v.n = i32(s, p + 1)
+  p = p + 4
+  for _ = 0, num(v.n) - 1 do
+    z = sfind(s, "\0", p + 1, true)
+    if not z or z > e then return unterm(c) end
+    if (vis or REF(t, F.nonsupportedOption)) then t:add_packet_field(F.nonsupportedOption, tvb(p, z - p), ENC_UTF_8) end
+    p = z
+  end
+  return p
 end
 
 -- FunctionCall (frontend)
-local function FunctionCall_F(b)
-  b_int(b, F.oid, 4, false, "oid")
-  b_int(b, F.paramFormatCount, 2, false, "nf")
-  do
-    local n1, i1 = b_num(b, "nf"), 0
-    while i1 < n1 and b.ok do
-      b_int(b, F.format, 2, false)
-      i1 = i1 + 1
+R.FunctionCall_F_nt = function(c, v, s, p, e)
+  v.nf = nil
+  v.np = nil
+  v.oid = nil
+  v.vlen = nil
+  local n
+  if p + 4 > e then return ovr(c) end
+  v.oid = u32(s, p + 1)
+  p = p + 4
+  if p + 2 > e then return ovr(c) end
+  v.nf = u16(s, p + 1)
+  p = p + 2
+  n = num(v.nf) * 2
+  if n > 0 then
+    if p + n > e then return ovr(c) end
+    p = p + n
+  end
+  if p + 2 > e then return ovr(c) end
+  v.np = u16(s, p + 1)
+  p = p + 2
+  for _ = 0, num(v.np) - 1 do
+    if p + 4 > e then return ovr(c) end
+    v.vlen = i32(s, p + 1)
+    p = p + 4
+    n = num(v.vlen)
+    if n > 0 then
+      if p + n > e then return ovr(c) end
+      p = p + n
     end
   end
-  b_int(b, F.paramCount, 2, false, "np")
-  do
-    local n2, i2 = b_num(b, "np"), 0
-    while i2 < n2 and b.ok do
-      local t2 = b_open(b, "Argument " .. (i2 + 1))
-      b_int(b, F.valLength, 4, true, "vlen")
-      b_bytes(b, F.valData, b_num(b, "vlen"))
-      b_close(b, t2)
-      i2 = i2 + 1
-    end
+  if p + 2 > e then return ovr(c) end
+  p = p + 2
+  return p
+end
+
+R.FunctionCall_F_tree = function(c, v, s, p, e, t)
+  v.nf = nil
+  v.np = nil
+  v.oid = nil
+  v.vlen = nil
+  local tvb, vis = c.tvb, c.vis
+  local n
+  if p + 4 > e then return ovr(c) end
+  if (vis or REF(t, F.oid)) then t:add(F.oid, tvb(p, 4)) end
+  v.oid = u32(s, p + 1)
+  p = p + 4
+  if p + 2 > e then return ovr(c) end
+  if (vis or REF(t, F.paramFormatCount)) then t:add(F.paramFormatCount, tvb(p, 2)) end
+  v.nf = u16(s, p + 1)
+  p = p + 2
+  for _ = 0, num(v.nf) - 1 do
+    if p + 2 > e then return ovr(c) end
+    if (vis or REF(t, F.format)) then t:add(F.format, tvb(p, 2)) end
+    p = p + 2
   end
-  b_int(b, F.format, 2, false)
+  if p + 2 > e then return ovr(c) end
+  if (vis or REF(t, F.paramCount)) then t:add(F.paramCount, tvb(p, 2)) end
+  v.np = u16(s, p + 1)
+  p = p + 2
+  for i2 = 0, num(v.np) - 1 do
+    local t2, p2 = t, p
+    if vis then t = t:add(tvb(p, 0), "Argument " .. (i2 + 1)) end
+    if p + 4 > e then return ovr(c) end
+    if (vis or REF(t, F.valLength)) then t:add(F.valLength, tvb(p, 4)) end
+    v.vlen = i32(s, p + 1)
+    p = p + 4
+    n = num(v.vlen)
+    if n > 0 then
+      if p + n > e then return ovr(c) end
+      if (vis or REF(t, F.valData)) then t:add(F.valData, tvb(p, n)) end
+      p = p + n
+    end
+    if vis then t:set_len(p - p2) t = t2 end
+  end
+  if p + 2 > e then return ovr(c) end
+  if (vis or REF(t, F.format)) then t:add(F.format, tvb(p, 2)) end
+  p = p + 2
+  return p
 end
 
 -- FunctionCallResponse (backend)
-local function FunctionCallResponse_B(b)
-  b_int(b, F.valLength, 4, true, "vlen")
-  b_bytes(b, F.valData, b_num(b, "vlen"))
+R.FunctionCallResponse_B_nt = function(c, v, s, p, e)
+  v.vlen = nil
+  local n
+  if p + 4 > e then return ovr(c) end
+  v.vlen = i32(s, p + 1)
+  p = p + 4
+  n = num(v.vlen)
+  if n > 0 then
+    if p + n > e then return ovr(c) end
+    p = p + n
+  end
+  return p
+end
+
+R.FunctionCallResponse_B_tree = function(c, v, s, p, e, t)
+  v.vlen = nil
+  local tvb, vis = c.tvb, c.vis
+  local n
+  if p + 4 > e then return ovr(c) end
+  if (vis or REF(t, F.valLength)) then t:add(F.valLength, tvb(p, 4)) end
+  v.vlen = i32(s, p + 1)
+  p = p + 4
+  n = num(v.vlen)
+  if n > 0 then
+    if p + n > e then return ovr(c) end
+    if (vis or REF(t, F.valData)) then t:add(F.valData, tvb(p, n)) end
+    p = p + n
+  end
+  return p
 end
 
 -- XLogData (backend)
-local function XLogData_B(b)
-  b_int(b, F.replType, 1, false)
-  b_int(b, F.walStart, 8, false)
-  b_text(b, F.walStartLsn, 8, 3220, "start")
-  b_int(b, F.walEnd, 8, false)
-  b_text(b, F.walEndLsn, 8, 3220)
-  b_int(b, F.replTime, 8, true)
-  b_text(b, F.replTimeText, 8, 1184)
-  b_payload(b, P.pgoutput, F.walData, F.pgoType)
+R.XLogData_B_nt = function(c, v, s, p, e)
+  v.start = nil
+  local x
+  if p + 1 > e then return ovr(c) end
+  p = p + 1
+  if p + 8 > e then return ovr(c) end
+  p = p + 8
+  x = pg_value_text(3220, 1, ssub(s, p - 7, p))
+  v.start = x
+  if p + 8 > e then return ovr(c) end
+  p = p + 8
+  if p + 8 > e then return ovr(c) end
+  p = p + 8
+  p = payload_nt(c, v, s, p, e, P.pgoutput)
+  if not p then return nil end
+  return p
+end
+
+R.XLogData_B_tree = function(c, v, s, p, e, t)
+  v.start = nil
+  local tvb, vis = c.tvb, c.vis
+  local x
+  if p + 1 > e then return ovr(c) end
+  if (vis or REF(t, F.replType)) then t:add(F.replType, tvb(p, 1)) end
+  p = p + 1
+  if p + 8 > e then return ovr(c) end
+  if (vis or REF(t, F.walStart)) then t:add(F.walStart, tvb(p, 8)) end
+  p = p + 8
+  x = pg_value_text(3220, 1, ssub(s, p - 7, p))
+  if (vis or REF(t, F.walStartLsn)) then t:add(F.walStartLsn, tvb(p - 8, 0), x):set_generated() end
+  v.start = x
+  if p + 8 > e then return ovr(c) end
+  if (vis or REF(t, F.walEnd)) then t:add(F.walEnd, tvb(p, 8)) end
+  p = p + 8
+  x = pg_value_text(3220, 1, ssub(s, p - 7, p))
+  if (vis or REF(t, F.walEndLsn)) then t:add(F.walEndLsn, tvb(p - 8, 0), x):set_generated() end
+  if p + 8 > e then return ovr(c) end
+  if (vis or REF(t, F.replTime)) then t:add(F.replTime, tvb(p, 8)) end
+  p = p + 8
+  x = pg_value_text(1184, 1, ssub(s, p - 7, p))
+  if (vis or REF(t, F.replTimeText)) then t:add(F.replTimeText, tvb(p - 8, 0), x):set_generated() end
+  p = payload_tree(c, v, s, p, e, t, P.pgoutput, F.walData, F.pgoType)
+  if not p then return nil end
+  return p
 end
 
 -- PrimaryKeepalive (backend)
-local function PrimaryKeepalive_B(b)
-  b_int(b, F.replType, 1, false)
-  b_int(b, F.walEnd, 8, false)
-  b_text(b, F.walEndLsn, 8, 3220, "end")
-  b_int(b, F.replTime, 8, true)
-  b_text(b, F.replTimeText, 8, 1184)
-  b_int(b, F.replyRequested, 1, false, "reply")
+R.PrimaryKeepalive_B_nt = function(c, v, s, p, e)
+  v["end"] = nil
+  v.reply = nil
+  local x
+  if p + 1 > e then return ovr(c) end
+  p = p + 1
+  if p + 8 > e then return ovr(c) end
+  p = p + 8
+  x = pg_value_text(3220, 1, ssub(s, p - 7, p))
+  v["end"] = x
+  if p + 8 > e then return ovr(c) end
+  p = p + 8
+  if p + 1 > e then return ovr(c) end
+  v.reply = sbyte(s, p + 1)
+  p = p + 1
+  return p
+end
+
+R.PrimaryKeepalive_B_tree = function(c, v, s, p, e, t)
+  v["end"] = nil
+  v.reply = nil
+  local tvb, vis = c.tvb, c.vis
+  local x
+  if p + 1 > e then return ovr(c) end
+  if (vis or REF(t, F.replType)) then t:add(F.replType, tvb(p, 1)) end
+  p = p + 1
+  if p + 8 > e then return ovr(c) end
+  if (vis or REF(t, F.walEnd)) then t:add(F.walEnd, tvb(p, 8)) end
+  p = p + 8
+  x = pg_value_text(3220, 1, ssub(s, p - 7, p))
+  if (vis or REF(t, F.walEndLsn)) then t:add(F.walEndLsn, tvb(p - 8, 0), x):set_generated() end
+  v["end"] = x
+  if p + 8 > e then return ovr(c) end
+  if (vis or REF(t, F.replTime)) then t:add(F.replTime, tvb(p, 8)) end
+  p = p + 8
+  x = pg_value_text(1184, 1, ssub(s, p - 7, p))
+  if (vis or REF(t, F.replTimeText)) then t:add(F.replTimeText, tvb(p - 8, 0), x):set_generated() end
+  if p + 1 > e then return ovr(c) end
+  if (vis or REF(t, F.replyRequested)) then t:add(F.replyRequested, tvb(p, 1)) end
+  v.reply = sbyte(s, p + 1)
+  p = p + 1
+  return p
 end
 
 -- StandbyStatusUpdate (frontend)
-local function StandbyStatusUpdate_F(b)
-  b_int(b, F.replType, 1, false)
-  b_int(b, F.written, 8, false)
-  b_text(b, F.writtenLsn, 8, 3220, "written")
-  b_int(b, F.flushed, 8, false)
-  b_text(b, F.flushedLsn, 8, 3220)
-  b_int(b, F.applied, 8, false)
-  b_text(b, F.appliedLsn, 8, 3220)
-  b_int(b, F.replTime, 8, true)
-  b_text(b, F.replTimeText, 8, 1184)
-  b_int(b, F.replyRequested, 1, false)
+R.StandbyStatusUpdate_F_nt = function(c, v, s, p, e)
+  v.written = nil
+  local x
+  if p + 1 > e then return ovr(c) end
+  p = p + 1
+  if p + 8 > e then return ovr(c) end
+  p = p + 8
+  x = pg_value_text(3220, 1, ssub(s, p - 7, p))
+  v.written = x
+  if p + 8 > e then return ovr(c) end
+  p = p + 8
+  if p + 8 > e then return ovr(c) end
+  p = p + 8
+  if p + 8 > e then return ovr(c) end
+  p = p + 8
+  if p + 1 > e then return ovr(c) end
+  p = p + 1
+  return p
+end
+
+R.StandbyStatusUpdate_F_tree = function(c, v, s, p, e, t)
+  v.written = nil
+  local tvb, vis = c.tvb, c.vis
+  local x
+  if p + 1 > e then return ovr(c) end
+  if (vis or REF(t, F.replType)) then t:add(F.replType, tvb(p, 1)) end
+  p = p + 1
+  if p + 8 > e then return ovr(c) end
+  if (vis or REF(t, F.written)) then t:add(F.written, tvb(p, 8)) end
+  p = p + 8
+  x = pg_value_text(3220, 1, ssub(s, p - 7, p))
+  if (vis or REF(t, F.writtenLsn)) then t:add(F.writtenLsn, tvb(p - 8, 0), x):set_generated() end
+  v.written = x
+  if p + 8 > e then return ovr(c) end
+  if (vis or REF(t, F.flushed)) then t:add(F.flushed, tvb(p, 8)) end
+  p = p + 8
+  x = pg_value_text(3220, 1, ssub(s, p - 7, p))
+  if (vis or REF(t, F.flushedLsn)) then t:add(F.flushedLsn, tvb(p - 8, 0), x):set_generated() end
+  if p + 8 > e then return ovr(c) end
+  if (vis or REF(t, F.applied)) then t:add(F.applied, tvb(p, 8)) end
+  p = p + 8
+  x = pg_value_text(3220, 1, ssub(s, p - 7, p))
+  if (vis or REF(t, F.appliedLsn)) then t:add(F.appliedLsn, tvb(p - 8, 0), x):set_generated() end
+  if p + 8 > e then return ovr(c) end
+  if (vis or REF(t, F.replTime)) then t:add(F.replTime, tvb(p, 8)) end
+  p = p + 8
+  x = pg_value_text(1184, 1, ssub(s, p - 7, p))
+  if (vis or REF(t, F.replTimeText)) then t:add(F.replTimeText, tvb(p - 8, 0), x):set_generated() end
+  if p + 1 > e then return ovr(c) end
+  if (vis or REF(t, F.replyRequested)) then t:add(F.replyRequested, tvb(p, 1)) end
+  p = p + 1
+  return p
 end
 
 -- HotStandbyFeedback (frontend)
-local function HotStandbyFeedback_F(b)
-  b_int(b, F.replType, 1, false)
-  b_int(b, F.replTime, 8, true)
-  b_text(b, F.replTimeText, 8, 1184)
-  b_int(b, F.xmin, 4, false, "xmin")
-  b_int(b, F.xminEpoch, 4, false)
-  b_int(b, F.catalogXmin, 4, false)
-  b_int(b, F.catalogXminEpoch, 4, false)
+R.HotStandbyFeedback_F_nt = function(c, v, s, p, e)
+  v.xmin = nil
+  if p + 1 > e then return ovr(c) end
+  p = p + 1
+  if p + 8 > e then return ovr(c) end
+  p = p + 8
+  if p + 4 > e then return ovr(c) end
+  v.xmin = u32(s, p + 1)
+  p = p + 4
+  if p + 4 > e then return ovr(c) end
+  p = p + 4
+  if p + 4 > e then return ovr(c) end
+  p = p + 4
+  if p + 4 > e then return ovr(c) end
+  p = p + 4
+  return p
+end
+
+R.HotStandbyFeedback_F_tree = function(c, v, s, p, e, t)
+  v.xmin = nil
+  local tvb, vis = c.tvb, c.vis
+  local x
+  if p + 1 > e then return ovr(c) end
+  if (vis or REF(t, F.replType)) then t:add(F.replType, tvb(p, 1)) end
+  p = p + 1
+  if p + 8 > e then return ovr(c) end
+  if (vis or REF(t, F.replTime)) then t:add(F.replTime, tvb(p, 8)) end
+  p = p + 8
+  x = pg_value_text(1184, 1, ssub(s, p - 7, p))
+  if (vis or REF(t, F.replTimeText)) then t:add(F.replTimeText, tvb(p - 8, 0), x):set_generated() end
+  if p + 4 > e then return ovr(c) end
+  if (vis or REF(t, F.xmin)) then t:add(F.xmin, tvb(p, 4)) end
+  v.xmin = u32(s, p + 1)
+  p = p + 4
+  if p + 4 > e then return ovr(c) end
+  if (vis or REF(t, F.xminEpoch)) then t:add(F.xminEpoch, tvb(p, 4)) end
+  p = p + 4
+  if p + 4 > e then return ovr(c) end
+  if (vis or REF(t, F.catalogXmin)) then t:add(F.catalogXmin, tvb(p, 4)) end
+  p = p + 4
+  if p + 4 > e then return ovr(c) end
+  if (vis or REF(t, F.catalogXminEpoch)) then t:add(F.catalogXminEpoch, tvb(p, 4)) end
+  p = p + 4
+  return p
 end
 
 -- CopyInResponse (backend)
-local function CopyInResponse_B(b)
-  b_int(b, F.format, 1, false, "format")
-  b_int(b, F.copyColumns, 2, false, "n")
-  do
-    local n1, i1 = b_num(b, "n"), 0
-    while i1 < n1 and b.ok do
-      b_int(b, F.format, 2, false)
-      i1 = i1 + 1
-    end
+R.CopyInResponse_B_nt = function(c, v, s, p, e)
+  v.format = nil
+  v.n = nil
+  local n
+  if p + 1 > e then return ovr(c) end
+  v.format = sbyte(s, p + 1)
+  p = p + 1
+  if p + 2 > e then return ovr(c) end
+  v.n = u16(s, p + 1)
+  p = p + 2
+  n = num(v.n) * 2
+  if n > 0 then
+    if p + n > e then return ovr(c) end
+    p = p + n
   end
+  return p
+end
+
+R.CopyInResponse_B_tree = function(c, v, s, p, e, t)
+  v.format = nil
+  v.n = nil
+  local tvb, vis = c.tvb, c.vis
+  if p + 1 > e then return ovr(c) end
+  if (vis or REF(t, F.format)) then t:add(F.format, tvb(p, 1)) end
+  v.format = sbyte(s, p + 1)
+  p = p + 1
+  if p + 2 > e then return ovr(c) end
+  if (vis or REF(t, F.copyColumns)) then t:add(F.copyColumns, tvb(p, 2)) end
+  v.n = u16(s, p + 1)
+  p = p + 2
+  for _ = 0, num(v.n) - 1 do
+    if p + 2 > e then return ovr(c) end
+    if (vis or REF(t, F.format)) then t:add(F.format, tvb(p, 2)) end
+    p = p + 2
+  end
+  return p
 end
 
 -- CopyOutResponse (backend)
-local function CopyOutResponse_B(b)
-  b_int(b, F.format, 1, false, "format")
-  b_int(b, F.copyColumns, 2, false, "n")
-  do
-    local n1, i1 = b_num(b, "n"), 0
-    while i1 < n1 and b.ok do
-      b_int(b, F.format, 2, false)
-      i1 = i1 + 1
-    end
+R.CopyOutResponse_B_nt = function(c, v, s, p, e)
+  v.format = nil
+  v.n = nil
+  local n
+  if p + 1 > e then return ovr(c) end
+  v.format = sbyte(s, p + 1)
+  p = p + 1
+  if p + 2 > e then return ovr(c) end
+  v.n = u16(s, p + 1)
+  p = p + 2
+  n = num(v.n) * 2
+  if n > 0 then
+    if p + n > e then return ovr(c) end
+    p = p + n
   end
+  return p
+end
+
+R.CopyOutResponse_B_tree = function(c, v, s, p, e, t)
+  v.format = nil
+  v.n = nil
+  local tvb, vis = c.tvb, c.vis
+  if p + 1 > e then return ovr(c) end
+  if (vis or REF(t, F.format)) then t:add(F.format, tvb(p, 1)) end
+  v.format = sbyte(s, p + 1)
+  p = p + 1
+  if p + 2 > e then return ovr(c) end
+  if (vis or REF(t, F.copyColumns)) then t:add(F.copyColumns, tvb(p, 2)) end
+  v.n = u16(s, p + 1)
+  p = p + 2
+  for _ = 0, num(v.n) - 1 do
+    if p + 2 > e then return ovr(c) end
+    if (vis or REF(t, F.format)) then t:add(F.format, tvb(p, 2)) end
+    p = p + 2
+  end
+  return p
 end
 
 -- CopyBothResponse (backend)
-local function CopyBothResponse_B(b)
-  b_int(b, F.format, 1, false, "format")
-  b_int(b, F.copyColumns, 2, false, "n")
-  do
-    local n1, i1 = b_num(b, "n"), 0
-    while i1 < n1 and b.ok do
-      b_int(b, F.format, 2, false)
-      i1 = i1 + 1
-    end
+R.CopyBothResponse_B_nt = function(c, v, s, p, e)
+  v.format = nil
+  v.n = nil
+  local n
+  if p + 1 > e then return ovr(c) end
+  v.format = sbyte(s, p + 1)
+  p = p + 1
+  if p + 2 > e then return ovr(c) end
+  v.n = u16(s, p + 1)
+  p = p + 2
+  n = num(v.n) * 2
+  if n > 0 then
+    if p + n > e then return ovr(c) end
+    p = p + n
   end
+  return p
+end
+
+R.CopyBothResponse_B_tree = function(c, v, s, p, e, t)
+  v.format = nil
+  v.n = nil
+  local tvb, vis = c.tvb, c.vis
+  if p + 1 > e then return ovr(c) end
+  if (vis or REF(t, F.format)) then t:add(F.format, tvb(p, 1)) end
+  v.format = sbyte(s, p + 1)
+  p = p + 1
+  if p + 2 > e then return ovr(c) end
+  if (vis or REF(t, F.copyColumns)) then t:add(F.copyColumns, tvb(p, 2)) end
+  v.n = u16(s, p + 1)
+  p = p + 2
+  for _ = 0, num(v.n) - 1 do
+    if p + 2 > e then return ovr(c) end
+    if (vis or REF(t, F.format)) then t:add(F.format, tvb(p, 2)) end
+    p = p + 2
+  end
+  return p
 end
 
 -- CopyData (frontend)
-local function CopyData_F(b)
-  b_copy_rows(b, F.copydata, { row = F.copyRow, column = F.copyColumn, value = F.copyValue, null = F.copyNull, flags = F.copyFlags, extension = F.copyExtension, trailer = F.copyTrailer })
+R.CopyData_F_nt = function(c, _, s, p, e)
+  p = copy_rows(c, nil, s, p, e, F.copydata, { row = F.copyRow, column = F.copyColumn, value = F.copyValue, null = F.copyNull, flags = F.copyFlags, extension = F.copyExtension, trailer = F.copyTrailer })
+  return p
+end
+
+R.CopyData_F_tree = function(c, _, s, p, e, t)
+  p = copy_rows(c, t, s, p, e, F.copydata, { row = F.copyRow, column = F.copyColumn, value = F.copyValue, null = F.copyNull, flags = F.copyFlags, extension = F.copyExtension, trailer = F.copyTrailer })
+  return p
 end
 
 -- CopyDone (frontend)
-local function CopyDone_F(_) end
+R.CopyDone_F_nt = function(_, _, _, p) return p end
+
+R.CopyDone_F_tree = function(_, _, _, p) return p end
 
 -- CopyDone (backend)
-local function CopyDone_B(_) end
+R.CopyDone_B_nt = function(_, _, _, p) return p end
+
+R.CopyDone_B_tree = function(_, _, _, p) return p end
 
 -- CopyFail (frontend)
-local function CopyFail_F(b)
-  b_str(b, F.error, "reason")
+R.CopyFail_F_nt = function(c, v, s, p, e)
+  v.reason = nil
+  local z
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  v.reason = ssub(s, p + 1, z - 1)
+  p = z
+  return p
+end
+
+R.CopyFail_F_tree = function(c, v, s, p, e, t)
+  v.reason = nil
+  local tvb, vis = c.tvb, c.vis
+  local z
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  if (vis or REF(t, F.error)) then t:add_packet_field(F.error, tvb(p, z - p), ENC_UTF_8) end
+  v.reason = ssub(s, p + 1, z - 1)
+  p = z
+  return p
 end
 
 -- ErrorResponse (backend)
-local function ErrorResponse_B(b)
-  while b_more(b) do
-    b_int(b, F.errorField, 1, false, "fc")
-    local s1 = b_num(b, "fc")
+R.ErrorResponse_B_nt = function(c, v, s, p, e)
+  v.code = nil
+  v.codename = nil
+  v.fc = nil
+  v.file = nil
+  v.line = nil
+  v.message = nil
+  v.routine = nil
+  v.severity = nil
+  v.severity_v = nil
+  local z, x
+  while p < e and sbyte(s, p + 1) ~= 0 do
+    if p + 1 > e then return ovr(c) end
+    v.fc = sbyte(s, p + 1)
+    p = p + 1
+    local s1 = num(v.fc)
     if s1 == 83 then
-      b_str(b, F.severity, "severity")
-    elseif s1 == 86 then
-      b_str(b, F.severityNonlocalized, "severity_v")
+      z = sfind(s, "\0", p + 1, true)
+      if not z or z > e then return unterm(c) end
+      v.severity = ssub(s, p + 1, z - 1)
+      p = z
     elseif s1 == 67 then
-      b_str(b, F.code, "code")
-      b_lookup(b, F.codeName, "code", T.sqlstate, nil, "codename")
-      b_lookup(b, F.codeClass, "code", T.sqlstateClass, 2)
+      z = sfind(s, "\0", p + 1, true)
+      if not z or z > e then return unterm(c) end
+      v.code = ssub(s, p + 1, z - 1)
+      p = z
+      x = lookup(T.sqlstate, v.code, nil, false)
+      if x then
+        v.codename = x
+      end
     elseif s1 == 77 then
-      b_str(b, F.message, "message")
-    elseif s1 == 68 then
-      b_str(b, F.detail)
-    elseif s1 == 72 then
-      b_str(b, F.hint)
-    elseif s1 == 80 then
-      b_str(b, F.position)
-    elseif s1 == 112 then
-      b_str(b, F.internalPosition)
-    elseif s1 == 113 then
-      b_str(b, F.internalQuery)
-    elseif s1 == 87 then
-      b_str(b, F.where)
-    elseif s1 == 115 then
-      b_str(b, F.schemaName)
-    elseif s1 == 116 then
-      b_str(b, F.tableName)
-    elseif s1 == 99 then
-      b_str(b, F.columnName)
-    elseif s1 == 100 then
-      b_str(b, F.typeName)
-    elseif s1 == 110 then
-      b_str(b, F.constraintName)
+      z = sfind(s, "\0", p + 1, true)
+      if not z or z > e then return unterm(c) end
+      v.message = ssub(s, p + 1, z - 1)
+      p = z
     elseif s1 == 70 then
-      b_str(b, F.file, "file")
+      z = sfind(s, "\0", p + 1, true)
+      if not z or z > e then return unterm(c) end
+      v.file = ssub(s, p + 1, z - 1)
+      p = z
     elseif s1 == 76 then
-      b_str(b, F.line, "line")
+      z = sfind(s, "\0", p + 1, true)
+      if not z or z > e then return unterm(c) end
+      v.line = ssub(s, p + 1, z - 1)
+      p = z
     elseif s1 == 82 then
-      b_str(b, F.routine, "routine")
+      z = sfind(s, "\0", p + 1, true)
+      if not z or z > e then return unterm(c) end
+      v.routine = ssub(s, p + 1, z - 1)
+      p = z
     else
-      b_str(b, F.unknownField)
+      z = sfind(s, "\0", p + 1, true)
+      if not z or z > e then return unterm(c) end
+      p = z
     end
   end
-  b_zero(b)
+  if p < e then p = p + 1 else return ovr(c) end
+  return p
+end
+
+R.ErrorResponse_B_tree = function(c, v, s, p, e, t)
+  v.code = nil
+  v.codename = nil
+  v.fc = nil
+  v.file = nil
+  v.line = nil
+  v.message = nil
+  v.routine = nil
+  v.severity = nil
+  v.severity_v = nil
+  local tvb, vis = c.tvb, c.vis
+  local r0 = c.r0
+  local z, x
+  while p < e and sbyte(s, p + 1) ~= 0 do
+    if p + 1 > e then return ovr(c) end
+    if (vis or REF(t, F.errorField)) then t:add(F.errorField, tvb(p, 1)) end
+    v.fc = sbyte(s, p + 1)
+    p = p + 1
+    local s1 = num(v.fc)
+    if s1 == 83 then
+      z = sfind(s, "\0", p + 1, true)
+      if not z or z > e then return unterm(c) end
+      if (vis or REF(t, F.severity)) then t:add_packet_field(F.severity, tvb(p, z - p), ENC_UTF_8) end
+      v.severity = ssub(s, p + 1, z - 1)
+      p = z
+    elseif s1 == 86 then
+      z = sfind(s, "\0", p + 1, true)
+      if not z or z > e then return unterm(c) end
+      if (vis or REF(t, F.severityNonlocalized)) then t:add_packet_field(F.severityNonlocalized, tvb(p, z - p), ENC_UTF_8) end
+      v.severity_v = ssub(s, p + 1, z - 1)
+      p = z
+    elseif s1 == 67 then
+      z = sfind(s, "\0", p + 1, true)
+      if not z or z > e then return unterm(c) end
+      if (vis or REF(t, F.code)) then t:add_packet_field(F.code, tvb(p, z - p), ENC_UTF_8) end
+      v.code = ssub(s, p + 1, z - 1)
+      p = z
+      x = lookup(T.sqlstate, v.code, nil, false)
+      if x then
+        if (vis or REF(t, F.codeName)) then t:add(F.codeName, r0, x):set_generated() end
+        v.codename = x
+      end
+      x = lookup(T.sqlstateClass, v.code, 2, false)
+      if x then
+        if (vis or REF(t, F.codeClass)) then t:add(F.codeClass, r0, x):set_generated() end
+      end
+    elseif s1 == 77 then
+      z = sfind(s, "\0", p + 1, true)
+      if not z or z > e then return unterm(c) end
+      if (vis or REF(t, F.message)) then t:add_packet_field(F.message, tvb(p, z - p), ENC_UTF_8) end
+      v.message = ssub(s, p + 1, z - 1)
+      p = z
+    elseif s1 == 68 then
+      z = sfind(s, "\0", p + 1, true)
+      if not z or z > e then return unterm(c) end
+      if (vis or REF(t, F.detail)) then t:add_packet_field(F.detail, tvb(p, z - p), ENC_UTF_8) end
+      p = z
+    elseif s1 == 72 then
+      z = sfind(s, "\0", p + 1, true)
+      if not z or z > e then return unterm(c) end
+      if (vis or REF(t, F.hint)) then t:add_packet_field(F.hint, tvb(p, z - p), ENC_UTF_8) end
+      p = z
+    elseif s1 == 80 then
+      z = sfind(s, "\0", p + 1, true)
+      if not z or z > e then return unterm(c) end
+      if (vis or REF(t, F.position)) then t:add_packet_field(F.position, tvb(p, z - p), ENC_UTF_8) end
+      p = z
+    elseif s1 == 112 then
+      z = sfind(s, "\0", p + 1, true)
+      if not z or z > e then return unterm(c) end
+      if (vis or REF(t, F.internalPosition)) then t:add_packet_field(F.internalPosition, tvb(p, z - p), ENC_UTF_8) end
+      p = z
+    elseif s1 == 113 then
+      z = sfind(s, "\0", p + 1, true)
+      if not z or z > e then return unterm(c) end
+      if (vis or REF(t, F.internalQuery)) then t:add_packet_field(F.internalQuery, tvb(p, z - p), ENC_UTF_8) end
+      p = z
+    elseif s1 == 87 then
+      z = sfind(s, "\0", p + 1, true)
+      if not z or z > e then return unterm(c) end
+      if (vis or REF(t, F.where)) then t:add_packet_field(F.where, tvb(p, z - p), ENC_UTF_8) end
+      p = z
+    elseif s1 == 115 then
+      z = sfind(s, "\0", p + 1, true)
+      if not z or z > e then return unterm(c) end
+      if (vis or REF(t, F.schemaName)) then t:add_packet_field(F.schemaName, tvb(p, z - p), ENC_UTF_8) end
+      p = z
+    elseif s1 == 116 then
+      z = sfind(s, "\0", p + 1, true)
+      if not z or z > e then return unterm(c) end
+      if (vis or REF(t, F.tableName)) then t:add_packet_field(F.tableName, tvb(p, z - p), ENC_UTF_8) end
+      p = z
+    elseif s1 == 99 then
+      z = sfind(s, "\0", p + 1, true)
+      if not z or z > e then return unterm(c) end
+      if (vis or REF(t, F.columnName)) then t:add_packet_field(F.columnName, tvb(p, z - p), ENC_UTF_8) end
+      p = z
+    elseif s1 == 100 then
+      z = sfind(s, "\0", p + 1, true)
+      if not z or z > e then return unterm(c) end
+      if (vis or REF(t, F.typeName)) then t:add_packet_field(F.typeName, tvb(p, z - p), ENC_UTF_8) end
+      p = z
+    elseif s1 == 110 then
+      z = sfind(s, "\0", p + 1, true)
+      if not z or z > e then return unterm(c) end
+      if (vis or REF(t, F.constraintName)) then t:add_packet_field(F.constraintName, tvb(p, z - p), ENC_UTF_8) end
+      p = z
+    elseif s1 == 70 then
+      z = sfind(s, "\0", p + 1, true)
+      if not z or z > e then return unterm(c) end
+      if (vis or REF(t, F.file)) then t:add_packet_field(F.file, tvb(p, z - p), ENC_UTF_8) end
+      v.file = ssub(s, p + 1, z - 1)
+      p = z
+    elseif s1 == 76 then
+      z = sfind(s, "\0", p + 1, true)
+      if not z or z > e then return unterm(c) end
+      if (vis or REF(t, F.line)) then t:add_packet_field(F.line, tvb(p, z - p), ENC_UTF_8) end
+      v.line = ssub(s, p + 1, z - 1)
+      p = z
+    elseif s1 == 82 then
+      z = sfind(s, "\0", p + 1, true)
+      if not z or z > e then return unterm(c) end
+      if (vis or REF(t, F.routine)) then t:add_packet_field(F.routine, tvb(p, z - p), ENC_UTF_8) end
+      v.routine = ssub(s, p + 1, z - 1)
+      p = z
+    else
+      z = sfind(s, "\0", p + 1, true)
+      if not z or z > e then return unterm(c) end
+      if (vis or REF(t, F.unknownField)) then t:add_packet_field(F.unknownField, tvb(p, z - p), ENC_UTF_8) end
+      p = z
+    end
+  end
+  if p < e then p = p + 1 else return ovr(c) end
+  return p
 end
 
 -- ParameterStatus (backend)
-local function ParameterStatus_B(b)
-  b_str(b, F.parameterName, "name")
-  b_str(b, F.parameterValue, "value")
+R.ParameterStatus_B_nt = function(c, v, s, p, e)
+  v.name = nil
+  v.value = nil
+  local z
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  v.name = ssub(s, p + 1, z - 1)
+  p = z
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  v.value = ssub(s, p + 1, z - 1)
+  p = z
+  return p
+end
+
+R.ParameterStatus_B_tree = function(c, v, s, p, e, t)
+  v.name = nil
+  v.value = nil
+  local tvb, vis = c.tvb, c.vis
+  local z
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  if (vis or REF(t, F.parameterName)) then t:add_packet_field(F.parameterName, tvb(p, z - p), ENC_UTF_8) end
+  v.name = ssub(s, p + 1, z - 1)
+  p = z
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  if (vis or REF(t, F.parameterValue)) then t:add_packet_field(F.parameterValue, tvb(p, z - p), ENC_UTF_8) end
+  v.value = ssub(s, p + 1, z - 1)
+  p = z
+  return p
 end
 
 -- NotificationResponse (backend)
-local function NotificationResponse_B(b)
-  b_int(b, F.pid, 4, false, "pid")
-  b_str(b, F.condition, "channel")
-  b_str(b, F.text, "payload")
+R.NotificationResponse_B_nt = function(c, v, s, p, e)
+  v.channel = nil
+  v.payload = nil
+  v.pid = nil
+  local z
+  if p + 4 > e then return ovr(c) end
+  p = p + 4
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  v.channel = ssub(s, p + 1, z - 1)
+  p = z
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  v.payload = ssub(s, p + 1, z - 1)
+  p = z
+  return p
+end
+
+R.NotificationResponse_B_tree = function(c, v, s, p, e, t)
+  v.channel = nil
+  v.payload = nil
+  v.pid = nil
+  local tvb, vis = c.tvb, c.vis
+  local z
+  if p + 4 > e then return ovr(c) end
+  if (vis or REF(t, F.pid)) then t:add(F.pid, tvb(p, 4)) end
+  v.pid = u32(s, p + 1)
+  p = p + 4
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  if (vis or REF(t, F.condition)) then t:add_packet_field(F.condition, tvb(p, z - p), ENC_UTF_8) end
+  v.channel = ssub(s, p + 1, z - 1)
+  p = z
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  if (vis or REF(t, F.text)) then t:add_packet_field(F.text, tvb(p, z - p), ENC_UTF_8) end
+  v.payload = ssub(s, p + 1, z - 1)
+  p = z
+  return p
 end
 
 -- Begin (backend)
-local function pgoutput_Begin_B(b)
-  b_int(b, F.pgoFinalLsn, 8, false)
-  b_text(b, F.pgoFinalLsnText, 8, 3220)
-  b_int(b, F.pgoCommitTime, 8, true)
-  b_text(b, F.pgoCommitTimeText, 8, 1184)
-  b_int(b, F.pgoXid, 4, false, "xid")
+R.pgoutput_Begin_B_nt = function(c, v, s, p, e)
+  v.xid = nil
+  if p + 8 > e then return ovr(c) end
+  p = p + 8
+  if p + 8 > e then return ovr(c) end
+  p = p + 8
+  if p + 4 > e then return ovr(c) end
+  v.xid = u32(s, p + 1)
+  p = p + 4
+  return p
+end
+
+R.pgoutput_Begin_B_tree = function(c, v, s, p, e, t)
+  v.xid = nil
+  local tvb, vis = c.tvb, c.vis
+  local x
+  if p + 8 > e then return ovr(c) end
+  if (vis or REF(t, F.pgoFinalLsn)) then t:add(F.pgoFinalLsn, tvb(p, 8)) end
+  p = p + 8
+  x = pg_value_text(3220, 1, ssub(s, p - 7, p))
+  if (vis or REF(t, F.pgoFinalLsnText)) then t:add(F.pgoFinalLsnText, tvb(p - 8, 0), x):set_generated() end
+  if p + 8 > e then return ovr(c) end
+  if (vis or REF(t, F.pgoCommitTime)) then t:add(F.pgoCommitTime, tvb(p, 8)) end
+  p = p + 8
+  x = pg_value_text(1184, 1, ssub(s, p - 7, p))
+  if (vis or REF(t, F.pgoCommitTimeText)) then t:add(F.pgoCommitTimeText, tvb(p - 8, 0), x):set_generated() end
+  if p + 4 > e then return ovr(c) end
+  if (vis or REF(t, F.pgoXid)) then t:add(F.pgoXid, tvb(p, 4)) end
+  v.xid = u32(s, p + 1)
+  p = p + 4
+  return p
 end
 
 -- Message (backend)
-local function pgoutput_Message_B(b)
-  local s1 = b_num(b, "instream")
+R.pgoutput_Message_B_nt = function(c, v, s, p, e)
+  v.n = nil
+  v.prefix = nil
+  v.xid = nil
+  local z, n
+  local s1 = num(v.instream)
   if s1 == 1 then
-    b_int(b, F.pgoXid, 4, false, "xid")
+    if p + 4 > e then return ovr(c) end
+    p = p + 4
   end
-  b_int(b, F.pgoMessageFlags, 1, false)
-  b_int(b, F.pgoMessageLsn, 8, false)
-  b_text(b, F.pgoMessageLsnText, 8, 3220)
-  b_str(b, F.pgoPrefix, "prefix")
-  b_int(b, F.pgoContentLength, 4, true, "n")
-  b_bytes(b, F.pgoContent, b_num(b, "n"))
+  if p + 1 > e then return ovr(c) end
+  p = p + 1
+  if p + 8 > e then return ovr(c) end
+  p = p + 8
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  v.prefix = ssub(s, p + 1, z - 1)
+  p = z
+  if p + 4 > e then return ovr(c) end
+  v.n = i32(s, p + 1)
+  p = p + 4
+  n = num(v.n)
+  if n > 0 then
+    if p + n > e then return ovr(c) end
+    p = p + n
+  end
+  return p
+end
+
+R.pgoutput_Message_B_tree = function(c, v, s, p, e, t)
+  v.n = nil
+  v.prefix = nil
+  v.xid = nil
+  local tvb, vis = c.tvb, c.vis
+  local z, n, x
+  local s1 = num(v.instream)
+  if s1 == 1 then
+    if p + 4 > e then return ovr(c) end
+    if (vis or REF(t, F.pgoXid)) then t:add(F.pgoXid, tvb(p, 4)) end
+    v.xid = u32(s, p + 1)
+    p = p + 4
+  end
+  if p + 1 > e then return ovr(c) end
+  if (vis or REF(t, F.pgoMessageFlags)) then t:add(F.pgoMessageFlags, tvb(p, 1)) end
+  p = p + 1
+  if p + 8 > e then return ovr(c) end
+  if (vis or REF(t, F.pgoMessageLsn)) then t:add(F.pgoMessageLsn, tvb(p, 8)) end
+  p = p + 8
+  x = pg_value_text(3220, 1, ssub(s, p - 7, p))
+  if (vis or REF(t, F.pgoMessageLsnText)) then t:add(F.pgoMessageLsnText, tvb(p - 8, 0), x):set_generated() end
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  if (vis or REF(t, F.pgoPrefix)) then t:add_packet_field(F.pgoPrefix, tvb(p, z - p), ENC_UTF_8) end
+  v.prefix = ssub(s, p + 1, z - 1)
+  p = z
+  if p + 4 > e then return ovr(c) end
+  if (vis or REF(t, F.pgoContentLength)) then t:add(F.pgoContentLength, tvb(p, 4)) end
+  v.n = i32(s, p + 1)
+  p = p + 4
+  n = num(v.n)
+  if n > 0 then
+    if p + n > e then return ovr(c) end
+    if (vis or REF(t, F.pgoContent)) then t:add(F.pgoContent, tvb(p, n)) end
+    p = p + n
+  end
+  return p
 end
 
 -- Commit (backend)
-local function pgoutput_Commit_B(b)
-  b_int(b, F.pgoFlags, 1, false)
-  b_int(b, F.pgoCommitLsn, 8, false)
-  b_text(b, F.pgoCommitLsnText, 8, 3220, "lsn")
-  b_int(b, F.pgoEndLsn, 8, false)
-  b_text(b, F.pgoEndLsnText, 8, 3220)
-  b_int(b, F.pgoCommitTime, 8, true)
-  b_text(b, F.pgoCommitTimeText, 8, 1184)
+R.pgoutput_Commit_B_nt = function(c, v, s, p, e)
+  v.lsn = nil
+  local x
+  if p + 1 > e then return ovr(c) end
+  p = p + 1
+  if p + 8 > e then return ovr(c) end
+  p = p + 8
+  x = pg_value_text(3220, 1, ssub(s, p - 7, p))
+  v.lsn = x
+  if p + 8 > e then return ovr(c) end
+  p = p + 8
+  if p + 8 > e then return ovr(c) end
+  p = p + 8
+  return p
+end
+
+R.pgoutput_Commit_B_tree = function(c, v, s, p, e, t)
+  v.lsn = nil
+  local tvb, vis = c.tvb, c.vis
+  local x
+  if p + 1 > e then return ovr(c) end
+  if (vis or REF(t, F.pgoFlags)) then t:add(F.pgoFlags, tvb(p, 1)) end
+  p = p + 1
+  if p + 8 > e then return ovr(c) end
+  if (vis or REF(t, F.pgoCommitLsn)) then t:add(F.pgoCommitLsn, tvb(p, 8)) end
+  p = p + 8
+  x = pg_value_text(3220, 1, ssub(s, p - 7, p))
+  if (vis or REF(t, F.pgoCommitLsnText)) then t:add(F.pgoCommitLsnText, tvb(p - 8, 0), x):set_generated() end
+  v.lsn = x
+  if p + 8 > e then return ovr(c) end
+  if (vis or REF(t, F.pgoEndLsn)) then t:add(F.pgoEndLsn, tvb(p, 8)) end
+  p = p + 8
+  x = pg_value_text(3220, 1, ssub(s, p - 7, p))
+  if (vis or REF(t, F.pgoEndLsnText)) then t:add(F.pgoEndLsnText, tvb(p - 8, 0), x):set_generated() end
+  if p + 8 > e then return ovr(c) end
+  if (vis or REF(t, F.pgoCommitTime)) then t:add(F.pgoCommitTime, tvb(p, 8)) end
+  p = p + 8
+  x = pg_value_text(1184, 1, ssub(s, p - 7, p))
+  if (vis or REF(t, F.pgoCommitTimeText)) then t:add(F.pgoCommitTimeText, tvb(p - 8, 0), x):set_generated() end
+  return p
 end
 
 -- Origin (backend)
-local function pgoutput_Origin_B(b)
-  b_int(b, F.pgoOriginLsn, 8, false)
-  b_text(b, F.pgoOriginLsnText, 8, 3220)
-  b_str(b, F.pgoOrigin, "origin")
+R.pgoutput_Origin_B_nt = function(c, v, s, p, e)
+  v.origin = nil
+  local z
+  if p + 8 > e then return ovr(c) end
+  p = p + 8
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  v.origin = ssub(s, p + 1, z - 1)
+  p = z
+  return p
+end
+
+R.pgoutput_Origin_B_tree = function(c, v, s, p, e, t)
+  v.origin = nil
+  local tvb, vis = c.tvb, c.vis
+  local z, x
+  if p + 8 > e then return ovr(c) end
+  if (vis or REF(t, F.pgoOriginLsn)) then t:add(F.pgoOriginLsn, tvb(p, 8)) end
+  p = p + 8
+  x = pg_value_text(3220, 1, ssub(s, p - 7, p))
+  if (vis or REF(t, F.pgoOriginLsnText)) then t:add(F.pgoOriginLsnText, tvb(p - 8, 0), x):set_generated() end
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  if (vis or REF(t, F.pgoOrigin)) then t:add_packet_field(F.pgoOrigin, tvb(p, z - p), ENC_UTF_8) end
+  v.origin = ssub(s, p + 1, z - 1)
+  p = z
+  return p
 end
 
 -- Relation (backend)
-local function pgoutput_Relation_B(b)
-  local s1 = b_num(b, "instream")
+R.pgoutput_Relation_B_nt = function(c, v, s, p, e)
+  v.attname = nil
+  v.atttypid = nil
+  v.n = nil
+  v.nspname = nil
+  v.relid = nil
+  v.relname = nil
+  v.xid = nil
+  local z
+  local s1 = num(v.instream)
   if s1 == 1 then
-    b_int(b, F.pgoXid, 4, false, "xid")
+    if p + 4 > e then return ovr(c) end
+    p = p + 4
   end
-  b_int(b, F.pgoRelid, 4, false, "relid")
-  b_str(b, F.pgoNamespace, "nspname")
-  b_str(b, F.pgoRelname, "relname")
-  b_int(b, F.pgoReplicaIdentity, 1, false)
-  b_int(b, F.pgoColumnCount, 2, false, "n")
-  do
-    local n2, i2 = b_num(b, "n"), 0
-    while i2 < n2 and b.ok do
-      local t2 = b_open(b, "Column " .. (i2 + 1))
-      b_int(b, F.pgoColumnFlags, 1, false)
-      b_str(b, F.colName, "attname")
-      b_int(b, F.typeOid, 4, false, "atttypid")
-      b_int(b, F.typemod, 4, true)
-      b_remember(b, "relcols", { "attname", "atttypid" })
-      b_close(b, t2)
-      i2 = i2 + 1
-    end
+  if p + 4 > e then return ovr(c) end
+  v.relid = u32(s, p + 1)
+  p = p + 4
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  v.nspname = ssub(s, p + 1, z - 1)
+  p = z
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  v.relname = ssub(s, p + 1, z - 1)
+  p = z
+  if p + 1 > e then return ovr(c) end
+  p = p + 1
+  if p + 2 > e then return ovr(c) end
+  v.n = u16(s, p + 1)
+  p = p + 2
+  for _ = 0, num(v.n) - 1 do
+    if p + 1 > e then return ovr(c) end
+    p = p + 1
+    z = sfind(s, "\0", p + 1, true)
+    if not z or z > e then return unterm(c) end
+    v.attname = ssub(s, p + 1, z - 1)
+    p = z
+    if p + 4 > e then return ovr(c) end
+    v.atttypid = u32(s, p + 1)
+    p = p + 4
+    if p + 4 > e then return ovr(c) end
+    p = p + 4
+    remember(c, "relcols", v.attname, v.atttypid)
   end
+  return p
+end
+
+R.pgoutput_Relation_B_tree = function(c, v, s, p, e, t)
+  v.attname = nil
+  v.atttypid = nil
+  v.n = nil
+  v.nspname = nil
+  v.relid = nil
+  v.relname = nil
+  v.xid = nil
+  local tvb, vis = c.tvb, c.vis
+  local z
+  local s1 = num(v.instream)
+  if s1 == 1 then
+    if p + 4 > e then return ovr(c) end
+    if (vis or REF(t, F.pgoXid)) then t:add(F.pgoXid, tvb(p, 4)) end
+    v.xid = u32(s, p + 1)
+    p = p + 4
+  end
+  if p + 4 > e then return ovr(c) end
+  if (vis or REF(t, F.pgoRelid)) then t:add(F.pgoRelid, tvb(p, 4)) end
+  v.relid = u32(s, p + 1)
+  p = p + 4
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  if (vis or REF(t, F.pgoNamespace)) then t:add_packet_field(F.pgoNamespace, tvb(p, z - p), ENC_UTF_8) end
+  v.nspname = ssub(s, p + 1, z - 1)
+  p = z
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  if (vis or REF(t, F.pgoRelname)) then t:add_packet_field(F.pgoRelname, tvb(p, z - p), ENC_UTF_8) end
+  v.relname = ssub(s, p + 1, z - 1)
+  p = z
+  if p + 1 > e then return ovr(c) end
+  if (vis or REF(t, F.pgoReplicaIdentity)) then t:add(F.pgoReplicaIdentity, tvb(p, 1)) end
+  p = p + 1
+  if p + 2 > e then return ovr(c) end
+  if (vis or REF(t, F.pgoColumnCount)) then t:add(F.pgoColumnCount, tvb(p, 2)) end
+  v.n = u16(s, p + 1)
+  p = p + 2
+  for i2 = 0, num(v.n) - 1 do
+    local t2, p2 = t, p
+    if vis then t = t:add(tvb(p, 0), "Column " .. (i2 + 1)) end
+    if p + 1 > e then return ovr(c) end
+    if (vis or REF(t, F.pgoColumnFlags)) then t:add(F.pgoColumnFlags, tvb(p, 1)) end
+    p = p + 1
+    z = sfind(s, "\0", p + 1, true)
+    if not z or z > e then return unterm(c) end
+    if (vis or REF(t, F.colName)) then t:add_packet_field(F.colName, tvb(p, z - p), ENC_UTF_8) end
+    v.attname = ssub(s, p + 1, z - 1)
+    p = z
+    if p + 4 > e then return ovr(c) end
+    if (vis or REF(t, F.typeOid)) then t:add(F.typeOid, tvb(p, 4)) end
+    v.atttypid = u32(s, p + 1)
+    p = p + 4
+    if p + 4 > e then return ovr(c) end
+    if (vis or REF(t, F.typemod)) then t:add(F.typemod, tvb(p, 4)) end
+    p = p + 4
+    remember(c, "relcols", v.attname, v.atttypid)
+    if vis then t:set_len(p - p2) t = t2 end
+  end
+  return p
 end
 
 -- Type (backend)
-local function pgoutput_Type_B(b)
-  local s1 = b_num(b, "instream")
+R.pgoutput_Type_B_nt = function(c, v, s, p, e)
+  v.typid = nil
+  v.typname = nil
+  v.xid = nil
+  local z
+  local s1 = num(v.instream)
   if s1 == 1 then
-    b_int(b, F.pgoXid, 4, false, "xid")
+    if p + 4 > e then return ovr(c) end
+    p = p + 4
   end
-  b_int(b, F.typeOid, 4, false, "typid")
-  b_str(b, F.pgoNamespace)
-  b_str(b, F.pgoTypeName, "typname")
+  if p + 4 > e then return ovr(c) end
+  v.typid = u32(s, p + 1)
+  p = p + 4
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  p = z
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  v.typname = ssub(s, p + 1, z - 1)
+  p = z
+  return p
+end
+
+R.pgoutput_Type_B_tree = function(c, v, s, p, e, t)
+  v.typid = nil
+  v.typname = nil
+  v.xid = nil
+  local tvb, vis = c.tvb, c.vis
+  local z
+  local s1 = num(v.instream)
+  if s1 == 1 then
+    if p + 4 > e then return ovr(c) end
+    if (vis or REF(t, F.pgoXid)) then t:add(F.pgoXid, tvb(p, 4)) end
+    v.xid = u32(s, p + 1)
+    p = p + 4
+  end
+  if p + 4 > e then return ovr(c) end
+  if (vis or REF(t, F.typeOid)) then t:add(F.typeOid, tvb(p, 4)) end
+  v.typid = u32(s, p + 1)
+  p = p + 4
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  if (vis or REF(t, F.pgoNamespace)) then t:add_packet_field(F.pgoNamespace, tvb(p, z - p), ENC_UTF_8) end
+  p = z
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  if (vis or REF(t, F.pgoTypeName)) then t:add_packet_field(F.pgoTypeName, tvb(p, z - p), ENC_UTF_8) end
+  v.typname = ssub(s, p + 1, z - 1)
+  p = z
+  return p
 end
 
 -- Insert (backend)
-local function pgoutput_Insert_B(b)
-  local s1 = b_num(b, "instream")
+R.pgoutput_Insert_B_nt = function(c, v, s, p, e)
+  v.ncols = nil
+  v.rel = nil
+  v.relid = nil
+  v.xid = nil
+  local n, x
+  local s1 = num(v.instream)
   if s1 == 1 then
-    b_int(b, F.pgoXid, 4, false, "xid")
+    if p + 4 > e then return ovr(c) end
+    p = p + 4
   end
-  b_int(b, F.pgoRelid, 4, false, "relid")
-  b_relation(b, F.pgoRelation, "relid", "rel")
-  b_int(b, F.pgoTuple, 1, false)
-  b_int(b, F.pgoTupleColumns, 2, false, "ncols")
-  do
-    local n2, i2 = b_num(b, "ncols"), 0
-    while i2 < n2 and b.ok do
-      b_tuple_column(b, F.pgoColumnKind, "bt", "10", "nu", F.valLength, F.valData, F.column, F.colType, F.colValue, i2)
-      i2 = i2 + 1
+  if p + 4 > e then return ovr(c) end
+  v.relid = u32(s, p + 1)
+  p = p + 4
+  x = relation(c, v.relid)
+  if x then v.rel = x end
+  if p + 1 > e then return ovr(c) end
+  p = p + 1
+  if p + 2 > e then return ovr(c) end
+  v.ncols = u16(s, p + 1)
+  p = p + 2
+  for _ = 0, num(v.ncols) - 1 do
+    if p + 1 > e then return ovr(c) end
+    x = sbyte(s, p + 1)
+    p = p + 1
+    if x == 98 or x == 116 then
+      if p + 4 > e then return ovr(c) end
+      n = i32(s, p + 1)
+      p = p + 4
+      if n > 0 then
+        if p + n > e then return ovr(c) end
+        p = p + n
+      end
+    elseif not (x == 110 or x == 117) then
+      return unknown_kind(c, x)
     end
   end
+  return p
+end
+
+R.pgoutput_Insert_B_tree = function(c, v, s, p, e, t)
+  v.ncols = nil
+  v.rel = nil
+  v.relid = nil
+  v.xid = nil
+  local tvb, vis = c.tvb, c.vis
+  local r0 = c.r0
+  local x
+  local s1 = num(v.instream)
+  if s1 == 1 then
+    if p + 4 > e then return ovr(c) end
+    if (vis or REF(t, F.pgoXid)) then t:add(F.pgoXid, tvb(p, 4)) end
+    v.xid = u32(s, p + 1)
+    p = p + 4
+  end
+  if p + 4 > e then return ovr(c) end
+  if (vis or REF(t, F.pgoRelid)) then t:add(F.pgoRelid, tvb(p, 4)) end
+  v.relid = u32(s, p + 1)
+  p = p + 4
+  x = relation(c, v.relid)
+  if x and (vis or REF(t, F.pgoRelation)) then t:add(F.pgoRelation, r0, x):set_generated() end
+  if x then v.rel = x end
+  if p + 1 > e then return ovr(c) end
+  if (vis or REF(t, F.pgoTuple)) then t:add(F.pgoTuple, tvb(p, 1)) end
+  p = p + 1
+  if p + 2 > e then return ovr(c) end
+  if (vis or REF(t, F.pgoTupleColumns)) then t:add(F.pgoTupleColumns, tvb(p, 2)) end
+  v.ncols = u16(s, p + 1)
+  p = p + 2
+  for i2 = 0, num(v.ncols) - 1 do
+    p = tuple_column(c, t, s, p, e, i2, F.pgoColumnKind, "bt", "10", "nu", F.valLength, F.valData, F.column, F.colType, F.colValue)
+    if not p then return nil end
+  end
+  return p
 end
 
 -- Update (backend)
-local function pgoutput_Update_B(b)
-  local s1 = b_num(b, "instream")
+R.pgoutput_Update_B_nt = function(c, v, s, p, e)
+  v.ncols = nil
+  v.oldcols = nil
+  v.rel = nil
+  v.relid = nil
+  v.tuple = nil
+  v.xid = nil
+  local n, x
+  local s1 = num(v.instream)
   if s1 == 1 then
-    b_int(b, F.pgoXid, 4, false, "xid")
+    if p + 4 > e then return ovr(c) end
+    p = p + 4
   end
-  b_int(b, F.pgoRelid, 4, false, "relid")
-  b_relation(b, F.pgoRelation, "relid", "rel")
-  b_int(b, F.pgoTuple, 1, false, "tuple")
-  local s2 = b_num(b, "tuple")
+  if p + 4 > e then return ovr(c) end
+  v.relid = u32(s, p + 1)
+  p = p + 4
+  x = relation(c, v.relid)
+  if x then v.rel = x end
+  if p + 1 > e then return ovr(c) end
+  v.tuple = sbyte(s, p + 1)
+  p = p + 1
+  local s2 = num(v.tuple)
   if s2 == 75 then
-    b_int(b, F.pgoTupleColumns, 2, false, "oldcols")
-    do
-      local n3, i3 = b_num(b, "oldcols"), 0
-      while i3 < n3 and b.ok do
-        b_tuple_column(b, F.pgoColumnKind, "bt", "10", "nu", F.valLength, F.valData, F.column, F.colType, F.colValue, i3)
-        i3 = i3 + 1
+    if p + 2 > e then return ovr(c) end
+    v.oldcols = u16(s, p + 1)
+    p = p + 2
+    for _ = 0, num(v.oldcols) - 1 do
+      if p + 1 > e then return ovr(c) end
+      x = sbyte(s, p + 1)
+      p = p + 1
+      if x == 98 or x == 116 then
+        if p + 4 > e then return ovr(c) end
+        n = i32(s, p + 1)
+        p = p + 4
+        if n > 0 then
+          if p + n > e then return ovr(c) end
+          p = p + n
+        end
+      elseif not (x == 110 or x == 117) then
+        return unknown_kind(c, x)
       end
     end
-    b_int(b, F.pgoTuple, 1, false)
-    b_int(b, F.pgoTupleColumns, 2, false, "ncols")
-    do
-      local n4, i4 = b_num(b, "ncols"), 0
-      while i4 < n4 and b.ok do
-        b_tuple_column(b, F.pgoColumnKind, "bt", "10", "nu", F.valLength, F.valData, F.column, F.colType, F.colValue, i4)
-        i4 = i4 + 1
+    if p + 1 > e then return ovr(c) end
+    p = p + 1
+    if p + 2 > e then return ovr(c) end
+    v.ncols = u16(s, p + 1)
+    p = p + 2
+    for _ = 0, num(v.ncols) - 1 do
+      if p + 1 > e then return ovr(c) end
+      x = sbyte(s, p + 1)
+      p = p + 1
+      if x == 98 or x == 116 then
+        if p + 4 > e then return ovr(c) end
+        n = i32(s, p + 1)
+        p = p + 4
+        if n > 0 then
+          if p + n > e then return ovr(c) end
+          p = p + n
+        end
+      elseif not (x == 110 or x == 117) then
+        return unknown_kind(c, x)
       end
     end
   elseif s2 == 79 then
-    b_int(b, F.pgoTupleColumns, 2, false, "oldcols")
-    do
-      local n5, i5 = b_num(b, "oldcols"), 0
-      while i5 < n5 and b.ok do
-        b_tuple_column(b, F.pgoColumnKind, "bt", "10", "nu", F.valLength, F.valData, F.column, F.colType, F.colValue, i5)
-        i5 = i5 + 1
+    if p + 2 > e then return ovr(c) end
+    v.oldcols = u16(s, p + 1)
+    p = p + 2
+    for _ = 0, num(v.oldcols) - 1 do
+      if p + 1 > e then return ovr(c) end
+      x = sbyte(s, p + 1)
+      p = p + 1
+      if x == 98 or x == 116 then
+        if p + 4 > e then return ovr(c) end
+        n = i32(s, p + 1)
+        p = p + 4
+        if n > 0 then
+          if p + n > e then return ovr(c) end
+          p = p + n
+        end
+      elseif not (x == 110 or x == 117) then
+        return unknown_kind(c, x)
       end
     end
-    b_int(b, F.pgoTuple, 1, false)
-    b_int(b, F.pgoTupleColumns, 2, false, "ncols")
-    do
-      local n6, i6 = b_num(b, "ncols"), 0
-      while i6 < n6 and b.ok do
-        b_tuple_column(b, F.pgoColumnKind, "bt", "10", "nu", F.valLength, F.valData, F.column, F.colType, F.colValue, i6)
-        i6 = i6 + 1
+    if p + 1 > e then return ovr(c) end
+    p = p + 1
+    if p + 2 > e then return ovr(c) end
+    v.ncols = u16(s, p + 1)
+    p = p + 2
+    for _ = 0, num(v.ncols) - 1 do
+      if p + 1 > e then return ovr(c) end
+      x = sbyte(s, p + 1)
+      p = p + 1
+      if x == 98 or x == 116 then
+        if p + 4 > e then return ovr(c) end
+        n = i32(s, p + 1)
+        p = p + 4
+        if n > 0 then
+          if p + n > e then return ovr(c) end
+          p = p + n
+        end
+      elseif not (x == 110 or x == 117) then
+        return unknown_kind(c, x)
       end
     end
   else
-    b_int(b, F.pgoTupleColumns, 2, false, "ncols")
-    do
-      local n7, i7 = b_num(b, "ncols"), 0
-      while i7 < n7 and b.ok do
-        b_tuple_column(b, F.pgoColumnKind, "bt", "10", "nu", F.valLength, F.valData, F.column, F.colType, F.colValue, i7)
-        i7 = i7 + 1
+    if p + 2 > e then return ovr(c) end
+    v.ncols = u16(s, p + 1)
+    p = p + 2
+    for _ = 0, num(v.ncols) - 1 do
+      if p + 1 > e then return ovr(c) end
+      x = sbyte(s, p + 1)
+      p = p + 1
+      if x == 98 or x == 116 then
+        if p + 4 > e then return ovr(c) end
+        n = i32(s, p + 1)
+        p = p + 4
+        if n > 0 then
+          if p + n > e then return ovr(c) end
+          p = p + n
+        end
+      elseif not (x == 110 or x == 117) then
+        return unknown_kind(c, x)
       end
     end
   end
+  return p
+end
+
+R.pgoutput_Update_B_tree = function(c, v, s, p, e, t)
+  v.ncols = nil
+  v.oldcols = nil
+  v.rel = nil
+  v.relid = nil
+  v.tuple = nil
+  v.xid = nil
+  local tvb, vis = c.tvb, c.vis
+  local r0 = c.r0
+  local x
+  local s1 = num(v.instream)
+  if s1 == 1 then
+    if p + 4 > e then return ovr(c) end
+    if (vis or REF(t, F.pgoXid)) then t:add(F.pgoXid, tvb(p, 4)) end
+    v.xid = u32(s, p + 1)
+    p = p + 4
+  end
+  if p + 4 > e then return ovr(c) end
+  if (vis or REF(t, F.pgoRelid)) then t:add(F.pgoRelid, tvb(p, 4)) end
+  v.relid = u32(s, p + 1)
+  p = p + 4
+  x = relation(c, v.relid)
+  if x and (vis or REF(t, F.pgoRelation)) then t:add(F.pgoRelation, r0, x):set_generated() end
+  if x then v.rel = x end
+  if p + 1 > e then return ovr(c) end
+  if (vis or REF(t, F.pgoTuple)) then t:add(F.pgoTuple, tvb(p, 1)) end
+  v.tuple = sbyte(s, p + 1)
+  p = p + 1
+  local s2 = num(v.tuple)
+  if s2 == 75 then
+    if p + 2 > e then return ovr(c) end
+    if (vis or REF(t, F.pgoTupleColumns)) then t:add(F.pgoTupleColumns, tvb(p, 2)) end
+    v.oldcols = u16(s, p + 1)
+    p = p + 2
+    for i4 = 0, num(v.oldcols) - 1 do
+      p = tuple_column(c, t, s, p, e, i4, F.pgoColumnKind, "bt", "10", "nu", F.valLength, F.valData, F.column, F.colType, F.colValue)
+      if not p then return nil end
+    end
+    if p + 1 > e then return ovr(c) end
+    if (vis or REF(t, F.pgoTuple)) then t:add(F.pgoTuple, tvb(p, 1)) end
+    p = p + 1
+    if p + 2 > e then return ovr(c) end
+    if (vis or REF(t, F.pgoTupleColumns)) then t:add(F.pgoTupleColumns, tvb(p, 2)) end
+    v.ncols = u16(s, p + 1)
+    p = p + 2
+    for i5 = 0, num(v.ncols) - 1 do
+      p = tuple_column(c, t, s, p, e, i5, F.pgoColumnKind, "bt", "10", "nu", F.valLength, F.valData, F.column, F.colType, F.colValue)
+      if not p then return nil end
+    end
+  elseif s2 == 79 then
+    if p + 2 > e then return ovr(c) end
+    if (vis or REF(t, F.pgoTupleColumns)) then t:add(F.pgoTupleColumns, tvb(p, 2)) end
+    v.oldcols = u16(s, p + 1)
+    p = p + 2
+    for i6 = 0, num(v.oldcols) - 1 do
+      p = tuple_column(c, t, s, p, e, i6, F.pgoColumnKind, "bt", "10", "nu", F.valLength, F.valData, F.column, F.colType, F.colValue)
+      if not p then return nil end
+    end
+    if p + 1 > e then return ovr(c) end
+    if (vis or REF(t, F.pgoTuple)) then t:add(F.pgoTuple, tvb(p, 1)) end
+    p = p + 1
+    if p + 2 > e then return ovr(c) end
+    if (vis or REF(t, F.pgoTupleColumns)) then t:add(F.pgoTupleColumns, tvb(p, 2)) end
+    v.ncols = u16(s, p + 1)
+    p = p + 2
+    for i7 = 0, num(v.ncols) - 1 do
+      p = tuple_column(c, t, s, p, e, i7, F.pgoColumnKind, "bt", "10", "nu", F.valLength, F.valData, F.column, F.colType, F.colValue)
+      if not p then return nil end
+    end
+  else
+    if p + 2 > e then return ovr(c) end
+    if (vis or REF(t, F.pgoTupleColumns)) then t:add(F.pgoTupleColumns, tvb(p, 2)) end
+    v.ncols = u16(s, p + 1)
+    p = p + 2
+    for i3 = 0, num(v.ncols) - 1 do
+      p = tuple_column(c, t, s, p, e, i3, F.pgoColumnKind, "bt", "10", "nu", F.valLength, F.valData, F.column, F.colType, F.colValue)
+      if not p then return nil end
+    end
+  end
+  return p
 end
 
 -- Delete (backend)
-local function pgoutput_Delete_B(b)
-  local s1 = b_num(b, "instream")
+R.pgoutput_Delete_B_nt = function(c, v, s, p, e)
+  v.oldcols = nil
+  v.rel = nil
+  v.relid = nil
+  v.xid = nil
+  local n, x
+  local s1 = num(v.instream)
   if s1 == 1 then
-    b_int(b, F.pgoXid, 4, false, "xid")
+    if p + 4 > e then return ovr(c) end
+    p = p + 4
   end
-  b_int(b, F.pgoRelid, 4, false, "relid")
-  b_relation(b, F.pgoRelation, "relid", "rel")
-  b_int(b, F.pgoTuple, 1, false)
-  b_int(b, F.pgoTupleColumns, 2, false, "oldcols")
-  do
-    local n2, i2 = b_num(b, "oldcols"), 0
-    while i2 < n2 and b.ok do
-      b_tuple_column(b, F.pgoColumnKind, "bt", "10", "nu", F.valLength, F.valData, F.column, F.colType, F.colValue, i2)
-      i2 = i2 + 1
+  if p + 4 > e then return ovr(c) end
+  v.relid = u32(s, p + 1)
+  p = p + 4
+  x = relation(c, v.relid)
+  if x then v.rel = x end
+  if p + 1 > e then return ovr(c) end
+  p = p + 1
+  if p + 2 > e then return ovr(c) end
+  v.oldcols = u16(s, p + 1)
+  p = p + 2
+  for _ = 0, num(v.oldcols) - 1 do
+    if p + 1 > e then return ovr(c) end
+    x = sbyte(s, p + 1)
+    p = p + 1
+    if x == 98 or x == 116 then
+      if p + 4 > e then return ovr(c) end
+      n = i32(s, p + 1)
+      p = p + 4
+      if n > 0 then
+        if p + n > e then return ovr(c) end
+        p = p + n
+      end
+    elseif not (x == 110 or x == 117) then
+      return unknown_kind(c, x)
     end
   end
+  return p
+end
+
+R.pgoutput_Delete_B_tree = function(c, v, s, p, e, t)
+  v.oldcols = nil
+  v.rel = nil
+  v.relid = nil
+  v.xid = nil
+  local tvb, vis = c.tvb, c.vis
+  local r0 = c.r0
+  local x
+  local s1 = num(v.instream)
+  if s1 == 1 then
+    if p + 4 > e then return ovr(c) end
+    if (vis or REF(t, F.pgoXid)) then t:add(F.pgoXid, tvb(p, 4)) end
+    v.xid = u32(s, p + 1)
+    p = p + 4
+  end
+  if p + 4 > e then return ovr(c) end
+  if (vis or REF(t, F.pgoRelid)) then t:add(F.pgoRelid, tvb(p, 4)) end
+  v.relid = u32(s, p + 1)
+  p = p + 4
+  x = relation(c, v.relid)
+  if x and (vis or REF(t, F.pgoRelation)) then t:add(F.pgoRelation, r0, x):set_generated() end
+  if x then v.rel = x end
+  if p + 1 > e then return ovr(c) end
+  if (vis or REF(t, F.pgoTuple)) then t:add(F.pgoTuple, tvb(p, 1)) end
+  p = p + 1
+  if p + 2 > e then return ovr(c) end
+  if (vis or REF(t, F.pgoTupleColumns)) then t:add(F.pgoTupleColumns, tvb(p, 2)) end
+  v.oldcols = u16(s, p + 1)
+  p = p + 2
+  for i2 = 0, num(v.oldcols) - 1 do
+    p = tuple_column(c, t, s, p, e, i2, F.pgoColumnKind, "bt", "10", "nu", F.valLength, F.valData, F.column, F.colType, F.colValue)
+    if not p then return nil end
+  end
+  return p
 end
 
 -- Truncate (backend)
-local function pgoutput_Truncate_B(b)
-  local s1 = b_num(b, "instream")
+R.pgoutput_Truncate_B_nt = function(c, v, s, p, e)
+  v.n = nil
+  v.relid = nil
+  v.xid = nil
+  local s1 = num(v.instream)
   if s1 == 1 then
-    b_int(b, F.pgoXid, 4, false, "xid")
+    if p + 4 > e then return ovr(c) end
+    p = p + 4
   end
-  b_int(b, F.pgoRelationCount, 4, false, "n")
-  b_int(b, F.pgoTruncateOptions, 1, false)
-  do
-    local n2, i2 = b_num(b, "n"), 0
-    while i2 < n2 and b.ok do
-      b_int(b, F.pgoRelid, 4, false, "relid")
-      b_relation(b, F.pgoRelation, "relid")
-      i2 = i2 + 1
-    end
+  if p + 4 > e then return ovr(c) end
+  v.n = u32(s, p + 1)
+  p = p + 4
+  if p + 1 > e then return ovr(c) end
+  p = p + 1
+  for _ = 0, num(v.n) - 1 do
+    if p + 4 > e then return ovr(c) end
+    p = p + 4
   end
+  return p
+end
+
+R.pgoutput_Truncate_B_tree = function(c, v, s, p, e, t)
+  v.n = nil
+  v.relid = nil
+  v.xid = nil
+  local tvb, vis = c.tvb, c.vis
+  local r0 = c.r0
+  local x
+  local s1 = num(v.instream)
+  if s1 == 1 then
+    if p + 4 > e then return ovr(c) end
+    if (vis or REF(t, F.pgoXid)) then t:add(F.pgoXid, tvb(p, 4)) end
+    v.xid = u32(s, p + 1)
+    p = p + 4
+  end
+  if p + 4 > e then return ovr(c) end
+  if (vis or REF(t, F.pgoRelationCount)) then t:add(F.pgoRelationCount, tvb(p, 4)) end
+  v.n = u32(s, p + 1)
+  p = p + 4
+  if p + 1 > e then return ovr(c) end
+  if (vis or REF(t, F.pgoTruncateOptions)) then t:add(F.pgoTruncateOptions, tvb(p, 1)) end
+  p = p + 1
+  for _ = 0, num(v.n) - 1 do
+    if p + 4 > e then return ovr(c) end
+    if (vis or REF(t, F.pgoRelid)) then t:add(F.pgoRelid, tvb(p, 4)) end
+    v.relid = u32(s, p + 1)
+    p = p + 4
+    x = relation(c, v.relid)
+    if x and (vis or REF(t, F.pgoRelation)) then t:add(F.pgoRelation, r0, x):set_generated() end
+  end
+  return p
 end
 
 -- Stream Start (backend)
-local function pgoutput_StreamStart_B(b)
-  b_int(b, F.pgoXid, 4, false, "xid")
-  b_int(b, F.pgoFirstSegment, 1, false)
+R.pgoutput_StreamStart_B_nt = function(c, v, s, p, e)
+  v.xid = nil
+  if p + 4 > e then return ovr(c) end
+  v.xid = u32(s, p + 1)
+  p = p + 4
+  if p + 1 > e then return ovr(c) end
+  p = p + 1
+  return p
+end
+
+R.pgoutput_StreamStart_B_tree = function(c, v, s, p, e, t)
+  v.xid = nil
+  local tvb, vis = c.tvb, c.vis
+  if p + 4 > e then return ovr(c) end
+  if (vis or REF(t, F.pgoXid)) then t:add(F.pgoXid, tvb(p, 4)) end
+  v.xid = u32(s, p + 1)
+  p = p + 4
+  if p + 1 > e then return ovr(c) end
+  if (vis or REF(t, F.pgoFirstSegment)) then t:add(F.pgoFirstSegment, tvb(p, 1)) end
+  p = p + 1
+  return p
 end
 
 -- Stream Stop (backend)
-local function pgoutput_StreamStop_B(_) end
+R.pgoutput_StreamStop_B_nt = function(_, _, _, p) return p end
+
+R.pgoutput_StreamStop_B_tree = function(_, _, _, p) return p end
 
 -- Stream Commit (backend)
-local function pgoutput_StreamCommit_B(b)
-  b_int(b, F.pgoXid, 4, false, "xid")
-  b_int(b, F.pgoFlags, 1, false)
-  b_int(b, F.pgoCommitLsn, 8, false)
-  b_text(b, F.pgoCommitLsnText, 8, 3220)
-  b_int(b, F.pgoEndLsn, 8, false)
-  b_text(b, F.pgoEndLsnText, 8, 3220)
-  b_int(b, F.pgoCommitTime, 8, true)
-  b_text(b, F.pgoCommitTimeText, 8, 1184)
+R.pgoutput_StreamCommit_B_nt = function(c, v, s, p, e)
+  v.xid = nil
+  if p + 4 > e then return ovr(c) end
+  v.xid = u32(s, p + 1)
+  p = p + 4
+  if p + 1 > e then return ovr(c) end
+  p = p + 1
+  if p + 8 > e then return ovr(c) end
+  p = p + 8
+  if p + 8 > e then return ovr(c) end
+  p = p + 8
+  if p + 8 > e then return ovr(c) end
+  p = p + 8
+  return p
+end
+
+R.pgoutput_StreamCommit_B_tree = function(c, v, s, p, e, t)
+  v.xid = nil
+  local tvb, vis = c.tvb, c.vis
+  local x
+  if p + 4 > e then return ovr(c) end
+  if (vis or REF(t, F.pgoXid)) then t:add(F.pgoXid, tvb(p, 4)) end
+  v.xid = u32(s, p + 1)
+  p = p + 4
+  if p + 1 > e then return ovr(c) end
+  if (vis or REF(t, F.pgoFlags)) then t:add(F.pgoFlags, tvb(p, 1)) end
+  p = p + 1
+  if p + 8 > e then return ovr(c) end
+  if (vis or REF(t, F.pgoCommitLsn)) then t:add(F.pgoCommitLsn, tvb(p, 8)) end
+  p = p + 8
+  x = pg_value_text(3220, 1, ssub(s, p - 7, p))
+  if (vis or REF(t, F.pgoCommitLsnText)) then t:add(F.pgoCommitLsnText, tvb(p - 8, 0), x):set_generated() end
+  if p + 8 > e then return ovr(c) end
+  if (vis or REF(t, F.pgoEndLsn)) then t:add(F.pgoEndLsn, tvb(p, 8)) end
+  p = p + 8
+  x = pg_value_text(3220, 1, ssub(s, p - 7, p))
+  if (vis or REF(t, F.pgoEndLsnText)) then t:add(F.pgoEndLsnText, tvb(p - 8, 0), x):set_generated() end
+  if p + 8 > e then return ovr(c) end
+  if (vis or REF(t, F.pgoCommitTime)) then t:add(F.pgoCommitTime, tvb(p, 8)) end
+  p = p + 8
+  x = pg_value_text(1184, 1, ssub(s, p - 7, p))
+  if (vis or REF(t, F.pgoCommitTimeText)) then t:add(F.pgoCommitTimeText, tvb(p - 8, 0), x):set_generated() end
+  return p
 end
 
 -- Stream Abort (backend)
-local function pgoutput_StreamAbort_B(b)
-  b_int(b, F.pgoXid, 4, false, "xid")
-  b_int(b, F.pgoSubxid, 4, false)
-  if b.ok and b.pos < b.e then
-    b_int(b, F.pgoAbortLsn, 8, false)
-    b_text(b, F.pgoAbortLsnText, 8, 3220)
-    b_int(b, F.pgoAbortTime, 8, true)
-    b_text(b, F.pgoAbortTimeText, 8, 1184)
+R.pgoutput_StreamAbort_B_nt = function(c, v, s, p, e)
+  v.xid = nil
+  if p + 4 > e then return ovr(c) end
+  v.xid = u32(s, p + 1)
+  p = p + 4
+  if p + 4 > e then return ovr(c) end
+  p = p + 4
+  if p < e then
+    if p + 8 > e then return ovr(c) end
+    p = p + 8
+    if p + 8 > e then return ovr(c) end
+    p = p + 8
   end
+  return p
+end
+
+R.pgoutput_StreamAbort_B_tree = function(c, v, s, p, e, t)
+  v.xid = nil
+  local tvb, vis = c.tvb, c.vis
+  local x
+  if p + 4 > e then return ovr(c) end
+  if (vis or REF(t, F.pgoXid)) then t:add(F.pgoXid, tvb(p, 4)) end
+  v.xid = u32(s, p + 1)
+  p = p + 4
+  if p + 4 > e then return ovr(c) end
+  if (vis or REF(t, F.pgoSubxid)) then t:add(F.pgoSubxid, tvb(p, 4)) end
+  p = p + 4
+  if p < e then
+    if p + 8 > e then return ovr(c) end
+    if (vis or REF(t, F.pgoAbortLsn)) then t:add(F.pgoAbortLsn, tvb(p, 8)) end
+    p = p + 8
+    x = pg_value_text(3220, 1, ssub(s, p - 7, p))
+    if (vis or REF(t, F.pgoAbortLsnText)) then t:add(F.pgoAbortLsnText, tvb(p - 8, 0), x):set_generated() end
+    if p + 8 > e then return ovr(c) end
+    if (vis or REF(t, F.pgoAbortTime)) then t:add(F.pgoAbortTime, tvb(p, 8)) end
+    p = p + 8
+    x = pg_value_text(1184, 1, ssub(s, p - 7, p))
+    if (vis or REF(t, F.pgoAbortTimeText)) then t:add(F.pgoAbortTimeText, tvb(p - 8, 0), x):set_generated() end
+  end
+  return p
 end
 
 -- Begin Prepare (backend)
-local function pgoutput_BeginPrepare_B(b)
-  b_int(b, F.pgoPrepareLsn, 8, false)
-  b_text(b, F.pgoPrepareLsnText, 8, 3220)
-  b_int(b, F.pgoEndLsn, 8, false)
-  b_text(b, F.pgoEndLsnText, 8, 3220)
-  b_int(b, F.pgoPrepareTime, 8, true)
-  b_text(b, F.pgoPrepareTimeText, 8, 1184)
-  b_int(b, F.pgoXid, 4, false, "xid")
-  b_str(b, F.pgoGid, "gid")
+R.pgoutput_BeginPrepare_B_nt = function(c, v, s, p, e)
+  v.gid = nil
+  v.xid = nil
+  local z
+  if p + 8 > e then return ovr(c) end
+  p = p + 8
+  if p + 8 > e then return ovr(c) end
+  p = p + 8
+  if p + 8 > e then return ovr(c) end
+  p = p + 8
+  if p + 4 > e then return ovr(c) end
+  p = p + 4
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  v.gid = ssub(s, p + 1, z - 1)
+  p = z
+  return p
+end
+
+R.pgoutput_BeginPrepare_B_tree = function(c, v, s, p, e, t)
+  v.gid = nil
+  v.xid = nil
+  local tvb, vis = c.tvb, c.vis
+  local z, x
+  if p + 8 > e then return ovr(c) end
+  if (vis or REF(t, F.pgoPrepareLsn)) then t:add(F.pgoPrepareLsn, tvb(p, 8)) end
+  p = p + 8
+  x = pg_value_text(3220, 1, ssub(s, p - 7, p))
+  if (vis or REF(t, F.pgoPrepareLsnText)) then t:add(F.pgoPrepareLsnText, tvb(p - 8, 0), x):set_generated() end
+  if p + 8 > e then return ovr(c) end
+  if (vis or REF(t, F.pgoEndLsn)) then t:add(F.pgoEndLsn, tvb(p, 8)) end
+  p = p + 8
+  x = pg_value_text(3220, 1, ssub(s, p - 7, p))
+  if (vis or REF(t, F.pgoEndLsnText)) then t:add(F.pgoEndLsnText, tvb(p - 8, 0), x):set_generated() end
+  if p + 8 > e then return ovr(c) end
+  if (vis or REF(t, F.pgoPrepareTime)) then t:add(F.pgoPrepareTime, tvb(p, 8)) end
+  p = p + 8
+  x = pg_value_text(1184, 1, ssub(s, p - 7, p))
+  if (vis or REF(t, F.pgoPrepareTimeText)) then t:add(F.pgoPrepareTimeText, tvb(p - 8, 0), x):set_generated() end
+  if p + 4 > e then return ovr(c) end
+  if (vis or REF(t, F.pgoXid)) then t:add(F.pgoXid, tvb(p, 4)) end
+  v.xid = u32(s, p + 1)
+  p = p + 4
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  if (vis or REF(t, F.pgoGid)) then t:add_packet_field(F.pgoGid, tvb(p, z - p), ENC_UTF_8) end
+  v.gid = ssub(s, p + 1, z - 1)
+  p = z
+  return p
 end
 
 -- Prepare (backend)
-local function pgoutput_Prepare_B(b)
-  b_int(b, F.pgoFlags, 1, false)
-  b_int(b, F.pgoPrepareLsn, 8, false)
-  b_text(b, F.pgoPrepareLsnText, 8, 3220, "lsn")
-  b_int(b, F.pgoEndLsn, 8, false)
-  b_text(b, F.pgoEndLsnText, 8, 3220)
-  b_int(b, F.pgoPrepareTime, 8, true)
-  b_text(b, F.pgoPrepareTimeText, 8, 1184)
-  b_int(b, F.pgoXid, 4, false, "xid")
-  b_str(b, F.pgoGid, "gid")
+R.pgoutput_Prepare_B_nt = function(c, v, s, p, e)
+  v.gid = nil
+  v.lsn = nil
+  v.xid = nil
+  local z
+  if p + 1 > e then return ovr(c) end
+  p = p + 1
+  if p + 8 > e then return ovr(c) end
+  p = p + 8
+  if p + 8 > e then return ovr(c) end
+  p = p + 8
+  if p + 8 > e then return ovr(c) end
+  p = p + 8
+  if p + 4 > e then return ovr(c) end
+  p = p + 4
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  v.gid = ssub(s, p + 1, z - 1)
+  p = z
+  return p
+end
+
+R.pgoutput_Prepare_B_tree = function(c, v, s, p, e, t)
+  v.gid = nil
+  v.lsn = nil
+  v.xid = nil
+  local tvb, vis = c.tvb, c.vis
+  local z, x
+  if p + 1 > e then return ovr(c) end
+  if (vis or REF(t, F.pgoFlags)) then t:add(F.pgoFlags, tvb(p, 1)) end
+  p = p + 1
+  if p + 8 > e then return ovr(c) end
+  if (vis or REF(t, F.pgoPrepareLsn)) then t:add(F.pgoPrepareLsn, tvb(p, 8)) end
+  p = p + 8
+  x = pg_value_text(3220, 1, ssub(s, p - 7, p))
+  if (vis or REF(t, F.pgoPrepareLsnText)) then t:add(F.pgoPrepareLsnText, tvb(p - 8, 0), x):set_generated() end
+  v.lsn = x
+  if p + 8 > e then return ovr(c) end
+  if (vis or REF(t, F.pgoEndLsn)) then t:add(F.pgoEndLsn, tvb(p, 8)) end
+  p = p + 8
+  x = pg_value_text(3220, 1, ssub(s, p - 7, p))
+  if (vis or REF(t, F.pgoEndLsnText)) then t:add(F.pgoEndLsnText, tvb(p - 8, 0), x):set_generated() end
+  if p + 8 > e then return ovr(c) end
+  if (vis or REF(t, F.pgoPrepareTime)) then t:add(F.pgoPrepareTime, tvb(p, 8)) end
+  p = p + 8
+  x = pg_value_text(1184, 1, ssub(s, p - 7, p))
+  if (vis or REF(t, F.pgoPrepareTimeText)) then t:add(F.pgoPrepareTimeText, tvb(p - 8, 0), x):set_generated() end
+  if p + 4 > e then return ovr(c) end
+  if (vis or REF(t, F.pgoXid)) then t:add(F.pgoXid, tvb(p, 4)) end
+  v.xid = u32(s, p + 1)
+  p = p + 4
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  if (vis or REF(t, F.pgoGid)) then t:add_packet_field(F.pgoGid, tvb(p, z - p), ENC_UTF_8) end
+  v.gid = ssub(s, p + 1, z - 1)
+  p = z
+  return p
 end
 
 -- Commit Prepared (backend)
-local function pgoutput_CommitPrepared_B(b)
-  b_int(b, F.pgoFlags, 1, false)
-  b_int(b, F.pgoCommitLsn, 8, false)
-  b_text(b, F.pgoCommitLsnText, 8, 3220)
-  b_int(b, F.pgoEndLsn, 8, false)
-  b_text(b, F.pgoEndLsnText, 8, 3220)
-  b_int(b, F.pgoCommitTime, 8, true)
-  b_text(b, F.pgoCommitTimeText, 8, 1184)
-  b_int(b, F.pgoXid, 4, false, "xid")
-  b_str(b, F.pgoGid, "gid")
+R.pgoutput_CommitPrepared_B_nt = function(c, v, s, p, e)
+  v.gid = nil
+  v.xid = nil
+  local z
+  if p + 1 > e then return ovr(c) end
+  p = p + 1
+  if p + 8 > e then return ovr(c) end
+  p = p + 8
+  if p + 8 > e then return ovr(c) end
+  p = p + 8
+  if p + 8 > e then return ovr(c) end
+  p = p + 8
+  if p + 4 > e then return ovr(c) end
+  p = p + 4
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  v.gid = ssub(s, p + 1, z - 1)
+  p = z
+  return p
+end
+
+R.pgoutput_CommitPrepared_B_tree = function(c, v, s, p, e, t)
+  v.gid = nil
+  v.xid = nil
+  local tvb, vis = c.tvb, c.vis
+  local z, x
+  if p + 1 > e then return ovr(c) end
+  if (vis or REF(t, F.pgoFlags)) then t:add(F.pgoFlags, tvb(p, 1)) end
+  p = p + 1
+  if p + 8 > e then return ovr(c) end
+  if (vis or REF(t, F.pgoCommitLsn)) then t:add(F.pgoCommitLsn, tvb(p, 8)) end
+  p = p + 8
+  x = pg_value_text(3220, 1, ssub(s, p - 7, p))
+  if (vis or REF(t, F.pgoCommitLsnText)) then t:add(F.pgoCommitLsnText, tvb(p - 8, 0), x):set_generated() end
+  if p + 8 > e then return ovr(c) end
+  if (vis or REF(t, F.pgoEndLsn)) then t:add(F.pgoEndLsn, tvb(p, 8)) end
+  p = p + 8
+  x = pg_value_text(3220, 1, ssub(s, p - 7, p))
+  if (vis or REF(t, F.pgoEndLsnText)) then t:add(F.pgoEndLsnText, tvb(p - 8, 0), x):set_generated() end
+  if p + 8 > e then return ovr(c) end
+  if (vis or REF(t, F.pgoCommitTime)) then t:add(F.pgoCommitTime, tvb(p, 8)) end
+  p = p + 8
+  x = pg_value_text(1184, 1, ssub(s, p - 7, p))
+  if (vis or REF(t, F.pgoCommitTimeText)) then t:add(F.pgoCommitTimeText, tvb(p - 8, 0), x):set_generated() end
+  if p + 4 > e then return ovr(c) end
+  if (vis or REF(t, F.pgoXid)) then t:add(F.pgoXid, tvb(p, 4)) end
+  v.xid = u32(s, p + 1)
+  p = p + 4
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  if (vis or REF(t, F.pgoGid)) then t:add_packet_field(F.pgoGid, tvb(p, z - p), ENC_UTF_8) end
+  v.gid = ssub(s, p + 1, z - 1)
+  p = z
+  return p
 end
 
 -- Rollback Prepared (backend)
-local function pgoutput_RollbackPrepared_B(b)
-  b_int(b, F.pgoFlags, 1, false)
-  b_int(b, F.pgoPrepareEndLsn, 8, false)
-  b_text(b, F.pgoPrepareEndLsnText, 8, 3220)
-  b_int(b, F.pgoRollbackEndLsn, 8, false)
-  b_text(b, F.pgoRollbackEndLsnText, 8, 3220)
-  b_int(b, F.pgoPrepareTime, 8, true)
-  b_text(b, F.pgoPrepareTimeText, 8, 1184)
-  b_int(b, F.pgoRollbackTime, 8, true)
-  b_text(b, F.pgoRollbackTimeText, 8, 1184)
-  b_int(b, F.pgoXid, 4, false, "xid")
-  b_str(b, F.pgoGid, "gid")
+R.pgoutput_RollbackPrepared_B_nt = function(c, v, s, p, e)
+  v.gid = nil
+  v.xid = nil
+  local z
+  if p + 1 > e then return ovr(c) end
+  p = p + 1
+  if p + 8 > e then return ovr(c) end
+  p = p + 8
+  if p + 8 > e then return ovr(c) end
+  p = p + 8
+  if p + 8 > e then return ovr(c) end
+  p = p + 8
+  if p + 8 > e then return ovr(c) end
+  p = p + 8
+  if p + 4 > e then return ovr(c) end
+  p = p + 4
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  v.gid = ssub(s, p + 1, z - 1)
+  p = z
+  return p
+end
+
+R.pgoutput_RollbackPrepared_B_tree = function(c, v, s, p, e, t)
+  v.gid = nil
+  v.xid = nil
+  local tvb, vis = c.tvb, c.vis
+  local z, x
+  if p + 1 > e then return ovr(c) end
+  if (vis or REF(t, F.pgoFlags)) then t:add(F.pgoFlags, tvb(p, 1)) end
+  p = p + 1
+  if p + 8 > e then return ovr(c) end
+  if (vis or REF(t, F.pgoPrepareEndLsn)) then t:add(F.pgoPrepareEndLsn, tvb(p, 8)) end
+  p = p + 8
+  x = pg_value_text(3220, 1, ssub(s, p - 7, p))
+  if (vis or REF(t, F.pgoPrepareEndLsnText)) then t:add(F.pgoPrepareEndLsnText, tvb(p - 8, 0), x):set_generated() end
+  if p + 8 > e then return ovr(c) end
+  if (vis or REF(t, F.pgoRollbackEndLsn)) then t:add(F.pgoRollbackEndLsn, tvb(p, 8)) end
+  p = p + 8
+  x = pg_value_text(3220, 1, ssub(s, p - 7, p))
+  if (vis or REF(t, F.pgoRollbackEndLsnText)) then t:add(F.pgoRollbackEndLsnText, tvb(p - 8, 0), x):set_generated() end
+  if p + 8 > e then return ovr(c) end
+  if (vis or REF(t, F.pgoPrepareTime)) then t:add(F.pgoPrepareTime, tvb(p, 8)) end
+  p = p + 8
+  x = pg_value_text(1184, 1, ssub(s, p - 7, p))
+  if (vis or REF(t, F.pgoPrepareTimeText)) then t:add(F.pgoPrepareTimeText, tvb(p - 8, 0), x):set_generated() end
+  if p + 8 > e then return ovr(c) end
+  if (vis or REF(t, F.pgoRollbackTime)) then t:add(F.pgoRollbackTime, tvb(p, 8)) end
+  p = p + 8
+  x = pg_value_text(1184, 1, ssub(s, p - 7, p))
+  if (vis or REF(t, F.pgoRollbackTimeText)) then t:add(F.pgoRollbackTimeText, tvb(p - 8, 0), x):set_generated() end
+  if p + 4 > e then return ovr(c) end
+  if (vis or REF(t, F.pgoXid)) then t:add(F.pgoXid, tvb(p, 4)) end
+  v.xid = u32(s, p + 1)
+  p = p + 4
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  if (vis or REF(t, F.pgoGid)) then t:add_packet_field(F.pgoGid, tvb(p, z - p), ENC_UTF_8) end
+  v.gid = ssub(s, p + 1, z - 1)
+  p = z
+  return p
 end
 
 local function set_of(list)
@@ -4020,88 +6364,89 @@ local OPENING = {
   { name = "GSSENCRequest", codes = set_of({ 80877104 }), min = 8, max = 8 },
 }
 
+-- The messages. info_s: the Info text when it has no variables; info_f(v): the text with them.
 local M = {
-  { name = "StartupMessage", fe = true, when = { peekMajor = 3 }, fixed = nil, max = 10004, info = { { lit = " " }, { v = "major" }, { lit = "." }, { v = "minor" }, { lit = " user=" }, { v = "user" }, { lit = " database=" }, { v = "database" } }, effects = { "startup" }, parse = StartupMessage_F, ends = set_of({ "ReadyForQuery", "ErrorResponse" }), async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = true, allowed = nil, commandTag = nil },
-  { name = "CancelRequest", fe = true, when = { peekInt32 = set_of({ 80877102 }) }, fixed = nil, max = 268, info = { { lit = " pid=" }, { v = "pid" } }, effects = { "cancel" }, parse = CancelRequest_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = "cancel", start = true, allowed = nil, commandTag = nil },
-  { name = "SSLRequest", fe = true, when = { peekInt32 = set_of({ 80877103 }) }, fixed = 8, max = nil, info = {  }, effects = { "sslRequest" }, parse = SSLRequest_F, ends = set_of({ "SSLResponse", "ErrorResponse" }), async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = true, allowed = nil, commandTag = nil },
-  { name = "GSSENCRequest", fe = true, when = { peekInt32 = set_of({ 80877104 }) }, fixed = 8, max = nil, info = {  }, effects = { "gssRequest" }, parse = GSSENCRequest_F, ends = set_of({ "GSSENCResponse", "ErrorResponse" }), async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = true, allowed = nil, commandTag = nil },
-  { name = "UnknownStartupPacket", fe = true, when = nil, fixed = nil, max = 10004, info = { { lit = " code=" }, { v = "code" } }, effects = {  }, parse = UnknownStartupPacket_F, ends = set_of({ "ErrorResponse", "ReadyForQuery" }), async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = true, allowed = nil, commandTag = nil },
-  { name = "SSLResponse", fe = false, when = { answerTo = "SSLRequest" }, fixed = nil, max = nil, info = { { lit = " " }, { v = "answer", char = true } }, effects = { "encryptionAnswer" }, parse = SSLResponse_B, ends = nil, async = false, row = false, findings = { { e = "tlsRefused", when = { var = "answer", equals = 78 }, text = { { lit = "The server refused encryption: the session continues unencrypted" } } } }, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
-  { name = "GSSENCResponse", fe = false, when = { answerTo = "GSSENCRequest" }, fixed = nil, max = nil, info = { { lit = " " }, { v = "answer", char = true } }, effects = { "encryptionAnswer" }, parse = GSSENCResponse_B, ends = nil, async = false, row = false, findings = { { e = "tlsRefused", when = { var = "answer", equals = 78 }, text = { { lit = "The server refused encryption: the session continues unencrypted" } } } }, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
-  { name = "AuthenticationOk", fe = false, when = { peekInt32 = set_of({ 0 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationOk_B, ends = nil, async = false, row = false, findings = { { e = "trustLogin", when = { lastAuth = set_of({ -1 }) }, text = { { lit = "Access granted without a password (trust authentication)" } } } }, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "auth" }), commandTag = nil },
-  { name = "AuthenticationKerberosV5", fe = false, when = { peekInt32 = set_of({ 2 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationKerberosV5_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "auth" }), commandTag = nil },
-  { name = "AuthenticationCleartextPassword", fe = false, when = { peekInt32 = set_of({ 3 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationCleartextPassword_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "auth" }), commandTag = nil },
-  { name = "AuthenticationMD5Password", fe = false, when = { peekInt32 = set_of({ 5 }) }, fixed = 12, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationMD5Password_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "auth" }), commandTag = nil },
-  { name = "AuthenticationGSS", fe = false, when = { peekInt32 = set_of({ 7 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationGSS_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "auth" }), commandTag = nil },
-  { name = "AuthenticationGSSContinue", fe = false, when = { peekInt32 = set_of({ 8 }) }, fixed = nil, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationGSSContinue_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "auth" }), commandTag = nil },
-  { name = "AuthenticationSSPI", fe = false, when = { peekInt32 = set_of({ 9 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationSSPI_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "auth" }), commandTag = nil },
-  { name = "AuthenticationSASL", fe = false, when = { peekInt32 = set_of({ 10 }) }, fixed = nil, max = nil, info = { { lit = " " }, { v = "mech" } }, effects = { "authRequest" }, parse = AuthenticationSASL_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "auth" }), commandTag = nil },
-  { name = "AuthenticationSASLContinue", fe = false, when = { peekInt32 = set_of({ 11 }) }, fixed = nil, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationSASLContinue_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "auth" }), commandTag = nil },
-  { name = "AuthenticationSASLFinal", fe = false, when = { peekInt32 = set_of({ 12 }) }, fixed = nil, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationSASLFinal_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "auth" }), commandTag = nil },
-  { name = "AuthenticationRequest", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " type=" }, { v = "authtype" } }, effects = { "authRequest" }, parse = AuthenticationRequest_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "auth" }), commandTag = nil },
-  { name = "SASLInitialResponse", fe = true, when = { lastAuth = set_of({ 10 }) }, fixed = nil, max = 65535, info = { { lit = " " }, { v = "mech" } }, effects = {  }, parse = SASLInitialResponse_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "auth" }), commandTag = nil },
-  { name = "SASLResponse", fe = true, when = { lastAuth = set_of({ 11 }) }, fixed = nil, max = 65535, info = {  }, effects = {  }, parse = SASLResponse_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "auth" }), commandTag = nil },
-  { name = "GSSResponse", fe = true, when = { lastAuth = set_of({ 7, 8, 9 }) }, fixed = nil, max = 65535, info = {  }, effects = {  }, parse = GSSResponse_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "auth" }), commandTag = nil },
-  { name = "PasswordMessage", fe = true, when = nil, fixed = nil, max = 65535, info = {  }, effects = {  }, parse = PasswordMessage_F, ends = nil, async = false, row = false, findings = { { e = "cleartextPassword", when = { lastAuth = set_of({ 3 }), clear = true }, text = { { lit = "Password sent in cleartext" } } }, { e = "md5Hash", when = { lastAuth = set_of({ 5 }), clear = true }, text = { { lit = "MD5 password hash sent without TLS: with the salt and the user name it can be cracked offline" } } } }, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "auth" }), commandTag = nil },
-  { name = "Query", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = ": " }, { v = "query" } }, effects = { "startReplication", "copyStatement" }, parse = Query_F, ends = set_of({ "ReadyForQuery" }), async = false, row = false, findings = { { e = "passwordLiteral", when = { passwordLiteral = "query" }, text = { { lit = "The query sets a password in plain text: it is visible here and may reach the server's logs" } } } }, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready", "copyDropped" }), commandTag = nil },
-  { name = "Parse", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = " \"" }, { v = "stmt" }, { lit = "\": " }, { v = "query" } }, effects = { "copyStatement" }, parse = Parse_F, ends = set_of({ "ParseComplete", "ErrorResponse" }), async = false, row = false, findings = { { e = "passwordLiteral", when = { passwordLiteral = "query" }, text = { { lit = "The query sets a password in plain text: it is visible here and may reach the server's logs" } } } }, objects = { define = { map = "S", name = "stmt", sql = "query", types = "ptypes" } }, cancelKey = nil, start = false, allowed = set_of({ "ready", "copyDropped" }), commandTag = nil },
-  { name = "Bind", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = " \"" }, { v = "portal" }, { lit = "\" \"" }, { v = "stmt" }, { lit = "\"" } }, effects = {  }, parse = Bind_F, ends = set_of({ "BindComplete", "ErrorResponse" }), async = false, row = false, findings = nil, objects = { refer = { map = "S", name = "stmt" }, define = { map = "P", name = "portal", formats = "rformats" }, params = { values = "params", formats = "pformats" } }, cancelKey = nil, start = false, allowed = set_of({ "ready", "copyDropped" }), commandTag = nil },
-  { name = "Describe", fe = true, when = nil, fixed = nil, max = 10000, info = { { lit = " " }, { v = "target", char = true }, { lit = " \"" }, { v = "name" }, { lit = "\"" } }, effects = {  }, parse = Describe_F, ends = set_of({ "RowDescription", "NoData", "ErrorResponse" }), async = false, row = false, findings = nil, objects = { refer = { mapVar = "target", name = "name" } }, cancelKey = nil, start = false, allowed = set_of({ "ready", "copyDropped" }), commandTag = nil },
-  { name = "Execute", fe = true, when = nil, fixed = nil, max = 10000, info = { { lit = " \"" }, { v = "portal" }, { lit = "\" rows=" }, { v = "rows" } }, effects = {  }, parse = Execute_F, ends = set_of({ "CommandComplete", "EmptyQueryResponse", "PortalSuspended", "ErrorResponse" }), async = false, row = false, findings = nil, objects = { refer = { map = "P", name = "portal" }, rows = true }, cancelKey = nil, start = false, allowed = set_of({ "ready", "copyDropped" }), commandTag = nil },
-  { name = "Close", fe = true, when = nil, fixed = nil, max = 10000, info = { { lit = " " }, { v = "target", char = true }, { lit = " \"" }, { v = "name" }, { lit = "\"" } }, effects = {  }, parse = Describe_F, ends = set_of({ "CloseComplete", "ErrorResponse" }), async = false, row = false, findings = nil, objects = { refer = { mapVar = "target", name = "name", drop = true } }, cancelKey = nil, start = false, allowed = set_of({ "ready", "copyDropped" }), commandTag = nil },
-  { name = "Sync", fe = true, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = Sync_F, ends = set_of({ "ReadyForQuery" }), async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready", "copyIn", "copyDropped" }), commandTag = nil },
-  { name = "Flush", fe = true, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = Flush_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready", "copyIn", "copyDropped" }), commandTag = nil },
-  { name = "Terminate", fe = true, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = Terminate_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "auth", "ready", "copyIn", "copyDropped" }), commandTag = nil },
-  { name = "RowDescription", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " (" }, { v = "n" }, { lit = " columns)" } }, effects = { "rowDescription" }, parse = RowDescription_B, ends = nil, async = false, row = false, findings = nil, objects = { answerColumns = "columns" }, cancelKey = nil, start = false, allowed = set_of({ "ready" }), commandTag = nil },
-  { name = "DataRow", fe = false, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = DataRow_B, ends = nil, async = false, row = true, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready" }), commandTag = nil },
-  { name = "CommandComplete", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = ": " }, { v = "tag" } }, effects = {  }, parse = CommandComplete_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready" }), commandTag = { var = "tag", counting = set_of({ "INSERT", "DELETE", "UPDATE", "MERGE", "SELECT", "MOVE", "FETCH", "COPY" }) } },
-  { name = "ReadyForQuery", fe = false, when = nil, fixed = 5, max = nil, info = { { lit = " " }, { v = "status", char = true } }, effects = { "txStatus" }, parse = ReadyForQuery_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready" }), commandTag = nil },
-  { name = "ParameterDescription", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " (" }, { v = "n" }, { lit = " parameters)" } }, effects = {  }, parse = ParameterDescription_B, ends = nil, async = false, row = false, findings = nil, objects = { answerTypes = "ptypes" }, cancelKey = nil, start = false, allowed = set_of({ "ready" }), commandTag = nil },
-  { name = "EmptyQueryResponse", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = EmptyQueryResponse_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready" }), commandTag = nil },
-  { name = "NoData", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = NoData_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready" }), commandTag = nil },
-  { name = "ParseComplete", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = ParseComplete_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready" }), commandTag = nil },
-  { name = "BindComplete", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = BindComplete_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready" }), commandTag = nil },
-  { name = "CloseComplete", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = CloseComplete_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready" }), commandTag = nil },
-  { name = "PortalSuspended", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = PortalSuspended_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready" }), commandTag = nil },
-  { name = "BackendKeyData", fe = false, when = nil, fixed = nil, max = 264, info = { { lit = " pid=" }, { v = "pid" } }, effects = {  }, parse = BackendKeyData_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = "register", start = false, allowed = set_of({ "ready" }), commandTag = nil },
-  { name = "NegotiateProtocolVersion", fe = false, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = NegotiateProtocolVersion_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "auth" }), commandTag = nil },
-  { name = "FunctionCall", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = " oid=" }, { v = "oid" } }, effects = {  }, parse = FunctionCall_F, ends = set_of({ "ReadyForQuery" }), async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready", "copyDropped" }), commandTag = nil },
-  { name = "FunctionCallResponse", fe = false, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = FunctionCallResponse_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready" }), commandTag = nil },
-  { name = "XLogData", fe = false, when = { copyBoth = 119 }, fixed = nil, max = nil, info = { { lit = " " }, { v = "start" } }, effects = {  }, parse = XLogData_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "copyOut" }), commandTag = nil },
-  { name = "PrimaryKeepalive", fe = false, when = { copyBoth = 107 }, fixed = 22, max = nil, info = { { lit = " " }, { v = "end" }, { lit = " reply=" }, { v = "reply" } }, effects = {  }, parse = PrimaryKeepalive_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "copyOut" }), commandTag = nil },
-  { name = "StandbyStatusUpdate", fe = true, when = { copyBoth = 114 }, fixed = 38, max = nil, info = { { lit = " written=" }, { v = "written" } }, effects = {  }, parse = StandbyStatusUpdate_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "copyIn", "copyDropped" }), commandTag = nil },
-  { name = "HotStandbyFeedback", fe = true, when = { copyBoth = 104 }, fixed = 29, max = nil, info = { { lit = " xmin=" }, { v = "xmin" } }, effects = {  }, parse = HotStandbyFeedback_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "copyIn", "copyDropped" }), commandTag = nil },
-  { name = "CopyInResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " format=" }, { v = "format" }, { lit = " columns=" }, { v = "n" } }, effects = { "copyIn" }, parse = CopyInResponse_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready" }), commandTag = nil },
-  { name = "CopyOutResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " format=" }, { v = "format" }, { lit = " columns=" }, { v = "n" } }, effects = { "copyOut" }, parse = CopyOutResponse_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready" }), commandTag = nil },
-  { name = "CopyBothResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " format=" }, { v = "format" }, { lit = " columns=" }, { v = "n" } }, effects = { "copyBoth" }, parse = CopyBothResponse_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready" }), commandTag = nil },
-  { name = "CopyData", fe = true, when = nil, fixed = nil, max = nil, info = {  }, effects = { "copyData" }, parse = CopyData_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "copyIn", "copyDropped" }), commandTag = nil },
-  { name = "CopyData", fe = false, when = nil, fixed = nil, max = nil, info = {  }, effects = { "copyData" }, parse = CopyData_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "copyOut" }), commandTag = nil },
-  { name = "CopyDone", fe = true, when = nil, fixed = 4, max = nil, info = {  }, effects = { "copyInDone" }, parse = CopyDone_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "copyIn", "copyDropped" }), commandTag = nil },
-  { name = "CopyDone", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = { "copyOutDone" }, parse = CopyDone_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "copyOut" }), commandTag = nil },
-  { name = "CopyFail", fe = true, when = nil, fixed = nil, max = 10000, info = { { lit = ": " }, { v = "reason" } }, effects = { "copyInDone" }, parse = CopyFail_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "copyIn", "copyDropped" }), commandTag = nil },
-  { name = "ErrorResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } }, effects = { "copyError" }, parse = ErrorResponse_B, ends = nil, async = false, row = false, findings = { { e = "error", when = {  }, text = { { v = "severity" }, { lit = " " }, { v = "code" }, { lit = " " }, { v = "codename" }, { lit = ": " }, { v = "message" } } }, { e = "sourceLeak", when = { var = "file", present = true }, text = { { lit = "Exposes the server's source: " }, { v = "file" }, { lit = ":" }, { v = "line" }, { lit = " in " }, { v = "routine" } } } }, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "auth", "ready", "copyOut" }), commandTag = nil },
-  { name = "NoticeResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } }, effects = {  }, parse = ErrorResponse_B, ends = nil, async = true, row = false, findings = { { e = "noticeWarning", when = { var = "severity_v", oneOf = set_of({ "WARNING" }) }, text = { { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } } }, { e = "notice", when = { var = "severity_v", noneOf = set_of({ "WARNING" }) }, text = { { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } } }, { e = "sourceLeak", when = { var = "file", present = true }, text = { { lit = "Exposes the server's source: " }, { v = "file" }, { lit = ":" }, { v = "line" }, { lit = " in " }, { v = "routine" } } } }, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "auth", "ready", "copyOut" }), commandTag = nil },
-  { name = "ParameterStatus", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "name" }, { lit = "=" }, { v = "value" } }, effects = {  }, parse = ParameterStatus_B, ends = nil, async = true, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready", "copyOut" }), commandTag = nil },
-  { name = "NotificationResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "channel" }, { lit = ": " }, { v = "payload" } }, effects = {  }, parse = NotificationResponse_B, ends = nil, async = true, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready", "copyOut" }), commandTag = nil },
-  { name = "Begin", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " xid=" }, { v = "xid" } }, effects = {  }, parse = pgoutput_Begin_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
-  { name = "Message", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "prefix" } }, effects = {  }, parse = pgoutput_Message_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
-  { name = "Commit", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "lsn" } }, effects = {  }, parse = pgoutput_Commit_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
-  { name = "Origin", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "origin" } }, effects = {  }, parse = pgoutput_Origin_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
-  { name = "Relation", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "nspname" }, { lit = "." }, { v = "relname" } }, effects = { "relation" }, parse = pgoutput_Relation_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
-  { name = "Type", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "typname" } }, effects = { "dataType" }, parse = pgoutput_Type_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
-  { name = "Insert", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "rel" } }, effects = {  }, parse = pgoutput_Insert_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
-  { name = "Update", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "rel" } }, effects = {  }, parse = pgoutput_Update_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
-  { name = "Delete", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "rel" } }, effects = {  }, parse = pgoutput_Delete_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
-  { name = "Truncate", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "n" }, { lit = " relations" } }, effects = {  }, parse = pgoutput_Truncate_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
-  { name = "Stream Start", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " xid=" }, { v = "xid" } }, effects = { "streamStart" }, parse = pgoutput_StreamStart_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
-  { name = "Stream Stop", fe = false, when = nil, fixed = nil, max = nil, info = {  }, effects = { "streamStop" }, parse = pgoutput_StreamStop_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
-  { name = "Stream Commit", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " xid=" }, { v = "xid" } }, effects = {  }, parse = pgoutput_StreamCommit_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
-  { name = "Stream Abort", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " xid=" }, { v = "xid" } }, effects = {  }, parse = pgoutput_StreamAbort_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
-  { name = "Begin Prepare", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "gid" } }, effects = {  }, parse = pgoutput_BeginPrepare_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
-  { name = "Prepare", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "gid" } }, effects = {  }, parse = pgoutput_Prepare_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
-  { name = "Commit Prepared", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "gid" } }, effects = {  }, parse = pgoutput_CommitPrepared_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
-  { name = "Rollback Prepared", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "gid" } }, effects = {  }, parse = pgoutput_RollbackPrepared_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
-  { name = "Stream Prepare", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "gid" } }, effects = {  }, parse = pgoutput_Prepare_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
+  { name = "StartupMessage", fe = true, when = { peekMajor = 3 }, max = 10004, info_f = function(v) return "StartupMessage " .. iv(v.major) .. "." .. iv(v.minor) .. " user=" .. iv(v.user) .. " database=" .. iv(v.database) end, effects = { "startup" }, nt = R.StartupMessage_F_nt, tree = R.StartupMessage_F_tree, ends = set_of({ "ReadyForQuery", "ErrorResponse" }), start = true },
+  { name = "CancelRequest", fe = true, when = { peekInt32 = set_of({ 80877102 }) }, max = 268, info_f = function(v) return "CancelRequest pid=" .. iv(v.pid) end, effects = { "cancel" }, nt = R.CancelRequest_F_nt, tree = R.CancelRequest_F_tree, cancelKey = "cancel", start = true },
+  { name = "SSLRequest", fe = true, when = { peekInt32 = set_of({ 80877103 }) }, fixed = 8, info_s = "SSLRequest", effects = { "sslRequest" }, nt = R.SSLRequest_F_nt, tree = R.SSLRequest_F_tree, ends = set_of({ "SSLResponse", "ErrorResponse" }), start = true },
+  { name = "GSSENCRequest", fe = true, when = { peekInt32 = set_of({ 80877104 }) }, fixed = 8, info_s = "GSSENCRequest", effects = { "gssRequest" }, nt = R.GSSENCRequest_F_nt, tree = R.GSSENCRequest_F_tree, ends = set_of({ "GSSENCResponse", "ErrorResponse" }), start = true },
+  { name = "UnknownStartupPacket", fe = true, max = 10004, info_f = function(v) return "UnknownStartupPacket code=" .. iv(v.code) end, effects = nil, nt = R.UnknownStartupPacket_F_nt, tree = R.UnknownStartupPacket_F_tree, ends = set_of({ "ErrorResponse", "ReadyForQuery" }), start = true },
+  { name = "SSLResponse", fe = false, when = { answerTo = "SSLRequest" }, info_f = function(v) return "SSLResponse " .. ic(v.answer) end, effects = { "encryptionAnswer" }, nt = R.SSLResponse_B_nt, tree = R.SSLResponse_B_tree, findings = { { e = "tlsRefused", when = { var = "answer", equals = 78 }, text = { { lit = "The server refused encryption: the session continues unencrypted" } } } } },
+  { name = "GSSENCResponse", fe = false, when = { answerTo = "GSSENCRequest" }, info_f = function(v) return "GSSENCResponse " .. ic(v.answer) end, effects = { "encryptionAnswer" }, nt = R.GSSENCResponse_B_nt, tree = R.GSSENCResponse_B_tree, findings = { { e = "tlsRefused", when = { var = "answer", equals = 78 }, text = { { lit = "The server refused encryption: the session continues unencrypted" } } } } },
+  { name = "AuthenticationOk", fe = false, when = { peekInt32 = set_of({ 0 }) }, fixed = 8, info_s = "AuthenticationOk", effects = { "authRequest" }, nt = R.AuthenticationOk_B_nt, tree = R.AuthenticationOk_B_tree, findings = { { e = "trustLogin", when = { lastAuth = set_of({ -1 }) }, text = { { lit = "Access granted without a password (trust authentication)" } } } }, allowed = set_of({ "auth" }) },
+  { name = "AuthenticationKerberosV5", fe = false, when = { peekInt32 = set_of({ 2 }) }, fixed = 8, info_s = "AuthenticationKerberosV5", effects = { "authRequest" }, nt = R.AuthenticationKerberosV5_B_nt, tree = R.AuthenticationKerberosV5_B_tree, allowed = set_of({ "auth" }) },
+  { name = "AuthenticationCleartextPassword", fe = false, when = { peekInt32 = set_of({ 3 }) }, fixed = 8, info_s = "AuthenticationCleartextPassword", effects = { "authRequest" }, nt = R.AuthenticationCleartextPassword_B_nt, tree = R.AuthenticationCleartextPassword_B_tree, allowed = set_of({ "auth" }) },
+  { name = "AuthenticationMD5Password", fe = false, when = { peekInt32 = set_of({ 5 }) }, fixed = 12, info_s = "AuthenticationMD5Password", effects = { "authRequest" }, nt = R.AuthenticationMD5Password_B_nt, tree = R.AuthenticationMD5Password_B_tree, allowed = set_of({ "auth" }) },
+  { name = "AuthenticationGSS", fe = false, when = { peekInt32 = set_of({ 7 }) }, fixed = 8, info_s = "AuthenticationGSS", effects = { "authRequest" }, nt = R.AuthenticationGSS_B_nt, tree = R.AuthenticationGSS_B_tree, allowed = set_of({ "auth" }) },
+  { name = "AuthenticationGSSContinue", fe = false, when = { peekInt32 = set_of({ 8 }) }, info_s = "AuthenticationGSSContinue", effects = { "authRequest" }, nt = R.AuthenticationGSSContinue_B_nt, tree = R.AuthenticationGSSContinue_B_tree, allowed = set_of({ "auth" }) },
+  { name = "AuthenticationSSPI", fe = false, when = { peekInt32 = set_of({ 9 }) }, fixed = 8, info_s = "AuthenticationSSPI", effects = { "authRequest" }, nt = R.AuthenticationSSPI_B_nt, tree = R.AuthenticationSSPI_B_tree, allowed = set_of({ "auth" }) },
+  { name = "AuthenticationSASL", fe = false, when = { peekInt32 = set_of({ 10 }) }, info_f = function(v) return "AuthenticationSASL " .. iv(v.mech) end, effects = { "authRequest" }, nt = R.AuthenticationSASL_B_nt, tree = R.AuthenticationSASL_B_tree, allowed = set_of({ "auth" }) },
+  { name = "AuthenticationSASLContinue", fe = false, when = { peekInt32 = set_of({ 11 }) }, info_s = "AuthenticationSASLContinue", effects = { "authRequest" }, nt = R.AuthenticationSASLContinue_B_nt, tree = R.AuthenticationSASLContinue_B_tree, allowed = set_of({ "auth" }) },
+  { name = "AuthenticationSASLFinal", fe = false, when = { peekInt32 = set_of({ 12 }) }, info_s = "AuthenticationSASLFinal", effects = { "authRequest" }, nt = R.AuthenticationSASLFinal_B_nt, tree = R.AuthenticationSASLFinal_B_tree, allowed = set_of({ "auth" }) },
+  { name = "AuthenticationRequest", fe = false, info_f = function(v) return "AuthenticationRequest type=" .. iv(v.authtype) end, effects = { "authRequest" }, nt = R.AuthenticationRequest_B_nt, tree = R.AuthenticationRequest_B_tree, allowed = set_of({ "auth" }) },
+  { name = "SASLInitialResponse", fe = true, when = { lastAuth = set_of({ 10 }) }, max = 65535, info_f = function(v) return "SASLInitialResponse " .. iv(v.mech) end, effects = nil, nt = R.SASLInitialResponse_F_nt, tree = R.SASLInitialResponse_F_tree, allowed = set_of({ "auth" }) },
+  { name = "SASLResponse", fe = true, when = { lastAuth = set_of({ 11 }) }, max = 65535, info_s = "SASLResponse", effects = nil, nt = R.SASLResponse_F_nt, tree = R.SASLResponse_F_tree, allowed = set_of({ "auth" }) },
+  { name = "GSSResponse", fe = true, when = { lastAuth = set_of({ 7, 8, 9 }) }, max = 65535, info_s = "GSSResponse", effects = nil, nt = R.GSSResponse_F_nt, tree = R.GSSResponse_F_tree, allowed = set_of({ "auth" }) },
+  { name = "PasswordMessage", fe = true, max = 65535, info_s = "PasswordMessage", effects = nil, nt = R.PasswordMessage_F_nt, tree = R.PasswordMessage_F_tree, findings = { { e = "cleartextPassword", when = { lastAuth = set_of({ 3 }), clear = true }, text = { { lit = "Password sent in cleartext" } } }, { e = "md5Hash", when = { lastAuth = set_of({ 5 }), clear = true }, text = { { lit = "MD5 password hash sent without TLS: with the salt and the user name it can be cracked offline" } } } }, allowed = set_of({ "auth" }) },
+  { name = "Query", fe = true, info_f = function(v) return "Query: " .. iv(v.query) end, effects = { "startReplication", "copyStatement" }, nt = R.Query_F_nt, tree = R.Query_F_tree, ends = set_of({ "ReadyForQuery" }), findings = { { e = "passwordLiteral", when = { passwordLiteral = "query" }, text = { { lit = "The query sets a password in plain text: it is visible here and may reach the server's logs" } } } }, allowed = set_of({ "ready", "copyDropped" }) },
+  { name = "Parse", fe = true, info_f = function(v) return "Parse \"" .. iv(v.stmt) .. "\": " .. iv(v.query) end, effects = { "copyStatement" }, nt = R.Parse_F_nt, tree = R.Parse_F_tree, ends = set_of({ "ParseComplete", "ErrorResponse" }), findings = { { e = "passwordLiteral", when = { passwordLiteral = "query" }, text = { { lit = "The query sets a password in plain text: it is visible here and may reach the server's logs" } } } }, objects = { define = { map = "S", name = "stmt", sql = "query", types = "ptypes" } }, allowed = set_of({ "ready", "copyDropped" }) },
+  { name = "Bind", fe = true, info_f = function(v) return "Bind \"" .. iv(v.portal) .. "\" \"" .. iv(v.stmt) .. "\"" end, effects = nil, nt = R.Bind_F_nt, tree = R.Bind_F_tree, ends = set_of({ "BindComplete", "ErrorResponse" }), objects = { refer = { map = "S", name = "stmt" }, define = { map = "P", name = "portal", formats = "rformats" }, params = { values = "params", formats = "pformats" } }, allowed = set_of({ "ready", "copyDropped" }) },
+  { name = "Describe", fe = true, max = 10000, info_f = function(v) return "Describe " .. ic(v.target) .. " \"" .. iv(v.name) .. "\"" end, effects = nil, nt = R.Describe_F_nt, tree = R.Describe_F_tree, ends = set_of({ "RowDescription", "NoData", "ErrorResponse" }), objects = { refer = { mapVar = "target", name = "name" } }, allowed = set_of({ "ready", "copyDropped" }) },
+  { name = "Execute", fe = true, max = 10000, info_f = function(v) return "Execute \"" .. iv(v.portal) .. "\" rows=" .. iv(v.rows) end, effects = nil, nt = R.Execute_F_nt, tree = R.Execute_F_tree, ends = set_of({ "CommandComplete", "EmptyQueryResponse", "PortalSuspended", "ErrorResponse" }), objects = { refer = { map = "P", name = "portal" }, rows = true }, allowed = set_of({ "ready", "copyDropped" }) },
+  { name = "Close", fe = true, max = 10000, info_f = function(v) return "Close " .. ic(v.target) .. " \"" .. iv(v.name) .. "\"" end, effects = nil, nt = R.Describe_F_nt, tree = R.Describe_F_tree, ends = set_of({ "CloseComplete", "ErrorResponse" }), objects = { refer = { mapVar = "target", name = "name", drop = true } }, allowed = set_of({ "ready", "copyDropped" }) },
+  { name = "Sync", fe = true, fixed = 4, info_s = "Sync", effects = nil, nt = R.Sync_F_nt, tree = R.Sync_F_tree, ends = set_of({ "ReadyForQuery" }), allowed = set_of({ "ready", "copyIn", "copyDropped" }) },
+  { name = "Flush", fe = true, fixed = 4, info_s = "Flush", effects = nil, nt = R.Flush_F_nt, tree = R.Flush_F_tree, allowed = set_of({ "ready", "copyIn", "copyDropped" }) },
+  { name = "Terminate", fe = true, fixed = 4, info_s = "Terminate", effects = nil, nt = R.Terminate_F_nt, tree = R.Terminate_F_tree, allowed = set_of({ "auth", "ready", "copyIn", "copyDropped" }) },
+  { name = "RowDescription", fe = false, info_f = function(v) return "RowDescription (" .. iv(v.n) .. " columns)" end, effects = { "rowDescription" }, nt = R.RowDescription_B_nt, tree = R.RowDescription_B_tree, objects = { answerColumns = "columns" }, allowed = set_of({ "ready" }) },
+  { name = "DataRow", fe = false, info_s = "DataRow", effects = nil, nt = R.DataRow_B_nt, tree = R.DataRow_B_tree, row = true, allowed = set_of({ "ready" }) },
+  { name = "CommandComplete", fe = false, info_f = function(v) return "CommandComplete: " .. iv(v.tag) end, effects = nil, nt = R.CommandComplete_B_nt, tree = R.CommandComplete_B_tree, allowed = set_of({ "ready" }), commandTag = { var = "tag", counting = set_of({ "INSERT", "DELETE", "UPDATE", "MERGE", "SELECT", "MOVE", "FETCH", "COPY" }) } },
+  { name = "ReadyForQuery", fe = false, fixed = 5, info_f = function(v) return "ReadyForQuery " .. ic(v.status) end, effects = { "txStatus" }, nt = R.ReadyForQuery_B_nt, tree = R.ReadyForQuery_B_tree, allowed = set_of({ "ready" }) },
+  { name = "ParameterDescription", fe = false, info_f = function(v) return "ParameterDescription (" .. iv(v.n) .. " parameters)" end, effects = nil, nt = R.ParameterDescription_B_nt, tree = R.ParameterDescription_B_tree, objects = { answerTypes = "ptypes" }, allowed = set_of({ "ready" }) },
+  { name = "EmptyQueryResponse", fe = false, fixed = 4, info_s = "EmptyQueryResponse", effects = nil, nt = R.EmptyQueryResponse_B_nt, tree = R.EmptyQueryResponse_B_tree, allowed = set_of({ "ready" }) },
+  { name = "NoData", fe = false, fixed = 4, info_s = "NoData", effects = nil, nt = R.NoData_B_nt, tree = R.NoData_B_tree, allowed = set_of({ "ready" }) },
+  { name = "ParseComplete", fe = false, fixed = 4, info_s = "ParseComplete", effects = nil, nt = R.ParseComplete_B_nt, tree = R.ParseComplete_B_tree, allowed = set_of({ "ready" }) },
+  { name = "BindComplete", fe = false, fixed = 4, info_s = "BindComplete", effects = nil, nt = R.BindComplete_B_nt, tree = R.BindComplete_B_tree, allowed = set_of({ "ready" }) },
+  { name = "CloseComplete", fe = false, fixed = 4, info_s = "CloseComplete", effects = nil, nt = R.CloseComplete_B_nt, tree = R.CloseComplete_B_tree, allowed = set_of({ "ready" }) },
+  { name = "PortalSuspended", fe = false, fixed = 4, info_s = "PortalSuspended", effects = nil, nt = R.PortalSuspended_B_nt, tree = R.PortalSuspended_B_tree, allowed = set_of({ "ready" }) },
+  { name = "BackendKeyData", fe = false, max = 264, info_f = function(v) return "BackendKeyData pid=" .. iv(v.pid) end, effects = nil, nt = R.BackendKeyData_B_nt, tree = R.BackendKeyData_B_tree, cancelKey = "register", allowed = set_of({ "ready" }) },
+  { name = "NegotiateProtocolVersion", fe = false, info_s = "NegotiateProtocolVersion", effects = nil, nt = R.NegotiateProtocolVersion_B_nt, tree = R.NegotiateProtocolVersion_B_tree, allowed = set_of({ "auth" }) },
+  { name = "FunctionCall", fe = true, info_f = function(v) return "FunctionCall oid=" .. iv(v.oid) end, effects = nil, nt = R.FunctionCall_F_nt, tree = R.FunctionCall_F_tree, ends = set_of({ "ReadyForQuery" }), allowed = set_of({ "ready", "copyDropped" }) },
+  { name = "FunctionCallResponse", fe = false, info_s = "FunctionCallResponse", effects = nil, nt = R.FunctionCallResponse_B_nt, tree = R.FunctionCallResponse_B_tree, allowed = set_of({ "ready" }) },
+  { name = "XLogData", fe = false, when = { copyBoth = 119 }, info_f = function(v) return "XLogData " .. iv(v.start) end, effects = nil, nt = R.XLogData_B_nt, tree = R.XLogData_B_tree, allowed = set_of({ "copyOut" }) },
+  { name = "PrimaryKeepalive", fe = false, when = { copyBoth = 107 }, fixed = 22, info_f = function(v) return "PrimaryKeepalive " .. iv(v["end"]) .. " reply=" .. iv(v.reply) end, effects = nil, nt = R.PrimaryKeepalive_B_nt, tree = R.PrimaryKeepalive_B_tree, allowed = set_of({ "copyOut" }) },
+  { name = "StandbyStatusUpdate", fe = true, when = { copyBoth = 114 }, fixed = 38, info_f = function(v) return "StandbyStatusUpdate written=" .. iv(v.written) end, effects = nil, nt = R.StandbyStatusUpdate_F_nt, tree = R.StandbyStatusUpdate_F_tree, allowed = set_of({ "copyIn", "copyDropped" }) },
+  { name = "HotStandbyFeedback", fe = true, when = { copyBoth = 104 }, fixed = 29, info_f = function(v) return "HotStandbyFeedback xmin=" .. iv(v.xmin) end, effects = nil, nt = R.HotStandbyFeedback_F_nt, tree = R.HotStandbyFeedback_F_tree, allowed = set_of({ "copyIn", "copyDropped" }) },
+  { name = "CopyInResponse", fe = false, info_f = function(v) return "CopyInResponse format=" .. iv(v.format) .. " columns=" .. iv(v.n) end, effects = { "copyIn" }, nt = R.CopyInResponse_B_nt, tree = R.CopyInResponse_B_tree, allowed = set_of({ "ready" }) },
+  { name = "CopyOutResponse", fe = false, info_f = function(v) return "CopyOutResponse format=" .. iv(v.format) .. " columns=" .. iv(v.n) end, effects = { "copyOut" }, nt = R.CopyOutResponse_B_nt, tree = R.CopyOutResponse_B_tree, allowed = set_of({ "ready" }) },
+  { name = "CopyBothResponse", fe = false, info_f = function(v) return "CopyBothResponse format=" .. iv(v.format) .. " columns=" .. iv(v.n) end, effects = { "copyBoth" }, nt = R.CopyBothResponse_B_nt, tree = R.CopyBothResponse_B_tree, allowed = set_of({ "ready" }) },
+  { name = "CopyData", fe = true, info_s = "CopyData", effects = { "copyData" }, nt = R.CopyData_F_nt, tree = R.CopyData_F_tree, allowed = set_of({ "copyIn", "copyDropped" }) },
+  { name = "CopyData", fe = false, info_s = "CopyData", effects = { "copyData" }, nt = R.CopyData_F_nt, tree = R.CopyData_F_tree, allowed = set_of({ "copyOut" }) },
+  { name = "CopyDone", fe = true, fixed = 4, info_s = "CopyDone", effects = { "copyInDone" }, nt = R.CopyDone_F_nt, tree = R.CopyDone_F_tree, allowed = set_of({ "copyIn", "copyDropped" }) },
+  { name = "CopyDone", fe = false, fixed = 4, info_s = "CopyDone", effects = { "copyOutDone" }, nt = R.CopyDone_B_nt, tree = R.CopyDone_B_tree, allowed = set_of({ "copyOut" }) },
+  { name = "CopyFail", fe = true, max = 10000, info_f = function(v) return "CopyFail: " .. iv(v.reason) end, effects = { "copyInDone" }, nt = R.CopyFail_F_nt, tree = R.CopyFail_F_tree, allowed = set_of({ "copyIn", "copyDropped" }) },
+  { name = "ErrorResponse", fe = false, info_f = function(v) return "ErrorResponse " .. iv(v.severity) .. " " .. iv(v.code) .. ": " .. iv(v.message) end, effects = { "copyError" }, nt = R.ErrorResponse_B_nt, tree = R.ErrorResponse_B_tree, findings = { { e = "error", when = {  }, text = { { v = "severity" }, { lit = " " }, { v = "code" }, { lit = " " }, { v = "codename" }, { lit = ": " }, { v = "message" } } }, { e = "sourceLeak", when = { var = "file", present = true }, text = { { lit = "Exposes the server's source: " }, { v = "file" }, { lit = ":" }, { v = "line" }, { lit = " in " }, { v = "routine" } } } }, allowed = set_of({ "auth", "ready", "copyOut" }) },
+  { name = "NoticeResponse", fe = false, info_f = function(v) return "NoticeResponse " .. iv(v.severity) .. " " .. iv(v.code) .. ": " .. iv(v.message) end, effects = nil, nt = R.ErrorResponse_B_nt, tree = R.ErrorResponse_B_tree, async = true, findings = { { e = "noticeWarning", when = { var = "severity_v", oneOf = set_of({ "WARNING" }) }, text = { { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } } }, { e = "notice", when = { var = "severity_v", noneOf = set_of({ "WARNING" }) }, text = { { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } } }, { e = "sourceLeak", when = { var = "file", present = true }, text = { { lit = "Exposes the server's source: " }, { v = "file" }, { lit = ":" }, { v = "line" }, { lit = " in " }, { v = "routine" } } } }, allowed = set_of({ "auth", "ready", "copyOut" }) },
+  { name = "ParameterStatus", fe = false, info_f = function(v) return "ParameterStatus " .. iv(v.name) .. "=" .. iv(v.value) end, effects = nil, nt = R.ParameterStatus_B_nt, tree = R.ParameterStatus_B_tree, async = true, allowed = set_of({ "ready", "copyOut" }) },
+  { name = "NotificationResponse", fe = false, info_f = function(v) return "NotificationResponse " .. iv(v.channel) .. ": " .. iv(v.payload) end, effects = nil, nt = R.NotificationResponse_B_nt, tree = R.NotificationResponse_B_tree, async = true, allowed = set_of({ "ready", "copyOut" }) },
+  { name = "Begin", fe = false, info_f = function(v) return "Begin xid=" .. iv(v.xid) end, effects = nil, nt = R.pgoutput_Begin_B_nt, tree = R.pgoutput_Begin_B_tree },
+  { name = "Message", fe = false, info_f = function(v) return "Message " .. iv(v.prefix) end, effects = nil, nt = R.pgoutput_Message_B_nt, tree = R.pgoutput_Message_B_tree },
+  { name = "Commit", fe = false, info_f = function(v) return "Commit " .. iv(v.lsn) end, effects = nil, nt = R.pgoutput_Commit_B_nt, tree = R.pgoutput_Commit_B_tree },
+  { name = "Origin", fe = false, info_f = function(v) return "Origin " .. iv(v.origin) end, effects = nil, nt = R.pgoutput_Origin_B_nt, tree = R.pgoutput_Origin_B_tree },
+  { name = "Relation", fe = false, info_f = function(v) return "Relation " .. iv(v.nspname) .. "." .. iv(v.relname) end, effects = { "relation" }, nt = R.pgoutput_Relation_B_nt, tree = R.pgoutput_Relation_B_tree },
+  { name = "Type", fe = false, info_f = function(v) return "Type " .. iv(v.typname) end, effects = { "dataType" }, nt = R.pgoutput_Type_B_nt, tree = R.pgoutput_Type_B_tree },
+  { name = "Insert", fe = false, info_f = function(v) return "Insert " .. iv(v.rel) end, effects = nil, nt = R.pgoutput_Insert_B_nt, tree = R.pgoutput_Insert_B_tree },
+  { name = "Update", fe = false, info_f = function(v) return "Update " .. iv(v.rel) end, effects = nil, nt = R.pgoutput_Update_B_nt, tree = R.pgoutput_Update_B_tree },
+  { name = "Delete", fe = false, info_f = function(v) return "Delete " .. iv(v.rel) end, effects = nil, nt = R.pgoutput_Delete_B_nt, tree = R.pgoutput_Delete_B_tree },
+  { name = "Truncate", fe = false, info_f = function(v) return "Truncate " .. iv(v.n) .. " relations" end, effects = nil, nt = R.pgoutput_Truncate_B_nt, tree = R.pgoutput_Truncate_B_tree },
+  { name = "Stream Start", fe = false, info_f = function(v) return "Stream Start xid=" .. iv(v.xid) end, effects = { "streamStart" }, nt = R.pgoutput_StreamStart_B_nt, tree = R.pgoutput_StreamStart_B_tree },
+  { name = "Stream Stop", fe = false, info_s = "Stream Stop", effects = { "streamStop" }, nt = R.pgoutput_StreamStop_B_nt, tree = R.pgoutput_StreamStop_B_tree },
+  { name = "Stream Commit", fe = false, info_f = function(v) return "Stream Commit xid=" .. iv(v.xid) end, effects = nil, nt = R.pgoutput_StreamCommit_B_nt, tree = R.pgoutput_StreamCommit_B_tree },
+  { name = "Stream Abort", fe = false, info_f = function(v) return "Stream Abort xid=" .. iv(v.xid) end, effects = nil, nt = R.pgoutput_StreamAbort_B_nt, tree = R.pgoutput_StreamAbort_B_tree },
+  { name = "Begin Prepare", fe = false, info_f = function(v) return "Begin Prepare " .. iv(v.gid) end, effects = nil, nt = R.pgoutput_BeginPrepare_B_nt, tree = R.pgoutput_BeginPrepare_B_tree },
+  { name = "Prepare", fe = false, info_f = function(v) return "Prepare " .. iv(v.gid) end, effects = nil, nt = R.pgoutput_Prepare_B_nt, tree = R.pgoutput_Prepare_B_tree },
+  { name = "Commit Prepared", fe = false, info_f = function(v) return "Commit Prepared " .. iv(v.gid) end, effects = nil, nt = R.pgoutput_CommitPrepared_B_nt, tree = R.pgoutput_CommitPrepared_B_tree },
+  { name = "Rollback Prepared", fe = false, info_f = function(v) return "Rollback Prepared " .. iv(v.gid) end, effects = nil, nt = R.pgoutput_RollbackPrepared_B_nt, tree = R.pgoutput_RollbackPrepared_B_tree },
+  { name = "Stream Prepare", fe = false, info_f = function(v) return "Stream Prepare " .. iv(v.gid) end, effects = nil, nt = R.pgoutput_Prepare_B_nt, tree = R.pgoutput_Prepare_B_tree },
 }
 
 P.pgoutput = { name = "pgoutput", command = "START_REPLICATION", options = { "proto_version", "publication_names" },
@@ -4151,22 +6496,39 @@ G.B[83] = { min = 4, max = 1073741823, v = { M[61] } }
 G.B[65] = { min = 4, max = 1073741823, v = { M[62] } }
 
 ---------------------------------------------------------------------------------------------------
--- Runtime (hand-written in the template, mirrored by src/decoder.ts): framing, resynchronisation,
--- connection state and its per-frame snapshots, TLS hand-over, Info column.
+-- Runtime (generator/templates/runtime.lua)
+
+-- Included by pgwire.lua.ejs (one drop-in file), after the generated readers and tables (M, G, P,
+-- OPENING): framing, resynchronisation, connection state and what the first pass keeps for later
+-- passes, requests and responses, TLS hand-over, the Info column. Mirrored by src/decoder.ts.
+--
+-- Cost matters here: the dissector runs once per TCP segment and this loop once per message, on
+-- captures of millions. Without a tree (tshark's summary mode, the first pass of tshark -2) it
+-- makes no tree item and, for most messages, no table: the variables table is reused, the readers
+-- decode only what is needed, and what later passes need is kept in flat arrays (see below).
 
 local DESEGMENT_ONE_MORE = DESEGMENT_ONE_MORE_SEGMENT or 0x0fffffff
 local tls_handle = Dissector.get("tls")
 local in_tls = false
 
--- Connection state is immutable: a change makes a copy, so that a snapshot is a reference.
-local function with(S, k, v)
-  local n = {}
-  for key, val in pairs(S) do n[key] = val end
-  n[k] = v
-  return n
-end
+---------------------------------------------------------------------------------------------------
+-- Connection state. A state is immutable (a change makes a new one, so that a snapshot is a
+-- reference) and small: { core, txs, columns, rformats }, the fields that change with every
+-- transaction and result apart from the core, which changes seldom:
+--   cph "startup" | "typed"; known (the StartupMessage was seen); ans (the request a one-byte
+--   answer answers); auth (last Authentication code); tls, gss; copy ("in" | "out" | "both" |
+--   "dropped"); cb (copy-both: replication); cfg (the COPY's settings); cq (COPY statements still to
+--   be answered); repl (replication connection kind); sub (payload set); stream (inside Stream
+--   Start..Stop); rels, types (what the replication stream described).
 
-local INITIAL = { cph = "startup", auth = -1, tls = false, gss = false }
+local INITIAL = { { cph = "startup", auth = -1, tls = false, gss = false } }
+
+local function with_core(S, k, val)
+  local core, n = S[1], {}
+  for key, x in pairs(core) do n[key] = x end
+  n[k] = val
+  return { n, S[2], S[3], S[4] }
+end
 
 -- The payload set a replication command starts: the first of that command whose options were all
 -- given; false when the command starts sets but its options match none; nil when it starts none.
@@ -4185,81 +6547,87 @@ local function payload_set_of(v)
   return starts
 end
 
--- b: the message just decoded (its variables, lists, and what its elements found).
-local function apply_effects(S, effects, b)
-  local v, lists = b.v, b.lists
+-- The effects of a message on its connection's state (spec/dsl.ts Effect; what each reads:
+-- EFFECT_READS). c holds what the message's elements found (lists, copy statements, COPY progress).
+local function apply_effects(S, effects, v, c)
+  local core = S[1]
   for i = 1, #effects do
     local e = effects[i]
-    if e == "startup" then S = with(with(with(S, "cph", "typed"), "known", true), "repl", v.replmode)
-    elseif e == "sslRequest" then S = with(S, "ans", "SSLRequest")
-    elseif e == "gssRequest" then S = with(S, "ans", "GSSENCRequest")
+    if e == "txStatus" then
+      if S[2] ~= v.status then S = { core, v.status, S[3], S[4] } end
+    elseif e == "rowDescription" then
+      S = { core, S[2], (c.lists and c.lists.columns) or {}, nil }
+    elseif e == "copyData" then
+      -- How far the COPY got (copy_rows): kept by the first pass, not in the state.
+      if c.cs and c.first then c.conn.cp = c.cs end
+    elseif e == "copyStatement" then
+      if core.cq ~= c.copy then S = with_core(S, "cq", c.copy) end
+    elseif e == "startup" then
+      S = with_core(with_core(with_core(S, "cph", "typed"), "known", true), "repl", v.replmode)
+    elseif e == "sslRequest" then S = with_core(S, "ans", "SSLRequest")
+    elseif e == "gssRequest" then S = with_core(S, "ans", "GSSENCRequest")
     elseif e == "encryptionAnswer" then
-      S = with(S, "ans", nil)
-      if v.answer == 83 then S = with(S, "tls", true) elseif v.answer == 71 then S = with(S, "gss", true) end
-    elseif e == "authRequest" then S = with(S, "auth", v.authtype)
+      S = with_core(S, "ans", nil)
+      if v.answer == 83 then S = with_core(S, "tls", true) elseif v.answer == 71 then S = with_core(S, "gss", true) end
+    elseif e == "authRequest" then S = with_core(S, "auth", v.authtype)
     elseif e == "copyIn" or e == "copyOut" then
       -- The COPY statement it answers, if the query was seen: its rows can be split.
       local dir = (e == "copyIn") and "in" or "out"
-      S = with(S, "copy", dir)
-      local cq = S.cq
+      S = with_core(S, "copy", dir)
+      local cq = S[1].cq
       if cq then
-        S = with(S, "cfg", copy_start(cq[1], v.format, dir))
+        S = with_core(S, "cfg", copy_start(cq[1], v.format, dir))
         local rest = {}
         for k = 2, #cq do rest[k - 1] = cq[k] end
-        S = with(S, "cq", (#rest > 0) and rest or nil)
+        S = with_core(S, "cq", (#rest > 0) and rest or nil)
       else
-        S = with(S, "cfg", nil)
+        S = with_core(S, "cfg", nil)
       end
-    elseif e == "copyBoth" then S = with(with(with(S, "copy", "both"), "cb", true), "cfg", nil)
-    elseif e == "copyStatement" then if S.cq ~= b.copy then S = with(S, "cq", b.copy) end
-    elseif e == "copyData" then
-      -- How far the COPY got (b_copy_rows): kept by the first pass, not in the state.
-      if b.cs and b.ctx.first then b.ctx.conn.cp = b.cs end
+    elseif e == "copyBoth" then S = with_core(with_core(with_core(S, "copy", "both"), "cb", true), "cfg", nil)
     elseif e == "copyInDone" then
-      S = with(S, "copy", (S.copy == "both" or S.copy == "out") and "out" or nil)
+      S = with_core(S, "copy", (S[1].copy == "both" or S[1].copy == "out") and "out" or nil)
     elseif e == "copyOutDone" then
-      if S.copy == "both" then S = with(S, "copy", "in") elseif S.copy == "out" then S = with(S, "copy", nil) end
+      if S[1].copy == "both" then S = with_core(S, "copy", "in") elseif S[1].copy == "out" then S = with_core(S, "copy", nil) end
     elseif e == "copyError" then
-      if S.copy then S = with(S, "copy", (S.copy == "in") and "dropped" or nil) end
-    elseif e == "rowDescription" then S = with(with(S, "columns", lists.columns or {}), "rformats", nil)
-    elseif e == "txStatus" then if S.txs ~= v.status then S = with(S, "txs", v.status) end
+      if S[1].copy then S = with_core(S, "copy", (S[1].copy == "in") and "dropped" or nil) end
     elseif e == "startReplication" then
       local set = payload_set_of(v)
-      if set ~= nil then S = with(with(S, "sub", set or nil), "stream", nil) end
+      if set ~= nil then S = with_core(with_core(S, "sub", set or nil), "stream", nil) end
     elseif e == "relation" then
       if type(v.relid) == "number" and type(v.nspname) == "string" and type(v.relname) == "string" then
         local rels = {}
-        if S.rels then for id, r in pairs(S.rels) do rels[id] = r end end
+        if S[1].rels then for id, r in pairs(S[1].rels) do rels[id] = r end end
         rels[v.relid] = { name = ((v.nspname == "") and "pg_catalog" or v.nspname) .. "." .. v.relname,
-                          cols = lists.relcols or {} }
-        S = with(S, "rels", rels)
+                          cols = (c.lists and c.lists.relcols) or {} }
+        S = with_core(S, "rels", rels)
       end
     elseif e == "dataType" then
       if type(v.typid) == "number" and type(v.typname) == "string" then
         local types = {}
-        if S.types then for id, name in pairs(S.types) do types[id] = name end end
+        if S[1].types then for id, name in pairs(S[1].types) do types[id] = name end end
         types[v.typid] = v.typname
-        S = with(S, "types", types)
+        S = with_core(S, "types", types)
       end
-    elseif e == "streamStart" then S = with(S, "stream", true)
-    elseif e == "streamStop" then S = with(S, "stream", nil)
+    elseif e == "streamStart" then S = with_core(S, "stream", true)
+    elseif e == "streamStop" then S = with_core(S, "stream", nil)
     end
+    core = S[1]
   end
-  if S.cb and not S.copy then S = with(S, "cb", nil) end
-  if S.cfg and not S.copy then S = with(S, "cfg", nil) end
+  if core.cb and not core.copy then S = with_core(S, "cb", nil) end
+  if S[1].cfg and not S[1].copy then S = with_core(S, "cfg", nil) end
   return S
 end
 
 -- Where a message comes (spec/dsl.ts Phase), or nil before the StartupMessage was seen.
-local function phase_of(S, fe)
-  if not S.known then return nil end
-  if S.auth ~= 0 then return "auth" end
+local function phase_of(core, fe)
+  if not core.known then return nil end
+  if core.auth ~= 0 then return "auth" end
   if fe then
-    if S.copy == "in" or S.copy == "both" then return "copyIn" end
-    if S.copy == "dropped" then return "copyDropped" end
+    if core.copy == "in" or core.copy == "both" then return "copyIn" end
+    if core.copy == "dropped" then return "copyDropped" end
     return "ready"
   end
-  if S.copy == "out" or S.copy == "both" then return "copyOut" end
+  if core.copy == "out" or core.copy == "both" then return "copyOut" end
   return "ready"
 end
 
@@ -4270,11 +6638,10 @@ local function tag_rows(tag, counting)
   return 0
 end
 
-local function selects(when, S, s, body)
-  if not when then return true end
-  if when.lastAuth then return when.lastAuth[S.auth] == true end
-  if when.answerTo then return S.ans == when.answerTo end
-  if when.copyBoth then return S.cb == true and sbyte(s, body + 1) == when.copyBoth end
+local function selects(when, core, s, body)
+  if when.lastAuth then return when.lastAuth[core.auth] == true end
+  if when.answerTo then return core.ans == when.answerTo end
+  if when.copyBoth then return core.cb == true and sbyte(s, body + 1) == when.copyBoth end
   if #s < body + 4 then return false end
   local code = u32(s, body + 1)
   if when.peekInt32 then return when.peekInt32[code] == true end
@@ -4282,25 +6649,9 @@ local function selects(when, S, s, body)
   return false
 end
 
-local function char_of(v)
-  if type(v) == "number" and v >= 32 and v < 127 then return string.char(v) end
-  return tostring(v)
-end
-
--- Values in the Info column: control characters as spaces, cut at 80 bytes on a UTF-8 boundary.
-local function info_text(v)
-  if type(v) == "number" then
-    if v == floor(v) then return sformat("%d", v) end
-    return tostring(v)
-  end
-  local s = tostring(v)
-  -- Most values are short printable ASCII: as they are.
-  if #s <= 80 and not sfind(s, "[^\32-\126]") then return s end
-  s = string.gsub(s, "[%z\1-\31\127]", " ")
-  return cut_utf8(s, 80)
-end
-
-local function render(parts, v, out)
+-- A finding's text: literal parts and variables.
+local function render(parts, v)
+  local out = {}
   for i = 1, #parts do
     local p = parts[i]
     if p.lit then out[#out + 1] = p.lit
@@ -4310,21 +6661,17 @@ local function render(parts, v, out)
   return tconcat(out)
 end
 
-local function info_of(m, v)
-  if #m.info == 0 then return m.name end
-  return render(m.info, v, { m.name })
-end
-
 -- SQL that sets a role's password with a literal: ALTER/CREATE ROLE/USER ... PASSWORD '...'.
 local function sets_password_literal(sql)
+  -- Most SQL has no PASSWORD at all: one scan says so.
+  if not sfind(sql, "[Pp][Aa][Ss][Ss][Ww][Oo][Rr][Dd][ \t\n\r\f\v]*'") then return false end
   local w1, w2 = smatch(sql, "^[ \t\n\r\f\v]*([A-Za-z]+)[ \t\n\r\f\v]+([A-Za-z]+)")
   if not w1 then return false end
   w1, w2 = ascii_upper(w1), ascii_upper(w2)
-  if (w1 ~= "ALTER" and w1 ~= "CREATE") or (w2 ~= "ROLE" and w2 ~= "USER") then return false end
-  return sfind(ascii_upper(sql), "PASSWORD[ \t\n\r\f\v]*'") ~= nil
+  return (w1 == "ALTER" or w1 == "CREATE") and (w2 == "ROLE" or w2 == "USER")
 end
 
-local function holds(w, S, v)
+local function holds(w, core, v)
   if w.var then
     local x = v[w.var]
     if w.present ~= nil and (x ~= nil) ~= w.present then return false end
@@ -4332,7 +6679,7 @@ local function holds(w, S, v)
     if w.oneOf and (x == nil or not w.oneOf[x]) then return false end
     if w.noneOf and x ~= nil and w.noneOf[x] then return false end
   end
-  if w.lastAuth and not w.lastAuth[S.auth] then return false end
+  if w.lastAuth and not w.lastAuth[core.auth] then return false end
   if w.clear and in_tls then return false end
   if w.passwordLiteral then
     local sql = v[w.passwordLiteral]
@@ -4360,23 +6707,21 @@ local function resync_point(s, from, groups, caplen, total)
   return caplen
 end
 
-local function add_undecoded(tvb, tree, off, stop, key, text)
-  local t = tree:add(pgwire, tvb(off, stop - off), "PostgreSQL: undecoded data")
+-- Bytes that are no message (an unknown type, a bad length): shown, flagged, skipped. Without a
+-- tree, the experts go on the call's tree all the same.
+local function add_undecoded(c, off, stop, key, text)
+  local tree, tvb = c.root, c.tvb
+  local t = tree
+  if not c.nt then t = tree:add(pgwire, tvb(off, stop - off), "PostgreSQL: undecoded data") end
   t:add_proto_expert_info(E[key], text)
-  if stop > off then t:add(F.undecoded, tvb(off, stop - off)) end
+  if stop > off and not c.nt then t:add(F.undecoded, tvb(off, stop - off)) end
   t:add_proto_expert_info(E.resync, sformat("Skipped %d bytes to find the next message", stop - off))
 end
 
--- r0: the zero-length range at the message's start, shared by its generated items.
-local function add_header(t, tvb, r0, off, shape, fe, name)
-  t:add(F.msg, r0, name):set_generated()
-  if shape == "typed" then
-    t:add(F.type, tvb(off, 1))
-    t:add(F.length, tvb(off + 1, 4))
-  elseif shape == "untyped" then
-    t:add(F.length, tvb(off, 4))
-  end
-  t:add(F.frontend, r0, fe):set_generated()
+local function add_partial(c, off)
+  local t = c.root
+  if not c.nt then t = t:add(pgwire, c.tvb(off, c.caplen - off), "PostgreSQL: partial message") end
+  t:add_proto_expert_info(E.truncated, "Message cut short in the capture")
 end
 
 -- A key for the message that starts at off: its first bytes, at most 16 and never past its own
@@ -4404,68 +6749,113 @@ local function opening(s, caplen)
   return nil
 end
 
--- What a new connection's client sends first.
-local function new_connection(s, caplen)
-  return opening(s, caplen) ~= nil
-end
+---------------------------------------------------------------------------------------------------
+-- What the first pass keeps for later passes (a second pass, a click in the GUI), in flat arrays:
+-- a table per frame or per message would cost more than the rest of the dissector.
+--
+-- Messages are numbered in the order the first pass decodes them (g, from 1); a frame's messages
+-- are consecutive, from FR_G[frame]. Requests are numbered apart (k, from 1).
+--   FR_S[frame]    the state at the frame's first call
+--   FR_G[frame]    the number of the frame's first message
+--   FR_N[frame]    messages the frame has decoded so far (a later pass restarts at its first call)
+--   FR_KEY[frame]  the key (msg_key) of the frame's first call that had messages: it sets the
+--                  Info column, later calls append to it
+--   FR_ALT[frame]  { [key] = state } the state at other calls of the frame where it differs
+--   MS[g]          the state before message g, where it is not the state after message g - 1's
+--                  predecessor (sparse: only where a message changed it)
+--   ML[g]          k when message g is request k, -k when it is the response that completes
+--                  request k, 0 otherwise
+--   MX[g]          { unexpected = true } for a response no request waits for; { cb, cq } for a
+--                  CancelRequest: the BackendKeyData's frame and the request its backend ran
+--   MCP[g]         a CopyData's COPY progress (copy_pack)
+--   RQ_FRAME[k], RQ_TIME[k] the request's frame and time; RQ_RESP[k] the frame of the response
+--   that completed it (0: none yet); RQ_ROWS[k] the rows before it; RQ_M[k] its message; RQ_OBJ[k]
+--   the statement or portal it refers to (false once answered); RQ_SQL[k] that object's SQL;
+--   RQ_PT[k] the parameter types a Bind's values are typed by; RQ_TAGS[k] the command tags before
+--   the response (a list, then once completed the text), RQ_TAGROWS[k] their row counts.
 
--- Requests and their responses. The first pass matches them with a queue per connection and
--- stores what it found per message (frame record, message ordinal); later passes show the same.
+local FR_S, FR_G, FR_N, FR_KEY, FR_ALT, MS, ML, MX
+local RQ_FRAME, RQ_TIME, RQ_RESP, RQ_ROWS, RQ_M, RQ_OBJ, RQ_SQL, RQ_PT, RQ_TAGS, RQ_TAGROWS
+local G_NEXT, RQ_NEXT
+
+local function reset_records()
+  FR_S, FR_G, FR_N, FR_KEY, FR_ALT, MS, ML, MX, MCP = {}, {}, {}, {}, {}, {}, {}, {}, {}
+  RQ_FRAME, RQ_TIME, RQ_RESP, RQ_ROWS, RQ_M, RQ_OBJ, RQ_SQL, RQ_PT, RQ_TAGS, RQ_TAGROWS =
+    {}, {}, {}, {}, {}, {}, {}, {}, {}, {}
+  G_NEXT, RQ_NEXT = 1, 0
+end
+reset_records()
+
 -- What an answer tells of the object its request refers to (spec/dsl.ts answerTypes, answerColumns).
-local function answer(m, r, lists)
+local function answer(m, k, lists)
   local o = m.objects
-  if not o or not r.obj then return end
+  local obj = RQ_OBJ[k]
+  if not o or not obj then return end
   -- The parameter types as the server resolved them: later Binds of the statement use them.
-  if o.answerTypes then r.obj.types = lists[o.answerTypes] or {} end
-  if o.answerColumns then r.obj.columns = lists[o.answerColumns] or {} end
+  if o.answerTypes then obj.types = (lists and lists[o.answerTypes]) or {} end
+  if o.answerColumns then obj.columns = (lists and lists[o.answerColumns]) or {} end
 end
 
--- obj is what objects_first_pass found: the statement or portal the message refers to.
-local function link_first_pass(conn, m, fe, pinfo, v, lists, obj)
-  local q = conn.q
-  if fe then
+-- Requests and their responses, first pass: a queue of request numbers per connection
+-- (conn.q[conn.qh .. conn.qt]).
+local function link_first_pass(c, m, v, g, obj)
+  local conn = c.conn
+  if c.fe then
     if m.start then conn.started = true end
-    if m.ends then
-      local r = { frame = pinfo.number, time = pinfo.abs_ts, rows = 0, ends = m.ends, tagRows = 0,
-                  obj = obj, rowsOfObj = (m.objects and m.objects.rows) or false }
-      q[#q + 1] = r
-      return { req = r }
-    end
-    return nil
+    if not m.ends then return end
+    local k = RQ_NEXT + 1
+    RQ_NEXT = k
+    RQ_FRAME[k], RQ_TIME[k], RQ_RESP[k], RQ_ROWS[k], RQ_M[k] = c.number, c.abs_ts, 0, 0, m
+    RQ_OBJ[k] = obj or false
+    if obj then RQ_SQL[k] = obj.sql end
+    local qt = conn.qt + 1
+    conn.q[qt], conn.qt = k, qt
+    ML[g] = k
+    return
   end
-  if m.async then return nil end
+  if m.async then return end
+  local q, qh, qt = conn.q, conn.qh, conn.qt
   -- Seen from its start, a connection answers only what was asked.
-  if #q == 0 then return conn.started and { unexpected = true } or nil end
-  for i = 1, #q do
-    local r = q[i]
-    if r.ends[m.name] then
-      -- This completes request i; the ones before it got no answer (skipped after an error).
-      for _ = 1, i do table.remove(q, 1) end
-      answer(m, r, lists)
-      r.resp = pinfo.number
-      local rec = { to = r.frame, us = floor((pinfo.abs_ts - r.time) * 1000000 + 0.5), rows = r.rows }
-      if r.tags then rec.tags, rec.tagRows = cut_utf8(tconcat(r.tags, "; "), MAX_VALUE_BYTES), r.tagRows end
-      return rec
+  if qh > qt then
+    if conn.started then MX[g] = { unexpected = true } end
+    return
+  end
+  local name = m.name
+  for i = qh, qt do
+    local k = q[i]
+    if RQ_M[k].ends[name] then
+      -- This completes request k; the ones before it got no answer (skipped after an error).
+      answer(m, k, c.lists)
+      for j = qh, i do RQ_OBJ[q[j]] = false end
+      if i == qt then conn.qh, conn.qt = 1, 0 else conn.qh = i + 1 end
+      RQ_RESP[k] = c.number
+      local tags = RQ_TAGS[k]
+      if tags then RQ_TAGS[k] = cut_utf8(tconcat(tags, "; "), MAX_VALUE_BYTES) end
+      ML[g] = -k
+      return
     end
   end
-  local head = q[1]
-  if m.row then head.rows = head.rows + 1 end
+  local k = q[qh]
+  if m.row then RQ_ROWS[k] = RQ_ROWS[k] + 1 end
   local tag = m.commandTag and v[m.commandTag.var]
   if type(tag) == "string" then
-    head.tags = head.tags or {}
-    head.tags[#head.tags + 1] = tag
-    head.tagRows = math.min(head.tagRows + tag_rows(tag, m.commandTag.counting), 4294967295)
+    local tags = RQ_TAGS[k]
+    if not tags then
+      tags = {}
+      RQ_TAGS[k] = tags
+    end
+    tags[#tags + 1] = tag
+    RQ_TAGROWS[k] = math.min((RQ_TAGROWS[k] or 0) + tag_rows(tag, m.commandTag.counting), 4294967295)
   end
-  answer(m, head, lists)
-  return nil
+  answer(m, k, c.lists)
 end
 
 -- Prepared statements and portals by name (spec/dsl.ts Objects), each with its SQL, parameter
 -- types, columns once described, and for a portal its result formats and its statement; first
 -- pass only. Returns the object the message refers to.
+local EMPTY = {}
 local function objects_first_pass(conn, m, v, lists)
   local o = m.objects
-  if not o then return nil end
   local objs, found = conn.objs, nil
   if o.refer then
     local map = o.refer.map
@@ -4483,8 +6873,13 @@ local function objects_first_pass(conn, m, v, lists)
     local key = v[o.define.name]
     local sql, types = found and found.sql, found and found.types
     if o.define.sql then sql = v[o.define.sql] end
-    if o.define.types then types = lists[o.define.types] or {} end
-    local formats = o.define.formats and (lists[o.define.formats] or {}) or nil
+    if o.define.types then types = (lists and lists[o.define.types]) or {} end
+    local formats = nil
+    if o.define.formats then
+      formats = lists and lists[o.define.formats]
+      -- No format codes: one shared list, so that portals without any compare equal.
+      if not formats then formats = EMPTY end
+    end
     if type(key) == "string" and type(sql) == "string" then
       objs[o.define.map][key] = { sql = sql, types = types, formats = formats, stmt = found }
     end
@@ -4496,7 +6891,7 @@ end
 -- code for all, N: one each), as typedParams in src/decoder.ts: { type name or nil, value or nil }.
 local function typed_params(types, params, formats)
   local out = {}
-  params, formats = params or {}, formats or {}
+  params, formats = params or EMPTY, formats or EMPTY
   for i = 1, #params do
     local vlen, raw = params[i][1], params[i][2]
     local f = 0
@@ -4517,246 +6912,306 @@ end
 -- Cancel keys across connections: "pid key" -> the BackendKeyData's frame and connection.
 local cancel_keys = {}
 
-local function cancel_first_pass(conn, m, v, pinfo)
-  if not m.cancelKey or v.pid == nil or v.key == nil then return nil end
+local function cancel_first_pass(c, m, v, g)
+  if v.pid == nil or v.key == nil then return end
   local k = (type(v.pid) == "number" and sformat("%d", v.pid) or tostring(v.pid)) .. " " ..
     (type(v.key) == "number" and sformat("%d", v.key) or v.key)
   if m.cancelKey == "register" then
-    cancel_keys[k] = { frame = pinfo.number, conn = conn }
-    return nil
+    cancel_keys[k] = { frame = c.number, conn = c.conn }
+    return
   end
   local owner = cancel_keys[k]
-  if not owner then return nil end
-  local head = owner.conn.q[1]
-  return owner.frame, head and head.frame or nil
+  if not owner then return end
+  local oc = owner.conn
+  local head = oc.qh <= oc.qt and RQ_FRAME[oc.q[oc.qh]] or nil
+  MX[g] = { cb = owner.frame, cq = head }
 end
 
--- What the first pass found for a message: its link back to the request, and the SQL it refers to.
-local function add_links(t, r0, rec)
-  if not rec then return end
-  if rec.to then
-    t:add(F.responseTo, r0, rec.to):set_generated()
-    t:add(F.time, r0, NSTime.new(floor(rec.us / 1000000), (rec.us % 1000000) * 1000)):set_generated()
-    if rec.rows > 0 then t:add(F.rowCount, r0, rec.rows):set_generated() end
-    if rec.tags then
-      t:add(F.tags, r0, rec.tags):set_generated()
-      if rec.tagRows > 0 then t:add(F.tagRows, r0, rec.tagRows):set_generated() end
+-- What the first pass found for message g, in its tree t: its link back to the request, the SQL
+-- it refers to, Bind's parameters, the cancel links. r0: the message's zero-length range.
+local function add_links(c, t, g, m)
+  local vis, r0 = c.vis, c.r0
+  local k = ML[g]
+  if k and k < 0 then
+    k = -k
+    if vis or REF(t, F.responseTo) then t:add(F.responseTo, r0, RQ_FRAME[k]):set_generated() end
+    if vis or REF(t, F.time) then
+      local us = floor((c.abs_ts - RQ_TIME[k]) * 1000000 + 0.5)
+      t:add(F.time, r0, NSTime.new(floor(us / 1000000), (us % 1000000) * 1000)):set_generated()
+    end
+    local rows = RQ_ROWS[k]
+    if rows > 0 and (vis or REF(t, F.rowCount)) then t:add(F.rowCount, r0, rows):set_generated() end
+    local tags = RQ_TAGS[k]
+    if type(tags) == "string" then
+      if vis or REF(t, F.tags) then t:add(F.tags, r0, tags):set_generated() end
+      local tr = RQ_TAGROWS[k]
+      if tr > 0 and (vis or REF(t, F.tagRows)) then t:add(F.tagRows, r0, tr):set_generated() end
+    end
+  elseif k and k > 0 then
+    local sql = RQ_SQL[k]
+    if sql and (vis or REF(t, F.sql)) then t:add(F.sql, r0, sql):set_generated() end
+    local o = m.objects
+    if o and o.params and (vis or REF(t, F.paramType) or REF(t, F.paramValue)) then
+      -- Typed when shown: the first pass keeps what they need (the statement's types then).
+      local lists = c.lists or EMPTY
+      local params = typed_params(RQ_PT[k] or nil, lists[o.params.values], lists[o.params.formats])
+      for i = 1, #params do
+        local p = params[i]
+        if p.t then t:add(F.paramType, r0, p.t):set_generated() end
+        if p.v then t:add(F.paramValue, r0, p.v):set_generated() end
+      end
     end
   end
-  if rec.sql then t:add(F.sql, r0, rec.sql):set_generated() end
-  if rec.params then
-    -- Typed when shown: the first pass keeps what they need (the statement's types then).
-    local params = typed_params(rec.params.types, rec.params.values, rec.params.formats)
-    for i = 1, #params do
-      local p = params[i]
-      if p.t then t:add(F.paramType, r0, p.t):set_generated() end
-      if p.v then t:add(F.paramValue, r0, p.v):set_generated() end
-    end
+  local x = MX[g]
+  if x then
+    if x.cb and (vis or REF(t, F.cancelBackend)) then t:add(F.cancelBackend, r0, x.cb):set_generated() end
+    if x.cq and (vis or REF(t, F.cancelRequest)) then t:add(F.cancelRequest, r0, x.cq):set_generated() end
+    if x.unexpected then t:add_proto_expert_info(E.unexpectedResponse, "A response with no request waiting for it") end
   end
-  if rec.cb then t:add(F.cancelBackend, r0, rec.cb):set_generated() end
-  if rec.cq then t:add(F.cancelRequest, r0, rec.cq):set_generated() end
-  if rec.unexpected then t:add_proto_expert_info(E.unexpectedResponse, "A response with no request waiting for it") end
 end
 
--- The link forward to the response, known once the response was seen: last in the message.
-local function add_response_in(t, r0, rec)
-  if rec and rec.req and rec.req.resp then t:add(F.responseIn, r0, rec.req.resp):set_generated() end
+---------------------------------------------------------------------------------------------------
+-- The message loop of one call.
+
+-- One context per nesting level (decrypted data comes back through a nested call from TLS).
+local CTX = {}
+local depth = 0
+
+-- r0 and the message's item when there is a tree; nil without one.
+local function add_message_item(c, off, size, shape, m, S)
+  local tree, tvb, vis = c.root, c.tvb, c.vis
+  local t = tree:add(pgwire, tvb(off, math.min(size, c.caplen - off)), "PostgreSQL: " .. m.name)
+  local r0 = tvb(off, 0)
+  if vis or REF(t, F.msg) then t:add(F.msg, r0, m.name):set_generated() end
+  if shape == "typed" then
+    if vis or REF(t, F.type) then t:add(F.type, tvb(off, 1)) end
+    if vis or REF(t, F.length) then t:add(F.length, tvb(off + 1, 4)) end
+  elseif shape == "untyped" then
+    if vis or REF(t, F.length) then t:add(F.length, tvb(off, 4)) end
+  end
+  if vis or REF(t, F.frontend) then t:add(F.frontend, r0, c.fe):set_generated() end
+  if S[2] and (vis or REF(t, F.txStatus)) then t:add(F.txStatus, r0, S[2]):set_generated() end
+  return t, r0
 end
 
--- Decodes the messages of one call; returns the new state and the Info texts.
--- s: the captured bytes of tvb, read once by the caller.
-local function dissect_messages(tvb, s, pinfo, tree, S, fe, fr, tag, ctx)
-  local caplen, total = #s, tvb:reported_len()
-  local infos = {}
+-- Decodes the messages of one call; returns the new state and whether TLS took the rest.
+-- The Info texts go into c.infos[1 .. c.ninfo].
+local function dissect_messages(c, S)
+  local s, caplen, total, fe, pinfo = c.s, c.caplen, c.total, c.fe, c.pinfo
   local groups = fe and G.F or G.B
+  local first, conn = c.first, c.conn
+  local infos = c.infos
+  local prev = S
   local off = 0
   while off < total do
     if off >= caplen then break end
-    if fe and off == 0 and not in_tls and (S.cph == "typed" or S.tls) and new_connection(s, caplen) then
+    local core = S[1]
+    if fe and off == 0 and not in_tls and (core.cph == "typed" or core.tls) and opening(s, caplen) then
       -- A client reusing the address and port pair of an earlier connection starts over.
       S = INITIAL
-      if fr then
-        ctx.conn.q = {}
-        ctx.conn.objs = { S = {}, P = {} }
-        ctx.conn.cp = nil
-        ctx.conn.started = nil
+      core = S[1]
+      if first then
+        conn.q, conn.qh, conn.qt = {}, 1, 0
+        conn.objs = { S = {}, P = {} }
+        conn.cp = nil
+        conn.started = nil
       end
     end
-    if S.tls and not in_tls then
+    if core.tls and not in_tls then
       -- TLS follows the server's 'S' (or a direct TLS ClientHello): Wireshark's TLS dissector
       -- takes the bytes, and hands decrypted data back to pgwire through the tls.port table.
       -- The decrypted messages come back through a nested call that reads and updates the
       -- connection's state: hand it the current one first.
-      if fr then ctx.conn.cur = S end
+      -- Its messages are numbered after this call's.
+      if first then conn.cur = S end
+      FR_N[c.number] = c.ord
       in_tls = true
+      local tvb, tree = c.tvb, c.root
       pcall(function() tls_handle:call(tvb(off):tvb(), pinfo, tree) end)
       in_tls = false
+      c.ord = FR_N[c.number]
       if pinfo.desegment_len and pinfo.desegment_len > 0 then pinfo.desegment_offset = pinfo.desegment_offset + off end
-      return S, infos, true
+      return S, true
     end
-    if S.gss then
-      local t = tree:add(pgwire, tvb(off, caplen - off), "PostgreSQL: GSSAPI-encrypted data")
-      t:add(F.undecoded, tvb(off, caplen - off))
+    if core.gss then
+      if not c.nt then
+        local t = c.root:add(pgwire, c.tvb(off, caplen - off), "PostgreSQL: GSSAPI-encrypted data")
+        t:add(F.undecoded, c.tvb(off, caplen - off))
+      end
       break
     end
-    local first = sbyte(s, off + 1)
+    local b1 = sbyte(s, off + 1)
     local shape = "typed"
-    local g
-    if fe and S.cph == "startup" then
-      if first == 22 and not in_tls then
-        S = with(S, "tls", true)
-      elseif first == 0 then
+    if fe and core.cph == "startup" then
+      if b1 == 22 and not in_tls then
+        S = with_core(S, "tls", true)
+        shape = nil
+      elseif b1 == 0 then
         shape = "untyped"
       else
-        S = with(S, "cph", "typed")
+        S = with_core(S, "cph", "typed")
       end
-    elseif not fe and S.ans and (first == 83 or first == 78 or first == 71) then
+    elseif not fe and core.ans and (b1 == 83 or b1 == 78 or b1 == 71) then
       shape = "single"
     end
-    if not S.tls or in_tls then
-      local hdr, size
-      if shape == "single" then
-        g, hdr, size = G.B.single, 0, 1
-      else
-        hdr = (shape == "typed") and 1 or 0
-        if off + hdr + 4 > total then
-          if pinfo.can_desegment > 0 then
-            pinfo.desegment_offset, pinfo.desegment_len = off, DESEGMENT_ONE_MORE
-            break
-          end
-          local t = tree:add(pgwire, tvb(off, caplen - off), "PostgreSQL: partial message")
-          t:add_proto_expert_info(E.truncated, "Message cut short in the capture")
+    local g, hdr, size
+    if shape == "single" then
+      g, hdr, size = G.B.single, 0, 1
+    elseif shape then
+      hdr = (shape == "typed") and 1 or 0
+      if off + hdr + 4 > total then
+        if pinfo.can_desegment > 0 then
+          pinfo.desegment_offset, pinfo.desegment_len = off, DESEGMENT_ONE_MORE
           break
         end
-        if off + hdr + 4 > caplen then
-          local t = tree:add(pgwire, tvb(off, caplen - off), "PostgreSQL: partial message")
-          t:add_proto_expert_info(E.truncated, "Message cut short in the capture")
-          break
-        end
-        local len = u32(s, off + hdr + 1)
-        g = groups[shape == "typed" and first or "untyped"]
-        if not g then
-          local stop = resync_point(s, off + 1, groups, caplen, total)
-          add_undecoded(tvb, tree, off, stop, "unknownType",
-            sformat("Unknown %s message type %d", fe and "frontend" or "backend", first))
-          infos[#infos + 1] = "Unknown message"
-          off = stop
-          g = nil
-        elseif len < g.min or len > g.max then
-          local stop = resync_point(s, off + 1, groups, caplen, total)
-          add_undecoded(tvb, tree, off, stop, "badLength", sformat("Invalid message length %d", len))
+        add_partial(c, off)
+        break
+      end
+      if off + hdr + 4 > caplen then
+        add_partial(c, off)
+        break
+      end
+      local len = u32(s, off + hdr + 1)
+      g = groups[shape == "typed" and b1 or "untyped"]
+      if not g or len < g.min or len > g.max then
+        local stop = resync_point(s, off + 1, groups, caplen, total)
+        if g then
+          add_undecoded(c, off, stop, "badLength", sformat("Invalid message length %d", len))
           infos[#infos + 1] = "Bad length"
-          off = stop
-          g = nil
         else
-          size = hdr + len
+          add_undecoded(c, off, stop, "unknownType",
+            sformat("Unknown %s message type %d", fe and "frontend" or "backend", b1))
+          infos[#infos + 1] = "Unknown message"
+        end
+        off = stop
+        g = nil
+      else
+        size = hdr + len
+      end
+    end
+    if g then
+      if off + size > total and pinfo.can_desegment > 0 then
+        pinfo.desegment_offset, pinfo.desegment_len = off, off + size - total
+        break
+      end
+      if first and not fe then
+        local qh = conn.qh
+        if qh <= conn.qt then
+          -- Execute's rows are its portal's (columns, result formats), whatever came in between.
+          local k = conn.q[qh]
+          local o = RQ_M[k].objects
+          local obj = o and o.rows and RQ_OBJ[k]
+          if obj then
+            local cols = obj.columns or (obj.stmt and obj.stmt.columns)
+            local rf = obj.formats
+            if (cols and cols ~= S[3]) or (rf and rf ~= S[4]) then S = { S[1], S[2], cols or S[3], rf or S[4] } end
+          end
         end
       end
-      if g then
-        if off + size > total then
-          if pinfo.can_desegment > 0 then
-            pinfo.desegment_offset, pinfo.desegment_len = off, off + size - total
+      -- The message's number; the state before it, as the first pass had it.
+      local gm = c.g0 + c.ord
+      c.ord = c.ord + 1
+      if first then
+        if S ~= prev then
+          MS[gm] = S
+          prev = S
+        end
+      else
+        local x = MS[gm]
+        if x then S = x end
+      end
+      core = S[1]
+      -- The variant whose selector holds; the last one (the group's fallback) when none does.
+      local vs = g.v
+      local m = vs[#vs]
+      if #vs > 1 then
+        for i = 1, #vs do
+          local w = vs[i].when
+          if not w or selects(w, core, s, off + hdr + 4) then
+            m = vs[i]
             break
           end
         end
-        local head = fr and not fe and ctx.conn.q[1]
-        if head and head.rowsOfObj and head.obj then
-          -- Execute's rows are its portal's (columns, result formats), whatever came in between.
-          local o = head.obj
-          local cols = o.columns or (o.stmt and o.stmt.columns)
-          if cols and cols ~= S.columns then S = with(S, "columns", cols) end
-          if o.formats and o.formats ~= S.rformats then S = with(S, "rformats", o.formats) end
-        end
-        -- The state before this message, as the first pass had it (see apply_effects below).
-        if fr then
-          if S ~= ctx.prev then
-            fr.st = fr.st or {}
-            fr.st[ctx.ord] = S
-            ctx.prev = S
-          end
-        elseif ctx.fr.st and ctx.fr.st[ctx.ord] then
-          S = ctx.fr.st[ctx.ord]
-        end
-        -- The variant whose selector holds; the last one (the group's fallback) when none does.
-        local m = g.v[#g.v]
-        for i = 1, #g.v do
-          if selects(g.v[i].when, S, s, off + hdr + 4) then m = g.v[i] break end
-        end
-        local nt = ctx.nt
-        local t, r0
-        if not nt then
-          t = tree:add(pgwire, tvb(off, math.min(size, caplen - off)), "PostgreSQL: " .. m.name)
-          r0 = tvb(off, 0)
-          add_header(t, tvb, r0, off, shape, fe, m.name)
-          if S.txs then t:add(F.txStatus, r0, S.txs):set_generated() end
-        end
-        if off + size > caplen then
-          if not nt then
-            t:add_proto_expert_info(E.truncated, sformat("Message cut short in the capture (%d of %d bytes)", caplen - off, size))
-          end
-          infos[#infos + 1] = m.name
-          break
-        end
-        local bodylen = size - hdr - ((shape == "single") and 0 or 4)
-        local b = { s = s, tvb = tvb, tree = t, nt = nt, r0 = r0, pos = off + size - bodylen, e = off + size, ok = true,
-                    v = { bodylen = bodylen }, base = off, lists = {}, cols = S.columns, rf = S.rformats, st = S,
-                    fe = fe, ctx = ctx }
-        if (m.fixed and m.fixed ~= size - hdr) or (m.max and size - hdr > m.max) then
-          b_expert(b, "badLength", sformat("Invalid message length %d", size - hdr))
-        end
-        m.parse(b)
-        b_finish(b)
-        local phase = m.allowed and phase_of(S, fe)
-        if phase and not m.allowed[phase] and not nt then
-          t:add_proto_expert_info(E.unexpectedMessage, m.name .. " is not allowed " .. PHASE_TEXT[phase])
-        end
-        local rec
-        if fr then
-          local obj = objects_first_pass(ctx.conn, m, b.v, b.lists)
-          rec = link_first_pass(ctx.conn, m, fe, pinfo, b.v, b.lists, obj)
-          if obj then
-            rec = rec or {}
-            rec.sql = obj.sql
-          end
-          if m.objects and m.objects.params then
-            rec = rec or {}
-            rec.params = { types = obj and obj.types, values = b.lists[m.objects.params.values],
-                           formats = b.lists[m.objects.params.formats] }
-          end
-          local cb, cq = cancel_first_pass(ctx.conn, m, b.v, pinfo)
-          if cb then
-            rec = rec or {}
-            rec.cb, rec.cq = cb, cq
-          end
-          if rec then ctx.fr.links[ctx.ord] = rec end
+      end
+      local nt = c.nt
+      local t
+      if not nt then t, c.r0 = add_message_item(c, off, size, shape, m, S) end
+      c.t = t
+      if off + size > caplen then
+        if t then
+          t:add_proto_expert_info(E.truncated, sformat("Message cut short in the capture (%d of %d bytes)", caplen - off, size))
         else
-          rec = ctx.fr.links[ctx.ord]
+          c.root:add_proto_expert_info(E.truncated, sformat("Message cut short in the capture (%d of %d bytes)", caplen - off, size))
         end
-        ctx.ord = ctx.ord + 1
-        if not nt then add_links(t, r0, rec) end
-        if m.findings and not nt then
-          for i = 1, #m.findings do
-            local f = m.findings[i]
-            if holds(f.when, S, b.v) then t:add_proto_expert_info(E[f.e], render(f.text, b.v, {})) end
-          end
+        infos[#infos + 1] = m.name
+        break
+      end
+      -- The variables: one table, reused (each reader clears its own) unless names the data gave
+      -- were bound in it.
+      local v = c.v
+      if c.dirty then
+        v = {}
+        c.v, c.dirty = v, false
+      end
+      local bodylen = size - hdr - ((shape == "single") and 0 or 4)
+      v.bodylen = bodylen
+      c.core, c.cols, c.rf, c.lists, c.sub, c.copy, c.cs, c.g = core, S[3], S[4], nil, nil, nil, nil, gm
+      if (m.fixed and m.fixed ~= size - hdr) or (m.max and size - hdr > m.max) then
+        x_expert(c, "badLength", sformat("Invalid message length %d", size - hdr))
+      end
+      local e = off + size
+      local stop
+      if nt then stop = m.nt(c, v, s, e - bodylen, e) else stop = m.tree(c, v, s, e - bodylen, e, t) end
+      if stop and stop < e then x_expert(c, "trailing", sformat("%d bytes after the last field", e - stop)) end
+      local phase = m.allowed and phase_of(core, fe)
+      if phase and not m.allowed[phase] then
+        x_expert(c, "unexpectedMessage", m.name .. " is not allowed " .. PHASE_TEXT[phase])
+      end
+      if first then
+        ML[gm] = 0
+        local obj = m.objects and objects_first_pass(conn, m, v, c.lists)
+        link_first_pass(c, m, v, gm, obj)
+        if m.objects and m.objects.params and obj then
+          local k = ML[gm]
+          if k > 0 then RQ_PT[k] = obj.types end
         end
-        if not nt then add_response_in(t, r0, rec) end
-        local sub = b.sub
-        infos[#infos + 1] = sub and (info_of(m, b.v) .. " " .. info_of(sub, b.v)) or info_of(m, b.v)
-        local before = S
-        if not fe and S.ans and shape == "typed" then S = with(S, "ans", nil) end
-        S = apply_effects(S, m.effects, b)
-        if sub then S = apply_effects(S, sub.effects, b) end
-        off = off + size
-        if fr and S ~= before and off < caplen then
-          -- A later pass may start a call at the next message: remember the state there.
-          fr.alt = fr.alt or {}
-          fr.alt[msg_key(s, off, caplen) .. tag] = S
+        if m.cancelKey then cancel_first_pass(c, m, v, gm) end
+      end
+      if t then add_links(c, t, gm, m) end
+      local fs = m.findings
+      if fs then
+        for i = 1, #fs do
+          local f = fs[i]
+          if holds(f.when, core, v) then x_expert(c, f.e, render(f.text, v)) end
         end
+      end
+      if t then
+        local k = ML[gm]
+        if k and k > 0 and RQ_RESP[k] > 0 and (c.vis or REF(t, F.responseIn)) then
+          t:add(F.responseIn, c.r0, RQ_RESP[k]):set_generated()
+        end
+      end
+      local sub = c.sub
+      local inf = m.info_s or m.info_f(v)
+      if sub then inf = inf .. " " .. (sub.info_s or sub.info_f(v)) end
+      infos[#infos + 1] = inf
+      local before = S
+      if not fe and core.ans and shape == "typed" then S = with_core(S, "ans", nil) end
+      if m.effects then S = apply_effects(S, m.effects, v, c) end
+      if sub and sub.effects then S = apply_effects(S, sub.effects, v, c) end
+      off = e
+      if first and S ~= before and off < caplen then
+        -- A later pass may start a call at the next message: remember the state there.
+        local alt = FR_ALT[c.number]
+        if not alt then
+          alt = {}
+          FR_ALT[c.number] = alt
+        end
+        alt[msg_key(s, off, caplen) .. c.tag] = S
       end
     end
   end
-  return S, infos, false
+  return S, false
 end
 
 local conns = {}
@@ -4765,6 +7220,7 @@ function pgwire.init()
   conns = {}
   cancel_keys = {}
   in_tls = false
+  reset_records()
 end
 
 -- Connections are keyed by their address and port pair, the same in both directions and in
@@ -4776,7 +7232,7 @@ end
 
 local function new_conn(pinfo, sport)
   return { sport = sport, saddr = tostring(sport == pinfo.src_port and pinfo.src or pinfo.dst), cur = INITIAL,
-           frames = {}, q = {}, objs = { S = {}, P = {} } }
+           q = {}, qh = 1, qt = 0, objs = { S = {}, P = {} } }
 end
 
 function pgwire.dissector(tvb, pinfo, tree)
@@ -4798,32 +7254,52 @@ function pgwire.dissector(tvb, pinfo, tree)
   local tag = in_tls and "t" or ""
   local s = tvb:raw(0, caplen)
   local key16 = msg_key(s, 0, caplen) .. tag
-  local fr = conn.frames[pinfo.number]
+  local number, visited = pinfo.number, pinfo.visited
+  local fs = FR_S[number]
   local S
-  if pinfo.visited and fr then
-    S = (fr.alt and fr.alt[key16]) or fr.S
+  if visited and fs then
+    local alt = FR_ALT[number]
+    S = (alt and alt[key16]) or fs
   else
     S = conn.cur
-    if not fr then
-      fr = { S = S, links = {}, n = 0 }
-      conn.frames[pinfo.number] = fr
-    elseif S ~= fr.S then
-      fr.alt = fr.alt or {}
-      fr.alt[key16] = S
+    if not fs then
+      FR_S[number], FR_G[number], FR_N[number] = S, G_NEXT, 0
+    elseif S ~= fs then
+      local alt = FR_ALT[number]
+      if not alt then
+        alt = {}
+        FR_ALT[number] = alt
+      end
+      alt[key16] = S
     end
   end
+  -- Messages are numbered within their frame, so that what the first pass found can be shown
+  -- again however TCP splits the frame's calls: a later pass restarts at the first call.
+  if visited and FR_KEY[number] == key16 then FR_N[number] = 0 end
 
-  -- Messages are numbered within their frame, so that links found in the first pass can be
-  -- shown again however TCP splits the frame's calls: a later pass restarts at the first call.
-  if pinfo.visited and fr.first == key16 then fr.n = 0 end
-  -- No tree (tshark without -V, filters or field output): decode for the Info column and the
-  -- connection's state only. TreeItem's tostring tells a NULL tree apart (since Wireshark 1.99.8).
-  -- prev: the state last recorded for a later pass; a call starts with the one the frame keeps.
-  -- first: the first pass, which keeps what later passes read.
-  local ctx = { conn = conn, fr = fr, ord = fr.n, prev = S, first = not pinfo.visited,
-                nt = sfind(tostring(tree), "has subtree=false", 1, true) ~= nil }
-  local ok, S2, infos, handed = pcall(dissect_messages, tvb, s, pinfo, tree, S, fe, (not pinfo.visited) and fr or nil, tag, ctx)
-  fr.n = ctx.ord
+  depth = depth + 1
+  local c = CTX[depth]
+  if not c then
+    c = { v = {}, infos = {} }
+    CTX[depth] = c
+  end
+  if not REF then REF = tree.referenced end
+  -- No tree (tshark without -V, filters or field output): decode for the Info column, the
+  -- experts and the connection's state only. A NULL tree is never visible; TreeItem's tostring
+  -- tells it apart from an invisible one (since Wireshark 1.99.8).
+  local vis = tree.visible
+  c.tvb, c.s, c.caplen, c.total, c.pinfo, c.root, c.fe, c.conn, c.tag = tvb, s, caplen, tvb:reported_len(), pinfo,
+    tree, fe, conn, tag
+  c.vis = vis
+  c.nt = not vis and sfind(tostring(tree), "has subtree=false", 1, true) ~= nil
+  c.first, c.number, c.abs_ts = not visited, number, pinfo.abs_ts
+  c.g0, c.ord, c.t = FR_G[number], FR_N[number], nil
+  local infos = c.infos
+  for i = #infos, 1, -1 do infos[i] = nil end
+  local ok, S2, handed = pcall(dissect_messages, c, S)
+  FR_N[number] = c.ord
+  if not visited and FR_G[number] + c.ord > G_NEXT then G_NEXT = FR_G[number] + c.ord end
+  depth = depth - 1
   if not ok then
     -- A bug, never the data's fault: show it as an expert item instead of a Lua error.
     local t = tree:add(pgwire, tvb(), "PostgreSQL: decoder error")
@@ -4831,18 +7307,19 @@ function pgwire.dissector(tvb, pinfo, tree)
     return caplen
   end
   if handed then return caplen end
-  if not pinfo.visited then conn.cur = S2 end
+  if not visited then conn.cur = S2 end
 
   if #infos > 0 then
     -- The frame's first call with messages sets the Info column; later calls in the same frame
     -- (the rest of a segment after a reassembled message) append, since TCP fences what came before.
-    if not pinfo.visited and not fr.first then fr.first = key16 end
+    if not visited and not FR_KEY[number] then FR_KEY[number] = key16 end
     local text = tconcat(infos, ", ")
-    pinfo.cols.protocol = "PGWIRE"
-    if fr.first == key16 then
-      pinfo.cols.info:set((fe and "> " or "< ") .. text)
+    local cols = pinfo.cols
+    cols.protocol = "PGWIRE"
+    if FR_KEY[number] == key16 then
+      cols.info:set((fe and "> " or "< ") .. text)
     else
-      pinfo.cols.info:append(", " .. text)
+      cols.info:append(", " .. text)
     end
   end
   return caplen

@@ -384,6 +384,48 @@ export type Effect =
   | "copyData";
 
 /**
+ * What each effect reads of the message: variables, lists (remember), and the elements whose
+ * results it uses (options: the opt:* variables; copyStatement, copyRows: what they found). The
+ * generator checks that a message binds what its effects read, and the plugin's reader for a
+ * message without a tree decodes only what its Info column, findings, objects, links and effects
+ * read (plus what the layout itself needs: counts, lengths, switches).
+ */
+export const EFFECT_READS: Readonly<
+  Record<
+    Effect,
+    {
+      readonly vars?: readonly string[];
+      readonly lists?: readonly string[];
+      readonly options?: true;
+      readonly copyStatement?: true;
+      readonly copyRows?: true;
+    }
+  >
+> = {
+  startup: { vars: ["replmode"] },
+  sslRequest: {},
+  gssRequest: {},
+  encryptionAnswer: { vars: ["answer"] },
+  cancel: {},
+  authRequest: { vars: ["authtype"] },
+  copyIn: { vars: ["format"] },
+  copyOut: { vars: ["format"] },
+  copyBoth: {},
+  copyInDone: {},
+  copyOutDone: {},
+  copyError: {},
+  txStatus: { vars: ["status"] },
+  rowDescription: { lists: ["columns"] },
+  startReplication: { vars: ["replcmd"], options: true },
+  relation: { vars: ["relid", "nspname", "relname"], lists: ["relcols"] },
+  dataType: { vars: ["typid", "typname"] },
+  streamStart: {},
+  streamStop: {},
+  copyStatement: { copyStatement: true },
+  copyData: { copyRows: true },
+};
+
+/**
  * Where a message may come, as the runtime tracks the connection (only once it saw the
  * StartupMessage; a capture that starts mid-connection is not checked):
  * - "auth": after the StartupMessage, before AuthenticationOk;

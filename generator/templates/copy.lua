@@ -1,4 +1,5 @@
--- Included by pgwire.lua.ejs (one drop-in file); uses its readers (b_expert, cut_utf8, u32, pg_value_text).
+-- Included by pgwire.lua.ejs (one drop-in file); uses readers.lua (b_expert, cut_utf8, u32, REF, MCP)
+-- and values.lua (pg_value_text).
 -- COPY statements and the rows of their data (CopyStatementElement, CopyRowsElement in
 -- spec/dsl.ts; mirrored by src/runtime/copy.ts).
 
@@ -532,19 +533,17 @@ local function copy_binary(b, f, st, data, base)
   return { cfg = cs, row = row, stage = stage, need = need, acc = acc, nf = nf, fi = fi }
 end
 
--- The COPY statements of a query (CopyStatementElement): shown as their options, kept in b.copy
--- for the effect "copyStatement".
-local function b_copy_statement(b, f, from)
-  if not b.ok then return end
-  local sql = b.v[from]
+-- The COPY statements of a query (CopyStatementElement): shown as their options (with a tree t),
+-- kept in c.copy for the effect "copyStatement".
+local function copy_statement(c, t, sql, f)
   local list = type(sql) == "string" and copy_statements(sql) or nil
-  b.copy = list
-  if not list or b.nt then return end
+  c.copy = list
+  if not list or not t or not (c.vis or REF(t, f)) then return end
   for i = 1, #list do
     local opts = list[i].opts
     for k = 1, #opts do
       local n, v = opts[k][1], opts[k][2]
-      b.tree:add(f, b.r0, v and (n .. "=" .. v) or n):set_generated()
+      t:add(f, c.r0, v and (n .. "=" .. v) or n):set_generated()
     end
   end
 end
@@ -552,28 +551,25 @@ end
 -- A CopyData's data: the bytes, and in a COPY whose statement was seen, its rows (CopyRowsElement).
 -- How far the COPY has got is not connection state (that would copy the state and keep a snapshot
 -- per CopyData, and COPY sends hundreds of thousands): the first pass keeps it per connection
--- (conn.cp, set by the effect "copyData" from b.cs) and per message in the frame record, which
--- later passes read.
-local function b_copy_rows(b, fdata, f)
-  if not b.ok then return end
-  local n = b.e - b.pos
-  if n > 0 and not b.nt then b.tree:add(fdata, b.tvb(b.pos, n)) end
-  local cfg = b.st.cfg
-  if cfg and n > 0 and (cfg.dir == "in") == b.fe then
-    local ctx = b.ctx
-    local p
-    if ctx.first then
-      p = ctx.conn.cp
-      if not p or p.cfg ~= cfg then p = copy_fresh(cfg) end
-      local fr = ctx.fr
-      fr.cp = fr.cp or {}
-      fr.cp[ctx.ord] = copy_pack(p)
+-- (conn.cp, set by the effect "copyData" from c.cs) and per message (MCP, by the message's number),
+-- which later passes read. Without a tree (t nil) rows are counted, not built.
+local function copy_rows(c, t, s, p, e, fdata, f)
+  local n = e - p
+  if n > 0 and t and (c.vis or REF(t, fdata)) then t:add(fdata, c.tvb(p, n)) end
+  local cfg = c.core.cfg
+  if cfg and n > 0 and (cfg.dir == "in") == c.fe then
+    local st
+    if c.first then
+      st = c.conn.cp
+      if not st or st.cfg ~= cfg then st = copy_fresh(cfg) end
+      MCP[c.g] = copy_pack(st)
     else
-      p = copy_unpack(ctx.fr.cp and ctx.fr.cp[ctx.ord], cfg)
+      st = copy_unpack(MCP[c.g], cfg)
     end
-    local data = ssub(b.s, b.pos + 1, b.e)
-    if cfg.fmt == "binary" then b.cs = copy_binary(b, f, p, data, b.pos)
-    else b.cs = copy_text(b, f, p, data, b.pos) end
+    c.nt, c.tree = (t == nil), t
+    local data = ssub(s, p + 1, e)
+    if cfg.fmt == "binary" then c.cs = copy_binary(c, f, st, data, p)
+    else c.cs = copy_text(c, f, st, data, p) end
   end
-  b.pos = b.e
+  return e
 end

@@ -279,6 +279,12 @@ function ITEM:add_packet_field(f, r, enc)
   if type(enc) ~= "number" then error("TreeItem:add_packet_field(" .. tostring(f and f.abbrev) .. "): no encoding", 2) end
   return self:add(f, r)
 end
+-- The stand-in's tree is always visible, so every field counts as referenced.
+ITEM.visible = true
+function ITEM:referenced(f)
+  if type(f) ~= "table" or not f.abbrev then error("TreeItem:referenced: not a field", 2) end
+  return true
+end
 function ITEM:set_generated() return self end
 function ITEM:set_len(n) check_integer(n, "TreeItem:set_len") return self end
 function ITEM:set_hidden() return self end

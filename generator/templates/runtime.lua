@@ -1,0 +1,901 @@
+-- Included by pgwire.lua.ejs (one drop-in file), after the generated readers and tables (M, G, P,
+-- OPENING): framing, resynchronisation, connection state and what the first pass keeps for later
+-- passes, requests and responses, TLS hand-over, the Info column. Mirrored by src/decoder.ts.
+--
+-- Cost matters here: the dissector runs once per TCP segment and this loop once per message, on
+-- captures of millions. Without a tree (tshark's summary mode, the first pass of tshark -2) it
+-- makes no tree item and, for most messages, no table: the variables table is reused, the readers
+-- decode only what is needed, and what later passes need is kept in flat arrays (see below).
+
+local DESEGMENT_ONE_MORE = DESEGMENT_ONE_MORE_SEGMENT or 0x0fffffff
+local tls_handle = Dissector.get("tls")
+local in_tls = false
+
+---------------------------------------------------------------------------------------------------
+-- Connection state. A state is immutable (a change makes a new one, so that a snapshot is a
+-- reference) and small: { core, txs, columns, rformats }, the fields that change with every
+-- transaction and result apart from the core, which changes seldom:
+--   cph "startup" | "typed"; known (the StartupMessage was seen); ans (the request a one-byte
+--   answer answers); auth (last Authentication code); tls, gss; copy ("in" | "out" | "both" |
+--   "dropped"); cb (copy-both: replication); cfg (the COPY's settings); cq (COPY statements still to
+--   be answered); repl (replication connection kind); sub (payload set); stream (inside Stream
+--   Start..Stop); rels, types (what the replication stream described).
+
+local INITIAL = { { cph = "startup", auth = -1, tls = false, gss = false } }
+
+local function with_core(S, k, val)
+  local core, n = S[1], {}
+  for key, x in pairs(core) do n[key] = x end
+  n[k] = val
+  return { n, S[2], S[3], S[4] }
+end
+
+-- The payload set a replication command starts: the first of that command whose options were all
+-- given; false when the command starts sets but its options match none; nil when it starts none.
+local function payload_set_of(v)
+  local starts = nil
+  for _, set in pairs(P) do
+    if set.command == v.replcmd then
+      local all = true
+      for i = 1, #set.options do
+        if v["opt:" .. set.options[i]] == nil then all = false end
+      end
+      if all then return set.name end
+      starts = false
+    end
+  end
+  return starts
+end
+
+-- The effects of a message on its connection's state (spec/dsl.ts Effect; what each reads:
+-- EFFECT_READS). c holds what the message's elements found (lists, copy statements, COPY progress).
+local function apply_effects(S, effects, v, c)
+  local core = S[1]
+  for i = 1, #effects do
+    local e = effects[i]
+    if e == "txStatus" then
+      if S[2] ~= v.status then S = { core, v.status, S[3], S[4] } end
+    elseif e == "rowDescription" then
+      S = { core, S[2], (c.lists and c.lists.columns) or {}, nil }
+    elseif e == "copyData" then
+      -- How far the COPY got (copy_rows): kept by the first pass, not in the state.
+      if c.cs and c.first then c.conn.cp = c.cs end
+    elseif e == "copyStatement" then
+      if core.cq ~= c.copy then S = with_core(S, "cq", c.copy) end
+    elseif e == "startup" then
+      S = with_core(with_core(with_core(S, "cph", "typed"), "known", true), "repl", v.replmode)
+    elseif e == "sslRequest" then S = with_core(S, "ans", "SSLRequest")
+    elseif e == "gssRequest" then S = with_core(S, "ans", "GSSENCRequest")
+    elseif e == "encryptionAnswer" then
+      S = with_core(S, "ans", nil)
+      if v.answer == 83 then S = with_core(S, "tls", true) elseif v.answer == 71 then S = with_core(S, "gss", true) end
+    elseif e == "authRequest" then S = with_core(S, "auth", v.authtype)
+    elseif e == "copyIn" or e == "copyOut" then
+      -- The COPY statement it answers, if the query was seen: its rows can be split.
+      local dir = (e == "copyIn") and "in" or "out"
+      S = with_core(S, "copy", dir)
+      local cq = S[1].cq
+      if cq then
+        S = with_core(S, "cfg", copy_start(cq[1], v.format, dir))
+        local rest = {}
+        for k = 2, #cq do rest[k - 1] = cq[k] end
+        S = with_core(S, "cq", (#rest > 0) and rest or nil)
+      else
+        S = with_core(S, "cfg", nil)
+      end
+    elseif e == "copyBoth" then S = with_core(with_core(with_core(S, "copy", "both"), "cb", true), "cfg", nil)
+    elseif e == "copyInDone" then
+      S = with_core(S, "copy", (S[1].copy == "both" or S[1].copy == "out") and "out" or nil)
+    elseif e == "copyOutDone" then
+      if S[1].copy == "both" then S = with_core(S, "copy", "in") elseif S[1].copy == "out" then S = with_core(S, "copy", nil) end
+    elseif e == "copyError" then
+      if S[1].copy then S = with_core(S, "copy", (S[1].copy == "in") and "dropped" or nil) end
+    elseif e == "startReplication" then
+      local set = payload_set_of(v)
+      if set ~= nil then S = with_core(with_core(S, "sub", set or nil), "stream", nil) end
+    elseif e == "relation" then
+      if type(v.relid) == "number" and type(v.nspname) == "string" and type(v.relname) == "string" then
+        local rels = {}
+        if S[1].rels then for id, r in pairs(S[1].rels) do rels[id] = r end end
+        rels[v.relid] = { name = ((v.nspname == "") and "pg_catalog" or v.nspname) .. "." .. v.relname,
+                          cols = (c.lists and c.lists.relcols) or {} }
+        S = with_core(S, "rels", rels)
+      end
+    elseif e == "dataType" then
+      if type(v.typid) == "number" and type(v.typname) == "string" then
+        local types = {}
+        if S[1].types then for id, name in pairs(S[1].types) do types[id] = name end end
+        types[v.typid] = v.typname
+        S = with_core(S, "types", types)
+      end
+    elseif e == "streamStart" then S = with_core(S, "stream", true)
+    elseif e == "streamStop" then S = with_core(S, "stream", nil)
+    end
+    core = S[1]
+  end
+  if core.cb and not core.copy then S = with_core(S, "cb", nil) end
+  if S[1].cfg and not S[1].copy then S = with_core(S, "cfg", nil) end
+  return S
+end
+
+-- Where a message comes (spec/dsl.ts Phase), or nil before the StartupMessage was seen.
+local function phase_of(core, fe)
+  if not core.known then return nil end
+  if core.auth ~= 0 then return "auth" end
+  if fe then
+    if core.copy == "in" or core.copy == "both" then return "copyIn" end
+    if core.copy == "dropped" then return "copyDropped" end
+    return "ready"
+  end
+  if core.copy == "out" or core.copy == "both" then return "copyOut" end
+  return "ready"
+end
+
+-- The rows a command tag counts: its last number when its first word counts rows, else 0.
+local function tag_rows(tag, counting)
+  local w, n = smatch(tag, "^([A-Z]+) "), smatch(tag, " ([0-9]+)$")
+  if w and n and counting[w] then return tonumber(n) end
+  return 0
+end
+
+local function selects(when, core, s, body)
+  if when.lastAuth then return when.lastAuth[core.auth] == true end
+  if when.answerTo then return core.ans == when.answerTo end
+  if when.copyBoth then return core.cb == true and sbyte(s, body + 1) == when.copyBoth end
+  if #s < body + 4 then return false end
+  local code = u32(s, body + 1)
+  if when.peekInt32 then return when.peekInt32[code] == true end
+  if when.peekMajor then return floor(code / 65536) == when.peekMajor end
+  return false
+end
+
+-- A finding's text: literal parts and variables.
+local function render(parts, v)
+  local out = {}
+  for i = 1, #parts do
+    local p = parts[i]
+    if p.lit then out[#out + 1] = p.lit
+    elseif v[p.v] ~= nil then out[#out + 1] = p.char and char_of(v[p.v]) or info_text(v[p.v])
+    end
+  end
+  return tconcat(out)
+end
+
+-- SQL that sets a role's password with a literal: ALTER/CREATE ROLE/USER ... PASSWORD '...'.
+local function sets_password_literal(sql)
+  -- Most SQL has no PASSWORD at all: one scan says so.
+  if not sfind(sql, "[Pp][Aa][Ss][Ss][Ww][Oo][Rr][Dd][ \t\n\r\f\v]*'") then return false end
+  local w1, w2 = smatch(sql, "^[ \t\n\r\f\v]*([A-Za-z]+)[ \t\n\r\f\v]+([A-Za-z]+)")
+  if not w1 then return false end
+  w1, w2 = ascii_upper(w1), ascii_upper(w2)
+  return (w1 == "ALTER" or w1 == "CREATE") and (w2 == "ROLE" or w2 == "USER")
+end
+
+local function holds(w, core, v)
+  if w.var then
+    local x = v[w.var]
+    if w.present ~= nil and (x ~= nil) ~= w.present then return false end
+    if w.equals ~= nil and x ~= w.equals then return false end
+    if w.oneOf and (x == nil or not w.oneOf[x]) then return false end
+    if w.noneOf and x ~= nil and w.noneOf[x] then return false end
+  end
+  if w.lastAuth and not w.lastAuth[core.auth] then return false end
+  if w.clear and in_tls then return false end
+  if w.passwordLiteral then
+    local sql = v[w.passwordLiteral]
+    if type(sql) ~= "string" or not sets_password_literal(sql) then return false end
+  end
+  return true
+end
+
+-- A place where a message of this direction plausibly starts: a known type byte and a length in
+-- its bounds, the message ending exactly at the end of the data or followed by another such header.
+local function header_ok(s, p, groups, caplen)
+  if p + 5 > caplen then return nil end
+  local g = groups[sbyte(s, p + 1)]
+  if not g then return nil end
+  local len = u32(s, p + 2)
+  if len < g.min or len > g.max then return nil end
+  return p + 1 + len
+end
+
+local function resync_point(s, from, groups, caplen, total)
+  for p = from, caplen - 5 do
+    local nxt = header_ok(s, p, groups, caplen)
+    if nxt and (nxt == total or header_ok(s, nxt, groups, caplen)) then return p end
+  end
+  return caplen
+end
+
+-- Bytes that are no message (an unknown type, a bad length): shown, flagged, skipped. Without a
+-- tree, the experts go on the call's tree all the same.
+local function add_undecoded(c, off, stop, key, text)
+  local tree, tvb = c.root, c.tvb
+  local t = tree
+  if not c.nt then t = tree:add(pgwire, tvb(off, stop - off), "PostgreSQL: undecoded data") end
+  t:add_proto_expert_info(E[key], text)
+  if stop > off and not c.nt then t:add(F.undecoded, tvb(off, stop - off)) end
+  t:add_proto_expert_info(E.resync, sformat("Skipped %d bytes to find the next message", stop - off))
+end
+
+local function add_partial(c, off)
+  local t = c.root
+  if not c.nt then t = t:add(pgwire, c.tvb(off, c.caplen - off), "PostgreSQL: partial message") end
+  t:add_proto_expert_info(E.truncated, "Message cut short in the capture")
+end
+
+-- A key for the message that starts at off: its first bytes, at most 16 and never past its own
+-- end, so that a later pass finds it however TCP split the frame's bytes into calls.
+local function msg_key(s, off, caplen)
+  local n = caplen - off
+  if n >= 5 then
+    local len = (sbyte(s, off + 1) == 0) and u32(s, off + 1) or (1 + u32(s, off + 2))
+    if len >= 1 and len < n then n = len end
+  end
+  if n > 16 then n = 16 end
+  return ssub(s, off + 1, off + n)
+end
+
+-- The packet that opens a connection (spec: MessageDef.opens) that s starts with, by code and length.
+local function opening(s, caplen)
+  if caplen < 8 or sbyte(s, 1) ~= 0 then return nil end
+  local len, code = u32(s, 1), u32(s, 5)
+  for i = 1, #OPENING do
+    local o = OPENING[i]
+    local known
+    if o.codes then known = o.codes[code] == true else known = floor(code / 65536) == o.major end
+    if known and len >= o.min and len <= o.max then return o end
+  end
+  return nil
+end
+
+---------------------------------------------------------------------------------------------------
+-- What the first pass keeps for later passes (a second pass, a click in the GUI), in flat arrays:
+-- a table per frame or per message would cost more than the rest of the dissector.
+--
+-- Messages are numbered in the order the first pass decodes them (g, from 1); a frame's messages
+-- are consecutive, from FR_G[frame]. Requests are numbered apart (k, from 1).
+--   FR_S[frame]    the state at the frame's first call
+--   FR_G[frame]    the number of the frame's first message
+--   FR_N[frame]    messages the frame has decoded so far (a later pass restarts at its first call)
+--   FR_KEY[frame]  the key (msg_key) of the frame's first call that had messages: it sets the
+--                  Info column, later calls append to it
+--   FR_ALT[frame]  { [key] = state } the state at other calls of the frame where it differs
+--   MS[g]          the state before message g, where it is not the state after message g - 1's
+--                  predecessor (sparse: only where a message changed it)
+--   ML[g]          k when message g is request k, -k when it is the response that completes
+--                  request k, 0 otherwise
+--   MX[g]          { unexpected = true } for a response no request waits for; { cb, cq } for a
+--                  CancelRequest: the BackendKeyData's frame and the request its backend ran
+--   MCP[g]         a CopyData's COPY progress (copy_pack)
+--   RQ_FRAME[k], RQ_TIME[k] the request's frame and time; RQ_RESP[k] the frame of the response
+--   that completed it (0: none yet); RQ_ROWS[k] the rows before it; RQ_M[k] its message; RQ_OBJ[k]
+--   the statement or portal it refers to (false once answered); RQ_SQL[k] that object's SQL;
+--   RQ_PT[k] the parameter types a Bind's values are typed by; RQ_TAGS[k] the command tags before
+--   the response (a list, then once completed the text), RQ_TAGROWS[k] their row counts.
+
+local FR_S, FR_G, FR_N, FR_KEY, FR_ALT, MS, ML, MX
+local RQ_FRAME, RQ_TIME, RQ_RESP, RQ_ROWS, RQ_M, RQ_OBJ, RQ_SQL, RQ_PT, RQ_TAGS, RQ_TAGROWS
+local G_NEXT, RQ_NEXT
+
+local function reset_records()
+  FR_S, FR_G, FR_N, FR_KEY, FR_ALT, MS, ML, MX, MCP = {}, {}, {}, {}, {}, {}, {}, {}, {}
+  RQ_FRAME, RQ_TIME, RQ_RESP, RQ_ROWS, RQ_M, RQ_OBJ, RQ_SQL, RQ_PT, RQ_TAGS, RQ_TAGROWS =
+    {}, {}, {}, {}, {}, {}, {}, {}, {}, {}
+  G_NEXT, RQ_NEXT = 1, 0
+end
+reset_records()
+
+-- What an answer tells of the object its request refers to (spec/dsl.ts answerTypes, answerColumns).
+local function answer(m, k, lists)
+  local o = m.objects
+  local obj = RQ_OBJ[k]
+  if not o or not obj then return end
+  -- The parameter types as the server resolved them: later Binds of the statement use them.
+  if o.answerTypes then obj.types = (lists and lists[o.answerTypes]) or {} end
+  if o.answerColumns then obj.columns = (lists and lists[o.answerColumns]) or {} end
+end
+
+-- Requests and their responses, first pass: a queue of request numbers per connection
+-- (conn.q[conn.qh .. conn.qt]).
+local function link_first_pass(c, m, v, g, obj)
+  local conn = c.conn
+  if c.fe then
+    if m.start then conn.started = true end
+    if not m.ends then return end
+    local k = RQ_NEXT + 1
+    RQ_NEXT = k
+    RQ_FRAME[k], RQ_TIME[k], RQ_RESP[k], RQ_ROWS[k], RQ_M[k] = c.number, c.abs_ts, 0, 0, m
+    RQ_OBJ[k] = obj or false
+    if obj then RQ_SQL[k] = obj.sql end
+    local qt = conn.qt + 1
+    conn.q[qt], conn.qt = k, qt
+    ML[g] = k
+    return
+  end
+  if m.async then return end
+  local q, qh, qt = conn.q, conn.qh, conn.qt
+  -- Seen from its start, a connection answers only what was asked.
+  if qh > qt then
+    if conn.started then MX[g] = { unexpected = true } end
+    return
+  end
+  local name = m.name
+  for i = qh, qt do
+    local k = q[i]
+    if RQ_M[k].ends[name] then
+      -- This completes request k; the ones before it got no answer (skipped after an error).
+      answer(m, k, c.lists)
+      for j = qh, i do RQ_OBJ[q[j]] = false end
+      if i == qt then conn.qh, conn.qt = 1, 0 else conn.qh = i + 1 end
+      RQ_RESP[k] = c.number
+      local tags = RQ_TAGS[k]
+      if tags then RQ_TAGS[k] = cut_utf8(tconcat(tags, "; "), MAX_VALUE_BYTES) end
+      ML[g] = -k
+      return
+    end
+  end
+  local k = q[qh]
+  if m.row then RQ_ROWS[k] = RQ_ROWS[k] + 1 end
+  local tag = m.commandTag and v[m.commandTag.var]
+  if type(tag) == "string" then
+    local tags = RQ_TAGS[k]
+    if not tags then
+      tags = {}
+      RQ_TAGS[k] = tags
+    end
+    tags[#tags + 1] = tag
+    RQ_TAGROWS[k] = math.min((RQ_TAGROWS[k] or 0) + tag_rows(tag, m.commandTag.counting), 4294967295)
+  end
+  answer(m, k, c.lists)
+end
+
+-- Prepared statements and portals by name (spec/dsl.ts Objects), each with its SQL, parameter
+-- types, columns once described, and for a portal its result formats and its statement; first
+-- pass only. Returns the object the message refers to.
+local EMPTY = {}
+local function objects_first_pass(conn, m, v, lists)
+  local o = m.objects
+  local objs, found = conn.objs, nil
+  if o.refer then
+    local map = o.refer.map
+    if not map then
+      local t = v[o.refer.mapVar]
+      map = (t == 83 and "S") or (t == 80 and "P") or nil
+    end
+    local key = v[o.refer.name]
+    if map and type(key) == "string" then
+      found = objs[map][key]
+      if o.refer.drop then objs[map][key] = nil end
+    end
+  end
+  if o.define then
+    local key = v[o.define.name]
+    local sql, types = found and found.sql, found and found.types
+    if o.define.sql then sql = v[o.define.sql] end
+    if o.define.types then types = (lists and lists[o.define.types]) or {} end
+    local formats = nil
+    if o.define.formats then
+      formats = lists and lists[o.define.formats]
+      -- No format codes: one shared list, so that portals without any compare equal.
+      if not formats then formats = EMPTY end
+    end
+    if type(key) == "string" and type(sql) == "string" then
+      objs[o.define.map][key] = { sql = sql, types = types, formats = formats, stmt = found }
+    end
+  end
+  return found
+end
+
+-- Bind's parameters typed by their statement's types and Bind's format codes (0: all text, 1: one
+-- code for all, N: one each), as typedParams in src/decoder.ts: { type name or nil, value or nil }.
+local function typed_params(types, params, formats)
+  local out = {}
+  params, formats = params or EMPTY, formats or EMPTY
+  for i = 1, #params do
+    local vlen, raw = params[i][1], params[i][2]
+    local f = 0
+    if #formats == 1 then f = formats[1][1] elseif #formats > 1 then f = formats[i] and formats[i][1] end
+    local t = types and types[i] and types[i][1]
+    local oid = type(t) == "number" and t or 0
+    local p = {}
+    if oid ~= 0 and PG_TYPES[oid] then p.t = PG_TYPES[oid].name end
+    if type(vlen) == "number" and vlen >= 0 and type(f) == "number" then
+      local bytes = (vlen > 0 and type(raw) == "string") and raw or ""
+      p.v = cut_utf8(pg_value_text(oid, f, bytes), MAX_VALUE_BYTES)
+    end
+    out[i] = p
+  end
+  return out
+end
+
+-- Cancel keys across connections: "pid key" -> the BackendKeyData's frame and connection.
+local cancel_keys = {}
+
+local function cancel_first_pass(c, m, v, g)
+  if v.pid == nil or v.key == nil then return end
+  local k = (type(v.pid) == "number" and sformat("%d", v.pid) or tostring(v.pid)) .. " " ..
+    (type(v.key) == "number" and sformat("%d", v.key) or v.key)
+  if m.cancelKey == "register" then
+    cancel_keys[k] = { frame = c.number, conn = c.conn }
+    return
+  end
+  local owner = cancel_keys[k]
+  if not owner then return end
+  local oc = owner.conn
+  local head = oc.qh <= oc.qt and RQ_FRAME[oc.q[oc.qh]] or nil
+  MX[g] = { cb = owner.frame, cq = head }
+end
+
+-- What the first pass found for message g, in its tree t: its link back to the request, the SQL
+-- it refers to, Bind's parameters, the cancel links. r0: the message's zero-length range.
+local function add_links(c, t, g, m)
+  local vis, r0 = c.vis, c.r0
+  local k = ML[g]
+  if k and k < 0 then
+    k = -k
+    if vis or REF(t, F.responseTo) then t:add(F.responseTo, r0, RQ_FRAME[k]):set_generated() end
+    if vis or REF(t, F.time) then
+      local us = floor((c.abs_ts - RQ_TIME[k]) * 1000000 + 0.5)
+      t:add(F.time, r0, NSTime.new(floor(us / 1000000), (us % 1000000) * 1000)):set_generated()
+    end
+    local rows = RQ_ROWS[k]
+    if rows > 0 and (vis or REF(t, F.rowCount)) then t:add(F.rowCount, r0, rows):set_generated() end
+    local tags = RQ_TAGS[k]
+    if type(tags) == "string" then
+      if vis or REF(t, F.tags) then t:add(F.tags, r0, tags):set_generated() end
+      local tr = RQ_TAGROWS[k]
+      if tr > 0 and (vis or REF(t, F.tagRows)) then t:add(F.tagRows, r0, tr):set_generated() end
+    end
+  elseif k and k > 0 then
+    local sql = RQ_SQL[k]
+    if sql and (vis or REF(t, F.sql)) then t:add(F.sql, r0, sql):set_generated() end
+    local o = m.objects
+    if o and o.params and (vis or REF(t, F.paramType) or REF(t, F.paramValue)) then
+      -- Typed when shown: the first pass keeps what they need (the statement's types then).
+      local lists = c.lists or EMPTY
+      local params = typed_params(RQ_PT[k] or nil, lists[o.params.values], lists[o.params.formats])
+      for i = 1, #params do
+        local p = params[i]
+        if p.t then t:add(F.paramType, r0, p.t):set_generated() end
+        if p.v then t:add(F.paramValue, r0, p.v):set_generated() end
+      end
+    end
+  end
+  local x = MX[g]
+  if x then
+    if x.cb and (vis or REF(t, F.cancelBackend)) then t:add(F.cancelBackend, r0, x.cb):set_generated() end
+    if x.cq and (vis or REF(t, F.cancelRequest)) then t:add(F.cancelRequest, r0, x.cq):set_generated() end
+    if x.unexpected then t:add_proto_expert_info(E.unexpectedResponse, "A response with no request waiting for it") end
+  end
+end
+
+---------------------------------------------------------------------------------------------------
+-- The message loop of one call.
+
+-- One context per nesting level (decrypted data comes back through a nested call from TLS).
+local CTX = {}
+local depth = 0
+
+-- r0 and the message's item when there is a tree; nil without one.
+local function add_message_item(c, off, size, shape, m, S)
+  local tree, tvb, vis = c.root, c.tvb, c.vis
+  local t = tree:add(pgwire, tvb(off, math.min(size, c.caplen - off)), "PostgreSQL: " .. m.name)
+  local r0 = tvb(off, 0)
+  if vis or REF(t, F.msg) then t:add(F.msg, r0, m.name):set_generated() end
+  if shape == "typed" then
+    if vis or REF(t, F.type) then t:add(F.type, tvb(off, 1)) end
+    if vis or REF(t, F.length) then t:add(F.length, tvb(off + 1, 4)) end
+  elseif shape == "untyped" then
+    if vis or REF(t, F.length) then t:add(F.length, tvb(off, 4)) end
+  end
+  if vis or REF(t, F.frontend) then t:add(F.frontend, r0, c.fe):set_generated() end
+  if S[2] and (vis or REF(t, F.txStatus)) then t:add(F.txStatus, r0, S[2]):set_generated() end
+  return t, r0
+end
+
+-- Decodes the messages of one call; returns the new state and whether TLS took the rest.
+-- The Info texts go into c.infos[1 .. c.ninfo].
+local function dissect_messages(c, S)
+  local s, caplen, total, fe, pinfo = c.s, c.caplen, c.total, c.fe, c.pinfo
+  local groups = fe and G.F or G.B
+  local first, conn = c.first, c.conn
+  local infos = c.infos
+  local prev = S
+  local off = 0
+  while off < total do
+    if off >= caplen then break end
+    local core = S[1]
+    if fe and off == 0 and not in_tls and (core.cph == "typed" or core.tls) and opening(s, caplen) then
+      -- A client reusing the address and port pair of an earlier connection starts over.
+      S = INITIAL
+      core = S[1]
+      if first then
+        conn.q, conn.qh, conn.qt = {}, 1, 0
+        conn.objs = { S = {}, P = {} }
+        conn.cp = nil
+        conn.started = nil
+      end
+    end
+    if core.tls and not in_tls then
+      -- TLS follows the server's 'S' (or a direct TLS ClientHello): Wireshark's TLS dissector
+      -- takes the bytes, and hands decrypted data back to pgwire through the tls.port table.
+      -- The decrypted messages come back through a nested call that reads and updates the
+      -- connection's state: hand it the current one first.
+      -- Its messages are numbered after this call's.
+      if first then conn.cur = S end
+      FR_N[c.number] = c.ord
+      in_tls = true
+      local tvb, tree = c.tvb, c.root
+      pcall(function() tls_handle:call(tvb(off):tvb(), pinfo, tree) end)
+      in_tls = false
+      c.ord = FR_N[c.number]
+      if pinfo.desegment_len and pinfo.desegment_len > 0 then pinfo.desegment_offset = pinfo.desegment_offset + off end
+      return S, true
+    end
+    if core.gss then
+      if not c.nt then
+        local t = c.root:add(pgwire, c.tvb(off, caplen - off), "PostgreSQL: GSSAPI-encrypted data")
+        t:add(F.undecoded, c.tvb(off, caplen - off))
+      end
+      break
+    end
+    local b1 = sbyte(s, off + 1)
+    local shape = "typed"
+    if fe and core.cph == "startup" then
+      if b1 == 22 and not in_tls then
+        S = with_core(S, "tls", true)
+        shape = nil
+      elseif b1 == 0 then
+        shape = "untyped"
+      else
+        S = with_core(S, "cph", "typed")
+      end
+    elseif not fe and core.ans and (b1 == 83 or b1 == 78 or b1 == 71) then
+      shape = "single"
+    end
+    local g, hdr, size
+    if shape == "single" then
+      g, hdr, size = G.B.single, 0, 1
+    elseif shape then
+      hdr = (shape == "typed") and 1 or 0
+      if off + hdr + 4 > total then
+        if pinfo.can_desegment > 0 then
+          pinfo.desegment_offset, pinfo.desegment_len = off, DESEGMENT_ONE_MORE
+          break
+        end
+        add_partial(c, off)
+        break
+      end
+      if off + hdr + 4 > caplen then
+        add_partial(c, off)
+        break
+      end
+      local len = u32(s, off + hdr + 1)
+      g = groups[shape == "typed" and b1 or "untyped"]
+      if not g or len < g.min or len > g.max then
+        local stop = resync_point(s, off + 1, groups, caplen, total)
+        if g then
+          add_undecoded(c, off, stop, "badLength", sformat("Invalid message length %d", len))
+          infos[#infos + 1] = "Bad length"
+        else
+          add_undecoded(c, off, stop, "unknownType",
+            sformat("Unknown %s message type %d", fe and "frontend" or "backend", b1))
+          infos[#infos + 1] = "Unknown message"
+        end
+        off = stop
+        g = nil
+      else
+        size = hdr + len
+      end
+    end
+    if g then
+      if off + size > total and pinfo.can_desegment > 0 then
+        pinfo.desegment_offset, pinfo.desegment_len = off, off + size - total
+        break
+      end
+      if first and not fe then
+        local qh = conn.qh
+        if qh <= conn.qt then
+          -- Execute's rows are its portal's (columns, result formats), whatever came in between.
+          local k = conn.q[qh]
+          local o = RQ_M[k].objects
+          local obj = o and o.rows and RQ_OBJ[k]
+          if obj then
+            local cols = obj.columns or (obj.stmt and obj.stmt.columns)
+            local rf = obj.formats
+            if (cols and cols ~= S[3]) or (rf and rf ~= S[4]) then S = { S[1], S[2], cols or S[3], rf or S[4] } end
+          end
+        end
+      end
+      -- The message's number; the state before it, as the first pass had it.
+      local gm = c.g0 + c.ord
+      c.ord = c.ord + 1
+      if first then
+        if S ~= prev then
+          MS[gm] = S
+          prev = S
+        end
+      else
+        local x = MS[gm]
+        if x then S = x end
+      end
+      core = S[1]
+      -- The variant whose selector holds; the last one (the group's fallback) when none does.
+      local vs = g.v
+      local m = vs[#vs]
+      if #vs > 1 then
+        for i = 1, #vs do
+          local w = vs[i].when
+          if not w or selects(w, core, s, off + hdr + 4) then
+            m = vs[i]
+            break
+          end
+        end
+      end
+      local nt = c.nt
+      local t
+      if not nt then t, c.r0 = add_message_item(c, off, size, shape, m, S) end
+      c.t = t
+      if off + size > caplen then
+        if t then
+          t:add_proto_expert_info(E.truncated, sformat("Message cut short in the capture (%d of %d bytes)", caplen - off, size))
+        else
+          c.root:add_proto_expert_info(E.truncated, sformat("Message cut short in the capture (%d of %d bytes)", caplen - off, size))
+        end
+        infos[#infos + 1] = m.name
+        break
+      end
+      -- The variables: one table, reused (each reader clears its own) unless names the data gave
+      -- were bound in it.
+      local v = c.v
+      if c.dirty then
+        v = {}
+        c.v, c.dirty = v, false
+      end
+      local bodylen = size - hdr - ((shape == "single") and 0 or 4)
+      v.bodylen = bodylen
+      c.core, c.cols, c.rf, c.lists, c.sub, c.copy, c.cs, c.g = core, S[3], S[4], nil, nil, nil, nil, gm
+      if (m.fixed and m.fixed ~= size - hdr) or (m.max and size - hdr > m.max) then
+        x_expert(c, "badLength", sformat("Invalid message length %d", size - hdr))
+      end
+      local e = off + size
+      local stop
+      if nt then stop = m.nt(c, v, s, e - bodylen, e) else stop = m.tree(c, v, s, e - bodylen, e, t) end
+      if stop and stop < e then x_expert(c, "trailing", sformat("%d bytes after the last field", e - stop)) end
+      local phase = m.allowed and phase_of(core, fe)
+      if phase and not m.allowed[phase] then
+        x_expert(c, "unexpectedMessage", m.name .. " is not allowed " .. PHASE_TEXT[phase])
+      end
+      if first then
+        ML[gm] = 0
+        local obj = m.objects and objects_first_pass(conn, m, v, c.lists)
+        link_first_pass(c, m, v, gm, obj)
+        if m.objects and m.objects.params and obj then
+          local k = ML[gm]
+          if k > 0 then RQ_PT[k] = obj.types end
+        end
+        if m.cancelKey then cancel_first_pass(c, m, v, gm) end
+      end
+      if t then add_links(c, t, gm, m) end
+      local fs = m.findings
+      if fs then
+        for i = 1, #fs do
+          local f = fs[i]
+          if holds(f.when, core, v) then x_expert(c, f.e, render(f.text, v)) end
+        end
+      end
+      if t then
+        local k = ML[gm]
+        if k and k > 0 and RQ_RESP[k] > 0 and (c.vis or REF(t, F.responseIn)) then
+          t:add(F.responseIn, c.r0, RQ_RESP[k]):set_generated()
+        end
+      end
+      local sub = c.sub
+      local inf = m.info_s or m.info_f(v)
+      if sub then inf = inf .. " " .. (sub.info_s or sub.info_f(v)) end
+      infos[#infos + 1] = inf
+      local before = S
+      if not fe and core.ans and shape == "typed" then S = with_core(S, "ans", nil) end
+      if m.effects then S = apply_effects(S, m.effects, v, c) end
+      if sub and sub.effects then S = apply_effects(S, sub.effects, v, c) end
+      off = e
+      if first and S ~= before and off < caplen then
+        -- A later pass may start a call at the next message: remember the state there.
+        local alt = FR_ALT[c.number]
+        if not alt then
+          alt = {}
+          FR_ALT[c.number] = alt
+        end
+        alt[msg_key(s, off, caplen) .. c.tag] = S
+      end
+    end
+  end
+  return S, false
+end
+
+local conns = {}
+
+function pgwire.init()
+  conns = {}
+  cancel_keys = {}
+  in_tls = false
+  reset_records()
+end
+
+-- Connections are keyed by their address and port pair, the same in both directions and in
+-- every pass (tcp.stream is not available to Lua when tshark builds no tree).
+local function conn_key(pinfo)
+  local a, z = tostring(pinfo.src) .. ":" .. pinfo.src_port, tostring(pinfo.dst) .. ":" .. pinfo.dst_port
+  return (a < z) and (a .. " " .. z) or (z .. " " .. a)
+end
+
+local function new_conn(pinfo, sport)
+  return { sport = sport, saddr = tostring(sport == pinfo.src_port and pinfo.src or pinfo.dst), cur = INITIAL,
+           q = {}, qh = 1, qt = 0, objs = { S = {}, P = {} } }
+end
+
+function pgwire.dissector(tvb, pinfo, tree)
+  local caplen = tvb:len()
+  if caplen == 0 then return 0 end
+  local key = conn_key(pinfo)
+  local conn = conns[key]
+  if not conn then
+    conn = new_conn(pinfo, (pinfo.match_uint == pinfo.src_port) and pinfo.src_port or pinfo.dst_port)
+    conns[key] = conn
+  end
+  local fe
+  if pinfo.src_port == pinfo.dst_port then fe = tostring(pinfo.dst) == conn.saddr
+  else fe = pinfo.dst_port == conn.sport end
+
+  -- Per-frame state, so that a second pass and a click in the GUI decode as the first pass did:
+  -- the state at the frame's first call, and where a message changed it, the state at the next
+  -- message (keyed by its first bytes, since TCP may split a frame's calls differently later).
+  local tag = in_tls and "t" or ""
+  local s = tvb:raw(0, caplen)
+  local key16 = msg_key(s, 0, caplen) .. tag
+  local number, visited = pinfo.number, pinfo.visited
+  local fs = FR_S[number]
+  local S
+  if visited and fs then
+    local alt = FR_ALT[number]
+    S = (alt and alt[key16]) or fs
+  else
+    S = conn.cur
+    if not fs then
+      FR_S[number], FR_G[number], FR_N[number] = S, G_NEXT, 0
+    elseif S ~= fs then
+      local alt = FR_ALT[number]
+      if not alt then
+        alt = {}
+        FR_ALT[number] = alt
+      end
+      alt[key16] = S
+    end
+  end
+  -- Messages are numbered within their frame, so that what the first pass found can be shown
+  -- again however TCP splits the frame's calls: a later pass restarts at the first call.
+  if visited and FR_KEY[number] == key16 then FR_N[number] = 0 end
+
+  depth = depth + 1
+  local c = CTX[depth]
+  if not c then
+    c = { v = {}, infos = {} }
+    CTX[depth] = c
+  end
+  if not REF then REF = tree.referenced end
+  -- No tree (tshark without -V, filters or field output): decode for the Info column, the
+  -- experts and the connection's state only. A NULL tree is never visible; TreeItem's tostring
+  -- tells it apart from an invisible one (since Wireshark 1.99.8).
+  local vis = tree.visible
+  c.tvb, c.s, c.caplen, c.total, c.pinfo, c.root, c.fe, c.conn, c.tag = tvb, s, caplen, tvb:reported_len(), pinfo,
+    tree, fe, conn, tag
+  c.vis = vis
+  c.nt = not vis and sfind(tostring(tree), "has subtree=false", 1, true) ~= nil
+  c.first, c.number, c.abs_ts = not visited, number, pinfo.abs_ts
+  c.g0, c.ord, c.t = FR_G[number], FR_N[number], nil
+  local infos = c.infos
+  for i = #infos, 1, -1 do infos[i] = nil end
+  local ok, S2, handed = pcall(dissect_messages, c, S)
+  FR_N[number] = c.ord
+  if not visited and FR_G[number] + c.ord > G_NEXT then G_NEXT = FR_G[number] + c.ord end
+  depth = depth - 1
+  if not ok then
+    -- A bug, never the data's fault: show it as an expert item instead of a Lua error.
+    local t = tree:add(pgwire, tvb(), "PostgreSQL: decoder error")
+    t:add_proto_expert_info(E.overrun, "Decoder error: " .. tostring(S2))
+    return caplen
+  end
+  if handed then return caplen end
+  if not visited then conn.cur = S2 end
+
+  if #infos > 0 then
+    -- The frame's first call with messages sets the Info column; later calls in the same frame
+    -- (the rest of a segment after a reassembled message) append, since TCP fences what came before.
+    if not visited and not FR_KEY[number] then FR_KEY[number] = key16 end
+    local text = tconcat(infos, ", ")
+    local cols = pinfo.cols
+    cols.protocol = "PGWIRE"
+    if FR_KEY[number] == key16 then
+      cols.info:set((fe and "> " or "< ") .. text)
+    else
+      cols.info:append(", " .. text)
+    end
+  end
+  return caplen
+end
+
+---------------------------------------------------------------------------------------------------
+-- Detection on other ports (mirrored by heuristicSide in src/decoder.ts): a segment that is one
+-- whole startup packet (the client's side), or two or more whole typed messages that are valid in
+-- one direction only.
+
+local function typed_run(s, caplen, groups)
+  local p, n = 0, 0
+  while p < caplen do
+    local nxt = header_ok(s, p, groups, caplen)
+    if not nxt or nxt > caplen then return false end
+    p, n = nxt, n + 1
+  end
+  return n >= 2
+end
+
+local function heuristic_side(s, caplen)
+  if caplen >= 8 and sbyte(s, 1) == 0 then
+    local o = opening(s, caplen)
+    if not o or u32(s, 1) ~= caplen then return nil end
+    if o.endsWithZero and sbyte(s, caplen) ~= 0 then return nil end
+    if o.contains and not sfind(s, o.contains, 9, true) then return nil end
+    return "F"
+  end
+  local f, b = typed_run(s, caplen, G.F), typed_run(s, caplen, G.B)
+  if f and not b then return "F" end
+  if b and not f then return "B" end
+  return nil
+end
+
+local function heuristic(tvb, pinfo, tree)
+  if not pgwire.prefs.heuristic then return false end
+  local key = conn_key(pinfo)
+  local conn = conns[key]
+  if conn then
+    -- Found before: decode from the frame where it was found on, in every pass.
+    if not conn.heur or pinfo.number < conn.heur then return false end
+  else
+    local caplen = tvb:len()
+    if caplen < 5 or caplen ~= tvb:reported_len() or pinfo.visited then return false end
+    local side = heuristic_side(tvb:raw(0, caplen), caplen)
+    if not side then return false end
+    conn = new_conn(pinfo, (side == "F") and pinfo.dst_port or pinfo.src_port)
+    conn.heur = pinfo.number
+    conns[key] = conn
+  end
+  pgwire.dissector(tvb, pinfo, tree)
+  return true
+end
+
+---------------------------------------------------------------------------------------------------
+-- Registration: the port preference, Decode As, the TLS port table for decrypted data, and the
+-- heuristic for other ports.
+
+local registered = nil
+
+local function register_ports()
+  local tcp = DissectorTable.get("tcp.port")
+  local tls = DissectorTable.get("tls.port")
+  if registered then
+    tcp:remove(registered, pgwire)
+    if tls then tls:remove(registered, pgwire) end
+  end
+  registered = tostring(pgwire.prefs.ports)
+  tcp:add(registered, pgwire)
+  if tls then tls:add(registered, pgwire) end
+end
+
+function pgwire.prefs_changed()
+  if tostring(pgwire.prefs.ports) ~= registered then register_ports() end
+end
+
+register_ports()
+DissectorTable.get("tcp.port"):add_for_decode_as(pgwire)
+pgwire:register_heuristic("tcp", heuristic)
