@@ -8,7 +8,7 @@
 local pgwire = Proto("pgwire", "PostgreSQL Wire Protocol")
 
 local sbyte, ssub, sfind, tconcat, sformat = string.byte, string.sub, string.find, table.concat, string.format
-local smatch = string.match
+local smatch, sgsub = string.match, string.gsub
 local floor = math.floor
 
 ---------------------------------------------------------------------------------------------------
@@ -2357,6 +2357,17 @@ local function char_of(x)
   return tostring(x)
 end
 
+-- Texts that have no control characters, as seen before (looking again costs a pattern match
+-- per character; the same names, tags and queries come again and again). Emptied when it grows.
+local CLEAN, NCLEAN = {}, 0
+local function no_controls(s)
+  if CLEAN[s] then return s end
+  if sfind(s, "[%z\1-\31\127]") then return (sgsub(s, "[%z\1-\31\127]", " ")) end
+  if NCLEAN >= 4096 then CLEAN, NCLEAN = {}, 0 end
+  CLEAN[s], NCLEAN = true, NCLEAN + 1
+  return s
+end
+
 -- Values in the Info column: control characters as spaces, cut at 80 bytes on a UTF-8 boundary.
 local function info_text(x)
   if type(x) == "number" then
@@ -2364,20 +2375,28 @@ local function info_text(x)
     return tostring(x)
   end
   local s = tostring(x)
-  -- Most values are short printable ASCII: as they are.
-  if #s <= 80 and not sfind(s, "[^\32-\126]") then return s end
-  s = string.gsub(s, "[%z\1-\31\127]", " ")
-  return cut_utf8(s, 80)
+  if #s > 80 then s = cut_utf8(s, 80) end
+  return no_controls(s)
 end
+
+-- Integers as shown before (the same counts, rows and pids come again): emptied when it grows.
+local NUMS, NNUMS = {}, 0
 
 -- A variable in an Info text (the generated info functions): "" when it is not bound.
 local function iv(x)
   if x == nil then return "" end
-  return info_text(x)
+  local text = info_text(x)
+  if type(x) == "number" and x == floor(x) then
+    if NNUMS >= 4096 then NUMS, NNUMS = {}, 0 end
+    NUMS[x], NNUMS = text, NNUMS + 1
+  end
+  return text
 end
+local CHARS = {}
+for b = 32, 126 do CHARS[b] = string.char(b) end
 local function ic(x)
   if x == nil then return "" end
-  return char_of(x)
+  return CHARS[x] or char_of(x)
 end
 
 
@@ -2598,6 +2617,20 @@ local function options(c, t, v, text, when, f)
   end
 end
 
+-- Prepared statements and portals by name (spec/dsl.ts Objects): each with its SQL, parameter
+-- types, columns once described, and for a portal its result formats and its statement; kept by
+-- the first pass (each message's generated obj function). A list a message did not have: EMPTY.
+local EMPTY = {}
+
+-- The SQL texts kept, once each (a statement parsed again and again is one string).
+local SQL_TEXT = {}
+local function keep_sql(sql)
+  local kept = SQL_TEXT[sql]
+  if kept then return kept end
+  SQL_TEXT[sql] = sql
+  return sql
+end
+
 -- Message sets carried inside other messages (spec/dsl.ts PayloadSet), filled in below.
 local P = {}
 
@@ -2699,7 +2732,7 @@ end
 -- left out; so is everything that is not COPY.
 local COPY_MAX_TOKENS = 10000
 
-local function copy_statements(sql)
+local function copy_statements_of(sql)
   if not sfind(sql, "[Cc][Oo][Pp][Yy]") then return nil end
   local t = sql_tokens(sql, COPY_MAX_TOKENS)
   local out, i = {}, 1
@@ -3167,6 +3200,18 @@ local function copy_binary(b, f, st, data, base)
   return { cfg = cs, row = row, stage = stage, need = need, acc = acc, nf = nf, fi = fi }
 end
 
+-- copy_statements_of, once per text: queries come again and again (emptied when it grows).
+local COPY_OF, NCOPY = {}, 0
+local function copy_statements(sql)
+  local x = COPY_OF[sql]
+  if x == nil then
+    x = copy_statements_of(sql) or false
+    if NCOPY >= 4096 then COPY_OF, NCOPY = {}, 0 end
+    COPY_OF[sql], NCOPY = x, NCOPY + 1
+  end
+  return x or nil
+end
+
 -- The COPY statements of a query (CopyStatementElement): shown as their options (with a tree t),
 -- kept in c.copy for the effect "copyStatement".
 local function copy_statement(c, t, sql, f)
@@ -3224,10 +3269,12 @@ R.StartupMessage_F_nt = function(c, v, s, p, e)
   v.replmode = nil
   local z, x
   if p + 2 > e then return ovr(c) end
-  v.major = u16(s, p + 1)
+  do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+  v.major = x
   p = p + 2
   if p + 2 > e then return ovr(c) end
-  v.minor = u16(s, p + 1)
+  do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+  v.minor = x
   p = p + 2
   while p < e and sbyte(s, p + 1) ~= 0 do
     z = sfind(s, "\0", p + 1, true)
@@ -3257,11 +3304,13 @@ R.StartupMessage_F_tree = function(c, v, s, p, e, t)
   local z, x
   if p + 2 > e then return ovr(c) end
   if (vis or REF(t, F.versionMajor)) then t:add(F.versionMajor, tvb(p, 2)) end
-  v.major = u16(s, p + 1)
+  do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+  v.major = x
   p = p + 2
   if p + 2 > e then return ovr(c) end
   if (vis or REF(t, F.versionMinor)) then t:add(F.versionMinor, tvb(p, 2)) end
-  v.minor = u16(s, p + 1)
+  do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+  v.minor = x
   p = p + 2
   while p < e and sbyte(s, p + 1) ~= 0 do
     z = sfind(s, "\0", p + 1, true)
@@ -3288,16 +3337,19 @@ end
 R.CancelRequest_F_nt = function(c, v, s, p, e)
   v.key = nil
   v.pid = nil
-  local n
+  local bodylen = e - p
+  local n, x
   if p + 4 > e then return ovr(c) end
   p = p + 4
   if p + 4 > e then return ovr(c) end
-  v.pid = u32(s, p + 1)
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.pid = x
   p = p + 4
-  local s1 = num(v.bodylen)
+  local s1 = bodylen
   if s1 == 12 then
     if p + 4 > e then return ovr(c) end
-    v.key = u32(s, p + 1)
+    do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+    v.key = x
     p = p + 4
   else
     n = e - p
@@ -3313,20 +3365,23 @@ end
 R.CancelRequest_F_tree = function(c, v, s, p, e, t)
   v.key = nil
   v.pid = nil
+  local bodylen = e - p
   local tvb, vis = c.tvb, c.vis
-  local n
+  local n, x
   if p + 4 > e then return ovr(c) end
   if (vis or REF(t, F.requestCode)) then t:add(F.requestCode, tvb(p, 4)) end
   p = p + 4
   if p + 4 > e then return ovr(c) end
   if (vis or REF(t, F.pid)) then t:add(F.pid, tvb(p, 4)) end
-  v.pid = u32(s, p + 1)
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.pid = x
   p = p + 4
-  local s1 = num(v.bodylen)
+  local s1 = bodylen
   if s1 == 12 then
     if p + 4 > e then return ovr(c) end
     if (vis or REF(t, F.key)) then t:add(F.key, tvb(p, 4)) end
-    v.key = u32(s, p + 1)
+    do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+    v.key = x
     p = p + 4
   else
     n = e - p
@@ -3373,9 +3428,10 @@ end
 -- UnknownStartupPacket (frontend)
 R.UnknownStartupPacket_F_nt = function(c, v, s, p, e)
   v.code = nil
-  local n
+  local n, x
   if p + 4 > e then return ovr(c) end
-  v.code = u32(s, p + 1)
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.code = x
   p = p + 4
   n = e - p
   if n > 0 then
@@ -3388,10 +3444,11 @@ end
 R.UnknownStartupPacket_F_tree = function(c, v, s, p, e, t)
   v.code = nil
   local tvb, vis = c.tvb, c.vis
-  local n
+  local n, x
   if p + 4 > e then return ovr(c) end
   if (vis or REF(t, F.startupCode)) then t:add(F.startupCode, tvb(p, 4)) end
-  v.code = u32(s, p + 1)
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.code = x
   p = p + 4
   n = e - p
   if n > 0 then
@@ -3405,8 +3462,10 @@ end
 -- SSLResponse (backend)
 R.SSLResponse_B_nt = function(c, v, s, p, e)
   v.answer = nil
+  local x
   if p + 1 > e then return ovr(c) end
-  v.answer = sbyte(s, p + 1)
+  x = sbyte(s, p + 1)
+  v.answer = x
   p = p + 1
   return p
 end
@@ -3414,9 +3473,11 @@ end
 R.SSLResponse_B_tree = function(c, v, s, p, e, t)
   v.answer = nil
   local tvb, vis = c.tvb, c.vis
+  local x
   if p + 1 > e then return ovr(c) end
   if (vis or REF(t, F.encryptionResponse)) then t:add(F.encryptionResponse, tvb(p, 1)) end
-  v.answer = sbyte(s, p + 1)
+  x = sbyte(s, p + 1)
+  v.answer = x
   p = p + 1
   return p
 end
@@ -3424,8 +3485,10 @@ end
 -- GSSENCResponse (backend)
 R.GSSENCResponse_B_nt = function(c, v, s, p, e)
   v.answer = nil
+  local x
   if p + 1 > e then return ovr(c) end
-  v.answer = sbyte(s, p + 1)
+  x = sbyte(s, p + 1)
+  v.answer = x
   p = p + 1
   return p
 end
@@ -3433,9 +3496,11 @@ end
 R.GSSENCResponse_B_tree = function(c, v, s, p, e, t)
   v.answer = nil
   local tvb, vis = c.tvb, c.vis
+  local x
   if p + 1 > e then return ovr(c) end
   if (vis or REF(t, F.encryptionResponse)) then t:add(F.encryptionResponse, tvb(p, 1)) end
-  v.answer = sbyte(s, p + 1)
+  x = sbyte(s, p + 1)
+  v.answer = x
   p = p + 1
   return p
 end
@@ -3443,8 +3508,10 @@ end
 -- AuthenticationOk (backend)
 R.AuthenticationOk_B_nt = function(c, v, s, p, e)
   v.authtype = nil
+  local x
   if p + 4 > e then return ovr(c) end
-  v.authtype = u32(s, p + 1)
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.authtype = x
   p = p + 4
   return p
 end
@@ -3452,9 +3519,11 @@ end
 R.AuthenticationOk_B_tree = function(c, v, s, p, e, t)
   v.authtype = nil
   local tvb, vis = c.tvb, c.vis
+  local x
   if p + 4 > e then return ovr(c) end
   if (vis or REF(t, F.authtype)) then t:add(F.authtype, tvb(p, 4)) end
-  v.authtype = u32(s, p + 1)
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.authtype = x
   p = p + 4
   return p
 end
@@ -3462,8 +3531,10 @@ end
 -- AuthenticationKerberosV5 (backend)
 R.AuthenticationKerberosV5_B_nt = function(c, v, s, p, e)
   v.authtype = nil
+  local x
   if p + 4 > e then return ovr(c) end
-  v.authtype = u32(s, p + 1)
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.authtype = x
   p = p + 4
   return p
 end
@@ -3471,9 +3542,11 @@ end
 R.AuthenticationKerberosV5_B_tree = function(c, v, s, p, e, t)
   v.authtype = nil
   local tvb, vis = c.tvb, c.vis
+  local x
   if p + 4 > e then return ovr(c) end
   if (vis or REF(t, F.authtype)) then t:add(F.authtype, tvb(p, 4)) end
-  v.authtype = u32(s, p + 1)
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.authtype = x
   p = p + 4
   return p
 end
@@ -3481,8 +3554,10 @@ end
 -- AuthenticationCleartextPassword (backend)
 R.AuthenticationCleartextPassword_B_nt = function(c, v, s, p, e)
   v.authtype = nil
+  local x
   if p + 4 > e then return ovr(c) end
-  v.authtype = u32(s, p + 1)
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.authtype = x
   p = p + 4
   return p
 end
@@ -3490,9 +3565,11 @@ end
 R.AuthenticationCleartextPassword_B_tree = function(c, v, s, p, e, t)
   v.authtype = nil
   local tvb, vis = c.tvb, c.vis
+  local x
   if p + 4 > e then return ovr(c) end
   if (vis or REF(t, F.authtype)) then t:add(F.authtype, tvb(p, 4)) end
-  v.authtype = u32(s, p + 1)
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.authtype = x
   p = p + 4
   return p
 end
@@ -3500,9 +3577,10 @@ end
 -- AuthenticationMD5Password (backend)
 R.AuthenticationMD5Password_B_nt = function(c, v, s, p, e)
   v.authtype = nil
-  local n
+  local n, x
   if p + 4 > e then return ovr(c) end
-  v.authtype = u32(s, p + 1)
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.authtype = x
   p = p + 4
   n = 4
   if n > 0 then
@@ -3515,10 +3593,11 @@ end
 R.AuthenticationMD5Password_B_tree = function(c, v, s, p, e, t)
   v.authtype = nil
   local tvb, vis = c.tvb, c.vis
-  local n
+  local n, x
   if p + 4 > e then return ovr(c) end
   if (vis or REF(t, F.authtype)) then t:add(F.authtype, tvb(p, 4)) end
-  v.authtype = u32(s, p + 1)
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.authtype = x
   p = p + 4
   n = 4
   if n > 0 then
@@ -3532,8 +3611,10 @@ end
 -- AuthenticationGSS (backend)
 R.AuthenticationGSS_B_nt = function(c, v, s, p, e)
   v.authtype = nil
+  local x
   if p + 4 > e then return ovr(c) end
-  v.authtype = u32(s, p + 1)
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.authtype = x
   p = p + 4
   return p
 end
@@ -3541,9 +3622,11 @@ end
 R.AuthenticationGSS_B_tree = function(c, v, s, p, e, t)
   v.authtype = nil
   local tvb, vis = c.tvb, c.vis
+  local x
   if p + 4 > e then return ovr(c) end
   if (vis or REF(t, F.authtype)) then t:add(F.authtype, tvb(p, 4)) end
-  v.authtype = u32(s, p + 1)
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.authtype = x
   p = p + 4
   return p
 end
@@ -3551,9 +3634,10 @@ end
 -- AuthenticationGSSContinue (backend)
 R.AuthenticationGSSContinue_B_nt = function(c, v, s, p, e)
   v.authtype = nil
-  local n
+  local n, x
   if p + 4 > e then return ovr(c) end
-  v.authtype = u32(s, p + 1)
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.authtype = x
   p = p + 4
   n = e - p
   if n > 0 then
@@ -3566,10 +3650,11 @@ end
 R.AuthenticationGSSContinue_B_tree = function(c, v, s, p, e, t)
   v.authtype = nil
   local tvb, vis = c.tvb, c.vis
-  local n
+  local n, x
   if p + 4 > e then return ovr(c) end
   if (vis or REF(t, F.authtype)) then t:add(F.authtype, tvb(p, 4)) end
-  v.authtype = u32(s, p + 1)
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.authtype = x
   p = p + 4
   n = e - p
   if n > 0 then
@@ -3583,8 +3668,10 @@ end
 -- AuthenticationSSPI (backend)
 R.AuthenticationSSPI_B_nt = function(c, v, s, p, e)
   v.authtype = nil
+  local x
   if p + 4 > e then return ovr(c) end
-  v.authtype = u32(s, p + 1)
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.authtype = x
   p = p + 4
   return p
 end
@@ -3592,9 +3679,11 @@ end
 R.AuthenticationSSPI_B_tree = function(c, v, s, p, e, t)
   v.authtype = nil
   local tvb, vis = c.tvb, c.vis
+  local x
   if p + 4 > e then return ovr(c) end
   if (vis or REF(t, F.authtype)) then t:add(F.authtype, tvb(p, 4)) end
-  v.authtype = u32(s, p + 1)
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.authtype = x
   p = p + 4
   return p
 end
@@ -3603,9 +3692,10 @@ end
 R.AuthenticationSASL_B_nt = function(c, v, s, p, e)
   v.authtype = nil
   v.mech = nil
-  local z
+  local z, x
   if p + 4 > e then return ovr(c) end
-  v.authtype = u32(s, p + 1)
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.authtype = x
   p = p + 4
   while p < e and sbyte(s, p + 1) ~= 0 do
     z = sfind(s, "\0", p + 1, true)
@@ -3621,10 +3711,11 @@ R.AuthenticationSASL_B_tree = function(c, v, s, p, e, t)
   v.authtype = nil
   v.mech = nil
   local tvb, vis = c.tvb, c.vis
-  local z
+  local z, x
   if p + 4 > e then return ovr(c) end
   if (vis or REF(t, F.authtype)) then t:add(F.authtype, tvb(p, 4)) end
-  v.authtype = u32(s, p + 1)
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.authtype = x
   p = p + 4
   while p < e and sbyte(s, p + 1) ~= 0 do
     z = sfind(s, "\0", p + 1, true)
@@ -3640,10 +3731,10 @@ end
 -- AuthenticationSASLContinue (backend)
 R.AuthenticationSASLContinue_B_nt = function(c, v, s, p, e)
   v.authtype = nil
-  v.data = nil
-  local n
+  local n, x
   if p + 4 > e then return ovr(c) end
-  v.authtype = u32(s, p + 1)
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.authtype = x
   p = p + 4
   n = e - p
   if n > 0 then
@@ -3657,10 +3748,11 @@ R.AuthenticationSASLContinue_B_tree = function(c, v, s, p, e, t)
   v.authtype = nil
   v.data = nil
   local tvb, vis = c.tvb, c.vis
-  local n
+  local n, x
   if p + 4 > e then return ovr(c) end
   if (vis or REF(t, F.authtype)) then t:add(F.authtype, tvb(p, 4)) end
-  v.authtype = u32(s, p + 1)
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.authtype = x
   p = p + 4
   n = e - p
   if n > 0 then
@@ -3676,10 +3768,10 @@ end
 -- AuthenticationSASLFinal (backend)
 R.AuthenticationSASLFinal_B_nt = function(c, v, s, p, e)
   v.authtype = nil
-  v.data = nil
-  local n
+  local n, x
   if p + 4 > e then return ovr(c) end
-  v.authtype = u32(s, p + 1)
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.authtype = x
   p = p + 4
   n = e - p
   if n > 0 then
@@ -3693,10 +3785,11 @@ R.AuthenticationSASLFinal_B_tree = function(c, v, s, p, e, t)
   v.authtype = nil
   v.data = nil
   local tvb, vis = c.tvb, c.vis
-  local n
+  local n, x
   if p + 4 > e then return ovr(c) end
   if (vis or REF(t, F.authtype)) then t:add(F.authtype, tvb(p, 4)) end
-  v.authtype = u32(s, p + 1)
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.authtype = x
   p = p + 4
   n = e - p
   if n > 0 then
@@ -3712,9 +3805,10 @@ end
 -- AuthenticationRequest (backend)
 R.AuthenticationRequest_B_nt = function(c, v, s, p, e)
   v.authtype = nil
-  local n
+  local n, x
   if p + 4 > e then return ovr(c) end
-  v.authtype = u32(s, p + 1)
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.authtype = x
   p = p + 4
   n = e - p
   if n > 0 then
@@ -3727,10 +3821,11 @@ end
 R.AuthenticationRequest_B_tree = function(c, v, s, p, e, t)
   v.authtype = nil
   local tvb, vis = c.tvb, c.vis
-  local n
+  local n, x
   if p + 4 > e then return ovr(c) end
   if (vis or REF(t, F.authtype)) then t:add(F.authtype, tvb(p, 4)) end
-  v.authtype = u32(s, p + 1)
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.authtype = x
   p = p + 4
   n = e - p
   if n > 0 then
@@ -3743,18 +3838,19 @@ end
 
 -- SASLInitialResponse (frontend)
 R.SASLInitialResponse_F_nt = function(c, v, s, p, e)
-  v.data = nil
   v.mech = nil
-  v.n = nil
-  local z, n
+  local l_n
+  local z, n, x
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
   v.mech = ssub(s, p + 1, z - 1)
   p = z
   if p + 4 > e then return ovr(c) end
-  v.n = i32(s, p + 1)
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  if x >= 2147483648 then x = x - 4294967296 end
+  l_n = x
   p = p + 4
-  n = num(v.n)
+  n = (l_n or 0)
   if n > 0 then
     if p + n > e then return ovr(c) end
     p = p + n
@@ -3765,9 +3861,9 @@ end
 R.SASLInitialResponse_F_tree = function(c, v, s, p, e, t)
   v.data = nil
   v.mech = nil
-  v.n = nil
+  local l_n
   local tvb, vis = c.tvb, c.vis
-  local z, n
+  local z, n, x
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
   if (vis or REF(t, F.saslMech)) then t:add_packet_field(F.saslMech, tvb(p, z - p), ENC_UTF_8) end
@@ -3775,9 +3871,11 @@ R.SASLInitialResponse_F_tree = function(c, v, s, p, e, t)
   p = z
   if p + 4 > e then return ovr(c) end
   if (vis or REF(t, F.saslDataLength)) then t:add(F.saslDataLength, tvb(p, 4)) end
-  v.n = i32(s, p + 1)
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  if x >= 2147483648 then x = x - 4294967296 end
+  l_n = x
   p = p + 4
-  n = num(v.n)
+  n = (l_n or 0)
   if n > 0 then
     if p + n > e then return ovr(c) end
     if (vis or REF(t, F.saslData)) then t:add(F.saslData, tvb(p, n)) end
@@ -3789,8 +3887,7 @@ R.SASLInitialResponse_F_tree = function(c, v, s, p, e, t)
 end
 
 -- SASLResponse (frontend)
-R.SASLResponse_F_nt = function(c, v, _, p, e)
-  v.data = nil
+R.SASLResponse_F_nt = function(c, _, _, p, e)
   local n
   n = e - p
   if n > 0 then
@@ -3839,8 +3936,7 @@ R.GSSResponse_F_tree = function(c, _, _, p, e, t)
 end
 
 -- PasswordMessage (frontend)
-R.PasswordMessage_F_nt = function(c, v, s, p, e)
-  v.password = nil
+R.PasswordMessage_F_nt = function(c, _, s, p, e)
   local z
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
@@ -3848,14 +3944,12 @@ R.PasswordMessage_F_nt = function(c, v, s, p, e)
   return p
 end
 
-R.PasswordMessage_F_tree = function(c, v, s, p, e, t)
-  v.password = nil
+R.PasswordMessage_F_tree = function(c, _, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local z
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
   if (vis or REF(t, F.password)) then t:add_packet_field(F.password, tvb(p, z - p), ENC_UTF_8) end
-  v.password = ssub(s, p + 1, z - 1)
   p = z
   return p
 end
@@ -3910,11 +4004,11 @@ end
 
 -- Parse (frontend)
 R.Parse_F_nt = function(c, v, s, p, e)
-  v.n = nil
   v.pt = nil
   v.query = nil
   v.stmt = nil
-  local z
+  local l_n
+  local z, x
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
   v.stmt = ssub(s, p + 1, z - 1)
@@ -3924,11 +4018,13 @@ R.Parse_F_nt = function(c, v, s, p, e)
   v.query = ssub(s, p + 1, z - 1)
   p = z
   if p + 2 > e then return ovr(c) end
-  v.n = u16(s, p + 1)
+  do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+  l_n = x
   p = p + 2
-  for _ = 0, num(v.n) - 1 do
+  for _ = 0, (l_n or 0) - 1 do
     if p + 4 > e then return ovr(c) end
-    v.pt = u32(s, p + 1)
+    do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+    v.pt = x
     p = p + 4
     remember(c, "ptypes", v.pt)
   end
@@ -3937,12 +4033,12 @@ R.Parse_F_nt = function(c, v, s, p, e)
 end
 
 R.Parse_F_tree = function(c, v, s, p, e, t)
-  v.n = nil
   v.pt = nil
   v.query = nil
   v.stmt = nil
+  local l_n
   local tvb, vis = c.tvb, c.vis
-  local z
+  local z, x
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
   if (vis or REF(t, F.statement)) then t:add_packet_field(F.statement, tvb(p, z - p), ENC_UTF_8) end
@@ -3955,12 +4051,14 @@ R.Parse_F_tree = function(c, v, s, p, e, t)
   p = z
   if p + 2 > e then return ovr(c) end
   if (vis or REF(t, F.paramTypeCount)) then t:add(F.paramTypeCount, tvb(p, 2)) end
-  v.n = u16(s, p + 1)
+  do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+  l_n = x
   p = p + 2
-  for _ = 0, num(v.n) - 1 do
+  for _ = 0, (l_n or 0) - 1 do
     if p + 4 > e then return ovr(c) end
     if (vis or REF(t, F.typeOid)) then t:add(F.typeOid, tvb(p, 4)) end
-    v.pt = u32(s, p + 1)
+    do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+    v.pt = x
     p = p + 4
     remember(c, "ptypes", v.pt)
   end
@@ -3970,16 +4068,11 @@ end
 
 -- Bind (frontend)
 R.Bind_F_nt = function(c, v, s, p, e)
-  v.nf = nil
-  v.np = nil
-  v.nr = nil
-  v.pf = nil
   v.portal = nil
-  v.pv = nil
   v.rf = nil
   v.stmt = nil
-  v.vlen = nil
-  local z, n
+  local l_nf, l_np, l_vlen, l_nr
+  local z, n, x
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
   v.portal = ssub(s, p + 1, z - 1)
@@ -3989,32 +4082,38 @@ R.Bind_F_nt = function(c, v, s, p, e)
   v.stmt = ssub(s, p + 1, z - 1)
   p = z
   if p + 2 > e then return ovr(c) end
-  v.nf = u16(s, p + 1)
+  do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+  l_nf = x
   p = p + 2
-  n = num(v.nf) * 2
+  n = (l_nf or 0) * 2
   if n > 0 then
     if p + n > e then return ovr(c) end
     p = p + n
   end
   if p + 2 > e then return ovr(c) end
-  v.np = u16(s, p + 1)
+  do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+  l_np = x
   p = p + 2
-  for _ = 0, num(v.np) - 1 do
+  for _ = 0, (l_np or 0) - 1 do
     if p + 4 > e then return ovr(c) end
-    v.vlen = i32(s, p + 1)
+    do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+    if x >= 2147483648 then x = x - 4294967296 end
+    l_vlen = x
     p = p + 4
-    n = num(v.vlen)
+    n = (l_vlen or 0)
     if n > 0 then
       if p + n > e then return ovr(c) end
       p = p + n
     end
   end
   if p + 2 > e then return ovr(c) end
-  v.nr = u16(s, p + 1)
+  do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+  l_nr = x
   p = p + 2
-  for _ = 0, num(v.nr) - 1 do
+  for _ = 0, (l_nr or 0) - 1 do
     if p + 2 > e then return ovr(c) end
-    v.rf = u16(s, p + 1)
+    do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+    v.rf = x
     p = p + 2
     remember(c, "rformats", v.rf)
   end
@@ -4022,17 +4121,15 @@ R.Bind_F_nt = function(c, v, s, p, e)
 end
 
 R.Bind_F_tree = function(c, v, s, p, e, t)
-  v.nf = nil
-  v.np = nil
-  v.nr = nil
   v.pf = nil
   v.portal = nil
   v.pv = nil
   v.rf = nil
   v.stmt = nil
   v.vlen = nil
+  local l_nf, l_np, l_nr
   local tvb, vis = c.tvb, c.vis
-  local z, n
+  local z, n, x
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
   if (vis or REF(t, F.portal)) then t:add_packet_field(F.portal, tvb(p, z - p), ENC_UTF_8) end
@@ -4045,25 +4142,30 @@ R.Bind_F_tree = function(c, v, s, p, e, t)
   p = z
   if p + 2 > e then return ovr(c) end
   if (vis or REF(t, F.paramFormatCount)) then t:add(F.paramFormatCount, tvb(p, 2)) end
-  v.nf = u16(s, p + 1)
+  do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+  l_nf = x
   p = p + 2
-  for _ = 0, num(v.nf) - 1 do
+  for _ = 0, (l_nf or 0) - 1 do
     if p + 2 > e then return ovr(c) end
     if (vis or REF(t, F.format)) then t:add(F.format, tvb(p, 2)) end
-    v.pf = u16(s, p + 1)
+    do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+    v.pf = x
     p = p + 2
     remember(c, "pformats", v.pf)
   end
   if p + 2 > e then return ovr(c) end
   if (vis or REF(t, F.paramCount)) then t:add(F.paramCount, tvb(p, 2)) end
-  v.np = u16(s, p + 1)
+  do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+  l_np = x
   p = p + 2
-  for i2 = 0, num(v.np) - 1 do
+  for i2 = 0, (l_np or 0) - 1 do
     local t2, p2 = t, p
     if vis then t = t:add(tvb(p, 0), "Parameter " .. (i2 + 1)) end
     if p + 4 > e then return ovr(c) end
     if (vis or REF(t, F.valLength)) then t:add(F.valLength, tvb(p, 4)) end
-    v.vlen = i32(s, p + 1)
+    do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+    if x >= 2147483648 then x = x - 4294967296 end
+    v.vlen = x
     p = p + 4
     n = num(v.vlen)
     if n > 0 then
@@ -4077,12 +4179,14 @@ R.Bind_F_tree = function(c, v, s, p, e, t)
   end
   if p + 2 > e then return ovr(c) end
   if (vis or REF(t, F.resultFormatCount)) then t:add(F.resultFormatCount, tvb(p, 2)) end
-  v.nr = u16(s, p + 1)
+  do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+  l_nr = x
   p = p + 2
-  for _ = 0, num(v.nr) - 1 do
+  for _ = 0, (l_nr or 0) - 1 do
     if p + 2 > e then return ovr(c) end
     if (vis or REF(t, F.format)) then t:add(F.format, tvb(p, 2)) end
-    v.rf = u16(s, p + 1)
+    do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+    v.rf = x
     p = p + 2
     remember(c, "rformats", v.rf)
   end
@@ -4093,9 +4197,10 @@ end
 R.Describe_F_nt = function(c, v, s, p, e)
   v.name = nil
   v.target = nil
-  local z
+  local z, x
   if p + 1 > e then return ovr(c) end
-  v.target = sbyte(s, p + 1)
+  x = sbyte(s, p + 1)
+  v.target = x
   p = p + 1
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
@@ -4108,10 +4213,11 @@ R.Describe_F_tree = function(c, v, s, p, e, t)
   v.name = nil
   v.target = nil
   local tvb, vis = c.tvb, c.vis
-  local z
+  local z, x
   if p + 1 > e then return ovr(c) end
   if (vis or REF(t, F.target)) then t:add(F.target, tvb(p, 1)) end
-  v.target = sbyte(s, p + 1)
+  x = sbyte(s, p + 1)
+  v.target = x
   p = p + 1
   local s1 = num(v.target)
   if s1 == 83 then
@@ -4140,13 +4246,14 @@ end
 R.Execute_F_nt = function(c, v, s, p, e)
   v.portal = nil
   v.rows = nil
-  local z
+  local z, x
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
   v.portal = ssub(s, p + 1, z - 1)
   p = z
   if p + 4 > e then return ovr(c) end
-  v.rows = u32(s, p + 1)
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.rows = x
   p = p + 4
   return p
 end
@@ -4155,7 +4262,7 @@ R.Execute_F_tree = function(c, v, s, p, e, t)
   v.portal = nil
   v.rows = nil
   local tvb, vis = c.tvb, c.vis
-  local z
+  local z, x
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
   if (vis or REF(t, F.portal)) then t:add_packet_field(F.portal, tvb(p, z - p), ENC_UTF_8) end
@@ -4163,7 +4270,8 @@ R.Execute_F_tree = function(c, v, s, p, e, t)
   p = z
   if p + 4 > e then return ovr(c) end
   if (vis or REF(t, F.returns)) then t:add(F.returns, tvb(p, 4)) end
-  v.rows = u32(s, p + 1)
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.rows = x
   p = p + 4
   return p
 end
@@ -4189,9 +4297,10 @@ R.RowDescription_B_nt = function(c, v, s, p, e)
   v.cn = nil
   v.ct = nil
   v.n = nil
-  local z
+  local z, x
   if p + 2 > e then return ovr(c) end
-  v.n = u16(s, p + 1)
+  do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+  v.n = x
   p = p + 2
   for _ = 0, num(v.n) - 1 do
     z = sfind(s, "\0", p + 1, true)
@@ -4203,14 +4312,16 @@ R.RowDescription_B_nt = function(c, v, s, p, e)
     if p + 2 > e then return ovr(c) end
     p = p + 2
     if p + 4 > e then return ovr(c) end
-    v.ct = u32(s, p + 1)
+    do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+    v.ct = x
     p = p + 4
     if p + 2 > e then return ovr(c) end
     p = p + 2
     if p + 4 > e then return ovr(c) end
     p = p + 4
     if p + 2 > e then return ovr(c) end
-    v.cf = u16(s, p + 1)
+    do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+    v.cf = x
     p = p + 2
     remember(c, "columns", v.cn, v.ct, v.cf)
   end
@@ -4227,7 +4338,8 @@ R.RowDescription_B_tree = function(c, v, s, p, e, t)
   local z, x
   if p + 2 > e then return ovr(c) end
   if (vis or REF(t, F.fieldCount)) then t:add(F.fieldCount, tvb(p, 2)) end
-  v.n = u16(s, p + 1)
+  do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+  v.n = x
   p = p + 2
   for _ = 0, num(v.n) - 1 do
     z = sfind(s, "\0", p + 1, true)
@@ -4243,7 +4355,8 @@ R.RowDescription_B_tree = function(c, v, s, p, e, t)
     p = p + 2
     if p + 4 > e then return ovr(c) end
     if (vis or REF(t, F.typeOid)) then t:add(F.typeOid, tvb(p, 4)) end
-    v.ct = u32(s, p + 1)
+    do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+    v.ct = x
     p = p + 4
     x = lookup(T.types, v.ct, nil, false)
     if x then
@@ -4257,7 +4370,8 @@ R.RowDescription_B_tree = function(c, v, s, p, e, t)
     p = p + 4
     if p + 2 > e then return ovr(c) end
     if (vis or REF(t, F.format)) then t:add(F.format, tvb(p, 2)) end
-    v.cf = u16(s, p + 1)
+    do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+    v.cf = x
     p = p + 2
     remember(c, "columns", v.cn, v.ct, v.cf)
   end
@@ -4265,17 +4379,18 @@ R.RowDescription_B_tree = function(c, v, s, p, e, t)
 end
 
 -- DataRow (backend)
-R.DataRow_B_nt = function(c, v, s, p, e)
-  v.n = nil
-  local n
+R.DataRow_B_nt = function(c, _, s, p, e)
+  local l_n
+  local n, x
   if p + 2 > e then return ovr(c) end
-  v.n = u16(s, p + 1)
+  do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+  l_n = x
   p = p + 2
-  for _ = 0, num(v.n) - 1 do
+  for _ = 0, (l_n or 0) - 1 do
     if p + 4 > e then return ovr(c) end
-    n = i32(s, p + 1)
+    do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) n = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
     p = p + 4
-    if n > 0 then
+    if n > 0 and n < 2147483648 then
       if p + n > e then return ovr(c) end
       p = p + n
     end
@@ -4283,14 +4398,16 @@ R.DataRow_B_nt = function(c, v, s, p, e)
   return p
 end
 
-R.DataRow_B_tree = function(c, v, s, p, e, t)
-  v.n = nil
+R.DataRow_B_tree = function(c, _, s, p, e, t)
+  local l_n
   local tvb, vis = c.tvb, c.vis
+  local x
   if p + 2 > e then return ovr(c) end
   if (vis or REF(t, F.fieldCount)) then t:add(F.fieldCount, tvb(p, 2)) end
-  v.n = u16(s, p + 1)
+  do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+  l_n = x
   p = p + 2
-  for i1 = 0, num(v.n) - 1 do
+  for i1 = 0, (l_n or 0) - 1 do
     p = column(c, t, s, p, e, i1, F.valLength, F.valData, F.column, F.colType, F.colValue)
     if not p then return nil end
   end
@@ -4323,8 +4440,10 @@ end
 -- ReadyForQuery (backend)
 R.ReadyForQuery_B_nt = function(c, v, s, p, e)
   v.status = nil
+  local x
   if p + 1 > e then return ovr(c) end
-  v.status = sbyte(s, p + 1)
+  x = sbyte(s, p + 1)
+  v.status = x
   p = p + 1
   return p
 end
@@ -4332,9 +4451,11 @@ end
 R.ReadyForQuery_B_tree = function(c, v, s, p, e, t)
   v.status = nil
   local tvb, vis = c.tvb, c.vis
+  local x
   if p + 1 > e then return ovr(c) end
   if (vis or REF(t, F.status)) then t:add(F.status, tvb(p, 1)) end
-  v.status = sbyte(s, p + 1)
+  x = sbyte(s, p + 1)
+  v.status = x
   p = p + 1
   return p
 end
@@ -4343,12 +4464,15 @@ end
 R.ParameterDescription_B_nt = function(c, v, s, p, e)
   v.n = nil
   v.pt = nil
+  local x
   if p + 2 > e then return ovr(c) end
-  v.n = u16(s, p + 1)
+  do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+  v.n = x
   p = p + 2
   for _ = 0, num(v.n) - 1 do
     if p + 4 > e then return ovr(c) end
-    v.pt = u32(s, p + 1)
+    do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+    v.pt = x
     p = p + 4
     remember(c, "ptypes", v.pt)
   end
@@ -4363,12 +4487,14 @@ R.ParameterDescription_B_tree = function(c, v, s, p, e, t)
   local x
   if p + 2 > e then return ovr(c) end
   if (vis or REF(t, F.paramCount)) then t:add(F.paramCount, tvb(p, 2)) end
-  v.n = u16(s, p + 1)
+  do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+  v.n = x
   p = p + 2
   for _ = 0, num(v.n) - 1 do
     if p + 4 > e then return ovr(c) end
     if (vis or REF(t, F.typeOid)) then t:add(F.typeOid, tvb(p, 4)) end
-    v.pt = u32(s, p + 1)
+    do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+    v.pt = x
     p = p + 4
     x = lookup(T.types, v.pt, nil, false)
     if x then
@@ -4413,14 +4539,17 @@ R.PortalSuspended_B_tree = function(_, _, _, p) return p end
 R.BackendKeyData_B_nt = function(c, v, s, p, e)
   v.key = nil
   v.pid = nil
-  local n
+  local bodylen = e - p
+  local n, x
   if p + 4 > e then return ovr(c) end
-  v.pid = u32(s, p + 1)
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.pid = x
   p = p + 4
-  local s1 = num(v.bodylen)
+  local s1 = bodylen
   if s1 == 8 then
     if p + 4 > e then return ovr(c) end
-    v.key = u32(s, p + 1)
+    do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+    v.key = x
     p = p + 4
   else
     n = e - p
@@ -4436,17 +4565,20 @@ end
 R.BackendKeyData_B_tree = function(c, v, s, p, e, t)
   v.key = nil
   v.pid = nil
+  local bodylen = e - p
   local tvb, vis = c.tvb, c.vis
-  local n
+  local n, x
   if p + 4 > e then return ovr(c) end
   if (vis or REF(t, F.pid)) then t:add(F.pid, tvb(p, 4)) end
-  v.pid = u32(s, p + 1)
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.pid = x
   p = p + 4
-  local s1 = num(v.bodylen)
+  local s1 = bodylen
   if s1 == 8 then
     if p + 4 > e then return ovr(c) end
     if (vis or REF(t, F.key)) then t:add(F.key, tvb(p, 4)) end
-    v.key = u32(s, p + 1)
+    do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+    v.key = x
     p = p + 4
   else
     n = e - p
@@ -4461,16 +4593,17 @@ R.BackendKeyData_B_tree = function(c, v, s, p, e, t)
 end
 
 -- NegotiateProtocolVersion (backend)
-R.NegotiateProtocolVersion_B_nt = function(c, v, s, p, e)
-  v.n = nil
-  v.version = nil
-  local z
+R.NegotiateProtocolVersion_B_nt = function(c, _, s, p, e)
+  local l_n
+  local z, x
   if p + 4 > e then return ovr(c) end
   p = p + 4
   if p + 4 > e then return ovr(c) end
-  v.n = i32(s, p + 1)
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  if x >= 2147483648 then x = x - 4294967296 end
+  l_n = x
   p = p + 4
-  for _ = 0, num(v.n) - 1 do
+  for _ = 0, (l_n or 0) - 1 do
     z = sfind(s, "\0", p + 1, true)
     if not z or z > e then return unterm(c) end
     p = z
@@ -4478,20 +4611,20 @@ R.NegotiateProtocolVersion_B_nt = function(c, v, s, p, e)
   return p
 end
 
-R.NegotiateProtocolVersion_B_tree = function(c, v, s, p, e, t)
-  v.n = nil
-  v.version = nil
+R.NegotiateProtocolVersion_B_tree = function(c, _, s, p, e, t)
+  local l_n
   local tvb, vis = c.tvb, c.vis
-  local z
+  local z, x
   if p + 4 > e then return ovr(c) end
   if (vis or REF(t, F.versionSupported)) then t:add(F.versionSupported, tvb(p, 4)) end
-  v.version = u32(s, p + 1)
   p = p + 4
   if p + 4 > e then return ovr(c) end
   if (vis or REF(t, F.nonsupportedCount)) then t:add(F.nonsupportedCount, tvb(p, 4)) end
-  v.n = i32(s, p + 1)
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  if x >= 2147483648 then x = x - 4294967296 end
+  l_n = x
   p = p + 4
-  for _ = 0, num(v.n) - 1 do
+  for _ = 0, (l_n or 0) - 1 do
     z = sfind(s, "\0", p + 1, true)
     if not z or z > e then return unterm(c) end
     if (vis or REF(t, F.nonsupportedOption)) then t:add_packet_field(F.nonsupportedOption, tvb(p, z - p), ENC_UTF_8) end
@@ -4502,30 +4635,33 @@ end
 
 -- FunctionCall (frontend)
 R.FunctionCall_F_nt = function(c, v, s, p, e)
-  v.nf = nil
-  v.np = nil
   v.oid = nil
-  v.vlen = nil
-  local n
+  local l_nf, l_np, l_vlen
+  local n, x
   if p + 4 > e then return ovr(c) end
-  v.oid = u32(s, p + 1)
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.oid = x
   p = p + 4
   if p + 2 > e then return ovr(c) end
-  v.nf = u16(s, p + 1)
+  do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+  l_nf = x
   p = p + 2
-  n = num(v.nf) * 2
+  n = (l_nf or 0) * 2
   if n > 0 then
     if p + n > e then return ovr(c) end
     p = p + n
   end
   if p + 2 > e then return ovr(c) end
-  v.np = u16(s, p + 1)
+  do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+  l_np = x
   p = p + 2
-  for _ = 0, num(v.np) - 1 do
+  for _ = 0, (l_np or 0) - 1 do
     if p + 4 > e then return ovr(c) end
-    v.vlen = i32(s, p + 1)
+    do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+    if x >= 2147483648 then x = x - 4294967296 end
+    l_vlen = x
     p = p + 4
-    n = num(v.vlen)
+    n = (l_vlen or 0)
     if n > 0 then
       if p + n > e then return ovr(c) end
       p = p + n
@@ -4537,37 +4673,40 @@ R.FunctionCall_F_nt = function(c, v, s, p, e)
 end
 
 R.FunctionCall_F_tree = function(c, v, s, p, e, t)
-  v.nf = nil
-  v.np = nil
   v.oid = nil
-  v.vlen = nil
+  local l_nf, l_np, l_vlen
   local tvb, vis = c.tvb, c.vis
-  local n
+  local n, x
   if p + 4 > e then return ovr(c) end
   if (vis or REF(t, F.oid)) then t:add(F.oid, tvb(p, 4)) end
-  v.oid = u32(s, p + 1)
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.oid = x
   p = p + 4
   if p + 2 > e then return ovr(c) end
   if (vis or REF(t, F.paramFormatCount)) then t:add(F.paramFormatCount, tvb(p, 2)) end
-  v.nf = u16(s, p + 1)
+  do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+  l_nf = x
   p = p + 2
-  for _ = 0, num(v.nf) - 1 do
+  for _ = 0, (l_nf or 0) - 1 do
     if p + 2 > e then return ovr(c) end
     if (vis or REF(t, F.format)) then t:add(F.format, tvb(p, 2)) end
     p = p + 2
   end
   if p + 2 > e then return ovr(c) end
   if (vis or REF(t, F.paramCount)) then t:add(F.paramCount, tvb(p, 2)) end
-  v.np = u16(s, p + 1)
+  do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+  l_np = x
   p = p + 2
-  for i2 = 0, num(v.np) - 1 do
+  for i2 = 0, (l_np or 0) - 1 do
     local t2, p2 = t, p
     if vis then t = t:add(tvb(p, 0), "Argument " .. (i2 + 1)) end
     if p + 4 > e then return ovr(c) end
     if (vis or REF(t, F.valLength)) then t:add(F.valLength, tvb(p, 4)) end
-    v.vlen = i32(s, p + 1)
+    do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+    if x >= 2147483648 then x = x - 4294967296 end
+    l_vlen = x
     p = p + 4
-    n = num(v.vlen)
+    n = (l_vlen or 0)
     if n > 0 then
       if p + n > e then return ovr(c) end
       if (vis or REF(t, F.valData)) then t:add(F.valData, tvb(p, n)) end
@@ -4582,13 +4721,15 @@ R.FunctionCall_F_tree = function(c, v, s, p, e, t)
 end
 
 -- FunctionCallResponse (backend)
-R.FunctionCallResponse_B_nt = function(c, v, s, p, e)
-  v.vlen = nil
-  local n
+R.FunctionCallResponse_B_nt = function(c, _, s, p, e)
+  local l_vlen
+  local n, x
   if p + 4 > e then return ovr(c) end
-  v.vlen = i32(s, p + 1)
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  if x >= 2147483648 then x = x - 4294967296 end
+  l_vlen = x
   p = p + 4
-  n = num(v.vlen)
+  n = (l_vlen or 0)
   if n > 0 then
     if p + n > e then return ovr(c) end
     p = p + n
@@ -4596,15 +4737,17 @@ R.FunctionCallResponse_B_nt = function(c, v, s, p, e)
   return p
 end
 
-R.FunctionCallResponse_B_tree = function(c, v, s, p, e, t)
-  v.vlen = nil
+R.FunctionCallResponse_B_tree = function(c, _, s, p, e, t)
+  local l_vlen
   local tvb, vis = c.tvb, c.vis
-  local n
+  local n, x
   if p + 4 > e then return ovr(c) end
   if (vis or REF(t, F.valLength)) then t:add(F.valLength, tvb(p, 4)) end
-  v.vlen = i32(s, p + 1)
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  if x >= 2147483648 then x = x - 4294967296 end
+  l_vlen = x
   p = p + 4
-  n = num(v.vlen)
+  n = (l_vlen or 0)
   if n > 0 then
     if p + n > e then return ovr(c) end
     if (vis or REF(t, F.valData)) then t:add(F.valData, tvb(p, n)) end
@@ -4674,7 +4817,8 @@ R.PrimaryKeepalive_B_nt = function(c, v, s, p, e)
   if p + 8 > e then return ovr(c) end
   p = p + 8
   if p + 1 > e then return ovr(c) end
-  v.reply = sbyte(s, p + 1)
+  x = sbyte(s, p + 1)
+  v.reply = x
   p = p + 1
   return p
 end
@@ -4700,7 +4844,8 @@ R.PrimaryKeepalive_B_tree = function(c, v, s, p, e, t)
   if (vis or REF(t, F.replTimeText)) then t:add(F.replTimeText, tvb(p - 8, 0), x):set_generated() end
   if p + 1 > e then return ovr(c) end
   if (vis or REF(t, F.replyRequested)) then t:add(F.replyRequested, tvb(p, 1)) end
-  v.reply = sbyte(s, p + 1)
+  x = sbyte(s, p + 1)
+  v.reply = x
   p = p + 1
   return p
 end
@@ -4763,12 +4908,14 @@ end
 -- HotStandbyFeedback (frontend)
 R.HotStandbyFeedback_F_nt = function(c, v, s, p, e)
   v.xmin = nil
+  local x
   if p + 1 > e then return ovr(c) end
   p = p + 1
   if p + 8 > e then return ovr(c) end
   p = p + 8
   if p + 4 > e then return ovr(c) end
-  v.xmin = u32(s, p + 1)
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.xmin = x
   p = p + 4
   if p + 4 > e then return ovr(c) end
   p = p + 4
@@ -4793,7 +4940,8 @@ R.HotStandbyFeedback_F_tree = function(c, v, s, p, e, t)
   if (vis or REF(t, F.replTimeText)) then t:add(F.replTimeText, tvb(p - 8, 0), x):set_generated() end
   if p + 4 > e then return ovr(c) end
   if (vis or REF(t, F.xmin)) then t:add(F.xmin, tvb(p, 4)) end
-  v.xmin = u32(s, p + 1)
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.xmin = x
   p = p + 4
   if p + 4 > e then return ovr(c) end
   if (vis or REF(t, F.xminEpoch)) then t:add(F.xminEpoch, tvb(p, 4)) end
@@ -4811,12 +4959,14 @@ end
 R.CopyInResponse_B_nt = function(c, v, s, p, e)
   v.format = nil
   v.n = nil
-  local n
+  local n, x
   if p + 1 > e then return ovr(c) end
-  v.format = sbyte(s, p + 1)
+  x = sbyte(s, p + 1)
+  v.format = x
   p = p + 1
   if p + 2 > e then return ovr(c) end
-  v.n = u16(s, p + 1)
+  do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+  v.n = x
   p = p + 2
   n = num(v.n) * 2
   if n > 0 then
@@ -4830,13 +4980,16 @@ R.CopyInResponse_B_tree = function(c, v, s, p, e, t)
   v.format = nil
   v.n = nil
   local tvb, vis = c.tvb, c.vis
+  local x
   if p + 1 > e then return ovr(c) end
   if (vis or REF(t, F.format)) then t:add(F.format, tvb(p, 1)) end
-  v.format = sbyte(s, p + 1)
+  x = sbyte(s, p + 1)
+  v.format = x
   p = p + 1
   if p + 2 > e then return ovr(c) end
   if (vis or REF(t, F.copyColumns)) then t:add(F.copyColumns, tvb(p, 2)) end
-  v.n = u16(s, p + 1)
+  do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+  v.n = x
   p = p + 2
   for _ = 0, num(v.n) - 1 do
     if p + 2 > e then return ovr(c) end
@@ -4850,12 +5003,14 @@ end
 R.CopyOutResponse_B_nt = function(c, v, s, p, e)
   v.format = nil
   v.n = nil
-  local n
+  local n, x
   if p + 1 > e then return ovr(c) end
-  v.format = sbyte(s, p + 1)
+  x = sbyte(s, p + 1)
+  v.format = x
   p = p + 1
   if p + 2 > e then return ovr(c) end
-  v.n = u16(s, p + 1)
+  do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+  v.n = x
   p = p + 2
   n = num(v.n) * 2
   if n > 0 then
@@ -4869,13 +5024,16 @@ R.CopyOutResponse_B_tree = function(c, v, s, p, e, t)
   v.format = nil
   v.n = nil
   local tvb, vis = c.tvb, c.vis
+  local x
   if p + 1 > e then return ovr(c) end
   if (vis or REF(t, F.format)) then t:add(F.format, tvb(p, 1)) end
-  v.format = sbyte(s, p + 1)
+  x = sbyte(s, p + 1)
+  v.format = x
   p = p + 1
   if p + 2 > e then return ovr(c) end
   if (vis or REF(t, F.copyColumns)) then t:add(F.copyColumns, tvb(p, 2)) end
-  v.n = u16(s, p + 1)
+  do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+  v.n = x
   p = p + 2
   for _ = 0, num(v.n) - 1 do
     if p + 2 > e then return ovr(c) end
@@ -4889,12 +5047,14 @@ end
 R.CopyBothResponse_B_nt = function(c, v, s, p, e)
   v.format = nil
   v.n = nil
-  local n
+  local n, x
   if p + 1 > e then return ovr(c) end
-  v.format = sbyte(s, p + 1)
+  x = sbyte(s, p + 1)
+  v.format = x
   p = p + 1
   if p + 2 > e then return ovr(c) end
-  v.n = u16(s, p + 1)
+  do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+  v.n = x
   p = p + 2
   n = num(v.n) * 2
   if n > 0 then
@@ -4908,13 +5068,16 @@ R.CopyBothResponse_B_tree = function(c, v, s, p, e, t)
   v.format = nil
   v.n = nil
   local tvb, vis = c.tvb, c.vis
+  local x
   if p + 1 > e then return ovr(c) end
   if (vis or REF(t, F.format)) then t:add(F.format, tvb(p, 1)) end
-  v.format = sbyte(s, p + 1)
+  x = sbyte(s, p + 1)
+  v.format = x
   p = p + 1
   if p + 2 > e then return ovr(c) end
   if (vis or REF(t, F.copyColumns)) then t:add(F.copyColumns, tvb(p, 2)) end
-  v.n = u16(s, p + 1)
+  do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+  v.n = x
   p = p + 2
   for _ = 0, num(v.n) - 1 do
     if p + 2 > e then return ovr(c) end
@@ -4972,19 +5135,19 @@ end
 R.ErrorResponse_B_nt = function(c, v, s, p, e)
   v.code = nil
   v.codename = nil
-  v.fc = nil
   v.file = nil
   v.line = nil
   v.message = nil
   v.routine = nil
   v.severity = nil
-  v.severity_v = nil
+  local l_fc
   local z, x
   while p < e and sbyte(s, p + 1) ~= 0 do
     if p + 1 > e then return ovr(c) end
-    v.fc = sbyte(s, p + 1)
+    x = sbyte(s, p + 1)
+    l_fc = x
     p = p + 1
-    local s1 = num(v.fc)
+    local s1 = (l_fc or 0)
     if s1 == 83 then
       z = sfind(s, "\0", p + 1, true)
       if not z or z > e then return unterm(c) end
@@ -5032,22 +5195,22 @@ end
 R.ErrorResponse_B_tree = function(c, v, s, p, e, t)
   v.code = nil
   v.codename = nil
-  v.fc = nil
   v.file = nil
   v.line = nil
   v.message = nil
   v.routine = nil
   v.severity = nil
-  v.severity_v = nil
+  local l_fc
   local tvb, vis = c.tvb, c.vis
   local r0 = c.r0
   local z, x
   while p < e and sbyte(s, p + 1) ~= 0 do
     if p + 1 > e then return ovr(c) end
     if (vis or REF(t, F.errorField)) then t:add(F.errorField, tvb(p, 1)) end
-    v.fc = sbyte(s, p + 1)
+    x = sbyte(s, p + 1)
+    l_fc = x
     p = p + 1
-    local s1 = num(v.fc)
+    local s1 = (l_fc or 0)
     if s1 == 83 then
       z = sfind(s, "\0", p + 1, true)
       if not z or z > e then return unterm(c) end
@@ -5058,7 +5221,6 @@ R.ErrorResponse_B_tree = function(c, v, s, p, e, t)
       z = sfind(s, "\0", p + 1, true)
       if not z or z > e then return unterm(c) end
       if (vis or REF(t, F.severityNonlocalized)) then t:add_packet_field(F.severityNonlocalized, tvb(p, z - p), ENC_UTF_8) end
-      v.severity_v = ssub(s, p + 1, z - 1)
       p = z
     elseif s1 == 67 then
       z = sfind(s, "\0", p + 1, true)
@@ -5203,7 +5365,6 @@ end
 R.NotificationResponse_B_nt = function(c, v, s, p, e)
   v.channel = nil
   v.payload = nil
-  v.pid = nil
   local z
   if p + 4 > e then return ovr(c) end
   p = p + 4
@@ -5221,12 +5382,10 @@ end
 R.NotificationResponse_B_tree = function(c, v, s, p, e, t)
   v.channel = nil
   v.payload = nil
-  v.pid = nil
   local tvb, vis = c.tvb, c.vis
   local z
   if p + 4 > e then return ovr(c) end
   if (vis or REF(t, F.pid)) then t:add(F.pid, tvb(p, 4)) end
-  v.pid = u32(s, p + 1)
   p = p + 4
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
@@ -5244,12 +5403,14 @@ end
 -- Begin (backend)
 R.pgoutput_Begin_B_nt = function(c, v, s, p, e)
   v.xid = nil
+  local x
   if p + 8 > e then return ovr(c) end
   p = p + 8
   if p + 8 > e then return ovr(c) end
   p = p + 8
   if p + 4 > e then return ovr(c) end
-  v.xid = u32(s, p + 1)
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.xid = x
   p = p + 4
   return p
 end
@@ -5270,17 +5431,17 @@ R.pgoutput_Begin_B_tree = function(c, v, s, p, e, t)
   if (vis or REF(t, F.pgoCommitTimeText)) then t:add(F.pgoCommitTimeText, tvb(p - 8, 0), x):set_generated() end
   if p + 4 > e then return ovr(c) end
   if (vis or REF(t, F.pgoXid)) then t:add(F.pgoXid, tvb(p, 4)) end
-  v.xid = u32(s, p + 1)
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.xid = x
   p = p + 4
   return p
 end
 
 -- Message (backend)
 R.pgoutput_Message_B_nt = function(c, v, s, p, e)
-  v.n = nil
   v.prefix = nil
-  v.xid = nil
-  local z, n
+  local l_n
+  local z, n, x
   local s1 = num(v.instream)
   if s1 == 1 then
     if p + 4 > e then return ovr(c) end
@@ -5295,9 +5456,11 @@ R.pgoutput_Message_B_nt = function(c, v, s, p, e)
   v.prefix = ssub(s, p + 1, z - 1)
   p = z
   if p + 4 > e then return ovr(c) end
-  v.n = i32(s, p + 1)
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  if x >= 2147483648 then x = x - 4294967296 end
+  l_n = x
   p = p + 4
-  n = num(v.n)
+  n = (l_n or 0)
   if n > 0 then
     if p + n > e then return ovr(c) end
     p = p + n
@@ -5306,16 +5469,14 @@ R.pgoutput_Message_B_nt = function(c, v, s, p, e)
 end
 
 R.pgoutput_Message_B_tree = function(c, v, s, p, e, t)
-  v.n = nil
   v.prefix = nil
-  v.xid = nil
+  local l_n
   local tvb, vis = c.tvb, c.vis
   local z, n, x
   local s1 = num(v.instream)
   if s1 == 1 then
     if p + 4 > e then return ovr(c) end
     if (vis or REF(t, F.pgoXid)) then t:add(F.pgoXid, tvb(p, 4)) end
-    v.xid = u32(s, p + 1)
     p = p + 4
   end
   if p + 1 > e then return ovr(c) end
@@ -5333,9 +5494,11 @@ R.pgoutput_Message_B_tree = function(c, v, s, p, e, t)
   p = z
   if p + 4 > e then return ovr(c) end
   if (vis or REF(t, F.pgoContentLength)) then t:add(F.pgoContentLength, tvb(p, 4)) end
-  v.n = i32(s, p + 1)
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  if x >= 2147483648 then x = x - 4294967296 end
+  l_n = x
   p = p + 4
-  n = num(v.n)
+  n = (l_n or 0)
   if n > 0 then
     if p + n > e then return ovr(c) end
     if (vis or REF(t, F.pgoContent)) then t:add(F.pgoContent, tvb(p, n)) end
@@ -5421,19 +5584,19 @@ end
 R.pgoutput_Relation_B_nt = function(c, v, s, p, e)
   v.attname = nil
   v.atttypid = nil
-  v.n = nil
   v.nspname = nil
   v.relid = nil
   v.relname = nil
-  v.xid = nil
-  local z
+  local l_n
+  local z, x
   local s1 = num(v.instream)
   if s1 == 1 then
     if p + 4 > e then return ovr(c) end
     p = p + 4
   end
   if p + 4 > e then return ovr(c) end
-  v.relid = u32(s, p + 1)
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.relid = x
   p = p + 4
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
@@ -5446,9 +5609,10 @@ R.pgoutput_Relation_B_nt = function(c, v, s, p, e)
   if p + 1 > e then return ovr(c) end
   p = p + 1
   if p + 2 > e then return ovr(c) end
-  v.n = u16(s, p + 1)
+  do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+  l_n = x
   p = p + 2
-  for _ = 0, num(v.n) - 1 do
+  for _ = 0, (l_n or 0) - 1 do
     if p + 1 > e then return ovr(c) end
     p = p + 1
     z = sfind(s, "\0", p + 1, true)
@@ -5456,7 +5620,8 @@ R.pgoutput_Relation_B_nt = function(c, v, s, p, e)
     v.attname = ssub(s, p + 1, z - 1)
     p = z
     if p + 4 > e then return ovr(c) end
-    v.atttypid = u32(s, p + 1)
+    do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+    v.atttypid = x
     p = p + 4
     if p + 4 > e then return ovr(c) end
     p = p + 4
@@ -5468,23 +5633,22 @@ end
 R.pgoutput_Relation_B_tree = function(c, v, s, p, e, t)
   v.attname = nil
   v.atttypid = nil
-  v.n = nil
   v.nspname = nil
   v.relid = nil
   v.relname = nil
-  v.xid = nil
+  local l_n
   local tvb, vis = c.tvb, c.vis
-  local z
+  local z, x
   local s1 = num(v.instream)
   if s1 == 1 then
     if p + 4 > e then return ovr(c) end
     if (vis or REF(t, F.pgoXid)) then t:add(F.pgoXid, tvb(p, 4)) end
-    v.xid = u32(s, p + 1)
     p = p + 4
   end
   if p + 4 > e then return ovr(c) end
   if (vis or REF(t, F.pgoRelid)) then t:add(F.pgoRelid, tvb(p, 4)) end
-  v.relid = u32(s, p + 1)
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.relid = x
   p = p + 4
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
@@ -5501,9 +5665,10 @@ R.pgoutput_Relation_B_tree = function(c, v, s, p, e, t)
   p = p + 1
   if p + 2 > e then return ovr(c) end
   if (vis or REF(t, F.pgoColumnCount)) then t:add(F.pgoColumnCount, tvb(p, 2)) end
-  v.n = u16(s, p + 1)
+  do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+  l_n = x
   p = p + 2
-  for i2 = 0, num(v.n) - 1 do
+  for i2 = 0, (l_n or 0) - 1 do
     local t2, p2 = t, p
     if vis then t = t:add(tvb(p, 0), "Column " .. (i2 + 1)) end
     if p + 1 > e then return ovr(c) end
@@ -5516,7 +5681,8 @@ R.pgoutput_Relation_B_tree = function(c, v, s, p, e, t)
     p = z
     if p + 4 > e then return ovr(c) end
     if (vis or REF(t, F.typeOid)) then t:add(F.typeOid, tvb(p, 4)) end
-    v.atttypid = u32(s, p + 1)
+    do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+    v.atttypid = x
     p = p + 4
     if p + 4 > e then return ovr(c) end
     if (vis or REF(t, F.typemod)) then t:add(F.typemod, tvb(p, 4)) end
@@ -5531,15 +5697,15 @@ end
 R.pgoutput_Type_B_nt = function(c, v, s, p, e)
   v.typid = nil
   v.typname = nil
-  v.xid = nil
-  local z
+  local z, x
   local s1 = num(v.instream)
   if s1 == 1 then
     if p + 4 > e then return ovr(c) end
     p = p + 4
   end
   if p + 4 > e then return ovr(c) end
-  v.typid = u32(s, p + 1)
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.typid = x
   p = p + 4
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
@@ -5554,19 +5720,18 @@ end
 R.pgoutput_Type_B_tree = function(c, v, s, p, e, t)
   v.typid = nil
   v.typname = nil
-  v.xid = nil
   local tvb, vis = c.tvb, c.vis
-  local z
+  local z, x
   local s1 = num(v.instream)
   if s1 == 1 then
     if p + 4 > e then return ovr(c) end
     if (vis or REF(t, F.pgoXid)) then t:add(F.pgoXid, tvb(p, 4)) end
-    v.xid = u32(s, p + 1)
     p = p + 4
   end
   if p + 4 > e then return ovr(c) end
   if (vis or REF(t, F.typeOid)) then t:add(F.typeOid, tvb(p, 4)) end
-  v.typid = u32(s, p + 1)
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.typid = x
   p = p + 4
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
@@ -5582,10 +5747,9 @@ end
 
 -- Insert (backend)
 R.pgoutput_Insert_B_nt = function(c, v, s, p, e)
-  v.ncols = nil
   v.rel = nil
   v.relid = nil
-  v.xid = nil
+  local l_ncols
   local n, x
   local s1 = num(v.instream)
   if s1 == 1 then
@@ -5593,16 +5757,18 @@ R.pgoutput_Insert_B_nt = function(c, v, s, p, e)
     p = p + 4
   end
   if p + 4 > e then return ovr(c) end
-  v.relid = u32(s, p + 1)
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.relid = x
   p = p + 4
   x = relation(c, v.relid)
   if x then v.rel = x end
   if p + 1 > e then return ovr(c) end
   p = p + 1
   if p + 2 > e then return ovr(c) end
-  v.ncols = u16(s, p + 1)
+  do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+  l_ncols = x
   p = p + 2
-  for _ = 0, num(v.ncols) - 1 do
+  for _ = 0, (l_ncols or 0) - 1 do
     if p + 1 > e then return ovr(c) end
     x = sbyte(s, p + 1)
     p = p + 1
@@ -5622,10 +5788,9 @@ R.pgoutput_Insert_B_nt = function(c, v, s, p, e)
 end
 
 R.pgoutput_Insert_B_tree = function(c, v, s, p, e, t)
-  v.ncols = nil
   v.rel = nil
   v.relid = nil
-  v.xid = nil
+  local l_ncols
   local tvb, vis = c.tvb, c.vis
   local r0 = c.r0
   local x
@@ -5633,12 +5798,12 @@ R.pgoutput_Insert_B_tree = function(c, v, s, p, e, t)
   if s1 == 1 then
     if p + 4 > e then return ovr(c) end
     if (vis or REF(t, F.pgoXid)) then t:add(F.pgoXid, tvb(p, 4)) end
-    v.xid = u32(s, p + 1)
     p = p + 4
   end
   if p + 4 > e then return ovr(c) end
   if (vis or REF(t, F.pgoRelid)) then t:add(F.pgoRelid, tvb(p, 4)) end
-  v.relid = u32(s, p + 1)
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.relid = x
   p = p + 4
   x = relation(c, v.relid)
   if x and (vis or REF(t, F.pgoRelation)) then t:add(F.pgoRelation, r0, x):set_generated() end
@@ -5648,9 +5813,10 @@ R.pgoutput_Insert_B_tree = function(c, v, s, p, e, t)
   p = p + 1
   if p + 2 > e then return ovr(c) end
   if (vis or REF(t, F.pgoTupleColumns)) then t:add(F.pgoTupleColumns, tvb(p, 2)) end
-  v.ncols = u16(s, p + 1)
+  do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+  l_ncols = x
   p = p + 2
-  for i2 = 0, num(v.ncols) - 1 do
+  for i2 = 0, (l_ncols or 0) - 1 do
     p = tuple_column(c, t, s, p, e, i2, F.pgoColumnKind, "bt", "10", "nu", F.valLength, F.valData, F.column, F.colType, F.colValue)
     if not p then return nil end
   end
@@ -5659,12 +5825,9 @@ end
 
 -- Update (backend)
 R.pgoutput_Update_B_nt = function(c, v, s, p, e)
-  v.ncols = nil
-  v.oldcols = nil
   v.rel = nil
   v.relid = nil
-  v.tuple = nil
-  v.xid = nil
+  local l_tuple, l_ncols, l_oldcols
   local n, x
   local s1 = num(v.instream)
   if s1 == 1 then
@@ -5672,19 +5835,22 @@ R.pgoutput_Update_B_nt = function(c, v, s, p, e)
     p = p + 4
   end
   if p + 4 > e then return ovr(c) end
-  v.relid = u32(s, p + 1)
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.relid = x
   p = p + 4
   x = relation(c, v.relid)
   if x then v.rel = x end
   if p + 1 > e then return ovr(c) end
-  v.tuple = sbyte(s, p + 1)
+  x = sbyte(s, p + 1)
+  l_tuple = x
   p = p + 1
-  local s2 = num(v.tuple)
+  local s2 = (l_tuple or 0)
   if s2 == 75 then
     if p + 2 > e then return ovr(c) end
-    v.oldcols = u16(s, p + 1)
+    do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+    l_oldcols = x
     p = p + 2
-    for _ = 0, num(v.oldcols) - 1 do
+    for _ = 0, (l_oldcols or 0) - 1 do
       if p + 1 > e then return ovr(c) end
       x = sbyte(s, p + 1)
       p = p + 1
@@ -5703,9 +5869,10 @@ R.pgoutput_Update_B_nt = function(c, v, s, p, e)
     if p + 1 > e then return ovr(c) end
     p = p + 1
     if p + 2 > e then return ovr(c) end
-    v.ncols = u16(s, p + 1)
+    do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+    l_ncols = x
     p = p + 2
-    for _ = 0, num(v.ncols) - 1 do
+    for _ = 0, (l_ncols or 0) - 1 do
       if p + 1 > e then return ovr(c) end
       x = sbyte(s, p + 1)
       p = p + 1
@@ -5723,9 +5890,10 @@ R.pgoutput_Update_B_nt = function(c, v, s, p, e)
     end
   elseif s2 == 79 then
     if p + 2 > e then return ovr(c) end
-    v.oldcols = u16(s, p + 1)
+    do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+    l_oldcols = x
     p = p + 2
-    for _ = 0, num(v.oldcols) - 1 do
+    for _ = 0, (l_oldcols or 0) - 1 do
       if p + 1 > e then return ovr(c) end
       x = sbyte(s, p + 1)
       p = p + 1
@@ -5744,9 +5912,10 @@ R.pgoutput_Update_B_nt = function(c, v, s, p, e)
     if p + 1 > e then return ovr(c) end
     p = p + 1
     if p + 2 > e then return ovr(c) end
-    v.ncols = u16(s, p + 1)
+    do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+    l_ncols = x
     p = p + 2
-    for _ = 0, num(v.ncols) - 1 do
+    for _ = 0, (l_ncols or 0) - 1 do
       if p + 1 > e then return ovr(c) end
       x = sbyte(s, p + 1)
       p = p + 1
@@ -5764,9 +5933,10 @@ R.pgoutput_Update_B_nt = function(c, v, s, p, e)
     end
   else
     if p + 2 > e then return ovr(c) end
-    v.ncols = u16(s, p + 1)
+    do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+    l_ncols = x
     p = p + 2
-    for _ = 0, num(v.ncols) - 1 do
+    for _ = 0, (l_ncols or 0) - 1 do
       if p + 1 > e then return ovr(c) end
       x = sbyte(s, p + 1)
       p = p + 1
@@ -5787,12 +5957,9 @@ R.pgoutput_Update_B_nt = function(c, v, s, p, e)
 end
 
 R.pgoutput_Update_B_tree = function(c, v, s, p, e, t)
-  v.ncols = nil
-  v.oldcols = nil
   v.rel = nil
   v.relid = nil
-  v.tuple = nil
-  v.xid = nil
+  local l_tuple, l_ncols, l_oldcols
   local tvb, vis = c.tvb, c.vis
   local r0 = c.r0
   local x
@@ -5800,27 +5967,29 @@ R.pgoutput_Update_B_tree = function(c, v, s, p, e, t)
   if s1 == 1 then
     if p + 4 > e then return ovr(c) end
     if (vis or REF(t, F.pgoXid)) then t:add(F.pgoXid, tvb(p, 4)) end
-    v.xid = u32(s, p + 1)
     p = p + 4
   end
   if p + 4 > e then return ovr(c) end
   if (vis or REF(t, F.pgoRelid)) then t:add(F.pgoRelid, tvb(p, 4)) end
-  v.relid = u32(s, p + 1)
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.relid = x
   p = p + 4
   x = relation(c, v.relid)
   if x and (vis or REF(t, F.pgoRelation)) then t:add(F.pgoRelation, r0, x):set_generated() end
   if x then v.rel = x end
   if p + 1 > e then return ovr(c) end
   if (vis or REF(t, F.pgoTuple)) then t:add(F.pgoTuple, tvb(p, 1)) end
-  v.tuple = sbyte(s, p + 1)
+  x = sbyte(s, p + 1)
+  l_tuple = x
   p = p + 1
-  local s2 = num(v.tuple)
+  local s2 = (l_tuple or 0)
   if s2 == 75 then
     if p + 2 > e then return ovr(c) end
     if (vis or REF(t, F.pgoTupleColumns)) then t:add(F.pgoTupleColumns, tvb(p, 2)) end
-    v.oldcols = u16(s, p + 1)
+    do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+    l_oldcols = x
     p = p + 2
-    for i4 = 0, num(v.oldcols) - 1 do
+    for i4 = 0, (l_oldcols or 0) - 1 do
       p = tuple_column(c, t, s, p, e, i4, F.pgoColumnKind, "bt", "10", "nu", F.valLength, F.valData, F.column, F.colType, F.colValue)
       if not p then return nil end
     end
@@ -5829,18 +5998,20 @@ R.pgoutput_Update_B_tree = function(c, v, s, p, e, t)
     p = p + 1
     if p + 2 > e then return ovr(c) end
     if (vis or REF(t, F.pgoTupleColumns)) then t:add(F.pgoTupleColumns, tvb(p, 2)) end
-    v.ncols = u16(s, p + 1)
+    do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+    l_ncols = x
     p = p + 2
-    for i5 = 0, num(v.ncols) - 1 do
+    for i5 = 0, (l_ncols or 0) - 1 do
       p = tuple_column(c, t, s, p, e, i5, F.pgoColumnKind, "bt", "10", "nu", F.valLength, F.valData, F.column, F.colType, F.colValue)
       if not p then return nil end
     end
   elseif s2 == 79 then
     if p + 2 > e then return ovr(c) end
     if (vis or REF(t, F.pgoTupleColumns)) then t:add(F.pgoTupleColumns, tvb(p, 2)) end
-    v.oldcols = u16(s, p + 1)
+    do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+    l_oldcols = x
     p = p + 2
-    for i6 = 0, num(v.oldcols) - 1 do
+    for i6 = 0, (l_oldcols or 0) - 1 do
       p = tuple_column(c, t, s, p, e, i6, F.pgoColumnKind, "bt", "10", "nu", F.valLength, F.valData, F.column, F.colType, F.colValue)
       if not p then return nil end
     end
@@ -5849,18 +6020,20 @@ R.pgoutput_Update_B_tree = function(c, v, s, p, e, t)
     p = p + 1
     if p + 2 > e then return ovr(c) end
     if (vis or REF(t, F.pgoTupleColumns)) then t:add(F.pgoTupleColumns, tvb(p, 2)) end
-    v.ncols = u16(s, p + 1)
+    do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+    l_ncols = x
     p = p + 2
-    for i7 = 0, num(v.ncols) - 1 do
+    for i7 = 0, (l_ncols or 0) - 1 do
       p = tuple_column(c, t, s, p, e, i7, F.pgoColumnKind, "bt", "10", "nu", F.valLength, F.valData, F.column, F.colType, F.colValue)
       if not p then return nil end
     end
   else
     if p + 2 > e then return ovr(c) end
     if (vis or REF(t, F.pgoTupleColumns)) then t:add(F.pgoTupleColumns, tvb(p, 2)) end
-    v.ncols = u16(s, p + 1)
+    do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+    l_ncols = x
     p = p + 2
-    for i3 = 0, num(v.ncols) - 1 do
+    for i3 = 0, (l_ncols or 0) - 1 do
       p = tuple_column(c, t, s, p, e, i3, F.pgoColumnKind, "bt", "10", "nu", F.valLength, F.valData, F.column, F.colType, F.colValue)
       if not p then return nil end
     end
@@ -5870,10 +6043,9 @@ end
 
 -- Delete (backend)
 R.pgoutput_Delete_B_nt = function(c, v, s, p, e)
-  v.oldcols = nil
   v.rel = nil
   v.relid = nil
-  v.xid = nil
+  local l_oldcols
   local n, x
   local s1 = num(v.instream)
   if s1 == 1 then
@@ -5881,16 +6053,18 @@ R.pgoutput_Delete_B_nt = function(c, v, s, p, e)
     p = p + 4
   end
   if p + 4 > e then return ovr(c) end
-  v.relid = u32(s, p + 1)
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.relid = x
   p = p + 4
   x = relation(c, v.relid)
   if x then v.rel = x end
   if p + 1 > e then return ovr(c) end
   p = p + 1
   if p + 2 > e then return ovr(c) end
-  v.oldcols = u16(s, p + 1)
+  do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+  l_oldcols = x
   p = p + 2
-  for _ = 0, num(v.oldcols) - 1 do
+  for _ = 0, (l_oldcols or 0) - 1 do
     if p + 1 > e then return ovr(c) end
     x = sbyte(s, p + 1)
     p = p + 1
@@ -5910,10 +6084,9 @@ R.pgoutput_Delete_B_nt = function(c, v, s, p, e)
 end
 
 R.pgoutput_Delete_B_tree = function(c, v, s, p, e, t)
-  v.oldcols = nil
   v.rel = nil
   v.relid = nil
-  v.xid = nil
+  local l_oldcols
   local tvb, vis = c.tvb, c.vis
   local r0 = c.r0
   local x
@@ -5921,12 +6094,12 @@ R.pgoutput_Delete_B_tree = function(c, v, s, p, e, t)
   if s1 == 1 then
     if p + 4 > e then return ovr(c) end
     if (vis or REF(t, F.pgoXid)) then t:add(F.pgoXid, tvb(p, 4)) end
-    v.xid = u32(s, p + 1)
     p = p + 4
   end
   if p + 4 > e then return ovr(c) end
   if (vis or REF(t, F.pgoRelid)) then t:add(F.pgoRelid, tvb(p, 4)) end
-  v.relid = u32(s, p + 1)
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.relid = x
   p = p + 4
   x = relation(c, v.relid)
   if x and (vis or REF(t, F.pgoRelation)) then t:add(F.pgoRelation, r0, x):set_generated() end
@@ -5936,9 +6109,10 @@ R.pgoutput_Delete_B_tree = function(c, v, s, p, e, t)
   p = p + 1
   if p + 2 > e then return ovr(c) end
   if (vis or REF(t, F.pgoTupleColumns)) then t:add(F.pgoTupleColumns, tvb(p, 2)) end
-  v.oldcols = u16(s, p + 1)
+  do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+  l_oldcols = x
   p = p + 2
-  for i2 = 0, num(v.oldcols) - 1 do
+  for i2 = 0, (l_oldcols or 0) - 1 do
     p = tuple_column(c, t, s, p, e, i2, F.pgoColumnKind, "bt", "10", "nu", F.valLength, F.valData, F.column, F.colType, F.colValue)
     if not p then return nil end
   end
@@ -5948,15 +6122,15 @@ end
 -- Truncate (backend)
 R.pgoutput_Truncate_B_nt = function(c, v, s, p, e)
   v.n = nil
-  v.relid = nil
-  v.xid = nil
+  local x
   local s1 = num(v.instream)
   if s1 == 1 then
     if p + 4 > e then return ovr(c) end
     p = p + 4
   end
   if p + 4 > e then return ovr(c) end
-  v.n = u32(s, p + 1)
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.n = x
   p = p + 4
   if p + 1 > e then return ovr(c) end
   p = p + 1
@@ -5970,7 +6144,6 @@ end
 R.pgoutput_Truncate_B_tree = function(c, v, s, p, e, t)
   v.n = nil
   v.relid = nil
-  v.xid = nil
   local tvb, vis = c.tvb, c.vis
   local r0 = c.r0
   local x
@@ -5978,12 +6151,12 @@ R.pgoutput_Truncate_B_tree = function(c, v, s, p, e, t)
   if s1 == 1 then
     if p + 4 > e then return ovr(c) end
     if (vis or REF(t, F.pgoXid)) then t:add(F.pgoXid, tvb(p, 4)) end
-    v.xid = u32(s, p + 1)
     p = p + 4
   end
   if p + 4 > e then return ovr(c) end
   if (vis or REF(t, F.pgoRelationCount)) then t:add(F.pgoRelationCount, tvb(p, 4)) end
-  v.n = u32(s, p + 1)
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.n = x
   p = p + 4
   if p + 1 > e then return ovr(c) end
   if (vis or REF(t, F.pgoTruncateOptions)) then t:add(F.pgoTruncateOptions, tvb(p, 1)) end
@@ -5991,7 +6164,8 @@ R.pgoutput_Truncate_B_tree = function(c, v, s, p, e, t)
   for _ = 0, num(v.n) - 1 do
     if p + 4 > e then return ovr(c) end
     if (vis or REF(t, F.pgoRelid)) then t:add(F.pgoRelid, tvb(p, 4)) end
-    v.relid = u32(s, p + 1)
+    do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+    v.relid = x
     p = p + 4
     x = relation(c, v.relid)
     if x and (vis or REF(t, F.pgoRelation)) then t:add(F.pgoRelation, r0, x):set_generated() end
@@ -6002,8 +6176,10 @@ end
 -- Stream Start (backend)
 R.pgoutput_StreamStart_B_nt = function(c, v, s, p, e)
   v.xid = nil
+  local x
   if p + 4 > e then return ovr(c) end
-  v.xid = u32(s, p + 1)
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.xid = x
   p = p + 4
   if p + 1 > e then return ovr(c) end
   p = p + 1
@@ -6013,9 +6189,11 @@ end
 R.pgoutput_StreamStart_B_tree = function(c, v, s, p, e, t)
   v.xid = nil
   local tvb, vis = c.tvb, c.vis
+  local x
   if p + 4 > e then return ovr(c) end
   if (vis or REF(t, F.pgoXid)) then t:add(F.pgoXid, tvb(p, 4)) end
-  v.xid = u32(s, p + 1)
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.xid = x
   p = p + 4
   if p + 1 > e then return ovr(c) end
   if (vis or REF(t, F.pgoFirstSegment)) then t:add(F.pgoFirstSegment, tvb(p, 1)) end
@@ -6031,8 +6209,10 @@ R.pgoutput_StreamStop_B_tree = function(_, _, _, p) return p end
 -- Stream Commit (backend)
 R.pgoutput_StreamCommit_B_nt = function(c, v, s, p, e)
   v.xid = nil
+  local x
   if p + 4 > e then return ovr(c) end
-  v.xid = u32(s, p + 1)
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.xid = x
   p = p + 4
   if p + 1 > e then return ovr(c) end
   p = p + 1
@@ -6051,7 +6231,8 @@ R.pgoutput_StreamCommit_B_tree = function(c, v, s, p, e, t)
   local x
   if p + 4 > e then return ovr(c) end
   if (vis or REF(t, F.pgoXid)) then t:add(F.pgoXid, tvb(p, 4)) end
-  v.xid = u32(s, p + 1)
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.xid = x
   p = p + 4
   if p + 1 > e then return ovr(c) end
   if (vis or REF(t, F.pgoFlags)) then t:add(F.pgoFlags, tvb(p, 1)) end
@@ -6077,8 +6258,10 @@ end
 -- Stream Abort (backend)
 R.pgoutput_StreamAbort_B_nt = function(c, v, s, p, e)
   v.xid = nil
+  local x
   if p + 4 > e then return ovr(c) end
-  v.xid = u32(s, p + 1)
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.xid = x
   p = p + 4
   if p + 4 > e then return ovr(c) end
   p = p + 4
@@ -6097,7 +6280,8 @@ R.pgoutput_StreamAbort_B_tree = function(c, v, s, p, e, t)
   local x
   if p + 4 > e then return ovr(c) end
   if (vis or REF(t, F.pgoXid)) then t:add(F.pgoXid, tvb(p, 4)) end
-  v.xid = u32(s, p + 1)
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.xid = x
   p = p + 4
   if p + 4 > e then return ovr(c) end
   if (vis or REF(t, F.pgoSubxid)) then t:add(F.pgoSubxid, tvb(p, 4)) end
@@ -6120,7 +6304,6 @@ end
 -- Begin Prepare (backend)
 R.pgoutput_BeginPrepare_B_nt = function(c, v, s, p, e)
   v.gid = nil
-  v.xid = nil
   local z
   if p + 8 > e then return ovr(c) end
   p = p + 8
@@ -6139,7 +6322,6 @@ end
 
 R.pgoutput_BeginPrepare_B_tree = function(c, v, s, p, e, t)
   v.gid = nil
-  v.xid = nil
   local tvb, vis = c.tvb, c.vis
   local z, x
   if p + 8 > e then return ovr(c) end
@@ -6159,7 +6341,6 @@ R.pgoutput_BeginPrepare_B_tree = function(c, v, s, p, e, t)
   if (vis or REF(t, F.pgoPrepareTimeText)) then t:add(F.pgoPrepareTimeText, tvb(p - 8, 0), x):set_generated() end
   if p + 4 > e then return ovr(c) end
   if (vis or REF(t, F.pgoXid)) then t:add(F.pgoXid, tvb(p, 4)) end
-  v.xid = u32(s, p + 1)
   p = p + 4
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
@@ -6172,8 +6353,6 @@ end
 -- Prepare (backend)
 R.pgoutput_Prepare_B_nt = function(c, v, s, p, e)
   v.gid = nil
-  v.lsn = nil
-  v.xid = nil
   local z
   if p + 1 > e then return ovr(c) end
   p = p + 1
@@ -6194,8 +6373,6 @@ end
 
 R.pgoutput_Prepare_B_tree = function(c, v, s, p, e, t)
   v.gid = nil
-  v.lsn = nil
-  v.xid = nil
   local tvb, vis = c.tvb, c.vis
   local z, x
   if p + 1 > e then return ovr(c) end
@@ -6206,7 +6383,6 @@ R.pgoutput_Prepare_B_tree = function(c, v, s, p, e, t)
   p = p + 8
   x = pg_value_text(3220, 1, ssub(s, p - 7, p))
   if (vis or REF(t, F.pgoPrepareLsnText)) then t:add(F.pgoPrepareLsnText, tvb(p - 8, 0), x):set_generated() end
-  v.lsn = x
   if p + 8 > e then return ovr(c) end
   if (vis or REF(t, F.pgoEndLsn)) then t:add(F.pgoEndLsn, tvb(p, 8)) end
   p = p + 8
@@ -6219,7 +6395,6 @@ R.pgoutput_Prepare_B_tree = function(c, v, s, p, e, t)
   if (vis or REF(t, F.pgoPrepareTimeText)) then t:add(F.pgoPrepareTimeText, tvb(p - 8, 0), x):set_generated() end
   if p + 4 > e then return ovr(c) end
   if (vis or REF(t, F.pgoXid)) then t:add(F.pgoXid, tvb(p, 4)) end
-  v.xid = u32(s, p + 1)
   p = p + 4
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
@@ -6232,7 +6407,6 @@ end
 -- Commit Prepared (backend)
 R.pgoutput_CommitPrepared_B_nt = function(c, v, s, p, e)
   v.gid = nil
-  v.xid = nil
   local z
   if p + 1 > e then return ovr(c) end
   p = p + 1
@@ -6253,7 +6427,6 @@ end
 
 R.pgoutput_CommitPrepared_B_tree = function(c, v, s, p, e, t)
   v.gid = nil
-  v.xid = nil
   local tvb, vis = c.tvb, c.vis
   local z, x
   if p + 1 > e then return ovr(c) end
@@ -6276,7 +6449,6 @@ R.pgoutput_CommitPrepared_B_tree = function(c, v, s, p, e, t)
   if (vis or REF(t, F.pgoCommitTimeText)) then t:add(F.pgoCommitTimeText, tvb(p - 8, 0), x):set_generated() end
   if p + 4 > e then return ovr(c) end
   if (vis or REF(t, F.pgoXid)) then t:add(F.pgoXid, tvb(p, 4)) end
-  v.xid = u32(s, p + 1)
   p = p + 4
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
@@ -6289,7 +6461,6 @@ end
 -- Rollback Prepared (backend)
 R.pgoutput_RollbackPrepared_B_nt = function(c, v, s, p, e)
   v.gid = nil
-  v.xid = nil
   local z
   if p + 1 > e then return ovr(c) end
   p = p + 1
@@ -6312,7 +6483,6 @@ end
 
 R.pgoutput_RollbackPrepared_B_tree = function(c, v, s, p, e, t)
   v.gid = nil
-  v.xid = nil
   local tvb, vis = c.tvb, c.vis
   local z, x
   if p + 1 > e then return ovr(c) end
@@ -6340,7 +6510,6 @@ R.pgoutput_RollbackPrepared_B_tree = function(c, v, s, p, e, t)
   if (vis or REF(t, F.pgoRollbackTimeText)) then t:add(F.pgoRollbackTimeText, tvb(p - 8, 0), x):set_generated() end
   if p + 4 > e then return ovr(c) end
   if (vis or REF(t, F.pgoXid)) then t:add(F.pgoXid, tvb(p, 4)) end
-  v.xid = u32(s, p + 1)
   p = p + 4
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
@@ -6366,134 +6535,135 @@ local OPENING = {
 
 -- The messages. info_s: the Info text when it has no variables; info_f(v): the text with them.
 local M = {
-  { name = "StartupMessage", fe = true, when = { peekMajor = 3 }, max = 10004, info_f = function(v) return "StartupMessage " .. iv(v.major) .. "." .. iv(v.minor) .. " user=" .. iv(v.user) .. " database=" .. iv(v.database) end, effects = { "startup" }, nt = R.StartupMessage_F_nt, tree = R.StartupMessage_F_tree, ends = set_of({ "ReadyForQuery", "ErrorResponse" }), start = true },
-  { name = "CancelRequest", fe = true, when = { peekInt32 = set_of({ 80877102 }) }, max = 268, info_f = function(v) return "CancelRequest pid=" .. iv(v.pid) end, effects = { "cancel" }, nt = R.CancelRequest_F_nt, tree = R.CancelRequest_F_tree, cancelKey = "cancel", start = true },
-  { name = "SSLRequest", fe = true, when = { peekInt32 = set_of({ 80877103 }) }, fixed = 8, info_s = "SSLRequest", effects = { "sslRequest" }, nt = R.SSLRequest_F_nt, tree = R.SSLRequest_F_tree, ends = set_of({ "SSLResponse", "ErrorResponse" }), start = true },
-  { name = "GSSENCRequest", fe = true, when = { peekInt32 = set_of({ 80877104 }) }, fixed = 8, info_s = "GSSENCRequest", effects = { "gssRequest" }, nt = R.GSSENCRequest_F_nt, tree = R.GSSENCRequest_F_tree, ends = set_of({ "GSSENCResponse", "ErrorResponse" }), start = true },
-  { name = "UnknownStartupPacket", fe = true, max = 10004, info_f = function(v) return "UnknownStartupPacket code=" .. iv(v.code) end, effects = nil, nt = R.UnknownStartupPacket_F_nt, tree = R.UnknownStartupPacket_F_tree, ends = set_of({ "ErrorResponse", "ReadyForQuery" }), start = true },
-  { name = "SSLResponse", fe = false, when = { answerTo = "SSLRequest" }, info_f = function(v) return "SSLResponse " .. ic(v.answer) end, effects = { "encryptionAnswer" }, nt = R.SSLResponse_B_nt, tree = R.SSLResponse_B_tree, findings = { { e = "tlsRefused", when = { var = "answer", equals = 78 }, text = { { lit = "The server refused encryption: the session continues unencrypted" } } } } },
-  { name = "GSSENCResponse", fe = false, when = { answerTo = "GSSENCRequest" }, info_f = function(v) return "GSSENCResponse " .. ic(v.answer) end, effects = { "encryptionAnswer" }, nt = R.GSSENCResponse_B_nt, tree = R.GSSENCResponse_B_tree, findings = { { e = "tlsRefused", when = { var = "answer", equals = 78 }, text = { { lit = "The server refused encryption: the session continues unencrypted" } } } } },
-  { name = "AuthenticationOk", fe = false, when = { peekInt32 = set_of({ 0 }) }, fixed = 8, info_s = "AuthenticationOk", effects = { "authRequest" }, nt = R.AuthenticationOk_B_nt, tree = R.AuthenticationOk_B_tree, findings = { { e = "trustLogin", when = { lastAuth = set_of({ -1 }) }, text = { { lit = "Access granted without a password (trust authentication)" } } } }, allowed = set_of({ "auth" }) },
-  { name = "AuthenticationKerberosV5", fe = false, when = { peekInt32 = set_of({ 2 }) }, fixed = 8, info_s = "AuthenticationKerberosV5", effects = { "authRequest" }, nt = R.AuthenticationKerberosV5_B_nt, tree = R.AuthenticationKerberosV5_B_tree, allowed = set_of({ "auth" }) },
-  { name = "AuthenticationCleartextPassword", fe = false, when = { peekInt32 = set_of({ 3 }) }, fixed = 8, info_s = "AuthenticationCleartextPassword", effects = { "authRequest" }, nt = R.AuthenticationCleartextPassword_B_nt, tree = R.AuthenticationCleartextPassword_B_tree, allowed = set_of({ "auth" }) },
-  { name = "AuthenticationMD5Password", fe = false, when = { peekInt32 = set_of({ 5 }) }, fixed = 12, info_s = "AuthenticationMD5Password", effects = { "authRequest" }, nt = R.AuthenticationMD5Password_B_nt, tree = R.AuthenticationMD5Password_B_tree, allowed = set_of({ "auth" }) },
-  { name = "AuthenticationGSS", fe = false, when = { peekInt32 = set_of({ 7 }) }, fixed = 8, info_s = "AuthenticationGSS", effects = { "authRequest" }, nt = R.AuthenticationGSS_B_nt, tree = R.AuthenticationGSS_B_tree, allowed = set_of({ "auth" }) },
-  { name = "AuthenticationGSSContinue", fe = false, when = { peekInt32 = set_of({ 8 }) }, info_s = "AuthenticationGSSContinue", effects = { "authRequest" }, nt = R.AuthenticationGSSContinue_B_nt, tree = R.AuthenticationGSSContinue_B_tree, allowed = set_of({ "auth" }) },
-  { name = "AuthenticationSSPI", fe = false, when = { peekInt32 = set_of({ 9 }) }, fixed = 8, info_s = "AuthenticationSSPI", effects = { "authRequest" }, nt = R.AuthenticationSSPI_B_nt, tree = R.AuthenticationSSPI_B_tree, allowed = set_of({ "auth" }) },
-  { name = "AuthenticationSASL", fe = false, when = { peekInt32 = set_of({ 10 }) }, info_f = function(v) return "AuthenticationSASL " .. iv(v.mech) end, effects = { "authRequest" }, nt = R.AuthenticationSASL_B_nt, tree = R.AuthenticationSASL_B_tree, allowed = set_of({ "auth" }) },
-  { name = "AuthenticationSASLContinue", fe = false, when = { peekInt32 = set_of({ 11 }) }, info_s = "AuthenticationSASLContinue", effects = { "authRequest" }, nt = R.AuthenticationSASLContinue_B_nt, tree = R.AuthenticationSASLContinue_B_tree, allowed = set_of({ "auth" }) },
-  { name = "AuthenticationSASLFinal", fe = false, when = { peekInt32 = set_of({ 12 }) }, info_s = "AuthenticationSASLFinal", effects = { "authRequest" }, nt = R.AuthenticationSASLFinal_B_nt, tree = R.AuthenticationSASLFinal_B_tree, allowed = set_of({ "auth" }) },
-  { name = "AuthenticationRequest", fe = false, info_f = function(v) return "AuthenticationRequest type=" .. iv(v.authtype) end, effects = { "authRequest" }, nt = R.AuthenticationRequest_B_nt, tree = R.AuthenticationRequest_B_tree, allowed = set_of({ "auth" }) },
-  { name = "SASLInitialResponse", fe = true, when = { lastAuth = set_of({ 10 }) }, max = 65535, info_f = function(v) return "SASLInitialResponse " .. iv(v.mech) end, effects = nil, nt = R.SASLInitialResponse_F_nt, tree = R.SASLInitialResponse_F_tree, allowed = set_of({ "auth" }) },
+  { name = "StartupMessage", fe = true, when = { peekMajor = 3 }, max = 10004, info_f = function(v, o, n) local x1 = v.major local x2 = v.minor local x3 = v.user local x4 = v.database o[n + 1] = "StartupMessage " o[n + 2] = NUMS[x1] or iv(x1) o[n + 3] = "." o[n + 4] = NUMS[x2] or iv(x2) o[n + 5] = " user=" o[n + 6] = CLEAN[x3] and x3 or iv(x3) o[n + 7] = " database=" o[n + 8] = CLEAN[x4] and x4 or iv(x4) return n + 8 end, effects = { "startup" }, nt = R.StartupMessage_F_nt, tree = R.StartupMessage_F_tree, ends = set_of({ "ReadyForQuery", "ErrorResponse" }), start = true, rare = true, lk = 1 },
+  { name = "CancelRequest", fe = true, when = { peekInt32 = set_of({ 80877102 }) }, max = 268, info_f = function(v, o, n) local x1 = v.pid o[n + 1] = "CancelRequest pid=" o[n + 2] = NUMS[x1] or iv(x1) return n + 2 end, effects = { "cancel" }, nt = R.CancelRequest_F_nt, tree = R.CancelRequest_F_tree, cancelKey = "cancel", start = true, rare = true },
+  { name = "SSLRequest", fe = true, when = { peekInt32 = set_of({ 80877103 }) }, fixed = 8, info_s = "SSLRequest", effects = { "sslRequest" }, nt = R.SSLRequest_F_nt, tree = R.SSLRequest_F_tree, ends = set_of({ "SSLResponse", "ErrorResponse" }), start = true, rare = true, lk = 1 },
+  { name = "GSSENCRequest", fe = true, when = { peekInt32 = set_of({ 80877104 }) }, fixed = 8, info_s = "GSSENCRequest", effects = { "gssRequest" }, nt = R.GSSENCRequest_F_nt, tree = R.GSSENCRequest_F_tree, ends = set_of({ "GSSENCResponse", "ErrorResponse" }), start = true, rare = true, lk = 1 },
+  { name = "UnknownStartupPacket", fe = true, max = 10004, info_f = function(v, o, n) local x1 = v.code o[n + 1] = "UnknownStartupPacket code=" o[n + 2] = NUMS[x1] or iv(x1) return n + 2 end, effects = nil, nt = R.UnknownStartupPacket_F_nt, tree = R.UnknownStartupPacket_F_tree, ends = set_of({ "ErrorResponse", "ReadyForQuery" }), start = true, rare = true, lk = 1 },
+  { name = "SSLResponse", fe = false, when = { answerTo = "SSLRequest" }, info_f = function(v, o, n) local x1 = v.answer o[n + 1] = "SSLResponse " o[n + 2] = CHARS[x1] or ic(x1) return n + 2 end, effects = { "encryptionAnswer" }, nt = R.SSLResponse_B_nt, tree = R.SSLResponse_B_tree, findings = { { e = "tlsRefused", when = { var = "answer", equals = 78 }, text = { { lit = "The server refused encryption: the session continues unencrypted" } } } }, lk = 2 },
+  { name = "GSSENCResponse", fe = false, when = { answerTo = "GSSENCRequest" }, info_f = function(v, o, n) local x1 = v.answer o[n + 1] = "GSSENCResponse " o[n + 2] = CHARS[x1] or ic(x1) return n + 2 end, effects = { "encryptionAnswer" }, nt = R.GSSENCResponse_B_nt, tree = R.GSSENCResponse_B_tree, findings = { { e = "tlsRefused", when = { var = "answer", equals = 78 }, text = { { lit = "The server refused encryption: the session continues unencrypted" } } } }, lk = 2 },
+  { name = "AuthenticationOk", fe = false, when = { peekInt32 = set_of({ 0 }) }, fixed = 8, info_s = "AuthenticationOk", effects = { "authRequest" }, nt = R.AuthenticationOk_B_nt, tree = R.AuthenticationOk_B_tree, findings = { { e = "trustLogin", when = { lastAuth = set_of({ -1 }) }, text = { { lit = "Access granted without a password (trust authentication)" } } } }, allowed = set_of({ "auth" }), lk = 2 },
+  { name = "AuthenticationKerberosV5", fe = false, when = { peekInt32 = set_of({ 2 }) }, fixed = 8, info_s = "AuthenticationKerberosV5", effects = { "authRequest" }, nt = R.AuthenticationKerberosV5_B_nt, tree = R.AuthenticationKerberosV5_B_tree, allowed = set_of({ "auth" }), lk = 2 },
+  { name = "AuthenticationCleartextPassword", fe = false, when = { peekInt32 = set_of({ 3 }) }, fixed = 8, info_s = "AuthenticationCleartextPassword", effects = { "authRequest" }, nt = R.AuthenticationCleartextPassword_B_nt, tree = R.AuthenticationCleartextPassword_B_tree, allowed = set_of({ "auth" }), lk = 2 },
+  { name = "AuthenticationMD5Password", fe = false, when = { peekInt32 = set_of({ 5 }) }, fixed = 12, info_s = "AuthenticationMD5Password", effects = { "authRequest" }, nt = R.AuthenticationMD5Password_B_nt, tree = R.AuthenticationMD5Password_B_tree, allowed = set_of({ "auth" }), lk = 2 },
+  { name = "AuthenticationGSS", fe = false, when = { peekInt32 = set_of({ 7 }) }, fixed = 8, info_s = "AuthenticationGSS", effects = { "authRequest" }, nt = R.AuthenticationGSS_B_nt, tree = R.AuthenticationGSS_B_tree, allowed = set_of({ "auth" }), lk = 2 },
+  { name = "AuthenticationGSSContinue", fe = false, when = { peekInt32 = set_of({ 8 }) }, info_s = "AuthenticationGSSContinue", effects = { "authRequest" }, nt = R.AuthenticationGSSContinue_B_nt, tree = R.AuthenticationGSSContinue_B_tree, allowed = set_of({ "auth" }), lk = 2 },
+  { name = "AuthenticationSSPI", fe = false, when = { peekInt32 = set_of({ 9 }) }, fixed = 8, info_s = "AuthenticationSSPI", effects = { "authRequest" }, nt = R.AuthenticationSSPI_B_nt, tree = R.AuthenticationSSPI_B_tree, allowed = set_of({ "auth" }), lk = 2 },
+  { name = "AuthenticationSASL", fe = false, when = { peekInt32 = set_of({ 10 }) }, info_f = function(v, o, n) local x1 = v.mech o[n + 1] = "AuthenticationSASL " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = { "authRequest" }, nt = R.AuthenticationSASL_B_nt, tree = R.AuthenticationSASL_B_tree, allowed = set_of({ "auth" }), lk = 2 },
+  { name = "AuthenticationSASLContinue", fe = false, when = { peekInt32 = set_of({ 11 }) }, info_s = "AuthenticationSASLContinue", effects = { "authRequest" }, nt = R.AuthenticationSASLContinue_B_nt, tree = R.AuthenticationSASLContinue_B_tree, allowed = set_of({ "auth" }), lk = 2 },
+  { name = "AuthenticationSASLFinal", fe = false, when = { peekInt32 = set_of({ 12 }) }, info_s = "AuthenticationSASLFinal", effects = { "authRequest" }, nt = R.AuthenticationSASLFinal_B_nt, tree = R.AuthenticationSASLFinal_B_tree, allowed = set_of({ "auth" }), lk = 2 },
+  { name = "AuthenticationRequest", fe = false, info_f = function(v, o, n) local x1 = v.authtype o[n + 1] = "AuthenticationRequest type=" o[n + 2] = NUMS[x1] or iv(x1) return n + 2 end, effects = { "authRequest" }, nt = R.AuthenticationRequest_B_nt, tree = R.AuthenticationRequest_B_tree, allowed = set_of({ "auth" }), lk = 2 },
+  { name = "SASLInitialResponse", fe = true, when = { lastAuth = set_of({ 10 }) }, max = 65535, info_f = function(v, o, n) local x1 = v.mech o[n + 1] = "SASLInitialResponse " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = nil, nt = R.SASLInitialResponse_F_nt, tree = R.SASLInitialResponse_F_tree, allowed = set_of({ "auth" }) },
   { name = "SASLResponse", fe = true, when = { lastAuth = set_of({ 11 }) }, max = 65535, info_s = "SASLResponse", effects = nil, nt = R.SASLResponse_F_nt, tree = R.SASLResponse_F_tree, allowed = set_of({ "auth" }) },
   { name = "GSSResponse", fe = true, when = { lastAuth = set_of({ 7, 8, 9 }) }, max = 65535, info_s = "GSSResponse", effects = nil, nt = R.GSSResponse_F_nt, tree = R.GSSResponse_F_tree, allowed = set_of({ "auth" }) },
   { name = "PasswordMessage", fe = true, max = 65535, info_s = "PasswordMessage", effects = nil, nt = R.PasswordMessage_F_nt, tree = R.PasswordMessage_F_tree, findings = { { e = "cleartextPassword", when = { lastAuth = set_of({ 3 }), clear = true }, text = { { lit = "Password sent in cleartext" } } }, { e = "md5Hash", when = { lastAuth = set_of({ 5 }), clear = true }, text = { { lit = "MD5 password hash sent without TLS: with the salt and the user name it can be cracked offline" } } } }, allowed = set_of({ "auth" }) },
-  { name = "Query", fe = true, info_f = function(v) return "Query: " .. iv(v.query) end, effects = { "startReplication", "copyStatement" }, nt = R.Query_F_nt, tree = R.Query_F_tree, ends = set_of({ "ReadyForQuery" }), findings = { { e = "passwordLiteral", when = { passwordLiteral = "query" }, text = { { lit = "The query sets a password in plain text: it is visible here and may reach the server's logs" } } } }, allowed = set_of({ "ready", "copyDropped" }) },
-  { name = "Parse", fe = true, info_f = function(v) return "Parse \"" .. iv(v.stmt) .. "\": " .. iv(v.query) end, effects = { "copyStatement" }, nt = R.Parse_F_nt, tree = R.Parse_F_tree, ends = set_of({ "ParseComplete", "ErrorResponse" }), findings = { { e = "passwordLiteral", when = { passwordLiteral = "query" }, text = { { lit = "The query sets a password in plain text: it is visible here and may reach the server's logs" } } } }, objects = { define = { map = "S", name = "stmt", sql = "query", types = "ptypes" } }, allowed = set_of({ "ready", "copyDropped" }) },
-  { name = "Bind", fe = true, info_f = function(v) return "Bind \"" .. iv(v.portal) .. "\" \"" .. iv(v.stmt) .. "\"" end, effects = nil, nt = R.Bind_F_nt, tree = R.Bind_F_tree, ends = set_of({ "BindComplete", "ErrorResponse" }), objects = { refer = { map = "S", name = "stmt" }, define = { map = "P", name = "portal", formats = "rformats" }, params = { values = "params", formats = "pformats" } }, allowed = set_of({ "ready", "copyDropped" }) },
-  { name = "Describe", fe = true, max = 10000, info_f = function(v) return "Describe " .. ic(v.target) .. " \"" .. iv(v.name) .. "\"" end, effects = nil, nt = R.Describe_F_nt, tree = R.Describe_F_tree, ends = set_of({ "RowDescription", "NoData", "ErrorResponse" }), objects = { refer = { mapVar = "target", name = "name" } }, allowed = set_of({ "ready", "copyDropped" }) },
-  { name = "Execute", fe = true, max = 10000, info_f = function(v) return "Execute \"" .. iv(v.portal) .. "\" rows=" .. iv(v.rows) end, effects = nil, nt = R.Execute_F_nt, tree = R.Execute_F_tree, ends = set_of({ "CommandComplete", "EmptyQueryResponse", "PortalSuspended", "ErrorResponse" }), objects = { refer = { map = "P", name = "portal" }, rows = true }, allowed = set_of({ "ready", "copyDropped" }) },
-  { name = "Close", fe = true, max = 10000, info_f = function(v) return "Close " .. ic(v.target) .. " \"" .. iv(v.name) .. "\"" end, effects = nil, nt = R.Describe_F_nt, tree = R.Describe_F_tree, ends = set_of({ "CloseComplete", "ErrorResponse" }), objects = { refer = { mapVar = "target", name = "name", drop = true } }, allowed = set_of({ "ready", "copyDropped" }) },
-  { name = "Sync", fe = true, fixed = 4, info_s = "Sync", effects = nil, nt = R.Sync_F_nt, tree = R.Sync_F_tree, ends = set_of({ "ReadyForQuery" }), allowed = set_of({ "ready", "copyIn", "copyDropped" }) },
+  { name = "Query", fe = true, info_f = function(v, o, n) local x1 = v.query o[n + 1] = "Query: " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = { "startReplication", "copyStatement" }, nt = R.Query_F_nt, tree = R.Query_F_tree, ends = set_of({ "ReadyForQuery" }), findings = { { e = "passwordLiteral", when = { passwordLiteral = "query" }, text = { { lit = "The query sets a password in plain text: it is visible here and may reach the server's logs" } } } }, allowed = set_of({ "ready", "copyDropped" }), ctx = true, found = true, lk = 1 },
+  { name = "Parse", fe = true, info_f = function(v, o, n) local x1 = v.stmt local x2 = v.query o[n + 1] = "Parse \"" o[n + 2] = CLEAN[x1] and x1 or iv(x1) o[n + 3] = "\": " o[n + 4] = CLEAN[x2] and x2 or iv(x2) return n + 4 end, effects = { "copyStatement" }, nt = R.Parse_F_nt, tree = R.Parse_F_tree, ends = set_of({ "ParseComplete", "ErrorResponse" }), findings = { { e = "passwordLiteral", when = { passwordLiteral = "query" }, text = { { lit = "The query sets a password in plain text: it is visible here and may reach the server's logs" } } } }, objects = { define = { map = "S", name = "stmt", sql = "query", types = "ptypes" } }, obj = function(objs, v, lists) local found = nil local name = v.stmt local sql = v.query if type(name) == "string" and type(sql) == "string" then   sql = keep_sql(sql)   objs.S[name] = { sql = sql, types = (lists and lists["ptypes"]) or EMPTY, formats = nil, stmt = found } end return found end, allowed = set_of({ "ready", "copyDropped" }), found = true, lk = 1 },
+  { name = "Bind", fe = true, info_f = function(v, o, n) local x1 = v.portal local x2 = v.stmt o[n + 1] = "Bind \"" o[n + 2] = CLEAN[x1] and x1 or iv(x1) o[n + 3] = "\" \"" o[n + 4] = CLEAN[x2] and x2 or iv(x2) o[n + 5] = "\"" return n + 5 end, effects = nil, nt = R.Bind_F_nt, tree = R.Bind_F_tree, ends = set_of({ "BindComplete", "ErrorResponse" }), objects = { refer = { map = "S", name = "stmt" }, define = { map = "P", name = "portal", formats = "rformats" }, params = { values = "params", formats = "pformats" } }, obj = function(objs, v, lists) local key, map = v.stmt, objs.S local found = map and type(key) == "string" and map[key] or nil local name = v.portal local sql = found and found.sql if type(name) == "string" and type(sql) == "string" then   objs.P[name] = { sql = sql, types = found and found.types, formats = (lists and lists["rformats"]) or EMPTY, stmt = found } end return found end, allowed = set_of({ "ready", "copyDropped" }), found = true, lk = 1 },
+  { name = "Describe", fe = true, max = 10000, info_f = function(v, o, n) local x1 = v.target local x2 = v.name o[n + 1] = "Describe " o[n + 2] = CHARS[x1] or ic(x1) o[n + 3] = " \"" o[n + 4] = CLEAN[x2] and x2 or iv(x2) o[n + 5] = "\"" return n + 5 end, effects = nil, nt = R.Describe_F_nt, tree = R.Describe_F_tree, ends = set_of({ "RowDescription", "NoData", "ErrorResponse" }), objects = { refer = { mapVar = "target", name = "name" } }, obj = function(objs, v, _) local key, map = v.name, ((v.target == 83 and objs.S) or (v.target == 80 and objs.P)) local found = map and type(key) == "string" and map[key] or nil return found end, allowed = set_of({ "ready", "copyDropped" }), lk = 1 },
+  { name = "Execute", fe = true, max = 10000, info_f = function(v, o, n) local x1 = v.portal local x2 = v.rows o[n + 1] = "Execute \"" o[n + 2] = CLEAN[x1] and x1 or iv(x1) o[n + 3] = "\" rows=" o[n + 4] = NUMS[x2] or iv(x2) return n + 4 end, effects = nil, nt = R.Execute_F_nt, tree = R.Execute_F_tree, ends = set_of({ "CommandComplete", "EmptyQueryResponse", "PortalSuspended", "ErrorResponse" }), objects = { refer = { map = "P", name = "portal" }, rows = true }, obj = function(objs, v, _) local key, map = v.portal, objs.P local found = map and type(key) == "string" and map[key] or nil return found end, allowed = set_of({ "ready", "copyDropped" }), lk = 1 },
+  { name = "Close", fe = true, max = 10000, info_f = function(v, o, n) local x1 = v.target local x2 = v.name o[n + 1] = "Close " o[n + 2] = CHARS[x1] or ic(x1) o[n + 3] = " \"" o[n + 4] = CLEAN[x2] and x2 or iv(x2) o[n + 5] = "\"" return n + 5 end, effects = nil, nt = R.Describe_F_nt, tree = R.Describe_F_tree, ends = set_of({ "CloseComplete", "ErrorResponse" }), objects = { refer = { mapVar = "target", name = "name", drop = true } }, obj = function(objs, v, _) local key, map = v.name, ((v.target == 83 and objs.S) or (v.target == 80 and objs.P)) local found = map and type(key) == "string" and map[key] or nil if found then map[key] = nil end return found end, allowed = set_of({ "ready", "copyDropped" }), lk = 1 },
+  { name = "Sync", fe = true, fixed = 4, info_s = "Sync", effects = nil, nt = R.Sync_F_nt, tree = R.Sync_F_tree, ends = set_of({ "ReadyForQuery" }), allowed = set_of({ "ready", "copyIn", "copyDropped" }), lk = 1 },
   { name = "Flush", fe = true, fixed = 4, info_s = "Flush", effects = nil, nt = R.Flush_F_nt, tree = R.Flush_F_tree, allowed = set_of({ "ready", "copyIn", "copyDropped" }) },
   { name = "Terminate", fe = true, fixed = 4, info_s = "Terminate", effects = nil, nt = R.Terminate_F_nt, tree = R.Terminate_F_tree, allowed = set_of({ "auth", "ready", "copyIn", "copyDropped" }) },
-  { name = "RowDescription", fe = false, info_f = function(v) return "RowDescription (" .. iv(v.n) .. " columns)" end, effects = { "rowDescription" }, nt = R.RowDescription_B_nt, tree = R.RowDescription_B_tree, objects = { answerColumns = "columns" }, allowed = set_of({ "ready" }) },
-  { name = "DataRow", fe = false, info_s = "DataRow", effects = nil, nt = R.DataRow_B_nt, tree = R.DataRow_B_tree, row = true, allowed = set_of({ "ready" }) },
-  { name = "CommandComplete", fe = false, info_f = function(v) return "CommandComplete: " .. iv(v.tag) end, effects = nil, nt = R.CommandComplete_B_nt, tree = R.CommandComplete_B_tree, allowed = set_of({ "ready" }), commandTag = { var = "tag", counting = set_of({ "INSERT", "DELETE", "UPDATE", "MERGE", "SELECT", "MOVE", "FETCH", "COPY" }) } },
-  { name = "ReadyForQuery", fe = false, fixed = 5, info_f = function(v) return "ReadyForQuery " .. ic(v.status) end, effects = { "txStatus" }, nt = R.ReadyForQuery_B_nt, tree = R.ReadyForQuery_B_tree, allowed = set_of({ "ready" }) },
-  { name = "ParameterDescription", fe = false, info_f = function(v) return "ParameterDescription (" .. iv(v.n) .. " parameters)" end, effects = nil, nt = R.ParameterDescription_B_nt, tree = R.ParameterDescription_B_tree, objects = { answerTypes = "ptypes" }, allowed = set_of({ "ready" }) },
-  { name = "EmptyQueryResponse", fe = false, fixed = 4, info_s = "EmptyQueryResponse", effects = nil, nt = R.EmptyQueryResponse_B_nt, tree = R.EmptyQueryResponse_B_tree, allowed = set_of({ "ready" }) },
-  { name = "NoData", fe = false, fixed = 4, info_s = "NoData", effects = nil, nt = R.NoData_B_nt, tree = R.NoData_B_tree, allowed = set_of({ "ready" }) },
-  { name = "ParseComplete", fe = false, fixed = 4, info_s = "ParseComplete", effects = nil, nt = R.ParseComplete_B_nt, tree = R.ParseComplete_B_tree, allowed = set_of({ "ready" }) },
-  { name = "BindComplete", fe = false, fixed = 4, info_s = "BindComplete", effects = nil, nt = R.BindComplete_B_nt, tree = R.BindComplete_B_tree, allowed = set_of({ "ready" }) },
-  { name = "CloseComplete", fe = false, fixed = 4, info_s = "CloseComplete", effects = nil, nt = R.CloseComplete_B_nt, tree = R.CloseComplete_B_tree, allowed = set_of({ "ready" }) },
-  { name = "PortalSuspended", fe = false, fixed = 4, info_s = "PortalSuspended", effects = nil, nt = R.PortalSuspended_B_nt, tree = R.PortalSuspended_B_tree, allowed = set_of({ "ready" }) },
-  { name = "BackendKeyData", fe = false, max = 264, info_f = function(v) return "BackendKeyData pid=" .. iv(v.pid) end, effects = nil, nt = R.BackendKeyData_B_nt, tree = R.BackendKeyData_B_tree, cancelKey = "register", allowed = set_of({ "ready" }) },
-  { name = "NegotiateProtocolVersion", fe = false, info_s = "NegotiateProtocolVersion", effects = nil, nt = R.NegotiateProtocolVersion_B_nt, tree = R.NegotiateProtocolVersion_B_tree, allowed = set_of({ "auth" }) },
-  { name = "FunctionCall", fe = true, info_f = function(v) return "FunctionCall oid=" .. iv(v.oid) end, effects = nil, nt = R.FunctionCall_F_nt, tree = R.FunctionCall_F_tree, ends = set_of({ "ReadyForQuery" }), allowed = set_of({ "ready", "copyDropped" }) },
-  { name = "FunctionCallResponse", fe = false, info_s = "FunctionCallResponse", effects = nil, nt = R.FunctionCallResponse_B_nt, tree = R.FunctionCallResponse_B_tree, allowed = set_of({ "ready" }) },
-  { name = "XLogData", fe = false, when = { copyBoth = 119 }, info_f = function(v) return "XLogData " .. iv(v.start) end, effects = nil, nt = R.XLogData_B_nt, tree = R.XLogData_B_tree, allowed = set_of({ "copyOut" }) },
-  { name = "PrimaryKeepalive", fe = false, when = { copyBoth = 107 }, fixed = 22, info_f = function(v) return "PrimaryKeepalive " .. iv(v["end"]) .. " reply=" .. iv(v.reply) end, effects = nil, nt = R.PrimaryKeepalive_B_nt, tree = R.PrimaryKeepalive_B_tree, allowed = set_of({ "copyOut" }) },
-  { name = "StandbyStatusUpdate", fe = true, when = { copyBoth = 114 }, fixed = 38, info_f = function(v) return "StandbyStatusUpdate written=" .. iv(v.written) end, effects = nil, nt = R.StandbyStatusUpdate_F_nt, tree = R.StandbyStatusUpdate_F_tree, allowed = set_of({ "copyIn", "copyDropped" }) },
-  { name = "HotStandbyFeedback", fe = true, when = { copyBoth = 104 }, fixed = 29, info_f = function(v) return "HotStandbyFeedback xmin=" .. iv(v.xmin) end, effects = nil, nt = R.HotStandbyFeedback_F_nt, tree = R.HotStandbyFeedback_F_tree, allowed = set_of({ "copyIn", "copyDropped" }) },
-  { name = "CopyInResponse", fe = false, info_f = function(v) return "CopyInResponse format=" .. iv(v.format) .. " columns=" .. iv(v.n) end, effects = { "copyIn" }, nt = R.CopyInResponse_B_nt, tree = R.CopyInResponse_B_tree, allowed = set_of({ "ready" }) },
-  { name = "CopyOutResponse", fe = false, info_f = function(v) return "CopyOutResponse format=" .. iv(v.format) .. " columns=" .. iv(v.n) end, effects = { "copyOut" }, nt = R.CopyOutResponse_B_nt, tree = R.CopyOutResponse_B_tree, allowed = set_of({ "ready" }) },
-  { name = "CopyBothResponse", fe = false, info_f = function(v) return "CopyBothResponse format=" .. iv(v.format) .. " columns=" .. iv(v.n) end, effects = { "copyBoth" }, nt = R.CopyBothResponse_B_nt, tree = R.CopyBothResponse_B_tree, allowed = set_of({ "ready" }) },
-  { name = "CopyData", fe = true, info_s = "CopyData", effects = { "copyData" }, nt = R.CopyData_F_nt, tree = R.CopyData_F_tree, allowed = set_of({ "copyIn", "copyDropped" }) },
-  { name = "CopyData", fe = false, info_s = "CopyData", effects = { "copyData" }, nt = R.CopyData_F_nt, tree = R.CopyData_F_tree, allowed = set_of({ "copyOut" }) },
+  { name = "RowDescription", fe = false, info_f = function(v, o, n) local x1 = v.n o[n + 1] = "RowDescription (" o[n + 2] = NUMS[x1] or iv(x1) o[n + 3] = " columns)" return n + 3 end, effects = { "rowDescription" }, nt = R.RowDescription_B_nt, tree = R.RowDescription_B_tree, objects = { answerColumns = "columns" }, allowed = set_of({ "ready" }), found = true, lk = 2 },
+  { name = "DataRow", fe = false, info_s = "DataRow", effects = nil, nt = R.DataRow_B_nt, tree = R.DataRow_B_tree, row = true, allowed = set_of({ "ready" }), lk = 2 },
+  { name = "CommandComplete", fe = false, info_f = function(v, o, n) local x1 = v.tag o[n + 1] = "CommandComplete: " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = nil, nt = R.CommandComplete_B_nt, tree = R.CommandComplete_B_tree, allowed = set_of({ "ready" }), lk = 2, commandTag = { var = "tag", counting = set_of({ "INSERT", "DELETE", "UPDATE", "MERGE", "SELECT", "MOVE", "FETCH", "COPY" }) } },
+  { name = "ReadyForQuery", fe = false, fixed = 5, info_f = function(v, o, n) local x1 = v.status o[n + 1] = "ReadyForQuery " o[n + 2] = CHARS[x1] or ic(x1) return n + 2 end, effects = { "txStatus" }, nt = R.ReadyForQuery_B_nt, tree = R.ReadyForQuery_B_tree, allowed = set_of({ "ready" }), lk = 2 },
+  { name = "ParameterDescription", fe = false, info_f = function(v, o, n) local x1 = v.n o[n + 1] = "ParameterDescription (" o[n + 2] = NUMS[x1] or iv(x1) o[n + 3] = " parameters)" return n + 3 end, effects = nil, nt = R.ParameterDescription_B_nt, tree = R.ParameterDescription_B_tree, objects = { answerTypes = "ptypes" }, allowed = set_of({ "ready" }), found = true, lk = 2 },
+  { name = "EmptyQueryResponse", fe = false, fixed = 4, info_s = "EmptyQueryResponse", effects = nil, nt = R.EmptyQueryResponse_B_nt, tree = R.EmptyQueryResponse_B_tree, allowed = set_of({ "ready" }), lk = 2 },
+  { name = "NoData", fe = false, fixed = 4, info_s = "NoData", effects = nil, nt = R.NoData_B_nt, tree = R.NoData_B_tree, allowed = set_of({ "ready" }), lk = 2 },
+  { name = "ParseComplete", fe = false, fixed = 4, info_s = "ParseComplete", effects = nil, nt = R.ParseComplete_B_nt, tree = R.ParseComplete_B_tree, allowed = set_of({ "ready" }), lk = 2 },
+  { name = "BindComplete", fe = false, fixed = 4, info_s = "BindComplete", effects = nil, nt = R.BindComplete_B_nt, tree = R.BindComplete_B_tree, allowed = set_of({ "ready" }), lk = 2 },
+  { name = "CloseComplete", fe = false, fixed = 4, info_s = "CloseComplete", effects = nil, nt = R.CloseComplete_B_nt, tree = R.CloseComplete_B_tree, allowed = set_of({ "ready" }), lk = 2 },
+  { name = "PortalSuspended", fe = false, fixed = 4, info_s = "PortalSuspended", effects = nil, nt = R.PortalSuspended_B_nt, tree = R.PortalSuspended_B_tree, allowed = set_of({ "ready" }), lk = 2 },
+  { name = "BackendKeyData", fe = false, max = 264, info_f = function(v, o, n) local x1 = v.pid o[n + 1] = "BackendKeyData pid=" o[n + 2] = NUMS[x1] or iv(x1) return n + 2 end, effects = nil, nt = R.BackendKeyData_B_nt, tree = R.BackendKeyData_B_tree, cancelKey = "register", rare = true, allowed = set_of({ "ready" }), lk = 2 },
+  { name = "NegotiateProtocolVersion", fe = false, info_s = "NegotiateProtocolVersion", effects = nil, nt = R.NegotiateProtocolVersion_B_nt, tree = R.NegotiateProtocolVersion_B_tree, allowed = set_of({ "auth" }), lk = 2 },
+  { name = "FunctionCall", fe = true, info_f = function(v, o, n) local x1 = v.oid o[n + 1] = "FunctionCall oid=" o[n + 2] = NUMS[x1] or iv(x1) return n + 2 end, effects = nil, nt = R.FunctionCall_F_nt, tree = R.FunctionCall_F_tree, ends = set_of({ "ReadyForQuery" }), allowed = set_of({ "ready", "copyDropped" }), lk = 1 },
+  { name = "FunctionCallResponse", fe = false, info_s = "FunctionCallResponse", effects = nil, nt = R.FunctionCallResponse_B_nt, tree = R.FunctionCallResponse_B_tree, allowed = set_of({ "ready" }), lk = 2 },
+  { name = "XLogData", fe = false, when = { copyBoth = 119 }, info_f = function(v, o, n) local x1 = v.start o[n + 1] = "XLogData " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = nil, nt = R.XLogData_B_nt, tree = R.XLogData_B_tree, allowed = set_of({ "copyOut" }), ctx = true, found = true, lk = 2 },
+  { name = "PrimaryKeepalive", fe = false, when = { copyBoth = 107 }, fixed = 22, info_f = function(v, o, n) local x1 = v["end"] local x2 = v.reply o[n + 1] = "PrimaryKeepalive " o[n + 2] = CLEAN[x1] and x1 or iv(x1) o[n + 3] = " reply=" o[n + 4] = NUMS[x2] or iv(x2) return n + 4 end, effects = nil, nt = R.PrimaryKeepalive_B_nt, tree = R.PrimaryKeepalive_B_tree, allowed = set_of({ "copyOut" }), lk = 2 },
+  { name = "StandbyStatusUpdate", fe = true, when = { copyBoth = 114 }, fixed = 38, info_f = function(v, o, n) local x1 = v.written o[n + 1] = "StandbyStatusUpdate written=" o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = nil, nt = R.StandbyStatusUpdate_F_nt, tree = R.StandbyStatusUpdate_F_tree, allowed = set_of({ "copyIn", "copyDropped" }) },
+  { name = "HotStandbyFeedback", fe = true, when = { copyBoth = 104 }, fixed = 29, info_f = function(v, o, n) local x1 = v.xmin o[n + 1] = "HotStandbyFeedback xmin=" o[n + 2] = NUMS[x1] or iv(x1) return n + 2 end, effects = nil, nt = R.HotStandbyFeedback_F_nt, tree = R.HotStandbyFeedback_F_tree, allowed = set_of({ "copyIn", "copyDropped" }) },
+  { name = "CopyInResponse", fe = false, info_f = function(v, o, n) local x1 = v.format local x2 = v.n o[n + 1] = "CopyInResponse format=" o[n + 2] = NUMS[x1] or iv(x1) o[n + 3] = " columns=" o[n + 4] = NUMS[x2] or iv(x2) return n + 4 end, effects = { "copyIn" }, nt = R.CopyInResponse_B_nt, tree = R.CopyInResponse_B_tree, allowed = set_of({ "ready" }), lk = 2 },
+  { name = "CopyOutResponse", fe = false, info_f = function(v, o, n) local x1 = v.format local x2 = v.n o[n + 1] = "CopyOutResponse format=" o[n + 2] = NUMS[x1] or iv(x1) o[n + 3] = " columns=" o[n + 4] = NUMS[x2] or iv(x2) return n + 4 end, effects = { "copyOut" }, nt = R.CopyOutResponse_B_nt, tree = R.CopyOutResponse_B_tree, allowed = set_of({ "ready" }), lk = 2 },
+  { name = "CopyBothResponse", fe = false, info_f = function(v, o, n) local x1 = v.format local x2 = v.n o[n + 1] = "CopyBothResponse format=" o[n + 2] = NUMS[x1] or iv(x1) o[n + 3] = " columns=" o[n + 4] = NUMS[x2] or iv(x2) return n + 4 end, effects = { "copyBoth" }, nt = R.CopyBothResponse_B_nt, tree = R.CopyBothResponse_B_tree, allowed = set_of({ "ready" }), lk = 2 },
+  { name = "CopyData", fe = true, info_s = "CopyData", effects = { "copyData" }, nt = R.CopyData_F_nt, tree = R.CopyData_F_tree, allowed = set_of({ "copyIn", "copyDropped" }), ctx = true, found = true },
+  { name = "CopyData", fe = false, info_s = "CopyData", effects = { "copyData" }, nt = R.CopyData_F_nt, tree = R.CopyData_F_tree, allowed = set_of({ "copyOut" }), ctx = true, found = true, lk = 2 },
   { name = "CopyDone", fe = true, fixed = 4, info_s = "CopyDone", effects = { "copyInDone" }, nt = R.CopyDone_F_nt, tree = R.CopyDone_F_tree, allowed = set_of({ "copyIn", "copyDropped" }) },
-  { name = "CopyDone", fe = false, fixed = 4, info_s = "CopyDone", effects = { "copyOutDone" }, nt = R.CopyDone_B_nt, tree = R.CopyDone_B_tree, allowed = set_of({ "copyOut" }) },
-  { name = "CopyFail", fe = true, max = 10000, info_f = function(v) return "CopyFail: " .. iv(v.reason) end, effects = { "copyInDone" }, nt = R.CopyFail_F_nt, tree = R.CopyFail_F_tree, allowed = set_of({ "copyIn", "copyDropped" }) },
-  { name = "ErrorResponse", fe = false, info_f = function(v) return "ErrorResponse " .. iv(v.severity) .. " " .. iv(v.code) .. ": " .. iv(v.message) end, effects = { "copyError" }, nt = R.ErrorResponse_B_nt, tree = R.ErrorResponse_B_tree, findings = { { e = "error", when = {  }, text = { { v = "severity" }, { lit = " " }, { v = "code" }, { lit = " " }, { v = "codename" }, { lit = ": " }, { v = "message" } } }, { e = "sourceLeak", when = { var = "file", present = true }, text = { { lit = "Exposes the server's source: " }, { v = "file" }, { lit = ":" }, { v = "line" }, { lit = " in " }, { v = "routine" } } } }, allowed = set_of({ "auth", "ready", "copyOut" }) },
-  { name = "NoticeResponse", fe = false, info_f = function(v) return "NoticeResponse " .. iv(v.severity) .. " " .. iv(v.code) .. ": " .. iv(v.message) end, effects = nil, nt = R.ErrorResponse_B_nt, tree = R.ErrorResponse_B_tree, async = true, findings = { { e = "noticeWarning", when = { var = "severity_v", oneOf = set_of({ "WARNING" }) }, text = { { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } } }, { e = "notice", when = { var = "severity_v", noneOf = set_of({ "WARNING" }) }, text = { { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } } }, { e = "sourceLeak", when = { var = "file", present = true }, text = { { lit = "Exposes the server's source: " }, { v = "file" }, { lit = ":" }, { v = "line" }, { lit = " in " }, { v = "routine" } } } }, allowed = set_of({ "auth", "ready", "copyOut" }) },
-  { name = "ParameterStatus", fe = false, info_f = function(v) return "ParameterStatus " .. iv(v.name) .. "=" .. iv(v.value) end, effects = nil, nt = R.ParameterStatus_B_nt, tree = R.ParameterStatus_B_tree, async = true, allowed = set_of({ "ready", "copyOut" }) },
-  { name = "NotificationResponse", fe = false, info_f = function(v) return "NotificationResponse " .. iv(v.channel) .. ": " .. iv(v.payload) end, effects = nil, nt = R.NotificationResponse_B_nt, tree = R.NotificationResponse_B_tree, async = true, allowed = set_of({ "ready", "copyOut" }) },
-  { name = "Begin", fe = false, info_f = function(v) return "Begin xid=" .. iv(v.xid) end, effects = nil, nt = R.pgoutput_Begin_B_nt, tree = R.pgoutput_Begin_B_tree },
-  { name = "Message", fe = false, info_f = function(v) return "Message " .. iv(v.prefix) end, effects = nil, nt = R.pgoutput_Message_B_nt, tree = R.pgoutput_Message_B_tree },
-  { name = "Commit", fe = false, info_f = function(v) return "Commit " .. iv(v.lsn) end, effects = nil, nt = R.pgoutput_Commit_B_nt, tree = R.pgoutput_Commit_B_tree },
-  { name = "Origin", fe = false, info_f = function(v) return "Origin " .. iv(v.origin) end, effects = nil, nt = R.pgoutput_Origin_B_nt, tree = R.pgoutput_Origin_B_tree },
-  { name = "Relation", fe = false, info_f = function(v) return "Relation " .. iv(v.nspname) .. "." .. iv(v.relname) end, effects = { "relation" }, nt = R.pgoutput_Relation_B_nt, tree = R.pgoutput_Relation_B_tree },
-  { name = "Type", fe = false, info_f = function(v) return "Type " .. iv(v.typname) end, effects = { "dataType" }, nt = R.pgoutput_Type_B_nt, tree = R.pgoutput_Type_B_tree },
-  { name = "Insert", fe = false, info_f = function(v) return "Insert " .. iv(v.rel) end, effects = nil, nt = R.pgoutput_Insert_B_nt, tree = R.pgoutput_Insert_B_tree },
-  { name = "Update", fe = false, info_f = function(v) return "Update " .. iv(v.rel) end, effects = nil, nt = R.pgoutput_Update_B_nt, tree = R.pgoutput_Update_B_tree },
-  { name = "Delete", fe = false, info_f = function(v) return "Delete " .. iv(v.rel) end, effects = nil, nt = R.pgoutput_Delete_B_nt, tree = R.pgoutput_Delete_B_tree },
-  { name = "Truncate", fe = false, info_f = function(v) return "Truncate " .. iv(v.n) .. " relations" end, effects = nil, nt = R.pgoutput_Truncate_B_nt, tree = R.pgoutput_Truncate_B_tree },
-  { name = "Stream Start", fe = false, info_f = function(v) return "Stream Start xid=" .. iv(v.xid) end, effects = { "streamStart" }, nt = R.pgoutput_StreamStart_B_nt, tree = R.pgoutput_StreamStart_B_tree },
-  { name = "Stream Stop", fe = false, info_s = "Stream Stop", effects = { "streamStop" }, nt = R.pgoutput_StreamStop_B_nt, tree = R.pgoutput_StreamStop_B_tree },
-  { name = "Stream Commit", fe = false, info_f = function(v) return "Stream Commit xid=" .. iv(v.xid) end, effects = nil, nt = R.pgoutput_StreamCommit_B_nt, tree = R.pgoutput_StreamCommit_B_tree },
-  { name = "Stream Abort", fe = false, info_f = function(v) return "Stream Abort xid=" .. iv(v.xid) end, effects = nil, nt = R.pgoutput_StreamAbort_B_nt, tree = R.pgoutput_StreamAbort_B_tree },
-  { name = "Begin Prepare", fe = false, info_f = function(v) return "Begin Prepare " .. iv(v.gid) end, effects = nil, nt = R.pgoutput_BeginPrepare_B_nt, tree = R.pgoutput_BeginPrepare_B_tree },
-  { name = "Prepare", fe = false, info_f = function(v) return "Prepare " .. iv(v.gid) end, effects = nil, nt = R.pgoutput_Prepare_B_nt, tree = R.pgoutput_Prepare_B_tree },
-  { name = "Commit Prepared", fe = false, info_f = function(v) return "Commit Prepared " .. iv(v.gid) end, effects = nil, nt = R.pgoutput_CommitPrepared_B_nt, tree = R.pgoutput_CommitPrepared_B_tree },
-  { name = "Rollback Prepared", fe = false, info_f = function(v) return "Rollback Prepared " .. iv(v.gid) end, effects = nil, nt = R.pgoutput_RollbackPrepared_B_nt, tree = R.pgoutput_RollbackPrepared_B_tree },
-  { name = "Stream Prepare", fe = false, info_f = function(v) return "Stream Prepare " .. iv(v.gid) end, effects = nil, nt = R.pgoutput_Prepare_B_nt, tree = R.pgoutput_Prepare_B_tree },
+  { name = "CopyDone", fe = false, fixed = 4, info_s = "CopyDone", effects = { "copyOutDone" }, nt = R.CopyDone_B_nt, tree = R.CopyDone_B_tree, allowed = set_of({ "copyOut" }), lk = 2 },
+  { name = "CopyFail", fe = true, max = 10000, info_f = function(v, o, n) local x1 = v.reason o[n + 1] = "CopyFail: " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = { "copyInDone" }, nt = R.CopyFail_F_nt, tree = R.CopyFail_F_tree, allowed = set_of({ "copyIn", "copyDropped" }) },
+  { name = "ErrorResponse", fe = false, info_f = function(v, o, n) local x1 = v.severity local x2 = v.code local x3 = v.message o[n + 1] = "ErrorResponse " o[n + 2] = CLEAN[x1] and x1 or iv(x1) o[n + 3] = " " o[n + 4] = CLEAN[x2] and x2 or iv(x2) o[n + 5] = ": " o[n + 6] = CLEAN[x3] and x3 or iv(x3) return n + 6 end, effects = { "copyError" }, nt = R.ErrorResponse_B_nt, tree = R.ErrorResponse_B_tree, findings = { { e = "error", when = {  }, text = { { v = "severity" }, { lit = " " }, { v = "code" }, { lit = " " }, { v = "codename" }, { lit = ": " }, { v = "message" } } }, { e = "sourceLeak", when = { var = "file", present = true }, text = { { lit = "Exposes the server's source: " }, { v = "file" }, { lit = ":" }, { v = "line" }, { lit = " in " }, { v = "routine" } } } }, allowed = set_of({ "auth", "ready", "copyOut" }), lk = 2 },
+  { name = "NoticeResponse", fe = false, info_f = function(v, o, n) local x1 = v.severity local x2 = v.code local x3 = v.message o[n + 1] = "NoticeResponse " o[n + 2] = CLEAN[x1] and x1 or iv(x1) o[n + 3] = " " o[n + 4] = CLEAN[x2] and x2 or iv(x2) o[n + 5] = ": " o[n + 6] = CLEAN[x3] and x3 or iv(x3) return n + 6 end, effects = nil, nt = R.ErrorResponse_B_nt, tree = R.ErrorResponse_B_tree, async = true, findings = { { e = "noticeWarning", when = { var = "severity_v", oneOf = set_of({ "WARNING" }) }, text = { { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } } }, { e = "notice", when = { var = "severity_v", noneOf = set_of({ "WARNING" }) }, text = { { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } } }, { e = "sourceLeak", when = { var = "file", present = true }, text = { { lit = "Exposes the server's source: " }, { v = "file" }, { lit = ":" }, { v = "line" }, { lit = " in " }, { v = "routine" } } } }, allowed = set_of({ "auth", "ready", "copyOut" }) },
+  { name = "ParameterStatus", fe = false, info_f = function(v, o, n) local x1 = v.name local x2 = v.value o[n + 1] = "ParameterStatus " o[n + 2] = CLEAN[x1] and x1 or iv(x1) o[n + 3] = "=" o[n + 4] = CLEAN[x2] and x2 or iv(x2) return n + 4 end, effects = nil, nt = R.ParameterStatus_B_nt, tree = R.ParameterStatus_B_tree, async = true, allowed = set_of({ "ready", "copyOut" }) },
+  { name = "NotificationResponse", fe = false, info_f = function(v, o, n) local x1 = v.channel local x2 = v.payload o[n + 1] = "NotificationResponse " o[n + 2] = CLEAN[x1] and x1 or iv(x1) o[n + 3] = ": " o[n + 4] = CLEAN[x2] and x2 or iv(x2) return n + 4 end, effects = nil, nt = R.NotificationResponse_B_nt, tree = R.NotificationResponse_B_tree, async = true, allowed = set_of({ "ready", "copyOut" }) },
+  { name = "Begin", fe = false, info_f = function(v, o, n) local x1 = v.xid o[n + 1] = "Begin xid=" o[n + 2] = NUMS[x1] or iv(x1) return n + 2 end, effects = nil, nt = R.pgoutput_Begin_B_nt, tree = R.pgoutput_Begin_B_tree, lk = 2 },
+  { name = "Message", fe = false, info_f = function(v, o, n) local x1 = v.prefix o[n + 1] = "Message " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = nil, nt = R.pgoutput_Message_B_nt, tree = R.pgoutput_Message_B_tree, lk = 2 },
+  { name = "Commit", fe = false, info_f = function(v, o, n) local x1 = v.lsn o[n + 1] = "Commit " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = nil, nt = R.pgoutput_Commit_B_nt, tree = R.pgoutput_Commit_B_tree, lk = 2 },
+  { name = "Origin", fe = false, info_f = function(v, o, n) local x1 = v.origin o[n + 1] = "Origin " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = nil, nt = R.pgoutput_Origin_B_nt, tree = R.pgoutput_Origin_B_tree, lk = 2 },
+  { name = "Relation", fe = false, info_f = function(v, o, n) local x1 = v.nspname local x2 = v.relname o[n + 1] = "Relation " o[n + 2] = CLEAN[x1] and x1 or iv(x1) o[n + 3] = "." o[n + 4] = CLEAN[x2] and x2 or iv(x2) return n + 4 end, effects = { "relation" }, nt = R.pgoutput_Relation_B_nt, tree = R.pgoutput_Relation_B_tree, found = true, lk = 2 },
+  { name = "Type", fe = false, info_f = function(v, o, n) local x1 = v.typname o[n + 1] = "Type " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = { "dataType" }, nt = R.pgoutput_Type_B_nt, tree = R.pgoutput_Type_B_tree, lk = 2 },
+  { name = "Insert", fe = false, info_f = function(v, o, n) local x1 = v.rel o[n + 1] = "Insert " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = nil, nt = R.pgoutput_Insert_B_nt, tree = R.pgoutput_Insert_B_tree, ctx = true, lk = 2 },
+  { name = "Update", fe = false, info_f = function(v, o, n) local x1 = v.rel o[n + 1] = "Update " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = nil, nt = R.pgoutput_Update_B_nt, tree = R.pgoutput_Update_B_tree, ctx = true, lk = 2 },
+  { name = "Delete", fe = false, info_f = function(v, o, n) local x1 = v.rel o[n + 1] = "Delete " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = nil, nt = R.pgoutput_Delete_B_nt, tree = R.pgoutput_Delete_B_tree, ctx = true, lk = 2 },
+  { name = "Truncate", fe = false, info_f = function(v, o, n) local x1 = v.n o[n + 1] = "Truncate " o[n + 2] = NUMS[x1] or iv(x1) o[n + 3] = " relations" return n + 3 end, effects = nil, nt = R.pgoutput_Truncate_B_nt, tree = R.pgoutput_Truncate_B_tree, ctx = true, lk = 2 },
+  { name = "Stream Start", fe = false, info_f = function(v, o, n) local x1 = v.xid o[n + 1] = "Stream Start xid=" o[n + 2] = NUMS[x1] or iv(x1) return n + 2 end, effects = { "streamStart" }, nt = R.pgoutput_StreamStart_B_nt, tree = R.pgoutput_StreamStart_B_tree, lk = 2 },
+  { name = "Stream Stop", fe = false, info_s = "Stream Stop", effects = { "streamStop" }, nt = R.pgoutput_StreamStop_B_nt, tree = R.pgoutput_StreamStop_B_tree, lk = 2 },
+  { name = "Stream Commit", fe = false, info_f = function(v, o, n) local x1 = v.xid o[n + 1] = "Stream Commit xid=" o[n + 2] = NUMS[x1] or iv(x1) return n + 2 end, effects = nil, nt = R.pgoutput_StreamCommit_B_nt, tree = R.pgoutput_StreamCommit_B_tree, lk = 2 },
+  { name = "Stream Abort", fe = false, info_f = function(v, o, n) local x1 = v.xid o[n + 1] = "Stream Abort xid=" o[n + 2] = NUMS[x1] or iv(x1) return n + 2 end, effects = nil, nt = R.pgoutput_StreamAbort_B_nt, tree = R.pgoutput_StreamAbort_B_tree, lk = 2 },
+  { name = "Begin Prepare", fe = false, info_f = function(v, o, n) local x1 = v.gid o[n + 1] = "Begin Prepare " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = nil, nt = R.pgoutput_BeginPrepare_B_nt, tree = R.pgoutput_BeginPrepare_B_tree, lk = 2 },
+  { name = "Prepare", fe = false, info_f = function(v, o, n) local x1 = v.gid o[n + 1] = "Prepare " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = nil, nt = R.pgoutput_Prepare_B_nt, tree = R.pgoutput_Prepare_B_tree, lk = 2 },
+  { name = "Commit Prepared", fe = false, info_f = function(v, o, n) local x1 = v.gid o[n + 1] = "Commit Prepared " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = nil, nt = R.pgoutput_CommitPrepared_B_nt, tree = R.pgoutput_CommitPrepared_B_tree, lk = 2 },
+  { name = "Rollback Prepared", fe = false, info_f = function(v, o, n) local x1 = v.gid o[n + 1] = "Rollback Prepared " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = nil, nt = R.pgoutput_RollbackPrepared_B_nt, tree = R.pgoutput_RollbackPrepared_B_tree, lk = 2 },
+  { name = "Stream Prepare", fe = false, info_f = function(v, o, n) local x1 = v.gid o[n + 1] = "Stream Prepare " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = nil, nt = R.pgoutput_Prepare_B_nt, tree = R.pgoutput_Prepare_B_tree, lk = 2 },
 }
 
 P.pgoutput = { name = "pgoutput", command = "START_REPLICATION", options = { "proto_version", "publication_names" },
   types = { [66] = M[63], [77] = M[64], [67] = M[65], [79] = M[66], [82] = M[67], [89] = M[68], [73] = M[69], [85] = M[70], [68] = M[71], [84] = M[72], [83] = M[73], [69] = M[74], [99] = M[75], [65] = M[76], [98] = M[77], [80] = M[78], [75] = M[79], [114] = M[80], [112] = M[81] } }
 
--- Dispatch: G.F[type byte], G.B[type byte], and the untyped and single-byte startup shapes.
+-- Dispatch: G.F[type byte], G.B[type byte], and the untyped and single-byte startup shapes; m:
+-- the group's one message, v: its variants.
 local G = { F = {}, B = {} }
 G.F["untyped"] = { min = 8, max = 10004, v = { M[1], M[2], M[3], M[4], M[5] } }
 G.B["single"] = { min = 1, max = 1, v = { M[6], M[7] } }
 G.B[82] = { min = 4, max = 1073741823, v = { M[8], M[9], M[10], M[11], M[12], M[13], M[14], M[15], M[16], M[17], M[18] } }
 G.F[112] = { min = 4, max = 65535, v = { M[19], M[20], M[21], M[22] } }
-G.F[81] = { min = 4, max = 1073741823, v = { M[23] } }
-G.F[80] = { min = 4, max = 1073741823, v = { M[24] } }
-G.F[66] = { min = 4, max = 1073741823, v = { M[25] } }
-G.F[68] = { min = 4, max = 10000, v = { M[26] } }
-G.F[69] = { min = 4, max = 10000, v = { M[27] } }
-G.F[67] = { min = 4, max = 10000, v = { M[28] } }
-G.F[83] = { min = 4, max = 4, v = { M[29] } }
-G.F[72] = { min = 4, max = 4, v = { M[30] } }
-G.F[88] = { min = 4, max = 4, v = { M[31] } }
-G.B[84] = { min = 4, max = 1073741823, v = { M[32] } }
-G.B[68] = { min = 4, max = 1073741823, v = { M[33] } }
-G.B[67] = { min = 4, max = 1073741823, v = { M[34] } }
-G.B[90] = { min = 5, max = 5, v = { M[35] } }
-G.B[116] = { min = 4, max = 1073741823, v = { M[36] } }
-G.B[73] = { min = 4, max = 4, v = { M[37] } }
-G.B[110] = { min = 4, max = 4, v = { M[38] } }
-G.B[49] = { min = 4, max = 4, v = { M[39] } }
-G.B[50] = { min = 4, max = 4, v = { M[40] } }
-G.B[51] = { min = 4, max = 4, v = { M[41] } }
-G.B[115] = { min = 4, max = 4, v = { M[42] } }
-G.B[75] = { min = 4, max = 264, v = { M[43] } }
-G.B[118] = { min = 4, max = 1073741823, v = { M[44] } }
-G.F[70] = { min = 4, max = 1073741823, v = { M[45] } }
-G.B[86] = { min = 4, max = 1073741823, v = { M[46] } }
+G.F[81] = { min = 4, max = 1073741823, m = M[23] }
+G.F[80] = { min = 4, max = 1073741823, m = M[24] }
+G.F[66] = { min = 4, max = 1073741823, m = M[25] }
+G.F[68] = { min = 4, max = 10000, m = M[26] }
+G.F[69] = { min = 4, max = 10000, m = M[27] }
+G.F[67] = { min = 4, max = 10000, m = M[28] }
+G.F[83] = { min = 4, max = 4, m = M[29] }
+G.F[72] = { min = 4, max = 4, m = M[30] }
+G.F[88] = { min = 4, max = 4, m = M[31] }
+G.B[84] = { min = 4, max = 1073741823, m = M[32] }
+G.B[68] = { min = 4, max = 1073741823, m = M[33] }
+G.B[67] = { min = 4, max = 1073741823, m = M[34] }
+G.B[90] = { min = 5, max = 5, m = M[35] }
+G.B[116] = { min = 4, max = 1073741823, m = M[36] }
+G.B[73] = { min = 4, max = 4, m = M[37] }
+G.B[110] = { min = 4, max = 4, m = M[38] }
+G.B[49] = { min = 4, max = 4, m = M[39] }
+G.B[50] = { min = 4, max = 4, m = M[40] }
+G.B[51] = { min = 4, max = 4, m = M[41] }
+G.B[115] = { min = 4, max = 4, m = M[42] }
+G.B[75] = { min = 4, max = 264, m = M[43] }
+G.B[118] = { min = 4, max = 1073741823, m = M[44] }
+G.F[70] = { min = 4, max = 1073741823, m = M[45] }
+G.B[86] = { min = 4, max = 1073741823, m = M[46] }
 G.B[100] = { min = 4, max = 1073741823, v = { M[47], M[48], M[55] } }
 G.F[100] = { min = 4, max = 1073741823, v = { M[49], M[50], M[54] } }
-G.B[71] = { min = 4, max = 1073741823, v = { M[51] } }
-G.B[72] = { min = 4, max = 1073741823, v = { M[52] } }
-G.B[87] = { min = 4, max = 1073741823, v = { M[53] } }
-G.F[99] = { min = 4, max = 4, v = { M[56] } }
-G.B[99] = { min = 4, max = 4, v = { M[57] } }
-G.F[102] = { min = 4, max = 10000, v = { M[58] } }
-G.B[69] = { min = 4, max = 1073741823, v = { M[59] } }
-G.B[78] = { min = 4, max = 1073741823, v = { M[60] } }
-G.B[83] = { min = 4, max = 1073741823, v = { M[61] } }
-G.B[65] = { min = 4, max = 1073741823, v = { M[62] } }
+G.B[71] = { min = 4, max = 1073741823, m = M[51] }
+G.B[72] = { min = 4, max = 1073741823, m = M[52] }
+G.B[87] = { min = 4, max = 1073741823, m = M[53] }
+G.F[99] = { min = 4, max = 4, m = M[56] }
+G.B[99] = { min = 4, max = 4, m = M[57] }
+G.F[102] = { min = 4, max = 10000, m = M[58] }
+G.B[69] = { min = 4, max = 1073741823, m = M[59] }
+G.B[78] = { min = 4, max = 1073741823, m = M[60] }
+G.B[83] = { min = 4, max = 1073741823, m = M[61] }
+G.B[65] = { min = 4, max = 1073741823, m = M[62] }
 
 ---------------------------------------------------------------------------------------------------
 -- Runtime (generator/templates/runtime.lua)
@@ -6521,12 +6691,15 @@ local in_tls = false
 --   be answered); repl (replication connection kind); sub (payload set); stream (inside Stream
 --   Start..Stop); rels, types (what the replication stream described).
 
-local INITIAL = { { cph = "startup", auth = -1, tls = false, gss = false } }
+local INITIAL = { { cph = "startup", auth = -1, tls = false, gss = false, plain = false } }
 
+-- plain: the usual case, where the loop frames typed messages itself (no startup phase, no
+-- one-byte answer pending, no TLS or GSSAPI).
 local function with_core(S, k, val)
   local core, n = S[1], {}
   for key, x in pairs(core) do n[key] = x end
   n[k] = val
+  n.plain = n.cph == "typed" and not n.ans and not n.tls and not n.gss
   return { n, S[2], S[3], S[4] }
 end
 
@@ -6663,7 +6836,8 @@ end
 
 -- SQL that sets a role's password with a literal: ALTER/CREATE ROLE/USER ... PASSWORD '...'.
 local function sets_password_literal(sql)
-  -- Most SQL has no PASSWORD at all: one scan says so.
+  -- Most SQL has no quote, let alone PASSWORD: a plain search says so.
+  if not sfind(sql, "'", 1, true) then return false end
   if not sfind(sql, "[Pp][Aa][Ss][Ss][Ww][Oo][Rr][Dd][ \t\n\r\f\v]*'") then return false end
   local w1, w2 = smatch(sql, "^[ \t\n\r\f\v]*([A-Za-z]+)[ \t\n\r\f\v]+([A-Za-z]+)")
   if not w1 then return false end
@@ -6751,92 +6925,93 @@ end
 
 ---------------------------------------------------------------------------------------------------
 -- What the first pass keeps for later passes (a second pass, a click in the GUI), in flat arrays:
--- a table per frame or per message would cost more than the rest of the dissector.
+-- a table per frame or per message would cost more than the rest of the dissector, in time and
+-- in memory.
 --
 -- Messages are numbered in the order the first pass decodes them (g, from 1); a frame's messages
 -- are consecutive, from FR_G[frame]. Requests are numbered apart (k, from 1).
 --   FR_S[frame]    the state at the frame's first call
 --   FR_G[frame]    the number of the frame's first message
---   FR_N[frame]    messages the frame has decoded so far (a later pass restarts at its first call)
---   FR_KEY[frame]  the key (msg_key) of the frame's first call that had messages: it sets the
---                  Info column, later calls append to it
+--   FR_C[frame]    the frame's connection (later passes need not look it up by its addresses)
+--   FR_CALLS[frame]  for a frame of several calls (most have one): { [call key] = the number of
+--                  the call's first message in the frame, info = the key of the call that set the
+--                  Info column (later calls append to it) }; a call key is msg_key of its data
 --   FR_ALT[frame]  { [key] = state } the state at other calls of the frame where it differs
---   MS[g]          the state before message g, where it is not the state after message g - 1's
---                  predecessor (sparse: only where a message changed it)
+--   MS[g]          the state before message g where it is not the one message g - 1 left
 --   ML[g]          k when message g is request k, -k when it is the response that completes
 --                  request k, 0 otherwise
 --   MX[g]          { unexpected = true } for a response no request waits for; { cb, cq } for a
 --                  CancelRequest: the BackendKeyData's frame and the request its backend ran
 --   MCP[g]         a CopyData's COPY progress (copy_pack)
---   RQ_FRAME[k], RQ_TIME[k] the request's frame and time; RQ_RESP[k] the frame of the response
---   that completed it (0: none yet); RQ_ROWS[k] the rows before it; RQ_M[k] its message; RQ_OBJ[k]
---   the statement or portal it refers to (false once answered); RQ_SQL[k] that object's SQL;
---   RQ_PT[k] the parameter types a Bind's values are typed by; RQ_TAGS[k] the command tags before
---   the response (a list, then once completed the text), RQ_TAGROWS[k] their row counts.
+--   RQ_FRAME[k], RQ_TIME[k]  the request's frame and time; RQ_RESP[k] the frame of the response
+--                  that completed it (0: none yet); RQ_ROWS[k] the rows before it (nil: none);
+--   RQ_SQL[k]      the SQL of the statement or portal it refers to; RQ_PT[k] the parameter types a
+--                  Bind's values are typed by; RQ_TAGS[k] the command tags before the response (a
+--                  list, once completed the text), RQ_TAGROWS[k] the rows they count.
+-- A connection keeps its requests still waiting in conn.q[conn.qh .. conn.qt] (request numbers),
+-- conn.qm (their messages) and conn.qo (the object each refers to, or false).
 
-local FR_S, FR_G, FR_N, FR_KEY, FR_ALT, MS, ML, MX
-local RQ_FRAME, RQ_TIME, RQ_RESP, RQ_ROWS, RQ_M, RQ_OBJ, RQ_SQL, RQ_PT, RQ_TAGS, RQ_TAGROWS
+local FR_S, FR_G, FR_C, FR_CALLS, FR_ALT, MS, ML, MX
+local RQ_FRAME, RQ_TIME, RQ_RESP, RQ_ROWS, RQ_SQL, RQ_PT, RQ_TAGS, RQ_TAGROWS
 local G_NEXT, RQ_NEXT
+-- First pass: the frame the last call was for, its messages so far, its first call's data (for
+-- its key, needed only if the frame has another call), and whether a call set its Info column.
+local CUR_FRAME, CUR_N, CUR_S, CUR_LEN, CUR_TAG, CUR_SET
 
 local function reset_records()
-  FR_S, FR_G, FR_N, FR_KEY, FR_ALT, MS, ML, MX, MCP = {}, {}, {}, {}, {}, {}, {}, {}, {}
-  RQ_FRAME, RQ_TIME, RQ_RESP, RQ_ROWS, RQ_M, RQ_OBJ, RQ_SQL, RQ_PT, RQ_TAGS, RQ_TAGROWS =
-    {}, {}, {}, {}, {}, {}, {}, {}, {}, {}
-  G_NEXT, RQ_NEXT = 1, 0
+  FR_S, FR_G, FR_C, FR_CALLS, FR_ALT, MS, ML, MX, MCP = {}, {}, {}, {}, {}, {}, {}, {}, {}
+  RQ_FRAME, RQ_TIME, RQ_RESP, RQ_ROWS, RQ_SQL, RQ_PT, RQ_TAGS, RQ_TAGROWS = {}, {}, {}, {}, {}, {}, {}, {}
+  G_NEXT, RQ_NEXT, SQL_TEXT = 1, 0, {}
+  CUR_FRAME, CUR_N = -1, 0
 end
 reset_records()
 
 -- What an answer tells of the object its request refers to (spec/dsl.ts answerTypes, answerColumns).
-local function answer(m, k, lists)
+local function answer(m, obj, lists)
   local o = m.objects
-  local obj = RQ_OBJ[k]
-  if not o or not obj then return end
+  if not obj then return end
   -- The parameter types as the server resolved them: later Binds of the statement use them.
   if o.answerTypes then obj.types = (lists and lists[o.answerTypes]) or {} end
   if o.answerColumns then obj.columns = (lists and lists[o.answerColumns]) or {} end
 end
 
--- Requests and their responses, first pass: a queue of request numbers per connection
--- (conn.q[conn.qh .. conn.qt]).
-local function link_first_pass(c, m, v, g, obj)
+-- The object whose rows answer a request (Execute: its portal), if it says so.
+local function rows_of(m, obj)
+  local o = m.objects
+  if obj and o and o.rows then return obj end
+  return nil
+end
+
+-- A server message, first pass: the response that completes a waiting request (returns -k), or
+-- one that belongs to the oldest one (rows, command tags; returns 0).
+local function link_response(c, m, v, g)
   local conn = c.conn
-  if c.fe then
-    if m.start then conn.started = true end
-    if not m.ends then return end
-    local k = RQ_NEXT + 1
-    RQ_NEXT = k
-    RQ_FRAME[k], RQ_TIME[k], RQ_RESP[k], RQ_ROWS[k], RQ_M[k] = c.number, c.abs_ts, 0, 0, m
-    RQ_OBJ[k] = obj or false
-    if obj then RQ_SQL[k] = obj.sql end
-    local qt = conn.qt + 1
-    conn.q[qt], conn.qt = k, qt
-    ML[g] = k
-    return
-  end
-  if m.async then return end
-  local q, qh, qt = conn.q, conn.qh, conn.qt
+  local q, qm, qo, qh, qt = conn.q, conn.qm, conn.qo, conn.qh, conn.qt
   -- Seen from its start, a connection answers only what was asked.
   if qh > qt then
     if conn.started then MX[g] = { unexpected = true } end
-    return
+    return 0
   end
   local name = m.name
   for i = qh, qt do
-    local k = q[i]
-    if RQ_M[k].ends[name] then
+    if qm[i].ends[name] then
       -- This completes request k; the ones before it got no answer (skipped after an error).
-      answer(m, k, c.lists)
-      for j = qh, i do RQ_OBJ[q[j]] = false end
-      if i == qt then conn.qh, conn.qt = 1, 0 else conn.qh = i + 1 end
+      local k = q[i]
+      if m.objects then answer(m, qo[i], c.lists) end
+      if i == qt then
+        conn.qh, conn.qt, conn.rows = 1, 0, nil
+      else
+        conn.qh = i + 1
+        conn.rows = rows_of(qm[i + 1], qo[i + 1])
+      end
       RQ_RESP[k] = c.number
       local tags = RQ_TAGS[k]
       if tags then RQ_TAGS[k] = cut_utf8(tconcat(tags, "; "), MAX_VALUE_BYTES) end
-      ML[g] = -k
-      return
+      return -k
     end
   end
   local k = q[qh]
-  if m.row then RQ_ROWS[k] = RQ_ROWS[k] + 1 end
+  if m.row then RQ_ROWS[k] = (RQ_ROWS[k] or 0) + 1 end
   local tag = m.commandTag and v[m.commandTag.var]
   if type(tag) == "string" then
     local tags = RQ_TAGS[k]
@@ -6847,44 +7022,8 @@ local function link_first_pass(c, m, v, g, obj)
     tags[#tags + 1] = tag
     RQ_TAGROWS[k] = math.min((RQ_TAGROWS[k] or 0) + tag_rows(tag, m.commandTag.counting), 4294967295)
   end
-  answer(m, k, c.lists)
-end
-
--- Prepared statements and portals by name (spec/dsl.ts Objects), each with its SQL, parameter
--- types, columns once described, and for a portal its result formats and its statement; first
--- pass only. Returns the object the message refers to.
-local EMPTY = {}
-local function objects_first_pass(conn, m, v, lists)
-  local o = m.objects
-  local objs, found = conn.objs, nil
-  if o.refer then
-    local map = o.refer.map
-    if not map then
-      local t = v[o.refer.mapVar]
-      map = (t == 83 and "S") or (t == 80 and "P") or nil
-    end
-    local key = v[o.refer.name]
-    if map and type(key) == "string" then
-      found = objs[map][key]
-      if o.refer.drop then objs[map][key] = nil end
-    end
-  end
-  if o.define then
-    local key = v[o.define.name]
-    local sql, types = found and found.sql, found and found.types
-    if o.define.sql then sql = v[o.define.sql] end
-    if o.define.types then types = (lists and lists[o.define.types]) or {} end
-    local formats = nil
-    if o.define.formats then
-      formats = lists and lists[o.define.formats]
-      -- No format codes: one shared list, so that portals without any compare equal.
-      if not formats then formats = EMPTY end
-    end
-    if type(key) == "string" and type(sql) == "string" then
-      objs[o.define.map][key] = { sql = sql, types = types, formats = formats, stmt = found }
-    end
-  end
-  return found
+  if m.objects then answer(m, qo[qh], c.lists) end
+  return 0
 end
 
 -- Bind's parameters typed by their statement's types and Bind's format codes (0: all text, 1: one
@@ -6936,11 +7075,11 @@ local function add_links(c, t, g, m)
     k = -k
     if vis or REF(t, F.responseTo) then t:add(F.responseTo, r0, RQ_FRAME[k]):set_generated() end
     if vis or REF(t, F.time) then
-      local us = floor((c.abs_ts - RQ_TIME[k]) * 1000000 + 0.5)
+      local us = floor((c.pinfo.abs_ts - RQ_TIME[k]) * 1000000 + 0.5)
       t:add(F.time, r0, NSTime.new(floor(us / 1000000), (us % 1000000) * 1000)):set_generated()
     end
     local rows = RQ_ROWS[k]
-    if rows > 0 and (vis or REF(t, F.rowCount)) then t:add(F.rowCount, r0, rows):set_generated() end
+    if rows and (vis or REF(t, F.rowCount)) then t:add(F.rowCount, r0, rows):set_generated() end
     local tags = RQ_TAGS[k]
     if type(tags) == "string" then
       if vis or REF(t, F.tags) then t:add(F.tags, r0, tags):set_generated() end
@@ -6954,7 +7093,7 @@ local function add_links(c, t, g, m)
     if o and o.params and (vis or REF(t, F.paramType) or REF(t, F.paramValue)) then
       -- Typed when shown: the first pass keeps what they need (the statement's types then).
       local lists = c.lists or EMPTY
-      local params = typed_params(RQ_PT[k] or nil, lists[o.params.values], lists[o.params.formats])
+      local params = typed_params(RQ_PT[k], lists[o.params.values], lists[o.params.formats])
       for i = 1, #params do
         local p = params[i]
         if p.t then t:add(F.paramType, r0, p.t):set_generated() end
@@ -6977,7 +7116,7 @@ end
 local CTX = {}
 local depth = 0
 
--- r0 and the message's item when there is a tree; nil without one.
+-- The message's item and r0 (a zero-length range at its start) when there is a tree.
 local function add_message_item(c, off, size, shape, m, S)
   local tree, tvb, vis = c.root, c.tvb, c.vis
   local t = tree:add(pgwire, tvb(off, math.min(size, c.caplen - off)), "PostgreSQL: " .. m.name)
@@ -6994,123 +7133,162 @@ local function add_message_item(c, off, size, shape, m, S)
   return t, r0
 end
 
--- Decodes the messages of one call; returns the new state and whether TLS took the rest.
--- The Info texts go into c.infos[1 .. c.ninfo].
-local function dissect_messages(c, S)
-  local s, caplen, total, fe, pinfo = c.s, c.caplen, c.total, c.fe, c.pinfo
+-- The captured data ends at caplen, the segment at its reported length (asked only when a message
+-- runs past the captured bytes: a capture cut by its snap length).
+local function total_of(c)
+  local total = c.total
+  if not total then
+    total = c.tvb:reported_len()
+    c.total = total
+  end
+  return total
+end
+
+-- Frames the message at off in its slow cases: the startup phase, a one-byte answer, TLS, GSSAPI.
+-- Returns the group, header size and size of the message there; or nil and the action to take:
+-- "again" (the state changed: look again), "stop" (no more in this call), "tls" (TLS takes the
+-- rest), "skip" (bad bytes skipped: off moved).
+local function frame_slow(c, S, off)
+  local s, caplen, fe, pinfo = c.s, c.caplen, c.fe, c.pinfo
+  local core = S[1]
+  if core.tls and not in_tls then return nil, "tls" end
+  if core.gss then
+    if not c.nt then
+      local t = c.root:add(pgwire, c.tvb(off, caplen - off), "PostgreSQL: GSSAPI-encrypted data")
+      t:add(F.undecoded, c.tvb(off, caplen - off))
+    end
+    return nil, "stop"
+  end
+  local b1 = sbyte(s, off + 1)
+  local shape = "typed"
+  if fe and core.cph == "startup" then
+    if b1 == 22 and not in_tls then return nil, "again", with_core(S, "tls", true)
+    elseif b1 == 0 then shape = "untyped"
+    else return nil, "again", with_core(S, "cph", "typed") end
+  elseif core.ans and not fe and (b1 == 83 or b1 == 78 or b1 == 71) then
+    return G.B.single, "single", 0, 1
+  end
+  local hdr = (shape == "typed") and 1 or 0
+  if off + hdr + 4 > caplen then
+    if off + hdr + 4 > total_of(c) and pinfo.can_desegment > 0 then
+      pinfo.desegment_offset, pinfo.desegment_len = off, DESEGMENT_ONE_MORE
+      return nil, "stop"
+    end
+    add_partial(c, off)
+    return nil, "stop"
+  end
   local groups = fe and G.F or G.B
-  local first, conn = c.first, c.conn
-  local infos = c.infos
+  local g = groups[shape == "typed" and b1 or "untyped"]
+  local len = u32(s, off + hdr + 1)
+  if not g or len < g.min or len > g.max then return nil, "bad", g, len end
+  return g, shape, hdr, hdr + len
+end
+
+-- Decodes the messages of one call; returns the new state and whether TLS took the rest.
+-- The Info texts go into c.infos[1 .. c.ninfo], as pieces (", " between messages).
+local function dissect_messages(c, S)
+  local s, caplen, fe, pinfo = c.s, c.caplen, c.fe, c.pinfo
+  local groups = fe and G.F or G.B
+  local first, conn, nt = c.first, c.conn, c.nt
+  local infos, ninfo, ord, g0 = c.infos, 0, c.ord, c.g0
   local prev = S
+  -- Where the current state puts messages (spec/dsl.ts Phase), computed when its core changes.
+  local phase_core, phase = nil, nil
+  local core = S[1]
+  if fe and not in_tls and (core.cph == "typed" or core.tls) and opening(s, caplen) then
+    -- A client reusing the address and port pair of an earlier connection starts over.
+    S = INITIAL
+    if first then
+      conn.q, conn.qm, conn.qo, conn.qh, conn.qt = {}, {}, {}, 1, 0
+      conn.objs = { S = {}, P = {} }
+      conn.cp = nil
+      conn.started = nil
+    end
+  end
   local off = 0
-  while off < total do
-    if off >= caplen then break end
-    local core = S[1]
-    if fe and off == 0 and not in_tls and (core.cph == "typed" or core.tls) and opening(s, caplen) then
-      -- A client reusing the address and port pair of an earlier connection starts over.
-      S = INITIAL
-      core = S[1]
-      if first then
-        conn.q, conn.qh, conn.qt = {}, 1, 0
-        conn.objs = { S = {}, P = {} }
-        conn.cp = nil
-        conn.started = nil
-      end
-    end
-    if core.tls and not in_tls then
-      -- TLS follows the server's 'S' (or a direct TLS ClientHello): Wireshark's TLS dissector
-      -- takes the bytes, and hands decrypted data back to pgwire through the tls.port table.
-      -- The decrypted messages come back through a nested call that reads and updates the
-      -- connection's state: hand it the current one first.
-      -- Its messages are numbered after this call's.
-      if first then conn.cur = S end
-      FR_N[c.number] = c.ord
-      in_tls = true
-      local tvb, tree = c.tvb, c.root
-      pcall(function() tls_handle:call(tvb(off):tvb(), pinfo, tree) end)
-      in_tls = false
-      c.ord = FR_N[c.number]
-      if pinfo.desegment_len and pinfo.desegment_len > 0 then pinfo.desegment_offset = pinfo.desegment_offset + off end
-      return S, true
-    end
-    if core.gss then
-      if not c.nt then
-        local t = c.root:add(pgwire, c.tvb(off, caplen - off), "PostgreSQL: GSSAPI-encrypted data")
-        t:add(F.undecoded, c.tvb(off, caplen - off))
-      end
-      break
-    end
-    local b1 = sbyte(s, off + 1)
-    local shape = "typed"
-    if fe and core.cph == "startup" then
-      if b1 == 22 and not in_tls then
-        S = with_core(S, "tls", true)
-        shape = nil
-      elseif b1 == 0 then
-        shape = "untyped"
-      else
-        S = with_core(S, "cph", "typed")
-      end
-    elseif not fe and core.ans and (b1 == 83 or b1 == 78 or b1 == 71) then
-      shape = "single"
-    end
-    local g, hdr, size
-    if shape == "single" then
-      g, hdr, size = G.B.single, 0, 1
-    elseif shape then
-      hdr = (shape == "typed") and 1 or 0
-      if off + hdr + 4 > total then
-        if pinfo.can_desegment > 0 then
+  -- The reported length is never less than the captured one: past the captured bytes, stop.
+  while off < caplen do
+    core = S[1]
+    local g, shape, hdr, size
+    if core.plain then
+      -- A typed message in the ready state: the usual case, framed here.
+      shape, hdr = "typed", 1
+      if off + 5 > caplen then
+        if off + 5 > total_of(c) and pinfo.can_desegment > 0 then
           pinfo.desegment_offset, pinfo.desegment_len = off, DESEGMENT_ONE_MORE
           break
         end
         add_partial(c, off)
         break
       end
-      if off + hdr + 4 > caplen then
-        add_partial(c, off)
-        break
-      end
-      local len = u32(s, off + hdr + 1)
-      g = groups[shape == "typed" and b1 or "untyped"]
-      if not g or len < g.min or len > g.max then
-        local stop = resync_point(s, off + 1, groups, caplen, total)
-        if g then
-          add_undecoded(c, off, stop, "badLength", sformat("Invalid message length %d", len))
-          infos[#infos + 1] = "Bad length"
-        else
-          add_undecoded(c, off, stop, "unknownType",
-            sformat("Unknown %s message type %d", fe and "frontend" or "backend", b1))
-          infos[#infos + 1] = "Unknown message"
-        end
-        off = stop
+      local b1, x1, x2, x3, x4 = sbyte(s, off + 1, off + 5)
+      g = groups[b1]
+      size = ((x1 * 256 + x2) * 256 + x3) * 256 + x4
+      if not g or size < g.min or size > g.max then
+        shape, hdr, size = "bad", g, size
         g = nil
       else
-        size = hdr + len
+        size = size + 1
+      end
+    else
+      g, shape, hdr, size = frame_slow(c, S, off)
+      if shape == "tls" then
+        -- TLS follows the server's 'S' (or a direct TLS ClientHello): Wireshark's TLS dissector
+        -- takes the bytes, and hands decrypted data back to pgwire through the tls.port table.
+        -- The decrypted messages come back through a nested call that reads and updates the
+        -- connection's state: hand it the current one first. Its messages are numbered after
+        -- this call's.
+        if first then
+          conn.cur = S
+          CUR_N = ord
+        end
+        in_tls = true
+        local tvb, tree = c.tvb, c.root
+        pcall(function() tls_handle:call(tvb(off):tvb(), pinfo, tree) end)
+        in_tls = false
+        if first then ord = CUR_N end
+        if pinfo.desegment_len and pinfo.desegment_len > 0 then pinfo.desegment_offset = pinfo.desegment_offset + off end
+        c.ord, c.ninfo = ord, ninfo
+        return S, true
+      elseif shape == "stop" then
+        break
+      elseif shape == "again" then
+        S = hdr
       end
     end
-    if g then
-      if off + size > total and pinfo.can_desegment > 0 then
-        pinfo.desegment_offset, pinfo.desegment_len = off, off + size - total
+    if shape == "bad" then
+      -- hdr: the group (nil for an unknown type), size: the length it claimed.
+      local stop = resync_point(s, off + 1, groups, caplen, total_of(c))
+      if ninfo > 0 then
+        ninfo = ninfo + 1
+        infos[ninfo] = ", "
+      end
+      ninfo = ninfo + 1
+      if hdr then
+        add_undecoded(c, off, stop, "badLength", sformat("Invalid message length %d", size))
+        infos[ninfo] = "Bad length"
+      else
+        add_undecoded(c, off, stop, "unknownType",
+          sformat("Unknown %s message type %d", fe and "frontend" or "backend", sbyte(s, off + 1)))
+        infos[ninfo] = "Unknown message"
+      end
+      off = stop
+    elseif g then
+      local e = off + size
+      if e > caplen and e > total_of(c) and pinfo.can_desegment > 0 then
+        pinfo.desegment_offset, pinfo.desegment_len = off, e - c.total
         break
       end
-      if first and not fe then
-        local qh = conn.qh
-        if qh <= conn.qt then
-          -- Execute's rows are its portal's (columns, result formats), whatever came in between.
-          local k = conn.q[qh]
-          local o = RQ_M[k].objects
-          local obj = o and o.rows and RQ_OBJ[k]
-          if obj then
-            local cols = obj.columns or (obj.stmt and obj.stmt.columns)
-            local rf = obj.formats
-            if (cols and cols ~= S[3]) or (rf and rf ~= S[4]) then S = { S[1], S[2], cols or S[3], rf or S[4] } end
-          end
-        end
+      local obj = first and not fe and conn.rows
+      if obj then
+        -- Execute's rows are its portal's (columns, result formats), whatever came in between.
+        local cols = obj.columns or (obj.stmt and obj.stmt.columns)
+        local rf = obj.formats
+        if (cols and cols ~= S[3]) or (rf and rf ~= S[4]) then S = { S[1], S[2], cols or S[3], rf or S[4] } end
       end
       -- The message's number; the state before it, as the first pass had it.
-      local gm = c.g0 + c.ord
-      c.ord = c.ord + 1
+      local gm = g0 + ord
+      ord = ord + 1
       if first then
         if S ~= prev then
           MS[gm] = S
@@ -7122,9 +7300,10 @@ local function dissect_messages(c, S)
       end
       core = S[1]
       -- The variant whose selector holds; the last one (the group's fallback) when none does.
-      local vs = g.v
-      local m = vs[#vs]
-      if #vs > 1 then
+      local m = g.m
+      if not m then
+        local vs = g.v
+        m = vs[#vs]
         for i = 1, #vs do
           local w = vs[i].when
           if not w or selects(w, core, s, off + hdr + 4) then
@@ -7133,17 +7312,19 @@ local function dissect_messages(c, S)
           end
         end
       end
-      local nt = c.nt
       local t
-      if not nt then t, c.r0 = add_message_item(c, off, size, shape, m, S) end
-      c.t = t
-      if off + size > caplen then
-        if t then
-          t:add_proto_expert_info(E.truncated, sformat("Message cut short in the capture (%d of %d bytes)", caplen - off, size))
-        else
-          c.root:add_proto_expert_info(E.truncated, sformat("Message cut short in the capture (%d of %d bytes)", caplen - off, size))
-        end
-        infos[#infos + 1] = m.name
+      if not nt then
+        t, c.r0 = add_message_item(c, off, size, shape, m, S)
+        c.t, c.cols, c.rf = t, S[3], S[4]
+      end
+      if ninfo > 0 then
+        ninfo = ninfo + 1
+        infos[ninfo] = ", "
+      end
+      if e > caplen then
+        x_expert(c, "truncated", sformat("Message cut short in the capture (%d of %d bytes)", caplen - off, size))
+        ninfo = ninfo + 1
+        infos[ninfo] = m.name
         break
       end
       -- The variables: one table, reused (each reader clears its own) unless names the data gave
@@ -7153,29 +7334,51 @@ local function dissect_messages(c, S)
         v = {}
         c.v, c.dirty = v, false
       end
-      local bodylen = size - hdr - ((shape == "single") and 0 or 4)
-      v.bodylen = bodylen
-      c.core, c.cols, c.rf, c.lists, c.sub, c.copy, c.cs, c.g = core, S[3], S[4], nil, nil, nil, nil, gm
+      if m.ctx then c.core, c.g = core, gm end
+      local body = off + hdr + ((shape == "single") and 0 or 4)
       if (m.fixed and m.fixed ~= size - hdr) or (m.max and size - hdr > m.max) then
         x_expert(c, "badLength", sformat("Invalid message length %d", size - hdr))
       end
-      local e = off + size
       local stop
-      if nt then stop = m.nt(c, v, s, e - bodylen, e) else stop = m.tree(c, v, s, e - bodylen, e, t) end
+      if nt then stop = m.nt(c, v, s, body, e) else stop = m.tree(c, v, s, body, e, t) end
       if stop and stop < e then x_expert(c, "trailing", sformat("%d bytes after the last field", e - stop)) end
-      local phase = m.allowed and phase_of(core, fe)
-      if phase and not m.allowed[phase] then
-        x_expert(c, "unexpectedMessage", m.name .. " is not allowed " .. PHASE_TEXT[phase])
+      local allowed = m.allowed
+      if allowed then
+        if core ~= phase_core then phase_core, phase = core, phase_of(core, fe) end
+        if phase and not allowed[phase] then
+          x_expert(c, "unexpectedMessage", m.name .. " is not allowed " .. PHASE_TEXT[phase])
+        end
       end
       if first then
-        ML[gm] = 0
-        local obj = m.objects and objects_first_pass(conn, m, v, c.lists)
-        link_first_pass(c, m, v, gm, obj)
-        if m.objects and m.objects.params and obj then
-          local k = ML[gm]
-          if k > 0 then RQ_PT[k] = obj.types end
+        local k = 0
+        local lk = m.lk
+        local of = m.obj
+        if of then obj = of(conn.objs, v, c.lists) end
+        if lk == 1 then
+          -- A request: numbered, queued on its connection (link_request, inline).
+          k = RQ_NEXT + 1
+          RQ_NEXT = k
+          local ts = c.ts
+          if not ts then
+            ts = pinfo.abs_ts
+            c.ts = ts
+          end
+          RQ_FRAME[k], RQ_TIME[k], RQ_RESP[k] = c.number, ts, 0
+          local qt = conn.qt + 1
+          conn.q[qt], conn.qm[qt], conn.qo[qt], conn.qt = k, m, obj or false, qt
+          if obj then
+            RQ_SQL[k] = obj.sql
+            if m.objects.params then RQ_PT[k] = obj.types end
+          end
+          if qt == conn.qh then conn.rows = rows_of(m, obj) end
+        elseif lk == 2 then
+          k = link_response(c, m, v, gm)
         end
-        if m.cancelKey then cancel_first_pass(c, m, v, gm) end
+        ML[gm] = k
+        if m.rare then
+          if m.start then conn.started = true end
+          if m.cancelKey then cancel_first_pass(c, m, v, gm) end
+        end
       end
       if t then add_links(c, t, gm, m) end
       local fs = m.findings
@@ -7191,14 +7394,32 @@ local function dissect_messages(c, S)
           t:add(F.responseIn, c.r0, RQ_RESP[k]):set_generated()
         end
       end
-      local sub = c.sub
-      local inf = m.info_s or m.info_f(v)
-      if sub then inf = inf .. " " .. (sub.info_s or sub.info_f(v)) end
-      infos[#infos + 1] = inf
+      local info = m.info_s
+      if info then
+        ninfo = ninfo + 1
+        infos[ninfo] = info
+      else
+        ninfo = m.info_f(v, infos, ninfo)
+      end
+      local sub = m.found and c.sub
+      if sub then
+        ninfo = ninfo + 1
+        infos[ninfo] = " "
+        info = sub.info_s
+        if info then
+          ninfo = ninfo + 1
+          infos[ninfo] = info
+        else
+          ninfo = sub.info_f(v, infos, ninfo)
+        end
+      end
       local before = S
-      if not fe and core.ans and shape == "typed" then S = with_core(S, "ans", nil) end
-      if m.effects then S = apply_effects(S, m.effects, v, c) end
+      if core.ans and not fe and shape == "typed" then S = with_core(S, "ans", nil) end
+      local effects = m.effects
+      if effects then S = apply_effects(S, effects, v, c) end
       if sub and sub.effects then S = apply_effects(S, sub.effects, v, c) end
+      -- What its elements found must not outlive it.
+      if m.found then c.lists, c.sub, c.copy, c.cs = nil, nil, nil, nil end
       off = e
       if first and S ~= before and off < caplen then
         -- A later pass may start a call at the next message: remember the state there.
@@ -7211,6 +7432,7 @@ local function dissect_messages(c, S)
       end
     end
   end
+  c.ord, c.ninfo = ord, ninfo
   return S, false
 end
 
@@ -7223,59 +7445,100 @@ function pgwire.init()
   reset_records()
 end
 
--- Connections are keyed by their address and port pair, the same in both directions and in
--- every pass (tcp.stream is not available to Lua when tshark builds no tree).
-local function conn_key(pinfo)
-  local a, z = tostring(pinfo.src) .. ":" .. pinfo.src_port, tostring(pinfo.dst) .. ":" .. pinfo.dst_port
-  return (a < z) and (a .. " " .. z) or (z .. " " .. a)
+-- Connections by their port pair (a number) and then their address pair (a string), the same in
+-- both directions and in every pass (tcp.stream is not available to Lua when tshark builds no
+-- tree). Later passes find a frame's connection in FR_C.
+local function conn_of(pinfo, sp, dp)
+  local a, z = tostring(pinfo.src), tostring(pinfo.dst)
+  local pk, ak
+  if sp < dp or (sp == dp and a < z) then
+    pk, ak = sp * 65536 + dp, a .. " " .. z
+  else
+    pk, ak = dp * 65536 + sp, z .. " " .. a
+  end
+  local byport = conns[pk]
+  if not byport then
+    byport = {}
+    conns[pk] = byport
+  end
+  local conn = byport[ak]
+  return conn, byport, ak, a, z
 end
 
-local function new_conn(pinfo, sport)
-  return { sport = sport, saddr = tostring(sport == pinfo.src_port and pinfo.src or pinfo.dst), cur = INITIAL,
-           q = {}, qh = 1, qt = 0, objs = { S = {}, P = {} } }
+local function new_conn(sport, saddr)
+  return { sport = sport, saddr = saddr, cur = INITIAL, q = {}, qm = {}, qo = {}, qh = 1, qt = 0,
+           objs = { S = {}, P = {} } }
 end
 
 function pgwire.dissector(tvb, pinfo, tree)
   local caplen = tvb:len()
   if caplen == 0 then return 0 end
-  local key = conn_key(pinfo)
-  local conn = conns[key]
+  local number, visited = pinfo.number, pinfo.visited
+  local sp, dp = pinfo.src_port, pinfo.dst_port
+  local conn = visited and FR_C[number]
   if not conn then
-    conn = new_conn(pinfo, (pinfo.match_uint == pinfo.src_port) and pinfo.src_port or pinfo.dst_port)
-    conns[key] = conn
+    local byport, ak, a, z
+    conn, byport, ak, a, z = conn_of(pinfo, sp, dp)
+    if not conn then
+      local match = pinfo.match_uint
+      local sport = (match == sp) and sp or dp
+      conn = new_conn(sport, (sport == sp) and a or z)
+      byport[ak] = conn
+    end
+    if sp == dp then conn.fe_dst = (z == conn.saddr) end
   end
   local fe
-  if pinfo.src_port == pinfo.dst_port then fe = tostring(pinfo.dst) == conn.saddr
-  else fe = pinfo.dst_port == conn.sport end
+  if sp == dp then
+    if visited or not conn.fe_dst then fe = tostring(pinfo.dst) == conn.saddr else fe = conn.fe_dst end
+  else
+    fe = dp == conn.sport
+  end
+  conn.fe_dst = nil
 
   -- Per-frame state, so that a second pass and a click in the GUI decode as the first pass did:
   -- the state at the frame's first call, and where a message changed it, the state at the next
   -- message (keyed by its first bytes, since TCP may split a frame's calls differently later).
+  -- Most frames are one call; for a frame of several, FR_CALLS keeps where each call's messages
+  -- start in the frame's numbering, and which call set the Info column (info), by call key.
   local tag = in_tls and "t" or ""
   local s = tvb:raw(0, caplen)
-  local key16 = msg_key(s, 0, caplen) .. tag
-  local number, visited = pinfo.number, pinfo.visited
   local fs = FR_S[number]
-  local S
+  local S, ord, calls, key16
   if visited and fs then
-    local alt = FR_ALT[number]
-    S = (alt and alt[key16]) or fs
+    S, ord = fs, 0
+    local alt
+    alt, calls = FR_ALT[number], FR_CALLS[number]
+    if alt or calls then
+      key16 = msg_key(s, 0, caplen) .. tag
+      if alt and alt[key16] then S = alt[key16] end
+      if calls then ord = calls[key16] or 0 end
+    end
   else
     S = conn.cur
+    if number ~= CUR_FRAME then
+      -- The frame's first call (the first pass takes each frame once, its calls one after another).
+      CUR_FRAME, CUR_N, CUR_S, CUR_LEN, CUR_TAG, CUR_SET = number, 0, s, caplen, tag, nil
+    else
+      calls = FR_CALLS[number]
+      if not calls then
+        calls = { [msg_key(CUR_S, 0, CUR_LEN) .. CUR_TAG] = 0 }
+        FR_CALLS[number] = calls
+      end
+      key16 = msg_key(s, 0, caplen) .. tag
+      if calls[key16] == nil then calls[key16] = CUR_N end
+    end
+    ord = CUR_N
     if not fs then
-      FR_S[number], FR_G[number], FR_N[number] = S, G_NEXT, 0
+      FR_S[number], FR_G[number], FR_C[number] = S, G_NEXT, conn
     elseif S ~= fs then
       local alt = FR_ALT[number]
       if not alt then
         alt = {}
         FR_ALT[number] = alt
       end
-      alt[key16] = S
+      alt[key16 or (msg_key(s, 0, caplen) .. tag)] = S
     end
   end
-  -- Messages are numbered within their frame, so that what the first pass found can be shown
-  -- again however TCP splits the frame's calls: a later pass restarts at the first call.
-  if visited and FR_KEY[number] == key16 then FR_N[number] = 0 end
 
   depth = depth + 1
   local c = CTX[depth]
@@ -7285,20 +7548,20 @@ function pgwire.dissector(tvb, pinfo, tree)
   end
   if not REF then REF = tree.referenced end
   -- No tree (tshark without -V, filters or field output): decode for the Info column, the
-  -- experts and the connection's state only. A NULL tree is never visible; TreeItem's tostring
-  -- tells it apart from an invisible one (since Wireshark 1.99.8).
-  local vis = tree.visible
-  c.tvb, c.s, c.caplen, c.total, c.pinfo, c.root, c.fe, c.conn, c.tag = tvb, s, caplen, tvb:reported_len(), pinfo,
-    tree, fe, conn, tag
-  c.vis = vis
-  c.nt = not vis and sfind(tostring(tree), "has subtree=false", 1, true) ~= nil
-  c.first, c.number, c.abs_ts = not visited, number, pinfo.abs_ts
-  c.g0, c.ord, c.t = FR_G[number], FR_N[number], nil
-  local infos = c.infos
-  for i = #infos, 1, -1 do infos[i] = nil end
+  -- experts and the connection's state only. TreeItem's tostring tells a NULL tree apart from
+  -- an invisible one (since Wireshark 1.99.8).
+  local nt = sfind(tostring(tree), "has subtree=false", 1, true) ~= nil
+  c.tvb, c.s, c.caplen, c.total, c.pinfo, c.root, c.fe, c.conn, c.tag = tvb, s, caplen, nil, pinfo, tree, fe,
+    conn, tag
+  c.nt, c.vis = nt, (not nt) and tree.visible
+  c.first, c.number, c.ts = not visited, number, nil
+  c.g0, c.ord, c.t = FR_G[number], ord, nil
+  c.ninfo = 0
   local ok, S2, handed = pcall(dissect_messages, c, S)
-  FR_N[number] = c.ord
-  if not visited and FR_G[number] + c.ord > G_NEXT then G_NEXT = FR_G[number] + c.ord end
+  if not visited then
+    CUR_N = c.ord
+    if FR_G[number] + c.ord > G_NEXT then G_NEXT = FR_G[number] + c.ord end
+  end
   depth = depth - 1
   if not ok then
     -- A bug, never the data's fault: show it as an expert item instead of a Lua error.
@@ -7309,15 +7572,26 @@ function pgwire.dissector(tvb, pinfo, tree)
   if handed then return caplen end
   if not visited then conn.cur = S2 end
 
-  if #infos > 0 then
+  local ninfo = c.ninfo
+  if ninfo > 0 then
     -- The frame's first call with messages sets the Info column; later calls in the same frame
     -- (the rest of a segment after a reassembled message) append, since TCP fences what came before.
-    if not visited and not FR_KEY[number] then FR_KEY[number] = key16 end
-    local text = tconcat(infos, ", ")
+    local sets
+    if visited then
+      sets = not calls or not calls.info or calls.info == key16
+    else
+      sets = not CUR_SET
+      if sets then CUR_SET = true end
+      if calls and not calls.info then
+        -- The call that set it: this one, or the frame's first.
+        calls.info = sets and key16 or (msg_key(CUR_S, 0, CUR_LEN) .. CUR_TAG)
+      end
+    end
+    local text = tconcat(c.infos, "", 1, ninfo)
     local cols = pinfo.cols
     cols.protocol = "PGWIRE"
-    if FR_KEY[number] == key16 then
-      cols.info:set((fe and "> " or "< ") .. text)
+    if sets then
+      cols.info = (fe and "> " or "< ") .. text
     else
       cols.info:append(", " .. text)
     end
@@ -7356,8 +7630,8 @@ end
 
 local function heuristic(tvb, pinfo, tree)
   if not pgwire.prefs.heuristic then return false end
-  local key = conn_key(pinfo)
-  local conn = conns[key]
+  local sp, dp = pinfo.src_port, pinfo.dst_port
+  local conn, byport, ak, a, z = conn_of(pinfo, sp, dp)
   if conn then
     -- Found before: decode from the frame where it was found on, in every pass.
     if not conn.heur or pinfo.number < conn.heur then return false end
@@ -7366,9 +7640,9 @@ local function heuristic(tvb, pinfo, tree)
     if caplen < 5 or caplen ~= tvb:reported_len() or pinfo.visited then return false end
     local side = heuristic_side(tvb:raw(0, caplen), caplen)
     if not side then return false end
-    conn = new_conn(pinfo, (side == "F") and pinfo.dst_port or pinfo.src_port)
+    if side == "F" then conn = new_conn(dp, z) else conn = new_conn(sp, a) end
     conn.heur = pinfo.number
-    conns[key] = conn
+    byport[ak] = conn
   end
   pgwire.dissector(tvb, pinfo, tree)
   return true

@@ -8,7 +8,7 @@ import ejs from "ejs";
 import { BUILTIN_MISSING, KNOWN_DIFFERENCES } from "../spec/builtin.ts";
 import { luaTypeTable } from "../spec/data/types.ts";
 import { tsBody } from "./codegen.ts";
-import { luaInfo, luaReaders } from "./lua.ts";
+import { luaFlags, luaInfo, luaObjects, luaReaders } from "./lua.ts";
 import { buildModel } from "./model.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -22,6 +22,8 @@ export function render(): Record<string, string> {
     tsBody,
     luaReaders,
     luaInfo,
+    luaFlags,
+    luaObjects,
     luaString,
     luaTypeTable,
     known: KNOWN_DIFFERENCES,

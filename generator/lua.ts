@@ -32,18 +32,27 @@ const LUA_KEYWORDS = new Set(
   ),
 );
 
-/** A Lua expression decoding an integer of `size` bytes at 1-based index `at` of s. */
-function decode(size: number, signed: boolean, at: string): string {
+/**
+ * Lua statements that decode the integer of `size` bytes at offset p of s into x (inline: a call
+ * per integer costs more than the arithmetic).
+ */
+function decode(size: number, signed: boolean): string[] {
   switch (size) {
     case 1:
-      return signed ? `i8(sbyte(s, ${at}))` : `sbyte(s, ${at})`;
+      return signed ? ["x = sbyte(s, p + 1)", "if x >= 128 then x = x - 256 end"] : ["x = sbyte(s, p + 1)"];
     case 2:
-      return `${signed ? "i16" : "u16"}(s, ${at})`;
+      return [
+        "do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end",
+        ...(signed ? ["if x >= 32768 then x = x - 65536 end"] : []),
+      ];
     case 4:
-      return `${signed ? "i32" : "u32"}(s, ${at})`;
+      return [
+        "do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end",
+        ...(signed ? ["if x >= 2147483648 then x = x - 4294967296 end"] : []),
+      ];
     default:
       // 64-bit values as text, exact on every Lua version (Wireshark's Int64/UInt64).
-      return `${signed ? "i64" : "u64"}(c, ${at} - 1)`;
+      return [`x = ${signed ? "i64" : "u64"}(c, p)`];
   }
 }
 
@@ -65,11 +74,39 @@ export function luaReaders(model: Model, m: MessageModel): string {
 function reader(model: Model, m: MessageModel, mode: Mode): string {
   const key = (f: FieldDef) => `F.${model.fieldKey.get(f)}`;
   const needs = m.needs;
-  const neededVar = (name: string | undefined) =>
-    name !== undefined && (mode === "tree" || needs.vars.includes(name) || (name.startsWith("$") && needs.dynamic));
-  const neededList = (name: string) => mode === "tree" || needs.lists.includes(name);
-  const out: Emitter = { lines: [], depth: 0 };
   const tree = mode === "tree";
+  const neededVar = (name: string | undefined) =>
+    name !== undefined && (tree || needs.vars.includes(name) || (name.startsWith("$") && needs.dynamic));
+  const neededList = (name: string) => tree || needs.lists.includes(name);
+  // The variables someone reads from the table v: the runtime (Info, findings, objects, links,
+  // effects) and the elements that take a variable's value. The others that the layout needs
+  // (counts, lengths, switch keys) are locals of the reader; the rest are not bound at all.
+  const inTable = new Set<string>([...needs.consumers, "instream"]);
+  const walkReads = (els: readonly Element[]) => {
+    for (const e of els) {
+      if ((e.kind === "lookup" || e.kind === "relation") && (tree || neededVar(e.bind))) inTable.add(e.from.slice(1));
+      if (e.kind === "attributes" && tree) inTable.add(e.from.slice(1));
+      if (e.kind === "options" && (tree || needs.options)) inTable.add(e.from.slice(1)).add(e.when);
+      if (e.kind === "copyStatement" && (tree || needs.copyStatement)) inTable.add(e.from.slice(1));
+      if (e.kind === "remember" && neededList(e.list)) for (const x of e.vars) inTable.add(x);
+      if (e.kind === "string" && e.bind?.startsWith("$") && neededVar(e.bind)) inTable.add(e.bind.slice(1));
+      if (e.kind === "switch") {
+        for (const [, b] of e.cases) walkReads(b);
+        walkReads(e.otherwise);
+      } else if (e.kind === "repeat" || e.kind === "untilZero" || e.kind === "tree" || e.kind === "optional")
+        walkReads(e.body);
+    }
+  };
+  walkReads(m.body);
+  const locals = new Set<string>();
+  /** Where a variable's value is read from: v, a local of the reader, or bodylen (computed). */
+  const use = (name: string): string => {
+    if (name === "bodylen") return "bodylen";
+    if (inTable.has(name)) return `num(${vref(name)})`;
+    locals.add(name);
+    return `(l_${name} or 0)`;
+  };
+  const out: Emitter = { lines: [], depth: 0 };
   /** The item guard: the tree is visible, or a filter, column or tap uses the field. */
   const wants = (f: FieldDef) => `(vis or REF(t, ${key(f)}))`;
 
@@ -80,8 +117,27 @@ function reader(model: Model, m: MessageModel, mode: Mode): string {
       out.lines.push(
         `${ind}do local k = ${vref(name.slice(1))} if type(k) == "string" then v[k] = ${expr} c.dirty = true end end`,
       );
-    } else out.lines.push(`${ind}${vref(name)} = ${expr}`);
+    } else if (inTable.has(name)) out.lines.push(`${ind}${vref(name)} = ${expr}`);
+    else if (structural.has(name)) {
+      locals.add(name);
+      out.lines.push(`${ind}l_${name} = ${expr}`);
+    }
   };
+  // Variables the layout reads (counts, lengths, switch keys).
+  const structural = new Set<string>();
+  const walkLayout = (els: readonly Element[]) => {
+    for (const e of els) {
+      if (e.kind === "repeat") structural.add(e.count.slice(1));
+      if (e.kind === "switch") structural.add(e.on.slice(1));
+      if (e.kind === "bytes" && typeof e.length === "string" && e.length !== "rest") structural.add(e.length.slice(1));
+      if (e.kind === "switch") {
+        for (const [, b] of e.cases) walkLayout(b);
+        walkLayout(e.otherwise);
+      } else if (e.kind === "repeat" || e.kind === "untilZero" || e.kind === "tree" || e.kind === "optional")
+        walkLayout(e.body);
+    }
+  };
+  walkLayout(m.body);
 
   const emit = (els: readonly Element[], ind: string, label?: string, idx = "0"): void => {
     for (const e of els) {
@@ -90,7 +146,10 @@ function reader(model: Model, m: MessageModel, mode: Mode): string {
           const size = e.size ?? sizeOf(e.field.type);
           out.lines.push(`${ind}if p + ${size} > e then return ovr(c) end`);
           if (tree) out.lines.push(`${ind}if ${wants(e.field)} then t:add(${key(e.field)}, tvb(p, ${size})) end`);
-          bind(ind, e.bind, decode(size, isSigned(e.field.type), "p + 1"));
+          if (neededVar(e.bind) && e.bind && (inTable.has(e.bind) || structural.has(e.bind) || e.bind.startsWith("$"))) {
+            for (const l of decode(size, isSigned(e.field.type))) out.lines.push(`${ind}${l}`);
+            bind(ind, e.bind, "x");
+          }
           out.lines.push(`${ind}p = p + ${size}`);
           break;
         }
@@ -109,7 +168,7 @@ function reader(model: Model, m: MessageModel, mode: Mode): string {
               ? String(e.length)
               : e.length === "rest"
                 ? "e - p"
-                : `num(${vref(e.length.slice(1))})`;
+                : use(e.length.slice(1));
           out.lines.push(`${ind}n = ${len}`, `${ind}if n > 0 then`, `${ind}  if p + n > e then return ovr(c) end`);
           if (tree) out.lines.push(`${ind}  if ${wants(e.field)} then t:add(${key(e.field)}, tvb(p, n)) end`);
           bind(`${ind}  `, e.bind, "ssub(s, p + 1, p + n)");
@@ -118,7 +177,7 @@ function reader(model: Model, m: MessageModel, mode: Mode): string {
         }
         case "repeat": {
           const d = ++out.depth;
-          const count = `num(${vref(e.count.slice(1))})`;
+          const count = use(e.count.slice(1));
           const fixed = tree ? undefined : fixedSkip(e.body, neededVar, neededList);
           if (fixed !== undefined) {
             // Integers nobody reads: the whole list at once.
@@ -171,7 +230,7 @@ function reader(model: Model, m: MessageModel, mode: Mode): string {
             for (const l of otherwise) out.lines.push(l.slice(2));
             break;
           }
-          out.lines.push(`${ind}local s${d} = num(${vref(e.on.slice(1))})`);
+          out.lines.push(`${ind}local s${d} = ${use(e.on.slice(1))}`);
           cases.forEach(([value, c], i) => {
             out.lines.push(`${ind}${i === 0 ? "if" : "elseif"} s${d} == ${value} then`, ...c);
           });
@@ -210,9 +269,10 @@ function reader(model: Model, m: MessageModel, mode: Mode): string {
           else
             out.lines.push(
               `${ind}if p + 4 > e then return ovr(c) end`,
-              `${ind}n = i32(s, p + 1)`,
+              `${ind}do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) n = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end`,
               `${ind}p = p + 4`,
-              `${ind}if n > 0 then`,
+              // A length of 2^31 or more is negative (NULL is -1): nothing follows.
+              `${ind}if n > 0 and n < 2147483648 then`,
               `${ind}  if p + n > e then return ovr(c) end`,
               `${ind}  p = p + n`,
               `${ind}end`,
@@ -317,15 +377,18 @@ function reader(model: Model, m: MessageModel, mode: Mode): string {
   emit(m.body, "  ");
   const body = out.lines;
   const used = body.join("\n");
-  const locals = ["z", "n", "x"].filter((l) => new RegExp(`(?<![.\\w])${l} = `).test(used));
+  const temps = ["z", "n", "x"].filter((l) => new RegExp(`(?<![.\\w])${l} = `).test(used));
   const head: string[] = [];
   // Variables of an earlier message must not show through (the table is reused).
-  for (const name of m.vars) head.push(`  ${vref(name)} = nil`);
+  for (const name of m.vars) if (inTable.has(name) && neededVar(name)) head.push(`  ${vref(name)} = nil`);
+  if (/\bbodylen\b/.test(used)) head.push("  local bodylen = e - p");
+  const ls = [...locals].map((l) => `l_${l}`);
+  if (ls.length > 0) head.push(`  local ${ls.join(", ")}`);
   if (tree) {
     if (/\bvis\b/.test(used) || /\btvb\(/.test(used)) head.push("  local tvb, vis = c.tvb, c.vis");
     if (/\br0\b/.test(used)) head.push("  local r0 = c.r0");
   }
-  if (locals.length > 0) head.push(`  local ${locals.join(", ")}`);
+  if (temps.length > 0) head.push(`  local ${temps.join(", ")}`);
   const params = tree ? "c, v, s, p, e, t" : "c, v, s, p, e";
   // Fields of one table: a local per reader would pass Lua's 200 locals of the main chunk.
   const fn = `R.${m.fn}_${mode}`;
@@ -362,23 +425,125 @@ function fixedSkip(
 
 /**
  * The message's Info text as a Lua table field: info_s = "text" when it has no variables, else
- * info_f = function(v) ... end, the literal parts as constants and each variable through iv (its
- * text) or ic (a character code as the character).
+ * info_f = function(v, o, n) ... end, which appends the text's pieces to o after o[n] and returns
+ * the new count: the literal parts as constants, each variable as it is when it is a short
+ * string, else through iv (its text) or ic (a character code as the character).
  */
+/** What a message's variables hold: "number" (an integer element), or "string". */
+function varKinds(body: readonly Element[]): Map<string, "number" | "string"> {
+  const kinds = new Map<string, "number" | "string">();
+  const walk = (els: readonly Element[]) => {
+    for (const e of els) {
+      if (e.kind === "int" && e.bind && e.field.type !== "int64" && e.field.type !== "uint64") kinds.set(e.bind, "number");
+      else if (
+        (e.kind === "string" || e.kind === "lookup" || e.kind === "text" || e.kind === "relation") &&
+        e.bind &&
+        !e.bind.startsWith("$")
+      )
+        kinds.set(e.bind, "string");
+      if (e.kind === "switch") {
+        for (const [, b] of e.cases) walk(b);
+        walk(e.otherwise);
+      } else if (e.kind === "repeat" || e.kind === "untilZero" || e.kind === "tree" || e.kind === "optional")
+        walk(e.body);
+    }
+  };
+  walk(body);
+  return kinds;
+}
+
 export function luaInfo(m: MessageModel, luaString: (s: string) => string): string {
   if (!m.infoParts.some((p) => "v" in p)) {
     return `info_s = ${luaString(m.name + m.infoParts.map((p) => ("lit" in p ? p.lit : "")).join(""))}`;
   }
+  const kinds = varKinds(m.body);
   const pieces: string[] = [];
+  const locals: string[] = [];
   let lit = m.name;
   for (const p of m.infoParts) {
     if ("lit" in p) lit += p.lit;
     else {
       if (lit !== "") pieces.push(luaString(lit));
       lit = "";
-      pieces.push(`${p.char ? "ic" : "iv"}(${vref(p.v)})`);
+      const x = `x${locals.length + 1}`;
+      locals.push(`local ${x} = ${vref(p.v)}`);
+      // Text seen before without control characters, and numbers and characters shown before, as
+      // they were (CLEAN, NUMS, CHARS); anything else through iv or ic.
+      pieces.push(
+        p.char
+          ? `CHARS[${x}] or ic(${x})`
+          : kinds.get(p.v) === "number"
+            ? `NUMS[${x}] or iv(${x})`
+            : `CLEAN[${x}] and ${x} or iv(${x})`,
+      );
     }
   }
   if (lit !== "") pieces.push(luaString(lit));
-  return `info_f = function(v) return ${pieces.join(" .. ")} end`;
+  const stores = pieces.map((x, i) => `o[n + ${i + 1}] = ${x}`).join(" ");
+  return `info_f = function(v, o, n) ${locals.join(" ")} ${stores} return n + ${pieces.length} end`;
+}
+
+/**
+ * What the runtime must do around a message's reader, as flags of its Lua table: ctx = true when
+ * the reader looks at the connection's state or the message's number (c.core, c.g: payloads,
+ * relations, replication-only lookups, COPY rows); found = true when its elements leave something
+ * for the runtime (c.lists, c.sub, c.copy, c.cs) that must not outlive the message.
+ */
+export function luaFlags(model: Model, m: MessageModel): string[] {
+  let ctx = false;
+  let found = false;
+  const walk = (els: readonly Element[]) => {
+    for (const e of els) {
+      if (e.kind === "payload") {
+        ctx = found = true;
+        for (const sub of model.payloads.find((p) => p.name === e.set)?.variants ?? []) walk(sub.body);
+      }
+      if (e.kind === "relation" || e.kind === "tupleColumn" || (e.kind === "lookup" && e.replication)) ctx = true;
+      if (e.kind === "copyRows") ctx = found = true;
+      if (e.kind === "remember" || e.kind === "copyStatement") found = true;
+      if (e.kind === "switch") {
+        for (const [, b] of e.cases) walk(b);
+        walk(e.otherwise);
+      } else if (e.kind === "repeat" || e.kind === "untilZero" || e.kind === "tree" || e.kind === "optional")
+        walk(e.body);
+    }
+  };
+  walk(m.body);
+  return [ctx ? "ctx = true" : null, found ? "found = true" : null].filter((x): x is string => x !== null);
+}
+
+/**
+ * The message's prepared statements and portals (spec/dsl.ts Objects) as a Lua function of its
+ * table, obj = function(objs, v, lists): the lookups with the message's own names and maps, first
+ * pass only (the runtime's objects_first_pass did the same from the description, slower). Returns
+ * the object the message refers to. SQL texts are kept once each (keep_sql); a list the message
+ * does not have is the shared EMPTY list.
+ */
+export function luaObjects(m: MessageModel, luaString: (s: string) => string): string | null {
+  const o = m.objects;
+  if (!o || (!o.refer && !o.define)) return null;
+  const lines: string[] = [];
+  if (o.refer) {
+    const map = o.refer.map
+      ? `objs.${o.refer.map}`
+      : `((${vref(o.refer.mapVar as string)} == 83 and objs.S) or (${vref(o.refer.mapVar as string)} == 80 and objs.P))`;
+    lines.push(`local key, map = ${vref(o.refer.name)}, ${map}`);
+    lines.push("local found = map and type(key) == \"string\" and map[key] or nil");
+    if (o.refer.drop) lines.push("if found then map[key] = nil end");
+  } else lines.push("local found = nil");
+  if (o.define) {
+    const d = o.define;
+    lines.push(`local name = ${vref(d.name)}`);
+    lines.push(
+      d.sql ? `local sql = ${vref(d.sql)}` : "local sql = found and found.sql",
+      `if type(name) == "string" and type(sql) == "string" then`,
+    );
+    if (d.sql) lines.push("  sql = keep_sql(sql)");
+    const types = d.types ? `(lists and lists[${luaString(d.types)}]) or EMPTY` : "found and found.types";
+    const formats = d.formats ? `(lists and lists[${luaString(d.formats)}]) or EMPTY` : "nil";
+    lines.push(`  objs.${d.map}[name] = { sql = sql, types = ${types}, formats = ${formats}, stmt = found }`, "end");
+  }
+  lines.push("return found");
+  const lists = /\blists\b/.test(lines.join("\n")) ? "lists" : "_";
+  return `obj = function(objs, v, ${lists}) ${lines.join(" ")} end`;
 }

@@ -41,6 +41,8 @@ export interface FindingModel {
  * elements whose results they use; counts, lengths and switch keys always.
  */
 export interface Needs {
+  /** The variables the runtime reads: Info, findings, objects, links, effects. */
+  consumers: string[];
   vars: string[];
   lists: string[];
   options: boolean;
@@ -244,6 +246,7 @@ function needsOf(m: MessageDef, infoParts: InfoPart[], findings: FindingModel[])
     if (r.copyStatement) copyStatement = true;
     if (r.copyRows) copyRows = true;
   }
+  const consumers = [...vars].filter((v) => v !== "bodylen").sort();
   const fixed = new Set(boundVars(m.body));
   // Back through the body until nothing more is needed.
   for (let size = -1; size !== vars.size + lists.size; ) {
@@ -270,7 +273,7 @@ function needsOf(m: MessageDef, infoParts: InfoPart[], findings: FindingModel[])
   }
   const runtime = new Set(m.shape === "payload" ? ["bodylen", "instream"] : ["bodylen"]);
   const dynamic = [...vars].some((v) => !fixed.has(v) && !runtime.has(v) && !v.startsWith("opt:"));
-  return { vars: [...vars].sort(), lists: [...lists].sort(), options, copyStatement, copyRows, dynamic };
+  return { consumers, vars: [...vars].sort(), lists: [...lists].sort(), options, copyStatement, copyRows, dynamic };
 }
 
 export function buildModel(): Model {

@@ -65,7 +65,7 @@ end
 -- left out; so is everything that is not COPY.
 local COPY_MAX_TOKENS = 10000
 
-local function copy_statements(sql)
+local function copy_statements_of(sql)
   if not sfind(sql, "[Cc][Oo][Pp][Yy]") then return nil end
   local t = sql_tokens(sql, COPY_MAX_TOKENS)
   local out, i = {}, 1
@@ -531,6 +531,18 @@ local function copy_binary(b, f, st, data, base)
     b_expert(b, "copyFormat", sformat("%d bytes after the binary COPY trailer", n - p + 1))
   end
   return { cfg = cs, row = row, stage = stage, need = need, acc = acc, nf = nf, fi = fi }
+end
+
+-- copy_statements_of, once per text: queries come again and again (emptied when it grows).
+local COPY_OF, NCOPY = {}, 0
+local function copy_statements(sql)
+  local x = COPY_OF[sql]
+  if x == nil then
+    x = copy_statements_of(sql) or false
+    if NCOPY >= 4096 then COPY_OF, NCOPY = {}, 0 end
+    COPY_OF[sql], NCOPY = x, NCOPY + 1
+  end
+  return x or nil
 end
 
 -- The COPY statements of a query (CopyStatementElement): shown as their options (with a tree t),

@@ -110,6 +110,17 @@ local function char_of(x)
   return tostring(x)
 end
 
+-- Texts that have no control characters, as seen before (looking again costs a pattern match
+-- per character; the same names, tags and queries come again and again). Emptied when it grows.
+local CLEAN, NCLEAN = {}, 0
+local function no_controls(s)
+  if CLEAN[s] then return s end
+  if sfind(s, "[%z\1-\31\127]") then return (sgsub(s, "[%z\1-\31\127]", " ")) end
+  if NCLEAN >= 4096 then CLEAN, NCLEAN = {}, 0 end
+  CLEAN[s], NCLEAN = true, NCLEAN + 1
+  return s
+end
+
 -- Values in the Info column: control characters as spaces, cut at 80 bytes on a UTF-8 boundary.
 local function info_text(x)
   if type(x) == "number" then
@@ -117,20 +128,28 @@ local function info_text(x)
     return tostring(x)
   end
   local s = tostring(x)
-  -- Most values are short printable ASCII: as they are.
-  if #s <= 80 and not sfind(s, "[^\32-\126]") then return s end
-  s = string.gsub(s, "[%z\1-\31\127]", " ")
-  return cut_utf8(s, 80)
+  if #s > 80 then s = cut_utf8(s, 80) end
+  return no_controls(s)
 end
+
+-- Integers as shown before (the same counts, rows and pids come again): emptied when it grows.
+local NUMS, NNUMS = {}, 0
 
 -- A variable in an Info text (the generated info functions): "" when it is not bound.
 local function iv(x)
   if x == nil then return "" end
-  return info_text(x)
+  local text = info_text(x)
+  if type(x) == "number" and x == floor(x) then
+    if NNUMS >= 4096 then NUMS, NNUMS = {}, 0 end
+    NUMS[x], NNUMS = text, NNUMS + 1
+  end
+  return text
 end
+local CHARS = {}
+for b = 32, 126 do CHARS[b] = string.char(b) end
 local function ic(x)
   if x == nil then return "" end
-  return char_of(x)
+  return CHARS[x] or char_of(x)
 end
 
 
@@ -349,6 +368,20 @@ local function options(c, t, v, text, when, f)
     v["opt:" .. name] = value or ""
     c.dirty = true
   end
+end
+
+-- Prepared statements and portals by name (spec/dsl.ts Objects): each with its SQL, parameter
+-- types, columns once described, and for a portal its result formats and its statement; kept by
+-- the first pass (each message's generated obj function). A list a message did not have: EMPTY.
+local EMPTY = {}
+
+-- The SQL texts kept, once each (a statement parsed again and again is one string).
+local SQL_TEXT = {}
+local function keep_sql(sql)
+  local kept = SQL_TEXT[sql]
+  if kept then return kept end
+  SQL_TEXT[sql] = sql
+  return sql
 end
 
 -- Message sets carried inside other messages (spec/dsl.ts PayloadSet), filled in below.

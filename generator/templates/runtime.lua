@@ -21,12 +21,15 @@ local in_tls = false
 --   be answered); repl (replication connection kind); sub (payload set); stream (inside Stream
 --   Start..Stop); rels, types (what the replication stream described).
 
-local INITIAL = { { cph = "startup", auth = -1, tls = false, gss = false } }
+local INITIAL = { { cph = "startup", auth = -1, tls = false, gss = false, plain = false } }
 
+-- plain: the usual case, where the loop frames typed messages itself (no startup phase, no
+-- one-byte answer pending, no TLS or GSSAPI).
 local function with_core(S, k, val)
   local core, n = S[1], {}
   for key, x in pairs(core) do n[key] = x end
   n[k] = val
+  n.plain = n.cph == "typed" and not n.ans and not n.tls and not n.gss
   return { n, S[2], S[3], S[4] }
 end
 
@@ -163,7 +166,8 @@ end
 
 -- SQL that sets a role's password with a literal: ALTER/CREATE ROLE/USER ... PASSWORD '...'.
 local function sets_password_literal(sql)
-  -- Most SQL has no PASSWORD at all: one scan says so.
+  -- Most SQL has no quote, let alone PASSWORD: a plain search says so.
+  if not sfind(sql, "'", 1, true) then return false end
   if not sfind(sql, "[Pp][Aa][Ss][Ss][Ww][Oo][Rr][Dd][ \t\n\r\f\v]*'") then return false end
   local w1, w2 = smatch(sql, "^[ \t\n\r\f\v]*([A-Za-z]+)[ \t\n\r\f\v]+([A-Za-z]+)")
   if not w1 then return false end
@@ -251,92 +255,93 @@ end
 
 ---------------------------------------------------------------------------------------------------
 -- What the first pass keeps for later passes (a second pass, a click in the GUI), in flat arrays:
--- a table per frame or per message would cost more than the rest of the dissector.
+-- a table per frame or per message would cost more than the rest of the dissector, in time and
+-- in memory.
 --
 -- Messages are numbered in the order the first pass decodes them (g, from 1); a frame's messages
 -- are consecutive, from FR_G[frame]. Requests are numbered apart (k, from 1).
 --   FR_S[frame]    the state at the frame's first call
 --   FR_G[frame]    the number of the frame's first message
---   FR_N[frame]    messages the frame has decoded so far (a later pass restarts at its first call)
---   FR_KEY[frame]  the key (msg_key) of the frame's first call that had messages: it sets the
---                  Info column, later calls append to it
+--   FR_C[frame]    the frame's connection (later passes need not look it up by its addresses)
+--   FR_CALLS[frame]  for a frame of several calls (most have one): { [call key] = the number of
+--                  the call's first message in the frame, info = the key of the call that set the
+--                  Info column (later calls append to it) }; a call key is msg_key of its data
 --   FR_ALT[frame]  { [key] = state } the state at other calls of the frame where it differs
---   MS[g]          the state before message g, where it is not the state after message g - 1's
---                  predecessor (sparse: only where a message changed it)
+--   MS[g]          the state before message g where it is not the one message g - 1 left
 --   ML[g]          k when message g is request k, -k when it is the response that completes
 --                  request k, 0 otherwise
 --   MX[g]          { unexpected = true } for a response no request waits for; { cb, cq } for a
 --                  CancelRequest: the BackendKeyData's frame and the request its backend ran
 --   MCP[g]         a CopyData's COPY progress (copy_pack)
---   RQ_FRAME[k], RQ_TIME[k] the request's frame and time; RQ_RESP[k] the frame of the response
---   that completed it (0: none yet); RQ_ROWS[k] the rows before it; RQ_M[k] its message; RQ_OBJ[k]
---   the statement or portal it refers to (false once answered); RQ_SQL[k] that object's SQL;
---   RQ_PT[k] the parameter types a Bind's values are typed by; RQ_TAGS[k] the command tags before
---   the response (a list, then once completed the text), RQ_TAGROWS[k] their row counts.
+--   RQ_FRAME[k], RQ_TIME[k]  the request's frame and time; RQ_RESP[k] the frame of the response
+--                  that completed it (0: none yet); RQ_ROWS[k] the rows before it (nil: none);
+--   RQ_SQL[k]      the SQL of the statement or portal it refers to; RQ_PT[k] the parameter types a
+--                  Bind's values are typed by; RQ_TAGS[k] the command tags before the response (a
+--                  list, once completed the text), RQ_TAGROWS[k] the rows they count.
+-- A connection keeps its requests still waiting in conn.q[conn.qh .. conn.qt] (request numbers),
+-- conn.qm (their messages) and conn.qo (the object each refers to, or false).
 
-local FR_S, FR_G, FR_N, FR_KEY, FR_ALT, MS, ML, MX
-local RQ_FRAME, RQ_TIME, RQ_RESP, RQ_ROWS, RQ_M, RQ_OBJ, RQ_SQL, RQ_PT, RQ_TAGS, RQ_TAGROWS
+local FR_S, FR_G, FR_C, FR_CALLS, FR_ALT, MS, ML, MX
+local RQ_FRAME, RQ_TIME, RQ_RESP, RQ_ROWS, RQ_SQL, RQ_PT, RQ_TAGS, RQ_TAGROWS
 local G_NEXT, RQ_NEXT
+-- First pass: the frame the last call was for, its messages so far, its first call's data (for
+-- its key, needed only if the frame has another call), and whether a call set its Info column.
+local CUR_FRAME, CUR_N, CUR_S, CUR_LEN, CUR_TAG, CUR_SET
 
 local function reset_records()
-  FR_S, FR_G, FR_N, FR_KEY, FR_ALT, MS, ML, MX, MCP = {}, {}, {}, {}, {}, {}, {}, {}, {}
-  RQ_FRAME, RQ_TIME, RQ_RESP, RQ_ROWS, RQ_M, RQ_OBJ, RQ_SQL, RQ_PT, RQ_TAGS, RQ_TAGROWS =
-    {}, {}, {}, {}, {}, {}, {}, {}, {}, {}
-  G_NEXT, RQ_NEXT = 1, 0
+  FR_S, FR_G, FR_C, FR_CALLS, FR_ALT, MS, ML, MX, MCP = {}, {}, {}, {}, {}, {}, {}, {}, {}
+  RQ_FRAME, RQ_TIME, RQ_RESP, RQ_ROWS, RQ_SQL, RQ_PT, RQ_TAGS, RQ_TAGROWS = {}, {}, {}, {}, {}, {}, {}, {}
+  G_NEXT, RQ_NEXT, SQL_TEXT = 1, 0, {}
+  CUR_FRAME, CUR_N = -1, 0
 end
 reset_records()
 
 -- What an answer tells of the object its request refers to (spec/dsl.ts answerTypes, answerColumns).
-local function answer(m, k, lists)
+local function answer(m, obj, lists)
   local o = m.objects
-  local obj = RQ_OBJ[k]
-  if not o or not obj then return end
+  if not obj then return end
   -- The parameter types as the server resolved them: later Binds of the statement use them.
   if o.answerTypes then obj.types = (lists and lists[o.answerTypes]) or {} end
   if o.answerColumns then obj.columns = (lists and lists[o.answerColumns]) or {} end
 end
 
--- Requests and their responses, first pass: a queue of request numbers per connection
--- (conn.q[conn.qh .. conn.qt]).
-local function link_first_pass(c, m, v, g, obj)
+-- The object whose rows answer a request (Execute: its portal), if it says so.
+local function rows_of(m, obj)
+  local o = m.objects
+  if obj and o and o.rows then return obj end
+  return nil
+end
+
+-- A server message, first pass: the response that completes a waiting request (returns -k), or
+-- one that belongs to the oldest one (rows, command tags; returns 0).
+local function link_response(c, m, v, g)
   local conn = c.conn
-  if c.fe then
-    if m.start then conn.started = true end
-    if not m.ends then return end
-    local k = RQ_NEXT + 1
-    RQ_NEXT = k
-    RQ_FRAME[k], RQ_TIME[k], RQ_RESP[k], RQ_ROWS[k], RQ_M[k] = c.number, c.abs_ts, 0, 0, m
-    RQ_OBJ[k] = obj or false
-    if obj then RQ_SQL[k] = obj.sql end
-    local qt = conn.qt + 1
-    conn.q[qt], conn.qt = k, qt
-    ML[g] = k
-    return
-  end
-  if m.async then return end
-  local q, qh, qt = conn.q, conn.qh, conn.qt
+  local q, qm, qo, qh, qt = conn.q, conn.qm, conn.qo, conn.qh, conn.qt
   -- Seen from its start, a connection answers only what was asked.
   if qh > qt then
     if conn.started then MX[g] = { unexpected = true } end
-    return
+    return 0
   end
   local name = m.name
   for i = qh, qt do
-    local k = q[i]
-    if RQ_M[k].ends[name] then
+    if qm[i].ends[name] then
       -- This completes request k; the ones before it got no answer (skipped after an error).
-      answer(m, k, c.lists)
-      for j = qh, i do RQ_OBJ[q[j]] = false end
-      if i == qt then conn.qh, conn.qt = 1, 0 else conn.qh = i + 1 end
+      local k = q[i]
+      if m.objects then answer(m, qo[i], c.lists) end
+      if i == qt then
+        conn.qh, conn.qt, conn.rows = 1, 0, nil
+      else
+        conn.qh = i + 1
+        conn.rows = rows_of(qm[i + 1], qo[i + 1])
+      end
       RQ_RESP[k] = c.number
       local tags = RQ_TAGS[k]
       if tags then RQ_TAGS[k] = cut_utf8(tconcat(tags, "; "), MAX_VALUE_BYTES) end
-      ML[g] = -k
-      return
+      return -k
     end
   end
   local k = q[qh]
-  if m.row then RQ_ROWS[k] = RQ_ROWS[k] + 1 end
+  if m.row then RQ_ROWS[k] = (RQ_ROWS[k] or 0) + 1 end
   local tag = m.commandTag and v[m.commandTag.var]
   if type(tag) == "string" then
     local tags = RQ_TAGS[k]
@@ -347,44 +352,8 @@ local function link_first_pass(c, m, v, g, obj)
     tags[#tags + 1] = tag
     RQ_TAGROWS[k] = math.min((RQ_TAGROWS[k] or 0) + tag_rows(tag, m.commandTag.counting), 4294967295)
   end
-  answer(m, k, c.lists)
-end
-
--- Prepared statements and portals by name (spec/dsl.ts Objects), each with its SQL, parameter
--- types, columns once described, and for a portal its result formats and its statement; first
--- pass only. Returns the object the message refers to.
-local EMPTY = {}
-local function objects_first_pass(conn, m, v, lists)
-  local o = m.objects
-  local objs, found = conn.objs, nil
-  if o.refer then
-    local map = o.refer.map
-    if not map then
-      local t = v[o.refer.mapVar]
-      map = (t == 83 and "S") or (t == 80 and "P") or nil
-    end
-    local key = v[o.refer.name]
-    if map and type(key) == "string" then
-      found = objs[map][key]
-      if o.refer.drop then objs[map][key] = nil end
-    end
-  end
-  if o.define then
-    local key = v[o.define.name]
-    local sql, types = found and found.sql, found and found.types
-    if o.define.sql then sql = v[o.define.sql] end
-    if o.define.types then types = (lists and lists[o.define.types]) or {} end
-    local formats = nil
-    if o.define.formats then
-      formats = lists and lists[o.define.formats]
-      -- No format codes: one shared list, so that portals without any compare equal.
-      if not formats then formats = EMPTY end
-    end
-    if type(key) == "string" and type(sql) == "string" then
-      objs[o.define.map][key] = { sql = sql, types = types, formats = formats, stmt = found }
-    end
-  end
-  return found
+  if m.objects then answer(m, qo[qh], c.lists) end
+  return 0
 end
 
 -- Bind's parameters typed by their statement's types and Bind's format codes (0: all text, 1: one
@@ -436,11 +405,11 @@ local function add_links(c, t, g, m)
     k = -k
     if vis or REF(t, F.responseTo) then t:add(F.responseTo, r0, RQ_FRAME[k]):set_generated() end
     if vis or REF(t, F.time) then
-      local us = floor((c.abs_ts - RQ_TIME[k]) * 1000000 + 0.5)
+      local us = floor((c.pinfo.abs_ts - RQ_TIME[k]) * 1000000 + 0.5)
       t:add(F.time, r0, NSTime.new(floor(us / 1000000), (us % 1000000) * 1000)):set_generated()
     end
     local rows = RQ_ROWS[k]
-    if rows > 0 and (vis or REF(t, F.rowCount)) then t:add(F.rowCount, r0, rows):set_generated() end
+    if rows and (vis or REF(t, F.rowCount)) then t:add(F.rowCount, r0, rows):set_generated() end
     local tags = RQ_TAGS[k]
     if type(tags) == "string" then
       if vis or REF(t, F.tags) then t:add(F.tags, r0, tags):set_generated() end
@@ -454,7 +423,7 @@ local function add_links(c, t, g, m)
     if o and o.params and (vis or REF(t, F.paramType) or REF(t, F.paramValue)) then
       -- Typed when shown: the first pass keeps what they need (the statement's types then).
       local lists = c.lists or EMPTY
-      local params = typed_params(RQ_PT[k] or nil, lists[o.params.values], lists[o.params.formats])
+      local params = typed_params(RQ_PT[k], lists[o.params.values], lists[o.params.formats])
       for i = 1, #params do
         local p = params[i]
         if p.t then t:add(F.paramType, r0, p.t):set_generated() end
@@ -477,7 +446,7 @@ end
 local CTX = {}
 local depth = 0
 
--- r0 and the message's item when there is a tree; nil without one.
+-- The message's item and r0 (a zero-length range at its start) when there is a tree.
 local function add_message_item(c, off, size, shape, m, S)
   local tree, tvb, vis = c.root, c.tvb, c.vis
   local t = tree:add(pgwire, tvb(off, math.min(size, c.caplen - off)), "PostgreSQL: " .. m.name)
@@ -494,123 +463,162 @@ local function add_message_item(c, off, size, shape, m, S)
   return t, r0
 end
 
--- Decodes the messages of one call; returns the new state and whether TLS took the rest.
--- The Info texts go into c.infos[1 .. c.ninfo].
-local function dissect_messages(c, S)
-  local s, caplen, total, fe, pinfo = c.s, c.caplen, c.total, c.fe, c.pinfo
+-- The captured data ends at caplen, the segment at its reported length (asked only when a message
+-- runs past the captured bytes: a capture cut by its snap length).
+local function total_of(c)
+  local total = c.total
+  if not total then
+    total = c.tvb:reported_len()
+    c.total = total
+  end
+  return total
+end
+
+-- Frames the message at off in its slow cases: the startup phase, a one-byte answer, TLS, GSSAPI.
+-- Returns the group, header size and size of the message there; or nil and the action to take:
+-- "again" (the state changed: look again), "stop" (no more in this call), "tls" (TLS takes the
+-- rest), "skip" (bad bytes skipped: off moved).
+local function frame_slow(c, S, off)
+  local s, caplen, fe, pinfo = c.s, c.caplen, c.fe, c.pinfo
+  local core = S[1]
+  if core.tls and not in_tls then return nil, "tls" end
+  if core.gss then
+    if not c.nt then
+      local t = c.root:add(pgwire, c.tvb(off, caplen - off), "PostgreSQL: GSSAPI-encrypted data")
+      t:add(F.undecoded, c.tvb(off, caplen - off))
+    end
+    return nil, "stop"
+  end
+  local b1 = sbyte(s, off + 1)
+  local shape = "typed"
+  if fe and core.cph == "startup" then
+    if b1 == 22 and not in_tls then return nil, "again", with_core(S, "tls", true)
+    elseif b1 == 0 then shape = "untyped"
+    else return nil, "again", with_core(S, "cph", "typed") end
+  elseif core.ans and not fe and (b1 == 83 or b1 == 78 or b1 == 71) then
+    return G.B.single, "single", 0, 1
+  end
+  local hdr = (shape == "typed") and 1 or 0
+  if off + hdr + 4 > caplen then
+    if off + hdr + 4 > total_of(c) and pinfo.can_desegment > 0 then
+      pinfo.desegment_offset, pinfo.desegment_len = off, DESEGMENT_ONE_MORE
+      return nil, "stop"
+    end
+    add_partial(c, off)
+    return nil, "stop"
+  end
   local groups = fe and G.F or G.B
-  local first, conn = c.first, c.conn
-  local infos = c.infos
+  local g = groups[shape == "typed" and b1 or "untyped"]
+  local len = u32(s, off + hdr + 1)
+  if not g or len < g.min or len > g.max then return nil, "bad", g, len end
+  return g, shape, hdr, hdr + len
+end
+
+-- Decodes the messages of one call; returns the new state and whether TLS took the rest.
+-- The Info texts go into c.infos[1 .. c.ninfo], as pieces (", " between messages).
+local function dissect_messages(c, S)
+  local s, caplen, fe, pinfo = c.s, c.caplen, c.fe, c.pinfo
+  local groups = fe and G.F or G.B
+  local first, conn, nt = c.first, c.conn, c.nt
+  local infos, ninfo, ord, g0 = c.infos, 0, c.ord, c.g0
   local prev = S
+  -- Where the current state puts messages (spec/dsl.ts Phase), computed when its core changes.
+  local phase_core, phase = nil, nil
+  local core = S[1]
+  if fe and not in_tls and (core.cph == "typed" or core.tls) and opening(s, caplen) then
+    -- A client reusing the address and port pair of an earlier connection starts over.
+    S = INITIAL
+    if first then
+      conn.q, conn.qm, conn.qo, conn.qh, conn.qt = {}, {}, {}, 1, 0
+      conn.objs = { S = {}, P = {} }
+      conn.cp = nil
+      conn.started = nil
+    end
+  end
   local off = 0
-  while off < total do
-    if off >= caplen then break end
-    local core = S[1]
-    if fe and off == 0 and not in_tls and (core.cph == "typed" or core.tls) and opening(s, caplen) then
-      -- A client reusing the address and port pair of an earlier connection starts over.
-      S = INITIAL
-      core = S[1]
-      if first then
-        conn.q, conn.qh, conn.qt = {}, 1, 0
-        conn.objs = { S = {}, P = {} }
-        conn.cp = nil
-        conn.started = nil
-      end
-    end
-    if core.tls and not in_tls then
-      -- TLS follows the server's 'S' (or a direct TLS ClientHello): Wireshark's TLS dissector
-      -- takes the bytes, and hands decrypted data back to pgwire through the tls.port table.
-      -- The decrypted messages come back through a nested call that reads and updates the
-      -- connection's state: hand it the current one first.
-      -- Its messages are numbered after this call's.
-      if first then conn.cur = S end
-      FR_N[c.number] = c.ord
-      in_tls = true
-      local tvb, tree = c.tvb, c.root
-      pcall(function() tls_handle:call(tvb(off):tvb(), pinfo, tree) end)
-      in_tls = false
-      c.ord = FR_N[c.number]
-      if pinfo.desegment_len and pinfo.desegment_len > 0 then pinfo.desegment_offset = pinfo.desegment_offset + off end
-      return S, true
-    end
-    if core.gss then
-      if not c.nt then
-        local t = c.root:add(pgwire, c.tvb(off, caplen - off), "PostgreSQL: GSSAPI-encrypted data")
-        t:add(F.undecoded, c.tvb(off, caplen - off))
-      end
-      break
-    end
-    local b1 = sbyte(s, off + 1)
-    local shape = "typed"
-    if fe and core.cph == "startup" then
-      if b1 == 22 and not in_tls then
-        S = with_core(S, "tls", true)
-        shape = nil
-      elseif b1 == 0 then
-        shape = "untyped"
-      else
-        S = with_core(S, "cph", "typed")
-      end
-    elseif not fe and core.ans and (b1 == 83 or b1 == 78 or b1 == 71) then
-      shape = "single"
-    end
-    local g, hdr, size
-    if shape == "single" then
-      g, hdr, size = G.B.single, 0, 1
-    elseif shape then
-      hdr = (shape == "typed") and 1 or 0
-      if off + hdr + 4 > total then
-        if pinfo.can_desegment > 0 then
+  -- The reported length is never less than the captured one: past the captured bytes, stop.
+  while off < caplen do
+    core = S[1]
+    local g, shape, hdr, size
+    if core.plain then
+      -- A typed message in the ready state: the usual case, framed here.
+      shape, hdr = "typed", 1
+      if off + 5 > caplen then
+        if off + 5 > total_of(c) and pinfo.can_desegment > 0 then
           pinfo.desegment_offset, pinfo.desegment_len = off, DESEGMENT_ONE_MORE
           break
         end
         add_partial(c, off)
         break
       end
-      if off + hdr + 4 > caplen then
-        add_partial(c, off)
-        break
-      end
-      local len = u32(s, off + hdr + 1)
-      g = groups[shape == "typed" and b1 or "untyped"]
-      if not g or len < g.min or len > g.max then
-        local stop = resync_point(s, off + 1, groups, caplen, total)
-        if g then
-          add_undecoded(c, off, stop, "badLength", sformat("Invalid message length %d", len))
-          infos[#infos + 1] = "Bad length"
-        else
-          add_undecoded(c, off, stop, "unknownType",
-            sformat("Unknown %s message type %d", fe and "frontend" or "backend", b1))
-          infos[#infos + 1] = "Unknown message"
-        end
-        off = stop
+      local b1, x1, x2, x3, x4 = sbyte(s, off + 1, off + 5)
+      g = groups[b1]
+      size = ((x1 * 256 + x2) * 256 + x3) * 256 + x4
+      if not g or size < g.min or size > g.max then
+        shape, hdr, size = "bad", g, size
         g = nil
       else
-        size = hdr + len
+        size = size + 1
+      end
+    else
+      g, shape, hdr, size = frame_slow(c, S, off)
+      if shape == "tls" then
+        -- TLS follows the server's 'S' (or a direct TLS ClientHello): Wireshark's TLS dissector
+        -- takes the bytes, and hands decrypted data back to pgwire through the tls.port table.
+        -- The decrypted messages come back through a nested call that reads and updates the
+        -- connection's state: hand it the current one first. Its messages are numbered after
+        -- this call's.
+        if first then
+          conn.cur = S
+          CUR_N = ord
+        end
+        in_tls = true
+        local tvb, tree = c.tvb, c.root
+        pcall(function() tls_handle:call(tvb(off):tvb(), pinfo, tree) end)
+        in_tls = false
+        if first then ord = CUR_N end
+        if pinfo.desegment_len and pinfo.desegment_len > 0 then pinfo.desegment_offset = pinfo.desegment_offset + off end
+        c.ord, c.ninfo = ord, ninfo
+        return S, true
+      elseif shape == "stop" then
+        break
+      elseif shape == "again" then
+        S = hdr
       end
     end
-    if g then
-      if off + size > total and pinfo.can_desegment > 0 then
-        pinfo.desegment_offset, pinfo.desegment_len = off, off + size - total
+    if shape == "bad" then
+      -- hdr: the group (nil for an unknown type), size: the length it claimed.
+      local stop = resync_point(s, off + 1, groups, caplen, total_of(c))
+      if ninfo > 0 then
+        ninfo = ninfo + 1
+        infos[ninfo] = ", "
+      end
+      ninfo = ninfo + 1
+      if hdr then
+        add_undecoded(c, off, stop, "badLength", sformat("Invalid message length %d", size))
+        infos[ninfo] = "Bad length"
+      else
+        add_undecoded(c, off, stop, "unknownType",
+          sformat("Unknown %s message type %d", fe and "frontend" or "backend", sbyte(s, off + 1)))
+        infos[ninfo] = "Unknown message"
+      end
+      off = stop
+    elseif g then
+      local e = off + size
+      if e > caplen and e > total_of(c) and pinfo.can_desegment > 0 then
+        pinfo.desegment_offset, pinfo.desegment_len = off, e - c.total
         break
       end
-      if first and not fe then
-        local qh = conn.qh
-        if qh <= conn.qt then
-          -- Execute's rows are its portal's (columns, result formats), whatever came in between.
-          local k = conn.q[qh]
-          local o = RQ_M[k].objects
-          local obj = o and o.rows and RQ_OBJ[k]
-          if obj then
-            local cols = obj.columns or (obj.stmt and obj.stmt.columns)
-            local rf = obj.formats
-            if (cols and cols ~= S[3]) or (rf and rf ~= S[4]) then S = { S[1], S[2], cols or S[3], rf or S[4] } end
-          end
-        end
+      local obj = first and not fe and conn.rows
+      if obj then
+        -- Execute's rows are its portal's (columns, result formats), whatever came in between.
+        local cols = obj.columns or (obj.stmt and obj.stmt.columns)
+        local rf = obj.formats
+        if (cols and cols ~= S[3]) or (rf and rf ~= S[4]) then S = { S[1], S[2], cols or S[3], rf or S[4] } end
       end
       -- The message's number; the state before it, as the first pass had it.
-      local gm = c.g0 + c.ord
-      c.ord = c.ord + 1
+      local gm = g0 + ord
+      ord = ord + 1
       if first then
         if S ~= prev then
           MS[gm] = S
@@ -622,9 +630,10 @@ local function dissect_messages(c, S)
       end
       core = S[1]
       -- The variant whose selector holds; the last one (the group's fallback) when none does.
-      local vs = g.v
-      local m = vs[#vs]
-      if #vs > 1 then
+      local m = g.m
+      if not m then
+        local vs = g.v
+        m = vs[#vs]
         for i = 1, #vs do
           local w = vs[i].when
           if not w or selects(w, core, s, off + hdr + 4) then
@@ -633,17 +642,19 @@ local function dissect_messages(c, S)
           end
         end
       end
-      local nt = c.nt
       local t
-      if not nt then t, c.r0 = add_message_item(c, off, size, shape, m, S) end
-      c.t = t
-      if off + size > caplen then
-        if t then
-          t:add_proto_expert_info(E.truncated, sformat("Message cut short in the capture (%d of %d bytes)", caplen - off, size))
-        else
-          c.root:add_proto_expert_info(E.truncated, sformat("Message cut short in the capture (%d of %d bytes)", caplen - off, size))
-        end
-        infos[#infos + 1] = m.name
+      if not nt then
+        t, c.r0 = add_message_item(c, off, size, shape, m, S)
+        c.t, c.cols, c.rf = t, S[3], S[4]
+      end
+      if ninfo > 0 then
+        ninfo = ninfo + 1
+        infos[ninfo] = ", "
+      end
+      if e > caplen then
+        x_expert(c, "truncated", sformat("Message cut short in the capture (%d of %d bytes)", caplen - off, size))
+        ninfo = ninfo + 1
+        infos[ninfo] = m.name
         break
       end
       -- The variables: one table, reused (each reader clears its own) unless names the data gave
@@ -653,29 +664,51 @@ local function dissect_messages(c, S)
         v = {}
         c.v, c.dirty = v, false
       end
-      local bodylen = size - hdr - ((shape == "single") and 0 or 4)
-      v.bodylen = bodylen
-      c.core, c.cols, c.rf, c.lists, c.sub, c.copy, c.cs, c.g = core, S[3], S[4], nil, nil, nil, nil, gm
+      if m.ctx then c.core, c.g = core, gm end
+      local body = off + hdr + ((shape == "single") and 0 or 4)
       if (m.fixed and m.fixed ~= size - hdr) or (m.max and size - hdr > m.max) then
         x_expert(c, "badLength", sformat("Invalid message length %d", size - hdr))
       end
-      local e = off + size
       local stop
-      if nt then stop = m.nt(c, v, s, e - bodylen, e) else stop = m.tree(c, v, s, e - bodylen, e, t) end
+      if nt then stop = m.nt(c, v, s, body, e) else stop = m.tree(c, v, s, body, e, t) end
       if stop and stop < e then x_expert(c, "trailing", sformat("%d bytes after the last field", e - stop)) end
-      local phase = m.allowed and phase_of(core, fe)
-      if phase and not m.allowed[phase] then
-        x_expert(c, "unexpectedMessage", m.name .. " is not allowed " .. PHASE_TEXT[phase])
+      local allowed = m.allowed
+      if allowed then
+        if core ~= phase_core then phase_core, phase = core, phase_of(core, fe) end
+        if phase and not allowed[phase] then
+          x_expert(c, "unexpectedMessage", m.name .. " is not allowed " .. PHASE_TEXT[phase])
+        end
       end
       if first then
-        ML[gm] = 0
-        local obj = m.objects and objects_first_pass(conn, m, v, c.lists)
-        link_first_pass(c, m, v, gm, obj)
-        if m.objects and m.objects.params and obj then
-          local k = ML[gm]
-          if k > 0 then RQ_PT[k] = obj.types end
+        local k = 0
+        local lk = m.lk
+        local of = m.obj
+        if of then obj = of(conn.objs, v, c.lists) end
+        if lk == 1 then
+          -- A request: numbered, queued on its connection (link_request, inline).
+          k = RQ_NEXT + 1
+          RQ_NEXT = k
+          local ts = c.ts
+          if not ts then
+            ts = pinfo.abs_ts
+            c.ts = ts
+          end
+          RQ_FRAME[k], RQ_TIME[k], RQ_RESP[k] = c.number, ts, 0
+          local qt = conn.qt + 1
+          conn.q[qt], conn.qm[qt], conn.qo[qt], conn.qt = k, m, obj or false, qt
+          if obj then
+            RQ_SQL[k] = obj.sql
+            if m.objects.params then RQ_PT[k] = obj.types end
+          end
+          if qt == conn.qh then conn.rows = rows_of(m, obj) end
+        elseif lk == 2 then
+          k = link_response(c, m, v, gm)
         end
-        if m.cancelKey then cancel_first_pass(c, m, v, gm) end
+        ML[gm] = k
+        if m.rare then
+          if m.start then conn.started = true end
+          if m.cancelKey then cancel_first_pass(c, m, v, gm) end
+        end
       end
       if t then add_links(c, t, gm, m) end
       local fs = m.findings
@@ -691,14 +724,32 @@ local function dissect_messages(c, S)
           t:add(F.responseIn, c.r0, RQ_RESP[k]):set_generated()
         end
       end
-      local sub = c.sub
-      local inf = m.info_s or m.info_f(v)
-      if sub then inf = inf .. " " .. (sub.info_s or sub.info_f(v)) end
-      infos[#infos + 1] = inf
+      local info = m.info_s
+      if info then
+        ninfo = ninfo + 1
+        infos[ninfo] = info
+      else
+        ninfo = m.info_f(v, infos, ninfo)
+      end
+      local sub = m.found and c.sub
+      if sub then
+        ninfo = ninfo + 1
+        infos[ninfo] = " "
+        info = sub.info_s
+        if info then
+          ninfo = ninfo + 1
+          infos[ninfo] = info
+        else
+          ninfo = sub.info_f(v, infos, ninfo)
+        end
+      end
       local before = S
-      if not fe and core.ans and shape == "typed" then S = with_core(S, "ans", nil) end
-      if m.effects then S = apply_effects(S, m.effects, v, c) end
+      if core.ans and not fe and shape == "typed" then S = with_core(S, "ans", nil) end
+      local effects = m.effects
+      if effects then S = apply_effects(S, effects, v, c) end
       if sub and sub.effects then S = apply_effects(S, sub.effects, v, c) end
+      -- What its elements found must not outlive it.
+      if m.found then c.lists, c.sub, c.copy, c.cs = nil, nil, nil, nil end
       off = e
       if first and S ~= before and off < caplen then
         -- A later pass may start a call at the next message: remember the state there.
@@ -711,6 +762,7 @@ local function dissect_messages(c, S)
       end
     end
   end
+  c.ord, c.ninfo = ord, ninfo
   return S, false
 end
 
@@ -723,59 +775,100 @@ function pgwire.init()
   reset_records()
 end
 
--- Connections are keyed by their address and port pair, the same in both directions and in
--- every pass (tcp.stream is not available to Lua when tshark builds no tree).
-local function conn_key(pinfo)
-  local a, z = tostring(pinfo.src) .. ":" .. pinfo.src_port, tostring(pinfo.dst) .. ":" .. pinfo.dst_port
-  return (a < z) and (a .. " " .. z) or (z .. " " .. a)
+-- Connections by their port pair (a number) and then their address pair (a string), the same in
+-- both directions and in every pass (tcp.stream is not available to Lua when tshark builds no
+-- tree). Later passes find a frame's connection in FR_C.
+local function conn_of(pinfo, sp, dp)
+  local a, z = tostring(pinfo.src), tostring(pinfo.dst)
+  local pk, ak
+  if sp < dp or (sp == dp and a < z) then
+    pk, ak = sp * 65536 + dp, a .. " " .. z
+  else
+    pk, ak = dp * 65536 + sp, z .. " " .. a
+  end
+  local byport = conns[pk]
+  if not byport then
+    byport = {}
+    conns[pk] = byport
+  end
+  local conn = byport[ak]
+  return conn, byport, ak, a, z
 end
 
-local function new_conn(pinfo, sport)
-  return { sport = sport, saddr = tostring(sport == pinfo.src_port and pinfo.src or pinfo.dst), cur = INITIAL,
-           q = {}, qh = 1, qt = 0, objs = { S = {}, P = {} } }
+local function new_conn(sport, saddr)
+  return { sport = sport, saddr = saddr, cur = INITIAL, q = {}, qm = {}, qo = {}, qh = 1, qt = 0,
+           objs = { S = {}, P = {} } }
 end
 
 function pgwire.dissector(tvb, pinfo, tree)
   local caplen = tvb:len()
   if caplen == 0 then return 0 end
-  local key = conn_key(pinfo)
-  local conn = conns[key]
+  local number, visited = pinfo.number, pinfo.visited
+  local sp, dp = pinfo.src_port, pinfo.dst_port
+  local conn = visited and FR_C[number]
   if not conn then
-    conn = new_conn(pinfo, (pinfo.match_uint == pinfo.src_port) and pinfo.src_port or pinfo.dst_port)
-    conns[key] = conn
+    local byport, ak, a, z
+    conn, byport, ak, a, z = conn_of(pinfo, sp, dp)
+    if not conn then
+      local match = pinfo.match_uint
+      local sport = (match == sp) and sp or dp
+      conn = new_conn(sport, (sport == sp) and a or z)
+      byport[ak] = conn
+    end
+    if sp == dp then conn.fe_dst = (z == conn.saddr) end
   end
   local fe
-  if pinfo.src_port == pinfo.dst_port then fe = tostring(pinfo.dst) == conn.saddr
-  else fe = pinfo.dst_port == conn.sport end
+  if sp == dp then
+    if visited or not conn.fe_dst then fe = tostring(pinfo.dst) == conn.saddr else fe = conn.fe_dst end
+  else
+    fe = dp == conn.sport
+  end
+  conn.fe_dst = nil
 
   -- Per-frame state, so that a second pass and a click in the GUI decode as the first pass did:
   -- the state at the frame's first call, and where a message changed it, the state at the next
   -- message (keyed by its first bytes, since TCP may split a frame's calls differently later).
+  -- Most frames are one call; for a frame of several, FR_CALLS keeps where each call's messages
+  -- start in the frame's numbering, and which call set the Info column (info), by call key.
   local tag = in_tls and "t" or ""
   local s = tvb:raw(0, caplen)
-  local key16 = msg_key(s, 0, caplen) .. tag
-  local number, visited = pinfo.number, pinfo.visited
   local fs = FR_S[number]
-  local S
+  local S, ord, calls, key16
   if visited and fs then
-    local alt = FR_ALT[number]
-    S = (alt and alt[key16]) or fs
+    S, ord = fs, 0
+    local alt
+    alt, calls = FR_ALT[number], FR_CALLS[number]
+    if alt or calls then
+      key16 = msg_key(s, 0, caplen) .. tag
+      if alt and alt[key16] then S = alt[key16] end
+      if calls then ord = calls[key16] or 0 end
+    end
   else
     S = conn.cur
+    if number ~= CUR_FRAME then
+      -- The frame's first call (the first pass takes each frame once, its calls one after another).
+      CUR_FRAME, CUR_N, CUR_S, CUR_LEN, CUR_TAG, CUR_SET = number, 0, s, caplen, tag, nil
+    else
+      calls = FR_CALLS[number]
+      if not calls then
+        calls = { [msg_key(CUR_S, 0, CUR_LEN) .. CUR_TAG] = 0 }
+        FR_CALLS[number] = calls
+      end
+      key16 = msg_key(s, 0, caplen) .. tag
+      if calls[key16] == nil then calls[key16] = CUR_N end
+    end
+    ord = CUR_N
     if not fs then
-      FR_S[number], FR_G[number], FR_N[number] = S, G_NEXT, 0
+      FR_S[number], FR_G[number], FR_C[number] = S, G_NEXT, conn
     elseif S ~= fs then
       local alt = FR_ALT[number]
       if not alt then
         alt = {}
         FR_ALT[number] = alt
       end
-      alt[key16] = S
+      alt[key16 or (msg_key(s, 0, caplen) .. tag)] = S
     end
   end
-  -- Messages are numbered within their frame, so that what the first pass found can be shown
-  -- again however TCP splits the frame's calls: a later pass restarts at the first call.
-  if visited and FR_KEY[number] == key16 then FR_N[number] = 0 end
 
   depth = depth + 1
   local c = CTX[depth]
@@ -785,20 +878,20 @@ function pgwire.dissector(tvb, pinfo, tree)
   end
   if not REF then REF = tree.referenced end
   -- No tree (tshark without -V, filters or field output): decode for the Info column, the
-  -- experts and the connection's state only. A NULL tree is never visible; TreeItem's tostring
-  -- tells it apart from an invisible one (since Wireshark 1.99.8).
-  local vis = tree.visible
-  c.tvb, c.s, c.caplen, c.total, c.pinfo, c.root, c.fe, c.conn, c.tag = tvb, s, caplen, tvb:reported_len(), pinfo,
-    tree, fe, conn, tag
-  c.vis = vis
-  c.nt = not vis and sfind(tostring(tree), "has subtree=false", 1, true) ~= nil
-  c.first, c.number, c.abs_ts = not visited, number, pinfo.abs_ts
-  c.g0, c.ord, c.t = FR_G[number], FR_N[number], nil
-  local infos = c.infos
-  for i = #infos, 1, -1 do infos[i] = nil end
+  -- experts and the connection's state only. TreeItem's tostring tells a NULL tree apart from
+  -- an invisible one (since Wireshark 1.99.8).
+  local nt = sfind(tostring(tree), "has subtree=false", 1, true) ~= nil
+  c.tvb, c.s, c.caplen, c.total, c.pinfo, c.root, c.fe, c.conn, c.tag = tvb, s, caplen, nil, pinfo, tree, fe,
+    conn, tag
+  c.nt, c.vis = nt, (not nt) and tree.visible
+  c.first, c.number, c.ts = not visited, number, nil
+  c.g0, c.ord, c.t = FR_G[number], ord, nil
+  c.ninfo = 0
   local ok, S2, handed = pcall(dissect_messages, c, S)
-  FR_N[number] = c.ord
-  if not visited and FR_G[number] + c.ord > G_NEXT then G_NEXT = FR_G[number] + c.ord end
+  if not visited then
+    CUR_N = c.ord
+    if FR_G[number] + c.ord > G_NEXT then G_NEXT = FR_G[number] + c.ord end
+  end
   depth = depth - 1
   if not ok then
     -- A bug, never the data's fault: show it as an expert item instead of a Lua error.
@@ -809,15 +902,26 @@ function pgwire.dissector(tvb, pinfo, tree)
   if handed then return caplen end
   if not visited then conn.cur = S2 end
 
-  if #infos > 0 then
+  local ninfo = c.ninfo
+  if ninfo > 0 then
     -- The frame's first call with messages sets the Info column; later calls in the same frame
     -- (the rest of a segment after a reassembled message) append, since TCP fences what came before.
-    if not visited and not FR_KEY[number] then FR_KEY[number] = key16 end
-    local text = tconcat(infos, ", ")
+    local sets
+    if visited then
+      sets = not calls or not calls.info or calls.info == key16
+    else
+      sets = not CUR_SET
+      if sets then CUR_SET = true end
+      if calls and not calls.info then
+        -- The call that set it: this one, or the frame's first.
+        calls.info = sets and key16 or (msg_key(CUR_S, 0, CUR_LEN) .. CUR_TAG)
+      end
+    end
+    local text = tconcat(c.infos, "", 1, ninfo)
     local cols = pinfo.cols
     cols.protocol = "PGWIRE"
-    if FR_KEY[number] == key16 then
-      cols.info:set((fe and "> " or "< ") .. text)
+    if sets then
+      cols.info = (fe and "> " or "< ") .. text
     else
       cols.info:append(", " .. text)
     end
@@ -856,8 +960,8 @@ end
 
 local function heuristic(tvb, pinfo, tree)
   if not pgwire.prefs.heuristic then return false end
-  local key = conn_key(pinfo)
-  local conn = conns[key]
+  local sp, dp = pinfo.src_port, pinfo.dst_port
+  local conn, byport, ak, a, z = conn_of(pinfo, sp, dp)
   if conn then
     -- Found before: decode from the frame where it was found on, in every pass.
     if not conn.heur or pinfo.number < conn.heur then return false end
@@ -866,9 +970,9 @@ local function heuristic(tvb, pinfo, tree)
     if caplen < 5 or caplen ~= tvb:reported_len() or pinfo.visited then return false end
     local side = heuristic_side(tvb:raw(0, caplen), caplen)
     if not side then return false end
-    conn = new_conn(pinfo, (side == "F") and pinfo.dst_port or pinfo.src_port)
+    if side == "F" then conn = new_conn(dp, z) else conn = new_conn(sp, a) end
     conn.heur = pinfo.number
-    conns[key] = conn
+    byport[ak] = conn
   end
   pgwire.dissector(tvb, pinfo, tree)
   return true
