@@ -140,16 +140,13 @@ describe("the plugin under Lua 5.1 to 5.4 (a stand-in for Wireshark's Lua API)",
           const wantInfo = new Map(
             [...got.frames].filter(([, f]) => f.info !== undefined).map(([n, f]) => [n, f.info]),
           );
-          const wantExperts = new Map(
-            [...got.frames]
-              .map(([n, f]) => [
-                n,
-                f.items.flatMap((i) =>
-                  i.fields.filter((x) => x.name.startsWith("expert:")).map((x) => `${x.name}: ${x.show}`),
-                ),
-              ])
-              .filter(([, x]) => x.length > 0) as Array<[number, string[]]>,
-          );
+          const wantExperts = new Map<number, string[]>();
+          for (const [n, f] of got.frames) {
+            const experts = f.items.flatMap((i) =>
+              i.fields.filter((x) => x.name.startsWith("expert:")).map((x) => `${x.name}: ${x.show}`),
+            );
+            if (experts.length > 0) wantExperts.set(n, experts);
+          }
           const nt = parseNoTree(
             (await execa(lua, [RUNNER, PLUGIN, seg, ...prefs, "notree=1"], { maxBuffer: 512 * 1024 * 1024 })).stdout,
           );
