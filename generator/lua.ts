@@ -146,7 +146,11 @@ function reader(model: Model, m: MessageModel, mode: Mode): string {
           const size = e.size ?? sizeOf(e.field.type);
           out.lines.push(`${ind}if p + ${size} > e then return ovr(c) end`);
           if (tree) out.lines.push(`${ind}if ${wants(e.field)} then t:add(${key(e.field)}, tvb(p, ${size})) end`);
-          if (neededVar(e.bind) && e.bind && (inTable.has(e.bind) || structural.has(e.bind) || e.bind.startsWith("$"))) {
+          if (
+            neededVar(e.bind) &&
+            e.bind &&
+            (inTable.has(e.bind) || structural.has(e.bind) || e.bind.startsWith("$"))
+          ) {
             for (const l of decode(size, isSigned(e.field.type))) out.lines.push(`${ind}${l}`);
             bind(ind, e.bind, "x");
           }
@@ -164,11 +168,7 @@ function reader(model: Model, m: MessageModel, mode: Mode): string {
           break;
         case "bytes": {
           const len =
-            typeof e.length === "number"
-              ? String(e.length)
-              : e.length === "rest"
-                ? "e - p"
-                : use(e.length.slice(1));
+            typeof e.length === "number" ? String(e.length) : e.length === "rest" ? "e - p" : use(e.length.slice(1));
           out.lines.push(`${ind}n = ${len}`, `${ind}if n > 0 then`, `${ind}  if p + n > e then return ovr(c) end`);
           if (tree) out.lines.push(`${ind}  if ${wants(e.field)} then t:add(${key(e.field)}, tvb(p, n)) end`);
           bind(`${ind}  `, e.bind, "ssub(s, p + 1, p + n)");
@@ -434,7 +434,8 @@ function varKinds(body: readonly Element[]): Map<string, "number" | "string"> {
   const kinds = new Map<string, "number" | "string">();
   const walk = (els: readonly Element[]) => {
     for (const e of els) {
-      if (e.kind === "int" && e.bind && e.field.type !== "int64" && e.field.type !== "uint64") kinds.set(e.bind, "number");
+      if (e.kind === "int" && e.bind && e.field.type !== "int64" && e.field.type !== "uint64")
+        kinds.set(e.bind, "number");
       else if (
         (e.kind === "string" || e.kind === "lookup" || e.kind === "text" || e.kind === "relation") &&
         e.bind &&
@@ -528,7 +529,7 @@ export function luaObjects(m: MessageModel, luaString: (s: string) => string): s
       ? `objs.${o.refer.map}`
       : `((${vref(o.refer.mapVar as string)} == 83 and objs.S) or (${vref(o.refer.mapVar as string)} == 80 and objs.P))`;
     lines.push(`local key, map = ${vref(o.refer.name)}, ${map}`);
-    lines.push("local found = map and type(key) == \"string\" and map[key] or nil");
+    lines.push('local found = map and type(key) == "string" and map[key] or nil');
     if (o.refer.drop) lines.push("if found then map[key] = nil end");
   } else lines.push("local found = nil");
   if (o.define) {
