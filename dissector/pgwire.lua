@@ -2301,10 +2301,11 @@ local function num(x)
   return 0
 end
 
--- TreeItem.referenced, taken from the first tree the dissector is given (a method lookup per call
--- costs as much as the call itself). Tree items are added only when the tree is visible or a
--- filter, column or tap uses the field: the same rule Wireshark's own dissectors follow.
-local REF
+-- TreeItem's methods referenced, add, add_packet_field and set_generated, taken from the first
+-- tree the dissector is given: looked up on the userdata at every call, a method costs a good part
+-- of the call. Tree items are added only when the tree is visible or a filter, column or tap uses
+-- the field: the same rule Wireshark's own dissectors follow.
+local REF, ADD, ADDPF, GEN
 
 -- An expert info on the message, or, without a tree, on the call's NULL tree (tshark -z expert
 -- and the expert column still see it).
@@ -2449,15 +2450,15 @@ local function attributes(c, t, text, gs2, keys, fcbind, fauthzid, fother)
   end
   local r, vis = c.r0, c.vis
   if gs2 then
-    if vis or REF(t, fcbind) then t:add(fcbind, r, items[1]):set_generated() end
-    if items[2] ~= "" and (vis or REF(t, fauthzid)) then t:add(fauthzid, r, items[2]):set_generated() end
+    if vis or REF(t, fcbind) then GEN(ADD(t, fcbind, r, items[1])) end
+    if items[2] ~= "" and (vis or REF(t, fauthzid)) then GEN(ADD(t, fauthzid, r, items[2])) end
   end
   for i = first, #items do
     local f = keys[ssub(items[i], 1, 1)]
     if f then
-      if vis or REF(t, f) then t:add(f, r, ssub(items[i], 3)):set_generated() end
+      if vis or REF(t, f) then GEN(ADD(t, f, r, ssub(items[i], 3))) end
     elseif vis or REF(t, fother) then
-      t:add(fother, r, items[i]):set_generated()
+      GEN(ADD(t, fother, r, items[i]))
     end
   end
 end
@@ -2467,13 +2468,13 @@ local function column(c, t, s, p, e, i, flen, fdata, fname, ftype, fvalue)
   if p + 4 > e then return ovr(c) end
   local tvb, vis = c.tvb, c.vis
   local start = p
-  if vis or REF(t, flen) then t:add(flen, tvb(p, 4)) end
+  if vis or REF(t, flen) then ADD(t, flen, tvb(p, 4)) end
   local n = i32(s, p + 1)
   p = p + 4
   local at = p
   if n > 0 then
     if p + n > e then return ovr(c) end
-    if vis or REF(t, fdata) then t:add(fdata, tvb(p, n)) end
+    if vis or REF(t, fdata) then ADD(t, fdata, tvb(p, n)) end
     p = p + n
   end
   local col = c.cols and c.cols[i + 1]
@@ -2484,12 +2485,12 @@ local function column(c, t, s, p, e, i, flen, fdata, fname, ftype, fvalue)
     if #rf == 0 then cf = 0 elseif #rf == 1 then cf = rf[1][1] else cf = rf[i + 1] and rf[i + 1][1] end
   end
   local r = tvb(start, 0)
-  if type(cn) == "string" and (vis or REF(t, fname)) then t:add(fname, r, cn):set_generated() end
+  if type(cn) == "string" and (vis or REF(t, fname)) then GEN(ADD(t, fname, r, cn)) end
   local ty = type(ct) == "number" and PG_TYPES[ct]
-  if ty and (vis or REF(t, ftype)) then t:add(ftype, r, ty.name):set_generated() end
+  if ty and (vis or REF(t, ftype)) then GEN(ADD(t, ftype, r, ty.name)) end
   if n >= 0 and type(ct) == "number" and type(cf) == "number" and (vis or REF(t, fvalue)) then
     local text = cut_utf8(pg_value_text(ct, cf, ssub(s, at + 1, at + n)), MAX_VALUE_BYTES)
-    t:add(fvalue, r, text):set_generated()
+    GEN(ADD(t, fvalue, r, text))
   end
   return p
 end
@@ -2510,30 +2511,30 @@ local function tuple_column(c, t, s, p, e, i, fkind, valued, digits, empty, flen
   local tvb, vis = c.tvb, c.vis
   local start = p
   local k = ssub(s, p + 1, p + 1)
-  if vis or REF(t, fkind) then t:add(fkind, tvb(p, 1)) end
+  if vis or REF(t, fkind) then ADD(t, fkind, tvb(p, 1)) end
   p = p + 1
   local col = c.cols and c.cols[i + 1]
   local cn, ct = col and col[1], col and col[2]
   local r = tvb(start, 0)
-  if type(cn) == "string" and (vis or REF(t, fname)) then t:add(fname, r, cn):set_generated() end
+  if type(cn) == "string" and (vis or REF(t, fname)) then GEN(ADD(t, fname, r, cn)) end
   -- A built-in type, or one the stream's Type message named.
   local tn = type(ct) == "number" and (PG_TYPES[ct] and PG_TYPES[ct].name or (c.core.types and c.core.types[ct]))
-  if tn and (vis or REF(t, ftype)) then t:add(ftype, r, tn):set_generated() end
+  if tn and (vis or REF(t, ftype)) then GEN(ADD(t, ftype, r, tn)) end
   local vi = sfind(valued, k, 1, true)
   if vi then
     if p + 4 > e then return ovr(c) end
-    if vis or REF(t, flen) then t:add(flen, tvb(p, 4)) end
+    if vis or REF(t, flen) then ADD(t, flen, tvb(p, 4)) end
     local n = i32(s, p + 1)
     p = p + 4
     local at = p
     if n > 0 then
       if p + n > e then return ovr(c) end
-      if vis or REF(t, fdata) then t:add(fdata, tvb(p, n)) end
+      if vis or REF(t, fdata) then ADD(t, fdata, tvb(p, n)) end
       p = p + n
     end
     if n >= 0 and type(ct) == "number" and (vis or REF(t, fvalue)) then
       local text = cut_utf8(pg_value_text(ct, sbyte(digits, vi) - 48, ssub(s, at + 1, at + n)), MAX_VALUE_BYTES)
-      t:add(fvalue, r, text):set_generated()
+      GEN(ADD(t, fvalue, r, text))
     end
     return p
   elseif not sfind(empty, k, 1, true) then
@@ -2611,7 +2612,7 @@ local function options(c, t, v, text, when, f)
   local list = repl_options(text)
   for i = 1, #list do
     local name, value = list[i][1], list[i][2]
-    if t and (c.vis or REF(t, f)) then t:add(f, c.r0, value and (name .. "=" .. value) or name):set_generated() end
+    if t and (c.vis or REF(t, f)) then GEN(ADD(t, f, c.r0, value and (name .. "=" .. value) or name)) end
     v["opt:" .. name] = value or ""
     c.dirty = true
   end
@@ -2655,10 +2656,10 @@ end
 
 local function payload_tree(c, v, s, p, e, t, set, f, ftype)
   if p >= e then return p end
-  if c.vis or REF(t, f) then t:add(f, c.tvb(p, e - p)) end
+  if c.vis or REF(t, f) then ADD(t, f, c.tvb(p, e - p)) end
   local m = payload_pick(c, s, p, set)
   if not m then return e end
-  if c.vis or REF(t, ftype) then t:add(ftype, c.tvb(p, 1)) end
+  if c.vis or REF(t, ftype) then ADD(t, ftype, c.tvb(p, 1)) end
   v.instream = c.core.stream and 1 or 0
   c.sub = m
   return m.tree(c, v, s, p + 1, e, t)
@@ -3030,14 +3031,14 @@ end
 -- One row: its number, then each field's column name (when known) and value (or NULL).
 local function copy_emit_row(b, f, row, fields, names, at, carried, base)
   if b.nt then return end
-  b.tree:add(f.row, copy_at(b, at, carried, base), row):set_generated()
+  GEN(ADD(b.tree, f.row, copy_at(b, at, carried, base), row))
   for k = 1, #fields do
     local r = copy_at(b, at + fields[k][1] - 1, carried, base)
     local name = names and names[k]
-    if name then b.tree:add(f.column, r, name):set_generated() end
+    if name then GEN(ADD(b.tree, f.column, r, name)) end
     local v = fields[k][2]
-    if v then b.tree:add(f.value, r, cut_utf8(v, MAX_VALUE_BYTES)):set_generated()
-    else b.tree:add(f.null, r, true):set_generated() end
+    if v then GEN(ADD(b.tree, f.value, r, cut_utf8(v, MAX_VALUE_BYTES)))
+    else GEN(ADD(b.tree, f.null, r, true)) end
   end
 end
 
@@ -3113,9 +3114,9 @@ local function copy_binary(b, f, st, data, base)
         local fd = fields[k]
         local r = (fd.at and b.tvb(base + fd.at - 1, 0)) or b.tvb(base, 0)
         local name = cs.names and cs.names[fd.i]
-        if name then b.tree:add(f.column, r, name):set_generated() end
-        if fd.v then b.tree:add(f.value, r, fd.v):set_generated()
-        else b.tree:add(f.null, r, true):set_generated() end
+        if name then GEN(ADD(b.tree, f.column, r, name)) end
+        if fd.v then GEN(ADD(b.tree, f.value, r, fd.v))
+        else GEN(ADD(b.tree, f.null, r, true)) end
       end
     end
     fields = {}
@@ -3145,8 +3146,8 @@ local function copy_binary(b, f, st, data, base)
           local ext = u32(acc, 16)
           if not b.nt then
             local r = (sigAt and b.tvb(base + sigAt - 1, 0)) or b.tvb(base, 0)
-            b.tree:add(f.flags, r, u32(acc, 12)):set_generated()
-            b.tree:add(f.extension, r, ext):set_generated()
+            GEN(ADD(b.tree, f.flags, r, u32(acc, 12)))
+            GEN(ADD(b.tree, f.extension, r, ext))
           end
           acc = ""
           if ext > 0 then stage, need = "ext", ext else stage, need = "count", 2 end
@@ -3159,12 +3160,12 @@ local function copy_binary(b, f, st, data, base)
         if c == 65535 then
           stage = "end"
           if not b.nt then
-            b.tree:add(f.trailer, (rowAt and b.tvb(base + rowAt - 1, 0)) or b.tvb(base, 0), true):set_generated()
+            GEN(ADD(b.tree, f.trailer, (rowAt and b.tvb(base + rowAt - 1, 0)) or b.tvb(base, 0), true))
           end
         else
           row, nf, fi = row + 1, c, 0
           if not b.nt then
-            b.tree:add(f.row, (rowAt and b.tvb(base + rowAt - 1, 0)) or b.tvb(base, 0), row):set_generated()
+            GEN(ADD(b.tree, f.row, (rowAt and b.tvb(base + rowAt - 1, 0)) or b.tvb(base, 0), row))
           end
           rowAt = nil
           next_field()
@@ -3222,7 +3223,7 @@ local function copy_statement(c, t, sql, f)
     local opts = list[i].opts
     for k = 1, #opts do
       local n, v = opts[k][1], opts[k][2]
-      t:add(f, c.r0, v and (n .. "=" .. v) or n):set_generated()
+      GEN(ADD(t, f, c.r0, v and (n .. "=" .. v) or n))
     end
   end
 end
@@ -3234,7 +3235,7 @@ end
 -- which later passes read. Without a tree (t nil) rows are counted, not built.
 local function copy_rows(c, t, s, p, e, fdata, f)
   local n = e - p
-  if n > 0 and t and (c.vis or REF(t, fdata)) then t:add(fdata, c.tvb(p, n)) end
+  if n > 0 and t and (c.vis or REF(t, fdata)) then ADD(t, fdata, c.tvb(p, n)) end
   local cfg = c.core.cfg
   if cfg and n > 0 and (cfg.dir == "in") == c.fe then
     local st
@@ -3303,31 +3304,31 @@ R.StartupMessage_F_tree = function(c, v, s, p, e, t)
   local r0 = c.r0
   local z, x
   if p + 2 > e then return ovr(c) end
-  if (vis or REF(t, F.versionMajor)) then t:add(F.versionMajor, tvb(p, 2)) end
+  if (vis or REF(t, F.versionMajor)) then ADD(t, F.versionMajor, tvb(p, 2)) end
   do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
   v.major = x
   p = p + 2
   if p + 2 > e then return ovr(c) end
-  if (vis or REF(t, F.versionMinor)) then t:add(F.versionMinor, tvb(p, 2)) end
+  if (vis or REF(t, F.versionMinor)) then ADD(t, F.versionMinor, tvb(p, 2)) end
   do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
   v.minor = x
   p = p + 2
   while p < e and sbyte(s, p + 1) ~= 0 do
     z = sfind(s, "\0", p + 1, true)
     if not z or z > e then return unterm(c) end
-    if (vis or REF(t, F.parameterName)) then t:add_packet_field(F.parameterName, tvb(p, z - p), ENC_UTF_8) end
+    if (vis or REF(t, F.parameterName)) then ADDPF(t, F.parameterName, tvb(p, z - p), ENC_UTF_8) end
     v.pname = ssub(s, p + 1, z - 1)
     p = z
     z = sfind(s, "\0", p + 1, true)
     if not z or z > e then return unterm(c) end
-    if (vis or REF(t, F.parameterValue)) then t:add_packet_field(F.parameterValue, tvb(p, z - p), ENC_UTF_8) end
+    if (vis or REF(t, F.parameterValue)) then ADDPF(t, F.parameterValue, tvb(p, z - p), ENC_UTF_8) end
     do local k = v.pname if type(k) == "string" then v[k] = ssub(s, p + 1, z - 1) c.dirty = true end end
     p = z
   end
   if p < e then p = p + 1 else return ovr(c) end
   x = lookup(T.replicationModes, v.replication, nil, false)
   if x then
-    if (vis or REF(t, F.replConnection)) then t:add(F.replConnection, r0, x):set_generated() end
+    if (vis or REF(t, F.replConnection)) then GEN(ADD(t, F.replConnection, r0, x)) end
     v.replmode = x
   end
   return p
@@ -3369,17 +3370,17 @@ R.CancelRequest_F_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local n, x
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.requestCode)) then t:add(F.requestCode, tvb(p, 4)) end
+  if (vis or REF(t, F.requestCode)) then ADD(t, F.requestCode, tvb(p, 4)) end
   p = p + 4
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.pid)) then t:add(F.pid, tvb(p, 4)) end
+  if (vis or REF(t, F.pid)) then ADD(t, F.pid, tvb(p, 4)) end
   do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
   v.pid = x
   p = p + 4
   local s1 = bodylen
   if s1 == 12 then
     if p + 4 > e then return ovr(c) end
-    if (vis or REF(t, F.key)) then t:add(F.key, tvb(p, 4)) end
+    if (vis or REF(t, F.key)) then ADD(t, F.key, tvb(p, 4)) end
     do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
     v.key = x
     p = p + 4
@@ -3387,7 +3388,7 @@ R.CancelRequest_F_tree = function(c, v, s, p, e, t)
     n = e - p
     if n > 0 then
       if p + n > e then return ovr(c) end
-      if (vis or REF(t, F.keyData)) then t:add(F.keyData, tvb(p, n)) end
+      if (vis or REF(t, F.keyData)) then ADD(t, F.keyData, tvb(p, n)) end
       v.key = ssub(s, p + 1, p + n)
       p = p + n
     end
@@ -3405,7 +3406,7 @@ end
 R.SSLRequest_F_tree = function(c, _, _, p, e, t)
   local tvb, vis = c.tvb, c.vis
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.requestCode)) then t:add(F.requestCode, tvb(p, 4)) end
+  if (vis or REF(t, F.requestCode)) then ADD(t, F.requestCode, tvb(p, 4)) end
   p = p + 4
   return p
 end
@@ -3420,7 +3421,7 @@ end
 R.GSSENCRequest_F_tree = function(c, _, _, p, e, t)
   local tvb, vis = c.tvb, c.vis
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.requestCode)) then t:add(F.requestCode, tvb(p, 4)) end
+  if (vis or REF(t, F.requestCode)) then ADD(t, F.requestCode, tvb(p, 4)) end
   p = p + 4
   return p
 end
@@ -3446,14 +3447,14 @@ R.UnknownStartupPacket_F_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local n, x
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.startupCode)) then t:add(F.startupCode, tvb(p, 4)) end
+  if (vis or REF(t, F.startupCode)) then ADD(t, F.startupCode, tvb(p, 4)) end
   do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
   v.code = x
   p = p + 4
   n = e - p
   if n > 0 then
     if p + n > e then return ovr(c) end
-    if (vis or REF(t, F.undecoded)) then t:add(F.undecoded, tvb(p, n)) end
+    if (vis or REF(t, F.undecoded)) then ADD(t, F.undecoded, tvb(p, n)) end
     p = p + n
   end
   return p
@@ -3475,7 +3476,7 @@ R.SSLResponse_B_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local x
   if p + 1 > e then return ovr(c) end
-  if (vis or REF(t, F.encryptionResponse)) then t:add(F.encryptionResponse, tvb(p, 1)) end
+  if (vis or REF(t, F.encryptionResponse)) then ADD(t, F.encryptionResponse, tvb(p, 1)) end
   x = sbyte(s, p + 1)
   v.answer = x
   p = p + 1
@@ -3498,7 +3499,7 @@ R.GSSENCResponse_B_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local x
   if p + 1 > e then return ovr(c) end
-  if (vis or REF(t, F.encryptionResponse)) then t:add(F.encryptionResponse, tvb(p, 1)) end
+  if (vis or REF(t, F.encryptionResponse)) then ADD(t, F.encryptionResponse, tvb(p, 1)) end
   x = sbyte(s, p + 1)
   v.answer = x
   p = p + 1
@@ -3521,7 +3522,7 @@ R.AuthenticationOk_B_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local x
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.authtype)) then t:add(F.authtype, tvb(p, 4)) end
+  if (vis or REF(t, F.authtype)) then ADD(t, F.authtype, tvb(p, 4)) end
   do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
   v.authtype = x
   p = p + 4
@@ -3544,7 +3545,7 @@ R.AuthenticationKerberosV5_B_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local x
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.authtype)) then t:add(F.authtype, tvb(p, 4)) end
+  if (vis or REF(t, F.authtype)) then ADD(t, F.authtype, tvb(p, 4)) end
   do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
   v.authtype = x
   p = p + 4
@@ -3567,7 +3568,7 @@ R.AuthenticationCleartextPassword_B_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local x
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.authtype)) then t:add(F.authtype, tvb(p, 4)) end
+  if (vis or REF(t, F.authtype)) then ADD(t, F.authtype, tvb(p, 4)) end
   do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
   v.authtype = x
   p = p + 4
@@ -3595,14 +3596,14 @@ R.AuthenticationMD5Password_B_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local n, x
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.authtype)) then t:add(F.authtype, tvb(p, 4)) end
+  if (vis or REF(t, F.authtype)) then ADD(t, F.authtype, tvb(p, 4)) end
   do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
   v.authtype = x
   p = p + 4
   n = 4
   if n > 0 then
     if p + n > e then return ovr(c) end
-    if (vis or REF(t, F.salt)) then t:add(F.salt, tvb(p, n)) end
+    if (vis or REF(t, F.salt)) then ADD(t, F.salt, tvb(p, n)) end
     p = p + n
   end
   return p
@@ -3624,7 +3625,7 @@ R.AuthenticationGSS_B_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local x
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.authtype)) then t:add(F.authtype, tvb(p, 4)) end
+  if (vis or REF(t, F.authtype)) then ADD(t, F.authtype, tvb(p, 4)) end
   do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
   v.authtype = x
   p = p + 4
@@ -3652,14 +3653,14 @@ R.AuthenticationGSSContinue_B_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local n, x
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.authtype)) then t:add(F.authtype, tvb(p, 4)) end
+  if (vis or REF(t, F.authtype)) then ADD(t, F.authtype, tvb(p, 4)) end
   do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
   v.authtype = x
   p = p + 4
   n = e - p
   if n > 0 then
     if p + n > e then return ovr(c) end
-    if (vis or REF(t, F.gssData)) then t:add(F.gssData, tvb(p, n)) end
+    if (vis or REF(t, F.gssData)) then ADD(t, F.gssData, tvb(p, n)) end
     p = p + n
   end
   return p
@@ -3681,7 +3682,7 @@ R.AuthenticationSSPI_B_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local x
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.authtype)) then t:add(F.authtype, tvb(p, 4)) end
+  if (vis or REF(t, F.authtype)) then ADD(t, F.authtype, tvb(p, 4)) end
   do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
   v.authtype = x
   p = p + 4
@@ -3713,14 +3714,14 @@ R.AuthenticationSASL_B_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local z, x
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.authtype)) then t:add(F.authtype, tvb(p, 4)) end
+  if (vis or REF(t, F.authtype)) then ADD(t, F.authtype, tvb(p, 4)) end
   do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
   v.authtype = x
   p = p + 4
   while p < e and sbyte(s, p + 1) ~= 0 do
     z = sfind(s, "\0", p + 1, true)
     if not z or z > e then return unterm(c) end
-    if (vis or REF(t, F.saslMech)) then t:add_packet_field(F.saslMech, tvb(p, z - p), ENC_UTF_8) end
+    if (vis or REF(t, F.saslMech)) then ADDPF(t, F.saslMech, tvb(p, z - p), ENC_UTF_8) end
     v.mech = ssub(s, p + 1, z - 1)
     p = z
   end
@@ -3750,14 +3751,14 @@ R.AuthenticationSASLContinue_B_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local n, x
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.authtype)) then t:add(F.authtype, tvb(p, 4)) end
+  if (vis or REF(t, F.authtype)) then ADD(t, F.authtype, tvb(p, 4)) end
   do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
   v.authtype = x
   p = p + 4
   n = e - p
   if n > 0 then
     if p + n > e then return ovr(c) end
-    if (vis or REF(t, F.saslData)) then t:add(F.saslData, tvb(p, n)) end
+    if (vis or REF(t, F.saslData)) then ADD(t, F.saslData, tvb(p, n)) end
     v.data = ssub(s, p + 1, p + n)
     p = p + n
   end
@@ -3787,14 +3788,14 @@ R.AuthenticationSASLFinal_B_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local n, x
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.authtype)) then t:add(F.authtype, tvb(p, 4)) end
+  if (vis or REF(t, F.authtype)) then ADD(t, F.authtype, tvb(p, 4)) end
   do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
   v.authtype = x
   p = p + 4
   n = e - p
   if n > 0 then
     if p + n > e then return ovr(c) end
-    if (vis or REF(t, F.saslData)) then t:add(F.saslData, tvb(p, n)) end
+    if (vis or REF(t, F.saslData)) then ADD(t, F.saslData, tvb(p, n)) end
     v.data = ssub(s, p + 1, p + n)
     p = p + n
   end
@@ -3823,14 +3824,14 @@ R.AuthenticationRequest_B_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local n, x
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.authtype)) then t:add(F.authtype, tvb(p, 4)) end
+  if (vis or REF(t, F.authtype)) then ADD(t, F.authtype, tvb(p, 4)) end
   do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
   v.authtype = x
   p = p + 4
   n = e - p
   if n > 0 then
     if p + n > e then return ovr(c) end
-    if (vis or REF(t, F.authData)) then t:add(F.authData, tvb(p, n)) end
+    if (vis or REF(t, F.authData)) then ADD(t, F.authData, tvb(p, n)) end
     p = p + n
   end
   return p
@@ -3866,11 +3867,11 @@ R.SASLInitialResponse_F_tree = function(c, v, s, p, e, t)
   local z, n, x
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
-  if (vis or REF(t, F.saslMech)) then t:add_packet_field(F.saslMech, tvb(p, z - p), ENC_UTF_8) end
+  if (vis or REF(t, F.saslMech)) then ADDPF(t, F.saslMech, tvb(p, z - p), ENC_UTF_8) end
   v.mech = ssub(s, p + 1, z - 1)
   p = z
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.saslDataLength)) then t:add(F.saslDataLength, tvb(p, 4)) end
+  if (vis or REF(t, F.saslDataLength)) then ADD(t, F.saslDataLength, tvb(p, 4)) end
   do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
   if x >= 2147483648 then x = x - 4294967296 end
   l_n = x
@@ -3878,7 +3879,7 @@ R.SASLInitialResponse_F_tree = function(c, v, s, p, e, t)
   n = (l_n or 0)
   if n > 0 then
     if p + n > e then return ovr(c) end
-    if (vis or REF(t, F.saslData)) then t:add(F.saslData, tvb(p, n)) end
+    if (vis or REF(t, F.saslData)) then ADD(t, F.saslData, tvb(p, n)) end
     v.data = ssub(s, p + 1, p + n)
     p = p + n
   end
@@ -3904,7 +3905,7 @@ R.SASLResponse_F_tree = function(c, v, s, p, e, t)
   n = e - p
   if n > 0 then
     if p + n > e then return ovr(c) end
-    if (vis or REF(t, F.saslData)) then t:add(F.saslData, tvb(p, n)) end
+    if (vis or REF(t, F.saslData)) then ADD(t, F.saslData, tvb(p, n)) end
     v.data = ssub(s, p + 1, p + n)
     p = p + n
   end
@@ -3929,7 +3930,7 @@ R.GSSResponse_F_tree = function(c, _, _, p, e, t)
   n = e - p
   if n > 0 then
     if p + n > e then return ovr(c) end
-    if (vis or REF(t, F.gssData)) then t:add(F.gssData, tvb(p, n)) end
+    if (vis or REF(t, F.gssData)) then ADD(t, F.gssData, tvb(p, n)) end
     p = p + n
   end
   return p
@@ -3949,7 +3950,7 @@ R.PasswordMessage_F_tree = function(c, _, s, p, e, t)
   local z
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
-  if (vis or REF(t, F.password)) then t:add_packet_field(F.password, tvb(p, z - p), ENC_UTF_8) end
+  if (vis or REF(t, F.password)) then ADDPF(t, F.password, tvb(p, z - p), ENC_UTF_8) end
   p = z
   return p
 end
@@ -3984,17 +3985,17 @@ R.Query_F_tree = function(c, v, s, p, e, t)
   local z, x
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
-  if (vis or REF(t, F.query)) then t:add_packet_field(F.query, tvb(p, z - p), ENC_UTF_8) end
+  if (vis or REF(t, F.query)) then ADDPF(t, F.query, tvb(p, z - p), ENC_UTF_8) end
   v.query = ssub(s, p + 1, z - 1)
   p = z
   x = lookup(T.replicationCommands, v.query, nil, true)
   if x then
-    if (vis or REF(t, F.replCommand)) then t:add(F.replCommand, r0, x):set_generated() end
+    if (vis or REF(t, F.replCommand)) then GEN(ADD(t, F.replCommand, r0, x)) end
     v.replcmd = x
   end
   x = c.core.repl and lookup(T.replicationSqlCommands, v.query, nil, true)
   if x then
-    if (vis or REF(t, F.replCommand)) then t:add(F.replCommand, r0, x):set_generated() end
+    if (vis or REF(t, F.replCommand)) then GEN(ADD(t, F.replCommand, r0, x)) end
     v.replcmd = x
   end
   options(c, t, v, v.query, v.replcmd, F.replOption)
@@ -4041,22 +4042,22 @@ R.Parse_F_tree = function(c, v, s, p, e, t)
   local z, x
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
-  if (vis or REF(t, F.statement)) then t:add_packet_field(F.statement, tvb(p, z - p), ENC_UTF_8) end
+  if (vis or REF(t, F.statement)) then ADDPF(t, F.statement, tvb(p, z - p), ENC_UTF_8) end
   v.stmt = ssub(s, p + 1, z - 1)
   p = z
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
-  if (vis or REF(t, F.query)) then t:add_packet_field(F.query, tvb(p, z - p), ENC_UTF_8) end
+  if (vis or REF(t, F.query)) then ADDPF(t, F.query, tvb(p, z - p), ENC_UTF_8) end
   v.query = ssub(s, p + 1, z - 1)
   p = z
   if p + 2 > e then return ovr(c) end
-  if (vis or REF(t, F.paramTypeCount)) then t:add(F.paramTypeCount, tvb(p, 2)) end
+  if (vis or REF(t, F.paramTypeCount)) then ADD(t, F.paramTypeCount, tvb(p, 2)) end
   do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
   l_n = x
   p = p + 2
   for _ = 0, (l_n or 0) - 1 do
     if p + 4 > e then return ovr(c) end
-    if (vis or REF(t, F.typeOid)) then t:add(F.typeOid, tvb(p, 4)) end
+    if (vis or REF(t, F.typeOid)) then ADD(t, F.typeOid, tvb(p, 4)) end
     do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
     v.pt = x
     p = p + 4
@@ -4132,37 +4133,37 @@ R.Bind_F_tree = function(c, v, s, p, e, t)
   local z, n, x
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
-  if (vis or REF(t, F.portal)) then t:add_packet_field(F.portal, tvb(p, z - p), ENC_UTF_8) end
+  if (vis or REF(t, F.portal)) then ADDPF(t, F.portal, tvb(p, z - p), ENC_UTF_8) end
   v.portal = ssub(s, p + 1, z - 1)
   p = z
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
-  if (vis or REF(t, F.statement)) then t:add_packet_field(F.statement, tvb(p, z - p), ENC_UTF_8) end
+  if (vis or REF(t, F.statement)) then ADDPF(t, F.statement, tvb(p, z - p), ENC_UTF_8) end
   v.stmt = ssub(s, p + 1, z - 1)
   p = z
   if p + 2 > e then return ovr(c) end
-  if (vis or REF(t, F.paramFormatCount)) then t:add(F.paramFormatCount, tvb(p, 2)) end
+  if (vis or REF(t, F.paramFormatCount)) then ADD(t, F.paramFormatCount, tvb(p, 2)) end
   do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
   l_nf = x
   p = p + 2
   for _ = 0, (l_nf or 0) - 1 do
     if p + 2 > e then return ovr(c) end
-    if (vis or REF(t, F.format)) then t:add(F.format, tvb(p, 2)) end
+    if (vis or REF(t, F.format)) then ADD(t, F.format, tvb(p, 2)) end
     do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
     v.pf = x
     p = p + 2
     remember(c, "pformats", v.pf)
   end
   if p + 2 > e then return ovr(c) end
-  if (vis or REF(t, F.paramCount)) then t:add(F.paramCount, tvb(p, 2)) end
+  if (vis or REF(t, F.paramCount)) then ADD(t, F.paramCount, tvb(p, 2)) end
   do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
   l_np = x
   p = p + 2
   for i2 = 0, (l_np or 0) - 1 do
     local t2, p2 = t, p
-    if vis then t = t:add(tvb(p, 0), "Parameter " .. (i2 + 1)) end
+    if vis then t = ADD(t, tvb(p, 0), "Parameter " .. (i2 + 1)) end
     if p + 4 > e then return ovr(c) end
-    if (vis or REF(t, F.valLength)) then t:add(F.valLength, tvb(p, 4)) end
+    if (vis or REF(t, F.valLength)) then ADD(t, F.valLength, tvb(p, 4)) end
     do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
     if x >= 2147483648 then x = x - 4294967296 end
     v.vlen = x
@@ -4170,7 +4171,7 @@ R.Bind_F_tree = function(c, v, s, p, e, t)
     n = num(v.vlen)
     if n > 0 then
       if p + n > e then return ovr(c) end
-      if (vis or REF(t, F.valData)) then t:add(F.valData, tvb(p, n)) end
+      if (vis or REF(t, F.valData)) then ADD(t, F.valData, tvb(p, n)) end
       v.pv = ssub(s, p + 1, p + n)
       p = p + n
     end
@@ -4178,13 +4179,13 @@ R.Bind_F_tree = function(c, v, s, p, e, t)
     if vis then t:set_len(p - p2) t = t2 end
   end
   if p + 2 > e then return ovr(c) end
-  if (vis or REF(t, F.resultFormatCount)) then t:add(F.resultFormatCount, tvb(p, 2)) end
+  if (vis or REF(t, F.resultFormatCount)) then ADD(t, F.resultFormatCount, tvb(p, 2)) end
   do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
   l_nr = x
   p = p + 2
   for _ = 0, (l_nr or 0) - 1 do
     if p + 2 > e then return ovr(c) end
-    if (vis or REF(t, F.format)) then t:add(F.format, tvb(p, 2)) end
+    if (vis or REF(t, F.format)) then ADD(t, F.format, tvb(p, 2)) end
     do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
     v.rf = x
     p = p + 2
@@ -4215,7 +4216,7 @@ R.Describe_F_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local z, x
   if p + 1 > e then return ovr(c) end
-  if (vis or REF(t, F.target)) then t:add(F.target, tvb(p, 1)) end
+  if (vis or REF(t, F.target)) then ADD(t, F.target, tvb(p, 1)) end
   x = sbyte(s, p + 1)
   v.target = x
   p = p + 1
@@ -4223,19 +4224,19 @@ R.Describe_F_tree = function(c, v, s, p, e, t)
   if s1 == 83 then
     z = sfind(s, "\0", p + 1, true)
     if not z or z > e then return unterm(c) end
-    if (vis or REF(t, F.statement)) then t:add_packet_field(F.statement, tvb(p, z - p), ENC_UTF_8) end
+    if (vis or REF(t, F.statement)) then ADDPF(t, F.statement, tvb(p, z - p), ENC_UTF_8) end
     v.name = ssub(s, p + 1, z - 1)
     p = z
   elseif s1 == 80 then
     z = sfind(s, "\0", p + 1, true)
     if not z or z > e then return unterm(c) end
-    if (vis or REF(t, F.portal)) then t:add_packet_field(F.portal, tvb(p, z - p), ENC_UTF_8) end
+    if (vis or REF(t, F.portal)) then ADDPF(t, F.portal, tvb(p, z - p), ENC_UTF_8) end
     v.name = ssub(s, p + 1, z - 1)
     p = z
   else
     z = sfind(s, "\0", p + 1, true)
     if not z or z > e then return unterm(c) end
-    if (vis or REF(t, F.targetName)) then t:add_packet_field(F.targetName, tvb(p, z - p), ENC_UTF_8) end
+    if (vis or REF(t, F.targetName)) then ADDPF(t, F.targetName, tvb(p, z - p), ENC_UTF_8) end
     v.name = ssub(s, p + 1, z - 1)
     p = z
   end
@@ -4265,11 +4266,11 @@ R.Execute_F_tree = function(c, v, s, p, e, t)
   local z, x
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
-  if (vis or REF(t, F.portal)) then t:add_packet_field(F.portal, tvb(p, z - p), ENC_UTF_8) end
+  if (vis or REF(t, F.portal)) then ADDPF(t, F.portal, tvb(p, z - p), ENC_UTF_8) end
   v.portal = ssub(s, p + 1, z - 1)
   p = z
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.returns)) then t:add(F.returns, tvb(p, 4)) end
+  if (vis or REF(t, F.returns)) then ADD(t, F.returns, tvb(p, 4)) end
   do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
   v.rows = x
   p = p + 4
@@ -4337,39 +4338,39 @@ R.RowDescription_B_tree = function(c, v, s, p, e, t)
   local r0 = c.r0
   local z, x
   if p + 2 > e then return ovr(c) end
-  if (vis or REF(t, F.fieldCount)) then t:add(F.fieldCount, tvb(p, 2)) end
+  if (vis or REF(t, F.fieldCount)) then ADD(t, F.fieldCount, tvb(p, 2)) end
   do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
   v.n = x
   p = p + 2
   for _ = 0, num(v.n) - 1 do
     z = sfind(s, "\0", p + 1, true)
     if not z or z > e then return unterm(c) end
-    if (vis or REF(t, F.colName)) then t:add_packet_field(F.colName, tvb(p, z - p), ENC_UTF_8) end
+    if (vis or REF(t, F.colName)) then ADDPF(t, F.colName, tvb(p, z - p), ENC_UTF_8) end
     v.cn = ssub(s, p + 1, z - 1)
     p = z
     if p + 4 > e then return ovr(c) end
-    if (vis or REF(t, F.tableOid)) then t:add(F.tableOid, tvb(p, 4)) end
+    if (vis or REF(t, F.tableOid)) then ADD(t, F.tableOid, tvb(p, 4)) end
     p = p + 4
     if p + 2 > e then return ovr(c) end
-    if (vis or REF(t, F.colIndex)) then t:add(F.colIndex, tvb(p, 2)) end
+    if (vis or REF(t, F.colIndex)) then ADD(t, F.colIndex, tvb(p, 2)) end
     p = p + 2
     if p + 4 > e then return ovr(c) end
-    if (vis or REF(t, F.typeOid)) then t:add(F.typeOid, tvb(p, 4)) end
+    if (vis or REF(t, F.typeOid)) then ADD(t, F.typeOid, tvb(p, 4)) end
     do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
     v.ct = x
     p = p + 4
     x = lookup(T.types, v.ct, nil, false)
     if x then
-      if (vis or REF(t, F.colType)) then t:add(F.colType, r0, x):set_generated() end
+      if (vis or REF(t, F.colType)) then GEN(ADD(t, F.colType, r0, x)) end
     end
     if p + 2 > e then return ovr(c) end
-    if (vis or REF(t, F.valLength)) then t:add(F.valLength, tvb(p, 2)) end
+    if (vis or REF(t, F.valLength)) then ADD(t, F.valLength, tvb(p, 2)) end
     p = p + 2
     if p + 4 > e then return ovr(c) end
-    if (vis or REF(t, F.typemod)) then t:add(F.typemod, tvb(p, 4)) end
+    if (vis or REF(t, F.typemod)) then ADD(t, F.typemod, tvb(p, 4)) end
     p = p + 4
     if p + 2 > e then return ovr(c) end
-    if (vis or REF(t, F.format)) then t:add(F.format, tvb(p, 2)) end
+    if (vis or REF(t, F.format)) then ADD(t, F.format, tvb(p, 2)) end
     do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
     v.cf = x
     p = p + 2
@@ -4403,7 +4404,7 @@ R.DataRow_B_tree = function(c, _, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local x
   if p + 2 > e then return ovr(c) end
-  if (vis or REF(t, F.fieldCount)) then t:add(F.fieldCount, tvb(p, 2)) end
+  if (vis or REF(t, F.fieldCount)) then ADD(t, F.fieldCount, tvb(p, 2)) end
   do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
   l_n = x
   p = p + 2
@@ -4431,7 +4432,7 @@ R.CommandComplete_B_tree = function(c, v, s, p, e, t)
   local z
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
-  if (vis or REF(t, F.tag)) then t:add_packet_field(F.tag, tvb(p, z - p), ENC_UTF_8) end
+  if (vis or REF(t, F.tag)) then ADDPF(t, F.tag, tvb(p, z - p), ENC_UTF_8) end
   v.tag = ssub(s, p + 1, z - 1)
   p = z
   return p
@@ -4453,7 +4454,7 @@ R.ReadyForQuery_B_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local x
   if p + 1 > e then return ovr(c) end
-  if (vis or REF(t, F.status)) then t:add(F.status, tvb(p, 1)) end
+  if (vis or REF(t, F.status)) then ADD(t, F.status, tvb(p, 1)) end
   x = sbyte(s, p + 1)
   v.status = x
   p = p + 1
@@ -4486,19 +4487,19 @@ R.ParameterDescription_B_tree = function(c, v, s, p, e, t)
   local r0 = c.r0
   local x
   if p + 2 > e then return ovr(c) end
-  if (vis or REF(t, F.paramCount)) then t:add(F.paramCount, tvb(p, 2)) end
+  if (vis or REF(t, F.paramCount)) then ADD(t, F.paramCount, tvb(p, 2)) end
   do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
   v.n = x
   p = p + 2
   for _ = 0, num(v.n) - 1 do
     if p + 4 > e then return ovr(c) end
-    if (vis or REF(t, F.typeOid)) then t:add(F.typeOid, tvb(p, 4)) end
+    if (vis or REF(t, F.typeOid)) then ADD(t, F.typeOid, tvb(p, 4)) end
     do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
     v.pt = x
     p = p + 4
     x = lookup(T.types, v.pt, nil, false)
     if x then
-      if (vis or REF(t, F.paramType)) then t:add(F.paramType, r0, x):set_generated() end
+      if (vis or REF(t, F.paramType)) then GEN(ADD(t, F.paramType, r0, x)) end
     end
     remember(c, "ptypes", v.pt)
   end
@@ -4569,14 +4570,14 @@ R.BackendKeyData_B_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local n, x
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.pid)) then t:add(F.pid, tvb(p, 4)) end
+  if (vis or REF(t, F.pid)) then ADD(t, F.pid, tvb(p, 4)) end
   do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
   v.pid = x
   p = p + 4
   local s1 = bodylen
   if s1 == 8 then
     if p + 4 > e then return ovr(c) end
-    if (vis or REF(t, F.key)) then t:add(F.key, tvb(p, 4)) end
+    if (vis or REF(t, F.key)) then ADD(t, F.key, tvb(p, 4)) end
     do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
     v.key = x
     p = p + 4
@@ -4584,7 +4585,7 @@ R.BackendKeyData_B_tree = function(c, v, s, p, e, t)
     n = e - p
     if n > 0 then
       if p + n > e then return ovr(c) end
-      if (vis or REF(t, F.keyData)) then t:add(F.keyData, tvb(p, n)) end
+      if (vis or REF(t, F.keyData)) then ADD(t, F.keyData, tvb(p, n)) end
       v.key = ssub(s, p + 1, p + n)
       p = p + n
     end
@@ -4616,10 +4617,10 @@ R.NegotiateProtocolVersion_B_tree = function(c, _, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local z, x
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.versionSupported)) then t:add(F.versionSupported, tvb(p, 4)) end
+  if (vis or REF(t, F.versionSupported)) then ADD(t, F.versionSupported, tvb(p, 4)) end
   p = p + 4
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.nonsupportedCount)) then t:add(F.nonsupportedCount, tvb(p, 4)) end
+  if (vis or REF(t, F.nonsupportedCount)) then ADD(t, F.nonsupportedCount, tvb(p, 4)) end
   do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
   if x >= 2147483648 then x = x - 4294967296 end
   l_n = x
@@ -4627,7 +4628,7 @@ R.NegotiateProtocolVersion_B_tree = function(c, _, s, p, e, t)
   for _ = 0, (l_n or 0) - 1 do
     z = sfind(s, "\0", p + 1, true)
     if not z or z > e then return unterm(c) end
-    if (vis or REF(t, F.nonsupportedOption)) then t:add_packet_field(F.nonsupportedOption, tvb(p, z - p), ENC_UTF_8) end
+    if (vis or REF(t, F.nonsupportedOption)) then ADDPF(t, F.nonsupportedOption, tvb(p, z - p), ENC_UTF_8) end
     p = z
   end
   return p
@@ -4678,30 +4679,30 @@ R.FunctionCall_F_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local n, x
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.oid)) then t:add(F.oid, tvb(p, 4)) end
+  if (vis or REF(t, F.oid)) then ADD(t, F.oid, tvb(p, 4)) end
   do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
   v.oid = x
   p = p + 4
   if p + 2 > e then return ovr(c) end
-  if (vis or REF(t, F.paramFormatCount)) then t:add(F.paramFormatCount, tvb(p, 2)) end
+  if (vis or REF(t, F.paramFormatCount)) then ADD(t, F.paramFormatCount, tvb(p, 2)) end
   do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
   l_nf = x
   p = p + 2
   for _ = 0, (l_nf or 0) - 1 do
     if p + 2 > e then return ovr(c) end
-    if (vis or REF(t, F.format)) then t:add(F.format, tvb(p, 2)) end
+    if (vis or REF(t, F.format)) then ADD(t, F.format, tvb(p, 2)) end
     p = p + 2
   end
   if p + 2 > e then return ovr(c) end
-  if (vis or REF(t, F.paramCount)) then t:add(F.paramCount, tvb(p, 2)) end
+  if (vis or REF(t, F.paramCount)) then ADD(t, F.paramCount, tvb(p, 2)) end
   do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
   l_np = x
   p = p + 2
   for i2 = 0, (l_np or 0) - 1 do
     local t2, p2 = t, p
-    if vis then t = t:add(tvb(p, 0), "Argument " .. (i2 + 1)) end
+    if vis then t = ADD(t, tvb(p, 0), "Argument " .. (i2 + 1)) end
     if p + 4 > e then return ovr(c) end
-    if (vis or REF(t, F.valLength)) then t:add(F.valLength, tvb(p, 4)) end
+    if (vis or REF(t, F.valLength)) then ADD(t, F.valLength, tvb(p, 4)) end
     do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
     if x >= 2147483648 then x = x - 4294967296 end
     l_vlen = x
@@ -4709,13 +4710,13 @@ R.FunctionCall_F_tree = function(c, v, s, p, e, t)
     n = (l_vlen or 0)
     if n > 0 then
       if p + n > e then return ovr(c) end
-      if (vis or REF(t, F.valData)) then t:add(F.valData, tvb(p, n)) end
+      if (vis or REF(t, F.valData)) then ADD(t, F.valData, tvb(p, n)) end
       p = p + n
     end
     if vis then t:set_len(p - p2) t = t2 end
   end
   if p + 2 > e then return ovr(c) end
-  if (vis or REF(t, F.format)) then t:add(F.format, tvb(p, 2)) end
+  if (vis or REF(t, F.format)) then ADD(t, F.format, tvb(p, 2)) end
   p = p + 2
   return p
 end
@@ -4742,7 +4743,7 @@ R.FunctionCallResponse_B_tree = function(c, _, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local n, x
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.valLength)) then t:add(F.valLength, tvb(p, 4)) end
+  if (vis or REF(t, F.valLength)) then ADD(t, F.valLength, tvb(p, 4)) end
   do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
   if x >= 2147483648 then x = x - 4294967296 end
   l_vlen = x
@@ -4750,7 +4751,7 @@ R.FunctionCallResponse_B_tree = function(c, _, s, p, e, t)
   n = (l_vlen or 0)
   if n > 0 then
     if p + n > e then return ovr(c) end
-    if (vis or REF(t, F.valData)) then t:add(F.valData, tvb(p, n)) end
+    if (vis or REF(t, F.valData)) then ADD(t, F.valData, tvb(p, n)) end
     p = p + n
   end
   return p
@@ -4780,24 +4781,24 @@ R.XLogData_B_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local x
   if p + 1 > e then return ovr(c) end
-  if (vis or REF(t, F.replType)) then t:add(F.replType, tvb(p, 1)) end
+  if (vis or REF(t, F.replType)) then ADD(t, F.replType, tvb(p, 1)) end
   p = p + 1
   if p + 8 > e then return ovr(c) end
-  if (vis or REF(t, F.walStart)) then t:add(F.walStart, tvb(p, 8)) end
+  if (vis or REF(t, F.walStart)) then ADD(t, F.walStart, tvb(p, 8)) end
   p = p + 8
   x = pg_value_text(3220, 1, ssub(s, p - 7, p))
-  if (vis or REF(t, F.walStartLsn)) then t:add(F.walStartLsn, tvb(p - 8, 0), x):set_generated() end
+  if (vis or REF(t, F.walStartLsn)) then GEN(ADD(t, F.walStartLsn, tvb(p - 8, 0), x)) end
   v.start = x
   if p + 8 > e then return ovr(c) end
-  if (vis or REF(t, F.walEnd)) then t:add(F.walEnd, tvb(p, 8)) end
+  if (vis or REF(t, F.walEnd)) then ADD(t, F.walEnd, tvb(p, 8)) end
   p = p + 8
   x = pg_value_text(3220, 1, ssub(s, p - 7, p))
-  if (vis or REF(t, F.walEndLsn)) then t:add(F.walEndLsn, tvb(p - 8, 0), x):set_generated() end
+  if (vis or REF(t, F.walEndLsn)) then GEN(ADD(t, F.walEndLsn, tvb(p - 8, 0), x)) end
   if p + 8 > e then return ovr(c) end
-  if (vis or REF(t, F.replTime)) then t:add(F.replTime, tvb(p, 8)) end
+  if (vis or REF(t, F.replTime)) then ADD(t, F.replTime, tvb(p, 8)) end
   p = p + 8
   x = pg_value_text(1184, 1, ssub(s, p - 7, p))
-  if (vis or REF(t, F.replTimeText)) then t:add(F.replTimeText, tvb(p - 8, 0), x):set_generated() end
+  if (vis or REF(t, F.replTimeText)) then GEN(ADD(t, F.replTimeText, tvb(p - 8, 0), x)) end
   p = payload_tree(c, v, s, p, e, t, P.pgoutput, F.walData, F.pgoType)
   if not p then return nil end
   return p
@@ -4829,21 +4830,21 @@ R.PrimaryKeepalive_B_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local x
   if p + 1 > e then return ovr(c) end
-  if (vis or REF(t, F.replType)) then t:add(F.replType, tvb(p, 1)) end
+  if (vis or REF(t, F.replType)) then ADD(t, F.replType, tvb(p, 1)) end
   p = p + 1
   if p + 8 > e then return ovr(c) end
-  if (vis or REF(t, F.walEnd)) then t:add(F.walEnd, tvb(p, 8)) end
+  if (vis or REF(t, F.walEnd)) then ADD(t, F.walEnd, tvb(p, 8)) end
   p = p + 8
   x = pg_value_text(3220, 1, ssub(s, p - 7, p))
-  if (vis or REF(t, F.walEndLsn)) then t:add(F.walEndLsn, tvb(p - 8, 0), x):set_generated() end
+  if (vis or REF(t, F.walEndLsn)) then GEN(ADD(t, F.walEndLsn, tvb(p - 8, 0), x)) end
   v["end"] = x
   if p + 8 > e then return ovr(c) end
-  if (vis or REF(t, F.replTime)) then t:add(F.replTime, tvb(p, 8)) end
+  if (vis or REF(t, F.replTime)) then ADD(t, F.replTime, tvb(p, 8)) end
   p = p + 8
   x = pg_value_text(1184, 1, ssub(s, p - 7, p))
-  if (vis or REF(t, F.replTimeText)) then t:add(F.replTimeText, tvb(p - 8, 0), x):set_generated() end
+  if (vis or REF(t, F.replTimeText)) then GEN(ADD(t, F.replTimeText, tvb(p - 8, 0), x)) end
   if p + 1 > e then return ovr(c) end
-  if (vis or REF(t, F.replyRequested)) then t:add(F.replyRequested, tvb(p, 1)) end
+  if (vis or REF(t, F.replyRequested)) then ADD(t, F.replyRequested, tvb(p, 1)) end
   x = sbyte(s, p + 1)
   v.reply = x
   p = p + 1
@@ -4876,31 +4877,31 @@ R.StandbyStatusUpdate_F_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local x
   if p + 1 > e then return ovr(c) end
-  if (vis or REF(t, F.replType)) then t:add(F.replType, tvb(p, 1)) end
+  if (vis or REF(t, F.replType)) then ADD(t, F.replType, tvb(p, 1)) end
   p = p + 1
   if p + 8 > e then return ovr(c) end
-  if (vis or REF(t, F.written)) then t:add(F.written, tvb(p, 8)) end
+  if (vis or REF(t, F.written)) then ADD(t, F.written, tvb(p, 8)) end
   p = p + 8
   x = pg_value_text(3220, 1, ssub(s, p - 7, p))
-  if (vis or REF(t, F.writtenLsn)) then t:add(F.writtenLsn, tvb(p - 8, 0), x):set_generated() end
+  if (vis or REF(t, F.writtenLsn)) then GEN(ADD(t, F.writtenLsn, tvb(p - 8, 0), x)) end
   v.written = x
   if p + 8 > e then return ovr(c) end
-  if (vis or REF(t, F.flushed)) then t:add(F.flushed, tvb(p, 8)) end
+  if (vis or REF(t, F.flushed)) then ADD(t, F.flushed, tvb(p, 8)) end
   p = p + 8
   x = pg_value_text(3220, 1, ssub(s, p - 7, p))
-  if (vis or REF(t, F.flushedLsn)) then t:add(F.flushedLsn, tvb(p - 8, 0), x):set_generated() end
+  if (vis or REF(t, F.flushedLsn)) then GEN(ADD(t, F.flushedLsn, tvb(p - 8, 0), x)) end
   if p + 8 > e then return ovr(c) end
-  if (vis or REF(t, F.applied)) then t:add(F.applied, tvb(p, 8)) end
+  if (vis or REF(t, F.applied)) then ADD(t, F.applied, tvb(p, 8)) end
   p = p + 8
   x = pg_value_text(3220, 1, ssub(s, p - 7, p))
-  if (vis or REF(t, F.appliedLsn)) then t:add(F.appliedLsn, tvb(p - 8, 0), x):set_generated() end
+  if (vis or REF(t, F.appliedLsn)) then GEN(ADD(t, F.appliedLsn, tvb(p - 8, 0), x)) end
   if p + 8 > e then return ovr(c) end
-  if (vis or REF(t, F.replTime)) then t:add(F.replTime, tvb(p, 8)) end
+  if (vis or REF(t, F.replTime)) then ADD(t, F.replTime, tvb(p, 8)) end
   p = p + 8
   x = pg_value_text(1184, 1, ssub(s, p - 7, p))
-  if (vis or REF(t, F.replTimeText)) then t:add(F.replTimeText, tvb(p - 8, 0), x):set_generated() end
+  if (vis or REF(t, F.replTimeText)) then GEN(ADD(t, F.replTimeText, tvb(p - 8, 0), x)) end
   if p + 1 > e then return ovr(c) end
-  if (vis or REF(t, F.replyRequested)) then t:add(F.replyRequested, tvb(p, 1)) end
+  if (vis or REF(t, F.replyRequested)) then ADD(t, F.replyRequested, tvb(p, 1)) end
   p = p + 1
   return p
 end
@@ -4931,26 +4932,26 @@ R.HotStandbyFeedback_F_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local x
   if p + 1 > e then return ovr(c) end
-  if (vis or REF(t, F.replType)) then t:add(F.replType, tvb(p, 1)) end
+  if (vis or REF(t, F.replType)) then ADD(t, F.replType, tvb(p, 1)) end
   p = p + 1
   if p + 8 > e then return ovr(c) end
-  if (vis or REF(t, F.replTime)) then t:add(F.replTime, tvb(p, 8)) end
+  if (vis or REF(t, F.replTime)) then ADD(t, F.replTime, tvb(p, 8)) end
   p = p + 8
   x = pg_value_text(1184, 1, ssub(s, p - 7, p))
-  if (vis or REF(t, F.replTimeText)) then t:add(F.replTimeText, tvb(p - 8, 0), x):set_generated() end
+  if (vis or REF(t, F.replTimeText)) then GEN(ADD(t, F.replTimeText, tvb(p - 8, 0), x)) end
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.xmin)) then t:add(F.xmin, tvb(p, 4)) end
+  if (vis or REF(t, F.xmin)) then ADD(t, F.xmin, tvb(p, 4)) end
   do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
   v.xmin = x
   p = p + 4
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.xminEpoch)) then t:add(F.xminEpoch, tvb(p, 4)) end
+  if (vis or REF(t, F.xminEpoch)) then ADD(t, F.xminEpoch, tvb(p, 4)) end
   p = p + 4
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.catalogXmin)) then t:add(F.catalogXmin, tvb(p, 4)) end
+  if (vis or REF(t, F.catalogXmin)) then ADD(t, F.catalogXmin, tvb(p, 4)) end
   p = p + 4
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.catalogXminEpoch)) then t:add(F.catalogXminEpoch, tvb(p, 4)) end
+  if (vis or REF(t, F.catalogXminEpoch)) then ADD(t, F.catalogXminEpoch, tvb(p, 4)) end
   p = p + 4
   return p
 end
@@ -4982,18 +4983,18 @@ R.CopyInResponse_B_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local x
   if p + 1 > e then return ovr(c) end
-  if (vis or REF(t, F.format)) then t:add(F.format, tvb(p, 1)) end
+  if (vis or REF(t, F.format)) then ADD(t, F.format, tvb(p, 1)) end
   x = sbyte(s, p + 1)
   v.format = x
   p = p + 1
   if p + 2 > e then return ovr(c) end
-  if (vis or REF(t, F.copyColumns)) then t:add(F.copyColumns, tvb(p, 2)) end
+  if (vis or REF(t, F.copyColumns)) then ADD(t, F.copyColumns, tvb(p, 2)) end
   do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
   v.n = x
   p = p + 2
   for _ = 0, num(v.n) - 1 do
     if p + 2 > e then return ovr(c) end
-    if (vis or REF(t, F.format)) then t:add(F.format, tvb(p, 2)) end
+    if (vis or REF(t, F.format)) then ADD(t, F.format, tvb(p, 2)) end
     p = p + 2
   end
   return p
@@ -5026,18 +5027,18 @@ R.CopyOutResponse_B_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local x
   if p + 1 > e then return ovr(c) end
-  if (vis or REF(t, F.format)) then t:add(F.format, tvb(p, 1)) end
+  if (vis or REF(t, F.format)) then ADD(t, F.format, tvb(p, 1)) end
   x = sbyte(s, p + 1)
   v.format = x
   p = p + 1
   if p + 2 > e then return ovr(c) end
-  if (vis or REF(t, F.copyColumns)) then t:add(F.copyColumns, tvb(p, 2)) end
+  if (vis or REF(t, F.copyColumns)) then ADD(t, F.copyColumns, tvb(p, 2)) end
   do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
   v.n = x
   p = p + 2
   for _ = 0, num(v.n) - 1 do
     if p + 2 > e then return ovr(c) end
-    if (vis or REF(t, F.format)) then t:add(F.format, tvb(p, 2)) end
+    if (vis or REF(t, F.format)) then ADD(t, F.format, tvb(p, 2)) end
     p = p + 2
   end
   return p
@@ -5070,18 +5071,18 @@ R.CopyBothResponse_B_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local x
   if p + 1 > e then return ovr(c) end
-  if (vis or REF(t, F.format)) then t:add(F.format, tvb(p, 1)) end
+  if (vis or REF(t, F.format)) then ADD(t, F.format, tvb(p, 1)) end
   x = sbyte(s, p + 1)
   v.format = x
   p = p + 1
   if p + 2 > e then return ovr(c) end
-  if (vis or REF(t, F.copyColumns)) then t:add(F.copyColumns, tvb(p, 2)) end
+  if (vis or REF(t, F.copyColumns)) then ADD(t, F.copyColumns, tvb(p, 2)) end
   do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
   v.n = x
   p = p + 2
   for _ = 0, num(v.n) - 1 do
     if p + 2 > e then return ovr(c) end
-    if (vis or REF(t, F.format)) then t:add(F.format, tvb(p, 2)) end
+    if (vis or REF(t, F.format)) then ADD(t, F.format, tvb(p, 2)) end
     p = p + 2
   end
   return p
@@ -5125,7 +5126,7 @@ R.CopyFail_F_tree = function(c, v, s, p, e, t)
   local z
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
-  if (vis or REF(t, F.error)) then t:add_packet_field(F.error, tvb(p, z - p), ENC_UTF_8) end
+  if (vis or REF(t, F.error)) then ADDPF(t, F.error, tvb(p, z - p), ENC_UTF_8) end
   v.reason = ssub(s, p + 1, z - 1)
   p = z
   return p
@@ -5206,7 +5207,7 @@ R.ErrorResponse_B_tree = function(c, v, s, p, e, t)
   local z, x
   while p < e and sbyte(s, p + 1) ~= 0 do
     if p + 1 > e then return ovr(c) end
-    if (vis or REF(t, F.errorField)) then t:add(F.errorField, tvb(p, 1)) end
+    if (vis or REF(t, F.errorField)) then ADD(t, F.errorField, tvb(p, 1)) end
     x = sbyte(s, p + 1)
     l_fc = x
     p = p + 1
@@ -5214,112 +5215,112 @@ R.ErrorResponse_B_tree = function(c, v, s, p, e, t)
     if s1 == 83 then
       z = sfind(s, "\0", p + 1, true)
       if not z or z > e then return unterm(c) end
-      if (vis or REF(t, F.severity)) then t:add_packet_field(F.severity, tvb(p, z - p), ENC_UTF_8) end
+      if (vis or REF(t, F.severity)) then ADDPF(t, F.severity, tvb(p, z - p), ENC_UTF_8) end
       v.severity = ssub(s, p + 1, z - 1)
       p = z
     elseif s1 == 86 then
       z = sfind(s, "\0", p + 1, true)
       if not z or z > e then return unterm(c) end
-      if (vis or REF(t, F.severityNonlocalized)) then t:add_packet_field(F.severityNonlocalized, tvb(p, z - p), ENC_UTF_8) end
+      if (vis or REF(t, F.severityNonlocalized)) then ADDPF(t, F.severityNonlocalized, tvb(p, z - p), ENC_UTF_8) end
       p = z
     elseif s1 == 67 then
       z = sfind(s, "\0", p + 1, true)
       if not z or z > e then return unterm(c) end
-      if (vis or REF(t, F.code)) then t:add_packet_field(F.code, tvb(p, z - p), ENC_UTF_8) end
+      if (vis or REF(t, F.code)) then ADDPF(t, F.code, tvb(p, z - p), ENC_UTF_8) end
       v.code = ssub(s, p + 1, z - 1)
       p = z
       x = lookup(T.sqlstate, v.code, nil, false)
       if x then
-        if (vis or REF(t, F.codeName)) then t:add(F.codeName, r0, x):set_generated() end
+        if (vis or REF(t, F.codeName)) then GEN(ADD(t, F.codeName, r0, x)) end
         v.codename = x
       end
       x = lookup(T.sqlstateClass, v.code, 2, false)
       if x then
-        if (vis or REF(t, F.codeClass)) then t:add(F.codeClass, r0, x):set_generated() end
+        if (vis or REF(t, F.codeClass)) then GEN(ADD(t, F.codeClass, r0, x)) end
       end
     elseif s1 == 77 then
       z = sfind(s, "\0", p + 1, true)
       if not z or z > e then return unterm(c) end
-      if (vis or REF(t, F.message)) then t:add_packet_field(F.message, tvb(p, z - p), ENC_UTF_8) end
+      if (vis or REF(t, F.message)) then ADDPF(t, F.message, tvb(p, z - p), ENC_UTF_8) end
       v.message = ssub(s, p + 1, z - 1)
       p = z
     elseif s1 == 68 then
       z = sfind(s, "\0", p + 1, true)
       if not z or z > e then return unterm(c) end
-      if (vis or REF(t, F.detail)) then t:add_packet_field(F.detail, tvb(p, z - p), ENC_UTF_8) end
+      if (vis or REF(t, F.detail)) then ADDPF(t, F.detail, tvb(p, z - p), ENC_UTF_8) end
       p = z
     elseif s1 == 72 then
       z = sfind(s, "\0", p + 1, true)
       if not z or z > e then return unterm(c) end
-      if (vis or REF(t, F.hint)) then t:add_packet_field(F.hint, tvb(p, z - p), ENC_UTF_8) end
+      if (vis or REF(t, F.hint)) then ADDPF(t, F.hint, tvb(p, z - p), ENC_UTF_8) end
       p = z
     elseif s1 == 80 then
       z = sfind(s, "\0", p + 1, true)
       if not z or z > e then return unterm(c) end
-      if (vis or REF(t, F.position)) then t:add_packet_field(F.position, tvb(p, z - p), ENC_UTF_8) end
+      if (vis or REF(t, F.position)) then ADDPF(t, F.position, tvb(p, z - p), ENC_UTF_8) end
       p = z
     elseif s1 == 112 then
       z = sfind(s, "\0", p + 1, true)
       if not z or z > e then return unterm(c) end
-      if (vis or REF(t, F.internalPosition)) then t:add_packet_field(F.internalPosition, tvb(p, z - p), ENC_UTF_8) end
+      if (vis or REF(t, F.internalPosition)) then ADDPF(t, F.internalPosition, tvb(p, z - p), ENC_UTF_8) end
       p = z
     elseif s1 == 113 then
       z = sfind(s, "\0", p + 1, true)
       if not z or z > e then return unterm(c) end
-      if (vis or REF(t, F.internalQuery)) then t:add_packet_field(F.internalQuery, tvb(p, z - p), ENC_UTF_8) end
+      if (vis or REF(t, F.internalQuery)) then ADDPF(t, F.internalQuery, tvb(p, z - p), ENC_UTF_8) end
       p = z
     elseif s1 == 87 then
       z = sfind(s, "\0", p + 1, true)
       if not z or z > e then return unterm(c) end
-      if (vis or REF(t, F.where)) then t:add_packet_field(F.where, tvb(p, z - p), ENC_UTF_8) end
+      if (vis or REF(t, F.where)) then ADDPF(t, F.where, tvb(p, z - p), ENC_UTF_8) end
       p = z
     elseif s1 == 115 then
       z = sfind(s, "\0", p + 1, true)
       if not z or z > e then return unterm(c) end
-      if (vis or REF(t, F.schemaName)) then t:add_packet_field(F.schemaName, tvb(p, z - p), ENC_UTF_8) end
+      if (vis or REF(t, F.schemaName)) then ADDPF(t, F.schemaName, tvb(p, z - p), ENC_UTF_8) end
       p = z
     elseif s1 == 116 then
       z = sfind(s, "\0", p + 1, true)
       if not z or z > e then return unterm(c) end
-      if (vis or REF(t, F.tableName)) then t:add_packet_field(F.tableName, tvb(p, z - p), ENC_UTF_8) end
+      if (vis or REF(t, F.tableName)) then ADDPF(t, F.tableName, tvb(p, z - p), ENC_UTF_8) end
       p = z
     elseif s1 == 99 then
       z = sfind(s, "\0", p + 1, true)
       if not z or z > e then return unterm(c) end
-      if (vis or REF(t, F.columnName)) then t:add_packet_field(F.columnName, tvb(p, z - p), ENC_UTF_8) end
+      if (vis or REF(t, F.columnName)) then ADDPF(t, F.columnName, tvb(p, z - p), ENC_UTF_8) end
       p = z
     elseif s1 == 100 then
       z = sfind(s, "\0", p + 1, true)
       if not z or z > e then return unterm(c) end
-      if (vis or REF(t, F.typeName)) then t:add_packet_field(F.typeName, tvb(p, z - p), ENC_UTF_8) end
+      if (vis or REF(t, F.typeName)) then ADDPF(t, F.typeName, tvb(p, z - p), ENC_UTF_8) end
       p = z
     elseif s1 == 110 then
       z = sfind(s, "\0", p + 1, true)
       if not z or z > e then return unterm(c) end
-      if (vis or REF(t, F.constraintName)) then t:add_packet_field(F.constraintName, tvb(p, z - p), ENC_UTF_8) end
+      if (vis or REF(t, F.constraintName)) then ADDPF(t, F.constraintName, tvb(p, z - p), ENC_UTF_8) end
       p = z
     elseif s1 == 70 then
       z = sfind(s, "\0", p + 1, true)
       if not z or z > e then return unterm(c) end
-      if (vis or REF(t, F.file)) then t:add_packet_field(F.file, tvb(p, z - p), ENC_UTF_8) end
+      if (vis or REF(t, F.file)) then ADDPF(t, F.file, tvb(p, z - p), ENC_UTF_8) end
       v.file = ssub(s, p + 1, z - 1)
       p = z
     elseif s1 == 76 then
       z = sfind(s, "\0", p + 1, true)
       if not z or z > e then return unterm(c) end
-      if (vis or REF(t, F.line)) then t:add_packet_field(F.line, tvb(p, z - p), ENC_UTF_8) end
+      if (vis or REF(t, F.line)) then ADDPF(t, F.line, tvb(p, z - p), ENC_UTF_8) end
       v.line = ssub(s, p + 1, z - 1)
       p = z
     elseif s1 == 82 then
       z = sfind(s, "\0", p + 1, true)
       if not z or z > e then return unterm(c) end
-      if (vis or REF(t, F.routine)) then t:add_packet_field(F.routine, tvb(p, z - p), ENC_UTF_8) end
+      if (vis or REF(t, F.routine)) then ADDPF(t, F.routine, tvb(p, z - p), ENC_UTF_8) end
       v.routine = ssub(s, p + 1, z - 1)
       p = z
     else
       z = sfind(s, "\0", p + 1, true)
       if not z or z > e then return unterm(c) end
-      if (vis or REF(t, F.unknownField)) then t:add_packet_field(F.unknownField, tvb(p, z - p), ENC_UTF_8) end
+      if (vis or REF(t, F.unknownField)) then ADDPF(t, F.unknownField, tvb(p, z - p), ENC_UTF_8) end
       p = z
     end
   end
@@ -5350,12 +5351,12 @@ R.ParameterStatus_B_tree = function(c, v, s, p, e, t)
   local z
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
-  if (vis or REF(t, F.parameterName)) then t:add_packet_field(F.parameterName, tvb(p, z - p), ENC_UTF_8) end
+  if (vis or REF(t, F.parameterName)) then ADDPF(t, F.parameterName, tvb(p, z - p), ENC_UTF_8) end
   v.name = ssub(s, p + 1, z - 1)
   p = z
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
-  if (vis or REF(t, F.parameterValue)) then t:add_packet_field(F.parameterValue, tvb(p, z - p), ENC_UTF_8) end
+  if (vis or REF(t, F.parameterValue)) then ADDPF(t, F.parameterValue, tvb(p, z - p), ENC_UTF_8) end
   v.value = ssub(s, p + 1, z - 1)
   p = z
   return p
@@ -5385,16 +5386,16 @@ R.NotificationResponse_B_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local z
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.pid)) then t:add(F.pid, tvb(p, 4)) end
+  if (vis or REF(t, F.pid)) then ADD(t, F.pid, tvb(p, 4)) end
   p = p + 4
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
-  if (vis or REF(t, F.condition)) then t:add_packet_field(F.condition, tvb(p, z - p), ENC_UTF_8) end
+  if (vis or REF(t, F.condition)) then ADDPF(t, F.condition, tvb(p, z - p), ENC_UTF_8) end
   v.channel = ssub(s, p + 1, z - 1)
   p = z
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
-  if (vis or REF(t, F.text)) then t:add_packet_field(F.text, tvb(p, z - p), ENC_UTF_8) end
+  if (vis or REF(t, F.text)) then ADDPF(t, F.text, tvb(p, z - p), ENC_UTF_8) end
   v.payload = ssub(s, p + 1, z - 1)
   p = z
   return p
@@ -5420,17 +5421,17 @@ R.pgoutput_Begin_B_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local x
   if p + 8 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoFinalLsn)) then t:add(F.pgoFinalLsn, tvb(p, 8)) end
+  if (vis or REF(t, F.pgoFinalLsn)) then ADD(t, F.pgoFinalLsn, tvb(p, 8)) end
   p = p + 8
   x = pg_value_text(3220, 1, ssub(s, p - 7, p))
-  if (vis or REF(t, F.pgoFinalLsnText)) then t:add(F.pgoFinalLsnText, tvb(p - 8, 0), x):set_generated() end
+  if (vis or REF(t, F.pgoFinalLsnText)) then GEN(ADD(t, F.pgoFinalLsnText, tvb(p - 8, 0), x)) end
   if p + 8 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoCommitTime)) then t:add(F.pgoCommitTime, tvb(p, 8)) end
+  if (vis or REF(t, F.pgoCommitTime)) then ADD(t, F.pgoCommitTime, tvb(p, 8)) end
   p = p + 8
   x = pg_value_text(1184, 1, ssub(s, p - 7, p))
-  if (vis or REF(t, F.pgoCommitTimeText)) then t:add(F.pgoCommitTimeText, tvb(p - 8, 0), x):set_generated() end
+  if (vis or REF(t, F.pgoCommitTimeText)) then GEN(ADD(t, F.pgoCommitTimeText, tvb(p - 8, 0), x)) end
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoXid)) then t:add(F.pgoXid, tvb(p, 4)) end
+  if (vis or REF(t, F.pgoXid)) then ADD(t, F.pgoXid, tvb(p, 4)) end
   do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
   v.xid = x
   p = p + 4
@@ -5476,24 +5477,24 @@ R.pgoutput_Message_B_tree = function(c, v, s, p, e, t)
   local s1 = num(v.instream)
   if s1 == 1 then
     if p + 4 > e then return ovr(c) end
-    if (vis or REF(t, F.pgoXid)) then t:add(F.pgoXid, tvb(p, 4)) end
+    if (vis or REF(t, F.pgoXid)) then ADD(t, F.pgoXid, tvb(p, 4)) end
     p = p + 4
   end
   if p + 1 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoMessageFlags)) then t:add(F.pgoMessageFlags, tvb(p, 1)) end
+  if (vis or REF(t, F.pgoMessageFlags)) then ADD(t, F.pgoMessageFlags, tvb(p, 1)) end
   p = p + 1
   if p + 8 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoMessageLsn)) then t:add(F.pgoMessageLsn, tvb(p, 8)) end
+  if (vis or REF(t, F.pgoMessageLsn)) then ADD(t, F.pgoMessageLsn, tvb(p, 8)) end
   p = p + 8
   x = pg_value_text(3220, 1, ssub(s, p - 7, p))
-  if (vis or REF(t, F.pgoMessageLsnText)) then t:add(F.pgoMessageLsnText, tvb(p - 8, 0), x):set_generated() end
+  if (vis or REF(t, F.pgoMessageLsnText)) then GEN(ADD(t, F.pgoMessageLsnText, tvb(p - 8, 0), x)) end
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
-  if (vis or REF(t, F.pgoPrefix)) then t:add_packet_field(F.pgoPrefix, tvb(p, z - p), ENC_UTF_8) end
+  if (vis or REF(t, F.pgoPrefix)) then ADDPF(t, F.pgoPrefix, tvb(p, z - p), ENC_UTF_8) end
   v.prefix = ssub(s, p + 1, z - 1)
   p = z
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoContentLength)) then t:add(F.pgoContentLength, tvb(p, 4)) end
+  if (vis or REF(t, F.pgoContentLength)) then ADD(t, F.pgoContentLength, tvb(p, 4)) end
   do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
   if x >= 2147483648 then x = x - 4294967296 end
   l_n = x
@@ -5501,7 +5502,7 @@ R.pgoutput_Message_B_tree = function(c, v, s, p, e, t)
   n = (l_n or 0)
   if n > 0 then
     if p + n > e then return ovr(c) end
-    if (vis or REF(t, F.pgoContent)) then t:add(F.pgoContent, tvb(p, n)) end
+    if (vis or REF(t, F.pgoContent)) then ADD(t, F.pgoContent, tvb(p, n)) end
     p = p + n
   end
   return p
@@ -5529,24 +5530,24 @@ R.pgoutput_Commit_B_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local x
   if p + 1 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoFlags)) then t:add(F.pgoFlags, tvb(p, 1)) end
+  if (vis or REF(t, F.pgoFlags)) then ADD(t, F.pgoFlags, tvb(p, 1)) end
   p = p + 1
   if p + 8 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoCommitLsn)) then t:add(F.pgoCommitLsn, tvb(p, 8)) end
+  if (vis or REF(t, F.pgoCommitLsn)) then ADD(t, F.pgoCommitLsn, tvb(p, 8)) end
   p = p + 8
   x = pg_value_text(3220, 1, ssub(s, p - 7, p))
-  if (vis or REF(t, F.pgoCommitLsnText)) then t:add(F.pgoCommitLsnText, tvb(p - 8, 0), x):set_generated() end
+  if (vis or REF(t, F.pgoCommitLsnText)) then GEN(ADD(t, F.pgoCommitLsnText, tvb(p - 8, 0), x)) end
   v.lsn = x
   if p + 8 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoEndLsn)) then t:add(F.pgoEndLsn, tvb(p, 8)) end
+  if (vis or REF(t, F.pgoEndLsn)) then ADD(t, F.pgoEndLsn, tvb(p, 8)) end
   p = p + 8
   x = pg_value_text(3220, 1, ssub(s, p - 7, p))
-  if (vis or REF(t, F.pgoEndLsnText)) then t:add(F.pgoEndLsnText, tvb(p - 8, 0), x):set_generated() end
+  if (vis or REF(t, F.pgoEndLsnText)) then GEN(ADD(t, F.pgoEndLsnText, tvb(p - 8, 0), x)) end
   if p + 8 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoCommitTime)) then t:add(F.pgoCommitTime, tvb(p, 8)) end
+  if (vis or REF(t, F.pgoCommitTime)) then ADD(t, F.pgoCommitTime, tvb(p, 8)) end
   p = p + 8
   x = pg_value_text(1184, 1, ssub(s, p - 7, p))
-  if (vis or REF(t, F.pgoCommitTimeText)) then t:add(F.pgoCommitTimeText, tvb(p - 8, 0), x):set_generated() end
+  if (vis or REF(t, F.pgoCommitTimeText)) then GEN(ADD(t, F.pgoCommitTimeText, tvb(p - 8, 0), x)) end
   return p
 end
 
@@ -5568,13 +5569,13 @@ R.pgoutput_Origin_B_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local z, x
   if p + 8 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoOriginLsn)) then t:add(F.pgoOriginLsn, tvb(p, 8)) end
+  if (vis or REF(t, F.pgoOriginLsn)) then ADD(t, F.pgoOriginLsn, tvb(p, 8)) end
   p = p + 8
   x = pg_value_text(3220, 1, ssub(s, p - 7, p))
-  if (vis or REF(t, F.pgoOriginLsnText)) then t:add(F.pgoOriginLsnText, tvb(p - 8, 0), x):set_generated() end
+  if (vis or REF(t, F.pgoOriginLsnText)) then GEN(ADD(t, F.pgoOriginLsnText, tvb(p - 8, 0), x)) end
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
-  if (vis or REF(t, F.pgoOrigin)) then t:add_packet_field(F.pgoOrigin, tvb(p, z - p), ENC_UTF_8) end
+  if (vis or REF(t, F.pgoOrigin)) then ADDPF(t, F.pgoOrigin, tvb(p, z - p), ENC_UTF_8) end
   v.origin = ssub(s, p + 1, z - 1)
   p = z
   return p
@@ -5642,50 +5643,50 @@ R.pgoutput_Relation_B_tree = function(c, v, s, p, e, t)
   local s1 = num(v.instream)
   if s1 == 1 then
     if p + 4 > e then return ovr(c) end
-    if (vis or REF(t, F.pgoXid)) then t:add(F.pgoXid, tvb(p, 4)) end
+    if (vis or REF(t, F.pgoXid)) then ADD(t, F.pgoXid, tvb(p, 4)) end
     p = p + 4
   end
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoRelid)) then t:add(F.pgoRelid, tvb(p, 4)) end
+  if (vis or REF(t, F.pgoRelid)) then ADD(t, F.pgoRelid, tvb(p, 4)) end
   do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
   v.relid = x
   p = p + 4
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
-  if (vis or REF(t, F.pgoNamespace)) then t:add_packet_field(F.pgoNamespace, tvb(p, z - p), ENC_UTF_8) end
+  if (vis or REF(t, F.pgoNamespace)) then ADDPF(t, F.pgoNamespace, tvb(p, z - p), ENC_UTF_8) end
   v.nspname = ssub(s, p + 1, z - 1)
   p = z
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
-  if (vis or REF(t, F.pgoRelname)) then t:add_packet_field(F.pgoRelname, tvb(p, z - p), ENC_UTF_8) end
+  if (vis or REF(t, F.pgoRelname)) then ADDPF(t, F.pgoRelname, tvb(p, z - p), ENC_UTF_8) end
   v.relname = ssub(s, p + 1, z - 1)
   p = z
   if p + 1 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoReplicaIdentity)) then t:add(F.pgoReplicaIdentity, tvb(p, 1)) end
+  if (vis or REF(t, F.pgoReplicaIdentity)) then ADD(t, F.pgoReplicaIdentity, tvb(p, 1)) end
   p = p + 1
   if p + 2 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoColumnCount)) then t:add(F.pgoColumnCount, tvb(p, 2)) end
+  if (vis or REF(t, F.pgoColumnCount)) then ADD(t, F.pgoColumnCount, tvb(p, 2)) end
   do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
   l_n = x
   p = p + 2
   for i2 = 0, (l_n or 0) - 1 do
     local t2, p2 = t, p
-    if vis then t = t:add(tvb(p, 0), "Column " .. (i2 + 1)) end
+    if vis then t = ADD(t, tvb(p, 0), "Column " .. (i2 + 1)) end
     if p + 1 > e then return ovr(c) end
-    if (vis or REF(t, F.pgoColumnFlags)) then t:add(F.pgoColumnFlags, tvb(p, 1)) end
+    if (vis or REF(t, F.pgoColumnFlags)) then ADD(t, F.pgoColumnFlags, tvb(p, 1)) end
     p = p + 1
     z = sfind(s, "\0", p + 1, true)
     if not z or z > e then return unterm(c) end
-    if (vis or REF(t, F.colName)) then t:add_packet_field(F.colName, tvb(p, z - p), ENC_UTF_8) end
+    if (vis or REF(t, F.colName)) then ADDPF(t, F.colName, tvb(p, z - p), ENC_UTF_8) end
     v.attname = ssub(s, p + 1, z - 1)
     p = z
     if p + 4 > e then return ovr(c) end
-    if (vis or REF(t, F.typeOid)) then t:add(F.typeOid, tvb(p, 4)) end
+    if (vis or REF(t, F.typeOid)) then ADD(t, F.typeOid, tvb(p, 4)) end
     do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
     v.atttypid = x
     p = p + 4
     if p + 4 > e then return ovr(c) end
-    if (vis or REF(t, F.typemod)) then t:add(F.typemod, tvb(p, 4)) end
+    if (vis or REF(t, F.typemod)) then ADD(t, F.typemod, tvb(p, 4)) end
     p = p + 4
     remember(c, "relcols", v.attname, v.atttypid)
     if vis then t:set_len(p - p2) t = t2 end
@@ -5725,21 +5726,21 @@ R.pgoutput_Type_B_tree = function(c, v, s, p, e, t)
   local s1 = num(v.instream)
   if s1 == 1 then
     if p + 4 > e then return ovr(c) end
-    if (vis or REF(t, F.pgoXid)) then t:add(F.pgoXid, tvb(p, 4)) end
+    if (vis or REF(t, F.pgoXid)) then ADD(t, F.pgoXid, tvb(p, 4)) end
     p = p + 4
   end
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.typeOid)) then t:add(F.typeOid, tvb(p, 4)) end
+  if (vis or REF(t, F.typeOid)) then ADD(t, F.typeOid, tvb(p, 4)) end
   do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
   v.typid = x
   p = p + 4
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
-  if (vis or REF(t, F.pgoNamespace)) then t:add_packet_field(F.pgoNamespace, tvb(p, z - p), ENC_UTF_8) end
+  if (vis or REF(t, F.pgoNamespace)) then ADDPF(t, F.pgoNamespace, tvb(p, z - p), ENC_UTF_8) end
   p = z
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
-  if (vis or REF(t, F.pgoTypeName)) then t:add_packet_field(F.pgoTypeName, tvb(p, z - p), ENC_UTF_8) end
+  if (vis or REF(t, F.pgoTypeName)) then ADDPF(t, F.pgoTypeName, tvb(p, z - p), ENC_UTF_8) end
   v.typname = ssub(s, p + 1, z - 1)
   p = z
   return p
@@ -5797,22 +5798,22 @@ R.pgoutput_Insert_B_tree = function(c, v, s, p, e, t)
   local s1 = num(v.instream)
   if s1 == 1 then
     if p + 4 > e then return ovr(c) end
-    if (vis or REF(t, F.pgoXid)) then t:add(F.pgoXid, tvb(p, 4)) end
+    if (vis or REF(t, F.pgoXid)) then ADD(t, F.pgoXid, tvb(p, 4)) end
     p = p + 4
   end
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoRelid)) then t:add(F.pgoRelid, tvb(p, 4)) end
+  if (vis or REF(t, F.pgoRelid)) then ADD(t, F.pgoRelid, tvb(p, 4)) end
   do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
   v.relid = x
   p = p + 4
   x = relation(c, v.relid)
-  if x and (vis or REF(t, F.pgoRelation)) then t:add(F.pgoRelation, r0, x):set_generated() end
+  if x and (vis or REF(t, F.pgoRelation)) then GEN(ADD(t, F.pgoRelation, r0, x)) end
   if x then v.rel = x end
   if p + 1 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoTuple)) then t:add(F.pgoTuple, tvb(p, 1)) end
+  if (vis or REF(t, F.pgoTuple)) then ADD(t, F.pgoTuple, tvb(p, 1)) end
   p = p + 1
   if p + 2 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoTupleColumns)) then t:add(F.pgoTupleColumns, tvb(p, 2)) end
+  if (vis or REF(t, F.pgoTupleColumns)) then ADD(t, F.pgoTupleColumns, tvb(p, 2)) end
   do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
   l_ncols = x
   p = p + 2
@@ -5966,26 +5967,26 @@ R.pgoutput_Update_B_tree = function(c, v, s, p, e, t)
   local s1 = num(v.instream)
   if s1 == 1 then
     if p + 4 > e then return ovr(c) end
-    if (vis or REF(t, F.pgoXid)) then t:add(F.pgoXid, tvb(p, 4)) end
+    if (vis or REF(t, F.pgoXid)) then ADD(t, F.pgoXid, tvb(p, 4)) end
     p = p + 4
   end
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoRelid)) then t:add(F.pgoRelid, tvb(p, 4)) end
+  if (vis or REF(t, F.pgoRelid)) then ADD(t, F.pgoRelid, tvb(p, 4)) end
   do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
   v.relid = x
   p = p + 4
   x = relation(c, v.relid)
-  if x and (vis or REF(t, F.pgoRelation)) then t:add(F.pgoRelation, r0, x):set_generated() end
+  if x and (vis or REF(t, F.pgoRelation)) then GEN(ADD(t, F.pgoRelation, r0, x)) end
   if x then v.rel = x end
   if p + 1 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoTuple)) then t:add(F.pgoTuple, tvb(p, 1)) end
+  if (vis or REF(t, F.pgoTuple)) then ADD(t, F.pgoTuple, tvb(p, 1)) end
   x = sbyte(s, p + 1)
   l_tuple = x
   p = p + 1
   local s2 = (l_tuple or 0)
   if s2 == 75 then
     if p + 2 > e then return ovr(c) end
-    if (vis or REF(t, F.pgoTupleColumns)) then t:add(F.pgoTupleColumns, tvb(p, 2)) end
+    if (vis or REF(t, F.pgoTupleColumns)) then ADD(t, F.pgoTupleColumns, tvb(p, 2)) end
     do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
     l_oldcols = x
     p = p + 2
@@ -5994,10 +5995,10 @@ R.pgoutput_Update_B_tree = function(c, v, s, p, e, t)
       if not p then return nil end
     end
     if p + 1 > e then return ovr(c) end
-    if (vis or REF(t, F.pgoTuple)) then t:add(F.pgoTuple, tvb(p, 1)) end
+    if (vis or REF(t, F.pgoTuple)) then ADD(t, F.pgoTuple, tvb(p, 1)) end
     p = p + 1
     if p + 2 > e then return ovr(c) end
-    if (vis or REF(t, F.pgoTupleColumns)) then t:add(F.pgoTupleColumns, tvb(p, 2)) end
+    if (vis or REF(t, F.pgoTupleColumns)) then ADD(t, F.pgoTupleColumns, tvb(p, 2)) end
     do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
     l_ncols = x
     p = p + 2
@@ -6007,7 +6008,7 @@ R.pgoutput_Update_B_tree = function(c, v, s, p, e, t)
     end
   elseif s2 == 79 then
     if p + 2 > e then return ovr(c) end
-    if (vis or REF(t, F.pgoTupleColumns)) then t:add(F.pgoTupleColumns, tvb(p, 2)) end
+    if (vis or REF(t, F.pgoTupleColumns)) then ADD(t, F.pgoTupleColumns, tvb(p, 2)) end
     do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
     l_oldcols = x
     p = p + 2
@@ -6016,10 +6017,10 @@ R.pgoutput_Update_B_tree = function(c, v, s, p, e, t)
       if not p then return nil end
     end
     if p + 1 > e then return ovr(c) end
-    if (vis or REF(t, F.pgoTuple)) then t:add(F.pgoTuple, tvb(p, 1)) end
+    if (vis or REF(t, F.pgoTuple)) then ADD(t, F.pgoTuple, tvb(p, 1)) end
     p = p + 1
     if p + 2 > e then return ovr(c) end
-    if (vis or REF(t, F.pgoTupleColumns)) then t:add(F.pgoTupleColumns, tvb(p, 2)) end
+    if (vis or REF(t, F.pgoTupleColumns)) then ADD(t, F.pgoTupleColumns, tvb(p, 2)) end
     do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
     l_ncols = x
     p = p + 2
@@ -6029,7 +6030,7 @@ R.pgoutput_Update_B_tree = function(c, v, s, p, e, t)
     end
   else
     if p + 2 > e then return ovr(c) end
-    if (vis or REF(t, F.pgoTupleColumns)) then t:add(F.pgoTupleColumns, tvb(p, 2)) end
+    if (vis or REF(t, F.pgoTupleColumns)) then ADD(t, F.pgoTupleColumns, tvb(p, 2)) end
     do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
     l_ncols = x
     p = p + 2
@@ -6093,22 +6094,22 @@ R.pgoutput_Delete_B_tree = function(c, v, s, p, e, t)
   local s1 = num(v.instream)
   if s1 == 1 then
     if p + 4 > e then return ovr(c) end
-    if (vis or REF(t, F.pgoXid)) then t:add(F.pgoXid, tvb(p, 4)) end
+    if (vis or REF(t, F.pgoXid)) then ADD(t, F.pgoXid, tvb(p, 4)) end
     p = p + 4
   end
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoRelid)) then t:add(F.pgoRelid, tvb(p, 4)) end
+  if (vis or REF(t, F.pgoRelid)) then ADD(t, F.pgoRelid, tvb(p, 4)) end
   do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
   v.relid = x
   p = p + 4
   x = relation(c, v.relid)
-  if x and (vis or REF(t, F.pgoRelation)) then t:add(F.pgoRelation, r0, x):set_generated() end
+  if x and (vis or REF(t, F.pgoRelation)) then GEN(ADD(t, F.pgoRelation, r0, x)) end
   if x then v.rel = x end
   if p + 1 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoTuple)) then t:add(F.pgoTuple, tvb(p, 1)) end
+  if (vis or REF(t, F.pgoTuple)) then ADD(t, F.pgoTuple, tvb(p, 1)) end
   p = p + 1
   if p + 2 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoTupleColumns)) then t:add(F.pgoTupleColumns, tvb(p, 2)) end
+  if (vis or REF(t, F.pgoTupleColumns)) then ADD(t, F.pgoTupleColumns, tvb(p, 2)) end
   do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
   l_oldcols = x
   p = p + 2
@@ -6150,25 +6151,25 @@ R.pgoutput_Truncate_B_tree = function(c, v, s, p, e, t)
   local s1 = num(v.instream)
   if s1 == 1 then
     if p + 4 > e then return ovr(c) end
-    if (vis or REF(t, F.pgoXid)) then t:add(F.pgoXid, tvb(p, 4)) end
+    if (vis or REF(t, F.pgoXid)) then ADD(t, F.pgoXid, tvb(p, 4)) end
     p = p + 4
   end
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoRelationCount)) then t:add(F.pgoRelationCount, tvb(p, 4)) end
+  if (vis or REF(t, F.pgoRelationCount)) then ADD(t, F.pgoRelationCount, tvb(p, 4)) end
   do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
   v.n = x
   p = p + 4
   if p + 1 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoTruncateOptions)) then t:add(F.pgoTruncateOptions, tvb(p, 1)) end
+  if (vis or REF(t, F.pgoTruncateOptions)) then ADD(t, F.pgoTruncateOptions, tvb(p, 1)) end
   p = p + 1
   for _ = 0, num(v.n) - 1 do
     if p + 4 > e then return ovr(c) end
-    if (vis or REF(t, F.pgoRelid)) then t:add(F.pgoRelid, tvb(p, 4)) end
+    if (vis or REF(t, F.pgoRelid)) then ADD(t, F.pgoRelid, tvb(p, 4)) end
     do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
     v.relid = x
     p = p + 4
     x = relation(c, v.relid)
-    if x and (vis or REF(t, F.pgoRelation)) then t:add(F.pgoRelation, r0, x):set_generated() end
+    if x and (vis or REF(t, F.pgoRelation)) then GEN(ADD(t, F.pgoRelation, r0, x)) end
   end
   return p
 end
@@ -6191,12 +6192,12 @@ R.pgoutput_StreamStart_B_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local x
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoXid)) then t:add(F.pgoXid, tvb(p, 4)) end
+  if (vis or REF(t, F.pgoXid)) then ADD(t, F.pgoXid, tvb(p, 4)) end
   do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
   v.xid = x
   p = p + 4
   if p + 1 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoFirstSegment)) then t:add(F.pgoFirstSegment, tvb(p, 1)) end
+  if (vis or REF(t, F.pgoFirstSegment)) then ADD(t, F.pgoFirstSegment, tvb(p, 1)) end
   p = p + 1
   return p
 end
@@ -6230,28 +6231,28 @@ R.pgoutput_StreamCommit_B_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local x
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoXid)) then t:add(F.pgoXid, tvb(p, 4)) end
+  if (vis or REF(t, F.pgoXid)) then ADD(t, F.pgoXid, tvb(p, 4)) end
   do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
   v.xid = x
   p = p + 4
   if p + 1 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoFlags)) then t:add(F.pgoFlags, tvb(p, 1)) end
+  if (vis or REF(t, F.pgoFlags)) then ADD(t, F.pgoFlags, tvb(p, 1)) end
   p = p + 1
   if p + 8 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoCommitLsn)) then t:add(F.pgoCommitLsn, tvb(p, 8)) end
+  if (vis or REF(t, F.pgoCommitLsn)) then ADD(t, F.pgoCommitLsn, tvb(p, 8)) end
   p = p + 8
   x = pg_value_text(3220, 1, ssub(s, p - 7, p))
-  if (vis or REF(t, F.pgoCommitLsnText)) then t:add(F.pgoCommitLsnText, tvb(p - 8, 0), x):set_generated() end
+  if (vis or REF(t, F.pgoCommitLsnText)) then GEN(ADD(t, F.pgoCommitLsnText, tvb(p - 8, 0), x)) end
   if p + 8 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoEndLsn)) then t:add(F.pgoEndLsn, tvb(p, 8)) end
+  if (vis or REF(t, F.pgoEndLsn)) then ADD(t, F.pgoEndLsn, tvb(p, 8)) end
   p = p + 8
   x = pg_value_text(3220, 1, ssub(s, p - 7, p))
-  if (vis or REF(t, F.pgoEndLsnText)) then t:add(F.pgoEndLsnText, tvb(p - 8, 0), x):set_generated() end
+  if (vis or REF(t, F.pgoEndLsnText)) then GEN(ADD(t, F.pgoEndLsnText, tvb(p - 8, 0), x)) end
   if p + 8 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoCommitTime)) then t:add(F.pgoCommitTime, tvb(p, 8)) end
+  if (vis or REF(t, F.pgoCommitTime)) then ADD(t, F.pgoCommitTime, tvb(p, 8)) end
   p = p + 8
   x = pg_value_text(1184, 1, ssub(s, p - 7, p))
-  if (vis or REF(t, F.pgoCommitTimeText)) then t:add(F.pgoCommitTimeText, tvb(p - 8, 0), x):set_generated() end
+  if (vis or REF(t, F.pgoCommitTimeText)) then GEN(ADD(t, F.pgoCommitTimeText, tvb(p - 8, 0), x)) end
   return p
 end
 
@@ -6279,24 +6280,24 @@ R.pgoutput_StreamAbort_B_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local x
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoXid)) then t:add(F.pgoXid, tvb(p, 4)) end
+  if (vis or REF(t, F.pgoXid)) then ADD(t, F.pgoXid, tvb(p, 4)) end
   do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
   v.xid = x
   p = p + 4
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoSubxid)) then t:add(F.pgoSubxid, tvb(p, 4)) end
+  if (vis or REF(t, F.pgoSubxid)) then ADD(t, F.pgoSubxid, tvb(p, 4)) end
   p = p + 4
   if p < e then
     if p + 8 > e then return ovr(c) end
-    if (vis or REF(t, F.pgoAbortLsn)) then t:add(F.pgoAbortLsn, tvb(p, 8)) end
+    if (vis or REF(t, F.pgoAbortLsn)) then ADD(t, F.pgoAbortLsn, tvb(p, 8)) end
     p = p + 8
     x = pg_value_text(3220, 1, ssub(s, p - 7, p))
-    if (vis or REF(t, F.pgoAbortLsnText)) then t:add(F.pgoAbortLsnText, tvb(p - 8, 0), x):set_generated() end
+    if (vis or REF(t, F.pgoAbortLsnText)) then GEN(ADD(t, F.pgoAbortLsnText, tvb(p - 8, 0), x)) end
     if p + 8 > e then return ovr(c) end
-    if (vis or REF(t, F.pgoAbortTime)) then t:add(F.pgoAbortTime, tvb(p, 8)) end
+    if (vis or REF(t, F.pgoAbortTime)) then ADD(t, F.pgoAbortTime, tvb(p, 8)) end
     p = p + 8
     x = pg_value_text(1184, 1, ssub(s, p - 7, p))
-    if (vis or REF(t, F.pgoAbortTimeText)) then t:add(F.pgoAbortTimeText, tvb(p - 8, 0), x):set_generated() end
+    if (vis or REF(t, F.pgoAbortTimeText)) then GEN(ADD(t, F.pgoAbortTimeText, tvb(p - 8, 0), x)) end
   end
   return p
 end
@@ -6325,26 +6326,26 @@ R.pgoutput_BeginPrepare_B_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local z, x
   if p + 8 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoPrepareLsn)) then t:add(F.pgoPrepareLsn, tvb(p, 8)) end
+  if (vis or REF(t, F.pgoPrepareLsn)) then ADD(t, F.pgoPrepareLsn, tvb(p, 8)) end
   p = p + 8
   x = pg_value_text(3220, 1, ssub(s, p - 7, p))
-  if (vis or REF(t, F.pgoPrepareLsnText)) then t:add(F.pgoPrepareLsnText, tvb(p - 8, 0), x):set_generated() end
+  if (vis or REF(t, F.pgoPrepareLsnText)) then GEN(ADD(t, F.pgoPrepareLsnText, tvb(p - 8, 0), x)) end
   if p + 8 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoEndLsn)) then t:add(F.pgoEndLsn, tvb(p, 8)) end
+  if (vis or REF(t, F.pgoEndLsn)) then ADD(t, F.pgoEndLsn, tvb(p, 8)) end
   p = p + 8
   x = pg_value_text(3220, 1, ssub(s, p - 7, p))
-  if (vis or REF(t, F.pgoEndLsnText)) then t:add(F.pgoEndLsnText, tvb(p - 8, 0), x):set_generated() end
+  if (vis or REF(t, F.pgoEndLsnText)) then GEN(ADD(t, F.pgoEndLsnText, tvb(p - 8, 0), x)) end
   if p + 8 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoPrepareTime)) then t:add(F.pgoPrepareTime, tvb(p, 8)) end
+  if (vis or REF(t, F.pgoPrepareTime)) then ADD(t, F.pgoPrepareTime, tvb(p, 8)) end
   p = p + 8
   x = pg_value_text(1184, 1, ssub(s, p - 7, p))
-  if (vis or REF(t, F.pgoPrepareTimeText)) then t:add(F.pgoPrepareTimeText, tvb(p - 8, 0), x):set_generated() end
+  if (vis or REF(t, F.pgoPrepareTimeText)) then GEN(ADD(t, F.pgoPrepareTimeText, tvb(p - 8, 0), x)) end
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoXid)) then t:add(F.pgoXid, tvb(p, 4)) end
+  if (vis or REF(t, F.pgoXid)) then ADD(t, F.pgoXid, tvb(p, 4)) end
   p = p + 4
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
-  if (vis or REF(t, F.pgoGid)) then t:add_packet_field(F.pgoGid, tvb(p, z - p), ENC_UTF_8) end
+  if (vis or REF(t, F.pgoGid)) then ADDPF(t, F.pgoGid, tvb(p, z - p), ENC_UTF_8) end
   v.gid = ssub(s, p + 1, z - 1)
   p = z
   return p
@@ -6376,29 +6377,29 @@ R.pgoutput_Prepare_B_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local z, x
   if p + 1 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoFlags)) then t:add(F.pgoFlags, tvb(p, 1)) end
+  if (vis or REF(t, F.pgoFlags)) then ADD(t, F.pgoFlags, tvb(p, 1)) end
   p = p + 1
   if p + 8 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoPrepareLsn)) then t:add(F.pgoPrepareLsn, tvb(p, 8)) end
+  if (vis or REF(t, F.pgoPrepareLsn)) then ADD(t, F.pgoPrepareLsn, tvb(p, 8)) end
   p = p + 8
   x = pg_value_text(3220, 1, ssub(s, p - 7, p))
-  if (vis or REF(t, F.pgoPrepareLsnText)) then t:add(F.pgoPrepareLsnText, tvb(p - 8, 0), x):set_generated() end
+  if (vis or REF(t, F.pgoPrepareLsnText)) then GEN(ADD(t, F.pgoPrepareLsnText, tvb(p - 8, 0), x)) end
   if p + 8 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoEndLsn)) then t:add(F.pgoEndLsn, tvb(p, 8)) end
+  if (vis or REF(t, F.pgoEndLsn)) then ADD(t, F.pgoEndLsn, tvb(p, 8)) end
   p = p + 8
   x = pg_value_text(3220, 1, ssub(s, p - 7, p))
-  if (vis or REF(t, F.pgoEndLsnText)) then t:add(F.pgoEndLsnText, tvb(p - 8, 0), x):set_generated() end
+  if (vis or REF(t, F.pgoEndLsnText)) then GEN(ADD(t, F.pgoEndLsnText, tvb(p - 8, 0), x)) end
   if p + 8 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoPrepareTime)) then t:add(F.pgoPrepareTime, tvb(p, 8)) end
+  if (vis or REF(t, F.pgoPrepareTime)) then ADD(t, F.pgoPrepareTime, tvb(p, 8)) end
   p = p + 8
   x = pg_value_text(1184, 1, ssub(s, p - 7, p))
-  if (vis or REF(t, F.pgoPrepareTimeText)) then t:add(F.pgoPrepareTimeText, tvb(p - 8, 0), x):set_generated() end
+  if (vis or REF(t, F.pgoPrepareTimeText)) then GEN(ADD(t, F.pgoPrepareTimeText, tvb(p - 8, 0), x)) end
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoXid)) then t:add(F.pgoXid, tvb(p, 4)) end
+  if (vis or REF(t, F.pgoXid)) then ADD(t, F.pgoXid, tvb(p, 4)) end
   p = p + 4
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
-  if (vis or REF(t, F.pgoGid)) then t:add_packet_field(F.pgoGid, tvb(p, z - p), ENC_UTF_8) end
+  if (vis or REF(t, F.pgoGid)) then ADDPF(t, F.pgoGid, tvb(p, z - p), ENC_UTF_8) end
   v.gid = ssub(s, p + 1, z - 1)
   p = z
   return p
@@ -6430,29 +6431,29 @@ R.pgoutput_CommitPrepared_B_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local z, x
   if p + 1 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoFlags)) then t:add(F.pgoFlags, tvb(p, 1)) end
+  if (vis or REF(t, F.pgoFlags)) then ADD(t, F.pgoFlags, tvb(p, 1)) end
   p = p + 1
   if p + 8 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoCommitLsn)) then t:add(F.pgoCommitLsn, tvb(p, 8)) end
+  if (vis or REF(t, F.pgoCommitLsn)) then ADD(t, F.pgoCommitLsn, tvb(p, 8)) end
   p = p + 8
   x = pg_value_text(3220, 1, ssub(s, p - 7, p))
-  if (vis or REF(t, F.pgoCommitLsnText)) then t:add(F.pgoCommitLsnText, tvb(p - 8, 0), x):set_generated() end
+  if (vis or REF(t, F.pgoCommitLsnText)) then GEN(ADD(t, F.pgoCommitLsnText, tvb(p - 8, 0), x)) end
   if p + 8 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoEndLsn)) then t:add(F.pgoEndLsn, tvb(p, 8)) end
+  if (vis or REF(t, F.pgoEndLsn)) then ADD(t, F.pgoEndLsn, tvb(p, 8)) end
   p = p + 8
   x = pg_value_text(3220, 1, ssub(s, p - 7, p))
-  if (vis or REF(t, F.pgoEndLsnText)) then t:add(F.pgoEndLsnText, tvb(p - 8, 0), x):set_generated() end
+  if (vis or REF(t, F.pgoEndLsnText)) then GEN(ADD(t, F.pgoEndLsnText, tvb(p - 8, 0), x)) end
   if p + 8 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoCommitTime)) then t:add(F.pgoCommitTime, tvb(p, 8)) end
+  if (vis or REF(t, F.pgoCommitTime)) then ADD(t, F.pgoCommitTime, tvb(p, 8)) end
   p = p + 8
   x = pg_value_text(1184, 1, ssub(s, p - 7, p))
-  if (vis or REF(t, F.pgoCommitTimeText)) then t:add(F.pgoCommitTimeText, tvb(p - 8, 0), x):set_generated() end
+  if (vis or REF(t, F.pgoCommitTimeText)) then GEN(ADD(t, F.pgoCommitTimeText, tvb(p - 8, 0), x)) end
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoXid)) then t:add(F.pgoXid, tvb(p, 4)) end
+  if (vis or REF(t, F.pgoXid)) then ADD(t, F.pgoXid, tvb(p, 4)) end
   p = p + 4
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
-  if (vis or REF(t, F.pgoGid)) then t:add_packet_field(F.pgoGid, tvb(p, z - p), ENC_UTF_8) end
+  if (vis or REF(t, F.pgoGid)) then ADDPF(t, F.pgoGid, tvb(p, z - p), ENC_UTF_8) end
   v.gid = ssub(s, p + 1, z - 1)
   p = z
   return p
@@ -6486,34 +6487,34 @@ R.pgoutput_RollbackPrepared_B_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local z, x
   if p + 1 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoFlags)) then t:add(F.pgoFlags, tvb(p, 1)) end
+  if (vis or REF(t, F.pgoFlags)) then ADD(t, F.pgoFlags, tvb(p, 1)) end
   p = p + 1
   if p + 8 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoPrepareEndLsn)) then t:add(F.pgoPrepareEndLsn, tvb(p, 8)) end
+  if (vis or REF(t, F.pgoPrepareEndLsn)) then ADD(t, F.pgoPrepareEndLsn, tvb(p, 8)) end
   p = p + 8
   x = pg_value_text(3220, 1, ssub(s, p - 7, p))
-  if (vis or REF(t, F.pgoPrepareEndLsnText)) then t:add(F.pgoPrepareEndLsnText, tvb(p - 8, 0), x):set_generated() end
+  if (vis or REF(t, F.pgoPrepareEndLsnText)) then GEN(ADD(t, F.pgoPrepareEndLsnText, tvb(p - 8, 0), x)) end
   if p + 8 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoRollbackEndLsn)) then t:add(F.pgoRollbackEndLsn, tvb(p, 8)) end
+  if (vis or REF(t, F.pgoRollbackEndLsn)) then ADD(t, F.pgoRollbackEndLsn, tvb(p, 8)) end
   p = p + 8
   x = pg_value_text(3220, 1, ssub(s, p - 7, p))
-  if (vis or REF(t, F.pgoRollbackEndLsnText)) then t:add(F.pgoRollbackEndLsnText, tvb(p - 8, 0), x):set_generated() end
+  if (vis or REF(t, F.pgoRollbackEndLsnText)) then GEN(ADD(t, F.pgoRollbackEndLsnText, tvb(p - 8, 0), x)) end
   if p + 8 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoPrepareTime)) then t:add(F.pgoPrepareTime, tvb(p, 8)) end
+  if (vis or REF(t, F.pgoPrepareTime)) then ADD(t, F.pgoPrepareTime, tvb(p, 8)) end
   p = p + 8
   x = pg_value_text(1184, 1, ssub(s, p - 7, p))
-  if (vis or REF(t, F.pgoPrepareTimeText)) then t:add(F.pgoPrepareTimeText, tvb(p - 8, 0), x):set_generated() end
+  if (vis or REF(t, F.pgoPrepareTimeText)) then GEN(ADD(t, F.pgoPrepareTimeText, tvb(p - 8, 0), x)) end
   if p + 8 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoRollbackTime)) then t:add(F.pgoRollbackTime, tvb(p, 8)) end
+  if (vis or REF(t, F.pgoRollbackTime)) then ADD(t, F.pgoRollbackTime, tvb(p, 8)) end
   p = p + 8
   x = pg_value_text(1184, 1, ssub(s, p - 7, p))
-  if (vis or REF(t, F.pgoRollbackTimeText)) then t:add(F.pgoRollbackTimeText, tvb(p - 8, 0), x):set_generated() end
+  if (vis or REF(t, F.pgoRollbackTimeText)) then GEN(ADD(t, F.pgoRollbackTimeText, tvb(p - 8, 0), x)) end
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoXid)) then t:add(F.pgoXid, tvb(p, 4)) end
+  if (vis or REF(t, F.pgoXid)) then ADD(t, F.pgoXid, tvb(p, 4)) end
   p = p + 4
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
-  if (vis or REF(t, F.pgoGid)) then t:add_packet_field(F.pgoGid, tvb(p, z - p), ENC_UTF_8) end
+  if (vis or REF(t, F.pgoGid)) then ADDPF(t, F.pgoGid, tvb(p, z - p), ENC_UTF_8) end
   v.gid = ssub(s, p + 1, z - 1)
   p = z
   return p
@@ -6886,15 +6887,15 @@ end
 local function add_undecoded(c, off, stop, key, text)
   local tree, tvb = c.root, c.tvb
   local t = tree
-  if not c.nt then t = tree:add(pgwire, tvb(off, stop - off), "PostgreSQL: undecoded data") end
+  if not c.nt then t = ADD(tree, pgwire, tvb(off, stop - off), "PostgreSQL: undecoded data") end
   t:add_proto_expert_info(E[key], text)
-  if stop > off and not c.nt then t:add(F.undecoded, tvb(off, stop - off)) end
+  if stop > off and not c.nt then ADD(t, F.undecoded, tvb(off, stop - off)) end
   t:add_proto_expert_info(E.resync, sformat("Skipped %d bytes to find the next message", stop - off))
 end
 
 local function add_partial(c, off)
   local t = c.root
-  if not c.nt then t = t:add(pgwire, c.tvb(off, c.caplen - off), "PostgreSQL: partial message") end
+  if not c.nt then t = ADD(t, pgwire, c.tvb(off, c.caplen - off), "PostgreSQL: partial message") end
   t:add_proto_expert_info(E.truncated, "Message cut short in the capture")
 end
 
@@ -7073,22 +7074,22 @@ local function add_links(c, t, g, m)
   local k = ML[g]
   if k and k < 0 then
     k = -k
-    if vis or REF(t, F.responseTo) then t:add(F.responseTo, r0, RQ_FRAME[k]):set_generated() end
+    if vis or REF(t, F.responseTo) then GEN(ADD(t, F.responseTo, r0, RQ_FRAME[k])) end
     if vis or REF(t, F.time) then
       local us = floor((c.pinfo.abs_ts - RQ_TIME[k]) * 1000000 + 0.5)
-      t:add(F.time, r0, NSTime.new(floor(us / 1000000), (us % 1000000) * 1000)):set_generated()
+      GEN(ADD(t, F.time, r0, NSTime.new(floor(us / 1000000), (us % 1000000) * 1000)))
     end
     local rows = RQ_ROWS[k]
-    if rows and (vis or REF(t, F.rowCount)) then t:add(F.rowCount, r0, rows):set_generated() end
+    if rows and (vis or REF(t, F.rowCount)) then GEN(ADD(t, F.rowCount, r0, rows)) end
     local tags = RQ_TAGS[k]
     if type(tags) == "string" then
-      if vis or REF(t, F.tags) then t:add(F.tags, r0, tags):set_generated() end
+      if vis or REF(t, F.tags) then GEN(ADD(t, F.tags, r0, tags)) end
       local tr = RQ_TAGROWS[k]
-      if tr > 0 and (vis or REF(t, F.tagRows)) then t:add(F.tagRows, r0, tr):set_generated() end
+      if tr > 0 and (vis or REF(t, F.tagRows)) then GEN(ADD(t, F.tagRows, r0, tr)) end
     end
   elseif k and k > 0 then
     local sql = RQ_SQL[k]
-    if sql and (vis or REF(t, F.sql)) then t:add(F.sql, r0, sql):set_generated() end
+    if sql and (vis or REF(t, F.sql)) then GEN(ADD(t, F.sql, r0, sql)) end
     local o = m.objects
     if o and o.params and (vis or REF(t, F.paramType) or REF(t, F.paramValue)) then
       -- Typed when shown: the first pass keeps what they need (the statement's types then).
@@ -7096,15 +7097,15 @@ local function add_links(c, t, g, m)
       local params = typed_params(RQ_PT[k], lists[o.params.values], lists[o.params.formats])
       for i = 1, #params do
         local p = params[i]
-        if p.t then t:add(F.paramType, r0, p.t):set_generated() end
-        if p.v then t:add(F.paramValue, r0, p.v):set_generated() end
+        if p.t then GEN(ADD(t, F.paramType, r0, p.t)) end
+        if p.v then GEN(ADD(t, F.paramValue, r0, p.v)) end
       end
     end
   end
   local x = MX[g]
   if x then
-    if x.cb and (vis or REF(t, F.cancelBackend)) then t:add(F.cancelBackend, r0, x.cb):set_generated() end
-    if x.cq and (vis or REF(t, F.cancelRequest)) then t:add(F.cancelRequest, r0, x.cq):set_generated() end
+    if x.cb and (vis or REF(t, F.cancelBackend)) then GEN(ADD(t, F.cancelBackend, r0, x.cb)) end
+    if x.cq and (vis or REF(t, F.cancelRequest)) then GEN(ADD(t, F.cancelRequest, r0, x.cq)) end
     if x.unexpected then t:add_proto_expert_info(E.unexpectedResponse, "A response with no request waiting for it") end
   end
 end
@@ -7119,17 +7120,17 @@ local depth = 0
 -- The message's item and r0 (a zero-length range at its start) when there is a tree.
 local function add_message_item(c, off, size, shape, m, S)
   local tree, tvb, vis = c.root, c.tvb, c.vis
-  local t = tree:add(pgwire, tvb(off, math.min(size, c.caplen - off)), "PostgreSQL: " .. m.name)
+  local t = ADD(tree, pgwire, tvb(off, math.min(size, c.caplen - off)), "PostgreSQL: " .. m.name)
   local r0 = tvb(off, 0)
-  if vis or REF(t, F.msg) then t:add(F.msg, r0, m.name):set_generated() end
+  if vis or REF(t, F.msg) then GEN(ADD(t, F.msg, r0, m.name)) end
   if shape == "typed" then
-    if vis or REF(t, F.type) then t:add(F.type, tvb(off, 1)) end
-    if vis or REF(t, F.length) then t:add(F.length, tvb(off + 1, 4)) end
+    if vis or REF(t, F.type) then ADD(t, F.type, tvb(off, 1)) end
+    if vis or REF(t, F.length) then ADD(t, F.length, tvb(off + 1, 4)) end
   elseif shape == "untyped" then
-    if vis or REF(t, F.length) then t:add(F.length, tvb(off, 4)) end
+    if vis or REF(t, F.length) then ADD(t, F.length, tvb(off, 4)) end
   end
-  if vis or REF(t, F.frontend) then t:add(F.frontend, r0, c.fe):set_generated() end
-  if S[2] and (vis or REF(t, F.txStatus)) then t:add(F.txStatus, r0, S[2]):set_generated() end
+  if vis or REF(t, F.frontend) then GEN(ADD(t, F.frontend, r0, c.fe)) end
+  if S[2] and (vis or REF(t, F.txStatus)) then GEN(ADD(t, F.txStatus, r0, S[2])) end
   return t, r0
 end
 
@@ -7154,8 +7155,8 @@ local function frame_slow(c, S, off)
   if core.tls and not in_tls then return nil, "tls" end
   if core.gss then
     if not c.nt then
-      local t = c.root:add(pgwire, c.tvb(off, caplen - off), "PostgreSQL: GSSAPI-encrypted data")
-      t:add(F.undecoded, c.tvb(off, caplen - off))
+      local t = ADD(c.root, pgwire, c.tvb(off, caplen - off), "PostgreSQL: GSSAPI-encrypted data")
+      ADD(t, F.undecoded, c.tvb(off, caplen - off))
     end
     return nil, "stop"
   end
@@ -7391,7 +7392,7 @@ local function dissect_messages(c, S)
       if t then
         local k = ML[gm]
         if k and k > 0 and RQ_RESP[k] > 0 and (c.vis or REF(t, F.responseIn)) then
-          t:add(F.responseIn, c.r0, RQ_RESP[k]):set_generated()
+          GEN(ADD(t, F.responseIn, c.r0, RQ_RESP[k]))
         end
       end
       local info = m.info_s
@@ -7546,7 +7547,7 @@ function pgwire.dissector(tvb, pinfo, tree)
     c = { v = {}, infos = {} }
     CTX[depth] = c
   end
-  if not REF then REF = tree.referenced end
+  if not REF then REF, ADD, ADDPF, GEN = tree.referenced, tree.add, tree.add_packet_field, tree.set_generated end
   -- No tree (tshark without -V, filters or field output): decode for the Info column, the
   -- experts and the connection's state only. TreeItem's tostring tells a NULL tree apart from
   -- an invisible one (since Wireshark 1.99.8).
@@ -7565,7 +7566,7 @@ function pgwire.dissector(tvb, pinfo, tree)
   depth = depth - 1
   if not ok then
     -- A bug, never the data's fault: show it as an expert item instead of a Lua error.
-    local t = tree:add(pgwire, tvb(), "PostgreSQL: decoder error")
+    local t = ADD(tree, pgwire, tvb(), "PostgreSQL: decoder error")
     t:add_proto_expert_info(E.overrun, "Decoder error: " .. tostring(S2))
     return caplen
   end

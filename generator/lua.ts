@@ -145,7 +145,7 @@ function reader(model: Model, m: MessageModel, mode: Mode): string {
         case "int": {
           const size = e.size ?? sizeOf(e.field.type);
           out.lines.push(`${ind}if p + ${size} > e then return ovr(c) end`);
-          if (tree) out.lines.push(`${ind}if ${wants(e.field)} then t:add(${key(e.field)}, tvb(p, ${size})) end`);
+          if (tree) out.lines.push(`${ind}if ${wants(e.field)} then ADD(t, ${key(e.field)}, tvb(p, ${size})) end`);
           if (
             neededVar(e.bind) &&
             e.bind &&
@@ -161,7 +161,7 @@ function reader(model: Model, m: MessageModel, mode: Mode): string {
           out.lines.push(`${ind}z = sfind(s, "\\0", p + 1, true)`, `${ind}if not z or z > e then return unterm(c) end`);
           if (tree)
             out.lines.push(
-              `${ind}if ${wants(e.field)} then t:add_packet_field(${key(e.field)}, tvb(p, z - p), ENC_UTF_8) end`,
+              `${ind}if ${wants(e.field)} then ADDPF(t, ${key(e.field)}, tvb(p, z - p), ENC_UTF_8) end`,
             );
           bind(ind, e.bind, "ssub(s, p + 1, z - 1)");
           out.lines.push(`${ind}p = z`);
@@ -170,7 +170,7 @@ function reader(model: Model, m: MessageModel, mode: Mode): string {
           const len =
             typeof e.length === "number" ? String(e.length) : e.length === "rest" ? "e - p" : use(e.length.slice(1));
           out.lines.push(`${ind}n = ${len}`, `${ind}if n > 0 then`, `${ind}  if p + n > e then return ovr(c) end`);
-          if (tree) out.lines.push(`${ind}  if ${wants(e.field)} then t:add(${key(e.field)}, tvb(p, n)) end`);
+          if (tree) out.lines.push(`${ind}  if ${wants(e.field)} then ADD(t, ${key(e.field)}, tvb(p, n)) end`);
           bind(`${ind}  `, e.bind, "ssub(s, p + 1, p + n)");
           out.lines.push(`${ind}  p = p + n`, `${ind}end`);
           break;
@@ -195,7 +195,7 @@ function reader(model: Model, m: MessageModel, mode: Mode): string {
           if (e.label && tree) {
             out.lines.push(
               `${ind}  local t${d}, p${d} = t, p`,
-              `${ind}  if vis then t = t:add(tvb(p, 0), ${q(`${e.label} `)} .. (i${d} + 1)) end`,
+              `${ind}  if vis then t = ADD(t, tvb(p, 0), ${q(`${e.label} `)} .. (i${d} + 1)) end`,
             );
             emit(e.body, `${ind}  `, undefined, `i${d}`);
             out.lines.push(`${ind}  if vis then t:set_len(p - p${d}) t = t${d} end`);
@@ -245,7 +245,7 @@ function reader(model: Model, m: MessageModel, mode: Mode): string {
           }
           const d = ++out.depth;
           const lbl = label ? `${q(`${e.label} `)} .. (${label} + 1)` : q(e.label);
-          out.lines.push(`${ind}local t${d}, p${d} = t, p`, `${ind}if vis then t = t:add(tvb(p, 0), ${lbl}) end`);
+          out.lines.push(`${ind}local t${d}, p${d} = t, p`, `${ind}if vis then t = ADD(t, tvb(p, 0), ${lbl}) end`);
           emit(e.body, ind, undefined, idx);
           out.lines.push(`${ind}if vis then t:set_len(p - p${d}) t = t${d} end`);
           break;
@@ -283,7 +283,7 @@ function reader(model: Model, m: MessageModel, mode: Mode): string {
           const args = `T.${e.table}, ${vref(e.from.slice(1))}, ${e.prefix ?? "nil"}, ${!!e.firstWord}`;
           out.lines.push(`${ind}x = ${e.replication ? "c.core.repl and " : ""}lookup(${args})`, `${ind}if x then`);
           if (tree)
-            out.lines.push(`${ind}  if ${wants(e.field)} then t:add(${key(e.field)}, r0, x):set_generated() end`);
+            out.lines.push(`${ind}  if ${wants(e.field)} then GEN(ADD(t, ${key(e.field)}, r0, x)) end`);
           bind(`${ind}  `, e.bind, "x");
           out.lines.push(`${ind}end`);
           break;
@@ -293,7 +293,7 @@ function reader(model: Model, m: MessageModel, mode: Mode): string {
           out.lines.push(`${ind}x = pg_value_text(${e.oid}, 1, ssub(s, p - ${e.size - 1}, p))`);
           if (tree)
             out.lines.push(
-              `${ind}if ${wants(e.field)} then t:add(${key(e.field)}, tvb(p - ${e.size}, 0), x):set_generated() end`,
+              `${ind}if ${wants(e.field)} then GEN(ADD(t, ${key(e.field)}, tvb(p - ${e.size}, 0), x)) end`,
             );
           bind(ind, e.bind, "x");
           break;
@@ -342,7 +342,7 @@ function reader(model: Model, m: MessageModel, mode: Mode): string {
           if (tree)
             out.lines.push(
               `${ind}x = relation(c, ${vref(e.from.slice(1))})`,
-              `${ind}if x and ${wants(e.field)} then t:add(${key(e.field)}, r0, x):set_generated() end`,
+              `${ind}if x and ${wants(e.field)} then GEN(ADD(t, ${key(e.field)}, r0, x)) end`,
             );
           else if (neededVar(e.bind)) out.lines.push(`${ind}x = relation(c, ${vref(e.from.slice(1))})`);
           else break;

@@ -363,14 +363,14 @@ end
 -- One row: its number, then each field's column name (when known) and value (or NULL).
 local function copy_emit_row(b, f, row, fields, names, at, carried, base)
   if b.nt then return end
-  b.tree:add(f.row, copy_at(b, at, carried, base), row):set_generated()
+  GEN(ADD(b.tree, f.row, copy_at(b, at, carried, base), row))
   for k = 1, #fields do
     local r = copy_at(b, at + fields[k][1] - 1, carried, base)
     local name = names and names[k]
-    if name then b.tree:add(f.column, r, name):set_generated() end
+    if name then GEN(ADD(b.tree, f.column, r, name)) end
     local v = fields[k][2]
-    if v then b.tree:add(f.value, r, cut_utf8(v, MAX_VALUE_BYTES)):set_generated()
-    else b.tree:add(f.null, r, true):set_generated() end
+    if v then GEN(ADD(b.tree, f.value, r, cut_utf8(v, MAX_VALUE_BYTES)))
+    else GEN(ADD(b.tree, f.null, r, true)) end
   end
 end
 
@@ -446,9 +446,9 @@ local function copy_binary(b, f, st, data, base)
         local fd = fields[k]
         local r = (fd.at and b.tvb(base + fd.at - 1, 0)) or b.tvb(base, 0)
         local name = cs.names and cs.names[fd.i]
-        if name then b.tree:add(f.column, r, name):set_generated() end
-        if fd.v then b.tree:add(f.value, r, fd.v):set_generated()
-        else b.tree:add(f.null, r, true):set_generated() end
+        if name then GEN(ADD(b.tree, f.column, r, name)) end
+        if fd.v then GEN(ADD(b.tree, f.value, r, fd.v))
+        else GEN(ADD(b.tree, f.null, r, true)) end
       end
     end
     fields = {}
@@ -478,8 +478,8 @@ local function copy_binary(b, f, st, data, base)
           local ext = u32(acc, 16)
           if not b.nt then
             local r = (sigAt and b.tvb(base + sigAt - 1, 0)) or b.tvb(base, 0)
-            b.tree:add(f.flags, r, u32(acc, 12)):set_generated()
-            b.tree:add(f.extension, r, ext):set_generated()
+            GEN(ADD(b.tree, f.flags, r, u32(acc, 12)))
+            GEN(ADD(b.tree, f.extension, r, ext))
           end
           acc = ""
           if ext > 0 then stage, need = "ext", ext else stage, need = "count", 2 end
@@ -492,12 +492,12 @@ local function copy_binary(b, f, st, data, base)
         if c == 65535 then
           stage = "end"
           if not b.nt then
-            b.tree:add(f.trailer, (rowAt and b.tvb(base + rowAt - 1, 0)) or b.tvb(base, 0), true):set_generated()
+            GEN(ADD(b.tree, f.trailer, (rowAt and b.tvb(base + rowAt - 1, 0)) or b.tvb(base, 0), true))
           end
         else
           row, nf, fi = row + 1, c, 0
           if not b.nt then
-            b.tree:add(f.row, (rowAt and b.tvb(base + rowAt - 1, 0)) or b.tvb(base, 0), row):set_generated()
+            GEN(ADD(b.tree, f.row, (rowAt and b.tvb(base + rowAt - 1, 0)) or b.tvb(base, 0), row))
           end
           rowAt = nil
           next_field()
@@ -555,7 +555,7 @@ local function copy_statement(c, t, sql, f)
     local opts = list[i].opts
     for k = 1, #opts do
       local n, v = opts[k][1], opts[k][2]
-      t:add(f, c.r0, v and (n .. "=" .. v) or n):set_generated()
+      GEN(ADD(t, f, c.r0, v and (n .. "=" .. v) or n))
     end
   end
 end
@@ -567,7 +567,7 @@ end
 -- which later passes read. Without a tree (t nil) rows are counted, not built.
 local function copy_rows(c, t, s, p, e, fdata, f)
   local n = e - p
-  if n > 0 and t and (c.vis or REF(t, fdata)) then t:add(fdata, c.tvb(p, n)) end
+  if n > 0 and t and (c.vis or REF(t, fdata)) then ADD(t, fdata, c.tvb(p, n)) end
   local cfg = c.core.cfg
   if cfg and n > 0 and (cfg.dir == "in") == c.fe then
     local st

@@ -54,10 +54,11 @@ local function num(x)
   return 0
 end
 
--- TreeItem.referenced, taken from the first tree the dissector is given (a method lookup per call
--- costs as much as the call itself). Tree items are added only when the tree is visible or a
--- filter, column or tap uses the field: the same rule Wireshark's own dissectors follow.
-local REF
+-- TreeItem's methods referenced, add, add_packet_field and set_generated, taken from the first
+-- tree the dissector is given: looked up on the userdata at every call, a method costs a good part
+-- of the call. Tree items are added only when the tree is visible or a filter, column or tap uses
+-- the field: the same rule Wireshark's own dissectors follow.
+local REF, ADD, ADDPF, GEN
 
 -- An expert info on the message, or, without a tree, on the call's NULL tree (tshark -z expert
 -- and the expert column still see it).
@@ -202,15 +203,15 @@ local function attributes(c, t, text, gs2, keys, fcbind, fauthzid, fother)
   end
   local r, vis = c.r0, c.vis
   if gs2 then
-    if vis or REF(t, fcbind) then t:add(fcbind, r, items[1]):set_generated() end
-    if items[2] ~= "" and (vis or REF(t, fauthzid)) then t:add(fauthzid, r, items[2]):set_generated() end
+    if vis or REF(t, fcbind) then GEN(ADD(t, fcbind, r, items[1])) end
+    if items[2] ~= "" and (vis or REF(t, fauthzid)) then GEN(ADD(t, fauthzid, r, items[2])) end
   end
   for i = first, #items do
     local f = keys[ssub(items[i], 1, 1)]
     if f then
-      if vis or REF(t, f) then t:add(f, r, ssub(items[i], 3)):set_generated() end
+      if vis or REF(t, f) then GEN(ADD(t, f, r, ssub(items[i], 3))) end
     elseif vis or REF(t, fother) then
-      t:add(fother, r, items[i]):set_generated()
+      GEN(ADD(t, fother, r, items[i]))
     end
   end
 end
@@ -220,13 +221,13 @@ local function column(c, t, s, p, e, i, flen, fdata, fname, ftype, fvalue)
   if p + 4 > e then return ovr(c) end
   local tvb, vis = c.tvb, c.vis
   local start = p
-  if vis or REF(t, flen) then t:add(flen, tvb(p, 4)) end
+  if vis or REF(t, flen) then ADD(t, flen, tvb(p, 4)) end
   local n = i32(s, p + 1)
   p = p + 4
   local at = p
   if n > 0 then
     if p + n > e then return ovr(c) end
-    if vis or REF(t, fdata) then t:add(fdata, tvb(p, n)) end
+    if vis or REF(t, fdata) then ADD(t, fdata, tvb(p, n)) end
     p = p + n
   end
   local col = c.cols and c.cols[i + 1]
@@ -237,12 +238,12 @@ local function column(c, t, s, p, e, i, flen, fdata, fname, ftype, fvalue)
     if #rf == 0 then cf = 0 elseif #rf == 1 then cf = rf[1][1] else cf = rf[i + 1] and rf[i + 1][1] end
   end
   local r = tvb(start, 0)
-  if type(cn) == "string" and (vis or REF(t, fname)) then t:add(fname, r, cn):set_generated() end
+  if type(cn) == "string" and (vis or REF(t, fname)) then GEN(ADD(t, fname, r, cn)) end
   local ty = type(ct) == "number" and PG_TYPES[ct]
-  if ty and (vis or REF(t, ftype)) then t:add(ftype, r, ty.name):set_generated() end
+  if ty and (vis or REF(t, ftype)) then GEN(ADD(t, ftype, r, ty.name)) end
   if n >= 0 and type(ct) == "number" and type(cf) == "number" and (vis or REF(t, fvalue)) then
     local text = cut_utf8(pg_value_text(ct, cf, ssub(s, at + 1, at + n)), MAX_VALUE_BYTES)
-    t:add(fvalue, r, text):set_generated()
+    GEN(ADD(t, fvalue, r, text))
   end
   return p
 end
@@ -263,30 +264,30 @@ local function tuple_column(c, t, s, p, e, i, fkind, valued, digits, empty, flen
   local tvb, vis = c.tvb, c.vis
   local start = p
   local k = ssub(s, p + 1, p + 1)
-  if vis or REF(t, fkind) then t:add(fkind, tvb(p, 1)) end
+  if vis or REF(t, fkind) then ADD(t, fkind, tvb(p, 1)) end
   p = p + 1
   local col = c.cols and c.cols[i + 1]
   local cn, ct = col and col[1], col and col[2]
   local r = tvb(start, 0)
-  if type(cn) == "string" and (vis or REF(t, fname)) then t:add(fname, r, cn):set_generated() end
+  if type(cn) == "string" and (vis or REF(t, fname)) then GEN(ADD(t, fname, r, cn)) end
   -- A built-in type, or one the stream's Type message named.
   local tn = type(ct) == "number" and (PG_TYPES[ct] and PG_TYPES[ct].name or (c.core.types and c.core.types[ct]))
-  if tn and (vis or REF(t, ftype)) then t:add(ftype, r, tn):set_generated() end
+  if tn and (vis or REF(t, ftype)) then GEN(ADD(t, ftype, r, tn)) end
   local vi = sfind(valued, k, 1, true)
   if vi then
     if p + 4 > e then return ovr(c) end
-    if vis or REF(t, flen) then t:add(flen, tvb(p, 4)) end
+    if vis or REF(t, flen) then ADD(t, flen, tvb(p, 4)) end
     local n = i32(s, p + 1)
     p = p + 4
     local at = p
     if n > 0 then
       if p + n > e then return ovr(c) end
-      if vis or REF(t, fdata) then t:add(fdata, tvb(p, n)) end
+      if vis or REF(t, fdata) then ADD(t, fdata, tvb(p, n)) end
       p = p + n
     end
     if n >= 0 and type(ct) == "number" and (vis or REF(t, fvalue)) then
       local text = cut_utf8(pg_value_text(ct, sbyte(digits, vi) - 48, ssub(s, at + 1, at + n)), MAX_VALUE_BYTES)
-      t:add(fvalue, r, text):set_generated()
+      GEN(ADD(t, fvalue, r, text))
     end
     return p
   elseif not sfind(empty, k, 1, true) then
@@ -364,7 +365,7 @@ local function options(c, t, v, text, when, f)
   local list = repl_options(text)
   for i = 1, #list do
     local name, value = list[i][1], list[i][2]
-    if t and (c.vis or REF(t, f)) then t:add(f, c.r0, value and (name .. "=" .. value) or name):set_generated() end
+    if t and (c.vis or REF(t, f)) then GEN(ADD(t, f, c.r0, value and (name .. "=" .. value) or name)) end
     v["opt:" .. name] = value or ""
     c.dirty = true
   end
@@ -408,10 +409,10 @@ end
 
 local function payload_tree(c, v, s, p, e, t, set, f, ftype)
   if p >= e then return p end
-  if c.vis or REF(t, f) then t:add(f, c.tvb(p, e - p)) end
+  if c.vis or REF(t, f) then ADD(t, f, c.tvb(p, e - p)) end
   local m = payload_pick(c, s, p, set)
   if not m then return e end
-  if c.vis or REF(t, ftype) then t:add(ftype, c.tvb(p, 1)) end
+  if c.vis or REF(t, ftype) then ADD(t, ftype, c.tvb(p, 1)) end
   v.instream = c.core.stream and 1 or 0
   c.sub = m
   return m.tree(c, v, s, p + 1, e, t)

@@ -216,15 +216,15 @@ end
 local function add_undecoded(c, off, stop, key, text)
   local tree, tvb = c.root, c.tvb
   local t = tree
-  if not c.nt then t = tree:add(pgwire, tvb(off, stop - off), "PostgreSQL: undecoded data") end
+  if not c.nt then t = ADD(tree, pgwire, tvb(off, stop - off), "PostgreSQL: undecoded data") end
   t:add_proto_expert_info(E[key], text)
-  if stop > off and not c.nt then t:add(F.undecoded, tvb(off, stop - off)) end
+  if stop > off and not c.nt then ADD(t, F.undecoded, tvb(off, stop - off)) end
   t:add_proto_expert_info(E.resync, sformat("Skipped %d bytes to find the next message", stop - off))
 end
 
 local function add_partial(c, off)
   local t = c.root
-  if not c.nt then t = t:add(pgwire, c.tvb(off, c.caplen - off), "PostgreSQL: partial message") end
+  if not c.nt then t = ADD(t, pgwire, c.tvb(off, c.caplen - off), "PostgreSQL: partial message") end
   t:add_proto_expert_info(E.truncated, "Message cut short in the capture")
 end
 
@@ -403,22 +403,22 @@ local function add_links(c, t, g, m)
   local k = ML[g]
   if k and k < 0 then
     k = -k
-    if vis or REF(t, F.responseTo) then t:add(F.responseTo, r0, RQ_FRAME[k]):set_generated() end
+    if vis or REF(t, F.responseTo) then GEN(ADD(t, F.responseTo, r0, RQ_FRAME[k])) end
     if vis or REF(t, F.time) then
       local us = floor((c.pinfo.abs_ts - RQ_TIME[k]) * 1000000 + 0.5)
-      t:add(F.time, r0, NSTime.new(floor(us / 1000000), (us % 1000000) * 1000)):set_generated()
+      GEN(ADD(t, F.time, r0, NSTime.new(floor(us / 1000000), (us % 1000000) * 1000)))
     end
     local rows = RQ_ROWS[k]
-    if rows and (vis or REF(t, F.rowCount)) then t:add(F.rowCount, r0, rows):set_generated() end
+    if rows and (vis or REF(t, F.rowCount)) then GEN(ADD(t, F.rowCount, r0, rows)) end
     local tags = RQ_TAGS[k]
     if type(tags) == "string" then
-      if vis or REF(t, F.tags) then t:add(F.tags, r0, tags):set_generated() end
+      if vis or REF(t, F.tags) then GEN(ADD(t, F.tags, r0, tags)) end
       local tr = RQ_TAGROWS[k]
-      if tr > 0 and (vis or REF(t, F.tagRows)) then t:add(F.tagRows, r0, tr):set_generated() end
+      if tr > 0 and (vis or REF(t, F.tagRows)) then GEN(ADD(t, F.tagRows, r0, tr)) end
     end
   elseif k and k > 0 then
     local sql = RQ_SQL[k]
-    if sql and (vis or REF(t, F.sql)) then t:add(F.sql, r0, sql):set_generated() end
+    if sql and (vis or REF(t, F.sql)) then GEN(ADD(t, F.sql, r0, sql)) end
     local o = m.objects
     if o and o.params and (vis or REF(t, F.paramType) or REF(t, F.paramValue)) then
       -- Typed when shown: the first pass keeps what they need (the statement's types then).
@@ -426,15 +426,15 @@ local function add_links(c, t, g, m)
       local params = typed_params(RQ_PT[k], lists[o.params.values], lists[o.params.formats])
       for i = 1, #params do
         local p = params[i]
-        if p.t then t:add(F.paramType, r0, p.t):set_generated() end
-        if p.v then t:add(F.paramValue, r0, p.v):set_generated() end
+        if p.t then GEN(ADD(t, F.paramType, r0, p.t)) end
+        if p.v then GEN(ADD(t, F.paramValue, r0, p.v)) end
       end
     end
   end
   local x = MX[g]
   if x then
-    if x.cb and (vis or REF(t, F.cancelBackend)) then t:add(F.cancelBackend, r0, x.cb):set_generated() end
-    if x.cq and (vis or REF(t, F.cancelRequest)) then t:add(F.cancelRequest, r0, x.cq):set_generated() end
+    if x.cb and (vis or REF(t, F.cancelBackend)) then GEN(ADD(t, F.cancelBackend, r0, x.cb)) end
+    if x.cq and (vis or REF(t, F.cancelRequest)) then GEN(ADD(t, F.cancelRequest, r0, x.cq)) end
     if x.unexpected then t:add_proto_expert_info(E.unexpectedResponse, "A response with no request waiting for it") end
   end
 end
@@ -449,17 +449,17 @@ local depth = 0
 -- The message's item and r0 (a zero-length range at its start) when there is a tree.
 local function add_message_item(c, off, size, shape, m, S)
   local tree, tvb, vis = c.root, c.tvb, c.vis
-  local t = tree:add(pgwire, tvb(off, math.min(size, c.caplen - off)), "PostgreSQL: " .. m.name)
+  local t = ADD(tree, pgwire, tvb(off, math.min(size, c.caplen - off)), "PostgreSQL: " .. m.name)
   local r0 = tvb(off, 0)
-  if vis or REF(t, F.msg) then t:add(F.msg, r0, m.name):set_generated() end
+  if vis or REF(t, F.msg) then GEN(ADD(t, F.msg, r0, m.name)) end
   if shape == "typed" then
-    if vis or REF(t, F.type) then t:add(F.type, tvb(off, 1)) end
-    if vis or REF(t, F.length) then t:add(F.length, tvb(off + 1, 4)) end
+    if vis or REF(t, F.type) then ADD(t, F.type, tvb(off, 1)) end
+    if vis or REF(t, F.length) then ADD(t, F.length, tvb(off + 1, 4)) end
   elseif shape == "untyped" then
-    if vis or REF(t, F.length) then t:add(F.length, tvb(off, 4)) end
+    if vis or REF(t, F.length) then ADD(t, F.length, tvb(off, 4)) end
   end
-  if vis or REF(t, F.frontend) then t:add(F.frontend, r0, c.fe):set_generated() end
-  if S[2] and (vis or REF(t, F.txStatus)) then t:add(F.txStatus, r0, S[2]):set_generated() end
+  if vis or REF(t, F.frontend) then GEN(ADD(t, F.frontend, r0, c.fe)) end
+  if S[2] and (vis or REF(t, F.txStatus)) then GEN(ADD(t, F.txStatus, r0, S[2])) end
   return t, r0
 end
 
@@ -484,8 +484,8 @@ local function frame_slow(c, S, off)
   if core.tls and not in_tls then return nil, "tls" end
   if core.gss then
     if not c.nt then
-      local t = c.root:add(pgwire, c.tvb(off, caplen - off), "PostgreSQL: GSSAPI-encrypted data")
-      t:add(F.undecoded, c.tvb(off, caplen - off))
+      local t = ADD(c.root, pgwire, c.tvb(off, caplen - off), "PostgreSQL: GSSAPI-encrypted data")
+      ADD(t, F.undecoded, c.tvb(off, caplen - off))
     end
     return nil, "stop"
   end
@@ -721,7 +721,7 @@ local function dissect_messages(c, S)
       if t then
         local k = ML[gm]
         if k and k > 0 and RQ_RESP[k] > 0 and (c.vis or REF(t, F.responseIn)) then
-          t:add(F.responseIn, c.r0, RQ_RESP[k]):set_generated()
+          GEN(ADD(t, F.responseIn, c.r0, RQ_RESP[k]))
         end
       end
       local info = m.info_s
@@ -876,7 +876,7 @@ function pgwire.dissector(tvb, pinfo, tree)
     c = { v = {}, infos = {} }
     CTX[depth] = c
   end
-  if not REF then REF = tree.referenced end
+  if not REF then REF, ADD, ADDPF, GEN = tree.referenced, tree.add, tree.add_packet_field, tree.set_generated end
   -- No tree (tshark without -V, filters or field output): decode for the Info column, the
   -- experts and the connection's state only. TreeItem's tostring tells a NULL tree apart from
   -- an invisible one (since Wireshark 1.99.8).
@@ -895,7 +895,7 @@ function pgwire.dissector(tvb, pinfo, tree)
   depth = depth - 1
   if not ok then
     -- A bug, never the data's fault: show it as an expert item instead of a Lua error.
-    local t = tree:add(pgwire, tvb(), "PostgreSQL: decoder error")
+    local t = ADD(tree, pgwire, tvb(), "PostgreSQL: decoder error")
     t:add_proto_expert_info(E.overrun, "Decoder error: " .. tostring(S2))
     return caplen
   end
