@@ -43,6 +43,11 @@ export interface TsharkOptions extends DecodeOptions {
   plugin?: string;
   /** Extra -o preferences. */
   prefs?: string[];
+  /**
+   * The command that runs tshark, tshark's arguments appended (default ["tshark"]): e.g. the
+   * tshark of another Wireshark release in a chroot (test/helpers/releases.ts).
+   */
+  tshark?: readonly string[];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -291,9 +296,16 @@ export function tsharkArgs(file: string, opts: TsharkOptions, output: string[]):
   return args;
 }
 
-export async function runTshark(args: string[]): Promise<{ stdout: string; stderr: string }> {
+export async function runTshark(
+  args: string[],
+  tshark: readonly string[] = ["tshark"],
+): Promise<{ stdout: string; stderr: string }> {
   try {
-    const r = await execa("tshark", args, { maxBuffer: 1024 * 1024 * 1024, reject: false, stripFinalNewline: false });
+    const r = await execa(tshark[0], [...tshark.slice(1), ...args], {
+      maxBuffer: 1024 * 1024 * 1024,
+      reject: false,
+      stripFinalNewline: false,
+    });
     // With reject: false, execa returns a failure to start tshark instead of throwing it.
     if ((r as { code?: string }).code === "ENOENT" || /ENOENT/.test(String((r as { message?: string }).message))) {
       throw new CaptureError("tshark not found: install it (Debian: apt-get install tshark)");
@@ -315,10 +327,18 @@ export async function runTshark(args: string[]): Promise<{ stdout: string; stder
  * tshark with its standard output handed over chunk by chunk as it comes (PDML of a big capture
  * can outgrow a string); the standard error is kept.
  */
-export async function streamTshark(args: string[], onChunk: (text: string) => void): Promise<{ stderr: string }> {
+export async function streamTshark(
+  args: string[],
+  onChunk: (text: string) => void,
+  tshark: readonly string[] = ["tshark"],
+): Promise<{ stderr: string }> {
   let sub: ReturnType<typeof execa>;
   try {
-    sub = execa("tshark", args, { buffer: { stdout: false, stderr: true }, reject: false, encoding: "utf8" });
+    sub = execa(tshark[0], [...tshark.slice(1), ...args], {
+      buffer: { stdout: false, stderr: true },
+      reject: false,
+      encoding: "utf8",
+    });
   } catch (e) {
     if ((e as { code?: string }).code === "ENOENT")
       throw new CaptureError("tshark not found: install it (Debian: apt-get install tshark)");
@@ -358,9 +378,10 @@ export async function luaSide(file: string, opts: TsharkOptions = {}): Promise<L
   if (!existsSync(opts.plugin ?? PLUGIN)) throw new CaptureError(`plugin not found: ${opts.plugin ?? PLUGIN}`);
   const reader = new PdmlReader();
   const [pdml, cols] = await Promise.all([
-    streamTshark(tsharkArgs(file, opts, ["-T", "pdml"]), (c) => reader.push(c)),
+    streamTshark(tsharkArgs(file, opts, ["-T", "pdml"]), (c) => reader.push(c), opts.tshark),
     runTshark(
       tsharkArgs(file, opts, ["-T", "fields", "-e", "frame.number", "-e", "_ws.col.Protocol", "-e", "_ws.col.Info"]),
+      opts.tshark,
     ),
   ]);
   const run = reader.end();
