@@ -2,7 +2,8 @@
 // Both sides reduce to the same shape: per frame, the pgwire items in order, each with its fields
 // as (name, shown value, offset from the item start, length), and the Info column.
 
-import { existsSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
@@ -43,6 +44,11 @@ export interface TsharkOptions extends DecodeOptions {
   plugin?: string;
   /** Extra -o preferences. */
   prefs?: string[];
+  /**
+   * The command that runs tshark, tshark's arguments appended (default ["tshark"]): e.g. the
+   * tshark of another Wireshark release in a chroot (test/helpers/releases.ts).
+   */
+  tshark?: readonly string[];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -291,9 +297,16 @@ export function tsharkArgs(file: string, opts: TsharkOptions, output: string[]):
   return args;
 }
 
-export async function runTshark(args: string[]): Promise<{ stdout: string; stderr: string }> {
+export async function runTshark(
+  args: string[],
+  tshark: readonly string[] = ["tshark"],
+): Promise<{ stdout: string; stderr: string }> {
   try {
-    const r = await execa("tshark", args, { maxBuffer: 1024 * 1024 * 1024, reject: false, stripFinalNewline: false });
+    const r = await execa(tshark[0], [...tshark.slice(1), ...args], {
+      maxBuffer: 1024 * 1024 * 1024,
+      reject: false,
+      stripFinalNewline: false,
+    });
     // With reject: false, execa returns a failure to start tshark instead of throwing it.
     if ((r as { code?: string }).code === "ENOENT" || /ENOENT/.test(String((r as { message?: string }).message))) {
       throw new CaptureError("tshark not found: install it (Debian: apt-get install tshark)");
@@ -315,10 +328,18 @@ export async function runTshark(args: string[]): Promise<{ stdout: string; stder
  * tshark with its standard output handed over chunk by chunk as it comes (PDML of a big capture
  * can outgrow a string); the standard error is kept.
  */
-export async function streamTshark(args: string[], onChunk: (text: string) => void): Promise<{ stderr: string }> {
+export async function streamTshark(
+  args: string[],
+  onChunk: (text: string) => void,
+  tshark: readonly string[] = ["tshark"],
+): Promise<{ stderr: string }> {
   let sub: ReturnType<typeof execa>;
   try {
-    sub = execa("tshark", args, { buffer: { stdout: false, stderr: true }, reject: false, encoding: "utf8" });
+    sub = execa(tshark[0], [...tshark.slice(1), ...args], {
+      buffer: { stdout: false, stderr: true },
+      reject: false,
+      encoding: "utf8",
+    });
   } catch (e) {
     if ((e as { code?: string }).code === "ENOENT")
       throw new CaptureError("tshark not found: install it (Debian: apt-get install tshark)");
@@ -354,13 +375,47 @@ export function stderrProblems(stderr: string): string[] {
     .map((l) => `tshark: ${l}`);
 }
 
+const pluginChecks = new Map<string, Promise<string | null>>();
+
+/**
+ * Why tshark (opts.tshark) does not load the plugin, or null when it does. tshark says nothing
+ * when it skips Lua plugins (Wireshark 4.4 and later do as root) and exits 0 after a Lua syntax
+ * error, so its protocol list is asked: `-G protocols` (first, as 3.4 and 4.0 want it) lists
+ * pgwire only when the plugin was loaded. Remembered per tshark command and plugin content.
+ */
+export function pluginNotLoaded(opts: TsharkOptions = {}): Promise<string | null> {
+  const plugin = opts.plugin ?? PLUGIN;
+  const tshark = opts.tshark ?? ["tshark"];
+  const key = JSON.stringify([tshark, plugin, createHash("sha1").update(readFileSync(plugin)).digest("hex")]);
+  let check = pluginChecks.get(key);
+  if (!check) {
+    check = runTshark(["-G", "protocols", "-X", `lua_script:${plugin}`], tshark).then(async ({ stdout, stderr }) => {
+      if (/^[^\t\n]*\t[^\t\n]*\tpgwire(\t|$)/m.test(stdout)) return null;
+      const why = `tshark did not load the plugin ${plugin}`;
+      const lua = stderr.split("\n").find((l) => /lua/i.test(l));
+      if (lua) return `${why}: ${lua.trim()}`;
+      const version = /\(Wireshark\) (\d+)\.(\d+)/.exec((await runTshark(["-v"], tshark)).stdout);
+      const release = version ? Number(version[1]) * 100 + Number(version[2]) : 0;
+      if (/Running as user "root"/.test(stderr) && release >= 404)
+        return `${why}: it runs as root, and Wireshark 4.4 and later ignore Lua plugins as root (run it as a normal user)`;
+      return `${why}: tshark's protocol list has no pgwire`;
+    });
+    pluginChecks.set(key, check);
+    check.catch(() => pluginChecks.delete(key));
+  }
+  return check;
+}
+
 export async function luaSide(file: string, opts: TsharkOptions = {}): Promise<LuaRun> {
   if (!existsSync(opts.plugin ?? PLUGIN)) throw new CaptureError(`plugin not found: ${opts.plugin ?? PLUGIN}`);
+  const notLoaded = await pluginNotLoaded(opts);
+  if (notLoaded) throw new CaptureError(notLoaded);
   const reader = new PdmlReader();
   const [pdml, cols] = await Promise.all([
-    streamTshark(tsharkArgs(file, opts, ["-T", "pdml"]), (c) => reader.push(c)),
+    streamTshark(tsharkArgs(file, opts, ["-T", "pdml"]), (c) => reader.push(c), opts.tshark),
     runTshark(
       tsharkArgs(file, opts, ["-T", "fields", "-e", "frame.number", "-e", "_ws.col.Protocol", "-e", "_ws.col.Info"]),
+      opts.tshark,
     ),
   ]);
   const run = reader.end();

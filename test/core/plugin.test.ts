@@ -1,10 +1,22 @@
 // The generated plugin on the recorded captures: no Lua error, the TS decoder agrees field by
 // field, one pass equals two, the built-in agrees where both decode, TLS with a key log.
 
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { compareBuiltin, KNOWN_DIFFERENCES } from "../../src/builtin.ts";
-import { compare, luaSide, PdmlReader, parsePdml, runTshark, stderrProblems, tsharkArgs } from "../../src/compare.ts";
+import { CaptureError } from "../../src/capture-types.ts";
+import {
+  compare,
+  luaSide,
+  PdmlReader,
+  parsePdml,
+  pluginNotLoaded,
+  runTshark,
+  stderrProblems,
+  tsharkArgs,
+} from "../../src/compare.ts";
 import { CAPTURE_PORTS, hasCommand, portsOf, REAL_CAPTURES, ROOT } from "./helpers.ts";
 
 const tshark = hasCommand("tshark");
@@ -100,5 +112,47 @@ describe.skipIf(!tshark)("reading PDML as it comes", () => {
       for (let i = 0; i < stdout.length; i += size) r.push(stdout.slice(i, i + size));
       expect(r.end(), `chunks of ${size}`).toEqual(whole);
     }
+  });
+});
+
+describe.skipIf(!tshark)("a plugin that tshark does not load", () => {
+  const tmp = mkdtempSync(join(tmpdir(), "pgwire-plugin-"));
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+  const seed = join(ROOT, "captures", "seed-md5.pcapng");
+
+  it("the generated plugin loads: tshark's protocol list has pgwire", async () => {
+    expect(await pluginNotLoaded()).toBeNull();
+  });
+
+  it("a syntax error: luaSide fails with one line that quotes tshark's Lua error", async () => {
+    // tshark exits 0 and dissects the capture without the plugin: only the check tells.
+    const bad = join(tmp, "syntax.lua");
+    writeFileSync(bad, "local x = = 1\n");
+    const r = await runTshark(tsharkArgs(seed, { plugin: bad }, []));
+    expect(r.stdout).not.toMatch(/PGWIRE/);
+    const err = await luaSide(seed, { plugin: bad }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(CaptureError);
+    const message = (err as Error).message;
+    expect(message.startsWith(`tshark did not load the plugin ${bad}: tshark: Lua: syntax error: ${bad}:1: `)).toBe(
+      true,
+    );
+    expect(message).not.toContain("\n");
+  });
+
+  it("a file that registers no protocol pgwire: the same, naming the protocol list", async () => {
+    const empty = join(tmp, "empty.lua");
+    writeFileSync(empty, "-- nothing\n");
+    const err = await compare(seed, { plugin: empty }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(CaptureError);
+    // The host's tshark (Debian 12: 4.0) loads Lua plugins as root: no word about root here.
+    expect((err as Error).message).toBe(
+      `tshark did not load the plugin ${empty}: tshark's protocol list has no pgwire`,
+    );
   });
 });
