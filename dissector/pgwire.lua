@@ -68,9 +68,9 @@ local F = {
   oid = ProtoField.uint32("pgwire.oid", "OID", base.DEC, nil, nil, "An object identifier (the function of FunctionCall)."),
   fieldCount = ProtoField.uint16("pgwire.field.count", "Field count", base.DEC, nil, nil, "The number of fields within a row."),
   colName = ProtoField.stringz("pgwire.col.name", "Column name", nil, "The name of a column."),
-  column = ProtoField.string("pgwire.column", "Column", nil, "In DataRow: the name of the value's column (from the RowDescription)."),
-  colType = ProtoField.string("pgwire.col.type", "Column type", nil, "The name of the column's type (from its OID)."),
-  colValue = ProtoField.string("pgwire.col.value", "Value", nil, "The column's value as PostgreSQL prints it (absent for NULL)."),
+  column = ProtoField.string("pgwire.column", "Column", nil, "In DataRow and pgoutput tuples: the name of the value's column (from the RowDescription or Relation), under its line."),
+  colType = ProtoField.string("pgwire.col.type", "Column type", nil, "The name of a column's type as PostgreSQL writes it (from its OID; arrays as text[])."),
+  colValue = ProtoField.string("pgwire.col.value", "Value", nil, "A column's value as PostgreSQL prints it: the column's line, labelled with its name and type (name (text): Ada), over its length and bytes (absent for NULL: the line is then the length, -1)."),
   colIndex = ProtoField.uint32("pgwire.col.index", "Column index", base.DEC, nil, nil, "The attribute number of a column in its table."),
   typemod = ProtoField.int32("pgwire.col.typemod", "Type modifier", base.DEC, nil, nil, "The type modifier for a column."),
   valLength = ProtoField.int32("pgwire.val.length", "Column length", base.DEC, nil, nil, "The length of a value in bytes (-1: NULL); in RowDescription the type's length (pg_type.typlen: -1 varlena, -2 C string)."),
@@ -80,10 +80,10 @@ local F = {
   copydata = ProtoField.bytes("pgwire.copydata", "Copy data", nil, "Data of the COPY stream."),
   copyColumns = ProtoField.uint16("pgwire.copy.columns", "Columns", base.DEC, nil, nil, "The number of columns of the COPY data."),
   copyOption = ProtoField.string("pgwire.copy.option", "COPY option", nil, "An option of a COPY statement that streams over the connection (FROM STDIN, TO STDOUT), as name=value."),
-  copyRow = ProtoField.uint32("pgwire.copy.row", "Row", base.DEC, nil, nil, "The number of a row of COPY data within its COPY (from 1)."),
-  copyColumn = ProtoField.string("pgwire.copy.column", "Column", nil, "The column of a COPY field: from the COPY statement's column list or the data's header line."),
-  copyValue = ProtoField.string("pgwire.copy.value", "Value", nil, "A COPY field's value: text and CSV with their escapes resolved, binary as hex (the types are not in the data)."),
-  copyNull = ProtoField.bool("pgwire.copy.null", "NULL", base.NONE, nil, nil, "The COPY field is NULL."),
+  copyRow = ProtoField.uint32("pgwire.copy.row", "Row", base.DEC, nil, nil, "The number of a row of COPY data within its COPY (from 1): the line its fields are under."),
+  copyColumn = ProtoField.string("pgwire.copy.column", "Column", nil, "The column of a COPY field (under its line): from the COPY statement's column list or the data's header line."),
+  copyValue = ProtoField.string("pgwire.copy.value", "Value", nil, "A COPY field's value, its line labelled with its column: text and CSV with their escapes resolved, binary as hex (the types are not in the data)."),
+  copyNull = ProtoField.bool("pgwire.copy.null", "NULL", base.NONE, nil, nil, "The COPY field is NULL (its line, labelled with its column)."),
   copyFlags = ProtoField.uint32("pgwire.copy.flags", "Flags", base.DEC, nil, nil, "The flags of a binary COPY header (bit 16: each tuple has an OID; the other high bits are critical)."),
   copyExtension = ProtoField.uint32("pgwire.copy.extension_length", "Header extension length", base.DEC, nil, nil, "The length of a binary COPY header's extension area (0: none)."),
   copyTrailer = ProtoField.bool("pgwire.copy.trailer", "Trailer", base.NONE, nil, nil, "The end of binary COPY data (a field count of -1)."),
@@ -155,7 +155,7 @@ local F = {
   pgoTypeName = ProtoField.stringz("pgwire.pgoutput.type_name", "Type name", nil, "The name of a data type."),
   pgoTuple = ProtoField.uint8("pgwire.pgoutput.tuple", "Tuple", base.DEC, { [75] = "Old key", [78] = "New tuple", [79] = "Old tuple" }, nil, "Which tuple follows."),
   pgoTupleColumns = ProtoField.uint16("pgwire.pgoutput.tuple_columns", "Tuple columns", base.DEC, nil, nil, "The number of columns in the tuple."),
-  pgoColumnKind = ProtoField.uint8("pgwire.pgoutput.column_kind", "Column data", base.DEC, { [98] = "Binary", [110] = "NULL", [116] = "Text", [117] = "Unchanged TOASTed value" }, nil, "What the tuple holds for a column."),
+  pgoColumnKind = ProtoField.uint8("pgwire.pgoutput.column_kind", "Column data", base.DEC, { [98] = "Binary", [110] = "NULL", [116] = "Text", [117] = "Unchanged TOASTed value" }, nil, "What a tuple holds for a column; the column's line when it has no value (NULL, an unchanged TOASTed value)."),
   pgoRelationCount = ProtoField.uint32("pgwire.pgoutput.relation_count", "Relation count", base.DEC, nil, nil, "The number of relations truncated."),
   pgoTruncateOptions = ProtoField.uint8("pgwire.pgoutput.truncate_options", "Truncate options", base.DEC, { [0] = "None", [1] = "CASCADE", [2] = "RESTART IDENTITY", [3] = "CASCADE, RESTART IDENTITY" }, nil, "1: CASCADE, 2: RESTART IDENTITY (or both)."),
   pgoFirstSegment = ProtoField.uint8("pgwire.pgoutput.first_segment", "First segment", base.DEC, { [0] = "No", [1] = "Yes" }, nil, "1: the first block of the streamed transaction."),
@@ -189,8 +189,8 @@ local F = {
   sql = ProtoField.string("pgwire.sql", "SQL", nil, "The SQL of the prepared statement or portal the message refers to."),
   cancelBackend = ProtoField.framenum("pgwire.cancel.backend", "Backend key in", base.NONE),
   cancelRequest = ProtoField.framenum("pgwire.cancel.request", "Cancels request in", base.NONE),
-  paramType = ProtoField.string("pgwire.param.type", "Parameter type", nil, "A parameter's type: in Bind from its statement's Parse or ParameterDescription."),
-  paramValue = ProtoField.string("pgwire.param.value", "Parameter value", nil, "A Bind parameter's value as PostgreSQL prints it (absent for NULL)."),
+  paramType = ProtoField.string("pgwire.param.type", "Parameter type", nil, "A parameter's type as PostgreSQL writes it, under its line: in Bind from its statement's Parse or ParameterDescription."),
+  paramValue = ProtoField.string("pgwire.param.value", "Parameter value", nil, "A Bind parameter's value as PostgreSQL prints it: the parameter's line, labelled $1 (int4): 42, over its length and bytes (absent for NULL: the line is then the length, -1)."),
   rowCount = ProtoField.uint32("pgwire.row_count", "Rows", base.DEC, nil, nil, "DataRow messages the request returned."),
   tags = ProtoField.string("pgwire.tags", "Command tags", nil, "The CommandComplete tags of the request's statements before the response that completes it, joined by '; '."),
   tagRows = ProtoField.uint32("pgwire.tag_rows", "Rows in command tags", base.DEC, nil, nil, "The sum of the row counts in those tags (INSERT, UPDATE, DELETE, MERGE, SELECT, COPY, FETCH, MOVE; at most 4294967295)."),
@@ -758,15 +758,15 @@ local T = {
     ["83"] = "pg_class",
     ["114"] = "json",
     ["142"] = "xml",
-    ["143"] = "_xml",
+    ["143"] = "xml[]",
     ["194"] = "pg_node_tree",
-    ["199"] = "_json",
-    ["210"] = "_pg_type",
+    ["199"] = "json[]",
+    ["210"] = "pg_type[]",
     ["269"] = "table_am_handler",
-    ["270"] = "_pg_attribute",
-    ["271"] = "_xid8",
-    ["272"] = "_pg_proc",
-    ["273"] = "_pg_class",
+    ["270"] = "pg_attribute[]",
+    ["271"] = "xid8[]",
+    ["272"] = "pg_proc[]",
+    ["273"] = "pg_class[]",
     ["325"] = "index_am_handler",
     ["600"] = "point",
     ["601"] = "lseg",
@@ -774,81 +774,81 @@ local T = {
     ["603"] = "box",
     ["604"] = "polygon",
     ["628"] = "line",
-    ["629"] = "_line",
+    ["629"] = "line[]",
     ["650"] = "cidr",
-    ["651"] = "_cidr",
+    ["651"] = "cidr[]",
     ["700"] = "float4",
     ["701"] = "float8",
     ["705"] = "unknown",
     ["718"] = "circle",
-    ["719"] = "_circle",
+    ["719"] = "circle[]",
     ["774"] = "macaddr8",
-    ["775"] = "_macaddr8",
+    ["775"] = "macaddr8[]",
     ["790"] = "money",
-    ["791"] = "_money",
+    ["791"] = "money[]",
     ["829"] = "macaddr",
     ["869"] = "inet",
-    ["1000"] = "_bool",
-    ["1001"] = "_bytea",
-    ["1002"] = "_char",
-    ["1003"] = "_name",
-    ["1005"] = "_int2",
-    ["1006"] = "_int2vector",
-    ["1007"] = "_int4",
-    ["1008"] = "_regproc",
-    ["1009"] = "_text",
-    ["1010"] = "_tid",
-    ["1011"] = "_xid",
-    ["1012"] = "_cid",
-    ["1013"] = "_oidvector",
-    ["1014"] = "_bpchar",
-    ["1015"] = "_varchar",
-    ["1016"] = "_int8",
-    ["1017"] = "_point",
-    ["1018"] = "_lseg",
-    ["1019"] = "_path",
-    ["1020"] = "_box",
-    ["1021"] = "_float4",
-    ["1022"] = "_float8",
-    ["1027"] = "_polygon",
-    ["1028"] = "_oid",
+    ["1000"] = "bool[]",
+    ["1001"] = "bytea[]",
+    ["1002"] = "char[]",
+    ["1003"] = "name[]",
+    ["1005"] = "int2[]",
+    ["1006"] = "int2vector[]",
+    ["1007"] = "int4[]",
+    ["1008"] = "regproc[]",
+    ["1009"] = "text[]",
+    ["1010"] = "tid[]",
+    ["1011"] = "xid[]",
+    ["1012"] = "cid[]",
+    ["1013"] = "oidvector[]",
+    ["1014"] = "bpchar[]",
+    ["1015"] = "varchar[]",
+    ["1016"] = "int8[]",
+    ["1017"] = "point[]",
+    ["1018"] = "lseg[]",
+    ["1019"] = "path[]",
+    ["1020"] = "box[]",
+    ["1021"] = "float4[]",
+    ["1022"] = "float8[]",
+    ["1027"] = "polygon[]",
+    ["1028"] = "oid[]",
     ["1033"] = "aclitem",
-    ["1034"] = "_aclitem",
-    ["1040"] = "_macaddr",
-    ["1041"] = "_inet",
+    ["1034"] = "aclitem[]",
+    ["1040"] = "macaddr[]",
+    ["1041"] = "inet[]",
     ["1042"] = "bpchar",
     ["1043"] = "varchar",
     ["1082"] = "date",
     ["1083"] = "time",
     ["1114"] = "timestamp",
-    ["1115"] = "_timestamp",
-    ["1182"] = "_date",
-    ["1183"] = "_time",
+    ["1115"] = "timestamp[]",
+    ["1182"] = "date[]",
+    ["1183"] = "time[]",
     ["1184"] = "timestamptz",
-    ["1185"] = "_timestamptz",
+    ["1185"] = "timestamptz[]",
     ["1186"] = "interval",
-    ["1187"] = "_interval",
-    ["1231"] = "_numeric",
-    ["1263"] = "_cstring",
+    ["1187"] = "interval[]",
+    ["1231"] = "numeric[]",
+    ["1263"] = "cstring[]",
     ["1266"] = "timetz",
-    ["1270"] = "_timetz",
+    ["1270"] = "timetz[]",
     ["1560"] = "bit",
-    ["1561"] = "_bit",
+    ["1561"] = "bit[]",
     ["1562"] = "varbit",
-    ["1563"] = "_varbit",
+    ["1563"] = "varbit[]",
     ["1700"] = "numeric",
     ["1790"] = "refcursor",
-    ["2201"] = "_refcursor",
+    ["2201"] = "refcursor[]",
     ["2202"] = "regprocedure",
     ["2203"] = "regoper",
     ["2204"] = "regoperator",
     ["2205"] = "regclass",
     ["2206"] = "regtype",
-    ["2207"] = "_regprocedure",
-    ["2208"] = "_regoper",
-    ["2209"] = "_regoperator",
-    ["2210"] = "_regclass",
-    ["2211"] = "_regtype",
+    ["2207"] = "regprocedure[]",
+    ["2208"] = "regoper[]",
+    ["2209"] = "regoperator[]",
+    ["2210"] = "regclass[]",
+    ["2211"] = "regtype[]",
     ["2249"] = "record",
     ["2275"] = "cstring",
     ["2276"] = "any",
@@ -858,15 +858,15 @@ local T = {
     ["2280"] = "language_handler",
     ["2281"] = "internal",
     ["2283"] = "anyelement",
-    ["2287"] = "_record",
+    ["2287"] = "record[]",
     ["2776"] = "anynonarray",
-    ["2949"] = "_txid_snapshot",
+    ["2949"] = "txid_snapshot[]",
     ["2950"] = "uuid",
-    ["2951"] = "_uuid",
+    ["2951"] = "uuid[]",
     ["2970"] = "txid_snapshot",
     ["3115"] = "fdw_handler",
     ["3220"] = "pg_lsn",
-    ["3221"] = "_pg_lsn",
+    ["3221"] = "pg_lsn[]",
     ["3310"] = "tsm_handler",
     ["3361"] = "pg_ndistinct",
     ["3402"] = "pg_dependencies",
@@ -874,37 +874,37 @@ local T = {
     ["3614"] = "tsvector",
     ["3615"] = "tsquery",
     ["3642"] = "gtsvector",
-    ["3643"] = "_tsvector",
-    ["3644"] = "_gtsvector",
-    ["3645"] = "_tsquery",
+    ["3643"] = "tsvector[]",
+    ["3644"] = "gtsvector[]",
+    ["3645"] = "tsquery[]",
     ["3734"] = "regconfig",
-    ["3735"] = "_regconfig",
+    ["3735"] = "regconfig[]",
     ["3769"] = "regdictionary",
-    ["3770"] = "_regdictionary",
+    ["3770"] = "regdictionary[]",
     ["3802"] = "jsonb",
-    ["3807"] = "_jsonb",
+    ["3807"] = "jsonb[]",
     ["3831"] = "anyrange",
     ["3838"] = "event_trigger",
     ["3904"] = "int4range",
-    ["3905"] = "_int4range",
+    ["3905"] = "int4range[]",
     ["3906"] = "numrange",
-    ["3907"] = "_numrange",
+    ["3907"] = "numrange[]",
     ["3908"] = "tsrange",
-    ["3909"] = "_tsrange",
+    ["3909"] = "tsrange[]",
     ["3910"] = "tstzrange",
-    ["3911"] = "_tstzrange",
+    ["3911"] = "tstzrange[]",
     ["3912"] = "daterange",
-    ["3913"] = "_daterange",
+    ["3913"] = "daterange[]",
     ["3926"] = "int8range",
-    ["3927"] = "_int8range",
+    ["3927"] = "int8range[]",
     ["4072"] = "jsonpath",
-    ["4073"] = "_jsonpath",
+    ["4073"] = "jsonpath[]",
     ["4089"] = "regnamespace",
-    ["4090"] = "_regnamespace",
+    ["4090"] = "regnamespace[]",
     ["4096"] = "regrole",
-    ["4097"] = "_regrole",
+    ["4097"] = "regrole[]",
     ["4191"] = "regcollation",
-    ["4192"] = "_regcollation",
+    ["4192"] = "regcollation[]",
     ["4451"] = "int4multirange",
     ["4532"] = "nummultirange",
     ["4533"] = "tsmultirange",
@@ -917,18 +917,18 @@ local T = {
     ["4601"] = "pg_brin_minmax_multi_summary",
     ["5017"] = "pg_mcv_list",
     ["5038"] = "pg_snapshot",
-    ["5039"] = "_pg_snapshot",
+    ["5039"] = "pg_snapshot[]",
     ["5069"] = "xid8",
     ["5077"] = "anycompatible",
     ["5078"] = "anycompatiblearray",
     ["5079"] = "anycompatiblenonarray",
     ["5080"] = "anycompatiblerange",
-    ["6150"] = "_int4multirange",
-    ["6151"] = "_nummultirange",
-    ["6152"] = "_tsmultirange",
-    ["6153"] = "_tstzmultirange",
-    ["6155"] = "_datemultirange",
-    ["6157"] = "_int8multirange",
+    ["6150"] = "int4multirange[]",
+    ["6151"] = "nummultirange[]",
+    ["6152"] = "tsmultirange[]",
+    ["6153"] = "tstzmultirange[]",
+    ["6155"] = "datemultirange[]",
+    ["6157"] = "int8multirange[]",
   },
   replicationModes = {
     ["1"] = "physical",
@@ -979,15 +979,15 @@ local PG_TYPES = {
   [83] = { name = "pg_class", kind = "record" },
   [114] = { name = "json", kind = "text" },
   [142] = { name = "xml", kind = "text" },
-  [143] = { name = "_xml", kind = "array", elem = 142 },
+  [143] = { name = "xml[]", kind = "array", elem = 142 },
   [194] = { name = "pg_node_tree", kind = "text" },
-  [199] = { name = "_json", kind = "array", elem = 114 },
-  [210] = { name = "_pg_type", kind = "array", elem = 71 },
+  [199] = { name = "json[]", kind = "array", elem = 114 },
+  [210] = { name = "pg_type[]", kind = "array", elem = 71 },
   [269] = { name = "table_am_handler" },
-  [270] = { name = "_pg_attribute", kind = "array", elem = 75 },
-  [271] = { name = "_xid8", kind = "array", elem = 5069 },
-  [272] = { name = "_pg_proc", kind = "array", elem = 81 },
-  [273] = { name = "_pg_class", kind = "array", elem = 83 },
+  [270] = { name = "pg_attribute[]", kind = "array", elem = 75 },
+  [271] = { name = "xid8[]", kind = "array", elem = 5069 },
+  [272] = { name = "pg_proc[]", kind = "array", elem = 81 },
+  [273] = { name = "pg_class[]", kind = "array", elem = 83 },
   [325] = { name = "index_am_handler" },
   [600] = { name = "point", kind = "point" },
   [601] = { name = "lseg", kind = "lseg" },
@@ -995,81 +995,81 @@ local PG_TYPES = {
   [603] = { name = "box", kind = "box" },
   [604] = { name = "polygon", kind = "polygon" },
   [628] = { name = "line", kind = "line" },
-  [629] = { name = "_line", kind = "array", elem = 628 },
+  [629] = { name = "line[]", kind = "array", elem = 628 },
   [650] = { name = "cidr", kind = "cidr" },
-  [651] = { name = "_cidr", kind = "array", elem = 650 },
+  [651] = { name = "cidr[]", kind = "array", elem = 650 },
   [700] = { name = "float4", kind = "float4" },
   [701] = { name = "float8", kind = "float8" },
   [705] = { name = "unknown", kind = "text" },
   [718] = { name = "circle", kind = "circle" },
-  [719] = { name = "_circle", kind = "array", elem = 718 },
+  [719] = { name = "circle[]", kind = "array", elem = 718 },
   [774] = { name = "macaddr8", kind = "macaddr8" },
-  [775] = { name = "_macaddr8", kind = "array", elem = 774 },
+  [775] = { name = "macaddr8[]", kind = "array", elem = 774 },
   [790] = { name = "money", kind = "money" },
-  [791] = { name = "_money", kind = "array", elem = 790 },
+  [791] = { name = "money[]", kind = "array", elem = 790 },
   [829] = { name = "macaddr", kind = "macaddr" },
   [869] = { name = "inet", kind = "inet" },
-  [1000] = { name = "_bool", kind = "array", elem = 16 },
-  [1001] = { name = "_bytea", kind = "array", elem = 17 },
-  [1002] = { name = "_char", kind = "array", elem = 18 },
-  [1003] = { name = "_name", kind = "array", elem = 19 },
-  [1005] = { name = "_int2", kind = "array", elem = 21 },
-  [1006] = { name = "_int2vector", kind = "array", elem = 22 },
-  [1007] = { name = "_int4", kind = "array", elem = 23 },
-  [1008] = { name = "_regproc", kind = "array", elem = 24 },
-  [1009] = { name = "_text", kind = "array", elem = 25 },
-  [1010] = { name = "_tid", kind = "array", elem = 27 },
-  [1011] = { name = "_xid", kind = "array", elem = 28 },
-  [1012] = { name = "_cid", kind = "array", elem = 29 },
-  [1013] = { name = "_oidvector", kind = "array", elem = 30 },
-  [1014] = { name = "_bpchar", kind = "array", elem = 1042 },
-  [1015] = { name = "_varchar", kind = "array", elem = 1043 },
-  [1016] = { name = "_int8", kind = "array", elem = 20 },
-  [1017] = { name = "_point", kind = "array", elem = 600 },
-  [1018] = { name = "_lseg", kind = "array", elem = 601 },
-  [1019] = { name = "_path", kind = "array", elem = 602 },
-  [1020] = { name = "_box", kind = "array", elem = 603 },
-  [1021] = { name = "_float4", kind = "array", elem = 700 },
-  [1022] = { name = "_float8", kind = "array", elem = 701 },
-  [1027] = { name = "_polygon", kind = "array", elem = 604 },
-  [1028] = { name = "_oid", kind = "array", elem = 26 },
+  [1000] = { name = "bool[]", kind = "array", elem = 16 },
+  [1001] = { name = "bytea[]", kind = "array", elem = 17 },
+  [1002] = { name = "char[]", kind = "array", elem = 18 },
+  [1003] = { name = "name[]", kind = "array", elem = 19 },
+  [1005] = { name = "int2[]", kind = "array", elem = 21 },
+  [1006] = { name = "int2vector[]", kind = "array", elem = 22 },
+  [1007] = { name = "int4[]", kind = "array", elem = 23 },
+  [1008] = { name = "regproc[]", kind = "array", elem = 24 },
+  [1009] = { name = "text[]", kind = "array", elem = 25 },
+  [1010] = { name = "tid[]", kind = "array", elem = 27 },
+  [1011] = { name = "xid[]", kind = "array", elem = 28 },
+  [1012] = { name = "cid[]", kind = "array", elem = 29 },
+  [1013] = { name = "oidvector[]", kind = "array", elem = 30 },
+  [1014] = { name = "bpchar[]", kind = "array", elem = 1042 },
+  [1015] = { name = "varchar[]", kind = "array", elem = 1043 },
+  [1016] = { name = "int8[]", kind = "array", elem = 20 },
+  [1017] = { name = "point[]", kind = "array", elem = 600 },
+  [1018] = { name = "lseg[]", kind = "array", elem = 601 },
+  [1019] = { name = "path[]", kind = "array", elem = 602 },
+  [1020] = { name = "box[]", kind = "array", elem = 603 },
+  [1021] = { name = "float4[]", kind = "array", elem = 700 },
+  [1022] = { name = "float8[]", kind = "array", elem = 701 },
+  [1027] = { name = "polygon[]", kind = "array", elem = 604 },
+  [1028] = { name = "oid[]", kind = "array", elem = 26 },
   [1033] = { name = "aclitem" },
-  [1034] = { name = "_aclitem", kind = "array", elem = 1033 },
-  [1040] = { name = "_macaddr", kind = "array", elem = 829 },
-  [1041] = { name = "_inet", kind = "array", elem = 869 },
+  [1034] = { name = "aclitem[]", kind = "array", elem = 1033 },
+  [1040] = { name = "macaddr[]", kind = "array", elem = 829 },
+  [1041] = { name = "inet[]", kind = "array", elem = 869 },
   [1042] = { name = "bpchar", kind = "text" },
   [1043] = { name = "varchar", kind = "text" },
   [1082] = { name = "date", kind = "date" },
   [1083] = { name = "time", kind = "time" },
   [1114] = { name = "timestamp", kind = "timestamp" },
-  [1115] = { name = "_timestamp", kind = "array", elem = 1114 },
-  [1182] = { name = "_date", kind = "array", elem = 1082 },
-  [1183] = { name = "_time", kind = "array", elem = 1083 },
+  [1115] = { name = "timestamp[]", kind = "array", elem = 1114 },
+  [1182] = { name = "date[]", kind = "array", elem = 1082 },
+  [1183] = { name = "time[]", kind = "array", elem = 1083 },
   [1184] = { name = "timestamptz", kind = "timestamptz" },
-  [1185] = { name = "_timestamptz", kind = "array", elem = 1184 },
+  [1185] = { name = "timestamptz[]", kind = "array", elem = 1184 },
   [1186] = { name = "interval", kind = "interval" },
-  [1187] = { name = "_interval", kind = "array", elem = 1186 },
-  [1231] = { name = "_numeric", kind = "array", elem = 1700 },
-  [1263] = { name = "_cstring", kind = "array", elem = 2275 },
+  [1187] = { name = "interval[]", kind = "array", elem = 1186 },
+  [1231] = { name = "numeric[]", kind = "array", elem = 1700 },
+  [1263] = { name = "cstring[]", kind = "array", elem = 2275 },
   [1266] = { name = "timetz", kind = "timetz" },
-  [1270] = { name = "_timetz", kind = "array", elem = 1266 },
+  [1270] = { name = "timetz[]", kind = "array", elem = 1266 },
   [1560] = { name = "bit", kind = "bit" },
-  [1561] = { name = "_bit", kind = "array", elem = 1560 },
+  [1561] = { name = "bit[]", kind = "array", elem = 1560 },
   [1562] = { name = "varbit", kind = "bit" },
-  [1563] = { name = "_varbit", kind = "array", elem = 1562 },
+  [1563] = { name = "varbit[]", kind = "array", elem = 1562 },
   [1700] = { name = "numeric", kind = "numeric" },
   [1790] = { name = "refcursor", kind = "text" },
-  [2201] = { name = "_refcursor", kind = "array", elem = 1790 },
+  [2201] = { name = "refcursor[]", kind = "array", elem = 1790 },
   [2202] = { name = "regprocedure", kind = "oid" },
   [2203] = { name = "regoper", kind = "oid" },
   [2204] = { name = "regoperator", kind = "oid" },
   [2205] = { name = "regclass", kind = "oid" },
   [2206] = { name = "regtype", kind = "oid" },
-  [2207] = { name = "_regprocedure", kind = "array", elem = 2202 },
-  [2208] = { name = "_regoper", kind = "array", elem = 2203 },
-  [2209] = { name = "_regoperator", kind = "array", elem = 2204 },
-  [2210] = { name = "_regclass", kind = "array", elem = 2205 },
-  [2211] = { name = "_regtype", kind = "array", elem = 2206 },
+  [2207] = { name = "regprocedure[]", kind = "array", elem = 2202 },
+  [2208] = { name = "regoper[]", kind = "array", elem = 2203 },
+  [2209] = { name = "regoperator[]", kind = "array", elem = 2204 },
+  [2210] = { name = "regclass[]", kind = "array", elem = 2205 },
+  [2211] = { name = "regtype[]", kind = "array", elem = 2206 },
   [2249] = { name = "record", kind = "record" },
   [2275] = { name = "cstring", kind = "text" },
   [2276] = { name = "any" },
@@ -1079,15 +1079,15 @@ local PG_TYPES = {
   [2280] = { name = "language_handler" },
   [2281] = { name = "internal" },
   [2283] = { name = "anyelement" },
-  [2287] = { name = "_record", kind = "array", elem = 2249 },
+  [2287] = { name = "record[]", kind = "array", elem = 2249 },
   [2776] = { name = "anynonarray" },
-  [2949] = { name = "_txid_snapshot", kind = "array", elem = 2970 },
+  [2949] = { name = "txid_snapshot[]", kind = "array", elem = 2970 },
   [2950] = { name = "uuid", kind = "uuid" },
-  [2951] = { name = "_uuid", kind = "array", elem = 2950 },
+  [2951] = { name = "uuid[]", kind = "array", elem = 2950 },
   [2970] = { name = "txid_snapshot", kind = "snapshot" },
   [3115] = { name = "fdw_handler" },
   [3220] = { name = "pg_lsn", kind = "pg_lsn" },
-  [3221] = { name = "_pg_lsn", kind = "array", elem = 3220 },
+  [3221] = { name = "pg_lsn[]", kind = "array", elem = 3220 },
   [3310] = { name = "tsm_handler" },
   [3361] = { name = "pg_ndistinct" },
   [3402] = { name = "pg_dependencies" },
@@ -1095,37 +1095,37 @@ local PG_TYPES = {
   [3614] = { name = "tsvector", kind = "tsvector" },
   [3615] = { name = "tsquery" },
   [3642] = { name = "gtsvector" },
-  [3643] = { name = "_tsvector", kind = "array", elem = 3614 },
-  [3644] = { name = "_gtsvector", kind = "array", elem = 3642 },
-  [3645] = { name = "_tsquery", kind = "array", elem = 3615 },
+  [3643] = { name = "tsvector[]", kind = "array", elem = 3614 },
+  [3644] = { name = "gtsvector[]", kind = "array", elem = 3642 },
+  [3645] = { name = "tsquery[]", kind = "array", elem = 3615 },
   [3734] = { name = "regconfig", kind = "oid" },
-  [3735] = { name = "_regconfig", kind = "array", elem = 3734 },
+  [3735] = { name = "regconfig[]", kind = "array", elem = 3734 },
   [3769] = { name = "regdictionary", kind = "oid" },
-  [3770] = { name = "_regdictionary", kind = "array", elem = 3769 },
+  [3770] = { name = "regdictionary[]", kind = "array", elem = 3769 },
   [3802] = { name = "jsonb", kind = "jsonb" },
-  [3807] = { name = "_jsonb", kind = "array", elem = 3802 },
+  [3807] = { name = "jsonb[]", kind = "array", elem = 3802 },
   [3831] = { name = "anyrange" },
   [3838] = { name = "event_trigger" },
   [3904] = { name = "int4range", kind = "range", elem = 23 },
-  [3905] = { name = "_int4range", kind = "array", elem = 3904 },
+  [3905] = { name = "int4range[]", kind = "array", elem = 3904 },
   [3906] = { name = "numrange", kind = "range", elem = 1700 },
-  [3907] = { name = "_numrange", kind = "array", elem = 3906 },
+  [3907] = { name = "numrange[]", kind = "array", elem = 3906 },
   [3908] = { name = "tsrange", kind = "range", elem = 1114 },
-  [3909] = { name = "_tsrange", kind = "array", elem = 3908 },
+  [3909] = { name = "tsrange[]", kind = "array", elem = 3908 },
   [3910] = { name = "tstzrange", kind = "range", elem = 1184 },
-  [3911] = { name = "_tstzrange", kind = "array", elem = 3910 },
+  [3911] = { name = "tstzrange[]", kind = "array", elem = 3910 },
   [3912] = { name = "daterange", kind = "range", elem = 1082 },
-  [3913] = { name = "_daterange", kind = "array", elem = 3912 },
+  [3913] = { name = "daterange[]", kind = "array", elem = 3912 },
   [3926] = { name = "int8range", kind = "range", elem = 20 },
-  [3927] = { name = "_int8range", kind = "array", elem = 3926 },
+  [3927] = { name = "int8range[]", kind = "array", elem = 3926 },
   [4072] = { name = "jsonpath", kind = "jsonpath" },
-  [4073] = { name = "_jsonpath", kind = "array", elem = 4072 },
+  [4073] = { name = "jsonpath[]", kind = "array", elem = 4072 },
   [4089] = { name = "regnamespace", kind = "oid" },
-  [4090] = { name = "_regnamespace", kind = "array", elem = 4089 },
+  [4090] = { name = "regnamespace[]", kind = "array", elem = 4089 },
   [4096] = { name = "regrole", kind = "oid" },
-  [4097] = { name = "_regrole", kind = "array", elem = 4096 },
+  [4097] = { name = "regrole[]", kind = "array", elem = 4096 },
   [4191] = { name = "regcollation", kind = "oid" },
-  [4192] = { name = "_regcollation", kind = "array", elem = 4191 },
+  [4192] = { name = "regcollation[]", kind = "array", elem = 4191 },
   [4451] = { name = "int4multirange", kind = "multirange", elem = 3904 },
   [4532] = { name = "nummultirange", kind = "multirange", elem = 3906 },
   [4533] = { name = "tsmultirange", kind = "multirange", elem = 3908 },
@@ -1138,18 +1138,18 @@ local PG_TYPES = {
   [4601] = { name = "pg_brin_minmax_multi_summary" },
   [5017] = { name = "pg_mcv_list" },
   [5038] = { name = "pg_snapshot", kind = "snapshot" },
-  [5039] = { name = "_pg_snapshot", kind = "array", elem = 5038 },
+  [5039] = { name = "pg_snapshot[]", kind = "array", elem = 5038 },
   [5069] = { name = "xid8", kind = "xid8" },
   [5077] = { name = "anycompatible" },
   [5078] = { name = "anycompatiblearray", kind = "array" },
   [5079] = { name = "anycompatiblenonarray" },
   [5080] = { name = "anycompatiblerange" },
-  [6150] = { name = "_int4multirange", kind = "array", elem = 4451 },
-  [6151] = { name = "_nummultirange", kind = "array", elem = 4532 },
-  [6152] = { name = "_tsmultirange", kind = "array", elem = 4533 },
-  [6153] = { name = "_tstzmultirange", kind = "array", elem = 4534 },
-  [6155] = { name = "_datemultirange", kind = "array", elem = 4535 },
-  [6157] = { name = "_int8multirange", kind = "array", elem = 4536 },
+  [6150] = { name = "int4multirange[]", kind = "array", elem = 4451 },
+  [6151] = { name = "nummultirange[]", kind = "array", elem = 4532 },
+  [6152] = { name = "tsmultirange[]", kind = "array", elem = 4533 },
+  [6153] = { name = "tstzmultirange[]", kind = "array", elem = 4534 },
+  [6155] = { name = "datemultirange[]", kind = "array", elem = 4535 },
+  [6157] = { name = "int8multirange[]", kind = "array", elem = 4536 },
 }
 
 -- luacheck: push ignore 421
@@ -2241,8 +2241,10 @@ pgwire.prefs.heuristic = Pref.bool("Detect on any port", true,
 ---------------------------------------------------------------------------------------------------
 -- Helpers of the message readers (generator/templates/readers.lua)
 
--- The COPY progress per message (see the runtime's records below): copy_rows keeps it.
-local MCP
+-- What the first pass keeps for later passes (see the runtime below) that the readers use: per
+-- message its link to a request (ML), its COPY progress (MCP); per request the parameter types of
+-- its statement (RQ_PT).
+local ML, MCP, RQ_PT
 
 -- luacheck: push ignore 421
 -- Included by pgwire.lua.ejs (one drop-in file): the helpers that the generated message readers
@@ -2352,6 +2354,9 @@ local function ascii_lower(s) return (string.gsub(s, "[A-Z]", LOWER)) end
 local function ascii_upper(s) return (string.gsub(s, "[a-z]", UPPER)) end
 
 local MAX_VALUE_BYTES = 1024
+
+-- The list a message did not have (no format codes, no parameter types): one, shared.
+local EMPTY = {}
 
 local function char_of(x)
   if type(x) == "number" and x >= 32 and x < 127 then return string.char(x) end
@@ -2463,35 +2468,105 @@ local function attributes(c, t, text, gs2, keys, fcbind, fauthzid, fother)
   end
 end
 
--- A column value, typed by the connection's column list (ColumnElement in spec/dsl.ts).
-local function column(c, t, s, p, e, i, flen, fdata, fname, ftype, fvalue)
+-- An Int32 length (-1: NULL) and that many bytes at p, as column and parameter values are sent:
+-- the offset after them and the length; nil (after an expert, with the length shown when the
+-- bytes run past the message) when they do not fit.
+local function value_at(c, t, s, p, e, flen)
   if p + 4 > e then return ovr(c) end
-  local tvb, vis = c.tvb, c.vis
-  local start = p
-  if vis or REF(t, flen) then ADD(t, flen, tvb(p, 4)) end
   local n = i32(s, p + 1)
-  p = p + 4
-  local at = p
-  if n > 0 then
-    if p + n > e then return ovr(c) end
-    if vis or REF(t, fdata) then ADD(t, fdata, tvb(p, n)) end
-    p = p + n
+  if n > 0 and p + 4 + n > e then
+    if c.vis or REF(t, flen) then ADD(t, flen, c.tvb(p, 4)) end
+    return ovr(c)
   end
+  if n > 0 then return p + 4 + n, n end
+  return p + 4, n
+end
+
+-- A value's line label: "name (type): text".
+local function line_label(name, ty, text)
+  if ty then return name .. " (" .. ty .. "): " .. text end
+  return name .. ": " .. text
+end
+
+-- One value's line (ColumnElement, ParamElement) from start to p: the value when it could be
+-- decoded (text), else the length, labelled "name (type): value"; under it the name, the type, the
+-- length (when the line is the value) and the bytes. f: { len, data, value, name, type } fields.
+local function value_line(c, t, start, p, n, text, f, name, ty, label)
+  local tvb, vis = c.tvb, c.vis
+  local line
+  if text then
+    if vis or REF(t, f.value) then line = ADD(t, f.value, tvb(start, p - start), text, line_label(label, ty, text)) end
+  elseif vis or REF(t, f.len) then
+    line = ADD(t, f.len, tvb(start, 4), n, line_label(label, ty, (n < 0) and "NULL" or sformat("%d bytes", n)))
+  end
+  local under = line or t
+  local r = tvb(start, 0)
+  if name and (vis or REF(t, f.name)) then GEN(ADD(under, f.name, r, name)) end
+  if ty and (vis or REF(t, f.type)) then GEN(ADD(under, f.type, r, ty)) end
+  if text and (vis or REF(t, f.len)) then ADD(under, f.len, tvb(start, 4)) end
+  if n > 0 and (vis or REF(t, f.data)) then ADD(under, f.data, tvb(start + 4, n)) end
+end
+
+-- A column value, typed by the connection's column list (ColumnElement in spec/dsl.ts).
+local function column(c, t, s, p, e, i, f)
+  local start = p
+  local n
+  p, n = value_at(c, t, s, p, e, f.len)
+  if not p then return nil end
   local col = c.cols and c.cols[i + 1]
-  if not col then return p end
-  local cn, ct, cf = col[1], col[2], col[3]
+  local cn, ct, cf
+  if col then cn, ct, cf = col[1], col[2], col[3] end
   local rf = c.rf
   if rf then
     if #rf == 0 then cf = 0 elseif #rf == 1 then cf = rf[1][1] else cf = rf[i + 1] and rf[i + 1][1] end
   end
-  local r = tvb(start, 0)
-  if type(cn) == "string" and (vis or REF(t, fname)) then GEN(ADD(t, fname, r, cn)) end
-  local ty = type(ct) == "number" and PG_TYPES[ct]
-  if ty and (vis or REF(t, ftype)) then GEN(ADD(t, ftype, r, ty.name)) end
-  if n >= 0 and type(ct) == "number" and type(cf) == "number" and (vis or REF(t, fvalue)) then
-    local text = cut_utf8(pg_value_text(ct, cf, ssub(s, at + 1, at + n)), MAX_VALUE_BYTES)
-    GEN(ADD(t, fvalue, r, text))
+  local ty = type(ct) == "number" and PG_TYPES[ct] and PG_TYPES[ct].name or nil
+  local text
+  if col and n >= 0 and type(ct) == "number" and type(cf) == "number" then
+    text = cut_utf8(pg_value_text(ct, cf, ssub(s, start + 5, p)), MAX_VALUE_BYTES)
   end
+  if type(cn) ~= "string" then cn = nil end
+  value_line(c, t, start, p, n, text, f, cn, ty, cn or sformat("Column %d", i + 1))
+  return p
+end
+
+-- The parameter types of the statement the message refers to (ParamElement): in the first pass
+-- that statement's now, later the ones the first pass kept for the request (RQ_PT). c.m, c.v: the
+-- message and its variables; c.pt caches the answer for the message's other parameters.
+local function param_types(c)
+  local types = c.pt
+  if types ~= nil then return types end
+  if c.first then
+    local r, v = c.m.objects.refer, c.v
+    local map = r.map or ((v[r.mapVar] == 83 and "S") or (v[r.mapVar] == 80 and "P"))
+    local key = v[r.name]
+    local obj = map and type(key) == "string" and c.conn.objs[map][key]
+    types = obj and obj.types or false
+  else
+    local k = ML[c.g]
+    types = k and k > 0 and RQ_PT[k] or false
+  end
+  c.pt = types
+  return types
+end
+
+-- A parameter value, typed by the statement the message refers to (param_types) and the
+-- message's format codes (ParamElement in spec/dsl.ts).
+local function param(c, t, s, p, e, i, f, formats)
+  local start = p
+  local n
+  p, n = value_at(c, t, s, p, e, f.len)
+  if not p then return nil end
+  local fmts = c.lists and c.lists[formats] or EMPTY
+  local fc = 0
+  if #fmts == 1 then fc = fmts[1][1] elseif #fmts > 1 then fc = fmts[i + 1] and fmts[i + 1][1] end
+  local types = param_types(c)
+  local oid = types and types[i + 1] and types[i + 1][1]
+  if type(oid) ~= "number" then oid = 0 end
+  local ty = oid ~= 0 and PG_TYPES[oid] and PG_TYPES[oid].name or nil
+  local text
+  if n >= 0 and type(fc) == "number" then text = cut_utf8(pg_value_text(oid, fc, ssub(s, start + 5, p)), MAX_VALUE_BYTES) end
+  value_line(c, t, start, p, n, text, f, nil, ty, sformat("$%d", i + 1))
   return p
 end
 
@@ -2506,39 +2581,58 @@ end
 
 -- A column of a logical replication tuple (TupleColumnElement in spec/dsl.ts): valued holds the
 -- kind bytes followed by a length and a value, digits their formats; empty the kinds with nothing.
-local function tuple_column(c, t, s, p, e, i, fkind, valued, digits, empty, flen, fdata, fname, ftype, fvalue)
+-- One line: the value when it could be decoded, else the kind (NULL, an unchanged TOASTed value),
+-- labelled "name (type): value"; under it the name, the type, the kind, the length and the bytes.
+-- f: { kind, len, data, name, type, value } fields.
+local function tuple_column(c, t, s, p, e, i, f, valued, digits, empty)
   if p + 1 > e then return ovr(c) end
   local tvb, vis = c.tvb, c.vis
   local start = p
   local k = ssub(s, p + 1, p + 1)
-  if vis or REF(t, fkind) then ADD(t, fkind, tvb(p, 1)) end
+  local kb = sbyte(k)
   p = p + 1
   local col = c.cols and c.cols[i + 1]
   local cn, ct = col and col[1], col and col[2]
-  local r = tvb(start, 0)
-  if type(cn) == "string" and (vis or REF(t, fname)) then GEN(ADD(t, fname, r, cn)) end
+  if type(cn) ~= "string" then cn = nil end
   -- A built-in type, or one the stream's Type message named.
-  local tn = type(ct) == "number" and (PG_TYPES[ct] and PG_TYPES[ct].name or (c.core.types and c.core.types[ct]))
-  if tn and (vis or REF(t, ftype)) then GEN(ADD(t, ftype, r, tn)) end
+  local ty = type(ct) == "number" and (PG_TYPES[ct] and PG_TYPES[ct].name or (c.core.types and c.core.types[ct])) or nil
+  local label = cn or sformat("Column %d", i + 1)
   local vi = sfind(valued, k, 1, true)
+  local n, text
   if vi then
-    if p + 4 > e then return ovr(c) end
-    if vis or REF(t, flen) then ADD(t, flen, tvb(p, 4)) end
-    local n = i32(s, p + 1)
-    p = p + 4
-    local at = p
-    if n > 0 then
-      if p + n > e then return ovr(c) end
-      if vis or REF(t, fdata) then ADD(t, fdata, tvb(p, n)) end
-      p = p + n
+    if p + 4 > e then
+      if vis or REF(t, f.kind) then ADD(t, f.kind, tvb(start, 1)) end
+      return ovr(c)
     end
-    if n >= 0 and type(ct) == "number" and (vis or REF(t, fvalue)) then
-      local text = cut_utf8(pg_value_text(ct, sbyte(digits, vi) - 48, ssub(s, at + 1, at + n)), MAX_VALUE_BYTES)
-      GEN(ADD(t, fvalue, r, text))
+    n = i32(s, p + 1)
+    if n > 0 and p + 4 + n > e then
+      if vis or REF(t, f.kind) then ADD(t, f.kind, tvb(start, 1)) end
+      if vis or REF(t, f.len) then ADD(t, f.len, tvb(p, 4)) end
+      return ovr(c)
     end
-    return p
+    p = p + 4 + ((n > 0) and n or 0)
+    if n >= 0 and type(ct) == "number" then
+      text = cut_utf8(pg_value_text(ct, sbyte(digits, vi) - 48, ssub(s, start + 6, p)), MAX_VALUE_BYTES)
+    end
   elseif not sfind(empty, k, 1, true) then
-    return unknown_kind(c, sbyte(k))
+    if vis or REF(t, f.kind) then ADD(t, f.kind, tvb(start, 1)) end
+    return unknown_kind(c, kb)
+  end
+  local line
+  if text then
+    if vis or REF(t, f.value) then line = ADD(t, f.value, tvb(start, p - start), text, line_label(label, ty, text)) end
+  elseif vis or REF(t, f.kind) then
+    local what = (kb == 110 and "NULL") or (kb == 117 and "unchanged TOAST value") or sformat("%d bytes", n or 0)
+    line = ADD(t, f.kind, tvb(start, 1), kb, line_label(label, ty, what))
+  end
+  local under = line or t
+  local r = tvb(start, 0)
+  if cn and (vis or REF(t, f.name)) then GEN(ADD(under, f.name, r, cn)) end
+  if ty and (vis or REF(t, f.type)) then GEN(ADD(under, f.type, r, ty)) end
+  if text and (vis or REF(t, f.kind)) then ADD(under, f.kind, tvb(start, 1)) end
+  if vi then
+    if vis or REF(t, f.len) then ADD(under, f.len, tvb(start + 1, 4)) end
+    if n > 0 and (vis or REF(t, f.data)) then ADD(under, f.data, tvb(start + 5, n)) end
   end
   return p
 end
@@ -2620,8 +2714,8 @@ end
 
 -- Prepared statements and portals by name (spec/dsl.ts Objects): each with its SQL, parameter
 -- types, columns once described, and for a portal its result formats and its statement; kept by
--- the first pass (each message's generated obj function). A list a message did not have: EMPTY.
-local EMPTY = {}
+-- the first pass (each message's generated obj function). A list a message did not have: EMPTY
+-- (defined above).
 
 -- The SQL texts kept, once each (a statement parsed again and again is one string).
 local SQL_TEXT = {}
@@ -2654,15 +2748,23 @@ local function payload_nt(c, v, s, p, e, set)
   return m.nt(c, v, s, p + 1, e)
 end
 
+-- With a tree, the payload message is a subtree of its carrier's.
 local function payload_tree(c, v, s, p, e, t, set, f, ftype)
   if p >= e then return p end
   if c.vis or REF(t, f) then ADD(t, f, c.tvb(p, e - p)) end
   local m = payload_pick(c, s, p, set)
   if not m then return e end
-  if c.vis or REF(t, ftype) then ADD(t, ftype, c.tvb(p, 1)) end
+  local st = t
+  if c.vis then st = ADD(t, c.tvb(p, e - p), set.name .. ": " .. m.name) end
+  -- Its generated items point at its start (Wireshark places them in the subtree).
+  local r0 = c.r0
+  c.r0 = c.tvb(p, 0)
+  if c.vis or REF(t, ftype) then ADD(st, ftype, c.tvb(p, 1)) end
   v.instream = c.core.stream and 1 or 0
   c.sub = m
-  return m.tree(c, v, s, p + 1, e, t)
+  local q = m.tree(c, v, s, p + 1, e, st)
+  c.r0 = r0
+  return q
 end
 
 
@@ -3029,16 +3131,26 @@ local function copy_at(b, q, carried, base)
 end
 
 -- One row: its number, then each field's column name (when known) and value (or NULL).
+-- One field of a row: a line (its value, or NULL) labelled with its column's name (or its place),
+-- the name under it.
+local function copy_field(parent, f, r, name, value, k)
+  local label = name or sformat("Field %d", k)
+  local line
+  if value then line = ADD(parent, f.value, r, value, label .. ": " .. value)
+  else line = ADD(parent, f.null, r, true, label .. ": NULL") end
+  GEN(line)
+  if name then GEN(ADD(line, f.column, r, name)) end
+end
+
+-- One row: its number, and under it each field's line.
 local function copy_emit_row(b, f, row, fields, names, at, carried, base)
   if b.nt then return end
-  GEN(ADD(b.tree, f.row, copy_at(b, at, carried, base), row))
+  local rt = ADD(b.tree, f.row, copy_at(b, at, carried, base), row, sformat("Row %d", row))
+  GEN(rt)
   for k = 1, #fields do
     local r = copy_at(b, at + fields[k][1] - 1, carried, base)
-    local name = names and names[k]
-    if name then GEN(ADD(b.tree, f.column, r, name)) end
     local v = fields[k][2]
-    if v then GEN(ADD(b.tree, f.value, r, cut_utf8(v, MAX_VALUE_BYTES)))
-    else GEN(ADD(b.tree, f.null, r, true)) end
+    copy_field(rt, f, r, names and names[k], v and cut_utf8(v, MAX_VALUE_BYTES), k)
   end
 end
 
@@ -3107,16 +3219,15 @@ local function copy_binary(b, f, st, data, base)
   local rowAt, fieldAt
   local p, n = 1, #data
   local fields = {}
+  -- The row item of the row being read, when it began in this message.
+  local rowItem
   local function flush_row()
     -- The fields that completed in this message, under the row they belong to.
     if #fields > 0 and not b.nt then
       for k = 1, #fields do
         local fd = fields[k]
         local r = (fd.at and b.tvb(base + fd.at - 1, 0)) or b.tvb(base, 0)
-        local name = cs.names and cs.names[fd.i]
-        if name then GEN(ADD(b.tree, f.column, r, name)) end
-        if fd.v then GEN(ADD(b.tree, f.value, r, fd.v))
-        else GEN(ADD(b.tree, f.null, r, true)) end
+        copy_field(rowItem or b.tree, f, r, cs.names and cs.names[fd.i], fd.v, fd.i)
       end
     end
     fields = {}
@@ -3165,7 +3276,8 @@ local function copy_binary(b, f, st, data, base)
         else
           row, nf, fi = row + 1, c, 0
           if not b.nt then
-            GEN(ADD(b.tree, f.row, (rowAt and b.tvb(base + rowAt - 1, 0)) or b.tvb(base, 0), row))
+            rowItem = ADD(b.tree, f.row, (rowAt and b.tvb(base + rowAt - 1, 0)) or b.tvb(base, 0), row, sformat("Row %d", row))
+            GEN(rowItem)
           end
           rowAt = nil
           next_field()
@@ -3178,6 +3290,8 @@ local function copy_binary(b, f, st, data, base)
           fieldAt = nil
           next_field()
         elseif len >= 2147483648 then
+          -- The row's fields read so far come first.
+          flush_row()
           b_expert(b, "copyFormat", sformat("Binary COPY field with length %d", len - 4294967296))
           stage = "dead"
         elseif len == 0 then
@@ -3261,6 +3375,11 @@ end
 -- tree (_nt) and one with (_tree).
 
 local R = {}
+
+local FS = {}
+FS.Bind_F_param = { len = F.valLength, data = F.valData, type = F.paramType, value = F.paramValue }
+FS.DataRow_B_col = { len = F.valLength, data = F.valData, name = F.column, type = F.colType, value = F.colValue }
+FS.pgoutput_Insert_B_tuple = { kind = F.pgoColumnKind, len = F.valLength, data = F.valData, name = F.column, type = F.colType, value = F.colValue }
 
 -- StartupMessage (frontend)
 R.StartupMessage_F_nt = function(c, v, s, p, e)
@@ -4072,7 +4191,7 @@ R.Bind_F_nt = function(c, v, s, p, e)
   v.portal = nil
   v.rf = nil
   v.stmt = nil
-  local l_nf, l_np, l_vlen, l_nr
+  local l_nf, l_np, l_nr
   local z, n, x
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
@@ -4097,12 +4216,9 @@ R.Bind_F_nt = function(c, v, s, p, e)
   p = p + 2
   for _ = 0, (l_np or 0) - 1 do
     if p + 4 > e then return ovr(c) end
-    do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
-    if x >= 2147483648 then x = x - 4294967296 end
-    l_vlen = x
+    do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) n = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
     p = p + 4
-    n = (l_vlen or 0)
-    if n > 0 then
+    if n > 0 and n < 2147483648 then
       if p + n > e then return ovr(c) end
       p = p + n
     end
@@ -4124,13 +4240,11 @@ end
 R.Bind_F_tree = function(c, v, s, p, e, t)
   v.pf = nil
   v.portal = nil
-  v.pv = nil
   v.rf = nil
   v.stmt = nil
-  v.vlen = nil
   local l_nf, l_np, l_nr
   local tvb, vis = c.tvb, c.vis
-  local z, n, x
+  local z, x
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
   if (vis or REF(t, F.portal)) then ADDPF(t, F.portal, tvb(p, z - p), ENC_UTF_8) end
@@ -4160,23 +4274,8 @@ R.Bind_F_tree = function(c, v, s, p, e, t)
   l_np = x
   p = p + 2
   for i2 = 0, (l_np or 0) - 1 do
-    local t2, p2 = t, p
-    if vis then t = ADD(t, tvb(p, 0), "Parameter " .. (i2 + 1)) end
-    if p + 4 > e then return ovr(c) end
-    if (vis or REF(t, F.valLength)) then ADD(t, F.valLength, tvb(p, 4)) end
-    do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
-    if x >= 2147483648 then x = x - 4294967296 end
-    v.vlen = x
-    p = p + 4
-    n = num(v.vlen)
-    if n > 0 then
-      if p + n > e then return ovr(c) end
-      if (vis or REF(t, F.valData)) then ADD(t, F.valData, tvb(p, n)) end
-      v.pv = ssub(s, p + 1, p + n)
-      p = p + n
-    end
-    remember(c, "params", v.vlen, v.pv)
-    if vis then t:set_len(p - p2) t = t2 end
+    p = param(c, t, s, p, e, i2, FS.Bind_F_param, "pformats")
+    if not p then return nil end
   end
   if p + 2 > e then return ovr(c) end
   if (vis or REF(t, F.resultFormatCount)) then ADD(t, F.resultFormatCount, tvb(p, 2)) end
@@ -4409,7 +4508,7 @@ R.DataRow_B_tree = function(c, _, s, p, e, t)
   l_n = x
   p = p + 2
   for i1 = 0, (l_n or 0) - 1 do
-    p = column(c, t, s, p, e, i1, F.valLength, F.valData, F.column, F.colType, F.colValue)
+    p = column(c, t, s, p, e, i1, FS.DataRow_B_col)
     if not p then return nil end
   end
   return p
@@ -5818,7 +5917,7 @@ R.pgoutput_Insert_B_tree = function(c, v, s, p, e, t)
   l_ncols = x
   p = p + 2
   for i2 = 0, (l_ncols or 0) - 1 do
-    p = tuple_column(c, t, s, p, e, i2, F.pgoColumnKind, "bt", "10", "nu", F.valLength, F.valData, F.column, F.colType, F.colValue)
+    p = tuple_column(c, t, s, p, e, i2, FS.pgoutput_Insert_B_tuple, "bt", "10", "nu")
     if not p then return nil end
   end
   return p
@@ -5991,7 +6090,7 @@ R.pgoutput_Update_B_tree = function(c, v, s, p, e, t)
     l_oldcols = x
     p = p + 2
     for i4 = 0, (l_oldcols or 0) - 1 do
-      p = tuple_column(c, t, s, p, e, i4, F.pgoColumnKind, "bt", "10", "nu", F.valLength, F.valData, F.column, F.colType, F.colValue)
+      p = tuple_column(c, t, s, p, e, i4, FS.pgoutput_Insert_B_tuple, "bt", "10", "nu")
       if not p then return nil end
     end
     if p + 1 > e then return ovr(c) end
@@ -6003,7 +6102,7 @@ R.pgoutput_Update_B_tree = function(c, v, s, p, e, t)
     l_ncols = x
     p = p + 2
     for i5 = 0, (l_ncols or 0) - 1 do
-      p = tuple_column(c, t, s, p, e, i5, F.pgoColumnKind, "bt", "10", "nu", F.valLength, F.valData, F.column, F.colType, F.colValue)
+      p = tuple_column(c, t, s, p, e, i5, FS.pgoutput_Insert_B_tuple, "bt", "10", "nu")
       if not p then return nil end
     end
   elseif s2 == 79 then
@@ -6013,7 +6112,7 @@ R.pgoutput_Update_B_tree = function(c, v, s, p, e, t)
     l_oldcols = x
     p = p + 2
     for i6 = 0, (l_oldcols or 0) - 1 do
-      p = tuple_column(c, t, s, p, e, i6, F.pgoColumnKind, "bt", "10", "nu", F.valLength, F.valData, F.column, F.colType, F.colValue)
+      p = tuple_column(c, t, s, p, e, i6, FS.pgoutput_Insert_B_tuple, "bt", "10", "nu")
       if not p then return nil end
     end
     if p + 1 > e then return ovr(c) end
@@ -6025,7 +6124,7 @@ R.pgoutput_Update_B_tree = function(c, v, s, p, e, t)
     l_ncols = x
     p = p + 2
     for i7 = 0, (l_ncols or 0) - 1 do
-      p = tuple_column(c, t, s, p, e, i7, F.pgoColumnKind, "bt", "10", "nu", F.valLength, F.valData, F.column, F.colType, F.colValue)
+      p = tuple_column(c, t, s, p, e, i7, FS.pgoutput_Insert_B_tuple, "bt", "10", "nu")
       if not p then return nil end
     end
   else
@@ -6035,7 +6134,7 @@ R.pgoutput_Update_B_tree = function(c, v, s, p, e, t)
     l_ncols = x
     p = p + 2
     for i3 = 0, (l_ncols or 0) - 1 do
-      p = tuple_column(c, t, s, p, e, i3, F.pgoColumnKind, "bt", "10", "nu", F.valLength, F.valData, F.column, F.colType, F.colValue)
+      p = tuple_column(c, t, s, p, e, i3, FS.pgoutput_Insert_B_tuple, "bt", "10", "nu")
       if not p then return nil end
     end
   end
@@ -6114,7 +6213,7 @@ R.pgoutput_Delete_B_tree = function(c, v, s, p, e, t)
   l_oldcols = x
   p = p + 2
   for i2 = 0, (l_oldcols or 0) - 1 do
-    p = tuple_column(c, t, s, p, e, i2, F.pgoColumnKind, "bt", "10", "nu", F.valLength, F.valData, F.column, F.colType, F.colValue)
+    p = tuple_column(c, t, s, p, e, i2, FS.pgoutput_Insert_B_tuple, "bt", "10", "nu")
     if not p then return nil end
   end
   return p
@@ -6560,7 +6659,7 @@ local M = {
   { name = "PasswordMessage", fe = true, max = 65535, info_s = "PasswordMessage", effects = nil, nt = R.PasswordMessage_F_nt, tree = R.PasswordMessage_F_tree, findings = { { e = "cleartextPassword", when = { lastAuth = set_of({ 3 }), clear = true }, text = { { lit = "Password sent in cleartext" } } }, { e = "md5Hash", when = { lastAuth = set_of({ 5 }), clear = true }, text = { { lit = "MD5 password hash sent without TLS: with the salt and the user name it can be cracked offline" } } } }, allowed = set_of({ "auth" }) },
   { name = "Query", fe = true, info_f = function(v, o, n) local x1 = v.query o[n + 1] = "Query: " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = { "startReplication", "copyStatement" }, nt = R.Query_F_nt, tree = R.Query_F_tree, ends = set_of({ "ReadyForQuery" }), findings = { { e = "passwordLiteral", when = { passwordLiteral = "query" }, text = { { lit = "The query sets a password in plain text: it is visible here and may reach the server's logs" } } } }, allowed = set_of({ "ready", "copyDropped" }), ctx = true, found = true, lk = 1 },
   { name = "Parse", fe = true, info_f = function(v, o, n) local x1 = v.stmt local x2 = v.query o[n + 1] = "Parse \"" o[n + 2] = CLEAN[x1] and x1 or iv(x1) o[n + 3] = "\": " o[n + 4] = CLEAN[x2] and x2 or iv(x2) return n + 4 end, effects = { "copyStatement" }, nt = R.Parse_F_nt, tree = R.Parse_F_tree, ends = set_of({ "ParseComplete", "ErrorResponse" }), findings = { { e = "passwordLiteral", when = { passwordLiteral = "query" }, text = { { lit = "The query sets a password in plain text: it is visible here and may reach the server's logs" } } } }, objects = { define = { map = "S", name = "stmt", sql = "query", types = "ptypes" } }, obj = function(objs, v, lists) local found = nil local name = v.stmt local sql = v.query if type(name) == "string" and type(sql) == "string" then   sql = keep_sql(sql)   objs.S[name] = { sql = sql, types = (lists and lists["ptypes"]) or EMPTY, formats = nil, stmt = found } end return found end, allowed = set_of({ "ready", "copyDropped" }), found = true, lk = 1 },
-  { name = "Bind", fe = true, info_f = function(v, o, n) local x1 = v.portal local x2 = v.stmt o[n + 1] = "Bind \"" o[n + 2] = CLEAN[x1] and x1 or iv(x1) o[n + 3] = "\" \"" o[n + 4] = CLEAN[x2] and x2 or iv(x2) o[n + 5] = "\"" return n + 5 end, effects = nil, nt = R.Bind_F_nt, tree = R.Bind_F_tree, ends = set_of({ "BindComplete", "ErrorResponse" }), objects = { refer = { map = "S", name = "stmt" }, define = { map = "P", name = "portal", formats = "rformats" }, params = { values = "params", formats = "pformats" } }, obj = function(objs, v, lists) local key, map = v.stmt, objs.S local found = map and type(key) == "string" and map[key] or nil local name = v.portal local sql = found and found.sql if type(name) == "string" and type(sql) == "string" then   objs.P[name] = { sql = sql, types = found and found.types, formats = (lists and lists["rformats"]) or EMPTY, stmt = found } end return found end, allowed = set_of({ "ready", "copyDropped" }), found = true, lk = 1 },
+  { name = "Bind", fe = true, info_f = function(v, o, n) local x1 = v.portal local x2 = v.stmt o[n + 1] = "Bind \"" o[n + 2] = CLEAN[x1] and x1 or iv(x1) o[n + 3] = "\" \"" o[n + 4] = CLEAN[x2] and x2 or iv(x2) o[n + 5] = "\"" return n + 5 end, effects = nil, nt = R.Bind_F_nt, tree = R.Bind_F_tree, ends = set_of({ "BindComplete", "ErrorResponse" }), objects = { refer = { map = "S", name = "stmt" }, define = { map = "P", name = "portal", formats = "rformats" }, params = { values = "", formats = "" } }, obj = function(objs, v, lists) local key, map = v.stmt, objs.S local found = map and type(key) == "string" and map[key] or nil local name = v.portal local sql = found and found.sql if type(name) == "string" and type(sql) == "string" then   objs.P[name] = { sql = sql, types = found and found.types, formats = (lists and lists["rformats"]) or EMPTY, stmt = found } end return found end, allowed = set_of({ "ready", "copyDropped" }), ctx = true, found = true, lk = 1 },
   { name = "Describe", fe = true, max = 10000, info_f = function(v, o, n) local x1 = v.target local x2 = v.name o[n + 1] = "Describe " o[n + 2] = CHARS[x1] or ic(x1) o[n + 3] = " \"" o[n + 4] = CLEAN[x2] and x2 or iv(x2) o[n + 5] = "\"" return n + 5 end, effects = nil, nt = R.Describe_F_nt, tree = R.Describe_F_tree, ends = set_of({ "RowDescription", "NoData", "ErrorResponse" }), objects = { refer = { mapVar = "target", name = "name" } }, obj = function(objs, v, _) local key, map = v.name, ((v.target == 83 and objs.S) or (v.target == 80 and objs.P)) local found = map and type(key) == "string" and map[key] or nil return found end, allowed = set_of({ "ready", "copyDropped" }), lk = 1 },
   { name = "Execute", fe = true, max = 10000, info_f = function(v, o, n) local x1 = v.portal local x2 = v.rows o[n + 1] = "Execute \"" o[n + 2] = CLEAN[x1] and x1 or iv(x1) o[n + 3] = "\" rows=" o[n + 4] = NUMS[x2] or iv(x2) return n + 4 end, effects = nil, nt = R.Execute_F_nt, tree = R.Execute_F_tree, ends = set_of({ "CommandComplete", "EmptyQueryResponse", "PortalSuspended", "ErrorResponse" }), objects = { refer = { map = "P", name = "portal" }, rows = true }, obj = function(objs, v, _) local key, map = v.portal, objs.P local found = map and type(key) == "string" and map[key] or nil return found end, allowed = set_of({ "ready", "copyDropped" }), lk = 1 },
   { name = "Close", fe = true, max = 10000, info_f = function(v, o, n) local x1 = v.target local x2 = v.name o[n + 1] = "Close " o[n + 2] = CHARS[x1] or ic(x1) o[n + 3] = " \"" o[n + 4] = CLEAN[x2] and x2 or iv(x2) o[n + 5] = "\"" return n + 5 end, effects = nil, nt = R.Describe_F_nt, tree = R.Describe_F_tree, ends = set_of({ "CloseComplete", "ErrorResponse" }), objects = { refer = { mapVar = "target", name = "name", drop = true } }, obj = function(objs, v, _) local key, map = v.name, ((v.target == 83 and objs.S) or (v.target == 80 and objs.P)) local found = map and type(key) == "string" and map[key] or nil if found then map[key] = nil end return found end, allowed = set_of({ "ready", "copyDropped" }), lk = 1 },
@@ -6952,8 +7051,8 @@ end
 -- A connection keeps its requests still waiting in conn.q[conn.qh .. conn.qt] (request numbers),
 -- conn.qm (their messages) and conn.qo (the object each refers to, or false).
 
-local FR_S, FR_G, FR_C, FR_CALLS, FR_ALT, MS, ML, MX
-local RQ_FRAME, RQ_TIME, RQ_RESP, RQ_ROWS, RQ_SQL, RQ_PT, RQ_TAGS, RQ_TAGROWS
+local FR_S, FR_G, FR_C, FR_CALLS, FR_ALT, MS, MX
+local RQ_FRAME, RQ_TIME, RQ_RESP, RQ_ROWS, RQ_SQL, RQ_TAGS, RQ_TAGROWS
 local G_NEXT, RQ_NEXT
 -- First pass: the frame the last call was for, its messages so far, its first call's data (for
 -- its key, needed only if the frame has another call), and whether a call set its Info column.
@@ -7027,28 +7126,6 @@ local function link_response(c, m, v, g)
   return 0
 end
 
--- Bind's parameters typed by their statement's types and Bind's format codes (0: all text, 1: one
--- code for all, N: one each), as typedParams in src/decoder.ts: { type name or nil, value or nil }.
-local function typed_params(types, params, formats)
-  local out = {}
-  params, formats = params or EMPTY, formats or EMPTY
-  for i = 1, #params do
-    local vlen, raw = params[i][1], params[i][2]
-    local f = 0
-    if #formats == 1 then f = formats[1][1] elseif #formats > 1 then f = formats[i] and formats[i][1] end
-    local t = types and types[i] and types[i][1]
-    local oid = type(t) == "number" and t or 0
-    local p = {}
-    if oid ~= 0 and PG_TYPES[oid] then p.t = PG_TYPES[oid].name end
-    if type(vlen) == "number" and vlen >= 0 and type(f) == "number" then
-      local bytes = (vlen > 0 and type(raw) == "string") and raw or ""
-      p.v = cut_utf8(pg_value_text(oid, f, bytes), MAX_VALUE_BYTES)
-    end
-    out[i] = p
-  end
-  return out
-end
-
 -- Cancel keys across connections: "pid key" -> the BackendKeyData's frame and connection.
 local cancel_keys = {}
 
@@ -7069,7 +7146,7 @@ end
 
 -- What the first pass found for message g, in its tree t: its link back to the request, the SQL
 -- it refers to, Bind's parameters, the cancel links. r0: the message's zero-length range.
-local function add_links(c, t, g, m)
+local function add_links(c, t, g)
   local vis, r0 = c.vis, c.r0
   local k = ML[g]
   if k and k < 0 then
@@ -7090,17 +7167,6 @@ local function add_links(c, t, g, m)
   elseif k and k > 0 then
     local sql = RQ_SQL[k]
     if sql and (vis or REF(t, F.sql)) then GEN(ADD(t, F.sql, r0, sql)) end
-    local o = m.objects
-    if o and o.params and (vis or REF(t, F.paramType) or REF(t, F.paramValue)) then
-      -- Typed when shown: the first pass keeps what they need (the statement's types then).
-      local lists = c.lists or EMPTY
-      local params = typed_params(RQ_PT[k], lists[o.params.values], lists[o.params.formats])
-      for i = 1, #params do
-        local p = params[i]
-        if p.t then GEN(ADD(t, F.paramType, r0, p.t)) end
-        if p.v then GEN(ADD(t, F.paramValue, r0, p.v)) end
-      end
-    end
   end
   local x = MX[g]
   if x then
@@ -7335,7 +7401,7 @@ local function dissect_messages(c, S)
         v = {}
         c.v, c.dirty = v, false
       end
-      if m.ctx then c.core, c.g = core, gm end
+      if m.ctx then c.core, c.g, c.m, c.pt = core, gm, m, nil end
       local body = off + hdr + ((shape == "single") and 0 or 4)
       if (m.fixed and m.fixed ~= size - hdr) or (m.max and size - hdr > m.max) then
         x_expert(c, "badLength", sformat("Invalid message length %d", size - hdr))
@@ -7381,7 +7447,7 @@ local function dissect_messages(c, S)
           if m.cancelKey then cancel_first_pass(c, m, v, gm) end
         end
       end
-      if t then add_links(c, t, gm, m) end
+      if t then add_links(c, t, gm) end
       local fs = m.findings
       if fs then
         for i = 1, #fs do

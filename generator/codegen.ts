@@ -81,6 +81,11 @@ export function tsBody(model: Model, body: readonly Element[], indent = "  "): s
             `${ind}b.column(${key(e.length)}, ${key(e.data)}, ${key(e.name)}, ${key(e.type)}, ${key(e.value)}, ${idx});`,
           );
           break;
+        case "param":
+          lines.push(
+            `${ind}b.param(${key(e.length)}, ${key(e.data)}, ${key(e.type)}, ${key(e.value)}, ${q(e.formats)}, ${idx});`,
+          );
+          break;
         case "lookup":
           lines.push(
             `${ind}b.lookup(${key(e.field)}, ${q(e.from.slice(1))}, TABLES.${e.table}, ${e.prefix ?? 0}${e.bind || e.firstWord || e.replication ? `, ${e.bind ? q(e.bind) : "undefined"}` : ""}${e.firstWord || e.replication ? `, ${!!e.firstWord}` : ""}${e.replication ? ", true" : ""});`,

@@ -8,7 +8,7 @@ import ejs from "ejs";
 import { BUILTIN_MISSING, KNOWN_DIFFERENCES } from "../spec/builtin.ts";
 import { luaTypeTable } from "../spec/data/types.ts";
 import { tsBody } from "./codegen.ts";
-import { luaFlags, luaInfo, luaObjects, luaReaders } from "./lua.ts";
+import { luaAllReaders, luaFlags, luaInfo, luaObjects } from "./lua.ts";
 import { buildModel } from "./model.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -20,7 +20,7 @@ export function render(): Record<string, string> {
     model,
     q,
     tsBody,
-    luaReaders,
+    luaAllReaders,
     luaInfo,
     luaFlags,
     luaObjects,

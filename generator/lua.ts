@@ -58,6 +58,32 @@ function decode(size: number, signed: boolean): string[] {
 
 type Mode = "nt" | "tree";
 
+/**
+ * The fields a value-line element shows (column, param, tupleColumn), as constant tables of FS
+ * (a table per call would be garbage): FS.<name> = { len = F..., ... }, emitted before the readers.
+ */
+const FIELD_SETS = new Map<string, string>();
+
+function fieldSet(fields: Record<string, FieldDef>, key: (f: FieldDef) => string, name: string): string {
+  const body = `{ ${Object.entries(fields)
+    .map(([k, f]) => `${k} = ${key(f)}`)
+    .join(", ")} }`;
+  for (const [n, b] of FIELD_SETS) if (b === body) return `FS.${n}`;
+  FIELD_SETS.set(name, body);
+  return `FS.${name}`;
+}
+
+/** Every message's readers, after the field sets they use (luaReaders, FIELD_SETS). */
+export function luaAllReaders(model: Model): string {
+  FIELD_SETS.clear();
+  const readers = model.messages
+    .filter((x) => !x.shared)
+    .map((m) => `-- ${m.name} (${m.dir === "F" ? "frontend" : "backend"})\n${luaReaders(model, m)}\n`)
+    .join("\n");
+  const sets = [...FIELD_SETS].map(([n, b]) => `FS.${n} = ${b}`).join("\n");
+  return `local FS = {}\n${sets}\n\n${readers}`;
+}
+
 interface Emitter {
   lines: string[];
   depth: number;
@@ -160,9 +186,7 @@ function reader(model: Model, m: MessageModel, mode: Mode): string {
         case "string":
           out.lines.push(`${ind}z = sfind(s, "\\0", p + 1, true)`, `${ind}if not z or z > e then return unterm(c) end`);
           if (tree)
-            out.lines.push(
-              `${ind}if ${wants(e.field)} then ADDPF(t, ${key(e.field)}, tvb(p, z - p), ENC_UTF_8) end`,
-            );
+            out.lines.push(`${ind}if ${wants(e.field)} then ADDPF(t, ${key(e.field)}, tvb(p, z - p), ENC_UTF_8) end`);
           bind(ind, e.bind, "ssub(s, p + 1, z - 1)");
           out.lines.push(`${ind}p = z`);
           break;
@@ -261,12 +285,23 @@ function reader(model: Model, m: MessageModel, mode: Mode): string {
             out.lines.push(`${ind}remember(c, ${q(e.list)}, ${e.vars.map((x) => vref(x)).join(", ")})`);
           break;
         case "column":
-          if (tree)
+        case "param":
+          if (tree) {
+            const set =
+              e.kind === "column"
+                ? fieldSet(
+                    { len: e.length, data: e.data, name: e.name, type: e.type, value: e.value },
+                    key,
+                    `${m.fn}_col`,
+                  )
+                : fieldSet({ len: e.length, data: e.data, type: e.type, value: e.value }, key, `${m.fn}_param`);
             out.lines.push(
-              `${ind}p = column(c, t, s, p, e, ${idx}, ${key(e.length)}, ${key(e.data)}, ${key(e.name)}, ${key(e.type)}, ${key(e.value)})`,
+              e.kind === "column"
+                ? `${ind}p = column(c, t, s, p, e, ${idx}, ${set})`
+                : `${ind}p = param(c, t, s, p, e, ${idx}, ${set}, ${q(e.formats)})`,
               `${ind}if not p then return nil end`,
             );
-          else
+          } else
             out.lines.push(
               `${ind}if p + 4 > e then return ovr(c) end`,
               `${ind}do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) n = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end`,
@@ -282,8 +317,7 @@ function reader(model: Model, m: MessageModel, mode: Mode): string {
           if (!tree && !neededVar(e.bind)) break;
           const args = `T.${e.table}, ${vref(e.from.slice(1))}, ${e.prefix ?? "nil"}, ${!!e.firstWord}`;
           out.lines.push(`${ind}x = ${e.replication ? "c.core.repl and " : ""}lookup(${args})`, `${ind}if x then`);
-          if (tree)
-            out.lines.push(`${ind}  if ${wants(e.field)} then GEN(ADD(t, ${key(e.field)}, r0, x)) end`);
+          if (tree) out.lines.push(`${ind}  if ${wants(e.field)} then GEN(ADD(t, ${key(e.field)}, r0, x)) end`);
           bind(`${ind}  `, e.bind, "x");
           out.lines.push(`${ind}end`);
           break;
@@ -313,8 +347,13 @@ function reader(model: Model, m: MessageModel, mode: Mode): string {
             const kinds = valued.map((k) => String.fromCharCode(k)).join("");
             const digits = Object.values(e.formats).join("");
             const empty = e.empty.map((k) => String.fromCharCode(k)).join("");
+            const set = fieldSet(
+              { kind: e.marker, len: e.length, data: e.data, name: e.name, type: e.type, value: e.value },
+              key,
+              `${m.fn}_tuple`,
+            );
             out.lines.push(
-              `${ind}p = tuple_column(c, t, s, p, e, ${idx}, ${key(e.marker)}, ${q(kinds)}, ${q(digits)}, ${q(empty)}, ${key(e.length)}, ${key(e.data)}, ${key(e.name)}, ${key(e.type)}, ${key(e.value)})`,
+              `${ind}p = tuple_column(c, t, s, p, e, ${idx}, ${set}, ${q(kinds)}, ${q(digits)}, ${q(empty)})`,
               `${ind}if not p then return nil end`,
             );
           } else {
@@ -499,7 +538,13 @@ export function luaFlags(model: Model, m: MessageModel): string[] {
         ctx = found = true;
         for (const sub of model.payloads.find((p) => p.name === e.set)?.variants ?? []) walk(sub.body);
       }
-      if (e.kind === "relation" || e.kind === "tupleColumn" || (e.kind === "lookup" && e.replication)) ctx = true;
+      if (
+        e.kind === "relation" ||
+        e.kind === "tupleColumn" ||
+        e.kind === "param" ||
+        (e.kind === "lookup" && e.replication)
+      )
+        ctx = true;
       if (e.kind === "copyRows") ctx = found = true;
       if (e.kind === "remember" || e.kind === "copyStatement") found = true;
       if (e.kind === "switch") {

@@ -192,11 +192,13 @@ function derivedFieldsOf(body: readonly Element[]): FieldDef[] {
           ? [...e.keys.map(([, f]) => f), e.cbind, e.authzid, e.other]
           : e.kind === "column" || e.kind === "tupleColumn"
             ? [e.name, e.type, e.value]
-            : e.kind === "switch"
-              ? [...e.cases.flatMap(([, b]) => derivedFieldsOf(b)), ...derivedFieldsOf(e.otherwise)]
-              : e.kind === "repeat" || e.kind === "untilZero" || e.kind === "tree" || e.kind === "optional"
-                ? derivedFieldsOf(e.body)
-                : [],
+            : e.kind === "param"
+              ? [e.type, e.value]
+              : e.kind === "switch"
+                ? [...e.cases.flatMap(([, b]) => derivedFieldsOf(b)), ...derivedFieldsOf(e.otherwise)]
+                : e.kind === "repeat" || e.kind === "untilZero" || e.kind === "tree" || e.kind === "optional"
+                  ? derivedFieldsOf(e.body)
+                  : [],
   );
 }
 
@@ -312,6 +314,11 @@ export function buildModel(): Model {
       if (v !== undefined && !vars.has(v)) throw new Error(`${m.name}: ${v} is used but the body does not bind it`);
     }
     if (o?.rows && !o.refer) throw new Error(`${m.name}: rows needs an object to refer to`);
+    const hasParam = JSON.stringify(m.body).includes('"kind":"param"');
+    if (hasParam !== !!o?.params) throw new Error(`${m.name}: param elements and objects.params go together`);
+    if (o?.params && !o.refer) throw new Error(`${m.name}: params needs an object to refer to`);
+    // The plugin keeps what a message refers to per request (its SQL, the types its params take).
+    if (o?.refer && !m.request) throw new Error(`${m.name}: only a request refers to a statement or portal`);
     if (m.phases && m.shape !== "typed") throw new Error(`${m.name}: only typed messages have phases`);
     const allowed = m.shape === "typed" ? (m.phases ?? defaultPhases(m.dir)) : undefined;
     for (const p of allowed ?? []) {

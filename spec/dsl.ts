@@ -68,6 +68,7 @@ export type Element =
   | LookupElement
   | RememberElement
   | ColumnElement
+  | ParamElement
   | AttributesElement
   | TextElement
   | PayloadElement
@@ -200,7 +201,9 @@ export interface RememberElement {
 /**
  * A column value (Int32 length, -1 for NULL, then the bytes) shown typed: the record of the same
  * index in the connection's list (the last RowDescription's columns: name, type, format) gives its
- * name, type and how to decode it, as PostgreSQL would print it.
+ * name, type and how to decode it, as PostgreSQL would print it. One line per column, covering its
+ * bytes: the value (`name (type): Ada`), or for NULL or a column the capture never described the
+ * length (`name (type): NULL`); under it the name, the type, the length and the bytes.
  */
 export interface ColumnElement {
   readonly kind: "column";
@@ -209,6 +212,23 @@ export interface ColumnElement {
   readonly name: FieldDef;
   readonly type: FieldDef;
   readonly value: FieldDef;
+}
+
+/**
+ * A parameter value (Int32 length, -1 for NULL, then the bytes) of a message that refers to a
+ * prepared statement (objects.refer, with `params`): typed by the statement's parameter types (its
+ * Parse, or the server's ParameterDescription) and decoded by the message's list of format codes
+ * `formats` (0 codes: all text, 1: one for all, N: one each). One line per parameter, as for a
+ * column: the value (`$1 (int4): 42`), or the length for NULL; under it the type, the length and
+ * the bytes.
+ */
+export interface ParamElement {
+  readonly kind: "param";
+  readonly length: FieldDef;
+  readonly data: FieldDef;
+  readonly type: FieldDef;
+  readonly value: FieldDef;
+  readonly formats: string;
 }
 
 /**
@@ -576,10 +596,10 @@ export interface Objects {
     readonly formats?: string;
   };
   /**
-   * Parameter values typed by the referred object's types: `values` names the list of
-   * [length, bytes] records, `formats` the list of [format code] records (0, 1 or N codes).
+   * The message's parameter values (param elements) are typed by the object it refers to: the
+   * plugin keeps that object's types for later passes.
    */
-  readonly params?: { readonly values: string; readonly formats: string };
+  readonly params?: true;
   /**
    * A request whose answer's rows are those of the object it refers to (Execute: its portal),
    * whatever was bound or described in between: they take the portal's result formats (from its
@@ -668,6 +688,13 @@ export function column(f: {
   value: FieldDef;
 }): ColumnElement {
   return { kind: "column", ...f };
+}
+
+export function param(
+  f: { length: FieldDef; data: FieldDef; type: FieldDef; value: FieldDef },
+  formats: string,
+): ParamElement {
+  return { kind: "param", ...f, formats };
 }
 
 export function attributes(
@@ -804,6 +831,7 @@ export function usedFields(body: readonly Element[]): FieldDef[] {
         out.push(e.field, e.row, e.column, e.value, e.isNull, e.flags, e.extension, e.trailer);
       else if (e.kind === "payload") out.push(e.field, e.type);
       else if (e.kind === "column") out.push(e.length, e.data, e.name, e.type, e.value);
+      else if (e.kind === "param") out.push(e.length, e.data, e.type, e.value);
       else if (e.kind === "tupleColumn") out.push(e.marker, e.length, e.data, e.name, e.type, e.value);
       else if (e.kind === "attributes") out.push(...e.keys.map(([, f]) => f), e.cbind, e.authzid, e.other);
       else if (e.kind === "remember") continue;

@@ -361,16 +361,26 @@ local function copy_at(b, q, carried, base)
 end
 
 -- One row: its number, then each field's column name (when known) and value (or NULL).
+-- One field of a row: a line (its value, or NULL) labelled with its column's name (or its place),
+-- the name under it.
+local function copy_field(parent, f, r, name, value, k)
+  local label = name or sformat("Field %d", k)
+  local line
+  if value then line = ADD(parent, f.value, r, value, label .. ": " .. value)
+  else line = ADD(parent, f.null, r, true, label .. ": NULL") end
+  GEN(line)
+  if name then GEN(ADD(line, f.column, r, name)) end
+end
+
+-- One row: its number, and under it each field's line.
 local function copy_emit_row(b, f, row, fields, names, at, carried, base)
   if b.nt then return end
-  GEN(ADD(b.tree, f.row, copy_at(b, at, carried, base), row))
+  local rt = ADD(b.tree, f.row, copy_at(b, at, carried, base), row, sformat("Row %d", row))
+  GEN(rt)
   for k = 1, #fields do
     local r = copy_at(b, at + fields[k][1] - 1, carried, base)
-    local name = names and names[k]
-    if name then GEN(ADD(b.tree, f.column, r, name)) end
     local v = fields[k][2]
-    if v then GEN(ADD(b.tree, f.value, r, cut_utf8(v, MAX_VALUE_BYTES)))
-    else GEN(ADD(b.tree, f.null, r, true)) end
+    copy_field(rt, f, r, names and names[k], v and cut_utf8(v, MAX_VALUE_BYTES), k)
   end
 end
 
@@ -439,16 +449,15 @@ local function copy_binary(b, f, st, data, base)
   local rowAt, fieldAt
   local p, n = 1, #data
   local fields = {}
+  -- The row item of the row being read, when it began in this message.
+  local rowItem
   local function flush_row()
     -- The fields that completed in this message, under the row they belong to.
     if #fields > 0 and not b.nt then
       for k = 1, #fields do
         local fd = fields[k]
         local r = (fd.at and b.tvb(base + fd.at - 1, 0)) or b.tvb(base, 0)
-        local name = cs.names and cs.names[fd.i]
-        if name then GEN(ADD(b.tree, f.column, r, name)) end
-        if fd.v then GEN(ADD(b.tree, f.value, r, fd.v))
-        else GEN(ADD(b.tree, f.null, r, true)) end
+        copy_field(rowItem or b.tree, f, r, cs.names and cs.names[fd.i], fd.v, fd.i)
       end
     end
     fields = {}
@@ -497,7 +506,8 @@ local function copy_binary(b, f, st, data, base)
         else
           row, nf, fi = row + 1, c, 0
           if not b.nt then
-            GEN(ADD(b.tree, f.row, (rowAt and b.tvb(base + rowAt - 1, 0)) or b.tvb(base, 0), row))
+            rowItem = ADD(b.tree, f.row, (rowAt and b.tvb(base + rowAt - 1, 0)) or b.tvb(base, 0), row, sformat("Row %d", row))
+            GEN(rowItem)
           end
           rowAt = nil
           next_field()
@@ -510,6 +520,8 @@ local function copy_binary(b, f, st, data, base)
           fieldAt = nil
           next_field()
         elseif len >= 2147483648 then
+          -- The row's fields read so far come first.
+          flush_row()
           b_expert(b, "copyFormat", sformat("Binary COPY field with length %d", len - 4294967296))
           stage = "dead"
         elseif len == 0 then

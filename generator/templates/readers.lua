@@ -106,6 +106,9 @@ local function ascii_upper(s) return (string.gsub(s, "[a-z]", UPPER)) end
 
 local MAX_VALUE_BYTES = 1024
 
+-- The list a message did not have (no format codes, no parameter types): one, shared.
+local EMPTY = {}
+
 local function char_of(x)
   if type(x) == "number" and x >= 32 and x < 127 then return string.char(x) end
   return tostring(x)
@@ -216,35 +219,105 @@ local function attributes(c, t, text, gs2, keys, fcbind, fauthzid, fother)
   end
 end
 
--- A column value, typed by the connection's column list (ColumnElement in spec/dsl.ts).
-local function column(c, t, s, p, e, i, flen, fdata, fname, ftype, fvalue)
+-- An Int32 length (-1: NULL) and that many bytes at p, as column and parameter values are sent:
+-- the offset after them and the length; nil (after an expert, with the length shown when the
+-- bytes run past the message) when they do not fit.
+local function value_at(c, t, s, p, e, flen)
   if p + 4 > e then return ovr(c) end
-  local tvb, vis = c.tvb, c.vis
-  local start = p
-  if vis or REF(t, flen) then ADD(t, flen, tvb(p, 4)) end
   local n = i32(s, p + 1)
-  p = p + 4
-  local at = p
-  if n > 0 then
-    if p + n > e then return ovr(c) end
-    if vis or REF(t, fdata) then ADD(t, fdata, tvb(p, n)) end
-    p = p + n
+  if n > 0 and p + 4 + n > e then
+    if c.vis or REF(t, flen) then ADD(t, flen, c.tvb(p, 4)) end
+    return ovr(c)
   end
+  if n > 0 then return p + 4 + n, n end
+  return p + 4, n
+end
+
+-- A value's line label: "name (type): text".
+local function line_label(name, ty, text)
+  if ty then return name .. " (" .. ty .. "): " .. text end
+  return name .. ": " .. text
+end
+
+-- One value's line (ColumnElement, ParamElement) from start to p: the value when it could be
+-- decoded (text), else the length, labelled "name (type): value"; under it the name, the type, the
+-- length (when the line is the value) and the bytes. f: { len, data, value, name, type } fields.
+local function value_line(c, t, start, p, n, text, f, name, ty, label)
+  local tvb, vis = c.tvb, c.vis
+  local line
+  if text then
+    if vis or REF(t, f.value) then line = ADD(t, f.value, tvb(start, p - start), text, line_label(label, ty, text)) end
+  elseif vis or REF(t, f.len) then
+    line = ADD(t, f.len, tvb(start, 4), n, line_label(label, ty, (n < 0) and "NULL" or sformat("%d bytes", n)))
+  end
+  local under = line or t
+  local r = tvb(start, 0)
+  if name and (vis or REF(t, f.name)) then GEN(ADD(under, f.name, r, name)) end
+  if ty and (vis or REF(t, f.type)) then GEN(ADD(under, f.type, r, ty)) end
+  if text and (vis or REF(t, f.len)) then ADD(under, f.len, tvb(start, 4)) end
+  if n > 0 and (vis or REF(t, f.data)) then ADD(under, f.data, tvb(start + 4, n)) end
+end
+
+-- A column value, typed by the connection's column list (ColumnElement in spec/dsl.ts).
+local function column(c, t, s, p, e, i, f)
+  local start = p
+  local n
+  p, n = value_at(c, t, s, p, e, f.len)
+  if not p then return nil end
   local col = c.cols and c.cols[i + 1]
-  if not col then return p end
-  local cn, ct, cf = col[1], col[2], col[3]
+  local cn, ct, cf
+  if col then cn, ct, cf = col[1], col[2], col[3] end
   local rf = c.rf
   if rf then
     if #rf == 0 then cf = 0 elseif #rf == 1 then cf = rf[1][1] else cf = rf[i + 1] and rf[i + 1][1] end
   end
-  local r = tvb(start, 0)
-  if type(cn) == "string" and (vis or REF(t, fname)) then GEN(ADD(t, fname, r, cn)) end
-  local ty = type(ct) == "number" and PG_TYPES[ct]
-  if ty and (vis or REF(t, ftype)) then GEN(ADD(t, ftype, r, ty.name)) end
-  if n >= 0 and type(ct) == "number" and type(cf) == "number" and (vis or REF(t, fvalue)) then
-    local text = cut_utf8(pg_value_text(ct, cf, ssub(s, at + 1, at + n)), MAX_VALUE_BYTES)
-    GEN(ADD(t, fvalue, r, text))
+  local ty = type(ct) == "number" and PG_TYPES[ct] and PG_TYPES[ct].name or nil
+  local text
+  if col and n >= 0 and type(ct) == "number" and type(cf) == "number" then
+    text = cut_utf8(pg_value_text(ct, cf, ssub(s, start + 5, p)), MAX_VALUE_BYTES)
   end
+  if type(cn) ~= "string" then cn = nil end
+  value_line(c, t, start, p, n, text, f, cn, ty, cn or sformat("Column %d", i + 1))
+  return p
+end
+
+-- The parameter types of the statement the message refers to (ParamElement): in the first pass
+-- that statement's now, later the ones the first pass kept for the request (RQ_PT). c.m, c.v: the
+-- message and its variables; c.pt caches the answer for the message's other parameters.
+local function param_types(c)
+  local types = c.pt
+  if types ~= nil then return types end
+  if c.first then
+    local r, v = c.m.objects.refer, c.v
+    local map = r.map or ((v[r.mapVar] == 83 and "S") or (v[r.mapVar] == 80 and "P"))
+    local key = v[r.name]
+    local obj = map and type(key) == "string" and c.conn.objs[map][key]
+    types = obj and obj.types or false
+  else
+    local k = ML[c.g]
+    types = k and k > 0 and RQ_PT[k] or false
+  end
+  c.pt = types
+  return types
+end
+
+-- A parameter value, typed by the statement the message refers to (param_types) and the
+-- message's format codes (ParamElement in spec/dsl.ts).
+local function param(c, t, s, p, e, i, f, formats)
+  local start = p
+  local n
+  p, n = value_at(c, t, s, p, e, f.len)
+  if not p then return nil end
+  local fmts = c.lists and c.lists[formats] or EMPTY
+  local fc = 0
+  if #fmts == 1 then fc = fmts[1][1] elseif #fmts > 1 then fc = fmts[i + 1] and fmts[i + 1][1] end
+  local types = param_types(c)
+  local oid = types and types[i + 1] and types[i + 1][1]
+  if type(oid) ~= "number" then oid = 0 end
+  local ty = oid ~= 0 and PG_TYPES[oid] and PG_TYPES[oid].name or nil
+  local text
+  if n >= 0 and type(fc) == "number" then text = cut_utf8(pg_value_text(oid, fc, ssub(s, start + 5, p)), MAX_VALUE_BYTES) end
+  value_line(c, t, start, p, n, text, f, nil, ty, sformat("$%d", i + 1))
   return p
 end
 
@@ -259,39 +332,58 @@ end
 
 -- A column of a logical replication tuple (TupleColumnElement in spec/dsl.ts): valued holds the
 -- kind bytes followed by a length and a value, digits their formats; empty the kinds with nothing.
-local function tuple_column(c, t, s, p, e, i, fkind, valued, digits, empty, flen, fdata, fname, ftype, fvalue)
+-- One line: the value when it could be decoded, else the kind (NULL, an unchanged TOASTed value),
+-- labelled "name (type): value"; under it the name, the type, the kind, the length and the bytes.
+-- f: { kind, len, data, name, type, value } fields.
+local function tuple_column(c, t, s, p, e, i, f, valued, digits, empty)
   if p + 1 > e then return ovr(c) end
   local tvb, vis = c.tvb, c.vis
   local start = p
   local k = ssub(s, p + 1, p + 1)
-  if vis or REF(t, fkind) then ADD(t, fkind, tvb(p, 1)) end
+  local kb = sbyte(k)
   p = p + 1
   local col = c.cols and c.cols[i + 1]
   local cn, ct = col and col[1], col and col[2]
-  local r = tvb(start, 0)
-  if type(cn) == "string" and (vis or REF(t, fname)) then GEN(ADD(t, fname, r, cn)) end
+  if type(cn) ~= "string" then cn = nil end
   -- A built-in type, or one the stream's Type message named.
-  local tn = type(ct) == "number" and (PG_TYPES[ct] and PG_TYPES[ct].name or (c.core.types and c.core.types[ct]))
-  if tn and (vis or REF(t, ftype)) then GEN(ADD(t, ftype, r, tn)) end
+  local ty = type(ct) == "number" and (PG_TYPES[ct] and PG_TYPES[ct].name or (c.core.types and c.core.types[ct])) or nil
+  local label = cn or sformat("Column %d", i + 1)
   local vi = sfind(valued, k, 1, true)
+  local n, text
   if vi then
-    if p + 4 > e then return ovr(c) end
-    if vis or REF(t, flen) then ADD(t, flen, tvb(p, 4)) end
-    local n = i32(s, p + 1)
-    p = p + 4
-    local at = p
-    if n > 0 then
-      if p + n > e then return ovr(c) end
-      if vis or REF(t, fdata) then ADD(t, fdata, tvb(p, n)) end
-      p = p + n
+    if p + 4 > e then
+      if vis or REF(t, f.kind) then ADD(t, f.kind, tvb(start, 1)) end
+      return ovr(c)
     end
-    if n >= 0 and type(ct) == "number" and (vis or REF(t, fvalue)) then
-      local text = cut_utf8(pg_value_text(ct, sbyte(digits, vi) - 48, ssub(s, at + 1, at + n)), MAX_VALUE_BYTES)
-      GEN(ADD(t, fvalue, r, text))
+    n = i32(s, p + 1)
+    if n > 0 and p + 4 + n > e then
+      if vis or REF(t, f.kind) then ADD(t, f.kind, tvb(start, 1)) end
+      if vis or REF(t, f.len) then ADD(t, f.len, tvb(p, 4)) end
+      return ovr(c)
     end
-    return p
+    p = p + 4 + ((n > 0) and n or 0)
+    if n >= 0 and type(ct) == "number" then
+      text = cut_utf8(pg_value_text(ct, sbyte(digits, vi) - 48, ssub(s, start + 6, p)), MAX_VALUE_BYTES)
+    end
   elseif not sfind(empty, k, 1, true) then
-    return unknown_kind(c, sbyte(k))
+    if vis or REF(t, f.kind) then ADD(t, f.kind, tvb(start, 1)) end
+    return unknown_kind(c, kb)
+  end
+  local line
+  if text then
+    if vis or REF(t, f.value) then line = ADD(t, f.value, tvb(start, p - start), text, line_label(label, ty, text)) end
+  elseif vis or REF(t, f.kind) then
+    local what = (kb == 110 and "NULL") or (kb == 117 and "unchanged TOAST value") or sformat("%d bytes", n or 0)
+    line = ADD(t, f.kind, tvb(start, 1), kb, line_label(label, ty, what))
+  end
+  local under = line or t
+  local r = tvb(start, 0)
+  if cn and (vis or REF(t, f.name)) then GEN(ADD(under, f.name, r, cn)) end
+  if ty and (vis or REF(t, f.type)) then GEN(ADD(under, f.type, r, ty)) end
+  if text and (vis or REF(t, f.kind)) then ADD(under, f.kind, tvb(start, 1)) end
+  if vi then
+    if vis or REF(t, f.len) then ADD(under, f.len, tvb(start + 1, 4)) end
+    if n > 0 and (vis or REF(t, f.data)) then ADD(under, f.data, tvb(start + 5, n)) end
   end
   return p
 end
@@ -373,8 +465,8 @@ end
 
 -- Prepared statements and portals by name (spec/dsl.ts Objects): each with its SQL, parameter
 -- types, columns once described, and for a portal its result formats and its statement; kept by
--- the first pass (each message's generated obj function). A list a message did not have: EMPTY.
-local EMPTY = {}
+-- the first pass (each message's generated obj function). A list a message did not have: EMPTY
+-- (defined above).
 
 -- The SQL texts kept, once each (a statement parsed again and again is one string).
 local SQL_TEXT = {}
@@ -407,13 +499,21 @@ local function payload_nt(c, v, s, p, e, set)
   return m.nt(c, v, s, p + 1, e)
 end
 
+-- With a tree, the payload message is a subtree of its carrier's.
 local function payload_tree(c, v, s, p, e, t, set, f, ftype)
   if p >= e then return p end
   if c.vis or REF(t, f) then ADD(t, f, c.tvb(p, e - p)) end
   local m = payload_pick(c, s, p, set)
   if not m then return e end
-  if c.vis or REF(t, ftype) then ADD(t, ftype, c.tvb(p, 1)) end
+  local st = t
+  if c.vis then st = ADD(t, c.tvb(p, e - p), set.name .. ": " .. m.name) end
+  -- Its generated items point at its start (Wireshark places them in the subtree).
+  local r0 = c.r0
+  c.r0 = c.tvb(p, 0)
+  if c.vis or REF(t, ftype) then ADD(st, ftype, c.tvb(p, 1)) end
   v.instream = c.core.stream and 1 or 0
   c.sub = m
-  return m.tree(c, v, s, p + 1, e, t)
+  local q = m.tree(c, v, s, p + 1, e, st)
+  c.r0 = r0
+  return q
 end

@@ -281,8 +281,8 @@ end
 -- A connection keeps its requests still waiting in conn.q[conn.qh .. conn.qt] (request numbers),
 -- conn.qm (their messages) and conn.qo (the object each refers to, or false).
 
-local FR_S, FR_G, FR_C, FR_CALLS, FR_ALT, MS, ML, MX
-local RQ_FRAME, RQ_TIME, RQ_RESP, RQ_ROWS, RQ_SQL, RQ_PT, RQ_TAGS, RQ_TAGROWS
+local FR_S, FR_G, FR_C, FR_CALLS, FR_ALT, MS, MX
+local RQ_FRAME, RQ_TIME, RQ_RESP, RQ_ROWS, RQ_SQL, RQ_TAGS, RQ_TAGROWS
 local G_NEXT, RQ_NEXT
 -- First pass: the frame the last call was for, its messages so far, its first call's data (for
 -- its key, needed only if the frame has another call), and whether a call set its Info column.
@@ -356,28 +356,6 @@ local function link_response(c, m, v, g)
   return 0
 end
 
--- Bind's parameters typed by their statement's types and Bind's format codes (0: all text, 1: one
--- code for all, N: one each), as typedParams in src/decoder.ts: { type name or nil, value or nil }.
-local function typed_params(types, params, formats)
-  local out = {}
-  params, formats = params or EMPTY, formats or EMPTY
-  for i = 1, #params do
-    local vlen, raw = params[i][1], params[i][2]
-    local f = 0
-    if #formats == 1 then f = formats[1][1] elseif #formats > 1 then f = formats[i] and formats[i][1] end
-    local t = types and types[i] and types[i][1]
-    local oid = type(t) == "number" and t or 0
-    local p = {}
-    if oid ~= 0 and PG_TYPES[oid] then p.t = PG_TYPES[oid].name end
-    if type(vlen) == "number" and vlen >= 0 and type(f) == "number" then
-      local bytes = (vlen > 0 and type(raw) == "string") and raw or ""
-      p.v = cut_utf8(pg_value_text(oid, f, bytes), MAX_VALUE_BYTES)
-    end
-    out[i] = p
-  end
-  return out
-end
-
 -- Cancel keys across connections: "pid key" -> the BackendKeyData's frame and connection.
 local cancel_keys = {}
 
@@ -398,7 +376,7 @@ end
 
 -- What the first pass found for message g, in its tree t: its link back to the request, the SQL
 -- it refers to, Bind's parameters, the cancel links. r0: the message's zero-length range.
-local function add_links(c, t, g, m)
+local function add_links(c, t, g)
   local vis, r0 = c.vis, c.r0
   local k = ML[g]
   if k and k < 0 then
@@ -419,17 +397,6 @@ local function add_links(c, t, g, m)
   elseif k and k > 0 then
     local sql = RQ_SQL[k]
     if sql and (vis or REF(t, F.sql)) then GEN(ADD(t, F.sql, r0, sql)) end
-    local o = m.objects
-    if o and o.params and (vis or REF(t, F.paramType) or REF(t, F.paramValue)) then
-      -- Typed when shown: the first pass keeps what they need (the statement's types then).
-      local lists = c.lists or EMPTY
-      local params = typed_params(RQ_PT[k], lists[o.params.values], lists[o.params.formats])
-      for i = 1, #params do
-        local p = params[i]
-        if p.t then GEN(ADD(t, F.paramType, r0, p.t)) end
-        if p.v then GEN(ADD(t, F.paramValue, r0, p.v)) end
-      end
-    end
   end
   local x = MX[g]
   if x then
@@ -664,7 +631,7 @@ local function dissect_messages(c, S)
         v = {}
         c.v, c.dirty = v, false
       end
-      if m.ctx then c.core, c.g = core, gm end
+      if m.ctx then c.core, c.g, c.m, c.pt = core, gm, m, nil end
       local body = off + hdr + ((shape == "single") and 0 or 4)
       if (m.fixed and m.fixed ~= size - hdr) or (m.max and size - hdr > m.max) then
         x_expert(c, "badLength", sformat("Invalid message length %d", size - hdr))
@@ -710,7 +677,7 @@ local function dissect_messages(c, S)
           if m.cancelKey then cancel_first_pass(c, m, v, gm) end
         end
       end
-      if t then add_links(c, t, gm, m) end
+      if t then add_links(c, t, gm) end
       local fs = m.findings
       if fs then
         for i = 1, #fs do
