@@ -2306,8 +2306,24 @@ end
 -- TreeItem's methods referenced, add, add_packet_field and set_generated, taken from the first
 -- tree the dissector is given: looked up on the userdata at every call, a method costs a good part
 -- of the call. Tree items are added only when the tree is visible or a filter, column or tap uses
--- the field: the same rule Wireshark's own dissectors follow.
+-- the field (REFS[field]): the same rule Wireshark's own dissectors follow.
 local REF, ADD, ADDPF, GEN
+
+-- REFS[field]: a filter, a column or a tap uses the field, asked of Wireshark (TreeItem.referenced
+-- on REF_TREE, the call's tree) once per field and pass; REF_GEN numbers the passes. What is
+-- referenced changes only between passes (a new filter, new coloring rules: Wireshark dissects
+-- every frame again, from the first).
+local REF_TREE, REF_GEN = nil, 0
+local REFS_MT = { __index = function(t, f)
+  local x = REF(REF_TREE, f) == true
+  rawset(t, f, x)
+  return x
+end }
+local REFS = setmetatable({}, REFS_MT)
+local function refs_reset()
+  REFS = setmetatable({}, REFS_MT)
+  REF_GEN = REF_GEN + 1
+end
 
 -- An expert info on the message, or, without a tree, on the call's NULL tree (tshark -z expert
 -- and the expert column still see it).
@@ -2455,14 +2471,14 @@ local function attributes(c, t, text, gs2, keys, fcbind, fauthzid, fother)
   end
   local r, vis = c.r0, c.vis
   if gs2 then
-    if vis or REF(t, fcbind) then GEN(ADD(t, fcbind, r, items[1])) end
-    if items[2] ~= "" and (vis or REF(t, fauthzid)) then GEN(ADD(t, fauthzid, r, items[2])) end
+    if vis or REFS[fcbind] then GEN(ADD(t, fcbind, r, items[1])) end
+    if items[2] ~= "" and (vis or REFS[fauthzid]) then GEN(ADD(t, fauthzid, r, items[2])) end
   end
   for i = first, #items do
     local f = keys[ssub(items[i], 1, 1)]
     if f then
-      if vis or REF(t, f) then GEN(ADD(t, f, r, ssub(items[i], 3))) end
-    elseif vis or REF(t, fother) then
+      if vis or REFS[f] then GEN(ADD(t, f, r, ssub(items[i], 3))) end
+    elseif vis or REFS[fother] then
       GEN(ADD(t, fother, r, items[i]))
     end
   end
@@ -2475,7 +2491,7 @@ local function value_at(c, t, s, p, e, flen)
   if p + 4 > e then return ovr(c) end
   local n = i32(s, p + 1)
   if n > 0 and p + 4 + n > e then
-    if c.vis or REF(t, flen) then ADD(t, flen, c.tvb(p, 4)) end
+    if c.vis or REFS[flen] then ADD(t, flen, c.tvb(p, 4)) end
     return ovr(c)
   end
   if n > 0 then return p + 4 + n, n end
@@ -2495,16 +2511,16 @@ local function value_line(c, t, start, p, n, text, f, name, ty, label)
   local tvb, vis = c.tvb, c.vis
   local line
   if text then
-    if vis or REF(t, f.value) then line = ADD(t, f.value, tvb(start, p - start), text, line_label(label, ty, text)) end
-  elseif vis or REF(t, f.len) then
+    if vis or REFS[f.value] then line = ADD(t, f.value, tvb(start, p - start), text, line_label(label, ty, text)) end
+  elseif vis or REFS[f.len] then
     line = ADD(t, f.len, tvb(start, 4), n, line_label(label, ty, (n < 0) and "NULL" or sformat("%d bytes", n)))
   end
   local under = line or t
   local r = tvb(start, 0)
-  if name and (vis or REF(t, f.name)) then GEN(ADD(under, f.name, r, name)) end
-  if ty and (vis or REF(t, f.type)) then GEN(ADD(under, f.type, r, ty)) end
-  if text and (vis or REF(t, f.len)) then ADD(under, f.len, tvb(start, 4)) end
-  if n > 0 and (vis or REF(t, f.data)) then ADD(under, f.data, tvb(start + 4, n)) end
+  if name and (vis or REFS[f.name]) then GEN(ADD(under, f.name, r, name)) end
+  if ty and (vis or REFS[f.type]) then GEN(ADD(under, f.type, r, ty)) end
+  if text and (vis or REFS[f.len]) then ADD(under, f.len, tvb(start, 4)) end
+  if n > 0 and (vis or REFS[f.data]) then ADD(under, f.data, tvb(start + 4, n)) end
 end
 
 -- A column value, typed by the connection's column list (ColumnElement in spec/dsl.ts).
@@ -2601,13 +2617,13 @@ local function tuple_column(c, t, s, p, e, i, f, valued, digits, empty)
   local n, text
   if vi then
     if p + 4 > e then
-      if vis or REF(t, f.kind) then ADD(t, f.kind, tvb(start, 1)) end
+      if vis or REFS[f.kind] then ADD(t, f.kind, tvb(start, 1)) end
       return ovr(c)
     end
     n = i32(s, p + 1)
     if n > 0 and p + 4 + n > e then
-      if vis or REF(t, f.kind) then ADD(t, f.kind, tvb(start, 1)) end
-      if vis or REF(t, f.len) then ADD(t, f.len, tvb(p, 4)) end
+      if vis or REFS[f.kind] then ADD(t, f.kind, tvb(start, 1)) end
+      if vis or REFS[f.len] then ADD(t, f.len, tvb(p, 4)) end
       return ovr(c)
     end
     p = p + 4 + ((n > 0) and n or 0)
@@ -2615,24 +2631,24 @@ local function tuple_column(c, t, s, p, e, i, f, valued, digits, empty)
       text = cut_utf8(pg_value_text(ct, sbyte(digits, vi) - 48, ssub(s, start + 6, p)), MAX_VALUE_BYTES)
     end
   elseif not sfind(empty, k, 1, true) then
-    if vis or REF(t, f.kind) then ADD(t, f.kind, tvb(start, 1)) end
+    if vis or REFS[f.kind] then ADD(t, f.kind, tvb(start, 1)) end
     return unknown_kind(c, kb)
   end
   local line
   if text then
-    if vis or REF(t, f.value) then line = ADD(t, f.value, tvb(start, p - start), text, line_label(label, ty, text)) end
-  elseif vis or REF(t, f.kind) then
+    if vis or REFS[f.value] then line = ADD(t, f.value, tvb(start, p - start), text, line_label(label, ty, text)) end
+  elseif vis or REFS[f.kind] then
     local what = (kb == 110 and "NULL") or (kb == 117 and "unchanged TOAST value") or sformat("%d bytes", n or 0)
     line = ADD(t, f.kind, tvb(start, 1), kb, line_label(label, ty, what))
   end
   local under = line or t
   local r = tvb(start, 0)
-  if cn and (vis or REF(t, f.name)) then GEN(ADD(under, f.name, r, cn)) end
-  if ty and (vis or REF(t, f.type)) then GEN(ADD(under, f.type, r, ty)) end
-  if text and (vis or REF(t, f.kind)) then ADD(under, f.kind, tvb(start, 1)) end
+  if cn and (vis or REFS[f.name]) then GEN(ADD(under, f.name, r, cn)) end
+  if ty and (vis or REFS[f.type]) then GEN(ADD(under, f.type, r, ty)) end
+  if text and (vis or REFS[f.kind]) then ADD(under, f.kind, tvb(start, 1)) end
   if vi then
-    if vis or REF(t, f.len) then ADD(under, f.len, tvb(start + 1, 4)) end
-    if n > 0 and (vis or REF(t, f.data)) then ADD(under, f.data, tvb(start + 5, n)) end
+    if vis or REFS[f.len] then ADD(under, f.len, tvb(start + 1, 4)) end
+    if n > 0 and (vis or REFS[f.data]) then ADD(under, f.data, tvb(start + 5, n)) end
   end
   return p
 end
@@ -2706,7 +2722,7 @@ local function options(c, t, v, text, when, f)
   local list = repl_options(text)
   for i = 1, #list do
     local name, value = list[i][1], list[i][2]
-    if t and (c.vis or REF(t, f)) then GEN(ADD(t, f, c.r0, value and (name .. "=" .. value) or name)) end
+    if t and (c.vis or REFS[f]) then GEN(ADD(t, f, c.r0, value and (name .. "=" .. value) or name)) end
     v["opt:" .. name] = value or ""
     c.dirty = true
   end
@@ -2751,7 +2767,7 @@ end
 -- With a tree, the payload message is a subtree of its carrier's.
 local function payload_tree(c, v, s, p, e, t, set, f, ftype)
   if p >= e then return p end
-  if c.vis or REF(t, f) then ADD(t, f, c.tvb(p, e - p)) end
+  if c.vis or REFS[f] then ADD(t, f, c.tvb(p, e - p)) end
   local m = payload_pick(c, s, p, set)
   if not m then return e end
   local st = t
@@ -2759,7 +2775,7 @@ local function payload_tree(c, v, s, p, e, t, set, f, ftype)
   -- Its generated items point at its start (Wireshark places them in the subtree).
   local r0 = c.r0
   c.r0 = c.tvb(p, 0)
-  if c.vis or REF(t, ftype) then ADD(st, ftype, c.tvb(p, 1)) end
+  if c.vis or REFS[ftype] then ADD(st, ftype, c.tvb(p, 1)) end
   v.instream = c.core.stream and 1 or 0
   c.sub = m
   local q = m.tree(c, v, s, p + 1, e, st)
@@ -3332,7 +3348,7 @@ end
 local function copy_statement(c, t, sql, f)
   local list = type(sql) == "string" and copy_statements(sql) or nil
   c.copy = list
-  if not list or not t or not (c.vis or REF(t, f)) then return end
+  if not list or not t or not (c.vis or REFS[f]) then return end
   for i = 1, #list do
     local opts = list[i].opts
     for k = 1, #opts do
@@ -3349,7 +3365,7 @@ end
 -- which later passes read. Without a tree (t nil) rows are counted, not built.
 local function copy_rows(c, t, s, p, e, fdata, f)
   local n = e - p
-  if n > 0 and t and (c.vis or REF(t, fdata)) then ADD(t, fdata, c.tvb(p, n)) end
+  if n > 0 and t and (c.vis or REFS[fdata]) then ADD(t, fdata, c.tvb(p, n)) end
   local cfg = c.core.cfg
   if cfg and n > 0 and (cfg.dir == "in") == c.fe then
     local st
@@ -3423,31 +3439,31 @@ R.StartupMessage_F_tree = function(c, v, s, p, e, t)
   local r0 = c.r0
   local z, x
   if p + 2 > e then return ovr(c) end
-  if (vis or REF(t, F.versionMajor)) then ADD(t, F.versionMajor, tvb(p, 2)) end
+  if (vis or REFS[F.versionMajor]) then ADD(t, F.versionMajor, tvb(p, 2)) end
   do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
   v.major = x
   p = p + 2
   if p + 2 > e then return ovr(c) end
-  if (vis or REF(t, F.versionMinor)) then ADD(t, F.versionMinor, tvb(p, 2)) end
+  if (vis or REFS[F.versionMinor]) then ADD(t, F.versionMinor, tvb(p, 2)) end
   do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
   v.minor = x
   p = p + 2
   while p < e and sbyte(s, p + 1) ~= 0 do
     z = sfind(s, "\0", p + 1, true)
     if not z or z > e then return unterm(c) end
-    if (vis or REF(t, F.parameterName)) then ADDPF(t, F.parameterName, tvb(p, z - p), ENC_UTF_8) end
+    if (vis or REFS[F.parameterName]) then ADDPF(t, F.parameterName, tvb(p, z - p), ENC_UTF_8) end
     v.pname = ssub(s, p + 1, z - 1)
     p = z
     z = sfind(s, "\0", p + 1, true)
     if not z or z > e then return unterm(c) end
-    if (vis or REF(t, F.parameterValue)) then ADDPF(t, F.parameterValue, tvb(p, z - p), ENC_UTF_8) end
+    if (vis or REFS[F.parameterValue]) then ADDPF(t, F.parameterValue, tvb(p, z - p), ENC_UTF_8) end
     do local k = v.pname if type(k) == "string" then v[k] = ssub(s, p + 1, z - 1) c.dirty = true end end
     p = z
   end
   if p < e then p = p + 1 else return ovr(c) end
   x = lookup(T.replicationModes, v.replication, nil, false)
   if x then
-    if (vis or REF(t, F.replConnection)) then GEN(ADD(t, F.replConnection, r0, x)) end
+    if (vis or REFS[F.replConnection]) then GEN(ADD(t, F.replConnection, r0, x)) end
     v.replmode = x
   end
   return p
@@ -3489,17 +3505,17 @@ R.CancelRequest_F_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local n, x
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.requestCode)) then ADD(t, F.requestCode, tvb(p, 4)) end
+  if (vis or REFS[F.requestCode]) then ADD(t, F.requestCode, tvb(p, 4)) end
   p = p + 4
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.pid)) then ADD(t, F.pid, tvb(p, 4)) end
+  if (vis or REFS[F.pid]) then ADD(t, F.pid, tvb(p, 4)) end
   do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
   v.pid = x
   p = p + 4
   local s1 = bodylen
   if s1 == 12 then
     if p + 4 > e then return ovr(c) end
-    if (vis or REF(t, F.key)) then ADD(t, F.key, tvb(p, 4)) end
+    if (vis or REFS[F.key]) then ADD(t, F.key, tvb(p, 4)) end
     do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
     v.key = x
     p = p + 4
@@ -3507,7 +3523,7 @@ R.CancelRequest_F_tree = function(c, v, s, p, e, t)
     n = e - p
     if n > 0 then
       if p + n > e then return ovr(c) end
-      if (vis or REF(t, F.keyData)) then ADD(t, F.keyData, tvb(p, n)) end
+      if (vis or REFS[F.keyData]) then ADD(t, F.keyData, tvb(p, n)) end
       v.key = ssub(s, p + 1, p + n)
       p = p + n
     end
@@ -3525,7 +3541,7 @@ end
 R.SSLRequest_F_tree = function(c, _, _, p, e, t)
   local tvb, vis = c.tvb, c.vis
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.requestCode)) then ADD(t, F.requestCode, tvb(p, 4)) end
+  if (vis or REFS[F.requestCode]) then ADD(t, F.requestCode, tvb(p, 4)) end
   p = p + 4
   return p
 end
@@ -3540,7 +3556,7 @@ end
 R.GSSENCRequest_F_tree = function(c, _, _, p, e, t)
   local tvb, vis = c.tvb, c.vis
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.requestCode)) then ADD(t, F.requestCode, tvb(p, 4)) end
+  if (vis or REFS[F.requestCode]) then ADD(t, F.requestCode, tvb(p, 4)) end
   p = p + 4
   return p
 end
@@ -3566,14 +3582,14 @@ R.UnknownStartupPacket_F_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local n, x
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.startupCode)) then ADD(t, F.startupCode, tvb(p, 4)) end
+  if (vis or REFS[F.startupCode]) then ADD(t, F.startupCode, tvb(p, 4)) end
   do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
   v.code = x
   p = p + 4
   n = e - p
   if n > 0 then
     if p + n > e then return ovr(c) end
-    if (vis or REF(t, F.undecoded)) then ADD(t, F.undecoded, tvb(p, n)) end
+    if (vis or REFS[F.undecoded]) then ADD(t, F.undecoded, tvb(p, n)) end
     p = p + n
   end
   return p
@@ -3595,7 +3611,7 @@ R.SSLResponse_B_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local x
   if p + 1 > e then return ovr(c) end
-  if (vis or REF(t, F.encryptionResponse)) then ADD(t, F.encryptionResponse, tvb(p, 1)) end
+  if (vis or REFS[F.encryptionResponse]) then ADD(t, F.encryptionResponse, tvb(p, 1)) end
   x = sbyte(s, p + 1)
   v.answer = x
   p = p + 1
@@ -3618,7 +3634,7 @@ R.GSSENCResponse_B_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local x
   if p + 1 > e then return ovr(c) end
-  if (vis or REF(t, F.encryptionResponse)) then ADD(t, F.encryptionResponse, tvb(p, 1)) end
+  if (vis or REFS[F.encryptionResponse]) then ADD(t, F.encryptionResponse, tvb(p, 1)) end
   x = sbyte(s, p + 1)
   v.answer = x
   p = p + 1
@@ -3641,7 +3657,7 @@ R.AuthenticationOk_B_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local x
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.authtype)) then ADD(t, F.authtype, tvb(p, 4)) end
+  if (vis or REFS[F.authtype]) then ADD(t, F.authtype, tvb(p, 4)) end
   do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
   v.authtype = x
   p = p + 4
@@ -3664,7 +3680,7 @@ R.AuthenticationKerberosV5_B_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local x
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.authtype)) then ADD(t, F.authtype, tvb(p, 4)) end
+  if (vis or REFS[F.authtype]) then ADD(t, F.authtype, tvb(p, 4)) end
   do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
   v.authtype = x
   p = p + 4
@@ -3687,7 +3703,7 @@ R.AuthenticationCleartextPassword_B_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local x
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.authtype)) then ADD(t, F.authtype, tvb(p, 4)) end
+  if (vis or REFS[F.authtype]) then ADD(t, F.authtype, tvb(p, 4)) end
   do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
   v.authtype = x
   p = p + 4
@@ -3715,14 +3731,14 @@ R.AuthenticationMD5Password_B_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local n, x
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.authtype)) then ADD(t, F.authtype, tvb(p, 4)) end
+  if (vis or REFS[F.authtype]) then ADD(t, F.authtype, tvb(p, 4)) end
   do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
   v.authtype = x
   p = p + 4
   n = 4
   if n > 0 then
     if p + n > e then return ovr(c) end
-    if (vis or REF(t, F.salt)) then ADD(t, F.salt, tvb(p, n)) end
+    if (vis or REFS[F.salt]) then ADD(t, F.salt, tvb(p, n)) end
     p = p + n
   end
   return p
@@ -3744,7 +3760,7 @@ R.AuthenticationGSS_B_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local x
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.authtype)) then ADD(t, F.authtype, tvb(p, 4)) end
+  if (vis or REFS[F.authtype]) then ADD(t, F.authtype, tvb(p, 4)) end
   do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
   v.authtype = x
   p = p + 4
@@ -3772,14 +3788,14 @@ R.AuthenticationGSSContinue_B_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local n, x
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.authtype)) then ADD(t, F.authtype, tvb(p, 4)) end
+  if (vis or REFS[F.authtype]) then ADD(t, F.authtype, tvb(p, 4)) end
   do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
   v.authtype = x
   p = p + 4
   n = e - p
   if n > 0 then
     if p + n > e then return ovr(c) end
-    if (vis or REF(t, F.gssData)) then ADD(t, F.gssData, tvb(p, n)) end
+    if (vis or REFS[F.gssData]) then ADD(t, F.gssData, tvb(p, n)) end
     p = p + n
   end
   return p
@@ -3801,7 +3817,7 @@ R.AuthenticationSSPI_B_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local x
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.authtype)) then ADD(t, F.authtype, tvb(p, 4)) end
+  if (vis or REFS[F.authtype]) then ADD(t, F.authtype, tvb(p, 4)) end
   do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
   v.authtype = x
   p = p + 4
@@ -3833,14 +3849,14 @@ R.AuthenticationSASL_B_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local z, x
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.authtype)) then ADD(t, F.authtype, tvb(p, 4)) end
+  if (vis or REFS[F.authtype]) then ADD(t, F.authtype, tvb(p, 4)) end
   do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
   v.authtype = x
   p = p + 4
   while p < e and sbyte(s, p + 1) ~= 0 do
     z = sfind(s, "\0", p + 1, true)
     if not z or z > e then return unterm(c) end
-    if (vis or REF(t, F.saslMech)) then ADDPF(t, F.saslMech, tvb(p, z - p), ENC_UTF_8) end
+    if (vis or REFS[F.saslMech]) then ADDPF(t, F.saslMech, tvb(p, z - p), ENC_UTF_8) end
     v.mech = ssub(s, p + 1, z - 1)
     p = z
   end
@@ -3870,14 +3886,14 @@ R.AuthenticationSASLContinue_B_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local n, x
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.authtype)) then ADD(t, F.authtype, tvb(p, 4)) end
+  if (vis or REFS[F.authtype]) then ADD(t, F.authtype, tvb(p, 4)) end
   do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
   v.authtype = x
   p = p + 4
   n = e - p
   if n > 0 then
     if p + n > e then return ovr(c) end
-    if (vis or REF(t, F.saslData)) then ADD(t, F.saslData, tvb(p, n)) end
+    if (vis or REFS[F.saslData]) then ADD(t, F.saslData, tvb(p, n)) end
     v.data = ssub(s, p + 1, p + n)
     p = p + n
   end
@@ -3907,14 +3923,14 @@ R.AuthenticationSASLFinal_B_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local n, x
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.authtype)) then ADD(t, F.authtype, tvb(p, 4)) end
+  if (vis or REFS[F.authtype]) then ADD(t, F.authtype, tvb(p, 4)) end
   do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
   v.authtype = x
   p = p + 4
   n = e - p
   if n > 0 then
     if p + n > e then return ovr(c) end
-    if (vis or REF(t, F.saslData)) then ADD(t, F.saslData, tvb(p, n)) end
+    if (vis or REFS[F.saslData]) then ADD(t, F.saslData, tvb(p, n)) end
     v.data = ssub(s, p + 1, p + n)
     p = p + n
   end
@@ -3943,14 +3959,14 @@ R.AuthenticationRequest_B_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local n, x
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.authtype)) then ADD(t, F.authtype, tvb(p, 4)) end
+  if (vis or REFS[F.authtype]) then ADD(t, F.authtype, tvb(p, 4)) end
   do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
   v.authtype = x
   p = p + 4
   n = e - p
   if n > 0 then
     if p + n > e then return ovr(c) end
-    if (vis or REF(t, F.authData)) then ADD(t, F.authData, tvb(p, n)) end
+    if (vis or REFS[F.authData]) then ADD(t, F.authData, tvb(p, n)) end
     p = p + n
   end
   return p
@@ -3986,11 +4002,11 @@ R.SASLInitialResponse_F_tree = function(c, v, s, p, e, t)
   local z, n, x
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
-  if (vis or REF(t, F.saslMech)) then ADDPF(t, F.saslMech, tvb(p, z - p), ENC_UTF_8) end
+  if (vis or REFS[F.saslMech]) then ADDPF(t, F.saslMech, tvb(p, z - p), ENC_UTF_8) end
   v.mech = ssub(s, p + 1, z - 1)
   p = z
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.saslDataLength)) then ADD(t, F.saslDataLength, tvb(p, 4)) end
+  if (vis or REFS[F.saslDataLength]) then ADD(t, F.saslDataLength, tvb(p, 4)) end
   do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
   if x >= 2147483648 then x = x - 4294967296 end
   l_n = x
@@ -3998,7 +4014,7 @@ R.SASLInitialResponse_F_tree = function(c, v, s, p, e, t)
   n = (l_n or 0)
   if n > 0 then
     if p + n > e then return ovr(c) end
-    if (vis or REF(t, F.saslData)) then ADD(t, F.saslData, tvb(p, n)) end
+    if (vis or REFS[F.saslData]) then ADD(t, F.saslData, tvb(p, n)) end
     v.data = ssub(s, p + 1, p + n)
     p = p + n
   end
@@ -4024,7 +4040,7 @@ R.SASLResponse_F_tree = function(c, v, s, p, e, t)
   n = e - p
   if n > 0 then
     if p + n > e then return ovr(c) end
-    if (vis or REF(t, F.saslData)) then ADD(t, F.saslData, tvb(p, n)) end
+    if (vis or REFS[F.saslData]) then ADD(t, F.saslData, tvb(p, n)) end
     v.data = ssub(s, p + 1, p + n)
     p = p + n
   end
@@ -4049,7 +4065,7 @@ R.GSSResponse_F_tree = function(c, _, _, p, e, t)
   n = e - p
   if n > 0 then
     if p + n > e then return ovr(c) end
-    if (vis or REF(t, F.gssData)) then ADD(t, F.gssData, tvb(p, n)) end
+    if (vis or REFS[F.gssData]) then ADD(t, F.gssData, tvb(p, n)) end
     p = p + n
   end
   return p
@@ -4069,7 +4085,7 @@ R.PasswordMessage_F_tree = function(c, _, s, p, e, t)
   local z
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
-  if (vis or REF(t, F.password)) then ADDPF(t, F.password, tvb(p, z - p), ENC_UTF_8) end
+  if (vis or REFS[F.password]) then ADDPF(t, F.password, tvb(p, z - p), ENC_UTF_8) end
   p = z
   return p
 end
@@ -4104,17 +4120,17 @@ R.Query_F_tree = function(c, v, s, p, e, t)
   local z, x
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
-  if (vis or REF(t, F.query)) then ADDPF(t, F.query, tvb(p, z - p), ENC_UTF_8) end
+  if (vis or REFS[F.query]) then ADDPF(t, F.query, tvb(p, z - p), ENC_UTF_8) end
   v.query = ssub(s, p + 1, z - 1)
   p = z
   x = lookup(T.replicationCommands, v.query, nil, true)
   if x then
-    if (vis or REF(t, F.replCommand)) then GEN(ADD(t, F.replCommand, r0, x)) end
+    if (vis or REFS[F.replCommand]) then GEN(ADD(t, F.replCommand, r0, x)) end
     v.replcmd = x
   end
   x = c.core.repl and lookup(T.replicationSqlCommands, v.query, nil, true)
   if x then
-    if (vis or REF(t, F.replCommand)) then GEN(ADD(t, F.replCommand, r0, x)) end
+    if (vis or REFS[F.replCommand]) then GEN(ADD(t, F.replCommand, r0, x)) end
     v.replcmd = x
   end
   options(c, t, v, v.query, v.replcmd, F.replOption)
@@ -4161,22 +4177,22 @@ R.Parse_F_tree = function(c, v, s, p, e, t)
   local z, x
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
-  if (vis or REF(t, F.statement)) then ADDPF(t, F.statement, tvb(p, z - p), ENC_UTF_8) end
+  if (vis or REFS[F.statement]) then ADDPF(t, F.statement, tvb(p, z - p), ENC_UTF_8) end
   v.stmt = ssub(s, p + 1, z - 1)
   p = z
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
-  if (vis or REF(t, F.query)) then ADDPF(t, F.query, tvb(p, z - p), ENC_UTF_8) end
+  if (vis or REFS[F.query]) then ADDPF(t, F.query, tvb(p, z - p), ENC_UTF_8) end
   v.query = ssub(s, p + 1, z - 1)
   p = z
   if p + 2 > e then return ovr(c) end
-  if (vis or REF(t, F.paramTypeCount)) then ADD(t, F.paramTypeCount, tvb(p, 2)) end
+  if (vis or REFS[F.paramTypeCount]) then ADD(t, F.paramTypeCount, tvb(p, 2)) end
   do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
   l_n = x
   p = p + 2
   for _ = 0, (l_n or 0) - 1 do
     if p + 4 > e then return ovr(c) end
-    if (vis or REF(t, F.typeOid)) then ADD(t, F.typeOid, tvb(p, 4)) end
+    if (vis or REFS[F.typeOid]) then ADD(t, F.typeOid, tvb(p, 4)) end
     do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
     v.pt = x
     p = p + 4
@@ -4247,29 +4263,29 @@ R.Bind_F_tree = function(c, v, s, p, e, t)
   local z, x
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
-  if (vis or REF(t, F.portal)) then ADDPF(t, F.portal, tvb(p, z - p), ENC_UTF_8) end
+  if (vis or REFS[F.portal]) then ADDPF(t, F.portal, tvb(p, z - p), ENC_UTF_8) end
   v.portal = ssub(s, p + 1, z - 1)
   p = z
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
-  if (vis or REF(t, F.statement)) then ADDPF(t, F.statement, tvb(p, z - p), ENC_UTF_8) end
+  if (vis or REFS[F.statement]) then ADDPF(t, F.statement, tvb(p, z - p), ENC_UTF_8) end
   v.stmt = ssub(s, p + 1, z - 1)
   p = z
   if p + 2 > e then return ovr(c) end
-  if (vis or REF(t, F.paramFormatCount)) then ADD(t, F.paramFormatCount, tvb(p, 2)) end
+  if (vis or REFS[F.paramFormatCount]) then ADD(t, F.paramFormatCount, tvb(p, 2)) end
   do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
   l_nf = x
   p = p + 2
   for _ = 0, (l_nf or 0) - 1 do
     if p + 2 > e then return ovr(c) end
-    if (vis or REF(t, F.format)) then ADD(t, F.format, tvb(p, 2)) end
+    if (vis or REFS[F.format]) then ADD(t, F.format, tvb(p, 2)) end
     do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
     v.pf = x
     p = p + 2
     remember(c, "pformats", v.pf)
   end
   if p + 2 > e then return ovr(c) end
-  if (vis or REF(t, F.paramCount)) then ADD(t, F.paramCount, tvb(p, 2)) end
+  if (vis or REFS[F.paramCount]) then ADD(t, F.paramCount, tvb(p, 2)) end
   do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
   l_np = x
   p = p + 2
@@ -4278,13 +4294,13 @@ R.Bind_F_tree = function(c, v, s, p, e, t)
     if not p then return nil end
   end
   if p + 2 > e then return ovr(c) end
-  if (vis or REF(t, F.resultFormatCount)) then ADD(t, F.resultFormatCount, tvb(p, 2)) end
+  if (vis or REFS[F.resultFormatCount]) then ADD(t, F.resultFormatCount, tvb(p, 2)) end
   do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
   l_nr = x
   p = p + 2
   for _ = 0, (l_nr or 0) - 1 do
     if p + 2 > e then return ovr(c) end
-    if (vis or REF(t, F.format)) then ADD(t, F.format, tvb(p, 2)) end
+    if (vis or REFS[F.format]) then ADD(t, F.format, tvb(p, 2)) end
     do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
     v.rf = x
     p = p + 2
@@ -4315,7 +4331,7 @@ R.Describe_F_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local z, x
   if p + 1 > e then return ovr(c) end
-  if (vis or REF(t, F.target)) then ADD(t, F.target, tvb(p, 1)) end
+  if (vis or REFS[F.target]) then ADD(t, F.target, tvb(p, 1)) end
   x = sbyte(s, p + 1)
   v.target = x
   p = p + 1
@@ -4323,19 +4339,19 @@ R.Describe_F_tree = function(c, v, s, p, e, t)
   if s1 == 83 then
     z = sfind(s, "\0", p + 1, true)
     if not z or z > e then return unterm(c) end
-    if (vis or REF(t, F.statement)) then ADDPF(t, F.statement, tvb(p, z - p), ENC_UTF_8) end
+    if (vis or REFS[F.statement]) then ADDPF(t, F.statement, tvb(p, z - p), ENC_UTF_8) end
     v.name = ssub(s, p + 1, z - 1)
     p = z
   elseif s1 == 80 then
     z = sfind(s, "\0", p + 1, true)
     if not z or z > e then return unterm(c) end
-    if (vis or REF(t, F.portal)) then ADDPF(t, F.portal, tvb(p, z - p), ENC_UTF_8) end
+    if (vis or REFS[F.portal]) then ADDPF(t, F.portal, tvb(p, z - p), ENC_UTF_8) end
     v.name = ssub(s, p + 1, z - 1)
     p = z
   else
     z = sfind(s, "\0", p + 1, true)
     if not z or z > e then return unterm(c) end
-    if (vis or REF(t, F.targetName)) then ADDPF(t, F.targetName, tvb(p, z - p), ENC_UTF_8) end
+    if (vis or REFS[F.targetName]) then ADDPF(t, F.targetName, tvb(p, z - p), ENC_UTF_8) end
     v.name = ssub(s, p + 1, z - 1)
     p = z
   end
@@ -4365,11 +4381,11 @@ R.Execute_F_tree = function(c, v, s, p, e, t)
   local z, x
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
-  if (vis or REF(t, F.portal)) then ADDPF(t, F.portal, tvb(p, z - p), ENC_UTF_8) end
+  if (vis or REFS[F.portal]) then ADDPF(t, F.portal, tvb(p, z - p), ENC_UTF_8) end
   v.portal = ssub(s, p + 1, z - 1)
   p = z
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.returns)) then ADD(t, F.returns, tvb(p, 4)) end
+  if (vis or REFS[F.returns]) then ADD(t, F.returns, tvb(p, 4)) end
   do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
   v.rows = x
   p = p + 4
@@ -4437,39 +4453,39 @@ R.RowDescription_B_tree = function(c, v, s, p, e, t)
   local r0 = c.r0
   local z, x
   if p + 2 > e then return ovr(c) end
-  if (vis or REF(t, F.fieldCount)) then ADD(t, F.fieldCount, tvb(p, 2)) end
+  if (vis or REFS[F.fieldCount]) then ADD(t, F.fieldCount, tvb(p, 2)) end
   do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
   v.n = x
   p = p + 2
   for _ = 0, num(v.n) - 1 do
     z = sfind(s, "\0", p + 1, true)
     if not z or z > e then return unterm(c) end
-    if (vis or REF(t, F.colName)) then ADDPF(t, F.colName, tvb(p, z - p), ENC_UTF_8) end
+    if (vis or REFS[F.colName]) then ADDPF(t, F.colName, tvb(p, z - p), ENC_UTF_8) end
     v.cn = ssub(s, p + 1, z - 1)
     p = z
     if p + 4 > e then return ovr(c) end
-    if (vis or REF(t, F.tableOid)) then ADD(t, F.tableOid, tvb(p, 4)) end
+    if (vis or REFS[F.tableOid]) then ADD(t, F.tableOid, tvb(p, 4)) end
     p = p + 4
     if p + 2 > e then return ovr(c) end
-    if (vis or REF(t, F.colIndex)) then ADD(t, F.colIndex, tvb(p, 2)) end
+    if (vis or REFS[F.colIndex]) then ADD(t, F.colIndex, tvb(p, 2)) end
     p = p + 2
     if p + 4 > e then return ovr(c) end
-    if (vis or REF(t, F.typeOid)) then ADD(t, F.typeOid, tvb(p, 4)) end
+    if (vis or REFS[F.typeOid]) then ADD(t, F.typeOid, tvb(p, 4)) end
     do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
     v.ct = x
     p = p + 4
     x = lookup(T.types, v.ct, nil, false)
     if x then
-      if (vis or REF(t, F.colType)) then GEN(ADD(t, F.colType, r0, x)) end
+      if (vis or REFS[F.colType]) then GEN(ADD(t, F.colType, r0, x)) end
     end
     if p + 2 > e then return ovr(c) end
-    if (vis or REF(t, F.valLength)) then ADD(t, F.valLength, tvb(p, 2)) end
+    if (vis or REFS[F.valLength]) then ADD(t, F.valLength, tvb(p, 2)) end
     p = p + 2
     if p + 4 > e then return ovr(c) end
-    if (vis or REF(t, F.typemod)) then ADD(t, F.typemod, tvb(p, 4)) end
+    if (vis or REFS[F.typemod]) then ADD(t, F.typemod, tvb(p, 4)) end
     p = p + 4
     if p + 2 > e then return ovr(c) end
-    if (vis or REF(t, F.format)) then ADD(t, F.format, tvb(p, 2)) end
+    if (vis or REFS[F.format]) then ADD(t, F.format, tvb(p, 2)) end
     do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
     v.cf = x
     p = p + 2
@@ -4503,7 +4519,7 @@ R.DataRow_B_tree = function(c, _, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local x
   if p + 2 > e then return ovr(c) end
-  if (vis or REF(t, F.fieldCount)) then ADD(t, F.fieldCount, tvb(p, 2)) end
+  if (vis or REFS[F.fieldCount]) then ADD(t, F.fieldCount, tvb(p, 2)) end
   do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
   l_n = x
   p = p + 2
@@ -4531,7 +4547,7 @@ R.CommandComplete_B_tree = function(c, v, s, p, e, t)
   local z
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
-  if (vis or REF(t, F.tag)) then ADDPF(t, F.tag, tvb(p, z - p), ENC_UTF_8) end
+  if (vis or REFS[F.tag]) then ADDPF(t, F.tag, tvb(p, z - p), ENC_UTF_8) end
   v.tag = ssub(s, p + 1, z - 1)
   p = z
   return p
@@ -4553,7 +4569,7 @@ R.ReadyForQuery_B_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local x
   if p + 1 > e then return ovr(c) end
-  if (vis or REF(t, F.status)) then ADD(t, F.status, tvb(p, 1)) end
+  if (vis or REFS[F.status]) then ADD(t, F.status, tvb(p, 1)) end
   x = sbyte(s, p + 1)
   v.status = x
   p = p + 1
@@ -4586,19 +4602,19 @@ R.ParameterDescription_B_tree = function(c, v, s, p, e, t)
   local r0 = c.r0
   local x
   if p + 2 > e then return ovr(c) end
-  if (vis or REF(t, F.paramCount)) then ADD(t, F.paramCount, tvb(p, 2)) end
+  if (vis or REFS[F.paramCount]) then ADD(t, F.paramCount, tvb(p, 2)) end
   do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
   v.n = x
   p = p + 2
   for _ = 0, num(v.n) - 1 do
     if p + 4 > e then return ovr(c) end
-    if (vis or REF(t, F.typeOid)) then ADD(t, F.typeOid, tvb(p, 4)) end
+    if (vis or REFS[F.typeOid]) then ADD(t, F.typeOid, tvb(p, 4)) end
     do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
     v.pt = x
     p = p + 4
     x = lookup(T.types, v.pt, nil, false)
     if x then
-      if (vis or REF(t, F.paramType)) then GEN(ADD(t, F.paramType, r0, x)) end
+      if (vis or REFS[F.paramType]) then GEN(ADD(t, F.paramType, r0, x)) end
     end
     remember(c, "ptypes", v.pt)
   end
@@ -4669,14 +4685,14 @@ R.BackendKeyData_B_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local n, x
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.pid)) then ADD(t, F.pid, tvb(p, 4)) end
+  if (vis or REFS[F.pid]) then ADD(t, F.pid, tvb(p, 4)) end
   do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
   v.pid = x
   p = p + 4
   local s1 = bodylen
   if s1 == 8 then
     if p + 4 > e then return ovr(c) end
-    if (vis or REF(t, F.key)) then ADD(t, F.key, tvb(p, 4)) end
+    if (vis or REFS[F.key]) then ADD(t, F.key, tvb(p, 4)) end
     do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
     v.key = x
     p = p + 4
@@ -4684,7 +4700,7 @@ R.BackendKeyData_B_tree = function(c, v, s, p, e, t)
     n = e - p
     if n > 0 then
       if p + n > e then return ovr(c) end
-      if (vis or REF(t, F.keyData)) then ADD(t, F.keyData, tvb(p, n)) end
+      if (vis or REFS[F.keyData]) then ADD(t, F.keyData, tvb(p, n)) end
       v.key = ssub(s, p + 1, p + n)
       p = p + n
     end
@@ -4716,10 +4732,10 @@ R.NegotiateProtocolVersion_B_tree = function(c, _, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local z, x
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.versionSupported)) then ADD(t, F.versionSupported, tvb(p, 4)) end
+  if (vis or REFS[F.versionSupported]) then ADD(t, F.versionSupported, tvb(p, 4)) end
   p = p + 4
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.nonsupportedCount)) then ADD(t, F.nonsupportedCount, tvb(p, 4)) end
+  if (vis or REFS[F.nonsupportedCount]) then ADD(t, F.nonsupportedCount, tvb(p, 4)) end
   do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
   if x >= 2147483648 then x = x - 4294967296 end
   l_n = x
@@ -4727,7 +4743,7 @@ R.NegotiateProtocolVersion_B_tree = function(c, _, s, p, e, t)
   for _ = 0, (l_n or 0) - 1 do
     z = sfind(s, "\0", p + 1, true)
     if not z or z > e then return unterm(c) end
-    if (vis or REF(t, F.nonsupportedOption)) then ADDPF(t, F.nonsupportedOption, tvb(p, z - p), ENC_UTF_8) end
+    if (vis or REFS[F.nonsupportedOption]) then ADDPF(t, F.nonsupportedOption, tvb(p, z - p), ENC_UTF_8) end
     p = z
   end
   return p
@@ -4778,22 +4794,22 @@ R.FunctionCall_F_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local n, x
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.oid)) then ADD(t, F.oid, tvb(p, 4)) end
+  if (vis or REFS[F.oid]) then ADD(t, F.oid, tvb(p, 4)) end
   do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
   v.oid = x
   p = p + 4
   if p + 2 > e then return ovr(c) end
-  if (vis or REF(t, F.paramFormatCount)) then ADD(t, F.paramFormatCount, tvb(p, 2)) end
+  if (vis or REFS[F.paramFormatCount]) then ADD(t, F.paramFormatCount, tvb(p, 2)) end
   do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
   l_nf = x
   p = p + 2
   for _ = 0, (l_nf or 0) - 1 do
     if p + 2 > e then return ovr(c) end
-    if (vis or REF(t, F.format)) then ADD(t, F.format, tvb(p, 2)) end
+    if (vis or REFS[F.format]) then ADD(t, F.format, tvb(p, 2)) end
     p = p + 2
   end
   if p + 2 > e then return ovr(c) end
-  if (vis or REF(t, F.paramCount)) then ADD(t, F.paramCount, tvb(p, 2)) end
+  if (vis or REFS[F.paramCount]) then ADD(t, F.paramCount, tvb(p, 2)) end
   do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
   l_np = x
   p = p + 2
@@ -4801,7 +4817,7 @@ R.FunctionCall_F_tree = function(c, v, s, p, e, t)
     local t2, p2 = t, p
     if vis then t = ADD(t, tvb(p, 0), "Argument " .. (i2 + 1)) end
     if p + 4 > e then return ovr(c) end
-    if (vis or REF(t, F.valLength)) then ADD(t, F.valLength, tvb(p, 4)) end
+    if (vis or REFS[F.valLength]) then ADD(t, F.valLength, tvb(p, 4)) end
     do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
     if x >= 2147483648 then x = x - 4294967296 end
     l_vlen = x
@@ -4809,13 +4825,13 @@ R.FunctionCall_F_tree = function(c, v, s, p, e, t)
     n = (l_vlen or 0)
     if n > 0 then
       if p + n > e then return ovr(c) end
-      if (vis or REF(t, F.valData)) then ADD(t, F.valData, tvb(p, n)) end
+      if (vis or REFS[F.valData]) then ADD(t, F.valData, tvb(p, n)) end
       p = p + n
     end
     if vis then t:set_len(p - p2) t = t2 end
   end
   if p + 2 > e then return ovr(c) end
-  if (vis or REF(t, F.format)) then ADD(t, F.format, tvb(p, 2)) end
+  if (vis or REFS[F.format]) then ADD(t, F.format, tvb(p, 2)) end
   p = p + 2
   return p
 end
@@ -4842,7 +4858,7 @@ R.FunctionCallResponse_B_tree = function(c, _, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local n, x
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.valLength)) then ADD(t, F.valLength, tvb(p, 4)) end
+  if (vis or REFS[F.valLength]) then ADD(t, F.valLength, tvb(p, 4)) end
   do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
   if x >= 2147483648 then x = x - 4294967296 end
   l_vlen = x
@@ -4850,7 +4866,7 @@ R.FunctionCallResponse_B_tree = function(c, _, s, p, e, t)
   n = (l_vlen or 0)
   if n > 0 then
     if p + n > e then return ovr(c) end
-    if (vis or REF(t, F.valData)) then ADD(t, F.valData, tvb(p, n)) end
+    if (vis or REFS[F.valData]) then ADD(t, F.valData, tvb(p, n)) end
     p = p + n
   end
   return p
@@ -4880,24 +4896,24 @@ R.XLogData_B_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local x
   if p + 1 > e then return ovr(c) end
-  if (vis or REF(t, F.replType)) then ADD(t, F.replType, tvb(p, 1)) end
+  if (vis or REFS[F.replType]) then ADD(t, F.replType, tvb(p, 1)) end
   p = p + 1
   if p + 8 > e then return ovr(c) end
-  if (vis or REF(t, F.walStart)) then ADD(t, F.walStart, tvb(p, 8)) end
+  if (vis or REFS[F.walStart]) then ADD(t, F.walStart, tvb(p, 8)) end
   p = p + 8
   x = pg_value_text(3220, 1, ssub(s, p - 7, p))
-  if (vis or REF(t, F.walStartLsn)) then GEN(ADD(t, F.walStartLsn, tvb(p - 8, 0), x)) end
+  if (vis or REFS[F.walStartLsn]) then GEN(ADD(t, F.walStartLsn, tvb(p - 8, 0), x)) end
   v.start = x
   if p + 8 > e then return ovr(c) end
-  if (vis or REF(t, F.walEnd)) then ADD(t, F.walEnd, tvb(p, 8)) end
+  if (vis or REFS[F.walEnd]) then ADD(t, F.walEnd, tvb(p, 8)) end
   p = p + 8
   x = pg_value_text(3220, 1, ssub(s, p - 7, p))
-  if (vis or REF(t, F.walEndLsn)) then GEN(ADD(t, F.walEndLsn, tvb(p - 8, 0), x)) end
+  if (vis or REFS[F.walEndLsn]) then GEN(ADD(t, F.walEndLsn, tvb(p - 8, 0), x)) end
   if p + 8 > e then return ovr(c) end
-  if (vis or REF(t, F.replTime)) then ADD(t, F.replTime, tvb(p, 8)) end
+  if (vis or REFS[F.replTime]) then ADD(t, F.replTime, tvb(p, 8)) end
   p = p + 8
   x = pg_value_text(1184, 1, ssub(s, p - 7, p))
-  if (vis or REF(t, F.replTimeText)) then GEN(ADD(t, F.replTimeText, tvb(p - 8, 0), x)) end
+  if (vis or REFS[F.replTimeText]) then GEN(ADD(t, F.replTimeText, tvb(p - 8, 0), x)) end
   p = payload_tree(c, v, s, p, e, t, P.pgoutput, F.walData, F.pgoType)
   if not p then return nil end
   return p
@@ -4929,21 +4945,21 @@ R.PrimaryKeepalive_B_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local x
   if p + 1 > e then return ovr(c) end
-  if (vis or REF(t, F.replType)) then ADD(t, F.replType, tvb(p, 1)) end
+  if (vis or REFS[F.replType]) then ADD(t, F.replType, tvb(p, 1)) end
   p = p + 1
   if p + 8 > e then return ovr(c) end
-  if (vis or REF(t, F.walEnd)) then ADD(t, F.walEnd, tvb(p, 8)) end
+  if (vis or REFS[F.walEnd]) then ADD(t, F.walEnd, tvb(p, 8)) end
   p = p + 8
   x = pg_value_text(3220, 1, ssub(s, p - 7, p))
-  if (vis or REF(t, F.walEndLsn)) then GEN(ADD(t, F.walEndLsn, tvb(p - 8, 0), x)) end
+  if (vis or REFS[F.walEndLsn]) then GEN(ADD(t, F.walEndLsn, tvb(p - 8, 0), x)) end
   v["end"] = x
   if p + 8 > e then return ovr(c) end
-  if (vis or REF(t, F.replTime)) then ADD(t, F.replTime, tvb(p, 8)) end
+  if (vis or REFS[F.replTime]) then ADD(t, F.replTime, tvb(p, 8)) end
   p = p + 8
   x = pg_value_text(1184, 1, ssub(s, p - 7, p))
-  if (vis or REF(t, F.replTimeText)) then GEN(ADD(t, F.replTimeText, tvb(p - 8, 0), x)) end
+  if (vis or REFS[F.replTimeText]) then GEN(ADD(t, F.replTimeText, tvb(p - 8, 0), x)) end
   if p + 1 > e then return ovr(c) end
-  if (vis or REF(t, F.replyRequested)) then ADD(t, F.replyRequested, tvb(p, 1)) end
+  if (vis or REFS[F.replyRequested]) then ADD(t, F.replyRequested, tvb(p, 1)) end
   x = sbyte(s, p + 1)
   v.reply = x
   p = p + 1
@@ -4976,31 +4992,31 @@ R.StandbyStatusUpdate_F_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local x
   if p + 1 > e then return ovr(c) end
-  if (vis or REF(t, F.replType)) then ADD(t, F.replType, tvb(p, 1)) end
+  if (vis or REFS[F.replType]) then ADD(t, F.replType, tvb(p, 1)) end
   p = p + 1
   if p + 8 > e then return ovr(c) end
-  if (vis or REF(t, F.written)) then ADD(t, F.written, tvb(p, 8)) end
+  if (vis or REFS[F.written]) then ADD(t, F.written, tvb(p, 8)) end
   p = p + 8
   x = pg_value_text(3220, 1, ssub(s, p - 7, p))
-  if (vis or REF(t, F.writtenLsn)) then GEN(ADD(t, F.writtenLsn, tvb(p - 8, 0), x)) end
+  if (vis or REFS[F.writtenLsn]) then GEN(ADD(t, F.writtenLsn, tvb(p - 8, 0), x)) end
   v.written = x
   if p + 8 > e then return ovr(c) end
-  if (vis or REF(t, F.flushed)) then ADD(t, F.flushed, tvb(p, 8)) end
+  if (vis or REFS[F.flushed]) then ADD(t, F.flushed, tvb(p, 8)) end
   p = p + 8
   x = pg_value_text(3220, 1, ssub(s, p - 7, p))
-  if (vis or REF(t, F.flushedLsn)) then GEN(ADD(t, F.flushedLsn, tvb(p - 8, 0), x)) end
+  if (vis or REFS[F.flushedLsn]) then GEN(ADD(t, F.flushedLsn, tvb(p - 8, 0), x)) end
   if p + 8 > e then return ovr(c) end
-  if (vis or REF(t, F.applied)) then ADD(t, F.applied, tvb(p, 8)) end
+  if (vis or REFS[F.applied]) then ADD(t, F.applied, tvb(p, 8)) end
   p = p + 8
   x = pg_value_text(3220, 1, ssub(s, p - 7, p))
-  if (vis or REF(t, F.appliedLsn)) then GEN(ADD(t, F.appliedLsn, tvb(p - 8, 0), x)) end
+  if (vis or REFS[F.appliedLsn]) then GEN(ADD(t, F.appliedLsn, tvb(p - 8, 0), x)) end
   if p + 8 > e then return ovr(c) end
-  if (vis or REF(t, F.replTime)) then ADD(t, F.replTime, tvb(p, 8)) end
+  if (vis or REFS[F.replTime]) then ADD(t, F.replTime, tvb(p, 8)) end
   p = p + 8
   x = pg_value_text(1184, 1, ssub(s, p - 7, p))
-  if (vis or REF(t, F.replTimeText)) then GEN(ADD(t, F.replTimeText, tvb(p - 8, 0), x)) end
+  if (vis or REFS[F.replTimeText]) then GEN(ADD(t, F.replTimeText, tvb(p - 8, 0), x)) end
   if p + 1 > e then return ovr(c) end
-  if (vis or REF(t, F.replyRequested)) then ADD(t, F.replyRequested, tvb(p, 1)) end
+  if (vis or REFS[F.replyRequested]) then ADD(t, F.replyRequested, tvb(p, 1)) end
   p = p + 1
   return p
 end
@@ -5031,26 +5047,26 @@ R.HotStandbyFeedback_F_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local x
   if p + 1 > e then return ovr(c) end
-  if (vis or REF(t, F.replType)) then ADD(t, F.replType, tvb(p, 1)) end
+  if (vis or REFS[F.replType]) then ADD(t, F.replType, tvb(p, 1)) end
   p = p + 1
   if p + 8 > e then return ovr(c) end
-  if (vis or REF(t, F.replTime)) then ADD(t, F.replTime, tvb(p, 8)) end
+  if (vis or REFS[F.replTime]) then ADD(t, F.replTime, tvb(p, 8)) end
   p = p + 8
   x = pg_value_text(1184, 1, ssub(s, p - 7, p))
-  if (vis or REF(t, F.replTimeText)) then GEN(ADD(t, F.replTimeText, tvb(p - 8, 0), x)) end
+  if (vis or REFS[F.replTimeText]) then GEN(ADD(t, F.replTimeText, tvb(p - 8, 0), x)) end
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.xmin)) then ADD(t, F.xmin, tvb(p, 4)) end
+  if (vis or REFS[F.xmin]) then ADD(t, F.xmin, tvb(p, 4)) end
   do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
   v.xmin = x
   p = p + 4
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.xminEpoch)) then ADD(t, F.xminEpoch, tvb(p, 4)) end
+  if (vis or REFS[F.xminEpoch]) then ADD(t, F.xminEpoch, tvb(p, 4)) end
   p = p + 4
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.catalogXmin)) then ADD(t, F.catalogXmin, tvb(p, 4)) end
+  if (vis or REFS[F.catalogXmin]) then ADD(t, F.catalogXmin, tvb(p, 4)) end
   p = p + 4
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.catalogXminEpoch)) then ADD(t, F.catalogXminEpoch, tvb(p, 4)) end
+  if (vis or REFS[F.catalogXminEpoch]) then ADD(t, F.catalogXminEpoch, tvb(p, 4)) end
   p = p + 4
   return p
 end
@@ -5082,18 +5098,18 @@ R.CopyInResponse_B_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local x
   if p + 1 > e then return ovr(c) end
-  if (vis or REF(t, F.format)) then ADD(t, F.format, tvb(p, 1)) end
+  if (vis or REFS[F.format]) then ADD(t, F.format, tvb(p, 1)) end
   x = sbyte(s, p + 1)
   v.format = x
   p = p + 1
   if p + 2 > e then return ovr(c) end
-  if (vis or REF(t, F.copyColumns)) then ADD(t, F.copyColumns, tvb(p, 2)) end
+  if (vis or REFS[F.copyColumns]) then ADD(t, F.copyColumns, tvb(p, 2)) end
   do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
   v.n = x
   p = p + 2
   for _ = 0, num(v.n) - 1 do
     if p + 2 > e then return ovr(c) end
-    if (vis or REF(t, F.format)) then ADD(t, F.format, tvb(p, 2)) end
+    if (vis or REFS[F.format]) then ADD(t, F.format, tvb(p, 2)) end
     p = p + 2
   end
   return p
@@ -5126,18 +5142,18 @@ R.CopyOutResponse_B_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local x
   if p + 1 > e then return ovr(c) end
-  if (vis or REF(t, F.format)) then ADD(t, F.format, tvb(p, 1)) end
+  if (vis or REFS[F.format]) then ADD(t, F.format, tvb(p, 1)) end
   x = sbyte(s, p + 1)
   v.format = x
   p = p + 1
   if p + 2 > e then return ovr(c) end
-  if (vis or REF(t, F.copyColumns)) then ADD(t, F.copyColumns, tvb(p, 2)) end
+  if (vis or REFS[F.copyColumns]) then ADD(t, F.copyColumns, tvb(p, 2)) end
   do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
   v.n = x
   p = p + 2
   for _ = 0, num(v.n) - 1 do
     if p + 2 > e then return ovr(c) end
-    if (vis or REF(t, F.format)) then ADD(t, F.format, tvb(p, 2)) end
+    if (vis or REFS[F.format]) then ADD(t, F.format, tvb(p, 2)) end
     p = p + 2
   end
   return p
@@ -5170,18 +5186,18 @@ R.CopyBothResponse_B_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local x
   if p + 1 > e then return ovr(c) end
-  if (vis or REF(t, F.format)) then ADD(t, F.format, tvb(p, 1)) end
+  if (vis or REFS[F.format]) then ADD(t, F.format, tvb(p, 1)) end
   x = sbyte(s, p + 1)
   v.format = x
   p = p + 1
   if p + 2 > e then return ovr(c) end
-  if (vis or REF(t, F.copyColumns)) then ADD(t, F.copyColumns, tvb(p, 2)) end
+  if (vis or REFS[F.copyColumns]) then ADD(t, F.copyColumns, tvb(p, 2)) end
   do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
   v.n = x
   p = p + 2
   for _ = 0, num(v.n) - 1 do
     if p + 2 > e then return ovr(c) end
-    if (vis or REF(t, F.format)) then ADD(t, F.format, tvb(p, 2)) end
+    if (vis or REFS[F.format]) then ADD(t, F.format, tvb(p, 2)) end
     p = p + 2
   end
   return p
@@ -5225,7 +5241,7 @@ R.CopyFail_F_tree = function(c, v, s, p, e, t)
   local z
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
-  if (vis or REF(t, F.error)) then ADDPF(t, F.error, tvb(p, z - p), ENC_UTF_8) end
+  if (vis or REFS[F.error]) then ADDPF(t, F.error, tvb(p, z - p), ENC_UTF_8) end
   v.reason = ssub(s, p + 1, z - 1)
   p = z
   return p
@@ -5306,7 +5322,7 @@ R.ErrorResponse_B_tree = function(c, v, s, p, e, t)
   local z, x
   while p < e and sbyte(s, p + 1) ~= 0 do
     if p + 1 > e then return ovr(c) end
-    if (vis or REF(t, F.errorField)) then ADD(t, F.errorField, tvb(p, 1)) end
+    if (vis or REFS[F.errorField]) then ADD(t, F.errorField, tvb(p, 1)) end
     x = sbyte(s, p + 1)
     l_fc = x
     p = p + 1
@@ -5314,112 +5330,112 @@ R.ErrorResponse_B_tree = function(c, v, s, p, e, t)
     if s1 == 83 then
       z = sfind(s, "\0", p + 1, true)
       if not z or z > e then return unterm(c) end
-      if (vis or REF(t, F.severity)) then ADDPF(t, F.severity, tvb(p, z - p), ENC_UTF_8) end
+      if (vis or REFS[F.severity]) then ADDPF(t, F.severity, tvb(p, z - p), ENC_UTF_8) end
       v.severity = ssub(s, p + 1, z - 1)
       p = z
     elseif s1 == 86 then
       z = sfind(s, "\0", p + 1, true)
       if not z or z > e then return unterm(c) end
-      if (vis or REF(t, F.severityNonlocalized)) then ADDPF(t, F.severityNonlocalized, tvb(p, z - p), ENC_UTF_8) end
+      if (vis or REFS[F.severityNonlocalized]) then ADDPF(t, F.severityNonlocalized, tvb(p, z - p), ENC_UTF_8) end
       p = z
     elseif s1 == 67 then
       z = sfind(s, "\0", p + 1, true)
       if not z or z > e then return unterm(c) end
-      if (vis or REF(t, F.code)) then ADDPF(t, F.code, tvb(p, z - p), ENC_UTF_8) end
+      if (vis or REFS[F.code]) then ADDPF(t, F.code, tvb(p, z - p), ENC_UTF_8) end
       v.code = ssub(s, p + 1, z - 1)
       p = z
       x = lookup(T.sqlstate, v.code, nil, false)
       if x then
-        if (vis or REF(t, F.codeName)) then GEN(ADD(t, F.codeName, r0, x)) end
+        if (vis or REFS[F.codeName]) then GEN(ADD(t, F.codeName, r0, x)) end
         v.codename = x
       end
       x = lookup(T.sqlstateClass, v.code, 2, false)
       if x then
-        if (vis or REF(t, F.codeClass)) then GEN(ADD(t, F.codeClass, r0, x)) end
+        if (vis or REFS[F.codeClass]) then GEN(ADD(t, F.codeClass, r0, x)) end
       end
     elseif s1 == 77 then
       z = sfind(s, "\0", p + 1, true)
       if not z or z > e then return unterm(c) end
-      if (vis or REF(t, F.message)) then ADDPF(t, F.message, tvb(p, z - p), ENC_UTF_8) end
+      if (vis or REFS[F.message]) then ADDPF(t, F.message, tvb(p, z - p), ENC_UTF_8) end
       v.message = ssub(s, p + 1, z - 1)
       p = z
     elseif s1 == 68 then
       z = sfind(s, "\0", p + 1, true)
       if not z or z > e then return unterm(c) end
-      if (vis or REF(t, F.detail)) then ADDPF(t, F.detail, tvb(p, z - p), ENC_UTF_8) end
+      if (vis or REFS[F.detail]) then ADDPF(t, F.detail, tvb(p, z - p), ENC_UTF_8) end
       p = z
     elseif s1 == 72 then
       z = sfind(s, "\0", p + 1, true)
       if not z or z > e then return unterm(c) end
-      if (vis or REF(t, F.hint)) then ADDPF(t, F.hint, tvb(p, z - p), ENC_UTF_8) end
+      if (vis or REFS[F.hint]) then ADDPF(t, F.hint, tvb(p, z - p), ENC_UTF_8) end
       p = z
     elseif s1 == 80 then
       z = sfind(s, "\0", p + 1, true)
       if not z or z > e then return unterm(c) end
-      if (vis or REF(t, F.position)) then ADDPF(t, F.position, tvb(p, z - p), ENC_UTF_8) end
+      if (vis or REFS[F.position]) then ADDPF(t, F.position, tvb(p, z - p), ENC_UTF_8) end
       p = z
     elseif s1 == 112 then
       z = sfind(s, "\0", p + 1, true)
       if not z or z > e then return unterm(c) end
-      if (vis or REF(t, F.internalPosition)) then ADDPF(t, F.internalPosition, tvb(p, z - p), ENC_UTF_8) end
+      if (vis or REFS[F.internalPosition]) then ADDPF(t, F.internalPosition, tvb(p, z - p), ENC_UTF_8) end
       p = z
     elseif s1 == 113 then
       z = sfind(s, "\0", p + 1, true)
       if not z or z > e then return unterm(c) end
-      if (vis or REF(t, F.internalQuery)) then ADDPF(t, F.internalQuery, tvb(p, z - p), ENC_UTF_8) end
+      if (vis or REFS[F.internalQuery]) then ADDPF(t, F.internalQuery, tvb(p, z - p), ENC_UTF_8) end
       p = z
     elseif s1 == 87 then
       z = sfind(s, "\0", p + 1, true)
       if not z or z > e then return unterm(c) end
-      if (vis or REF(t, F.where)) then ADDPF(t, F.where, tvb(p, z - p), ENC_UTF_8) end
+      if (vis or REFS[F.where]) then ADDPF(t, F.where, tvb(p, z - p), ENC_UTF_8) end
       p = z
     elseif s1 == 115 then
       z = sfind(s, "\0", p + 1, true)
       if not z or z > e then return unterm(c) end
-      if (vis or REF(t, F.schemaName)) then ADDPF(t, F.schemaName, tvb(p, z - p), ENC_UTF_8) end
+      if (vis or REFS[F.schemaName]) then ADDPF(t, F.schemaName, tvb(p, z - p), ENC_UTF_8) end
       p = z
     elseif s1 == 116 then
       z = sfind(s, "\0", p + 1, true)
       if not z or z > e then return unterm(c) end
-      if (vis or REF(t, F.tableName)) then ADDPF(t, F.tableName, tvb(p, z - p), ENC_UTF_8) end
+      if (vis or REFS[F.tableName]) then ADDPF(t, F.tableName, tvb(p, z - p), ENC_UTF_8) end
       p = z
     elseif s1 == 99 then
       z = sfind(s, "\0", p + 1, true)
       if not z or z > e then return unterm(c) end
-      if (vis or REF(t, F.columnName)) then ADDPF(t, F.columnName, tvb(p, z - p), ENC_UTF_8) end
+      if (vis or REFS[F.columnName]) then ADDPF(t, F.columnName, tvb(p, z - p), ENC_UTF_8) end
       p = z
     elseif s1 == 100 then
       z = sfind(s, "\0", p + 1, true)
       if not z or z > e then return unterm(c) end
-      if (vis or REF(t, F.typeName)) then ADDPF(t, F.typeName, tvb(p, z - p), ENC_UTF_8) end
+      if (vis or REFS[F.typeName]) then ADDPF(t, F.typeName, tvb(p, z - p), ENC_UTF_8) end
       p = z
     elseif s1 == 110 then
       z = sfind(s, "\0", p + 1, true)
       if not z or z > e then return unterm(c) end
-      if (vis or REF(t, F.constraintName)) then ADDPF(t, F.constraintName, tvb(p, z - p), ENC_UTF_8) end
+      if (vis or REFS[F.constraintName]) then ADDPF(t, F.constraintName, tvb(p, z - p), ENC_UTF_8) end
       p = z
     elseif s1 == 70 then
       z = sfind(s, "\0", p + 1, true)
       if not z or z > e then return unterm(c) end
-      if (vis or REF(t, F.file)) then ADDPF(t, F.file, tvb(p, z - p), ENC_UTF_8) end
+      if (vis or REFS[F.file]) then ADDPF(t, F.file, tvb(p, z - p), ENC_UTF_8) end
       v.file = ssub(s, p + 1, z - 1)
       p = z
     elseif s1 == 76 then
       z = sfind(s, "\0", p + 1, true)
       if not z or z > e then return unterm(c) end
-      if (vis or REF(t, F.line)) then ADDPF(t, F.line, tvb(p, z - p), ENC_UTF_8) end
+      if (vis or REFS[F.line]) then ADDPF(t, F.line, tvb(p, z - p), ENC_UTF_8) end
       v.line = ssub(s, p + 1, z - 1)
       p = z
     elseif s1 == 82 then
       z = sfind(s, "\0", p + 1, true)
       if not z or z > e then return unterm(c) end
-      if (vis or REF(t, F.routine)) then ADDPF(t, F.routine, tvb(p, z - p), ENC_UTF_8) end
+      if (vis or REFS[F.routine]) then ADDPF(t, F.routine, tvb(p, z - p), ENC_UTF_8) end
       v.routine = ssub(s, p + 1, z - 1)
       p = z
     else
       z = sfind(s, "\0", p + 1, true)
       if not z or z > e then return unterm(c) end
-      if (vis or REF(t, F.unknownField)) then ADDPF(t, F.unknownField, tvb(p, z - p), ENC_UTF_8) end
+      if (vis or REFS[F.unknownField]) then ADDPF(t, F.unknownField, tvb(p, z - p), ENC_UTF_8) end
       p = z
     end
   end
@@ -5450,12 +5466,12 @@ R.ParameterStatus_B_tree = function(c, v, s, p, e, t)
   local z
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
-  if (vis or REF(t, F.parameterName)) then ADDPF(t, F.parameterName, tvb(p, z - p), ENC_UTF_8) end
+  if (vis or REFS[F.parameterName]) then ADDPF(t, F.parameterName, tvb(p, z - p), ENC_UTF_8) end
   v.name = ssub(s, p + 1, z - 1)
   p = z
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
-  if (vis or REF(t, F.parameterValue)) then ADDPF(t, F.parameterValue, tvb(p, z - p), ENC_UTF_8) end
+  if (vis or REFS[F.parameterValue]) then ADDPF(t, F.parameterValue, tvb(p, z - p), ENC_UTF_8) end
   v.value = ssub(s, p + 1, z - 1)
   p = z
   return p
@@ -5485,16 +5501,16 @@ R.NotificationResponse_B_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local z
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.pid)) then ADD(t, F.pid, tvb(p, 4)) end
+  if (vis or REFS[F.pid]) then ADD(t, F.pid, tvb(p, 4)) end
   p = p + 4
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
-  if (vis or REF(t, F.condition)) then ADDPF(t, F.condition, tvb(p, z - p), ENC_UTF_8) end
+  if (vis or REFS[F.condition]) then ADDPF(t, F.condition, tvb(p, z - p), ENC_UTF_8) end
   v.channel = ssub(s, p + 1, z - 1)
   p = z
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
-  if (vis or REF(t, F.text)) then ADDPF(t, F.text, tvb(p, z - p), ENC_UTF_8) end
+  if (vis or REFS[F.text]) then ADDPF(t, F.text, tvb(p, z - p), ENC_UTF_8) end
   v.payload = ssub(s, p + 1, z - 1)
   p = z
   return p
@@ -5520,17 +5536,17 @@ R.pgoutput_Begin_B_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local x
   if p + 8 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoFinalLsn)) then ADD(t, F.pgoFinalLsn, tvb(p, 8)) end
+  if (vis or REFS[F.pgoFinalLsn]) then ADD(t, F.pgoFinalLsn, tvb(p, 8)) end
   p = p + 8
   x = pg_value_text(3220, 1, ssub(s, p - 7, p))
-  if (vis or REF(t, F.pgoFinalLsnText)) then GEN(ADD(t, F.pgoFinalLsnText, tvb(p - 8, 0), x)) end
+  if (vis or REFS[F.pgoFinalLsnText]) then GEN(ADD(t, F.pgoFinalLsnText, tvb(p - 8, 0), x)) end
   if p + 8 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoCommitTime)) then ADD(t, F.pgoCommitTime, tvb(p, 8)) end
+  if (vis or REFS[F.pgoCommitTime]) then ADD(t, F.pgoCommitTime, tvb(p, 8)) end
   p = p + 8
   x = pg_value_text(1184, 1, ssub(s, p - 7, p))
-  if (vis or REF(t, F.pgoCommitTimeText)) then GEN(ADD(t, F.pgoCommitTimeText, tvb(p - 8, 0), x)) end
+  if (vis or REFS[F.pgoCommitTimeText]) then GEN(ADD(t, F.pgoCommitTimeText, tvb(p - 8, 0), x)) end
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoXid)) then ADD(t, F.pgoXid, tvb(p, 4)) end
+  if (vis or REFS[F.pgoXid]) then ADD(t, F.pgoXid, tvb(p, 4)) end
   do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
   v.xid = x
   p = p + 4
@@ -5576,24 +5592,24 @@ R.pgoutput_Message_B_tree = function(c, v, s, p, e, t)
   local s1 = num(v.instream)
   if s1 == 1 then
     if p + 4 > e then return ovr(c) end
-    if (vis or REF(t, F.pgoXid)) then ADD(t, F.pgoXid, tvb(p, 4)) end
+    if (vis or REFS[F.pgoXid]) then ADD(t, F.pgoXid, tvb(p, 4)) end
     p = p + 4
   end
   if p + 1 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoMessageFlags)) then ADD(t, F.pgoMessageFlags, tvb(p, 1)) end
+  if (vis or REFS[F.pgoMessageFlags]) then ADD(t, F.pgoMessageFlags, tvb(p, 1)) end
   p = p + 1
   if p + 8 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoMessageLsn)) then ADD(t, F.pgoMessageLsn, tvb(p, 8)) end
+  if (vis or REFS[F.pgoMessageLsn]) then ADD(t, F.pgoMessageLsn, tvb(p, 8)) end
   p = p + 8
   x = pg_value_text(3220, 1, ssub(s, p - 7, p))
-  if (vis or REF(t, F.pgoMessageLsnText)) then GEN(ADD(t, F.pgoMessageLsnText, tvb(p - 8, 0), x)) end
+  if (vis or REFS[F.pgoMessageLsnText]) then GEN(ADD(t, F.pgoMessageLsnText, tvb(p - 8, 0), x)) end
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
-  if (vis or REF(t, F.pgoPrefix)) then ADDPF(t, F.pgoPrefix, tvb(p, z - p), ENC_UTF_8) end
+  if (vis or REFS[F.pgoPrefix]) then ADDPF(t, F.pgoPrefix, tvb(p, z - p), ENC_UTF_8) end
   v.prefix = ssub(s, p + 1, z - 1)
   p = z
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoContentLength)) then ADD(t, F.pgoContentLength, tvb(p, 4)) end
+  if (vis or REFS[F.pgoContentLength]) then ADD(t, F.pgoContentLength, tvb(p, 4)) end
   do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
   if x >= 2147483648 then x = x - 4294967296 end
   l_n = x
@@ -5601,7 +5617,7 @@ R.pgoutput_Message_B_tree = function(c, v, s, p, e, t)
   n = (l_n or 0)
   if n > 0 then
     if p + n > e then return ovr(c) end
-    if (vis or REF(t, F.pgoContent)) then ADD(t, F.pgoContent, tvb(p, n)) end
+    if (vis or REFS[F.pgoContent]) then ADD(t, F.pgoContent, tvb(p, n)) end
     p = p + n
   end
   return p
@@ -5629,24 +5645,24 @@ R.pgoutput_Commit_B_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local x
   if p + 1 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoFlags)) then ADD(t, F.pgoFlags, tvb(p, 1)) end
+  if (vis or REFS[F.pgoFlags]) then ADD(t, F.pgoFlags, tvb(p, 1)) end
   p = p + 1
   if p + 8 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoCommitLsn)) then ADD(t, F.pgoCommitLsn, tvb(p, 8)) end
+  if (vis or REFS[F.pgoCommitLsn]) then ADD(t, F.pgoCommitLsn, tvb(p, 8)) end
   p = p + 8
   x = pg_value_text(3220, 1, ssub(s, p - 7, p))
-  if (vis or REF(t, F.pgoCommitLsnText)) then GEN(ADD(t, F.pgoCommitLsnText, tvb(p - 8, 0), x)) end
+  if (vis or REFS[F.pgoCommitLsnText]) then GEN(ADD(t, F.pgoCommitLsnText, tvb(p - 8, 0), x)) end
   v.lsn = x
   if p + 8 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoEndLsn)) then ADD(t, F.pgoEndLsn, tvb(p, 8)) end
+  if (vis or REFS[F.pgoEndLsn]) then ADD(t, F.pgoEndLsn, tvb(p, 8)) end
   p = p + 8
   x = pg_value_text(3220, 1, ssub(s, p - 7, p))
-  if (vis or REF(t, F.pgoEndLsnText)) then GEN(ADD(t, F.pgoEndLsnText, tvb(p - 8, 0), x)) end
+  if (vis or REFS[F.pgoEndLsnText]) then GEN(ADD(t, F.pgoEndLsnText, tvb(p - 8, 0), x)) end
   if p + 8 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoCommitTime)) then ADD(t, F.pgoCommitTime, tvb(p, 8)) end
+  if (vis or REFS[F.pgoCommitTime]) then ADD(t, F.pgoCommitTime, tvb(p, 8)) end
   p = p + 8
   x = pg_value_text(1184, 1, ssub(s, p - 7, p))
-  if (vis or REF(t, F.pgoCommitTimeText)) then GEN(ADD(t, F.pgoCommitTimeText, tvb(p - 8, 0), x)) end
+  if (vis or REFS[F.pgoCommitTimeText]) then GEN(ADD(t, F.pgoCommitTimeText, tvb(p - 8, 0), x)) end
   return p
 end
 
@@ -5668,13 +5684,13 @@ R.pgoutput_Origin_B_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local z, x
   if p + 8 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoOriginLsn)) then ADD(t, F.pgoOriginLsn, tvb(p, 8)) end
+  if (vis or REFS[F.pgoOriginLsn]) then ADD(t, F.pgoOriginLsn, tvb(p, 8)) end
   p = p + 8
   x = pg_value_text(3220, 1, ssub(s, p - 7, p))
-  if (vis or REF(t, F.pgoOriginLsnText)) then GEN(ADD(t, F.pgoOriginLsnText, tvb(p - 8, 0), x)) end
+  if (vis or REFS[F.pgoOriginLsnText]) then GEN(ADD(t, F.pgoOriginLsnText, tvb(p - 8, 0), x)) end
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
-  if (vis or REF(t, F.pgoOrigin)) then ADDPF(t, F.pgoOrigin, tvb(p, z - p), ENC_UTF_8) end
+  if (vis or REFS[F.pgoOrigin]) then ADDPF(t, F.pgoOrigin, tvb(p, z - p), ENC_UTF_8) end
   v.origin = ssub(s, p + 1, z - 1)
   p = z
   return p
@@ -5742,29 +5758,29 @@ R.pgoutput_Relation_B_tree = function(c, v, s, p, e, t)
   local s1 = num(v.instream)
   if s1 == 1 then
     if p + 4 > e then return ovr(c) end
-    if (vis or REF(t, F.pgoXid)) then ADD(t, F.pgoXid, tvb(p, 4)) end
+    if (vis or REFS[F.pgoXid]) then ADD(t, F.pgoXid, tvb(p, 4)) end
     p = p + 4
   end
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoRelid)) then ADD(t, F.pgoRelid, tvb(p, 4)) end
+  if (vis or REFS[F.pgoRelid]) then ADD(t, F.pgoRelid, tvb(p, 4)) end
   do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
   v.relid = x
   p = p + 4
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
-  if (vis or REF(t, F.pgoNamespace)) then ADDPF(t, F.pgoNamespace, tvb(p, z - p), ENC_UTF_8) end
+  if (vis or REFS[F.pgoNamespace]) then ADDPF(t, F.pgoNamespace, tvb(p, z - p), ENC_UTF_8) end
   v.nspname = ssub(s, p + 1, z - 1)
   p = z
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
-  if (vis or REF(t, F.pgoRelname)) then ADDPF(t, F.pgoRelname, tvb(p, z - p), ENC_UTF_8) end
+  if (vis or REFS[F.pgoRelname]) then ADDPF(t, F.pgoRelname, tvb(p, z - p), ENC_UTF_8) end
   v.relname = ssub(s, p + 1, z - 1)
   p = z
   if p + 1 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoReplicaIdentity)) then ADD(t, F.pgoReplicaIdentity, tvb(p, 1)) end
+  if (vis or REFS[F.pgoReplicaIdentity]) then ADD(t, F.pgoReplicaIdentity, tvb(p, 1)) end
   p = p + 1
   if p + 2 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoColumnCount)) then ADD(t, F.pgoColumnCount, tvb(p, 2)) end
+  if (vis or REFS[F.pgoColumnCount]) then ADD(t, F.pgoColumnCount, tvb(p, 2)) end
   do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
   l_n = x
   p = p + 2
@@ -5772,20 +5788,20 @@ R.pgoutput_Relation_B_tree = function(c, v, s, p, e, t)
     local t2, p2 = t, p
     if vis then t = ADD(t, tvb(p, 0), "Column " .. (i2 + 1)) end
     if p + 1 > e then return ovr(c) end
-    if (vis or REF(t, F.pgoColumnFlags)) then ADD(t, F.pgoColumnFlags, tvb(p, 1)) end
+    if (vis or REFS[F.pgoColumnFlags]) then ADD(t, F.pgoColumnFlags, tvb(p, 1)) end
     p = p + 1
     z = sfind(s, "\0", p + 1, true)
     if not z or z > e then return unterm(c) end
-    if (vis or REF(t, F.colName)) then ADDPF(t, F.colName, tvb(p, z - p), ENC_UTF_8) end
+    if (vis or REFS[F.colName]) then ADDPF(t, F.colName, tvb(p, z - p), ENC_UTF_8) end
     v.attname = ssub(s, p + 1, z - 1)
     p = z
     if p + 4 > e then return ovr(c) end
-    if (vis or REF(t, F.typeOid)) then ADD(t, F.typeOid, tvb(p, 4)) end
+    if (vis or REFS[F.typeOid]) then ADD(t, F.typeOid, tvb(p, 4)) end
     do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
     v.atttypid = x
     p = p + 4
     if p + 4 > e then return ovr(c) end
-    if (vis or REF(t, F.typemod)) then ADD(t, F.typemod, tvb(p, 4)) end
+    if (vis or REFS[F.typemod]) then ADD(t, F.typemod, tvb(p, 4)) end
     p = p + 4
     remember(c, "relcols", v.attname, v.atttypid)
     if vis then t:set_len(p - p2) t = t2 end
@@ -5825,21 +5841,21 @@ R.pgoutput_Type_B_tree = function(c, v, s, p, e, t)
   local s1 = num(v.instream)
   if s1 == 1 then
     if p + 4 > e then return ovr(c) end
-    if (vis or REF(t, F.pgoXid)) then ADD(t, F.pgoXid, tvb(p, 4)) end
+    if (vis or REFS[F.pgoXid]) then ADD(t, F.pgoXid, tvb(p, 4)) end
     p = p + 4
   end
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.typeOid)) then ADD(t, F.typeOid, tvb(p, 4)) end
+  if (vis or REFS[F.typeOid]) then ADD(t, F.typeOid, tvb(p, 4)) end
   do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
   v.typid = x
   p = p + 4
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
-  if (vis or REF(t, F.pgoNamespace)) then ADDPF(t, F.pgoNamespace, tvb(p, z - p), ENC_UTF_8) end
+  if (vis or REFS[F.pgoNamespace]) then ADDPF(t, F.pgoNamespace, tvb(p, z - p), ENC_UTF_8) end
   p = z
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
-  if (vis or REF(t, F.pgoTypeName)) then ADDPF(t, F.pgoTypeName, tvb(p, z - p), ENC_UTF_8) end
+  if (vis or REFS[F.pgoTypeName]) then ADDPF(t, F.pgoTypeName, tvb(p, z - p), ENC_UTF_8) end
   v.typname = ssub(s, p + 1, z - 1)
   p = z
   return p
@@ -5897,22 +5913,22 @@ R.pgoutput_Insert_B_tree = function(c, v, s, p, e, t)
   local s1 = num(v.instream)
   if s1 == 1 then
     if p + 4 > e then return ovr(c) end
-    if (vis or REF(t, F.pgoXid)) then ADD(t, F.pgoXid, tvb(p, 4)) end
+    if (vis or REFS[F.pgoXid]) then ADD(t, F.pgoXid, tvb(p, 4)) end
     p = p + 4
   end
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoRelid)) then ADD(t, F.pgoRelid, tvb(p, 4)) end
+  if (vis or REFS[F.pgoRelid]) then ADD(t, F.pgoRelid, tvb(p, 4)) end
   do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
   v.relid = x
   p = p + 4
   x = relation(c, v.relid)
-  if x and (vis or REF(t, F.pgoRelation)) then GEN(ADD(t, F.pgoRelation, r0, x)) end
+  if x and (vis or REFS[F.pgoRelation]) then GEN(ADD(t, F.pgoRelation, r0, x)) end
   if x then v.rel = x end
   if p + 1 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoTuple)) then ADD(t, F.pgoTuple, tvb(p, 1)) end
+  if (vis or REFS[F.pgoTuple]) then ADD(t, F.pgoTuple, tvb(p, 1)) end
   p = p + 1
   if p + 2 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoTupleColumns)) then ADD(t, F.pgoTupleColumns, tvb(p, 2)) end
+  if (vis or REFS[F.pgoTupleColumns]) then ADD(t, F.pgoTupleColumns, tvb(p, 2)) end
   do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
   l_ncols = x
   p = p + 2
@@ -6066,26 +6082,26 @@ R.pgoutput_Update_B_tree = function(c, v, s, p, e, t)
   local s1 = num(v.instream)
   if s1 == 1 then
     if p + 4 > e then return ovr(c) end
-    if (vis or REF(t, F.pgoXid)) then ADD(t, F.pgoXid, tvb(p, 4)) end
+    if (vis or REFS[F.pgoXid]) then ADD(t, F.pgoXid, tvb(p, 4)) end
     p = p + 4
   end
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoRelid)) then ADD(t, F.pgoRelid, tvb(p, 4)) end
+  if (vis or REFS[F.pgoRelid]) then ADD(t, F.pgoRelid, tvb(p, 4)) end
   do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
   v.relid = x
   p = p + 4
   x = relation(c, v.relid)
-  if x and (vis or REF(t, F.pgoRelation)) then GEN(ADD(t, F.pgoRelation, r0, x)) end
+  if x and (vis or REFS[F.pgoRelation]) then GEN(ADD(t, F.pgoRelation, r0, x)) end
   if x then v.rel = x end
   if p + 1 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoTuple)) then ADD(t, F.pgoTuple, tvb(p, 1)) end
+  if (vis or REFS[F.pgoTuple]) then ADD(t, F.pgoTuple, tvb(p, 1)) end
   x = sbyte(s, p + 1)
   l_tuple = x
   p = p + 1
   local s2 = (l_tuple or 0)
   if s2 == 75 then
     if p + 2 > e then return ovr(c) end
-    if (vis or REF(t, F.pgoTupleColumns)) then ADD(t, F.pgoTupleColumns, tvb(p, 2)) end
+    if (vis or REFS[F.pgoTupleColumns]) then ADD(t, F.pgoTupleColumns, tvb(p, 2)) end
     do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
     l_oldcols = x
     p = p + 2
@@ -6094,10 +6110,10 @@ R.pgoutput_Update_B_tree = function(c, v, s, p, e, t)
       if not p then return nil end
     end
     if p + 1 > e then return ovr(c) end
-    if (vis or REF(t, F.pgoTuple)) then ADD(t, F.pgoTuple, tvb(p, 1)) end
+    if (vis or REFS[F.pgoTuple]) then ADD(t, F.pgoTuple, tvb(p, 1)) end
     p = p + 1
     if p + 2 > e then return ovr(c) end
-    if (vis or REF(t, F.pgoTupleColumns)) then ADD(t, F.pgoTupleColumns, tvb(p, 2)) end
+    if (vis or REFS[F.pgoTupleColumns]) then ADD(t, F.pgoTupleColumns, tvb(p, 2)) end
     do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
     l_ncols = x
     p = p + 2
@@ -6107,7 +6123,7 @@ R.pgoutput_Update_B_tree = function(c, v, s, p, e, t)
     end
   elseif s2 == 79 then
     if p + 2 > e then return ovr(c) end
-    if (vis or REF(t, F.pgoTupleColumns)) then ADD(t, F.pgoTupleColumns, tvb(p, 2)) end
+    if (vis or REFS[F.pgoTupleColumns]) then ADD(t, F.pgoTupleColumns, tvb(p, 2)) end
     do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
     l_oldcols = x
     p = p + 2
@@ -6116,10 +6132,10 @@ R.pgoutput_Update_B_tree = function(c, v, s, p, e, t)
       if not p then return nil end
     end
     if p + 1 > e then return ovr(c) end
-    if (vis or REF(t, F.pgoTuple)) then ADD(t, F.pgoTuple, tvb(p, 1)) end
+    if (vis or REFS[F.pgoTuple]) then ADD(t, F.pgoTuple, tvb(p, 1)) end
     p = p + 1
     if p + 2 > e then return ovr(c) end
-    if (vis or REF(t, F.pgoTupleColumns)) then ADD(t, F.pgoTupleColumns, tvb(p, 2)) end
+    if (vis or REFS[F.pgoTupleColumns]) then ADD(t, F.pgoTupleColumns, tvb(p, 2)) end
     do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
     l_ncols = x
     p = p + 2
@@ -6129,7 +6145,7 @@ R.pgoutput_Update_B_tree = function(c, v, s, p, e, t)
     end
   else
     if p + 2 > e then return ovr(c) end
-    if (vis or REF(t, F.pgoTupleColumns)) then ADD(t, F.pgoTupleColumns, tvb(p, 2)) end
+    if (vis or REFS[F.pgoTupleColumns]) then ADD(t, F.pgoTupleColumns, tvb(p, 2)) end
     do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
     l_ncols = x
     p = p + 2
@@ -6193,22 +6209,22 @@ R.pgoutput_Delete_B_tree = function(c, v, s, p, e, t)
   local s1 = num(v.instream)
   if s1 == 1 then
     if p + 4 > e then return ovr(c) end
-    if (vis or REF(t, F.pgoXid)) then ADD(t, F.pgoXid, tvb(p, 4)) end
+    if (vis or REFS[F.pgoXid]) then ADD(t, F.pgoXid, tvb(p, 4)) end
     p = p + 4
   end
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoRelid)) then ADD(t, F.pgoRelid, tvb(p, 4)) end
+  if (vis or REFS[F.pgoRelid]) then ADD(t, F.pgoRelid, tvb(p, 4)) end
   do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
   v.relid = x
   p = p + 4
   x = relation(c, v.relid)
-  if x and (vis or REF(t, F.pgoRelation)) then GEN(ADD(t, F.pgoRelation, r0, x)) end
+  if x and (vis or REFS[F.pgoRelation]) then GEN(ADD(t, F.pgoRelation, r0, x)) end
   if x then v.rel = x end
   if p + 1 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoTuple)) then ADD(t, F.pgoTuple, tvb(p, 1)) end
+  if (vis or REFS[F.pgoTuple]) then ADD(t, F.pgoTuple, tvb(p, 1)) end
   p = p + 1
   if p + 2 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoTupleColumns)) then ADD(t, F.pgoTupleColumns, tvb(p, 2)) end
+  if (vis or REFS[F.pgoTupleColumns]) then ADD(t, F.pgoTupleColumns, tvb(p, 2)) end
   do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
   l_oldcols = x
   p = p + 2
@@ -6250,25 +6266,25 @@ R.pgoutput_Truncate_B_tree = function(c, v, s, p, e, t)
   local s1 = num(v.instream)
   if s1 == 1 then
     if p + 4 > e then return ovr(c) end
-    if (vis or REF(t, F.pgoXid)) then ADD(t, F.pgoXid, tvb(p, 4)) end
+    if (vis or REFS[F.pgoXid]) then ADD(t, F.pgoXid, tvb(p, 4)) end
     p = p + 4
   end
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoRelationCount)) then ADD(t, F.pgoRelationCount, tvb(p, 4)) end
+  if (vis or REFS[F.pgoRelationCount]) then ADD(t, F.pgoRelationCount, tvb(p, 4)) end
   do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
   v.n = x
   p = p + 4
   if p + 1 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoTruncateOptions)) then ADD(t, F.pgoTruncateOptions, tvb(p, 1)) end
+  if (vis or REFS[F.pgoTruncateOptions]) then ADD(t, F.pgoTruncateOptions, tvb(p, 1)) end
   p = p + 1
   for _ = 0, num(v.n) - 1 do
     if p + 4 > e then return ovr(c) end
-    if (vis or REF(t, F.pgoRelid)) then ADD(t, F.pgoRelid, tvb(p, 4)) end
+    if (vis or REFS[F.pgoRelid]) then ADD(t, F.pgoRelid, tvb(p, 4)) end
     do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
     v.relid = x
     p = p + 4
     x = relation(c, v.relid)
-    if x and (vis or REF(t, F.pgoRelation)) then GEN(ADD(t, F.pgoRelation, r0, x)) end
+    if x and (vis or REFS[F.pgoRelation]) then GEN(ADD(t, F.pgoRelation, r0, x)) end
   end
   return p
 end
@@ -6291,12 +6307,12 @@ R.pgoutput_StreamStart_B_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local x
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoXid)) then ADD(t, F.pgoXid, tvb(p, 4)) end
+  if (vis or REFS[F.pgoXid]) then ADD(t, F.pgoXid, tvb(p, 4)) end
   do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
   v.xid = x
   p = p + 4
   if p + 1 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoFirstSegment)) then ADD(t, F.pgoFirstSegment, tvb(p, 1)) end
+  if (vis or REFS[F.pgoFirstSegment]) then ADD(t, F.pgoFirstSegment, tvb(p, 1)) end
   p = p + 1
   return p
 end
@@ -6330,28 +6346,28 @@ R.pgoutput_StreamCommit_B_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local x
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoXid)) then ADD(t, F.pgoXid, tvb(p, 4)) end
+  if (vis or REFS[F.pgoXid]) then ADD(t, F.pgoXid, tvb(p, 4)) end
   do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
   v.xid = x
   p = p + 4
   if p + 1 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoFlags)) then ADD(t, F.pgoFlags, tvb(p, 1)) end
+  if (vis or REFS[F.pgoFlags]) then ADD(t, F.pgoFlags, tvb(p, 1)) end
   p = p + 1
   if p + 8 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoCommitLsn)) then ADD(t, F.pgoCommitLsn, tvb(p, 8)) end
+  if (vis or REFS[F.pgoCommitLsn]) then ADD(t, F.pgoCommitLsn, tvb(p, 8)) end
   p = p + 8
   x = pg_value_text(3220, 1, ssub(s, p - 7, p))
-  if (vis or REF(t, F.pgoCommitLsnText)) then GEN(ADD(t, F.pgoCommitLsnText, tvb(p - 8, 0), x)) end
+  if (vis or REFS[F.pgoCommitLsnText]) then GEN(ADD(t, F.pgoCommitLsnText, tvb(p - 8, 0), x)) end
   if p + 8 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoEndLsn)) then ADD(t, F.pgoEndLsn, tvb(p, 8)) end
+  if (vis or REFS[F.pgoEndLsn]) then ADD(t, F.pgoEndLsn, tvb(p, 8)) end
   p = p + 8
   x = pg_value_text(3220, 1, ssub(s, p - 7, p))
-  if (vis or REF(t, F.pgoEndLsnText)) then GEN(ADD(t, F.pgoEndLsnText, tvb(p - 8, 0), x)) end
+  if (vis or REFS[F.pgoEndLsnText]) then GEN(ADD(t, F.pgoEndLsnText, tvb(p - 8, 0), x)) end
   if p + 8 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoCommitTime)) then ADD(t, F.pgoCommitTime, tvb(p, 8)) end
+  if (vis or REFS[F.pgoCommitTime]) then ADD(t, F.pgoCommitTime, tvb(p, 8)) end
   p = p + 8
   x = pg_value_text(1184, 1, ssub(s, p - 7, p))
-  if (vis or REF(t, F.pgoCommitTimeText)) then GEN(ADD(t, F.pgoCommitTimeText, tvb(p - 8, 0), x)) end
+  if (vis or REFS[F.pgoCommitTimeText]) then GEN(ADD(t, F.pgoCommitTimeText, tvb(p - 8, 0), x)) end
   return p
 end
 
@@ -6379,24 +6395,24 @@ R.pgoutput_StreamAbort_B_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local x
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoXid)) then ADD(t, F.pgoXid, tvb(p, 4)) end
+  if (vis or REFS[F.pgoXid]) then ADD(t, F.pgoXid, tvb(p, 4)) end
   do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
   v.xid = x
   p = p + 4
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoSubxid)) then ADD(t, F.pgoSubxid, tvb(p, 4)) end
+  if (vis or REFS[F.pgoSubxid]) then ADD(t, F.pgoSubxid, tvb(p, 4)) end
   p = p + 4
   if p < e then
     if p + 8 > e then return ovr(c) end
-    if (vis or REF(t, F.pgoAbortLsn)) then ADD(t, F.pgoAbortLsn, tvb(p, 8)) end
+    if (vis or REFS[F.pgoAbortLsn]) then ADD(t, F.pgoAbortLsn, tvb(p, 8)) end
     p = p + 8
     x = pg_value_text(3220, 1, ssub(s, p - 7, p))
-    if (vis or REF(t, F.pgoAbortLsnText)) then GEN(ADD(t, F.pgoAbortLsnText, tvb(p - 8, 0), x)) end
+    if (vis or REFS[F.pgoAbortLsnText]) then GEN(ADD(t, F.pgoAbortLsnText, tvb(p - 8, 0), x)) end
     if p + 8 > e then return ovr(c) end
-    if (vis or REF(t, F.pgoAbortTime)) then ADD(t, F.pgoAbortTime, tvb(p, 8)) end
+    if (vis or REFS[F.pgoAbortTime]) then ADD(t, F.pgoAbortTime, tvb(p, 8)) end
     p = p + 8
     x = pg_value_text(1184, 1, ssub(s, p - 7, p))
-    if (vis or REF(t, F.pgoAbortTimeText)) then GEN(ADD(t, F.pgoAbortTimeText, tvb(p - 8, 0), x)) end
+    if (vis or REFS[F.pgoAbortTimeText]) then GEN(ADD(t, F.pgoAbortTimeText, tvb(p - 8, 0), x)) end
   end
   return p
 end
@@ -6425,26 +6441,26 @@ R.pgoutput_BeginPrepare_B_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local z, x
   if p + 8 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoPrepareLsn)) then ADD(t, F.pgoPrepareLsn, tvb(p, 8)) end
+  if (vis or REFS[F.pgoPrepareLsn]) then ADD(t, F.pgoPrepareLsn, tvb(p, 8)) end
   p = p + 8
   x = pg_value_text(3220, 1, ssub(s, p - 7, p))
-  if (vis or REF(t, F.pgoPrepareLsnText)) then GEN(ADD(t, F.pgoPrepareLsnText, tvb(p - 8, 0), x)) end
+  if (vis or REFS[F.pgoPrepareLsnText]) then GEN(ADD(t, F.pgoPrepareLsnText, tvb(p - 8, 0), x)) end
   if p + 8 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoEndLsn)) then ADD(t, F.pgoEndLsn, tvb(p, 8)) end
+  if (vis or REFS[F.pgoEndLsn]) then ADD(t, F.pgoEndLsn, tvb(p, 8)) end
   p = p + 8
   x = pg_value_text(3220, 1, ssub(s, p - 7, p))
-  if (vis or REF(t, F.pgoEndLsnText)) then GEN(ADD(t, F.pgoEndLsnText, tvb(p - 8, 0), x)) end
+  if (vis or REFS[F.pgoEndLsnText]) then GEN(ADD(t, F.pgoEndLsnText, tvb(p - 8, 0), x)) end
   if p + 8 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoPrepareTime)) then ADD(t, F.pgoPrepareTime, tvb(p, 8)) end
+  if (vis or REFS[F.pgoPrepareTime]) then ADD(t, F.pgoPrepareTime, tvb(p, 8)) end
   p = p + 8
   x = pg_value_text(1184, 1, ssub(s, p - 7, p))
-  if (vis or REF(t, F.pgoPrepareTimeText)) then GEN(ADD(t, F.pgoPrepareTimeText, tvb(p - 8, 0), x)) end
+  if (vis or REFS[F.pgoPrepareTimeText]) then GEN(ADD(t, F.pgoPrepareTimeText, tvb(p - 8, 0), x)) end
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoXid)) then ADD(t, F.pgoXid, tvb(p, 4)) end
+  if (vis or REFS[F.pgoXid]) then ADD(t, F.pgoXid, tvb(p, 4)) end
   p = p + 4
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
-  if (vis or REF(t, F.pgoGid)) then ADDPF(t, F.pgoGid, tvb(p, z - p), ENC_UTF_8) end
+  if (vis or REFS[F.pgoGid]) then ADDPF(t, F.pgoGid, tvb(p, z - p), ENC_UTF_8) end
   v.gid = ssub(s, p + 1, z - 1)
   p = z
   return p
@@ -6476,29 +6492,29 @@ R.pgoutput_Prepare_B_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local z, x
   if p + 1 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoFlags)) then ADD(t, F.pgoFlags, tvb(p, 1)) end
+  if (vis or REFS[F.pgoFlags]) then ADD(t, F.pgoFlags, tvb(p, 1)) end
   p = p + 1
   if p + 8 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoPrepareLsn)) then ADD(t, F.pgoPrepareLsn, tvb(p, 8)) end
+  if (vis or REFS[F.pgoPrepareLsn]) then ADD(t, F.pgoPrepareLsn, tvb(p, 8)) end
   p = p + 8
   x = pg_value_text(3220, 1, ssub(s, p - 7, p))
-  if (vis or REF(t, F.pgoPrepareLsnText)) then GEN(ADD(t, F.pgoPrepareLsnText, tvb(p - 8, 0), x)) end
+  if (vis or REFS[F.pgoPrepareLsnText]) then GEN(ADD(t, F.pgoPrepareLsnText, tvb(p - 8, 0), x)) end
   if p + 8 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoEndLsn)) then ADD(t, F.pgoEndLsn, tvb(p, 8)) end
+  if (vis or REFS[F.pgoEndLsn]) then ADD(t, F.pgoEndLsn, tvb(p, 8)) end
   p = p + 8
   x = pg_value_text(3220, 1, ssub(s, p - 7, p))
-  if (vis or REF(t, F.pgoEndLsnText)) then GEN(ADD(t, F.pgoEndLsnText, tvb(p - 8, 0), x)) end
+  if (vis or REFS[F.pgoEndLsnText]) then GEN(ADD(t, F.pgoEndLsnText, tvb(p - 8, 0), x)) end
   if p + 8 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoPrepareTime)) then ADD(t, F.pgoPrepareTime, tvb(p, 8)) end
+  if (vis or REFS[F.pgoPrepareTime]) then ADD(t, F.pgoPrepareTime, tvb(p, 8)) end
   p = p + 8
   x = pg_value_text(1184, 1, ssub(s, p - 7, p))
-  if (vis or REF(t, F.pgoPrepareTimeText)) then GEN(ADD(t, F.pgoPrepareTimeText, tvb(p - 8, 0), x)) end
+  if (vis or REFS[F.pgoPrepareTimeText]) then GEN(ADD(t, F.pgoPrepareTimeText, tvb(p - 8, 0), x)) end
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoXid)) then ADD(t, F.pgoXid, tvb(p, 4)) end
+  if (vis or REFS[F.pgoXid]) then ADD(t, F.pgoXid, tvb(p, 4)) end
   p = p + 4
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
-  if (vis or REF(t, F.pgoGid)) then ADDPF(t, F.pgoGid, tvb(p, z - p), ENC_UTF_8) end
+  if (vis or REFS[F.pgoGid]) then ADDPF(t, F.pgoGid, tvb(p, z - p), ENC_UTF_8) end
   v.gid = ssub(s, p + 1, z - 1)
   p = z
   return p
@@ -6530,29 +6546,29 @@ R.pgoutput_CommitPrepared_B_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local z, x
   if p + 1 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoFlags)) then ADD(t, F.pgoFlags, tvb(p, 1)) end
+  if (vis or REFS[F.pgoFlags]) then ADD(t, F.pgoFlags, tvb(p, 1)) end
   p = p + 1
   if p + 8 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoCommitLsn)) then ADD(t, F.pgoCommitLsn, tvb(p, 8)) end
+  if (vis or REFS[F.pgoCommitLsn]) then ADD(t, F.pgoCommitLsn, tvb(p, 8)) end
   p = p + 8
   x = pg_value_text(3220, 1, ssub(s, p - 7, p))
-  if (vis or REF(t, F.pgoCommitLsnText)) then GEN(ADD(t, F.pgoCommitLsnText, tvb(p - 8, 0), x)) end
+  if (vis or REFS[F.pgoCommitLsnText]) then GEN(ADD(t, F.pgoCommitLsnText, tvb(p - 8, 0), x)) end
   if p + 8 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoEndLsn)) then ADD(t, F.pgoEndLsn, tvb(p, 8)) end
+  if (vis or REFS[F.pgoEndLsn]) then ADD(t, F.pgoEndLsn, tvb(p, 8)) end
   p = p + 8
   x = pg_value_text(3220, 1, ssub(s, p - 7, p))
-  if (vis or REF(t, F.pgoEndLsnText)) then GEN(ADD(t, F.pgoEndLsnText, tvb(p - 8, 0), x)) end
+  if (vis or REFS[F.pgoEndLsnText]) then GEN(ADD(t, F.pgoEndLsnText, tvb(p - 8, 0), x)) end
   if p + 8 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoCommitTime)) then ADD(t, F.pgoCommitTime, tvb(p, 8)) end
+  if (vis or REFS[F.pgoCommitTime]) then ADD(t, F.pgoCommitTime, tvb(p, 8)) end
   p = p + 8
   x = pg_value_text(1184, 1, ssub(s, p - 7, p))
-  if (vis or REF(t, F.pgoCommitTimeText)) then GEN(ADD(t, F.pgoCommitTimeText, tvb(p - 8, 0), x)) end
+  if (vis or REFS[F.pgoCommitTimeText]) then GEN(ADD(t, F.pgoCommitTimeText, tvb(p - 8, 0), x)) end
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoXid)) then ADD(t, F.pgoXid, tvb(p, 4)) end
+  if (vis or REFS[F.pgoXid]) then ADD(t, F.pgoXid, tvb(p, 4)) end
   p = p + 4
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
-  if (vis or REF(t, F.pgoGid)) then ADDPF(t, F.pgoGid, tvb(p, z - p), ENC_UTF_8) end
+  if (vis or REFS[F.pgoGid]) then ADDPF(t, F.pgoGid, tvb(p, z - p), ENC_UTF_8) end
   v.gid = ssub(s, p + 1, z - 1)
   p = z
   return p
@@ -6586,34 +6602,34 @@ R.pgoutput_RollbackPrepared_B_tree = function(c, v, s, p, e, t)
   local tvb, vis = c.tvb, c.vis
   local z, x
   if p + 1 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoFlags)) then ADD(t, F.pgoFlags, tvb(p, 1)) end
+  if (vis or REFS[F.pgoFlags]) then ADD(t, F.pgoFlags, tvb(p, 1)) end
   p = p + 1
   if p + 8 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoPrepareEndLsn)) then ADD(t, F.pgoPrepareEndLsn, tvb(p, 8)) end
+  if (vis or REFS[F.pgoPrepareEndLsn]) then ADD(t, F.pgoPrepareEndLsn, tvb(p, 8)) end
   p = p + 8
   x = pg_value_text(3220, 1, ssub(s, p - 7, p))
-  if (vis or REF(t, F.pgoPrepareEndLsnText)) then GEN(ADD(t, F.pgoPrepareEndLsnText, tvb(p - 8, 0), x)) end
+  if (vis or REFS[F.pgoPrepareEndLsnText]) then GEN(ADD(t, F.pgoPrepareEndLsnText, tvb(p - 8, 0), x)) end
   if p + 8 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoRollbackEndLsn)) then ADD(t, F.pgoRollbackEndLsn, tvb(p, 8)) end
+  if (vis or REFS[F.pgoRollbackEndLsn]) then ADD(t, F.pgoRollbackEndLsn, tvb(p, 8)) end
   p = p + 8
   x = pg_value_text(3220, 1, ssub(s, p - 7, p))
-  if (vis or REF(t, F.pgoRollbackEndLsnText)) then GEN(ADD(t, F.pgoRollbackEndLsnText, tvb(p - 8, 0), x)) end
+  if (vis or REFS[F.pgoRollbackEndLsnText]) then GEN(ADD(t, F.pgoRollbackEndLsnText, tvb(p - 8, 0), x)) end
   if p + 8 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoPrepareTime)) then ADD(t, F.pgoPrepareTime, tvb(p, 8)) end
+  if (vis or REFS[F.pgoPrepareTime]) then ADD(t, F.pgoPrepareTime, tvb(p, 8)) end
   p = p + 8
   x = pg_value_text(1184, 1, ssub(s, p - 7, p))
-  if (vis or REF(t, F.pgoPrepareTimeText)) then GEN(ADD(t, F.pgoPrepareTimeText, tvb(p - 8, 0), x)) end
+  if (vis or REFS[F.pgoPrepareTimeText]) then GEN(ADD(t, F.pgoPrepareTimeText, tvb(p - 8, 0), x)) end
   if p + 8 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoRollbackTime)) then ADD(t, F.pgoRollbackTime, tvb(p, 8)) end
+  if (vis or REFS[F.pgoRollbackTime]) then ADD(t, F.pgoRollbackTime, tvb(p, 8)) end
   p = p + 8
   x = pg_value_text(1184, 1, ssub(s, p - 7, p))
-  if (vis or REF(t, F.pgoRollbackTimeText)) then GEN(ADD(t, F.pgoRollbackTimeText, tvb(p - 8, 0), x)) end
+  if (vis or REFS[F.pgoRollbackTimeText]) then GEN(ADD(t, F.pgoRollbackTimeText, tvb(p - 8, 0), x)) end
   if p + 4 > e then return ovr(c) end
-  if (vis or REF(t, F.pgoXid)) then ADD(t, F.pgoXid, tvb(p, 4)) end
+  if (vis or REFS[F.pgoXid]) then ADD(t, F.pgoXid, tvb(p, 4)) end
   p = p + 4
   z = sfind(s, "\0", p + 1, true)
   if not z or z > e then return unterm(c) end
-  if (vis or REF(t, F.pgoGid)) then ADDPF(t, F.pgoGid, tvb(p, z - p), ENC_UTF_8) end
+  if (vis or REFS[F.pgoGid]) then ADDPF(t, F.pgoGid, tvb(p, z - p), ENC_UTF_8) end
   v.gid = ssub(s, p + 1, z - 1)
   p = z
   return p
@@ -6635,87 +6651,87 @@ local OPENING = {
 
 -- The messages. info_s: the Info text when it has no variables; info_f(v): the text with them.
 local M = {
-  { name = "StartupMessage", fe = true, when = { peekMajor = 3 }, max = 10004, info_f = function(v, o, n) local x1 = v.major local x2 = v.minor local x3 = v.user local x4 = v.database o[n + 1] = "StartupMessage " o[n + 2] = NUMS[x1] or iv(x1) o[n + 3] = "." o[n + 4] = NUMS[x2] or iv(x2) o[n + 5] = " user=" o[n + 6] = CLEAN[x3] and x3 or iv(x3) o[n + 7] = " database=" o[n + 8] = CLEAN[x4] and x4 or iv(x4) return n + 8 end, effects = { "startup" }, nt = R.StartupMessage_F_nt, tree = R.StartupMessage_F_tree, ends = set_of({ "ReadyForQuery", "ErrorResponse" }), start = true, rare = true, lk = 1 },
-  { name = "CancelRequest", fe = true, when = { peekInt32 = set_of({ 80877102 }) }, max = 268, info_f = function(v, o, n) local x1 = v.pid o[n + 1] = "CancelRequest pid=" o[n + 2] = NUMS[x1] or iv(x1) return n + 2 end, effects = { "cancel" }, nt = R.CancelRequest_F_nt, tree = R.CancelRequest_F_tree, cancelKey = "cancel", start = true, rare = true },
-  { name = "SSLRequest", fe = true, when = { peekInt32 = set_of({ 80877103 }) }, fixed = 8, info_s = "SSLRequest", effects = { "sslRequest" }, nt = R.SSLRequest_F_nt, tree = R.SSLRequest_F_tree, ends = set_of({ "SSLResponse", "ErrorResponse" }), start = true, rare = true, lk = 1 },
-  { name = "GSSENCRequest", fe = true, when = { peekInt32 = set_of({ 80877104 }) }, fixed = 8, info_s = "GSSENCRequest", effects = { "gssRequest" }, nt = R.GSSENCRequest_F_nt, tree = R.GSSENCRequest_F_tree, ends = set_of({ "GSSENCResponse", "ErrorResponse" }), start = true, rare = true, lk = 1 },
-  { name = "UnknownStartupPacket", fe = true, max = 10004, info_f = function(v, o, n) local x1 = v.code o[n + 1] = "UnknownStartupPacket code=" o[n + 2] = NUMS[x1] or iv(x1) return n + 2 end, effects = nil, nt = R.UnknownStartupPacket_F_nt, tree = R.UnknownStartupPacket_F_tree, ends = set_of({ "ErrorResponse", "ReadyForQuery" }), start = true, rare = true, lk = 1 },
-  { name = "SSLResponse", fe = false, when = { answerTo = "SSLRequest" }, info_f = function(v, o, n) local x1 = v.answer o[n + 1] = "SSLResponse " o[n + 2] = CHARS[x1] or ic(x1) return n + 2 end, effects = { "encryptionAnswer" }, nt = R.SSLResponse_B_nt, tree = R.SSLResponse_B_tree, findings = { { e = "tlsRefused", when = { var = "answer", equals = 78 }, text = { { lit = "The server refused encryption: the session continues unencrypted" } } } }, lk = 2 },
-  { name = "GSSENCResponse", fe = false, when = { answerTo = "GSSENCRequest" }, info_f = function(v, o, n) local x1 = v.answer o[n + 1] = "GSSENCResponse " o[n + 2] = CHARS[x1] or ic(x1) return n + 2 end, effects = { "encryptionAnswer" }, nt = R.GSSENCResponse_B_nt, tree = R.GSSENCResponse_B_tree, findings = { { e = "tlsRefused", when = { var = "answer", equals = 78 }, text = { { lit = "The server refused encryption: the session continues unencrypted" } } } }, lk = 2 },
-  { name = "AuthenticationOk", fe = false, when = { peekInt32 = set_of({ 0 }) }, fixed = 8, info_s = "AuthenticationOk", effects = { "authRequest" }, nt = R.AuthenticationOk_B_nt, tree = R.AuthenticationOk_B_tree, findings = { { e = "trustLogin", when = { lastAuth = set_of({ -1 }) }, text = { { lit = "Access granted without a password (trust authentication)" } } } }, allowed = set_of({ "auth" }), lk = 2 },
-  { name = "AuthenticationKerberosV5", fe = false, when = { peekInt32 = set_of({ 2 }) }, fixed = 8, info_s = "AuthenticationKerberosV5", effects = { "authRequest" }, nt = R.AuthenticationKerberosV5_B_nt, tree = R.AuthenticationKerberosV5_B_tree, allowed = set_of({ "auth" }), lk = 2 },
-  { name = "AuthenticationCleartextPassword", fe = false, when = { peekInt32 = set_of({ 3 }) }, fixed = 8, info_s = "AuthenticationCleartextPassword", effects = { "authRequest" }, nt = R.AuthenticationCleartextPassword_B_nt, tree = R.AuthenticationCleartextPassword_B_tree, allowed = set_of({ "auth" }), lk = 2 },
-  { name = "AuthenticationMD5Password", fe = false, when = { peekInt32 = set_of({ 5 }) }, fixed = 12, info_s = "AuthenticationMD5Password", effects = { "authRequest" }, nt = R.AuthenticationMD5Password_B_nt, tree = R.AuthenticationMD5Password_B_tree, allowed = set_of({ "auth" }), lk = 2 },
-  { name = "AuthenticationGSS", fe = false, when = { peekInt32 = set_of({ 7 }) }, fixed = 8, info_s = "AuthenticationGSS", effects = { "authRequest" }, nt = R.AuthenticationGSS_B_nt, tree = R.AuthenticationGSS_B_tree, allowed = set_of({ "auth" }), lk = 2 },
-  { name = "AuthenticationGSSContinue", fe = false, when = { peekInt32 = set_of({ 8 }) }, info_s = "AuthenticationGSSContinue", effects = { "authRequest" }, nt = R.AuthenticationGSSContinue_B_nt, tree = R.AuthenticationGSSContinue_B_tree, allowed = set_of({ "auth" }), lk = 2 },
-  { name = "AuthenticationSSPI", fe = false, when = { peekInt32 = set_of({ 9 }) }, fixed = 8, info_s = "AuthenticationSSPI", effects = { "authRequest" }, nt = R.AuthenticationSSPI_B_nt, tree = R.AuthenticationSSPI_B_tree, allowed = set_of({ "auth" }), lk = 2 },
-  { name = "AuthenticationSASL", fe = false, when = { peekInt32 = set_of({ 10 }) }, info_f = function(v, o, n) local x1 = v.mech o[n + 1] = "AuthenticationSASL " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = { "authRequest" }, nt = R.AuthenticationSASL_B_nt, tree = R.AuthenticationSASL_B_tree, allowed = set_of({ "auth" }), lk = 2 },
-  { name = "AuthenticationSASLContinue", fe = false, when = { peekInt32 = set_of({ 11 }) }, info_s = "AuthenticationSASLContinue", effects = { "authRequest" }, nt = R.AuthenticationSASLContinue_B_nt, tree = R.AuthenticationSASLContinue_B_tree, allowed = set_of({ "auth" }), lk = 2 },
-  { name = "AuthenticationSASLFinal", fe = false, when = { peekInt32 = set_of({ 12 }) }, info_s = "AuthenticationSASLFinal", effects = { "authRequest" }, nt = R.AuthenticationSASLFinal_B_nt, tree = R.AuthenticationSASLFinal_B_tree, allowed = set_of({ "auth" }), lk = 2 },
-  { name = "AuthenticationRequest", fe = false, info_f = function(v, o, n) local x1 = v.authtype o[n + 1] = "AuthenticationRequest type=" o[n + 2] = NUMS[x1] or iv(x1) return n + 2 end, effects = { "authRequest" }, nt = R.AuthenticationRequest_B_nt, tree = R.AuthenticationRequest_B_tree, allowed = set_of({ "auth" }), lk = 2 },
-  { name = "SASLInitialResponse", fe = true, when = { lastAuth = set_of({ 10 }) }, max = 65535, info_f = function(v, o, n) local x1 = v.mech o[n + 1] = "SASLInitialResponse " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = nil, nt = R.SASLInitialResponse_F_nt, tree = R.SASLInitialResponse_F_tree, allowed = set_of({ "auth" }) },
-  { name = "SASLResponse", fe = true, when = { lastAuth = set_of({ 11 }) }, max = 65535, info_s = "SASLResponse", effects = nil, nt = R.SASLResponse_F_nt, tree = R.SASLResponse_F_tree, allowed = set_of({ "auth" }) },
-  { name = "GSSResponse", fe = true, when = { lastAuth = set_of({ 7, 8, 9 }) }, max = 65535, info_s = "GSSResponse", effects = nil, nt = R.GSSResponse_F_nt, tree = R.GSSResponse_F_tree, allowed = set_of({ "auth" }) },
-  { name = "PasswordMessage", fe = true, max = 65535, info_s = "PasswordMessage", effects = nil, nt = R.PasswordMessage_F_nt, tree = R.PasswordMessage_F_tree, findings = { { e = "cleartextPassword", when = { lastAuth = set_of({ 3 }), clear = true }, text = { { lit = "Password sent in cleartext" } } }, { e = "md5Hash", when = { lastAuth = set_of({ 5 }), clear = true }, text = { { lit = "MD5 password hash sent without TLS: with the salt and the user name it can be cracked offline" } } } }, allowed = set_of({ "auth" }) },
-  { name = "Query", fe = true, info_f = function(v, o, n) local x1 = v.query o[n + 1] = "Query: " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = { "startReplication", "copyStatement" }, nt = R.Query_F_nt, tree = R.Query_F_tree, ends = set_of({ "ReadyForQuery" }), findings = { { e = "passwordLiteral", when = { passwordLiteral = "query" }, text = { { lit = "The query sets a password in plain text: it is visible here and may reach the server's logs" } } } }, allowed = set_of({ "ready", "copyDropped" }), ctx = true, found = true, lk = 1 },
-  { name = "Parse", fe = true, info_f = function(v, o, n) local x1 = v.stmt local x2 = v.query o[n + 1] = "Parse \"" o[n + 2] = CLEAN[x1] and x1 or iv(x1) o[n + 3] = "\": " o[n + 4] = CLEAN[x2] and x2 or iv(x2) return n + 4 end, effects = { "copyStatement" }, nt = R.Parse_F_nt, tree = R.Parse_F_tree, ends = set_of({ "ParseComplete", "ErrorResponse" }), findings = { { e = "passwordLiteral", when = { passwordLiteral = "query" }, text = { { lit = "The query sets a password in plain text: it is visible here and may reach the server's logs" } } } }, objects = { define = { map = "S", name = "stmt", sql = "query", types = "ptypes" } }, obj = function(objs, v, lists) local found = nil local name = v.stmt local sql = v.query if type(name) == "string" and type(sql) == "string" then   sql = keep_sql(sql)   objs.S[name] = { sql = sql, types = (lists and lists["ptypes"]) or EMPTY, formats = nil, stmt = found } end return found end, allowed = set_of({ "ready", "copyDropped" }), found = true, lk = 1 },
-  { name = "Bind", fe = true, info_f = function(v, o, n) local x1 = v.portal local x2 = v.stmt o[n + 1] = "Bind \"" o[n + 2] = CLEAN[x1] and x1 or iv(x1) o[n + 3] = "\" \"" o[n + 4] = CLEAN[x2] and x2 or iv(x2) o[n + 5] = "\"" return n + 5 end, effects = nil, nt = R.Bind_F_nt, tree = R.Bind_F_tree, ends = set_of({ "BindComplete", "ErrorResponse" }), objects = { refer = { map = "S", name = "stmt" }, define = { map = "P", name = "portal", formats = "rformats" }, params = { values = "", formats = "" } }, obj = function(objs, v, lists) local key, map = v.stmt, objs.S local found = map and type(key) == "string" and map[key] or nil local name = v.portal local sql = found and found.sql if type(name) == "string" and type(sql) == "string" then   objs.P[name] = { sql = sql, types = found and found.types, formats = (lists and lists["rformats"]) or EMPTY, stmt = found } end return found end, allowed = set_of({ "ready", "copyDropped" }), ctx = true, found = true, lk = 1 },
-  { name = "Describe", fe = true, max = 10000, info_f = function(v, o, n) local x1 = v.target local x2 = v.name o[n + 1] = "Describe " o[n + 2] = CHARS[x1] or ic(x1) o[n + 3] = " \"" o[n + 4] = CLEAN[x2] and x2 or iv(x2) o[n + 5] = "\"" return n + 5 end, effects = nil, nt = R.Describe_F_nt, tree = R.Describe_F_tree, ends = set_of({ "RowDescription", "NoData", "ErrorResponse" }), objects = { refer = { mapVar = "target", name = "name" } }, obj = function(objs, v, _) local key, map = v.name, ((v.target == 83 and objs.S) or (v.target == 80 and objs.P)) local found = map and type(key) == "string" and map[key] or nil return found end, allowed = set_of({ "ready", "copyDropped" }), lk = 1 },
-  { name = "Execute", fe = true, max = 10000, info_f = function(v, o, n) local x1 = v.portal local x2 = v.rows o[n + 1] = "Execute \"" o[n + 2] = CLEAN[x1] and x1 or iv(x1) o[n + 3] = "\" rows=" o[n + 4] = NUMS[x2] or iv(x2) return n + 4 end, effects = nil, nt = R.Execute_F_nt, tree = R.Execute_F_tree, ends = set_of({ "CommandComplete", "EmptyQueryResponse", "PortalSuspended", "ErrorResponse" }), objects = { refer = { map = "P", name = "portal" }, rows = true }, obj = function(objs, v, _) local key, map = v.portal, objs.P local found = map and type(key) == "string" and map[key] or nil return found end, allowed = set_of({ "ready", "copyDropped" }), lk = 1 },
-  { name = "Close", fe = true, max = 10000, info_f = function(v, o, n) local x1 = v.target local x2 = v.name o[n + 1] = "Close " o[n + 2] = CHARS[x1] or ic(x1) o[n + 3] = " \"" o[n + 4] = CLEAN[x2] and x2 or iv(x2) o[n + 5] = "\"" return n + 5 end, effects = nil, nt = R.Describe_F_nt, tree = R.Describe_F_tree, ends = set_of({ "CloseComplete", "ErrorResponse" }), objects = { refer = { mapVar = "target", name = "name", drop = true } }, obj = function(objs, v, _) local key, map = v.name, ((v.target == 83 and objs.S) or (v.target == 80 and objs.P)) local found = map and type(key) == "string" and map[key] or nil if found then map[key] = nil end return found end, allowed = set_of({ "ready", "copyDropped" }), lk = 1 },
-  { name = "Sync", fe = true, fixed = 4, info_s = "Sync", effects = nil, nt = R.Sync_F_nt, tree = R.Sync_F_tree, ends = set_of({ "ReadyForQuery" }), allowed = set_of({ "ready", "copyIn", "copyDropped" }), lk = 1 },
-  { name = "Flush", fe = true, fixed = 4, info_s = "Flush", effects = nil, nt = R.Flush_F_nt, tree = R.Flush_F_tree, allowed = set_of({ "ready", "copyIn", "copyDropped" }) },
-  { name = "Terminate", fe = true, fixed = 4, info_s = "Terminate", effects = nil, nt = R.Terminate_F_nt, tree = R.Terminate_F_tree, allowed = set_of({ "auth", "ready", "copyIn", "copyDropped" }) },
-  { name = "RowDescription", fe = false, info_f = function(v, o, n) local x1 = v.n o[n + 1] = "RowDescription (" o[n + 2] = NUMS[x1] or iv(x1) o[n + 3] = " columns)" return n + 3 end, effects = { "rowDescription" }, nt = R.RowDescription_B_nt, tree = R.RowDescription_B_tree, objects = { answerColumns = "columns" }, allowed = set_of({ "ready" }), found = true, lk = 2 },
-  { name = "DataRow", fe = false, info_s = "DataRow", effects = nil, nt = R.DataRow_B_nt, tree = R.DataRow_B_tree, row = true, allowed = set_of({ "ready" }), lk = 2 },
-  { name = "CommandComplete", fe = false, info_f = function(v, o, n) local x1 = v.tag o[n + 1] = "CommandComplete: " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = nil, nt = R.CommandComplete_B_nt, tree = R.CommandComplete_B_tree, allowed = set_of({ "ready" }), lk = 2, commandTag = { var = "tag", counting = set_of({ "INSERT", "DELETE", "UPDATE", "MERGE", "SELECT", "MOVE", "FETCH", "COPY" }) } },
-  { name = "ReadyForQuery", fe = false, fixed = 5, info_f = function(v, o, n) local x1 = v.status o[n + 1] = "ReadyForQuery " o[n + 2] = CHARS[x1] or ic(x1) return n + 2 end, effects = { "txStatus" }, nt = R.ReadyForQuery_B_nt, tree = R.ReadyForQuery_B_tree, allowed = set_of({ "ready" }), lk = 2 },
-  { name = "ParameterDescription", fe = false, info_f = function(v, o, n) local x1 = v.n o[n + 1] = "ParameterDescription (" o[n + 2] = NUMS[x1] or iv(x1) o[n + 3] = " parameters)" return n + 3 end, effects = nil, nt = R.ParameterDescription_B_nt, tree = R.ParameterDescription_B_tree, objects = { answerTypes = "ptypes" }, allowed = set_of({ "ready" }), found = true, lk = 2 },
-  { name = "EmptyQueryResponse", fe = false, fixed = 4, info_s = "EmptyQueryResponse", effects = nil, nt = R.EmptyQueryResponse_B_nt, tree = R.EmptyQueryResponse_B_tree, allowed = set_of({ "ready" }), lk = 2 },
-  { name = "NoData", fe = false, fixed = 4, info_s = "NoData", effects = nil, nt = R.NoData_B_nt, tree = R.NoData_B_tree, allowed = set_of({ "ready" }), lk = 2 },
-  { name = "ParseComplete", fe = false, fixed = 4, info_s = "ParseComplete", effects = nil, nt = R.ParseComplete_B_nt, tree = R.ParseComplete_B_tree, allowed = set_of({ "ready" }), lk = 2 },
-  { name = "BindComplete", fe = false, fixed = 4, info_s = "BindComplete", effects = nil, nt = R.BindComplete_B_nt, tree = R.BindComplete_B_tree, allowed = set_of({ "ready" }), lk = 2 },
-  { name = "CloseComplete", fe = false, fixed = 4, info_s = "CloseComplete", effects = nil, nt = R.CloseComplete_B_nt, tree = R.CloseComplete_B_tree, allowed = set_of({ "ready" }), lk = 2 },
-  { name = "PortalSuspended", fe = false, fixed = 4, info_s = "PortalSuspended", effects = nil, nt = R.PortalSuspended_B_nt, tree = R.PortalSuspended_B_tree, allowed = set_of({ "ready" }), lk = 2 },
-  { name = "BackendKeyData", fe = false, max = 264, info_f = function(v, o, n) local x1 = v.pid o[n + 1] = "BackendKeyData pid=" o[n + 2] = NUMS[x1] or iv(x1) return n + 2 end, effects = nil, nt = R.BackendKeyData_B_nt, tree = R.BackendKeyData_B_tree, cancelKey = "register", rare = true, allowed = set_of({ "ready" }), lk = 2 },
-  { name = "NegotiateProtocolVersion", fe = false, info_s = "NegotiateProtocolVersion", effects = nil, nt = R.NegotiateProtocolVersion_B_nt, tree = R.NegotiateProtocolVersion_B_tree, allowed = set_of({ "auth" }), lk = 2 },
-  { name = "FunctionCall", fe = true, info_f = function(v, o, n) local x1 = v.oid o[n + 1] = "FunctionCall oid=" o[n + 2] = NUMS[x1] or iv(x1) return n + 2 end, effects = nil, nt = R.FunctionCall_F_nt, tree = R.FunctionCall_F_tree, ends = set_of({ "ReadyForQuery" }), allowed = set_of({ "ready", "copyDropped" }), lk = 1 },
-  { name = "FunctionCallResponse", fe = false, info_s = "FunctionCallResponse", effects = nil, nt = R.FunctionCallResponse_B_nt, tree = R.FunctionCallResponse_B_tree, allowed = set_of({ "ready" }), lk = 2 },
-  { name = "XLogData", fe = false, when = { copyBoth = 119 }, info_f = function(v, o, n) local x1 = v.start o[n + 1] = "XLogData " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = nil, nt = R.XLogData_B_nt, tree = R.XLogData_B_tree, allowed = set_of({ "copyOut" }), ctx = true, found = true, lk = 2 },
-  { name = "PrimaryKeepalive", fe = false, when = { copyBoth = 107 }, fixed = 22, info_f = function(v, o, n) local x1 = v["end"] local x2 = v.reply o[n + 1] = "PrimaryKeepalive " o[n + 2] = CLEAN[x1] and x1 or iv(x1) o[n + 3] = " reply=" o[n + 4] = NUMS[x2] or iv(x2) return n + 4 end, effects = nil, nt = R.PrimaryKeepalive_B_nt, tree = R.PrimaryKeepalive_B_tree, allowed = set_of({ "copyOut" }), lk = 2 },
-  { name = "StandbyStatusUpdate", fe = true, when = { copyBoth = 114 }, fixed = 38, info_f = function(v, o, n) local x1 = v.written o[n + 1] = "StandbyStatusUpdate written=" o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = nil, nt = R.StandbyStatusUpdate_F_nt, tree = R.StandbyStatusUpdate_F_tree, allowed = set_of({ "copyIn", "copyDropped" }) },
-  { name = "HotStandbyFeedback", fe = true, when = { copyBoth = 104 }, fixed = 29, info_f = function(v, o, n) local x1 = v.xmin o[n + 1] = "HotStandbyFeedback xmin=" o[n + 2] = NUMS[x1] or iv(x1) return n + 2 end, effects = nil, nt = R.HotStandbyFeedback_F_nt, tree = R.HotStandbyFeedback_F_tree, allowed = set_of({ "copyIn", "copyDropped" }) },
-  { name = "CopyInResponse", fe = false, info_f = function(v, o, n) local x1 = v.format local x2 = v.n o[n + 1] = "CopyInResponse format=" o[n + 2] = NUMS[x1] or iv(x1) o[n + 3] = " columns=" o[n + 4] = NUMS[x2] or iv(x2) return n + 4 end, effects = { "copyIn" }, nt = R.CopyInResponse_B_nt, tree = R.CopyInResponse_B_tree, allowed = set_of({ "ready" }), lk = 2 },
-  { name = "CopyOutResponse", fe = false, info_f = function(v, o, n) local x1 = v.format local x2 = v.n o[n + 1] = "CopyOutResponse format=" o[n + 2] = NUMS[x1] or iv(x1) o[n + 3] = " columns=" o[n + 4] = NUMS[x2] or iv(x2) return n + 4 end, effects = { "copyOut" }, nt = R.CopyOutResponse_B_nt, tree = R.CopyOutResponse_B_tree, allowed = set_of({ "ready" }), lk = 2 },
-  { name = "CopyBothResponse", fe = false, info_f = function(v, o, n) local x1 = v.format local x2 = v.n o[n + 1] = "CopyBothResponse format=" o[n + 2] = NUMS[x1] or iv(x1) o[n + 3] = " columns=" o[n + 4] = NUMS[x2] or iv(x2) return n + 4 end, effects = { "copyBoth" }, nt = R.CopyBothResponse_B_nt, tree = R.CopyBothResponse_B_tree, allowed = set_of({ "ready" }), lk = 2 },
-  { name = "CopyData", fe = true, info_s = "CopyData", effects = { "copyData" }, nt = R.CopyData_F_nt, tree = R.CopyData_F_tree, allowed = set_of({ "copyIn", "copyDropped" }), ctx = true, found = true },
-  { name = "CopyData", fe = false, info_s = "CopyData", effects = { "copyData" }, nt = R.CopyData_F_nt, tree = R.CopyData_F_tree, allowed = set_of({ "copyOut" }), ctx = true, found = true, lk = 2 },
-  { name = "CopyDone", fe = true, fixed = 4, info_s = "CopyDone", effects = { "copyInDone" }, nt = R.CopyDone_F_nt, tree = R.CopyDone_F_tree, allowed = set_of({ "copyIn", "copyDropped" }) },
-  { name = "CopyDone", fe = false, fixed = 4, info_s = "CopyDone", effects = { "copyOutDone" }, nt = R.CopyDone_B_nt, tree = R.CopyDone_B_tree, allowed = set_of({ "copyOut" }), lk = 2 },
-  { name = "CopyFail", fe = true, max = 10000, info_f = function(v, o, n) local x1 = v.reason o[n + 1] = "CopyFail: " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = { "copyInDone" }, nt = R.CopyFail_F_nt, tree = R.CopyFail_F_tree, allowed = set_of({ "copyIn", "copyDropped" }) },
-  { name = "ErrorResponse", fe = false, info_f = function(v, o, n) local x1 = v.severity local x2 = v.code local x3 = v.message o[n + 1] = "ErrorResponse " o[n + 2] = CLEAN[x1] and x1 or iv(x1) o[n + 3] = " " o[n + 4] = CLEAN[x2] and x2 or iv(x2) o[n + 5] = ": " o[n + 6] = CLEAN[x3] and x3 or iv(x3) return n + 6 end, effects = { "copyError" }, nt = R.ErrorResponse_B_nt, tree = R.ErrorResponse_B_tree, findings = { { e = "error", when = {  }, text = { { v = "severity" }, { lit = " " }, { v = "code" }, { lit = " " }, { v = "codename" }, { lit = ": " }, { v = "message" } } }, { e = "sourceLeak", when = { var = "file", present = true }, text = { { lit = "Exposes the server's source: " }, { v = "file" }, { lit = ":" }, { v = "line" }, { lit = " in " }, { v = "routine" } } } }, allowed = set_of({ "auth", "ready", "copyOut" }), lk = 2 },
-  { name = "NoticeResponse", fe = false, info_f = function(v, o, n) local x1 = v.severity local x2 = v.code local x3 = v.message o[n + 1] = "NoticeResponse " o[n + 2] = CLEAN[x1] and x1 or iv(x1) o[n + 3] = " " o[n + 4] = CLEAN[x2] and x2 or iv(x2) o[n + 5] = ": " o[n + 6] = CLEAN[x3] and x3 or iv(x3) return n + 6 end, effects = nil, nt = R.ErrorResponse_B_nt, tree = R.ErrorResponse_B_tree, async = true, findings = { { e = "noticeWarning", when = { var = "severity_v", oneOf = set_of({ "WARNING" }) }, text = { { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } } }, { e = "notice", when = { var = "severity_v", noneOf = set_of({ "WARNING" }) }, text = { { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } } }, { e = "sourceLeak", when = { var = "file", present = true }, text = { { lit = "Exposes the server's source: " }, { v = "file" }, { lit = ":" }, { v = "line" }, { lit = " in " }, { v = "routine" } } } }, allowed = set_of({ "auth", "ready", "copyOut" }) },
-  { name = "ParameterStatus", fe = false, info_f = function(v, o, n) local x1 = v.name local x2 = v.value o[n + 1] = "ParameterStatus " o[n + 2] = CLEAN[x1] and x1 or iv(x1) o[n + 3] = "=" o[n + 4] = CLEAN[x2] and x2 or iv(x2) return n + 4 end, effects = nil, nt = R.ParameterStatus_B_nt, tree = R.ParameterStatus_B_tree, async = true, allowed = set_of({ "ready", "copyOut" }) },
-  { name = "NotificationResponse", fe = false, info_f = function(v, o, n) local x1 = v.channel local x2 = v.payload o[n + 1] = "NotificationResponse " o[n + 2] = CLEAN[x1] and x1 or iv(x1) o[n + 3] = ": " o[n + 4] = CLEAN[x2] and x2 or iv(x2) return n + 4 end, effects = nil, nt = R.NotificationResponse_B_nt, tree = R.NotificationResponse_B_tree, async = true, allowed = set_of({ "ready", "copyOut" }) },
-  { name = "Begin", fe = false, info_f = function(v, o, n) local x1 = v.xid o[n + 1] = "Begin xid=" o[n + 2] = NUMS[x1] or iv(x1) return n + 2 end, effects = nil, nt = R.pgoutput_Begin_B_nt, tree = R.pgoutput_Begin_B_tree, lk = 2 },
-  { name = "Message", fe = false, info_f = function(v, o, n) local x1 = v.prefix o[n + 1] = "Message " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = nil, nt = R.pgoutput_Message_B_nt, tree = R.pgoutput_Message_B_tree, lk = 2 },
-  { name = "Commit", fe = false, info_f = function(v, o, n) local x1 = v.lsn o[n + 1] = "Commit " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = nil, nt = R.pgoutput_Commit_B_nt, tree = R.pgoutput_Commit_B_tree, lk = 2 },
-  { name = "Origin", fe = false, info_f = function(v, o, n) local x1 = v.origin o[n + 1] = "Origin " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = nil, nt = R.pgoutput_Origin_B_nt, tree = R.pgoutput_Origin_B_tree, lk = 2 },
-  { name = "Relation", fe = false, info_f = function(v, o, n) local x1 = v.nspname local x2 = v.relname o[n + 1] = "Relation " o[n + 2] = CLEAN[x1] and x1 or iv(x1) o[n + 3] = "." o[n + 4] = CLEAN[x2] and x2 or iv(x2) return n + 4 end, effects = { "relation" }, nt = R.pgoutput_Relation_B_nt, tree = R.pgoutput_Relation_B_tree, found = true, lk = 2 },
-  { name = "Type", fe = false, info_f = function(v, o, n) local x1 = v.typname o[n + 1] = "Type " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = { "dataType" }, nt = R.pgoutput_Type_B_nt, tree = R.pgoutput_Type_B_tree, lk = 2 },
-  { name = "Insert", fe = false, info_f = function(v, o, n) local x1 = v.rel o[n + 1] = "Insert " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = nil, nt = R.pgoutput_Insert_B_nt, tree = R.pgoutput_Insert_B_tree, ctx = true, lk = 2 },
-  { name = "Update", fe = false, info_f = function(v, o, n) local x1 = v.rel o[n + 1] = "Update " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = nil, nt = R.pgoutput_Update_B_nt, tree = R.pgoutput_Update_B_tree, ctx = true, lk = 2 },
-  { name = "Delete", fe = false, info_f = function(v, o, n) local x1 = v.rel o[n + 1] = "Delete " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = nil, nt = R.pgoutput_Delete_B_nt, tree = R.pgoutput_Delete_B_tree, ctx = true, lk = 2 },
-  { name = "Truncate", fe = false, info_f = function(v, o, n) local x1 = v.n o[n + 1] = "Truncate " o[n + 2] = NUMS[x1] or iv(x1) o[n + 3] = " relations" return n + 3 end, effects = nil, nt = R.pgoutput_Truncate_B_nt, tree = R.pgoutput_Truncate_B_tree, ctx = true, lk = 2 },
-  { name = "Stream Start", fe = false, info_f = function(v, o, n) local x1 = v.xid o[n + 1] = "Stream Start xid=" o[n + 2] = NUMS[x1] or iv(x1) return n + 2 end, effects = { "streamStart" }, nt = R.pgoutput_StreamStart_B_nt, tree = R.pgoutput_StreamStart_B_tree, lk = 2 },
-  { name = "Stream Stop", fe = false, info_s = "Stream Stop", effects = { "streamStop" }, nt = R.pgoutput_StreamStop_B_nt, tree = R.pgoutput_StreamStop_B_tree, lk = 2 },
-  { name = "Stream Commit", fe = false, info_f = function(v, o, n) local x1 = v.xid o[n + 1] = "Stream Commit xid=" o[n + 2] = NUMS[x1] or iv(x1) return n + 2 end, effects = nil, nt = R.pgoutput_StreamCommit_B_nt, tree = R.pgoutput_StreamCommit_B_tree, lk = 2 },
-  { name = "Stream Abort", fe = false, info_f = function(v, o, n) local x1 = v.xid o[n + 1] = "Stream Abort xid=" o[n + 2] = NUMS[x1] or iv(x1) return n + 2 end, effects = nil, nt = R.pgoutput_StreamAbort_B_nt, tree = R.pgoutput_StreamAbort_B_tree, lk = 2 },
-  { name = "Begin Prepare", fe = false, info_f = function(v, o, n) local x1 = v.gid o[n + 1] = "Begin Prepare " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = nil, nt = R.pgoutput_BeginPrepare_B_nt, tree = R.pgoutput_BeginPrepare_B_tree, lk = 2 },
-  { name = "Prepare", fe = false, info_f = function(v, o, n) local x1 = v.gid o[n + 1] = "Prepare " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = nil, nt = R.pgoutput_Prepare_B_nt, tree = R.pgoutput_Prepare_B_tree, lk = 2 },
-  { name = "Commit Prepared", fe = false, info_f = function(v, o, n) local x1 = v.gid o[n + 1] = "Commit Prepared " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = nil, nt = R.pgoutput_CommitPrepared_B_nt, tree = R.pgoutput_CommitPrepared_B_tree, lk = 2 },
-  { name = "Rollback Prepared", fe = false, info_f = function(v, o, n) local x1 = v.gid o[n + 1] = "Rollback Prepared " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = nil, nt = R.pgoutput_RollbackPrepared_B_nt, tree = R.pgoutput_RollbackPrepared_B_tree, lk = 2 },
-  { name = "Stream Prepare", fe = false, info_f = function(v, o, n) local x1 = v.gid o[n + 1] = "Stream Prepare " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = nil, nt = R.pgoutput_Prepare_B_nt, tree = R.pgoutput_Prepare_B_tree, lk = 2 },
+  { name = "StartupMessage", fe = true, when = { peekMajor = 3 }, max = 10004, info_f = function(v, o, n) local x1 = v.major local x2 = v.minor local x3 = v.user local x4 = v.database o[n + 1] = "StartupMessage " o[n + 2] = NUMS[x1] or iv(x1) o[n + 3] = "." o[n + 4] = NUMS[x2] or iv(x2) o[n + 5] = " user=" o[n + 6] = CLEAN[x3] and x3 or iv(x3) o[n + 7] = " database=" o[n + 8] = CLEAN[x4] and x4 or iv(x4) return n + 8 end, effects = { "startup" }, nt = R.StartupMessage_F_nt, tree = R.StartupMessage_F_tree, ends = set_of({ "ReadyForQuery", "ErrorResponse" }), start = true, rare = true, fields = { F.versionMajor, F.versionMinor, F.parameterName, F.parameterValue, F.replConnection }, lk = 1 },
+  { name = "CancelRequest", fe = true, when = { peekInt32 = set_of({ 80877102 }) }, max = 268, info_f = function(v, o, n) local x1 = v.pid o[n + 1] = "CancelRequest pid=" o[n + 2] = NUMS[x1] or iv(x1) return n + 2 end, effects = { "cancel" }, nt = R.CancelRequest_F_nt, tree = R.CancelRequest_F_tree, cancelKey = "cancel", start = true, rare = true, fields = { F.requestCode, F.pid, F.key, F.keyData } },
+  { name = "SSLRequest", fe = true, when = { peekInt32 = set_of({ 80877103 }) }, fixed = 8, info_s = "SSLRequest", effects = { "sslRequest" }, nt = R.SSLRequest_F_nt, tree = R.SSLRequest_F_tree, ends = set_of({ "SSLResponse", "ErrorResponse" }), start = true, rare = true, fields = { F.requestCode }, lk = 1 },
+  { name = "GSSENCRequest", fe = true, when = { peekInt32 = set_of({ 80877104 }) }, fixed = 8, info_s = "GSSENCRequest", effects = { "gssRequest" }, nt = R.GSSENCRequest_F_nt, tree = R.GSSENCRequest_F_tree, ends = set_of({ "GSSENCResponse", "ErrorResponse" }), start = true, rare = true, fields = { F.requestCode }, lk = 1 },
+  { name = "UnknownStartupPacket", fe = true, max = 10004, info_f = function(v, o, n) local x1 = v.code o[n + 1] = "UnknownStartupPacket code=" o[n + 2] = NUMS[x1] or iv(x1) return n + 2 end, effects = nil, nt = R.UnknownStartupPacket_F_nt, tree = R.UnknownStartupPacket_F_tree, ends = set_of({ "ErrorResponse", "ReadyForQuery" }), start = true, rare = true, fields = { F.startupCode, F.undecoded }, lk = 1 },
+  { name = "SSLResponse", fe = false, when = { answerTo = "SSLRequest" }, info_f = function(v, o, n) local x1 = v.answer o[n + 1] = "SSLResponse " o[n + 2] = CHARS[x1] or ic(x1) return n + 2 end, effects = { "encryptionAnswer" }, nt = R.SSLResponse_B_nt, tree = R.SSLResponse_B_tree, findings = { { e = "tlsRefused", when = { var = "answer", equals = 78 }, text = { { lit = "The server refused encryption: the session continues unencrypted" } } } }, fields = { F.encryptionResponse }, lk = 2 },
+  { name = "GSSENCResponse", fe = false, when = { answerTo = "GSSENCRequest" }, info_f = function(v, o, n) local x1 = v.answer o[n + 1] = "GSSENCResponse " o[n + 2] = CHARS[x1] or ic(x1) return n + 2 end, effects = { "encryptionAnswer" }, nt = R.GSSENCResponse_B_nt, tree = R.GSSENCResponse_B_tree, findings = { { e = "tlsRefused", when = { var = "answer", equals = 78 }, text = { { lit = "The server refused encryption: the session continues unencrypted" } } } }, fields = { F.encryptionResponse }, lk = 2 },
+  { name = "AuthenticationOk", fe = false, when = { peekInt32 = set_of({ 0 }) }, fixed = 8, info_s = "AuthenticationOk", effects = { "authRequest" }, nt = R.AuthenticationOk_B_nt, tree = R.AuthenticationOk_B_tree, findings = { { e = "trustLogin", when = { lastAuth = set_of({ -1 }) }, text = { { lit = "Access granted without a password (trust authentication)" } } } }, allowed = set_of({ "auth" }), fields = { F.authtype }, lk = 2 },
+  { name = "AuthenticationKerberosV5", fe = false, when = { peekInt32 = set_of({ 2 }) }, fixed = 8, info_s = "AuthenticationKerberosV5", effects = { "authRequest" }, nt = R.AuthenticationKerberosV5_B_nt, tree = R.AuthenticationKerberosV5_B_tree, allowed = set_of({ "auth" }), fields = { F.authtype }, lk = 2 },
+  { name = "AuthenticationCleartextPassword", fe = false, when = { peekInt32 = set_of({ 3 }) }, fixed = 8, info_s = "AuthenticationCleartextPassword", effects = { "authRequest" }, nt = R.AuthenticationCleartextPassword_B_nt, tree = R.AuthenticationCleartextPassword_B_tree, allowed = set_of({ "auth" }), fields = { F.authtype }, lk = 2 },
+  { name = "AuthenticationMD5Password", fe = false, when = { peekInt32 = set_of({ 5 }) }, fixed = 12, info_s = "AuthenticationMD5Password", effects = { "authRequest" }, nt = R.AuthenticationMD5Password_B_nt, tree = R.AuthenticationMD5Password_B_tree, allowed = set_of({ "auth" }), fields = { F.authtype, F.salt }, lk = 2 },
+  { name = "AuthenticationGSS", fe = false, when = { peekInt32 = set_of({ 7 }) }, fixed = 8, info_s = "AuthenticationGSS", effects = { "authRequest" }, nt = R.AuthenticationGSS_B_nt, tree = R.AuthenticationGSS_B_tree, allowed = set_of({ "auth" }), fields = { F.authtype }, lk = 2 },
+  { name = "AuthenticationGSSContinue", fe = false, when = { peekInt32 = set_of({ 8 }) }, info_s = "AuthenticationGSSContinue", effects = { "authRequest" }, nt = R.AuthenticationGSSContinue_B_nt, tree = R.AuthenticationGSSContinue_B_tree, allowed = set_of({ "auth" }), fields = { F.authtype, F.gssData }, lk = 2 },
+  { name = "AuthenticationSSPI", fe = false, when = { peekInt32 = set_of({ 9 }) }, fixed = 8, info_s = "AuthenticationSSPI", effects = { "authRequest" }, nt = R.AuthenticationSSPI_B_nt, tree = R.AuthenticationSSPI_B_tree, allowed = set_of({ "auth" }), fields = { F.authtype }, lk = 2 },
+  { name = "AuthenticationSASL", fe = false, when = { peekInt32 = set_of({ 10 }) }, info_f = function(v, o, n) local x1 = v.mech o[n + 1] = "AuthenticationSASL " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = { "authRequest" }, nt = R.AuthenticationSASL_B_nt, tree = R.AuthenticationSASL_B_tree, allowed = set_of({ "auth" }), fields = { F.authtype, F.saslMech }, lk = 2 },
+  { name = "AuthenticationSASLContinue", fe = false, when = { peekInt32 = set_of({ 11 }) }, info_s = "AuthenticationSASLContinue", effects = { "authRequest" }, nt = R.AuthenticationSASLContinue_B_nt, tree = R.AuthenticationSASLContinue_B_tree, allowed = set_of({ "auth" }), fields = { F.authtype, F.saslData, F.scramUser, F.scramNonce, F.scramSalt, F.scramIterations, F.scramChannelBinding, F.scramProof, F.scramVerifier, F.scramError, F.scramCbind, F.scramAuthzid, F.scramOther }, lk = 2 },
+  { name = "AuthenticationSASLFinal", fe = false, when = { peekInt32 = set_of({ 12 }) }, info_s = "AuthenticationSASLFinal", effects = { "authRequest" }, nt = R.AuthenticationSASLFinal_B_nt, tree = R.AuthenticationSASLFinal_B_tree, allowed = set_of({ "auth" }), fields = { F.authtype, F.saslData, F.scramUser, F.scramNonce, F.scramSalt, F.scramIterations, F.scramChannelBinding, F.scramProof, F.scramVerifier, F.scramError, F.scramCbind, F.scramAuthzid, F.scramOther }, lk = 2 },
+  { name = "AuthenticationRequest", fe = false, info_f = function(v, o, n) local x1 = v.authtype o[n + 1] = "AuthenticationRequest type=" o[n + 2] = NUMS[x1] or iv(x1) return n + 2 end, effects = { "authRequest" }, nt = R.AuthenticationRequest_B_nt, tree = R.AuthenticationRequest_B_tree, allowed = set_of({ "auth" }), fields = { F.authtype, F.authData }, lk = 2 },
+  { name = "SASLInitialResponse", fe = true, when = { lastAuth = set_of({ 10 }) }, max = 65535, info_f = function(v, o, n) local x1 = v.mech o[n + 1] = "SASLInitialResponse " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = nil, nt = R.SASLInitialResponse_F_nt, tree = R.SASLInitialResponse_F_tree, allowed = set_of({ "auth" }), fields = { F.saslMech, F.saslDataLength, F.saslData, F.scramUser, F.scramNonce, F.scramSalt, F.scramIterations, F.scramChannelBinding, F.scramProof, F.scramVerifier, F.scramError, F.scramCbind, F.scramAuthzid, F.scramOther } },
+  { name = "SASLResponse", fe = true, when = { lastAuth = set_of({ 11 }) }, max = 65535, info_s = "SASLResponse", effects = nil, nt = R.SASLResponse_F_nt, tree = R.SASLResponse_F_tree, allowed = set_of({ "auth" }), fields = { F.saslData, F.scramUser, F.scramNonce, F.scramSalt, F.scramIterations, F.scramChannelBinding, F.scramProof, F.scramVerifier, F.scramError, F.scramCbind, F.scramAuthzid, F.scramOther } },
+  { name = "GSSResponse", fe = true, when = { lastAuth = set_of({ 7, 8, 9 }) }, max = 65535, info_s = "GSSResponse", effects = nil, nt = R.GSSResponse_F_nt, tree = R.GSSResponse_F_tree, allowed = set_of({ "auth" }), fields = { F.gssData } },
+  { name = "PasswordMessage", fe = true, max = 65535, info_s = "PasswordMessage", effects = nil, nt = R.PasswordMessage_F_nt, tree = R.PasswordMessage_F_tree, findings = { { e = "cleartextPassword", when = { lastAuth = set_of({ 3 }), clear = true }, text = { { lit = "Password sent in cleartext" } } }, { e = "md5Hash", when = { lastAuth = set_of({ 5 }), clear = true }, text = { { lit = "MD5 password hash sent without TLS: with the salt and the user name it can be cracked offline" } } } }, allowed = set_of({ "auth" }), fields = { F.password } },
+  { name = "Query", fe = true, info_f = function(v, o, n) local x1 = v.query o[n + 1] = "Query: " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = { "startReplication", "copyStatement" }, nt = R.Query_F_nt, tree = R.Query_F_tree, ends = set_of({ "ReadyForQuery" }), findings = { { e = "passwordLiteral", when = { passwordLiteral = "query" }, text = { { lit = "The query sets a password in plain text: it is visible here and may reach the server's logs" } } } }, allowed = set_of({ "ready", "copyDropped" }), ctx = true, found = true, fields = { F.query, F.replCommand, F.replOption, F.copyOption }, lk = 1 },
+  { name = "Parse", fe = true, info_f = function(v, o, n) local x1 = v.stmt local x2 = v.query o[n + 1] = "Parse \"" o[n + 2] = CLEAN[x1] and x1 or iv(x1) o[n + 3] = "\": " o[n + 4] = CLEAN[x2] and x2 or iv(x2) return n + 4 end, effects = { "copyStatement" }, nt = R.Parse_F_nt, tree = R.Parse_F_tree, ends = set_of({ "ParseComplete", "ErrorResponse" }), findings = { { e = "passwordLiteral", when = { passwordLiteral = "query" }, text = { { lit = "The query sets a password in plain text: it is visible here and may reach the server's logs" } } } }, objects = { define = { map = "S", name = "stmt", sql = "query", types = "ptypes" } }, obj = function(objs, v, lists) local found = nil local name = v.stmt local sql = v.query if type(name) == "string" and type(sql) == "string" then   sql = keep_sql(sql)   objs.S[name] = { sql = sql, types = (lists and lists["ptypes"]) or EMPTY, formats = nil, stmt = found } end return found end, allowed = set_of({ "ready", "copyDropped" }), found = true, fields = { F.statement, F.query, F.paramTypeCount, F.typeOid, F.copyOption }, lk = 1 },
+  { name = "Bind", fe = true, info_f = function(v, o, n) local x1 = v.portal local x2 = v.stmt o[n + 1] = "Bind \"" o[n + 2] = CLEAN[x1] and x1 or iv(x1) o[n + 3] = "\" \"" o[n + 4] = CLEAN[x2] and x2 or iv(x2) o[n + 5] = "\"" return n + 5 end, effects = nil, nt = R.Bind_F_nt, tree = R.Bind_F_tree, ends = set_of({ "BindComplete", "ErrorResponse" }), objects = { refer = { map = "S", name = "stmt" }, define = { map = "P", name = "portal", formats = "rformats" }, params = { values = "", formats = "" } }, obj = function(objs, v, lists) local key, map = v.stmt, objs.S local found = map and type(key) == "string" and map[key] or nil local name = v.portal local sql = found and found.sql if type(name) == "string" and type(sql) == "string" then   objs.P[name] = { sql = sql, types = found and found.types, formats = (lists and lists["rformats"]) or EMPTY, stmt = found } end return found end, allowed = set_of({ "ready", "copyDropped" }), ctx = true, found = true, fields = { F.portal, F.statement, F.paramFormatCount, F.format, F.paramCount, F.valLength, F.valData, F.paramType, F.paramValue, F.resultFormatCount }, lk = 1 },
+  { name = "Describe", fe = true, max = 10000, info_f = function(v, o, n) local x1 = v.target local x2 = v.name o[n + 1] = "Describe " o[n + 2] = CHARS[x1] or ic(x1) o[n + 3] = " \"" o[n + 4] = CLEAN[x2] and x2 or iv(x2) o[n + 5] = "\"" return n + 5 end, effects = nil, nt = R.Describe_F_nt, tree = R.Describe_F_tree, ends = set_of({ "RowDescription", "NoData", "ErrorResponse" }), objects = { refer = { mapVar = "target", name = "name" } }, obj = function(objs, v, _) local key, map = v.name, ((v.target == 83 and objs.S) or (v.target == 80 and objs.P)) local found = map and type(key) == "string" and map[key] or nil return found end, allowed = set_of({ "ready", "copyDropped" }), fields = { F.target, F.statement, F.portal, F.targetName }, lk = 1 },
+  { name = "Execute", fe = true, max = 10000, info_f = function(v, o, n) local x1 = v.portal local x2 = v.rows o[n + 1] = "Execute \"" o[n + 2] = CLEAN[x1] and x1 or iv(x1) o[n + 3] = "\" rows=" o[n + 4] = NUMS[x2] or iv(x2) return n + 4 end, effects = nil, nt = R.Execute_F_nt, tree = R.Execute_F_tree, ends = set_of({ "CommandComplete", "EmptyQueryResponse", "PortalSuspended", "ErrorResponse" }), objects = { refer = { map = "P", name = "portal" }, rows = true }, obj = function(objs, v, _) local key, map = v.portal, objs.P local found = map and type(key) == "string" and map[key] or nil return found end, allowed = set_of({ "ready", "copyDropped" }), fields = { F.portal, F.returns }, lk = 1 },
+  { name = "Close", fe = true, max = 10000, info_f = function(v, o, n) local x1 = v.target local x2 = v.name o[n + 1] = "Close " o[n + 2] = CHARS[x1] or ic(x1) o[n + 3] = " \"" o[n + 4] = CLEAN[x2] and x2 or iv(x2) o[n + 5] = "\"" return n + 5 end, effects = nil, nt = R.Describe_F_nt, tree = R.Describe_F_tree, ends = set_of({ "CloseComplete", "ErrorResponse" }), objects = { refer = { mapVar = "target", name = "name", drop = true } }, obj = function(objs, v, _) local key, map = v.name, ((v.target == 83 and objs.S) or (v.target == 80 and objs.P)) local found = map and type(key) == "string" and map[key] or nil if found then map[key] = nil end return found end, allowed = set_of({ "ready", "copyDropped" }), fields = { F.target, F.statement, F.portal, F.targetName }, lk = 1 },
+  { name = "Sync", fe = true, fixed = 4, info_s = "Sync", effects = nil, nt = R.Sync_F_nt, tree = R.Sync_F_tree, ends = set_of({ "ReadyForQuery" }), allowed = set_of({ "ready", "copyIn", "copyDropped" }), fields = {  }, lk = 1 },
+  { name = "Flush", fe = true, fixed = 4, info_s = "Flush", effects = nil, nt = R.Flush_F_nt, tree = R.Flush_F_tree, allowed = set_of({ "ready", "copyIn", "copyDropped" }), fields = {  } },
+  { name = "Terminate", fe = true, fixed = 4, info_s = "Terminate", effects = nil, nt = R.Terminate_F_nt, tree = R.Terminate_F_tree, allowed = set_of({ "auth", "ready", "copyIn", "copyDropped" }), fields = {  } },
+  { name = "RowDescription", fe = false, info_f = function(v, o, n) local x1 = v.n o[n + 1] = "RowDescription (" o[n + 2] = NUMS[x1] or iv(x1) o[n + 3] = " columns)" return n + 3 end, effects = { "rowDescription" }, nt = R.RowDescription_B_nt, tree = R.RowDescription_B_tree, objects = { answerColumns = "columns" }, allowed = set_of({ "ready" }), found = true, fields = { F.fieldCount, F.colName, F.tableOid, F.colIndex, F.typeOid, F.colType, F.valLength, F.typemod, F.format }, lk = 2 },
+  { name = "DataRow", fe = false, info_s = "DataRow", effects = nil, nt = R.DataRow_B_nt, tree = R.DataRow_B_tree, row = true, allowed = set_of({ "ready" }), fields = { F.fieldCount, F.valLength, F.valData, F.column, F.colType, F.colValue }, lk = 2 },
+  { name = "CommandComplete", fe = false, info_f = function(v, o, n) local x1 = v.tag o[n + 1] = "CommandComplete: " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = nil, nt = R.CommandComplete_B_nt, tree = R.CommandComplete_B_tree, allowed = set_of({ "ready" }), fields = { F.tag }, lk = 2, commandTag = { var = "tag", counting = set_of({ "INSERT", "DELETE", "UPDATE", "MERGE", "SELECT", "MOVE", "FETCH", "COPY" }) } },
+  { name = "ReadyForQuery", fe = false, fixed = 5, info_f = function(v, o, n) local x1 = v.status o[n + 1] = "ReadyForQuery " o[n + 2] = CHARS[x1] or ic(x1) return n + 2 end, effects = { "txStatus" }, nt = R.ReadyForQuery_B_nt, tree = R.ReadyForQuery_B_tree, allowed = set_of({ "ready" }), fields = { F.status }, lk = 2 },
+  { name = "ParameterDescription", fe = false, info_f = function(v, o, n) local x1 = v.n o[n + 1] = "ParameterDescription (" o[n + 2] = NUMS[x1] or iv(x1) o[n + 3] = " parameters)" return n + 3 end, effects = nil, nt = R.ParameterDescription_B_nt, tree = R.ParameterDescription_B_tree, objects = { answerTypes = "ptypes" }, allowed = set_of({ "ready" }), found = true, fields = { F.paramCount, F.typeOid, F.paramType }, lk = 2 },
+  { name = "EmptyQueryResponse", fe = false, fixed = 4, info_s = "EmptyQueryResponse", effects = nil, nt = R.EmptyQueryResponse_B_nt, tree = R.EmptyQueryResponse_B_tree, allowed = set_of({ "ready" }), fields = {  }, lk = 2 },
+  { name = "NoData", fe = false, fixed = 4, info_s = "NoData", effects = nil, nt = R.NoData_B_nt, tree = R.NoData_B_tree, allowed = set_of({ "ready" }), fields = {  }, lk = 2 },
+  { name = "ParseComplete", fe = false, fixed = 4, info_s = "ParseComplete", effects = nil, nt = R.ParseComplete_B_nt, tree = R.ParseComplete_B_tree, allowed = set_of({ "ready" }), fields = {  }, lk = 2 },
+  { name = "BindComplete", fe = false, fixed = 4, info_s = "BindComplete", effects = nil, nt = R.BindComplete_B_nt, tree = R.BindComplete_B_tree, allowed = set_of({ "ready" }), fields = {  }, lk = 2 },
+  { name = "CloseComplete", fe = false, fixed = 4, info_s = "CloseComplete", effects = nil, nt = R.CloseComplete_B_nt, tree = R.CloseComplete_B_tree, allowed = set_of({ "ready" }), fields = {  }, lk = 2 },
+  { name = "PortalSuspended", fe = false, fixed = 4, info_s = "PortalSuspended", effects = nil, nt = R.PortalSuspended_B_nt, tree = R.PortalSuspended_B_tree, allowed = set_of({ "ready" }), fields = {  }, lk = 2 },
+  { name = "BackendKeyData", fe = false, max = 264, info_f = function(v, o, n) local x1 = v.pid o[n + 1] = "BackendKeyData pid=" o[n + 2] = NUMS[x1] or iv(x1) return n + 2 end, effects = nil, nt = R.BackendKeyData_B_nt, tree = R.BackendKeyData_B_tree, cancelKey = "register", rare = true, allowed = set_of({ "ready" }), fields = { F.pid, F.key, F.keyData }, lk = 2 },
+  { name = "NegotiateProtocolVersion", fe = false, info_s = "NegotiateProtocolVersion", effects = nil, nt = R.NegotiateProtocolVersion_B_nt, tree = R.NegotiateProtocolVersion_B_tree, allowed = set_of({ "auth" }), fields = { F.versionSupported, F.nonsupportedCount, F.nonsupportedOption }, lk = 2 },
+  { name = "FunctionCall", fe = true, info_f = function(v, o, n) local x1 = v.oid o[n + 1] = "FunctionCall oid=" o[n + 2] = NUMS[x1] or iv(x1) return n + 2 end, effects = nil, nt = R.FunctionCall_F_nt, tree = R.FunctionCall_F_tree, ends = set_of({ "ReadyForQuery" }), allowed = set_of({ "ready", "copyDropped" }), fields = { F.oid, F.paramFormatCount, F.format, F.paramCount, F.valLength, F.valData }, lk = 1 },
+  { name = "FunctionCallResponse", fe = false, info_s = "FunctionCallResponse", effects = nil, nt = R.FunctionCallResponse_B_nt, tree = R.FunctionCallResponse_B_tree, allowed = set_of({ "ready" }), fields = { F.valLength, F.valData }, lk = 2 },
+  { name = "XLogData", fe = false, when = { copyBoth = 119 }, info_f = function(v, o, n) local x1 = v.start o[n + 1] = "XLogData " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = nil, nt = R.XLogData_B_nt, tree = R.XLogData_B_tree, allowed = set_of({ "copyOut" }), ctx = true, found = true, fields = { F.replType, F.walStart, F.walStartLsn, F.walEnd, F.walEndLsn, F.replTime, F.replTimeText, F.walData, F.pgoType, F.pgoFinalLsn, F.pgoFinalLsnText, F.pgoCommitTime, F.pgoCommitTimeText, F.pgoXid, F.pgoMessageFlags, F.pgoMessageLsn, F.pgoMessageLsnText, F.pgoPrefix, F.pgoContentLength, F.pgoContent, F.pgoFlags, F.pgoCommitLsn, F.pgoCommitLsnText, F.pgoEndLsn, F.pgoEndLsnText, F.pgoOriginLsn, F.pgoOriginLsnText, F.pgoOrigin, F.pgoRelid, F.pgoNamespace, F.pgoRelname, F.pgoReplicaIdentity, F.pgoColumnCount, F.pgoColumnFlags, F.colName, F.typeOid, F.typemod, F.pgoTypeName, F.pgoRelation, F.pgoTuple, F.pgoTupleColumns, F.pgoColumnKind, F.valLength, F.valData, F.column, F.colType, F.colValue, F.pgoRelationCount, F.pgoTruncateOptions, F.pgoFirstSegment, F.pgoSubxid, F.pgoAbortLsn, F.pgoAbortLsnText, F.pgoAbortTime, F.pgoAbortTimeText, F.pgoPrepareLsn, F.pgoPrepareLsnText, F.pgoPrepareTime, F.pgoPrepareTimeText, F.pgoGid, F.pgoPrepareEndLsn, F.pgoPrepareEndLsnText, F.pgoRollbackEndLsn, F.pgoRollbackEndLsnText, F.pgoRollbackTime, F.pgoRollbackTimeText }, lk = 2 },
+  { name = "PrimaryKeepalive", fe = false, when = { copyBoth = 107 }, fixed = 22, info_f = function(v, o, n) local x1 = v["end"] local x2 = v.reply o[n + 1] = "PrimaryKeepalive " o[n + 2] = CLEAN[x1] and x1 or iv(x1) o[n + 3] = " reply=" o[n + 4] = NUMS[x2] or iv(x2) return n + 4 end, effects = nil, nt = R.PrimaryKeepalive_B_nt, tree = R.PrimaryKeepalive_B_tree, allowed = set_of({ "copyOut" }), fields = { F.replType, F.walEnd, F.walEndLsn, F.replTime, F.replTimeText, F.replyRequested }, lk = 2 },
+  { name = "StandbyStatusUpdate", fe = true, when = { copyBoth = 114 }, fixed = 38, info_f = function(v, o, n) local x1 = v.written o[n + 1] = "StandbyStatusUpdate written=" o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = nil, nt = R.StandbyStatusUpdate_F_nt, tree = R.StandbyStatusUpdate_F_tree, allowed = set_of({ "copyIn", "copyDropped" }), fields = { F.replType, F.written, F.writtenLsn, F.flushed, F.flushedLsn, F.applied, F.appliedLsn, F.replTime, F.replTimeText, F.replyRequested } },
+  { name = "HotStandbyFeedback", fe = true, when = { copyBoth = 104 }, fixed = 29, info_f = function(v, o, n) local x1 = v.xmin o[n + 1] = "HotStandbyFeedback xmin=" o[n + 2] = NUMS[x1] or iv(x1) return n + 2 end, effects = nil, nt = R.HotStandbyFeedback_F_nt, tree = R.HotStandbyFeedback_F_tree, allowed = set_of({ "copyIn", "copyDropped" }), fields = { F.replType, F.replTime, F.replTimeText, F.xmin, F.xminEpoch, F.catalogXmin, F.catalogXminEpoch } },
+  { name = "CopyInResponse", fe = false, info_f = function(v, o, n) local x1 = v.format local x2 = v.n o[n + 1] = "CopyInResponse format=" o[n + 2] = NUMS[x1] or iv(x1) o[n + 3] = " columns=" o[n + 4] = NUMS[x2] or iv(x2) return n + 4 end, effects = { "copyIn" }, nt = R.CopyInResponse_B_nt, tree = R.CopyInResponse_B_tree, allowed = set_of({ "ready" }), fields = { F.format, F.copyColumns }, lk = 2 },
+  { name = "CopyOutResponse", fe = false, info_f = function(v, o, n) local x1 = v.format local x2 = v.n o[n + 1] = "CopyOutResponse format=" o[n + 2] = NUMS[x1] or iv(x1) o[n + 3] = " columns=" o[n + 4] = NUMS[x2] or iv(x2) return n + 4 end, effects = { "copyOut" }, nt = R.CopyOutResponse_B_nt, tree = R.CopyOutResponse_B_tree, allowed = set_of({ "ready" }), fields = { F.format, F.copyColumns }, lk = 2 },
+  { name = "CopyBothResponse", fe = false, info_f = function(v, o, n) local x1 = v.format local x2 = v.n o[n + 1] = "CopyBothResponse format=" o[n + 2] = NUMS[x1] or iv(x1) o[n + 3] = " columns=" o[n + 4] = NUMS[x2] or iv(x2) return n + 4 end, effects = { "copyBoth" }, nt = R.CopyBothResponse_B_nt, tree = R.CopyBothResponse_B_tree, allowed = set_of({ "ready" }), fields = { F.format, F.copyColumns }, lk = 2 },
+  { name = "CopyData", fe = true, info_s = "CopyData", effects = { "copyData" }, nt = R.CopyData_F_nt, tree = R.CopyData_F_tree, allowed = set_of({ "copyIn", "copyDropped" }), ctx = true, found = true, fields = { F.copydata, F.copyRow, F.copyColumn, F.copyValue, F.copyNull, F.copyFlags, F.copyExtension, F.copyTrailer } },
+  { name = "CopyData", fe = false, info_s = "CopyData", effects = { "copyData" }, nt = R.CopyData_F_nt, tree = R.CopyData_F_tree, allowed = set_of({ "copyOut" }), ctx = true, found = true, fields = { F.copydata, F.copyRow, F.copyColumn, F.copyValue, F.copyNull, F.copyFlags, F.copyExtension, F.copyTrailer }, lk = 2 },
+  { name = "CopyDone", fe = true, fixed = 4, info_s = "CopyDone", effects = { "copyInDone" }, nt = R.CopyDone_F_nt, tree = R.CopyDone_F_tree, allowed = set_of({ "copyIn", "copyDropped" }), fields = {  } },
+  { name = "CopyDone", fe = false, fixed = 4, info_s = "CopyDone", effects = { "copyOutDone" }, nt = R.CopyDone_B_nt, tree = R.CopyDone_B_tree, allowed = set_of({ "copyOut" }), fields = {  }, lk = 2 },
+  { name = "CopyFail", fe = true, max = 10000, info_f = function(v, o, n) local x1 = v.reason o[n + 1] = "CopyFail: " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = { "copyInDone" }, nt = R.CopyFail_F_nt, tree = R.CopyFail_F_tree, allowed = set_of({ "copyIn", "copyDropped" }), fields = { F.error } },
+  { name = "ErrorResponse", fe = false, info_f = function(v, o, n) local x1 = v.severity local x2 = v.code local x3 = v.message o[n + 1] = "ErrorResponse " o[n + 2] = CLEAN[x1] and x1 or iv(x1) o[n + 3] = " " o[n + 4] = CLEAN[x2] and x2 or iv(x2) o[n + 5] = ": " o[n + 6] = CLEAN[x3] and x3 or iv(x3) return n + 6 end, effects = { "copyError" }, nt = R.ErrorResponse_B_nt, tree = R.ErrorResponse_B_tree, findings = { { e = "error", when = {  }, text = { { v = "severity" }, { lit = " " }, { v = "code" }, { lit = " " }, { v = "codename" }, { lit = ": " }, { v = "message" } } }, { e = "sourceLeak", when = { var = "file", present = true }, text = { { lit = "Exposes the server's source: " }, { v = "file" }, { lit = ":" }, { v = "line" }, { lit = " in " }, { v = "routine" } } } }, allowed = set_of({ "auth", "ready", "copyOut" }), fields = { F.errorField, F.severity, F.severityNonlocalized, F.code, F.codeName, F.codeClass, F.message, F.detail, F.hint, F.position, F.internalPosition, F.internalQuery, F.where, F.schemaName, F.tableName, F.columnName, F.typeName, F.constraintName, F.file, F.line, F.routine, F.unknownField }, lk = 2 },
+  { name = "NoticeResponse", fe = false, info_f = function(v, o, n) local x1 = v.severity local x2 = v.code local x3 = v.message o[n + 1] = "NoticeResponse " o[n + 2] = CLEAN[x1] and x1 or iv(x1) o[n + 3] = " " o[n + 4] = CLEAN[x2] and x2 or iv(x2) o[n + 5] = ": " o[n + 6] = CLEAN[x3] and x3 or iv(x3) return n + 6 end, effects = nil, nt = R.ErrorResponse_B_nt, tree = R.ErrorResponse_B_tree, async = true, findings = { { e = "noticeWarning", when = { var = "severity_v", oneOf = set_of({ "WARNING" }) }, text = { { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } } }, { e = "notice", when = { var = "severity_v", noneOf = set_of({ "WARNING" }) }, text = { { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } } }, { e = "sourceLeak", when = { var = "file", present = true }, text = { { lit = "Exposes the server's source: " }, { v = "file" }, { lit = ":" }, { v = "line" }, { lit = " in " }, { v = "routine" } } } }, allowed = set_of({ "auth", "ready", "copyOut" }), fields = { F.errorField, F.severity, F.severityNonlocalized, F.code, F.codeName, F.codeClass, F.message, F.detail, F.hint, F.position, F.internalPosition, F.internalQuery, F.where, F.schemaName, F.tableName, F.columnName, F.typeName, F.constraintName, F.file, F.line, F.routine, F.unknownField } },
+  { name = "ParameterStatus", fe = false, info_f = function(v, o, n) local x1 = v.name local x2 = v.value o[n + 1] = "ParameterStatus " o[n + 2] = CLEAN[x1] and x1 or iv(x1) o[n + 3] = "=" o[n + 4] = CLEAN[x2] and x2 or iv(x2) return n + 4 end, effects = nil, nt = R.ParameterStatus_B_nt, tree = R.ParameterStatus_B_tree, async = true, allowed = set_of({ "ready", "copyOut" }), fields = { F.parameterName, F.parameterValue } },
+  { name = "NotificationResponse", fe = false, info_f = function(v, o, n) local x1 = v.channel local x2 = v.payload o[n + 1] = "NotificationResponse " o[n + 2] = CLEAN[x1] and x1 or iv(x1) o[n + 3] = ": " o[n + 4] = CLEAN[x2] and x2 or iv(x2) return n + 4 end, effects = nil, nt = R.NotificationResponse_B_nt, tree = R.NotificationResponse_B_tree, async = true, allowed = set_of({ "ready", "copyOut" }), fields = { F.pid, F.condition, F.text } },
+  { name = "Begin", fe = false, info_f = function(v, o, n) local x1 = v.xid o[n + 1] = "Begin xid=" o[n + 2] = NUMS[x1] or iv(x1) return n + 2 end, effects = nil, nt = R.pgoutput_Begin_B_nt, tree = R.pgoutput_Begin_B_tree, fields = { F.pgoFinalLsn, F.pgoFinalLsnText, F.pgoCommitTime, F.pgoCommitTimeText, F.pgoXid }, lk = 2 },
+  { name = "Message", fe = false, info_f = function(v, o, n) local x1 = v.prefix o[n + 1] = "Message " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = nil, nt = R.pgoutput_Message_B_nt, tree = R.pgoutput_Message_B_tree, fields = { F.pgoXid, F.pgoMessageFlags, F.pgoMessageLsn, F.pgoMessageLsnText, F.pgoPrefix, F.pgoContentLength, F.pgoContent }, lk = 2 },
+  { name = "Commit", fe = false, info_f = function(v, o, n) local x1 = v.lsn o[n + 1] = "Commit " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = nil, nt = R.pgoutput_Commit_B_nt, tree = R.pgoutput_Commit_B_tree, fields = { F.pgoFlags, F.pgoCommitLsn, F.pgoCommitLsnText, F.pgoEndLsn, F.pgoEndLsnText, F.pgoCommitTime, F.pgoCommitTimeText }, lk = 2 },
+  { name = "Origin", fe = false, info_f = function(v, o, n) local x1 = v.origin o[n + 1] = "Origin " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = nil, nt = R.pgoutput_Origin_B_nt, tree = R.pgoutput_Origin_B_tree, fields = { F.pgoOriginLsn, F.pgoOriginLsnText, F.pgoOrigin }, lk = 2 },
+  { name = "Relation", fe = false, info_f = function(v, o, n) local x1 = v.nspname local x2 = v.relname o[n + 1] = "Relation " o[n + 2] = CLEAN[x1] and x1 or iv(x1) o[n + 3] = "." o[n + 4] = CLEAN[x2] and x2 or iv(x2) return n + 4 end, effects = { "relation" }, nt = R.pgoutput_Relation_B_nt, tree = R.pgoutput_Relation_B_tree, found = true, fields = { F.pgoXid, F.pgoRelid, F.pgoNamespace, F.pgoRelname, F.pgoReplicaIdentity, F.pgoColumnCount, F.pgoColumnFlags, F.colName, F.typeOid, F.typemod }, lk = 2 },
+  { name = "Type", fe = false, info_f = function(v, o, n) local x1 = v.typname o[n + 1] = "Type " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = { "dataType" }, nt = R.pgoutput_Type_B_nt, tree = R.pgoutput_Type_B_tree, fields = { F.pgoXid, F.typeOid, F.pgoNamespace, F.pgoTypeName }, lk = 2 },
+  { name = "Insert", fe = false, info_f = function(v, o, n) local x1 = v.rel o[n + 1] = "Insert " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = nil, nt = R.pgoutput_Insert_B_nt, tree = R.pgoutput_Insert_B_tree, ctx = true, fields = { F.pgoXid, F.pgoRelid, F.pgoRelation, F.pgoTuple, F.pgoTupleColumns, F.pgoColumnKind, F.valLength, F.valData, F.column, F.colType, F.colValue }, lk = 2 },
+  { name = "Update", fe = false, info_f = function(v, o, n) local x1 = v.rel o[n + 1] = "Update " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = nil, nt = R.pgoutput_Update_B_nt, tree = R.pgoutput_Update_B_tree, ctx = true, fields = { F.pgoXid, F.pgoRelid, F.pgoRelation, F.pgoTuple, F.pgoTupleColumns, F.pgoColumnKind, F.valLength, F.valData, F.column, F.colType, F.colValue }, lk = 2 },
+  { name = "Delete", fe = false, info_f = function(v, o, n) local x1 = v.rel o[n + 1] = "Delete " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = nil, nt = R.pgoutput_Delete_B_nt, tree = R.pgoutput_Delete_B_tree, ctx = true, fields = { F.pgoXid, F.pgoRelid, F.pgoRelation, F.pgoTuple, F.pgoTupleColumns, F.pgoColumnKind, F.valLength, F.valData, F.column, F.colType, F.colValue }, lk = 2 },
+  { name = "Truncate", fe = false, info_f = function(v, o, n) local x1 = v.n o[n + 1] = "Truncate " o[n + 2] = NUMS[x1] or iv(x1) o[n + 3] = " relations" return n + 3 end, effects = nil, nt = R.pgoutput_Truncate_B_nt, tree = R.pgoutput_Truncate_B_tree, ctx = true, fields = { F.pgoXid, F.pgoRelationCount, F.pgoTruncateOptions, F.pgoRelid, F.pgoRelation }, lk = 2 },
+  { name = "Stream Start", fe = false, info_f = function(v, o, n) local x1 = v.xid o[n + 1] = "Stream Start xid=" o[n + 2] = NUMS[x1] or iv(x1) return n + 2 end, effects = { "streamStart" }, nt = R.pgoutput_StreamStart_B_nt, tree = R.pgoutput_StreamStart_B_tree, fields = { F.pgoXid, F.pgoFirstSegment }, lk = 2 },
+  { name = "Stream Stop", fe = false, info_s = "Stream Stop", effects = { "streamStop" }, nt = R.pgoutput_StreamStop_B_nt, tree = R.pgoutput_StreamStop_B_tree, fields = {  }, lk = 2 },
+  { name = "Stream Commit", fe = false, info_f = function(v, o, n) local x1 = v.xid o[n + 1] = "Stream Commit xid=" o[n + 2] = NUMS[x1] or iv(x1) return n + 2 end, effects = nil, nt = R.pgoutput_StreamCommit_B_nt, tree = R.pgoutput_StreamCommit_B_tree, fields = { F.pgoXid, F.pgoFlags, F.pgoCommitLsn, F.pgoCommitLsnText, F.pgoEndLsn, F.pgoEndLsnText, F.pgoCommitTime, F.pgoCommitTimeText }, lk = 2 },
+  { name = "Stream Abort", fe = false, info_f = function(v, o, n) local x1 = v.xid o[n + 1] = "Stream Abort xid=" o[n + 2] = NUMS[x1] or iv(x1) return n + 2 end, effects = nil, nt = R.pgoutput_StreamAbort_B_nt, tree = R.pgoutput_StreamAbort_B_tree, fields = { F.pgoXid, F.pgoSubxid, F.pgoAbortLsn, F.pgoAbortLsnText, F.pgoAbortTime, F.pgoAbortTimeText }, lk = 2 },
+  { name = "Begin Prepare", fe = false, info_f = function(v, o, n) local x1 = v.gid o[n + 1] = "Begin Prepare " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = nil, nt = R.pgoutput_BeginPrepare_B_nt, tree = R.pgoutput_BeginPrepare_B_tree, fields = { F.pgoPrepareLsn, F.pgoPrepareLsnText, F.pgoEndLsn, F.pgoEndLsnText, F.pgoPrepareTime, F.pgoPrepareTimeText, F.pgoXid, F.pgoGid }, lk = 2 },
+  { name = "Prepare", fe = false, info_f = function(v, o, n) local x1 = v.gid o[n + 1] = "Prepare " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = nil, nt = R.pgoutput_Prepare_B_nt, tree = R.pgoutput_Prepare_B_tree, fields = { F.pgoFlags, F.pgoPrepareLsn, F.pgoPrepareLsnText, F.pgoEndLsn, F.pgoEndLsnText, F.pgoPrepareTime, F.pgoPrepareTimeText, F.pgoXid, F.pgoGid }, lk = 2 },
+  { name = "Commit Prepared", fe = false, info_f = function(v, o, n) local x1 = v.gid o[n + 1] = "Commit Prepared " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = nil, nt = R.pgoutput_CommitPrepared_B_nt, tree = R.pgoutput_CommitPrepared_B_tree, fields = { F.pgoFlags, F.pgoCommitLsn, F.pgoCommitLsnText, F.pgoEndLsn, F.pgoEndLsnText, F.pgoCommitTime, F.pgoCommitTimeText, F.pgoXid, F.pgoGid }, lk = 2 },
+  { name = "Rollback Prepared", fe = false, info_f = function(v, o, n) local x1 = v.gid o[n + 1] = "Rollback Prepared " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = nil, nt = R.pgoutput_RollbackPrepared_B_nt, tree = R.pgoutput_RollbackPrepared_B_tree, fields = { F.pgoFlags, F.pgoPrepareEndLsn, F.pgoPrepareEndLsnText, F.pgoRollbackEndLsn, F.pgoRollbackEndLsnText, F.pgoPrepareTime, F.pgoPrepareTimeText, F.pgoRollbackTime, F.pgoRollbackTimeText, F.pgoXid, F.pgoGid }, lk = 2 },
+  { name = "Stream Prepare", fe = false, info_f = function(v, o, n) local x1 = v.gid o[n + 1] = "Stream Prepare " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = nil, nt = R.pgoutput_Prepare_B_nt, tree = R.pgoutput_Prepare_B_tree, fields = { F.pgoFlags, F.pgoPrepareLsn, F.pgoPrepareLsnText, F.pgoEndLsn, F.pgoEndLsnText, F.pgoPrepareTime, F.pgoPrepareTimeText, F.pgoXid, F.pgoGid }, lk = 2 },
 }
 
 P.pgoutput = { name = "pgoutput", command = "START_REPLICATION", options = { "proto_version", "publication_names" },
@@ -7151,27 +7167,27 @@ local function add_links(c, t, g)
   local k = ML[g]
   if k and k < 0 then
     k = -k
-    if vis or REF(t, F.responseTo) then GEN(ADD(t, F.responseTo, r0, RQ_FRAME[k])) end
-    if vis or REF(t, F.time) then
+    if vis or REFS[F.responseTo] then GEN(ADD(t, F.responseTo, r0, RQ_FRAME[k])) end
+    if vis or REFS[F.time] then
       local us = floor((c.pinfo.abs_ts - RQ_TIME[k]) * 1000000 + 0.5)
       GEN(ADD(t, F.time, r0, NSTime.new(floor(us / 1000000), (us % 1000000) * 1000)))
     end
     local rows = RQ_ROWS[k]
-    if rows and (vis or REF(t, F.rowCount)) then GEN(ADD(t, F.rowCount, r0, rows)) end
+    if rows and (vis or REFS[F.rowCount]) then GEN(ADD(t, F.rowCount, r0, rows)) end
     local tags = RQ_TAGS[k]
     if type(tags) == "string" then
-      if vis or REF(t, F.tags) then GEN(ADD(t, F.tags, r0, tags)) end
+      if vis or REFS[F.tags] then GEN(ADD(t, F.tags, r0, tags)) end
       local tr = RQ_TAGROWS[k]
-      if tr > 0 and (vis or REF(t, F.tagRows)) then GEN(ADD(t, F.tagRows, r0, tr)) end
+      if tr > 0 and (vis or REFS[F.tagRows]) then GEN(ADD(t, F.tagRows, r0, tr)) end
     end
   elseif k and k > 0 then
     local sql = RQ_SQL[k]
-    if sql and (vis or REF(t, F.sql)) then GEN(ADD(t, F.sql, r0, sql)) end
+    if sql and (vis or REFS[F.sql]) then GEN(ADD(t, F.sql, r0, sql)) end
   end
   local x = MX[g]
   if x then
-    if x.cb and (vis or REF(t, F.cancelBackend)) then GEN(ADD(t, F.cancelBackend, r0, x.cb)) end
-    if x.cq and (vis or REF(t, F.cancelRequest)) then GEN(ADD(t, F.cancelRequest, r0, x.cq)) end
+    if x.cb and (vis or REFS[F.cancelBackend]) then GEN(ADD(t, F.cancelBackend, r0, x.cb)) end
+    if x.cq and (vis or REFS[F.cancelRequest]) then GEN(ADD(t, F.cancelRequest, r0, x.cq)) end
     if x.unexpected then t:add_proto_expert_info(E.unexpectedResponse, "A response with no request waiting for it") end
   end
 end
@@ -7183,20 +7199,49 @@ end
 local CTX = {}
 local depth = 0
 
+-- The fields the runtime adds to any message (its header, its links).
+local COMMON_FIELDS = { F.msg, F.type, F.length, F.frontend, F.txStatus, F.responseTo, F.time, F.rowCount, F.tags,
+  F.tagRows, F.sql, F.responseIn, F.cancelBackend, F.cancelRequest }
+
+-- A filter, a column or a tap uses one of the fields the runtime adds, or one of the message's
+-- (m.fields), in this pass. When nothing is asked of a message in a tree no one sees, the plugin
+-- reads it as without a tree and adds only its item.
+local COMMON_GEN, COMMON_REF = -1, false
+local function any_ref(m)
+  if COMMON_GEN ~= REF_GEN then
+    COMMON_GEN, COMMON_REF = REF_GEN, false
+    for i = 1, #COMMON_FIELDS do
+      if REFS[COMMON_FIELDS[i]] then COMMON_REF = true end
+    end
+  end
+  if COMMON_REF then return true end
+  if m.rgen ~= REF_GEN then
+    local fs, any = m.fields, false
+    for i = 1, #fs do
+      if REFS[fs[i]] then
+        any = true
+        break
+      end
+    end
+    m.rgen, m.rany = REF_GEN, any
+  end
+  return m.rany
+end
+
 -- The message's item and r0 (a zero-length range at its start) when there is a tree.
 local function add_message_item(c, off, size, shape, m, S)
   local tree, tvb, vis = c.root, c.tvb, c.vis
   local t = ADD(tree, pgwire, tvb(off, math.min(size, c.caplen - off)), "PostgreSQL: " .. m.name)
   local r0 = tvb(off, 0)
-  if vis or REF(t, F.msg) then GEN(ADD(t, F.msg, r0, m.name)) end
+  if vis or REFS[F.msg] then GEN(ADD(t, F.msg, r0, m.name)) end
   if shape == "typed" then
-    if vis or REF(t, F.type) then ADD(t, F.type, tvb(off, 1)) end
-    if vis or REF(t, F.length) then ADD(t, F.length, tvb(off + 1, 4)) end
+    if vis or REFS[F.type] then ADD(t, F.type, tvb(off, 1)) end
+    if vis or REFS[F.length] then ADD(t, F.length, tvb(off + 1, 4)) end
   elseif shape == "untyped" then
-    if vis or REF(t, F.length) then ADD(t, F.length, tvb(off, 4)) end
+    if vis or REFS[F.length] then ADD(t, F.length, tvb(off, 4)) end
   end
-  if vis or REF(t, F.frontend) then GEN(ADD(t, F.frontend, r0, c.fe)) end
-  if S[2] and (vis or REF(t, F.txStatus)) then GEN(ADD(t, F.txStatus, r0, S[2])) end
+  if vis or REFS[F.frontend] then GEN(ADD(t, F.frontend, r0, c.fe)) end
+  if S[2] and (vis or REFS[F.txStatus]) then GEN(ADD(t, F.txStatus, r0, S[2])) end
   return t, r0
 end
 
@@ -7379,10 +7424,18 @@ local function dissect_messages(c, S)
           end
         end
       end
-      local t
+      local t, lite
       if not nt then
-        t, c.r0 = add_message_item(c, off, size, shape, m, S)
-        c.t, c.cols, c.rf = t, S[3], S[4]
+        if c.vis or any_ref(m) then
+          t, c.r0 = add_message_item(c, off, size, shape, m, S)
+          c.cols, c.rf = S[3], S[4]
+        else
+          -- Nothing of it is asked for: its item (a filter on pgwire finds it, experts go there)
+          -- and the reader without a tree.
+          t = ADD(c.root, pgwire, c.tvb(off, math.min(size, caplen - off)), "PostgreSQL: " .. m.name)
+          lite = true
+        end
+        c.t = t
       end
       if ninfo > 0 then
         ninfo = ninfo + 1
@@ -7407,7 +7460,7 @@ local function dissect_messages(c, S)
         x_expert(c, "badLength", sformat("Invalid message length %d", size - hdr))
       end
       local stop
-      if nt then stop = m.nt(c, v, s, body, e) else stop = m.tree(c, v, s, body, e, t) end
+      if nt or lite then stop = m.nt(c, v, s, body, e) else stop = m.tree(c, v, s, body, e, t) end
       if stop and stop < e then x_expert(c, "trailing", sformat("%d bytes after the last field", e - stop)) end
       local allowed = m.allowed
       if allowed then
@@ -7447,7 +7500,7 @@ local function dissect_messages(c, S)
           if m.cancelKey then cancel_first_pass(c, m, v, gm) end
         end
       end
-      if t then add_links(c, t, gm) end
+      if t and not lite then add_links(c, t, gm) end
       local fs = m.findings
       if fs then
         for i = 1, #fs do
@@ -7455,9 +7508,9 @@ local function dissect_messages(c, S)
           if holds(f.when, core, v) then x_expert(c, f.e, render(f.text, v)) end
         end
       end
-      if t then
+      if t and not lite then
         local k = ML[gm]
-        if k and k > 0 and RQ_RESP[k] > 0 and (c.vis or REF(t, F.responseIn)) then
+        if k and k > 0 and RQ_RESP[k] > 0 and (c.vis or REFS[F.responseIn]) then
           GEN(ADD(t, F.responseIn, c.r0, RQ_RESP[k]))
         end
       end
@@ -7504,9 +7557,13 @@ local function dissect_messages(c, S)
 end
 
 local conns = {}
+-- The frame of the last call (to tell when a new pass starts).
+local LAST_NUMBER = 0
 
 function pgwire.init()
   conns = {}
+  LAST_NUMBER = 0
+  refs_reset()
   cancel_keys = {}
   in_tls = false
   reset_records()
@@ -7614,6 +7671,13 @@ function pgwire.dissector(tvb, pinfo, tree)
     CTX[depth] = c
   end
   if not REF then REF, ADD, ADDPF, GEN = tree.referenced, tree.add, tree.add_packet_field, tree.set_generated end
+  REF_TREE = tree
+  -- A new pass (what filters use may have changed): a frame below the last one, or the same
+  -- frame's first call again (calls[key16] == 0 for a frame of several calls).
+  if number < LAST_NUMBER or (number == LAST_NUMBER and depth == 1 and (not calls or calls[key16] == 0)) then
+    refs_reset()
+  end
+  LAST_NUMBER = number
   -- No tree (tshark without -V, filters or field output): decode for the Info column, the
   -- experts and the connection's state only. TreeItem's tostring tells a NULL tree apart from
   -- an invisible one (since Wireshark 1.99.8).

@@ -8,7 +8,7 @@
 // message, v the variables. Each returns the offset after the body, or nil when it stopped at a
 // field that runs past the message (the expert is raised by the runtime helper it called).
 
-import { type Element, type FieldDef, type IntType, intSize } from "../spec/dsl.ts";
+import { type Element, type FieldDef, type IntType, intSize, usedFields } from "../spec/dsl.ts";
 import type { MessageModel, Model } from "./model.ts";
 
 const isSigned = (t: string) => t.startsWith("int");
@@ -134,7 +134,7 @@ function reader(model: Model, m: MessageModel, mode: Mode): string {
   };
   const out: Emitter = { lines: [], depth: 0 };
   /** The item guard: the tree is visible, or a filter, column or tap uses the field. */
-  const wants = (f: FieldDef) => `(vis or REF(t, ${key(f)}))`;
+  const wants = (f: FieldDef) => `(vis or REFS[${key(f)}])`;
 
   const bind = (ind: string, name: string | undefined, expr: string) => {
     if (!neededVar(name) || name === undefined) return;
@@ -555,7 +555,19 @@ export function luaFlags(model: Model, m: MessageModel): string[] {
     }
   };
   walk(m.body);
-  return [ctx ? "ctx = true" : null, found ? "found = true" : null].filter((x): x is string => x !== null);
+  // The fields its readers can add (with those of the messages a payload carries), for the
+  // runtime's question whether any is asked for.
+  const fields = new Set(usedFields(m.body));
+  const payloads = JSON.stringify(m.body).includes('"kind":"payload"')
+    ? model.payloads.filter((p) => JSON.stringify(m.body).includes(`"set":"${p.name}"`))
+    : [];
+  for (const p of payloads) for (const v of p.variants) for (const f of usedFields(v.body)) fields.add(f);
+  const key = (f: FieldDef) => `F.${model.fieldKey.get(f)}`;
+  return [
+    ctx ? "ctx = true" : null,
+    found ? "found = true" : null,
+    `fields = { ${[...fields].map(key).join(", ")} }`,
+  ].filter((x): x is string => x !== null);
 }
 
 /**

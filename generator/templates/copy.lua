@@ -562,7 +562,7 @@ end
 local function copy_statement(c, t, sql, f)
   local list = type(sql) == "string" and copy_statements(sql) or nil
   c.copy = list
-  if not list or not t or not (c.vis or REF(t, f)) then return end
+  if not list or not t or not (c.vis or REFS[f]) then return end
   for i = 1, #list do
     local opts = list[i].opts
     for k = 1, #opts do
@@ -579,7 +579,7 @@ end
 -- which later passes read. Without a tree (t nil) rows are counted, not built.
 local function copy_rows(c, t, s, p, e, fdata, f)
   local n = e - p
-  if n > 0 and t and (c.vis or REF(t, fdata)) then ADD(t, fdata, c.tvb(p, n)) end
+  if n > 0 and t and (c.vis or REFS[fdata]) then ADD(t, fdata, c.tvb(p, n)) end
   local cfg = c.core.cfg
   if cfg and n > 0 and (cfg.dir == "in") == c.fe then
     local st

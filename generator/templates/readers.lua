@@ -57,8 +57,24 @@ end
 -- TreeItem's methods referenced, add, add_packet_field and set_generated, taken from the first
 -- tree the dissector is given: looked up on the userdata at every call, a method costs a good part
 -- of the call. Tree items are added only when the tree is visible or a filter, column or tap uses
--- the field: the same rule Wireshark's own dissectors follow.
+-- the field (REFS[field]): the same rule Wireshark's own dissectors follow.
 local REF, ADD, ADDPF, GEN
+
+-- REFS[field]: a filter, a column or a tap uses the field, asked of Wireshark (TreeItem.referenced
+-- on REF_TREE, the call's tree) once per field and pass; REF_GEN numbers the passes. What is
+-- referenced changes only between passes (a new filter, new coloring rules: Wireshark dissects
+-- every frame again, from the first).
+local REF_TREE, REF_GEN = nil, 0
+local REFS_MT = { __index = function(t, f)
+  local x = REF(REF_TREE, f) == true
+  rawset(t, f, x)
+  return x
+end }
+local REFS = setmetatable({}, REFS_MT)
+local function refs_reset()
+  REFS = setmetatable({}, REFS_MT)
+  REF_GEN = REF_GEN + 1
+end
 
 -- An expert info on the message, or, without a tree, on the call's NULL tree (tshark -z expert
 -- and the expert column still see it).
@@ -206,14 +222,14 @@ local function attributes(c, t, text, gs2, keys, fcbind, fauthzid, fother)
   end
   local r, vis = c.r0, c.vis
   if gs2 then
-    if vis or REF(t, fcbind) then GEN(ADD(t, fcbind, r, items[1])) end
-    if items[2] ~= "" and (vis or REF(t, fauthzid)) then GEN(ADD(t, fauthzid, r, items[2])) end
+    if vis or REFS[fcbind] then GEN(ADD(t, fcbind, r, items[1])) end
+    if items[2] ~= "" and (vis or REFS[fauthzid]) then GEN(ADD(t, fauthzid, r, items[2])) end
   end
   for i = first, #items do
     local f = keys[ssub(items[i], 1, 1)]
     if f then
-      if vis or REF(t, f) then GEN(ADD(t, f, r, ssub(items[i], 3))) end
-    elseif vis or REF(t, fother) then
+      if vis or REFS[f] then GEN(ADD(t, f, r, ssub(items[i], 3))) end
+    elseif vis or REFS[fother] then
       GEN(ADD(t, fother, r, items[i]))
     end
   end
@@ -226,7 +242,7 @@ local function value_at(c, t, s, p, e, flen)
   if p + 4 > e then return ovr(c) end
   local n = i32(s, p + 1)
   if n > 0 and p + 4 + n > e then
-    if c.vis or REF(t, flen) then ADD(t, flen, c.tvb(p, 4)) end
+    if c.vis or REFS[flen] then ADD(t, flen, c.tvb(p, 4)) end
     return ovr(c)
   end
   if n > 0 then return p + 4 + n, n end
@@ -246,16 +262,16 @@ local function value_line(c, t, start, p, n, text, f, name, ty, label)
   local tvb, vis = c.tvb, c.vis
   local line
   if text then
-    if vis or REF(t, f.value) then line = ADD(t, f.value, tvb(start, p - start), text, line_label(label, ty, text)) end
-  elseif vis or REF(t, f.len) then
+    if vis or REFS[f.value] then line = ADD(t, f.value, tvb(start, p - start), text, line_label(label, ty, text)) end
+  elseif vis or REFS[f.len] then
     line = ADD(t, f.len, tvb(start, 4), n, line_label(label, ty, (n < 0) and "NULL" or sformat("%d bytes", n)))
   end
   local under = line or t
   local r = tvb(start, 0)
-  if name and (vis or REF(t, f.name)) then GEN(ADD(under, f.name, r, name)) end
-  if ty and (vis or REF(t, f.type)) then GEN(ADD(under, f.type, r, ty)) end
-  if text and (vis or REF(t, f.len)) then ADD(under, f.len, tvb(start, 4)) end
-  if n > 0 and (vis or REF(t, f.data)) then ADD(under, f.data, tvb(start + 4, n)) end
+  if name and (vis or REFS[f.name]) then GEN(ADD(under, f.name, r, name)) end
+  if ty and (vis or REFS[f.type]) then GEN(ADD(under, f.type, r, ty)) end
+  if text and (vis or REFS[f.len]) then ADD(under, f.len, tvb(start, 4)) end
+  if n > 0 and (vis or REFS[f.data]) then ADD(under, f.data, tvb(start + 4, n)) end
 end
 
 -- A column value, typed by the connection's column list (ColumnElement in spec/dsl.ts).
@@ -352,13 +368,13 @@ local function tuple_column(c, t, s, p, e, i, f, valued, digits, empty)
   local n, text
   if vi then
     if p + 4 > e then
-      if vis or REF(t, f.kind) then ADD(t, f.kind, tvb(start, 1)) end
+      if vis or REFS[f.kind] then ADD(t, f.kind, tvb(start, 1)) end
       return ovr(c)
     end
     n = i32(s, p + 1)
     if n > 0 and p + 4 + n > e then
-      if vis or REF(t, f.kind) then ADD(t, f.kind, tvb(start, 1)) end
-      if vis or REF(t, f.len) then ADD(t, f.len, tvb(p, 4)) end
+      if vis or REFS[f.kind] then ADD(t, f.kind, tvb(start, 1)) end
+      if vis or REFS[f.len] then ADD(t, f.len, tvb(p, 4)) end
       return ovr(c)
     end
     p = p + 4 + ((n > 0) and n or 0)
@@ -366,24 +382,24 @@ local function tuple_column(c, t, s, p, e, i, f, valued, digits, empty)
       text = cut_utf8(pg_value_text(ct, sbyte(digits, vi) - 48, ssub(s, start + 6, p)), MAX_VALUE_BYTES)
     end
   elseif not sfind(empty, k, 1, true) then
-    if vis or REF(t, f.kind) then ADD(t, f.kind, tvb(start, 1)) end
+    if vis or REFS[f.kind] then ADD(t, f.kind, tvb(start, 1)) end
     return unknown_kind(c, kb)
   end
   local line
   if text then
-    if vis or REF(t, f.value) then line = ADD(t, f.value, tvb(start, p - start), text, line_label(label, ty, text)) end
-  elseif vis or REF(t, f.kind) then
+    if vis or REFS[f.value] then line = ADD(t, f.value, tvb(start, p - start), text, line_label(label, ty, text)) end
+  elseif vis or REFS[f.kind] then
     local what = (kb == 110 and "NULL") or (kb == 117 and "unchanged TOAST value") or sformat("%d bytes", n or 0)
     line = ADD(t, f.kind, tvb(start, 1), kb, line_label(label, ty, what))
   end
   local under = line or t
   local r = tvb(start, 0)
-  if cn and (vis or REF(t, f.name)) then GEN(ADD(under, f.name, r, cn)) end
-  if ty and (vis or REF(t, f.type)) then GEN(ADD(under, f.type, r, ty)) end
-  if text and (vis or REF(t, f.kind)) then ADD(under, f.kind, tvb(start, 1)) end
+  if cn and (vis or REFS[f.name]) then GEN(ADD(under, f.name, r, cn)) end
+  if ty and (vis or REFS[f.type]) then GEN(ADD(under, f.type, r, ty)) end
+  if text and (vis or REFS[f.kind]) then ADD(under, f.kind, tvb(start, 1)) end
   if vi then
-    if vis or REF(t, f.len) then ADD(under, f.len, tvb(start + 1, 4)) end
-    if n > 0 and (vis or REF(t, f.data)) then ADD(under, f.data, tvb(start + 5, n)) end
+    if vis or REFS[f.len] then ADD(under, f.len, tvb(start + 1, 4)) end
+    if n > 0 and (vis or REFS[f.data]) then ADD(under, f.data, tvb(start + 5, n)) end
   end
   return p
 end
@@ -457,7 +473,7 @@ local function options(c, t, v, text, when, f)
   local list = repl_options(text)
   for i = 1, #list do
     local name, value = list[i][1], list[i][2]
-    if t and (c.vis or REF(t, f)) then GEN(ADD(t, f, c.r0, value and (name .. "=" .. value) or name)) end
+    if t and (c.vis or REFS[f]) then GEN(ADD(t, f, c.r0, value and (name .. "=" .. value) or name)) end
     v["opt:" .. name] = value or ""
     c.dirty = true
   end
@@ -502,7 +518,7 @@ end
 -- With a tree, the payload message is a subtree of its carrier's.
 local function payload_tree(c, v, s, p, e, t, set, f, ftype)
   if p >= e then return p end
-  if c.vis or REF(t, f) then ADD(t, f, c.tvb(p, e - p)) end
+  if c.vis or REFS[f] then ADD(t, f, c.tvb(p, e - p)) end
   local m = payload_pick(c, s, p, set)
   if not m then return e end
   local st = t
@@ -510,7 +526,7 @@ local function payload_tree(c, v, s, p, e, t, set, f, ftype)
   -- Its generated items point at its start (Wireshark places them in the subtree).
   local r0 = c.r0
   c.r0 = c.tvb(p, 0)
-  if c.vis or REF(t, ftype) then ADD(st, ftype, c.tvb(p, 1)) end
+  if c.vis or REFS[ftype] then ADD(st, ftype, c.tvb(p, 1)) end
   v.instream = c.core.stream and 1 or 0
   c.sub = m
   local q = m.tree(c, v, s, p + 1, e, st)

@@ -381,27 +381,27 @@ local function add_links(c, t, g)
   local k = ML[g]
   if k and k < 0 then
     k = -k
-    if vis or REF(t, F.responseTo) then GEN(ADD(t, F.responseTo, r0, RQ_FRAME[k])) end
-    if vis or REF(t, F.time) then
+    if vis or REFS[F.responseTo] then GEN(ADD(t, F.responseTo, r0, RQ_FRAME[k])) end
+    if vis or REFS[F.time] then
       local us = floor((c.pinfo.abs_ts - RQ_TIME[k]) * 1000000 + 0.5)
       GEN(ADD(t, F.time, r0, NSTime.new(floor(us / 1000000), (us % 1000000) * 1000)))
     end
     local rows = RQ_ROWS[k]
-    if rows and (vis or REF(t, F.rowCount)) then GEN(ADD(t, F.rowCount, r0, rows)) end
+    if rows and (vis or REFS[F.rowCount]) then GEN(ADD(t, F.rowCount, r0, rows)) end
     local tags = RQ_TAGS[k]
     if type(tags) == "string" then
-      if vis or REF(t, F.tags) then GEN(ADD(t, F.tags, r0, tags)) end
+      if vis or REFS[F.tags] then GEN(ADD(t, F.tags, r0, tags)) end
       local tr = RQ_TAGROWS[k]
-      if tr > 0 and (vis or REF(t, F.tagRows)) then GEN(ADD(t, F.tagRows, r0, tr)) end
+      if tr > 0 and (vis or REFS[F.tagRows]) then GEN(ADD(t, F.tagRows, r0, tr)) end
     end
   elseif k and k > 0 then
     local sql = RQ_SQL[k]
-    if sql and (vis or REF(t, F.sql)) then GEN(ADD(t, F.sql, r0, sql)) end
+    if sql and (vis or REFS[F.sql]) then GEN(ADD(t, F.sql, r0, sql)) end
   end
   local x = MX[g]
   if x then
-    if x.cb and (vis or REF(t, F.cancelBackend)) then GEN(ADD(t, F.cancelBackend, r0, x.cb)) end
-    if x.cq and (vis or REF(t, F.cancelRequest)) then GEN(ADD(t, F.cancelRequest, r0, x.cq)) end
+    if x.cb and (vis or REFS[F.cancelBackend]) then GEN(ADD(t, F.cancelBackend, r0, x.cb)) end
+    if x.cq and (vis or REFS[F.cancelRequest]) then GEN(ADD(t, F.cancelRequest, r0, x.cq)) end
     if x.unexpected then t:add_proto_expert_info(E.unexpectedResponse, "A response with no request waiting for it") end
   end
 end
@@ -413,20 +413,49 @@ end
 local CTX = {}
 local depth = 0
 
+-- The fields the runtime adds to any message (its header, its links).
+local COMMON_FIELDS = { F.msg, F.type, F.length, F.frontend, F.txStatus, F.responseTo, F.time, F.rowCount, F.tags,
+  F.tagRows, F.sql, F.responseIn, F.cancelBackend, F.cancelRequest }
+
+-- A filter, a column or a tap uses one of the fields the runtime adds, or one of the message's
+-- (m.fields), in this pass. When nothing is asked of a message in a tree no one sees, the plugin
+-- reads it as without a tree and adds only its item.
+local COMMON_GEN, COMMON_REF = -1, false
+local function any_ref(m)
+  if COMMON_GEN ~= REF_GEN then
+    COMMON_GEN, COMMON_REF = REF_GEN, false
+    for i = 1, #COMMON_FIELDS do
+      if REFS[COMMON_FIELDS[i]] then COMMON_REF = true end
+    end
+  end
+  if COMMON_REF then return true end
+  if m.rgen ~= REF_GEN then
+    local fs, any = m.fields, false
+    for i = 1, #fs do
+      if REFS[fs[i]] then
+        any = true
+        break
+      end
+    end
+    m.rgen, m.rany = REF_GEN, any
+  end
+  return m.rany
+end
+
 -- The message's item and r0 (a zero-length range at its start) when there is a tree.
 local function add_message_item(c, off, size, shape, m, S)
   local tree, tvb, vis = c.root, c.tvb, c.vis
   local t = ADD(tree, pgwire, tvb(off, math.min(size, c.caplen - off)), "PostgreSQL: " .. m.name)
   local r0 = tvb(off, 0)
-  if vis or REF(t, F.msg) then GEN(ADD(t, F.msg, r0, m.name)) end
+  if vis or REFS[F.msg] then GEN(ADD(t, F.msg, r0, m.name)) end
   if shape == "typed" then
-    if vis or REF(t, F.type) then ADD(t, F.type, tvb(off, 1)) end
-    if vis or REF(t, F.length) then ADD(t, F.length, tvb(off + 1, 4)) end
+    if vis or REFS[F.type] then ADD(t, F.type, tvb(off, 1)) end
+    if vis or REFS[F.length] then ADD(t, F.length, tvb(off + 1, 4)) end
   elseif shape == "untyped" then
-    if vis or REF(t, F.length) then ADD(t, F.length, tvb(off, 4)) end
+    if vis or REFS[F.length] then ADD(t, F.length, tvb(off, 4)) end
   end
-  if vis or REF(t, F.frontend) then GEN(ADD(t, F.frontend, r0, c.fe)) end
-  if S[2] and (vis or REF(t, F.txStatus)) then GEN(ADD(t, F.txStatus, r0, S[2])) end
+  if vis or REFS[F.frontend] then GEN(ADD(t, F.frontend, r0, c.fe)) end
+  if S[2] and (vis or REFS[F.txStatus]) then GEN(ADD(t, F.txStatus, r0, S[2])) end
   return t, r0
 end
 
@@ -609,10 +638,18 @@ local function dissect_messages(c, S)
           end
         end
       end
-      local t
+      local t, lite
       if not nt then
-        t, c.r0 = add_message_item(c, off, size, shape, m, S)
-        c.t, c.cols, c.rf = t, S[3], S[4]
+        if c.vis or any_ref(m) then
+          t, c.r0 = add_message_item(c, off, size, shape, m, S)
+          c.cols, c.rf = S[3], S[4]
+        else
+          -- Nothing of it is asked for: its item (a filter on pgwire finds it, experts go there)
+          -- and the reader without a tree.
+          t = ADD(c.root, pgwire, c.tvb(off, math.min(size, caplen - off)), "PostgreSQL: " .. m.name)
+          lite = true
+        end
+        c.t = t
       end
       if ninfo > 0 then
         ninfo = ninfo + 1
@@ -637,7 +674,7 @@ local function dissect_messages(c, S)
         x_expert(c, "badLength", sformat("Invalid message length %d", size - hdr))
       end
       local stop
-      if nt then stop = m.nt(c, v, s, body, e) else stop = m.tree(c, v, s, body, e, t) end
+      if nt or lite then stop = m.nt(c, v, s, body, e) else stop = m.tree(c, v, s, body, e, t) end
       if stop and stop < e then x_expert(c, "trailing", sformat("%d bytes after the last field", e - stop)) end
       local allowed = m.allowed
       if allowed then
@@ -677,7 +714,7 @@ local function dissect_messages(c, S)
           if m.cancelKey then cancel_first_pass(c, m, v, gm) end
         end
       end
-      if t then add_links(c, t, gm) end
+      if t and not lite then add_links(c, t, gm) end
       local fs = m.findings
       if fs then
         for i = 1, #fs do
@@ -685,9 +722,9 @@ local function dissect_messages(c, S)
           if holds(f.when, core, v) then x_expert(c, f.e, render(f.text, v)) end
         end
       end
-      if t then
+      if t and not lite then
         local k = ML[gm]
-        if k and k > 0 and RQ_RESP[k] > 0 and (c.vis or REF(t, F.responseIn)) then
+        if k and k > 0 and RQ_RESP[k] > 0 and (c.vis or REFS[F.responseIn]) then
           GEN(ADD(t, F.responseIn, c.r0, RQ_RESP[k]))
         end
       end
@@ -734,9 +771,13 @@ local function dissect_messages(c, S)
 end
 
 local conns = {}
+-- The frame of the last call (to tell when a new pass starts).
+local LAST_NUMBER = 0
 
 function pgwire.init()
   conns = {}
+  LAST_NUMBER = 0
+  refs_reset()
   cancel_keys = {}
   in_tls = false
   reset_records()
@@ -844,6 +885,13 @@ function pgwire.dissector(tvb, pinfo, tree)
     CTX[depth] = c
   end
   if not REF then REF, ADD, ADDPF, GEN = tree.referenced, tree.add, tree.add_packet_field, tree.set_generated end
+  REF_TREE = tree
+  -- A new pass (what filters use may have changed): a frame below the last one, or the same
+  -- frame's first call again (calls[key16] == 0 for a frame of several calls).
+  if number < LAST_NUMBER or (number == LAST_NUMBER and depth == 1 and (not calls or calls[key16] == 0)) then
+    refs_reset()
+  end
+  LAST_NUMBER = number
   -- No tree (tshark without -V, filters or field output): decode for the Info column, the
   -- experts and the connection's state only. TreeItem's tostring tells a NULL tree apart from
   -- an invisible one (since Wireshark 1.99.8).
