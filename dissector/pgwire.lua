@@ -2733,6 +2733,25 @@ end
 -- the first pass (each message's generated obj function). A list a message did not have: EMPTY
 -- (defined above).
 
+-- A list of format codes ([code] records) as one shared list per content: EMPTY for none.
+local FORMATS, NFORMATS = {}, 0
+local function same_formats(l)
+  if not l or #l == 0 then return EMPTY end
+  local key
+  if #l == 1 then
+    key = l[1][1]
+  else
+    local codes = {}
+    for i = 1, #l do codes[i] = tostring(l[i][1]) end
+    key = tconcat(codes, ",")
+  end
+  local kept = FORMATS[key]
+  if kept then return kept end
+  if NFORMATS >= 1024 then FORMATS, NFORMATS = {}, 0 end
+  FORMATS[key], NFORMATS = l, NFORMATS + 1
+  return l
+end
+
 -- The SQL texts kept, once each (a statement parsed again and again is one string).
 local SQL_TEXT = {}
 local function keep_sql(sql)
@@ -6651,64 +6670,64 @@ local OPENING = {
 
 -- The messages. info_s: the Info text when it has no variables; info_f(v): the text with them.
 local M = {
-  { name = "StartupMessage", fe = true, when = { peekMajor = 3 }, max = 10004, info_f = function(v, o, n) local x1 = v.major local x2 = v.minor local x3 = v.user local x4 = v.database o[n + 1] = "StartupMessage " o[n + 2] = NUMS[x1] or iv(x1) o[n + 3] = "." o[n + 4] = NUMS[x2] or iv(x2) o[n + 5] = " user=" o[n + 6] = CLEAN[x3] and x3 or iv(x3) o[n + 7] = " database=" o[n + 8] = CLEAN[x4] and x4 or iv(x4) return n + 8 end, effects = { "startup" }, nt = R.StartupMessage_F_nt, tree = R.StartupMessage_F_tree, ends = set_of({ "ReadyForQuery", "ErrorResponse" }), start = true, rare = true, fields = { F.versionMajor, F.versionMinor, F.parameterName, F.parameterValue, F.replConnection }, lk = 1 },
-  { name = "CancelRequest", fe = true, when = { peekInt32 = set_of({ 80877102 }) }, max = 268, info_f = function(v, o, n) local x1 = v.pid o[n + 1] = "CancelRequest pid=" o[n + 2] = NUMS[x1] or iv(x1) return n + 2 end, effects = { "cancel" }, nt = R.CancelRequest_F_nt, tree = R.CancelRequest_F_tree, cancelKey = "cancel", start = true, rare = true, fields = { F.requestCode, F.pid, F.key, F.keyData } },
-  { name = "SSLRequest", fe = true, when = { peekInt32 = set_of({ 80877103 }) }, fixed = 8, info_s = "SSLRequest", effects = { "sslRequest" }, nt = R.SSLRequest_F_nt, tree = R.SSLRequest_F_tree, ends = set_of({ "SSLResponse", "ErrorResponse" }), start = true, rare = true, fields = { F.requestCode }, lk = 1 },
-  { name = "GSSENCRequest", fe = true, when = { peekInt32 = set_of({ 80877104 }) }, fixed = 8, info_s = "GSSENCRequest", effects = { "gssRequest" }, nt = R.GSSENCRequest_F_nt, tree = R.GSSENCRequest_F_tree, ends = set_of({ "GSSENCResponse", "ErrorResponse" }), start = true, rare = true, fields = { F.requestCode }, lk = 1 },
-  { name = "UnknownStartupPacket", fe = true, max = 10004, info_f = function(v, o, n) local x1 = v.code o[n + 1] = "UnknownStartupPacket code=" o[n + 2] = NUMS[x1] or iv(x1) return n + 2 end, effects = nil, nt = R.UnknownStartupPacket_F_nt, tree = R.UnknownStartupPacket_F_tree, ends = set_of({ "ErrorResponse", "ReadyForQuery" }), start = true, rare = true, fields = { F.startupCode, F.undecoded }, lk = 1 },
+  { name = "StartupMessage", fe = true, when = { peekMajor = 3 }, max = 10004, lenck = true, info_f = function(v, o, n) local x1 = v.major local x2 = v.minor local x3 = v.user local x4 = v.database o[n + 1] = "StartupMessage " o[n + 2] = NUMS[x1] or iv(x1) o[n + 3] = "." o[n + 4] = NUMS[x2] or iv(x2) o[n + 5] = " user=" o[n + 6] = CLEAN[x3] and x3 or iv(x3) o[n + 7] = " database=" o[n + 8] = CLEAN[x4] and x4 or iv(x4) return n + 8 end, effects = { "startup" }, nt = R.StartupMessage_F_nt, tree = R.StartupMessage_F_tree, ends = set_of({ "ReadyForQuery", "ErrorResponse" }), start = true, rare = true, fields = { F.versionMajor, F.versionMinor, F.parameterName, F.parameterValue, F.replConnection }, lk = 1 },
+  { name = "CancelRequest", fe = true, when = { peekInt32 = set_of({ 80877102 }) }, max = 268, lenck = true, info_f = function(v, o, n) local x1 = v.pid o[n + 1] = "CancelRequest pid=" o[n + 2] = NUMS[x1] or iv(x1) return n + 2 end, effects = { "cancel" }, nt = R.CancelRequest_F_nt, tree = R.CancelRequest_F_tree, cancelKey = "cancel", start = true, rare = true, fields = { F.requestCode, F.pid, F.key, F.keyData } },
+  { name = "SSLRequest", fe = true, when = { peekInt32 = set_of({ 80877103 }) }, fixed = 8, lenck = true, info_s = "SSLRequest", effects = { "sslRequest" }, nt = R.SSLRequest_F_nt, tree = R.SSLRequest_F_tree, ends = set_of({ "SSLResponse", "ErrorResponse" }), start = true, rare = true, fields = { F.requestCode }, lk = 1 },
+  { name = "GSSENCRequest", fe = true, when = { peekInt32 = set_of({ 80877104 }) }, fixed = 8, lenck = true, info_s = "GSSENCRequest", effects = { "gssRequest" }, nt = R.GSSENCRequest_F_nt, tree = R.GSSENCRequest_F_tree, ends = set_of({ "GSSENCResponse", "ErrorResponse" }), start = true, rare = true, fields = { F.requestCode }, lk = 1 },
+  { name = "UnknownStartupPacket", fe = true, max = 10004, lenck = true, info_f = function(v, o, n) local x1 = v.code o[n + 1] = "UnknownStartupPacket code=" o[n + 2] = NUMS[x1] or iv(x1) return n + 2 end, effects = nil, nt = R.UnknownStartupPacket_F_nt, tree = R.UnknownStartupPacket_F_tree, ends = set_of({ "ErrorResponse", "ReadyForQuery" }), start = true, rare = true, fields = { F.startupCode, F.undecoded }, lk = 1 },
   { name = "SSLResponse", fe = false, when = { answerTo = "SSLRequest" }, info_f = function(v, o, n) local x1 = v.answer o[n + 1] = "SSLResponse " o[n + 2] = CHARS[x1] or ic(x1) return n + 2 end, effects = { "encryptionAnswer" }, nt = R.SSLResponse_B_nt, tree = R.SSLResponse_B_tree, findings = { { e = "tlsRefused", when = { var = "answer", equals = 78 }, text = { { lit = "The server refused encryption: the session continues unencrypted" } } } }, fields = { F.encryptionResponse }, lk = 2 },
   { name = "GSSENCResponse", fe = false, when = { answerTo = "GSSENCRequest" }, info_f = function(v, o, n) local x1 = v.answer o[n + 1] = "GSSENCResponse " o[n + 2] = CHARS[x1] or ic(x1) return n + 2 end, effects = { "encryptionAnswer" }, nt = R.GSSENCResponse_B_nt, tree = R.GSSENCResponse_B_tree, findings = { { e = "tlsRefused", when = { var = "answer", equals = 78 }, text = { { lit = "The server refused encryption: the session continues unencrypted" } } } }, fields = { F.encryptionResponse }, lk = 2 },
-  { name = "AuthenticationOk", fe = false, when = { peekInt32 = set_of({ 0 }) }, fixed = 8, info_s = "AuthenticationOk", effects = { "authRequest" }, nt = R.AuthenticationOk_B_nt, tree = R.AuthenticationOk_B_tree, findings = { { e = "trustLogin", when = { lastAuth = set_of({ -1 }) }, text = { { lit = "Access granted without a password (trust authentication)" } } } }, allowed = set_of({ "auth" }), fields = { F.authtype }, lk = 2 },
-  { name = "AuthenticationKerberosV5", fe = false, when = { peekInt32 = set_of({ 2 }) }, fixed = 8, info_s = "AuthenticationKerberosV5", effects = { "authRequest" }, nt = R.AuthenticationKerberosV5_B_nt, tree = R.AuthenticationKerberosV5_B_tree, allowed = set_of({ "auth" }), fields = { F.authtype }, lk = 2 },
-  { name = "AuthenticationCleartextPassword", fe = false, when = { peekInt32 = set_of({ 3 }) }, fixed = 8, info_s = "AuthenticationCleartextPassword", effects = { "authRequest" }, nt = R.AuthenticationCleartextPassword_B_nt, tree = R.AuthenticationCleartextPassword_B_tree, allowed = set_of({ "auth" }), fields = { F.authtype }, lk = 2 },
-  { name = "AuthenticationMD5Password", fe = false, when = { peekInt32 = set_of({ 5 }) }, fixed = 12, info_s = "AuthenticationMD5Password", effects = { "authRequest" }, nt = R.AuthenticationMD5Password_B_nt, tree = R.AuthenticationMD5Password_B_tree, allowed = set_of({ "auth" }), fields = { F.authtype, F.salt }, lk = 2 },
-  { name = "AuthenticationGSS", fe = false, when = { peekInt32 = set_of({ 7 }) }, fixed = 8, info_s = "AuthenticationGSS", effects = { "authRequest" }, nt = R.AuthenticationGSS_B_nt, tree = R.AuthenticationGSS_B_tree, allowed = set_of({ "auth" }), fields = { F.authtype }, lk = 2 },
+  { name = "AuthenticationOk", fe = false, when = { peekInt32 = set_of({ 0 }) }, fixed = 8, lenck = true, info_s = "AuthenticationOk", effects = { "authRequest" }, nt = R.AuthenticationOk_B_nt, tree = R.AuthenticationOk_B_tree, findings = { { e = "trustLogin", when = { lastAuth = set_of({ -1 }) }, text = { { lit = "Access granted without a password (trust authentication)" } } } }, allowed = set_of({ "auth" }), fields = { F.authtype }, lk = 2 },
+  { name = "AuthenticationKerberosV5", fe = false, when = { peekInt32 = set_of({ 2 }) }, fixed = 8, lenck = true, info_s = "AuthenticationKerberosV5", effects = { "authRequest" }, nt = R.AuthenticationKerberosV5_B_nt, tree = R.AuthenticationKerberosV5_B_tree, allowed = set_of({ "auth" }), fields = { F.authtype }, lk = 2 },
+  { name = "AuthenticationCleartextPassword", fe = false, when = { peekInt32 = set_of({ 3 }) }, fixed = 8, lenck = true, info_s = "AuthenticationCleartextPassword", effects = { "authRequest" }, nt = R.AuthenticationCleartextPassword_B_nt, tree = R.AuthenticationCleartextPassword_B_tree, allowed = set_of({ "auth" }), fields = { F.authtype }, lk = 2 },
+  { name = "AuthenticationMD5Password", fe = false, when = { peekInt32 = set_of({ 5 }) }, fixed = 12, lenck = true, info_s = "AuthenticationMD5Password", effects = { "authRequest" }, nt = R.AuthenticationMD5Password_B_nt, tree = R.AuthenticationMD5Password_B_tree, allowed = set_of({ "auth" }), fields = { F.authtype, F.salt }, lk = 2 },
+  { name = "AuthenticationGSS", fe = false, when = { peekInt32 = set_of({ 7 }) }, fixed = 8, lenck = true, info_s = "AuthenticationGSS", effects = { "authRequest" }, nt = R.AuthenticationGSS_B_nt, tree = R.AuthenticationGSS_B_tree, allowed = set_of({ "auth" }), fields = { F.authtype }, lk = 2 },
   { name = "AuthenticationGSSContinue", fe = false, when = { peekInt32 = set_of({ 8 }) }, info_s = "AuthenticationGSSContinue", effects = { "authRequest" }, nt = R.AuthenticationGSSContinue_B_nt, tree = R.AuthenticationGSSContinue_B_tree, allowed = set_of({ "auth" }), fields = { F.authtype, F.gssData }, lk = 2 },
-  { name = "AuthenticationSSPI", fe = false, when = { peekInt32 = set_of({ 9 }) }, fixed = 8, info_s = "AuthenticationSSPI", effects = { "authRequest" }, nt = R.AuthenticationSSPI_B_nt, tree = R.AuthenticationSSPI_B_tree, allowed = set_of({ "auth" }), fields = { F.authtype }, lk = 2 },
+  { name = "AuthenticationSSPI", fe = false, when = { peekInt32 = set_of({ 9 }) }, fixed = 8, lenck = true, info_s = "AuthenticationSSPI", effects = { "authRequest" }, nt = R.AuthenticationSSPI_B_nt, tree = R.AuthenticationSSPI_B_tree, allowed = set_of({ "auth" }), fields = { F.authtype }, lk = 2 },
   { name = "AuthenticationSASL", fe = false, when = { peekInt32 = set_of({ 10 }) }, info_f = function(v, o, n) local x1 = v.mech o[n + 1] = "AuthenticationSASL " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = { "authRequest" }, nt = R.AuthenticationSASL_B_nt, tree = R.AuthenticationSASL_B_tree, allowed = set_of({ "auth" }), fields = { F.authtype, F.saslMech }, lk = 2 },
   { name = "AuthenticationSASLContinue", fe = false, when = { peekInt32 = set_of({ 11 }) }, info_s = "AuthenticationSASLContinue", effects = { "authRequest" }, nt = R.AuthenticationSASLContinue_B_nt, tree = R.AuthenticationSASLContinue_B_tree, allowed = set_of({ "auth" }), fields = { F.authtype, F.saslData, F.scramUser, F.scramNonce, F.scramSalt, F.scramIterations, F.scramChannelBinding, F.scramProof, F.scramVerifier, F.scramError, F.scramCbind, F.scramAuthzid, F.scramOther }, lk = 2 },
   { name = "AuthenticationSASLFinal", fe = false, when = { peekInt32 = set_of({ 12 }) }, info_s = "AuthenticationSASLFinal", effects = { "authRequest" }, nt = R.AuthenticationSASLFinal_B_nt, tree = R.AuthenticationSASLFinal_B_tree, allowed = set_of({ "auth" }), fields = { F.authtype, F.saslData, F.scramUser, F.scramNonce, F.scramSalt, F.scramIterations, F.scramChannelBinding, F.scramProof, F.scramVerifier, F.scramError, F.scramCbind, F.scramAuthzid, F.scramOther }, lk = 2 },
   { name = "AuthenticationRequest", fe = false, info_f = function(v, o, n) local x1 = v.authtype o[n + 1] = "AuthenticationRequest type=" o[n + 2] = NUMS[x1] or iv(x1) return n + 2 end, effects = { "authRequest" }, nt = R.AuthenticationRequest_B_nt, tree = R.AuthenticationRequest_B_tree, allowed = set_of({ "auth" }), fields = { F.authtype, F.authData }, lk = 2 },
-  { name = "SASLInitialResponse", fe = true, when = { lastAuth = set_of({ 10 }) }, max = 65535, info_f = function(v, o, n) local x1 = v.mech o[n + 1] = "SASLInitialResponse " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = nil, nt = R.SASLInitialResponse_F_nt, tree = R.SASLInitialResponse_F_tree, allowed = set_of({ "auth" }), fields = { F.saslMech, F.saslDataLength, F.saslData, F.scramUser, F.scramNonce, F.scramSalt, F.scramIterations, F.scramChannelBinding, F.scramProof, F.scramVerifier, F.scramError, F.scramCbind, F.scramAuthzid, F.scramOther } },
-  { name = "SASLResponse", fe = true, when = { lastAuth = set_of({ 11 }) }, max = 65535, info_s = "SASLResponse", effects = nil, nt = R.SASLResponse_F_nt, tree = R.SASLResponse_F_tree, allowed = set_of({ "auth" }), fields = { F.saslData, F.scramUser, F.scramNonce, F.scramSalt, F.scramIterations, F.scramChannelBinding, F.scramProof, F.scramVerifier, F.scramError, F.scramCbind, F.scramAuthzid, F.scramOther } },
-  { name = "GSSResponse", fe = true, when = { lastAuth = set_of({ 7, 8, 9 }) }, max = 65535, info_s = "GSSResponse", effects = nil, nt = R.GSSResponse_F_nt, tree = R.GSSResponse_F_tree, allowed = set_of({ "auth" }), fields = { F.gssData } },
-  { name = "PasswordMessage", fe = true, max = 65535, info_s = "PasswordMessage", effects = nil, nt = R.PasswordMessage_F_nt, tree = R.PasswordMessage_F_tree, findings = { { e = "cleartextPassword", when = { lastAuth = set_of({ 3 }), clear = true }, text = { { lit = "Password sent in cleartext" } } }, { e = "md5Hash", when = { lastAuth = set_of({ 5 }), clear = true }, text = { { lit = "MD5 password hash sent without TLS: with the salt and the user name it can be cracked offline" } } } }, allowed = set_of({ "auth" }), fields = { F.password } },
+  { name = "SASLInitialResponse", fe = true, when = { lastAuth = set_of({ 10 }) }, max = 65535, lenck = true, info_f = function(v, o, n) local x1 = v.mech o[n + 1] = "SASLInitialResponse " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = nil, nt = R.SASLInitialResponse_F_nt, tree = R.SASLInitialResponse_F_tree, allowed = set_of({ "auth" }), fields = { F.saslMech, F.saslDataLength, F.saslData, F.scramUser, F.scramNonce, F.scramSalt, F.scramIterations, F.scramChannelBinding, F.scramProof, F.scramVerifier, F.scramError, F.scramCbind, F.scramAuthzid, F.scramOther } },
+  { name = "SASLResponse", fe = true, when = { lastAuth = set_of({ 11 }) }, max = 65535, lenck = true, info_s = "SASLResponse", effects = nil, nt = R.SASLResponse_F_nt, tree = R.SASLResponse_F_tree, allowed = set_of({ "auth" }), fields = { F.saslData, F.scramUser, F.scramNonce, F.scramSalt, F.scramIterations, F.scramChannelBinding, F.scramProof, F.scramVerifier, F.scramError, F.scramCbind, F.scramAuthzid, F.scramOther } },
+  { name = "GSSResponse", fe = true, when = { lastAuth = set_of({ 7, 8, 9 }) }, max = 65535, lenck = true, info_s = "GSSResponse", effects = nil, nt = R.GSSResponse_F_nt, tree = R.GSSResponse_F_tree, allowed = set_of({ "auth" }), fields = { F.gssData } },
+  { name = "PasswordMessage", fe = true, max = 65535, lenck = true, info_s = "PasswordMessage", effects = nil, nt = R.PasswordMessage_F_nt, tree = R.PasswordMessage_F_tree, findings = { { e = "cleartextPassword", when = { lastAuth = set_of({ 3 }), clear = true }, text = { { lit = "Password sent in cleartext" } } }, { e = "md5Hash", when = { lastAuth = set_of({ 5 }), clear = true }, text = { { lit = "MD5 password hash sent without TLS: with the salt and the user name it can be cracked offline" } } } }, allowed = set_of({ "auth" }), fields = { F.password } },
   { name = "Query", fe = true, info_f = function(v, o, n) local x1 = v.query o[n + 1] = "Query: " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = { "startReplication", "copyStatement" }, nt = R.Query_F_nt, tree = R.Query_F_tree, ends = set_of({ "ReadyForQuery" }), findings = { { e = "passwordLiteral", when = { passwordLiteral = "query" }, text = { { lit = "The query sets a password in plain text: it is visible here and may reach the server's logs" } } } }, allowed = set_of({ "ready", "copyDropped" }), ctx = true, found = true, fields = { F.query, F.replCommand, F.replOption, F.copyOption }, lk = 1 },
   { name = "Parse", fe = true, info_f = function(v, o, n) local x1 = v.stmt local x2 = v.query o[n + 1] = "Parse \"" o[n + 2] = CLEAN[x1] and x1 or iv(x1) o[n + 3] = "\": " o[n + 4] = CLEAN[x2] and x2 or iv(x2) return n + 4 end, effects = { "copyStatement" }, nt = R.Parse_F_nt, tree = R.Parse_F_tree, ends = set_of({ "ParseComplete", "ErrorResponse" }), findings = { { e = "passwordLiteral", when = { passwordLiteral = "query" }, text = { { lit = "The query sets a password in plain text: it is visible here and may reach the server's logs" } } } }, objects = { define = { map = "S", name = "stmt", sql = "query", types = "ptypes" } }, obj = function(objs, v, lists) local found = nil local name = v.stmt local sql = v.query if type(name) == "string" and type(sql) == "string" then   sql = keep_sql(sql)   objs.S[name] = { sql = sql, types = (lists and lists["ptypes"]) or EMPTY, formats = nil, stmt = found } end return found end, allowed = set_of({ "ready", "copyDropped" }), found = true, fields = { F.statement, F.query, F.paramTypeCount, F.typeOid, F.copyOption }, lk = 1 },
-  { name = "Bind", fe = true, info_f = function(v, o, n) local x1 = v.portal local x2 = v.stmt o[n + 1] = "Bind \"" o[n + 2] = CLEAN[x1] and x1 or iv(x1) o[n + 3] = "\" \"" o[n + 4] = CLEAN[x2] and x2 or iv(x2) o[n + 5] = "\"" return n + 5 end, effects = nil, nt = R.Bind_F_nt, tree = R.Bind_F_tree, ends = set_of({ "BindComplete", "ErrorResponse" }), objects = { refer = { map = "S", name = "stmt" }, define = { map = "P", name = "portal", formats = "rformats" }, params = { values = "", formats = "" } }, obj = function(objs, v, lists) local key, map = v.stmt, objs.S local found = map and type(key) == "string" and map[key] or nil local name = v.portal local sql = found and found.sql if type(name) == "string" and type(sql) == "string" then   objs.P[name] = { sql = sql, types = found and found.types, formats = (lists and lists["rformats"]) or EMPTY, stmt = found } end return found end, allowed = set_of({ "ready", "copyDropped" }), ctx = true, found = true, fields = { F.portal, F.statement, F.paramFormatCount, F.format, F.paramCount, F.valLength, F.valData, F.paramType, F.paramValue, F.resultFormatCount }, lk = 1 },
-  { name = "Describe", fe = true, max = 10000, info_f = function(v, o, n) local x1 = v.target local x2 = v.name o[n + 1] = "Describe " o[n + 2] = CHARS[x1] or ic(x1) o[n + 3] = " \"" o[n + 4] = CLEAN[x2] and x2 or iv(x2) o[n + 5] = "\"" return n + 5 end, effects = nil, nt = R.Describe_F_nt, tree = R.Describe_F_tree, ends = set_of({ "RowDescription", "NoData", "ErrorResponse" }), objects = { refer = { mapVar = "target", name = "name" } }, obj = function(objs, v, _) local key, map = v.name, ((v.target == 83 and objs.S) or (v.target == 80 and objs.P)) local found = map and type(key) == "string" and map[key] or nil return found end, allowed = set_of({ "ready", "copyDropped" }), fields = { F.target, F.statement, F.portal, F.targetName }, lk = 1 },
-  { name = "Execute", fe = true, max = 10000, info_f = function(v, o, n) local x1 = v.portal local x2 = v.rows o[n + 1] = "Execute \"" o[n + 2] = CLEAN[x1] and x1 or iv(x1) o[n + 3] = "\" rows=" o[n + 4] = NUMS[x2] or iv(x2) return n + 4 end, effects = nil, nt = R.Execute_F_nt, tree = R.Execute_F_tree, ends = set_of({ "CommandComplete", "EmptyQueryResponse", "PortalSuspended", "ErrorResponse" }), objects = { refer = { map = "P", name = "portal" }, rows = true }, obj = function(objs, v, _) local key, map = v.portal, objs.P local found = map and type(key) == "string" and map[key] or nil return found end, allowed = set_of({ "ready", "copyDropped" }), fields = { F.portal, F.returns }, lk = 1 },
-  { name = "Close", fe = true, max = 10000, info_f = function(v, o, n) local x1 = v.target local x2 = v.name o[n + 1] = "Close " o[n + 2] = CHARS[x1] or ic(x1) o[n + 3] = " \"" o[n + 4] = CLEAN[x2] and x2 or iv(x2) o[n + 5] = "\"" return n + 5 end, effects = nil, nt = R.Describe_F_nt, tree = R.Describe_F_tree, ends = set_of({ "CloseComplete", "ErrorResponse" }), objects = { refer = { mapVar = "target", name = "name", drop = true } }, obj = function(objs, v, _) local key, map = v.name, ((v.target == 83 and objs.S) or (v.target == 80 and objs.P)) local found = map and type(key) == "string" and map[key] or nil if found then map[key] = nil end return found end, allowed = set_of({ "ready", "copyDropped" }), fields = { F.target, F.statement, F.portal, F.targetName }, lk = 1 },
-  { name = "Sync", fe = true, fixed = 4, info_s = "Sync", effects = nil, nt = R.Sync_F_nt, tree = R.Sync_F_tree, ends = set_of({ "ReadyForQuery" }), allowed = set_of({ "ready", "copyIn", "copyDropped" }), fields = {  }, lk = 1 },
-  { name = "Flush", fe = true, fixed = 4, info_s = "Flush", effects = nil, nt = R.Flush_F_nt, tree = R.Flush_F_tree, allowed = set_of({ "ready", "copyIn", "copyDropped" }), fields = {  } },
-  { name = "Terminate", fe = true, fixed = 4, info_s = "Terminate", effects = nil, nt = R.Terminate_F_nt, tree = R.Terminate_F_tree, allowed = set_of({ "auth", "ready", "copyIn", "copyDropped" }), fields = {  } },
-  { name = "RowDescription", fe = false, info_f = function(v, o, n) local x1 = v.n o[n + 1] = "RowDescription (" o[n + 2] = NUMS[x1] or iv(x1) o[n + 3] = " columns)" return n + 3 end, effects = { "rowDescription" }, nt = R.RowDescription_B_nt, tree = R.RowDescription_B_tree, objects = { answerColumns = "columns" }, allowed = set_of({ "ready" }), found = true, fields = { F.fieldCount, F.colName, F.tableOid, F.colIndex, F.typeOid, F.colType, F.valLength, F.typemod, F.format }, lk = 2 },
+  { name = "Bind", fe = true, info_f = function(v, o, n) local x1 = v.portal local x2 = v.stmt o[n + 1] = "Bind \"" o[n + 2] = CLEAN[x1] and x1 or iv(x1) o[n + 3] = "\" \"" o[n + 4] = CLEAN[x2] and x2 or iv(x2) o[n + 5] = "\"" return n + 5 end, effects = nil, nt = R.Bind_F_nt, tree = R.Bind_F_tree, ends = set_of({ "BindComplete", "ErrorResponse" }), objects = { refer = { map = "S", name = "stmt" }, define = { map = "P", name = "portal", formats = "rformats" }, params = { values = "", formats = "" } }, obj = function(objs, v, lists) local key, map = v.stmt, objs.S local found = map and type(key) == "string" and map[key] or nil local name = v.portal local sql = found and found.sql if type(name) == "string" and type(sql) == "string" then   objs.P[name] = { sql = sql, types = found and found.types, formats = same_formats(lists and lists["rformats"]), stmt = found } end return found end, allowed = set_of({ "ready", "copyDropped" }), ctx = true, found = true, fields = { F.portal, F.statement, F.paramFormatCount, F.format, F.paramCount, F.valLength, F.valData, F.paramType, F.paramValue, F.resultFormatCount }, lk = 1 },
+  { name = "Describe", fe = true, max = 10000, lenck = true, info_f = function(v, o, n) local x1 = v.target local x2 = v.name o[n + 1] = "Describe " o[n + 2] = CHARS[x1] or ic(x1) o[n + 3] = " \"" o[n + 4] = CLEAN[x2] and x2 or iv(x2) o[n + 5] = "\"" return n + 5 end, effects = nil, nt = R.Describe_F_nt, tree = R.Describe_F_tree, ends = set_of({ "RowDescription", "NoData", "ErrorResponse" }), objects = { refer = { mapVar = "target", name = "name" } }, obj = function(objs, v, _) local key, map = v.name, ((v.target == 83 and objs.S) or (v.target == 80 and objs.P)) local found = map and type(key) == "string" and map[key] or nil return found end, allowed = set_of({ "ready", "copyDropped" }), fields = { F.target, F.statement, F.portal, F.targetName }, lk = 1 },
+  { name = "Execute", fe = true, max = 10000, lenck = true, info_f = function(v, o, n) local x1 = v.portal local x2 = v.rows o[n + 1] = "Execute \"" o[n + 2] = CLEAN[x1] and x1 or iv(x1) o[n + 3] = "\" rows=" o[n + 4] = NUMS[x2] or iv(x2) return n + 4 end, effects = nil, nt = R.Execute_F_nt, tree = R.Execute_F_tree, ends = set_of({ "CommandComplete", "EmptyQueryResponse", "PortalSuspended", "ErrorResponse" }), objects = { refer = { map = "P", name = "portal" }, rows = true }, obj = function(objs, v, _) local key, map = v.portal, objs.P local found = map and type(key) == "string" and map[key] or nil return found end, allowed = set_of({ "ready", "copyDropped" }), fields = { F.portal, F.returns }, lk = 1 },
+  { name = "Close", fe = true, max = 10000, lenck = true, info_f = function(v, o, n) local x1 = v.target local x2 = v.name o[n + 1] = "Close " o[n + 2] = CHARS[x1] or ic(x1) o[n + 3] = " \"" o[n + 4] = CLEAN[x2] and x2 or iv(x2) o[n + 5] = "\"" return n + 5 end, effects = nil, nt = R.Describe_F_nt, tree = R.Describe_F_tree, ends = set_of({ "CloseComplete", "ErrorResponse" }), objects = { refer = { mapVar = "target", name = "name", drop = true } }, obj = function(objs, v, _) local key, map = v.name, ((v.target == 83 and objs.S) or (v.target == 80 and objs.P)) local found = map and type(key) == "string" and map[key] or nil if found then map[key] = nil end return found end, allowed = set_of({ "ready", "copyDropped" }), fields = { F.target, F.statement, F.portal, F.targetName }, lk = 1 },
+  { name = "Sync", fe = true, fixed = 4, lenck = true, info_s = "Sync", effects = nil, nt = R.Sync_F_nt, tree = R.Sync_F_tree, ends = set_of({ "ReadyForQuery" }), allowed = set_of({ "ready", "copyIn", "copyDropped" }), fields = {  }, lk = 1 },
+  { name = "Flush", fe = true, fixed = 4, lenck = true, info_s = "Flush", effects = nil, nt = R.Flush_F_nt, tree = R.Flush_F_tree, allowed = set_of({ "ready", "copyIn", "copyDropped" }), fields = {  } },
+  { name = "Terminate", fe = true, fixed = 4, lenck = true, info_s = "Terminate", effects = nil, nt = R.Terminate_F_nt, tree = R.Terminate_F_tree, allowed = set_of({ "auth", "ready", "copyIn", "copyDropped" }), fields = {  } },
+  { name = "RowDescription", fe = false, cols = true, info_f = function(v, o, n) local x1 = v.n o[n + 1] = "RowDescription (" o[n + 2] = NUMS[x1] or iv(x1) o[n + 3] = " columns)" return n + 3 end, effects = { "rowDescription" }, nt = R.RowDescription_B_nt, tree = R.RowDescription_B_tree, objects = { answerColumns = "columns" }, allowed = set_of({ "ready" }), found = true, fields = { F.fieldCount, F.colName, F.tableOid, F.colIndex, F.typeOid, F.colType, F.valLength, F.typemod, F.format }, lk = 2 },
   { name = "DataRow", fe = false, info_s = "DataRow", effects = nil, nt = R.DataRow_B_nt, tree = R.DataRow_B_tree, row = true, allowed = set_of({ "ready" }), fields = { F.fieldCount, F.valLength, F.valData, F.column, F.colType, F.colValue }, lk = 2 },
   { name = "CommandComplete", fe = false, info_f = function(v, o, n) local x1 = v.tag o[n + 1] = "CommandComplete: " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = nil, nt = R.CommandComplete_B_nt, tree = R.CommandComplete_B_tree, allowed = set_of({ "ready" }), fields = { F.tag }, lk = 2, commandTag = { var = "tag", counting = set_of({ "INSERT", "DELETE", "UPDATE", "MERGE", "SELECT", "MOVE", "FETCH", "COPY" }) } },
-  { name = "ReadyForQuery", fe = false, fixed = 5, info_f = function(v, o, n) local x1 = v.status o[n + 1] = "ReadyForQuery " o[n + 2] = CHARS[x1] or ic(x1) return n + 2 end, effects = { "txStatus" }, nt = R.ReadyForQuery_B_nt, tree = R.ReadyForQuery_B_tree, allowed = set_of({ "ready" }), fields = { F.status }, lk = 2 },
+  { name = "ReadyForQuery", fe = false, fixed = 5, lenck = true, txs = true, info_f = function(v, o, n) local x1 = v.status o[n + 1] = "ReadyForQuery " o[n + 2] = CHARS[x1] or ic(x1) return n + 2 end, effects = { "txStatus" }, nt = R.ReadyForQuery_B_nt, tree = R.ReadyForQuery_B_tree, allowed = set_of({ "ready" }), fields = { F.status }, lk = 2 },
   { name = "ParameterDescription", fe = false, info_f = function(v, o, n) local x1 = v.n o[n + 1] = "ParameterDescription (" o[n + 2] = NUMS[x1] or iv(x1) o[n + 3] = " parameters)" return n + 3 end, effects = nil, nt = R.ParameterDescription_B_nt, tree = R.ParameterDescription_B_tree, objects = { answerTypes = "ptypes" }, allowed = set_of({ "ready" }), found = true, fields = { F.paramCount, F.typeOid, F.paramType }, lk = 2 },
-  { name = "EmptyQueryResponse", fe = false, fixed = 4, info_s = "EmptyQueryResponse", effects = nil, nt = R.EmptyQueryResponse_B_nt, tree = R.EmptyQueryResponse_B_tree, allowed = set_of({ "ready" }), fields = {  }, lk = 2 },
-  { name = "NoData", fe = false, fixed = 4, info_s = "NoData", effects = nil, nt = R.NoData_B_nt, tree = R.NoData_B_tree, allowed = set_of({ "ready" }), fields = {  }, lk = 2 },
-  { name = "ParseComplete", fe = false, fixed = 4, info_s = "ParseComplete", effects = nil, nt = R.ParseComplete_B_nt, tree = R.ParseComplete_B_tree, allowed = set_of({ "ready" }), fields = {  }, lk = 2 },
-  { name = "BindComplete", fe = false, fixed = 4, info_s = "BindComplete", effects = nil, nt = R.BindComplete_B_nt, tree = R.BindComplete_B_tree, allowed = set_of({ "ready" }), fields = {  }, lk = 2 },
-  { name = "CloseComplete", fe = false, fixed = 4, info_s = "CloseComplete", effects = nil, nt = R.CloseComplete_B_nt, tree = R.CloseComplete_B_tree, allowed = set_of({ "ready" }), fields = {  }, lk = 2 },
-  { name = "PortalSuspended", fe = false, fixed = 4, info_s = "PortalSuspended", effects = nil, nt = R.PortalSuspended_B_nt, tree = R.PortalSuspended_B_tree, allowed = set_of({ "ready" }), fields = {  }, lk = 2 },
-  { name = "BackendKeyData", fe = false, max = 264, info_f = function(v, o, n) local x1 = v.pid o[n + 1] = "BackendKeyData pid=" o[n + 2] = NUMS[x1] or iv(x1) return n + 2 end, effects = nil, nt = R.BackendKeyData_B_nt, tree = R.BackendKeyData_B_tree, cancelKey = "register", rare = true, allowed = set_of({ "ready" }), fields = { F.pid, F.key, F.keyData }, lk = 2 },
+  { name = "EmptyQueryResponse", fe = false, fixed = 4, lenck = true, info_s = "EmptyQueryResponse", effects = nil, nt = R.EmptyQueryResponse_B_nt, tree = R.EmptyQueryResponse_B_tree, allowed = set_of({ "ready" }), fields = {  }, lk = 2 },
+  { name = "NoData", fe = false, fixed = 4, lenck = true, info_s = "NoData", effects = nil, nt = R.NoData_B_nt, tree = R.NoData_B_tree, allowed = set_of({ "ready" }), fields = {  }, lk = 2 },
+  { name = "ParseComplete", fe = false, fixed = 4, lenck = true, info_s = "ParseComplete", effects = nil, nt = R.ParseComplete_B_nt, tree = R.ParseComplete_B_tree, allowed = set_of({ "ready" }), fields = {  }, lk = 2 },
+  { name = "BindComplete", fe = false, fixed = 4, lenck = true, info_s = "BindComplete", effects = nil, nt = R.BindComplete_B_nt, tree = R.BindComplete_B_tree, allowed = set_of({ "ready" }), fields = {  }, lk = 2 },
+  { name = "CloseComplete", fe = false, fixed = 4, lenck = true, info_s = "CloseComplete", effects = nil, nt = R.CloseComplete_B_nt, tree = R.CloseComplete_B_tree, allowed = set_of({ "ready" }), fields = {  }, lk = 2 },
+  { name = "PortalSuspended", fe = false, fixed = 4, lenck = true, info_s = "PortalSuspended", effects = nil, nt = R.PortalSuspended_B_nt, tree = R.PortalSuspended_B_tree, allowed = set_of({ "ready" }), fields = {  }, lk = 2 },
+  { name = "BackendKeyData", fe = false, max = 264, lenck = true, info_f = function(v, o, n) local x1 = v.pid o[n + 1] = "BackendKeyData pid=" o[n + 2] = NUMS[x1] or iv(x1) return n + 2 end, effects = nil, nt = R.BackendKeyData_B_nt, tree = R.BackendKeyData_B_tree, cancelKey = "register", rare = true, allowed = set_of({ "ready" }), fields = { F.pid, F.key, F.keyData }, lk = 2 },
   { name = "NegotiateProtocolVersion", fe = false, info_s = "NegotiateProtocolVersion", effects = nil, nt = R.NegotiateProtocolVersion_B_nt, tree = R.NegotiateProtocolVersion_B_tree, allowed = set_of({ "auth" }), fields = { F.versionSupported, F.nonsupportedCount, F.nonsupportedOption }, lk = 2 },
   { name = "FunctionCall", fe = true, info_f = function(v, o, n) local x1 = v.oid o[n + 1] = "FunctionCall oid=" o[n + 2] = NUMS[x1] or iv(x1) return n + 2 end, effects = nil, nt = R.FunctionCall_F_nt, tree = R.FunctionCall_F_tree, ends = set_of({ "ReadyForQuery" }), allowed = set_of({ "ready", "copyDropped" }), fields = { F.oid, F.paramFormatCount, F.format, F.paramCount, F.valLength, F.valData }, lk = 1 },
   { name = "FunctionCallResponse", fe = false, info_s = "FunctionCallResponse", effects = nil, nt = R.FunctionCallResponse_B_nt, tree = R.FunctionCallResponse_B_tree, allowed = set_of({ "ready" }), fields = { F.valLength, F.valData }, lk = 2 },
   { name = "XLogData", fe = false, when = { copyBoth = 119 }, info_f = function(v, o, n) local x1 = v.start o[n + 1] = "XLogData " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = nil, nt = R.XLogData_B_nt, tree = R.XLogData_B_tree, allowed = set_of({ "copyOut" }), ctx = true, found = true, fields = { F.replType, F.walStart, F.walStartLsn, F.walEnd, F.walEndLsn, F.replTime, F.replTimeText, F.walData, F.pgoType, F.pgoFinalLsn, F.pgoFinalLsnText, F.pgoCommitTime, F.pgoCommitTimeText, F.pgoXid, F.pgoMessageFlags, F.pgoMessageLsn, F.pgoMessageLsnText, F.pgoPrefix, F.pgoContentLength, F.pgoContent, F.pgoFlags, F.pgoCommitLsn, F.pgoCommitLsnText, F.pgoEndLsn, F.pgoEndLsnText, F.pgoOriginLsn, F.pgoOriginLsnText, F.pgoOrigin, F.pgoRelid, F.pgoNamespace, F.pgoRelname, F.pgoReplicaIdentity, F.pgoColumnCount, F.pgoColumnFlags, F.colName, F.typeOid, F.typemod, F.pgoTypeName, F.pgoRelation, F.pgoTuple, F.pgoTupleColumns, F.pgoColumnKind, F.valLength, F.valData, F.column, F.colType, F.colValue, F.pgoRelationCount, F.pgoTruncateOptions, F.pgoFirstSegment, F.pgoSubxid, F.pgoAbortLsn, F.pgoAbortLsnText, F.pgoAbortTime, F.pgoAbortTimeText, F.pgoPrepareLsn, F.pgoPrepareLsnText, F.pgoPrepareTime, F.pgoPrepareTimeText, F.pgoGid, F.pgoPrepareEndLsn, F.pgoPrepareEndLsnText, F.pgoRollbackEndLsn, F.pgoRollbackEndLsnText, F.pgoRollbackTime, F.pgoRollbackTimeText }, lk = 2 },
-  { name = "PrimaryKeepalive", fe = false, when = { copyBoth = 107 }, fixed = 22, info_f = function(v, o, n) local x1 = v["end"] local x2 = v.reply o[n + 1] = "PrimaryKeepalive " o[n + 2] = CLEAN[x1] and x1 or iv(x1) o[n + 3] = " reply=" o[n + 4] = NUMS[x2] or iv(x2) return n + 4 end, effects = nil, nt = R.PrimaryKeepalive_B_nt, tree = R.PrimaryKeepalive_B_tree, allowed = set_of({ "copyOut" }), fields = { F.replType, F.walEnd, F.walEndLsn, F.replTime, F.replTimeText, F.replyRequested }, lk = 2 },
-  { name = "StandbyStatusUpdate", fe = true, when = { copyBoth = 114 }, fixed = 38, info_f = function(v, o, n) local x1 = v.written o[n + 1] = "StandbyStatusUpdate written=" o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = nil, nt = R.StandbyStatusUpdate_F_nt, tree = R.StandbyStatusUpdate_F_tree, allowed = set_of({ "copyIn", "copyDropped" }), fields = { F.replType, F.written, F.writtenLsn, F.flushed, F.flushedLsn, F.applied, F.appliedLsn, F.replTime, F.replTimeText, F.replyRequested } },
-  { name = "HotStandbyFeedback", fe = true, when = { copyBoth = 104 }, fixed = 29, info_f = function(v, o, n) local x1 = v.xmin o[n + 1] = "HotStandbyFeedback xmin=" o[n + 2] = NUMS[x1] or iv(x1) return n + 2 end, effects = nil, nt = R.HotStandbyFeedback_F_nt, tree = R.HotStandbyFeedback_F_tree, allowed = set_of({ "copyIn", "copyDropped" }), fields = { F.replType, F.replTime, F.replTimeText, F.xmin, F.xminEpoch, F.catalogXmin, F.catalogXminEpoch } },
+  { name = "PrimaryKeepalive", fe = false, when = { copyBoth = 107 }, fixed = 22, lenck = true, info_f = function(v, o, n) local x1 = v["end"] local x2 = v.reply o[n + 1] = "PrimaryKeepalive " o[n + 2] = CLEAN[x1] and x1 or iv(x1) o[n + 3] = " reply=" o[n + 4] = NUMS[x2] or iv(x2) return n + 4 end, effects = nil, nt = R.PrimaryKeepalive_B_nt, tree = R.PrimaryKeepalive_B_tree, allowed = set_of({ "copyOut" }), fields = { F.replType, F.walEnd, F.walEndLsn, F.replTime, F.replTimeText, F.replyRequested }, lk = 2 },
+  { name = "StandbyStatusUpdate", fe = true, when = { copyBoth = 114 }, fixed = 38, lenck = true, info_f = function(v, o, n) local x1 = v.written o[n + 1] = "StandbyStatusUpdate written=" o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = nil, nt = R.StandbyStatusUpdate_F_nt, tree = R.StandbyStatusUpdate_F_tree, allowed = set_of({ "copyIn", "copyDropped" }), fields = { F.replType, F.written, F.writtenLsn, F.flushed, F.flushedLsn, F.applied, F.appliedLsn, F.replTime, F.replTimeText, F.replyRequested } },
+  { name = "HotStandbyFeedback", fe = true, when = { copyBoth = 104 }, fixed = 29, lenck = true, info_f = function(v, o, n) local x1 = v.xmin o[n + 1] = "HotStandbyFeedback xmin=" o[n + 2] = NUMS[x1] or iv(x1) return n + 2 end, effects = nil, nt = R.HotStandbyFeedback_F_nt, tree = R.HotStandbyFeedback_F_tree, allowed = set_of({ "copyIn", "copyDropped" }), fields = { F.replType, F.replTime, F.replTimeText, F.xmin, F.xminEpoch, F.catalogXmin, F.catalogXminEpoch } },
   { name = "CopyInResponse", fe = false, info_f = function(v, o, n) local x1 = v.format local x2 = v.n o[n + 1] = "CopyInResponse format=" o[n + 2] = NUMS[x1] or iv(x1) o[n + 3] = " columns=" o[n + 4] = NUMS[x2] or iv(x2) return n + 4 end, effects = { "copyIn" }, nt = R.CopyInResponse_B_nt, tree = R.CopyInResponse_B_tree, allowed = set_of({ "ready" }), fields = { F.format, F.copyColumns }, lk = 2 },
   { name = "CopyOutResponse", fe = false, info_f = function(v, o, n) local x1 = v.format local x2 = v.n o[n + 1] = "CopyOutResponse format=" o[n + 2] = NUMS[x1] or iv(x1) o[n + 3] = " columns=" o[n + 4] = NUMS[x2] or iv(x2) return n + 4 end, effects = { "copyOut" }, nt = R.CopyOutResponse_B_nt, tree = R.CopyOutResponse_B_tree, allowed = set_of({ "ready" }), fields = { F.format, F.copyColumns }, lk = 2 },
   { name = "CopyBothResponse", fe = false, info_f = function(v, o, n) local x1 = v.format local x2 = v.n o[n + 1] = "CopyBothResponse format=" o[n + 2] = NUMS[x1] or iv(x1) o[n + 3] = " columns=" o[n + 4] = NUMS[x2] or iv(x2) return n + 4 end, effects = { "copyBoth" }, nt = R.CopyBothResponse_B_nt, tree = R.CopyBothResponse_B_tree, allowed = set_of({ "ready" }), fields = { F.format, F.copyColumns }, lk = 2 },
   { name = "CopyData", fe = true, info_s = "CopyData", effects = { "copyData" }, nt = R.CopyData_F_nt, tree = R.CopyData_F_tree, allowed = set_of({ "copyIn", "copyDropped" }), ctx = true, found = true, fields = { F.copydata, F.copyRow, F.copyColumn, F.copyValue, F.copyNull, F.copyFlags, F.copyExtension, F.copyTrailer } },
   { name = "CopyData", fe = false, info_s = "CopyData", effects = { "copyData" }, nt = R.CopyData_F_nt, tree = R.CopyData_F_tree, allowed = set_of({ "copyOut" }), ctx = true, found = true, fields = { F.copydata, F.copyRow, F.copyColumn, F.copyValue, F.copyNull, F.copyFlags, F.copyExtension, F.copyTrailer }, lk = 2 },
-  { name = "CopyDone", fe = true, fixed = 4, info_s = "CopyDone", effects = { "copyInDone" }, nt = R.CopyDone_F_nt, tree = R.CopyDone_F_tree, allowed = set_of({ "copyIn", "copyDropped" }), fields = {  } },
-  { name = "CopyDone", fe = false, fixed = 4, info_s = "CopyDone", effects = { "copyOutDone" }, nt = R.CopyDone_B_nt, tree = R.CopyDone_B_tree, allowed = set_of({ "copyOut" }), fields = {  }, lk = 2 },
-  { name = "CopyFail", fe = true, max = 10000, info_f = function(v, o, n) local x1 = v.reason o[n + 1] = "CopyFail: " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = { "copyInDone" }, nt = R.CopyFail_F_nt, tree = R.CopyFail_F_tree, allowed = set_of({ "copyIn", "copyDropped" }), fields = { F.error } },
+  { name = "CopyDone", fe = true, fixed = 4, lenck = true, info_s = "CopyDone", effects = { "copyInDone" }, nt = R.CopyDone_F_nt, tree = R.CopyDone_F_tree, allowed = set_of({ "copyIn", "copyDropped" }), fields = {  } },
+  { name = "CopyDone", fe = false, fixed = 4, lenck = true, info_s = "CopyDone", effects = { "copyOutDone" }, nt = R.CopyDone_B_nt, tree = R.CopyDone_B_tree, allowed = set_of({ "copyOut" }), fields = {  }, lk = 2 },
+  { name = "CopyFail", fe = true, max = 10000, lenck = true, info_f = function(v, o, n) local x1 = v.reason o[n + 1] = "CopyFail: " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = { "copyInDone" }, nt = R.CopyFail_F_nt, tree = R.CopyFail_F_tree, allowed = set_of({ "copyIn", "copyDropped" }), fields = { F.error } },
   { name = "ErrorResponse", fe = false, info_f = function(v, o, n) local x1 = v.severity local x2 = v.code local x3 = v.message o[n + 1] = "ErrorResponse " o[n + 2] = CLEAN[x1] and x1 or iv(x1) o[n + 3] = " " o[n + 4] = CLEAN[x2] and x2 or iv(x2) o[n + 5] = ": " o[n + 6] = CLEAN[x3] and x3 or iv(x3) return n + 6 end, effects = { "copyError" }, nt = R.ErrorResponse_B_nt, tree = R.ErrorResponse_B_tree, findings = { { e = "error", when = {  }, text = { { v = "severity" }, { lit = " " }, { v = "code" }, { lit = " " }, { v = "codename" }, { lit = ": " }, { v = "message" } } }, { e = "sourceLeak", when = { var = "file", present = true }, text = { { lit = "Exposes the server's source: " }, { v = "file" }, { lit = ":" }, { v = "line" }, { lit = " in " }, { v = "routine" } } } }, allowed = set_of({ "auth", "ready", "copyOut" }), fields = { F.errorField, F.severity, F.severityNonlocalized, F.code, F.codeName, F.codeClass, F.message, F.detail, F.hint, F.position, F.internalPosition, F.internalQuery, F.where, F.schemaName, F.tableName, F.columnName, F.typeName, F.constraintName, F.file, F.line, F.routine, F.unknownField }, lk = 2 },
   { name = "NoticeResponse", fe = false, info_f = function(v, o, n) local x1 = v.severity local x2 = v.code local x3 = v.message o[n + 1] = "NoticeResponse " o[n + 2] = CLEAN[x1] and x1 or iv(x1) o[n + 3] = " " o[n + 4] = CLEAN[x2] and x2 or iv(x2) o[n + 5] = ": " o[n + 6] = CLEAN[x3] and x3 or iv(x3) return n + 6 end, effects = nil, nt = R.ErrorResponse_B_nt, tree = R.ErrorResponse_B_tree, async = true, findings = { { e = "noticeWarning", when = { var = "severity_v", oneOf = set_of({ "WARNING" }) }, text = { { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } } }, { e = "notice", when = { var = "severity_v", noneOf = set_of({ "WARNING" }) }, text = { { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } } }, { e = "sourceLeak", when = { var = "file", present = true }, text = { { lit = "Exposes the server's source: " }, { v = "file" }, { lit = ":" }, { v = "line" }, { lit = " in " }, { v = "routine" } } } }, allowed = set_of({ "auth", "ready", "copyOut" }), fields = { F.errorField, F.severity, F.severityNonlocalized, F.code, F.codeName, F.codeClass, F.message, F.detail, F.hint, F.position, F.internalPosition, F.internalQuery, F.where, F.schemaName, F.tableName, F.columnName, F.typeName, F.constraintName, F.file, F.line, F.routine, F.unknownField } },
   { name = "ParameterStatus", fe = false, info_f = function(v, o, n) local x1 = v.name local x2 = v.value o[n + 1] = "ParameterStatus " o[n + 2] = CLEAN[x1] and x1 or iv(x1) o[n + 3] = "=" o[n + 4] = CLEAN[x2] and x2 or iv(x2) return n + 4 end, effects = nil, nt = R.ParameterStatus_B_nt, tree = R.ParameterStatus_B_tree, async = true, allowed = set_of({ "ready", "copyOut" }), fields = { F.parameterName, F.parameterValue } },
@@ -6807,16 +6826,47 @@ local in_tls = false
 --   be answered); repl (replication connection kind); sub (payload set); stream (inside Stream
 --   Start..Stop); rels, types (what the replication stream described).
 
-local INITIAL = { { cph = "startup", auth = -1, tls = false, gss = false, plain = false } }
+-- States are shared: the same core, status, columns and formats are one table (the first pass
+-- keeps a reference per frame and per change, and the same few states come again and again).
+-- core.memo[status][columns][formats] = the state; weak, so that columns no state uses can go.
+local NONE = {}
+local WEAK_KEYS = { __mode = "k" }
+local function state(core, txs, cols, rf)
+  local memo = core.memo
+  if not memo then
+    memo = {}
+    core.memo = memo
+  end
+  local a = memo[txs or NONE]
+  if not a then
+    a = setmetatable({}, WEAK_KEYS)
+    memo[txs or NONE] = a
+  end
+  local b = a[cols or NONE]
+  if not b then
+    b = setmetatable({}, WEAK_KEYS)
+    a[cols or NONE] = b
+  end
+  local S = b[rf or NONE]
+  if not S then
+    S = { core, txs, cols, rf }
+    b[rf or NONE] = S
+  end
+  return S
+end
+
+local INITIAL = state({ cph = "startup", auth = -1, tls = false, gss = false, plain = false })
 
 -- plain: the usual case, where the loop frames typed messages itself (no startup phase, no
 -- one-byte answer pending, no TLS or GSSAPI).
 local function with_core(S, k, val)
   local core, n = S[1], {}
-  for key, x in pairs(core) do n[key] = x end
+  for key, x in pairs(core) do
+    if key ~= "memo" then n[key] = x end
+  end
   n[k] = val
   n.plain = n.cph == "typed" and not n.ans and not n.tls and not n.gss
-  return { n, S[2], S[3], S[4] }
+  return state(n, S[2], S[3], S[4])
 end
 
 -- The payload set a replication command starts: the first of that command whose options were all
@@ -6843,9 +6893,9 @@ local function apply_effects(S, effects, v, c)
   for i = 1, #effects do
     local e = effects[i]
     if e == "txStatus" then
-      if S[2] ~= v.status then S = { core, v.status, S[3], S[4] } end
+      if S[2] ~= v.status then S = state(core, v.status, S[3], S[4]) end
     elseif e == "rowDescription" then
-      S = { core, S[2], (c.lists and c.lists.columns) or {}, nil }
+      S = state(core, S[2], (c.lists and c.lists.columns) or EMPTY, nil)
     elseif e == "copyData" then
       -- How far the COPY got (copy_rows): kept by the first pass, not in the state.
       if c.cs and c.first then c.conn.cp = c.cs end
@@ -7059,24 +7109,49 @@ end
 --   MX[g]          { unexpected = true } for a response no request waits for; { cb, cq } for a
 --                  CancelRequest: the BackendKeyData's frame and the request its backend ran
 --   MCP[g]         a CopyData's COPY progress (copy_pack)
---   RQ_FRAME[k], RQ_TIME[k]  the request's frame and time; RQ_RESP[k] the frame of the response
---                  that completed it (0: none yet); RQ_ROWS[k] the rows before it (nil: none);
+--   FR_T[frame]    the frame's time when it holds a request (0 otherwise)
+--   RQ_FR[k]       the request's frame f (its time: FR_T) and the frame of the response that
+--                  completed it, f + d, as f + d * 2^32 (d = 0: none yet; d past RESP_MAX: in
+--                  RQ_RESPX[k]): one number, not two; RQ_ROWS[k] the rows before it (nil: none);
 --   RQ_SQL[k]      the SQL of the statement or portal it refers to; RQ_PT[k] the parameter types a
 --                  Bind's values are typed by; RQ_TAGS[k] the command tags before the response (a
 --                  list, once completed the text), RQ_TAGROWS[k] the rows they count.
 -- A connection keeps its requests still waiting in conn.q[conn.qh .. conn.qt] (request numbers),
 -- conn.qm (their messages) and conn.qo (the object each refers to, or false).
 
-local FR_S, FR_G, FR_C, FR_CALLS, FR_ALT, MS, MX
-local RQ_FRAME, RQ_TIME, RQ_RESP, RQ_ROWS, RQ_SQL, RQ_TAGS, RQ_TAGROWS
+local FR_S, FR_G, FR_C, FR_T, FR_CALLS, FR_ALT, MS, MX
+local RQ_FR, RQ_RESPX, RQ_ROWS, RQ_SQL, RQ_TAGS, RQ_TAGROWS
+
+-- A request's frame and the frame of its response, from RQ_FR (see above).
+local TWO32, RESP_MAX = 4294967296, 2097151
+local function rq_frame(k) return RQ_FR[k] % TWO32 end
+local function rq_resp(k)
+  local x = RQ_FR[k]
+  local d = floor(x / TWO32)
+  if d == 0 then return 0 end
+  if d == RESP_MAX then return RQ_RESPX[k] end
+  return x % TWO32 + d
+end
+local function rq_set_resp(k, frame)
+  local x = RQ_FR[k]
+  local d = frame - x % TWO32
+  if d <= 0 or d >= RESP_MAX then
+    RQ_RESPX[k] = frame
+    d = RESP_MAX
+  end
+  RQ_FR[k] = x + d * TWO32
+end
 local G_NEXT, RQ_NEXT
 -- First pass: the frame the last call was for, its messages so far, its first call's data (for
 -- its key, needed only if the frame has another call), and whether a call set its Info column.
 local CUR_FRAME, CUR_N, CUR_S, CUR_LEN, CUR_TAG, CUR_SET
 
+-- RowDescription bodies seen, and the column lists made of them (emptied when it grows).
+local COLS_OF, NCOLS = {}, 0
+
 local function reset_records()
-  FR_S, FR_G, FR_C, FR_CALLS, FR_ALT, MS, ML, MX, MCP = {}, {}, {}, {}, {}, {}, {}, {}, {}
-  RQ_FRAME, RQ_TIME, RQ_RESP, RQ_ROWS, RQ_SQL, RQ_PT, RQ_TAGS, RQ_TAGROWS = {}, {}, {}, {}, {}, {}, {}, {}
+  FR_S, FR_G, FR_C, FR_T, FR_CALLS, FR_ALT, MS, ML, MX, MCP = {}, {}, {}, {}, {}, {}, {}, {}, {}, {}
+  RQ_FR, RQ_RESPX, RQ_ROWS, RQ_SQL, RQ_PT, RQ_TAGS, RQ_TAGROWS = {}, {}, {}, {}, {}, {}, {}
   G_NEXT, RQ_NEXT, SQL_TEXT = 1, 0, {}
   CUR_FRAME, CUR_N = -1, 0
 end
@@ -7120,7 +7195,7 @@ local function link_response(c, m, v, g)
         conn.qh = i + 1
         conn.rows = rows_of(qm[i + 1], qo[i + 1])
       end
-      RQ_RESP[k] = c.number
+      rq_set_resp(k, c.number)
       local tags = RQ_TAGS[k]
       if tags then RQ_TAGS[k] = cut_utf8(tconcat(tags, "; "), MAX_VALUE_BYTES) end
       return -k
@@ -7156,7 +7231,7 @@ local function cancel_first_pass(c, m, v, g)
   local owner = cancel_keys[k]
   if not owner then return end
   local oc = owner.conn
-  local head = oc.qh <= oc.qt and RQ_FRAME[oc.q[oc.qh]] or nil
+  local head = oc.qh <= oc.qt and rq_frame(oc.q[oc.qh]) or nil
   MX[g] = { cb = owner.frame, cq = head }
 end
 
@@ -7167,9 +7242,10 @@ local function add_links(c, t, g)
   local k = ML[g]
   if k and k < 0 then
     k = -k
-    if vis or REFS[F.responseTo] then GEN(ADD(t, F.responseTo, r0, RQ_FRAME[k])) end
+    local rf = rq_frame(k)
+    if vis or REFS[F.responseTo] then GEN(ADD(t, F.responseTo, r0, rf)) end
     if vis or REFS[F.time] then
-      local us = floor((c.pinfo.abs_ts - RQ_TIME[k]) * 1000000 + 0.5)
+      local us = floor((c.pinfo.abs_ts - FR_T[rf]) * 1000000 + 0.5)
       GEN(ADD(t, F.time, r0, NSTime.new(floor(us / 1000000), (us % 1000000) * 1000)))
     end
     local rows = RQ_ROWS[k]
@@ -7396,7 +7472,7 @@ local function dissect_messages(c, S)
         -- Execute's rows are its portal's (columns, result formats), whatever came in between.
         local cols = obj.columns or (obj.stmt and obj.stmt.columns)
         local rf = obj.formats
-        if (cols and cols ~= S[3]) or (rf and rf ~= S[4]) then S = { S[1], S[2], cols or S[3], rf or S[4] } end
+        if (cols and cols ~= S[3]) or (rf and rf ~= S[4]) then S = state(S[1], S[2], cols or S[3], rf or S[4]) end
       end
       -- The message's number; the state before it, as the first pass had it.
       local gm = g0 + ord
@@ -7455,13 +7531,28 @@ local function dissect_messages(c, S)
         c.v, c.dirty = v, false
       end
       if m.ctx then c.core, c.g, c.m, c.pt = core, gm, m, nil end
-      local body = off + hdr + ((shape == "single") and 0 or 4)
-      if (m.fixed and m.fixed ~= size - hdr) or (m.max and size - hdr > m.max) then
+      local body = (shape == "single") and off or (off + hdr + 4)
+      if m.lenck and ((m.fixed and m.fixed ~= size - hdr) or (m.max and size - hdr > m.max)) then
         x_expert(c, "badLength", sformat("Invalid message length %d", size - hdr))
       end
       local stop
       if nt or lite then stop = m.nt(c, v, s, body, e) else stop = m.tree(c, v, s, body, e, t) end
       if stop and stop < e then x_expert(c, "trailing", sformat("%d bytes after the last field", e - stop)) end
+      if m.cols then
+        -- The same RowDescription again (a statement run again): the same list, so that the
+        -- state it makes is the same one.
+        local l = c.lists and c.lists.columns
+        if l then
+          local key = ssub(s, body + 1, e)
+          local kept = COLS_OF[key]
+          if kept then
+            c.lists.columns = kept
+          else
+            if NCOLS >= 1024 then COLS_OF, NCOLS = {}, 0 end
+            COLS_OF[key], NCOLS = l, NCOLS + 1
+          end
+        end
+      end
       local allowed = m.allowed
       if allowed then
         if core ~= phase_core then phase_core, phase = core, phase_of(core, fe) end
@@ -7478,21 +7569,31 @@ local function dissect_messages(c, S)
           -- A request: numbered, queued on its connection (link_request, inline).
           k = RQ_NEXT + 1
           RQ_NEXT = k
-          local ts = c.ts
-          if not ts then
-            ts = pinfo.abs_ts
-            c.ts = ts
-          end
-          RQ_FRAME[k], RQ_TIME[k], RQ_RESP[k] = c.number, ts, 0
+          local number = c.number
+          if FR_T[number] == 0 then FR_T[number] = pinfo.abs_ts end
+          RQ_FR[k] = number
           local qt = conn.qt + 1
           conn.q[qt], conn.qm[qt], conn.qo[qt], conn.qt = k, m, obj or false, qt
           if obj then
             RQ_SQL[k] = obj.sql
-            if m.objects.params then RQ_PT[k] = obj.types end
+            -- Parameter types, where the statement has some.
+            if m.objects.params and obj.types and #obj.types > 0 then RQ_PT[k] = obj.types end
           end
           if qt == conn.qh then conn.rows = rows_of(m, obj) end
         elseif lk == 2 then
-          k = link_response(c, m, v, gm)
+          local qh = conn.qh
+          if qh < conn.qt and conn.qm[qh].ends[m.name] and not m.objects then
+            -- The oldest request is complete and others wait (link_response, inline).
+            k = conn.q[qh]
+            conn.qh = qh + 1
+            conn.rows = rows_of(conn.qm[qh + 1], conn.qo[qh + 1])
+            rq_set_resp(k, c.number)
+            local tags = RQ_TAGS[k]
+            if tags then RQ_TAGS[k] = cut_utf8(tconcat(tags, "; "), MAX_VALUE_BYTES) end
+            k = -k
+          else
+            k = link_response(c, m, v, gm)
+          end
         end
         ML[gm] = k
         if m.rare then
@@ -7510,8 +7611,9 @@ local function dissect_messages(c, S)
       end
       if t and not lite then
         local k = ML[gm]
-        if k and k > 0 and RQ_RESP[k] > 0 and (c.vis or REFS[F.responseIn]) then
-          GEN(ADD(t, F.responseIn, c.r0, RQ_RESP[k]))
+        local resp = k and k > 0 and rq_resp(k)
+        if resp and resp > 0 and (c.vis or REFS[F.responseIn]) then
+          GEN(ADD(t, F.responseIn, c.r0, resp))
         end
       end
       local info = m.info_s
@@ -7521,7 +7623,8 @@ local function dissect_messages(c, S)
       else
         ninfo = m.info_f(v, infos, ninfo)
       end
-      local sub = m.found and c.sub
+      local found = m.found
+      local sub = found and c.sub
       if sub then
         ninfo = ninfo + 1
         infos[ninfo] = " "
@@ -7536,10 +7639,20 @@ local function dissect_messages(c, S)
       local before = S
       if core.ans and not fe and shape == "typed" then S = with_core(S, "ans", nil) end
       local effects = m.effects
-      if effects then S = apply_effects(S, effects, v, c) end
-      if sub and sub.effects then S = apply_effects(S, sub.effects, v, c) end
-      -- What its elements found must not outlive it.
-      if m.found then c.lists, c.sub, c.copy, c.cs = nil, nil, nil, nil end
+      if effects then
+        -- ReadyForQuery's, the commonest, here.
+        if m.txs then
+          local x = v.status
+          if S[2] ~= x then S = state(core, x, S[3], S[4]) end
+        else
+          S = apply_effects(S, effects, v, c)
+        end
+      end
+      if found then
+        if sub and sub.effects then S = apply_effects(S, sub.effects, v, c) end
+        -- What its elements found must not outlive it.
+        c.lists, c.sub, c.copy, c.cs = nil, nil, nil, nil
+      end
       off = e
       if first and S ~= before and off < caplen then
         -- A later pass may start a call at the next message: remember the state there.
@@ -7653,7 +7766,7 @@ function pgwire.dissector(tvb, pinfo, tree)
     end
     ord = CUR_N
     if not fs then
-      FR_S[number], FR_G[number], FR_C[number] = S, G_NEXT, conn
+      FR_S[number], FR_G[number], FR_C[number], FR_T[number] = S, G_NEXT, conn, 0
     elseif S ~= fs then
       local alt = FR_ALT[number]
       if not alt then
@@ -7685,7 +7798,7 @@ function pgwire.dissector(tvb, pinfo, tree)
   c.tvb, c.s, c.caplen, c.total, c.pinfo, c.root, c.fe, c.conn, c.tag = tvb, s, caplen, nil, pinfo, tree, fe,
     conn, tag
   c.nt, c.vis = nt, (not nt) and tree.visible
-  c.first, c.number, c.ts = not visited, number, nil
+  c.first, c.number = not visited, number
   c.g0, c.ord, c.t = FR_G[number], ord, nil
   c.ninfo = 0
   local ok, S2, handed = pcall(dissect_messages, c, S)

@@ -598,7 +598,8 @@ export function luaObjects(m: MessageModel, luaString: (s: string) => string): s
     );
     if (d.sql) lines.push("  sql = keep_sql(sql)");
     const types = d.types ? `(lists and lists[${luaString(d.types)}]) or EMPTY` : "found and found.types";
-    const formats = d.formats ? `(lists and lists[${luaString(d.formats)}]) or EMPTY` : "nil";
+    // Format codes are kept once per content (portals bound alike then run in one state).
+    const formats = d.formats ? `same_formats(lists and lists[${luaString(d.formats)}])` : "nil";
     lines.push(`  objs.${d.map}[name] = { sql = sql, types = ${types}, formats = ${formats}, stmt = found }`, "end");
   }
   lines.push("return found");

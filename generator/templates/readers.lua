@@ -484,6 +484,25 @@ end
 -- the first pass (each message's generated obj function). A list a message did not have: EMPTY
 -- (defined above).
 
+-- A list of format codes ([code] records) as one shared list per content: EMPTY for none.
+local FORMATS, NFORMATS = {}, 0
+local function same_formats(l)
+  if not l or #l == 0 then return EMPTY end
+  local key
+  if #l == 1 then
+    key = l[1][1]
+  else
+    local codes = {}
+    for i = 1, #l do codes[i] = tostring(l[i][1]) end
+    key = tconcat(codes, ",")
+  end
+  local kept = FORMATS[key]
+  if kept then return kept end
+  if NFORMATS >= 1024 then FORMATS, NFORMATS = {}, 0 end
+  FORMATS[key], NFORMATS = l, NFORMATS + 1
+  return l
+end
+
 -- The SQL texts kept, once each (a statement parsed again and again is one string).
 local SQL_TEXT = {}
 local function keep_sql(sql)

@@ -21,16 +21,47 @@ local in_tls = false
 --   be answered); repl (replication connection kind); sub (payload set); stream (inside Stream
 --   Start..Stop); rels, types (what the replication stream described).
 
-local INITIAL = { { cph = "startup", auth = -1, tls = false, gss = false, plain = false } }
+-- States are shared: the same core, status, columns and formats are one table (the first pass
+-- keeps a reference per frame and per change, and the same few states come again and again).
+-- core.memo[status][columns][formats] = the state; weak, so that columns no state uses can go.
+local NONE = {}
+local WEAK_KEYS = { __mode = "k" }
+local function state(core, txs, cols, rf)
+  local memo = core.memo
+  if not memo then
+    memo = {}
+    core.memo = memo
+  end
+  local a = memo[txs or NONE]
+  if not a then
+    a = setmetatable({}, WEAK_KEYS)
+    memo[txs or NONE] = a
+  end
+  local b = a[cols or NONE]
+  if not b then
+    b = setmetatable({}, WEAK_KEYS)
+    a[cols or NONE] = b
+  end
+  local S = b[rf or NONE]
+  if not S then
+    S = { core, txs, cols, rf }
+    b[rf or NONE] = S
+  end
+  return S
+end
+
+local INITIAL = state({ cph = "startup", auth = -1, tls = false, gss = false, plain = false })
 
 -- plain: the usual case, where the loop frames typed messages itself (no startup phase, no
 -- one-byte answer pending, no TLS or GSSAPI).
 local function with_core(S, k, val)
   local core, n = S[1], {}
-  for key, x in pairs(core) do n[key] = x end
+  for key, x in pairs(core) do
+    if key ~= "memo" then n[key] = x end
+  end
   n[k] = val
   n.plain = n.cph == "typed" and not n.ans and not n.tls and not n.gss
-  return { n, S[2], S[3], S[4] }
+  return state(n, S[2], S[3], S[4])
 end
 
 -- The payload set a replication command starts: the first of that command whose options were all
@@ -57,9 +88,9 @@ local function apply_effects(S, effects, v, c)
   for i = 1, #effects do
     local e = effects[i]
     if e == "txStatus" then
-      if S[2] ~= v.status then S = { core, v.status, S[3], S[4] } end
+      if S[2] ~= v.status then S = state(core, v.status, S[3], S[4]) end
     elseif e == "rowDescription" then
-      S = { core, S[2], (c.lists and c.lists.columns) or {}, nil }
+      S = state(core, S[2], (c.lists and c.lists.columns) or EMPTY, nil)
     elseif e == "copyData" then
       -- How far the COPY got (copy_rows): kept by the first pass, not in the state.
       if c.cs and c.first then c.conn.cp = c.cs end
@@ -273,24 +304,49 @@ end
 --   MX[g]          { unexpected = true } for a response no request waits for; { cb, cq } for a
 --                  CancelRequest: the BackendKeyData's frame and the request its backend ran
 --   MCP[g]         a CopyData's COPY progress (copy_pack)
---   RQ_FRAME[k], RQ_TIME[k]  the request's frame and time; RQ_RESP[k] the frame of the response
---                  that completed it (0: none yet); RQ_ROWS[k] the rows before it (nil: none);
+--   FR_T[frame]    the frame's time when it holds a request (0 otherwise)
+--   RQ_FR[k]       the request's frame f (its time: FR_T) and the frame of the response that
+--                  completed it, f + d, as f + d * 2^32 (d = 0: none yet; d past RESP_MAX: in
+--                  RQ_RESPX[k]): one number, not two; RQ_ROWS[k] the rows before it (nil: none);
 --   RQ_SQL[k]      the SQL of the statement or portal it refers to; RQ_PT[k] the parameter types a
 --                  Bind's values are typed by; RQ_TAGS[k] the command tags before the response (a
 --                  list, once completed the text), RQ_TAGROWS[k] the rows they count.
 -- A connection keeps its requests still waiting in conn.q[conn.qh .. conn.qt] (request numbers),
 -- conn.qm (their messages) and conn.qo (the object each refers to, or false).
 
-local FR_S, FR_G, FR_C, FR_CALLS, FR_ALT, MS, MX
-local RQ_FRAME, RQ_TIME, RQ_RESP, RQ_ROWS, RQ_SQL, RQ_TAGS, RQ_TAGROWS
+local FR_S, FR_G, FR_C, FR_T, FR_CALLS, FR_ALT, MS, MX
+local RQ_FR, RQ_RESPX, RQ_ROWS, RQ_SQL, RQ_TAGS, RQ_TAGROWS
+
+-- A request's frame and the frame of its response, from RQ_FR (see above).
+local TWO32, RESP_MAX = 4294967296, 2097151
+local function rq_frame(k) return RQ_FR[k] % TWO32 end
+local function rq_resp(k)
+  local x = RQ_FR[k]
+  local d = floor(x / TWO32)
+  if d == 0 then return 0 end
+  if d == RESP_MAX then return RQ_RESPX[k] end
+  return x % TWO32 + d
+end
+local function rq_set_resp(k, frame)
+  local x = RQ_FR[k]
+  local d = frame - x % TWO32
+  if d <= 0 or d >= RESP_MAX then
+    RQ_RESPX[k] = frame
+    d = RESP_MAX
+  end
+  RQ_FR[k] = x + d * TWO32
+end
 local G_NEXT, RQ_NEXT
 -- First pass: the frame the last call was for, its messages so far, its first call's data (for
 -- its key, needed only if the frame has another call), and whether a call set its Info column.
 local CUR_FRAME, CUR_N, CUR_S, CUR_LEN, CUR_TAG, CUR_SET
 
+-- RowDescription bodies seen, and the column lists made of them (emptied when it grows).
+local COLS_OF, NCOLS = {}, 0
+
 local function reset_records()
-  FR_S, FR_G, FR_C, FR_CALLS, FR_ALT, MS, ML, MX, MCP = {}, {}, {}, {}, {}, {}, {}, {}, {}
-  RQ_FRAME, RQ_TIME, RQ_RESP, RQ_ROWS, RQ_SQL, RQ_PT, RQ_TAGS, RQ_TAGROWS = {}, {}, {}, {}, {}, {}, {}, {}
+  FR_S, FR_G, FR_C, FR_T, FR_CALLS, FR_ALT, MS, ML, MX, MCP = {}, {}, {}, {}, {}, {}, {}, {}, {}, {}
+  RQ_FR, RQ_RESPX, RQ_ROWS, RQ_SQL, RQ_PT, RQ_TAGS, RQ_TAGROWS = {}, {}, {}, {}, {}, {}, {}
   G_NEXT, RQ_NEXT, SQL_TEXT = 1, 0, {}
   CUR_FRAME, CUR_N = -1, 0
 end
@@ -334,7 +390,7 @@ local function link_response(c, m, v, g)
         conn.qh = i + 1
         conn.rows = rows_of(qm[i + 1], qo[i + 1])
       end
-      RQ_RESP[k] = c.number
+      rq_set_resp(k, c.number)
       local tags = RQ_TAGS[k]
       if tags then RQ_TAGS[k] = cut_utf8(tconcat(tags, "; "), MAX_VALUE_BYTES) end
       return -k
@@ -370,7 +426,7 @@ local function cancel_first_pass(c, m, v, g)
   local owner = cancel_keys[k]
   if not owner then return end
   local oc = owner.conn
-  local head = oc.qh <= oc.qt and RQ_FRAME[oc.q[oc.qh]] or nil
+  local head = oc.qh <= oc.qt and rq_frame(oc.q[oc.qh]) or nil
   MX[g] = { cb = owner.frame, cq = head }
 end
 
@@ -381,9 +437,10 @@ local function add_links(c, t, g)
   local k = ML[g]
   if k and k < 0 then
     k = -k
-    if vis or REFS[F.responseTo] then GEN(ADD(t, F.responseTo, r0, RQ_FRAME[k])) end
+    local rf = rq_frame(k)
+    if vis or REFS[F.responseTo] then GEN(ADD(t, F.responseTo, r0, rf)) end
     if vis or REFS[F.time] then
-      local us = floor((c.pinfo.abs_ts - RQ_TIME[k]) * 1000000 + 0.5)
+      local us = floor((c.pinfo.abs_ts - FR_T[rf]) * 1000000 + 0.5)
       GEN(ADD(t, F.time, r0, NSTime.new(floor(us / 1000000), (us % 1000000) * 1000)))
     end
     local rows = RQ_ROWS[k]
@@ -610,7 +667,7 @@ local function dissect_messages(c, S)
         -- Execute's rows are its portal's (columns, result formats), whatever came in between.
         local cols = obj.columns or (obj.stmt and obj.stmt.columns)
         local rf = obj.formats
-        if (cols and cols ~= S[3]) or (rf and rf ~= S[4]) then S = { S[1], S[2], cols or S[3], rf or S[4] } end
+        if (cols and cols ~= S[3]) or (rf and rf ~= S[4]) then S = state(S[1], S[2], cols or S[3], rf or S[4]) end
       end
       -- The message's number; the state before it, as the first pass had it.
       local gm = g0 + ord
@@ -669,13 +726,28 @@ local function dissect_messages(c, S)
         c.v, c.dirty = v, false
       end
       if m.ctx then c.core, c.g, c.m, c.pt = core, gm, m, nil end
-      local body = off + hdr + ((shape == "single") and 0 or 4)
-      if (m.fixed and m.fixed ~= size - hdr) or (m.max and size - hdr > m.max) then
+      local body = (shape == "single") and off or (off + hdr + 4)
+      if m.lenck and ((m.fixed and m.fixed ~= size - hdr) or (m.max and size - hdr > m.max)) then
         x_expert(c, "badLength", sformat("Invalid message length %d", size - hdr))
       end
       local stop
       if nt or lite then stop = m.nt(c, v, s, body, e) else stop = m.tree(c, v, s, body, e, t) end
       if stop and stop < e then x_expert(c, "trailing", sformat("%d bytes after the last field", e - stop)) end
+      if m.cols then
+        -- The same RowDescription again (a statement run again): the same list, so that the
+        -- state it makes is the same one.
+        local l = c.lists and c.lists.columns
+        if l then
+          local key = ssub(s, body + 1, e)
+          local kept = COLS_OF[key]
+          if kept then
+            c.lists.columns = kept
+          else
+            if NCOLS >= 1024 then COLS_OF, NCOLS = {}, 0 end
+            COLS_OF[key], NCOLS = l, NCOLS + 1
+          end
+        end
+      end
       local allowed = m.allowed
       if allowed then
         if core ~= phase_core then phase_core, phase = core, phase_of(core, fe) end
@@ -692,21 +764,31 @@ local function dissect_messages(c, S)
           -- A request: numbered, queued on its connection (link_request, inline).
           k = RQ_NEXT + 1
           RQ_NEXT = k
-          local ts = c.ts
-          if not ts then
-            ts = pinfo.abs_ts
-            c.ts = ts
-          end
-          RQ_FRAME[k], RQ_TIME[k], RQ_RESP[k] = c.number, ts, 0
+          local number = c.number
+          if FR_T[number] == 0 then FR_T[number] = pinfo.abs_ts end
+          RQ_FR[k] = number
           local qt = conn.qt + 1
           conn.q[qt], conn.qm[qt], conn.qo[qt], conn.qt = k, m, obj or false, qt
           if obj then
             RQ_SQL[k] = obj.sql
-            if m.objects.params then RQ_PT[k] = obj.types end
+            -- Parameter types, where the statement has some.
+            if m.objects.params and obj.types and #obj.types > 0 then RQ_PT[k] = obj.types end
           end
           if qt == conn.qh then conn.rows = rows_of(m, obj) end
         elseif lk == 2 then
-          k = link_response(c, m, v, gm)
+          local qh = conn.qh
+          if qh < conn.qt and conn.qm[qh].ends[m.name] and not m.objects then
+            -- The oldest request is complete and others wait (link_response, inline).
+            k = conn.q[qh]
+            conn.qh = qh + 1
+            conn.rows = rows_of(conn.qm[qh + 1], conn.qo[qh + 1])
+            rq_set_resp(k, c.number)
+            local tags = RQ_TAGS[k]
+            if tags then RQ_TAGS[k] = cut_utf8(tconcat(tags, "; "), MAX_VALUE_BYTES) end
+            k = -k
+          else
+            k = link_response(c, m, v, gm)
+          end
         end
         ML[gm] = k
         if m.rare then
@@ -724,8 +806,9 @@ local function dissect_messages(c, S)
       end
       if t and not lite then
         local k = ML[gm]
-        if k and k > 0 and RQ_RESP[k] > 0 and (c.vis or REFS[F.responseIn]) then
-          GEN(ADD(t, F.responseIn, c.r0, RQ_RESP[k]))
+        local resp = k and k > 0 and rq_resp(k)
+        if resp and resp > 0 and (c.vis or REFS[F.responseIn]) then
+          GEN(ADD(t, F.responseIn, c.r0, resp))
         end
       end
       local info = m.info_s
@@ -735,7 +818,8 @@ local function dissect_messages(c, S)
       else
         ninfo = m.info_f(v, infos, ninfo)
       end
-      local sub = m.found and c.sub
+      local found = m.found
+      local sub = found and c.sub
       if sub then
         ninfo = ninfo + 1
         infos[ninfo] = " "
@@ -750,10 +834,20 @@ local function dissect_messages(c, S)
       local before = S
       if core.ans and not fe and shape == "typed" then S = with_core(S, "ans", nil) end
       local effects = m.effects
-      if effects then S = apply_effects(S, effects, v, c) end
-      if sub and sub.effects then S = apply_effects(S, sub.effects, v, c) end
-      -- What its elements found must not outlive it.
-      if m.found then c.lists, c.sub, c.copy, c.cs = nil, nil, nil, nil end
+      if effects then
+        -- ReadyForQuery's, the commonest, here.
+        if m.txs then
+          local x = v.status
+          if S[2] ~= x then S = state(core, x, S[3], S[4]) end
+        else
+          S = apply_effects(S, effects, v, c)
+        end
+      end
+      if found then
+        if sub and sub.effects then S = apply_effects(S, sub.effects, v, c) end
+        -- What its elements found must not outlive it.
+        c.lists, c.sub, c.copy, c.cs = nil, nil, nil, nil
+      end
       off = e
       if first and S ~= before and off < caplen then
         -- A later pass may start a call at the next message: remember the state there.
@@ -867,7 +961,7 @@ function pgwire.dissector(tvb, pinfo, tree)
     end
     ord = CUR_N
     if not fs then
-      FR_S[number], FR_G[number], FR_C[number] = S, G_NEXT, conn
+      FR_S[number], FR_G[number], FR_C[number], FR_T[number] = S, G_NEXT, conn, 0
     elseif S ~= fs then
       local alt = FR_ALT[number]
       if not alt then
@@ -899,7 +993,7 @@ function pgwire.dissector(tvb, pinfo, tree)
   c.tvb, c.s, c.caplen, c.total, c.pinfo, c.root, c.fe, c.conn, c.tag = tvb, s, caplen, nil, pinfo, tree, fe,
     conn, tag
   c.nt, c.vis = nt, (not nt) and tree.visible
-  c.first, c.number, c.ts = not visited, number, nil
+  c.first, c.number = not visited, number
   c.g0, c.ord, c.t = FR_G[number], ord, nil
   c.ninfo = 0
   local ok, S2, handed = pcall(dissect_messages, c, S)
