@@ -111,32 +111,52 @@ function unescapeXml(s: string): string {
   });
 }
 
-interface Tag {
-  name: string;
-  attrs: Record<string, string>;
-  close: boolean;
-  selfClose: boolean;
+/** An attribute of one tag's text (`key` as ' name="'), unescaped; undefined when absent. */
+function attr(tag: string, key: string): string | undefined {
+  const k = tag.indexOf(key);
+  if (k < 0) return undefined;
+  const v = k + key.length;
+  const raw = tag.slice(v, tag.indexOf('"', v));
+  return raw.includes("&") ? unescapeXml(raw) : raw;
 }
 
-function* tags(xml: string): Generator<Tag> {
-  const re = /<(\/?)([a-zA-Z_]+)((?:\s+[a-zA-Z_]+="[^"]*")*)\s*(\/?)>/g;
-  const attrRe = /([a-zA-Z_]+)="([^"]*)"/g;
-  for (let m = re.exec(xml); m; m = re.exec(xml)) {
-    const attrs: Record<string, string> = {};
-    for (let a = attrRe.exec(m[3]); a; a = attrRe.exec(m[3])) attrs[a[1]] = unescapeXml(a[2]);
-    yield { name: m[2], attrs, close: m[1] === "/", selfClose: m[4] === "/" };
-  }
+/** The PDML elements the reader looks at; every other element is skipped. */
+const OTHER = 0;
+const PACKET = 1;
+const PROTO = 2;
+const FIELD = 3;
+
+/** The kind of the element whose name starts at `p` in `text` and ends at `end`. */
+function kindAt(text: string, p: number, end: number): number {
+  const n = end - p;
+  if (n === 5) {
+    if (text.startsWith("field", p)) return FIELD;
+    if (text.startsWith("proto", p)) return PROTO;
+  } else if (n === 6 && text.startsWith("packet", p)) return PACKET;
+  return OTHER;
+}
+
+/** Letters and '_', as element and attribute names are in PDML. */
+function isNameChar(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95;
 }
 
 /**
  * Reads tshark's PDML into pgwire items per frame, and notes Lua errors and malformed packets.
  * Fed chunk by chunk (push), so that a PDML larger than a string can hold is read as it comes.
+ * With `onFrame`, each frame with items is handed over once its packet ends and not kept (the
+ * frames map stays empty): memory then holds one packet, whatever the PDML's size.
+ *
+ * Most of a PDML is other protocols' fields: a tag is looked at no further than its name (and
+ * its first attribute, the name of a field or proto) unless it is inside a pgwire item.
  */
 export class PdmlReader {
   readonly frames = new Map<number, CmpFrame>();
   readonly problems: string[] = [];
   private readonly prefix: string;
   private frame = 0;
+  /** With onFrame: the frame being read, once it has an item. */
+  private current: CmpFrame | null = null;
   private item: { start: number; data: CmpItem } | null = null;
   private protoDepth = 0;
   // Elements open inside the current proto: "field", "expert" (an _ws.expert block), etc.
@@ -144,7 +164,10 @@ export class PdmlReader {
   private expert: { name?: string; message?: string } | null = null;
   private rest = "";
 
-  constructor(private readonly proto = "pgwire") {
+  constructor(
+    private readonly proto = "pgwire",
+    private readonly onFrame?: (frame: CmpFrame) => void,
+  ) {
     this.prefix = `${proto}.`;
   }
 
@@ -160,30 +183,76 @@ export class PdmlReader {
       return;
     }
     this.rest = text.slice(cut + 1);
-    for (const t of tags(text.slice(0, cut + 1))) this.tag(t);
+    this.scan(text, cut + 1);
   }
 
-  /** The frames read, once the PDML has ended. */
+  /** The frames read, once the PDML has ended (with onFrame: the last one is handed over). */
   end(): LuaRun {
-    if (this.rest) for (const t of tags(this.rest)) this.tag(t);
+    if (this.rest) this.scan(this.rest, this.rest.length);
     this.rest = "";
+    this.packetEnd();
     return { frames: this.frames, problems: this.problems };
   }
 
+  /** Reads the complete tags of text[0, end). */
+  private scan(text: string, end: number): void {
+    for (let lt = text.indexOf("<"); lt >= 0 && lt < end; lt = text.indexOf("<", lt + 1)) {
+      const gt = text.indexOf(">", lt + 1);
+      if (gt < 0 || gt >= end) return;
+      let p = lt + 1;
+      const close = text.charCodeAt(p) === 47; // '/'
+      if (close) p++;
+      const start = p;
+      while (isNameChar(text.charCodeAt(p))) p++;
+      // <?xml ...?> and <!-- ... -->: no name.
+      if (p > start) {
+        const kind = kindAt(text, start, p);
+        if (kind !== OTHER) this.tag(kind, close, text.charCodeAt(gt - 1) === 47, text, p, gt);
+      }
+      lt = gt;
+    }
+  }
+
+  /** The first attribute of the tag whose attributes start at `p`, when it is `name` (as PDML writes it). */
+  private static firstName(text: string, p: number, gt: number): string | undefined {
+    if (text.startsWith(' name="', p)) {
+      const q = text.indexOf('"', p + 7);
+      const raw = text.slice(p + 7, q);
+      return raw.includes("&") ? unescapeXml(raw) : raw;
+    }
+    return attr(text.slice(p, gt), ' name="');
+  }
+
   private addItem(data: CmpItem): void {
+    if (this.onFrame) {
+      this.current ??= { frame: this.frame, items: [] };
+      this.current.items.push(data);
+      return;
+    }
     const fr = this.frames.get(this.frame) ?? { frame: this.frame, items: [] };
     fr.items.push(data);
     this.frames.set(this.frame, fr);
   }
 
-  private tag(t: Tag): void {
+  /** With onFrame: hands the frame just read over. */
+  private packetEnd(): void {
+    if (this.current && this.onFrame) this.onFrame(this.current);
+    this.current = null;
+  }
+
+  /**
+   * One tag: its kind, whether it closes an element or closes itself, and where its attributes
+   * are in `text` (from `p` to the '>' at `gt`).
+   */
+  private tag(kind: number, close: boolean, selfClose: boolean, text: string, p: number, gt: number): void {
     const frame = this.frame;
-    if (t.name === "packet" && !t.close) {
-      this.frame++;
+    if (kind === PACKET) {
+      this.packetEnd();
+      if (!close) this.frame++;
       return;
     }
-    if (t.name === "proto") {
-      if (t.close) {
+    if (kind === PROTO) {
+      if (close) {
         if (this.item && this.protoDepth === 1) {
           this.addItem(this.item.data);
           this.item = null;
@@ -191,23 +260,27 @@ export class PdmlReader {
         this.protoDepth = Math.max(0, this.protoDepth - 1);
         return;
       }
-      if (t.attrs.name === this.proto && !this.item) {
-        this.item = { start: Number(t.attrs.pos ?? 0), data: { label: t.attrs.showname ?? "", fields: [] } };
+      const name = PdmlReader.firstName(text, p, gt);
+      if (name === this.proto && !this.item) {
+        const tag = text.slice(p, gt);
+        this.item = {
+          start: Number(attr(tag, ' pos="') ?? 0),
+          data: { label: attr(tag, ' showname="') ?? "", fields: [] },
+        };
         this.protoDepth = 1;
         this.stack.length = 0;
-        if (t.selfClose) {
+        if (selfClose) {
           this.addItem(this.item.data);
           this.item = null;
           this.protoDepth = 0;
         }
-      } else if (this.item && !t.selfClose) this.protoDepth++;
-      if (t.attrs.name === "_ws.malformed")
-        this.problems.push(`frame ${frame}: malformed packet (${t.attrs.showname ?? ""})`);
+      } else if (this.item && !selfClose) this.protoDepth++;
+      if (name === "_ws.malformed")
+        this.problems.push(`frame ${frame}: malformed packet (${attr(text.slice(p, gt), ' showname="') ?? ""})`);
       return;
     }
-    if (t.name !== "field") return;
     const item = this.item;
-    if (t.close) {
+    if (close) {
       const top = this.stack.pop();
       if (top === "expert" && this.expert && item) {
         item.data.fields.push({
@@ -220,32 +293,38 @@ export class PdmlReader {
       }
       return;
     }
-    const name = t.attrs.name ?? "";
-    if (name === "_ws.lua.error")
-      this.problems.push(`frame ${frame}: Lua error: ${t.attrs.showname ?? t.attrs.show ?? ""}`);
-    if (name === "_ws.malformed") this.problems.push(`frame ${frame}: malformed packet`);
+    const name = PdmlReader.firstName(text, p, gt) ?? "";
+    // Outside an item only Wireshark's own error items count (their names start with '_').
+    if (name.charCodeAt(0) === 95) {
+      if (name === "_ws.lua.error") {
+        const tag = text.slice(p, gt);
+        this.problems.push(`frame ${frame}: Lua error: ${attr(tag, ' showname="') ?? attr(tag, ' show="') ?? ""}`);
+      }
+      if (name === "_ws.malformed") this.problems.push(`frame ${frame}: malformed packet`);
+    }
     if (!item) {
-      if (!t.selfClose) this.stack.push("other");
+      if (!selfClose) this.stack.push("other");
       return;
     }
     if (name === "_ws.expert") {
-      if (t.selfClose) return;
+      if (selfClose) return;
       this.expert = {};
       this.stack.push("expert");
       return;
     }
     if (this.expert) {
-      if (name === "_ws.expert.message") this.expert.message = t.attrs.show ?? "";
+      if (name === "_ws.expert.message") this.expert.message = attr(text.slice(p, gt), ' show="') ?? "";
       else if (name.startsWith(this.prefix)) this.expert.name = name;
     } else if (name.startsWith(this.prefix)) {
+      const tag = text.slice(p, gt);
       item.data.fields.push({
         name,
-        show: t.attrs.show ?? "",
-        offset: Number(t.attrs.pos ?? 0) - item.start,
-        length: Number(t.attrs.size ?? 0),
+        show: attr(tag, ' show="') ?? "",
+        offset: Number(attr(tag, ' pos="') ?? 0) - item.start,
+        length: Number(attr(tag, ' size="') ?? 0),
       });
     }
-    if (!t.selfClose) this.stack.push("field");
+    if (!selfClose) this.stack.push("field");
   }
 }
 
