@@ -433,24 +433,147 @@ export function stderrProblems(stderr: string): string[] {
     .map((l) => `tshark: ${l}`);
 }
 
-export async function luaSide(file: string, opts: TsharkOptions = {}): Promise<LuaRun> {
-  if (!existsSync(opts.plugin ?? PLUGIN)) throw new CaptureError(`plugin not found: ${opts.plugin ?? PLUGIN}`);
-  const reader = new PdmlReader();
-  const [pdml, cols] = await Promise.all([
-    streamTshark(tsharkArgs(file, opts, ["-T", "pdml"]), (c) => reader.push(c)),
-    runTshark(
-      tsharkArgs(file, opts, ["-T", "fields", "-e", "frame.number", "-e", "_ws.col.Protocol", "-e", "_ws.col.Info"]),
-    ),
-  ]);
-  const run = reader.end();
-  run.problems.push(...stderrProblems(pdml.stderr), ...stderrProblems(cols.stderr));
-  for (const line of cols.stdout.split("\n")) {
-    const [n, proto, info] = line.split("\t");
-    const fr = run.frames.get(Number(n));
-    // TCP's analysis notes ("[TCP Out-Of-Order] ") stand before what pgwire writes: not ours.
-    if (fr && proto === "PGWIRE") fr.info = info.replace(/^(\[TCP [^\]]*\] )+/, "");
+/** tshark's failure, or a missing tshark, as one clean error; its standard error otherwise. */
+function tsharkOutcome(r: { exitCode?: number; stderr?: unknown; code?: string; message?: string }): string {
+  if (r.code === "ENOENT" || /ENOENT/.test(String(r.message))) {
+    throw new CaptureError("tshark not found: install it (Debian: apt-get install tshark)");
   }
-  return run;
+  const stderr = String(r.stderr ?? "");
+  if (r.exitCode !== 0)
+    throw new CaptureError(
+      `tshark failed: ${stderr.split("\n").find((l) => l.trim() && !l.startsWith("Running as user")) ?? `exit ${r.exitCode}`}`,
+    );
+  return stderr;
+}
+
+/**
+ * tshark whose standard output is read as the reader asks for it (tshark waits while its pipe is
+ * full), its standard error kept; `finish` gives the standard error once it has exited.
+ */
+function pullTshark(args: string[]): {
+  chunks: AsyncIterable<string>;
+  finish: () => Promise<string>;
+  stop: () => void;
+} {
+  let sub: ReturnType<typeof execa>;
+  try {
+    sub = execa("tshark", args, { buffer: { stdout: false, stderr: true }, reject: false, encoding: "utf8" });
+  } catch (e) {
+    if ((e as { code?: string }).code === "ENOENT")
+      throw new CaptureError("tshark not found: install it (Debian: apt-get install tshark)");
+    throw e;
+  }
+  const out = sub.stdout;
+  out?.setEncoding("utf8");
+  // Node drains a child's output that nobody listens to when the child exits (and execa does
+  // with buffer false): a listener keeps it for the reader, who may start later.
+  out?.on("readable", () => {});
+  return {
+    chunks: (out ?? []) as AsyncIterable<string>,
+    finish: async () => tsharkOutcome(await sub),
+    stop: () => {
+      if (sub.exitCode === null) sub.kill();
+    },
+  };
+}
+
+/** The Info column as the -T fields run writes it: one line per frame, in order, read as far as needed. */
+class InfoLines {
+  private lines: string[] = [];
+  private i = 0;
+  private rest = "";
+  private ended = false;
+  private readonly it: AsyncIterator<string>;
+
+  constructor(chunks: AsyncIterable<string>) {
+    this.it = chunks[Symbol.asyncIterator]();
+  }
+
+  /** Sets the frame's Info from its line (lines of frames without pgwire items are passed over). */
+  async set(fr: CmpFrame): Promise<void> {
+    for (;;) {
+      while (this.i < this.lines.length) {
+        const line = this.lines[this.i];
+        const tab = line.indexOf("\t");
+        const n = Number(tab < 0 ? line : line.slice(0, tab));
+        if (n > fr.frame) return;
+        this.i++;
+        if (n !== fr.frame) continue;
+        const [, proto, info] = line.split("\t");
+        // TCP's analysis notes ("[TCP Out-Of-Order] ") stand before what pgwire writes: not ours.
+        if (proto === "PGWIRE") fr.info = info.replace(/^(\[TCP [^\]]*\] )+/, "");
+      }
+      if (!(await this.more())) return;
+    }
+  }
+
+  /** Reads the rest, so that tshark can finish. */
+  async drain(): Promise<void> {
+    while (await this.more());
+  }
+
+  private async more(): Promise<boolean> {
+    if (this.ended) return false;
+    const r = await this.it.next();
+    this.i = 0;
+    if (r.done) {
+      this.ended = true;
+      this.lines = [this.rest];
+      this.rest = "";
+      return true;
+    }
+    this.lines = (this.rest + r.value).split("\n");
+    this.rest = this.lines.pop() ?? "";
+    return true;
+  }
+}
+
+/**
+ * The Lua side as it comes: tshark's PDML and Info column (two tshark runs, read in step), one
+ * frame with pgwire items at a time, in frame order. Lua errors and malformed packets are added
+ * to `problems` once both runs have ended. Stopping early (return) stops tshark.
+ */
+export async function* luaFrames(
+  file: string,
+  opts: TsharkOptions = {},
+  problems: string[] = [],
+): AsyncGenerator<CmpFrame> {
+  if (!existsSync(opts.plugin ?? PLUGIN)) throw new CaptureError(`plugin not found: ${opts.plugin ?? PLUGIN}`);
+  const pdml = pullTshark(tsharkArgs(file, opts, ["-T", "pdml"]));
+  const cols = pullTshark(
+    tsharkArgs(file, opts, ["-T", "fields", "-e", "frame.number", "-e", "_ws.col.Protocol", "-e", "_ws.col.Info"]),
+  );
+  try {
+    const ready: CmpFrame[] = [];
+    const reader = new PdmlReader("pgwire", (fr) => ready.push(fr));
+    const info = new InfoLines(cols.chunks);
+    for await (const chunk of pdml.chunks) {
+      reader.push(chunk);
+      for (const fr of ready) {
+        await info.set(fr);
+        yield fr;
+      }
+      ready.length = 0;
+    }
+    reader.end();
+    for (const fr of ready) {
+      await info.set(fr);
+      yield fr;
+    }
+    await info.drain();
+    const stderr = [await pdml.finish(), await cols.finish()];
+    problems.push(...reader.problems, ...stderrProblems(stderr[0]), ...stderrProblems(stderr[1]));
+  } finally {
+    pdml.stop();
+    cols.stop();
+  }
+}
+
+export async function luaSide(file: string, opts: TsharkOptions = {}): Promise<LuaRun> {
+  const frames = new Map<number, CmpFrame>();
+  const problems: string[] = [];
+  for await (const fr of luaFrames(file, opts, problems)) frames.set(fr.frame, fr);
+  return { frames, problems };
 }
 
 // ---------------------------------------------------------------------------------------------
