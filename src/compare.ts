@@ -6,9 +6,11 @@ import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
+import { MESSAGES } from "../dissector/pgwire.ts";
 import { CaptureError } from "./capture-types.ts";
-import { type DecodedMessage, FIELDS, type FieldValue } from "./decoder.ts";
-import { type DecodeOptions, decodeCapture } from "./pipeline.ts";
+import { type DecodedField, type DecodedMessage, FIELDS, type FieldValue } from "./decoder.ts";
+import { readCapture } from "./pcap.ts";
+import { type DecodeOptions, decodeCapture, decodeSteps } from "./pipeline.ts";
 
 export const PLUGIN = join(dirname(fileURLToPath(import.meta.url)), "..", "dissector", "pgwire.lua");
 
@@ -67,20 +69,22 @@ const RELTIME = new Set(
     .map((f) => `pgwire.${f.abbrev}`),
 );
 
+/** Decoder fields as tshark shows them (expert items carry their message as the value). */
+export function tsFields(fields: readonly DecodedField[]): CmpField[] {
+  return fields.map((f) => ({
+    name: f.name,
+    show: f.name.startsWith("expert:")
+      ? String(f.value)
+      : RELTIME.has(f.name)
+        ? (f.value as number).toFixed(9)
+        : showValue(f.value),
+    offset: f.name.startsWith("expert:") ? 0 : f.offset,
+    length: f.name.startsWith("expert:") ? 0 : f.length,
+  }));
+}
+
 export function tsItem(m: DecodedMessage): CmpItem {
-  return {
-    label: m.label,
-    fields: m.fields.map((f) => ({
-      name: f.name,
-      show: f.name.startsWith("expert:")
-        ? String(f.value)
-        : RELTIME.has(f.name)
-          ? (f.value as number).toFixed(9)
-          : showValue(f.value),
-      offset: f.name.startsWith("expert:") ? 0 : f.offset,
-      length: f.name.startsWith("expert:") ? 0 : f.length,
-    })),
-  };
+  return { label: m.label, fields: tsFields(m.fields) };
 }
 
 export async function tsSide(file: string, opts: DecodeOptions = {}): Promise<Map<number, CmpFrame>> {
@@ -583,50 +587,95 @@ function fmtField(f: CmpField | undefined): string {
   return `${f.name} = ${JSON.stringify(f.show)} @${f.offset}+${f.length}`;
 }
 
+function sameField(a: CmpField | undefined, b: CmpField | undefined): boolean {
+  return (
+    a !== undefined &&
+    b !== undefined &&
+    a.name === b.name &&
+    a.show === b.show &&
+    a.offset === b.offset &&
+    a.length === b.length
+  );
+}
+
+function fieldDiff(n: number, item: number, label: string, k: number, a?: CmpField, b?: CmpField): string {
+  return `frame ${n} item ${item + 1} (${label}) field ${k + 1}:\n  lua: ${fmtField(a)}\n  ts:  ${fmtField(b)}`;
+}
+
+/**
+ * The message of a request's item compared while it still waited for its response: the fields
+ * up to `field` agreed, and pgwire.response_in may still come after them on the TS side.
+ */
+export interface Hole {
+  frame: number;
+  item: number;
+  label: string;
+  /** Where pgwire.response_in goes in the TS item's fields. */
+  field: number;
+  /** The Lua item's fields from there (two at most decide: the TS side adds one field at most). */
+  lua: CmpField[];
+  /** The message once the request's fate is known; null when there is none. */
+  text?: string | null;
+}
+
+/** The Hole's message, given what the TS item's fields turned out to be from its `field` on. */
+function holeText(h: Hole, tail: readonly CmpField[]): string | null {
+  const len = Math.max(h.lua.length, tail.length);
+  for (let k = 0; k < len; k++) {
+    if (!sameField(h.lua[k], tail[k])) return fieldDiff(h.frame, h.item, h.label, h.field + k, h.lua[k], tail[k]);
+  }
+  return null;
+}
+
+/**
+ * One frame's differences, as diffFrames lists them. `pending` marks the TS items that may still
+ * get pgwire.response_in: their message, if they have one after the fields they have now, is a
+ * Hole to fill in later.
+ */
+export function diffFrame(
+  n: number,
+  a: CmpFrame | undefined,
+  b: CmpFrame | undefined,
+  pending?: readonly boolean[],
+): (string | Hole)[] {
+  const out: (string | Hole)[] = [];
+  if (!a && !b) return out;
+  if (!a || !b) {
+    out.push(
+      `frame ${n}: ${a ? "only the Lua plugin" : "only the TS decoder"} shows pgwire items: ${(a ?? b)?.items.map((i) => i.label).join(", ")}`,
+    );
+    return out;
+  }
+  if (!sameInfo(a.info ?? "", b.info ?? "")) out.push(`frame ${n}: Info differs\n  lua: ${a.info}\n  ts:  ${b.info}`);
+  if (a.items.length !== b.items.length) {
+    out.push(
+      `frame ${n}: ${a.items.length} items in Lua, ${b.items.length} in TS\n  lua: ${a.items.map((i) => i.label).join(", ")}\n  ts:  ${b.items.map((i) => i.label).join(", ")}`,
+    );
+    return out;
+  }
+  a.items.forEach((ia, i) => {
+    const ib = b.items[i];
+    if (ia.label !== ib.label)
+      out.push(`frame ${n} item ${i + 1}: label ${JSON.stringify(ia.label)} vs ${JSON.stringify(ib.label)}`);
+    const waits = pending?.[i] === true;
+    const len = waits ? ib.fields.length : Math.max(ia.fields.length, ib.fields.length);
+    for (let k = 0; k < len; k++) {
+      if (sameField(ia.fields[k], ib.fields[k])) continue;
+      out.push(fieldDiff(n, i, ia.label, k, ia.fields[k], ib.fields[k]));
+      return;
+    }
+    if (waits) out.push({ frame: n, item: i, label: ia.label, field: len, lua: ia.fields.slice(len, len + 2) });
+  });
+  return out;
+}
+
 /** Every difference between the two sides, readably; empty when they agree. */
 export function diffFrames(lua: Map<number, CmpFrame>, ts: Map<number, CmpFrame>, limit = 50): string[] {
   const out: string[] = [];
   const frames = [...new Set([...lua.keys(), ...ts.keys()])].sort((a, b) => a - b);
   for (const n of frames) {
     if (out.length >= limit) break;
-    const a = lua.get(n);
-    const b = ts.get(n);
-    if (!a || !b) {
-      out.push(
-        `frame ${n}: ${a ? "only the Lua plugin" : "only the TS decoder"} shows pgwire items: ${(a ?? b)?.items.map((i) => i.label).join(", ")}`,
-      );
-      continue;
-    }
-    if (!sameInfo(a.info ?? "", b.info ?? "")) out.push(`frame ${n}: Info differs\n  lua: ${a.info}\n  ts:  ${b.info}`);
-    if (a.items.length !== b.items.length) {
-      out.push(
-        `frame ${n}: ${a.items.length} items in Lua, ${b.items.length} in TS\n  lua: ${a.items.map((i) => i.label).join(", ")}\n  ts:  ${b.items.map((i) => i.label).join(", ")}`,
-      );
-      continue;
-    }
-    a.items.forEach((ia, i) => {
-      const ib = b.items[i];
-      if (ia.label !== ib.label)
-        out.push(`frame ${n} item ${i + 1}: label ${JSON.stringify(ia.label)} vs ${JSON.stringify(ib.label)}`);
-      const len = Math.max(ia.fields.length, ib.fields.length);
-      for (let k = 0; k < len; k++) {
-        const fa = ia.fields[k];
-        const fb = ib.fields[k];
-        if (
-          fa &&
-          fb &&
-          fa.name === fb.name &&
-          fa.show === fb.show &&
-          fa.offset === fb.offset &&
-          fa.length === fb.length
-        )
-          continue;
-        out.push(
-          `frame ${n} item ${i + 1} (${ia.label}) field ${k + 1}:\n  lua: ${fmtField(fa)}\n  ts:  ${fmtField(fb)}`,
-        );
-        break;
-      }
-    });
+    for (const d of diffFrame(n, lua.get(n), ts.get(n))) if (typeof d === "string") out.push(d);
   }
   return out;
 }
@@ -639,20 +688,371 @@ export interface CompareResult {
   problems: string[];
 }
 
-export async function compare(file: string, opts: TsharkOptions = {}): Promise<CompareResult> {
-  const [lua, ts] = await Promise.all([luaSide(file, opts), tsSide(file, opts)]);
-  if (opts.twoPass === false) {
-    // One pass: the plugin cannot know links to later frames yet; the TS decoder adds them.
-    for (const fr of ts.values()) {
-      for (const it of fr.items) it.fields = it.fields.filter((f) => f.name !== "pgwire.response_in");
+// ---------------------------------------------------------------------------------------------
+// Comparing as both sides come, in bounded memory.
+//
+// Both sides give their frames in order: a frame is compared as soon as both have passed it, and
+// then forgotten. What is kept:
+// - a request's item compared before its response came: a Hole (its frame's message may change
+//   when pgwire.response_in is added), and a Waiting record per request the decoder may still
+//   answer, as long as it may (answered, or dropped by the decoder because a later request of its
+//   connection was answered, or the end of the capture). That is the decoder's own queue of
+//   unanswered requests, plus requests a connection restart dropped until the connection answers
+//   another one.
+// - the messages of the frames after the first one still waiting, as long as they may be among
+//   the first `limit`: at most `limit` frames with a message, plus the frames still waiting.
+// - frames held back to the end (opts.hold) whole.
+//
+// The TS decoder may, rarely, give items for a frame after later frames: data behind a TCP gap
+// flushed at the end of the capture or when a connection's ports are reused, TLS records that
+// came before the ServerHello. The comparison then reports those frames as `late` and compare()
+// runs again with them held back to the end.
+
+/** A frame's messages, some possibly still waiting (Holes), or all unknown until the end (held). */
+interface Slot {
+  frame: number;
+  parts: (string | Hole)[];
+  /** Holes not filled yet; 1 for a frame held back until it is compared. */
+  open: number;
+  /** Messages known so far. */
+  known: number;
+  dropped?: boolean;
+}
+
+/** diffFrames' list, built frame by frame as the frames' messages become known. */
+class Messages {
+  readonly out: string[] = [];
+  private slots: Slot[] = [];
+  private head = 0;
+  /** out.length plus the messages known in the slots. */
+  private known = 0;
+  private readonly slotOf = new Map<Hole, Slot>();
+  /** The limit falls before any frame still to come: frames need not be compared any more. */
+  full = false;
+
+  constructor(private readonly limit: number) {}
+
+  /** A frame's messages, in frame order; a held frame's are given later (fill). */
+  add(frame: number, parts: (string | Hole)[], held = false): Slot | undefined {
+    if (this.full) return undefined;
+    const slot: Slot = { frame, parts, open: held ? 1 : 0, known: 0 };
+    for (const p of parts) {
+      if (typeof p === "string") slot.known++;
+      else {
+        slot.open++;
+        this.slotOf.set(p, slot);
+      }
+    }
+    this.slots.push(slot);
+    this.known += slot.known;
+    this.settle();
+    return slot;
+  }
+
+  /** A Hole's message is known (null: none). */
+  resolve(h: Hole, text: string | null, settle = true): void {
+    const slot = this.slotOf.get(h);
+    if (!slot) return;
+    this.slotOf.delete(h);
+    h.text = text;
+    slot.open--;
+    if (text !== null) {
+      slot.known++;
+      this.known++;
+    }
+    if (settle) this.settle();
+  }
+
+  /** A held frame's messages, compared at the end. */
+  fill(slot: Slot, parts: string[]): void {
+    slot.parts = parts;
+    slot.open--;
+    if (slot.dropped) return;
+    slot.known += parts.length;
+    this.known += parts.length;
+    this.settle();
+  }
+
+  /** The list, once every Hole's request is known to stay unanswered if it was not answered. */
+  end(): string[] {
+    for (const h of [...this.slotOf.keys()]) this.resolve(h, holeText(h, []), false);
+    this.settle();
+    return this.out;
+  }
+
+  /** Hands the leading frames whose messages are all known over; drops what the limit cuts off. */
+  private settle(): void {
+    while (this.head < this.slots.length && this.slots[this.head].open === 0) {
+      if (this.out.length >= this.limit) {
+        this.drop(this.head);
+        break;
+      }
+      for (const p of this.slots[this.head++].parts) {
+        const t = typeof p === "string" ? p : p.text;
+        if (t) this.out.push(t);
+      }
+    }
+    if (this.head > 1024 && this.head * 2 > this.slots.length) {
+      this.slots = this.slots.slice(this.head);
+      this.head = 0;
+    }
+    // diffFrames stops before the first frame that finds `limit` messages before it: the
+    // messages known so far may show where that is.
+    if (this.known < this.limit) return;
+    let before = this.out.length;
+    for (let j = this.head; j < this.slots.length; j++) {
+      if (before >= this.limit) {
+        this.drop(j);
+        return;
+      }
+      before += this.slots[j].known;
     }
   }
-  const differences = diffFrames(lua.frames, ts);
-  let items = 0;
-  let fields = 0;
-  for (const f of lua.frames.values()) {
-    items += f.items.length;
-    for (const i of f.items) fields += i.fields.length;
+
+  private drop(from: number): void {
+    for (let j = from; j < this.slots.length; j++) {
+      const slot = this.slots[j];
+      slot.dropped = true;
+      this.known -= slot.known;
+      for (const p of slot.parts) if (typeof p !== "string") this.slotOf.delete(p);
+    }
+    this.slots.length = from;
+    this.full = true;
   }
-  return { frames: lua.frames.size, items, fields, differences, problems: lua.problems };
+}
+
+/** Frontend messages that wait for a response (the decoder links them: pgwire.response_in). */
+const REQUESTS: ReadonlySet<string> = new Set(MESSAGES.filter((m) => m.dir === "F" && m.request).map((m) => m.name));
+const RESPONSE_IN = `pgwire.${FIELDS.responseIn.abbrev}`;
+
+/** The request has its pgwire.response_in: the decoder added it last, when the response came. */
+function answered(m: DecodedMessage): boolean {
+  return m.fields[m.fields.length - 1]?.name === RESPONSE_IN;
+}
+
+/** A request the TS decoder may still answer. */
+interface Waiting {
+  /** Order of arrival: a connection's requests are answered in this order or dropped. */
+  seq: number;
+  stream: number;
+  /** Its frame's message, when the frame was compared before the request's fate was known. */
+  hole?: Hole;
+  /** Answered, or dropped by the decoder. */
+  done: boolean;
+}
+
+/** A TS frame's parts so far. */
+interface TsFrame {
+  items: DecodedMessage[];
+  info?: string;
+}
+
+/** What the TS decoder gave for one packet (pipeline.ts Step): frames, or parts of frames. */
+export interface TsStep {
+  /** The packet's frame number: frames before it have all their parts (but see `late`). */
+  frame: number;
+  frames: readonly { frame: number; stream: number; items: readonly DecodedMessage[]; info?: string }[];
+}
+
+export interface StreamOptions {
+  /** false: tshark ran one pass, and the TS side's pgwire.response_in is not compared. */
+  twoPass?: boolean;
+  /** diffFrames' limit (50). */
+  limit?: number;
+  /** Frames compared only at the end, with all their parts (the `late` ones of an earlier run). */
+  hold?: ReadonlySet<number>;
+}
+
+export interface StreamResult {
+  frames: number;
+  items: number;
+  fields: number;
+  differences: string[];
+  /**
+   * Frames the TS side gave items for after they had been compared: when not empty, the rest
+   * is not valid, and a run holding these frames back gives the result.
+   */
+  late: number[];
+}
+
+/**
+ * diffFrames over the two sides as they come, with the counts of compare(): the Lua side's
+ * frames (PDML order) and the TS decoder's steps (pipeline.ts decodeSteps). The result equals
+ * diffFrames on the whole maps (the TS side's pgwire.response_in removed when twoPass is false)
+ * unless `late` is not empty.
+ */
+export async function compareStreams(
+  lua: AsyncIterable<CmpFrame>,
+  ts: AsyncIterable<TsStep>,
+  opts: StreamOptions = {},
+): Promise<StreamResult> {
+  const twoPass = opts.twoPass !== false;
+  const hold = opts.hold ?? new Set<number>();
+  const holdList = [...hold].sort((x, y) => x - y);
+  let nextHeld = 0;
+  const messages = new Messages(opts.limit ?? 50);
+  const counts = { frames: 0, items: 0, fields: 0 };
+  // TS frames not compared yet: the current packet's, and the held ones.
+  const tsFrames = new Map<number, TsFrame>();
+  const heldLua = new Map<number, CmpFrame>();
+  const heldSlots = new Map<number, Slot>();
+  const late = new Set<number>();
+  // Requests the decoder may still answer; per TCP stream, in order of arrival.
+  const waiting = new WeakMap<DecodedMessage, Waiting>();
+  const queues = new Map<number, Waiting[]>();
+  let seq = 0;
+
+  const toCmp = (n: number, fr: TsFrame): CmpFrame => ({
+    frame: n,
+    items: fr.items.map((m) => {
+      const it = tsItem(m);
+      // One pass: the plugin cannot know links to later frames yet; the TS decoder adds them.
+      if (!twoPass) it.fields = it.fields.filter((f) => f.name !== RESPONSE_IN);
+      return it;
+    }),
+    info: fr.info,
+  });
+
+  /** The decoder answered request `r`: its fate and that of its connection's requests before it are known. */
+  const answer = (r: DecodedMessage, w: Waiting): void => {
+    const q = queues.get(w.stream) ?? [];
+    let k = 0;
+    while (k < q.length && q[k].seq <= w.seq) {
+      const e = q[k++];
+      e.done = true;
+      if (e.hole) messages.resolve(e.hole, holeText(e.hole, e === w ? tsFields(r.fields.slice(e.hole.field)) : []));
+    }
+    q.splice(0, k);
+    if (q.length === 0) queues.delete(w.stream);
+  };
+
+  /** Notes the requests a part brings, and the responses that answer earlier ones. */
+  const links = (fr: TsStep["frames"][number]): void => {
+    for (const m of fr.items) {
+      if (m.frontend) {
+        if (m.name === null || !REQUESTS.has(m.name) || answered(m)) continue;
+        const w: Waiting = { seq: seq++, stream: fr.stream, done: false };
+        waiting.set(m, w);
+        const q = queues.get(fr.stream);
+        if (q) q.push(w);
+        else queues.set(fr.stream, [w]);
+      } else if (m.request) {
+        const w = waiting.get(m.request);
+        if (w && !w.done && answered(m.request)) answer(m.request, w);
+      }
+    }
+  };
+
+  const compareFrame = (n: number, a: CmpFrame | undefined, b: TsFrame | undefined): void => {
+    if (messages.full) return;
+    const pending = twoPass && b ? b.items.map((m) => waiting.get(m)?.done === false) : undefined;
+    const parts = diffFrame(n, a, b && toCmp(n, b), pending);
+    if (parts.length === 0) return;
+    messages.add(n, parts);
+    if (!b) return;
+    for (const p of parts) {
+      if (typeof p === "string") continue;
+      const w = waiting.get(b.items[p.item]);
+      if (w) w.hole = p;
+    }
+  };
+
+  const luaIt = lua[Symbol.asyncIterator]();
+  let luaNext: CmpFrame | undefined;
+  let luaDone = false;
+  const peekLua = async (): Promise<CmpFrame | undefined> => {
+    if (luaNext === undefined && !luaDone) {
+      const r = await luaIt.next();
+      if (r.done) luaDone = true;
+      else luaNext = r.value;
+    }
+    return luaNext;
+  };
+
+  /** Compares every frame before `p` (the held ones get their place in the list). */
+  const compareBefore = async (p: number): Promise<void> => {
+    const tsNums = [...tsFrames.keys()].filter((n) => n < p && !hold.has(n)).sort((x, y) => x - y);
+    let t = 0;
+    for (;;) {
+      const l = await peekLua();
+      const ln = l && l.frame < p ? l.frame : Number.POSITIVE_INFINITY;
+      const tn = t < tsNums.length ? tsNums[t] : Number.POSITIVE_INFINITY;
+      const hn = nextHeld < holdList.length && holdList[nextHeld] < p ? holdList[nextHeld] : Number.POSITIVE_INFINITY;
+      const n = Math.min(ln, tn, hn);
+      if (n === Number.POSITIVE_INFINITY) return;
+      const a = ln === n ? l : undefined;
+      if (a) {
+        luaNext = undefined;
+        counts.frames++;
+        counts.items += a.items.length;
+        for (const it of a.items) counts.fields += it.fields.length;
+      }
+      if (hn === n) {
+        nextHeld++;
+        if (a) heldLua.set(n, a);
+        const slot = messages.add(n, [], true);
+        if (slot) heldSlots.set(n, slot);
+        continue;
+      }
+      let b: TsFrame | undefined;
+      if (tn === n) {
+        t++;
+        b = tsFrames.get(n);
+        tsFrames.delete(n);
+      }
+      compareFrame(n, a, b);
+    }
+  };
+
+  let passed = 0;
+  try {
+    for await (const step of ts) {
+      for (const fr of step.frames) {
+        if (fr.frame < passed && !hold.has(fr.frame)) {
+          // The frame was compared without these items: this run's result is void. Stop tshark
+          // and only read the TS side on, to find the other late frames.
+          if (late.size === 0) await luaIt.return?.();
+          late.add(fr.frame);
+          continue;
+        }
+        if (late.size > 0) continue;
+        const prev = tsFrames.get(fr.frame);
+        if (prev) for (const m of fr.items) prev.items.push(m);
+        else tsFrames.set(fr.frame, { items: [...fr.items], info: fr.info });
+        if (twoPass) links(fr);
+      }
+      if (step.frame <= passed) continue;
+      if (late.size === 0) await compareBefore(step.frame);
+      passed = step.frame;
+    }
+    if (late.size > 0) return { ...counts, differences: [], late: [...late].sort((x, y) => x - y) };
+    await compareBefore(Number.POSITIVE_INFINITY);
+    for (const [n, slot] of heldSlots) {
+      const b = tsFrames.get(n);
+      const parts = diffFrame(n, heldLua.get(n), b && toCmp(n, b));
+      messages.fill(
+        slot,
+        parts.filter((d): d is string => typeof d === "string"),
+      );
+    }
+    return { ...counts, differences: messages.end(), late: [] };
+  } finally {
+    await luaIt.return?.();
+  }
+}
+
+export async function compare(file: string, opts: TsharkOptions = {}): Promise<CompareResult> {
+  let hold: ReadonlySet<number> = new Set();
+  for (;;) {
+    const problems: string[] = [];
+    const r = await compareStreams(luaFrames(file, opts, problems), decodeSteps(readCapture(file), opts), {
+      twoPass: opts.twoPass,
+      hold,
+    });
+    const { frames, items, fields, differences } = r;
+    if (r.late.length === 0) return { frames, items, fields, differences, problems };
+    // Frames the decoder completes late (rare): compare again, holding them back to the end.
+    if (hold.size > 0) throw new Error(`compare: the TS decoder gave frames ${r.late.join(", ")} late unexpectedly`);
+    hold = new Set(r.late);
+  }
 }
