@@ -8,8 +8,9 @@
 // Measured, each N times (minimum and median): tshark summary and -V with no PostgreSQL dissector
 // (the floor), with the built-in pgsql and with pgwire.lua; tshark -T fields -e pgwire.query; the TS
 // decoder over the files; pg-protocol's Parser (node pg's) and the TS decoder over the same
-// reassembled server byte streams; the TS decoder's peak memory on the 100 MB and 1 GB files. The
-// TS side runs from an esbuild bundle of scripts/bench-ts.ts in a child process.
+// reassembled server byte streams; the TS decoder's peak memory on the 100 MB and 1 GB files;
+// `pgwire compare`'s peak memory on pgbench.pcapng (and the 1 GB file). The TS side runs from an
+// esbuild bundle of scripts/bench-ts.ts in a child process.
 
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
@@ -147,6 +148,49 @@ async function tsBench<T>(...args: string[]): Promise<T> {
   return JSON.parse(out.trim().split("\n").pop() as string) as T;
 }
 
+/**
+ * `pgwire compare`'s peak memory, one row per capture: the command line (bin/pgwire.js, under tsx
+ * as users run it) in a child process, whose own high-water mark (VmHWM) is read from /proc while
+ * it runs; the tshark runs it starts are its children and not counted. Its time is mostly
+ * tshark's, writing PDML with the plugin.
+ */
+async function compareMemory(files: string[]): Promise<string[]> {
+  const rows = ["| capture | MB | frames compared | peak RSS (MB) | seconds | result |", "|---|---|---|---|---|---|"];
+  for (const f of files) {
+    log(`pgwire compare peak memory on ${f}`);
+    const t0 = performance.now();
+    const p = spawn(process.execPath, [join(ROOT, "bin", "pgwire.js"), "compare", f], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    p.stdout.on("data", (c) => {
+      out += c;
+    });
+    p.stderr.on("data", (c) => {
+      out += c;
+    });
+    let peakKB = 0;
+    const sample = () => {
+      try {
+        const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${p.pid}/status`, "utf8"));
+        if (m) peakKB = Math.max(peakKB, Number(m[1]));
+      } catch {
+        // It has just exited.
+      }
+    };
+    const timer = setInterval(sample, 200);
+    const code = await new Promise<number | null>((resolve) => p.on("close", resolve));
+    clearInterval(timer);
+    const seconds = (performance.now() - t0) / 1000;
+    const frames = /compared (\d+) frames/.exec(out)?.[1] ?? "?";
+    const result = code === 0 ? "agree" : (out.trim().split("\n").pop() ?? `exit ${code}`);
+    rows.push(
+      `| ${f.split("/").pop()} | ${(statSync(f).size / 1e6).toFixed(0)} | ${frames} | ${(peakKB / 1024).toFixed(0)} | ${seconds.toFixed(0)} | ${result} |`,
+    );
+  }
+  return rows;
+}
+
 // ---------------------------------------------------------------------------------------------
 
 const fmt = (s: Stat) => `${s.min.toFixed(2)} / ${s.median.toFixed(2)}`;
@@ -219,6 +263,8 @@ async function main(): Promise<void> {
     }
   }
 
+  const compareTable = await compareMemory(values["no-memory"] ? [pgbench] : [pgbench, join(DIR, "big-1G.pcapng")]);
+
   const tsharkVersion = execFileSync("tshark", ["-v"], { encoding: "utf8" }).split("\n")[0];
   // tshark -v says "with Lua" only: ask the embedded Lua itself.
   const probe = join(DIR, "lua-version.lua");
@@ -267,6 +313,10 @@ ${parserTable.join("\n")}
 ### The TS decoder's peak memory
 
 ${memTable.join("\n")}
+
+### pgwire compare's peak memory
+
+${compareTable.join("\n")}
 `;
   process.stdout.write(`${report}\n`);
   writeFileSync(join(DIR, "results.md"), report);
