@@ -8,7 +8,7 @@
 local pgwire = Proto("pgwire", "PostgreSQL Wire Protocol")
 
 local sbyte, ssub, sfind, tconcat, sformat = string.byte, string.sub, string.find, table.concat, string.format
-local smatch = string.match
+local smatch, sgsub = string.match, string.gsub
 local floor = math.floor
 
 ---------------------------------------------------------------------------------------------------
@@ -68,9 +68,9 @@ local F = {
   oid = ProtoField.uint32("pgwire.oid", "OID", base.DEC, nil, nil, "An object identifier (the function of FunctionCall)."),
   fieldCount = ProtoField.uint16("pgwire.field.count", "Field count", base.DEC, nil, nil, "The number of fields within a row."),
   colName = ProtoField.stringz("pgwire.col.name", "Column name", nil, "The name of a column."),
-  column = ProtoField.string("pgwire.column", "Column", nil, "In DataRow: the name of the value's column (from the RowDescription)."),
-  colType = ProtoField.string("pgwire.col.type", "Column type", nil, "The name of the column's type (from its OID)."),
-  colValue = ProtoField.string("pgwire.col.value", "Value", nil, "The column's value as PostgreSQL prints it (absent for NULL)."),
+  column = ProtoField.string("pgwire.column", "Column", nil, "In DataRow and pgoutput tuples: the name of the value's column (from the RowDescription or Relation), under its line."),
+  colType = ProtoField.string("pgwire.col.type", "Column type", nil, "The name of a column's type as PostgreSQL writes it (from its OID; arrays as text[])."),
+  colValue = ProtoField.string("pgwire.col.value", "Value", nil, "A column's value as PostgreSQL prints it: the column's line, labelled with its name and type (name (text): Ada), over its length and bytes (absent for NULL: the line is then the length, -1)."),
   colIndex = ProtoField.uint32("pgwire.col.index", "Column index", base.DEC, nil, nil, "The attribute number of a column in its table."),
   typemod = ProtoField.int32("pgwire.col.typemod", "Type modifier", base.DEC, nil, nil, "The type modifier for a column."),
   valLength = ProtoField.int32("pgwire.val.length", "Column length", base.DEC, nil, nil, "The length of a value in bytes (-1: NULL); in RowDescription the type's length (pg_type.typlen: -1 varlena, -2 C string)."),
@@ -80,10 +80,10 @@ local F = {
   copydata = ProtoField.bytes("pgwire.copydata", "Copy data", nil, "Data of the COPY stream."),
   copyColumns = ProtoField.uint16("pgwire.copy.columns", "Columns", base.DEC, nil, nil, "The number of columns of the COPY data."),
   copyOption = ProtoField.string("pgwire.copy.option", "COPY option", nil, "An option of a COPY statement that streams over the connection (FROM STDIN, TO STDOUT), as name=value."),
-  copyRow = ProtoField.uint32("pgwire.copy.row", "Row", base.DEC, nil, nil, "The number of a row of COPY data within its COPY (from 1)."),
-  copyColumn = ProtoField.string("pgwire.copy.column", "Column", nil, "The column of a COPY field: from the COPY statement's column list or the data's header line."),
-  copyValue = ProtoField.string("pgwire.copy.value", "Value", nil, "A COPY field's value: text and CSV with their escapes resolved, binary as hex (the types are not in the data)."),
-  copyNull = ProtoField.bool("pgwire.copy.null", "NULL", base.NONE, nil, nil, "The COPY field is NULL."),
+  copyRow = ProtoField.uint32("pgwire.copy.row", "Row", base.DEC, nil, nil, "The number of a row of COPY data within its COPY (from 1): the line its fields are under."),
+  copyColumn = ProtoField.string("pgwire.copy.column", "Column", nil, "The column of a COPY field (under its line): from the COPY statement's column list or the data's header line."),
+  copyValue = ProtoField.string("pgwire.copy.value", "Value", nil, "A COPY field's value, its line labelled with its column: text and CSV with their escapes resolved, binary as hex (the types are not in the data)."),
+  copyNull = ProtoField.bool("pgwire.copy.null", "NULL", base.NONE, nil, nil, "The COPY field is NULL (its line, labelled with its column)."),
   copyFlags = ProtoField.uint32("pgwire.copy.flags", "Flags", base.DEC, nil, nil, "The flags of a binary COPY header (bit 16: each tuple has an OID; the other high bits are critical)."),
   copyExtension = ProtoField.uint32("pgwire.copy.extension_length", "Header extension length", base.DEC, nil, nil, "The length of a binary COPY header's extension area (0: none)."),
   copyTrailer = ProtoField.bool("pgwire.copy.trailer", "Trailer", base.NONE, nil, nil, "The end of binary COPY data (a field count of -1)."),
@@ -155,7 +155,7 @@ local F = {
   pgoTypeName = ProtoField.stringz("pgwire.pgoutput.type_name", "Type name", nil, "The name of a data type."),
   pgoTuple = ProtoField.uint8("pgwire.pgoutput.tuple", "Tuple", base.DEC, { [75] = "Old key", [78] = "New tuple", [79] = "Old tuple" }, nil, "Which tuple follows."),
   pgoTupleColumns = ProtoField.uint16("pgwire.pgoutput.tuple_columns", "Tuple columns", base.DEC, nil, nil, "The number of columns in the tuple."),
-  pgoColumnKind = ProtoField.uint8("pgwire.pgoutput.column_kind", "Column data", base.DEC, { [98] = "Binary", [110] = "NULL", [116] = "Text", [117] = "Unchanged TOASTed value" }, nil, "What the tuple holds for a column."),
+  pgoColumnKind = ProtoField.uint8("pgwire.pgoutput.column_kind", "Column data", base.DEC, { [98] = "Binary", [110] = "NULL", [116] = "Text", [117] = "Unchanged TOASTed value" }, nil, "What a tuple holds for a column; the column's line when it has no value (NULL, an unchanged TOASTed value)."),
   pgoRelationCount = ProtoField.uint32("pgwire.pgoutput.relation_count", "Relation count", base.DEC, nil, nil, "The number of relations truncated."),
   pgoTruncateOptions = ProtoField.uint8("pgwire.pgoutput.truncate_options", "Truncate options", base.DEC, { [0] = "None", [1] = "CASCADE", [2] = "RESTART IDENTITY", [3] = "CASCADE, RESTART IDENTITY" }, nil, "1: CASCADE, 2: RESTART IDENTITY (or both)."),
   pgoFirstSegment = ProtoField.uint8("pgwire.pgoutput.first_segment", "First segment", base.DEC, { [0] = "No", [1] = "Yes" }, nil, "1: the first block of the streamed transaction."),
@@ -189,8 +189,8 @@ local F = {
   sql = ProtoField.string("pgwire.sql", "SQL", nil, "The SQL of the prepared statement or portal the message refers to."),
   cancelBackend = ProtoField.framenum("pgwire.cancel.backend", "Backend key in", base.NONE),
   cancelRequest = ProtoField.framenum("pgwire.cancel.request", "Cancels request in", base.NONE),
-  paramType = ProtoField.string("pgwire.param.type", "Parameter type", nil, "A parameter's type: in Bind from its statement's Parse or ParameterDescription."),
-  paramValue = ProtoField.string("pgwire.param.value", "Parameter value", nil, "A Bind parameter's value as PostgreSQL prints it (absent for NULL)."),
+  paramType = ProtoField.string("pgwire.param.type", "Parameter type", nil, "A parameter's type as PostgreSQL writes it, under its line: in Bind from its statement's Parse or ParameterDescription."),
+  paramValue = ProtoField.string("pgwire.param.value", "Parameter value", nil, "A Bind parameter's value as PostgreSQL prints it: the parameter's line, labelled $1 (int4): 42, over its length and bytes (absent for NULL: the line is then the length, -1)."),
   rowCount = ProtoField.uint32("pgwire.row_count", "Rows", base.DEC, nil, nil, "DataRow messages the request returned."),
   tags = ProtoField.string("pgwire.tags", "Command tags", nil, "The CommandComplete tags of the request's statements before the response that completes it, joined by '; '."),
   tagRows = ProtoField.uint32("pgwire.tag_rows", "Rows in command tags", base.DEC, nil, nil, "The sum of the row counts in those tags (INSERT, UPDATE, DELETE, MERGE, SELECT, COPY, FETCH, MOVE; at most 4294967295)."),
@@ -758,15 +758,15 @@ local T = {
     ["83"] = "pg_class",
     ["114"] = "json",
     ["142"] = "xml",
-    ["143"] = "_xml",
+    ["143"] = "xml[]",
     ["194"] = "pg_node_tree",
-    ["199"] = "_json",
-    ["210"] = "_pg_type",
+    ["199"] = "json[]",
+    ["210"] = "pg_type[]",
     ["269"] = "table_am_handler",
-    ["270"] = "_pg_attribute",
-    ["271"] = "_xid8",
-    ["272"] = "_pg_proc",
-    ["273"] = "_pg_class",
+    ["270"] = "pg_attribute[]",
+    ["271"] = "xid8[]",
+    ["272"] = "pg_proc[]",
+    ["273"] = "pg_class[]",
     ["325"] = "index_am_handler",
     ["600"] = "point",
     ["601"] = "lseg",
@@ -774,81 +774,81 @@ local T = {
     ["603"] = "box",
     ["604"] = "polygon",
     ["628"] = "line",
-    ["629"] = "_line",
+    ["629"] = "line[]",
     ["650"] = "cidr",
-    ["651"] = "_cidr",
+    ["651"] = "cidr[]",
     ["700"] = "float4",
     ["701"] = "float8",
     ["705"] = "unknown",
     ["718"] = "circle",
-    ["719"] = "_circle",
+    ["719"] = "circle[]",
     ["774"] = "macaddr8",
-    ["775"] = "_macaddr8",
+    ["775"] = "macaddr8[]",
     ["790"] = "money",
-    ["791"] = "_money",
+    ["791"] = "money[]",
     ["829"] = "macaddr",
     ["869"] = "inet",
-    ["1000"] = "_bool",
-    ["1001"] = "_bytea",
-    ["1002"] = "_char",
-    ["1003"] = "_name",
-    ["1005"] = "_int2",
-    ["1006"] = "_int2vector",
-    ["1007"] = "_int4",
-    ["1008"] = "_regproc",
-    ["1009"] = "_text",
-    ["1010"] = "_tid",
-    ["1011"] = "_xid",
-    ["1012"] = "_cid",
-    ["1013"] = "_oidvector",
-    ["1014"] = "_bpchar",
-    ["1015"] = "_varchar",
-    ["1016"] = "_int8",
-    ["1017"] = "_point",
-    ["1018"] = "_lseg",
-    ["1019"] = "_path",
-    ["1020"] = "_box",
-    ["1021"] = "_float4",
-    ["1022"] = "_float8",
-    ["1027"] = "_polygon",
-    ["1028"] = "_oid",
+    ["1000"] = "bool[]",
+    ["1001"] = "bytea[]",
+    ["1002"] = "char[]",
+    ["1003"] = "name[]",
+    ["1005"] = "int2[]",
+    ["1006"] = "int2vector[]",
+    ["1007"] = "int4[]",
+    ["1008"] = "regproc[]",
+    ["1009"] = "text[]",
+    ["1010"] = "tid[]",
+    ["1011"] = "xid[]",
+    ["1012"] = "cid[]",
+    ["1013"] = "oidvector[]",
+    ["1014"] = "bpchar[]",
+    ["1015"] = "varchar[]",
+    ["1016"] = "int8[]",
+    ["1017"] = "point[]",
+    ["1018"] = "lseg[]",
+    ["1019"] = "path[]",
+    ["1020"] = "box[]",
+    ["1021"] = "float4[]",
+    ["1022"] = "float8[]",
+    ["1027"] = "polygon[]",
+    ["1028"] = "oid[]",
     ["1033"] = "aclitem",
-    ["1034"] = "_aclitem",
-    ["1040"] = "_macaddr",
-    ["1041"] = "_inet",
+    ["1034"] = "aclitem[]",
+    ["1040"] = "macaddr[]",
+    ["1041"] = "inet[]",
     ["1042"] = "bpchar",
     ["1043"] = "varchar",
     ["1082"] = "date",
     ["1083"] = "time",
     ["1114"] = "timestamp",
-    ["1115"] = "_timestamp",
-    ["1182"] = "_date",
-    ["1183"] = "_time",
+    ["1115"] = "timestamp[]",
+    ["1182"] = "date[]",
+    ["1183"] = "time[]",
     ["1184"] = "timestamptz",
-    ["1185"] = "_timestamptz",
+    ["1185"] = "timestamptz[]",
     ["1186"] = "interval",
-    ["1187"] = "_interval",
-    ["1231"] = "_numeric",
-    ["1263"] = "_cstring",
+    ["1187"] = "interval[]",
+    ["1231"] = "numeric[]",
+    ["1263"] = "cstring[]",
     ["1266"] = "timetz",
-    ["1270"] = "_timetz",
+    ["1270"] = "timetz[]",
     ["1560"] = "bit",
-    ["1561"] = "_bit",
+    ["1561"] = "bit[]",
     ["1562"] = "varbit",
-    ["1563"] = "_varbit",
+    ["1563"] = "varbit[]",
     ["1700"] = "numeric",
     ["1790"] = "refcursor",
-    ["2201"] = "_refcursor",
+    ["2201"] = "refcursor[]",
     ["2202"] = "regprocedure",
     ["2203"] = "regoper",
     ["2204"] = "regoperator",
     ["2205"] = "regclass",
     ["2206"] = "regtype",
-    ["2207"] = "_regprocedure",
-    ["2208"] = "_regoper",
-    ["2209"] = "_regoperator",
-    ["2210"] = "_regclass",
-    ["2211"] = "_regtype",
+    ["2207"] = "regprocedure[]",
+    ["2208"] = "regoper[]",
+    ["2209"] = "regoperator[]",
+    ["2210"] = "regclass[]",
+    ["2211"] = "regtype[]",
     ["2249"] = "record",
     ["2275"] = "cstring",
     ["2276"] = "any",
@@ -858,15 +858,15 @@ local T = {
     ["2280"] = "language_handler",
     ["2281"] = "internal",
     ["2283"] = "anyelement",
-    ["2287"] = "_record",
+    ["2287"] = "record[]",
     ["2776"] = "anynonarray",
-    ["2949"] = "_txid_snapshot",
+    ["2949"] = "txid_snapshot[]",
     ["2950"] = "uuid",
-    ["2951"] = "_uuid",
+    ["2951"] = "uuid[]",
     ["2970"] = "txid_snapshot",
     ["3115"] = "fdw_handler",
     ["3220"] = "pg_lsn",
-    ["3221"] = "_pg_lsn",
+    ["3221"] = "pg_lsn[]",
     ["3310"] = "tsm_handler",
     ["3361"] = "pg_ndistinct",
     ["3402"] = "pg_dependencies",
@@ -874,37 +874,37 @@ local T = {
     ["3614"] = "tsvector",
     ["3615"] = "tsquery",
     ["3642"] = "gtsvector",
-    ["3643"] = "_tsvector",
-    ["3644"] = "_gtsvector",
-    ["3645"] = "_tsquery",
+    ["3643"] = "tsvector[]",
+    ["3644"] = "gtsvector[]",
+    ["3645"] = "tsquery[]",
     ["3734"] = "regconfig",
-    ["3735"] = "_regconfig",
+    ["3735"] = "regconfig[]",
     ["3769"] = "regdictionary",
-    ["3770"] = "_regdictionary",
+    ["3770"] = "regdictionary[]",
     ["3802"] = "jsonb",
-    ["3807"] = "_jsonb",
+    ["3807"] = "jsonb[]",
     ["3831"] = "anyrange",
     ["3838"] = "event_trigger",
     ["3904"] = "int4range",
-    ["3905"] = "_int4range",
+    ["3905"] = "int4range[]",
     ["3906"] = "numrange",
-    ["3907"] = "_numrange",
+    ["3907"] = "numrange[]",
     ["3908"] = "tsrange",
-    ["3909"] = "_tsrange",
+    ["3909"] = "tsrange[]",
     ["3910"] = "tstzrange",
-    ["3911"] = "_tstzrange",
+    ["3911"] = "tstzrange[]",
     ["3912"] = "daterange",
-    ["3913"] = "_daterange",
+    ["3913"] = "daterange[]",
     ["3926"] = "int8range",
-    ["3927"] = "_int8range",
+    ["3927"] = "int8range[]",
     ["4072"] = "jsonpath",
-    ["4073"] = "_jsonpath",
+    ["4073"] = "jsonpath[]",
     ["4089"] = "regnamespace",
-    ["4090"] = "_regnamespace",
+    ["4090"] = "regnamespace[]",
     ["4096"] = "regrole",
-    ["4097"] = "_regrole",
+    ["4097"] = "regrole[]",
     ["4191"] = "regcollation",
-    ["4192"] = "_regcollation",
+    ["4192"] = "regcollation[]",
     ["4451"] = "int4multirange",
     ["4532"] = "nummultirange",
     ["4533"] = "tsmultirange",
@@ -917,18 +917,18 @@ local T = {
     ["4601"] = "pg_brin_minmax_multi_summary",
     ["5017"] = "pg_mcv_list",
     ["5038"] = "pg_snapshot",
-    ["5039"] = "_pg_snapshot",
+    ["5039"] = "pg_snapshot[]",
     ["5069"] = "xid8",
     ["5077"] = "anycompatible",
     ["5078"] = "anycompatiblearray",
     ["5079"] = "anycompatiblenonarray",
     ["5080"] = "anycompatiblerange",
-    ["6150"] = "_int4multirange",
-    ["6151"] = "_nummultirange",
-    ["6152"] = "_tsmultirange",
-    ["6153"] = "_tstzmultirange",
-    ["6155"] = "_datemultirange",
-    ["6157"] = "_int8multirange",
+    ["6150"] = "int4multirange[]",
+    ["6151"] = "nummultirange[]",
+    ["6152"] = "tsmultirange[]",
+    ["6153"] = "tstzmultirange[]",
+    ["6155"] = "datemultirange[]",
+    ["6157"] = "int8multirange[]",
   },
   replicationModes = {
     ["1"] = "physical",
@@ -979,15 +979,15 @@ local PG_TYPES = {
   [83] = { name = "pg_class", kind = "record" },
   [114] = { name = "json", kind = "text" },
   [142] = { name = "xml", kind = "text" },
-  [143] = { name = "_xml", kind = "array", elem = 142 },
+  [143] = { name = "xml[]", kind = "array", elem = 142 },
   [194] = { name = "pg_node_tree", kind = "text" },
-  [199] = { name = "_json", kind = "array", elem = 114 },
-  [210] = { name = "_pg_type", kind = "array", elem = 71 },
+  [199] = { name = "json[]", kind = "array", elem = 114 },
+  [210] = { name = "pg_type[]", kind = "array", elem = 71 },
   [269] = { name = "table_am_handler" },
-  [270] = { name = "_pg_attribute", kind = "array", elem = 75 },
-  [271] = { name = "_xid8", kind = "array", elem = 5069 },
-  [272] = { name = "_pg_proc", kind = "array", elem = 81 },
-  [273] = { name = "_pg_class", kind = "array", elem = 83 },
+  [270] = { name = "pg_attribute[]", kind = "array", elem = 75 },
+  [271] = { name = "xid8[]", kind = "array", elem = 5069 },
+  [272] = { name = "pg_proc[]", kind = "array", elem = 81 },
+  [273] = { name = "pg_class[]", kind = "array", elem = 83 },
   [325] = { name = "index_am_handler" },
   [600] = { name = "point", kind = "point" },
   [601] = { name = "lseg", kind = "lseg" },
@@ -995,81 +995,81 @@ local PG_TYPES = {
   [603] = { name = "box", kind = "box" },
   [604] = { name = "polygon", kind = "polygon" },
   [628] = { name = "line", kind = "line" },
-  [629] = { name = "_line", kind = "array", elem = 628 },
+  [629] = { name = "line[]", kind = "array", elem = 628 },
   [650] = { name = "cidr", kind = "cidr" },
-  [651] = { name = "_cidr", kind = "array", elem = 650 },
+  [651] = { name = "cidr[]", kind = "array", elem = 650 },
   [700] = { name = "float4", kind = "float4" },
   [701] = { name = "float8", kind = "float8" },
   [705] = { name = "unknown", kind = "text" },
   [718] = { name = "circle", kind = "circle" },
-  [719] = { name = "_circle", kind = "array", elem = 718 },
+  [719] = { name = "circle[]", kind = "array", elem = 718 },
   [774] = { name = "macaddr8", kind = "macaddr8" },
-  [775] = { name = "_macaddr8", kind = "array", elem = 774 },
+  [775] = { name = "macaddr8[]", kind = "array", elem = 774 },
   [790] = { name = "money", kind = "money" },
-  [791] = { name = "_money", kind = "array", elem = 790 },
+  [791] = { name = "money[]", kind = "array", elem = 790 },
   [829] = { name = "macaddr", kind = "macaddr" },
   [869] = { name = "inet", kind = "inet" },
-  [1000] = { name = "_bool", kind = "array", elem = 16 },
-  [1001] = { name = "_bytea", kind = "array", elem = 17 },
-  [1002] = { name = "_char", kind = "array", elem = 18 },
-  [1003] = { name = "_name", kind = "array", elem = 19 },
-  [1005] = { name = "_int2", kind = "array", elem = 21 },
-  [1006] = { name = "_int2vector", kind = "array", elem = 22 },
-  [1007] = { name = "_int4", kind = "array", elem = 23 },
-  [1008] = { name = "_regproc", kind = "array", elem = 24 },
-  [1009] = { name = "_text", kind = "array", elem = 25 },
-  [1010] = { name = "_tid", kind = "array", elem = 27 },
-  [1011] = { name = "_xid", kind = "array", elem = 28 },
-  [1012] = { name = "_cid", kind = "array", elem = 29 },
-  [1013] = { name = "_oidvector", kind = "array", elem = 30 },
-  [1014] = { name = "_bpchar", kind = "array", elem = 1042 },
-  [1015] = { name = "_varchar", kind = "array", elem = 1043 },
-  [1016] = { name = "_int8", kind = "array", elem = 20 },
-  [1017] = { name = "_point", kind = "array", elem = 600 },
-  [1018] = { name = "_lseg", kind = "array", elem = 601 },
-  [1019] = { name = "_path", kind = "array", elem = 602 },
-  [1020] = { name = "_box", kind = "array", elem = 603 },
-  [1021] = { name = "_float4", kind = "array", elem = 700 },
-  [1022] = { name = "_float8", kind = "array", elem = 701 },
-  [1027] = { name = "_polygon", kind = "array", elem = 604 },
-  [1028] = { name = "_oid", kind = "array", elem = 26 },
+  [1000] = { name = "bool[]", kind = "array", elem = 16 },
+  [1001] = { name = "bytea[]", kind = "array", elem = 17 },
+  [1002] = { name = "char[]", kind = "array", elem = 18 },
+  [1003] = { name = "name[]", kind = "array", elem = 19 },
+  [1005] = { name = "int2[]", kind = "array", elem = 21 },
+  [1006] = { name = "int2vector[]", kind = "array", elem = 22 },
+  [1007] = { name = "int4[]", kind = "array", elem = 23 },
+  [1008] = { name = "regproc[]", kind = "array", elem = 24 },
+  [1009] = { name = "text[]", kind = "array", elem = 25 },
+  [1010] = { name = "tid[]", kind = "array", elem = 27 },
+  [1011] = { name = "xid[]", kind = "array", elem = 28 },
+  [1012] = { name = "cid[]", kind = "array", elem = 29 },
+  [1013] = { name = "oidvector[]", kind = "array", elem = 30 },
+  [1014] = { name = "bpchar[]", kind = "array", elem = 1042 },
+  [1015] = { name = "varchar[]", kind = "array", elem = 1043 },
+  [1016] = { name = "int8[]", kind = "array", elem = 20 },
+  [1017] = { name = "point[]", kind = "array", elem = 600 },
+  [1018] = { name = "lseg[]", kind = "array", elem = 601 },
+  [1019] = { name = "path[]", kind = "array", elem = 602 },
+  [1020] = { name = "box[]", kind = "array", elem = 603 },
+  [1021] = { name = "float4[]", kind = "array", elem = 700 },
+  [1022] = { name = "float8[]", kind = "array", elem = 701 },
+  [1027] = { name = "polygon[]", kind = "array", elem = 604 },
+  [1028] = { name = "oid[]", kind = "array", elem = 26 },
   [1033] = { name = "aclitem" },
-  [1034] = { name = "_aclitem", kind = "array", elem = 1033 },
-  [1040] = { name = "_macaddr", kind = "array", elem = 829 },
-  [1041] = { name = "_inet", kind = "array", elem = 869 },
+  [1034] = { name = "aclitem[]", kind = "array", elem = 1033 },
+  [1040] = { name = "macaddr[]", kind = "array", elem = 829 },
+  [1041] = { name = "inet[]", kind = "array", elem = 869 },
   [1042] = { name = "bpchar", kind = "text" },
   [1043] = { name = "varchar", kind = "text" },
   [1082] = { name = "date", kind = "date" },
   [1083] = { name = "time", kind = "time" },
   [1114] = { name = "timestamp", kind = "timestamp" },
-  [1115] = { name = "_timestamp", kind = "array", elem = 1114 },
-  [1182] = { name = "_date", kind = "array", elem = 1082 },
-  [1183] = { name = "_time", kind = "array", elem = 1083 },
+  [1115] = { name = "timestamp[]", kind = "array", elem = 1114 },
+  [1182] = { name = "date[]", kind = "array", elem = 1082 },
+  [1183] = { name = "time[]", kind = "array", elem = 1083 },
   [1184] = { name = "timestamptz", kind = "timestamptz" },
-  [1185] = { name = "_timestamptz", kind = "array", elem = 1184 },
+  [1185] = { name = "timestamptz[]", kind = "array", elem = 1184 },
   [1186] = { name = "interval", kind = "interval" },
-  [1187] = { name = "_interval", kind = "array", elem = 1186 },
-  [1231] = { name = "_numeric", kind = "array", elem = 1700 },
-  [1263] = { name = "_cstring", kind = "array", elem = 2275 },
+  [1187] = { name = "interval[]", kind = "array", elem = 1186 },
+  [1231] = { name = "numeric[]", kind = "array", elem = 1700 },
+  [1263] = { name = "cstring[]", kind = "array", elem = 2275 },
   [1266] = { name = "timetz", kind = "timetz" },
-  [1270] = { name = "_timetz", kind = "array", elem = 1266 },
+  [1270] = { name = "timetz[]", kind = "array", elem = 1266 },
   [1560] = { name = "bit", kind = "bit" },
-  [1561] = { name = "_bit", kind = "array", elem = 1560 },
+  [1561] = { name = "bit[]", kind = "array", elem = 1560 },
   [1562] = { name = "varbit", kind = "bit" },
-  [1563] = { name = "_varbit", kind = "array", elem = 1562 },
+  [1563] = { name = "varbit[]", kind = "array", elem = 1562 },
   [1700] = { name = "numeric", kind = "numeric" },
   [1790] = { name = "refcursor", kind = "text" },
-  [2201] = { name = "_refcursor", kind = "array", elem = 1790 },
+  [2201] = { name = "refcursor[]", kind = "array", elem = 1790 },
   [2202] = { name = "regprocedure", kind = "oid" },
   [2203] = { name = "regoper", kind = "oid" },
   [2204] = { name = "regoperator", kind = "oid" },
   [2205] = { name = "regclass", kind = "oid" },
   [2206] = { name = "regtype", kind = "oid" },
-  [2207] = { name = "_regprocedure", kind = "array", elem = 2202 },
-  [2208] = { name = "_regoper", kind = "array", elem = 2203 },
-  [2209] = { name = "_regoperator", kind = "array", elem = 2204 },
-  [2210] = { name = "_regclass", kind = "array", elem = 2205 },
-  [2211] = { name = "_regtype", kind = "array", elem = 2206 },
+  [2207] = { name = "regprocedure[]", kind = "array", elem = 2202 },
+  [2208] = { name = "regoper[]", kind = "array", elem = 2203 },
+  [2209] = { name = "regoperator[]", kind = "array", elem = 2204 },
+  [2210] = { name = "regclass[]", kind = "array", elem = 2205 },
+  [2211] = { name = "regtype[]", kind = "array", elem = 2206 },
   [2249] = { name = "record", kind = "record" },
   [2275] = { name = "cstring", kind = "text" },
   [2276] = { name = "any" },
@@ -1079,15 +1079,15 @@ local PG_TYPES = {
   [2280] = { name = "language_handler" },
   [2281] = { name = "internal" },
   [2283] = { name = "anyelement" },
-  [2287] = { name = "_record", kind = "array", elem = 2249 },
+  [2287] = { name = "record[]", kind = "array", elem = 2249 },
   [2776] = { name = "anynonarray" },
-  [2949] = { name = "_txid_snapshot", kind = "array", elem = 2970 },
+  [2949] = { name = "txid_snapshot[]", kind = "array", elem = 2970 },
   [2950] = { name = "uuid", kind = "uuid" },
-  [2951] = { name = "_uuid", kind = "array", elem = 2950 },
+  [2951] = { name = "uuid[]", kind = "array", elem = 2950 },
   [2970] = { name = "txid_snapshot", kind = "snapshot" },
   [3115] = { name = "fdw_handler" },
   [3220] = { name = "pg_lsn", kind = "pg_lsn" },
-  [3221] = { name = "_pg_lsn", kind = "array", elem = 3220 },
+  [3221] = { name = "pg_lsn[]", kind = "array", elem = 3220 },
   [3310] = { name = "tsm_handler" },
   [3361] = { name = "pg_ndistinct" },
   [3402] = { name = "pg_dependencies" },
@@ -1095,37 +1095,37 @@ local PG_TYPES = {
   [3614] = { name = "tsvector", kind = "tsvector" },
   [3615] = { name = "tsquery" },
   [3642] = { name = "gtsvector" },
-  [3643] = { name = "_tsvector", kind = "array", elem = 3614 },
-  [3644] = { name = "_gtsvector", kind = "array", elem = 3642 },
-  [3645] = { name = "_tsquery", kind = "array", elem = 3615 },
+  [3643] = { name = "tsvector[]", kind = "array", elem = 3614 },
+  [3644] = { name = "gtsvector[]", kind = "array", elem = 3642 },
+  [3645] = { name = "tsquery[]", kind = "array", elem = 3615 },
   [3734] = { name = "regconfig", kind = "oid" },
-  [3735] = { name = "_regconfig", kind = "array", elem = 3734 },
+  [3735] = { name = "regconfig[]", kind = "array", elem = 3734 },
   [3769] = { name = "regdictionary", kind = "oid" },
-  [3770] = { name = "_regdictionary", kind = "array", elem = 3769 },
+  [3770] = { name = "regdictionary[]", kind = "array", elem = 3769 },
   [3802] = { name = "jsonb", kind = "jsonb" },
-  [3807] = { name = "_jsonb", kind = "array", elem = 3802 },
+  [3807] = { name = "jsonb[]", kind = "array", elem = 3802 },
   [3831] = { name = "anyrange" },
   [3838] = { name = "event_trigger" },
   [3904] = { name = "int4range", kind = "range", elem = 23 },
-  [3905] = { name = "_int4range", kind = "array", elem = 3904 },
+  [3905] = { name = "int4range[]", kind = "array", elem = 3904 },
   [3906] = { name = "numrange", kind = "range", elem = 1700 },
-  [3907] = { name = "_numrange", kind = "array", elem = 3906 },
+  [3907] = { name = "numrange[]", kind = "array", elem = 3906 },
   [3908] = { name = "tsrange", kind = "range", elem = 1114 },
-  [3909] = { name = "_tsrange", kind = "array", elem = 3908 },
+  [3909] = { name = "tsrange[]", kind = "array", elem = 3908 },
   [3910] = { name = "tstzrange", kind = "range", elem = 1184 },
-  [3911] = { name = "_tstzrange", kind = "array", elem = 3910 },
+  [3911] = { name = "tstzrange[]", kind = "array", elem = 3910 },
   [3912] = { name = "daterange", kind = "range", elem = 1082 },
-  [3913] = { name = "_daterange", kind = "array", elem = 3912 },
+  [3913] = { name = "daterange[]", kind = "array", elem = 3912 },
   [3926] = { name = "int8range", kind = "range", elem = 20 },
-  [3927] = { name = "_int8range", kind = "array", elem = 3926 },
+  [3927] = { name = "int8range[]", kind = "array", elem = 3926 },
   [4072] = { name = "jsonpath", kind = "jsonpath" },
-  [4073] = { name = "_jsonpath", kind = "array", elem = 4072 },
+  [4073] = { name = "jsonpath[]", kind = "array", elem = 4072 },
   [4089] = { name = "regnamespace", kind = "oid" },
-  [4090] = { name = "_regnamespace", kind = "array", elem = 4089 },
+  [4090] = { name = "regnamespace[]", kind = "array", elem = 4089 },
   [4096] = { name = "regrole", kind = "oid" },
-  [4097] = { name = "_regrole", kind = "array", elem = 4096 },
+  [4097] = { name = "regrole[]", kind = "array", elem = 4096 },
   [4191] = { name = "regcollation", kind = "oid" },
-  [4192] = { name = "_regcollation", kind = "array", elem = 4191 },
+  [4192] = { name = "regcollation[]", kind = "array", elem = 4191 },
   [4451] = { name = "int4multirange", kind = "multirange", elem = 3904 },
   [4532] = { name = "nummultirange", kind = "multirange", elem = 3906 },
   [4533] = { name = "tsmultirange", kind = "multirange", elem = 3908 },
@@ -1138,18 +1138,18 @@ local PG_TYPES = {
   [4601] = { name = "pg_brin_minmax_multi_summary" },
   [5017] = { name = "pg_mcv_list" },
   [5038] = { name = "pg_snapshot", kind = "snapshot" },
-  [5039] = { name = "_pg_snapshot", kind = "array", elem = 5038 },
+  [5039] = { name = "pg_snapshot[]", kind = "array", elem = 5038 },
   [5069] = { name = "xid8", kind = "xid8" },
   [5077] = { name = "anycompatible" },
   [5078] = { name = "anycompatiblearray", kind = "array" },
   [5079] = { name = "anycompatiblenonarray" },
   [5080] = { name = "anycompatiblerange" },
-  [6150] = { name = "_int4multirange", kind = "array", elem = 4451 },
-  [6151] = { name = "_nummultirange", kind = "array", elem = 4532 },
-  [6152] = { name = "_tsmultirange", kind = "array", elem = 4533 },
-  [6153] = { name = "_tstzmultirange", kind = "array", elem = 4534 },
-  [6155] = { name = "_datemultirange", kind = "array", elem = 4535 },
-  [6157] = { name = "_int8multirange", kind = "array", elem = 4536 },
+  [6150] = { name = "int4multirange[]", kind = "array", elem = 4451 },
+  [6151] = { name = "nummultirange[]", kind = "array", elem = 4532 },
+  [6152] = { name = "tsmultirange[]", kind = "array", elem = 4533 },
+  [6153] = { name = "tstzmultirange[]", kind = "array", elem = 4534 },
+  [6155] = { name = "datemultirange[]", kind = "array", elem = 4535 },
+  [6157] = { name = "int8multirange[]", kind = "array", elem = 4536 },
 }
 
 -- luacheck: push ignore 421
@@ -2239,84 +2239,112 @@ pgwire.prefs.heuristic = Pref.bool("Detect on any port", true,
   "Recognise PostgreSQL on other TCP ports: a startup packet, or a segment of whole valid messages")
 
 ---------------------------------------------------------------------------------------------------
--- Readers that the generated message decoders call. `b` is one message being decoded:
---   s: the bytes of the whole call (a Lua string), tvb, tree (current subtree), pos (0-based),
---   e (0-based end of the message), ok (false after an out-of-bounds read), v (bound variables),
---   base (offset of the message start).
+-- Helpers of the message readers (generator/templates/readers.lua)
+
+-- What the first pass keeps for later passes (see the runtime below) that the readers use: per
+-- message its link to a request (ML), its COPY progress (MCP); per request the parameter types of
+-- its statement (RQ_PT).
+local ML, MCP, RQ_PT
+
+-- luacheck: push ignore 421
+-- Included by pgwire.lua.ejs (one drop-in file): the helpers that the generated message readers
+-- call (generator/lua.ts). Mirrored by src/runtime/body.ts.
+--
+-- c is the context of one call of the dissector (one per nesting level, reused from call to call):
+--   c.tvb, c.s       the call's data as a Tvb and as a Lua string (read once per call)
+--   c.root           the tree the call was given (a NULL tree in tshark's summary mode)
+--   c.t              the message's subtree, nil without a tree: experts go there (or on root)
+--   c.vis            the tree is visible (tshark -V, -T pdml, -T fields, the GUI's details)
+--   c.r0             a zero-length range at the message start, for generated items
+--   c.core           the connection's slowly changing state (see the runtime below)
+--   c.cols, c.rf     the columns and result formats the message's values are typed by
+--   c.lists          the records the message keeps (remember), made on the first one
+--   c.sub            the payload message picked inside this one, if any
+--   c.copy, c.cs     what a copyStatement element found; the COPY's progress after a CopyData
+--   c.dirty          the variables table holds names the data gave: the next message takes a new one
+
+-- Integer decoders (1-based index i): the generated readers use those the spec needs.
+-- luacheck: push ignore 211
+local function u16(s, i)
+  local a, b = sbyte(s, i, i + 1)
+  return a * 256 + b
+end
+
+local function i16(s, i)
+  local x = u16(s, i)
+  if x >= 32768 then return x - 65536 end
+  return x
+end
 
 local function u32(s, i)
   local a, b, c, d = sbyte(s, i, i + 3)
   return ((a * 256 + b) * 256 + c) * 256 + d
 end
 
--- b.nt: no tree to fill (tshark without -V, filters or field output gives the dissector a NULL
--- tree): the body is still read for its variables, but nothing crosses into Wireshark's C API.
-local function b_expert(b, key, text)
-  if not b.nt then b.tree:add_proto_expert_info(E[key], text) end
+local function i32(s, i)
+  local x = u32(s, i)
+  if x >= 2147483648 then return x - 4294967296 end
+  return x
 end
 
-local function b_overrun(b)
-  b_expert(b, "overrun", "Field runs past the end of the message")
-  b.ok = false
+local function i8(x)
+  if x >= 128 then return x - 256 end
+  return x
 end
 
-local function b_int(b, f, size, signed, bind)
-  if not b.ok then return end
-  local p = b.pos
-  if p + size > b.e then return b_overrun(b) end
-  if not b.nt then b.tree:add(f, b.tvb(p, size)) end
-  if bind then
-    local s = b.s
-    local v
-    if size == 1 then
-      v = sbyte(s, p + 1)
-      if signed and v >= 128 then v = v - 256 end
-    elseif size == 2 then
-      local x, y = sbyte(s, p + 1, p + 2)
-      v = x * 256 + y
-      if signed and v >= 32768 then v = v - 65536 end
-    elseif size == 4 then
-      v = u32(s, p + 1)
-      if signed and v >= 2147483648 then v = v - 4294967296 end
-    elseif signed then
-      v = tostring(b.tvb(p, 8):int64())
-    else
-      v = tostring(b.tvb(p, 8):uint64())
-    end
-    b.v[bind] = v
-  end
-  b.pos = p + size
+-- 64-bit integers as text, exact on every Lua version (Wireshark's Int64 and UInt64).
+local function i64(c, off) return tostring(c.tvb(off, 8):int64()) end
+local function u64(c, off) return tostring(c.tvb(off, 8):uint64()) end
+-- luacheck: pop
+
+-- A bound variable as a count, a length or a switch key: anything that is not a number is 0.
+local function num(x)
+  if type(x) == "number" then return x end
+  return 0
 end
 
-local function b_str(b, f, bind)
-  if not b.ok then return end
-  local p = b.pos
-  local z = sfind(b.s, "\0", p + 1, true)
-  if not z or z > b.e then
-    b_expert(b, "unterminated", "String has no terminating NUL")
-    b.ok = false
-    return
-  end
-  if not b.nt then b.tree:add_packet_field(f, b.tvb(p, z - p), ENC_UTF_8) end
-  if bind then
-    local val = ssub(b.s, p + 1, z - 1)
-    if sbyte(bind, 1) == 36 then
-      local k = b.v[ssub(bind, 2)]
-      if type(k) == "string" then b.v[k] = val end
-    else
-      b.v[bind] = val
-    end
-  end
-  b.pos = z
+-- TreeItem's methods referenced, add, add_packet_field and set_generated, taken from the first
+-- tree the dissector is given: looked up on the userdata at every call, a method costs a good part
+-- of the call. Tree items are added only when the tree is visible or a filter, column or tap uses
+-- the field (REFS[field]): the same rule Wireshark's own dissectors follow.
+local REF, ADD, ADDPF, GEN
+
+-- REFS[field]: a filter, a column or a tap uses the field, asked of Wireshark (TreeItem.referenced
+-- on REF_TREE, the call's tree) once per field and pass; REF_GEN numbers the passes. What is
+-- referenced changes only between passes (a new filter, new coloring rules: Wireshark dissects
+-- every frame again, from the first).
+local REF_TREE, REF_GEN = nil, 0
+local REFS_MT = { __index = function(t, f)
+  local x = REF(REF_TREE, f) == true
+  rawset(t, f, x)
+  return x
+end }
+local REFS = setmetatable({}, REFS_MT)
+local function refs_reset()
+  REFS = setmetatable({}, REFS_MT)
+  REF_GEN = REF_GEN + 1
 end
 
-local function b_bytes(b, f, n, bind)
-  if not b.ok or n <= 0 then return end
-  local p = b.pos
-  if p + n > b.e then return b_overrun(b) end
-  if not b.nt then b.tree:add(f, b.tvb(p, n)) end
-  if bind then b.v[bind] = ssub(b.s, p + 1, p + n) end
-  b.pos = p + n
+-- An expert info on the message, or, without a tree, on the call's NULL tree (tshark -z expert
+-- and the expert column still see it).
+local function x_expert(c, key, text)
+  (c.t or c.root):add_proto_expert_info(E[key], text)
+end
+local b_expert = x_expert
+
+local function ovr(c)
+  x_expert(c, "overrun", "Field runs past the end of the message")
+  return nil
+end
+
+local function unterm(c)
+  x_expert(c, "unterminated", "String has no terminating NUL")
+  return nil
+end
+
+local function unknown_kind(c, k)
+  x_expert(c, "unknownPayload", sformat("Unknown kind of column data %d", k))
+  return nil
 end
 
 -- Text cut to at most max bytes at a UTF-8 character boundary, the cut marked with "...".
@@ -2324,8 +2352,8 @@ local function cut_utf8(s, max)
   if #s <= max then return s end
   local cut = max
   while cut > 0 do
-    local c = sbyte(s, cut + 1)
-    if c < 128 or c >= 192 then break end
+    local b = sbyte(s, cut + 1)
+    if b < 128 or b >= 192 then break end
     cut = cut - 1
   end
   return ssub(s, 1, cut) .. "..."
@@ -2334,151 +2362,430 @@ end
 -- ASCII letters to lower or upper case whatever the locale (string.lower and string.upper, like
 -- Lua's %a and %s classes, follow the C library's locale, which Wireshark sets from the user's).
 local LOWER, UPPER = {}, {}
-for c = 65, 90 do
-  LOWER[string.char(c)] = string.char(c + 32)
-  UPPER[string.char(c + 32)] = string.char(c)
+for b = 65, 90 do
+  LOWER[string.char(b)] = string.char(b + 32)
+  UPPER[string.char(b + 32)] = string.char(b)
 end
 local function ascii_lower(s) return (string.gsub(s, "[A-Z]", LOWER)) end
 local function ascii_upper(s) return (string.gsub(s, "[a-z]", UPPER)) end
 
-local function b_lookup(b, f, from, tbl, prefix, bind, first_word, replication)
-  if not b.ok or (replication and not b.st.repl) then return end
-  local key = b.v[from]
+local MAX_VALUE_BYTES = 1024
+
+-- The list a message did not have (no format codes, no parameter types): one, shared.
+local EMPTY = {}
+
+local function char_of(x)
+  if type(x) == "number" and x >= 32 and x < 127 then return string.char(x) end
+  return tostring(x)
+end
+
+-- Texts that have no control characters, as seen before (looking again costs a pattern match
+-- per character; the same names, tags and queries come again and again). Emptied when it grows.
+local CLEAN, NCLEAN = {}, 0
+local function no_controls(s)
+  if CLEAN[s] then return s end
+  if sfind(s, "[%z\1-\31\127]") then return (sgsub(s, "[%z\1-\31\127]", " ")) end
+  if NCLEAN >= 4096 then CLEAN, NCLEAN = {}, 0 end
+  CLEAN[s], NCLEAN = true, NCLEAN + 1
+  return s
+end
+
+-- Values in the Info column: control characters as spaces, cut at 80 bytes on a UTF-8 boundary.
+local function info_text(x)
+  if type(x) == "number" then
+    if x == floor(x) then return sformat("%d", x) end
+    return tostring(x)
+  end
+  local s = tostring(x)
+  if #s > 80 then s = cut_utf8(s, 80) end
+  return no_controls(s)
+end
+
+-- Integers as shown before (the same counts, rows and pids come again): emptied when it grows.
+local NUMS, NNUMS = {}, 0
+
+-- A variable in an Info text (the generated info functions): "" when it is not bound.
+local function iv(x)
+  if x == nil then return "" end
+  local text = info_text(x)
+  if type(x) == "number" and x == floor(x) then
+    if NNUMS >= 4096 then NUMS, NNUMS = {}, 0 end
+    NUMS[x], NNUMS = text, NNUMS + 1
+  end
+  return text
+end
+local CHARS = {}
+for b = 32, 126 do CHARS[b] = string.char(b) end
+local function ic(x)
+  if x == nil then return "" end
+  return CHARS[x] or char_of(x)
+end
+
+
+-- A variable's value looked up in a spec table (LookupElement): by its decimal text, its first
+-- characters (prefix), or its first word upper-cased (a command's name).
+local function lookup(tbl, key, prefix, first_word)
   if type(key) == "number" then key = sformat("%d", key) end
-  if type(key) ~= "string" then return end
+  if type(key) ~= "string" then return nil end
   if first_word then
     key = smatch(key, "^[ \t\n\r\f\v]*([A-Za-z_]+)")
-    if not key then return end
+    if not key then return nil end
     key = ascii_upper(key)
   end
   if prefix then key = ssub(key, 1, prefix) end
-  local v = tbl[key]
-  if v == nil then return end
-  if not b.nt then b.tree:add(f, b.r0, v):set_generated() end
-  if bind then b.v[bind] = v end
+  return tbl[key]
 end
 
--- The size bytes just read, as PostgreSQL prints a binary value of type oid (TextElement).
-local function b_text(b, f, size, oid, bind)
-  if not b.ok or (b.nt and not bind) then return end
-  local p = b.pos - size
-  local text = pg_value_text(oid, 1, ssub(b.s, p + 1, b.pos))
-  if not b.nt then b.tree:add(f, b.tvb(p, 0), text):set_generated() end
-  if bind then b.v[bind] = text end
-end
-
-local function b_num(b, name)
-  local v = b.v[name]
-  if type(v) == "number" then return v end
-  return 0
-end
-
-local function b_more(b)
-  return b.ok and b.pos < b.e and sbyte(b.s, b.pos + 1) ~= 0
-end
-
-local function b_zero(b)
-  if not b.ok then return end
-  if b.pos < b.e then b.pos = b.pos + 1 else b_overrun(b) end
-end
-
-local function b_open(b, label)
-  if b.nt then return nil end
-  local parent = b.tree
-  b.tree = parent:add(b.tvb(b.pos, 0), label)
-  return { parent = parent, start = b.pos }
-end
-
-local function b_close(b, t)
-  if not t then return end
-  b.tree:set_len(b.pos - t.start)
-  b.tree = t.parent
-end
-
-local function b_finish(b)
-  if b.ok and b.pos < b.e then
-    b_expert(b, "trailing", sformat("%d bytes after the last field", b.e - b.pos))
+-- One record of a list the message keeps for its connection (RememberElement).
+local function remember(c, name, ...)
+  local l = c.lists
+  if not l then
+    l = {}
+    c.lists = l
   end
+  local r = l[name]
+  if not r then
+    r = {}
+    l[name] = r
+  end
+  r[#r + 1] = { ... }
 end
-
-local MAX_VALUE_BYTES = 1024
 
 -- Generated fields from a text of one-letter attributes (AttributesElement in spec/dsl.ts).
-local function b_attributes(b, from, gs2, keys, fcbind, fauthzid, fother)
-  if not b.ok or b.nt then return end
-  local text = b.v[from]
+local function attributes(c, t, text, gs2, keys, fcbind, fauthzid, fother)
   if type(text) ~= "string" then return end
   local items, p = {}, 1
   while true do
-    local c = sfind(text, ",", p, true)
-    if not c then
+    local k = sfind(text, ",", p, true)
+    if not k then
       items[#items + 1] = ssub(text, p)
       break
     end
-    items[#items + 1] = ssub(text, p, c - 1)
-    p = c + 1
+    items[#items + 1] = ssub(text, p, k - 1)
+    p = k + 1
   end
   local first = gs2 and 3 or 1
   if #items < first then return end
   for i = first, #items do
     if not sfind(items[i], "^[A-Za-z]=") then return end
   end
-  local r = b.r0
+  local r, vis = c.r0, c.vis
   if gs2 then
-    b.tree:add(fcbind, r, items[1]):set_generated()
-    if items[2] ~= "" then b.tree:add(fauthzid, r, items[2]):set_generated() end
+    if vis or REFS[fcbind] then GEN(ADD(t, fcbind, r, items[1])) end
+    if items[2] ~= "" and (vis or REFS[fauthzid]) then GEN(ADD(t, fauthzid, r, items[2])) end
   end
   for i = first, #items do
     local f = keys[ssub(items[i], 1, 1)]
     if f then
-      b.tree:add(f, r, ssub(items[i], 3)):set_generated()
-    else
-      b.tree:add(fother, r, items[i]):set_generated()
+      if vis or REFS[f] then GEN(ADD(t, f, r, ssub(items[i], 3))) end
+    elseif vis or REFS[fother] then
+      GEN(ADD(t, fother, r, items[i]))
     end
   end
 end
 
-local function b_remember(b, list, vars)
-  if not b.ok then return end
-  local rec = {}
-  for i = 1, #vars do rec[i] = b.v[vars[i]] end
-  local l = b.lists[list]
-  if not l then
-    l = {}
-    b.lists[list] = l
+-- An Int32 length (-1: NULL) and that many bytes at p, as column and parameter values are sent:
+-- the offset after them and the length; nil (after an expert, with the length shown when the
+-- bytes run past the message) when they do not fit.
+local function value_at(c, t, s, p, e, flen)
+  if p + 4 > e then return ovr(c) end
+  local n = i32(s, p + 1)
+  if n > 0 and p + 4 + n > e then
+    if c.vis or REFS[flen] then ADD(t, flen, c.tvb(p, 4)) end
+    return ovr(c)
   end
-  l[#l + 1] = rec
+  if n > 0 then return p + 4 + n, n end
+  return p + 4, n
+end
+
+-- A value's line label: "name (type): text".
+local function line_label(name, ty, text)
+  if ty then return name .. " (" .. ty .. "): " .. text end
+  return name .. ": " .. text
+end
+
+-- One value's line (ColumnElement, ParamElement) from start to p: the value when it could be
+-- decoded (text), else the length, labelled "name (type): value"; under it the name, the type, the
+-- length (when the line is the value) and the bytes. f: { len, data, value, name, type } fields.
+local function value_line(c, t, start, p, n, text, f, name, ty, label)
+  local tvb, vis = c.tvb, c.vis
+  local line
+  if text then
+    if vis or REFS[f.value] then line = ADD(t, f.value, tvb(start, p - start), text, line_label(label, ty, text)) end
+  elseif vis or REFS[f.len] then
+    line = ADD(t, f.len, tvb(start, 4), n, line_label(label, ty, (n < 0) and "NULL" or sformat("%d bytes", n)))
+  end
+  local under = line or t
+  local r = tvb(start, 0)
+  if name and (vis or REFS[f.name]) then GEN(ADD(under, f.name, r, name)) end
+  if ty and (vis or REFS[f.type]) then GEN(ADD(under, f.type, r, ty)) end
+  if text and (vis or REFS[f.len]) then ADD(under, f.len, tvb(start, 4)) end
+  if n > 0 and (vis or REFS[f.data]) then ADD(under, f.data, tvb(start + 4, n)) end
 end
 
 -- A column value, typed by the connection's column list (ColumnElement in spec/dsl.ts).
-local function b_column(b, flen, fdata, fname, ftype, fvalue, i)
-  if not b.ok then return end
-  local start = b.pos
-  b_int(b, flen, 4, true, "vlen")
-  local n = b_num(b, "vlen")
-  local at = b.pos
-  b_bytes(b, fdata, n)
-  if not b.ok or b.nt then return end
-  local c = b.cols and b.cols[i + 1]
-  if not c then return end
-  local cn, ct, cf = c[1], c[2], c[3]
-  local rf = b.rf
+local function column(c, t, s, p, e, i, f)
+  local start = p
+  local n
+  p, n = value_at(c, t, s, p, e, f.len)
+  if not p then return nil end
+  local col = c.cols and c.cols[i + 1]
+  local cn, ct, cf
+  if col then cn, ct, cf = col[1], col[2], col[3] end
+  local rf = c.rf
   if rf then
     if #rf == 0 then cf = 0 elseif #rf == 1 then cf = rf[1][1] else cf = rf[i + 1] and rf[i + 1][1] end
   end
-  local r = b.tvb(start, 0)
-  if type(cn) == "string" then b.tree:add(fname, r, cn):set_generated() end
-  local t = type(ct) == "number" and PG_TYPES[ct]
-  if t then b.tree:add(ftype, r, t.name):set_generated() end
-  if n >= 0 and type(ct) == "number" and type(cf) == "number" then
-    local text = cut_utf8(pg_value_text(ct, cf, ssub(b.s, at + 1, at + n)), MAX_VALUE_BYTES)
-    b.tree:add(fvalue, r, text):set_generated()
+  local ty = type(ct) == "number" and PG_TYPES[ct] and PG_TYPES[ct].name or nil
+  local text
+  if col and n >= 0 and type(ct) == "number" and type(cf) == "number" then
+    text = cut_utf8(pg_value_text(ct, cf, ssub(s, start + 5, p)), MAX_VALUE_BYTES)
+  end
+  if type(cn) ~= "string" then cn = nil end
+  value_line(c, t, start, p, n, text, f, cn, ty, cn or sformat("Column %d", i + 1))
+  return p
+end
+
+-- The parameter types of the statement the message refers to (ParamElement): in the first pass
+-- that statement's now, later the ones the first pass kept for the request (RQ_PT). c.m, c.v: the
+-- message and its variables; c.pt caches the answer for the message's other parameters.
+local function param_types(c)
+  local types = c.pt
+  if types ~= nil then return types end
+  if c.first then
+    local r, v = c.m.objects.refer, c.v
+    local map = r.map or ((v[r.mapVar] == 83 and "S") or (v[r.mapVar] == 80 and "P"))
+    local key = v[r.name]
+    local obj = map and type(key) == "string" and c.conn.objs[map][key]
+    types = obj and obj.types or false
+  else
+    local k = ML[c.g]
+    types = k and k > 0 and RQ_PT[k] or false
+  end
+  c.pt = types
+  return types
+end
+
+-- A parameter value, typed by the statement the message refers to (param_types) and the
+-- message's format codes (ParamElement in spec/dsl.ts).
+local function param(c, t, s, p, e, i, f, formats)
+  local start = p
+  local n
+  p, n = value_at(c, t, s, p, e, f.len)
+  if not p then return nil end
+  local fmts = c.lists and c.lists[formats] or EMPTY
+  local fc = 0
+  if #fmts == 1 then fc = fmts[1][1] elseif #fmts > 1 then fc = fmts[i + 1] and fmts[i + 1][1] end
+  local types = param_types(c)
+  local oid = types and types[i + 1] and types[i + 1][1]
+  if type(oid) ~= "number" then oid = 0 end
+  local ty = oid ~= 0 and PG_TYPES[oid] and PG_TYPES[oid].name or nil
+  local text
+  if n >= 0 and type(fc) == "number" then text = cut_utf8(pg_value_text(oid, fc, ssub(s, start + 5, p)), MAX_VALUE_BYTES) end
+  value_line(c, t, start, p, n, text, f, nil, ty, sformat("$%d", i + 1))
+  return p
+end
+
+-- The relation whose OID id is, as the stream's Relation message described it: its name, and its
+-- columns for the tuple columns that follow (RelationElement).
+local function relation(c, id)
+  local rels = c.core.rels
+  local r = rels and rels[id]
+  c.cols = r and r.cols
+  return r and r.name
+end
+
+-- A column of a logical replication tuple (TupleColumnElement in spec/dsl.ts): valued holds the
+-- kind bytes followed by a length and a value, digits their formats; empty the kinds with nothing.
+-- One line: the value when it could be decoded, else the kind (NULL, an unchanged TOASTed value),
+-- labelled "name (type): value"; under it the name, the type, the kind, the length and the bytes.
+-- f: { kind, len, data, name, type, value } fields.
+local function tuple_column(c, t, s, p, e, i, f, valued, digits, empty)
+  if p + 1 > e then return ovr(c) end
+  local tvb, vis = c.tvb, c.vis
+  local start = p
+  local k = ssub(s, p + 1, p + 1)
+  local kb = sbyte(k)
+  p = p + 1
+  local col = c.cols and c.cols[i + 1]
+  local cn, ct = col and col[1], col and col[2]
+  if type(cn) ~= "string" then cn = nil end
+  -- A built-in type, or one the stream's Type message named.
+  local ty = type(ct) == "number" and (PG_TYPES[ct] and PG_TYPES[ct].name or (c.core.types and c.core.types[ct])) or nil
+  local label = cn or sformat("Column %d", i + 1)
+  local vi = sfind(valued, k, 1, true)
+  local n, text
+  if vi then
+    if p + 4 > e then
+      if vis or REFS[f.kind] then ADD(t, f.kind, tvb(start, 1)) end
+      return ovr(c)
+    end
+    n = i32(s, p + 1)
+    if n > 0 and p + 4 + n > e then
+      if vis or REFS[f.kind] then ADD(t, f.kind, tvb(start, 1)) end
+      if vis or REFS[f.len] then ADD(t, f.len, tvb(p, 4)) end
+      return ovr(c)
+    end
+    p = p + 4 + ((n > 0) and n or 0)
+    if n >= 0 and type(ct) == "number" then
+      text = cut_utf8(pg_value_text(ct, sbyte(digits, vi) - 48, ssub(s, start + 6, p)), MAX_VALUE_BYTES)
+    end
+  elseif not sfind(empty, k, 1, true) then
+    if vis or REFS[f.kind] then ADD(t, f.kind, tvb(start, 1)) end
+    return unknown_kind(c, kb)
+  end
+  local line
+  if text then
+    if vis or REFS[f.value] then line = ADD(t, f.value, tvb(start, p - start), text, line_label(label, ty, text)) end
+  elseif vis or REFS[f.kind] then
+    local what = (kb == 110 and "NULL") or (kb == 117 and "unchanged TOAST value") or sformat("%d bytes", n or 0)
+    line = ADD(t, f.kind, tvb(start, 1), kb, line_label(label, ty, what))
+  end
+  local under = line or t
+  local r = tvb(start, 0)
+  if cn and (vis or REFS[f.name]) then GEN(ADD(under, f.name, r, cn)) end
+  if ty and (vis or REFS[f.type]) then GEN(ADD(under, f.type, r, ty)) end
+  if text and (vis or REFS[f.kind]) then ADD(under, f.kind, tvb(start, 1)) end
+  if vi then
+    if vis or REFS[f.len] then ADD(under, f.len, tvb(start + 1, 4)) end
+    if n > 0 and (vis or REFS[f.data]) then ADD(under, f.data, tvb(start + 5, n)) end
+  end
+  return p
+end
+
+-- The options of a replication command: the list in parentheses of its text, outside quotes,
+-- as { name, value } pairs (value nil for an option without one). Bare names fold to lower case.
+local function repl_options(text)
+  local out = {}
+  local p, n, q = 1, #text, nil
+  while p <= n do
+    local ch = ssub(text, p, p)
+    if q then
+      if ch == q then q = nil end
+    elseif ch == "'" or ch == '"' then q = ch
+    elseif ch == "(" then break
+    end
+    p = p + 1
+  end
+  if p > n then return out end
+  p = p + 1
+  -- A quoted token starting at p (quote character qc, doubled inside): its text and the next position.
+  local function quoted(qc)
+    local parts, i = {}, p + 1
+    while i <= n do
+      local z = sfind(text, qc, i, true)
+      if not z then return nil end
+      parts[#parts + 1] = ssub(text, i, z - 1)
+      if ssub(text, z + 1, z + 1) == qc then
+        parts[#parts + 1] = qc
+        i = z + 2
+      else
+        return tconcat(parts), z + 1
+      end
+    end
+    return nil
+  end
+  while true do
+    p = sfind(text, "[^ \t\n\r\f\v]", p) or n + 1
+    local name, value
+    local ch = ssub(text, p, p)
+    if ch == '"' then
+      name, p = quoted('"')
+      if not name then return out end
+    else
+      name = smatch(text, "^[A-Za-z0-9_]+", p)
+      if not name then return out end
+      p = p + #name
+      name = ascii_lower(name)
+    end
+    p = sfind(text, "[^ \t\n\r\f\v]", p) or n + 1
+    ch = ssub(text, p, p)
+    if ch == "'" or ch == '"' then
+      value, p = quoted(ch)
+      if not value then return out end
+    elseif ch ~= "," and ch ~= ")" and ch ~= "" then
+      value = smatch(text, "^[^ \t\n\r\f\v,)]+", p)
+      p = p + #value
+    end
+    out[#out + 1] = { name, value }
+    p = sfind(text, "[^ \t\n\r\f\v]", p) or n + 1
+    ch = ssub(text, p, p)
+    if ch ~= "," then return out end
+    p = p + 1
   end
 end
 
+-- A replication command's options (OptionsElement), only when variable `when` is bound: a
+-- generated field each (with a tree), and each value bound as "opt:name".
+local function options(c, t, v, text, when, f)
+  if when == nil or type(text) ~= "string" then return end
+  local list = repl_options(text)
+  for i = 1, #list do
+    local name, value = list[i][1], list[i][2]
+    if t and (c.vis or REFS[f]) then GEN(ADD(t, f, c.r0, value and (name .. "=" .. value) or name)) end
+    v["opt:" .. name] = value or ""
+    c.dirty = true
+  end
+end
 
--- luacheck: push ignore 421
--- Included by pgwire.lua.ejs (one drop-in file); uses its readers (b_expert, cut_utf8, u32, pg_value_text).
+-- Prepared statements and portals by name (spec/dsl.ts Objects): each with its SQL, parameter
+-- types, columns once described, and for a portal its result formats and its statement; kept by
+-- the first pass (each message's generated obj function). A list a message did not have: EMPTY
+-- (defined above).
+
+-- The SQL texts kept, once each (a statement parsed again and again is one string).
+local SQL_TEXT = {}
+local function keep_sql(sql)
+  local kept = SQL_TEXT[sql]
+  if kept then return kept end
+  SQL_TEXT[sql] = sql
+  return sql
+end
+
+-- Message sets carried inside other messages (spec/dsl.ts PayloadSet), filled in below.
+local P = {}
+
+-- The rest of the message; inside the payload set the connection carries, one of its messages
+-- (PayloadElement in spec/dsl.ts), read by its own reader: c.sub names it.
+local function payload_pick(c, s, p, set)
+  if c.core.sub ~= set.name then return nil end
+  local ty = sbyte(s, p + 1)
+  local m = set.types[ty]
+  if not m then x_expert(c, "unknownPayload", sformat("Unknown %s message type %d", set.name, ty)) end
+  return m
+end
+
+local function payload_nt(c, v, s, p, e, set)
+  if p >= e then return p end
+  local m = payload_pick(c, s, p, set)
+  if not m then return e end
+  v.instream = c.core.stream and 1 or 0
+  c.sub = m
+  return m.nt(c, v, s, p + 1, e)
+end
+
+-- With a tree, the payload message is a subtree of its carrier's.
+local function payload_tree(c, v, s, p, e, t, set, f, ftype)
+  if p >= e then return p end
+  if c.vis or REFS[f] then ADD(t, f, c.tvb(p, e - p)) end
+  local m = payload_pick(c, s, p, set)
+  if not m then return e end
+  local st = t
+  if c.vis then st = ADD(t, c.tvb(p, e - p), set.name .. ": " .. m.name) end
+  -- Its generated items point at its start (Wireshark places them in the subtree).
+  local r0 = c.r0
+  c.r0 = c.tvb(p, 0)
+  if c.vis or REFS[ftype] then ADD(st, ftype, c.tvb(p, 1)) end
+  v.instream = c.core.stream and 1 or 0
+  c.sub = m
+  local q = m.tree(c, v, s, p + 1, e, st)
+  c.r0 = r0
+  return q
+end
+
+
+-- Included by pgwire.lua.ejs (one drop-in file); uses readers.lua (b_expert, cut_utf8, u32, REF, MCP)
+-- and values.lua (pg_value_text).
 -- COPY statements and the rows of their data (CopyStatementElement, CopyRowsElement in
 -- spec/dsl.ts; mirrored by src/runtime/copy.ts).
 
@@ -2544,7 +2851,7 @@ end
 -- left out; so is everything that is not COPY.
 local COPY_MAX_TOKENS = 10000
 
-local function copy_statements(sql)
+local function copy_statements_of(sql)
   if not sfind(sql, "[Cc][Oo][Pp][Yy]") then return nil end
   local t = sql_tokens(sql, COPY_MAX_TOKENS)
   local out, i = {}, 1
@@ -2840,16 +3147,26 @@ local function copy_at(b, q, carried, base)
 end
 
 -- One row: its number, then each field's column name (when known) and value (or NULL).
+-- One field of a row: a line (its value, or NULL) labelled with its column's name (or its place),
+-- the name under it.
+local function copy_field(parent, f, r, name, value, k)
+  local label = name or sformat("Field %d", k)
+  local line
+  if value then line = ADD(parent, f.value, r, value, label .. ": " .. value)
+  else line = ADD(parent, f.null, r, true, label .. ": NULL") end
+  GEN(line)
+  if name then GEN(ADD(line, f.column, r, name)) end
+end
+
+-- One row: its number, and under it each field's line.
 local function copy_emit_row(b, f, row, fields, names, at, carried, base)
   if b.nt then return end
-  b.tree:add(f.row, copy_at(b, at, carried, base), row):set_generated()
+  local rt = ADD(b.tree, f.row, copy_at(b, at, carried, base), row, sformat("Row %d", row))
+  GEN(rt)
   for k = 1, #fields do
     local r = copy_at(b, at + fields[k][1] - 1, carried, base)
-    local name = names and names[k]
-    if name then b.tree:add(f.column, r, name):set_generated() end
     local v = fields[k][2]
-    if v then b.tree:add(f.value, r, cut_utf8(v, MAX_VALUE_BYTES)):set_generated()
-    else b.tree:add(f.null, r, true):set_generated() end
+    copy_field(rt, f, r, names and names[k], v and cut_utf8(v, MAX_VALUE_BYTES), k)
   end
 end
 
@@ -2918,16 +3235,15 @@ local function copy_binary(b, f, st, data, base)
   local rowAt, fieldAt
   local p, n = 1, #data
   local fields = {}
+  -- The row item of the row being read, when it began in this message.
+  local rowItem
   local function flush_row()
     -- The fields that completed in this message, under the row they belong to.
     if #fields > 0 and not b.nt then
       for k = 1, #fields do
         local fd = fields[k]
         local r = (fd.at and b.tvb(base + fd.at - 1, 0)) or b.tvb(base, 0)
-        local name = cs.names and cs.names[fd.i]
-        if name then b.tree:add(f.column, r, name):set_generated() end
-        if fd.v then b.tree:add(f.value, r, fd.v):set_generated()
-        else b.tree:add(f.null, r, true):set_generated() end
+        copy_field(rowItem or b.tree, f, r, cs.names and cs.names[fd.i], fd.v, fd.i)
       end
     end
     fields = {}
@@ -2957,8 +3273,8 @@ local function copy_binary(b, f, st, data, base)
           local ext = u32(acc, 16)
           if not b.nt then
             local r = (sigAt and b.tvb(base + sigAt - 1, 0)) or b.tvb(base, 0)
-            b.tree:add(f.flags, r, u32(acc, 12)):set_generated()
-            b.tree:add(f.extension, r, ext):set_generated()
+            GEN(ADD(b.tree, f.flags, r, u32(acc, 12)))
+            GEN(ADD(b.tree, f.extension, r, ext))
           end
           acc = ""
           if ext > 0 then stage, need = "ext", ext else stage, need = "count", 2 end
@@ -2971,12 +3287,13 @@ local function copy_binary(b, f, st, data, base)
         if c == 65535 then
           stage = "end"
           if not b.nt then
-            b.tree:add(f.trailer, (rowAt and b.tvb(base + rowAt - 1, 0)) or b.tvb(base, 0), true):set_generated()
+            GEN(ADD(b.tree, f.trailer, (rowAt and b.tvb(base + rowAt - 1, 0)) or b.tvb(base, 0), true))
           end
         else
           row, nf, fi = row + 1, c, 0
           if not b.nt then
-            b.tree:add(f.row, (rowAt and b.tvb(base + rowAt - 1, 0)) or b.tvb(base, 0), row):set_generated()
+            rowItem = ADD(b.tree, f.row, (rowAt and b.tvb(base + rowAt - 1, 0)) or b.tvb(base, 0), row, sformat("Row %d", row))
+            GEN(rowItem)
           end
           rowAt = nil
           next_field()
@@ -2989,6 +3306,8 @@ local function copy_binary(b, f, st, data, base)
           fieldAt = nil
           next_field()
         elseif len >= 2147483648 then
+          -- The row's fields read so far come first.
+          flush_row()
           b_expert(b, "copyFormat", sformat("Binary COPY field with length %d", len - 4294967296))
           stage = "dead"
         elseif len == 0 then
@@ -3012,19 +3331,29 @@ local function copy_binary(b, f, st, data, base)
   return { cfg = cs, row = row, stage = stage, need = need, acc = acc, nf = nf, fi = fi }
 end
 
--- The COPY statements of a query (CopyStatementElement): shown as their options, kept in b.copy
--- for the effect "copyStatement".
-local function b_copy_statement(b, f, from)
-  if not b.ok then return end
-  local sql = b.v[from]
+-- copy_statements_of, once per text: queries come again and again (emptied when it grows).
+local COPY_OF, NCOPY = {}, 0
+local function copy_statements(sql)
+  local x = COPY_OF[sql]
+  if x == nil then
+    x = copy_statements_of(sql) or false
+    if NCOPY >= 4096 then COPY_OF, NCOPY = {}, 0 end
+    COPY_OF[sql], NCOPY = x, NCOPY + 1
+  end
+  return x or nil
+end
+
+-- The COPY statements of a query (CopyStatementElement): shown as their options (with a tree t),
+-- kept in c.copy for the effect "copyStatement".
+local function copy_statement(c, t, sql, f)
   local list = type(sql) == "string" and copy_statements(sql) or nil
-  b.copy = list
-  if not list or b.nt then return end
+  c.copy = list
+  if not list or not t or not (c.vis or REFS[f]) then return end
   for i = 1, #list do
     local opts = list[i].opts
     for k = 1, #opts do
       local n, v = opts[k][1], opts[k][2]
-      b.tree:add(f, b.r0, v and (n .. "=" .. v) or n):set_generated()
+      GEN(ADD(t, f, c.r0, v and (n .. "=" .. v) or n))
     end
   end
 end
@@ -3032,978 +3361,3278 @@ end
 -- A CopyData's data: the bytes, and in a COPY whose statement was seen, its rows (CopyRowsElement).
 -- How far the COPY has got is not connection state (that would copy the state and keep a snapshot
 -- per CopyData, and COPY sends hundreds of thousands): the first pass keeps it per connection
--- (conn.cp, set by the effect "copyData" from b.cs) and per message in the frame record, which
--- later passes read.
-local function b_copy_rows(b, fdata, f)
-  if not b.ok then return end
-  local n = b.e - b.pos
-  if n > 0 and not b.nt then b.tree:add(fdata, b.tvb(b.pos, n)) end
-  local cfg = b.st.cfg
-  if cfg and n > 0 and (cfg.dir == "in") == b.fe then
-    local ctx = b.ctx
-    local p
-    if ctx.first then
-      p = ctx.conn.cp
-      if not p or p.cfg ~= cfg then p = copy_fresh(cfg) end
-      local fr = ctx.fr
-      fr.cp = fr.cp or {}
-      fr.cp[ctx.ord] = copy_pack(p)
+-- (conn.cp, set by the effect "copyData" from c.cs) and per message (MCP, by the message's number),
+-- which later passes read. Without a tree (t nil) rows are counted, not built.
+local function copy_rows(c, t, s, p, e, fdata, f)
+  local n = e - p
+  if n > 0 and t and (c.vis or REFS[fdata]) then ADD(t, fdata, c.tvb(p, n)) end
+  local cfg = c.core.cfg
+  if cfg and n > 0 and (cfg.dir == "in") == c.fe then
+    local st
+    if c.first then
+      st = c.conn.cp
+      if not st or st.cfg ~= cfg then st = copy_fresh(cfg) end
+      MCP[c.g] = copy_pack(st)
     else
-      p = copy_unpack(ctx.fr.cp and ctx.fr.cp[ctx.ord], cfg)
+      st = copy_unpack(MCP[c.g], cfg)
     end
-    local data = ssub(b.s, b.pos + 1, b.e)
-    if cfg.fmt == "binary" then b.cs = copy_binary(b, f, p, data, b.pos)
-    else b.cs = copy_text(b, f, p, data, b.pos) end
+    c.nt, c.tree = (t == nil), t
+    local data = ssub(s, p + 1, e)
+    if cfg.fmt == "binary" then c.cs = copy_binary(c, f, st, data, p)
+    else c.cs = copy_text(c, f, st, data, p) end
   end
-  b.pos = b.e
+  return e
 end
 
 -- luacheck: pop
 
--- Message sets carried inside other messages (spec/dsl.ts PayloadSet), filled in below.
-local P = {}
-
--- The rest of the message as bytes; inside the payload set the connection carries, one of its
--- messages (PayloadElement in spec/dsl.ts): its fields follow, b.sub names it.
-local function b_payload(b, set, f, ftype)
-  if not b.ok then return end
-  local n = b.e - b.pos
-  if n <= 0 then return end
-  if not b.nt then b.tree:add(f, b.tvb(b.pos, n)) end
-  if b.st.sub ~= set.name then
-    b.pos = b.e
-    return
-  end
-  local t = sbyte(b.s, b.pos + 1)
-  local m = set.types[t]
-  if not m then
-    b_expert(b, "unknownPayload", sformat("Unknown %s message type %d", set.name, t))
-    b.pos = b.e
-    return
-  end
-  b_int(b, ftype, 1, false)
-  b.v.instream = b.st.stream and 1 or 0
-  b.sub = m
-  m.parse(b)
-end
-
--- The relation whose OID variable from holds, as the stream's Relation message described it.
-local function b_relation(b, f, from, bind)
-  if not b.ok then return end
-  local rels = b.st.rels
-  local r = rels and rels[b.v[from]]
-  b.cols = r and r.cols
-  if not r then return end
-  if not b.nt then b.tree:add(f, b.r0, r.name):set_generated() end
-  if bind then b.v[bind] = r.name end
-end
-
--- A column of a logical replication tuple (TupleColumnElement in spec/dsl.ts): valued holds the
--- kind bytes followed by a length and a value, digits their formats; empty the kinds with nothing.
-local function b_tuple_column(b, fkind, valued, digits, empty, flen, fdata, fname, ftype, fvalue, i)
-  if not b.ok then return end
-  local start = b.pos
-  if start + 1 > b.e then return b_overrun(b) end
-  local k = ssub(b.s, start + 1, start + 1)
-  b_int(b, fkind, 1, false)
-  local c = b.cols and b.cols[i + 1]
-  local cn, ct = c and c[1], c and c[2]
-  if not b.nt then
-    local r = b.tvb(start, 0)
-    if type(cn) == "string" then b.tree:add(fname, r, cn):set_generated() end
-    -- A built-in type, or one the stream's Type message named.
-    local t = type(ct) == "number" and (PG_TYPES[ct] and PG_TYPES[ct].name or (b.st.types and b.st.types[ct]))
-    if t then b.tree:add(ftype, r, t):set_generated() end
-  end
-  local vi = sfind(valued, k, 1, true)
-  if vi then
-    b_int(b, flen, 4, true, "vlen")
-    local n = b_num(b, "vlen")
-    local at = b.pos
-    b_bytes(b, fdata, n)
-    if not b.ok or b.nt or n < 0 or type(ct) ~= "number" then return end
-    local text = cut_utf8(pg_value_text(ct, sbyte(digits, vi) - 48, ssub(b.s, at + 1, at + n)), MAX_VALUE_BYTES)
-    b.tree:add(fvalue, b.tvb(start, 0), text):set_generated()
-  elseif not sfind(empty, k, 1, true) then
-    b_expert(b, "unknownPayload", sformat("Unknown kind of column data %d", sbyte(k)))
-    b.ok = false
-  end
-end
-
--- The options of a replication command: the list in parentheses of its text, outside quotes,
--- as { name, value } pairs (value nil for an option without one). Bare names fold to lower case.
-local function repl_options(text)
-  local out = {}
-  local p, n, q = 1, #text, nil
-  while p <= n do
-    local c = ssub(text, p, p)
-    if q then
-      if c == q then q = nil end
-    elseif c == "'" or c == '"' then q = c
-    elseif c == "(" then break
-    end
-    p = p + 1
-  end
-  if p > n then return out end
-  p = p + 1
-  -- A quoted token starting at p (quote character qc, doubled inside): its text and the next position.
-  local function quoted(qc)
-    local parts, i = {}, p + 1
-    while i <= n do
-      local z = sfind(text, qc, i, true)
-      if not z then return nil end
-      parts[#parts + 1] = ssub(text, i, z - 1)
-      if ssub(text, z + 1, z + 1) == qc then
-        parts[#parts + 1] = qc
-        i = z + 2
-      else
-        return tconcat(parts), z + 1
-      end
-    end
-    return nil
-  end
-  while true do
-    p = sfind(text, "[^ \t\n\r\f\v]", p) or n + 1
-    local name, value
-    local c = ssub(text, p, p)
-    if c == '"' then
-      name, p = quoted('"')
-      if not name then return out end
-    else
-      name = smatch(text, "^[A-Za-z0-9_]+", p)
-      if not name then return out end
-      p = p + #name
-      name = ascii_lower(name)
-    end
-    p = sfind(text, "[^ \t\n\r\f\v]", p) or n + 1
-    c = ssub(text, p, p)
-    if c == "'" or c == '"' then
-      value, p = quoted(c)
-      if not value then return out end
-    elseif c ~= "," and c ~= ")" and c ~= "" then
-      value = smatch(text, "^[^ \t\n\r\f\v,)]+", p)
-      p = p + #value
-    end
-    out[#out + 1] = { name, value }
-    p = sfind(text, "[^ \t\n\r\f\v]", p) or n + 1
-    c = ssub(text, p, p)
-    if c ~= "," then return out end
-    p = p + 1
-  end
-end
-
-local function b_options(b, f, from, when)
-  if not b.ok or b.v[when] == nil or type(b.v[from]) ~= "string" then return end
-  local list = repl_options(b.v[from])
-  for i = 1, #list do
-    local name, value = list[i][1], list[i][2]
-    if not b.nt then b.tree:add(f, b.r0, value and (name .. "=" .. value) or name):set_generated() end
-    b.v["opt:" .. name] = value or ""
-  end
-end
-
 ---------------------------------------------------------------------------------------------------
--- Message decoders (spec/messages/*.ts)
+-- Message readers (spec/messages/*.ts through generator/lua.ts): for each message, one without a
+-- tree (_nt) and one with (_tree).
+
+local R = {}
+
+local FS = {}
+FS.Bind_F_param = { len = F.valLength, data = F.valData, type = F.paramType, value = F.paramValue }
+FS.DataRow_B_col = { len = F.valLength, data = F.valData, name = F.column, type = F.colType, value = F.colValue }
+FS.pgoutput_Insert_B_tuple = { kind = F.pgoColumnKind, len = F.valLength, data = F.valData, name = F.column, type = F.colType, value = F.colValue }
 
 -- StartupMessage (frontend)
-local function StartupMessage_F(b)
-  b_int(b, F.versionMajor, 2, false, "major")
-  b_int(b, F.versionMinor, 2, false, "minor")
-  while b_more(b) do
-    b_str(b, F.parameterName, "pname")
-    b_str(b, F.parameterValue, "$pname")
+R.StartupMessage_F_nt = function(c, v, s, p, e)
+  v.major = nil
+  v.minor = nil
+  v.pname = nil
+  v.replmode = nil
+  local z, x
+  if p + 2 > e then return ovr(c) end
+  do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+  v.major = x
+  p = p + 2
+  if p + 2 > e then return ovr(c) end
+  do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+  v.minor = x
+  p = p + 2
+  while p < e and sbyte(s, p + 1) ~= 0 do
+    z = sfind(s, "\0", p + 1, true)
+    if not z or z > e then return unterm(c) end
+    v.pname = ssub(s, p + 1, z - 1)
+    p = z
+    z = sfind(s, "\0", p + 1, true)
+    if not z or z > e then return unterm(c) end
+    do local k = v.pname if type(k) == "string" then v[k] = ssub(s, p + 1, z - 1) c.dirty = true end end
+    p = z
   end
-  b_zero(b)
-  b_lookup(b, F.replConnection, "replication", T.replicationModes, nil, "replmode")
+  if p < e then p = p + 1 else return ovr(c) end
+  x = lookup(T.replicationModes, v.replication, nil, false)
+  if x then
+    v.replmode = x
+  end
+  return p
+end
+
+R.StartupMessage_F_tree = function(c, v, s, p, e, t)
+  v.major = nil
+  v.minor = nil
+  v.pname = nil
+  v.replmode = nil
+  local tvb, vis = c.tvb, c.vis
+  local r0 = c.r0
+  local z, x
+  if p + 2 > e then return ovr(c) end
+  if (vis or REFS[F.versionMajor]) then ADD(t, F.versionMajor, tvb(p, 2)) end
+  do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+  v.major = x
+  p = p + 2
+  if p + 2 > e then return ovr(c) end
+  if (vis or REFS[F.versionMinor]) then ADD(t, F.versionMinor, tvb(p, 2)) end
+  do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+  v.minor = x
+  p = p + 2
+  while p < e and sbyte(s, p + 1) ~= 0 do
+    z = sfind(s, "\0", p + 1, true)
+    if not z or z > e then return unterm(c) end
+    if (vis or REFS[F.parameterName]) then ADDPF(t, F.parameterName, tvb(p, z - p), ENC_UTF_8) end
+    v.pname = ssub(s, p + 1, z - 1)
+    p = z
+    z = sfind(s, "\0", p + 1, true)
+    if not z or z > e then return unterm(c) end
+    if (vis or REFS[F.parameterValue]) then ADDPF(t, F.parameterValue, tvb(p, z - p), ENC_UTF_8) end
+    do local k = v.pname if type(k) == "string" then v[k] = ssub(s, p + 1, z - 1) c.dirty = true end end
+    p = z
+  end
+  if p < e then p = p + 1 else return ovr(c) end
+  x = lookup(T.replicationModes, v.replication, nil, false)
+  if x then
+    if (vis or REFS[F.replConnection]) then GEN(ADD(t, F.replConnection, r0, x)) end
+    v.replmode = x
+  end
+  return p
 end
 
 -- CancelRequest (frontend)
-local function CancelRequest_F(b)
-  b_int(b, F.requestCode, 4, false)
-  b_int(b, F.pid, 4, false, "pid")
-  local s1 = b_num(b, "bodylen")
+R.CancelRequest_F_nt = function(c, v, s, p, e)
+  v.key = nil
+  v.pid = nil
+  local bodylen = e - p
+  local n, x
+  if p + 4 > e then return ovr(c) end
+  p = p + 4
+  if p + 4 > e then return ovr(c) end
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.pid = x
+  p = p + 4
+  local s1 = bodylen
   if s1 == 12 then
-    b_int(b, F.key, 4, false, "key")
+    if p + 4 > e then return ovr(c) end
+    do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+    v.key = x
+    p = p + 4
   else
-    b_bytes(b, F.keyData, b.e - b.pos, "key")
+    n = e - p
+    if n > 0 then
+      if p + n > e then return ovr(c) end
+      v.key = ssub(s, p + 1, p + n)
+      p = p + n
+    end
   end
+  return p
+end
+
+R.CancelRequest_F_tree = function(c, v, s, p, e, t)
+  v.key = nil
+  v.pid = nil
+  local bodylen = e - p
+  local tvb, vis = c.tvb, c.vis
+  local n, x
+  if p + 4 > e then return ovr(c) end
+  if (vis or REFS[F.requestCode]) then ADD(t, F.requestCode, tvb(p, 4)) end
+  p = p + 4
+  if p + 4 > e then return ovr(c) end
+  if (vis or REFS[F.pid]) then ADD(t, F.pid, tvb(p, 4)) end
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.pid = x
+  p = p + 4
+  local s1 = bodylen
+  if s1 == 12 then
+    if p + 4 > e then return ovr(c) end
+    if (vis or REFS[F.key]) then ADD(t, F.key, tvb(p, 4)) end
+    do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+    v.key = x
+    p = p + 4
+  else
+    n = e - p
+    if n > 0 then
+      if p + n > e then return ovr(c) end
+      if (vis or REFS[F.keyData]) then ADD(t, F.keyData, tvb(p, n)) end
+      v.key = ssub(s, p + 1, p + n)
+      p = p + n
+    end
+  end
+  return p
 end
 
 -- SSLRequest (frontend)
-local function SSLRequest_F(b)
-  b_int(b, F.requestCode, 4, false)
+R.SSLRequest_F_nt = function(c, _, _, p, e)
+  if p + 4 > e then return ovr(c) end
+  p = p + 4
+  return p
+end
+
+R.SSLRequest_F_tree = function(c, _, _, p, e, t)
+  local tvb, vis = c.tvb, c.vis
+  if p + 4 > e then return ovr(c) end
+  if (vis or REFS[F.requestCode]) then ADD(t, F.requestCode, tvb(p, 4)) end
+  p = p + 4
+  return p
 end
 
 -- GSSENCRequest (frontend)
-local function GSSENCRequest_F(b)
-  b_int(b, F.requestCode, 4, false)
+R.GSSENCRequest_F_nt = function(c, _, _, p, e)
+  if p + 4 > e then return ovr(c) end
+  p = p + 4
+  return p
+end
+
+R.GSSENCRequest_F_tree = function(c, _, _, p, e, t)
+  local tvb, vis = c.tvb, c.vis
+  if p + 4 > e then return ovr(c) end
+  if (vis or REFS[F.requestCode]) then ADD(t, F.requestCode, tvb(p, 4)) end
+  p = p + 4
+  return p
 end
 
 -- UnknownStartupPacket (frontend)
-local function UnknownStartupPacket_F(b)
-  b_int(b, F.startupCode, 4, false, "code")
-  b_bytes(b, F.undecoded, b.e - b.pos)
+R.UnknownStartupPacket_F_nt = function(c, v, s, p, e)
+  v.code = nil
+  local n, x
+  if p + 4 > e then return ovr(c) end
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.code = x
+  p = p + 4
+  n = e - p
+  if n > 0 then
+    if p + n > e then return ovr(c) end
+    p = p + n
+  end
+  return p
+end
+
+R.UnknownStartupPacket_F_tree = function(c, v, s, p, e, t)
+  v.code = nil
+  local tvb, vis = c.tvb, c.vis
+  local n, x
+  if p + 4 > e then return ovr(c) end
+  if (vis or REFS[F.startupCode]) then ADD(t, F.startupCode, tvb(p, 4)) end
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.code = x
+  p = p + 4
+  n = e - p
+  if n > 0 then
+    if p + n > e then return ovr(c) end
+    if (vis or REFS[F.undecoded]) then ADD(t, F.undecoded, tvb(p, n)) end
+    p = p + n
+  end
+  return p
 end
 
 -- SSLResponse (backend)
-local function SSLResponse_B(b)
-  b_int(b, F.encryptionResponse, 1, false, "answer")
+R.SSLResponse_B_nt = function(c, v, s, p, e)
+  v.answer = nil
+  local x
+  if p + 1 > e then return ovr(c) end
+  x = sbyte(s, p + 1)
+  v.answer = x
+  p = p + 1
+  return p
+end
+
+R.SSLResponse_B_tree = function(c, v, s, p, e, t)
+  v.answer = nil
+  local tvb, vis = c.tvb, c.vis
+  local x
+  if p + 1 > e then return ovr(c) end
+  if (vis or REFS[F.encryptionResponse]) then ADD(t, F.encryptionResponse, tvb(p, 1)) end
+  x = sbyte(s, p + 1)
+  v.answer = x
+  p = p + 1
+  return p
 end
 
 -- GSSENCResponse (backend)
-local function GSSENCResponse_B(b)
-  b_int(b, F.encryptionResponse, 1, false, "answer")
+R.GSSENCResponse_B_nt = function(c, v, s, p, e)
+  v.answer = nil
+  local x
+  if p + 1 > e then return ovr(c) end
+  x = sbyte(s, p + 1)
+  v.answer = x
+  p = p + 1
+  return p
+end
+
+R.GSSENCResponse_B_tree = function(c, v, s, p, e, t)
+  v.answer = nil
+  local tvb, vis = c.tvb, c.vis
+  local x
+  if p + 1 > e then return ovr(c) end
+  if (vis or REFS[F.encryptionResponse]) then ADD(t, F.encryptionResponse, tvb(p, 1)) end
+  x = sbyte(s, p + 1)
+  v.answer = x
+  p = p + 1
+  return p
 end
 
 -- AuthenticationOk (backend)
-local function AuthenticationOk_B(b)
-  b_int(b, F.authtype, 4, false, "authtype")
+R.AuthenticationOk_B_nt = function(c, v, s, p, e)
+  v.authtype = nil
+  local x
+  if p + 4 > e then return ovr(c) end
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.authtype = x
+  p = p + 4
+  return p
+end
+
+R.AuthenticationOk_B_tree = function(c, v, s, p, e, t)
+  v.authtype = nil
+  local tvb, vis = c.tvb, c.vis
+  local x
+  if p + 4 > e then return ovr(c) end
+  if (vis or REFS[F.authtype]) then ADD(t, F.authtype, tvb(p, 4)) end
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.authtype = x
+  p = p + 4
+  return p
 end
 
 -- AuthenticationKerberosV5 (backend)
-local function AuthenticationKerberosV5_B(b)
-  b_int(b, F.authtype, 4, false, "authtype")
+R.AuthenticationKerberosV5_B_nt = function(c, v, s, p, e)
+  v.authtype = nil
+  local x
+  if p + 4 > e then return ovr(c) end
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.authtype = x
+  p = p + 4
+  return p
+end
+
+R.AuthenticationKerberosV5_B_tree = function(c, v, s, p, e, t)
+  v.authtype = nil
+  local tvb, vis = c.tvb, c.vis
+  local x
+  if p + 4 > e then return ovr(c) end
+  if (vis or REFS[F.authtype]) then ADD(t, F.authtype, tvb(p, 4)) end
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.authtype = x
+  p = p + 4
+  return p
 end
 
 -- AuthenticationCleartextPassword (backend)
-local function AuthenticationCleartextPassword_B(b)
-  b_int(b, F.authtype, 4, false, "authtype")
+R.AuthenticationCleartextPassword_B_nt = function(c, v, s, p, e)
+  v.authtype = nil
+  local x
+  if p + 4 > e then return ovr(c) end
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.authtype = x
+  p = p + 4
+  return p
+end
+
+R.AuthenticationCleartextPassword_B_tree = function(c, v, s, p, e, t)
+  v.authtype = nil
+  local tvb, vis = c.tvb, c.vis
+  local x
+  if p + 4 > e then return ovr(c) end
+  if (vis or REFS[F.authtype]) then ADD(t, F.authtype, tvb(p, 4)) end
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.authtype = x
+  p = p + 4
+  return p
 end
 
 -- AuthenticationMD5Password (backend)
-local function AuthenticationMD5Password_B(b)
-  b_int(b, F.authtype, 4, false, "authtype")
-  b_bytes(b, F.salt, 4)
+R.AuthenticationMD5Password_B_nt = function(c, v, s, p, e)
+  v.authtype = nil
+  local n, x
+  if p + 4 > e then return ovr(c) end
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.authtype = x
+  p = p + 4
+  n = 4
+  if n > 0 then
+    if p + n > e then return ovr(c) end
+    p = p + n
+  end
+  return p
+end
+
+R.AuthenticationMD5Password_B_tree = function(c, v, s, p, e, t)
+  v.authtype = nil
+  local tvb, vis = c.tvb, c.vis
+  local n, x
+  if p + 4 > e then return ovr(c) end
+  if (vis or REFS[F.authtype]) then ADD(t, F.authtype, tvb(p, 4)) end
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.authtype = x
+  p = p + 4
+  n = 4
+  if n > 0 then
+    if p + n > e then return ovr(c) end
+    if (vis or REFS[F.salt]) then ADD(t, F.salt, tvb(p, n)) end
+    p = p + n
+  end
+  return p
 end
 
 -- AuthenticationGSS (backend)
-local function AuthenticationGSS_B(b)
-  b_int(b, F.authtype, 4, false, "authtype")
+R.AuthenticationGSS_B_nt = function(c, v, s, p, e)
+  v.authtype = nil
+  local x
+  if p + 4 > e then return ovr(c) end
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.authtype = x
+  p = p + 4
+  return p
+end
+
+R.AuthenticationGSS_B_tree = function(c, v, s, p, e, t)
+  v.authtype = nil
+  local tvb, vis = c.tvb, c.vis
+  local x
+  if p + 4 > e then return ovr(c) end
+  if (vis or REFS[F.authtype]) then ADD(t, F.authtype, tvb(p, 4)) end
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.authtype = x
+  p = p + 4
+  return p
 end
 
 -- AuthenticationGSSContinue (backend)
-local function AuthenticationGSSContinue_B(b)
-  b_int(b, F.authtype, 4, false, "authtype")
-  b_bytes(b, F.gssData, b.e - b.pos)
+R.AuthenticationGSSContinue_B_nt = function(c, v, s, p, e)
+  v.authtype = nil
+  local n, x
+  if p + 4 > e then return ovr(c) end
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.authtype = x
+  p = p + 4
+  n = e - p
+  if n > 0 then
+    if p + n > e then return ovr(c) end
+    p = p + n
+  end
+  return p
+end
+
+R.AuthenticationGSSContinue_B_tree = function(c, v, s, p, e, t)
+  v.authtype = nil
+  local tvb, vis = c.tvb, c.vis
+  local n, x
+  if p + 4 > e then return ovr(c) end
+  if (vis or REFS[F.authtype]) then ADD(t, F.authtype, tvb(p, 4)) end
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.authtype = x
+  p = p + 4
+  n = e - p
+  if n > 0 then
+    if p + n > e then return ovr(c) end
+    if (vis or REFS[F.gssData]) then ADD(t, F.gssData, tvb(p, n)) end
+    p = p + n
+  end
+  return p
 end
 
 -- AuthenticationSSPI (backend)
-local function AuthenticationSSPI_B(b)
-  b_int(b, F.authtype, 4, false, "authtype")
+R.AuthenticationSSPI_B_nt = function(c, v, s, p, e)
+  v.authtype = nil
+  local x
+  if p + 4 > e then return ovr(c) end
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.authtype = x
+  p = p + 4
+  return p
+end
+
+R.AuthenticationSSPI_B_tree = function(c, v, s, p, e, t)
+  v.authtype = nil
+  local tvb, vis = c.tvb, c.vis
+  local x
+  if p + 4 > e then return ovr(c) end
+  if (vis or REFS[F.authtype]) then ADD(t, F.authtype, tvb(p, 4)) end
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.authtype = x
+  p = p + 4
+  return p
 end
 
 -- AuthenticationSASL (backend)
-local function AuthenticationSASL_B(b)
-  b_int(b, F.authtype, 4, false, "authtype")
-  while b_more(b) do
-    b_str(b, F.saslMech, "mech")
+R.AuthenticationSASL_B_nt = function(c, v, s, p, e)
+  v.authtype = nil
+  v.mech = nil
+  local z, x
+  if p + 4 > e then return ovr(c) end
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.authtype = x
+  p = p + 4
+  while p < e and sbyte(s, p + 1) ~= 0 do
+    z = sfind(s, "\0", p + 1, true)
+    if not z or z > e then return unterm(c) end
+    v.mech = ssub(s, p + 1, z - 1)
+    p = z
   end
-  b_zero(b)
+  if p < e then p = p + 1 else return ovr(c) end
+  return p
+end
+
+R.AuthenticationSASL_B_tree = function(c, v, s, p, e, t)
+  v.authtype = nil
+  v.mech = nil
+  local tvb, vis = c.tvb, c.vis
+  local z, x
+  if p + 4 > e then return ovr(c) end
+  if (vis or REFS[F.authtype]) then ADD(t, F.authtype, tvb(p, 4)) end
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.authtype = x
+  p = p + 4
+  while p < e and sbyte(s, p + 1) ~= 0 do
+    z = sfind(s, "\0", p + 1, true)
+    if not z or z > e then return unterm(c) end
+    if (vis or REFS[F.saslMech]) then ADDPF(t, F.saslMech, tvb(p, z - p), ENC_UTF_8) end
+    v.mech = ssub(s, p + 1, z - 1)
+    p = z
+  end
+  if p < e then p = p + 1 else return ovr(c) end
+  return p
 end
 
 -- AuthenticationSASLContinue (backend)
-local function AuthenticationSASLContinue_B(b)
-  b_int(b, F.authtype, 4, false, "authtype")
-  b_bytes(b, F.saslData, b.e - b.pos, "data")
-  b_attributes(b, "data", false, { n = F.scramUser, r = F.scramNonce, s = F.scramSalt, i = F.scramIterations, c = F.scramChannelBinding, p = F.scramProof, v = F.scramVerifier, e = F.scramError }, F.scramCbind, F.scramAuthzid, F.scramOther)
+R.AuthenticationSASLContinue_B_nt = function(c, v, s, p, e)
+  v.authtype = nil
+  local n, x
+  if p + 4 > e then return ovr(c) end
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.authtype = x
+  p = p + 4
+  n = e - p
+  if n > 0 then
+    if p + n > e then return ovr(c) end
+    p = p + n
+  end
+  return p
+end
+
+R.AuthenticationSASLContinue_B_tree = function(c, v, s, p, e, t)
+  v.authtype = nil
+  v.data = nil
+  local tvb, vis = c.tvb, c.vis
+  local n, x
+  if p + 4 > e then return ovr(c) end
+  if (vis or REFS[F.authtype]) then ADD(t, F.authtype, tvb(p, 4)) end
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.authtype = x
+  p = p + 4
+  n = e - p
+  if n > 0 then
+    if p + n > e then return ovr(c) end
+    if (vis or REFS[F.saslData]) then ADD(t, F.saslData, tvb(p, n)) end
+    v.data = ssub(s, p + 1, p + n)
+    p = p + n
+  end
+  attributes(c, t, v.data, false, { n = F.scramUser, r = F.scramNonce, s = F.scramSalt, i = F.scramIterations, c = F.scramChannelBinding, p = F.scramProof, v = F.scramVerifier, e = F.scramError }, F.scramCbind, F.scramAuthzid, F.scramOther)
+  return p
 end
 
 -- AuthenticationSASLFinal (backend)
-local function AuthenticationSASLFinal_B(b)
-  b_int(b, F.authtype, 4, false, "authtype")
-  b_bytes(b, F.saslData, b.e - b.pos, "data")
-  b_attributes(b, "data", false, { n = F.scramUser, r = F.scramNonce, s = F.scramSalt, i = F.scramIterations, c = F.scramChannelBinding, p = F.scramProof, v = F.scramVerifier, e = F.scramError }, F.scramCbind, F.scramAuthzid, F.scramOther)
+R.AuthenticationSASLFinal_B_nt = function(c, v, s, p, e)
+  v.authtype = nil
+  local n, x
+  if p + 4 > e then return ovr(c) end
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.authtype = x
+  p = p + 4
+  n = e - p
+  if n > 0 then
+    if p + n > e then return ovr(c) end
+    p = p + n
+  end
+  return p
+end
+
+R.AuthenticationSASLFinal_B_tree = function(c, v, s, p, e, t)
+  v.authtype = nil
+  v.data = nil
+  local tvb, vis = c.tvb, c.vis
+  local n, x
+  if p + 4 > e then return ovr(c) end
+  if (vis or REFS[F.authtype]) then ADD(t, F.authtype, tvb(p, 4)) end
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.authtype = x
+  p = p + 4
+  n = e - p
+  if n > 0 then
+    if p + n > e then return ovr(c) end
+    if (vis or REFS[F.saslData]) then ADD(t, F.saslData, tvb(p, n)) end
+    v.data = ssub(s, p + 1, p + n)
+    p = p + n
+  end
+  attributes(c, t, v.data, false, { n = F.scramUser, r = F.scramNonce, s = F.scramSalt, i = F.scramIterations, c = F.scramChannelBinding, p = F.scramProof, v = F.scramVerifier, e = F.scramError }, F.scramCbind, F.scramAuthzid, F.scramOther)
+  return p
 end
 
 -- AuthenticationRequest (backend)
-local function AuthenticationRequest_B(b)
-  b_int(b, F.authtype, 4, false, "authtype")
-  b_bytes(b, F.authData, b.e - b.pos)
+R.AuthenticationRequest_B_nt = function(c, v, s, p, e)
+  v.authtype = nil
+  local n, x
+  if p + 4 > e then return ovr(c) end
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.authtype = x
+  p = p + 4
+  n = e - p
+  if n > 0 then
+    if p + n > e then return ovr(c) end
+    p = p + n
+  end
+  return p
+end
+
+R.AuthenticationRequest_B_tree = function(c, v, s, p, e, t)
+  v.authtype = nil
+  local tvb, vis = c.tvb, c.vis
+  local n, x
+  if p + 4 > e then return ovr(c) end
+  if (vis or REFS[F.authtype]) then ADD(t, F.authtype, tvb(p, 4)) end
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.authtype = x
+  p = p + 4
+  n = e - p
+  if n > 0 then
+    if p + n > e then return ovr(c) end
+    if (vis or REFS[F.authData]) then ADD(t, F.authData, tvb(p, n)) end
+    p = p + n
+  end
+  return p
 end
 
 -- SASLInitialResponse (frontend)
-local function SASLInitialResponse_F(b)
-  b_str(b, F.saslMech, "mech")
-  b_int(b, F.saslDataLength, 4, true, "n")
-  b_bytes(b, F.saslData, b_num(b, "n"), "data")
-  b_attributes(b, "data", true, { n = F.scramUser, r = F.scramNonce, s = F.scramSalt, i = F.scramIterations, c = F.scramChannelBinding, p = F.scramProof, v = F.scramVerifier, e = F.scramError }, F.scramCbind, F.scramAuthzid, F.scramOther)
+R.SASLInitialResponse_F_nt = function(c, v, s, p, e)
+  v.mech = nil
+  local l_n
+  local z, n, x
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  v.mech = ssub(s, p + 1, z - 1)
+  p = z
+  if p + 4 > e then return ovr(c) end
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  if x >= 2147483648 then x = x - 4294967296 end
+  l_n = x
+  p = p + 4
+  n = (l_n or 0)
+  if n > 0 then
+    if p + n > e then return ovr(c) end
+    p = p + n
+  end
+  return p
+end
+
+R.SASLInitialResponse_F_tree = function(c, v, s, p, e, t)
+  v.data = nil
+  v.mech = nil
+  local l_n
+  local tvb, vis = c.tvb, c.vis
+  local z, n, x
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  if (vis or REFS[F.saslMech]) then ADDPF(t, F.saslMech, tvb(p, z - p), ENC_UTF_8) end
+  v.mech = ssub(s, p + 1, z - 1)
+  p = z
+  if p + 4 > e then return ovr(c) end
+  if (vis or REFS[F.saslDataLength]) then ADD(t, F.saslDataLength, tvb(p, 4)) end
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  if x >= 2147483648 then x = x - 4294967296 end
+  l_n = x
+  p = p + 4
+  n = (l_n or 0)
+  if n > 0 then
+    if p + n > e then return ovr(c) end
+    if (vis or REFS[F.saslData]) then ADD(t, F.saslData, tvb(p, n)) end
+    v.data = ssub(s, p + 1, p + n)
+    p = p + n
+  end
+  attributes(c, t, v.data, true, { n = F.scramUser, r = F.scramNonce, s = F.scramSalt, i = F.scramIterations, c = F.scramChannelBinding, p = F.scramProof, v = F.scramVerifier, e = F.scramError }, F.scramCbind, F.scramAuthzid, F.scramOther)
+  return p
 end
 
 -- SASLResponse (frontend)
-local function SASLResponse_F(b)
-  b_bytes(b, F.saslData, b.e - b.pos, "data")
-  b_attributes(b, "data", false, { n = F.scramUser, r = F.scramNonce, s = F.scramSalt, i = F.scramIterations, c = F.scramChannelBinding, p = F.scramProof, v = F.scramVerifier, e = F.scramError }, F.scramCbind, F.scramAuthzid, F.scramOther)
+R.SASLResponse_F_nt = function(c, _, _, p, e)
+  local n
+  n = e - p
+  if n > 0 then
+    if p + n > e then return ovr(c) end
+    p = p + n
+  end
+  return p
+end
+
+R.SASLResponse_F_tree = function(c, v, s, p, e, t)
+  v.data = nil
+  local tvb, vis = c.tvb, c.vis
+  local n
+  n = e - p
+  if n > 0 then
+    if p + n > e then return ovr(c) end
+    if (vis or REFS[F.saslData]) then ADD(t, F.saslData, tvb(p, n)) end
+    v.data = ssub(s, p + 1, p + n)
+    p = p + n
+  end
+  attributes(c, t, v.data, false, { n = F.scramUser, r = F.scramNonce, s = F.scramSalt, i = F.scramIterations, c = F.scramChannelBinding, p = F.scramProof, v = F.scramVerifier, e = F.scramError }, F.scramCbind, F.scramAuthzid, F.scramOther)
+  return p
 end
 
 -- GSSResponse (frontend)
-local function GSSResponse_F(b)
-  b_bytes(b, F.gssData, b.e - b.pos)
+R.GSSResponse_F_nt = function(c, _, _, p, e)
+  local n
+  n = e - p
+  if n > 0 then
+    if p + n > e then return ovr(c) end
+    p = p + n
+  end
+  return p
+end
+
+R.GSSResponse_F_tree = function(c, _, _, p, e, t)
+  local tvb, vis = c.tvb, c.vis
+  local n
+  n = e - p
+  if n > 0 then
+    if p + n > e then return ovr(c) end
+    if (vis or REFS[F.gssData]) then ADD(t, F.gssData, tvb(p, n)) end
+    p = p + n
+  end
+  return p
 end
 
 -- PasswordMessage (frontend)
-local function PasswordMessage_F(b)
-  b_str(b, F.password, "password")
+R.PasswordMessage_F_nt = function(c, _, s, p, e)
+  local z
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  p = z
+  return p
+end
+
+R.PasswordMessage_F_tree = function(c, _, s, p, e, t)
+  local tvb, vis = c.tvb, c.vis
+  local z
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  if (vis or REFS[F.password]) then ADDPF(t, F.password, tvb(p, z - p), ENC_UTF_8) end
+  p = z
+  return p
 end
 
 -- Query (frontend)
-local function Query_F(b)
-  b_str(b, F.query, "query")
-  b_lookup(b, F.replCommand, "query", T.replicationCommands, nil, "replcmd", true)
-  b_lookup(b, F.replCommand, "query", T.replicationSqlCommands, nil, "replcmd", true, true)
-  b_options(b, F.replOption, "query", "replcmd")
-  b_copy_statement(b, F.copyOption, "query")
+R.Query_F_nt = function(c, v, s, p, e)
+  v.query = nil
+  v.replcmd = nil
+  local z, x
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  v.query = ssub(s, p + 1, z - 1)
+  p = z
+  x = lookup(T.replicationCommands, v.query, nil, true)
+  if x then
+    v.replcmd = x
+  end
+  x = c.core.repl and lookup(T.replicationSqlCommands, v.query, nil, true)
+  if x then
+    v.replcmd = x
+  end
+  options(c, nil, v, v.query, v.replcmd, F.replOption)
+  copy_statement(c, nil, v.query, F.copyOption)
+  return p
+end
+
+R.Query_F_tree = function(c, v, s, p, e, t)
+  v.query = nil
+  v.replcmd = nil
+  local tvb, vis = c.tvb, c.vis
+  local r0 = c.r0
+  local z, x
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  if (vis or REFS[F.query]) then ADDPF(t, F.query, tvb(p, z - p), ENC_UTF_8) end
+  v.query = ssub(s, p + 1, z - 1)
+  p = z
+  x = lookup(T.replicationCommands, v.query, nil, true)
+  if x then
+    if (vis or REFS[F.replCommand]) then GEN(ADD(t, F.replCommand, r0, x)) end
+    v.replcmd = x
+  end
+  x = c.core.repl and lookup(T.replicationSqlCommands, v.query, nil, true)
+  if x then
+    if (vis or REFS[F.replCommand]) then GEN(ADD(t, F.replCommand, r0, x)) end
+    v.replcmd = x
+  end
+  options(c, t, v, v.query, v.replcmd, F.replOption)
+  copy_statement(c, t, v.query, F.copyOption)
+  return p
 end
 
 -- Parse (frontend)
-local function Parse_F(b)
-  b_str(b, F.statement, "stmt")
-  b_str(b, F.query, "query")
-  b_int(b, F.paramTypeCount, 2, false, "n")
-  do
-    local n1, i1 = b_num(b, "n"), 0
-    while i1 < n1 and b.ok do
-      b_int(b, F.typeOid, 4, false, "pt")
-      b_remember(b, "ptypes", { "pt" })
-      i1 = i1 + 1
-    end
+R.Parse_F_nt = function(c, v, s, p, e)
+  v.pt = nil
+  v.query = nil
+  v.stmt = nil
+  local l_n
+  local z, x
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  v.stmt = ssub(s, p + 1, z - 1)
+  p = z
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  v.query = ssub(s, p + 1, z - 1)
+  p = z
+  if p + 2 > e then return ovr(c) end
+  do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+  l_n = x
+  p = p + 2
+  for _ = 0, (l_n or 0) - 1 do
+    if p + 4 > e then return ovr(c) end
+    do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+    v.pt = x
+    p = p + 4
+    remember(c, "ptypes", v.pt)
   end
-  b_copy_statement(b, F.copyOption, "query")
+  copy_statement(c, nil, v.query, F.copyOption)
+  return p
+end
+
+R.Parse_F_tree = function(c, v, s, p, e, t)
+  v.pt = nil
+  v.query = nil
+  v.stmt = nil
+  local l_n
+  local tvb, vis = c.tvb, c.vis
+  local z, x
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  if (vis or REFS[F.statement]) then ADDPF(t, F.statement, tvb(p, z - p), ENC_UTF_8) end
+  v.stmt = ssub(s, p + 1, z - 1)
+  p = z
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  if (vis or REFS[F.query]) then ADDPF(t, F.query, tvb(p, z - p), ENC_UTF_8) end
+  v.query = ssub(s, p + 1, z - 1)
+  p = z
+  if p + 2 > e then return ovr(c) end
+  if (vis or REFS[F.paramTypeCount]) then ADD(t, F.paramTypeCount, tvb(p, 2)) end
+  do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+  l_n = x
+  p = p + 2
+  for _ = 0, (l_n or 0) - 1 do
+    if p + 4 > e then return ovr(c) end
+    if (vis or REFS[F.typeOid]) then ADD(t, F.typeOid, tvb(p, 4)) end
+    do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+    v.pt = x
+    p = p + 4
+    remember(c, "ptypes", v.pt)
+  end
+  copy_statement(c, t, v.query, F.copyOption)
+  return p
 end
 
 -- Bind (frontend)
-local function Bind_F(b)
-  b_str(b, F.portal, "portal")
-  b_str(b, F.statement, "stmt")
-  b_int(b, F.paramFormatCount, 2, false, "nf")
-  do
-    local n1, i1 = b_num(b, "nf"), 0
-    while i1 < n1 and b.ok do
-      b_int(b, F.format, 2, false, "pf")
-      b_remember(b, "pformats", { "pf" })
-      i1 = i1 + 1
+R.Bind_F_nt = function(c, v, s, p, e)
+  v.portal = nil
+  v.rf = nil
+  v.stmt = nil
+  local l_nf, l_np, l_nr
+  local z, n, x
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  v.portal = ssub(s, p + 1, z - 1)
+  p = z
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  v.stmt = ssub(s, p + 1, z - 1)
+  p = z
+  if p + 2 > e then return ovr(c) end
+  do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+  l_nf = x
+  p = p + 2
+  n = (l_nf or 0) * 2
+  if n > 0 then
+    if p + n > e then return ovr(c) end
+    p = p + n
+  end
+  if p + 2 > e then return ovr(c) end
+  do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+  l_np = x
+  p = p + 2
+  for _ = 0, (l_np or 0) - 1 do
+    if p + 4 > e then return ovr(c) end
+    do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) n = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+    p = p + 4
+    if n > 0 and n < 2147483648 then
+      if p + n > e then return ovr(c) end
+      p = p + n
     end
   end
-  b_int(b, F.paramCount, 2, false, "np")
-  do
-    local n2, i2 = b_num(b, "np"), 0
-    while i2 < n2 and b.ok do
-      local t2 = b_open(b, "Parameter " .. (i2 + 1))
-      b_int(b, F.valLength, 4, true, "vlen")
-      b_bytes(b, F.valData, b_num(b, "vlen"), "pv")
-      b_remember(b, "params", { "vlen", "pv" })
-      b_close(b, t2)
-      i2 = i2 + 1
-    end
+  if p + 2 > e then return ovr(c) end
+  do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+  l_nr = x
+  p = p + 2
+  for _ = 0, (l_nr or 0) - 1 do
+    if p + 2 > e then return ovr(c) end
+    do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+    v.rf = x
+    p = p + 2
+    remember(c, "rformats", v.rf)
   end
-  b_int(b, F.resultFormatCount, 2, false, "nr")
-  do
-    local n3, i3 = b_num(b, "nr"), 0
-    while i3 < n3 and b.ok do
-      b_int(b, F.format, 2, false, "rf")
-      b_remember(b, "rformats", { "rf" })
-      i3 = i3 + 1
-    end
+  return p
+end
+
+R.Bind_F_tree = function(c, v, s, p, e, t)
+  v.pf = nil
+  v.portal = nil
+  v.rf = nil
+  v.stmt = nil
+  local l_nf, l_np, l_nr
+  local tvb, vis = c.tvb, c.vis
+  local z, x
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  if (vis or REFS[F.portal]) then ADDPF(t, F.portal, tvb(p, z - p), ENC_UTF_8) end
+  v.portal = ssub(s, p + 1, z - 1)
+  p = z
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  if (vis or REFS[F.statement]) then ADDPF(t, F.statement, tvb(p, z - p), ENC_UTF_8) end
+  v.stmt = ssub(s, p + 1, z - 1)
+  p = z
+  if p + 2 > e then return ovr(c) end
+  if (vis or REFS[F.paramFormatCount]) then ADD(t, F.paramFormatCount, tvb(p, 2)) end
+  do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+  l_nf = x
+  p = p + 2
+  for _ = 0, (l_nf or 0) - 1 do
+    if p + 2 > e then return ovr(c) end
+    if (vis or REFS[F.format]) then ADD(t, F.format, tvb(p, 2)) end
+    do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+    v.pf = x
+    p = p + 2
+    remember(c, "pformats", v.pf)
   end
+  if p + 2 > e then return ovr(c) end
+  if (vis or REFS[F.paramCount]) then ADD(t, F.paramCount, tvb(p, 2)) end
+  do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+  l_np = x
+  p = p + 2
+  for i2 = 0, (l_np or 0) - 1 do
+    p = param(c, t, s, p, e, i2, FS.Bind_F_param, "pformats")
+    if not p then return nil end
+  end
+  if p + 2 > e then return ovr(c) end
+  if (vis or REFS[F.resultFormatCount]) then ADD(t, F.resultFormatCount, tvb(p, 2)) end
+  do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+  l_nr = x
+  p = p + 2
+  for _ = 0, (l_nr or 0) - 1 do
+    if p + 2 > e then return ovr(c) end
+    if (vis or REFS[F.format]) then ADD(t, F.format, tvb(p, 2)) end
+    do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+    v.rf = x
+    p = p + 2
+    remember(c, "rformats", v.rf)
+  end
+  return p
 end
 
 -- Describe (frontend)
-local function Describe_F(b)
-  b_int(b, F.target, 1, false, "target")
-  local s1 = b_num(b, "target")
+R.Describe_F_nt = function(c, v, s, p, e)
+  v.name = nil
+  v.target = nil
+  local z, x
+  if p + 1 > e then return ovr(c) end
+  x = sbyte(s, p + 1)
+  v.target = x
+  p = p + 1
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  v.name = ssub(s, p + 1, z - 1)
+  p = z
+  return p
+end
+
+R.Describe_F_tree = function(c, v, s, p, e, t)
+  v.name = nil
+  v.target = nil
+  local tvb, vis = c.tvb, c.vis
+  local z, x
+  if p + 1 > e then return ovr(c) end
+  if (vis or REFS[F.target]) then ADD(t, F.target, tvb(p, 1)) end
+  x = sbyte(s, p + 1)
+  v.target = x
+  p = p + 1
+  local s1 = num(v.target)
   if s1 == 83 then
-    b_str(b, F.statement, "name")
+    z = sfind(s, "\0", p + 1, true)
+    if not z or z > e then return unterm(c) end
+    if (vis or REFS[F.statement]) then ADDPF(t, F.statement, tvb(p, z - p), ENC_UTF_8) end
+    v.name = ssub(s, p + 1, z - 1)
+    p = z
   elseif s1 == 80 then
-    b_str(b, F.portal, "name")
+    z = sfind(s, "\0", p + 1, true)
+    if not z or z > e then return unterm(c) end
+    if (vis or REFS[F.portal]) then ADDPF(t, F.portal, tvb(p, z - p), ENC_UTF_8) end
+    v.name = ssub(s, p + 1, z - 1)
+    p = z
   else
-    b_str(b, F.targetName, "name")
+    z = sfind(s, "\0", p + 1, true)
+    if not z or z > e then return unterm(c) end
+    if (vis or REFS[F.targetName]) then ADDPF(t, F.targetName, tvb(p, z - p), ENC_UTF_8) end
+    v.name = ssub(s, p + 1, z - 1)
+    p = z
   end
+  return p
 end
 
 -- Execute (frontend)
-local function Execute_F(b)
-  b_str(b, F.portal, "portal")
-  b_int(b, F.returns, 4, false, "rows")
+R.Execute_F_nt = function(c, v, s, p, e)
+  v.portal = nil
+  v.rows = nil
+  local z, x
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  v.portal = ssub(s, p + 1, z - 1)
+  p = z
+  if p + 4 > e then return ovr(c) end
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.rows = x
+  p = p + 4
+  return p
+end
+
+R.Execute_F_tree = function(c, v, s, p, e, t)
+  v.portal = nil
+  v.rows = nil
+  local tvb, vis = c.tvb, c.vis
+  local z, x
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  if (vis or REFS[F.portal]) then ADDPF(t, F.portal, tvb(p, z - p), ENC_UTF_8) end
+  v.portal = ssub(s, p + 1, z - 1)
+  p = z
+  if p + 4 > e then return ovr(c) end
+  if (vis or REFS[F.returns]) then ADD(t, F.returns, tvb(p, 4)) end
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.rows = x
+  p = p + 4
+  return p
 end
 
 -- Sync (frontend)
-local function Sync_F(_) end
+R.Sync_F_nt = function(_, _, _, p) return p end
+
+R.Sync_F_tree = function(_, _, _, p) return p end
 
 -- Flush (frontend)
-local function Flush_F(_) end
+R.Flush_F_nt = function(_, _, _, p) return p end
+
+R.Flush_F_tree = function(_, _, _, p) return p end
 
 -- Terminate (frontend)
-local function Terminate_F(_) end
+R.Terminate_F_nt = function(_, _, _, p) return p end
+
+R.Terminate_F_tree = function(_, _, _, p) return p end
 
 -- RowDescription (backend)
-local function RowDescription_B(b)
-  b_int(b, F.fieldCount, 2, false, "n")
-  do
-    local n1, i1 = b_num(b, "n"), 0
-    while i1 < n1 and b.ok do
-      b_str(b, F.colName, "cn")
-      b_int(b, F.tableOid, 4, false)
-      b_int(b, F.colIndex, 2, false)
-      b_int(b, F.typeOid, 4, false, "ct")
-      b_lookup(b, F.colType, "ct", T.types, nil)
-      b_int(b, F.valLength, 2, true)
-      b_int(b, F.typemod, 4, true)
-      b_int(b, F.format, 2, false, "cf")
-      b_remember(b, "columns", { "cn", "ct", "cf" })
-      i1 = i1 + 1
-    end
+R.RowDescription_B_nt = function(c, v, s, p, e)
+  v.cf = nil
+  v.cn = nil
+  v.ct = nil
+  v.n = nil
+  local z, x
+  if p + 2 > e then return ovr(c) end
+  do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+  v.n = x
+  p = p + 2
+  for _ = 0, num(v.n) - 1 do
+    z = sfind(s, "\0", p + 1, true)
+    if not z or z > e then return unterm(c) end
+    v.cn = ssub(s, p + 1, z - 1)
+    p = z
+    if p + 4 > e then return ovr(c) end
+    p = p + 4
+    if p + 2 > e then return ovr(c) end
+    p = p + 2
+    if p + 4 > e then return ovr(c) end
+    do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+    v.ct = x
+    p = p + 4
+    if p + 2 > e then return ovr(c) end
+    p = p + 2
+    if p + 4 > e then return ovr(c) end
+    p = p + 4
+    if p + 2 > e then return ovr(c) end
+    do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+    v.cf = x
+    p = p + 2
+    remember(c, "columns", v.cn, v.ct, v.cf)
   end
+  return p
+end
+
+R.RowDescription_B_tree = function(c, v, s, p, e, t)
+  v.cf = nil
+  v.cn = nil
+  v.ct = nil
+  v.n = nil
+  local tvb, vis = c.tvb, c.vis
+  local r0 = c.r0
+  local z, x
+  if p + 2 > e then return ovr(c) end
+  if (vis or REFS[F.fieldCount]) then ADD(t, F.fieldCount, tvb(p, 2)) end
+  do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+  v.n = x
+  p = p + 2
+  for _ = 0, num(v.n) - 1 do
+    z = sfind(s, "\0", p + 1, true)
+    if not z or z > e then return unterm(c) end
+    if (vis or REFS[F.colName]) then ADDPF(t, F.colName, tvb(p, z - p), ENC_UTF_8) end
+    v.cn = ssub(s, p + 1, z - 1)
+    p = z
+    if p + 4 > e then return ovr(c) end
+    if (vis or REFS[F.tableOid]) then ADD(t, F.tableOid, tvb(p, 4)) end
+    p = p + 4
+    if p + 2 > e then return ovr(c) end
+    if (vis or REFS[F.colIndex]) then ADD(t, F.colIndex, tvb(p, 2)) end
+    p = p + 2
+    if p + 4 > e then return ovr(c) end
+    if (vis or REFS[F.typeOid]) then ADD(t, F.typeOid, tvb(p, 4)) end
+    do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+    v.ct = x
+    p = p + 4
+    x = lookup(T.types, v.ct, nil, false)
+    if x then
+      if (vis or REFS[F.colType]) then GEN(ADD(t, F.colType, r0, x)) end
+    end
+    if p + 2 > e then return ovr(c) end
+    if (vis or REFS[F.valLength]) then ADD(t, F.valLength, tvb(p, 2)) end
+    p = p + 2
+    if p + 4 > e then return ovr(c) end
+    if (vis or REFS[F.typemod]) then ADD(t, F.typemod, tvb(p, 4)) end
+    p = p + 4
+    if p + 2 > e then return ovr(c) end
+    if (vis or REFS[F.format]) then ADD(t, F.format, tvb(p, 2)) end
+    do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+    v.cf = x
+    p = p + 2
+    remember(c, "columns", v.cn, v.ct, v.cf)
+  end
+  return p
 end
 
 -- DataRow (backend)
-local function DataRow_B(b)
-  b_int(b, F.fieldCount, 2, false, "n")
-  do
-    local n1, i1 = b_num(b, "n"), 0
-    while i1 < n1 and b.ok do
-      b_column(b, F.valLength, F.valData, F.column, F.colType, F.colValue, i1)
-      i1 = i1 + 1
+R.DataRow_B_nt = function(c, _, s, p, e)
+  local l_n
+  local n, x
+  if p + 2 > e then return ovr(c) end
+  do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+  l_n = x
+  p = p + 2
+  for _ = 0, (l_n or 0) - 1 do
+    if p + 4 > e then return ovr(c) end
+    do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) n = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+    p = p + 4
+    if n > 0 and n < 2147483648 then
+      if p + n > e then return ovr(c) end
+      p = p + n
     end
   end
+  return p
+end
+
+R.DataRow_B_tree = function(c, _, s, p, e, t)
+  local l_n
+  local tvb, vis = c.tvb, c.vis
+  local x
+  if p + 2 > e then return ovr(c) end
+  if (vis or REFS[F.fieldCount]) then ADD(t, F.fieldCount, tvb(p, 2)) end
+  do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+  l_n = x
+  p = p + 2
+  for i1 = 0, (l_n or 0) - 1 do
+    p = column(c, t, s, p, e, i1, FS.DataRow_B_col)
+    if not p then return nil end
+  end
+  return p
 end
 
 -- CommandComplete (backend)
-local function CommandComplete_B(b)
-  b_str(b, F.tag, "tag")
+R.CommandComplete_B_nt = function(c, v, s, p, e)
+  v.tag = nil
+  local z
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  v.tag = ssub(s, p + 1, z - 1)
+  p = z
+  return p
+end
+
+R.CommandComplete_B_tree = function(c, v, s, p, e, t)
+  v.tag = nil
+  local tvb, vis = c.tvb, c.vis
+  local z
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  if (vis or REFS[F.tag]) then ADDPF(t, F.tag, tvb(p, z - p), ENC_UTF_8) end
+  v.tag = ssub(s, p + 1, z - 1)
+  p = z
+  return p
 end
 
 -- ReadyForQuery (backend)
-local function ReadyForQuery_B(b)
-  b_int(b, F.status, 1, false, "status")
+R.ReadyForQuery_B_nt = function(c, v, s, p, e)
+  v.status = nil
+  local x
+  if p + 1 > e then return ovr(c) end
+  x = sbyte(s, p + 1)
+  v.status = x
+  p = p + 1
+  return p
+end
+
+R.ReadyForQuery_B_tree = function(c, v, s, p, e, t)
+  v.status = nil
+  local tvb, vis = c.tvb, c.vis
+  local x
+  if p + 1 > e then return ovr(c) end
+  if (vis or REFS[F.status]) then ADD(t, F.status, tvb(p, 1)) end
+  x = sbyte(s, p + 1)
+  v.status = x
+  p = p + 1
+  return p
 end
 
 -- ParameterDescription (backend)
-local function ParameterDescription_B(b)
-  b_int(b, F.paramCount, 2, false, "n")
-  do
-    local n1, i1 = b_num(b, "n"), 0
-    while i1 < n1 and b.ok do
-      b_int(b, F.typeOid, 4, false, "pt")
-      b_lookup(b, F.paramType, "pt", T.types, nil)
-      b_remember(b, "ptypes", { "pt" })
-      i1 = i1 + 1
-    end
+R.ParameterDescription_B_nt = function(c, v, s, p, e)
+  v.n = nil
+  v.pt = nil
+  local x
+  if p + 2 > e then return ovr(c) end
+  do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+  v.n = x
+  p = p + 2
+  for _ = 0, num(v.n) - 1 do
+    if p + 4 > e then return ovr(c) end
+    do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+    v.pt = x
+    p = p + 4
+    remember(c, "ptypes", v.pt)
   end
+  return p
+end
+
+R.ParameterDescription_B_tree = function(c, v, s, p, e, t)
+  v.n = nil
+  v.pt = nil
+  local tvb, vis = c.tvb, c.vis
+  local r0 = c.r0
+  local x
+  if p + 2 > e then return ovr(c) end
+  if (vis or REFS[F.paramCount]) then ADD(t, F.paramCount, tvb(p, 2)) end
+  do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+  v.n = x
+  p = p + 2
+  for _ = 0, num(v.n) - 1 do
+    if p + 4 > e then return ovr(c) end
+    if (vis or REFS[F.typeOid]) then ADD(t, F.typeOid, tvb(p, 4)) end
+    do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+    v.pt = x
+    p = p + 4
+    x = lookup(T.types, v.pt, nil, false)
+    if x then
+      if (vis or REFS[F.paramType]) then GEN(ADD(t, F.paramType, r0, x)) end
+    end
+    remember(c, "ptypes", v.pt)
+  end
+  return p
 end
 
 -- EmptyQueryResponse (backend)
-local function EmptyQueryResponse_B(_) end
+R.EmptyQueryResponse_B_nt = function(_, _, _, p) return p end
+
+R.EmptyQueryResponse_B_tree = function(_, _, _, p) return p end
 
 -- NoData (backend)
-local function NoData_B(_) end
+R.NoData_B_nt = function(_, _, _, p) return p end
+
+R.NoData_B_tree = function(_, _, _, p) return p end
 
 -- ParseComplete (backend)
-local function ParseComplete_B(_) end
+R.ParseComplete_B_nt = function(_, _, _, p) return p end
+
+R.ParseComplete_B_tree = function(_, _, _, p) return p end
 
 -- BindComplete (backend)
-local function BindComplete_B(_) end
+R.BindComplete_B_nt = function(_, _, _, p) return p end
+
+R.BindComplete_B_tree = function(_, _, _, p) return p end
 
 -- CloseComplete (backend)
-local function CloseComplete_B(_) end
+R.CloseComplete_B_nt = function(_, _, _, p) return p end
+
+R.CloseComplete_B_tree = function(_, _, _, p) return p end
 
 -- PortalSuspended (backend)
-local function PortalSuspended_B(_) end
+R.PortalSuspended_B_nt = function(_, _, _, p) return p end
+
+R.PortalSuspended_B_tree = function(_, _, _, p) return p end
 
 -- BackendKeyData (backend)
-local function BackendKeyData_B(b)
-  b_int(b, F.pid, 4, false, "pid")
-  local s1 = b_num(b, "bodylen")
+R.BackendKeyData_B_nt = function(c, v, s, p, e)
+  v.key = nil
+  v.pid = nil
+  local bodylen = e - p
+  local n, x
+  if p + 4 > e then return ovr(c) end
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.pid = x
+  p = p + 4
+  local s1 = bodylen
   if s1 == 8 then
-    b_int(b, F.key, 4, false, "key")
+    if p + 4 > e then return ovr(c) end
+    do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+    v.key = x
+    p = p + 4
   else
-    b_bytes(b, F.keyData, b.e - b.pos, "key")
+    n = e - p
+    if n > 0 then
+      if p + n > e then return ovr(c) end
+      v.key = ssub(s, p + 1, p + n)
+      p = p + n
+    end
   end
+  return p
+end
+
+R.BackendKeyData_B_tree = function(c, v, s, p, e, t)
+  v.key = nil
+  v.pid = nil
+  local bodylen = e - p
+  local tvb, vis = c.tvb, c.vis
+  local n, x
+  if p + 4 > e then return ovr(c) end
+  if (vis or REFS[F.pid]) then ADD(t, F.pid, tvb(p, 4)) end
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.pid = x
+  p = p + 4
+  local s1 = bodylen
+  if s1 == 8 then
+    if p + 4 > e then return ovr(c) end
+    if (vis or REFS[F.key]) then ADD(t, F.key, tvb(p, 4)) end
+    do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+    v.key = x
+    p = p + 4
+  else
+    n = e - p
+    if n > 0 then
+      if p + n > e then return ovr(c) end
+      if (vis or REFS[F.keyData]) then ADD(t, F.keyData, tvb(p, n)) end
+      v.key = ssub(s, p + 1, p + n)
+      p = p + n
+    end
+  end
+  return p
 end
 
 -- NegotiateProtocolVersion (backend)
-local function NegotiateProtocolVersion_B(b)
-  b_int(b, F.versionSupported, 4, false, "version")
-  b_int(b, F.nonsupportedCount, 4, true, "n")
-  do
-    local n1, i1 = b_num(b, "n"), 0
-    while i1 < n1 and b.ok do
-      b_str(b, F.nonsupportedOption)
-      i1 = i1 + 1
-    end
+R.NegotiateProtocolVersion_B_nt = function(c, _, s, p, e)
+  local l_n
+  local z, x
+  if p + 4 > e then return ovr(c) end
+  p = p + 4
+  if p + 4 > e then return ovr(c) end
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  if x >= 2147483648 then x = x - 4294967296 end
+  l_n = x
+  p = p + 4
+  for _ = 0, (l_n or 0) - 1 do
+    z = sfind(s, "\0", p + 1, true)
+    if not z or z > e then return unterm(c) end
+    p = z
   end
+  return p
+end
+
+R.NegotiateProtocolVersion_B_tree = function(c, _, s, p, e, t)
+  local l_n
+  local tvb, vis = c.tvb, c.vis
+  local z, x
+  if p + 4 > e then return ovr(c) end
+  if (vis or REFS[F.versionSupported]) then ADD(t, F.versionSupported, tvb(p, 4)) end
+  p = p + 4
+  if p + 4 > e then return ovr(c) end
+  if (vis or REFS[F.nonsupportedCount]) then ADD(t, F.nonsupportedCount, tvb(p, 4)) end
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  if x >= 2147483648 then x = x - 4294967296 end
+  l_n = x
+  p = p + 4
+  for _ = 0, (l_n or 0) - 1 do
+    z = sfind(s, "\0", p + 1, true)
+    if not z or z > e then return unterm(c) end
+    if (vis or REFS[F.nonsupportedOption]) then ADDPF(t, F.nonsupportedOption, tvb(p, z - p), ENC_UTF_8) end
+    p = z
+  end
+  return p
 end
 
 -- FunctionCall (frontend)
-local function FunctionCall_F(b)
-  b_int(b, F.oid, 4, false, "oid")
-  b_int(b, F.paramFormatCount, 2, false, "nf")
-  do
-    local n1, i1 = b_num(b, "nf"), 0
-    while i1 < n1 and b.ok do
-      b_int(b, F.format, 2, false)
-      i1 = i1 + 1
+R.FunctionCall_F_nt = function(c, v, s, p, e)
+  v.oid = nil
+  local l_nf, l_np, l_vlen
+  local n, x
+  if p + 4 > e then return ovr(c) end
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.oid = x
+  p = p + 4
+  if p + 2 > e then return ovr(c) end
+  do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+  l_nf = x
+  p = p + 2
+  n = (l_nf or 0) * 2
+  if n > 0 then
+    if p + n > e then return ovr(c) end
+    p = p + n
+  end
+  if p + 2 > e then return ovr(c) end
+  do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+  l_np = x
+  p = p + 2
+  for _ = 0, (l_np or 0) - 1 do
+    if p + 4 > e then return ovr(c) end
+    do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+    if x >= 2147483648 then x = x - 4294967296 end
+    l_vlen = x
+    p = p + 4
+    n = (l_vlen or 0)
+    if n > 0 then
+      if p + n > e then return ovr(c) end
+      p = p + n
     end
   end
-  b_int(b, F.paramCount, 2, false, "np")
-  do
-    local n2, i2 = b_num(b, "np"), 0
-    while i2 < n2 and b.ok do
-      local t2 = b_open(b, "Argument " .. (i2 + 1))
-      b_int(b, F.valLength, 4, true, "vlen")
-      b_bytes(b, F.valData, b_num(b, "vlen"))
-      b_close(b, t2)
-      i2 = i2 + 1
-    end
+  if p + 2 > e then return ovr(c) end
+  p = p + 2
+  return p
+end
+
+R.FunctionCall_F_tree = function(c, v, s, p, e, t)
+  v.oid = nil
+  local l_nf, l_np, l_vlen
+  local tvb, vis = c.tvb, c.vis
+  local n, x
+  if p + 4 > e then return ovr(c) end
+  if (vis or REFS[F.oid]) then ADD(t, F.oid, tvb(p, 4)) end
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.oid = x
+  p = p + 4
+  if p + 2 > e then return ovr(c) end
+  if (vis or REFS[F.paramFormatCount]) then ADD(t, F.paramFormatCount, tvb(p, 2)) end
+  do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+  l_nf = x
+  p = p + 2
+  for _ = 0, (l_nf or 0) - 1 do
+    if p + 2 > e then return ovr(c) end
+    if (vis or REFS[F.format]) then ADD(t, F.format, tvb(p, 2)) end
+    p = p + 2
   end
-  b_int(b, F.format, 2, false)
+  if p + 2 > e then return ovr(c) end
+  if (vis or REFS[F.paramCount]) then ADD(t, F.paramCount, tvb(p, 2)) end
+  do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+  l_np = x
+  p = p + 2
+  for i2 = 0, (l_np or 0) - 1 do
+    local t2, p2 = t, p
+    if vis then t = ADD(t, tvb(p, 0), "Argument " .. (i2 + 1)) end
+    if p + 4 > e then return ovr(c) end
+    if (vis or REFS[F.valLength]) then ADD(t, F.valLength, tvb(p, 4)) end
+    do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+    if x >= 2147483648 then x = x - 4294967296 end
+    l_vlen = x
+    p = p + 4
+    n = (l_vlen or 0)
+    if n > 0 then
+      if p + n > e then return ovr(c) end
+      if (vis or REFS[F.valData]) then ADD(t, F.valData, tvb(p, n)) end
+      p = p + n
+    end
+    if vis then t:set_len(p - p2) t = t2 end
+  end
+  if p + 2 > e then return ovr(c) end
+  if (vis or REFS[F.format]) then ADD(t, F.format, tvb(p, 2)) end
+  p = p + 2
+  return p
 end
 
 -- FunctionCallResponse (backend)
-local function FunctionCallResponse_B(b)
-  b_int(b, F.valLength, 4, true, "vlen")
-  b_bytes(b, F.valData, b_num(b, "vlen"))
+R.FunctionCallResponse_B_nt = function(c, _, s, p, e)
+  local l_vlen
+  local n, x
+  if p + 4 > e then return ovr(c) end
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  if x >= 2147483648 then x = x - 4294967296 end
+  l_vlen = x
+  p = p + 4
+  n = (l_vlen or 0)
+  if n > 0 then
+    if p + n > e then return ovr(c) end
+    p = p + n
+  end
+  return p
+end
+
+R.FunctionCallResponse_B_tree = function(c, _, s, p, e, t)
+  local l_vlen
+  local tvb, vis = c.tvb, c.vis
+  local n, x
+  if p + 4 > e then return ovr(c) end
+  if (vis or REFS[F.valLength]) then ADD(t, F.valLength, tvb(p, 4)) end
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  if x >= 2147483648 then x = x - 4294967296 end
+  l_vlen = x
+  p = p + 4
+  n = (l_vlen or 0)
+  if n > 0 then
+    if p + n > e then return ovr(c) end
+    if (vis or REFS[F.valData]) then ADD(t, F.valData, tvb(p, n)) end
+    p = p + n
+  end
+  return p
 end
 
 -- XLogData (backend)
-local function XLogData_B(b)
-  b_int(b, F.replType, 1, false)
-  b_int(b, F.walStart, 8, false)
-  b_text(b, F.walStartLsn, 8, 3220, "start")
-  b_int(b, F.walEnd, 8, false)
-  b_text(b, F.walEndLsn, 8, 3220)
-  b_int(b, F.replTime, 8, true)
-  b_text(b, F.replTimeText, 8, 1184)
-  b_payload(b, P.pgoutput, F.walData, F.pgoType)
+R.XLogData_B_nt = function(c, v, s, p, e)
+  v.start = nil
+  local x
+  if p + 1 > e then return ovr(c) end
+  p = p + 1
+  if p + 8 > e then return ovr(c) end
+  p = p + 8
+  x = pg_value_text(3220, 1, ssub(s, p - 7, p))
+  v.start = x
+  if p + 8 > e then return ovr(c) end
+  p = p + 8
+  if p + 8 > e then return ovr(c) end
+  p = p + 8
+  p = payload_nt(c, v, s, p, e, P.pgoutput)
+  if not p then return nil end
+  return p
+end
+
+R.XLogData_B_tree = function(c, v, s, p, e, t)
+  v.start = nil
+  local tvb, vis = c.tvb, c.vis
+  local x
+  if p + 1 > e then return ovr(c) end
+  if (vis or REFS[F.replType]) then ADD(t, F.replType, tvb(p, 1)) end
+  p = p + 1
+  if p + 8 > e then return ovr(c) end
+  if (vis or REFS[F.walStart]) then ADD(t, F.walStart, tvb(p, 8)) end
+  p = p + 8
+  x = pg_value_text(3220, 1, ssub(s, p - 7, p))
+  if (vis or REFS[F.walStartLsn]) then GEN(ADD(t, F.walStartLsn, tvb(p - 8, 0), x)) end
+  v.start = x
+  if p + 8 > e then return ovr(c) end
+  if (vis or REFS[F.walEnd]) then ADD(t, F.walEnd, tvb(p, 8)) end
+  p = p + 8
+  x = pg_value_text(3220, 1, ssub(s, p - 7, p))
+  if (vis or REFS[F.walEndLsn]) then GEN(ADD(t, F.walEndLsn, tvb(p - 8, 0), x)) end
+  if p + 8 > e then return ovr(c) end
+  if (vis or REFS[F.replTime]) then ADD(t, F.replTime, tvb(p, 8)) end
+  p = p + 8
+  x = pg_value_text(1184, 1, ssub(s, p - 7, p))
+  if (vis or REFS[F.replTimeText]) then GEN(ADD(t, F.replTimeText, tvb(p - 8, 0), x)) end
+  p = payload_tree(c, v, s, p, e, t, P.pgoutput, F.walData, F.pgoType)
+  if not p then return nil end
+  return p
 end
 
 -- PrimaryKeepalive (backend)
-local function PrimaryKeepalive_B(b)
-  b_int(b, F.replType, 1, false)
-  b_int(b, F.walEnd, 8, false)
-  b_text(b, F.walEndLsn, 8, 3220, "end")
-  b_int(b, F.replTime, 8, true)
-  b_text(b, F.replTimeText, 8, 1184)
-  b_int(b, F.replyRequested, 1, false, "reply")
+R.PrimaryKeepalive_B_nt = function(c, v, s, p, e)
+  v["end"] = nil
+  v.reply = nil
+  local x
+  if p + 1 > e then return ovr(c) end
+  p = p + 1
+  if p + 8 > e then return ovr(c) end
+  p = p + 8
+  x = pg_value_text(3220, 1, ssub(s, p - 7, p))
+  v["end"] = x
+  if p + 8 > e then return ovr(c) end
+  p = p + 8
+  if p + 1 > e then return ovr(c) end
+  x = sbyte(s, p + 1)
+  v.reply = x
+  p = p + 1
+  return p
+end
+
+R.PrimaryKeepalive_B_tree = function(c, v, s, p, e, t)
+  v["end"] = nil
+  v.reply = nil
+  local tvb, vis = c.tvb, c.vis
+  local x
+  if p + 1 > e then return ovr(c) end
+  if (vis or REFS[F.replType]) then ADD(t, F.replType, tvb(p, 1)) end
+  p = p + 1
+  if p + 8 > e then return ovr(c) end
+  if (vis or REFS[F.walEnd]) then ADD(t, F.walEnd, tvb(p, 8)) end
+  p = p + 8
+  x = pg_value_text(3220, 1, ssub(s, p - 7, p))
+  if (vis or REFS[F.walEndLsn]) then GEN(ADD(t, F.walEndLsn, tvb(p - 8, 0), x)) end
+  v["end"] = x
+  if p + 8 > e then return ovr(c) end
+  if (vis or REFS[F.replTime]) then ADD(t, F.replTime, tvb(p, 8)) end
+  p = p + 8
+  x = pg_value_text(1184, 1, ssub(s, p - 7, p))
+  if (vis or REFS[F.replTimeText]) then GEN(ADD(t, F.replTimeText, tvb(p - 8, 0), x)) end
+  if p + 1 > e then return ovr(c) end
+  if (vis or REFS[F.replyRequested]) then ADD(t, F.replyRequested, tvb(p, 1)) end
+  x = sbyte(s, p + 1)
+  v.reply = x
+  p = p + 1
+  return p
 end
 
 -- StandbyStatusUpdate (frontend)
-local function StandbyStatusUpdate_F(b)
-  b_int(b, F.replType, 1, false)
-  b_int(b, F.written, 8, false)
-  b_text(b, F.writtenLsn, 8, 3220, "written")
-  b_int(b, F.flushed, 8, false)
-  b_text(b, F.flushedLsn, 8, 3220)
-  b_int(b, F.applied, 8, false)
-  b_text(b, F.appliedLsn, 8, 3220)
-  b_int(b, F.replTime, 8, true)
-  b_text(b, F.replTimeText, 8, 1184)
-  b_int(b, F.replyRequested, 1, false)
+R.StandbyStatusUpdate_F_nt = function(c, v, s, p, e)
+  v.written = nil
+  local x
+  if p + 1 > e then return ovr(c) end
+  p = p + 1
+  if p + 8 > e then return ovr(c) end
+  p = p + 8
+  x = pg_value_text(3220, 1, ssub(s, p - 7, p))
+  v.written = x
+  if p + 8 > e then return ovr(c) end
+  p = p + 8
+  if p + 8 > e then return ovr(c) end
+  p = p + 8
+  if p + 8 > e then return ovr(c) end
+  p = p + 8
+  if p + 1 > e then return ovr(c) end
+  p = p + 1
+  return p
+end
+
+R.StandbyStatusUpdate_F_tree = function(c, v, s, p, e, t)
+  v.written = nil
+  local tvb, vis = c.tvb, c.vis
+  local x
+  if p + 1 > e then return ovr(c) end
+  if (vis or REFS[F.replType]) then ADD(t, F.replType, tvb(p, 1)) end
+  p = p + 1
+  if p + 8 > e then return ovr(c) end
+  if (vis or REFS[F.written]) then ADD(t, F.written, tvb(p, 8)) end
+  p = p + 8
+  x = pg_value_text(3220, 1, ssub(s, p - 7, p))
+  if (vis or REFS[F.writtenLsn]) then GEN(ADD(t, F.writtenLsn, tvb(p - 8, 0), x)) end
+  v.written = x
+  if p + 8 > e then return ovr(c) end
+  if (vis or REFS[F.flushed]) then ADD(t, F.flushed, tvb(p, 8)) end
+  p = p + 8
+  x = pg_value_text(3220, 1, ssub(s, p - 7, p))
+  if (vis or REFS[F.flushedLsn]) then GEN(ADD(t, F.flushedLsn, tvb(p - 8, 0), x)) end
+  if p + 8 > e then return ovr(c) end
+  if (vis or REFS[F.applied]) then ADD(t, F.applied, tvb(p, 8)) end
+  p = p + 8
+  x = pg_value_text(3220, 1, ssub(s, p - 7, p))
+  if (vis or REFS[F.appliedLsn]) then GEN(ADD(t, F.appliedLsn, tvb(p - 8, 0), x)) end
+  if p + 8 > e then return ovr(c) end
+  if (vis or REFS[F.replTime]) then ADD(t, F.replTime, tvb(p, 8)) end
+  p = p + 8
+  x = pg_value_text(1184, 1, ssub(s, p - 7, p))
+  if (vis or REFS[F.replTimeText]) then GEN(ADD(t, F.replTimeText, tvb(p - 8, 0), x)) end
+  if p + 1 > e then return ovr(c) end
+  if (vis or REFS[F.replyRequested]) then ADD(t, F.replyRequested, tvb(p, 1)) end
+  p = p + 1
+  return p
 end
 
 -- HotStandbyFeedback (frontend)
-local function HotStandbyFeedback_F(b)
-  b_int(b, F.replType, 1, false)
-  b_int(b, F.replTime, 8, true)
-  b_text(b, F.replTimeText, 8, 1184)
-  b_int(b, F.xmin, 4, false, "xmin")
-  b_int(b, F.xminEpoch, 4, false)
-  b_int(b, F.catalogXmin, 4, false)
-  b_int(b, F.catalogXminEpoch, 4, false)
+R.HotStandbyFeedback_F_nt = function(c, v, s, p, e)
+  v.xmin = nil
+  local x
+  if p + 1 > e then return ovr(c) end
+  p = p + 1
+  if p + 8 > e then return ovr(c) end
+  p = p + 8
+  if p + 4 > e then return ovr(c) end
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.xmin = x
+  p = p + 4
+  if p + 4 > e then return ovr(c) end
+  p = p + 4
+  if p + 4 > e then return ovr(c) end
+  p = p + 4
+  if p + 4 > e then return ovr(c) end
+  p = p + 4
+  return p
+end
+
+R.HotStandbyFeedback_F_tree = function(c, v, s, p, e, t)
+  v.xmin = nil
+  local tvb, vis = c.tvb, c.vis
+  local x
+  if p + 1 > e then return ovr(c) end
+  if (vis or REFS[F.replType]) then ADD(t, F.replType, tvb(p, 1)) end
+  p = p + 1
+  if p + 8 > e then return ovr(c) end
+  if (vis or REFS[F.replTime]) then ADD(t, F.replTime, tvb(p, 8)) end
+  p = p + 8
+  x = pg_value_text(1184, 1, ssub(s, p - 7, p))
+  if (vis or REFS[F.replTimeText]) then GEN(ADD(t, F.replTimeText, tvb(p - 8, 0), x)) end
+  if p + 4 > e then return ovr(c) end
+  if (vis or REFS[F.xmin]) then ADD(t, F.xmin, tvb(p, 4)) end
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.xmin = x
+  p = p + 4
+  if p + 4 > e then return ovr(c) end
+  if (vis or REFS[F.xminEpoch]) then ADD(t, F.xminEpoch, tvb(p, 4)) end
+  p = p + 4
+  if p + 4 > e then return ovr(c) end
+  if (vis or REFS[F.catalogXmin]) then ADD(t, F.catalogXmin, tvb(p, 4)) end
+  p = p + 4
+  if p + 4 > e then return ovr(c) end
+  if (vis or REFS[F.catalogXminEpoch]) then ADD(t, F.catalogXminEpoch, tvb(p, 4)) end
+  p = p + 4
+  return p
 end
 
 -- CopyInResponse (backend)
-local function CopyInResponse_B(b)
-  b_int(b, F.format, 1, false, "format")
-  b_int(b, F.copyColumns, 2, false, "n")
-  do
-    local n1, i1 = b_num(b, "n"), 0
-    while i1 < n1 and b.ok do
-      b_int(b, F.format, 2, false)
-      i1 = i1 + 1
-    end
+R.CopyInResponse_B_nt = function(c, v, s, p, e)
+  v.format = nil
+  v.n = nil
+  local n, x
+  if p + 1 > e then return ovr(c) end
+  x = sbyte(s, p + 1)
+  v.format = x
+  p = p + 1
+  if p + 2 > e then return ovr(c) end
+  do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+  v.n = x
+  p = p + 2
+  n = num(v.n) * 2
+  if n > 0 then
+    if p + n > e then return ovr(c) end
+    p = p + n
   end
+  return p
+end
+
+R.CopyInResponse_B_tree = function(c, v, s, p, e, t)
+  v.format = nil
+  v.n = nil
+  local tvb, vis = c.tvb, c.vis
+  local x
+  if p + 1 > e then return ovr(c) end
+  if (vis or REFS[F.format]) then ADD(t, F.format, tvb(p, 1)) end
+  x = sbyte(s, p + 1)
+  v.format = x
+  p = p + 1
+  if p + 2 > e then return ovr(c) end
+  if (vis or REFS[F.copyColumns]) then ADD(t, F.copyColumns, tvb(p, 2)) end
+  do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+  v.n = x
+  p = p + 2
+  for _ = 0, num(v.n) - 1 do
+    if p + 2 > e then return ovr(c) end
+    if (vis or REFS[F.format]) then ADD(t, F.format, tvb(p, 2)) end
+    p = p + 2
+  end
+  return p
 end
 
 -- CopyOutResponse (backend)
-local function CopyOutResponse_B(b)
-  b_int(b, F.format, 1, false, "format")
-  b_int(b, F.copyColumns, 2, false, "n")
-  do
-    local n1, i1 = b_num(b, "n"), 0
-    while i1 < n1 and b.ok do
-      b_int(b, F.format, 2, false)
-      i1 = i1 + 1
-    end
+R.CopyOutResponse_B_nt = function(c, v, s, p, e)
+  v.format = nil
+  v.n = nil
+  local n, x
+  if p + 1 > e then return ovr(c) end
+  x = sbyte(s, p + 1)
+  v.format = x
+  p = p + 1
+  if p + 2 > e then return ovr(c) end
+  do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+  v.n = x
+  p = p + 2
+  n = num(v.n) * 2
+  if n > 0 then
+    if p + n > e then return ovr(c) end
+    p = p + n
   end
+  return p
+end
+
+R.CopyOutResponse_B_tree = function(c, v, s, p, e, t)
+  v.format = nil
+  v.n = nil
+  local tvb, vis = c.tvb, c.vis
+  local x
+  if p + 1 > e then return ovr(c) end
+  if (vis or REFS[F.format]) then ADD(t, F.format, tvb(p, 1)) end
+  x = sbyte(s, p + 1)
+  v.format = x
+  p = p + 1
+  if p + 2 > e then return ovr(c) end
+  if (vis or REFS[F.copyColumns]) then ADD(t, F.copyColumns, tvb(p, 2)) end
+  do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+  v.n = x
+  p = p + 2
+  for _ = 0, num(v.n) - 1 do
+    if p + 2 > e then return ovr(c) end
+    if (vis or REFS[F.format]) then ADD(t, F.format, tvb(p, 2)) end
+    p = p + 2
+  end
+  return p
 end
 
 -- CopyBothResponse (backend)
-local function CopyBothResponse_B(b)
-  b_int(b, F.format, 1, false, "format")
-  b_int(b, F.copyColumns, 2, false, "n")
-  do
-    local n1, i1 = b_num(b, "n"), 0
-    while i1 < n1 and b.ok do
-      b_int(b, F.format, 2, false)
-      i1 = i1 + 1
-    end
+R.CopyBothResponse_B_nt = function(c, v, s, p, e)
+  v.format = nil
+  v.n = nil
+  local n, x
+  if p + 1 > e then return ovr(c) end
+  x = sbyte(s, p + 1)
+  v.format = x
+  p = p + 1
+  if p + 2 > e then return ovr(c) end
+  do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+  v.n = x
+  p = p + 2
+  n = num(v.n) * 2
+  if n > 0 then
+    if p + n > e then return ovr(c) end
+    p = p + n
   end
+  return p
+end
+
+R.CopyBothResponse_B_tree = function(c, v, s, p, e, t)
+  v.format = nil
+  v.n = nil
+  local tvb, vis = c.tvb, c.vis
+  local x
+  if p + 1 > e then return ovr(c) end
+  if (vis or REFS[F.format]) then ADD(t, F.format, tvb(p, 1)) end
+  x = sbyte(s, p + 1)
+  v.format = x
+  p = p + 1
+  if p + 2 > e then return ovr(c) end
+  if (vis or REFS[F.copyColumns]) then ADD(t, F.copyColumns, tvb(p, 2)) end
+  do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+  v.n = x
+  p = p + 2
+  for _ = 0, num(v.n) - 1 do
+    if p + 2 > e then return ovr(c) end
+    if (vis or REFS[F.format]) then ADD(t, F.format, tvb(p, 2)) end
+    p = p + 2
+  end
+  return p
 end
 
 -- CopyData (frontend)
-local function CopyData_F(b)
-  b_copy_rows(b, F.copydata, { row = F.copyRow, column = F.copyColumn, value = F.copyValue, null = F.copyNull, flags = F.copyFlags, extension = F.copyExtension, trailer = F.copyTrailer })
+R.CopyData_F_nt = function(c, _, s, p, e)
+  p = copy_rows(c, nil, s, p, e, F.copydata, { row = F.copyRow, column = F.copyColumn, value = F.copyValue, null = F.copyNull, flags = F.copyFlags, extension = F.copyExtension, trailer = F.copyTrailer })
+  return p
+end
+
+R.CopyData_F_tree = function(c, _, s, p, e, t)
+  p = copy_rows(c, t, s, p, e, F.copydata, { row = F.copyRow, column = F.copyColumn, value = F.copyValue, null = F.copyNull, flags = F.copyFlags, extension = F.copyExtension, trailer = F.copyTrailer })
+  return p
 end
 
 -- CopyDone (frontend)
-local function CopyDone_F(_) end
+R.CopyDone_F_nt = function(_, _, _, p) return p end
+
+R.CopyDone_F_tree = function(_, _, _, p) return p end
 
 -- CopyDone (backend)
-local function CopyDone_B(_) end
+R.CopyDone_B_nt = function(_, _, _, p) return p end
+
+R.CopyDone_B_tree = function(_, _, _, p) return p end
 
 -- CopyFail (frontend)
-local function CopyFail_F(b)
-  b_str(b, F.error, "reason")
+R.CopyFail_F_nt = function(c, v, s, p, e)
+  v.reason = nil
+  local z
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  v.reason = ssub(s, p + 1, z - 1)
+  p = z
+  return p
+end
+
+R.CopyFail_F_tree = function(c, v, s, p, e, t)
+  v.reason = nil
+  local tvb, vis = c.tvb, c.vis
+  local z
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  if (vis or REFS[F.error]) then ADDPF(t, F.error, tvb(p, z - p), ENC_UTF_8) end
+  v.reason = ssub(s, p + 1, z - 1)
+  p = z
+  return p
 end
 
 -- ErrorResponse (backend)
-local function ErrorResponse_B(b)
-  while b_more(b) do
-    b_int(b, F.errorField, 1, false, "fc")
-    local s1 = b_num(b, "fc")
+R.ErrorResponse_B_nt = function(c, v, s, p, e)
+  v.code = nil
+  v.codename = nil
+  v.file = nil
+  v.line = nil
+  v.message = nil
+  v.routine = nil
+  v.severity = nil
+  local l_fc
+  local z, x
+  while p < e and sbyte(s, p + 1) ~= 0 do
+    if p + 1 > e then return ovr(c) end
+    x = sbyte(s, p + 1)
+    l_fc = x
+    p = p + 1
+    local s1 = (l_fc or 0)
     if s1 == 83 then
-      b_str(b, F.severity, "severity")
-    elseif s1 == 86 then
-      b_str(b, F.severityNonlocalized, "severity_v")
+      z = sfind(s, "\0", p + 1, true)
+      if not z or z > e then return unterm(c) end
+      v.severity = ssub(s, p + 1, z - 1)
+      p = z
     elseif s1 == 67 then
-      b_str(b, F.code, "code")
-      b_lookup(b, F.codeName, "code", T.sqlstate, nil, "codename")
-      b_lookup(b, F.codeClass, "code", T.sqlstateClass, 2)
+      z = sfind(s, "\0", p + 1, true)
+      if not z or z > e then return unterm(c) end
+      v.code = ssub(s, p + 1, z - 1)
+      p = z
+      x = lookup(T.sqlstate, v.code, nil, false)
+      if x then
+        v.codename = x
+      end
     elseif s1 == 77 then
-      b_str(b, F.message, "message")
-    elseif s1 == 68 then
-      b_str(b, F.detail)
-    elseif s1 == 72 then
-      b_str(b, F.hint)
-    elseif s1 == 80 then
-      b_str(b, F.position)
-    elseif s1 == 112 then
-      b_str(b, F.internalPosition)
-    elseif s1 == 113 then
-      b_str(b, F.internalQuery)
-    elseif s1 == 87 then
-      b_str(b, F.where)
-    elseif s1 == 115 then
-      b_str(b, F.schemaName)
-    elseif s1 == 116 then
-      b_str(b, F.tableName)
-    elseif s1 == 99 then
-      b_str(b, F.columnName)
-    elseif s1 == 100 then
-      b_str(b, F.typeName)
-    elseif s1 == 110 then
-      b_str(b, F.constraintName)
+      z = sfind(s, "\0", p + 1, true)
+      if not z or z > e then return unterm(c) end
+      v.message = ssub(s, p + 1, z - 1)
+      p = z
     elseif s1 == 70 then
-      b_str(b, F.file, "file")
+      z = sfind(s, "\0", p + 1, true)
+      if not z or z > e then return unterm(c) end
+      v.file = ssub(s, p + 1, z - 1)
+      p = z
     elseif s1 == 76 then
-      b_str(b, F.line, "line")
+      z = sfind(s, "\0", p + 1, true)
+      if not z or z > e then return unterm(c) end
+      v.line = ssub(s, p + 1, z - 1)
+      p = z
     elseif s1 == 82 then
-      b_str(b, F.routine, "routine")
+      z = sfind(s, "\0", p + 1, true)
+      if not z or z > e then return unterm(c) end
+      v.routine = ssub(s, p + 1, z - 1)
+      p = z
     else
-      b_str(b, F.unknownField)
+      z = sfind(s, "\0", p + 1, true)
+      if not z or z > e then return unterm(c) end
+      p = z
     end
   end
-  b_zero(b)
+  if p < e then p = p + 1 else return ovr(c) end
+  return p
+end
+
+R.ErrorResponse_B_tree = function(c, v, s, p, e, t)
+  v.code = nil
+  v.codename = nil
+  v.file = nil
+  v.line = nil
+  v.message = nil
+  v.routine = nil
+  v.severity = nil
+  local l_fc
+  local tvb, vis = c.tvb, c.vis
+  local r0 = c.r0
+  local z, x
+  while p < e and sbyte(s, p + 1) ~= 0 do
+    if p + 1 > e then return ovr(c) end
+    if (vis or REFS[F.errorField]) then ADD(t, F.errorField, tvb(p, 1)) end
+    x = sbyte(s, p + 1)
+    l_fc = x
+    p = p + 1
+    local s1 = (l_fc or 0)
+    if s1 == 83 then
+      z = sfind(s, "\0", p + 1, true)
+      if not z or z > e then return unterm(c) end
+      if (vis or REFS[F.severity]) then ADDPF(t, F.severity, tvb(p, z - p), ENC_UTF_8) end
+      v.severity = ssub(s, p + 1, z - 1)
+      p = z
+    elseif s1 == 86 then
+      z = sfind(s, "\0", p + 1, true)
+      if not z or z > e then return unterm(c) end
+      if (vis or REFS[F.severityNonlocalized]) then ADDPF(t, F.severityNonlocalized, tvb(p, z - p), ENC_UTF_8) end
+      p = z
+    elseif s1 == 67 then
+      z = sfind(s, "\0", p + 1, true)
+      if not z or z > e then return unterm(c) end
+      if (vis or REFS[F.code]) then ADDPF(t, F.code, tvb(p, z - p), ENC_UTF_8) end
+      v.code = ssub(s, p + 1, z - 1)
+      p = z
+      x = lookup(T.sqlstate, v.code, nil, false)
+      if x then
+        if (vis or REFS[F.codeName]) then GEN(ADD(t, F.codeName, r0, x)) end
+        v.codename = x
+      end
+      x = lookup(T.sqlstateClass, v.code, 2, false)
+      if x then
+        if (vis or REFS[F.codeClass]) then GEN(ADD(t, F.codeClass, r0, x)) end
+      end
+    elseif s1 == 77 then
+      z = sfind(s, "\0", p + 1, true)
+      if not z or z > e then return unterm(c) end
+      if (vis or REFS[F.message]) then ADDPF(t, F.message, tvb(p, z - p), ENC_UTF_8) end
+      v.message = ssub(s, p + 1, z - 1)
+      p = z
+    elseif s1 == 68 then
+      z = sfind(s, "\0", p + 1, true)
+      if not z or z > e then return unterm(c) end
+      if (vis or REFS[F.detail]) then ADDPF(t, F.detail, tvb(p, z - p), ENC_UTF_8) end
+      p = z
+    elseif s1 == 72 then
+      z = sfind(s, "\0", p + 1, true)
+      if not z or z > e then return unterm(c) end
+      if (vis or REFS[F.hint]) then ADDPF(t, F.hint, tvb(p, z - p), ENC_UTF_8) end
+      p = z
+    elseif s1 == 80 then
+      z = sfind(s, "\0", p + 1, true)
+      if not z or z > e then return unterm(c) end
+      if (vis or REFS[F.position]) then ADDPF(t, F.position, tvb(p, z - p), ENC_UTF_8) end
+      p = z
+    elseif s1 == 112 then
+      z = sfind(s, "\0", p + 1, true)
+      if not z or z > e then return unterm(c) end
+      if (vis or REFS[F.internalPosition]) then ADDPF(t, F.internalPosition, tvb(p, z - p), ENC_UTF_8) end
+      p = z
+    elseif s1 == 113 then
+      z = sfind(s, "\0", p + 1, true)
+      if not z or z > e then return unterm(c) end
+      if (vis or REFS[F.internalQuery]) then ADDPF(t, F.internalQuery, tvb(p, z - p), ENC_UTF_8) end
+      p = z
+    elseif s1 == 87 then
+      z = sfind(s, "\0", p + 1, true)
+      if not z or z > e then return unterm(c) end
+      if (vis or REFS[F.where]) then ADDPF(t, F.where, tvb(p, z - p), ENC_UTF_8) end
+      p = z
+    elseif s1 == 115 then
+      z = sfind(s, "\0", p + 1, true)
+      if not z or z > e then return unterm(c) end
+      if (vis or REFS[F.schemaName]) then ADDPF(t, F.schemaName, tvb(p, z - p), ENC_UTF_8) end
+      p = z
+    elseif s1 == 116 then
+      z = sfind(s, "\0", p + 1, true)
+      if not z or z > e then return unterm(c) end
+      if (vis or REFS[F.tableName]) then ADDPF(t, F.tableName, tvb(p, z - p), ENC_UTF_8) end
+      p = z
+    elseif s1 == 99 then
+      z = sfind(s, "\0", p + 1, true)
+      if not z or z > e then return unterm(c) end
+      if (vis or REFS[F.columnName]) then ADDPF(t, F.columnName, tvb(p, z - p), ENC_UTF_8) end
+      p = z
+    elseif s1 == 100 then
+      z = sfind(s, "\0", p + 1, true)
+      if not z or z > e then return unterm(c) end
+      if (vis or REFS[F.typeName]) then ADDPF(t, F.typeName, tvb(p, z - p), ENC_UTF_8) end
+      p = z
+    elseif s1 == 110 then
+      z = sfind(s, "\0", p + 1, true)
+      if not z or z > e then return unterm(c) end
+      if (vis or REFS[F.constraintName]) then ADDPF(t, F.constraintName, tvb(p, z - p), ENC_UTF_8) end
+      p = z
+    elseif s1 == 70 then
+      z = sfind(s, "\0", p + 1, true)
+      if not z or z > e then return unterm(c) end
+      if (vis or REFS[F.file]) then ADDPF(t, F.file, tvb(p, z - p), ENC_UTF_8) end
+      v.file = ssub(s, p + 1, z - 1)
+      p = z
+    elseif s1 == 76 then
+      z = sfind(s, "\0", p + 1, true)
+      if not z or z > e then return unterm(c) end
+      if (vis or REFS[F.line]) then ADDPF(t, F.line, tvb(p, z - p), ENC_UTF_8) end
+      v.line = ssub(s, p + 1, z - 1)
+      p = z
+    elseif s1 == 82 then
+      z = sfind(s, "\0", p + 1, true)
+      if not z or z > e then return unterm(c) end
+      if (vis or REFS[F.routine]) then ADDPF(t, F.routine, tvb(p, z - p), ENC_UTF_8) end
+      v.routine = ssub(s, p + 1, z - 1)
+      p = z
+    else
+      z = sfind(s, "\0", p + 1, true)
+      if not z or z > e then return unterm(c) end
+      if (vis or REFS[F.unknownField]) then ADDPF(t, F.unknownField, tvb(p, z - p), ENC_UTF_8) end
+      p = z
+    end
+  end
+  if p < e then p = p + 1 else return ovr(c) end
+  return p
 end
 
 -- ParameterStatus (backend)
-local function ParameterStatus_B(b)
-  b_str(b, F.parameterName, "name")
-  b_str(b, F.parameterValue, "value")
+R.ParameterStatus_B_nt = function(c, v, s, p, e)
+  v.name = nil
+  v.value = nil
+  local z
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  v.name = ssub(s, p + 1, z - 1)
+  p = z
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  v.value = ssub(s, p + 1, z - 1)
+  p = z
+  return p
+end
+
+R.ParameterStatus_B_tree = function(c, v, s, p, e, t)
+  v.name = nil
+  v.value = nil
+  local tvb, vis = c.tvb, c.vis
+  local z
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  if (vis or REFS[F.parameterName]) then ADDPF(t, F.parameterName, tvb(p, z - p), ENC_UTF_8) end
+  v.name = ssub(s, p + 1, z - 1)
+  p = z
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  if (vis or REFS[F.parameterValue]) then ADDPF(t, F.parameterValue, tvb(p, z - p), ENC_UTF_8) end
+  v.value = ssub(s, p + 1, z - 1)
+  p = z
+  return p
 end
 
 -- NotificationResponse (backend)
-local function NotificationResponse_B(b)
-  b_int(b, F.pid, 4, false, "pid")
-  b_str(b, F.condition, "channel")
-  b_str(b, F.text, "payload")
+R.NotificationResponse_B_nt = function(c, v, s, p, e)
+  v.channel = nil
+  v.payload = nil
+  local z
+  if p + 4 > e then return ovr(c) end
+  p = p + 4
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  v.channel = ssub(s, p + 1, z - 1)
+  p = z
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  v.payload = ssub(s, p + 1, z - 1)
+  p = z
+  return p
+end
+
+R.NotificationResponse_B_tree = function(c, v, s, p, e, t)
+  v.channel = nil
+  v.payload = nil
+  local tvb, vis = c.tvb, c.vis
+  local z
+  if p + 4 > e then return ovr(c) end
+  if (vis or REFS[F.pid]) then ADD(t, F.pid, tvb(p, 4)) end
+  p = p + 4
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  if (vis or REFS[F.condition]) then ADDPF(t, F.condition, tvb(p, z - p), ENC_UTF_8) end
+  v.channel = ssub(s, p + 1, z - 1)
+  p = z
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  if (vis or REFS[F.text]) then ADDPF(t, F.text, tvb(p, z - p), ENC_UTF_8) end
+  v.payload = ssub(s, p + 1, z - 1)
+  p = z
+  return p
 end
 
 -- Begin (backend)
-local function pgoutput_Begin_B(b)
-  b_int(b, F.pgoFinalLsn, 8, false)
-  b_text(b, F.pgoFinalLsnText, 8, 3220)
-  b_int(b, F.pgoCommitTime, 8, true)
-  b_text(b, F.pgoCommitTimeText, 8, 1184)
-  b_int(b, F.pgoXid, 4, false, "xid")
+R.pgoutput_Begin_B_nt = function(c, v, s, p, e)
+  v.xid = nil
+  local x
+  if p + 8 > e then return ovr(c) end
+  p = p + 8
+  if p + 8 > e then return ovr(c) end
+  p = p + 8
+  if p + 4 > e then return ovr(c) end
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.xid = x
+  p = p + 4
+  return p
+end
+
+R.pgoutput_Begin_B_tree = function(c, v, s, p, e, t)
+  v.xid = nil
+  local tvb, vis = c.tvb, c.vis
+  local x
+  if p + 8 > e then return ovr(c) end
+  if (vis or REFS[F.pgoFinalLsn]) then ADD(t, F.pgoFinalLsn, tvb(p, 8)) end
+  p = p + 8
+  x = pg_value_text(3220, 1, ssub(s, p - 7, p))
+  if (vis or REFS[F.pgoFinalLsnText]) then GEN(ADD(t, F.pgoFinalLsnText, tvb(p - 8, 0), x)) end
+  if p + 8 > e then return ovr(c) end
+  if (vis or REFS[F.pgoCommitTime]) then ADD(t, F.pgoCommitTime, tvb(p, 8)) end
+  p = p + 8
+  x = pg_value_text(1184, 1, ssub(s, p - 7, p))
+  if (vis or REFS[F.pgoCommitTimeText]) then GEN(ADD(t, F.pgoCommitTimeText, tvb(p - 8, 0), x)) end
+  if p + 4 > e then return ovr(c) end
+  if (vis or REFS[F.pgoXid]) then ADD(t, F.pgoXid, tvb(p, 4)) end
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.xid = x
+  p = p + 4
+  return p
 end
 
 -- Message (backend)
-local function pgoutput_Message_B(b)
-  local s1 = b_num(b, "instream")
+R.pgoutput_Message_B_nt = function(c, v, s, p, e)
+  v.prefix = nil
+  local l_n
+  local z, n, x
+  local s1 = num(v.instream)
   if s1 == 1 then
-    b_int(b, F.pgoXid, 4, false, "xid")
+    if p + 4 > e then return ovr(c) end
+    p = p + 4
   end
-  b_int(b, F.pgoMessageFlags, 1, false)
-  b_int(b, F.pgoMessageLsn, 8, false)
-  b_text(b, F.pgoMessageLsnText, 8, 3220)
-  b_str(b, F.pgoPrefix, "prefix")
-  b_int(b, F.pgoContentLength, 4, true, "n")
-  b_bytes(b, F.pgoContent, b_num(b, "n"))
+  if p + 1 > e then return ovr(c) end
+  p = p + 1
+  if p + 8 > e then return ovr(c) end
+  p = p + 8
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  v.prefix = ssub(s, p + 1, z - 1)
+  p = z
+  if p + 4 > e then return ovr(c) end
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  if x >= 2147483648 then x = x - 4294967296 end
+  l_n = x
+  p = p + 4
+  n = (l_n or 0)
+  if n > 0 then
+    if p + n > e then return ovr(c) end
+    p = p + n
+  end
+  return p
+end
+
+R.pgoutput_Message_B_tree = function(c, v, s, p, e, t)
+  v.prefix = nil
+  local l_n
+  local tvb, vis = c.tvb, c.vis
+  local z, n, x
+  local s1 = num(v.instream)
+  if s1 == 1 then
+    if p + 4 > e then return ovr(c) end
+    if (vis or REFS[F.pgoXid]) then ADD(t, F.pgoXid, tvb(p, 4)) end
+    p = p + 4
+  end
+  if p + 1 > e then return ovr(c) end
+  if (vis or REFS[F.pgoMessageFlags]) then ADD(t, F.pgoMessageFlags, tvb(p, 1)) end
+  p = p + 1
+  if p + 8 > e then return ovr(c) end
+  if (vis or REFS[F.pgoMessageLsn]) then ADD(t, F.pgoMessageLsn, tvb(p, 8)) end
+  p = p + 8
+  x = pg_value_text(3220, 1, ssub(s, p - 7, p))
+  if (vis or REFS[F.pgoMessageLsnText]) then GEN(ADD(t, F.pgoMessageLsnText, tvb(p - 8, 0), x)) end
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  if (vis or REFS[F.pgoPrefix]) then ADDPF(t, F.pgoPrefix, tvb(p, z - p), ENC_UTF_8) end
+  v.prefix = ssub(s, p + 1, z - 1)
+  p = z
+  if p + 4 > e then return ovr(c) end
+  if (vis or REFS[F.pgoContentLength]) then ADD(t, F.pgoContentLength, tvb(p, 4)) end
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  if x >= 2147483648 then x = x - 4294967296 end
+  l_n = x
+  p = p + 4
+  n = (l_n or 0)
+  if n > 0 then
+    if p + n > e then return ovr(c) end
+    if (vis or REFS[F.pgoContent]) then ADD(t, F.pgoContent, tvb(p, n)) end
+    p = p + n
+  end
+  return p
 end
 
 -- Commit (backend)
-local function pgoutput_Commit_B(b)
-  b_int(b, F.pgoFlags, 1, false)
-  b_int(b, F.pgoCommitLsn, 8, false)
-  b_text(b, F.pgoCommitLsnText, 8, 3220, "lsn")
-  b_int(b, F.pgoEndLsn, 8, false)
-  b_text(b, F.pgoEndLsnText, 8, 3220)
-  b_int(b, F.pgoCommitTime, 8, true)
-  b_text(b, F.pgoCommitTimeText, 8, 1184)
+R.pgoutput_Commit_B_nt = function(c, v, s, p, e)
+  v.lsn = nil
+  local x
+  if p + 1 > e then return ovr(c) end
+  p = p + 1
+  if p + 8 > e then return ovr(c) end
+  p = p + 8
+  x = pg_value_text(3220, 1, ssub(s, p - 7, p))
+  v.lsn = x
+  if p + 8 > e then return ovr(c) end
+  p = p + 8
+  if p + 8 > e then return ovr(c) end
+  p = p + 8
+  return p
+end
+
+R.pgoutput_Commit_B_tree = function(c, v, s, p, e, t)
+  v.lsn = nil
+  local tvb, vis = c.tvb, c.vis
+  local x
+  if p + 1 > e then return ovr(c) end
+  if (vis or REFS[F.pgoFlags]) then ADD(t, F.pgoFlags, tvb(p, 1)) end
+  p = p + 1
+  if p + 8 > e then return ovr(c) end
+  if (vis or REFS[F.pgoCommitLsn]) then ADD(t, F.pgoCommitLsn, tvb(p, 8)) end
+  p = p + 8
+  x = pg_value_text(3220, 1, ssub(s, p - 7, p))
+  if (vis or REFS[F.pgoCommitLsnText]) then GEN(ADD(t, F.pgoCommitLsnText, tvb(p - 8, 0), x)) end
+  v.lsn = x
+  if p + 8 > e then return ovr(c) end
+  if (vis or REFS[F.pgoEndLsn]) then ADD(t, F.pgoEndLsn, tvb(p, 8)) end
+  p = p + 8
+  x = pg_value_text(3220, 1, ssub(s, p - 7, p))
+  if (vis or REFS[F.pgoEndLsnText]) then GEN(ADD(t, F.pgoEndLsnText, tvb(p - 8, 0), x)) end
+  if p + 8 > e then return ovr(c) end
+  if (vis or REFS[F.pgoCommitTime]) then ADD(t, F.pgoCommitTime, tvb(p, 8)) end
+  p = p + 8
+  x = pg_value_text(1184, 1, ssub(s, p - 7, p))
+  if (vis or REFS[F.pgoCommitTimeText]) then GEN(ADD(t, F.pgoCommitTimeText, tvb(p - 8, 0), x)) end
+  return p
 end
 
 -- Origin (backend)
-local function pgoutput_Origin_B(b)
-  b_int(b, F.pgoOriginLsn, 8, false)
-  b_text(b, F.pgoOriginLsnText, 8, 3220)
-  b_str(b, F.pgoOrigin, "origin")
+R.pgoutput_Origin_B_nt = function(c, v, s, p, e)
+  v.origin = nil
+  local z
+  if p + 8 > e then return ovr(c) end
+  p = p + 8
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  v.origin = ssub(s, p + 1, z - 1)
+  p = z
+  return p
+end
+
+R.pgoutput_Origin_B_tree = function(c, v, s, p, e, t)
+  v.origin = nil
+  local tvb, vis = c.tvb, c.vis
+  local z, x
+  if p + 8 > e then return ovr(c) end
+  if (vis or REFS[F.pgoOriginLsn]) then ADD(t, F.pgoOriginLsn, tvb(p, 8)) end
+  p = p + 8
+  x = pg_value_text(3220, 1, ssub(s, p - 7, p))
+  if (vis or REFS[F.pgoOriginLsnText]) then GEN(ADD(t, F.pgoOriginLsnText, tvb(p - 8, 0), x)) end
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  if (vis or REFS[F.pgoOrigin]) then ADDPF(t, F.pgoOrigin, tvb(p, z - p), ENC_UTF_8) end
+  v.origin = ssub(s, p + 1, z - 1)
+  p = z
+  return p
 end
 
 -- Relation (backend)
-local function pgoutput_Relation_B(b)
-  local s1 = b_num(b, "instream")
+R.pgoutput_Relation_B_nt = function(c, v, s, p, e)
+  v.attname = nil
+  v.atttypid = nil
+  v.nspname = nil
+  v.relid = nil
+  v.relname = nil
+  local l_n
+  local z, x
+  local s1 = num(v.instream)
   if s1 == 1 then
-    b_int(b, F.pgoXid, 4, false, "xid")
+    if p + 4 > e then return ovr(c) end
+    p = p + 4
   end
-  b_int(b, F.pgoRelid, 4, false, "relid")
-  b_str(b, F.pgoNamespace, "nspname")
-  b_str(b, F.pgoRelname, "relname")
-  b_int(b, F.pgoReplicaIdentity, 1, false)
-  b_int(b, F.pgoColumnCount, 2, false, "n")
-  do
-    local n2, i2 = b_num(b, "n"), 0
-    while i2 < n2 and b.ok do
-      local t2 = b_open(b, "Column " .. (i2 + 1))
-      b_int(b, F.pgoColumnFlags, 1, false)
-      b_str(b, F.colName, "attname")
-      b_int(b, F.typeOid, 4, false, "atttypid")
-      b_int(b, F.typemod, 4, true)
-      b_remember(b, "relcols", { "attname", "atttypid" })
-      b_close(b, t2)
-      i2 = i2 + 1
-    end
+  if p + 4 > e then return ovr(c) end
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.relid = x
+  p = p + 4
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  v.nspname = ssub(s, p + 1, z - 1)
+  p = z
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  v.relname = ssub(s, p + 1, z - 1)
+  p = z
+  if p + 1 > e then return ovr(c) end
+  p = p + 1
+  if p + 2 > e then return ovr(c) end
+  do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+  l_n = x
+  p = p + 2
+  for _ = 0, (l_n or 0) - 1 do
+    if p + 1 > e then return ovr(c) end
+    p = p + 1
+    z = sfind(s, "\0", p + 1, true)
+    if not z or z > e then return unterm(c) end
+    v.attname = ssub(s, p + 1, z - 1)
+    p = z
+    if p + 4 > e then return ovr(c) end
+    do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+    v.atttypid = x
+    p = p + 4
+    if p + 4 > e then return ovr(c) end
+    p = p + 4
+    remember(c, "relcols", v.attname, v.atttypid)
   end
+  return p
+end
+
+R.pgoutput_Relation_B_tree = function(c, v, s, p, e, t)
+  v.attname = nil
+  v.atttypid = nil
+  v.nspname = nil
+  v.relid = nil
+  v.relname = nil
+  local l_n
+  local tvb, vis = c.tvb, c.vis
+  local z, x
+  local s1 = num(v.instream)
+  if s1 == 1 then
+    if p + 4 > e then return ovr(c) end
+    if (vis or REFS[F.pgoXid]) then ADD(t, F.pgoXid, tvb(p, 4)) end
+    p = p + 4
+  end
+  if p + 4 > e then return ovr(c) end
+  if (vis or REFS[F.pgoRelid]) then ADD(t, F.pgoRelid, tvb(p, 4)) end
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.relid = x
+  p = p + 4
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  if (vis or REFS[F.pgoNamespace]) then ADDPF(t, F.pgoNamespace, tvb(p, z - p), ENC_UTF_8) end
+  v.nspname = ssub(s, p + 1, z - 1)
+  p = z
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  if (vis or REFS[F.pgoRelname]) then ADDPF(t, F.pgoRelname, tvb(p, z - p), ENC_UTF_8) end
+  v.relname = ssub(s, p + 1, z - 1)
+  p = z
+  if p + 1 > e then return ovr(c) end
+  if (vis or REFS[F.pgoReplicaIdentity]) then ADD(t, F.pgoReplicaIdentity, tvb(p, 1)) end
+  p = p + 1
+  if p + 2 > e then return ovr(c) end
+  if (vis or REFS[F.pgoColumnCount]) then ADD(t, F.pgoColumnCount, tvb(p, 2)) end
+  do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+  l_n = x
+  p = p + 2
+  for i2 = 0, (l_n or 0) - 1 do
+    local t2, p2 = t, p
+    if vis then t = ADD(t, tvb(p, 0), "Column " .. (i2 + 1)) end
+    if p + 1 > e then return ovr(c) end
+    if (vis or REFS[F.pgoColumnFlags]) then ADD(t, F.pgoColumnFlags, tvb(p, 1)) end
+    p = p + 1
+    z = sfind(s, "\0", p + 1, true)
+    if not z or z > e then return unterm(c) end
+    if (vis or REFS[F.colName]) then ADDPF(t, F.colName, tvb(p, z - p), ENC_UTF_8) end
+    v.attname = ssub(s, p + 1, z - 1)
+    p = z
+    if p + 4 > e then return ovr(c) end
+    if (vis or REFS[F.typeOid]) then ADD(t, F.typeOid, tvb(p, 4)) end
+    do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+    v.atttypid = x
+    p = p + 4
+    if p + 4 > e then return ovr(c) end
+    if (vis or REFS[F.typemod]) then ADD(t, F.typemod, tvb(p, 4)) end
+    p = p + 4
+    remember(c, "relcols", v.attname, v.atttypid)
+    if vis then t:set_len(p - p2) t = t2 end
+  end
+  return p
 end
 
 -- Type (backend)
-local function pgoutput_Type_B(b)
-  local s1 = b_num(b, "instream")
+R.pgoutput_Type_B_nt = function(c, v, s, p, e)
+  v.typid = nil
+  v.typname = nil
+  local z, x
+  local s1 = num(v.instream)
   if s1 == 1 then
-    b_int(b, F.pgoXid, 4, false, "xid")
+    if p + 4 > e then return ovr(c) end
+    p = p + 4
   end
-  b_int(b, F.typeOid, 4, false, "typid")
-  b_str(b, F.pgoNamespace)
-  b_str(b, F.pgoTypeName, "typname")
+  if p + 4 > e then return ovr(c) end
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.typid = x
+  p = p + 4
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  p = z
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  v.typname = ssub(s, p + 1, z - 1)
+  p = z
+  return p
+end
+
+R.pgoutput_Type_B_tree = function(c, v, s, p, e, t)
+  v.typid = nil
+  v.typname = nil
+  local tvb, vis = c.tvb, c.vis
+  local z, x
+  local s1 = num(v.instream)
+  if s1 == 1 then
+    if p + 4 > e then return ovr(c) end
+    if (vis or REFS[F.pgoXid]) then ADD(t, F.pgoXid, tvb(p, 4)) end
+    p = p + 4
+  end
+  if p + 4 > e then return ovr(c) end
+  if (vis or REFS[F.typeOid]) then ADD(t, F.typeOid, tvb(p, 4)) end
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.typid = x
+  p = p + 4
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  if (vis or REFS[F.pgoNamespace]) then ADDPF(t, F.pgoNamespace, tvb(p, z - p), ENC_UTF_8) end
+  p = z
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  if (vis or REFS[F.pgoTypeName]) then ADDPF(t, F.pgoTypeName, tvb(p, z - p), ENC_UTF_8) end
+  v.typname = ssub(s, p + 1, z - 1)
+  p = z
+  return p
 end
 
 -- Insert (backend)
-local function pgoutput_Insert_B(b)
-  local s1 = b_num(b, "instream")
+R.pgoutput_Insert_B_nt = function(c, v, s, p, e)
+  v.rel = nil
+  v.relid = nil
+  local l_ncols
+  local n, x
+  local s1 = num(v.instream)
   if s1 == 1 then
-    b_int(b, F.pgoXid, 4, false, "xid")
+    if p + 4 > e then return ovr(c) end
+    p = p + 4
   end
-  b_int(b, F.pgoRelid, 4, false, "relid")
-  b_relation(b, F.pgoRelation, "relid", "rel")
-  b_int(b, F.pgoTuple, 1, false)
-  b_int(b, F.pgoTupleColumns, 2, false, "ncols")
-  do
-    local n2, i2 = b_num(b, "ncols"), 0
-    while i2 < n2 and b.ok do
-      b_tuple_column(b, F.pgoColumnKind, "bt", "10", "nu", F.valLength, F.valData, F.column, F.colType, F.colValue, i2)
-      i2 = i2 + 1
+  if p + 4 > e then return ovr(c) end
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.relid = x
+  p = p + 4
+  x = relation(c, v.relid)
+  if x then v.rel = x end
+  if p + 1 > e then return ovr(c) end
+  p = p + 1
+  if p + 2 > e then return ovr(c) end
+  do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+  l_ncols = x
+  p = p + 2
+  for _ = 0, (l_ncols or 0) - 1 do
+    if p + 1 > e then return ovr(c) end
+    x = sbyte(s, p + 1)
+    p = p + 1
+    if x == 98 or x == 116 then
+      if p + 4 > e then return ovr(c) end
+      n = i32(s, p + 1)
+      p = p + 4
+      if n > 0 then
+        if p + n > e then return ovr(c) end
+        p = p + n
+      end
+    elseif not (x == 110 or x == 117) then
+      return unknown_kind(c, x)
     end
   end
+  return p
+end
+
+R.pgoutput_Insert_B_tree = function(c, v, s, p, e, t)
+  v.rel = nil
+  v.relid = nil
+  local l_ncols
+  local tvb, vis = c.tvb, c.vis
+  local r0 = c.r0
+  local x
+  local s1 = num(v.instream)
+  if s1 == 1 then
+    if p + 4 > e then return ovr(c) end
+    if (vis or REFS[F.pgoXid]) then ADD(t, F.pgoXid, tvb(p, 4)) end
+    p = p + 4
+  end
+  if p + 4 > e then return ovr(c) end
+  if (vis or REFS[F.pgoRelid]) then ADD(t, F.pgoRelid, tvb(p, 4)) end
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.relid = x
+  p = p + 4
+  x = relation(c, v.relid)
+  if x and (vis or REFS[F.pgoRelation]) then GEN(ADD(t, F.pgoRelation, r0, x)) end
+  if x then v.rel = x end
+  if p + 1 > e then return ovr(c) end
+  if (vis or REFS[F.pgoTuple]) then ADD(t, F.pgoTuple, tvb(p, 1)) end
+  p = p + 1
+  if p + 2 > e then return ovr(c) end
+  if (vis or REFS[F.pgoTupleColumns]) then ADD(t, F.pgoTupleColumns, tvb(p, 2)) end
+  do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+  l_ncols = x
+  p = p + 2
+  for i2 = 0, (l_ncols or 0) - 1 do
+    p = tuple_column(c, t, s, p, e, i2, FS.pgoutput_Insert_B_tuple, "bt", "10", "nu")
+    if not p then return nil end
+  end
+  return p
 end
 
 -- Update (backend)
-local function pgoutput_Update_B(b)
-  local s1 = b_num(b, "instream")
+R.pgoutput_Update_B_nt = function(c, v, s, p, e)
+  v.rel = nil
+  v.relid = nil
+  local l_tuple, l_ncols, l_oldcols
+  local n, x
+  local s1 = num(v.instream)
   if s1 == 1 then
-    b_int(b, F.pgoXid, 4, false, "xid")
+    if p + 4 > e then return ovr(c) end
+    p = p + 4
   end
-  b_int(b, F.pgoRelid, 4, false, "relid")
-  b_relation(b, F.pgoRelation, "relid", "rel")
-  b_int(b, F.pgoTuple, 1, false, "tuple")
-  local s2 = b_num(b, "tuple")
+  if p + 4 > e then return ovr(c) end
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.relid = x
+  p = p + 4
+  x = relation(c, v.relid)
+  if x then v.rel = x end
+  if p + 1 > e then return ovr(c) end
+  x = sbyte(s, p + 1)
+  l_tuple = x
+  p = p + 1
+  local s2 = (l_tuple or 0)
   if s2 == 75 then
-    b_int(b, F.pgoTupleColumns, 2, false, "oldcols")
-    do
-      local n3, i3 = b_num(b, "oldcols"), 0
-      while i3 < n3 and b.ok do
-        b_tuple_column(b, F.pgoColumnKind, "bt", "10", "nu", F.valLength, F.valData, F.column, F.colType, F.colValue, i3)
-        i3 = i3 + 1
+    if p + 2 > e then return ovr(c) end
+    do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+    l_oldcols = x
+    p = p + 2
+    for _ = 0, (l_oldcols or 0) - 1 do
+      if p + 1 > e then return ovr(c) end
+      x = sbyte(s, p + 1)
+      p = p + 1
+      if x == 98 or x == 116 then
+        if p + 4 > e then return ovr(c) end
+        n = i32(s, p + 1)
+        p = p + 4
+        if n > 0 then
+          if p + n > e then return ovr(c) end
+          p = p + n
+        end
+      elseif not (x == 110 or x == 117) then
+        return unknown_kind(c, x)
       end
     end
-    b_int(b, F.pgoTuple, 1, false)
-    b_int(b, F.pgoTupleColumns, 2, false, "ncols")
-    do
-      local n4, i4 = b_num(b, "ncols"), 0
-      while i4 < n4 and b.ok do
-        b_tuple_column(b, F.pgoColumnKind, "bt", "10", "nu", F.valLength, F.valData, F.column, F.colType, F.colValue, i4)
-        i4 = i4 + 1
+    if p + 1 > e then return ovr(c) end
+    p = p + 1
+    if p + 2 > e then return ovr(c) end
+    do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+    l_ncols = x
+    p = p + 2
+    for _ = 0, (l_ncols or 0) - 1 do
+      if p + 1 > e then return ovr(c) end
+      x = sbyte(s, p + 1)
+      p = p + 1
+      if x == 98 or x == 116 then
+        if p + 4 > e then return ovr(c) end
+        n = i32(s, p + 1)
+        p = p + 4
+        if n > 0 then
+          if p + n > e then return ovr(c) end
+          p = p + n
+        end
+      elseif not (x == 110 or x == 117) then
+        return unknown_kind(c, x)
       end
     end
   elseif s2 == 79 then
-    b_int(b, F.pgoTupleColumns, 2, false, "oldcols")
-    do
-      local n5, i5 = b_num(b, "oldcols"), 0
-      while i5 < n5 and b.ok do
-        b_tuple_column(b, F.pgoColumnKind, "bt", "10", "nu", F.valLength, F.valData, F.column, F.colType, F.colValue, i5)
-        i5 = i5 + 1
+    if p + 2 > e then return ovr(c) end
+    do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+    l_oldcols = x
+    p = p + 2
+    for _ = 0, (l_oldcols or 0) - 1 do
+      if p + 1 > e then return ovr(c) end
+      x = sbyte(s, p + 1)
+      p = p + 1
+      if x == 98 or x == 116 then
+        if p + 4 > e then return ovr(c) end
+        n = i32(s, p + 1)
+        p = p + 4
+        if n > 0 then
+          if p + n > e then return ovr(c) end
+          p = p + n
+        end
+      elseif not (x == 110 or x == 117) then
+        return unknown_kind(c, x)
       end
     end
-    b_int(b, F.pgoTuple, 1, false)
-    b_int(b, F.pgoTupleColumns, 2, false, "ncols")
-    do
-      local n6, i6 = b_num(b, "ncols"), 0
-      while i6 < n6 and b.ok do
-        b_tuple_column(b, F.pgoColumnKind, "bt", "10", "nu", F.valLength, F.valData, F.column, F.colType, F.colValue, i6)
-        i6 = i6 + 1
+    if p + 1 > e then return ovr(c) end
+    p = p + 1
+    if p + 2 > e then return ovr(c) end
+    do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+    l_ncols = x
+    p = p + 2
+    for _ = 0, (l_ncols or 0) - 1 do
+      if p + 1 > e then return ovr(c) end
+      x = sbyte(s, p + 1)
+      p = p + 1
+      if x == 98 or x == 116 then
+        if p + 4 > e then return ovr(c) end
+        n = i32(s, p + 1)
+        p = p + 4
+        if n > 0 then
+          if p + n > e then return ovr(c) end
+          p = p + n
+        end
+      elseif not (x == 110 or x == 117) then
+        return unknown_kind(c, x)
       end
     end
   else
-    b_int(b, F.pgoTupleColumns, 2, false, "ncols")
-    do
-      local n7, i7 = b_num(b, "ncols"), 0
-      while i7 < n7 and b.ok do
-        b_tuple_column(b, F.pgoColumnKind, "bt", "10", "nu", F.valLength, F.valData, F.column, F.colType, F.colValue, i7)
-        i7 = i7 + 1
+    if p + 2 > e then return ovr(c) end
+    do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+    l_ncols = x
+    p = p + 2
+    for _ = 0, (l_ncols or 0) - 1 do
+      if p + 1 > e then return ovr(c) end
+      x = sbyte(s, p + 1)
+      p = p + 1
+      if x == 98 or x == 116 then
+        if p + 4 > e then return ovr(c) end
+        n = i32(s, p + 1)
+        p = p + 4
+        if n > 0 then
+          if p + n > e then return ovr(c) end
+          p = p + n
+        end
+      elseif not (x == 110 or x == 117) then
+        return unknown_kind(c, x)
       end
     end
   end
+  return p
+end
+
+R.pgoutput_Update_B_tree = function(c, v, s, p, e, t)
+  v.rel = nil
+  v.relid = nil
+  local l_tuple, l_ncols, l_oldcols
+  local tvb, vis = c.tvb, c.vis
+  local r0 = c.r0
+  local x
+  local s1 = num(v.instream)
+  if s1 == 1 then
+    if p + 4 > e then return ovr(c) end
+    if (vis or REFS[F.pgoXid]) then ADD(t, F.pgoXid, tvb(p, 4)) end
+    p = p + 4
+  end
+  if p + 4 > e then return ovr(c) end
+  if (vis or REFS[F.pgoRelid]) then ADD(t, F.pgoRelid, tvb(p, 4)) end
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.relid = x
+  p = p + 4
+  x = relation(c, v.relid)
+  if x and (vis or REFS[F.pgoRelation]) then GEN(ADD(t, F.pgoRelation, r0, x)) end
+  if x then v.rel = x end
+  if p + 1 > e then return ovr(c) end
+  if (vis or REFS[F.pgoTuple]) then ADD(t, F.pgoTuple, tvb(p, 1)) end
+  x = sbyte(s, p + 1)
+  l_tuple = x
+  p = p + 1
+  local s2 = (l_tuple or 0)
+  if s2 == 75 then
+    if p + 2 > e then return ovr(c) end
+    if (vis or REFS[F.pgoTupleColumns]) then ADD(t, F.pgoTupleColumns, tvb(p, 2)) end
+    do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+    l_oldcols = x
+    p = p + 2
+    for i4 = 0, (l_oldcols or 0) - 1 do
+      p = tuple_column(c, t, s, p, e, i4, FS.pgoutput_Insert_B_tuple, "bt", "10", "nu")
+      if not p then return nil end
+    end
+    if p + 1 > e then return ovr(c) end
+    if (vis or REFS[F.pgoTuple]) then ADD(t, F.pgoTuple, tvb(p, 1)) end
+    p = p + 1
+    if p + 2 > e then return ovr(c) end
+    if (vis or REFS[F.pgoTupleColumns]) then ADD(t, F.pgoTupleColumns, tvb(p, 2)) end
+    do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+    l_ncols = x
+    p = p + 2
+    for i5 = 0, (l_ncols or 0) - 1 do
+      p = tuple_column(c, t, s, p, e, i5, FS.pgoutput_Insert_B_tuple, "bt", "10", "nu")
+      if not p then return nil end
+    end
+  elseif s2 == 79 then
+    if p + 2 > e then return ovr(c) end
+    if (vis or REFS[F.pgoTupleColumns]) then ADD(t, F.pgoTupleColumns, tvb(p, 2)) end
+    do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+    l_oldcols = x
+    p = p + 2
+    for i6 = 0, (l_oldcols or 0) - 1 do
+      p = tuple_column(c, t, s, p, e, i6, FS.pgoutput_Insert_B_tuple, "bt", "10", "nu")
+      if not p then return nil end
+    end
+    if p + 1 > e then return ovr(c) end
+    if (vis or REFS[F.pgoTuple]) then ADD(t, F.pgoTuple, tvb(p, 1)) end
+    p = p + 1
+    if p + 2 > e then return ovr(c) end
+    if (vis or REFS[F.pgoTupleColumns]) then ADD(t, F.pgoTupleColumns, tvb(p, 2)) end
+    do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+    l_ncols = x
+    p = p + 2
+    for i7 = 0, (l_ncols or 0) - 1 do
+      p = tuple_column(c, t, s, p, e, i7, FS.pgoutput_Insert_B_tuple, "bt", "10", "nu")
+      if not p then return nil end
+    end
+  else
+    if p + 2 > e then return ovr(c) end
+    if (vis or REFS[F.pgoTupleColumns]) then ADD(t, F.pgoTupleColumns, tvb(p, 2)) end
+    do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+    l_ncols = x
+    p = p + 2
+    for i3 = 0, (l_ncols or 0) - 1 do
+      p = tuple_column(c, t, s, p, e, i3, FS.pgoutput_Insert_B_tuple, "bt", "10", "nu")
+      if not p then return nil end
+    end
+  end
+  return p
 end
 
 -- Delete (backend)
-local function pgoutput_Delete_B(b)
-  local s1 = b_num(b, "instream")
+R.pgoutput_Delete_B_nt = function(c, v, s, p, e)
+  v.rel = nil
+  v.relid = nil
+  local l_oldcols
+  local n, x
+  local s1 = num(v.instream)
   if s1 == 1 then
-    b_int(b, F.pgoXid, 4, false, "xid")
+    if p + 4 > e then return ovr(c) end
+    p = p + 4
   end
-  b_int(b, F.pgoRelid, 4, false, "relid")
-  b_relation(b, F.pgoRelation, "relid", "rel")
-  b_int(b, F.pgoTuple, 1, false)
-  b_int(b, F.pgoTupleColumns, 2, false, "oldcols")
-  do
-    local n2, i2 = b_num(b, "oldcols"), 0
-    while i2 < n2 and b.ok do
-      b_tuple_column(b, F.pgoColumnKind, "bt", "10", "nu", F.valLength, F.valData, F.column, F.colType, F.colValue, i2)
-      i2 = i2 + 1
+  if p + 4 > e then return ovr(c) end
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.relid = x
+  p = p + 4
+  x = relation(c, v.relid)
+  if x then v.rel = x end
+  if p + 1 > e then return ovr(c) end
+  p = p + 1
+  if p + 2 > e then return ovr(c) end
+  do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+  l_oldcols = x
+  p = p + 2
+  for _ = 0, (l_oldcols or 0) - 1 do
+    if p + 1 > e then return ovr(c) end
+    x = sbyte(s, p + 1)
+    p = p + 1
+    if x == 98 or x == 116 then
+      if p + 4 > e then return ovr(c) end
+      n = i32(s, p + 1)
+      p = p + 4
+      if n > 0 then
+        if p + n > e then return ovr(c) end
+        p = p + n
+      end
+    elseif not (x == 110 or x == 117) then
+      return unknown_kind(c, x)
     end
   end
+  return p
+end
+
+R.pgoutput_Delete_B_tree = function(c, v, s, p, e, t)
+  v.rel = nil
+  v.relid = nil
+  local l_oldcols
+  local tvb, vis = c.tvb, c.vis
+  local r0 = c.r0
+  local x
+  local s1 = num(v.instream)
+  if s1 == 1 then
+    if p + 4 > e then return ovr(c) end
+    if (vis or REFS[F.pgoXid]) then ADD(t, F.pgoXid, tvb(p, 4)) end
+    p = p + 4
+  end
+  if p + 4 > e then return ovr(c) end
+  if (vis or REFS[F.pgoRelid]) then ADD(t, F.pgoRelid, tvb(p, 4)) end
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.relid = x
+  p = p + 4
+  x = relation(c, v.relid)
+  if x and (vis or REFS[F.pgoRelation]) then GEN(ADD(t, F.pgoRelation, r0, x)) end
+  if x then v.rel = x end
+  if p + 1 > e then return ovr(c) end
+  if (vis or REFS[F.pgoTuple]) then ADD(t, F.pgoTuple, tvb(p, 1)) end
+  p = p + 1
+  if p + 2 > e then return ovr(c) end
+  if (vis or REFS[F.pgoTupleColumns]) then ADD(t, F.pgoTupleColumns, tvb(p, 2)) end
+  do local b1, b2 = sbyte(s, p + 1, p + 2) x = b1 * 256 + b2 end
+  l_oldcols = x
+  p = p + 2
+  for i2 = 0, (l_oldcols or 0) - 1 do
+    p = tuple_column(c, t, s, p, e, i2, FS.pgoutput_Insert_B_tuple, "bt", "10", "nu")
+    if not p then return nil end
+  end
+  return p
 end
 
 -- Truncate (backend)
-local function pgoutput_Truncate_B(b)
-  local s1 = b_num(b, "instream")
+R.pgoutput_Truncate_B_nt = function(c, v, s, p, e)
+  v.n = nil
+  local x
+  local s1 = num(v.instream)
   if s1 == 1 then
-    b_int(b, F.pgoXid, 4, false, "xid")
+    if p + 4 > e then return ovr(c) end
+    p = p + 4
   end
-  b_int(b, F.pgoRelationCount, 4, false, "n")
-  b_int(b, F.pgoTruncateOptions, 1, false)
-  do
-    local n2, i2 = b_num(b, "n"), 0
-    while i2 < n2 and b.ok do
-      b_int(b, F.pgoRelid, 4, false, "relid")
-      b_relation(b, F.pgoRelation, "relid")
-      i2 = i2 + 1
-    end
+  if p + 4 > e then return ovr(c) end
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.n = x
+  p = p + 4
+  if p + 1 > e then return ovr(c) end
+  p = p + 1
+  for _ = 0, num(v.n) - 1 do
+    if p + 4 > e then return ovr(c) end
+    p = p + 4
   end
+  return p
+end
+
+R.pgoutput_Truncate_B_tree = function(c, v, s, p, e, t)
+  v.n = nil
+  v.relid = nil
+  local tvb, vis = c.tvb, c.vis
+  local r0 = c.r0
+  local x
+  local s1 = num(v.instream)
+  if s1 == 1 then
+    if p + 4 > e then return ovr(c) end
+    if (vis or REFS[F.pgoXid]) then ADD(t, F.pgoXid, tvb(p, 4)) end
+    p = p + 4
+  end
+  if p + 4 > e then return ovr(c) end
+  if (vis or REFS[F.pgoRelationCount]) then ADD(t, F.pgoRelationCount, tvb(p, 4)) end
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.n = x
+  p = p + 4
+  if p + 1 > e then return ovr(c) end
+  if (vis or REFS[F.pgoTruncateOptions]) then ADD(t, F.pgoTruncateOptions, tvb(p, 1)) end
+  p = p + 1
+  for _ = 0, num(v.n) - 1 do
+    if p + 4 > e then return ovr(c) end
+    if (vis or REFS[F.pgoRelid]) then ADD(t, F.pgoRelid, tvb(p, 4)) end
+    do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+    v.relid = x
+    p = p + 4
+    x = relation(c, v.relid)
+    if x and (vis or REFS[F.pgoRelation]) then GEN(ADD(t, F.pgoRelation, r0, x)) end
+  end
+  return p
 end
 
 -- Stream Start (backend)
-local function pgoutput_StreamStart_B(b)
-  b_int(b, F.pgoXid, 4, false, "xid")
-  b_int(b, F.pgoFirstSegment, 1, false)
+R.pgoutput_StreamStart_B_nt = function(c, v, s, p, e)
+  v.xid = nil
+  local x
+  if p + 4 > e then return ovr(c) end
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.xid = x
+  p = p + 4
+  if p + 1 > e then return ovr(c) end
+  p = p + 1
+  return p
+end
+
+R.pgoutput_StreamStart_B_tree = function(c, v, s, p, e, t)
+  v.xid = nil
+  local tvb, vis = c.tvb, c.vis
+  local x
+  if p + 4 > e then return ovr(c) end
+  if (vis or REFS[F.pgoXid]) then ADD(t, F.pgoXid, tvb(p, 4)) end
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.xid = x
+  p = p + 4
+  if p + 1 > e then return ovr(c) end
+  if (vis or REFS[F.pgoFirstSegment]) then ADD(t, F.pgoFirstSegment, tvb(p, 1)) end
+  p = p + 1
+  return p
 end
 
 -- Stream Stop (backend)
-local function pgoutput_StreamStop_B(_) end
+R.pgoutput_StreamStop_B_nt = function(_, _, _, p) return p end
+
+R.pgoutput_StreamStop_B_tree = function(_, _, _, p) return p end
 
 -- Stream Commit (backend)
-local function pgoutput_StreamCommit_B(b)
-  b_int(b, F.pgoXid, 4, false, "xid")
-  b_int(b, F.pgoFlags, 1, false)
-  b_int(b, F.pgoCommitLsn, 8, false)
-  b_text(b, F.pgoCommitLsnText, 8, 3220)
-  b_int(b, F.pgoEndLsn, 8, false)
-  b_text(b, F.pgoEndLsnText, 8, 3220)
-  b_int(b, F.pgoCommitTime, 8, true)
-  b_text(b, F.pgoCommitTimeText, 8, 1184)
+R.pgoutput_StreamCommit_B_nt = function(c, v, s, p, e)
+  v.xid = nil
+  local x
+  if p + 4 > e then return ovr(c) end
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.xid = x
+  p = p + 4
+  if p + 1 > e then return ovr(c) end
+  p = p + 1
+  if p + 8 > e then return ovr(c) end
+  p = p + 8
+  if p + 8 > e then return ovr(c) end
+  p = p + 8
+  if p + 8 > e then return ovr(c) end
+  p = p + 8
+  return p
+end
+
+R.pgoutput_StreamCommit_B_tree = function(c, v, s, p, e, t)
+  v.xid = nil
+  local tvb, vis = c.tvb, c.vis
+  local x
+  if p + 4 > e then return ovr(c) end
+  if (vis or REFS[F.pgoXid]) then ADD(t, F.pgoXid, tvb(p, 4)) end
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.xid = x
+  p = p + 4
+  if p + 1 > e then return ovr(c) end
+  if (vis or REFS[F.pgoFlags]) then ADD(t, F.pgoFlags, tvb(p, 1)) end
+  p = p + 1
+  if p + 8 > e then return ovr(c) end
+  if (vis or REFS[F.pgoCommitLsn]) then ADD(t, F.pgoCommitLsn, tvb(p, 8)) end
+  p = p + 8
+  x = pg_value_text(3220, 1, ssub(s, p - 7, p))
+  if (vis or REFS[F.pgoCommitLsnText]) then GEN(ADD(t, F.pgoCommitLsnText, tvb(p - 8, 0), x)) end
+  if p + 8 > e then return ovr(c) end
+  if (vis or REFS[F.pgoEndLsn]) then ADD(t, F.pgoEndLsn, tvb(p, 8)) end
+  p = p + 8
+  x = pg_value_text(3220, 1, ssub(s, p - 7, p))
+  if (vis or REFS[F.pgoEndLsnText]) then GEN(ADD(t, F.pgoEndLsnText, tvb(p - 8, 0), x)) end
+  if p + 8 > e then return ovr(c) end
+  if (vis or REFS[F.pgoCommitTime]) then ADD(t, F.pgoCommitTime, tvb(p, 8)) end
+  p = p + 8
+  x = pg_value_text(1184, 1, ssub(s, p - 7, p))
+  if (vis or REFS[F.pgoCommitTimeText]) then GEN(ADD(t, F.pgoCommitTimeText, tvb(p - 8, 0), x)) end
+  return p
 end
 
 -- Stream Abort (backend)
-local function pgoutput_StreamAbort_B(b)
-  b_int(b, F.pgoXid, 4, false, "xid")
-  b_int(b, F.pgoSubxid, 4, false)
-  if b.ok and b.pos < b.e then
-    b_int(b, F.pgoAbortLsn, 8, false)
-    b_text(b, F.pgoAbortLsnText, 8, 3220)
-    b_int(b, F.pgoAbortTime, 8, true)
-    b_text(b, F.pgoAbortTimeText, 8, 1184)
+R.pgoutput_StreamAbort_B_nt = function(c, v, s, p, e)
+  v.xid = nil
+  local x
+  if p + 4 > e then return ovr(c) end
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.xid = x
+  p = p + 4
+  if p + 4 > e then return ovr(c) end
+  p = p + 4
+  if p < e then
+    if p + 8 > e then return ovr(c) end
+    p = p + 8
+    if p + 8 > e then return ovr(c) end
+    p = p + 8
   end
+  return p
+end
+
+R.pgoutput_StreamAbort_B_tree = function(c, v, s, p, e, t)
+  v.xid = nil
+  local tvb, vis = c.tvb, c.vis
+  local x
+  if p + 4 > e then return ovr(c) end
+  if (vis or REFS[F.pgoXid]) then ADD(t, F.pgoXid, tvb(p, 4)) end
+  do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) x = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end
+  v.xid = x
+  p = p + 4
+  if p + 4 > e then return ovr(c) end
+  if (vis or REFS[F.pgoSubxid]) then ADD(t, F.pgoSubxid, tvb(p, 4)) end
+  p = p + 4
+  if p < e then
+    if p + 8 > e then return ovr(c) end
+    if (vis or REFS[F.pgoAbortLsn]) then ADD(t, F.pgoAbortLsn, tvb(p, 8)) end
+    p = p + 8
+    x = pg_value_text(3220, 1, ssub(s, p - 7, p))
+    if (vis or REFS[F.pgoAbortLsnText]) then GEN(ADD(t, F.pgoAbortLsnText, tvb(p - 8, 0), x)) end
+    if p + 8 > e then return ovr(c) end
+    if (vis or REFS[F.pgoAbortTime]) then ADD(t, F.pgoAbortTime, tvb(p, 8)) end
+    p = p + 8
+    x = pg_value_text(1184, 1, ssub(s, p - 7, p))
+    if (vis or REFS[F.pgoAbortTimeText]) then GEN(ADD(t, F.pgoAbortTimeText, tvb(p - 8, 0), x)) end
+  end
+  return p
 end
 
 -- Begin Prepare (backend)
-local function pgoutput_BeginPrepare_B(b)
-  b_int(b, F.pgoPrepareLsn, 8, false)
-  b_text(b, F.pgoPrepareLsnText, 8, 3220)
-  b_int(b, F.pgoEndLsn, 8, false)
-  b_text(b, F.pgoEndLsnText, 8, 3220)
-  b_int(b, F.pgoPrepareTime, 8, true)
-  b_text(b, F.pgoPrepareTimeText, 8, 1184)
-  b_int(b, F.pgoXid, 4, false, "xid")
-  b_str(b, F.pgoGid, "gid")
+R.pgoutput_BeginPrepare_B_nt = function(c, v, s, p, e)
+  v.gid = nil
+  local z
+  if p + 8 > e then return ovr(c) end
+  p = p + 8
+  if p + 8 > e then return ovr(c) end
+  p = p + 8
+  if p + 8 > e then return ovr(c) end
+  p = p + 8
+  if p + 4 > e then return ovr(c) end
+  p = p + 4
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  v.gid = ssub(s, p + 1, z - 1)
+  p = z
+  return p
+end
+
+R.pgoutput_BeginPrepare_B_tree = function(c, v, s, p, e, t)
+  v.gid = nil
+  local tvb, vis = c.tvb, c.vis
+  local z, x
+  if p + 8 > e then return ovr(c) end
+  if (vis or REFS[F.pgoPrepareLsn]) then ADD(t, F.pgoPrepareLsn, tvb(p, 8)) end
+  p = p + 8
+  x = pg_value_text(3220, 1, ssub(s, p - 7, p))
+  if (vis or REFS[F.pgoPrepareLsnText]) then GEN(ADD(t, F.pgoPrepareLsnText, tvb(p - 8, 0), x)) end
+  if p + 8 > e then return ovr(c) end
+  if (vis or REFS[F.pgoEndLsn]) then ADD(t, F.pgoEndLsn, tvb(p, 8)) end
+  p = p + 8
+  x = pg_value_text(3220, 1, ssub(s, p - 7, p))
+  if (vis or REFS[F.pgoEndLsnText]) then GEN(ADD(t, F.pgoEndLsnText, tvb(p - 8, 0), x)) end
+  if p + 8 > e then return ovr(c) end
+  if (vis or REFS[F.pgoPrepareTime]) then ADD(t, F.pgoPrepareTime, tvb(p, 8)) end
+  p = p + 8
+  x = pg_value_text(1184, 1, ssub(s, p - 7, p))
+  if (vis or REFS[F.pgoPrepareTimeText]) then GEN(ADD(t, F.pgoPrepareTimeText, tvb(p - 8, 0), x)) end
+  if p + 4 > e then return ovr(c) end
+  if (vis or REFS[F.pgoXid]) then ADD(t, F.pgoXid, tvb(p, 4)) end
+  p = p + 4
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  if (vis or REFS[F.pgoGid]) then ADDPF(t, F.pgoGid, tvb(p, z - p), ENC_UTF_8) end
+  v.gid = ssub(s, p + 1, z - 1)
+  p = z
+  return p
 end
 
 -- Prepare (backend)
-local function pgoutput_Prepare_B(b)
-  b_int(b, F.pgoFlags, 1, false)
-  b_int(b, F.pgoPrepareLsn, 8, false)
-  b_text(b, F.pgoPrepareLsnText, 8, 3220, "lsn")
-  b_int(b, F.pgoEndLsn, 8, false)
-  b_text(b, F.pgoEndLsnText, 8, 3220)
-  b_int(b, F.pgoPrepareTime, 8, true)
-  b_text(b, F.pgoPrepareTimeText, 8, 1184)
-  b_int(b, F.pgoXid, 4, false, "xid")
-  b_str(b, F.pgoGid, "gid")
+R.pgoutput_Prepare_B_nt = function(c, v, s, p, e)
+  v.gid = nil
+  local z
+  if p + 1 > e then return ovr(c) end
+  p = p + 1
+  if p + 8 > e then return ovr(c) end
+  p = p + 8
+  if p + 8 > e then return ovr(c) end
+  p = p + 8
+  if p + 8 > e then return ovr(c) end
+  p = p + 8
+  if p + 4 > e then return ovr(c) end
+  p = p + 4
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  v.gid = ssub(s, p + 1, z - 1)
+  p = z
+  return p
+end
+
+R.pgoutput_Prepare_B_tree = function(c, v, s, p, e, t)
+  v.gid = nil
+  local tvb, vis = c.tvb, c.vis
+  local z, x
+  if p + 1 > e then return ovr(c) end
+  if (vis or REFS[F.pgoFlags]) then ADD(t, F.pgoFlags, tvb(p, 1)) end
+  p = p + 1
+  if p + 8 > e then return ovr(c) end
+  if (vis or REFS[F.pgoPrepareLsn]) then ADD(t, F.pgoPrepareLsn, tvb(p, 8)) end
+  p = p + 8
+  x = pg_value_text(3220, 1, ssub(s, p - 7, p))
+  if (vis or REFS[F.pgoPrepareLsnText]) then GEN(ADD(t, F.pgoPrepareLsnText, tvb(p - 8, 0), x)) end
+  if p + 8 > e then return ovr(c) end
+  if (vis or REFS[F.pgoEndLsn]) then ADD(t, F.pgoEndLsn, tvb(p, 8)) end
+  p = p + 8
+  x = pg_value_text(3220, 1, ssub(s, p - 7, p))
+  if (vis or REFS[F.pgoEndLsnText]) then GEN(ADD(t, F.pgoEndLsnText, tvb(p - 8, 0), x)) end
+  if p + 8 > e then return ovr(c) end
+  if (vis or REFS[F.pgoPrepareTime]) then ADD(t, F.pgoPrepareTime, tvb(p, 8)) end
+  p = p + 8
+  x = pg_value_text(1184, 1, ssub(s, p - 7, p))
+  if (vis or REFS[F.pgoPrepareTimeText]) then GEN(ADD(t, F.pgoPrepareTimeText, tvb(p - 8, 0), x)) end
+  if p + 4 > e then return ovr(c) end
+  if (vis or REFS[F.pgoXid]) then ADD(t, F.pgoXid, tvb(p, 4)) end
+  p = p + 4
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  if (vis or REFS[F.pgoGid]) then ADDPF(t, F.pgoGid, tvb(p, z - p), ENC_UTF_8) end
+  v.gid = ssub(s, p + 1, z - 1)
+  p = z
+  return p
 end
 
 -- Commit Prepared (backend)
-local function pgoutput_CommitPrepared_B(b)
-  b_int(b, F.pgoFlags, 1, false)
-  b_int(b, F.pgoCommitLsn, 8, false)
-  b_text(b, F.pgoCommitLsnText, 8, 3220)
-  b_int(b, F.pgoEndLsn, 8, false)
-  b_text(b, F.pgoEndLsnText, 8, 3220)
-  b_int(b, F.pgoCommitTime, 8, true)
-  b_text(b, F.pgoCommitTimeText, 8, 1184)
-  b_int(b, F.pgoXid, 4, false, "xid")
-  b_str(b, F.pgoGid, "gid")
+R.pgoutput_CommitPrepared_B_nt = function(c, v, s, p, e)
+  v.gid = nil
+  local z
+  if p + 1 > e then return ovr(c) end
+  p = p + 1
+  if p + 8 > e then return ovr(c) end
+  p = p + 8
+  if p + 8 > e then return ovr(c) end
+  p = p + 8
+  if p + 8 > e then return ovr(c) end
+  p = p + 8
+  if p + 4 > e then return ovr(c) end
+  p = p + 4
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  v.gid = ssub(s, p + 1, z - 1)
+  p = z
+  return p
+end
+
+R.pgoutput_CommitPrepared_B_tree = function(c, v, s, p, e, t)
+  v.gid = nil
+  local tvb, vis = c.tvb, c.vis
+  local z, x
+  if p + 1 > e then return ovr(c) end
+  if (vis or REFS[F.pgoFlags]) then ADD(t, F.pgoFlags, tvb(p, 1)) end
+  p = p + 1
+  if p + 8 > e then return ovr(c) end
+  if (vis or REFS[F.pgoCommitLsn]) then ADD(t, F.pgoCommitLsn, tvb(p, 8)) end
+  p = p + 8
+  x = pg_value_text(3220, 1, ssub(s, p - 7, p))
+  if (vis or REFS[F.pgoCommitLsnText]) then GEN(ADD(t, F.pgoCommitLsnText, tvb(p - 8, 0), x)) end
+  if p + 8 > e then return ovr(c) end
+  if (vis or REFS[F.pgoEndLsn]) then ADD(t, F.pgoEndLsn, tvb(p, 8)) end
+  p = p + 8
+  x = pg_value_text(3220, 1, ssub(s, p - 7, p))
+  if (vis or REFS[F.pgoEndLsnText]) then GEN(ADD(t, F.pgoEndLsnText, tvb(p - 8, 0), x)) end
+  if p + 8 > e then return ovr(c) end
+  if (vis or REFS[F.pgoCommitTime]) then ADD(t, F.pgoCommitTime, tvb(p, 8)) end
+  p = p + 8
+  x = pg_value_text(1184, 1, ssub(s, p - 7, p))
+  if (vis or REFS[F.pgoCommitTimeText]) then GEN(ADD(t, F.pgoCommitTimeText, tvb(p - 8, 0), x)) end
+  if p + 4 > e then return ovr(c) end
+  if (vis or REFS[F.pgoXid]) then ADD(t, F.pgoXid, tvb(p, 4)) end
+  p = p + 4
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  if (vis or REFS[F.pgoGid]) then ADDPF(t, F.pgoGid, tvb(p, z - p), ENC_UTF_8) end
+  v.gid = ssub(s, p + 1, z - 1)
+  p = z
+  return p
 end
 
 -- Rollback Prepared (backend)
-local function pgoutput_RollbackPrepared_B(b)
-  b_int(b, F.pgoFlags, 1, false)
-  b_int(b, F.pgoPrepareEndLsn, 8, false)
-  b_text(b, F.pgoPrepareEndLsnText, 8, 3220)
-  b_int(b, F.pgoRollbackEndLsn, 8, false)
-  b_text(b, F.pgoRollbackEndLsnText, 8, 3220)
-  b_int(b, F.pgoPrepareTime, 8, true)
-  b_text(b, F.pgoPrepareTimeText, 8, 1184)
-  b_int(b, F.pgoRollbackTime, 8, true)
-  b_text(b, F.pgoRollbackTimeText, 8, 1184)
-  b_int(b, F.pgoXid, 4, false, "xid")
-  b_str(b, F.pgoGid, "gid")
+R.pgoutput_RollbackPrepared_B_nt = function(c, v, s, p, e)
+  v.gid = nil
+  local z
+  if p + 1 > e then return ovr(c) end
+  p = p + 1
+  if p + 8 > e then return ovr(c) end
+  p = p + 8
+  if p + 8 > e then return ovr(c) end
+  p = p + 8
+  if p + 8 > e then return ovr(c) end
+  p = p + 8
+  if p + 8 > e then return ovr(c) end
+  p = p + 8
+  if p + 4 > e then return ovr(c) end
+  p = p + 4
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  v.gid = ssub(s, p + 1, z - 1)
+  p = z
+  return p
+end
+
+R.pgoutput_RollbackPrepared_B_tree = function(c, v, s, p, e, t)
+  v.gid = nil
+  local tvb, vis = c.tvb, c.vis
+  local z, x
+  if p + 1 > e then return ovr(c) end
+  if (vis or REFS[F.pgoFlags]) then ADD(t, F.pgoFlags, tvb(p, 1)) end
+  p = p + 1
+  if p + 8 > e then return ovr(c) end
+  if (vis or REFS[F.pgoPrepareEndLsn]) then ADD(t, F.pgoPrepareEndLsn, tvb(p, 8)) end
+  p = p + 8
+  x = pg_value_text(3220, 1, ssub(s, p - 7, p))
+  if (vis or REFS[F.pgoPrepareEndLsnText]) then GEN(ADD(t, F.pgoPrepareEndLsnText, tvb(p - 8, 0), x)) end
+  if p + 8 > e then return ovr(c) end
+  if (vis or REFS[F.pgoRollbackEndLsn]) then ADD(t, F.pgoRollbackEndLsn, tvb(p, 8)) end
+  p = p + 8
+  x = pg_value_text(3220, 1, ssub(s, p - 7, p))
+  if (vis or REFS[F.pgoRollbackEndLsnText]) then GEN(ADD(t, F.pgoRollbackEndLsnText, tvb(p - 8, 0), x)) end
+  if p + 8 > e then return ovr(c) end
+  if (vis or REFS[F.pgoPrepareTime]) then ADD(t, F.pgoPrepareTime, tvb(p, 8)) end
+  p = p + 8
+  x = pg_value_text(1184, 1, ssub(s, p - 7, p))
+  if (vis or REFS[F.pgoPrepareTimeText]) then GEN(ADD(t, F.pgoPrepareTimeText, tvb(p - 8, 0), x)) end
+  if p + 8 > e then return ovr(c) end
+  if (vis or REFS[F.pgoRollbackTime]) then ADD(t, F.pgoRollbackTime, tvb(p, 8)) end
+  p = p + 8
+  x = pg_value_text(1184, 1, ssub(s, p - 7, p))
+  if (vis or REFS[F.pgoRollbackTimeText]) then GEN(ADD(t, F.pgoRollbackTimeText, tvb(p - 8, 0), x)) end
+  if p + 4 > e then return ovr(c) end
+  if (vis or REFS[F.pgoXid]) then ADD(t, F.pgoXid, tvb(p, 4)) end
+  p = p + 4
+  z = sfind(s, "\0", p + 1, true)
+  if not z or z > e then return unterm(c) end
+  if (vis or REFS[F.pgoGid]) then ADDPF(t, F.pgoGid, tvb(p, z - p), ENC_UTF_8) end
+  v.gid = ssub(s, p + 1, z - 1)
+  p = z
+  return p
 end
 
 local function set_of(list)
@@ -4020,153 +6649,175 @@ local OPENING = {
   { name = "GSSENCRequest", codes = set_of({ 80877104 }), min = 8, max = 8 },
 }
 
+-- The messages. info_s: the Info text when it has no variables; info_f(v): the text with them.
 local M = {
-  { name = "StartupMessage", fe = true, when = { peekMajor = 3 }, fixed = nil, max = 10004, info = { { lit = " " }, { v = "major" }, { lit = "." }, { v = "minor" }, { lit = " user=" }, { v = "user" }, { lit = " database=" }, { v = "database" } }, effects = { "startup" }, parse = StartupMessage_F, ends = set_of({ "ReadyForQuery", "ErrorResponse" }), async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = true, allowed = nil, commandTag = nil },
-  { name = "CancelRequest", fe = true, when = { peekInt32 = set_of({ 80877102 }) }, fixed = nil, max = 268, info = { { lit = " pid=" }, { v = "pid" } }, effects = { "cancel" }, parse = CancelRequest_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = "cancel", start = true, allowed = nil, commandTag = nil },
-  { name = "SSLRequest", fe = true, when = { peekInt32 = set_of({ 80877103 }) }, fixed = 8, max = nil, info = {  }, effects = { "sslRequest" }, parse = SSLRequest_F, ends = set_of({ "SSLResponse", "ErrorResponse" }), async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = true, allowed = nil, commandTag = nil },
-  { name = "GSSENCRequest", fe = true, when = { peekInt32 = set_of({ 80877104 }) }, fixed = 8, max = nil, info = {  }, effects = { "gssRequest" }, parse = GSSENCRequest_F, ends = set_of({ "GSSENCResponse", "ErrorResponse" }), async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = true, allowed = nil, commandTag = nil },
-  { name = "UnknownStartupPacket", fe = true, when = nil, fixed = nil, max = 10004, info = { { lit = " code=" }, { v = "code" } }, effects = {  }, parse = UnknownStartupPacket_F, ends = set_of({ "ErrorResponse", "ReadyForQuery" }), async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = true, allowed = nil, commandTag = nil },
-  { name = "SSLResponse", fe = false, when = { answerTo = "SSLRequest" }, fixed = nil, max = nil, info = { { lit = " " }, { v = "answer", char = true } }, effects = { "encryptionAnswer" }, parse = SSLResponse_B, ends = nil, async = false, row = false, findings = { { e = "tlsRefused", when = { var = "answer", equals = 78 }, text = { { lit = "The server refused encryption: the session continues unencrypted" } } } }, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
-  { name = "GSSENCResponse", fe = false, when = { answerTo = "GSSENCRequest" }, fixed = nil, max = nil, info = { { lit = " " }, { v = "answer", char = true } }, effects = { "encryptionAnswer" }, parse = GSSENCResponse_B, ends = nil, async = false, row = false, findings = { { e = "tlsRefused", when = { var = "answer", equals = 78 }, text = { { lit = "The server refused encryption: the session continues unencrypted" } } } }, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
-  { name = "AuthenticationOk", fe = false, when = { peekInt32 = set_of({ 0 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationOk_B, ends = nil, async = false, row = false, findings = { { e = "trustLogin", when = { lastAuth = set_of({ -1 }) }, text = { { lit = "Access granted without a password (trust authentication)" } } } }, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "auth" }), commandTag = nil },
-  { name = "AuthenticationKerberosV5", fe = false, when = { peekInt32 = set_of({ 2 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationKerberosV5_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "auth" }), commandTag = nil },
-  { name = "AuthenticationCleartextPassword", fe = false, when = { peekInt32 = set_of({ 3 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationCleartextPassword_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "auth" }), commandTag = nil },
-  { name = "AuthenticationMD5Password", fe = false, when = { peekInt32 = set_of({ 5 }) }, fixed = 12, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationMD5Password_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "auth" }), commandTag = nil },
-  { name = "AuthenticationGSS", fe = false, when = { peekInt32 = set_of({ 7 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationGSS_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "auth" }), commandTag = nil },
-  { name = "AuthenticationGSSContinue", fe = false, when = { peekInt32 = set_of({ 8 }) }, fixed = nil, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationGSSContinue_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "auth" }), commandTag = nil },
-  { name = "AuthenticationSSPI", fe = false, when = { peekInt32 = set_of({ 9 }) }, fixed = 8, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationSSPI_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "auth" }), commandTag = nil },
-  { name = "AuthenticationSASL", fe = false, when = { peekInt32 = set_of({ 10 }) }, fixed = nil, max = nil, info = { { lit = " " }, { v = "mech" } }, effects = { "authRequest" }, parse = AuthenticationSASL_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "auth" }), commandTag = nil },
-  { name = "AuthenticationSASLContinue", fe = false, when = { peekInt32 = set_of({ 11 }) }, fixed = nil, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationSASLContinue_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "auth" }), commandTag = nil },
-  { name = "AuthenticationSASLFinal", fe = false, when = { peekInt32 = set_of({ 12 }) }, fixed = nil, max = nil, info = {  }, effects = { "authRequest" }, parse = AuthenticationSASLFinal_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "auth" }), commandTag = nil },
-  { name = "AuthenticationRequest", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " type=" }, { v = "authtype" } }, effects = { "authRequest" }, parse = AuthenticationRequest_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "auth" }), commandTag = nil },
-  { name = "SASLInitialResponse", fe = true, when = { lastAuth = set_of({ 10 }) }, fixed = nil, max = 65535, info = { { lit = " " }, { v = "mech" } }, effects = {  }, parse = SASLInitialResponse_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "auth" }), commandTag = nil },
-  { name = "SASLResponse", fe = true, when = { lastAuth = set_of({ 11 }) }, fixed = nil, max = 65535, info = {  }, effects = {  }, parse = SASLResponse_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "auth" }), commandTag = nil },
-  { name = "GSSResponse", fe = true, when = { lastAuth = set_of({ 7, 8, 9 }) }, fixed = nil, max = 65535, info = {  }, effects = {  }, parse = GSSResponse_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "auth" }), commandTag = nil },
-  { name = "PasswordMessage", fe = true, when = nil, fixed = nil, max = 65535, info = {  }, effects = {  }, parse = PasswordMessage_F, ends = nil, async = false, row = false, findings = { { e = "cleartextPassword", when = { lastAuth = set_of({ 3 }), clear = true }, text = { { lit = "Password sent in cleartext" } } }, { e = "md5Hash", when = { lastAuth = set_of({ 5 }), clear = true }, text = { { lit = "MD5 password hash sent without TLS: with the salt and the user name it can be cracked offline" } } } }, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "auth" }), commandTag = nil },
-  { name = "Query", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = ": " }, { v = "query" } }, effects = { "startReplication", "copyStatement" }, parse = Query_F, ends = set_of({ "ReadyForQuery" }), async = false, row = false, findings = { { e = "passwordLiteral", when = { passwordLiteral = "query" }, text = { { lit = "The query sets a password in plain text: it is visible here and may reach the server's logs" } } } }, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready", "copyDropped" }), commandTag = nil },
-  { name = "Parse", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = " \"" }, { v = "stmt" }, { lit = "\": " }, { v = "query" } }, effects = { "copyStatement" }, parse = Parse_F, ends = set_of({ "ParseComplete", "ErrorResponse" }), async = false, row = false, findings = { { e = "passwordLiteral", when = { passwordLiteral = "query" }, text = { { lit = "The query sets a password in plain text: it is visible here and may reach the server's logs" } } } }, objects = { define = { map = "S", name = "stmt", sql = "query", types = "ptypes" } }, cancelKey = nil, start = false, allowed = set_of({ "ready", "copyDropped" }), commandTag = nil },
-  { name = "Bind", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = " \"" }, { v = "portal" }, { lit = "\" \"" }, { v = "stmt" }, { lit = "\"" } }, effects = {  }, parse = Bind_F, ends = set_of({ "BindComplete", "ErrorResponse" }), async = false, row = false, findings = nil, objects = { refer = { map = "S", name = "stmt" }, define = { map = "P", name = "portal", formats = "rformats" }, params = { values = "params", formats = "pformats" } }, cancelKey = nil, start = false, allowed = set_of({ "ready", "copyDropped" }), commandTag = nil },
-  { name = "Describe", fe = true, when = nil, fixed = nil, max = 10000, info = { { lit = " " }, { v = "target", char = true }, { lit = " \"" }, { v = "name" }, { lit = "\"" } }, effects = {  }, parse = Describe_F, ends = set_of({ "RowDescription", "NoData", "ErrorResponse" }), async = false, row = false, findings = nil, objects = { refer = { mapVar = "target", name = "name" } }, cancelKey = nil, start = false, allowed = set_of({ "ready", "copyDropped" }), commandTag = nil },
-  { name = "Execute", fe = true, when = nil, fixed = nil, max = 10000, info = { { lit = " \"" }, { v = "portal" }, { lit = "\" rows=" }, { v = "rows" } }, effects = {  }, parse = Execute_F, ends = set_of({ "CommandComplete", "EmptyQueryResponse", "PortalSuspended", "ErrorResponse" }), async = false, row = false, findings = nil, objects = { refer = { map = "P", name = "portal" }, rows = true }, cancelKey = nil, start = false, allowed = set_of({ "ready", "copyDropped" }), commandTag = nil },
-  { name = "Close", fe = true, when = nil, fixed = nil, max = 10000, info = { { lit = " " }, { v = "target", char = true }, { lit = " \"" }, { v = "name" }, { lit = "\"" } }, effects = {  }, parse = Describe_F, ends = set_of({ "CloseComplete", "ErrorResponse" }), async = false, row = false, findings = nil, objects = { refer = { mapVar = "target", name = "name", drop = true } }, cancelKey = nil, start = false, allowed = set_of({ "ready", "copyDropped" }), commandTag = nil },
-  { name = "Sync", fe = true, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = Sync_F, ends = set_of({ "ReadyForQuery" }), async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready", "copyIn", "copyDropped" }), commandTag = nil },
-  { name = "Flush", fe = true, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = Flush_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready", "copyIn", "copyDropped" }), commandTag = nil },
-  { name = "Terminate", fe = true, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = Terminate_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "auth", "ready", "copyIn", "copyDropped" }), commandTag = nil },
-  { name = "RowDescription", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " (" }, { v = "n" }, { lit = " columns)" } }, effects = { "rowDescription" }, parse = RowDescription_B, ends = nil, async = false, row = false, findings = nil, objects = { answerColumns = "columns" }, cancelKey = nil, start = false, allowed = set_of({ "ready" }), commandTag = nil },
-  { name = "DataRow", fe = false, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = DataRow_B, ends = nil, async = false, row = true, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready" }), commandTag = nil },
-  { name = "CommandComplete", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = ": " }, { v = "tag" } }, effects = {  }, parse = CommandComplete_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready" }), commandTag = { var = "tag", counting = set_of({ "INSERT", "DELETE", "UPDATE", "MERGE", "SELECT", "MOVE", "FETCH", "COPY" }) } },
-  { name = "ReadyForQuery", fe = false, when = nil, fixed = 5, max = nil, info = { { lit = " " }, { v = "status", char = true } }, effects = { "txStatus" }, parse = ReadyForQuery_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready" }), commandTag = nil },
-  { name = "ParameterDescription", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " (" }, { v = "n" }, { lit = " parameters)" } }, effects = {  }, parse = ParameterDescription_B, ends = nil, async = false, row = false, findings = nil, objects = { answerTypes = "ptypes" }, cancelKey = nil, start = false, allowed = set_of({ "ready" }), commandTag = nil },
-  { name = "EmptyQueryResponse", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = EmptyQueryResponse_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready" }), commandTag = nil },
-  { name = "NoData", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = NoData_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready" }), commandTag = nil },
-  { name = "ParseComplete", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = ParseComplete_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready" }), commandTag = nil },
-  { name = "BindComplete", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = BindComplete_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready" }), commandTag = nil },
-  { name = "CloseComplete", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = CloseComplete_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready" }), commandTag = nil },
-  { name = "PortalSuspended", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = {  }, parse = PortalSuspended_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready" }), commandTag = nil },
-  { name = "BackendKeyData", fe = false, when = nil, fixed = nil, max = 264, info = { { lit = " pid=" }, { v = "pid" } }, effects = {  }, parse = BackendKeyData_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = "register", start = false, allowed = set_of({ "ready" }), commandTag = nil },
-  { name = "NegotiateProtocolVersion", fe = false, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = NegotiateProtocolVersion_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "auth" }), commandTag = nil },
-  { name = "FunctionCall", fe = true, when = nil, fixed = nil, max = nil, info = { { lit = " oid=" }, { v = "oid" } }, effects = {  }, parse = FunctionCall_F, ends = set_of({ "ReadyForQuery" }), async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready", "copyDropped" }), commandTag = nil },
-  { name = "FunctionCallResponse", fe = false, when = nil, fixed = nil, max = nil, info = {  }, effects = {  }, parse = FunctionCallResponse_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready" }), commandTag = nil },
-  { name = "XLogData", fe = false, when = { copyBoth = 119 }, fixed = nil, max = nil, info = { { lit = " " }, { v = "start" } }, effects = {  }, parse = XLogData_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "copyOut" }), commandTag = nil },
-  { name = "PrimaryKeepalive", fe = false, when = { copyBoth = 107 }, fixed = 22, max = nil, info = { { lit = " " }, { v = "end" }, { lit = " reply=" }, { v = "reply" } }, effects = {  }, parse = PrimaryKeepalive_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "copyOut" }), commandTag = nil },
-  { name = "StandbyStatusUpdate", fe = true, when = { copyBoth = 114 }, fixed = 38, max = nil, info = { { lit = " written=" }, { v = "written" } }, effects = {  }, parse = StandbyStatusUpdate_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "copyIn", "copyDropped" }), commandTag = nil },
-  { name = "HotStandbyFeedback", fe = true, when = { copyBoth = 104 }, fixed = 29, max = nil, info = { { lit = " xmin=" }, { v = "xmin" } }, effects = {  }, parse = HotStandbyFeedback_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "copyIn", "copyDropped" }), commandTag = nil },
-  { name = "CopyInResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " format=" }, { v = "format" }, { lit = " columns=" }, { v = "n" } }, effects = { "copyIn" }, parse = CopyInResponse_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready" }), commandTag = nil },
-  { name = "CopyOutResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " format=" }, { v = "format" }, { lit = " columns=" }, { v = "n" } }, effects = { "copyOut" }, parse = CopyOutResponse_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready" }), commandTag = nil },
-  { name = "CopyBothResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " format=" }, { v = "format" }, { lit = " columns=" }, { v = "n" } }, effects = { "copyBoth" }, parse = CopyBothResponse_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready" }), commandTag = nil },
-  { name = "CopyData", fe = true, when = nil, fixed = nil, max = nil, info = {  }, effects = { "copyData" }, parse = CopyData_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "copyIn", "copyDropped" }), commandTag = nil },
-  { name = "CopyData", fe = false, when = nil, fixed = nil, max = nil, info = {  }, effects = { "copyData" }, parse = CopyData_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "copyOut" }), commandTag = nil },
-  { name = "CopyDone", fe = true, when = nil, fixed = 4, max = nil, info = {  }, effects = { "copyInDone" }, parse = CopyDone_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "copyIn", "copyDropped" }), commandTag = nil },
-  { name = "CopyDone", fe = false, when = nil, fixed = 4, max = nil, info = {  }, effects = { "copyOutDone" }, parse = CopyDone_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "copyOut" }), commandTag = nil },
-  { name = "CopyFail", fe = true, when = nil, fixed = nil, max = 10000, info = { { lit = ": " }, { v = "reason" } }, effects = { "copyInDone" }, parse = CopyFail_F, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "copyIn", "copyDropped" }), commandTag = nil },
-  { name = "ErrorResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } }, effects = { "copyError" }, parse = ErrorResponse_B, ends = nil, async = false, row = false, findings = { { e = "error", when = {  }, text = { { v = "severity" }, { lit = " " }, { v = "code" }, { lit = " " }, { v = "codename" }, { lit = ": " }, { v = "message" } } }, { e = "sourceLeak", when = { var = "file", present = true }, text = { { lit = "Exposes the server's source: " }, { v = "file" }, { lit = ":" }, { v = "line" }, { lit = " in " }, { v = "routine" } } } }, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "auth", "ready", "copyOut" }), commandTag = nil },
-  { name = "NoticeResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } }, effects = {  }, parse = ErrorResponse_B, ends = nil, async = true, row = false, findings = { { e = "noticeWarning", when = { var = "severity_v", oneOf = set_of({ "WARNING" }) }, text = { { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } } }, { e = "notice", when = { var = "severity_v", noneOf = set_of({ "WARNING" }) }, text = { { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } } }, { e = "sourceLeak", when = { var = "file", present = true }, text = { { lit = "Exposes the server's source: " }, { v = "file" }, { lit = ":" }, { v = "line" }, { lit = " in " }, { v = "routine" } } } }, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "auth", "ready", "copyOut" }), commandTag = nil },
-  { name = "ParameterStatus", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "name" }, { lit = "=" }, { v = "value" } }, effects = {  }, parse = ParameterStatus_B, ends = nil, async = true, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready", "copyOut" }), commandTag = nil },
-  { name = "NotificationResponse", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "channel" }, { lit = ": " }, { v = "payload" } }, effects = {  }, parse = NotificationResponse_B, ends = nil, async = true, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = set_of({ "ready", "copyOut" }), commandTag = nil },
-  { name = "Begin", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " xid=" }, { v = "xid" } }, effects = {  }, parse = pgoutput_Begin_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
-  { name = "Message", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "prefix" } }, effects = {  }, parse = pgoutput_Message_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
-  { name = "Commit", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "lsn" } }, effects = {  }, parse = pgoutput_Commit_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
-  { name = "Origin", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "origin" } }, effects = {  }, parse = pgoutput_Origin_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
-  { name = "Relation", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "nspname" }, { lit = "." }, { v = "relname" } }, effects = { "relation" }, parse = pgoutput_Relation_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
-  { name = "Type", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "typname" } }, effects = { "dataType" }, parse = pgoutput_Type_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
-  { name = "Insert", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "rel" } }, effects = {  }, parse = pgoutput_Insert_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
-  { name = "Update", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "rel" } }, effects = {  }, parse = pgoutput_Update_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
-  { name = "Delete", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "rel" } }, effects = {  }, parse = pgoutput_Delete_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
-  { name = "Truncate", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "n" }, { lit = " relations" } }, effects = {  }, parse = pgoutput_Truncate_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
-  { name = "Stream Start", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " xid=" }, { v = "xid" } }, effects = { "streamStart" }, parse = pgoutput_StreamStart_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
-  { name = "Stream Stop", fe = false, when = nil, fixed = nil, max = nil, info = {  }, effects = { "streamStop" }, parse = pgoutput_StreamStop_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
-  { name = "Stream Commit", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " xid=" }, { v = "xid" } }, effects = {  }, parse = pgoutput_StreamCommit_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
-  { name = "Stream Abort", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " xid=" }, { v = "xid" } }, effects = {  }, parse = pgoutput_StreamAbort_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
-  { name = "Begin Prepare", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "gid" } }, effects = {  }, parse = pgoutput_BeginPrepare_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
-  { name = "Prepare", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "gid" } }, effects = {  }, parse = pgoutput_Prepare_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
-  { name = "Commit Prepared", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "gid" } }, effects = {  }, parse = pgoutput_CommitPrepared_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
-  { name = "Rollback Prepared", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "gid" } }, effects = {  }, parse = pgoutput_RollbackPrepared_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
-  { name = "Stream Prepare", fe = false, when = nil, fixed = nil, max = nil, info = { { lit = " " }, { v = "gid" } }, effects = {  }, parse = pgoutput_Prepare_B, ends = nil, async = false, row = false, findings = nil, objects = nil, cancelKey = nil, start = false, allowed = nil, commandTag = nil },
+  { name = "StartupMessage", fe = true, when = { peekMajor = 3 }, max = 10004, info_f = function(v, o, n) local x1 = v.major local x2 = v.minor local x3 = v.user local x4 = v.database o[n + 1] = "StartupMessage " o[n + 2] = NUMS[x1] or iv(x1) o[n + 3] = "." o[n + 4] = NUMS[x2] or iv(x2) o[n + 5] = " user=" o[n + 6] = CLEAN[x3] and x3 or iv(x3) o[n + 7] = " database=" o[n + 8] = CLEAN[x4] and x4 or iv(x4) return n + 8 end, effects = { "startup" }, nt = R.StartupMessage_F_nt, tree = R.StartupMessage_F_tree, ends = set_of({ "ReadyForQuery", "ErrorResponse" }), start = true, rare = true, fields = { F.versionMajor, F.versionMinor, F.parameterName, F.parameterValue, F.replConnection }, lk = 1 },
+  { name = "CancelRequest", fe = true, when = { peekInt32 = set_of({ 80877102 }) }, max = 268, info_f = function(v, o, n) local x1 = v.pid o[n + 1] = "CancelRequest pid=" o[n + 2] = NUMS[x1] or iv(x1) return n + 2 end, effects = { "cancel" }, nt = R.CancelRequest_F_nt, tree = R.CancelRequest_F_tree, cancelKey = "cancel", start = true, rare = true, fields = { F.requestCode, F.pid, F.key, F.keyData } },
+  { name = "SSLRequest", fe = true, when = { peekInt32 = set_of({ 80877103 }) }, fixed = 8, info_s = "SSLRequest", effects = { "sslRequest" }, nt = R.SSLRequest_F_nt, tree = R.SSLRequest_F_tree, ends = set_of({ "SSLResponse", "ErrorResponse" }), start = true, rare = true, fields = { F.requestCode }, lk = 1 },
+  { name = "GSSENCRequest", fe = true, when = { peekInt32 = set_of({ 80877104 }) }, fixed = 8, info_s = "GSSENCRequest", effects = { "gssRequest" }, nt = R.GSSENCRequest_F_nt, tree = R.GSSENCRequest_F_tree, ends = set_of({ "GSSENCResponse", "ErrorResponse" }), start = true, rare = true, fields = { F.requestCode }, lk = 1 },
+  { name = "UnknownStartupPacket", fe = true, max = 10004, info_f = function(v, o, n) local x1 = v.code o[n + 1] = "UnknownStartupPacket code=" o[n + 2] = NUMS[x1] or iv(x1) return n + 2 end, effects = nil, nt = R.UnknownStartupPacket_F_nt, tree = R.UnknownStartupPacket_F_tree, ends = set_of({ "ErrorResponse", "ReadyForQuery" }), start = true, rare = true, fields = { F.startupCode, F.undecoded }, lk = 1 },
+  { name = "SSLResponse", fe = false, when = { answerTo = "SSLRequest" }, info_f = function(v, o, n) local x1 = v.answer o[n + 1] = "SSLResponse " o[n + 2] = CHARS[x1] or ic(x1) return n + 2 end, effects = { "encryptionAnswer" }, nt = R.SSLResponse_B_nt, tree = R.SSLResponse_B_tree, findings = { { e = "tlsRefused", when = { var = "answer", equals = 78 }, text = { { lit = "The server refused encryption: the session continues unencrypted" } } } }, fields = { F.encryptionResponse }, lk = 2 },
+  { name = "GSSENCResponse", fe = false, when = { answerTo = "GSSENCRequest" }, info_f = function(v, o, n) local x1 = v.answer o[n + 1] = "GSSENCResponse " o[n + 2] = CHARS[x1] or ic(x1) return n + 2 end, effects = { "encryptionAnswer" }, nt = R.GSSENCResponse_B_nt, tree = R.GSSENCResponse_B_tree, findings = { { e = "tlsRefused", when = { var = "answer", equals = 78 }, text = { { lit = "The server refused encryption: the session continues unencrypted" } } } }, fields = { F.encryptionResponse }, lk = 2 },
+  { name = "AuthenticationOk", fe = false, when = { peekInt32 = set_of({ 0 }) }, fixed = 8, info_s = "AuthenticationOk", effects = { "authRequest" }, nt = R.AuthenticationOk_B_nt, tree = R.AuthenticationOk_B_tree, findings = { { e = "trustLogin", when = { lastAuth = set_of({ -1 }) }, text = { { lit = "Access granted without a password (trust authentication)" } } } }, allowed = set_of({ "auth" }), fields = { F.authtype }, lk = 2 },
+  { name = "AuthenticationKerberosV5", fe = false, when = { peekInt32 = set_of({ 2 }) }, fixed = 8, info_s = "AuthenticationKerberosV5", effects = { "authRequest" }, nt = R.AuthenticationKerberosV5_B_nt, tree = R.AuthenticationKerberosV5_B_tree, allowed = set_of({ "auth" }), fields = { F.authtype }, lk = 2 },
+  { name = "AuthenticationCleartextPassword", fe = false, when = { peekInt32 = set_of({ 3 }) }, fixed = 8, info_s = "AuthenticationCleartextPassword", effects = { "authRequest" }, nt = R.AuthenticationCleartextPassword_B_nt, tree = R.AuthenticationCleartextPassword_B_tree, allowed = set_of({ "auth" }), fields = { F.authtype }, lk = 2 },
+  { name = "AuthenticationMD5Password", fe = false, when = { peekInt32 = set_of({ 5 }) }, fixed = 12, info_s = "AuthenticationMD5Password", effects = { "authRequest" }, nt = R.AuthenticationMD5Password_B_nt, tree = R.AuthenticationMD5Password_B_tree, allowed = set_of({ "auth" }), fields = { F.authtype, F.salt }, lk = 2 },
+  { name = "AuthenticationGSS", fe = false, when = { peekInt32 = set_of({ 7 }) }, fixed = 8, info_s = "AuthenticationGSS", effects = { "authRequest" }, nt = R.AuthenticationGSS_B_nt, tree = R.AuthenticationGSS_B_tree, allowed = set_of({ "auth" }), fields = { F.authtype }, lk = 2 },
+  { name = "AuthenticationGSSContinue", fe = false, when = { peekInt32 = set_of({ 8 }) }, info_s = "AuthenticationGSSContinue", effects = { "authRequest" }, nt = R.AuthenticationGSSContinue_B_nt, tree = R.AuthenticationGSSContinue_B_tree, allowed = set_of({ "auth" }), fields = { F.authtype, F.gssData }, lk = 2 },
+  { name = "AuthenticationSSPI", fe = false, when = { peekInt32 = set_of({ 9 }) }, fixed = 8, info_s = "AuthenticationSSPI", effects = { "authRequest" }, nt = R.AuthenticationSSPI_B_nt, tree = R.AuthenticationSSPI_B_tree, allowed = set_of({ "auth" }), fields = { F.authtype }, lk = 2 },
+  { name = "AuthenticationSASL", fe = false, when = { peekInt32 = set_of({ 10 }) }, info_f = function(v, o, n) local x1 = v.mech o[n + 1] = "AuthenticationSASL " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = { "authRequest" }, nt = R.AuthenticationSASL_B_nt, tree = R.AuthenticationSASL_B_tree, allowed = set_of({ "auth" }), fields = { F.authtype, F.saslMech }, lk = 2 },
+  { name = "AuthenticationSASLContinue", fe = false, when = { peekInt32 = set_of({ 11 }) }, info_s = "AuthenticationSASLContinue", effects = { "authRequest" }, nt = R.AuthenticationSASLContinue_B_nt, tree = R.AuthenticationSASLContinue_B_tree, allowed = set_of({ "auth" }), fields = { F.authtype, F.saslData, F.scramUser, F.scramNonce, F.scramSalt, F.scramIterations, F.scramChannelBinding, F.scramProof, F.scramVerifier, F.scramError, F.scramCbind, F.scramAuthzid, F.scramOther }, lk = 2 },
+  { name = "AuthenticationSASLFinal", fe = false, when = { peekInt32 = set_of({ 12 }) }, info_s = "AuthenticationSASLFinal", effects = { "authRequest" }, nt = R.AuthenticationSASLFinal_B_nt, tree = R.AuthenticationSASLFinal_B_tree, allowed = set_of({ "auth" }), fields = { F.authtype, F.saslData, F.scramUser, F.scramNonce, F.scramSalt, F.scramIterations, F.scramChannelBinding, F.scramProof, F.scramVerifier, F.scramError, F.scramCbind, F.scramAuthzid, F.scramOther }, lk = 2 },
+  { name = "AuthenticationRequest", fe = false, info_f = function(v, o, n) local x1 = v.authtype o[n + 1] = "AuthenticationRequest type=" o[n + 2] = NUMS[x1] or iv(x1) return n + 2 end, effects = { "authRequest" }, nt = R.AuthenticationRequest_B_nt, tree = R.AuthenticationRequest_B_tree, allowed = set_of({ "auth" }), fields = { F.authtype, F.authData }, lk = 2 },
+  { name = "SASLInitialResponse", fe = true, when = { lastAuth = set_of({ 10 }) }, max = 65535, info_f = function(v, o, n) local x1 = v.mech o[n + 1] = "SASLInitialResponse " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = nil, nt = R.SASLInitialResponse_F_nt, tree = R.SASLInitialResponse_F_tree, allowed = set_of({ "auth" }), fields = { F.saslMech, F.saslDataLength, F.saslData, F.scramUser, F.scramNonce, F.scramSalt, F.scramIterations, F.scramChannelBinding, F.scramProof, F.scramVerifier, F.scramError, F.scramCbind, F.scramAuthzid, F.scramOther } },
+  { name = "SASLResponse", fe = true, when = { lastAuth = set_of({ 11 }) }, max = 65535, info_s = "SASLResponse", effects = nil, nt = R.SASLResponse_F_nt, tree = R.SASLResponse_F_tree, allowed = set_of({ "auth" }), fields = { F.saslData, F.scramUser, F.scramNonce, F.scramSalt, F.scramIterations, F.scramChannelBinding, F.scramProof, F.scramVerifier, F.scramError, F.scramCbind, F.scramAuthzid, F.scramOther } },
+  { name = "GSSResponse", fe = true, when = { lastAuth = set_of({ 7, 8, 9 }) }, max = 65535, info_s = "GSSResponse", effects = nil, nt = R.GSSResponse_F_nt, tree = R.GSSResponse_F_tree, allowed = set_of({ "auth" }), fields = { F.gssData } },
+  { name = "PasswordMessage", fe = true, max = 65535, info_s = "PasswordMessage", effects = nil, nt = R.PasswordMessage_F_nt, tree = R.PasswordMessage_F_tree, findings = { { e = "cleartextPassword", when = { lastAuth = set_of({ 3 }), clear = true }, text = { { lit = "Password sent in cleartext" } } }, { e = "md5Hash", when = { lastAuth = set_of({ 5 }), clear = true }, text = { { lit = "MD5 password hash sent without TLS: with the salt and the user name it can be cracked offline" } } } }, allowed = set_of({ "auth" }), fields = { F.password } },
+  { name = "Query", fe = true, info_f = function(v, o, n) local x1 = v.query o[n + 1] = "Query: " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = { "startReplication", "copyStatement" }, nt = R.Query_F_nt, tree = R.Query_F_tree, ends = set_of({ "ReadyForQuery" }), findings = { { e = "passwordLiteral", when = { passwordLiteral = "query" }, text = { { lit = "The query sets a password in plain text: it is visible here and may reach the server's logs" } } } }, allowed = set_of({ "ready", "copyDropped" }), ctx = true, found = true, fields = { F.query, F.replCommand, F.replOption, F.copyOption }, lk = 1 },
+  { name = "Parse", fe = true, info_f = function(v, o, n) local x1 = v.stmt local x2 = v.query o[n + 1] = "Parse \"" o[n + 2] = CLEAN[x1] and x1 or iv(x1) o[n + 3] = "\": " o[n + 4] = CLEAN[x2] and x2 or iv(x2) return n + 4 end, effects = { "copyStatement" }, nt = R.Parse_F_nt, tree = R.Parse_F_tree, ends = set_of({ "ParseComplete", "ErrorResponse" }), findings = { { e = "passwordLiteral", when = { passwordLiteral = "query" }, text = { { lit = "The query sets a password in plain text: it is visible here and may reach the server's logs" } } } }, objects = { define = { map = "S", name = "stmt", sql = "query", types = "ptypes" } }, obj = function(objs, v, lists) local found = nil local name = v.stmt local sql = v.query if type(name) == "string" and type(sql) == "string" then   sql = keep_sql(sql)   objs.S[name] = { sql = sql, types = (lists and lists["ptypes"]) or EMPTY, formats = nil, stmt = found } end return found end, allowed = set_of({ "ready", "copyDropped" }), found = true, fields = { F.statement, F.query, F.paramTypeCount, F.typeOid, F.copyOption }, lk = 1 },
+  { name = "Bind", fe = true, info_f = function(v, o, n) local x1 = v.portal local x2 = v.stmt o[n + 1] = "Bind \"" o[n + 2] = CLEAN[x1] and x1 or iv(x1) o[n + 3] = "\" \"" o[n + 4] = CLEAN[x2] and x2 or iv(x2) o[n + 5] = "\"" return n + 5 end, effects = nil, nt = R.Bind_F_nt, tree = R.Bind_F_tree, ends = set_of({ "BindComplete", "ErrorResponse" }), objects = { refer = { map = "S", name = "stmt" }, define = { map = "P", name = "portal", formats = "rformats" }, params = { values = "", formats = "" } }, obj = function(objs, v, lists) local key, map = v.stmt, objs.S local found = map and type(key) == "string" and map[key] or nil local name = v.portal local sql = found and found.sql if type(name) == "string" and type(sql) == "string" then   objs.P[name] = { sql = sql, types = found and found.types, formats = (lists and lists["rformats"]) or EMPTY, stmt = found } end return found end, allowed = set_of({ "ready", "copyDropped" }), ctx = true, found = true, fields = { F.portal, F.statement, F.paramFormatCount, F.format, F.paramCount, F.valLength, F.valData, F.paramType, F.paramValue, F.resultFormatCount }, lk = 1 },
+  { name = "Describe", fe = true, max = 10000, info_f = function(v, o, n) local x1 = v.target local x2 = v.name o[n + 1] = "Describe " o[n + 2] = CHARS[x1] or ic(x1) o[n + 3] = " \"" o[n + 4] = CLEAN[x2] and x2 or iv(x2) o[n + 5] = "\"" return n + 5 end, effects = nil, nt = R.Describe_F_nt, tree = R.Describe_F_tree, ends = set_of({ "RowDescription", "NoData", "ErrorResponse" }), objects = { refer = { mapVar = "target", name = "name" } }, obj = function(objs, v, _) local key, map = v.name, ((v.target == 83 and objs.S) or (v.target == 80 and objs.P)) local found = map and type(key) == "string" and map[key] or nil return found end, allowed = set_of({ "ready", "copyDropped" }), fields = { F.target, F.statement, F.portal, F.targetName }, lk = 1 },
+  { name = "Execute", fe = true, max = 10000, info_f = function(v, o, n) local x1 = v.portal local x2 = v.rows o[n + 1] = "Execute \"" o[n + 2] = CLEAN[x1] and x1 or iv(x1) o[n + 3] = "\" rows=" o[n + 4] = NUMS[x2] or iv(x2) return n + 4 end, effects = nil, nt = R.Execute_F_nt, tree = R.Execute_F_tree, ends = set_of({ "CommandComplete", "EmptyQueryResponse", "PortalSuspended", "ErrorResponse" }), objects = { refer = { map = "P", name = "portal" }, rows = true }, obj = function(objs, v, _) local key, map = v.portal, objs.P local found = map and type(key) == "string" and map[key] or nil return found end, allowed = set_of({ "ready", "copyDropped" }), fields = { F.portal, F.returns }, lk = 1 },
+  { name = "Close", fe = true, max = 10000, info_f = function(v, o, n) local x1 = v.target local x2 = v.name o[n + 1] = "Close " o[n + 2] = CHARS[x1] or ic(x1) o[n + 3] = " \"" o[n + 4] = CLEAN[x2] and x2 or iv(x2) o[n + 5] = "\"" return n + 5 end, effects = nil, nt = R.Describe_F_nt, tree = R.Describe_F_tree, ends = set_of({ "CloseComplete", "ErrorResponse" }), objects = { refer = { mapVar = "target", name = "name", drop = true } }, obj = function(objs, v, _) local key, map = v.name, ((v.target == 83 and objs.S) or (v.target == 80 and objs.P)) local found = map and type(key) == "string" and map[key] or nil if found then map[key] = nil end return found end, allowed = set_of({ "ready", "copyDropped" }), fields = { F.target, F.statement, F.portal, F.targetName }, lk = 1 },
+  { name = "Sync", fe = true, fixed = 4, info_s = "Sync", effects = nil, nt = R.Sync_F_nt, tree = R.Sync_F_tree, ends = set_of({ "ReadyForQuery" }), allowed = set_of({ "ready", "copyIn", "copyDropped" }), fields = {  }, lk = 1 },
+  { name = "Flush", fe = true, fixed = 4, info_s = "Flush", effects = nil, nt = R.Flush_F_nt, tree = R.Flush_F_tree, allowed = set_of({ "ready", "copyIn", "copyDropped" }), fields = {  } },
+  { name = "Terminate", fe = true, fixed = 4, info_s = "Terminate", effects = nil, nt = R.Terminate_F_nt, tree = R.Terminate_F_tree, allowed = set_of({ "auth", "ready", "copyIn", "copyDropped" }), fields = {  } },
+  { name = "RowDescription", fe = false, info_f = function(v, o, n) local x1 = v.n o[n + 1] = "RowDescription (" o[n + 2] = NUMS[x1] or iv(x1) o[n + 3] = " columns)" return n + 3 end, effects = { "rowDescription" }, nt = R.RowDescription_B_nt, tree = R.RowDescription_B_tree, objects = { answerColumns = "columns" }, allowed = set_of({ "ready" }), found = true, fields = { F.fieldCount, F.colName, F.tableOid, F.colIndex, F.typeOid, F.colType, F.valLength, F.typemod, F.format }, lk = 2 },
+  { name = "DataRow", fe = false, info_s = "DataRow", effects = nil, nt = R.DataRow_B_nt, tree = R.DataRow_B_tree, row = true, allowed = set_of({ "ready" }), fields = { F.fieldCount, F.valLength, F.valData, F.column, F.colType, F.colValue }, lk = 2 },
+  { name = "CommandComplete", fe = false, info_f = function(v, o, n) local x1 = v.tag o[n + 1] = "CommandComplete: " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = nil, nt = R.CommandComplete_B_nt, tree = R.CommandComplete_B_tree, allowed = set_of({ "ready" }), fields = { F.tag }, lk = 2, commandTag = { var = "tag", counting = set_of({ "INSERT", "DELETE", "UPDATE", "MERGE", "SELECT", "MOVE", "FETCH", "COPY" }) } },
+  { name = "ReadyForQuery", fe = false, fixed = 5, info_f = function(v, o, n) local x1 = v.status o[n + 1] = "ReadyForQuery " o[n + 2] = CHARS[x1] or ic(x1) return n + 2 end, effects = { "txStatus" }, nt = R.ReadyForQuery_B_nt, tree = R.ReadyForQuery_B_tree, allowed = set_of({ "ready" }), fields = { F.status }, lk = 2 },
+  { name = "ParameterDescription", fe = false, info_f = function(v, o, n) local x1 = v.n o[n + 1] = "ParameterDescription (" o[n + 2] = NUMS[x1] or iv(x1) o[n + 3] = " parameters)" return n + 3 end, effects = nil, nt = R.ParameterDescription_B_nt, tree = R.ParameterDescription_B_tree, objects = { answerTypes = "ptypes" }, allowed = set_of({ "ready" }), found = true, fields = { F.paramCount, F.typeOid, F.paramType }, lk = 2 },
+  { name = "EmptyQueryResponse", fe = false, fixed = 4, info_s = "EmptyQueryResponse", effects = nil, nt = R.EmptyQueryResponse_B_nt, tree = R.EmptyQueryResponse_B_tree, allowed = set_of({ "ready" }), fields = {  }, lk = 2 },
+  { name = "NoData", fe = false, fixed = 4, info_s = "NoData", effects = nil, nt = R.NoData_B_nt, tree = R.NoData_B_tree, allowed = set_of({ "ready" }), fields = {  }, lk = 2 },
+  { name = "ParseComplete", fe = false, fixed = 4, info_s = "ParseComplete", effects = nil, nt = R.ParseComplete_B_nt, tree = R.ParseComplete_B_tree, allowed = set_of({ "ready" }), fields = {  }, lk = 2 },
+  { name = "BindComplete", fe = false, fixed = 4, info_s = "BindComplete", effects = nil, nt = R.BindComplete_B_nt, tree = R.BindComplete_B_tree, allowed = set_of({ "ready" }), fields = {  }, lk = 2 },
+  { name = "CloseComplete", fe = false, fixed = 4, info_s = "CloseComplete", effects = nil, nt = R.CloseComplete_B_nt, tree = R.CloseComplete_B_tree, allowed = set_of({ "ready" }), fields = {  }, lk = 2 },
+  { name = "PortalSuspended", fe = false, fixed = 4, info_s = "PortalSuspended", effects = nil, nt = R.PortalSuspended_B_nt, tree = R.PortalSuspended_B_tree, allowed = set_of({ "ready" }), fields = {  }, lk = 2 },
+  { name = "BackendKeyData", fe = false, max = 264, info_f = function(v, o, n) local x1 = v.pid o[n + 1] = "BackendKeyData pid=" o[n + 2] = NUMS[x1] or iv(x1) return n + 2 end, effects = nil, nt = R.BackendKeyData_B_nt, tree = R.BackendKeyData_B_tree, cancelKey = "register", rare = true, allowed = set_of({ "ready" }), fields = { F.pid, F.key, F.keyData }, lk = 2 },
+  { name = "NegotiateProtocolVersion", fe = false, info_s = "NegotiateProtocolVersion", effects = nil, nt = R.NegotiateProtocolVersion_B_nt, tree = R.NegotiateProtocolVersion_B_tree, allowed = set_of({ "auth" }), fields = { F.versionSupported, F.nonsupportedCount, F.nonsupportedOption }, lk = 2 },
+  { name = "FunctionCall", fe = true, info_f = function(v, o, n) local x1 = v.oid o[n + 1] = "FunctionCall oid=" o[n + 2] = NUMS[x1] or iv(x1) return n + 2 end, effects = nil, nt = R.FunctionCall_F_nt, tree = R.FunctionCall_F_tree, ends = set_of({ "ReadyForQuery" }), allowed = set_of({ "ready", "copyDropped" }), fields = { F.oid, F.paramFormatCount, F.format, F.paramCount, F.valLength, F.valData }, lk = 1 },
+  { name = "FunctionCallResponse", fe = false, info_s = "FunctionCallResponse", effects = nil, nt = R.FunctionCallResponse_B_nt, tree = R.FunctionCallResponse_B_tree, allowed = set_of({ "ready" }), fields = { F.valLength, F.valData }, lk = 2 },
+  { name = "XLogData", fe = false, when = { copyBoth = 119 }, info_f = function(v, o, n) local x1 = v.start o[n + 1] = "XLogData " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = nil, nt = R.XLogData_B_nt, tree = R.XLogData_B_tree, allowed = set_of({ "copyOut" }), ctx = true, found = true, fields = { F.replType, F.walStart, F.walStartLsn, F.walEnd, F.walEndLsn, F.replTime, F.replTimeText, F.walData, F.pgoType, F.pgoFinalLsn, F.pgoFinalLsnText, F.pgoCommitTime, F.pgoCommitTimeText, F.pgoXid, F.pgoMessageFlags, F.pgoMessageLsn, F.pgoMessageLsnText, F.pgoPrefix, F.pgoContentLength, F.pgoContent, F.pgoFlags, F.pgoCommitLsn, F.pgoCommitLsnText, F.pgoEndLsn, F.pgoEndLsnText, F.pgoOriginLsn, F.pgoOriginLsnText, F.pgoOrigin, F.pgoRelid, F.pgoNamespace, F.pgoRelname, F.pgoReplicaIdentity, F.pgoColumnCount, F.pgoColumnFlags, F.colName, F.typeOid, F.typemod, F.pgoTypeName, F.pgoRelation, F.pgoTuple, F.pgoTupleColumns, F.pgoColumnKind, F.valLength, F.valData, F.column, F.colType, F.colValue, F.pgoRelationCount, F.pgoTruncateOptions, F.pgoFirstSegment, F.pgoSubxid, F.pgoAbortLsn, F.pgoAbortLsnText, F.pgoAbortTime, F.pgoAbortTimeText, F.pgoPrepareLsn, F.pgoPrepareLsnText, F.pgoPrepareTime, F.pgoPrepareTimeText, F.pgoGid, F.pgoPrepareEndLsn, F.pgoPrepareEndLsnText, F.pgoRollbackEndLsn, F.pgoRollbackEndLsnText, F.pgoRollbackTime, F.pgoRollbackTimeText }, lk = 2 },
+  { name = "PrimaryKeepalive", fe = false, when = { copyBoth = 107 }, fixed = 22, info_f = function(v, o, n) local x1 = v["end"] local x2 = v.reply o[n + 1] = "PrimaryKeepalive " o[n + 2] = CLEAN[x1] and x1 or iv(x1) o[n + 3] = " reply=" o[n + 4] = NUMS[x2] or iv(x2) return n + 4 end, effects = nil, nt = R.PrimaryKeepalive_B_nt, tree = R.PrimaryKeepalive_B_tree, allowed = set_of({ "copyOut" }), fields = { F.replType, F.walEnd, F.walEndLsn, F.replTime, F.replTimeText, F.replyRequested }, lk = 2 },
+  { name = "StandbyStatusUpdate", fe = true, when = { copyBoth = 114 }, fixed = 38, info_f = function(v, o, n) local x1 = v.written o[n + 1] = "StandbyStatusUpdate written=" o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = nil, nt = R.StandbyStatusUpdate_F_nt, tree = R.StandbyStatusUpdate_F_tree, allowed = set_of({ "copyIn", "copyDropped" }), fields = { F.replType, F.written, F.writtenLsn, F.flushed, F.flushedLsn, F.applied, F.appliedLsn, F.replTime, F.replTimeText, F.replyRequested } },
+  { name = "HotStandbyFeedback", fe = true, when = { copyBoth = 104 }, fixed = 29, info_f = function(v, o, n) local x1 = v.xmin o[n + 1] = "HotStandbyFeedback xmin=" o[n + 2] = NUMS[x1] or iv(x1) return n + 2 end, effects = nil, nt = R.HotStandbyFeedback_F_nt, tree = R.HotStandbyFeedback_F_tree, allowed = set_of({ "copyIn", "copyDropped" }), fields = { F.replType, F.replTime, F.replTimeText, F.xmin, F.xminEpoch, F.catalogXmin, F.catalogXminEpoch } },
+  { name = "CopyInResponse", fe = false, info_f = function(v, o, n) local x1 = v.format local x2 = v.n o[n + 1] = "CopyInResponse format=" o[n + 2] = NUMS[x1] or iv(x1) o[n + 3] = " columns=" o[n + 4] = NUMS[x2] or iv(x2) return n + 4 end, effects = { "copyIn" }, nt = R.CopyInResponse_B_nt, tree = R.CopyInResponse_B_tree, allowed = set_of({ "ready" }), fields = { F.format, F.copyColumns }, lk = 2 },
+  { name = "CopyOutResponse", fe = false, info_f = function(v, o, n) local x1 = v.format local x2 = v.n o[n + 1] = "CopyOutResponse format=" o[n + 2] = NUMS[x1] or iv(x1) o[n + 3] = " columns=" o[n + 4] = NUMS[x2] or iv(x2) return n + 4 end, effects = { "copyOut" }, nt = R.CopyOutResponse_B_nt, tree = R.CopyOutResponse_B_tree, allowed = set_of({ "ready" }), fields = { F.format, F.copyColumns }, lk = 2 },
+  { name = "CopyBothResponse", fe = false, info_f = function(v, o, n) local x1 = v.format local x2 = v.n o[n + 1] = "CopyBothResponse format=" o[n + 2] = NUMS[x1] or iv(x1) o[n + 3] = " columns=" o[n + 4] = NUMS[x2] or iv(x2) return n + 4 end, effects = { "copyBoth" }, nt = R.CopyBothResponse_B_nt, tree = R.CopyBothResponse_B_tree, allowed = set_of({ "ready" }), fields = { F.format, F.copyColumns }, lk = 2 },
+  { name = "CopyData", fe = true, info_s = "CopyData", effects = { "copyData" }, nt = R.CopyData_F_nt, tree = R.CopyData_F_tree, allowed = set_of({ "copyIn", "copyDropped" }), ctx = true, found = true, fields = { F.copydata, F.copyRow, F.copyColumn, F.copyValue, F.copyNull, F.copyFlags, F.copyExtension, F.copyTrailer } },
+  { name = "CopyData", fe = false, info_s = "CopyData", effects = { "copyData" }, nt = R.CopyData_F_nt, tree = R.CopyData_F_tree, allowed = set_of({ "copyOut" }), ctx = true, found = true, fields = { F.copydata, F.copyRow, F.copyColumn, F.copyValue, F.copyNull, F.copyFlags, F.copyExtension, F.copyTrailer }, lk = 2 },
+  { name = "CopyDone", fe = true, fixed = 4, info_s = "CopyDone", effects = { "copyInDone" }, nt = R.CopyDone_F_nt, tree = R.CopyDone_F_tree, allowed = set_of({ "copyIn", "copyDropped" }), fields = {  } },
+  { name = "CopyDone", fe = false, fixed = 4, info_s = "CopyDone", effects = { "copyOutDone" }, nt = R.CopyDone_B_nt, tree = R.CopyDone_B_tree, allowed = set_of({ "copyOut" }), fields = {  }, lk = 2 },
+  { name = "CopyFail", fe = true, max = 10000, info_f = function(v, o, n) local x1 = v.reason o[n + 1] = "CopyFail: " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = { "copyInDone" }, nt = R.CopyFail_F_nt, tree = R.CopyFail_F_tree, allowed = set_of({ "copyIn", "copyDropped" }), fields = { F.error } },
+  { name = "ErrorResponse", fe = false, info_f = function(v, o, n) local x1 = v.severity local x2 = v.code local x3 = v.message o[n + 1] = "ErrorResponse " o[n + 2] = CLEAN[x1] and x1 or iv(x1) o[n + 3] = " " o[n + 4] = CLEAN[x2] and x2 or iv(x2) o[n + 5] = ": " o[n + 6] = CLEAN[x3] and x3 or iv(x3) return n + 6 end, effects = { "copyError" }, nt = R.ErrorResponse_B_nt, tree = R.ErrorResponse_B_tree, findings = { { e = "error", when = {  }, text = { { v = "severity" }, { lit = " " }, { v = "code" }, { lit = " " }, { v = "codename" }, { lit = ": " }, { v = "message" } } }, { e = "sourceLeak", when = { var = "file", present = true }, text = { { lit = "Exposes the server's source: " }, { v = "file" }, { lit = ":" }, { v = "line" }, { lit = " in " }, { v = "routine" } } } }, allowed = set_of({ "auth", "ready", "copyOut" }), fields = { F.errorField, F.severity, F.severityNonlocalized, F.code, F.codeName, F.codeClass, F.message, F.detail, F.hint, F.position, F.internalPosition, F.internalQuery, F.where, F.schemaName, F.tableName, F.columnName, F.typeName, F.constraintName, F.file, F.line, F.routine, F.unknownField }, lk = 2 },
+  { name = "NoticeResponse", fe = false, info_f = function(v, o, n) local x1 = v.severity local x2 = v.code local x3 = v.message o[n + 1] = "NoticeResponse " o[n + 2] = CLEAN[x1] and x1 or iv(x1) o[n + 3] = " " o[n + 4] = CLEAN[x2] and x2 or iv(x2) o[n + 5] = ": " o[n + 6] = CLEAN[x3] and x3 or iv(x3) return n + 6 end, effects = nil, nt = R.ErrorResponse_B_nt, tree = R.ErrorResponse_B_tree, async = true, findings = { { e = "noticeWarning", when = { var = "severity_v", oneOf = set_of({ "WARNING" }) }, text = { { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } } }, { e = "notice", when = { var = "severity_v", noneOf = set_of({ "WARNING" }) }, text = { { v = "severity" }, { lit = " " }, { v = "code" }, { lit = ": " }, { v = "message" } } }, { e = "sourceLeak", when = { var = "file", present = true }, text = { { lit = "Exposes the server's source: " }, { v = "file" }, { lit = ":" }, { v = "line" }, { lit = " in " }, { v = "routine" } } } }, allowed = set_of({ "auth", "ready", "copyOut" }), fields = { F.errorField, F.severity, F.severityNonlocalized, F.code, F.codeName, F.codeClass, F.message, F.detail, F.hint, F.position, F.internalPosition, F.internalQuery, F.where, F.schemaName, F.tableName, F.columnName, F.typeName, F.constraintName, F.file, F.line, F.routine, F.unknownField } },
+  { name = "ParameterStatus", fe = false, info_f = function(v, o, n) local x1 = v.name local x2 = v.value o[n + 1] = "ParameterStatus " o[n + 2] = CLEAN[x1] and x1 or iv(x1) o[n + 3] = "=" o[n + 4] = CLEAN[x2] and x2 or iv(x2) return n + 4 end, effects = nil, nt = R.ParameterStatus_B_nt, tree = R.ParameterStatus_B_tree, async = true, allowed = set_of({ "ready", "copyOut" }), fields = { F.parameterName, F.parameterValue } },
+  { name = "NotificationResponse", fe = false, info_f = function(v, o, n) local x1 = v.channel local x2 = v.payload o[n + 1] = "NotificationResponse " o[n + 2] = CLEAN[x1] and x1 or iv(x1) o[n + 3] = ": " o[n + 4] = CLEAN[x2] and x2 or iv(x2) return n + 4 end, effects = nil, nt = R.NotificationResponse_B_nt, tree = R.NotificationResponse_B_tree, async = true, allowed = set_of({ "ready", "copyOut" }), fields = { F.pid, F.condition, F.text } },
+  { name = "Begin", fe = false, info_f = function(v, o, n) local x1 = v.xid o[n + 1] = "Begin xid=" o[n + 2] = NUMS[x1] or iv(x1) return n + 2 end, effects = nil, nt = R.pgoutput_Begin_B_nt, tree = R.pgoutput_Begin_B_tree, fields = { F.pgoFinalLsn, F.pgoFinalLsnText, F.pgoCommitTime, F.pgoCommitTimeText, F.pgoXid }, lk = 2 },
+  { name = "Message", fe = false, info_f = function(v, o, n) local x1 = v.prefix o[n + 1] = "Message " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = nil, nt = R.pgoutput_Message_B_nt, tree = R.pgoutput_Message_B_tree, fields = { F.pgoXid, F.pgoMessageFlags, F.pgoMessageLsn, F.pgoMessageLsnText, F.pgoPrefix, F.pgoContentLength, F.pgoContent }, lk = 2 },
+  { name = "Commit", fe = false, info_f = function(v, o, n) local x1 = v.lsn o[n + 1] = "Commit " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = nil, nt = R.pgoutput_Commit_B_nt, tree = R.pgoutput_Commit_B_tree, fields = { F.pgoFlags, F.pgoCommitLsn, F.pgoCommitLsnText, F.pgoEndLsn, F.pgoEndLsnText, F.pgoCommitTime, F.pgoCommitTimeText }, lk = 2 },
+  { name = "Origin", fe = false, info_f = function(v, o, n) local x1 = v.origin o[n + 1] = "Origin " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = nil, nt = R.pgoutput_Origin_B_nt, tree = R.pgoutput_Origin_B_tree, fields = { F.pgoOriginLsn, F.pgoOriginLsnText, F.pgoOrigin }, lk = 2 },
+  { name = "Relation", fe = false, info_f = function(v, o, n) local x1 = v.nspname local x2 = v.relname o[n + 1] = "Relation " o[n + 2] = CLEAN[x1] and x1 or iv(x1) o[n + 3] = "." o[n + 4] = CLEAN[x2] and x2 or iv(x2) return n + 4 end, effects = { "relation" }, nt = R.pgoutput_Relation_B_nt, tree = R.pgoutput_Relation_B_tree, found = true, fields = { F.pgoXid, F.pgoRelid, F.pgoNamespace, F.pgoRelname, F.pgoReplicaIdentity, F.pgoColumnCount, F.pgoColumnFlags, F.colName, F.typeOid, F.typemod }, lk = 2 },
+  { name = "Type", fe = false, info_f = function(v, o, n) local x1 = v.typname o[n + 1] = "Type " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = { "dataType" }, nt = R.pgoutput_Type_B_nt, tree = R.pgoutput_Type_B_tree, fields = { F.pgoXid, F.typeOid, F.pgoNamespace, F.pgoTypeName }, lk = 2 },
+  { name = "Insert", fe = false, info_f = function(v, o, n) local x1 = v.rel o[n + 1] = "Insert " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = nil, nt = R.pgoutput_Insert_B_nt, tree = R.pgoutput_Insert_B_tree, ctx = true, fields = { F.pgoXid, F.pgoRelid, F.pgoRelation, F.pgoTuple, F.pgoTupleColumns, F.pgoColumnKind, F.valLength, F.valData, F.column, F.colType, F.colValue }, lk = 2 },
+  { name = "Update", fe = false, info_f = function(v, o, n) local x1 = v.rel o[n + 1] = "Update " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = nil, nt = R.pgoutput_Update_B_nt, tree = R.pgoutput_Update_B_tree, ctx = true, fields = { F.pgoXid, F.pgoRelid, F.pgoRelation, F.pgoTuple, F.pgoTupleColumns, F.pgoColumnKind, F.valLength, F.valData, F.column, F.colType, F.colValue }, lk = 2 },
+  { name = "Delete", fe = false, info_f = function(v, o, n) local x1 = v.rel o[n + 1] = "Delete " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = nil, nt = R.pgoutput_Delete_B_nt, tree = R.pgoutput_Delete_B_tree, ctx = true, fields = { F.pgoXid, F.pgoRelid, F.pgoRelation, F.pgoTuple, F.pgoTupleColumns, F.pgoColumnKind, F.valLength, F.valData, F.column, F.colType, F.colValue }, lk = 2 },
+  { name = "Truncate", fe = false, info_f = function(v, o, n) local x1 = v.n o[n + 1] = "Truncate " o[n + 2] = NUMS[x1] or iv(x1) o[n + 3] = " relations" return n + 3 end, effects = nil, nt = R.pgoutput_Truncate_B_nt, tree = R.pgoutput_Truncate_B_tree, ctx = true, fields = { F.pgoXid, F.pgoRelationCount, F.pgoTruncateOptions, F.pgoRelid, F.pgoRelation }, lk = 2 },
+  { name = "Stream Start", fe = false, info_f = function(v, o, n) local x1 = v.xid o[n + 1] = "Stream Start xid=" o[n + 2] = NUMS[x1] or iv(x1) return n + 2 end, effects = { "streamStart" }, nt = R.pgoutput_StreamStart_B_nt, tree = R.pgoutput_StreamStart_B_tree, fields = { F.pgoXid, F.pgoFirstSegment }, lk = 2 },
+  { name = "Stream Stop", fe = false, info_s = "Stream Stop", effects = { "streamStop" }, nt = R.pgoutput_StreamStop_B_nt, tree = R.pgoutput_StreamStop_B_tree, fields = {  }, lk = 2 },
+  { name = "Stream Commit", fe = false, info_f = function(v, o, n) local x1 = v.xid o[n + 1] = "Stream Commit xid=" o[n + 2] = NUMS[x1] or iv(x1) return n + 2 end, effects = nil, nt = R.pgoutput_StreamCommit_B_nt, tree = R.pgoutput_StreamCommit_B_tree, fields = { F.pgoXid, F.pgoFlags, F.pgoCommitLsn, F.pgoCommitLsnText, F.pgoEndLsn, F.pgoEndLsnText, F.pgoCommitTime, F.pgoCommitTimeText }, lk = 2 },
+  { name = "Stream Abort", fe = false, info_f = function(v, o, n) local x1 = v.xid o[n + 1] = "Stream Abort xid=" o[n + 2] = NUMS[x1] or iv(x1) return n + 2 end, effects = nil, nt = R.pgoutput_StreamAbort_B_nt, tree = R.pgoutput_StreamAbort_B_tree, fields = { F.pgoXid, F.pgoSubxid, F.pgoAbortLsn, F.pgoAbortLsnText, F.pgoAbortTime, F.pgoAbortTimeText }, lk = 2 },
+  { name = "Begin Prepare", fe = false, info_f = function(v, o, n) local x1 = v.gid o[n + 1] = "Begin Prepare " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = nil, nt = R.pgoutput_BeginPrepare_B_nt, tree = R.pgoutput_BeginPrepare_B_tree, fields = { F.pgoPrepareLsn, F.pgoPrepareLsnText, F.pgoEndLsn, F.pgoEndLsnText, F.pgoPrepareTime, F.pgoPrepareTimeText, F.pgoXid, F.pgoGid }, lk = 2 },
+  { name = "Prepare", fe = false, info_f = function(v, o, n) local x1 = v.gid o[n + 1] = "Prepare " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = nil, nt = R.pgoutput_Prepare_B_nt, tree = R.pgoutput_Prepare_B_tree, fields = { F.pgoFlags, F.pgoPrepareLsn, F.pgoPrepareLsnText, F.pgoEndLsn, F.pgoEndLsnText, F.pgoPrepareTime, F.pgoPrepareTimeText, F.pgoXid, F.pgoGid }, lk = 2 },
+  { name = "Commit Prepared", fe = false, info_f = function(v, o, n) local x1 = v.gid o[n + 1] = "Commit Prepared " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = nil, nt = R.pgoutput_CommitPrepared_B_nt, tree = R.pgoutput_CommitPrepared_B_tree, fields = { F.pgoFlags, F.pgoCommitLsn, F.pgoCommitLsnText, F.pgoEndLsn, F.pgoEndLsnText, F.pgoCommitTime, F.pgoCommitTimeText, F.pgoXid, F.pgoGid }, lk = 2 },
+  { name = "Rollback Prepared", fe = false, info_f = function(v, o, n) local x1 = v.gid o[n + 1] = "Rollback Prepared " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = nil, nt = R.pgoutput_RollbackPrepared_B_nt, tree = R.pgoutput_RollbackPrepared_B_tree, fields = { F.pgoFlags, F.pgoPrepareEndLsn, F.pgoPrepareEndLsnText, F.pgoRollbackEndLsn, F.pgoRollbackEndLsnText, F.pgoPrepareTime, F.pgoPrepareTimeText, F.pgoRollbackTime, F.pgoRollbackTimeText, F.pgoXid, F.pgoGid }, lk = 2 },
+  { name = "Stream Prepare", fe = false, info_f = function(v, o, n) local x1 = v.gid o[n + 1] = "Stream Prepare " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = nil, nt = R.pgoutput_Prepare_B_nt, tree = R.pgoutput_Prepare_B_tree, fields = { F.pgoFlags, F.pgoPrepareLsn, F.pgoPrepareLsnText, F.pgoEndLsn, F.pgoEndLsnText, F.pgoPrepareTime, F.pgoPrepareTimeText, F.pgoXid, F.pgoGid }, lk = 2 },
 }
 
 P.pgoutput = { name = "pgoutput", command = "START_REPLICATION", options = { "proto_version", "publication_names" },
   types = { [66] = M[63], [77] = M[64], [67] = M[65], [79] = M[66], [82] = M[67], [89] = M[68], [73] = M[69], [85] = M[70], [68] = M[71], [84] = M[72], [83] = M[73], [69] = M[74], [99] = M[75], [65] = M[76], [98] = M[77], [80] = M[78], [75] = M[79], [114] = M[80], [112] = M[81] } }
 
--- Dispatch: G.F[type byte], G.B[type byte], and the untyped and single-byte startup shapes.
+-- Dispatch: G.F[type byte], G.B[type byte], and the untyped and single-byte startup shapes; m:
+-- the group's one message, v: its variants.
 local G = { F = {}, B = {} }
 G.F["untyped"] = { min = 8, max = 10004, v = { M[1], M[2], M[3], M[4], M[5] } }
 G.B["single"] = { min = 1, max = 1, v = { M[6], M[7] } }
 G.B[82] = { min = 4, max = 1073741823, v = { M[8], M[9], M[10], M[11], M[12], M[13], M[14], M[15], M[16], M[17], M[18] } }
 G.F[112] = { min = 4, max = 65535, v = { M[19], M[20], M[21], M[22] } }
-G.F[81] = { min = 4, max = 1073741823, v = { M[23] } }
-G.F[80] = { min = 4, max = 1073741823, v = { M[24] } }
-G.F[66] = { min = 4, max = 1073741823, v = { M[25] } }
-G.F[68] = { min = 4, max = 10000, v = { M[26] } }
-G.F[69] = { min = 4, max = 10000, v = { M[27] } }
-G.F[67] = { min = 4, max = 10000, v = { M[28] } }
-G.F[83] = { min = 4, max = 4, v = { M[29] } }
-G.F[72] = { min = 4, max = 4, v = { M[30] } }
-G.F[88] = { min = 4, max = 4, v = { M[31] } }
-G.B[84] = { min = 4, max = 1073741823, v = { M[32] } }
-G.B[68] = { min = 4, max = 1073741823, v = { M[33] } }
-G.B[67] = { min = 4, max = 1073741823, v = { M[34] } }
-G.B[90] = { min = 5, max = 5, v = { M[35] } }
-G.B[116] = { min = 4, max = 1073741823, v = { M[36] } }
-G.B[73] = { min = 4, max = 4, v = { M[37] } }
-G.B[110] = { min = 4, max = 4, v = { M[38] } }
-G.B[49] = { min = 4, max = 4, v = { M[39] } }
-G.B[50] = { min = 4, max = 4, v = { M[40] } }
-G.B[51] = { min = 4, max = 4, v = { M[41] } }
-G.B[115] = { min = 4, max = 4, v = { M[42] } }
-G.B[75] = { min = 4, max = 264, v = { M[43] } }
-G.B[118] = { min = 4, max = 1073741823, v = { M[44] } }
-G.F[70] = { min = 4, max = 1073741823, v = { M[45] } }
-G.B[86] = { min = 4, max = 1073741823, v = { M[46] } }
+G.F[81] = { min = 4, max = 1073741823, m = M[23] }
+G.F[80] = { min = 4, max = 1073741823, m = M[24] }
+G.F[66] = { min = 4, max = 1073741823, m = M[25] }
+G.F[68] = { min = 4, max = 10000, m = M[26] }
+G.F[69] = { min = 4, max = 10000, m = M[27] }
+G.F[67] = { min = 4, max = 10000, m = M[28] }
+G.F[83] = { min = 4, max = 4, m = M[29] }
+G.F[72] = { min = 4, max = 4, m = M[30] }
+G.F[88] = { min = 4, max = 4, m = M[31] }
+G.B[84] = { min = 4, max = 1073741823, m = M[32] }
+G.B[68] = { min = 4, max = 1073741823, m = M[33] }
+G.B[67] = { min = 4, max = 1073741823, m = M[34] }
+G.B[90] = { min = 5, max = 5, m = M[35] }
+G.B[116] = { min = 4, max = 1073741823, m = M[36] }
+G.B[73] = { min = 4, max = 4, m = M[37] }
+G.B[110] = { min = 4, max = 4, m = M[38] }
+G.B[49] = { min = 4, max = 4, m = M[39] }
+G.B[50] = { min = 4, max = 4, m = M[40] }
+G.B[51] = { min = 4, max = 4, m = M[41] }
+G.B[115] = { min = 4, max = 4, m = M[42] }
+G.B[75] = { min = 4, max = 264, m = M[43] }
+G.B[118] = { min = 4, max = 1073741823, m = M[44] }
+G.F[70] = { min = 4, max = 1073741823, m = M[45] }
+G.B[86] = { min = 4, max = 1073741823, m = M[46] }
 G.B[100] = { min = 4, max = 1073741823, v = { M[47], M[48], M[55] } }
 G.F[100] = { min = 4, max = 1073741823, v = { M[49], M[50], M[54] } }
-G.B[71] = { min = 4, max = 1073741823, v = { M[51] } }
-G.B[72] = { min = 4, max = 1073741823, v = { M[52] } }
-G.B[87] = { min = 4, max = 1073741823, v = { M[53] } }
-G.F[99] = { min = 4, max = 4, v = { M[56] } }
-G.B[99] = { min = 4, max = 4, v = { M[57] } }
-G.F[102] = { min = 4, max = 10000, v = { M[58] } }
-G.B[69] = { min = 4, max = 1073741823, v = { M[59] } }
-G.B[78] = { min = 4, max = 1073741823, v = { M[60] } }
-G.B[83] = { min = 4, max = 1073741823, v = { M[61] } }
-G.B[65] = { min = 4, max = 1073741823, v = { M[62] } }
+G.B[71] = { min = 4, max = 1073741823, m = M[51] }
+G.B[72] = { min = 4, max = 1073741823, m = M[52] }
+G.B[87] = { min = 4, max = 1073741823, m = M[53] }
+G.F[99] = { min = 4, max = 4, m = M[56] }
+G.B[99] = { min = 4, max = 4, m = M[57] }
+G.F[102] = { min = 4, max = 10000, m = M[58] }
+G.B[69] = { min = 4, max = 1073741823, m = M[59] }
+G.B[78] = { min = 4, max = 1073741823, m = M[60] }
+G.B[83] = { min = 4, max = 1073741823, m = M[61] }
+G.B[65] = { min = 4, max = 1073741823, m = M[62] }
 
 ---------------------------------------------------------------------------------------------------
--- Runtime (hand-written in the template, mirrored by src/decoder.ts): framing, resynchronisation,
--- connection state and its per-frame snapshots, TLS hand-over, Info column.
+-- Runtime (generator/templates/runtime.lua)
+
+-- Included by pgwire.lua.ejs (one drop-in file), after the generated readers and tables (M, G, P,
+-- OPENING): framing, resynchronisation, connection state and what the first pass keeps for later
+-- passes, requests and responses, TLS hand-over, the Info column. Mirrored by src/decoder.ts.
+--
+-- Cost matters here: the dissector runs once per TCP segment and this loop once per message, on
+-- captures of millions. Without a tree (tshark's summary mode, the first pass of tshark -2) it
+-- makes no tree item and, for most messages, no table: the variables table is reused, the readers
+-- decode only what is needed, and what later passes need is kept in flat arrays (see below).
 
 local DESEGMENT_ONE_MORE = DESEGMENT_ONE_MORE_SEGMENT or 0x0fffffff
 local tls_handle = Dissector.get("tls")
 local in_tls = false
 
--- Connection state is immutable: a change makes a copy, so that a snapshot is a reference.
-local function with(S, k, v)
-  local n = {}
-  for key, val in pairs(S) do n[key] = val end
-  n[k] = v
-  return n
-end
+---------------------------------------------------------------------------------------------------
+-- Connection state. A state is immutable (a change makes a new one, so that a snapshot is a
+-- reference) and small: { core, txs, columns, rformats }, the fields that change with every
+-- transaction and result apart from the core, which changes seldom:
+--   cph "startup" | "typed"; known (the StartupMessage was seen); ans (the request a one-byte
+--   answer answers); auth (last Authentication code); tls, gss; copy ("in" | "out" | "both" |
+--   "dropped"); cb (copy-both: replication); cfg (the COPY's settings); cq (COPY statements still to
+--   be answered); repl (replication connection kind); sub (payload set); stream (inside Stream
+--   Start..Stop); rels, types (what the replication stream described).
 
-local INITIAL = { cph = "startup", auth = -1, tls = false, gss = false }
+local INITIAL = { { cph = "startup", auth = -1, tls = false, gss = false, plain = false } }
+
+-- plain: the usual case, where the loop frames typed messages itself (no startup phase, no
+-- one-byte answer pending, no TLS or GSSAPI).
+local function with_core(S, k, val)
+  local core, n = S[1], {}
+  for key, x in pairs(core) do n[key] = x end
+  n[k] = val
+  n.plain = n.cph == "typed" and not n.ans and not n.tls and not n.gss
+  return { n, S[2], S[3], S[4] }
+end
 
 -- The payload set a replication command starts: the first of that command whose options were all
 -- given; false when the command starts sets but its options match none; nil when it starts none.
@@ -4185,81 +6836,87 @@ local function payload_set_of(v)
   return starts
 end
 
--- b: the message just decoded (its variables, lists, and what its elements found).
-local function apply_effects(S, effects, b)
-  local v, lists = b.v, b.lists
+-- The effects of a message on its connection's state (spec/dsl.ts Effect; what each reads:
+-- EFFECT_READS). c holds what the message's elements found (lists, copy statements, COPY progress).
+local function apply_effects(S, effects, v, c)
+  local core = S[1]
   for i = 1, #effects do
     local e = effects[i]
-    if e == "startup" then S = with(with(with(S, "cph", "typed"), "known", true), "repl", v.replmode)
-    elseif e == "sslRequest" then S = with(S, "ans", "SSLRequest")
-    elseif e == "gssRequest" then S = with(S, "ans", "GSSENCRequest")
+    if e == "txStatus" then
+      if S[2] ~= v.status then S = { core, v.status, S[3], S[4] } end
+    elseif e == "rowDescription" then
+      S = { core, S[2], (c.lists and c.lists.columns) or {}, nil }
+    elseif e == "copyData" then
+      -- How far the COPY got (copy_rows): kept by the first pass, not in the state.
+      if c.cs and c.first then c.conn.cp = c.cs end
+    elseif e == "copyStatement" then
+      if core.cq ~= c.copy then S = with_core(S, "cq", c.copy) end
+    elseif e == "startup" then
+      S = with_core(with_core(with_core(S, "cph", "typed"), "known", true), "repl", v.replmode)
+    elseif e == "sslRequest" then S = with_core(S, "ans", "SSLRequest")
+    elseif e == "gssRequest" then S = with_core(S, "ans", "GSSENCRequest")
     elseif e == "encryptionAnswer" then
-      S = with(S, "ans", nil)
-      if v.answer == 83 then S = with(S, "tls", true) elseif v.answer == 71 then S = with(S, "gss", true) end
-    elseif e == "authRequest" then S = with(S, "auth", v.authtype)
+      S = with_core(S, "ans", nil)
+      if v.answer == 83 then S = with_core(S, "tls", true) elseif v.answer == 71 then S = with_core(S, "gss", true) end
+    elseif e == "authRequest" then S = with_core(S, "auth", v.authtype)
     elseif e == "copyIn" or e == "copyOut" then
       -- The COPY statement it answers, if the query was seen: its rows can be split.
       local dir = (e == "copyIn") and "in" or "out"
-      S = with(S, "copy", dir)
-      local cq = S.cq
+      S = with_core(S, "copy", dir)
+      local cq = S[1].cq
       if cq then
-        S = with(S, "cfg", copy_start(cq[1], v.format, dir))
+        S = with_core(S, "cfg", copy_start(cq[1], v.format, dir))
         local rest = {}
         for k = 2, #cq do rest[k - 1] = cq[k] end
-        S = with(S, "cq", (#rest > 0) and rest or nil)
+        S = with_core(S, "cq", (#rest > 0) and rest or nil)
       else
-        S = with(S, "cfg", nil)
+        S = with_core(S, "cfg", nil)
       end
-    elseif e == "copyBoth" then S = with(with(with(S, "copy", "both"), "cb", true), "cfg", nil)
-    elseif e == "copyStatement" then if S.cq ~= b.copy then S = with(S, "cq", b.copy) end
-    elseif e == "copyData" then
-      -- How far the COPY got (b_copy_rows): kept by the first pass, not in the state.
-      if b.cs and b.ctx.first then b.ctx.conn.cp = b.cs end
+    elseif e == "copyBoth" then S = with_core(with_core(with_core(S, "copy", "both"), "cb", true), "cfg", nil)
     elseif e == "copyInDone" then
-      S = with(S, "copy", (S.copy == "both" or S.copy == "out") and "out" or nil)
+      S = with_core(S, "copy", (S[1].copy == "both" or S[1].copy == "out") and "out" or nil)
     elseif e == "copyOutDone" then
-      if S.copy == "both" then S = with(S, "copy", "in") elseif S.copy == "out" then S = with(S, "copy", nil) end
+      if S[1].copy == "both" then S = with_core(S, "copy", "in") elseif S[1].copy == "out" then S = with_core(S, "copy", nil) end
     elseif e == "copyError" then
-      if S.copy then S = with(S, "copy", (S.copy == "in") and "dropped" or nil) end
-    elseif e == "rowDescription" then S = with(with(S, "columns", lists.columns or {}), "rformats", nil)
-    elseif e == "txStatus" then if S.txs ~= v.status then S = with(S, "txs", v.status) end
+      if S[1].copy then S = with_core(S, "copy", (S[1].copy == "in") and "dropped" or nil) end
     elseif e == "startReplication" then
       local set = payload_set_of(v)
-      if set ~= nil then S = with(with(S, "sub", set or nil), "stream", nil) end
+      if set ~= nil then S = with_core(with_core(S, "sub", set or nil), "stream", nil) end
     elseif e == "relation" then
       if type(v.relid) == "number" and type(v.nspname) == "string" and type(v.relname) == "string" then
         local rels = {}
-        if S.rels then for id, r in pairs(S.rels) do rels[id] = r end end
+        if S[1].rels then for id, r in pairs(S[1].rels) do rels[id] = r end end
         rels[v.relid] = { name = ((v.nspname == "") and "pg_catalog" or v.nspname) .. "." .. v.relname,
-                          cols = lists.relcols or {} }
-        S = with(S, "rels", rels)
+                          cols = (c.lists and c.lists.relcols) or {} }
+        S = with_core(S, "rels", rels)
       end
     elseif e == "dataType" then
       if type(v.typid) == "number" and type(v.typname) == "string" then
         local types = {}
-        if S.types then for id, name in pairs(S.types) do types[id] = name end end
+        if S[1].types then for id, name in pairs(S[1].types) do types[id] = name end end
         types[v.typid] = v.typname
-        S = with(S, "types", types)
+        S = with_core(S, "types", types)
       end
-    elseif e == "streamStart" then S = with(S, "stream", true)
-    elseif e == "streamStop" then S = with(S, "stream", nil)
+    elseif e == "streamStart" then S = with_core(S, "stream", true)
+    elseif e == "streamStop" then S = with_core(S, "stream", nil)
     end
+    core = S[1]
   end
-  if S.cb and not S.copy then S = with(S, "cb", nil) end
-  if S.cfg and not S.copy then S = with(S, "cfg", nil) end
+  if core.cb and not core.copy then S = with_core(S, "cb", nil) end
+  if S[1].cfg and not S[1].copy then S = with_core(S, "cfg", nil) end
   return S
 end
 
 -- Where a message comes (spec/dsl.ts Phase), or nil before the StartupMessage was seen.
-local function phase_of(S, fe)
-  if not S.known then return nil end
-  if S.auth ~= 0 then return "auth" end
+local function phase_of(core, fe)
+  if not core.known then return nil end
+  if core.auth ~= 0 then return "auth" end
   if fe then
-    if S.copy == "in" or S.copy == "both" then return "copyIn" end
-    if S.copy == "dropped" then return "copyDropped" end
+    if core.copy == "in" or core.copy == "both" then return "copyIn" end
+    if core.copy == "dropped" then return "copyDropped" end
     return "ready"
   end
-  if S.copy == "out" or S.copy == "both" then return "copyOut" end
+  if core.copy == "out" or core.copy == "both" then return "copyOut" end
   return "ready"
 end
 
@@ -4270,11 +6927,10 @@ local function tag_rows(tag, counting)
   return 0
 end
 
-local function selects(when, S, s, body)
-  if not when then return true end
-  if when.lastAuth then return when.lastAuth[S.auth] == true end
-  if when.answerTo then return S.ans == when.answerTo end
-  if when.copyBoth then return S.cb == true and sbyte(s, body + 1) == when.copyBoth end
+local function selects(when, core, s, body)
+  if when.lastAuth then return when.lastAuth[core.auth] == true end
+  if when.answerTo then return core.ans == when.answerTo end
+  if when.copyBoth then return core.cb == true and sbyte(s, body + 1) == when.copyBoth end
   if #s < body + 4 then return false end
   local code = u32(s, body + 1)
   if when.peekInt32 then return when.peekInt32[code] == true end
@@ -4282,25 +6938,9 @@ local function selects(when, S, s, body)
   return false
 end
 
-local function char_of(v)
-  if type(v) == "number" and v >= 32 and v < 127 then return string.char(v) end
-  return tostring(v)
-end
-
--- Values in the Info column: control characters as spaces, cut at 80 bytes on a UTF-8 boundary.
-local function info_text(v)
-  if type(v) == "number" then
-    if v == floor(v) then return sformat("%d", v) end
-    return tostring(v)
-  end
-  local s = tostring(v)
-  -- Most values are short printable ASCII: as they are.
-  if #s <= 80 and not sfind(s, "[^\32-\126]") then return s end
-  s = string.gsub(s, "[%z\1-\31\127]", " ")
-  return cut_utf8(s, 80)
-end
-
-local function render(parts, v, out)
+-- A finding's text: literal parts and variables.
+local function render(parts, v)
+  local out = {}
   for i = 1, #parts do
     local p = parts[i]
     if p.lit then out[#out + 1] = p.lit
@@ -4310,21 +6950,18 @@ local function render(parts, v, out)
   return tconcat(out)
 end
 
-local function info_of(m, v)
-  if #m.info == 0 then return m.name end
-  return render(m.info, v, { m.name })
-end
-
 -- SQL that sets a role's password with a literal: ALTER/CREATE ROLE/USER ... PASSWORD '...'.
 local function sets_password_literal(sql)
+  -- Most SQL has no quote, let alone PASSWORD: a plain search says so.
+  if not sfind(sql, "'", 1, true) then return false end
+  if not sfind(sql, "[Pp][Aa][Ss][Ss][Ww][Oo][Rr][Dd][ \t\n\r\f\v]*'") then return false end
   local w1, w2 = smatch(sql, "^[ \t\n\r\f\v]*([A-Za-z]+)[ \t\n\r\f\v]+([A-Za-z]+)")
   if not w1 then return false end
   w1, w2 = ascii_upper(w1), ascii_upper(w2)
-  if (w1 ~= "ALTER" and w1 ~= "CREATE") or (w2 ~= "ROLE" and w2 ~= "USER") then return false end
-  return sfind(ascii_upper(sql), "PASSWORD[ \t\n\r\f\v]*'") ~= nil
+  return (w1 == "ALTER" or w1 == "CREATE") and (w2 == "ROLE" or w2 == "USER")
 end
 
-local function holds(w, S, v)
+local function holds(w, core, v)
   if w.var then
     local x = v[w.var]
     if w.present ~= nil and (x ~= nil) ~= w.present then return false end
@@ -4332,7 +6969,7 @@ local function holds(w, S, v)
     if w.oneOf and (x == nil or not w.oneOf[x]) then return false end
     if w.noneOf and x ~= nil and w.noneOf[x] then return false end
   end
-  if w.lastAuth and not w.lastAuth[S.auth] then return false end
+  if w.lastAuth and not w.lastAuth[core.auth] then return false end
   if w.clear and in_tls then return false end
   if w.passwordLiteral then
     local sql = v[w.passwordLiteral]
@@ -4360,23 +6997,21 @@ local function resync_point(s, from, groups, caplen, total)
   return caplen
 end
 
-local function add_undecoded(tvb, tree, off, stop, key, text)
-  local t = tree:add(pgwire, tvb(off, stop - off), "PostgreSQL: undecoded data")
+-- Bytes that are no message (an unknown type, a bad length): shown, flagged, skipped. Without a
+-- tree, the experts go on the call's tree all the same.
+local function add_undecoded(c, off, stop, key, text)
+  local tree, tvb = c.root, c.tvb
+  local t = tree
+  if not c.nt then t = ADD(tree, pgwire, tvb(off, stop - off), "PostgreSQL: undecoded data") end
   t:add_proto_expert_info(E[key], text)
-  if stop > off then t:add(F.undecoded, tvb(off, stop - off)) end
+  if stop > off and not c.nt then ADD(t, F.undecoded, tvb(off, stop - off)) end
   t:add_proto_expert_info(E.resync, sformat("Skipped %d bytes to find the next message", stop - off))
 end
 
--- r0: the zero-length range at the message's start, shared by its generated items.
-local function add_header(t, tvb, r0, off, shape, fe, name)
-  t:add(F.msg, r0, name):set_generated()
-  if shape == "typed" then
-    t:add(F.type, tvb(off, 1))
-    t:add(F.length, tvb(off + 1, 4))
-  elseif shape == "untyped" then
-    t:add(F.length, tvb(off, 4))
-  end
-  t:add(F.frontend, r0, fe):set_generated()
+local function add_partial(c, off)
+  local t = c.root
+  if not c.nt then t = ADD(t, pgwire, c.tvb(off, c.caplen - off), "PostgreSQL: partial message") end
+  t:add_proto_expert_info(E.truncated, "Message cut short in the capture")
 end
 
 -- A key for the message that starts at off: its first bytes, at most 16 and never past its own
@@ -4404,445 +7039,692 @@ local function opening(s, caplen)
   return nil
 end
 
--- What a new connection's client sends first.
-local function new_connection(s, caplen)
-  return opening(s, caplen) ~= nil
-end
+---------------------------------------------------------------------------------------------------
+-- What the first pass keeps for later passes (a second pass, a click in the GUI), in flat arrays:
+-- a table per frame or per message would cost more than the rest of the dissector, in time and
+-- in memory.
+--
+-- Messages are numbered in the order the first pass decodes them (g, from 1); a frame's messages
+-- are consecutive, from FR_G[frame]. Requests are numbered apart (k, from 1).
+--   FR_S[frame]    the state at the frame's first call
+--   FR_G[frame]    the number of the frame's first message
+--   FR_C[frame]    the frame's connection (later passes need not look it up by its addresses)
+--   FR_CALLS[frame]  for a frame of several calls (most have one): { [call key] = the number of
+--                  the call's first message in the frame, info = the key of the call that set the
+--                  Info column (later calls append to it) }; a call key is msg_key of its data
+--   FR_ALT[frame]  { [key] = state } the state at other calls of the frame where it differs
+--   MS[g]          the state before message g where it is not the one message g - 1 left
+--   ML[g]          k when message g is request k, -k when it is the response that completes
+--                  request k, 0 otherwise
+--   MX[g]          { unexpected = true } for a response no request waits for; { cb, cq } for a
+--                  CancelRequest: the BackendKeyData's frame and the request its backend ran
+--   MCP[g]         a CopyData's COPY progress (copy_pack)
+--   RQ_FRAME[k], RQ_TIME[k]  the request's frame and time; RQ_RESP[k] the frame of the response
+--                  that completed it (0: none yet); RQ_ROWS[k] the rows before it (nil: none);
+--   RQ_SQL[k]      the SQL of the statement or portal it refers to; RQ_PT[k] the parameter types a
+--                  Bind's values are typed by; RQ_TAGS[k] the command tags before the response (a
+--                  list, once completed the text), RQ_TAGROWS[k] the rows they count.
+-- A connection keeps its requests still waiting in conn.q[conn.qh .. conn.qt] (request numbers),
+-- conn.qm (their messages) and conn.qo (the object each refers to, or false).
 
--- Requests and their responses. The first pass matches them with a queue per connection and
--- stores what it found per message (frame record, message ordinal); later passes show the same.
+local FR_S, FR_G, FR_C, FR_CALLS, FR_ALT, MS, MX
+local RQ_FRAME, RQ_TIME, RQ_RESP, RQ_ROWS, RQ_SQL, RQ_TAGS, RQ_TAGROWS
+local G_NEXT, RQ_NEXT
+-- First pass: the frame the last call was for, its messages so far, its first call's data (for
+-- its key, needed only if the frame has another call), and whether a call set its Info column.
+local CUR_FRAME, CUR_N, CUR_S, CUR_LEN, CUR_TAG, CUR_SET
+
+local function reset_records()
+  FR_S, FR_G, FR_C, FR_CALLS, FR_ALT, MS, ML, MX, MCP = {}, {}, {}, {}, {}, {}, {}, {}, {}
+  RQ_FRAME, RQ_TIME, RQ_RESP, RQ_ROWS, RQ_SQL, RQ_PT, RQ_TAGS, RQ_TAGROWS = {}, {}, {}, {}, {}, {}, {}, {}
+  G_NEXT, RQ_NEXT, SQL_TEXT = 1, 0, {}
+  CUR_FRAME, CUR_N = -1, 0
+end
+reset_records()
+
 -- What an answer tells of the object its request refers to (spec/dsl.ts answerTypes, answerColumns).
-local function answer(m, r, lists)
+local function answer(m, obj, lists)
   local o = m.objects
-  if not o or not r.obj then return end
+  if not obj then return end
   -- The parameter types as the server resolved them: later Binds of the statement use them.
-  if o.answerTypes then r.obj.types = lists[o.answerTypes] or {} end
-  if o.answerColumns then r.obj.columns = lists[o.answerColumns] or {} end
+  if o.answerTypes then obj.types = (lists and lists[o.answerTypes]) or {} end
+  if o.answerColumns then obj.columns = (lists and lists[o.answerColumns]) or {} end
 end
 
--- obj is what objects_first_pass found: the statement or portal the message refers to.
-local function link_first_pass(conn, m, fe, pinfo, v, lists, obj)
-  local q = conn.q
-  if fe then
-    if m.start then conn.started = true end
-    if m.ends then
-      local r = { frame = pinfo.number, time = pinfo.abs_ts, rows = 0, ends = m.ends, tagRows = 0,
-                  obj = obj, rowsOfObj = (m.objects and m.objects.rows) or false }
-      q[#q + 1] = r
-      return { req = r }
-    end
-    return nil
-  end
-  if m.async then return nil end
-  -- Seen from its start, a connection answers only what was asked.
-  if #q == 0 then return conn.started and { unexpected = true } or nil end
-  for i = 1, #q do
-    local r = q[i]
-    if r.ends[m.name] then
-      -- This completes request i; the ones before it got no answer (skipped after an error).
-      for _ = 1, i do table.remove(q, 1) end
-      answer(m, r, lists)
-      r.resp = pinfo.number
-      local rec = { to = r.frame, us = floor((pinfo.abs_ts - r.time) * 1000000 + 0.5), rows = r.rows }
-      if r.tags then rec.tags, rec.tagRows = cut_utf8(tconcat(r.tags, "; "), MAX_VALUE_BYTES), r.tagRows end
-      return rec
-    end
-  end
-  local head = q[1]
-  if m.row then head.rows = head.rows + 1 end
-  local tag = m.commandTag and v[m.commandTag.var]
-  if type(tag) == "string" then
-    head.tags = head.tags or {}
-    head.tags[#head.tags + 1] = tag
-    head.tagRows = math.min(head.tagRows + tag_rows(tag, m.commandTag.counting), 4294967295)
-  end
-  answer(m, head, lists)
+-- The object whose rows answer a request (Execute: its portal), if it says so.
+local function rows_of(m, obj)
+  local o = m.objects
+  if obj and o and o.rows then return obj end
   return nil
 end
 
--- Prepared statements and portals by name (spec/dsl.ts Objects), each with its SQL, parameter
--- types, columns once described, and for a portal its result formats and its statement; first
--- pass only. Returns the object the message refers to.
-local function objects_first_pass(conn, m, v, lists)
-  local o = m.objects
-  if not o then return nil end
-  local objs, found = conn.objs, nil
-  if o.refer then
-    local map = o.refer.map
-    if not map then
-      local t = v[o.refer.mapVar]
-      map = (t == 83 and "S") or (t == 80 and "P") or nil
-    end
-    local key = v[o.refer.name]
-    if map and type(key) == "string" then
-      found = objs[map][key]
-      if o.refer.drop then objs[map][key] = nil end
+-- A server message, first pass: the response that completes a waiting request (returns -k), or
+-- one that belongs to the oldest one (rows, command tags; returns 0).
+local function link_response(c, m, v, g)
+  local conn = c.conn
+  local q, qm, qo, qh, qt = conn.q, conn.qm, conn.qo, conn.qh, conn.qt
+  -- Seen from its start, a connection answers only what was asked.
+  if qh > qt then
+    if conn.started then MX[g] = { unexpected = true } end
+    return 0
+  end
+  local name = m.name
+  for i = qh, qt do
+    if qm[i].ends[name] then
+      -- This completes request k; the ones before it got no answer (skipped after an error).
+      local k = q[i]
+      if m.objects then answer(m, qo[i], c.lists) end
+      if i == qt then
+        conn.qh, conn.qt, conn.rows = 1, 0, nil
+      else
+        conn.qh = i + 1
+        conn.rows = rows_of(qm[i + 1], qo[i + 1])
+      end
+      RQ_RESP[k] = c.number
+      local tags = RQ_TAGS[k]
+      if tags then RQ_TAGS[k] = cut_utf8(tconcat(tags, "; "), MAX_VALUE_BYTES) end
+      return -k
     end
   end
-  if o.define then
-    local key = v[o.define.name]
-    local sql, types = found and found.sql, found and found.types
-    if o.define.sql then sql = v[o.define.sql] end
-    if o.define.types then types = lists[o.define.types] or {} end
-    local formats = o.define.formats and (lists[o.define.formats] or {}) or nil
-    if type(key) == "string" and type(sql) == "string" then
-      objs[o.define.map][key] = { sql = sql, types = types, formats = formats, stmt = found }
+  local k = q[qh]
+  if m.row then RQ_ROWS[k] = (RQ_ROWS[k] or 0) + 1 end
+  local tag = m.commandTag and v[m.commandTag.var]
+  if type(tag) == "string" then
+    local tags = RQ_TAGS[k]
+    if not tags then
+      tags = {}
+      RQ_TAGS[k] = tags
     end
+    tags[#tags + 1] = tag
+    RQ_TAGROWS[k] = math.min((RQ_TAGROWS[k] or 0) + tag_rows(tag, m.commandTag.counting), 4294967295)
   end
-  return found
-end
-
--- Bind's parameters typed by their statement's types and Bind's format codes (0: all text, 1: one
--- code for all, N: one each), as typedParams in src/decoder.ts: { type name or nil, value or nil }.
-local function typed_params(types, params, formats)
-  local out = {}
-  params, formats = params or {}, formats or {}
-  for i = 1, #params do
-    local vlen, raw = params[i][1], params[i][2]
-    local f = 0
-    if #formats == 1 then f = formats[1][1] elseif #formats > 1 then f = formats[i] and formats[i][1] end
-    local t = types and types[i] and types[i][1]
-    local oid = type(t) == "number" and t or 0
-    local p = {}
-    if oid ~= 0 and PG_TYPES[oid] then p.t = PG_TYPES[oid].name end
-    if type(vlen) == "number" and vlen >= 0 and type(f) == "number" then
-      local bytes = (vlen > 0 and type(raw) == "string") and raw or ""
-      p.v = cut_utf8(pg_value_text(oid, f, bytes), MAX_VALUE_BYTES)
-    end
-    out[i] = p
-  end
-  return out
+  if m.objects then answer(m, qo[qh], c.lists) end
+  return 0
 end
 
 -- Cancel keys across connections: "pid key" -> the BackendKeyData's frame and connection.
 local cancel_keys = {}
 
-local function cancel_first_pass(conn, m, v, pinfo)
-  if not m.cancelKey or v.pid == nil or v.key == nil then return nil end
+local function cancel_first_pass(c, m, v, g)
+  if v.pid == nil or v.key == nil then return end
   local k = (type(v.pid) == "number" and sformat("%d", v.pid) or tostring(v.pid)) .. " " ..
     (type(v.key) == "number" and sformat("%d", v.key) or v.key)
   if m.cancelKey == "register" then
-    cancel_keys[k] = { frame = pinfo.number, conn = conn }
-    return nil
+    cancel_keys[k] = { frame = c.number, conn = c.conn }
+    return
   end
   local owner = cancel_keys[k]
-  if not owner then return nil end
-  local head = owner.conn.q[1]
-  return owner.frame, head and head.frame or nil
+  if not owner then return end
+  local oc = owner.conn
+  local head = oc.qh <= oc.qt and RQ_FRAME[oc.q[oc.qh]] or nil
+  MX[g] = { cb = owner.frame, cq = head }
 end
 
--- What the first pass found for a message: its link back to the request, and the SQL it refers to.
-local function add_links(t, r0, rec)
-  if not rec then return end
-  if rec.to then
-    t:add(F.responseTo, r0, rec.to):set_generated()
-    t:add(F.time, r0, NSTime.new(floor(rec.us / 1000000), (rec.us % 1000000) * 1000)):set_generated()
-    if rec.rows > 0 then t:add(F.rowCount, r0, rec.rows):set_generated() end
-    if rec.tags then
-      t:add(F.tags, r0, rec.tags):set_generated()
-      if rec.tagRows > 0 then t:add(F.tagRows, r0, rec.tagRows):set_generated() end
+-- What the first pass found for message g, in its tree t: its link back to the request, the SQL
+-- it refers to, Bind's parameters, the cancel links. r0: the message's zero-length range.
+local function add_links(c, t, g)
+  local vis, r0 = c.vis, c.r0
+  local k = ML[g]
+  if k and k < 0 then
+    k = -k
+    if vis or REFS[F.responseTo] then GEN(ADD(t, F.responseTo, r0, RQ_FRAME[k])) end
+    if vis or REFS[F.time] then
+      local us = floor((c.pinfo.abs_ts - RQ_TIME[k]) * 1000000 + 0.5)
+      GEN(ADD(t, F.time, r0, NSTime.new(floor(us / 1000000), (us % 1000000) * 1000)))
+    end
+    local rows = RQ_ROWS[k]
+    if rows and (vis or REFS[F.rowCount]) then GEN(ADD(t, F.rowCount, r0, rows)) end
+    local tags = RQ_TAGS[k]
+    if type(tags) == "string" then
+      if vis or REFS[F.tags] then GEN(ADD(t, F.tags, r0, tags)) end
+      local tr = RQ_TAGROWS[k]
+      if tr > 0 and (vis or REFS[F.tagRows]) then GEN(ADD(t, F.tagRows, r0, tr)) end
+    end
+  elseif k and k > 0 then
+    local sql = RQ_SQL[k]
+    if sql and (vis or REFS[F.sql]) then GEN(ADD(t, F.sql, r0, sql)) end
+  end
+  local x = MX[g]
+  if x then
+    if x.cb and (vis or REFS[F.cancelBackend]) then GEN(ADD(t, F.cancelBackend, r0, x.cb)) end
+    if x.cq and (vis or REFS[F.cancelRequest]) then GEN(ADD(t, F.cancelRequest, r0, x.cq)) end
+    if x.unexpected then t:add_proto_expert_info(E.unexpectedResponse, "A response with no request waiting for it") end
+  end
+end
+
+---------------------------------------------------------------------------------------------------
+-- The message loop of one call.
+
+-- One context per nesting level (decrypted data comes back through a nested call from TLS).
+local CTX = {}
+local depth = 0
+
+-- The fields the runtime adds to any message (its header, its links).
+local COMMON_FIELDS = { F.msg, F.type, F.length, F.frontend, F.txStatus, F.responseTo, F.time, F.rowCount, F.tags,
+  F.tagRows, F.sql, F.responseIn, F.cancelBackend, F.cancelRequest }
+
+-- A filter, a column or a tap uses one of the fields the runtime adds, or one of the message's
+-- (m.fields), in this pass. When nothing is asked of a message in a tree no one sees, the plugin
+-- reads it as without a tree and adds only its item.
+local COMMON_GEN, COMMON_REF = -1, false
+local function any_ref(m)
+  if COMMON_GEN ~= REF_GEN then
+    COMMON_GEN, COMMON_REF = REF_GEN, false
+    for i = 1, #COMMON_FIELDS do
+      if REFS[COMMON_FIELDS[i]] then COMMON_REF = true end
     end
   end
-  if rec.sql then t:add(F.sql, r0, rec.sql):set_generated() end
-  if rec.params then
-    -- Typed when shown: the first pass keeps what they need (the statement's types then).
-    local params = typed_params(rec.params.types, rec.params.values, rec.params.formats)
-    for i = 1, #params do
-      local p = params[i]
-      if p.t then t:add(F.paramType, r0, p.t):set_generated() end
-      if p.v then t:add(F.paramValue, r0, p.v):set_generated() end
+  if COMMON_REF then return true end
+  if m.rgen ~= REF_GEN then
+    local fs, any = m.fields, false
+    for i = 1, #fs do
+      if REFS[fs[i]] then
+        any = true
+        break
+      end
     end
+    m.rgen, m.rany = REF_GEN, any
   end
-  if rec.cb then t:add(F.cancelBackend, r0, rec.cb):set_generated() end
-  if rec.cq then t:add(F.cancelRequest, r0, rec.cq):set_generated() end
-  if rec.unexpected then t:add_proto_expert_info(E.unexpectedResponse, "A response with no request waiting for it") end
+  return m.rany
 end
 
--- The link forward to the response, known once the response was seen: last in the message.
-local function add_response_in(t, r0, rec)
-  if rec and rec.req and rec.req.resp then t:add(F.responseIn, r0, rec.req.resp):set_generated() end
+-- The message's item and r0 (a zero-length range at its start) when there is a tree.
+local function add_message_item(c, off, size, shape, m, S)
+  local tree, tvb, vis = c.root, c.tvb, c.vis
+  local t = ADD(tree, pgwire, tvb(off, math.min(size, c.caplen - off)), "PostgreSQL: " .. m.name)
+  local r0 = tvb(off, 0)
+  if vis or REFS[F.msg] then GEN(ADD(t, F.msg, r0, m.name)) end
+  if shape == "typed" then
+    if vis or REFS[F.type] then ADD(t, F.type, tvb(off, 1)) end
+    if vis or REFS[F.length] then ADD(t, F.length, tvb(off + 1, 4)) end
+  elseif shape == "untyped" then
+    if vis or REFS[F.length] then ADD(t, F.length, tvb(off, 4)) end
+  end
+  if vis or REFS[F.frontend] then GEN(ADD(t, F.frontend, r0, c.fe)) end
+  if S[2] and (vis or REFS[F.txStatus]) then GEN(ADD(t, F.txStatus, r0, S[2])) end
+  return t, r0
 end
 
--- Decodes the messages of one call; returns the new state and the Info texts.
--- s: the captured bytes of tvb, read once by the caller.
-local function dissect_messages(tvb, s, pinfo, tree, S, fe, fr, tag, ctx)
-  local caplen, total = #s, tvb:reported_len()
-  local infos = {}
+-- The captured data ends at caplen, the segment at its reported length (asked only when a message
+-- runs past the captured bytes: a capture cut by its snap length).
+local function total_of(c)
+  local total = c.total
+  if not total then
+    total = c.tvb:reported_len()
+    c.total = total
+  end
+  return total
+end
+
+-- Frames the message at off in its slow cases: the startup phase, a one-byte answer, TLS, GSSAPI.
+-- Returns the group, header size and size of the message there; or nil and the action to take:
+-- "again" (the state changed: look again), "stop" (no more in this call), "tls" (TLS takes the
+-- rest), "skip" (bad bytes skipped: off moved).
+local function frame_slow(c, S, off)
+  local s, caplen, fe, pinfo = c.s, c.caplen, c.fe, c.pinfo
+  local core = S[1]
+  if core.tls and not in_tls then return nil, "tls" end
+  if core.gss then
+    if not c.nt then
+      local t = ADD(c.root, pgwire, c.tvb(off, caplen - off), "PostgreSQL: GSSAPI-encrypted data")
+      ADD(t, F.undecoded, c.tvb(off, caplen - off))
+    end
+    return nil, "stop"
+  end
+  local b1 = sbyte(s, off + 1)
+  local shape = "typed"
+  if fe and core.cph == "startup" then
+    if b1 == 22 and not in_tls then return nil, "again", with_core(S, "tls", true)
+    elseif b1 == 0 then shape = "untyped"
+    else return nil, "again", with_core(S, "cph", "typed") end
+  elseif core.ans and not fe and (b1 == 83 or b1 == 78 or b1 == 71) then
+    return G.B.single, "single", 0, 1
+  end
+  local hdr = (shape == "typed") and 1 or 0
+  if off + hdr + 4 > caplen then
+    if off + hdr + 4 > total_of(c) and pinfo.can_desegment > 0 then
+      pinfo.desegment_offset, pinfo.desegment_len = off, DESEGMENT_ONE_MORE
+      return nil, "stop"
+    end
+    add_partial(c, off)
+    return nil, "stop"
+  end
   local groups = fe and G.F or G.B
+  local g = groups[shape == "typed" and b1 or "untyped"]
+  local len = u32(s, off + hdr + 1)
+  if not g or len < g.min or len > g.max then return nil, "bad", g, len end
+  return g, shape, hdr, hdr + len
+end
+
+-- Decodes the messages of one call; returns the new state and whether TLS took the rest.
+-- The Info texts go into c.infos[1 .. c.ninfo], as pieces (", " between messages).
+local function dissect_messages(c, S)
+  local s, caplen, fe, pinfo = c.s, c.caplen, c.fe, c.pinfo
+  local groups = fe and G.F or G.B
+  local first, conn, nt = c.first, c.conn, c.nt
+  local infos, ninfo, ord, g0 = c.infos, 0, c.ord, c.g0
+  local prev = S
+  -- Where the current state puts messages (spec/dsl.ts Phase), computed when its core changes.
+  local phase_core, phase = nil, nil
+  local core = S[1]
+  if fe and not in_tls and (core.cph == "typed" or core.tls) and opening(s, caplen) then
+    -- A client reusing the address and port pair of an earlier connection starts over.
+    S = INITIAL
+    if first then
+      conn.q, conn.qm, conn.qo, conn.qh, conn.qt = {}, {}, {}, 1, 0
+      conn.objs = { S = {}, P = {} }
+      conn.cp = nil
+      conn.started = nil
+    end
+  end
   local off = 0
-  while off < total do
-    if off >= caplen then break end
-    if fe and off == 0 and not in_tls and (S.cph == "typed" or S.tls) and new_connection(s, caplen) then
-      -- A client reusing the address and port pair of an earlier connection starts over.
-      S = INITIAL
-      if fr then
-        ctx.conn.q = {}
-        ctx.conn.objs = { S = {}, P = {} }
-        ctx.conn.cp = nil
-        ctx.conn.started = nil
+  -- The reported length is never less than the captured one: past the captured bytes, stop.
+  while off < caplen do
+    core = S[1]
+    local g, shape, hdr, size
+    if core.plain then
+      -- A typed message in the ready state: the usual case, framed here.
+      shape, hdr = "typed", 1
+      if off + 5 > caplen then
+        if off + 5 > total_of(c) and pinfo.can_desegment > 0 then
+          pinfo.desegment_offset, pinfo.desegment_len = off, DESEGMENT_ONE_MORE
+          break
+        end
+        add_partial(c, off)
+        break
+      end
+      local b1, x1, x2, x3, x4 = sbyte(s, off + 1, off + 5)
+      g = groups[b1]
+      size = ((x1 * 256 + x2) * 256 + x3) * 256 + x4
+      if not g or size < g.min or size > g.max then
+        shape, hdr, size = "bad", g, size
+        g = nil
+      else
+        size = size + 1
+      end
+    else
+      g, shape, hdr, size = frame_slow(c, S, off)
+      if shape == "tls" then
+        -- TLS follows the server's 'S' (or a direct TLS ClientHello): Wireshark's TLS dissector
+        -- takes the bytes, and hands decrypted data back to pgwire through the tls.port table.
+        -- The decrypted messages come back through a nested call that reads and updates the
+        -- connection's state: hand it the current one first. Its messages are numbered after
+        -- this call's.
+        if first then
+          conn.cur = S
+          CUR_N = ord
+        end
+        in_tls = true
+        local tvb, tree = c.tvb, c.root
+        pcall(function() tls_handle:call(tvb(off):tvb(), pinfo, tree) end)
+        in_tls = false
+        if first then ord = CUR_N end
+        if pinfo.desegment_len and pinfo.desegment_len > 0 then pinfo.desegment_offset = pinfo.desegment_offset + off end
+        c.ord, c.ninfo = ord, ninfo
+        return S, true
+      elseif shape == "stop" then
+        break
+      elseif shape == "again" then
+        S = hdr
       end
     end
-    if S.tls and not in_tls then
-      -- TLS follows the server's 'S' (or a direct TLS ClientHello): Wireshark's TLS dissector
-      -- takes the bytes, and hands decrypted data back to pgwire through the tls.port table.
-      -- The decrypted messages come back through a nested call that reads and updates the
-      -- connection's state: hand it the current one first.
-      if fr then ctx.conn.cur = S end
-      in_tls = true
-      pcall(function() tls_handle:call(tvb(off):tvb(), pinfo, tree) end)
-      in_tls = false
-      if pinfo.desegment_len and pinfo.desegment_len > 0 then pinfo.desegment_offset = pinfo.desegment_offset + off end
-      return S, infos, true
-    end
-    if S.gss then
-      local t = tree:add(pgwire, tvb(off, caplen - off), "PostgreSQL: GSSAPI-encrypted data")
-      t:add(F.undecoded, tvb(off, caplen - off))
-      break
-    end
-    local first = sbyte(s, off + 1)
-    local shape = "typed"
-    local g
-    if fe and S.cph == "startup" then
-      if first == 22 and not in_tls then
-        S = with(S, "tls", true)
-      elseif first == 0 then
-        shape = "untyped"
-      else
-        S = with(S, "cph", "typed")
+    if shape == "bad" then
+      -- hdr: the group (nil for an unknown type), size: the length it claimed.
+      local stop = resync_point(s, off + 1, groups, caplen, total_of(c))
+      if ninfo > 0 then
+        ninfo = ninfo + 1
+        infos[ninfo] = ", "
       end
-    elseif not fe and S.ans and (first == 83 or first == 78 or first == 71) then
-      shape = "single"
-    end
-    if not S.tls or in_tls then
-      local hdr, size
-      if shape == "single" then
-        g, hdr, size = G.B.single, 0, 1
+      ninfo = ninfo + 1
+      if hdr then
+        add_undecoded(c, off, stop, "badLength", sformat("Invalid message length %d", size))
+        infos[ninfo] = "Bad length"
       else
-        hdr = (shape == "typed") and 1 or 0
-        if off + hdr + 4 > total then
-          if pinfo.can_desegment > 0 then
-            pinfo.desegment_offset, pinfo.desegment_len = off, DESEGMENT_ONE_MORE
+        add_undecoded(c, off, stop, "unknownType",
+          sformat("Unknown %s message type %d", fe and "frontend" or "backend", sbyte(s, off + 1)))
+        infos[ninfo] = "Unknown message"
+      end
+      off = stop
+    elseif g then
+      local e = off + size
+      if e > caplen and e > total_of(c) and pinfo.can_desegment > 0 then
+        pinfo.desegment_offset, pinfo.desegment_len = off, e - c.total
+        break
+      end
+      local obj = first and not fe and conn.rows
+      if obj then
+        -- Execute's rows are its portal's (columns, result formats), whatever came in between.
+        local cols = obj.columns or (obj.stmt and obj.stmt.columns)
+        local rf = obj.formats
+        if (cols and cols ~= S[3]) or (rf and rf ~= S[4]) then S = { S[1], S[2], cols or S[3], rf or S[4] } end
+      end
+      -- The message's number; the state before it, as the first pass had it.
+      local gm = g0 + ord
+      ord = ord + 1
+      if first then
+        if S ~= prev then
+          MS[gm] = S
+          prev = S
+        end
+      else
+        local x = MS[gm]
+        if x then S = x end
+      end
+      core = S[1]
+      -- The variant whose selector holds; the last one (the group's fallback) when none does.
+      local m = g.m
+      if not m then
+        local vs = g.v
+        m = vs[#vs]
+        for i = 1, #vs do
+          local w = vs[i].when
+          if not w or selects(w, core, s, off + hdr + 4) then
+            m = vs[i]
             break
           end
-          local t = tree:add(pgwire, tvb(off, caplen - off), "PostgreSQL: partial message")
-          t:add_proto_expert_info(E.truncated, "Message cut short in the capture")
-          break
         end
-        if off + hdr + 4 > caplen then
-          local t = tree:add(pgwire, tvb(off, caplen - off), "PostgreSQL: partial message")
-          t:add_proto_expert_info(E.truncated, "Message cut short in the capture")
-          break
-        end
-        local len = u32(s, off + hdr + 1)
-        g = groups[shape == "typed" and first or "untyped"]
-        if not g then
-          local stop = resync_point(s, off + 1, groups, caplen, total)
-          add_undecoded(tvb, tree, off, stop, "unknownType",
-            sformat("Unknown %s message type %d", fe and "frontend" or "backend", first))
-          infos[#infos + 1] = "Unknown message"
-          off = stop
-          g = nil
-        elseif len < g.min or len > g.max then
-          local stop = resync_point(s, off + 1, groups, caplen, total)
-          add_undecoded(tvb, tree, off, stop, "badLength", sformat("Invalid message length %d", len))
-          infos[#infos + 1] = "Bad length"
-          off = stop
-          g = nil
+      end
+      local t, lite
+      if not nt then
+        if c.vis or any_ref(m) then
+          t, c.r0 = add_message_item(c, off, size, shape, m, S)
+          c.cols, c.rf = S[3], S[4]
         else
-          size = hdr + len
+          -- Nothing of it is asked for: its item (a filter on pgwire finds it, experts go there)
+          -- and the reader without a tree.
+          t = ADD(c.root, pgwire, c.tvb(off, math.min(size, caplen - off)), "PostgreSQL: " .. m.name)
+          lite = true
+        end
+        c.t = t
+      end
+      if ninfo > 0 then
+        ninfo = ninfo + 1
+        infos[ninfo] = ", "
+      end
+      if e > caplen then
+        x_expert(c, "truncated", sformat("Message cut short in the capture (%d of %d bytes)", caplen - off, size))
+        ninfo = ninfo + 1
+        infos[ninfo] = m.name
+        break
+      end
+      -- The variables: one table, reused (each reader clears its own) unless names the data gave
+      -- were bound in it.
+      local v = c.v
+      if c.dirty then
+        v = {}
+        c.v, c.dirty = v, false
+      end
+      if m.ctx then c.core, c.g, c.m, c.pt = core, gm, m, nil end
+      local body = off + hdr + ((shape == "single") and 0 or 4)
+      if (m.fixed and m.fixed ~= size - hdr) or (m.max and size - hdr > m.max) then
+        x_expert(c, "badLength", sformat("Invalid message length %d", size - hdr))
+      end
+      local stop
+      if nt or lite then stop = m.nt(c, v, s, body, e) else stop = m.tree(c, v, s, body, e, t) end
+      if stop and stop < e then x_expert(c, "trailing", sformat("%d bytes after the last field", e - stop)) end
+      local allowed = m.allowed
+      if allowed then
+        if core ~= phase_core then phase_core, phase = core, phase_of(core, fe) end
+        if phase and not allowed[phase] then
+          x_expert(c, "unexpectedMessage", m.name .. " is not allowed " .. PHASE_TEXT[phase])
         end
       end
-      if g then
-        if off + size > total then
-          if pinfo.can_desegment > 0 then
-            pinfo.desegment_offset, pinfo.desegment_len = off, off + size - total
-            break
+      if first then
+        local k = 0
+        local lk = m.lk
+        local of = m.obj
+        if of then obj = of(conn.objs, v, c.lists) end
+        if lk == 1 then
+          -- A request: numbered, queued on its connection (link_request, inline).
+          k = RQ_NEXT + 1
+          RQ_NEXT = k
+          local ts = c.ts
+          if not ts then
+            ts = pinfo.abs_ts
+            c.ts = ts
           end
-        end
-        local head = fr and not fe and ctx.conn.q[1]
-        if head and head.rowsOfObj and head.obj then
-          -- Execute's rows are its portal's (columns, result formats), whatever came in between.
-          local o = head.obj
-          local cols = o.columns or (o.stmt and o.stmt.columns)
-          if cols and cols ~= S.columns then S = with(S, "columns", cols) end
-          if o.formats and o.formats ~= S.rformats then S = with(S, "rformats", o.formats) end
-        end
-        -- The state before this message, as the first pass had it (see apply_effects below).
-        if fr then
-          if S ~= ctx.prev then
-            fr.st = fr.st or {}
-            fr.st[ctx.ord] = S
-            ctx.prev = S
-          end
-        elseif ctx.fr.st and ctx.fr.st[ctx.ord] then
-          S = ctx.fr.st[ctx.ord]
-        end
-        -- The variant whose selector holds; the last one (the group's fallback) when none does.
-        local m = g.v[#g.v]
-        for i = 1, #g.v do
-          if selects(g.v[i].when, S, s, off + hdr + 4) then m = g.v[i] break end
-        end
-        local nt = ctx.nt
-        local t, r0
-        if not nt then
-          t = tree:add(pgwire, tvb(off, math.min(size, caplen - off)), "PostgreSQL: " .. m.name)
-          r0 = tvb(off, 0)
-          add_header(t, tvb, r0, off, shape, fe, m.name)
-          if S.txs then t:add(F.txStatus, r0, S.txs):set_generated() end
-        end
-        if off + size > caplen then
-          if not nt then
-            t:add_proto_expert_info(E.truncated, sformat("Message cut short in the capture (%d of %d bytes)", caplen - off, size))
-          end
-          infos[#infos + 1] = m.name
-          break
-        end
-        local bodylen = size - hdr - ((shape == "single") and 0 or 4)
-        local b = { s = s, tvb = tvb, tree = t, nt = nt, r0 = r0, pos = off + size - bodylen, e = off + size, ok = true,
-                    v = { bodylen = bodylen }, base = off, lists = {}, cols = S.columns, rf = S.rformats, st = S,
-                    fe = fe, ctx = ctx }
-        if (m.fixed and m.fixed ~= size - hdr) or (m.max and size - hdr > m.max) then
-          b_expert(b, "badLength", sformat("Invalid message length %d", size - hdr))
-        end
-        m.parse(b)
-        b_finish(b)
-        local phase = m.allowed and phase_of(S, fe)
-        if phase and not m.allowed[phase] and not nt then
-          t:add_proto_expert_info(E.unexpectedMessage, m.name .. " is not allowed " .. PHASE_TEXT[phase])
-        end
-        local rec
-        if fr then
-          local obj = objects_first_pass(ctx.conn, m, b.v, b.lists)
-          rec = link_first_pass(ctx.conn, m, fe, pinfo, b.v, b.lists, obj)
+          RQ_FRAME[k], RQ_TIME[k], RQ_RESP[k] = c.number, ts, 0
+          local qt = conn.qt + 1
+          conn.q[qt], conn.qm[qt], conn.qo[qt], conn.qt = k, m, obj or false, qt
           if obj then
-            rec = rec or {}
-            rec.sql = obj.sql
+            RQ_SQL[k] = obj.sql
+            if m.objects.params then RQ_PT[k] = obj.types end
           end
-          if m.objects and m.objects.params then
-            rec = rec or {}
-            rec.params = { types = obj and obj.types, values = b.lists[m.objects.params.values],
-                           formats = b.lists[m.objects.params.formats] }
-          end
-          local cb, cq = cancel_first_pass(ctx.conn, m, b.v, pinfo)
-          if cb then
-            rec = rec or {}
-            rec.cb, rec.cq = cb, cq
-          end
-          if rec then ctx.fr.links[ctx.ord] = rec end
+          if qt == conn.qh then conn.rows = rows_of(m, obj) end
+        elseif lk == 2 then
+          k = link_response(c, m, v, gm)
+        end
+        ML[gm] = k
+        if m.rare then
+          if m.start then conn.started = true end
+          if m.cancelKey then cancel_first_pass(c, m, v, gm) end
+        end
+      end
+      if t and not lite then add_links(c, t, gm) end
+      local fs = m.findings
+      if fs then
+        for i = 1, #fs do
+          local f = fs[i]
+          if holds(f.when, core, v) then x_expert(c, f.e, render(f.text, v)) end
+        end
+      end
+      if t and not lite then
+        local k = ML[gm]
+        if k and k > 0 and RQ_RESP[k] > 0 and (c.vis or REFS[F.responseIn]) then
+          GEN(ADD(t, F.responseIn, c.r0, RQ_RESP[k]))
+        end
+      end
+      local info = m.info_s
+      if info then
+        ninfo = ninfo + 1
+        infos[ninfo] = info
+      else
+        ninfo = m.info_f(v, infos, ninfo)
+      end
+      local sub = m.found and c.sub
+      if sub then
+        ninfo = ninfo + 1
+        infos[ninfo] = " "
+        info = sub.info_s
+        if info then
+          ninfo = ninfo + 1
+          infos[ninfo] = info
         else
-          rec = ctx.fr.links[ctx.ord]
+          ninfo = sub.info_f(v, infos, ninfo)
         end
-        ctx.ord = ctx.ord + 1
-        if not nt then add_links(t, r0, rec) end
-        if m.findings and not nt then
-          for i = 1, #m.findings do
-            local f = m.findings[i]
-            if holds(f.when, S, b.v) then t:add_proto_expert_info(E[f.e], render(f.text, b.v, {})) end
-          end
+      end
+      local before = S
+      if core.ans and not fe and shape == "typed" then S = with_core(S, "ans", nil) end
+      local effects = m.effects
+      if effects then S = apply_effects(S, effects, v, c) end
+      if sub and sub.effects then S = apply_effects(S, sub.effects, v, c) end
+      -- What its elements found must not outlive it.
+      if m.found then c.lists, c.sub, c.copy, c.cs = nil, nil, nil, nil end
+      off = e
+      if first and S ~= before and off < caplen then
+        -- A later pass may start a call at the next message: remember the state there.
+        local alt = FR_ALT[c.number]
+        if not alt then
+          alt = {}
+          FR_ALT[c.number] = alt
         end
-        if not nt then add_response_in(t, r0, rec) end
-        local sub = b.sub
-        infos[#infos + 1] = sub and (info_of(m, b.v) .. " " .. info_of(sub, b.v)) or info_of(m, b.v)
-        local before = S
-        if not fe and S.ans and shape == "typed" then S = with(S, "ans", nil) end
-        S = apply_effects(S, m.effects, b)
-        if sub then S = apply_effects(S, sub.effects, b) end
-        off = off + size
-        if fr and S ~= before and off < caplen then
-          -- A later pass may start a call at the next message: remember the state there.
-          fr.alt = fr.alt or {}
-          fr.alt[msg_key(s, off, caplen) .. tag] = S
-        end
+        alt[msg_key(s, off, caplen) .. c.tag] = S
       end
     end
   end
-  return S, infos, false
+  c.ord, c.ninfo = ord, ninfo
+  return S, false
 end
 
 local conns = {}
+-- The frame of the last call (to tell when a new pass starts).
+local LAST_NUMBER = 0
 
 function pgwire.init()
   conns = {}
+  LAST_NUMBER = 0
+  refs_reset()
   cancel_keys = {}
   in_tls = false
+  reset_records()
 end
 
--- Connections are keyed by their address and port pair, the same in both directions and in
--- every pass (tcp.stream is not available to Lua when tshark builds no tree).
-local function conn_key(pinfo)
-  local a, z = tostring(pinfo.src) .. ":" .. pinfo.src_port, tostring(pinfo.dst) .. ":" .. pinfo.dst_port
-  return (a < z) and (a .. " " .. z) or (z .. " " .. a)
+-- Connections by their port pair (a number) and then their address pair (a string), the same in
+-- both directions and in every pass (tcp.stream is not available to Lua when tshark builds no
+-- tree). Later passes find a frame's connection in FR_C.
+local function conn_of(pinfo, sp, dp)
+  local a, z = tostring(pinfo.src), tostring(pinfo.dst)
+  local pk, ak
+  if sp < dp or (sp == dp and a < z) then
+    pk, ak = sp * 65536 + dp, a .. " " .. z
+  else
+    pk, ak = dp * 65536 + sp, z .. " " .. a
+  end
+  local byport = conns[pk]
+  if not byport then
+    byport = {}
+    conns[pk] = byport
+  end
+  local conn = byport[ak]
+  return conn, byport, ak, a, z
 end
 
-local function new_conn(pinfo, sport)
-  return { sport = sport, saddr = tostring(sport == pinfo.src_port and pinfo.src or pinfo.dst), cur = INITIAL,
-           frames = {}, q = {}, objs = { S = {}, P = {} } }
+local function new_conn(sport, saddr)
+  return { sport = sport, saddr = saddr, cur = INITIAL, q = {}, qm = {}, qo = {}, qh = 1, qt = 0,
+           objs = { S = {}, P = {} } }
 end
 
 function pgwire.dissector(tvb, pinfo, tree)
   local caplen = tvb:len()
   if caplen == 0 then return 0 end
-  local key = conn_key(pinfo)
-  local conn = conns[key]
+  local number, visited = pinfo.number, pinfo.visited
+  local sp, dp = pinfo.src_port, pinfo.dst_port
+  local conn = visited and FR_C[number]
   if not conn then
-    conn = new_conn(pinfo, (pinfo.match_uint == pinfo.src_port) and pinfo.src_port or pinfo.dst_port)
-    conns[key] = conn
+    local byport, ak, a, z
+    conn, byport, ak, a, z = conn_of(pinfo, sp, dp)
+    if not conn then
+      local match = pinfo.match_uint
+      local sport = (match == sp) and sp or dp
+      conn = new_conn(sport, (sport == sp) and a or z)
+      byport[ak] = conn
+    end
+    if sp == dp then conn.fe_dst = (z == conn.saddr) end
   end
   local fe
-  if pinfo.src_port == pinfo.dst_port then fe = tostring(pinfo.dst) == conn.saddr
-  else fe = pinfo.dst_port == conn.sport end
+  if sp == dp then
+    if visited or not conn.fe_dst then fe = tostring(pinfo.dst) == conn.saddr else fe = conn.fe_dst end
+  else
+    fe = dp == conn.sport
+  end
+  conn.fe_dst = nil
 
   -- Per-frame state, so that a second pass and a click in the GUI decode as the first pass did:
   -- the state at the frame's first call, and where a message changed it, the state at the next
   -- message (keyed by its first bytes, since TCP may split a frame's calls differently later).
+  -- Most frames are one call; for a frame of several, FR_CALLS keeps where each call's messages
+  -- start in the frame's numbering, and which call set the Info column (info), by call key.
   local tag = in_tls and "t" or ""
   local s = tvb:raw(0, caplen)
-  local key16 = msg_key(s, 0, caplen) .. tag
-  local fr = conn.frames[pinfo.number]
-  local S
-  if pinfo.visited and fr then
-    S = (fr.alt and fr.alt[key16]) or fr.S
+  local fs = FR_S[number]
+  local S, ord, calls, key16
+  if visited and fs then
+    S, ord = fs, 0
+    local alt
+    alt, calls = FR_ALT[number], FR_CALLS[number]
+    if alt or calls then
+      key16 = msg_key(s, 0, caplen) .. tag
+      if alt and alt[key16] then S = alt[key16] end
+      if calls then ord = calls[key16] or 0 end
+    end
   else
     S = conn.cur
-    if not fr then
-      fr = { S = S, links = {}, n = 0 }
-      conn.frames[pinfo.number] = fr
-    elseif S ~= fr.S then
-      fr.alt = fr.alt or {}
-      fr.alt[key16] = S
+    if number ~= CUR_FRAME then
+      -- The frame's first call (the first pass takes each frame once, its calls one after another).
+      CUR_FRAME, CUR_N, CUR_S, CUR_LEN, CUR_TAG, CUR_SET = number, 0, s, caplen, tag, nil
+    else
+      calls = FR_CALLS[number]
+      if not calls then
+        calls = { [msg_key(CUR_S, 0, CUR_LEN) .. CUR_TAG] = 0 }
+        FR_CALLS[number] = calls
+      end
+      key16 = msg_key(s, 0, caplen) .. tag
+      if calls[key16] == nil then calls[key16] = CUR_N end
+    end
+    ord = CUR_N
+    if not fs then
+      FR_S[number], FR_G[number], FR_C[number] = S, G_NEXT, conn
+    elseif S ~= fs then
+      local alt = FR_ALT[number]
+      if not alt then
+        alt = {}
+        FR_ALT[number] = alt
+      end
+      alt[key16 or (msg_key(s, 0, caplen) .. tag)] = S
     end
   end
 
-  -- Messages are numbered within their frame, so that links found in the first pass can be
-  -- shown again however TCP splits the frame's calls: a later pass restarts at the first call.
-  if pinfo.visited and fr.first == key16 then fr.n = 0 end
-  -- No tree (tshark without -V, filters or field output): decode for the Info column and the
-  -- connection's state only. TreeItem's tostring tells a NULL tree apart (since Wireshark 1.99.8).
-  -- prev: the state last recorded for a later pass; a call starts with the one the frame keeps.
-  -- first: the first pass, which keeps what later passes read.
-  local ctx = { conn = conn, fr = fr, ord = fr.n, prev = S, first = not pinfo.visited,
-                nt = sfind(tostring(tree), "has subtree=false", 1, true) ~= nil }
-  local ok, S2, infos, handed = pcall(dissect_messages, tvb, s, pinfo, tree, S, fe, (not pinfo.visited) and fr or nil, tag, ctx)
-  fr.n = ctx.ord
+  depth = depth + 1
+  local c = CTX[depth]
+  if not c then
+    c = { v = {}, infos = {} }
+    CTX[depth] = c
+  end
+  if not REF then REF, ADD, ADDPF, GEN = tree.referenced, tree.add, tree.add_packet_field, tree.set_generated end
+  REF_TREE = tree
+  -- A new pass (what filters use may have changed): a frame below the last one, or the same
+  -- frame's first call again (calls[key16] == 0 for a frame of several calls).
+  if number < LAST_NUMBER or (number == LAST_NUMBER and depth == 1 and (not calls or calls[key16] == 0)) then
+    refs_reset()
+  end
+  LAST_NUMBER = number
+  -- No tree (tshark without -V, filters or field output): decode for the Info column, the
+  -- experts and the connection's state only. TreeItem's tostring tells a NULL tree apart from
+  -- an invisible one (since Wireshark 1.99.8).
+  local nt = sfind(tostring(tree), "has subtree=false", 1, true) ~= nil
+  c.tvb, c.s, c.caplen, c.total, c.pinfo, c.root, c.fe, c.conn, c.tag = tvb, s, caplen, nil, pinfo, tree, fe,
+    conn, tag
+  c.nt, c.vis = nt, (not nt) and tree.visible
+  c.first, c.number, c.ts = not visited, number, nil
+  c.g0, c.ord, c.t = FR_G[number], ord, nil
+  c.ninfo = 0
+  local ok, S2, handed = pcall(dissect_messages, c, S)
+  if not visited then
+    CUR_N = c.ord
+    if FR_G[number] + c.ord > G_NEXT then G_NEXT = FR_G[number] + c.ord end
+  end
+  depth = depth - 1
   if not ok then
     -- A bug, never the data's fault: show it as an expert item instead of a Lua error.
-    local t = tree:add(pgwire, tvb(), "PostgreSQL: decoder error")
+    local t = ADD(tree, pgwire, tvb(), "PostgreSQL: decoder error")
     t:add_proto_expert_info(E.overrun, "Decoder error: " .. tostring(S2))
     return caplen
   end
   if handed then return caplen end
-  if not pinfo.visited then conn.cur = S2 end
+  if not visited then conn.cur = S2 end
 
-  if #infos > 0 then
+  local ninfo = c.ninfo
+  if ninfo > 0 then
     -- The frame's first call with messages sets the Info column; later calls in the same frame
     -- (the rest of a segment after a reassembled message) append, since TCP fences what came before.
-    if not pinfo.visited and not fr.first then fr.first = key16 end
-    local text = tconcat(infos, ", ")
-    pinfo.cols.protocol = "PGWIRE"
-    if fr.first == key16 then
-      pinfo.cols.info:set((fe and "> " or "< ") .. text)
+    local sets
+    if visited then
+      sets = not calls or not calls.info or calls.info == key16
     else
-      pinfo.cols.info:append(", " .. text)
+      sets = not CUR_SET
+      if sets then CUR_SET = true end
+      if calls and not calls.info then
+        -- The call that set it: this one, or the frame's first.
+        calls.info = sets and key16 or (msg_key(CUR_S, 0, CUR_LEN) .. CUR_TAG)
+      end
+    end
+    local text = tconcat(c.infos, "", 1, ninfo)
+    local cols = pinfo.cols
+    cols.protocol = "PGWIRE"
+    if sets then
+      cols.info = (fe and "> " or "< ") .. text
+    else
+      cols.info:append(", " .. text)
     end
   end
   return caplen
@@ -4879,8 +7761,8 @@ end
 
 local function heuristic(tvb, pinfo, tree)
   if not pgwire.prefs.heuristic then return false end
-  local key = conn_key(pinfo)
-  local conn = conns[key]
+  local sp, dp = pinfo.src_port, pinfo.dst_port
+  local conn, byport, ak, a, z = conn_of(pinfo, sp, dp)
   if conn then
     -- Found before: decode from the frame where it was found on, in every pass.
     if not conn.heur or pinfo.number < conn.heur then return false end
@@ -4889,9 +7771,9 @@ local function heuristic(tvb, pinfo, tree)
     if caplen < 5 or caplen ~= tvb:reported_len() or pinfo.visited then return false end
     local side = heuristic_side(tvb:raw(0, caplen), caplen)
     if not side then return false end
-    conn = new_conn(pinfo, (side == "F") and pinfo.dst_port or pinfo.src_port)
+    if side == "F" then conn = new_conn(dp, z) else conn = new_conn(sp, a) end
     conn.heur = pinfo.number
-    conns[key] = conn
+    byport[ak] = conn
   end
   pgwire.dissector(tvb, pinfo, tree)
   return true

@@ -1,6 +1,5 @@
-// Renders a message body (a list of spec elements) as straight-line code in TypeScript and in Lua.
-// Both outputs call the same small set of runtime readers (TS: Body methods; Lua: b_* functions),
-// so that the two decoders walk every message the same way.
+// Renders a message body (a list of spec elements) as straight-line TypeScript that calls the
+// runtime's readers (src/runtime/body.ts Body methods). The plugin's readers: generator/lua.ts.
 
 import { type Element, type IntType, intSize } from "../spec/dsl.ts";
 import type { Model } from "./model.ts";
@@ -82,6 +81,11 @@ export function tsBody(model: Model, body: readonly Element[], indent = "  "): s
             `${ind}b.column(${key(e.length)}, ${key(e.data)}, ${key(e.name)}, ${key(e.type)}, ${key(e.value)}, ${idx});`,
           );
           break;
+        case "param":
+          lines.push(
+            `${ind}b.param(${key(e.length)}, ${key(e.data)}, ${key(e.type)}, ${key(e.value)}, ${q(e.formats)}, ${idx});`,
+          );
+          break;
         case "lookup":
           lines.push(
             `${ind}b.lookup(${key(e.field)}, ${q(e.from.slice(1))}, TABLES.${e.table}, ${e.prefix ?? 0}${e.bind || e.firstWord || e.replication ? `, ${e.bind ? q(e.bind) : "undefined"}` : ""}${e.firstWord || e.replication ? `, ${!!e.firstWord}` : ""}${e.replication ? ", true" : ""});`,
@@ -115,130 +119,6 @@ export function tsBody(model: Model, body: readonly Element[], indent = "  "): s
         case "copyRows":
           lines.push(
             `${ind}b.copyRows(${key(e.field)}, { row: ${key(e.row)}, column: ${key(e.column)}, value: ${key(e.value)}, null: ${key(e.isNull)}, flags: ${key(e.flags)}, extension: ${key(e.extension)}, trailer: ${key(e.trailer)} });`,
-          );
-          break;
-      }
-    }
-  };
-  emit(body, indent);
-  return lines.join("\n");
-}
-
-export function luaBody(model: Model, body: readonly Element[], indent = "  "): string {
-  let depth = 0;
-  const key = (f: Parameters<Model["fieldKey"]["get"]>[0]) => `F.${model.fieldKey.get(f)}`;
-  const lines: string[] = [];
-  const emit = (els: readonly Element[], ind: string, label?: string, idx = "0") => {
-    for (const e of els) {
-      switch (e.kind) {
-        case "int":
-          lines.push(
-            `${ind}b_int(b, ${key(e.field)}, ${e.size ?? sizeOf(e.field.type)}, ${isSigned(e.field.type)}${e.bind ? `, ${q(e.bind)}` : ""})`,
-          );
-          break;
-        case "string":
-          lines.push(`${ind}b_str(b, ${key(e.field)}${e.bind ? `, ${q(e.bind)}` : ""})`);
-          break;
-        case "bytes": {
-          const len =
-            typeof e.length === "number"
-              ? String(e.length)
-              : e.length === "rest"
-                ? "b.e - b.pos"
-                : `b_num(b, ${q(e.length.slice(1))})`;
-          lines.push(`${ind}b_bytes(b, ${key(e.field)}, ${len}${e.bind ? `, ${q(e.bind)}` : ""})`);
-          break;
-        }
-        case "repeat": {
-          const d = ++depth;
-          lines.push(`${ind}do`, `${ind}  local n${d}, i${d} = b_num(b, ${q(e.count.slice(1))}), 0`);
-          lines.push(`${ind}  while i${d} < n${d} and b.ok do`);
-          if (e.label) {
-            lines.push(`${ind}    local t${d} = b_open(b, ${q(`${e.label} `)} .. (i${d} + 1))`);
-            emit(e.body, `${ind}    `, undefined, `i${d}`);
-            lines.push(`${ind}    b_close(b, t${d})`);
-          } else emit(e.body, `${ind}    `, `i${d}`, `i${d}`);
-          lines.push(`${ind}    i${d} = i${d} + 1`, `${ind}  end`, `${ind}end`);
-          break;
-        }
-        case "untilZero":
-          lines.push(`${ind}while b_more(b) do`);
-          emit(e.body, `${ind}  `);
-          lines.push(`${ind}end`, `${ind}b_zero(b)`);
-          break;
-        case "switch": {
-          const d = ++depth;
-          lines.push(`${ind}local s${d} = b_num(b, ${q(e.on.slice(1))})`);
-          e.cases.forEach(([v, b], i) => {
-            lines.push(`${ind}${i === 0 ? "if" : "elseif"} s${d} == ${v} then`);
-            emit(b, `${ind}  `);
-          });
-          if (e.otherwise.length > 0) {
-            lines.push(`${ind}else`);
-            emit(e.otherwise, `${ind}  `);
-          }
-          lines.push(`${ind}end`);
-          break;
-        }
-        case "tree": {
-          const d = ++depth;
-          const lbl = label ? `${q(`${e.label} `)} .. (${label} + 1)` : q(e.label);
-          lines.push(`${ind}local t${d} = b_open(b, ${lbl})`);
-          emit(e.body, ind, undefined, idx);
-          lines.push(`${ind}b_close(b, t${d})`);
-          break;
-        }
-        case "attributes":
-          lines.push(
-            `${ind}b_attributes(b, ${q(e.from.slice(1))}, ${e.gs2}, { ${e.keys.map(([k, f]) => `${k} = ${key(f)}`).join(", ")} }, ${key(e.cbind)}, ${key(e.authzid)}, ${key(e.other)})`,
-          );
-          break;
-        case "remember":
-          lines.push(`${ind}b_remember(b, ${q(e.list)}, { ${e.vars.map(q).join(", ")} })`);
-          break;
-        case "column":
-          lines.push(
-            `${ind}b_column(b, ${key(e.length)}, ${key(e.data)}, ${key(e.name)}, ${key(e.type)}, ${key(e.value)}, ${idx})`,
-          );
-          break;
-        case "lookup":
-          lines.push(
-            `${ind}b_lookup(b, ${key(e.field)}, ${q(e.from.slice(1))}, T.${e.table}, ${e.prefix ?? "nil"}${e.bind || e.firstWord || e.replication ? `, ${e.bind ? q(e.bind) : "nil"}` : ""}${e.firstWord || e.replication ? `, ${!!e.firstWord}` : ""}${e.replication ? ", true" : ""})`,
-          );
-          break;
-        case "text":
-          lines.push(`${ind}b_text(b, ${key(e.field)}, ${e.size}, ${e.oid}${e.bind ? `, ${q(e.bind)}` : ""})`);
-          break;
-        case "payload":
-          lines.push(`${ind}b_payload(b, P.${e.set}, ${key(e.field)}, ${key(e.type)})`);
-          break;
-        case "tupleColumn": {
-          // The kinds as strings (one character each, the format as a digit): constants, no table per call.
-          const kinds = Object.keys(e.formats).map((k) => String.fromCharCode(Number(k)));
-          const digits = Object.values(e.formats).join("");
-          const empty = e.empty.map((k) => String.fromCharCode(k)).join("");
-          lines.push(
-            `${ind}b_tuple_column(b, ${key(e.marker)}, ${q(kinds.join(""))}, ${q(digits)}, ${q(empty)}, ${key(e.length)}, ${key(e.data)}, ${key(e.name)}, ${key(e.type)}, ${key(e.value)}, ${idx})`,
-          );
-          break;
-        }
-        case "relation":
-          lines.push(`${ind}b_relation(b, ${key(e.field)}, ${q(e.from.slice(1))}${e.bind ? `, ${q(e.bind)}` : ""})`);
-          break;
-        case "optional":
-          lines.push(`${ind}if b.ok and b.pos < b.e then`);
-          emit(e.body, `${ind}  `, label, idx);
-          lines.push(`${ind}end`);
-          break;
-        case "options":
-          lines.push(`${ind}b_options(b, ${key(e.field)}, ${q(e.from.slice(1))}, ${q(e.when)})`);
-          break;
-        case "copyStatement":
-          lines.push(`${ind}b_copy_statement(b, ${key(e.field)}, ${q(e.from.slice(1))})`);
-          break;
-        case "copyRows":
-          lines.push(
-            `${ind}b_copy_rows(b, ${key(e.field)}, { row = ${key(e.row)}, column = ${key(e.column)}, value = ${key(e.value)}, null = ${key(e.isNull)}, flags = ${key(e.flags)}, extension = ${key(e.extension)}, trailer = ${key(e.trailer)} })`,
           );
           break;
       }

@@ -7,7 +7,8 @@ import { fileURLToPath } from "node:url";
 import ejs from "ejs";
 import { BUILTIN_MISSING, KNOWN_DIFFERENCES } from "../spec/builtin.ts";
 import { luaTypeTable } from "../spec/data/types.ts";
-import { luaBody, tsBody } from "./codegen.ts";
+import { tsBody } from "./codegen.ts";
+import { luaAllReaders, luaFlags, luaInfo, luaObjects } from "./lua.ts";
 import { buildModel } from "./model.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -19,7 +20,10 @@ export function render(): Record<string, string> {
     model,
     q,
     tsBody,
-    luaBody,
+    luaAllReaders,
+    luaInfo,
+    luaFlags,
+    luaObjects,
     luaString,
     luaTypeTable,
     known: KNOWN_DIFFERENCES,

@@ -7,6 +7,7 @@ import {
   boundVars,
   type Condition,
   defaultPhases,
+  EFFECT_READS,
   type Element,
   type FieldDef,
   type MessageDef,
@@ -34,8 +35,30 @@ export interface FindingModel {
   parts: InfoPart[];
 }
 
+/**
+ * What the plugin's reader for a message without a tree must decode (see EFFECT_READS): the
+ * variables and lists that its Info column, findings, objects, links and effects read, and the
+ * elements whose results they use; counts, lengths and switch keys always.
+ */
+export interface Needs {
+  /** The variables the runtime reads: Info, findings, objects, links, effects. */
+  consumers: string[];
+  vars: string[];
+  lists: string[];
+  options: boolean;
+  copyStatement: boolean;
+  copyRows: boolean;
+  /** Variables bound under names the data gives ("$name" binds) are read. */
+  dynamic: boolean;
+}
+
 export interface MessageModel extends MessageDef {
   id: number;
+  needs: Needs;
+  /** The variables its body binds under fixed names (the reader clears them first). */
+  vars: string[];
+  /** Its body binds variables under names the data gives, or options: a fresh variable table. */
+  fresh: boolean;
   findingModels: FindingModel[];
   /** A valid identifier for the message's body function. */
   fn: string;
@@ -169,11 +192,13 @@ function derivedFieldsOf(body: readonly Element[]): FieldDef[] {
           ? [...e.keys.map(([, f]) => f), e.cbind, e.authzid, e.other]
           : e.kind === "column" || e.kind === "tupleColumn"
             ? [e.name, e.type, e.value]
-            : e.kind === "switch"
-              ? [...e.cases.flatMap(([, b]) => derivedFieldsOf(b)), ...derivedFieldsOf(e.otherwise)]
-              : e.kind === "repeat" || e.kind === "untilZero" || e.kind === "tree" || e.kind === "optional"
-                ? derivedFieldsOf(e.body)
-                : [],
+            : e.kind === "param"
+              ? [e.type, e.value]
+              : e.kind === "switch"
+                ? [...e.cases.flatMap(([, b]) => derivedFieldsOf(b)), ...derivedFieldsOf(e.otherwise)]
+                : e.kind === "repeat" || e.kind === "untilZero" || e.kind === "tree" || e.kind === "optional"
+                  ? derivedFieldsOf(e.body)
+                  : [],
   );
 }
 
@@ -189,6 +214,68 @@ function openingOf(m: MessageDef): OpeningModel {
     max: m.fixedLength ?? m.maxLength ?? DEFAULT_MAX_LENGTH,
     ...m.opens,
   };
+}
+
+/** The variables a finding's condition and text read. */
+function findingVars(f: FindingModel): string[] {
+  return [f.when.var, f.when.passwordLiteral, ...f.parts.map((p) => ("v" in p ? p.v : undefined))].filter(
+    (v): v is string => v !== undefined,
+  );
+}
+
+/** What a message's reader needs without a tree (Needs), from its consumers back through its body. */
+function needsOf(m: MessageDef, infoParts: InfoPart[], findings: FindingModel[]): Needs {
+  const vars = new Set<string>(["bodylen"]);
+  const lists = new Set<string>();
+  let options = false;
+  let copyStatement = false;
+  let copyRows = false;
+  for (const p of infoParts) if ("v" in p) vars.add(p.v);
+  for (const f of findings) for (const v of findingVars(f)) vars.add(v);
+  const o = m.objects;
+  for (const v of [o?.refer?.name, o?.refer?.mapVar, o?.define?.name, o?.define?.sql, m.commandTag?.var]) {
+    if (v !== undefined) vars.add(v);
+  }
+  for (const l of [o?.define?.types, o?.define?.formats, o?.answerTypes, o?.answerColumns]) {
+    if (l !== undefined) lists.add(l);
+  }
+  if (m.cancelKey) vars.add("pid").add("key");
+  for (const e of m.effects ?? []) {
+    const r = EFFECT_READS[e];
+    for (const v of r.vars ?? []) vars.add(v);
+    for (const l of r.lists ?? []) lists.add(l);
+    if (r.options) options = true;
+    if (r.copyStatement) copyStatement = true;
+    if (r.copyRows) copyRows = true;
+  }
+  const consumers = [...vars].filter((v) => v !== "bodylen").sort();
+  const fixed = new Set(boundVars(m.body));
+  // Back through the body until nothing more is needed.
+  for (let size = -1; size !== vars.size + lists.size; ) {
+    size = vars.size + lists.size;
+    const walk = (els: readonly Element[]) => {
+      for (const e of els) {
+        if (e.kind === "remember" && lists.has(e.list)) for (const v of e.vars) vars.add(v);
+        if ((e.kind === "lookup" || e.kind === "relation") && e.bind && vars.has(e.bind)) vars.add(e.from.slice(1));
+        if (e.kind === "options" && options) vars.add(e.from.slice(1)).add(e.when);
+        if (e.kind === "copyStatement" && copyStatement) vars.add(e.from.slice(1));
+        if (e.kind === "repeat") vars.add(e.count.slice(1));
+        if (e.kind === "switch") vars.add(e.on.slice(1));
+        if (e.kind === "bytes" && typeof e.length === "string" && e.length !== "rest") vars.add(e.length.slice(1));
+        if (e.kind === "string" && e.bind?.startsWith("$") && [...vars].some((v) => !fixed.has(v)))
+          vars.add(e.bind.slice(1));
+        if (e.kind === "switch") {
+          for (const [, b] of e.cases) walk(b);
+          walk(e.otherwise);
+        } else if (e.kind === "repeat" || e.kind === "untilZero" || e.kind === "tree" || e.kind === "optional")
+          walk(e.body);
+      }
+    };
+    walk(m.body);
+  }
+  const runtime = new Set(m.shape === "payload" ? ["bodylen", "instream"] : ["bodylen"]);
+  const dynamic = [...vars].some((v) => !fixed.has(v) && !runtime.has(v) && !v.startsWith("opt:"));
+  return { consumers, vars: [...vars].sort(), lists: [...lists].sort(), options, copyStatement, copyRows, dynamic };
 }
 
 export function buildModel(): Model {
@@ -227,12 +314,37 @@ export function buildModel(): Model {
       if (v !== undefined && !vars.has(v)) throw new Error(`${m.name}: ${v} is used but the body does not bind it`);
     }
     if (o?.rows && !o.refer) throw new Error(`${m.name}: rows needs an object to refer to`);
+    const hasParam = JSON.stringify(m.body).includes('"kind":"param"');
+    if (hasParam !== !!o?.params) throw new Error(`${m.name}: param elements and objects.params go together`);
+    if (o?.params && !o.refer) throw new Error(`${m.name}: params needs an object to refer to`);
+    // The plugin keeps what a message refers to per request (its SQL, the types its params take).
+    if (o?.refer && !m.request) throw new Error(`${m.name}: only a request refers to a statement or portal`);
     if (m.phases && m.shape !== "typed") throw new Error(`${m.name}: only typed messages have phases`);
     const allowed = m.shape === "typed" ? (m.phases ?? defaultPhases(m.dir)) : undefined;
     for (const p of allowed ?? []) {
       if (!DIR_PHASES[m.dir].includes(p)) throw new Error(`${m.name}: phase ${p} is not one of its direction's`);
     }
-    return { ...m, id, fn, shared, findingModels, infoParts: parseInfo(m.info, m.name, vars), allowed };
+    for (const e of m.effects ?? []) {
+      for (const v of EFFECT_READS[e].vars ?? []) {
+        if (!vars.has(v)) throw new Error(`${m.name}: effect ${e} reads ${v}, which the body does not bind`);
+      }
+    }
+    const infoParts = parseInfo(m.info, m.name, vars);
+    const needs = needsOf(m, infoParts, findingModels);
+    const dynamicBinds = boundVars(m.body).some((v) => v.startsWith("$"));
+    const hasOptions = JSON.stringify(m.body).includes('"kind":"options"');
+    return {
+      ...m,
+      id,
+      fn,
+      shared,
+      findingModels,
+      infoParts,
+      allowed,
+      needs,
+      vars: [...vars].filter((v) => !v.startsWith("$")).sort(),
+      fresh: dynamicBinds || hasOptions,
+    };
   });
 
   const backendNames = new Set(msgModels.filter((m) => m.dir === "B").map((m) => m.name));

@@ -68,6 +68,7 @@ export type Element =
   | LookupElement
   | RememberElement
   | ColumnElement
+  | ParamElement
   | AttributesElement
   | TextElement
   | PayloadElement
@@ -200,7 +201,9 @@ export interface RememberElement {
 /**
  * A column value (Int32 length, -1 for NULL, then the bytes) shown typed: the record of the same
  * index in the connection's list (the last RowDescription's columns: name, type, format) gives its
- * name, type and how to decode it, as PostgreSQL would print it.
+ * name, type and how to decode it, as PostgreSQL would print it. One line per column, covering its
+ * bytes: the value (`name (type): Ada`), or for NULL or a column the capture never described the
+ * length (`name (type): NULL`); under it the name, the type, the length and the bytes.
  */
 export interface ColumnElement {
   readonly kind: "column";
@@ -209,6 +212,23 @@ export interface ColumnElement {
   readonly name: FieldDef;
   readonly type: FieldDef;
   readonly value: FieldDef;
+}
+
+/**
+ * A parameter value (Int32 length, -1 for NULL, then the bytes) of a message that refers to a
+ * prepared statement (objects.refer, with `params`): typed by the statement's parameter types (its
+ * Parse, or the server's ParameterDescription) and decoded by the message's list of format codes
+ * `formats` (0 codes: all text, 1: one for all, N: one each). One line per parameter, as for a
+ * column: the value (`$1 (int4): 42`), or the length for NULL; under it the type, the length and
+ * the bytes.
+ */
+export interface ParamElement {
+  readonly kind: "param";
+  readonly length: FieldDef;
+  readonly data: FieldDef;
+  readonly type: FieldDef;
+  readonly value: FieldDef;
+  readonly formats: string;
 }
 
 /**
@@ -384,6 +404,48 @@ export type Effect =
   | "copyData";
 
 /**
+ * What each effect reads of the message: variables, lists (remember), and the elements whose
+ * results it uses (options: the opt:* variables; copyStatement, copyRows: what they found). The
+ * generator checks that a message binds what its effects read, and the plugin's reader for a
+ * message without a tree decodes only what its Info column, findings, objects, links and effects
+ * read (plus what the layout itself needs: counts, lengths, switches).
+ */
+export const EFFECT_READS: Readonly<
+  Record<
+    Effect,
+    {
+      readonly vars?: readonly string[];
+      readonly lists?: readonly string[];
+      readonly options?: true;
+      readonly copyStatement?: true;
+      readonly copyRows?: true;
+    }
+  >
+> = {
+  startup: { vars: ["replmode"] },
+  sslRequest: {},
+  gssRequest: {},
+  encryptionAnswer: { vars: ["answer"] },
+  cancel: {},
+  authRequest: { vars: ["authtype"] },
+  copyIn: { vars: ["format"] },
+  copyOut: { vars: ["format"] },
+  copyBoth: {},
+  copyInDone: {},
+  copyOutDone: {},
+  copyError: {},
+  txStatus: { vars: ["status"] },
+  rowDescription: { lists: ["columns"] },
+  startReplication: { vars: ["replcmd"], options: true },
+  relation: { vars: ["relid", "nspname", "relname"], lists: ["relcols"] },
+  dataType: { vars: ["typid", "typname"] },
+  streamStart: {},
+  streamStop: {},
+  copyStatement: { copyStatement: true },
+  copyData: { copyRows: true },
+};
+
+/**
  * Where a message may come, as the runtime tracks the connection (only once it saw the
  * StartupMessage; a capture that starts mid-connection is not checked):
  * - "auth": after the StartupMessage, before AuthenticationOk;
@@ -534,10 +596,10 @@ export interface Objects {
     readonly formats?: string;
   };
   /**
-   * Parameter values typed by the referred object's types: `values` names the list of
-   * [length, bytes] records, `formats` the list of [format code] records (0, 1 or N codes).
+   * The message's parameter values (param elements) are typed by the object it refers to: the
+   * plugin keeps that object's types for later passes.
    */
-  readonly params?: { readonly values: string; readonly formats: string };
+  readonly params?: true;
   /**
    * A request whose answer's rows are those of the object it refers to (Execute: its portal),
    * whatever was bound or described in between: they take the portal's result formats (from its
@@ -626,6 +688,13 @@ export function column(f: {
   value: FieldDef;
 }): ColumnElement {
   return { kind: "column", ...f };
+}
+
+export function param(
+  f: { length: FieldDef; data: FieldDef; type: FieldDef; value: FieldDef },
+  formats: string,
+): ParamElement {
+  return { kind: "param", ...f, formats };
 }
 
 export function attributes(
@@ -762,6 +831,7 @@ export function usedFields(body: readonly Element[]): FieldDef[] {
         out.push(e.field, e.row, e.column, e.value, e.isNull, e.flags, e.extension, e.trailer);
       else if (e.kind === "payload") out.push(e.field, e.type);
       else if (e.kind === "column") out.push(e.length, e.data, e.name, e.type, e.value);
+      else if (e.kind === "param") out.push(e.length, e.data, e.type, e.value);
       else if (e.kind === "tupleColumn") out.push(e.marker, e.length, e.data, e.name, e.type, e.value);
       else if (e.kind === "attributes") out.push(...e.keys.map(([, f]) => f), e.cbind, e.authzid, e.other);
       else if (e.kind === "remember") continue;

@@ -198,9 +198,24 @@ export const F = {
     builtin: "pgsql.field.count",
   }),
   colName: field("col.name", "Column name", "stringz", "The name of a column.", { builtin: "pgsql.col.name" }),
-  column: field("column", "Column", "string", "In DataRow: the name of the value's column (from the RowDescription)."),
-  colType: field("col.type", "Column type", "string", "The name of the column's type (from its OID)."),
-  colValue: field("col.value", "Value", "string", "The column's value as PostgreSQL prints it (absent for NULL)."),
+  column: field(
+    "column",
+    "Column",
+    "string",
+    "In DataRow and pgoutput tuples: the name of the value's column (from the RowDescription or Relation), under its line.",
+  ),
+  colType: field(
+    "col.type",
+    "Column type",
+    "string",
+    "The name of a column's type as PostgreSQL writes it (from its OID; arrays as text[]).",
+  ),
+  colValue: field(
+    "col.value",
+    "Value",
+    "string",
+    "A column's value as PostgreSQL prints it: the column's line, labelled with its name and type (name (text): Ada), over its length and bytes (absent for NULL: the line is then the length, -1).",
+  ),
   colIndex: field("col.index", "Column index", "uint32", "The attribute number of a column in its table.", {
     builtin: "pgsql.col.index",
   }),
@@ -232,20 +247,25 @@ export const F = {
     "string",
     "An option of a COPY statement that streams over the connection (FROM STDIN, TO STDOUT), as name=value.",
   ),
-  copyRow: field("copy.row", "Row", "uint32", "The number of a row of COPY data within its COPY (from 1)."),
+  copyRow: field(
+    "copy.row",
+    "Row",
+    "uint32",
+    "The number of a row of COPY data within its COPY (from 1): the line its fields are under.",
+  ),
   copyColumn: field(
     "copy.column",
     "Column",
     "string",
-    "The column of a COPY field: from the COPY statement's column list or the data's header line.",
+    "The column of a COPY field (under its line): from the COPY statement's column list or the data's header line.",
   ),
   copyValue: field(
     "copy.value",
     "Value",
     "string",
-    "A COPY field's value: text and CSV with their escapes resolved, binary as hex (the types are not in the data).",
+    "A COPY field's value, its line labelled with its column: text and CSV with their escapes resolved, binary as hex (the types are not in the data).",
   ),
-  copyNull: field("copy.null", "NULL", "bool", "The COPY field is NULL."),
+  copyNull: field("copy.null", "NULL", "bool", "The COPY field is NULL (its line, labelled with its column)."),
   copyFlags: field(
     "copy.flags",
     "Flags",
@@ -508,9 +528,15 @@ export const F = {
     values: charTable({ N: "New tuple", K: "Old key", O: "Old tuple" }),
   }),
   pgoTupleColumns: field("pgoutput.tuple_columns", "Tuple columns", "uint16", "The number of columns in the tuple."),
-  pgoColumnKind: field("pgoutput.column_kind", "Column data", "uint8", "What the tuple holds for a column.", {
-    values: charTable({ n: "NULL", u: "Unchanged TOASTed value", t: "Text", b: "Binary" }),
-  }),
+  pgoColumnKind: field(
+    "pgoutput.column_kind",
+    "Column data",
+    "uint8",
+    "What a tuple holds for a column; the column's line when it has no value (NULL, an unchanged TOASTed value).",
+    {
+      values: charTable({ n: "NULL", u: "Unchanged TOASTed value", t: "Text", b: "Binary" }),
+    },
+  ),
   pgoRelationCount: field("pgoutput.relation_count", "Relation count", "uint32", "The number of relations truncated."),
   pgoTruncateOptions: field(
     "pgoutput.truncate_options",
@@ -616,13 +642,13 @@ export const F = {
     "param.type",
     "Parameter type",
     "string",
-    "A parameter's type: in Bind from its statement's Parse or ParameterDescription.",
+    "A parameter's type as PostgreSQL writes it, under its line: in Bind from its statement's Parse or ParameterDescription.",
   ),
   paramValue: field(
     "param.value",
     "Parameter value",
     "string",
-    "A Bind parameter's value as PostgreSQL prints it (absent for NULL).",
+    "A Bind parameter's value as PostgreSQL prints it: the parameter's line, labelled $1 (int4): 42, over its length and bytes (absent for NULL: the line is then the length, -1).",
   ),
   rowCount: field("row_count", "Rows", "uint32", "DataRow messages the request returned."),
   tags: field(

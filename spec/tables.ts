@@ -1,15 +1,15 @@
 // Tables the spec's lookup elements use, keyed by name. Generated into both decoders.
 
 import { SQLSTATE_CLASSES, SQLSTATES } from "./data/sqlstate.ts";
-import { PG_TYPES } from "./data/types.ts";
+import { PG_TYPES, typeName } from "./data/types.ts";
 
 export const tables: Readonly<Record<string, Readonly<Record<string, string>>>> = {
   /** SQLSTATE code → condition name (PostgreSQL's errcodes.txt). */
   sqlstate: Object.fromEntries(Object.entries(SQLSTATES).map(([code, s]) => [code, s.name])),
   /** SQLSTATE class (the code's first two characters) → class title. */
   sqlstateClass: SQLSTATE_CLASSES,
-  /** Built-in type OID → type name (pg_type.dat). */
-  types: Object.fromEntries(Object.entries(PG_TYPES).map(([oid, t]) => [oid, t.name])),
+  /** Built-in type OID → type name as PostgreSQL writes it (pg_type.dat; arrays as `text[]`). */
+  types: Object.fromEntries(Object.keys(PG_TYPES).map((oid) => [oid, typeName(Number(oid))])),
   /**
    * The StartupMessage's `replication` parameter → the kind of replication connection (the
    * walsender's replication option: a boolean, or "database" for logical replication).

@@ -31,7 +31,8 @@ const EXIT_HELP = `Exit status:
   1   compare: the plugin and the decoder differ, or tshark reported a Lua error or a malformed packet
   2   usage error (unknown command or option, missing or extra argument)
   3   input error (missing or unreadable file, not a pcap/pcapng capture, truncated capture,
-      unsupported link type, tshark missing or failing, output cannot be written)
+      unsupported link type, tshark missing or failing or not loading the plugin,
+      output cannot be written)
   70  internal error (set PGWIRE_DEBUG=1 for a stack trace)`;
 
 const MAIN_HELP = `pgwire: decode PostgreSQL wire-protocol traffic in pcap/pcapng captures
@@ -248,7 +249,10 @@ const COMPARE_HELP = `Usage: pgwire compare FILE [--keylog FILE] [--port P[,P...
 Runs tshark with the Lua plugin (dissector/pgwire.lua) over the capture and decodes it with
 the TypeScript reference decoder, then compares both frame by frame: each item's label, each
 field's name, shown value, offset and length, and the Info column. Prints a summary line,
-then every difference and every problem (Lua errors, malformed packets). Needs tshark on PATH.
+then every difference and every problem (Lua errors, malformed packets). Needs tshark on PATH;
+Wireshark 4.4 and later ignore Lua plugins when run as root, so run it as a normal user there.
+When tshark does not load the plugin (as root, or a Lua error in it), compare says why in one
+line and exits 3.
 
 Options:
   --keylog FILE      TLS key log: tshark and the TypeScript decoder both decrypt TLS with it,

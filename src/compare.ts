@@ -2,7 +2,8 @@
 // Both sides reduce to the same shape: per frame, the pgwire items in order, each with its fields
 // as (name, shown value, offset from the item start, length), and the Info column.
 
-import { existsSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
@@ -45,6 +46,11 @@ export interface TsharkOptions extends DecodeOptions {
   plugin?: string;
   /** Extra -o preferences. */
   prefs?: string[];
+  /**
+   * The command that runs tshark, tshark's arguments appended (default ["tshark"]): e.g. the
+   * tshark of another Wireshark release in a chroot (test/helpers/releases.ts).
+   */
+  tshark?: readonly string[];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -374,9 +380,16 @@ export function tsharkArgs(file: string, opts: TsharkOptions, output: string[]):
   return args;
 }
 
-export async function runTshark(args: string[]): Promise<{ stdout: string; stderr: string }> {
+export async function runTshark(
+  args: string[],
+  tshark: readonly string[] = ["tshark"],
+): Promise<{ stdout: string; stderr: string }> {
   try {
-    const r = await execa("tshark", args, { maxBuffer: 1024 * 1024 * 1024, reject: false, stripFinalNewline: false });
+    const r = await execa(tshark[0], [...tshark.slice(1), ...args], {
+      maxBuffer: 1024 * 1024 * 1024,
+      reject: false,
+      stripFinalNewline: false,
+    });
     // With reject: false, execa returns a failure to start tshark instead of throwing it.
     if ((r as { code?: string }).code === "ENOENT" || /ENOENT/.test(String((r as { message?: string }).message))) {
       throw new CaptureError("tshark not found: install it (Debian: apt-get install tshark)");
@@ -395,33 +408,6 @@ export async function runTshark(args: string[]): Promise<{ stdout: string; stder
 }
 
 /**
- * tshark with its standard output handed over chunk by chunk as it comes (PDML of a big capture
- * can outgrow a string); the standard error is kept.
- */
-export async function streamTshark(args: string[], onChunk: (text: string) => void): Promise<{ stderr: string }> {
-  let sub: ReturnType<typeof execa>;
-  try {
-    sub = execa("tshark", args, { buffer: { stdout: false, stderr: true }, reject: false, encoding: "utf8" });
-  } catch (e) {
-    if ((e as { code?: string }).code === "ENOENT")
-      throw new CaptureError("tshark not found: install it (Debian: apt-get install tshark)");
-    throw e;
-  }
-  sub.stdout?.setEncoding("utf8");
-  sub.stdout?.on("data", (c: string) => onChunk(c));
-  const r = await sub;
-  if ((r as { code?: string }).code === "ENOENT" || /ENOENT/.test(String((r as { message?: string }).message))) {
-    throw new CaptureError("tshark not found: install it (Debian: apt-get install tshark)");
-  }
-  const stderr = String(r.stderr ?? "");
-  if (r.exitCode !== 0)
-    throw new CaptureError(
-      `tshark failed: ${stderr.split("\n").find((l) => l.trim() && !l.startsWith("Running as user")) ?? `exit ${r.exitCode}`}`,
-    );
-  return { stderr };
-}
-
-/**
  * The problems other than malformed-packet items (which captures of bad data are expected to
  * raise): Lua errors on stderr and in the tree.
  */
@@ -435,6 +421,37 @@ export function stderrProblems(stderr: string): string[] {
     .split("\n")
     .filter((l) => /lua|error/i.test(l) && !l.startsWith("Running as user"))
     .map((l) => `tshark: ${l}`);
+}
+
+const pluginChecks = new Map<string, Promise<string | null>>();
+
+/**
+ * Why tshark (opts.tshark) does not load the plugin, or null when it does. tshark says nothing
+ * when it skips Lua plugins (Wireshark 4.4 and later do as root) and exits 0 after a Lua syntax
+ * error, so its protocol list is asked: `-G protocols` (first, as 3.4 and 4.0 want it) lists
+ * pgwire only when the plugin was loaded. Remembered per tshark command and plugin content.
+ */
+export function pluginNotLoaded(opts: TsharkOptions = {}): Promise<string | null> {
+  const plugin = opts.plugin ?? PLUGIN;
+  const tshark = opts.tshark ?? ["tshark"];
+  const key = JSON.stringify([tshark, plugin, createHash("sha1").update(readFileSync(plugin)).digest("hex")]);
+  let check = pluginChecks.get(key);
+  if (!check) {
+    check = runTshark(["-G", "protocols", "-X", `lua_script:${plugin}`], tshark).then(async ({ stdout, stderr }) => {
+      if (/^[^\t\n]*\t[^\t\n]*\tpgwire(\t|$)/m.test(stdout)) return null;
+      const why = `tshark did not load the plugin ${plugin}`;
+      const lua = stderr.split("\n").find((l) => /lua/i.test(l));
+      if (lua) return `${why}: ${lua.trim()}`;
+      const version = /\(Wireshark\) (\d+)\.(\d+)/.exec((await runTshark(["-v"], tshark)).stdout);
+      const release = version ? Number(version[1]) * 100 + Number(version[2]) : 0;
+      if (/Running as user "root"/.test(stderr) && release >= 404)
+        return `${why}: it runs as root, and Wireshark 4.4 and later ignore Lua plugins as root (run it as a normal user)`;
+      return `${why}: tshark's protocol list has no pgwire`;
+    });
+    pluginChecks.set(key, check);
+    check.catch(() => pluginChecks.delete(key));
+  }
+  return check;
 }
 
 /** tshark's failure, or a missing tshark, as one clean error; its standard error otherwise. */
@@ -454,14 +471,21 @@ function tsharkOutcome(r: { exitCode?: number; stderr?: unknown; code?: string; 
  * tshark whose standard output is read as the reader asks for it (tshark waits while its pipe is
  * full), its standard error kept; `finish` gives the standard error once it has exited.
  */
-function pullTshark(args: string[]): {
+function pullTshark(
+  args: string[],
+  tshark: readonly string[] = ["tshark"],
+): {
   chunks: AsyncIterable<string>;
   finish: () => Promise<string>;
   stop: () => void;
 } {
   let sub: ReturnType<typeof execa>;
   try {
-    sub = execa("tshark", args, { buffer: { stdout: false, stderr: true }, reject: false, encoding: "utf8" });
+    sub = execa(tshark[0], [...tshark.slice(1), ...args], {
+      buffer: { stdout: false, stderr: true },
+      reject: false,
+      encoding: "utf8",
+    });
   } catch (e) {
     if ((e as { code?: string }).code === "ENOENT")
       throw new CaptureError("tshark not found: install it (Debian: apt-get install tshark)");
@@ -543,9 +567,12 @@ export async function* luaFrames(
   problems: string[] = [],
 ): AsyncGenerator<CmpFrame> {
   if (!existsSync(opts.plugin ?? PLUGIN)) throw new CaptureError(`plugin not found: ${opts.plugin ?? PLUGIN}`);
-  const pdml = pullTshark(tsharkArgs(file, opts, ["-T", "pdml"]));
+  const notLoaded = await pluginNotLoaded(opts);
+  if (notLoaded) throw new CaptureError(notLoaded);
+  const pdml = pullTshark(tsharkArgs(file, opts, ["-T", "pdml"]), opts.tshark);
   const cols = pullTshark(
     tsharkArgs(file, opts, ["-T", "fields", "-e", "frame.number", "-e", "_ws.col.Protocol", "-e", "_ws.col.Info"]),
+    opts.tshark,
   );
   try {
     const ready: CmpFrame[] = [];

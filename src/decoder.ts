@@ -19,7 +19,6 @@ import {
   PAYLOADS,
   PHASE_TEXT,
 } from "../dissector/pgwire.ts";
-import { PG_TYPES } from "../spec/data/types.ts";
 import type { Phase } from "../spec/dsl.ts";
 import { concat } from "./bytes.ts";
 import {
@@ -33,7 +32,7 @@ import {
   type Vars,
 } from "./runtime/body.ts";
 import { type CopyState, type CopyStatement, copyStart } from "./runtime/copy.ts";
-import { valueText } from "./runtime/values.ts";
+
 import { TlsDecryptor } from "./tls.ts";
 
 export type { DecodedField, FieldValue } from "./runtime/body.ts";
@@ -275,31 +274,6 @@ function tagRows(tag: string, counting: readonly string[]): number {
   return m && counting.includes(m[1]) ? Number(m[2]) : 0;
 }
 
-const EMPTY = new Uint8Array(0);
-
-/**
- * Bind's parameters typed by their statement's types and Bind's format codes (0: all text, 1: one
- * code for all, N: one each), as the plugin's typed_params: a type and a value for each.
- */
-function typedParams(
-  types: readonly Remembered[] | undefined,
-  params: readonly Remembered[] | undefined,
-  formats: readonly Remembered[] | undefined,
-): DecodedField[] {
-  const out: DecodedField[] = [];
-  (params ?? []).forEach(([vlen, raw], i) => {
-    const fmts = formats ?? [];
-    const f = fmts.length === 0 ? 0 : fmts.length === 1 ? fmts[0][0] : fmts[i]?.[0];
-    const t = types?.[i]?.[0];
-    const oid = typeof t === "number" ? t : 0;
-    if (oid !== 0 && Object.hasOwn(PG_TYPES, oid)) out.push(field(F.paramType, PG_TYPES[oid].name, 0, 0));
-    if (typeof vlen !== "number" || vlen < 0 || typeof f !== "number") return;
-    const bytes = vlen === 0 ? EMPTY : raw instanceof Uint8Array ? raw : EMPTY;
-    out.push(field(F.paramValue, cutUtf8(valueText(oid, f, bytes), MAX_VALUE_BYTES), 0, 0));
-  });
-  return out;
-}
-
 function u32(b: Uint8Array, i: number): number {
   return ((b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]) >>> 0;
 }
@@ -522,6 +496,8 @@ export function dissectCall(
   onRestart?: () => void,
   /** What the rows answering the oldest waiting request are, if it says. */
   answering?: () => RowsOf | undefined,
+  /** The parameter types of the statement a message refers to (ParamElement). */
+  paramTypes?: (m: MessageMeta, v: Vars) => readonly Remembered[] | undefined,
 ): CallResult {
   const caplen = buf.length;
   const items: DecodedMessage[] = [];
@@ -632,6 +608,7 @@ export function dissectCall(
     b.rformats = S.rformats;
     b.st = S;
     b.fe = fe;
+    if (m.objects?.params && paramTypes) b.paramTypes = (v) => paramTypes(m, v);
     b.vars.bodylen = bodylen;
     if (
       (m.fixedLength !== undefined && m.fixedLength !== size - hdr) ||
@@ -757,8 +734,6 @@ export class ConnectionDecoder {
     const obj = this.objects(m, v, lists);
     const out = this.link(m, fe, item, v, lists, obj);
     if (obj?.sql !== undefined) out.push(field(F.sql, obj.sql, 0, 0));
-    if (m.objects?.params)
-      out.push(...typedParams(obj?.types, lists[m.objects.params.values], lists[m.objects.params.formats]));
     const cancel = this.cancel(m, v, item.frame);
     if (cancel) {
       out.push(field(F.cancelBackend, cancel.frame, 0, 0));
@@ -782,6 +757,18 @@ export class ConnectionDecoder {
     if (!owner) return undefined;
     return { frame: owner.frame, request: owner.conn.queue[0]?.item.frame };
   }
+
+  /** The object (statement or portal) the message refers to, as it is now (nothing defined or dropped). */
+  private referred(m: MessageMeta, v: Vars): Obj | undefined {
+    const r = m.objects?.refer;
+    if (!r) return undefined;
+    const t = r.mapVar !== undefined ? v[r.mapVar] : undefined;
+    const map = r.map ?? (t === 83 ? "S" : t === 80 ? "P" : undefined);
+    const key = v[r.name];
+    return map && typeof key === "string" ? this.objs[map].get(key) : undefined;
+  }
+
+  private readonly paramTypes = (m: MessageMeta, v: Vars) => this.referred(m, v)?.types;
 
   /** The object (statement or portal) the message refers to; defines and drops as the spec says. */
   private objects(m: MessageMeta, v: Vars, lists: Body["lists"]): Obj | undefined {
@@ -919,6 +906,7 @@ export class ConnectionDecoder {
       this.links,
       this.restart,
       this.answering,
+      this.paramTypes,
     );
     this.state = r.S;
     for (const it of r.items) out.push(it);
@@ -944,6 +932,7 @@ export class ConnectionDecoder {
           this.links,
           undefined,
           this.answering,
+          this.paramTypes,
         );
         this.state = r.S;
         out.push(...r.items);

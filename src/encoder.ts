@@ -120,18 +120,24 @@ function branch(e: Extract<Element, { kind: "switch" }>, v: unknown): readonly E
 }
 
 /**
- * A column element on the wire is an Int32 length (-1: NULL) and that many bytes: the encoder
- * writes it as that pair (what the decoder adds from the RowDescription is not written).
+ * A column or parameter element on the wire is an Int32 length (-1: NULL) and that many bytes:
+ * the encoder writes it as that pair (a parameter's bytes are its value "pv"; what the decoder
+ * adds from the RowDescription or the statement is not written).
  */
 export function expandColumns(els: readonly Element[]): readonly Element[] {
-  if (!els.some((e) => e.kind === "column")) return els;
+  if (!els.some((e) => e.kind === "column" || e.kind === "param")) return els;
   return els.flatMap((e): Element[] =>
     e.kind === "column"
       ? [
           { kind: "int", field: e.length, bind: "vlen" },
           { kind: "bytes", field: e.data, length: "$vlen" },
         ]
-      : [e],
+      : e.kind === "param"
+        ? [
+            { kind: "int", field: e.length, bind: "vlen" },
+            { kind: "bytes", field: e.data, length: "$vlen", bind: "pv" },
+          ]
+        : [e],
   );
 }
 
@@ -245,6 +251,7 @@ class Writer {
         case "text":
         case "remember":
         case "column":
+        case "param":
         case "relation":
         case "options":
         case "copyStatement":

@@ -1,4 +1,5 @@
--- Included by pgwire.lua.ejs (one drop-in file); uses its readers (b_expert, cut_utf8, u32, pg_value_text).
+-- Included by pgwire.lua.ejs (one drop-in file); uses readers.lua (b_expert, cut_utf8, u32, REF, MCP)
+-- and values.lua (pg_value_text).
 -- COPY statements and the rows of their data (CopyStatementElement, CopyRowsElement in
 -- spec/dsl.ts; mirrored by src/runtime/copy.ts).
 
@@ -64,7 +65,7 @@ end
 -- left out; so is everything that is not COPY.
 local COPY_MAX_TOKENS = 10000
 
-local function copy_statements(sql)
+local function copy_statements_of(sql)
   if not sfind(sql, "[Cc][Oo][Pp][Yy]") then return nil end
   local t = sql_tokens(sql, COPY_MAX_TOKENS)
   local out, i = {}, 1
@@ -360,16 +361,26 @@ local function copy_at(b, q, carried, base)
 end
 
 -- One row: its number, then each field's column name (when known) and value (or NULL).
+-- One field of a row: a line (its value, or NULL) labelled with its column's name (or its place),
+-- the name under it.
+local function copy_field(parent, f, r, name, value, k)
+  local label = name or sformat("Field %d", k)
+  local line
+  if value then line = ADD(parent, f.value, r, value, label .. ": " .. value)
+  else line = ADD(parent, f.null, r, true, label .. ": NULL") end
+  GEN(line)
+  if name then GEN(ADD(line, f.column, r, name)) end
+end
+
+-- One row: its number, and under it each field's line.
 local function copy_emit_row(b, f, row, fields, names, at, carried, base)
   if b.nt then return end
-  b.tree:add(f.row, copy_at(b, at, carried, base), row):set_generated()
+  local rt = ADD(b.tree, f.row, copy_at(b, at, carried, base), row, sformat("Row %d", row))
+  GEN(rt)
   for k = 1, #fields do
     local r = copy_at(b, at + fields[k][1] - 1, carried, base)
-    local name = names and names[k]
-    if name then b.tree:add(f.column, r, name):set_generated() end
     local v = fields[k][2]
-    if v then b.tree:add(f.value, r, cut_utf8(v, MAX_VALUE_BYTES)):set_generated()
-    else b.tree:add(f.null, r, true):set_generated() end
+    copy_field(rt, f, r, names and names[k], v and cut_utf8(v, MAX_VALUE_BYTES), k)
   end
 end
 
@@ -438,16 +449,15 @@ local function copy_binary(b, f, st, data, base)
   local rowAt, fieldAt
   local p, n = 1, #data
   local fields = {}
+  -- The row item of the row being read, when it began in this message.
+  local rowItem
   local function flush_row()
     -- The fields that completed in this message, under the row they belong to.
     if #fields > 0 and not b.nt then
       for k = 1, #fields do
         local fd = fields[k]
         local r = (fd.at and b.tvb(base + fd.at - 1, 0)) or b.tvb(base, 0)
-        local name = cs.names and cs.names[fd.i]
-        if name then b.tree:add(f.column, r, name):set_generated() end
-        if fd.v then b.tree:add(f.value, r, fd.v):set_generated()
-        else b.tree:add(f.null, r, true):set_generated() end
+        copy_field(rowItem or b.tree, f, r, cs.names and cs.names[fd.i], fd.v, fd.i)
       end
     end
     fields = {}
@@ -477,8 +487,8 @@ local function copy_binary(b, f, st, data, base)
           local ext = u32(acc, 16)
           if not b.nt then
             local r = (sigAt and b.tvb(base + sigAt - 1, 0)) or b.tvb(base, 0)
-            b.tree:add(f.flags, r, u32(acc, 12)):set_generated()
-            b.tree:add(f.extension, r, ext):set_generated()
+            GEN(ADD(b.tree, f.flags, r, u32(acc, 12)))
+            GEN(ADD(b.tree, f.extension, r, ext))
           end
           acc = ""
           if ext > 0 then stage, need = "ext", ext else stage, need = "count", 2 end
@@ -491,12 +501,13 @@ local function copy_binary(b, f, st, data, base)
         if c == 65535 then
           stage = "end"
           if not b.nt then
-            b.tree:add(f.trailer, (rowAt and b.tvb(base + rowAt - 1, 0)) or b.tvb(base, 0), true):set_generated()
+            GEN(ADD(b.tree, f.trailer, (rowAt and b.tvb(base + rowAt - 1, 0)) or b.tvb(base, 0), true))
           end
         else
           row, nf, fi = row + 1, c, 0
           if not b.nt then
-            b.tree:add(f.row, (rowAt and b.tvb(base + rowAt - 1, 0)) or b.tvb(base, 0), row):set_generated()
+            rowItem = ADD(b.tree, f.row, (rowAt and b.tvb(base + rowAt - 1, 0)) or b.tvb(base, 0), row, sformat("Row %d", row))
+            GEN(rowItem)
           end
           rowAt = nil
           next_field()
@@ -509,6 +520,8 @@ local function copy_binary(b, f, st, data, base)
           fieldAt = nil
           next_field()
         elseif len >= 2147483648 then
+          -- The row's fields read so far come first.
+          flush_row()
           b_expert(b, "copyFormat", sformat("Binary COPY field with length %d", len - 4294967296))
           stage = "dead"
         elseif len == 0 then
@@ -532,19 +545,29 @@ local function copy_binary(b, f, st, data, base)
   return { cfg = cs, row = row, stage = stage, need = need, acc = acc, nf = nf, fi = fi }
 end
 
--- The COPY statements of a query (CopyStatementElement): shown as their options, kept in b.copy
--- for the effect "copyStatement".
-local function b_copy_statement(b, f, from)
-  if not b.ok then return end
-  local sql = b.v[from]
+-- copy_statements_of, once per text: queries come again and again (emptied when it grows).
+local COPY_OF, NCOPY = {}, 0
+local function copy_statements(sql)
+  local x = COPY_OF[sql]
+  if x == nil then
+    x = copy_statements_of(sql) or false
+    if NCOPY >= 4096 then COPY_OF, NCOPY = {}, 0 end
+    COPY_OF[sql], NCOPY = x, NCOPY + 1
+  end
+  return x or nil
+end
+
+-- The COPY statements of a query (CopyStatementElement): shown as their options (with a tree t),
+-- kept in c.copy for the effect "copyStatement".
+local function copy_statement(c, t, sql, f)
   local list = type(sql) == "string" and copy_statements(sql) or nil
-  b.copy = list
-  if not list or b.nt then return end
+  c.copy = list
+  if not list or not t or not (c.vis or REFS[f]) then return end
   for i = 1, #list do
     local opts = list[i].opts
     for k = 1, #opts do
       local n, v = opts[k][1], opts[k][2]
-      b.tree:add(f, b.r0, v and (n .. "=" .. v) or n):set_generated()
+      GEN(ADD(t, f, c.r0, v and (n .. "=" .. v) or n))
     end
   end
 end
@@ -552,28 +575,25 @@ end
 -- A CopyData's data: the bytes, and in a COPY whose statement was seen, its rows (CopyRowsElement).
 -- How far the COPY has got is not connection state (that would copy the state and keep a snapshot
 -- per CopyData, and COPY sends hundreds of thousands): the first pass keeps it per connection
--- (conn.cp, set by the effect "copyData" from b.cs) and per message in the frame record, which
--- later passes read.
-local function b_copy_rows(b, fdata, f)
-  if not b.ok then return end
-  local n = b.e - b.pos
-  if n > 0 and not b.nt then b.tree:add(fdata, b.tvb(b.pos, n)) end
-  local cfg = b.st.cfg
-  if cfg and n > 0 and (cfg.dir == "in") == b.fe then
-    local ctx = b.ctx
-    local p
-    if ctx.first then
-      p = ctx.conn.cp
-      if not p or p.cfg ~= cfg then p = copy_fresh(cfg) end
-      local fr = ctx.fr
-      fr.cp = fr.cp or {}
-      fr.cp[ctx.ord] = copy_pack(p)
+-- (conn.cp, set by the effect "copyData" from c.cs) and per message (MCP, by the message's number),
+-- which later passes read. Without a tree (t nil) rows are counted, not built.
+local function copy_rows(c, t, s, p, e, fdata, f)
+  local n = e - p
+  if n > 0 and t and (c.vis or REFS[fdata]) then ADD(t, fdata, c.tvb(p, n)) end
+  local cfg = c.core.cfg
+  if cfg and n > 0 and (cfg.dir == "in") == c.fe then
+    local st
+    if c.first then
+      st = c.conn.cp
+      if not st or st.cfg ~= cfg then st = copy_fresh(cfg) end
+      MCP[c.g] = copy_pack(st)
     else
-      p = copy_unpack(ctx.fr.cp and ctx.fr.cp[ctx.ord], cfg)
+      st = copy_unpack(MCP[c.g], cfg)
     end
-    local data = ssub(b.s, b.pos + 1, b.e)
-    if cfg.fmt == "binary" then b.cs = copy_binary(b, f, p, data, b.pos)
-    else b.cs = copy_text(b, f, p, data, b.pos) end
+    c.nt, c.tree = (t == nil), t
+    local data = ssub(s, p + 1, e)
+    if cfg.fmt == "binary" then c.cs = copy_binary(c, f, st, data, p)
+    else c.cs = copy_text(c, f, st, data, p) end
   end
-  b.pos = b.e
+  return e
 end

@@ -271,14 +271,21 @@ export const PG_TYPES: Readonly<Record<number, PgType>> = {
 };
 
 /** PostgreSQL's name of a built-in type, or "oid N" for any other OID. */
+/**
+ * A type's name as PostgreSQL writes it (format_type): an array as its element's name and "[]"
+ * (`text[]`, not pg_type's `_text`); "oid N" for a type not built in.
+ */
 export function typeName(oid: number): string {
-  return PG_TYPES[oid]?.name ?? `oid ${oid}`;
+  const t = PG_TYPES[oid];
+  if (!t) return `oid ${oid}`;
+  if (t.binary === "array" && t.elem !== undefined && t.name.startsWith("_")) return `${typeName(t.elem)}[]`;
+  return t.name;
 }
 
 /**
  * PG_TYPES as a Lua table constructor, for the generated plugin: `local PG_TYPES = <this>` must come
  * before generator/templates/values.lua. Entries are `[oid] = { name = "...", kind = "...", elem = N }`
- * (kind and elem only where present), one per line, in OID order.
+ * (name as typeName gives it; kind and elem only where present), one per line, in OID order.
  */
 export function luaTypeTable(): string {
   const oids = Object.keys(PG_TYPES)
@@ -286,7 +293,7 @@ export function luaTypeTable(): string {
     .sort((a, b) => a - b);
   const rows = oids.map((oid) => {
     const t = PG_TYPES[oid];
-    const parts = [`name = "${t.name}"`];
+    const parts = [`name = "${typeName(oid)}"`];
     if (t.binary !== undefined) parts.push(`kind = "${t.binary}"`);
     if (t.elem !== undefined) parts.push(`elem = ${t.elem}`);
     return `  [${oid}] = { ${parts.join(", ")} },`;

@@ -9,6 +9,7 @@ import {
   lookup,
   type MessageDef,
   options,
+  param,
   remember,
   repeat,
   str,
@@ -104,7 +105,7 @@ export const query: MessageDef[] = [
     objects: {
       refer: { map: "S", name: "stmt" },
       define: { map: "P", name: "portal", formats: "rformats" },
-      params: { values: "params", formats: "pformats" },
+      params: true,
     },
     request: ["BindComplete", "ErrorResponse"],
     dir: "F",
@@ -116,11 +117,9 @@ export const query: MessageDef[] = [
       int(F.paramFormatCount, "nf"),
       repeat("$nf", [int(F.format, "pf"), remember("pformats", ["pf"])]),
       int(F.paramCount, "np"),
-      repeat(
-        "$np",
-        [int(F.valLength, "vlen"), bytes(F.valData, "$vlen", "pv"), remember("params", ["vlen", "pv"])],
-        "Parameter",
-      ),
+      repeat("$np", [
+        param({ length: F.valLength, data: F.valData, type: F.paramType, value: F.paramValue }, "pformats"),
+      ]),
       int(F.resultFormatCount, "nr"),
       repeat("$nr", [int(F.format, "rf"), remember("rformats", ["rf"])]),
     ],

@@ -43,7 +43,7 @@ export function cutUtf8(s: string, max: number): string {
 }
 
 import type { MessageMeta, PayloadSetMeta } from "../../dissector/pgwire.ts";
-import { PG_TYPES } from "../../spec/data/types.ts";
+import { PG_TYPES, typeName } from "../../spec/data/types.ts";
 import { type CopySink, type CopyState, type CopyStatement, copyRows, copyStatements } from "./copy.ts";
 import { valueText } from "./values.ts";
 
@@ -71,6 +71,8 @@ export interface Relation {
 }
 
 const utf8 = new TextDecoder("utf-8");
+
+const EMPTY_BYTES = new Uint8Array(0);
 
 /** Text of UTF-8 bytes (invalid sequences as U+FFFD, as TextDecoder and Wireshark show them). */
 export function utf8Text(buf: Uint8Array, start: number, end: number): string {
@@ -101,6 +103,8 @@ export class Body {
   columns?: readonly Remembered[];
   /** Result formats of the last completed Bind (0 codes: all text, 1: for all, N: one each). */
   rformats?: readonly Remembered[];
+  /** The parameter types of the statement the message refers to (ParamElement), when it is known. */
+  paramTypes?: (v: Vars) => readonly Remembered[] | undefined;
   /** The connection's state the message is read in (one reference, set by the runtime). */
   st: BodyContext = NO_CONTEXT;
   /** The message comes from the client. */
@@ -126,7 +130,14 @@ export class Body {
     readonly end: number,
   ) {
     this.pos = start;
+    this.anchor = base;
   }
+
+  /**
+   * Where generated fields that point at no bytes of their own are anchored: the message's start,
+   * or inside a payload (PayloadElement) the payload message's (Wireshark shows them in its subtree).
+   */
+  anchor: number;
 
   add(f: FieldInfo, value: FieldValue, at: number, length: number): void {
     this.fields.push({ name: f.name, value, offset: at - this.base, length });
@@ -225,12 +236,12 @@ export class Body {
     const rest = gs2 ? items.slice(2) : items;
     if ((gs2 && items.length < 2) || rest.length === 0 || !rest.every((i) => /^[A-Za-z]=/.test(i))) return;
     if (gs2) {
-      this.add(cbind, items[0], this.base, 0);
-      if (items[1] !== "") this.add(authzid, items[1], this.base, 0);
+      this.add(cbind, items[0], this.anchor, 0);
+      if (items[1] !== "") this.add(authzid, items[1], this.anchor, 0);
     }
     for (const item of rest) {
       const f = Object.hasOwn(keys, item[0]) ? keys[item[0]] : undefined;
-      this.add(f ?? other, f ? item.slice(2) : item, this.base, 0);
+      this.add(f ?? other, f ? item.slice(2) : item, this.anchor, 0);
     }
   }
 
@@ -240,26 +251,78 @@ export class Body {
     this.lists[list].push(vars.map((v) => this.raw[v] ?? this.vars[v]));
   }
 
+  /**
+   * An Int32 length (-1: NULL) and that many bytes at pos, as column and parameter values are
+   * sent: their start, length and bytes; undefined (after an expert, with the length shown when
+   * the bytes run past the message) when they do not fit.
+   */
+  private value(len: FieldInfo): { start: number; n: number; bytes: Uint8Array } | undefined {
+    if (!this.ok || !this.need(4)) return undefined;
+    const b = this.buf;
+    const start = this.pos;
+    const n = (b[start] << 24) | (b[start + 1] << 16) | (b[start + 2] << 8) | b[start + 3];
+    this.pos = start + 4;
+    if (n > 0 && this.pos + n > this.end) {
+      this.add(len, n, start, 4);
+      this.need(n);
+      return undefined;
+    }
+    const bytes = n > 0 ? b.slice(this.pos, this.pos + n) : EMPTY_BYTES;
+    if (n > 0) this.pos += n;
+    return { start, n, bytes };
+  }
+
+  /**
+   * One value's line (ColumnElement, ParamElement): the value when it could be decoded (it covers
+   * the length and the bytes), else the length; under it the name, the type, the length (when the
+   * line is the value) and the bytes.
+   */
+  private valueLine(
+    x: { start: number; n: number; bytes: Uint8Array },
+    text: string | undefined,
+    f: { len: FieldInfo; data: FieldInfo; value: FieldInfo; name?: FieldInfo; type: FieldInfo },
+    name: string | undefined,
+    type: string | undefined,
+  ): void {
+    const { start, n, bytes } = x;
+    if (text !== undefined) this.add(f.value, text, start, 4 + Math.max(n, 0));
+    else this.add(f.len, n, start, 4);
+    if (name !== undefined && f.name) this.add(f.name, name, start, 0);
+    if (type !== undefined) this.add(f.type, type, start, 0);
+    if (text !== undefined) this.add(f.len, n, start, 4);
+    if (n > 0) this.add(f.data, bytes, start + 4, n);
+  }
+
   /** A column value, typed by the connection's column list (see ColumnElement in spec/dsl.ts). */
   column(len: FieldInfo, data: FieldInfo, name: FieldInfo, type: FieldInfo, value: FieldInfo, i: number): void {
-    if (!this.ok) return;
-    const start = this.pos;
-    this.int(len, 4, true, "vlen");
-    const n = this.num("vlen");
-    const at = this.pos;
-    this.bytes(data, n);
-    if (!this.ok) return;
+    const x = this.value(len);
+    if (!x) return;
     const c = this.columns?.[i];
-    if (!c) return;
-    const [cn, ct, rowFormat] = c;
+    const [cn, ct, rowFormat] = c ?? [];
     const rf = this.rformats;
     const cf = rf === undefined ? rowFormat : rf.length === 0 ? 0 : rf.length === 1 ? rf[0][0] : rf[i]?.[0];
-    if (typeof cn === "string") this.add(name, cn, start, 0);
-    if (typeof ct === "number" && Object.hasOwn(PG_TYPES, ct)) this.add(type, PG_TYPES[ct].name, start, 0);
-    if (n >= 0 && typeof ct === "number" && typeof cf === "number") {
-      const text = valueText(ct, cf, this.buf.subarray(at, at + n));
-      this.add(value, cutUtf8(text, MAX_VALUE_BYTES), start, 0);
-    }
+    const tn = typeof ct === "number" && Object.hasOwn(PG_TYPES, ct) ? typeName(ct) : undefined;
+    const text =
+      c && x.n >= 0 && typeof ct === "number" && typeof cf === "number"
+        ? cutUtf8(valueText(ct, cf, x.bytes), MAX_VALUE_BYTES)
+        : undefined;
+    this.valueLine(x, text, { len, data, value, name, type }, typeof cn === "string" ? cn : undefined, tn);
+  }
+
+  /**
+   * A parameter value, typed by the statement the message refers to and the message's format
+   * codes (see ParamElement in spec/dsl.ts).
+   */
+  param(len: FieldInfo, data: FieldInfo, type: FieldInfo, value: FieldInfo, formats: string, i: number): void {
+    const x = this.value(len);
+    if (!x) return;
+    const fmts = this.lists[formats] ?? [];
+    const f = fmts.length === 0 ? 0 : fmts.length === 1 ? fmts[0][0] : fmts[i]?.[0];
+    const t = this.paramTypes?.(this.vars)?.[i]?.[0];
+    const oid = typeof t === "number" ? t : 0;
+    const tn = oid !== 0 && Object.hasOwn(PG_TYPES, oid) ? typeName(oid) : undefined;
+    const text = x.n >= 0 && typeof f === "number" ? cutUtf8(valueText(oid, f, x.bytes), MAX_VALUE_BYTES) : undefined;
+    this.valueLine(x, text, { len, data, value, type }, undefined, tn);
   }
 
   /** The rest of the message as bytes; inside the connection's payload set, one of its messages. */
@@ -279,6 +342,7 @@ export class Body {
       this.pos = this.end;
       return;
     }
+    this.anchor = this.pos;
     this.int(type, 1, false);
     this.vars.instream = this.st.stream ? 1 : 0;
     this.picked = m;
@@ -292,11 +356,16 @@ export class Body {
     const r = typeof id === "number" ? this.st.rels?.get(id) : undefined;
     this.columns = r?.cols;
     if (!r) return;
-    this.add(f, r.name, this.base, 0);
+    this.add(f, r.name, this.anchor, 0);
     if (bind !== undefined) this.vars[bind] = r.name;
   }
 
-  /** A column of a logical replication tuple (TupleColumnElement in spec/dsl.ts). */
+  /**
+   * A column of a logical replication tuple (TupleColumnElement in spec/dsl.ts): one line, the
+   * value when it could be decoded (covering the kind, the length and the bytes), else the kind
+   * (NULL, an unchanged TOASTed value); under it the name, the type, the kind, the length and the
+   * bytes.
+   */
   tupleColumn(
     kind: FieldInfo,
     formats: Readonly<Record<number, number>>,
@@ -308,28 +377,49 @@ export class Body {
     value: FieldInfo,
     i: number,
   ): void {
-    if (!this.ok) return;
+    if (!this.ok || !this.need(1)) return;
+    const b = this.buf;
     const start = this.pos;
-    if (!this.need(1)) return;
-    const k = this.buf[start];
-    this.int(kind, 1, false);
+    const k = b[start];
+    this.pos = start + 1;
     const c = this.columns?.[i];
     const cn = c?.[0];
     const ct = c?.[1];
-    if (typeof cn === "string") this.add(name, cn, start, 0);
     // A built-in type, or one the stream's Type message named.
-    const tn =
-      typeof ct !== "number" ? undefined : Object.hasOwn(PG_TYPES, ct) ? PG_TYPES[ct].name : this.st.types?.get(ct);
-    if (tn !== undefined) this.add(type, tn, start, 0);
+    const tn = typeof ct !== "number" ? undefined : Object.hasOwn(PG_TYPES, ct) ? typeName(ct) : this.st.types?.get(ct);
+    const named = () => {
+      if (typeof cn === "string") this.add(name, cn, start, 0);
+      if (tn !== undefined) this.add(type, tn, start, 0);
+    };
     if (Object.hasOwn(formats, k)) {
-      this.int(len, 4, true, "vlen");
-      const n = this.num("vlen");
-      const at = this.pos;
-      this.bytes(data, n);
-      if (!this.ok || n < 0 || typeof ct !== "number") return;
-      const text = valueText(ct, formats[k], this.buf.subarray(at, at + n));
-      this.add(value, cutUtf8(text, MAX_VALUE_BYTES), start, 0);
-    } else if (!empty.includes(k)) {
+      if (this.pos + 4 > this.end) {
+        this.add(kind, k, start, 1);
+        this.need(4);
+        return;
+      }
+      const n = (b[start + 1] << 24) | (b[start + 2] << 16) | (b[start + 3] << 8) | b[start + 4];
+      this.pos = start + 5;
+      if (n > 0 && this.pos + n > this.end) {
+        this.add(kind, k, start, 1);
+        this.add(len, n, start + 1, 4);
+        this.need(n);
+        return;
+      }
+      const bytes = n > 0 ? b.slice(this.pos, this.pos + n) : EMPTY_BYTES;
+      if (n > 0) this.pos += n;
+      const text =
+        n >= 0 && typeof ct === "number" ? cutUtf8(valueText(ct, formats[k], bytes), MAX_VALUE_BYTES) : undefined;
+      if (text !== undefined) this.add(value, text, start, 5 + Math.max(n, 0));
+      else this.add(kind, k, start, 1);
+      named();
+      if (text !== undefined) this.add(kind, k, start, 1);
+      this.add(len, n, start + 1, 4);
+      if (n > 0) this.add(data, bytes, start + 5, n);
+    } else if (empty.includes(k)) {
+      this.add(kind, k, start, 1);
+      named();
+    } else {
+      this.add(kind, k, start, 1);
       this.expert("unknown_payload", `Unknown kind of column data ${k}`);
       this.ok = false;
     }
@@ -340,7 +430,7 @@ export class Body {
     const text = this.vars[from];
     if (!this.ok || this.vars[when] === undefined || typeof text !== "string") return;
     for (const [n, v] of replOptions(text)) {
-      this.add(f, v === undefined ? n : `${n}=${v}`, this.base, 0);
+      this.add(f, v === undefined ? n : `${n}=${v}`, this.anchor, 0);
       this.vars[`opt:${n}`] = v ?? "";
     }
   }
@@ -351,7 +441,7 @@ export class Body {
     const sql = this.vars[from];
     this.copy = typeof sql === "string" ? copyStatements(sql) : undefined;
     for (const st of this.copy ?? []) {
-      for (const [n, v] of st.opts) this.add(f, v === undefined ? n : `${n}=${v}`, this.base, 0);
+      for (const [n, v] of st.opts) this.add(f, v === undefined ? n : `${n}=${v}`, this.anchor, 0);
     }
   }
 
@@ -394,7 +484,7 @@ export class Body {
     const k = prefix > 0 ? key.slice(0, prefix) : key;
     if (!Object.hasOwn(table, k)) return;
     const v = table[k];
-    this.add(f, v, this.base, 0);
+    this.add(f, v, this.anchor, 0);
     if (bind !== undefined) this.vars[bind] = v;
   }
 
@@ -530,9 +620,10 @@ class CopyFieldSink implements CopySink {
     this.body.add(this.f.trailer, true, at, 0);
   }
   field(at: number, name: string | undefined, value: string | undefined): void {
-    if (name !== undefined) this.body.add(this.f.column, name, at, 0);
+    // One line per field (the value, or NULL), its column's name under it.
     if (value !== undefined) this.body.add(this.f.value, value, at, 0);
     else this.body.add(this.f.null, true, at, 0);
+    if (name !== undefined) this.body.add(this.f.column, name, at, 0);
   }
   expert(key: "copyFormat" | "copyLongRow", text: string): void {
     this.body.expert(key === "copyFormat" ? "copy_format" : "copy_long_row", text);

@@ -621,6 +621,8 @@ function copyBinary(b: Uint8Array, base: number, end: number, st: CopyState, sin
         fieldAt = undefined;
         nextField();
       } else if (len >= 2147483648) {
+        // The row's fields read so far come first (the plugin shows them under their row).
+        flush();
         sink.expert("copyFormat", `Binary COPY field with length ${len - 4294967296}`);
         stage = "dead";
       } else if (len === 0) {

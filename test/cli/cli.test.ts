@@ -4,7 +4,7 @@ import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { execa } from "execa";
+import { execa, execaSync } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
 import { PcapWriter } from "../../src/pcap.ts";
 import { BIN, pgwire, ROOT } from "./helpers.ts";
@@ -169,6 +169,26 @@ describe("pgwire compare", { timeout: 120_000 }, () => {
     expect(r.exitCode).toBe(3);
     expect(r.stdout).toBe("");
     expectOneErrorLine(r.stderr, /tshark/);
+  });
+
+  it.skipIf(!hasTshark)("a plugin that tshark does not load: one line with tshark's Lua error, exit 3", async () => {
+    // A tshark on PATH that is handed a plugin with a syntax error instead of dissector/pgwire.lua.
+    const real = execaSync("sh", ["-c", "command -v tshark"]).stdout;
+    const bin = mkdtempSync(join(tmp, "path-"));
+    const bad = join(bin, "bad.lua");
+    writeFileSync(bad, "local x = = 1\n");
+    writeFileSync(
+      join(bin, "tshark"),
+      `#!/bin/bash\nargs=()\nfor a in "$@"; do case $a in lua_script:*) args+=("lua_script:${bad}") ;; *) args+=("$a") ;; esac; done\nexec ${real} "\${args[@]}"\n`,
+      { mode: 0o755 },
+    );
+    const r = await pgwire(["compare", SEED], { PATH: `${bin}:${process.env.PATH}` });
+    expect(r.exitCode).toBe(3);
+    expect(r.stdout).toBe("");
+    expectOneErrorLine(
+      r.stderr,
+      /^pgwire: tshark did not load the plugin \S+\/dissector\/pgwire\.lua: tshark: Lua: syntax error: /,
+    );
   });
 
   it("a missing capture fails before tshark runs", async () => {

@@ -98,15 +98,17 @@ describe("binary column values", () => {
     for (const [side, frames] of await sides(cap("values/binary.pcapng"), { ports: portsOf("binary.pcapng") })) {
       const rows = items(frames, "DataRow").filter((r) => values(r, "pgwire.field.count")[0] === "227");
       expect(rows.length, side).toBe(2);
-      // Per column: its value, or undefined for NULL (no pgwire.col.value follows its name).
+      // Per column: its value, or undefined for NULL. A column's line is its pgwire.col.value (for
+      // NULL its length), its pgwire.column under it.
       const byName = (r: CmpItem) => {
         const out = new Map<string, string | undefined>();
-        let current = "";
+        let value: string | undefined;
         for (const f of r.fields) {
-          if (f.name === "pgwire.column") {
-            current = f.show;
-            out.set(current, undefined);
-          } else if (f.name === "pgwire.col.value") out.set(current, f.show);
+          if (f.name === "pgwire.col.value") value = f.show;
+          else if (f.name === "pgwire.column") {
+            out.set(f.show, value);
+            value = undefined;
+          }
         }
         return out;
       };
@@ -632,14 +634,16 @@ describe("COPY data split into rows (node-copy.pcapng, synth/copy-edges.pcapng)"
   function rows(frames: Map<number, CmpFrame>): Array<[number, Array<[string | undefined, string | null]>]> {
     const out: Array<[number, Array<[string | undefined, string | null]>]> = [];
     for (const it of items(frames, "CopyData")) {
-      let col: string | undefined;
       for (const f of it.fields) {
         if (f.name === "pgwire.copy.row") out.push([Number(f.show), []]);
-        else if (f.name === "pgwire.copy.column") col = f.show;
         else if (f.name === "pgwire.copy.value" || f.name === "pgwire.copy.null") {
-          // A field without a row of its own continues the last row (binary rows across CopyData).
-          out.at(-1)?.[1].push([col, f.name === "pgwire.copy.null" ? null : f.show]);
-          col = undefined;
+          // A field's line; a field without a row of its own continues the last row (binary rows
+          // across CopyData).
+          out.at(-1)?.[1].push([undefined, f.name === "pgwire.copy.null" ? null : f.show]);
+        } else if (f.name === "pgwire.copy.column") {
+          // Its column's name, under the field's line.
+          const last = out.at(-1)?.[1].at(-1);
+          if (last) last[0] = f.show;
         }
       }
     }

@@ -1,6 +1,7 @@
 // The plugin under every Lua version: test/luastub/run.lua stands in for Wireshark's Lua API and
 // runs dissector/pgwire.lua under lua5.1 to lua5.4 on the TCP data of the captures; what it puts
-// in the tree must be what tshark (Lua 5.2 here) shows, field by field, with no Lua error.
+// in the tree must be what tshark (Lua 5.2 here) shows, field by field, with no Lua error; and
+// with a NULL tree (tshark's summary mode) the Info column and the experts must be the same.
 
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -95,6 +96,25 @@ function parseTree(out: string): { frames: Map<number, CmpFrame>; errors: string
   return { frames, errors };
 }
 
+/**
+ * run.lua's output with a NULL tree (notree=1): per frame the Info column and the experts the
+ * plugin raised, as "name: text".
+ */
+function parseNoTree(out: string): { info: Map<number, string>; experts: Map<number, string[]>; errors: string[] } {
+  const info = new Map<number, string>();
+  const experts = new Map<number, string[]>();
+  const errors: string[] = [];
+  for (const line of out.split("\n")) {
+    const p = line.split("\t");
+    if (p[0] === "C") info.set(Number(p[1]), Buffer.from(p[2], "hex").toString("utf8"));
+    else if (p[0] === "X") {
+      const n = Number(p[1]);
+      experts.set(n, [...(experts.get(n) ?? []), `${p[2]}: ${Buffer.from(p[3], "hex").toString("utf8")}`]);
+    } else if (p[0] === "E") errors.push(`frame ${p[1]}: ${p.slice(2).join(" ")}`);
+  }
+  return { info, experts, errors };
+}
+
 const dir = mkdtempSync(join(tmpdir(), "pgwire-luastub-"));
 
 describe("the plugin under Lua 5.1 to 5.4 (a stand-in for Wireshark's Lua API)", () => {
@@ -115,6 +135,24 @@ describe("the plugin under Lua 5.1 to 5.4 (a stand-in for Wireshark's Lua API)",
           const got = parseTree(r.stdout);
           expect(got.errors, lua).toEqual([]);
           expect(diffFrames(tshark.frames, got.frames, 20), lua).toEqual([]);
+          // Without a tree (tshark's summary mode): the same Info column and the same experts as
+          // with one, under the same Lua.
+          const wantInfo = new Map(
+            [...got.frames].filter(([, f]) => f.info !== undefined).map(([n, f]) => [n, f.info]),
+          );
+          const wantExperts = new Map<number, string[]>();
+          for (const [n, f] of got.frames) {
+            const experts = f.items.flatMap((i) =>
+              i.fields.filter((x) => x.name.startsWith("expert:")).map((x) => `${x.name}: ${x.show}`),
+            );
+            if (experts.length > 0) wantExperts.set(n, experts);
+          }
+          const nt = parseNoTree(
+            (await execa(lua, [RUNNER, PLUGIN, seg, ...prefs, "notree=1"], { maxBuffer: 512 * 1024 * 1024 })).stdout,
+          );
+          expect(nt.errors, `${lua} without a tree`).toEqual([]);
+          expect(nt.info, `${lua} without a tree`).toEqual(wantInfo);
+          expect(nt.experts, `${lua} without a tree`).toEqual(wantExperts);
         }
       },
       120_000,

@@ -14,6 +14,9 @@
 --       kind "s": show is the hex of the string's bytes; "v": show as PDML shows it
 --   C <TAB> frame <TAB> hex(info)                        the frame's Info column, when pgwire set it
 --   E <TAB> frame <TAB> message                          a Lua error the plugin raised
+-- With the argument notree=1 the dissector gets a NULL tree in both passes (tshark's summary
+-- mode): then only the Info column (C) and the experts the plugin raised on it are printed:
+--   X <TAB> frame <TAB> expert name <TAB> hex(text)
 
 local plugin_path, segments_path = arg[1], arg[2]
 local sformat, sbyte, ssub = string.format, string.byte, string.sub
@@ -88,9 +91,11 @@ PROTO.__index = PROTO
 -- Preferences: assigning a Pref to p.prefs.name makes p.prefs.name read as its value (the default,
 -- or one given on the command line as name=value).
 local pref_values = {}
+local NOTREE = false
 for i = 3, #arg do
   local k, v = string.match(arg[i], "^([%w_]+)=(.*)$")
-  if k then pref_values[k] = v end
+  if k == "notree" then NOTREE = v == "1"
+  elseif k then pref_values[k] = v end
 end
 local PREFS = {
   __newindex = function(t, k, v)
@@ -279,11 +284,44 @@ function ITEM:add_packet_field(f, r, enc)
   if type(enc) ~= "number" then error("TreeItem:add_packet_field(" .. tostring(f and f.abbrev) .. "): no encoding", 2) end
   return self:add(f, r)
 end
+-- The stand-in's tree is always visible, so every field counts as referenced.
+ITEM.visible = true
+function ITEM:referenced(f)
+  if type(f) ~= "table" or not f.abbrev then error("TreeItem:referenced: not a field", 2) end
+  return true
+end
 function ITEM:set_generated() return self end
 function ITEM:set_len(n) check_integer(n, "TreeItem:set_len") return self end
 function ITEM:set_hidden() return self end
 function ITEM:append_text(t) check_string(t, "TreeItem:append_text") return self end
 function ITEM:set_text(t) check_string(t, "TreeItem:set_text") return self end
+-- A NULL tree (tshark without -V, filters or field output): adding to it adds nothing, but
+-- experts still count (Wireshark files them on the packet).
+local NULL_ITEM = {}
+NULL_ITEM.__index = NULL_ITEM
+NULL_ITEM.__tostring = function() return "TreeItem: expired=false, has item=false, has subtree=false, they are the same" end
+NULL_ITEM.visible = false
+local function new_null() return setmetatable({ experts = {} }, NULL_ITEM) end
+function NULL_ITEM:add(a, b, c, d)
+  if getmetatable(a) ~= PROTO and getmetatable(a) ~= RANGE and (type(a) ~= "table" or not a.abbrev) then
+    error("TreeItem:add: not a field", 2)
+  end
+  if c ~= nil and type(a) == "table" and a.abbrev then show_from_value(a, c) end
+  if d ~= nil then check_string(d, "TreeItem:add label") end
+  return self
+end
+function NULL_ITEM:add_packet_field() return self end
+function NULL_ITEM:referenced() return false end
+function NULL_ITEM:set_generated() return self end
+function NULL_ITEM:set_len() return self end
+function NULL_ITEM:set_text() return self end
+function NULL_ITEM:append_text() return self end
+function NULL_ITEM:add_proto_expert_info(e, text)
+  if type(e) ~= "table" or not e.abbrev then error("TreeItem:add_proto_expert_info: not a ProtoExpert", 2) end
+  self.experts[#self.experts + 1] = { name = "expert:" .. e.abbrev, text = text ~= nil and check_string(text, "expert text") or e.text }
+  return self
+end
+
 function ITEM:add_proto_expert_info(e, text)
   if type(e) ~= "table" or not e.abbrev then error("TreeItem:add_proto_expert_info: not a ProtoExpert", 2) end
   local child = new_item("expert", self.fields)
@@ -344,9 +382,16 @@ local function run_pass(visited)
     if not c then
       c = { proto = {}, info = {} }
       local info_col = c.info
-      c.cols = { info = { set = function(_, t) info_col.text = check_string(t, "Column:set") end,
-                          append = function(_, t) info_col.text = (info_col.text or "") .. check_string(t, "Column:append") end } }
-      setmetatable(c.cols, { __newindex = function(_, k, v) c.proto[k] = v end })
+      -- pinfo.cols.info is the Info column (set, append); assigning pinfo.cols.info = text sets it,
+      -- as Wireshark's Columns do.
+      local info_obj = { set = function(_, t) info_col.text = check_string(t, "Column:set") end,
+                         append = function(_, t) info_col.text = (info_col.text or "") .. check_string(t, "Column:append") end }
+      c.cols = setmetatable({}, {
+        __index = function(_, k) if k == "info" then return info_obj end return nil end,
+        __newindex = function(_, k, v)
+          if k == "info" then info_col.text = check_string(v, "Columns.info") else c.proto[k] = v end
+        end,
+      })
       columns[seg.frame] = c
     end
     local proto_col, info_col, cols = c.proto, c.info, c.cols
@@ -354,7 +399,7 @@ local function run_pass(visited)
       src_port = seg.sport, dst_port = seg.dport, can_desegment = can_desegment and 2 or 0,
       desegment_len = 0, desegment_offset = 0, cols = cols }
     local tvb = new_tvb(data, reported)
-    local root = new_item("root", {})
+    local root = NOTREE and new_null() or new_item("root", {})
     local port = port_table[math.min(seg.sport, seg.dport)] and math.min(seg.sport, seg.dport)
       or (port_table[math.max(seg.sport, seg.dport)] and math.max(seg.sport, seg.dport))
     local okc, e = pcall(function()
@@ -372,7 +417,11 @@ local function run_pass(visited)
       frames_items[seg.frame] = {}
       order[#order + 1] = seg.frame
     end
-    for _, c in ipairs(root.children) do table.insert(frames_items[seg.frame], c) end
+    if NOTREE then
+      for _, x in ipairs(root.experts) do table.insert(frames_items[seg.frame], x) end
+    else
+      for _, c in ipairs(root.children) do table.insert(frames_items[seg.frame], c) end
+    end
     if proto_col.protocol == "PGWIRE" and info_col.text then info[seg.frame] = info_col.text end
     if pinfo.desegment_len > 0 then return { offset = pinfo.desegment_offset, need = pinfo.desegment_len } end
     return nil
@@ -402,12 +451,19 @@ end
 
 -- Wireshark runs the init routine when it opens the file, not between passes.
 if pgwire.init then pgwire.init() end
+local clock0 = os.clock()
 run_pass(false)
+local clock1 = os.clock()
 local items, order, info = run_pass(true)
+if os.getenv("PGWIRE_STUB_TIME") then
+  io.stderr:write(sformat("first pass %.3f s, second pass %.3f s\n", clock1 - clock0, os.clock() - clock1))
+end
 for _, e in ipairs(errors) do emit(e) end
 for _, n in ipairs(order) do
   for _, it in ipairs(items[n]) do
-    if it.kind == "proto" then
+    if NOTREE then
+      emit(sformat("X\t%d\t%s\t%s", n, it.name, hex(it.text)))
+    elseif it.kind == "proto" then
       emit(sformat("I\t%d\t%s", n, hex(it.label or "")))
       flatten(it, it)
     end

@@ -49,14 +49,18 @@ describe("PG_TYPES (spec/data/types.ts)", () => {
     }
   });
 
-  it("names unknown OIDs", () => {
+  it("names types as PostgreSQL writes them: arrays as text[], unknown OIDs by number", () => {
     expect(typeName(23)).toBe("int4");
+    expect(typeName(1007)).toBe("int4[]");
+    expect(typeName(1009)).toBe("text[]");
+    expect(typeName(143)).toBe("xml[]");
+    expect(typeName(22)).toBe("int2vector");
     expect(typeName(16385)).toBe("oid 16385");
   });
 
   it("renders a Lua table of every type", () => {
     const lua = luaTypeTable();
-    expect(lua).toContain('[1007] = { name = "_int4", kind = "array", elem = 23 },');
+    expect(lua).toContain('[1007] = { name = "int4[]", kind = "array", elem = 23 },');
     expect(lua.split("\n")).toHaveLength(193 + 2);
   });
 });
