@@ -1,15 +1,22 @@
-// npm run bench [-- --reps N] [-- --dir DIR] [-- --no-memory]: the benchmark, measured
-// side by side in one run; the results go into docs/benchmarks.md (between its markers).
+// npm run bench [-- --reps N] [-- --dir DIR] [-- --no-memory] [-- --no-releases] [-- --compare-1g]:
+// the benchmark, measured side by side in one run; the results go into docs/benchmarks.md
+// (between its markers).
 //
 // Captures (made once by scripts/bench-capture.sh, as root, into DIR; default tmp/bench):
 //   pgbench.pcapng  pgbench -M extended and -M prepared, 4 clients (>= 200,000 packets)
 //   copy.pcapng     pgbench -i (COPY-heavy)
 //   big-100M.pcapng, big-1G.pcapng: pgbench.pcapng repeated, each copy's client on its own address
-// Measured, each N times (minimum and median): tshark summary and -V with no PostgreSQL dissector
-// (the floor), with the built-in pgsql and with pgwire.lua; tshark -T fields -e pgwire.query; the TS
-// decoder over the files; pg-protocol's Parser (node pg's) and the TS decoder over the same
-// reassembled server byte streams; the TS decoder's peak memory on the 100 MB and 1 GB files. The
-// TS side runs from an esbuild bundle of scripts/bench-ts.ts in a child process.
+// Measured:
+// - tshark with the built-in pgsql and with pgwire.lua, alternately, N times each (minimum and
+//   median seconds, peak memory): summary, -V, -T fields -e X.query, -Y X, -2 -Y X, on pgbench and
+//   copy; summary and -Y once on big-1G (not with --no-memory). With the host's tshark, and with
+//   Wireshark 4.6 (Lua 5.4) from its chroot (scripts/wireshark-releases.sh) unless --no-releases or
+//   not built.
+// - tshark with no PostgreSQL dissector (the floor), summary.
+// - The TS decoder over the files; pg-protocol's Parser (node pg's) and the TS decoder over the
+//   same reassembled server byte streams; the TS decoder's peak memory on the 100 MB and 1 GB files.
+// - `pgwire compare`'s peak memory on pgbench.pcapng (and on big-1G with --compare-1g: hours).
+// The TS side runs from an esbuild bundle of scripts/bench-ts.ts in a child process.
 
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
@@ -17,6 +24,7 @@ import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { PcapngWriter, readCapture } from "../src/pcap.ts";
+import { release, releaseState, tsharkCommand } from "../test/helpers/releases.ts";
 
 const ROOT = join(import.meta.dirname, "..");
 const PLUGIN = join(ROOT, "dissector", "pgwire.lua");
@@ -25,6 +33,8 @@ const { values } = parseArgs({
     reps: { type: "string", default: "3" },
     dir: { type: "string", default: join(ROOT, "tmp", "bench") },
     "no-memory": { type: "boolean", default: false },
+    "no-releases": { type: "boolean", default: false },
+    "compare-1g": { type: "boolean", default: false },
   },
 });
 const REPS = Number(values.reps);
@@ -105,26 +115,109 @@ function stat(xs: number[]): Stat {
   return { min: s[0], median: s[Math.floor(s.length / 2)] };
 }
 
-function run(cmd: string, args: string[]): Promise<number> {
+interface Run {
+  seconds: number;
+  /** Peak resident set (VmHWM) of the process, MB. */
+  peakMB: number;
+}
+
+/**
+ * Runs a command (its output thrown away) and measures its wall time and peak memory: VmHWM read
+ * from /proc every 50 ms (it only grows; a release's tshark is reached through exec's only, so the
+ * process is the same from env to tshark, and VmHWM is tshark's own).
+ */
+function run(cmd: readonly string[], args: string[]): Promise<Run> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const p = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
+    const p = spawn(cmd[0], [...cmd.slice(1), ...args], { stdio: ["ignore", "ignore", "pipe"] });
     let err = "";
+    let peakKB = 0;
+    const sample = () => {
+      try {
+        const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${p.pid}/status`, "utf8"));
+        if (m) peakKB = Math.max(peakKB, Number(m[1]));
+      } catch {
+        // It has just exited.
+      }
+    };
+    const timer = setInterval(sample, 50);
     p.stderr.on("data", (c) => {
       err += c;
     });
     p.on("error", reject);
     p.on("close", (code) => {
-      if (code !== 0) reject(new Error(`${cmd} ${args.join(" ")}: exit ${code}: ${err}`));
+      clearInterval(timer);
+      const seconds = (performance.now() - t0) / 1000;
+      if (code !== 0) reject(new Error(`${cmd.join(" ")} ${args.join(" ")}: exit ${code}: ${err}`));
       else if (/Lua Error|lua.*error/i.test(err)) reject(new Error(`Lua error: ${err}`));
-      else resolve((performance.now() - t0) / 1000);
+      else resolve({ seconds, peakMB: peakKB / 1024 });
     });
   });
 }
 
+/** A tshark to measure: the host's, or a Debian release's in its chroot (test/helpers/releases.ts). */
+interface Tshark {
+  label: string;
+  cmd: string[];
+}
+
+/** The modes of issue 12, with the targets (time and memory, as ratios to the built-in). */
+const MODES = [
+  { key: "summary", label: "summary `-r`", args: (_p: string) => [] as string[], target: 2.5 },
+  { key: "V", label: "`-V`", args: (_p: string) => ["-V"], target: 2.5 },
+  {
+    key: "fields",
+    label: "`-T fields -e X.query`",
+    args: (p: string) => ["-T", "fields", "-e", `${p}.query`],
+    target: 3,
+  },
+  { key: "Y", label: "`-Y X`", args: (p: string) => ["-Y", p], target: 3 },
+  { key: "2Y", label: "`-2 -Y X`", args: (p: string) => ["-2", "-Y", p], target: 3 },
+] as const;
+const MEMORY_TARGET = 1.5;
+
+interface Pair {
+  builtin: Stat;
+  pgwire: Stat;
+  builtinMB: number;
+  pgwireMB: number;
+}
+
+/**
+ * The built-in and the plugin in one mode, alternately (built-in, plugin, built-in, ...), so that
+ * both see the machine as it is at the time; `reps` runs each.
+ */
+async function pair(t: Tshark, file: string, mode: (typeof MODES)[number], reps: number): Promise<Pair> {
+  const b: Run[] = [];
+  const w: Run[] = [];
+  for (let i = 0; i < reps; i++) {
+    b.push(await run(t.cmd, ["-n", "-r", file, ...mode.args("pgsql")]));
+    w.push(await run(t.cmd, ["-n", "-X", `lua_script:${PLUGIN}`, "-r", file, ...mode.args("pgwire")]));
+  }
+  return {
+    builtin: stat(b.map((r) => r.seconds)),
+    pgwire: stat(w.map((r) => r.seconds)),
+    builtinMB: Math.max(...b.map((r) => r.peakMB)),
+    pgwireMB: Math.max(...w.map((r) => r.peakMB)),
+  };
+}
+
+/** One row of the tshark table, the targets checked. */
+function pairRow(capture: string, mode: (typeof MODES)[number], r: Pair): string {
+  const t = r.pgwire.min / r.builtin.min;
+  const m = r.pgwireMB / r.builtinMB;
+  const ok = (x: number, target: number) => `${x.toFixed(2)} ${x <= target ? "✓" : "✗"}`;
+  return `| ${capture} | ${mode.label} | ${fmt(r.builtin)} | ${fmt(r.pgwire)} | ${ok(t, mode.target)} (≤ ${mode.target}) | ${r.builtinMB.toFixed(0)} | ${r.pgwireMB.toFixed(0)} | ${ok(m, MEMORY_TARGET)} |`;
+}
+
+const PAIR_HEAD = [
+  "| capture | mode | built-in s (min / median) | pgwire s | time ratio (target) | built-in MB | pgwire MB | memory ratio (≤ 1.5) |",
+  "|---|---|---|---|---|---|---|---|",
+];
+
 async function timeTshark(args: string[]): Promise<Stat> {
   const xs: number[] = [];
-  for (let i = 0; i < REPS; i++) xs.push(await run("tshark", ["-n", ...args]));
+  for (let i = 0; i < REPS; i++) xs.push((await run(["tshark"], ["-n", ...args])).seconds);
   return stat(xs);
 }
 
@@ -147,6 +240,49 @@ async function tsBench<T>(...args: string[]): Promise<T> {
   return JSON.parse(out.trim().split("\n").pop() as string) as T;
 }
 
+/**
+ * `pgwire compare`'s peak memory, one row per capture: the command line (bin/pgwire.js, under tsx
+ * as users run it) in a child process, whose own high-water mark (VmHWM) is read from /proc while
+ * it runs; the tshark runs it starts are its children and not counted. Its time is mostly
+ * tshark's, writing PDML with the plugin.
+ */
+async function compareMemory(files: string[]): Promise<string[]> {
+  const rows = ["| capture | MB | frames compared | peak RSS (MB) | seconds | result |", "|---|---|---|---|---|---|"];
+  for (const f of files) {
+    log(`pgwire compare peak memory on ${f}`);
+    const t0 = performance.now();
+    const p = spawn(process.execPath, [join(ROOT, "bin", "pgwire.js"), "compare", f], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    p.stdout.on("data", (c) => {
+      out += c;
+    });
+    p.stderr.on("data", (c) => {
+      out += c;
+    });
+    let peakKB = 0;
+    const sample = () => {
+      try {
+        const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${p.pid}/status`, "utf8"));
+        if (m) peakKB = Math.max(peakKB, Number(m[1]));
+      } catch {
+        // It has just exited.
+      }
+    };
+    const timer = setInterval(sample, 200);
+    const code = await new Promise<number | null>((resolve) => p.on("close", resolve));
+    clearInterval(timer);
+    const seconds = (performance.now() - t0) / 1000;
+    const frames = /compared (\d+) frames/.exec(out)?.[1] ?? "?";
+    const result = code === 0 ? "agree" : (out.trim().split("\n").pop() ?? `exit ${code}`);
+    rows.push(
+      `| ${f.split("/").pop()} | ${(statSync(f).size / 1e6).toFixed(0)} | ${frames} | ${(peakKB / 1024).toFixed(0)} | ${seconds.toFixed(0)} | ${result} |`,
+    );
+  }
+  return rows;
+}
+
 // ---------------------------------------------------------------------------------------------
 
 const fmt = (s: Stat) => `${s.min.toFixed(2)} / ${s.median.toFixed(2)}`;
@@ -166,25 +302,52 @@ async function main(): Promise<void> {
     return n;
   };
 
+  const tsharks: Tshark[] = [{ label: "host", cmd: ["tshark"] }];
+  if (!values["no-releases"]) {
+    const r = release("4.6");
+    const st = releaseState(r);
+    if (st.ready) tsharks.push({ label: `Wireshark ${st.tshark} (Lua ${st.lua})`, cmd: tsharkCommand(r) });
+    else log(`Wireshark 4.6 not measured: ${st.reason}`);
+  }
+  const pairs = new Map<string, Pair>();
+  const tsharkTables: string[] = [];
+  for (const t of tsharks) {
+    const version = execFileSync(t.cmd[0], [...t.cmd.slice(1), "-v"], { encoding: "utf8" }).split("\n")[0];
+    const rows = [...PAIR_HEAD];
+    for (const f of files) {
+      const name = f.split("/").pop() as string;
+      for (const mode of MODES) {
+        log(`${t.label}: ${name}, ${mode.label}`);
+        const r = await pair(t, f, mode, REPS);
+        pairs.set(`${t.label} ${name} ${mode.key}`, r);
+        rows.push(pairRow(name, mode, r));
+      }
+    }
+    if (t.label === "host" && !values["no-memory"]) {
+      const big = join(DIR, "big-1G.pcapng");
+      await replicate(pgbench, big, 1e9);
+      for (const mode of MODES.filter((m) => m.key === "summary" || m.key === "Y")) {
+        log(`${t.label}: big-1G.pcapng, ${mode.label}`);
+        rows.push(pairRow("big-1G.pcapng", mode, await pair(t, big, mode, 1)));
+      }
+    }
+    tsharkTables.push(`#### ${version}\n\n${rows.join("\n")}`);
+  }
+
   for (const f of files) {
     const name = f.split("/").pop() as string;
-    log(`tshark on ${name}`);
     const r: Record<string, Stat> = {};
     r.floor = await timeTshark(["-r", f, "--disable-protocol", "pgsql"]);
-    r.builtin = await timeTshark(["-r", f]);
-    r.pgwire = await timeTshark(["-X", `lua_script:${PLUGIN}`, "-r", f]);
-    r.floorV = await timeTshark(["-r", f, "--disable-protocol", "pgsql", "-V"]);
-    r.builtinV = await timeTshark(["-r", f, "-V"]);
-    r.pgwireV = await timeTshark(["-X", `lua_script:${PLUGIN}`, "-r", f, "-V"]);
-    r.builtinQ = await timeTshark(["-r", f, "-T", "fields", "-e", "pgsql.query"]);
-    r.pgwireQ = await timeTshark(["-X", `lua_script:${PLUGIN}`, "-r", f, "-T", "fields", "-e", "pgwire.query"]);
+    r.builtin = (pairs.get(`host ${name} summary`) as Pair).builtin;
+    r.pgwire = (pairs.get(`host ${name} summary`) as Pair).pgwire;
+    r.pgwireV = (pairs.get(`host ${name} V`) as Pair).pgwire;
     log(`TS decoder on ${name}`);
     const ts = await tsBench<{ seconds: number[]; messages: number }>("decode", f, String(REPS));
     r.ts = stat(ts.seconds);
     results[name] = r;
     const size = statSync(f).size / 1e6;
     rows.push(
-      `| ${name} | ${await packets(f)} | ${size.toFixed(1)} | ${fmt(r.floor)} | ${fmt(r.builtin)} | ${fmt(r.pgwire)} | ${ratio(r.pgwire, r.builtin)} | ${fmt(r.floorV)} | ${fmt(r.builtinV)} | ${fmt(r.pgwireV)} | ${ratio(r.pgwireV, r.builtinV)} | ${fmt(r.builtinQ)} | ${fmt(r.pgwireQ)} |`,
+      `| ${name} | ${await packets(f)} | ${size.toFixed(1)} | ${fmt(r.floor)} | ${fmt(r.builtin)} | ${fmt(r.pgwire)} | ${ratio(r.pgwire, r.builtin)} |`,
     );
     lines.push(
       `| ${name} | ${fmt(r.ts)} | ${(size / r.ts.min).toFixed(1)} | ${Math.round(ts.messages / r.ts.min)} | ${(r.pgwire.min / r.ts.min).toFixed(1)} | ${(r.pgwireV.min / r.ts.min).toFixed(1)} |`,
@@ -219,6 +382,8 @@ async function main(): Promise<void> {
     }
   }
 
+  const compareTable = await compareMemory(values["compare-1g"] ? [pgbench, join(DIR, "big-1G.pcapng")] : [pgbench]);
+
   const tsharkVersion = execFileSync("tshark", ["-v"], { encoding: "utf8" }).split("\n")[0];
   // tshark -v says "with Lua" only: ask the embedded Lua itself.
   const probe = join(DIR, "lua-version.lua");
@@ -229,8 +394,8 @@ async function main(): Promise<void> {
     )?.[1] ?? "?";
   const pgVersion = JSON.parse(readFileSync(join(ROOT, "node_modules", "pg-protocol", "package.json"), "utf8")).version;
   const table = [
-    "| capture | packets | MB | floor | built-in pgsql | pgwire.lua | pgwire / built-in | floor -V | built-in -V | pgwire -V | pgwire / built-in (-V) | built-in -e pgsql.query | pgwire -e pgwire.query |",
-    "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    "| capture | packets | MB | floor | built-in pgsql | pgwire.lua | pgwire / built-in |",
+    "|---|---|---|---|---|---|---|",
     ...rows,
   ];
   const tsTable = [
@@ -252,7 +417,14 @@ Machine: ${machine}. ${tsharkVersion} (Lua ${luaVersion}), Node ${process.versio
 seconds as minimum / median. Commands: \`npm run bench\` (scripts/bench.ts), captures from
 \`scripts/bench-capture.sh\`.
 
-### tshark: no PostgreSQL dissector (floor), built-in pgsql, pgwire.lua
+### tshark: the built-in pgsql and pgwire.lua, mode by mode
+
+X is \`pgsql\` for the built-in, \`pgwire\` for the plugin. Seconds of wall time, memory the peak
+resident set of tshark; ✓ where the issue's target is met.
+
+${tsharkTables.join("\n\n")}
+
+### The floor: no PostgreSQL dissector (host's tshark, summary)
 
 ${table.join("\n")}
 
@@ -267,6 +439,10 @@ ${parserTable.join("\n")}
 ### The TS decoder's peak memory
 
 ${memTable.join("\n")}
+
+### pgwire compare's peak memory
+
+${compareTable.join("\n")}
 `;
   process.stdout.write(`${report}\n`);
   writeFileSync(join(DIR, "results.md"), report);
