@@ -9,7 +9,7 @@
 // field that runs past the message (the expert is raised by the runtime helper it called).
 
 import { type Element, type FieldDef, type IntType, intSize, usedFields } from "../spec/dsl.ts";
-import type { MessageModel, Model } from "./model.ts";
+import { type MessageModel, type Model, nestedBodies } from "./model.ts";
 
 const isSigned = (t: string) => t.startsWith("int");
 
@@ -116,11 +116,7 @@ function reader(model: Model, m: MessageModel, mode: Mode): string {
       if (e.kind === "copyStatement" && (tree || needs.copyStatement)) inTable.add(e.from.slice(1));
       if (e.kind === "remember" && neededList(e.list)) for (const x of e.vars) inTable.add(x);
       if (e.kind === "string" && e.bind?.startsWith("$") && neededVar(e.bind)) inTable.add(e.bind.slice(1));
-      if (e.kind === "switch") {
-        for (const [, b] of e.cases) walkReads(b);
-        walkReads(e.otherwise);
-      } else if (e.kind === "repeat" || e.kind === "untilZero" || e.kind === "tree" || e.kind === "optional")
-        walkReads(e.body);
+      for (const b of nestedBodies(e)) walkReads(b);
     }
   };
   walkReads(m.body);
@@ -156,11 +152,7 @@ function reader(model: Model, m: MessageModel, mode: Mode): string {
       if (e.kind === "repeat") structural.add(e.count.slice(1));
       if (e.kind === "switch") structural.add(e.on.slice(1));
       if (e.kind === "bytes" && typeof e.length === "string" && e.length !== "rest") structural.add(e.length.slice(1));
-      if (e.kind === "switch") {
-        for (const [, b] of e.cases) walkLayout(b);
-        walkLayout(e.otherwise);
-      } else if (e.kind === "repeat" || e.kind === "untilZero" || e.kind === "tree" || e.kind === "optional")
-        walkLayout(e.body);
+      for (const b of nestedBodies(e)) walkLayout(b);
     }
   };
   walkLayout(m.body);
@@ -481,11 +473,7 @@ function varKinds(body: readonly Element[]): Map<string, "number" | "string"> {
         !e.bind.startsWith("$")
       )
         kinds.set(e.bind, "string");
-      if (e.kind === "switch") {
-        for (const [, b] of e.cases) walk(b);
-        walk(e.otherwise);
-      } else if (e.kind === "repeat" || e.kind === "untilZero" || e.kind === "tree" || e.kind === "optional")
-        walk(e.body);
+      for (const b of nestedBodies(e)) walk(b);
     }
   };
   walk(body);
@@ -547,11 +535,7 @@ export function luaFlags(model: Model, m: MessageModel): string[] {
         ctx = true;
       if (e.kind === "copyRows") ctx = found = true;
       if (e.kind === "remember" || e.kind === "copyStatement") found = true;
-      if (e.kind === "switch") {
-        for (const [, b] of e.cases) walk(b);
-        walk(e.otherwise);
-      } else if (e.kind === "repeat" || e.kind === "untilZero" || e.kind === "tree" || e.kind === "optional")
-        walk(e.body);
+      for (const b of nestedBodies(e)) walk(b);
     }
   };
   walk(m.body);

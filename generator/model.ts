@@ -139,6 +139,13 @@ function parseInfo(info: string | undefined, name: string, vars: Set<string>): I
 }
 
 /** Checks that counts, lengths and switches only use variables bound earlier in the body. */
+/** The element lists nested in an element: a switch's cases and its otherwise, a loop's, subtree's or optional's body. */
+export function nestedBodies(e: Element): readonly (readonly Element[])[] {
+  if (e.kind === "switch") return [...e.cases.map(([, b]) => b), e.otherwise];
+  if (e.kind === "repeat" || e.kind === "untilZero" || e.kind === "tree" || e.kind === "optional") return [e.body];
+  return [];
+}
+
 function checkVars(m: MessageDef): void {
   // The runtime binds bodylen in every message, and instream in a payload set's messages.
   const known = new Set<string>(m.shape === "payload" ? ["bodylen", "instream"] : ["bodylen"]);
@@ -167,11 +174,7 @@ function checkVars(m: MessageDef): void {
       }
       const bind = bindOf(e);
       if (bind) known.add(bind.startsWith("$") ? "$" : bind);
-      if (e.kind === "switch") {
-        for (const [, b] of e.cases) walk(b);
-        walk(e.otherwise);
-      } else if (e.kind === "repeat" || e.kind === "untilZero" || e.kind === "tree" || e.kind === "optional")
-        walk(e.body);
+      for (const b of nestedBodies(e)) walk(b);
     }
   };
   walk(m.body);
@@ -194,11 +197,7 @@ function derivedFieldsOf(body: readonly Element[]): FieldDef[] {
             ? [e.name, e.type, e.value]
             : e.kind === "param"
               ? [e.type, e.value]
-              : e.kind === "switch"
-                ? [...e.cases.flatMap(([, b]) => derivedFieldsOf(b)), ...derivedFieldsOf(e.otherwise)]
-                : e.kind === "repeat" || e.kind === "untilZero" || e.kind === "tree" || e.kind === "optional"
-                  ? derivedFieldsOf(e.body)
-                  : [],
+              : nestedBodies(e).flatMap((b) => derivedFieldsOf(b)),
   );
 }
 
@@ -264,11 +263,7 @@ function needsOf(m: MessageDef, infoParts: InfoPart[], findings: FindingModel[])
         if (e.kind === "bytes" && typeof e.length === "string" && e.length !== "rest") vars.add(e.length.slice(1));
         if (e.kind === "string" && e.bind?.startsWith("$") && [...vars].some((v) => !fixed.has(v)))
           vars.add(e.bind.slice(1));
-        if (e.kind === "switch") {
-          for (const [, b] of e.cases) walk(b);
-          walk(e.otherwise);
-        } else if (e.kind === "repeat" || e.kind === "untilZero" || e.kind === "tree" || e.kind === "optional")
-          walk(e.body);
+        for (const b of nestedBodies(e)) walk(b);
       }
     };
     walk(m.body);

@@ -122,6 +122,29 @@ interface Run {
 }
 
 /**
+ * A process's peak resident set (VmHWM, kB), read from /proc every `ms` while it runs (VmHWM only
+ * grows, so the last reading is the peak, up to the last interval); stop() ends the watch.
+ */
+function watchPeak(pid: number | undefined, ms: number): { stop: () => number } {
+  let peakKB = 0;
+  const sample = () => {
+    try {
+      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+      if (m) peakKB = Math.max(peakKB, Number(m[1]));
+    } catch {
+      // It has just exited.
+    }
+  };
+  const timer = setInterval(sample, ms);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      return peakKB;
+    },
+  };
+}
+
+/**
  * Runs a command (its output thrown away) and measures its wall time and peak memory: VmHWM read
  * from /proc every 50 ms (it only grows; a release's tshark is reached through exec's only, so the
  * process is the same from env to tshark, and VmHWM is tshark's own).
@@ -131,22 +154,13 @@ function run(cmd: readonly string[], args: string[]): Promise<Run> {
     const t0 = performance.now();
     const p = spawn(cmd[0], [...cmd.slice(1), ...args], { stdio: ["ignore", "ignore", "pipe"] });
     let err = "";
-    let peakKB = 0;
-    const sample = () => {
-      try {
-        const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${p.pid}/status`, "utf8"));
-        if (m) peakKB = Math.max(peakKB, Number(m[1]));
-      } catch {
-        // It has just exited.
-      }
-    };
-    const timer = setInterval(sample, 50);
+    const peak = watchPeak(p.pid, 50);
     p.stderr.on("data", (c) => {
       err += c;
     });
     p.on("error", reject);
     p.on("close", (code) => {
-      clearInterval(timer);
+      const peakKB = peak.stop();
       const seconds = (performance.now() - t0) / 1000;
       if (code !== 0) reject(new Error(`${cmd.join(" ")} ${args.join(" ")}: exit ${code}: ${err}`));
       else if (/Lua Error|lua.*error/i.test(err)) reject(new Error(`Lua error: ${err}`));
@@ -261,18 +275,9 @@ async function compareMemory(files: string[]): Promise<string[]> {
     p.stderr.on("data", (c) => {
       out += c;
     });
-    let peakKB = 0;
-    const sample = () => {
-      try {
-        const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${p.pid}/status`, "utf8"));
-        if (m) peakKB = Math.max(peakKB, Number(m[1]));
-      } catch {
-        // It has just exited.
-      }
-    };
-    const timer = setInterval(sample, 200);
+    const peak = watchPeak(p.pid, 200);
     const code = await new Promise<number | null>((resolve) => p.on("close", resolve));
-    clearInterval(timer);
+    const peakKB = peak.stop();
     const seconds = (performance.now() - t0) / 1000;
     const frames = /compared (\d+) frames/.exec(out)?.[1] ?? "?";
     const result = code === 0 ? "agree" : (out.trim().split("\n").pop() ?? `exit ${code}`);
