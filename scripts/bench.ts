@@ -443,7 +443,7 @@ ${parserTable.join("\n")}
 
 ### The TS decoder's peak memory
 
-${memTable.join("\n")}
+${mem.length > 0 ? memTable.join("\n") : "Not measured in this run (`--no-memory`)."}
 
 ### pgwire compare's peak memory
 
