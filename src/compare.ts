@@ -380,6 +380,21 @@ export function tsharkArgs(file: string, opts: TsharkOptions, output: string[]):
   return args;
 }
 
+const TSHARK_MISSING = "tshark not found: install it (Debian: apt-get install tshark)";
+
+/** tshark's failure, or a missing tshark, as one clean error; its standard error otherwise. */
+function tsharkOutcome(r: { exitCode?: number; stderr?: unknown; code?: string; message?: string }): string {
+  if (r.code === "ENOENT" || /ENOENT/.test(String(r.message))) {
+    throw new CaptureError(TSHARK_MISSING);
+  }
+  const stderr = String(r.stderr ?? "");
+  if (r.exitCode !== 0)
+    throw new CaptureError(
+      `tshark failed: ${stderr.split("\n").find((l) => l.trim() && !l.startsWith("Running as user")) ?? `exit ${r.exitCode}`}`,
+    );
+  return stderr;
+}
+
 export async function runTshark(
   args: string[],
   tshark: readonly string[] = ["tshark"],
@@ -391,18 +406,10 @@ export async function runTshark(
       stripFinalNewline: false,
     });
     // With reject: false, execa returns a failure to start tshark instead of throwing it.
-    if ((r as { code?: string }).code === "ENOENT" || /ENOENT/.test(String((r as { message?: string }).message))) {
-      throw new CaptureError("tshark not found: install it (Debian: apt-get install tshark)");
-    }
-    if (r.exitCode !== 0)
-      throw new CaptureError(
-        `tshark failed: ${r.stderr.split("\n").find((l) => l.trim() && !l.startsWith("Running as user")) ?? `exit ${r.exitCode}`}`,
-      );
-    return { stdout: r.stdout, stderr: r.stderr };
+    return { stdout: r.stdout, stderr: tsharkOutcome(r) };
   } catch (e) {
     if (e instanceof CaptureError) throw e;
-    const err = e as { code?: string };
-    if (err.code === "ENOENT") throw new CaptureError("tshark not found: install it (Debian: apt-get install tshark)");
+    if ((e as { code?: string }).code === "ENOENT") throw new CaptureError(TSHARK_MISSING);
     throw e;
   }
 }
@@ -454,19 +461,6 @@ export function pluginNotLoaded(opts: TsharkOptions = {}): Promise<string | null
   return check;
 }
 
-/** tshark's failure, or a missing tshark, as one clean error; its standard error otherwise. */
-function tsharkOutcome(r: { exitCode?: number; stderr?: unknown; code?: string; message?: string }): string {
-  if (r.code === "ENOENT" || /ENOENT/.test(String(r.message))) {
-    throw new CaptureError("tshark not found: install it (Debian: apt-get install tshark)");
-  }
-  const stderr = String(r.stderr ?? "");
-  if (r.exitCode !== 0)
-    throw new CaptureError(
-      `tshark failed: ${stderr.split("\n").find((l) => l.trim() && !l.startsWith("Running as user")) ?? `exit ${r.exitCode}`}`,
-    );
-  return stderr;
-}
-
 /**
  * tshark whose standard output is read as the reader asks for it (tshark waits while its pipe is
  * full), its standard error kept; `finish` gives the standard error once it has exited.
@@ -487,8 +481,7 @@ function pullTshark(
       encoding: "utf8",
     });
   } catch (e) {
-    if ((e as { code?: string }).code === "ENOENT")
-      throw new CaptureError("tshark not found: install it (Debian: apt-get install tshark)");
+    if ((e as { code?: string }).code === "ENOENT") throw new CaptureError(TSHARK_MISSING);
     throw e;
   }
   const out = sub.stdout;
