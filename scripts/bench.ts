@@ -300,7 +300,6 @@ async function main(): Promise<void> {
   const files = [pgbench, copy];
   const lines: string[] = [];
   const rows: string[] = [];
-  const results: Record<string, Record<string, Stat>> = {};
   const packets = async (f: string) => {
     let n = 0;
     for await (const _ of readCapture(f)) n++;
@@ -349,7 +348,6 @@ async function main(): Promise<void> {
     log(`TS decoder on ${name}`);
     const ts = await tsBench<{ seconds: number[]; messages: number }>("decode", f, String(REPS));
     r.ts = stat(ts.seconds);
-    results[name] = r;
     const size = statSync(f).size / 1e6;
     rows.push(
       `| ${name} | ${await packets(f)} | ${size.toFixed(1)} | ${fmt(r.floor)} | ${fmt(r.builtin)} | ${fmt(r.pgwire)} | ${ratio(r.pgwire, r.builtin)} |`,
