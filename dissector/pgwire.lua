@@ -2251,9 +2251,8 @@ pgwire.prefs.heuristic = Pref.bool("Detect on any port", true,
 -- Helpers of the message readers (generator/templates/readers.lua)
 
 -- What the first pass keeps for later passes (see the runtime below) that the readers use: per
--- message its link to a request (ML), its COPY progress (MCP); per request the parameter types of
--- its statement (RQ_PT).
-local ML, MCP, RQ_PT
+-- message its COPY progress (MCP); per request the parameter types of its statement (RQ_PT).
+local MCP, RQ_PT
 
 -- luacheck: push ignore 421
 -- Included by pgwire.lua.ejs (one drop-in file): the helpers that the generated message readers
@@ -2556,8 +2555,9 @@ local function column(c, t, s, p, e, i, f)
 end
 
 -- The parameter types of the statement the message refers to (ParamElement): in the first pass
--- that statement's now, later the ones the first pass kept for the request (RQ_PT). c.m, c.v: the
--- message and its variables; c.pt caches the answer for the message's other parameters.
+-- that statement's now, later the ones the first pass kept for the request (RQ_PT; c.k: the
+-- message's request). c.m, c.v: the message and its variables; c.pt caches the answer for the
+-- message's other parameters.
 local function param_types(c)
   local types = c.pt
   if types ~= nil then return types end
@@ -2568,8 +2568,8 @@ local function param_types(c)
     local obj = map and type(key) == "string" and c.conn.objs[map][key]
     types = obj and obj.types or false
   else
-    local k = ML[c.g]
-    types = k and k > 0 and RQ_PT[k] or false
+    local k = c.k
+    types = k > 0 and RQ_PT[k] or false
   end
   c.pt = types
   return types
@@ -7103,18 +7103,25 @@ end
 -- a table per frame or per message would cost more than the rest of the dissector, in time and
 -- in memory.
 --
--- Messages are numbered in the order the first pass decodes them (g, from 1); a frame's messages
--- are consecutive, from FR_G[frame]. Requests are numbered apart (k, from 1).
---   FR_S[frame]    the state at the frame's first call
---   FR_G[frame]    the number of the frame's first message
---   FR_C[frame]    the frame's connection (later passes need not look it up by its addresses)
+-- A message is known by its frame and its place in the frame (i, from 0, across the frame's
+-- calls), as one number g = frame * MSG_PER_FRAME + i (a frame holds fewer: its messages come from
+-- one TCP segment and at most one message reassembled before it). Requests are numbered in the
+-- order the first pass sees them (k, from 1).
+--   FR_SC[frame]   { state at the frame's first call, the frame's connection }, one pair per
+--                  connection and state (conn.sc): later passes need not look the connection up
 --   FR_CALLS[frame]  for a frame of several calls (most have one): { [call key] = the number of
 --                  the call's first message in the frame, info = the key of the call that set the
 --                  Info column (later calls append to it) }; a call key is msg_key of its data
 --   FR_ALT[frame]  { [key] = state } the state at other calls of the frame where it differs
 --   MS[g]          the state before message g where it is not the one message g - 1 left
---   ML[g]          k when message g is request k, -k when it is the response that completes
---                  request k, 0 otherwise
+--   FR_K[frame]    the frame's links to requests, predicted rather than kept per message: a
+--                  request message is request kn, a response that completes a request completes
+--                  kn, where kn is one more than the last link in the call, and for the frame's
+--                  first call starts at the base b. FR_K is b + bits * 2^32, bit i set when the
+--                  frame's message i (i < KBITS) completes a request; MLX[g] holds the link (k for
+--                  request k, -k for the response completing it) of each message g that the rule
+--                  does not predict: the first link of a later call, a request answered out of
+--                  order, a completion past the bits.
 --   MX[g]          { unexpected = true } for a response no request waits for; { cb, cq } for a
 --                  CancelRequest: the BackendKeyData's frame and the request its backend ran
 --   MCP[g]         a CopyData's COPY progress (copy_pack)
@@ -7122,13 +7129,16 @@ end
 --   RQ_FR[k]       the request's frame f (its time: FR_T) and the frame of the response that
 --                  completed it, f + d, as f + d * 2^32 (d = 0: none yet; d past RESP_MAX: in
 --                  RQ_RESPX[k]): one number, not two; RQ_ROWS[k] the rows before it (nil: none);
---   RQ_SQL[k]      the SQL of the statement or portal it refers to; RQ_PT[k] the parameter types a
+--   RQ_SQL[k]      the SQL of the statement or portal it refers to (false: none known), kept only
+--                  where it differs from the previous such request's in the call (rq_sql);
+--                  RQ_PT[k] the parameter types a
 --                  Bind's values are typed by; RQ_TAGS[k] the command tags before the response (a
 --                  list, once completed the text), RQ_TAGROWS[k] the rows they count.
 -- A connection keeps its requests still waiting in conn.q[conn.qh .. conn.qt] (request numbers),
 -- conn.qm (their messages) and conn.qo (the object each refers to, or false).
 
-local FR_S, FR_G, FR_C, FR_T, FR_CALLS, FR_ALT, MS, MX
+local FR_SC, FR_T, FR_K, FR_CALLS, FR_ALT, MS, MLX, MX
+local MSG_PER_FRAME = 1048576
 local RQ_FR, RQ_RESPX, RQ_ROWS, RQ_SQL, RQ_TAGS, RQ_TAGROWS
 
 -- A request's frame and the frame of its response, from RQ_FR (see above).
@@ -7150,7 +7160,10 @@ local function rq_set_resp(k, frame)
   end
   RQ_FR[k] = x + d * TWO32
 end
-local G_NEXT, RQ_NEXT
+local RQ_NEXT
+-- Bits of FR_K: 2^i for message i of a frame.
+local KBITS, KBIT = 21, { [0] = 1 }
+for i = 1, KBITS - 1 do KBIT[i] = KBIT[i - 1] * 2 end
 -- First pass: the frame the last call was for, its messages so far, its first call's data (for
 -- its key, needed only if the frame has another call), and whether a call set its Info column.
 local CUR_FRAME, CUR_N, CUR_S, CUR_LEN, CUR_TAG, CUR_SET
@@ -7159,9 +7172,9 @@ local CUR_FRAME, CUR_N, CUR_S, CUR_LEN, CUR_TAG, CUR_SET
 local COLS_OF, NCOLS = {}, 0
 
 local function reset_records()
-  FR_S, FR_G, FR_C, FR_T, FR_CALLS, FR_ALT, MS, ML, MX, MCP = {}, {}, {}, {}, {}, {}, {}, {}, {}, {}
+  FR_SC, FR_T, FR_K, FR_CALLS, FR_ALT, MS, MLX, MX, MCP = {}, {}, {}, {}, {}, {}, {}, {}, {}
   RQ_FR, RQ_RESPX, RQ_ROWS, RQ_SQL, RQ_PT, RQ_TAGS, RQ_TAGROWS = {}, {}, {}, {}, {}, {}, {}
-  G_NEXT, RQ_NEXT, SQL_TEXT = 1, 0, {}
+  RQ_NEXT, SQL_TEXT = 0, {}
   CUR_FRAME, CUR_N = -1, 0
 end
 reset_records()
@@ -7244,12 +7257,22 @@ local function cancel_first_pass(c, m, v, g)
   MX[g] = { cb = owner.frame, cq = head }
 end
 
--- What the first pass found for message g, in its tree t: its link back to the request, the SQL
--- it refers to, Bind's parameters, the cancel links. r0: the message's zero-length range.
-local function add_links(c, t, g)
+-- The SQL request k refers to: the last one kept at or before it (the first request of a call that
+-- refers to an object keeps its SQL, so the walk stays in the request's call).
+local function rq_sql(k)
+  for j = k, math.max(1, k - 65535), -1 do
+    local x = RQ_SQL[j]
+    if x ~= nil then return x or nil end
+  end
+  return nil
+end
+
+-- What the first pass found for message g, in its tree t: its link back to the request (k, as in
+-- MLX), the SQL it refers to (refers: the message refers to an object), Bind's parameters, the
+-- cancel links. r0: the message's zero-length range.
+local function add_links(c, t, g, k, refers)
   local vis, r0 = c.vis, c.r0
-  local k = ML[g]
-  if k and k < 0 then
+  if k < 0 and RQ_FR[-k] then
     k = -k
     local rf = rq_frame(k)
     if vis or REFS[F.responseTo] then GEN(ADD(t, F.responseTo, r0, rf)) end
@@ -7265,8 +7288,8 @@ local function add_links(c, t, g)
       local tr = RQ_TAGROWS[k]
       if tr > 0 and (vis or REFS[F.tagRows]) then GEN(ADD(t, F.tagRows, r0, tr)) end
     end
-  elseif k and k > 0 then
-    local sql = RQ_SQL[k]
+  elseif k > 0 and refers then
+    local sql = rq_sql(k)
     if sql and (vis or REFS[F.sql]) then GEN(ADD(t, F.sql, r0, sql)) end
   end
   local x = MX[g]
@@ -7389,6 +7412,18 @@ local function dissect_messages(c, S)
   local first, conn, nt = c.first, c.conn, c.nt
   local infos, ninfo, ord, g0 = c.infos, 0, c.ord, c.g0
   local prev = S
+  -- Links (FR_K): the number the call's next link is predicted to have (nil: not known), the
+  -- frame's completion bits, and whether the call's first link sets the frame's base.
+  local kn, kbits, kbase = nil, 0, ord == 0
+  -- The SQL last kept in RQ_SQL by this call (nil: none yet).
+  local sqlprev = nil
+  if not first then
+    local x = FR_K[c.number]
+    if x then
+      kbits = floor(x / TWO32)
+      if ord == 0 then kn = x % TWO32 end
+    end
+  end
   -- Where the current state puts messages (spec/dsl.ts Phase), computed when its core changes.
   local phase_core, phase = nil, nil
   local core = S[1]
@@ -7484,7 +7519,7 @@ local function dissect_messages(c, S)
         if (cols and cols ~= S[3]) or (rf and rf ~= S[4]) then S = state(S[1], S[2], cols or S[3], rf or S[4]) end
       end
       -- The message's number; the state before it, as the first pass had it.
-      local gm = g0 + ord
+      local gm, mi = g0 + ord, ord
       ord = ord + 1
       if first then
         if S ~= prev then
@@ -7540,6 +7575,24 @@ local function dissect_messages(c, S)
         c.v, c.dirty = v, false
       end
       if m.ctx then c.core, c.g, c.m, c.pt = core, gm, m, nil end
+      -- The message's link (k for request k, -k for the response completing it, 0 for none): on
+      -- later passes what the first pass kept (FR_K, MLX), before the reader (Bind's parameters).
+      local k = 0
+      local lk = m.lk
+      if lk and not first then
+        k = MLX[gm]
+        if not k then
+          if lk == 1 then
+            k = kn or 0
+          elseif mi < KBITS and floor(kbits / KBIT[mi]) % 2 == 1 then
+            k = -(kn or 0)
+          else
+            k = 0
+          end
+        end
+        if k ~= 0 then kn = (k < 0 and -k or k) + 1 end
+      end
+      c.k = k
       local body = (shape == "single") and off or (off + hdr + 4)
       if m.lenck and ((m.fixed and m.fixed ~= size - hdr) or (m.max and size - hdr > m.max)) then
         x_expert(c, "badLength", sformat("Invalid message length %d", size - hdr))
@@ -7570,8 +7623,6 @@ local function dissect_messages(c, S)
         end
       end
       if first then
-        local k = 0
-        local lk = m.lk
         local of = m.obj
         if of then obj = of(conn.objs, v, c.lists) end
         if lk == 1 then
@@ -7583,8 +7634,11 @@ local function dissect_messages(c, S)
           RQ_FR[k] = number
           local qt = conn.qt + 1
           conn.q[qt], conn.qm[qt], conn.qo[qt], conn.qt = k, m, obj or false, qt
+          if of then
+            local sql = obj and obj.sql or false
+            if sql ~= sqlprev then RQ_SQL[k], sqlprev = sql, sql end
+          end
           if obj then
-            RQ_SQL[k] = obj.sql
             -- Parameter types, where the statement has some.
             if m.objects.params and obj.types and #obj.types > 0 then RQ_PT[k] = obj.types end
           end
@@ -7604,13 +7658,23 @@ local function dissect_messages(c, S)
             k = link_response(c, m, v, gm)
           end
         end
-        ML[gm] = k
+        if k ~= 0 then
+          -- Kept as FR_K predicts it, or else in MLX.
+          local number, a = c.number, k < 0 and -k or k
+          if a ~= kn then
+            if kn == nil and kbase then FR_K[number] = FR_K[number] + a else MLX[gm] = k end
+          end
+          if k < 0 then
+            if mi < KBITS then FR_K[number] = FR_K[number] + KBIT[mi] * TWO32 else MLX[gm] = k end
+          end
+          kn, kbase = a + 1, false
+        end
         if m.rare then
           if m.start then conn.started = true end
           if m.cancelKey then cancel_first_pass(c, m, v, gm) end
         end
       end
-      if t and not lite then add_links(c, t, gm) end
+      if t and not lite then add_links(c, t, gm, k, m.obj) end
       local fs = m.findings
       if fs then
         for i = 1, #fs do
@@ -7619,8 +7683,7 @@ local function dissect_messages(c, S)
         end
       end
       if t and not lite then
-        local k = ML[gm]
-        local resp = k and k > 0 and rq_resp(k)
+        local resp = k > 0 and RQ_FR[k] and rq_resp(k)
         if resp and resp > 0 and (c.vis or REFS[F.responseIn]) then
           GEN(ADD(t, F.responseIn, c.r0, resp))
         end
@@ -7693,7 +7756,7 @@ end
 
 -- Connections by their port pair (a number) and then their address pair (a string), the same in
 -- both directions and in every pass (tcp.stream is not available to Lua when tshark builds no
--- tree). Later passes find a frame's connection in FR_C.
+-- tree). Later passes find a frame's connection in FR_SC.
 local function conn_of(pinfo, sp, dp)
   local a, z = tostring(pinfo.src), tostring(pinfo.dst)
   local pk, ak
@@ -7713,7 +7776,7 @@ end
 
 local function new_conn(sport, saddr)
   return { sport = sport, saddr = saddr, cur = INITIAL, q = {}, qm = {}, qo = {}, qh = 1, qt = 0,
-           objs = { S = {}, P = {} } }
+           objs = { S = {}, P = {} }, sc = {} }
 end
 
 function pgwire.dissector(tvb, pinfo, tree)
@@ -7721,7 +7784,8 @@ function pgwire.dissector(tvb, pinfo, tree)
   if caplen == 0 then return 0 end
   local number, visited = pinfo.number, pinfo.visited
   local sp, dp = pinfo.src_port, pinfo.dst_port
-  local conn = visited and FR_C[number]
+  local fr = FR_SC[number]
+  local conn = visited and fr and fr[2]
   if not conn then
     local byport, ak, a, z
     conn, byport, ak, a, z = conn_of(pinfo, sp, dp)
@@ -7748,7 +7812,7 @@ function pgwire.dissector(tvb, pinfo, tree)
   -- start in the frame's numbering, and which call set the Info column (info), by call key.
   local tag = in_tls and "t" or ""
   local s = tvb:raw(0, caplen)
-  local fs = FR_S[number]
+  local fs = fr and fr[1]
   local S, ord, calls, key16
   if visited and fs then
     S, ord = fs, 0
@@ -7775,7 +7839,12 @@ function pgwire.dissector(tvb, pinfo, tree)
     end
     ord = CUR_N
     if not fs then
-      FR_S[number], FR_G[number], FR_C[number], FR_T[number] = S, G_NEXT, conn, 0
+      local sc = conn.sc[S]
+      if not sc then
+        sc = { S, conn }
+        conn.sc[S] = sc
+      end
+      FR_SC[number], FR_T[number], FR_K[number] = sc, 0, 0
     elseif S ~= fs then
       local alt = FR_ALT[number]
       if not alt then
@@ -7808,12 +7877,11 @@ function pgwire.dissector(tvb, pinfo, tree)
     conn, tag
   c.nt, c.vis = nt, (not nt) and tree.visible
   c.first, c.number = not visited, number
-  c.g0, c.ord, c.t = FR_G[number], ord, nil
+  c.g0, c.ord, c.t = number * MSG_PER_FRAME, ord, nil
   c.ninfo = 0
   local ok, S2, handed = pcall(dissect_messages, c, S)
   if not visited then
     CUR_N = c.ord
-    if FR_G[number] + c.ord > G_NEXT then G_NEXT = FR_G[number] + c.ord end
   end
   depth = depth - 1
   if not ok then

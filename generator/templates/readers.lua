@@ -298,8 +298,9 @@ local function column(c, t, s, p, e, i, f)
 end
 
 -- The parameter types of the statement the message refers to (ParamElement): in the first pass
--- that statement's now, later the ones the first pass kept for the request (RQ_PT). c.m, c.v: the
--- message and its variables; c.pt caches the answer for the message's other parameters.
+-- that statement's now, later the ones the first pass kept for the request (RQ_PT; c.k: the
+-- message's request). c.m, c.v: the message and its variables; c.pt caches the answer for the
+-- message's other parameters.
 local function param_types(c)
   local types = c.pt
   if types ~= nil then return types end
@@ -310,8 +311,8 @@ local function param_types(c)
     local obj = map and type(key) == "string" and c.conn.objs[map][key]
     types = obj and obj.types or false
   else
-    local k = ML[c.g]
-    types = k and k > 0 and RQ_PT[k] or false
+    local k = c.k
+    types = k > 0 and RQ_PT[k] or false
   end
   c.pt = types
   return types
