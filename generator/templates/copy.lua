@@ -575,25 +575,30 @@ end
 -- A CopyData's data: the bytes, and in a COPY whose statement was seen, its rows (CopyRowsElement).
 -- How far the COPY has got is not connection state (that would copy the state and keep a snapshot
 -- per CopyData, and COPY sends hundreds of thousands): the first pass keeps it per connection
--- (conn.cp, set by the effect "copyData" from c.cs) and per message (MCP, by the message's number),
--- which later passes read. Without a tree (t nil) rows are counted, not built.
+-- (conn.cp, set by the effect "copyData" from c.cs) and in MCP (by the message's number) for the
+-- CopyData whose progress does not follow from the previous CopyData of its call (c.cpprev: the
+-- first of a call, one after another COPY began); later passes read MCP there and carry the
+-- progress from message to message in between. Without a tree (t nil) rows are counted, not built.
 local function copy_rows(c, t, s, p, e, fdata, f)
   local n = e - p
   if n > 0 and t and (c.vis or REFS[fdata]) then ADD(t, fdata, c.tvb(p, n)) end
   local cfg = c.core.cfg
   if cfg and n > 0 and (cfg.dir == "in") == c.fe then
     local st
+    local prev = c.cpprev
     if c.first then
       st = c.conn.cp
       if not st or st.cfg ~= cfg then st = copy_fresh(cfg) end
-      MCP[c.g] = copy_pack(st)
+      if st ~= prev then MCP[c.g] = copy_pack(st) end
     else
-      st = copy_unpack(MCP[c.g], cfg)
+      local x = MCP[c.g]
+      if x == nil and prev and prev.cfg == cfg then st = prev else st = copy_unpack(x, cfg) end
     end
     c.nt, c.tree = (t == nil), t
     local data = ssub(s, p + 1, e)
     if cfg.fmt == "binary" then c.cs = copy_binary(c, f, st, data, p)
     else c.cs = copy_text(c, f, st, data, p) end
+    c.cpprev = c.cs
   end
   return e
 end

@@ -303,16 +303,17 @@ end
 --   FR_K[frame]    the frame's links to requests, predicted rather than kept per message: a
 --                  request message is request kn, a response that completes a request completes
 --                  kn, where kn is one more than the last link in the call, and for the frame's
---                  first call starts at the base b. FR_K is b + bits * 2^32, bit i set when the
---                  frame's message i (i < KBITS) completes a request; MLX[g] holds the link (k for
---                  request k, -k for the response completing it) of each message g that the rule
---                  does not predict: the first link of a later call, a request answered out of
---                  order, a completion past the bits.
+--                  first call starts at the base b. A server's frame: FR_K is b + bits * 2^32,
+--                  bit i set when the frame's message i (i < KBITS) completes a request. A
+--                  client's frame: FR_K is the frame's time if it holds a request (0 if not), and
+--                  b is found in RQ_FR (requests are numbered in frame order: rq_first). MLX[g]
+--                  holds the link (k for request k, -k for the response completing it) of each
+--                  message g that the rule does not predict: the first link of a later call, a
+--                  request answered out of order, a completion past the bits.
 --   MX[g]          { unexpected = true } for a response no request waits for; { cb, cq } for a
 --                  CancelRequest: the BackendKeyData's frame and the request its backend ran
 --   MCP[g]         a CopyData's COPY progress (copy_pack)
---   FR_T[frame]    the frame's time when it holds a request (0 otherwise)
---   RQ_FR[k]       the request's frame f (its time: FR_T) and the frame of the response that
+--   RQ_FR[k]       the request's frame f (its time: FR_K[f]) and the frame of the response that
 --                  completed it, f + d, as f + d * 2^32 (d = 0: none yet; d past RESP_MAX: in
 --                  RQ_RESPX[k]): one number, not two; RQ_ROWS[k] the rows before it (nil: none);
 --   RQ_SQL[k]      the SQL of the statement or portal it refers to (false: none known), kept only
@@ -323,7 +324,7 @@ end
 -- A connection keeps its requests still waiting in conn.q[conn.qh .. conn.qt] (request numbers),
 -- conn.qm (their messages) and conn.qo (the object each refers to, or false).
 
-local FR_SC, FR_T, FR_K, FR_CALLS, FR_ALT, MS, MLX, MX
+local FR_SC, FR_K, FR_CALLS, FR_ALT, MS, MLX, MX
 local MSG_PER_FRAME = 1048576
 local RQ_FR, RQ_RESPX, RQ_ROWS, RQ_SQL, RQ_TAGS, RQ_TAGROWS
 
@@ -358,7 +359,7 @@ local CUR_FRAME, CUR_N, CUR_S, CUR_LEN, CUR_TAG, CUR_SET
 local COLS_OF, NCOLS = {}, 0
 
 local function reset_records()
-  FR_SC, FR_T, FR_K, FR_CALLS, FR_ALT, MS, MLX, MX, MCP = {}, {}, {}, {}, {}, {}, {}, {}, {}
+  FR_SC, FR_K, FR_CALLS, FR_ALT, MS, MLX, MX, MCP = {}, {}, {}, {}, {}, {}, {}, {}
   RQ_FR, RQ_RESPX, RQ_ROWS, RQ_SQL, RQ_PT, RQ_TAGS, RQ_TAGROWS = {}, {}, {}, {}, {}, {}, {}
   RQ_NEXT, SQL_TEXT = 0, {}
   CUR_FRAME, CUR_N = -1, 0
@@ -443,6 +444,17 @@ local function cancel_first_pass(c, m, v, g)
   MX[g] = { cb = owner.frame, cq = head }
 end
 
+-- The first request of client frame f (requests are numbered in the order of their frames).
+local function rq_first(f)
+  local lo, hi = 1, RQ_NEXT
+  while lo < hi do
+    local mid = floor((lo + hi) / 2)
+    if RQ_FR[mid] % TWO32 < f then lo = mid + 1 else hi = mid end
+  end
+  if lo <= RQ_NEXT and RQ_FR[lo] % TWO32 == f then return lo end
+  return nil
+end
+
 -- The SQL request k refers to: the last one kept at or before it (the first request of a call that
 -- refers to an object keeps its SQL, so the walk stays in the request's call).
 local function rq_sql(k)
@@ -463,7 +475,7 @@ local function add_links(c, t, g, k, refers)
     local rf = rq_frame(k)
     if vis or REFS[F.responseTo] then GEN(ADD(t, F.responseTo, r0, rf)) end
     if vis or REFS[F.time] then
-      local us = floor((c.pinfo.abs_ts - FR_T[rf]) * 1000000 + 0.5)
+      local us = floor((c.pinfo.abs_ts - FR_K[rf]) * 1000000 + 0.5)
       GEN(ADD(t, F.time, r0, NSTime.new(floor(us / 1000000), (us % 1000000) * 1000)))
     end
     local rows = RQ_ROWS[k]
@@ -603,7 +615,7 @@ local function dissect_messages(c, S)
   local kn, kbits, kbase = nil, 0, ord == 0
   -- The SQL last kept in RQ_SQL by this call (nil: none yet).
   local sqlprev = nil
-  if not first then
+  if not first and not fe then
     local x = FR_K[c.number]
     if x then
       kbits = floor(x / TWO32)
@@ -769,6 +781,7 @@ local function dissect_messages(c, S)
         k = MLX[gm]
         if not k then
           if lk == 1 then
+            if not kn and kbase then kn = rq_first(c.number) end
             k = kn or 0
           elseif mi < KBITS and floor(kbits / KBIT[mi]) % 2 == 1 then
             k = -(kn or 0)
@@ -816,7 +829,7 @@ local function dissect_messages(c, S)
           k = RQ_NEXT + 1
           RQ_NEXT = k
           local number = c.number
-          if FR_T[number] == 0 then FR_T[number] = pinfo.abs_ts end
+          if FR_K[number] == 0 then FR_K[number] = pinfo.abs_ts end
           RQ_FR[k] = number
           local qt = conn.qt + 1
           conn.q[qt], conn.qm[qt], conn.qo[qt], conn.qt = k, m, obj or false, qt
@@ -848,7 +861,12 @@ local function dissect_messages(c, S)
           -- Kept as FR_K predicts it, or else in MLX.
           local number, a = c.number, k < 0 and -k or k
           if a ~= kn then
-            if kn == nil and kbase then FR_K[number] = FR_K[number] + a else MLX[gm] = k end
+            -- The base: a server's frame keeps it; a client's is found again (rq_first).
+            if kn == nil and kbase then
+              if k < 0 then FR_K[number] = FR_K[number] + a end
+            else
+              MLX[gm] = k
+            end
           end
           if k < 0 then
             if mi < KBITS then FR_K[number] = FR_K[number] + KBIT[mi] * TWO32 else MLX[gm] = k end
@@ -1030,7 +1048,7 @@ function pgwire.dissector(tvb, pinfo, tree)
         sc = { S, conn }
         conn.sc[S] = sc
       end
-      FR_SC[number], FR_T[number], FR_K[number] = sc, 0, 0
+      FR_SC[number], FR_K[number] = sc, 0
     elseif S ~= fs then
       local alt = FR_ALT[number]
       if not alt then
@@ -1062,7 +1080,7 @@ function pgwire.dissector(tvb, pinfo, tree)
   c.tvb, c.s, c.caplen, c.total, c.pinfo, c.root, c.fe, c.conn, c.tag = tvb, s, caplen, nil, pinfo, tree, fe,
     conn, tag
   c.nt, c.vis = nt, (not nt) and tree.visible
-  c.first, c.number = not visited, number
+  c.first, c.number, c.cpprev = not visited, number, nil
   c.g0, c.ord, c.t = number * MSG_PER_FRAME, ord, nil
   c.ninfo = 0
   local ok, S2, handed = pcall(dissect_messages, c, S)
