@@ -28,13 +28,26 @@ export interface RequestRecord {
   /** Filled in as the answer comes: */
   rows: number;
   tags: string[];
-  /** Seconds from the request to the message that completed it. */
+  /**
+   * Seconds from the request to the message that ended it: its completion, or the error that
+   * failed it (an error raised for its Parse or Bind, or the FATAL that ended the session).
+   */
   duration?: number;
   responseFrame?: number;
   error?: ServerMessage;
   notices: ServerMessage[];
-  /** Completed (its answer came), as opposed to never answered within the capture. */
+  /** Ended (answered, failed or skipped), as opposed to still waiting. */
   done: boolean;
+  /**
+   * What became of it: answered without error; failed with `error`; skipped (the server ignored it
+   * after an earlier error of its pipeline, until Sync, or it was queued when the session ended);
+   * unanswered (no answer before the capture ends).
+   */
+  outcome?: "ok" | "failed" | "skipped" | "unanswered";
+  /** For a request whose step failed before it ran: the message the error answered (Parse, Bind, ...). */
+  failedAt?: string;
+  /** For a skipped request: the error after which the server skipped it. */
+  skippedAfter?: { frame: number; code: string };
 }
 
 /** An ErrorResponse or NoticeResponse. */
@@ -81,6 +94,17 @@ export interface ConnectionRecord {
   server: Endpoint;
   /** The client's SYN (the handshake), when the capture has it. */
   syn?: { frame: number; time: number };
+  /**
+   * The rest of the handshake: the server's SYN/ACK and the client's ACK, and the round trip
+   * from SYN to ACK as seen where the capture was taken.
+   */
+  handshake?: {
+    synAck?: { frame: number; time: number };
+    ack?: { frame: number; time: number };
+    /** Seconds from the SYN to the SYN/ACK, and from the SYN/ACK to the ACK. */
+    serverRtt?: number;
+    clientRtt?: number;
+  };
   first: { frame: number; time: number };
   last: { frame: number; time: number };
   /** SSLRequest / GSSENCRequest and the answer; TLS that followed. */
@@ -128,14 +152,38 @@ export interface ConnectionRecord {
   postgres: boolean;
 }
 
+type At = { frame: number; time: number };
+/** A TCP handshake as far as seen: the client's SYN, the server's SYN/ACK, the client's ACK. */
+interface Handshake {
+  syn?: At;
+  synAck?: At;
+  ack?: At;
+}
+
+/** The record's handshake (beyond the SYN) with its round trips, if the capture has more than the SYN. */
+function handshakeOf(h: Handshake | undefined): ConnectionRecord["handshake"] {
+  if (!h || (!h.synAck && !h.ack)) return undefined;
+  const us = (t: number) => Math.round(t * 1e6) / 1e6;
+  return {
+    synAck: h.synAck,
+    ack: h.ack,
+    serverRtt: h.syn && h.synAck ? us(h.synAck.time - h.syn.time) : undefined,
+    clientRtt: h.synAck && h.ack ? us(h.ack.time - h.synAck.time) : undefined,
+  };
+}
+
 /** Requests and messages a connection keeps for its story; the rest are only counted. */
 export const MAX_KEPT = 500;
 
 export interface AnalyzerListener {
   /** A request got its answer (or the connection ended without one). */
   request?(r: RequestRecord, c: ConnectionRecord): void;
-  /** A connection closed, or the capture ended: its record is complete. */
-  connection?(c: ConnectionRecord): void;
+  /**
+   * A connection closed, or the capture ended: its record is complete. `oldestOpen`: the lowest
+   * stream number of the connections still open (or opening), to tell them in the order they
+   * started.
+   */
+  connection?(c: ConnectionRecord, oldestOpen: number | undefined): void;
 }
 
 /** The findings worth telling: security and protocol problems, by expert abbrev. */
@@ -196,12 +244,25 @@ function serverMessage(m: DecodedMessage, time: number): ServerMessage {
 export class Analyzer {
   private readonly conns = new Map<number, ConnectionRecord>();
   /** Streams seen (SYN) but not yet known to carry PostgreSQL: their handshake, for a moment. */
-  private readonly syns = new Map<number, { frame: number; time: number }>();
+  private readonly syns = new Map<number, Handshake>();
   /** Each request's record by its message, for the answers that name it (DecodedMessage.request). */
   private readonly requestOf = new WeakMap<DecodedMessage, RequestRecord>();
   /** Per connection: the last Bind's parameters (for the Execute after it), the requests not yet answered. */
   private readonly binds = new Map<number, string[]>();
   private readonly pending = new Map<number, Set<RequestRecord>>();
+  /**
+   * The order of the client's messages that matter to errors in a pipeline: requests, and the
+   * Parse, Bind, Describe, Close and Sync messages of the extended protocol (by their message).
+   */
+  private seq = 0;
+  private readonly seqOf = new WeakMap<object, number>();
+  /** Per connection: the Syncs sent and not yet answered, by their place in that order. */
+  private readonly syncs = new Map<number, number[]>();
+  /**
+   * Per connection: an error that answered a Parse or Bind (at its place in the order) before the
+   * Execute of its step was sent; that Execute, when it comes before the next Sync, fails with it.
+   */
+  private readonly stepErrors = new Map<number, { at: number; error: ServerMessage; duration: number; msg: string }>();
 
   constructor(private readonly listener: AnalyzerListener = {}) {}
 
@@ -232,7 +293,8 @@ export class Analyzer {
       stream,
       client: { addr: "", port: 0 },
       server: { addr: "", port: 0 },
-      syn: this.syns.get(stream),
+      syn: this.syns.get(stream)?.syn,
+      handshake: handshakeOf(this.syns.get(stream)),
       first: { frame, time },
       last: { frame, time },
       encryption: { tls: false },
@@ -258,13 +320,28 @@ export class Analyzer {
 
   private event(e: TcpEvent): void {
     const c = this.conns.get(e.stream);
+    const at = { frame: e.frame, time: e.time };
     if (!c) {
-      if (e.kind === "syn") this.syns.set(e.stream, { frame: e.frame, time: e.time });
-      else this.syns.delete(e.stream);
+      if (e.kind === "syn" || e.kind === "ack") {
+        const h = this.syns.get(e.stream) ?? {};
+        if (e.kind === "ack") h.ack ??= at;
+        else if (e.ack) h.synAck ??= at;
+        else h.syn ??= at;
+        this.syns.set(e.stream, h);
+      } else this.syns.delete(e.stream);
+      return;
+    }
+    if (e.kind === "syn" || e.kind === "ack") {
+      // The handshake ends after the first data (TCP Fast Open): complete it.
+      const h: Handshake = { syn: c.syn, synAck: c.handshake?.synAck, ack: c.handshake?.ack };
+      if (e.kind === "ack") h.ack ??= at;
+      else if (e.ack) h.synAck ??= at;
+      else h.syn ??= at;
+      c.syn = h.syn;
+      c.handshake = handshakeOf(h);
       return;
     }
     const fromClient = c.client.port !== 0 ? e.srcPort === c.client.port && e.src === c.client.addr : undefined;
-    const at = { frame: e.frame, time: e.time };
     if (e.kind === "fin") {
       if (fromClient === false) c.fin.server ??= at;
       else c.fin.client ??= at;
@@ -282,13 +359,21 @@ export class Analyzer {
     if (!this.conns.has(c.stream)) return;
     this.conns.delete(c.stream);
     this.binds.delete(c.stream);
+    this.syncs.delete(c.stream);
+    this.stepErrors.delete(c.stream);
     const pending = this.pending.get(c.stream);
     this.pending.delete(c.stream);
     // Bytes on a PostgreSQL port that never held a PostgreSQL message: not a connection to tell.
     if (!c.postgres) return;
     // Requests still waiting never got an answer within the capture.
-    for (const r of pending ?? []) this.listener.request?.(r, c);
-    this.listener.connection?.(c);
+    for (const r of pending ?? []) {
+      r.outcome = "unanswered";
+      this.listener.request?.(r, c);
+    }
+    let oldest: number | undefined;
+    for (const s of this.conns.keys()) if (oldest === undefined || s < oldest) oldest = s;
+    for (const s of this.syns.keys()) if (oldest === undefined || s < oldest) oldest = s;
+    this.listener.connection?.(c, oldest);
   }
 
   private method(c: ConnectionRecord, it: DecodedMessage, time: number, method: string): void {
@@ -299,6 +384,73 @@ export class Analyzer {
   private exposed(c: ConnectionRecord, it: DecodedMessage, time: number, what: string): void {
     c.auth.exposed.push(what);
     c.auth.steps.push({ frame: it.frame, time, text: what, exposed: true });
+  }
+
+  /** Ends a request that got an error instead of its answer (after `duration` seconds, if known). */
+  private fail(c: ConnectionRecord, r: RequestRecord, sm: ServerMessage, duration?: number): void {
+    r.error ??= sm;
+    r.duration = duration ?? Math.max(0, sm.time - r.time);
+    r.responseFrame = sm.frame;
+    r.done = true;
+    r.outcome = "failed";
+    this.pending.get(c.stream)?.delete(r);
+    this.listener.request?.(r, c);
+  }
+
+  /** Ends a request the server skipped after an error. */
+  private skip(c: ConnectionRecord, r: RequestRecord, after: ServerMessage | undefined): void {
+    r.done = true;
+    r.outcome = "skipped";
+    if (after) r.skippedAfter = { frame: after.frame, code: after.code };
+    this.pending.get(c.stream)?.delete(r);
+    this.listener.request?.(r, c);
+  }
+
+  /**
+   * An error for message `msg` (Parse, Bind, ...), `duration` seconds after it: the first request
+   * of its step (after it, before the next Sync) fails with it, now or when it is sent.
+   */
+  private failPipelined(c: ConnectionRecord, msg: DecodedMessage, sm: ServerMessage, duration: number): void {
+    const at = this.seqOf.get(msg);
+    if (at === undefined) return;
+    const nextSync = (this.syncs.get(c.stream) ?? []).find((s) => s > at) ?? Number.POSITIVE_INFINITY;
+    for (const r of this.pending.get(c.stream) ?? []) {
+      const n = this.seqOf.get(r) ?? 0;
+      if (n > at && n < nextSync) {
+        r.failedAt = msg.name ?? undefined;
+        this.fail(c, r, sm, duration);
+        return;
+      }
+    }
+    if (nextSync === Number.POSITIVE_INFINITY) {
+      this.stepErrors.set(c.stream, { at, error: sm, duration, msg: msg.name ?? "message" });
+    }
+  }
+
+  /** ReadyForQuery answered `sync`: the requests sent before it that are still waiting were skipped. */
+  private syncAnswered(c: ConnectionRecord, sync: DecodedMessage): void {
+    const at = this.seqOf.get(sync);
+    if (at === undefined) return;
+    const list = this.syncs.get(c.stream);
+    if (list) {
+      const i = list.indexOf(at);
+      if (i >= 0) list.splice(0, i + 1);
+    }
+    const open = this.pending.get(c.stream);
+    if (!open) return;
+    for (const r of [...open]) if ((this.seqOf.get(r) ?? 0) < at) this.skip(c, r, c.errors.at(-1));
+  }
+
+  /** The session ends with a FATAL error: the oldest waiting request fails with it, the others are skipped. */
+  private endPending(c: ConnectionRecord, sm: ServerMessage): void {
+    const open = this.pending.get(c.stream);
+    if (!open) return;
+    let first = true;
+    for (const r of [...open]) {
+      if (first) this.fail(c, r, sm);
+      else this.skip(c, r, sm);
+      first = false;
+    }
   }
 
   private keepMessage(c: ConnectionRecord, m: MessageRecord): void {
@@ -394,7 +546,25 @@ export class Analyzer {
       case "BackendKeyData":
         if (typeof v.pid === "number") c.backend = { pid: v.pid, frame: it.frame, time };
         break;
+      case "Parse":
+      case "Describe":
+      case "Close":
+        if (it.frontend) this.seqOf.set(it, ++this.seq);
+        break;
+      case "Sync":
+        if (it.frontend) {
+          this.stepErrors.delete(c.stream);
+          this.seqOf.set(it, ++this.seq);
+          let list = this.syncs.get(c.stream);
+          if (!list) {
+            list = [];
+            this.syncs.set(c.stream, list);
+          }
+          list.push(this.seq);
+        }
+        break;
       case "Bind":
+        this.seqOf.set(it, ++this.seq);
         this.binds.set(
           c.stream,
           it.fields.filter((f) => f.name === "pgwire.param.value").map((f) => String(f.value)),
@@ -422,6 +592,8 @@ export class Analyzer {
         };
         if (it.name === "Execute") r.params = this.binds.get(c.stream);
         this.requestOf.set(it, r);
+        this.seqOf.set(r, ++this.seq);
+        const stepError = this.stepErrors.get(c.stream);
         let open = this.pending.get(c.stream);
         if (!open) {
           open = new Set();
@@ -430,6 +602,12 @@ export class Analyzer {
         open.add(r);
         if (c.requests.length < MAX_KEPT) c.requests.push(r);
         else c.moreRequests++;
+        if (stepError) {
+          // Its step already failed: the server will skip it.
+          this.stepErrors.delete(c.stream);
+          r.failedAt = stepError.msg;
+          this.fail(c, r, stepError.error, stepError.duration);
+        }
         break;
       }
       case "Terminate":
@@ -446,6 +624,15 @@ export class Analyzer {
         if (r) {
           if (error) r.error ??= sm;
           else r.notices.push(sm);
+        } else if (error && it.request) {
+          // An error for a Parse, Bind, Describe or Close: it fails the Execute of the same
+          // pipeline step (sent after it, before the next Sync), which the server never runs.
+          const t = field(it, "pgwire.time");
+          this.failPipelined(c, it.request, sm, typeof t === "number" ? t : 0);
+        }
+        if (error && (sm.severity === "FATAL" || sm.severity === "PANIC") && c.auth.outcome === "ok") {
+          // The session ends: the request running gets the error, the ones queued behind it never run.
+          this.endPending(c, sm);
         }
         break;
       }
@@ -465,10 +652,12 @@ export class Analyzer {
           r.duration = typeof t === "number" ? t : time - r.time;
           r.responseFrame = it.frame;
           r.done = true;
+          r.outcome = r.error ? "failed" : "ok";
           this.pending.get(c.stream)?.delete(r);
           this.listener.request?.(r, c);
         }
       }
+      if (!r && it.name === "ReadyForQuery" && it.request) this.syncAnswered(c, it.request);
     }
     const info = it.info ?? name;
     this.keepMessage(c, { frame: it.frame, time, frontend: it.frontend, name, info, mark });

@@ -63,7 +63,13 @@ function requestText(r: RequestRecord, st: Style): string {
   const parts: string[] = [];
   if (r.rows > 0 || r.tags.some((t) => /^SELECT /.test(t))) parts.push(`${r.rows} row${r.rows === 1 ? "" : "s"}`);
   if (r.tags.length > 0) parts.push(cut(r.tags.join("; "), 80));
-  if (r.duration !== undefined) parts.push(duration(r.duration));
+  if (r.outcome === "skipped") {
+    const after = r.skippedAfter ? ` ${r.skippedAfter.code} in frame ${r.skippedAfter.frame}` : "";
+    parts.push(st.yellow(`skipped after the error${after}: the server did not run it`));
+  } else if (r.outcome === "failed") {
+    const at = r.failedAt ? ` at its ${r.failedAt}` : "";
+    parts.push(st.red(`failed${at}${r.duration !== undefined ? ` after ${duration(r.duration)}` : ""}`));
+  } else if (r.duration !== undefined) parts.push(duration(r.duration));
   else if (!r.done) parts.push("no answer in the capture");
   if (parts.length) s += ` → ${parts.join(", ")}`;
   if (r.error) s += `\n      ${serverMessageText(r.error, st)}`;
@@ -71,19 +77,50 @@ function requestText(r: RequestRecord, st: Style): string {
   return s;
 }
 
+/** Why a FATAL error after the login ended the session, in words, by SQLSTATE. */
+const SESSION_ENDS: Record<string, string> = {
+  "57P01": "the backend was terminated (pg_terminate_backend() or a server shutdown)",
+  "57P02": "another server process crashed and the server restarts",
+  "57P03": "the server is not accepting connections",
+  "57P05": "the session was idle longer than idle_session_timeout",
+  "25P03": "the session was idle in a transaction longer than idle_in_transaction_session_timeout",
+};
+
+function sessionEnd(m: ServerMessage): string {
+  const why = SESSION_ENDS[m.code];
+  return `${m.severity} ${m.code}${m.name ? ` ${m.name}` : ""} (frame ${m.frame})${why ? `: ${why}` : `: ${m.message}`}`;
+}
+
 /** The startup parameters a person wants first; the rest follow. */
 const FIRST_PARAMS = ["user", "database", "application_name", "replication", "options", "client_encoding"];
 const SERVER_PARAMS_SHOWN = ["server_version", "server_encoding", "client_encoding", "TimeZone", "DateStyle"];
 
-/** One connection's story, line by line; times in seconds since t0. */
-export function explainConnection(c: ConnectionRecord, t0: number, st: Style): string {
+/** A time as seconds since t0 (the capture's first packet), or without t0 as a UTC date and time (µs). */
+export function clockText(time: number, t0: number | undefined): string {
+  if (t0 !== undefined) return (time - t0).toFixed(6).padStart(11);
+  const us = Math.round(time * 1e6);
+  const s = Math.floor(us / 1e6);
+  return `${new Date(s * 1000).toISOString().slice(0, 19).replace("T", " ")}.${String(us - s * 1e6).padStart(6, "0")}`;
+}
+
+/** One connection's story, line by line; times in seconds since t0 (without t0: dates and times). */
+export function explainConnection(c: ConnectionRecord, t0: number | undefined, st: Style): string {
   const lines: string[] = [];
-  const at = (time: number) => st.dim(`${(time - t0).toFixed(6).padStart(11)}`);
+  const at = (time: number) => st.dim(clockText(time, t0));
   const say = (time: number, text: string) => lines.push(`${at(time)}  ${text}`);
   const title = `Connection ${c.stream}: client ${endpoint(c.client)} → server ${endpoint(c.server)}${c.replication ? ` (${c.replication} replication)` : ""}`;
   lines.push(st.bold(title));
-  if (c.syn) say(c.syn.time, `TCP handshake: the client opens the connection (SYN, frame ${c.syn.frame})`);
-  else say(c.first.time, "The capture starts in the middle of this connection (no SYN)");
+  if (c.syn) {
+    const h = c.handshake;
+    let text = `TCP handshake: the client opens the connection (SYN, frame ${c.syn.frame}`;
+    if (h?.synAck) text += `; SYN/ACK, frame ${h.synAck.frame}`;
+    if (h?.ack) text += `; ACK, frame ${h.ack.frame}`;
+    text += ")";
+    if (h?.serverRtt !== undefined && h.clientRtt !== undefined) {
+      text += `: round trip ${duration(h.serverRtt + h.clientRtt)} (SYN to SYN/ACK ${duration(h.serverRtt)}, SYN/ACK to ACK ${duration(h.clientRtt)})`;
+    }
+    say(c.syn.time, text);
+  } else say(c.first.time, "The capture starts in the middle of this connection (no SYN)");
 
   const e = c.encryption;
   const clearText = !e.tls;
@@ -144,6 +181,9 @@ export function explainConnection(c: ConnectionRecord, t0: number, st: Style): s
   events.sort((x, y) => x.frame - y.frame || x.time - y.time);
   for (const ev of events) say(ev.time, ev.text);
   if (c.moreRequests > 0) say(c.last.time, `… and ${c.moreRequests} more requests (pgwire stats sums them all)`);
+  const fatal =
+    c.auth.outcome === "ok" ? c.errors.find((m) => m.severity === "FATAL" || m.severity === "PANIC") : undefined;
+  if (fatal) say(fatal.time, st.red(`The server ends the session: ${sessionEnd(fatal)}`));
 
   // How it ended.
   const fin = c.fin;

@@ -144,7 +144,7 @@ function timeline(reqs: readonly RequestRecord[], conns: readonly ConnectionReco
     const w = Math.max(2, (r.duration ?? 0) * scale);
     const cls = r.error ? "req error" : "req";
     parts.push(
-      `<rect x="${x.toFixed(1)}" y="${30 + i * lane}" width="${w.toFixed(1)}" height="${lane - 4}" class="${cls}"><title>${esc(oneLine(r.sql, 200))} — ${r.duration !== undefined ? duration(r.duration) : "no answer"}</title></rect>`,
+      `<rect x="${x.toFixed(1)}" y="${30 + i * lane}" width="${w.toFixed(1)}" height="${lane - 4}" class="${cls}"><title>${esc(oneLine(r.sql, 200))} — ${r.outcome === "skipped" ? "skipped after an error" : r.duration !== undefined ? `${r.error ? "failed after " : ""}${duration(r.duration)}` : "no answer"}</title></rect>`,
     );
   }
   parts.push("</svg>");

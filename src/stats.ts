@@ -37,13 +37,23 @@ class Histogram {
 export interface QueryRow {
   query: string;
   count: number;
+  /** Requests answered without error, and their response times. */
+  answered: number;
   total: number;
   mean: number;
   p50: number;
   p95: number;
   max: number;
   rows: number;
+  /** Requests that failed with an error, and their count by SQLSTATE. */
   errors: number;
+  failures: Record<string, number>;
+  /** Times of the failed requests, from the request to its error. */
+  failedMean: number;
+  failedP50: number;
+  failedMax: number;
+  /** Requests the server skipped after an earlier error (not run; not in the times). */
+  skipped: number;
   /** Requests that got no answer within the capture (not in the times). */
   unanswered: number;
 }
@@ -57,6 +67,7 @@ export interface ConnectionRow {
   application?: string;
   auth: string;
   tls: boolean;
+  /** Seconds from the capture's first packet (with --absolute: since the epoch). */
   start: number;
   duration: number;
   bytesFromClient: number;
@@ -84,23 +95,45 @@ export interface StatsResult {
 export class Stats {
   private readonly queries = new Map<
     string,
-    { hist: Histogram; rows: number; errors: number; count: number; unanswered: number }
+    {
+      hist: Histogram;
+      failed: Histogram;
+      failures: Map<string, number>;
+      rows: number;
+      count: number;
+      skipped: number;
+      unanswered: number;
+    }
   >();
   private readonly connections: ConnectionRow[] = [];
   private readonly errors = new Map<string, ErrorRow>();
   private readonly auth = new Map<string, { connections: number; failed: number }>();
 
+  /** clock.t0: the capture's first packet, which connections' start times count from (unset: the epoch). */
+  constructor(private readonly clock: { t0?: number } = {}) {}
+
   request(r: RequestRecord): void {
     const key = normalizeSql(r.sql);
     let q = this.queries.get(key);
     if (!q) {
-      q = { hist: new Histogram(), rows: 0, errors: 0, count: 0, unanswered: 0 };
+      q = {
+        hist: new Histogram(),
+        failed: new Histogram(),
+        failures: new Map(),
+        rows: 0,
+        count: 0,
+        skipped: 0,
+        unanswered: 0,
+      };
       this.queries.set(key, q);
     }
     q.count++;
     q.rows += r.rows;
-    if (r.error) q.errors++;
-    if (r.duration !== undefined) q.hist.add(r.duration);
+    if (r.outcome === "skipped") q.skipped++;
+    else if (r.error) {
+      q.failures.set(r.error.code, (q.failures.get(r.error.code) ?? 0) + 1);
+      q.failed.add(r.duration ?? 0);
+    } else if (r.duration !== undefined) q.hist.add(r.duration);
     else q.unanswered++;
   }
 
@@ -133,7 +166,7 @@ export class Stats {
       application: p.application_name,
       auth: method,
       tls: c.encryption.tls,
-      start,
+      start: Math.round((start - (this.clock.t0 ?? 0)) * 1e6) / 1e6,
       duration: Math.round((end - start) * 1e6) / 1e6,
       bytesFromClient: c.bytes.client,
       bytesFromServer: c.bytes.server,
@@ -149,13 +182,19 @@ export class Stats {
     const queries = [...this.queries].map(([query, q]) => ({
       query,
       count: q.count,
+      answered: q.hist.count,
       total: us(q.hist.total),
       mean: us(q.hist.count ? q.hist.total / q.hist.count : 0),
       p50: us(q.hist.quantile(0.5)),
       p95: us(q.hist.quantile(0.95)),
       max: us(q.hist.max),
       rows: q.rows,
-      errors: q.errors,
+      errors: q.failed.count,
+      failures: Object.fromEntries([...q.failures].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))),
+      failedMean: us(q.failed.count ? q.failed.total / q.failed.count : 0),
+      failedP50: us(q.failed.quantile(0.5)),
+      failedMax: us(q.failed.max),
+      skipped: q.skipped,
       unanswered: q.unanswered,
     }));
     queries.sort((a, b) => b.total - a.total || b.count - a.count);
@@ -207,8 +246,12 @@ export function connectionCells(c: ConnectionRow): string[] {
 export const QUERY_COLUMNS = ["count", "total", "mean", "p50", "p95", "max", "rows", "errors", "query"];
 export const QUERY_NUMERIC = [true, true, true, true, true, true, true, true, false];
 export function queryCells(q: QueryRow, width: number): string[] {
-  const times = [q.total, q.mean, q.p50, q.p95, q.max].map(duration);
-  return [String(q.count), ...times, String(q.rows), String(q.errors), oneLine(q.query, width)];
+  // Times of the answered requests only: none answered, no times.
+  const times = [q.total, q.mean, q.p50, q.p95, q.max].map((t) => (q.answered > 0 ? duration(t) : "-"));
+  const codes = Object.keys(q.failures);
+  const list = `${codes.slice(0, 2).join(", ")}${codes.length > 2 ? ", …" : ""}`;
+  const errors = q.errors === 0 ? "0" : `${q.errors} (${list}; ${duration(q.failedMean)})`;
+  return [String(q.count), ...times, String(q.rows), errors, oneLine(q.query, width)];
 }
 
 /** The stats as tables for a terminal. */
@@ -253,7 +296,12 @@ export const CSV_TABLES = ["queries", "connections", "errors", "auth"] as const;
 export function statsCsv(r: StatsResult, which: (typeof CSV_TABLES)[number]): string {
   const rows: Array<Record<string, unknown>> =
     which === "queries"
-      ? r.queries.map((q) => ({ ...q }))
+      ? r.queries.map((q) => ({
+          ...q,
+          failures: Object.entries(q.failures)
+            .map(([code, n]) => `${code}:${n}`)
+            .join(" "),
+        }))
       : which === "connections"
         ? r.connections.map(({ messages, ...c }) => ({
             ...c,
@@ -268,7 +316,24 @@ export function statsCsv(r: StatsResult, which: (typeof CSV_TABLES)[number]): st
     rows.length > 0
       ? Object.keys(rows[0])
       : {
-          queries: ["query", "count", "total", "mean", "p50", "p95", "max", "rows", "errors", "unanswered"],
+          queries: [
+            "query",
+            "count",
+            "answered",
+            "total",
+            "mean",
+            "p50",
+            "p95",
+            "max",
+            "rows",
+            "errors",
+            "failures",
+            "failedMean",
+            "failedP50",
+            "failedMax",
+            "skipped",
+            "unanswered",
+          ],
           connections: ["stream", "client", "server"],
           errors: ["code", "name", "severity", "count", "example"],
           auth: ["method", "connections", "failed"],

@@ -23,7 +23,13 @@ describe("pgwire explain", { timeout: 60_000 }, () => {
     expect(r.stderr).toBe("");
     const l = lines(r.stdout);
     expect(l[0]).toMatch(/^Connection 0: client 127\.0\.0\.1:\d+ → server 127\.0\.0\.1:5432$/);
-    expect(l).toContain("TCP handshake: the client opens the connection (SYN, frame 2)");
+    expect(
+      l.some((x) =>
+        /^TCP handshake: the client opens the connection \(SYN, frame 1; SYN\/ACK, frame 2; ACK, frame 3\): round trip \d+ µs \(SYN to SYN\/ACK \d+ µs, SYN\/ACK to ACK \d+ µs\)$/.test(
+          x,
+        ),
+      ),
+    ).toBe(true);
     expect(l).toContain("No TLS: the client did not ask for encryption; everything below travels in clear text");
     expect(l.some((x) => /^StartupMessage \(frame 4\): protocol 3\.0, user "app", database "company"/.test(x))).toBe(
       true,
@@ -151,6 +157,131 @@ describe("pgwire explain", { timeout: 60_000 }, () => {
   });
 });
 
+describe("requests that fail, are skipped or are ended by the server (node-failures.pcapng)", {
+  timeout: 60_000,
+}, () => {
+  // captures/clients/failures.mjs: a pipeline step whose Bind fails (22P02) before its Execute is
+  // even sent, a second statement in that step the server skips until Sync, a step after the Sync
+  // that runs; then `SELECT pg_sleep(10)` ended 1.5 s later by pg_terminate_backend() (57P01).
+  it("explain: failed at its Bind with the error's time, skipped after it, then terminated", async () => {
+    const r = await pgwire(["explain", cap("node-failures.pcapng")]);
+    expect(r.exitCode).toBe(0);
+    expect(r.stderr).toBe("");
+    const l = lines(r.stdout);
+    const n = l.findIndex((x) => x.startsWith("Execute: SELECT $1::int AS n with parameters (abc) → "));
+    expect(l[n]).toMatch(/→ failed at its Bind after \d+ µs$/);
+    expect(l[n + 1]).toMatch(
+      /^ {6}ERROR 22P02 invalid_text_representation: invalid input syntax for type integer: "abc"/,
+    );
+    expect(l).toContain(
+      `Execute: SELECT 2 AS two → skipped after the error 22P02 in frame ${/frame (\d+)/.exec(r.stdout.slice(r.stdout.indexOf("22P02 in frame")))?.[1]}: the server did not run it`,
+    );
+    expect(l.some((x) => /^Execute: SELECT 3 AS three → 1 row, SELECT 1, [\d.]+ (µs|ms)$/.test(x))).toBe(true);
+    // Ended by the server 1.5 s after it was sent: a 1.5 s request that failed, not an unanswered one.
+    const sleep = l.find((x) => x.startsWith("Query: SELECT pg_sleep(10) → "));
+    const secs = Number(/failed after ([\d.]+) s$/.exec(sleep ?? "")?.[1]);
+    expect(secs).toBeGreaterThanOrEqual(1.5);
+    expect(secs).toBeLessThan(3);
+    expect(
+      l.some((x) => /^ {6}FATAL 57P01 admin_shutdown: terminating connection due to administrator command/.test(x)),
+    ).toBe(true);
+    expect(
+      l.some((x) =>
+        /^The server ends the session: FATAL 57P01 admin_shutdown \(frame \d+\): the backend was terminated/.test(x),
+      ),
+    ).toBe(true);
+    expect(r.stdout).not.toContain("no answer in the capture");
+  });
+
+  it("stats: failures by SQLSTATE with their times, skipped apart, nothing unanswered", async () => {
+    const r = await pgwire(["stats", "--json", cap("node-failures.pcapng")]);
+    expect(r.exitCode).toBe(0);
+    const s = JSON.parse(r.stdout) as {
+      queries: Array<{
+        query: string;
+        count: number;
+        answered: number;
+        errors: number;
+        failures: Record<string, number>;
+        failedMean: number;
+        skipped: number;
+        unanswered: number;
+        mean: number;
+      }>;
+    };
+    const q = (text: string) => s.queries.find((x) => x.query === text);
+    expect(q("SELECT ?::int AS n")).toMatchObject({ count: 1, answered: 0, errors: 1, failures: { "22P02": 1 } });
+    expect(q("SELECT ?::int AS n")?.failedMean).toBeGreaterThan(0);
+    expect(q("SELECT ? AS two")).toMatchObject({ count: 1, answered: 0, errors: 0, skipped: 1, unanswered: 0 });
+    expect(q("SELECT ? AS three")).toMatchObject({ count: 1, answered: 1, errors: 0 });
+    expect(q("SELECT pg_sleep(?)")).toMatchObject({ count: 1, answered: 0, errors: 1, failures: { "57P01": 1 } });
+    expect(q("SELECT pg_sleep(?)")?.failedMean).toBeGreaterThanOrEqual(1.5);
+    expect(s.queries.reduce((n, x) => n + x.unanswered, 0)).toBe(0);
+    const t = await pgwire(["stats", cap("node-failures.pcapng")]);
+    expect(t.stdout).toMatch(/^ +1 +- +- +- +- +- +0 +1 \(22P02; \d+ µs\) +SELECT \?::int AS n$/m);
+  });
+});
+
+describe("one clock: tshark's frame.time_relative and frame numbers", { timeout: 60_000 }, () => {
+  it("explain, decode and stats count from the capture's first packet; --absolute gives UTC times", async () => {
+    const file = cap("node-failures.pcapng");
+    // tshark's own numbers for every frame: frame.number -> frame.time_relative, and frame.time_epoch.
+    const t = await execa(
+      "tshark",
+      ["-r", file, "-T", "fields", "-e", "frame.number", "-e", "frame.time_relative", "-e", "frame.time_epoch"],
+      { reject: false },
+    );
+    if (t.exitCode !== 0 && /ENOENT/.test(String(t.stderr) + String(t.message))) return; // no tshark here
+    const rel = new Map<number, number>();
+    const epoch = new Map<number, number>();
+    for (const line of t.stdout.trim().split("\n")) {
+      const [n, r, e] = line.split("\t");
+      rel.set(Number(n), Number(r));
+      epoch.set(Number(n), Number(e));
+    }
+    const ex = await pgwire(["explain", file]);
+    expect(ex.exitCode).toBe(0);
+    // Never a negative time; connections in the order they started (stream 0 first).
+    expect(ex.stdout).not.toMatch(/^ +-\d/m);
+    const heads = ex.stdout.split("\n").filter((x) => x.startsWith("Connection "));
+    expect(heads.map((x) => /^Connection (\d+)/.exec(x)?.[1])).toEqual(["0", "1"]);
+    // Each handshake line: the SYN's time is tshark's time of the SYN's frame.
+    for (const m of ex.stdout.matchAll(
+      /^ +(\d+\.\d{6}) {2}TCP handshake: the client opens the connection \(SYN, frame (\d+);/gm,
+    )) {
+      expect(Math.abs(Number(m[1]) - (rel.get(Number(m[2])) as number))).toBeLessThan(2e-6);
+    }
+    expect([...ex.stdout.matchAll(/TCP handshake/g)]).toHaveLength(2);
+    // decode: each frame's time is tshark's frame.time_relative.
+    const d = await pgwire(["decode", file]);
+    let checked = 0;
+    for (const m of d.stdout.matchAll(/^ *(\d+) +(\d+\.\d{6}) +\d+ {2}[<>]/gm)) {
+      expect(Math.abs(Number(m[2]) - (rel.get(Number(m[1])) as number)), `frame ${m[1]}`).toBeLessThan(2e-6);
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(20);
+    // --absolute: UTC date and time to the microsecond.
+    const a = await pgwire(["explain", "--absolute", file]);
+    const syn =
+      /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}) {2}TCP handshake: the client opens the connection \(SYN, frame (\d+);/m.exec(
+        a.stdout,
+      );
+    expect(syn).not.toBeNull();
+    const [, when, frame] = syn as RegExpExecArray;
+    expect(Date.parse(`${when.slice(0, 23).replace(" ", "T")}Z`) / 1000).toBeCloseTo(
+      epoch.get(Number(frame)) as number,
+      2,
+    );
+    // stats: a connection's start is its SYN's time from the capture's first packet.
+    const st = JSON.parse((await pgwire(["stats", "--json", file])).stdout) as {
+      connections: Array<{ stream: number; start: number }>;
+    };
+    expect(st.connections.map((c) => c.start.toFixed(6))).toEqual(
+      [...ex.stdout.matchAll(/^ +(\d+\.\d{6}) {2}TCP handshake/gm)].map((m) => m[1]),
+    );
+  });
+});
+
 describe("every real capture", { timeout: 300_000 }, () => {
   const files = readdirSync(join(ROOT, "captures")).filter((f) => f.endsWith(".pcapng"));
   const portsOf = (f: string) => (f === "psql-other-port.pcapng" ? ["--port", "6543"] : []);
@@ -227,7 +358,9 @@ describe("pgwire stats", { timeout: 60_000 }, () => {
     expect(t.stdout).toMatch(/^Authentication$/m);
     const q = await pgwire(["stats", "--csv", cap("psql-scram.pcapng")]);
     const rows = q.stdout.trim().split("\n");
-    expect(rows[0]).toBe("query,count,total,mean,p50,p95,max,rows,errors,unanswered");
+    expect(rows[0]).toBe(
+      "query,count,answered,total,mean,p50,p95,max,rows,errors,failures,failedMean,failedP50,failedMax,skipped,unanswered",
+    );
     expect(rows.some((x) => x.startsWith('"SELECT g, md5(g::text) FROM generate_series(?, ?) g;",1,'))).toBe(true);
     const e = await pgwire(["stats", "--csv", "--table", "errors", cap("psql-scram.pcapng")]);
     expect(e.stdout.split("\n")[0]).toBe("code,name,severity,count,example");
