@@ -50,7 +50,7 @@ export interface RequestRecord {
   skippedAfter?: { frame: number; code: string };
 }
 
-/** An ErrorResponse or NoticeResponse. */
+/** An ErrorResponse or NoticeResponse, with every field it carries (protocol.h's PG_DIAG_*). */
 export interface ServerMessage {
   frame: number;
   time: number;
@@ -61,6 +61,17 @@ export interface ServerMessage {
   message: string;
   detail?: string;
   hint?: string;
+  /** Where in the query (characters from 1), and in an internal query the server ran. */
+  position?: string;
+  internalPosition?: string;
+  internalQuery?: string;
+  /** The context: the call stack of functions, or what the server was doing. */
+  where?: string;
+  schema?: string;
+  table?: string;
+  column?: string;
+  dataType?: string;
+  constraint?: string;
   /** Where in the server's source it was raised: file, line, routine. */
   file?: string;
   line?: string;
@@ -223,21 +234,39 @@ function hex(v: FieldValue | undefined): string | undefined {
   return v instanceof Uint8Array ? Buffer.from(v).toString("hex") : undefined;
 }
 
+/** The optional fields of an error or notice, by their pgwire field names. */
+const SERVER_MESSAGE_FIELDS = [
+  ["detail", "pgwire.detail"],
+  ["hint", "pgwire.hint"],
+  ["position", "pgwire.position"],
+  ["internalPosition", "pgwire.internal_position"],
+  ["internalQuery", "pgwire.internal_query"],
+  ["where", "pgwire.where"],
+  ["schema", "pgwire.schema_name"],
+  ["table", "pgwire.table_name"],
+  ["column", "pgwire.column_name"],
+  ["dataType", "pgwire.type_name"],
+  ["constraint", "pgwire.constraint_name"],
+  ["file", "pgwire.file"],
+  ["line", "pgwire.line"],
+  ["routine", "pgwire.routine"],
+] as const;
+
 function serverMessage(m: DecodedMessage, time: number): ServerMessage {
   const v = m.vars;
-  return {
+  const sm: ServerMessage = {
     frame: m.frame,
     time,
     severity: str(v.severity_v) ?? str(v.severity) ?? "",
     code: str(v.code) ?? "",
     name: str(v.codename),
     message: str(v.message) ?? "",
-    detail: str(v.detail),
-    hint: str(v.hint),
-    file: str(v.file),
-    line: str(v.line),
-    routine: str(v.routine),
   };
+  for (const f of m.fields) {
+    const key = SERVER_MESSAGE_FIELDS.find(([, name]) => name === f.name)?.[0];
+    if (key) sm[key] ??= str(f.value);
+  }
+  return sm;
 }
 
 /** Builds connection records from the steps of a capture (pipeline.ts decodeSteps). */

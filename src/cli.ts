@@ -948,7 +948,7 @@ async function watchCommand(args: readonly string[], out: Output): Promise<numbe
             rows: r.rows,
             tags: r.tags,
             outcome: r.outcome,
-            error: r.error && { code: r.error.code, name: r.error.name, message: r.error.message },
+            error: r.error,
           })}\n`,
         );
       } else {

@@ -46,8 +46,23 @@ export const endpoint = (e: { addr: string; port: number }) =>
 export function serverMessageText(m: ServerMessage, st: Style): string {
   const head = `${m.severity} ${m.code}${m.name ? ` ${m.name}` : ""}: ${m.message}`;
   let s = m.severity === "ERROR" || m.severity === "FATAL" || m.severity === "PANIC" ? st.red(head) : st.yellow(head);
-  if (m.detail) s += ` (detail: ${m.detail})`;
-  if (m.hint) s += ` (hint: ${m.hint})`;
+  const more: string[] = [];
+  if (m.detail) more.push(`detail: ${m.detail}`);
+  if (m.hint) more.push(`hint: ${m.hint}`);
+  if (m.position) more.push(`at character ${m.position} of the query`);
+  if (m.internalQuery) {
+    more.push(`internal query: ${m.internalQuery}${m.internalPosition ? ` (at character ${m.internalPosition})` : ""}`);
+  }
+  if (m.where) more.push(`context: ${m.where}`);
+  const object = [
+    m.schema && `schema ${m.schema}`,
+    m.table && `table ${m.table}`,
+    m.column && `column ${m.column}`,
+    m.dataType && `data type ${m.dataType}`,
+    m.constraint && `constraint ${m.constraint}`,
+  ].filter((x): x is string => Boolean(x));
+  if (object.length > 0) more.push(object.join(", "));
+  for (const x of more) s += ` (${oneLine(x, 300)})`;
   if (m.file) {
     s += st.yellow(
       ` — leaks the server's source: ${m.file}${m.line ? `:${m.line}` : ""}${m.routine ? ` in ${m.routine}` : ""}`,
@@ -216,14 +231,18 @@ export function explainConnection(c: ConnectionRecord, t0: number | undefined, s
 /** What the findings of a capture add up to, one line per kind. */
 export function findingsSummary(findings: readonly Finding[], st: Style): string {
   if (findings.length === 0) return `${st.bold("Findings:")} none\n`;
+  // By what was found and where: findings of one kind with different texts (each place in the
+  // server's source, each message out of its phase) stay apart.
   const byKind = new Map<string, Finding[]>();
   for (const f of findings) {
-    const list = byKind.get(f.kind) ?? [];
+    const key = `${f.kind}\u0000${f.text}`;
+    const list = byKind.get(key) ?? [];
     list.push(f);
-    byKind.set(f.kind, list);
+    byKind.set(key, list);
   }
   const lines = [st.bold(`Findings (${findings.length}):`)];
-  for (const [, list] of byKind) {
+  for (const list of byKind.values()) list.sort((a, b) => a.frame - b.frame);
+  for (const list of [...byKind.values()].sort((a, b) => a[0].frame - b[0].frame)) {
     const first = list[0];
     const where = list
       .slice(0, 5)

@@ -2,7 +2,7 @@
 // memory per query shape): queries grouped by their normalised text with response-time
 // percentiles, connections, errors by SQLSTATE, authentication methods.
 
-import { type ConnectionRecord, normalizeSql, type RequestRecord } from "./analysis.ts";
+import { type ConnectionRecord, normalizeSql, type RequestRecord, type ServerMessage } from "./analysis.ts";
 import { duration, oneLine, type Style } from "./explain.ts";
 
 /** Response times in buckets 2% wide (from 1 µs): percentiles within 2%, in constant memory. */
@@ -83,6 +83,8 @@ export interface ErrorRow {
   severity: string;
   count: number;
   example: string;
+  /** The first error of this SQLSTATE with all its fields (detail, hint, where, table, ...; --json). */
+  sample: ServerMessage;
 }
 
 export interface StatsResult {
@@ -151,6 +153,7 @@ export class Stats {
         severity: m.severity,
         count: 0,
         example: m.message,
+        sample: m,
       };
       e.count++;
       this.errors.set(m.code, e);
@@ -310,7 +313,15 @@ export function statsCsv(r: StatsResult, which: (typeof CSV_TABLES)[number]): st
               .join(" "),
           }))
         : which === "errors"
-          ? r.errors.map((e) => ({ ...e }))
+          ? r.errors.map(({ sample, ...e }) => ({
+              ...e,
+              detail: sample.detail,
+              hint: sample.hint,
+              where: sample.where,
+              file: sample.file,
+              line: sample.line,
+              routine: sample.routine,
+            }))
           : r.auth.map((a) => ({ ...a }));
   const headers =
     rows.length > 0
@@ -335,7 +346,19 @@ export function statsCsv(r: StatsResult, which: (typeof CSV_TABLES)[number]): st
             "unanswered",
           ],
           connections: ["stream", "client", "server"],
-          errors: ["code", "name", "severity", "count", "example"],
+          errors: [
+            "code",
+            "name",
+            "severity",
+            "count",
+            "example",
+            "detail",
+            "hint",
+            "where",
+            "file",
+            "line",
+            "routine",
+          ],
           auth: ["method", "connections", "failed"],
         }[which];
   return `${[headers.join(","), ...rows.map((row) => headers.map((h) => csvCell(row[h])).join(","))].join("\n")}\n`;

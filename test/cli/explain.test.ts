@@ -169,7 +169,7 @@ describe("requests that fail, are skipped or are ended by the server (node-failu
     expect(r.stderr).toBe("");
     const l = lines(r.stdout);
     const n = l.findIndex((x) => x.startsWith("Execute: SELECT $1::int AS n with parameters (abc) → "));
-    expect(l[n]).toMatch(/→ failed at its Bind after \d+ µs$/);
+    expect(l[n]).toMatch(/→ failed at its Bind after [\d.]+ (µs|ms)$/);
     expect(l[n + 1]).toMatch(
       /^ {6}ERROR 22P02 invalid_text_representation: invalid input syntax for type integer: "abc"/,
     );
@@ -191,6 +191,52 @@ describe("requests that fail, are skipped or are ended by the server (node-failu
       ),
     ).toBe(true);
     expect(r.stdout).not.toContain("no answer in the capture");
+  });
+
+  it("errors in full: detail, hint, position, schema, table, constraint; the source leaks place by place", async () => {
+    const r = await pgwire(["explain", cap("node-failures.pcapng")]);
+    const l = lines(r.stdout);
+    const dup = l.findIndex((x) =>
+      x.startsWith("Query: INSERT INTO employees (id, name) VALUES (1, 'Duplicate') → failed after "),
+    );
+    expect(l[dup + 1]).toMatch(
+      /^ {6}ERROR 23505 unique_violation: duplicate key value violates unique constraint "employees_pkey" \(detail: Key \(id\)=\(1\) already exists\.\) \(schema public, table employees, constraint employees_pkey\) — leaks the server's source: nbtinsert\.c:\d+ in _bt_check_unique$/,
+    );
+    const fn = l.findIndex((x) => x.startsWith("Query: SELECT no_such_function(1) → failed after "));
+    expect(l[fn + 1]).toMatch(
+      /^ {6}ERROR 42883 undefined_function: function no_such_function\(integer\) does not exist \(hint: No function matches the given name and argument types\. .*\) \(at character 8 of the query\)/,
+    );
+    // One line per place in the server's source, each with its frames, in frame order.
+    const leaks = l.filter((x) => x.startsWith("  1 × Exposes the server's source: "));
+    expect(leaks.map((x) => /source: (\S+):\d+ in (\S+)/.exec(x)?.slice(1).join(" "))).toEqual([
+      "numutils.c pg_strtoint32",
+      "nbtinsert.c _bt_check_unique",
+      "parse_func.c ParseFuncOrColumn",
+      "postgres.c ProcessInterrupts",
+    ]);
+    // --json: every field of the error, in the connection and in stats' errors.
+    const doc = JSON.parse((await pgwire(["explain", "--json", cap("node-failures.pcapng")])).stdout) as {
+      connections: Array<{ errors: Array<Record<string, string>> }>;
+    };
+    const e = doc.connections.flatMap((c) => c.errors).find((x) => x.code === "23505");
+    expect(e).toMatchObject({
+      severity: "ERROR",
+      name: "unique_violation",
+      detail: "Key (id)=(1) already exists.",
+      schema: "public",
+      table: "employees",
+      constraint: "employees_pkey",
+      file: "nbtinsert.c",
+      routine: "_bt_check_unique",
+    });
+    const st = JSON.parse((await pgwire(["stats", "--json", cap("node-failures.pcapng")])).stdout) as {
+      errors: Array<{ code: string; sample: Record<string, string> }>;
+    };
+    expect(st.errors.find((x) => x.code === "42883")?.sample).toMatchObject({
+      position: "8",
+      routine: "ParseFuncOrColumn",
+    });
+    expect(st.errors.find((x) => x.code === "42883")?.sample.hint).toMatch(/^No function matches/);
   });
 
   it("stats: failures by SQLSTATE with their times, skipped apart, nothing unanswered", async () => {
@@ -218,7 +264,15 @@ describe("requests that fail, are skipped or are ended by the server (node-failu
     expect(q("SELECT pg_sleep(?)")?.failedMean).toBeGreaterThanOrEqual(1.5);
     expect(s.queries.reduce((n, x) => n + x.unanswered, 0)).toBe(0);
     const t = await pgwire(["stats", cap("node-failures.pcapng")]);
-    expect(t.stdout).toMatch(/^ +1 +- +- +- +- +- +0 +1 \(22P02; \d+ µs\) +SELECT \?::int AS n$/m);
+    expect(t.stdout).toMatch(/^ +1 +- +- +- +- +- +0 +1 \(22P02; [\d.]+ (µs|ms)\) +SELECT \?::int AS n$/m);
+    // node-extended: the Parse fails while its Execute waits (sent in the same segment): failed too.
+    const x = JSON.parse((await pgwire(["stats", "--json", cap("node-extended.pcapng")])).stdout) as typeof s;
+    expect(x.queries.find((y) => y.query === "SELECT * FROM no_such_table WHERE id = ?")).toMatchObject({
+      count: 1,
+      errors: 1,
+      failures: { "42P01": 1 },
+      unanswered: 0,
+    });
   });
 });
 
@@ -363,7 +417,7 @@ describe("pgwire stats", { timeout: 60_000 }, () => {
     );
     expect(rows.some((x) => x.startsWith('"SELECT g, md5(g::text) FROM generate_series(?, ?) g;",1,'))).toBe(true);
     const e = await pgwire(["stats", "--csv", "--table", "errors", cap("psql-scram.pcapng")]);
-    expect(e.stdout.split("\n")[0]).toBe("code,name,severity,count,example");
+    expect(e.stdout.split("\n")[0]).toBe("code,name,severity,count,example,detail,hint,where,file,line,routine");
     const bad = await pgwire(["stats", "--csv", "--table", "nope", cap("psql-scram.pcapng")]);
     expect(bad.exitCode).toBe(2);
     const both = await pgwire(["stats", "--csv", "--json", cap("psql-scram.pcapng")]);
