@@ -48,6 +48,8 @@ export interface RequestRecord {
   failedAt?: string;
   /** For a skipped request: the error after which the server skipped it. */
   skippedAfter?: { frame: number; code: string };
+  /** The CancelRequest (on another connection) that asked the server to interrupt it. */
+  canceledBy?: { stream: number; frame: number; time: number };
 }
 
 /** An ErrorResponse or NoticeResponse, with every field it carries (protocol.h's PG_DIAG_*). */
@@ -125,6 +127,18 @@ export interface ConnectionRecord {
     time: number;
     version: string;
     params: Record<string, string>;
+  };
+  /**
+   * A connection that only carries a CancelRequest: the backend it names, the connection and the
+   * request it interrupts (the oldest one waiting there), how long after that request was sent,
+   * and what the server then answered that request (57014 query_canceled, or its normal end).
+   */
+  cancel?: {
+    frame: number;
+    time: number;
+    pid: number;
+    target?: { stream: number; requestFrame?: number; kind?: string; sql?: string; after?: number };
+    answer?: { frame?: number; code?: string; name?: string; message: string };
   };
   /** The replication mode from the startup's replication parameter (physical, logical). */
   replication?: string;
@@ -291,6 +305,10 @@ export class Analyzer {
    * Per connection: an error that answered a Parse or Bind (at its place in the order) before the
    * Execute of its step was sent; that Execute, when it comes before the next Sync, fails with it.
    */
+  /** Backends by pid (BackendKeyData) while their connection is open, for CancelRequest. */
+  private readonly backends = new Map<number, ConnectionRecord>();
+  /** The cancel connection of each request a CancelRequest interrupted. */
+  private readonly cancelOf = new WeakMap<RequestRecord, ConnectionRecord>();
   private readonly stepErrors = new Map<number, { at: number; error: ServerMessage; duration: number; msg: string }>();
 
   constructor(private readonly listener: AnalyzerListener = {}) {}
@@ -390,6 +408,7 @@ export class Analyzer {
     this.binds.delete(c.stream);
     this.syncs.delete(c.stream);
     this.stepErrors.delete(c.stream);
+    if (c.backend && this.backends.get(c.backend.pid) === c) this.backends.delete(c.backend.pid);
     const pending = this.pending.get(c.stream);
     this.pending.delete(c.stream);
     // Bytes on a PostgreSQL port that never held a PostgreSQL message: not a connection to tell.
@@ -423,7 +442,31 @@ export class Analyzer {
     r.done = true;
     r.outcome = "failed";
     this.pending.get(c.stream)?.delete(r);
+    this.cancelAnswer(r);
     this.listener.request?.(r, c);
+  }
+
+  /** A CancelRequest for backend `pid`: the request it interrupts is the oldest one waiting there. */
+  private cancelRequest(c: ConnectionRecord, it: DecodedMessage, time: number, pid: number): void {
+    c.cancel = { frame: it.frame, time, pid };
+    const target = this.backends.get(pid);
+    if (!target) return;
+    c.cancel.target = { stream: target.stream };
+    const r = this.pending.get(target.stream)?.values().next().value;
+    if (!r) return;
+    c.cancel.target = { stream: target.stream, requestFrame: r.frame, kind: r.kind, sql: r.sql, after: time - r.time };
+    r.canceledBy = { stream: c.stream, frame: it.frame, time };
+    this.cancelOf.set(r, c);
+  }
+
+  /** A request a CancelRequest interrupted has ended: the cancel connection learns the server's answer. */
+  private cancelAnswer(r: RequestRecord): void {
+    const cancel = this.cancelOf.get(r)?.cancel;
+    if (!cancel) return;
+    const e = r.error;
+    cancel.answer = e
+      ? { frame: e.frame, code: e.code, name: e.name, message: e.message }
+      : { frame: r.responseFrame, message: "the request ended normally (the cancel came too late)" };
   }
 
   /** Ends a request the server skipped after an error. */
@@ -573,7 +616,13 @@ export class Analyzer {
         break;
       }
       case "BackendKeyData":
-        if (typeof v.pid === "number") c.backend = { pid: v.pid, frame: it.frame, time };
+        if (typeof v.pid === "number") {
+          c.backend = { pid: v.pid, frame: it.frame, time };
+          this.backends.set(v.pid, c);
+        }
+        break;
+      case "CancelRequest":
+        if (typeof v.pid === "number") this.cancelRequest(c, it, time, v.pid);
         break;
       case "Parse":
       case "Describe":
@@ -683,6 +732,7 @@ export class Analyzer {
           r.done = true;
           r.outcome = r.error ? "failed" : "ok";
           this.pending.get(c.stream)?.delete(r);
+          this.cancelAnswer(r);
           this.listener.request?.(r, c);
         }
       }

@@ -202,15 +202,18 @@ Examples:
 const STATS_HELP = `Usage: pgwire stats FILE [--json | --csv [--table NAME]] [filters]
 
 The numbers of a whole capture: queries grouped by their normalised text (literals and
-parameters replaced by ?) with count, total, mean, p50, p95 and max response time, rows and
-errors; connections with their duration, bytes and requests; errors by SQLSTATE; the
-authentication methods seen. Response time is from the request (Query, Execute, FunctionCall)
-to the message that completes it. Percentiles are exact to within 2%.
+parameters replaced by ?) with count, the total, mean, p50, p95 and max response time of the
+requests answered without error, rows, and failures by SQLSTATE with their own times (requests
+the server skipped after an error, and those with no answer in the capture, are counted apart);
+connections with their duration, bytes and requests; errors by SQLSTATE; the authentication
+methods of the logins; cancel requests with the request they interrupted. Response time is from
+the request (Query, Execute, FunctionCall) to the message that completes it, or to the error that
+failed it. Percentiles are exact to within 2%.
 
 Options:
   --json             all tables as one JSON document (times in seconds)
   --csv              one table as CSV (times in seconds): --table queries (default),
-                     connections, errors or auth
+                     connections, errors, auth or cancels
   --table NAME       the table --csv writes
   --top N            queries shown in the text table (default 20; --json and --csv have all)
   --color, --no-color  colour on or off (default: on when stdout is a terminal and NO_COLOR is unset)

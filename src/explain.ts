@@ -87,6 +87,9 @@ function requestText(r: RequestRecord, st: Style): string {
   } else if (r.duration !== undefined) parts.push(duration(r.duration));
   else if (!r.done) parts.push("no answer in the capture");
   if (parts.length) s += ` → ${parts.join(", ")}`;
+  if (r.canceledBy) {
+    s += `\n      ${st.yellow(`canceled by connection ${r.canceledBy.stream}'s CancelRequest (frame ${r.canceledBy.frame}), ${duration(r.canceledBy.time - r.time)} after it was sent`)}`;
+  }
   if (r.error) s += `\n      ${serverMessageText(r.error, st)}`;
   for (const n of r.notices) s += `\n      ${serverMessageText(n, st)}`;
   return s;
@@ -137,6 +140,26 @@ export function explainConnection(c: ConnectionRecord, t0: number | undefined, s
     say(c.syn.time, text);
   } else say(c.first.time, "The capture starts in the middle of this connection (no SYN)");
 
+  if (c.cancel) {
+    const k = c.cancel;
+    const t = k.target;
+    let text = `CancelRequest (frame ${k.frame}) for backend process ${k.pid}`;
+    if (!t) text += ": no connection of this capture has that backend";
+    else if (t.requestFrame === undefined) text += `: connection ${t.stream}, which had no request running`;
+    else {
+      text += `: connection ${t.stream}'s ${t.kind ?? "request"} (frame ${t.requestFrame}) ${cut(t.sql ?? "", 80)}, sent ${duration(t.after ?? 0)} before`;
+    }
+    say(k.time, st.yellow(text));
+    if (k.answer) {
+      const a = k.answer;
+      say(
+        k.time,
+        a.code
+          ? `The server's answer there: ${a.code}${a.name ? ` ${a.name}` : ""} (frame ${a.frame}): ${a.message}`
+          : `The server's answer there: ${a.message}`,
+      );
+    }
+  }
   const e = c.encryption;
   const clearText = !e.tls;
   if (e.requested === "SSL" && e.answer === "N")

@@ -87,11 +87,26 @@ export interface ErrorRow {
   sample: ServerMessage;
 }
 
+/** A connection that only asked the server to cancel a request on another one. */
+export interface CancelRow {
+  stream: number;
+  frame: number;
+  pid: number;
+  /** The connection whose request it interrupted, the request, and how long after it was sent. */
+  targetStream?: number;
+  request?: string;
+  after?: number;
+  /** The server's answer to that request: a SQLSTATE (57014 query_canceled), or none if it ended normally. */
+  answer?: string;
+}
+
 export interface StatsResult {
   queries: QueryRow[];
   connections: ConnectionRow[];
   errors: ErrorRow[];
+  /** Logins (CancelRequest connections are not logins: they are in cancels). */
   auth: Array<{ method: string; connections: number; failed: number }>;
+  cancels: CancelRow[];
 }
 
 export class Stats {
@@ -110,6 +125,8 @@ export class Stats {
   private readonly connections: ConnectionRow[] = [];
   private readonly errors = new Map<string, ErrorRow>();
   private readonly auth = new Map<string, { connections: number; failed: number }>();
+  /** Cancel connections: their record's cancel, read at the end (the answer comes after they close). */
+  private readonly cancels: Array<{ stream: number; cancel: NonNullable<ConnectionRecord["cancel"]> }> = [];
 
   /** clock.t0: the capture's first packet, which connections' start times count from (unset: the epoch). */
   constructor(private readonly clock: { t0?: number } = {}) {}
@@ -141,11 +158,14 @@ export class Stats {
 
   connection(c: ConnectionRecord): void {
     const p = c.startup?.params ?? {};
-    const method = c.auth.methods.join(" + ") || "(not seen)";
-    const a = this.auth.get(method) ?? { connections: 0, failed: 0 };
-    a.connections++;
-    if (c.auth.outcome === "failed") a.failed++;
-    this.auth.set(method, a);
+    const method = c.cancel ? "cancel request" : c.auth.methods.join(" + ") || "(not seen)";
+    if (c.cancel) this.cancels.push({ stream: c.stream, cancel: c.cancel });
+    else {
+      const a = this.auth.get(method) ?? { connections: 0, failed: 0 };
+      a.connections++;
+      if (c.auth.outcome === "failed") a.failed++;
+      this.auth.set(method, a);
+    }
     for (const m of c.errors) {
       const e = this.errors.get(m.code) ?? {
         code: m.code,
@@ -206,6 +226,17 @@ export class Stats {
       connections: [...this.connections].sort((a, b) => a.stream - b.stream),
       errors: [...this.errors.values()].sort((a, b) => b.count - a.count),
       auth: [...this.auth].map(([method, a]) => ({ method, ...a })),
+      cancels: this.cancels
+        .map(({ stream, cancel: k }) => ({
+          stream,
+          frame: k.frame,
+          pid: k.pid,
+          targetStream: k.target?.stream,
+          request: k.target?.sql,
+          after: k.target?.after === undefined ? undefined : us(k.target.after),
+          answer: k.answer?.code,
+        }))
+        .sort((a, b) => a.stream - b.stream),
     };
   }
 }
@@ -279,6 +310,21 @@ export function statsText(r: StatsResult, st: Style, width = 120, top = 20): str
           r.errors.map((e) => [String(e.count), e.severity, e.code, e.name ?? "", cut(e.example, 60)]),
           [true, false, false, false, false],
         );
+  if (r.cancels.length > 0) {
+    out += `\n${st.bold(`Cancel requests (${r.cancels.length})`)}\n`;
+    out += table(
+      ["stream", "pid", "target", "after", "answer", "request"],
+      r.cancels.map((k) => [
+        String(k.stream),
+        String(k.pid),
+        k.targetStream === undefined ? "" : String(k.targetStream),
+        k.after === undefined ? "" : duration(k.after),
+        k.answer ?? "",
+        cut(k.request ?? "", 60),
+      ]),
+      [true, true, true, true, false, false],
+    );
+  }
   out += `\n${st.bold("Authentication")}\n`;
   out += table(
     ["method", "connections", "failed"],
@@ -293,7 +339,7 @@ function csvCell(v: unknown): string {
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-export const CSV_TABLES = ["queries", "connections", "errors", "auth"] as const;
+export const CSV_TABLES = ["queries", "connections", "errors", "auth", "cancels"] as const;
 
 /** One of the stats tables as CSV (times in seconds). */
 export function statsCsv(r: StatsResult, which: (typeof CSV_TABLES)[number]): string {
@@ -322,7 +368,9 @@ export function statsCsv(r: StatsResult, which: (typeof CSV_TABLES)[number]): st
               line: sample.line,
               routine: sample.routine,
             }))
-          : r.auth.map((a) => ({ ...a }));
+          : which === "auth"
+            ? r.auth.map((a) => ({ ...a }))
+            : r.cancels.map((k) => ({ ...k }));
   const headers =
     rows.length > 0
       ? Object.keys(rows[0])
@@ -360,6 +408,7 @@ export function statsCsv(r: StatsResult, which: (typeof CSV_TABLES)[number]): st
             "routine",
           ],
           auth: ["method", "connections", "failed"],
+          cancels: ["stream", "frame", "pid", "targetStream", "request", "after", "answer"],
         }[which];
   return `${[headers.join(","), ...rows.map((row) => headers.map((h) => csvCell(row[h])).join(","))].join("\n")}\n`;
 }

@@ -276,6 +276,46 @@ describe("requests that fail, are skipped or are ended by the server (node-failu
   });
 });
 
+describe("a cancel request in the story (psql-cancel.pcapng)", { timeout: 60_000 }, () => {
+  // captures/manifest.md: psql runs SELECT pg_sleep(5); about 1 s later a second connection sends
+  // CancelRequest for its backend; the server answers the query with ERROR 57014.
+  it("explain ties the cancel connection to the request it interrupted and the server's answer", async () => {
+    const r = await pgwire(["explain", cap("psql-cancel.pcapng")]);
+    expect(r.exitCode).toBe(0);
+    const l = lines(r.stdout);
+    const pid = /BackendKeyData: backend process (\d+)/.exec(r.stdout)?.[1];
+    const cancel = l.find((x) => x.startsWith("CancelRequest (frame "));
+    expect(cancel).toMatch(
+      new RegExp(
+        `^CancelRequest \\(frame \\d+\\) for backend process ${pid}: connection 0's Query \\(frame \\d+\\) SELECT pg_sleep\\(5\\), sent [\\d.]+ (ms|s) before$`,
+      ),
+    );
+    expect(
+      l.some((x) =>
+        /^The server's answer there: 57014 query_canceled \(frame \d+\): canceling statement due to user request$/.test(
+          x,
+        ),
+      ),
+    ).toBe(true);
+    const q = l.findIndex((x) => x.startsWith("Query: SELECT pg_sleep(5) → failed after "));
+    expect(l[q + 1]).toMatch(
+      /^ {6}canceled by connection 1's CancelRequest \(frame \d+\), [\d.]+ (ms|s) after it was sent$/,
+    );
+  });
+
+  it("stats counts it apart from the logins", async () => {
+    const s = JSON.parse((await pgwire(["stats", "--json", cap("psql-cancel.pcapng")])).stdout) as {
+      auth: Array<{ method: string; connections: number }>;
+      cancels: Array<{ stream: number; targetStream: number; request: string; after: number; answer: string }>;
+    };
+    expect(s.auth).toEqual([{ method: "MD5", connections: 1, failed: 0 }]);
+    expect(s.cancels).toHaveLength(1);
+    expect(s.cancels[0]).toMatchObject({ stream: 1, targetStream: 0, request: "SELECT pg_sleep(5)", answer: "57014" });
+    expect(s.cancels[0].after).toBeGreaterThan(0.5);
+    expect(s.cancels[0].after).toBeLessThan(5);
+  });
+});
+
 describe("one clock: tshark's frame.time_relative and frame numbers", { timeout: 60_000 }, () => {
   it("explain, decode and stats count from the capture's first packet; --absolute gives UTC times", async () => {
     const file = cap("node-failures.pcapng");
