@@ -142,6 +142,8 @@ export interface ConnectionRecord {
   };
   /** The replication mode from the startup's replication parameter (physical, logical). */
   replication?: string;
+  /** What the replication connection streamed after START_REPLICATION. */
+  streaming?: ReplicationRecord;
   auth: {
     /** The methods the server asked for, in order (MD5, SASL (SCRAM-SHA-256), cleartext password, trust, ...). */
     methods: string[];
@@ -194,6 +196,69 @@ function handshakeOf(h: Handshake | undefined): ConnectionRecord["handshake"] {
     ack: h.ack,
     serverRtt: h.syn && h.synAck ? us(h.synAck.time - h.syn.time) : undefined,
     clientRtt: h.synAck && h.ack ? us(h.ack.time - h.synAck.time) : undefined,
+  };
+}
+
+/** A replication stream: START_REPLICATION and what flowed after it. */
+export interface ReplicationRecord {
+  kind: "physical" | "logical";
+  frame: number;
+  time: number;
+  command: string;
+  slot?: string;
+  /** Logical: the output plugin, when the capture has the slot's CREATE_REPLICATION_SLOT. */
+  plugin?: string;
+  startLsn?: string;
+  timeline?: string;
+  /** Logical: the options of START_REPLICATION (proto_version, publication_names, streaming, ...). */
+  options: Record<string, string>;
+  /** XLogData messages, their WAL bytes, the first and last WAL start LSNs. */
+  xlogData: number;
+  walBytes: number;
+  firstLsn?: string;
+  lastLsn?: string;
+  keepalives: number;
+  /** The client's StandbyStatusUpdates (the last one's written, flushed and applied LSNs) and HotStandbyFeedbacks. */
+  statusUpdates: number;
+  lastStatus?: { written?: string; flushed?: string; applied?: string };
+  feedback: number;
+  /** Logical: transactions (Begin/Commit), streamed ones (Stream Start ... Stream Commit/Abort), prepared ones. */
+  transactions: number;
+  streamed: { started: number; committed: number; aborted: number };
+  prepared: { prepared: number; committed: number; rolledBack: number };
+  /** Logical: changes per table. */
+  tables: Record<string, { insert: number; update: number; delete: number; truncate: number }>;
+}
+
+/** START_REPLICATION's parts (the replication protocol's grammar). */
+function startReplication(sql: string, frame: number, time: number): ReplicationRecord | undefined {
+  const m =
+    /^\s*START_REPLICATION\s+(?:SLOT\s+("[^"]*"|\S+)\s+)?(LOGICAL\s+|PHYSICAL\s+)?([0-9A-Fa-f]+\/[0-9A-Fa-f]+)(?:\s+TIMELINE\s+(\d+))?\s*(?:\(([\s\S]*)\))?\s*;?\s*$/i.exec(
+      sql,
+    );
+  if (!m) return undefined;
+  const options: Record<string, string> = {};
+  for (const o of (m[5] ?? "").matchAll(/("[^"]*"|[A-Za-z_][A-Za-z_0-9]*)\s*(?:'((?:[^']|'')*)'|([^,\s]+))?/g)) {
+    options[o[1].replace(/^"|"$/g, "")] = (o[2] ?? o[3] ?? "").replace(/''/g, "'");
+  }
+  return {
+    kind: /^LOGICAL/i.test(m[2] ?? "") ? "logical" : "physical",
+    frame,
+    time,
+    command: sql.trim(),
+    slot: m[1]?.replace(/^"|"$/g, ""),
+    startLsn: m[3].toUpperCase(),
+    timeline: m[4],
+    options,
+    xlogData: 0,
+    walBytes: 0,
+    keepalives: 0,
+    statusUpdates: 0,
+    feedback: 0,
+    transactions: 0,
+    streamed: { started: 0, committed: 0, aborted: 0 },
+    prepared: { prepared: 0, committed: 0, rolledBack: 0 },
+    tables: {},
   };
 }
 
@@ -305,6 +370,8 @@ export class Analyzer {
    * Per connection: an error that answered a Parse or Bind (at its place in the order) before the
    * Execute of its step was sent; that Execute, when it comes before the next Sync, fails with it.
    */
+  /** Logical replication slots created in the capture: their output plugin. */
+  private readonly slotPlugins = new Map<string, string>();
   /** Backends by pid (BackendKeyData) while their connection is open, for CancelRequest. */
   private readonly backends = new Map<number, ConnectionRecord>();
   /** The cancel connection of each request a CancelRequest interrupted. */
@@ -432,6 +499,91 @@ export class Analyzer {
   private exposed(c: ConnectionRecord, it: DecodedMessage, time: number, what: string): void {
     c.auth.exposed.push(what);
     c.auth.steps.push({ frame: it.frame, time, text: what, exposed: true });
+  }
+
+  /** What a replication message adds to the stream's record. */
+  private replicationMessage(r: ReplicationRecord, it: DecodedMessage): void {
+    const lsnOf = (name: string) => str(field(it, name));
+    switch (it.name) {
+      case "XLogData": {
+        r.xlogData++;
+        // The message: its type and length (5 bytes), three 8-byte numbers, then the WAL.
+        r.walBytes += Math.max(0, it.size - 5 - 24);
+        const start = lsnOf("pgwire.repl.wal_start_lsn");
+        if (start && start !== "0/0") {
+          r.firstLsn ??= start;
+          r.lastLsn = start;
+        }
+        this.pgoutput(r, it);
+        break;
+      }
+      case "PrimaryKeepalive":
+        r.keepalives++;
+        break;
+      case "StandbyStatusUpdate":
+        r.statusUpdates++;
+        r.lastStatus = {
+          written: lsnOf("pgwire.repl.written_lsn"),
+          flushed: lsnOf("pgwire.repl.flushed_lsn"),
+          applied: lsnOf("pgwire.repl.applied_lsn"),
+        };
+        break;
+      case "HotStandbyFeedback":
+        r.feedback++;
+        break;
+    }
+  }
+
+  /** A pgoutput message in an XLogData: transactions and changes per table. */
+  private pgoutput(r: ReplicationRecord, it: DecodedMessage): void {
+    const rel = str(it.vars.rel);
+    const table = (name: string) => {
+      let t = r.tables[name];
+      if (!t) {
+        t = { insert: 0, update: 0, delete: 0, truncate: 0 };
+        r.tables[name] = t;
+      }
+      return t;
+    };
+    switch (it.sub) {
+      case "Begin":
+        r.transactions++;
+        break;
+      case "Insert":
+        if (rel) table(rel).insert++;
+        break;
+      case "Update":
+        if (rel) table(rel).update++;
+        break;
+      case "Delete":
+        if (rel) table(rel).delete++;
+        break;
+      case "Truncate":
+        for (const f of it.fields) if (f.name === "pgwire.pgoutput.relation") table(String(f.value)).truncate++;
+        break;
+      case "Stream Start":
+        if (it.fields.some((f) => f.name === "pgwire.pgoutput.first_segment" && f.value === 1)) r.streamed.started++;
+        break;
+      case "Stream Commit":
+        r.streamed.committed++;
+        break;
+      case "Stream Abort":
+        r.streamed.aborted++;
+        break;
+      case "Begin Prepare":
+        r.transactions++;
+        break;
+      case "Prepare":
+      case "Stream Prepare":
+        r.prepared.prepared++;
+        break;
+      case "Commit Prepared":
+        r.prepared.committed++;
+        break;
+      case "Rollback Prepared":
+        r.prepared.rolledBack++;
+        break;
+    }
   }
 
   /** Ends a request that got an error instead of its answer (after `duration` seconds, if known). */
@@ -648,9 +800,30 @@ export class Analyzer {
           it.fields.filter((f) => f.name === "pgwire.param.value").map((f) => String(f.value)),
         );
         break;
+      case "XLogData":
+      case "PrimaryKeepalive":
+      case "StandbyStatusUpdate":
+      case "HotStandbyFeedback":
+        if (c.streaming) this.replicationMessage(c.streaming, it);
+        break;
       case "Query":
       case "Execute":
       case "FunctionCall": {
+        if (it.name === "Query" && /^\s*START_REPLICATION\b/i.test(str(v.query) ?? "")) {
+          // Not a request with a response time: the stream it starts is told apart.
+          c.streaming = startReplication(str(v.query) ?? "", it.frame, time);
+          if (c.streaming) {
+            if (c.streaming.slot) c.streaming.plugin = this.slotPlugins.get(c.streaming.slot);
+            break;
+          }
+        }
+        if (it.name === "Query") {
+          const slot =
+            /^\s*CREATE_REPLICATION_SLOT\s+("[^"]*"|\S+)\s+(?:TEMPORARY\s+)?LOGICAL\s+("[^"]*"|[^\s(;]+)/i.exec(
+              str(v.query) ?? "",
+            );
+          if (slot) this.slotPlugins.set(slot[1].replace(/^"|"$/g, ""), slot[2].replace(/^"|"$/g, ""));
+        }
         const sql =
           it.name === "Query"
             ? (str(v.query) ?? "")

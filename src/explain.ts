@@ -1,7 +1,7 @@
 // `pgwire explain`: each connection's story, told top to bottom as the seed's lecture tells it,
 // then the findings of the whole capture. Text (with colour on a terminal) or JSON.
 
-import type { ConnectionRecord, Finding, RequestRecord, ServerMessage } from "./analysis.ts";
+import type { ConnectionRecord, Finding, ReplicationRecord, RequestRecord, ServerMessage } from "./analysis.ts";
 
 export interface Style {
   bold(s: string): string;
@@ -93,6 +93,65 @@ function requestText(r: RequestRecord, st: Style): string {
   if (r.error) s += `\n      ${serverMessageText(r.error, st)}`;
   for (const n of r.notices) s += `\n      ${serverMessageText(n, st)}`;
   return s;
+}
+
+/** A byte count as people read it. */
+function bytesText(n: number): string {
+  if (n < 1000) return `${n} bytes`;
+  if (n < 1e6) return `${(n / 1000).toFixed(1)} kB`;
+  return `${(n / 1e6).toFixed(1)} MB`;
+}
+
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
+/** A replication stream's summary, a line per part: what was asked, the WAL, the changes, the replies. */
+export function replicationText(r: ReplicationRecord): string[] {
+  const out: string[] = [];
+  const range = r.firstLsn ? ` (WAL from ${r.firstLsn} to ${r.lastLsn})` : "";
+  if (r.kind === "physical") {
+    out.push(
+      `START_REPLICATION (frame ${r.frame}): physical replication${r.slot ? ` from slot ${r.slot}` : ""} from ${r.startLsn}${r.timeline ? ` on timeline ${r.timeline}` : ""}`,
+    );
+  } else {
+    const o = { ...r.options };
+    const version = o.proto_version;
+    const pubs = o.publication_names;
+    delete o.proto_version;
+    delete o.publication_names;
+    const rest = Object.entries(o).map(([k, v]) => `${k} ${v}`);
+    out.push(
+      `START_REPLICATION (frame ${r.frame}): logical replication from slot ${r.slot ?? "?"}${r.plugin ? ` (plugin ${r.plugin})` : ""} at ${r.startLsn}${version ? `, protocol version ${version}` : ""}${pubs ? `, publications ${pubs}` : ""}${rest.length ? ` (${rest.join(", ")})` : ""}`,
+    );
+  }
+  out.push(
+    `  The server streams ${plural(r.xlogData, "XLogData", "XLogData")} with ${bytesText(r.walBytes)}${range} and ${plural(r.keepalives, "keepalive")}`,
+  );
+  if (r.kind === "logical") {
+    const tx = [String(r.transactions)];
+    const s = r.streamed;
+    if (s.started || s.committed || s.aborted) {
+      tx.push(`streamed: ${s.started} started, ${s.committed} committed, ${s.aborted} aborted`);
+    }
+    const p = r.prepared;
+    if (p.prepared || p.committed || p.rolledBack) {
+      tx.push(`two-phase: ${p.prepared} prepared, ${p.committed} committed, ${p.rolledBack} rolled back`);
+    }
+    out.push(`  Transactions: ${tx.join("; ")}`);
+    for (const [table, n] of Object.entries(r.tables)) {
+      const parts = [
+        n.insert && plural(n.insert, "insert"),
+        n.update && plural(n.update, "update"),
+        n.delete && plural(n.delete, "delete"),
+        n.truncate && plural(n.truncate, "truncate"),
+      ].filter((x): x is string => Boolean(x));
+      out.push(`  ${table}: ${parts.join(", ")}`);
+    }
+  }
+  const st = r.lastStatus;
+  out.push(
+    `  The client replies with ${plural(r.statusUpdates, "status update")}${st ? ` (last: written ${st.written}, flushed ${st.flushed}, applied ${st.applied})` : ""}${r.feedback ? ` and ${plural(r.feedback, "hot standby feedback")}` : ""}`,
+  );
+  return out;
 }
 
 /** Why a FATAL error after the login ended the session, in words, by SQLSTATE. */
@@ -219,6 +278,7 @@ export function explainConnection(c: ConnectionRecord, t0: number | undefined, s
   events.sort((x, y) => x.frame - y.frame || x.time - y.time);
   for (const ev of events) say(ev.time, ev.text);
   if (c.moreRequests > 0) say(c.last.time, `… and ${c.moreRequests} more requests (pgwire stats sums them all)`);
+  if (c.streaming) for (const line of replicationText(c.streaming)) say(c.streaming.time, line);
   const fatal =
     c.auth.outcome === "ok" ? c.errors.find((m) => m.severity === "FATAL" || m.severity === "PANIC") : undefined;
   if (fatal) say(fatal.time, st.red(`The server ends the session: ${sessionEnd(fatal)}`));

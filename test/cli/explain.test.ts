@@ -316,6 +316,60 @@ describe("a cancel request in the story (psql-cancel.pcapng)", { timeout: 60_000
   });
 });
 
+describe("replication in the story", { timeout: 60_000 }, () => {
+  it("logical: slot, plugin, protocol version, publication; transactions and changes per table", async () => {
+    // captures/manifest.md (node-pgoutput): slots slot_v1..v3 created with pgoutput, protocol
+    // versions 1, 2 (streaming) and 3 (two-phase); the changes are the script's.
+    const r = await pgwire(["explain", cap("node-pgoutput.pcapng")]);
+    expect(r.exitCode).toBe(0);
+    const l = lines(r.stdout);
+    expect(l).toContain(
+      'START_REPLICATION (frame 50): logical replication from slot slot_v1 (plugin pgoutput) at 0/0, protocol version 1, publications "pub_demo" (messages true, binary true)',
+    );
+    expect(l).toContain("  public.lr_items: 3 inserts, 2 updates, 1 delete");
+    expect(l).toContain("  public.lr_full: 4 inserts, 1 update, 1 delete, 1 truncate");
+    expect(l).toContain("  Transactions: 1; streamed: 3 started, 2 committed, 2 aborted");
+    expect(l).toContain(
+      "  Transactions: 2; streamed: 1 started, 0 committed, 0 aborted; two-phase: 3 prepared, 2 committed, 1 rolled back",
+    );
+    expect(
+      l.some((x) =>
+        /^ {2}The server streams 41 XLogData with [\d.]+ kB \(WAL from 0\/[0-9A-F]+ to 0\/[0-9A-F]+\) and 4 keepalives$/.test(
+          x,
+        ),
+      ),
+    ).toBe(true);
+    // START_REPLICATION is no request: not in the story's queries nor in stats' latencies.
+    expect(r.stdout).not.toMatch(/Query: START_REPLICATION/);
+    const s = JSON.parse((await pgwire(["stats", "--json", cap("node-pgoutput.pcapng")])).stdout) as {
+      queries: Array<{ query: string }>;
+    };
+    expect(s.queries.some((q) => q.query.startsWith("START_REPLICATION"))).toBe(false);
+  });
+
+  it("physical: start LSN, timeline, WAL streamed, status updates and hot standby feedback", async () => {
+    const r = await pgwire(["explain", cap("pg-standby.pcapng")]);
+    const l = lines(r.stdout);
+    expect(
+      l.some((x) => /^START_REPLICATION \(frame \d+\): physical replication from 0\/[0-9A-F]+ on timeline 1$/.test(x)),
+    ).toBe(true);
+    expect(
+      l.some((x) =>
+        /^ {2}The server streams \d+ XLogData with [\d.]+ kB \(WAL from 0\/[0-9A-F]+ to 0\/[0-9A-F]+\) and \d+ keepalives?$/.test(
+          x,
+        ),
+      ),
+    ).toBe(true);
+    expect(
+      l.some((x) =>
+        /^ {2}The client replies with \d+ status updates \(last: written 0\/[0-9A-F]+, flushed 0\/[0-9A-F]+, applied 0\/[0-9A-F]+\) and \d+ hot standby feedbacks?$/.test(
+          x,
+        ),
+      ),
+    ).toBe(true);
+  });
+});
+
 describe("one clock: tshark's frame.time_relative and frame numbers", { timeout: 60_000 }, () => {
   it("explain, decode and stats count from the capture's first packet; --absolute gives UTC times", async () => {
     const file = cap("node-failures.pcapng");
