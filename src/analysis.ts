@@ -916,9 +916,26 @@ export class Analyzer {
   }
 }
 
-/** A query's text with its literals and parameters replaced by ?, for grouping (pgwire stats). */
+/** SQL keywords a query shape writes in capitals, whatever case the client used. */
+const SQL_KEYWORDS = new Set(
+  (
+    "ABORT ALL ALTER ANALYZE AND ANY ARRAY AS ASC BEGIN BETWEEN BY CALL CASE CAST CHECKPOINT CLOSE " +
+    "COMMIT CONFLICT COPY CREATE CROSS CURSOR DEALLOCATE DECLARE DEFAULT DELETE DESC DISCARD DISTINCT " +
+    "DO DROP ELSE END ESCAPE EXCEPT EXECUTE EXISTS EXPLAIN FALSE FETCH FILTER FOR FROM FULL GRANT GROUP " +
+    "HAVING ILIKE IN INNER INSERT INTERSECT INTO IS ISOLATION JOIN LATERAL LEFT LEVEL LIKE LIMIT LISTEN " +
+    "LOCK NOT NOTHING NOTIFY NULL NULLS OFFSET ON ONLY OR ORDER OUTER OVER PARTITION PREPARE READ " +
+    "REFRESH RELEASE RESET RETURNING REVOKE RIGHT ROLLBACK SAVEPOINT SELECT SET SHOW SIMILAR START " +
+    "STDIN STDOUT TABLE THEN TO TRANSACTION TRUE TRUNCATE UNION UNLISTEN UPDATE USING VACUUM VALUES " +
+    "WHEN WHERE WINDOW WITH WORK WRITE"
+  ).split(" "),
+);
+
+/**
+ * A query's text with its literals and parameters replaced by ?, for grouping (pgwire stats):
+ * comments and a trailing semicolon dropped, whitespace folded, keywords in capitals.
+ */
 export function normalizeSql(sql: string): string {
-  return sql
+  const text = sql
     .replace(/--[^\n]*/g, " ")
     .replace(/\/\*[\s\S]*?\*\//g, " ")
     .replace(/[Ee]?'(?:[^']|'')*'/g, "?")
@@ -926,5 +943,17 @@ export function normalizeSql(sql: string): string {
     .replace(/(?<![A-Za-z_0-9$])-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?(?![A-Za-z_0-9$])/g, "?")
     .replace(/\s+/g, " ")
     .replace(/\b(IN\s*)\(\s*\?(?:\s*,\s*\?)+\s*\)/gi, "$1(...)")
+    .replace(/[\s;]+$/, "")
     .trim();
+  // Outside quoted identifiers, keywords in capitals ("select" and "SELECT" are one shape).
+  return text
+    .split(/("(?:[^"]|"")*")/)
+    .map((part, i) =>
+      i % 2 === 1
+        ? part
+        : part.replace(/(?<![A-Za-z_0-9$.])[A-Za-z_]+(?![A-Za-z_0-9$])/g, (w) =>
+            SQL_KEYWORDS.has(w.toUpperCase()) ? w.toUpperCase() : w,
+          ),
+    )
+    .join("");
 }

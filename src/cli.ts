@@ -690,10 +690,17 @@ async function analyze(
   const keylog = p.options.get("keylog")?.at(-1);
   const heuristic = !p.options.has("noHeuristic");
   let connections = 0;
+  // TLS sessions: decrypted (their startup was read) or not.
+  let tlsOpen = 0;
+  let tlsClosed = 0;
   const analyzer = new Analyzer({
     ...listener,
     connection: (c, oldest) => {
       connections++;
+      if (c.encryption.tls) {
+        if (c.startup) tlsOpen++;
+        else tlsClosed++;
+      }
       listener.connection?.(c, oldest);
     },
   });
@@ -718,6 +725,15 @@ async function analyze(
     progress.done();
   }
   analyzer.end();
+  if (tlsClosed > 0 && keylog !== undefined && tlsOpen === 0) {
+    process.stderr.write(
+      `pgwire: warning: the keys in ${keylog} decrypted no TLS session of ${file} (${count(tlsClosed, "connection")} ${tlsClosed === 1 ? "stays" : "stay"} encrypted)\n`,
+    );
+  } else if (tlsClosed > 0 && keylog === undefined) {
+    process.stderr.write(
+      `pgwire: hint: ${count(tlsClosed, "connection")} of ${file} ${tlsClosed === 1 ? "uses" : "use"} TLS: give the session keys with --keylog FILE (SSLKEYLOGFILE format) to decode ${tlsClosed === 1 ? "it" : "them"}\n`,
+    );
+  }
   if (connections === 0 && !error) {
     throw new CaptureError(
       `no PostgreSQL traffic in ${file} (server ports ${(ports ?? [5432]).join(",")}${filters.streams || filters.since || filters.until ? ", with the filters given" : ""}; try --port)`,
@@ -779,6 +795,29 @@ async function explainCommand(args: readonly string[], out: Output): Promise<num
   return EXIT.ok;
 }
 
+/** "1 connection", "2 connections". */
+export const count = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
+/** Why a file could not be written, in words, naming `path` where Node named `tmp`. */
+function writeProblem(e: unknown, tmp: string, path: string): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  const words: Record<string, string> = {
+    ENOENT: "its folder does not exist",
+    ENOTDIR: "its folder does not exist",
+    EACCES: "permission denied",
+    EPERM: "permission denied",
+    EISDIR: "it is a folder",
+    ENOSPC: "no space left on the device",
+    EROFS: "read-only file system",
+  };
+  return (
+    (code && words[code]) ??
+    String((e as Error).message ?? e)
+      .split(tmp)
+      .join(path)
+  );
+}
+
 /** Closed connections explain holds back to tell them in the order they started. */
 const MAX_HELD = 200;
 
@@ -835,10 +874,11 @@ async function reportCommand(args: readonly string[], out: Output): Promise<numb
     renameSync(tmpFile, output);
   } catch (e) {
     rmSync(tmpFile, { force: true });
-    throw new CaptureError(`cannot write ${output}: ${(e as Error).message}`);
+    // The user's path, never the temporary file's.
+    throw new CaptureError(`cannot write ${output}: ${writeProblem(e, tmpFile, output)}`);
   }
   out.write(
-    `pgwire: wrote ${output} (${connections.length + moreConnections} connections, ${findings.length} findings)\n`,
+    `pgwire: wrote ${output} (${count(connections.length + moreConnections, "connection")}, ${count(findings.length, "finding")})\n`,
   );
   if (run.error) throw run.error;
   return EXIT.ok;
@@ -861,6 +901,9 @@ async function statsCommand(args: readonly string[], out: Output): Promise<numbe
   if (p.options.has("json") && p.options.has("csv"))
     throw new UsageError("--json and --csv exclude each other", "stats");
   const tableName = p.options.get("table")?.at(-1) ?? "queries";
+  if (p.options.has("table") && !p.options.has("csv")) {
+    throw new UsageError("--table goes with --csv (the text output and --json have every table)", "stats");
+  }
   if (!(CSV_TABLES as readonly string[]).includes(tableName))
     throw new UsageError(`unknown table '${tableName}' (tables: ${CSV_TABLES.join(", ")})`, "stats");
   const topArg = p.options.get("top")?.at(-1);

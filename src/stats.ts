@@ -180,13 +180,15 @@ export class Stats {
     }
     const end = c.last.time;
     const start = c.syn?.time ?? c.first.time;
+    // The application's name as the server last reported it (SET application_name changes it).
+    const application = c.serverParams.application_name || p.application_name;
     this.connections.push({
       stream: c.stream,
       client: `${c.client.addr}:${c.client.port}`,
       server: `${c.server.addr}:${c.server.port}`,
       user: p.user,
       database: p.database,
-      application: p.application_name,
+      application,
       auth: method,
       tls: c.encryption.tls,
       start: Math.round((start - (this.clock.t0 ?? 0)) * 1e6) / 1e6,
@@ -291,7 +293,8 @@ export function queryCells(q: QueryRow, width: number): string[] {
 /** The stats as tables for a terminal. */
 export function statsText(r: StatsResult, st: Style, width = 120, top = 20): string {
   const requests = r.queries.reduce((n, q) => n + q.count, 0);
-  let out = `${st.bold(`Queries (${r.queries.length} shapes, ${requests} requests)`)}\n`;
+  const n = (k: number, one: string) => `${k} ${one}${k === 1 ? "" : "s"}`;
+  let out = `${st.bold(`Queries (${n(r.queries.length, "shape")}, ${n(requests, "request")})`)}\n`;
   const qw = Math.max(30, width - 80);
   out += table(
     QUERY_COLUMNS,
