@@ -371,6 +371,21 @@ if begin pgbench-pipeline.pcapng 2; then
   summary
 fi
 
+if begin node-failures.pcapng 2; then
+  for t in "${COMMON_STARTUP[@]}" "Password message" "Simple query" Parse Bind Describe Execute Sync; do has "$t"; done
+  has Error 4
+  match "the Bind that fails ('abc' is no integer)" 'pgsql.code == "22P02"' 1
+  match "the duplicate key, with its detail, table and constraint" \
+    'pgsql.code == "23505" && pgsql.detail && pgsql.table_name && pgsql.constraint_name' 1
+  match "the unknown function, with its hint and position" 'pgsql.code == "42883" && pgsql.hint && pgsql.position' 1
+  match "the FATAL of pg_terminate_backend" 'pgsql.code == "57P01" && pgsql.severity == "FATAL"' 1
+  has Execute 4 # three in the pipeline, one for pg_terminate_backend($1)
+  has Sync 3
+  match "the query the server ends" 'pgsql.query == "SELECT pg_sleep(10)"' 1
+  has Termination 1 # the second connection's; the server closes the first one
+  summary
+fi
+
 if begin psql-other-port.pcapng 1 6543; then
   for t in "${COMMON_STARTUP[@]}" "Password message" "Termination"; do has "$t"; done
   has "Simple query" 2

@@ -42,7 +42,7 @@ SCRAM_PASSWORD='scram-secret'
 # Every capture, in recording order (tls-keylog last: it needs the server restarted with TLS).
 ALL_CAPTURES=(ssl-refused seed-md5 seed-wrong-password psql-scram node-extended pgbench-extended
   pgbench-prepared psql-cancel node-binary node-protocol pg-receivewal pg-standby node-pgoutput node-copy
-  pgbench-pipeline psql-other-port tls-keylog)
+  pgbench-pipeline node-failures psql-other-port tls-keylog)
 
 INSTALL=0
 CHECK=1
@@ -373,6 +373,10 @@ scenario_node_protocol() {
   node "$CLIENTS/protocol.mjs" "$APP_PASSWORD"
 }
 
+scenario_node_failures() {
+  node "$CLIENTS/failures.mjs" "$APP_PASSWORD"
+}
+
 scenario_pg_receivewal() {
   # Physical streaming replication: IDENTIFY_SYSTEM and the rest as simple queries on a
   # replication connection, START_REPLICATION, then copy-both: XLogData from the server, a status
@@ -485,6 +489,7 @@ if selected pgbench-pipeline; then
   pgbench_init # fresh pgbench tables: the balances it reads do not depend on the runs above
   record pgbench-pipeline.pcapng scenario_pgbench_pipeline
 fi
+record node-failures.pcapng scenario_node_failures
 
 # ---------------------------------------------------------------------------------------------
 # psql-other-port: the same server restarted on a non-standard port, then back on 5432

@@ -28,16 +28,31 @@ export interface RequestRecord {
   /** Filled in as the answer comes: */
   rows: number;
   tags: string[];
-  /** Seconds from the request to the message that completed it. */
+  /**
+   * Seconds from the request to the message that ended it: its completion, or the error that
+   * failed it (an error raised for its Parse or Bind, or the FATAL that ended the session).
+   */
   duration?: number;
   responseFrame?: number;
   error?: ServerMessage;
   notices: ServerMessage[];
-  /** Completed (its answer came), as opposed to never answered within the capture. */
+  /** Ended (answered, failed or skipped), as opposed to still waiting. */
   done: boolean;
+  /**
+   * What became of it: answered without error; failed with `error`; skipped (the server ignored it
+   * after an earlier error of its pipeline, until Sync, or it was queued when the session ended);
+   * unanswered (no answer before the capture ends).
+   */
+  outcome?: "ok" | "failed" | "skipped" | "unanswered";
+  /** For a request whose step failed before it ran: the message the error answered (Parse, Bind, ...). */
+  failedAt?: string;
+  /** For a skipped request: the error after which the server skipped it. */
+  skippedAfter?: { frame: number; code: string };
+  /** The CancelRequest (on another connection) that asked the server to interrupt it. */
+  canceledBy?: { stream: number; frame: number; time: number };
 }
 
-/** An ErrorResponse or NoticeResponse. */
+/** An ErrorResponse or NoticeResponse, with every field it carries (protocol.h's PG_DIAG_*). */
 export interface ServerMessage {
   frame: number;
   time: number;
@@ -48,6 +63,17 @@ export interface ServerMessage {
   message: string;
   detail?: string;
   hint?: string;
+  /** Where in the query (characters from 1), and in an internal query the server ran. */
+  position?: string;
+  internalPosition?: string;
+  internalQuery?: string;
+  /** The context: the call stack of functions, or what the server was doing. */
+  where?: string;
+  schema?: string;
+  table?: string;
+  column?: string;
+  dataType?: string;
+  constraint?: string;
   /** Where in the server's source it was raised: file, line, routine. */
   file?: string;
   line?: string;
@@ -81,6 +107,17 @@ export interface ConnectionRecord {
   server: Endpoint;
   /** The client's SYN (the handshake), when the capture has it. */
   syn?: { frame: number; time: number };
+  /**
+   * The rest of the handshake: the server's SYN/ACK and the client's ACK, and the round trip
+   * from SYN to ACK as seen where the capture was taken.
+   */
+  handshake?: {
+    synAck?: { frame: number; time: number };
+    ack?: { frame: number; time: number };
+    /** Seconds from the SYN to the SYN/ACK, and from the SYN/ACK to the ACK. */
+    serverRtt?: number;
+    clientRtt?: number;
+  };
   first: { frame: number; time: number };
   last: { frame: number; time: number };
   /** SSLRequest / GSSENCRequest and the answer; TLS that followed. */
@@ -91,8 +128,22 @@ export interface ConnectionRecord {
     version: string;
     params: Record<string, string>;
   };
+  /**
+   * A connection that only carries a CancelRequest: the backend it names, the connection and the
+   * request it interrupts (the oldest one waiting there), how long after that request was sent,
+   * and what the server then answered that request (57014 query_canceled, or its normal end).
+   */
+  cancel?: {
+    frame: number;
+    time: number;
+    pid: number;
+    target?: { stream: number; requestFrame?: number; kind?: string; sql?: string; after?: number };
+    answer?: { frame?: number; code?: string; name?: string; message: string };
+  };
   /** The replication mode from the startup's replication parameter (physical, logical). */
   replication?: string;
+  /** What the replication connection streamed after START_REPLICATION. */
+  streaming?: ReplicationRecord;
   auth: {
     /** The methods the server asked for, in order (MD5, SASL (SCRAM-SHA-256), cleartext password, trust, ...). */
     methods: string[];
@@ -128,14 +179,101 @@ export interface ConnectionRecord {
   postgres: boolean;
 }
 
+type At = { frame: number; time: number };
+/** A TCP handshake as far as seen: the client's SYN, the server's SYN/ACK, the client's ACK. */
+interface Handshake {
+  syn?: At;
+  synAck?: At;
+  ack?: At;
+}
+
+/** The record's handshake (beyond the SYN) with its round trips, if the capture has more than the SYN. */
+function handshakeOf(h: Handshake | undefined): ConnectionRecord["handshake"] {
+  if (!h || (!h.synAck && !h.ack)) return undefined;
+  const us = (t: number) => Math.round(t * 1e6) / 1e6;
+  return {
+    synAck: h.synAck,
+    ack: h.ack,
+    serverRtt: h.syn && h.synAck ? us(h.synAck.time - h.syn.time) : undefined,
+    clientRtt: h.synAck && h.ack ? us(h.ack.time - h.synAck.time) : undefined,
+  };
+}
+
+/** A replication stream: START_REPLICATION and what flowed after it. */
+export interface ReplicationRecord {
+  kind: "physical" | "logical";
+  frame: number;
+  time: number;
+  command: string;
+  slot?: string;
+  /** Logical: the output plugin, when the capture has the slot's CREATE_REPLICATION_SLOT. */
+  plugin?: string;
+  startLsn?: string;
+  timeline?: string;
+  /** Logical: the options of START_REPLICATION (proto_version, publication_names, streaming, ...). */
+  options: Record<string, string>;
+  /** XLogData messages, their WAL bytes, the first and last WAL start LSNs. */
+  xlogData: number;
+  walBytes: number;
+  firstLsn?: string;
+  lastLsn?: string;
+  keepalives: number;
+  /** The client's StandbyStatusUpdates (the last one's written, flushed and applied LSNs) and HotStandbyFeedbacks. */
+  statusUpdates: number;
+  lastStatus?: { written?: string; flushed?: string; applied?: string };
+  feedback: number;
+  /** Logical: transactions (Begin/Commit), streamed ones (Stream Start ... Stream Commit/Abort), prepared ones. */
+  transactions: number;
+  streamed: { started: number; committed: number; aborted: number };
+  prepared: { prepared: number; committed: number; rolledBack: number };
+  /** Logical: changes per table. */
+  tables: Record<string, { insert: number; update: number; delete: number; truncate: number }>;
+}
+
+/** START_REPLICATION's parts (the replication protocol's grammar). */
+function startReplication(sql: string, frame: number, time: number): ReplicationRecord | undefined {
+  const m =
+    /^\s*START_REPLICATION\s+(?:SLOT\s+("[^"]*"|\S+)\s+)?(LOGICAL\s+|PHYSICAL\s+)?([0-9A-Fa-f]+\/[0-9A-Fa-f]+)(?:\s+TIMELINE\s+(\d+))?\s*(?:\(([\s\S]*)\))?\s*;?\s*$/i.exec(
+      sql,
+    );
+  if (!m) return undefined;
+  const options: Record<string, string> = {};
+  for (const o of (m[5] ?? "").matchAll(/("[^"]*"|[A-Za-z_][A-Za-z_0-9]*)\s*(?:'((?:[^']|'')*)'|([^,\s]+))?/g)) {
+    options[o[1].replace(/^"|"$/g, "")] = (o[2] ?? o[3] ?? "").replace(/''/g, "'");
+  }
+  return {
+    kind: /^LOGICAL/i.test(m[2] ?? "") ? "logical" : "physical",
+    frame,
+    time,
+    command: sql.trim(),
+    slot: m[1]?.replace(/^"|"$/g, ""),
+    startLsn: m[3].toUpperCase(),
+    timeline: m[4],
+    options,
+    xlogData: 0,
+    walBytes: 0,
+    keepalives: 0,
+    statusUpdates: 0,
+    feedback: 0,
+    transactions: 0,
+    streamed: { started: 0, committed: 0, aborted: 0 },
+    prepared: { prepared: 0, committed: 0, rolledBack: 0 },
+    tables: {},
+  };
+}
+
 /** Requests and messages a connection keeps for its story; the rest are only counted. */
 export const MAX_KEPT = 500;
 
 export interface AnalyzerListener {
   /** A request got its answer (or the connection ended without one). */
   request?(r: RequestRecord, c: ConnectionRecord): void;
-  /** A connection closed, or the capture ended: its record is complete. */
-  connection?(c: ConnectionRecord): void;
+  /**
+   * A connection closed, or the capture ended: its record is complete. `oldestOpen`: the lowest
+   * stream number of the connections still open (or opening), to tell them in the order they
+   * started.
+   */
+  connection?(c: ConnectionRecord, oldestOpen: number | undefined): void;
 }
 
 /** The findings worth telling: security and protocol problems, by expert abbrev. */
@@ -175,33 +313,70 @@ function hex(v: FieldValue | undefined): string | undefined {
   return v instanceof Uint8Array ? Buffer.from(v).toString("hex") : undefined;
 }
 
+/** The optional fields of an error or notice, by their pgwire field names. */
+const SERVER_MESSAGE_FIELDS = [
+  ["detail", "pgwire.detail"],
+  ["hint", "pgwire.hint"],
+  ["position", "pgwire.position"],
+  ["internalPosition", "pgwire.internal_position"],
+  ["internalQuery", "pgwire.internal_query"],
+  ["where", "pgwire.where"],
+  ["schema", "pgwire.schema_name"],
+  ["table", "pgwire.table_name"],
+  ["column", "pgwire.column_name"],
+  ["dataType", "pgwire.type_name"],
+  ["constraint", "pgwire.constraint_name"],
+  ["file", "pgwire.file"],
+  ["line", "pgwire.line"],
+  ["routine", "pgwire.routine"],
+] as const;
+
 function serverMessage(m: DecodedMessage, time: number): ServerMessage {
   const v = m.vars;
-  return {
+  const sm: ServerMessage = {
     frame: m.frame,
     time,
     severity: str(v.severity_v) ?? str(v.severity) ?? "",
     code: str(v.code) ?? "",
     name: str(v.codename),
     message: str(v.message) ?? "",
-    detail: str(v.detail),
-    hint: str(v.hint),
-    file: str(v.file),
-    line: str(v.line),
-    routine: str(v.routine),
   };
+  for (const f of m.fields) {
+    const key = SERVER_MESSAGE_FIELDS.find(([, name]) => name === f.name)?.[0];
+    if (key) sm[key] ??= str(f.value);
+  }
+  return sm;
 }
 
 /** Builds connection records from the steps of a capture (pipeline.ts decodeSteps). */
 export class Analyzer {
   private readonly conns = new Map<number, ConnectionRecord>();
   /** Streams seen (SYN) but not yet known to carry PostgreSQL: their handshake, for a moment. */
-  private readonly syns = new Map<number, { frame: number; time: number }>();
+  private readonly syns = new Map<number, Handshake>();
   /** Each request's record by its message, for the answers that name it (DecodedMessage.request). */
   private readonly requestOf = new WeakMap<DecodedMessage, RequestRecord>();
   /** Per connection: the last Bind's parameters (for the Execute after it), the requests not yet answered. */
   private readonly binds = new Map<number, string[]>();
   private readonly pending = new Map<number, Set<RequestRecord>>();
+  /**
+   * The order of the client's messages that matter to errors in a pipeline: requests, and the
+   * Parse, Bind, Describe, Close and Sync messages of the extended protocol (by their message).
+   */
+  private seq = 0;
+  private readonly seqOf = new WeakMap<object, number>();
+  /** Per connection: the Syncs sent and not yet answered, by their place in that order. */
+  private readonly syncs = new Map<number, number[]>();
+  /**
+   * Per connection: an error that answered a Parse or Bind (at its place in the order) before the
+   * Execute of its step was sent; that Execute, when it comes before the next Sync, fails with it.
+   */
+  /** Logical replication slots created in the capture: their output plugin. */
+  private readonly slotPlugins = new Map<string, string>();
+  /** Backends by pid (BackendKeyData) while their connection is open, for CancelRequest. */
+  private readonly backends = new Map<number, ConnectionRecord>();
+  /** The cancel connection of each request a CancelRequest interrupted. */
+  private readonly cancelOf = new WeakMap<RequestRecord, ConnectionRecord>();
+  private readonly stepErrors = new Map<number, { at: number; error: ServerMessage; duration: number; msg: string }>();
 
   constructor(private readonly listener: AnalyzerListener = {}) {}
 
@@ -232,7 +407,8 @@ export class Analyzer {
       stream,
       client: { addr: "", port: 0 },
       server: { addr: "", port: 0 },
-      syn: this.syns.get(stream),
+      syn: this.syns.get(stream)?.syn,
+      handshake: handshakeOf(this.syns.get(stream)),
       first: { frame, time },
       last: { frame, time },
       encryption: { tls: false },
@@ -258,13 +434,28 @@ export class Analyzer {
 
   private event(e: TcpEvent): void {
     const c = this.conns.get(e.stream);
+    const at = { frame: e.frame, time: e.time };
     if (!c) {
-      if (e.kind === "syn") this.syns.set(e.stream, { frame: e.frame, time: e.time });
-      else this.syns.delete(e.stream);
+      if (e.kind === "syn" || e.kind === "ack") {
+        const h = this.syns.get(e.stream) ?? {};
+        if (e.kind === "ack") h.ack ??= at;
+        else if (e.ack) h.synAck ??= at;
+        else h.syn ??= at;
+        this.syns.set(e.stream, h);
+      } else this.syns.delete(e.stream);
+      return;
+    }
+    if (e.kind === "syn" || e.kind === "ack") {
+      // The handshake ends after the first data (TCP Fast Open): complete it.
+      const h: Handshake = { syn: c.syn, synAck: c.handshake?.synAck, ack: c.handshake?.ack };
+      if (e.kind === "ack") h.ack ??= at;
+      else if (e.ack) h.synAck ??= at;
+      else h.syn ??= at;
+      c.syn = h.syn;
+      c.handshake = handshakeOf(h);
       return;
     }
     const fromClient = c.client.port !== 0 ? e.srcPort === c.client.port && e.src === c.client.addr : undefined;
-    const at = { frame: e.frame, time: e.time };
     if (e.kind === "fin") {
       if (fromClient === false) c.fin.server ??= at;
       else c.fin.client ??= at;
@@ -282,13 +473,22 @@ export class Analyzer {
     if (!this.conns.has(c.stream)) return;
     this.conns.delete(c.stream);
     this.binds.delete(c.stream);
+    this.syncs.delete(c.stream);
+    this.stepErrors.delete(c.stream);
+    if (c.backend && this.backends.get(c.backend.pid) === c) this.backends.delete(c.backend.pid);
     const pending = this.pending.get(c.stream);
     this.pending.delete(c.stream);
     // Bytes on a PostgreSQL port that never held a PostgreSQL message: not a connection to tell.
     if (!c.postgres) return;
     // Requests still waiting never got an answer within the capture.
-    for (const r of pending ?? []) this.listener.request?.(r, c);
-    this.listener.connection?.(c);
+    for (const r of pending ?? []) {
+      r.outcome = "unanswered";
+      this.listener.request?.(r, c);
+    }
+    let oldest: number | undefined;
+    for (const s of this.conns.keys()) if (oldest === undefined || s < oldest) oldest = s;
+    for (const s of this.syns.keys()) if (oldest === undefined || s < oldest) oldest = s;
+    this.listener.connection?.(c, oldest);
   }
 
   private method(c: ConnectionRecord, it: DecodedMessage, time: number, method: string): void {
@@ -299,6 +499,182 @@ export class Analyzer {
   private exposed(c: ConnectionRecord, it: DecodedMessage, time: number, what: string): void {
     c.auth.exposed.push(what);
     c.auth.steps.push({ frame: it.frame, time, text: what, exposed: true });
+  }
+
+  /** What a replication message adds to the stream's record. */
+  private replicationMessage(r: ReplicationRecord, it: DecodedMessage): void {
+    const lsnOf = (name: string) => str(field(it, name));
+    switch (it.name) {
+      case "XLogData": {
+        r.xlogData++;
+        // The message: its type and length (5 bytes), three 8-byte numbers, then the WAL.
+        r.walBytes += Math.max(0, it.size - 5 - 24);
+        const start = lsnOf("pgwire.repl.wal_start_lsn");
+        if (start && start !== "0/0") {
+          r.firstLsn ??= start;
+          r.lastLsn = start;
+        }
+        this.pgoutput(r, it);
+        break;
+      }
+      case "PrimaryKeepalive":
+        r.keepalives++;
+        break;
+      case "StandbyStatusUpdate":
+        r.statusUpdates++;
+        r.lastStatus = {
+          written: lsnOf("pgwire.repl.written_lsn"),
+          flushed: lsnOf("pgwire.repl.flushed_lsn"),
+          applied: lsnOf("pgwire.repl.applied_lsn"),
+        };
+        break;
+      case "HotStandbyFeedback":
+        r.feedback++;
+        break;
+    }
+  }
+
+  /** A pgoutput message in an XLogData: transactions and changes per table. */
+  private pgoutput(r: ReplicationRecord, it: DecodedMessage): void {
+    const rel = str(it.vars.rel);
+    const table = (name: string) => {
+      let t = r.tables[name];
+      if (!t) {
+        t = { insert: 0, update: 0, delete: 0, truncate: 0 };
+        r.tables[name] = t;
+      }
+      return t;
+    };
+    switch (it.sub) {
+      case "Begin":
+        r.transactions++;
+        break;
+      case "Insert":
+        if (rel) table(rel).insert++;
+        break;
+      case "Update":
+        if (rel) table(rel).update++;
+        break;
+      case "Delete":
+        if (rel) table(rel).delete++;
+        break;
+      case "Truncate":
+        for (const f of it.fields) if (f.name === "pgwire.pgoutput.relation") table(String(f.value)).truncate++;
+        break;
+      case "Stream Start":
+        if (it.fields.some((f) => f.name === "pgwire.pgoutput.first_segment" && f.value === 1)) r.streamed.started++;
+        break;
+      case "Stream Commit":
+        r.streamed.committed++;
+        break;
+      case "Stream Abort":
+        r.streamed.aborted++;
+        break;
+      case "Begin Prepare":
+        r.transactions++;
+        break;
+      case "Prepare":
+      case "Stream Prepare":
+        r.prepared.prepared++;
+        break;
+      case "Commit Prepared":
+        r.prepared.committed++;
+        break;
+      case "Rollback Prepared":
+        r.prepared.rolledBack++;
+        break;
+    }
+  }
+
+  /** Ends a request that got an error instead of its answer (after `duration` seconds, if known). */
+  private fail(c: ConnectionRecord, r: RequestRecord, sm: ServerMessage, duration?: number): void {
+    r.error ??= sm;
+    r.duration = duration ?? Math.max(0, sm.time - r.time);
+    r.responseFrame = sm.frame;
+    r.done = true;
+    r.outcome = "failed";
+    this.pending.get(c.stream)?.delete(r);
+    this.cancelAnswer(r);
+    this.listener.request?.(r, c);
+  }
+
+  /** A CancelRequest for backend `pid`: the request it interrupts is the oldest one waiting there. */
+  private cancelRequest(c: ConnectionRecord, it: DecodedMessage, time: number, pid: number): void {
+    c.cancel = { frame: it.frame, time, pid };
+    const target = this.backends.get(pid);
+    if (!target) return;
+    c.cancel.target = { stream: target.stream };
+    const r = this.pending.get(target.stream)?.values().next().value;
+    if (!r) return;
+    c.cancel.target = { stream: target.stream, requestFrame: r.frame, kind: r.kind, sql: r.sql, after: time - r.time };
+    r.canceledBy = { stream: c.stream, frame: it.frame, time };
+    this.cancelOf.set(r, c);
+  }
+
+  /** A request a CancelRequest interrupted has ended: the cancel connection learns the server's answer. */
+  private cancelAnswer(r: RequestRecord): void {
+    const cancel = this.cancelOf.get(r)?.cancel;
+    if (!cancel) return;
+    const e = r.error;
+    cancel.answer = e
+      ? { frame: e.frame, code: e.code, name: e.name, message: e.message }
+      : { frame: r.responseFrame, message: "the request ended normally (the cancel came too late)" };
+  }
+
+  /** Ends a request the server skipped after an error. */
+  private skip(c: ConnectionRecord, r: RequestRecord, after: ServerMessage | undefined): void {
+    r.done = true;
+    r.outcome = "skipped";
+    if (after) r.skippedAfter = { frame: after.frame, code: after.code };
+    this.pending.get(c.stream)?.delete(r);
+    this.listener.request?.(r, c);
+  }
+
+  /**
+   * An error for message `msg` (Parse, Bind, ...), `duration` seconds after it: the first request
+   * of its step (after it, before the next Sync) fails with it, now or when it is sent.
+   */
+  private failPipelined(c: ConnectionRecord, msg: DecodedMessage, sm: ServerMessage, duration: number): void {
+    const at = this.seqOf.get(msg);
+    if (at === undefined) return;
+    const nextSync = (this.syncs.get(c.stream) ?? []).find((s) => s > at) ?? Number.POSITIVE_INFINITY;
+    for (const r of this.pending.get(c.stream) ?? []) {
+      const n = this.seqOf.get(r) ?? 0;
+      if (n > at && n < nextSync) {
+        r.failedAt = msg.name ?? undefined;
+        this.fail(c, r, sm, duration);
+        return;
+      }
+    }
+    if (nextSync === Number.POSITIVE_INFINITY) {
+      this.stepErrors.set(c.stream, { at, error: sm, duration, msg: msg.name ?? "message" });
+    }
+  }
+
+  /** ReadyForQuery answered `sync`: the requests sent before it that are still waiting were skipped. */
+  private syncAnswered(c: ConnectionRecord, sync: DecodedMessage): void {
+    const at = this.seqOf.get(sync);
+    if (at === undefined) return;
+    const list = this.syncs.get(c.stream);
+    if (list) {
+      const i = list.indexOf(at);
+      if (i >= 0) list.splice(0, i + 1);
+    }
+    const open = this.pending.get(c.stream);
+    if (!open) return;
+    for (const r of [...open]) if ((this.seqOf.get(r) ?? 0) < at) this.skip(c, r, c.errors.at(-1));
+  }
+
+  /** The session ends with a FATAL error: the oldest waiting request fails with it, the others are skipped. */
+  private endPending(c: ConnectionRecord, sm: ServerMessage): void {
+    const open = this.pending.get(c.stream);
+    if (!open) return;
+    let first = true;
+    for (const r of [...open]) {
+      if (first) this.fail(c, r, sm);
+      else this.skip(c, r, sm);
+      first = false;
+    }
   }
 
   private keepMessage(c: ConnectionRecord, m: MessageRecord): void {
@@ -392,17 +768,62 @@ export class Analyzer {
         break;
       }
       case "BackendKeyData":
-        if (typeof v.pid === "number") c.backend = { pid: v.pid, frame: it.frame, time };
+        if (typeof v.pid === "number") {
+          c.backend = { pid: v.pid, frame: it.frame, time };
+          this.backends.set(v.pid, c);
+        }
+        break;
+      case "CancelRequest":
+        if (typeof v.pid === "number") this.cancelRequest(c, it, time, v.pid);
+        break;
+      case "Parse":
+      case "Describe":
+      case "Close":
+        if (it.frontend) this.seqOf.set(it, ++this.seq);
+        break;
+      case "Sync":
+        if (it.frontend) {
+          this.stepErrors.delete(c.stream);
+          this.seqOf.set(it, ++this.seq);
+          let list = this.syncs.get(c.stream);
+          if (!list) {
+            list = [];
+            this.syncs.set(c.stream, list);
+          }
+          list.push(this.seq);
+        }
         break;
       case "Bind":
+        this.seqOf.set(it, ++this.seq);
         this.binds.set(
           c.stream,
           it.fields.filter((f) => f.name === "pgwire.param.value").map((f) => String(f.value)),
         );
         break;
+      case "XLogData":
+      case "PrimaryKeepalive":
+      case "StandbyStatusUpdate":
+      case "HotStandbyFeedback":
+        if (c.streaming) this.replicationMessage(c.streaming, it);
+        break;
       case "Query":
       case "Execute":
       case "FunctionCall": {
+        if (it.name === "Query" && /^\s*START_REPLICATION\b/i.test(str(v.query) ?? "")) {
+          // Not a request with a response time: the stream it starts is told apart.
+          c.streaming = startReplication(str(v.query) ?? "", it.frame, time);
+          if (c.streaming) {
+            if (c.streaming.slot) c.streaming.plugin = this.slotPlugins.get(c.streaming.slot);
+            break;
+          }
+        }
+        if (it.name === "Query") {
+          const slot =
+            /^\s*CREATE_REPLICATION_SLOT\s+("[^"]*"|\S+)\s+(?:TEMPORARY\s+)?LOGICAL\s+("[^"]*"|[^\s(;]+)/i.exec(
+              str(v.query) ?? "",
+            );
+          if (slot) this.slotPlugins.set(slot[1].replace(/^"|"$/g, ""), slot[2].replace(/^"|"$/g, ""));
+        }
         const sql =
           it.name === "Query"
             ? (str(v.query) ?? "")
@@ -422,6 +843,8 @@ export class Analyzer {
         };
         if (it.name === "Execute") r.params = this.binds.get(c.stream);
         this.requestOf.set(it, r);
+        this.seqOf.set(r, ++this.seq);
+        const stepError = this.stepErrors.get(c.stream);
         let open = this.pending.get(c.stream);
         if (!open) {
           open = new Set();
@@ -430,6 +853,12 @@ export class Analyzer {
         open.add(r);
         if (c.requests.length < MAX_KEPT) c.requests.push(r);
         else c.moreRequests++;
+        if (stepError) {
+          // Its step already failed: the server will skip it.
+          this.stepErrors.delete(c.stream);
+          r.failedAt = stepError.msg;
+          this.fail(c, r, stepError.error, stepError.duration);
+        }
         break;
       }
       case "Terminate":
@@ -446,6 +875,15 @@ export class Analyzer {
         if (r) {
           if (error) r.error ??= sm;
           else r.notices.push(sm);
+        } else if (error && it.request) {
+          // An error for a Parse, Bind, Describe or Close: it fails the Execute of the same
+          // pipeline step (sent after it, before the next Sync), which the server never runs.
+          const t = field(it, "pgwire.time");
+          this.failPipelined(c, it.request, sm, typeof t === "number" ? t : 0);
+        }
+        if (error && (sm.severity === "FATAL" || sm.severity === "PANIC") && c.auth.outcome === "ok") {
+          // The session ends: the request running gets the error, the ones queued behind it never run.
+          this.endPending(c, sm);
         }
         break;
       }
@@ -465,19 +903,39 @@ export class Analyzer {
           r.duration = typeof t === "number" ? t : time - r.time;
           r.responseFrame = it.frame;
           r.done = true;
+          r.outcome = r.error ? "failed" : "ok";
           this.pending.get(c.stream)?.delete(r);
+          this.cancelAnswer(r);
           this.listener.request?.(r, c);
         }
       }
+      if (!r && it.name === "ReadyForQuery" && it.request) this.syncAnswered(c, it.request);
     }
     const info = it.info ?? name;
     this.keepMessage(c, { frame: it.frame, time, frontend: it.frontend, name, info, mark });
   }
 }
 
-/** A query's text with its literals and parameters replaced by ?, for grouping (pgwire stats). */
+/** SQL keywords a query shape writes in capitals, whatever case the client used. */
+const SQL_KEYWORDS = new Set(
+  (
+    "ABORT ALL ALTER ANALYZE AND ANY ARRAY AS ASC BEGIN BETWEEN BY CALL CASE CAST CHECKPOINT CLOSE " +
+    "COMMIT CONFLICT COPY CREATE CROSS CURSOR DEALLOCATE DECLARE DEFAULT DELETE DESC DISCARD DISTINCT " +
+    "DO DROP ELSE END ESCAPE EXCEPT EXECUTE EXISTS EXPLAIN FALSE FETCH FILTER FOR FROM FULL GRANT GROUP " +
+    "HAVING ILIKE IN INNER INSERT INTERSECT INTO IS ISOLATION JOIN LATERAL LEFT LEVEL LIKE LIMIT LISTEN " +
+    "LOCK NOT NOTHING NOTIFY NULL NULLS OFFSET ON ONLY OR ORDER OUTER OVER PARTITION PREPARE READ " +
+    "REFRESH RELEASE RESET RETURNING REVOKE RIGHT ROLLBACK SAVEPOINT SELECT SET SHOW SIMILAR START " +
+    "STDIN STDOUT TABLE THEN TO TRANSACTION TRUE TRUNCATE UNION UNLISTEN UPDATE USING VACUUM VALUES " +
+    "WHEN WHERE WINDOW WITH WORK WRITE"
+  ).split(" "),
+);
+
+/**
+ * A query's text with its literals and parameters replaced by ?, for grouping (pgwire stats):
+ * comments and a trailing semicolon dropped, whitespace folded, keywords in capitals.
+ */
 export function normalizeSql(sql: string): string {
-  return sql
+  const text = sql
     .replace(/--[^\n]*/g, " ")
     .replace(/\/\*[\s\S]*?\*\//g, " ")
     .replace(/[Ee]?'(?:[^']|'')*'/g, "?")
@@ -485,5 +943,17 @@ export function normalizeSql(sql: string): string {
     .replace(/(?<![A-Za-z_0-9$])-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?(?![A-Za-z_0-9$])/g, "?")
     .replace(/\s+/g, " ")
     .replace(/\b(IN\s*)\(\s*\?(?:\s*,\s*\?)+\s*\)/gi, "$1(...)")
+    .replace(/[\s;]+$/, "")
     .trim();
+  // Outside quoted identifiers, keywords in capitals ("select" and "SELECT" are one shape).
+  return text
+    .split(/("(?:[^"]|"")*")/)
+    .map((part, i) =>
+      i % 2 === 1
+        ? part
+        : part.replace(/(?<![A-Za-z_0-9$.])[A-Za-z_]+(?![A-Za-z_0-9$])/g, (w) =>
+            SQL_KEYWORDS.has(w.toUpperCase()) ? w.toUpperCase() : w,
+          ),
+    )
+    .join("");
 }

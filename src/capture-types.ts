@@ -32,9 +32,15 @@ export interface TcpData {
   gap?: boolean;
 }
 
-/** A connection event: SYN seen, FIN or RST from one side. */
+/**
+ * A connection event: a SYN (the first from each side; `ack` on the SYN/ACK), the ACK that
+ * completes the handshake (the first segment acknowledging after both SYNs), FIN or RST from one
+ * side.
+ */
 export interface TcpEvent {
-  kind: "syn" | "fin" | "rst";
+  kind: "syn" | "ack" | "fin" | "rst";
+  /** For a SYN: it also acknowledges (SYN/ACK). */
+  ack?: boolean;
   stream: number;
   frame: number;
   time: number;

@@ -15,7 +15,16 @@ import {
 import { CaptureError, type CapturePacket } from "./capture-types.ts";
 import { compare } from "./compare.ts";
 import { type DecodedMessage, FIELDS, type FieldValue } from "./decoder.ts";
-import { COLOR, connectionJson, duration, explainConnection, findingsSummary, PLAIN, type Style } from "./explain.ts";
+import {
+  COLOR,
+  clockText,
+  connectionJson,
+  duration,
+  explainConnection,
+  findingsSummary,
+  PLAIN,
+  type Style,
+} from "./explain.ts";
 import { install, personalLuaPlugins } from "./install.ts";
 import { readCapture, readCaptureStream } from "./pcap.ts";
 import { decodeSteps, type FrameResult, type Step } from "./pipeline.ts";
@@ -77,7 +86,9 @@ const FILTER_HELP = `Which traffic:
   --no-heuristic     decode only the server ports, not PostgreSQL found on other ports
   --stream N[,N...]  only these connections (Wireshark's tcp.stream numbers); may be repeated
   --since T          only packets from T on, and --until T only up to T: seconds from the
-  --until T          capture's first packet (12.5), or a date and time (2026-11-27T10:00:00Z)`;
+  --until T          capture's first packet (12.5), or a date and time (2026-11-27T10:00:00Z)
+  --absolute         show times as UTC dates and times, not as seconds from the capture's
+                     first packet (tshark's frame.time_relative)`;
 
 const REPORT_HELP = `Usage: pgwire report FILE -o OUT.html [filters]
 
@@ -166,8 +177,10 @@ outcome and what it exposed on the wire (cleartext password, MD5 hash and salt, 
 the server's parameters, each query or statement with its rows, command tag and response time,
 errors and notices (severity, SQLSTATE and its name, message, and the server's source file,
 line and routine they leak), and how the connection ended (Terminate then FIN, or an abrupt
-close, and by whom). A connection is told when it closes; at most ${500} requests each (the rest
-are counted). Then a summary of the findings of the whole capture.
+close, and by whom). Connections are told in the order they started, each once it has closed;
+at most ${500} requests each (the rest are counted). Then a summary of the findings of the whole
+capture. Times are seconds from the capture's first packet, as tshark's frame.time_relative
+(--absolute: UTC dates and times); frames are tshark's frame numbers.
 
 Options:
   --json             one JSON document: {"connections": [...], "findings": [...]}
@@ -189,15 +202,18 @@ Examples:
 const STATS_HELP = `Usage: pgwire stats FILE [--json | --csv [--table NAME]] [filters]
 
 The numbers of a whole capture: queries grouped by their normalised text (literals and
-parameters replaced by ?) with count, total, mean, p50, p95 and max response time, rows and
-errors; connections with their duration, bytes and requests; errors by SQLSTATE; the
-authentication methods seen. Response time is from the request (Query, Execute, FunctionCall)
-to the message that completes it. Percentiles are exact to within 2%.
+parameters replaced by ?) with count, the total, mean, p50, p95 and max response time of the
+requests answered without error, rows, and failures by SQLSTATE with their own times (requests
+the server skipped after an error, and those with no answer in the capture, are counted apart);
+connections with their duration, bytes and requests; errors by SQLSTATE; the authentication
+methods of the logins; cancel requests with the request they interrupted. Response time is from
+the request (Query, Execute, FunctionCall) to the message that completes it, or to the error that
+failed it. Percentiles are exact to within 2%.
 
 Options:
   --json             all tables as one JSON document (times in seconds)
   --csv              one table as CSV (times in seconds): --table queries (default),
-                     connections, errors or auth
+                     connections, errors, auth or cancels
   --table NAME       the table --csv writes
   --top N            queries shown in the text table (default 20; --json and --csv have all)
   --color, --no-color  colour on or off (default: on when stdout is a terminal and NO_COLOR is unset)
@@ -219,7 +235,8 @@ reference decoder, as they are read (the file is streamed, not loaded).
 
 Text output: one line per frame that carries PostgreSQL messages,
   FRAME  TIME  STREAM  INFO
-(TIME is seconds since the first frame shown; STREAM is Wireshark's tcp.stream; INFO is the
+(TIME is seconds since the capture's first packet, as tshark's frame.time_relative, or with
+--absolute the UTC date and time; STREAM is Wireshark's tcp.stream; INFO is the
 Info column, starting with > for client-to-server or < for server-to-client), then one
 indented line per message with its fields. Strings are quoted, bytes are shown as hex
 (with their text when printable), long values are cut.
@@ -471,9 +488,9 @@ function textMessage(m: DecodedMessage, width: number): string {
   return `${lines.join("\n")}\n`;
 }
 
-function textFrame(fr: FrameResult, t0: number, width: number): string {
+function textFrame(fr: FrameResult, t0: number | undefined, width: number): string {
   const dir = fr.items[0]?.frontend ? ">" : "<";
-  let s = `${String(fr.frame).padStart(6)}  ${(fr.time - t0).toFixed(6).padStart(11)}  ${String(fr.stream).padStart(3)}  `;
+  let s = `${String(fr.frame).padStart(6)}  ${clockText(fr.time, t0)}  ${String(fr.stream).padStart(3)}  `;
   const info = fr.info ?? `${dir} ${fr.items.map(msgTitle).join(", ")}`;
   // The Info column can list dozens of messages; they all follow, one per line.
   const room = Math.max(20, width - s.length);
@@ -514,19 +531,18 @@ async function decodeCommand(args: readonly string[], out: Output): Promise<numb
   const ports = parsePorts("decode", p.options.get("port"));
   const json = p.options.has("json");
   const width = Math.max(60, (process.stdout.isTTY && process.stdout.columns) || 120);
-  let t0: number | undefined;
   const keylog = p.options.get("keylog")?.at(-1);
   const heuristic = !p.options.has("noHeuristic");
   const filters = parseFilters("decode", p);
-  // Times shown are from the first frame shown; the time filters count from the first packet.
+  const absolute = p.options.has("absolute");
+  // Times, shown and in the filters, count from the capture's first packet (frame.time_relative).
   let first: number | undefined;
   for await (const step of decodeSteps(readCapture(file), { ports, keylog, heuristic })) {
     if (out.closed) break;
     first ??= step.time;
     const kept = filterStep(step, filters, first);
     for (const fr of kept?.frames ?? []) {
-      t0 ??= fr.time;
-      out.write(json ? jsonFrame(fr) : textFrame(fr, t0, width));
+      out.write(json ? jsonFrame(fr) : textFrame(fr, absolute ? undefined : first, width));
     }
     await out.maybeFlush();
   }
@@ -543,6 +559,7 @@ const FILTER_OPTIONS: Record<string, OptionSpec> = {
   "--stream": { key: "stream", value: true },
   "--since": { key: "since", value: true },
   "--until": { key: "until", value: true },
+  "--absolute": { key: "absolute", value: false },
 };
 
 const COLOR_OPTIONS: Record<string, OptionSpec> = {
@@ -657,18 +674,34 @@ interface AnalysisRun {
   error?: CaptureError;
 }
 
-/** Runs the analysis over a capture file; the listener gets requests and connections as they complete. */
-async function analyze(command: string, file: string, p: Parsed, listener: AnalyzerListener): Promise<AnalysisRun> {
+/**
+ * Runs the analysis over a capture file; the listener gets requests and connections as they
+ * complete. `clock.t0` is set to the capture's first packet's time as soon as it is read.
+ */
+async function analyze(
+  command: string,
+  file: string,
+  p: Parsed,
+  listener: AnalyzerListener,
+  clock: { t0?: number } = {},
+): Promise<AnalysisRun> {
   const filters = parseFilters(command, p);
   const ports = parsePorts(command, p.options.get("port"));
   const keylog = p.options.get("keylog")?.at(-1);
   const heuristic = !p.options.has("noHeuristic");
   let connections = 0;
+  // TLS sessions: decrypted (their startup was read) or not.
+  let tlsOpen = 0;
+  let tlsClosed = 0;
   const analyzer = new Analyzer({
     ...listener,
-    connection: (c) => {
+    connection: (c, oldest) => {
       connections++;
-      listener.connection?.(c);
+      if (c.encryption.tls) {
+        if (c.startup) tlsOpen++;
+        else tlsClosed++;
+      }
+      listener.connection?.(c, oldest);
     },
   });
   const progress = new Progress(file);
@@ -676,7 +709,10 @@ async function analyze(command: string, file: string, p: Parsed, listener: Analy
   let error: CaptureError | undefined;
   try {
     for await (const step of decodeSteps(counted(readCapture(file), progress), { ports, keylog, heuristic })) {
-      t0 ??= step.time;
+      if (t0 === undefined) {
+        t0 = step.time;
+        clock.t0 = t0;
+      }
       const kept = filterStep(step, filters, t0);
       if (kept) analyzer.step(kept);
       progress.tick();
@@ -689,6 +725,15 @@ async function analyze(command: string, file: string, p: Parsed, listener: Analy
     progress.done();
   }
   analyzer.end();
+  if (tlsClosed > 0 && keylog !== undefined && tlsOpen === 0) {
+    process.stderr.write(
+      `pgwire: warning: the keys in ${keylog} decrypted no TLS session of ${file} (${count(tlsClosed, "connection")} ${tlsClosed === 1 ? "stays" : "stay"} encrypted)\n`,
+    );
+  } else if (tlsClosed > 0 && keylog === undefined) {
+    process.stderr.write(
+      `pgwire: hint: ${count(tlsClosed, "connection")} of ${file} ${tlsClosed === 1 ? "uses" : "use"} TLS: give the session keys with --keylog FILE (SSLKEYLOGFILE format) to decode ${tlsClosed === 1 ? "it" : "them"}\n`,
+    );
+  }
   if (connections === 0 && !error) {
     throw new CaptureError(
       `no PostgreSQL traffic in ${file} (server ports ${(ports ?? [5432]).join(",")}${filters.streams || filters.since || filters.until ? ", with the filters given" : ""}; try --port)`,
@@ -712,17 +757,35 @@ async function explainCommand(args: readonly string[], out: Output): Promise<num
   const st = styleFor(p);
   const findings: Finding[] = [];
   const records: Array<Record<string, unknown>> = [];
-  let t0: number | undefined;
-  const run = await analyze("explain", file, p, {
-    connection: (c: ConnectionRecord) => {
-      findings.push(...c.findings);
-      if (json) records.push(connectionJson(c));
-      else {
-        t0 ??= c.syn?.time ?? c.first.time;
-        out.write(`${explainConnection(c, t0, st)}\n`);
-      }
+  const clock: { t0?: number } = {};
+  const absolute = p.options.has("absolute");
+  // Connections that closed while one that started before them is still open wait for it (at
+  // most MAX_HELD of them: past that, the oldest is told).
+  const held: ConnectionRecord[] = [];
+  const tell = (oldest: number | undefined) => {
+    held.sort((a, b) => a.stream - b.stream);
+    while (held.length > 0 && (oldest === undefined || held[0].stream < oldest || held.length > MAX_HELD)) {
+      const c = held.shift() as ConnectionRecord;
+      out.write(`${explainConnection(c, absolute ? undefined : (clock.t0 ?? 0), st)}\n`);
+    }
+  };
+  const run = await analyze(
+    "explain",
+    file,
+    p,
+    {
+      connection: (c: ConnectionRecord, oldest) => {
+        findings.push(...c.findings);
+        if (json) records.push(connectionJson(c));
+        else {
+          held.push(c);
+          tell(oldest);
+        }
+      },
     },
-  });
+    clock,
+  );
+  tell(undefined);
   if (json) {
     // The document has them by stream number (the text tells each as it closes).
     records.sort((a, b) => (a.stream as number) - (b.stream as number));
@@ -731,6 +794,32 @@ async function explainCommand(args: readonly string[], out: Output): Promise<num
   if (run.error) throw run.error;
   return EXIT.ok;
 }
+
+/** "1 connection", "2 connections". */
+export const count = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
+/** Why a file could not be written, in words, naming `path` where Node named `tmp`. */
+function writeProblem(e: unknown, tmp: string, path: string): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  const words: Record<string, string> = {
+    ENOENT: "its folder does not exist",
+    ENOTDIR: "its folder does not exist",
+    EACCES: "permission denied",
+    EPERM: "permission denied",
+    EISDIR: "it is a folder",
+    ENOSPC: "no space left on the device",
+    EROFS: "read-only file system",
+  };
+  return (
+    (code && words[code]) ??
+    String((e as Error).message ?? e)
+      .split(tmp)
+      .join(path)
+  );
+}
+
+/** Closed connections explain holds back to tell them in the order they started. */
+const MAX_HELD = 200;
 
 function jsonReplacer(_k: string, v: unknown): unknown {
   return v instanceof Uint8Array || typeof v === "bigint" ? jsonValue(v) : v;
@@ -785,10 +874,11 @@ async function reportCommand(args: readonly string[], out: Output): Promise<numb
     renameSync(tmpFile, output);
   } catch (e) {
     rmSync(tmpFile, { force: true });
-    throw new CaptureError(`cannot write ${output}: ${(e as Error).message}`);
+    // The user's path, never the temporary file's.
+    throw new CaptureError(`cannot write ${output}: ${writeProblem(e, tmpFile, output)}`);
   }
   out.write(
-    `pgwire: wrote ${output} (${connections.length + moreConnections} connections, ${findings.length} findings)\n`,
+    `pgwire: wrote ${output} (${count(connections.length + moreConnections, "connection")}, ${count(findings.length, "finding")})\n`,
   );
   if (run.error) throw run.error;
   return EXIT.ok;
@@ -811,15 +901,26 @@ async function statsCommand(args: readonly string[], out: Output): Promise<numbe
   if (p.options.has("json") && p.options.has("csv"))
     throw new UsageError("--json and --csv exclude each other", "stats");
   const tableName = p.options.get("table")?.at(-1) ?? "queries";
+  if (p.options.has("table") && !p.options.has("csv")) {
+    throw new UsageError("--table goes with --csv (the text output and --json have every table)", "stats");
+  }
   if (!(CSV_TABLES as readonly string[]).includes(tableName))
     throw new UsageError(`unknown table '${tableName}' (tables: ${CSV_TABLES.join(", ")})`, "stats");
   const topArg = p.options.get("top")?.at(-1);
   if (topArg !== undefined && !/^\d+$/.test(topArg)) throw new UsageError(`invalid --top '${topArg}'`, "stats");
-  const stats = new Stats();
-  const run = await analyze("stats", file, p, {
-    request: (r) => stats.request(r),
-    connection: (c) => stats.connection(c),
-  });
+  // Connections' start times from the capture's first packet (--absolute: seconds since the epoch).
+  const clock: { t0?: number } = {};
+  const stats = new Stats(p.options.has("absolute") ? {} : clock);
+  const run = await analyze(
+    "stats",
+    file,
+    p,
+    {
+      request: (r) => stats.request(r),
+      connection: (c) => stats.connection(c),
+    },
+    clock,
+  );
   const r = stats.result();
   if (p.options.has("json")) out.write(`${JSON.stringify(r)}\n`);
   else if (p.options.has("csv")) out.write(statsCsv(r, tableName as (typeof CSV_TABLES)[number]));
@@ -892,7 +993,8 @@ async function watchCommand(args: readonly string[], out: Output): Promise<numbe
             duration: r.duration,
             rows: r.rows,
             tags: r.tags,
-            error: r.error && { code: r.error.code, name: r.error.name, message: r.error.message },
+            outcome: r.outcome,
+            error: r.error,
           })}\n`,
         );
       } else {
@@ -900,7 +1002,8 @@ async function watchCommand(args: readonly string[], out: Output): Promise<numbe
         const result = r.error
           ? st.red(`${r.error.code} ${r.error.name ?? ""}: ${r.error.message}`)
           : `${r.rows > 0 || r.tags.some((t) => t.startsWith("SELECT")) ? `${r.rows} row${r.rows === 1 ? "" : "s"} ` : ""}${r.tags.join("; ")}`;
-        const time = r.duration !== undefined ? duration(r.duration) : "no answer";
+        const time =
+          r.outcome === "skipped" ? "skipped" : r.duration !== undefined ? duration(r.duration) : "no answer";
         out.write(
           `${st.dim(clock)}  ${String(r.stream).padStart(3)}  ${who}  ${time.padStart(9)}  ${result}  ${st.bold(r.sql.replace(/\s+/g, " ").slice(0, 200))}\n`,
         );

@@ -88,6 +88,8 @@ export interface DecodedMessage {
   vars: Vars;
   /** This item's part of the Info column, or undefined when it adds none. */
   info?: string;
+  /** The message carried inside it (a pgoutput message in an XLogData), by name. */
+  sub?: string;
   /** The time of the packet that completed it (seconds since the epoch), when the caller gave one. */
   time?: number;
   /**
@@ -630,6 +632,7 @@ export function dissectCall(
     it.vars = b.vars;
     const sub = b.picked;
     it.info = sub ? `${infoOf(m, b.vars)} ${infoOf(sub, b.vars)}` : infoOf(m, b.vars);
+    if (sub) it.sub = sub.name;
     if (!fe && S.ans && shape === "typed") S = { ...S, ans: undefined };
     S = applyEffects(S, m.effects, b);
     if (sub) S = applyEffects(S, sub.effects, b);

@@ -2,7 +2,7 @@
 // per connection a sequence diagram of its messages along time, a latency histogram and a
 // timeline of the queries, the stats tables and the findings.
 
-import type { ConnectionRecord, Finding, RequestRecord } from "./analysis.ts";
+import type { ConnectionRecord, Finding, MessageRecord, RequestRecord } from "./analysis.ts";
 import { duration, endpoint, explainConnection, oneLine, PLAIN } from "./explain.ts";
 import {
   CONNECTION_COLUMNS,
@@ -54,9 +54,32 @@ function esc(s: string): string {
   );
 }
 
-/** A sequence diagram: the client's and the server's lifelines, one arrow per message. */
+/** A run of messages of one name in one direction, drawn as one arrow when it is long. */
+interface Arrow {
+  m: MessageRecord;
+  count: number;
+  lastFrame: number;
+}
+
+/** Folds runs of three or more unmarked messages of one name and direction (DataRow × 209). */
+function foldRuns(messages: readonly MessageRecord[]): Arrow[] {
+  const runs: MessageRecord[][] = [];
+  for (const m of messages) {
+    const run = runs.at(-1);
+    const p = run?.[0];
+    if (run && p && !m.mark && !p.mark && p.name === m.name && p.frontend === m.frontend) run.push(m);
+    else runs.push([m]);
+  }
+  return runs.flatMap((run) =>
+    run.length >= 3
+      ? [{ m: run[0], count: run.length, lastFrame: (run.at(-1) as MessageRecord).frame }]
+      : run.map((m) => ({ m, count: 1, lastFrame: m.frame })),
+  );
+}
+
+/** A sequence diagram: the client's and the server's lifelines, one arrow per message (runs folded). */
 function sequenceDiagram(c: ConnectionRecord, t0: number): string {
-  const msgs = c.messages.slice(0, MAX_DIAGRAM_MESSAGES);
+  const msgs = foldRuns(c.messages).slice(0, MAX_DIAGRAM_MESSAGES);
   const row = 22;
   const width = 900;
   const left = 250;
@@ -70,20 +93,23 @@ function sequenceDiagram(c: ConnectionRecord, t0: number): string {
     `<line x1="${left}" y1="28" x2="${left}" y2="${height - 10}" class="lifeline"/>`,
     `<line x1="${right}" y1="28" x2="${right}" y2="${height - 10}" class="lifeline"/>`,
   ];
-  msgs.forEach((m, i) => {
+  msgs.forEach(({ m, count, lastFrame }, i) => {
     const y = top + i * row + 12;
+    const frames = lastFrame === m.frame ? `frame ${m.frame}` : `frames ${m.frame}–${lastFrame}`;
+    const label = count > 1 ? `${m.name} × ${count} (${frames})` : m.info;
     const [x1, x2] = m.frontend ? [left, right] : [right, left];
     const cls = `msg${m.mark ? ` ${m.mark}` : ""}`;
     const tip = x2 > x1 ? x2 - 8 : x2 + 8;
     parts.push(
-      `<g class="${cls}" data-frame="${m.frame}"><title>frame ${m.frame}: ${esc(m.info)}</title>`,
+      `<g class="${cls}" data-frame="${m.frame}"><title>frame ${m.frame}: ${esc(label)}</title>`,
       `<text x="10" y="${y + 4}" class="time">${(m.time - t0).toFixed(6)} s · #${m.frame}</text>`,
       `<line x1="${x1}" y1="${y}" x2="${x2}" y2="${y}"/>`,
       `<polygon points="${x2},${y} ${tip},${y - 4} ${tip},${y + 4}"/>`,
-      `<text x="${(left + right) / 2}" y="${y - 4}" text-anchor="middle" class="label">${esc(oneLine(m.info, 70))}</text></g>`,
+      `<text x="${(left + right) / 2}" y="${y - 4}" text-anchor="middle" class="label">${esc(oneLine(label, 70))}</text></g>`,
     );
   });
-  const more = c.messages.length - msgs.length + c.moreMessages;
+  const shown = msgs.reduce((n, a) => n + a.count, 0);
+  const more = c.messages.length - shown + c.moreMessages;
   if (more > 0) {
     parts.push(
       `<text x="${(left + right) / 2}" y="${height - 12}" text-anchor="middle" class="time">… ${more} more messages</text>`,
@@ -101,9 +127,10 @@ function latencyHistogram(h: LatencyHistogram): string {
   const bars = h.counts.slice(first, last + 1);
   const bw = 36;
   const height = 180;
-  const width = 60 + bars.length * bw;
+  // Room for the last bar's label, drawn at 45° past the bar, and for the labels below the bars.
+  const width = 120 + bars.length * bw;
   const parts = [
-    `<svg class="histogram" role="img" aria-label="Latency histogram" width="${width}" height="${height + 60}" xmlns="http://www.w3.org/2000/svg">`,
+    `<svg class="histogram" role="img" aria-label="Latency histogram" width="${width}" height="${height + 80}" xmlns="http://www.w3.org/2000/svg">`,
   ];
   bars.forEach((n, i) => {
     const h0 = max > 0 ? Math.round((n / max) * height) : 0;
@@ -144,7 +171,7 @@ function timeline(reqs: readonly RequestRecord[], conns: readonly ConnectionReco
     const w = Math.max(2, (r.duration ?? 0) * scale);
     const cls = r.error ? "req error" : "req";
     parts.push(
-      `<rect x="${x.toFixed(1)}" y="${30 + i * lane}" width="${w.toFixed(1)}" height="${lane - 4}" class="${cls}"><title>${esc(oneLine(r.sql, 200))} — ${r.duration !== undefined ? duration(r.duration) : "no answer"}</title></rect>`,
+      `<rect x="${x.toFixed(1)}" y="${30 + i * lane}" width="${w.toFixed(1)}" height="${lane - 4}" class="${cls}"><title>${esc(oneLine(r.sql, 200))} — ${r.outcome === "skipped" ? "skipped after an error" : r.duration !== undefined ? `${r.error ? "failed after " : ""}${duration(r.duration)}` : "no answer"}</title></rect>`,
     );
   }
   parts.push("</svg>");
@@ -163,7 +190,7 @@ const CSS = `
 body { font: 14px/1.4 system-ui, sans-serif; margin: 2em; color: #222; max-width: 1100px; }
 h1 { font-size: 1.5em; } h2 { border-bottom: 1px solid #ccc; margin-top: 2em; }
 table { border-collapse: collapse; margin: 0.5em 0 1em; } th, td { border: 1px solid #ddd; padding: 3px 8px; text-align: left; vertical-align: top; }
-th { background: #f3f3f3; } td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+th { background: #f3f3f3; } td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 pre.story { background: #f8f8f8; padding: 0.8em; overflow-x: auto; font-size: 12px; }
 svg text { font: 12px system-ui, sans-serif; } svg .actor { font-weight: bold; } svg .time, svg .axis { fill: #666; font-size: 11px; }
 svg .lifeline { stroke: #999; stroke-dasharray: 4 3; }

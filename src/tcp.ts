@@ -56,6 +56,8 @@ interface Conversation {
   dirs: Map<string, Direction>;
   sawFin: boolean;
   sawRst: boolean;
+  /** The handshake's last ACK was seen (its event emitted). */
+  established?: boolean;
 }
 
 /** Reassembles TCP streams from capture packets. See the file comment for the protocol. */
@@ -112,9 +114,14 @@ export class TcpReassembler {
     if (flags.syn) {
       if (!d.synSeen) {
         d.synSeen = true;
-        out.push(this.event("syn", conv, d));
+        const e = this.event("syn", conv, d);
+        if (flags.ack) e.ack = true;
+        out.push(e);
       }
       if (d.next === undefined) d.next = seqAdd(tcp.seq, 1);
+    } else if (flags.ack && !conv.established && d.synSeen && r.synSeen) {
+      conv.established = true;
+      out.push(this.event("ack", conv, d));
     }
     const dataSeq = flags.syn ? seqAdd(tcp.seq, 1) : tcp.seq;
     if (tcp.length > 0) {

@@ -53,9 +53,9 @@ describe("TCP reassembly", () => {
       session().handshake().send(true, text("hello")).send(false, text("world")).close(),
     );
     // 1 SYN, 2 SYN/ACK, 3 ACK, 4 data C, 5 ACK, 6 data S, 7 ACK, 8 FIN C, 9 FIN S, 10 ACK
-    expect(summary(outputs)).toEqual(["1:syn:C", "2:syn:S", "4:C:hello", "6:S:world", "8:fin:C", "9:fin:S"]);
+    expect(summary(outputs)).toEqual(["1:syn:C", "2:syn:S", "3:ack:C", "4:C:hello", "6:S:world", "8:fin:C", "9:fin:S"]);
     expect(streams).toEqual(Array(10).fill(0));
-    const d = outputs[2] as TcpData;
+    const d = outputs[3] as TcpData;
     expect(d).toMatchObject({ stream: 0, src: "10.1.1.1", srcPort: 40000, dst: "10.1.1.2", dstPort: 5432 });
     expect(d.time).toBeCloseTo(1700000000.003, 6);
     expect(d.gap).toBeUndefined();
@@ -143,7 +143,7 @@ describe("TCP reassembly", () => {
       .raw(true, 14, text("more"))
       .fin(true);
     const { outputs, data } = run(b);
-    expect(summary(outputs)).toEqual(["1:syn:C", "2:syn:S", "4:C:abc", "5:C:tail", "6:C:more", "7:fin:C"]);
+    expect(summary(outputs)).toEqual(["1:syn:C", "2:syn:S", "3:ack:C", "4:C:abc", "5:C:tail", "6:C:more", "7:fin:C"]);
     expect(data.map((d) => d.gap)).toEqual([undefined, true, undefined]);
   });
 
@@ -185,14 +185,14 @@ describe("TCP reassembly", () => {
 
   it("a FIN waits for the data before it", () => {
     const b = session().handshake().raw(true, 3, text("def")).fin(true).raw(true, 0, text("abc"));
-    expect(summary(run(b).outputs)).toEqual(["1:syn:C", "2:syn:S", "6:C:abc", "6:C:def", "5:fin:C"]);
+    expect(summary(run(b).outputs)).toEqual(["1:syn:C", "2:syn:S", "3:ack:C", "6:C:abc", "6:C:def", "5:fin:C"]);
   });
 
   it("RST flushes buffered data and is reported once", () => {
     const b = session().handshake().raw(true, 0, text("ab")).raw(true, 5, text("xyz")).rst(false).rst(false);
     const { outputs } = run(b);
-    expect(summary(outputs)).toEqual(["1:syn:C", "2:syn:S", "4:C:ab", "6:C:xyz", "6:rst:S"]);
-    expect((outputs[3] as TcpData).gap).toBe(true);
+    expect(summary(outputs)).toEqual(["1:syn:C", "2:syn:S", "3:ack:C", "4:C:ab", "6:C:xyz", "6:rst:S"]);
+    expect((outputs[4] as TcpData).gap).toBe(true);
   });
 
   it("emits captured bytes of a snap-length-truncated segment and continues after its full length", () => {
@@ -229,7 +229,7 @@ describe("TCP reassembly", () => {
       const { outputs, data } = run(b);
       expect(bytes(data, { ip: c, port: 50000 })).toBe("ping");
       expect(bytes(data, { ip: s, port: 5432 })).toBe("pong");
-      expect(outputs.map((o) => o.kind)).toEqual(["syn", "syn", "data", "data", "data", "fin", "fin"]);
+      expect(outputs.map((o) => o.kind)).toEqual(["syn", "syn", "ack", "data", "data", "data", "fin", "fin"]);
     }
   });
 

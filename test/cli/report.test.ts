@@ -42,7 +42,7 @@ describe("pgwire report", { timeout: 120_000 }, () => {
     const out = join(tmp, "seed.html");
     const r = await pgwire(["report", "captures/seed-md5.pcapng", "-o", out]);
     expect(r.exitCode).toBe(0);
-    expect(r.stdout).toBe(`pgwire: wrote ${out} (1 connections, 1 findings)`);
+    expect(r.stdout).toBe(`pgwire: wrote ${out} (1 connection, 1 finding)`);
     const html = readFileSync(out, "utf8");
     // Self-contained: no script, no external resource (the SVG namespace is a name, not a fetch).
     expect(html).not.toMatch(/<script|<link|<img|@import|url\(/i);
@@ -65,6 +65,9 @@ describe("pgwire report", { timeout: 120_000 }, () => {
     expect(dom).toMatch(/<text[^>]*class="actor">server 127\.0\.0\.1:5432<\/text>/);
     expect(dom).toMatch(/<g class="msg finding" data-frame="\d+"><title>frame \d+: PasswordMessage<\/title>/);
     expect(dom).toMatch(/class="label">Query: SELECT \* FROM employees<\/text>/);
+    // Runs folded: the five rows, the thirteen server parameters.
+    expect(dom).toMatch(/class="label">DataRow × 5 \(frames? \d+(–\d+)?\)<\/text>/);
+    expect(dom).toMatch(/class="label">ParameterStatus × 13 \(frames? \d+(–\d+)?\)<\/text>/);
     // The tables: the query with its 5 rows, the connection, the authentication method.
     expect(dom).toMatch(
       /<table class="queries">[\s\S]*<td class="num">5<\/td><td class="num">0<\/td><td>SELECT \* FROM employees<\/td>/,
