@@ -1,18 +1,54 @@
 #!/usr/bin/env node
-// The pgwire command line: loads the TypeScript sources through tsx and runs src/cli.ts.
-import { existsSync } from "node:fs";
+// The pgwire command line. In a git checkout (src/ is there) it runs the TypeScript sources
+// through tsx, a devDependency, so what runs is always the code being edited; the npm package
+// has no src/ and runs the built JavaScript, dist/cli.js (npm run build; npm pack builds it).
+import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { register } from "tsx/esm/api";
 
-// Use the package's own tsconfig, not one found in the user's working directory.
-const tsconfig = fileURLToPath(new URL("../tsconfig.json", import.meta.url));
-register({ tsconfig: existsSync(tsconfig) ? tsconfig : false });
+const path = (p) => fileURLToPath(new URL(p, import.meta.url));
+const argv = process.argv.slice(2);
+
+/** --version alone answers at once, without loading the command line (as src/cli.ts answers it). */
+function version() {
+  let version = "unknown";
+  try {
+    version = JSON.parse(readFileSync(path("../package.json"), "utf8")).version ?? version;
+  } catch {
+    // as src/cli.ts: unknown
+  }
+  process.stdout.write(`pgwire ${version}\n`);
+}
+
+/** tsx's loader when it is installed, with the checkout's own tsconfig (not the working directory's). */
+async function tsx() {
+  try {
+    const { register } = await import("tsx/esm/api");
+    register({ tsconfig: path("../tsconfig.json") });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The command line's module: the sources through tsx in a checkout, else the build; null if neither. */
+async function load() {
+  if (existsSync(path("../src/cli.ts")) && (await tsx())) return import("../src/cli.ts");
+  if (existsSync(path("../dist/cli.js"))) return import("../dist/cli.js");
+  return null;
+}
 
 try {
-  const { run } = await import("../src/cli.ts");
-  await run(process.argv.slice(2));
+  if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-V")) version();
+  else {
+    const cli = await load();
+    if (cli) await cli.run(argv);
+    else {
+      process.stderr.write("pgwire: neither tsx (npm install) nor the built dist/cli.js (npm run build) is here\n");
+      process.exitCode = 70;
+    }
+  }
 } catch (e) {
-  // Only failures to load the sources get here; src/cli.ts reports everything else itself.
+  // Only failures to load the command line get here; it reports everything else itself.
   process.stderr.write(`pgwire: internal error: ${String(e instanceof Error ? e.message : e).split("\n")[0]}\n`);
   if (process.env.PGWIRE_DEBUG === "1" && e instanceof Error) process.stderr.write(`${e.stack}\n`);
   process.exitCode = 70;

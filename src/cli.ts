@@ -2,7 +2,7 @@
 // TypeScript reference decoder, `pgwire compare` checks the Lua plugin (under tshark) against it.
 // Argument parsing is hand-written; every user-facing failure is one `pgwire: ...` line on stderr.
 
-import { accessSync, constants, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { accessSync, constants, existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import {
@@ -64,7 +64,7 @@ Commands:
                  capture live with dumpcap and print one line per request as it completes;
                  Ctrl-C prints the stats
   install        copy the plugin into Wireshark's personal Lua plugins folder
-  generate       regenerate the plugin and the decoder from the spec (spec/)
+  generate       regenerate the plugin and the decoder from the spec (in a git checkout)
 
 Options:
   -h, --help     show this help (or a command's: pgwire decode --help)
@@ -156,7 +156,8 @@ Examples:
 const GENERATE_HELP = `Usage: pgwire generate [--check]
 
 Regenerates dissector/pgwire.lua, dissector/pgwire.ts and docs/fields.md from the spec
-(spec/), as \`npm run generate\` does, and prints what changed.
+(spec/), as \`npm run generate\` does, and prints what changed. It runs in a git checkout of
+pgwire-dissector: the npm package leaves the spec and the generator out.
 
 Options:
   --check            write nothing; exit status 1 when a generated file is out of date
@@ -1071,8 +1072,14 @@ async function generateCommand(args: readonly string[], out: Output): Promise<nu
   }
   if (p.positional.length > 0) throw new UsageError(`generate takes no FILE, got '${p.positional[0]}'`, "generate");
   const check = p.options.has("check");
-  // The generator and its templates are part of the repository, not of the runtime.
-  const { generate } = await import("../generator/generate.ts");
+  // The generator, its templates and the spec are part of the repository, not of the npm package,
+  // whose command line is built JavaScript (dist/): generate runs only from the sources.
+  const generator = new URL("../generator/generate.ts", import.meta.url);
+  if (!import.meta.url.endsWith(".ts") || !existsSync(generator))
+    throw new CaptureError(
+      "generate needs the spec and the generator, which the npm package leaves out: run it in a git checkout of pgwire-dissector (npm run generate)",
+    );
+  const { generate } = (await import(generator.href)) as typeof import("../generator/generate.ts");
   const changed = generate(check);
   for (const f of changed) out.write(check ? `out of date: ${f}\n` : `wrote ${f}\n`);
   if (changed.length === 0) out.write("pgwire: the generated files are up to date\n");

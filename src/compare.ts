@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { execa } from "execa";
+import type { execa } from "execa";
 import { MESSAGES } from "../dissector/pgwire.ts";
 import { CaptureError } from "./capture-types.ts";
 import { type DecodedField, type DecodedMessage, FIELDS, type FieldValue } from "./decoder.ts";
@@ -380,6 +380,13 @@ export function tsharkArgs(file: string, opts: TsharkOptions, output: string[]):
   return args;
 }
 
+/** execa, loaded when tshark first runs: the commands that never run it start without it. */
+let execaModule: Promise<typeof import("execa")> | undefined;
+function loadExeca(): Promise<typeof import("execa")> {
+  execaModule ??= import("execa");
+  return execaModule;
+}
+
 const TSHARK_MISSING = "tshark not found: install it (Debian: apt-get install tshark)";
 
 /** tshark's failure, or a missing tshark, as one clean error; its standard error otherwise. */
@@ -399,6 +406,7 @@ export async function runTshark(
   args: string[],
   tshark: readonly string[] = ["tshark"],
 ): Promise<{ stdout: string; stderr: string }> {
+  const { execa } = await loadExeca();
   try {
     const r = await execa(tshark[0], [...tshark.slice(1), ...args], {
       maxBuffer: 1024 * 1024 * 1024,
@@ -466,6 +474,7 @@ export function pluginNotLoaded(opts: TsharkOptions = {}): Promise<string | null
  * full), its standard error kept; `finish` gives the standard error once it has exited.
  */
 function pullTshark(
+  run: typeof execa,
   args: string[],
   tshark: readonly string[] = ["tshark"],
 ): {
@@ -475,7 +484,7 @@ function pullTshark(
 } {
   let sub: ReturnType<typeof execa>;
   try {
-    sub = execa(tshark[0], [...tshark.slice(1), ...args], {
+    sub = run(tshark[0], [...tshark.slice(1), ...args], {
       buffer: { stdout: false, stderr: true },
       reject: false,
       encoding: "utf8",
@@ -562,8 +571,10 @@ export async function* luaFrames(
   if (!existsSync(opts.plugin ?? PLUGIN)) throw new CaptureError(`plugin not found: ${opts.plugin ?? PLUGIN}`);
   const notLoaded = await pluginNotLoaded(opts);
   if (notLoaded) throw new CaptureError(notLoaded);
-  const pdml = pullTshark(tsharkArgs(file, opts, ["-T", "pdml"]), opts.tshark);
+  const { execa } = await loadExeca();
+  const pdml = pullTshark(execa, tsharkArgs(file, opts, ["-T", "pdml"]), opts.tshark);
   const cols = pullTshark(
+    execa,
     tsharkArgs(file, opts, ["-T", "fields", "-e", "frame.number", "-e", "_ws.col.Protocol", "-e", "_ws.col.Info"]),
     opts.tshark,
   );
