@@ -86,15 +86,16 @@ describe("the npm package", { timeout: 60_000 }, () => {
     expect(e.stdout).toMatch(/^Findings \(\d+\):$/m);
     const s = await pgwire(["stats", "--csv", SEED]);
     expect([s.exitCode, s.stderr]).toEqual([0, ""]);
-    // query, count, total, mean, p50, p95, max, rows, errors, unanswered
-    expect(s.stdout).toMatch(/^SELECT \* FROM employees,1(,[\d.]+){5},5,0,0$/m);
+    // query, count, answered, total, mean, p50, p95, max, rows, errors, failures, failedMean,
+    // failedP50, failedMax, skipped, unanswered
+    expect(s.stdout).toMatch(/^SELECT \* FROM employees,1,1(,[\d.]+){5},5,0,,0,0,0,0,0$/m);
   });
 
   it("report", async () => {
     const out = join(tmp, "seed.html");
     const r = await pgwire(["report", SEED, "-o", out]);
     expect([r.exitCode, r.stderr]).toEqual([0, ""]);
-    expect(r.stdout).toMatch(/^pgwire: wrote .*seed\.html \(1 connections, \d+ findings\)$/);
+    expect(r.stdout).toMatch(/^pgwire: wrote .*seed\.html \(1 connection, \d+ findings?\)$/);
     const html = readFileSync(out, "utf8");
     expect(html).toMatch(/^<!DOCTYPE html>/i);
     expect(html).toContain("SELECT * FROM employees");
@@ -187,7 +188,7 @@ describe("the npm package", { timeout: 60_000 }, () => {
       expect(out).toMatch(
         /^\d\d:\d\d:\d\d\.\d{3} +\d+ {2}app@company +[\d.]+ (µs|ms|s) {2}1 row SELECT 1 {2}SELECT 42$/m,
       );
-      expect(out).toMatch(/^Queries \(1 shapes, 1 requests\)$/m);
+      expect(out).toMatch(/^Queries \(1 shape, 1 request\)$/m);
     },
   );
 });
