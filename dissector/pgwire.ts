@@ -8,7 +8,7 @@ import type { Body, FieldInfo } from "../src/runtime/body.ts";
 export type { Condition, Selector };
 
 
-export type InfoPart = { readonly lit: string } | { readonly v: string; readonly char?: true };
+export type InfoPart = { readonly lit: string } | { readonly v: string; readonly char?: true; readonly s?: true };
 
 export interface MessageMeta {
   readonly name: string;
@@ -1439,7 +1439,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     dir: "B",
     type: "T",
     shape: "typed",
-    info: [{"lit":" ("},{"v":"n"},{"lit":" columns)"}],
+    info: [{"lit":" ("},{"v":"n"},{"lit":" column"},{"v":"n","s":true},{"lit":")"}],
     effects: ["rowDescription"],
     parse: RowDescription_B,
     objects: {"answerColumns":"columns"},
@@ -1483,7 +1483,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     dir: "B",
     type: "t",
     shape: "typed",
-    info: [{"lit":" ("},{"v":"n"},{"lit":" parameters)"}],
+    info: [{"lit":" ("},{"v":"n"},{"lit":" parameter"},{"v":"n","s":true},{"lit":")"}],
     effects: [],
     parse: ParameterDescription_B,
     objects: {"answerTypes":"ptypes"},
@@ -1866,7 +1866,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     dir: "B",
     type: "T",
     shape: "payload",
-    info: [{"lit":" "},{"v":"n"},{"lit":" relations"}],
+    info: [{"lit":" "},{"v":"n"},{"lit":" relation"},{"v":"n","s":true}],
     effects: [],
     parse: pgoutput_Truncate_B,
   },

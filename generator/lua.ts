@@ -498,11 +498,13 @@ export function luaInfo(m: MessageModel, luaString: (s: string) => string): stri
       // Text seen before without control characters, and numbers and characters shown before, as
       // they were (CLEAN, NUMS, CHARS); anything else through iv or ic.
       pieces.push(
-        p.char
-          ? `CHARS[${x}] or ic(${x})`
-          : kinds.get(p.v) === "number"
-            ? `NUMS[${x}] or iv(${x})`
-            : `CLEAN[${x}] and ${x} or iv(${x})`,
+        p.s
+          ? `(${x} == 1) and "" or "s"`
+          : p.char
+            ? `CHARS[${x}] or ic(${x})`
+            : kinds.get(p.v) === "number"
+              ? `NUMS[${x}] or iv(${x})`
+              : `CLEAN[${x}] and ${x} or iv(${x})`,
       );
     }
   }

@@ -27,7 +27,8 @@ export interface FieldModel extends FieldDef {
   key: string;
 }
 
-export type InfoPart = { lit: string } | { v: string; char?: true };
+/** A literal, a variable's value (char: as a character), or a plural "s" (s: unless the variable is 1). */
+export type InfoPart = { lit: string } | { v: string; char?: true; s?: true };
 
 export interface FindingModel {
   expert: string;
@@ -124,14 +125,14 @@ export interface OpeningModel {
 function parseInfo(info: string | undefined, name: string, vars: Set<string>): InfoPart[] {
   if (!info) return [];
   const parts: InfoPart[] = [];
-  const re = /\{(\w+)(:char)?\}/g;
+  const re = /\{(\w+)(:char|:s)?\}/g;
   let last = 0;
   for (let m = re.exec(info); m; m = re.exec(info)) {
     if (m.index > last) parts.push({ lit: info.slice(last, m.index) });
     if (!vars.has(m[1]) && !["user", "database"].includes(m[1])) {
       throw new Error(`${name}: info uses {${m[1]}} but the body binds no such variable`);
     }
-    parts.push(m[2] ? { v: m[1], char: true } : { v: m[1] });
+    parts.push(m[2] === ":char" ? { v: m[1], char: true } : m[2] === ":s" ? { v: m[1], s: true } : { v: m[1] });
     last = m.index + m[0].length;
   }
   if (last < info.length) parts.push({ lit: info.slice(last) });

@@ -519,7 +519,8 @@ export interface MessageDef {
   readonly opens?: { readonly contains?: string; readonly endsWithZero?: boolean };
   /**
    * Info column summary: text with {var} placeholders, appended after the name. {var:char}
-   * shows a number as the character with that code. A variable that is not bound shows as "".
+   * shows a number as the character with that code; {var:s} is "s" unless the variable is 1
+   * ("{n} column{n:s}"). A variable that is not bound shows as "".
    */
   readonly info?: string;
   readonly effects?: readonly Effect[];

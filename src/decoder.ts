@@ -319,6 +319,7 @@ function render(parts: readonly InfoPart[], v: Vars): string {
   let out = "";
   for (const p of parts) {
     if ("lit" in p) out += p.lit;
+    else if (p.s) out += v[p.v] === 1 ? "" : "s";
     else if (v[p.v] !== undefined) out += p.char ? charOf(v[p.v]) : infoText(v[p.v]);
   }
   return out;

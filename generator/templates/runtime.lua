@@ -189,6 +189,7 @@ local function render(parts, v)
   for i = 1, #parts do
     local p = parts[i]
     if p.lit then out[#out + 1] = p.lit
+    elseif p.s then out[#out + 1] = (v[p.v] == 1) and "" or "s"
     elseif v[p.v] ~= nil then out[#out + 1] = p.char and char_of(v[p.v]) or info_text(v[p.v])
     end
   end

@@ -206,7 +206,7 @@ export const pgoutputMessages: MessageDef[] = [
       repeat("$n", [int(F.pgoRelid, "relid"), relation(F.pgoRelation, "$relid")]),
     ],
     {
-      info: " {n} relations",
+      info: " {n} relation{n:s}",
       since: "protocol 1",
       description: "Relations truncated: how many, the options (CASCADE, RESTART IDENTITY), their OIDs.",
     },
