@@ -187,6 +187,15 @@ interface Handshake {
   ack?: At;
 }
 
+/** The handshake with event e (a SYN, a SYN/ACK or the last ACK) noted in it, the first of each kind. */
+function handshakeStep(h: Handshake, e: TcpEvent): Handshake {
+  const at = { frame: e.frame, time: e.time };
+  if (e.kind === "ack") h.ack ??= at;
+  else if (e.ack) h.synAck ??= at;
+  else h.syn ??= at;
+  return h;
+}
+
 /** The record's handshake (beyond the SYN) with its round trips, if the capture has more than the SYN. */
 function handshakeOf(h: Handshake | undefined): ConnectionRecord["handshake"] {
   if (!h || (!h.synAck && !h.ack)) return undefined;
@@ -436,21 +445,14 @@ export class Analyzer {
     const c = this.conns.get(e.stream);
     const at = { frame: e.frame, time: e.time };
     if (!c) {
-      if (e.kind === "syn" || e.kind === "ack") {
-        const h = this.syns.get(e.stream) ?? {};
-        if (e.kind === "ack") h.ack ??= at;
-        else if (e.ack) h.synAck ??= at;
-        else h.syn ??= at;
-        this.syns.set(e.stream, h);
-      } else this.syns.delete(e.stream);
+      if (e.kind === "syn" || e.kind === "ack")
+        this.syns.set(e.stream, handshakeStep(this.syns.get(e.stream) ?? {}, e));
+      else this.syns.delete(e.stream);
       return;
     }
     if (e.kind === "syn" || e.kind === "ack") {
       // The handshake ends after the first data (TCP Fast Open): complete it.
-      const h: Handshake = { syn: c.syn, synAck: c.handshake?.synAck, ack: c.handshake?.ack };
-      if (e.kind === "ack") h.ack ??= at;
-      else if (e.ack) h.synAck ??= at;
-      else h.syn ??= at;
+      const h = handshakeStep({ syn: c.syn, synAck: c.handshake?.synAck, ack: c.handshake?.ack }, e);
       c.syn = h.syn;
       c.handshake = handshakeOf(h);
       return;
@@ -485,9 +487,11 @@ export class Analyzer {
       r.outcome = "unanswered";
       this.listener.request?.(r, c);
     }
-    let oldest: number | undefined;
-    for (const s of this.conns.keys()) if (oldest === undefined || s < oldest) oldest = s;
-    for (const s of this.syns.keys()) if (oldest === undefined || s < oldest) oldest = s;
+    // The oldest still open: the first of each map (both keep the order streams began in, nearly:
+    // a record is made at a stream's first data), without a walk over every open connection.
+    const a = this.conns.keys().next().value;
+    const b = this.syns.keys().next().value;
+    const oldest = a === undefined ? b : b === undefined ? a : Math.min(a, b);
     this.listener.connection?.(c, oldest);
   }
 
@@ -547,6 +551,7 @@ export class Analyzer {
     };
     switch (it.sub) {
       case "Begin":
+      case "Begin Prepare":
         r.transactions++;
         break;
       case "Insert":
@@ -569,9 +574,6 @@ export class Analyzer {
         break;
       case "Stream Abort":
         r.streamed.aborted++;
-        break;
-      case "Begin Prepare":
-        r.transactions++;
         break;
       case "Prepare":
       case "Stream Prepare":

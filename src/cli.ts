@@ -23,6 +23,7 @@ import {
   explainConnection,
   findingsSummary,
   PLAIN,
+  plural,
   type Style,
 } from "./explain.ts";
 import { install, personalLuaPlugins } from "./install.ts";
@@ -728,11 +729,11 @@ async function analyze(
   analyzer.end();
   if (tlsClosed > 0 && keylog !== undefined && tlsOpen === 0) {
     process.stderr.write(
-      `pgwire: warning: the keys in ${keylog} decrypted no TLS session of ${file} (${count(tlsClosed, "connection")} ${tlsClosed === 1 ? "stays" : "stay"} encrypted)\n`,
+      `pgwire: warning: the keys in ${keylog} decrypted no TLS session of ${file} (${plural(tlsClosed, "connection")} ${tlsClosed === 1 ? "stays" : "stay"} encrypted)\n`,
     );
   } else if (tlsClosed > 0 && keylog === undefined) {
     process.stderr.write(
-      `pgwire: hint: ${count(tlsClosed, "connection")} of ${file} ${tlsClosed === 1 ? "uses" : "use"} TLS: give the session keys with --keylog FILE (SSLKEYLOGFILE format) to decode ${tlsClosed === 1 ? "it" : "them"}\n`,
+      `pgwire: hint: ${plural(tlsClosed, "connection")} of ${file} ${tlsClosed === 1 ? "uses" : "use"} TLS: give the session keys with --keylog FILE (SSLKEYLOGFILE format) to decode ${tlsClosed === 1 ? "it" : "them"}\n`,
     );
   }
   if (connections === 0 && !error) {
@@ -795,9 +796,6 @@ async function explainCommand(args: readonly string[], out: Output): Promise<num
   if (run.error) throw run.error;
   return EXIT.ok;
 }
-
-/** "1 connection", "2 connections". */
-export const count = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 /** Why a file could not be written, in words, naming `path` where Node named `tmp`. */
 function writeProblem(e: unknown, tmp: string, path: string): string {
@@ -879,7 +877,7 @@ async function reportCommand(args: readonly string[], out: Output): Promise<numb
     throw new CaptureError(`cannot write ${output}: ${writeProblem(e, tmpFile, output)}`);
   }
   out.write(
-    `pgwire: wrote ${output} (${count(connections.length + moreConnections, "connection")}, ${count(findings.length, "finding")})\n`,
+    `pgwire: wrote ${output} (${plural(connections.length + moreConnections, "connection")}, ${plural(findings.length, "finding")})\n`,
   );
   if (run.error) throw run.error;
   return EXIT.ok;

@@ -102,7 +102,8 @@ function bytesText(n: number): string {
   return `${(n / 1e6).toFixed(1)} MB`;
 }
 
-const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+/** "1 connection", "2 connections". */
+export const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 /** A replication stream's summary, a line per part: what was asked, the WAL, the changes, the replies. */
 export function replicationText(r: ReplicationRecord): string[] {

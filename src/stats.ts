@@ -3,7 +3,7 @@
 // percentiles, connections, errors by SQLSTATE, authentication methods.
 
 import { type ConnectionRecord, normalizeSql, type RequestRecord, type ServerMessage } from "./analysis.ts";
-import { duration, oneLine, type Style } from "./explain.ts";
+import { duration, oneLine, plural, type Style } from "./explain.ts";
 
 /** Response times in buckets 2% wide (from 1 µs): percentiles within 2%, in constant memory. */
 class Histogram {
@@ -293,8 +293,7 @@ export function queryCells(q: QueryRow, width: number): string[] {
 /** The stats as tables for a terminal. */
 export function statsText(r: StatsResult, st: Style, width = 120, top = 20): string {
   const requests = r.queries.reduce((n, q) => n + q.count, 0);
-  const n = (k: number, one: string) => `${k} ${one}${k === 1 ? "" : "s"}`;
-  let out = `${st.bold(`Queries (${n(r.queries.length, "shape")}, ${n(requests, "request")})`)}\n`;
+  let out = `${st.bold(`Queries (${plural(r.queries.length, "shape")}, ${plural(requests, "request")})`)}\n`;
   const qw = Math.max(30, width - 80);
   out += table(
     QUERY_COLUMNS,
