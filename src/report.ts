@@ -3,7 +3,7 @@
 // timeline of the queries, the stats tables and the findings.
 
 import type { ConnectionRecord, Finding, MessageRecord, RequestRecord } from "./analysis.ts";
-import { duration, endpoint, explainConnection, oneLine, PLAIN } from "./explain.ts";
+import { duration, endpoint, explainConnection, oneLine, PLAIN, plural } from "./explain.ts";
 import {
   CONNECTION_COLUMNS,
   CONNECTION_NUMERIC,
@@ -127,21 +127,23 @@ function latencyHistogram(h: LatencyHistogram): string {
   const bars = h.counts.slice(first, last + 1);
   const bw = 36;
   const height = 180;
+  // Room above the tallest bar for its count.
+  const top = 24;
   // Room for the last bar's label, drawn at 45° past the bar, and for the labels below the bars.
   const width = 120 + bars.length * bw;
   const parts = [
-    `<svg class="histogram" role="img" aria-label="Latency histogram" width="${width}" height="${height + 80}" xmlns="http://www.w3.org/2000/svg">`,
+    `<svg class="histogram" role="img" aria-label="Latency histogram" width="${width}" height="${top + height + 80}" xmlns="http://www.w3.org/2000/svg">`,
   ];
   bars.forEach((n, i) => {
     const h0 = max > 0 ? Math.round((n / max) * height) : 0;
     const x = 50 + i * bw;
     parts.push(
       `<g><title>${n} requests from ${duration(LatencyHistogram.lower(first + i))}</title>`,
-      `<rect x="${x}" y="${10 + height - h0}" width="${bw - 4}" height="${h0}" class="bar"/>`,
+      `<rect x="${x}" y="${top + height - h0}" width="${bw - 4}" height="${h0}" class="bar"/>`,
       n > 0
-        ? `<text x="${x + (bw - 4) / 2}" y="${6 + height - h0}" text-anchor="middle" class="count">${n}</text>`
+        ? `<text x="${x + (bw - 4) / 2}" y="${top - 4 + height - h0}" text-anchor="middle" class="count">${n}</text>`
         : "",
-      `<text transform="translate(${x + 14},${height + 16}) rotate(45)" class="axis">${duration(LatencyHistogram.lower(first + i))}</text></g>`,
+      `<text transform="translate(${x + 14},${top + height + 6}) rotate(45)" class="axis">${duration(LatencyHistogram.lower(first + i))}</text></g>`,
     );
   });
   parts.push("</svg>");
@@ -211,7 +213,13 @@ export function renderReport(r: ReportInput): string {
     `<title>pgwire report: ${esc(r.file)}</title>`,
     `<style>${CSS}</style></head><body>`,
     `<h1>PostgreSQL traffic in ${esc(r.file)}</h1>`,
-    `<p>${s.connections.length} connections, ${s.queries.reduce((n, q) => n + q.count, 0)} requests, ${s.errors.reduce((n, e) => n + e.count, 0)} errors, ${r.findings.length} findings. Made by <code>pgwire report</code>.</p>`,
+    `<p>${plural(s.connections.length, "connection")}, ${plural(
+      s.queries.reduce((n, q) => n + q.count, 0),
+      "request",
+    )}, ${plural(
+      s.errors.reduce((n, e) => n + e.count, 0),
+      "error",
+    )}, ${plural(r.findings.length, "finding")}. Made by <code>pgwire report</code>.</p>`,
     '<section id="findings"><h2>Findings</h2>',
   ];
   if (r.findings.length === 0) out.push("<p>None.</p>");
