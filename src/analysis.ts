@@ -364,16 +364,17 @@ export class Analyzer {
   private readonly syns = new Map<number, Handshake>();
   /** Each request's record by its message, for the answers that name it (DecodedMessage.request). */
   private readonly requestOf = new WeakMap<DecodedMessage, RequestRecord>();
-  /** Per connection: the last Bind's parameters (for the Execute after it), the requests not yet answered. */
-  private readonly binds = new Map<number, string[]>();
-  private readonly pending = new Map<number, Set<RequestRecord>>();
   /**
-   * The order of the client's messages that matter to errors in a pipeline: requests, and the
-   * Parse, Bind, Describe, Close and Sync messages of the extended protocol (by their message).
+   * Per connection: the last Bind's parameters (for the Execute after it), the requests not yet
+   * answered (in the order sent, each with its place in the order of requests and Syncs, seq).
    */
+  private readonly binds = new Map<number, string[]>();
+  private readonly pending = new Map<number, Map<RequestRecord, number>>();
   private seq = 0;
-  private readonly seqOf = new WeakMap<object, number>();
-  /** Per connection: the Syncs sent and not yet answered, by their place in that order. */
+  /**
+   * Per connection: the Syncs sent and not yet answered, by their place in that order. The server
+   * answers in order: a ReadyForQuery that completes a Sync completes the oldest one.
+   */
   private readonly syncs = new Map<number, number[]>();
   /**
    * Per connection: an error that answered a Parse or Bind (at its place in the order) before the
@@ -385,7 +386,7 @@ export class Analyzer {
   private readonly backends = new Map<number, ConnectionRecord>();
   /** The cancel connection of each request a CancelRequest interrupted. */
   private readonly cancelOf = new WeakMap<RequestRecord, ConnectionRecord>();
-  private readonly stepErrors = new Map<number, { at: number; error: ServerMessage; duration: number; msg: string }>();
+  private readonly stepErrors = new Map<number, { error: ServerMessage; duration: number; msg: string }>();
 
   constructor(private readonly listener: AnalyzerListener = {}) {}
 
@@ -483,7 +484,7 @@ export class Analyzer {
     // Bytes on a PostgreSQL port that never held a PostgreSQL message: not a connection to tell.
     if (!c.postgres) return;
     // Requests still waiting never got an answer within the capture.
-    for (const r of pending ?? []) {
+    for (const r of pending?.keys() ?? []) {
       r.outcome = "unanswered";
       this.listener.request?.(r, c);
     }
@@ -606,7 +607,7 @@ export class Analyzer {
     const target = this.backends.get(pid);
     if (!target) return;
     c.cancel.target = { stream: target.stream };
-    const r = this.pending.get(target.stream)?.values().next().value;
+    const r = this.pending.get(target.stream)?.keys().next().value;
     if (!r) return;
     c.cancel.target = { stream: target.stream, requestFrame: r.frame, kind: r.kind, sql: r.sql, after: time - r.time };
     r.canceledBy = { stream: c.stream, frame: it.frame, time };
@@ -637,34 +638,32 @@ export class Analyzer {
    * of its step (after it, before the next Sync) fails with it, now or when it is sent.
    */
   private failPipelined(c: ConnectionRecord, msg: DecodedMessage, sm: ServerMessage, duration: number): void {
-    const at = this.seqOf.get(msg);
-    if (at === undefined) return;
-    const nextSync = (this.syncs.get(c.stream) ?? []).find((s) => s > at) ?? Number.POSITIVE_INFINITY;
-    for (const r of this.pending.get(c.stream) ?? []) {
-      const n = this.seqOf.get(r) ?? 0;
-      if (n > at && n < nextSync) {
+    // The server answers in order: what was sent before msg is answered or skipped by now, and
+    // the next Sync after msg is the oldest one still waiting.
+    const nextSync = this.syncs.get(c.stream)?.[0] ?? Number.POSITIVE_INFINITY;
+    const open = this.pending.get(c.stream);
+    if (open) {
+      for (const [r, n] of open) {
+        if (n > nextSync) break;
         r.failedAt = msg.name ?? undefined;
         this.fail(c, r, sm, duration);
         return;
       }
     }
     if (nextSync === Number.POSITIVE_INFINITY) {
-      this.stepErrors.set(c.stream, { at, error: sm, duration, msg: msg.name ?? "message" });
+      this.stepErrors.set(c.stream, { error: sm, duration, msg: msg.name ?? "message" });
     }
   }
 
-  /** ReadyForQuery answered `sync`: the requests sent before it that are still waiting were skipped. */
-  private syncAnswered(c: ConnectionRecord, sync: DecodedMessage): void {
-    const at = this.seqOf.get(sync);
-    if (at === undefined) return;
-    const list = this.syncs.get(c.stream);
-    if (list) {
-      const i = list.indexOf(at);
-      if (i >= 0) list.splice(0, i + 1);
-    }
+  /** ReadyForQuery answered the oldest Sync: the requests sent before it still waiting were skipped. */
+  private syncAnswered(c: ConnectionRecord): void {
+    const at = this.syncs.get(c.stream)?.shift();
     const open = this.pending.get(c.stream);
-    if (!open) return;
-    for (const r of [...open]) if ((this.seqOf.get(r) ?? 0) < at) this.skip(c, r, c.errors.at(-1));
+    if (at === undefined || !open) return;
+    for (const [r, n] of open) {
+      if (n > at) break;
+      this.skip(c, r, c.errors.at(-1));
+    }
   }
 
   /** The session ends with a FATAL error: the oldest waiting request fails with it, the others are skipped. */
@@ -672,7 +671,7 @@ export class Analyzer {
     const open = this.pending.get(c.stream);
     if (!open) return;
     let first = true;
-    for (const r of [...open]) {
+    for (const r of [...open.keys()]) {
       if (first) this.fail(c, r, sm);
       else this.skip(c, r, sm);
       first = false;
@@ -778,15 +777,10 @@ export class Analyzer {
       case "CancelRequest":
         if (typeof v.pid === "number") this.cancelRequest(c, it, time, v.pid);
         break;
-      case "Parse":
-      case "Describe":
-      case "Close":
-        if (it.frontend) this.seqOf.set(it, ++this.seq);
-        break;
       case "Sync":
         if (it.frontend) {
           this.stepErrors.delete(c.stream);
-          this.seqOf.set(it, ++this.seq);
+          this.seq++;
           let list = this.syncs.get(c.stream);
           if (!list) {
             list = [];
@@ -796,7 +790,6 @@ export class Analyzer {
         }
         break;
       case "Bind":
-        this.seqOf.set(it, ++this.seq);
         this.binds.set(
           c.stream,
           it.fields.filter((f) => f.name === "pgwire.param.value").map((f) => String(f.value)),
@@ -845,14 +838,13 @@ export class Analyzer {
         };
         if (it.name === "Execute") r.params = this.binds.get(c.stream);
         this.requestOf.set(it, r);
-        this.seqOf.set(r, ++this.seq);
         const stepError = this.stepErrors.get(c.stream);
         let open = this.pending.get(c.stream);
         if (!open) {
-          open = new Set();
+          open = new Map();
           this.pending.set(c.stream, open);
         }
-        open.add(r);
+        open.set(r, ++this.seq);
         if (c.requests.length < MAX_KEPT) c.requests.push(r);
         else c.moreRequests++;
         if (stepError) {
@@ -911,7 +903,7 @@ export class Analyzer {
           this.listener.request?.(r, c);
         }
       }
-      if (!r && it.name === "ReadyForQuery" && it.request) this.syncAnswered(c, it.request);
+      if (!r && it.name === "ReadyForQuery" && it.request.name === "Sync") this.syncAnswered(c);
     }
     const info = it.info ?? name;
     this.keepMessage(c, { frame: it.frame, time, frontend: it.frontend, name, info, mark });

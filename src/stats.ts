@@ -109,6 +109,9 @@ export interface StatsResult {
   cancels: CancelRow[];
 }
 
+/** Request texts whose shapes stats keeps at once. */
+const SHAPE_CACHE = 10_000;
+
 export class Stats {
   private readonly queries = new Map<
     string,
@@ -126,13 +129,20 @@ export class Stats {
   private readonly errors = new Map<string, ErrorRow>();
   private readonly auth = new Map<string, { connections: number; failed: number }>();
   /** Cancel connections: their record's cancel, read at the end (the answer comes after they close). */
+  private readonly shapes = new Map<string, string>();
   private readonly cancels: Array<{ stream: number; cancel: NonNullable<ConnectionRecord["cancel"]> }> = [];
 
   /** clock.t0: the capture's first packet, which connections' start times count from (unset: the epoch). */
   constructor(private readonly clock: { t0?: number } = {}) {}
 
   request(r: RequestRecord): void {
-    const key = normalizeSql(r.sql);
+    // Most requests repeat a few texts: their shapes, once each (at most SHAPE_CACHE texts kept).
+    let key = this.shapes.get(r.sql);
+    if (key === undefined) {
+      if (this.shapes.size >= SHAPE_CACHE) this.shapes.clear();
+      key = normalizeSql(r.sql);
+      this.shapes.set(r.sql, key);
+    }
     let q = this.queries.get(key);
     if (!q) {
       q = {
