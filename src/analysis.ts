@@ -512,8 +512,8 @@ export class Analyzer {
     switch (it.name) {
       case "XLogData": {
         r.xlogData++;
-        // The message: its type and length (5 bytes), three 8-byte numbers, then the WAL.
-        r.walBytes += Math.max(0, it.size - 5 - 24);
+        // The WAL it carries: its data field, as the spec lays XLogData out.
+        r.walBytes += it.fields.find((f) => f.name === "pgwire.repl.wal_data")?.length ?? 0;
         const start = lsnOf("pgwire.repl.wal_start_lsn");
         if (start && start !== "0/0") {
           r.firstLsn ??= start;
