@@ -214,8 +214,19 @@ function u32(b: Uint8Array, o: number): number {
   return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
 }
 
+/** Recent IPv4 addresses' text, by their 32-bit value: one string per address, not one per packet. */
+const IPV4_TEXT = new Map<number, string>();
+const IPV4_TEXT_MAX = 65536;
+
 function ipv4(b: Uint8Array, o: number): string {
-  return `${b[o]}.${b[o + 1]}.${b[o + 2]}.${b[o + 3]}`;
+  const n = ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
+  let t = IPV4_TEXT.get(n);
+  if (t === undefined) {
+    if (IPV4_TEXT.size >= IPV4_TEXT_MAX) IPV4_TEXT.clear();
+    t = `${b[o]}.${b[o + 1]}.${b[o + 2]}.${b[o + 3]}`;
+    IPV4_TEXT.set(n, t);
+  }
+  return t;
 }
 
 /** Dotted-quad form of 4 bytes at `o`. */

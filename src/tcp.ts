@@ -52,17 +52,38 @@ interface Direction {
 
 interface Conversation {
   stream: number;
-  /** Directions keyed by "addr|port" of the sender; the first one seen comes first. */
-  dirs: Map<string, Direction>;
+  /** The directions, by their sender's endpoint (Endpoints.of): the first one seen is a. */
+  aFrom: number;
+  a: Direction;
+  b: Direction;
   sawFin: boolean;
   sawRst: boolean;
   /** The handshake's last ACK was seen (its event emitted). */
   established?: boolean;
 }
 
+/**
+ * Endpoints (address and port) as numbers: an address's number (in the order first seen) times
+ * 65536 plus the port. Numbers make the conversation table's keys without building strings.
+ */
+class Endpoints {
+  private readonly ids = new Map<string, number>();
+
+  of(addr: string, port: number): number {
+    let id = this.ids.get(addr);
+    if (id === undefined) {
+      id = this.ids.size;
+      this.ids.set(addr, id);
+    }
+    return id * 65536 + port;
+  }
+}
+
 /** Reassembles TCP streams from capture packets. See the file comment for the protocol. */
 export class TcpReassembler {
-  private readonly conversations = new Map<string, Conversation>();
+  /** Conversations by their lower endpoint, then their higher one. */
+  private readonly conversations = new Map<number, Map<number, Conversation>>();
+  private readonly endpoints = new Endpoints();
   /** All conversations in stream order (including ones replaced by port reuse). */
   private readonly streams: Conversation[] = [];
   private current: { frame: number; time: number } = { frame: 0, time: 0 };
@@ -101,10 +122,13 @@ export class TcpReassembler {
   pushDecoded(p: CapturePacket, tcp: DecodedTcp): TcpOutput[] {
     const out: TcpOutput[] = [];
     this.current = { frame: p.frame, time: p.time };
-    const conv = this.conversationFor(tcp, out);
+    const from = this.endpoints.of(tcp.src, tcp.srcPort);
+    const to = this.endpoints.of(tcp.dst, tcp.dstPort);
+    const conv = this.conversationFor(tcp, from, to, out);
     this.stream = conv.stream;
-    const d = direction(conv, tcp.src, tcp.srcPort, tcp.dst, tcp.dstPort);
-    const r = direction(conv, tcp.dst, tcp.dstPort, tcp.src, tcp.srcPort);
+    const fromA = from === conv.aFrom;
+    const d = fromA ? conv.a : conv.b;
+    const r = fromA ? conv.b : conv.a;
     const { flags } = tcp;
 
     // Wireshark's base sequence numbers (only for stream numbering).
@@ -172,21 +196,28 @@ export class TcpReassembler {
    * (like Wireshark) for a SYN without ACK whose sequence number differs from the
    * conversation's base, or on a conversation that already saw a FIN or RST.
    */
-  private conversationFor(tcp: DecodedTcp, out: TcpOutput[]): Conversation {
-    const a = `${tcp.src}|${tcp.srcPort}`;
-    const b = `${tcp.dst}|${tcp.dstPort}`;
-    const key = a < b ? `${a}|${b}` : `${b}|${a}`;
-    let conv = this.conversations.get(key);
+  private conversationFor(tcp: DecodedTcp, from: number, to: number, out: TcpOutput[]): Conversation {
+    const lo = Math.min(from, to);
+    let byHi = this.conversations.get(lo);
+    if (byHi === undefined) {
+      byHi = new Map();
+      this.conversations.set(lo, byHi);
+    }
+    const hi = Math.max(from, to);
+    let conv = byHi.get(hi);
     if (conv && tcp.flags.syn && !tcp.flags.ack) {
-      const base = conv.dirs.get(a)?.baseSeq;
+      const base = (from === conv.aFrom ? conv.a : conv.b).baseSeq;
       if (base !== undefined && (base !== tcp.seq || conv.sawFin || conv.sawRst)) {
         this.flushConversation(conv, out, false);
         conv = undefined;
       }
     }
     if (!conv) {
-      conv = { stream: this.streams.length, dirs: new Map(), sawFin: false, sawRst: false };
-      this.conversations.set(key, conv);
+      const a = direction(tcp.src, tcp.srcPort, tcp.dst, tcp.dstPort);
+      // A segment from an endpoint to itself: one direction, as one address and port pair.
+      const b = from === to ? a : direction(tcp.dst, tcp.dstPort, tcp.src, tcp.srcPort);
+      conv = { stream: this.streams.length, aFrom: from, a, b, sawFin: false, sawRst: false };
+      byHi.set(hi, conv);
       this.streams.push(conv);
     }
     return conv;
@@ -197,7 +228,8 @@ export class TcpReassembler {
     const next = d.next as number;
     const diff = seqDiff(seg.seq, next);
     if (diff > 0) {
-      insertPending(d, seg);
+      // Kept for later: its own copy, not a view that would keep the capture's read buffer alive.
+      insertPending(d, { ...seg, data: seg.data.slice() });
       return;
     }
     // Retransmitted or overlapping: only the bytes from `next` on are new.
@@ -256,7 +288,7 @@ export class TcpReassembler {
   private flushConversation(conv: Conversation, out: TcpOutput[], atPacket: boolean): void {
     const saved = this.current;
     this.ownFrames = !atPacket;
-    for (const d of conv.dirs.values()) {
+    for (const d of conv.a === conv.b ? [conv.a] : [conv.a, conv.b]) {
       while (d.pending.length > 0) {
         if (!atPacket) this.current = { frame: d.pending[0].frame, time: d.pending[0].time };
         this.skipGap(conv, d, out);
@@ -289,27 +321,21 @@ export class TcpReassembler {
   }
 }
 
-function direction(conv: Conversation, src: string, srcPort: number, dst: string, dstPort: number): Direction {
-  const key = `${src}|${srcPort}`;
-  let d = conv.dirs.get(key);
-  if (!d) {
-    d = {
-      src,
-      srcPort,
-      dst,
-      dstPort,
-      baseSeq: undefined,
-      next: undefined,
-      pending: [],
-      pendingBytes: 0,
-      synSeen: false,
-      rstSeen: false,
-      fin: undefined,
-      finEmitted: false,
-    };
-    conv.dirs.set(key, d);
-  }
-  return d;
+function direction(src: string, srcPort: number, dst: string, dstPort: number): Direction {
+  return {
+    src,
+    srcPort,
+    dst,
+    dstPort,
+    baseSeq: undefined,
+    next: undefined,
+    pending: [],
+    pendingBytes: 0,
+    synSeen: false,
+    rstSeen: false,
+    fin: undefined,
+    finEmitted: false,
+  };
 }
 
 /** Inserts keeping `pending` sorted by distance from d.next (stable for equal seqs). */
