@@ -340,6 +340,30 @@ const SERVER_MESSAGE_FIELDS = [
   ["routine", "pgwire.routine"],
 ] as const;
 
+/**
+ * Every field the analyses read by name (pipeline.ts DecodeOptions.select): the decoder decodes
+ * these, the variables and the experts, and skips the rest.
+ */
+export const ANALYSIS_FIELDS: ReadonlySet<string> = new Set([
+  ...SERVER_MESSAGE_FIELDS.map(([, name]) => name),
+  "pgwire.parameter_name",
+  "pgwire.parameter_value",
+  "pgwire.repl.connection",
+  "pgwire.auth.sasl.mech",
+  "pgwire.salt",
+  "pgwire.param.value",
+  "pgwire.sql",
+  "pgwire.time",
+  "pgwire.response_to",
+  "pgwire.repl.wal_data",
+  "pgwire.repl.wal_start_lsn",
+  "pgwire.repl.written_lsn",
+  "pgwire.repl.flushed_lsn",
+  "pgwire.repl.applied_lsn",
+  "pgwire.pgoutput.relation",
+  "pgwire.pgoutput.first_segment",
+]);
+
 function serverMessage(m: DecodedMessage, time: number): ServerMessage {
   const v = m.vars;
   const sm: ServerMessage = {

@@ -6,6 +6,7 @@ import { accessSync, constants, existsSync, readFileSync, renameSync, rmSync, st
 import { delimiter, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import {
+  ANALYSIS_FIELDS,
   Analyzer,
   type AnalyzerListener,
   type ConnectionRecord,
@@ -27,8 +28,8 @@ import {
   type Style,
 } from "./explain.ts";
 import { install, personalLuaPlugins } from "./install.ts";
-import { readCapture, readCaptureStream } from "./pcap.ts";
-import { decodeSteps, type FrameResult, type Step } from "./pipeline.ts";
+import { readCaptureBatches, readCaptureStream } from "./pcap.ts";
+import { decodeSteps, type FrameResult, type Step, stepDecoder } from "./pipeline.ts";
 import { LatencyHistogram, MAX_DIAGRAMS, MAX_TIMELINE, renderReport } from "./report.ts";
 import type { FieldInfo } from "./runtime/body.ts";
 import { CSV_TABLES, Stats, statsCsv, statsText } from "./stats.ts";
@@ -539,15 +540,20 @@ async function decodeCommand(args: readonly string[], out: Output): Promise<numb
   const absolute = p.options.has("absolute");
   // Times, shown and in the filters, count from the capture's first packet (frame.time_relative).
   let first: number | undefined;
-  for await (const step of decodeSteps(readCapture(file), { ports, keylog, heuristic })) {
-    if (out.closed) break;
+  const dec = await stepDecoder({ ports, keylog, heuristic });
+  const show = (step: Step) => {
     first ??= step.time;
     const kept = filterStep(step, filters, first);
     for (const fr of kept?.frames ?? []) {
       out.write(json ? jsonFrame(fr) : textFrame(fr, absolute ? undefined : first, width));
     }
+  };
+  for await (const batch of readCaptureBatches(file)) {
+    if (out.closed) return EXIT.ok;
+    for (const p of batch) show(dec.push(p));
     await out.maybeFlush();
   }
+  if (!out.closed) for (const step of dec.end()) show(step);
   return EXIT.ok;
 }
 
@@ -643,11 +649,11 @@ class Progress {
   }
 }
 
-async function* counted(packets: AsyncIterable<CapturePacket>, progress: Progress): AsyncGenerator<CapturePacket> {
-  for await (const p of packets) {
+async function* counted(batches: AsyncIterable<CapturePacket[]>, progress: Progress): AsyncGenerator<CapturePacket[]> {
+  for await (const batch of batches) {
     // The record header and padding are not known here: 16 bytes is close enough for a percentage.
-    progress.bytes += p.data.length + 16;
-    yield p;
+    for (const p of batch) progress.bytes += p.data.length + 16;
+    yield batch;
   }
 }
 
@@ -710,15 +716,21 @@ async function analyze(
   let t0: number | undefined;
   let error: CaptureError | undefined;
   try {
-    for await (const step of decodeSteps(counted(readCapture(file), progress), { ports, keylog, heuristic })) {
+    const dec = await stepDecoder({ ports, keylog, heuristic, select: ANALYSIS_FIELDS });
+    const analyze = (step: Step) => {
       if (t0 === undefined) {
         t0 = step.time;
         clock.t0 = t0;
       }
       const kept = filterStep(step, filters, t0);
       if (kept) analyzer.step(kept);
+    };
+    // Each step analysed as it is made: a batch's steps are never all alive at once.
+    for await (const batch of counted(readCaptureBatches(file), progress)) {
+      for (const p of batch) analyze(dec.push(p));
       progress.tick();
     }
+    for (const step of dec.end()) analyze(step);
   } catch (e) {
     // What was read is told first; the problem is reported after it.
     if (!(e instanceof CaptureError) || t0 === undefined) throw e;
@@ -1014,7 +1026,7 @@ async function watchCommand(args: readonly string[], out: Output): Promise<numbe
   let error: unknown;
   try {
     const packets = readCaptureStream(dumpcap.stdout as AsyncIterable<Uint8Array>, `dumpcap on ${iface}`);
-    for await (const step of decodeSteps(packets, { ports, keylog })) analyzer.step(step);
+    for await (const step of decodeSteps(packets, { ports, keylog, select: ANALYSIS_FIELDS })) analyzer.step(step);
   } catch (e) {
     // A capture cut by the stop: what came is shown; anything else is an error.
     if (!stopping) error = e;
@@ -1107,7 +1119,7 @@ function onPath(cmd: string): boolean {
 
 /** Opens the capture and reads its header and first frame, so bad input fails with the decoder's own message. */
 async function checkCapture(file: string): Promise<void> {
-  const it = readCapture(file);
+  const it = readCaptureBatches(file);
   try {
     await it.next();
   } finally {

@@ -10,7 +10,7 @@ import type { execa } from "execa";
 import { MESSAGES } from "../dissector/pgwire.ts";
 import { CaptureError } from "./capture-types.ts";
 import { type DecodedField, type DecodedMessage, FIELDS, type FieldValue } from "./decoder.ts";
-import { readCapture } from "./pcap.ts";
+import { readCaptureBatches } from "./pcap.ts";
 import { type DecodeOptions, decodeCapture, decodeSteps } from "./pipeline.ts";
 
 export const PLUGIN = join(dirname(fileURLToPath(import.meta.url)), "..", "dissector", "pgwire.lua");
@@ -1076,7 +1076,7 @@ export async function compare(file: string, opts: TsharkOptions = {}): Promise<C
   let hold: ReadonlySet<number> = new Set();
   for (;;) {
     const problems: string[] = [];
-    const r = await compareStreams(luaFrames(file, opts, problems), decodeSteps(readCapture(file), opts), {
+    const r = await compareStreams(luaFrames(file, opts, problems), decodeSteps(readCaptureBatches(file), opts), {
       twoPass: opts.twoPass,
       hold,
     });

@@ -149,7 +149,28 @@ function payloadSetOf(v: Vars): string | null | undefined {
   return starts;
 }
 
-export const INITIAL_STATE: ConnState = { cph: "startup", auth: -1, tls: false, gss: false };
+// Every key present from the start: each state has one shape, so that a copy with one change
+// ({ ...S, txs }) takes V8's fast path.
+export const INITIAL_STATE: ConnState = {
+  cph: "startup",
+  known: undefined,
+  ans: undefined,
+  auth: -1,
+  tls: false,
+  gss: false,
+  copy: undefined,
+  cb: undefined,
+  txs: undefined,
+  columns: undefined,
+  rformats: undefined,
+  sub: undefined,
+  stream: undefined,
+  rels: undefined,
+  types: undefined,
+  repl: undefined,
+  cq: undefined,
+  cs: undefined,
+};
 
 /** b: the message just decoded (its variables, lists, and what its elements found). */
 function applyEffects(S: ConnState, effects: readonly string[], b: Body): ConnState {
@@ -444,14 +465,15 @@ function expertField(abbrev: string, text: string): DecodedField {
   return { name: `expert:pgwire.${abbrev}`, value: text, offset: 0, length: 0 };
 }
 
-/** Called for every decoded message, in order: returns the link fields to append to it. */
+/** Called for every decoded message, in order: appends the link fields to its fields (out). */
 export type LinkHook = (
   m: MessageMeta,
   fe: boolean,
   item: DecodedMessage,
   v: Vars,
   lists: Body["lists"],
-) => DecodedField[];
+  out: DecodedField[],
+) => void;
 
 function newItem(
   items: DecodedMessage[],
@@ -501,8 +523,12 @@ export function dissectCall(
   answering?: () => RowsOf | undefined,
   /** The parameter types of the statement a message refers to (ParamElement). */
   paramTypes?: (m: MessageMeta, v: Vars) => readonly Remembered[] | undefined,
+  /** The fields to decode (Body.want); undefined: all. */
+  select?: ReadonlySet<string>,
 ): CallResult {
   const caplen = buf.length;
+  const keep = (f: FieldInfo) => select === undefined || select.has(f.name);
+  const keepHeader = keep(F.msg) || keep(F.type) || keep(F.length) || keep(F.frontend) || keep(F.txStatus);
   const items: DecodedMessage[] = [];
   const dir = fe ? "F" : "B";
   const item = (name: string | null, label: string, off: number, size: number, fields: DecodedField[]) =>
@@ -582,12 +608,16 @@ export function dissectCall(
         break;
       }
     }
-    const fields: DecodedField[] = [field(F.msg, m.name, 0, 0)];
-    if (shape === "typed") {
-      fields.push(field(F.type, String.fromCharCode(first), 0, 1), field(F.length, u32(buf, off + 1), 1, 4));
-    } else if (shape === "untyped") fields.push(field(F.length, u32(buf, off), 0, 4));
-    fields.push(field(F.frontend, fe, 0, 0));
-    if (S.txs !== undefined) fields.push(field(F.txStatus, S.txs, 0, 0));
+    const fields: DecodedField[] = [];
+    if (keepHeader) {
+      if (keep(F.msg)) fields.push(field(F.msg, m.name, 0, 0));
+      if (shape === "typed") {
+        if (keep(F.type)) fields.push(field(F.type, String.fromCharCode(first), 0, 1));
+        if (keep(F.length)) fields.push(field(F.length, u32(buf, off + 1), 1, 4));
+      } else if (shape === "untyped" && keep(F.length)) fields.push(field(F.length, u32(buf, off), 0, 4));
+      if (keep(F.frontend)) fields.push(field(F.frontend, fe, 0, 0));
+      if (S.txs !== undefined && keep(F.txStatus)) fields.push(field(F.txStatus, S.txs, 0, 0));
+    }
     const it = newItem(
       items,
       frame,
@@ -611,6 +641,7 @@ export function dissectCall(
     b.rformats = S.rformats;
     b.st = S;
     b.fe = fe;
+    b.want = select;
     if (m.objects?.params && paramTypes) b.paramTypes = (v) => paramTypes(m, v);
     b.vars.bodylen = bodylen;
     if (
@@ -626,7 +657,7 @@ export function dissectCall(
     if (phase !== undefined && !m.allowed?.includes(phase)) {
       fields.push(expertField(EXPERTS.unexpectedMessage.abbrev, `${m.name} is not allowed ${PHASE_TEXT[phase]}`));
     }
-    if (links) for (const f of links(m, fe, it, b.vars, b.lists)) fields.push(f);
+    if (links) links(m, fe, it, b.vars, b.lists, fields);
     for (const f of m.findings ?? []) {
       if (holds(f.when, S, b.vars, inTls)) fields.push(expertField(EXPERTS[f.expert].abbrev, render(f.text, b.vars)));
     }
@@ -694,8 +725,8 @@ interface Request {
   obj?: Obj;
   /** Its answer's rows are obj's (Execute). */
   rowsOfObj: boolean;
-  /** Command tags that came before the response that completes it, and their row counts. */
-  tags: string[];
+  /** Command tags that came before the response that completes it (if any), and their row counts. */
+  tags: string[] | undefined;
   tagRows: number;
 }
 
@@ -704,6 +735,8 @@ export interface ConnectionOptions {
   keylog?: ReadonlyMap<string, string>;
   /** Cancel keys shared by the connections of a capture: "pid key" -> BackendKeyData's frame and connection. */
   cancelKeys?: Map<string, { frame: number; conn: ConnectionDecoder }>;
+  /** Decode only these fields and the experts (pipeline.ts DecodeOptions.select). */
+  select?: ReadonlySet<string>;
 }
 
 /**
@@ -731,22 +764,27 @@ export class ConnectionDecoder {
   private objs: { S: Map<string, Obj>; P: Map<string, Obj> } = { S: new Map(), P: new Map() };
 
   /** Links requests and responses, and names statements and portals, as the plugin's message_first_pass does. */
-  private readonly links: LinkHook = (m, fe, item, v, lists) => {
+  private readonly links: LinkHook = (m, fe, item, v, lists, out) => {
     // Seen from its start, a connection answers only what was asked.
     if (fe && m.shape === "untyped") this.started = true;
     const unexpected = !fe && !m.async && this.queue.length === 0 && this.started;
     const obj = this.objects(m, v, lists);
-    const out = this.link(m, fe, item, v, lists, obj);
-    if (obj?.sql !== undefined) out.push(field(F.sql, obj.sql, 0, 0));
+    this.link(m, fe, item, v, lists, obj, out);
+    if (obj?.sql !== undefined && this.keep(F.sql)) out.push(field(F.sql, obj.sql, 0, 0));
     const cancel = this.cancel(m, v, item.frame);
     if (cancel) {
-      out.push(field(F.cancelBackend, cancel.frame, 0, 0));
-      if (cancel.request !== undefined) out.push(field(F.cancelRequest, cancel.request, 0, 0));
+      if (this.keep(F.cancelBackend)) out.push(field(F.cancelBackend, cancel.frame, 0, 0));
+      if (cancel.request !== undefined && this.keep(F.cancelRequest))
+        out.push(field(F.cancelRequest, cancel.request, 0, 0));
     }
     if (unexpected)
       out.push(expertField(EXPERTS.unexpectedResponse.abbrev, "A response with no request waiting for it"));
-    return out;
   };
+
+  /** The field is decoded (ConnectionOptions.select). */
+  private keep(f: FieldInfo): boolean {
+    return this.opts.select === undefined || this.opts.select.has(f.name);
+  }
 
   /** Cancel keys across connections (the plugin's cancel_first_pass). */
   private cancel(m: MessageMeta, v: Vars, frame: number): { frame: number; request?: number } | undefined {
@@ -806,43 +844,48 @@ export class ConnectionDecoder {
     v: Vars,
     lists: Body["lists"],
     obj: Obj | undefined,
-  ): DecodedField[] {
+    out: DecodedField[],
+  ): void {
     const q = this.queue;
     if (fe) {
       if (m.request) {
         const rowsOfObj = m.objects?.rows === true;
-        q.push({ item, time: this.now, rows: 0, ends: m.request, obj, rowsOfObj, tags: [], tagRows: 0 });
+        q.push({ item, time: this.now, rows: 0, ends: m.request, obj, rowsOfObj, tags: undefined, tagRows: 0 });
       }
-      return [];
+      return;
     }
-    if (m.async || q.length === 0) return [];
-    const i = q.findIndex((r) => r.ends.includes(m.name));
-    if (i >= 0) {
+    if (m.async || q.length === 0) return;
+    const keep = (f: FieldInfo) => this.keep(f);
+    let i = 0;
+    while (i < q.length && !q[i].ends.includes(m.name)) i++;
+    if (i < q.length) {
       // This completes request i; the ones before it got no answer (skipped after an error).
       const r = q[i];
-      q.splice(0, i + 1);
+      if (i === 0) q.shift();
+      else q.splice(0, i + 1);
       item.request = r.item;
       this.answer(m, r, lists);
-      r.item.fields.push(field(F.responseIn, item.frame, 0, 0));
+      if (keep(F.responseIn)) r.item.fields.push(field(F.responseIn, item.frame, 0, 0));
       const us = Math.floor((this.now - r.time) * 1000000 + 0.5);
-      const out = [field(F.responseTo, r.item.frame, 0, 0), field(F.time, us / 1000000, 0, 0)];
-      if (r.rows > 0) out.push(field(F.rowCount, r.rows, 0, 0));
-      if (r.tags.length > 0) {
-        out.push(field(F.tags, cutUtf8(r.tags.join("; "), MAX_VALUE_BYTES), 0, 0));
-        if (r.tagRows > 0) out.push(field(F.tagRows, r.tagRows, 0, 0));
+      if (keep(F.responseTo)) out.push(field(F.responseTo, r.item.frame, 0, 0));
+      if (keep(F.time)) out.push(field(F.time, us / 1000000, 0, 0));
+      if (r.rows > 0 && keep(F.rowCount)) out.push(field(F.rowCount, r.rows, 0, 0));
+      if (r.tags !== undefined) {
+        if (keep(F.tags)) out.push(field(F.tags, cutUtf8(r.tags.join("; "), MAX_VALUE_BYTES), 0, 0));
+        if (r.tagRows > 0 && keep(F.tagRows)) out.push(field(F.tagRows, r.tagRows, 0, 0));
       }
-      return out;
+      return;
     }
     const head = q[0];
     item.request = head.item;
     if (m.row) head.rows++;
     const tag = m.commandTag ? v[m.commandTag.var] : undefined;
     if (typeof tag === "string" && m.commandTag) {
+      head.tags ??= [];
       head.tags.push(tag);
       head.tagRows = Math.min(head.tagRows + tagRows(tag, m.commandTag.counting), 4294967295);
     }
     this.answer(m, head, lists);
-    return [];
   }
 
   /** What an answer tells of the object its request refers to (spec/dsl.ts answerTypes, answerColumns). */
@@ -911,6 +954,7 @@ export class ConnectionDecoder {
       this.restart,
       this.answering,
       this.paramTypes,
+      this.opts.select,
     );
     this.state = r.S;
     for (const it of r.items) out.push(it);
@@ -937,6 +981,7 @@ export class ConnectionDecoder {
           undefined,
           this.answering,
           this.paramTypes,
+          this.opts.select,
         );
         this.state = r.S;
         out.push(...r.items);

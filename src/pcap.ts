@@ -30,7 +30,12 @@ interface Interface {
   offset: number;
 }
 
-type Step = { kind: "need"; bytes: number } | { kind: "ok"; size: number; packet?: CapturePacket };
+/**
+ * What the parser did with the bytes at an offset: a positive number is the size of the unit it
+ * consumed (its packet, if any, in CaptureParser.packet); a negative one, minus the bytes the
+ * unit needs.
+ */
+type Step = number;
 
 /** Incremental pcap/pcapng parser. `name` is used in error messages ("capture file X"). */
 class CaptureParser {
@@ -40,13 +45,24 @@ class CaptureParser {
   private pcapUnits = 1e6;
   private ifaces: Interface[] = [];
   private frame = 0;
+  /** The packet of the unit the last next() consumed, if it held one. */
+  packet: CapturePacket | undefined;
+  private dv?: DataView;
 
   constructor(private readonly name: string) {}
 
-  /** Parses one unit starting at `off`; `end` is the end of valid data in `buf`. */
+  /**
+   * Parses one unit starting at `off`; `end` is the end of valid data in `buf`. A packet's data
+   * is a view of buf: the caller does not overwrite those bytes while the packet is in use.
+   */
   next(buf: Uint8Array, off: number, end: number): Step {
     const avail = end - off;
-    const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    this.packet = undefined;
+    let dv = this.dv;
+    if (dv === undefined || dv.buffer !== buf.buffer || dv.byteOffset !== buf.byteOffset) {
+      dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+      this.dv = dv;
+    }
     if (this.format === undefined) return this.fileHeader(buf, dv, off, avail);
     if (this.format === "pcap") return this.pcapRecord(buf, dv, off, avail);
     return this.pcapngBlock(buf, dv, off, avail);
@@ -76,7 +92,7 @@ class CaptureParser {
   }
 
   private fileHeader(buf: Uint8Array, dv: DataView, off: number, avail: number): Step {
-    if (avail < 4) return { kind: "need", bytes: 4 };
+    if (avail < 4) return -4;
     if (buf[off] === 0x1f && buf[off + 1] === 0x8b) {
       throw new CaptureError(`capture file ${this.name} is gzip-compressed; decompress it first`);
     }
@@ -103,7 +119,7 @@ class CaptureParser {
       default:
         throw this.notCapture();
     }
-    if (avail < 24) return { kind: "need", bytes: 24 };
+    if (avail < 24) return -24;
     const major = dv.getUint16(off + 4, le);
     if (major !== 2) throw new CaptureError(`capture file ${this.name} has unsupported pcap version ${major}`);
     this.format = "pcap";
@@ -111,30 +127,30 @@ class CaptureParser {
     this.pcapUnits = units;
     // The upper bits of the link-type field carry FCS information; the type is the low 16 bits.
     this.pcapLinkType = dv.getUint32(off + 20, le) & 0xffff;
-    return { kind: "ok", size: 24 };
+    return 24;
   }
 
   private pcapRecord(buf: Uint8Array, dv: DataView, off: number, avail: number): Step {
-    if (avail < 16) return { kind: "need", bytes: 16 };
+    if (avail < 16) return -16;
     const le = this.le;
     const capLen = dv.getUint32(off + 8, le);
     if (capLen > MAX_UNIT) throw this.corrupt(`a record claims ${capLen} captured bytes`);
     const size = 16 + capLen;
-    if (avail < size) return { kind: "need", bytes: size };
+    if (avail < size) return -size;
     const sec = dv.getUint32(off, le);
     const frac = dv.getUint32(off + 4, le);
-    const packet: CapturePacket = {
+    this.packet = {
       frame: ++this.frame,
       time: sec + frac / this.pcapUnits,
       linkType: this.pcapLinkType,
-      data: buf.slice(off + 16, off + size),
+      data: buf.subarray(off + 16, off + size),
       origLen: Math.max(dv.getUint32(off + 12, le), capLen),
     };
-    return { kind: "ok", size, packet };
+    return size;
   }
 
   private pcapngBlock(buf: Uint8Array, dv: DataView, off: number, avail: number): Step {
-    if (avail < 12) return { kind: "need", bytes: 12 };
+    if (avail < 12) return -12;
     const isShb = dv.getUint32(off, true) === PCAPNG_SHB;
     if (isShb) {
       // A new section may switch byte order; the byte-order magic tells which.
@@ -148,12 +164,11 @@ class CaptureParser {
     const type = dv.getUint32(off, le);
     const len = dv.getUint32(off + 4, le);
     if (len < 12 || len % 4 !== 0 || len > MAX_UNIT) throw this.corrupt(`a block has invalid length ${len}`);
-    if (avail < len) return { kind: "need", bytes: len };
+    if (avail < len) return -len;
     if (dv.getUint32(off + len - 4, le) !== len)
       throw this.corrupt("a block's trailing length does not match its header");
     const body = off + 8;
     const bodyLen = len - 12;
-    let packet: CapturePacket | undefined;
     if (isShb) {
       if (bodyLen < 16) throw this.corrupt("a section header block is too short");
       const major = dv.getUint16(body + 4, le);
@@ -182,11 +197,11 @@ class CaptureParser {
       const iface = this.iface(ifId);
       const capLen = dv.getUint32(body + 12, le);
       if (capLen > bodyLen - 20) throw this.corrupt("a packet block's captured length exceeds the block");
-      packet = {
+      this.packet = {
         frame: ++this.frame,
         time: timestamp(dv.getUint32(body + 4, le), dv.getUint32(body + 8, le), iface),
         linkType: iface.linkType,
-        data: buf.slice(body + 20, body + 20 + capLen),
+        data: buf.subarray(body + 20, body + 20 + capLen),
         origLen: Math.max(dv.getUint32(body + 16, le), capLen),
       };
     } else if (type === BLOCK_SPB) {
@@ -195,16 +210,16 @@ class CaptureParser {
       const origLen = dv.getUint32(body, le);
       let capLen = Math.min(origLen, bodyLen - 4);
       if (iface.snapLen > 0) capLen = Math.min(capLen, iface.snapLen);
-      packet = {
+      this.packet = {
         frame: ++this.frame,
         time: 0, // simple packet blocks carry no timestamp
         linkType: iface.linkType,
-        data: buf.slice(body + 4, body + 4 + capLen),
+        data: buf.subarray(body + 4, body + 4 + capLen),
         origLen: Math.max(origLen, capLen),
       };
     }
     // Every other block type (name resolution, statistics, secrets, custom...) is skipped.
-    return { kind: "ok", size: len, packet };
+    return len;
   }
 
   private iface(id: number): Interface {
@@ -262,11 +277,12 @@ function fileError(path: string, err: unknown): CaptureError {
 }
 
 /**
- * Streams the packets of a pcap or pcapng file in constant memory (a 1 MiB buffer that
- * grows only for a record larger than it). On a truncated file, every complete record
- * is yielded before the CaptureError is thrown.
+ * Streams the packets of a pcap or pcapng file in constant memory, one batch per read (about
+ * 1 MiB of records). On a truncated file, every complete record is yielded before the
+ * CaptureError is thrown. Packets' data are views of the read buffer: each read fills a new one,
+ * so a packet's bytes stay as they are for as long as it is kept.
  */
-export async function* readCapture(path: string): AsyncGenerator<CapturePacket> {
+export async function* readCaptureBatches(path: string): AsyncGenerator<CapturePacket[]> {
   let fh: FileHandle;
   try {
     fh = await open(path, "r");
@@ -286,14 +302,20 @@ export async function* readCapture(path: string): AsyncGenerator<CapturePacket> 
   }
 }
 
+/** The packets of a pcap or pcapng file one by one (readCaptureBatches, flattened). */
+export async function* readCapture(path: string): AsyncGenerator<CapturePacket> {
+  for await (const batch of readCaptureBatches(path)) yield* batch;
+}
+
 /**
  * Reads a pcap or pcapng stream as it arrives (dumpcap -w - through a pipe): packets come out
- * as soon as their bytes are in. `name` names the stream in error messages.
+ * as soon as their bytes are in, in batches of what one chunk of the stream completed. `name`
+ * names the stream in error messages.
  */
 export async function* readCaptureStream(
   stream: AsyncIterable<Uint8Array>,
   name: string,
-): AsyncGenerator<CapturePacket> {
+): AsyncGenerator<CapturePacket[]> {
   const it = stream[Symbol.asyncIterator]();
   let pending: Uint8Array | undefined;
   yield* parseCapture(name, async (buf, at, room) => {
@@ -309,37 +331,43 @@ export async function* readCaptureStream(
   });
 }
 
-/** The parser over a byte source: read(buf, at, room) fills buf from at with up to room bytes, 0 at the end. */
+/**
+ * The parser over a byte source: read(buf, at, room) fills buf from at with up to room bytes, 0
+ * at the end. Yields the packets of each read; the bytes they view are never written again (the
+ * unparsed tail moves to a new buffer).
+ */
 async function* parseCapture(
   name: string,
   read: (buf: Uint8Array, at: number, room: number) => Promise<number>,
-): AsyncGenerator<CapturePacket> {
+): AsyncGenerator<CapturePacket[]> {
   const parser = new CaptureParser(name);
   let buf = new Uint8Array(CHUNK);
   let start = 0;
   let end = 0;
   let total = 0;
   let eof = false;
+  let batch: CapturePacket[] = [];
   for (;;) {
     const step = parser.next(buf, start, end);
-    if (step.kind === "ok") {
-      start += step.size;
-      if (step.packet) yield step.packet;
+    if (step > 0) {
+      start += step;
+      if (parser.packet) batch.push(parser.packet);
       continue;
+    }
+    if (batch.length > 0) {
+      yield batch;
+      batch = [];
     }
     if (eof) {
       parser.finish(end - start, total);
       return;
     }
-    if (step.bytes > buf.length - start) {
-      // Not enough room after `start`: move the unparsed tail to the front, growing if needed.
-      if (step.bytes > buf.length) {
-        const bigger = new Uint8Array(Math.max(step.bytes, buf.length * 2));
-        bigger.set(buf.subarray(start, end));
-        buf = bigger;
-      } else {
-        buf.copyWithin(0, start, end);
-      }
+    if (-step > buf.length - start) {
+      // Not enough room after `start`: the unparsed tail goes to the front of a new buffer (packets
+      // already out still view the old one), grown if one unit needs more.
+      const next = new Uint8Array(Math.max(CHUNK, -step));
+      next.set(buf.subarray(start, end));
+      buf = next;
       end -= start;
       start = 0;
     }
@@ -357,12 +385,12 @@ export function parseCaptureBuffer(buf: Uint8Array, name = "(buffer)"): CaptureP
   let off = 0;
   for (;;) {
     const step = parser.next(buf, off, buf.length);
-    if (step.kind === "need") {
+    if (step <= 0) {
       parser.finish(buf.length - off, buf.length);
       return packets;
     }
-    off += step.size;
-    if (step.packet) packets.push(step.packet);
+    off += step;
+    if (parser.packet) packets.push(parser.packet);
   }
 }
 

@@ -4,7 +4,7 @@
 import { readFile } from "node:fs/promises";
 import { CaptureError, type CapturePacket, type TcpEvent, type TcpOutput } from "./capture-types.ts";
 import { ConnectionDecoder, type DecodedMessage, frameInfo, heuristicSide } from "./decoder.ts";
-import { readCapture } from "./pcap.ts";
+import { readCaptureBatches } from "./pcap.ts";
 import { TcpReassembler } from "./tcp.ts";
 import { parseKeylog } from "./tls.ts";
 
@@ -23,6 +23,12 @@ export interface DecodeOptions {
   keylog?: string;
   /** Recognise PostgreSQL on other ports (the plugin's pgwire.heuristic preference; default on). */
   heuristic?: boolean;
+  /**
+   * Decode only these fields (full names, "pgwire.query") and the experts: what an analysis
+   * reads, at a fraction of the cost. Frames then carry no Info column (their items still have
+   * theirs). Default: every field, as the plugin's tree shows them.
+   */
+  select?: ReadonlySet<string>;
 }
 
 export interface FrameResult {
@@ -49,6 +55,8 @@ export class CaptureDecoder {
   private readonly conns = new Map<number, Conn | null>();
   private readonly ports: ReadonlySet<number>;
   private readonly heuristic: boolean;
+  private readonly info: boolean;
+  private readonly select?: ReadonlySet<string>;
   private readonly cancelKeys = new Map<string, { frame: number; conn: ConnectionDecoder }>();
   constructor(
     opts: DecodeOptions = {},
@@ -56,11 +64,13 @@ export class CaptureDecoder {
   ) {
     this.ports = new Set(opts.ports ?? [5432]);
     this.heuristic = opts.heuristic ?? true;
+    this.select = opts.select;
+    this.info = opts.select === undefined;
   }
 
   private conn(stream: number, serverPort: number, serverAddr: string): Conn {
     const c = {
-      decoder: new ConnectionDecoder({ keylog: this.keylog, cancelKeys: this.cancelKeys }),
+      decoder: new ConnectionDecoder({ keylog: this.keylog, cancelKeys: this.cancelKeys, select: this.select }),
       serverPort,
       serverAddr,
     };
@@ -100,20 +110,34 @@ export class CaptureDecoder {
       conn = c;
       items.push(...c.decoder.feed(fe, o.data, o.frame, { truncated: o.truncated, time: o.time }));
     }
+    const client = conn?.client;
+    const server = conn && { addr: conn.serverAddr, port: conn.serverPort };
+    if (items.length === 0) return [];
+    // Usually every item is the packet's own frame's; inside TLS one may complete an earlier one.
+    const f0 = items[0].frame;
+    if (items.every((it) => it.frame === f0)) {
+      return [{ frame: f0, time, stream, items, info: this.info ? frameInfo(items) : undefined, client, server }];
+    }
     const groups = new Map<number, DecodedMessage[]>();
     for (const it of items) {
       const g = groups.get(it.frame) ?? [];
       g.push(it);
       groups.set(it.frame, g);
     }
-    const client = conn?.client;
-    const server = conn && { addr: conn.serverAddr, port: conn.serverPort };
-    return [...groups].map(([n, g]) => ({ frame: n, time, stream, items: g, info: frameInfo(g), client, server }));
+    return [...groups].map(([n, g]) => ({
+      frame: n,
+      time,
+      stream,
+      items: g,
+      info: this.info ? frameInfo(g) : undefined,
+      client,
+      server,
+    }));
   }
 }
 
 export async function* decodeCapture(path: string, opts: DecodeOptions = {}): AsyncGenerator<FrameResult> {
-  for await (const step of decodeSteps(readCapture(path), opts)) yield* step.frames;
+  for await (const step of decodeSteps(readCaptureBatches(path), opts)) yield* step.frames;
 }
 
 /** What one packet of a capture brought: decoded frames, and TCP events (SYN, FIN, RST). */
@@ -126,35 +150,67 @@ export interface Step {
 }
 
 /**
- * Decodes packets as they come (a file, or a live capture), one step per packet, with the TCP
- * events of every connection: the commands that tell a connection's story need its handshake
- * and how it ended.
+ * Decodes packets one at a time, synchronously: a step per packet, and at the end the steps of
+ * the data that waited behind gaps.
  */
-export async function* decodeSteps(
-  packets: AsyncIterable<CapturePacket>,
-  opts: DecodeOptions = {},
-): AsyncGenerator<Step> {
-  const tcp = new TcpReassembler();
-  const dec = new CaptureDecoder(opts, opts.keylog ? parseKeylog(await readKeylog(opts.keylog)) : undefined);
-  let last = { frame: 0, time: 0 };
-  for await (const pkt of packets) {
-    last = pkt;
-    const outs = tcp.push(pkt);
-    yield { frame: pkt.frame, time: pkt.time, frames: dec.frame(outs, pkt.time), events: eventsOf(outs) };
+export class StepDecoder {
+  private readonly tcp = new TcpReassembler();
+  private readonly dec: CaptureDecoder;
+  private last = { frame: 0, time: 0 };
+
+  constructor(opts: DecodeOptions = {}, keylog?: ReadonlyMap<string, string>) {
+    this.dec = new CaptureDecoder(opts, keylog);
   }
-  const rest = tcp.end();
-  // Data flushed past a gap at the end: attribute each chunk to its own frame.
-  const byFrame = new Map<number, TcpOutput[]>();
-  for (const o of rest) {
-    const list = byFrame.get(o.frame) ?? [];
-    list.push(o);
-    byFrame.set(o.frame, list);
+
+  push(pkt: CapturePacket): Step {
+    this.last = pkt;
+    const outs = this.tcp.push(pkt);
+    return { frame: pkt.frame, time: pkt.time, frames: this.dec.frame(outs, pkt.time), events: eventsOf(outs) };
   }
-  for (const outs of byFrame.values()) {
-    yield { frame: last.frame, time: last.time, frames: dec.frame(outs, outs[0].time), events: eventsOf(outs) };
+
+  end(): Step[] {
+    const rest = this.tcp.end();
+    // Data flushed past a gap at the end: attribute each chunk to its own frame.
+    const byFrame = new Map<number, TcpOutput[]>();
+    for (const o of rest) {
+      const list = byFrame.get(o.frame) ?? [];
+      list.push(o);
+      byFrame.set(o.frame, list);
+    }
+    const last = this.last;
+    return [...byFrame.values()].map((outs) => ({
+      frame: last.frame,
+      time: last.time,
+      frames: this.dec.frame(outs, outs[0].time),
+      events: eventsOf(outs),
+    }));
   }
 }
 
+/** A StepDecoder for these options (the key log file read). */
+export async function stepDecoder(opts: DecodeOptions = {}): Promise<StepDecoder> {
+  return new StepDecoder(opts, opts.keylog ? parseKeylog(await readKeylog(opts.keylog)) : undefined);
+}
+
+/**
+ * Decodes packets as they come (a file, or a live capture; pcap.ts readCaptureBatches,
+ * readCaptureStream): one step per packet, with the TCP events of every connection (the commands
+ * that tell a connection's story need its handshake and how it ended). The fastest way is a
+ * StepDecoder over the batches, each step used before the next is made; this is the convenient
+ * one.
+ */
+export async function* decodeSteps(
+  packets: AsyncIterable<readonly CapturePacket[]>,
+  opts: DecodeOptions = {},
+): AsyncGenerator<Step> {
+  const dec = await stepDecoder(opts);
+  for await (const batch of packets) for (const p of batch) yield dec.push(p);
+  yield* dec.end();
+}
+
+const NO_EVENTS = Object.freeze([]) as unknown as TcpEvent[];
+
 function eventsOf(outs: readonly TcpOutput[]): TcpEvent[] {
-  return outs.filter((o): o is TcpEvent => o.kind !== "data");
+  for (const o of outs) if (o.kind !== "data") return outs.filter((x): x is TcpEvent => x.kind !== "data");
+  return NO_EVENTS;
 }

@@ -64,6 +64,8 @@ export interface BodyContext {
 
 const NO_CONTEXT: BodyContext = {};
 
+const NO_LISTS: Record<string, Remembered[]> = Object.freeze({}) as Record<string, Remembered[]>;
+
 /** A relation a logical replication stream described: schema.name, and [name, type OID] per column. */
 export interface Relation {
   readonly name: string;
@@ -95,20 +97,27 @@ export class Body {
   ok = true;
   readonly vars: Vars = {};
   readonly fields: DecodedField[] = [];
-  /** Lists of records the message keeps for its connection (remember). */
-  readonly lists: Record<string, Remembered[]> = {};
-  /** The raw bytes of bound bytes elements (vars holds their text). */
-  private readonly raw: Record<string, Uint8Array> = {};
+  /** Lists of records the message keeps for its connection (remember); NO_LISTS until one is. */
+  lists: Record<string, Remembered[]> = NO_LISTS;
+  /** The raw bytes of bound bytes elements (vars holds their text), once there is one. */
+  private raw?: Record<string, Uint8Array>;
   /** The connection's column list (the last RowDescription's name, type, format per column). */
   columns?: readonly Remembered[];
   /** Result formats of the last completed Bind (0 codes: all text, 1: for all, N: one each). */
   rformats?: readonly Remembered[];
   /** The parameter types of the statement the message refers to (ParamElement), when it is known. */
   paramTypes?: (v: Vars) => readonly Remembered[] | undefined;
+  /** What paramTypes gave (null: nothing), once asked. */
+  declare private ptypes?: readonly Remembered[] | null;
   /** The connection's state the message is read in (one reference, set by the runtime). */
   st: BodyContext = NO_CONTEXT;
   /** The message comes from the client. */
   fe = false;
+  /**
+   * The fields to record (full names), experts always; undefined: every field. Values that no
+   * kept field shows and no variable binds are not computed.
+   */
+  want: ReadonlySet<string> | undefined = undefined;
   // Set only by the few elements that find them (declared: not a property of every body).
   /** The payload message decoded inside this one. */
   declare picked?: MessageMeta;
@@ -139,7 +148,13 @@ export class Body {
    */
   anchor: number;
 
+  /** The field is recorded (see want). */
+  keep(f: FieldInfo): boolean {
+    return this.want === undefined || this.want.has(f.name);
+  }
+
   add(f: FieldInfo, value: FieldValue, at: number, length: number): void {
+    if (this.want !== undefined && !this.want.has(f.name)) return;
     this.fields.push({ name: f.name, value, offset: at - this.base, length });
   }
 
@@ -178,7 +193,7 @@ export class Body {
 
   /** The `size` bytes just read, as PostgreSQL prints a binary value of type `oid` (TextElement). */
   text(f: FieldInfo, size: number, oid: number, bind?: string): void {
-    if (!this.ok) return;
+    if (!this.ok || (bind === undefined && !this.keep(f))) return;
     const p = this.pos - size;
     const s = valueText(oid, 1, this.buf.subarray(p, this.pos));
     this.add(f, s, p, 0);
@@ -193,6 +208,10 @@ export class Body {
     if (z >= this.end) {
       this.expert("unterminated", "String has no terminating NUL");
       this.ok = false;
+      return;
+    }
+    if (bind === undefined && !this.keep(f)) {
+      this.pos = z + 1;
       return;
     }
     const s = utf8Text(b, this.pos, z);
@@ -211,10 +230,15 @@ export class Body {
     const n = length === "rest" ? this.end - this.pos : length;
     if (n <= 0) return;
     if (!this.need(n)) return;
+    if (bind === undefined && !this.keep(f)) {
+      this.pos += n;
+      return;
+    }
     const v = this.buf.slice(this.pos, this.pos + n);
     this.add(f, f.type === "string" ? utf8Text(v, 0, n) : v, this.pos, n);
     if (bind !== undefined) {
       this.vars[bind] = utf8Text(v, 0, n);
+      this.raw ??= {};
       this.raw[bind] = v;
     }
     this.pos += n;
@@ -247,8 +271,9 @@ export class Body {
 
   remember(list: string, vars: readonly string[]): void {
     if (!this.ok) return;
+    if (this.lists === NO_LISTS) this.lists = {};
     this.lists[list] ??= [];
-    this.lists[list].push(vars.map((v) => this.raw[v] ?? this.vars[v]));
+    this.lists[list].push(vars.map((v) => this.raw?.[v] ?? this.vars[v]));
   }
 
   /**
@@ -267,9 +292,26 @@ export class Body {
       this.need(n);
       return undefined;
     }
-    const bytes = n > 0 ? b.slice(this.pos, this.pos + n) : EMPTY_BYTES;
+    // A view: valueLine copies the bytes when it keeps them.
+    const bytes = n > 0 ? b.subarray(this.pos, this.pos + n) : EMPTY_BYTES;
     if (n > 0) this.pos += n;
     return { start, n, bytes };
+  }
+
+  /** Skips an Int32 length and its value (none of the value's fields kept); false when it does not fit. */
+  private skipValue(len: FieldInfo): boolean {
+    if (!this.ok || !this.need(4)) return false;
+    const b = this.buf;
+    const start = this.pos;
+    const n = (b[start] << 24) | (b[start + 1] << 16) | (b[start + 2] << 8) | b[start + 3];
+    this.pos = start + 4;
+    if (n > 0 && this.pos + n > this.end) {
+      this.add(len, n, start, 4);
+      this.need(n);
+      return false;
+    }
+    if (n > 0) this.pos += n;
+    return true;
   }
 
   /**
@@ -290,11 +332,19 @@ export class Body {
     if (name !== undefined && f.name) this.add(f.name, name, start, 0);
     if (type !== undefined) this.add(f.type, type, start, 0);
     if (text !== undefined) this.add(f.len, n, start, 4);
-    if (n > 0) this.add(f.data, bytes, start + 4, n);
+    if (n > 0 && this.keep(f.data)) this.add(f.data, bytes.slice(), start + 4, n);
   }
 
   /** A column value, typed by the connection's column list (see ColumnElement in spec/dsl.ts). */
   column(len: FieldInfo, data: FieldInfo, name: FieldInfo, type: FieldInfo, value: FieldInfo, i: number): void {
+    const w = this.want;
+    if (
+      w !== undefined &&
+      !(w.has(value.name) || w.has(len.name) || w.has(data.name) || w.has(name.name) || w.has(type.name))
+    ) {
+      this.skipValue(len);
+      return;
+    }
     const x = this.value(len);
     if (!x) return;
     const c = this.columns?.[i];
@@ -314,11 +364,18 @@ export class Body {
    * codes (see ParamElement in spec/dsl.ts).
    */
   param(len: FieldInfo, data: FieldInfo, type: FieldInfo, value: FieldInfo, formats: string, i: number): void {
+    const w = this.want;
+    if (w !== undefined && !(w.has(value.name) || w.has(len.name) || w.has(data.name) || w.has(type.name))) {
+      this.skipValue(len);
+      return;
+    }
     const x = this.value(len);
     if (!x) return;
     const fmts = this.lists[formats] ?? [];
     const f = fmts.length === 0 ? 0 : fmts.length === 1 ? fmts[0][0] : fmts[i]?.[0];
-    const t = this.paramTypes?.(this.vars)?.[i]?.[0];
+    // The statement's types, looked up once per message (its name is bound before its values).
+    if (this.ptypes === undefined) this.ptypes = this.paramTypes?.(this.vars) ?? null;
+    const t = this.ptypes?.[i]?.[0];
     const oid = typeof t === "number" ? t : 0;
     const tn = oid !== 0 && Object.hasOwn(PG_TYPES, oid) ? typeName(oid) : undefined;
     const text = x.n >= 0 && typeof f === "number" ? cutUtf8(valueText(oid, f, x.bytes), MAX_VALUE_BYTES) : undefined;
@@ -330,7 +387,7 @@ export class Body {
     if (!this.ok) return;
     const n = this.end - this.pos;
     if (n <= 0) return;
-    this.add(f, this.buf.slice(this.pos, this.end), this.pos, n);
+    if (this.keep(f)) this.add(f, this.buf.slice(this.pos, this.end), this.pos, n);
     if (this.st.sub !== set.name) {
       this.pos = this.end;
       return;
@@ -405,16 +462,18 @@ export class Body {
         this.need(n);
         return;
       }
-      const bytes = n > 0 ? b.slice(this.pos, this.pos + n) : EMPTY_BYTES;
+      const bytes = n > 0 ? b.subarray(this.pos, this.pos + n) : EMPTY_BYTES;
       if (n > 0) this.pos += n;
       const text =
-        n >= 0 && typeof ct === "number" ? cutUtf8(valueText(ct, formats[k], bytes), MAX_VALUE_BYTES) : undefined;
+        n >= 0 && typeof ct === "number" && this.keep(value)
+          ? cutUtf8(valueText(ct, formats[k], bytes), MAX_VALUE_BYTES)
+          : undefined;
       if (text !== undefined) this.add(value, text, start, 5 + Math.max(n, 0));
       else this.add(kind, k, start, 1);
       named();
       if (text !== undefined) this.add(kind, k, start, 1);
       this.add(len, n, start + 1, 4);
-      if (n > 0) this.add(data, bytes, start + 5, n);
+      if (n > 0 && this.keep(data)) this.add(data, bytes.slice(), start + 5, n);
     } else if (empty.includes(k)) {
       this.add(kind, k, start, 1);
       named();
@@ -449,11 +508,13 @@ export class Body {
   copyRows(data: FieldInfo, f: CopyFields): void {
     if (!this.ok) return;
     const n = this.end - this.pos;
-    if (n > 0) this.add(data, this.buf.slice(this.pos, this.end), this.pos, n);
+    if (n > 0 && this.keep(data)) this.add(data, this.buf.slice(this.pos, this.end), this.pos, n);
     const cs = this.st.cs;
     if (cs && n > 0 && (cs.cfg.dir === "in") === this.fe) {
       this.copySink ??= new CopyFieldSink(this);
       this.copySink.fields = f;
+      this.copySink.tree =
+        this.want === undefined || Object.values(f).some((x: FieldInfo) => this.want?.has(x.name) === true);
       this.copyNext = copyRows(this.buf, this.pos, this.end, cs, this.copySink);
     }
     this.pos = this.end;
@@ -472,7 +533,7 @@ export class Body {
     firstWord?: boolean,
     replication?: boolean,
   ): void {
-    if (!this.ok || (replication && this.st.repl === undefined)) return;
+    if (!this.ok || (replication && this.st.repl === undefined) || (bind === undefined && !this.keep(f))) return;
     const raw = this.vars[from];
     if (raw === undefined) return;
     let key = String(raw);
@@ -603,7 +664,8 @@ export interface CopyFields {
 
 /** Adds what the COPY data of a message holds to its body's fields. */
 class CopyFieldSink implements CopySink {
-  readonly tree = true;
+  /** Rows, columns and values are recorded (see Body.want). */
+  tree = true;
   fields?: CopyFields;
   constructor(private readonly body: Body) {}
   private get f(): CopyFields {

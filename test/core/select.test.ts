@@ -1,0 +1,60 @@
+// The decoder's selective mode (DecodeOptions.select) against its full mode: the analyses that
+// run on the selection (explain, stats, report, watch) must find exactly what they find when every
+// field is decoded, on every recorded and spec-built capture; and the selection must decode
+// less, or it is not worth having.
+
+import { readdirSync } from "node:fs";
+import { basename, join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { ANALYSIS_FIELDS, Analyzer } from "../../src/analysis.ts";
+import { readCaptureBatches } from "../../src/pcap.ts";
+import { type DecodeOptions, decodeSteps } from "../../src/pipeline.ts";
+import { portsOf, REAL_CAPTURES, ROOT } from "./helpers.ts";
+
+// not-postgres.pcapng holds no PostgreSQL: nothing to analyse.
+const SYNTH = readdirSync(join(ROOT, "captures", "synth"))
+  .filter((f) => f.endsWith(".pcapng") && f !== "not-postgres.pcapng")
+  .map((f) => join(ROOT, "captures", "synth", f));
+
+/** Everything the analyzer reports, in order, as JSON (bytes as hex, cycles cut). */
+async function analyse(file: string, opts: DecodeOptions): Promise<{ events: string[]; fields: number }> {
+  const events: string[] = [];
+  const seen = new WeakSet<object>();
+  const json = (x: unknown) =>
+    JSON.stringify(x, (_k, v) => {
+      if (v instanceof Uint8Array) return Buffer.from(v).toString("hex");
+      if (typeof v === "object" && v !== null) {
+        if (seen.has(v)) return "(seen)";
+        seen.add(v);
+      }
+      return v;
+    });
+  const a = new Analyzer({
+    request: (r, c) => events.push(`request ${c.stream} ${json(r)}`),
+    connection: (c, oldest) => events.push(`connection ${oldest} ${json(c)}`),
+  });
+  let fields = 0;
+  for await (const step of decodeSteps(readCaptureBatches(file), opts)) {
+    for (const fr of step.frames) for (const it of fr.items) fields += it.fields.length;
+    a.step(step);
+  }
+  a.end();
+  return { events, fields };
+}
+
+describe("selective decoding", { timeout: 60_000 }, () => {
+  for (const file of [...REAL_CAPTURES, ...SYNTH]) {
+    const name = basename(file);
+    it(`${name}: the analyses find the same with the analysis fields as with every field`, async () => {
+      const opts: DecodeOptions = {
+        ports: portsOf(name),
+        keylog: name === "tls-keylog.pcapng" ? join(ROOT, "captures", "tls-keylog.keys") : undefined,
+      };
+      const full = await analyse(file, opts);
+      const lean = await analyse(file, { ...opts, select: ANALYSIS_FIELDS });
+      expect(full.events.length).toBeGreaterThan(0);
+      expect(lean.events).toEqual(full.events);
+      expect(lean.fields).toBeLessThan(full.fields);
+    });
+  }
+});
