@@ -7,7 +7,7 @@
 // forgotten when it closes.
 
 import type { TcpEvent } from "./capture-types.ts";
-import type { DecodedMessage, FieldValue } from "./decoder.ts";
+import { type DecodedMessage, type FieldValue, messageInfo } from "./decoder.ts";
 import type { Step } from "./pipeline.ts";
 
 export interface Endpoint {
@@ -381,19 +381,84 @@ function serverMessage(m: DecodedMessage, time: number): ServerMessage {
   return sm;
 }
 
+/**
+ * A connection's requests in the order sent, each with its message and its place in the order of
+ * requests and Syncs (seq). A request is pending until its record is done; the answers name it by
+ * its message (DecodedMessage.request) until the decoder completes it or one sent after it. An
+ * entry goes when both are over: usually at once, so the list stays short.
+ */
+class OpenRequests {
+  private readonly msgs: DecodedMessage[] = [];
+  private readonly records: RequestRecord[] = [];
+  private readonly seqs: number[] = [];
+  /** The decoder named no message at or before this stream offset any more. */
+  private released = -1;
+  private head = 0;
+
+  add(msg: DecodedMessage, r: RequestRecord, seq: number): void {
+    this.msgs.push(msg);
+    this.records.push(r);
+    this.seqs.push(seq);
+  }
+
+  /** The record of a request's message, while the decoder may name it. */
+  find(msg: DecodedMessage): RequestRecord | undefined {
+    for (let i = this.head; i < this.msgs.length; i++) if (this.msgs[i] === msg) return this.records[i];
+    return undefined;
+  }
+
+  /** The decoder completed msg: it names neither msg nor what was sent before it again. */
+  release(msg: DecodedMessage): void {
+    this.released = Math.max(this.released, msg.streamOffset);
+    this.trim();
+  }
+
+  /** The pending requests (records not done), oldest first, with their seq; a copy. */
+  pending(): Array<[RequestRecord, number]> {
+    const out: Array<[RequestRecord, number]> = [];
+    for (let i = this.head; i < this.records.length; i++) {
+      if (!this.records[i].done) out.push([this.records[i], this.seqs[i]]);
+    }
+    return out;
+  }
+
+  /** The oldest pending request. */
+  first(): RequestRecord | undefined {
+    for (let i = this.head; i < this.records.length; i++) if (!this.records[i].done) return this.records[i];
+    return undefined;
+  }
+
+  /** Drops the entries at the front that are over; compacts now and then. */
+  trim(): void {
+    let h = this.head;
+    const n = this.msgs.length;
+    while (h < n && this.records[h].done && this.msgs[h].streamOffset <= this.released) h++;
+    if (h === n) {
+      this.msgs.length = 0;
+      this.records.length = 0;
+      this.seqs.length = 0;
+      h = 0;
+    } else if (h > 32 && h * 2 > n) {
+      this.msgs.splice(0, h);
+      this.records.splice(0, h);
+      this.seqs.splice(0, h);
+      h = 0;
+    }
+    this.head = h;
+  }
+}
+
 /** Builds connection records from the steps of a capture (pipeline.ts decodeSteps). */
 export class Analyzer {
   private readonly conns = new Map<number, ConnectionRecord>();
   /** Streams seen (SYN) but not yet known to carry PostgreSQL: their handshake, for a moment. */
   private readonly syns = new Map<number, Handshake>();
-  /** Each request's record by its message, for the answers that name it (DecodedMessage.request). */
-  private readonly requestOf = new WeakMap<DecodedMessage, RequestRecord>();
   /**
    * Per connection: the last Bind's parameters (for the Execute after it), the requests not yet
-   * answered (in the order sent, each with its place in the order of requests and Syncs, seq).
+   * answered or still named by answers (OpenRequests).
    */
   private readonly binds = new Map<number, string[]>();
-  private readonly pending = new Map<number, Map<RequestRecord, number>>();
+  private readonly open = new Map<number, OpenRequests>();
   private seq = 0;
   /**
    * Per connection: the Syncs sent and not yet answered, by their place in that order. The server
@@ -503,12 +568,12 @@ export class Analyzer {
     this.syncs.delete(c.stream);
     this.stepErrors.delete(c.stream);
     if (c.backend && this.backends.get(c.backend.pid) === c) this.backends.delete(c.backend.pid);
-    const pending = this.pending.get(c.stream);
-    this.pending.delete(c.stream);
+    const open = this.open.get(c.stream);
+    this.open.delete(c.stream);
     // Bytes on a PostgreSQL port that never held a PostgreSQL message: not a connection to tell.
     if (!c.postgres) return;
     // Requests still waiting never got an answer within the capture.
-    for (const r of pending?.keys() ?? []) {
+    for (const [r] of open?.pending() ?? []) {
       r.outcome = "unanswered";
       this.listener.request?.(r, c);
     }
@@ -620,7 +685,7 @@ export class Analyzer {
     r.responseFrame = sm.frame;
     r.done = true;
     r.outcome = "failed";
-    this.pending.get(c.stream)?.delete(r);
+    this.open.get(c.stream)?.trim();
     this.cancelAnswer(r);
     this.listener.request?.(r, c);
   }
@@ -631,7 +696,7 @@ export class Analyzer {
     const target = this.backends.get(pid);
     if (!target) return;
     c.cancel.target = { stream: target.stream };
-    const r = this.pending.get(target.stream)?.keys().next().value;
+    const r = this.open.get(target.stream)?.first();
     if (!r) return;
     c.cancel.target = { stream: target.stream, requestFrame: r.frame, kind: r.kind, sql: r.sql, after: time - r.time };
     r.canceledBy = { stream: c.stream, frame: it.frame, time };
@@ -653,7 +718,7 @@ export class Analyzer {
     r.done = true;
     r.outcome = "skipped";
     if (after) r.skippedAfter = { frame: after.frame, code: after.code };
-    this.pending.get(c.stream)?.delete(r);
+    this.open.get(c.stream)?.trim();
     this.listener.request?.(r, c);
   }
 
@@ -665,9 +730,9 @@ export class Analyzer {
     // The server answers in order: what was sent before msg is answered or skipped by now, and
     // the next Sync after msg is the oldest one still waiting.
     const nextSync = this.syncs.get(c.stream)?.[0] ?? Number.POSITIVE_INFINITY;
-    const open = this.pending.get(c.stream);
+    const open = this.open.get(c.stream);
     if (open) {
-      for (const [r, n] of open) {
+      for (const [r, n] of open.pending()) {
         if (n > nextSync) break;
         r.failedAt = msg.name ?? undefined;
         this.fail(c, r, sm, duration);
@@ -682,9 +747,9 @@ export class Analyzer {
   /** ReadyForQuery answered the oldest Sync: the requests sent before it still waiting were skipped. */
   private syncAnswered(c: ConnectionRecord): void {
     const at = this.syncs.get(c.stream)?.shift();
-    const open = this.pending.get(c.stream);
+    const open = this.open.get(c.stream);
     if (at === undefined || !open) return;
-    for (const [r, n] of open) {
+    for (const [r, n] of open.pending()) {
       if (n > at) break;
       this.skip(c, r, c.errors.at(-1));
     }
@@ -692,19 +757,14 @@ export class Analyzer {
 
   /** The session ends with a FATAL error: the oldest waiting request fails with it, the others are skipped. */
   private endPending(c: ConnectionRecord, sm: ServerMessage): void {
-    const open = this.pending.get(c.stream);
+    const open = this.open.get(c.stream);
     if (!open) return;
     let first = true;
-    for (const r of [...open.keys()]) {
+    for (const [r] of open.pending()) {
       if (first) this.fail(c, r, sm);
       else this.skip(c, r, sm);
       first = false;
     }
-  }
-
-  private keepMessage(c: ConnectionRecord, m: MessageRecord): void {
-    if (c.messages.length < MAX_KEPT) c.messages.push(m);
-    else c.moreMessages++;
   }
 
   private item(c: ConnectionRecord, it: DecodedMessage, time: number): void {
@@ -861,14 +921,13 @@ export class Analyzer {
           done: false,
         };
         if (it.name === "Execute") r.params = this.binds.get(c.stream);
-        this.requestOf.set(it, r);
         const stepError = this.stepErrors.get(c.stream);
-        let open = this.pending.get(c.stream);
+        let open = this.open.get(c.stream);
         if (!open) {
-          open = new Map();
-          this.pending.set(c.stream, open);
+          open = new OpenRequests();
+          this.open.set(c.stream, open);
         }
-        open.set(r, ++this.seq);
+        open.add(it, r, ++this.seq);
         if (c.requests.length < MAX_KEPT) c.requests.push(r);
         else c.moreRequests++;
         if (stepError) {
@@ -889,7 +948,7 @@ export class Analyzer {
         mark = error ? "error" : "notice";
         (error ? c.errors : c.notices).push(sm);
         if (error && c.auth.outcome !== "ok" && c.startup) c.auth.outcome = "failed";
-        const r = it.request && this.requestOf.get(it.request);
+        const r = it.request && this.open.get(c.stream)?.find(it.request);
         if (r) {
           if (error) r.error ??= sm;
           else r.notices.push(sm);
@@ -910,27 +969,31 @@ export class Analyzer {
     }
     // Rows, tags and completion of the request this server message belongs to.
     if (!it.frontend && it.request) {
-      const r = this.requestOf.get(it.request);
+      const open = this.open.get(c.stream);
+      const r = open?.find(it.request);
+      const completes = it.fields.some((f) => f.name === "pgwire.response_to");
       if (r && !r.done) {
         const tag = it.name === "CommandComplete" ? str(v.tag) : undefined;
         if (tag !== undefined) r.tags.push(tag);
         if (it.name === "DataRow") r.rows++;
-        const completes = it.fields.some((f) => f.name === "pgwire.response_to");
         if (completes) {
           const t = field(it, "pgwire.time");
           r.duration = typeof t === "number" ? t : time - r.time;
           r.responseFrame = it.frame;
           r.done = true;
           r.outcome = r.error ? "failed" : "ok";
-          this.pending.get(c.stream)?.delete(r);
           this.cancelAnswer(r);
           this.listener.request?.(r, c);
         }
       }
       if (!r && it.name === "ReadyForQuery" && it.request.name === "Sync") this.syncAnswered(c);
+      // The decoder is done with it.request and what was sent before it.
+      if (completes) open?.release(it.request);
     }
-    const info = it.info ?? name;
-    this.keepMessage(c, { frame: it.frame, time, frontend: it.frontend, name, info, mark });
+    if (c.messages.length < MAX_KEPT) {
+      const info = messageInfo(it) ?? name;
+      c.messages.push({ frame: it.frame, time, frontend: it.frontend, name, info, mark });
+    } else c.moreMessages++;
   }
 }
 

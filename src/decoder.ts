@@ -86,10 +86,16 @@ export interface DecodedMessage {
   fields: DecodedField[];
   /** Variables bound while decoding (query, tag, severity, ...). */
   vars: Vars;
-  /** This item's part of the Info column, or undefined when it adds none. */
+  /**
+   * This item's part of the Info column, or undefined when it adds none. Not rendered in the
+   * selective mode (ConnectionOptions.select): messageInfo gives it there.
+   */
   info?: string;
   /** The message carried inside it (a pgoutput message in an XLogData), by name. */
   sub?: string;
+  /** The spec's description of the message and of the one carried inside it; none for undecoded data. */
+  meta?: MessageMeta;
+  subMeta?: MessageMeta;
   /** The time of the packet that completed it (seconds since the epoch), when the caller gave one. */
   time?: number;
   /**
@@ -275,12 +281,6 @@ interface Obj {
   columns?: readonly Remembered[];
   readonly formats?: readonly Remembered[];
   readonly stmt?: Obj;
-}
-
-/** What the rows answering a request are: their columns and result formats, where known. */
-interface RowsOf {
-  columns?: readonly Remembered[];
-  formats?: readonly Remembered[];
 }
 
 /** Where a message comes (spec/dsl.ts Phase), or undefined before the StartupMessage was seen. */
@@ -485,7 +485,20 @@ function newItem(
   size: number,
   fields: DecodedField[],
 ): DecodedMessage {
-  const it: DecodedMessage = { frame, frontend, name, label, streamOffset, size, fields, vars: EMPTY_VARS };
+  const it: DecodedMessage = {
+    frame,
+    frontend,
+    name,
+    label,
+    streamOffset,
+    size,
+    fields,
+    vars: EMPTY_VARS,
+    info: undefined,
+    sub: undefined,
+    meta: undefined,
+    subMeta: undefined,
+  };
   items.push(it);
   return it;
 }
@@ -519,8 +532,8 @@ export function dissectCall(
   links?: LinkHook,
   /** Called when a client starts a new connection on the same address pair. */
   onRestart?: () => void,
-  /** What the rows answering the oldest waiting request are, if it says. */
-  answering?: () => RowsOf | undefined,
+  /** The portal whose rows answer the oldest waiting request (its columns, result formats), if it says. */
+  answering?: () => Obj | undefined,
   /** The parameter types of the statement a message refers to (ParamElement). */
   paramTypes?: (m: MessageMeta, v: Vars) => readonly Remembered[] | undefined,
   /** The fields to decode (Body.want); undefined: all. */
@@ -597,8 +610,11 @@ export function dissectCall(
     if (!fe) {
       // Execute's rows are its portal's (columns, result formats), whatever came in between.
       const a = answering?.();
-      if (a?.columns !== undefined && a.columns !== S.columns) S = { ...S, columns: a.columns };
-      if (a?.formats !== undefined && a.formats !== S.rformats) S = { ...S, rformats: a.formats };
+      if (a !== undefined) {
+        const columns = a.columns ?? a.stmt?.columns;
+        if (columns !== undefined && columns !== S.columns) S = { ...S, columns };
+        if (a.formats !== undefined && a.formats !== S.rformats) S = { ...S, rformats: a.formats };
+      }
     }
     // The variant whose selector holds; the last one (the group's fallback) when none does.
     let m = g.variants[g.variants.length - 1];
@@ -623,12 +639,13 @@ export function dissectCall(
       frame,
       fe,
       m.name,
-      `PostgreSQL: ${m.name}`,
+      labelOf(m.name),
       streamBase + off,
       Math.min(size, caplen - off),
       fields,
     );
     it.info = m.name;
+    it.meta = m;
     if (off + size > caplen) {
       fields.push(
         expertField(EXPERTS.truncated.abbrev, `Message cut short in the capture (${caplen - off} of ${size} bytes)`),
@@ -636,7 +653,7 @@ export function dissectCall(
       break;
     }
     const bodylen = size - hdr - (shape === "single" ? 0 : 4);
-    const b = new Body(buf, off, off + size - bodylen, off + size);
+    const b = new Body(buf, off, off + size - bodylen, off + size, fields);
     b.columns = S.columns;
     b.rformats = S.rformats;
     b.st = S;
@@ -652,7 +669,6 @@ export function dissectCall(
     }
     m.parse(b);
     b.finish();
-    for (const f of b.fields) fields.push(f);
     const phase = m.allowed ? phaseOf(S, fe) : undefined;
     if (phase !== undefined && !m.allowed?.includes(phase)) {
       fields.push(expertField(EXPERTS.unexpectedMessage.abbrev, `${m.name} is not allowed ${PHASE_TEXT[phase]}`));
@@ -663,8 +679,12 @@ export function dissectCall(
     }
     it.vars = b.vars;
     const sub = b.picked;
-    it.info = sub ? `${infoOf(m, b.vars)} ${infoOf(sub, b.vars)}` : infoOf(m, b.vars);
-    if (sub) it.sub = sub.name;
+    if (sub) {
+      it.sub = sub.name;
+      it.subMeta = sub;
+    }
+    // Selective: rendered when asked (messageInfo), as only some messages' are.
+    it.info = select === undefined ? renderInfo(m, sub, b.vars) : undefined;
     if (!fe && S.ans && shape === "typed") S = { ...S, ans: undefined };
     S = applyEffects(S, m.effects, b);
     if (sub) S = applyEffects(S, sub.effects, b);
@@ -751,10 +771,9 @@ export class ConnectionDecoder {
   private tls?: TlsDecryptor;
   /** Requests waiting for the response that completes them, oldest first. */
   queue: Request[] = [];
-  private readonly answering = (): RowsOf | undefined => {
+  private readonly answering = (): Obj | undefined => {
     const h = this.queue[0];
-    if (!h?.rowsOfObj || !h.obj) return undefined;
-    return { columns: h.obj.columns ?? h.obj.stmt?.columns, formats: h.obj.formats };
+    return h?.rowsOfObj ? h.obj : undefined;
   };
   private now = 0;
 
@@ -855,7 +874,6 @@ export class ConnectionDecoder {
       return;
     }
     if (m.async || q.length === 0) return;
-    const keep = (f: FieldInfo) => this.keep(f);
     let i = 0;
     while (i < q.length && !q[i].ends.includes(m.name)) i++;
     if (i < q.length) {
@@ -865,14 +883,14 @@ export class ConnectionDecoder {
       else q.splice(0, i + 1);
       item.request = r.item;
       this.answer(m, r, lists);
-      if (keep(F.responseIn)) r.item.fields.push(field(F.responseIn, item.frame, 0, 0));
+      if (this.keep(F.responseIn)) r.item.fields.push(field(F.responseIn, item.frame, 0, 0));
       const us = Math.floor((this.now - r.time) * 1000000 + 0.5);
-      if (keep(F.responseTo)) out.push(field(F.responseTo, r.item.frame, 0, 0));
-      if (keep(F.time)) out.push(field(F.time, us / 1000000, 0, 0));
-      if (r.rows > 0 && keep(F.rowCount)) out.push(field(F.rowCount, r.rows, 0, 0));
+      if (this.keep(F.responseTo)) out.push(field(F.responseTo, r.item.frame, 0, 0));
+      if (this.keep(F.time)) out.push(field(F.time, us / 1000000, 0, 0));
+      if (r.rows > 0 && this.keep(F.rowCount)) out.push(field(F.rowCount, r.rows, 0, 0));
       if (r.tags !== undefined) {
-        if (keep(F.tags)) out.push(field(F.tags, cutUtf8(r.tags.join("; "), MAX_VALUE_BYTES), 0, 0));
-        if (r.tagRows > 0 && keep(F.tagRows)) out.push(field(F.tagRows, r.tagRows, 0, 0));
+        if (this.keep(F.tags)) out.push(field(F.tags, cutUtf8(r.tags.join("; "), MAX_VALUE_BYTES), 0, 0));
+        if (r.tagRows > 0 && this.keep(F.tagRows)) out.push(field(F.tagRows, r.tagRows, 0, 0));
       }
       return;
     }
@@ -989,6 +1007,29 @@ export class ConnectionDecoder {
       });
     }
   }
+}
+
+/** An item's part of the Info column, rendered now when the selective mode left it for later. */
+export function messageInfo(it: DecodedMessage): string | undefined {
+  if (it.info !== undefined || it.meta === undefined) return it.info;
+  return renderInfo(it.meta, it.subMeta, it.vars);
+}
+
+/** A decoded message's part of the Info column: its own, then the one's it carries. */
+function renderInfo(m: MessageMeta, sub: MessageMeta | undefined, v: Vars): string {
+  return sub ? `${infoOf(m, v)} ${infoOf(sub, v)}` : infoOf(m, v);
+}
+
+/** "PostgreSQL: <name>", the subtree label of each message, made once per name. */
+const LABELS = new Map<string, string>();
+
+function labelOf(name: string): string {
+  let l = LABELS.get(name);
+  if (l === undefined) {
+    l = `PostgreSQL: ${name}`;
+    LABELS.set(name, l);
+  }
+  return l;
 }
 
 /** Builds the Info column of a frame from its items, as the Lua plugin sets and appends it. */

@@ -96,7 +96,6 @@ export class Body {
   pos: number;
   ok = true;
   readonly vars: Vars = {};
-  readonly fields: DecodedField[] = [];
   /** Lists of records the message keeps for its connection (remember); NO_LISTS until one is. */
   lists: Record<string, Remembered[]> = NO_LISTS;
   /** The raw bytes of bound bytes elements (vars holds their text), once there is one. */
@@ -131,12 +130,14 @@ export class Body {
    * @param base offset of the message start in buf
    * @param start offset of the body in buf
    * @param end offset one past the message end in buf
+   * @param fields where the fields go (after those already in it)
    */
   constructor(
     readonly buf: Uint8Array,
     readonly base: number,
     start: number,
     readonly end: number,
+    readonly fields: DecodedField[] = [],
   ) {
     this.pos = start;
     this.anchor = base;
