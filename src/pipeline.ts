@@ -47,6 +47,8 @@ interface Conn {
   decoder: ConnectionDecoder;
   serverPort: number;
   serverAddr: string;
+  /** The server, as frames name it (one object for all of them). */
+  server: { addr: string; port: number };
   client?: { addr: string; port: number };
 }
 
@@ -73,6 +75,7 @@ export class CaptureDecoder {
       decoder: new ConnectionDecoder({ keylog: this.keylog, cancelKeys: this.cancelKeys, select: this.select }),
       serverPort,
       serverAddr,
+      server: { addr: serverAddr, port: serverPort },
     };
     this.conns.set(stream, c);
     return c;
@@ -111,7 +114,7 @@ export class CaptureDecoder {
       items.push(...c.decoder.feed(fe, o.data, o.frame, { truncated: o.truncated, time: o.time }));
     }
     const client = conn?.client;
-    const server = conn && { addr: conn.serverAddr, port: conn.serverPort };
+    const server = conn?.server;
     if (items.length === 0) return [];
     // Usually every item is the packet's own frame's; inside TLS one may complete an earlier one.
     const f0 = items[0].frame;

@@ -78,16 +78,16 @@ const EMPTY_BYTES = new Uint8Array(0);
 
 /** Text of UTF-8 bytes (invalid sequences as U+FFFD, as TextDecoder and Wireshark show them). */
 export function utf8Text(buf: Uint8Array, start: number, end: number): string {
-  // Short ASCII text, most of what the protocol carries: without TextDecoder's per-call cost.
-  if (end - start <= 64) {
-    let ascii = true;
+  // A few ASCII characters (names, tags, flags): without TextDecoder's per-call cost, which
+  // beyond about eight characters is less than building the string here.
+  if (end - start <= 8) {
+    let out = "";
     for (let i = start; i < end; i++) {
-      if (buf[i] >= 0x80) {
-        ascii = false;
-        break;
-      }
+      const c = buf[i];
+      if (c >= 0x80) return utf8.decode(buf.subarray(start, end));
+      out += String.fromCharCode(c);
     }
-    if (ascii) return String.fromCharCode.apply(null, buf.subarray(start, end) as unknown as number[]);
+    return out;
   }
   return utf8.decode(buf.subarray(start, end));
 }
