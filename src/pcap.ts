@@ -11,8 +11,12 @@ import { CaptureError, type CapturePacket } from "./capture-types.ts";
 
 /** Largest single record or block we accept; anything bigger means the file is corrupt. */
 const MAX_UNIT = 256 * 1024 * 1024;
-/** Initial read buffer size for readCapture. */
-const CHUNK = 1024 * 1024;
+/**
+ * Bytes per read (more for a larger record). A batch's packets live until it is decoded: small
+ * batches die young, before the collector promotes them (1 MiB batches doubled the decoder's peak
+ * memory and cost 15 % of its time; 32 KiB to 128 KiB are all as good).
+ */
+const CHUNK = 64 * 1024;
 
 const PCAPNG_SHB = 0x0a0d0d0a;
 const PCAPNG_BOM = 0x1a2b3c4d;
@@ -278,7 +282,7 @@ function fileError(path: string, err: unknown): CaptureError {
 
 /**
  * Streams the packets of a pcap or pcapng file in constant memory, one batch per read (about
- * 1 MiB of records). On a truncated file, every complete record is yielded before the
+ * 64 KiB of records). On a truncated file, every complete record is yielded before the
  * CaptureError is thrown. Packets' data are views of the read buffer: each read fills a new one,
  * so a packet's bytes stay as they are for as long as it is kept.
  */
