@@ -2,10 +2,14 @@
 // The pgwire command line. In a git checkout (src/ is there) it runs the TypeScript sources
 // through tsx, a devDependency, so what runs is always the code being edited; the npm package
 // has no src/ and runs the built JavaScript, dist/cli.js (npm run build; npm pack builds it).
-import { existsSync, readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+// CommonJS, unlike the rest: Node starts a CommonJS entry without its ES module loader, which
+// `--version` does not need (about 10 ms less on a machine where Node itself takes 90).
+"use strict";
+const { existsSync, readFileSync } = require("node:fs");
+const { join } = require("node:path");
+const { pathToFileURL } = require("node:url");
 
-const path = (p) => fileURLToPath(new URL(p, import.meta.url));
+const path = (p) => join(__dirname, p);
 const argv = process.argv.slice(2);
 
 /** --version alone answers at once, without loading the command line (as src/cli.ts answers it). */
@@ -32,24 +36,27 @@ async function tsx() {
 
 /** The command line's module: the sources through tsx in a checkout, else the build; null if neither. */
 async function load() {
-  if (existsSync(path("../src/cli.ts")) && (await tsx())) return import("../src/cli.ts");
-  if (existsSync(path("../dist/cli.js"))) return import("../dist/cli.js");
+  if (existsSync(path("../src/cli.ts")) && (await tsx())) return import(pathToFileURL(path("../src/cli.ts")).href);
+  if (existsSync(path("../dist/cli.js"))) return import(pathToFileURL(path("../dist/cli.js")).href);
   return null;
 }
 
-try {
-  if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-V")) version();
-  else {
-    const cli = await load();
-    if (cli) await cli.run(argv);
-    else {
-      process.stderr.write("pgwire: neither tsx (npm install) nor the built dist/cli.js (npm run build) is here\n");
-      process.exitCode = 70;
-    }
+async function main() {
+  if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-V")) {
+    version();
+    return;
   }
-} catch (e) {
+  const cli = await load();
+  if (cli) await cli.run(argv);
+  else {
+    process.stderr.write("pgwire: neither tsx (npm install) nor the built dist/cli.js (npm run build) is here\n");
+    process.exitCode = 70;
+  }
+}
+
+main().catch((e) => {
   // Only failures to load the command line get here; it reports everything else itself.
   process.stderr.write(`pgwire: internal error: ${String(e instanceof Error ? e.message : e).split("\n")[0]}\n`);
   if (process.env.PGWIRE_DEBUG === "1" && e instanceof Error) process.stderr.write(`${e.stack}\n`);
   process.exitCode = 70;
-}
+});

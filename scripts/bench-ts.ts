@@ -1,29 +1,43 @@
 // The TS side of the benchmark, run by scripts/bench.ts in a child process from an esbuild bundle
 // (as the decoder runs when shipped; under tsx every function is wrapped for its name, which costs
 // about a third). Prints one JSON object.
-//   node bench-ts.mjs decode FILE REPS     the whole pipeline (pcap, TCP, decoder): seconds, messages
+//   node bench-ts.mjs decode FILE REPS [select]
+//                                          the whole pipeline (pcap, TCP, decoder): seconds, messages;
+//                                          with select, the analyses' selective mode
 //   node bench-ts.mjs parsers FILE REPS    pg-protocol's Parser and the TS decoder on the server streams
 
 //   node bench-ts.mjs memory FILE          one decode; peak resident memory
 
 import { Parser } from "pg-protocol/dist/parser.js";
+import { ANALYSIS_FIELDS } from "../src/analysis.ts";
 import { ConnectionDecoder } from "../src/decoder.ts";
-import { readCapture } from "../src/pcap.ts";
-import { decodeCapture } from "../src/pipeline.ts";
+import { readCapture, readCaptureBatches } from "../src/pcap.ts";
+import { type DecodeOptions, stepDecoder } from "../src/pipeline.ts";
 import { TcpReassembler } from "../src/tcp.ts";
 
-const [mode, file, repsArg] = process.argv.slice(2);
+const [mode, file, repsArg, variant] = process.argv.slice(2);
 const reps = Number(repsArg ?? 1);
+
+/** Every message of the file, as the command line decodes it (a StepDecoder over the batches). */
+async function decodeOnce(opts: DecodeOptions): Promise<number> {
+  const dec = await stepDecoder(opts);
+  let n = 0;
+  const count = (step: { frames: Array<{ items: unknown[] }> }) => {
+    for (const fr of step.frames) n += fr.items.length;
+  };
+  for await (const batch of readCaptureBatches(file)) for (const p of batch) count(dec.push(p));
+  for (const step of dec.end()) count(step);
+  return n;
+}
 
 async function decode(): Promise<{ seconds: number[]; messages: number }> {
   const seconds: number[] = [];
   let messages = 0;
+  const opts: DecodeOptions = variant === "select" ? { select: ANALYSIS_FIELDS } : {};
   for (let i = 0; i < reps; i++) {
     const t0 = performance.now();
-    let n = 0;
-    for await (const fr of decodeCapture(file)) n += fr.items.length;
+    messages = await decodeOnce(opts);
     seconds.push((performance.now() - t0) / 1000);
-    messages = n;
   }
   return { seconds, messages };
 }
@@ -84,8 +98,7 @@ async function parsers() {
 
 async function memory() {
   const t0 = performance.now();
-  let n = 0;
-  for await (const fr of decodeCapture(file)) n += fr.items.length;
+  const n = await decodeOnce({});
   return { peakMB: process.resourceUsage().maxRSS / 1024, seconds: (performance.now() - t0) / 1000, messages: n };
 }
 

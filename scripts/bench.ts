@@ -13,8 +13,11 @@
 //   Wireshark 4.6 (Lua 5.4) from its chroot (scripts/wireshark-releases.sh) unless --no-releases or
 //   not built.
 // - tshark with no PostgreSQL dissector (the floor), summary.
-// - The TS decoder over the files; pg-protocol's Parser (node pg's) and the TS decoder over the
-//   same reassembled server byte streams; the TS decoder's peak memory on the 100 MB and 1 GB files.
+// - The TS decoder over the files, with every field and in the analyses' selective mode;
+//   pg-protocol's Parser (node pg's) and the TS decoder over the same reassembled server byte
+//   streams; the TS decoder's peak memory on the 100 MB and 1 GB files.
+// - The command line as shipped (dist/cli.js, npm run build): `pgwire stats` and `pgwire explain`
+//   on pgbench.pcapng and (not with --no-memory) big-100M and big-1G: seconds, MB/s, peak memory.
 // - `pgwire compare`'s peak memory on pgbench.pcapng (and on big-1G with --compare-1g: hours).
 // The TS side runs from an esbuild bundle of scripts/bench-ts.ts in a child process.
 
@@ -255,7 +258,7 @@ async function tsBench<T>(...args: string[]): Promise<T> {
 }
 
 /**
- * `pgwire compare`'s peak memory, one row per capture: the command line (bin/pgwire.js, under tsx
+ * `pgwire compare`'s peak memory, one row per capture: the command line (bin/pgwire.cjs, under tsx
  * as users run it) in a child process, whose own high-water mark (VmHWM) is read from /proc while
  * it runs; the tshark runs it starts are its children and not counted. Its time is mostly
  * tshark's, writing PDML with the plugin.
@@ -265,7 +268,7 @@ async function compareMemory(files: string[]): Promise<string[]> {
   for (const f of files) {
     log(`pgwire compare peak memory on ${f}`);
     const t0 = performance.now();
-    const p = spawn(process.execPath, [join(ROOT, "bin", "pgwire.js"), "compare", f], {
+    const p = spawn(process.execPath, [join(ROOT, "bin", "pgwire.cjs"), "compare", f], {
       stdio: ["ignore", "pipe", "pipe"],
     });
     let out = "";
@@ -285,6 +288,52 @@ async function compareMemory(files: string[]): Promise<string[]> {
       `| ${f.split("/").pop()} | ${(statSync(f).size / 1e6).toFixed(0)} | ${frames} | ${(peakKB / 1024).toFixed(0)} | ${seconds.toFixed(0)} | ${result} |`,
     );
   }
+  return rows;
+}
+
+/** What `pgwire explain` and `pgwire stats` must read per second of wall time (issue 13). */
+const CLI_TARGET = 60;
+
+/**
+ * `pgwire stats` and `pgwire explain` as users run the package (dist/cli.js, built now), their
+ * output thrown away: REPS runs on files under 200 MB, one on bigger ones.
+ */
+async function commandLine(files: string[]): Promise<string[]> {
+  execFileSync(process.execPath, [join(ROOT, "scripts", "build.mjs")], { stdio: "ignore" });
+  const cli = [process.execPath, join(ROOT, "dist", "cli.js")];
+  const rows = [
+    "| capture | MB | command | s (min / median) | MB/s | peak RSS (MB) | ≥ 60 MB/s |",
+    "|---|---|---|---|---|---|---|",
+  ];
+  for (const f of files) {
+    const name = f.split("/").pop() as string;
+    const mb = statSync(f).size / 1e6;
+    for (const cmd of ["stats", "explain"]) {
+      log(`pgwire ${cmd} on ${name}`);
+      const runs: Run[] = [];
+      for (let i = 0; i < (mb < 200 ? REPS : 1); i++) runs.push(await run(cli, [cmd, f]));
+      const s = stat(runs.map((r) => r.seconds));
+      const rate = mb / s.min;
+      rows.push(
+        `| ${name} | ${mb.toFixed(0)} | \`${cmd}\` | ${fmt(s)} | ${rate.toFixed(1)} | ${Math.max(...runs.map((r) => r.peakMB)).toFixed(0)} | ${rate >= CLI_TARGET ? "✓" : "✗"} |`,
+      );
+    }
+  }
+  // Start-up: `pgwire --version` as installed (bin/pgwire.cjs) against Node doing nothing.
+  const startup = async (args: string[]) => {
+    const xs: number[] = [];
+    for (let i = 0; i < 20; i++) xs.push((await run([process.execPath], args)).seconds * 1000);
+    return stat(xs);
+  };
+  log("start-up: pgwire --version and node -e 0");
+  const node = await startup(["-e", "0"]);
+  const version = await startup([join(ROOT, "bin", "pgwire.cjs"), "--version"]);
+  rows.push(
+    "",
+    "Start-up, 20 runs each, milliseconds (min / median): `pgwire --version` " +
+      `${version.min.toFixed(0)} / ${version.median.toFixed(0)} ${version.min < 100 ? "✓" : "✗"} (target < 100), ` +
+      `\`node -e 0\` ${node.min.toFixed(0)} / ${node.median.toFixed(0)}.`,
+  );
   return rows;
 }
 
@@ -348,12 +397,14 @@ async function main(): Promise<void> {
     log(`TS decoder on ${name}`);
     const ts = await tsBench<{ seconds: number[]; messages: number }>("decode", f, String(REPS));
     r.ts = stat(ts.seconds);
+    log(`TS decoder on ${name}, the analyses' fields`);
+    r.tsSelect = stat((await tsBench<{ seconds: number[] }>("decode", f, String(REPS), "select")).seconds);
     const size = statSync(f).size / 1e6;
     rows.push(
       `| ${name} | ${await packets(f)} | ${size.toFixed(1)} | ${fmt(r.floor)} | ${fmt(r.builtin)} | ${fmt(r.pgwire)} | ${ratio(r.pgwire, r.builtin)} |`,
     );
     lines.push(
-      `| ${name} | ${fmt(r.ts)} | ${(size / r.ts.min).toFixed(1)} | ${Math.round(ts.messages / r.ts.min)} | ${(r.pgwire.min / r.ts.min).toFixed(1)} | ${(r.pgwireV.min / r.ts.min).toFixed(1)} |`,
+      `| ${name} | ${fmt(r.ts)} | ${(size / r.ts.min).toFixed(1)} | ${Math.round(ts.messages / r.ts.min)} | ${fmt(r.tsSelect)} | ${(size / r.tsSelect.min).toFixed(1)} | ${(r.pgwire.min / r.ts.min).toFixed(1)} | ${(r.pgwireV.min / r.ts.min).toFixed(1)} |`,
     );
   }
 
@@ -385,6 +436,10 @@ async function main(): Promise<void> {
     }
   }
 
+  const cliTable = await commandLine(
+    values["no-memory"] ? [pgbench] : [pgbench, join(DIR, "big-100M.pcapng"), join(DIR, "big-1G.pcapng")],
+  );
+
   const compareTable = await compareMemory(values["compare-1g"] ? [pgbench, join(DIR, "big-1G.pcapng")] : [pgbench]);
 
   const tsharkVersion = execFileSync("tshark", ["-v"], { encoding: "utf8" }).split("\n")[0];
@@ -402,8 +457,8 @@ async function main(): Promise<void> {
     ...rows,
   ];
   const tsTable = [
-    "| capture | TS decoder s (min / median) | MB/s | messages/s | tshark+pgwire / TS (summary) | tshark+pgwire -V / TS |",
-    "|---|---|---|---|---|---|",
+    "| capture | every field s (min / median) | MB/s | messages/s | analyses' fields s | MB/s | tshark+pgwire / TS (summary) | tshark+pgwire -V / TS |",
+    "|---|---|---|---|---|---|---|---|",
     ...lines,
   ];
   const parserTable = [
@@ -438,6 +493,10 @@ ${tsTable.join("\n")}
 ### Parsers on the same reassembled server byte streams (pgbench.pcapng)
 
 ${parserTable.join("\n")}
+
+### The command line: explain and stats (target ≥ ${CLI_TARGET} MB/s)
+
+${cliTable.join("\n")}
 
 ### The TS decoder's peak memory
 

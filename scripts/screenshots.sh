@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
-node bin/pgwire.js report captures/seed-md5.pcapng -o "$TMP/seed.html"
+node bin/pgwire.cjs report captures/seed-md5.pcapng -o "$TMP/seed.html"
 CHROMIUM=$(command -v chromium || command -v chromium-browser)
 "$CHROMIUM" --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1100,1700 \
   --screenshot="$PWD/docs/report.png" "file://$TMP/seed.html" 2>/dev/null

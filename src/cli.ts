@@ -1257,7 +1257,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   return status;
 }
 
-/** Entry point for bin/pgwire.js. */
+/** Entry point for bin/pgwire.cjs. */
 export async function run(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
   process.exitCode = await main(argv);
 }

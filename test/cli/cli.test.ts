@@ -1,4 +1,4 @@
-// The pgwire command line, run as a user runs it: `node bin/pgwire.js ...` in a child process.
+// The pgwire command line, run as a user runs it: `node bin/pgwire.cjs ...` in a child process.
 
 import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";

@@ -1,11 +1,11 @@
-// What the command line's tests share: running `node bin/pgwire.js` as a user runs it.
+// What the command line's tests share: running `node bin/pgwire.cjs` as a user runs it.
 
 import { join } from "node:path";
 import { execa } from "execa";
 import { ROOT } from "../core/helpers.ts";
 
 export { ROOT };
-export const BIN = join(ROOT, "bin", "pgwire.js");
+export const BIN = join(ROOT, "bin", "pgwire.cjs");
 
 /** `pgwire ARGS` from the repository, stdin closed; env adds to (or overrides) the environment. */
 export function pgwire(args: readonly string[], env?: Record<string, string>) {

@@ -42,7 +42,7 @@ function pgwire(args: readonly string[], env?: Record<string, string>) {
 
 describe("the npm package", { timeout: 60_000 }, () => {
   it("holds the built command line, the plugin and the README's documents, nothing for development", () => {
-    for (const f of ["LICENSE", "README.md", "package.json", "bin/pgwire.js", "dist/cli.js", "dissector/pgwire.lua"])
+    for (const f of ["LICENSE", "README.md", "package.json", "bin/pgwire.cjs", "dist/cli.js", "dissector/pgwire.lua"])
       expect(files).toContain(f);
     expect(files.filter((f) => /^(test|scripts|src|spec|generator|captures)\//.test(f) || f.endsWith(".ts"))).toEqual(
       [],
