@@ -1,4 +1,5 @@
-// npm run bench [-- --reps N] [-- --dir DIR] [-- --no-memory] [-- --no-releases] [-- --compare-1g]:
+// npm run bench [-- --reps N] [-- --dir DIR] [-- --no-memory] [-- --no-releases] [-- --compare-1g]
+// [-- --cli-only]:
 // the benchmark, measured side by side in one run; the results go into docs/benchmarks.md
 // (between its markers).
 //
@@ -38,6 +39,7 @@ const { values } = parseArgs({
     "no-memory": { type: "boolean", default: false },
     "no-releases": { type: "boolean", default: false },
     "compare-1g": { type: "boolean", default: false },
+    "cli-only": { type: "boolean", default: false },
   },
 });
 const REPS = Number(values.reps);
@@ -345,6 +347,12 @@ const ratio = (a: Stat, b: Stat) => (a.min / b.min).toFixed(2);
 async function main(): Promise<void> {
   ensureCaptures();
   const pgbench = join(DIR, "pgbench.pcapng");
+  if (values["cli-only"]) {
+    // Only the command line, printed (docs/benchmarks.md is left as it is).
+    const big = [join(DIR, "big-100M.pcapng"), join(DIR, "big-1G.pcapng")].filter((f) => existsSync(f));
+    process.stdout.write(`${(await commandLine([pgbench, ...big])).join("\n")}\n`);
+    return;
+  }
   const copy = join(DIR, "copy.pcapng");
   const files = [pgbench, copy];
   const lines: string[] = [];
