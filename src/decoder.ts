@@ -528,6 +528,9 @@ function newItem(
     sub: undefined,
     meta: undefined,
     subMeta: undefined,
+    // Set later (feed, link): present from the start, so that every item has one shape.
+    time: undefined,
+    request: undefined,
   };
   items.push(it);
   return it;
@@ -711,8 +714,11 @@ export function dissectCall(
       fields.push(expertField(EXPERTS.unexpectedMessage.abbrev, `${m.name} is not allowed ${PHASE_TEXT[phase]}`));
     }
     if (links) links(m, fe, it, b.vars, b.lists, fields);
-    for (const f of m.findings ?? []) {
-      if (holds(f.when, S, b.vars, inTls)) fields.push(expertField(EXPERTS[f.expert].abbrev, render(f.text, b.vars)));
+    const findings = m.findings;
+    if (findings !== undefined) {
+      for (const f of findings) {
+        if (holds(f.when, S, b.vars, inTls)) fields.push(expertField(EXPERTS[f.expert].abbrev, render(f.text, b.vars)));
+      }
     }
     it.vars = b.vars;
     const sub = b.picked;

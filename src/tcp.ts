@@ -150,12 +150,16 @@ export class TcpReassembler {
     const dataSeq = flags.syn ? seqAdd(tcp.seq, 1) : tcp.seq;
     if (tcp.length > 0) {
       if (d.next === undefined) d.next = dataSeq;
-      this.accept(
-        conv,
-        d,
-        { seq: dataSeq, len: tcp.length, data: tcp.payload, truncated: tcp.truncated, ...this.current },
-        out,
-      );
+      const at = this.current;
+      const seg = {
+        seq: dataSeq,
+        len: tcp.length,
+        data: tcp.payload,
+        truncated: tcp.truncated,
+        frame: at.frame,
+        time: at.time,
+      };
+      this.accept(conv, d, seg, out);
     }
     if (flags.fin) {
       conv.sawFin = true;
