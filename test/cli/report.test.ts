@@ -3,7 +3,7 @@
 // findings are there for the seed's capture.
 
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
@@ -25,6 +25,8 @@ async function render(file: string): Promise<{ dom: string; log: string }> {
       "--headless",
       "--no-sandbox",
       "--disable-gpu",
+      // The width the README's screenshot uses (scripts/screenshots.sh).
+      "--window-size=1100,1700",
       "--enable-logging=stderr",
       "--v=0",
       // Nothing may be fetched: any request outside the file would fail and be logged.
@@ -87,6 +89,52 @@ describe("pgwire report", { timeout: 120_000 }, () => {
     expect((dom.match(/<rect [^>]*class="req error"/g) ?? []).length).toBe(3);
     expect(dom).toMatch(/<g class="msg error" data-frame="\d+"><title>frame \d+: ErrorResponse ERROR 22012/);
   });
+
+  it.skipIf(!CHROMIUM)(
+    "lays labels and numbers out whole: none outside its chart, no number clipped or wrapped",
+    async () => {
+      // A copy of the report with a script that measures the layout Chromium made and writes what
+      // it found into the DOM (the report itself has no script).
+      const measure = `<script>
+      const problems = [];
+      let labels = 0;
+      let cells = 0;
+      for (const svg of document.querySelectorAll("svg.histogram, svg.timeline")) {
+        const box = svg.getBoundingClientRect();
+        for (const t of svg.querySelectorAll("text")) {
+          labels++;
+          const r = t.getBoundingClientRect();
+          if (r.left < box.left - 0.5 || r.right > box.right + 0.5 || r.top < box.top - 0.5 || r.bottom > box.bottom + 0.5)
+            problems.push(svg.getAttribute("class") + " label outside: " + t.textContent);
+        }
+      }
+      for (const td of document.querySelectorAll("td.num")) {
+        cells++;
+        const range = document.createRange();
+        range.selectNodeContents(td);
+        if (td.scrollWidth > td.clientWidth + 1) problems.push("clipped: " + td.textContent);
+        if (range.getClientRects().length > 1) problems.push("wrapped: " + td.textContent);
+      }
+      document.body.setAttribute("data-layout", JSON.stringify({ labels, cells, problems }));
+    </script>`;
+      for (const capture of ["pgbench-extended.pcapng", "psql-scram.pcapng", "node-failures.pcapng"]) {
+        const out = join(tmp, `layout-${capture}.html`);
+        expect((await pgwire(["report", `captures/${capture}`, "-o", out])).exitCode).toBe(0);
+        writeFileSync(out, readFileSync(out, "utf8").replace("</body>", `${measure}</body>`));
+        const { dom } = await render(out);
+        const m = /data-layout="([^"]*)"/.exec(dom);
+        expect(m, capture).not.toBeNull();
+        const layout = JSON.parse((m as RegExpExecArray)[1].replace(/&quot;/g, '"').replace(/&amp;/g, "&")) as {
+          labels: number;
+          cells: number;
+          problems: string[];
+        };
+        expect(layout.labels, capture).toBeGreaterThan(5);
+        expect(layout.cells, capture).toBeGreaterThan(5);
+        expect(layout.problems, capture).toEqual([]);
+      }
+    },
+  );
 
   it("needs -o, and writes nothing when the capture is bad", async () => {
     const noOut = await pgwire(["report", "captures/seed-md5.pcapng"]);
