@@ -283,23 +283,15 @@ export class Body {
    * the bytes run past the message) when they do not fit.
    */
   private value(len: FieldInfo): { start: number; n: number; bytes: Uint8Array } | undefined {
-    if (!this.ok || !this.need(4)) return undefined;
-    const b = this.buf;
     const start = this.pos;
+    if (!this.skipValue(len)) return undefined;
+    const b = this.buf;
     const n = (b[start] << 24) | (b[start + 1] << 16) | (b[start + 2] << 8) | b[start + 3];
-    this.pos = start + 4;
-    if (n > 0 && this.pos + n > this.end) {
-      this.add(len, n, start, 4);
-      this.need(n);
-      return undefined;
-    }
     // A view: valueLine copies the bytes when it keeps them.
-    const bytes = n > 0 ? b.subarray(this.pos, this.pos + n) : EMPTY_BYTES;
-    if (n > 0) this.pos += n;
-    return { start, n, bytes };
+    return { start, n, bytes: n > 0 ? b.subarray(start + 4, start + 4 + n) : EMPTY_BYTES };
   }
 
-  /** Skips an Int32 length and its value (none of the value's fields kept); false when it does not fit. */
+  /** Reads past an Int32 length and its value; false (after value's expert) when it does not fit. */
   private skipValue(len: FieldInfo): boolean {
     if (!this.ok || !this.need(4)) return false;
     const b = this.buf;
