@@ -351,7 +351,8 @@ const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 /** Info column values: control characters as spaces, cut at 80 bytes on a UTF-8 boundary. */
 export function infoText(v: number | string): string {
   if (typeof v === "number") return String(v);
-  if (v.length <= 80 && PRINTABLE_ASCII.test(v)) return v;
+  // Printable ASCII, most SQL: a character is a byte, so the cut needs no encoding.
+  if (PRINTABLE_ASCII.test(v)) return v.length <= 80 ? v : `${v.slice(0, 80)}...`;
   let bytes = enc.encode(v.replace(/[\x00-\x1f\x7f]/g, " "));
   if (bytes.length > 80) {
     let cut = 80;

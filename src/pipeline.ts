@@ -111,7 +111,7 @@ export class CaptureDecoder {
       c.client ??= fe ? { addr: o.src, port: o.srcPort } : { addr: o.dst, port: o.dstPort };
       stream = o.stream;
       conn = c;
-      items.push(...c.decoder.feed(fe, o.data, o.frame, { truncated: o.truncated, time: o.time }));
+      for (const it of c.decoder.feed(fe, o.data, o.frame, o)) items.push(it);
     }
     const client = conn?.client;
     const server = conn?.server;

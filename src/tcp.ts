@@ -239,7 +239,7 @@ export class TcpReassembler {
     // Retransmitted or overlapping: only the bytes from `next` on are new.
     if (diff + seg.len <= 0) return;
     const skip = -diff;
-    const data = seg.data.subarray(Math.min(skip, seg.data.length));
+    const data = skip === 0 ? seg.data : seg.data.subarray(Math.min(skip, seg.data.length));
     const truncated = seg.truncated || seg.data.length < seg.len;
     d.next = seqAdd(seg.seq, seg.len);
     if (data.length > 0 || truncated || gap) {
