@@ -26,6 +26,7 @@ import {
   cutUtf8,
   type DecodedField,
   type FieldInfo,
+  keeps,
   MAX_VALUE_BYTES,
   type Relation,
   type Remembered,
@@ -574,7 +575,7 @@ export function dissectCall(
   select?: ReadonlySet<string>,
 ): CallResult {
   const caplen = buf.length;
-  const keep = (f: FieldInfo) => select === undefined || select.has(f.name);
+  const keep = (f: FieldInfo) => keeps(select, f);
   // The header fields kept, asked once per call.
   const kMsg = keep(F.msg);
   const kType = keep(F.type);
@@ -846,7 +847,7 @@ export class ConnectionDecoder {
 
   /** The field is decoded (ConnectionOptions.select). */
   private keep(f: FieldInfo): boolean {
-    return this.opts.select === undefined || this.opts.select.has(f.name);
+    return keeps(this.opts.select, f);
   }
 
   /** Cancel keys across connections (the plugin's cancel_first_pass). */

@@ -57,7 +57,6 @@ export class CaptureDecoder {
   private readonly conns = new Map<number, Conn | null>();
   private readonly ports: ReadonlySet<number>;
   private readonly heuristic: boolean;
-  private readonly info: boolean;
   private readonly select?: ReadonlySet<string>;
   private readonly cancelKeys = new Map<string, { frame: number; conn: ConnectionDecoder }>();
   constructor(
@@ -67,7 +66,6 @@ export class CaptureDecoder {
     this.ports = new Set(opts.ports ?? [5432]);
     this.heuristic = opts.heuristic ?? true;
     this.select = opts.select;
-    this.info = opts.select === undefined;
   }
 
   private conn(stream: number, serverPort: number, serverAddr: string): Conn {
@@ -113,29 +111,27 @@ export class CaptureDecoder {
       conn = c;
       for (const it of c.decoder.feed(fe, o.data, o.frame, o)) items.push(it);
     }
-    const client = conn?.client;
-    const server = conn?.server;
     if (items.length === 0) return [];
+    // Selective decoding: the frames get no Info column (DecodeOptions.select).
+    const result = (frame: number, its: DecodedMessage[]): FrameResult => ({
+      frame,
+      time,
+      stream,
+      items: its,
+      info: this.select === undefined ? frameInfo(its) : undefined,
+      client: conn?.client,
+      server: conn?.server,
+    });
     // Usually every item is the packet's own frame's; inside TLS one may complete an earlier one.
     const f0 = items[0].frame;
-    if (items.every((it) => it.frame === f0)) {
-      return [{ frame: f0, time, stream, items, info: this.info ? frameInfo(items) : undefined, client, server }];
-    }
+    if (items.every((it) => it.frame === f0)) return [result(f0, items)];
     const groups = new Map<number, DecodedMessage[]>();
     for (const it of items) {
       const g = groups.get(it.frame) ?? [];
       g.push(it);
       groups.set(it.frame, g);
     }
-    return [...groups].map(([n, g]) => ({
-      frame: n,
-      time,
-      stream,
-      items: g,
-      info: this.info ? frameInfo(g) : undefined,
-      client,
-      server,
-    }));
+    return [...groups].map(([n, g]) => result(n, g));
   }
 }
 

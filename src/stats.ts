@@ -128,8 +128,9 @@ export class Stats {
   private readonly connections: ConnectionRow[] = [];
   private readonly errors = new Map<string, ErrorRow>();
   private readonly auth = new Map<string, { connections: number; failed: number }>();
-  /** Cancel connections: their record's cancel, read at the end (the answer comes after they close). */
+  /** Query shapes by request text (normalizeSql), SHAPE_CACHE texts at most. */
   private readonly shapes = new Map<string, string>();
+  /** Cancel connections: their record's cancel, read at the end (the answer comes after they close). */
   private readonly cancels: Array<{ stream: number; cancel: NonNullable<ConnectionRecord["cancel"]> }> = [];
 
   /** clock.t0: the capture's first packet, which connections' start times count from (unset: the epoch). */

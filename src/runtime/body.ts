@@ -64,6 +64,11 @@ export interface BodyContext {
 
 const NO_CONTEXT: BodyContext = {};
 
+/** A field is decoded under a selection of fields (undefined: every field is). */
+export function keeps(select: ReadonlySet<string> | undefined, f: FieldInfo): boolean {
+  return select === undefined || select.has(f.name);
+}
+
 const NO_LISTS: Record<string, Remembered[]> = Object.freeze({}) as Record<string, Remembered[]>;
 
 /** A relation a logical replication stream described: schema.name, and [name, type OID] per column. */
@@ -151,7 +156,7 @@ export class Body {
 
   /** The field is recorded (see want). */
   keep(f: FieldInfo): boolean {
-    return this.want === undefined || this.want.has(f.name);
+    return keeps(this.want, f);
   }
 
   add(f: FieldInfo, value: FieldValue, at: number, length: number): void {
