@@ -540,14 +540,28 @@ function newItem(
 
 const EMPTY_VARS: Vars = Object.freeze({}) as Vars;
 
-/** What one call of the dissector over a buffer left: messages, and where it wants more bytes. */
+/** What one call of the dissector over a buffer left: the state, and where it wants more bytes. */
 interface CallResult {
   S: ConnState;
-  items: DecodedMessage[];
   /** Offset where undecoded bytes start and how many more are needed ("one" = one more segment). */
   desegment?: { offset: number; need: number | "one" };
   /** The rest from this offset on belongs to TLS. */
   tlsFrom?: number;
+}
+
+/** What a connection lends the dissector for its calls (one per layer: TCP, and inside TLS). */
+interface CallContext {
+  /** Where the decoded messages go (appended). */
+  out: DecodedMessage[];
+  links?: LinkHook;
+  /** Called when a client starts a new connection on the same address pair. */
+  onRestart?: () => void;
+  /** The portal whose rows answer the oldest waiting request (its columns, result formats), if it says. */
+  answering?: () => Obj | undefined;
+  /** The parameter types of the statement a message refers to (ParamElement). */
+  paramTypes?: (m: MessageMeta, v: Vars) => readonly Remembered[] | undefined;
+  /** The fields to decode (Body.want); undefined: all. */
+  select?: ReadonlySet<string>;
 }
 
 /**
@@ -561,19 +575,12 @@ export function dissectCall(
   S: ConnState,
   fe: boolean,
   canDesegment: boolean,
-  total = buf.length,
+  total: number,
   /** Decrypted data handed back by TLS: the TLS hand-over and new-connection checks do not apply. */
-  inTls = false,
-  links?: LinkHook,
-  /** Called when a client starts a new connection on the same address pair. */
-  onRestart?: () => void,
-  /** The portal whose rows answer the oldest waiting request (its columns, result formats), if it says. */
-  answering?: () => Obj | undefined,
-  /** The parameter types of the statement a message refers to (ParamElement). */
-  paramTypes?: (m: MessageMeta, v: Vars) => readonly Remembered[] | undefined,
-  /** The fields to decode (Body.want); undefined: all. */
-  select?: ReadonlySet<string>,
+  inTls: boolean,
+  cx: CallContext,
 ): CallResult {
+  const { links, answering, paramTypes, select, out: items } = cx;
   const caplen = buf.length;
   const keep = (f: FieldInfo) => keeps(select, f);
   // The header fields kept, asked once per call.
@@ -583,7 +590,6 @@ export function dissectCall(
   const kFrontend = keep(F.frontend);
   const kTx = keep(F.txStatus);
   const keepHeader = kMsg || kType || kLength || kFrontend || kTx;
-  const items: DecodedMessage[] = [];
   const dir = fe ? "F" : "B";
   const typed = TYPED[dir];
   const item = (name: string | null, label: string, off: number, size: number, fields: DecodedField[]) =>
@@ -594,9 +600,9 @@ export function dissectCall(
     if (fe && off === 0 && !inTls && (S.cph === "typed" || S.tls) && newConnection(buf)) {
       // A client reusing the address and port pair of an earlier connection starts over.
       S = INITIAL_STATE;
-      onRestart?.();
+      cx.onRestart?.();
     }
-    if (S.tls && !inTls) return { S, items, tlsFrom: off };
+    if (S.tls && !inTls) return { S, tlsFrom: off };
     if (S.gss) {
       item(null, "PostgreSQL: GSSAPI-encrypted data", off, caplen - off, [
         field(F.undecoded, buf.slice(off, caplen), 0, caplen - off),
@@ -623,7 +629,7 @@ export function dissectCall(
     } else {
       hdr = shape === "typed" ? 1 : 0;
       if (off + hdr + 4 > total || off + hdr + 4 > caplen) {
-        if (off + hdr + 4 > total && canDesegment) return { S, items, desegment: { offset: off, need: "one" } };
+        if (off + hdr + 4 > total && canDesegment) return { S, desegment: { offset: off, need: "one" } };
         item(null, "PostgreSQL: partial message", off, caplen - off, [
           expertField(EXPERTS.truncated.abbrev, "Message cut short in the capture"),
         ]).info = undefined;
@@ -647,7 +653,7 @@ export function dissectCall(
       size = hdr + len;
     }
     if (off + size > total && canDesegment) {
-      return { S, items, desegment: { offset: off, need: off + size - total } };
+      return { S, desegment: { offset: off, need: off + size - total } };
     }
     if (!fe) {
       // Execute's rows are its portal's (columns, result formats), whatever came in between.
@@ -735,7 +741,7 @@ export function dissectCall(
     if (sub) S = applyEffects(S, sub.effects, b);
     off += size;
   }
-  return { S, items };
+  return { S };
 }
 
 interface Pending {
@@ -822,7 +828,12 @@ export class ConnectionDecoder {
   };
   private now = 0;
 
-  constructor(private readonly opts: ConnectionOptions = {}) {}
+  constructor(private readonly opts: ConnectionOptions = {}) {
+    // After the fields: the hooks are arrow functions among them.
+    const { links, restart, answering, paramTypes } = this;
+    this.tcpCall = { out: [], links, onRestart: restart, answering, paramTypes, select: opts.select };
+    this.tlsCall = { ...this.tcpCall, onRestart: undefined };
+  }
 
   /** Prepared statements and portals by name: their SQL and parameter types (the plugin's conn.objs). */
   private objs: { S: Map<string, Obj>; P: Map<string, Obj> } = { S: new Map(), P: new Map() };
@@ -968,6 +979,10 @@ export class ConnectionDecoder {
     this.objs = { S: new Map(), P: new Map() };
   };
 
+  /** The dissector's calls over TCP's bytes and over what TLS carries (out: set by each feed). */
+  private readonly tcpCall: CallContext;
+  private readonly tlsCall: CallContext;
+
   /** True once the connection is TLS. */
   get encrypted(): boolean {
     return this.state.tls;
@@ -1004,23 +1019,9 @@ export class ConnectionDecoder {
       return undefined;
     }
     const total = truncated ? Number.MAX_SAFE_INTEGER : buf.length;
-    const r = dissectCall(
-      buf,
-      frame,
-      base,
-      this.state,
-      frontend,
-      !truncated,
-      total,
-      false,
-      this.links,
-      this.restart,
-      this.answering,
-      this.paramTypes,
-      this.opts.select,
-    );
+    this.tcpCall.out = out;
+    const r = dissectCall(buf, frame, base, this.state, frontend, !truncated, total, false, this.tcpCall);
     this.state = r.S;
-    for (const it of r.items) out.push(it);
     if (r.tlsFrom !== undefined) this.feedTls(frontend, buf.subarray(r.tlsFrom), frame, out);
     return r.desegment;
   };
@@ -1029,25 +1030,12 @@ export class ConnectionDecoder {
   private feedTls(frontend: boolean, data: Uint8Array, frame: number, out: DecodedMessage[]): void {
     if (!this.opts.keylog || data.length === 0) return;
     this.tls ??= new TlsDecryptor(this.opts.keylog);
+    const cx = this.tlsCall;
+    cx.out = out;
     for (const chunk of this.tls.feed(frontend, data, frame)) {
       this.inner.push(chunk.fromClient, chunk.data, (buf, base) => {
-        const r = dissectCall(
-          buf,
-          chunk.frame,
-          base,
-          this.state,
-          chunk.fromClient,
-          true,
-          buf.length,
-          true,
-          this.links,
-          undefined,
-          this.answering,
-          this.paramTypes,
-          this.opts.select,
-        );
+        const r = dissectCall(buf, chunk.frame, base, this.state, chunk.fromClient, true, buf.length, true, cx);
         this.state = r.S;
-        out.push(...r.items);
         return r.desegment;
       });
     }
