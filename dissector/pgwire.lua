@@ -1176,7 +1176,7 @@ local PG_TYPES = {
 --   pg_value_text_raw(oid, format, s)  the same without the pcall (tests use it to prove that no
 --                                      decoder ever raises one).
 --
--- Needs, before this chunk: `local PG_TYPES = <luaTypeTable()>` (spec/data/types.ts renders it:
+-- Needs, before this chunk: `local PG_TYPES = <luaTypeTable()>` (generator/lua.ts renders it:
 -- [oid] = { name = ..., kind = ..., elem = ... }). Pure Lua, no Wireshark API, the common subset of
 -- Lua 5.1-5.4: no bit operators, no goto, no integer division, no string.pack, no \x escapes. Numbers
 -- are only ever shown through string.format("%.0f") / "%d" of integral values, never tostring (5.3+

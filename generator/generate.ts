@@ -6,9 +6,8 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import ejs from "ejs";
 import { BUILTIN_MISSING, KNOWN_DIFFERENCES } from "../spec/builtin.ts";
-import { luaTypeTable } from "../spec/data/types.ts";
 import { tsBody } from "./codegen.ts";
-import { luaAllReaders, luaFlags, luaInfo, luaObjects } from "./lua.ts";
+import { luaAllReaders, luaFlags, luaInfo, luaObjects, luaTypeTable } from "./lua.ts";
 import { buildModel } from "./model.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");

@@ -8,6 +8,7 @@
 // message, v the variables. Each returns the offset after the body, or nil when it stopped at a
 // field that runs past the message (the expert is raised by the runtime helper it called).
 
+import { PG_TYPES, typeName } from "../spec/data/types.ts";
 import { type Element, type FieldDef, type IntType, intSize, usedFields } from "../spec/dsl.ts";
 import { type MessageModel, type Model, nestedBodies } from "./model.ts";
 
@@ -591,4 +592,23 @@ export function luaObjects(m: MessageModel, luaString: (s: string) => string): s
   lines.push("return found");
   const lists = /\blists\b/.test(lines.join("\n")) ? "lists" : "_";
   return `obj = function(objs, v, ${lists}) ${lines.join(" ")} end`;
+}
+
+/**
+ * PG_TYPES as a Lua table constructor, for the generated plugin: `local PG_TYPES = <this>` must come
+ * before generator/templates/values.lua. Entries are `[oid] = { name = "...", kind = "...", elem = N }`
+ * (name as typeName gives it; kind and elem only where present), one per line, in OID order.
+ */
+export function luaTypeTable(): string {
+  const oids = Object.keys(PG_TYPES)
+    .map(Number)
+    .sort((a, b) => a - b);
+  const rows = oids.map((oid) => {
+    const t = PG_TYPES[oid];
+    const parts = [`name = "${typeName(oid)}"`];
+    if (t.binary !== undefined) parts.push(`kind = "${t.binary}"`);
+    if (t.elem !== undefined) parts.push(`elem = ${t.elem}`);
+    return `  [${oid}] = { ${parts.join(", ")} },`;
+  });
+  return `{\n${rows.join("\n")}\n}`;
 }

@@ -4,35 +4,35 @@
 // (dissector/pgwire.ts) from the spec.
 
 import {
-  type Condition,
   DEFAULT_MAX_LENGTH,
   DERIVED_FIELDS,
   EXPERTS,
   F,
   GROUPS,
-  type Group,
-  type InfoPart,
   MESSAGES,
-  type MessageMeta,
   OPENING,
-  type Opening,
   PAYLOADS,
   PHASE_TEXT,
 } from "../dissector/pgwire.ts";
-import type { Phase } from "../spec/dsl.ts";
 import { concat } from "./bytes.ts";
 import {
   Body,
-  cutUtf8,
+  type Condition,
   type DecodedField,
+  type Effect,
   type FieldInfo,
+  type Group,
+  type InfoPart,
   keeps,
-  MAX_VALUE_BYTES,
+  type MessageMeta,
+  type Opening,
+  type Phase,
   type Relation,
   type Remembered,
   type Vars,
 } from "./runtime/body.ts";
 import { type CopyState, type CopyStatement, copyStart } from "./runtime/copy.ts";
+import { cutUtf8, MAX_VALUE_BYTES } from "./runtime/text.ts";
 
 import { TlsDecryptor } from "./tls.ts";
 
@@ -69,7 +69,7 @@ export const CONTEXT_FIELDS: ReadonlySet<string> = new Set([
  * framing experts (bad length, overrun, ...): "expert:pgwire.<abbrev>".
  */
 export const FINDING_EXPERTS: ReadonlySet<string> = new Set(
-  MESSAGES.flatMap((m) => (m.findings ?? []).map((f) => `expert:pgwire.${EXPERTS[f.expert].abbrev}`)),
+  MESSAGES.flatMap((m) => (m.findings ?? []).map((f) => `expert:pgwire.${f.expert.abbrev}`)),
 );
 
 /** One item pgwire puts in the tree: a message, or bytes it could not decode. */
@@ -210,7 +210,7 @@ function change(S: ConnState, c: Partial<ConnState>): ConnState {
 }
 
 /** b: the message just decoded (its variables, lists, and what its elements found). */
-function applyEffects(S: ConnState, effects: readonly string[], b: Body): ConnState {
+function applyEffects(S: ConnState, effects: readonly Effect[], b: Body): ConnState {
   const v = b.vars;
   const lists = b.lists;
   for (const e of effects) {
@@ -294,6 +294,15 @@ function applyEffects(S: ConnState, effects: readonly string[], b: Body): ConnSt
       case "streamStop":
         S = change(S, { stream: undefined });
         break;
+      case "cancel":
+        // Nothing of the connection's own state (the plugin's apply_effects has no branch for it
+        // either): the link to the connection it cancels comes from its cancelKey.
+        break;
+      default: {
+        // Every effect the spec names has its case above: a new one fails to compile here.
+        const unhandled: never = e;
+        void unhandled;
+      }
     }
   }
   if (S.cb && S.copy === undefined) S = change(S, { cb: undefined });
@@ -725,7 +734,7 @@ export function dissectCall(
     const findings = m.findings;
     if (findings !== undefined) {
       for (const f of findings) {
-        if (holds(f.when, S, b.vars, inTls)) fields.push(expertField(EXPERTS[f.expert].abbrev, render(f.text, b.vars)));
+        if (holds(f.when, S, b.vars, inTls)) fields.push(expertField(f.expert.abbrev, render(f.text, b.vars)));
       }
     }
     it.vars = b.vars;

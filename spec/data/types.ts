@@ -270,7 +270,6 @@ export const PG_TYPES: Readonly<Record<number, PgType>> = {
   6157: { name: "_int8multirange", elem: 4536, binary: "array" },
 };
 
-/** PostgreSQL's name of a built-in type, or "oid N" for any other OID. */
 /**
  * A type's name as PostgreSQL writes it (format_type): an array as its element's name and "[]"
  * (`text[]`, not pg_type's `_text`); "oid N" for a type not built in.
@@ -280,23 +279,4 @@ export function typeName(oid: number): string {
   if (!t) return `oid ${oid}`;
   if (t.binary === "array" && t.elem !== undefined && t.name.startsWith("_")) return `${typeName(t.elem)}[]`;
   return t.name;
-}
-
-/**
- * PG_TYPES as a Lua table constructor, for the generated plugin: `local PG_TYPES = <this>` must come
- * before generator/templates/values.lua. Entries are `[oid] = { name = "...", kind = "...", elem = N }`
- * (name as typeName gives it; kind and elem only where present), one per line, in OID order.
- */
-export function luaTypeTable(): string {
-  const oids = Object.keys(PG_TYPES)
-    .map(Number)
-    .sort((a, b) => a - b);
-  const rows = oids.map((oid) => {
-    const t = PG_TYPES[oid];
-    const parts = [`name = "${typeName(oid)}"`];
-    if (t.binary !== undefined) parts.push(`kind = "${t.binary}"`);
-    if (t.elem !== undefined) parts.push(`elem = ${t.elem}`);
-    return `  [${oid}] = { ${parts.join(", ")} },`;
-  });
-  return `{\n${rows.join("\n")}\n}`;
 }

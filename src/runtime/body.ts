@@ -2,6 +2,12 @@
 // with its offset from the message start, binds variables, and turns every out-of-bounds read
 // into an expert item instead of an exception. Mirrors the Lua runtime's b_* functions.
 
+import { PG_TYPES, typeName } from "../../spec/data/types.ts";
+import type { Condition, Effect, Objects, Phase, Selector } from "../../spec/dsl.ts";
+import { type CopySink, type CopyState, type CopyStatement, copyRows, copyStatements } from "./copy.ts";
+import { cutUtf8, MAX_VALUE_BYTES, utf8Text } from "./text.ts";
+import { valueText } from "./values.ts";
+
 export type FieldValue = number | bigint | string | boolean | Uint8Array;
 
 export interface FieldInfo {
@@ -27,25 +33,82 @@ export type Vars = Record<string, number | string>;
 /** A record a message keeps for its connection (remember): the bound values, in the listed order. */
 export type Remembered = ReadonlyArray<number | string | Uint8Array | undefined>;
 
-/** The longest column value shown, in bytes; longer ones are cut (the bytes stay in pgwire.val.data). */
-export const MAX_VALUE_BYTES = 1024;
+// What the generated decoders (dissector/pgwire.ts) describe each message with, and what the
+// decoder reads of them: the contract between the generated code and the code that runs it. The
+// generated file imports these types; nothing in the runtime imports the generated file.
 
-const enc = new TextEncoder();
+export type { Condition, Effect, Objects, Phase, Selector };
 
-/** Cuts text to at most max UTF-8 bytes, at a character boundary, marking the cut with "...". */
-export function cutUtf8(s: string, max: number): string {
-  if (s.length * 3 <= max) return s;
-  const bytes = enc.encode(s);
-  if (bytes.length <= max) return s;
-  let cut = max;
-  while (cut > 0 && bytes[cut] >= 128 && bytes[cut] < 192) cut--;
-  return `${utf8.decode(bytes.subarray(0, cut))}...`;
+/** A piece of a message's Info column: literal text, or a variable's value (as a character, or quoted). */
+export type InfoPart = { readonly lit: string } | { readonly v: string; readonly char?: true; readonly s?: true };
+
+export interface MessageMeta {
+  readonly name: string;
+  readonly dir: "F" | "B";
+  readonly type?: string;
+  readonly shape: "typed" | "untyped" | "single" | "payload";
+  readonly when?: Selector;
+  readonly fixedLength?: number;
+  readonly maxLength?: number;
+  readonly info: readonly InfoPart[];
+  /** What the message does to its connection's state, in order (decoder.ts applyEffects). */
+  readonly effects: readonly Effect[];
+  readonly parse: (b: Body) => void;
+  /** Backend messages that complete this request. */
+  readonly request?: readonly string[];
+  readonly findings?: readonly Finding[];
+  readonly async?: boolean;
+  readonly row?: boolean;
+  readonly cancelKey?: "register" | "cancel";
+  /** Where the message may come (spec/dsl.ts Phase); absent for the untyped and one-byte ones. */
+  readonly allowed?: readonly Phase[];
+  /** CommandComplete's tag variable and the commands whose tags count rows. */
+  readonly commandTag?: { readonly var: string; readonly counting: readonly string[] };
+  /** Prepared statements and portals this message defines, refers to or closes (spec/dsl.ts Objects). */
+  readonly objects?: Objects;
 }
 
-import type { MessageMeta, PayloadSetMeta } from "../../dissector/pgwire.ts";
-import { PG_TYPES, typeName } from "../../spec/data/types.ts";
-import { type CopySink, type CopyState, type CopyStatement, copyRows, copyStatements } from "./copy.ts";
-import { valueText } from "./values.ts";
+/** A message set carried inside other messages (spec/dsl.ts PayloadSet): its messages by type byte. */
+export interface PayloadSetMeta {
+  readonly name: string;
+  /** The replication command and the options that all start it. */
+  readonly command: string;
+  readonly options: readonly string[];
+  readonly types: Readonly<Record<number, MessageMeta>>;
+}
+
+/** A security or protocol finding a message raises when its condition holds. */
+export interface Finding {
+  /** Its expert info (one of the generated EXPERTS). */
+  readonly expert: ExpertInfo;
+  readonly when: Condition;
+  readonly text: readonly InfoPart[];
+}
+
+/** The messages one type byte (or startup shape) of one direction may be, and their length bounds. */
+export interface Group {
+  readonly min: number;
+  readonly max: number;
+  readonly variants: readonly MessageMeta[];
+}
+
+/** The packets that open a connection: their codes (or protocol major version) and length bounds. */
+export interface Opening {
+  readonly name: string;
+  readonly codes?: readonly number[];
+  readonly major?: number;
+  readonly min: number;
+  readonly max: number;
+  readonly contains?: string;
+  readonly endsWithZero?: boolean;
+}
+
+/** An expert info the decoders raise: its abbreviation (after "pgwire."), group and severity. */
+export interface ExpertInfo {
+  readonly abbrev: string;
+  readonly group: string;
+  readonly severity: string;
+}
 
 /** What of the connection's state (src/decoder.ts ConnState) the message readers look at. */
 export interface BodyContext {
@@ -77,25 +140,7 @@ export interface Relation {
   readonly cols: readonly Remembered[];
 }
 
-const utf8 = new TextDecoder("utf-8");
-
 const EMPTY_BYTES = new Uint8Array(0);
-
-/** Text of UTF-8 bytes (invalid sequences as U+FFFD, as TextDecoder and Wireshark show them). */
-export function utf8Text(buf: Uint8Array, start: number, end: number): string {
-  // A few ASCII characters (names, tags, flags): without TextDecoder's per-call cost, which
-  // beyond about eight characters is less than building the string here.
-  if (end - start <= 8) {
-    let out = "";
-    for (let i = start; i < end; i++) {
-      const c = buf[i];
-      if (c >= 0x80) return utf8.decode(buf.subarray(start, end));
-      out += String.fromCharCode(c);
-    }
-    return out;
-  }
-  return utf8.decode(buf.subarray(start, end));
-}
 
 export class Body {
   pos: number;

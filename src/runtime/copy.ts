@@ -2,8 +2,7 @@
 // spec/dsl.ts), mirroring the plugin's copy runtime (generator/templates/copy.lua) step for step:
 // the same tokens, the same states, the same positions (bytes, not characters).
 
-// body.ts imports this module too: only its hoisted functions are used here, at run time.
-import { utf8Text } from "./body.ts";
+import { cutUtf8, cutUtf8Bytes, MAX_VALUE_BYTES, utf8Text } from "./text.ts";
 import { valueText } from "./values.ts";
 
 export interface CopyStatement {
@@ -463,16 +462,6 @@ function csvNewline(buf: Uint8Array, p: number, cs: CopyConfig, inq: boolean): [
   return [-1, inq];
 }
 
-const MAX_VALUE_BYTES = 1024;
-
-/** Text cut to at most max UTF-8 bytes (the plugin's cut_utf8 on the value's bytes). */
-function cutBytes(b: Uint8Array, max: number): string {
-  if (b.length <= max) return utf8Text(b, 0, b.length);
-  let cut = max;
-  while (cut > 0 && b[cut] >= 0x80 && b[cut] < 0xc0) cut--;
-  return `${utf8.decode(b.subarray(0, cut))}...`;
-}
-
 /**
  * The rows of one CopyData's data (data = buf[base, end)) for a COPY in state cs: calls the sink
  * for what the message shows, returns the state for the next CopyData.
@@ -521,7 +510,7 @@ function copyText(b: Uint8Array, base: number, end: number, st: CopyState, sink:
         sink.row(at(p), row);
         const fields = csv ? csvFields(line, cs) : textFields(line, cs);
         fields.forEach(([start, v], k) => {
-          sink.field(at(p + start), names?.[k], v === undefined ? undefined : cutBytes(v, MAX_VALUE_BYTES));
+          sink.field(at(p + start), names?.[k], v === undefined ? undefined : cutUtf8Bytes(v, MAX_VALUE_BYTES));
         });
       }
     }
@@ -635,7 +624,7 @@ function copyBinary(b: Uint8Array, base: number, end: number, st: CopyState, sin
         acc = [];
       }
     } else if (stage === "data") {
-      fields.push({ i: fi, at: fieldAt, v: cutUtf8Text(valueText(17, 1, Uint8Array.from(acc))) });
+      fields.push({ i: fi, at: fieldAt, v: cutUtf8(valueText(17, 1, Uint8Array.from(acc)), MAX_VALUE_BYTES) });
       fieldAt = undefined;
       nextField();
     }
@@ -643,8 +632,4 @@ function copyBinary(b: Uint8Array, base: number, end: number, st: CopyState, sin
   flush();
   if (stage === "end" && p < end) sink.expert("copyFormat", `${end - p} bytes after the binary COPY trailer`);
   return { ...st, stage, need, acc: Uint8Array.from(acc), row, nf, fi };
-}
-
-function cutUtf8Text(s: string): string {
-  return cutBytes(enc.encode(s), MAX_VALUE_BYTES);
 }

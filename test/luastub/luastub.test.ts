@@ -18,7 +18,7 @@ import {
   withoutMalformed,
 } from "../../src/compare.ts";
 import { readCapture } from "../../src/pcap.ts";
-import { utf8Text } from "../../src/runtime/body.ts";
+import { utf8Text } from "../../src/runtime/text.ts";
 import { TcpReassembler } from "../../src/tcp.ts";
 import { hasCommand, portsOf, ROOT } from "../core/helpers.ts";
 

@@ -1,7 +1,7 @@
 -- Test runner for generator/templates/values.lua (see values.test.ts).
 -- Usage: luaX.Y run.lua VALUES_LUA TYPES_LUA < input
 --   VALUES_LUA  generator/templates/values.lua
---   TYPES_LUA   a file holding the Lua table constructor of luaTypeTable() (spec/data/types.ts)
+--   TYPES_LUA   a file holding the Lua table constructor of luaTypeTable() (generator/lua.ts)
 -- Input: one value per line, "OID FORMAT HEX" (HEX may be empty). Output: one line per input line,
 -- "OK " + hex of pg_value_text_raw's result, or "ERR " + the error message if it raised one
 -- (hex keeps newlines and odd bytes in the text out of the line protocol).

@@ -11,7 +11,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { luaTypeTable, PG_TYPES, typeName } from "../../spec/data/types.ts";
+import { luaTypeTable } from "../../generator/lua.ts";
+import { PG_TYPES, typeName } from "../../spec/data/types.ts";
 import { hexText, valueText, valueTextStrict } from "../../src/runtime/values.ts";
 import { type Input, mutants, oidsByKind, randomInputs } from "./gen.ts";
 

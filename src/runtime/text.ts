@@ -1,0 +1,40 @@
+// Text from wire bytes, and the cut that keeps long values short: the TS side of readers.lua's
+// cut_utf8 and MAX_VALUE_BYTES. The one place both live (body.ts, copy.ts and the decoder use them).
+
+/** The longest column value shown, in bytes; longer ones are cut (the bytes stay in pgwire.val.data). */
+export const MAX_VALUE_BYTES = 1024;
+
+const utf8 = new TextDecoder("utf-8");
+const enc = new TextEncoder();
+
+/** Text of UTF-8 bytes (invalid sequences as U+FFFD, as TextDecoder and Wireshark show them). */
+export function utf8Text(buf: Uint8Array, start: number, end: number): string {
+  // A few ASCII characters (names, tags, flags): without TextDecoder's per-call cost, which
+  // beyond about eight characters is less than building the string here.
+  if (end - start <= 8) {
+    let out = "";
+    for (let i = start; i < end; i++) {
+      const c = buf[i];
+      if (c >= 0x80) return utf8.decode(buf.subarray(start, end));
+      out += String.fromCharCode(c);
+    }
+    return out;
+  }
+  return utf8.decode(buf.subarray(start, end));
+}
+
+/** The text of UTF-8 bytes cut to at most max of them, at a character boundary, the cut marked "...". */
+export function cutUtf8Bytes(b: Uint8Array, max: number): string {
+  if (b.length <= max) return utf8Text(b, 0, b.length);
+  let cut = max;
+  while (cut > 0 && b[cut] >= 0x80 && b[cut] < 0xc0) cut--;
+  return `${utf8.decode(b.subarray(0, cut))}...`;
+}
+
+/** Text cut to at most max UTF-8 bytes, as cutUtf8Bytes cuts its bytes. */
+export function cutUtf8(s: string, max: number): string {
+  // Short enough whatever its characters: no need to encode it.
+  if (s.length * 3 <= max) return s;
+  const bytes = enc.encode(s);
+  return bytes.length <= max ? s : cutUtf8Bytes(bytes, max);
+}
