@@ -2267,7 +2267,7 @@ local MCP, RQ_PT
 --   c.core           the connection's slowly changing state (see the runtime below)
 --   c.cols, c.rf     the columns and result formats the message's values are typed by
 --   c.lists          the records the message keeps (remember), made on the first one
---   c.sub            the payload message picked inside this one, if any
+--   c.picked         the payload message picked inside this one, if any
 --   c.copy, c.cs     what a copyStatement element found; the COPY's progress after a CopyData
 --   c.dirty          the variables table holds names the data gave: the next message takes a new one
 
@@ -2598,7 +2598,7 @@ end
 -- The relation whose OID id is, as the stream's Relation message described it: its name, and its
 -- columns for the tuple columns that follow (RelationElement).
 local function relation(c, id)
-  local rels = c.core.rels
+  local rels = c.core.relations
   local r = rels and rels[id]
   c.cols = r and r.cols
   return r and r.name
@@ -2774,9 +2774,9 @@ end
 local P = {}
 
 -- The rest of the message; inside the payload set the connection carries, one of its messages
--- (PayloadElement in spec/dsl.ts), read by its own reader: c.sub names it.
+-- (PayloadElement in spec/dsl.ts), read by its own reader: c.picked names it.
 local function payload_pick(c, s, p, set)
-  if c.core.sub ~= set.name then return nil end
+  if c.core.payloadSet ~= set.name then return nil end
   local ty = sbyte(s, p + 1)
   local m = set.types[ty]
   if not m then x_expert(c, "unknownPayload", sformat("Unknown %s message type %d", set.name, ty)) end
@@ -2788,7 +2788,7 @@ local function payload_nt(c, v, s, p, e, set)
   local m = payload_pick(c, s, p, set)
   if not m then return e end
   v.instream = c.core.stream and 1 or 0
-  c.sub = m
+  c.picked = m
   return m.nt(c, v, s, p + 1, e)
 end
 
@@ -2805,7 +2805,7 @@ local function payload_tree(c, v, s, p, e, t, set, f, ftype)
   c.r0 = c.tvb(p, 0)
   if c.vis or REFS[ftype] then ADD(st, ftype, c.tvb(p, 1)) end
   v.instream = c.core.stream and 1 or 0
-  c.sub = m
+  c.picked = m
   local q = m.tree(c, v, s, p + 1, e, st)
   c.r0 = r0
   return q
@@ -3396,7 +3396,7 @@ end
 local function copy_rows(c, t, s, p, e, fdata, f)
   local n = e - p
   if n > 0 and t and (c.vis or REFS[fdata]) then ADD(t, fdata, c.tvb(p, n)) end
-  local cfg = c.core.cfg
+  local cfg = c.core.copyConfig
   if cfg and n > 0 and (cfg.dir == "in") == c.fe then
     local st
     local prev = c.cpprev
@@ -4136,7 +4136,7 @@ R.Query_F_nt = function(c, v, s, p, e)
   if x then
     v.replcmd = x
   end
-  x = c.core.repl and lookup(T.replicationSqlCommands, v.query, nil, true)
+  x = c.core.replication and lookup(T.replicationSqlCommands, v.query, nil, true)
   if x then
     v.replcmd = x
   end
@@ -4161,7 +4161,7 @@ R.Query_F_tree = function(c, v, s, p, e, t)
     if (vis or REFS[F.replCommand]) then GEN(ADD(t, F.replCommand, r0, x)) end
     v.replcmd = x
   end
-  x = c.core.repl and lookup(T.replicationSqlCommands, v.query, nil, true)
+  x = c.core.replication and lookup(T.replicationSqlCommands, v.query, nil, true)
   if x then
     if (vis or REFS[F.replCommand]) then GEN(ADD(t, F.replCommand, r0, x)) end
     v.replcmd = x
@@ -6718,7 +6718,7 @@ local M = {
   { name = "RowDescription", fe = false, cols = true, info_f = function(v, o, n) local x1 = v.n local x2 = v.n o[n + 1] = "RowDescription (" o[n + 2] = NUMS[x1] or iv(x1) o[n + 3] = " column" o[n + 4] = (x2 == 1) and "" or "s" o[n + 5] = ")" return n + 5 end, effects = { "rowDescription" }, nt = R.RowDescription_B_nt, tree = R.RowDescription_B_tree, objects = { answerColumns = "columns" }, allowed = set_of({ "ready" }), found = true, fields = { F.fieldCount, F.colName, F.tableOid, F.colIndex, F.typeOid, F.colType, F.valLength, F.typemod, F.format }, lk = 2 },
   { name = "DataRow", fe = false, info_s = "DataRow", effects = nil, nt = R.DataRow_B_nt, tree = R.DataRow_B_tree, row = true, allowed = set_of({ "ready" }), fields = { F.fieldCount, F.valLength, F.valData, F.column, F.colType, F.colValue }, lk = 2 },
   { name = "CommandComplete", fe = false, info_f = function(v, o, n) local x1 = v.tag o[n + 1] = "CommandComplete: " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = nil, nt = R.CommandComplete_B_nt, tree = R.CommandComplete_B_tree, allowed = set_of({ "ready" }), fields = { F.tag }, lk = 2, commandTag = { var = "tag", counting = set_of({ "INSERT", "DELETE", "UPDATE", "MERGE", "SELECT", "MOVE", "FETCH", "COPY" }) } },
-  { name = "ReadyForQuery", fe = false, fixed = 5, lenck = true, txs = true, info_f = function(v, o, n) local x1 = v.status o[n + 1] = "ReadyForQuery " o[n + 2] = CHARS[x1] or ic(x1) return n + 2 end, effects = { "txStatus" }, nt = R.ReadyForQuery_B_nt, tree = R.ReadyForQuery_B_tree, allowed = set_of({ "ready" }), fields = { F.status }, lk = 2 },
+  { name = "ReadyForQuery", fe = false, fixed = 5, lenck = true, onlyTxStatus = true, info_f = function(v, o, n) local x1 = v.status o[n + 1] = "ReadyForQuery " o[n + 2] = CHARS[x1] or ic(x1) return n + 2 end, effects = { "txStatus" }, nt = R.ReadyForQuery_B_nt, tree = R.ReadyForQuery_B_tree, allowed = set_of({ "ready" }), fields = { F.status }, lk = 2 },
   { name = "ParameterDescription", fe = false, info_f = function(v, o, n) local x1 = v.n local x2 = v.n o[n + 1] = "ParameterDescription (" o[n + 2] = NUMS[x1] or iv(x1) o[n + 3] = " parameter" o[n + 4] = (x2 == 1) and "" or "s" o[n + 5] = ")" return n + 5 end, effects = nil, nt = R.ParameterDescription_B_nt, tree = R.ParameterDescription_B_tree, objects = { answerTypes = "ptypes" }, allowed = set_of({ "ready" }), found = true, fields = { F.paramCount, F.typeOid, F.paramType }, lk = 2 },
   { name = "EmptyQueryResponse", fe = false, fixed = 4, lenck = true, info_s = "EmptyQueryResponse", effects = nil, nt = R.EmptyQueryResponse_B_nt, tree = R.EmptyQueryResponse_B_tree, allowed = set_of({ "ready" }), fields = {  }, lk = 2 },
   { name = "NoData", fe = false, fixed = 4, lenck = true, info_s = "NoData", effects = nil, nt = R.NoData_B_nt, tree = R.NoData_B_tree, allowed = set_of({ "ready" }), fields = {  }, lk = 2 },
@@ -6832,29 +6832,31 @@ local in_tls = false
 
 ---------------------------------------------------------------------------------------------------
 -- Connection state. A state is immutable (a change makes a new one, so that a snapshot is a
--- reference) and small: { core, txs, columns, rformats }, the fields that change with every
--- transaction and result apart from the core, which changes seldom:
---   cph "startup" | "typed"; known (the StartupMessage was seen); ans (the request a one-byte
---   answer answers); auth (last Authentication code); tls, gss; copy ("in" | "out" | "both" |
---   "dropped"); cb (copy-both: replication); cfg (the COPY's settings); cq (COPY statements still to
---   be answered); repl (replication connection kind); sub (payload set); stream (inside Stream
---   Start..Stop); rels, types (what the replication stream described).
+-- reference) and small: { core, txStatus, columns, rformats }, the fields that change with every
+-- transaction and result apart from the core, which changes seldom (the names of src/decoder.ts
+-- ConnState):
+--   clientFraming "startup" | "typed"; startupSeen (the StartupMessage was seen); answerTo (the
+--   request whose one-byte answer comes next); auth (last Authentication code); tls, gss; copy
+--   ("in" | "out" | "both" | "dropped"); copyBoth (copy-both: replication); copyConfig (the COPY's
+--   settings); copyStatements (COPY statements still to be answered); replication (replication
+--   connection kind); payloadSet (what XLogData carry); stream (inside Stream Start..Stop);
+--   relations, types (what the replication stream described).
 
 -- States are shared: the same core, status, columns and formats are one table (the first pass
 -- keeps a reference per frame and per change, and the same few states come again and again).
 -- core.memo[status][columns][formats] = the state; weak, so that columns no state uses can go.
 local NONE = {}
 local WEAK_KEYS = { __mode = "k" }
-local function state(core, txs, cols, rf)
+local function state(core, txStatus, cols, rf)
   local memo = core.memo
   if not memo then
     memo = {}
     core.memo = memo
   end
-  local a = memo[txs or NONE]
+  local a = memo[txStatus or NONE]
   if not a then
     a = setmetatable({}, WEAK_KEYS)
-    memo[txs or NONE] = a
+    memo[txStatus or NONE] = a
   end
   local b = a[cols or NONE]
   if not b then
@@ -6863,13 +6865,13 @@ local function state(core, txs, cols, rf)
   end
   local S = b[rf or NONE]
   if not S then
-    S = { core, txs, cols, rf }
+    S = { core, txStatus, cols, rf }
     b[rf or NONE] = S
   end
   return S
 end
 
-local INITIAL = state({ cph = "startup", auth = -1, tls = false, gss = false, plain = false })
+local INITIAL = state({ clientFraming = "startup", auth = -1, tls = false, gss = false, plain = false })
 
 -- plain: the usual case, where the loop frames typed messages itself (no startup phase, no
 -- one-byte answer pending, no TLS or GSSAPI).
@@ -6879,7 +6881,7 @@ local function with_core(S, k, val)
     if key ~= "memo" then n[key] = x end
   end
   n[k] = val
-  n.plain = n.cph == "typed" and not n.ans and not n.tls and not n.gss
+  n.plain = n.clientFraming == "typed" and not n.answerTo and not n.tls and not n.gss
   return state(n, S[2], S[3], S[4])
 end
 
@@ -6914,29 +6916,29 @@ local function apply_effects(S, effects, v, c)
       -- How far the COPY got (copy_rows): kept by the first pass, not in the state.
       if c.cs and c.first then c.conn.cp = c.cs end
     elseif e == "copyStatement" then
-      if core.cq ~= c.copy then S = with_core(S, "cq", c.copy) end
+      if core.copyStatements ~= c.copy then S = with_core(S, "copyStatements", c.copy) end
     elseif e == "startup" then
-      S = with_core(with_core(with_core(S, "cph", "typed"), "known", true), "repl", v.replmode)
-    elseif e == "sslRequest" then S = with_core(S, "ans", "SSLRequest")
-    elseif e == "gssRequest" then S = with_core(S, "ans", "GSSENCRequest")
+      S = with_core(with_core(with_core(S, "clientFraming", "typed"), "startupSeen", true), "replication", v.replmode)
+    elseif e == "sslRequest" then S = with_core(S, "answerTo", "SSLRequest")
+    elseif e == "gssRequest" then S = with_core(S, "answerTo", "GSSENCRequest")
     elseif e == "encryptionAnswer" then
-      S = with_core(S, "ans", nil)
+      S = with_core(S, "answerTo", nil)
       if v.answer == 83 then S = with_core(S, "tls", true) elseif v.answer == 71 then S = with_core(S, "gss", true) end
     elseif e == "authRequest" then S = with_core(S, "auth", v.authtype)
     elseif e == "copyIn" or e == "copyOut" then
       -- The COPY statement it answers, if the query was seen: its rows can be split.
       local dir = (e == "copyIn") and "in" or "out"
       S = with_core(S, "copy", dir)
-      local cq = S[1].cq
-      if cq then
-        S = with_core(S, "cfg", copy_start(cq[1], v.format, dir))
+      local pending = S[1].copyStatements
+      if pending then
+        S = with_core(S, "copyConfig", copy_start(pending[1], v.format, dir))
         local rest = {}
-        for k = 2, #cq do rest[k - 1] = cq[k] end
-        S = with_core(S, "cq", (#rest > 0) and rest or nil)
+        for k = 2, #pending do rest[k - 1] = pending[k] end
+        S = with_core(S, "copyStatements", (#rest > 0) and rest or nil)
       else
-        S = with_core(S, "cfg", nil)
+        S = with_core(S, "copyConfig", nil)
       end
-    elseif e == "copyBoth" then S = with_core(with_core(with_core(S, "copy", "both"), "cb", true), "cfg", nil)
+    elseif e == "copyBoth" then S = with_core(with_core(with_core(S, "copy", "both"), "copyBoth", true), "copyConfig", nil)
     elseif e == "copyInDone" then
       S = with_core(S, "copy", (S[1].copy == "both" or S[1].copy == "out") and "out" or nil)
     elseif e == "copyOutDone" then
@@ -6945,14 +6947,14 @@ local function apply_effects(S, effects, v, c)
       if S[1].copy then S = with_core(S, "copy", (S[1].copy == "in") and "dropped" or nil) end
     elseif e == "startReplication" then
       local set = payload_set_of(v)
-      if set ~= nil then S = with_core(with_core(S, "sub", set or nil), "stream", nil) end
+      if set ~= nil then S = with_core(with_core(S, "payloadSet", set or nil), "stream", nil) end
     elseif e == "relation" then
       if type(v.relid) == "number" and type(v.nspname) == "string" and type(v.relname) == "string" then
         local rels = {}
-        if S[1].rels then for id, r in pairs(S[1].rels) do rels[id] = r end end
+        if S[1].relations then for id, r in pairs(S[1].relations) do rels[id] = r end end
         rels[v.relid] = { name = ((v.nspname == "") and "pg_catalog" or v.nspname) .. "." .. v.relname,
                           cols = (c.lists and c.lists.relcols) or {} }
-        S = with_core(S, "rels", rels)
+        S = with_core(S, "relations", rels)
       end
     elseif e == "dataType" then
       if type(v.typid) == "number" and type(v.typname) == "string" then
@@ -6966,14 +6968,14 @@ local function apply_effects(S, effects, v, c)
     end
     core = S[1]
   end
-  if core.cb and not core.copy then S = with_core(S, "cb", nil) end
-  if S[1].cfg and not S[1].copy then S = with_core(S, "cfg", nil) end
+  if core.copyBoth and not core.copy then S = with_core(S, "copyBoth", nil) end
+  if S[1].copyConfig and not S[1].copy then S = with_core(S, "copyConfig", nil) end
   return S
 end
 
 -- Where a message comes (spec/dsl.ts Phase), or nil before the StartupMessage was seen.
 local function phase_of(core, fe)
-  if not core.known then return nil end
+  if not core.startupSeen then return nil end
   if core.auth ~= 0 then return "auth" end
   if fe then
     if core.copy == "in" or core.copy == "both" then return "copyIn" end
@@ -6993,8 +6995,8 @@ end
 
 local function selects(when, core, s, body)
   if when.lastAuth then return when.lastAuth[core.auth] == true end
-  if when.answerTo then return core.ans == when.answerTo end
-  if when.copyBoth then return core.cb == true and sbyte(s, body + 1) == when.copyBoth end
+  if when.answerTo then return core.answerTo == when.answerTo end
+  if when.copyBoth then return core.copyBoth == true and sbyte(s, body + 1) == when.copyBoth end
   if #s < body + 4 then return false end
   local code = u32(s, body + 1)
   if when.peekInt32 then return when.peekInt32[code] == true end
@@ -7130,8 +7132,8 @@ end
 --                  holds the link (k for request k, -k for the response completing it) of each
 --                  message g that the rule does not predict: the first link of a later call, a
 --                  request answered out of order, a completion past the bits.
---   MX[g]          { unexpected = true } for a response no request waits for; { cb, cq } for a
---                  CancelRequest: the BackendKeyData's frame and the request its backend ran
+--   MX[g]          { unexpected = true } for a response no request waits for; for a CancelRequest
+--                  { backend, request }: the BackendKeyData's frame and the request its backend ran
 --   MCP[g]         a CopyData's COPY progress (copy_pack)
 --   RQ_FR[k]       the request's frame f (its time: FR_K[f]) and the frame of the response that
 --                  completed it, f + d, as f + d * 2^32 (d = 0: none yet; d past RESP_MAX: in
@@ -7261,7 +7263,7 @@ local function cancel_first_pass(c, m, v, g)
   if not owner then return end
   local oc = owner.conn
   local head = oc.qh <= oc.qt and rq_frame(oc.q[oc.qh]) or nil
-  MX[g] = { cb = owner.frame, cq = head }
+  MX[g] = { backend = owner.frame, request = head }
 end
 
 -- The first request of client frame f (requests are numbered in the order of their frames).
@@ -7312,8 +7314,8 @@ local function add_links(c, t, g, k, refers)
   end
   local x = MX[g]
   if x then
-    if x.cb and (vis or REFS[F.cancelBackend]) then GEN(ADD(t, F.cancelBackend, r0, x.cb)) end
-    if x.cq and (vis or REFS[F.cancelRequest]) then GEN(ADD(t, F.cancelRequest, r0, x.cq)) end
+    if x.backend and (vis or REFS[F.cancelBackend]) then GEN(ADD(t, F.cancelBackend, r0, x.backend)) end
+    if x.request and (vis or REFS[F.cancelRequest]) then GEN(ADD(t, F.cancelRequest, r0, x.request)) end
     if x.unexpected then t:add_proto_expert_info(E.unexpectedResponse, "A response with no request waiting for it") end
   end
 end
@@ -7399,11 +7401,11 @@ local function frame_slow(c, S, off)
   end
   local b1 = sbyte(s, off + 1)
   local shape = "typed"
-  if fe and core.cph == "startup" then
+  if fe and core.clientFraming == "startup" then
     if b1 == 22 and not in_tls then return nil, "again", with_core(S, "tls", true)
     elseif b1 == 0 then shape = "untyped"
-    else return nil, "again", with_core(S, "cph", "typed") end
-  elseif core.ans and not fe and (b1 == 83 or b1 == 78 or b1 == 71) then
+    else return nil, "again", with_core(S, "clientFraming", "typed") end
+  elseif core.answerTo and not fe and (b1 == 83 or b1 == 78 or b1 == 71) then
     return G.B.single, "single", 0, 1
   end
   local hdr = (shape == "typed") and 1 or 0
@@ -7445,7 +7447,7 @@ local function dissect_messages(c, S)
   -- Where the current state puts messages (spec/dsl.ts Phase), computed when its core changes.
   local phase_core, phase = nil, nil
   local core = S[1]
-  if fe and not in_tls and (core.cph == "typed" or core.tls) and opening(s, caplen) then
+  if fe and not in_tls and (core.clientFraming == "typed" or core.tls) and opening(s, caplen) then
     -- A client reusing the address and port pair of an earlier connection starts over.
     S = INITIAL
     if first then
@@ -7720,7 +7722,7 @@ local function dissect_messages(c, S)
         ninfo = m.info_f(v, infos, ninfo)
       end
       local found = m.found
-      local sub = found and c.sub
+      local sub = found and c.picked
       if sub then
         ninfo = ninfo + 1
         infos[ninfo] = " "
@@ -7733,11 +7735,11 @@ local function dissect_messages(c, S)
         end
       end
       local before = S
-      if core.ans and not fe and shape == "typed" then S = with_core(S, "ans", nil) end
+      if core.answerTo and not fe and shape == "typed" then S = with_core(S, "answerTo", nil) end
       local effects = m.effects
       if effects then
         -- ReadyForQuery's, the commonest, here.
-        if m.txs then
+        if m.onlyTxStatus then
           local x = v.status
           if S[2] ~= x then S = state(core, x, S[3], S[4]) end
         else
@@ -7747,7 +7749,7 @@ local function dissect_messages(c, S)
       if found then
         if sub and sub.effects then S = apply_effects(S, sub.effects, v, c) end
         -- What its elements found must not outlive it.
-        c.lists, c.sub, c.copy, c.cs = nil, nil, nil, nil
+        c.lists, c.picked, c.copy, c.cs = nil, nil, nil, nil
       end
       off = e
       if first and S ~= before and off < caplen then

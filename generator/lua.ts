@@ -309,7 +309,7 @@ function reader(model: Model, m: MessageModel, mode: Mode): string {
         case "lookup": {
           if (!tree && !neededVar(e.bind)) break;
           const args = `T.${e.table}, ${vref(e.from.slice(1))}, ${e.prefix ?? "nil"}, ${!!e.firstWord}`;
-          out.lines.push(`${ind}x = ${e.replication ? "c.core.repl and " : ""}lookup(${args})`, `${ind}if x then`);
+          out.lines.push(`${ind}x = ${e.replication ? "c.core.replication and " : ""}lookup(${args})`, `${ind}if x then`);
           if (tree) out.lines.push(`${ind}  if ${wants(e.field)} then GEN(ADD(t, ${key(e.field)}, r0, x)) end`);
           bind(`${ind}  `, e.bind, "x");
           out.lines.push(`${ind}end`);
@@ -518,7 +518,7 @@ export function luaInfo(m: MessageModel, luaString: (s: string) => string): stri
  * What the runtime must do around a message's reader, as flags of its Lua table: ctx = true when
  * the reader looks at the connection's state or the message's number (c.core, c.g: payloads,
  * relations, replication-only lookups, COPY rows); found = true when its elements leave something
- * for the runtime (c.lists, c.sub, c.copy, c.cs) that must not outlive the message.
+ * for the runtime (c.lists, c.picked, c.copy, c.cs) that must not outlive the message.
  */
 export function luaFlags(model: Model, m: MessageModel): string[] {
   let ctx = false;

@@ -109,37 +109,40 @@ export interface DecodedMessage {
 
 /** Connection state; never mutated, so that a snapshot is a reference (as in the Lua runtime). */
 export interface ConnState {
-  readonly cph: "startup" | "typed";
+  /** How the client's next packet is framed: a startup packet (no type byte) or a typed message. */
+  readonly clientFraming: "startup" | "typed";
   /** The StartupMessage was seen: the phase of each message is known (spec/dsl.ts Phase). */
-  readonly known?: true;
-  readonly ans?: "SSLRequest" | "GSSENCRequest";
+  readonly startupSeen?: true;
+  /** The request whose one-byte answer ('S', 'N', 'G') the server sends next. */
+  readonly answerTo?: "SSLRequest" | "GSSENCRequest";
+  /** The code of the last Authentication request (-1: none yet). */
   readonly auth: number;
   readonly tls: boolean;
   readonly gss: boolean;
   /** COPY in progress; "dropped": the server ended the client's COPY with an error. */
   readonly copy?: "in" | "out" | "both" | "dropped";
   /** The COPY is copy-both (streaming replication), until it ends on both sides. */
-  readonly cb?: true;
+  readonly copyBoth?: true;
   /** Transaction status byte of the last ReadyForQuery. */
-  readonly txs?: number;
+  readonly txStatus?: number;
   /** The last RowDescription's columns: name, type OID, format. */
   readonly columns?: readonly Remembered[];
   /** Result formats of the portal being executed, until the next RowDescription (which has its own). */
   readonly rformats?: readonly Remembered[];
   /** The payload set (spec/dsl.ts PayloadSet) the XLogData of this replication stream carry. */
-  readonly sub?: string;
+  readonly payloadSet?: string;
   /** Between a Stream Start and a Stream Stop. */
   readonly stream?: true;
   /** The relations the stream described (Relation messages), by OID. */
-  readonly rels?: ReadonlyMap<number, Relation>;
+  readonly relations?: ReadonlyMap<number, Relation>;
   /** The types the stream named (Type messages), by OID. */
   readonly types?: ReadonlyMap<number, string>;
   /** The kind of replication connection its StartupMessage opened (physical, logical). */
-  readonly repl?: string;
+  readonly replication?: string;
   /** The COPY statements of the last query, for the COPY responses still to come. */
-  readonly cq?: readonly CopyStatement[];
+  readonly copyStatements?: readonly CopyStatement[];
   /** The COPY in progress whose statement was seen. */
-  readonly cs?: CopyState;
+  readonly copyState?: CopyState;
 }
 
 /**
@@ -161,24 +164,24 @@ type EveryKey<T> = { -readonly [K in keyof Required<T>]: T[K] };
 
 // Every key present from the start, as in every state change() makes: one shape for all.
 export const INITIAL_STATE: EveryKey<ConnState> = {
-  cph: "startup",
-  known: undefined,
-  ans: undefined,
+  clientFraming: "startup",
+  startupSeen: undefined,
+  answerTo: undefined,
   auth: -1,
   tls: false,
   gss: false,
   copy: undefined,
-  cb: undefined,
-  txs: undefined,
+  copyBoth: undefined,
+  txStatus: undefined,
   columns: undefined,
   rformats: undefined,
-  sub: undefined,
+  payloadSet: undefined,
   stream: undefined,
-  rels: undefined,
+  relations: undefined,
   types: undefined,
-  repl: undefined,
-  cq: undefined,
-  cs: undefined,
+  replication: undefined,
+  copyStatements: undefined,
+  copyState: undefined,
 };
 
 /**
@@ -187,24 +190,24 @@ export const INITIAL_STATE: EveryKey<ConnState> = {
  */
 function change(S: ConnState, c: Partial<ConnState>): ConnState {
   const n: EveryKey<ConnState> = {
-    cph: S.cph,
-    known: S.known,
-    ans: S.ans,
+    clientFraming: S.clientFraming,
+    startupSeen: S.startupSeen,
+    answerTo: S.answerTo,
     auth: S.auth,
     tls: S.tls,
     gss: S.gss,
     copy: S.copy,
-    cb: S.cb,
-    txs: S.txs,
+    copyBoth: S.copyBoth,
+    txStatus: S.txStatus,
     columns: S.columns,
     rformats: S.rformats,
-    sub: S.sub,
+    payloadSet: S.payloadSet,
     stream: S.stream,
-    rels: S.rels,
+    relations: S.relations,
     types: S.types,
-    repl: S.repl,
-    cq: S.cq,
-    cs: S.cs,
+    replication: S.replication,
+    copyStatements: S.copyStatements,
+    copyState: S.copyState,
   };
   return Object.assign(n, c);
 }
@@ -216,16 +219,20 @@ function applyEffects(S: ConnState, effects: readonly Effect[], b: Body): ConnSt
   for (const e of effects) {
     switch (e) {
       case "startup":
-        S = change(S, { cph: "typed", known: true, repl: typeof v.replmode === "string" ? v.replmode : undefined });
+        S = change(S, {
+          clientFraming: "typed",
+          startupSeen: true,
+          replication: typeof v.replmode === "string" ? v.replmode : undefined,
+        });
         break;
       case "sslRequest":
-        S = change(S, { ans: "SSLRequest" });
+        S = change(S, { answerTo: "SSLRequest" });
         break;
       case "gssRequest":
-        S = change(S, { ans: "GSSENCRequest" });
+        S = change(S, { answerTo: "GSSENCRequest" });
         break;
       case "encryptionAnswer":
-        S = change(S, { ans: undefined });
+        S = change(S, { answerTo: undefined });
         if (v.answer === 83) S = change(S, { tls: true });
         else if (v.answer === 71) S = change(S, { gss: true });
         break;
@@ -237,21 +244,24 @@ function applyEffects(S: ConnState, effects: readonly Effect[], b: Body): ConnSt
         // The COPY statement it answers, if the query was seen: its rows can be split.
         const dir = e === "copyIn" ? "in" : "out";
         S = change(S, { copy: dir });
-        const cq = S.cq;
-        if (cq) {
+        const pending = S.copyStatements;
+        if (pending) {
           const format = typeof v.format === "number" ? v.format : 0;
-          S = change(S, { cs: copyStart(cq[0], format, dir), cq: cq.length > 1 ? cq.slice(1) : undefined });
-        } else S = change(S, { cs: undefined });
+          S = change(S, {
+            copyState: copyStart(pending[0], format, dir),
+            copyStatements: pending.length > 1 ? pending.slice(1) : undefined,
+          });
+        } else S = change(S, { copyState: undefined });
         break;
       }
       case "copyBoth":
-        S = change(S, { copy: "both", cb: true, cs: undefined });
+        S = change(S, { copy: "both", copyBoth: true, copyState: undefined });
         break;
       case "copyStatement":
-        if (S.cq !== b.copy) S = change(S, { cq: b.copy });
+        if (S.copyStatements !== b.copy) S = change(S, { copyStatements: b.copy });
         break;
       case "copyData":
-        if (b.copyNext) S = change(S, { cs: b.copyNext });
+        if (b.copyNext) S = change(S, { copyState: b.copyNext });
         break;
       case "copyInDone":
         S = change(S, { copy: S.copy === "both" ? "out" : S.copy === "out" ? "out" : undefined });
@@ -266,21 +276,21 @@ function applyEffects(S: ConnState, effects: readonly Effect[], b: Body): ConnSt
         S = change(S, { columns: lists.columns ?? [], rformats: undefined });
         break;
       case "txStatus":
-        if (S.txs !== v.status && typeof v.status === "number") S = change(S, { txs: v.status });
+        if (S.txStatus !== v.status && typeof v.status === "number") S = change(S, { txStatus: v.status });
         break;
       case "startReplication": {
         const set = payloadSetOf(v);
-        if (set !== undefined) S = change(S, { sub: set ?? undefined, stream: undefined });
+        if (set !== undefined) S = change(S, { payloadSet: set ?? undefined, stream: undefined });
         break;
       }
       case "relation":
         if (typeof v.relid === "number" && typeof v.nspname === "string" && typeof v.relname === "string") {
-          const rels = new Map(S.rels);
+          const rels = new Map(S.relations);
           rels.set(v.relid, {
             name: `${v.nspname === "" ? "pg_catalog" : v.nspname}.${v.relname}`,
             cols: lists.relcols ?? [],
           });
-          S = change(S, { rels });
+          S = change(S, { relations: rels });
         }
         break;
       case "dataType":
@@ -305,8 +315,8 @@ function applyEffects(S: ConnState, effects: readonly Effect[], b: Body): ConnSt
       }
     }
   }
-  if (S.cb && S.copy === undefined) S = change(S, { cb: undefined });
-  if (S.cs && S.copy === undefined) S = change(S, { cs: undefined });
+  if (S.copyBoth && S.copy === undefined) S = change(S, { copyBoth: undefined });
+  if (S.copyState && S.copy === undefined) S = change(S, { copyState: undefined });
   return S;
 }
 
@@ -325,7 +335,7 @@ interface Obj {
 
 /** Where a message comes (spec/dsl.ts Phase), or undefined before the StartupMessage was seen. */
 function phaseOf(S: ConnState, fe: boolean): Phase | undefined {
-  if (!S.known) return undefined;
+  if (!S.startupSeen) return undefined;
   if (S.auth !== 0) return "auth";
   if (fe) return S.copy === "in" || S.copy === "both" ? "copyIn" : S.copy === "dropped" ? "copyDropped" : "ready";
   return S.copy === "out" || S.copy === "both" ? "copyOut" : "ready";
@@ -345,8 +355,8 @@ function selects(m: MessageMeta, S: ConnState, buf: Uint8Array, body: number): b
   const w = m.when;
   if (!w) return true;
   if ("lastAuth" in w) return w.lastAuth.includes(S.auth);
-  if ("answerTo" in w) return S.ans === w.answerTo;
-  if ("copyBoth" in w) return S.cb === true && buf.length > body && buf[body] === w.copyBoth.charCodeAt(0);
+  if ("answerTo" in w) return S.answerTo === w.answerTo;
+  if ("copyBoth" in w) return S.copyBoth === true && buf.length > body && buf[body] === w.copyBoth.charCodeAt(0);
   if (buf.length < body + 4) return false;
   const code = u32(buf, body);
   if ("peekInt32" in w) return w.peekInt32.includes(code);
@@ -606,7 +616,7 @@ export function dissectCall(
   let off = 0;
   while (off < total) {
     if (off >= caplen) break;
-    if (fe && off === 0 && !inTls && (S.cph === "typed" || S.tls) && newConnection(buf)) {
+    if (fe && off === 0 && !inTls && (S.clientFraming === "typed" || S.tls) && newConnection(buf)) {
       // A client reusing the address and port pair of an earlier connection starts over.
       S = INITIAL_STATE;
       cx.onRestart?.();
@@ -620,14 +630,14 @@ export function dissectCall(
     }
     const first = buf[off];
     let shape: "typed" | "untyped" | "single" = "typed";
-    if (fe && S.cph === "startup") {
+    if (fe && S.clientFraming === "startup") {
       if (first === 22 && !inTls) {
         S = change(S, { tls: true });
         continue;
       }
       if (first === 0) shape = "untyped";
-      else S = change(S, { cph: "typed" });
-    } else if (!fe && S.ans && (first === 83 || first === 78 || first === 71)) shape = "single";
+      else S = change(S, { clientFraming: "typed" });
+    } else if (!fe && S.answerTo && (first === 83 || first === 78 || first === 71)) shape = "single";
 
     let g: Group | undefined;
     let hdr: number;
@@ -689,7 +699,7 @@ export function dissectCall(
         if (kLength) fields.push(field(F.length, u32(buf, off + 1), 1, 4));
       } else if (shape === "untyped" && kLength) fields.push(field(F.length, u32(buf, off), 0, 4));
       if (kFrontend) fields.push(field(F.frontend, fe, 0, 0));
-      if (S.txs !== undefined && kTx) fields.push(field(F.txStatus, S.txs, 0, 0));
+      if (S.txStatus !== undefined && kTx) fields.push(field(F.txStatus, S.txStatus, 0, 0));
     }
     const it = newItem(
       items,
@@ -745,7 +755,7 @@ export function dissectCall(
     }
     // Selective: rendered when asked (messageInfo), as only some messages' are.
     it.info = select === undefined ? renderInfo(m, sub, b.vars) : undefined;
-    if (!fe && S.ans && shape === "typed") S = change(S, { ans: undefined });
+    if (!fe && S.answerTo && shape === "typed") S = change(S, { answerTo: undefined });
     S = applyEffects(S, m.effects, b);
     if (sub) S = applyEffects(S, sub.effects, b);
     off += size;

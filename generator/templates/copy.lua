@@ -582,7 +582,7 @@ end
 local function copy_rows(c, t, s, p, e, fdata, f)
   local n = e - p
   if n > 0 and t and (c.vis or REFS[fdata]) then ADD(t, fdata, c.tvb(p, n)) end
-  local cfg = c.core.cfg
+  local cfg = c.core.copyConfig
   if cfg and n > 0 and (cfg.dir == "in") == c.fe then
     local st
     local prev = c.cpprev

@@ -10,7 +10,7 @@
 --   c.core           the connection's slowly changing state (see the runtime below)
 --   c.cols, c.rf     the columns and result formats the message's values are typed by
 --   c.lists          the records the message keeps (remember), made on the first one
---   c.sub            the payload message picked inside this one, if any
+--   c.picked         the payload message picked inside this one, if any
 --   c.copy, c.cs     what a copyStatement element found; the COPY's progress after a CopyData
 --   c.dirty          the variables table holds names the data gave: the next message takes a new one
 
@@ -341,7 +341,7 @@ end
 -- The relation whose OID id is, as the stream's Relation message described it: its name, and its
 -- columns for the tuple columns that follow (RelationElement).
 local function relation(c, id)
-  local rels = c.core.rels
+  local rels = c.core.relations
   local r = rels and rels[id]
   c.cols = r and r.cols
   return r and r.name
@@ -517,9 +517,9 @@ end
 local P = {}
 
 -- The rest of the message; inside the payload set the connection carries, one of its messages
--- (PayloadElement in spec/dsl.ts), read by its own reader: c.sub names it.
+-- (PayloadElement in spec/dsl.ts), read by its own reader: c.picked names it.
 local function payload_pick(c, s, p, set)
-  if c.core.sub ~= set.name then return nil end
+  if c.core.payloadSet ~= set.name then return nil end
   local ty = sbyte(s, p + 1)
   local m = set.types[ty]
   if not m then x_expert(c, "unknownPayload", sformat("Unknown %s message type %d", set.name, ty)) end
@@ -531,7 +531,7 @@ local function payload_nt(c, v, s, p, e, set)
   local m = payload_pick(c, s, p, set)
   if not m then return e end
   v.instream = c.core.stream and 1 or 0
-  c.sub = m
+  c.picked = m
   return m.nt(c, v, s, p + 1, e)
 end
 
@@ -548,7 +548,7 @@ local function payload_tree(c, v, s, p, e, t, set, f, ftype)
   c.r0 = c.tvb(p, 0)
   if c.vis or REFS[ftype] then ADD(st, ftype, c.tvb(p, 1)) end
   v.instream = c.core.stream and 1 or 0
-  c.sub = m
+  c.picked = m
   local q = m.tree(c, v, s, p + 1, e, st)
   c.r0 = r0
   return q

@@ -113,16 +113,16 @@ export interface ExpertInfo {
 /** What of the connection's state (src/decoder.ts ConnState) the message readers look at. */
 export interface BodyContext {
   /** The payload set the connection's XLogData carry (PayloadElement), if any. */
-  readonly sub?: string;
+  readonly payloadSet?: string;
   /** Between a Stream Start and a Stream Stop. */
   readonly stream?: true;
   /** The relations and types the replication stream described, by OID. */
-  readonly rels?: ReadonlyMap<number, Relation>;
+  readonly relations?: ReadonlyMap<number, Relation>;
   readonly types?: ReadonlyMap<number, string>;
   /** The kind of replication connection, if it is one. */
-  readonly repl?: string;
+  readonly replication?: string;
   /** The COPY in progress whose statement was seen (its rows can be split), if any. */
-  readonly cs?: CopyState;
+  readonly copyState?: CopyState;
 }
 
 const NO_CONTEXT: BodyContext = {};
@@ -431,7 +431,7 @@ export class Body {
     const n = this.end - this.pos;
     if (n <= 0) return;
     if (this.keep(f)) this.add(f, this.buf.slice(this.pos, this.end), this.pos, n);
-    if (this.st.sub !== set.name) {
+    if (this.st.payloadSet !== set.name) {
       this.pos = this.end;
       return;
     }
@@ -453,7 +453,7 @@ export class Body {
   relation(f: FieldInfo, from: string, bind?: string): void {
     if (!this.ok) return;
     const id = this.vars[from];
-    const r = typeof id === "number" ? this.st.rels?.get(id) : undefined;
+    const r = typeof id === "number" ? this.st.relations?.get(id) : undefined;
     this.columns = r?.cols;
     if (!r) return;
     this.add(f, r.name, this.anchor, 0);
@@ -552,7 +552,7 @@ export class Body {
     if (!this.ok) return;
     const n = this.end - this.pos;
     if (n > 0 && this.keep(data)) this.add(data, this.buf.slice(this.pos, this.end), this.pos, n);
-    const cs = this.st.cs;
+    const cs = this.st.copyState;
     if (cs && n > 0 && (cs.cfg.dir === "in") === this.fe) {
       this.copySink ??= new CopyFieldSink(this);
       this.copySink.fields = f;
@@ -576,7 +576,7 @@ export class Body {
     firstWord?: boolean,
     replication?: boolean,
   ): void {
-    if (!this.ok || (replication && this.st.repl === undefined) || (bind === undefined && !this.keep(f))) return;
+    if (!this.ok || (replication && this.st.replication === undefined) || (bind === undefined && !this.keep(f))) return;
     const raw = this.vars[from];
     if (raw === undefined) return;
     let key = String(raw);
