@@ -13,6 +13,174 @@ import type {
   Phase,
 } from "../src/runtime/body.ts";
 
+/** Every message's name (spec/messages), the ones carried inside others included. */
+export type MessageName =
+  | "StartupMessage"
+  | "CancelRequest"
+  | "SSLRequest"
+  | "GSSENCRequest"
+  | "UnknownStartupPacket"
+  | "SSLResponse"
+  | "GSSENCResponse"
+  | "AuthenticationOk"
+  | "AuthenticationKerberosV5"
+  | "AuthenticationCleartextPassword"
+  | "AuthenticationMD5Password"
+  | "AuthenticationGSS"
+  | "AuthenticationGSSContinue"
+  | "AuthenticationSSPI"
+  | "AuthenticationSASL"
+  | "AuthenticationSASLContinue"
+  | "AuthenticationSASLFinal"
+  | "AuthenticationRequest"
+  | "SASLInitialResponse"
+  | "SASLResponse"
+  | "GSSResponse"
+  | "PasswordMessage"
+  | "Query"
+  | "Parse"
+  | "Bind"
+  | "Describe"
+  | "Execute"
+  | "Close"
+  | "Sync"
+  | "Flush"
+  | "Terminate"
+  | "RowDescription"
+  | "DataRow"
+  | "CommandComplete"
+  | "ReadyForQuery"
+  | "ParameterDescription"
+  | "EmptyQueryResponse"
+  | "NoData"
+  | "ParseComplete"
+  | "BindComplete"
+  | "CloseComplete"
+  | "PortalSuspended"
+  | "BackendKeyData"
+  | "NegotiateProtocolVersion"
+  | "FunctionCall"
+  | "FunctionCallResponse"
+  | "XLogData"
+  | "PrimaryKeepalive"
+  | "StandbyStatusUpdate"
+  | "HotStandbyFeedback"
+  | "CopyInResponse"
+  | "CopyOutResponse"
+  | "CopyBothResponse"
+  | "CopyData"
+  | "CopyDone"
+  | "CopyFail"
+  | "ErrorResponse"
+  | "NoticeResponse"
+  | "ParameterStatus"
+  | "NotificationResponse"
+  | "Begin"
+  | "Message"
+  | "Commit"
+  | "Origin"
+  | "Relation"
+  | "Type"
+  | "Insert"
+  | "Update"
+  | "Delete"
+  | "Truncate"
+  | "Stream Start"
+  | "Stream Stop"
+  | "Stream Commit"
+  | "Stream Abort"
+  | "Begin Prepare"
+  | "Prepare"
+  | "Commit Prepared"
+  | "Rollback Prepared"
+  | "Stream Prepare";
+
+/**
+ * The variables each message binds while it is read, by message name (absent where the message
+ * ends early). Open (an index signature) where the data names some of them.
+ */
+export interface MessageVars {
+  "StartupMessage": { bodylen?: number; major?: number; minor?: number; pname?: string; replmode?: string; [name: string]: number | string | undefined };
+  "CancelRequest": { bodylen?: number; key?: number | string; pid?: number };
+  "SSLRequest": { bodylen?: number };
+  "GSSENCRequest": { bodylen?: number };
+  "UnknownStartupPacket": { bodylen?: number; code?: number };
+  "SSLResponse": { answer?: number; bodylen?: number };
+  "GSSENCResponse": { answer?: number; bodylen?: number };
+  "AuthenticationOk": { authtype?: number; bodylen?: number };
+  "AuthenticationKerberosV5": { authtype?: number; bodylen?: number };
+  "AuthenticationCleartextPassword": { authtype?: number; bodylen?: number };
+  "AuthenticationMD5Password": { authtype?: number; bodylen?: number };
+  "AuthenticationGSS": { authtype?: number; bodylen?: number };
+  "AuthenticationGSSContinue": { authtype?: number; bodylen?: number };
+  "AuthenticationSSPI": { authtype?: number; bodylen?: number };
+  "AuthenticationSASL": { authtype?: number; bodylen?: number; mech?: string };
+  "AuthenticationSASLContinue": { authtype?: number; bodylen?: number; data?: string };
+  "AuthenticationSASLFinal": { authtype?: number; bodylen?: number; data?: string };
+  "AuthenticationRequest": { authtype?: number; bodylen?: number };
+  "SASLInitialResponse": { bodylen?: number; data?: string; mech?: string; n?: number };
+  "SASLResponse": { bodylen?: number; data?: string };
+  "GSSResponse": { bodylen?: number };
+  "PasswordMessage": { bodylen?: number; password?: string };
+  "Query": { bodylen?: number; query?: string; replcmd?: string; [name: string]: number | string | undefined };
+  "Parse": { bodylen?: number; n?: number; pt?: number; query?: string; stmt?: string };
+  "Bind": { bodylen?: number; nf?: number; np?: number; nr?: number; pf?: number; portal?: string; rf?: number; stmt?: string };
+  "Describe": { bodylen?: number; name?: string; target?: number };
+  "Execute": { bodylen?: number; portal?: string; rows?: number };
+  "Close": { bodylen?: number; name?: string; target?: number };
+  "Sync": { bodylen?: number };
+  "Flush": { bodylen?: number };
+  "Terminate": { bodylen?: number };
+  "RowDescription": { bodylen?: number; cf?: number; cn?: string; ct?: number; n?: number };
+  "DataRow": { bodylen?: number; n?: number };
+  "CommandComplete": { bodylen?: number; tag?: string };
+  "ReadyForQuery": { bodylen?: number; status?: number };
+  "ParameterDescription": { bodylen?: number; n?: number; pt?: number };
+  "EmptyQueryResponse": { bodylen?: number };
+  "NoData": { bodylen?: number };
+  "ParseComplete": { bodylen?: number };
+  "BindComplete": { bodylen?: number };
+  "CloseComplete": { bodylen?: number };
+  "PortalSuspended": { bodylen?: number };
+  "BackendKeyData": { bodylen?: number; key?: number | string; pid?: number };
+  "NegotiateProtocolVersion": { bodylen?: number; n?: number; version?: number };
+  "FunctionCall": { bodylen?: number; nf?: number; np?: number; oid?: number; vlen?: number };
+  "FunctionCallResponse": { bodylen?: number; vlen?: number };
+  "XLogData": { attname?: string; atttypid?: number; bodylen?: number; gid?: string; instream?: number; lsn?: string; n?: number; ncols?: number; nspname?: string; oldcols?: number; origin?: string; prefix?: string; rel?: string; relid?: number; relname?: string; start?: string; tuple?: number; typid?: number; typname?: string; xid?: number };
+  "PrimaryKeepalive": { bodylen?: number; end?: string; reply?: number };
+  "StandbyStatusUpdate": { bodylen?: number; written?: string };
+  "HotStandbyFeedback": { bodylen?: number; xmin?: number };
+  "CopyInResponse": { bodylen?: number; format?: number; n?: number };
+  "CopyOutResponse": { bodylen?: number; format?: number; n?: number };
+  "CopyBothResponse": { bodylen?: number; format?: number; n?: number };
+  "CopyData": { bodylen?: number };
+  "CopyDone": { bodylen?: number };
+  "CopyFail": { bodylen?: number; reason?: string };
+  "ErrorResponse": { bodylen?: number; code?: string; codename?: string; fc?: number; file?: string; line?: string; message?: string; routine?: string; severity?: string; severity_v?: string };
+  "NoticeResponse": { bodylen?: number; code?: string; codename?: string; fc?: number; file?: string; line?: string; message?: string; routine?: string; severity?: string; severity_v?: string };
+  "ParameterStatus": { bodylen?: number; name?: string; value?: string };
+  "NotificationResponse": { bodylen?: number; channel?: string; payload?: string; pid?: number };
+  "Begin": { bodylen?: number; instream?: number; xid?: number };
+  "Message": { bodylen?: number; instream?: number; n?: number; prefix?: string; xid?: number };
+  "Commit": { bodylen?: number; instream?: number; lsn?: string };
+  "Origin": { bodylen?: number; instream?: number; origin?: string };
+  "Relation": { attname?: string; atttypid?: number; bodylen?: number; instream?: number; n?: number; nspname?: string; relid?: number; relname?: string; xid?: number };
+  "Type": { bodylen?: number; instream?: number; typid?: number; typname?: string; xid?: number };
+  "Insert": { bodylen?: number; instream?: number; ncols?: number; rel?: string; relid?: number; xid?: number };
+  "Update": { bodylen?: number; instream?: number; ncols?: number; oldcols?: number; rel?: string; relid?: number; tuple?: number; xid?: number };
+  "Delete": { bodylen?: number; instream?: number; oldcols?: number; rel?: string; relid?: number; xid?: number };
+  "Truncate": { bodylen?: number; instream?: number; n?: number; relid?: number; xid?: number };
+  "Stream Start": { bodylen?: number; instream?: number; xid?: number };
+  "Stream Stop": { bodylen?: number; instream?: number };
+  "Stream Commit": { bodylen?: number; instream?: number; xid?: number };
+  "Stream Abort": { bodylen?: number; instream?: number; xid?: number };
+  "Begin Prepare": { bodylen?: number; gid?: string; instream?: number; xid?: number };
+  "Prepare": { bodylen?: number; gid?: string; instream?: number; lsn?: string; xid?: number };
+  "Commit Prepared": { bodylen?: number; gid?: string; instream?: number; xid?: number };
+  "Rollback Prepared": { bodylen?: number; gid?: string; instream?: number; xid?: number };
+  "Stream Prepare": { bodylen?: number; gid?: string; instream?: number; lsn?: string; xid?: number };
+}
+
 export const F = {
   msg: { abbrev: "msg", name: "pgwire.msg", type: "string", label: "Message" },
   type: { abbrev: "type", name: "pgwire.type", type: "string", label: "Type" },

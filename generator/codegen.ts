@@ -127,3 +127,96 @@ export function tsBody(model: Model, body: readonly Element[], indent = "  "): s
   emit(body, indent);
   return lines.join("\n");
 }
+
+/** The TypeScript type of a variable an element binds (what Body stores in vars). */
+function varType(e: Element): "number" | "string" | undefined {
+  switch (e.kind) {
+    case "int":
+      // 64-bit integers are bound as their decimal text (exact).
+      return (e.size ?? sizeOf(e.field.type)) === 8 ? "string" : "number";
+    case "string":
+    case "bytes":
+    case "lookup":
+    case "text":
+    case "relation":
+      return e.bind === undefined ? undefined : "string";
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * The message-name union and each message's variables, for the code that reads decoded messages
+ * (src/decoder.ts DecodedMessage): a message or variable renamed in the spec fails to compile
+ * where it is read. Variables bound under names the data gives ("$name") or by options make the
+ * message's variables open (an index signature). A message that carries others (XLogData) has
+ * theirs too, as the decoder binds them in the same table.
+ */
+export function tsMessageTypes(model: Model): string {
+  type Entry = { vars: Map<string, Set<string>>; open: boolean; carries: Set<string> };
+  const byName = new Map<string, Entry>();
+  for (const m of model.messages) {
+    const entry: Entry = byName.get(m.name) ?? { vars: new Map(), open: false, carries: new Set() };
+    byName.set(m.name, entry);
+    const add = (name: string, type: string) => {
+      const types = entry.vars.get(name) ?? new Set();
+      types.add(type);
+      entry.vars.set(name, types);
+    };
+    add("bodylen", "number");
+    if (m.shape === "payload") add("instream", "number");
+    const walk = (els: readonly Element[]) => {
+      for (const e of els) {
+        const bind = "bind" in e ? e.bind : undefined;
+        const type = varType(e);
+        if (typeof bind === "string" && type !== undefined) {
+          if (bind.startsWith("$")) entry.open = true;
+          else add(bind, type);
+        }
+        if (e.kind === "options") entry.open = true;
+        if (e.kind === "payload") entry.carries.add(e.set);
+        if (e.kind === "repeat" || e.kind === "untilZero" || e.kind === "tree" || e.kind === "optional") walk(e.body);
+        if (e.kind === "switch") {
+          for (const [, b] of e.cases) walk(b);
+          walk(e.otherwise);
+        }
+      }
+    };
+    walk(m.body);
+  }
+  // A message that carries another (PayloadElement) holds the carried one's variables too.
+  for (const entry of byName.values()) {
+    for (const set of entry.carries) {
+      for (const m of model.messages.filter((x) => x.shape === "payload" && x.set === set)) {
+        const carried = byName.get(m.name) as Entry;
+        for (const [v, types] of carried.vars) {
+          const own = entry.vars.get(v) ?? new Set();
+          for (const t of types) own.add(t);
+          entry.vars.set(v, own);
+        }
+        entry.open ||= carried.open;
+      }
+    }
+  }
+  const names = [...byName.keys()];
+  const lines = [
+    "/** Every message's name (spec/messages), the ones carried inside others included. */",
+    `export type MessageName =\n${names.map((n) => `  | ${q(n)}`).join("\n")};`,
+    "",
+    "/**",
+    " * The variables each message binds while it is read, by message name (absent where the message",
+    " * ends early). Open (an index signature) where the data names some of them.",
+    " */",
+    "export interface MessageVars {",
+  ];
+  for (const [name, e] of byName) {
+    const members = [...e.vars].sort(([a], [b]) => a.localeCompare(b));
+    const body = members.map(
+      ([v, types]) => `${/^[A-Za-z_$][\w$]*$/.test(v) ? v : q(v)}?: ${[...types].sort().join(" | ")}`,
+    );
+    if (e.open) body.push("[name: string]: number | string | undefined");
+    lines.push(`  ${q(name)}: { ${body.join("; ")} };`);
+  }
+  lines.push("}");
+  return lines.join("\n");
+}

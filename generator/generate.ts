@@ -6,7 +6,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import ejs from "ejs";
 import { BUILTIN_MISSING, KNOWN_DIFFERENCES } from "../spec/builtin.ts";
-import { tsBody } from "./codegen.ts";
+import { tsBody, tsMessageTypes } from "./codegen.ts";
 import { luaAllReaders, luaFlags, luaInfo, luaObjects, luaTypeTable } from "./lua.ts";
 import { buildModel } from "./model.ts";
 
@@ -19,6 +19,7 @@ export function render(): Record<string, string> {
     model,
     q,
     tsBody,
+    tsMessageTypes,
     luaAllReaders,
     luaInfo,
     luaFlags,

@@ -309,7 +309,10 @@ function reader(model: Model, m: MessageModel, mode: Mode): string {
         case "lookup": {
           if (!tree && !neededVar(e.bind)) break;
           const args = `T.${e.table}, ${vref(e.from.slice(1))}, ${e.prefix ?? "nil"}, ${!!e.firstWord}`;
-          out.lines.push(`${ind}x = ${e.replication ? "c.core.replication and " : ""}lookup(${args})`, `${ind}if x then`);
+          out.lines.push(
+            `${ind}x = ${e.replication ? "c.core.replication and " : ""}lookup(${args})`,
+            `${ind}if x then`,
+          );
           if (tree) out.lines.push(`${ind}  if ${wants(e.field)} then GEN(ADD(t, ${key(e.field)}, r0, x)) end`);
           bind(`${ind}  `, e.bind, "x");
           out.lines.push(`${ind}end`);

@@ -7,7 +7,7 @@
 // forgotten when it closes.
 
 import type { TcpEvent } from "./capture-types.ts";
-import { type DecodedMessage, type FieldValue, messageInfo } from "./decoder.ts";
+import { type DecodedMessage, FIELDS, type FieldValue, type MessageOf, messageInfo } from "./decoder.ts";
 import type { Step } from "./pipeline.ts";
 
 export interface Endpoint {
@@ -324,20 +324,20 @@ function hex(v: FieldValue | undefined): string | undefined {
 
 /** The optional fields of an error or notice, by their pgwire field names. */
 const SERVER_MESSAGE_FIELDS = [
-  ["detail", "pgwire.detail"],
-  ["hint", "pgwire.hint"],
-  ["position", "pgwire.position"],
-  ["internalPosition", "pgwire.internal_position"],
-  ["internalQuery", "pgwire.internal_query"],
-  ["where", "pgwire.where"],
-  ["schema", "pgwire.schema_name"],
-  ["table", "pgwire.table_name"],
-  ["column", "pgwire.column_name"],
-  ["dataType", "pgwire.type_name"],
-  ["constraint", "pgwire.constraint_name"],
-  ["file", "pgwire.file"],
-  ["line", "pgwire.line"],
-  ["routine", "pgwire.routine"],
+  ["detail", FIELDS.detail.name],
+  ["hint", FIELDS.hint.name],
+  ["position", FIELDS.position.name],
+  ["internalPosition", FIELDS.internalPosition.name],
+  ["internalQuery", FIELDS.internalQuery.name],
+  ["where", FIELDS.where.name],
+  ["schema", FIELDS.schemaName.name],
+  ["table", FIELDS.tableName.name],
+  ["column", FIELDS.columnName.name],
+  ["dataType", FIELDS.typeName.name],
+  ["constraint", FIELDS.constraintName.name],
+  ["file", FIELDS.file.name],
+  ["line", FIELDS.line.name],
+  ["routine", FIELDS.routine.name],
 ] as const;
 
 /**
@@ -346,25 +346,25 @@ const SERVER_MESSAGE_FIELDS = [
  */
 export const ANALYSIS_FIELDS: ReadonlySet<string> = new Set([
   ...SERVER_MESSAGE_FIELDS.map(([, name]) => name),
-  "pgwire.parameter_name",
-  "pgwire.parameter_value",
-  "pgwire.repl.connection",
-  "pgwire.auth.sasl.mech",
-  "pgwire.salt",
-  "pgwire.param.value",
-  "pgwire.sql",
-  "pgwire.time",
-  "pgwire.response_to",
-  "pgwire.repl.wal_data",
-  "pgwire.repl.wal_start_lsn",
-  "pgwire.repl.written_lsn",
-  "pgwire.repl.flushed_lsn",
-  "pgwire.repl.applied_lsn",
-  "pgwire.pgoutput.relation",
-  "pgwire.pgoutput.first_segment",
+  FIELDS.parameterName.name,
+  FIELDS.parameterValue.name,
+  FIELDS.replConnection.name,
+  FIELDS.saslMech.name,
+  FIELDS.salt.name,
+  FIELDS.paramValue.name,
+  FIELDS.sql.name,
+  FIELDS.time.name,
+  FIELDS.responseTo.name,
+  FIELDS.walData.name,
+  FIELDS.walStartLsn.name,
+  FIELDS.writtenLsn.name,
+  FIELDS.flushedLsn.name,
+  FIELDS.appliedLsn.name,
+  FIELDS.pgoRelation.name,
+  FIELDS.pgoFirstSegment.name,
 ]);
 
-function serverMessage(m: DecodedMessage, time: number): ServerMessage {
+function serverMessage(m: MessageOf<"ErrorResponse" | "NoticeResponse">, time: number): ServerMessage {
   const v = m.vars;
   const sm: ServerMessage = {
     frame: m.frame,
@@ -596,14 +596,17 @@ export class Analyzer {
   }
 
   /** What a replication message adds to the stream's record. */
-  private replicationMessage(r: ReplicationRecord, it: DecodedMessage): void {
+  private replicationMessage(
+    r: ReplicationRecord,
+    it: MessageOf<"XLogData" | "PrimaryKeepalive" | "StandbyStatusUpdate" | "HotStandbyFeedback">,
+  ): void {
     const lsnOf = (name: string) => str(field(it, name));
     switch (it.name) {
       case "XLogData": {
         r.xlogData++;
         // The WAL it carries: its data field, as the spec lays XLogData out.
-        r.walBytes += it.fields.find((f) => f.name === "pgwire.repl.wal_data")?.length ?? 0;
-        const start = lsnOf("pgwire.repl.wal_start_lsn");
+        r.walBytes += it.fields.find((f) => f.name === FIELDS.walData.name)?.length ?? 0;
+        const start = lsnOf(FIELDS.walStartLsn.name);
         if (start && start !== "0/0") {
           r.firstLsn ??= start;
           r.lastLsn = start;
@@ -617,9 +620,9 @@ export class Analyzer {
       case "StandbyStatusUpdate":
         r.statusUpdates++;
         r.lastStatus = {
-          written: lsnOf("pgwire.repl.written_lsn"),
-          flushed: lsnOf("pgwire.repl.flushed_lsn"),
-          applied: lsnOf("pgwire.repl.applied_lsn"),
+          written: lsnOf(FIELDS.writtenLsn.name),
+          flushed: lsnOf(FIELDS.flushedLsn.name),
+          applied: lsnOf(FIELDS.appliedLsn.name),
         };
         break;
       case "HotStandbyFeedback":
@@ -629,7 +632,7 @@ export class Analyzer {
   }
 
   /** A pgoutput message in an XLogData: transactions and changes per table. */
-  private pgoutput(r: ReplicationRecord, it: DecodedMessage): void {
+  private pgoutput(r: ReplicationRecord, it: MessageOf<"XLogData">): void {
     const rel = str(it.vars.rel);
     const table = (name: string) => {
       let t = r.tables[name];
@@ -654,10 +657,10 @@ export class Analyzer {
         if (rel) table(rel).delete++;
         break;
       case "Truncate":
-        for (const f of it.fields) if (f.name === "pgwire.pgoutput.relation") table(String(f.value)).truncate++;
+        for (const f of it.fields) if (f.name === FIELDS.pgoRelation.name) table(String(f.value)).truncate++;
         break;
       case "Stream Start":
-        if (it.fields.some((f) => f.name === "pgwire.pgoutput.first_segment" && f.value === 1)) r.streamed.started++;
+        if (it.fields.some((f) => f.name === FIELDS.pgoFirstSegment.name && f.value === 1)) r.streamed.started++;
         break;
       case "Stream Commit":
         r.streamed.committed++;
@@ -778,7 +781,6 @@ export class Analyzer {
       c.counts[name] = count;
     }
     count[side]++;
-    const v = it.vars;
     let mark: MessageRecord["mark"];
     for (const f of it.fields) {
       if (!f.name.startsWith("expert:pgwire.")) continue;
@@ -791,13 +793,13 @@ export class Analyzer {
     switch (it.name) {
       case "StartupMessage": {
         const params: Record<string, string> = {};
-        const names = it.fields.filter((f) => f.name === "pgwire.parameter_name").map((f) => String(f.value));
-        const vals = it.fields.filter((f) => f.name === "pgwire.parameter_value").map((f) => String(f.value));
+        const names = it.fields.filter((f) => f.name === FIELDS.parameterName.name).map((f) => String(f.value));
+        const vals = it.fields.filter((f) => f.name === FIELDS.parameterValue.name).map((f) => String(f.value));
         names.forEach((n, i) => {
           params[n] = vals[i] ?? "";
         });
-        c.startup = { frame: it.frame, time, version: `${v.major}.${v.minor}`, params };
-        c.replication = str(field(it, "pgwire.repl.connection"));
+        c.startup = { frame: it.frame, time, version: `${it.vars.major}.${it.vars.minor}`, params };
+        c.replication = str(field(it, FIELDS.replConnection.name));
         break;
       }
       case "SSLRequest":
@@ -808,7 +810,7 @@ export class Analyzer {
         break;
       case "SSLResponse":
       case "GSSENCResponse":
-        c.encryption.answer = typeof v.answer === "number" ? String.fromCharCode(v.answer) : undefined;
+        c.encryption.answer = typeof it.vars.answer === "number" ? String.fromCharCode(it.vars.answer) : undefined;
         if (c.encryption.answer === "S") c.encryption.tls = true;
         break;
       case "AuthenticationOk":
@@ -818,18 +820,18 @@ export class Analyzer {
         c.auth.time = time;
         break;
       case "AuthenticationSASL": {
-        const mechs = it.fields.filter((f) => f.name === "pgwire.auth.sasl.mech").map((f) => String(f.value));
+        const mechs = it.fields.filter((f) => f.name === FIELDS.saslMech.name).map((f) => String(f.value));
         this.method(c, it, time, `SASL (${mechs.join(", ")})`);
         break;
       }
       case "AuthenticationMD5Password": {
         this.method(c, it, time, "MD5");
-        const salt = hex(field(it, "pgwire.salt"));
+        const salt = hex(field(it, FIELDS.salt.name));
         if (salt) this.exposed(c, it, time, `the MD5 salt ${salt}`);
         break;
       }
       case "PasswordMessage": {
-        const pw = str(v.password);
+        const pw = str(it.vars.password);
         if (pw?.startsWith("md5")) {
           this.exposed(c, it, time, `the MD5 hash ${pw} (md5 of the password and user name, salted)`);
         } else if (pw !== undefined) this.exposed(c, it, time, `the password itself: "${pw}"`);
@@ -847,19 +849,19 @@ export class Analyzer {
         }
         break;
       case "ParameterStatus": {
-        const n = str(v.name);
-        if (n !== undefined) c.serverParams[n] = str(v.value) ?? "";
+        const n = str(it.vars.name);
+        if (n !== undefined) c.serverParams[n] = str(it.vars.value) ?? "";
         c.paramsAt ??= { frame: it.frame, time };
         break;
       }
       case "BackendKeyData":
-        if (typeof v.pid === "number") {
-          c.backend = { pid: v.pid, frame: it.frame, time };
-          this.backends.set(v.pid, c);
+        if (typeof it.vars.pid === "number") {
+          c.backend = { pid: it.vars.pid, frame: it.frame, time };
+          this.backends.set(it.vars.pid, c);
         }
         break;
       case "CancelRequest":
-        if (typeof v.pid === "number") this.cancelRequest(c, it, time, v.pid);
+        if (typeof it.vars.pid === "number") this.cancelRequest(c, it, time, it.vars.pid);
         break;
       case "Sync":
         if (it.frontend) {
@@ -876,7 +878,7 @@ export class Analyzer {
       case "Bind":
         this.binds.set(
           c.stream,
-          it.fields.filter((f) => f.name === "pgwire.param.value").map((f) => String(f.value)),
+          it.fields.filter((f) => f.name === FIELDS.paramValue.name).map((f) => String(f.value)),
         );
         break;
       case "XLogData":
@@ -888,9 +890,9 @@ export class Analyzer {
       case "Query":
       case "Execute":
       case "FunctionCall": {
-        if (it.name === "Query" && /^\s*START_REPLICATION\b/i.test(str(v.query) ?? "")) {
+        if (it.name === "Query" && /^\s*START_REPLICATION\b/i.test(str(it.vars.query) ?? "")) {
           // Not a request with a response time: the stream it starts is told apart.
-          c.streaming = startReplication(str(v.query) ?? "", it.frame, time);
+          c.streaming = startReplication(str(it.vars.query) ?? "", it.frame, time);
           if (c.streaming) {
             if (c.streaming.slot) c.streaming.plugin = this.slotPlugins.get(c.streaming.slot);
             break;
@@ -899,16 +901,16 @@ export class Analyzer {
         if (it.name === "Query") {
           const slot =
             /^\s*CREATE_REPLICATION_SLOT\s+("[^"]*"|\S+)\s+(?:TEMPORARY\s+)?LOGICAL\s+("[^"]*"|[^\s(;]+)/i.exec(
-              str(v.query) ?? "",
+              str(it.vars.query) ?? "",
             );
           if (slot) this.slotPlugins.set(slot[1].replace(/^"|"$/g, ""), slot[2].replace(/^"|"$/g, ""));
         }
         const sql =
           it.name === "Query"
-            ? (str(v.query) ?? "")
+            ? (str(it.vars.query) ?? "")
             : it.name === "Execute"
-              ? (str(field(it, "pgwire.sql")) ?? "(an unnamed portal the capture did not show)")
-              : `function call (OID ${v.oid ?? "?"})`;
+              ? (str(field(it, FIELDS.sql.name)) ?? "(an unnamed portal the capture did not show)")
+              : `function call (OID ${it.vars.oid ?? "?"})`;
         const r: RequestRecord = {
           stream: c.stream,
           kind: it.name,
@@ -955,7 +957,7 @@ export class Analyzer {
         } else if (error && it.request) {
           // An error for a Parse, Bind, Describe or Close: it fails the Execute of the same
           // pipeline step (sent after it, before the next Sync), which the server never runs.
-          const t = field(it, "pgwire.time");
+          const t = field(it, FIELDS.time.name);
           this.failPipelined(c, it.request, sm, typeof t === "number" ? t : 0);
         }
         if (error && (sm.severity === "FATAL" || sm.severity === "PANIC") && c.auth.outcome === "ok") {
@@ -971,13 +973,13 @@ export class Analyzer {
     if (!it.frontend && it.request) {
       const open = this.open.get(c.stream);
       const r = open?.find(it.request);
-      const completes = it.fields.some((f) => f.name === "pgwire.response_to");
+      const completes = it.fields.some((f) => f.name === FIELDS.responseTo.name);
       if (r && !r.done) {
-        const tag = it.name === "CommandComplete" ? str(v.tag) : undefined;
+        const tag = it.name === "CommandComplete" ? str(it.vars.tag) : undefined;
         if (tag !== undefined) r.tags.push(tag);
         if (it.name === "DataRow") r.rows++;
         if (completes) {
-          const t = field(it, "pgwire.time");
+          const t = field(it, FIELDS.time.name);
           r.duration = typeof t === "number" ? t : time - r.time;
           r.responseFrame = it.frame;
           r.done = true;

@@ -427,12 +427,12 @@ class Output {
 // ---------------------------------------------------------------------------------------------
 // decode
 
-const HIDDEN_TEXT_FIELDS = new Set([
-  "pgwire.msg",
-  "pgwire.type",
-  "pgwire.length",
-  "pgwire.frontend",
-  "pgwire.tx_status",
+const HIDDEN_TEXT_FIELDS: ReadonlySet<string> = new Set([
+  FIELDS.msg.name,
+  FIELDS.type.name,
+  FIELDS.length.name,
+  FIELDS.frontend.name,
+  FIELDS.txStatus.name,
 ]);
 const MAX_STRING = 80;
 const MAX_BYTES = 32;

@@ -10,6 +10,8 @@ import {
   F,
   GROUPS,
   MESSAGES,
+  type MessageName,
+  type MessageVars,
   OPENING,
   PAYLOADS,
   PHASE_TEXT,
@@ -73,11 +75,10 @@ export const FINDING_EXPERTS: ReadonlySet<string> = new Set(
 );
 
 /** One item pgwire puts in the tree: a message, or bytes it could not decode. */
-export interface DecodedMessage {
+/** What every decoded item has, whatever message it is (DecodedMessage adds its name and variables). */
+export interface DecodedItem {
   frame: number;
   frontend: boolean;
-  /** The message name; null for undecoded or partial data. */
-  name: string | null;
   /** The subtree label, as in Wireshark ("PostgreSQL: Query"). */
   label: string;
   /** Offset of the item in its direction's byte stream. */
@@ -85,15 +86,13 @@ export interface DecodedMessage {
   /** Bytes the item covers. */
   size: number;
   fields: DecodedField[];
-  /** Variables bound while decoding (query, tag, severity, ...). */
-  vars: Vars;
   /**
    * This item's part of the Info column, or undefined when it adds none. Not rendered in the
    * selective mode (ConnectionOptions.select): messageInfo gives it there.
    */
   info?: string;
-  /** The message carried inside it (a pgoutput message in an XLogData), by name. */
-  sub?: string;
+  /** The message carried inside it (a pgoutput message in an XLogData), by name; its variables are in vars too. */
+  sub?: MessageName;
   /** The spec's description of the message and of the one carried inside it; none for undecoded data. */
   meta?: MessageMeta;
   subMeta?: MessageMeta;
@@ -106,6 +105,20 @@ export interface DecodedMessage {
    */
   request?: DecodedMessage;
 }
+
+/**
+ * A decoded message: its name (null for undecoded or partial data) and the variables bound while
+ * it was read (query, tag, severity, ...), typed by name (dissector/pgwire.ts MessageVars), so that
+ * a test of it.name narrows it.vars.
+ */
+export type DecodedMessage = DecodedItem &
+  ({ [N in MessageName]: { name: N; vars: MessageVars[N] } }[MessageName] | { name: null; vars: Vars });
+
+/** The decoded message of one name, its variables typed by it. */
+export type MessageOf<N extends MessageName> = Extract<DecodedMessage, { name: N }>;
+
+/** An item as the decoder builds it, before its name and variables are known to agree. */
+type Item = DecodedItem & { name: string | null; vars: Vars };
 
 /** Connection state; never mutated, so that a snapshot is a reference (as in the Lua runtime). */
 export interface ConnState {
@@ -535,8 +548,8 @@ function newItem(
   streamOffset: number,
   size: number,
   fields: DecodedField[],
-): DecodedMessage {
-  const it: DecodedMessage = {
+): Item {
+  const it: Item = {
     frame,
     frontend,
     name,
@@ -553,7 +566,9 @@ function newItem(
     time: undefined,
     request: undefined,
   };
-  items.push(it);
+  // Its name is the generated MESSAGES' (MessageName) and its variables are its reader's, which
+  // MessageVars describes: the item is the DecodedMessage of that name.
+  items.push(it as DecodedMessage);
   return it;
 }
 
@@ -740,7 +755,7 @@ export function dissectCall(
     if (phase !== undefined && !m.allowed?.includes(phase)) {
       fields.push(expertField(EXPERTS.unexpectedMessage.abbrev, `${m.name} is not allowed ${PHASE_TEXT[phase]}`));
     }
-    if (links) links(m, fe, it, b.vars, b.lists, fields);
+    if (links) links(m, fe, it as DecodedMessage, b.vars, b.lists, fields);
     const findings = m.findings;
     if (findings !== undefined) {
       for (const f of findings) {
@@ -750,7 +765,7 @@ export function dissectCall(
     it.vars = b.vars;
     const sub = b.picked;
     if (sub) {
-      it.sub = sub.name;
+      it.sub = sub.name as MessageName;
       it.subMeta = sub;
     }
     // Selective: rendered when asked (messageInfo), as only some messages' are.
@@ -1064,7 +1079,7 @@ export class ConnectionDecoder {
 /** An item's part of the Info column, rendered now when the selective mode left it for later. */
 export function messageInfo(it: DecodedMessage): string | undefined {
   if (it.info !== undefined || it.meta === undefined) return it.info;
-  return renderInfo(it.meta, it.subMeta, it.vars);
+  return renderInfo(it.meta, it.subMeta, it.vars as Vars);
 }
 
 /** A decoded message's part of the Info column: its own, then the one's it carries. */

@@ -5,6 +5,7 @@
 // parts, and the 50-difference limit cuts.
 
 import { describe, expect, it } from "vitest";
+import type { MessageName } from "../../dissector/pgwire.ts";
 import {
   type CmpFrame,
   compareStreams,
@@ -17,7 +18,7 @@ import {
 import type { DecodedMessage, FieldValue } from "../../src/decoder.ts";
 
 /** A decoder item: `fields` as [name without "pgwire.", value]. */
-function msg(frame: number, frontend: boolean, name: string, fields: [string, FieldValue][] = []): DecodedMessage {
+function msg(frame: number, frontend: boolean, name: MessageName, fields: [string, FieldValue][] = []): DecodedMessage {
   return {
     frame,
     frontend,
@@ -27,7 +28,7 @@ function msg(frame: number, frontend: boolean, name: string, fields: [string, Fi
     size: 5,
     fields: fields.map(([n, value], i) => ({ name: `pgwire.${n}`, value, offset: i, length: 1 })),
     vars: {},
-  };
+  } as DecodedMessage;
 }
 
 /** What the decoder does when `response` completes `request`. */

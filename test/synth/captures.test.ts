@@ -17,7 +17,7 @@ import {
   SYNTH_DIR,
   segmentationSessions,
 } from "../../captures/synth.ts";
-import { PAYLOADS } from "../../dissector/pgwire.ts";
+import { type MessageName, PAYLOADS } from "../../dissector/pgwire.ts";
 import { messages } from "../../spec/index.ts";
 import { type CompareResult, compare } from "../../src/compare.ts";
 import { type DecodedMessage, EXPERTS } from "../../src/decoder.ts";
@@ -217,7 +217,7 @@ describe("capture coverage", () => {
           if (!it.name) continue;
           // A message carried inside XLogData (pgoutput) counts under its own name too.
           const carried = it.fields.find((f) => f.name === "pgwire.pgoutput.type")?.value;
-          const names = [it.name];
+          const names: string[] = [it.name];
           if (typeof carried === "number") names.push(PAYLOADS.pgoutput.types[carried].name);
           for (const name of names) {
             const k = `${name}:${it.frontend ? "F" : "B"}`;
@@ -240,7 +240,8 @@ describe("capture coverage", () => {
 
   it("all-messages.pcapng holds the variants the brief asks for", async () => {
     const items = (await decodeAll(join(SYNTH_DIR, "all-messages.pcapng"))).flatMap((fr) => fr.items);
-    const withName = (n: string) => items.filter((i) => i.name === n);
+    const withName = <N extends MessageName>(n: N) =>
+      items.filter((i): i is Extract<DecodedMessage, { name: N }> => i.name === n);
     const field = (i: DecodedMessage, f: string) => i.fields.filter((x) => x.name === f).map((x) => x.value);
     // StartupMessage 3.0 and 3.2 with parameters.
     expect(new Set(withName("StartupMessage").map((i) => `${i.vars.major}.${i.vars.minor}`))).toEqual(
@@ -251,7 +252,7 @@ describe("capture coverage", () => {
     expect(withName("SSLResponse").map((i) => i.vars.answer)).toEqual([78]);
     expect(withName("GSSENCResponse").map((i) => i.vars.answer)).toEqual([78]);
     // CancelRequest with a 4-byte key and with a 32-byte key; BackendKeyData likewise.
-    const keyLens = (n: string) =>
+    const keyLens = (n: MessageName) =>
       new Set(
         withName(n).map((i) => {
           const kd = field(i, "pgwire.key_data")[0];
@@ -377,7 +378,9 @@ describe("bad-lengths.pcapng", () => {
       "ErrorResponse",
     ]);
     // The queries after each piece of garbage are decoded in full.
-    const queries = frames.flatMap((fr) => fr.items).filter((i) => i.name === "Query" && expertsOf(i).length === 0);
+    const queries = frames
+      .flatMap((fr) => fr.items)
+      .filter((i): i is Extract<DecodedMessage, { name: "Query" }> => i.name === "Query" && expertsOf(i).length === 0);
     expect(queries.map((q) => q.vars.query)).toEqual(RESYNC_QUERIES);
     // The skipped byte counts: 5 (header with length 3), 14 (length 0x7fffffff + its text), 7, 9.
     const skipped = frames

@@ -193,7 +193,7 @@ describe("encoder round trip through the TS decoder", () => {
       // The top-level string values given are bound under their names (what the Info column shows).
       for (const [k, v] of Object.entries(ex.values)) {
         const el = m.body.find((e) => (e.kind === "string" || e.kind === "int") && e.bind === k);
-        if (el?.kind === "string") expect(item.vars[k]).toBe(v);
+        if (el?.kind === "string") expect((item.vars as Record<string, unknown>)[k]).toBe(v);
       }
     });
   }
