@@ -7,10 +7,12 @@
 // s is the call's bytes (a Lua string), p the 0-based offset of the body, e the 0-based end of the
 // message, v the variables. Each returns the offset after the body, or nil when it stopped at a
 // field that runs past the message (the expert is raised by the runtime helper it called).
+// One function per element kind (Renderers), walked by generator/walk.ts as the TS reader is.
 
 import { PG_TYPES, typeName } from "../spec/data/types.ts";
 import { type Element, type FieldDef, type IntType, intSize, usedFields } from "../spec/dsl.ts";
 import { type MessageModel, type Model, nestedBodies } from "./model.ts";
+import { type Renderers, walk } from "./walk.ts";
 
 const isSigned = (t: string) => t.startsWith("int");
 
@@ -58,6 +60,16 @@ function decode(size: number, signed: boolean): string[] {
 }
 
 type Mode = "nt" | "tree";
+
+/**
+ * Where a Lua reader is in the body: its indentation, the loop index that numbers a labelled
+ * subtree (label), and the index of the innermost loop (idx).
+ */
+interface LuaContext {
+  readonly ind: string;
+  readonly label?: string;
+  readonly idx: string;
+}
 
 /**
  * The fields a value-line element shows (column, param, tupleColumn), as constant tables of FS
@@ -158,258 +170,232 @@ function reader(model: Model, m: MessageModel, mode: Mode): string {
   };
   walkLayout(m.body);
 
-  const emit = (els: readonly Element[], ind: string, label?: string, idx = "0"): void => {
-    for (const e of els) {
-      switch (e.kind) {
-        case "int": {
-          const size = e.size ?? sizeOf(e.field.type);
-          out.lines.push(`${ind}if p + ${size} > e then return ovr(c) end`);
-          if (tree) out.lines.push(`${ind}if ${wants(e.field)} then ADD(t, ${key(e.field)}, tvb(p, ${size})) end`);
-          if (
-            neededVar(e.bind) &&
-            e.bind &&
-            (inTable.has(e.bind) || structural.has(e.bind) || e.bind.startsWith("$"))
-          ) {
-            for (const l of decode(size, isSigned(e.field.type))) out.lines.push(`${ind}${l}`);
-            bind(ind, e.bind, "x");
-          }
-          out.lines.push(`${ind}p = p + ${size}`);
-          break;
-        }
-        case "string":
-          out.lines.push(`${ind}z = sfind(s, "\\0", p + 1, true)`, `${ind}if not z or z > e then return unterm(c) end`);
-          if (tree)
-            out.lines.push(`${ind}if ${wants(e.field)} then ADDPF(t, ${key(e.field)}, tvb(p, z - p), ENC_UTF_8) end`);
-          bind(ind, e.bind, "ssub(s, p + 1, z - 1)");
-          out.lines.push(`${ind}p = z`);
-          break;
-        case "bytes": {
-          const len =
-            typeof e.length === "number" ? String(e.length) : e.length === "rest" ? "e - p" : use(e.length.slice(1));
-          out.lines.push(`${ind}n = ${len}`, `${ind}if n > 0 then`, `${ind}  if p + n > e then return ovr(c) end`);
-          if (tree) out.lines.push(`${ind}  if ${wants(e.field)} then ADD(t, ${key(e.field)}, tvb(p, n)) end`);
-          bind(`${ind}  `, e.bind, "ssub(s, p + 1, p + n)");
-          out.lines.push(`${ind}  p = p + n`, `${ind}end`);
-          break;
-        }
-        case "repeat": {
-          const d = ++out.depth;
-          const count = use(e.count.slice(1));
-          const fixed = tree ? undefined : fixedSkip(e.body, neededVar, neededList);
-          if (fixed !== undefined) {
-            // Integers nobody reads: the whole list at once.
-            out.lines.push(
-              `${ind}n = ${count} * ${fixed}`,
-              `${ind}if n > 0 then`,
-              `${ind}  if p + n > e then return ovr(c) end`,
-              `${ind}  p = p + n`,
-              `${ind}end`,
-            );
-            break;
-          }
-          const loopAt = out.lines.length;
-          out.lines.push(`${ind}for i${d} = 0, ${count} - 1 do`);
-          if (e.label && tree) {
-            out.lines.push(
-              `${ind}  local t${d}, p${d} = t, p`,
-              `${ind}  if vis then t = ADD(t, tvb(p, 0), ${q(`${e.label} `)} .. (i${d} + 1)) end`,
-            );
-            emit(e.body, `${ind}  `, undefined, `i${d}`);
-            out.lines.push(`${ind}  if vis then t:set_len(p - p${d}) t = t${d} end`);
-          } else emit(e.body, `${ind}  `, e.label ? undefined : `i${d}`, `i${d}`);
-          out.lines.push(`${ind}end`);
-          // An index the body does not use is named _ (luacheck).
-          if (!out.lines.slice(loopAt + 1).some((l) => new RegExp(`\\bi${d}\\b`).test(l)))
-            out.lines[loopAt] = `${ind}for _ = 0, ${count} - 1 do`;
-          break;
-        }
-        case "untilZero":
-          out.lines.push(`${ind}while p < e and sbyte(s, p + 1) ~= 0 do`);
-          emit(e.body, `${ind}  `);
-          out.lines.push(`${ind}end`, `${ind}if p < e then p = p + 1 else return ovr(c) end`);
-          break;
-        case "switch": {
-          const d = ++out.depth;
-          // Cases that decode nothing more than the fallback does are left to it.
-          const code = (b: readonly Element[]) => {
-            const saved = out.lines;
-            out.lines = [];
-            emit(b, `${ind}  `, label, idx);
-            const text = out.lines;
-            out.lines = saved;
-            return text;
-          };
-          const otherwise = code(e.otherwise);
-          const cases = e.cases
-            .map(([value, b]) => [value, code(b)] as const)
-            .filter(([, c]) => c.join("\n") !== otherwise.join("\n"));
-          if (cases.length === 0) {
-            for (const l of otherwise) out.lines.push(l.slice(2));
-            break;
-          }
-          out.lines.push(`${ind}local s${d} = ${use(e.on.slice(1))}`);
-          cases.forEach(([value, c], i) => {
-            out.lines.push(`${ind}${i === 0 ? "if" : "elseif"} s${d} == ${value} then`, ...c);
-          });
-          if (otherwise.length > 0) out.lines.push(`${ind}else`, ...otherwise);
-          out.lines.push(`${ind}end`);
-          break;
-        }
-        case "tree": {
-          if (!tree) {
-            emit(e.body, ind, undefined, idx);
-            break;
-          }
-          const d = ++out.depth;
-          const lbl = label ? `${q(`${e.label} `)} .. (${label} + 1)` : q(e.label);
-          out.lines.push(`${ind}local t${d}, p${d} = t, p`, `${ind}if vis then t = ADD(t, tvb(p, 0), ${lbl}) end`);
-          emit(e.body, ind, undefined, idx);
-          out.lines.push(`${ind}if vis then t:set_len(p - p${d}) t = t${d} end`);
-          break;
-        }
-        case "attributes":
-          if (tree)
-            out.lines.push(
-              `${ind}attributes(c, t, ${vref(e.from.slice(1))}, ${e.gs2}, { ${e.keys.map(([k, f]) => `${k} = ${key(f)}`).join(", ")} }, ${key(e.cbind)}, ${key(e.authzid)}, ${key(e.other)})`,
-            );
-          break;
-        case "remember":
-          if (neededList(e.list))
-            out.lines.push(`${ind}remember(c, ${q(e.list)}, ${e.vars.map((x) => vref(x)).join(", ")})`);
-          break;
-        case "column":
-        case "param":
-          if (tree) {
-            const set =
-              e.kind === "column"
-                ? fieldSet(
-                    { len: e.length, data: e.data, name: e.name, type: e.type, value: e.value },
-                    key,
-                    `${m.fn}_col`,
-                  )
-                : fieldSet({ len: e.length, data: e.data, type: e.type, value: e.value }, key, `${m.fn}_param`);
-            out.lines.push(
-              e.kind === "column"
-                ? `${ind}p = column(c, t, s, p, e, ${idx}, ${set})`
-                : `${ind}p = param(c, t, s, p, e, ${idx}, ${set}, ${q(e.formats)})`,
-              `${ind}if not p then return nil end`,
-            );
-          } else
-            out.lines.push(
-              `${ind}if p + 4 > e then return ovr(c) end`,
-              `${ind}do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) n = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end`,
-              `${ind}p = p + 4`,
-              // A length of 2^31 or more is negative (NULL is -1): nothing follows.
-              `${ind}if n > 0 and n < 2147483648 then`,
-              `${ind}  if p + n > e then return ovr(c) end`,
-              `${ind}  p = p + n`,
-              `${ind}end`,
-            );
-          break;
-        case "lookup": {
-          if (!tree && !neededVar(e.bind)) break;
-          const args = `T.${e.table}, ${vref(e.from.slice(1))}, ${e.prefix ?? "nil"}, ${!!e.firstWord}`;
-          out.lines.push(
-            `${ind}x = ${e.replication ? "c.core.replication and " : ""}lookup(${args})`,
-            `${ind}if x then`,
-          );
-          if (tree) out.lines.push(`${ind}  if ${wants(e.field)} then GEN(ADD(t, ${key(e.field)}, r0, x)) end`);
-          bind(`${ind}  `, e.bind, "x");
-          out.lines.push(`${ind}end`);
-          break;
-        }
-        case "text": {
-          if (!tree && !neededVar(e.bind)) break;
-          out.lines.push(`${ind}x = pg_value_text(${e.oid}, 1, ssub(s, p - ${e.size - 1}, p))`);
-          if (tree)
-            out.lines.push(
-              `${ind}if ${wants(e.field)} then GEN(ADD(t, ${key(e.field)}, tvb(p - ${e.size}, 0), x)) end`,
-            );
-          bind(ind, e.bind, "x");
-          break;
-        }
-        case "payload":
-          out.lines.push(
-            tree
-              ? `${ind}p = payload_tree(c, v, s, p, e, t, P.${e.set}, ${key(e.field)}, ${key(e.type)})`
-              : `${ind}p = payload_nt(c, v, s, p, e, P.${e.set})`,
-            `${ind}if not p then return nil end`,
-          );
-          break;
-        case "tupleColumn": {
-          const valued = Object.keys(e.formats).map(Number);
-          if (tree) {
-            // The kinds as strings (one character each, the format as a digit): constants, no table per call.
-            const kinds = valued.map((k) => String.fromCharCode(k)).join("");
-            const digits = Object.values(e.formats).join("");
-            const empty = e.empty.map((k) => String.fromCharCode(k)).join("");
-            const set = fieldSet(
-              { kind: e.marker, len: e.length, data: e.data, name: e.name, type: e.type, value: e.value },
-              key,
-              `${m.fn}_tuple`,
-            );
-            out.lines.push(
-              `${ind}p = tuple_column(c, t, s, p, e, ${idx}, ${set}, ${q(kinds)}, ${q(digits)}, ${q(empty)})`,
-              `${ind}if not p then return nil end`,
-            );
-          } else {
-            const isOne = (ks: readonly number[]) => ks.map((k) => `x == ${k}`).join(" or ");
-            out.lines.push(
-              `${ind}if p + 1 > e then return ovr(c) end`,
-              `${ind}x = sbyte(s, p + 1)`,
-              `${ind}p = p + 1`,
-              `${ind}if ${isOne(valued)} then`,
-              `${ind}  if p + 4 > e then return ovr(c) end`,
-              `${ind}  n = i32(s, p + 1)`,
-              `${ind}  p = p + 4`,
-              `${ind}  if n > 0 then`,
-              `${ind}    if p + n > e then return ovr(c) end`,
-              `${ind}    p = p + n`,
-              `${ind}  end`,
-              `${ind}elseif not (${isOne(e.empty)}) then`,
-              `${ind}  return unknown_kind(c, x)`,
-              `${ind}end`,
-            );
-          }
-          break;
-        }
-        case "relation":
-          if (tree)
-            out.lines.push(
-              `${ind}x = relation(c, ${vref(e.from.slice(1))})`,
-              `${ind}if x and ${wants(e.field)} then GEN(ADD(t, ${key(e.field)}, r0, x)) end`,
-            );
-          else if (neededVar(e.bind)) out.lines.push(`${ind}x = relation(c, ${vref(e.from.slice(1))})`);
-          else break;
-          if (neededVar(e.bind)) out.lines.push(`${ind}if x then ${vref(e.bind as string)} = x end`);
-          break;
-        case "optional":
-          out.lines.push(`${ind}if p < e then`);
-          emit(e.body, `${ind}  `, label, idx);
-          out.lines.push(`${ind}end`);
-          break;
-        case "options":
-          if (tree || needs.options)
-            out.lines.push(
-              `${ind}options(c, ${tree ? "t" : "nil"}, v, ${vref(e.from.slice(1))}, ${vref(e.when)}, ${key(e.field)})`,
-            );
-          break;
-        case "copyStatement":
-          if (tree || needs.copyStatement)
-            out.lines.push(`${ind}copy_statement(c, ${tree ? "t" : "nil"}, ${vref(e.from.slice(1))}, ${key(e.field)})`);
-          break;
-        case "copyRows":
-          if (tree || needs.copyRows)
-            out.lines.push(
-              `${ind}p = copy_rows(c, ${tree ? "t" : "nil"}, s, p, e, ${key(e.field)}, ${copyKeys(key, e)})`,
-            );
-          else out.lines.push(`${ind}p = e`);
-          break;
+  const valueLine = (e: Extract<Element, { kind: "column" | "param" }>, { ind, idx }: LuaContext): void => {
+    if (tree) {
+      const set =
+        e.kind === "column"
+          ? fieldSet({ len: e.length, data: e.data, name: e.name, type: e.type, value: e.value }, key, `${m.fn}_col`)
+          : fieldSet({ len: e.length, data: e.data, type: e.type, value: e.value }, key, `${m.fn}_param`);
+      out.lines.push(
+        e.kind === "column"
+          ? `${ind}p = column(c, t, s, p, e, ${idx}, ${set})`
+          : `${ind}p = param(c, t, s, p, e, ${idx}, ${set}, ${q(e.formats)})`,
+        `${ind}if not p then return nil end`,
+      );
+    } else
+      out.lines.push(
+        `${ind}if p + 4 > e then return ovr(c) end`,
+        `${ind}do local b1, b2, b3, b4 = sbyte(s, p + 1, p + 4) n = ((b1 * 256 + b2) * 256 + b3) * 256 + b4 end`,
+        `${ind}p = p + 4`,
+        // A length of 2^31 or more is negative (NULL is -1): nothing follows.
+        `${ind}if n > 0 and n < 2147483648 then`,
+        `${ind}  if p + n > e then return ovr(c) end`,
+        `${ind}  p = p + n`,
+        `${ind}end`,
+      );
+  };
+  const r: Renderers<LuaContext> = {
+    int: (e, { ind }) => {
+      const size = e.size ?? sizeOf(e.field.type);
+      out.lines.push(`${ind}if p + ${size} > e then return ovr(c) end`);
+      if (tree) out.lines.push(`${ind}if ${wants(e.field)} then ADD(t, ${key(e.field)}, tvb(p, ${size})) end`);
+      if (neededVar(e.bind) && e.bind && (inTable.has(e.bind) || structural.has(e.bind) || e.bind.startsWith("$"))) {
+        for (const l of decode(size, isSigned(e.field.type))) out.lines.push(`${ind}${l}`);
+        bind(ind, e.bind, "x");
       }
-    }
+      out.lines.push(`${ind}p = p + ${size}`);
+    },
+    string: (e, { ind }) => {
+      out.lines.push(`${ind}z = sfind(s, "\\0", p + 1, true)`, `${ind}if not z or z > e then return unterm(c) end`);
+      if (tree)
+        out.lines.push(`${ind}if ${wants(e.field)} then ADDPF(t, ${key(e.field)}, tvb(p, z - p), ENC_UTF_8) end`);
+      bind(ind, e.bind, "ssub(s, p + 1, z - 1)");
+      out.lines.push(`${ind}p = z`);
+    },
+    bytes: (e, { ind }) => {
+      const len =
+        typeof e.length === "number" ? String(e.length) : e.length === "rest" ? "e - p" : use(e.length.slice(1));
+      out.lines.push(`${ind}n = ${len}`, `${ind}if n > 0 then`, `${ind}  if p + n > e then return ovr(c) end`);
+      if (tree) out.lines.push(`${ind}  if ${wants(e.field)} then ADD(t, ${key(e.field)}, tvb(p, n)) end`);
+      bind(`${ind}  `, e.bind, "ssub(s, p + 1, p + n)");
+      out.lines.push(`${ind}  p = p + n`, `${ind}end`);
+    },
+    repeat: (e, { ind }) => {
+      const d = ++out.depth;
+      const count = use(e.count.slice(1));
+      const fixed = tree ? undefined : fixedSkip(e.body, neededVar, neededList);
+      if (fixed !== undefined) {
+        // Integers nobody reads: the whole list at once.
+        out.lines.push(
+          `${ind}n = ${count} * ${fixed}`,
+          `${ind}if n > 0 then`,
+          `${ind}  if p + n > e then return ovr(c) end`,
+          `${ind}  p = p + n`,
+          `${ind}end`,
+        );
+        return;
+      }
+      const loopAt = out.lines.length;
+      out.lines.push(`${ind}for i${d} = 0, ${count} - 1 do`);
+      if (e.label && tree) {
+        out.lines.push(
+          `${ind}  local t${d}, p${d} = t, p`,
+          `${ind}  if vis then t = ADD(t, tvb(p, 0), ${q(`${e.label} `)} .. (i${d} + 1)) end`,
+        );
+        walk(e.body, r, { ind: `${ind}  `, idx: `i${d}` });
+        out.lines.push(`${ind}  if vis then t:set_len(p - p${d}) t = t${d} end`);
+      } else walk(e.body, r, { ind: `${ind}  `, label: e.label ? undefined : `i${d}`, idx: `i${d}` });
+      out.lines.push(`${ind}end`);
+      // An index the body does not use is named _ (luacheck).
+      if (!out.lines.slice(loopAt + 1).some((l) => new RegExp(`\\bi${d}\\b`).test(l)))
+        out.lines[loopAt] = `${ind}for _ = 0, ${count} - 1 do`;
+    },
+    untilZero: (e, { ind }) => {
+      out.lines.push(`${ind}while p < e and sbyte(s, p + 1) ~= 0 do`);
+      walk(e.body, r, { ind: `${ind}  `, idx: "0" });
+      out.lines.push(`${ind}end`, `${ind}if p < e then p = p + 1 else return ovr(c) end`);
+    },
+    switch: (e, { ind, label, idx }) => {
+      const d = ++out.depth;
+      // Cases that decode nothing more than the fallback does are left to it.
+      const code = (b: readonly Element[]) => {
+        const saved = out.lines;
+        out.lines = [];
+        walk(b, r, { ind: `${ind}  `, label, idx });
+        const text = out.lines;
+        out.lines = saved;
+        return text;
+      };
+      const otherwise = code(e.otherwise);
+      const cases = e.cases
+        .map(([value, b]) => [value, code(b)] as const)
+        .filter(([, c]) => c.join("\n") !== otherwise.join("\n"));
+      if (cases.length === 0) {
+        for (const l of otherwise) out.lines.push(l.slice(2));
+        return;
+      }
+      out.lines.push(`${ind}local s${d} = ${use(e.on.slice(1))}`);
+      cases.forEach(([value, c], i) => {
+        out.lines.push(`${ind}${i === 0 ? "if" : "elseif"} s${d} == ${value} then`, ...c);
+      });
+      if (otherwise.length > 0) out.lines.push(`${ind}else`, ...otherwise);
+      out.lines.push(`${ind}end`);
+    },
+    tree: (e, { ind, label, idx }) => {
+      if (!tree) {
+        walk(e.body, r, { ind, idx });
+        return;
+      }
+      const d = ++out.depth;
+      const lbl = label ? `${q(`${e.label} `)} .. (${label} + 1)` : q(e.label);
+      out.lines.push(`${ind}local t${d}, p${d} = t, p`, `${ind}if vis then t = ADD(t, tvb(p, 0), ${lbl}) end`);
+      walk(e.body, r, { ind, idx });
+      out.lines.push(`${ind}if vis then t:set_len(p - p${d}) t = t${d} end`);
+    },
+    attributes: (e, { ind }) => {
+      if (tree)
+        out.lines.push(
+          `${ind}attributes(c, t, ${vref(e.from.slice(1))}, ${e.gs2}, { ${e.keys.map(([k, f]) => `${k} = ${key(f)}`).join(", ")} }, ${key(e.cbind)}, ${key(e.authzid)}, ${key(e.other)})`,
+        );
+    },
+    remember: (e, { ind }) => {
+      if (neededList(e.list))
+        out.lines.push(`${ind}remember(c, ${q(e.list)}, ${e.vars.map((x) => vref(x)).join(", ")})`);
+    },
+    column: valueLine,
+    param: valueLine,
+    lookup: (e, { ind }) => {
+      if (!tree && !neededVar(e.bind)) return;
+      const args = `T.${e.table}, ${vref(e.from.slice(1))}, ${e.prefix ?? "nil"}, ${!!e.firstWord}`;
+      out.lines.push(`${ind}x = ${e.replication ? "c.core.replication and " : ""}lookup(${args})`, `${ind}if x then`);
+      if (tree) out.lines.push(`${ind}  if ${wants(e.field)} then GEN(ADD(t, ${key(e.field)}, r0, x)) end`);
+      bind(`${ind}  `, e.bind, "x");
+      out.lines.push(`${ind}end`);
+    },
+    text: (e, { ind }) => {
+      if (!tree && !neededVar(e.bind)) return;
+      out.lines.push(`${ind}x = pg_value_text(${e.oid}, 1, ssub(s, p - ${e.size - 1}, p))`);
+      if (tree)
+        out.lines.push(`${ind}if ${wants(e.field)} then GEN(ADD(t, ${key(e.field)}, tvb(p - ${e.size}, 0), x)) end`);
+      bind(ind, e.bind, "x");
+    },
+    payload: (e, { ind }) => {
+      out.lines.push(
+        tree
+          ? `${ind}p = payload_tree(c, v, s, p, e, t, P.${e.set}, ${key(e.field)}, ${key(e.type)})`
+          : `${ind}p = payload_nt(c, v, s, p, e, P.${e.set})`,
+        `${ind}if not p then return nil end`,
+      );
+    },
+    tupleColumn: (e, { ind, idx }) => {
+      const valued = Object.keys(e.formats).map(Number);
+      if (tree) {
+        // The kinds as strings (one character each, the format as a digit): constants, no table per call.
+        const kinds = valued.map((k) => String.fromCharCode(k)).join("");
+        const digits = Object.values(e.formats).join("");
+        const empty = e.empty.map((k) => String.fromCharCode(k)).join("");
+        const set = fieldSet(
+          { kind: e.marker, len: e.length, data: e.data, name: e.name, type: e.type, value: e.value },
+          key,
+          `${m.fn}_tuple`,
+        );
+        out.lines.push(
+          `${ind}p = tuple_column(c, t, s, p, e, ${idx}, ${set}, ${q(kinds)}, ${q(digits)}, ${q(empty)})`,
+          `${ind}if not p then return nil end`,
+        );
+      } else {
+        const isOne = (ks: readonly number[]) => ks.map((k) => `x == ${k}`).join(" or ");
+        out.lines.push(
+          `${ind}if p + 1 > e then return ovr(c) end`,
+          `${ind}x = sbyte(s, p + 1)`,
+          `${ind}p = p + 1`,
+          `${ind}if ${isOne(valued)} then`,
+          `${ind}  if p + 4 > e then return ovr(c) end`,
+          `${ind}  n = i32(s, p + 1)`,
+          `${ind}  p = p + 4`,
+          `${ind}  if n > 0 then`,
+          `${ind}    if p + n > e then return ovr(c) end`,
+          `${ind}    p = p + n`,
+          `${ind}  end`,
+          `${ind}elseif not (${isOne(e.empty)}) then`,
+          `${ind}  return unknown_kind(c, x)`,
+          `${ind}end`,
+        );
+      }
+    },
+    relation: (e, { ind }) => {
+      if (tree)
+        out.lines.push(
+          `${ind}x = relation(c, ${vref(e.from.slice(1))})`,
+          `${ind}if x and ${wants(e.field)} then GEN(ADD(t, ${key(e.field)}, r0, x)) end`,
+        );
+      else if (neededVar(e.bind)) out.lines.push(`${ind}x = relation(c, ${vref(e.from.slice(1))})`);
+      else return;
+      if (neededVar(e.bind)) out.lines.push(`${ind}if x then ${vref(e.bind as string)} = x end`);
+    },
+    optional: (e, { ind, label, idx }) => {
+      out.lines.push(`${ind}if p < e then`);
+      walk(e.body, r, { ind: `${ind}  `, label, idx });
+      out.lines.push(`${ind}end`);
+    },
+    options: (e, { ind }) => {
+      if (tree || needs.options)
+        out.lines.push(
+          `${ind}options(c, ${tree ? "t" : "nil"}, v, ${vref(e.from.slice(1))}, ${vref(e.when)}, ${key(e.field)})`,
+        );
+    },
+    copyStatement: (e, { ind }) => {
+      if (tree || needs.copyStatement)
+        out.lines.push(`${ind}copy_statement(c, ${tree ? "t" : "nil"}, ${vref(e.from.slice(1))}, ${key(e.field)})`);
+    },
+    copyRows: (e, { ind }) => {
+      if (tree || needs.copyRows)
+        out.lines.push(`${ind}p = copy_rows(c, ${tree ? "t" : "nil"}, s, p, e, ${key(e.field)}, ${copyKeys(key, e)})`);
+      else out.lines.push(`${ind}p = e`);
+    },
   };
 
-  emit(m.body, "  ");
+  walk(m.body, r, { ind: "  ", idx: "0" });
   const body = out.lines;
   const used = body.join("\n");
   const temps = ["z", "n", "x"].filter((l) => new RegExp(`(?<![.\\w])${l} = `).test(used));
