@@ -596,6 +596,55 @@ interface CallContext {
   paramTypes?: (m: MessageMeta, v: Vars) => readonly Remembered[] | undefined;
   /** The fields to decode (Body.want); undefined: all. */
   select?: ReadonlySet<string>;
+  /** The header fields the selection keeps (headerKeeps); undefined: none. */
+  header?: HeaderKeeps;
+}
+
+/** Which of the header fields that every message has are decoded. */
+interface HeaderKeeps {
+  readonly msg: boolean;
+  readonly type: boolean;
+  readonly length: boolean;
+  readonly frontend: boolean;
+  readonly txStatus: boolean;
+}
+
+function headerKeeps(select: ReadonlySet<string> | undefined): HeaderKeeps | undefined {
+  const k = {
+    msg: keeps(select, F.msg),
+    type: keeps(select, F.type),
+    length: keeps(select, F.length),
+    frontend: keeps(select, F.frontend),
+    txStatus: keeps(select, F.txStatus),
+  };
+  return Object.values(k).some(Boolean) ? k : undefined;
+}
+
+/** How a message is framed: a type byte and a length, a length only (startup), or one byte. */
+type Shape = "typed" | "untyped" | "single";
+
+/**
+ * One call of dissectCall: what its steps read, the state they move on, and the message framed at
+ * the current offset (shape, hdr: the header bytes before the length, size: the whole message).
+ */
+interface CallState {
+  readonly buf: Uint8Array;
+  /** The bytes captured; total (below) counts those the capture cut off too. */
+  readonly caplen: number;
+  readonly total: number;
+  readonly frame: number;
+  readonly streamBase: number;
+  readonly fe: boolean;
+  readonly canDesegment: boolean;
+  /** Decrypted data handed back by TLS: the TLS hand-over and new-connection checks do not apply. */
+  readonly inTls: boolean;
+  readonly cx: CallContext;
+  S: ConnState;
+  /** How the call ends when a step stops it early (more bytes wanted, TLS from here on). */
+  end?: CallResult;
+  shape: Shape;
+  hdr: number;
+  size: number;
 }
 
 /**
@@ -610,172 +659,219 @@ export function dissectCall(
   fe: boolean,
   canDesegment: boolean,
   total: number,
-  /** Decrypted data handed back by TLS: the TLS hand-over and new-connection checks do not apply. */
   inTls: boolean,
   cx: CallContext,
 ): CallResult {
-  const { links, answering, paramTypes, select, out: items } = cx;
-  const caplen = buf.length;
-  const keep = (f: FieldInfo) => keeps(select, f);
-  // The header fields kept, asked once per call.
-  const kMsg = keep(F.msg);
-  const kType = keep(F.type);
-  const kLength = keep(F.length);
-  const kFrontend = keep(F.frontend);
-  const kTx = keep(F.txStatus);
-  const keepHeader = kMsg || kType || kLength || kFrontend || kTx;
-  const dir = fe ? "F" : "B";
-  const typed = TYPED[dir];
-  const item = (name: string | null, label: string, off: number, size: number, fields: DecodedField[]) =>
-    newItem(items, frame, fe, name, label, streamBase + off, size, fields);
+  const c: CallState = {
+    buf,
+    caplen: buf.length,
+    total,
+    frame,
+    streamBase,
+    fe,
+    canDesegment,
+    inTls,
+    cx,
+    S,
+    end: undefined,
+    shape: "typed",
+    hdr: 0,
+    size: 0,
+  };
   let off = 0;
-  while (off < total) {
-    if (off >= caplen) break;
-    if (fe && off === 0 && !inTls && (S.clientFraming === "typed" || S.tls) && newConnection(buf)) {
-      // A client reusing the address and port pair of an earlier connection starts over.
-      S = INITIAL_STATE;
-      cx.onRestart?.();
-    }
-    if (S.tls && !inTls) return { S, tlsFrom: off };
-    if (S.gss) {
-      item(null, "PostgreSQL: GSSAPI-encrypted data", off, caplen - off, [
-        field(F.undecoded, buf.slice(off, caplen), 0, caplen - off),
-      ]);
-      break;
-    }
-    const first = buf[off];
-    let shape: "typed" | "untyped" | "single" = "typed";
-    if (fe && S.clientFraming === "startup") {
-      if (first === 22 && !inTls) {
-        S = change(S, { tls: true });
-        continue;
-      }
-      if (first === 0) shape = "untyped";
-      else S = change(S, { clientFraming: "typed" });
-    } else if (!fe && S.answerTo && (first === 83 || first === 78 || first === 71)) shape = "single";
-
-    let g: Group | undefined;
-    let hdr: number;
-    let size = 1;
-    if (shape === "single") {
-      g = GROUPS["B:single"];
-      hdr = 0;
-    } else {
-      hdr = shape === "typed" ? 1 : 0;
-      if (off + hdr + 4 > total || off + hdr + 4 > caplen) {
-        if (off + hdr + 4 > total && canDesegment) return { S, desegment: { offset: off, need: "one" } };
-        item(null, "PostgreSQL: partial message", off, caplen - off, [
-          expertField(EXPERTS.truncated.abbrev, "Message cut short in the capture"),
-        ]).info = undefined;
-        break;
-      }
-      const len = u32(buf, off + hdr);
-      g = shape === "typed" ? typed[first] : GROUPS[`${dir}:untyped`];
-      if (!g || len < g.min || len > g.max) {
-        const stop = resyncPoint(buf, off + 1, dir, total);
-        const fields: DecodedField[] = [
-          g
-            ? expertField(EXPERTS.badLength.abbrev, `Invalid message length ${len}`)
-            : expertField(EXPERTS.unknownType.abbrev, `Unknown ${fe ? "frontend" : "backend"} message type ${first}`),
-        ];
-        if (stop > off) fields.push(field(F.undecoded, buf.slice(off, stop), 0, stop - off));
-        fields.push(expertField(EXPERTS.resync.abbrev, `Skipped ${stop - off} bytes to find the next message`));
-        item(null, "PostgreSQL: undecoded data", off, stop - off, fields).info = g ? "Bad length" : "Unknown message";
-        off = stop;
-        continue;
-      }
-      size = hdr + len;
-    }
-    if (off + size > total && canDesegment) {
-      return { S, desegment: { offset: off, need: off + size - total } };
-    }
-    if (!fe) {
-      // Execute's rows are its portal's (columns, result formats), whatever came in between.
-      const a = answering?.();
-      if (a !== undefined) {
-        const columns = a.columns ?? a.stmt?.columns;
-        if (columns !== undefined && columns !== S.columns) S = change(S, { columns });
-        if (a.formats !== undefined && a.formats !== S.rformats) S = change(S, { rformats: a.formats });
-      }
-    }
-    // The variant whose selector holds; the last one (the group's fallback) when none does.
-    let m = g.variants[g.variants.length - 1];
-    for (const v of g.variants) {
-      if (selects(v, S, buf, off + hdr + 4)) {
-        m = v;
-        break;
-      }
-    }
-    const fields: DecodedField[] = [];
-    if (keepHeader) {
-      if (kMsg) fields.push(field(F.msg, m.name, 0, 0));
-      if (shape === "typed") {
-        if (kType) fields.push(field(F.type, String.fromCharCode(first), 0, 1));
-        if (kLength) fields.push(field(F.length, u32(buf, off + 1), 1, 4));
-      } else if (shape === "untyped" && kLength) fields.push(field(F.length, u32(buf, off), 0, 4));
-      if (kFrontend) fields.push(field(F.frontend, fe, 0, 0));
-      if (S.txStatus !== undefined && kTx) fields.push(field(F.txStatus, S.txStatus, 0, 0));
-    }
-    const it = newItem(
-      items,
-      frame,
-      fe,
-      m.name,
-      labelOf(m.name),
-      streamBase + off,
-      Math.min(size, caplen - off),
-      fields,
-    );
-    it.info = m.name;
-    it.meta = m;
-    if (off + size > caplen) {
-      fields.push(
-        expertField(EXPERTS.truncated.abbrev, `Message cut short in the capture (${caplen - off} of ${size} bytes)`),
-      );
-      break;
-    }
-    const bodylen = size - hdr - (shape === "single" ? 0 : 4);
-    const b = new Body(buf, off, off + size - bodylen, off + size, fields);
-    b.columns = S.columns;
-    b.rformats = S.rformats;
-    b.st = S;
-    b.fe = fe;
-    b.want = select;
-    if (m.objects?.params && paramTypes) b.paramTypes = (v) => paramTypes(m, v);
-    b.vars.bodylen = bodylen;
-    if (
-      (m.fixedLength !== undefined && m.fixedLength !== size - hdr) ||
-      (m.maxLength !== undefined && size - hdr > m.maxLength)
-    ) {
-      b.expert(EXPERTS.badLength.abbrev, `Invalid message length ${size - hdr}`);
-    }
-    m.parse(b);
-    b.finish();
-    const phase = m.allowed ? phaseOf(S, fe) : undefined;
-    if (phase !== undefined && !m.allowed?.includes(phase)) {
-      fields.push(expertField(EXPERTS.unexpectedMessage.abbrev, `${m.name} is not allowed ${PHASE_TEXT[phase]}`));
-    }
-    if (links) links(m, fe, it as DecodedMessage, b.vars, b.lists, fields);
-    const findings = m.findings;
-    if (findings !== undefined) {
-      for (const f of findings) {
-        if (holds(f.when, S, b.vars, inTls)) fields.push(expertField(f.expert.abbrev, render(f.text, b.vars)));
-      }
-    }
-    it.vars = b.vars;
-    const sub = b.picked;
-    if (sub) {
-      it.sub = sub.name as MessageName;
-      it.subMeta = sub;
-    }
-    // Selective: rendered when asked (messageInfo), as only some messages' are.
-    it.info = select === undefined ? renderInfo(m, sub, b.vars) : undefined;
-    if (!fe && S.answerTo && shape === "typed") S = change(S, { answerTo: undefined });
-    S = applyEffects(S, m.effects, b);
-    if (sub) S = applyEffects(S, sub.effects, b);
-    off += size;
+  while (off < total && off < c.caplen) {
+    const g = frameAt(c, off);
+    if (g === undefined) return c.end ?? { S: c.S };
+    if (typeof g === "number") off = g;
+    else if (decodeMessage(c, off, g)) off += c.size;
+    else break;
   }
-  return { S };
+  return { S: c.S };
+}
+
+/** Adds an item to the call's output. */
+function callItem(c: CallState, name: string | null, label: string, off: number, size: number, fields: DecodedField[]) {
+  return newItem(c.cx.out, c.frame, c.fe, name, label, c.streamBase + off, size, fields);
+}
+
+/**
+ * Frames the message at off: its group (c.shape, c.hdr, c.size set); or the offset to go on from
+ * when there is none there (bytes skipped to resynchronise, or a state change at the same
+ * offset); or undefined when the call ends (c.end says how, when it asks for something).
+ */
+function frameAt(c: CallState, off: number): Group | number | undefined {
+  const { buf, fe, inTls, caplen, total } = c;
+  if (fe && off === 0 && !inTls && (c.S.clientFraming === "typed" || c.S.tls) && newConnection(buf)) {
+    // A client reusing the address and port pair of an earlier connection starts over.
+    c.S = INITIAL_STATE;
+    c.cx.onRestart?.();
+  }
+  if (c.S.tls && !inTls) {
+    c.end = { S: c.S, tlsFrom: off };
+    return undefined;
+  }
+  if (c.S.gss) {
+    callItem(c, null, "PostgreSQL: GSSAPI-encrypted data", off, caplen - off, [
+      field(F.undecoded, buf.slice(off, caplen), 0, caplen - off),
+    ]);
+    return undefined;
+  }
+  const first = buf[off];
+  let shape: Shape = "typed";
+  if (fe && c.S.clientFraming === "startup") {
+    if (first === 22 && !inTls) {
+      // A TLS ClientHello without an SSLRequest (direct TLS): TLS from here on.
+      c.S = change(c.S, { tls: true });
+      return off;
+    }
+    if (first === 0) shape = "untyped";
+    else c.S = change(c.S, { clientFraming: "typed" });
+  } else if (!fe && c.S.answerTo && (first === 83 || first === 78 || first === 71)) shape = "single";
+  c.shape = shape;
+  if (shape === "single") {
+    c.hdr = 0;
+    c.size = 1;
+    return GROUPS["B:single"];
+  }
+  const hdr = shape === "typed" ? 1 : 0;
+  if (off + hdr + 4 > total || off + hdr + 4 > caplen) {
+    if (off + hdr + 4 > total && c.canDesegment) {
+      c.end = { S: c.S, desegment: { offset: off, need: "one" } };
+      return undefined;
+    }
+    callItem(c, null, "PostgreSQL: partial message", off, caplen - off, [
+      expertField(EXPERTS.truncated.abbrev, "Message cut short in the capture"),
+    ]).info = undefined;
+    return undefined;
+  }
+  const len = u32(buf, off + hdr);
+  const dir = fe ? "F" : "B";
+  const g = shape === "typed" ? TYPED[dir][first] : GROUPS[`${dir}:untyped`];
+  if (!g || len < g.min || len > g.max) return skipUndecoded(c, off, g, len);
+  c.hdr = hdr;
+  c.size = hdr + len;
+  if (off + c.size > total && c.canDesegment) {
+    c.end = { S: c.S, desegment: { offset: off, need: off + c.size - total } };
+    return undefined;
+  }
+  return g;
+}
+
+/** Bad bytes at off (an unknown type, or a length its type cannot have): skipped to where a message plausibly starts. */
+function skipUndecoded(c: CallState, off: number, g: Group | undefined, len: number): number {
+  const { buf, fe } = c;
+  const stop = resyncPoint(buf, off + 1, fe ? "F" : "B", c.total);
+  const fields: DecodedField[] = [
+    g
+      ? expertField(EXPERTS.badLength.abbrev, `Invalid message length ${len}`)
+      : expertField(EXPERTS.unknownType.abbrev, `Unknown ${fe ? "frontend" : "backend"} message type ${buf[off]}`),
+  ];
+  if (stop > off) fields.push(field(F.undecoded, buf.slice(off, stop), 0, stop - off));
+  fields.push(expertField(EXPERTS.resync.abbrev, `Skipped ${stop - off} bytes to find the next message`));
+  callItem(c, null, "PostgreSQL: undecoded data", off, stop - off, fields).info = g ? "Bad length" : "Unknown message";
+  return stop;
+}
+
+/**
+ * Decodes the message framed at off (frameAt) into an item, links it, and applies its effects.
+ * False when the capture cut it short: nothing after it in the buffer is decoded.
+ */
+function decodeMessage(c: CallState, off: number, g: Group): boolean {
+  const { buf, fe, caplen, cx } = c;
+  const { shape, hdr, size } = c;
+  if (!fe) {
+    // Execute's rows are its portal's (columns, result formats), whatever came in between.
+    const a = cx.answering?.();
+    if (a !== undefined) {
+      const columns = a.columns ?? a.stmt?.columns;
+      if (columns !== undefined && columns !== c.S.columns) c.S = change(c.S, { columns });
+      if (a.formats !== undefined && a.formats !== c.S.rformats) c.S = change(c.S, { rformats: a.formats });
+    }
+  }
+  const S = c.S;
+  const m = variantOf(g, S, buf, off + hdr + 4);
+  const fields = headerFields(c, m, off);
+  const it = callItem(c, m.name, labelOf(m.name), off, Math.min(size, caplen - off), fields);
+  it.info = m.name;
+  it.meta = m;
+  if (off + size > caplen) {
+    fields.push(
+      expertField(EXPERTS.truncated.abbrev, `Message cut short in the capture (${caplen - off} of ${size} bytes)`),
+    );
+    return false;
+  }
+  const b = readBody(c, m, off, fields);
+  const phase = m.allowed ? phaseOf(S, fe) : undefined;
+  if (phase !== undefined && !m.allowed?.includes(phase)) {
+    fields.push(expertField(EXPERTS.unexpectedMessage.abbrev, `${m.name} is not allowed ${PHASE_TEXT[phase]}`));
+  }
+  cx.links?.(m, fe, it as DecodedMessage, b.vars, b.lists, fields);
+  const findings = m.findings;
+  if (findings !== undefined) {
+    for (const f of findings) {
+      if (holds(f.when, S, b.vars, c.inTls)) fields.push(expertField(f.expert.abbrev, render(f.text, b.vars)));
+    }
+  }
+  it.vars = b.vars;
+  const sub = b.picked;
+  if (sub) {
+    it.sub = sub.name as MessageName;
+    it.subMeta = sub;
+  }
+  // Selective: rendered when asked (messageInfo), as only some messages' are.
+  it.info = cx.select === undefined ? renderInfo(m, sub, b.vars) : undefined;
+  let next = S;
+  if (!fe && next.answerTo && shape === "typed") next = change(next, { answerTo: undefined });
+  next = applyEffects(next, m.effects, b);
+  if (sub) next = applyEffects(next, sub.effects, b);
+  c.S = next;
+  return true;
+}
+
+/** The variant of the group whose selector holds; the last one (the group's fallback) when none does. */
+function variantOf(g: Group, S: ConnState, buf: Uint8Array, body: number): MessageMeta {
+  for (const v of g.variants) if (selects(v, S, buf, body)) return v;
+  return g.variants[g.variants.length - 1];
+}
+
+/** The fields every message has (its name, type byte, length, direction, transaction status), as the selection keeps them. */
+function headerFields(c: CallState, m: MessageMeta, off: number): DecodedField[] {
+  const fields: DecodedField[] = [];
+  const k = c.cx.header;
+  if (k === undefined) return fields;
+  const { buf, shape } = c;
+  if (k.msg) fields.push(field(F.msg, m.name, 0, 0));
+  if (shape === "typed") {
+    if (k.type) fields.push(field(F.type, String.fromCharCode(buf[off]), 0, 1));
+    if (k.length) fields.push(field(F.length, u32(buf, off + 1), 1, 4));
+  } else if (shape === "untyped" && k.length) fields.push(field(F.length, u32(buf, off), 0, 4));
+  if (k.frontend) fields.push(field(F.frontend, c.fe, 0, 0));
+  if (c.S.txStatus !== undefined && k.txStatus) fields.push(field(F.txStatus, c.S.txStatus, 0, 0));
+  return fields;
+}
+
+/** Reads the message's body with its generated reader, its fields appended to fields. */
+function readBody(c: CallState, m: MessageMeta, off: number, fields: DecodedField[]): Body {
+  const { S, hdr, size, cx } = c;
+  const bodylen = size - hdr - (c.shape === "single" ? 0 : 4);
+  const b = new Body(c.buf, off, off + size - bodylen, off + size, fields);
+  b.columns = S.columns;
+  b.rformats = S.rformats;
+  b.st = S;
+  b.fe = c.fe;
+  b.want = cx.select;
+  const paramTypes = cx.paramTypes;
+  if (m.objects?.params && paramTypes) b.paramTypes = (v) => paramTypes(m, v);
+  b.vars.bodylen = bodylen;
+  if (
+    (m.fixedLength !== undefined && m.fixedLength !== size - hdr) ||
+    (m.maxLength !== undefined && size - hdr > m.maxLength)
+  ) {
+    b.expert(EXPERTS.badLength.abbrev, `Invalid message length ${size - hdr}`);
+  }
+  m.parse(b);
+  b.finish();
+  return b;
 }
 
 interface Pending {
@@ -865,7 +961,8 @@ export class ConnectionDecoder {
   constructor(private readonly opts: ConnectionOptions = {}) {
     // After the fields: the hooks are arrow functions among them.
     const { links, restart, answering, paramTypes } = this;
-    this.tcpCall = { out: [], links, onRestart: restart, answering, paramTypes, select: opts.select };
+    const header = headerKeeps(opts.select);
+    this.tcpCall = { out: [], links, onRestart: restart, answering, paramTypes, select: opts.select, header };
     this.tlsCall = { ...this.tcpCall, onRestart: undefined };
   }
 
