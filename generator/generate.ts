@@ -7,7 +7,17 @@ import { fileURLToPath } from "node:url";
 import ejs from "ejs";
 import { BUILTIN_MISSING, KNOWN_DIFFERENCES } from "../spec/builtin.ts";
 import { tsBody, tsMessageTypes } from "./codegen.ts";
-import { luaAllReaders, luaFlags, luaInfo, luaObjects, luaTypeTable } from "./lua.ts";
+import { luaAllReaders, luaTypeTable } from "./lua.ts";
+import {
+  luaExperts,
+  luaFields,
+  luaGroups,
+  luaLookupTables,
+  luaMessages,
+  luaOpening,
+  luaPayloads,
+  luaPhaseText,
+} from "./lua-tables.ts";
 import { buildModel } from "./model.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -21,11 +31,15 @@ export function render(): Record<string, string> {
     tsBody,
     tsMessageTypes,
     luaAllReaders,
-    luaInfo,
-    luaFlags,
-    luaObjects,
-    luaString,
     luaTypeTable,
+    luaFields,
+    luaExperts,
+    luaPhaseText,
+    luaLookupTables,
+    luaOpening,
+    luaMessages,
+    luaPayloads,
+    luaGroups,
     known: KNOWN_DIFFERENCES,
     builtinMissing: BUILTIN_MISSING,
   };
@@ -39,17 +53,6 @@ export function render(): Record<string, string> {
     out[target] = ejs.render(readFileSync(file, "utf8"), ctx, { filename: file });
   }
   return out;
-}
-
-/** A Lua string literal: only printable ASCII, the rest as decimal escapes (valid in Lua 5.1-5.4). */
-export function luaString(s: string): string {
-  let r = '"';
-  for (const byte of new TextEncoder().encode(s)) {
-    if (byte === 0x22 || byte === 0x5c) r += `\\${String.fromCharCode(byte)}`;
-    else if (byte >= 0x20 && byte < 0x7f) r += String.fromCharCode(byte);
-    else r += `\\${String(byte).padStart(3, "0")}`;
-  }
-  return `${r}"`;
 }
 
 /**
