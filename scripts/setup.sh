@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Sets up a Debian 12 (or Ubuntu) machine for pgwire-dissector: tshark, the four Lua interpreters
 # and luacheck from apt, PostgreSQL 15, Chromium and Wireshark's GUI for the command line's tests,
-# then the npm packages, and the chroots with Wireshark 3.4, 4.4 and 4.6 for the cross-version
-# test (scripts/wireshark-releases.sh). Safe to run again.
+# openssl for the TLS test, then the npm packages, and the chroots with Wireshark 3.4, 4.4 and 4.6
+# for the cross-version test (scripts/wireshark-releases.sh). Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,6 +39,8 @@ command -v wireshark >/dev/null 2>&1 || need+=(wireshark-qt)
 command -v Xvfb >/dev/null 2>&1 || need+=(xvfb)
 command -v xdotool >/dev/null 2>&1 || need+=(xdotool)
 command -v import >/dev/null 2>&1 || need+=(imagemagick)
+# The TLS test makes a throwaway certificate with the openssl command.
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]} with apt" >&2
   [ $updated -eq 1 ] || $SUDO apt-get update -qq
