@@ -4,8 +4,9 @@
 // luaSide reads them from PDML), the same Info column, no Lua error, no malformed item the host
 // does not have.
 //
-// Skipped only where a chroot is missing: in CI (CI=true) that is a failure, unless the build
-// script found Debian's packages unreachable (it leaves CACHE/SUITE.unreachable).
+// Skipped where a chroot is missing; in strict mode (PGWIRE_STRICT=1, test/helpers/tools.ts, set
+// by .ci/run) that is a failure, unless the build script found Debian's packages unreachable (it
+// leaves CACHE/SUITE.unreachable) or the tests do not run as root (the chroots need it).
 
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
@@ -23,7 +24,7 @@ import {
 } from "../../src/compare.ts";
 import { FIELDS } from "../../src/decoder.ts";
 import { BIN } from "../cli/helpers.ts";
-import { hasCommand, portsOf, REAL_CAPTURES, ROOT } from "../core/helpers.ts";
+import { portsOf, REAL_CAPTURES, ROOT } from "../core/helpers.ts";
 import {
   BUILD_SCRIPT,
   CACHE,
@@ -34,11 +35,10 @@ import {
   runReleaseTshark,
   tsharkCommand,
 } from "../helpers/releases.ts";
+import { AS_ROOT, locate, missing, STRICT } from "../helpers/tools.ts";
 import { tempDir } from "./helpers.ts";
 
-const CI = process.env.CI === "true";
-const hostTshark = hasCommand("tshark");
-const HOST = hostTshark
+const HOST = locate("tshark")
   ? (/^TShark \(Wireshark\) (\d+\.\d+)/.exec(execaSync("tshark", ["-v"]).stdout)?.[1] ?? "?")
   : "none";
 
@@ -171,18 +171,23 @@ afterAll(() => {
 // up to vitest's maxConcurrency (5) at a time, to keep both cores busy.
 describe.concurrent("the plugin under other Wireshark releases", () => {
   // The reference is Debian 12's tshark, 4.0: what is normalised and pinned below is relative to it.
-  const noReference = !hostTshark ? "tshark is not installed" : HOST !== "4.0" ? `the host's tshark is ${HOST}` : null;
-  if (noReference) {
-    if (CI) it("has the host's tshark 4.0 to compare with", () => expect.fail(noReference));
-    else it.skip(`skipped: compares with tshark 4.0 (Debian 12), and ${noReference}`, () => {});
+  if (missing("tshark", "the plugin under other Wireshark releases (the host's tshark is the reference)")) {
+    it.skip("skipped: compares with tshark 4.0 (Debian 12), and tshark is not installed", () => {});
+    return;
+  }
+  if (HOST !== "4.0") {
+    const why = `the host's tshark is ${HOST}`;
+    if (STRICT) it("has the host's tshark 4.0 to compare with", () => expect.fail(why));
+    else it.skip(`skipped: compares with tshark 4.0 (Debian 12), and ${why}`, () => {});
     return;
   }
   for (const r of RELEASES) {
     const state = releaseState(r);
     const name = `Wireshark ${r.wireshark} (Debian ${r.suite}, Lua ${r.lua})`;
     if (!state.ready) {
-      // Only Debian's packages out of reach excuse a missing chroot in CI.
-      if (CI && !state.unreachable) it(`${name}: its chroot is ready`, () => expect.fail(state.reason));
+      // In strict mode only Debian's packages out of reach excuse a missing chroot, and not being
+      // root, as for every test that needs root.
+      if (STRICT && AS_ROOT && !state.unreachable) it(`${name}: its chroot is ready`, () => expect.fail(state.reason));
       else it.skip(`${name}: skipped, ${state.reason}`, () => {});
       continue;
     }
@@ -273,8 +278,9 @@ function checkRoot(r: Release): void {
 
 // The build script's ways out that need no network: Debian's packages out of reach (a mirror on a
 // closed local port), what it does with a half-built chroot and with a mount left inside one.
-const root = process.getuid?.() === 0;
-describe.skipIf(!root || !hasCommand("debootstrap"))("scripts/wireshark-releases.sh without Debian's packages", () => {
+// It needs root: not root, it is skipped (strict mode too), and debootstrap is not asked for.
+const SCRIPT_TEST = "scripts/wireshark-releases.sh without Debian's packages";
+describe.skipIf(!AS_ROOT || missing("debootstrap", SCRIPT_TEST))(SCRIPT_TEST, () => {
   const closed = { PGWIRE_DEBIAN_MIRROR: "http://127.0.0.1:9/debian" };
 
   it("says so in one line, exits 69, and the test then skips those releases", async () => {

@@ -1,6 +1,6 @@
 // Cross-checks the capture layer against tshark (skipped when tshark is not installed).
 
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
 import type { TcpData } from "../../src/capture-types.ts";
@@ -8,9 +8,9 @@ import { decodePacket } from "../../src/packet.ts";
 import { PcapWriter, parseCaptureBuffer, readCapture } from "../../src/pcap.ts";
 import { TcpSessionBuilder, writeSessions } from "../../src/synth.ts";
 import { TcpReassembler } from "../../src/tcp.ts";
+import { missing } from "../helpers/tools.ts";
 import { tempDir, text } from "./helpers.ts";
 
-const hasTshark = spawnSync("tshark", ["-v"], { stdio: "ignore" }).status === 0;
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
 
@@ -76,7 +76,7 @@ function scenario(): TcpSessionBuilder[] {
   return [a, b, c];
 }
 
-describe.skipIf(!hasTshark)("agreement with tshark", () => {
+describe.skipIf(missing("tshark", "agreement with tshark"))("agreement with tshark", () => {
   it("frames, tcp.stream, tcp.len and follow-stream bytes match", async () => {
     const path = tmp.path("scenario.pcapng");
     await writeSessions(path, scenario());

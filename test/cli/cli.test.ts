@@ -1,16 +1,15 @@
 // The pgwire command line, run as a user runs it: `node bin/pgwire.cjs ...` in a child process.
 
-import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { execa, execaSync } from "execa";
+import { execa } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
 import { PcapWriter } from "../../src/pcap.ts";
+import { locate, missing } from "../helpers/tools.ts";
 import { BIN, pgwire, ROOT } from "./helpers.ts";
 
 const SEED = "captures/seed-md5.pcapng";
-const hasTshark = spawnSync("tshark", ["-v"], { stdio: "ignore" }).status === 0;
 
 const tmp = mkdtempSync(join(tmpdir(), "pgwire-cli-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -137,7 +136,8 @@ describe("pgwire decode", { timeout: 60_000 }, () => {
 });
 
 describe("pgwire compare", { timeout: 120_000 }, () => {
-  it.skipIf(!hasTshark)("the plugin and the decoder agree on the seed capture", async () => {
+  const noTshark = missing("tshark", "pgwire compare: the tests that run tshark");
+  it.skipIf(noTshark)("the plugin and the decoder agree on the seed capture", async () => {
     const r = await pgwire(["compare", SEED]);
     expect(r.stderr).toBe("");
     expect(r.exitCode).toBe(0);
@@ -146,7 +146,7 @@ describe("pgwire compare", { timeout: 120_000 }, () => {
     expect(lines.at(-1)).toMatch(/^OK: /);
   });
 
-  it.skipIf(!hasTshark)("compares the messages inside TLS with a key log", async () => {
+  it.skipIf(noTshark)("compares the messages inside TLS with a key log", async () => {
     const r = await pgwire(["compare", "captures/tls-keylog.pcapng", "--keylog", "captures/tls-keylog.keys"]);
     expect(r.stderr).toBe("");
     expect(r.exitCode).toBe(0);
@@ -171,9 +171,9 @@ describe("pgwire compare", { timeout: 120_000 }, () => {
     expectOneErrorLine(r.stderr, /tshark/);
   });
 
-  it.skipIf(!hasTshark)("a plugin that tshark does not load: one line with tshark's Lua error, exit 3", async () => {
+  it.skipIf(noTshark)("a plugin that tshark does not load: one line with tshark's Lua error, exit 3", async () => {
     // A tshark on PATH that is handed a plugin with a syntax error instead of dissector/pgwire.lua.
-    const real = execaSync("sh", ["-c", "command -v tshark"]).stdout;
+    const real = locate("tshark") as string;
     const bin = mkdtempSync(join(tmp, "path-"));
     const bad = join(bin, "bad.lua");
     writeFileSync(bad, "local x = = 1\n");

@@ -2,22 +2,21 @@
 // with it, shows the capture through the display filter `pgwire`, and no Lua error stops it; a
 // plugin that raises a Lua error while loading is caught by the same check.
 
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
+import { missing } from "../helpers/tools.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const SCRIPT = join(ROOT, "scripts", "gui-screenshot.sh");
-const has = (cmd: string, arg = "--version") => spawnSync(cmd, [arg], { stdio: "ignore" }).error === undefined;
-const canRun = ["wireshark", "xdotool", "import"].every((c) => has(c)) && has("Xvfb", "-help");
+const GUI = "the plugin in Wireshark's GUI";
 const tmp = mkdtempSync(join(tmpdir(), "pgwire-gui-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-describe.skipIf(!canRun)("the plugin in Wireshark's GUI", { timeout: 120_000 }, () => {
+describe.skipIf(missing(["wireshark", "Xvfb", "xdotool", "import"], GUI))(GUI, { timeout: 120_000 }, () => {
   it("starts with the plugin, shows the seed's capture filtered by pgwire, and takes the screenshot", async () => {
     const out = join(tmp, "gui.png");
     const r = await execa("bash", [SCRIPT, out], { cwd: ROOT, reject: false });

@@ -2,7 +2,6 @@
 // installed with `npm install --omit=dev` into an empty folder, and every command of the installed
 // `pgwire` run there: built JavaScript, without the devDependencies (no tsx, no TypeScript).
 
-import { spawnSync } from "node:child_process";
 import { once } from "node:events";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createConnection, createServer, type Socket } from "node:net";
@@ -11,11 +10,10 @@ import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { typed, untyped } from "../core/helpers.ts";
+import { AS_ROOT, missing } from "../helpers/tools.ts";
 import { ROOT } from "./helpers.ts";
 
 const SEED = join(ROOT, "captures", "seed-md5.pcapng");
-const hasTshark = spawnSync("tshark", ["-v"], { stdio: "ignore" }).status === 0;
-const hasDumpcap = spawnSync("dumpcap", ["-v"], { stdio: "ignore" }).status === 0;
 const VERSION = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string }).version;
 
 const tmp = mkdtempSync(join(tmpdir(), "pgwire-pack-"));
@@ -117,12 +115,15 @@ describe("the npm package", { timeout: 60_000 }, () => {
     expect(readFileSync(join(dir, "pgwire.lua"), "utf8")).toBe(plugin);
   });
 
-  it.skipIf(!hasTshark)("compare: the package's plugin under tshark against its decoder", async () => {
-    const r = await pgwire(["compare", SEED]);
-    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/compared 7 frames, \d+ items, \d+ fields$/m);
-    expect(r.stdout).toMatch(/^OK: the Lua plugin and the TypeScript decoder agree$/m);
-  });
+  it.skipIf(missing("tshark", "the npm package's compare"))(
+    "compare: the package's plugin under tshark against its decoder",
+    async () => {
+      const r = await pgwire(["compare", SEED]);
+      expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/compared 7 frames, \d+ items, \d+ fields$/m);
+      expect(r.stdout).toMatch(/^OK: the Lua plugin and the TypeScript decoder agree$/m);
+    },
+  );
 
   it("generate is not in the package: one line saying where it runs, exit 3", async () => {
     const r = await pgwire(["generate", "--check"]);
@@ -137,7 +138,9 @@ describe("the npm package", { timeout: 60_000 }, () => {
     expect(r.stdout).toMatch(/^Usage: pgwire watch -i IFACE/);
   });
 
-  it.skipIf(!hasDumpcap || process.getuid?.() !== 0)(
+  // Capturing on lo needs root: not root, the test is skipped (strict mode too), and dumpcap is
+  // not asked for.
+  it.skipIf(!AS_ROOT || missing("dumpcap", "the npm package's watch"))(
     "watch: a request on loopback as it completes, the stats on Ctrl-C",
     async () => {
       // A stand-in server that answers one session: trust, then one row for the query.

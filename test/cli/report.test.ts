@@ -2,20 +2,20 @@
 // person's browser would: no console errors, nothing fetched, and the diagram, the tables and the
 // findings are there for the seed's capture.
 
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
+import { locate, missing } from "../helpers/tools.ts";
 import { pgwire } from "./helpers.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "pgwire-report-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-const CHROMIUM = ["chromium", "chromium-browser"].find(
-  (c) => spawnSync(c, ["--version"], { stdio: "ignore" }).status === 0,
-);
+const CHROMIUM = locate("chromium");
+/** The guard of the tests that render the report. */
+const noChromium = () => missing("chromium", "pgwire report rendered in headless Chromium");
 
 /** Headless Chromium on a file: the DOM after rendering and what it logged. */
 async function render(file: string): Promise<{ dom: string; log: string }> {
@@ -54,7 +54,7 @@ describe("pgwire report", { timeout: 120_000 }, () => {
     expect(html).toContain('<svg class="timeline"');
   });
 
-  it.skipIf(!CHROMIUM)("renders in headless Chromium without console errors, with everything in place", async () => {
+  it.skipIf(noChromium())("renders in headless Chromium without console errors, with everything in place", async () => {
     const out = join(tmp, "seed-render.html");
     expect((await pgwire(["report", "captures/seed-md5.pcapng", "-o", out])).exitCode).toBe(0);
     const { dom, log } = await render(out);
@@ -80,7 +80,7 @@ describe("pgwire report", { timeout: 120_000 }, () => {
     expect(dom).toMatch(/<ul class="findings"><li>1 × MD5 password hash sent without TLS/);
   });
 
-  it.skipIf(!CHROMIUM)("draws a capture with errors, notices and many requests", async () => {
+  it.skipIf(noChromium())("draws a capture with errors, notices and many requests", async () => {
     const out = join(tmp, "scram.html");
     expect((await pgwire(["report", "captures/psql-scram.pcapng", "-o", out])).exitCode).toBe(0);
     const { dom, log } = await render(out);
@@ -90,7 +90,7 @@ describe("pgwire report", { timeout: 120_000 }, () => {
     expect(dom).toMatch(/<g class="msg error" data-frame="\d+"><title>frame \d+: ErrorResponse ERROR 22012/);
   });
 
-  it.skipIf(!CHROMIUM)(
+  it.skipIf(noChromium())(
     "lays labels and numbers out whole: none outside its chart, no number clipped or wrapped",
     async () => {
       // A copy of the report with a script that measures the layout Chromium made and writes what

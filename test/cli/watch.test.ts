@@ -1,14 +1,12 @@
 // `pgwire watch` against a real throwaway PostgreSQL server on loopback: dumpcap captures, the
 // TS decoder prints each request as its answer comes, Ctrl-C (SIGINT) prints the stats.
 
-import { spawnSync } from "node:child_process";
 import { execa } from "execa";
 import pg from "pg";
 import { describe, expect, it } from "vitest";
-import { canRunServer, startServer } from "../helpers/pgserver.ts";
+import { startServer } from "../helpers/pgserver.ts";
+import { AS_ROOT, missing, present } from "../helpers/tools.ts";
 import { BIN, ROOT } from "./helpers.ts";
-
-const hasDumpcap = spawnSync("dumpcap", ["-v"], { stdio: "ignore" }).status === 0;
 
 async function until(check: () => boolean, ms: number): Promise<void> {
   const end = Date.now() + ms;
@@ -19,7 +17,12 @@ async function until(check: () => boolean, ms: number): Promise<void> {
 }
 
 describe("pgwire watch", { timeout: 120_000 }, () => {
-  it.skipIf(!canRunServer() || !hasDumpcap)("prints each request live, then the stats on Ctrl-C", async () => {
+  // The server runs as the user postgres through runuser, which needs root: not root, the test is
+  // skipped (strict mode too), and its tools are not asked for.
+  const noServer = !AS_ROOT || missing(["postgresql", "dumpcap"], "pgwire watch against a live server");
+  const dumpcap = present("dumpcap", "pgwire watch on an interface that does not exist");
+
+  it.skipIf(noServer)("prints each request live, then the stats on Ctrl-C", async () => {
     const server = await startServer();
     try {
       const watch = execa(process.execPath, [BIN, "watch", "-i", "lo", "-p", String(server.port), "--no-color"], {
@@ -76,7 +79,7 @@ describe("pgwire watch", { timeout: 120_000 }, () => {
     expect(noDumpcap.stderr).toBe(
       "pgwire: dumpcap not found on PATH; watch needs it (Debian/Ubuntu: apt-get install wireshark-common)",
     );
-    if (hasDumpcap) {
+    if (dumpcap) {
       const bad = await execa(process.execPath, [BIN, "watch", "-i", "no-such-interface0"], {
         cwd: ROOT,
         reject: false,

@@ -6,7 +6,8 @@ import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 import { render } from "../../generator/generate.ts";
 import { messages } from "../../spec/index.ts";
-import { hasCommand, ROOT } from "./helpers.ts";
+import { missing } from "../helpers/tools.ts";
+import { ROOT } from "./helpers.ts";
 
 describe("generated files", () => {
   it("are what npm run generate would write", () => {
@@ -25,13 +26,13 @@ describe("generated files", () => {
     }
   });
 
-  for (const v of ["5.1", "5.2", "5.3", "5.4"]) {
-    it.skipIf(!hasCommand(`luac${v}`))(`parse with luac${v}`, async () => {
+  for (const v of ["5.1", "5.2", "5.3", "5.4"] as const) {
+    it.skipIf(missing(`luac${v}`, `parse with luac${v}`))(`parse with luac${v}`, async () => {
       await execa(`luac${v}`, ["-p", join(ROOT, "dissector/pgwire.lua")]);
     });
   }
 
-  it.skipIf(!hasCommand("luacheck"))("pass luacheck", async () => {
+  it.skipIf(missing("luacheck", "pass luacheck"))("pass luacheck", async () => {
     const r = await execa("luacheck", ["--no-color", "dissector/pgwire.lua"], { cwd: ROOT, reject: false });
     expect(r.stdout).toContain("0 warnings / 0 errors");
   });
@@ -43,7 +44,7 @@ describe("generated files", () => {
   });
 });
 
-describe.skipIf(!hasCommand("tshark"))("field names", () => {
+describe.skipIf(missing("tshark", "field names"))("field names", () => {
   it("give every field of the built-in pgsql dissector a pgwire counterpart", async () => {
     const { fields } = await import("../../spec/index.ts");
     const { stdout } = await execa("tshark", ["-G", "fields"]);
@@ -54,8 +55,8 @@ describe.skipIf(!hasCommand("tshark"))("field names", () => {
       .map((c) => c[2]);
     expect(builtin.length).toBeGreaterThan(40);
     const mirrored = new Set(Object.values(fields).map((f) => f.builtin));
-    const missing = builtin.filter((name) => !mirrored.has(name));
-    expect(missing).toEqual([]);
+    const unmatched = builtin.filter((name) => !mirrored.has(name));
+    expect(unmatched).toEqual([]);
     for (const f of Object.values(fields)) {
       if (f.builtin) expect(f.builtin).toBe(`pgsql.${f.abbrev}`);
     }

@@ -1,6 +1,5 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { execaSync } from "execa";
 
 export const ROOT = join(import.meta.dirname, "..", "..");
 
@@ -10,15 +9,6 @@ export const REAL_CAPTURES = readdirSync(join(ROOT, "captures"))
   .map((f) => join(ROOT, "captures", f));
 
 export { CAPTURE_PORTS, portsOf } from "../../captures/ports.ts";
-
-export function hasCommand(cmd: string): boolean {
-  try {
-    execaSync("sh", ["-c", `command -v ${cmd}`]);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Encodes a typed message: type byte, Int32 length (counting itself), body. */
 export function typed(type: string, ...body: Array<number[] | Uint8Array | string>): Uint8Array {

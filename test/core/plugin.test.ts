@@ -19,11 +19,10 @@ import {
   tsharkArgs,
   tsSide,
 } from "../../src/compare.ts";
-import { CAPTURE_PORTS, hasCommand, portsOf, REAL_CAPTURES, ROOT } from "./helpers.ts";
+import { missing } from "../helpers/tools.ts";
+import { CAPTURE_PORTS, portsOf, REAL_CAPTURES, ROOT } from "./helpers.ts";
 
-const tshark = hasCommand("tshark");
-
-describe.skipIf(!tshark)("plugin under tshark", () => {
+describe.skipIf(missing("tshark", "plugin under tshark"))("plugin under tshark", () => {
   for (const file of REAL_CAPTURES) {
     it(`${basename(file)}: the Lua plugin and the TS decoder agree, with no Lua error`, async () => {
       const r = await compare(file);
@@ -156,7 +155,7 @@ describe.skipIf(!tshark)("plugin under tshark", () => {
   });
 });
 
-describe.skipIf(!tshark)("reading PDML as it comes", () => {
+describe.skipIf(missing("tshark", "reading PDML as it comes"))("reading PDML as it comes", () => {
   it("gives the same frames whatever the chunks (values with newlines included)", async () => {
     const file = join(ROOT, "captures", "values", "binary.pcapng");
     const { stdout } = await runTshark(tsharkArgs(file, { ports: portsOf("binary.pcapng") }, ["-T", "pdml"]));
@@ -170,7 +169,7 @@ describe.skipIf(!tshark)("reading PDML as it comes", () => {
   });
 });
 
-describe.skipIf(!tshark)("a plugin that tshark does not load", () => {
+describe.skipIf(missing("tshark", "a plugin that tshark does not load"))("a plugin that tshark does not load", () => {
   const tmp = mkdtempSync(join(tmpdir(), "pgwire-plugin-"));
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
   const seed = join(ROOT, "captures", "seed-md5.pcapng");

@@ -5,8 +5,11 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { type CmpFrame, type CmpItem, luaSide, tsSide } from "../../src/compare.ts";
-import { hasCommand, portsOf, ROOT } from "./helpers.ts";
+import { present } from "../helpers/tools.ts";
+import { portsOf, ROOT } from "./helpers.ts";
 
+// Without tshark every test checks the TS decoder alone.
+const tshark = present("tshark", "the plugin's side of every test");
 const cap = (name: string) => join(ROOT, "captures", name);
 
 function items(frames: Map<number, CmpFrame>, msg?: string): Array<CmpItem & { frame: number }> {
@@ -24,7 +27,7 @@ const experts = (frames: Map<number, CmpFrame>) =>
 /** Both sides, so every assertion below holds for the plugin and for the TS decoder alike. */
 async function sides(file: string, opts = {}): Promise<Array<[string, Map<number, CmpFrame>]>> {
   const out: Array<[string, Map<number, CmpFrame>]> = [["ts", await tsSide(file, opts)]];
-  if (hasCommand("tshark")) out.push(["lua", (await luaSide(file, opts)).frames]);
+  if (tshark) out.push(["lua", (await luaSide(file, opts)).frames]);
   return out;
 }
 
@@ -290,7 +293,7 @@ describe("result formats", () => {
       const dr = items(frames, "DataRow")[0];
       expect(values(dr, "pgwire.col.value"), side).toEqual(["7"]);
     }
-    if (hasCommand("tshark")) {
+    if (tshark) {
       const one = await luaSide(file, { twoPass: false });
       expect(values(items(one.frames, "DataRow")[0], "pgwire.col.value")).toEqual(["7"]);
     }
@@ -342,7 +345,7 @@ describe("protocol details from raw node pg messages (node-protocol.pcapng)", ()
       expect(values(rows[0], "pgwire.val.data")[0], side).toBe("00:00:00:07");
     };
     for (const [side, frames] of await sides(file)) check(side, frames);
-    if (hasCommand("tshark")) check("lua one pass", (await luaSide(file, { twoPass: false })).frames);
+    if (tshark) check("lua one pass", (await luaSide(file, { twoPass: false })).frames);
   });
 
   it("flags the Query sent in the middle of COPY FROM STDIN, and nothing in the COPY the server dropped", async () => {

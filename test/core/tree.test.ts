@@ -7,7 +7,8 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runTshark, tsharkArgs } from "../../src/compare.ts";
-import { hasCommand, portsOf, ROOT } from "./helpers.ts";
+import { missing } from "../helpers/tools.ts";
+import { portsOf, ROOT } from "./helpers.ts";
 
 /**
  * A PDML element of a field: its name, showname and show, and the fields under it (a subtree that
@@ -71,7 +72,7 @@ const named = (nodes: Node[], name: string) => nodes.filter((n) => n.name === na
 const shape = (n: Node) => [n.showname, n.children.map((c) => c.name)];
 const cap = (name: string) => join(ROOT, "captures", name);
 
-describe.skipIf(!hasCommand("tshark"))("the tree's lines", () => {
+describe.skipIf(missing("tshark", "the tree's lines"))("the tree's lines", () => {
   it("DataRow: a line per column, name (type): value, over its name, type, length and bytes", async () => {
     const t = await trees(cap("seed-md5.pcapng"));
     const row = (t.get(12) ?? []).find((i) => i.showname === "PostgreSQL: DataRow") as Node;

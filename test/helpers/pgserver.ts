@@ -1,24 +1,14 @@
 // A throwaway PostgreSQL 15 server for the tests that need a live one: initdb as the postgres
 // user in a temp folder, trust on 127.0.0.1 only, a free port; stopped and removed by stop().
+// It needs root (runuser) and the tool "postgresql" of test/helpers/tools.ts: the test checks both.
 
 import { execFileSync } from "node:child_process";
-import { chownSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { chownSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 export const PGBIN = process.env.PGBIN ?? "/usr/lib/postgresql/15/bin";
-
-/** Whether this machine can run one: PostgreSQL 15's binaries, root (for runuser), a postgres user. */
-export function canRunServer(): boolean {
-  if (!existsSync(join(PGBIN, "initdb")) || process.getuid?.() !== 0) return false;
-  try {
-    execFileSync("id", ["postgres"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

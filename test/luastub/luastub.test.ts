@@ -20,10 +20,11 @@ import {
 import { readCapture } from "../../src/pcap.ts";
 import { utf8Text } from "../../src/runtime/text.ts";
 import { TcpReassembler } from "../../src/tcp.ts";
-import { hasCommand, portsOf, ROOT } from "../core/helpers.ts";
+import { portsOf, ROOT } from "../core/helpers.ts";
+import { missing } from "../helpers/tools.ts";
 
 const RUNNER = join(ROOT, "test", "luastub", "run.lua");
-const VERSIONS = ["lua5.1", "lua5.2", "lua5.3", "lua5.4"];
+const VERSIONS = ["lua5.1", "lua5.2", "lua5.3", "lua5.4"] as const;
 
 /** The captures and the preferences they need: synthetic ones (every message) and real ones. */
 const CAPTURES: Array<{ file: string }> = [
@@ -118,8 +119,9 @@ function parseNoTree(out: string): { info: Map<number, string>; experts: Map<num
 const dir = mkdtempSync(join(tmpdir(), "pgwire-luastub-"));
 
 describe("the plugin under Lua 5.1 to 5.4 (a stand-in for Wireshark's Lua API)", () => {
+  const skip = missing(["tshark", ...VERSIONS], "every Lua version shows what tshark shows, on each capture");
   for (const { file } of CAPTURES) {
-    it.skipIf(!hasCommand("tshark") || !VERSIONS.every(hasCommand))(
+    it.skipIf(skip)(
       `${file}: every Lua version shows what tshark shows, with no Lua error`,
       async () => {
         const path = join(ROOT, file);
@@ -161,7 +163,7 @@ describe("the plugin under Lua 5.1 to 5.4 (a stand-in for Wireshark's Lua API)",
 });
 
 describe("the stand-in itself", () => {
-  it.skipIf(!VERSIONS.every(hasCommand))(
+  it.skipIf(missing(VERSIONS, "the stand-in catches what differs between Lua versions"))(
     "catches what differs between Lua versions: a float given to an integer or string field",
     async () => {
       const plugin = join(dir, "float.lua");

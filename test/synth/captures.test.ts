@@ -3,7 +3,6 @@ import { CONTEXT_FIELDS, FINDING_EXPERTS } from "../../src/decoder.ts";
 // same by the Lua plugin under tshark and by the TS decoder, covering every message of the spec,
 // insensitive to TCP segmentation, and resynchronising after bad lengths.
 
-import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -25,9 +24,9 @@ import { parseCaptureBuffer } from "../../src/pcap.ts";
 import { type DecodeOptions, decodeCapture, type FrameResult } from "../../src/pipeline.ts";
 import { sessionsToPcapng, TcpSessionBuilder } from "../../src/synth.ts";
 import { tempDir } from "../capture/helpers.ts";
+import { missing } from "../helpers/tools.ts";
 
 const CAPTURES = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "captures");
-const hasTshark = spawnSync("tshark", ["-v"], { stdio: "ignore" }).status === 0;
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
 
@@ -116,7 +115,8 @@ const KNOWN: Record<string, Record<string, { differences: string[]; malformedFra
 /** Captures with nothing wrong in them: no experts at all. */
 const CLEAN = new Set(["all-messages.pcapng", "segmentation.pcapng", "ipv6-and-ports.pcapng"]);
 
-describe.skipIf(!hasTshark)("Lua plugin and TS decoder agree on every synthetic capture", () => {
+const AGREE = "Lua plugin and TS decoder agree on every synthetic capture";
+describe.skipIf(missing("tshark", AGREE))(AGREE, () => {
   for (const [mode, prefs] of Object.entries(MODES)) {
     for (const name of Object.keys(FILES)) {
       it(`${name} (${mode})`, async () => {

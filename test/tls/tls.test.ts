@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { readCapture } from "../../src/pcap.ts";
 import { TcpReassembler } from "../../src/tcp.ts";
 import { hkdfExpandLabel, parseKeylog, TlsDecryptor } from "../../src/tls.ts";
+import { missing } from "../helpers/tools.ts";
 
 const PCAP = "captures/tls-keylog.pcapng";
 const KEYS = "captures/tls-keylog.keys";
@@ -174,16 +175,8 @@ describe("TlsDecryptor robustness", () => {
 // Live sessions between node:tls peers on loopback, recorded by a forwarding proxy, cover the
 // cipher suites and versions the capture does not (notably TLS 1.2). Needs the openssl CLI
 // for a throwaway certificate.
-const haveOpenssl = (() => {
-  try {
-    execFileSync("openssl", ["version"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-
-describe.skipIf(!haveOpenssl)("TlsDecryptor on live node:tls sessions", () => {
+const LIVE = "TlsDecryptor on live node:tls sessions";
+describe.skipIf(missing("openssl", LIVE))(LIVE, () => {
   const dir = mkdtempSync(join_(tmpdir(), "tls-test-"));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   execFileSync(
