@@ -4,7 +4,7 @@ import net, { type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join as join_ } from "node:path";
 import tls from "node:tls";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readCapture } from "../../src/pcap.ts";
 import { TcpReassembler } from "../../src/tcp.ts";
 import { hkdfExpandLabel, parseKeylog, TlsDecryptor } from "../../src/tls.ts";
@@ -179,18 +179,24 @@ const LIVE = "TlsDecryptor on live node:tls sessions";
 describe.skipIf(missing("openssl", LIVE))(LIVE, () => {
   const dir = mkdtempSync(join_(tmpdir(), "tls-test-"));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  execFileSync(
-    "openssl",
-    ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", `${dir}/key.pem`, "-out", `${dir}/cert.pem`].concat([
-      "-days",
-      "1",
-      "-subj",
-      "/CN=localhost",
-    ]),
-    { stdio: "ignore" },
-  );
-  const key = readFileSync(`${dir}/key.pem`);
-  const cert = readFileSync(`${dir}/cert.pem`);
+  // In a hook, not in the describe's body: vitest runs the body of a skipped describe too, and
+  // there a missing openssl would fail the whole file.
+  let key: Buffer;
+  let cert: Buffer;
+  beforeAll(() => {
+    execFileSync(
+      "openssl",
+      ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", `${dir}/key.pem`, "-out", `${dir}/cert.pem`].concat([
+        "-days",
+        "1",
+        "-subj",
+        "/CN=localhost",
+      ]),
+      { stdio: "ignore" },
+    );
+    key = readFileSync(`${dir}/key.pem`);
+    cert = readFileSync(`${dir}/cert.pem`);
+  });
 
   interface Options {
     version: "TLSv1.2" | "TLSv1.3";
