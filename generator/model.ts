@@ -8,6 +8,7 @@ import {
   type Condition,
   defaultPhases,
   EFFECT_READS,
+  type EffectReads,
   type Element,
   type FieldDef,
   type MessageDef,
@@ -241,7 +242,7 @@ function needsOf(m: MessageDef, infoParts: InfoPart[], findings: FindingModel[])
   }
   if (m.cancelKey) vars.add("pid").add("key");
   for (const e of m.effects ?? []) {
-    const r = EFFECT_READS[e];
+    const r: EffectReads = EFFECT_READS[e];
     for (const v of r.vars ?? []) vars.add(v);
     for (const l of r.lists ?? []) lists.add(l);
     if (r.options) options = true;
@@ -321,7 +322,8 @@ export function buildModel(): Model {
       if (!DIR_PHASES[m.dir].includes(p)) throw new Error(`${m.name}: phase ${p} is not one of its direction's`);
     }
     for (const e of m.effects ?? []) {
-      for (const v of EFFECT_READS[e].vars ?? []) {
+      const reads: EffectReads = EFFECT_READS[e];
+      for (const v of reads.vars ?? []) {
         if (!vars.has(v)) throw new Error(`${m.name}: effect ${e} reads ${v}, which the body does not bind`);
       }
     }

@@ -410,18 +410,7 @@ export type Effect =
  * message without a tree decodes only what its Info column, findings, objects, links and effects
  * read (plus what the layout itself needs: counts, lengths, switches).
  */
-export const EFFECT_READS: Readonly<
-  Record<
-    Effect,
-    {
-      readonly vars?: readonly string[];
-      readonly lists?: readonly string[];
-      readonly options?: true;
-      readonly copyStatement?: true;
-      readonly copyRows?: true;
-    }
-  >
-> = {
+export const EFFECT_READS = {
   startup: { vars: ["replmode"] },
   sslRequest: {},
   gssRequest: {},
@@ -443,7 +432,28 @@ export const EFFECT_READS: Readonly<
   streamStop: {},
   copyStatement: { copyStatement: true },
   copyData: { copyRows: true },
+} as const satisfies Readonly<Record<Effect, EffectReads>>;
+
+/** What one effect reads of its message (EFFECT_READS). */
+export interface EffectReads {
+  readonly vars?: readonly string[];
+  readonly lists?: readonly string[];
+  readonly options?: true;
+  readonly copyStatement?: true;
+  readonly copyRows?: true;
+}
+
+/** The variables an effect reads (EFFECT_READS), as the runtimes find them bound. */
+export type EffectVars<E extends Effect> = {
+  readonly [V in (typeof EFFECT_READS)[E] extends { readonly vars: readonly (infer N)[] } ? N & string : never]?:
+    | number
+    | string;
 };
+
+/** The lists (remember) an effect reads. */
+export type EffectLists<E extends Effect> = (typeof EFFECT_READS)[E] extends { readonly lists: readonly (infer N)[] }
+  ? N & string
+  : never;
 
 /**
  * Where a message may come, as the runtime tracks the connection (only once it saw the

@@ -16,6 +16,7 @@ import {
   PAYLOADS,
   PHASE_TEXT,
 } from "../dissector/pgwire.ts";
+import type { EffectLists, EffectVars } from "../spec/dsl.ts";
 import { concat } from "./bytes.ts";
 import {
   Body,
@@ -226,32 +227,49 @@ function change(S: ConnState, c: Partial<ConnState>): ConnState {
 }
 
 /** b: the message just decoded (its variables, lists, and what its elements found). */
+/** The variables effect e reads of the message just read (EFFECT_READS). */
+function effectVars<E extends Effect>(b: Body, _e: E): EffectVars<E> {
+  return b.vars as EffectVars<E>;
+}
+
+/** The lists effect e reads of the message just read (EFFECT_READS). */
+function effectLists<E extends Effect>(b: Body, _e: E): Partial<Record<EffectLists<E>, Remembered[]>> {
+  return b.lists;
+}
+
 function applyEffects(S: ConnState, effects: readonly Effect[], b: Body): ConnState {
-  const v = b.vars;
-  const lists = b.lists;
+  // What each effect reads comes through effectVars and effectLists, typed by spec/dsl.ts
+  // EFFECT_READS: a variable read here that the spec does not list for the effect fails to compile
+  // (and the generator checks that every message with the effect binds what it lists).
   for (const e of effects) {
     switch (e) {
-      case "startup":
+      case "startup": {
+        const v = effectVars(b, e);
         S = change(S, {
           clientFraming: "typed",
           startupSeen: true,
           replication: typeof v.replmode === "string" ? v.replmode : undefined,
         });
         break;
+      }
       case "sslRequest":
         S = change(S, { answerTo: "SSLRequest" });
         break;
       case "gssRequest":
         S = change(S, { answerTo: "GSSENCRequest" });
         break;
-      case "encryptionAnswer":
+      case "encryptionAnswer": {
+        const v = effectVars(b, e);
         S = change(S, { answerTo: undefined });
         if (v.answer === 83) S = change(S, { tls: true });
         else if (v.answer === 71) S = change(S, { gss: true });
         break;
-      case "authRequest":
+      }
+      case "authRequest": {
+        const v = effectVars(b, e);
         S = change(S, { auth: typeof v.authtype === "number" ? v.authtype : -1 });
         break;
+      }
       case "copyIn":
       case "copyOut": {
         // The COPY statement it answers, if the query was seen: its rows can be split.
@@ -259,6 +277,7 @@ function applyEffects(S: ConnState, effects: readonly Effect[], b: Body): ConnSt
         S = change(S, { copy: dir });
         const pending = S.copyStatements;
         if (pending) {
+          const v = effectVars(b, e);
           const format = typeof v.format === "number" ? v.format : 0;
           S = change(S, {
             copyState: copyStart(pending[0], format, dir),
@@ -286,31 +305,38 @@ function applyEffects(S: ConnState, effects: readonly Effect[], b: Body): ConnSt
         if (S.copy !== undefined) S = change(S, { copy: S.copy === "in" ? "dropped" : undefined });
         break;
       case "rowDescription":
-        S = change(S, { columns: lists.columns ?? [], rformats: undefined });
+        S = change(S, { columns: effectLists(b, e).columns ?? [], rformats: undefined });
         break;
-      case "txStatus":
-        if (S.txStatus !== v.status && typeof v.status === "number") S = change(S, { txStatus: v.status });
+      case "txStatus": {
+        const status = effectVars(b, e).status;
+        if (S.txStatus !== status && typeof status === "number") S = change(S, { txStatus: status });
         break;
+      }
       case "startReplication": {
-        const set = payloadSetOf(v);
+        // Its options too: the opt:* variables, named by the payload sets.
+        const set = payloadSetOf(b.vars);
         if (set !== undefined) S = change(S, { payloadSet: set ?? undefined, stream: undefined });
         break;
       }
-      case "relation":
+      case "relation": {
+        const v = effectVars(b, e);
         if (typeof v.relid === "number" && typeof v.nspname === "string" && typeof v.relname === "string") {
           const rels = new Map(S.relations);
           rels.set(v.relid, {
             name: `${v.nspname === "" ? "pg_catalog" : v.nspname}.${v.relname}`,
-            cols: lists.relcols ?? [],
+            cols: effectLists(b, e).relcols ?? [],
           });
           S = change(S, { relations: rels });
         }
         break;
-      case "dataType":
+      }
+      case "dataType": {
+        const v = effectVars(b, e);
         if (typeof v.typid === "number" && typeof v.typname === "string") {
           S = change(S, { types: new Map(S.types).set(v.typid, v.typname) });
         }
         break;
+      }
       case "streamStart":
         S = change(S, { stream: true });
         break;
