@@ -605,6 +605,48 @@ local function frame_slow(c, S, off)
   return g, shape, hdr, hdr + len
 end
 
+-- TLS follows the server's 'S' (or a direct TLS ClientHello): Wireshark's TLS dissector takes the
+-- bytes from off on, and hands decrypted data back to pgwire through the tls.port table. The
+-- decrypted messages come back through a nested call that reads and updates the connection's
+-- state: it is handed the current one (S) first, and its messages are numbered after the call's
+-- (ord). Returns the number after the nested calls' messages.
+local function hand_to_tls(c, S, off, ord)
+  local first, pinfo = c.first, c.pinfo
+  if first then
+    c.conn.cur = S
+    CUR_N = ord
+  end
+  in_tls = true
+  local tvb, tree = c.tvb, c.root
+  pcall(function() tls_handle:call(tvb(off):tvb(), pinfo, tree) end)
+  in_tls = false
+  if first then ord = CUR_N end
+  if pinfo.desegment_len and pinfo.desegment_len > 0 then pinfo.desegment_offset = pinfo.desegment_offset + off end
+  return ord
+end
+
+-- Bad bytes at off (an unknown type: g nil; or a length len its group g cannot have): skipped to
+-- where a message plausibly starts again, with their item and Info piece (after ninfo pieces).
+-- Returns that offset and the new count of Info pieces.
+local function skip_undecoded(c, off, g, len, ninfo)
+  local s, fe, infos = c.s, c.fe, c.infos
+  local stop = resync_point(s, off + 1, fe and G.F or G.B, c.caplen, total_of(c))
+  if ninfo > 0 then
+    ninfo = ninfo + 1
+    infos[ninfo] = ", "
+  end
+  ninfo = ninfo + 1
+  if g then
+    add_undecoded(c, off, stop, "badLength", sformat("Invalid message length %d", len))
+    infos[ninfo] = "Bad length"
+  else
+    add_undecoded(c, off, stop, "unknownType",
+      sformat("Unknown %s message type %d", fe and "frontend" or "backend", sbyte(s, off + 1)))
+    infos[ninfo] = "Unknown message"
+  end
+  return stop, ninfo
+end
+
 -- Decodes the messages of one call; returns the new state and whether TLS took the rest.
 -- The Info texts go into c.infos[1 .. c.ninfo], as pieces (", " between messages).
 local function dissect_messages(c, S)
@@ -666,22 +708,7 @@ local function dissect_messages(c, S)
     else
       g, shape, hdr, size = frame_slow(c, S, off)
       if shape == "tls" then
-        -- TLS follows the server's 'S' (or a direct TLS ClientHello): Wireshark's TLS dissector
-        -- takes the bytes, and hands decrypted data back to pgwire through the tls.port table.
-        -- The decrypted messages come back through a nested call that reads and updates the
-        -- connection's state: hand it the current one first. Its messages are numbered after
-        -- this call's.
-        if first then
-          conn.cur = S
-          CUR_N = ord
-        end
-        in_tls = true
-        local tvb, tree = c.tvb, c.root
-        pcall(function() tls_handle:call(tvb(off):tvb(), pinfo, tree) end)
-        in_tls = false
-        if first then ord = CUR_N end
-        if pinfo.desegment_len and pinfo.desegment_len > 0 then pinfo.desegment_offset = pinfo.desegment_offset + off end
-        c.ord, c.ninfo = ord, ninfo
+        c.ord, c.ninfo = hand_to_tls(c, S, off, ord), ninfo
         return S, true
       elseif shape == "stop" then
         break
@@ -691,21 +718,7 @@ local function dissect_messages(c, S)
     end
     if shape == "bad" then
       -- hdr: the group (nil for an unknown type), size: the length it claimed.
-      local stop = resync_point(s, off + 1, groups, caplen, total_of(c))
-      if ninfo > 0 then
-        ninfo = ninfo + 1
-        infos[ninfo] = ", "
-      end
-      ninfo = ninfo + 1
-      if hdr then
-        add_undecoded(c, off, stop, "badLength", sformat("Invalid message length %d", size))
-        infos[ninfo] = "Bad length"
-      else
-        add_undecoded(c, off, stop, "unknownType",
-          sformat("Unknown %s message type %d", fe and "frontend" or "backend", sbyte(s, off + 1)))
-        infos[ninfo] = "Unknown message"
-      end
-      off = stop
+      off, ninfo = skip_undecoded(c, off, hdr, size, ninfo)
     elseif g then
       local e = off + size
       if e > caplen and e > total_of(c) and pinfo.can_desegment > 0 then
