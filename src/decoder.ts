@@ -226,7 +226,6 @@ function change(S: ConnState, c: Partial<ConnState>): ConnState {
   return Object.assign(n, c);
 }
 
-/** b: the message just decoded (its variables, lists, and what its elements found). */
 /** The variables effect e reads of the message just read (EFFECT_READS). */
 function effectVars<E extends Effect>(b: Body, _e: E): EffectVars<E> {
   return b.vars as EffectVars<E>;
@@ -237,6 +236,7 @@ function effectLists<E extends Effect>(b: Body, _e: E): Partial<Record<EffectLis
   return b.lists;
 }
 
+/** The state after the effects; b: the message just decoded (its variables, lists, and what its elements found). */
 function applyEffects(S: ConnState, effects: readonly Effect[], b: Body): ConnState {
   // What each effect reads comes through effectVars and effectLists, typed by spec/dsl.ts
   // EFFECT_READS: a variable read here that the spec does not list for the effect fails to compile
