@@ -3,7 +3,7 @@
 // generator/walk.ts as the plugin's readers are (generator/lua.ts).
 
 import { type Element, type IntType, intSize } from "../spec/dsl.ts";
-import type { Model } from "./model.ts";
+import { type Model, nestedBodies } from "./model.ts";
 import { type Renderers, walk } from "./walk.ts";
 
 const isSigned = (t: string) => t.startsWith("int");
@@ -142,7 +142,7 @@ export function tsMessageTypes(model: Model): string {
     };
     add("bodylen", "number");
     if (m.shape === "payload") add("instream", "number");
-    const walk = (els: readonly Element[]) => {
+    const visit = (els: readonly Element[]) => {
       for (const e of els) {
         const bind = "bind" in e ? e.bind : undefined;
         const type = varType(e);
@@ -152,14 +152,10 @@ export function tsMessageTypes(model: Model): string {
         }
         if (e.kind === "options") entry.open = true;
         if (e.kind === "payload") entry.carries.add(e.set);
-        if (e.kind === "repeat" || e.kind === "untilZero" || e.kind === "tree" || e.kind === "optional") walk(e.body);
-        if (e.kind === "switch") {
-          for (const [, b] of e.cases) walk(b);
-          walk(e.otherwise);
-        }
+        for (const b of nestedBodies(e)) visit(b);
       }
     };
-    walk(m.body);
+    visit(m.body);
   }
   // A message that carries another (PayloadElement) holds the carried one's variables too.
   for (const entry of byName.values()) {
