@@ -1,4 +1,3 @@
-import { CONTEXT_FIELDS, FINDING_EXPERTS } from "../../src/decoder.ts";
 // The synthetic captures (captures/synth.ts → captures/synth/*.pcapng): up to date, decoded the
 // same by the Lua plugin under tshark and by the TS decoder, covering every message of the spec,
 // insensitive to TCP segmentation, and resynchronising after bad lengths.
@@ -19,7 +18,7 @@ import {
 import { type MessageName, PAYLOADS } from "../../dissector/pgwire.ts";
 import { messages } from "../../spec/index.ts";
 import { type CompareResult, compare } from "../../src/compare.ts";
-import { type DecodedMessage, EXPERTS } from "../../src/decoder.ts";
+import { CONTEXT_FIELDS, type DecodedMessage, EXPERTS, FINDING_EXPERTS } from "../../src/decoder.ts";
 import { parseCaptureBuffer } from "../../src/pcap.ts";
 import { type DecodeOptions, decodeCapture, type FrameResult } from "../../src/pipeline.ts";
 import { sessionsToPcapng, TcpSessionBuilder } from "../../src/synth.ts";
