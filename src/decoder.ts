@@ -403,7 +403,6 @@ function selects(m: MessageMeta, S: ConnState, buf: Uint8Array, body: number): b
 }
 
 const enc = new TextEncoder();
-const dec = new TextDecoder();
 
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 
@@ -412,14 +411,7 @@ export function infoText(v: number | string): string {
   if (typeof v === "number") return String(v);
   // Printable ASCII, most SQL: a character is a byte, so the cut needs no encoding.
   if (PRINTABLE_ASCII.test(v)) return v.length <= 80 ? v : `${v.slice(0, 80)}...`;
-  let bytes = enc.encode(v.replace(/[\x00-\x1f\x7f]/g, " "));
-  if (bytes.length > 80) {
-    let cut = 80;
-    while (cut > 0 && bytes[cut] >= 128 && bytes[cut] < 192) cut--;
-    bytes = bytes.subarray(0, cut);
-    return `${dec.decode(bytes)}...`;
-  }
-  return dec.decode(bytes);
+  return cutUtf8(v.replace(/[\x00-\x1f\x7f]/g, " "), 80);
 }
 
 function charOf(v: number | string): string {

@@ -29,7 +29,7 @@ const isWordStart = (c: number) =>
   (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x5f || c >= 0x80;
 const isWord = (c: number) => isWordStart(c) || c === 0x24;
 
-const utf8 = new TextDecoder();
+const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
 const enc = new TextEncoder();
 const lower = (s: string) => s.replace(/[A-Z]/g, (c) => c.toLowerCase());
 

@@ -4,7 +4,9 @@
 /** The longest column value shown, in bytes; longer ones are cut (the bytes stay in pgwire.val.data). */
 export const MAX_VALUE_BYTES = 1024;
 
-const utf8 = new TextDecoder("utf-8");
+// ignoreBOM: a leading U+FEFF is text like any other (a query may start with one); without it,
+// TextDecoder would drop it.
+const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
 const enc = new TextEncoder();
 
 /** Text of UTF-8 bytes (invalid sequences as U+FFFD, as TextDecoder and Wireshark show them). */

@@ -865,3 +865,41 @@ describe("COPY data split into rows (node-copy.pcapng, synth/copy-edges.pcapng)"
     }
   });
 });
+
+describe("text as sent", () => {
+  it("keeps a byte order mark at the start of a string, long or short, as the plugin shows it", async () => {
+    // U+FEFF (EF BB BF) is text like any other to PostgreSQL: a query or a parameter name that
+    // starts with one is shown with it (TextDecoder drops a leading one unless told not to).
+    const { encodeByName } = await import("../../src/encoder.ts");
+    const { TcpSessionBuilder, sessionsToPcapng } = await import("../../src/synth.ts");
+    const { writeFileSync, mkdtempSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const fe = (n: string, v = {}) => encodeByName(n, "F", v);
+    const be = (n: string, v = {}) => encodeByName(n, "B", v);
+    const cat = (...p: Uint8Array[]) => Uint8Array.from(p.flatMap((x) => [...x]));
+    const b = new TcpSessionBuilder({
+      client: { ip: "127.0.0.1", port: 47001 },
+      server: { ip: "127.0.0.1", port: 5432 },
+    });
+    b.handshake();
+    b.send(true, fe("StartupMessage", { major: 3, minor: 0, "*": { user: "u" } }));
+    b.send(
+      false,
+      cat(
+        be("AuthenticationOk", { authtype: 0 }),
+        be("ParameterStatus", { name: "\uFEFFab", value: "x" }),
+        be("ReadyForQuery", { status: "I" }),
+      ),
+    );
+    b.send(true, fe("Query", { query: "\uFEFFSELECT 1" }));
+    b.send(false, cat(be("CommandComplete", { tag: "SELECT 0" }), be("ReadyForQuery", { status: "I" })));
+    const file = join(mkdtempSync(join(tmpdir(), "pgwire-bom-")), "bom.pcapng");
+    writeFileSync(file, sessionsToPcapng([b]));
+    const all = await sides(file);
+    expect(all.length).toBe(tshark ? 2 : 1);
+    for (const [side, frames] of all) {
+      expect(values(items(frames, "Query")[0], "pgwire.query"), side).toEqual(["\uFEFFSELECT 1"]);
+      expect(values(items(frames, "ParameterStatus")[0], "pgwire.parameter_name"), side).toEqual(["\uFEFFab"]);
+    }
+  });
+});
