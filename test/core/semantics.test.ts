@@ -31,6 +31,30 @@ async function sides(file: string, opts = {}): Promise<Array<[string, Map<number
   return out;
 }
 
+/**
+ * A spec-built session (src/encoder.ts, src/synth.ts) from client port `port` to 5432: the
+ * handshake and a StartupMessage sent; fe/be encode a client/server message by name, cat joins
+ * messages into one segment, write saves the capture and gives its path.
+ */
+async function specSession(port: number) {
+  const { encodeByName } = await import("../../src/encoder.ts");
+  const { TcpSessionBuilder, sessionsToPcapng } = await import("../../src/synth.ts");
+  const { writeFileSync, mkdtempSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const fe = (n: string, v = {}) => encodeByName(n, "F", v);
+  const be = (n: string, v = {}) => encodeByName(n, "B", v);
+  const cat = (...p: Uint8Array[]) => Uint8Array.from(p.flatMap((x) => [...x]));
+  const b = new TcpSessionBuilder({ client: { ip: "127.0.0.1", port }, server: { ip: "127.0.0.1", port: 5432 } });
+  b.handshake();
+  b.send(true, fe("StartupMessage", { major: 3, minor: 0, "*": { user: "u" } }));
+  const write = async (name: string) => {
+    const file = join(mkdtempSync(join(tmpdir(), `pgwire-${name}-`)), `${name}.pcapng`);
+    writeFileSync(file, sessionsToPcapng([b]));
+    return file;
+  };
+  return { b, fe, be, cat, write };
+}
+
 describe("the seed session", () => {
   it("shows the employees' rows by column name with their values, and the query's response", async () => {
     for (const [side, frames] of await sides(cap("seed-md5.pcapng"))) {
@@ -249,19 +273,7 @@ describe("result formats", () => {
   it("decode DataRows in the formats Bind asked for when the statement was described before", async () => {
     // Parse and Describe of a statement (its RowDescription says text), then Bind asking for
     // binary results and Execute: the DataRow carries int4 7 as 00 00 00 07.
-    const { encodeByName } = await import("../../src/encoder.ts");
-    const { TcpSessionBuilder, sessionsToPcapng } = await import("../../src/synth.ts");
-    const { writeFileSync, mkdtempSync } = await import("node:fs");
-    const { tmpdir } = await import("node:os");
-    const fe = (n: string, v = {}) => encodeByName(n, "F", v);
-    const be = (n: string, v = {}) => encodeByName(n, "B", v);
-    const cat = (...p: Uint8Array[]) => Uint8Array.from(p.flatMap((x) => [...x]));
-    const b = new TcpSessionBuilder({
-      client: { ip: "127.0.0.1", port: 47000 },
-      server: { ip: "127.0.0.1", port: 5432 },
-    });
-    b.handshake();
-    b.send(true, fe("StartupMessage", { major: 3, minor: 0, "*": { user: "u" } }));
+    const { b, fe, be, cat, write } = await specSession(47000);
     b.send(false, cat(be("AuthenticationOk", { authtype: 0 }), be("ReadyForQuery", { status: "I" })));
     b.send(
       true,
@@ -287,8 +299,7 @@ describe("result formats", () => {
       false,
       cat(be("BindComplete"), row, be("CommandComplete", { tag: "SELECT 1" }), be("ReadyForQuery", { status: "I" })),
     );
-    const file = join(mkdtempSync(join(tmpdir(), "pgwire-fmt-")), "formats.pcapng");
-    writeFileSync(file, sessionsToPcapng([b]));
+    const file = await write("formats");
     for (const [side, frames] of await sides(file)) {
       const dr = items(frames, "DataRow")[0];
       expect(values(dr, "pgwire.col.value"), side).toEqual(["7"]);
@@ -870,19 +881,7 @@ describe("text as sent", () => {
   it("keeps a byte order mark at the start of a string, long or short, as the plugin shows it", async () => {
     // U+FEFF (EF BB BF) is text like any other to PostgreSQL: a query or a parameter name that
     // starts with one is shown with it (TextDecoder drops a leading one unless told not to).
-    const { encodeByName } = await import("../../src/encoder.ts");
-    const { TcpSessionBuilder, sessionsToPcapng } = await import("../../src/synth.ts");
-    const { writeFileSync, mkdtempSync } = await import("node:fs");
-    const { tmpdir } = await import("node:os");
-    const fe = (n: string, v = {}) => encodeByName(n, "F", v);
-    const be = (n: string, v = {}) => encodeByName(n, "B", v);
-    const cat = (...p: Uint8Array[]) => Uint8Array.from(p.flatMap((x) => [...x]));
-    const b = new TcpSessionBuilder({
-      client: { ip: "127.0.0.1", port: 47001 },
-      server: { ip: "127.0.0.1", port: 5432 },
-    });
-    b.handshake();
-    b.send(true, fe("StartupMessage", { major: 3, minor: 0, "*": { user: "u" } }));
+    const { b, fe, be, cat, write } = await specSession(47001);
     b.send(
       false,
       cat(
@@ -893,8 +892,7 @@ describe("text as sent", () => {
     );
     b.send(true, fe("Query", { query: "\uFEFFSELECT 1" }));
     b.send(false, cat(be("CommandComplete", { tag: "SELECT 0" }), be("ReadyForQuery", { status: "I" })));
-    const file = join(mkdtempSync(join(tmpdir(), "pgwire-bom-")), "bom.pcapng");
-    writeFileSync(file, sessionsToPcapng([b]));
+    const file = await write("bom");
     const all = await sides(file);
     expect(all.length).toBe(tshark ? 2 : 1);
     for (const [side, frames] of all) {
