@@ -7,8 +7,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Direction } from "../spec/dsl.ts";
+import { PcapngWriter } from "../src/capture/pcap.ts";
 import { concatBytes, type EncodeOptions, encodeByName, type Values } from "../src/encoder.ts";
-import { PcapngWriter } from "../src/pcap.ts";
 import { prng, sessionsToPcapng, TcpSessionBuilder } from "../src/synth.ts";
 
 export const SYNTH_DIR = join(dirname(fileURLToPath(import.meta.url)), "synth");

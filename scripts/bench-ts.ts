@@ -9,11 +9,11 @@
 //   node bench-ts.mjs memory FILE          one decode; peak resident memory
 
 import { Parser } from "pg-protocol/dist/parser.js";
-import { ANALYSIS_FIELDS } from "../src/analysis.ts";
+import { ANALYSIS_FIELDS } from "../src/analysis/analyzer.ts";
+import { readCapture, readCaptureBatches } from "../src/capture/pcap.ts";
+import { TcpReassembler } from "../src/capture/tcp.ts";
 import { ConnectionDecoder } from "../src/decoder.ts";
-import { readCapture, readCaptureBatches } from "../src/pcap.ts";
 import { type DecodeOptions, stepDecoder } from "../src/pipeline.ts";
-import { TcpReassembler } from "../src/tcp.ts";
 
 const [mode, file, repsArg, variant] = process.argv.slice(2);
 const reps = Number(repsArg ?? 1);

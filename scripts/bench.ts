@@ -27,7 +27,7 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "no
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { PcapngWriter, readCapture } from "../src/pcap.ts";
+import { PcapngWriter, readCapture } from "../src/capture/pcap.ts";
 import { release, releaseState, tsharkCommand } from "../test/helpers/releases.ts";
 
 const ROOT = join(import.meta.dirname, "..");

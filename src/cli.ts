@@ -12,10 +12,7 @@ import {
   type ConnectionRecord,
   type Finding,
   type RequestRecord,
-} from "./analysis.ts";
-import { CaptureError, type CapturePacket } from "./capture-types.ts";
-import { compare } from "./compare.ts";
-import { type DecodedMessage, FIELDS, type FieldValue } from "./decoder.ts";
+} from "./analysis/analyzer.ts";
 import {
   COLOR,
   clockText,
@@ -26,13 +23,16 @@ import {
   PLAIN,
   plural,
   type Style,
-} from "./explain.ts";
+} from "./analysis/explain.ts";
+import { LatencyHistogram, MAX_DIAGRAMS, MAX_TIMELINE, renderReport } from "./analysis/report.ts";
+import { CSV_TABLES, Stats, statsCsv, statsText } from "./analysis/stats.ts";
+import { readCaptureBatches, readCaptureStream } from "./capture/pcap.ts";
+import { CaptureError, type CapturePacket } from "./capture/types.ts";
+import { compare } from "./compare.ts";
+import { type DecodedMessage, FIELDS, type FieldValue } from "./decoder.ts";
 import { install, personalLuaPlugins } from "./install.ts";
-import { readCaptureBatches, readCaptureStream } from "./pcap.ts";
 import { decodeSteps, type FrameResult, type Step, stepDecoder } from "./pipeline.ts";
-import { LatencyHistogram, MAX_DIAGRAMS, MAX_TIMELINE, renderReport } from "./report.ts";
 import type { FieldInfo } from "./runtime/body.ts";
-import { CSV_TABLES, Stats, statsCsv, statsText } from "./stats.ts";
 
 /** Exit statuses, as the help texts document them. */
 export const EXIT = { ok: 0, differences: 1, usage: 2, input: 3, internal: 70 } as const;

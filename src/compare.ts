@@ -8,9 +8,9 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { execa } from "execa";
 import { MESSAGES } from "../dissector/pgwire.ts";
-import { CaptureError } from "./capture-types.ts";
+import { readCaptureBatches } from "./capture/pcap.ts";
+import { CaptureError } from "./capture/types.ts";
 import { type DecodedField, type DecodedMessage, FIELDS, type FieldValue } from "./decoder.ts";
-import { readCaptureBatches } from "./pcap.ts";
 import { type DecodeOptions, decodeCapture, decodeSteps } from "./pipeline.ts";
 
 export const PLUGIN = join(dirname(fileURLToPath(import.meta.url)), "..", "dissector", "pgwire.lua");

@@ -17,7 +17,8 @@ import {
   PHASE_TEXT,
 } from "../dissector/pgwire.ts";
 import type { EffectLists, EffectVars } from "../spec/dsl.ts";
-import { concat } from "./bytes.ts";
+import { concat } from "./capture/bytes.ts";
+import { TlsDecryptor } from "./capture/tls.ts";
 import {
   Body,
   type Condition,
@@ -36,8 +37,6 @@ import {
 } from "./runtime/body.ts";
 import { type CopyState, type CopyStatement, copyStart } from "./runtime/copy.ts";
 import { cutUtf8, MAX_VALUE_BYTES } from "./runtime/text.ts";
-
-import { TlsDecryptor } from "./tls.ts";
 
 export type { DecodedField, FieldValue } from "./runtime/body.ts";
 export { DEFAULT_MAX_LENGTH, DERIVED_FIELDS, EXPERTS, F as FIELDS };

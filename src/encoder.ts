@@ -33,7 +33,7 @@
 import type { BytesElement, Direction, Element, IntElement, MessageDef, StringElement } from "../spec/dsl.ts";
 import { intSize } from "../spec/dsl.ts";
 import { messages } from "../spec/index.ts";
-import { concat } from "./bytes.ts";
+import { concat } from "./capture/bytes.ts";
 import type { FieldValue } from "./runtime/body.ts";
 
 export type Values = Record<string, unknown>;

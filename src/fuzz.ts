@@ -6,10 +6,10 @@
 
 import { writeFile } from "node:fs/promises";
 import { execa } from "execa";
-import type { CapturePacket } from "./capture-types.ts";
+import { decodePacket } from "./capture/packet.ts";
+import { readCapture } from "./capture/pcap.ts";
+import type { CapturePacket } from "./capture/types.ts";
 import { type CmpFrame, compare, diffFrames, luaSide, tsSide, withoutMalformed } from "./compare.ts";
-import { decodePacket } from "./packet.ts";
-import { readCapture } from "./pcap.ts";
 import { type ResegmentOptions, resegmentCapture } from "./resegment.ts";
 
 export interface FuzzOutcome {

@@ -7,7 +7,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync } from "n
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { CaptureError } from "./capture-types.ts";
+import { CaptureError } from "./capture/types.ts";
 
 /** The plugin file this package installs. */
 export const PLUGIN_FILE = join(dirname(fileURLToPath(import.meta.url)), "..", "dissector", "pgwire.lua");

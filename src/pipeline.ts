@@ -2,11 +2,11 @@
 // (only each connection's state and partial message are kept).
 
 import { readFile } from "node:fs/promises";
-import { CaptureError, type CapturePacket, type TcpEvent, type TcpOutput } from "./capture-types.ts";
+import { readCaptureBatches } from "./capture/pcap.ts";
+import { TcpReassembler } from "./capture/tcp.ts";
+import { parseKeylog } from "./capture/tls.ts";
+import { CaptureError, type CapturePacket, type TcpEvent, type TcpOutput } from "./capture/types.ts";
 import { ConnectionDecoder, type DecodedMessage, frameInfo, heuristicSide } from "./decoder.ts";
-import { readCaptureBatches } from "./pcap.ts";
-import { TcpReassembler } from "./tcp.ts";
-import { parseKeylog } from "./tls.ts";
 
 async function readKeylog(path: string): Promise<string> {
   try {
@@ -192,7 +192,7 @@ export async function stepDecoder(opts: DecodeOptions = {}): Promise<StepDecoder
 }
 
 /**
- * Decodes packets as they come (a file, or a live capture; pcap.ts readCaptureBatches,
+ * Decodes packets as they come (a file, or a live capture; capture/pcap.ts readCaptureBatches,
  * readCaptureStream): one step per packet, with the TCP events of every connection (the commands
  * that tell a connection's story need its handshake and how it ended). The fastest way is a
  * StepDecoder over the batches, each step used before the next is made; this is the convenient

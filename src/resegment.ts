@@ -2,10 +2,10 @@
 // sizes from 1 byte on), some out of order and some twice. A decoder that reassembles right finds
 // the same messages in both (test/robust, npm run fuzz).
 
-import type { TcpOutput } from "./capture-types.ts";
-import { readCapture } from "./pcap.ts";
+import { readCapture } from "./capture/pcap.ts";
+import { TcpReassembler } from "./capture/tcp.ts";
+import type { TcpOutput } from "./capture/types.ts";
 import { prng, sessionsToPcapng, TcpSessionBuilder } from "./synth.ts";
-import { TcpReassembler } from "./tcp.ts";
 
 export interface ResegmentOptions {
   /** Seed of the pseudo-random choices: the same seed gives the same file. */

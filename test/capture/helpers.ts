@@ -3,8 +3,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { CapturePacket } from "../../src/capture-types.ts";
-import { readCapture } from "../../src/pcap.ts";
+import { readCapture } from "../../src/capture/pcap.ts";
+import type { CapturePacket } from "../../src/capture/types.ts";
 
 /** Appends integers in a chosen byte order. */
 export class Bytes {

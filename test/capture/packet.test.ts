@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { CapturePacket } from "../../src/capture-types.ts";
-import { decodePacket, formatIPv6, linkTypeName, linkTypeSupported } from "../../src/packet.ts";
+import { decodePacket, formatIPv6, linkTypeName, linkTypeSupported } from "../../src/capture/packet.ts";
+import type { CapturePacket } from "../../src/capture/types.ts";
 import { parseIPv6 } from "../../src/synth.ts";
 import { Bytes, concat, text } from "./helpers.ts";
 

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
-import { CaptureError } from "../../src/capture-types.ts";
-import { PcapngWriter, PcapWriter, parseCaptureBuffer, readCapture } from "../../src/pcap.ts";
+import { PcapngWriter, PcapWriter, parseCaptureBuffer, readCapture } from "../../src/capture/pcap.ts";
+import { CaptureError } from "../../src/capture/types.ts";
 import { Bytes, block, collect, concat, epb, idb, shb, tempDir } from "./helpers.ts";
 
 const tmp = tempDir();

@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { basename, join } from "node:path";
 import { execa, execaSync } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
-import { CaptureError } from "../../src/capture-types.ts";
+import { CaptureError } from "../../src/capture/types.ts";
 import {
   type CmpField,
   type CmpFrame,

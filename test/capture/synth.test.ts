@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { decodePacket } from "../../src/packet.ts";
-import { readCapture } from "../../src/pcap.ts";
+import { decodePacket } from "../../src/capture/packet.ts";
+import { readCapture } from "../../src/capture/pcap.ts";
 import { checksum, parseIPv4, parseIPv6, TcpSessionBuilder, writeSessions } from "../../src/synth.ts";
 import { tempDir, text } from "./helpers.ts";
 

@@ -3,11 +3,11 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
-import type { TcpData } from "../../src/capture-types.ts";
-import { decodePacket } from "../../src/packet.ts";
-import { PcapWriter, parseCaptureBuffer, readCapture } from "../../src/pcap.ts";
+import { decodePacket } from "../../src/capture/packet.ts";
+import { PcapWriter, parseCaptureBuffer, readCapture } from "../../src/capture/pcap.ts";
+import { TcpReassembler } from "../../src/capture/tcp.ts";
+import type { TcpData } from "../../src/capture/types.ts";
 import { TcpSessionBuilder, writeSessions } from "../../src/synth.ts";
-import { TcpReassembler } from "../../src/tcp.ts";
 import { missing } from "../helpers/tools.ts";
 import { tempDir, text } from "./helpers.ts";
 

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
-import { PcapWriter } from "../../src/pcap.ts";
+import { PcapWriter } from "../../src/capture/pcap.ts";
 import { locate, missing } from "../helpers/tools.ts";
 import { BIN, pgwire, ROOT } from "./helpers.ts";
 

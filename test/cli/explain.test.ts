@@ -337,7 +337,7 @@ describe("the command line as users meet it", { timeout: 60_000 }, () => {
   });
 
   it("query shapes: one for any keyword case and trailing semicolon; the application name SET later", async () => {
-    const { normalizeSql } = await import("../../src/analysis.ts");
+    const { normalizeSql } = await import("../../src/analysis/analyzer.ts");
     expect(normalizeSql("select * from employees where id = 7;")).toBe("SELECT * FROM employees WHERE id = ?");
     expect(normalizeSql("SELECT * FROM employees WHERE id = $1 ;\n")).toBe("SELECT * FROM employees WHERE id = ?");
     expect(normalizeSql('select "select" from t')).toBe('SELECT "select" FROM t');

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { compareBuiltin, KNOWN_DIFFERENCES } from "../../src/builtin.ts";
-import { CaptureError } from "../../src/capture-types.ts";
+import { CaptureError } from "../../src/capture/types.ts";
 import {
   compare,
   luaSide,

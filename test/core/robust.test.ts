@@ -5,13 +5,13 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
+import { readCapture } from "../../src/capture/pcap.ts";
+import { TcpReassembler } from "../../src/capture/tcp.ts";
 import { compare, luaSide, PLUGIN, stderrProblems, withoutMalformed } from "../../src/compare.ts";
 import { CONTEXT_FIELDS } from "../../src/decoder.ts";
 import { editcapFuzz } from "../../src/fuzz.ts";
-import { readCapture } from "../../src/pcap.ts";
 import { decodeCapture } from "../../src/pipeline.ts";
 import { type ResegmentOptions, resegmentCapture } from "../../src/resegment.ts";
-import { TcpReassembler } from "../../src/tcp.ts";
 import { missing, present } from "../helpers/tools.ts";
 import { portsOf, REAL_CAPTURES, ROOT } from "./helpers.ts";
 

@@ -6,8 +6,8 @@
 import { readdirSync } from "node:fs";
 import { basename, join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ANALYSIS_FIELDS, Analyzer } from "../../src/analysis.ts";
-import { readCaptureBatches } from "../../src/pcap.ts";
+import { ANALYSIS_FIELDS, Analyzer } from "../../src/analysis/analyzer.ts";
+import { readCaptureBatches } from "../../src/capture/pcap.ts";
 import { type DecodeOptions, decodeSteps } from "../../src/pipeline.ts";
 import { portsOf, REAL_CAPTURES, ROOT } from "./helpers.ts";
 

@@ -8,6 +8,8 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
+import { readCapture } from "../../src/capture/pcap.ts";
+import { TcpReassembler } from "../../src/capture/tcp.ts";
 import {
   type CmpFrame,
   type CmpItem,
@@ -17,9 +19,7 @@ import {
   showValue,
   withoutMalformed,
 } from "../../src/compare.ts";
-import { readCapture } from "../../src/pcap.ts";
 import { utf8Text } from "../../src/runtime/text.ts";
-import { TcpReassembler } from "../../src/tcp.ts";
 import { portsOf, ROOT } from "../core/helpers.ts";
 import { missing } from "../helpers/tools.ts";
 

@@ -17,9 +17,9 @@ import {
 } from "../../captures/synth.ts";
 import { type MessageName, PAYLOADS } from "../../dissector/pgwire.ts";
 import { messages } from "../../spec/index.ts";
+import { parseCaptureBuffer } from "../../src/capture/pcap.ts";
 import { type CompareResult, compare } from "../../src/compare.ts";
 import { CONTEXT_FIELDS, type DecodedMessage, EXPERTS, FINDING_EXPERTS } from "../../src/decoder.ts";
-import { parseCaptureBuffer } from "../../src/pcap.ts";
 import { type DecodeOptions, decodeCapture, type FrameResult } from "../../src/pipeline.ts";
 import { sessionsToPcapng, TcpSessionBuilder } from "../../src/synth.ts";
 import { tempDir } from "../capture/helpers.ts";

@@ -5,9 +5,9 @@ import { tmpdir } from "node:os";
 import { join as join_ } from "node:path";
 import tls from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readCapture } from "../../src/pcap.ts";
-import { TcpReassembler } from "../../src/tcp.ts";
-import { hkdfExpandLabel, parseKeylog, TlsDecryptor } from "../../src/tls.ts";
+import { readCapture } from "../../src/capture/pcap.ts";
+import { TcpReassembler } from "../../src/capture/tcp.ts";
+import { hkdfExpandLabel, parseKeylog, TlsDecryptor } from "../../src/capture/tls.ts";
 import { missing } from "../helpers/tools.ts";
 
 const PCAP = "captures/tls-keylog.pcapng";

@@ -1,7 +1,7 @@
 // `pgwire explain`: each connection's story, told top to bottom as the seed's lecture tells it,
 // then the findings of the whole capture. Text (with colour on a terminal) or JSON.
 
-import type { ConnectionRecord, Finding, ReplicationRecord, RequestRecord, ServerMessage } from "./analysis.ts";
+import type { ConnectionRecord, Finding, ReplicationRecord, RequestRecord, ServerMessage } from "./analyzer.ts";
 
 export interface Style {
   bold(s: string): string;

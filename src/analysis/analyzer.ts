@@ -6,9 +6,9 @@
 // MAX_KEPT requests and messages for its story (the rest are counted), and is handed on and
 // forgotten when it closes.
 
-import type { TcpEvent } from "./capture-types.ts";
-import { type DecodedMessage, FIELDS, type FieldValue, type MessageOf, messageInfo } from "./decoder.ts";
-import type { Step } from "./pipeline.ts";
+import type { TcpEvent } from "../capture/types.ts";
+import { type DecodedMessage, FIELDS, type FieldValue, type MessageOf, messageInfo } from "../decoder.ts";
+import type { Step } from "../pipeline.ts";
 
 export interface Endpoint {
   addr: string;

@@ -1,6 +1,6 @@
 // Link layer -> IPv4/IPv6 -> TCP header parsing for one captured packet.
 
-import type { CapturePacket } from "./capture-types.ts";
+import type { CapturePacket } from "./types.ts";
 
 export interface TcpFlags {
   syn: boolean;

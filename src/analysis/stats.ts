@@ -2,7 +2,7 @@
 // memory per query shape): queries grouped by their normalised text with response-time
 // percentiles, connections, errors by SQLSTATE, authentication methods.
 
-import { type ConnectionRecord, normalizeSql, type RequestRecord, type ServerMessage } from "./analysis.ts";
+import { type ConnectionRecord, normalizeSql, type RequestRecord, type ServerMessage } from "./analyzer.ts";
 import { duration, oneLine, plural, type Style } from "./explain.ts";
 
 /** Response times in buckets 2% wide (from 1 µs): percentiles within 2%, in constant memory. */

@@ -2,7 +2,7 @@
 // per connection a sequence diagram of its messages along time, a latency histogram and a
 // timeline of the queries, the stats tables and the findings.
 
-import type { ConnectionRecord, Finding, MessageRecord, RequestRecord } from "./analysis.ts";
+import type { ConnectionRecord, Finding, MessageRecord, RequestRecord } from "./analyzer.ts";
 import { duration, endpoint, explainConnection, oneLine, PLAIN, plural } from "./explain.ts";
 import {
   CONNECTION_COLUMNS,

@@ -7,7 +7,7 @@
 
 import { type FileHandle, open } from "node:fs/promises";
 import { concat } from "./bytes.ts";
-import { CaptureError, type CapturePacket } from "./capture-types.ts";
+import { CaptureError, type CapturePacket } from "./types.ts";
 
 /** Largest single record or block we accept; anything bigger means the file is corrupt. */
 const MAX_UNIT = 256 * 1024 * 1024;

@@ -4,8 +4,8 @@
 // events and contiguous data that packet produced. Call `end()` after the last packet to
 // flush data still waiting behind gaps that never closed.
 
-import { CaptureError, type CapturePacket, type TcpData, type TcpEvent, type TcpOutput } from "./capture-types.ts";
 import { type DecodedTcp, decodePacket, linkTypeName, linkTypeSupported } from "./packet.ts";
+import { CaptureError, type CapturePacket, type TcpData, type TcpEvent, type TcpOutput } from "./types.ts";
 
 /** Out-of-order data buffered in one direction beyond which the oldest gap is given up on. */
 const MAX_PENDING_SEGMENTS = 64;
