@@ -13,18 +13,22 @@ export interface CapturePacket {
   origLen: number;
 }
 
-/** Bytes of one TCP direction that just became contiguous, in stream order. */
-export interface TcpData {
-  kind: "data";
+/** Where and when something happened on a TCP conversation: what TcpData and TcpEvent share. */
+interface TcpPlace {
   /** Conversation index, numbered like Wireshark's tcp.stream (0, 1, ... in order of first sight). */
   stream: number;
-  /** The frame whose arrival made these bytes contiguous. */
+  /** The frame it came in (for TcpData: the one whose arrival made the bytes contiguous). */
   frame: number;
   time: number;
   src: string;
   srcPort: number;
   dst: string;
   dstPort: number;
+}
+
+/** Bytes of one TCP direction that just became contiguous, in stream order. */
+export interface TcpData extends TcpPlace {
+  kind: "data";
   data: Uint8Array;
   /** True when these bytes were captured short (snap length): the rest of the segment is missing. */
   truncated?: boolean;
@@ -37,17 +41,10 @@ export interface TcpData {
  * completes the handshake (the first segment acknowledging after both SYNs), FIN or RST from one
  * side.
  */
-export interface TcpEvent {
+export interface TcpEvent extends TcpPlace {
   kind: "syn" | "ack" | "fin" | "rst";
   /** For a SYN: it also acknowledges (SYN/ACK). */
   ack?: boolean;
-  stream: number;
-  frame: number;
-  time: number;
-  src: string;
-  srcPort: number;
-  dst: string;
-  dstPort: number;
 }
 
 export type TcpOutput = TcpData | TcpEvent;
