@@ -74,8 +74,10 @@ export const FINDING_EXPERTS: ReadonlySet<string> = new Set(
   MESSAGES.flatMap((m) => (m.findings ?? []).map((f) => `expert:pgwire.${f.expert.abbrev}`)),
 );
 
-/** One item pgwire puts in the tree: a message, or bytes it could not decode. */
-/** What every decoded item has, whatever message it is (DecodedMessage adds its name and variables). */
+/**
+ * One item pgwire puts in the tree, a message or bytes it could not decode: what every item has,
+ * whatever message it is (DecodedMessage adds its name and variables).
+ */
 export interface DecodedItem {
   frame: number;
   frontend: boolean;
@@ -756,9 +758,10 @@ function frameAt(c: CallState, off: number): Group | number | undefined {
       c.end = { S: c.S, desegment: { offset: off, need: "one" } };
       return undefined;
     }
+    // No Info piece (newItem leaves info undefined).
     callItem(c, null, "PostgreSQL: partial message", off, caplen - off, [
       expertField(EXPERTS.truncated.abbrev, "Message cut short in the capture"),
-    ]).info = undefined;
+    ]);
     return undefined;
   }
   const len = u32(buf, off + hdr);
@@ -1150,24 +1153,24 @@ export class ConnectionDecoder {
       c.frontend = frontend;
       c.frame = frame;
       c.truncated = opts.truncated === true;
-      c.out = out;
+      this.tcpCall.out = out;
       this.tcp.push(frontend, data, this.onTcp);
     }
     if (opts.time !== undefined) for (const it of out) it.time = opts.time;
     return out;
   }
 
-  /** The feed in progress, for onTcp (one closure for all calls, not one per feed). */
-  private readonly call = { frontend: false, frame: 0, truncated: false, out: [] as DecodedMessage[] };
+  /** The feed in progress, for onTcp (one closure for all calls, not one per feed); its output is tcpCall.out. */
+  private readonly call = { frontend: false, frame: 0, truncated: false };
 
   private readonly onTcp: Call = (buf, base) => {
-    const { frontend, frame, truncated, out } = this.call;
+    const { frontend, frame, truncated } = this.call;
+    const out = this.tcpCall.out;
     if (this.state.tls) {
       this.feedTls(frontend, buf, frame, out);
       return undefined;
     }
     const total = truncated ? Number.MAX_SAFE_INTEGER : buf.length;
-    this.tcpCall.out = out;
     const r = dissectCall(buf, frame, base, this.state, frontend, !truncated, total, false, this.tcpCall);
     this.state = r.S;
     if (r.tlsFrom !== undefined) this.feedTls(frontend, buf.subarray(r.tlsFrom), frame, out);
