@@ -8,6 +8,9 @@ import {
   CONNECTION_COLUMNS,
   CONNECTION_NUMERIC,
   connectionCells,
+  ERROR_COLUMNS,
+  ERROR_NUMERIC,
+  errorCells,
   QUERY_COLUMNS,
   QUERY_NUMERIC,
   queryCells,
@@ -260,9 +263,9 @@ export function renderReport(r: ReportInput): string {
     s.errors.length === 0
       ? "<p>None.</p>"
       : table(
-          ["count", "severity", "code", "condition", "example"],
-          s.errors.map((e) => [String(e.count), e.severity, e.code, e.name ?? "", oneLine(e.example, 200)]),
-          [true, false, false, false, false],
+          ERROR_COLUMNS,
+          s.errors.map((e) => errorCells(e, oneLine(e.example, 200))),
+          ERROR_NUMERIC,
           "errors",
         ),
     "</section>",

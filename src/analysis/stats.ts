@@ -289,6 +289,13 @@ export function connectionCells(c: ConnectionRow): string[] {
   return [String(c.stream), ...text, duration(c.duration), ...numbers];
 }
 
+/** The error table's columns and, per SQLSTATE, its cells (text, HTML): the example as given. */
+export const ERROR_COLUMNS = ["count", "severity", "code", "condition", "example"];
+export const ERROR_NUMERIC = [true, false, false, false, false];
+export function errorCells(e: ErrorRow, example: string): string[] {
+  return [String(e.count), e.severity, e.code, e.name ?? "", example];
+}
+
 /** The query table's columns and, per query shape, its cells (text, HTML): the query cut to width. */
 export const QUERY_COLUMNS = ["count", "total", "mean", "p50", "p95", "max", "rows", "errors", "query"];
 export const QUERY_NUMERIC = [true, true, true, true, true, true, true, true, false];
@@ -319,9 +326,9 @@ export function statsText(r: StatsResult, st: Style, width = 120, top = 20): str
     r.errors.length === 0
       ? "none\n"
       : table(
-          ["count", "severity", "code", "condition", "example"],
-          r.errors.map((e) => [String(e.count), e.severity, e.code, e.name ?? "", cut(e.example, 60)]),
-          [true, false, false, false, false],
+          ERROR_COLUMNS,
+          r.errors.map((e) => errorCells(e, cut(e.example, 60))),
+          ERROR_NUMERIC,
         );
   if (r.cancels.length > 0) {
     out += `\n${st.bold(`Cancel requests (${r.cancels.length})`)}\n`;
