@@ -1195,7 +1195,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     when: {"peekInt32":[80877102]},
     maxLength: 268,
     info: [{"lit":" pid="},{"v":"pid"}],
-    effects: ["cancel"],
+    effects: [],
     parse: CancelRequest_F,
     cancelKey: "cancel",
   },

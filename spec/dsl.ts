@@ -357,8 +357,6 @@ export type Effect =
   | "gssRequest"
   /** The server's one-byte answer: 'S' = TLS follows, 'G' = GSSAPI encryption follows, 'N' = no. */
   | "encryptionAnswer"
-  /** CancelRequest: nothing more is expected on the connection. */
-  | "cancel"
   /** An Authentication request: its code ($authtype) selects the next 'p' message's variant. */
   | "authRequest"
   /**
@@ -415,7 +413,6 @@ export const EFFECT_READS = {
   sslRequest: {},
   gssRequest: {},
   encryptionAnswer: { vars: ["answer"] },
-  cancel: {},
   authRequest: { vars: ["authtype"] },
   copyIn: { vars: ["format"] },
   copyOut: { vars: ["format"] },

@@ -344,10 +344,6 @@ function applyEffects(S: ConnState, effects: readonly Effect[], b: Body): ConnSt
       case "streamStop":
         S = change(S, { stream: undefined });
         break;
-      case "cancel":
-        // Nothing of the connection's own state (the plugin's apply_effects has no branch for it
-        // either): the link to the connection it cancels comes from its cancelKey.
-        break;
       default: {
         // Every effect the spec names has its case above: a new one fails to compile here.
         const unhandled: never = e;

@@ -62,7 +62,6 @@ export const startup: MessageDef[] = [
     ],
     cancelKey: "cancel",
     info: " pid={pid}",
-    effects: ["cancel"],
     description:
       "Asks the server to cancel the query of the backend with this process ID and secret key (4 bytes in 3.0, up to 256 in 3.2).",
   },
