@@ -962,9 +962,7 @@ local T = {
   },
 }
 
----------------------------------------------------------------------------------------------------
--- Column values as PostgreSQL prints them (generator/templates/values.lua, spec/data/types.ts)
-
+-- The types of column values (spec/data/types.ts), for values.lua.
 local PG_TYPES = {
   [16] = { name = "bool", kind = "bool" },
   [17] = { name = "bytea", kind = "bytea" },
@@ -1161,7 +1159,91 @@ local PG_TYPES = {
   [6157] = { name = "int8multirange[]", kind = "array", elem = 4536 },
 }
 
+-- What the first pass keeps for later passes (links.lua) that the readers use: per message its
+-- COPY progress (MCP); per request the parameter types of its statement (RQ_PT).
+local MCP, RQ_PT
+
 -- luacheck: push ignore 421
+---------------------------------------------------------------------------------------------------
+-- src/runtime/text.lua
+
+-- Texts: UTF-8 cuts, ASCII case whatever the locale, the values of the Info column and of its
+-- generated texts (iv, ic). Mirrored by src/runtime/text.ts.
+
+-- Text cut to at most max bytes at a UTF-8 character boundary, the cut marked with "...".
+local function cut_utf8(s, max)
+  if #s <= max then return s end
+  local cut = max
+  while cut > 0 do
+    local b = sbyte(s, cut + 1)
+    if b < 128 or b >= 192 then break end
+    cut = cut - 1
+  end
+  return ssub(s, 1, cut) .. "..."
+end
+
+-- ASCII letters to lower or upper case whatever the locale (string.lower and string.upper, like
+-- Lua's %a and %s classes, follow the C library's locale, which Wireshark sets from the user's).
+local LOWER, UPPER = {}, {}
+for b = 65, 90 do
+  LOWER[string.char(b)] = string.char(b + 32)
+  UPPER[string.char(b + 32)] = string.char(b)
+end
+local function ascii_lower(s) return (string.gsub(s, "[A-Z]", LOWER)) end
+local function ascii_upper(s) return (string.gsub(s, "[a-z]", UPPER)) end
+
+local MAX_VALUE_BYTES = 1024
+
+local function char_of(x)
+  if type(x) == "number" and x >= 32 and x < 127 then return string.char(x) end
+  return tostring(x)
+end
+
+-- Texts that have no control characters, as seen before (looking again costs a pattern match
+-- per character; the same names, tags and queries come again and again). Emptied when it grows.
+local CLEAN, NCLEAN = {}, 0
+local function no_controls(s)
+  if CLEAN[s] then return s end
+  if sfind(s, "[%z\1-\31\127]") then return (sgsub(s, "[%z\1-\31\127]", " ")) end
+  if NCLEAN >= 4096 then CLEAN, NCLEAN = {}, 0 end
+  CLEAN[s], NCLEAN = true, NCLEAN + 1
+  return s
+end
+
+-- Values in the Info column: control characters as spaces, cut at 80 bytes on a UTF-8 boundary.
+local function info_text(x)
+  if type(x) == "number" then
+    if x == floor(x) then return sformat("%d", x) end
+    return tostring(x)
+  end
+  local s = tostring(x)
+  if #s > 80 then s = cut_utf8(s, 80) end
+  return no_controls(s)
+end
+
+-- Integers as shown before (the same counts, rows and pids come again): emptied when it grows.
+local NUMS, NNUMS = {}, 0
+
+-- A variable in an Info text (the generated info functions): "" when it is not bound.
+local function iv(x)
+  if x == nil then return "" end
+  local text = info_text(x)
+  if type(x) == "number" and x == floor(x) then
+    if NNUMS >= 4096 then NUMS, NNUMS = {}, 0 end
+    NUMS[x], NNUMS = text, NNUMS + 1
+  end
+  return text
+end
+local CHARS = {}
+for b = 32, 126 do CHARS[b] = string.char(b) end
+local function ic(x)
+  if x == nil then return "" end
+  return CHARS[x] or char_of(x)
+end
+
+---------------------------------------------------------------------------------------------------
+-- src/runtime/values.lua
+
 -- Column values as PostgreSQL prints them: the Lua twin of src/runtime/values.ts (keep them in step;
 -- test/values runs both on PostgreSQL's own output and on random bytes under Lua 5.1 to 5.4).
 --
@@ -2238,25 +2320,13 @@ do
   end
 end
 
--- luacheck: pop
-
 ---------------------------------------------------------------------------------------------------
--- Preferences
+-- src/runtime/reader.lua
 
-pgwire.prefs.ports = Pref.range("TCP ports", "5432", "TCP ports on which to decode PostgreSQL", 65535)
-pgwire.prefs.heuristic = Pref.bool("Detect on any port", true,
-  "Recognise PostgreSQL on other TCP ports: a startup packet, or a segment of whole valid messages")
-
----------------------------------------------------------------------------------------------------
--- Helpers of the message readers (generator/templates/readers.lua)
-
--- What the first pass keeps for later passes (see the runtime below) that the readers use: per
--- message its COPY progress (MCP); per request the parameter types of its statement (RQ_PT).
-local MCP, RQ_PT
-
--- luacheck: push ignore 421
--- Included by pgwire.lua.ejs (one drop-in file): the helpers that the generated message readers
--- call (generator/lua.ts). Mirrored by src/runtime/body.ts.
+-- The reader: the helpers that the generated message readers call (generator/lua.ts): integers,
+-- tree items only where they are seen or asked for, experts, values typed by the connection,
+-- lists kept for the connection, replication options, statements and portals, payload sets.
+-- Mirrored by src/runtime/reader.ts.
 --
 -- c is the context of one call of the dissector (one per nesting level, reused from call to call):
 --   c.tvb, c.s       the call's data as a Tvb and as a Lua string (read once per call)
@@ -2355,80 +2425,8 @@ local function unknown_kind(c, k)
   return nil
 end
 
--- Text cut to at most max bytes at a UTF-8 character boundary, the cut marked with "...".
-local function cut_utf8(s, max)
-  if #s <= max then return s end
-  local cut = max
-  while cut > 0 do
-    local b = sbyte(s, cut + 1)
-    if b < 128 or b >= 192 then break end
-    cut = cut - 1
-  end
-  return ssub(s, 1, cut) .. "..."
-end
-
--- ASCII letters to lower or upper case whatever the locale (string.lower and string.upper, like
--- Lua's %a and %s classes, follow the C library's locale, which Wireshark sets from the user's).
-local LOWER, UPPER = {}, {}
-for b = 65, 90 do
-  LOWER[string.char(b)] = string.char(b + 32)
-  UPPER[string.char(b + 32)] = string.char(b)
-end
-local function ascii_lower(s) return (string.gsub(s, "[A-Z]", LOWER)) end
-local function ascii_upper(s) return (string.gsub(s, "[a-z]", UPPER)) end
-
-local MAX_VALUE_BYTES = 1024
-
 -- The list a message did not have (no format codes, no parameter types): one, shared.
 local EMPTY = {}
-
-local function char_of(x)
-  if type(x) == "number" and x >= 32 and x < 127 then return string.char(x) end
-  return tostring(x)
-end
-
--- Texts that have no control characters, as seen before (looking again costs a pattern match
--- per character; the same names, tags and queries come again and again). Emptied when it grows.
-local CLEAN, NCLEAN = {}, 0
-local function no_controls(s)
-  if CLEAN[s] then return s end
-  if sfind(s, "[%z\1-\31\127]") then return (sgsub(s, "[%z\1-\31\127]", " ")) end
-  if NCLEAN >= 4096 then CLEAN, NCLEAN = {}, 0 end
-  CLEAN[s], NCLEAN = true, NCLEAN + 1
-  return s
-end
-
--- Values in the Info column: control characters as spaces, cut at 80 bytes on a UTF-8 boundary.
-local function info_text(x)
-  if type(x) == "number" then
-    if x == floor(x) then return sformat("%d", x) end
-    return tostring(x)
-  end
-  local s = tostring(x)
-  if #s > 80 then s = cut_utf8(s, 80) end
-  return no_controls(s)
-end
-
--- Integers as shown before (the same counts, rows and pids come again): emptied when it grows.
-local NUMS, NNUMS = {}, 0
-
--- A variable in an Info text (the generated info functions): "" when it is not bound.
-local function iv(x)
-  if x == nil then return "" end
-  local text = info_text(x)
-  if type(x) == "number" and x == floor(x) then
-    if NNUMS >= 4096 then NUMS, NNUMS = {}, 0 end
-    NUMS[x], NNUMS = text, NNUMS + 1
-  end
-  return text
-end
-local CHARS = {}
-for b = 32, 126 do CHARS[b] = string.char(b) end
-local function ic(x)
-  if x == nil then return "" end
-  return CHARS[x] or char_of(x)
-end
-
 
 -- A variable's value looked up in a spec table (LookupElement): by its decimal text, its first
 -- characters (prefix), or its first word upper-cased (a command's name).
@@ -2811,11 +2809,11 @@ local function payload_tree(c, v, s, p, e, t, set, f, ftype)
   return q
 end
 
+---------------------------------------------------------------------------------------------------
+-- src/runtime/copy.lua
 
--- Included by pgwire.lua.ejs (one drop-in file); uses readers.lua (b_expert, cut_utf8, u32, REF, MCP)
--- and values.lua (pg_value_text).
 -- COPY statements and the rows of their data (CopyStatementElement, CopyRowsElement in
--- spec/dsl.ts; mirrored by src/runtime/copy.ts).
+-- spec/dsl.ts). Mirrored by src/runtime/copy.ts.
 
 -- The tokens of SQL text, at most max: { k, t } with k "w" a word (ASCII letters folded to lower
 -- case; bytes from 128 on count as letters, as PostgreSQL's scanner has them), "q" a quoted
@@ -6815,22 +6813,17 @@ G.B[83] = { min = 4, max = 1073741823, m = M[61] }
 G.B[65] = { min = 4, max = 1073741823, m = M[62] }
 
 ---------------------------------------------------------------------------------------------------
--- Runtime (generator/templates/runtime.lua)
+-- src/decoder/state.lua
 
--- Included by pgwire.lua.ejs (one drop-in file), after the generated readers and tables (M, G, P,
--- OPENING): framing, resynchronisation, connection state and what the first pass keeps for later
--- passes, requests and responses, TLS hand-over, the Info column. Mirrored by src/decoder.ts.
---
--- Cost matters here: the dissector runs once per TCP segment and this loop once per message, on
--- captures of millions. Without a tree (tshark's summary mode, the first pass of tshark -2) it
--- makes no tree item and, for most messages, no table: the variables table is reused, the readers
--- decode only what is needed, and what later passes need is kept in flat arrays (see below).
+-- Connection state: what a connection is doing (startup, authentication, COPY, replication) as
+-- its messages change it (spec/dsl.ts Effect), where a message comes (Phase), which variant of a
+-- type byte applies (Selector) and whether a finding holds (Condition). Mirrored by
+-- src/decoder/state.ts.
 
-local DESEGMENT_ONE_MORE = DESEGMENT_ONE_MORE_SEGMENT or 0x0fffffff
-local tls_handle = Dissector.get("tls")
+-- The call runs on data that TLS decrypted (set by framing.lua's hand_to_tls): findings that hold
+-- only in clear text (Condition.clear) do not.
 local in_tls = false
 
----------------------------------------------------------------------------------------------------
 -- Connection state. A state is immutable (a change makes a new one, so that a snapshot is a
 -- reference) and small: { core, txStatus, columns, rformats }, the fields that change with every
 -- transaction and result apart from the core, which changes seldom (the names of src/decoder.ts
@@ -6986,13 +6979,6 @@ local function phase_of(core, fe)
   return "ready"
 end
 
--- The rows a command tag counts: its last number when its first word counts rows, else 0.
-local function tag_rows(tag, counting)
-  local w, n = smatch(tag, "^([A-Z]+) "), smatch(tag, " ([0-9]+)$")
-  if w and n and counting[w] then return tonumber(n) end
-  return 0
-end
-
 local function selects(when, core, s, body)
   if when.lastAuth then return when.lastAuth[core.auth] == true end
   if when.answerTo then return core.answerTo == when.answerTo end
@@ -7004,18 +6990,6 @@ local function selects(when, core, s, body)
   return false
 end
 
--- A finding's text: literal parts and variables.
-local function render(parts, v)
-  local out = {}
-  for i = 1, #parts do
-    local p = parts[i]
-    if p.lit then out[#out + 1] = p.lit
-    elseif p.s then out[#out + 1] = (v[p.v] == 1) and "" or "s"
-    elseif v[p.v] ~= nil then out[#out + 1] = p.char and char_of(v[p.v]) or info_text(v[p.v])
-    end
-  end
-  return tconcat(out)
-end
 
 -- SQL that sets a role's password with a literal: ALTER/CREATE ROLE/USER ... PASSWORD '...'.
 local function sets_password_literal(sql)
@@ -7045,68 +7019,20 @@ local function holds(w, core, v)
   return true
 end
 
--- A place where a message of this direction plausibly starts: a known type byte and a length in
--- its bounds, the message ending exactly at the end of the data or followed by another such header.
-local function header_ok(s, p, groups, caplen)
-  if p + 5 > caplen then return nil end
-  local g = groups[sbyte(s, p + 1)]
-  if not g then return nil end
-  local len = u32(s, p + 2)
-  if len < g.min or len > g.max then return nil end
-  return p + 1 + len
-end
-
-local function resync_point(s, from, groups, caplen, total)
-  for p = from, caplen - 5 do
-    local nxt = header_ok(s, p, groups, caplen)
-    if nxt and (nxt == total or header_ok(s, nxt, groups, caplen)) then return p end
-  end
-  return caplen
-end
-
--- Bytes that are no message (an unknown type, a bad length): shown, flagged, skipped. Without a
--- tree, the experts go on the call's tree all the same.
-local function add_undecoded(c, off, stop, key, text)
-  local tree, tvb = c.root, c.tvb
-  local t = tree
-  if not c.nt then t = ADD(tree, pgwire, tvb(off, stop - off), "PostgreSQL: undecoded data") end
-  t:add_proto_expert_info(E[key], text)
-  if stop > off and not c.nt then ADD(t, F.undecoded, tvb(off, stop - off)) end
-  t:add_proto_expert_info(E.resync, sformat("Skipped %d bytes to find the next message", stop - off))
-end
-
-local function add_partial(c, off)
-  local t = c.root
-  if not c.nt then t = ADD(t, pgwire, c.tvb(off, c.caplen - off), "PostgreSQL: partial message") end
-  t:add_proto_expert_info(E.truncated, "Message cut short in the capture")
-end
-
--- A key for the message that starts at off: its first bytes, at most 16 and never past its own
--- end, so that a later pass finds it however TCP split the frame's bytes into calls.
-local function msg_key(s, off, caplen)
-  local n = caplen - off
-  if n >= 5 then
-    local len = (sbyte(s, off + 1) == 0) and u32(s, off + 1) or (1 + u32(s, off + 2))
-    if len >= 1 and len < n then n = len end
-  end
-  if n > 16 then n = 16 end
-  return ssub(s, off + 1, off + n)
-end
-
--- The packet that opens a connection (spec: MessageDef.opens) that s starts with, by code and length.
-local function opening(s, caplen)
-  if caplen < 8 or sbyte(s, 1) ~= 0 then return nil end
-  local len, code = u32(s, 1), u32(s, 5)
-  for i = 1, #OPENING do
-    local o = OPENING[i]
-    local known
-    if o.codes then known = o.codes[code] == true else known = floor(code / 65536) == o.major end
-    if known and len >= o.min and len <= o.max then return o end
-  end
-  return nil
-end
-
 ---------------------------------------------------------------------------------------------------
+-- src/decoder/links.lua
+
+-- Requests and responses: what the first pass keeps for later passes, the links between a request
+-- and its response (frames, time, rows, command tags), statements and portals, cancel keys.
+-- Mirrored by src/decoder/links.ts.
+
+-- The rows a command tag counts: its last number when its first word counts rows, else 0.
+local function tag_rows(tag, counting)
+  local w, n = smatch(tag, "^([A-Z]+) "), smatch(tag, " ([0-9]+)$")
+  if w and n and counting[w] then return tonumber(n) end
+  return 0
+end
+
 -- What the first pass keeps for later passes (a second pass, a click in the GUI), in flat arrays:
 -- a table per frame or per message would cost more than the rest of the dissector, in time and
 -- in memory.
@@ -7321,6 +7247,96 @@ local function add_links(c, t, g, k, refers)
 end
 
 ---------------------------------------------------------------------------------------------------
+-- src/decoder/framing.lua
+
+-- Framing: the message loop of one call of the dissector. Where each message starts and ends (the
+-- startup phase, one-byte answers, a length and type byte), resynchronisation after bad bytes,
+-- reassembly across TCP segments, the hand-over to TLS, each message's item, reader, findings,
+-- links and effects, and its Info piece. Mirrored by src/decoder/framing.ts.
+--
+-- Cost matters here: the dissector runs once per TCP segment and this loop once per message, on
+-- captures of millions. Without a tree (tshark's summary mode, the first pass of tshark -2) it
+-- makes no tree item and, for most messages, no table: the variables table is reused, the readers
+-- decode only what is needed, and what later passes need is kept in flat arrays (links.lua).
+
+local DESEGMENT_ONE_MORE = DESEGMENT_ONE_MORE_SEGMENT or 0x0fffffff
+local tls_handle = Dissector.get("tls")
+
+-- A finding's text: literal parts and variables.
+local function render(parts, v)
+  local out = {}
+  for i = 1, #parts do
+    local p = parts[i]
+    if p.lit then out[#out + 1] = p.lit
+    elseif p.s then out[#out + 1] = (v[p.v] == 1) and "" or "s"
+    elseif v[p.v] ~= nil then out[#out + 1] = p.char and char_of(v[p.v]) or info_text(v[p.v])
+    end
+  end
+  return tconcat(out)
+end
+
+-- A place where a message of this direction plausibly starts: a known type byte and a length in
+-- its bounds, the message ending exactly at the end of the data or followed by another such header.
+local function header_ok(s, p, groups, caplen)
+  if p + 5 > caplen then return nil end
+  local g = groups[sbyte(s, p + 1)]
+  if not g then return nil end
+  local len = u32(s, p + 2)
+  if len < g.min or len > g.max then return nil end
+  return p + 1 + len
+end
+
+local function resync_point(s, from, groups, caplen, total)
+  for p = from, caplen - 5 do
+    local nxt = header_ok(s, p, groups, caplen)
+    if nxt and (nxt == total or header_ok(s, nxt, groups, caplen)) then return p end
+  end
+  return caplen
+end
+
+-- Bytes that are no message (an unknown type, a bad length): shown, flagged, skipped. Without a
+-- tree, the experts go on the call's tree all the same.
+local function add_undecoded(c, off, stop, key, text)
+  local tree, tvb = c.root, c.tvb
+  local t = tree
+  if not c.nt then t = ADD(tree, pgwire, tvb(off, stop - off), "PostgreSQL: undecoded data") end
+  t:add_proto_expert_info(E[key], text)
+  if stop > off and not c.nt then ADD(t, F.undecoded, tvb(off, stop - off)) end
+  t:add_proto_expert_info(E.resync, sformat("Skipped %d bytes to find the next message", stop - off))
+end
+
+local function add_partial(c, off)
+  local t = c.root
+  if not c.nt then t = ADD(t, pgwire, c.tvb(off, c.caplen - off), "PostgreSQL: partial message") end
+  t:add_proto_expert_info(E.truncated, "Message cut short in the capture")
+end
+
+-- A key for the message that starts at off: its first bytes, at most 16 and never past its own
+-- end, so that a later pass finds it however TCP split the frame's bytes into calls.
+local function msg_key(s, off, caplen)
+  local n = caplen - off
+  if n >= 5 then
+    local len = (sbyte(s, off + 1) == 0) and u32(s, off + 1) or (1 + u32(s, off + 2))
+    if len >= 1 and len < n then n = len end
+  end
+  if n > 16 then n = 16 end
+  return ssub(s, off + 1, off + n)
+end
+
+-- The packet that opens a connection (spec: MessageDef.opens) that s starts with, by code and length.
+local function opening(s, caplen)
+  if caplen < 8 or sbyte(s, 1) ~= 0 then return nil end
+  local len, code = u32(s, 1), u32(s, 5)
+  for i = 1, #OPENING do
+    local o = OPENING[i]
+    local known
+    if o.codes then known = o.codes[code] == true else known = floor(code / 65536) == o.major end
+    if known and len >= o.min and len <= o.max then return o end
+  end
+  return nil
+end
+
+
 -- The message loop of one call.
 
 -- One context per nesting level (decrypted data comes back through a nested call from TLS).
@@ -7780,6 +7796,13 @@ local function dissect_messages(c, S)
   return S, false
 end
 
+---------------------------------------------------------------------------------------------------
+-- src/decoder/connection.lua
+
+-- The dissector's entry: the connection of a call (by its port and address pairs), the state at
+-- the frame's first call and at its other calls (so that later passes decode as the first did),
+-- the call's messages (framing.lua), and the Info column. Mirrored by src/decoder/connection.ts.
+
 local conns = {}
 -- The frame of the last call (to tell when a new pass starts).
 local LAST_NUMBER = 0
@@ -7958,6 +7981,17 @@ function pgwire.dissector(tvb, pinfo, tree)
   end
   return caplen
 end
+
+---------------------------------------------------------------------------------------------------
+-- src/decoder/register.lua
+
+-- Registration: the preferences (ports, detection on other ports), the TCP and TLS port tables,
+-- Decode As, and the heuristic that finds PostgreSQL on other ports. Mirrored by
+-- src/decoder/register.ts.
+
+pgwire.prefs.ports = Pref.range("TCP ports", "5432", "TCP ports on which to decode PostgreSQL", 65535)
+pgwire.prefs.heuristic = Pref.bool("Detect on any port", true,
+  "Recognise PostgreSQL on other TCP ports: a startup packet, or a segment of whole valid messages")
 
 ---------------------------------------------------------------------------------------------------
 -- Detection on other ports (mirrored by heuristicSide in src/decoder.ts): a segment that is one

@@ -22,12 +22,23 @@ import { buildModel } from "./model.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
+/**
+ * A hand-written Lua file of the runtime (src/runtime/*.lua, src/decoder/*.lua) as the plugin holds
+ * it: under a rule and a line naming the file, so that a reader of the one drop-in file knows
+ * where each part comes from and where to change it.
+ */
+function runtime(path: string): string {
+  const text = readFileSync(join(root, path), "utf8").replace(/\n+$/, "");
+  return `${"-".repeat(99)}\n-- ${path}\n\n${text}\n`;
+}
+
 export function render(): Record<string, string> {
   const model = buildModel();
   const q = (s: string) => JSON.stringify(s);
   const ctx = {
     model,
     q,
+    runtime,
     tsBody,
     tsMessageTypes,
     luaAllReaders,

@@ -585,7 +585,7 @@ export function luaObjects(m: MessageModel, luaString: (s: string) => string): s
 
 /**
  * PG_TYPES as a Lua table constructor, for the generated plugin: `local PG_TYPES = <this>` must come
- * before generator/templates/values.lua. Entries are `[oid] = { name = "...", kind = "...", elem = N }`
+ * before src/runtime/values.lua. Entries are `[oid] = { name = "...", kind = "...", elem = N }`
  * (name as typeName gives it; kind and elem only where present), one per line, in OID order.
  */
 export function luaTypeTable(): string {

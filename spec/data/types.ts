@@ -2,7 +2,7 @@
 // src/include/catalog/pg_type.dat (PostgreSQL Global Development Group, PostgreSQL License), the array
 // types that its `array_type_oid` fields declare (named like PostgreSQL names them: "_" + element
 // name), and for each type the decoder that turns its binary (format 1) send output into the text
-// PostgreSQL prints (src/runtime/values.ts and generator/templates/values.lua).
+// PostgreSQL prints (src/runtime/values.ts and src/runtime/values.lua).
 //
 // The set of OIDs was checked against pg_type.dat of a PostgreSQL 18 tree (193 types, 86 of them
 // arrays; the same set as PostgreSQL 15's catalogue minus the shared catalogs' row types, which are not

@@ -1,5 +1,5 @@
 // COPY statements and the rows of their data (CopyStatementElement, CopyRowsElement in
-// spec/dsl.ts), mirroring the plugin's copy runtime (generator/templates/copy.lua) step for step:
+// spec/dsl.ts), mirroring the plugin's copy runtime (src/runtime/copy.lua) step for step:
 // the same tokens, the same states, the same positions (bytes, not characters).
 
 import { cutUtf8, cutUtf8Bytes, MAX_VALUE_BYTES, utf8Text } from "./text.ts";

@@ -1,6 +1,6 @@
--- Test runner for generator/templates/values.lua (see values.test.ts).
+-- Test runner for src/runtime/values.lua (see values.test.ts).
 -- Usage: luaX.Y run.lua VALUES_LUA TYPES_LUA < input
---   VALUES_LUA  generator/templates/values.lua
+--   VALUES_LUA  src/runtime/values.lua
 --   TYPES_LUA   a file holding the Lua table constructor of luaTypeTable() (generator/lua.ts)
 -- Input: one value per line, "OID FORMAT HEX" (HEX may be empty). Output: one line per input line,
 -- "OK " + hex of pg_value_text_raw's result, or "ERR " + the error message if it raised one

@@ -1,4 +1,4 @@
-// Column value decoding (src/runtime/values.ts and generator/templates/values.lua):
+// Column value decoding (src/runtime/values.ts and src/runtime/values.lua):
 //  (a) PostgreSQL is the oracle: test/values/fixtures.json, recorded by captures/values/record.sh from
 //      a real server, holds per value PostgreSQL's text output and the binary bytes of the same value;
 //      valueText(oid, 1, bytes) must print exactly what PostgreSQL printed.
@@ -19,7 +19,7 @@ import { type Input, mutants, oidsByKind, randomInputs } from "./gen.ts";
 
 const HERE = new URL(".", import.meta.url).pathname;
 const ROOT = join(HERE, "..", "..");
-const VALUES_LUA = join(ROOT, "generator", "templates", "values.lua");
+const VALUES_LUA = join(ROOT, "src", "runtime", "values.lua");
 const RUNNER = join(HERE, "run.lua");
 
 interface Fixture {

@@ -1,7 +1,5 @@
--- Included by pgwire.lua.ejs (one drop-in file); uses readers.lua (b_expert, cut_utf8, u32, REF, MCP)
--- and values.lua (pg_value_text).
 -- COPY statements and the rows of their data (CopyStatementElement, CopyRowsElement in
--- spec/dsl.ts; mirrored by src/runtime/copy.ts).
+-- spec/dsl.ts). Mirrored by src/runtime/copy.ts.
 
 -- The tokens of SQL text, at most max: { k, t } with k "w" a word (ASCII letters folded to lower
 -- case; bytes from 128 on count as letters, as PostgreSQL's scanner has them), "q" a quoted
