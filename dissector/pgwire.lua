@@ -6826,7 +6826,7 @@ local in_tls = false
 
 -- Connection state. A state is immutable (a change makes a new one, so that a snapshot is a
 -- reference) and small: { core, txStatus, columns, rformats }, the fields that change with every
--- transaction and result apart from the core, which changes seldom (the names of src/decoder.ts
+-- transaction and result apart from the core, which changes seldom (the names of src/decoder/state.ts
 -- ConnState):
 --   clientFraming "startup" | "typed"; startupSeen (the StartupMessage was seen); answerTo (the
 --   request whose one-byte answer comes next); auth (last Authentication code); tls, gss; copy
@@ -7994,7 +7994,7 @@ pgwire.prefs.heuristic = Pref.bool("Detect on any port", true,
   "Recognise PostgreSQL on other TCP ports: a startup packet, or a segment of whole valid messages")
 
 ---------------------------------------------------------------------------------------------------
--- Detection on other ports (mirrored by heuristicSide in src/decoder.ts): a segment that is one
+-- Detection on other ports (mirrored by heuristicSide in register.ts): a segment that is one
 -- whole startup packet (the client's side), or two or more whole typed messages that are valid in
 -- one direction only.
 

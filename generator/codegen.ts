@@ -1,5 +1,5 @@
 // Renders a message body (a list of spec elements) as straight-line TypeScript that calls the
-// runtime's readers (src/runtime/body.ts Body methods): one function per element kind, walked by
+// runtime's readers (src/runtime/reader.ts Body methods): one function per element kind, walked by
 // generator/walk.ts as the plugin's readers are (generator/lua.ts).
 
 import { type Element, type IntType, intSize } from "../spec/dsl.ts";
@@ -124,7 +124,7 @@ function varType(e: Element): "number" | "string" | undefined {
 
 /**
  * The message-name union and each message's variables, for the code that reads decoded messages
- * (src/decoder.ts DecodedMessage): a message or variable renamed in the spec fails to compile
+ * (src/decoder/framing.ts DecodedMessage): a message or variable renamed in the spec fails to compile
  * where it is read. Variables bound under names the data gives ("$name") or by options make the
  * message's variables open (an index signature). A message that carries others (XLogData) has
  * theirs too, as the decoder binds them in the same table.

@@ -2,7 +2,7 @@
 // one function per element kind (the compiler checks that none is missing), and the walk hands
 // each element to its kind's function in order. Nested bodies (repeat, switch, tree, optional,
 // untilZero) are walked again by the element's function, with the context it chooses for them.
-//   generator/codegen.ts  the TypeScript reader (calls of src/runtime/body.ts Body methods)
+//   generator/codegen.ts  the TypeScript reader (calls of src/runtime/reader.ts Body methods)
 //   generator/lua.ts      the plugin's two Lua readers (without and with a tree)
 
 import type { Element } from "../spec/dsl.ts";

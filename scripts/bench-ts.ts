@@ -12,7 +12,7 @@ import { Parser } from "pg-protocol/dist/parser.js";
 import { ANALYSIS_FIELDS } from "../src/analysis/analyzer.ts";
 import { readCapture, readCaptureBatches } from "../src/capture/pcap.ts";
 import { TcpReassembler } from "../src/capture/tcp.ts";
-import { ConnectionDecoder } from "../src/decoder.ts";
+import { ConnectionDecoder } from "../src/decoder/index.ts";
 import { type DecodeOptions, stepDecoder } from "../src/pipeline.ts";
 
 const [mode, file, repsArg, variant] = process.argv.slice(2);

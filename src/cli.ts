@@ -29,10 +29,10 @@ import { CSV_TABLES, Stats, statsCsv, statsText } from "./analysis/stats.ts";
 import { readCaptureBatches, readCaptureStream } from "./capture/pcap.ts";
 import { CaptureError, type CapturePacket } from "./capture/types.ts";
 import { compare } from "./compare.ts";
-import { type DecodedMessage, FIELDS, type FieldValue } from "./decoder.ts";
+import { type DecodedMessage, FIELDS, type FieldValue } from "./decoder/index.ts";
 import { install, personalLuaPlugins } from "./install.ts";
 import { decodeSteps, type FrameResult, type Step, stepDecoder } from "./pipeline.ts";
-import type { FieldInfo } from "./runtime/body.ts";
+import type { FieldInfo } from "./runtime/reader.ts";
 
 /** Exit statuses, as the help texts document them. */
 export const EXIT = { ok: 0, differences: 1, usage: 2, input: 3, internal: 70 } as const;

@@ -10,7 +10,7 @@ import type { execa } from "execa";
 import { MESSAGES } from "../dissector/pgwire.ts";
 import { readCaptureBatches } from "./capture/pcap.ts";
 import { CaptureError } from "./capture/types.ts";
-import { type DecodedField, type DecodedMessage, FIELDS, type FieldValue } from "./decoder.ts";
+import { type DecodedField, type DecodedMessage, FIELDS, type FieldValue } from "./decoder/index.ts";
 import { type DecodeOptions, decodeCapture, decodeSteps } from "./pipeline.ts";
 
 export const PLUGIN = join(dirname(fileURLToPath(import.meta.url)), "..", "dissector", "pgwire.lua");

@@ -34,7 +34,7 @@ import type { BytesElement, Direction, Element, IntElement, MessageDef, StringEl
 import { intSize } from "../spec/dsl.ts";
 import { messages } from "../spec/index.ts";
 import { concat } from "./capture/bytes.ts";
-import type { FieldValue } from "./runtime/body.ts";
+import type { FieldValue } from "./runtime/reader.ts";
 
 export type Values = Record<string, unknown>;
 

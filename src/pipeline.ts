@@ -6,7 +6,9 @@ import { readCaptureBatches } from "./capture/pcap.ts";
 import { TcpReassembler } from "./capture/tcp.ts";
 import { parseKeylog } from "./capture/tls.ts";
 import { CaptureError, type CapturePacket, type TcpEvent, type TcpOutput } from "./capture/types.ts";
-import { ConnectionDecoder, type DecodedMessage, frameInfo, heuristicSide } from "./decoder.ts";
+import { CaptureDecoder, type FrameResult, type RegisterOptions } from "./decoder/register.ts";
+
+export type { FrameResult };
 
 async function readKeylog(path: string): Promise<string> {
   try {
@@ -16,123 +18,9 @@ async function readKeylog(path: string): Promise<string> {
   }
 }
 
-export interface DecodeOptions {
-  /** Server ports to decode (default 5432), as the plugin's port preference. */
-  ports?: readonly number[];
+export interface DecodeOptions extends RegisterOptions {
   /** A TLS key log file (SSLKEYLOGFILE format): TLS sessions are decrypted and decoded. */
   keylog?: string;
-  /** Recognise PostgreSQL on other ports (the plugin's pgwire.heuristic preference; default on). */
-  heuristic?: boolean;
-  /**
-   * Decode only these fields (full names, "pgwire.query") and the experts: what an analysis
-   * reads, at a fraction of the cost. Frames then carry no Info column (their items still have
-   * theirs). Default: every field, as the plugin's tree shows them.
-   */
-  select?: ReadonlySet<string>;
-}
-
-export interface FrameResult {
-  frame: number;
-  time: number;
-  stream: number;
-  items: DecodedMessage[];
-  /** The Info column as the plugin shows it. */
-  info?: string;
-  /** The connection's client and server (address and port). */
-  client?: { addr: string; port: number };
-  server?: { addr: string; port: number };
-}
-
-interface Conn {
-  decoder: ConnectionDecoder;
-  serverPort: number;
-  serverAddr: string;
-  /** The server, as frames name it (one object for all of them). */
-  server: { addr: string; port: number };
-  client?: { addr: string; port: number };
-}
-
-/** Decodes every TCP chunk the reassembler produced for one packet. */
-export class CaptureDecoder {
-  private readonly conns = new Map<number, Conn | null>();
-  private readonly ports: ReadonlySet<number>;
-  private readonly heuristic: boolean;
-  private readonly select?: ReadonlySet<string>;
-  private readonly cancelKeys = new Map<string, { frame: number; conn: ConnectionDecoder }>();
-  constructor(
-    opts: DecodeOptions = {},
-    private readonly keylog?: ReadonlyMap<string, string>,
-  ) {
-    this.ports = new Set(opts.ports ?? [5432]);
-    this.heuristic = opts.heuristic ?? true;
-    this.select = opts.select;
-  }
-
-  private conn(stream: number, serverPort: number, serverAddr: string): Conn {
-    const c = {
-      decoder: new ConnectionDecoder({ keylog: this.keylog, cancelKeys: this.cancelKeys, select: this.select }),
-      serverPort,
-      serverAddr,
-      server: { addr: serverAddr, port: serverPort },
-    };
-    this.conns.set(stream, c);
-    return c;
-  }
-
-  /**
-   * Items for the outputs of one packet, grouped by the frame each belongs to (inside TLS a
-   * record may complete an item of an earlier frame's data): usually one group, the packet's.
-   */
-  frame(outputs: readonly TcpOutput[], time: number): FrameResult[] {
-    const items: DecodedMessage[] = [];
-    let stream = -1;
-    let conn: Conn | undefined;
-    for (const o of outputs) {
-      if (o.kind !== "data") continue;
-      let c = this.conns.get(o.stream);
-      if (c === undefined) {
-        // The server is the side on a configured port, as Wireshark's port table decides.
-        const lo = Math.min(o.srcPort, o.dstPort);
-        const serverPort =
-          this.ports.has(o.dstPort) && (!this.ports.has(o.srcPort) || o.dstPort === lo) ? o.dstPort : o.srcPort;
-        if (this.ports.has(serverPort)) c = this.conn(o.stream, serverPort, serverPort === o.dstPort ? o.dst : o.src);
-        else if (!this.heuristic) this.conns.set(o.stream, null);
-        else if (!o.truncated) {
-          // Not on a configured port: decode from the first segment that looks like PostgreSQL on.
-          const side = heuristicSide(o.data);
-          if (side === "F") c = this.conn(o.stream, o.dstPort, o.dst);
-          else if (side === "B") c = this.conn(o.stream, o.srcPort, o.src);
-        }
-      }
-      if (!c) continue;
-      const fe = o.srcPort === o.dstPort ? o.dst === c.serverAddr : o.dstPort === c.serverPort;
-      c.client ??= fe ? { addr: o.src, port: o.srcPort } : { addr: o.dst, port: o.dstPort };
-      stream = o.stream;
-      conn = c;
-      for (const it of c.decoder.feed(fe, o.data, o.frame, o)) items.push(it);
-    }
-    if (items.length === 0) return [];
-    // Selective decoding: the frames get no Info column (DecodeOptions.select).
-    const result = (frame: number, its: DecodedMessage[]): FrameResult => ({
-      frame,
-      time,
-      stream,
-      items: its,
-      info: this.select === undefined ? frameInfo(its) : undefined,
-      client: conn?.client,
-      server: conn?.server,
-    });
-    // Usually every item is the packet's own frame's; inside TLS one may complete an earlier one.
-    const f0 = items[0].frame;
-    if (items.every((it) => it.frame === f0)) return [result(f0, items)];
-    const groups = new Map<number, DecodedMessage[]>();
-    for (const it of items) {
-      const g = groups.get(it.frame) ?? [];
-      g.push(it);
-      groups.set(it.frame, g);
-    }
-    return [...groups].map(([n, g]) => result(n, g));
-  }
 }
 
 export async function* decodeCapture(path: string, opts: DecodeOptions = {}): AsyncGenerator<FrameResult> {

@@ -7,7 +7,7 @@
 // forgotten when it closes.
 
 import type { TcpEvent } from "../capture/types.ts";
-import { type DecodedMessage, FIELDS, type FieldValue, type MessageOf, messageInfo } from "../decoder.ts";
+import { type DecodedMessage, FIELDS, type FieldValue, type MessageOf, messageInfo } from "../decoder/index.ts";
 import type { Step } from "../pipeline.ts";
 
 export interface Endpoint {

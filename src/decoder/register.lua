@@ -7,7 +7,7 @@ pgwire.prefs.heuristic = Pref.bool("Detect on any port", true,
   "Recognise PostgreSQL on other TCP ports: a startup packet, or a segment of whole valid messages")
 
 ---------------------------------------------------------------------------------------------------
--- Detection on other ports (mirrored by heuristicSide in src/decoder.ts): a segment that is one
+-- Detection on other ports (mirrored by heuristicSide in register.ts): a segment that is one
 -- whole startup packet (the client's side), or two or more whole typed messages that are valid in
 -- one direction only.
 

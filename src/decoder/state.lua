@@ -9,7 +9,7 @@ local in_tls = false
 
 -- Connection state. A state is immutable (a change makes a new one, so that a snapshot is a
 -- reference) and small: { core, txStatus, columns, rformats }, the fields that change with every
--- transaction and result apart from the core, which changes seldom (the names of src/decoder.ts
+-- transaction and result apart from the core, which changes seldom (the names of src/decoder/state.ts
 -- ConnState):
 --   clientFraming "startup" | "typed"; startupSeen (the StartupMessage was seen); answerTo (the
 --   request whose one-byte answer comes next); auth (last Authentication code); tls, gss; copy

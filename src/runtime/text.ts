@@ -1,5 +1,6 @@
-// Text from wire bytes, and the cut that keeps long values short: the TS side of readers.lua's
-// cut_utf8 and MAX_VALUE_BYTES. The one place both live (body.ts, copy.ts and the decoder use them).
+// Texts: from wire bytes, the cut that keeps long values short, and the values of the Info column.
+// Mirrors src/runtime/text.lua; the one place these live (reader.ts, copy.ts and the decoder use
+// them).
 
 /** The longest column value shown, in bytes; longer ones are cut (the bytes stay in pgwire.val.data). */
 export const MAX_VALUE_BYTES = 1024;
@@ -39,4 +40,19 @@ export function cutUtf8(s: string, max: number): string {
   if (s.length * 3 <= max) return s;
   const bytes = enc.encode(s);
   return bytes.length <= max ? s : cutUtf8Bytes(bytes, max);
+}
+
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
+/** Info column values: control characters as spaces, cut at 80 bytes on a UTF-8 boundary. */
+export function infoText(v: number | string): string {
+  if (typeof v === "number") return String(v);
+  // Printable ASCII, most SQL: a character is a byte, so the cut needs no encoding.
+  if (PRINTABLE_ASCII.test(v)) return v.length <= 80 ? v : `${v.slice(0, 80)}...`;
+  return cutUtf8(v.replace(/[\x00-\x1f\x7f]/g, " "), 80);
+}
+
+/** A one-byte code as its character when printable (an Info text's char part), else its number. */
+export function charOf(v: number | string): string {
+  return typeof v === "number" && v >= 32 && v < 127 ? String.fromCharCode(v) : String(v);
 }

@@ -22,7 +22,7 @@ import {
   type TsharkOptions,
   withoutMalformed,
 } from "../../src/compare.ts";
-import { FIELDS } from "../../src/decoder.ts";
+import { FIELDS } from "../../src/decoder/index.ts";
 import { BIN } from "../cli/helpers.ts";
 import { portsOf, REAL_CAPTURES, ROOT } from "../core/helpers.ts";
 import {

@@ -9,7 +9,7 @@ import {
   type DecodedMessage,
   FINDING_EXPERTS,
   setsPasswordLiteral,
-} from "../../src/decoder.ts";
+} from "../../src/decoder/index.ts";
 import { be16, be32, concat, typed, untyped } from "./helpers.ts";
 
 function fieldsOf(m: DecodedMessage): Record<string, unknown[]> {

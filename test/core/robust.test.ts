@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { readCapture } from "../../src/capture/pcap.ts";
 import { TcpReassembler } from "../../src/capture/tcp.ts";
 import { compare, luaSide, PLUGIN, stderrProblems, withoutMalformed } from "../../src/compare.ts";
-import { CONTEXT_FIELDS } from "../../src/decoder.ts";
+import { CONTEXT_FIELDS } from "../../src/decoder/index.ts";
 import { editcapFuzz } from "../../src/fuzz.ts";
 import { decodeCapture } from "../../src/pipeline.ts";
 import { type ResegmentOptions, resegmentCapture } from "../../src/resegment.ts";

@@ -15,7 +15,7 @@ import {
   type TsStep,
   tsItem,
 } from "../../src/compare.ts";
-import type { DecodedMessage, FieldValue } from "../../src/decoder.ts";
+import type { DecodedMessage, FieldValue } from "../../src/decoder/index.ts";
 
 /** A decoder item: `fields` as [name without "pgwire.", value]. */
 function msg(frame: number, frontend: boolean, name: MessageName, fields: [string, FieldValue][] = []): DecodedMessage {

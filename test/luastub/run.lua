@@ -343,7 +343,7 @@ local pgwire = protos[1]
 
 ---------------------------------------------------------------------------------------------------
 -- The driver: TCP as Wireshark hands data to a dissector that asks for more bytes (the same as
--- the Desegmenter in src/decoder.ts): a message that completes is given alone, then the rest.
+-- the Desegmenter in src/decoder/framing.ts): a message that completes is given alone, then the rest.
 
 local segments = {}
 for line in io.lines(segments_path) do

@@ -19,7 +19,7 @@ import { type MessageName, PAYLOADS } from "../../dissector/pgwire.ts";
 import { messages } from "../../spec/index.ts";
 import { parseCaptureBuffer } from "../../src/capture/pcap.ts";
 import { type CompareResult, compare } from "../../src/compare.ts";
-import { CONTEXT_FIELDS, type DecodedMessage, EXPERTS, FINDING_EXPERTS } from "../../src/decoder.ts";
+import { CONTEXT_FIELDS, type DecodedMessage, EXPERTS, FINDING_EXPERTS } from "../../src/decoder/index.ts";
 import { type DecodeOptions, decodeCapture, type FrameResult } from "../../src/pipeline.ts";
 import { sessionsToPcapng, TcpSessionBuilder } from "../../src/synth.ts";
 import { tempDir } from "../capture/helpers.ts";

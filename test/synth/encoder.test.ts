@@ -15,7 +15,7 @@ import {
   type DecodedMessage,
   EXPERTS,
   FINDING_EXPERTS,
-} from "../../src/decoder.ts";
+} from "../../src/decoder/index.ts";
 import {
   concatBytes,
   type EncodedField,

@@ -1,6 +1,7 @@
 // The reader that generated message decoders call: it walks one message body, records each field
 // with its offset from the message start, binds variables, and turns every out-of-bounds read
-// into an expert item instead of an exception. Mirrors the Lua runtime's b_* functions.
+// into an expert item instead of an exception; and the description of messages (MessageMeta and
+// the rest) that the generated file fills in. Mirrors src/runtime/reader.lua.
 
 import { PG_TYPES, typeName } from "../../spec/data/types.ts";
 import type { Condition, Effect, Objects, Phase, Selector } from "../../spec/dsl.ts";
@@ -51,7 +52,7 @@ export interface MessageMeta {
   readonly fixedLength?: number;
   readonly maxLength?: number;
   readonly info: readonly InfoPart[];
-  /** What the message does to its connection's state, in order (decoder.ts applyEffects). */
+  /** What the message does to its connection's state, in order (src/decoder/state.ts applyEffects). */
   readonly effects: readonly Effect[];
   readonly parse: (b: Body) => void;
   /** Backend messages that complete this request. */
@@ -110,7 +111,7 @@ export interface ExpertInfo {
   readonly severity: string;
 }
 
-/** What of the connection's state (src/decoder.ts ConnState) the message readers look at. */
+/** What of the connection's state (src/decoder/state.ts ConnState) the message readers look at. */
 export interface BodyContext {
   /** The payload set the connection's XLogData carry (PayloadElement), if any. */
   readonly payloadSet?: string;
@@ -126,6 +127,11 @@ export interface BodyContext {
 }
 
 const NO_CONTEXT: BodyContext = {};
+
+/** A big-endian unsigned 32-bit integer at i. */
+export function u32(b: Uint8Array, i: number): number {
+  return ((b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]) >>> 0;
+}
 
 /** A field is decoded under a selection of fields (undefined: every field is). */
 export function keeps(select: ReadonlySet<string> | undefined, f: FieldInfo): boolean {
