@@ -12,13 +12,13 @@ const { pathToFileURL } = require("node:url");
 const path = (p) => join(__dirname, p);
 const argv = process.argv.slice(2);
 
-/** --version alone answers at once, without loading the command line (as src/cli.ts answers it). */
+/** --version alone answers at once, without loading the command line (as src/cli/main.ts answers it). */
 function version() {
   let version = "unknown";
   try {
     version = JSON.parse(readFileSync(path("../package.json"), "utf8")).version ?? version;
   } catch {
-    // as src/cli.ts: unknown
+    // as src/cli/main.ts: unknown
   }
   process.stdout.write(`pgwire ${version}\n`);
 }
@@ -36,7 +36,8 @@ async function tsx() {
 
 /** The command line's module: the sources through tsx in a checkout, else the build; null if neither. */
 async function load() {
-  if (existsSync(path("../src/cli.ts")) && (await tsx())) return import(pathToFileURL(path("../src/cli.ts")).href);
+  if (existsSync(path("../src/cli/main.ts")) && (await tsx()))
+    return import(pathToFileURL(path("../src/cli/main.ts")).href);
   if (existsSync(path("../dist/cli.js"))) return import(pathToFileURL(path("../dist/cli.js")).href);
   return null;
 }

@@ -5,12 +5,34 @@
 import { execFileSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync } from "node:fs";
 import { homedir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { CaptureError } from "./capture/types.ts";
+import { CaptureError } from "../capture/types.ts";
+import { parseArgs, UsageError } from "./args.ts";
+import { type Command, EXIT, EXIT_HELP, ROOT } from "./command.ts";
+import type { Output } from "./output.ts";
+
+const INSTALL_HELP = `Usage: pgwire install [--dir DIR] [--force]
+
+Copies the Wireshark plugin (dissector/pgwire.lua) into Wireshark's personal Lua plugins
+folder, found as Wireshark finds it: from \`tshark -G folders\` when tshark is installed, else
+~/.local/lib/wireshark/plugins (Linux, macOS) or %APPDATA%\\Wireshark\\plugins (Windows).
+Prints where it went. Restart Wireshark (or Analyze > Reload Lua Plugins) to load it.
+
+Options:
+  --dir DIR          install into DIR instead
+  --force            replace a pgwire.lua there that differs from this one
+  -h, --help         show this help
+
+${EXIT_HELP}
+
+Examples:
+  pgwire install
+  pgwire install --dir ~/.local/lib/wireshark/plugins --force
+`;
 
 /** The plugin file this package installs. */
-export const PLUGIN_FILE = join(dirname(fileURLToPath(import.meta.url)), "..", "dissector", "pgwire.lua");
+export const PLUGIN_FILE = fileURLToPath(new URL("dissector/pgwire.lua", ROOT));
 
 /** Where Wireshark looks for personal Lua plugins, and how that was found. */
 export function personalLuaPlugins(env: NodeJS.ProcessEnv = process.env): { dir: string; from: string } {
@@ -62,3 +84,27 @@ export function install(dir: string, force: boolean): InstallResult {
   }
   return { path: target, status };
 }
+
+async function installCommand(args: readonly string[], out: Output): Promise<number> {
+  const p = parseArgs("install", args, {
+    "--dir": { key: "dir", value: true },
+    "--force": { key: "force", value: false },
+  });
+  if (p.help) {
+    out.write(INSTALL_HELP);
+    return EXIT.ok;
+  }
+  if (p.positional.length > 0) throw new UsageError(`install takes no FILE, got '${p.positional[0]}'`, "install");
+  const given = p.options.get("dir")?.at(-1);
+  const where = given !== undefined ? { dir: given, from: "--dir" } : personalLuaPlugins();
+  const r = install(where.dir, p.options.has("force"));
+  const what = {
+    installed: "installed",
+    updated: "replaced the different",
+    unchanged: "already installed, unchanged:",
+  }[r.status];
+  out.write(`pgwire: ${what} ${r.path} (folder from ${where.from})\n`);
+  return EXIT.ok;
+}
+
+export const command: Command = { name: "install", help: INSTALL_HELP, run: installCommand };
