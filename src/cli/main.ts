@@ -66,8 +66,8 @@ function version(): string {
   }
 }
 
-/** The commands by name. */
-const COMMANDS: Record<string, Command> = Object.fromEntries(
+/** The commands by name (a Map: a name such as "constructor" is no command). */
+const COMMANDS: ReadonlyMap<string, Command> = new Map(
   [explain, stats, report, watch, decode, install, generate, compare].map((c) => [c.name, c]),
 );
 
@@ -84,13 +84,14 @@ async function dispatch(argv: readonly string[], out: Output): Promise<number> {
   }
   if (cmd === "help") {
     const topic = rest[0];
+    const c = topic === undefined ? undefined : COMMANDS.get(topic);
     if (topic === undefined) out.write(MAIN_HELP);
-    else if (COMMANDS[topic]) out.write(COMMANDS[topic].help);
+    else if (c) out.write(c.help);
     else throw new UsageError(`unknown command '${topic}'`);
     return EXIT.ok;
   }
   if (cmd.startsWith("-")) throw new UsageError(`unknown option '${cmd}'`);
-  const c = COMMANDS[cmd];
+  const c = COMMANDS.get(cmd);
   if (!c) throw new UsageError(`unknown command '${cmd}'`);
   return c.run(rest, out);
 }

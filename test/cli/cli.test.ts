@@ -289,6 +289,8 @@ describe("usage", { timeout: 60_000 }, () => {
 
   it.each([
     [["frobnicate", SEED], /unknown command 'frobnicate'/],
+    [["constructor", SEED], /unknown command 'constructor'/],
+    [["help", "toString"], /unknown command 'toString'/],
     [[], /no command/],
     [["--frob"], /unknown option '--frob'/],
     [["decode"], /needs a capture FILE/],
