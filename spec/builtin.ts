@@ -1,5 +1,5 @@
 // Where pgwire's fields differ from Wireshark's built-in pgsql dissector (4.0) on purpose, and
-// why. The differential test (src/builtin.ts) skips exactly these; the README and docs/fields.md
+// why. The differential test (test/tools/builtin.ts) skips exactly these; the README and docs/fields.md
 // list them.
 
 /**

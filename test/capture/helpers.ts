@@ -92,7 +92,7 @@ export function epb(le: boolean, ifId: number, ts: bigint, data: Uint8Array, ori
   return block(le, 6, body);
 }
 
-export { concatBytes as concat } from "../../src/encoder.ts";
+export { concatBytes as concat } from "../tools/encoder.ts";
 
 /** A temporary directory removed by the returned cleanup function. */
 export function tempDir(): { dir: string; path: (name: string) => string; cleanup: () => void } {

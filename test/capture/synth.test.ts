@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { decodePacket } from "../../src/capture/packet.ts";
 import { readCapture } from "../../src/capture/pcap.ts";
-import { checksum, parseIPv4, parseIPv6, TcpSessionBuilder, writeSessions } from "../../src/synth.ts";
+import { checksum, parseIPv4, parseIPv6, TcpSessionBuilder, writeSessions } from "../tools/synth.ts";
 import { tempDir, text } from "./helpers.ts";
 
 const client = { ip: "10.0.0.1", port: 40000 };

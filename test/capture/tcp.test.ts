@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { PcapngWriter, parseCaptureBuffer } from "../../src/capture/pcap.ts";
 import { TcpReassembler } from "../../src/capture/tcp.ts";
 import { CaptureError, type CapturePacket, type TcpData, type TcpOutput } from "../../src/capture/types.ts";
-import { type SynthPacket, sessionsToPcapng, TcpSessionBuilder } from "../../src/synth.ts";
+import { type SynthPacket, sessionsToPcapng, TcpSessionBuilder } from "../tools/synth.ts";
 import { concat, str, text } from "./helpers.ts";
 
 const client = { ip: "10.1.1.1", port: 40000 };

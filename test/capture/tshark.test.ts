@@ -7,8 +7,8 @@ import { decodePacket } from "../../src/capture/packet.ts";
 import { PcapWriter, parseCaptureBuffer, readCapture } from "../../src/capture/pcap.ts";
 import { TcpReassembler } from "../../src/capture/tcp.ts";
 import type { TcpData } from "../../src/capture/types.ts";
-import { TcpSessionBuilder, writeSessions } from "../../src/synth.ts";
 import { missing } from "../helpers/tools.ts";
+import { TcpSessionBuilder, writeSessions } from "../tools/synth.ts";
 import { tempDir, text } from "./helpers.ts";
 
 const tmp = tempDir();

@@ -31,4 +31,4 @@ export function be16(n: number): number[] {
   return [(n >>> 8) & 255, n & 255];
 }
 
-export { concatBytes as concat } from "../../src/encoder.ts";
+export { concatBytes as concat } from "../tools/encoder.ts";

@@ -6,7 +6,6 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { compareBuiltin, KNOWN_DIFFERENCES } from "../../src/builtin.ts";
 import { CaptureError } from "../../src/capture/types.ts";
 import {
   compare,
@@ -20,6 +19,7 @@ import {
   tsSide,
 } from "../../src/compare.ts";
 import { missing } from "../helpers/tools.ts";
+import { compareBuiltin, KNOWN_DIFFERENCES } from "../tools/builtin.ts";
 import { CAPTURE_PORTS, portsOf, REAL_CAPTURES, ROOT } from "./helpers.ts";
 
 describe.skipIf(missing("tshark", "plugin under tshark"))("plugin under tshark", () => {

@@ -9,10 +9,10 @@ import { readCapture } from "../../src/capture/pcap.ts";
 import { TcpReassembler } from "../../src/capture/tcp.ts";
 import { compare, luaSide, PLUGIN, stderrProblems, withoutMalformed } from "../../src/compare.ts";
 import { CONTEXT_FIELDS } from "../../src/decoder/index.ts";
-import { editcapFuzz } from "../../src/fuzz.ts";
 import { decodeCapture } from "../../src/pipeline.ts";
-import { type ResegmentOptions, resegmentCapture } from "../../src/resegment.ts";
 import { missing, present } from "../helpers/tools.ts";
+import { editcapFuzz } from "../tools/fuzz.ts";
+import { type ResegmentOptions, resegmentCapture } from "../tools/resegment.ts";
 import { portsOf, REAL_CAPTURES, ROOT } from "./helpers.ts";
 
 /** Every fixture capture (the TLS one without its keys: opaque records) and the ports it needs. */

@@ -21,9 +21,9 @@ import { parseCaptureBuffer } from "../../src/capture/pcap.ts";
 import { type CompareResult, compare } from "../../src/compare.ts";
 import { CONTEXT_FIELDS, type DecodedMessage, EXPERTS, FINDING_EXPERTS } from "../../src/decoder/index.ts";
 import { type DecodeOptions, decodeCapture, type FrameResult } from "../../src/pipeline.ts";
-import { sessionsToPcapng, TcpSessionBuilder } from "../../src/synth.ts";
 import { tempDir } from "../capture/helpers.ts";
 import { missing } from "../helpers/tools.ts";
+import { sessionsToPcapng, TcpSessionBuilder } from "../tools/synth.ts";
 
 const CAPTURES = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "captures");
 const tmp = tempDir();

@@ -1,4 +1,4 @@
-// The spec-driven encoder (src/encoder.ts) against the TypeScript decoder: every message of the
+// The spec-driven encoder (test/tools/encoder.ts) against the TypeScript decoder: every message of the
 // spec encodes and decodes back to the same fields; random valid values round-trip (fast-check);
 // arbitrary bytes never make the decoder throw.
 
@@ -28,7 +28,7 @@ import {
   UNTIL_ZERO_KEY,
   type Values,
   valueKey,
-} from "../../src/encoder.ts";
+} from "../tools/encoder.ts";
 
 const key = (m: { name: string; dir: string }) => `${m.name}:${m.dir}`;
 const authCode = (name: string): number => {

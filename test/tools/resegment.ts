@@ -2,9 +2,9 @@
 // sizes from 1 byte on), some out of order and some twice. A decoder that reassembles right finds
 // the same messages in both (test/robust, npm run fuzz).
 
-import { readCapture } from "./capture/pcap.ts";
-import { TcpReassembler } from "./capture/tcp.ts";
-import type { TcpOutput } from "./capture/types.ts";
+import { readCapture } from "../../src/capture/pcap.ts";
+import { TcpReassembler } from "../../src/capture/tcp.ts";
+import type { TcpOutput } from "../../src/capture/types.ts";
 import { prng, sessionsToPcapng, TcpSessionBuilder } from "./synth.ts";
 
 export interface ResegmentOptions {

@@ -30,11 +30,11 @@
 //
 // Every key of every values object must be used: a misspelt key is an error, not a silent default.
 
-import type { BytesElement, Direction, Element, IntElement, MessageDef, StringElement } from "../spec/dsl.ts";
-import { intSize } from "../spec/dsl.ts";
-import { messages } from "../spec/index.ts";
-import { concat } from "./capture/bytes.ts";
-import type { FieldValue } from "./runtime/reader.ts";
+import type { BytesElement, Direction, Element, IntElement, MessageDef, StringElement } from "../../spec/dsl.ts";
+import { intSize } from "../../spec/dsl.ts";
+import { messages } from "../../spec/index.ts";
+import { concat } from "../../src/capture/bytes.ts";
+import type { FieldValue } from "../../src/runtime/reader.ts";
 
 export type Values = Record<string, unknown>;
 

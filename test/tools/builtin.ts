@@ -2,10 +2,17 @@
 // the same order, and in every field both decode (pgsql.X and pgwire.X) the same values.
 // Where the built-in is wrong, the difference is listed here with its reason (and in the README).
 
-import { BUILTIN_MISSING, KNOWN_DIFFERENCES } from "../spec/builtin.ts";
-import { type CmpFrame, type CmpItem, parsePdml, runTshark, type TsharkOptions, tsharkArgs } from "./compare.ts";
+import { BUILTIN_MISSING, KNOWN_DIFFERENCES } from "../../spec/builtin.ts";
+import {
+  type CmpFrame,
+  type CmpItem,
+  parsePdml,
+  runTshark,
+  type TsharkOptions,
+  tsharkArgs,
+} from "../../src/compare.ts";
 
-export { BUILTIN_MISSING, KNOWN_DIFFERENCES } from "../spec/builtin.ts";
+export { BUILTIN_MISSING, KNOWN_DIFFERENCES } from "../../spec/builtin.ts";
 
 export interface BuiltinDiff {
   frames: number;

@@ -6,10 +6,10 @@
 
 import { writeFile } from "node:fs/promises";
 import { execa } from "execa";
-import { decodePacket } from "./capture/packet.ts";
-import { readCapture } from "./capture/pcap.ts";
-import type { CapturePacket } from "./capture/types.ts";
-import { type CmpFrame, compare, diffFrames, luaSide, tsSide, withoutMalformed } from "./compare.ts";
+import { decodePacket } from "../../src/capture/packet.ts";
+import { readCapture } from "../../src/capture/pcap.ts";
+import type { CapturePacket } from "../../src/capture/types.ts";
+import { type CmpFrame, compare, diffFrames, luaSide, tsSide, withoutMalformed } from "../../src/compare.ts";
 import { type ResegmentOptions, resegmentCapture } from "./resegment.ts";
 
 export interface FuzzOutcome {

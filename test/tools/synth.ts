@@ -2,7 +2,7 @@
 // with valid IPv4 header and TCP checksums.
 
 import { writeFile } from "node:fs/promises";
-import { PcapngWriter } from "./capture/pcap.ts";
+import { PcapngWriter } from "../../src/capture/pcap.ts";
 
 /** Deterministic PRNG (mulberry32). */
 export function prng(seed: number): () => number {
