@@ -1,5 +1,5 @@
 // Synthetic captures: deterministic pcapng files built from the spec with the generic encoder
-// (test/tools/encoder.ts) and the TCP session builder (test/tools/synth.ts). Run `npx tsx captures/synth.ts`
+// (test/tools/encoder.ts) and the TCP session builder (test/tools/tcp-sessions.ts). Run `npx tsx captures/synth.ts`
 // to (re)write captures/synth/*.pcapng; the tests import the builders and EXAMPLES from here.
 // Everything is fixed: timestamps, ports, sequence numbers, and the seed of the one PRNG.
 
@@ -9,7 +9,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Direction } from "../spec/dsl.ts";
 import { PcapngWriter } from "../src/capture/pcap.ts";
 import { concatBytes, type EncodeOptions, encodeByName, type Values } from "../test/tools/encoder.ts";
-import { prng, sessionsToPcapng, TcpSessionBuilder } from "../test/tools/synth.ts";
+import { prng, sessionsToPcapng, TcpSessionBuilder } from "../test/tools/tcp-sessions.ts";
 
 export const SYNTH_DIR = join(dirname(fileURLToPath(import.meta.url)), "synth");
 

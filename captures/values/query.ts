@@ -17,7 +17,7 @@
 //  - `settings`: the server's version and the GUCs that decide text output.
 import { writeFileSync } from "node:fs";
 import net from "node:net";
-import { prng } from "../../test/tools/synth.ts";
+import { prng } from "../../test/tools/tcp-sessions.ts";
 
 const [host = "127.0.0.1", portArg = "55432", out = "test/values/fixtures.json", mode = ""] = process.argv.slice(2);
 const withRandom = mode !== "--no-random"; // record.sh captures a --no-random run: a small pcapng

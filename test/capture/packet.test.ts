@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { decodePacket, formatIPv6, linkTypeName, linkTypeSupported } from "../../src/capture/packet.ts";
 import type { CapturePacket } from "../../src/capture/types.ts";
-import { parseIPv6 } from "../tools/synth.ts";
+import { parseIPv6 } from "../tools/tcp-sessions.ts";
 import { Bytes, concat, text } from "./helpers.ts";
 
-// Frames are built byte by byte here, independently of test/tools/synth.ts.
+// Frames are built byte by byte here, independently of test/tools/tcp-sessions.ts.
 
 function tcp(payload: Uint8Array, opts: { sport?: number; dport?: number; flags?: number; options?: number[] } = {}) {
   const options = opts.options ?? [];

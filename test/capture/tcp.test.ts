@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { PcapngWriter, parseCaptureBuffer } from "../../src/capture/pcap.ts";
 import { TcpReassembler } from "../../src/capture/tcp.ts";
 import { CaptureError, type CapturePacket, type TcpData, type TcpOutput } from "../../src/capture/types.ts";
-import { type SynthPacket, sessionsToPcapng, TcpSessionBuilder } from "../tools/synth.ts";
+import { type SessionPacket, sessionsToPcapng, TcpSessionBuilder } from "../tools/tcp-sessions.ts";
 import { concat, str, text } from "./helpers.ts";
 
 const client = { ip: "10.1.1.1", port: 40000 };
@@ -10,7 +10,7 @@ const server = { ip: "10.1.1.2", port: 5432 };
 const session = (opts: Partial<ConstructorParameters<typeof TcpSessionBuilder>[0]> = {}) =>
   new TcpSessionBuilder({ client, server, ...opts });
 
-function toPackets(pkts: SynthPacket[], linkType = 1): CapturePacket[] {
+function toPackets(pkts: SessionPacket[], linkType = 1): CapturePacket[] {
   const w = new PcapngWriter(linkType);
   for (const p of pkts) w.addPacket(p.time, p.data);
   return parseCaptureBuffer(w.toBuffer());

@@ -8,7 +8,7 @@ import { PcapWriter, parseCaptureBuffer, readCapture } from "../../src/capture/p
 import { TcpReassembler } from "../../src/capture/tcp.ts";
 import type { TcpData } from "../../src/capture/types.ts";
 import { missing } from "../helpers/tools.ts";
-import { TcpSessionBuilder, writeSessions } from "../tools/synth.ts";
+import { TcpSessionBuilder, writeSessions } from "../tools/tcp-sessions.ts";
 import { tempDir, text } from "./helpers.ts";
 
 const tmp = tempDir();

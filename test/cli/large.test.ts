@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { be, fe } from "../../captures/synth.ts";
 import { concatBytes } from "../tools/encoder.ts";
-import { sessionsToPcapng, TcpSessionBuilder } from "../tools/synth.ts";
+import { sessionsToPcapng, TcpSessionBuilder } from "../tools/tcp-sessions.ts";
 import { pgwire } from "./helpers.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "pgwire-large-"));

@@ -32,13 +32,13 @@ async function sides(file: string, opts = {}): Promise<Array<[string, Map<number
 }
 
 /**
- * A spec-built session (test/tools/encoder.ts, test/tools/synth.ts) from client port `port` to 5432: the
+ * A spec-built session (test/tools/encoder.ts, test/tools/tcp-sessions.ts) from client port `port` to 5432: the
  * handshake and a StartupMessage sent; fe/be encode a client/server message by name, cat joins
  * messages into one segment, write saves the capture and gives its path.
  */
 async function specSession(port: number) {
   const { encodeByName } = await import("../tools/encoder.ts");
-  const { TcpSessionBuilder, sessionsToPcapng } = await import("../tools/synth.ts");
+  const { TcpSessionBuilder, sessionsToPcapng } = await import("../tools/tcp-sessions.ts");
   const { writeFileSync, mkdtempSync } = await import("node:fs");
   const { tmpdir } = await import("node:os");
   const fe = (n: string, v = {}) => encodeByName(n, "F", v);

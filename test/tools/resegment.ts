@@ -5,7 +5,7 @@
 import { readCapture } from "../../src/capture/pcap.ts";
 import { TcpReassembler } from "../../src/capture/tcp.ts";
 import type { TcpOutput } from "../../src/capture/types.ts";
-import { prng, sessionsToPcapng, TcpSessionBuilder } from "./synth.ts";
+import { prng, sessionsToPcapng, TcpSessionBuilder } from "./tcp-sessions.ts";
 
 export interface ResegmentOptions {
   /** Seed of the pseudo-random choices: the same seed gives the same file. */

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { decodePacket } from "../../src/capture/packet.ts";
 import { readCapture } from "../../src/capture/pcap.ts";
-import { checksum, parseIPv4, parseIPv6, TcpSessionBuilder, writeSessions } from "../tools/synth.ts";
-import { tempDir, text } from "./helpers.ts";
+import { tempDir, text } from "../capture/helpers.ts";
+import { checksum, parseIPv4, parseIPv6, TcpSessionBuilder, writeSessions } from "./tcp-sessions.ts";
 
 const client = { ip: "10.0.0.1", port: 40000 };
 const server = { ip: "10.0.0.2", port: 5432 };

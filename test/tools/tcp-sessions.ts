@@ -36,7 +36,7 @@ export interface SessionOptions {
   timeStep?: number;
 }
 
-export interface SynthPacket {
+export interface SessionPacket {
   time: number;
   data: Uint8Array;
 }
@@ -84,7 +84,7 @@ export class TcpSessionBuilder {
   /** Time of the next packet is `base + count * step` (no float drift over long sessions). */
   private base: number;
   private count = 0;
-  private readonly out: SynthPacket[] = [];
+  private readonly out: SessionPacket[] = [];
 
   constructor(opts: SessionOptions) {
     this.linkType = opts.linkType ?? 1;
@@ -201,7 +201,7 @@ export class TcpSessionBuilder {
   }
 
   /** The frames built so far, in order. */
-  packets(): SynthPacket[] {
+  packets(): SessionPacket[] {
     return this.out.slice();
   }
 
