@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { be, fe } from "../../captures/synth.ts";
+import { be, fe } from "../../captures/build.ts";
 import { concatBytes } from "../tools/encoder.ts";
 import { sessionsToPcapng, TcpSessionBuilder } from "../tools/tcp-sessions.ts";
 import { pgwire } from "./helpers.ts";

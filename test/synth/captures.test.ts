@@ -1,4 +1,4 @@
-// The synthetic captures (captures/synth.ts → captures/synth/*.pcapng): up to date, decoded the
+// The synthetic captures (captures/build.ts → captures/synth/*.pcapng): up to date, decoded the
 // same by the Lua plugin under tshark and by the TS decoder, covering every message of the spec,
 // insensitive to TCP segmentation, and resynchronising after bad lengths.
 
@@ -14,7 +14,7 @@ import {
   SNAP_LEN,
   SYNTH_DIR,
   segmentationSessions,
-} from "../../captures/synth.ts";
+} from "../../captures/build.ts";
 import { type MessageName, PAYLOADS } from "../../dissector/pgwire.ts";
 import { messages } from "../../spec/index.ts";
 import { parseCaptureBuffer } from "../../src/capture/pcap.ts";
@@ -48,7 +48,7 @@ const MALFORMED_EXPERTS = new Set(
 );
 
 describe("synthetic capture files", () => {
-  it("are up to date with captures/synth.ts (run `npx tsx captures/synth.ts`)", () => {
+  it("are up to date with captures/build.ts (run `npx tsx captures/build.ts`)", () => {
     const onDisk = readdirSync(SYNTH_DIR).filter((f) => f.endsWith(".pcapng"));
     expect(onDisk.sort()).toEqual(Object.keys(FILES).sort());
     for (const [name, build] of Object.entries(FILES)) {

@@ -4,7 +4,7 @@
 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { EXAMPLES } from "../../captures/synth.ts";
+import { EXAMPLES } from "../../captures/build.ts";
 import type { Element, MessageDef } from "../../spec/dsl.ts";
 import { intSize } from "../../spec/dsl.ts";
 import { messages } from "../../spec/index.ts";

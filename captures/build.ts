@@ -1,5 +1,5 @@
 // Synthetic captures: deterministic pcapng files built from the spec with the generic encoder
-// (test/tools/encoder.ts) and the TCP session builder (test/tools/tcp-sessions.ts). Run `npx tsx captures/synth.ts`
+// (test/tools/encoder.ts) and the TCP session builder (test/tools/tcp-sessions.ts). Run `npx tsx captures/build.ts`
 // to (re)write captures/synth/*.pcapng; the tests import the builders and EXAMPLES from here.
 // Everything is fixed: timestamps, ports, sequence numbers, and the seed of the one PRNG.
 
