@@ -1,6 +1,6 @@
 // Synthetic captures: deterministic pcapng files built from the spec with the generic encoder
 // (test/tools/encoder.ts) and the TCP session builder (test/tools/tcp-sessions.ts). Run `npx tsx captures/build.ts`
-// to (re)write captures/synth/*.pcapng; the tests import the builders and EXAMPLES from here.
+// to (re)write captures/synthetic/*.pcapng; the tests import the builders and EXAMPLES from here.
 // Everything is fixed: timestamps, ports, sequence numbers, and the seed of the one PRNG.
 
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -11,7 +11,7 @@ import { PcapngWriter } from "../src/capture/pcap.ts";
 import { concatBytes, type EncodeOptions, encodeByName, type Values } from "../test/tools/encoder.ts";
 import { prng, sessionsToPcapng, TcpSessionBuilder } from "../test/tools/tcp-sessions.ts";
 
-export const SYNTH_DIR = join(dirname(fileURLToPath(import.meta.url)), "synth");
+export const SYNTHETIC_DIR = join(dirname(fileURLToPath(import.meta.url)), "synthetic");
 
 const te = new TextEncoder();
 const text = (s: string): Uint8Array => te.encode(s);
@@ -1190,7 +1190,7 @@ export const FILES: Record<string, () => Uint8Array> = {
   "ipv6-and-ports.pcapng": () => sessionsToPcapng(ipv6AndPortsSessions()),
 };
 
-export function writeAll(dir = SYNTH_DIR): string[] {
+export function writeAll(dir = SYNTHETIC_DIR): string[] {
   mkdirSync(dir, { recursive: true });
   return Object.entries(FILES).map(([name, build]) => {
     const path = join(dir, name);

@@ -21,7 +21,7 @@ if (!Number.isInteger(seeds) || seeds < 1) {
   process.exit(2);
 }
 
-const inputs = ["", "synth", "values"]
+const inputs = ["", "synthetic", "values"]
   .flatMap((d) =>
     readdirSync(join(ROOT, "captures", d))
       .filter((f) => f.endsWith(".pcapng"))

@@ -42,12 +42,12 @@ const HOST = locate("tshark")
   ? (/^TShark \(Wireshark\) (\d+\.\d+)/.exec(execaSync("tshark", ["-v"]).stdout)?.[1] ?? "?")
   : "none";
 
-const SYNTH = join(ROOT, "captures", "synth");
+const SYNTHETIC = join(ROOT, "captures", "synthetic");
 const FIXTURES = [
   ...REAL_CAPTURES,
-  ...readdirSync(SYNTH)
+  ...readdirSync(SYNTHETIC)
     .filter((f) => f.endsWith(".pcapng"))
-    .map((f) => join(SYNTH, f)),
+    .map((f) => join(SYNTHETIC, f)),
   join(ROOT, "captures", "values", "binary.pcapng"),
 ];
 
@@ -93,7 +93,7 @@ function normalise(wireshark: string, run: LuaRun): void {
     }
     // Wireshark 3.4's TCP adds " [TCP segment of a reassembled PDU]" to the Info of a frame that
     // ends one PDU and starts the next, which is reassembled in a later frame; 4.0 does not. The
-    // built-in pgsql shows the same (synth/copy-edges.pcapng, frames 43 and 75).
+    // built-in pgsql shows the same (synthetic/copy-edges.pcapng, frames 43 and 75).
     if (wireshark === "3.4" && fr.info !== undefined)
       fr.info = fr.info.replace(/ \[TCP segment of a reassembled PDU\]$/, "");
   }
@@ -103,7 +103,7 @@ function normalise(wireshark: string, run: LuaRun): void {
  * Where a release's Wireshark (not the plugin) gives another tree: pinned exactly, so that any
  * change shows up.
  *
- * - 3.4, synth/segmentation.pcapng: the server's second segment (frame 279) comes before its first
+ * - 3.4, synthetic/segmentation.pcapng: the server's second segment (frame 279) comes before its first
  *   (frame 280), which is then repeated (frame 282). 3.4's out-of-order TCP reassembly never hands
  *   frames 279-280 to a dissector ("[TCP segment of a reassembled PDU]") and flags frame 282 as a
  *   reassembly error; 4.0 reassembles them in frame 280. The built-in pgsql shows the same.

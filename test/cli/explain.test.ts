@@ -136,11 +136,11 @@ describe("pgwire explain", { timeout: 60_000 }, () => {
   });
 
   it("a capture without PostgreSQL, a truncated capture, bad options: one error line", async () => {
-    const none = await pgwire(["explain", cap("synth/not-postgres.pcapng")]);
+    const none = await pgwire(["explain", cap("synthetic/not-postgres.pcapng")]);
     expect(none.exitCode).toBe(3);
     expect(none.stdout).toBe("");
     expect(none.stderr).toMatch(
-      /^pgwire: no PostgreSQL traffic in captures\/synth\/not-postgres\.pcapng \(server ports 5432; try --port\)$/,
+      /^pgwire: no PostgreSQL traffic in captures\/synthetic\/not-postgres\.pcapng \(server ports 5432; try --port\)$/,
     );
     const file = join(tmp, "cut.pcapng");
     copyFileSync(join(ROOT, cap("seed-md5.pcapng")), file);

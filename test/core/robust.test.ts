@@ -20,7 +20,7 @@ const FUZZ_INPUTS: Array<{ file: string; ports?: number[] }> = [
   ...REAL_CAPTURES.map((f) => ({ file: f, ports: portsOf(basename(f)) })),
   ...["all-messages", "segmentation", "ipv6-and-ports", "bad-lengths", "truncated", "not-postgres", "copy-edges"].map(
     (n) => ({
-      file: join(ROOT, "captures", "synth", `${n}.pcapng`),
+      file: join(ROOT, "captures", "synthetic", `${n}.pcapng`),
     }),
   ),
   { file: join(ROOT, "captures", "values", "binary.pcapng"), ports: portsOf("binary.pcapng") },
@@ -29,7 +29,7 @@ const FUZZ_INPUTS: Array<{ file: string; ports?: number[] }> = [
 describe.skipIf(missing(["tshark", "editcap"], "fuzzed captures (editcap -E)"))("fuzzed captures (editcap -E)", () => {
   const dir = mkdtempSync(join(tmpdir(), "pgwire-fuzz-"));
   it("covers every fixture capture", () => {
-    const all = ["", "synth", "values"].flatMap((d) =>
+    const all = ["", "synthetic", "values"].flatMap((d) =>
       readdirSync(join(ROOT, "captures", d))
         .filter((f) => f.endsWith(".pcapng"))
         .map((f) => join(ROOT, "captures", d, f)),
@@ -52,18 +52,18 @@ describe.skipIf(missing(["tshark", "editcap"], "fuzzed captures (editcap -E)"))(
 });
 
 describe.skipIf(missing("tshark", "ports and loading"))("ports and loading", () => {
-  const synth = join(ROOT, "captures", "synth", "ipv6-and-ports.pcapng");
+  const capture = join(ROOT, "captures", "synthetic", "ipv6-and-ports.pcapng");
 
   it("decodes another port with Decode As and with the port preference", async () => {
-    const plain = await luaSide(synth, { heuristic: false });
-    const byPref = await luaSide(synth, { ports: [5432, 5433], heuristic: false });
+    const plain = await luaSide(capture, { heuristic: false });
+    const byPref = await luaSide(capture, { ports: [5432, 5433], heuristic: false });
     expect(byPref.frames.size).toBeGreaterThan(plain.frames.size);
     const r = await execa("tshark", [
       "-n",
       "-X",
       `lua_script:${PLUGIN}`,
       "-r",
-      synth,
+      capture,
       "-d",
       "tcp.port==5433,pgwire",
       "-Y",
@@ -131,10 +131,10 @@ async function messagesByConnection(file: string, ports?: number[]): Promise<Map
 }
 
 const RESEGMENT_INPUTS: Array<{ file: string; ports?: number[]; tiny?: boolean }> = [
-  { file: "synth/all-messages.pcapng", tiny: true },
-  { file: "synth/segmentation.pcapng" },
+  { file: "synthetic/all-messages.pcapng", tiny: true },
+  { file: "synthetic/segmentation.pcapng" },
   // The heuristic needs a whole startup packet in one segment: name the second port instead.
-  { file: "synth/ipv6-and-ports.pcapng", ports: [5432, 5433], tiny: true },
+  { file: "synthetic/ipv6-and-ports.pcapng", ports: [5432, 5433], tiny: true },
   { file: "seed-md5.pcapng", tiny: true },
   { file: "node-protocol.pcapng" },
   { file: "pgbench-pipeline.pcapng" },

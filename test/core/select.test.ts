@@ -12,9 +12,9 @@ import { type DecodeOptions, decodeSteps } from "../../src/pipeline.ts";
 import { portsOf, REAL_CAPTURES, ROOT } from "./helpers.ts";
 
 // not-postgres.pcapng holds no PostgreSQL: nothing to analyse.
-const SYNTH = readdirSync(join(ROOT, "captures", "synth"))
+const SYNTHETIC = readdirSync(join(ROOT, "captures", "synthetic"))
   .filter((f) => f.endsWith(".pcapng") && f !== "not-postgres.pcapng")
-  .map((f) => join(ROOT, "captures", "synth", f));
+  .map((f) => join(ROOT, "captures", "synthetic", f));
 
 /** Everything the analyzer reports, in order, as JSON (bytes as hex, cycles cut). */
 async function analyse(file: string, opts: DecodeOptions): Promise<{ events: string[]; fields: number }> {
@@ -43,7 +43,7 @@ async function analyse(file: string, opts: DecodeOptions): Promise<{ events: str
 }
 
 describe("selective decoding", { timeout: 60_000 }, () => {
-  for (const file of [...REAL_CAPTURES, ...SYNTH]) {
+  for (const file of [...REAL_CAPTURES, ...SYNTHETIC]) {
     const name = basename(file);
     it(`${name}: the analyses find the same with the analysis fields as with every field`, async () => {
       const opts: DecodeOptions = {

@@ -422,7 +422,7 @@ describe("streaming replication (pg-receivewal.pcapng) and COPY that looks like 
       expect(values(items(frames, "Query")[0], "pgwire.repl.command"), side).toEqual([]);
     }
     // SHOW on an ordinary connection is SQL.
-    for (const [side, frames] of await sides(cap("synth/truncated.pcapng"))) {
+    for (const [side, frames] of await sides(cap("synthetic/truncated.pcapng"))) {
       const show = items(frames, "Query").find((q) => values(q, "pgwire.query")[0] === "SHOW ALL") as CmpItem;
       expect(show, side).toBeDefined();
       expect(values(show, "pgwire.repl.command"), side).toEqual([]);
@@ -643,7 +643,7 @@ describe("logical replication with pgoutput (node-pgoutput.pcapng)", () => {
   });
 });
 
-describe("COPY data split into rows (node-copy.pcapng, synth/copy-edges.pcapng)", () => {
+describe("COPY data split into rows (node-copy.pcapng, synthetic/copy-edges.pcapng)", () => {
   /** Every row of the COPY data of a side, in order: [row number, [column, value or null][]]. */
   function rows(frames: Map<number, CmpFrame>): Array<[number, Array<[string | undefined, string | null]>]> {
     const out: Array<[number, Array<[string | undefined, string | null]>]> = [];
@@ -793,7 +793,7 @@ describe("COPY data split into rows (node-copy.pcapng, synth/copy-edges.pcapng)"
   });
 
   it("skips an over-long row, follows several COPYs of one query and the extended protocol, flags broken binary data, leaves BASE_BACKUP's data alone", async () => {
-    for (const [side, frames] of await sides(cap("synth/copy-edges.pcapng"))) {
+    for (const [side, frames] of await sides(cap("synthetic/copy-edges.pcapng"))) {
       const all = rows(frames);
       expect(all, side).toEqual([
         // The 140000-byte row is counted, not split; the row after it is.

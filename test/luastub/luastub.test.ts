@@ -28,11 +28,11 @@ const VERSIONS = ["lua5.1", "lua5.2", "lua5.3", "lua5.4"] as const;
 
 /** The captures and the preferences they need: synthetic ones (every message) and real ones. */
 const CAPTURES: Array<{ file: string }> = [
-  { file: "captures/synth/all-messages.pcapng" },
-  { file: "captures/synth/segmentation.pcapng" },
-  { file: "captures/synth/ipv6-and-ports.pcapng" },
-  { file: "captures/synth/bad-lengths.pcapng" },
-  { file: "captures/synth/not-postgres.pcapng" },
+  { file: "captures/synthetic/all-messages.pcapng" },
+  { file: "captures/synthetic/segmentation.pcapng" },
+  { file: "captures/synthetic/ipv6-and-ports.pcapng" },
+  { file: "captures/synthetic/bad-lengths.pcapng" },
+  { file: "captures/synthetic/not-postgres.pcapng" },
   { file: "captures/seed-md5.pcapng" },
   { file: "captures/seed-wrong-password.pcapng" },
   { file: "captures/psql-scram.pcapng" },
@@ -41,7 +41,7 @@ const CAPTURES: Array<{ file: string }> = [
   { file: "captures/pg-standby.pcapng" },
   { file: "captures/node-pgoutput.pcapng" },
   { file: "captures/node-copy.pcapng" },
-  { file: "captures/synth/copy-edges.pcapng" },
+  { file: "captures/synthetic/copy-edges.pcapng" },
   { file: "captures/pgbench-pipeline.pcapng" },
   { file: "captures/psql-cancel.pcapng" },
   { file: "captures/values/binary.pcapng" },

@@ -1,4 +1,4 @@
-// The synthetic captures (captures/build.ts → captures/synth/*.pcapng): up to date, decoded the
+// The synthetic captures (captures/build.ts → captures/synthetic/*.pcapng): up to date, decoded the
 // same by the Lua plugin under tshark and by the TS decoder, covering every message of the spec,
 // insensitive to TCP segmentation, and resynchronising after bad lengths.
 
@@ -12,7 +12,7 @@ import {
   RESYNC_QUERIES,
   randomBytes,
   SNAP_LEN,
-  SYNTH_DIR,
+  SYNTHETIC_DIR,
   segmentationSessions,
 } from "../../captures/build.ts";
 import { type MessageName, PAYLOADS } from "../../dissector/pgwire.ts";
@@ -49,10 +49,10 @@ const MALFORMED_EXPERTS = new Set(
 
 describe("synthetic capture files", () => {
   it("are up to date with captures/build.ts (run `npx tsx captures/build.ts`)", () => {
-    const onDisk = readdirSync(SYNTH_DIR).filter((f) => f.endsWith(".pcapng"));
+    const onDisk = readdirSync(SYNTHETIC_DIR).filter((f) => f.endsWith(".pcapng"));
     expect(onDisk.sort()).toEqual(Object.keys(FILES).sort());
     for (const [name, build] of Object.entries(FILES)) {
-      expect(Buffer.from(build()).equals(readFileSync(join(SYNTH_DIR, name))), `${name} is stale`).toBe(true);
+      expect(Buffer.from(build()).equals(readFileSync(join(SYNTHETIC_DIR, name))), `${name} is stale`).toBe(true);
     }
   });
 
@@ -119,7 +119,7 @@ describe.skipIf(missing("tshark", AGREE))(AGREE, () => {
   for (const [mode, prefs] of Object.entries(MODES)) {
     for (const name of Object.keys(FILES)) {
       it(`${name} (${mode})`, async () => {
-        const path = join(SYNTH_DIR, name);
+        const path = join(SYNTHETIC_DIR, name);
         const [r, frames] = await Promise.all([compare(path, { prefs }), decodeAll(path)]);
         const known = KNOWN[mode][name] ?? { differences: [], malformedFrames: [] };
         expect(r.differences).toEqual(known.differences);
@@ -148,7 +148,7 @@ describe.skipIf(missing("tshark", AGREE))(AGREE, () => {
   }
 
   it("ipv6-and-ports.pcapng: the session on port 5433 is found by the heuristic, or by the port preference", async () => {
-    const path = join(SYNTH_DIR, "ipv6-and-ports.pcapng");
+    const path = join(SYNTHETIC_DIR, "ipv6-and-ports.pcapng");
     const streams = async (opts: DecodeOptions) => new Set((await decodeAll(path, opts)).map((f) => f.stream));
     expect(await streams({ heuristic: false })).toEqual(new Set([0]));
     expect(await streams({})).toEqual(new Set([0, 1]));
@@ -205,9 +205,9 @@ describe("capture coverage", () => {
       ...readdirSync(CAPTURES)
         .filter((f) => f.endsWith(".pcapng"))
         .map((f) => join(CAPTURES, f)),
-      ...readdirSync(SYNTH_DIR)
+      ...readdirSync(SYNTHETIC_DIR)
         .filter((f) => f.endsWith(".pcapng"))
-        .map((f) => join(SYNTH_DIR, f)),
+        .map((f) => join(SYNTHETIC_DIR, f)),
     ];
     const seen = new Map<string, string[]>();
     for (const file of files) {
@@ -233,12 +233,12 @@ describe("capture coverage", () => {
     // all-messages.pcapng alone holds every one of them.
     const inAll = messages
       .map((m) => `${m.name}:${m.dir}`)
-      .filter((k) => !seen.get(k)?.includes("synth/all-messages.pcapng"));
+      .filter((k) => !seen.get(k)?.includes("synthetic/all-messages.pcapng"));
     expect(inAll).toEqual([]);
   });
 
   it("all-messages.pcapng holds the variants the brief asks for", async () => {
-    const items = (await decodeAll(join(SYNTH_DIR, "all-messages.pcapng"))).flatMap((fr) => fr.items);
+    const items = (await decodeAll(join(SYNTHETIC_DIR, "all-messages.pcapng"))).flatMap((fr) => fr.items);
     const withName = <N extends MessageName>(n: N) =>
       items.filter((i): i is Extract<DecodedMessage, { name: N }> => i.name === n);
     const field = (i: DecodedMessage, f: string) => i.fields.filter((x) => x.name === f).map((x) => x.value);
@@ -311,7 +311,7 @@ describe("segmentation", () => {
   it("decodes to the same messages as the same sessions sent unsplit", async () => {
     const whole = tmp.path("segmentation-whole.pcapng");
     writeFileSync(whole, sessionsToPcapng(segmentationSessions(false)));
-    const split = await decodeAll(join(SYNTH_DIR, "segmentation.pcapng"));
+    const split = await decodeAll(join(SYNTHETIC_DIR, "segmentation.pcapng"));
     const unsplit = await decodeAll(whole);
     const a = byStream(split);
     const b = byStream(unsplit);
@@ -332,7 +332,7 @@ describe("segmentation", () => {
 describe("bad-lengths.pcapng", () => {
   it("raises the expected experts and resynchronises", async () => {
     expect(badLengthSessions()).toHaveLength(1);
-    const frames = await decodeAll(join(SYNTH_DIR, "bad-lengths.pcapng"));
+    const frames = await decodeAll(join(SYNTHETIC_DIR, "bad-lengths.pcapng"));
     const seq = (fe: boolean) =>
       frames
         .flatMap((fr) => fr.items)
@@ -405,7 +405,7 @@ describe("bad-lengths.pcapng", () => {
 
 describe("truncated.pcapng and not-postgres.pcapng", () => {
   it("truncated.pcapng: cut messages are flagged, later whole ones decode", async () => {
-    const frames = await decodeAll(join(SYNTH_DIR, "truncated.pcapng"));
+    const frames = await decodeAll(join(SYNTHETIC_DIR, "truncated.pcapng"));
     const items = frames.flatMap((fr) => fr.items);
     expect(items.some((i) => expertsOf(i).includes("pgwire.truncated"))).toBe(true);
     // The query after the cut response, and its whole answer.
@@ -419,13 +419,13 @@ describe("truncated.pcapng and not-postgres.pcapng", () => {
         .map((i) => i.name),
     ).toEqual(["RowDescription", "CommandComplete", "ReadyForQuery"]);
     // The capture really is cut: captured lengths are at most the snap length, some shorter than on the wire.
-    const packets = parseCaptureBuffer(readFileSync(join(SYNTH_DIR, "truncated.pcapng")));
+    const packets = parseCaptureBuffer(readFileSync(join(SYNTHETIC_DIR, "truncated.pcapng")));
     expect(packets.every((p) => p.data.length <= SNAP_LEN)).toBe(true);
     expect(packets.filter((p) => p.data.length < p.origLen).length).toBeGreaterThanOrEqual(4);
   });
 
   it("not-postgres.pcapng: nothing decodes as a PostgreSQL message except by accident of resync", async () => {
-    const frames = await decodeAll(join(SYNTH_DIR, "not-postgres.pcapng"));
+    const frames = await decodeAll(join(SYNTHETIC_DIR, "not-postgres.pcapng"));
     const items = frames.flatMap((fr) => fr.items);
     // HTTP: undecoded data (unknown type 'G' from the client, bad length for 'H' from the server).
     const http = frames.filter((fr) => fr.stream === 0).flatMap((fr) => fr.items);
