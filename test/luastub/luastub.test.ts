@@ -130,7 +130,7 @@ describe("the plugin under Lua 5.1 to 5.4 (a stand-in for Wireshark's Lua API)",
         const ports = portsOf(basename(file));
         const prefs = ports ? [`ports=${ports.join(",")}`] : [];
         const tshark = await luaSide(path, { ports });
-        // Malformed items are expected in the bad-data captures (test/synth); Lua errors never.
+        // Malformed items are expected in the bad-data captures (test/tools/synthetic-captures.test.ts); Lua errors never.
         expect(withoutMalformed(tshark.problems)).toEqual([]);
         for (const lua of VERSIONS) {
           const r = await execa(lua, [RUNNER, PLUGIN, seg, ...prefs], { maxBuffer: 512 * 1024 * 1024 });

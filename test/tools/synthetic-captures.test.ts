@@ -23,7 +23,7 @@ import { CONTEXT_FIELDS, type DecodedMessage, EXPERTS, FINDING_EXPERTS } from ".
 import { type DecodeOptions, decodeCapture, type FrameResult } from "../../src/pipeline.ts";
 import { tempDir } from "../capture/helpers.ts";
 import { missing } from "../helpers/tools.ts";
-import { sessionsToPcapng, TcpSessionBuilder } from "../tools/tcp-sessions.ts";
+import { sessionsToPcapng, TcpSessionBuilder } from "./tcp-sessions.ts";
 
 const CAPTURES = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "captures");
 const tmp = tempDir();

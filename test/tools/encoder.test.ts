@@ -28,7 +28,7 @@ import {
   UNTIL_ZERO_KEY,
   type Values,
   valueKey,
-} from "../tools/encoder.ts";
+} from "./encoder.ts";
 
 const key = (m: { name: string; dir: string }) => `${m.name}:${m.dir}`;
 const authCode = (name: string): number => {
