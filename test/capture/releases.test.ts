@@ -24,7 +24,6 @@ import {
 } from "../../src/compare.ts";
 import { FIELDS } from "../../src/decoder/index.ts";
 import { BIN } from "../cli/helpers.ts";
-import { portsOf, REAL_CAPTURES, ROOT } from "../core/helpers.ts";
 import {
   BUILD_SCRIPT,
   CACHE,
@@ -36,6 +35,7 @@ import {
   tsharkCommand,
 } from "../helpers/releases.ts";
 import { AS_ROOT, locate, missing, STRICT } from "../helpers/tools.ts";
+import { portsOf, REAL_CAPTURES, ROOT } from "../runtime/helpers.ts";
 import { tempDir } from "./helpers.ts";
 
 const HOST = locate("tshark")

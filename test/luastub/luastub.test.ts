@@ -20,8 +20,8 @@ import {
   withoutMalformed,
 } from "../../src/compare.ts";
 import { utf8Text } from "../../src/runtime/text.ts";
-import { portsOf, ROOT } from "../core/helpers.ts";
 import { missing } from "../helpers/tools.ts";
+import { portsOf, ROOT } from "../runtime/helpers.ts";
 
 const RUNNER = join(ROOT, "test", "luastub", "run.lua");
 const VERSIONS = ["lua5.1", "lua5.2", "lua5.3", "lua5.4"] as const;
