@@ -1,4 +1,4 @@
-// Records the value oracle for test/values: PostgreSQL's own text output next to the binary (format 1)
+// Records the value oracle for test/runtime/values: PostgreSQL's own text output next to the binary (format 1)
 // bytes of the same values. Run by captures/values/record.sh against a throwaway server; can also be run
 // by hand against any trust-auth server:  npx tsx captures/values/query.ts HOST PORT OUT.json [--no-random]
 //
@@ -19,7 +19,8 @@ import { writeFileSync } from "node:fs";
 import net from "node:net";
 import { prng } from "../../test/tools/tcp-sessions.ts";
 
-const [host = "127.0.0.1", portArg = "55432", out = "test/values/fixtures.json", mode = ""] = process.argv.slice(2);
+const [host = "127.0.0.1", portArg = "55432", out = "test/runtime/values/fixtures.json", mode = ""] =
+  process.argv.slice(2);
 const withRandom = mode !== "--no-random"; // record.sh captures a --no-random run: a small pcapng
 const port = Number(portArg);
 
@@ -255,7 +256,7 @@ const LITERALS: [string, string][] = [
   ["arr_int4range", "ARRAY['[1,2)'::int4range, 'empty'::int4range]"],
   ["arr_money", "ARRAY[1.5::money]"],
   ["arr_all_null", "ARRAY[NULL, NULL]::int2[]"],
-  // Types this decoder deliberately does not turn into PostgreSQL's text (see test/values):
+  // Types this decoder deliberately does not turn into PostgreSQL's text (see test/runtime/values):
   ["record", "ROW(1, 'a')"],
   ["tsvector", "'a fat cat'::tsvector"],
 ];

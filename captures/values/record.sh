@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Record the value oracle for test/values: a throwaway PostgreSQL 15 cluster on 127.0.0.1:55432,
+# Record the value oracle for test/runtime/values: a throwaway PostgreSQL 15 cluster on 127.0.0.1:55432,
 # captures/values/query.ts runs one query of literals of every supported type in text and in binary
 # result format (plus per-type queries over deterministic pseudo-random values), and writes
-# test/values/fixtures.json: per column PostgreSQL's text output and the binary bytes. A session with
+# test/runtime/values/fixtures.json: per column PostgreSQL's text output and the binary bytes. A session with
 # the same literal query (text and binary; without the random-value queries, to keep it small) is
 # captured with dumpcap into captures/values/binary.pcapng (tcp port 55432).
 #
@@ -63,5 +63,5 @@ if ((PCAP)); then
   echo "[values] $HERE/binary.pcapng: $(stat -c %s "$HERE/binary.pcapng") bytes" >&2
 fi
 
-(cd "$REPO" && npx tsx captures/values/query.ts 127.0.0.1 "$PORT" test/values/fixtures.json)
-(cd "$REPO" && npx biome format --write test/values/fixtures.json >/dev/null 2>&1) || die "biome format failed" # the repository's JSON style
+(cd "$REPO" && npx tsx captures/values/query.ts 127.0.0.1 "$PORT" test/runtime/values/fixtures.json)
+(cd "$REPO" && npx biome format --write test/runtime/values/fixtures.json >/dev/null 2>&1) || die "biome format failed" # the repository's JSON style

@@ -1,4 +1,4 @@
-// The plugin under every Lua version: test/luastub/run.lua stands in for Wireshark's Lua API and
+// The plugin under every Lua version: test/runtime/luastub/run.lua stands in for Wireshark's Lua API and
 // runs dissector/pgwire.lua under lua5.1 to lua5.4 on the TCP data of the captures; what it puts
 // in the tree must be what tshark (Lua 5.2 here) shows, field by field, with no Lua error; and
 // with a NULL tree (tshark's summary mode) the Info column and the experts must be the same.
@@ -8,8 +8,8 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
-import { readCapture } from "../../src/capture/pcap.ts";
-import { TcpReassembler } from "../../src/capture/tcp.ts";
+import { readCapture } from "../../../src/capture/pcap.ts";
+import { TcpReassembler } from "../../../src/capture/tcp.ts";
 import {
   type CmpFrame,
   type CmpItem,
@@ -18,12 +18,12 @@ import {
   PLUGIN,
   showValue,
   withoutMalformed,
-} from "../../src/compare.ts";
-import { utf8Text } from "../../src/runtime/text.ts";
-import { missing } from "../helpers/tools.ts";
-import { portsOf, ROOT } from "../runtime/helpers.ts";
+} from "../../../src/compare.ts";
+import { utf8Text } from "../../../src/runtime/text.ts";
+import { missing } from "../../helpers/tools.ts";
+import { portsOf, ROOT } from "../helpers.ts";
 
-const RUNNER = join(ROOT, "test", "luastub", "run.lua");
+const RUNNER = join(ROOT, "test", "runtime", "luastub", "run.lua");
 const VERSIONS = ["lua5.1", "lua5.2", "lua5.3", "lua5.4"] as const;
 
 /** The captures and the preferences they need: synthetic ones (every message) and real ones. */

@@ -1,7 +1,7 @@
 // Deterministic random inputs for the value decoders: per decoder kind a few thousand byte strings,
 // mostly shaped like the kind's binary layout (so that the deep paths run) and often broken (wrong
 // lengths, bad headers, truncation, stray bytes), plus mutants of every recorded fixture value.
-import { type Kind, PG_TYPES } from "../../spec/data/types.ts";
+import { type Kind, PG_TYPES } from "../../../spec/data/types.ts";
 
 export type Input = [oid: number, format: number, bytes: Uint8Array];
 

@@ -1,5 +1,5 @@
 // Column value decoding (src/runtime/values.ts and src/runtime/values.lua):
-//  (a) PostgreSQL is the oracle: test/values/fixtures.json, recorded by captures/values/record.sh from
+//  (a) PostgreSQL is the oracle: test/runtime/values/fixtures.json, recorded by captures/values/record.sh from
 //      a real server, holds per value PostgreSQL's text output and the binary bytes of the same value;
 //      valueText(oid, 1, bytes) must print exactly what PostgreSQL printed.
 //  (b) The Lua decoders print exactly what the TypeScript ones print, under every installed Lua
@@ -11,14 +11,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { luaTypeTable } from "../../generator/lua.ts";
-import { PG_TYPES, typeName } from "../../spec/data/types.ts";
-import { hexText, valueText, valueTextStrict } from "../../src/runtime/values.ts";
-import { locate, missing } from "../helpers/tools.ts";
+import { luaTypeTable } from "../../../generator/lua.ts";
+import { PG_TYPES, typeName } from "../../../spec/data/types.ts";
+import { hexText, valueText, valueTextStrict } from "../../../src/runtime/values.ts";
+import { locate, missing } from "../../helpers/tools.ts";
 import { type Input, mutants, oidsByKind, randomInputs } from "./gen.ts";
 
 const HERE = new URL(".", import.meta.url).pathname;
-const ROOT = join(HERE, "..", "..");
+const ROOT = join(HERE, "..", "..", "..");
 const VALUES_LUA = join(ROOT, "src", "runtime", "values.lua");
 const RUNNER = join(HERE, "run.lua");
 
