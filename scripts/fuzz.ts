@@ -1,7 +1,7 @@
 // npm run fuzz [-- --seeds N] [-- --only NAME]: the long fuzz run. Every fixture capture with
 // bytes changed by editcap -E (seeds 1..N at four rates), and re-segmented (seeds 1..N, random
 // segment sizes, out-of-order and duplicated segments); the plugin under tshark and the TS decoder
-// must not fail and must agree (test/tools/fuzz.ts). A short run of the same is in test/runtime/robust.test.ts.
+// must not fail and must agree (test/tools/fuzz.ts). A short run of the same is in test/decoder/robust.test.ts.
 // Failing inputs are kept, and their paths printed; the exit status is 1 when anything failed.
 
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";

@@ -63,6 +63,6 @@ sed 's/^/setup: /' "$releases_log" >&2
 rm -f "$releases_log"
 case $releases in
 0) ;;
-69) echo "setup: without Debian's packages the cross-version test (test/capture/releases.test.ts) skips" >&2 ;;
+69) echo "setup: without Debian's packages the cross-version test (test/decoder/releases.test.ts) skips" >&2 ;;
 *) echo "setup: the Wireshark chroots were not built (above): the cross-version test fails in CI (PGWIRE_STRICT=1)" >&2 ;;
 esac

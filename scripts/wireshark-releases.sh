@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the Debian chroots that hold the tshark of other Wireshark releases, for the cross-version
-# test (test/capture/releases.test.ts, test/helpers/releases.ts):
+# test (test/decoder/releases.test.ts, test/helpers/releases.ts):
 #
 #   bullseye  Wireshark 3.4  Lua 5.2
 #   trixie    Wireshark 4.4  Lua 5.4

@@ -1,5 +1,5 @@
 -- Column values as PostgreSQL prints them: the Lua twin of src/runtime/values.ts (keep them in step;
--- test/values runs both on PostgreSQL's own output and on random bytes under Lua 5.1 to 5.4).
+-- test/runtime/values runs both on PostgreSQL's own output and on random bytes under Lua 5.1 to 5.4).
 --
 -- Defines two locals:
 --   pg_value_text(oid, format, s)      the text PostgreSQL's output function gives for the value (type

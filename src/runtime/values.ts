@@ -2,7 +2,7 @@
 // bytes in, the text PostgreSQL's output function gives for that value with the default settings out
 // (DateStyle ISO, IntervalStyle postgres, TimeZone UTC, bytea_output hex, extra_float_digits 1,
 // lc_monetary C). src/runtime/values.lua is the same code in Lua for the Wireshark plugin;
-// test/values checks both against a real server's text output and against each other.
+// test/runtime/values checks both against a real server's text output and against each other.
 //
 // Text format values are the bytes as UTF-8 (invalid sequences become U+FFFD, as TextDecoder does).
 // Binary values are decoded by the type's kind (spec/data/types.ts). Where PostgreSQL's receive

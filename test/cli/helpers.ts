@@ -2,7 +2,7 @@
 
 import { join } from "node:path";
 import { execa } from "execa";
-import { ROOT } from "../runtime/helpers.ts";
+import { ROOT } from "../decoder/helpers.ts";
 
 export { ROOT };
 export const BIN = join(ROOT, "bin", "pgwire.cjs");

@@ -9,8 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { typed, untyped } from "../decoder/helpers.ts";
 import { AS_ROOT, missing } from "../helpers/tools.ts";
-import { typed, untyped } from "../runtime/helpers.ts";
 import { ROOT } from "./helpers.ts";
 
 const SEED = join(ROOT, "captures", "seed-md5.pcapng");

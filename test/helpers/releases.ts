@@ -1,6 +1,6 @@
 // Other Wireshark releases than the host's: Debian chroots with their tshark, built by
 // scripts/wireshark-releases.sh (bullseye: 3.4, trixie: 4.4, sid: 4.6), and how to run tshark in
-// one. Used by the cross-version test (test/capture/releases.test.ts); scripts/bench.ts can time a
+// one. Used by the cross-version test (test/decoder/releases.test.ts); scripts/bench.ts can time a
 // release's tshark through tsharkCommand() too.
 //
 // tshark runs as the chroot's user `pgwire`: Wireshark 4.4 and later ignore Lua plugins when run

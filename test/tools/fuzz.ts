@@ -1,7 +1,7 @@
 // Fuzzing: captures with random bytes changed (editcap -E) or with their TCP data cut into other
 // segments (resegment.ts), decoded by the plugin under tshark and by the TS decoder. Neither may
 // fail (Lua error, decoder error item, TS exception), and they must agree on every connection that
-// no changed byte touched. Used by test/runtime/robust.test.ts (a few seeds) and scripts/fuzz.ts
+// no changed byte touched. Used by test/decoder/robust.test.ts (a few seeds) and scripts/fuzz.ts
 // (npm run fuzz: many).
 
 import { writeFile } from "node:fs/promises";

@@ -1,4 +1,4 @@
-// The plugin under every Lua version: test/runtime/luastub/run.lua stands in for Wireshark's Lua API and
+// The plugin under every Lua version: test/decoder/luastub/run.lua stands in for Wireshark's Lua API and
 // runs dissector/pgwire.lua under lua5.1 to lua5.4 on the TCP data of the captures; what it puts
 // in the tree must be what tshark (Lua 5.2 here) shows, field by field, with no Lua error; and
 // with a NULL tree (tshark's summary mode) the Info column and the experts must be the same.
@@ -23,7 +23,7 @@ import { utf8Text } from "../../../src/runtime/text.ts";
 import { missing } from "../../helpers/tools.ts";
 import { portsOf, ROOT } from "../helpers.ts";
 
-const RUNNER = join(ROOT, "test", "runtime", "luastub", "run.lua");
+const RUNNER = join(ROOT, "test", "decoder", "luastub", "run.lua");
 const VERSIONS = ["lua5.1", "lua5.2", "lua5.3", "lua5.4"] as const;
 
 /** The captures and the preferences they need: synthetic ones (every message) and real ones. */

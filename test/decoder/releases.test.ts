@@ -23,6 +23,7 @@ import {
   withoutMalformed,
 } from "../../src/compare.ts";
 import { FIELDS } from "../../src/decoder/index.ts";
+import { tempDir } from "../capture/helpers.ts";
 import { BIN } from "../cli/helpers.ts";
 import {
   BUILD_SCRIPT,
@@ -35,8 +36,7 @@ import {
   tsharkCommand,
 } from "../helpers/releases.ts";
 import { AS_ROOT, locate, missing, STRICT } from "../helpers/tools.ts";
-import { portsOf, REAL_CAPTURES, ROOT } from "../runtime/helpers.ts";
-import { tempDir } from "./helpers.ts";
+import { portsOf, REAL_CAPTURES, ROOT } from "./helpers.ts";
 
 const HOST = locate("tshark")
   ? (/^TShark \(Wireshark\) (\d+\.\d+)/.exec(execaSync("tshark", ["-v"]).stdout)?.[1] ?? "?")

@@ -7,8 +7,8 @@ import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 import { render } from "../../generator/generate.ts";
 import { messages } from "../../spec/index.ts";
+import { ROOT } from "../decoder/helpers.ts";
 import { missing } from "../helpers/tools.ts";
-import { ROOT } from "./helpers.ts";
 
 /** The runtime's hand-written Lua files, which the generator puts into the plugin. */
 const RUNTIME_LUA = ["src/runtime", "src/decoder"].flatMap((d) =>

@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ROOT } from "./helpers.ts";
+import { ROOT } from "./decoder/helpers.ts";
 
 const FOLDERS = ["spec", "generator", "dissector", "src", "scripts", "bin", "test", "captures"];
 

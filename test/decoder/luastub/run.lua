@@ -2,9 +2,9 @@
 -- plugin runs under a plain lua5.1, lua5.2, lua5.3 or lua5.4 (Wireshark 3.6 to 4.6 embed one of
 -- them; tshark here embeds 5.2). It checks values the way Wireshark's C side does where the Lua
 -- versions differ (an integer field given a float, a string field given a number), and prints
--- what the plugin put in the tree, for test/runtime/luastub/luastub.test.ts to compare with tshark's PDML.
+-- what the plugin put in the tree, for test/decoder/luastub/luastub.test.ts to compare with tshark's PDML.
 --
---   lua5.x test/runtime/luastub/run.lua dissector/pgwire.lua segments.txt [pref=value ...] > tree.txt
+--   lua5.x test/decoder/luastub/run.lua dissector/pgwire.lua segments.txt [pref=value ...] > tree.txt
 --
 -- segments.txt: one TCP data chunk per line, in capture order, as TCP hands it to a dissector:
 --   frame <TAB> time <TAB> src <TAB> dst <TAB> sport <TAB> dport <TAB> truncated(0/1) <TAB> hex
