@@ -33,10 +33,10 @@ async function sides(file: string, opts = {}): Promise<Array<[string, Map<number
 
 /**
  * A spec-built session (test/tools/encoder.ts, test/tools/tcp-sessions.ts) from client port `port` to 5432: the
- * handshake and a StartupMessage sent; fe/be encode a client/server message by name, cat joins
- * messages into one segment, write saves the capture and gives its path.
+ * handshake and (unless startup is false) a StartupMessage sent; fe/be encode a client/server
+ * message by name, cat joins messages into one segment, write saves the capture and gives its path.
  */
-async function specSession(port: number) {
+async function specSession(port: number, startup = true) {
   const { encodeByName } = await import("../tools/encoder.ts");
   const { TcpSessionBuilder, sessionsToPcapng } = await import("../tools/tcp-sessions.ts");
   const { writeFileSync, mkdtempSync } = await import("node:fs");
@@ -46,7 +46,7 @@ async function specSession(port: number) {
   const cat = (...p: Uint8Array[]) => Uint8Array.from(p.flatMap((x) => [...x]));
   const b = new TcpSessionBuilder({ client: { ip: "127.0.0.1", port }, server: { ip: "127.0.0.1", port: 5432 } });
   b.handshake();
-  b.send(true, fe("StartupMessage", { major: 3, minor: 0, "*": { user: "u" } }));
+  if (startup) b.send(true, fe("StartupMessage", { major: 3, minor: 0, "*": { user: "u" } }));
   const write = async (name: string) => {
     const file = join(mkdtempSync(join(tmpdir(), `pgwire-${name}-`)), `${name}.pcapng`);
     writeFileSync(file, sessionsToPcapng([b]));
@@ -115,6 +115,21 @@ describe("the seed session", () => {
     for (const [side, frames] of await sides(cap("pgbench-extended.pcapng"))) {
       expect(experts(frames).filter((e) => e.name === "expert:pgwire.trust_login").length, side).toBe(3);
       expect(experts(frames).filter((e) => e.name === "expert:pgwire.md5_hash").length, side).toBe(0);
+    }
+  });
+});
+
+describe("an SSLRequest", () => {
+  it("stops waiting for the one-byte answer to an SSLRequest once the server sends a typed message", async () => {
+    // A server that answers an SSLRequest with a ReadyForQuery has not answered it with one byte:
+    // its next 'N' starts a NoticeResponse, not the answer "no TLS".
+    const { b, fe, be, write } = await specSession(47010, false);
+    b.send(true, fe("SSLRequest", { request_code: 80877103 }));
+    b.send(false, be("ReadyForQuery", { status: 73 }));
+    b.send(false, be("NoticeResponse", { "*": { S: "NOTICE", M: "hello" } }));
+    for (const [side, frames] of await sides(await write("ssl-typed"))) {
+      const names = items(frames).map((i) => values(i, "pgwire.msg")[0]);
+      expect(names, side).toEqual(["SSLRequest", "ReadyForQuery", "NoticeResponse"]);
     }
   });
 });
