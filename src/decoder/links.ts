@@ -55,7 +55,7 @@ interface Request {
   tagRows: number;
 }
 
-/** Cancel keys shared by the connections of a capture: "pid key" -> the BackendKeyData's frame and its connection's links. */
+/** Cancel keys shared by a capture's connections: "pid key" -> the BackendKeyData's frame and its connection's links. */
 export type CancelKeys = Map<string, { frame: number; links: Links }>;
 
 /** One connection's requests, responses, statements and portals (the plugin's conn.q, conn.objs). */
@@ -78,10 +78,14 @@ export class Links {
     const h = this.queue[0];
     return h?.rowsOfObj ? h.obj : undefined;
   };
+
   /** Prepared statements and portals by name: their SQL and parameter types (the plugin's conn.objs). */
   private objs: { S: Map<string, Obj>; P: Map<string, Obj> } = { S: new Map(), P: new Map() };
 
-  /** Links requests and responses, and names statements and portals, as links.lua's link_response and each message's generated obj function do. */
+  /**
+   * Links requests and responses, and names statements and portals, as links.lua's link_response
+   * and each message's generated obj function do (CallContext.links).
+   */
   readonly hook: LinkHook = (m, fe, item, v, lists, out) => {
     // Seen from its start, a connection answers only what was asked.
     if (fe && m.shape === "untyped") this.started = true;
