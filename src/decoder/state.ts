@@ -5,8 +5,17 @@
 import { PAYLOADS } from "../../dissector/pgwire.ts";
 import type { EffectLists, EffectVars } from "../../spec/dsl.ts";
 import { type CopyState, type CopyStatement, copyStart } from "../runtime/copy.ts";
-import type { Body, Condition, Effect, MessageMeta, Phase, Relation, Remembered, Vars } from "../runtime/reader.ts";
-import { u32 } from "../runtime/reader.ts";
+import {
+  type Body,
+  type Condition,
+  type Effect,
+  type MessageMeta,
+  type Phase,
+  type Relation,
+  type Remembered,
+  u32,
+  type Vars,
+} from "../runtime/reader.ts";
 
 /** Connection state; never mutated, so that a snapshot is a reference (as in the Lua runtime). */
 export interface ConnState {
