@@ -2,7 +2,7 @@
 // runtime's readers (src/runtime/reader.ts Body methods): one function per element kind, walked by
 // generator/walk.ts as the plugin's readers are (generator/lua.ts).
 
-import { type Element, type IntType, intSize } from "../spec/dsl.ts";
+import { type Element, type IntType, intSize, type Objects } from "../spec/dsl.ts";
 import { type Model, nestedBodies } from "./model.ts";
 import { type Renderers, walk } from "./walk.ts";
 
@@ -104,6 +104,38 @@ export function tsBody(model: Model, body: readonly Element[], indent = "  "): s
   walk(body, r, { ind: indent, idx: "0" });
   return lines.join("\n");
 }
+
+/**
+ * A message's objects (spec/dsl.ts Objects) as a literal with every key, in one order (undefined
+ * where absent), as the messages themselves are: one hidden class for all, so that the decoder's
+ * reads of them (src/decoder/links.ts) stay monomorphic.
+ */
+export function tsObjects(o: Objects | undefined): string {
+  if (o === undefined) return "undefined";
+  const value = (x: unknown) => JSON.stringify(x) ?? "undefined";
+  const lit = (x: object | undefined, keys: readonly string[]) =>
+    x === undefined ? "undefined" : `{ ${keys.map((k) => `${k}: ${value(x[k as keyof typeof x])}`).join(", ")} }`;
+  return `{ ${Object.entries(OBJECT_KEYS)
+    .map(
+      ([k, sub]) =>
+        `${k}: ${sub ? lit(o[k as keyof Objects] as object, Object.keys(sub)) : value(o[k as keyof Objects])}`,
+    )
+    .join(", ")} }`;
+}
+
+/** Every key of Objects and of its parts that are objects: the compiler checks that none is missing. */
+const OBJECT_KEYS: {
+  readonly [K in keyof Objects]-?: NonNullable<Objects[K]> extends object
+    ? Record<keyof NonNullable<Objects[K]>, true>
+    : null;
+} = {
+  refer: { map: true, mapVar: true, name: true, drop: true },
+  define: { map: true, name: true, sql: true, types: true, formats: true },
+  params: null,
+  rows: null,
+  answerTypes: null,
+  answerColumns: null,
+};
 
 /** The TypeScript type of a variable an element binds (what Body stores in vars). */
 function varType(e: Element): "number" | "string" | undefined {

@@ -6,7 +6,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import ejs from "ejs";
 import { BUILTIN_MISSING, KNOWN_DIFFERENCES } from "../spec/builtin.ts";
-import { tsBody, tsMessageTypes } from "./codegen.ts";
+import { tsBody, tsMessageTypes, tsObjects } from "./codegen.ts";
 import { luaAllReaders, luaTypeTable } from "./lua.ts";
 import {
   luaExperts,
@@ -41,6 +41,7 @@ export function render(): Record<string, string> {
     runtime,
     tsBody,
     tsMessageTypes,
+    tsObjects,
     luaAllReaders,
     luaTypeTable,
     luaFields,
