@@ -4,7 +4,7 @@
 // first pass also keeps these links for later passes).
 
 import { EXPERTS, F } from "../../dissector/pgwire.ts";
-import { type Body, type DecodedField, type FieldInfo, keeps, type MessageMeta, type Vars } from "../runtime/reader.ts";
+import { type Body, type DecodedField, keeps, type MessageMeta, type Vars } from "../runtime/reader.ts";
 import { cutUtf8, MAX_VALUE_BYTES } from "../runtime/text.ts";
 import { type DecodedMessage, expertField, field, type LinkHook } from "./framing.ts";
 import type { Obj } from "./state.ts";
@@ -40,6 +40,19 @@ function tagRows(tag: string, counting: readonly string[]): number {
   return m && counting.includes(m[1]) ? Number(m[2]) : 0;
 }
 
+/** The fields a Links adds (the F key of each). */
+const LINK_FIELDS = [
+  "sql",
+  "cancelBackend",
+  "cancelRequest",
+  "responseIn",
+  "responseTo",
+  "time",
+  "rowCount",
+  "tags",
+  "tagRows",
+] as const;
+
 /** A request waiting for the response that completes it (the plugin's queue records). */
 interface Request {
   item: DecodedMessage;
@@ -67,11 +80,16 @@ export class Links {
   /** Seen from its start (a client packet without a type byte): it answers only what was asked. */
   private started = false;
 
+  /** Which of the link fields are decoded (ConnectionOptions.select), asked once. */
+  private readonly kept: Readonly<Record<(typeof LINK_FIELDS)[number], boolean>>;
+
   constructor(
     /** The fields to decode (ConnectionOptions.select); undefined: all. */
-    private readonly select: ReadonlySet<string> | undefined,
+    select: ReadonlySet<string> | undefined,
     private readonly cancelKeys: CancelKeys | undefined,
-  ) {}
+  ) {
+    this.kept = Object.fromEntries(LINK_FIELDS.map((k) => [k, keeps(select, F[k])])) as Links["kept"];
+  }
 
   /** The portal whose rows answer the oldest waiting request, if it says so (CallContext.answering). */
   readonly answering = (): Obj | undefined => {
@@ -92,21 +110,16 @@ export class Links {
     const unexpected = !fe && !m.async && this.queue.length === 0 && this.started;
     const obj = this.objects(m, v, lists);
     this.link(m, fe, item, v, lists, obj, out);
-    if (obj?.sql !== undefined && this.keep(F.sql)) out.push(field(F.sql, obj.sql, 0, 0));
+    if (obj?.sql !== undefined && this.kept.sql) out.push(field(F.sql, obj.sql, 0, 0));
     const cancel = this.cancel(m, v, item.frame);
     if (cancel) {
-      if (this.keep(F.cancelBackend)) out.push(field(F.cancelBackend, cancel.frame, 0, 0));
-      if (cancel.request !== undefined && this.keep(F.cancelRequest))
+      if (this.kept.cancelBackend) out.push(field(F.cancelBackend, cancel.frame, 0, 0));
+      if (cancel.request !== undefined && this.kept.cancelRequest)
         out.push(field(F.cancelRequest, cancel.request, 0, 0));
     }
     if (unexpected)
       out.push(expertField(EXPERTS.unexpectedResponse.abbrev, "A response with no request waiting for it"));
   };
-
-  /** The field is decoded (ConnectionOptions.select). */
-  private keep(f: FieldInfo): boolean {
-    return keeps(this.select, f);
-  }
 
   /** Cancel keys across connections (the plugin's cancel_first_pass). */
   private cancel(m: MessageMeta, v: Vars, frame: number): { frame: number; request?: number } | undefined {
@@ -187,14 +200,14 @@ export class Links {
       else q.splice(0, i + 1);
       item.request = r.item;
       this.answer(m, r, lists);
-      if (this.keep(F.responseIn)) r.item.fields.push(field(F.responseIn, item.frame, 0, 0));
+      if (this.kept.responseIn) r.item.fields.push(field(F.responseIn, item.frame, 0, 0));
       const us = Math.floor((this.now - r.time) * 1000000 + 0.5);
-      if (this.keep(F.responseTo)) out.push(field(F.responseTo, r.item.frame, 0, 0));
-      if (this.keep(F.time)) out.push(field(F.time, us / 1000000, 0, 0));
-      if (r.rows > 0 && this.keep(F.rowCount)) out.push(field(F.rowCount, r.rows, 0, 0));
+      if (this.kept.responseTo) out.push(field(F.responseTo, r.item.frame, 0, 0));
+      if (this.kept.time) out.push(field(F.time, us / 1000000, 0, 0));
+      if (r.rows > 0 && this.kept.rowCount) out.push(field(F.rowCount, r.rows, 0, 0));
       if (r.tags !== undefined) {
-        if (this.keep(F.tags)) out.push(field(F.tags, cutUtf8(r.tags.join("; "), MAX_VALUE_BYTES), 0, 0));
-        if (r.tagRows > 0 && this.keep(F.tagRows)) out.push(field(F.tagRows, r.tagRows, 0, 0));
+        if (this.kept.tags) out.push(field(F.tags, cutUtf8(r.tags.join("; "), MAX_VALUE_BYTES), 0, 0));
+        if (r.tagRows > 0 && this.kept.tagRows) out.push(field(F.tagRows, r.tagRows, 0, 0));
       }
       return;
     }

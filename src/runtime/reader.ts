@@ -155,7 +155,7 @@ export class Body {
   /** Lists of records the message keeps for its connection (remember); NO_LISTS until one is. */
   lists: Record<string, Remembered[]> = NO_LISTS;
   /** The raw bytes of bound bytes elements (vars holds their text), once there is one. */
-  private raw?: Record<string, Uint8Array>;
+  private raw: Record<string, Uint8Array> | undefined = undefined;
   /** The connection's column list (the last RowDescription's name, type, format per column). */
   columns?: readonly Remembered[];
   /** Result formats of the last completed Bind (0 codes: all text, 1: for all, N: one each). */
@@ -163,7 +163,7 @@ export class Body {
   /** The parameter types of the statement the message refers to (ParamElement), when it is known. */
   paramTypes?: (v: Vars) => readonly Remembered[] | undefined;
   /** What paramTypes gave (null: nothing), once asked. */
-  declare private ptypes?: readonly Remembered[] | null;
+  private ptypes: readonly Remembered[] | null | undefined = undefined;
   /** The connection's state the message is read in (one reference, set by the runtime). */
   st: BodyContext = NO_CONTEXT;
   /** The message comes from the client. */
@@ -173,13 +173,14 @@ export class Body {
    * kept field shows and no variable binds are not computed.
    */
   want: ReadonlySet<string> | undefined = undefined;
-  // Set only by the few elements that find them (declared: not a property of every body).
+  // Set only by the few elements that find them; present in every body all the same, so that all
+  // bodies have one shape (V8 hidden class) and the readers' reads of them stay monomorphic.
   /** The payload message decoded inside this one. */
-  declare picked?: MessageMeta;
+  picked: MessageMeta | undefined = undefined;
   /** What a copyStatement element found (effect "copyStatement"). */
-  declare copy?: CopyStatement[];
+  copy: CopyStatement[] | undefined = undefined;
   /** The COPY's state after this CopyData's rows (effect "copyData"). */
-  declare copyNext?: CopyState;
+  copyNext: CopyState | undefined = undefined;
 
   /**
    * @param buf bytes that hold the message
@@ -570,7 +571,7 @@ export class Body {
   }
 
   /** What a CopyData's rows add to the message (an object with methods, not closures per message). */
-  declare private copySink?: CopyFieldSink;
+  private copySink: CopyFieldSink | undefined = undefined;
 
   /** A generated field: a variable's value looked up in a spec table (anchored at the message start). */
   lookup(
