@@ -303,12 +303,15 @@ const FINDING_KINDS = new Set([
 ]);
 
 /** The authentication requests that name a method by themselves (MD5 and SASL say more). */
-const AUTH_METHODS: Record<string, string> = {
-  AuthenticationKerberosV5: "Kerberos V5",
-  AuthenticationCleartextPassword: "cleartext password",
-  AuthenticationGSS: "GSSAPI",
-  AuthenticationSSPI: "SSPI",
-};
+const AUTH_METHODS: ReadonlyMap<string, string> = new Map([
+  ["AuthenticationKerberosV5", "Kerberos V5"],
+  ["AuthenticationCleartextPassword", "cleartext password"],
+  ["AuthenticationGSS", "GSSAPI"],
+  ["AuthenticationSSPI", "SSPI"],
+]);
+
+const RESPONSE_TO = FIELDS.responseTo.name;
+const PARAM_VALUE = FIELDS.paramValue.name;
 
 function field(m: DecodedMessage, name: string): FieldValue | undefined {
   return m.fields.find((f) => f.name === name)?.value;
@@ -771,8 +774,6 @@ export class Analyzer {
   }
 
   private item(c: ConnectionRecord, it: DecodedMessage, time: number): void {
-    const side = it.frontend ? "client" : "server";
-    c.bytes[side] += it.size;
     const name = it.name ?? "undecoded";
     if (it.name) c.postgres = true;
     let count = c.counts[name];
@@ -780,9 +781,19 @@ export class Analyzer {
       count = { client: 0, server: 0 };
       c.counts[name] = count;
     }
-    count[side]++;
+    // Each side by name, not by a computed key: this runs for every message.
+    if (it.frontend) {
+      c.bytes.client += it.size;
+      count.client++;
+    } else {
+      c.bytes.server += it.size;
+      count.server++;
+    }
     let mark: MessageRecord["mark"];
+    // Whether the message completes its request (the decoder gave it pgwire.response_to).
+    let completes = false;
     for (const f of it.fields) {
+      if (f.name === RESPONSE_TO) completes = true;
       if (!f.name.startsWith("expert:pgwire.")) continue;
       const kind = f.name.slice("expert:pgwire.".length);
       if (FINDING_KINDS.has(kind)) {
@@ -875,12 +886,12 @@ export class Analyzer {
           list.push(this.seq);
         }
         break;
-      case "Bind":
-        this.binds.set(
-          c.stream,
-          it.fields.filter((f) => f.name === FIELDS.paramValue.name).map((f) => String(f.value)),
-        );
+      case "Bind": {
+        const params: string[] = [];
+        for (const f of it.fields) if (f.name === PARAM_VALUE) params.push(String(f.value));
+        this.binds.set(c.stream, params);
         break;
+      }
       case "XLogData":
       case "PrimaryKeepalive":
       case "StandbyStatusUpdate":
@@ -966,14 +977,15 @@ export class Analyzer {
         }
         break;
       }
-      default:
-        if (it.name && Object.hasOwn(AUTH_METHODS, it.name)) this.method(c, it, time, AUTH_METHODS[it.name]);
+      default: {
+        const method = it.name === null ? undefined : AUTH_METHODS.get(it.name);
+        if (method !== undefined) this.method(c, it, time, method);
+      }
     }
     // Rows, tags and completion of the request this server message belongs to.
     if (!it.frontend && it.request) {
       const open = this.open.get(c.stream);
       const r = open?.find(it.request);
-      const completes = it.fields.some((f) => f.name === FIELDS.responseTo.name);
       if (r && !r.done) {
         const tag = it.name === "CommandComplete" ? str(it.vars.tag) : undefined;
         if (tag !== undefined) r.tags.push(tag);
