@@ -1298,7 +1298,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     commandTag: undefined,
     cancelKey: undefined,
     findings: [
-      { expert: EXPERTS.tlsRefused, when: {"var":"answer","equals":78}, text: [{"lit":"The server refused encryption: the session continues unencrypted"}] },
+      { expert: EXPERTS.tlsRefused, when: { var: "answer", equals: 78, oneOf: undefined, noneOf: undefined, present: undefined, lastAuth: undefined, clear: undefined, passwordLiteral: undefined }, text: [{"lit":"The server refused encryption: the session continues unencrypted"}] },
     ],
   },
   {
@@ -1320,7 +1320,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     commandTag: undefined,
     cancelKey: undefined,
     findings: [
-      { expert: EXPERTS.tlsRefused, when: {"var":"answer","equals":78}, text: [{"lit":"The server refused encryption: the session continues unencrypted"}] },
+      { expert: EXPERTS.tlsRefused, when: { var: "answer", equals: 78, oneOf: undefined, noneOf: undefined, present: undefined, lastAuth: undefined, clear: undefined, passwordLiteral: undefined }, text: [{"lit":"The server refused encryption: the session continues unencrypted"}] },
     ],
   },
   {
@@ -1342,7 +1342,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     commandTag: undefined,
     cancelKey: undefined,
     findings: [
-      { expert: EXPERTS.trustLogin, when: {"lastAuth":[-1]}, text: [{"lit":"Access granted without a password (trust authentication)"}] },
+      { expert: EXPERTS.trustLogin, when: { var: undefined, equals: undefined, oneOf: undefined, noneOf: undefined, present: undefined, lastAuth: [-1], clear: undefined, passwordLiteral: undefined }, text: [{"lit":"Access granted without a password (trust authentication)"}] },
     ],
   },
   {
@@ -1624,8 +1624,8 @@ export const MESSAGES: readonly MessageMeta[] = [
     commandTag: undefined,
     cancelKey: undefined,
     findings: [
-      { expert: EXPERTS.cleartextPassword, when: {"lastAuth":[3],"clear":true}, text: [{"lit":"Password sent in cleartext"}] },
-      { expert: EXPERTS.md5Hash, when: {"lastAuth":[5],"clear":true}, text: [{"lit":"MD5 password hash sent without TLS: with the salt and the user name it can be cracked offline"}] },
+      { expert: EXPERTS.cleartextPassword, when: { var: undefined, equals: undefined, oneOf: undefined, noneOf: undefined, present: undefined, lastAuth: [3], clear: true, passwordLiteral: undefined }, text: [{"lit":"Password sent in cleartext"}] },
+      { expert: EXPERTS.md5Hash, when: { var: undefined, equals: undefined, oneOf: undefined, noneOf: undefined, present: undefined, lastAuth: [5], clear: true, passwordLiteral: undefined }, text: [{"lit":"MD5 password hash sent without TLS: with the salt and the user name it can be cracked offline"}] },
     ],
   },
   {
@@ -1647,7 +1647,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     commandTag: undefined,
     cancelKey: undefined,
     findings: [
-      { expert: EXPERTS.passwordLiteral, when: {"passwordLiteral":"query"}, text: [{"lit":"The query sets a password in plain text: it is visible here and may reach the server's logs"}] },
+      { expert: EXPERTS.passwordLiteral, when: { var: undefined, equals: undefined, oneOf: undefined, noneOf: undefined, present: undefined, lastAuth: undefined, clear: undefined, passwordLiteral: "query" }, text: [{"lit":"The query sets a password in plain text: it is visible here and may reach the server's logs"}] },
     ],
   },
   {
@@ -1669,7 +1669,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     commandTag: undefined,
     cancelKey: undefined,
     findings: [
-      { expert: EXPERTS.passwordLiteral, when: {"passwordLiteral":"query"}, text: [{"lit":"The query sets a password in plain text: it is visible here and may reach the server's logs"}] },
+      { expert: EXPERTS.passwordLiteral, when: { var: undefined, equals: undefined, oneOf: undefined, noneOf: undefined, present: undefined, lastAuth: undefined, clear: undefined, passwordLiteral: "query" }, text: [{"lit":"The query sets a password in plain text: it is visible here and may reach the server's logs"}] },
     ],
   },
   {
@@ -2371,8 +2371,8 @@ export const MESSAGES: readonly MessageMeta[] = [
     commandTag: undefined,
     cancelKey: undefined,
     findings: [
-      { expert: EXPERTS.error, when: {}, text: [{"v":"severity"},{"lit":" "},{"v":"code"},{"lit":" "},{"v":"codename"},{"lit":": "},{"v":"message"}] },
-      { expert: EXPERTS.sourceLeak, when: {"var":"file","present":true}, text: [{"lit":"Exposes the server's source: "},{"v":"file"},{"lit":":"},{"v":"line"},{"lit":" in "},{"v":"routine"}] },
+      { expert: EXPERTS.error, when: { var: undefined, equals: undefined, oneOf: undefined, noneOf: undefined, present: undefined, lastAuth: undefined, clear: undefined, passwordLiteral: undefined }, text: [{"v":"severity"},{"lit":" "},{"v":"code"},{"lit":" "},{"v":"codename"},{"lit":": "},{"v":"message"}] },
+      { expert: EXPERTS.sourceLeak, when: { var: "file", equals: undefined, oneOf: undefined, noneOf: undefined, present: true, lastAuth: undefined, clear: undefined, passwordLiteral: undefined }, text: [{"lit":"Exposes the server's source: "},{"v":"file"},{"lit":":"},{"v":"line"},{"lit":" in "},{"v":"routine"}] },
     ],
   },
   {
@@ -2394,9 +2394,9 @@ export const MESSAGES: readonly MessageMeta[] = [
     commandTag: undefined,
     cancelKey: undefined,
     findings: [
-      { expert: EXPERTS.noticeWarning, when: {"var":"severity_v","oneOf":["WARNING"]}, text: [{"v":"severity"},{"lit":" "},{"v":"code"},{"lit":": "},{"v":"message"}] },
-      { expert: EXPERTS.notice, when: {"var":"severity_v","noneOf":["WARNING"]}, text: [{"v":"severity"},{"lit":" "},{"v":"code"},{"lit":": "},{"v":"message"}] },
-      { expert: EXPERTS.sourceLeak, when: {"var":"file","present":true}, text: [{"lit":"Exposes the server's source: "},{"v":"file"},{"lit":":"},{"v":"line"},{"lit":" in "},{"v":"routine"}] },
+      { expert: EXPERTS.noticeWarning, when: { var: "severity_v", equals: undefined, oneOf: ["WARNING"], noneOf: undefined, present: undefined, lastAuth: undefined, clear: undefined, passwordLiteral: undefined }, text: [{"v":"severity"},{"lit":" "},{"v":"code"},{"lit":": "},{"v":"message"}] },
+      { expert: EXPERTS.notice, when: { var: "severity_v", equals: undefined, oneOf: undefined, noneOf: ["WARNING"], present: undefined, lastAuth: undefined, clear: undefined, passwordLiteral: undefined }, text: [{"v":"severity"},{"lit":" "},{"v":"code"},{"lit":": "},{"v":"message"}] },
+      { expert: EXPERTS.sourceLeak, when: { var: "file", equals: undefined, oneOf: undefined, noneOf: undefined, present: true, lastAuth: undefined, clear: undefined, passwordLiteral: undefined }, text: [{"lit":"Exposes the server's source: "},{"v":"file"},{"lit":":"},{"v":"line"},{"lit":" in "},{"v":"routine"}] },
     ],
   },
   {

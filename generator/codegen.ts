@@ -2,7 +2,7 @@
 // runtime's readers (src/runtime/reader.ts Body methods): one function per element kind, walked by
 // generator/walk.ts as the plugin's readers are (generator/lua.ts).
 
-import { type Element, type IntType, intSize, type Objects } from "../spec/dsl.ts";
+import { type Condition, type Element, type IntType, intSize, type Objects } from "../spec/dsl.ts";
 import { type Model, nestedBodies } from "./model.ts";
 import { type Renderers, walk } from "./walk.ts";
 
@@ -105,25 +105,28 @@ export function tsBody(model: Model, body: readonly Element[], indent = "  "): s
   return lines.join("\n");
 }
 
-/**
- * A message's objects (spec/dsl.ts Objects) as a literal with every key, in one order (undefined
- * where absent), as the messages themselves are: one hidden class for all, so that the decoder's
- * reads of them (src/decoder/links.ts) stay monomorphic.
- */
-export function tsObjects(o: Objects | undefined): string {
-  if (o === undefined) return "undefined";
-  const value = (x: unknown) => JSON.stringify(x) ?? "undefined";
-  const lit = (x: object | undefined, keys: readonly string[]) =>
-    x === undefined ? "undefined" : `{ ${keys.map((k) => `${k}: ${value(x[k as keyof typeof x])}`).join(", ")} }`;
-  return `{ ${Object.entries(OBJECT_KEYS)
-    .map(
-      ([k, sub]) =>
-        `${k}: ${sub ? lit(o[k as keyof Objects] as object, Object.keys(sub)) : value(o[k as keyof Objects])}`,
-    )
-    .join(", ")} }`;
+/** A literal of x with every one of keys, in their order: undefined where x has none. */
+function everyKey(x: object | undefined, keys: readonly string[]): string {
+  if (x === undefined) return "undefined";
+  const value = (v: unknown) => JSON.stringify(v) ?? "undefined";
+  return `{ ${keys.map((k) => `${k}: ${value(x[k as keyof typeof x])}`).join(", ")} }`;
 }
 
-/** Every key of Objects and of its parts that are objects: the compiler checks that none is missing. */
+// The descriptions the decoder reads for every message (objects, finding conditions) are written
+// with every key, in one order, as the messages themselves are: V8 then gives all of them one
+// hidden class, and the decoder's reads of them (src/decoder/links.ts, state.ts holds) stay
+// monomorphic. The tables below list every key: the compiler checks that none is missing.
+
+/** A message's objects (spec/dsl.ts Objects), its parts that are objects with every key too. */
+export function tsObjects(o: Objects | undefined): string {
+  if (o === undefined) return "undefined";
+  const parts = Object.entries(OBJECT_KEYS).map(([k, sub]) => {
+    const v = o[k as keyof Objects];
+    return `${k}: ${sub ? everyKey(v as object | undefined, Object.keys(sub)) : (JSON.stringify(v) ?? "undefined")}`;
+  });
+  return `{ ${parts.join(", ")} }`;
+}
+
 const OBJECT_KEYS: {
   readonly [K in keyof Objects]-?: NonNullable<Objects[K]> extends object
     ? Record<keyof NonNullable<Objects[K]>, true>
@@ -135,6 +138,22 @@ const OBJECT_KEYS: {
   rows: null,
   answerTypes: null,
   answerColumns: null,
+};
+
+/** A finding's condition (spec/dsl.ts Condition). */
+export function tsCondition(w: Condition | undefined): string {
+  return everyKey(w ?? {}, Object.keys(CONDITION_KEYS));
+}
+
+const CONDITION_KEYS: Record<keyof Condition, true> = {
+  var: true,
+  equals: true,
+  oneOf: true,
+  noneOf: true,
+  present: true,
+  lastAuth: true,
+  clear: true,
+  passwordLiteral: true,
 };
 
 /** The TypeScript type of a variable an element binds (what Body stores in vars). */

@@ -6,7 +6,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import ejs from "ejs";
 import { BUILTIN_MISSING, KNOWN_DIFFERENCES } from "../spec/builtin.ts";
-import { tsBody, tsMessageTypes, tsObjects } from "./codegen.ts";
+import { tsBody, tsCondition, tsMessageTypes, tsObjects } from "./codegen.ts";
 import { luaAllReaders, luaTypeTable } from "./lua.ts";
 import {
   luaExperts,
@@ -42,6 +42,7 @@ export function render(): Record<string, string> {
     tsBody,
     tsMessageTypes,
     tsObjects,
+    tsCondition,
     luaAllReaders,
     luaTypeTable,
     luaFields,
