@@ -303,12 +303,12 @@ const FINDING_KINDS = new Set([
 ]);
 
 /** The authentication requests that name a method by themselves (MD5 and SASL say more). */
-const AUTH_METHODS: ReadonlyMap<string, string> = new Map([
-  ["AuthenticationKerberosV5", "Kerberos V5"],
-  ["AuthenticationCleartextPassword", "cleartext password"],
-  ["AuthenticationGSS", "GSSAPI"],
-  ["AuthenticationSSPI", "SSPI"],
-]);
+const AUTH_METHODS = {
+  AuthenticationKerberosV5: "Kerberos V5",
+  AuthenticationCleartextPassword: "cleartext password",
+  AuthenticationGSS: "GSSAPI",
+  AuthenticationSSPI: "SSPI",
+} as const;
 
 const RESPONSE_TO = FIELDS.responseTo.name;
 const PARAM_VALUE = FIELDS.paramValue.name;
@@ -977,10 +977,12 @@ export class Analyzer {
         }
         break;
       }
-      default: {
-        const method = it.name === null ? undefined : AUTH_METHODS.get(it.name);
-        if (method !== undefined) this.method(c, it, time, method);
-      }
+      case "AuthenticationKerberosV5":
+      case "AuthenticationCleartextPassword":
+      case "AuthenticationGSS":
+      case "AuthenticationSSPI":
+        this.method(c, it, time, AUTH_METHODS[it.name]);
+        break;
     }
     // Rows, tags and completion of the request this server message belongs to.
     if (!it.frontend && it.request) {
