@@ -45,13 +45,15 @@ export class ConnectionDecoder {
     return this.state.tls;
   }
 
+  /** The items go into out (after what it holds), which is returned. */
   feed(
     frontend: boolean,
     data: Uint8Array,
     frame: number,
     opts: { truncated?: boolean; time?: number } = {},
+    out: DecodedMessage[] = [],
   ): DecodedMessage[] {
-    const out: DecodedMessage[] = [];
+    const from = out.length;
     this.links.now = opts.time ?? 0;
     if (this.state.tls) this.feedTls(frontend, data, frame, out);
     else {
@@ -62,7 +64,7 @@ export class ConnectionDecoder {
       this.tcpCall.out = out;
       this.tcp.push(frontend, data, this.onTcp);
     }
-    if (opts.time !== undefined) for (const it of out) it.time = opts.time;
+    if (opts.time !== undefined) for (let i = from; i < out.length; i++) out[i].time = opts.time;
     return out;
   }
 

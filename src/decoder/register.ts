@@ -144,28 +144,33 @@ export class CaptureDecoder {
       c.client ??= fe ? { addr: o.src, port: o.srcPort } : { addr: o.dst, port: o.dstPort };
       stream = o.stream;
       conn = c;
-      for (const it of c.decoder.feed(fe, o.data, o.frame, o)) items.push(it);
+      c.decoder.feed(fe, o.data, o.frame, o, items);
     }
     if (items.length === 0) return [];
-    // Selective decoding: the frames get no Info column (RegisterOptions.select).
-    const result = (frame: number, its: DecodedMessage[]): FrameResult => ({
-      frame,
-      time,
-      stream,
-      items: its,
-      info: this.select === undefined ? frameInfo(its) : undefined,
-      client: conn?.client,
-      server: conn?.server,
-    });
     // Usually every item is the packet's own frame's; inside TLS one may complete an earlier one.
     const f0 = items[0].frame;
-    if (items.every((it) => it.frame === f0)) return [result(f0, items)];
+    let one = true;
+    for (const it of items) if (it.frame !== f0) one = false;
+    if (one) return [this.result(f0, time, stream, items, conn)];
     const groups = new Map<number, DecodedMessage[]>();
     for (const it of items) {
       const g = groups.get(it.frame) ?? [];
       g.push(it);
       groups.set(it.frame, g);
     }
-    return [...groups].map(([n, g]) => result(n, g));
+    return [...groups].map(([n, g]) => this.result(n, time, stream, g, conn));
+  }
+
+  /** A frame's result; selective decoding gives it no Info column (RegisterOptions.select). */
+  private result(frame: number, time: number, stream: number, items: DecodedMessage[], conn?: Conn): FrameResult {
+    return {
+      frame,
+      time,
+      stream,
+      items,
+      info: this.select === undefined ? frameInfo(items) : undefined,
+      client: conn?.client,
+      server: conn?.server,
+    };
   }
 }
