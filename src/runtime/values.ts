@@ -17,6 +17,7 @@
 // order is shown as hex (PostgreSQL would sort it). Intervals with all three fields at their minimum
 // or maximum print as -infinity / infinity, as PostgreSQL 17 and later do (15 and 16 print the numbers).
 import { PG_TYPES } from "../../spec/data/types.ts";
+import { utf8Text } from "./text.ts";
 
 const utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
 const HEX = "0123456789abcdef";
@@ -39,7 +40,8 @@ export function valueText(oid: number, format: number, bytes: Uint8Array): strin
 
 /** valueText without the safety net (tests use it to prove that no decoder throws). */
 export function valueTextStrict(oid: number, format: number, bytes: Uint8Array): string {
-  if (format === 0) return utf8.decode(bytes);
+  // utf8Text: short values (most parameters and columns) without TextDecoder's per-call cost.
+  if (format === 0) return utf8Text(bytes, 0, bytes.length);
   if (format !== 1) return hexText(bytes);
   return binaryText(oid, bytes, 0) ?? hexText(bytes);
 }
@@ -60,7 +62,7 @@ function binaryText(oid: number, b: Uint8Array, depth: number): string | null {
       return n === 1 ? charText(b[0]) : null;
     case "name":
     case "text":
-      return utf8.decode(b);
+      return utf8Text(b, 0, n);
     case "bytea":
       return hexText(b);
     case "int2":
