@@ -15,6 +15,9 @@ export interface Endpoint {
   port: number;
 }
 
+/** T with every member present (those that may be undefined too): a literal of it has them all. */
+type EveryKey<T> = { [K in keyof Required<T>]: T[K] };
+
 /** A request as the client sent it: a simple Query, an Execute (extended protocol), a FunctionCall. */
 export interface RequestRecord {
   stream: number;
@@ -451,34 +454,39 @@ class OpenRequests {
   }
 }
 
+/** What the analysis of an open connection's messages keeps, besides its record. */
+interface Work {
+  /** The requests not yet answered or still named by answers. */
+  readonly open: OpenRequests;
+  /** The last Bind's parameters, for the Execute after it. */
+  binds: string[] | undefined;
+  /**
+   * The Syncs sent and not yet answered, by their place in the order of requests and Syncs. The
+   * server answers in order: a ReadyForQuery that completes a Sync completes the oldest one.
+   */
+  readonly syncs: number[];
+  /**
+   * An error that answered a Parse or Bind before the Execute of its step was sent; that Execute,
+   * when it comes before the next Sync, fails with it.
+   */
+  stepError: { error: ServerMessage; duration: number; msg: string } | undefined;
+}
+
 /** Builds connection records from the steps of a capture (pipeline.ts decodeSteps). */
 export class Analyzer {
   private readonly conns = new Map<number, ConnectionRecord>();
   /** Streams seen (SYN) but not yet known to carry PostgreSQL: their handshake, for a moment. */
   private readonly syns = new Map<number, Handshake>();
-  /**
-   * Per connection: the last Bind's parameters (for the Execute after it), the requests not yet
-   * answered or still named by answers (OpenRequests).
-   */
-  private readonly binds = new Map<number, string[]>();
-  private readonly open = new Map<number, OpenRequests>();
+  /** Per open connection, what the analysis of its messages keeps (Work), by stream. */
+  private readonly work = new Map<number, Work>();
+  /** The place of each request and Sync in the order they were sent (OpenRequests, Work.syncs). */
   private seq = 0;
-  /**
-   * Per connection: the Syncs sent and not yet answered, by their place in that order. The server
-   * answers in order: a ReadyForQuery that completes a Sync completes the oldest one.
-   */
-  private readonly syncs = new Map<number, number[]>();
-  /**
-   * Per connection: an error that answered a Parse or Bind (at its place in the order) before the
-   * Execute of its step was sent; that Execute, when it comes before the next Sync, fails with it.
-   */
   /** Logical replication slots created in the capture: their output plugin. */
   private readonly slotPlugins = new Map<string, string>();
   /** Backends by pid (BackendKeyData) while their connection is open, for CancelRequest. */
   private readonly backends = new Map<number, ConnectionRecord>();
   /** The cancel connection of each request a CancelRequest interrupted. */
   private readonly cancelOf = new WeakMap<RequestRecord, ConnectionRecord>();
-  private readonly stepErrors = new Map<number, { error: ServerMessage; duration: number; msg: string }>();
 
   constructor(private readonly listener: AnalyzerListener = {}) {}
 
@@ -486,14 +494,25 @@ export class Analyzer {
     for (const fr of s.frames) {
       if (fr.items.length === 0) continue;
       const c = this.connection(fr.stream, fr.frame, fr.time);
+      const w = this.workOf(c);
       if (c.client.port === 0 && fr.client && fr.server) {
         c.client = fr.client;
         c.server = fr.server;
       }
-      for (const it of fr.items) this.item(c, it, it.time ?? fr.time);
+      for (const it of fr.items) this.item(c, w, it, it.time ?? fr.time);
       c.last = { frame: fr.frame, time: fr.time };
     }
     for (const e of s.events) this.event(e);
+  }
+
+  /** The connection's Work, made when it is first asked for. */
+  private workOf(c: ConnectionRecord): Work {
+    let w = this.work.get(c.stream);
+    if (w === undefined) {
+      w = { open: new OpenRequests(), binds: undefined, syncs: [], stepError: undefined };
+      this.work.set(c.stream, w);
+    }
+    return w;
   }
 
   /** The end of the capture: every connection still open is handed on as it is. */
@@ -567,12 +586,9 @@ export class Analyzer {
   private finish(c: ConnectionRecord): void {
     if (!this.conns.has(c.stream)) return;
     this.conns.delete(c.stream);
-    this.binds.delete(c.stream);
-    this.syncs.delete(c.stream);
-    this.stepErrors.delete(c.stream);
     if (c.backend && this.backends.get(c.backend.pid) === c) this.backends.delete(c.backend.pid);
-    const open = this.open.get(c.stream);
-    this.open.delete(c.stream);
+    const open = this.work.get(c.stream)?.open;
+    this.work.delete(c.stream);
     // Bytes on a PostgreSQL port that never held a PostgreSQL message: not a connection to tell.
     if (!c.postgres) return;
     // Requests still waiting never got an answer within the capture.
@@ -691,7 +707,7 @@ export class Analyzer {
     r.responseFrame = sm.frame;
     r.done = true;
     r.outcome = "failed";
-    this.open.get(c.stream)?.trim();
+    this.workOf(c).open.trim();
     this.cancelAnswer(r);
     this.listener.request?.(r, c);
   }
@@ -702,7 +718,7 @@ export class Analyzer {
     const target = this.backends.get(pid);
     if (!target) return;
     c.cancel.target = { stream: target.stream };
-    const r = this.open.get(target.stream)?.first();
+    const r = this.work.get(target.stream)?.open.first();
     if (!r) return;
     c.cancel.target = { stream: target.stream, requestFrame: r.frame, kind: r.kind, sql: r.sql, after: time - r.time };
     r.canceledBy = { stream: c.stream, frame: it.frame, time };
@@ -724,7 +740,7 @@ export class Analyzer {
     r.done = true;
     r.outcome = "skipped";
     if (after) r.skippedAfter = { frame: after.frame, code: after.code };
-    this.open.get(c.stream)?.trim();
+    this.workOf(c).open.trim();
     this.listener.request?.(r, c);
   }
 
@@ -735,27 +751,23 @@ export class Analyzer {
   private failPipelined(c: ConnectionRecord, msg: DecodedMessage, sm: ServerMessage, duration: number): void {
     // The server answers in order: what was sent before msg is answered or skipped by now, and
     // the next Sync after msg is the oldest one still waiting.
-    const nextSync = this.syncs.get(c.stream)?.[0] ?? Number.POSITIVE_INFINITY;
-    const open = this.open.get(c.stream);
-    if (open) {
-      for (const [r, n] of open.pending()) {
-        if (n > nextSync) break;
-        r.failedAt = msg.name ?? undefined;
-        this.fail(c, r, sm, duration);
-        return;
-      }
+    const w = this.workOf(c);
+    const nextSync = w.syncs[0] ?? Number.POSITIVE_INFINITY;
+    for (const [r, n] of w.open.pending()) {
+      if (n > nextSync) break;
+      r.failedAt = msg.name ?? undefined;
+      this.fail(c, r, sm, duration);
+      return;
     }
-    if (nextSync === Number.POSITIVE_INFINITY) {
-      this.stepErrors.set(c.stream, { error: sm, duration, msg: msg.name ?? "message" });
-    }
+    if (nextSync === Number.POSITIVE_INFINITY) w.stepError = { error: sm, duration, msg: msg.name ?? "message" };
   }
 
   /** ReadyForQuery answered the oldest Sync: the requests sent before it still waiting were skipped. */
   private syncAnswered(c: ConnectionRecord): void {
-    const at = this.syncs.get(c.stream)?.shift();
-    const open = this.open.get(c.stream);
-    if (at === undefined || !open) return;
-    for (const [r, n] of open.pending()) {
+    const w = this.workOf(c);
+    const at = w.syncs.shift();
+    if (at === undefined) return;
+    for (const [r, n] of w.open.pending()) {
       if (n > at) break;
       this.skip(c, r, c.errors.at(-1));
     }
@@ -763,17 +775,15 @@ export class Analyzer {
 
   /** The session ends with a FATAL error: the oldest waiting request fails with it, the others are skipped. */
   private endPending(c: ConnectionRecord, sm: ServerMessage): void {
-    const open = this.open.get(c.stream);
-    if (!open) return;
     let first = true;
-    for (const [r] of open.pending()) {
+    for (const [r] of this.workOf(c).open.pending()) {
       if (first) this.fail(c, r, sm);
       else this.skip(c, r, sm);
       first = false;
     }
   }
 
-  private item(c: ConnectionRecord, it: DecodedMessage, time: number): void {
+  private item(c: ConnectionRecord, w: Work, it: DecodedMessage, time: number): void {
     const name = it.name ?? "undecoded";
     if (it.name) c.postgres = true;
     let count = c.counts[name];
@@ -876,20 +886,14 @@ export class Analyzer {
         break;
       case "Sync":
         if (it.frontend) {
-          this.stepErrors.delete(c.stream);
-          this.seq++;
-          let list = this.syncs.get(c.stream);
-          if (!list) {
-            list = [];
-            this.syncs.set(c.stream, list);
-          }
-          list.push(this.seq);
+          w.stepError = undefined;
+          w.syncs.push(++this.seq);
         }
         break;
       case "Bind": {
         const params: string[] = [];
         for (const f of it.fields) if (f.name === PARAM_VALUE) params.push(String(f.value));
-        this.binds.set(c.stream, params);
+        w.binds = params;
         break;
       }
       case "XLogData":
@@ -922,30 +926,34 @@ export class Analyzer {
             : it.name === "Execute"
               ? (str(field(it, FIELDS.sql.name)) ?? "(an unnamed portal the capture did not show)")
               : `function call (OID ${it.vars.oid ?? "?"})`;
-        const r: RequestRecord = {
+        // Every member from the start, those filled in later too: one shape for all records, and
+        // no property store that grows the object later.
+        const r: EveryKey<RequestRecord> = {
           stream: c.stream,
           kind: it.name,
           sql,
           frame: it.frame,
           time,
+          params: it.name === "Execute" ? w.binds : undefined,
           rows: 0,
           tags: [],
+          duration: undefined,
+          responseFrame: undefined,
+          error: undefined,
           notices: [],
           done: false,
+          outcome: undefined,
+          failedAt: undefined,
+          skippedAfter: undefined,
+          canceledBy: undefined,
         };
-        if (it.name === "Execute") r.params = this.binds.get(c.stream);
-        const stepError = this.stepErrors.get(c.stream);
-        let open = this.open.get(c.stream);
-        if (!open) {
-          open = new OpenRequests();
-          this.open.set(c.stream, open);
-        }
-        open.add(it, r, ++this.seq);
+        const stepError = w.stepError;
+        w.open.add(it, r, ++this.seq);
         if (c.requests.length < MAX_KEPT) c.requests.push(r);
         else c.moreRequests++;
         if (stepError) {
           // Its step already failed: the server will skip it.
-          this.stepErrors.delete(c.stream);
+          w.stepError = undefined;
           r.failedAt = stepError.msg;
           this.fail(c, r, stepError.error, stepError.duration);
         }
@@ -961,7 +969,7 @@ export class Analyzer {
         mark = error ? "error" : "notice";
         (error ? c.errors : c.notices).push(sm);
         if (error && c.auth.outcome !== "ok" && c.startup) c.auth.outcome = "failed";
-        const r = it.request && this.open.get(c.stream)?.find(it.request);
+        const r = it.request && w.open.find(it.request);
         if (r) {
           if (error) r.error ??= sm;
           else r.notices.push(sm);
@@ -986,8 +994,7 @@ export class Analyzer {
     }
     // Rows, tags and completion of the request this server message belongs to.
     if (!it.frontend && it.request) {
-      const open = this.open.get(c.stream);
-      const r = open?.find(it.request);
+      const r = w.open.find(it.request);
       if (r && !r.done) {
         const tag = it.name === "CommandComplete" ? str(it.vars.tag) : undefined;
         if (tag !== undefined) r.tags.push(tag);
@@ -1004,7 +1011,7 @@ export class Analyzer {
       }
       if (!r && it.name === "ReadyForQuery" && it.request.name === "Sync") this.syncAnswered(c);
       // The decoder is done with it.request and what was sent before it.
-      if (completes) open?.release(it.request);
+      if (completes) w.open.release(it.request);
     }
     if (c.messages.length < MAX_KEPT) {
       const info = messageInfo(it) ?? name;
