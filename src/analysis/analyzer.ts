@@ -470,6 +470,8 @@ interface Work {
    * when it comes before the next Sync, fails with it.
    */
   stepError: { error: ServerMessage; duration: number; msg: string } | undefined;
+  /** The record's counts of messages by name (the same objects as ConnectionRecord.counts). */
+  readonly counts: Map<string, { client: number; server: number }>;
 }
 
 /** Builds connection records from the steps of a capture (pipeline.ts decodeSteps). */
@@ -509,7 +511,7 @@ export class Analyzer {
   private workOf(c: ConnectionRecord): Work {
     let w = this.work.get(c.stream);
     if (w === undefined) {
-      w = { open: new OpenRequests(), binds: undefined, syncs: [], stepError: undefined };
+      w = { open: new OpenRequests(), binds: undefined, syncs: [], stepError: undefined, counts: new Map() };
       this.work.set(c.stream, w);
     }
     return w;
@@ -786,9 +788,11 @@ export class Analyzer {
   private item(c: ConnectionRecord, w: Work, it: DecodedMessage, time: number): void {
     const name = it.name ?? "undecoded";
     if (it.name) c.postgres = true;
-    let count = c.counts[name];
-    if (!count) {
+    // From the Work's map (c.counts, an object with a key per name, is slow to search).
+    let count = w.counts.get(name);
+    if (count === undefined) {
       count = { client: 0, server: 0 };
+      w.counts.set(name, count);
       c.counts[name] = count;
     }
     // Each side by name, not by a computed key: this runs for every message.
