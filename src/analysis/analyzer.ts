@@ -313,7 +313,6 @@ const AUTH_METHODS = {
   AuthenticationSSPI: "SSPI",
 } as const;
 
-const RESPONSE_TO = FIELDS.responseTo.name;
 const PARAM_VALUE = FIELDS.paramValue.name;
 
 function field(m: DecodedMessage, name: string): FieldValue | undefined {
@@ -359,8 +358,6 @@ export const ANALYSIS_FIELDS: ReadonlySet<string> = new Set([
   FIELDS.salt.name,
   FIELDS.paramValue.name,
   FIELDS.sql.name,
-  FIELDS.time.name,
-  FIELDS.responseTo.name,
   FIELDS.walData.name,
   FIELDS.walStartLsn.name,
   FIELDS.writtenLsn.name,
@@ -804,10 +801,7 @@ export class Analyzer {
       count.server++;
     }
     let mark: MessageRecord["mark"];
-    // Whether the message completes its request (the decoder gave it pgwire.response_to).
-    let completes = false;
     for (const f of it.fields) {
-      if (f.name === RESPONSE_TO) completes = true;
       if (!f.name.startsWith("expert:pgwire.")) continue;
       const kind = f.name.slice("expert:pgwire.".length);
       if (FINDING_KINDS.has(kind)) {
@@ -980,8 +974,7 @@ export class Analyzer {
         } else if (error && it.request) {
           // An error for a Parse, Bind, Describe or Close: it fails the Execute of the same
           // pipeline step (sent after it, before the next Sync), which the server never runs.
-          const t = field(it, FIELDS.time.name);
-          this.failPipelined(c, it.request, sm, typeof t === "number" ? t : 0);
+          this.failPipelined(c, it.request, sm, it.responseTime ?? 0);
         }
         if (error && (sm.severity === "FATAL" || sm.severity === "PANIC") && c.auth.outcome === "ok") {
           // The session ends: the request running gets the error, the ones queued behind it never run.
@@ -998,14 +991,15 @@ export class Analyzer {
     }
     // Rows, tags and completion of the request this server message belongs to.
     if (!it.frontend && it.request) {
+      // The message completes its request (the decoder tells how long after it was sent).
+      const completes = it.responseTime !== undefined;
       const r = w.open.find(it.request);
       if (r && !r.done) {
         const tag = it.name === "CommandComplete" ? str(it.vars.tag) : undefined;
         if (tag !== undefined) r.tags.push(tag);
         if (it.name === "DataRow") r.rows++;
         if (completes) {
-          const t = field(it, FIELDS.time.name);
-          r.duration = typeof t === "number" ? t : time - r.time;
+          r.duration = it.responseTime ?? time - r.time;
           r.responseFrame = it.frame;
           r.done = true;
           r.outcome = r.error ? "failed" : "ok";

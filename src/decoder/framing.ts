@@ -71,6 +71,11 @@ export interface DecodedItem {
    * that tell what happened (explain, stats).
    */
   request?: DecodedMessage;
+  /**
+   * For the server message that completes its request: the seconds since the request was sent
+   * (pgwire.time's value, whether or not the selection decodes that field). Not a field either.
+   */
+  responseTime?: number;
 }
 
 /**
@@ -185,6 +190,7 @@ function newItem(
     // Set later (feed, link): present from the start, so that every item has one shape.
     time: undefined,
     request: undefined,
+    responseTime: undefined,
   };
   // Its name is the generated MESSAGES' (MessageName) and its variables are its reader's, which
   // MessageVars describes: the item is the DecodedMessage of that name.

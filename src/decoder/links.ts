@@ -202,6 +202,7 @@ export class Links {
       this.answer(m, r, lists);
       if (this.kept.responseIn) r.item.fields.push(field(F.responseIn, item.frame, 0, 0));
       const us = Math.floor((this.now - r.time) * 1000000 + 0.5);
+      item.responseTime = us / 1000000;
       if (this.kept.responseTo) out.push(field(F.responseTo, r.item.frame, 0, 0));
       if (this.kept.time) out.push(field(F.time, us / 1000000, 0, 0));
       if (r.rows > 0 && this.kept.rowCount) out.push(field(F.rowCount, r.rows, 0, 0));
