@@ -292,13 +292,14 @@ function byStream(frames: FrameResult[]): Map<number, unknown[]> {
   for (const fr of frames) {
     const list = out.get(fr.stream) ?? [];
     for (const it of fr.items) {
-      // Not the frame and time that completed it, nor the request it answers (with its own time):
-      // those depend on how TCP split the bytes.
+      // Not the frame and time that completed it, nor the request it answers (with its own time)
+      // and how long after it: those depend on how TCP split the bytes.
       list.push({
         ...it,
         frame: undefined,
         time: undefined,
         request: it.request?.name,
+        responseTime: undefined,
         fields: it.fields.filter((f) => !CONTEXT_FIELDS.has(f.name)),
       });
     }
