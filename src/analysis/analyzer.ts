@@ -367,6 +367,14 @@ export const ANALYSIS_FIELDS: ReadonlySet<string> = new Set([
   FIELDS.pgoFirstSegment.name,
 ]);
 
+/**
+ * ANALYSIS_FIELDS without Bind's parameter values, for the analyses that tell no request's
+ * parameters (stats, watch): decoding each value's text is most of what a Bind costs.
+ */
+export const COUNTING_FIELDS: ReadonlySet<string> = new Set(
+  [...ANALYSIS_FIELDS].filter((name) => name !== FIELDS.paramValue.name),
+);
+
 function serverMessage(m: MessageOf<"ErrorResponse" | "NoticeResponse">, time: number): ServerMessage {
   const v = m.vars;
   const sm: ServerMessage = {

@@ -64,6 +64,7 @@ interface AnalysisRun {
 /**
  * Runs the analysis over a capture file; the listener gets requests and connections as they
  * complete. `clock.t0` is set to the capture's first packet's time as soon as it is read.
+ * `select`: the fields the analysis reads (COUNTING_FIELDS where no request's parameters are told).
  */
 export async function analyze(
   command: string,
@@ -71,6 +72,7 @@ export async function analyze(
   p: Parsed,
   listener: AnalyzerListener,
   clock: { t0?: number } = {},
+  select: ReadonlySet<string> = ANALYSIS_FIELDS,
 ): Promise<AnalysisRun> {
   const filters = parseFilters(command, p);
   const ports = parsePorts(command, p.options.get("port"));
@@ -95,7 +97,7 @@ export async function analyze(
   let t0: number | undefined;
   let error: CaptureError | undefined;
   try {
-    const dec = await stepDecoder({ ports, keylog, heuristic, select: ANALYSIS_FIELDS });
+    const dec = await stepDecoder({ ports, keylog, heuristic, select });
     const analyze = (step: Step) => {
       if (t0 === undefined) {
         t0 = step.time;

@@ -1,5 +1,6 @@
 // pgwire stats: the numbers of a whole capture (queries, connections, errors, authentication).
 
+import { COUNTING_FIELDS } from "../analysis/analyzer.ts";
 import { CSV_TABLES, Stats, statsCsv, statsText } from "../analysis/stats.ts";
 import { analyze } from "./analyze.ts";
 import { COLOR_OPTIONS, FILTER_HELP, FILTER_OPTIONS, oneFile, parseArgs, styleFor, UsageError } from "./args.ts";
@@ -71,6 +72,7 @@ async function statsCommand(args: readonly string[], out: Output): Promise<numbe
       connection: (c) => stats.connection(c),
     },
     clock,
+    COUNTING_FIELDS,
   );
   const r = stats.result();
   if (p.options.has("json")) out.write(`${JSON.stringify(r)}\n`);

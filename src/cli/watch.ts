@@ -1,6 +1,6 @@
 // pgwire watch: a live capture with dumpcap, one line per request as it completes.
 
-import { ANALYSIS_FIELDS, Analyzer } from "../analysis/analyzer.ts";
+import { Analyzer, COUNTING_FIELDS } from "../analysis/analyzer.ts";
 import { duration } from "../analysis/explain.ts";
 import { Stats, statsText } from "../analysis/stats.ts";
 import { readCaptureStream } from "../capture/pcap.ts";
@@ -113,7 +113,7 @@ async function watchCommand(args: readonly string[], out: Output): Promise<numbe
   let error: unknown;
   try {
     const packets = readCaptureStream(dumpcap.stdout as AsyncIterable<Uint8Array>, `dumpcap on ${iface}`);
-    for await (const step of decodeSteps(packets, { ports, keylog, select: ANALYSIS_FIELDS })) analyzer.step(step);
+    for await (const step of decodeSteps(packets, { ports, keylog, select: COUNTING_FIELDS })) analyzer.step(step);
   } catch (e) {
     // A capture cut by the stop: what came is shown; anything else is an error.
     if (!stopping) error = e;

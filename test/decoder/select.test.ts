@@ -1,12 +1,14 @@
 // The decoder's selective mode (DecodeOptions.select) against its full mode: the analyses that
 // run on the selection (explain, stats, report, watch) must find exactly what they find when every
 // field is decoded, on every recorded and spec-built capture; and the selection must decode
-// less, or it is not worth having.
+// less, or it is not worth having. stats and watch select less again (COUNTING_FIELDS): the
+// numbers of stats must be the same.
 
 import { readdirSync } from "node:fs";
 import { basename, join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ANALYSIS_FIELDS, Analyzer } from "../../src/analysis/analyzer.ts";
+import { ANALYSIS_FIELDS, Analyzer, COUNTING_FIELDS } from "../../src/analysis/analyzer.ts";
+import { Stats } from "../../src/analysis/stats.ts";
 import { readCaptureBatches } from "../../src/capture/pcap.ts";
 import { type DecodeOptions, decodeSteps } from "../../src/pipeline.ts";
 import { portsOf, REAL_CAPTURES, ROOT } from "./helpers.ts";
@@ -16,8 +18,14 @@ const SYNTHETIC = readdirSync(join(ROOT, "captures", "synthetic"))
   .filter((f) => f.endsWith(".pcapng") && f !== "not-postgres.pcapng")
   .map((f) => join(ROOT, "captures", "synthetic", f));
 
-/** Everything the analyzer reports, in order, as JSON (bytes as hex, cycles cut). */
-async function analyse(file: string, opts: DecodeOptions): Promise<{ events: string[]; fields: number }> {
+/**
+ * Everything the analyzer reports, in order, as JSON (bytes as hex, cycles cut), and what
+ * `pgwire stats` makes of it.
+ */
+async function analyse(
+  file: string,
+  opts: DecodeOptions,
+): Promise<{ events: string[]; fields: number; stats: unknown }> {
   const events: string[] = [];
   const seen = new WeakSet<object>();
   const json = (x: unknown) =>
@@ -29,9 +37,16 @@ async function analyse(file: string, opts: DecodeOptions): Promise<{ events: str
       }
       return v;
     });
+  const stats = new Stats();
   const a = new Analyzer({
-    request: (r, c) => events.push(`request ${c.stream} ${json(r)}`),
-    connection: (c, oldest) => events.push(`connection ${oldest} ${json(c)}`),
+    request: (r, c) => {
+      stats.request(r);
+      events.push(`request ${c.stream} ${json(r)}`);
+    },
+    connection: (c, oldest) => {
+      stats.connection(c);
+      events.push(`connection ${oldest} ${json(c)}`);
+    },
   });
   let fields = 0;
   for await (const step of decodeSteps(readCaptureBatches(file), opts)) {
@@ -39,7 +54,7 @@ async function analyse(file: string, opts: DecodeOptions): Promise<{ events: str
     a.step(step);
   }
   a.end();
-  return { events, fields };
+  return { events, fields, stats: stats.result() };
 }
 
 describe("selective decoding", { timeout: 60_000 }, () => {
@@ -55,6 +70,10 @@ describe("selective decoding", { timeout: 60_000 }, () => {
       expect(full.events.length).toBeGreaterThan(0);
       expect(lean.events).toEqual(full.events);
       expect(lean.fields).toBeLessThan(full.fields);
+      // pgwire stats and watch tell no request's parameters, and decode none.
+      const counting = await analyse(file, { ...opts, select: COUNTING_FIELDS });
+      expect(counting.stats).toEqual(full.stats);
+      expect(counting.fields).toBeLessThanOrEqual(lean.fields);
     });
   }
 });
