@@ -204,7 +204,7 @@ export class Links {
       const us = Math.floor((this.now - r.time) * 1000000 + 0.5);
       item.responseTime = us / 1000000;
       if (this.kept.responseTo) out.push(field(F.responseTo, r.item.frame, 0, 0));
-      if (this.kept.time) out.push(field(F.time, us / 1000000, 0, 0));
+      if (this.kept.time) out.push(field(F.time, item.responseTime, 0, 0));
       if (r.rows > 0 && this.kept.rowCount) out.push(field(F.rowCount, r.rows, 0, 0));
       if (r.tags !== undefined) {
         if (this.kept.tags) out.push(field(F.tags, cutUtf8(r.tags.join("; "), MAX_VALUE_BYTES), 0, 0));
