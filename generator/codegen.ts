@@ -105,11 +105,15 @@ export function tsBody(model: Model, body: readonly Element[], indent = "  "): s
   return lines.join("\n");
 }
 
+/** A value of the spec as a TypeScript literal; undefined as "undefined". */
+export function tsValue(v: unknown): string {
+  return JSON.stringify(v) ?? "undefined";
+}
+
 /** A literal of x with every one of keys, in their order: undefined where x has none. */
 function everyKey(x: object | undefined, keys: readonly string[]): string {
   if (x === undefined) return "undefined";
-  const value = (v: unknown) => JSON.stringify(v) ?? "undefined";
-  return `{ ${keys.map((k) => `${k}: ${value(x[k as keyof typeof x])}`).join(", ")} }`;
+  return `{ ${keys.map((k) => `${k}: ${tsValue(x[k as keyof typeof x])}`).join(", ")} }`;
 }
 
 // The descriptions the decoder reads for every message (objects, finding conditions) are written
@@ -122,7 +126,7 @@ export function tsObjects(o: Objects | undefined): string {
   if (o === undefined) return "undefined";
   const parts = Object.entries(OBJECT_KEYS).map(([k, sub]) => {
     const v = o[k as keyof Objects];
-    return `${k}: ${sub ? everyKey(v as object | undefined, Object.keys(sub)) : (JSON.stringify(v) ?? "undefined")}`;
+    return `${k}: ${sub ? everyKey(v as object | undefined, Object.keys(sub)) : tsValue(v)}`;
   });
   return `{ ${parts.join(", ")} }`;
 }

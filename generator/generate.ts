@@ -6,7 +6,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import ejs from "ejs";
 import { BUILTIN_MISSING, KNOWN_DIFFERENCES } from "../spec/builtin.ts";
-import { tsBody, tsCondition, tsMessageTypes, tsObjects } from "./codegen.ts";
+import { tsBody, tsCondition, tsMessageTypes, tsObjects, tsValue } from "./codegen.ts";
 import { luaAllReaders, luaTypeTable } from "./lua.ts";
 import {
   luaExperts,
@@ -43,6 +43,7 @@ export function render(): Record<string, string> {
     tsMessageTypes,
     tsObjects,
     tsCondition,
+    tsValue,
     luaAllReaders,
     luaTypeTable,
     luaFields,
