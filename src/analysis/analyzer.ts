@@ -7,16 +7,20 @@
 // forgotten when it closes.
 
 import type { TcpEvent } from "../capture/types.ts";
-import { type DecodedMessage, FIELDS, type FieldValue, type MessageOf, messageInfo } from "../decoder/index.ts";
+import {
+  type DecodedMessage,
+  type EveryKey,
+  FIELDS,
+  type FieldValue,
+  type MessageOf,
+  messageInfo,
+} from "../decoder/index.ts";
 import type { Step } from "../pipeline.ts";
 
 export interface Endpoint {
   addr: string;
   port: number;
 }
-
-/** T with every member present (those that may be undefined too): a literal of it has them all. */
-type EveryKey<T> = { [K in keyof Required<T>]: T[K] };
 
 /** A request as the client sent it: a simple Query, an Execute (extended protocol), a FunctionCall. */
 export interface RequestRecord {

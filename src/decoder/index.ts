@@ -8,4 +8,4 @@ export { ConnectionDecoder, type ConnectionOptions, frameInfo } from "./connecti
 export { type DecodedItem, type DecodedMessage, FINDING_EXPERTS, type MessageOf, messageInfo } from "./framing.ts";
 export { CONTEXT_FIELDS } from "./links.ts";
 export { heuristicSide } from "./register.ts";
-export { type ConnState, setsPasswordLiteral } from "./state.ts";
+export { type ConnState, type EveryKey, setsPasswordLiteral } from "./state.ts";

@@ -70,7 +70,7 @@ function payloadSetOf(v: Vars): string | null | undefined {
 }
 
 /** T with every key present (the optional ones possibly undefined), writable. */
-type EveryKey<T> = { -readonly [K in keyof Required<T>]: T[K] };
+export type EveryKey<T> = { -readonly [K in keyof Required<T>]: T[K] };
 
 // Every key present from the start, as in every state change() makes: one shape for all.
 export const INITIAL_STATE: EveryKey<ConnState> = {
