@@ -1182,6 +1182,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "StartupMessage",
     dir: "F",
+    label: "PostgreSQL: StartupMessage",
     type: undefined,
     shape: "untyped",
     when: {"peekMajor":3},
@@ -1202,6 +1203,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "CancelRequest",
     dir: "F",
+    label: "PostgreSQL: CancelRequest",
     type: undefined,
     shape: "untyped",
     when: {"peekInt32":[80877102]},
@@ -1222,6 +1224,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "SSLRequest",
     dir: "F",
+    label: "PostgreSQL: SSLRequest",
     type: undefined,
     shape: "untyped",
     when: {"peekInt32":[80877103]},
@@ -1242,6 +1245,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "GSSENCRequest",
     dir: "F",
+    label: "PostgreSQL: GSSENCRequest",
     type: undefined,
     shape: "untyped",
     when: {"peekInt32":[80877104]},
@@ -1262,6 +1266,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "UnknownStartupPacket",
     dir: "F",
+    label: "PostgreSQL: UnknownStartupPacket",
     type: undefined,
     shape: "untyped",
     when: undefined,
@@ -1282,6 +1287,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "SSLResponse",
     dir: "B",
+    label: "PostgreSQL: SSLResponse",
     type: undefined,
     shape: "single",
     when: {"answerTo":"SSLRequest"},
@@ -1304,6 +1310,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "GSSENCResponse",
     dir: "B",
+    label: "PostgreSQL: GSSENCResponse",
     type: undefined,
     shape: "single",
     when: {"answerTo":"GSSENCRequest"},
@@ -1326,6 +1333,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "AuthenticationOk",
     dir: "B",
+    label: "PostgreSQL: AuthenticationOk",
     type: "R",
     shape: "typed",
     when: {"peekInt32":[0]},
@@ -1348,6 +1356,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "AuthenticationKerberosV5",
     dir: "B",
+    label: "PostgreSQL: AuthenticationKerberosV5",
     type: "R",
     shape: "typed",
     when: {"peekInt32":[2]},
@@ -1368,6 +1377,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "AuthenticationCleartextPassword",
     dir: "B",
+    label: "PostgreSQL: AuthenticationCleartextPassword",
     type: "R",
     shape: "typed",
     when: {"peekInt32":[3]},
@@ -1388,6 +1398,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "AuthenticationMD5Password",
     dir: "B",
+    label: "PostgreSQL: AuthenticationMD5Password",
     type: "R",
     shape: "typed",
     when: {"peekInt32":[5]},
@@ -1408,6 +1419,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "AuthenticationGSS",
     dir: "B",
+    label: "PostgreSQL: AuthenticationGSS",
     type: "R",
     shape: "typed",
     when: {"peekInt32":[7]},
@@ -1428,6 +1440,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "AuthenticationGSSContinue",
     dir: "B",
+    label: "PostgreSQL: AuthenticationGSSContinue",
     type: "R",
     shape: "typed",
     when: {"peekInt32":[8]},
@@ -1448,6 +1461,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "AuthenticationSSPI",
     dir: "B",
+    label: "PostgreSQL: AuthenticationSSPI",
     type: "R",
     shape: "typed",
     when: {"peekInt32":[9]},
@@ -1468,6 +1482,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "AuthenticationSASL",
     dir: "B",
+    label: "PostgreSQL: AuthenticationSASL",
     type: "R",
     shape: "typed",
     when: {"peekInt32":[10]},
@@ -1488,6 +1503,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "AuthenticationSASLContinue",
     dir: "B",
+    label: "PostgreSQL: AuthenticationSASLContinue",
     type: "R",
     shape: "typed",
     when: {"peekInt32":[11]},
@@ -1508,6 +1524,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "AuthenticationSASLFinal",
     dir: "B",
+    label: "PostgreSQL: AuthenticationSASLFinal",
     type: "R",
     shape: "typed",
     when: {"peekInt32":[12]},
@@ -1528,6 +1545,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "AuthenticationRequest",
     dir: "B",
+    label: "PostgreSQL: AuthenticationRequest",
     type: "R",
     shape: "typed",
     when: undefined,
@@ -1548,6 +1566,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "SASLInitialResponse",
     dir: "F",
+    label: "PostgreSQL: SASLInitialResponse",
     type: "p",
     shape: "typed",
     when: {"lastAuth":[10]},
@@ -1568,6 +1587,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "SASLResponse",
     dir: "F",
+    label: "PostgreSQL: SASLResponse",
     type: "p",
     shape: "typed",
     when: {"lastAuth":[11]},
@@ -1588,6 +1608,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "GSSResponse",
     dir: "F",
+    label: "PostgreSQL: GSSResponse",
     type: "p",
     shape: "typed",
     when: {"lastAuth":[7,8,9]},
@@ -1608,6 +1629,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "PasswordMessage",
     dir: "F",
+    label: "PostgreSQL: PasswordMessage",
     type: "p",
     shape: "typed",
     when: undefined,
@@ -1631,6 +1653,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "Query",
     dir: "F",
+    label: "PostgreSQL: Query",
     type: "Q",
     shape: "typed",
     when: undefined,
@@ -1653,6 +1676,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "Parse",
     dir: "F",
+    label: "PostgreSQL: Parse",
     type: "P",
     shape: "typed",
     when: undefined,
@@ -1675,6 +1699,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "Bind",
     dir: "F",
+    label: "PostgreSQL: Bind",
     type: "B",
     shape: "typed",
     when: undefined,
@@ -1695,6 +1720,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "Describe",
     dir: "F",
+    label: "PostgreSQL: Describe",
     type: "D",
     shape: "typed",
     when: undefined,
@@ -1715,6 +1741,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "Execute",
     dir: "F",
+    label: "PostgreSQL: Execute",
     type: "E",
     shape: "typed",
     when: undefined,
@@ -1735,6 +1762,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "Close",
     dir: "F",
+    label: "PostgreSQL: Close",
     type: "C",
     shape: "typed",
     when: undefined,
@@ -1755,6 +1783,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "Sync",
     dir: "F",
+    label: "PostgreSQL: Sync",
     type: "S",
     shape: "typed",
     when: undefined,
@@ -1775,6 +1804,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "Flush",
     dir: "F",
+    label: "PostgreSQL: Flush",
     type: "H",
     shape: "typed",
     when: undefined,
@@ -1795,6 +1825,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "Terminate",
     dir: "F",
+    label: "PostgreSQL: Terminate",
     type: "X",
     shape: "typed",
     when: undefined,
@@ -1815,6 +1846,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "RowDescription",
     dir: "B",
+    label: "PostgreSQL: RowDescription",
     type: "T",
     shape: "typed",
     when: undefined,
@@ -1835,6 +1867,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "DataRow",
     dir: "B",
+    label: "PostgreSQL: DataRow",
     type: "D",
     shape: "typed",
     when: undefined,
@@ -1855,6 +1888,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "CommandComplete",
     dir: "B",
+    label: "PostgreSQL: CommandComplete",
     type: "C",
     shape: "typed",
     when: undefined,
@@ -1875,6 +1909,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "ReadyForQuery",
     dir: "B",
+    label: "PostgreSQL: ReadyForQuery",
     type: "Z",
     shape: "typed",
     when: undefined,
@@ -1895,6 +1930,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "ParameterDescription",
     dir: "B",
+    label: "PostgreSQL: ParameterDescription",
     type: "t",
     shape: "typed",
     when: undefined,
@@ -1915,6 +1951,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "EmptyQueryResponse",
     dir: "B",
+    label: "PostgreSQL: EmptyQueryResponse",
     type: "I",
     shape: "typed",
     when: undefined,
@@ -1935,6 +1972,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "NoData",
     dir: "B",
+    label: "PostgreSQL: NoData",
     type: "n",
     shape: "typed",
     when: undefined,
@@ -1955,6 +1993,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "ParseComplete",
     dir: "B",
+    label: "PostgreSQL: ParseComplete",
     type: "1",
     shape: "typed",
     when: undefined,
@@ -1975,6 +2014,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "BindComplete",
     dir: "B",
+    label: "PostgreSQL: BindComplete",
     type: "2",
     shape: "typed",
     when: undefined,
@@ -1995,6 +2035,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "CloseComplete",
     dir: "B",
+    label: "PostgreSQL: CloseComplete",
     type: "3",
     shape: "typed",
     when: undefined,
@@ -2015,6 +2056,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "PortalSuspended",
     dir: "B",
+    label: "PostgreSQL: PortalSuspended",
     type: "s",
     shape: "typed",
     when: undefined,
@@ -2035,6 +2077,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "BackendKeyData",
     dir: "B",
+    label: "PostgreSQL: BackendKeyData",
     type: "K",
     shape: "typed",
     when: undefined,
@@ -2055,6 +2098,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "NegotiateProtocolVersion",
     dir: "B",
+    label: "PostgreSQL: NegotiateProtocolVersion",
     type: "v",
     shape: "typed",
     when: undefined,
@@ -2075,6 +2119,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "FunctionCall",
     dir: "F",
+    label: "PostgreSQL: FunctionCall",
     type: "F",
     shape: "typed",
     when: undefined,
@@ -2095,6 +2140,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "FunctionCallResponse",
     dir: "B",
+    label: "PostgreSQL: FunctionCallResponse",
     type: "V",
     shape: "typed",
     when: undefined,
@@ -2115,6 +2161,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "XLogData",
     dir: "B",
+    label: "PostgreSQL: XLogData",
     type: "d",
     shape: "typed",
     when: {"copyBoth":"w"},
@@ -2135,6 +2182,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "PrimaryKeepalive",
     dir: "B",
+    label: "PostgreSQL: PrimaryKeepalive",
     type: "d",
     shape: "typed",
     when: {"copyBoth":"k"},
@@ -2155,6 +2203,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "StandbyStatusUpdate",
     dir: "F",
+    label: "PostgreSQL: StandbyStatusUpdate",
     type: "d",
     shape: "typed",
     when: {"copyBoth":"r"},
@@ -2175,6 +2224,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "HotStandbyFeedback",
     dir: "F",
+    label: "PostgreSQL: HotStandbyFeedback",
     type: "d",
     shape: "typed",
     when: {"copyBoth":"h"},
@@ -2195,6 +2245,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "CopyInResponse",
     dir: "B",
+    label: "PostgreSQL: CopyInResponse",
     type: "G",
     shape: "typed",
     when: undefined,
@@ -2215,6 +2266,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "CopyOutResponse",
     dir: "B",
+    label: "PostgreSQL: CopyOutResponse",
     type: "H",
     shape: "typed",
     when: undefined,
@@ -2235,6 +2287,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "CopyBothResponse",
     dir: "B",
+    label: "PostgreSQL: CopyBothResponse",
     type: "W",
     shape: "typed",
     when: undefined,
@@ -2255,6 +2308,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "CopyData",
     dir: "F",
+    label: "PostgreSQL: CopyData",
     type: "d",
     shape: "typed",
     when: undefined,
@@ -2275,6 +2329,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "CopyData",
     dir: "B",
+    label: "PostgreSQL: CopyData",
     type: "d",
     shape: "typed",
     when: undefined,
@@ -2295,6 +2350,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "CopyDone",
     dir: "F",
+    label: "PostgreSQL: CopyDone",
     type: "c",
     shape: "typed",
     when: undefined,
@@ -2315,6 +2371,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "CopyDone",
     dir: "B",
+    label: "PostgreSQL: CopyDone",
     type: "c",
     shape: "typed",
     when: undefined,
@@ -2335,6 +2392,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "CopyFail",
     dir: "F",
+    label: "PostgreSQL: CopyFail",
     type: "f",
     shape: "typed",
     when: undefined,
@@ -2355,6 +2413,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "ErrorResponse",
     dir: "B",
+    label: "PostgreSQL: ErrorResponse",
     type: "E",
     shape: "typed",
     when: undefined,
@@ -2378,6 +2437,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "NoticeResponse",
     dir: "B",
+    label: "PostgreSQL: NoticeResponse",
     type: "N",
     shape: "typed",
     when: undefined,
@@ -2402,6 +2462,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "ParameterStatus",
     dir: "B",
+    label: "PostgreSQL: ParameterStatus",
     type: "S",
     shape: "typed",
     when: undefined,
@@ -2422,6 +2483,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "NotificationResponse",
     dir: "B",
+    label: "PostgreSQL: NotificationResponse",
     type: "A",
     shape: "typed",
     when: undefined,
@@ -2442,6 +2504,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "Begin",
     dir: "B",
+    label: "PostgreSQL: Begin",
     type: "B",
     shape: "payload",
     when: undefined,
@@ -2462,6 +2525,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "Message",
     dir: "B",
+    label: "PostgreSQL: Message",
     type: "M",
     shape: "payload",
     when: undefined,
@@ -2482,6 +2546,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "Commit",
     dir: "B",
+    label: "PostgreSQL: Commit",
     type: "C",
     shape: "payload",
     when: undefined,
@@ -2502,6 +2567,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "Origin",
     dir: "B",
+    label: "PostgreSQL: Origin",
     type: "O",
     shape: "payload",
     when: undefined,
@@ -2522,6 +2588,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "Relation",
     dir: "B",
+    label: "PostgreSQL: Relation",
     type: "R",
     shape: "payload",
     when: undefined,
@@ -2542,6 +2609,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "Type",
     dir: "B",
+    label: "PostgreSQL: Type",
     type: "Y",
     shape: "payload",
     when: undefined,
@@ -2562,6 +2630,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "Insert",
     dir: "B",
+    label: "PostgreSQL: Insert",
     type: "I",
     shape: "payload",
     when: undefined,
@@ -2582,6 +2651,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "Update",
     dir: "B",
+    label: "PostgreSQL: Update",
     type: "U",
     shape: "payload",
     when: undefined,
@@ -2602,6 +2672,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "Delete",
     dir: "B",
+    label: "PostgreSQL: Delete",
     type: "D",
     shape: "payload",
     when: undefined,
@@ -2622,6 +2693,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "Truncate",
     dir: "B",
+    label: "PostgreSQL: Truncate",
     type: "T",
     shape: "payload",
     when: undefined,
@@ -2642,6 +2714,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "Stream Start",
     dir: "B",
+    label: "PostgreSQL: Stream Start",
     type: "S",
     shape: "payload",
     when: undefined,
@@ -2662,6 +2735,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "Stream Stop",
     dir: "B",
+    label: "PostgreSQL: Stream Stop",
     type: "E",
     shape: "payload",
     when: undefined,
@@ -2682,6 +2756,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "Stream Commit",
     dir: "B",
+    label: "PostgreSQL: Stream Commit",
     type: "c",
     shape: "payload",
     when: undefined,
@@ -2702,6 +2777,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "Stream Abort",
     dir: "B",
+    label: "PostgreSQL: Stream Abort",
     type: "A",
     shape: "payload",
     when: undefined,
@@ -2722,6 +2798,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "Begin Prepare",
     dir: "B",
+    label: "PostgreSQL: Begin Prepare",
     type: "b",
     shape: "payload",
     when: undefined,
@@ -2742,6 +2819,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "Prepare",
     dir: "B",
+    label: "PostgreSQL: Prepare",
     type: "P",
     shape: "payload",
     when: undefined,
@@ -2762,6 +2840,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "Commit Prepared",
     dir: "B",
+    label: "PostgreSQL: Commit Prepared",
     type: "K",
     shape: "payload",
     when: undefined,
@@ -2782,6 +2861,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "Rollback Prepared",
     dir: "B",
+    label: "PostgreSQL: Rollback Prepared",
     type: "r",
     shape: "payload",
     when: undefined,
@@ -2802,6 +2882,7 @@ export const MESSAGES: readonly MessageMeta[] = [
   {
     name: "Stream Prepare",
     dir: "B",
+    label: "PostgreSQL: Stream Prepare",
     type: "p",
     shape: "payload",
     when: undefined,

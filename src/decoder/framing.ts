@@ -418,7 +418,7 @@ function decodeMessage(c: CallState, off: number, g: Group): boolean {
   const S = c.S;
   const m = variantOf(g, S, buf, off + hdr + 4);
   const fields = headerFields(c, m, off);
-  const it = callItem(c, m.name, labelOf(m.name), off, Math.min(size, caplen - off), fields);
+  const it = callItem(c, m.name, m.label, off, Math.min(size, caplen - off), fields);
   it.info = m.name;
   it.meta = m;
   if (off + size > caplen) {
@@ -552,16 +552,4 @@ export function messageInfo(it: DecodedMessage): string | undefined {
 /** A decoded message's part of the Info column: its own, then the one's it carries. */
 function renderInfo(m: MessageMeta, sub: MessageMeta | undefined, v: Vars): string {
   return sub ? `${infoOf(m, v)} ${infoOf(sub, v)}` : infoOf(m, v);
-}
-
-/** "PostgreSQL: <name>", the subtree label of each message, made once per name. */
-const LABELS = new Map<string, string>();
-
-function labelOf(name: string): string {
-  let l = LABELS.get(name);
-  if (l === undefined) {
-    l = `PostgreSQL: ${name}`;
-    LABELS.set(name, l);
-  }
-  return l;
 }

@@ -137,6 +137,8 @@ export function applyEffects(S: ConnState, effects: readonly Effect[], b: Body):
   // What each effect reads comes through effectVars and effectLists, typed by spec/dsl.ts
   // EFFECT_READS: a variable read here that the spec does not list for the effect fails to compile
   // (and the generator checks that every message with the effect binds what it lists).
+  // Most messages have none: they leave the state as it is (the clean-up below follows effects).
+  if (effects.length === 0) return S;
   for (const e of effects) {
     switch (e) {
       case "startup": {

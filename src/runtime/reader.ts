@@ -46,6 +46,8 @@ export type InfoPart = { readonly lit: string } | { readonly v: string; readonly
 export interface MessageMeta {
   readonly name: string;
   readonly dir: "F" | "B";
+  /** Its subtree label, as in Wireshark ("PostgreSQL: Query"). */
+  readonly label: string;
   readonly type?: string;
   readonly shape: "typed" | "untyped" | "single" | "payload";
   readonly when?: Selector;
