@@ -411,10 +411,10 @@ export const PHASE_TEXT: Readonly<Record<Phase, string>> = {"auth":"before authe
 
 /** StartupMessage (frontend): Opens a session: protocol version (3.0, or 3.2 from PostgreSQL 18) and parameters (user, database, options, replication, run-time settings). */
 function StartupMessage_F(b: Body): void {
-  b.int(F.versionMajor, 2, false, "major");
-  b.int(F.versionMinor, 2, false, "minor");
+  { const x = b.int(F.versionMajor, 2, false); if (x !== undefined) b.vars.major = x; }
+  { const x = b.int(F.versionMinor, 2, false); if (x !== undefined) b.vars.minor = x; }
   while (b.more()) {
-    b.str(F.parameterName, "pname");
+    { const x = b.strv(F.parameterName); if (x !== undefined) b.vars.pname = x; }
     b.str(F.parameterValue, "$pname");
   }
   b.zero();
@@ -424,10 +424,10 @@ function StartupMessage_F(b: Body): void {
 /** CancelRequest (frontend): Asks the server to cancel the query of the backend with this process ID and secret key (4 bytes in 3.0, up to 256 in 3.2). */
 function CancelRequest_F(b: Body): void {
   b.int(F.requestCode, 4, false);
-  b.int(F.pid, 4, false, "pid");
+  { const x = b.int(F.pid, 4, false); if (x !== undefined) b.vars.pid = x; }
   switch (b.num("bodylen")) {
     case 12:
-      b.int(F.key, 4, false, "key");
+      { const x = b.int(F.key, 4, false); if (x !== undefined) b.vars.key = x; }
       break;
     default:
       b.bytes(F.keyData, "rest", "key");
@@ -446,90 +446,90 @@ function GSSENCRequest_F(b: Body): void {
 
 /** UnknownStartupPacket (frontend): An untyped packet whose code is none of the known ones (an old protocol version, or not PostgreSQL). */
 function UnknownStartupPacket_F(b: Body): void {
-  b.int(F.startupCode, 4, false, "code");
+  { const x = b.int(F.startupCode, 4, false); if (x !== undefined) b.vars.code = x; }
   b.bytes(F.undecoded, "rest");
 }
 
 /** SSLResponse (backend): The server's answer to SSLRequest: 'S' (TLS follows) or 'N' (continue in clear). */
 function SSLResponse_B(b: Body): void {
-  b.int(F.encryptionResponse, 1, false, "answer");
+  { const x = b.int(F.encryptionResponse, 1, false); if (x !== undefined) b.vars.answer = x; }
 }
 
 /** GSSENCResponse (backend): The server's answer to GSSENCRequest: 'G' (GSSAPI encryption follows) or 'N' (continue in clear). */
 function GSSENCResponse_B(b: Body): void {
-  b.int(F.encryptionResponse, 1, false, "answer");
+  { const x = b.int(F.encryptionResponse, 1, false); if (x !== undefined) b.vars.answer = x; }
 }
 
 /** AuthenticationOk (backend): Authentication succeeded. */
 function AuthenticationOk_B(b: Body): void {
-  b.int(F.authtype, 4, false, "authtype");
+  { const x = b.int(F.authtype, 4, false); if (x !== undefined) b.vars.authtype = x; }
 }
 
 /** AuthenticationKerberosV5 (backend): Kerberos V5 authentication is required (no longer supported). */
 function AuthenticationKerberosV5_B(b: Body): void {
-  b.int(F.authtype, 4, false, "authtype");
+  { const x = b.int(F.authtype, 4, false); if (x !== undefined) b.vars.authtype = x; }
 }
 
 /** AuthenticationCleartextPassword (backend): A cleartext password is required. */
 function AuthenticationCleartextPassword_B(b: Body): void {
-  b.int(F.authtype, 4, false, "authtype");
+  { const x = b.int(F.authtype, 4, false); if (x !== undefined) b.vars.authtype = x; }
 }
 
 /** AuthenticationMD5Password (backend): An MD5-hashed password is required: md5(md5(password + user) + salt). */
 function AuthenticationMD5Password_B(b: Body): void {
-  b.int(F.authtype, 4, false, "authtype");
+  { const x = b.int(F.authtype, 4, false); if (x !== undefined) b.vars.authtype = x; }
   b.bytes(F.salt, 4);
 }
 
 /** AuthenticationGSS (backend): GSSAPI authentication is required. */
 function AuthenticationGSS_B(b: Body): void {
-  b.int(F.authtype, 4, false, "authtype");
+  { const x = b.int(F.authtype, 4, false); if (x !== undefined) b.vars.authtype = x; }
 }
 
 /** AuthenticationGSSContinue (backend): GSSAPI or SSPI authentication data. */
 function AuthenticationGSSContinue_B(b: Body): void {
-  b.int(F.authtype, 4, false, "authtype");
+  { const x = b.int(F.authtype, 4, false); if (x !== undefined) b.vars.authtype = x; }
   b.bytes(F.gssData, "rest");
 }
 
 /** AuthenticationSSPI (backend): SSPI authentication is required. */
 function AuthenticationSSPI_B(b: Body): void {
-  b.int(F.authtype, 4, false, "authtype");
+  { const x = b.int(F.authtype, 4, false); if (x !== undefined) b.vars.authtype = x; }
 }
 
 /** AuthenticationSASL (backend): SASL authentication is required; the mechanisms the server offers follow. */
 function AuthenticationSASL_B(b: Body): void {
-  b.int(F.authtype, 4, false, "authtype");
+  { const x = b.int(F.authtype, 4, false); if (x !== undefined) b.vars.authtype = x; }
   while (b.more()) {
-    b.str(F.saslMech, "mech");
+    { const x = b.strv(F.saslMech); if (x !== undefined) b.vars.mech = x; }
   }
   b.zero();
 }
 
 /** AuthenticationSASLContinue (backend): A SASL challenge (SCRAM: server-first-message). */
 function AuthenticationSASLContinue_B(b: Body): void {
-  b.int(F.authtype, 4, false, "authtype");
+  { const x = b.int(F.authtype, 4, false); if (x !== undefined) b.vars.authtype = x; }
   b.bytes(F.saslData, "rest", "data");
   b.attributes("data", false, { n: F.scramUser, r: F.scramNonce, s: F.scramSalt, i: F.scramIterations, c: F.scramChannelBinding, p: F.scramProof, v: F.scramVerifier, e: F.scramError }, F.scramCbind, F.scramAuthzid, F.scramOther);
 }
 
 /** AuthenticationSASLFinal (backend): SASL outcome data (SCRAM: server-final-message). */
 function AuthenticationSASLFinal_B(b: Body): void {
-  b.int(F.authtype, 4, false, "authtype");
+  { const x = b.int(F.authtype, 4, false); if (x !== undefined) b.vars.authtype = x; }
   b.bytes(F.saslData, "rest", "data");
   b.attributes("data", false, { n: F.scramUser, r: F.scramNonce, s: F.scramSalt, i: F.scramIterations, c: F.scramChannelBinding, p: F.scramProof, v: F.scramVerifier, e: F.scramError }, F.scramCbind, F.scramAuthzid, F.scramOther);
 }
 
 /** AuthenticationRequest (backend): An authentication request of a type PostgreSQL no longer sends or never defined. */
 function AuthenticationRequest_B(b: Body): void {
-  b.int(F.authtype, 4, false, "authtype");
+  { const x = b.int(F.authtype, 4, false); if (x !== undefined) b.vars.authtype = x; }
   b.bytes(F.authData, "rest");
 }
 
 /** SASLInitialResponse (frontend): The SASL mechanism the client chose and its initial response (SCRAM: client-first-message). */
 function SASLInitialResponse_F(b: Body): void {
-  b.str(F.saslMech, "mech");
-  b.int(F.saslDataLength, 4, true, "n");
+  { const x = b.strv(F.saslMech); if (x !== undefined) b.vars.mech = x; }
+  { const x = b.int(F.saslDataLength, 4, true); if (x !== undefined) b.vars.n = x; }
   b.bytes(F.saslData, b.num("n"), "data");
   b.attributes("data", true, { n: F.scramUser, r: F.scramNonce, s: F.scramSalt, i: F.scramIterations, c: F.scramChannelBinding, p: F.scramProof, v: F.scramVerifier, e: F.scramError }, F.scramCbind, F.scramAuthzid, F.scramOther);
 }
@@ -547,12 +547,12 @@ function GSSResponse_F(b: Body): void {
 
 /** PasswordMessage (frontend): A password: cleartext after AuthenticationCleartextPassword, 'md5' and 32 hex digits after AuthenticationMD5Password. */
 function PasswordMessage_F(b: Body): void {
-  b.str(F.password, "password");
+  { const x = b.strv(F.password); if (x !== undefined) b.vars.password = x; }
 }
 
 /** Query (frontend): A simple query: one or more SQL statements separated by semicolons. */
 function Query_F(b: Body): void {
-  b.str(F.query, "query");
+  { const x = b.strv(F.query); if (x !== undefined) b.vars.query = x; }
   b.lookup(F.replCommand, "query", TABLES.replicationCommands, 0, "replcmd", true);
   b.lookup(F.replCommand, "query", TABLES.replicationSqlCommands, 0, "replcmd", true, true);
   b.options(F.replOption, "query", "replcmd");
@@ -561,11 +561,11 @@ function Query_F(b: Body): void {
 
 /** Parse (frontend): Creates a prepared statement from one SQL statement, with optional parameter types. */
 function Parse_F(b: Body): void {
-  b.str(F.statement, "stmt");
-  b.str(F.query, "query");
-  b.int(F.paramTypeCount, 2, false, "n");
+  { const x = b.strv(F.statement); if (x !== undefined) b.vars.stmt = x; }
+  { const x = b.strv(F.query); if (x !== undefined) b.vars.query = x; }
+  { const x = b.int(F.paramTypeCount, 2, false); if (x !== undefined) b.vars.n = x; }
   for (let i1 = 0, n1 = b.num("n"); i1 < n1 && b.ok; i1++) {
-    b.int(F.typeOid, 4, false, "pt");
+    { const x = b.int(F.typeOid, 4, false); if (x !== undefined) b.vars.pt = x; }
     b.remember("ptypes", ["pt"]);
   }
   b.copyStatement(F.copyOption, "query");
@@ -573,43 +573,43 @@ function Parse_F(b: Body): void {
 
 /** Bind (frontend): Creates a portal from a prepared statement and parameter values. */
 function Bind_F(b: Body): void {
-  b.str(F.portal, "portal");
-  b.str(F.statement, "stmt");
-  b.int(F.paramFormatCount, 2, false, "nf");
+  { const x = b.strv(F.portal); if (x !== undefined) b.vars.portal = x; }
+  { const x = b.strv(F.statement); if (x !== undefined) b.vars.stmt = x; }
+  { const x = b.int(F.paramFormatCount, 2, false); if (x !== undefined) b.vars.nf = x; }
   for (let i1 = 0, n1 = b.num("nf"); i1 < n1 && b.ok; i1++) {
-    b.int(F.format, 2, false, "pf");
+    { const x = b.int(F.format, 2, false); if (x !== undefined) b.vars.pf = x; }
     b.remember("pformats", ["pf"]);
   }
-  b.int(F.paramCount, 2, false, "np");
+  { const x = b.int(F.paramCount, 2, false); if (x !== undefined) b.vars.np = x; }
   for (let i2 = 0, n2 = b.num("np"); i2 < n2 && b.ok; i2++) {
     b.param(F.valLength, F.valData, F.paramType, F.paramValue, "pformats", i2);
   }
-  b.int(F.resultFormatCount, 2, false, "nr");
+  { const x = b.int(F.resultFormatCount, 2, false); if (x !== undefined) b.vars.nr = x; }
   for (let i3 = 0, n3 = b.num("nr"); i3 < n3 && b.ok; i3++) {
-    b.int(F.format, 2, false, "rf");
+    { const x = b.int(F.format, 2, false); if (x !== undefined) b.vars.rf = x; }
     b.remember("rformats", ["rf"]);
   }
 }
 
 /** Describe (frontend): Asks for the description of a prepared statement ('S') or portal ('P'). */
 function Describe_F(b: Body): void {
-  b.int(F.target, 1, false, "target");
+  { const x = b.int(F.target, 1, false); if (x !== undefined) b.vars.target = x; }
   switch (b.num("target")) {
     case 83:
-      b.str(F.statement, "name");
+      { const x = b.strv(F.statement); if (x !== undefined) b.vars.name = x; }
       break;
     case 80:
-      b.str(F.portal, "name");
+      { const x = b.strv(F.portal); if (x !== undefined) b.vars.name = x; }
       break;
     default:
-      b.str(F.targetName, "name");
+      { const x = b.strv(F.targetName); if (x !== undefined) b.vars.name = x; }
   }
 }
 
 /** Execute (frontend): Runs a portal, returning at most the given number of rows (0: all). */
 function Execute_F(b: Body): void {
-  b.str(F.portal, "portal");
-  b.int(F.returns, 4, false, "rows");
+  { const x = b.strv(F.portal); if (x !== undefined) b.vars.portal = x; }
+  { const x = b.int(F.returns, 4, false); if (x !== undefined) b.vars.rows = x; }
 }
 
 /** Sync (frontend): Ends an extended-query batch: commit or roll back, then ReadyForQuery. */
@@ -629,23 +629,23 @@ function Terminate_F(b: Body): void {
 
 /** RowDescription (backend): Describes the columns of the rows that follow. */
 function RowDescription_B(b: Body): void {
-  b.int(F.fieldCount, 2, false, "n");
+  { const x = b.int(F.fieldCount, 2, false); if (x !== undefined) b.vars.n = x; }
   for (let i1 = 0, n1 = b.num("n"); i1 < n1 && b.ok; i1++) {
-    b.str(F.colName, "cn");
+    { const x = b.strv(F.colName); if (x !== undefined) b.vars.cn = x; }
     b.int(F.tableOid, 4, false);
     b.int(F.colIndex, 2, false);
-    b.int(F.typeOid, 4, false, "ct");
+    { const x = b.int(F.typeOid, 4, false); if (x !== undefined) b.vars.ct = x; }
     b.lookup(F.colType, "ct", TABLES.types, 0);
     b.int(F.valLength, 2, true);
     b.int(F.typemod, 4, true);
-    b.int(F.format, 2, false, "cf");
+    { const x = b.int(F.format, 2, false); if (x !== undefined) b.vars.cf = x; }
     b.remember("columns", ["cn","ct","cf"]);
   }
 }
 
 /** DataRow (backend): One row of a result. */
 function DataRow_B(b: Body): void {
-  b.int(F.fieldCount, 2, false, "n");
+  { const x = b.int(F.fieldCount, 2, false); if (x !== undefined) b.vars.n = x; }
   for (let i1 = 0, n1 = b.num("n"); i1 < n1 && b.ok; i1++) {
     b.column(F.valLength, F.valData, F.column, F.colType, F.colValue, i1);
   }
@@ -653,19 +653,19 @@ function DataRow_B(b: Body): void {
 
 /** CommandComplete (backend): A command finished; the tag names it and counts its rows. */
 function CommandComplete_B(b: Body): void {
-  b.str(F.tag, "tag");
+  { const x = b.strv(F.tag); if (x !== undefined) b.vars.tag = x; }
 }
 
 /** ReadyForQuery (backend): The server is ready for a new query; the transaction status follows. */
 function ReadyForQuery_B(b: Body): void {
-  b.int(F.status, 1, false, "status");
+  { const x = b.int(F.status, 1, false); if (x !== undefined) b.vars.status = x; }
 }
 
 /** ParameterDescription (backend): The parameter types of a prepared statement. */
 function ParameterDescription_B(b: Body): void {
-  b.int(F.paramCount, 2, false, "n");
+  { const x = b.int(F.paramCount, 2, false); if (x !== undefined) b.vars.n = x; }
   for (let i1 = 0, n1 = b.num("n"); i1 < n1 && b.ok; i1++) {
-    b.int(F.typeOid, 4, false, "pt");
+    { const x = b.int(F.typeOid, 4, false); if (x !== undefined) b.vars.pt = x; }
     b.lookup(F.paramType, "pt", TABLES.types, 0);
     b.remember("ptypes", ["pt"]);
   }
@@ -703,10 +703,10 @@ function PortalSuspended_B(b: Body): void {
 
 /** BackendKeyData (backend): The process ID and secret key that a CancelRequest needs (key: 4 bytes in 3.0, up to 256 in 3.2). */
 function BackendKeyData_B(b: Body): void {
-  b.int(F.pid, 4, false, "pid");
+  { const x = b.int(F.pid, 4, false); if (x !== undefined) b.vars.pid = x; }
   switch (b.num("bodylen")) {
     case 8:
-      b.int(F.key, 4, false, "key");
+      { const x = b.int(F.key, 4, false); if (x !== undefined) b.vars.key = x; }
       break;
     default:
       b.bytes(F.keyData, "rest", "key");
@@ -715,8 +715,8 @@ function BackendKeyData_B(b: Body): void {
 
 /** NegotiateProtocolVersion (backend): The server does not support the requested minor version or protocol options. */
 function NegotiateProtocolVersion_B(b: Body): void {
-  b.int(F.versionSupported, 4, false, "version");
-  b.int(F.nonsupportedCount, 4, true, "n");
+  { const x = b.int(F.versionSupported, 4, false); if (x !== undefined) b.vars.version = x; }
+  { const x = b.int(F.nonsupportedCount, 4, true); if (x !== undefined) b.vars.n = x; }
   for (let i1 = 0, n1 = b.num("n"); i1 < n1 && b.ok; i1++) {
     b.str(F.nonsupportedOption);
   }
@@ -724,14 +724,14 @@ function NegotiateProtocolVersion_B(b: Body): void {
 
 /** FunctionCall (frontend): Calls a function by OID (the legacy fast-path interface). */
 function FunctionCall_F(b: Body): void {
-  b.int(F.oid, 4, false, "oid");
-  b.int(F.paramFormatCount, 2, false, "nf");
+  { const x = b.int(F.oid, 4, false); if (x !== undefined) b.vars.oid = x; }
+  { const x = b.int(F.paramFormatCount, 2, false); if (x !== undefined) b.vars.nf = x; }
   for (let i1 = 0, n1 = b.num("nf"); i1 < n1 && b.ok; i1++) {
     b.int(F.format, 2, false);
   }
-  b.int(F.paramCount, 2, false, "np");
+  { const x = b.int(F.paramCount, 2, false); if (x !== undefined) b.vars.np = x; }
   for (let i2 = 0, n2 = b.num("np"); i2 < n2 && b.ok; i2++) {
-    b.int(F.valLength, 4, true, "vlen");
+    { const x = b.int(F.valLength, 4, true); if (x !== undefined) b.vars.vlen = x; }
     b.bytes(F.valData, b.num("vlen"));
   }
   b.int(F.format, 2, false);
@@ -739,7 +739,7 @@ function FunctionCall_F(b: Body): void {
 
 /** FunctionCallResponse (backend): The result of a FunctionCall. */
 function FunctionCallResponse_B(b: Body): void {
-  b.int(F.valLength, 4, true, "vlen");
+  { const x = b.int(F.valLength, 4, true); if (x !== undefined) b.vars.vlen = x; }
   b.bytes(F.valData, b.num("vlen"));
 }
 
@@ -762,7 +762,7 @@ function PrimaryKeepalive_B(b: Body): void {
   b.text(F.walEndLsn, 8, 3220, "end");
   b.int(F.replTime, 8, true);
   b.text(F.replTimeText, 8, 1184);
-  b.int(F.replyRequested, 1, false, "reply");
+  { const x = b.int(F.replyRequested, 1, false); if (x !== undefined) b.vars.reply = x; }
 }
 
 /** StandbyStatusUpdate (frontend): The standby's progress: WAL written, flushed and applied, its clock, reply wanted. */
@@ -784,7 +784,7 @@ function HotStandbyFeedback_F(b: Body): void {
   b.int(F.replType, 1, false);
   b.int(F.replTime, 8, true);
   b.text(F.replTimeText, 8, 1184);
-  b.int(F.xmin, 4, false, "xmin");
+  { const x = b.int(F.xmin, 4, false); if (x !== undefined) b.vars.xmin = x; }
   b.int(F.xminEpoch, 4, false);
   b.int(F.catalogXmin, 4, false);
   b.int(F.catalogXminEpoch, 4, false);
@@ -792,8 +792,8 @@ function HotStandbyFeedback_F(b: Body): void {
 
 /** CopyInResponse (backend): COPY FROM STDIN starts: the client sends CopyData. */
 function CopyInResponse_B(b: Body): void {
-  b.int(F.format, 1, false, "format");
-  b.int(F.copyColumns, 2, false, "n");
+  { const x = b.int(F.format, 1, false); if (x !== undefined) b.vars.format = x; }
+  { const x = b.int(F.copyColumns, 2, false); if (x !== undefined) b.vars.n = x; }
   for (let i1 = 0, n1 = b.num("n"); i1 < n1 && b.ok; i1++) {
     b.int(F.format, 2, false);
   }
@@ -801,8 +801,8 @@ function CopyInResponse_B(b: Body): void {
 
 /** CopyOutResponse (backend): COPY TO STDOUT starts: the server sends CopyData. */
 function CopyOutResponse_B(b: Body): void {
-  b.int(F.format, 1, false, "format");
-  b.int(F.copyColumns, 2, false, "n");
+  { const x = b.int(F.format, 1, false); if (x !== undefined) b.vars.format = x; }
+  { const x = b.int(F.copyColumns, 2, false); if (x !== undefined) b.vars.n = x; }
   for (let i1 = 0, n1 = b.num("n"); i1 < n1 && b.ok; i1++) {
     b.int(F.format, 2, false);
   }
@@ -810,8 +810,8 @@ function CopyOutResponse_B(b: Body): void {
 
 /** CopyBothResponse (backend): Copy-both mode starts (streaming replication). */
 function CopyBothResponse_B(b: Body): void {
-  b.int(F.format, 1, false, "format");
-  b.int(F.copyColumns, 2, false, "n");
+  { const x = b.int(F.format, 1, false); if (x !== undefined) b.vars.format = x; }
+  { const x = b.int(F.copyColumns, 2, false); if (x !== undefined) b.vars.n = x; }
   for (let i1 = 0, n1 = b.num("n"); i1 < n1 && b.ok; i1++) {
     b.int(F.format, 2, false);
   }
@@ -834,27 +834,27 @@ function CopyDone_B(b: Body): void {
 
 /** CopyFail (frontend): The client aborts COPY FROM STDIN with a reason. */
 function CopyFail_F(b: Body): void {
-  b.str(F.error, "reason");
+  { const x = b.strv(F.error); if (x !== undefined) b.vars.reason = x; }
 }
 
 /** ErrorResponse (backend): An error; the fields carry severity, SQLSTATE, message and where it came from. */
 function ErrorResponse_B(b: Body): void {
   while (b.more()) {
-    b.int(F.errorField, 1, false, "fc");
+    { const x = b.int(F.errorField, 1, false); if (x !== undefined) b.vars.fc = x; }
     switch (b.num("fc")) {
       case 83:
-        b.str(F.severity, "severity");
+        { const x = b.strv(F.severity); if (x !== undefined) b.vars.severity = x; }
         break;
       case 86:
-        b.str(F.severityNonlocalized, "severity_v");
+        { const x = b.strv(F.severityNonlocalized); if (x !== undefined) b.vars.severity_v = x; }
         break;
       case 67:
-        b.str(F.code, "code");
+        { const x = b.strv(F.code); if (x !== undefined) b.vars.code = x; }
         b.lookup(F.codeName, "code", TABLES.sqlstate, 0, "codename");
         b.lookup(F.codeClass, "code", TABLES.sqlstateClass, 2);
         break;
       case 77:
-        b.str(F.message, "message");
+        { const x = b.strv(F.message); if (x !== undefined) b.vars.message = x; }
         break;
       case 68:
         b.str(F.detail);
@@ -890,13 +890,13 @@ function ErrorResponse_B(b: Body): void {
         b.str(F.constraintName);
         break;
       case 70:
-        b.str(F.file, "file");
+        { const x = b.strv(F.file); if (x !== undefined) b.vars.file = x; }
         break;
       case 76:
-        b.str(F.line, "line");
+        { const x = b.strv(F.line); if (x !== undefined) b.vars.line = x; }
         break;
       case 82:
-        b.str(F.routine, "routine");
+        { const x = b.strv(F.routine); if (x !== undefined) b.vars.routine = x; }
         break;
       default:
         b.str(F.unknownField);
@@ -907,15 +907,15 @@ function ErrorResponse_B(b: Body): void {
 
 /** ParameterStatus (backend): The current value of a run-time parameter the client should know. */
 function ParameterStatus_B(b: Body): void {
-  b.str(F.parameterName, "name");
-  b.str(F.parameterValue, "value");
+  { const x = b.strv(F.parameterName); if (x !== undefined) b.vars.name = x; }
+  { const x = b.strv(F.parameterValue); if (x !== undefined) b.vars.value = x; }
 }
 
 /** NotificationResponse (backend): A NOTIFY on a channel the session listens to. */
 function NotificationResponse_B(b: Body): void {
-  b.int(F.pid, 4, false, "pid");
-  b.str(F.condition, "channel");
-  b.str(F.text, "payload");
+  { const x = b.int(F.pid, 4, false); if (x !== undefined) b.vars.pid = x; }
+  { const x = b.strv(F.condition); if (x !== undefined) b.vars.channel = x; }
+  { const x = b.strv(F.text); if (x !== undefined) b.vars.payload = x; }
 }
 
 /** Begin (backend): A transaction begins: its final LSN, commit time, xid. */
@@ -924,22 +924,22 @@ function pgoutput_Begin_B(b: Body): void {
   b.text(F.pgoFinalLsnText, 8, 3220);
   b.int(F.pgoCommitTime, 8, true);
   b.text(F.pgoCommitTimeText, 8, 1184);
-  b.int(F.pgoXid, 4, false, "xid");
+  { const x = b.int(F.pgoXid, 4, false); if (x !== undefined) b.vars.xid = x; }
 }
 
 /** Message (backend): A logical decoding message (pg_logical_emit_message): flags, LSN, prefix, content. */
 function pgoutput_Message_B(b: Body): void {
   switch (b.num("instream")) {
     case 1:
-      b.int(F.pgoXid, 4, false, "xid");
+      { const x = b.int(F.pgoXid, 4, false); if (x !== undefined) b.vars.xid = x; }
       break;
     default:
   }
   b.int(F.pgoMessageFlags, 1, false);
   b.int(F.pgoMessageLsn, 8, false);
   b.text(F.pgoMessageLsnText, 8, 3220);
-  b.str(F.pgoPrefix, "prefix");
-  b.int(F.pgoContentLength, 4, true, "n");
+  { const x = b.strv(F.pgoPrefix); if (x !== undefined) b.vars.prefix = x; }
+  { const x = b.int(F.pgoContentLength, 4, true); if (x !== undefined) b.vars.n = x; }
   b.bytes(F.pgoContent, b.num("n"));
 }
 
@@ -958,26 +958,26 @@ function pgoutput_Commit_B(b: Body): void {
 function pgoutput_Origin_B(b: Body): void {
   b.int(F.pgoOriginLsn, 8, false);
   b.text(F.pgoOriginLsnText, 8, 3220);
-  b.str(F.pgoOrigin, "origin");
+  { const x = b.strv(F.pgoOrigin); if (x !== undefined) b.vars.origin = x; }
 }
 
 /** Relation (backend): Describes a relation before its first change (and again when it changed): name, identity, columns. */
 function pgoutput_Relation_B(b: Body): void {
   switch (b.num("instream")) {
     case 1:
-      b.int(F.pgoXid, 4, false, "xid");
+      { const x = b.int(F.pgoXid, 4, false); if (x !== undefined) b.vars.xid = x; }
       break;
     default:
   }
-  b.int(F.pgoRelid, 4, false, "relid");
-  b.str(F.pgoNamespace, "nspname");
-  b.str(F.pgoRelname, "relname");
+  { const x = b.int(F.pgoRelid, 4, false); if (x !== undefined) b.vars.relid = x; }
+  { const x = b.strv(F.pgoNamespace); if (x !== undefined) b.vars.nspname = x; }
+  { const x = b.strv(F.pgoRelname); if (x !== undefined) b.vars.relname = x; }
   b.int(F.pgoReplicaIdentity, 1, false);
-  b.int(F.pgoColumnCount, 2, false, "n");
+  { const x = b.int(F.pgoColumnCount, 2, false); if (x !== undefined) b.vars.n = x; }
   for (let i1 = 0, n1 = b.num("n"); i1 < n1 && b.ok; i1++) {
     b.int(F.pgoColumnFlags, 1, false);
-    b.str(F.colName, "attname");
-    b.int(F.typeOid, 4, false, "atttypid");
+    { const x = b.strv(F.colName); if (x !== undefined) b.vars.attname = x; }
+    { const x = b.int(F.typeOid, 4, false); if (x !== undefined) b.vars.atttypid = x; }
     b.int(F.typemod, 4, true);
     b.remember("relcols", ["attname","atttypid"]);
   }
@@ -987,27 +987,27 @@ function pgoutput_Relation_B(b: Body): void {
 function pgoutput_Type_B(b: Body): void {
   switch (b.num("instream")) {
     case 1:
-      b.int(F.pgoXid, 4, false, "xid");
+      { const x = b.int(F.pgoXid, 4, false); if (x !== undefined) b.vars.xid = x; }
       break;
     default:
   }
-  b.int(F.typeOid, 4, false, "typid");
+  { const x = b.int(F.typeOid, 4, false); if (x !== undefined) b.vars.typid = x; }
   b.str(F.pgoNamespace);
-  b.str(F.pgoTypeName, "typname");
+  { const x = b.strv(F.pgoTypeName); if (x !== undefined) b.vars.typname = x; }
 }
 
 /** Insert (backend): A row inserted: the relation, then the new tuple ('N'). */
 function pgoutput_Insert_B(b: Body): void {
   switch (b.num("instream")) {
     case 1:
-      b.int(F.pgoXid, 4, false, "xid");
+      { const x = b.int(F.pgoXid, 4, false); if (x !== undefined) b.vars.xid = x; }
       break;
     default:
   }
-  b.int(F.pgoRelid, 4, false, "relid");
+  { const x = b.int(F.pgoRelid, 4, false); if (x !== undefined) b.vars.relid = x; }
   b.relation(F.pgoRelation, "relid", "rel");
   b.int(F.pgoTuple, 1, false);
-  b.int(F.pgoTupleColumns, 2, false, "ncols");
+  { const x = b.int(F.pgoTupleColumns, 2, false); if (x !== undefined) b.vars.ncols = x; }
   for (let i1 = 0, n1 = b.num("ncols"); i1 < n1 && b.ok; i1++) {
     b.tupleColumn(F.pgoColumnKind, {"98":1,"116":0}, [110,117], F.valLength, F.valData, F.column, F.colType, F.colValue, i1);
   }
@@ -1017,38 +1017,38 @@ function pgoutput_Insert_B(b: Body): void {
 function pgoutput_Update_B(b: Body): void {
   switch (b.num("instream")) {
     case 1:
-      b.int(F.pgoXid, 4, false, "xid");
+      { const x = b.int(F.pgoXid, 4, false); if (x !== undefined) b.vars.xid = x; }
       break;
     default:
   }
-  b.int(F.pgoRelid, 4, false, "relid");
+  { const x = b.int(F.pgoRelid, 4, false); if (x !== undefined) b.vars.relid = x; }
   b.relation(F.pgoRelation, "relid", "rel");
-  b.int(F.pgoTuple, 1, false, "tuple");
+  { const x = b.int(F.pgoTuple, 1, false); if (x !== undefined) b.vars.tuple = x; }
   switch (b.num("tuple")) {
     case 75:
-      b.int(F.pgoTupleColumns, 2, false, "oldcols");
+      { const x = b.int(F.pgoTupleColumns, 2, false); if (x !== undefined) b.vars.oldcols = x; }
       for (let i1 = 0, n1 = b.num("oldcols"); i1 < n1 && b.ok; i1++) {
         b.tupleColumn(F.pgoColumnKind, {"98":1,"116":0}, [110,117], F.valLength, F.valData, F.column, F.colType, F.colValue, i1);
       }
       b.int(F.pgoTuple, 1, false);
-      b.int(F.pgoTupleColumns, 2, false, "ncols");
+      { const x = b.int(F.pgoTupleColumns, 2, false); if (x !== undefined) b.vars.ncols = x; }
       for (let i2 = 0, n2 = b.num("ncols"); i2 < n2 && b.ok; i2++) {
         b.tupleColumn(F.pgoColumnKind, {"98":1,"116":0}, [110,117], F.valLength, F.valData, F.column, F.colType, F.colValue, i2);
       }
       break;
     case 79:
-      b.int(F.pgoTupleColumns, 2, false, "oldcols");
+      { const x = b.int(F.pgoTupleColumns, 2, false); if (x !== undefined) b.vars.oldcols = x; }
       for (let i3 = 0, n3 = b.num("oldcols"); i3 < n3 && b.ok; i3++) {
         b.tupleColumn(F.pgoColumnKind, {"98":1,"116":0}, [110,117], F.valLength, F.valData, F.column, F.colType, F.colValue, i3);
       }
       b.int(F.pgoTuple, 1, false);
-      b.int(F.pgoTupleColumns, 2, false, "ncols");
+      { const x = b.int(F.pgoTupleColumns, 2, false); if (x !== undefined) b.vars.ncols = x; }
       for (let i4 = 0, n4 = b.num("ncols"); i4 < n4 && b.ok; i4++) {
         b.tupleColumn(F.pgoColumnKind, {"98":1,"116":0}, [110,117], F.valLength, F.valData, F.column, F.colType, F.colValue, i4);
       }
       break;
     default:
-      b.int(F.pgoTupleColumns, 2, false, "ncols");
+      { const x = b.int(F.pgoTupleColumns, 2, false); if (x !== undefined) b.vars.ncols = x; }
       for (let i5 = 0, n5 = b.num("ncols"); i5 < n5 && b.ok; i5++) {
         b.tupleColumn(F.pgoColumnKind, {"98":1,"116":0}, [110,117], F.valLength, F.valData, F.column, F.colType, F.colValue, i5);
       }
@@ -1059,14 +1059,14 @@ function pgoutput_Update_B(b: Body): void {
 function pgoutput_Delete_B(b: Body): void {
   switch (b.num("instream")) {
     case 1:
-      b.int(F.pgoXid, 4, false, "xid");
+      { const x = b.int(F.pgoXid, 4, false); if (x !== undefined) b.vars.xid = x; }
       break;
     default:
   }
-  b.int(F.pgoRelid, 4, false, "relid");
+  { const x = b.int(F.pgoRelid, 4, false); if (x !== undefined) b.vars.relid = x; }
   b.relation(F.pgoRelation, "relid", "rel");
   b.int(F.pgoTuple, 1, false);
-  b.int(F.pgoTupleColumns, 2, false, "oldcols");
+  { const x = b.int(F.pgoTupleColumns, 2, false); if (x !== undefined) b.vars.oldcols = x; }
   for (let i1 = 0, n1 = b.num("oldcols"); i1 < n1 && b.ok; i1++) {
     b.tupleColumn(F.pgoColumnKind, {"98":1,"116":0}, [110,117], F.valLength, F.valData, F.column, F.colType, F.colValue, i1);
   }
@@ -1076,21 +1076,21 @@ function pgoutput_Delete_B(b: Body): void {
 function pgoutput_Truncate_B(b: Body): void {
   switch (b.num("instream")) {
     case 1:
-      b.int(F.pgoXid, 4, false, "xid");
+      { const x = b.int(F.pgoXid, 4, false); if (x !== undefined) b.vars.xid = x; }
       break;
     default:
   }
-  b.int(F.pgoRelationCount, 4, false, "n");
+  { const x = b.int(F.pgoRelationCount, 4, false); if (x !== undefined) b.vars.n = x; }
   b.int(F.pgoTruncateOptions, 1, false);
   for (let i1 = 0, n1 = b.num("n"); i1 < n1 && b.ok; i1++) {
-    b.int(F.pgoRelid, 4, false, "relid");
+    { const x = b.int(F.pgoRelid, 4, false); if (x !== undefined) b.vars.relid = x; }
     b.relation(F.pgoRelation, "relid");
   }
 }
 
 /** Stream Start (backend): A block of a streamed (still running) transaction begins; its changes carry its xid. */
 function pgoutput_StreamStart_B(b: Body): void {
-  b.int(F.pgoXid, 4, false, "xid");
+  { const x = b.int(F.pgoXid, 4, false); if (x !== undefined) b.vars.xid = x; }
   b.int(F.pgoFirstSegment, 1, false);
 }
 
@@ -1101,7 +1101,7 @@ function pgoutput_StreamStop_B(b: Body): void {
 
 /** Stream Commit (backend): The streamed transaction commits. */
 function pgoutput_StreamCommit_B(b: Body): void {
-  b.int(F.pgoXid, 4, false, "xid");
+  { const x = b.int(F.pgoXid, 4, false); if (x !== undefined) b.vars.xid = x; }
   b.int(F.pgoFlags, 1, false);
   b.int(F.pgoCommitLsn, 8, false);
   b.text(F.pgoCommitLsnText, 8, 3220);
@@ -1113,7 +1113,7 @@ function pgoutput_StreamCommit_B(b: Body): void {
 
 /** Stream Abort (backend): The streamed transaction, or one of its subtransactions, aborts. */
 function pgoutput_StreamAbort_B(b: Body): void {
-  b.int(F.pgoXid, 4, false, "xid");
+  { const x = b.int(F.pgoXid, 4, false); if (x !== undefined) b.vars.xid = x; }
   b.int(F.pgoSubxid, 4, false);
   if (b.ok && b.pos < b.end) {
     b.int(F.pgoAbortLsn, 8, false);
@@ -1131,8 +1131,8 @@ function pgoutput_BeginPrepare_B(b: Body): void {
   b.text(F.pgoEndLsnText, 8, 3220);
   b.int(F.pgoPrepareTime, 8, true);
   b.text(F.pgoPrepareTimeText, 8, 1184);
-  b.int(F.pgoXid, 4, false, "xid");
-  b.str(F.pgoGid, "gid");
+  { const x = b.int(F.pgoXid, 4, false); if (x !== undefined) b.vars.xid = x; }
+  { const x = b.strv(F.pgoGid); if (x !== undefined) b.vars.gid = x; }
 }
 
 /** Prepare (backend): The transaction is prepared (PREPARE TRANSACTION). */
@@ -1144,8 +1144,8 @@ function pgoutput_Prepare_B(b: Body): void {
   b.text(F.pgoEndLsnText, 8, 3220);
   b.int(F.pgoPrepareTime, 8, true);
   b.text(F.pgoPrepareTimeText, 8, 1184);
-  b.int(F.pgoXid, 4, false, "xid");
-  b.str(F.pgoGid, "gid");
+  { const x = b.int(F.pgoXid, 4, false); if (x !== undefined) b.vars.xid = x; }
+  { const x = b.strv(F.pgoGid); if (x !== undefined) b.vars.gid = x; }
 }
 
 /** Commit Prepared (backend): The prepared transaction commits (COMMIT PREPARED). */
@@ -1157,8 +1157,8 @@ function pgoutput_CommitPrepared_B(b: Body): void {
   b.text(F.pgoEndLsnText, 8, 3220);
   b.int(F.pgoCommitTime, 8, true);
   b.text(F.pgoCommitTimeText, 8, 1184);
-  b.int(F.pgoXid, 4, false, "xid");
-  b.str(F.pgoGid, "gid");
+  { const x = b.int(F.pgoXid, 4, false); if (x !== undefined) b.vars.xid = x; }
+  { const x = b.strv(F.pgoGid); if (x !== undefined) b.vars.gid = x; }
 }
 
 /** Rollback Prepared (backend): The prepared transaction rolls back (ROLLBACK PREPARED). */
@@ -1172,8 +1172,8 @@ function pgoutput_RollbackPrepared_B(b: Body): void {
   b.text(F.pgoPrepareTimeText, 8, 1184);
   b.int(F.pgoRollbackTime, 8, true);
   b.text(F.pgoRollbackTimeText, 8, 1184);
-  b.int(F.pgoXid, 4, false, "xid");
-  b.str(F.pgoGid, "gid");
+  { const x = b.int(F.pgoXid, 4, false); if (x !== undefined) b.vars.xid = x; }
+  { const x = b.strv(F.pgoGid); if (x !== undefined) b.vars.gid = x; }
 }
 
 // Every message has every key, in one order (undefined where it has none): V8 then gives all of

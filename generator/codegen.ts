@@ -27,12 +27,21 @@ export function tsBody(model: Model, body: readonly Element[], indent = "  "): s
   const key = (f: Parameters<Model["fieldKey"]["get"]>[0]) => `F.${model.fieldKey.get(f)}`;
   const lines: string[] = [];
   const bindArg = (bind: string | undefined) => (bind ? `, ${q(bind)}` : "");
+  const bound = (ind: string, call: string, bind: string) =>
+    `${ind}{ const x = ${call}; if (x !== undefined) b.vars${/^[A-Za-z_]\w*$/.test(bind) ? `.${bind}` : `[${q(bind)}]`} = x; }`;
   const r: Renderers<TsContext> = {
-    int: (e, { ind }) =>
+    // A bound value is stored under the variable's own name in the generated line (one store site
+    // per variable, which V8 makes fast), not under a name passed to the reader.
+    int: (e, { ind }) => {
+      const call = `b.int(${key(e.field)}, ${e.size ?? sizeOf(e.field.type)}, ${isSigned(e.field.type)})`;
+      lines.push(e.bind ? bound(ind, call, e.bind) : `${ind}${call};`);
+    },
+    string: (e, { ind }) =>
       lines.push(
-        `${ind}b.int(${key(e.field)}, ${e.size ?? sizeOf(e.field.type)}, ${isSigned(e.field.type)}${bindArg(e.bind)});`,
+        e.bind && !e.bind.startsWith("$")
+          ? bound(ind, `b.strv(${key(e.field)})`, e.bind)
+          : `${ind}b.str(${key(e.field)}${bindArg(e.bind)});`,
       ),
-    string: (e, { ind }) => lines.push(`${ind}b.str(${key(e.field)}${bindArg(e.bind)});`),
     bytes: (e, { ind }) => {
       const len =
         typeof e.length === "number"

@@ -230,8 +230,13 @@ export class Body {
     return false;
   }
 
-  int(f: FieldInfo, size: number, signed: boolean, bind?: string): void {
-    if (!this.ok || !this.need(size)) return;
+  /**
+   * An integer of `size` bytes: its field, and its value for the variable it binds (a 64-bit one
+   * as decimal text); undefined when it could not be read. The generated readers store that value
+   * under the variable's own name (b.vars.name = ...), a store V8 makes fast.
+   */
+  int(f: FieldInfo, size: number, signed: boolean): number | string | undefined {
+    if (!this.ok || !this.need(size)) return undefined;
     const b = this.buf;
     const p = this.pos;
     let v: number | bigint;
@@ -247,8 +252,8 @@ export class Body {
       v = signed ? dv.getBigInt64(0) : dv.getBigUint64(0);
     }
     this.add(f, f.type === "bool" ? v !== 0 : v, p, size);
-    if (bind !== undefined) this.vars[bind] = typeof v === "bigint" ? v.toString() : v;
     this.pos = p + size;
+    return typeof v === "bigint" ? v.toString() : v;
   }
 
   /** The `size` bytes just read, as PostgreSQL prints a binary value of type `oid` (TextElement). */
@@ -260,27 +265,45 @@ export class Body {
     if (bind !== undefined) this.vars[bind] = s;
   }
 
-  str(f: FieldInfo, bind?: string): void {
-    if (!this.ok) return;
+  /** Where the string at pos ends (its NUL); -1, after an expert, when it has none. */
+  private nul(): number {
     const b = this.buf;
     let z = this.pos;
     while (z < this.end && b[z] !== 0) z++;
-    if (z >= this.end) {
-      this.expert("unterminated", "String has no terminating NUL");
-      this.ok = false;
-      return;
-    }
+    if (z < this.end) return z;
+    this.expert("unterminated", "String has no terminating NUL");
+    this.ok = false;
+    return -1;
+  }
+
+  /** A NUL-terminated string that binds a variable: its field, and its text (undefined when it could not be read). */
+  strv(f: FieldInfo): string | undefined {
+    if (!this.ok) return undefined;
+    const z = this.nul();
+    if (z < 0) return undefined;
+    const s = utf8Text(this.buf, this.pos, z);
+    this.add(f, s, this.pos, z + 1 - this.pos);
+    this.pos = z + 1;
+    return s;
+  }
+
+  /**
+   * A NUL-terminated string: its field (its text not made when it is not kept); a bind "$v" stores
+   * the text under the name that variable v holds. Other binds are generated as strv.
+   */
+  str(f: FieldInfo, bind?: string): void {
+    if (!this.ok) return;
+    const z = this.nul();
+    if (z < 0) return;
     if (bind === undefined && !this.keep(f)) {
       this.pos = z + 1;
       return;
     }
-    const s = utf8Text(b, this.pos, z);
+    const s = utf8Text(this.buf, this.pos, z);
     this.add(f, s, this.pos, z + 1 - this.pos);
     if (bind !== undefined) {
-      if (bind.startsWith("$")) {
-        const key = this.vars[bind.slice(1)];
-        if (typeof key === "string") this.vars[key] = s;
-      } else this.vars[bind] = s;
+      const key = this.vars[bind.slice(1)];
+      if (typeof key === "string") this.vars[key] = s;
     }
     this.pos = z + 1;
   }
