@@ -293,7 +293,7 @@ export interface AnalyzerListener {
 }
 
 /** The findings worth telling: security and protocol problems, by expert abbrev. */
-const FINDING_KINDS = new Set([
+const FINDING_KINDS = [
   "cleartext_password",
   "md5_hash",
   "trust_login",
@@ -307,7 +307,10 @@ const FINDING_KINDS = new Set([
   "resync",
   "truncated",
   "copy_format",
-]);
+];
+
+/** Their kinds by the name of their expert field ("expert:pgwire.<abbrev>"): one look-up a field. */
+const FINDING_FIELDS: ReadonlyMap<string, string> = new Map(FINDING_KINDS.map((k) => [`expert:pgwire.${k}`, k]));
 
 /** The authentication requests that name a method by themselves (MD5 and SASL say more). */
 const AUTH_METHODS = {
@@ -814,9 +817,8 @@ export class Analyzer {
     }
     let mark: MessageRecord["mark"];
     for (const f of it.fields) {
-      if (!f.name.startsWith("expert:pgwire.")) continue;
-      const kind = f.name.slice("expert:pgwire.".length);
-      if (FINDING_KINDS.has(kind)) {
+      const kind = FINDING_FIELDS.get(f.name);
+      if (kind !== undefined) {
         c.findings.push({ stream: c.stream, frame: it.frame, time, kind, text: String(f.value) });
         mark ??= "finding";
       }
