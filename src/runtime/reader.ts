@@ -288,8 +288,9 @@ export class Body {
   }
 
   /**
-   * A NUL-terminated string: its field (its text not made when it is not kept); a bind "$v" stores
-   * the text under the name that variable v holds. Other binds are generated as strv.
+   * A NUL-terminated string: its field (its text not made when it is not kept unbound); a bind
+   * "$v" stores the text under the name that variable v holds. The generated readers read the
+   * other bound strings with strv.
    */
   str(f: FieldInfo, bind?: string): void {
     if (!this.ok) return;
@@ -302,8 +303,10 @@ export class Body {
     const s = utf8Text(this.buf, this.pos, z);
     this.add(f, s, this.pos, z + 1 - this.pos);
     if (bind !== undefined) {
-      const key = this.vars[bind.slice(1)];
-      if (typeof key === "string") this.vars[key] = s;
+      if (bind.startsWith("$")) {
+        const key = this.vars[bind.slice(1)];
+        if (typeof key === "string") this.vars[key] = s;
+      } else this.vars[bind] = s;
     }
     this.pos = z + 1;
   }
