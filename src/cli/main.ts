@@ -40,7 +40,7 @@ Commands:
   watch -i IFACE [-p PORT]
                  capture live with dumpcap and print one line per request as it completes;
                  Ctrl-C prints the stats
-  install        copy the plugin into Wireshark's personal Lua plugins folder
+  install        copy the plugin (--profile: and a PostgreSQL profile) into Wireshark
   generate       regenerate the plugin and the decoder from the spec (in a git checkout)
 
 Options:

@@ -113,6 +113,14 @@ describe("the npm package", { timeout: 60_000 }, () => {
     const d = await pgwire(["install", "--dir", dir]);
     expect(d.stdout).toBe(`pgwire: installed ${join(dir, "pgwire.lua")} (folder from --dir)`);
     expect(readFileSync(join(dir, "pgwire.lua"), "utf8")).toBe(plugin);
+    // The profile ships too: --profile puts its files in the configuration folder given.
+    const config = join(tmp, "config");
+    const p = await pgwire(["install", "--dir", dir, "--profile", "--config-dir", config]);
+    expect([p.exitCode, p.stderr]).toEqual([0, ""]);
+    for (const f of ["preferences", "colorfilters", "dfilter_buttons"]) {
+      const installed = readFileSync(join(config, "profiles", "PostgreSQL", f), "utf8");
+      expect(installed.startsWith(readFileSync(join(ROOT, "dissector", "profile", f), "utf8")), f).toBe(true);
+    }
   });
 
   it.skipIf(missing("tshark", "the npm package's compare"))(
