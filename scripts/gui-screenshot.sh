@@ -10,6 +10,11 @@
 #   CAPTURE=captures/seed-md5.pcapng   the capture to open
 #   FRAME=12                           the frame to select (the seed's rows)
 #   ITEM=6                             the item of its details to expand (6: the first DataRow)
+#   PROFILE=PostgreSQL                 install pgwire's profile (pgwire install --profile) in the
+#                                      fresh home and open Wireshark with it; fails (exit 1) when
+#                                      Wireshark warns about one of its files
+#   PROFILE_PREFS_EXTRA='gui.x: 1'     a line added to that profile's preferences (to see the
+#                                      check above fail)
 # Needs: wireshark (the Qt GUI), xvfb, xdotool, imagemagick (import). scripts/setup.sh installs them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,7 +51,17 @@ mkdir -p "$HOME" "$XDG_RUNTIME_DIR"
 chmod 0700 "$XDG_RUNTIME_DIR"
 for _ in $(seq 50); do xdotool getdisplaygeometry >/dev/null 2>&1 && break; sleep 0.1; done
 
-wireshark -X "lua_script:$PLUGIN" -r "$CAPTURE" -Y pgwire -g "$FRAME" >"$TMP/wireshark.log" 2>&1 &
+PROFILE_ARGS=()
+if [[ -n ${PROFILE:-} ]]; then
+  # The plugin comes from -X below: the copy install makes goes to a folder Wireshark never reads.
+  node bin/pgwire.cjs install --profile --dir "$TMP/plugins" --config-dir "$HOME/.config/wireshark" >/dev/null
+  if [[ -n ${PROFILE_PREFS_EXTRA:-} ]]; then
+    echo "$PROFILE_PREFS_EXTRA" >>"$HOME/.config/wireshark/profiles/$PROFILE/preferences"
+  fi
+  PROFILE_ARGS=(-C "$PROFILE")
+fi
+
+wireshark "${PROFILE_ARGS[@]}" -X "lua_script:$PLUGIN" -r "$CAPTURE" -Y pgwire -g "$FRAME" >"$TMP/wireshark.log" 2>&1 &
 WPID=$!
 
 # The main window takes the capture's file name as its title once the capture is loaded.
@@ -77,4 +92,10 @@ for _ in $(seq $((ITEM - 1))); do xdotool key Down; done
 xdotool key Right
 sleep 1
 import -window root -crop 1400x900+0+0 "$OUT"
-echo "gui-screenshot: wrote $OUT (Wireshark $(wireshark --version 2>/dev/null | head -n 1 | awk '{print $2}'), $NAME frame $FRAME)"
+# What Wireshark says about a profile's file it cannot use: a preference it does not know, a
+# colouring rule or filter button that does not compile.
+if [[ -n ${PROFILE:-} ]] && grep -Ei 'preference|colorfilters|dfilter_buttons|could not compile|profile' "$TMP/wireshark.log" >&2; then
+  echo "gui-screenshot: Wireshark warned about the profile $PROFILE (above); screen saved to $OUT" >&2
+  exit 1
+fi
+echo "gui-screenshot: wrote $OUT (Wireshark $(wireshark --version 2>/dev/null | head -n 1 | awk '{print $2}'), $NAME frame $FRAME${PROFILE:+, profile $PROFILE})"

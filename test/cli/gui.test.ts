@@ -1,6 +1,7 @@
 // The plugin in the real Wireshark GUI (scripts/gui-screenshot.sh under Xvfb): Wireshark starts
 // with it, shows the capture through the display filter `pgwire`, and no Lua error stops it; a
-// plugin that raises a Lua error while loading is caught by the same check.
+// plugin that raises a Lua error while loading is caught by the same check. With pgwire's
+// profile (PROFILE=PostgreSQL), Wireshark warns about none of its files.
 
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -31,6 +32,30 @@ describe.skipIf(missing(["wireshark", "Xvfb", "xdotool", "import"], GUI))(GUI, {
     expect(png.readUInt32BE(16)).toBe(1400);
     expect(png.readUInt32BE(20)).toBe(900);
     expect(statSync(out).size).toBeGreaterThan(20_000);
+  });
+
+  it("opens with pgwire's profile PostgreSQL without a warning about its files", async () => {
+    const out = join(tmp, "profile.png");
+    const r = await execa("bash", [SCRIPT, out], {
+      cwd: ROOT,
+      reject: false,
+      env: { PROFILE: "PostgreSQL", CAPTURE: "captures/psql-cancel.pcapng", FRAME: "10", ITEM: "5" },
+    });
+    expect(r.stderr).toBe("");
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toMatch(/, psql-cancel\.pcapng frame 10, profile PostgreSQL\)$/);
+    expect(statSync(out).size).toBeGreaterThan(20_000);
+  });
+
+  it("fails when Wireshark warns about a file of the profile", async () => {
+    const r = await execa("bash", [SCRIPT, join(tmp, "bad-profile.png")], {
+      cwd: ROOT,
+      reject: false,
+      env: { PROFILE: "PostgreSQL", PROFILE_PREFS_EXTRA: "gui.no_such_preference: 1" },
+    });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('No such preference "gui.no_such_preference"');
+    expect(r.stderr).toMatch(/^gui-screenshot: Wireshark warned about the profile PostgreSQL \(above\)/m);
   });
 
   it("reports a plugin that raises a Lua error while loading", async () => {
