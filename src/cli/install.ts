@@ -89,8 +89,12 @@ export function personalConfiguration(env: NodeJS.ProcessEnv = process.env): { d
     const appdata = env.APPDATA ?? join(homedir(), "AppData", "Roaming");
     return { dir: join(appdata, "Wireshark"), from: "Wireshark's folder on Windows (%APPDATA%)" };
   }
-  // Linux, the BSDs and macOS: $XDG_CONFIG_HOME/wireshark, ~/.config/wireshark without it.
-  const base = env.XDG_CONFIG_HOME || join(env.HOME ?? homedir(), ".config");
+  // Linux, the BSDs and macOS: ~/.wireshark when it exists (Wireshark keeps using an old one),
+  // else $XDG_CONFIG_HOME/wireshark, ~/.config/wireshark without it.
+  const home = env.HOME ?? homedir();
+  const old = join(home, ".wireshark");
+  if (existsSync(old)) return { dir: old, from: "the old ~/.wireshark, which Wireshark keeps using" };
+  const base = env.XDG_CONFIG_HOME || join(home, ".config");
   return { dir: join(base, "wireshark"), from: "Wireshark's personal configuration folder" };
 }
 

@@ -3,7 +3,7 @@
 // folders), leaves a different one alone without --force; and real tshark releases load it
 // without a warning, show its columns, colour frames by its rules and accept every filter button.
 
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
@@ -63,6 +63,28 @@ describe("the profile's files", () => {
 
   it("have the five filter buttons the issue names, each with a fixture that shows it", () => {
     expect(buttons().map((b) => b.label)).toEqual(Object.keys(SELECTS));
+  });
+});
+
+describe("pgwire install --profile without tshark", () => {
+  it("uses Wireshark's own default folders: ~/.wireshark when there is one, else ~/.config/wireshark", async () => {
+    const home = join(tmp, "home-without-tshark");
+    const env = { HOME: home, XDG_CONFIG_HOME: "", PATH: join(tmp, "no-tools") };
+    mkdirSync(join(home, ".wireshark"), { recursive: true });
+    const old = await pgwire(["install", "--profile"], env);
+    expect(old.exitCode).toBe(0);
+    expect(old.stdout).toContain(
+      `in ${join(home, ".wireshark", "profiles", "PostgreSQL")} (folder from the old ~/.wireshark, which Wireshark keeps using)`,
+    );
+    rmSync(join(home, ".wireshark"), { recursive: true });
+    const xdg = await pgwire(["install", "--profile"], env);
+    expect(xdg.exitCode).toBe(0);
+    const target = join(home, ".config", "wireshark", "profiles", "PostgreSQL");
+    expect(xdg.stdout).toContain(`in ${target} (folder from Wireshark's personal configuration folder)`);
+    // Without tshark, no default colouring rules to append: pgwire's alone.
+    expect(readFileSync(join(target, "colorfilters"), "utf8")).toBe(
+      readFileSync(join(PROFILE, "colorfilters"), "utf8"),
+    );
   });
 });
 
