@@ -16,6 +16,8 @@ import { pgwire, ROOT } from "./helpers.ts";
 const PROFILE = join(ROOT, "dissector", "profile");
 const PLUGIN = join(ROOT, "dissector", "pgwire.lua");
 const capture = (name: string) => join(ROOT, "captures", `${name}.pcapng`);
+/** tshark's arguments that print each frame's number and the colouring rule it matches. */
+const COLOUR_RULES = ["--color", "-T", "fields", "-e", "frame.number", "-e", "frame.coloring_rule.name"];
 const tmp = mkdtempSync(join(tmpdir(), "pgwire-profile-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -156,17 +158,7 @@ describe.skipIf(missing("tshark", "pgwire install --profile and tshark"))("pgwir
 
   it("colours errors, security findings and slow responses (tshark --color)", async () => {
     const rule = async (name: string) => {
-      const r = await tshark([
-        "--color",
-        "-r",
-        capture(name),
-        "-T",
-        "fields",
-        "-e",
-        "frame.number",
-        "-e",
-        "frame.coloring_rule.name",
-      ]);
+      const r = await tshark(["-r", capture(name), ...COLOUR_RULES]);
       expect(warnings(r.stderr)).toBe("");
       return new Map(
         r.stdout
@@ -222,16 +214,7 @@ describe("the profile under other Wireshark releases", () => {
         const summary = await runReleaseTshark(r, base);
         expect(summary.stderr).toBe("");
         expect(summary.stdout).toMatch(/^ +9 .* PGWIRE \d+ ErrorResponse 0\.005274000 +28P01 < ErrorResponse/m);
-        const colours = await runReleaseTshark(r, [
-          ...base,
-          "--color",
-          "-T",
-          "fields",
-          "-e",
-          "frame.number",
-          "-e",
-          "frame.coloring_rule.name",
-        ]);
+        const colours = await runReleaseTshark(r, [...base, ...COLOUR_RULES]);
         expect(colours.stderr).toBe("");
         expect(colours.stdout).toMatch(/^8\tpgwire: security finding$/m);
         expect(colours.stdout).toMatch(/^9\tpgwire: server error$/m);
