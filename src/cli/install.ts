@@ -50,20 +50,22 @@ export const PROFILE_DIR = fileURLToPath(new URL("dissector/profile", ROOT));
 export const PROFILE_FILES = ["preferences", "colorfilters", "dfilter_buttons"] as const;
 export const PROFILE_NAME = "PostgreSQL";
 
+/** What `tshark -G folders` printed for an environment (tshark asked once per environment). */
+const folderLists = new WeakMap<NodeJS.ProcessEnv, string>();
+
 /** A folder `tshark -G folders` names ("Personal Lua Plugins", ...); undefined without tshark. */
 function tsharkFolder(name: string, env: NodeJS.ProcessEnv): string | undefined {
-  try {
-    const out = execFileSync("tshark", ["-G", "folders"], {
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "ignore"],
-      env,
-    });
-    const line = out.split("\n").find((l) => l.startsWith(`${name}:`));
-    return line?.split("\t").at(-1)?.trim() || undefined;
-  } catch {
-    // no tshark
-    return undefined;
+  let out = folderLists.get(env);
+  if (out === undefined) {
+    try {
+      out = execFileSync("tshark", ["-G", "folders"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], env });
+    } catch {
+      out = ""; // no tshark
+    }
+    folderLists.set(env, out);
   }
+  const line = out.split("\n").find((l) => l.startsWith(`${name}:`));
+  return line?.split("\t").at(-1)?.trim() || undefined;
 }
 
 /** Where Wireshark looks for personal Lua plugins, and how that was found. */
