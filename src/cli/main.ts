@@ -14,6 +14,7 @@ import { command as decode } from "./decode.ts";
 import { command as explain } from "./explain.ts";
 import { command as generate } from "./generate.ts";
 import { command as install } from "./install.ts";
+import { command as log } from "./log.ts";
 import { Output } from "./output.ts";
 import { command as report } from "./report.ts";
 import { command as stats } from "./stats.ts";
@@ -35,6 +36,7 @@ Commands:
   report FILE -o OUT.html
                  one self-contained HTML file: sequence diagrams, latency histogram, timeline,
                  the stats tables and the findings
+  log FILE       the server log PostgreSQL would have written (for pgBadger)
   decode FILE    print the PostgreSQL messages of a capture (TypeScript reference decoder)
   compare FILE   run the Wireshark Lua plugin under tshark and check it against the decoder
   watch -i IFACE [-p PORT]
@@ -68,7 +70,7 @@ function version(): string {
 
 /** The commands by name (a Map: a name such as "constructor" is no command). */
 const COMMANDS: ReadonlyMap<string, Command> = new Map(
-  [explain, stats, report, watch, decode, install, generate, compare].map((c) => [c.name, c]),
+  [explain, stats, report, watch, log, decode, install, generate, compare].map((c) => [c.name, c]),
 );
 
 async function dispatch(argv: readonly string[], out: Output): Promise<number> {

@@ -271,6 +271,7 @@ describe("usage", { timeout: 60_000 }, () => {
       decode: "decode FILE",
       compare: "compare FILE",
       install: "install [--dir DIR]",
+      log: "log FILE",
       generate: "generate [--check]",
     };
     for (const [cmd, line] of Object.entries(usage)) {

@@ -73,7 +73,7 @@ describe("the npm package", { timeout: 60_000 }, () => {
     expect(h.stdout).toMatch(/^ {2}explain FILE /m);
   });
 
-  it("decode, explain, stats", async () => {
+  it("decode, explain, stats, log", async () => {
     const d = await pgwire(["decode", SEED]);
     expect([d.exitCode, d.stderr]).toEqual([0, ""]);
     expect(d.stdout).toMatch(/^ +\d+ +\d+\.\d{6} +0 {2}> Query: SELECT \* FROM employees$/m);
@@ -87,6 +87,11 @@ describe("the npm package", { timeout: 60_000 }, () => {
     // query, count, answered, total, mean, p50, p95, max, rows, errors, failures, failedMean,
     // failedP50, failedMax, skipped, unanswered
     expect(s.stdout).toMatch(/^SELECT \* FROM employees,1,1(,[\d.]+){5},5,0,,0,0,0,0,0$/m);
+    const l = await pgwire(["log", SEED]);
+    expect([l.exitCode, l.stderr]).toEqual([0, ""]);
+    expect(l.stdout).toContain(
+      "[15757] app@company LOG:  00000: duration: 87.353 ms  statement: SELECT * FROM employees\n",
+    );
   });
 
   it("report", async () => {

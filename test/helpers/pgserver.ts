@@ -23,10 +23,13 @@ async function freePort(): Promise<number> {
 
 export interface TestServer {
   port: number;
+  /** The server's log file (its stderr, pg_ctl -l). */
+  log: string;
   stop(): void;
 }
 
-export async function startServer(): Promise<TestServer> {
+/** settings: more of the server's settings (name=value, as -c takes them). */
+export async function startServer(settings: readonly string[] = []): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), "pgwire-pg-"));
   const uid = Number(execFileSync("id", ["-u", "postgres"]).toString());
   const gid = Number(execFileSync("id", ["-g", "postgres"]).toString());
@@ -36,10 +39,13 @@ export async function startServer(): Promise<TestServer> {
     execFileSync("runuser", ["-u", "postgres", "--", join(PGBIN, cmd), ...args], { cwd: dir, stdio: "pipe" });
   asPostgres("initdb", ["-D", data, "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8", "--locale=C"]);
   const port = await freePort();
-  const opts = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${dir} -c fsync=off`;
-  asPostgres("pg_ctl", ["-D", data, "-l", join(dir, "server.log"), "-o", opts, "-w", "-t", "60", "start"]);
+  const more = settings.map((x) => ` -c ${x}`).join("");
+  const opts = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${dir} -c fsync=off${more}`;
+  const log = join(dir, "server.log");
+  asPostgres("pg_ctl", ["-D", data, "-l", log, "-o", opts, "-w", "-t", "60", "start"]);
   return {
     port,
+    log,
     stop() {
       try {
         asPostgres("pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"]);

@@ -1,0 +1,125 @@
+// `pgwire log` against a real PostgreSQL 15 server's own log: the server logs with
+// log_min_duration_statement = 0, log_connections, log_disconnections and verbose errors while
+// dumpcap captures its loopback traffic; node's pg runs simple queries, extended ones with
+// parameters (unnamed and named statements), a failing query and a failing bind. The log pgwire
+// writes from the capture has the server's lines for those sessions, line for line, apart from
+// what the wire does not carry: the times and durations (the wire's own), and the LOCATION of the
+// server's LOG lines.
+
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { execa } from "execa";
+import pg from "pg";
+import { afterAll, describe, expect, it } from "vitest";
+import { startServer } from "../helpers/pgserver.ts";
+import { AS_ROOT, missing } from "../helpers/tools.ts";
+import { pgwire } from "./helpers.ts";
+
+const tmp = mkdtempSync(join(tmpdir(), "pgwire-log-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+const LOGGING = [
+  "log_min_duration_statement=0",
+  "log_connections=on",
+  "log_disconnections=on",
+  "log_error_verbosity=verbose",
+  "log_line_prefix='%m [%p] %q%u@%d '",
+];
+
+/** A line without its timestamp (%m: three words), its durations and session time. */
+function normal(line: string): string {
+  return line
+    .split(" ")
+    .slice(3)
+    .join(" ")
+    .replace(/duration: \d+\.\d{3} ms/, "duration: D ms")
+    .replace(/session time: \d+:\d\d:\d\d\.\d{3}/, "session time: T");
+}
+
+describe.skipIf(!AS_ROOT || missing(["postgresql", "dumpcap"], "pgwire log against a live server's log"))(
+  "pgwire log against the server's own log",
+  { timeout: 60_000 },
+  () => {
+    it("has the server's lines for the captured sessions, but the wire's times", async () => {
+      const server = await startServer(LOGGING);
+      const capture = join(tmp, "session.pcapng");
+      let serverLog = "";
+      try {
+        const dumpcap = execa("dumpcap", ["-q", "-i", "lo", "-f", `tcp port ${server.port}`, "-w", capture], {
+          reject: false,
+        });
+        // dumpcap says where it writes once it captures.
+        await new Promise<void>((resolve) => {
+          dumpcap.stderr?.on("data", (d: Buffer) => {
+            if (d.toString().includes("File:")) resolve();
+          });
+        });
+        const cfg = { host: "127.0.0.1", port: server.port, user: "postgres", database: "postgres" };
+        const psqlLike = new pg.Client({ ...cfg, application_name: "psql" });
+        await psqlLike.connect();
+        await psqlLike.query("create table t (a int)");
+        await psqlLike.query("insert into t values (1), (2)");
+        await psqlLike.query("select * from t");
+        await psqlLike.query("select * from nosuch").catch(() => {});
+        await psqlLike.end();
+        const app = new pg.Client(cfg);
+        await app.connect();
+        await app.query("select $1::int + 1 as x", [41]);
+        await app.query({ name: "s1", text: "select a from t where a > $1", values: [1] });
+        await app.query("select $1::text as t, $2::int as n", ["it's", null]);
+        await app.query("select $1::int / 0", [1]).catch(() => {});
+        await app.end();
+        await new Promise((r) => setTimeout(r, 500));
+        dumpcap.kill("SIGTERM");
+        await dumpcap;
+        serverLog = readFileSync(server.log, "utf8");
+      } finally {
+        server.stop();
+      }
+      const r = await pgwire(["log", "--port", String(server.port), capture]);
+      expect(r.stderr).toBe("");
+      expect(r.exitCode).toBe(0);
+      const ours = r.stdout.split("\n").filter(Boolean);
+      // The sessions' pids, from our log; the server's lines of those pids, without the LOCATION
+      // of its LOG lines (the source of its own logging, which it does not send).
+      const pids = new Set(ours.map((l) => /^\S+ \S+ \S+ \[(\d+)\]/.exec(l)?.[1]));
+      expect(pids.size).toBe(2);
+      const theirs: string[] = [];
+      let lastLevel = "";
+      for (const l of serverLog.split("\n")) {
+        const m = /^\S+ \S+ \S+ \[(\d+)\] \S+ ([A-Z]+):/.exec(l);
+        if (!m || !pids.has(m[1])) continue;
+        if (m[2] === "LOCATION" && lastLevel === "LOG") continue;
+        if (m[2] !== "LOCATION" && m[2] !== "DETAIL" && m[2] !== "STATEMENT") lastLevel = m[2];
+        theirs.push(l);
+      }
+      expect(theirs.length).toBeGreaterThan(20);
+      expect(ours.map(normal)).toEqual(theirs.map(normal));
+      // The times are the capture's: within a second of the server's own.
+      const t = (l: string) => Date.parse(`${l.split(" ").slice(0, 2).join("T")}Z`);
+      for (let i = 0; i < ours.length; i++) expect(Math.abs(t(ours[i]) - t(theirs[i]))).toBeLessThan(1000);
+    });
+  },
+);
+
+describe("pgwire log on the fixtures", () => {
+  it("writes the seed's session, and says so in one line when there is none to write", async () => {
+    const seed = await pgwire(["log", "captures/seed-wrong-password.pcapng"]);
+    expect(seed.exitCode).toBe(0);
+    // The login fails before BackendKeyData: no pid, and no disconnection line (as the server).
+    expect(seed.stdout.split("\n").map((l) => l.split(" ").slice(3).join(" "))).toEqual([
+      "[?] [unknown]@[unknown] LOG:  00000: connection received: host=127.0.0.1 port=52416",
+      '[?] app@company FATAL:  28P01: password authentication failed for user "app"',
+      "[?] app@company LOCATION:  auth_failed, auth.c:334",
+    ]);
+    const tls = await pgwire(["log", "captures/tls-keylog.pcapng"]);
+    expect(tls.exitCode).toBe(3);
+    expect(tls.stderr).toBe(
+      "pgwire: no PostgreSQL session in captures/tls-keylog.pcapng (server ports 5432; try --port, or --keylog for TLS)",
+    );
+    const keys = await pgwire(["log", "--keylog", "captures/tls-keylog.keys", "captures/tls-keylog.pcapng"]);
+    expect(keys.exitCode).toBe(0);
+    expect(keys.stdout).toMatch(/ app@company LOG: {2}00000: connection authorized: user=app database=company$/m);
+  });
+});
