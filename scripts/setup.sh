@@ -41,6 +41,8 @@ command -v xdotool >/dev/null 2>&1 || need+=(xdotool)
 command -v import >/dev/null 2>&1 || need+=(imagemagick)
 # The TLS test makes a throwaway certificate with the openssl command.
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+# pgwire log's test reads the log with pgBadger.
+command -v pgbadger >/dev/null 2>&1 || need+=(pgbadger)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]} with apt" >&2
   [ $updated -eq 1 ] || $SUDO apt-get update -qq

@@ -8,7 +8,7 @@
 // What the wire does not carry, and this log therefore lacks or approximates: the LOCATION of the
 // server's own LOG lines (only errors and notices send theirs); durations, which are the wire's
 // (request to answer, as the capture saw them) where the server measures its own work; a backend
-// pid before BackendKeyData (the lines of a login that fails show "?"); the SSL details of
+// pid before BackendKeyData (the lines of a login that fails show 0, which pgBadger still reads); the SSL details of
 // "connection authorized"; the server's DETAIL that it logs but does not send (pg_hba.conf's line
 // for a failed login).
 
@@ -156,7 +156,7 @@ export class ServerLog {
     c.lines++;
     const user = named ? (c.user ?? "[unknown]") : "[unknown]";
     const db = named ? (c.database ?? c.user ?? "[unknown]") : "[unknown]";
-    const pid = c.pid !== undefined ? String(c.pid) : "?";
+    const pid = String(c.pid ?? 0);
     return this.prefix.replace(/%(.)/g, (_, k: string) => {
       switch (k) {
         case "m":

@@ -19,7 +19,7 @@ pgbadger --prefix 'FMT' the output.
 
 Times are the capture's, in UTC; durations are the wire's (from the request to its answer as the
 capture saw them), where the server measures its own work. The wire does not carry the LOCATION
-of the server's own LOG lines, nor the pid of a session before its BackendKeyData (shown as ?).
+of the server's own LOG lines, nor the pid of a session before its BackendKeyData (shown as 0).
 
 Options:
   --prefix FMT       log_line_prefix (default '${DEFAULT_PREFIX}'): %m %t %n %s %p %u %d %a %h %r %l

@@ -6,7 +6,7 @@
 // what the wire does not carry: the times and durations (the wire's own), and the LOCATION of the
 // server's LOG lines.
 
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
@@ -109,9 +109,9 @@ describe("pgwire log on the fixtures", () => {
     expect(seed.exitCode).toBe(0);
     // The login fails before BackendKeyData: no pid, and no disconnection line (as the server).
     expect(seed.stdout.split("\n").map((l) => l.split(" ").slice(3).join(" "))).toEqual([
-      "[?] [unknown]@[unknown] LOG:  00000: connection received: host=127.0.0.1 port=52416",
-      '[?] app@company FATAL:  28P01: password authentication failed for user "app"',
-      "[?] app@company LOCATION:  auth_failed, auth.c:334",
+      "[0] [unknown]@[unknown] LOG:  00000: connection received: host=127.0.0.1 port=52416",
+      '[0] app@company FATAL:  28P01: password authentication failed for user "app"',
+      "[0] app@company LOCATION:  auth_failed, auth.c:334",
     ]);
     const tls = await pgwire(["log", "captures/tls-keylog.pcapng"]);
     expect(tls.exitCode).toBe(3);
@@ -123,3 +123,82 @@ describe("pgwire log on the fixtures", () => {
     expect(keys.stdout).toMatch(/ app@company LOG: {2}00000: connection authorized: user=app database=company$/m);
   });
 });
+
+/** Real captures whose log pgBadger reads (replication and TLS ones aside: no statements to count there). */
+const BADGER_CAPTURES = [
+  "seed-md5",
+  "seed-wrong-password",
+  "psql-cancel",
+  "psql-scram",
+  "node-failures",
+  "node-extended",
+  "node-protocol",
+  "node-binary",
+  "node-copy",
+  "pgbench-extended",
+  "pgbench-prepared",
+  "pgbench-pipeline",
+];
+/** A prefix with %e, so that pgBadger reads each error's SQLSTATE. */
+const BADGER_PREFIX = "%m [%p] %e %q%u@%d ";
+
+interface BadgerReport {
+  overall_stat: Record<string, { queries_number?: number }>;
+  database_info: Record<string, Record<string, { duration?: number }>>;
+  error_info: Record<string, Record<string, { count: number; sqlstate: Array<string | null> }>>;
+  connection_info: Record<string, { database_user?: Record<string, Record<string, number>> }>;
+}
+
+interface StatsReport {
+  queries: Array<{ answered: number; total: number }>;
+  errors: Array<{ code: string; count: number }>;
+  connections: Array<{ user?: string; database?: string; messages: Record<string, unknown> }>;
+}
+
+describe.skipIf(missing("pgbadger", "pgwire log read by pgBadger"))(
+  "pgwire log read by pgBadger",
+  { concurrent: true },
+  () => {
+    it.each(BADGER_CAPTURES)("%s: pgBadger counts what pgwire stats counts", async (name) => {
+      const capture = `captures/${name}.pcapng`;
+      const log = await pgwire(["log", "--prefix", BADGER_PREFIX, capture]);
+      expect(log.exitCode).toBe(0);
+      const logFile = join(tmp, `${name}.log`);
+      const json = join(tmp, `${name}.json`);
+      writeFileSync(logFile, log.stdout);
+      // Its own pid file each: pgBadger refuses to run beside another one that shares it.
+      const args = ["-q", "--pid-dir", tmp, "--pid-file", `${name}.pid`, "--prefix", BADGER_PREFIX, "-f", "stderr"];
+      await execa("pgbadger", [...args, "-x", "json", "-o", json, logFile]);
+      const b = JSON.parse(readFileSync(json, "utf8")) as BadgerReport;
+      const s = JSON.parse((await pgwire(["stats", "--json", capture])).stdout) as StatsReport;
+      // Queries: pgBadger's count and total duration (ms) are stats' answered requests and their time.
+      const answered = s.queries.reduce((n, q) => n + q.answered, 0);
+      const total = s.queries.reduce((n, q) => n + q.total, 0) * 1000;
+      const badgerTotal = Object.values(b.database_info)
+        .flatMap((d) => Object.values(d))
+        .reduce((n, d) => n + (d.duration ?? 0), 0);
+      expect(Object.values(b.overall_stat).reduce((n, o) => n + (o.queries_number ?? 0), 0)).toBe(answered);
+      // Each logged duration has three decimals of a millisecond.
+      expect(Math.abs(badgerTotal - total)).toBeLessThanOrEqual(0.0005 * answered + 1e-9);
+      // Errors by SQLSTATE.
+      const badgerErrors: Record<string, number> = {};
+      for (const e of Object.values(b.error_info).flatMap((x) => Object.values(x))) {
+        const code = e.sqlstate.find((x) => x !== null) ?? "?";
+        badgerErrors[code] = (badgerErrors[code] ?? 0) + e.count;
+      }
+      expect(badgerErrors).toEqual(Object.fromEntries(s.errors.map((e) => [e.code, e.count])));
+      // Connections per database and user: those that logged in (connection authorized).
+      const badgerConns: Record<string, number> = {};
+      for (const c of Object.values(b.connection_info))
+        for (const [db, users] of Object.entries(c.database_user ?? {}))
+          for (const [user, n] of Object.entries(users)) badgerConns[`${user}@${db}`] = n;
+      const statsConns: Record<string, number> = {};
+      for (const c of s.connections.filter((x) => x.messages.AuthenticationOk !== undefined)) {
+        const key = `${c.user}@${c.database}`;
+        statsConns[key] = (statsConns[key] ?? 0) + 1;
+      }
+      expect(badgerConns).toEqual(statsConns);
+      expect(answered + s.errors.length + Object.keys(statsConns).length).toBeGreaterThan(0);
+    });
+  },
+);

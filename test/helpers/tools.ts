@@ -39,6 +39,7 @@ const TOOLS = {
   /** chromium or chromium-browser (Ubuntu's name). */
   chromium: "chromium",
   openssl: "openssl",
+  pgbadger: "pgbadger",
   /** Wireshark's Qt GUI, and what scripts/gui-screenshot.sh drives it with. */
   wireshark: "wireshark-qt",
   Xvfb: "xvfb",
