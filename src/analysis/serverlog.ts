@@ -1,16 +1,19 @@
 // pgwire log: a capture as the server log PostgreSQL would have written with
 // log_min_duration_statement = 0, log_connections, log_disconnections and
-// log_error_verbosity = verbose, in its stderr format with a log_line_prefix. Built from the
-// decoder's steps: each connection's received, authorized and disconnection lines, each parse,
-// bind and execute (or simple query) with its duration and parameters, each error and notice with
-// its fields and the statement it failed.
+// log_error_verbosity = verbose: in its stderr format with a log_line_prefix, or its csvlog or
+// jsonlog (PostgreSQL 15's columns and keys). Built from the decoder's steps: each connection's
+// received, authorized and disconnection entries, each parse, bind and execute (or simple query)
+// with its duration and parameters, each error (and warning) with its fields and the statement it
+// failed.
 //
 // What the wire does not carry, and this log therefore lacks or approximates: the LOCATION of the
-// server's own LOG lines (only errors and notices send theirs); durations, which are the wire's
+// server's own LOG entries (only errors and notices send theirs); durations, which are the wire's
 // (request to answer, as the capture saw them) where the server measures its own work; a backend
-// pid before BackendKeyData (the lines of a login that fails show 0, which pgBadger still reads); the SSL details of
-// "connection authorized"; the server's DETAIL that it logs but does not send (pg_hba.conf's line
-// for a failed login).
+// pid before BackendKeyData (a login that fails shows its client port instead, so that each
+// session still has one number, which pgBadger needs to read its entries); the SSL
+// details of "connection authorized"; the server's DETAIL that it logs but does not send
+// (pg_hba.conf's line for a failed login); in csvlog and jsonlog the process title (command_tag,
+// ps), the virtual transaction id and the query id.
 
 import type { DecodedMessage } from "../decoder/framing.ts";
 import { FIELDS } from "../decoder/index.ts";
@@ -29,9 +32,9 @@ interface Session {
   database?: string;
   application?: string;
   pid?: number;
-  /** Lines written before the pid was known, written once it is (or at the end). */
-  held: Array<{ time: number; text: string; user: boolean; code: string }>;
-  /** The log lines of this session so far (%l). */
+  /** Entries made before the pid was known, written once it is (or at the end). */
+  held: Entry[];
+  /** The log entries of this session so far (%l, session_line_num). */
   lines: number;
   /** The statements and portals by name: their SQL, and a portal's parameters. */
   statements: Map<string, string>;
@@ -39,6 +42,34 @@ interface Session {
   /** The messages this session's failed requests were (no duration line for them). */
   failed: Set<DecodedMessage>;
   ended: boolean;
+}
+
+/** The log formats of log_destination that pgwire writes. */
+export type LogFormat = "stderr" | "csvlog" | "jsonlog";
+export const LOG_FORMATS: readonly LogFormat[] = ["stderr", "csvlog", "jsonlog"];
+
+/** One log entry, as PostgreSQL's ErrorData holds it: what each format writes its own way. */
+interface Entry {
+  time: number;
+  /**
+   * Where the session is: "received" (no user, database or application yet, not a client backend
+   * yet), "authorized" (user and database, the application not yet set), "session".
+   */
+  stage: "received" | "authorized" | "session";
+  severity: string;
+  code: string;
+  message: string;
+  detail?: string;
+  hint?: string;
+  internalQuery?: string;
+  internalPosition?: string;
+  context?: string;
+  /** The statement it concerns (STATEMENT: in stderr, query in csvlog, statement in jsonlog). */
+  statement?: string;
+  position?: string;
+  routine?: string;
+  file?: string;
+  line?: string;
 }
 
 /** A number of milliseconds as PostgreSQL logs durations: three decimals. */
@@ -97,6 +128,7 @@ export class ServerLog {
   constructor(
     private readonly write: (line: string) => void,
     private readonly prefix = DEFAULT_PREFIX,
+    private readonly format: LogFormat = "stderr",
   ) {}
 
   step(s: Step): void {
@@ -140,23 +172,129 @@ export class ServerLog {
     };
   }
 
-  /** One log line: the prefix, then the text; held until the session's pid is known. */
-  private line(c: Session, time: number, text: string, code = "00000", user = true): void {
-    c.held.push({ time, text, user, code });
+  /** A LOG entry (SQLSTATE 00000), with its DETAIL if any. */
+  private log(c: Session, time: number, message: string, detail?: string, stage: Entry["stage"] = "session"): void {
+    this.entry(c, { time, stage, severity: "LOG", code: "00000", message, detail });
+  }
+
+  /** One log entry; held until the session's pid is known. */
+  private entry(c: Session, e: Entry): void {
+    c.held.push(e);
     if (c.pid !== undefined) this.flush(c);
   }
 
   private flush(c: Session): void {
-    for (const l of c.held) this.write(`${this.expand(c, l.time, l.user, l.code)}${l.text}`);
+    for (const e of c.held) {
+      c.lines++;
+      if (this.format === "csvlog") this.write(this.csv(c, e));
+      else if (this.format === "jsonlog") this.write(this.json(c, e));
+      else for (const l of this.stderr(e)) this.write(`${this.expand(c, e)}${l}`);
+    }
     c.held.length = 0;
   }
 
-  /** log_line_prefix for one line of session c. */
-  private expand(c: Session, time: number, named: boolean, code: string): string {
-    c.lines++;
-    const user = named ? (c.user ?? "[unknown]") : "[unknown]";
-    const db = named ? (c.database ?? c.user ?? "[unknown]") : "[unknown]";
-    const pid = String(c.pid ?? 0);
+  /** An entry's lines in the stderr format, as log_error_verbosity = verbose writes them. */
+  private stderr(e: Entry): string[] {
+    const at = e.position ?? e.internalPosition;
+    const out = [`${e.severity}:  ${e.code}: ${e.message}${at !== undefined ? ` at character ${at}` : ""}`];
+    if (e.detail !== undefined) out.push(`DETAIL:  ${e.detail}`);
+    if (e.hint !== undefined) out.push(`HINT:  ${e.hint}`);
+    if (e.internalQuery !== undefined) out.push(`QUERY:  ${e.internalQuery}`);
+    if (e.context !== undefined) out.push(`CONTEXT:  ${e.context}`);
+    const location = locationOf(e);
+    if (location !== undefined) out.push(`LOCATION:  ${location}`);
+    if (e.statement !== undefined) out.push(`STATEMENT:  ${e.statement}`);
+    return out;
+  }
+
+  /** The session's user, database and session id as the log writes them. */
+  private who(c: Session, e: Entry): { user?: string; db?: string; app?: string; session: string; backend: string } {
+    const named = e.stage !== "received";
+    return {
+      user: named ? c.user : undefined,
+      db: named ? (c.database ?? c.user) : undefined,
+      app: e.stage === "session" ? (c.application ?? "") : undefined,
+      session: `${Math.floor(c.start).toString(16)}.${(c.pid ?? c.port).toString(16)}`,
+      backend: named ? "client backend" : "not initialized",
+    };
+  }
+
+  /** An entry as one csvlog row (PostgreSQL 15's 26 columns). */
+  private csv(c: Session, e: Entry): string {
+    const w = this.who(c, e);
+    const q = (v: string | undefined) => (v === undefined ? "" : `"${v.replace(/"/g, '""')}"`);
+    return [
+      stamp(e.time, true),
+      q(w.user),
+      q(w.db),
+      String(c.pid ?? c.port),
+      q(`${c.host}:${c.port}`),
+      w.session,
+      String(c.lines),
+      "", // command_tag: the ps display, not on the wire
+      stamp(c.start, false),
+      "", // virtual_transaction_id
+      "0", // transaction_id
+      e.severity,
+      e.code,
+      q(e.message),
+      q(e.detail),
+      q(e.hint),
+      q(e.internalQuery),
+      e.internalPosition ?? "",
+      q(e.context),
+      q(e.statement),
+      e.position ?? "",
+      q(locationOf(e)),
+      q(w.app ?? ""),
+      q(w.backend),
+      "", // leader_pid
+      "0", // query_id
+    ].join(",");
+  }
+
+  /** An entry as one jsonlog object (PostgreSQL 15's keys; the empty ones left out, as it does). */
+  private json(c: Session, e: Entry): string {
+    const w = this.who(c, e);
+    const o: Record<string, string | number | undefined> = {
+      timestamp: stamp(e.time, true),
+      user: w.user,
+      dbname: w.db,
+      pid: c.pid ?? c.port,
+      remote_host: c.host,
+      remote_port: c.port,
+      session_id: w.session,
+      line_num: c.lines,
+      session_start: stamp(c.start, false),
+      txid: 0,
+      error_severity: e.severity,
+      // As PostgreSQL's jsonlog: no state_code for 00000.
+      state_code: e.code === "00000" ? undefined : e.code,
+      message: e.message,
+      detail: e.detail,
+      hint: e.hint,
+      internal_query: e.internalQuery,
+      internal_position: e.internalPosition !== undefined ? Number(e.internalPosition) : undefined,
+      context: e.context,
+      statement: e.statement,
+      cursor_position: e.position !== undefined ? Number(e.position) : undefined,
+      func_name: e.routine,
+      file_name: e.file,
+      file_line_num: e.line !== undefined ? Number(e.line) : undefined,
+      application_name: w.app || undefined,
+      backend_type: w.backend,
+      query_id: 0,
+    };
+    return JSON.stringify(o);
+  }
+
+  /** log_line_prefix for a line of an entry of session c. */
+  private expand(c: Session, e: Entry): string {
+    const { time, code } = e;
+    const w = this.who(c, e);
+    const user = w.user ?? "[unknown]";
+    const db = w.db ?? "[unknown]";
+    const pid = String(c.pid ?? c.port);
     return this.prefix.replace(/%(.)/g, (_, k: string) => {
       switch (k) {
         case "m":
@@ -174,7 +312,7 @@ export class ServerLog {
         case "d":
           return db;
         case "a":
-          return named ? (c.application ?? "") : "";
+          return w.app ?? "";
         case "h":
           return c.host;
         case "r":
@@ -182,11 +320,11 @@ export class ServerLog {
         case "l":
           return String(c.lines);
         case "c":
-          return `${Math.floor(c.start).toString(16)}.${(c.pid ?? 0).toString(16)}`;
+          return w.session;
         case "e":
           return code;
         case "b":
-          return "client backend";
+          return w.backend;
         case "q":
         case "%":
           return k === "%" ? "%" : "";
@@ -204,15 +342,17 @@ export class ServerLog {
         c.user = typeof v.user === "string" ? v.user : undefined;
         c.database = typeof v.database === "string" ? v.database : undefined;
         c.application = typeof v.application_name === "string" ? v.application_name : undefined;
-        this.line(c, c.start, `LOG:  00000: connection received: host=${c.host} port=${c.port}`, "00000", false);
+        this.log(c, c.start, `connection received: host=${c.host} port=${c.port}`, undefined, "received");
         break;
       }
       case "AuthenticationOk": {
         const app = c.application ? ` application_name=${c.application}` : "";
-        this.line(
+        this.log(
           c,
           time,
-          `LOG:  00000: connection authorized: user=${c.user ?? ""} database=${c.database ?? c.user ?? ""}${app}`,
+          `connection authorized: user=${c.user ?? ""} database=${c.database ?? c.user ?? ""}${app}`,
+          undefined,
+          "authorized",
         );
         break;
       }
@@ -253,57 +393,56 @@ export class ServerLog {
     const d = ms(it.responseTime);
     switch (req.name) {
       case "Query":
-        this.line(c, time, `LOG:  00000: duration: ${d} ms  statement: ${req.vars.query ?? ""}`);
+        this.log(c, time, `duration: ${d} ms  statement: ${req.vars.query ?? ""}`);
         break;
       case "Parse":
-        this.line(c, time, `LOG:  00000: duration: ${d} ms  parse ${name(req.vars.stmt)}: ${req.vars.query ?? ""}`);
+        this.log(c, time, `duration: ${d} ms  parse ${name(req.vars.stmt)}: ${req.vars.query ?? ""}`);
         break;
       case "Bind": {
         const p = c.portals.get(req.vars.portal ?? "");
         const portal = req.vars.portal ? `/${req.vars.portal}` : "";
-        this.line(c, time, `LOG:  00000: duration: ${d} ms  bind ${name(req.vars.stmt)}${portal}: ${p?.sql ?? ""}`);
-        if (p && p.params.length > 0) this.line(c, time, `DETAIL:  parameters: ${p.params.join(", ")}`);
+        this.log(c, time, `duration: ${d} ms  bind ${name(req.vars.stmt)}${portal}: ${p?.sql ?? ""}`, parameters(p));
         break;
       }
       case "Execute": {
         const p = c.portals.get(req.vars.portal ?? "");
         const portal = req.vars.portal ? `/${req.vars.portal}` : "";
         const sql = p?.sql ?? first(req, FIELDS.sql.name) ?? "";
-        this.line(c, time, `LOG:  00000: duration: ${d} ms  execute ${name(p?.stmt)}${portal}: ${sql}`);
-        if (p && p.params.length > 0) this.line(c, time, `DETAIL:  parameters: ${p.params.join(", ")}`);
+        this.log(c, time, `duration: ${d} ms  execute ${name(p?.stmt)}${portal}: ${sql}`, parameters(p));
         break;
       }
     }
   }
 
-  /** An ErrorResponse or NoticeResponse as the verbose log writes it, with the statement it failed. */
+  /** An ErrorResponse (or a WARNING), with its fields and the statement it failed. */
   private serverMessage(c: Session, it: DecodedMessage, time: number): void {
     const f = (name: string) => first(it, name);
     const severity = f(FIELDS.severityNonlocalized.name) ?? f(FIELDS.severity.name) ?? "ERROR";
-    const code = f(FIELDS.code.name) ?? "XX000";
-    const position = f(FIELDS.position.name) ?? f(FIELDS.internalPosition.name);
-    const at = position !== undefined ? ` at character ${position}` : "";
-    this.line(c, time, `${severity}:  ${code}: ${f(FIELDS.message.name) ?? ""}${at}`, code);
-    const extra: Array<[string, string | undefined]> = [
-      ["DETAIL", f(FIELDS.detail.name)],
-      ["HINT", f(FIELDS.hint.name)],
-      ["QUERY", f(FIELDS.internalQuery.name)],
-      ["CONTEXT", f(FIELDS.where.name)],
-    ];
-    for (const [label, v] of extra) if (v !== undefined) this.line(c, time, `${label}:  ${v}`, code);
-    const routine = f(FIELDS.routine.name);
-    const file = f(FIELDS.file.name);
-    const line = f(FIELDS.line.name);
-    if (file !== undefined) {
-      this.line(c, time, `LOCATION:  ${routine !== undefined ? `${routine}, ` : ""}${file}:${line ?? ""}`, code);
-    }
-    // The statement it failed: the request it answers (a Parse's, Bind's or Execute's SQL).
+    // The statement it failed: the request it answers (a Query's, Parse's, Bind's or Execute's SQL).
     const req = it.request;
+    let statement: string | undefined;
     if (it.name === "ErrorResponse" && req !== undefined) {
       c.failed.add(req);
-      const sql = this.sqlOf(c, req);
-      if (sql !== undefined) this.line(c, time, `STATEMENT:  ${sql}`, code);
+      statement = this.sqlOf(c, req);
     }
+    this.entry(c, {
+      time,
+      // A login that fails is still authenticating: no application yet.
+      stage: c.pid === undefined ? "authorized" : "session",
+      severity,
+      code: f(FIELDS.code.name) ?? "XX000",
+      message: f(FIELDS.message.name) ?? "",
+      detail: f(FIELDS.detail.name),
+      hint: f(FIELDS.hint.name),
+      internalQuery: f(FIELDS.internalQuery.name),
+      internalPosition: f(FIELDS.internalPosition.name),
+      context: f(FIELDS.where.name),
+      statement,
+      position: f(FIELDS.position.name),
+      routine: f(FIELDS.routine.name),
+      file: f(FIELDS.file.name),
+      line: f(FIELDS.line.name),
+    });
     if (severity === "FATAL" || severity === "PANIC") this.disconnect(c, time);
   }
 
@@ -327,16 +466,27 @@ export class ServerLog {
     if (c.ended) return;
     c.ended = true;
     if (c.pid !== undefined) {
-      this.line(
+      this.log(
         c,
         time,
-        `LOG:  00000: disconnection: session time: ${sessionTime(time - c.start)} user=${c.user ?? ""} database=${c.database ?? c.user ?? ""} host=${c.host} port=${c.port}`,
+        `disconnection: session time: ${sessionTime(time - c.start)} user=${c.user ?? ""} database=${c.database ?? c.user ?? ""} host=${c.host} port=${c.port}`,
       );
     }
     this.flush(c);
     // Its statements and portals go with it: memory stays flat over a capture of many sessions.
     this.sessions.delete(c.stream);
   }
+}
+
+/** verbose's LOCATION: "routine, file:line", or "file:line". */
+function locationOf(e: Entry): string | undefined {
+  if (e.file === undefined) return undefined;
+  return `${e.routine !== undefined ? `${e.routine}, ` : ""}${e.file}:${e.line ?? ""}`;
+}
+
+/** A bind's or execute's DETAIL: its portal's parameters. */
+function parameters(p: { params: string[] } | undefined): string | undefined {
+  return p && p.params.length > 0 ? `parameters: ${p.params.join(", ")}` : undefined;
 }
 
 /** A statement's name as the log writes it. */

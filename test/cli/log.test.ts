@@ -25,7 +25,70 @@ const LOGGING = [
   "log_disconnections=on",
   "log_error_verbosity=verbose",
   "log_line_prefix='%m [%p] %q%u@%d '",
+  // Every format at once, each in its own file under the data directory's log/.
+  "logging_collector=on",
+  "log_destination=stderr,csvlog,jsonlog",
+  "log_directory=log",
+  "log_filename=pg",
 ];
+
+/** The fields of a csvlog row (RFC 4180 quoting; the rows here have no line breaks). */
+function csvRow(line: string): string[] {
+  const out: string[] = [];
+  let cur = "";
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i];
+    if (quoted) {
+      if (ch === '"' && line[i + 1] === '"') {
+        cur += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
+      else cur += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ",") {
+      out.push(cur);
+      cur = "";
+    } else cur += ch;
+  }
+  out.push(cur);
+  return out;
+}
+
+// csvlog's columns (PostgreSQL 15) that the wire carries, by index: user, database, pid,
+// connection_from, session_line_num, severity, SQLSTATE, message, detail, hint, internal query and
+// position, context, query, query position, location (of errors), application, backend type.
+const CSV_COMPARED = [1, 2, 3, 4, 6, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23];
+// jsonlog's keys the same way (func_name, file_name, file_line_num: of errors only).
+const JSON_COMPARED = [
+  "user",
+  "dbname",
+  "pid",
+  "remote_host",
+  "remote_port",
+  "line_num",
+  "error_severity",
+  "state_code",
+  "message",
+  "detail",
+  "hint",
+  "internal_query",
+  "internal_position",
+  "context",
+  "statement",
+  "cursor_position",
+  "func_name",
+  "file_name",
+  "file_line_num",
+  "application_name",
+  "backend_type",
+];
+const DURATIONS = (v: unknown) =>
+  typeof v === "string"
+    ? v
+        .replace(/duration: \d+\.\d{3} ms/, "duration: D ms")
+        .replace(/session time: \d+:\d\d:\d\d\.\d{3}/, "session time: T")
+    : v;
 
 /** A line without its timestamp (%m: three words), its durations and session time. */
 function normal(line: string): string {
@@ -45,6 +108,8 @@ describe.skipIf(!AS_ROOT || missing(["postgresql", "dumpcap"], "pgwire log again
       const server = await startServer(LOGGING);
       const capture = join(tmp, "session.pcapng");
       let serverLog = "";
+      let serverCsv = "";
+      let serverJson = "";
       try {
         const dumpcap = execa("dumpcap", ["-q", "-i", "lo", "-f", `tcp port ${server.port}`, "-w", capture], {
           reject: false,
@@ -73,7 +138,11 @@ describe.skipIf(!AS_ROOT || missing(["postgresql", "dumpcap"], "pgwire log again
         await new Promise((r) => setTimeout(r, 500));
         dumpcap.kill("SIGTERM");
         await dumpcap;
-        serverLog = readFileSync(server.log, "utf8");
+        // The collector writes what it is sent a moment later.
+        await new Promise((r) => setTimeout(r, 500));
+        serverLog = readFileSync(join(server.data, "log", "pg"), "utf8");
+        serverCsv = readFileSync(join(server.data, "log", "pg.csv"), "utf8");
+        serverJson = readFileSync(join(server.data, "log", "pg.json"), "utf8");
       } finally {
         server.stop();
       }
@@ -99,6 +168,41 @@ describe.skipIf(!AS_ROOT || missing(["postgresql", "dumpcap"], "pgwire log again
       // The times are the capture's: within a second of the server's own.
       const t = (l: string) => Date.parse(`${l.split(" ").slice(0, 2).join("T")}Z`);
       for (let i = 0; i < ours.length; i++) expect(Math.abs(t(ours[i]) - t(theirs[i]))).toBeLessThan(1000);
+
+      // csvlog: the same rows, column by column where the wire carries the column (a LOG row's
+      // location is the server's own source).
+      const csv = await pgwire(["log", "--format", "csvlog", "--port", String(server.port), capture]);
+      expect(csv.exitCode).toBe(0);
+      const pick = (row: string[]) => CSV_COMPARED.map((i) => (i === 21 && row[11] === "LOG" ? "" : DURATIONS(row[i])));
+      const ourRows = csv.stdout.split("\n").filter(Boolean).map(csvRow);
+      const theirRows = serverCsv
+        .split("\n")
+        .filter(Boolean)
+        .map(csvRow)
+        .filter((r) => pids.has(r[3]));
+      expect(ourRows.length).toBeGreaterThan(15);
+      expect(ourRows.map(pick)).toEqual(theirRows.map(pick));
+
+      // jsonlog: the same objects, key by key where the wire carries the key.
+      const json = await pgwire(["log", "--format", "jsonlog", "--port", String(server.port), capture]);
+      expect(json.exitCode).toBe(0);
+      const keep = (o: Record<string, unknown>) =>
+        Object.fromEntries(
+          JSON_COMPARED.filter((k) => o[k] !== undefined)
+            .filter((k) => !(o.error_severity === "LOG" && k.startsWith("f")))
+            .map((k) => [k, DURATIONS(o[k])]),
+        );
+      const ourObjects = json.stdout
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l));
+      const theirObjects = serverJson
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l))
+        .filter((o) => pids.has(String(o.pid)));
+      expect(ourObjects.length).toBe(ourRows.length);
+      expect(ourObjects.map(keep)).toEqual(theirObjects.map(keep));
     });
   },
 );
@@ -107,11 +211,12 @@ describe("pgwire log on the fixtures", () => {
   it("writes the seed's session, and says so in one line when there is none to write", async () => {
     const seed = await pgwire(["log", "captures/seed-wrong-password.pcapng"]);
     expect(seed.exitCode).toBe(0);
-    // The login fails before BackendKeyData: no pid, and no disconnection line (as the server).
+    // The login fails before BackendKeyData: its client port for a pid, and no disconnection line
+    // (as the server).
     expect(seed.stdout.split("\n").map((l) => l.split(" ").slice(3).join(" "))).toEqual([
-      "[0] [unknown]@[unknown] LOG:  00000: connection received: host=127.0.0.1 port=52416",
-      '[0] app@company FATAL:  28P01: password authentication failed for user "app"',
-      "[0] app@company LOCATION:  auth_failed, auth.c:334",
+      "[52416] [unknown]@[unknown] LOG:  00000: connection received: host=127.0.0.1 port=52416",
+      '[52416] app@company FATAL:  28P01: password authentication failed for user "app"',
+      "[52416] app@company LOCATION:  auth_failed, auth.c:334",
     ]);
     const tls = await pgwire(["log", "captures/tls-keylog.pcapng"]);
     expect(tls.exitCode).toBe(3);
@@ -139,6 +244,7 @@ const BADGER_CAPTURES = [
   "pgbench-prepared",
   "pgbench-pipeline",
 ];
+const BADGER_FORMATS = ["stderr", "csvlog", "jsonlog"] as const;
 /** A prefix with %e, so that pgBadger reads each error's SQLSTATE. */
 const BADGER_PREFIX = "%m [%p] %e %q%u@%d ";
 
@@ -159,16 +265,19 @@ describe.skipIf(missing("pgbadger", "pgwire log read by pgBadger"))(
   "pgwire log read by pgBadger",
   { concurrent: true },
   () => {
-    it.each(BADGER_CAPTURES)("%s: pgBadger counts what pgwire stats counts", async (name) => {
+    const cases = BADGER_CAPTURES.flatMap((name) => BADGER_FORMATS.map((f) => [name, f] as const));
+    it.each(cases)("%s, %s: pgBadger counts what pgwire stats counts", async (name, format) => {
       const capture = `captures/${name}.pcapng`;
-      const log = await pgwire(["log", "--prefix", BADGER_PREFIX, capture]);
+      const prefix = format === "stderr" ? ["--prefix", BADGER_PREFIX] : [];
+      const log = await pgwire(["log", "--format", format, ...prefix, capture]);
       expect(log.exitCode).toBe(0);
-      const logFile = join(tmp, `${name}.log`);
-      const json = join(tmp, `${name}.json`);
+      const logFile = join(tmp, `${name}.${format}`);
+      const json = join(tmp, `${name}.${format}.json`);
       writeFileSync(logFile, log.stdout);
       // Its own pid file each: pgBadger refuses to run beside another one that shares it.
-      const args = ["-q", "--pid-dir", tmp, "--pid-file", `${name}.pid`, "--prefix", BADGER_PREFIX, "-f", "stderr"];
-      await execa("pgbadger", [...args, "-x", "json", "-o", json, logFile]);
+      const args = ["-q", "--pid-dir", tmp, "--pid-file", `${name}.${format}.pid`, ...prefix];
+      const badgerFormat = { stderr: "stderr", csvlog: "csv", jsonlog: "jsonlog" }[format];
+      await execa("pgbadger", [...args, "-f", badgerFormat, "-x", "json", "-o", json, logFile]);
       const b = JSON.parse(readFileSync(json, "utf8")) as BadgerReport;
       const s = JSON.parse((await pgwire(["stats", "--json", capture])).stdout) as StatsReport;
       // Queries: pgBadger's count and total duration (ms) are stats' answered requests and their time.
@@ -180,13 +289,17 @@ describe.skipIf(missing("pgbadger", "pgwire log read by pgBadger"))(
       expect(Object.values(b.overall_stat).reduce((n, o) => n + (o.queries_number ?? 0), 0)).toBe(answered);
       // Each logged duration has three decimals of a millisecond.
       expect(Math.abs(badgerTotal - total)).toBeLessThanOrEqual(0.0005 * answered + 1e-9);
-      // Errors by SQLSTATE.
+      // Errors by SQLSTATE (pgBadger keeps no SQLSTATE from a csvlog: there, their number).
       const badgerErrors: Record<string, number> = {};
       for (const e of Object.values(b.error_info).flatMap((x) => Object.values(x))) {
-        const code = e.sqlstate.find((x) => x !== null) ?? "?";
+        const code = format === "csvlog" ? "all" : (e.sqlstate.find((x) => x !== null) ?? "?");
         badgerErrors[code] = (badgerErrors[code] ?? 0) + e.count;
       }
-      expect(badgerErrors).toEqual(Object.fromEntries(s.errors.map((e) => [e.code, e.count])));
+      const statsErrors =
+        format === "csvlog" && s.errors.length > 0
+          ? { all: s.errors.reduce((n, e) => n + e.count, 0) }
+          : Object.fromEntries(s.errors.map((e) => [e.code, e.count]));
+      expect(badgerErrors).toEqual(statsErrors);
       // Connections per database and user: those that logged in (connection authorized).
       const badgerConns: Record<string, number> = {};
       for (const c of Object.values(b.connection_info))

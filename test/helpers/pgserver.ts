@@ -25,6 +25,8 @@ export interface TestServer {
   port: number;
   /** The server's log file (its stderr, pg_ctl -l). */
   log: string;
+  /** Its data directory (where logging_collector's log_directory is, when relative). */
+  data: string;
   stop(): void;
 }
 
@@ -46,6 +48,7 @@ export async function startServer(settings: readonly string[] = []): Promise<Tes
   return {
     port,
     log,
+    data,
     stop() {
       try {
         asPostgres("pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"]);
