@@ -31,6 +31,8 @@ interface Session {
   user?: string;
   database?: string;
   application?: string;
+  /** A replication connection's kind (physical, logical): a walsender, which logs otherwise. */
+  replication?: string;
   pid?: number;
   /** Entries made before the pid was known, written once it is (or at the end). */
   held: Entry[];
@@ -121,6 +123,16 @@ function bindParams(it: DecodedMessage): Array<string | undefined> {
   return out;
 }
 
+/** A session's names in an entry, as the log writes them (undefined: not known yet). */
+interface Who {
+  user?: string;
+  db?: string;
+  dbname?: string;
+  app?: string;
+  session: string;
+  backend: string;
+}
+
 /** Writes the log of a capture's steps, line by line, to `write`. */
 export class ServerLog {
   private readonly sessions = new Map<number, Session>();
@@ -208,14 +220,16 @@ export class ServerLog {
   }
 
   /** The session's user, database and session id as the log writes them. */
-  private who(c: Session, e: Entry): { user?: string; db?: string; app?: string; session: string; backend: string } {
+  private who(c: Session, e: Entry): Who {
     const named = e.stage !== "received";
     return {
       user: named ? c.user : undefined,
-      db: named ? (c.database ?? c.user) : undefined,
+      // %d shows a physical walsender's empty database as [unknown]; jsonlog's dbname as "".
+      db: named ? (c.database ?? c.user) || undefined : undefined,
+      dbname: named ? (c.database ?? c.user) : undefined,
       app: e.stage === "session" ? (c.application ?? "") : undefined,
       session: `${Math.floor(c.start).toString(16)}.${(c.pid ?? c.port).toString(16)}`,
-      backend: named ? "client backend" : "not initialized",
+      backend: !named ? "not initialized" : c.replication !== undefined ? "walsender" : "client backend",
     };
   }
 
@@ -259,7 +273,7 @@ export class ServerLog {
     const o: Record<string, string | number | undefined> = {
       timestamp: stamp(e.time, true),
       user: w.user,
-      dbname: w.db,
+      dbname: w.dbname,
       pid: c.pid ?? c.port,
       remote_host: c.host,
       remote_port: c.port,
@@ -342,18 +356,20 @@ export class ServerLog {
         c.user = typeof v.user === "string" ? v.user : undefined;
         c.database = typeof v.database === "string" ? v.database : undefined;
         c.application = typeof v.application_name === "string" ? v.application_name : undefined;
+        c.replication = first(it, FIELDS.replConnection.name);
+        // A physical walsender has no database: [unknown] in the prefix, empty at disconnection.
+        if (c.replication === "physical") c.database = "";
         this.log(c, c.start, `connection received: host=${c.host} port=${c.port}`, undefined, "received");
         break;
       }
       case "AuthenticationOk": {
         const app = c.application ? ` application_name=${c.application}` : "";
-        this.log(
-          c,
-          time,
-          `connection authorized: user=${c.user ?? ""} database=${c.database ?? c.user ?? ""}${app}`,
-          undefined,
-          "authorized",
-        );
+        // A walsender's line names no database.
+        const who =
+          c.replication !== undefined
+            ? `replication connection authorized: user=${c.user ?? ""}`
+            : `connection authorized: user=${c.user ?? ""} database=${c.database ?? c.user ?? ""}`;
+        this.log(c, time, `${who}${app}`, undefined, "authorized");
         break;
       }
       case "BackendKeyData":
@@ -393,6 +409,8 @@ export class ServerLog {
     const d = ms(it.responseTime);
     switch (req.name) {
       case "Query":
+        // A walsender logs its replication commands only with log_replication_commands.
+        if (c.replication !== undefined && first(req, FIELDS.replCommand.name) !== undefined) break;
         this.log(c, time, `duration: ${d} ms  statement: ${req.vars.query ?? ""}`);
         break;
       case "Parse":

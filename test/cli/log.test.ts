@@ -1,7 +1,8 @@
 // `pgwire log` against a real PostgreSQL 15 server's own log: the server logs with
 // log_min_duration_statement = 0, log_connections, log_disconnections and verbose errors while
 // dumpcap captures its loopback traffic; node's pg runs simple queries, extended ones with
-// parameters (unnamed and named statements), a failing query and a failing bind. The log pgwire
+// parameters (unnamed and named statements), a failing query and a failing bind, and a physical
+// and a logical replication connection. The log pgwire
 // writes from the capture has the server's lines for those sessions, line for line, apart from
 // what the wire does not carry: the times and durations (the wire's own), and the LOCATION of the
 // server's LOG lines.
@@ -135,6 +136,15 @@ describe.skipIf(!AS_ROOT || missing(["postgresql", "dumpcap"], "pgwire log again
         await app.query("select $1::text as t, $2::int as n", ["it's", null]);
         await app.query("select $1::int / 0", [1]).catch(() => {});
         await app.end();
+        // Walsenders: a physical and a logical replication connection, whose replication
+        // commands the server does not log as statements.
+        for (const replication of [true, "database"] as const) {
+          // (replication: a startup parameter pg passes on, which its types do not list.)
+          const wal = new pg.Client({ ...cfg, replication, application_name: `wal-${replication}` } as pg.ClientConfig);
+          await wal.connect();
+          await wal.query("IDENTIFY_SYSTEM");
+          await wal.end();
+        }
         await new Promise((r) => setTimeout(r, 500));
         dumpcap.kill("SIGTERM");
         await dumpcap;
@@ -153,7 +163,7 @@ describe.skipIf(!AS_ROOT || missing(["postgresql", "dumpcap"], "pgwire log again
       // The sessions' pids, from our log; the server's lines of those pids, without the LOCATION
       // of its LOG lines (the source of its own logging, which it does not send).
       const pids = new Set(ours.map((l) => /^\S+ \S+ \S+ \[(\d+)\]/.exec(l)?.[1]));
-      expect(pids.size).toBe(2);
+      expect(pids.size).toBe(4);
       const theirs: string[] = [];
       let lastLevel = "";
       for (const l of serverLog.split("\n")) {
