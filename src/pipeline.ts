@@ -4,7 +4,7 @@
 import { readFile } from "node:fs/promises";
 import { readCaptureBatches } from "./capture/pcap.ts";
 import { TcpReassembler } from "./capture/tcp.ts";
-import { parseKeylog } from "./capture/tls.ts";
+import { parseKeylog, type TlsSession } from "./capture/tls.ts";
 import { CaptureError, type CapturePacket, type TcpEvent, type TcpOutput } from "./capture/types.ts";
 import { CaptureDecoder, type FrameResult, type RegisterOptions } from "./decoder/register.ts";
 
@@ -53,6 +53,11 @@ export class StepDecoder {
     this.last = pkt;
     const outs = this.tcp.push(pkt);
     return { frame: pkt.frame, time: pkt.time, frames: this.dec.frame(outs, pkt.time), events: eventsOf(outs) };
+  }
+
+  /** The TLS session of a stream's connection, when its key log opened it. */
+  tlsOf(stream: number): TlsSession | undefined {
+    return this.dec.tlsOf(stream);
   }
 
   end(): Step[] {

@@ -10,11 +10,12 @@
 // server's own LOG entries (only errors and notices send theirs); durations, which are the wire's
 // (request to answer, as the capture saw them) where the server measures its own work; a backend
 // pid before BackendKeyData (a login that fails shows its client port instead, so that each
-// session still has one number, which pgBadger needs to read its entries); the SSL
-// details of "connection authorized"; the server's DETAIL that it logs but does not send
+// session still has one number, which pgBadger needs to read its entries); the SSL details of
+// "connection authorized" where the key log did not open the session; the server's DETAIL that it logs but does not send
 // (pg_hba.conf's line for a failed login); in csvlog and jsonlog the process title (command_tag,
 // ps), the virtual transaction id and the query id.
 
+import type { TlsSession } from "../capture/tls.ts";
 import type { DecodedMessage } from "../decoder/framing.ts";
 import { FIELDS } from "../decoder/index.ts";
 import type { Step } from "../pipeline.ts";
@@ -141,6 +142,8 @@ export class ServerLog {
     private readonly write: (line: string) => void,
     private readonly prefix = DEFAULT_PREFIX,
     private readonly format: LogFormat = "stderr",
+    /** The TLS session of a stream, for "connection authorized" (StepDecoder.tlsOf). */
+    private readonly tlsOf: (stream: number) => TlsSession | undefined = () => undefined,
   ) {}
 
   step(s: Step): void {
@@ -369,7 +372,9 @@ export class ServerLog {
           c.replication !== undefined
             ? `replication connection authorized: user=${c.user ?? ""}`
             : `connection authorized: user=${c.user ?? ""} database=${c.database ?? c.user ?? ""}`;
-        this.log(c, time, `${who}${app}`, undefined, "authorized");
+        const tls = this.tlsOf(c.stream);
+        const ssl = tls ? ` SSL enabled (protocol=${tls.protocol}, cipher=${tls.cipher}, bits=${tls.bits})` : "";
+        this.log(c, time, `${who}${app}${ssl}`, undefined, "authorized");
         break;
       }
       case "BackendKeyData":

@@ -47,6 +47,31 @@ interface Suite {
   explicitNonce: boolean;
 }
 
+/** The cipher suites' names as OpenSSL gives them (SSL_get_cipher), which PostgreSQL logs. */
+const SUITE_NAMES = new Map<number, string>([
+  [0x1301, "TLS_AES_128_GCM_SHA256"],
+  [0x1302, "TLS_AES_256_GCM_SHA384"],
+  [0x1303, "TLS_CHACHA20_POLY1305_SHA256"],
+  [0xc02f, "ECDHE-RSA-AES128-GCM-SHA256"],
+  [0xc030, "ECDHE-RSA-AES256-GCM-SHA384"],
+  [0xc02b, "ECDHE-ECDSA-AES128-GCM-SHA256"],
+  [0xc02c, "ECDHE-ECDSA-AES256-GCM-SHA384"],
+  [0x009c, "AES128-GCM-SHA256"],
+  [0x009d, "AES256-GCM-SHA384"],
+  [0x009e, "DHE-RSA-AES128-GCM-SHA256"],
+  [0x009f, "DHE-RSA-AES256-GCM-SHA384"],
+  [0xcca8, "ECDHE-RSA-CHACHA20-POLY1305"],
+  [0xcca9, "ECDHE-ECDSA-CHACHA20-POLY1305"],
+  [0xccaa, "DHE-RSA-CHACHA20-POLY1305"],
+]);
+
+/** A TLS session as OpenSSL names it: SSL_get_version, SSL_get_cipher, SSL_get_cipher_bits. */
+export interface TlsSession {
+  protocol: string;
+  cipher: string;
+  bits: number;
+}
+
 const SUITES13 = new Map<number, Suite>([
   [0x1301, { aead: "aes-128-gcm", keyLen: 16, hash: "sha256", explicitNonce: false }],
   [0x1302, { aead: "aes-256-gcm", keyLen: 32, hash: "sha384", explicitNonce: false }],
@@ -192,6 +217,15 @@ export class TlsDecryptor {
   private clientRandom: Uint8Array | undefined;
   private serverRandom: Uint8Array | undefined;
   private suiteId: number | undefined;
+
+  /** The session the ServerHello chose, once it was read (and its suite is one this reads). */
+  get session(): TlsSession | undefined {
+    if (this.suiteId === undefined || this.version === 0) return undefined;
+    const suite = (this.version === 13 ? SUITES13 : SUITES12).get(this.suiteId);
+    const cipher = SUITE_NAMES.get(this.suiteId);
+    if (!suite || !cipher) return undefined;
+    return { protocol: this.version === 13 ? "TLSv1.3" : "TLSv1.2", cipher, bits: suite.keyLen * 8 };
+  }
   /** 0 until a ServerHello (or HelloRetryRequest) says which version. */
   private version: 0 | 12 | 13 = 0;
   /** The real ServerHello (not a HelloRetryRequest) has been seen. */

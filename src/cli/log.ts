@@ -63,8 +63,9 @@ async function logCommand(args: readonly string[], out: Output): Promise<number>
     lines++;
     out.write(`${line}\n`);
   };
-  const log = new ServerLog(write, p.options.get("prefix")?.at(-1) ?? DEFAULT_PREFIX, format as LogFormat);
   const dec = await stepDecoder({ ports, keylog });
+  const prefix = p.options.get("prefix")?.at(-1) ?? DEFAULT_PREFIX;
+  const log = new ServerLog(write, prefix, format as LogFormat, (stream) => dec.tlsOf(stream));
   for await (const batch of readCaptureBatches(file)) for (const pkt of batch) log.step(dec.push(pkt));
   for (const s of dec.end()) log.step(s);
   log.end();

@@ -2,7 +2,7 @@
 // TCP delivers them (reassembled where a message spans segments), the hand-over to TLS and the
 // decryption with a key log, and the Info column of a frame. Mirrors src/decoder/connection.lua.
 
-import { TlsDecryptor } from "../capture/tls.ts";
+import { TlsDecryptor, type TlsSession } from "../capture/tls.ts";
 import { type Call, type CallContext, type DecodedMessage, Desegmenter, dissectCall, headerKeeps } from "./framing.ts";
 import { type CancelKeys, Links } from "./links.ts";
 import { type ConnState, INITIAL_STATE } from "./state.ts";
@@ -38,6 +38,11 @@ export class ConnectionDecoder {
     const header = headerKeeps(opts.select);
     this.tcpCall = { out: [], links: hook, onRestart: restart, answering, paramTypes, select: opts.select, header };
     this.tlsCall = { ...this.tcpCall, onRestart: undefined };
+  }
+
+  /** The TLS session once a ServerHello was decrypted with the key log (protocol, cipher, bits). */
+  get tlsSession(): TlsSession | undefined {
+    return this.tls?.session;
   }
 
   /** True once the connection is TLS. */

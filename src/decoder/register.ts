@@ -3,6 +3,7 @@
 // dissector); then each connection's bytes to its ConnectionDecoder. Mirrors
 // src/decoder/register.lua.
 
+import type { TlsSession } from "../capture/tls.ts";
 import type { TcpOutput } from "../capture/types.ts";
 import { u32 } from "../runtime/reader.ts";
 import { ConnectionDecoder, frameInfo } from "./connection.ts";
@@ -159,6 +160,11 @@ export class CaptureDecoder {
       groups.set(it.frame, g);
     }
     return [...groups].map(([n, g]) => this.result(n, time, stream, g, conn));
+  }
+
+  /** The TLS session of a stream's connection, when its key log opened it. */
+  tlsOf(stream: number): TlsSession | undefined {
+    return this.conns.get(stream)?.decoder.tlsSession;
   }
 
   /** A frame's result; selective decoding gives it no Info column (RegisterOptions.select). */
