@@ -11,9 +11,9 @@
 // (request to answer, as the capture saw them) where the server measures its own work; a backend
 // pid before BackendKeyData (a login that fails shows its client port instead, so that each
 // session still has one number, which pgBadger needs to read its entries); the SSL details of
-// "connection authorized" where the key log did not open the session; the server's DETAIL that it logs but does not send
-// (pg_hba.conf's line for a failed login); in csvlog and jsonlog the process title (command_tag,
-// ps), the virtual transaction id and the query id.
+// "connection authorized" where the key log did not open the session; the server's DETAIL that
+// it logs but does not send (pg_hba.conf's line for a failed login); in csvlog and jsonlog the
+// process title (command_tag, ps), the virtual transaction id and the query id.
 
 import type { TlsSession } from "../capture/tls.ts";
 import type { DecodedMessage } from "../decoder/framing.ts";
