@@ -20,7 +20,7 @@ import type { DecodedMessage } from "../decoder/framing.ts";
 import { FIELDS } from "../decoder/index.ts";
 import type { Step } from "../pipeline.ts";
 
-/** The log_line_prefix PostgreSQL's documentation suggests, and the issue asks for by default. */
+/** The default log_line_prefix: PostgreSQL 15's own ('%m [%p] '), with the user and database. */
 export const DEFAULT_PREFIX = "%m [%p] %q%u@%d ";
 
 interface Session {
@@ -42,7 +42,7 @@ interface Session {
   /** The statements and portals by name: their SQL, and a portal's parameters. */
   statements: Map<string, string>;
   portals: Map<string, { stmt: string; sql: string; params: string[] }>;
-  /** The messages this session's failed requests were (no duration line for them). */
+  /** The messages of this session's failed requests not completed yet (no duration line for them). */
   failed: Set<DecodedMessage>;
   ended: boolean;
 }
@@ -410,7 +410,8 @@ export class ServerLog {
     }
     // The message that completes a request: its duration line, unless it failed.
     const req = it.request;
-    if (req === undefined || it.responseTime === undefined || c.failed.has(req)) return;
+    if (req === undefined || it.responseTime === undefined) return;
+    if (c.failed.delete(req)) return;
     const d = ms(it.responseTime);
     switch (req.name) {
       case "Query":
