@@ -20,8 +20,8 @@ output, pgbadger -f csv on a csvlog, pgbadger -f jsonlog on a jsonlog.
 
 Times are the capture's, in UTC; durations are the wire's (from the request to its answer as the
 capture saw them), where the server measures its own work. The wire does not carry the LOCATION
-of the server's own LOG lines, nor the pid of a session before its BackendKeyData (a login that fails shows its client port
-instead).
+of the server's own LOG lines, nor the pid of a session before its BackendKeyData (a login that
+fails shows its client port instead).
 
 Options:
   --format F         stderr (default, with --prefix), csvlog or jsonlog, as PostgreSQL 15 writes them
