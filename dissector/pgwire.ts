@@ -415,7 +415,7 @@ function StartupMessage_F(b: Body): void {
   { const x = b.int(F.versionMinor, 2, false); if (x !== undefined) b.vars.minor = x; }
   while (b.more()) {
     { const x = b.strv(F.parameterName); if (x !== undefined) b.vars.pname = x; }
-    b.str(F.parameterValue, "$pname");
+    { const x = b.strv(F.parameterValue); const k = b.vars.pname; if (x !== undefined && typeof k === "string") b.vars[k] = x; }
   }
   b.zero();
   b.lookup(F.replConnection, "replication", TABLES.replicationModes, 0, "replmode");

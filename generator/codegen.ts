@@ -27,8 +27,12 @@ export function tsBody(model: Model, body: readonly Element[], indent = "  "): s
   const key = (f: Parameters<Model["fieldKey"]["get"]>[0]) => `F.${model.fieldKey.get(f)}`;
   const lines: string[] = [];
   const bindArg = (bind: string | undefined) => (bind ? `, ${q(bind)}` : "");
+  const prop = (name: string) => (/^[A-Za-z_]\w*$/.test(name) ? `.${name}` : `[${q(name)}]`);
+  // "$v" binds under the name variable v holds (a StartupMessage parameter's value).
   const bound = (ind: string, call: string, bind: string) =>
-    `${ind}{ const x = ${call}; if (x !== undefined) b.vars${/^[A-Za-z_]\w*$/.test(bind) ? `.${bind}` : `[${q(bind)}]`} = x; }`;
+    bind.startsWith("$")
+      ? `${ind}{ const x = ${call}; const k = b.vars${prop(bind.slice(1))}; if (x !== undefined && typeof k === "string") b.vars[k] = x; }`
+      : `${ind}{ const x = ${call}; if (x !== undefined) b.vars${prop(bind)} = x; }`;
   const r: Renderers<TsContext> = {
     // A bound value is stored under the variable's own name in the generated line (one store site
     // per variable, which V8 makes fast), not under a name passed to the reader.
@@ -37,11 +41,7 @@ export function tsBody(model: Model, body: readonly Element[], indent = "  "): s
       lines.push(e.bind ? bound(ind, call, e.bind) : `${ind}${call};`);
     },
     string: (e, { ind }) =>
-      lines.push(
-        e.bind && !e.bind.startsWith("$")
-          ? bound(ind, `b.strv(${key(e.field)})`, e.bind)
-          : `${ind}b.str(${key(e.field)}${bindArg(e.bind)});`,
-      ),
+      lines.push(e.bind ? bound(ind, `b.strv(${key(e.field)})`, e.bind) : `${ind}b.str(${key(e.field)});`),
     bytes: (e, { ind }) => {
       const len =
         typeof e.length === "number"

@@ -287,27 +287,12 @@ export class Body {
     return s;
   }
 
-  /**
-   * A NUL-terminated string: its field (its text not made when it is not kept unbound); a bind
-   * "$v" stores the text under the name that variable v holds. The generated readers read the
-   * other bound strings with strv.
-   */
-  str(f: FieldInfo, bind?: string): void {
+  /** A NUL-terminated string: its field (its text not made when it is not kept). */
+  str(f: FieldInfo): void {
     if (!this.ok) return;
     const z = this.nul();
     if (z < 0) return;
-    if (bind === undefined && !this.keep(f)) {
-      this.pos = z + 1;
-      return;
-    }
-    const s = utf8Text(this.buf, this.pos, z);
-    this.add(f, s, this.pos, z + 1 - this.pos);
-    if (bind !== undefined) {
-      if (bind.startsWith("$")) {
-        const key = this.vars[bind.slice(1)];
-        if (typeof key === "string") this.vars[key] = s;
-      } else this.vars[bind] = s;
-    }
+    if (this.keep(f)) this.add(f, utf8Text(this.buf, this.pos, z), this.pos, z + 1 - this.pos);
     this.pos = z + 1;
   }
 
