@@ -382,7 +382,8 @@ export const COUNTING_FIELDS: ReadonlySet<string> = new Set(
   [...ANALYSIS_FIELDS].filter((name) => name !== FIELDS.paramValue.name),
 );
 
-function serverMessage(m: MessageOf<"ErrorResponse" | "NoticeResponse">, time: number): ServerMessage {
+/** An ErrorResponse's or NoticeResponse's fields by name (explain, stats, and pgwire log too). */
+export function serverMessage(m: MessageOf<"ErrorResponse" | "NoticeResponse">, time: number): ServerMessage {
   const v = m.vars;
   const sm: ServerMessage = {
     frame: m.frame,

@@ -19,6 +19,7 @@ import type { TlsSession } from "../capture/tls.ts";
 import type { DecodedMessage } from "../decoder/framing.ts";
 import { FIELDS } from "../decoder/index.ts";
 import type { Step } from "../pipeline.ts";
+import { type ServerMessage, serverMessage } from "./analyzer.ts";
 
 /** The default log_line_prefix: PostgreSQL 15's own ('%m [%p] '), with the user and database. */
 export const DEFAULT_PREFIX = "%m [%p] %q%u@%d ";
@@ -44,7 +45,6 @@ interface Session {
   portals: Map<string, { stmt: string; sql: string; params: string[] }>;
   /** The messages of this session's failed requests not completed yet (no duration line for them). */
   failed: Set<DecodedMessage>;
-  ended: boolean;
 }
 
 /** The log formats of log_destination that pgwire writes. */
@@ -130,6 +130,7 @@ interface Who {
   db?: string;
   dbname?: string;
   app?: string;
+  pid: number;
   session: string;
   backend: string;
 }
@@ -183,7 +184,6 @@ export class ServerLog {
       statements: new Map(),
       portals: new Map(),
       failed: new Set(),
-      ended: false,
     };
   }
 
@@ -203,7 +203,11 @@ export class ServerLog {
       c.lines++;
       if (this.format === "csvlog") this.write(this.csv(c, e));
       else if (this.format === "jsonlog") this.write(this.json(c, e));
-      else for (const l of this.stderr(e)) this.write(`${this.expand(c, e)}${l}`);
+      else {
+        // Every line of an entry has the same prefix.
+        const prefix = this.expand(c, e);
+        for (const l of this.stderr(e)) this.write(`${prefix}${l}`);
+      }
     }
     c.held.length = 0;
   }
@@ -225,13 +229,16 @@ export class ServerLog {
   /** The session's user, database and session id as the log writes them. */
   private who(c: Session, e: Entry): Who {
     const named = e.stage !== "received";
+    // Before BackendKeyData (a login that fails), the client port stands in for the pid.
+    const pid = c.pid ?? c.port;
     return {
       user: named ? c.user : undefined,
       // %d shows a physical walsender's empty database as [unknown]; jsonlog's dbname as "".
       db: named ? (c.database ?? c.user) || undefined : undefined,
       dbname: named ? (c.database ?? c.user) : undefined,
       app: e.stage === "session" ? (c.application ?? "") : undefined,
-      session: `${Math.floor(c.start).toString(16)}.${(c.pid ?? c.port).toString(16)}`,
+      pid,
+      session: `${Math.floor(c.start).toString(16)}.${pid.toString(16)}`,
       backend: !named ? "not initialized" : c.replication !== undefined ? "walsender" : "client backend",
     };
   }
@@ -244,7 +251,7 @@ export class ServerLog {
       stamp(e.time, true),
       q(w.user),
       q(w.db),
-      String(c.pid ?? c.port),
+      String(w.pid),
       q(`${c.host}:${c.port}`),
       w.session,
       String(c.lines),
@@ -277,7 +284,7 @@ export class ServerLog {
       timestamp: stamp(e.time, true),
       user: w.user,
       dbname: w.dbname,
-      pid: c.pid ?? c.port,
+      pid: w.pid,
       remote_host: c.host,
       remote_port: c.port,
       session_id: w.session,
@@ -305,13 +312,12 @@ export class ServerLog {
     return JSON.stringify(o);
   }
 
-  /** log_line_prefix for a line of an entry of session c. */
+  /** log_line_prefix for the lines of an entry of session c. */
   private expand(c: Session, e: Entry): string {
     const { time, code } = e;
     const w = this.who(c, e);
     const user = w.user ?? "[unknown]";
     const db = w.db ?? "[unknown]";
-    const pid = String(c.pid ?? c.port);
     return this.prefix.replace(/%(.)/g, (_, k: string) => {
       switch (k) {
         case "m":
@@ -323,7 +329,7 @@ export class ServerLog {
         case "s":
           return stamp(c.start, false);
         case "p":
-          return pid;
+          return String(w.pid);
         case "u":
           return user;
         case "d":
@@ -400,13 +406,14 @@ export class ServerLog {
         this.disconnect(c, time);
         break;
       case "ErrorResponse":
-        this.serverMessage(c, it, time);
+        this.serverMessage(c, it, serverMessage(it, time));
         break;
-      case "NoticeResponse":
+      case "NoticeResponse": {
         // The server logs notices from WARNING up (log_min_messages' default).
-        if ((first(it, FIELDS.severityNonlocalized.name) ?? first(it, FIELDS.severity.name)) === "WARNING")
-          this.serverMessage(c, it, time);
+        const sm = serverMessage(it, time);
+        if (sm.severity === "WARNING") this.serverMessage(c, it, sm);
         break;
+      }
     }
     // The message that completes a request: its duration line, unless it failed.
     const req = it.request;
@@ -439,9 +446,7 @@ export class ServerLog {
   }
 
   /** An ErrorResponse (or a WARNING), with its fields and the statement it failed. */
-  private serverMessage(c: Session, it: DecodedMessage, time: number): void {
-    const f = (name: string) => first(it, name);
-    const severity = f(FIELDS.severityNonlocalized.name) ?? f(FIELDS.severity.name) ?? "ERROR";
+  private serverMessage(c: Session, it: DecodedMessage, sm: ServerMessage): void {
     // The statement it failed: the request it answers (a Query's, Parse's, Bind's or Execute's SQL).
     const req = it.request;
     let statement: string | undefined;
@@ -449,25 +454,26 @@ export class ServerLog {
       c.failed.add(req);
       statement = this.sqlOf(c, req);
     }
+    const severity = sm.severity || "ERROR";
     this.entry(c, {
-      time,
+      time: sm.time,
       // A login that fails is still authenticating: no application yet.
       stage: c.pid === undefined ? "authorized" : "session",
       severity,
-      code: f(FIELDS.code.name) ?? "XX000",
-      message: f(FIELDS.message.name) ?? "",
-      detail: f(FIELDS.detail.name),
-      hint: f(FIELDS.hint.name),
-      internalQuery: f(FIELDS.internalQuery.name),
-      internalPosition: f(FIELDS.internalPosition.name),
-      context: f(FIELDS.where.name),
+      code: sm.code || "XX000",
+      message: sm.message,
+      detail: sm.detail,
+      hint: sm.hint,
+      internalQuery: sm.internalQuery,
+      internalPosition: sm.internalPosition,
+      context: sm.where,
       statement,
-      position: f(FIELDS.position.name),
-      routine: f(FIELDS.routine.name),
-      file: f(FIELDS.file.name),
-      line: f(FIELDS.line.name),
+      position: sm.position,
+      routine: sm.routine,
+      file: sm.file,
+      line: sm.line,
     });
-    if (severity === "FATAL" || severity === "PANIC") this.disconnect(c, time);
+    if (severity === "FATAL" || severity === "PANIC") this.disconnect(c, sm.time);
   }
 
   private sqlOf(c: Session, req: DecodedMessage): string | undefined {
@@ -485,10 +491,8 @@ export class ServerLog {
     }
   }
 
-  /** The end of a session: its disconnection line, once (not for a login that failed). */
+  /** The end of a session: its disconnection line (not for a login that failed); the session goes. */
   private disconnect(c: Session, time: number): void {
-    if (c.ended) return;
-    c.ended = true;
     if (c.pid !== undefined) {
       this.log(
         c,
