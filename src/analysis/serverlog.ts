@@ -148,11 +148,11 @@ export class ServerLog {
   ) {}
 
   step(s: Step): void {
+    // A client's SYN opens its session before the packet's messages; a FIN or RST ends it after
+    // them (a server's last error may come in the packet that closes the connection).
     for (const e of s.events) {
       if (e.kind === "syn" && !e.ack && !this.sessions.has(e.stream)) {
         this.sessions.set(e.stream, this.session(e.stream, e.src, e.srcPort, e.time));
-      } else if ((e.kind === "fin" || e.kind === "rst") && this.sessions.has(e.stream)) {
-        this.disconnect(this.sessions.get(e.stream) as Session, e.time);
       }
     }
     for (const fr of s.frames) {
@@ -165,6 +165,10 @@ export class ServerLog {
         }
         this.item(c, it, it.time ?? fr.time);
       }
+    }
+    for (const e of s.events) {
+      const c = e.kind === "fin" || e.kind === "rst" ? this.sessions.get(e.stream) : undefined;
+      if (c !== undefined) this.disconnect(c, e.time);
     }
   }
 

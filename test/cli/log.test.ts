@@ -13,9 +13,12 @@ import { join } from "node:path";
 import { execa } from "execa";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
+import { ServerLog } from "../../src/analysis/serverlog.ts";
+import { readCaptureBatches } from "../../src/capture/pcap.ts";
+import { decodeSteps, type Step } from "../../src/pipeline.ts";
 import { startServer } from "../helpers/pgserver.ts";
 import { AS_ROOT, missing } from "../helpers/tools.ts";
-import { pgwire } from "./helpers.ts";
+import { pgwire, ROOT } from "./helpers.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "pgwire-log-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -218,6 +221,30 @@ describe.skipIf(!AS_ROOT || missing(["postgresql", "dumpcap"], "pgwire log again
 );
 
 describe("pgwire log on the fixtures", () => {
+  it("ends a session after the messages of the packet that closes it", async () => {
+    // seed-wrong-password's FATAL (frame 9) and the server's FIN (frame 10), as if they came in
+    // one packet: the FATAL is still the session's, then the session ends.
+    const steps: Step[] = [];
+    for await (const s of decodeSteps(readCaptureBatches(join(ROOT, "captures", "seed-wrong-password.pcapng"))))
+      steps.push(s);
+    const fatal = steps.find((s) => s.frame === 9) as Step;
+    const fin = steps.find((s) => s.frame === 10) as Step;
+    expect(fin.events.map((e) => e.kind)).toEqual(["fin"]);
+    const run = (list: readonly Step[]) => {
+      const lines: string[] = [];
+      const log = new ServerLog((l) => lines.push(l));
+      for (const s of list) log.step(s);
+      log.end();
+      return lines;
+    };
+    const apart = run(steps);
+    const merged = run(
+      steps.filter((s) => s !== fin).map((s) => (s === fatal ? { ...s, events: [...s.events, ...fin.events] } : s)),
+    );
+    expect(apart).toHaveLength(3);
+    expect(merged).toEqual(apart);
+  });
+
   it("writes the seed's session, and says so in one line when there is none to write", async () => {
     const seed = await pgwire(["log", "captures/seed-wrong-password.pcapng"]);
     expect(seed.exitCode).toBe(0);
