@@ -68,13 +68,17 @@ function tsharkFolder(name: string, env: NodeJS.ProcessEnv): string | undefined 
   return line?.split("\t").at(-1)?.trim() || undefined;
 }
 
+/** Wireshark's personal folder on Windows, %APPDATA%\Wireshark: its configuration, and plugins in it. */
+function windowsFolder(env: NodeJS.ProcessEnv): string {
+  return join(env.APPDATA ?? join(homedir(), "AppData", "Roaming"), "Wireshark");
+}
+
 /** Where Wireshark looks for personal Lua plugins, and how that was found. */
 export function personalLuaPlugins(env: NodeJS.ProcessEnv = process.env): { dir: string; from: string } {
   const dir = tsharkFolder("Personal Lua Plugins", env);
   if (dir !== undefined) return { dir, from: "tshark -G folders" };
   if (process.platform === "win32") {
-    const appdata = env.APPDATA ?? join(homedir(), "AppData", "Roaming");
-    return { dir: join(appdata, "Wireshark", "plugins"), from: "Wireshark's folder on Windows (%APPDATA%)" };
+    return { dir: join(windowsFolder(env), "plugins"), from: "Wireshark's folder on Windows (%APPDATA%)" };
   }
   // Linux, the BSDs and macOS (Wireshark 2.5 and later): ~/.local/lib/wireshark/plugins.
   return {
@@ -88,8 +92,7 @@ export function personalConfiguration(env: NodeJS.ProcessEnv = process.env): { d
   const dir = tsharkFolder("Personal configuration", env);
   if (dir !== undefined) return { dir, from: "tshark -G folders" };
   if (process.platform === "win32") {
-    const appdata = env.APPDATA ?? join(homedir(), "AppData", "Roaming");
-    return { dir: join(appdata, "Wireshark"), from: "Wireshark's folder on Windows (%APPDATA%)" };
+    return { dir: windowsFolder(env), from: "Wireshark's folder on Windows (%APPDATA%)" };
   }
   // Linux, the BSDs and macOS: ~/.wireshark when it exists (Wireshark keeps using an old one),
   // else $XDG_CONFIG_HOME/wireshark, ~/.config/wireshark without it.
