@@ -87,21 +87,19 @@ const JSON_COMPARED = [
   "application_name",
   "backend_type",
 ];
-const DURATIONS = (v: unknown) =>
-  typeof v === "string"
-    ? v
-        .replace(/duration: \d+\.\d{3} ms/, "duration: D ms")
-        .replace(/session time: \d+:\d\d:\d\d\.\d{3}/, "session time: T")
-    : v;
-
-/** A line without its timestamp (%m: three words), its durations and session time. */
-function normal(line: string): string {
-  return line
-    .split(" ")
-    .slice(3)
-    .join(" ")
+/** A text without the durations and session time in it (the wire's, not the server's). */
+function withoutTimes(text: string): string {
+  return text
     .replace(/duration: \d+\.\d{3} ms/, "duration: D ms")
     .replace(/session time: \d+:\d\d:\d\d\.\d{3}/, "session time: T");
+}
+
+/** A csvlog or jsonlog value the same way. */
+const DURATIONS = (v: unknown) => (typeof v === "string" ? withoutTimes(v) : v);
+
+/** A stderr line without its timestamp (%m: three words), its durations and session time. */
+function normal(line: string): string {
+  return withoutTimes(line.split(" ").slice(3).join(" "));
 }
 
 describe.skipIf(!AS_ROOT || missing(["postgresql", "dumpcap"], "pgwire log against a live server's log"))(
