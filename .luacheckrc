@@ -5,6 +5,9 @@ max_line_length = false
 read_globals = {
   "Proto", "ProtoField", "NSTime", "ProtoExpert", "expert", "base", "Pref", "Field", "Dissector", "DissectorTable",
   "ENC_UTF_8", "ENC_BIG_ENDIAN", "DESEGMENT_ONE_MORE_SEGMENT",
+  -- The statistics (src/analysis/stats.lua): taps, tshark's -z and the GUI's menu.
+  "Listener", "register_stat_cmd_arg", "gui_enabled", "register_menu", "get_filter", "TextWindow",
+  "retap_packets", "MENU_STAT_GENERIC",
 }
 
 -- The runtime's Lua files (src/runtime/*.lua, src/decoder/*.lua), linted one by one. The generator
@@ -79,12 +82,20 @@ files["src/decoder/links.lua"] = module {
   later = { "COLS_OF", "CUR_FRAME", "CUR_LEN", "CUR_N", "CUR_S", "CUR_SET", "CUR_TAG", "FR_ALT", "FR_CALLS", "FR_SC", "KBIT", "MLX", "MS", "MSG_PER_FRAME", "NCOLS", "add_links", "cancel_first_pass", "link_response", "rq_first", "rq_resp" },
 }
 
+files["src/analysis/stats.lua"] = module {
+  reads = {
+    "FR_K", "rq_frame", "rq_sql", -- links.lua
+  },
+  later = { "STATS", "stats_message" },
+}
+
 files["src/decoder/framing.lua"] = module {
   reads = {
     "MAX_VALUE_BYTES", "char_of", "cut_utf8", "info_text", -- text.lua
     "ADD", "GEN", "REFS", "REF_GEN", "u32", "x_expert", -- reader.lua
     "INITIAL", "apply_effects", "holds", "phase_of", "selects", "state", "with_core", -- state.lua
     "KBIT", "KBITS", "TWO32", "add_links", "cancel_first_pass", "link_response", "rows_of", "rq_first", "rq_resp", "rq_set_resp", -- links.lua
+    "STATS", "stats_message", -- stats.lua
   },
   writes = {
     "in_tls", -- state.lua

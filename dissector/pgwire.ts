@@ -502,6 +502,7 @@ function AuthenticationSASL_B(b: Body): void {
   { const x = b.int(F.authtype, 4, false); if (x !== undefined) b.vars.authtype = x; }
   while (b.more()) {
     { const x = b.strv(F.saslMech); if (x !== undefined) b.vars.mech = x; }
+    b.remember("mechs", ["mech"]);
   }
   b.zero();
 }

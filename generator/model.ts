@@ -241,6 +241,8 @@ function needsOf(m: MessageDef, infoParts: InfoPart[], findings: FindingModel[])
     if (l !== undefined) lists.add(l);
   }
   if (m.cancelKey) vars.add("pid").add("key");
+  for (const v of m.statistics?.vars ?? []) vars.add(v);
+  for (const l of m.statistics?.lists ?? []) lists.add(l);
   for (const e of m.effects ?? []) {
     const r: EffectReads = EFFECT_READS[e];
     for (const v of r.vars ?? []) vars.add(v);

@@ -565,6 +565,12 @@ export interface MessageDef {
    * counts (pgwire.tag_rows): the last number of a tag whose first word is in `counting`.
    */
   readonly commandTag?: { readonly var: string; readonly counting: readonly string[] };
+  /**
+   * What the plugin's statistics (`tshark -z pgwire,...`, src/analysis/stats.lua) read of the
+   * message besides what its Info, findings, effects and objects read: variables, and lists
+   * (remember) it keeps for them. The readers bind these even without a tree.
+   */
+  readonly statistics?: { readonly vars?: readonly string[]; readonly lists?: readonly string[] };
 }
 
 /**

@@ -1,7 +1,7 @@
 // Authentication: the server's 'R' requests (the Int32 after the length picks the variant) and
 // the client's 'p' answers (the last request on the connection picks the variant).
 
-import { attributes, bytes, int, type MessageDef, str, untilZero } from "../dsl.ts";
+import { attributes, bytes, int, type MessageDef, remember, str, untilZero } from "../dsl.ts";
 import { F } from "../fields.ts";
 
 function authRequest(
@@ -71,8 +71,9 @@ export const auth: MessageDef[] = [
     "AuthenticationSASL",
     10,
     "SASL authentication is required; the mechanisms the server offers follow.",
-    [untilZero([str(F.saslMech, "mech")])],
-    { info: " {mech}" },
+    [untilZero([str(F.saslMech, "mech"), remember("mechs", ["mech"])])],
+    // The statistics name the method by all the mechanisms offered ("SASL (SCRAM-SHA-256-PLUS, ...)").
+    { info: " {mech}", statistics: { lists: ["mechs"] } },
   ),
   authRequest("AuthenticationSASLContinue", 11, "A SASL challenge (SCRAM: server-first-message).", [
     bytes(F.saslData, "rest", "data"),

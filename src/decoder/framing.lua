@@ -509,6 +509,8 @@ do
             if m.cancelKey then cancel_first_pass(c, m, v, gm) end
           end
         end
+        -- The statistics (stats.lua), while tshark -z or the GUI collects them.
+        if STATS then stats_message(c, m, v, k) end
         if t and not lite then add_links(c, t, gm, k, m.obj) end
         local fs = m.findings
         if fs then

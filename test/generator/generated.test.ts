@@ -11,7 +11,7 @@ import { ROOT } from "../decoder/helpers.ts";
 import { missing } from "../helpers/tools.ts";
 
 /** The runtime's hand-written Lua files, which the generator puts into the plugin. */
-const RUNTIME_LUA = ["src/runtime", "src/decoder"].flatMap((d) =>
+const RUNTIME_LUA = ["src/runtime", "src/decoder", "src/analysis"].flatMap((d) =>
   readdirSync(join(ROOT, d))
     .filter((f) => f.endsWith(".lua"))
     .map((f) => `${d}/${f}`),
