@@ -7,7 +7,7 @@ read_globals = {
   "ENC_UTF_8", "ENC_BIG_ENDIAN", "DESEGMENT_ONE_MORE_SEGMENT",
   -- The statistics (src/analysis/stats.lua): taps, tshark's -z and the GUI's menu.
   "Listener", "register_stat_cmd_arg", "gui_enabled", "register_menu", "get_filter", "TextWindow",
-  "retap_packets", "MENU_STAT_GENERIC",
+  "retap_packets", "MENU_STAT_UNSORTED",
 }
 
 -- The runtime's Lua files (src/runtime/*.lua, src/decoder/*.lua), linted one by one. The generator

@@ -8111,7 +8111,7 @@ if gui_enabled and gui_enabled() and register_menu then
       end)
       win:set_atclose(stop)
       retap_packets()
-    end, MENU_STAT_GENERIC)
+    end, MENU_STAT_UNSORTED)
   end
 end
 end)()

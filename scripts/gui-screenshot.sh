@@ -15,6 +15,9 @@
 #                                      Wireshark warns about one of its files
 #   PROFILE_PREFS_EXTRA='gui.x: 1'     a line added to that profile's preferences (to see the
 #                                      check above fail)
+#   STATS=queries                      open Statistics > PostgreSQL/Queries (errors: Errors by
+#                                      SQLSTATE, conns: Connections) and take the screenshot of its
+#                                      window; fails (exit 1) when that window does not open
 # Needs: wireshark (the Qt GUI), xvfb, xdotool, imagemagick (import). scripts/setup.sh installs them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -91,6 +94,33 @@ xdotool key ctrl+Left Home
 for _ in $(seq $((ITEM - 1))); do xdotool key Down; done
 xdotool key Right
 sleep 1
+if [[ -n ${STATS:-} ]]; then
+  # The plugin's items in Wireshark 4.0's Statistics menu (alphabetical among the unsorted ones,
+  # after Capture File Properties ... ONC-RPC Programs): Connections, Errors by SQLSTATE, Queries.
+  case $STATS in
+    conns) DOWN=11 TITLE='PostgreSQL connections' ;;
+    errors) DOWN=12 TITLE='PostgreSQL errors' ;;
+    queries) DOWN=13 TITLE='PostgreSQL queries' ;;
+    *) echo "gui-screenshot: STATS is queries, errors or conns, not $STATS" >&2 && exit 2 ;;
+  esac
+  xdotool key alt+s
+  sleep 1
+  for _ in $(seq "$DOWN"); do xdotool key Down; done
+  xdotool key Return
+  TW=''
+  for _ in $(seq $((WAIT * 5))); do
+    TW=$(xdotool search --name "$TITLE \\(pgwire\\)$" 2>/dev/null | head -n 1 || true)
+    [[ -n $TW ]] && break
+    sleep 0.2
+  done
+  if [[ -z $TW ]]; then
+    import -window root "$OUT"
+    echo "gui-screenshot: Statistics > PostgreSQL did not open \"$TITLE (pgwire)\" within ${WAIT}s; screen saved to $OUT" >&2
+    exit 1
+  fi
+  xdotool windowmove "$TW" 20 120 windowsize "$TW" 1360 620
+  sleep 1
+fi
 import -window root -crop 1400x900+0+0 "$OUT"
 # What Wireshark says about a profile's file it cannot use: a preference it does not know, a
 # colouring rule or filter button that does not compile.
@@ -98,4 +128,4 @@ if [[ -n ${PROFILE:-} ]] && grep -Ei 'preference|colorfilters|dfilter_buttons|co
   echo "gui-screenshot: Wireshark warned about the profile $PROFILE (above); screen saved to $OUT" >&2
   exit 1
 fi
-echo "gui-screenshot: wrote $OUT (Wireshark $(wireshark --version 2>/dev/null | head -n 1 | awk '{print $2}'), $NAME frame $FRAME${PROFILE:+, profile $PROFILE})"
+echo "gui-screenshot: wrote $OUT (Wireshark $(wireshark --version 2>/dev/null | head -n 1 | awk '{print $2}'), $NAME frame $FRAME${PROFILE:+, profile $PROFILE}${STATS:+, $TITLE})"

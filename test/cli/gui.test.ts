@@ -1,7 +1,8 @@
 // The plugin in the real Wireshark GUI (scripts/gui-screenshot.sh under Xvfb): Wireshark starts
 // with it, shows the capture through the display filter `pgwire`, and no Lua error stops it; a
 // plugin that raises a Lua error while loading is caught by the same check. With pgwire's
-// profile (PROFILE=PostgreSQL), Wireshark warns about none of its files.
+// profile (PROFILE=PostgreSQL), Wireshark warns about none of its files. Statistics > PostgreSQL
+// opens the plugin's tables (STATS=queries).
 
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -44,6 +45,21 @@ describe.skipIf(missing(["wireshark", "Xvfb", "xdotool", "import"], GUI))(GUI, {
     expect(r.stderr).toBe("");
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toMatch(/, psql-cancel\.pcapng frame 10, profile PostgreSQL\)$/);
+    expect(statSync(out).size).toBeGreaterThan(20_000);
+  });
+
+  it("opens Statistics > PostgreSQL/Queries: the plugin's table in a text window", async () => {
+    // The table's numbers are those of tshark -z pgwire,queries (the same code; ztables.test.ts
+    // checks them against pgwire stats): here the menu item and its window.
+    const out = join(tmp, "stats.png");
+    const r = await execa("bash", [SCRIPT, out], {
+      cwd: ROOT,
+      reject: false,
+      env: { STATS: "queries", CAPTURE: "captures/node-failures.pcapng", FRAME: "15", ITEM: "5" },
+    });
+    expect(r.stderr).toBe("");
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toMatch(/, node-failures\.pcapng frame 15, PostgreSQL queries\)$/);
     expect(statSync(out).size).toBeGreaterThan(20_000);
   });
 
