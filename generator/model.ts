@@ -309,8 +309,20 @@ export function buildModel(): Model {
       return { expert: f.expert, when: w, parts: parseInfo(f.text, m.name, vars) };
     });
     const o = m.objects;
-    for (const v of [o?.refer?.name, o?.refer?.mapVar, o?.define?.name, o?.define?.sql, m.commandTag?.var]) {
+    for (const v of [
+      o?.refer?.name,
+      o?.refer?.mapVar,
+      o?.define?.name,
+      o?.define?.sql,
+      m.commandTag?.var,
+      ...(m.statistics?.vars ?? []),
+    ]) {
       if (v !== undefined && !vars.has(v)) throw new Error(`${m.name}: ${v} is used but the body does not bind it`);
+    }
+    const kept = JSON.stringify(m.body);
+    for (const l of m.statistics?.lists ?? []) {
+      if (!kept.includes(`"kind":"remember","list":${JSON.stringify(l)}`))
+        throw new Error(`${m.name}: the statistics read the list ${l}, which the body does not remember`);
     }
     if (o?.rows && !o.refer) throw new Error(`${m.name}: rows needs an object to refer to`);
     const hasParam = JSON.stringify(m.body).includes('"kind":"param"');

@@ -392,7 +392,7 @@ local function stat_frame(st, number)
   else
     flush(st)
   end
-  st.frame = number
+  st.frame, st.time = number, nil
 end
 
 local function request_done(st, r, outcome)
@@ -471,8 +471,13 @@ end
 
 -- A message of the frame being dissected (framing.lua): k its link (links.lua), v its variables.
 local function stat_message(st, c, m, v, k)
-  local number, time = c.number, c.pinfo.abs_ts
-  stat_frame(st, number)
+  -- The frame's time, read from pinfo (a call into Wireshark) once per frame.
+  local number, time = c.number, st.time
+  if number ~= st.frame or not time then
+    stat_frame(st, number)
+    time = c.pinfo.abs_ts
+    st.time = time
+  end
   local cs = conn_stats(st, c)
   st.cur, cs.last, cs.lastf = cs, time, number
   st.pconn = cs

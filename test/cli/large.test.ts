@@ -7,6 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { be, fe } from "../../captures/build.ts";
+import { PLUGIN, runTshark, stderrProblems } from "../../src/compare.ts";
+import { missing } from "../helpers/tools.ts";
 import { concatBytes } from "../tools/encoder.ts";
 import { sessionsToPcapng, TcpSessionBuilder } from "../tools/tcp-sessions.ts";
 import { pgwire } from "./helpers.ts";
@@ -112,6 +114,32 @@ describe("a large generated capture", { timeout: 300_000 }, () => {
     ]);
     expect(s.auth).toEqual([{ method: "trust", connections: CONNECTIONS, failed: 0 }]);
   });
+
+  it.skipIf(missing("tshark", "tshark -z pgwire on a large capture"))(
+    "tshark -z pgwire,queries (the plugin's own tables): the same numbers at this size",
+    async () => {
+      const [z, j] = await Promise.all([
+        runTshark(["-n", "-X", `lua_script:${PLUGIN}`, "-r", FILE, "-q", "-z", "pgwire,queries"]),
+        pgwire(["stats", "--json", FILE]),
+      ]);
+      expect(stderrProblems(z.stderr)).toEqual([]);
+      const s = JSON.parse(j.stdout) as { queries: Array<{ query: string; count: number; total: number }> };
+      // count, total (ms to the microsecond), mean, p50, p95, max, rows, errors, the query last.
+      const rows = z.stdout
+        .split("\n")
+        .filter((l) => /^ *\d+ /.test(l))
+        .map((l) => {
+          const cells = l.trim().split(/ {2,}/);
+          return [cells.at(-1), Number(cells[0]), cells[1], Number.parseInt(cells[7], 10)];
+        });
+      const ms = (seconds: number) => (Math.round(seconds * 1e6) / 1000).toFixed(3);
+      expect(rows).toEqual([
+        ["SELECT id FROM items WHERE id = ?", total - failed, ms(s.queries[0].total), 0],
+        ["SELECT ? / ?", failed, "-", failed],
+      ]);
+      expect(s.queries[0].query).toBe("SELECT id FROM items WHERE id = ?");
+    },
+  );
 
   it("explain: every connection's story, at most 500 requests each", async () => {
     const r = await pgwire(["explain", FILE]);

@@ -250,7 +250,7 @@ function sameQueries(z: ReturnType<typeof fromZ>["queries"], s: ReturnType<typeo
   }
 }
 
-const FIXTURES = [...REAL_CAPTURES, ...SYNTHETIC];
+const FIXTURES = [...REAL_CAPTURES, ...SYNTHETIC, join(ROOT, "captures", "values", "binary.pcapng")];
 
 describe.skipIf(missing("tshark", "tshark -z pgwire"))("tshark -z pgwire,queries|errors|conns", () => {
   it("the plugin loads", async () => {
