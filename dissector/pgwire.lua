@@ -7261,9 +7261,10 @@ end
 -- with a filter, "frame" with it (which frames the filter passes). The dissector hands it each
 -- message with its link (links.lua: k > 0 for request k, -k for the response completing it),
 -- in every pass, only while a collection runs (STATS is nil otherwise: one test per message).
--- With a filter, a request counts when its own frame or the frame that ended it passes; an error
--- when its frame passes; a connection when one of its messages' frames passes. What a frame adds
--- is held back until the frame's taps have run (the next frame, or the end).
+-- With a filter, a request counts when its own frame, the frame that ended it or that of the error
+-- that failed it passes; an error when its frame passes; a connection when one of its messages'
+-- frames passes. What a frame adds is held back until the frame's taps have run (the next frame,
+-- or the end).
 
 -- The collections under way (nil: none), and what the dissector calls for each message; the rest
 -- of the file is in a function of its own (Lua allows a function 200 locals, the plugin's main
