@@ -7317,18 +7317,12 @@ local function quoted_end(s, i, q)
   return pair
 end
 
--- `[Ee]?'(?:[^']|'')*'` -> ?
-local function strip_literals(s)
+-- s with each match replaced by ?: match_end(s, i) is the end of the match that starts at i, or nil;
+-- the next match is looked for after it (a regex's global replace).
+local function to_placeholders(s, match_end)
   local out, n, i, from = {}, #s, 1, 1
   while i <= n do
-    local b = sbyte(s, i)
-    local start = nil
-    if b == 39 then
-      start = i
-    elseif (b == 69 or b == 101) and sbyte(s, i + 1) == 39 then
-      start = i + 1
-    end
-    local e = start and quoted_end(s, start, 39)
+    local e = match_end(s, i)
     if e then
       out[#out + 1] = ssub(s, from, i - 1)
       out[#out + 1] = "?"
@@ -7339,6 +7333,14 @@ local function strip_literals(s)
   end
   out[#out + 1] = ssub(s, from)
   return tconcat(out)
+end
+
+-- `[Ee]?'(?:[^']|'')*'`
+local function literal_end(s, i)
+  local b = sbyte(s, i)
+  if b == 39 then return quoted_end(s, i, 39) end
+  if (b == 69 or b == 101) and sbyte(s, i + 1) == 39 then return quoted_end(s, i + 1, 39) end
+  return nil
 end
 
 -- The end of a run of digits from j (j - 1 if none).
@@ -7347,59 +7349,41 @@ local function digits(s, j)
   return j - 1
 end
 
--- `(?<![A-Za-z_0-9$])-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?(?![A-Za-z_0-9$])` -> ?, the lookbehind on
--- the text as it was, the candidates in the order a regex tries them.
-local function strip_numbers(s)
-  local out, n, i, from = {}, #s, 1, 1
-  while i <= n do
-    local e = nil
-    if i == 1 or not IDC[sbyte(s, i - 1)] then
-      local j = i
-      if sbyte(s, j) == 45 then j = j + 1 end
-      local d = digits(s, j)
-      if d >= j then
-        -- The fraction and the exponent, each taken whole or not at all.
-        local frac = nil
-        if sbyte(s, d + 1) == 46 then
-          local f = digits(s, d + 2)
-          if f >= d + 2 then frac = f end
-        end
-        local function exp_from(p)
-          local b = sbyte(s, p + 1)
-          if b ~= 69 and b ~= 101 then return nil end
-          local q = p + 2
-          local sign = sbyte(s, q)
-          if sign == 43 or sign == 45 then q = q + 1 end
-          local x = digits(s, q)
-          if x >= q then return x end
-          return nil
-        end
-        local cands = {}
-        if frac then
-          cands[#cands + 1] = exp_from(frac)
-          cands[#cands + 1] = frac
-        end
-        cands[#cands + 1] = exp_from(d)
-        cands[#cands + 1] = d
-        for c = 1, #cands do
-          local x = cands[c]
-          if not IDC[sbyte(s, x + 1) or 0] then
-            e = x
-            break
-          end
-        end
-      end
-    end
-    if e then
-      out[#out + 1] = ssub(s, from, i - 1)
-      out[#out + 1] = "?"
-      i, from = e + 1, e + 1
-    else
-      i = i + 1
+-- An exponent `[eE][+-]?\d+` after position p: its end, or nil.
+local function exponent_end(s, p)
+  local b = sbyte(s, p + 1)
+  if b ~= 69 and b ~= 101 then return nil end
+  local q = p + 2
+  local sign = sbyte(s, q)
+  if sign == 43 or sign == 45 then q = q + 1 end
+  local x = digits(s, q)
+  if x >= q then return x end
+  return nil
+end
+
+-- `(?<![A-Za-z_0-9$])-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?(?![A-Za-z_0-9$])`, the lookbehind on the
+-- text as it was, the candidates in the order a regex tries them (the fraction and the exponent
+-- each taken whole or not at all).
+local function number_end(s, i)
+  if i > 1 and IDC[sbyte(s, i - 1)] then return nil end
+  local j = i
+  if sbyte(s, j) == 45 then j = j + 1 end
+  local d = digits(s, j)
+  if d < j then return nil end
+  local cands = {}
+  if sbyte(s, d + 1) == 46 then
+    local f = digits(s, d + 2)
+    if f >= d + 2 then
+      cands[#cands + 1] = exponent_end(s, f)
+      cands[#cands + 1] = f
     end
   end
-  out[#out + 1] = ssub(s, from)
-  return tconcat(out)
+  cands[#cands + 1] = exponent_end(s, d)
+  cands[#cands + 1] = d
+  for c = 1, #cands do
+    if not IDC[sbyte(s, cands[c] + 1) or 0] then return cands[c] end
+  end
+  return nil
 end
 
 -- `\b(IN\s*)\(\s*\?(?:\s*,\s*\?)+\s*\)` (any case) -> $1(...), after whitespace is folded.
@@ -7472,9 +7456,9 @@ local UNICODE_SPACES = { "\194\160", "\225\154\128", "\226\128[\128-\138\168\169
 local function normalize_sql(sql)
   local s = sgsub(sql, "%-%-[^\n]*", " ")
   s = sgsub(s, "/%*.-%*/", " ")
-  s = strip_literals(s)
+  s = to_placeholders(s, literal_end)
   s = sgsub(s, "%$%d+", "?")
-  s = strip_numbers(s)
+  s = to_placeholders(s, number_end)
   if sfind(s, "[\194\225\226\227\239]") then
     for i = 1, #UNICODE_SPACES do s = sgsub(s, UNICODE_SPACES[i], " ") end
   end

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { execa } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
+import type { StatsResult } from "../../src/analysis/stats.ts";
 import { pluginNotLoaded, runTshark, stderrProblems, tsharkArgs } from "../../src/compare.ts";
 import { RELEASES, releaseState, tsharkCommand } from "../helpers/releases.ts";
 import { missing } from "../helpers/tools.ts";
@@ -89,40 +90,8 @@ async function zRun(file: string, opts: { filter?: string; twoPass?: boolean; ts
   return { tables: parseZ(r.stdout), problems: stderrProblems(r.stderr), stdout: r.stdout };
 }
 
-interface StatsJson {
-  queries: Array<{
-    query: string;
-    count: number;
-    answered: number;
-    total: number;
-    mean: number;
-    p50: number;
-    p95: number;
-    max: number;
-    rows: number;
-    errors: number;
-    failures: Record<string, number>;
-    skipped: number;
-    unanswered: number;
-  }>;
-  connections: Array<{
-    stream: number;
-    client: string;
-    server: string;
-    user?: string;
-    database?: string;
-    application?: string;
-    auth: string;
-    tls: boolean;
-    duration: number;
-    requests: number;
-    errors: number;
-  }>;
-  errors: Array<{ code: string; name?: string; severity: string; count: number; example: string }>;
-}
-
 /** `pgwire stats --json` of a capture; null when it finds no PostgreSQL traffic (exit 3). */
-async function pgwireStats(file: string): Promise<StatsJson | null> {
+async function pgwireStats(file: string): Promise<StatsResult | null> {
   const name = basename(file);
   const ports = portsOf(name);
   const args = ["bin/pgwire.cjs", "stats", file, "--json"];
@@ -131,7 +100,7 @@ async function pgwireStats(file: string): Promise<StatsJson | null> {
   const r = await execa("node", args, { cwd: ROOT, reject: false });
   if (r.exitCode === 3 && /no PostgreSQL traffic/.test(r.stderr)) return null;
   expect(r.exitCode, r.stderr).toBe(0);
-  return JSON.parse(r.stdout) as StatsJson;
+  return JSON.parse(r.stdout) as StatsResult;
 }
 
 /** Milliseconds as the tables print them ("12.345") in whole microseconds. */
@@ -196,7 +165,7 @@ function fromZ(tables: ZTable[]) {
   };
 }
 
-function fromStats(s: StatsJson | null) {
+function fromStats(s: StatsResult | null) {
   if (s === null) return { queries: [], errors: [], connections: [] };
   return {
     queries: s.queries.map((q) => ({
