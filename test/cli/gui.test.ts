@@ -63,6 +63,21 @@ describe.skipIf(missing(["wireshark", "Xvfb", "xdotool", "import"], GUI))(GUI, {
     expect(statSync(out).size).toBeGreaterThan(20_000);
   });
 
+  it("opens the other two items of Statistics > PostgreSQL, each its own window", async () => {
+    for (const [stats, title] of [
+      ["errors", "PostgreSQL errors"],
+      ["conns", "PostgreSQL connections"],
+    ]) {
+      const r = await execa("bash", [SCRIPT, join(tmp, `${stats}.png`)], {
+        cwd: ROOT,
+        reject: false,
+        env: { STATS: stats, CAPTURE: "captures/node-failures.pcapng", FRAME: "15", ITEM: "5" },
+      });
+      expect(r.stderr, stats).toBe("");
+      expect(r.stdout).toMatch(new RegExp(`, node-failures\\.pcapng frame 15, ${title}\\)$`));
+    }
+  });
+
   it("fails when Wireshark warns about a file of the profile", async () => {
     const r = await execa("bash", [SCRIPT, join(tmp, "bad-profile.png")], {
       cwd: ROOT,

@@ -383,3 +383,27 @@ describe.concurrent("tshark -z pgwire under other Wireshark releases", () => {
     }
   }
 });
+
+// Never a Lua error, whatever the bytes: the collection runs beside the dissector on corrupted
+// captures (editcap -E, fixed seeds), and neither raises one nor stops on an internal error.
+describe.skipIf(missing(["tshark", "editcap"], "tshark -z pgwire on corrupted captures"))(
+  "tshark -z pgwire on corrupted captures",
+  () => {
+    for (const f of ["node-failures.pcapng", "pgbench-pipeline.pcapng", "psql-scram.pcapng", "node-pgoutput.pcapng"]) {
+      for (const seed of [1, 2]) {
+        it(`${f}, seed ${seed}: no Lua error, every table drawn`, { timeout: 60_000 }, async () => {
+          const out = join(tmp, `${seed}-${f}`);
+          await execa("editcap", ["--seed", String(seed), "-E", "0.02", join(ROOT, "captures", f), out]);
+          const z = await zRun(out);
+          expect(z.problems).toEqual([]);
+          expect(z.tables.map((t) => t.heading.split(" (")[0]).sort()).toEqual([
+            "Connections",
+            "Errors by SQLSTATE",
+            "Queries",
+          ]);
+          expect(z.stdout).not.toContain("internal error");
+        });
+      }
+    }
+  },
+);
