@@ -696,7 +696,8 @@ local function queries_text(st)
         return a[1] < b[1]
       end)
       for j = 1, #codes do codes[j] = codes[j][1] .. ":" .. sformat("%d", codes[j][2]) end
-      errors = errors .. " (" .. tconcat(codes, " ") .. ")"
+      -- With the mean time from the request to the error that failed it (stats.ts failedMean).
+      errors = errors .. " (" .. tconcat(codes, " ") .. "; " .. ms(us_of(q.failed.total / q.failed.count)) .. ")"
     end
     local extra = {}
     if q.skipped > 0 then extra[#extra + 1] = sformat("%d skipped", q.skipped) end

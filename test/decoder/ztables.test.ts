@@ -122,7 +122,8 @@ function fromZ(tables: ZTable[]) {
   return {
     queries: q.rows.map((r) => {
       const times = r.total === "-" ? undefined : [r.total, r.mean, r.p50, r.p95, r.max].map(us);
-      const codes = /^\d+ \((.*)\)$/.exec(r.errors)?.[1] ?? "";
+      const failed = /^\d+ \((.*); (\d+\.\d{3})\)$/.exec(r.errors);
+      const codes = failed?.[1] ?? "";
       const notRun = Object.fromEntries(
         [...r["not run"].matchAll(/(\d+) (skipped|unanswered)/g)].map((m) => [m[2], Number(m[1])]),
       );
@@ -132,6 +133,7 @@ function fromZ(tables: ZTable[]) {
         times,
         rows: Number(r.rows),
         errors: Number.parseInt(r.errors, 10),
+        failedMean: failed ? us(failed[2]) : undefined,
         failures: Object.fromEntries(
           codes
             .split(" ")
@@ -174,6 +176,7 @@ function fromStats(s: StatsResult | null) {
       times: q.answered > 0 ? [q.total, q.mean, q.p50, q.p95, q.max].map(usOf) : undefined,
       rows: q.rows,
       errors: q.errors,
+      failedMean: q.errors > 0 ? usOf(q.failedMean) : undefined,
       failures: q.failures,
       skipped: q.skipped,
       unanswered: q.unanswered,
