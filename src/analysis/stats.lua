@@ -450,6 +450,8 @@ local function conn_finish(st, cs)
   cs.closed = true
   local p = pending(cs)
   for i = 1, #p do request_done(st, p[i], "unanswered") end
+  -- Kept for the table of connections: its numbers, not its queues.
+  cs.pend, cs.q, cs.syncs, cs.step = {}, {}, {}, nil
   st.done[#st.done + 1] = cs
   if cs.stream and st.streams[cs.stream] == cs then st.streams[cs.stream] = nil end
 end
