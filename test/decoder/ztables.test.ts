@@ -2,7 +2,8 @@
 // (src/analysis/stats.lua), against `pgwire stats --json` on every fixture capture: the same query
 // shapes with the same counts, rows, errors, skipped and unanswered requests and times (to the
 // microsecond; percentiles within the 2 % of their buckets), the same errors by SQLSTATE and the
-// same connections. Then a filter, one pass against two, bad filters, and the other releases.
+// same connections. Then the shapes of SQL written to reach every rule of normalizeSql, filters,
+// one pass against two, a filter that does not compile, corrupted captures, the other releases.
 
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
