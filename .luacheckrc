@@ -10,13 +10,13 @@ read_globals = {
   "retap_packets", "MENU_STAT_UNSORTED",
 }
 
--- The runtime's Lua files (src/runtime/*.lua, src/decoder/*.lua), linted one by one. The generator
--- puts them into the one plugin file in this order, after the skeleton's locals (string and math
--- functions, pgwire, the generated tables) and around the generated readers; each file sees the
--- locals of the files before it. Here each file lists what it takes from them: reads (read only)
--- and writes (assigned or changed), by the file that defines them; and later, what it defines only
--- for the files after it and the generated readers (not flagged as unused here: the whole plugin,
--- linted above with every warning, has them used).
+-- The runtime's Lua files (src/runtime/*.lua, src/decoder/*.lua, src/analysis/stats.lua), linted
+-- one by one. The generator puts them into the one plugin file in this order, after the
+-- skeleton's locals (string and math functions, pgwire, the generated tables) and around the
+-- generated readers; each file sees the locals of the files before it. Here each file lists what
+-- it takes from them: reads (read only) and writes (assigned or changed), by the file that defines
+-- them; and later, what it defines only for the files after it and the generated readers (not
+-- flagged as unused here: the whole plugin, linted above with every warning, has them used).
 local SKELETON = {
   "sbyte", "ssub", "sfind", "tconcat", "sformat", "smatch", "sgsub", "floor", "pgwire",
   "F", "E", "PHASE_TEXT", "T", "PG_TYPES", "MCP", "RQ_PT", "R", "OPENING", "M", "G", "set_of",
