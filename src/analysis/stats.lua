@@ -776,8 +776,9 @@ end
 local function stats_start(which, filter, draw)
   local st = { filtered = filter ~= nil }
   stats_reset(st)
-  local tcp = Listener.new("tcp")
+  -- The filter's tap first: a filter that does not compile raises before anything is registered.
   local frames = filter and Listener.new("frame", filter)
+  local tcp = Listener.new("tcp")
   STATS = STATS or {}
   STATS[#STATS + 1] = st
   function tcp.packet(pinfo, _, th)
@@ -846,9 +847,14 @@ if gui_enabled and gui_enabled() and register_menu then
       local filter = get_filter and get_filter() or nil
       if filter == "" then filter = nil end
       local win = TextWindow.new(TITLES[which] .. " (pgwire)")
-      local stop = stats_start(which, filter, function(text)
+      local ok, stop = pcall(stats_start, which, filter, function(text)
         win:set((filter and ("Filter: " .. filter .. "\n\n") or "") .. text)
       end)
+      if not ok then
+        -- A display filter typed but not applied, that does not compile.
+        win:set("The display filter \"" .. filter .. "\" does not compile: " .. why_invalid(stop) .. "\n")
+        return
+      end
       win:set_atclose(stop)
       retap_packets()
     end, MENU_STAT_UNSORTED)
