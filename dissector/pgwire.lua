@@ -7555,7 +7555,7 @@ local function stats_reset(st)
   st.seq = 0
   st.frame, st.cur = -1, nil
   st.matched = -1
-  st.pnew, st.pdone, st.perr, st.pconn = {}, {}, {}, nil
+  st.pnew, st.pdone, st.perr = {}, {}, {}
 end
 
 -- A request's end, counted into its shape (stats.ts Stats.request).
@@ -7614,11 +7614,12 @@ local function flush(st)
     local r = pd[i]
     if pass or r.m or (r.via and r.via.m) then count_request(st, r) end
   end
-  if pass and st.pconn then st.pconn.m = true end
+  -- The connection of the frame's messages, if it had some.
+  local cur = st.cur
+  if pass and cur and cur.lastf == f then cur.m = true end
   if #pn > 0 then st.pnew = {} end
   if #pd > 0 then st.pdone = {} end
   if #st.perr > 0 then st.perr = {} end
-  st.pconn = nil
 end
 
 -- Every tap and dissector call of a frame starts here: the previous frame is over. A frame
@@ -7676,6 +7677,9 @@ local function response_time(time, k)
   return floor((time - FR_K[rq_frame(-k)]) * 1000000 + 0.5) / 1000000
 end
 
+-- An endpoint as the tables show it: address:port.
+local function endpoint(addr, port) return tostring(addr) .. ":" .. port end
+
 -- The connection's record, made at its first message.
 local function conn_stats(st, c)
   local conn = c.conn
@@ -7684,9 +7688,9 @@ local function conn_stats(st, c)
   local pinfo = c.pinfo
   local client, server
   if c.fe then
-    client, server = tostring(pinfo.src) .. ":" .. pinfo.src_port, tostring(pinfo.dst) .. ":" .. pinfo.dst_port
+    client, server = endpoint(pinfo.src, pinfo.src_port), endpoint(pinfo.dst, pinfo.dst_port)
   else
-    client, server = tostring(pinfo.dst) .. ":" .. pinfo.dst_port, tostring(pinfo.src) .. ":" .. pinfo.src_port
+    client, server = endpoint(pinfo.dst, pinfo.dst_port), endpoint(pinfo.src, pinfo.src_port)
   end
   st.nconns = st.nconns + 1
   cs = { client = client, server = server, first = pinfo.abs_ts, last = pinfo.abs_ts, methods = {}, auth = nil,
@@ -7720,7 +7724,6 @@ local function stat_message(st, c, m, v, k)
   end
   local cs = conn_stats(st, c)
   st.cur, cs.last, cs.lastf = cs, time, number
-  st.pconn = cs
   local name = m.name
   -- The request this message is a request for, or an answer to (the decoder's queue, mirrored).
   local entry = nil
@@ -7890,7 +7893,7 @@ local function stat_tcp(st, pinfo, th)
   if rst then
     conn_finish(st, cs)
   else
-    local side = (tostring(pinfo.src) .. ":" .. pinfo.src_port == cs.client) and "finc" or "fins"
+    local side = (endpoint(pinfo.src, pinfo.src_port) == cs.client) and "finc" or "fins"
     cs[side] = true
     if cs.finc and cs.fins then conn_finish(st, cs) end
   end
