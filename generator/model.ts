@@ -319,13 +319,14 @@ export function buildModel(): Model {
     ]) {
       if (v !== undefined && !vars.has(v)) throw new Error(`${m.name}: ${v} is used but the body does not bind it`);
     }
-    const kept = JSON.stringify(m.body);
+    // The body as text, for the elements it holds anywhere (remember, param, options).
+    const bodyText = JSON.stringify(m.body);
     for (const l of m.statistics?.lists ?? []) {
-      if (!kept.includes(`"kind":"remember","list":${JSON.stringify(l)}`))
+      if (!bodyText.includes(`"kind":"remember","list":${JSON.stringify(l)}`))
         throw new Error(`${m.name}: the statistics read the list ${l}, which the body does not remember`);
     }
     if (o?.rows && !o.refer) throw new Error(`${m.name}: rows needs an object to refer to`);
-    const hasParam = JSON.stringify(m.body).includes('"kind":"param"');
+    const hasParam = bodyText.includes('"kind":"param"');
     if (hasParam !== !!o?.params) throw new Error(`${m.name}: param elements and objects.params go together`);
     if (o?.params && !o.refer) throw new Error(`${m.name}: params needs an object to refer to`);
     // The plugin keeps what a message refers to per request (its SQL, the types its params take).
@@ -344,7 +345,7 @@ export function buildModel(): Model {
     const infoParts = parseInfo(m.info, m.name, vars);
     const needs = needsOf(m, infoParts, findingModels);
     const dynamicBinds = boundVars(m.body).some((v) => v.startsWith("$"));
-    const hasOptions = JSON.stringify(m.body).includes('"kind":"options"');
+    const hasOptions = bodyText.includes('"kind":"options"');
     return {
       ...m,
       id,
