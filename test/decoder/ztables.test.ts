@@ -80,12 +80,10 @@ async function zRun(file: string, opts: { filter?: string; twoPass?: boolean; ts
       ports: portsOf(name),
       keylog: name === "tls-keylog.pcapng" ? KEYLOG : undefined,
       twoPass: opts.twoPass ?? false,
+      // A later -o wins: Wireshark's default back for truncated.pcapng.
+      prefs: name === "truncated.pcapng" ? ["tcp.reassemble_out_of_order:FALSE"] : [],
     },
     ["-q", ...z],
-  ).filter(
-    (a, i, all) =>
-      name !== "truncated.pcapng" ||
-      (a !== "tcp.reassemble_out_of_order:TRUE" && all[i + 1] !== "tcp.reassemble_out_of_order:TRUE"),
   );
   const r = await runTshark(args, opts.tshark);
   return { tables: parseZ(r.stdout), problems: stderrProblems(r.stderr), stdout: r.stdout };
