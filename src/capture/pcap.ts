@@ -261,6 +261,17 @@ function timestamp(high: number, low: number, iface: Interface): number {
     const sec = Math.floor(ts / units);
     return sec + iface.offset + (ts - sec * units) / units;
   }
+  if (units < 0x2000000000) {
+    // Nanoseconds and the like: long division of high, then low 16 bits at a time, every step
+    // below 2^53 and so exact. The same seconds and remainder as BigInt's, without its four
+    // allocations per packet.
+    const q1 = Math.floor(high / units);
+    const x = (high - q1 * units) * 0x10000 + (low >>> 16);
+    const q2 = Math.floor(x / units);
+    const y = (x - q2 * units) * 0x10000 + (low & 0xffff);
+    const q3 = Math.floor(y / units);
+    return q1 * 0x100000000 + q2 * 0x10000 + q3 + iface.offset + (y - q3 * units) / units;
+  }
   const ts = (BigInt(high) << 32n) | BigInt(low);
   const u = BigInt(units);
   return Number(ts / u) + iface.offset + Number(ts % u) / units;

@@ -155,6 +155,40 @@ describe("byte orders and timestamp resolutions", () => {
       expect(packets[4].data).toEqual(Uint8Array.of(1, 2, 3, 4));
     }
   });
+  it("64-bit timestamps in every resolution: the seconds as exact BigInt arithmetic gives them", () => {
+    // ns, 2^-30 s, 10^-7 s, and ps (past the plain-number path's units, BigInt's); the high word
+    // both below 2^21 (plain) and above (the long division), up to its largest value.
+    const resolutions = [9, 0x80 | 30, 7, 12];
+    const stamps = [
+      0n,
+      1n,
+      1700000000_123456789n,
+      (0x1fffffn << 32n) | 0xffffffffn,
+      0x200000n << 32n,
+      1733400000_999999999n,
+      (1n << 64n) - 1n,
+    ];
+    let seed = 7;
+    const rnd32 = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return BigInt(seed) * 2n + BigInt(seed & 1);
+    };
+    for (let i = 0; i < 200; i++) stamps.push((rnd32() << 32n) | rnd32());
+    const blocks = [shb(true), ...resolutions.map((r) => idb(true, 1, { tsresol: r }))];
+    for (let k = 0; k < resolutions.length; k++) {
+      for (const t of stamps) blocks.push(epb(true, k, t, Uint8Array.of(0)));
+    }
+    const packets = parseCaptureBuffer(concat(...blocks));
+    expect(packets).toHaveLength(resolutions.length * stamps.length);
+    let n = 0;
+    for (const r of resolutions) {
+      const units = r & 0x80 ? 2n ** BigInt(r & 0x7f) : 10n ** BigInt(r);
+      for (const t of stamps) {
+        const exact = Number(t / units) + Number(t % units) / Number(units);
+        expect(packets[n++].time, `${t} at resolution ${r}`).toBe(exact);
+      }
+    }
+  });
 });
 
 describe("errors", () => {
