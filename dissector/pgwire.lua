@@ -6692,13 +6692,13 @@ local M = {
   { name = "SSLResponse", fe = false, when = { answerTo = "SSLRequest" }, info_f = function(v, o, n) local x1 = v.answer o[n + 1] = "SSLResponse " o[n + 2] = CHARS[x1] or ic(x1) return n + 2 end, effects = { "encryptionAnswer" }, nt = R.SSLResponse_B_nt, tree = R.SSLResponse_B_tree, findings = { { e = "tlsRefused", when = { var = "answer", equals = 78 }, text = { { lit = "The server refused encryption: the session continues unencrypted" } } } }, fields = { F.encryptionResponse }, lk = 2 },
   { name = "GSSENCResponse", fe = false, when = { answerTo = "GSSENCRequest" }, info_f = function(v, o, n) local x1 = v.answer o[n + 1] = "GSSENCResponse " o[n + 2] = CHARS[x1] or ic(x1) return n + 2 end, effects = { "encryptionAnswer" }, nt = R.GSSENCResponse_B_nt, tree = R.GSSENCResponse_B_tree, findings = { { e = "tlsRefused", when = { var = "answer", equals = 78 }, text = { { lit = "The server refused encryption: the session continues unencrypted" } } } }, fields = { F.encryptionResponse }, lk = 2 },
   { name = "AuthenticationOk", fe = false, when = { peekInt32 = set_of({ 0 }) }, fixed = 8, lenck = true, info_s = "AuthenticationOk", effects = { "authRequest" }, nt = R.AuthenticationOk_B_nt, tree = R.AuthenticationOk_B_tree, findings = { { e = "trustLogin", when = { lastAuth = set_of({ -1 }) }, text = { { lit = "Access granted without a password (trust authentication)" } } } }, allowed = set_of({ "auth" }), fields = { F.authtype }, lk = 2 },
-  { name = "AuthenticationKerberosV5", fe = false, when = { peekInt32 = set_of({ 2 }) }, fixed = 8, lenck = true, info_s = "AuthenticationKerberosV5", effects = { "authRequest" }, nt = R.AuthenticationKerberosV5_B_nt, tree = R.AuthenticationKerberosV5_B_tree, allowed = set_of({ "auth" }), fields = { F.authtype }, lk = 2 },
-  { name = "AuthenticationCleartextPassword", fe = false, when = { peekInt32 = set_of({ 3 }) }, fixed = 8, lenck = true, info_s = "AuthenticationCleartextPassword", effects = { "authRequest" }, nt = R.AuthenticationCleartextPassword_B_nt, tree = R.AuthenticationCleartextPassword_B_tree, allowed = set_of({ "auth" }), fields = { F.authtype }, lk = 2 },
-  { name = "AuthenticationMD5Password", fe = false, when = { peekInt32 = set_of({ 5 }) }, fixed = 12, lenck = true, info_s = "AuthenticationMD5Password", effects = { "authRequest" }, nt = R.AuthenticationMD5Password_B_nt, tree = R.AuthenticationMD5Password_B_tree, allowed = set_of({ "auth" }), fields = { F.authtype, F.salt }, lk = 2 },
-  { name = "AuthenticationGSS", fe = false, when = { peekInt32 = set_of({ 7 }) }, fixed = 8, lenck = true, info_s = "AuthenticationGSS", effects = { "authRequest" }, nt = R.AuthenticationGSS_B_nt, tree = R.AuthenticationGSS_B_tree, allowed = set_of({ "auth" }), fields = { F.authtype }, lk = 2 },
+  { name = "AuthenticationKerberosV5", fe = false, when = { peekInt32 = set_of({ 2 }) }, fixed = 8, lenck = true, info_s = "AuthenticationKerberosV5", effects = { "authRequest" }, nt = R.AuthenticationKerberosV5_B_nt, tree = R.AuthenticationKerberosV5_B_tree, auth = "Kerberos V5", allowed = set_of({ "auth" }), fields = { F.authtype }, lk = 2 },
+  { name = "AuthenticationCleartextPassword", fe = false, when = { peekInt32 = set_of({ 3 }) }, fixed = 8, lenck = true, info_s = "AuthenticationCleartextPassword", effects = { "authRequest" }, nt = R.AuthenticationCleartextPassword_B_nt, tree = R.AuthenticationCleartextPassword_B_tree, auth = "cleartext password", allowed = set_of({ "auth" }), fields = { F.authtype }, lk = 2 },
+  { name = "AuthenticationMD5Password", fe = false, when = { peekInt32 = set_of({ 5 }) }, fixed = 12, lenck = true, info_s = "AuthenticationMD5Password", effects = { "authRequest" }, nt = R.AuthenticationMD5Password_B_nt, tree = R.AuthenticationMD5Password_B_tree, auth = "MD5", allowed = set_of({ "auth" }), fields = { F.authtype, F.salt }, lk = 2 },
+  { name = "AuthenticationGSS", fe = false, when = { peekInt32 = set_of({ 7 }) }, fixed = 8, lenck = true, info_s = "AuthenticationGSS", effects = { "authRequest" }, nt = R.AuthenticationGSS_B_nt, tree = R.AuthenticationGSS_B_tree, auth = "GSSAPI", allowed = set_of({ "auth" }), fields = { F.authtype }, lk = 2 },
   { name = "AuthenticationGSSContinue", fe = false, when = { peekInt32 = set_of({ 8 }) }, info_s = "AuthenticationGSSContinue", effects = { "authRequest" }, nt = R.AuthenticationGSSContinue_B_nt, tree = R.AuthenticationGSSContinue_B_tree, allowed = set_of({ "auth" }), fields = { F.authtype, F.gssData }, lk = 2 },
-  { name = "AuthenticationSSPI", fe = false, when = { peekInt32 = set_of({ 9 }) }, fixed = 8, lenck = true, info_s = "AuthenticationSSPI", effects = { "authRequest" }, nt = R.AuthenticationSSPI_B_nt, tree = R.AuthenticationSSPI_B_tree, allowed = set_of({ "auth" }), fields = { F.authtype }, lk = 2 },
-  { name = "AuthenticationSASL", fe = false, when = { peekInt32 = set_of({ 10 }) }, info_f = function(v, o, n) local x1 = v.mech o[n + 1] = "AuthenticationSASL " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = { "authRequest" }, nt = R.AuthenticationSASL_B_nt, tree = R.AuthenticationSASL_B_tree, allowed = set_of({ "auth" }), found = true, fields = { F.authtype, F.saslMech }, lk = 2 },
+  { name = "AuthenticationSSPI", fe = false, when = { peekInt32 = set_of({ 9 }) }, fixed = 8, lenck = true, info_s = "AuthenticationSSPI", effects = { "authRequest" }, nt = R.AuthenticationSSPI_B_nt, tree = R.AuthenticationSSPI_B_tree, auth = "SSPI", allowed = set_of({ "auth" }), fields = { F.authtype }, lk = 2 },
+  { name = "AuthenticationSASL", fe = false, when = { peekInt32 = set_of({ 10 }) }, info_f = function(v, o, n) local x1 = v.mech o[n + 1] = "AuthenticationSASL " o[n + 2] = CLEAN[x1] and x1 or iv(x1) return n + 2 end, effects = { "authRequest" }, nt = R.AuthenticationSASL_B_nt, tree = R.AuthenticationSASL_B_tree, auth = "SASL", allowed = set_of({ "auth" }), found = true, fields = { F.authtype, F.saslMech }, lk = 2 },
   { name = "AuthenticationSASLContinue", fe = false, when = { peekInt32 = set_of({ 11 }) }, info_s = "AuthenticationSASLContinue", effects = { "authRequest" }, nt = R.AuthenticationSASLContinue_B_nt, tree = R.AuthenticationSASLContinue_B_tree, allowed = set_of({ "auth" }), fields = { F.authtype, F.saslData, F.scramUser, F.scramNonce, F.scramSalt, F.scramIterations, F.scramChannelBinding, F.scramProof, F.scramVerifier, F.scramError, F.scramCbind, F.scramAuthzid, F.scramOther }, lk = 2 },
   { name = "AuthenticationSASLFinal", fe = false, when = { peekInt32 = set_of({ 12 }) }, info_s = "AuthenticationSASLFinal", effects = { "authRequest" }, nt = R.AuthenticationSASLFinal_B_nt, tree = R.AuthenticationSASLFinal_B_tree, allowed = set_of({ "auth" }), fields = { F.authtype, F.saslData, F.scramUser, F.scramNonce, F.scramSalt, F.scramIterations, F.scramChannelBinding, F.scramProof, F.scramVerifier, F.scramError, F.scramCbind, F.scramAuthzid, F.scramOther }, lk = 2 },
   { name = "AuthenticationRequest", fe = false, info_f = function(v, o, n) local x1 = v.authtype o[n + 1] = "AuthenticationRequest type=" o[n + 2] = NUMS[x1] or iv(x1) return n + 2 end, effects = { "authRequest" }, nt = R.AuthenticationRequest_B_nt, tree = R.AuthenticationRequest_B_tree, allowed = set_of({ "auth" }), fields = { F.authtype, F.authData }, lk = 2 },
@@ -7536,13 +7536,6 @@ local function starts_replication(sql)
   return rest_ok(r)
 end
 
-local AUTH_METHODS = {
-  AuthenticationKerberosV5 = "Kerberos V5",
-  AuthenticationCleartextPassword = "cleartext password",
-  AuthenticationGSS = "GSSAPI",
-  AuthenticationSSPI = "SSPI",
-  AuthenticationMD5Password = "MD5",
-}
 local REQUESTS = { Query = true, Execute = true, FunctionCall = true }
 
 local function stats_reset(st)
@@ -7786,9 +7779,10 @@ local function stat_message(st, c, m, v, k)
   elseif name == "AuthenticationSASL" then
     local l, mechs = c.lists and c.lists.mechs, {}
     for i = 1, (l and #l or 0) do mechs[i] = tostring(l[i][1]) end
-    cs.methods[#cs.methods + 1] = "SASL (" .. tconcat(mechs, ", ") .. ")"
-  elseif AUTH_METHODS[name] then
-    cs.methods[#cs.methods + 1] = AUTH_METHODS[name]
+    cs.methods[#cs.methods + 1] = m.auth .. " (" .. tconcat(mechs, ", ") .. ")"
+  elseif m.auth then
+    -- The other authentication requests name their method by themselves (the spec's authMethod).
+    cs.methods[#cs.methods + 1] = m.auth
   elseif name == "ParameterStatus" then
     if v.name == "application_name" then cs.app = type(v.value) == "string" and v.value or "" end
   elseif name == "ErrorResponse" then

@@ -1199,6 +1199,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: undefined,
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: undefined,
   },
   {
@@ -1220,6 +1221,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: undefined,
     commandTag: undefined,
     cancelKey: "cancel",
+    authMethod: undefined,
     findings: undefined,
   },
   {
@@ -1241,6 +1243,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: undefined,
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: undefined,
   },
   {
@@ -1262,6 +1265,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: undefined,
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: undefined,
   },
   {
@@ -1283,6 +1287,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: undefined,
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: undefined,
   },
   {
@@ -1304,6 +1309,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: undefined,
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: [
       { expert: EXPERTS.tlsRefused, when: { var: "answer", equals: 78, oneOf: undefined, noneOf: undefined, present: undefined, lastAuth: undefined, clear: undefined, passwordLiteral: undefined }, text: [{"lit":"The server refused encryption: the session continues unencrypted"}] },
     ],
@@ -1327,6 +1333,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: undefined,
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: [
       { expert: EXPERTS.tlsRefused, when: { var: "answer", equals: 78, oneOf: undefined, noneOf: undefined, present: undefined, lastAuth: undefined, clear: undefined, passwordLiteral: undefined }, text: [{"lit":"The server refused encryption: the session continues unencrypted"}] },
     ],
@@ -1350,6 +1357,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: ["auth"],
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: [
       { expert: EXPERTS.trustLogin, when: { var: undefined, equals: undefined, oneOf: undefined, noneOf: undefined, present: undefined, lastAuth: [-1], clear: undefined, passwordLiteral: undefined }, text: [{"lit":"Access granted without a password (trust authentication)"}] },
     ],
@@ -1373,6 +1381,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: ["auth"],
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: "Kerberos V5",
     findings: undefined,
   },
   {
@@ -1394,6 +1403,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: ["auth"],
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: "cleartext password",
     findings: undefined,
   },
   {
@@ -1415,6 +1425,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: ["auth"],
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: "MD5",
     findings: undefined,
   },
   {
@@ -1436,6 +1447,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: ["auth"],
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: "GSSAPI",
     findings: undefined,
   },
   {
@@ -1457,6 +1469,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: ["auth"],
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: undefined,
   },
   {
@@ -1478,6 +1491,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: ["auth"],
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: "SSPI",
     findings: undefined,
   },
   {
@@ -1499,6 +1513,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: ["auth"],
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: "SASL",
     findings: undefined,
   },
   {
@@ -1520,6 +1535,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: ["auth"],
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: undefined,
   },
   {
@@ -1541,6 +1557,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: ["auth"],
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: undefined,
   },
   {
@@ -1562,6 +1579,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: ["auth"],
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: undefined,
   },
   {
@@ -1583,6 +1601,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: ["auth"],
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: undefined,
   },
   {
@@ -1604,6 +1623,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: ["auth"],
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: undefined,
   },
   {
@@ -1625,6 +1645,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: ["auth"],
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: undefined,
   },
   {
@@ -1646,6 +1667,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: ["auth"],
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: [
       { expert: EXPERTS.cleartextPassword, when: { var: undefined, equals: undefined, oneOf: undefined, noneOf: undefined, present: undefined, lastAuth: [3], clear: true, passwordLiteral: undefined }, text: [{"lit":"Password sent in cleartext"}] },
       { expert: EXPERTS.md5Hash, when: { var: undefined, equals: undefined, oneOf: undefined, noneOf: undefined, present: undefined, lastAuth: [5], clear: true, passwordLiteral: undefined }, text: [{"lit":"MD5 password hash sent without TLS: with the salt and the user name it can be cracked offline"}] },
@@ -1670,6 +1692,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: ["ready","copyDropped"],
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: [
       { expert: EXPERTS.passwordLiteral, when: { var: undefined, equals: undefined, oneOf: undefined, noneOf: undefined, present: undefined, lastAuth: undefined, clear: undefined, passwordLiteral: "query" }, text: [{"lit":"The query sets a password in plain text: it is visible here and may reach the server's logs"}] },
     ],
@@ -1693,6 +1716,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: ["ready","copyDropped"],
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: [
       { expert: EXPERTS.passwordLiteral, when: { var: undefined, equals: undefined, oneOf: undefined, noneOf: undefined, present: undefined, lastAuth: undefined, clear: undefined, passwordLiteral: "query" }, text: [{"lit":"The query sets a password in plain text: it is visible here and may reach the server's logs"}] },
     ],
@@ -1716,6 +1740,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: ["ready","copyDropped"],
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: undefined,
   },
   {
@@ -1737,6 +1762,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: ["ready","copyDropped"],
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: undefined,
   },
   {
@@ -1758,6 +1784,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: ["ready","copyDropped"],
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: undefined,
   },
   {
@@ -1779,6 +1806,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: ["ready","copyDropped"],
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: undefined,
   },
   {
@@ -1800,6 +1828,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: ["ready","copyIn","copyDropped"],
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: undefined,
   },
   {
@@ -1821,6 +1850,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: ["ready","copyIn","copyDropped"],
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: undefined,
   },
   {
@@ -1842,6 +1872,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: ["auth","ready","copyIn","copyDropped"],
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: undefined,
   },
   {
@@ -1863,6 +1894,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: ["ready"],
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: undefined,
   },
   {
@@ -1884,6 +1916,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: ["ready"],
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: undefined,
   },
   {
@@ -1905,6 +1938,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: ["ready"],
     commandTag: {"var":"tag","counting":["INSERT","DELETE","UPDATE","MERGE","SELECT","MOVE","FETCH","COPY"]},
     cancelKey: undefined,
+    authMethod: undefined,
     findings: undefined,
   },
   {
@@ -1926,6 +1960,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: ["ready"],
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: undefined,
   },
   {
@@ -1947,6 +1982,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: ["ready"],
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: undefined,
   },
   {
@@ -1968,6 +2004,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: ["ready"],
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: undefined,
   },
   {
@@ -1989,6 +2026,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: ["ready"],
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: undefined,
   },
   {
@@ -2010,6 +2048,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: ["ready"],
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: undefined,
   },
   {
@@ -2031,6 +2070,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: ["ready"],
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: undefined,
   },
   {
@@ -2052,6 +2092,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: ["ready"],
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: undefined,
   },
   {
@@ -2073,6 +2114,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: ["ready"],
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: undefined,
   },
   {
@@ -2094,6 +2136,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: ["ready"],
     commandTag: undefined,
     cancelKey: "register",
+    authMethod: undefined,
     findings: undefined,
   },
   {
@@ -2115,6 +2158,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: ["auth"],
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: undefined,
   },
   {
@@ -2136,6 +2180,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: ["ready","copyDropped"],
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: undefined,
   },
   {
@@ -2157,6 +2202,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: ["ready"],
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: undefined,
   },
   {
@@ -2178,6 +2224,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: ["copyOut"],
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: undefined,
   },
   {
@@ -2199,6 +2246,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: ["copyOut"],
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: undefined,
   },
   {
@@ -2220,6 +2268,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: ["copyIn","copyDropped"],
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: undefined,
   },
   {
@@ -2241,6 +2290,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: ["copyIn","copyDropped"],
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: undefined,
   },
   {
@@ -2262,6 +2312,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: ["ready"],
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: undefined,
   },
   {
@@ -2283,6 +2334,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: ["ready"],
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: undefined,
   },
   {
@@ -2304,6 +2356,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: ["ready"],
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: undefined,
   },
   {
@@ -2325,6 +2378,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: ["copyIn","copyDropped"],
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: undefined,
   },
   {
@@ -2346,6 +2400,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: ["copyOut"],
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: undefined,
   },
   {
@@ -2367,6 +2422,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: ["copyIn","copyDropped"],
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: undefined,
   },
   {
@@ -2388,6 +2444,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: ["copyOut"],
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: undefined,
   },
   {
@@ -2409,6 +2466,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: ["copyIn","copyDropped"],
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: undefined,
   },
   {
@@ -2430,6 +2488,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: ["auth","ready","copyOut"],
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: [
       { expert: EXPERTS.error, when: { var: undefined, equals: undefined, oneOf: undefined, noneOf: undefined, present: undefined, lastAuth: undefined, clear: undefined, passwordLiteral: undefined }, text: [{"v":"severity"},{"lit":" "},{"v":"code"},{"lit":" "},{"v":"codename"},{"lit":": "},{"v":"message"}] },
       { expert: EXPERTS.sourceLeak, when: { var: "file", equals: undefined, oneOf: undefined, noneOf: undefined, present: true, lastAuth: undefined, clear: undefined, passwordLiteral: undefined }, text: [{"lit":"Exposes the server's source: "},{"v":"file"},{"lit":":"},{"v":"line"},{"lit":" in "},{"v":"routine"}] },
@@ -2454,6 +2513,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: ["auth","ready","copyOut"],
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: [
       { expert: EXPERTS.noticeWarning, when: { var: "severity_v", equals: undefined, oneOf: ["WARNING"], noneOf: undefined, present: undefined, lastAuth: undefined, clear: undefined, passwordLiteral: undefined }, text: [{"v":"severity"},{"lit":" "},{"v":"code"},{"lit":": "},{"v":"message"}] },
       { expert: EXPERTS.notice, when: { var: "severity_v", equals: undefined, oneOf: undefined, noneOf: ["WARNING"], present: undefined, lastAuth: undefined, clear: undefined, passwordLiteral: undefined }, text: [{"v":"severity"},{"lit":" "},{"v":"code"},{"lit":": "},{"v":"message"}] },
@@ -2479,6 +2539,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: ["ready","copyOut"],
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: undefined,
   },
   {
@@ -2500,6 +2561,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: ["ready","copyOut"],
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: undefined,
   },
   {
@@ -2521,6 +2583,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: undefined,
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: undefined,
   },
   {
@@ -2542,6 +2605,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: undefined,
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: undefined,
   },
   {
@@ -2563,6 +2627,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: undefined,
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: undefined,
   },
   {
@@ -2584,6 +2649,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: undefined,
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: undefined,
   },
   {
@@ -2605,6 +2671,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: undefined,
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: undefined,
   },
   {
@@ -2626,6 +2693,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: undefined,
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: undefined,
   },
   {
@@ -2647,6 +2715,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: undefined,
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: undefined,
   },
   {
@@ -2668,6 +2737,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: undefined,
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: undefined,
   },
   {
@@ -2689,6 +2759,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: undefined,
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: undefined,
   },
   {
@@ -2710,6 +2781,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: undefined,
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: undefined,
   },
   {
@@ -2731,6 +2803,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: undefined,
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: undefined,
   },
   {
@@ -2752,6 +2825,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: undefined,
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: undefined,
   },
   {
@@ -2773,6 +2847,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: undefined,
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: undefined,
   },
   {
@@ -2794,6 +2869,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: undefined,
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: undefined,
   },
   {
@@ -2815,6 +2891,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: undefined,
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: undefined,
   },
   {
@@ -2836,6 +2913,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: undefined,
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: undefined,
   },
   {
@@ -2857,6 +2935,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: undefined,
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: undefined,
   },
   {
@@ -2878,6 +2957,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: undefined,
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: undefined,
   },
   {
@@ -2899,6 +2979,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     allowed: undefined,
     commandTag: undefined,
     cancelKey: undefined,
+    authMethod: undefined,
     findings: undefined,
   },
 ];

@@ -190,6 +190,7 @@ function luaMessage(model: Model, m: MessageModel): string {
     m.objects ? `objects = ${luaObjectsTable(m.objects)}` : null,
     luaObjects(m, luaString),
     m.cancelKey ? `cancelKey = ${luaString(m.cancelKey)}` : null,
+    m.authMethod ? `auth = ${luaString(m.authMethod)}` : null,
     m.shape === "untyped" ? "start = true" : null,
     m.shape === "untyped" || m.cancelKey ? "rare = true" : null,
     m.allowed ? `allowed = ${setOf(m.allowed)}` : null,

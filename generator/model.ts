@@ -325,6 +325,8 @@ export function buildModel(): Model {
       if (!bodyText.includes(`"kind":"remember","list":${JSON.stringify(l)}`))
         throw new Error(`${m.name}: the statistics read the list ${l}, which the body does not remember`);
     }
+    if (m.authMethod !== undefined && !m.effects?.includes("authRequest"))
+      throw new Error(`${m.name}: only an authentication request (effect authRequest) names a method`);
     if (o?.rows && !o.refer) throw new Error(`${m.name}: rows needs an object to refer to`);
     const hasParam = bodyText.includes('"kind":"param"');
     if (hasParam !== !!o?.params) throw new Error(`${m.name}: param elements and objects.params go together`);

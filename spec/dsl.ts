@@ -555,6 +555,12 @@ export interface MessageDef {
    */
   readonly cancelKey?: "register" | "cancel";
   /**
+   * An authentication request: the method it asks for, as the analyses name it in a login's
+   * methods (pgwire explain and stats, the plugin's -z pgwire,conns): "MD5", "SSPI", ...
+   * AuthenticationSASL's is followed by the mechanisms it offers ("SASL (SCRAM-SHA-256)").
+   */
+  readonly authMethod?: string;
+  /**
    * Where a typed message may come (see Phase); the default is defaultPhases(dir). Untyped and
    * one-byte messages are framed by the startup state itself and are not checked.
    */

@@ -55,25 +55,29 @@ export const auth: MessageDef[] = [
       },
     ],
   }),
-  authRequest("AuthenticationKerberosV5", 2, "Kerberos V5 authentication is required (no longer supported)."),
-  authRequest("AuthenticationCleartextPassword", 3, "A cleartext password is required."),
+  authRequest("AuthenticationKerberosV5", 2, "Kerberos V5 authentication is required (no longer supported).", [], {
+    authMethod: "Kerberos V5",
+  }),
+  authRequest("AuthenticationCleartextPassword", 3, "A cleartext password is required.", [], {
+    authMethod: "cleartext password",
+  }),
   authRequest(
     "AuthenticationMD5Password",
     5,
     "An MD5-hashed password is required: md5(md5(password + user) + salt).",
     [bytes(F.salt, 4)],
-    { fixedLength: 12 },
+    { fixedLength: 12, authMethod: "MD5" },
   ),
-  authRequest("AuthenticationGSS", 7, "GSSAPI authentication is required."),
+  authRequest("AuthenticationGSS", 7, "GSSAPI authentication is required.", [], { authMethod: "GSSAPI" }),
   authRequest("AuthenticationGSSContinue", 8, "GSSAPI or SSPI authentication data.", [bytes(F.gssData, "rest")]),
-  authRequest("AuthenticationSSPI", 9, "SSPI authentication is required."),
+  authRequest("AuthenticationSSPI", 9, "SSPI authentication is required.", [], { authMethod: "SSPI" }),
   authRequest(
     "AuthenticationSASL",
     10,
     "SASL authentication is required; the mechanisms the server offers follow.",
     [untilZero([str(F.saslMech, "mech"), remember("mechs", ["mech"])])],
     // The statistics name the method by all the mechanisms offered ("SASL (SCRAM-SHA-256-PLUS, ...)").
-    { info: " {mech}", statistics: { lists: ["mechs"] } },
+    { info: " {mech}", statistics: { lists: ["mechs"] }, authMethod: "SASL" },
   ),
   authRequest("AuthenticationSASLContinue", 11, "A SASL challenge (SCRAM: server-first-message).", [
     bytes(F.saslData, "rest", "data"),

@@ -312,15 +312,12 @@ const FINDING_KINDS = [
 /** Their kinds by the name of their expert field ("expert:pgwire.<abbrev>"): one look-up a field. */
 const FINDING_FIELDS: ReadonlyMap<string, string> = new Map(FINDING_KINDS.map((k) => [`expert:pgwire.${k}`, k]));
 
-/** The authentication requests that name a method by themselves (MD5 and SASL say more). */
-const AUTH_METHODS = {
-  AuthenticationKerberosV5: "Kerberos V5",
-  AuthenticationCleartextPassword: "cleartext password",
-  AuthenticationGSS: "GSSAPI",
-  AuthenticationSSPI: "SSPI",
-} as const;
-
 const PARAM_VALUE = FIELDS.paramValue.name;
+
+/** The authentication method an authentication request asks for, as the spec names it (authMethod). */
+function methodOf(it: DecodedMessage): string {
+  return it.meta?.authMethod ?? String(it.name);
+}
 
 function field(m: DecodedMessage, name: string): FieldValue | undefined {
   return m.fields.find((f) => f.name === name)?.value;
@@ -854,12 +851,13 @@ export class Analyzer {
         c.auth.time = time;
         break;
       case "AuthenticationSASL": {
+        // The method, then every mechanism the server offers.
         const mechs = it.fields.filter((f) => f.name === FIELDS.saslMech.name).map((f) => String(f.value));
-        this.method(c, it, time, `SASL (${mechs.join(", ")})`);
+        this.method(c, it, time, `${methodOf(it)} (${mechs.join(", ")})`);
         break;
       }
       case "AuthenticationMD5Password": {
-        this.method(c, it, time, "MD5");
+        this.method(c, it, time, methodOf(it));
         const salt = hex(field(it, FIELDS.salt.name));
         if (salt) this.exposed(c, it, time, `the MD5 salt ${salt}`);
         break;
@@ -997,12 +995,11 @@ export class Analyzer {
         }
         break;
       }
-      case "AuthenticationKerberosV5":
-      case "AuthenticationCleartextPassword":
-      case "AuthenticationGSS":
-      case "AuthenticationSSPI":
-        this.method(c, it, time, AUTH_METHODS[it.name]);
-        break;
+      default: {
+        // The other authentication requests name their method by themselves (the spec's authMethod).
+        const method = it.meta?.authMethod;
+        if (method !== undefined) this.method(c, it, time, method);
+      }
     }
     // Rows, tags and completion of the request this server message belongs to.
     if (!it.frontend && it.request) {

@@ -283,13 +283,6 @@ local function starts_replication(sql)
   return rest_ok(r)
 end
 
-local AUTH_METHODS = {
-  AuthenticationKerberosV5 = "Kerberos V5",
-  AuthenticationCleartextPassword = "cleartext password",
-  AuthenticationGSS = "GSSAPI",
-  AuthenticationSSPI = "SSPI",
-  AuthenticationMD5Password = "MD5",
-}
 local REQUESTS = { Query = true, Execute = true, FunctionCall = true }
 
 local function stats_reset(st)
@@ -533,9 +526,10 @@ local function stat_message(st, c, m, v, k)
   elseif name == "AuthenticationSASL" then
     local l, mechs = c.lists and c.lists.mechs, {}
     for i = 1, (l and #l or 0) do mechs[i] = tostring(l[i][1]) end
-    cs.methods[#cs.methods + 1] = "SASL (" .. tconcat(mechs, ", ") .. ")"
-  elseif AUTH_METHODS[name] then
-    cs.methods[#cs.methods + 1] = AUTH_METHODS[name]
+    cs.methods[#cs.methods + 1] = m.auth .. " (" .. tconcat(mechs, ", ") .. ")"
+  elseif m.auth then
+    -- The other authentication requests name their method by themselves (the spec's authMethod).
+    cs.methods[#cs.methods + 1] = m.auth
   elseif name == "ParameterStatus" then
     if v.name == "application_name" then cs.app = type(v.value) == "string" and v.value or "" end
   elseif name == "ErrorResponse" then

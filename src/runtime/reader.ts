@@ -63,6 +63,8 @@ export interface MessageMeta {
   readonly async?: boolean;
   readonly row?: boolean;
   readonly cancelKey?: "register" | "cancel";
+  /** An authentication request's method, as the analyses name it (spec/dsl.ts MessageDef.authMethod). */
+  readonly authMethod?: string;
   /** Where the message may come (spec/dsl.ts Phase); absent for the untyped and one-byte ones. */
   readonly allowed?: readonly Phase[];
   /** CommandComplete's tag variable and the commands whose tags count rows. */

@@ -542,6 +542,27 @@ describe("pgwire stats", { timeout: 60_000 }, () => {
     expect(w.auth).toEqual([{ method: "MD5", connections: 1, failed: 1 }]);
   });
 
+  it("names each login's authentication method as the server asked for it", async () => {
+    // captures/build.ts: one connection per request (MD5, SASL offering two mechanisms, cleartext,
+    // GSSAPI, SSPI, Kerberos V5), two cancel requests, an unknown code (6) and a protocol 2.0
+    // startup, neither of which names a method.
+    const r = JSON.parse((await pgwire(["stats", "--json", cap("synthetic/all-messages.pcapng")])).stdout) as {
+      connections: Array<{ stream: number; auth: string }>;
+    };
+    expect(r.connections.map((c) => c.auth)).toEqual([
+      "MD5",
+      "cancel request",
+      "SASL (SCRAM-SHA-256-PLUS, SCRAM-SHA-256)",
+      "cancel request",
+      "cleartext password",
+      "GSSAPI",
+      "SSPI",
+      "Kerberos V5",
+      "(not seen)",
+      "(not seen)",
+    ]);
+  });
+
   it("text tables, and CSV of each table", async () => {
     const t = await pgwire(["stats", cap("seed-md5.pcapng")]);
     expect(t.stdout).toMatch(/^Queries \(1 shape, 1 request\)$/m);
