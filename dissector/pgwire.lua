@@ -5289,6 +5289,7 @@ R.ErrorResponse_B_nt = function(c, v, s, p, e)
   v.message = nil
   v.routine = nil
   v.severity = nil
+  v.severity_v = nil
   local l_fc
   local z, x
   while p < e and sbyte(s, p + 1) ~= 0 do
@@ -5301,6 +5302,11 @@ R.ErrorResponse_B_nt = function(c, v, s, p, e)
       z = sfind(s, "\0", p + 1, true)
       if not z or z > e then return unterm(c) end
       v.severity = ssub(s, p + 1, z - 1)
+      p = z
+    elseif s1 == 86 then
+      z = sfind(s, "\0", p + 1, true)
+      if not z or z > e then return unterm(c) end
+      v.severity_v = ssub(s, p + 1, z - 1)
       p = z
     elseif s1 == 67 then
       z = sfind(s, "\0", p + 1, true)
@@ -5349,6 +5355,7 @@ R.ErrorResponse_B_tree = function(c, v, s, p, e, t)
   v.message = nil
   v.routine = nil
   v.severity = nil
+  v.severity_v = nil
   local l_fc
   local tvb, vis = c.tvb, c.vis
   local r0 = c.r0
@@ -5370,6 +5377,7 @@ R.ErrorResponse_B_tree = function(c, v, s, p, e, t)
       z = sfind(s, "\0", p + 1, true)
       if not z or z > e then return unterm(c) end
       if (vis or REFS[F.severityNonlocalized]) then ADDPF(t, F.severityNonlocalized, tvb(p, z - p), ENC_UTF_8) end
+      v.severity_v = ssub(s, p + 1, z - 1)
       p = z
     elseif s1 == 67 then
       z = sfind(s, "\0", p + 1, true)

@@ -277,6 +277,20 @@ function needsOf(m: MessageDef, infoParts: InfoPart[], findings: FindingModel[])
   return { consumers, vars: [...vars].sort(), lists: [...lists].sort(), options, copyStatement, copyRows, dynamic };
 }
 
+/** What messages that share one reader need together. */
+function unionNeeds(all: readonly Needs[]): Needs {
+  const union = (pick: (n: Needs) => readonly string[]) => [...new Set(all.flatMap(pick))].sort();
+  return {
+    consumers: union((n) => n.consumers),
+    vars: union((n) => n.vars),
+    lists: union((n) => n.lists),
+    options: all.some((n) => n.options),
+    copyStatement: all.some((n) => n.copyStatement),
+    copyRows: all.some((n) => n.copyRows),
+    dynamic: all.some((n) => n.dynamic),
+  };
+}
+
 export function buildModel(): Model {
   const fieldKey = new Map<FieldDef, string>();
   const seen = new Set<string>();
@@ -361,6 +375,16 @@ export function buildModel(): Model {
       fresh: dynamicBinds || hasOptions,
     };
   });
+
+  // A shared reader is generated once, from the first message's model: it binds what any of the
+  // messages that share it needs (NoticeResponse's findings read severity_v, ErrorResponse's not).
+  const byFn = new Map<string, MessageModel[]>();
+  for (const m of msgModels) byFn.set(m.fn, [...(byFn.get(m.fn) ?? []), m]);
+  for (const group of byFn.values()) {
+    if (group.length < 2) continue;
+    const needs = unionNeeds(group.map((m) => m.needs));
+    for (const m of group) m.needs = needs;
+  }
 
   const backendNames = new Set(msgModels.filter((m) => m.dir === "B").map((m) => m.name));
   for (const m of msgModels) {

@@ -134,6 +134,27 @@ describe("an SSLRequest", () => {
   });
 });
 
+describe("notices", () => {
+  it("flags a WARNING notice as a warning and the others as notes", async () => {
+    // NoticeResponse shares ErrorResponse's layout and reader; its findings read the
+    // non-localized severity (V), which ErrorResponse's do not (the plugin once left it unbound).
+    const { b, be, write } = await specSession(47011);
+    b.send(false, be("AuthenticationOk", { authtype: 0 }));
+    b.send(false, be("NoticeResponse", { "*": { S: "WARNUNG", V: "WARNING", C: "01000", M: "w1" } }));
+    b.send(false, be("NoticeResponse", { "*": { S: "HINWEIS", V: "NOTICE", C: "00000", M: "n1" } }));
+    b.send(false, be("ReadyForQuery", { status: 73 }));
+    for (const [side, frames] of await sides(await write("notices"))) {
+      const found = experts(frames)
+        .filter((e) => e.name === "expert:pgwire.warning" || e.name === "expert:pgwire.notice")
+        .map((e) => [e.name, e.show]);
+      expect(found, side).toEqual([
+        ["expert:pgwire.warning", "WARNUNG 01000: w1"],
+        ["expert:pgwire.notice", "HINWEIS 00000: n1"],
+      ]);
+    }
+  });
+});
+
 describe("binary column values", () => {
   it("read as PostgreSQL printed the same values in text format", async () => {
     // captures/values/binary.pcapng runs one query of 227 literals twice: text, then binary results.
