@@ -7055,7 +7055,9 @@ end
 --                  connection and state (conn.sc): later passes need not look the connection up
 --   FR_CALLS[frame]  for a frame of several calls (most have one): { [call key] = the number of
 --                  the call's first message in the frame, info = the key of the call that set the
---                  Info column (later calls append to it) }; a call key is msg_key of its data
+--                  Info column (later calls append to it), twins = true when two calls start
+--                  with the same bytes }; a call key is msg_key of its data, and for the later of
+--                  two such twins "@" and its Tvb:offset as well
 --   FR_ALT[frame]  { [key] = state } the state at other calls of the frame where it differs
 --   MS[g]          the state before message g where it is not the one message g - 1 left
 --   FR_K[frame]    the frame's links to requests, predicted rather than kept per message: a
@@ -8771,7 +8773,10 @@ function pgwire.dissector(tvb, pinfo, tree)
   -- the state at the frame's first call, and where a message changed it, the state at the next
   -- message (keyed by its first bytes, since TCP may split a frame's calls differently later).
   -- Most frames are one call; for a frame of several, FR_CALLS keeps where each call's messages
-  -- start in the frame's numbering, and which call set the Info column (info), by call key.
+  -- start in the frame's numbering, and which call set the Info column (info), by call key. Two
+  -- calls of a frame that start with the same bytes (rows of one shape: a reassembled DataRow,
+  -- then the rest of the segment with the next) are told apart by where the later one's bytes
+  -- lie in the frame: its key has "@" and that offset (Tvb:offset, the same in every pass).
   local tag = in_tls and "t" or ""
   local s = tvb:raw(0, caplen)
   local fs = fr and fr[1]
@@ -8782,6 +8787,10 @@ function pgwire.dissector(tvb, pinfo, tree)
     alt, calls = FR_ALT[number], FR_CALLS[number]
     if alt or calls then
       key16 = msg_key(s, 0, caplen) .. tag
+      if calls and calls.twins then
+        local k2 = key16 .. "@" .. tvb:offset()
+        if calls[k2] ~= nil then key16 = k2 end
+      end
       if alt and alt[key16] then S = alt[key16] end
       if calls then ord = calls[key16] or 0 end
     end
@@ -8797,6 +8806,11 @@ function pgwire.dissector(tvb, pinfo, tree)
         FR_CALLS[number] = calls
       end
       key16 = msg_key(s, 0, caplen) .. tag
+      if calls[key16] ~= nil then
+        -- An earlier call of this frame starts with the same bytes.
+        key16 = key16 .. "@" .. tvb:offset()
+        calls.twins = true
+      end
       if calls[key16] == nil then calls[key16] = CUR_N end
     end
     ord = CUR_N

@@ -70,7 +70,10 @@ function pgwire.dissector(tvb, pinfo, tree)
   -- the state at the frame's first call, and where a message changed it, the state at the next
   -- message (keyed by its first bytes, since TCP may split a frame's calls differently later).
   -- Most frames are one call; for a frame of several, FR_CALLS keeps where each call's messages
-  -- start in the frame's numbering, and which call set the Info column (info), by call key.
+  -- start in the frame's numbering, and which call set the Info column (info), by call key. Two
+  -- calls of a frame that start with the same bytes (rows of one shape: a reassembled DataRow,
+  -- then the rest of the segment with the next) are told apart by where the later one's bytes
+  -- lie in the frame: its key has "@" and that offset (Tvb:offset, the same in every pass).
   local tag = in_tls and "t" or ""
   local s = tvb:raw(0, caplen)
   local fs = fr and fr[1]
@@ -81,6 +84,10 @@ function pgwire.dissector(tvb, pinfo, tree)
     alt, calls = FR_ALT[number], FR_CALLS[number]
     if alt or calls then
       key16 = msg_key(s, 0, caplen) .. tag
+      if calls and calls.twins then
+        local k2 = key16 .. "@" .. tvb:offset()
+        if calls[k2] ~= nil then key16 = k2 end
+      end
       if alt and alt[key16] then S = alt[key16] end
       if calls then ord = calls[key16] or 0 end
     end
@@ -96,6 +103,11 @@ function pgwire.dissector(tvb, pinfo, tree)
         FR_CALLS[number] = calls
       end
       key16 = msg_key(s, 0, caplen) .. tag
+      if calls[key16] ~= nil then
+        -- An earlier call of this frame starts with the same bytes.
+        key16 = key16 .. "@" .. tvb:offset()
+        calls.twins = true
+      end
       if calls[key16] == nil then calls[key16] = CUR_N end
     end
     ord = CUR_N

@@ -21,7 +21,9 @@ end
 --                  connection and state (conn.sc): later passes need not look the connection up
 --   FR_CALLS[frame]  for a frame of several calls (most have one): { [call key] = the number of
 --                  the call's first message in the frame, info = the key of the call that set the
---                  Info column (later calls append to it) }; a call key is msg_key of its data
+--                  Info column (later calls append to it), twins = true when two calls start
+--                  with the same bytes }; a call key is msg_key of its data, and for the later of
+--                  two such twins "@" and its Tvb:offset as well
 --   FR_ALT[frame]  { [key] = state } the state at other calls of the frame where it differs
 --   MS[g]          the state before message g where it is not the one message g - 1 left
 --   FR_K[frame]    the frame's links to requests, predicted rather than kept per message: a

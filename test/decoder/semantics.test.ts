@@ -155,6 +155,38 @@ describe("notices", () => {
   });
 });
 
+describe("a frame of two calls that start with the same bytes", () => {
+  it("keeps each call's Info and links in the second pass", async () => {
+    // The first segment ends inside a DataRow; the second completes it (the frame's first call,
+    // reassembled) and carries an identical DataRow (the second call: the same first 16 bytes),
+    // then the command's end. The plugin keys a frame's calls by their first bytes for later
+    // passes (tshark -2, the GUI): two equal keys once made the second call set the Info column
+    // again and lose the links of its messages.
+    const { b, fe, be, cat, write } = await specSession(47012);
+    b.send(false, cat(be("AuthenticationOk", { authtype: 0 }), be("ReadyForQuery", { status: 73 })));
+    b.send(true, fe("Query", { query: "SELECT s FROM t" }));
+    const row = be("DataRow", { $n: [{ "val.data": "the same twenty bytes" }] });
+    const rd = be("RowDescription", {
+      $n: [{ cn: "s", "oid.table": 0, "col.index": 0, ct: 25, "val.length": -1, "col.typemod": -1, cf: 0 }],
+    });
+    const head = cat(rd, row.subarray(0, 9));
+    const tail = cat(
+      row.subarray(9),
+      row,
+      be("CommandComplete", { tag: "SELECT 2" }),
+      be("ReadyForQuery", { status: 73 }),
+    );
+    b.sendSegments(false, [head, tail]);
+    for (const [side, frames] of await sides(await write("twin-calls"))) {
+      const last = [...frames.values()].at(-1);
+      expect(last?.info, side).toBe("< DataRow, DataRow, CommandComplete: SELECT 2, ReadyForQuery I");
+      const query = items(frames, "Query")[0];
+      const ready = items(frames, "ReadyForQuery").at(-1);
+      expect(ready && values(ready, "pgwire.response_to"), side).toEqual([String(query.frame)]);
+    }
+  });
+});
+
 describe("binary column values", () => {
   it("read as PostgreSQL printed the same values in text format", async () => {
     // captures/values/binary.pcapng runs one query of 227 literals twice: text, then binary results.

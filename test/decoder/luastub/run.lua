@@ -154,6 +154,8 @@ end
 TVB.__index = TVB
 function TVB:len() return #self.data end
 function TVB:reported_len() return self.reported end
+-- Where the Tvb's bytes start in their source: each call here gets a string of its own.
+function TVB.offset() return 0 end
 function TVB:raw(off, len)
   off = off or 0
   len = len or (#self.data - off)
