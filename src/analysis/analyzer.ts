@@ -97,6 +97,16 @@ export interface Finding {
   text: string;
 }
 
+/** A notification the server delivered: the channel, the payload and the backend that sent it. */
+export interface Notification {
+  frame: number;
+  time: number;
+  channel: string;
+  payload: string;
+  /** The process ID of the notifying backend. */
+  pid?: number;
+}
+
 /** One message for the sequence diagram. */
 export interface MessageRecord {
   frame: number;
@@ -171,6 +181,10 @@ export interface ConnectionRecord {
   moreRequests: number;
   errors: ServerMessage[];
   notices: ServerMessage[];
+  /** What NOTIFY delivered to the session (NotificationResponse), MAX_KEPT at most. */
+  notifications: Notification[];
+  /** Notifications beyond MAX_KEPT, counted only. */
+  moreNotifications: number;
   findings: Finding[];
   messages: MessageRecord[];
   moreMessages: number;
@@ -551,6 +565,8 @@ export class Analyzer {
       moreRequests: 0,
       errors: [],
       notices: [],
+      notifications: [],
+      moreNotifications: 0,
       findings: [],
       messages: [],
       moreMessages: 0,
@@ -972,6 +988,18 @@ export class Analyzer {
       }
       case "Terminate":
         c.terminate = { frame: it.frame, time };
+        break;
+      case "NotificationResponse":
+        if (c.notifications.length < MAX_KEPT) {
+          const pid = it.vars.pid;
+          c.notifications.push({
+            frame: it.frame,
+            time,
+            channel: str(it.vars.channel) ?? "",
+            payload: str(it.vars.payload) ?? "",
+            pid: typeof pid === "number" ? pid : undefined,
+          });
+        } else c.moreNotifications++;
         break;
       case "ErrorResponse":
       case "NoticeResponse": {

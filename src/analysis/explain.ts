@@ -1,7 +1,14 @@
 // `pgwire explain`: each connection's story, told top to bottom as the seed's lecture tells it,
 // then the findings of the whole capture. Text (with colour on a terminal) or JSON.
 
-import type { ConnectionRecord, Finding, ReplicationRecord, RequestRecord, ServerMessage } from "./analyzer.ts";
+import type {
+  ConnectionRecord,
+  Finding,
+  Notification,
+  ReplicationRecord,
+  RequestRecord,
+  ServerMessage,
+} from "./analyzer.ts";
 
 export interface Style {
   bold(s: string): string;
@@ -93,6 +100,12 @@ function requestText(r: RequestRecord, st: Style): string {
   if (r.error) s += `\n      ${serverMessageText(r.error, st)}`;
   for (const n of r.notices) s += `\n      ${serverMessageText(n, st)}`;
   return s;
+}
+
+/** A notification, with its payload as it travelled (in clear text without TLS). */
+function notificationText(n: Notification): string {
+  const from = n.pid !== undefined ? ` from backend process ${n.pid}` : "";
+  return `Notification on channel "${cut(n.channel, 80)}"${from} (NotificationResponse, frame ${n.frame}): payload "${cut(n.payload, 160)}"`;
 }
 
 /** A byte count as people read it. */
@@ -269,16 +282,18 @@ export function explainConnection(c: ConnectionRecord, t0: number | undefined, s
       `BackendKeyData: backend process ${c.backend.pid}${clearText ? " (its cancel key travels in clear text)" : ""}`,
     );
   }
-  // Requests and the errors and notices of no request, in time order.
+  // Requests, the errors and notices of no request, and notifications, in time order.
   const events: Array<{ time: number; frame: number; text: string }> = [];
   for (const r of c.requests) events.push({ time: r.time, frame: r.frame, text: requestText(r, st) });
   const attached = new Set<ServerMessage>(c.requests.flatMap((r) => [...(r.error ? [r.error] : []), ...r.notices]));
   for (const m of [...c.errors, ...c.notices]) {
     if (!attached.has(m)) events.push({ time: m.time, frame: m.frame, text: serverMessageText(m, st) });
   }
+  for (const n of c.notifications) events.push({ time: n.time, frame: n.frame, text: notificationText(n) });
   events.sort((x, y) => x.frame - y.frame || x.time - y.time);
   for (const ev of events) say(ev.time, ev.text);
   if (c.moreRequests > 0) say(c.last.time, `… and ${c.moreRequests} more requests (pgwire stats sums them all)`);
+  if (c.moreNotifications > 0) say(c.last.time, `… and ${c.moreNotifications} more notifications`);
   if (c.streaming) for (const line of replicationText(c.streaming)) say(c.streaming.time, line);
   const fatal =
     c.auth.outcome === "ok" ? c.errors.find((m) => m.severity === "FATAL" || m.severity === "PANIC") : undefined;

@@ -15,11 +15,12 @@ startup (protocol version, user, database, application_name), the authentication
 outcome and what it exposed on the wire (cleartext password, MD5 hash and salt, SCRAM, trust),
 the server's parameters, each query or statement with its rows, command tag and response time,
 errors and notices (severity, SQLSTATE and its name, message, and the server's source file,
-line and routine they leak), and how the connection ended (Terminate then FIN, or an abrupt
-close, and by whom). Connections are told in the order they started, each once it has closed;
-at most ${500} requests each (the rest are counted). Then a summary of the findings of the whole
-capture. Times are seconds from the capture's first packet, as tshark's frame.time_relative
-(--absolute: UTC dates and times); frames are tshark's frame numbers.
+line and routine they leak), the notifications NOTIFY delivered (channel, payload, sending
+backend), and how the connection ended (Terminate then FIN, or an abrupt close, and by whom).
+Connections are told in the order they started, each once it has closed; at most ${500}
+requests and ${500} notifications each (the rest are counted). Then a summary of the findings
+of the whole capture. Times are seconds from the capture's first packet, as tshark's
+frame.time_relative (--absolute: UTC dates and times); frames are tshark's frame numbers.
 
 Options:
   --json             one JSON document: {"connections": [...], "findings": [...]}

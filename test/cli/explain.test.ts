@@ -90,6 +90,29 @@ describe("pgwire explain", { timeout: 60_000 }, () => {
     ).toBe(true);
   });
 
+  it("tells the notifications NOTIFY delivered, with channel, payload and the notifying backend", async () => {
+    // psql-scram runs LISTEN chan, then NOTIFY chan, 'payload' in the same session: the server
+    // delivers it to that session, so the notifying backend is the session's own.
+    const s = lines((await pgwire(["explain", cap("psql-scram.pcapng")])).stdout);
+    const pid = s.map((x) => /^BackendKeyData: backend process (\d+)/.exec(x)?.[1]).find(Boolean);
+    const notify = s.findIndex((x) => x.startsWith("Query: NOTIFY chan, 'payload'; → NOTIFY"));
+    expect(pid).toBeDefined();
+    expect(notify).toBeGreaterThan(0);
+    expect(s[notify + 1]).toMatch(
+      new RegExp(
+        `^Notification on channel "chan" from backend process ${pid} \\(NotificationResponse, frame \\d+\\): payload "payload"$`,
+      ),
+    );
+    const doc = JSON.parse((await pgwire(["explain", "--json", cap("psql-scram.pcapng")])).stdout) as {
+      connections: Array<{ notifications: Array<Record<string, unknown>>; moreNotifications: number }>;
+    };
+    const c = doc.connections[0];
+    expect(c.notifications.map(({ channel, payload, pid: p }) => [channel, payload, String(p)])).toEqual([
+      ["chan", "payload", pid],
+    ]);
+    expect(c.moreNotifications).toBe(0);
+  });
+
   it("--json: the connections and the findings as one document", async () => {
     const r = await pgwire(["explain", "--json", cap("seed-md5.pcapng")]);
     expect(r.exitCode).toBe(0);
