@@ -254,7 +254,10 @@ export class TcpReassembler {
         dstPort: d.dstPort,
         data,
       };
-      if (truncated) chunk.truncated = true;
+      if (truncated) {
+        chunk.truncated = true;
+        chunk.length = seg.len - skip;
+      }
       if (gap) chunk.gap = true;
       out.push(chunk);
     }

@@ -32,6 +32,8 @@ export interface TcpData extends TcpPlace {
   data: Uint8Array;
   /** True when these bytes were captured short (snap length): the rest of the segment is missing. */
   truncated?: boolean;
+  /** With truncated: how many bytes the segment carried on the wire from these on. */
+  length?: number;
   /** True when bytes before these were never captured and the reassembler skipped the gap. */
   gap?: boolean;
 }

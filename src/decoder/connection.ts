@@ -55,7 +55,7 @@ export class ConnectionDecoder {
     frontend: boolean,
     data: Uint8Array,
     frame: number,
-    opts: { truncated?: boolean; time?: number } = {},
+    opts: { truncated?: boolean; time?: number; length?: number } = {},
     out: DecodedMessage[] = [],
   ): DecodedMessage[] {
     const from = out.length;
@@ -66,6 +66,7 @@ export class ConnectionDecoder {
       c.frontend = frontend;
       c.frame = frame;
       c.truncated = opts.truncated === true;
+      c.missing = c.truncated && opts.length !== undefined ? opts.length - data.length : undefined;
       this.tcpCall.out = out;
       this.tcp.push(frontend, data, this.onTcp);
     }
@@ -74,16 +75,22 @@ export class ConnectionDecoder {
   }
 
   /** The feed in progress, for onTcp (one closure for all calls, not one per feed); its output is tcpCall.out. */
-  private readonly call = { frontend: false, frame: 0, truncated: false };
+  private readonly call: { frontend: boolean; frame: number; truncated: boolean; missing: number | undefined } = {
+    frontend: false,
+    frame: 0,
+    truncated: false,
+    missing: undefined,
+  };
 
   private readonly onTcp: Call = (buf, base) => {
-    const { frontend, frame, truncated } = this.call;
+    const { frontend, frame, truncated, missing } = this.call;
     const out = this.tcpCall.out;
     if (this.state.tls) {
       this.feedTls(frontend, buf, frame, out);
       return undefined;
     }
-    const total = truncated ? Number.MAX_SAFE_INTEGER : buf.length;
+    // Captured short: the segment's length on the wire, where TCP says it (as Wireshark's reported length).
+    const total = truncated ? (missing === undefined ? Number.MAX_SAFE_INTEGER : buf.length + missing) : buf.length;
     const r = dissectCall(buf, frame, base, this.state, frontend, !truncated, total, false, this.tcpCall);
     this.state = r.S;
     if (r.tlsFrom !== undefined) this.feedTls(frontend, buf.subarray(r.tlsFrom), frame, out);

@@ -154,6 +154,21 @@ do
     return total
   end
 
+  -- The call starts with the rest of a message an earlier segment cut short (rest bytes, or all
+  -- of this segment when it has fewer): its item and Info piece. Returns where the next message
+  -- starts, the state with what is left of the rest, and the count of Info pieces.
+  local function rest_of_cut(c, S, rest)
+    local total = total_of(c)
+    local n = rest < total and rest or total
+    local t = c.root
+    if not c.nt then
+      t = ADD(t, pgwire, c.tvb(0, n < c.caplen and n or c.caplen), "PostgreSQL: rest of a message cut short")
+    end
+    t:add_proto_expert_info(E.truncated, sformat("The rest of a message cut short in the capture (%d bytes)", n))
+    c.infos[1] = "Rest of a cut message"
+    return n, with_core(S, c.fe and "restF" or "restB", rest > n and rest - n or nil), 1
+  end
+
   -- Frames the message at off in its slow cases: the startup phase, a one-byte answer, TLS, GSSAPI.
   -- Returns the group, header size and size of the message there; or nil and the action to take:
   -- "again" (the state changed: look again), "stop" (no more in this call), "tls" (TLS takes the
@@ -334,6 +349,12 @@ do
       S = start_over(c)
     end
     local off = 0
+    if not in_tls then
+      -- (After a start over the state is the initial one, with no rest.)
+      local rest
+      if fe then rest = S[1].restF else rest = S[1].restB end
+      if rest then off, S, ninfo = rest_of_cut(c, S, rest) end
+    end
     -- The reported length is never less than the captured one: past the captured bytes, stop.
     while off < caplen do
       core = S[1]
@@ -407,6 +428,8 @@ do
         end
         if e > caplen then
           x_expert(c, "truncated", sformat("Message cut short in the capture (%d of %d bytes)", caplen - off, size))
+          -- It runs past its segment too: the next segments start with its rest.
+          if not in_tls and e > total_of(c) then S = with_core(S, fe and "restF" or "restB", e - c.total) end
           ninfo = ninfo + 1
           infos[ninfo] = m.name
           break

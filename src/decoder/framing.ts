@@ -305,6 +305,12 @@ export function dissectCall(
     size: 0,
   };
   let off = 0;
+  const rest = inTls ? undefined : fe ? S.restF : S.restB;
+  // A client that starts over on the same address pair sends a new connection's first packet,
+  // not a rest (frameAt starts the state over, as framing.lua does before this).
+  if (rest !== undefined && !(fe && (S.clientFraming === "typed" || S.tls) && newConnection(buf))) {
+    off = restOfCut(c, rest);
+  }
   while (off < total && off < c.caplen) {
     const g = frameAt(c, off);
     if (g === undefined) return c.end ?? { S: c.S };
@@ -313,6 +319,21 @@ export function dissectCall(
     else break;
   }
   return { S: c.S };
+}
+
+/**
+ * The call starts with the rest of a message an earlier segment cut short: rest bytes, or all of
+ * this segment when it has fewer. Returns where the next message starts.
+ */
+function restOfCut(c: CallState, rest: number): number {
+  const n = Math.min(rest, c.total);
+  const it = callItem(c, null, "PostgreSQL: rest of a message cut short", 0, Math.min(n, c.caplen), [
+    expertField(EXPERTS.truncated.abbrev, `The rest of a message cut short in the capture (${n} bytes)`),
+  ]);
+  it.info = "Rest of a cut message";
+  const left = rest > n ? rest - n : undefined;
+  c.S = change(c.S, c.fe ? { restF: left } : { restB: left });
+  return n;
 }
 
 /** Adds an item to the call's output. */
@@ -425,6 +446,9 @@ function decodeMessage(c: CallState, off: number, g: Group): boolean {
     fields.push(
       expertField(EXPERTS.truncated.abbrev, `Message cut short in the capture (${caplen - off} of ${size} bytes)`),
     );
+    // It runs past its segment too: the next segments start with its rest.
+    if (!c.inTls && off + size > c.total)
+      c.S = change(c.S, fe ? { restF: off + size - c.total } : { restB: off + size - c.total });
     return false;
   }
   const b = readBody(c, m, off, fields);

@@ -53,6 +53,13 @@ export interface ConnState {
   readonly copyStatements?: readonly CopyStatement[];
   /** The COPY in progress whose statement was seen. */
   readonly copyState?: CopyState;
+  /**
+   * Bytes of a message cut short in the capture (its segment captured short, its length running
+   * past the segment) still to come from the client (restF) or the server (restB): the next
+   * segments start with them, not with a message.
+   */
+  readonly restF?: number;
+  readonly restB?: number;
 }
 
 /**
@@ -92,6 +99,8 @@ export const INITIAL_STATE: EveryKey<ConnState> = {
   replication: undefined,
   copyStatements: undefined,
   copyState: undefined,
+  restF: undefined,
+  restB: undefined,
 };
 
 /**
@@ -118,6 +127,8 @@ export function change(S: ConnState, c: Partial<ConnState>): ConnState {
     replication: S.replication,
     copyStatements: S.copyStatements,
     copyState: S.copyState,
+    restF: S.restF,
+    restB: S.restB,
   };
   return Object.assign(n, c);
 }

@@ -187,6 +187,59 @@ describe("a frame of two calls that start with the same bytes", () => {
   });
 });
 
+describe("a capture cut by a snap length", () => {
+  it("follows a message that runs past a cut segment into the next ones, then goes on", async () => {
+    // A 3,011-byte DataRow in three segments; packets longer than 400 bytes are cut to 400 (the
+    // first two). The first segment's DataRow is cut short; the second segment is all its rest,
+    // the third starts with its last 61 bytes, then the command's end. Both decoders know from
+    // the row's length and the segments' lengths on the wire where it ends: no resync. tshark
+    // with Wireshark's default (no reordering of out-of-order segments), as users run it.
+    const { b, fe, be, cat } = await specSession(47013);
+    const { PcapngWriter } = await import("../../src/capture/pcap.ts");
+    const { writeFileSync, mkdtempSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    b.send(false, cat(be("AuthenticationOk", { authtype: 0 }), be("ReadyForQuery", { status: 73 })));
+    b.send(true, fe("Query", { query: "SELECT repeat('x', 3000)" }));
+    const row = be("DataRow", { $n: [{ "val.data": "x".repeat(3000) }] });
+    expect(row.length).toBe(3011);
+    const rd = be("RowDescription", {
+      $n: [{ cn: "repeat", "oid.table": 0, "col.index": 0, ct: 25, "val.length": -1, "col.typemod": -1, cf: 0 }],
+    });
+    const end = cat(be("CommandComplete", { tag: "SELECT 1" }), be("ReadyForQuery", { status: 73 }));
+    b.sendSegments(false, [cat(rd, row.subarray(0, 1500)), row.subarray(1500, 2950), cat(row.subarray(2950), end)]);
+    const w = new PcapngWriter(1);
+    for (const p of b.packets()) w.addPacket(p.time, p.data.subarray(0, 400), p.data.length);
+    const file = join(mkdtempSync(join(tmpdir(), "pgwire-snap-")), "snap.pcapng");
+    writeFileSync(file, w.toBuffer());
+    const opts = { prefs: ["tcp.reassemble_out_of_order:FALSE"] };
+    for (const [side, frames] of await sides(file, opts)) {
+      const all = items(frames);
+      const labels = all.map((i) => i.label);
+      expect(labels.slice(-6), side).toEqual([
+        "PostgreSQL: RowDescription",
+        "PostgreSQL: DataRow",
+        "PostgreSQL: rest of a message cut short",
+        "PostgreSQL: rest of a message cut short",
+        "PostgreSQL: CommandComplete",
+        "PostgreSQL: ReadyForQuery",
+      ]);
+      const notes = (i: CmpItem) => i.fields.filter((f) => f.name === "expert:pgwire.truncated").map((f) => f.show);
+      const [dr, r1, r2] = all.slice(-5, -2);
+      expect(notes(dr)[0], side).toMatch(/^Message cut short in the capture \(\d+ of 3011 bytes\)$/);
+      expect(notes(r1), side).toEqual(["The rest of a message cut short in the capture (1450 bytes)"]);
+      expect(notes(r2), side).toEqual(["The rest of a message cut short in the capture (61 bytes)"]);
+      expect([...frames.values()].at(-1)?.info, side).toBe(
+        "< Rest of a cut message, CommandComplete: SELECT 1, ReadyForQuery I",
+      );
+      expect(
+        experts(frames).filter((e) => e.name === "expert:pgwire.resync"),
+        side,
+      ).toEqual([]);
+    }
+    if (tshark) expect((await luaSide(file, opts)).problems).toEqual([]);
+  });
+});
+
 describe("binary column values", () => {
   it("read as PostgreSQL printed the same values in text format", async () => {
     // captures/values/binary.pcapng runs one query of 227 literals twice: text, then binary results.
