@@ -304,13 +304,15 @@ export function dissectCall(
     hdr: 0,
     size: 0,
   };
-  let off = 0;
-  const rest = inTls ? undefined : fe ? S.restF : S.restB;
-  // A client that starts over on the same address pair sends a new connection's first packet,
-  // not a rest (frameAt starts the state over, as framing.lua does before this).
-  if (rest !== undefined && !(fe && (S.clientFraming === "typed" || S.tls) && newConnection(buf))) {
-    off = restOfCut(c, rest);
+  if (fe && !inTls && (S.clientFraming === "typed" || S.tls) && newConnection(buf)) {
+    // A client reusing the address and port pair of an earlier connection starts over.
+    c.S = INITIAL_STATE;
+    cx.onRestart?.();
   }
+  let off = 0;
+  // (After a start over the state is the initial one, with no rest.)
+  const rest = inTls ? undefined : fe ? c.S.restF : c.S.restB;
+  if (rest !== undefined) off = restOfCut(c, rest);
   while (off < total && off < c.caplen) {
     const g = frameAt(c, off);
     if (g === undefined) return c.end ?? { S: c.S };
@@ -348,11 +350,6 @@ function callItem(c: CallState, name: string | null, label: string, off: number,
  */
 function frameAt(c: CallState, off: number): Group | number | undefined {
   const { buf, fe, inTls, caplen, total } = c;
-  if (fe && off === 0 && !inTls && (c.S.clientFraming === "typed" || c.S.tls) && newConnection(buf)) {
-    // A client reusing the address and port pair of an earlier connection starts over.
-    c.S = INITIAL_STATE;
-    c.cx.onRestart?.();
-  }
   if (c.S.tls && !inTls) {
     c.end = { S: c.S, tlsFrom: off };
     return undefined;
