@@ -7786,13 +7786,16 @@ local function stat_message(st, c, m, v, k)
   elseif name == "AuthenticationOk" then
     if #cs.methods == 0 then cs.methods[1] = "trust" end
     cs.auth = "ok"
-  elseif name == "AuthenticationSASL" then
-    local l, mechs = c.lists and c.lists.mechs, {}
-    for i = 1, (l and #l or 0) do mechs[i] = tostring(l[i][1]) end
-    cs.methods[#cs.methods + 1] = m.auth .. " (" .. tconcat(mechs, ", ") .. ")"
   elseif m.auth then
-    -- The other authentication requests name their method by themselves (the spec's authMethod).
-    cs.methods[#cs.methods + 1] = m.auth
+    -- An authentication request's method, as the spec names it (authMethod); SASL's with every
+    -- mechanism the server offers.
+    local text = m.auth
+    if name == "AuthenticationSASL" then
+      local l, mechs = c.lists and c.lists.mechs, {}
+      for i = 1, (l and #l or 0) do mechs[i] = tostring(l[i][1]) end
+      text = text .. " (" .. tconcat(mechs, ", ") .. ")"
+    end
+    cs.methods[#cs.methods + 1] = text
   elseif name == "ParameterStatus" then
     if v.name == "application_name" then cs.app = type(v.value) == "string" and v.value or "" end
   elseif name == "ErrorResponse" then

@@ -328,11 +328,6 @@ const FINDING_FIELDS: ReadonlyMap<string, string> = new Map(FINDING_KINDS.map((k
 
 const PARAM_VALUE = FIELDS.paramValue.name;
 
-/** The authentication method an authentication request asks for, as the spec names it (authMethod). */
-function methodOf(it: DecodedMessage): string {
-  return it.meta?.authMethod ?? String(it.name);
-}
-
 function field(m: DecodedMessage, name: string): FieldValue | undefined {
   return m.fields.find((f) => f.name === name)?.value;
 }
@@ -837,6 +832,17 @@ export class Analyzer {
         mark ??= "finding";
       }
     }
+    // An authentication request's method, as the spec names it (authMethod); SASL's with every
+    // mechanism the server offers.
+    const method = it.meta?.authMethod;
+    if (method !== undefined) {
+      let text = method;
+      if (it.name === "AuthenticationSASL") {
+        const mechs = it.fields.filter((f) => f.name === FIELDS.saslMech.name).map((f) => String(f.value));
+        text += ` (${mechs.join(", ")})`;
+      }
+      this.method(c, it, time, text);
+    }
     switch (it.name) {
       case "StartupMessage": {
         const params: Record<string, string> = {};
@@ -866,14 +872,7 @@ export class Analyzer {
         c.auth.frame = it.frame;
         c.auth.time = time;
         break;
-      case "AuthenticationSASL": {
-        // The method, then every mechanism the server offers.
-        const mechs = it.fields.filter((f) => f.name === FIELDS.saslMech.name).map((f) => String(f.value));
-        this.method(c, it, time, `${methodOf(it)} (${mechs.join(", ")})`);
-        break;
-      }
       case "AuthenticationMD5Password": {
-        this.method(c, it, time, methodOf(it));
         const salt = hex(field(it, FIELDS.salt.name));
         if (salt) this.exposed(c, it, time, `the MD5 salt ${salt}`);
         break;
@@ -1022,11 +1021,6 @@ export class Analyzer {
           this.endPending(c, sm);
         }
         break;
-      }
-      default: {
-        // The other authentication requests name their method by themselves (the spec's authMethod).
-        const method = it.meta?.authMethod;
-        if (method !== undefined) this.method(c, it, time, method);
       }
     }
     // Rows, tags and completion of the request this server message belongs to.
