@@ -448,7 +448,9 @@ function decodeMessage(c: CallState, off: number, g: Group): boolean {
       c.S = change(c.S, fe ? { restF: off + size - c.total } : { restB: off + size - c.total });
     return false;
   }
-  const b = readBody(c, m, off, fields);
+  // A message with no body elements and no body bytes: its reader would read nothing and find
+  // nothing wrong (the length is one it may have).
+  const b = m.empty && size === c.hdr + 4 && m.fixedLength === 4 ? EMPTY_BODY : readBody(c, m, off, fields);
   const phase = m.allowed ? phaseOf(S, fe) : undefined;
   if (phase !== undefined && !m.allowed?.includes(phase)) {
     fields.push(expertField(EXPERTS.unexpectedMessage.abbrev, `${m.name} is not allowed ${PHASE_TEXT[phase]}`));
@@ -497,6 +499,17 @@ function headerFields(c: CallState, m: MessageMeta, off: number): DecodedField[]
   if (c.S.txStatus !== undefined && k.txStatus) fields.push(field(F.txStatus, c.S.txStatus, 0, 0));
   return fields;
 }
+
+/**
+ * What a message with no body elements reads from a body of no bytes (MessageMeta.empty): no
+ * field, no list, only bodylen 0. One for all of them: ParseComplete, BindComplete, NoData and
+ * Sync are a third of an extended-protocol session's messages.
+ */
+const EMPTY_BODY = new Body(new Uint8Array(0), 0, 0, 0, Object.freeze([]) as unknown as DecodedField[]);
+EMPTY_BODY.vars.bodylen = 0;
+// Its variables and fields frozen; the body itself not, so that it keeps the hidden class of
+// every other body (nothing writes to a body after its reader).
+Object.freeze(EMPTY_BODY.vars);
 
 /** Reads the message's body with its generated reader, its fields appended to fields. */
 function readBody(c: CallState, m: MessageMeta, off: number, fields: DecodedField[]): Body {

@@ -57,6 +57,8 @@ export interface MessageMeta {
   /** What the message does to its connection's state, in order (src/decoder/state.ts applyEffects). */
   readonly effects: readonly Effect[];
   readonly parse: (b: Body) => void;
+  /** Its body has no elements: parse reads nothing, and a body of no bytes is all it may have. */
+  readonly empty?: boolean;
   /** Backend messages that complete this request. */
   readonly request?: readonly string[];
   readonly findings?: readonly Finding[];
