@@ -115,7 +115,7 @@ for (const [k, g] of Object.entries(GROUPS)) {
 
 export function headerOk(buf: Uint8Array, p: number, dir: "F" | "B"): number | null {
   if (p + 5 > buf.length) return null;
-  const g = TYPED[dir][buf[p]];
+  const g = (dir === "F" ? TYPED.F : TYPED.B)[buf[p]];
   if (!g) return null;
   const len = u32(buf, p + 1);
   if (len < g.min || len > g.max) return null;
@@ -391,7 +391,8 @@ function frameAt(c: CallState, off: number): Group | number | undefined {
   }
   const len = u32(buf, off + hdr);
   const dir = fe ? "F" : "B";
-  const g = shape === "typed" ? TYPED[dir][first] : GROUPS[`${dir}:untyped`];
+  // TYPED.F or TYPED.B by name: TYPED[dir], one load site for two names, is a megamorphic look-up.
+  const g = shape === "typed" ? (fe ? TYPED.F : TYPED.B)[first] : GROUPS[`${dir}:untyped`];
   if (!g || len < g.min || len > g.max) return skipUndecoded(c, off, g, len);
   c.hdr = hdr;
   c.size = hdr + len;
@@ -451,8 +452,9 @@ function decodeMessage(c: CallState, off: number, g: Group): boolean {
   // A message with no body elements and no body bytes: its reader would read nothing and find
   // nothing wrong (the length is one it may have).
   const b = m.empty && size === c.hdr + 4 && m.fixedLength === 4 ? EMPTY_BODY : readBody(c, m, off, fields);
-  const phase = m.allowed ? phaseOf(S, fe) : undefined;
-  if (phase !== undefined && !m.allowed?.includes(phase)) {
+  const allowed = m.allowed;
+  const phase = allowed ? phaseOf(S, fe) : undefined;
+  if (allowed !== undefined && phase !== undefined && !isIn(phase, allowed)) {
     fields.push(expertField(EXPERTS.unexpectedMessage.abbrev, `${m.name} is not allowed ${PHASE_TEXT[phase]}`));
   }
   cx.links?.(m, fe, it as DecodedMessage, b.vars, b.lists, fields);
@@ -476,6 +478,15 @@ function decodeMessage(c: CallState, off: number, g: Group): boolean {
   if (sub) next = applyEffects(next, sub.effects, b);
   c.S = next;
   return true;
+}
+
+/**
+ * x is one of list's strings. A loop that V8 compiles to pointer comparisons of interned strings,
+ * where Array.prototype.includes calls a builtin that compares each element generically.
+ */
+export function isIn(x: string, list: readonly string[]): boolean {
+  for (let i = 0; i < list.length; i++) if (list[i] === x) return true;
+  return false;
 }
 
 /** The variant of the group whose selector holds; the last one (the group's fallback) when none does. */

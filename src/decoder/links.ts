@@ -6,7 +6,7 @@
 import { EXPERTS, F } from "../../dissector/pgwire.ts";
 import { type Body, type DecodedField, keeps, type MessageMeta, type Vars } from "../runtime/reader.ts";
 import { cutUtf8, MAX_VALUE_BYTES } from "../runtime/text.ts";
-import { type DecodedMessage, expertField, field, type LinkHook } from "./framing.ts";
+import { type DecodedMessage, expertField, field, isIn, type LinkHook } from "./framing.ts";
 import type { Obj } from "./state.ts";
 
 /**
@@ -192,7 +192,7 @@ export class Links {
     }
     if (m.async || q.length === 0) return;
     let i = 0;
-    while (i < q.length && !q[i].ends.includes(m.name)) i++;
+    while (i < q.length && !isIn(m.name, q[i].ends)) i++;
     if (i < q.length) {
       // This completes request i; the ones before it got no answer (skipped after an error).
       const r = q[i];
