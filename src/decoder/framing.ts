@@ -562,29 +562,46 @@ export type Call = (buf: Uint8Array, base: number) => CallResult["desegment"];
  * segment. One per layer (TCP, and the plaintext inside TLS).
  */
 export class Desegmenter {
-  private pending: { F?: Pending; B?: Pending } = {};
-  private offsets = { F: 0, B: 0 };
+  // Each direction's pending bytes and offset under its own name: pending[d] and offsets[d], with
+  // d "F" or "B", were keyed loads of two names at one site, which V8 makes megamorphic.
+  private pendingF: Pending | undefined = undefined;
+  private pendingB: Pending | undefined = undefined;
+  private offsetF = 0;
+  private offsetB = 0;
 
   push(frontend: boolean, data: Uint8Array, call: Call): void {
-    const d = frontend ? "F" : "B";
-    const base = this.offsets[d];
-    this.offsets[d] += data.length;
-    const p = this.pending[d];
-    this.pending[d] = undefined;
-    if (!p) this.run(d, data, base, call);
-    else if (p.need === "one") this.run(d, concat([p.buf, data]), p.base, call);
+    let base: number;
+    let p: Pending | undefined;
+    if (frontend) {
+      base = this.offsetF;
+      this.offsetF += data.length;
+      p = this.pendingF;
+      this.pendingF = undefined;
+    } else {
+      base = this.offsetB;
+      this.offsetB += data.length;
+      p = this.pendingB;
+      this.pendingB = undefined;
+    }
+    if (!p) this.run(frontend, data, base, call);
+    else if (p.need === "one") this.run(frontend, concat([p.buf, data]), p.base, call);
     else if (data.length < p.need)
-      this.pending[d] = { buf: concat([p.buf, data]), need: p.need - data.length, base: p.base };
+      this.setPending(frontend, { buf: concat([p.buf, data]), need: p.need - data.length, base: p.base });
     else {
-      this.run(d, concat([p.buf, data.subarray(0, p.need)]), p.base, call);
+      this.run(frontend, concat([p.buf, data.subarray(0, p.need)]), p.base, call);
       // The completed message ends the reassembled buffer exactly; the rest is a new call.
-      if (data.length > p.need) this.run(d, data.subarray(p.need), base + p.need, call);
+      if (data.length > p.need) this.run(frontend, data.subarray(p.need), base + p.need, call);
     }
   }
 
-  private run(d: "F" | "B", buf: Uint8Array, bufBase: number, call: Call): void {
+  private setPending(frontend: boolean, p: Pending): void {
+    if (frontend) this.pendingF = p;
+    else this.pendingB = p;
+  }
+
+  private run(frontend: boolean, buf: Uint8Array, bufBase: number, call: Call): void {
     const want = call(buf, bufBase);
-    if (want) this.pending[d] = { buf: buf.slice(want.offset), need: want.need, base: bufBase + want.offset };
+    if (want) this.setPending(frontend, { buf: buf.slice(want.offset), need: want.need, base: bufBase + want.offset });
   }
 }
 

@@ -142,7 +142,15 @@ export class Links {
     const t = r.mapVar !== undefined ? v[r.mapVar] : undefined;
     const map = r.map ?? (t === 83 ? "S" : t === 80 ? "P" : undefined);
     const key = v[r.name];
-    return map && typeof key === "string" ? this.objs[map].get(key) : undefined;
+    return map && typeof key === "string" ? this.objsOf(map).get(key) : undefined;
+  }
+
+  /**
+   * The statements ("S") or the portals ("P"), by a named load: objs[map], one keyed load site for
+   * two names, is a megamorphic look-up in V8.
+   */
+  private objsOf(map: "S" | "P"): Map<string, Obj> {
+    return map === "S" ? this.objs.S : this.objs.P;
   }
 
   /** The parameter types of the statement a message refers to (CallContext.paramTypes). */
@@ -158,8 +166,9 @@ export class Links {
       const map = o.refer.map ?? (t === 83 ? "S" : t === 80 ? "P" : undefined);
       const key = v[o.refer.name];
       if (map && typeof key === "string") {
-        found = this.objs[map].get(key);
-        if (o.refer.drop) this.objs[map].delete(key);
+        const objs = this.objsOf(map);
+        found = objs.get(key);
+        if (o.refer.drop) objs.delete(key);
       }
     }
     if (o.define) {
@@ -168,7 +177,7 @@ export class Links {
       const types = o.define.types !== undefined ? (lists[o.define.types] ?? []) : found?.types;
       const formats = o.define.formats !== undefined ? (lists[o.define.formats] ?? []) : undefined;
       if (typeof key === "string" && typeof sql === "string")
-        this.objs[o.define.map].set(key, { sql, types, formats, stmt: found });
+        this.objsOf(o.define.map).set(key, { sql, types, formats, stmt: found });
     }
     return found;
   }
