@@ -300,7 +300,11 @@ describe("setsPasswordLiteral", () => {
   it("finds a password literal in ALTER/CREATE ROLE/USER, and nowhere else", () => {
     expect(setsPasswordLiteral("ALTER ROLE app PASSWORD 'x'")).toBe(true);
     expect(setsPasswordLiteral("\n create user bob with password  'x'")).toBe(true);
+    expect(setsPasswordLiteral("\t\r\v\fAlter Role app PASSWORD 'x'")).toBe(true);
     expect(setsPasswordLiteral("ALTER ROLES app PASSWORD 'x'")).toBe(false);
+    expect(setsPasswordLiteral("UPDATE users SET password = 'x'")).toBe(false);
+    expect(setsPasswordLiteral("   ")).toBe(false);
+    expect(setsPasswordLiteral("")).toBe(false);
     expect(setsPasswordLiteral("SELECT 'ALTER ROLE a PASSWORD ''x'''")).toBe(false);
     expect(setsPasswordLiteral("ALTER ROLE app PASSWORD NULL")).toBe(false);
     expect(setsPasswordLiteral("ALTER\u017f ROLE a PASSWORD 'x'")).toBe(false);
