@@ -2,7 +2,9 @@
 // TCP delivers them (reassembled where a message spans segments), the hand-over to TLS and the
 // decryption with a key log, and the Info column of a frame. Mirrors src/decoder/connection.lua.
 
+import { F, FIELD_COUNT } from "../../dissector/pgwire.ts";
 import { TlsDecryptor, type TlsSession } from "../capture/tls.ts";
+import { selection } from "../runtime/reader.ts";
 import { type Call, type CallContext, type DecodedMessage, Desegmenter, dissectCall, headerKeeps } from "./framing.ts";
 import { type CancelKeys, Links } from "./links.ts";
 import { type ConnState, INITIAL_STATE } from "./state.ts";
@@ -35,8 +37,10 @@ export class ConnectionDecoder {
   constructor(private readonly opts: ConnectionOptions = {}) {
     this.links = new Links(opts.select, opts.cancelKeys);
     const { hook, restart, answering, paramTypes } = this.links;
-    const header = headerKeeps(opts.select);
-    this.tcpCall = { out: [], links: hook, onRestart: restart, answering, paramTypes, select: opts.select, header };
+    const { select } = opts;
+    const header = headerKeeps(select);
+    const want = select === undefined ? undefined : selection(select, Object.values(F), FIELD_COUNT);
+    this.tcpCall = { out: [], links: hook, onRestart: restart, answering, paramTypes, select, want, header };
     this.tlsCall = { ...this.tcpCall, onRestart: undefined };
   }
 

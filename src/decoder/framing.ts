@@ -25,6 +25,7 @@ import {
   type MessageMeta,
   type Opening,
   type Remembered,
+  type Selection,
   u32,
   type Vars,
 } from "../runtime/reader.ts";
@@ -220,8 +221,10 @@ export interface CallContext {
   answering?: () => Obj | undefined;
   /** The parameter types of the statement a message refers to (ParamElement). */
   paramTypes?: (m: MessageMeta, v: Vars) => readonly Remembered[] | undefined;
-  /** The fields to decode (Body.want); undefined: all. */
+  /** The fields to decode; undefined: all. */
   select?: ReadonlySet<string>;
+  /** The same compiled for the readers (Body.want); undefined: all. */
+  want?: Selection;
   /** The header fields the selection keeps (headerKeeps); undefined: none. */
   header?: HeaderKeeps;
 }
@@ -531,7 +534,7 @@ function readBody(c: CallState, m: MessageMeta, off: number, fields: DecodedFiel
   b.rformats = S.rformats;
   b.st = S;
   b.fe = c.fe;
-  b.want = cx.select;
+  b.want = cx.want;
   const paramTypes = cx.paramTypes;
   if (m.objects?.params && paramTypes) b.paramTypes = (v) => paramTypes(m, v);
   b.vars.bodylen = bodylen;

@@ -12,6 +12,8 @@ import { valueText } from "./values.ts";
 export type FieldValue = number | bigint | string | boolean | Uint8Array;
 
 export interface FieldInfo {
+  /** Its index in the generated F (0 to FIELD_COUNT - 1): a selection's flag (Selection). */
+  readonly id: number;
   readonly abbrev: string;
   /** The full filter name, "pgwire." + abbrev. */
   readonly name: string;
@@ -144,6 +146,16 @@ export function keeps(select: ReadonlySet<string> | undefined, f: FieldInfo): bo
   return select === undefined || select.has(f.name);
 }
 
+/** A selection of fields compiled for the readers: 1 at a kept field's id (FieldInfo.id), else 0. */
+export type Selection = Uint8Array;
+
+/** The selection's flags over every field (the generated F's values, FIELD_COUNT of them). */
+export function selection(select: ReadonlySet<string>, fields: Iterable<FieldInfo>, count: number): Selection {
+  const w = new Uint8Array(count);
+  for (const f of fields) if (select.has(f.name)) w[f.id] = 1;
+  return w;
+}
+
 const NO_LISTS: Record<string, Remembered[]> = Object.freeze({}) as Record<string, Remembered[]>;
 
 /** A relation a logical replication stream described: schema.name, and [name, type OID] per column. */
@@ -178,7 +190,7 @@ export class Body {
    * The fields to record (full names), experts always; undefined: every field. Values that no
    * kept field shows and no variable binds are not computed.
    */
-  want: ReadonlySet<string> | undefined = undefined;
+  want: Selection | undefined = undefined;
   // Set only by the few elements that find them; present in every body all the same, so that all
   // bodies have one shape (V8 hidden class) and the readers' reads of them stay monomorphic.
   /** The payload message decoded inside this one. */
@@ -214,11 +226,13 @@ export class Body {
 
   /** The field is recorded (see want). */
   keep(f: FieldInfo): boolean {
-    return keeps(this.want, f);
+    const w = this.want;
+    return w === undefined || w[f.id] !== 0;
   }
 
   add(f: FieldInfo, value: FieldValue, at: number, length: number): void {
-    if (this.want !== undefined && !this.want.has(f.name)) return;
+    const w = this.want;
+    if (w !== undefined && w[f.id] === 0) return;
     this.fields.push({ name: f.name, value, offset: at - this.base, length });
   }
 
@@ -405,10 +419,7 @@ export class Body {
   /** A column value, typed by the connection's column list (see ColumnElement in spec/dsl.ts). */
   column(len: FieldInfo, data: FieldInfo, name: FieldInfo, type: FieldInfo, value: FieldInfo, i: number): void {
     const w = this.want;
-    if (
-      w !== undefined &&
-      !(w.has(value.name) || w.has(len.name) || w.has(data.name) || w.has(name.name) || w.has(type.name))
-    ) {
+    if (w !== undefined && (w[value.id] | w[len.id] | w[data.id] | w[name.id] | w[type.id]) === 0) {
       this.skipValue(len);
       return;
     }
@@ -432,7 +443,7 @@ export class Body {
    */
   param(len: FieldInfo, data: FieldInfo, type: FieldInfo, value: FieldInfo, formats: string, i: number): void {
     const w = this.want;
-    if (w !== undefined && !(w.has(value.name) || w.has(len.name) || w.has(data.name) || w.has(type.name))) {
+    if (w !== undefined && (w[value.id] | w[len.id] | w[data.id] | w[type.id]) === 0) {
       this.skipValue(len);
       return;
     }
@@ -580,8 +591,8 @@ export class Body {
     if (cs && n > 0 && (cs.cfg.dir === "in") === this.fe) {
       this.copySink ??= new CopyFieldSink(this);
       this.copySink.fields = f;
-      this.copySink.tree =
-        this.want === undefined || Object.values(f).some((x: FieldInfo) => this.want?.has(x.name) === true);
+      const w = this.want;
+      this.copySink.tree = w === undefined || Object.values(f).some((x: FieldInfo) => w[x.id] !== 0);
       this.copyNext = copyRows(this.buf, this.pos, this.end, cs, this.copySink);
     }
     this.pos = this.end;
