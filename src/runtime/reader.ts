@@ -286,9 +286,10 @@ export class Body {
   /** Where the string at pos ends (its NUL); -1, after an expert, when it has none. */
   private nul(): number {
     const b = this.buf;
+    const end = this.end;
     let z = this.pos;
-    while (z < this.end && b[z] !== 0) z++;
-    if (z < this.end) return z;
+    while (z < end && b[z] !== 0) z++;
+    if (z < end) return z;
     this.expert("unterminated", "String has no terminating NUL");
     this.ok = false;
     return -1;
@@ -361,8 +362,15 @@ export class Body {
   remember(list: string, vars: readonly string[]): void {
     if (!this.ok) return;
     if (this.lists === NO_LISTS) this.lists = {};
-    this.lists[list] ??= [];
-    this.lists[list].push(vars.map((v) => this.raw?.[v] ?? this.vars[v]));
+    const rec: Array<number | string | Uint8Array | undefined> = [];
+    const raw = this.raw;
+    for (let i = 0; i < vars.length; i++) {
+      const v = vars[i];
+      rec.push(raw?.[v] ?? this.vars[v]);
+    }
+    const l = this.lists[list];
+    if (l === undefined) this.lists[list] = [rec];
+    else l.push(rec);
   }
 
   /**
@@ -576,8 +584,10 @@ export class Body {
   copyStatement(f: FieldInfo, from: string): void {
     if (!this.ok) return;
     const sql = this.vars[from];
-    this.copy = typeof sql === "string" ? copyStatements(sql) : undefined;
-    for (const st of this.copy ?? []) {
+    const copy = typeof sql === "string" ? copyStatements(sql) : undefined;
+    this.copy = copy;
+    if (copy === undefined) return;
+    for (const st of copy) {
       for (const [n, v] of st.opts) this.add(f, v === undefined ? n : `${n}=${v}`, this.anchor, 0);
     }
   }
