@@ -4,7 +4,7 @@
 
 import { F, FIELD_COUNT } from "../../dissector/pgwire.ts";
 import { TlsDecryptor, type TlsSession } from "../capture/tls.ts";
-import { selection } from "../runtime/reader.ts";
+import { type Selection, selection } from "../runtime/reader.ts";
 import { type Call, type CallContext, type DecodedMessage, Desegmenter, dissectCall, headerKeeps } from "./framing.ts";
 import { type CancelKeys, Links } from "./links.ts";
 import { type ConnState, INITIAL_STATE } from "./state.ts";
@@ -16,6 +16,18 @@ export interface ConnectionOptions {
   cancelKeys?: CancelKeys;
   /** Decode only these fields and the experts (pipeline.ts DecodeOptions.select). */
   select?: ReadonlySet<string>;
+}
+
+/** Selections compiled for the readers, by the set they came from: once per capture, not per connection. */
+const SELECTIONS = new WeakMap<ReadonlySet<string>, Selection>();
+
+function compiled(select: ReadonlySet<string>): Selection {
+  let w = SELECTIONS.get(select);
+  if (w === undefined) {
+    w = selection(select, Object.values(F), FIELD_COUNT);
+    SELECTIONS.set(select, w);
+  }
+  return w;
 }
 
 /**
@@ -39,7 +51,7 @@ export class ConnectionDecoder {
     const { hook, restart, answering, paramTypes } = this.links;
     const { select } = opts;
     const header = headerKeeps(select);
-    const want = select === undefined ? undefined : selection(select, Object.values(F), FIELD_COUNT);
+    const want = select === undefined ? undefined : compiled(select);
     this.tcpCall = { out: [], links: hook, onRestart: restart, answering, paramTypes, select, want, header };
     this.tlsCall = { ...this.tcpCall, onRestart: undefined };
   }
