@@ -413,60 +413,94 @@ export function serverMessage(m: MessageOf<"ErrorResponse" | "NoticeResponse">, 
  * entry goes when both are over: usually at once, so the list stays short.
  */
 class OpenRequests {
-  private readonly msgs: DecodedMessage[] = [];
-  private readonly records: RequestRecord[] = [];
+  // The entries are [head, n) of three parallel arrays whose slots are reused: emptied by
+  // `length = 0`, each would get a new backing store at the next request's push.
+  private readonly msgs: Array<DecodedMessage | undefined> = [];
+  private readonly records: Array<RequestRecord | undefined> = [];
   private readonly seqs: number[] = [];
+  private n = 0;
   /** The decoder named no message at or before this stream offset any more. */
   private released = -1;
   private head = 0;
 
   add(msg: DecodedMessage, r: RequestRecord, seq: number): void {
-    this.msgs.push(msg);
-    this.records.push(r);
-    this.seqs.push(seq);
+    const i = this.n++;
+    if (i < this.msgs.length) {
+      this.msgs[i] = msg;
+      this.records[i] = r;
+      this.seqs[i] = seq;
+    } else {
+      this.msgs.push(msg);
+      this.records.push(r);
+      this.seqs.push(seq);
+    }
   }
 
   /** The record of a request's message, while the decoder may name it. */
   find(msg: DecodedMessage): RequestRecord | undefined {
-    for (let i = this.head; i < this.msgs.length; i++) if (this.msgs[i] === msg) return this.records[i];
+    for (let i = this.head; i < this.n; i++) if (this.msgs[i] === msg) return this.records[i];
     return undefined;
   }
 
   /** The decoder completed msg: it names neither msg nor what was sent before it again. */
   release(msg: DecodedMessage): void {
-    this.released = Math.max(this.released, msg.streamOffset);
+    if (msg.streamOffset > this.released) this.released = msg.streamOffset;
     this.trim();
   }
 
   /** The pending requests (records not done), oldest first, with their seq; a copy. */
   pending(): Array<[RequestRecord, number]> {
     const out: Array<[RequestRecord, number]> = [];
-    for (let i = this.head; i < this.records.length; i++) {
-      if (!this.records[i].done) out.push([this.records[i], this.seqs[i]]);
+    for (let i = this.head; i < this.n; i++) {
+      const r = this.records[i] as RequestRecord;
+      if (!r.done) out.push([r, this.seqs[i]]);
     }
     return out;
   }
 
+  /** Whether a request is pending that was sent before seq (without pending()'s copy). */
+  pendingBefore(seq: number): boolean {
+    for (let i = this.head; i < this.n && this.seqs[i] <= seq; i++)
+      if (!(this.records[i] as RequestRecord).done) return true;
+    return false;
+  }
+
   /** The oldest pending request. */
   first(): RequestRecord | undefined {
-    for (let i = this.head; i < this.records.length; i++) if (!this.records[i].done) return this.records[i];
+    for (let i = this.head; i < this.n; i++) {
+      const r = this.records[i] as RequestRecord;
+      if (!r.done) return r;
+    }
     return undefined;
   }
 
   /** Drops the entries at the front that are over; compacts now and then. */
   trim(): void {
     let h = this.head;
-    const n = this.msgs.length;
-    while (h < n && this.records[h].done && this.msgs[h].streamOffset <= this.released) h++;
+    const n = this.n;
+    while (
+      h < n &&
+      (this.records[h] as RequestRecord).done &&
+      (this.msgs[h] as DecodedMessage).streamOffset <= this.released
+    )
+      h++;
+    // The slots passed forget their messages and records (the arrays stay).
+    for (let i = this.head; i < h; i++) {
+      this.msgs[i] = undefined;
+      this.records[i] = undefined;
+    }
     if (h === n) {
-      this.msgs.length = 0;
-      this.records.length = 0;
-      this.seqs.length = 0;
+      this.n = 0;
       h = 0;
     } else if (h > 32 && h * 2 > n) {
-      this.msgs.splice(0, h);
-      this.records.splice(0, h);
-      this.seqs.splice(0, h);
+      for (let i = h; i < n; i++) {
+        this.msgs[i - h] = this.msgs[i];
+        this.records[i - h] = this.records[i];
+        this.seqs[i - h] = this.seqs[i];
+        this.msgs[i] = undefined;
+        this.records[i] = undefined;
+      }
+      this.n = n - h;
       h = 0;
     }
     this.head = h;
@@ -521,7 +555,9 @@ export class Analyzer {
         c.server = fr.server;
       }
       for (const it of fr.items) this.item(c, w, it, it.time ?? fr.time);
-      c.last = { frame: fr.frame, time: fr.time };
+      // In place: c.last is the record's own object (event() copies into it too).
+      c.last.frame = fr.frame;
+      c.last.time = fr.time;
     }
     for (const e of s.events) this.event(e);
   }
@@ -599,7 +635,8 @@ export class Analyzer {
     } else if (e.kind === "rst") {
       c.rst ??= { ...at, by: fromClient === false ? "server" : "client" };
     }
-    c.last = at;
+    c.last.frame = at.frame;
+    c.last.time = at.time;
     if (e.kind === "rst" || (c.fin.client && c.fin.server)) {
       c.closed = true;
       this.finish(c);
@@ -789,7 +826,7 @@ export class Analyzer {
   private syncAnswered(c: ConnectionRecord): void {
     const w = this.workOf(c);
     const at = w.syncs.shift();
-    if (at === undefined) return;
+    if (at === undefined || !w.open.pendingBefore(at)) return;
     for (const [r, n] of w.open.pending()) {
       if (n > at) break;
       this.skip(c, r, c.errors.at(-1));
