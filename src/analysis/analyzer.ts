@@ -1012,8 +1012,11 @@ export class Analyzer {
         };
         const stepError = w.stepError;
         w.open.add(it, r, ++this.seq);
-        if (c.requests.length < MAX_KEPT) c.requests.push(r);
-        else c.moreRequests++;
+        // Counted on every request, so that the optimised code has seen this store before the
+        // 501st request (a first store then would throw the whole method back to the interpreter).
+        const kept = c.requests.length < MAX_KEPT;
+        if (kept) c.requests.push(r);
+        c.moreRequests += kept ? 0 : 1;
         if (stepError) {
           // Its step already failed: the server will skip it.
           w.stepError = undefined;
@@ -1082,10 +1085,13 @@ export class Analyzer {
       // The decoder is done with it.request and what was sent before it.
       if (completes) w.open.release(it.request);
     }
-    if (c.messages.length < MAX_KEPT) {
+    // Counted on every message, as moreRequests.
+    const kept = c.messages.length < MAX_KEPT;
+    if (kept) {
       const info = messageInfo(it) ?? name;
       c.messages.push({ frame: it.frame, time, frontend: it.frontend, name, info, mark });
-    } else c.moreMessages++;
+    }
+    c.moreMessages += kept ? 0 : 1;
   }
 }
 
