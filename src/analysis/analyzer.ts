@@ -525,6 +525,8 @@ interface Work {
   stepError: { error: ServerMessage; duration: number; msg: string } | undefined;
   /** The record's counts of messages by name (the same objects as ConnectionRecord.counts). */
   readonly counts: Map<string, { client: number; server: number }>;
+  /** The connection's record. */
+  readonly record: ConnectionRecord;
 }
 
 /** Builds connection records from the steps of a capture (pipeline.ts decodeSteps). */
@@ -548,8 +550,9 @@ export class Analyzer {
   step(s: Step): void {
     for (const fr of s.frames) {
       if (fr.items.length === 0) continue;
-      const c = this.connection(fr.stream, fr.frame, fr.time);
-      const w = this.workOf(c);
+      let w = this.work.get(fr.stream);
+      if (w === undefined) w = this.workOf(this.connection(fr.stream, fr.frame, fr.time));
+      const c = w.record;
       if (c.client.port === 0 && fr.client && fr.server) {
         c.client = fr.client;
         c.server = fr.server;
@@ -559,14 +562,22 @@ export class Analyzer {
       c.last.frame = fr.frame;
       c.last.time = fr.time;
     }
-    for (const e of s.events) this.event(e);
+    const events = s.events;
+    for (let i = 0; i < events.length; i++) this.event(events[i]);
   }
 
   /** The connection's Work, made when it is first asked for. */
   private workOf(c: ConnectionRecord): Work {
     let w = this.work.get(c.stream);
     if (w === undefined) {
-      w = { open: new OpenRequests(), binds: undefined, syncs: [], stepError: undefined, counts: new Map() };
+      w = {
+        open: new OpenRequests(),
+        binds: undefined,
+        syncs: [],
+        stepError: undefined,
+        counts: new Map(),
+        record: c,
+      };
       this.work.set(c.stream, w);
     }
     return w;
@@ -863,35 +874,74 @@ export class Analyzer {
     }
     let mark: MessageRecord["mark"];
     for (const f of it.fields) {
-      const kind = FINDING_FIELDS.get(f.name);
+      // Only an expert field's name starts with "e" ("expert:pgwire.<abbrev>", "pgwire.<abbrev>").
+      const kind = f.name.charCodeAt(0) === 101 ? FINDING_FIELDS.get(f.name) : undefined;
       if (kind !== undefined) {
         c.findings.push({ stream: c.stream, frame: it.frame, time, kind, text: String(f.value) });
         mark ??= "finding";
       }
     }
-    // An authentication request's method, as the spec names it (authMethod); SASL's with every
-    // mechanism the server offers.
+    // An authentication request's method, as the spec names it (authMethod).
     const method = it.meta?.authMethod;
-    if (method !== undefined) {
-      let text = method;
-      if (it.name === "AuthenticationSASL") {
-        const mechs = it.fields.filter((f) => f.name === FIELDS.saslMech.name).map((f) => String(f.value));
-        text += ` (${mechs.join(", ")})`;
-      }
-      this.method(c, it, time, text);
-    }
+    if (method !== undefined) this.authRequest(c, it, time, method);
+    // The frequent messages here, the others in methods of their own: this runs for every
+    // message, and its optimised code stays small and quick to compile.
     switch (it.name) {
-      case "StartupMessage": {
-        const params: Record<string, string> = {};
-        const names = it.fields.filter((f) => f.name === FIELDS.parameterName.name).map((f) => String(f.value));
-        const vals = it.fields.filter((f) => f.name === FIELDS.parameterValue.name).map((f) => String(f.value));
-        names.forEach((n, i) => {
-          params[n] = vals[i] ?? "";
-        });
-        c.startup = { frame: it.frame, time, version: `${it.vars.major}.${it.vars.minor}`, params };
-        c.replication = str(field(it, FIELDS.replConnection.name));
+      case "Sync":
+        if (it.frontend) {
+          w.stepError = undefined;
+          w.syncs.push(++this.seq);
+        }
+        break;
+      case "Bind": {
+        const params: string[] = [];
+        for (const f of it.fields) if (f.name === PARAM_VALUE) params.push(String(f.value));
+        w.binds = params;
         break;
       }
+      case "Query":
+      case "Execute":
+      case "FunctionCall":
+        this.request(c, w, it, time);
+        break;
+      case "ErrorResponse":
+      case "NoticeResponse":
+        mark = this.serverNotice(c, w, it, time);
+        break;
+      default:
+        this.other(c, it, time);
+    }
+    // Rows, tags and completion of the request this server message belongs to.
+    if (!it.frontend && it.request) this.answer(c, w, it, time);
+    // Counted on every message, so that the optimised code has seen this store before the 501st
+    // message (a first store then would throw the whole method back to the interpreter).
+    const kept = c.messages.length < MAX_KEPT;
+    if (kept) this.keep(c, it, time, name, mark);
+    c.moreMessages += kept ? 0 : 1;
+  }
+
+  /** An authentication request's method; SASL's with every mechanism the server offers. */
+  private authRequest(c: ConnectionRecord, it: DecodedMessage, time: number, method: string): void {
+    let text = method;
+    if (it.name === "AuthenticationSASL") {
+      const mechs = it.fields.filter((f) => f.name === FIELDS.saslMech.name).map((f) => String(f.value));
+      text += ` (${mechs.join(", ")})`;
+    }
+    this.method(c, it, time, text);
+  }
+
+  /** A message for the connection's story (the first MAX_KEPT). */
+  private keep(c: ConnectionRecord, it: DecodedMessage, time: number, name: string, mark: MessageRecord["mark"]): void {
+    const info = messageInfo(it) ?? name;
+    c.messages.push({ frame: it.frame, time, frontend: it.frontend, name, info, mark });
+  }
+
+  /** The messages item() leaves to others: the startup, authentication, replication, ... */
+  private other(c: ConnectionRecord, it: DecodedMessage, time: number): void {
+    switch (it.name) {
+      case "StartupMessage":
+        this.startup(c, it, time);
+        break;
       case "SSLRequest":
         c.encryption.requested = "SSL";
         break;
@@ -947,84 +997,12 @@ export class Analyzer {
       case "CancelRequest":
         if (typeof it.vars.pid === "number") this.cancelRequest(c, it, time, it.vars.pid);
         break;
-      case "Sync":
-        if (it.frontend) {
-          w.stepError = undefined;
-          w.syncs.push(++this.seq);
-        }
-        break;
-      case "Bind": {
-        const params: string[] = [];
-        for (const f of it.fields) if (f.name === PARAM_VALUE) params.push(String(f.value));
-        w.binds = params;
-        break;
-      }
       case "XLogData":
       case "PrimaryKeepalive":
       case "StandbyStatusUpdate":
       case "HotStandbyFeedback":
         if (c.streaming) this.replicationMessage(c.streaming, it);
         break;
-      case "Query":
-      case "Execute":
-      case "FunctionCall": {
-        if (it.name === "Query" && /^\s*START_REPLICATION\b/i.test(str(it.vars.query) ?? "")) {
-          // Not a request with a response time: the stream it starts is told apart.
-          c.streaming = startReplication(str(it.vars.query) ?? "", it.frame, time);
-          if (c.streaming) {
-            if (c.streaming.slot) c.streaming.plugin = this.slotPlugins.get(c.streaming.slot);
-            break;
-          }
-        }
-        if (it.name === "Query") {
-          const slot =
-            /^\s*CREATE_REPLICATION_SLOT\s+("[^"]*"|\S+)\s+(?:TEMPORARY\s+)?LOGICAL\s+("[^"]*"|[^\s(;]+)/i.exec(
-              str(it.vars.query) ?? "",
-            );
-          if (slot) this.slotPlugins.set(slot[1].replace(/^"|"$/g, ""), slot[2].replace(/^"|"$/g, ""));
-        }
-        const sql =
-          it.name === "Query"
-            ? (str(it.vars.query) ?? "")
-            : it.name === "Execute"
-              ? (str(field(it, FIELDS.sql.name)) ?? "(an unnamed portal the capture did not show)")
-              : `function call (OID ${it.vars.oid ?? "?"})`;
-        // Every member from the start, those filled in later too: one shape for all records, and
-        // no property store that grows the object later.
-        const r: EveryKey<RequestRecord> = {
-          stream: c.stream,
-          kind: it.name,
-          sql,
-          frame: it.frame,
-          time,
-          params: it.name === "Execute" ? w.binds : undefined,
-          rows: 0,
-          tags: [],
-          duration: undefined,
-          responseFrame: undefined,
-          error: undefined,
-          notices: [],
-          done: false,
-          outcome: undefined,
-          failedAt: undefined,
-          skippedAfter: undefined,
-          canceledBy: undefined,
-        };
-        const stepError = w.stepError;
-        w.open.add(it, r, ++this.seq);
-        // Counted on every request, so that the optimised code has seen this store before the
-        // 501st request (a first store then would throw the whole method back to the interpreter).
-        const kept = c.requests.length < MAX_KEPT;
-        if (kept) c.requests.push(r);
-        c.moreRequests += kept ? 0 : 1;
-        if (stepError) {
-          // Its step already failed: the server will skip it.
-          w.stepError = undefined;
-          r.failedAt = stepError.msg;
-          this.fail(c, r, stepError.error, stepError.duration);
-        }
-        break;
-      }
       case "Terminate":
         c.terminate = { frame: it.frame, time };
         break;
@@ -1040,58 +1018,133 @@ export class Analyzer {
           });
         } else c.moreNotifications++;
         break;
-      case "ErrorResponse":
-      case "NoticeResponse": {
-        const sm = serverMessage(it, time);
-        const error = it.name === "ErrorResponse";
-        mark = error ? "error" : "notice";
-        (error ? c.errors : c.notices).push(sm);
-        if (error && c.auth.outcome !== "ok" && c.startup) c.auth.outcome = "failed";
-        const r = it.request && w.open.find(it.request);
-        if (r) {
-          if (error) r.error ??= sm;
-          else r.notices.push(sm);
-        } else if (error && it.request) {
-          // An error for a Parse, Bind, Describe or Close: it fails the Execute of the same
-          // pipeline step (sent after it, before the next Sync), which the server never runs.
-          this.failPipelined(c, it.request, sm, it.responseTime ?? 0);
-        }
-        if (error && (sm.severity === "FATAL" || sm.severity === "PANIC") && c.auth.outcome === "ok") {
-          // The session ends: the request running gets the error, the ones queued behind it never run.
-          this.endPending(c, sm);
-        }
-        break;
+    }
+  }
+
+  /** The StartupMessage: the protocol version and the parameters. */
+  private startup(c: ConnectionRecord, it: MessageOf<"StartupMessage">, time: number): void {
+    const params: Record<string, string> = {};
+    const names = it.fields.filter((f) => f.name === FIELDS.parameterName.name).map((f) => String(f.value));
+    const vals = it.fields.filter((f) => f.name === FIELDS.parameterValue.name).map((f) => String(f.value));
+    names.forEach((n, i) => {
+      params[n] = vals[i] ?? "";
+    });
+    c.startup = { frame: it.frame, time, version: `${it.vars.major}.${it.vars.minor}`, params };
+    c.replication = str(field(it, FIELDS.replConnection.name));
+  }
+
+  /** A request: a Query, an Execute, a FunctionCall. */
+  private request(
+    c: ConnectionRecord,
+    w: Work,
+    it: MessageOf<"Query" | "Execute" | "FunctionCall">,
+    time: number,
+  ): void {
+    if (it.name === "Query" && /^\s*START_REPLICATION\b/i.test(str(it.vars.query) ?? "")) {
+      // Not a request with a response time: the stream it starts is told apart.
+      c.streaming = startReplication(str(it.vars.query) ?? "", it.frame, time);
+      if (c.streaming) {
+        if (c.streaming.slot) c.streaming.plugin = this.slotPlugins.get(c.streaming.slot);
+        return;
       }
     }
-    // Rows, tags and completion of the request this server message belongs to.
-    if (!it.frontend && it.request) {
-      // The message completes its request (the decoder tells how long after it was sent).
-      const completes = it.responseTime !== undefined;
-      const r = w.open.find(it.request);
-      if (r && !r.done) {
-        const tag = it.name === "CommandComplete" ? str(it.vars.tag) : undefined;
-        if (tag !== undefined) r.tags.push(tag);
-        if (it.name === "DataRow") r.rows++;
-        if (completes) {
-          r.duration = it.responseTime ?? time - r.time;
-          r.responseFrame = it.frame;
-          r.done = true;
-          r.outcome = r.error ? "failed" : "ok";
-          this.cancelAnswer(r);
-          this.listener.request?.(r, c);
-        }
+    if (it.name === "Query") {
+      const slot = /^\s*CREATE_REPLICATION_SLOT\s+("[^"]*"|\S+)\s+(?:TEMPORARY\s+)?LOGICAL\s+("[^"]*"|[^\s(;]+)/i.exec(
+        str(it.vars.query) ?? "",
+      );
+      if (slot) this.slotPlugins.set(slot[1].replace(/^"|"$/g, ""), slot[2].replace(/^"|"$/g, ""));
+    }
+    const sql =
+      it.name === "Query"
+        ? (str(it.vars.query) ?? "")
+        : it.name === "Execute"
+          ? (str(field(it, FIELDS.sql.name)) ?? "(an unnamed portal the capture did not show)")
+          : `function call (OID ${it.vars.oid ?? "?"})`;
+    // Every member from the start, those filled in later too: one shape for all records, and
+    // no property store that grows the object later.
+    const r: EveryKey<RequestRecord> = {
+      stream: c.stream,
+      kind: it.name,
+      sql,
+      frame: it.frame,
+      time,
+      params: it.name === "Execute" ? w.binds : undefined,
+      rows: 0,
+      tags: [],
+      duration: undefined,
+      responseFrame: undefined,
+      error: undefined,
+      notices: [],
+      done: false,
+      outcome: undefined,
+      failedAt: undefined,
+      skippedAfter: undefined,
+      canceledBy: undefined,
+    };
+    const stepError = w.stepError;
+    w.open.add(it, r, ++this.seq);
+    // Counted on every request, so that the optimised code has seen this store before the
+    // 501st request (a first store then would throw the whole method back to the interpreter).
+    const kept = c.requests.length < MAX_KEPT;
+    if (kept) c.requests.push(r);
+    c.moreRequests += kept ? 0 : 1;
+    if (stepError) {
+      // Its step already failed: the server will skip it.
+      w.stepError = undefined;
+      r.failedAt = stepError.msg;
+      this.fail(c, r, stepError.error, stepError.duration);
+    }
+  }
+
+  /** An ErrorResponse or NoticeResponse: its mark in the story. */
+  private serverNotice(
+    c: ConnectionRecord,
+    w: Work,
+    it: MessageOf<"ErrorResponse" | "NoticeResponse">,
+    time: number,
+  ): MessageRecord["mark"] {
+    const sm = serverMessage(it, time);
+    const error = it.name === "ErrorResponse";
+    (error ? c.errors : c.notices).push(sm);
+    if (error && c.auth.outcome !== "ok" && c.startup) c.auth.outcome = "failed";
+    const r = it.request && w.open.find(it.request);
+    if (r) {
+      if (error) r.error ??= sm;
+      else r.notices.push(sm);
+    } else if (error && it.request) {
+      // An error for a Parse, Bind, Describe or Close: it fails the Execute of the same
+      // pipeline step (sent after it, before the next Sync), which the server never runs.
+      this.failPipelined(c, it.request, sm, it.responseTime ?? 0);
+    }
+    if (error && (sm.severity === "FATAL" || sm.severity === "PANIC") && c.auth.outcome === "ok") {
+      // The session ends: the request running gets the error, the ones queued behind it never run.
+      this.endPending(c, sm);
+    }
+    return error ? "error" : "notice";
+  }
+
+  /** A server message that belongs to a request: its rows, tags and completion. */
+  private answer(c: ConnectionRecord, w: Work, it: DecodedMessage, time: number): void {
+    const request = it.request as DecodedMessage;
+    // The message completes its request (the decoder tells how long after it was sent).
+    const completes = it.responseTime !== undefined;
+    const r = w.open.find(request);
+    if (r && !r.done) {
+      const tag = it.name === "CommandComplete" ? str(it.vars.tag) : undefined;
+      if (tag !== undefined) r.tags.push(tag);
+      if (it.name === "DataRow") r.rows++;
+      if (completes) {
+        r.duration = it.responseTime ?? time - r.time;
+        r.responseFrame = it.frame;
+        r.done = true;
+        r.outcome = r.error ? "failed" : "ok";
+        this.cancelAnswer(r);
+        this.listener.request?.(r, c);
       }
-      if (!r && it.name === "ReadyForQuery" && it.request.name === "Sync") this.syncAnswered(c);
-      // The decoder is done with it.request and what was sent before it.
-      if (completes) w.open.release(it.request);
     }
-    // Counted on every message, as moreRequests.
-    const kept = c.messages.length < MAX_KEPT;
-    if (kept) {
-      const info = messageInfo(it) ?? name;
-      c.messages.push({ frame: it.frame, time, frontend: it.frontend, name, info, mark });
-    }
-    c.moreMessages += kept ? 0 : 1;
+    if (!r && it.name === "ReadyForQuery" && request.name === "Sync") this.syncAnswered(c);
+    // The decoder is done with request and what was sent before it.
+    if (completes) w.open.release(request);
   }
 }
 
