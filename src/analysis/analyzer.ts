@@ -295,6 +295,15 @@ function startReplication(sql: string, frame: number, time: number): Replication
 /** Requests and messages a connection keeps for its story; the rest are only counted. */
 export const MAX_KEPT = 500;
 
+export interface AnalyzerOptions {
+  /**
+   * Keep each connection's first MAX_KEPT messages (ConnectionRecord.messages, for a sequence
+   * diagram) with their Info; default true. Without them every message is only counted
+   * (moreMessages).
+   */
+  messages?: boolean;
+}
+
 export interface AnalyzerListener {
   /** A request got its answer (or the connection ended without one). */
   request?(r: RequestRecord, c: ConnectionRecord): void;
@@ -545,7 +554,15 @@ export class Analyzer {
   /** The cancel connection of each request a CancelRequest interrupted. */
   private readonly cancelOf = new WeakMap<RequestRecord, ConnectionRecord>();
 
-  constructor(private readonly listener: AnalyzerListener = {}) {}
+  /** Messages a connection keeps for its story (AnalyzerOptions.messages). */
+  private readonly keptMessages: number;
+
+  constructor(
+    private readonly listener: AnalyzerListener = {},
+    opts: AnalyzerOptions = {},
+  ) {
+    this.keptMessages = opts.messages === false ? 0 : MAX_KEPT;
+  }
 
   step(s: Step): void {
     for (const fr of s.frames) {
@@ -915,7 +932,7 @@ export class Analyzer {
     if (!it.frontend && it.request) this.answer(c, w, it, time);
     // Counted on every message, so that the optimised code has seen this store before the 501st
     // message (a first store then would throw the whole method back to the interpreter).
-    const kept = c.messages.length < MAX_KEPT;
+    const kept = c.messages.length < this.keptMessages;
     if (kept) this.keep(c, it, time, name, mark);
     c.moreMessages += kept ? 0 : 1;
   }
@@ -930,7 +947,7 @@ export class Analyzer {
     this.method(c, it, time, text);
   }
 
-  /** A message for the connection's story (the first MAX_KEPT). */
+  /** A message for the connection's story (the first MAX_KEPT, AnalyzerOptions.messages). */
   private keep(c: ConnectionRecord, it: DecodedMessage, time: number, name: string, mark: MessageRecord["mark"]): void {
     const info = messageInfo(it) ?? name;
     c.messages.push({ frame: it.frame, time, frontend: it.frontend, name, info, mark });

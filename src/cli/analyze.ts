@@ -2,7 +2,7 @@
 // with a progress line on stderr while it runs.
 
 import { statSync } from "node:fs";
-import { ANALYSIS_FIELDS, Analyzer, type AnalyzerListener } from "../analysis/analyzer.ts";
+import { ANALYSIS_FIELDS, Analyzer, type AnalyzerListener, type AnalyzerOptions } from "../analysis/analyzer.ts";
 import { plural } from "../analysis/explain.ts";
 import { readCaptureBatches } from "../capture/pcap.ts";
 import { CaptureError, type CapturePacket } from "../capture/types.ts";
@@ -64,7 +64,8 @@ interface AnalysisRun {
 /**
  * Runs the analysis over a capture file; the listener gets requests and connections as they
  * complete. `clock.t0` is set to the capture's first packet's time as soon as it is read.
- * `select`: the fields the analysis reads (COUNTING_FIELDS where no request's parameters are told).
+ * `select`: the fields the analysis reads (COUNTING_FIELDS where no request's parameters are told);
+ * `opts`: what the connection records keep (explain and stats tell no message list).
  */
 export async function analyze(
   command: string,
@@ -73,6 +74,7 @@ export async function analyze(
   listener: AnalyzerListener,
   clock: { t0?: number } = {},
   select: ReadonlySet<string> = ANALYSIS_FIELDS,
+  opts: AnalyzerOptions = {},
 ): Promise<AnalysisRun> {
   const filters = parseFilters(command, p);
   const ports = parsePorts(command, p.options.get("port"));
@@ -82,17 +84,20 @@ export async function analyze(
   // TLS sessions: decrypted (their startup was read) or not.
   let tlsOpen = 0;
   let tlsClosed = 0;
-  const analyzer = new Analyzer({
-    ...listener,
-    connection: (c, oldest) => {
-      connections++;
-      if (c.encryption.tls) {
-        if (c.startup) tlsOpen++;
-        else tlsClosed++;
-      }
-      listener.connection?.(c, oldest);
+  const analyzer = new Analyzer(
+    {
+      ...listener,
+      connection: (c, oldest) => {
+        connections++;
+        if (c.encryption.tls) {
+          if (c.startup) tlsOpen++;
+          else tlsClosed++;
+        }
+        listener.connection?.(c, oldest);
+      },
     },
-  });
+    opts,
+  );
   const progress = new Progress(file);
   let t0: number | undefined;
   let error: CaptureError | undefined;

@@ -1,6 +1,6 @@
 // pgwire explain: each connection's story, then the findings of the whole capture.
 
-import type { ConnectionRecord, Finding } from "../analysis/analyzer.ts";
+import { ANALYSIS_FIELDS, type ConnectionRecord, type Finding } from "../analysis/analyzer.ts";
 import { connectionJson, explainConnection, findingsSummary } from "../analysis/explain.ts";
 import { analyze } from "./analyze.ts";
 import { COLOR_OPTIONS, FILTER_HELP, FILTER_OPTIONS, oneFile, parseArgs, styleFor } from "./args.ts";
@@ -88,6 +88,9 @@ async function explainCommand(args: readonly string[], out: Output): Promise<num
       },
     },
     clock,
+    ANALYSIS_FIELDS,
+    // The story tells requests, not each message (connectionJson leaves them out too).
+    { messages: false },
   );
   tell(undefined);
   if (json) {

@@ -73,6 +73,7 @@ async function statsCommand(args: readonly string[], out: Output): Promise<numbe
     },
     clock,
     COUNTING_FIELDS,
+    { messages: false },
   );
   const r = stats.result();
   if (p.options.has("json")) out.write(`${JSON.stringify(r)}\n`);
