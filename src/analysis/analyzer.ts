@@ -379,7 +379,6 @@ export const ANALYSIS_FIELDS: ReadonlySet<string> = new Set([
   FIELDS.saslMech.name,
   FIELDS.salt.name,
   FIELDS.paramValue.name,
-  FIELDS.sql.name,
   FIELDS.walData.name,
   FIELDS.walStartLsn.name,
   FIELDS.writtenLsn.name,
@@ -1075,7 +1074,7 @@ export class Analyzer {
       it.name === "Query"
         ? (str(it.vars.query) ?? "")
         : it.name === "Execute"
-          ? (str(field(it, FIELDS.sql.name)) ?? "(an unnamed portal the capture did not show)")
+          ? (it.sql ?? "(an unnamed portal the capture did not show)")
           : `function call (OID ${it.vars.oid ?? "?"})`;
     // Every member from the start, those filled in later too: one shape for all records, and
     // no property store that grows the object later.

@@ -77,6 +77,11 @@ export interface DecodedItem {
    * (pgwire.time's value, whether or not the selection decodes that field). Not a field either.
    */
   responseTime?: number;
+  /**
+   * The SQL of the statement or portal the message refers to (pgwire.sql's value, whether or not
+   * the selection decodes that field). Not a field either.
+   */
+  sql?: string;
 }
 
 /**
@@ -192,6 +197,7 @@ function newItem(
     time: undefined,
     request: undefined,
     responseTime: undefined,
+    sql: undefined,
   };
   // Its name is the generated MESSAGES' (MessageName) and its variables are its reader's, which
   // MessageVars describes: the item is the DecodedMessage of that name.

@@ -110,7 +110,10 @@ export class Links {
     const unexpected = !fe && !m.async && this.queue.length === 0 && this.started;
     const obj = this.objects(m, v, lists);
     this.link(m, fe, item, v, lists, obj, out);
-    if (obj?.sql !== undefined && this.kept.sql) out.push(field(F.sql, obj.sql, 0, 0));
+    if (obj?.sql !== undefined) {
+      item.sql = obj.sql;
+      if (this.kept.sql) out.push(field(F.sql, obj.sql, 0, 0));
+    }
     const cancel = this.cancel(m, v, item.frame);
     if (cancel) {
       if (this.kept.cancelBackend) out.push(field(F.cancelBackend, cancel.frame, 0, 0));
