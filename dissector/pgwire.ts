@@ -1184,6 +1184,7 @@ function pgoutput_RollbackPrepared_B(b: Body): void {
 // them one hidden class, and the decoder's reads of them stay monomorphic.
 export const MESSAGES: readonly MessageMeta[] = [
   {
+    id: 0,
     name: "StartupMessage",
     dir: "F",
     label: "PostgreSQL: StartupMessage",
@@ -1207,6 +1208,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 1,
     name: "CancelRequest",
     dir: "F",
     label: "PostgreSQL: CancelRequest",
@@ -1230,6 +1232,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 2,
     name: "SSLRequest",
     dir: "F",
     label: "PostgreSQL: SSLRequest",
@@ -1253,6 +1256,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 3,
     name: "GSSENCRequest",
     dir: "F",
     label: "PostgreSQL: GSSENCRequest",
@@ -1276,6 +1280,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 4,
     name: "UnknownStartupPacket",
     dir: "F",
     label: "PostgreSQL: UnknownStartupPacket",
@@ -1299,6 +1304,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 5,
     name: "SSLResponse",
     dir: "B",
     label: "PostgreSQL: SSLResponse",
@@ -1324,6 +1330,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     ],
   },
   {
+    id: 6,
     name: "GSSENCResponse",
     dir: "B",
     label: "PostgreSQL: GSSENCResponse",
@@ -1349,6 +1356,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     ],
   },
   {
+    id: 7,
     name: "AuthenticationOk",
     dir: "B",
     label: "PostgreSQL: AuthenticationOk",
@@ -1374,6 +1382,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     ],
   },
   {
+    id: 8,
     name: "AuthenticationKerberosV5",
     dir: "B",
     label: "PostgreSQL: AuthenticationKerberosV5",
@@ -1397,6 +1406,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 9,
     name: "AuthenticationCleartextPassword",
     dir: "B",
     label: "PostgreSQL: AuthenticationCleartextPassword",
@@ -1420,6 +1430,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 10,
     name: "AuthenticationMD5Password",
     dir: "B",
     label: "PostgreSQL: AuthenticationMD5Password",
@@ -1443,6 +1454,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 11,
     name: "AuthenticationGSS",
     dir: "B",
     label: "PostgreSQL: AuthenticationGSS",
@@ -1466,6 +1478,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 12,
     name: "AuthenticationGSSContinue",
     dir: "B",
     label: "PostgreSQL: AuthenticationGSSContinue",
@@ -1489,6 +1502,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 13,
     name: "AuthenticationSSPI",
     dir: "B",
     label: "PostgreSQL: AuthenticationSSPI",
@@ -1512,6 +1526,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 14,
     name: "AuthenticationSASL",
     dir: "B",
     label: "PostgreSQL: AuthenticationSASL",
@@ -1535,6 +1550,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 15,
     name: "AuthenticationSASLContinue",
     dir: "B",
     label: "PostgreSQL: AuthenticationSASLContinue",
@@ -1558,6 +1574,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 16,
     name: "AuthenticationSASLFinal",
     dir: "B",
     label: "PostgreSQL: AuthenticationSASLFinal",
@@ -1581,6 +1598,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 17,
     name: "AuthenticationRequest",
     dir: "B",
     label: "PostgreSQL: AuthenticationRequest",
@@ -1604,6 +1622,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 18,
     name: "SASLInitialResponse",
     dir: "F",
     label: "PostgreSQL: SASLInitialResponse",
@@ -1627,6 +1646,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 19,
     name: "SASLResponse",
     dir: "F",
     label: "PostgreSQL: SASLResponse",
@@ -1650,6 +1670,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 20,
     name: "GSSResponse",
     dir: "F",
     label: "PostgreSQL: GSSResponse",
@@ -1673,6 +1694,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 21,
     name: "PasswordMessage",
     dir: "F",
     label: "PostgreSQL: PasswordMessage",
@@ -1699,6 +1721,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     ],
   },
   {
+    id: 22,
     name: "Query",
     dir: "F",
     label: "PostgreSQL: Query",
@@ -1724,6 +1747,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     ],
   },
   {
+    id: 23,
     name: "Parse",
     dir: "F",
     label: "PostgreSQL: Parse",
@@ -1749,6 +1773,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     ],
   },
   {
+    id: 24,
     name: "Bind",
     dir: "F",
     label: "PostgreSQL: Bind",
@@ -1772,6 +1797,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 25,
     name: "Describe",
     dir: "F",
     label: "PostgreSQL: Describe",
@@ -1795,6 +1821,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 26,
     name: "Execute",
     dir: "F",
     label: "PostgreSQL: Execute",
@@ -1818,6 +1845,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 27,
     name: "Close",
     dir: "F",
     label: "PostgreSQL: Close",
@@ -1841,6 +1869,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 28,
     name: "Sync",
     dir: "F",
     label: "PostgreSQL: Sync",
@@ -1864,6 +1893,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 29,
     name: "Flush",
     dir: "F",
     label: "PostgreSQL: Flush",
@@ -1887,6 +1917,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 30,
     name: "Terminate",
     dir: "F",
     label: "PostgreSQL: Terminate",
@@ -1910,6 +1941,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 31,
     name: "RowDescription",
     dir: "B",
     label: "PostgreSQL: RowDescription",
@@ -1933,6 +1965,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 32,
     name: "DataRow",
     dir: "B",
     label: "PostgreSQL: DataRow",
@@ -1956,6 +1989,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 33,
     name: "CommandComplete",
     dir: "B",
     label: "PostgreSQL: CommandComplete",
@@ -1979,6 +2013,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 34,
     name: "ReadyForQuery",
     dir: "B",
     label: "PostgreSQL: ReadyForQuery",
@@ -2002,6 +2037,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 35,
     name: "ParameterDescription",
     dir: "B",
     label: "PostgreSQL: ParameterDescription",
@@ -2025,6 +2061,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 36,
     name: "EmptyQueryResponse",
     dir: "B",
     label: "PostgreSQL: EmptyQueryResponse",
@@ -2048,6 +2085,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 37,
     name: "NoData",
     dir: "B",
     label: "PostgreSQL: NoData",
@@ -2071,6 +2109,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 38,
     name: "ParseComplete",
     dir: "B",
     label: "PostgreSQL: ParseComplete",
@@ -2094,6 +2133,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 39,
     name: "BindComplete",
     dir: "B",
     label: "PostgreSQL: BindComplete",
@@ -2117,6 +2157,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 40,
     name: "CloseComplete",
     dir: "B",
     label: "PostgreSQL: CloseComplete",
@@ -2140,6 +2181,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 41,
     name: "PortalSuspended",
     dir: "B",
     label: "PostgreSQL: PortalSuspended",
@@ -2163,6 +2205,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 42,
     name: "BackendKeyData",
     dir: "B",
     label: "PostgreSQL: BackendKeyData",
@@ -2186,6 +2229,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 43,
     name: "NegotiateProtocolVersion",
     dir: "B",
     label: "PostgreSQL: NegotiateProtocolVersion",
@@ -2209,6 +2253,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 44,
     name: "FunctionCall",
     dir: "F",
     label: "PostgreSQL: FunctionCall",
@@ -2232,6 +2277,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 45,
     name: "FunctionCallResponse",
     dir: "B",
     label: "PostgreSQL: FunctionCallResponse",
@@ -2255,6 +2301,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 46,
     name: "XLogData",
     dir: "B",
     label: "PostgreSQL: XLogData",
@@ -2278,6 +2325,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 47,
     name: "PrimaryKeepalive",
     dir: "B",
     label: "PostgreSQL: PrimaryKeepalive",
@@ -2301,6 +2349,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 48,
     name: "StandbyStatusUpdate",
     dir: "F",
     label: "PostgreSQL: StandbyStatusUpdate",
@@ -2324,6 +2373,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 49,
     name: "HotStandbyFeedback",
     dir: "F",
     label: "PostgreSQL: HotStandbyFeedback",
@@ -2347,6 +2397,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 50,
     name: "CopyInResponse",
     dir: "B",
     label: "PostgreSQL: CopyInResponse",
@@ -2370,6 +2421,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 51,
     name: "CopyOutResponse",
     dir: "B",
     label: "PostgreSQL: CopyOutResponse",
@@ -2393,6 +2445,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 52,
     name: "CopyBothResponse",
     dir: "B",
     label: "PostgreSQL: CopyBothResponse",
@@ -2416,6 +2469,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 53,
     name: "CopyData",
     dir: "F",
     label: "PostgreSQL: CopyData",
@@ -2439,6 +2493,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 54,
     name: "CopyData",
     dir: "B",
     label: "PostgreSQL: CopyData",
@@ -2462,6 +2517,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 55,
     name: "CopyDone",
     dir: "F",
     label: "PostgreSQL: CopyDone",
@@ -2485,6 +2541,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 56,
     name: "CopyDone",
     dir: "B",
     label: "PostgreSQL: CopyDone",
@@ -2508,6 +2565,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 57,
     name: "CopyFail",
     dir: "F",
     label: "PostgreSQL: CopyFail",
@@ -2531,6 +2589,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 58,
     name: "ErrorResponse",
     dir: "B",
     label: "PostgreSQL: ErrorResponse",
@@ -2557,6 +2616,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     ],
   },
   {
+    id: 59,
     name: "NoticeResponse",
     dir: "B",
     label: "PostgreSQL: NoticeResponse",
@@ -2584,6 +2644,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     ],
   },
   {
+    id: 60,
     name: "ParameterStatus",
     dir: "B",
     label: "PostgreSQL: ParameterStatus",
@@ -2607,6 +2668,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 61,
     name: "NotificationResponse",
     dir: "B",
     label: "PostgreSQL: NotificationResponse",
@@ -2630,6 +2692,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 62,
     name: "Begin",
     dir: "B",
     label: "PostgreSQL: Begin",
@@ -2653,6 +2716,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 63,
     name: "Message",
     dir: "B",
     label: "PostgreSQL: Message",
@@ -2676,6 +2740,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 64,
     name: "Commit",
     dir: "B",
     label: "PostgreSQL: Commit",
@@ -2699,6 +2764,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 65,
     name: "Origin",
     dir: "B",
     label: "PostgreSQL: Origin",
@@ -2722,6 +2788,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 66,
     name: "Relation",
     dir: "B",
     label: "PostgreSQL: Relation",
@@ -2745,6 +2812,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 67,
     name: "Type",
     dir: "B",
     label: "PostgreSQL: Type",
@@ -2768,6 +2836,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 68,
     name: "Insert",
     dir: "B",
     label: "PostgreSQL: Insert",
@@ -2791,6 +2860,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 69,
     name: "Update",
     dir: "B",
     label: "PostgreSQL: Update",
@@ -2814,6 +2884,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 70,
     name: "Delete",
     dir: "B",
     label: "PostgreSQL: Delete",
@@ -2837,6 +2908,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 71,
     name: "Truncate",
     dir: "B",
     label: "PostgreSQL: Truncate",
@@ -2860,6 +2932,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 72,
     name: "Stream Start",
     dir: "B",
     label: "PostgreSQL: Stream Start",
@@ -2883,6 +2956,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 73,
     name: "Stream Stop",
     dir: "B",
     label: "PostgreSQL: Stream Stop",
@@ -2906,6 +2980,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 74,
     name: "Stream Commit",
     dir: "B",
     label: "PostgreSQL: Stream Commit",
@@ -2929,6 +3004,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 75,
     name: "Stream Abort",
     dir: "B",
     label: "PostgreSQL: Stream Abort",
@@ -2952,6 +3028,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 76,
     name: "Begin Prepare",
     dir: "B",
     label: "PostgreSQL: Begin Prepare",
@@ -2975,6 +3052,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 77,
     name: "Prepare",
     dir: "B",
     label: "PostgreSQL: Prepare",
@@ -2998,6 +3076,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 78,
     name: "Commit Prepared",
     dir: "B",
     label: "PostgreSQL: Commit Prepared",
@@ -3021,6 +3100,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 79,
     name: "Rollback Prepared",
     dir: "B",
     label: "PostgreSQL: Rollback Prepared",
@@ -3044,6 +3124,7 @@ export const MESSAGES: readonly MessageMeta[] = [
     findings: undefined,
   },
   {
+    id: 80,
     name: "Stream Prepare",
     dir: "B",
     label: "PostgreSQL: Stream Prepare",

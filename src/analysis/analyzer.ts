@@ -12,6 +12,7 @@ import {
   type EveryKey,
   FIELDS,
   type FieldValue,
+  MESSAGES,
   type MessageOf,
   messageInfo,
 } from "../decoder/index.ts";
@@ -531,11 +532,17 @@ interface Work {
    * when it comes before the next Sync, fails with it.
    */
   stepError: { error: ServerMessage; duration: number; msg: string } | undefined;
-  /** The record's counts of messages by name (the same objects as ConnectionRecord.counts). */
-  readonly counts: Map<string, { client: number; server: number }>;
+  /**
+   * The record's counts of messages by the id of their description (MessageMeta.id; undecoded
+   * data after the last), the same objects as ConnectionRecord.counts has by name.
+   */
+  readonly counts: Array<{ client: number; server: number } | undefined>;
   /** The connection's record. */
   readonly record: ConnectionRecord;
 }
+
+/** Where Work.counts keeps the count of undecoded data: after every message's description. */
+const UNDECODED_ID = MESSAGES.length;
 
 /** Builds connection records from the steps of a capture (pipeline.ts decodeSteps). */
 export class Analyzer {
@@ -591,7 +598,7 @@ export class Analyzer {
         binds: undefined,
         syncs: [],
         stepError: undefined,
-        counts: new Map(),
+        counts: [],
         record: c,
       };
       this.work.set(c.stream, w);
@@ -873,11 +880,13 @@ export class Analyzer {
   private item(c: ConnectionRecord, w: Work, it: DecodedMessage, time: number): void {
     const name = it.name ?? "undecoded";
     if (it.name) c.postgres = true;
-    // From the Work's map (c.counts, an object with a key per name, is slow to search).
-    let count = w.counts.get(name);
+    // From the Work's list by id (c.counts, an object with a key per name, is slow to search).
+    const id = it.meta === undefined ? UNDECODED_ID : it.meta.id;
+    let count = w.counts[id];
     if (count === undefined) {
-      count = { client: 0, server: 0 };
-      w.counts.set(name, count);
+      // One count per name, whatever the description (CopyData and CopyDone have one per side).
+      count = Object.hasOwn(c.counts, name) ? c.counts[name] : { client: 0, server: 0 };
+      w.counts[id] = count;
       c.counts[name] = count;
     }
     // Each side by name, not by a computed key: this runs for every message.

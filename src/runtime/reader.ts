@@ -46,6 +46,8 @@ export type { Condition, Effect, Objects, Phase, Selector };
 export type InfoPart = { readonly lit: string } | { readonly v: string; readonly char?: true; readonly s?: true };
 
 export interface MessageMeta {
+  /** Its index in the generated MESSAGES. */
+  readonly id: number;
   readonly name: string;
   readonly dir: "F" | "B";
   /** Its subtree label, as in Wireshark ("PostgreSQL: Query"). */
