@@ -14,16 +14,38 @@ const enc = new TextEncoder();
 export function utf8Text(buf: Uint8Array, start: number, end: number): string {
   // A few ASCII characters (names, tags, flags): without TextDecoder's per-call cost, which
   // beyond about eight characters is less than building the string here.
-  if (end - start <= 8) {
-    let out = "";
-    for (let i = start; i < end; i++) {
-      const c = buf[i];
-      if (c >= 0x80) return utf8.decode(buf.subarray(start, end));
-      out += String.fromCharCode(c);
-    }
-    return out;
+  const n = end - start;
+  if (n <= 8) {
+    for (let i = start; i < end; i++) if (buf[i] >= 0x80) return utf8.decode(buf.subarray(start, end));
+    return n <= 0 ? "" : shortAscii(buf, start, n);
   }
   return utf8.decode(buf.subarray(start, end));
+}
+
+/**
+ * One to eight ASCII bytes as a string, made at once (a character at a time with += made a new
+ * string per character: integer parameters, command tags, names).
+ */
+function shortAscii(b: Uint8Array, p: number, n: number): string {
+  const f = String.fromCharCode;
+  switch (n) {
+    case 1:
+      return f(b[p]);
+    case 2:
+      return f(b[p], b[p + 1]);
+    case 3:
+      return f(b[p], b[p + 1], b[p + 2]);
+    case 4:
+      return f(b[p], b[p + 1], b[p + 2], b[p + 3]);
+    case 5:
+      return f(b[p], b[p + 1], b[p + 2], b[p + 3], b[p + 4]);
+    case 6:
+      return f(b[p], b[p + 1], b[p + 2], b[p + 3], b[p + 4], b[p + 5]);
+    case 7:
+      return f(b[p], b[p + 1], b[p + 2], b[p + 3], b[p + 4], b[p + 5], b[p + 6]);
+    default:
+      return f(b[p], b[p + 1], b[p + 2], b[p + 3], b[p + 4], b[p + 5], b[p + 6], b[p + 7]);
+  }
 }
 
 /** The text of UTF-8 bytes cut to at most max of them, at a character boundary, the cut marked "...". */
