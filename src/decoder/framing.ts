@@ -24,6 +24,7 @@ import {
   keeps,
   type MessageMeta,
   type Opening,
+  type Phase,
   type Remembered,
   type Selection,
   u32,
@@ -280,6 +281,9 @@ interface CallState {
   shape: Shape;
   hdr: number;
   size: number;
+  /** The state whose phase (phaseOf, in the call's direction) phase holds; undefined: none yet. */
+  phaseOf: ConnState | undefined;
+  phase: Phase | undefined;
 }
 
 /**
@@ -312,6 +316,8 @@ export function dissectCall(
     shape: "typed",
     hdr: 0,
     size: 0,
+    phaseOf: undefined,
+    phase: undefined,
   };
   if (fe && !inTls && (S.clientFraming === "typed" || S.tls) && newConnection(buf)) {
     // A client reusing the address and port pair of an earlier connection starts over.
@@ -462,7 +468,12 @@ function decodeMessage(c: CallState, off: number, g: Group): boolean {
   // nothing wrong (the length is one it may have).
   const b = m.empty && size === c.hdr + 4 && m.fixedLength === 4 ? EMPTY_BODY : readBody(c, m, off, fields);
   const allowed = m.allowed;
-  const phase = allowed ? phaseOf(S, fe) : undefined;
+  // The phase of this state, worked out once per state and direction the call sees.
+  if (allowed !== undefined && c.phaseOf !== S) {
+    c.phaseOf = S;
+    c.phase = phaseOf(S, fe);
+  }
+  const phase = allowed ? c.phase : undefined;
   if (allowed !== undefined && phase !== undefined && !isIn(phase, allowed)) {
     fields.push(expertField(EXPERTS.unexpectedMessage.abbrev, `${m.name} is not allowed ${PHASE_TEXT[phase]}`));
   }
@@ -500,8 +511,11 @@ export function isIn(x: string, list: readonly string[]): boolean {
 
 /** The variant of the group whose selector holds; the last one (the group's fallback) when none does. */
 function variantOf(g: Group, S: ConnState, buf: Uint8Array, body: number): MessageMeta {
-  for (const v of g.variants) if (selects(v, S, buf, body)) return v;
-  return g.variants[g.variants.length - 1];
+  const vs = g.variants;
+  // Most groups are one message: it is the fallback too, whatever its selector says.
+  if (vs.length === 1) return vs[0];
+  for (const v of vs) if (selects(v, S, buf, body)) return v;
+  return vs[vs.length - 1];
 }
 
 /** The fields every message has (its name, type byte, length, direction, transaction status), as the selection keeps them. */
