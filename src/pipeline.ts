@@ -55,6 +55,14 @@ export class StepDecoder {
     return { frame: pkt.frame, time: pkt.time, frames: this.dec.frame(outs, pkt.time), events: eventsOf(outs) };
   }
 
+  /**
+   * The stream's later messages decoded with a narrower selection, one whose fields the decoder's
+   * selection (DecodeOptions.select) has too: the analyses drop what they no longer tell.
+   */
+  narrow(stream: number, select: ReadonlySet<string>): void {
+    this.dec.narrow(stream, select);
+  }
+
   /** The TLS session of a stream's connection, when its key log opened it. */
   tlsOf(stream: number): TlsSession | undefined {
     return this.dec.tlsOf(stream);

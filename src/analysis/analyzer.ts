@@ -314,6 +314,11 @@ export interface AnalyzerListener {
    * started.
    */
   connection?(c: ConnectionRecord, oldestOpen: number | undefined): void;
+  /**
+   * The connection keeps no more requests (ConnectionRecord.requests has MAX_KEPT): the later
+   * ones are only counted, and what they were sent with (Bind's parameters) is not kept.
+   */
+  requestsKept?(c: ConnectionRecord): void;
 }
 
 /** The findings worth telling: security and protocol problems, by expert abbrev. */
@@ -1113,6 +1118,7 @@ export class Analyzer {
     const kept = c.requests.length < MAX_KEPT;
     if (kept) c.requests.push(r);
     c.moreRequests += kept ? 0 : 1;
+    if (kept && c.requests.length === MAX_KEPT) this.listener.requestsKept?.(c);
     if (stepError) {
       // Its step already failed: the server will skip it.
       w.stepError = undefined;

@@ -56,6 +56,17 @@ export class ConnectionDecoder {
     this.tlsCall = { ...this.tcpCall, onRestart: undefined };
   }
 
+  /**
+   * Reads the bodies of the messages still to come with a narrower selection: one whose fields
+   * the connection's own selection has too (the header and link fields stay as they are). The
+   * analyses drop Bind's parameter values once no later request of the connection is told.
+   */
+  narrow(select: ReadonlySet<string>): void {
+    const want = compiled(select);
+    this.tcpCall.want = want;
+    this.tlsCall.want = want;
+  }
+
   /** The TLS session once a ServerHello was decrypted with the key log (protocol, cipher, bits). */
   get tlsSession(): TlsSession | undefined {
     return this.tls?.session;

@@ -115,6 +115,11 @@ export class CaptureDecoder {
     return c;
   }
 
+  /** A connection's later messages decoded with a narrower selection (ConnectionDecoder.narrow). */
+  narrow(stream: number, select: ReadonlySet<string>): void {
+    this.conns.get(stream)?.decoder.narrow(select);
+  }
+
   /**
    * Items for the outputs of one packet, grouped by the frame each belongs to (inside TLS a
    * record may complete an item of an earlier frame's data): usually one group, the packet's.
