@@ -938,6 +938,17 @@ export class Analyzer {
       case "NoticeResponse":
         mark = this.serverNotice(c, w, it, time);
         break;
+      // The other frequent ones, which other() has nothing for (answer() below has their part).
+      case "DataRow":
+      case "ParseComplete":
+      case "BindComplete":
+      case "CommandComplete":
+      case "ReadyForQuery":
+      case "RowDescription":
+      case "NoData":
+      case "Parse":
+      case "Describe":
+        break;
       default:
         this.other(c, it, time);
     }

@@ -114,7 +114,8 @@ export class Links {
       item.sql = obj.sql;
       if (this.kept.sql) out.push(field(F.sql, obj.sql, 0, 0));
     }
-    const cancel = this.cancel(m, v, item.frame);
+    // (Only the messages with cancel keys: the call itself costs more than the test.)
+    const cancel = m.cancelKey === undefined ? undefined : this.cancel(m, v, item.frame);
     if (cancel) {
       if (this.kept.cancelBackend) out.push(field(F.cancelBackend, cancel.frame, 0, 0));
       if (cancel.request !== undefined && this.kept.cancelRequest)
