@@ -450,7 +450,10 @@ function decodeMessage(c: CallState, off: number, g: Group): boolean {
     }
   }
   const S = c.S;
-  const m = variantOf(g, S, buf, off + hdr + 4);
+  // A group of one message is that message, whatever its selector says (it is the fallback too).
+  // (Here and below, calls that most messages need not make are tested for before they are
+  // made: decodeMessage is too large for V8 to inline them, and a call costs more than the test.)
+  const m = g.variants.length === 1 ? g.variants[0] : variantOf(g, S, buf, off + hdr + 4);
   const fields = headerFields(c, m, off);
   const it = callItem(c, m.name, m.label, off, Math.min(size, caplen - off), fields);
   it.info = m.name;
@@ -494,8 +497,8 @@ function decodeMessage(c: CallState, off: number, g: Group): boolean {
   it.info = cx.select === undefined ? renderInfo(m, sub, b.vars) : undefined;
   let next = S;
   if (!fe && next.answerTo && shape === "typed") next = change(next, { answerTo: undefined });
-  next = applyEffects(next, m.effects, b);
-  if (sub) next = applyEffects(next, sub.effects, b);
+  if (m.effects.length > 0) next = applyEffects(next, m.effects, b);
+  if (sub && sub.effects.length > 0) next = applyEffects(next, sub.effects, b);
   c.S = next;
   return true;
 }
@@ -512,8 +515,6 @@ export function isIn(x: string, list: readonly string[]): boolean {
 /** The variant of the group whose selector holds; the last one (the group's fallback) when none does. */
 function variantOf(g: Group, S: ConnState, buf: Uint8Array, body: number): MessageMeta {
   const vs = g.variants;
-  // Most groups are one message: it is the fallback too, whatever its selector says.
-  if (vs.length === 1) return vs[0];
   for (const v of vs) if (selects(v, S, buf, body)) return v;
   return vs[vs.length - 1];
 }

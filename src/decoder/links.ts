@@ -108,7 +108,7 @@ export class Links {
     // Seen from its start, a connection answers only what was asked.
     if (fe && m.shape === "untyped") this.started = true;
     const unexpected = !fe && !m.async && this.queue.length === 0 && this.started;
-    const obj = this.objects(m, v, lists);
+    const obj = m.objects === undefined ? undefined : this.objects(m, v, lists);
     this.link(m, fe, item, v, lists, obj, out);
     if (obj?.sql !== undefined) {
       item.sql = obj.sql;
