@@ -471,7 +471,7 @@ function decodeMessage(c: CallState, off: number, g: Group): boolean {
   // nothing wrong (the length is one it may have).
   const b = m.empty && size === c.hdr + 4 && m.fixedLength === 4 ? EMPTY_BODY : readBody(c, m, off, fields);
   const allowed = m.allowed;
-  // The phase of this state, worked out once per state and direction the call sees.
+  // The phase of this state, worked out once per state the call sees (a call has one direction).
   if (allowed !== undefined && c.phaseOf !== S) {
     c.phaseOf = S;
     c.phase = phaseOf(S, fe);

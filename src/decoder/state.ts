@@ -303,7 +303,7 @@ const ROLE_SQL = /^[ \t\n\v\f\r]*(?:ALTER|CREATE)[ \t\n\v\f\r]+(?:ROLE|USER)(?![
 const PASSWORD_LITERAL = /PASSWORD[ \t\n\v\f\r]*'/i;
 
 export function setsPasswordLiteral(sql: string): boolean {
-  // Every Parse and Query asks: a regular expression costs a thousand instructions or more even
+  // Every Parse and Query asks: a regular expression costs some hundreds of instructions even
   // when it fails at once, so first the one letter that ALTER or CREATE can start with.
   // (White space as ROLE_SQL skips it: space, and tab to CR.)
   let i = 0;
