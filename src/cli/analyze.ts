@@ -96,7 +96,7 @@ export async function analyze(
     {
       ...listener,
       // A connection whose later requests are only counted: their parameter values need not be
-      // decoded (a fifth of what the decoder does for pgbench's Binds).
+      // decoded (explain and report tell the parameters of the requests a connection keeps).
       requestsKept: (c) => {
         if (select === ANALYSIS_FIELDS) dec?.narrow(c.stream, COUNTING_FIELDS);
         listener.requestsKept?.(c);

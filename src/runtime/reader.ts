@@ -189,8 +189,8 @@ export class Body {
   /** The message comes from the client. */
   fe = false;
   /**
-   * The fields to record (full names), experts always; undefined: every field. Values that no
-   * kept field shows and no variable binds are not computed.
+   * The fields to record, a flag per FieldInfo.id (selection), experts always; undefined: every
+   * field. Values that no kept field shows and no variable binds are not computed.
    */
   want: Selection | undefined = undefined;
   // Set only by the few elements that find them; present in every body all the same, so that all
