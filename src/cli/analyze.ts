@@ -12,7 +12,7 @@ import {
 import { plural } from "../analysis/explain.ts";
 import { readCaptureBatches } from "../capture/pcap.ts";
 import { CaptureError, type CapturePacket } from "../capture/types.ts";
-import { type Step, type StepDecoder, stepDecoder } from "../pipeline.ts";
+import { type Step, stepDecoder } from "../pipeline.ts";
 import { filterStep, type Parsed, parseFilters, parsePorts } from "./args.ts";
 
 /**
@@ -90,15 +90,15 @@ export async function analyze(
   // TLS sessions: decrypted (their startup was read) or not.
   let tlsOpen = 0;
   let tlsClosed = 0;
-  // Set once the decoder is made (requestsKept below narrows its selection).
-  let dec: StepDecoder | undefined;
+  // (A key log it cannot read throws here, before anything is drawn or told.)
+  const dec = await stepDecoder({ ports, keylog, heuristic, select });
   const analyzer = new Analyzer(
     {
       ...listener,
       // A connection whose later requests are only counted: their parameter values need not be
       // decoded (explain and report tell the parameters of the requests a connection keeps).
       requestsKept: (c) => {
-        if (select === ANALYSIS_FIELDS) dec?.narrow(c.stream, COUNTING_FIELDS);
+        if (select === ANALYSIS_FIELDS) dec.narrow(c.stream, COUNTING_FIELDS);
         listener.requestsKept?.(c);
       },
       connection: (c, oldest) => {
@@ -116,8 +116,6 @@ export async function analyze(
   let t0: number | undefined;
   let error: CaptureError | undefined;
   try {
-    const d = await stepDecoder({ ports, keylog, heuristic, select });
-    dec = d;
     const analyze = (step: Step) => {
       if (t0 === undefined) {
         t0 = step.time;
@@ -128,10 +126,10 @@ export async function analyze(
     };
     // Each step analysed as it is made: a batch's steps are never all alive at once.
     for await (const batch of counted(readCaptureBatches(file), progress)) {
-      for (const p of batch) analyze(d.push(p));
+      for (const p of batch) analyze(dec.push(p));
       progress.tick();
     }
-    for (const step of d.end()) analyze(step);
+    for (const step of dec.end()) analyze(step);
   } catch (e) {
     // What was read is told first; the problem is reported after it.
     if (!(e instanceof CaptureError) || t0 === undefined) throw e;
