@@ -1,6 +1,6 @@
 // pgwire explain: each connection's story, then the findings of the whole capture.
 
-import { ANALYSIS_FIELDS, type ConnectionRecord, type Finding } from "../analysis/analyzer.ts";
+import { ANALYSIS_FIELDS, type ConnectionRecord, type Finding, MAX_KEPT } from "../analysis/analyzer.ts";
 import { connectionJson, explainConnection, findingsSummary } from "../analysis/explain.ts";
 import { analyze } from "./analyze.ts";
 import { COLOR_OPTIONS, FILTER_HELP, FILTER_OPTIONS, oneFile, parseArgs, styleFor } from "./args.ts";
@@ -17,8 +17,8 @@ the server's parameters, each query or statement with its rows, command tag and 
 errors and notices (severity, SQLSTATE and its name, message, and the server's source file,
 line and routine they leak), the notifications NOTIFY delivered (channel, payload, sending
 backend), and how the connection ended (Terminate then FIN, or an abrupt close, and by whom).
-Connections are told in the order they started, each once it has closed; at most ${500}
-requests and ${500} notifications each (the rest are counted). Then a summary of the findings
+Connections are told in the order they started, each once it has closed; at most ${MAX_KEPT}
+requests and ${MAX_KEPT} notifications each (the rest are counted). Then a summary of the findings
 of the whole capture. Times are seconds from the capture's first packet, as tshark's
 frame.time_relative (--absolute: UTC dates and times); frames are tshark's frame numbers.
 
